@@ -1,0 +1,258 @@
+// The one generic collection controller (Neutron's api/v2/base.py Controller): body validation
+// from the resource definition, policy (resource and attribute level), fields, 404-not-403 for
+// what the caller may not see, If-Match revision checks. Plugins only see validated input.
+import type { RequestContext } from '../context.js';
+import type { AttributeDef, ResourceDef } from '../definitions/types.js';
+import { NOT_SPECIFIED } from '../definitions/common.js';
+import type { PolicyEngine, PolicyCredentials } from '../policy/engine.js';
+import { NeutronError, badRequest } from './errors.js';
+import type { ListQuery } from './query.js';
+import type { Rec, ResourceHandler } from './resource-handler.js';
+
+export function credentialsOf(ctx: RequestContext): PolicyCredentials {
+  return {
+    user_id: ctx.userId, project_id: ctx.projectId, tenant_id: ctx.projectId, roles: ctx.roles,
+    is_admin: ctx.isAdmin, is_advsvc: ctx.isAdvsvc, ...(ctx.extra ?? {}),
+  };
+}
+
+const policyDenied = (action: string) =>
+  new NeutronError(403, 'PolicyNotAuthorized', `(rule:${action}) is disallowed by policy`);
+
+export class CollectionController {
+  readonly def: ResourceDef;
+  private readonly attrs: Array<[string, AttributeDef]>;
+  private readonly policyAttrs: Array<[string, AttributeDef]>;
+
+  constructor(readonly handler: ResourceHandler, private readonly policy: PolicyEngine) {
+    this.def = handler.def;
+    this.attrs = Object.entries(this.def.attributes);
+    this.policyAttrs = this.attrs.filter(([, a]) => a.enforcePolicy);
+  }
+
+  // ---- request bodies ------------------------------------------------------------------------
+
+  /** Validates one item of a POST body, fills defaults and the owning project. */
+  prepareCreate(ctx: RequestContext, raw: unknown): Rec {
+    const item = this.expectObject(raw);
+    this.rejectUnknown(item);
+    const out: Rec = {};
+    for (const [name, a] of this.attrs) {
+      if (name in item) {
+        if (!a.allowPost) throw badRequest(`Attribute '${name}' not allowed in POST`);
+        if (name === 'tenant_id' || name === 'project_id') continue;
+        out[name] = a.validate ? a.validate(item[name], name) : item[name];
+      } else if (a.defaultFn) {
+        out[name] = a.defaultFn();
+      } else if (a.allowPost && name !== 'tenant_id' && name !== 'project_id') {
+        if ('default' in a) out[name] = structuredCloneSafe(a.default);
+        else throw badRequest(`Failed to parse request. Required attribute '${name}' not specified`);
+      }
+    }
+    out.project_id = this.projectFor(ctx, item);
+    out.tenant_id = out.project_id;
+    return out;
+  }
+
+  private projectFor(ctx: RequestContext, item: Rec): string {
+    const t = item.tenant_id;
+    const p = item.project_id;
+    for (const [k, v] of [['tenant_id', t], ['project_id', p]] as const) {
+      if (v !== undefined && (typeof v !== 'string' || v.length > 255)) {
+        throw badRequest(`Invalid input for ${k}. Reason: '${String(v)}' is not a valid string.`);
+      }
+    }
+    if (t !== undefined && p !== undefined && t !== p) {
+      throw badRequest("'project_id' and 'tenant_id' do not match");
+    }
+    const given = (p ?? t) as string | undefined;
+    if (given !== undefined && given !== '') return given;
+    if (!ctx.projectId) {
+      throw badRequest('Running without keystone AuthN requires that tenant_id is specified');
+    }
+    return ctx.projectId;
+  }
+
+  prepareUpdate(raw: unknown): Rec {
+    const item = this.expectObject(raw);
+    this.rejectUnknown(item);
+    const out: Rec = {};
+    for (const [name, v] of Object.entries(item)) {
+      const a = this.def.attributes[name]!;
+      if (!a.allowPut) throw badRequest(`Cannot update read-only attribute ${name}`);
+      out[name] = a.validate ? a.validate(v, name) : v;
+    }
+    return out;
+  }
+
+  private expectObject(raw: unknown): Rec {
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      throw badRequest(`Invalid format for ${this.def.name}: expected a JSON object`);
+    }
+    return raw as Rec;
+  }
+
+  private rejectUnknown(item: Rec): void {
+    const unknown = Object.keys(item).filter((k) => !(k in this.def.attributes));
+    if (unknown.length) throw badRequest(`Unrecognized attribute(s) '${unknown.join(', ')}'`);
+  }
+
+  // ---- policy --------------------------------------------------------------------------------
+
+  private async target(ctx: RequestContext, item: Rec, cache?: Map<string, string | null>): Promise<Rec> {
+    const t: Rec = { ...item };
+    if (t.project_id !== undefined) t.tenant_id = t.project_id;
+    const parent = this.def.parent;
+    if (parent && this.handler.parentOwner) {
+      const pid = item[parent.idAttr];
+      if (typeof pid === 'string') {
+        let owner = cache?.get(pid);
+        if (owner === undefined) {
+          owner = await this.handler.parentOwner(ctx, pid);
+          cache?.set(pid, owner);
+        }
+        t[`${parent.resource}:tenant_id`] = owner;
+        t[`${parent.resource}:project_id`] = owner;
+      }
+    }
+    return t;
+  }
+
+  private allowed(ctx: RequestContext, action: string, target: Rec): boolean {
+    return this.policy.check(action, target, credentialsOf(ctx));
+  }
+
+  /** Create/update: the action itself and each attribute rule that the request touches. */
+  private enforceWrite(ctx: RequestContext, verb: 'create' | 'update', target: Rec, given: Rec): void {
+    const action = `${verb}_${this.def.name}`;
+    if (!this.allowed(ctx, action, target)) throw policyDenied(action);
+    for (const [name, a] of this.policyAttrs) {
+      if (!(name in given)) continue;
+      const v = given[name];
+      if (v === NOT_SPECIFIED) continue;
+      if (verb === 'create' && 'default' in a && deepEqual(v, a.default)) continue;
+      const attrAction = `${action}:${name}`;
+      if (this.policy.has(attrAction) && !this.allowed(ctx, attrAction, target)) throw policyDenied(attrAction);
+      // Sub-attributes of lists of dicts (fixed_ips:ip_address) and dicts (binding:profile keys).
+      const subs = Array.isArray(v) ? v : v && typeof v === 'object' ? [v] : [];
+      for (const sub of subs) {
+        if (!sub || typeof sub !== 'object') continue;
+        for (const key of Object.keys(sub as Rec)) {
+          const subAction = `${attrAction}:${key}`;
+          if (this.policy.has(subAction) && !this.allowed(ctx, subAction, target)) throw policyDenied(subAction);
+        }
+      }
+    }
+  }
+
+  /** Hides attributes whose get_<resource>:<attr> rule fails, then applies `fields`. */
+  private present(ctx: RequestContext, item: Rec, target: Rec, fields: string[]): Rec {
+    const out: Rec = {};
+    const getAction = `get_${this.def.name}`;
+    const wanted = fields.length ? new Set(fields) : null;
+    for (const [name, a] of this.attrs) {
+      if (!a.visible || !(name in item)) continue;
+      if (wanted && !wanted.has(name)) continue;
+      if (a.enforcePolicy) {
+        const attrAction = `${getAction}:${name}`;
+        if (this.policy.has(attrAction) && !this.allowed(ctx, attrAction, target)) continue;
+      }
+      out[name] = item[name];
+    }
+    return out;
+  }
+
+  // ---- operations ----------------------------------------------------------------------------
+
+  async create(ctx: RequestContext, body: unknown): Promise<{ status: number; body: Rec }> {
+    const b = body as Rec | null;
+    const bulk = b && typeof b === 'object' && Array.isArray(b[this.def.collection]);
+    const rawItems: unknown[] = bulk
+      ? (b![this.def.collection] as unknown[])
+      : b && typeof b === 'object' && this.def.name in b
+        ? [b[this.def.name]]
+        : (() => { throw badRequest(`Unable to find '${this.def.name}' in request body`); })();
+    if (bulk && rawItems.length === 0) throw badRequest(`No ${this.def.collection} given in bulk request`);
+    const items = rawItems.map((r) => this.prepareCreate(ctx, r));
+    const givenKeys = rawItems.map((r) => r as Rec);
+    const cache = new Map<string, string | null>();
+    const parent = this.def.parent;
+    for (let i = 0; i < items.length; i++) {
+      const parentId = parent ? items[i]![parent.idAttr] : undefined;
+      if (typeof parentId === 'string' && this.handler.checkParent) await this.handler.checkParent(ctx, parentId);
+      const target = await this.target(ctx, items[i]!, cache);
+      this.enforceWrite(ctx, 'create', target, pick(items[i]!, Object.keys(givenKeys[i]!)));
+    }
+    const created = await this.handler.create(ctx, items);
+    const shown = await Promise.all(created.map(async (c) => this.present(ctx, c, await this.target(ctx, c, cache), [])));
+    return { status: 201, body: bulk ? { [this.def.collection]: shown } : { [this.def.name]: shown[0] } };
+  }
+
+  async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
+    const items = await this.handler.list(ctx, q);
+    const out: Rec[] = [];
+    const cache = new Map<string, string | null>();
+    const getAction = `get_${this.def.name}`;
+    for (const item of items) {
+      const target = await this.target(ctx, item, cache);
+      if (!this.allowed(ctx, getAction, target)) continue;
+      out.push(this.present(ctx, item, target, q.fields));
+    }
+    return out;
+  }
+
+  /** Loads an item the caller may see, or raises the resource's 404. */
+  async load(ctx: RequestContext, id: string): Promise<{ item: Rec; target: Rec }> {
+    const item = await this.handler.get(ctx, id);
+    if (!item) throw this.handler.notFound(id);
+    const target = await this.target(ctx, item);
+    if (!this.allowed(ctx, `get_${this.def.name}`, target)) throw this.handler.notFound(id);
+    return { item, target };
+  }
+
+  /** Loads an item and checks `action` on it (403 if visible but not allowed). */
+  async authorize(ctx: RequestContext, id: string, action: string): Promise<Rec> {
+    const { item, target } = await this.load(ctx, id);
+    if (!this.allowed(ctx, action, target)) throw policyDenied(action);
+    return item;
+  }
+
+  async show(ctx: RequestContext, id: string, fields: string[]): Promise<Rec> {
+    const { item, target } = await this.load(ctx, id);
+    return { [this.def.name]: this.present(ctx, item, target, fields) };
+  }
+
+  async update(ctx: RequestContext, id: string, body: unknown, expectRevision?: number): Promise<Rec> {
+    const b = body as Rec | null;
+    if (!b || typeof b !== 'object' || !(this.def.name in b)) throw badRequest(`Unable to find '${this.def.name}' in request body`);
+    const changes = this.prepareUpdate(b[this.def.name]);
+    const { item } = await this.load(ctx, id);
+    const target = await this.target(ctx, { ...item, ...changes });
+    this.enforceWrite(ctx, 'update', target, changes);
+    const updated = await this.handler.update(ctx, id, changes, expectRevision);
+    return { [this.def.name]: this.present(ctx, updated, await this.target(ctx, updated), []) };
+  }
+
+  async delete(ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
+    const { target } = await this.load(ctx, id);
+    const action = `delete_${this.def.name}`;
+    if (!this.allowed(ctx, action, target)) throw policyDenied(action);
+    await this.handler.delete(ctx, id, expectRevision);
+  }
+}
+
+function pick(o: Rec, keys: string[]): Rec {
+  const out: Rec = {};
+  for (const k of keys) if (k in o) out[k] = o[k];
+  return out;
+}
+
+function structuredCloneSafe(v: unknown): unknown {
+  return v !== null && typeof v === 'object' ? structuredClone(v) : v;
+}
+
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  return JSON.stringify(a) === JSON.stringify(b);
+}

@@ -1,0 +1,23 @@
+// Neutron's error body: {"NeutronError": {"type", "message", "detail"}} with the HTTP status
+// Neutron gives each exception class (neutron_lib.exceptions mapped in api/v2/base.py FAULT_MAP).
+export class NeutronError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+    readonly detail = '',
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+  toBody(): { NeutronError: { type: string; message: string; detail: string } } {
+    return { NeutronError: { type: this.type, message: this.message, detail: this.detail } };
+  }
+}
+
+export const badRequest = (message: string, type = 'HTTPBadRequest') => new NeutronError(400, type, message);
+export const notFound = (type: string, message: string) => new NeutronError(404, type, message);
+export const conflict = (type: string, message: string) => new NeutronError(409, type, message);
+export const forbidden = (message: string, type = 'PolicyNotAuthorized') => new NeutronError(403, type, message);
+export const notAuthorized = (message = 'Authentication required') =>
+  new NeutronError(401, 'HTTPUnauthorized', message, '', { 'www-authenticate': "Keystone uri='unknown'" });

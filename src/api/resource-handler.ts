@@ -1,0 +1,25 @@
+// What a plugin provides for one resource collection; the generic controller does the HTTP,
+// validation, policy and field filtering around it.
+import type { RequestContext } from '../context.js';
+import type { ResourceDef } from '../definitions/types.js';
+import type { ListQuery } from './query.js';
+
+export type Rec = Record<string, unknown>;
+
+export interface ResourceHandler {
+  def: ResourceDef;
+  /** Creates every body in one transaction: all or nothing. */
+  create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]>;
+  /** The full dict, or null when it does not exist or the caller's scope cannot see it. */
+  get(ctx: RequestContext, id: string): Promise<Rec | null>;
+  list(ctx: RequestContext, q: ListQuery): Promise<Rec[]>;
+  /** `body` holds only the attributes the request gave; `expectRevision` comes from If-Match. */
+  update(ctx: RequestContext, id: string, body: Rec, expectRevision?: number): Promise<Rec>;
+  delete(ctx: RequestContext, id: string, expectRevision?: number): Promise<void>;
+  /** Owner of the parent resource, for `<parent>:tenant_id` in policy targets. */
+  parentOwner?(ctx: RequestContext, parentId: string): Promise<string | null>;
+  /** Raises the parent's 404 when the caller may not use it (checked before create policy). */
+  checkParent?(ctx: RequestContext, parentId: string): Promise<void>;
+  /** 404 error for a missing item, e.g. NetworkNotFound. */
+  notFound(id: string): Error;
+}

@@ -1,0 +1,155 @@
+// The HTTP API: Fastify routes for versions, extensions, every resource collection (through the
+// generic controller), tags and quotas; Neutron's error body, request ids and auth on each call.
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { RequestContext } from '../context.js';
+import type { ExtensionInfo } from '../definitions/extensions.js';
+import { NeutronError, badRequest } from './errors.js';
+import { CollectionController } from './controller.js';
+import { paginationLinks, parseListQuery, parseQueryString } from './query.js';
+
+export type Authenticator = (req: FastifyRequest, requestId: string) => Promise<RequestContext>;
+
+/** Extra routes (tags, quotas, service plugins) register themselves through this. */
+export type RouteInstaller = (app: FastifyInstance, helpers: RouteHelpers) => void;
+
+export interface RouteHelpers {
+  ctx(req: FastifyRequest): RequestContext;
+  controllers: Map<string, CollectionController>;
+}
+
+export interface ApiOptions {
+  controllers: CollectionController[];
+  extensions: ExtensionInfo[];
+  authenticate: Authenticator;
+  paginationMaxLimit: number;
+  logger?: boolean | object;
+  extraRoutes?: RouteInstaller[];
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    neutronCtx?: RequestContext;
+    requestId: string;
+  }
+}
+
+const REVISION_RE = /^revision_number=(\d+)$/;
+
+/** If-Match: revision_number=N (Neutron's revision-if-match); other ETags are ignored. */
+function expectedRevision(req: FastifyRequest): number | undefined {
+  const h = req.headers['if-match'];
+  if (!h) return undefined;
+  const values = (Array.isArray(h) ? h : [h]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v.startsWith('revision_number'));
+  if (values.length === 0) return undefined;
+  if (values.length > 1) throw badRequest('Multiple revision_number etags are not supported.');
+  const m = REVISION_RE.exec(values[0]!);
+  if (!m) throw badRequest('Revision number etag must be in the format of revision_number=<int>. Provided: ' + values[0]);
+  return Number(m[1]);
+}
+
+function baseUrl(req: FastifyRequest): string {
+  const proto = (req.headers['x-forwarded-proto'] as string | undefined) ?? req.protocol;
+  return `${proto}://${req.headers.host ?? 'localhost'}`;
+}
+
+export function buildApi(opts: ApiOptions): FastifyInstance {
+  const app = Fastify({
+    // Errors are always logged; requests only at debug level.
+    logger: opts.logger === true ? { level: 'debug' } : opts.logger || { level: 'warn' },
+    bodyLimit: 16 * 1024 * 1024,
+    // Old clients append ".json" to paths; Neutron accepted it.
+    rewriteUrl: (req) => (req.url ?? '/').replace(/\.json(?=\?|$)/, ''),
+    genReqId: () => `req-${randomUUID()}`,
+  });
+  const controllers = new Map(opts.controllers.map((c) => [c.def.collection, c]));
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body ?? '');
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(badRequest('Malformed request body: the body is not valid JSON'), undefined);
+    }
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    req.requestId = String(req.id);
+    reply.header('x-openstack-request-id', req.requestId);
+    const path = req.url.split('?')[0]!;
+    if (path === '/' || path === '') return; // versions are public, as in Neutron
+    req.neutronCtx = await opts.authenticate(req, req.requestId);
+  });
+
+  app.setErrorHandler((err: unknown, req, reply) => {
+    if (err instanceof NeutronError) {
+      for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+      return reply.status(err.status).send(err.toBody());
+    }
+    const e = err as { statusCode?: number; message?: string };
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+      const type = e.statusCode === 413 ? 'HTTPRequestEntityTooLarge' : e.statusCode === 415 ? 'HTTPUnsupportedMediaType' : 'HTTPBadRequest';
+      return reply.status(e.statusCode).send(new NeutronError(e.statusCode, type, e.message ?? 'Bad request').toBody());
+    }
+    req.log.error({ err: e, requestId: req.requestId }, 'request failed');
+    return reply.status(500).send(new NeutronError(500, 'HTTPInternalServerError', 'Request Failed: internal server error while processing your request.').toBody());
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.status(404).send(new NeutronError(404, 'HTTPNotFound', 'The resource could not be found.').toBody());
+  });
+
+  const ctx = (req: FastifyRequest): RequestContext => req.neutronCtx!;
+
+  app.get('/', async (req) => ({
+    versions: [{ id: 'v2.0', status: 'CURRENT', links: [{ href: `${baseUrl(req)}/v2.0/`, rel: 'self' }] }],
+  }));
+  app.get('/v2.0', async (req) => ({
+    resources: [...controllers.values()].map((c) => ({
+      name: c.def.name, collection: c.def.collection,
+      links: [{ href: `${baseUrl(req)}/v2.0/${c.def.collection}`, rel: 'self' }],
+    })),
+  }));
+  app.get('/v2.0/', async (_req, reply) => reply.redirect('/v2.0', 301));
+
+  const extensions = opts.extensions.map((e) => ({ ...e, links: [] as unknown[] }));
+  app.get('/v2.0/extensions', async () => ({ extensions }));
+  app.get<{ Params: { alias: string } }>('/v2.0/extensions/:alias', async (req) => {
+    const found = extensions.find((e) => e.alias === req.params.alias);
+    if (!found) throw new NeutronError(404, 'HTTPNotFound', `Extension with alias ${req.params.alias} does not exist`);
+    return { extension: found };
+  });
+
+  for (const c of controllers.values()) {
+    const base = `/v2.0/${c.def.collection}`;
+    app.get(base, async (req) => {
+      const params = parseQueryString(req.url.split('?')[1] ?? '');
+      const q = parseListQuery(params, c.def, opts.paginationMaxLimit);
+      const items = await c.list(ctx(req), q);
+      const body: Record<string, unknown> = { [c.def.collection]: items };
+      if (q.limit) body[`${c.def.collection}_links`] = paginationLinks(`${baseUrl(req)}${base}`, params, items, q);
+      return body;
+    });
+    app.post(base, async (req, reply) => {
+      const r = await c.create(ctx(req), req.body);
+      return reply.status(r.status).send(r.body);
+    });
+    app.get<{ Params: { id: string } }>(`${base}/:id`, async (req) => {
+      const params = parseQueryString(req.url.split('?')[1] ?? '');
+      return c.show(ctx(req), req.params.id, (params.fields ?? []).filter((f) => f));
+    });
+    app.put<{ Params: { id: string } }>(`${base}/:id`, async (req) => c.update(ctx(req), req.params.id, req.body, expectedRevision(req)));
+    app.delete<{ Params: { id: string } }>(`${base}/:id`, async (req, reply) => {
+      await c.delete(ctx(req), req.params.id, expectedRevision(req));
+      return reply.status(204).send();
+    });
+  }
+
+  const helpers: RouteHelpers = { ctx, controllers };
+  for (const install of opts.extraRoutes ?? []) install(app, helpers);
+  return app;
+}
+
+export type { FastifyReply };

@@ -1,0 +1,101 @@
+// The `neutrino` command: server, db upgrade, aio.
+import { resolve } from 'node:path';
+import { pino } from 'pino';
+import { ConfigError, loadConfig, type Config, type ConfigOverrides } from './config/index.js';
+import { openDb } from './db/connection.js';
+import { upgrade } from './db/migrate.js';
+import { createServer } from './server/neutron-server.js';
+import { databaseUrl } from './server/settings.js';
+
+const USAGE = `usage: neutrino <command> [options]
+
+commands:
+  server       run the Neutron API server (neutron-server)
+  aio          all-in-one on embedded defaults: the server with SQLite under ./state and no-auth
+  db upgrade   create or migrate the database schema
+
+options:
+  --config-file FILE   an INI file (neutron.conf, ml2_conf.ini, ...); repeatable, later files win
+  --bind-host HOST     [DEFAULT] bind_host
+  --bind-port PORT     [DEFAULT] bind_port
+  --state-path DIR     [DEFAULT] state_path (the SQLite database lives there by default)
+  --debug              verbose logs
+`;
+
+interface Args {
+  command: string[];
+  configFiles: string[];
+  overrides: ConfigOverrides;
+  debug: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const out: Args = { command: [], configFiles: [], overrides: { DEFAULT: {} }, debug: false };
+  const value = (i: number, flag: string) => {
+    const v = argv[i + 1];
+    if (v === undefined) throw new ConfigError(`${flag} needs a value`, {});
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const take = () => inline ?? value(i++, flag);
+    switch (flag) {
+      case '--config-file': out.configFiles.push(resolve(take())); break;
+      case '--bind-host': out.overrides.DEFAULT!.bind_host = take(); break;
+      case '--bind-port': out.overrides.DEFAULT!.bind_port = take(); break;
+      case '--state-path': out.overrides.DEFAULT!.state_path = take(); break;
+      case '--debug': out.debug = true; break;
+      case '-h': case '--help': out.command = ['help']; return out;
+      default:
+        if (flag.startsWith('-')) throw new ConfigError(`unknown option ${flag}\n\n${USAGE}`, {});
+        out.command.push(a);
+    }
+  }
+  return out;
+}
+
+async function runServer(cfg: Config, args: Args): Promise<void> {
+  const log = pino({ level: args.debug || cfg.DEFAULT.debug ? 'debug' : 'info' });
+  const server = await createServer(cfg, { configFiles: args.configFiles, logger: args.debug || cfg.DEFAULT.debug });
+  const address = await server.app.listen({ host: cfg.DEFAULT.bind_host, port: cfg.DEFAULT.bind_port });
+  log.info({ address, database: server.db.describe, auth: cfg.DEFAULT.auth_strategy }, 'neutrino server listening');
+  const stop = async () => {
+    await server.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let args: Args;
+  try {
+    args = parseArgs(argv);
+    const [cmd, sub] = args.command;
+    if (!cmd || cmd === 'help') {
+      process.stdout.write(USAGE);
+      return;
+    }
+    if (cmd === 'aio') {
+      args.overrides.DEFAULT!.auth_strategy ??= 'noauth';
+      args.overrides.DEFAULT!.state_path ??= resolve('state');
+    }
+    const cfg = loadConfig(args.configFiles, args.overrides);
+    if (cmd === 'server' || cmd === 'aio') return await runServer(cfg, args);
+    if (cmd === 'db' && sub === 'upgrade') {
+      const db = openDb(databaseUrl(cfg));
+      const applied = await upgrade(db);
+      await db.close();
+      process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+      return;
+    }
+    throw new ConfigError(`unknown command "${args.command.join(' ')}"\n\n${USAGE}`, {});
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`neutrino: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

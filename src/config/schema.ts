@@ -1,0 +1,140 @@
+// Every option neutrino reads, declared once with Neutron's section, name and default (help texts
+// shortened from Neutron, oslo.db, oslo.log, oslo.policy, oslo.messaging and keystonemiddleware).
+// Options not listed here are ignored when found in a file, as oslo.config does.
+import { bool, enm, float, int, list, port, str, url } from './options.js';
+
+const HTTP = ['http', 'https'] as const;
+
+export const SCHEMA = {
+  DEFAULT: {
+    bind_host: str({ default: '0.0.0.0', help: 'The host IP to bind to.' }),
+    bind_port: port({ default: 9696, help: 'The port to bind to.' }),
+    state_path: str({
+      default: '/var/lib/neutrino',
+      help: 'Where to store state files (SQLite database, agent files). Neutron uses /var/lib/neutron.',
+    }),
+    auth_strategy: enm({
+      choices: ['keystone', 'noauth'],
+      default: 'keystone',
+      help: 'The type of authentication to use (`neutrino aio` overrides this to noauth).',
+    }),
+    base_mac: str({
+      default: 'fa:16:3e:00:00:00',
+      help: 'The base MAC address for VIFs. The first 3 octets remain unchanged; a non-zero 4th octet is also kept.',
+    }),
+    mac_generation_retries: int({ default: 16, min: 1, help: 'How many times to try to generate a unique MAC address.' }),
+    allow_overlapping_ips: bool({ default: true, help: 'Allow overlapping IP support in Neutron.' }),
+    max_fixed_ips_per_port: int({ default: 5, min: 1, help: 'Maximum number of fixed IPs per port.' }),
+    dhcp_agent_notification: bool({ default: true, help: 'Send resource operation notifications to the DHCP agent.' }),
+    core_plugin: str({ default: 'ml2', help: 'The core plugin (only ml2 is implemented).' }),
+    service_plugins: list({ help: 'The service plugins to load (e.g. router, segments, trunk, qos).' }),
+    api_extensions_path: str({ default: '', help: 'Accepted for compatibility with neutron.conf; not used.' }),
+    allow_bulk: bool({ default: true, help: 'Allow the usage of the bulk API.' }),
+    pagination_max_limit: int({
+      default: -1,
+      aliases: { infinite: -1 },
+      help: "The maximum number of items returned in a single response; 'infinite' or a value <= 0 means no limit.",
+    }),
+    max_dns_nameservers: int({ default: 5, min: 0, help: 'Maximum number of DNS nameservers per subnet.' }),
+    max_subnet_host_routes: int({ default: 20, min: 0, help: 'Maximum number of host routes per subnet.' }),
+    ipv6_pd_enabled: bool({ default: false, help: 'Enable IPv6 Prefix Delegation for subnet allocation.' }),
+    dns_domain: str({ default: 'openstacklocal', help: 'Domain to use for building the hostnames.' }),
+    global_physnet_mtu: int({ default: 1500, min: 68, help: 'MTU of the underlying physical network.' }),
+    transport_url: url({ help: 'Messaging transport URL (oslo.messaging); accepted, agents talk to neutrino directly.', secret: true }),
+    agent_down_time: int({ default: 75, min: 1, help: 'Seconds to regard the agent as down; at least twice report_interval.' }),
+    debug: bool({ default: false, help: 'Log at debug level.' }),
+    log_file: str({ help: 'Log to this file instead of stderr.' }),
+    api_workers: int({ min: 0, help: 'Number of API worker processes (unset: decided by the server).' }),
+    rpc_workers: int({ min: 0, help: 'Number of RPC worker processes (unset: decided by the server).' }),
+    vlan_transparent: bool({ default: false, help: 'Allow VLAN transparent networks.' }),
+    default_availability_zones: list({ help: 'Default availability zone hints for resources that give none.' }),
+  },
+  database: {
+    connection: str({
+      default: '',
+      secret: true,
+      help: 'Database URL (sqlite:///path, mysql+pymysql://..., postgresql://...). Empty: a SQLite file under state_path.',
+    }),
+    max_retries: int({ default: 10, min: -1, help: 'Maximum database connection retries at start-up (-1: forever).' }),
+  },
+  keystone_authtoken: {
+    www_authenticate_uri: url({
+      schemes: HTTP,
+      deprecatedNames: ['auth_uri'],
+      help: 'Public Identity endpoint sent in WWW-Authenticate on 401 (defaults to auth_url).',
+    }),
+    auth_url: url({ schemes: HTTP, help: 'Identity endpoint used to authenticate the service user and validate tokens.' }),
+    auth_type: enm({ choices: ['password', 'v3password'], default: 'password', help: 'Authentication plugin; only password is supported.' }),
+    username: str({ help: 'Service user name.' }),
+    password: str({ secret: true, help: "Service user's password." }),
+    project_name: str({ help: "Service user's project name." }),
+    user_domain_name: str({ default: 'Default', help: "Service user's domain name (ignored when user_domain_id is set)." }),
+    project_domain_name: str({ default: 'Default', help: "Service project's domain name (ignored when project_domain_id is set)." }),
+    user_domain_id: str({ help: "Service user's domain id." }),
+    project_domain_id: str({ help: "Service project's domain id." }),
+    region_name: str({ help: 'The region in which the identity server can be found.' }),
+    token_cache_time: int({ default: 300, min: -1, help: 'Seconds to cache validated tokens; -1 disables caching.' }),
+    service_token_roles_required: bool({ default: false, help: 'Require service tokens to carry service roles.' }),
+    memcached_servers: list({ help: 'Ignored: tokens are always cached in-process.' }),
+  },
+  quotas: {
+    quota_network: int({ default: 100, help: 'Networks allowed per project; negative means unlimited.' }),
+    quota_subnet: int({ default: 100, help: 'Subnets allowed per project; negative means unlimited.' }),
+    quota_port: int({ default: 500, help: 'Ports allowed per project; negative means unlimited.' }),
+    quota_router: int({ default: 10, help: 'Routers allowed per project; negative means unlimited.' }),
+    quota_floatingip: int({ default: 50, help: 'Floating IPs allowed per project; negative means unlimited.' }),
+    quota_security_group: int({ default: 10, help: 'Security groups allowed per project; negative means unlimited.' }),
+    quota_security_group_rule: int({ default: 100, help: 'Security group rules allowed per project; negative means unlimited.' }),
+    default_quota: int({ default: -1, help: 'Default quota for other resources; negative means unlimited.' }),
+    quota_driver: str({ help: 'Ignored: quotas are always kept in the database.' }),
+    track_quota_usage: bool({ default: true, help: 'Track current resource quota usage in the database.' }),
+  },
+  oslo_policy: {
+    policy_file: str({ default: 'policy.yaml', help: 'Policy file, relative to the config file directories or absolute.' }),
+    enforce_scope: bool({ default: false, help: 'Enforce scope (system/project) when evaluating policies.' }),
+    enforce_new_defaults: bool({ default: false, help: 'Use the new (secure RBAC) policy defaults only.' }),
+    policy_dirs: list({ default: ['policy.d'], multi: true, help: 'Directories of extra policy files (may be repeated).' }),
+  },
+  ml2: {
+    type_drivers: list({ default: ['local', 'flat', 'vlan', 'geneve', 'vxlan'], help: 'Network type drivers to load.' }),
+    tenant_network_types: list({ default: ['local'], help: 'Ordered list of network types to allocate as project networks.' }),
+    mechanism_drivers: list({ help: 'Ordered list of mechanism drivers.' }),
+    extension_drivers: list({ help: 'Ordered list of extension drivers, e.g. port_security,qos.' }),
+    path_mtu: int({ default: 0, min: 0, help: 'Maximum IP packet size on the overlay underlay; 0 uses global_physnet_mtu.' }),
+    physical_network_mtus: list({ help: 'List of <physnet>:<mtu> overriding global_physnet_mtu.' }),
+    overlay_ip_version: int({ default: 4, choices: [4, 6], help: 'IP version of all overlay (tunnel) endpoints.' }),
+  },
+  ml2_type_flat: {
+    flat_networks: list({ default: ['*'], help: "Physical networks allowed for flat networks; '*' any, empty disables flat." }),
+  },
+  ml2_type_vlan: {
+    network_vlan_ranges: list({ help: 'List of <physnet>[:<vlan_min>:<vlan_max>]; a physnet alone allows VLANs 1-4094.' }),
+  },
+  ml2_type_vxlan: {
+    vni_ranges: list({ help: 'List of <vni_min>:<vni_max> VXLAN VNI ranges for project networks.' }),
+    vxlan_group: str({ help: 'Multicast group for VXLAN; unset disables multicast mode.' }),
+  },
+  ml2_type_geneve: {
+    vni_ranges: list({ help: 'List of <vni_min>:<vni_max> Geneve VNI ranges for project networks.' }),
+    max_header_size: int({ default: 38, min: 30, help: 'Maximum Geneve encapsulation header size in bytes.' }),
+  },
+  linux_bridge: {
+    physical_interface_mappings: list({ help: 'List of <physnet>:<interface>.' }),
+    bridge_mappings: list({ help: 'List of <physnet>:<bridge>.' }),
+  },
+  vxlan: {
+    enable_vxlan: bool({ default: true, help: 'Enable VXLAN on the agent.' }),
+    local_ip: str({ help: 'IP address of the local overlay (tunnel) endpoint.' }),
+    l2_population: bool({ default: false, help: 'Use the l2population mechanism to fill VXLAN forwarding tables.' }),
+  },
+  agent: {
+    report_interval: float({ default: 30, min: 0, help: 'Seconds between agent state reports; 0 disables them.' }),
+    polling_interval: int({ default: 2, min: 1, help: 'Seconds between agent polls for local device changes.' }),
+  },
+  securitygroup: {
+    enable_security_group: bool({ default: true, help: 'Enable the security group API and agent-side filtering.' }),
+    firewall_driver: str({ help: 'Firewall driver for security groups in the L2 agent.' }),
+  },
+};
+
+export type Schema = typeof SCHEMA;

@@ -1,0 +1,89 @@
+// Opens the database named by Neutron's [database] connection URL forms:
+//   sqlite:///relative/path, sqlite:////absolute/path, sqlite:// (memory),
+//   postgresql[+driver]://user:pass@host:port/db, mysql[+pymysql]://user:pass@host:port/db
+import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect } from 'kysely';
+import SqliteDatabase from 'better-sqlite3';
+import pg from 'pg';
+import { createPool } from 'mysql2';
+import type { Database } from './schema.js';
+
+export type DialectName = 'sqlite' | 'postgres' | 'mysql';
+
+export interface Db {
+  kysely: Kysely<Database>;
+  dialect: DialectName;
+  /** Human-readable target without the password, for logs. */
+  describe: string;
+  close(): Promise<void>;
+}
+
+export interface ParsedUrl {
+  dialect: DialectName;
+  file?: string;
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  database?: string;
+}
+
+export function parseConnectionUrl(url: string): ParsedUrl {
+  const m = /^([a-z0-9]+)(\+[a-z0-9_]+)?:\/\/(.*)$/i.exec(url.trim());
+  if (!m) throw new Error(`[database] connection: cannot parse "${url}"; expected e.g. sqlite:///path, postgresql://user@host/db or mysql+pymysql://user:pass@host/db`);
+  const scheme = m[1]!.toLowerCase();
+  if (scheme === 'sqlite') {
+    const rest = m[3]!;
+    if (rest === '' || rest === '/') return { dialect: 'sqlite', file: ':memory:' };
+    // sqlite:///x -> "x" (relative), sqlite:////x -> "/x" (absolute), as SQLAlchemy reads them.
+    return { dialect: 'sqlite', file: rest.startsWith('/') ? rest.slice(1) : rest };
+  }
+  const dialect: DialectName | undefined =
+    scheme === 'postgresql' || scheme === 'postgres' ? 'postgres' : scheme === 'mysql' || scheme === 'mariadb' ? 'mysql' : undefined;
+  if (!dialect) throw new Error(`[database] connection: unsupported database "${scheme}" in "${url}"; use sqlite, postgresql or mysql`);
+  const u = new URL(`x://${m[3]}`);
+  return {
+    dialect,
+    host: u.hostname || 'localhost',
+    port: u.port ? Number(u.port) : undefined,
+    user: u.username ? decodeURIComponent(u.username) : undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    database: decodeURIComponent(u.pathname.replace(/^\//, '')) || undefined,
+  };
+}
+
+export function openDb(url: string, poolSize = 10): Db {
+  const p = parseConnectionUrl(url);
+  if (p.dialect === 'sqlite') {
+    const sqlite = new SqliteDatabase(p.file!);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 10000');
+    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    return { kysely, dialect: 'sqlite', describe: `sqlite:${p.file}`, close: () => kysely.destroy() };
+  }
+  if (p.dialect === 'postgres') {
+    const pool = new pg.Pool({ host: p.host, port: p.port ?? 5432, user: p.user, password: p.password, database: p.database, max: poolSize });
+    const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { kysely, dialect: 'postgres', describe: `postgresql://${p.host}/${p.database}`, close: () => kysely.destroy() };
+  }
+  const pool = createPool({
+    host: p.host, port: p.port ?? 3306, user: p.user ?? 'root', password: p.password, database: p.database,
+    connectionLimit: poolSize, supportBigNumbers: true, bigNumberStrings: false,
+  });
+  const kysely = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
+  return { kysely, dialect: 'mysql', describe: `mysql://${p.host}/${p.database}`, close: () => kysely.destroy() };
+}
+
+/** Unique/primary-key violation on any backend. */
+export function isDuplicateKey(err: unknown): boolean {
+  const e = err as { code?: string; errno?: number };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    e?.code === 'ER_DUP_ENTRY' || e?.errno === 1062;
+}
+
+/** Deadlocks, serialization failures and lock timeouts: the whole transaction may be retried. */
+export function isRetriable(err: unknown): boolean {
+  const e = err as { code?: string; errno?: number };
+  return e?.code === '40001' || e?.code === '40P01' || e?.errno === 1213 || e?.errno === 1205 || e?.code === 'SQLITE_BUSY';
+}

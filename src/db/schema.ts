@@ -1,0 +1,158 @@
+// Row types of every table, for Kysely's type checking. Booleans are stored as 0/1 integers on
+// every backend (better-sqlite3 cannot bind booleans); JSON values as text; times as ISO strings.
+import type { Generated } from 'kysely';
+
+type Bool = number;
+
+export interface StandardColumns {
+  description: string;
+  revision_number: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface NetworkTable extends StandardColumns {
+  id: string;
+  project_id: string;
+  name: string;
+  status: string;
+  admin_state_up: Bool;
+  mtu: number;
+  router_external: Bool;
+  port_security_enabled: Bool;
+  availability_zone_hints: string; // JSON list
+}
+
+export interface NetworkSegmentTable {
+  id: string;
+  network_id: string;
+  network_type: string;
+  physical_network: string | null;
+  segmentation_id: number | null;
+  segment_index: number;
+  is_dynamic: Bool;
+  name: string | null;
+}
+
+export interface SegmentAllocationTable {
+  network_type: string;
+  physical_network: string; // '' where the type has none (vxlan, geneve)
+  segmentation_id: number;  // 0 for flat
+  allocated: Bool;
+}
+
+export interface RbacTable {
+  id: string;
+  object_type: string;
+  object_id: string;
+  project_id: string;
+  target_project: string;
+  action: string;
+}
+
+export interface SubnetTable extends StandardColumns {
+  id: string;
+  network_id: string;
+  project_id: string;
+  name: string;
+  ip_version: number;
+  cidr: string;
+  gateway_ip: string | null;
+  enable_dhcp: Bool;
+  ipv6_ra_mode: string | null;
+  ipv6_address_mode: string | null;
+  subnetpool_id: string | null;
+  segment_id: string | null;
+}
+
+export interface AllocationPoolTable {
+  subnet_id: string;
+  first_ip: string;
+  last_ip: string;
+}
+
+export interface DnsNameserverTable {
+  subnet_id: string;
+  address: string;
+  position: number;
+}
+
+export interface SubnetRouteTable {
+  subnet_id: string;
+  destination: string;
+  nexthop: string;
+}
+
+export interface PortTable extends StandardColumns {
+  id: string;
+  network_id: string;
+  project_id: string;
+  name: string;
+  mac_address: string;
+  admin_state_up: Bool;
+  status: string;
+  device_id: string;
+  device_owner: string;
+  port_security_enabled: Bool;
+  binding_host_id: string;
+  binding_vnic_type: string;
+  binding_profile: string; // JSON
+  binding_vif_type: string;
+  binding_vif_details: string; // JSON
+}
+
+export interface IpAllocationTable {
+  port_id: string;
+  ip_address: string;
+  subnet_id: string;
+  network_id: string;
+}
+
+export interface AllowedAddressPairTable {
+  port_id: string;
+  mac_address: string;
+  ip_address: string;
+}
+
+export interface ExtraDhcpOptTable {
+  id: string;
+  port_id: string;
+  opt_name: string;
+  opt_value: string;
+  ip_version: number;
+}
+
+export interface TagTable {
+  resource_id: string;
+  resource_type: string;
+  tag: string;
+}
+
+export interface QuotaTable {
+  project_id: string;
+  resource: string;
+  hard_limit: number;
+}
+
+export interface ProjectLockTable {
+  project_id: string;
+  counter: Generated<number>;
+}
+
+export interface Database {
+  networks: NetworkTable;
+  network_segments: NetworkSegmentTable;
+  segment_allocations: SegmentAllocationTable;
+  rbac_entries: RbacTable;
+  subnets: SubnetTable;
+  allocation_pools: AllocationPoolTable;
+  dns_nameservers: DnsNameserverTable;
+  subnet_routes: SubnetRouteTable;
+  ports: PortTable;
+  ip_allocations: IpAllocationTable;
+  allowed_address_pairs: AllowedAddressPairTable;
+  extra_dhcp_opts: ExtraDhcpOptTable;
+  tags: TagTable;
+  quotas: QuotaTable;
+  project_locks: ProjectLockTable;
+}

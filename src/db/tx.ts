@@ -1,0 +1,36 @@
+// Write transactions: one per API write, retried whole on deadlocks/serialization failures
+// (Neutron's retry_db_errors), with row locks that mean something on each backend.
+import type { Kysely, Transaction, SelectQueryBuilder } from 'kysely';
+import type { Database } from './schema.js';
+import { isRetriable, type Db } from './connection.js';
+
+export type Tx = Transaction<Database>;
+
+export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, retries = 10): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await db.kysely.transaction().execute(fn);
+    } catch (err) {
+      if (attempt >= retries || !isRetriable(err)) throw err;
+      // Back off a little, with jitter, so retried transactions do not collide again.
+      await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
+    }
+  }
+}
+
+/**
+ * SELECT ... FOR UPDATE on PostgreSQL/MySQL. SQLite has no row locks and needs none: Kysely runs
+ * one SQLite transaction at a time on its single connection.
+ */
+export function forUpdate<QB extends SelectQueryBuilder<any, any, any>>(db: Db, qb: QB): QB {
+  return db.dialect === 'sqlite' ? qb : (qb.forUpdate() as QB);
+}
+
+/** Reads outside a transaction. */
+export type Reader = Kysely<Database> | Tx;
+
+/** SQL booleans are stored as 0/1 everywhere. */
+export const b2i = (v: boolean) => (v ? 1 : 0);
+export const i2b = (v: unknown) => v === 1 || v === true || v === '1';
+
+export const nowIso = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -1,0 +1,71 @@
+// ports: core attributes plus binding, port-security, allowed-address-pairs, extra_dhcp_opt
+// and the standard attributes.
+import type { ResourceDef } from './types.js';
+import { adminStateAttr, idAttr, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
+import { boolean, dict, dictOrEmpty, filterBool, invalid, list, macAddress, oneOf, string, uuid } from './validators.js';
+
+export const VNIC_TYPES = [
+  'normal', 'direct', 'macvtap', 'baremetal', 'direct-physical', 'virtio-forwarder', 'smart-nic', 'vdpa',
+  'accelerator-direct', 'accelerator-direct-physical', 'remote-managed',
+] as const;
+
+const fixedIps = (v: unknown, attr: string) => {
+  const l = list(dict)(v, attr) as Record<string, unknown>[];
+  for (const ip of l) {
+    for (const k of Object.keys(ip)) {
+      if (k !== 'ip_address' && k !== 'subnet_id') throw invalid(attr, `Unrecognized attribute '${k}' in fixed IP ${JSON.stringify(ip)}`);
+    }
+  }
+  return l;
+};
+
+const addressPairs = (v: unknown, attr: string) => {
+  if (v === null) return [];
+  const l = list(dict)(v, attr) as Record<string, unknown>[];
+  for (const p of l) {
+    for (const k of Object.keys(p)) {
+      if (k !== 'ip_address' && k !== 'mac_address') throw invalid(attr, `Unrecognized attribute(s) '${k}'`);
+    }
+  }
+  return l;
+};
+
+const dhcpOpts = (v: unknown, attr: string) => {
+  if (v === null) return [];
+  const l = list(dict)(v, attr) as Record<string, unknown>[];
+  for (const o of l) {
+    for (const k of Object.keys(o)) {
+      if (k !== 'opt_name' && k !== 'opt_value' && k !== 'ip_version') throw invalid(attr, `Unrecognized attribute '${k}' in extra DHCP option`);
+    }
+  }
+  return l;
+};
+
+export const portDef: ResourceDef = {
+  name: 'port',
+  collection: 'ports',
+  taggable: true,
+  parent: { resource: 'network', idAttr: 'network_id' },
+  attributes: {
+    id: idAttr,
+    name: nameAttr,
+    network_id: { allowPost: true, allowPut: false, validate: uuid, visible: true, filter: true, sortKey: true, requiredByPolicy: true },
+    admin_state_up: adminStateAttr,
+    mac_address: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: macAddress, visible: true, filter: true, sortKey: true, enforcePolicy: true },
+    fixed_ips: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: fixedIps, visible: true, filter: true, enforcePolicy: true },
+    device_id: { allowPost: true, allowPut: true, default: '', validate: string(255), visible: true, filter: true, sortKey: true },
+    device_owner: { allowPost: true, allowPut: true, default: '', validate: string(255), visible: true, filter: true, sortKey: true, enforcePolicy: true },
+    status: { allowPost: false, allowPut: false, visible: true, filter: true, sortKey: true },
+    ...projectAttrs,
+    ...standardAttrs,
+    'binding:host_id': { allowPost: true, allowPut: true, default: '', validate: string(255), visible: true, filter: true, enforcePolicy: true, extension: 'binding' },
+    'binding:vif_type': { allowPost: false, allowPut: false, visible: true, filter: true, enforcePolicy: true, extension: 'binding' },
+    'binding:vif_details': { allowPost: false, allowPut: false, visible: true, enforcePolicy: true, extension: 'binding' },
+    'binding:vnic_type': { allowPost: true, allowPut: true, default: 'normal', validate: oneOf(VNIC_TYPES), visible: true, filter: true, enforcePolicy: true, extension: 'binding' },
+    'binding:profile': { allowPost: true, allowPut: true, default: {}, validate: dictOrEmpty, visible: true, enforcePolicy: true, extension: 'binding' },
+    port_security_enabled: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: boolean, visible: true, filter: true, filterConvert: filterBool, enforcePolicy: true, extension: 'port-security' },
+    allowed_address_pairs: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: addressPairs, visible: true, enforcePolicy: true, extension: 'allowed-address-pairs' },
+    extra_dhcp_opts: { allowPost: true, allowPut: true, default: [], validate: dhcpOpts, visible: true, extension: 'extra_dhcp_opt' },
+    security_groups: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: list(uuid), visible: true, filter: true, extension: 'security-group' },
+  },
+};

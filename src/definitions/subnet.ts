@@ -1,0 +1,53 @@
+// subnets: core attributes (CIDR, gateway, pools, DNS, host routes, DHCP, IPv6 modes).
+import type { ResourceDef } from './types.js';
+import { idAttr, ipAddressOrNull, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
+import { boolean, filterBool, filterInt, invalid, list, oneOf, string, toInt, uuid, uuidOrNull, dict } from './validators.js';
+
+export const IPV6_MODES = ['dhcpv6-stateful', 'dhcpv6-stateless', 'slaac'] as const;
+
+const ipVersion = (v: unknown, attr: string) => oneOf([4, 6])(toInt(v, attr), attr);
+const v6mode = (v: unknown, attr: string) => (v === null ? null : oneOf(IPV6_MODES)(v, attr));
+const poolList = (v: unknown, attr: string) => {
+  const l = list(dict)(v, attr) as Record<string, unknown>[];
+  for (const p of l) {
+    const keys = Object.keys(p).sort().join(',');
+    if (keys !== 'end,start') throw invalid(attr, `Unrecognized or missing keys in allocation pool ${JSON.stringify(p)}; expected 'start' and 'end'`);
+  }
+  return l;
+};
+const routeList = (v: unknown, attr: string) => {
+  const l = list(dict)(v, attr) as Record<string, unknown>[];
+  for (const r of l) {
+    const keys = Object.keys(r).sort().join(',');
+    if (keys !== 'destination,nexthop') throw invalid(attr, `Unrecognized or missing keys in host route ${JSON.stringify(r)}; expected 'destination' and 'nexthop'`);
+  }
+  return l;
+};
+
+export const subnetDef: ResourceDef = {
+  name: 'subnet',
+  collection: 'subnets',
+  taggable: true,
+  parent: { resource: 'network', idAttr: 'network_id' },
+  attributes: {
+    id: idAttr,
+    name: nameAttr,
+    ip_version: { allowPost: true, allowPut: false, validate: ipVersion, visible: true, filter: true, filterConvert: filterInt, sortKey: true },
+    network_id: { allowPost: true, allowPut: false, validate: uuid, visible: true, filter: true, sortKey: true, requiredByPolicy: true },
+    subnetpool_id: { allowPost: true, allowPut: false, default: NOT_SPECIFIED, validate: uuidOrNull, visible: true, filter: true, sortKey: true },
+    prefixlen: { allowPost: true, allowPut: false, default: NOT_SPECIFIED, validate: (v, a) => toInt(v, a), visible: false, extension: 'subnet_allocation' },
+    cidr: { allowPost: true, allowPut: false, default: NOT_SPECIFIED, validate: string(64), visible: true, filter: true, sortKey: true },
+    gateway_ip: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: ipAddressOrNull, visible: true, filter: true, sortKey: true },
+    allocation_pools: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: poolList, visible: true },
+    dns_nameservers: { allowPost: true, allowPut: true, default: [], validate: list(string(255)), visible: true, filter: true },
+    host_routes: { allowPost: true, allowPut: true, default: [], validate: routeList, visible: true },
+    enable_dhcp: { allowPost: true, allowPut: true, default: true, validate: boolean, visible: true, filter: true, filterConvert: filterBool, sortKey: true },
+    ipv6_ra_mode: { allowPost: true, allowPut: false, default: null, validate: v6mode, visible: true, filter: true, sortKey: true },
+    ipv6_address_mode: { allowPost: true, allowPut: false, default: null, validate: v6mode, visible: true, filter: true, sortKey: true },
+    ...projectAttrs,
+    ...standardAttrs,
+    segment_id: { allowPost: true, allowPut: true, default: null, validate: uuidOrNull, visible: true, filter: true, enforcePolicy: true, extension: 'segment' },
+    service_types: { allowPost: true, allowPut: true, default: [], validate: list(string(255)), visible: true, filter: true, enforcePolicy: true, extension: 'subnet-service-types' },
+    use_default_subnetpool: { allowPost: true, allowPut: false, default: false, validate: boolean, visible: false, extension: 'default-subnetpools' },
+  },
+};

@@ -1,0 +1,43 @@
+// Resources and their attributes as data (Neutron's RESOURCE_ATTRIBUTE_MAP in our own shape).
+// The generic controller derives request validation, defaults, visibility, filters, sort keys
+// and attribute-level policy from these declarations.
+
+/** Validates and converts one attribute value; throws NeutronError (400) with a clear message. */
+export type Validator = (value: unknown, attr: string) => unknown;
+
+export interface AttributeDef {
+  /** May be given on create / update. */
+  allowPost: boolean;
+  allowPut: boolean;
+  /** Value used when absent on create. Absent `default` + allowPost means "required". */
+  default?: unknown;
+  /** A function default (e.g. fresh UUIDs, lists). */
+  defaultFn?: () => unknown;
+  validate?: Validator;
+  /** Shown in responses (Neutron's is_visible). */
+  visible: boolean;
+  /** Usable as a query filter (?name=x). */
+  filter?: boolean;
+  /** Converts one query-string value to the attribute's type for filtering. */
+  filterConvert?: (raw: string, attr: string) => unknown;
+  sortKey?: boolean;
+  /** Checked with an attribute-level policy rule (e.g. create_network:shared). */
+  enforcePolicy?: boolean;
+  /** Always fetched for the policy check even when `fields=` omits it. */
+  requiredByPolicy?: boolean;
+  primaryKey?: boolean;
+  /** Extension alias that brings this attribute (null: core). */
+  extension?: string;
+}
+
+export interface ResourceDef {
+  /** Singular name: "network". */
+  name: string;
+  /** Collection name: "networks". */
+  collection: string;
+  attributes: Record<string, AttributeDef>;
+  /** Resource supports the standard-attr-tag /tags sub-resource. */
+  taggable?: boolean;
+  /** Policy target key naming the parent (e.g. "network" for ports: network:tenant_id). */
+  parent?: { resource: string; idAttr: string };
+}

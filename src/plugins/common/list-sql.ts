@@ -1,0 +1,95 @@
+// Turns a ListQuery into SQL for column-backed attributes: filters (any-of), sort keys with id as
+// the tie-breaker, and keyset pagination from a marker row (Neutron's native pagination).
+import { sql, type SelectQueryBuilder, type Expression, type SqlBool } from 'kysely';
+import type { ListQuery, TagFilters } from '../../api/query.js';
+import { notFound } from '../../api/errors.js';
+import type { Reader } from '../../db/tx.js';
+
+/** attribute name -> column, with a converter from the API value to the stored value. */
+export type ColumnMap = Record<string, { column: string; toDb?: (v: unknown) => unknown }>;
+
+export const boolColumn = (column: string) => ({ column, toDb: (v: unknown) => (v === true || v === 'true' || v === 1 ? 1 : 0) });
+
+type AnyQB = SelectQueryBuilder<any, any, any>;
+
+/** Filters that are plain columns; the rest are returned for the caller to handle. */
+export function applyColumnFilters<QB extends AnyQB>(qb: QB, table: string, map: ColumnMap, filters: Record<string, unknown[]>): { qb: QB; rest: Record<string, unknown[]> } {
+  const rest: Record<string, unknown[]> = {};
+  for (const [attr, values] of Object.entries(filters)) {
+    const m = map[attr];
+    if (!m) {
+      rest[attr] = values;
+      continue;
+    }
+    const vals = values.map((v) => (m.toDb ? m.toDb(v) : v));
+    qb = qb.where(sql.ref(`${table}.${m.column}`), 'in', vals) as QB;
+  }
+  return { qb, rest };
+}
+
+/** Tag filters through the tags table (standard-attr-tag semantics). */
+export function applyTagFilters<QB extends AnyQB>(qb: QB, table: string, tf: TagFilters): QB {
+  const idRef = sql.ref(`${table}.id`);
+  const hasAll = (tags: string[]) =>
+    sql<SqlBool>`(select count(distinct t.tag) from tags t where t.resource_id = ${idRef} and t.tag in (${sql.join(tags)})) = ${tags.length}`;
+  const hasAny = (tags: string[]) =>
+    sql<SqlBool>`exists (select 1 from tags t where t.resource_id = ${idRef} and t.tag in (${sql.join(tags)}))`;
+  if (tf.tags?.length) qb = qb.where(hasAll(tf.tags)) as QB;
+  if (tf.tagsAny?.length) qb = qb.where(hasAny(tf.tagsAny)) as QB;
+  if (tf.notTags?.length) qb = qb.where(sql<SqlBool>`not (${hasAll(tf.notTags)})`) as QB;
+  if (tf.notTagsAny?.length) qb = qb.where(sql<SqlBool>`not (${hasAny(tf.notTagsAny)})`) as QB;
+  return qb;
+}
+
+/**
+ * ORDER BY the requested keys (then id), and for a marker: only rows after it in that order.
+ * page_reverse walks backwards: the order is flipped here and the caller reverses the rows.
+ */
+export async function applySortAndPage<QB extends AnyQB>(
+  db: Reader, qb: QB, table: string, map: ColumnMap, q: ListQuery, notFoundType: string,
+): Promise<QB> {
+  const sorts: Array<[string, boolean]> = q.sorts
+    .filter(([attr]) => map[attr])
+    .map(([attr, asc]) => [map[attr]!.column, q.pageReverse ? !asc : asc]);
+  if (!sorts.some(([c]) => c === 'id')) sorts.push(['id', !q.pageReverse]);
+  if (q.marker) {
+    const markerRow = await db.selectFrom(table as any).selectAll().where('id' as any, '=', q.marker).executeTakeFirst() as Record<string, unknown> | undefined;
+    if (!markerRow) throw notFound(notFoundType, `Marker ${q.marker} could not be found.`);
+    // (k1 > m1) or (k1 = m1 and k2 > m2) or ...
+    const ors: Expression<SqlBool>[] = [];
+    for (let i = 0; i < sorts.length; i++) {
+      const parts: Expression<SqlBool>[] = [];
+      for (let j = 0; j < i; j++) parts.push(sql<SqlBool>`${sql.ref(`${table}.${sorts[j]![0]}`)} = ${markerRow[sorts[j]![0]]}`);
+      const [col, asc] = sorts[i]!;
+      parts.push(asc ? sql<SqlBool>`${sql.ref(`${table}.${col}`)} > ${markerRow[col]}` : sql<SqlBool>`${sql.ref(`${table}.${col}`)} < ${markerRow[col]}`);
+      ors.push(sql<SqlBool>`(${sql.join(parts, sql` and `)})`);
+    }
+    qb = qb.where(sql<SqlBool>`(${sql.join(ors, sql` or `)})`) as QB;
+  }
+  for (const [col, asc] of sorts) qb = qb.orderBy(sql.ref(`${table}.${col}`), asc ? 'asc' : 'desc') as QB;
+  if (q.limit) qb = qb.limit(q.limit) as QB;
+  return qb;
+}
+
+/** Splits long id lists so IN (...) stays under every backend's bind-parameter limit. */
+export function chunks<T>(items: T[], size = 5000): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Tags of many resources at once: id -> sorted tags. */
+export async function loadTags(db: Reader, ids: string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (const part of chunks(ids)) {
+    if (!part.length) continue;
+    const rows = await db.selectFrom('tags').select(['resource_id', 'tag']).where('resource_id', 'in', part).execute();
+    for (const r of rows) {
+      const l = out.get(r.resource_id);
+      if (l) l.push(r.tag);
+      else out.set(r.resource_id, [r.tag]);
+    }
+  }
+  for (const l of out.values()) l.sort();
+  return out;
+}

@@ -1,0 +1,22 @@
+// Everything the ML2 resource handlers share: database, type drivers, quotas, settings.
+import type { Db } from '../../db/connection.js';
+import type { QuotaEngine } from '../../quota/quota.js';
+import type { TypeDrivers } from './type-drivers.js';
+import type { Ml2Settings } from './settings.js';
+
+export interface CoreSettings {
+  baseMac: string;
+  macGenerationRetries: number;
+  maxFixedIpsPerPort: number;
+  maxDnsNameservers: number;
+  maxSubnetHostRoutes: number;
+  maxAllowedAddressPairs: number;
+}
+
+export interface Ml2Context {
+  db: Db;
+  types: TypeDrivers;
+  quota: QuotaEngine;
+  ml2: Ml2Settings;
+  core: CoreSettings;
+}

@@ -1,0 +1,170 @@
+// Fixed IP allocation for ports (Neutron's IPAM backend): explicit addresses are checked against
+// the subnet, automatic ones come from random probes of the allocation pools, confirmed against
+// the database in one indexed query, with a full scan only when the pools are nearly full.
+// Callers hold the network's row lock; the (subnet_id, ip_address) primary key backs it up.
+import { NeutronError, badRequest, conflict } from '../../api/errors.js';
+import { NOT_SPECIFIED } from '../../definitions/common.js';
+import type { Tx } from '../../db/tx.js';
+import {
+  canonicalIp, eui64Address, formatIp, ipInCidr, isAutoAddressSubnet, isValidIpForSubnet, parseIp, pickIp,
+  ROUTER_PORT_OWNERS,
+} from '../../ipam/index.js';
+import type { Ml2Context } from './context.js';
+import type { SubnetInfo } from './subnets.js';
+
+export interface FixedIp {
+  subnet_id: string;
+  ip_address: string;
+}
+
+const PROBES = 8;
+
+const isAuto = (s: SubnetInfo) => s.ip_version === 6 && isAutoAddressSubnet({ ipv6_address_mode: s.ipv6_address_mode, ipv6_ra_mode: s.ipv6_ra_mode });
+const isRouterOwner = (owner: string) => ROUTER_PORT_OWNERS.includes(owner);
+
+const invalidInput = (msg: string) => new NeutronError(400, 'InvalidInput', `Invalid input for operation: ${msg}`);
+
+export class PortIpAllocator {
+  constructor(private readonly m: Ml2Context) {}
+
+  /**
+   * The port's fixed IPs after a create (current = []) or an update: kept entries stay, new ones
+   * are allocated. Throws Neutron's 400/409 errors for bad or taken addresses.
+   */
+  async allocate(
+    tx: Tx, networkId: string, subnets: SubnetInfo[], requested: unknown, mac: string, owner: string, current: FixedIp[],
+  ): Promise<FixedIp[]> {
+    if (requested === NOT_SPECIFIED || requested === undefined) return this.allocateDefault(tx, networkId, subnets, mac, owner);
+    const entries = requested as Array<{ subnet_id?: unknown; ip_address?: unknown }>;
+    if (entries.length > this.m.core.maxFixedIpsPerPort) throw invalidInput('Exceeded maximum amount of fixed ips per port.');
+    const byId = new Map(subnets.map((s) => [s.id, s]));
+    const out: FixedIp[] = [];
+    const taken = new Set<string>();
+    const remaining = [...current];
+    const claim = (ip: FixedIp) => {
+      const key = `${ip.subnet_id}/${ip.ip_address}`;
+      if (taken.has(key)) throw conflict('IpAddressAlreadyAllocated', `IP address ${ip.ip_address} already allocated in subnet ${ip.subnet_id}`);
+      taken.add(key);
+      out.push(ip);
+    };
+    const pending: SubnetInfo[] = [];
+    for (const e of entries) {
+      if (e.subnet_id !== undefined && typeof e.subnet_id !== 'string') throw badRequest(`Invalid input for fixed_ips. Reason: '${String(e.subnet_id)}' is not a valid UUID.`);
+      let subnet: SubnetInfo | undefined;
+      if (e.subnet_id !== undefined) {
+        subnet = byId.get(e.subnet_id as string);
+        if (!subnet) throw invalidInput(`Failed to create port on network ${networkId}, because fixed_ips included invalid subnet ${String(e.subnet_id)}`);
+      }
+      if (e.ip_address !== undefined && e.ip_address !== null) {
+        let ip: string;
+        try {
+          ip = canonicalIp(String(e.ip_address), 'ip_address');
+        } catch {
+          throw badRequest(`Invalid input for fixed_ips. Reason: '${String(e.ip_address)}' is not a valid IP address.`);
+        }
+        if (!subnet) {
+          subnet = subnets.find((s) => ipInCidr(ip, s.cidr));
+          if (!subnet) throw new NeutronError(400, 'InvalidIpForNetwork', `IP address ${ip} is not a valid IP for any of the subnets on the specified network.`);
+        }
+        if (!isValidIpForSubnet(subnet.cidr, ip, owner)) throw new NeutronError(400, 'InvalidIpForSubnet', `IP address ${ip} is not a valid IP for the specified subnet.`);
+        if (isAuto(subnet) && !isRouterOwner(owner) && ip !== eui64Address(subnet.cidr, mac)) {
+          throw new NeutronError(400, 'AllocationOnAutoAddressSubnet', `IPv6 address ${ip} cannot be directly assigned to a port on subnet ${subnet.id} as the subnet is configured for automatic addresses`);
+        }
+        const kept = takeMatch(remaining, (c) => c.subnet_id === subnet!.id && c.ip_address === ip);
+        if (!kept && (await this.isAllocated(tx, subnet.id, ip))) {
+          throw conflict('IpAddressAlreadyAllocated', `IP address ${ip} already allocated in subnet ${subnet.id}`);
+        }
+        claim({ subnet_id: subnet.id, ip_address: ip });
+      } else if (subnet) {
+        const kept = takeMatch(remaining, (c) => c.subnet_id === subnet!.id);
+        if (kept) claim(kept);
+        else if (isAuto(subnet) && !isRouterOwner(owner)) claim({ subnet_id: subnet.id, ip_address: eui64Address(subnet.cidr, mac) });
+        else pending.push(subnet);
+      } else {
+        throw invalidInput('a fixed_ips entry needs a subnet_id, an ip_address or both');
+      }
+    }
+    for (const subnet of pending) {
+      const ip = await this.anyFree(tx, subnet, taken);
+      if (!ip) throw conflict('IpAddressGenerationFailure', `No more IP addresses available for subnet ${subnet.id}.`);
+      claim({ subnet_id: subnet.id, ip_address: ip });
+    }
+    return out;
+  }
+
+  /** No fixed_ips given: one address per IP version (first subnet with room), plus SLAAC ones. */
+  private async allocateDefault(tx: Tx, networkId: string, subnets: SubnetInfo[], mac: string, owner: string): Promise<FixedIp[]> {
+    const out: FixedIp[] = [];
+    const groups = [subnets.filter((s) => s.ip_version === 4), subnets.filter((s) => s.ip_version === 6 && !isAuto(s))];
+    for (const group of groups) {
+      if (!group.length) continue;
+      let got: FixedIp | null = null;
+      for (const s of group) {
+        const ip = await this.anyFree(tx, s, new Set());
+        if (ip) {
+          got = { subnet_id: s.id, ip_address: ip };
+          break;
+        }
+      }
+      if (!got) throw conflict('IpAddressGenerationFailure', `No more IP addresses available on network ${networkId}.`);
+      out.push(got);
+    }
+    if (!isRouterOwner(owner)) {
+      for (const s of subnets.filter(isAuto)) out.push({ subnet_id: s.id, ip_address: eui64Address(s.cidr, mac) });
+    }
+    return out;
+  }
+
+  private async isAllocated(tx: Tx, subnetId: string, ip: string): Promise<boolean> {
+    const r = await tx.selectFrom('ip_allocations').select('port_id').where('subnet_id', '=', subnetId).where('ip_address', '=', ip).executeTakeFirst();
+    return r !== undefined;
+  }
+
+  /** A free address of the subnet's pools, or null when they are full. */
+  private async anyFree(tx: Tx, s: SubnetInfo, claimed: Set<string>): Promise<string | null> {
+    if (!s.pools.length) return null;
+    const v = s.ip_version;
+    const claimedHere = (n: bigint) => claimed.has(`${s.id}/${formatIp(n, v)}`);
+    const candidates = new Set<bigint>();
+    for (let i = 0; i < PROBES; i++) {
+      const c = pickIp(s.pools, (n) => candidates.has(n) || claimedHere(n), Math.random, { maxProbes: 4 });
+      if (c === null) break;
+      candidates.add(c);
+    }
+    if (candidates.size) {
+      const texts = [...candidates].map((c) => formatIp(c, v));
+      const used = new Set((await tx.selectFrom('ip_allocations').select('ip_address').where('subnet_id', '=', s.id)
+        .where('ip_address', 'in', texts).execute()).map((r) => r.ip_address));
+      const free = texts.find((t) => !used.has(t));
+      if (free) return free;
+    }
+    // Dense pools: read every allocation once and scan.
+    const all = new Set((await tx.selectFrom('ip_allocations').select('ip_address').where('subnet_id', '=', s.id).execute())
+      .map((r) => parseIp(r.ip_address).value));
+    const n = pickIp(s.pools, (x) => all.has(x) || claimedHere(x));
+    return n === null ? null : formatIp(n, v);
+  }
+
+  async store(tx: Tx, portId: string, networkId: string, ips: FixedIp[]): Promise<void> {
+    if (!ips.length) return;
+    await tx.insertInto('ip_allocations').values(ips.map((ip) => ({ port_id: portId, network_id: networkId, ...ip }))).execute();
+  }
+
+  /** Applies the difference between a port's old and new fixed IPs. */
+  async replace(tx: Tx, portId: string, networkId: string, before: FixedIp[], after: FixedIp[]): Promise<void> {
+    const key = (ip: FixedIp) => `${ip.subnet_id}/${ip.ip_address}`;
+    const keep = new Set(after.map(key));
+    const had = new Set(before.map(key));
+    for (const ip of before) {
+      if (!keep.has(key(ip))) {
+        await tx.deleteFrom('ip_allocations').where('port_id', '=', portId).where('subnet_id', '=', ip.subnet_id).where('ip_address', '=', ip.ip_address).execute();
+      }
+    }
+    await this.store(tx, portId, networkId, after.filter((ip) => !had.has(key(ip))));
+  }
+}
+
+function takeMatch<T>(list: T[], pred: (x: T) => boolean): T | undefined {
+  const i = list.findIndex(pred);
+  return i < 0 ? undefined : list.splice(i, 1)[0];
+}

@@ -1,0 +1,325 @@
+// Networks in the ML2 plugin: segments from the type drivers, sharing and external access as
+// RBAC entries, MTU from the segments, and in-use checks on delete.
+import { randomUUID } from 'node:crypto';
+import { sql, type SqlBool } from 'kysely';
+import type { RequestContext } from '../../context.js';
+import { networkDef } from '../../definitions/network.js';
+import { NOT_SPECIFIED } from '../../definitions/common.js';
+import type { ResourceDef } from '../../definitions/types.js';
+import { NeutronError, badRequest, conflict, notFound } from '../../api/errors.js';
+import type { ListQuery } from '../../api/query.js';
+import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
+import type { NetworkTable } from '../../db/schema.js';
+import { applyColumnFilters, applySortAndPage, applyTagFilters, boolColumn, chunks, loadTags, type ColumnMap } from '../common/list-sql.js';
+import { networkVisible } from '../common/visibility.js';
+import { checkRevision, standardFields } from '../common/standard.js';
+import type { Ml2Context } from './context.js';
+import type { Segment } from './type-drivers.js';
+
+const COLUMNS: ColumnMap = {
+  id: { column: 'id' }, name: { column: 'name' }, status: { column: 'status' },
+  admin_state_up: boolColumn('admin_state_up'), tenant_id: { column: 'project_id' }, project_id: { column: 'project_id' },
+  description: { column: 'description' }, created_at: { column: 'created_at' }, updated_at: { column: 'updated_at' },
+  revision_number: { column: 'revision_number' }, mtu: { column: 'mtu' },
+  'router:external': boolColumn('router_external'), port_security_enabled: boolColumn('port_security_enabled'),
+};
+
+/** Ports the network deletes along with itself (Neutron's AUTO_DELETE_PORT_OWNERS). */
+export const AUTO_DELETE_PORT_OWNERS = ['network:dhcp', 'network:router_interface_distributed', 'network:router_ha_interface'];
+
+const PROVIDER_KEYS = ['provider:network_type', 'provider:physical_network', 'provider:segmentation_id'] as const;
+
+export class NetworkHandler implements ResourceHandler {
+  readonly def: ResourceDef = networkDef;
+
+  constructor(private readonly m: Ml2Context) {}
+
+  notFound(id: string): Error {
+    return notFound('NetworkNotFound', `Network ${id} could not be found.`);
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  private scoped(ctx: RequestContext, db: Reader) {
+    let qb = db.selectFrom('networks').selectAll('networks');
+    if (!ctx.isAdmin) qb = qb.where(networkVisible(ctx, 'networks.project_id', 'networks.id'));
+    return qb;
+  }
+
+  async get(ctx: RequestContext, id: string, db: Reader = this.m.db.kysely): Promise<Rec | null> {
+    const row = await this.scoped(ctx, db).where('networks.id', '=', id).executeTakeFirst();
+    if (!row) return null;
+    return (await this.toDicts(ctx, db, [row]))[0]!;
+  }
+
+  async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
+    const db = this.m.db.kysely;
+    const { qb: filtered, rest } = applyColumnFilters(this.scoped(ctx, db), 'networks', COLUMNS, q.filters);
+    let qb = filtered;
+    const p = ctx.projectId ?? '';
+    for (const [attr, values] of Object.entries(rest)) {
+      if (attr === 'shared') {
+        const sharedSql = sql<SqlBool>`networks.id in (select r.object_id from rbac_entries r where r.object_type = 'network' and r.action = 'access_as_shared' and r.target_project in ('*', ${p}))`;
+        const want = new Set(values.map(Boolean));
+        if (want.size === 1) qb = qb.where(want.has(true) ? sharedSql : sql<SqlBool>`not ${sharedSql}`);
+      } else if (attr === 'subnets') {
+        qb = qb.where('networks.id', 'in', db.selectFrom('subnets').select('network_id').where('id', 'in', values as string[]));
+      } else if (attr.startsWith('provider:')) {
+        const col = attr.slice('provider:'.length) as 'network_type' | 'physical_network' | 'segmentation_id';
+        qb = qb.where('networks.id', 'in', db.selectFrom('network_segments').select('network_id').where(col, 'in', values as never[]));
+      }
+    }
+    qb = applyTagFilters(qb, 'networks', q.tagFilters);
+    qb = await applySortAndPage(db, qb, 'networks', COLUMNS, q, 'NetworkNotFound');
+    const rows = await qb.execute();
+    if (q.pageReverse) rows.reverse();
+    return this.toDicts(ctx, db, rows);
+  }
+
+  async parentOwner(): Promise<string | null> {
+    return null;
+  }
+
+  /** Builds API dicts for many rows with one query per related table. */
+  async toDicts(ctx: RequestContext, db: Reader, rows: NetworkTable[]): Promise<Rec[]> {
+    const ids = rows.map((r) => r.id);
+    const subnets = new Map<string, string[]>();
+    const segments = new Map<string, Segment[]>();
+    const shared = new Set<string>();
+    const p = ctx.projectId ?? '';
+    for (const part of chunks(ids)) {
+      if (!part.length) continue;
+      for (const s of await db.selectFrom('subnets').select(['id', 'network_id']).where('network_id', 'in', part).orderBy('created_at').orderBy('id').execute()) {
+        const l = subnets.get(s.network_id) ?? [];
+        l.push(s.id);
+        subnets.set(s.network_id, l);
+      }
+      for (const s of await db.selectFrom('network_segments').selectAll().where('network_id', 'in', part).orderBy('segment_index').execute()) {
+        const l = segments.get(s.network_id) ?? [];
+        l.push({ network_type: s.network_type, physical_network: s.physical_network, segmentation_id: s.segmentation_id === null ? null : Number(s.segmentation_id) });
+        segments.set(s.network_id, l);
+      }
+      for (const r of await db.selectFrom('rbac_entries').select('object_id').where('object_type', '=', 'network')
+        .where('action', '=', 'access_as_shared').where('target_project', 'in', ['*', p]).where('object_id', 'in', part).execute()) {
+        shared.add(r.object_id);
+      }
+    }
+    const tags = await loadTags(db, ids);
+    return rows.map((row) => {
+      const segs = segments.get(row.id) ?? [];
+      const d: Rec = {
+        id: row.id,
+        name: row.name,
+        admin_state_up: i2b(row.admin_state_up),
+        status: row.status,
+        subnets: subnets.get(row.id) ?? [],
+        shared: shared.has(row.id),
+        mtu: Number(row.mtu),
+        'router:external': i2b(row.router_external),
+        port_security_enabled: i2b(row.port_security_enabled),
+        availability_zone_hints: JSON.parse(row.availability_zone_hints) as string[],
+        availability_zones: [],
+        ipv4_address_scope: null,
+        ipv6_address_scope: null,
+        ...standardFields(row, tags.get(row.id)),
+      };
+      if (segs.length > 1) d.segments = segs.map((s) => providerView(s));
+      else Object.assign(d, providerView(segs[0] ?? { network_type: 'local', physical_network: null, segmentation_id: null }));
+      return d;
+    });
+  }
+
+  // ---- writes --------------------------------------------------------------------------------
+
+  async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
+    return inTransaction(this.m.db, async (tx) => {
+      const ids: string[] = [];
+      for (const body of bodies) ids.push(await this.createOne(tx, body));
+      const rows = await tx.selectFrom('networks').selectAll().where('id', 'in', ids).execute();
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return this.toDicts(ctx, tx, ids.map((id) => byId.get(id)!));
+    });
+  }
+
+  private requestedSegments(body: Rec): Segment[] | null {
+    const providerGiven = PROVIDER_KEYS.some((k) => body[k] !== NOT_SPECIFIED && body[k] !== undefined);
+    const segs = body.segments;
+    if (segs !== NOT_SPECIFIED && segs !== undefined && segs !== null) {
+      if (providerGiven) throw badRequest('Segments and provider values cannot both be set.');
+      const list = segs as Rec[];
+      if (list.length === 0) return null;
+      const out = list.map((s) => this.segmentFrom(s));
+      const keys = out.map((s) => `${s.network_type}/${s.physical_network}/${s.segmentation_id}`);
+      if (new Set(keys).size !== keys.length) {
+        throw new NeutronError(400, 'SegmentsContainDuplicateEntry', 'Duplicate segment entry in request.');
+      }
+      return out;
+    }
+    if (!providerGiven) return null;
+    return [this.segmentFrom({
+      'provider:network_type': body['provider:network_type'] === NOT_SPECIFIED ? undefined : body['provider:network_type'],
+      'provider:physical_network': body['provider:physical_network'] === NOT_SPECIFIED ? undefined : body['provider:physical_network'],
+      'provider:segmentation_id': body['provider:segmentation_id'] === NOT_SPECIFIED ? undefined : body['provider:segmentation_id'],
+    })];
+  }
+
+  private segmentFrom(s: Rec): Segment {
+    for (const k of Object.keys(s)) {
+      if (!(PROVIDER_KEYS as readonly string[]).includes(k)) throw badRequest(`Unrecognized attribute(s) '${k}' in segment`);
+    }
+    const type = s['provider:network_type'];
+    if (type === undefined || type === null || type === '') {
+      throw new NeutronError(400, 'InvalidInput', 'Invalid input for operation: network_type required.');
+    }
+    if (typeof type !== 'string') throw badRequest(`Invalid input for provider:network_type. Reason: '${String(type)}' is not a valid string.`);
+    const phys = s['provider:physical_network'];
+    const sid = s['provider:segmentation_id'];
+    if (phys !== undefined && phys !== null && typeof phys !== 'string') throw badRequest(`Invalid input for provider:physical_network. Reason: '${String(phys)}' is not a valid string.`);
+    let segId: number | null = null;
+    if (sid !== undefined && sid !== null && sid !== '') {
+      segId = typeof sid === 'number' ? sid : /^\d+$/.test(String(sid)) ? Number(sid) : NaN;
+      if (!Number.isInteger(segId)) throw new NeutronError(400, 'InvalidInput', `Invalid input for operation: '${String(sid)}' is not an integer.`);
+    }
+    return this.m.types.validateProviderSegment({ network_type: type, physical_network: (phys as string | null | undefined) || null, segmentation_id: segId });
+  }
+
+  private async createOne(tx: Tx, body: Rec): Promise<string> {
+    const projectId = body.project_id as string;
+    await this.m.quota.enforce(tx, projectId, { network: 1 });
+    const requested = this.requestedSegments(body);
+    const segments: Segment[] = [];
+    if (requested) for (const s of requested) segments.push(await this.m.types.reserveProvider(tx, s));
+    else segments.push(await this.m.types.allocateTenantSegment(tx));
+    const maxMtu = this.m.types.maxMtu(segments);
+    let mtu = maxMtu;
+    if (body.mtu !== NOT_SPECIFIED && body.mtu !== undefined) {
+      mtu = body.mtu as number;
+      if (mtu > maxMtu) throw new NeutronError(400, 'InvalidInput', `Invalid input for operation: Requested MTU is too big, maximum is ${maxMtu}.`);
+    }
+    const now = nowIso();
+    const id = body.id as string;
+    const external = body['router:external'] === true;
+    await tx.insertInto('networks').values({
+      id, project_id: projectId, name: body.name as string, status: 'ACTIVE', admin_state_up: b2i(body.admin_state_up as boolean),
+      mtu, router_external: b2i(external), port_security_enabled: b2i(body.port_security_enabled !== false),
+      availability_zone_hints: JSON.stringify(body.availability_zone_hints ?? []),
+      description: body.description as string, revision_number: 0, created_at: now, updated_at: now,
+    }).execute();
+    let index = 0;
+    for (const s of segments) {
+      await tx.insertInto('network_segments').values({
+        id: randomUUID(), network_id: id, network_type: s.network_type, physical_network: s.physical_network,
+        segmentation_id: s.segmentation_id, segment_index: index++, is_dynamic: 0, name: null,
+      }).execute();
+    }
+    if (body.shared === true) await this.addRbac(tx, id, projectId, 'access_as_shared');
+    if (external) await this.addRbac(tx, id, projectId, 'access_as_external');
+    return id;
+  }
+
+  private async addRbac(tx: Tx, networkId: string, projectId: string, action: string): Promise<void> {
+    const ins = tx.insertInto('rbac_entries').values({
+      id: randomUUID(), object_type: 'network', object_id: networkId, project_id: projectId, target_project: '*', action,
+    });
+    await (this.m.db.dialect === 'mysql' ? ins.ignore() : ins.onConflict((oc) => oc.doNothing())).execute();
+  }
+
+  private async removeRbac(tx: Tx, networkId: string, action: string): Promise<void> {
+    await tx.deleteFrom('rbac_entries').where('object_type', '=', 'network').where('object_id', '=', networkId)
+      .where('target_project', '=', '*').where('action', '=', action).execute();
+  }
+
+  async update(ctx: RequestContext, id: string, body: Rec, expectRevision?: number): Promise<Rec> {
+    return inTransaction(this.m.db, async (tx) => {
+      const row = await forUpdate(this.m.db, tx.selectFrom('networks').selectAll().where('id', '=', id)).executeTakeFirst();
+      if (!row) throw this.notFound(id);
+      checkRevision(row.revision_number, expectRevision);
+      const current = (await this.toDicts(ctx, tx, [row]))[0]!;
+      for (const k of [...PROVIDER_KEYS, 'segments']) {
+        if (k in body && JSON.stringify(body[k]) !== JSON.stringify(current[k])) {
+          throw new NeutronError(400, 'InvalidInput', 'Invalid input for operation: Plugin does not support updating provider attributes.');
+        }
+      }
+      const set: Partial<NetworkTable> = {};
+      if ('name' in body) set.name = body.name as string;
+      if ('description' in body) set.description = body.description as string;
+      if ('admin_state_up' in body) set.admin_state_up = b2i(body.admin_state_up as boolean);
+      if ('port_security_enabled' in body) set.port_security_enabled = b2i(body.port_security_enabled as boolean);
+      if ('mtu' in body) {
+        const segs = await tx.selectFrom('network_segments').selectAll().where('network_id', '=', id).execute();
+        const maxMtu = this.m.types.maxMtu(segs.map((s) => ({ network_type: s.network_type, physical_network: s.physical_network, segmentation_id: s.segmentation_id })));
+        if ((body.mtu as number) > maxMtu) throw new NeutronError(400, 'InvalidInput', `Invalid input for operation: Requested MTU is too big, maximum is ${maxMtu}.`);
+        set.mtu = body.mtu as number;
+      }
+      if ('shared' in body && body.shared !== current.shared) {
+        if (body.shared) await this.addRbac(tx, id, row.project_id, 'access_as_shared');
+        else {
+          const foreign = await tx.selectFrom('ports').select('id').where('network_id', '=', id)
+            .where('project_id', '!=', row.project_id).where('device_owner', 'not in', AUTO_DELETE_PORT_OWNERS).limit(1).executeTakeFirst();
+          if (foreign) {
+            throw conflict('InvalidSharedSetting', `Unable to reconfigure sharing settings for network ${id}. Multiple tenants are using it.`);
+          }
+          await this.removeRbac(tx, id, 'access_as_shared');
+        }
+      }
+      if ('router:external' in body && body['router:external'] !== current['router:external']) {
+        set.router_external = b2i(body['router:external'] as boolean);
+        if (body['router:external']) await this.addRbac(tx, id, row.project_id, 'access_as_external');
+        else {
+          const gw = await tx.selectFrom('ports').select('id').where('network_id', '=', id)
+            .where('device_owner', '=', 'network:router_gateway').limit(1).executeTakeFirst();
+          if (gw) throw conflict('ExternalNetworkInUse', `External network ${id} cannot be updated to be non-external, since it has existing gateway ports.`);
+          await this.removeRbac(tx, id, 'access_as_external');
+        }
+      }
+      await tx.updateTable('networks').set({ ...set, revision_number: Number(row.revision_number) + 1, updated_at: nowIso() })
+        .where('id', '=', id).execute();
+      return (await this.get(ctx, id, tx))!;
+    });
+  }
+
+  async delete(_ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
+    await inTransaction(this.m.db, async (tx) => {
+      const row = await forUpdate(this.m.db, tx.selectFrom('networks').selectAll().where('id', '=', id)).executeTakeFirst();
+      if (!row) throw this.notFound(id);
+      checkRevision(row.revision_number, expectRevision);
+      const inUse = await tx.selectFrom('ports').select('id').where('network_id', '=', id)
+        .where('device_owner', 'not in', AUTO_DELETE_PORT_OWNERS).limit(1).executeTakeFirst();
+      if (inUse) {
+        throw conflict('NetworkInUse', `Unable to complete operation on network ${id}. There are one or more ports still in use on the network.`);
+      }
+      const autoPorts = await tx.selectFrom('ports').select('id').where('network_id', '=', id).execute();
+      const portIds = autoPorts.map((p) => p.id);
+      if (portIds.length) {
+        await tx.deleteFrom('ip_allocations').where('port_id', 'in', portIds).execute();
+        await tx.deleteFrom('tags').where('resource_id', 'in', portIds).execute();
+        await tx.deleteFrom('ports').where('id', 'in', portIds).execute();
+      }
+      const subnetIds = (await tx.selectFrom('subnets').select('id').where('network_id', '=', id).execute()).map((s) => s.id);
+      if (subnetIds.length) {
+        for (const t of ['allocation_pools', 'dns_nameservers', 'subnet_routes'] as const) {
+          await tx.deleteFrom(t).where('subnet_id', 'in', subnetIds).execute();
+        }
+        await tx.deleteFrom('tags').where('resource_id', 'in', subnetIds).execute();
+        await tx.deleteFrom('subnets').where('id', 'in', subnetIds).execute();
+      }
+      const segs = await tx.selectFrom('network_segments').selectAll().where('network_id', '=', id).execute();
+      for (const s of segs) {
+        await this.m.types.release(tx, { network_type: s.network_type, physical_network: s.physical_network, segmentation_id: s.segmentation_id });
+      }
+      await tx.deleteFrom('network_segments').where('network_id', '=', id).execute();
+      await tx.deleteFrom('rbac_entries').where('object_type', '=', 'network').where('object_id', '=', id).execute();
+      await tx.deleteFrom('tags').where('resource_id', '=', id).execute();
+      await tx.deleteFrom('networks').where('id', '=', id).execute();
+    });
+  }
+}
+
+function providerView(s: Segment): Rec {
+  return {
+    'provider:network_type': s.network_type,
+    'provider:physical_network': s.physical_network,
+    'provider:segmentation_id': s.segmentation_id,
+  };
+}

@@ -1,0 +1,324 @@
+// Ports in the ML2 plugin: MAC and fixed IP allocation (unique per network/subnet, enforced by
+// the database), port security, allowed address pairs, extra DHCP options and binding fields.
+import { randomUUID } from 'node:crypto';
+import { sql, type SqlBool } from 'kysely';
+import type { RequestContext } from '../../context.js';
+import { portDef } from '../../definitions/port.js';
+import { NOT_SPECIFIED } from '../../definitions/common.js';
+import type { ResourceDef } from '../../definitions/types.js';
+import { NeutronError, badRequest, conflict, notFound } from '../../api/errors.js';
+import type { ListQuery } from '../../api/query.js';
+import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
+import type { PortTable } from '../../db/schema.js';
+import { isDuplicateKey } from '../../db/connection.js';
+import { applyColumnFilters, applySortAndPage, applyTagFilters, boolColumn, chunks, loadTags, type ColumnMap } from '../common/list-sql.js';
+import { networkVisible } from '../common/visibility.js';
+import { checkRevision, standardFields } from '../common/standard.js';
+import type { Ml2Context } from './context.js';
+import { checkNetworkVisible, networkNotFound, networkOwner } from './network-access.js';
+import { SubnetHandler, type SubnetInfo } from './subnets.js';
+import { PortIpAllocator, type FixedIp } from './ip-allocator.js';
+import { validateAddressPairs, validateDhcpOpts, type AddressPair, type DhcpOpt } from './port-extras.js';
+import { randomMac, parseBaseMac } from '../../ipam/index.js';
+
+const COLUMNS: ColumnMap = {
+  id: { column: 'id' }, name: { column: 'name' }, network_id: { column: 'network_id' },
+  tenant_id: { column: 'project_id' }, project_id: { column: 'project_id' }, mac_address: { column: 'mac_address' },
+  admin_state_up: boolColumn('admin_state_up'), status: { column: 'status' }, device_id: { column: 'device_id' },
+  device_owner: { column: 'device_owner' }, port_security_enabled: boolColumn('port_security_enabled'),
+  'binding:host_id': { column: 'binding_host_id' }, 'binding:vnic_type': { column: 'binding_vnic_type' },
+  'binding:vif_type': { column: 'binding_vif_type' },
+  description: { column: 'description' }, created_at: { column: 'created_at' }, updated_at: { column: 'updated_at' },
+  revision_number: { column: 'revision_number' },
+};
+
+const UNBOUND = 'unbound';
+const BINDING_FAILED = 'binding_failed';
+
+export class PortHandler implements ResourceHandler {
+  readonly def: ResourceDef = portDef;
+  private readonly subnets: SubnetHandler;
+  private readonly ips: PortIpAllocator;
+
+  constructor(private readonly m: Ml2Context) {
+    this.subnets = new SubnetHandler(m);
+    this.ips = new PortIpAllocator(m);
+  }
+
+  notFound(id: string): Error {
+    return notFound('PortNotFound', `Port ${id} could not be found.`);
+  }
+
+  parentOwner(_ctx: RequestContext, networkId: string): Promise<string | null> {
+    return networkOwner(this.m.db, networkId);
+  }
+
+  checkParent(ctx: RequestContext, networkId: string): Promise<void> {
+    return checkNetworkVisible(this.m.db, ctx, networkId);
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  /** Own ports, and every port on networks the caller owns (Neutron's port filter hook). */
+  private scoped(ctx: RequestContext, db: Reader) {
+    let qb = db.selectFrom('ports').selectAll('ports');
+    if (!ctx.isAdmin) {
+      const p = ctx.projectId ?? '';
+      qb = qb.where(sql<SqlBool>`(ports.project_id = ${p} or ports.network_id in (select n.id from networks n where n.project_id = ${p}))`);
+    }
+    return qb;
+  }
+
+  async get(ctx: RequestContext, id: string, db: Reader = this.m.db.kysely): Promise<Rec | null> {
+    const row = await this.scoped(ctx, db).where('ports.id', '=', id).executeTakeFirst();
+    return row ? (await this.toDicts(db, [row]))[0]! : null;
+  }
+
+  async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
+    const db = this.m.db.kysely;
+    const { qb: filtered, rest } = applyColumnFilters(this.scoped(ctx, db), 'ports', COLUMNS, q.filters);
+    let qb = filtered;
+    if (rest.fixed_ips) qb = qb.where('ports.id', 'in', this.fixedIpFilter(db, rest.fixed_ips as string[]));
+    qb = applyTagFilters(qb, 'ports', q.tagFilters);
+    qb = await applySortAndPage(db, qb, 'ports', COLUMNS, q, 'PortNotFound');
+    const rows = await qb.execute();
+    if (q.pageReverse) rows.reverse();
+    return this.toDicts(db, rows);
+  }
+
+  /** fixed_ips=ip_address=X, fixed_ips=subnet_id=Y, fixed_ips=ip_address_substr=Z on one allocation. */
+  private fixedIpFilter(db: Reader, raw: string[]) {
+    const by: Record<string, string[]> = {};
+    for (const r of raw) {
+      const i = r.indexOf('=');
+      if (i <= 0) throw badRequest(`Invalid input for fixed_ips filter: '${r}'; expected ip_address=<ip>, subnet_id=<id> or ip_address_substr=<text>`);
+      const k = r.slice(0, i);
+      if (k !== 'ip_address' && k !== 'subnet_id' && k !== 'ip_address_substr') {
+        throw badRequest(`Invalid input for fixed_ips filter: unknown key '${k}'`);
+      }
+      (by[k] ??= []).push(r.slice(i + 1));
+    }
+    let q = db.selectFrom('ip_allocations').select('port_id');
+    if (by.ip_address) q = q.where('ip_address', 'in', by.ip_address);
+    if (by.subnet_id) q = q.where('subnet_id', 'in', by.subnet_id);
+    if (by.ip_address_substr) {
+      const likes = by.ip_address_substr.map((s) => sql<SqlBool>`ip_address like ${'%' + s.replace(/[%_\\]/g, (c) => '\\' + c) + '%'}`);
+      q = q.where(sql<SqlBool>`(${sql.join(likes, sql` or `)})`);
+    }
+    return q;
+  }
+
+  async toDicts(db: Reader, rows: PortTable[]): Promise<Rec[]> {
+    const ids = rows.map((r) => r.id);
+    const ips = new Map<string, FixedIp[]>();
+    const pairs = new Map<string, AddressPair[]>();
+    const opts = new Map<string, DhcpOpt[]>();
+    for (const part of chunks(ids)) {
+      if (!part.length) continue;
+      for (const a of await db.selectFrom('ip_allocations').select(['port_id', 'subnet_id', 'ip_address']).where('port_id', 'in', part).execute()) {
+        push(ips, a.port_id, { subnet_id: a.subnet_id, ip_address: a.ip_address });
+      }
+      for (const a of await db.selectFrom('allowed_address_pairs').selectAll().where('port_id', 'in', part).execute()) {
+        push(pairs, a.port_id, { ip_address: a.ip_address, mac_address: a.mac_address });
+      }
+      for (const o of await db.selectFrom('extra_dhcp_opts').selectAll().where('port_id', 'in', part).execute()) {
+        push(opts, o.port_id, { opt_name: o.opt_name, opt_value: o.opt_value, ip_version: Number(o.ip_version) });
+      }
+    }
+    const tags = await loadTags(db, ids);
+    return rows.map((row) => ({
+      id: row.id,
+      name: row.name,
+      network_id: row.network_id,
+      mac_address: row.mac_address,
+      admin_state_up: i2b(row.admin_state_up),
+      status: row.status,
+      device_id: row.device_id,
+      device_owner: row.device_owner,
+      fixed_ips: ips.get(row.id) ?? [],
+      allowed_address_pairs: pairs.get(row.id) ?? [],
+      extra_dhcp_opts: opts.get(row.id) ?? [],
+      security_groups: [],
+      port_security_enabled: i2b(row.port_security_enabled),
+      'binding:host_id': row.binding_host_id,
+      'binding:vnic_type': row.binding_vnic_type,
+      'binding:profile': JSON.parse(row.binding_profile) as Rec,
+      'binding:vif_type': row.binding_vif_type,
+      'binding:vif_details': JSON.parse(row.binding_vif_details) as Rec,
+      ...standardFields(row, tags.get(row.id)),
+    }));
+  }
+
+  // ---- writes --------------------------------------------------------------------------------
+
+  async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
+    return inTransaction(this.m.db, async (tx) => {
+      const ids: string[] = [];
+      const subnetCache = new Map<string, SubnetInfo[]>();
+      for (const body of bodies) ids.push(await this.createOne(tx, body, subnetCache));
+      const rows = await tx.selectFrom('ports').selectAll().where('id', 'in', ids).execute();
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      void ctx;
+      return this.toDicts(tx, ids.map((id) => byId.get(id)!));
+    });
+  }
+
+  private async lockNetwork(tx: Tx, networkId: string) {
+    const net = await forUpdate(this.m.db, tx.selectFrom('networks').select(['id', 'project_id', 'port_security_enabled'])
+      .where('id', '=', networkId)).executeTakeFirst();
+    if (!net) throw networkNotFound(networkId);
+    return net;
+  }
+
+  private async macInUse(tx: Tx, networkId: string, mac: string): Promise<boolean> {
+    const r = await tx.selectFrom('ports').select('id').where('network_id', '=', networkId).where('mac_address', '=', mac).executeTakeFirst();
+    return r !== undefined;
+  }
+
+  private async chooseMac(tx: Tx, networkId: string, requested: unknown): Promise<string> {
+    if (requested !== NOT_SPECIFIED && requested !== undefined) {
+      const mac = requested as string;
+      if (await this.macInUse(tx, networkId, mac)) {
+        throw conflict('MacAddressInUse', `Unable to complete operation for network ${networkId}. The mac address ${mac} is in use.`);
+      }
+      return mac;
+    }
+    const base = parseBaseMac(this.m.core.baseMac);
+    for (let i = 0; i < this.m.core.macGenerationRetries; i++) {
+      const mac = randomMac(base);
+      if (!(await this.macInUse(tx, networkId, mac))) return mac;
+    }
+    throw new NeutronError(503, 'MacAddressGenerationFailure', `Unable to generate unique mac on network ${networkId}.`);
+  }
+
+  private async createOne(tx: Tx, body: Rec, subnetCache: Map<string, SubnetInfo[]>): Promise<string> {
+    const networkId = body.network_id as string;
+    const net = await this.lockNetwork(tx, networkId);
+    const projectId = body.project_id as string;
+    await this.m.quota.enforce(tx, projectId, { port: 1 });
+    const mac = await this.chooseMac(tx, networkId, body.mac_address);
+    let subnets = subnetCache.get(networkId);
+    if (!subnets) {
+      subnets = await this.subnets.subnetsOf(tx, networkId);
+      subnetCache.set(networkId, subnets);
+    }
+    const owner = body.device_owner as string;
+    const fixed = await this.ips.allocate(tx, networkId, subnets, body.fixed_ips, mac, owner, []);
+    const pse = body.port_security_enabled === NOT_SPECIFIED ? i2b(net.port_security_enabled) : (body.port_security_enabled as boolean);
+    const pairs = body.allowed_address_pairs === NOT_SPECIFIED ? [] : validateAddressPairs(body.allowed_address_pairs as Rec[], mac, this.m.core.maxAllowedAddressPairs);
+    if (pairs.length && !pse) {
+      throw conflict('AddressPairAndPortSecurityRequired', 'Port Security must be enabled in order to have allowed address pairs on a port.');
+    }
+    const dhcpOpts = validateDhcpOpts(body.extra_dhcp_opts as Rec[], false);
+    const host = body['binding:host_id'] as string;
+    const now = nowIso();
+    const id = body.id as string;
+    try {
+      await tx.insertInto('ports').values({
+        id, network_id: networkId, project_id: projectId, name: body.name as string, mac_address: mac,
+        admin_state_up: b2i(body.admin_state_up as boolean), status: 'DOWN', device_id: body.device_id as string,
+        device_owner: owner, port_security_enabled: b2i(pse), binding_host_id: host,
+        binding_vnic_type: body['binding:vnic_type'] as string, binding_profile: JSON.stringify(body['binding:profile'] ?? {}),
+        binding_vif_type: host ? BINDING_FAILED : UNBOUND, binding_vif_details: '{}',
+        description: body.description as string, revision_number: 0, created_at: now, updated_at: now,
+      }).execute();
+    } catch (err) {
+      if (isDuplicateKey(err)) throw conflict('MacAddressInUse', `Unable to complete operation for network ${networkId}. The mac address ${mac} is in use.`);
+      throw err;
+    }
+    await this.ips.store(tx, id, networkId, fixed);
+    await this.writePairs(tx, id, pairs);
+    await this.writeDhcpOpts(tx, id, dhcpOpts, []);
+    return id;
+  }
+
+  private async writePairs(tx: Tx, portId: string, pairs: AddressPair[]): Promise<void> {
+    await tx.deleteFrom('allowed_address_pairs').where('port_id', '=', portId).execute();
+    if (pairs.length) await tx.insertInto('allowed_address_pairs').values(pairs.map((p) => ({ port_id: portId, ...p }))).execute();
+  }
+
+  /** Extra DHCP options merge by (name, version); a null value removes the option (Neutron). */
+  private async writeDhcpOpts(tx: Tx, portId: string, opts: DhcpOpt[], existing: DhcpOpt[]): Promise<void> {
+    const merged = new Map(existing.map((o) => [`${o.opt_name}/${o.ip_version}`, o]));
+    for (const o of opts) {
+      const key = `${o.opt_name}/${o.ip_version}`;
+      if (o.opt_value === null) merged.delete(key);
+      else merged.set(key, o);
+    }
+    await tx.deleteFrom('extra_dhcp_opts').where('port_id', '=', portId).execute();
+    const rows = [...merged.values()].map((o) => ({ id: randomUUID(), port_id: portId, opt_name: o.opt_name, opt_value: String(o.opt_value), ip_version: o.ip_version }));
+    if (rows.length) await tx.insertInto('extra_dhcp_opts').values(rows).execute();
+  }
+
+  async update(ctx: RequestContext, id: string, body: Rec, expectRevision?: number): Promise<Rec> {
+    return inTransaction(this.m.db, async (tx) => {
+      const found = await tx.selectFrom('ports').select('network_id').where('id', '=', id).executeTakeFirst();
+      if (!found) throw this.notFound(id);
+      await this.lockNetwork(tx, found.network_id);
+      const row = (await tx.selectFrom('ports').selectAll().where('id', '=', id).executeTakeFirst())!;
+      checkRevision(row.revision_number, expectRevision);
+      const current = (await this.toDicts(tx, [row]))[0]!;
+      const set: Partial<PortTable> = {};
+      for (const [attr, col] of [['name', 'name'], ['description', 'description'], ['device_id', 'device_id'], ['device_owner', 'device_owner']] as const) {
+        if (attr in body) set[col] = body[attr] as string;
+      }
+      if ('admin_state_up' in body) set.admin_state_up = b2i(body.admin_state_up as boolean);
+      let mac = row.mac_address;
+      if ('mac_address' in body && body.mac_address !== row.mac_address) {
+        if (row.binding_vif_type !== UNBOUND && row.binding_vif_type !== BINDING_FAILED) {
+          throw conflict('PortBound', `Unable to complete operation on port ${id}, port is already bound, port type: ${row.binding_vif_type}, old_mac ${row.mac_address}, new_mac ${String(body.mac_address)}.`);
+        }
+        mac = await this.chooseMac(tx, row.network_id, body.mac_address);
+        set.mac_address = mac;
+      }
+      const owner = (set.device_owner ?? row.device_owner);
+      if ('fixed_ips' in body || mac !== row.mac_address) {
+        const subnets = await this.subnets.subnetsOf(tx, row.network_id);
+        const requested = 'fixed_ips' in body ? body.fixed_ips : current.fixed_ips;
+        const fixed = await this.ips.allocate(tx, row.network_id, subnets, requested, mac, owner, current.fixed_ips as FixedIp[]);
+        await this.ips.replace(tx, id, row.network_id, current.fixed_ips as FixedIp[], fixed);
+      }
+      const pse = 'port_security_enabled' in body ? (body.port_security_enabled as boolean) : i2b(row.port_security_enabled);
+      set.port_security_enabled = b2i(pse);
+      let pairs = current.allowed_address_pairs as AddressPair[];
+      if ('allowed_address_pairs' in body) {
+        pairs = validateAddressPairs(body.allowed_address_pairs as Rec[], mac, this.m.core.maxAllowedAddressPairs);
+        await this.writePairs(tx, id, pairs);
+      }
+      if (pairs.length && !pse) {
+        throw conflict('AddressPairAndPortSecurityRequired', 'Port Security must be enabled in order to have allowed address pairs on a port.');
+      }
+      if ('extra_dhcp_opts' in body) {
+        await this.writeDhcpOpts(tx, id, validateDhcpOpts(body.extra_dhcp_opts as Rec[], true), current.extra_dhcp_opts as DhcpOpt[]);
+      }
+      if ('binding:host_id' in body) {
+        set.binding_host_id = body['binding:host_id'] as string;
+        set.binding_vif_type = set.binding_host_id ? BINDING_FAILED : UNBOUND;
+      }
+      if ('binding:vnic_type' in body) set.binding_vnic_type = body['binding:vnic_type'] as string;
+      if ('binding:profile' in body) set.binding_profile = JSON.stringify(body['binding:profile'] ?? {});
+      await tx.updateTable('ports').set({ ...set, revision_number: Number(row.revision_number) + 1, updated_at: nowIso() }).where('id', '=', id).execute();
+      return (await this.get(ctx, id, tx))!;
+    });
+  }
+
+  async delete(_ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
+    await inTransaction(this.m.db, async (tx) => {
+      const row = await forUpdate(this.m.db, tx.selectFrom('ports').select(['id', 'revision_number']).where('id', '=', id)).executeTakeFirst();
+      if (!row) throw this.notFound(id);
+      checkRevision(row.revision_number, expectRevision);
+      for (const t of ['ip_allocations', 'allowed_address_pairs', 'extra_dhcp_opts'] as const) await tx.deleteFrom(t).where('port_id', '=', id).execute();
+      await tx.deleteFrom('tags').where('resource_id', '=', id).execute();
+      await tx.deleteFrom('ports').where('id', '=', id).execute();
+    });
+  }
+}
+
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const l = m.get(k);
+  if (l) l.push(v);
+  else m.set(k, [v]);
+}
+
+export { networkVisible };

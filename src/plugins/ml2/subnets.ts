@@ -1,0 +1,306 @@
+// Subnets in the ML2 plugin: CIDR, gateway and pool validation through the IPAM core, DNS
+// servers and host routes, IPv6 modes, automatic (SLAAC) addresses for existing ports, and
+// in-use checks on delete.
+import type { RequestContext } from '../../context.js';
+import { subnetDef } from '../../definitions/subnet.js';
+import { NOT_SPECIFIED } from '../../definitions/common.js';
+import type { ResourceDef } from '../../definitions/types.js';
+import { badRequest, conflict, notFound } from '../../api/errors.js';
+import type { ListQuery } from '../../api/query.js';
+import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
+import type { SubnetTable } from '../../db/schema.js';
+import {
+  formatCidr, defaultAllocationPools, defaultGateway, formatPools, parseCidr, validateAllocationPools,
+  validateGatewayIp, validateSubnetCidr, validateSubnetOverlap, validateGatewayOutOfPools,
+  validateDnsNameservers, validateHostRoutes, validateIpv6Modes, isAutoAddressSubnet, eui64Address,
+  ROUTER_PORT_OWNERS, type IpRange,
+} from '../../ipam/index.js';
+import { applyColumnFilters, applySortAndPage, applyTagFilters, boolColumn, chunks, loadTags, type ColumnMap } from '../common/list-sql.js';
+import { networkVisible } from '../common/visibility.js';
+import { checkRevision, standardFields } from '../common/standard.js';
+import type { Ml2Context } from './context.js';
+import { checkNetworkVisible, networkNotFound, networkOwner } from './network-access.js';
+
+const COLUMNS: ColumnMap = {
+  id: { column: 'id' }, name: { column: 'name' }, network_id: { column: 'network_id' },
+  tenant_id: { column: 'project_id' }, project_id: { column: 'project_id' }, ip_version: { column: 'ip_version' },
+  cidr: { column: 'cidr' }, gateway_ip: { column: 'gateway_ip' }, enable_dhcp: boolColumn('enable_dhcp'),
+  ipv6_ra_mode: { column: 'ipv6_ra_mode' }, ipv6_address_mode: { column: 'ipv6_address_mode' },
+  subnetpool_id: { column: 'subnetpool_id' }, segment_id: { column: 'segment_id' },
+  description: { column: 'description' }, created_at: { column: 'created_at' }, updated_at: { column: 'updated_at' },
+  revision_number: { column: 'revision_number' },
+};
+
+export interface SubnetInfo {
+  id: string;
+  network_id: string;
+  ip_version: 4 | 6;
+  cidr: string;
+  gateway_ip: string | null;
+  ipv6_address_mode: string | null;
+  ipv6_ra_mode: string | null;
+  pools: IpRange[];
+}
+
+export class SubnetHandler implements ResourceHandler {
+  readonly def: ResourceDef = subnetDef;
+
+  constructor(private readonly m: Ml2Context) {}
+
+  notFound(id: string): Error {
+    return notFound('SubnetNotFound', `Subnet ${id} could not be found.`);
+  }
+
+  private scoped(ctx: RequestContext, db: Reader) {
+    let qb = db.selectFrom('subnets').selectAll('subnets');
+    if (!ctx.isAdmin) {
+      qb = qb.where('subnets.network_id', 'in',
+        db.selectFrom('networks').select('networks.id').where(networkVisible(ctx, 'networks.project_id', 'networks.id')));
+    }
+    return qb;
+  }
+
+  parentOwner(_ctx: RequestContext, networkId: string): Promise<string | null> {
+    return networkOwner(this.m.db, networkId);
+  }
+
+  checkParent(ctx: RequestContext, networkId: string): Promise<void> {
+    return checkNetworkVisible(this.m.db, ctx, networkId);
+  }
+
+  async get(ctx: RequestContext, id: string, db: Reader = this.m.db.kysely): Promise<Rec | null> {
+    const row = await this.scoped(ctx, db).where('subnets.id', '=', id).executeTakeFirst();
+    return row ? (await this.toDicts(db, [row]))[0]! : null;
+  }
+
+  async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
+    const db = this.m.db.kysely;
+    const { qb: filtered, rest } = applyColumnFilters(this.scoped(ctx, db), 'subnets', COLUMNS, q.filters);
+    let qb = filtered;
+    if (rest.dns_nameservers) {
+      qb = qb.where('subnets.id', 'in', db.selectFrom('dns_nameservers').select('subnet_id').where('address', 'in', rest.dns_nameservers as string[]));
+    }
+    qb = applyTagFilters(qb, 'subnets', q.tagFilters);
+    qb = await applySortAndPage(db, qb, 'subnets', COLUMNS, q, 'SubnetNotFound');
+    const rows = await qb.execute();
+    if (q.pageReverse) rows.reverse();
+    return this.toDicts(db, rows);
+  }
+
+  async toDicts(db: Reader, rows: SubnetTable[]): Promise<Rec[]> {
+    const ids = rows.map((r) => r.id);
+    const pools = new Map<string, Array<{ start: string; end: string }>>();
+    const dns = new Map<string, string[]>();
+    const routes = new Map<string, Array<{ destination: string; nexthop: string }>>();
+    for (const part of chunks(ids)) {
+      if (!part.length) continue;
+      for (const p of await db.selectFrom('allocation_pools').selectAll().where('subnet_id', 'in', part).execute()) {
+        push(pools, p.subnet_id, { start: p.first_ip, end: p.last_ip });
+      }
+      for (const d of await db.selectFrom('dns_nameservers').selectAll().where('subnet_id', 'in', part).orderBy('position').execute()) {
+        push(dns, d.subnet_id, d.address);
+      }
+      for (const r of await db.selectFrom('subnet_routes').selectAll().where('subnet_id', 'in', part).execute()) {
+        push(routes, r.subnet_id, { destination: r.destination, nexthop: r.nexthop });
+      }
+    }
+    const tags = await loadTags(db, ids);
+    return rows.map((row) => ({
+      id: row.id,
+      name: row.name,
+      network_id: row.network_id,
+      ip_version: Number(row.ip_version),
+      cidr: row.cidr,
+      gateway_ip: row.gateway_ip,
+      allocation_pools: pools.get(row.id) ?? [],
+      dns_nameservers: dns.get(row.id) ?? [],
+      host_routes: routes.get(row.id) ?? [],
+      enable_dhcp: i2b(row.enable_dhcp),
+      ipv6_ra_mode: row.ipv6_ra_mode,
+      ipv6_address_mode: row.ipv6_address_mode,
+      subnetpool_id: row.subnetpool_id,
+      segment_id: row.segment_id,
+      service_types: [],
+      ...standardFields(row, tags.get(row.id)),
+    }));
+  }
+
+  /** Subnets of a network with their pools, for IP allocation. */
+  async subnetsOf(db: Reader, networkId: string): Promise<SubnetInfo[]> {
+    const rows = await db.selectFrom('subnets').selectAll().where('network_id', '=', networkId).orderBy('created_at').orderBy('id').execute();
+    if (!rows.length) return [];
+    const pools = await db.selectFrom('allocation_pools').selectAll().where('subnet_id', 'in', rows.map((r) => r.id)).execute();
+    return rows.map((r) => {
+      const version = Number(r.ip_version) as 4 | 6;
+      return {
+        id: r.id, network_id: r.network_id, ip_version: version, cidr: r.cidr, gateway_ip: r.gateway_ip,
+        ipv6_address_mode: r.ipv6_address_mode, ipv6_ra_mode: r.ipv6_ra_mode,
+        pools: validateAllocationPools(r.cidr, pools.filter((p) => p.subnet_id === r.id).map((p) => ({ start: p.first_ip, end: p.last_ip })), null),
+      };
+    });
+  }
+
+  // ---- writes --------------------------------------------------------------------------------
+
+  async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
+    return inTransaction(this.m.db, async (tx) => {
+      const ids: string[] = [];
+      for (const body of bodies) ids.push(await this.createOne(tx, body));
+      const rows = await tx.selectFrom('subnets').selectAll().where('id', 'in', ids).execute();
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return this.toDicts(tx, ids.map((id) => byId.get(id)!));
+    });
+  }
+
+  private async createOne(tx: Tx, body: Rec): Promise<string> {
+    const networkId = body.network_id as string;
+    const net = await forUpdate(this.m.db, tx.selectFrom('networks').select(['id', 'project_id']).where('id', '=', networkId)).executeTakeFirst();
+    if (!net) throw networkNotFound(networkId);
+    const ipVersion = body.ip_version as 4 | 6;
+    if (body.subnetpool_id !== NOT_SPECIFIED && body.subnetpool_id !== null) {
+      throw notFound('SubnetPoolNotFound', `Subnet pool ${String(body.subnetpool_id)} could not be found.`);
+    }
+    if (body.cidr === NOT_SPECIFIED || body.cidr === null) {
+      throw badRequest('Bad subnets request: a cidr must be specified in the absence of a subnet pool.');
+    }
+    const enableDhcp = body.enable_dhcp as boolean;
+    const cidr = validateSubnetCidr(body.cidr as string, ipVersion, { enableDhcp });
+    const cidrText = formatCidr(cidr);
+    const ra = body.ipv6_ra_mode as string | null;
+    const am = body.ipv6_address_mode as string | null;
+    validateIpv6Modes(ipVersion, cidr, ra, am);
+
+    const existing = await tx.selectFrom('subnets').select('cidr').where('network_id', '=', networkId).execute();
+    validateSubnetOverlap(cidr, existing.map((e) => e.cidr), networkId);
+
+    let gateway: string | null;
+    if (body.gateway_ip === NOT_SPECIFIED) gateway = defaultGateway(cidr);
+    else if (body.gateway_ip === null) gateway = null;
+    else gateway = validateGatewayIp(cidr, body.gateway_ip as string, ipVersion);
+
+    const pools = body.allocation_pools === NOT_SPECIFIED || body.allocation_pools === null
+      ? defaultAllocationPools(cidr, gateway)
+      : validateAllocationPools(cidr, body.allocation_pools, gateway);
+    if (gateway && body.allocation_pools !== NOT_SPECIFIED) validateGatewayOutOfPools(gateway, pools);
+    const dns = validateDnsNameservers(body.dns_nameservers as unknown[], this.m.core.maxDnsNameservers, ipVersion);
+    const routes = validateHostRoutes(body.host_routes as unknown[], this.m.core.maxSubnetHostRoutes, ipVersion);
+
+    await this.m.quota.enforce(tx, body.project_id as string, { subnet: 1 });
+    const id = body.id as string;
+    const now = nowIso();
+    await tx.insertInto('subnets').values({
+      id, network_id: networkId, project_id: body.project_id as string, name: body.name as string, ip_version: ipVersion,
+      cidr: cidrText, gateway_ip: gateway, enable_dhcp: b2i(enableDhcp), ipv6_ra_mode: ra, ipv6_address_mode: am,
+      subnetpool_id: null, segment_id: (body.segment_id as string | null | undefined) ?? null,
+      description: body.description as string, revision_number: 0, created_at: now, updated_at: now,
+    }).execute();
+    await this.writePools(tx, id, pools);
+    await this.writeDns(tx, id, dns);
+    await this.writeRoutes(tx, id, routes);
+    if (isAutoAddressSubnet({ ipv6_address_mode: am, ipv6_ra_mode: ra })) await this.addAutoAddresses(tx, id, networkId, cidrText);
+    await this.bumpNetwork(tx, networkId);
+    return id;
+  }
+
+  /** A new SLAAC/stateless subnet gives every existing non-router port on the network an address. */
+  private async addAutoAddresses(tx: Tx, subnetId: string, networkId: string, cidr: string): Promise<void> {
+    const ports = await tx.selectFrom('ports').select(['id', 'mac_address', 'device_owner']).where('network_id', '=', networkId).execute();
+    for (const p of ports) {
+      if (ROUTER_PORT_OWNERS.includes(p.device_owner)) continue;
+      await tx.insertInto('ip_allocations').values({ port_id: p.id, subnet_id: subnetId, network_id: networkId, ip_address: eui64Address(cidr, p.mac_address) }).execute();
+    }
+  }
+
+  private async bumpNetwork(tx: Tx, networkId: string): Promise<void> {
+    await tx.updateTable('networks').set((eb) => ({ revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
+      .where('id', '=', networkId).execute();
+  }
+
+  private async writePools(tx: Tx, id: string, pools: IpRange[]): Promise<void> {
+    await tx.deleteFrom('allocation_pools').where('subnet_id', '=', id).execute();
+    const rows = formatPools(pools).map((p) => ({ subnet_id: id, first_ip: p.start, last_ip: p.end }));
+    if (rows.length) await tx.insertInto('allocation_pools').values(rows).execute();
+  }
+
+  private async writeDns(tx: Tx, id: string, dns: string[]): Promise<void> {
+    await tx.deleteFrom('dns_nameservers').where('subnet_id', '=', id).execute();
+    if (dns.length) await tx.insertInto('dns_nameservers').values(dns.map((address, position) => ({ subnet_id: id, address, position }))).execute();
+  }
+
+  private async writeRoutes(tx: Tx, id: string, routes: Array<{ destination: string; nexthop: string }>): Promise<void> {
+    await tx.deleteFrom('subnet_routes').where('subnet_id', '=', id).execute();
+    if (routes.length) await tx.insertInto('subnet_routes').values(routes.map((r) => ({ subnet_id: id, ...r }))).execute();
+  }
+
+  async update(ctx: RequestContext, id: string, body: Rec, expectRevision?: number): Promise<Rec> {
+    return inTransaction(this.m.db, async (tx) => {
+      const row = await forUpdate(this.m.db, tx.selectFrom('subnets').selectAll().where('id', '=', id)).executeTakeFirst();
+      if (!row) throw this.notFound(id);
+      checkRevision(row.revision_number, expectRevision);
+      const version = Number(row.ip_version) as 4 | 6;
+      const cidr = parseCidr(row.cidr);
+      const set: Partial<SubnetTable> = {};
+      if ('name' in body) set.name = body.name as string;
+      if ('description' in body) set.description = body.description as string;
+      if ('enable_dhcp' in body) {
+        if (body.enable_dhcp === true && !i2b(row.enable_dhcp)) validateSubnetCidr(row.cidr, version, { enableDhcp: true });
+        set.enable_dhcp = b2i(body.enable_dhcp as boolean);
+      }
+      let gateway = row.gateway_ip;
+      if ('gateway_ip' in body) {
+        gateway = body.gateway_ip === null ? null : validateGatewayIp(cidr, body.gateway_ip as string, version);
+        if (gateway !== null && gateway !== row.gateway_ip) {
+          const used = await tx.selectFrom('ip_allocations').select('port_id').where('subnet_id', '=', id)
+            .where('ip_address', '=', gateway).executeTakeFirst();
+          if (used) {
+            throw conflict('GatewayIpInUse', `Gateway ip ${gateway} conflicts with allocation pool or is in use by port ${used.port_id}`);
+          }
+        }
+        set.gateway_ip = gateway;
+      }
+      let pools: IpRange[] | null = null;
+      if ('allocation_pools' in body) {
+        pools = validateAllocationPools(cidr, body.allocation_pools ?? [], gateway);
+        await this.writePools(tx, id, pools);
+      }
+      if (gateway !== null && ('gateway_ip' in body || pools)) {
+        const current = pools ?? (await this.subnetsOf(tx, row.network_id)).find((s) => s.id === id)!.pools;
+        validateGatewayOutOfPools(gateway, current);
+      }
+      if ('dns_nameservers' in body) await this.writeDns(tx, id, validateDnsNameservers(body.dns_nameservers as unknown[], this.m.core.maxDnsNameservers, version));
+      if ('host_routes' in body) await this.writeRoutes(tx, id, validateHostRoutes(body.host_routes as unknown[], this.m.core.maxSubnetHostRoutes, version));
+      if ('segment_id' in body) set.segment_id = body.segment_id as string | null;
+      await tx.updateTable('subnets').set({ ...set, revision_number: Number(row.revision_number) + 1, updated_at: nowIso() }).where('id', '=', id).execute();
+      return (await this.get(ctx, id, tx))!;
+    });
+  }
+
+  async delete(_ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
+    await inTransaction(this.m.db, async (tx) => {
+      const row = await forUpdate(this.m.db, tx.selectFrom('subnets').selectAll().where('id', '=', id)).executeTakeFirst();
+      if (!row) throw this.notFound(id);
+      checkRevision(row.revision_number, expectRevision);
+      const auto = isAutoAddressSubnet({ ipv6_address_mode: row.ipv6_address_mode, ipv6_ra_mode: row.ipv6_ra_mode });
+      // Automatic (SLAAC) addresses and DHCP ports go with the subnet; anything else keeps it.
+      const allocs = await tx.selectFrom('ip_allocations').innerJoin('ports', 'ports.id', 'ip_allocations.port_id')
+        .select(['ports.id as port_id', 'ports.device_owner']).where('ip_allocations.subnet_id', '=', id).execute();
+      const blocking = allocs.filter((a) => !(auto && !ROUTER_PORT_OWNERS.includes(a.device_owner)) && a.device_owner !== 'network:dhcp');
+      if (blocking.length) {
+        throw conflict('SubnetInUse', `Unable to complete operation on subnet ${id}: One or more ports have an IP allocation from this subnet.`);
+      }
+      await tx.deleteFrom('ip_allocations').where('subnet_id', '=', id).execute();
+      for (const t of ['allocation_pools', 'dns_nameservers', 'subnet_routes'] as const) await tx.deleteFrom(t).where('subnet_id', '=', id).execute();
+      await tx.deleteFrom('tags').where('resource_id', '=', id).execute();
+      await tx.deleteFrom('subnets').where('id', '=', id).execute();
+      await this.bumpNetwork(tx, row.network_id);
+    });
+  }
+}
+
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const l = m.get(k);
+  if (l) l.push(v);
+  else m.set(k, [v]);
+}
+

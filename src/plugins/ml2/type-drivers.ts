@@ -1,0 +1,225 @@
+// ML2 type drivers: validation of provider segments, allocation of tenant segments from the
+// configured ranges, release, and MTU per type. The database guarantees that a segment id is
+// never handed out twice: every allocation is a conditional UPDATE (or an INSERT) of the row
+// keyed by (type, physnet, id), so a concurrent loser sees zero rows and picks again.
+import { NeutronError, badRequest, conflict } from '../../api/errors.js';
+import { forUpdate, type Tx } from '../../db/tx.js';
+import type { Db } from '../../db/connection.js';
+import { isDuplicateKey } from '../../db/connection.js';
+import type { Ml2Settings } from './settings.js';
+
+export interface Segment {
+  network_type: string;
+  physical_network: string | null;
+  segmentation_id: number | null;
+}
+
+const TUNNEL_TYPES = new Set(['vxlan', 'geneve']);
+const MAX_ID: Record<string, number> = { vlan: 4094, vxlan: 16777215, geneve: 16777215 };
+
+const invalidInput = (msg: string) => new NeutronError(400, 'InvalidInput', `Invalid input for operation: ${msg}`);
+
+export class TypeDrivers {
+  constructor(private readonly s: Ml2Settings, private readonly db: Db) {}
+
+  private enabled(type: string): boolean {
+    return this.s.typeDrivers.includes(type);
+  }
+
+  private vlanPhysnets(): Set<string> {
+    return new Set(this.s.vlanRanges.map((r) => r.physnet));
+  }
+
+  private rangesOf(type: string): Array<{ physnet: string; min: number; max: number }> {
+    if (type === 'vlan') {
+      return this.s.vlanRanges.filter((r) => r.min !== undefined).map((r) => ({ physnet: r.physnet, min: r.min!, max: r.max! }));
+    }
+    const r = type === 'vxlan' ? this.s.vxlanRanges : type === 'geneve' ? this.s.geneveRanges : [];
+    return r.map(([min, max]) => ({ physnet: '', min, max }));
+  }
+
+  /** Validates a provider segment as ML2's type drivers do; returns it normalised. */
+  validateProviderSegment(seg: Segment): Segment {
+    const type = seg.network_type;
+    if (!this.enabled(type)) throw invalidInput(`network_type value '${type}' not supported`);
+    const phys = seg.physical_network ?? null;
+    const sid = seg.segmentation_id ?? null;
+    switch (type) {
+      case 'local':
+        if (phys !== null) throw invalidInput('provider:physical_network specified for local network');
+        if (sid !== null) throw invalidInput('provider:segmentation_id specified for local network');
+        return { network_type: type, physical_network: null, segmentation_id: null };
+      case 'flat':
+        if (sid !== null) throw invalidInput('provider:segmentation_id specified for flat network');
+        if (phys === null) throw invalidInput('provider:physical_network required for flat provider network');
+        if (!this.s.flatNetworks.includes('*') && !this.s.flatNetworks.includes(phys)) {
+          throw invalidInput(`physical_network '${phys}' unknown for flat provider network`);
+        }
+        return { network_type: type, physical_network: phys, segmentation_id: null };
+      case 'vlan':
+        if (phys === null) {
+          if (sid !== null) throw invalidInput('provider:physical_network required for segmentation_id in VLAN provider network');
+          return { network_type: type, physical_network: null, segmentation_id: null };
+        }
+        if (!this.vlanPhysnets().has(phys)) throw invalidInput(`physical_network '${phys}' unknown for VLAN provider network`);
+        if (sid !== null && (sid < 1 || sid > 4094)) {
+          throw invalidInput(`segmentation_id out of range (1 through 4094)`);
+        }
+        return { network_type: type, physical_network: phys, segmentation_id: sid };
+      case 'vxlan':
+      case 'geneve':
+        if (phys !== null) throw invalidInput(`provider:physical_network specified for ${type} network`);
+        if (sid !== null && (sid < 1 || sid > MAX_ID[type]!)) {
+          throw invalidInput(`segmentation_id out of range (1 through ${MAX_ID[type]})`);
+        }
+        return { network_type: type, physical_network: null, segmentation_id: sid };
+      default:
+        throw invalidInput(`network_type value '${type}' not supported`);
+    }
+  }
+
+  /** Fills the allocation table for the configured ranges; drops free rows no longer in range. */
+  async syncAllocations(): Promise<void> {
+    const k = this.db.kysely;
+    for (const type of ['vlan', 'vxlan', 'geneve']) {
+      const ranges = this.enabled(type) ? this.rangesOf(type) : [];
+      const wanted = new Set<string>();
+      for (const r of ranges) for (let i = r.min; i <= r.max; i++) wanted.add(`${r.physnet}\u0000${i}`);
+      const existing = await k.selectFrom('segment_allocations').select(['physical_network', 'segmentation_id', 'allocated'])
+        .where('network_type', '=', type).execute();
+      const have = new Set<string>();
+      const stale: Array<{ p: string; id: number }> = [];
+      for (const row of existing) {
+        const key = `${row.physical_network}\u0000${row.segmentation_id}`;
+        have.add(key);
+        if (!wanted.has(key) && !row.allocated) stale.push({ p: row.physical_network, id: row.segmentation_id });
+      }
+      const missing = [...wanted].filter((w) => !have.has(w)).map((w) => {
+        const [p, id] = w.split('\u0000');
+        return { network_type: type, physical_network: p!, segmentation_id: Number(id), allocated: 0 };
+      });
+      for (let i = 0; i < missing.length; i += 500) {
+        const chunk = missing.slice(i, i + 500);
+        // Several servers may sync at once: rows another one inserted are fine.
+        let q = k.insertInto('segment_allocations').values(chunk);
+        if (this.db.dialect === 'mysql') q = q.ignore();
+        else q = q.onConflict((oc) => oc.doNothing());
+        await q.execute();
+      }
+      for (const s of stale) {
+        await k.deleteFrom('segment_allocations').where('network_type', '=', type).where('physical_network', '=', s.p)
+          .where('segmentation_id', '=', s.id).where('allocated', '=', 0).execute();
+      }
+    }
+  }
+
+  /** Reserves the given provider segment (flat physnet, VLAN id, VNI), or a free one in range. */
+  async reserveProvider(tx: Tx, seg: Segment): Promise<Segment> {
+    const type = seg.network_type;
+    if (type === 'local') return seg;
+    if (type === 'flat') {
+      await this.reserveExact(tx, 'flat', seg.physical_network!, 0, () =>
+        conflict('FlatNetworkInUse', `Unable to create the flat network. Physical network ${seg.physical_network} is in use.`));
+      return seg;
+    }
+    if (seg.segmentation_id === null) {
+      const got = await this.allocateFree(tx, type, type === 'vlan' ? seg.physical_network : null);
+      if (!got) throw new NeutronError(503, 'NoNetworkAvailable', 'Unable to create the network. No tenant network is available for allocation.');
+      return got;
+    }
+    const physnet = type === 'vlan' ? seg.physical_network! : '';
+    await this.reserveExact(tx, type, physnet, seg.segmentation_id, () => type === 'vlan'
+      ? conflict('VlanIdInUse', `Unable to create the network. The VLAN ${seg.segmentation_id} on physical network ${physnet} is in use.`)
+      : conflict('TunnelIdInUse', `Unable to create the network. The tunnel ID ${seg.segmentation_id} is in use.`));
+    return seg;
+  }
+
+  /** A segment for a project network: the first tenant type with room. */
+  async allocateTenantSegment(tx: Tx): Promise<Segment> {
+    for (const type of this.s.tenantNetworkTypes) {
+      if (type === 'local') return { network_type: 'local', physical_network: null, segmentation_id: null };
+      if (type === 'flat') continue;
+      const got = await this.allocateFree(tx, type, null);
+      if (got) return got;
+    }
+    throw new NeutronError(503, 'NoNetworkAvailable', 'Unable to create the network. No tenant network is available for allocation.');
+  }
+
+  private async reserveExact(tx: Tx, type: string, physnet: string, id: number, inUse: () => NeutronError): Promise<void> {
+    const upd = await tx.updateTable('segment_allocations').set({ allocated: 1 })
+      .where('network_type', '=', type).where('physical_network', '=', physnet).where('segmentation_id', '=', id)
+      .where('allocated', '=', 0).executeTakeFirst();
+    if (Number(upd.numUpdatedRows) === 1) return;
+    const row = await tx.selectFrom('segment_allocations').select('allocated')
+      .where('network_type', '=', type).where('physical_network', '=', physnet).where('segmentation_id', '=', id)
+      .executeTakeFirst();
+    if (row) throw inUse();
+    try {
+      await tx.insertInto('segment_allocations')
+        .values({ network_type: type, physical_network: physnet, segmentation_id: id, allocated: 1 }).execute();
+    } catch (err) {
+      if (isDuplicateKey(err)) throw inUse();
+      throw err;
+    }
+  }
+
+  private async allocateFree(tx: Tx, type: string, physnet: string | null): Promise<Segment | null> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      let q = tx.selectFrom('segment_allocations').select(['physical_network', 'segmentation_id'])
+        .where('network_type', '=', type).where('allocated', '=', 0);
+      if (physnet !== null) q = q.where('physical_network', '=', physnet);
+      q = q.orderBy('physical_network').orderBy('segmentation_id').limit(1);
+      // SKIP LOCKED lets concurrent allocators take different rows instead of queueing on one.
+      if (this.db.dialect !== 'sqlite') q = forUpdate(this.db, q).skipLocked();
+      const row = await q.executeTakeFirst();
+      if (!row) return null;
+      const upd = await tx.updateTable('segment_allocations').set({ allocated: 1 })
+        .where('network_type', '=', type).where('physical_network', '=', row.physical_network)
+        .where('segmentation_id', '=', row.segmentation_id).where('allocated', '=', 0).executeTakeFirst();
+      if (Number(upd.numUpdatedRows) === 1) {
+        return { network_type: type, physical_network: type === 'vlan' ? row.physical_network : null, segmentation_id: row.segmentation_id };
+      }
+    }
+    throw conflict('SegmentAllocationContention', `Could not reserve a ${type} segment after repeated contention; retry the request.`);
+  }
+
+  /** Frees a segment: back to the pool when in range, otherwise the row goes. */
+  async release(tx: Tx, seg: Segment): Promise<void> {
+    const type = seg.network_type;
+    if (type === 'local') return;
+    const physnet = type === 'vxlan' || type === 'geneve' ? '' : seg.physical_network ?? '';
+    const id = type === 'flat' ? 0 : seg.segmentation_id ?? 0;
+    const inRange = type !== 'flat' && this.rangesOf(type).some((r) => r.physnet === physnet && id >= r.min && id <= r.max);
+    const where = tx.updateTable('segment_allocations').set({ allocated: 0 })
+      .where('network_type', '=', type).where('physical_network', '=', physnet).where('segmentation_id', '=', id);
+    if (inRange) await where.execute();
+    else {
+      await tx.deleteFrom('segment_allocations').where('network_type', '=', type).where('physical_network', '=', physnet)
+        .where('segmentation_id', '=', id).execute();
+    }
+  }
+
+  /** Largest MTU a network of these segments can carry (ML2's _get_network_mtu). */
+  maxMtu(segments: Segment[]): number {
+    const mtus = segments.map((s) => this.segmentMtu(s)).filter((m) => m > 0);
+    return mtus.length ? Math.min(...mtus) : this.s.globalPhysnetMtu;
+  }
+
+  private segmentMtu(s: Segment): number {
+    const base = [this.s.globalPhysnetMtu, this.s.pathMtu].filter((m) => m > 0);
+    const ipHeader = this.s.overlayIpVersion === 6 ? 40 : 20;
+    if (TUNNEL_TYPES.has(s.network_type)) {
+      const m = base.length ? Math.min(...base) : 0;
+      if (!m) return 0;
+      return s.network_type === 'vxlan' ? m - 30 - ipHeader : m - this.s.geneveMaxHeaderSize - ipHeader;
+    }
+    if (s.network_type === 'flat' || s.network_type === 'vlan') {
+      const phys = s.physical_network ? this.s.physnetMtus[s.physical_network] : undefined;
+      const all = [this.s.globalPhysnetMtu, ...(phys ? [phys] : [])].filter((m) => m > 0);
+      return all.length ? Math.min(...all) : 0;
+    }
+    return 0;
+  }
+}
+
+export { badRequest };

@@ -1,0 +1,77 @@
+// Neutron's default policy, as the engine loads it before any policy file.
+//
+// The tables under ./defaults/ hold [name, check, legacy?] triples taken from
+// the current neutron/conf/policies/*.py. We run them the way oslo.policy
+// does with `enforce_new_defaults = False` (Neutron's default through Zed and
+// what Tempest's member-only users need): a rule with a legacy form is
+// effectively `(check) or (legacy)`, so both persona checks such as
+// `role:member and project_id:%(project_id)s` and old-style checks such as
+// `rule:admin_or_owner` grant access. A policy-file entry replaces the whole
+// effective rule, as in oslo.
+
+import { BASE_RULES } from './defaults/base.js';
+import type { RuleSpec } from './defaults/common.js';
+import { L3_RULES } from './defaults/l3.js';
+import { MISC_RULES } from './defaults/misc.js';
+import { NETWORK_RULES } from './defaults/network.js';
+import { PORT_RULES } from './defaults/port.js';
+import { SECURITY_GROUP_RULES } from './defaults/security_group.js';
+import { SUBNET_RULES } from './defaults/subnet.js';
+
+export type { RuleSpec } from './defaults/common.js';
+
+export const DEFAULT_RULE_SPECS: readonly RuleSpec[] = [
+  ...BASE_RULES,
+  ...NETWORK_RULES,
+  ...SUBNET_RULES,
+  ...PORT_RULES,
+  ...L3_RULES,
+  ...SECURITY_GROUP_RULES,
+  ...MISC_RULES,
+];
+
+/** The rule oslo enforces for a default when enforce_new_defaults is off. */
+export function effectiveRule([, check, legacy]: RuleSpec): string {
+  return legacy === undefined || legacy === check ? check : `(${check}) or (${legacy})`;
+}
+
+// Tag rules were introduced as `<action>_<collection>_tags` and renamed to
+// `<action>_<resource>:tags` in the same Neutron cycle. Both names work here:
+// the old one is an alias of the new, and (like oslo's deprecated names) a
+// policy-file entry for the old name also applies to the new one unless the
+// file sets the new name itself.
+const TAGGED_RESOURCES: ReadonlyArray<readonly [resource: string, collection: string]> = [
+  ['network', 'networks'],
+  ['subnet', 'subnets'],
+  ['port', 'ports'],
+  ['subnetpool', 'subnetpools'],
+  ['router', 'routers'],
+  ['floatingip', 'floatingips'],
+  ['security_group', 'security_groups'],
+  ['network_segment_range', 'network_segment_ranges'],
+];
+
+/** Old rule name -> current rule name. */
+export const RENAMED_RULES: ReadonlyMap<string, string> = new Map(
+  TAGGED_RESOURCES.flatMap(([res, coll]) =>
+    ['create', 'get', 'update', 'delete'].map((a): [string, string] => [`${a}_${coll}_tags`, `${a}_${res}:tags`]),
+  ),
+);
+
+function buildDefaults(): ReadonlyMap<string, string> {
+  const out = new Map<string, string>();
+  for (const spec of DEFAULT_RULE_SPECS) {
+    if (out.has(spec[0])) throw new Error(`duplicate default policy rule "${spec[0]}"`);
+    out.set(spec[0], effectiveRule(spec));
+  }
+  for (const [old, current] of RENAMED_RULES) {
+    if (!out.has(old)) out.set(old, `rule:${current}`);
+  }
+  return out;
+}
+
+/** Rule name -> effective rule string, for every default (aliases included). */
+export const DEFAULT_RULES: ReadonlyMap<string, string> = buildDefaults();
+
+/** Default specs by rule name (aliases excluded). */
+export const DEFAULT_SPECS_BY_NAME: ReadonlyMap<string, RuleSpec> = new Map(DEFAULT_RULE_SPECS.map((s) => [s[0], s]));

@@ -1,0 +1,78 @@
+// Quotas: limits per project and resource (defaults from [quotas], overrides in the quotas
+// table), enforced inside the write transaction. The project's lock row is taken FOR UPDATE
+// before counting, so concurrent creates in one project cannot both pass a nearly-full check.
+import { sql } from 'kysely';
+import { NeutronError } from '../api/errors.js';
+import type { Db } from '../db/connection.js';
+import { forUpdate, type Reader, type Tx } from '../db/tx.js';
+
+/** Counts what a project owns of one resource. */
+export type Counter = (db: Reader, projectId: string) => Promise<number>;
+
+export const tableCounter = (table: string): Counter => async (db, projectId) => {
+  const r = await db.selectFrom(table as any).select(sql<number>`count(*)`.as('n')).where('project_id' as any, '=', projectId).executeTakeFirst();
+  return Number((r as { n?: unknown } | undefined)?.n ?? 0);
+};
+
+export class QuotaEngine {
+  private readonly counters = new Map<string, Counter>();
+
+  constructor(private readonly db: Db, private readonly defaults: Record<string, number>) {}
+
+  /** Registers a quota-tracked resource (service plugins add theirs). */
+  register(resource: string, defaultLimit: number, counter: Counter): void {
+    this.defaults[resource] ??= defaultLimit;
+    this.counters.set(resource, counter);
+  }
+
+  resources(): string[] {
+    return [...this.counters.keys()];
+  }
+
+  defaultLimits(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.counters.keys()) out[r] = this.defaults[r] ?? -1;
+    return out;
+  }
+
+  async limits(db: Reader, projectId: string): Promise<Record<string, number>> {
+    const out = this.defaultLimits();
+    const rows = await db.selectFrom('quotas').select(['resource', 'hard_limit']).where('project_id', '=', projectId).execute();
+    for (const r of rows) if (r.resource in out) out[r.resource] = Number(r.hard_limit);
+    return out;
+  }
+
+  async usage(db: Reader, projectId: string): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const [r, count] of this.counters) out[r] = await count(db, projectId);
+    return out;
+  }
+
+  /** Takes the project's lock row for the rest of the transaction. */
+  async lockProject(tx: Tx, projectId: string): Promise<void> {
+    if (this.db.dialect === 'sqlite') return; // one writer at a time already
+    const ins = tx.insertInto('project_locks').values({ project_id: projectId, counter: 0 });
+    await (this.db.dialect === 'mysql' ? ins.ignore() : ins.onConflict((oc) => oc.doNothing())).execute();
+    await forUpdate(this.db, tx.selectFrom('project_locks').select('project_id').where('project_id', '=', projectId)).execute();
+  }
+
+  /**
+   * Fails with OverQuota when adding `adding` items of `resource` would pass the project's limit.
+   * Must run inside the transaction that inserts them.
+   */
+  async enforce(tx: Tx, projectId: string, want: Record<string, number>): Promise<void> {
+    const limits = await this.limits(tx, projectId);
+    const limited = Object.entries(want).filter(([r, n]) => n > 0 && (limits[r] ?? -1) >= 0);
+    if (limited.length === 0) return;
+    await this.lockProject(tx, projectId);
+    const over: string[] = [];
+    for (const [r, n] of limited) {
+      const counter = this.counters.get(r);
+      if (!counter) continue;
+      if ((await counter(tx, projectId)) + n > limits[r]!) over.push(r);
+    }
+    if (over.length) {
+      throw new NeutronError(409, 'OverQuota', `Quota exceeded for resources: [${over.map((r) => `'${r}'`).join(', ')}].`);
+    }
+  }
+}
