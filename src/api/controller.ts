@@ -16,6 +16,9 @@ export function credentialsOf(ctx: RequestContext): PolicyCredentials {
   };
 }
 
+/** [attribute, its get_<resource>:<attr> rule or null] to show, in definition order. */
+type PresentPlan = ReadonlyArray<readonly [string, string | null]>;
+
 const policyDenied = (action: string) =>
   new NeutronError(403, 'PolicyNotAuthorized', `(rule:${action}) is disallowed by policy`);
 
@@ -23,6 +26,7 @@ export class CollectionController {
   readonly def: ResourceDef;
   private readonly attrs: Array<[string, AttributeDef]>;
   private readonly policyAttrs: Array<[string, AttributeDef]>;
+  private fullPlan: PresentPlan | undefined;
 
   constructor(readonly handler: ResourceHandler, private readonly policy: PolicyEngine) {
     this.def = handler.def;
@@ -147,16 +151,33 @@ export class CollectionController {
 
   /** Hides attributes whose get_<resource>:<attr> rule fails, then applies `fields`. */
   private present(ctx: RequestContext, item: Rec, target: Rec, fields: string[]): Rec {
-    const out: Rec = {};
+    return this.presentWith(this.presentPlan(fields), item, target, credentialsOf(ctx));
+  }
+
+  /**
+   * The visible attributes `fields` asks for (all when empty), in definition order, each with its
+   * get_<resource>:<attr> rule when it has one. Worked out once per request, not per item.
+   */
+  private presentPlan(fields: string[]): PresentPlan {
+    if (fields.length === 0 && this.fullPlan) return this.fullPlan;
     const getAction = `get_${this.def.name}`;
     const wanted = fields.length ? new Set(fields) : null;
+    const plan: Array<[string, string | null]> = [];
     for (const [name, a] of this.attrs) {
-      if (!a.visible || !(name in item)) continue;
-      if (wanted && !wanted.has(name)) continue;
-      if (a.enforcePolicy) {
-        const attrAction = `${getAction}:${name}`;
-        if (this.policy.has(attrAction) && !this.allowed(ctx, attrAction, target)) continue;
-      }
+      if (!a.visible || (wanted && !wanted.has(name))) continue;
+      const attrAction = `${getAction}:${name}`;
+      plan.push([name, a.enforcePolicy && this.policy.has(attrAction) ? attrAction : null]);
+    }
+    if (fields.length === 0) this.fullPlan = plan;
+    return plan;
+  }
+
+  private presentWith(plan: PresentPlan, item: Rec, target: Rec, creds: PolicyCredentials): Rec {
+    const out: Rec = {};
+    for (let i = 0; i < plan.length; i++) {
+      const [name, attrAction] = plan[i]!;
+      if (!(name in item)) continue;
+      if (attrAction !== null && !this.policy.check(attrAction, target, creds)) continue;
       out[name] = item[name];
     }
     return out;
@@ -191,12 +212,33 @@ export class CollectionController {
   async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
     const items = await this.handler.list(ctx, q);
     const out: Rec[] = [];
-    const cache = new Map<string, string | null>();
+    const creds = credentialsOf(ctx);
+    const plan = this.presentPlan(q.fields);
     const getAction = `get_${this.def.name}`;
+    const parent = this.def.parent;
+    const owners = new Map<string, string | null>();
+    const tenantKey = `${parent?.resource}:tenant_id`;
+    const projectKey = `${parent?.resource}:project_id`;
+    if (parent && this.handler.parentOwner) {
+      for (const item of items) {
+        const pid = item[parent.idAttr];
+        if (typeof pid === 'string' && !owners.has(pid)) owners.set(pid, await this.handler.parentOwner(ctx, pid));
+      }
+    }
     for (const item of items) {
-      const target = await this.target(ctx, item, cache);
-      if (!this.allowed(ctx, getAction, target)) continue;
-      out.push(this.present(ctx, item, target, q.fields));
+      // The same keys as target() adds, set on the item itself: the dicts are the handler's fresh
+      // copies, and presentWith() only copies attributes out, so copying each one is not needed.
+      if (item.project_id !== undefined) item.tenant_id = item.project_id;
+      if (parent && this.handler.parentOwner) {
+        const pid = item[parent.idAttr];
+        if (typeof pid === 'string') {
+          const owner = owners.get(pid)!;
+          item[tenantKey] = owner;
+          item[projectKey] = owner;
+        }
+      }
+      if (!this.policy.check(getAction, item, creds)) continue;
+      out.push(this.presentWith(plan, item, item, creds));
     }
     return out;
   }

@@ -14,6 +14,8 @@ const MAX_QUOTA = 2 ** 31 - 1;
 
 export function quotaRoutes(db: Db, quota: QuotaEngine, policy: PolicyEngine) {
   const enforce = (ctx: RequestContext, action: string, projectId: string) => {
+    // Like Neutron, a project may always read its own quota.
+    if (action === 'get_quota' && ctx.projectId === projectId) return;
     if (!policy.check(action, { project_id: projectId, tenant_id: projectId }, credentialsOf(ctx))) {
       throw new NeutronError(403, 'PolicyNotAuthorized', `(rule:${action}) is disallowed by policy`);
     }

@@ -1,7 +1,8 @@
 // The HTTP API: Fastify routes for versions, extensions, every resource collection (through the
 // generic controller), tags and quotas; Neutron's error body, request ids and auth on each call.
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
 import type { RequestContext } from '../context.js';
 import type { ExtensionInfo } from '../definitions/extensions.js';
 import { NeutronError, badRequest } from './errors.js';
@@ -23,7 +24,7 @@ export interface ApiOptions {
   extensions: ExtensionInfo[];
   authenticate: Authenticator;
   paginationMaxLimit: number;
-  logger?: boolean | object;
+  logger?: boolean;
   extraRoutes?: RouteInstaller[];
 }
 
@@ -55,8 +56,8 @@ function baseUrl(req: FastifyRequest): string {
 
 export function buildApi(opts: ApiOptions): FastifyInstance {
   const app = Fastify({
-    // Errors are always logged; requests only at debug level.
-    logger: opts.logger === true ? { level: 'debug' } : opts.logger || { level: 'warn' },
+    // Logs go to stderr; errors always, requests only at debug level.
+    loggerInstance: pino({ level: opts.logger ? 'debug' : 'warn' }, pino.destination(2)) as FastifyBaseLogger,
     bodyLimit: 16 * 1024 * 1024,
     // Old clients append ".json" to paths; Neutron accepted it.
     rewriteUrl: (req) => (req.url ?? '/').replace(/\.json(?=\?|$)/, ''),

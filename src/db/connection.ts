@@ -1,7 +1,7 @@
 // Opens the database named by Neutron's [database] connection URL forms:
 //   sqlite:///relative/path, sqlite:////absolute/path, sqlite:// (memory),
 //   postgresql[+driver]://user:pass@host:port/db, mysql[+pymysql]://user:pass@host:port/db
-import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect } from 'kysely';
+import { CompiledQuery, Kysely, MysqlDialect, PostgresDialect, SqliteDialect, type SqliteDatabase as SqliteDialectDatabase } from 'kysely';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { createPool } from 'mysql2';
@@ -59,7 +59,7 @@ export function openDb(url: string, poolSize = 10): Db {
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 10000');
-    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     return { kysely, dialect: 'sqlite', describe: `sqlite:${p.file}`, close: () => kysely.destroy() };
   }
   if (p.dialect === 'postgres') {
@@ -71,8 +71,45 @@ export function openDb(url: string, poolSize = 10): Db {
     host: p.host, port: p.port ?? 3306, user: p.user ?? 'root', password: p.password, database: p.database,
     connectionLimit: poolSize, supportBigNumbers: true, bigNumberStrings: false,
   });
-  const kysely = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
+  // READ COMMITTED as on PostgreSQL: a count taken after a row lock must see rows that other
+  // transactions committed meanwhile (REPEATABLE READ would read the older snapshot).
+  const kysely = new Kysely<Database>({
+    dialect: new MysqlDialect({
+      pool,
+      onCreateConnection: async (conn) => {
+        await conn.executeQuery(CompiledQuery.raw('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED'));
+      },
+    }),
+  });
   return { kysely, dialect: 'mysql', describe: `mysql://${p.host}/${p.database}`, close: () => kysely.destroy() };
+}
+
+/**
+ * Kysely's SQLite driver calls prepare() for every query it runs, and better-sqlite3 compiles the
+ * SQL each time. Kysely's SQL for a query shape is the same text (values are bound), so compiled
+ * statements are kept by text, least recently used first out. Sharing them is safe: all()/run()
+ * are synchronous and finish before the statement can be used again.
+ */
+function withStatementCache(db: SqliteDatabase.Database, max = 500): SqliteDialectDatabase {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => db.close(),
+    prepare(sql: string) {
+      let stmt = cache.get(sql);
+      if (stmt) {
+        cache.delete(sql);
+        cache.set(sql, stmt);
+        return stmt;
+      }
+      stmt = db.prepare(sql);
+      // Long texts are IN (...) lists of varying length: not worth keeping.
+      if (sql.length <= 4096) {
+        if (cache.size >= max) cache.delete(cache.keys().next().value!);
+        cache.set(sql, stmt);
+      }
+      return stmt;
+    },
+  };
 }
 
 /** Unique/primary-key violation on any backend. */

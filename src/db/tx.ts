@@ -6,14 +6,14 @@ import { isRetriable, type Db } from './connection.js';
 
 export type Tx = Transaction<Database>;
 
-export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, retries = 10): Promise<T> {
+export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, retries = 20): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await db.kysely.transaction().execute(fn);
     } catch (err) {
       if (attempt >= retries || !isRetriable(err)) throw err;
       // Back off a little, with jitter, so retried transactions do not collide again.
-      await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** attempt)));
     }
   }
 }

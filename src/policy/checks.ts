@@ -19,7 +19,8 @@ export type Evaluator = (target: Target, creds: Creds, rules: RuleResolver) => b
  * Looks a rule up by name at evaluation time. `rule:NAME` is resolved late so
  * that one compiled tree (cached by rule text) can be shared by engines with
  * different rule tables. Unknown names must resolve to the `default` rule, as
- * oslo's Rules mapping does.
+ * oslo's Rules mapping does. A resolver must give the same answer for a name
+ * for as long as it lives: `rule:` checks memoise the last resolver's answer.
  */
 export interface RuleResolver {
   resolve(name: string): Evaluator;
@@ -94,7 +95,8 @@ function pyRepr(v: unknown): string {
 
 const ALWAYS: Evaluator = () => true;
 const NEVER: Evaluator = () => false;
-export { ALWAYS as alwaysTrue, NEVER as alwaysFalse };
+/** Evaluator that denies; what an engine without a `default` rule falls back to. */
+export const alwaysFalse: Evaluator = NEVER;
 
 export function compileNode(node: CheckNode): Evaluator {
   switch (node.kind) {
@@ -111,8 +113,19 @@ export function compileNode(node: CheckNode): Evaluator {
     case 'or':
       return compileOr(node.operands.map(compileNode));
     case 'rule': {
+      // Remember the last resolver's answer: engines are immutable, and in
+      // practice one engine evaluates everything, so this turns a Map lookup
+      // per reference into an identity test.
       const name = node.name;
-      return (t, c, r) => r.resolve(name)(t, c, r);
+      let lastResolver: RuleResolver | undefined;
+      let lastTarget: Evaluator = NEVER;
+      return (t, c, r) => {
+        if (r !== lastResolver) {
+          lastTarget = r.resolve(name);
+          lastResolver = r;
+        }
+        return lastTarget(t, c, r);
+      };
     }
     case 'role':
       return compileRole(node.role);
@@ -177,18 +190,29 @@ function renderTemplate(tpl: Template, target: Target): string | undefined {
 }
 
 // Role names compare case-insensitively. Roles from Keystone are normally
-// lower case already, so the identity test hits first; toLowerCase() on an
-// already-lower-case string returns the same string in V8 without copying.
+// lower case already, so the identity test usually decides; otherwise we fold
+// ASCII case character by character, because toLowerCase() would allocate a
+// new string on every mismatch (this runs per resource when listing).
 function credsHaveRole(creds: Creds, wantLower: string): boolean {
   const roles = creds['roles'];
   if (!Array.isArray(roles)) return false;
   for (let i = 0; i < roles.length; i++) {
     const r: unknown = roles[i];
-    if (typeof r === 'string' && r.length === wantLower.length && (r === wantLower || r.toLowerCase() === wantLower)) {
+    if (typeof r === 'string' && r.length === wantLower.length && (r === wantLower || sameIgnoringCase(r, wantLower))) {
       return true;
     }
   }
   return false;
+}
+
+function sameIgnoringCase(s: string, lower: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c >= 65 && c <= 90) c += 32;
+    else if (c > 127) return s.toLowerCase() === lower; // non-ASCII: let Unicode rules decide
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 function compileRole(tpl: Template): Evaluator {

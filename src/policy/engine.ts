@@ -166,9 +166,13 @@ export class PolicyEngine implements RuleResolver {
       if (s === 'done') return;
       if (s === 'active') {
         const cycle = [...path.slice(path.indexOf(name)), name];
-        const where = cycle.find((n) => custom.get(n)?.file !== undefined);
         const msg = `rule references form a cycle: ${cycle.join(' -> ')}`;
-        throw where === undefined ? new Error(`policy: ${msg}`) : new PolicyFileError(custom.get(where)!.file!, where, msg);
+        const where = cycle.find((n) => custom.has(n));
+        if (where === undefined) throw new Error(`policy defaults: ${msg}`);
+        const file = custom.get(where)!.file;
+        throw file !== undefined
+          ? new PolicyFileError(file, where, msg)
+          : new PolicyRuleError(where, this.compiled.get(where)!.text, msg);
       }
       state.set(name, 'active');
       path.push(name);

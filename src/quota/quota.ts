@@ -51,9 +51,13 @@ export class QuotaEngine {
   /** Takes the project's lock row for the rest of the transaction. */
   async lockProject(tx: Tx, projectId: string): Promise<void> {
     if (this.db.dialect === 'sqlite') return; // one writer at a time already
+    const lock = () => forUpdate(this.db, tx.selectFrom('project_locks').select('project_id').where('project_id', '=', projectId)).executeTakeFirst();
+    if (await lock()) return;
+    // First write of this project: create its lock row. Racing first writers may deadlock here;
+    // inTransaction retries them, and by then the row exists.
     const ins = tx.insertInto('project_locks').values({ project_id: projectId, counter: 0 });
     await (this.db.dialect === 'mysql' ? ins.ignore() : ins.onConflict((oc) => oc.doNothing())).execute();
-    await forUpdate(this.db, tx.selectFrom('project_locks').select('project_id').where('project_id', '=', projectId)).execute();
+    await lock();
   }
 
   /**

@@ -169,7 +169,7 @@ export class SubnetHandler implements ResourceHandler {
     const cidrText = formatCidr(cidr);
     const ra = body.ipv6_ra_mode as string | null;
     const am = body.ipv6_address_mode as string | null;
-    validateIpv6Modes(ipVersion, cidr, ra, am);
+    validateIpv6Modes(ipVersion, cidr, ra, am, enableDhcp);
 
     const existing = await tx.selectFrom('subnets').select('cidr').where('network_id', '=', networkId).execute();
     validateSubnetOverlap(cidr, existing.map((e) => e.cidr), networkId);

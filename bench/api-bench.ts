@@ -1,0 +1,425 @@
+// API benchmark: drives a neutrino server over real HTTP (keep-alive) and prints rates and
+// latencies for the operations that matter at scale: port create at concurrency N, listing
+// thousands of ports (full dicts and fields=id), port show/update/delete, network
+// create/list/delete.
+//
+//   npm run bench -- [--endpoint URL] [--ports 2000] [--list-ports 10000] [--concurrency 8]
+//                    [--networks 200] [--list-runs 7] [--ops 2000] [--json out.json]
+//                    [--server-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--keep]
+//
+// Without --endpoint it starts `bin/neutrino aio` as a child process on a free port with SQLite
+// in a temporary directory (no auth) and stops it, and removes the directory, at the end.
+// Requests use no-auth identity headers (X-Project-Id, X-Roles); against a Keystone-backed
+// endpoint pass --token. The project's quotas are lifted for the run and restored afterwards.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+
+// ---- options ----------------------------------------------------------------------------------
+
+interface Options {
+  endpoint?: string;
+  ports: number;
+  listPorts: number;
+  concurrency: number;
+  networks: number;
+  listRuns: number;
+  ops: number;
+  bulkSize: number;
+  json?: string;
+  token?: string;
+  project: string;
+  serverNodeArgs: string[];
+  keep: boolean;
+  quiet: boolean;
+}
+
+const USAGE = `usage: node dist/bench/api-bench.js [options]
+  --endpoint URL          benchmark a running server (default: start bin/neutrino aio on SQLite)
+  --ports N               ports created one by one at --concurrency (default 2000)
+  --list-ports N          ports on the network when listing; the rest are bulk-created (default 10000)
+  --concurrency N         parallel requests for create/show/update/delete (default 8)
+  --networks N            networks created, listed and deleted (default 200)
+  --list-runs N           repetitions of each list; the median is reported (default 7)
+  --ops N                 port show and update requests (default 2000)
+  --bulk-size N           ports per bulk request when filling up to --list-ports (default 100)
+  --project ID            project the resources belong to (default a random one)
+  --token T               X-Auth-Token to send instead of no-auth headers
+  --json FILE             also write the results as JSON
+  --server-node-args STR  extra node flags for the started server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
+  --keep                  leave the resources in place at the end (not with a started server)
+  --quiet                 only print the result table
+`;
+
+function parseOptions(argv: string[]): Options {
+  const o: Options = {
+    ports: 2000, listPorts: 10000, concurrency: 8, networks: 200, listRuns: 7, ops: 2000, bulkSize: 100,
+    project: randomUUID().replace(/-/g, ''), serverNodeArgs: [], keep: false, quiet: false,
+  };
+  const int = (flag: string, v: string | undefined, min: number): number => {
+    const n = Number(v);
+    if (v === undefined || !Number.isInteger(n) || n < min) throw new Error(`${flag} needs an integer >= ${min}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const val = () => inline ?? argv[++i];
+    switch (flag) {
+      case '--endpoint': o.endpoint = String(val()).replace(/\/+$/, ''); break;
+      case '--ports': o.ports = int(flag, val(), 1); break;
+      case '--list-ports': o.listPorts = int(flag, val(), 0); break;
+      case '--concurrency': o.concurrency = int(flag, val(), 1); break;
+      case '--networks': o.networks = int(flag, val(), 0); break;
+      case '--list-runs': o.listRuns = int(flag, val(), 1); break;
+      case '--ops': o.ops = int(flag, val(), 0); break;
+      case '--bulk-size': o.bulkSize = int(flag, val(), 1); break;
+      case '--project': o.project = String(val()); break;
+      case '--token': o.token = String(val()); break;
+      case '--json': o.json = String(val()); break;
+      case '--server-node-args': o.serverNodeArgs = String(val()).split(/\s+/).filter(Boolean); break;
+      case '--keep': o.keep = true; break;
+      case '--quiet': o.quiet = true; break;
+      case '-h': case '--help': process.stdout.write(USAGE); process.exit(0);
+      // eslint-disable-next-line no-fallthrough
+      default: throw new Error(`unknown option ${a}\n\n${USAGE}`);
+    }
+  }
+  return o;
+}
+
+// ---- HTTP client ------------------------------------------------------------------------------
+
+interface Response {
+  status: number;
+  text: string;
+  ms: number;
+}
+
+class Client {
+  private readonly agent: http.Agent;
+  private readonly mod: typeof http | typeof https;
+  private readonly url: URL;
+
+  constructor(endpoint: string, private readonly headers: Record<string, string>, sockets: number) {
+    this.url = new URL(endpoint);
+    this.mod = this.url.protocol === 'https:' ? https : http;
+    this.agent = new this.mod.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
+  }
+
+  request(method: string, path: string, body?: unknown, extraHeaders?: Record<string, string>): Promise<Response> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers: Record<string, string | number> = { ...this.headers, ...extraHeaders };
+    if (payload !== undefined) headers['content-length'] = Buffer.byteLength(payload);
+    const t0 = performance.now();
+    return new Promise((res, rej) => {
+      const req = this.mod.request({
+        protocol: this.url.protocol, hostname: this.url.hostname, port: this.url.port,
+        path: this.url.pathname.replace(/\/$/, '') + path, method, headers, agent: this.agent,
+      }, (r) => {
+        const parts: Buffer[] = [];
+        r.on('data', (c: Buffer) => parts.push(c));
+        r.on('end', () => res({ status: r.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8'), ms: performance.now() - t0 }));
+        r.on('error', rej);
+      });
+      req.on('error', rej);
+      req.end(payload);
+    });
+  }
+
+  /** A request that must answer `expect`; the body is parsed. */
+  async call<T = any>(method: string, path: string, body: unknown, expect: number, extraHeaders?: Record<string, string>): Promise<{ body: T; ms: number }> {
+    const r = await this.request(method, path, body, extraHeaders);
+    if (r.status !== expect) throw new Error(`${method} ${path} -> ${r.status} (expected ${expect}): ${r.text.slice(0, 400)}`);
+    return { body: (r.text ? JSON.parse(r.text) : null) as T, ms: r.ms };
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+// ---- measurements -----------------------------------------------------------------------------
+
+interface Result {
+  op: string;
+  n: number;
+  per_s: number | null;
+  p50_ms: number;
+  p95_ms: number;
+  p99_ms: number;
+  wall_ms: number;
+  note?: string;
+}
+
+const results: Result[] = [];
+let quiet = false;
+const log = (s: string) => { if (!quiet) process.stderr.write(s + '\n'); };
+
+function pct(sorted: number[], p: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
+}
+
+function record(op: string, lat: number[], wallMs: number, opts: { rate?: boolean; note?: string; units?: number } = {}): Result {
+  const s = [...lat].sort((a, b) => a - b);
+  const units = opts.units ?? s.length;
+  const r: Result = {
+    op, n: units, per_s: opts.rate === false ? null : round(units / (wallMs / 1000), 1),
+    p50_ms: round(pct(s, 50), 2), p95_ms: round(pct(s, 95), 2), p99_ms: round(pct(s, 99), 2), wall_ms: round(wallMs, 1),
+    ...(opts.note ? { note: opts.note } : {}),
+  };
+  results.push(r);
+  log(`  ${op}: ${r.per_s !== null ? `${r.per_s}/s, ` : ''}p50 ${r.p50_ms} ms, p95 ${r.p95_ms} ms${r.note ? `  (${r.note})` : ''}`);
+  return r;
+}
+
+const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** Runs fn(0..n-1) with `c` requests in flight; returns latencies and wall time. */
+async function pool(n: number, c: number, fn: (i: number) => Promise<{ ms: number }>): Promise<{ lat: number[]; wall: number }> {
+  const lat: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: Math.min(c, n) }, async () => {
+    while (next < n) {
+      const i = next++;
+      lat.push((await fn(i)).ms);
+    }
+  }));
+  return { lat, wall: performance.now() - t0 };
+}
+
+// ---- server ------------------------------------------------------------------------------------
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = net.createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+interface Started {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+async function startServer(nodeArgs: string[]): Promise<Started> {
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const state = mkdtempSync(join(tmpdir(), 'neutrino-bench-'));
+  const port = await freePort();
+  const logPath = join(state, 'server.log');
+  const logFd = openSync(logPath, 'a');
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, join(root, 'bin', 'neutrino'), 'aio', '--bind-host', '127.0.0.1', '--bind-port', String(port), '--state-path', state], {
+    // Logs go to a file: a pipe would be a socket, which the server cannot open as /dev/stderr.
+    cwd: root, stdio: ['ignore', logFd, logFd],
+  });
+  closeSync(logFd);
+  const serverLog = () => { try { return readFileSync(logPath, 'utf8').slice(-4000); } catch { return ''; } };
+  let exited = false;
+  const exit = new Promise<void>((res) => child.once('exit', () => { exited = true; res(); }));
+  const stop = async () => {
+    if (!exited) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => { if (!exited) child.kill('SIGKILL'); }, 10_000);
+      await exit;
+      clearTimeout(timer);
+    }
+    rmSync(state, { recursive: true, force: true });
+  };
+  const endpoint = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (exited) {
+      const text = serverLog();
+      await stop();
+      throw new Error(`the server exited during start-up:\n${text}`);
+    }
+    const ok = await new Promise<boolean>((res) => {
+      const r = http.get(`${endpoint}/`, (resp) => { resp.resume(); res(resp.statusCode === 200); });
+      r.on('error', () => res(false));
+    });
+    if (ok) break;
+    if (Date.now() > deadline) {
+      const text = serverLog();
+      await stop();
+      throw new Error(`the server did not answer within 30 s:\n${text}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { endpoint, stop };
+}
+
+// ---- scenario ---------------------------------------------------------------------------------
+
+async function run(o: Options, endpoint: string): Promise<void> {
+  const headers: Record<string, string> = o.token
+    ? { 'content-type': 'application/json', 'x-auth-token': o.token }
+    : { 'content-type': 'application/json', 'x-project-id': o.project, 'x-user-id': 'bench', 'x-roles': 'admin,member,reader' };
+  const c = new Client(endpoint, headers, Math.max(o.concurrency, 2));
+  // A plain member of the same project: lists through the policy engine, item by item.
+  const memberHeaders = o.token ? undefined : { 'x-roles': 'member,reader' };
+  const cleanup: Array<() => Promise<unknown>> = [];
+  const tag = randomUUID().slice(0, 8);
+  try {
+    // Lift the quotas for the project, remembering the current ones.
+    const quotaPath = `/v2.0/quotas/${o.project}`;
+    const before = (await c.call<{ quota: Record<string, number> }>('GET', quotaPath, undefined, 200)).body.quota;
+    await c.call('PUT', quotaPath, { quota: { network: -1, subnet: -1, port: -1 } }, 200);
+    cleanup.push(() => c.call('PUT', quotaPath, { quota: { network: before.network, subnet: before.subnet, port: before.port } }, 200));
+
+    // Networks.
+    if (o.networks > 0) {
+      log(`networks (${o.networks}, c=${o.concurrency})`);
+      const ids: string[] = [];
+      let r = await pool(o.networks, o.concurrency, async (i) => {
+        const x = await c.call('POST', '/v2.0/networks', { network: { name: `bench-${tag}-${i}` } }, 201);
+        ids.push(x.body.network.id);
+        return x;
+      });
+      record(`network create (c=${o.concurrency})`, r.lat, r.wall);
+      r = await pool(o.listRuns, 1, () => c.call('GET', '/v2.0/networks', undefined, 200));
+      record(`network list (${o.networks})`, r.lat, r.wall, { rate: false });
+      r = await pool(ids.length, o.concurrency, (i) => c.call('DELETE', `/v2.0/networks/${ids[i]}`, undefined, 204));
+      record(`network delete (c=${o.concurrency})`, r.lat, r.wall);
+    }
+
+    // One network with a /16 subnet.
+    const net = (await c.call('POST', '/v2.0/networks', { network: { name: `bench-${tag}` } }, 201)).body.network;
+    cleanup.push(() => c.call('DELETE', `/v2.0/networks/${net.id}`, undefined, 204));
+    const subnet = (await c.call('POST', '/v2.0/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.96.0.0/16', name: `bench-${tag}` } }, 201)).body.subnet;
+    cleanup.unshift(() => c.call('DELETE', `/v2.0/subnets/${subnet.id}`, undefined, 204));
+    const portIds: string[] = [];
+    cleanup.unshift(async () => {
+      if (portIds.length) await pool(portIds.length, o.concurrency, (i) => c.call('DELETE', `/v2.0/ports/${portIds[i]}`, undefined, 204));
+    });
+
+    log(`ports: ${o.ports} single creates at c=${o.concurrency}`);
+    let r = await pool(o.ports, o.concurrency, async (i) => {
+      const x = await c.call('POST', '/v2.0/ports', { port: { network_id: net.id, name: `p${i}`, device_id: `dev-${tag}-${i % 50}` } }, 201);
+      portIds.push(x.body.port.id);
+      return x;
+    });
+    record(`port create (c=${o.concurrency})`, r.lat, r.wall);
+
+    const fill = Math.max(0, o.listPorts - portIds.length);
+    if (fill > 0) {
+      const batches = Math.ceil(fill / o.bulkSize);
+      log(`ports: filling up to ${o.listPorts} with ${batches} bulk creates of ${o.bulkSize}`);
+      r = await pool(batches, 2, async (b) => {
+        const n = Math.min(o.bulkSize, fill - b * o.bulkSize);
+        const body = { ports: Array.from({ length: n }, (_, k) => ({ network_id: net.id, name: `b${b}-${k}`, device_id: `dev-${tag}-${k % 50}` })) };
+        const x = await c.call('POST', '/v2.0/ports', body, 201);
+        for (const p of x.body.ports) portIds.push(p.id);
+        return x;
+      });
+      record(`port bulk create (${o.bulkSize}/req, c=2)`, r.lat, r.wall, { units: fill, note: 'per_s counts ports' });
+    }
+
+    const total = portIds.length;
+    log(`list ${total} ports, ${o.listRuns} runs each`);
+    const list = async (name: string, path: string, extra?: Record<string, string>) => {
+      const lat: number[] = [];
+      let bytes = 0;
+      for (let i = 0; i < o.listRuns; i++) {
+        const x = await c.request('GET', path, undefined, extra);
+        if (x.status !== 200) throw new Error(`GET ${path} -> ${x.status}: ${x.text.slice(0, 400)}`);
+        const n = (JSON.parse(x.text) as { ports: unknown[] }).ports.length;
+        if (n !== total) throw new Error(`GET ${path} returned ${n} ports, expected ${total}`);
+        bytes = x.text.length;
+        lat.push(x.ms);
+      }
+      record(name, lat, lat.reduce((a, b) => a + b, 0), { rate: false, note: `${(bytes / 1e6).toFixed(1)} MB` });
+    };
+    await list(`port list (${total}, full)`, `/v2.0/ports?network_id=${net.id}`);
+    await list(`port list (${total}, fields=id)`, `/v2.0/ports?network_id=${net.id}&fields=id`);
+    if (memberHeaders) await list(`port list (${total}, non-admin)`, `/v2.0/ports?network_id=${net.id}`, memberHeaders);
+    if (!o.endpoint) await list(`port list (${total}, all)`, '/v2.0/ports');
+
+    const nOps = Math.min(o.ops, total);
+    if (nOps > 0) {
+      log(`ports: ${nOps} shows and updates at c=${o.concurrency}`);
+      r = await pool(nOps, o.concurrency, (i) => c.call('GET', `/v2.0/ports/${portIds[i]}`, undefined, 200));
+      record(`port show (c=${o.concurrency})`, r.lat, r.wall);
+      r = await pool(nOps, o.concurrency, (i) => c.call('PUT', `/v2.0/ports/${portIds[i]}`, { port: { name: `q${i}` } }, 200));
+      record(`port update (c=${o.concurrency})`, r.lat, r.wall);
+      r = await pool(50, o.concurrency, (i) => c.call('GET', `/v2.0/ports?device_id=dev-${tag}-${i % 50}`, undefined, 200));
+      record(`port list by device_id (${Math.round(total / 50)} each)`, r.lat, r.wall);
+    }
+
+    if (!o.keep) {
+      log(`ports: ${total} deletes at c=${o.concurrency}`);
+      const ids = portIds.splice(0);
+      r = await pool(ids.length, o.concurrency, (i) => c.call('DELETE', `/v2.0/ports/${ids[i]}`, undefined, 204));
+      record(`port delete (c=${o.concurrency})`, r.lat, r.wall);
+    }
+  } finally {
+    if (!o.keep) {
+      for (const f of cleanup) {
+        try {
+          await f();
+        } catch (err) {
+          process.stderr.write(`cleanup: ${(err as Error).message}\n`);
+        }
+      }
+    }
+    c.close();
+  }
+}
+
+function table(rows: Result[]): string {
+  const head = ['operation', 'n', 'per s', 'p50 ms', 'p95 ms', 'p99 ms', 'note'];
+  const body = rows.map((r) => [r.op, String(r.n), r.per_s === null ? '' : r.per_s.toFixed(1), r.p50_ms.toFixed(2), r.p95_ms.toFixed(2), r.p99_ms.toFixed(2), r.note ?? '']);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(fmt)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  quiet = o.quiet;
+  let server: Started | undefined;
+  let stopping = false;
+  const onSignal = async (sig: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    await server?.stop();
+    process.kill(process.pid, sig);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    if (!o.endpoint) {
+      server = await startServer(o.serverNodeArgs);
+      log(`started neutrino aio at ${server.endpoint} (SQLite, no-auth)`);
+    }
+    const endpoint = o.endpoint ?? server!.endpoint;
+    const t0 = performance.now();
+    await run(o, endpoint);
+    const summary = {
+      endpoint: o.endpoint ?? 'neutrino aio (SQLite, started by the benchmark)',
+      node: process.version, concurrency: o.concurrency, ports: o.ports, list_ports: o.listPorts,
+      total_s: round((performance.now() - t0) / 1000, 1), results,
+    };
+    process.stdout.write(`\n${summary.endpoint}, concurrency ${o.concurrency}, ${summary.total_s} s\n${table(results)}\n`);
+    if (o.json) writeFileSync(o.json, JSON.stringify(summary, null, 2) + '\n');
+  } finally {
+    stopping = true;
+    await server?.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`api-bench: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
