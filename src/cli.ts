@@ -1,4 +1,5 @@
 // The `neutrino` command: server, db upgrade, aio.
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { ConfigError, loadConfig, type Config, type ConfigOverrides } from './config/index.js';
@@ -84,6 +85,7 @@ export async function main(argv: string[]): Promise<void> {
     const cfg = loadConfig(args.configFiles, args.overrides);
     if (cmd === 'server' || cmd === 'aio') return await runServer(cfg, args);
     if (cmd === 'db' && sub === 'upgrade') {
+      mkdirSync(cfg.DEFAULT.state_path, { recursive: true });
       const db = openDb(databaseUrl(cfg));
       const applied = await upgrade(db);
       await db.close();

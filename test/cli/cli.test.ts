@@ -1,0 +1,87 @@
+// The `neutrino` command as a user runs it: aio serves the API, db upgrade migrates, and a bad
+// config value stops start-up with an error naming file, section and option.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
+
+const BIN = resolve('bin/neutrino');
+
+async function freePort(): Promise<number> {
+  return new Promise((res) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+async function waitFor(url: string, ms: number): Promise<Response> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      return await fetch(url);
+    } catch (e) {
+      if (Date.now() > end) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+describe('neutrino command', () => {
+  it('aio serves the API on the given port and state path; two instances run side by side', async () => {
+    const dirs = [mkdtempSync(join(tmpdir(), 'aio-a-')), mkdtempSync(join(tmpdir(), 'aio-b-'))];
+    const ports = [await freePort(), await freePort()];
+    const procs = dirs.map((d, i) => spawn(BIN, ['aio', '--bind-host', '127.0.0.1', '--bind-port', String(ports[i]), '--state-path', d], { stdio: 'ignore' }));
+    try {
+      for (let i = 0; i < 2; i++) {
+        const r = await waitFor(`http://127.0.0.1:${ports[i]}/v2.0/networks`, 15000);
+        assert.equal(r.status, 200);
+        const created = await fetch(`http://127.0.0.1:${ports[i]}/v2.0/networks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ network: { name: `aio-${i}` } }) });
+        assert.equal(created.status, 201);
+        assert.ok(existsSync(join(dirs[i]!, 'neutrino.sqlite')));
+      }
+      const a = (await (await fetch(`http://127.0.0.1:${ports[0]}/v2.0/networks`)).json()) as { networks: Array<{ name: string }> };
+      assert.deepEqual(a.networks.map((n) => n.name), ['aio-0']);
+    } finally {
+      for (const p of procs) p.kill('SIGTERM');
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('db upgrade creates the schema once and reports it up to date afterwards', () => {
+    const d = mkdtempSync(join(tmpdir(), 'dbup-'));
+    try {
+      const conf = join(d, 'neutron.conf');
+      writeFileSync(conf, `[database]\nconnection = sqlite:///${join(d, 'x.sqlite')}\n`);
+      const first = spawnSync(BIN, ['db', 'upgrade', '--config-file', conf], { encoding: 'utf8' });
+      assert.equal(first.status, 0, first.stderr);
+      assert.match(first.stdout, /applied: 001_core/);
+      const second = spawnSync(BIN, ['db', 'upgrade', '--config-file', conf], { encoding: 'utf8' });
+      assert.equal(second.status, 0, second.stderr);
+      assert.match(second.stdout, /up to date/);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('a bad option value stops start-up naming file, section and option', () => {
+    const d = mkdtempSync(join(tmpdir(), 'badconf-'));
+    try {
+      const conf = join(d, 'neutron.conf');
+      writeFileSync(conf, '[DEFAULT]\nbind_port = abc\n');
+      const r = spawnSync(BIN, ['server', '--config-file', conf], { encoding: 'utf8' });
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, new RegExp(`${conf.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: \\[DEFAULT\\] bind_port`));
+      const unknown = spawnSync(BIN, ['frobnicate'], { encoding: 'utf8' });
+      assert.equal(unknown.status, 2);
+      assert.match(unknown.stderr, /unknown command/);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
