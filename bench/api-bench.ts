@@ -4,13 +4,14 @@
 // create/list/delete.
 //
 //   npm run bench -- [--endpoint URL] [--ports 2000] [--list-ports 10000] [--concurrency 8]
-//                    [--networks 200] [--list-runs 7] [--ops 2000] [--json out.json]
+//                    [--networks 200] [--list-runs 7] [--ops 2000] [--quota -1] [--warmup 1000]
+//                    [--json out.json]
 //                    [--server-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--keep]
 //
 // Without --endpoint it starts `bin/neutrino aio` as a child process on a free port with SQLite
 // in a temporary directory (no auth) and stops it, and removes the directory, at the end.
 // Requests use no-auth identity headers (X-Project-Id, X-Roles); against a Keystone-backed
-// endpoint pass --token. The project's quotas are lifted for the run and restored afterwards.
+// endpoint pass --token. The project's quotas are raised for the run and restored afterwards.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -33,6 +34,8 @@ interface Options {
   listRuns: number;
   ops: number;
   bulkSize: number;
+  quota: number;
+  warmup: number;
   json?: string;
   token?: string;
   project: string;
@@ -47,9 +50,11 @@ const USAGE = `usage: node dist/bench/api-bench.js [options]
   --list-ports N          ports on the network when listing; the rest are bulk-created (default 10000)
   --concurrency N         parallel requests for create/show/update/delete (default 8)
   --networks N            networks created, listed and deleted (default 200)
-  --list-runs N           repetitions of each list; the median is reported (default 7)
+  --list-runs N           repetitions of each list; the median is reported (default 7; 0 skips)
   --ops N                 port show and update requests (default 2000)
   --bulk-size N           ports per bulk request when filling up to --list-ports (default 100)
+  --warmup N              unmeasured port creates (and lists, shows, updates, deletes) first (default 1000)
+  --quota N               the project's network/subnet/port quota during the run (default -1, unlimited)
   --project ID            project the resources belong to (default a random one)
   --token T               X-Auth-Token to send instead of no-auth headers
   --json FILE             also write the results as JSON
@@ -60,7 +65,7 @@ const USAGE = `usage: node dist/bench/api-bench.js [options]
 
 function parseOptions(argv: string[]): Options {
   const o: Options = {
-    ports: 2000, listPorts: 10000, concurrency: 8, networks: 200, listRuns: 7, ops: 2000, bulkSize: 100,
+    ports: 2000, listPorts: 10000, concurrency: 8, networks: 200, listRuns: 7, ops: 2000, bulkSize: 100, quota: -1, warmup: 1000,
     project: randomUUID().replace(/-/g, ''), serverNodeArgs: [], keep: false, quiet: false,
   };
   const int = (flag: string, v: string | undefined, min: number): number => {
@@ -78,9 +83,11 @@ function parseOptions(argv: string[]): Options {
       case '--list-ports': o.listPorts = int(flag, val(), 0); break;
       case '--concurrency': o.concurrency = int(flag, val(), 1); break;
       case '--networks': o.networks = int(flag, val(), 0); break;
-      case '--list-runs': o.listRuns = int(flag, val(), 1); break;
+      case '--list-runs': o.listRuns = int(flag, val(), 0); break;
       case '--ops': o.ops = int(flag, val(), 0); break;
       case '--bulk-size': o.bulkSize = int(flag, val(), 1); break;
+      case '--quota': o.quota = int(flag, val(), -1); break;
+      case '--warmup': o.warmup = int(flag, val(), 0); break;
       case '--project': o.project = String(val()); break;
       case '--token': o.token = String(val()); break;
       case '--json': o.json = String(val()); break;
@@ -156,11 +163,35 @@ interface Result {
   p95_ms: number;
   p99_ms: number;
   wall_ms: number;
+  /** CPU time the started server spent per unit (user + system, from /proc), when known. */
+  server_cpu_ms?: number;
   note?: string;
 }
 
 const results: Result[] = [];
 let quiet = false;
+
+// CPU time of the server the benchmark started, read from /proc/<pid>/stat (Linux): unlike
+// latency it hardly moves when other processes compete for the machine.
+let serverPid: number | undefined;
+const CLOCK_TICKS_MS = 10; // USER_HZ is 100 on Linux
+let phaseCpu: number | undefined;
+
+function serverCpuMs(): number | undefined {
+  if (serverPid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${serverPid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * CLOCK_TICKS_MS; // utime, stime
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts a measured phase: record() reports the server's CPU time since. */
+function startPhase(): void {
+  phaseCpu = serverCpuMs();
+}
 const log = (s: string) => { if (!quiet) process.stderr.write(s + '\n'); };
 
 function pct(sorted: number[], p: number): number {
@@ -170,9 +201,12 @@ function pct(sorted: number[], p: number): number {
 function record(op: string, lat: number[], wallMs: number, opts: { rate?: boolean; note?: string; units?: number } = {}): Result {
   const s = [...lat].sort((a, b) => a - b);
   const units = opts.units ?? s.length;
+  const cpuNow = serverCpuMs();
+  const cpu = cpuNow !== undefined && phaseCpu !== undefined ? round((cpuNow - phaseCpu) / units, 3) : undefined;
   const r: Result = {
     op, n: units, per_s: opts.rate === false ? null : round(units / (wallMs / 1000), 1),
     p50_ms: round(pct(s, 50), 2), p95_ms: round(pct(s, 95), 2), p99_ms: round(pct(s, 99), 2), wall_ms: round(wallMs, 1),
+    ...(cpu !== undefined ? { server_cpu_ms: cpu } : {}),
     ...(opts.note ? { note: opts.note } : {}),
   };
   results.push(r);
@@ -186,6 +220,7 @@ const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
 async function pool(n: number, c: number, fn: (i: number) => Promise<{ ms: number }>): Promise<{ lat: number[]; wall: number }> {
   const lat: number[] = [];
   let next = 0;
+  startPhase();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: Math.min(c, n) }, async () => {
     while (next < n) {
@@ -211,6 +246,7 @@ function freePort(): Promise<number> {
 
 interface Started {
   endpoint: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -257,7 +293,7 @@ async function startServer(nodeArgs: string[]): Promise<Started> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { endpoint, stop };
+  return { endpoint, pid: child.pid!, stop };
 }
 
 // ---- scenario ---------------------------------------------------------------------------------
@@ -275,8 +311,36 @@ async function run(o: Options, endpoint: string): Promise<void> {
     // Lift the quotas for the project, remembering the current ones.
     const quotaPath = `/v2.0/quotas/${o.project}`;
     const before = (await c.call<{ quota: Record<string, number> }>('GET', quotaPath, undefined, 200)).body.quota;
-    await c.call('PUT', quotaPath, { quota: { network: -1, subnet: -1, port: -1 } }, 200);
+    // Unlimited by default, as for any load test; --quota N keeps the quota check (which looks at
+    // the project's ports on every create) in the measured path.
+    await c.call('PUT', quotaPath, { quota: { network: o.quota, subnet: o.quota, port: o.quota } }, 200);
     cleanup.push(() => c.call('PUT', quotaPath, { quota: { network: before.network, subnet: before.subnet, port: before.port } }, 200));
+
+    // Warm-up, not measured: a freshly started server runs its code unoptimised at first, and the
+    // figures are meant for one that has been up a while.
+    if (o.warmup > 0) {
+      log(`warm-up: ${o.warmup} port creates, lists, shows, updates and deletes`);
+      const wnet = (await c.call('POST', '/v2.0/networks', { network: { name: `bench-${tag}-warmup` } }, 201)).body.network;
+      await c.call('POST', '/v2.0/subnets', { subnet: { network_id: wnet.id, ip_version: 4, cidr: '10.95.0.0/16' } }, 201);
+      const wids: string[] = [];
+      await pool(o.warmup, o.concurrency, async (i) => {
+        const x = await c.call('POST', '/v2.0/ports', { port: { network_id: wnet.id, name: `w${i}` } }, 201);
+        wids.push(x.body.port.id);
+        return x;
+      });
+      await pool(Math.ceil(o.warmup / 100), 1, () => c.call('POST', '/v2.0/ports', { ports: Array.from({ length: 100 }, (_, k) => ({ network_id: wnet.id, name: `wb${k}` })) }, 201)
+        .then((x) => { for (const p of x.body.ports) wids.push(p.id); return x; }));
+      for (const q of ['', '&fields=id']) await pool(5, 1, () => c.call('GET', `/v2.0/ports?network_id=${wnet.id}${q}`, undefined, 200));
+      if (memberHeaders) await pool(5, 1, () => c.call('GET', `/v2.0/ports?network_id=${wnet.id}`, undefined, 200, memberHeaders));
+      await pool(wids.length, o.concurrency, (i) => c.call('GET', `/v2.0/ports/${wids[i]}`, undefined, 200));
+      await pool(wids.length, o.concurrency, (i) => c.call('PUT', `/v2.0/ports/${wids[i]}`, { port: { name: `u${i}` } }, 200));
+      await pool(wids.length, o.concurrency, (i) => c.call('DELETE', `/v2.0/ports/${wids[i]}`, undefined, 204));
+      const wn: string[] = [];
+      await pool(50, o.concurrency, (i) => c.call('POST', '/v2.0/networks', { network: { name: `bench-${tag}-w${i}` } }, 201).then((x) => { wn.push(x.body.network.id); return x; }));
+      await pool(5, 1, () => c.call('GET', '/v2.0/networks', undefined, 200));
+      await pool(wn.length, o.concurrency, (i) => c.call('DELETE', `/v2.0/networks/${wn[i]}`, undefined, 204));
+      await c.call('DELETE', `/v2.0/networks/${wnet.id}`, undefined, 204);
+    }
 
     // Networks.
     if (o.networks > 0) {
@@ -288,8 +352,10 @@ async function run(o: Options, endpoint: string): Promise<void> {
         return x;
       });
       record(`network create (c=${o.concurrency})`, r.lat, r.wall);
-      r = await pool(o.listRuns, 1, () => c.call('GET', '/v2.0/networks', undefined, 200));
-      record(`network list (${o.networks})`, r.lat, r.wall, { rate: false });
+      if (o.listRuns > 0) {
+        r = await pool(o.listRuns, 1, () => c.call('GET', '/v2.0/networks', undefined, 200));
+        record(`network list (${o.networks})`, r.lat, r.wall, { rate: false });
+      }
       r = await pool(ids.length, o.concurrency, (i) => c.call('DELETE', `/v2.0/networks/${ids[i]}`, undefined, 204));
       record(`network delete (c=${o.concurrency})`, r.lat, r.wall);
     }
@@ -327,10 +393,12 @@ async function run(o: Options, endpoint: string): Promise<void> {
     }
 
     const total = portIds.length;
-    log(`list ${total} ports, ${o.listRuns} runs each`);
+    if (o.listRuns > 0) log(`list ${total} ports, ${o.listRuns} runs each`);
     const list = async (name: string, path: string, extra?: Record<string, string>) => {
+      if (o.listRuns === 0) return;
       const lat: number[] = [];
       let bytes = 0;
+      startPhase();
       for (let i = 0; i < o.listRuns; i++) {
         const x = await c.request('GET', path, undefined, extra);
         if (x.status !== 200) throw new Error(`GET ${path} -> ${x.status}: ${x.text.slice(0, 400)}`);
@@ -378,8 +446,9 @@ async function run(o: Options, endpoint: string): Promise<void> {
 }
 
 function table(rows: Result[]): string {
-  const head = ['operation', 'n', 'per s', 'p50 ms', 'p95 ms', 'p99 ms', 'note'];
-  const body = rows.map((r) => [r.op, String(r.n), r.per_s === null ? '' : r.per_s.toFixed(1), r.p50_ms.toFixed(2), r.p95_ms.toFixed(2), r.p99_ms.toFixed(2), r.note ?? '']);
+  const head = ['operation', 'n', 'per s', 'p50 ms', 'p95 ms', 'p99 ms', 'srv cpu ms', 'note'];
+  const body = rows.map((r) => [r.op, String(r.n), r.per_s === null ? '' : r.per_s.toFixed(1), r.p50_ms.toFixed(2), r.p95_ms.toFixed(2), r.p99_ms.toFixed(2),
+    r.server_cpu_ms === undefined ? '' : r.server_cpu_ms.toFixed(2), r.note ?? '']);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(fmt)].join('\n');
@@ -401,6 +470,7 @@ async function main(): Promise<void> {
   try {
     if (!o.endpoint) {
       server = await startServer(o.serverNodeArgs);
+      serverPid = server.pid;
       log(`started neutrino aio at ${server.endpoint} (SQLite, no-auth)`);
     }
     const endpoint = o.endpoint ?? server!.endpoint;

@@ -102,8 +102,15 @@ for _ in $(seq 1 60); do
 done
 [ "${code:-}" = 200 ] || die "server did not answer at $URL within 30 s"
 
-rc=0
-"$CONFORMANCE/tempest-run.sh" "$URL" "$REGEX" "$NAME" || rc=$?
+# tempest-run.sh (set -o pipefail) now and then dies of SIGPIPE (exit 141) in its catalog
+# lookups (`openstack ... | awk '...; exit'`) before Tempest starts: try again then.
+rm -f "$RESULTS_DIR/$NAME.md"
+for attempt in 1 2 3; do
+  rc=0
+  "$CONFORMANCE/tempest-run.sh" "$URL" "$REGEX" "$NAME" || rc=$?
+  [ "$rc" = 141 ] && [ ! -e "$RESULTS_DIR/$NAME.md" ] || break
+  log "tempest-run.sh died of SIGPIPE before running Tempest (attempt $attempt); retrying"
+done
 echo
 cat "$RESULTS_DIR/$NAME.md" 2>/dev/null || log "no summary written"
 echo

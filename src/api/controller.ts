@@ -126,6 +126,34 @@ export class CollectionController {
     return this.policy.check(action, target, credentialsOf(ctx));
   }
 
+  /**
+   * enforceWrite() for a target that may lack `shared` (ports): Neutron's field:networks:shared
+   * check then looks the parent network up. The rules are evaluated with shared=false (what a
+   * missing value counts as) and shared=true; only when the outcome differs is the network asked.
+   */
+  private async enforceWriteShared(ctx: RequestContext, verb: 'create' | 'update', target: Rec, given: Rec): Promise<void> {
+    const parentId = this.def.parent ? target[this.def.parent.idAttr] : undefined;
+    if ('shared' in target || !this.handler.parentShared || typeof parentId !== 'string') {
+      this.enforceWrite(ctx, verb, target, given);
+      return;
+    }
+    const attempt = (shared: boolean): unknown => {
+      try {
+        this.enforceWrite(ctx, verb, { ...target, shared }, given);
+        return null;
+      } catch (err) {
+        return err;
+      }
+    };
+    const unshared = attempt(false);
+    const shared = attempt(true);
+    if (unshared === null && shared === null) return;
+    if (unshared !== null && shared !== null) throw unshared;
+    const projectId = typeof target.project_id === 'string' ? target.project_id : ctx.projectId;
+    const isShared = await this.handler.parentShared(parentId, projectId);
+    this.enforceWrite(ctx, verb, { ...target, shared: isShared }, given);
+  }
+
   /** Create/update: the action itself and each attribute rule that the request touches. */
   private enforceWrite(ctx: RequestContext, verb: 'create' | 'update', target: Rec, given: Rec): void {
     const action = `${verb}_${this.def.name}`;
@@ -200,9 +228,13 @@ export class CollectionController {
     const parent = this.def.parent;
     for (let i = 0; i < items.length; i++) {
       const parentId = parent ? items[i]![parent.idAttr] : undefined;
-      if (typeof parentId === 'string' && this.handler.checkParent) await this.handler.checkParent(ctx, parentId);
+      // Checked once per parent: later items of a bulk request on the same network reuse it.
+      if (typeof parentId === 'string' && this.handler.checkParent && !cache.has(parentId)) {
+        const owner = await this.handler.checkParent(ctx, parentId);
+        if (owner !== undefined) cache.set(parentId, owner);
+      }
       const target = await this.target(ctx, items[i]!, cache);
-      this.enforceWrite(ctx, 'create', target, pick(items[i]!, Object.keys(givenKeys[i]!)));
+      await this.enforceWriteShared(ctx, 'create', target, pick(items[i]!, Object.keys(givenKeys[i]!)));
     }
     const created = await this.handler.create(ctx, items);
     const shown = await Promise.all(created.map(async (c) => this.present(ctx, c, await this.target(ctx, c, cache), [])));
@@ -270,7 +302,7 @@ export class CollectionController {
     const changes = this.prepareUpdate(b[this.def.name]);
     const { item } = await this.load(ctx, id);
     const target = await this.target(ctx, { ...item, ...changes });
-    this.enforceWrite(ctx, 'update', target, changes);
+    await this.enforceWriteShared(ctx, 'update', target, changes);
     const updated = await this.handler.update(ctx, id, changes, expectRevision);
     return { [this.def.name]: this.present(ctx, updated, await this.target(ctx, updated), []) };
   }

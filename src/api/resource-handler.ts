@@ -18,8 +18,16 @@ export interface ResourceHandler {
   delete(ctx: RequestContext, id: string, expectRevision?: number): Promise<void>;
   /** Owner of the parent resource, for `<parent>:tenant_id` in policy targets. */
   parentOwner?(ctx: RequestContext, parentId: string): Promise<string | null>;
-  /** Raises the parent's 404 when the caller may not use it (checked before create policy). */
-  checkParent?(ctx: RequestContext, parentId: string): Promise<void>;
+  /**
+   * Raises the parent's 404 when the caller may not use it (checked before create policy). May
+   * return the parent's owner, which then stands in for a parentOwner() call.
+   */
+  checkParent?(ctx: RequestContext, parentId: string): Promise<string | null | void>;
+  /**
+   * Whether the parent network is shared with `projectId`: `shared` in create/update targets of
+   * resources whose dicts lack it (Neutron's field:networks:shared check looks the network up).
+   */
+  parentShared?(parentId: string, projectId: string | null): Promise<boolean>;
   /** 404 error for a missing item, e.g. NetworkNotFound. */
   notFound(id: string): Error;
 }

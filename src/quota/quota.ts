@@ -6,13 +6,30 @@ import { NeutronError } from '../api/errors.js';
 import type { Db } from '../db/connection.js';
 import { forUpdate, type Reader, type Tx } from '../db/tx.js';
 
-/** Counts what a project owns of one resource. */
-export type Counter = (db: Reader, projectId: string) => Promise<number>;
-
-export const tableCounter = (table: string): Counter => async (db, projectId) => {
-  const r = await db.selectFrom(table as any).select(sql<number>`count(*)`.as('n')).where('project_id' as any, '=', projectId).executeTakeFirst();
-  return Number((r as { n?: unknown } | undefined)?.n ?? 0);
+/**
+ * Counts what a project owns of one resource. `atLeast`, when given, answers "owns at least n?"
+ * without counting past n, which is all a quota check needs.
+ */
+export type Counter = ((db: Reader, projectId: string) => Promise<number>) & {
+  atLeast?: (db: Reader, projectId: string, n: number) => Promise<boolean>;
 };
+
+export const tableCounter = (table: string): Counter => Object.assign(
+  async (db: Reader, projectId: string) => {
+    const r = await db.selectFrom(table as any).select(sql<number>`count(*)`.as('n')).where('project_id' as any, '=', projectId).executeTakeFirst();
+    return Number((r as { n?: unknown } | undefined)?.n ?? 0);
+  },
+  {
+    // count(*) walks all of the project's index entries, so creates would slow down as it grows;
+    // looking for its n-th row stops there (with the default limits, a few hundred entries).
+    atLeast: async (db: Reader, projectId: string, n: number) => {
+      if (n <= 0) return true;
+      const r = await db.selectFrom(table as any).select(sql<number>`1`.as('one')).where('project_id' as any, '=', projectId)
+        .limit(1).offset(n - 1).executeTakeFirst();
+      return r !== undefined;
+    },
+  },
+);
 
 export class QuotaEngine {
   private readonly counters = new Map<string, Counter>();
@@ -73,7 +90,10 @@ export class QuotaEngine {
     for (const [r, n] of limited) {
       const counter = this.counters.get(r);
       if (!counter) continue;
-      if ((await counter(tx, projectId)) + n > limits[r]!) over.push(r);
+      // count + n > limit  <=>  count >= limit - n + 1
+      const over1 = limits[r]! - n + 1;
+      const reached = counter.atLeast ? await counter.atLeast(tx, projectId, over1) : (await counter(tx, projectId)) >= over1;
+      if (reached) over.push(r);
     }
     if (over.length) {
       throw new NeutronError(409, 'OverQuota', `Quota exceeded for resources: [${over.map((r) => `'${r}'`).join(', ')}].`);

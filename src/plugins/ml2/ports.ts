@@ -10,13 +10,14 @@ import { NeutronError, badRequest, conflict, notFound } from '../../api/errors.j
 import type { ListQuery } from '../../api/query.js';
 import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
-import type { PortTable } from '../../db/schema.js';
+import type { IpAllocationTable, PortTable } from '../../db/schema.js';
+import { selectRows } from '../../db/rows.js';
 import { isDuplicateKey } from '../../db/connection.js';
 import { applyColumnFilters, applySortAndPage, applyTagFilters, boolColumn, chunks, loadTags, type ColumnMap } from '../common/list-sql.js';
 import { networkVisible } from '../common/visibility.js';
-import { checkRevision, standardFields } from '../common/standard.js';
+import { checkRevision } from '../common/standard.js';
 import type { Ml2Context } from './context.js';
-import { checkNetworkVisible, networkNotFound, networkOwner } from './network-access.js';
+import { checkNetworkVisible, networkNotFound, networkOwner, networkSharedWith } from './network-access.js';
 import { SubnetHandler, type SubnetInfo } from './subnets.js';
 import { PortIpAllocator, type FixedIp } from './ip-allocator.js';
 import { validateAddressPairs, validateDhcpOpts, type AddressPair, type DhcpOpt } from './port-extras.js';
@@ -54,8 +55,12 @@ export class PortHandler implements ResourceHandler {
     return networkOwner(this.m.db, networkId);
   }
 
-  checkParent(ctx: RequestContext, networkId: string): Promise<void> {
+  checkParent(ctx: RequestContext, networkId: string): Promise<string> {
     return checkNetworkVisible(this.m.db, ctx, networkId);
+  }
+
+  parentShared(networkId: string, projectId: string | null): Promise<boolean> {
+    return networkSharedWith(this.m.db, networkId, projectId);
   }
 
   // ---- reads ---------------------------------------------------------------------------------
@@ -82,9 +87,9 @@ export class PortHandler implements ResourceHandler {
     if (rest.fixed_ips) qb = qb.where('ports.id', 'in', this.fixedIpFilter(db, rest.fixed_ips as string[]));
     qb = applyTagFilters(qb, 'ports', q.tagFilters);
     qb = await applySortAndPage(db, qb, 'ports', COLUMNS, q, 'PortNotFound');
-    const rows = await qb.execute();
+    const rows = await selectRows<PortTable>(this.m.db, db, qb, 'ports');
     if (q.pageReverse) rows.reverse();
-    return this.toDicts(db, rows);
+    return this.toDicts(db, rows, q.fields);
   }
 
   /** fixed_ips=ip_address=X, fixed_ips=subnet_id=Y, fixed_ips=ip_address_substr=Z on one allocation. */
@@ -109,58 +114,56 @@ export class PortHandler implements ResourceHandler {
     return q;
   }
 
-  async toDicts(db: Reader, rows: PortTable[]): Promise<Rec[]> {
+  /**
+   * API dicts of port rows. With `fields` (a list's ?fields=), the lists that are not asked for
+   * are not read and stay undefined: Neutron too fetches only the requested fields plus those
+   * policy needs, and no policy rule reads these.
+   */
+  async toDicts(db: Reader, rows: PortTable[], fields: string[] = []): Promise<Rec[]> {
+    const want = (name: string) => fields.length === 0 || fields.includes(name);
     const ids = rows.map((r) => r.id);
-    const ips = new Map<string, FixedIp[]>();
-    const pairs = new Map<string, AddressPair[]>();
-    const opts = new Map<string, DhcpOpt[]>();
+    const ips = want('fixed_ips') ? new Map<string, FixedIp[]>() : undefined;
+    const pairs = want('allowed_address_pairs') ? new Map<string, AddressPair[]>() : undefined;
+    const opts = want('extra_dhcp_opts') ? new Map<string, DhcpOpt[]>() : undefined;
     for (const part of chunks(ids)) {
       if (!part.length) continue;
-      for (const a of await db.selectFrom('ip_allocations').select(['port_id', 'subnet_id', 'ip_address']).where('port_id', 'in', part).execute()) {
-        push(ips, a.port_id, { subnet_id: a.subnet_id, ip_address: a.ip_address });
+      if (ips) {
+        const q = db.selectFrom('ip_allocations').select(['port_id', 'subnet_id', 'ip_address']).where('port_id', 'in', part);
+        for (const a of await selectRows<IpAllocationTable>(this.m.db, db, q, 'ip_allocations', ['port_id', 'subnet_id', 'ip_address'])) {
+          push(ips, a.port_id, { subnet_id: a.subnet_id, ip_address: a.ip_address });
+        }
       }
-      for (const a of await db.selectFrom('allowed_address_pairs').selectAll().where('port_id', 'in', part).execute()) {
-        push(pairs, a.port_id, { ip_address: a.ip_address, mac_address: a.mac_address });
+      if (pairs) {
+        for (const a of await db.selectFrom('allowed_address_pairs').selectAll().where('port_id', 'in', part).execute()) {
+          push(pairs, a.port_id, { ip_address: a.ip_address, mac_address: a.mac_address });
+        }
       }
-      for (const o of await db.selectFrom('extra_dhcp_opts').selectAll().where('port_id', 'in', part).execute()) {
-        push(opts, o.port_id, { opt_name: o.opt_name, opt_value: o.opt_value, ip_version: Number(o.ip_version) });
+      if (opts) {
+        for (const o of await db.selectFrom('extra_dhcp_opts').selectAll().where('port_id', 'in', part).execute()) {
+          push(opts, o.port_id, { opt_name: o.opt_name, opt_value: o.opt_value, ip_version: Number(o.ip_version) });
+        }
       }
     }
-    const tags = await loadTags(db, ids);
-    return rows.map((row) => ({
-      id: row.id,
-      name: row.name,
-      network_id: row.network_id,
-      mac_address: row.mac_address,
-      admin_state_up: i2b(row.admin_state_up),
-      status: row.status,
-      device_id: row.device_id,
-      device_owner: row.device_owner,
-      fixed_ips: ips.get(row.id) ?? [],
-      allowed_address_pairs: pairs.get(row.id) ?? [],
-      extra_dhcp_opts: opts.get(row.id) ?? [],
-      security_groups: [],
-      port_security_enabled: i2b(row.port_security_enabled),
-      'binding:host_id': row.binding_host_id,
-      'binding:vnic_type': row.binding_vnic_type,
-      'binding:profile': JSON.parse(row.binding_profile) as Rec,
-      'binding:vif_type': row.binding_vif_type,
-      'binding:vif_details': JSON.parse(row.binding_vif_details) as Rec,
-      ...standardFields(row, tags.get(row.id)),
-    }));
+    const tags = want('tags') ? await loadTags(db, ids) : undefined;
+    return rows.map((row) => portDict(row, ips && (ips.get(row.id) ?? []), pairs && (pairs.get(row.id) ?? []),
+      opts && (opts.get(row.id) ?? []), tags && (tags.get(row.id) ?? [])));
   }
 
   // ---- writes --------------------------------------------------------------------------------
 
   async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
     return inTransaction(this.m.db, async (tx) => {
-      const ids: string[] = [];
+      const created: Array<Rec | string> = [];
       const subnetCache = new Map<string, SubnetInfo[]>();
-      for (const body of bodies) ids.push(await this.createOne(tx, body, subnetCache));
-      const rows = await tx.selectFrom('ports').selectAll().where('id', 'in', ids).execute();
-      const byId = new Map(rows.map((r) => [r.id, r]));
+      for (const body of bodies) created.push(await this.createOne(tx, body, subnetCache));
+      const reread = created.filter((c): c is string => typeof c === 'string');
+      const byId = new Map<string, Rec>();
+      if (reread.length) {
+        const rows = await tx.selectFrom('ports').selectAll().where('id', 'in', reread).execute();
+        for (const d of await this.toDicts(tx, rows)) byId.set(d.id as string, d);
+      }
       void ctx;
-      return this.toDicts(tx, ids.map((id) => byId.get(id)!));
+      return created.map((c) => (typeof c === 'string' ? byId.get(c)! : c));
     });
   }
 
@@ -192,7 +195,12 @@ export class PortHandler implements ResourceHandler {
     throw new NeutronError(503, 'MacAddressGenerationFailure', `Unable to generate unique mac on network ${networkId}.`);
   }
 
-  private async createOne(tx: Tx, body: Rec, subnetCache: Map<string, SubnetInfo[]>): Promise<string> {
+  /**
+   * Inserts one port. Returns its dict when it is exactly what reading it back would give, else
+   * its id for the caller to read back: lists whose stored order is the database's (address pairs,
+   * DHCP options, several fixed IPs, which MySQL returns in key order) are read back.
+   */
+  private async createOne(tx: Tx, body: Rec, subnetCache: Map<string, SubnetInfo[]>): Promise<Rec | string> {
     const networkId = body.network_id as string;
     const net = await this.lockNetwork(tx, networkId);
     const projectId = body.project_id as string;
@@ -214,23 +222,27 @@ export class PortHandler implements ResourceHandler {
     const host = body['binding:host_id'] as string;
     const now = nowIso();
     const id = body.id as string;
+    const row: PortTable = {
+      id, network_id: networkId, project_id: projectId, name: body.name as string, mac_address: mac,
+      admin_state_up: b2i(body.admin_state_up as boolean), status: 'DOWN', device_id: body.device_id as string,
+      device_owner: owner, port_security_enabled: b2i(pse), binding_host_id: host,
+      binding_vnic_type: body['binding:vnic_type'] as string, binding_profile: JSON.stringify(body['binding:profile'] ?? {}),
+      binding_vif_type: host ? BINDING_FAILED : UNBOUND, binding_vif_details: '{}',
+      description: body.description as string, revision_number: 0, created_at: now, updated_at: now,
+    };
     try {
-      await tx.insertInto('ports').values({
-        id, network_id: networkId, project_id: projectId, name: body.name as string, mac_address: mac,
-        admin_state_up: b2i(body.admin_state_up as boolean), status: 'DOWN', device_id: body.device_id as string,
-        device_owner: owner, port_security_enabled: b2i(pse), binding_host_id: host,
-        binding_vnic_type: body['binding:vnic_type'] as string, binding_profile: JSON.stringify(body['binding:profile'] ?? {}),
-        binding_vif_type: host ? BINDING_FAILED : UNBOUND, binding_vif_details: '{}',
-        description: body.description as string, revision_number: 0, created_at: now, updated_at: now,
-      }).execute();
+      await tx.insertInto('ports').values(row).execute();
     } catch (err) {
       if (isDuplicateKey(err)) throw conflict('MacAddressInUse', `Unable to complete operation for network ${networkId}. The mac address ${mac} is in use.`);
       throw err;
     }
     await this.ips.store(tx, id, networkId, fixed);
-    await this.writePairs(tx, id, pairs);
-    await this.writeDhcpOpts(tx, id, dhcpOpts, []);
-    return id;
+    // A new port has no pairs or options to replace: only inserts are needed.
+    if (pairs.length) await this.writePairs(tx, id, pairs);
+    if (dhcpOpts.length) await this.writeDhcpOpts(tx, id, dhcpOpts, []);
+    if (pairs.length || dhcpOpts.length || fixed.length > 1) return id;
+    // A new port has no tags.
+    return portDict(row, fixed.map((ip) => ({ subnet_id: ip.subnet_id, ip_address: ip.ip_address })), [], [], []);
   }
 
   private async writePairs(tx: Tx, portId: string, pairs: AddressPair[]): Promise<void> {
@@ -313,6 +325,43 @@ export class PortHandler implements ResourceHandler {
       await tx.deleteFrom('ports').where('id', '=', id).execute();
     });
   }
+}
+
+/** The API dict of a port row; lists left undefined were not read (see toDicts). */
+function portDict(row: PortTable, ips: FixedIp[] | undefined, pairs: AddressPair[] | undefined, opts: DhcpOpt[] | undefined, tags: string[] | undefined): Rec {
+  return {
+    id: row.id,
+    name: row.name,
+    network_id: row.network_id,
+    mac_address: row.mac_address,
+    admin_state_up: i2b(row.admin_state_up),
+    status: row.status,
+    device_id: row.device_id,
+    device_owner: row.device_owner,
+    fixed_ips: ips,
+    allowed_address_pairs: pairs,
+    extra_dhcp_opts: opts,
+    security_groups: [],
+    port_security_enabled: i2b(row.port_security_enabled),
+    'binding:host_id': row.binding_host_id,
+    'binding:vnic_type': row.binding_vnic_type,
+    'binding:profile': parseJsonObject(row.binding_profile),
+    'binding:vif_type': row.binding_vif_type,
+    'binding:vif_details': parseJsonObject(row.binding_vif_details),
+    // standardFields(), written out: a spread per row costs more than the rest of the dict.
+    tenant_id: row.project_id,
+    project_id: row.project_id,
+    description: row.description,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    revision_number: Number(row.revision_number),
+    tags,
+  };
+}
+
+/** Binding JSON columns are nearly always '{}'. */
+function parseJsonObject(text: string): Rec {
+  return text === '{}' ? {} : (JSON.parse(text) as Rec);
 }
 
 function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {

@@ -65,13 +65,13 @@ export class SubnetHandler implements ResourceHandler {
     return networkOwner(this.m.db, networkId);
   }
 
-  checkParent(ctx: RequestContext, networkId: string): Promise<void> {
+  checkParent(ctx: RequestContext, networkId: string): Promise<string> {
     return checkNetworkVisible(this.m.db, ctx, networkId);
   }
 
   async get(ctx: RequestContext, id: string, db: Reader = this.m.db.kysely): Promise<Rec | null> {
     const row = await this.scoped(ctx, db).where('subnets.id', '=', id).executeTakeFirst();
-    return row ? (await this.toDicts(db, [row]))[0]! : null;
+    return row ? (await this.toDicts(db, [row], ctx.projectId))[0]! : null;
   }
 
   async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
@@ -85,11 +85,17 @@ export class SubnetHandler implements ResourceHandler {
     qb = await applySortAndPage(db, qb, 'subnets', COLUMNS, q, 'SubnetNotFound');
     const rows = await qb.execute();
     if (q.pageReverse) rows.reverse();
-    return this.toDicts(db, rows);
+    return this.toDicts(db, rows, ctx.projectId);
   }
 
-  async toDicts(db: Reader, rows: SubnetTable[]): Promise<Rec[]> {
+  /**
+   * API dicts of subnet rows. Like Neutron's subnet dicts they also carry `shared` (the network is
+   * shared with `projectId` or everyone) and `router:external`, which no response shows (they are
+   * not subnet attributes) but the get_subnet policy reads (rule:shared, rule:external_network).
+   */
+  async toDicts(db: Reader, rows: SubnetTable[], projectId: string | null = null): Promise<Rec[]> {
     const ids = rows.map((r) => r.id);
+    const netFlags = await this.networkFlags(db, [...new Set(rows.map((r) => r.network_id))], projectId);
     const pools = new Map<string, Array<{ start: string; end: string }>>();
     const dns = new Map<string, string[]>();
     const routes = new Map<string, Array<{ destination: string; nexthop: string }>>();
@@ -123,22 +129,51 @@ export class SubnetHandler implements ResourceHandler {
       segment_id: row.segment_id,
       service_types: [],
       ...standardFields(row, tags.get(row.id)),
+      shared: netFlags.shared.has(row.network_id),
+      'router:external': netFlags.external.has(row.network_id),
     }));
+  }
+
+  /** Which of the networks are shared with the project (or all) and which are external. */
+  private async networkFlags(db: Reader, networkIds: string[], projectId: string | null) {
+    const shared = new Set<string>();
+    const external = new Set<string>();
+    for (const part of chunks(networkIds)) {
+      if (!part.length) continue;
+      for (const r of await db.selectFrom('rbac_entries').select('object_id').where('object_type', '=', 'network')
+        .where('action', '=', 'access_as_shared').where('target_project', 'in', ['*', projectId ?? '*'])
+        .where('object_id', 'in', part).execute()) {
+        shared.add(r.object_id);
+      }
+      for (const n of await db.selectFrom('networks').select(['id', 'router_external']).where('id', 'in', part).execute()) {
+        if (i2b(n.router_external)) external.add(n.id);
+      }
+    }
+    return { shared, external };
   }
 
   /** Subnets of a network with their pools, for IP allocation. */
   async subnetsOf(db: Reader, networkId: string): Promise<SubnetInfo[]> {
-    const rows = await db.selectFrom('subnets').selectAll().where('network_id', '=', networkId).orderBy('created_at').orderBy('id').execute();
-    if (!rows.length) return [];
-    const pools = await db.selectFrom('allocation_pools').selectAll().where('subnet_id', 'in', rows.map((r) => r.id)).execute();
-    return rows.map((r) => {
-      const version = Number(r.ip_version) as 4 | 6;
-      return {
-        id: r.id, network_id: r.network_id, ip_version: version, cidr: r.cidr, gateway_ip: r.gateway_ip,
+    // One query (every port create runs it): a subnet's rows are adjacent in this order.
+    const rows = await db.selectFrom('subnets').leftJoin('allocation_pools', 'allocation_pools.subnet_id', 'subnets.id')
+      .select(['subnets.id', 'subnets.network_id', 'subnets.ip_version', 'subnets.cidr', 'subnets.gateway_ip',
+        'subnets.ipv6_address_mode', 'subnets.ipv6_ra_mode', 'allocation_pools.first_ip', 'allocation_pools.last_ip'])
+      .where('subnets.network_id', '=', networkId).orderBy('subnets.created_at').orderBy('subnets.id').execute();
+    const out: SubnetInfo[] = [];
+    for (let i = 0; i < rows.length;) {
+      const r = rows[i]!;
+      const pools: Array<{ start: string; end: string }> = [];
+      for (; i < rows.length && rows[i]!.id === r.id; i++) {
+        const p = rows[i]!;
+        if (p.first_ip !== null && p.last_ip !== null) pools.push({ start: p.first_ip, end: p.last_ip });
+      }
+      out.push({
+        id: r.id, network_id: r.network_id, ip_version: Number(r.ip_version) as 4 | 6, cidr: r.cidr, gateway_ip: r.gateway_ip,
         ipv6_address_mode: r.ipv6_address_mode, ipv6_ra_mode: r.ipv6_ra_mode,
-        pools: validateAllocationPools(r.cidr, pools.filter((p) => p.subnet_id === r.id).map((p) => ({ start: p.first_ip, end: p.last_ip })), null),
-      };
-    });
+        pools: storedPools(r.cidr, pools),
+      });
+    }
+    return out;
   }
 
   // ---- writes --------------------------------------------------------------------------------
@@ -149,7 +184,7 @@ export class SubnetHandler implements ResourceHandler {
       for (const body of bodies) ids.push(await this.createOne(tx, body));
       const rows = await tx.selectFrom('subnets').selectAll().where('id', 'in', ids).execute();
       const byId = new Map(rows.map((r) => [r.id, r]));
-      return this.toDicts(tx, ids.map((id) => byId.get(id)!));
+      return this.toDicts(tx, ids.map((id) => byId.get(id)!), ctx.projectId);
     });
   }
 
@@ -296,6 +331,25 @@ export class SubnetHandler implements ResourceHandler {
       await this.bumpNetwork(tx, row.network_id);
     });
   }
+}
+
+// Stored pools were validated when written; parsing them again is the same pure function of the
+// text, so its result is kept (by text, a bounded number) instead of redone for every port.
+const POOL_CACHE_SIZE = 1000;
+const poolCache = new Map<string, IpRange[]>();
+
+function storedPools(cidr: string, pools: Array<{ start: string; end: string }>): IpRange[] {
+  const key = `${cidr} ${pools.map((p) => `${p.start}-${p.end}`).join(',')}`;
+  let ranges = poolCache.get(key);
+  if (!ranges) {
+    ranges = validateAllocationPools(cidr, pools, null);
+    Object.freeze(ranges);
+    for (const r of ranges) Object.freeze(r);
+    if (poolCache.size >= POOL_CACHE_SIZE) poolCache.delete(poolCache.keys().next().value!);
+    poolCache.set(key, ranges);
+  }
+  // A copy of the list, so callers may sort or extend theirs.
+  return [...ranges];
 }
 
 function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {

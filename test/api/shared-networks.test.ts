@@ -1,0 +1,61 @@
+// What other projects may do with a shared or external network's subnets and ports: Neutron's
+// rule:shared / rule:external_network read the network's flags, which neutrino must fill into the
+// subnet and port policy targets (found by Tempest's test_external_network_visibility).
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { BACKENDS, skipUnless } from '../helpers/backends.js';
+import { ADMIN, ALICE, BOB, startServer, type TestServer } from '../helpers/server.js';
+
+for (const backend of BACKENDS) {
+  describe(`shared and external networks on ${backend.name}`, { skip: await skipUnless(backend) }, () => {
+    let s: TestServer;
+    before(async () => {
+      s = await startServer(backend);
+    });
+    after(async () => {
+      await s?.stop();
+    });
+
+    const create = async (collection: string, item: string, body: object, as = ADMIN) => {
+      const r = await s.req('POST', `/v2.0/${collection}`, { [item]: body }, as);
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      return r.body[item];
+    };
+
+    it('shows the subnets of a shared network to every project, without a "shared" attribute', async () => {
+      const net = await create('networks', 'network', { name: 'shared', shared: true });
+      const sub = await create('subnets', 'subnet', { network_id: net.id, ip_version: 4, cidr: '10.50.0.0/24' });
+      assert.ok(!('shared' in sub) && !('router:external' in sub), JSON.stringify(sub));
+      const list = await s.req('GET', `/v2.0/subnets?network_id=${net.id}`, undefined, BOB);
+      assert.equal(list.status, 200);
+      assert.deepEqual(list.body.subnets.map((x: { id: string }) => x.id), [sub.id]);
+      assert.ok(!('shared' in list.body.subnets[0]));
+      const show = await s.req('GET', `/v2.0/subnets/${sub.id}`, undefined, BOB);
+      assert.equal(show.status, 200, JSON.stringify(show.body));
+    });
+
+    it('hides the subnets of a private network from other projects', async () => {
+      const net = await create('networks', 'network', { name: 'private' }, ALICE);
+      const sub = await create('subnets', 'subnet', { network_id: net.id, ip_version: 4, cidr: '10.51.0.0/24' }, ALICE);
+      const list = await s.req('GET', `/v2.0/subnets?network_id=${net.id}`, undefined, BOB);
+      assert.deepEqual(list.body.subnets, []);
+      const show = await s.req('GET', `/v2.0/subnets/${sub.id}`, undefined, BOB);
+      assert.equal(show.status, 404);
+    });
+
+    it('lets another project pick a subnet of a shared network for its port (create_port:fixed_ips)', async () => {
+      const net = await create('networks', 'network', { name: 'shared2', shared: true });
+      const sub = await create('subnets', 'subnet', { network_id: net.id, ip_version: 4, cidr: '10.52.0.0/24' });
+      const r = await s.req('POST', '/v2.0/ports', { port: { network_id: net.id, fixed_ips: [{ subnet_id: sub.id }] } }, BOB);
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.equal(r.body.port.fixed_ips[0].subnet_id, sub.id);
+      // Changing them afterwards stays the network owner's (update_port:fixed_ips has no rule:shared).
+      const upd = await s.req('PUT', `/v2.0/ports/${r.body.port.id}`, { port: { fixed_ips: [{ subnet_id: sub.id, ip_address: '10.52.0.77' }] } }, BOB);
+      assert.equal(upd.status, 403, JSON.stringify(upd.body));
+      assert.equal(upd.body.NeutronError.type, 'PolicyNotAuthorized');
+      // A specific address on create needs create_port:fixed_ips:ip_address: the owner's too.
+      const ip = await s.req('POST', '/v2.0/ports', { port: { network_id: net.id, fixed_ips: [{ subnet_id: sub.id, ip_address: '10.52.0.78' }] } }, BOB);
+      assert.equal(ip.status, 403, JSON.stringify(ip.body));
+    });
+  });
+}

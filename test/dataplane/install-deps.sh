@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Debian packages the dataplane (and its root tests) need. Idempotent: installs only what is
+# missing, so it costs nothing on a machine that has them. For .ci/run:
+#   bash test/dataplane/install-deps.sh
+#   iproute2     ip, bridge (with -json and -batch)
+#   nftables     nft
+#   dnsmasq-base dnsmasq (the binary only; no system service is started)
+#   busybox      ping and udhcpc for the end-to-end tests (the image has no ping at all)
+#   util-linux   nsenter (essential in Debian, listed for completeness)
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+pkgs=(iproute2 nftables dnsmasq-base busybox util-linux)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
