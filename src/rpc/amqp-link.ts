@@ -141,7 +141,7 @@ export class AmqpLink {
       }
       const upSince = Date.now();
       this.current = link;
-      this.opts.log.info({ host: where, attempt }, 'connected to RabbitMQ');
+      this.opts.log.info({ host: where, failedAttempts: attempt }, 'connected to RabbitMQ');
       for (const w of this.waiters) {
         if (w.timer) clearTimeout(w.timer);
         w.resolve(link);

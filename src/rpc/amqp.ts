@@ -271,7 +271,8 @@ export class AmqpBus implements RpcBus {
       return;
     }
     // Acknowledged on receipt, as oslo does for RPC: a handler runs at most once even if the
-    // connection drops while it works (its reply then waits in our reply queue's TTL).
+    // connection drops while it works; its reply is then sent once we are reconnected, and
+    // the caller's reply queue (which outlives connections) keeps it until the caller is back.
     try {
       link.sub.ack(msg);
     } catch {
