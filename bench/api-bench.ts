@@ -256,7 +256,11 @@ async function startServer(nodeArgs: string[]): Promise<Started> {
   const port = await freePort();
   const logPath = join(state, 'server.log');
   const logFd = openSync(logPath, 'a');
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, join(root, 'bin', 'neutrino'), 'aio', '--bind-host', '127.0.0.1', '--bind-port', String(port), '--state-path', state], {
+  // Run bin/neutrino with this node and the node flags of its #! line, as ./bin/neutrino would.
+  const bin = join(root, 'bin', 'neutrino');
+  const shebang = /^#!.*\bnode\b(.*)$/m.exec(readFileSync(bin, 'utf8').split('\n', 1)[0]!);
+  const binFlags = shebang ? shebang[1]!.trim().split(/\s+/).filter(Boolean) : [];
+  const child: ChildProcess = spawn(process.execPath, [...binFlags, ...nodeArgs, bin, 'aio', '--bind-host', '127.0.0.1', '--bind-port', String(port), '--state-path', state], {
     // Logs go to a file: a pipe would be a socket, which the server cannot open as /dev/stderr.
     cwd: root, stdio: ['ignore', logFd, logFd],
   });

@@ -276,10 +276,10 @@ export class CollectionController {
   }
 
   /** Loads an item the caller may see, or raises the resource's 404. */
-  async load(ctx: RequestContext, id: string): Promise<{ item: Rec; target: Rec }> {
+  async load(ctx: RequestContext, id: string, cache?: Map<string, string | null>): Promise<{ item: Rec; target: Rec }> {
     const item = await this.handler.get(ctx, id);
     if (!item) throw this.handler.notFound(id);
-    const target = await this.target(ctx, item);
+    const target = await this.target(ctx, item, cache);
     if (!this.allowed(ctx, `get_${this.def.name}`, target)) throw this.handler.notFound(id);
     return { item, target };
   }
@@ -300,11 +300,13 @@ export class CollectionController {
     const b = body as Rec | null;
     if (!b || typeof b !== 'object' || !(this.def.name in b)) throw badRequest(`Unable to find '${this.def.name}' in request body`);
     const changes = this.prepareUpdate(b[this.def.name]);
-    const { item } = await this.load(ctx, id);
-    const target = await this.target(ctx, { ...item, ...changes });
+    // The parent cannot change in an update: its owner is looked up once.
+    const cache = new Map<string, string | null>();
+    const { item } = await this.load(ctx, id, cache);
+    const target = await this.target(ctx, { ...item, ...changes }, cache);
     await this.enforceWriteShared(ctx, 'update', target, changes);
     const updated = await this.handler.update(ctx, id, changes, expectRevision);
-    return { [this.def.name]: this.present(ctx, updated, await this.target(ctx, updated), []) };
+    return { [this.def.name]: this.present(ctx, updated, await this.target(ctx, updated, cache), []) };
   }
 
   async delete(ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {

@@ -139,6 +139,25 @@ export interface ProjectLockTable {
   counter: Generated<number>;
 }
 
+export interface AgentTable {
+  id: string;
+  agent_type: string;
+  binary: string;
+  topic: string;
+  host: string;
+  availability_zone: string | null;
+  admin_state_up: number;
+  created_at: string;
+  started_at: string;
+  heartbeat_timestamp: string;
+  description: string | null;
+  /** JSON object. */
+  configurations: string;
+  /** JSON object or null. */
+  resource_versions: string | null;
+  load: number;
+}
+
 export interface Database {
   networks: NetworkTable;
   network_segments: NetworkSegmentTable;
@@ -155,4 +174,5 @@ export interface Database {
   tags: TagTable;
   quotas: QuotaTable;
   project_locks: ProjectLockTable;
+  agents: AgentTable;
 }

@@ -4,6 +4,7 @@ import { sql, type SelectQueryBuilder, type Expression, type SqlBool } from 'kys
 import type { ListQuery, TagFilters } from '../../api/query.js';
 import { notFound } from '../../api/errors.js';
 import type { Reader } from '../../db/tx.js';
+import type { Db } from '../../db/connection.js';
 
 /** attribute name -> column, with a converter from the API value to the stored value. */
 export type ColumnMap = Record<string, { column: string; toDb?: (v: unknown) => unknown }>;
@@ -78,12 +79,41 @@ export function chunks<T>(items: T[], size = 5000): T[][] {
   return out;
 }
 
-/** Tags of many resources at once: id -> sorted tags. */
-export async function loadTags(db: Reader, ids: string[]): Promise<Map<string, string[]>> {
+/**
+ * Groups of ids for `whereIdIn`: on SQLite all of them at once (one JSON parameter), elsewhere
+ * chunks that keep IN (...) under every backend's bind-parameter limit.
+ */
+export function idChunks<T>(db: Db | undefined, ids: T[]): T[][] {
+  if (db?.dialect === 'sqlite') return ids.length ? [ids] : [];
+  return chunks(ids).filter((part) => part.length > 0);
+}
+
+/**
+ * `column IN (ids)`. On SQLite the ids go as one JSON array parameter (json_each): the SQL text
+ * is then the same for any number of ids, so its statement is prepared once and reused, where
+ * thousands of placeholders would be compiled and prepared again on every list.
+ */
+export function whereIdIn<QB extends AnyQB>(db: Db | undefined, qb: QB, column: string, ids: readonly string[]): QB {
+  if (db?.dialect === 'sqlite') return qb.where(sql<SqlBool>`${sql.ref(column)} in (select value from json_each(${idsJson(ids)}))`) as QB;
+  return qb.where(sql.ref(column), 'in', ids) as QB;
+}
+
+// One list's ids are looked up in several tables: encode them once.
+const idsJsonCache = new WeakMap<readonly string[], string>();
+function idsJson(ids: readonly string[]): string {
+  let text = idsJsonCache.get(ids);
+  if (text === undefined) {
+    text = JSON.stringify(ids);
+    idsJsonCache.set(ids, text);
+  }
+  return text;
+}
+
+/** Tags of many resources at once: id -> sorted tags. Pass `dbInfo` for whereIdIn's fast path. */
+export async function loadTags(db: Reader, ids: string[], dbInfo?: Db): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
-  for (const part of chunks(ids)) {
-    if (!part.length) continue;
-    const rows = await db.selectFrom('tags').select(['resource_id', 'tag']).where('resource_id', 'in', part).execute();
+  for (const part of idChunks(dbInfo, ids)) {
+    const rows = await whereIdIn(dbInfo, db.selectFrom('tags').select(['resource_id', 'tag']), 'resource_id', part).execute();
     for (const r of rows) {
       const l = out.get(r.resource_id);
       if (l) l.push(r.tag);

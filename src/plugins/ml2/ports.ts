@@ -1,7 +1,7 @@
 // Ports in the ML2 plugin: MAC and fixed IP allocation (unique per network/subnet, enforced by
 // the database), port security, allowed address pairs, extra DHCP options and binding fields.
 import { randomUUID } from 'node:crypto';
-import { sql, type SqlBool } from 'kysely';
+import { sql, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { RequestContext } from '../../context.js';
 import { portDef } from '../../definitions/port.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
@@ -13,7 +13,7 @@ import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from
 import type { IpAllocationTable, PortTable } from '../../db/schema.js';
 import { selectRows } from '../../db/rows.js';
 import { isDuplicateKey } from '../../db/connection.js';
-import { applyColumnFilters, applySortAndPage, applyTagFilters, boolColumn, chunks, loadTags, type ColumnMap } from '../common/list-sql.js';
+import { applyColumnFilters, applySortAndPage, applyTagFilters, boolColumn, idChunks, loadTags, whereIdIn, type ColumnMap } from '../common/list-sql.js';
 import { networkVisible } from '../common/visibility.js';
 import { checkRevision } from '../common/standard.js';
 import type { Ml2Context } from './context.js';
@@ -125,26 +125,26 @@ export class PortHandler implements ResourceHandler {
     const ips = want('fixed_ips') ? new Map<string, FixedIp[]>() : undefined;
     const pairs = want('allowed_address_pairs') ? new Map<string, AddressPair[]>() : undefined;
     const opts = want('extra_dhcp_opts') ? new Map<string, DhcpOpt[]>() : undefined;
-    for (const part of chunks(ids)) {
-      if (!part.length) continue;
+    const byPort = <QB extends SelectQueryBuilder<any, any, any>>(qb: QB, part: string[]) => whereIdIn(this.m.db, qb, 'port_id', part);
+    for (const part of idChunks(this.m.db, ids)) {
       if (ips) {
-        const q = db.selectFrom('ip_allocations').select(['port_id', 'subnet_id', 'ip_address']).where('port_id', 'in', part);
+        const q = byPort(db.selectFrom('ip_allocations').select(['port_id', 'subnet_id', 'ip_address']), part);
         for (const a of await selectRows<IpAllocationTable>(this.m.db, db, q, 'ip_allocations', ['port_id', 'subnet_id', 'ip_address'])) {
           push(ips, a.port_id, { subnet_id: a.subnet_id, ip_address: a.ip_address });
         }
       }
       if (pairs) {
-        for (const a of await db.selectFrom('allowed_address_pairs').selectAll().where('port_id', 'in', part).execute()) {
+        for (const a of await byPort(db.selectFrom('allowed_address_pairs').selectAll(), part).execute()) {
           push(pairs, a.port_id, { ip_address: a.ip_address, mac_address: a.mac_address });
         }
       }
       if (opts) {
-        for (const o of await db.selectFrom('extra_dhcp_opts').selectAll().where('port_id', 'in', part).execute()) {
+        for (const o of await byPort(db.selectFrom('extra_dhcp_opts').selectAll(), part).execute()) {
           push(opts, o.port_id, { opt_name: o.opt_name, opt_value: o.opt_value, ip_version: Number(o.ip_version) });
         }
       }
     }
-    const tags = want('tags') ? await loadTags(db, ids) : undefined;
+    const tags = want('tags') ? await loadTags(db, ids, this.m.db) : undefined;
     return rows.map((row) => portDict(row, ips && (ips.get(row.id) ?? []), pairs && (pairs.get(row.id) ?? []),
       opts && (opts.get(row.id) ?? []), tags && (tags.get(row.id) ?? [])));
   }
@@ -270,7 +270,13 @@ export class PortHandler implements ResourceHandler {
       await this.lockNetwork(tx, found.network_id);
       const row = (await tx.selectFrom('ports').selectAll().where('id', '=', id).executeTakeFirst())!;
       checkRevision(row.revision_number, expectRevision);
-      const current = (await this.toDicts(tx, [row]))[0]!;
+      // Only the lists this update reads are loaded: a rename reads none of them.
+      const pseAfter = 'port_security_enabled' in body ? (body.port_security_enabled as boolean) : i2b(row.port_security_enabled);
+      const need: string[] = [];
+      if ('fixed_ips' in body || 'mac_address' in body) need.push('fixed_ips');
+      if (!('allowed_address_pairs' in body) && !pseAfter) need.push('allowed_address_pairs');
+      if ('extra_dhcp_opts' in body) need.push('extra_dhcp_opts');
+      const current: Rec = need.length ? (await this.toDicts(tx, [row], need))[0]! : {};
       const set: Partial<PortTable> = {};
       for (const [attr, col] of [['name', 'name'], ['description', 'description'], ['device_id', 'device_id'], ['device_owner', 'device_owner']] as const) {
         if (attr in body) set[col] = body[attr] as string;
@@ -293,7 +299,7 @@ export class PortHandler implements ResourceHandler {
       }
       const pse = 'port_security_enabled' in body ? (body.port_security_enabled as boolean) : i2b(row.port_security_enabled);
       set.port_security_enabled = b2i(pse);
-      let pairs = current.allowed_address_pairs as AddressPair[];
+      let pairs = (current.allowed_address_pairs as AddressPair[] | undefined) ?? []; // loaded when pse is off
       if ('allowed_address_pairs' in body) {
         pairs = validateAddressPairs(body.allowed_address_pairs as Rec[], mac, this.m.core.maxAllowedAddressPairs);
         await this.writePairs(tx, id, pairs);
