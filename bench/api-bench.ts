@@ -40,6 +40,7 @@ interface Options {
   token?: string;
   project: string;
   serverNodeArgs: string[];
+  serverRoot?: string;
   keep: boolean;
   quiet: boolean;
 }
@@ -59,6 +60,7 @@ const USAGE = `usage: node dist/bench/api-bench.js [options]
   --token T               X-Auth-Token to send instead of no-auth headers
   --json FILE             also write the results as JSON
   --server-node-args STR  extra node flags for the started server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
+  --server-root DIR       start bin/neutrino of another (built) checkout, e.g. a baseline to compare with
   --keep                  leave the resources in place at the end (not with a started server)
   --quiet                 only print the result table
 `;
@@ -92,6 +94,7 @@ function parseOptions(argv: string[]): Options {
       case '--token': o.token = String(val()); break;
       case '--json': o.json = String(val()); break;
       case '--server-node-args': o.serverNodeArgs = String(val()).split(/\s+/).filter(Boolean); break;
+      case '--server-root': o.serverRoot = String(val()); break;
       case '--keep': o.keep = true; break;
       case '--quiet': o.quiet = true; break;
       case '-h': case '--help': process.stdout.write(USAGE); process.exit(0);
@@ -250,8 +253,8 @@ interface Started {
   stop(): Promise<void>;
 }
 
-async function startServer(nodeArgs: string[]): Promise<Started> {
-  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+async function startServer(nodeArgs: string[], serverRoot?: string): Promise<Started> {
+  const root = serverRoot ? resolve(serverRoot) : resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
   const state = mkdtempSync(join(tmpdir(), 'neutrino-bench-'));
   const port = await freePort();
   const logPath = join(state, 'server.log');
@@ -473,7 +476,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
   try {
     if (!o.endpoint) {
-      server = await startServer(o.serverNodeArgs);
+      server = await startServer(o.serverNodeArgs, o.serverRoot);
       serverPid = server.pid;
       log(`started neutrino aio at ${server.endpoint} (SQLite, no-auth)`);
     }

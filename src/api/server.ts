@@ -103,12 +103,14 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
   });
 
   const ctx = (req: FastifyRequest): RequestContext => req.neutronCtx!;
+  const CORE_RESOURCES = new Set(['network', 'subnet', 'subnetpool', 'port']);
 
   app.get('/', async (req) => ({
     versions: [{ id: 'v2.0', status: 'CURRENT', links: [{ href: `${baseUrl(req)}/v2.0/`, rel: 'self' }] }],
   }));
   app.get('/v2.0', async (req) => ({
-    resources: [...controllers.values()].map((c) => ({
+    // Neutron lists its core resources here only, not those of extensions (agents, routers, ...).
+    resources: [...controllers.values()].filter((c) => CORE_RESOURCES.has(c.def.name)).map((c) => ({
       name: c.def.name, collection: c.def.collection,
       links: [{ href: `${baseUrl(req)}/v2.0/${c.def.collection}`, rel: 'self' }],
     })),
@@ -124,7 +126,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
   });
 
   for (const c of controllers.values()) {
-    const base = `/v2.0/${c.def.collection}`;
+    const base = `/v2.0/${c.def.path ?? c.def.collection}`;
     app.get(base, async (req) => {
       const params = parseQueryString(req.url.split('?')[1] ?? '');
       const q = parseListQuery(params, c.def, opts.paginationMaxLimit);

@@ -90,24 +90,21 @@ export function openDb(url: string, poolSize = 10): Db {
 /**
  * Kysely's SQLite driver calls prepare() for every query it runs, and better-sqlite3 compiles the
  * SQL each time. Kysely's SQL for a query shape is the same text (values are bound), so compiled
- * statements are kept by text, least recently used first out. Sharing them is safe: all()/run()
- * are synchronous and finish before the statement can be used again.
+ * statements are kept by text. Sharing them is safe: all()/run() are synchronous and finish
+ * before the statement can be used again. The hot statements are a few dozen; when varied texts
+ * fill the cache it is simply emptied (cheaper than keeping an LRU order on every hit).
  */
-function withStatementCache(db: SqliteDatabase.Database, max = 500): SqliteDialectDatabase {
+function withStatementCache(db: SqliteDatabase.Database, max = 1000): SqliteDialectDatabase {
   const cache = new Map<string, SqliteDatabase.Statement>();
   return {
     close: () => db.close(),
     prepare(sql: string) {
       let stmt = cache.get(sql);
-      if (stmt) {
-        cache.delete(sql);
-        cache.set(sql, stmt);
-        return stmt;
-      }
+      if (stmt) return stmt;
       stmt = db.prepare(sql);
       // Long texts are IN (...) lists of varying length: not worth keeping.
       if (sql.length <= 4096) {
-        if (cache.size >= max) cache.delete(cache.keys().next().value!);
+        if (cache.size >= max) cache.clear();
         cache.set(sql, stmt);
       }
       return stmt;

@@ -3,8 +3,9 @@ import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { Db } from './connection.js';
 import * as m001 from './migrations/001_core.js';
 import * as m002 from './migrations/002_agents.js';
+import * as m005 from './migrations/005_subnetpools_rbac.js';
 
-const migrations: Record<string, Migration> = { '001_core': m001, '002_agents': m002 };
+const migrations: Record<string, Migration> = { '001_core': m001, '002_agents': m002, '005_subnetpools_rbac': m005 };
 
 class StaticProvider implements MigrationProvider {
   async getMigrations(): Promise<Record<string, Migration>> {

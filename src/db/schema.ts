@@ -158,6 +158,31 @@ export interface AgentTable {
   load: number;
 }
 
+export interface AddressScopeTable {
+  id: string;
+  project_id: string;
+  name: string;
+  ip_version: number;
+}
+
+export interface SubnetPoolTable extends StandardColumns {
+  id: string;
+  project_id: string;
+  name: string;
+  ip_version: number;
+  default_prefixlen: number;
+  min_prefixlen: number;
+  max_prefixlen: number;
+  default_quota: number | null;
+  is_default: Bool;
+  address_scope_id: string | null;
+}
+
+export interface SubnetPoolPrefixTable {
+  subnetpool_id: string;
+  cidr: string;
+}
+
 export interface Database {
   networks: NetworkTable;
   network_segments: NetworkSegmentTable;
@@ -175,4 +200,7 @@ export interface Database {
   quotas: QuotaTable;
   project_locks: ProjectLockTable;
   agents: AgentTable;
+  address_scopes: AddressScopeTable;
+  subnetpools: SubnetPoolTable;
+  subnetpool_prefixes: SubnetPoolPrefixTable;
 }

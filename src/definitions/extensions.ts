@@ -35,4 +35,5 @@ export const CORE_EXTENSIONS: ExtensionInfo[] = [
   ext('ip-substring-filtering', 'IP address substring filtering', 'Port fixed_ips can be filtered by IP address substring.'),
   ext('sorting', 'Sorting support', 'sort_key and sort_dir on list requests.'),
   ext('pagination', 'Pagination support', 'limit, marker and page_reverse on list requests.'),
+  ext('agent', 'agent', 'The agent management extension.', '2013-02-03T10:00:00-00:00'),
 ];

@@ -33,8 +33,10 @@ export interface AttributeDef {
 export interface ResourceDef {
   /** Singular name: "network". */
   name: string;
-  /** Collection name: "networks". */
+  /** Collection name: "networks" (the body key of lists and bulk creates). */
   collection: string;
+  /** URL segment when it differs from `collection` (Neutron's "rbac-policies" for rbac_policies). */
+  path?: string;
   attributes: Record<string, AttributeDef>;
   /** Resource supports the standard-attr-tag /tags sub-resource. */
   taggable?: boolean;

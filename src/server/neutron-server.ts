@@ -22,6 +22,10 @@ import type { Ml2Context } from '../plugins/ml2/context.js';
 import type { ResourceHandler } from '../api/resource-handler.js';
 import { TagStore } from '../plugins/common/tags.js';
 import { makeAuthenticator } from './auth.js';
+import { hostname } from 'node:os';
+import type { RpcBus, RpcServerHandle } from '../rpc/index.js';
+import { AgentHandler } from '../plugins/agents/agents.js';
+import { serveReportState } from '../plugins/agents/report-state.js';
 import { coreSettings, databaseUrl, ml2Settings, quotaDefaults } from './settings.js';
 
 export interface NeutrinoServer {
@@ -48,7 +52,12 @@ function policyFile(cfg: Config, configFiles: string[]): string | undefined {
   return undefined;
 }
 
-export async function createServer(cfg: Config, opts: { configFiles?: string[]; authenticate?: Authenticator; logger?: boolean } = {}): Promise<NeutrinoServer> {
+export async function createServer(cfg: Config, opts: {
+  configFiles?: string[]; authenticate?: Authenticator; logger?: boolean;
+  /** RPC bus: when given, the server answers agents' report_state on q-reports-plugin. The caller owns (closes) it. */
+  bus?: RpcBus | null;
+} = {}): Promise<NeutrinoServer> {
+  const startTime = Date.now();
   mkdirSync(cfg.DEFAULT.state_path, { recursive: true });
   const db = openDb(databaseUrl(cfg));
   await upgrade(db);
@@ -65,6 +74,7 @@ export async function createServer(cfg: Config, opts: { configFiles?: string[]; 
   const extensions = CORE_EXTENSIONS;
   const aliases = new Set(extensions.map((e) => e.alias));
   const handlers: ResourceHandler[] = [new NetworkHandler(ml2), new SubnetHandler(ml2), new PortHandler(ml2)];
+  if (aliases.has('agent')) handlers.push(new AgentHandler(db, { agentDownTime: cfg.DEFAULT.agent_down_time }));
   const controllers = handlers.map((h) => {
     const def = activeDef(h.def, aliases);
     (h as { def: ResourceDef }).def = def;
@@ -79,9 +89,23 @@ export async function createServer(cfg: Config, opts: { configFiles?: string[]; 
     logger: opts.logger ?? false,
     extraRoutes: [tagRoutes(new TagStore(db)), quotaRoutes(db, quota, policy)],
   });
+  // Agents' heartbeats. On RabbitMQ serve() waits for the broker: the API does not wait with it.
+  let closed = false;
+  let reports: Promise<RpcServerHandle | null> = Promise.resolve(null);
+  if (opts.bus) {
+    reports = serveReportState(opts.bus, hostname(), db, { agentDownTime: cfg.DEFAULT.agent_down_time, startTime })
+      .then(async (h) => {
+        if (closed) await h.stop();
+        return closed ? null : h;
+      }, () => null);
+    if (opts.bus.transport === 'memory') await reports;
+  }
   return {
     app, db, ml2,
     async close() {
+      closed = true;
+      const handle = await Promise.race([reports, Promise.resolve(null)]);
+      await handle?.stop();
       await app.close();
       await db.close();
     },

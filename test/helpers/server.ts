@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { loadConfig, type ConfigOverrides } from '../../src/config/index.js';
 import { createServer, type NeutrinoServer } from '../../src/server/neutron-server.js';
 import type { Backend } from './backends.js';
+import type { RpcBus } from '../../src/rpc/index.js';
 
 export interface Caller {
   project?: string;
@@ -30,7 +31,7 @@ export const ADMIN: Caller = { project: 'admin-project', roles: 'admin,member,re
 export const ALICE: Caller = { project: 'project-alice', roles: 'member,reader', user: 'alice' };
 export const BOB: Caller = { project: 'project-bob', roles: 'member,reader', user: 'bob' };
 
-export async function startServer(backend: Backend, overrides: ConfigOverrides = {}): Promise<TestServer> {
+export async function startServer(backend: Backend, overrides: ConfigOverrides = {}, opts: { bus?: RpcBus } = {}): Promise<TestServer> {
   const db = await backend.create();
   const state = mkdtempSync(join(tmpdir(), 'neutrino-state-'));
   const cfg = loadConfig([], {
@@ -42,7 +43,7 @@ export async function startServer(backend: Backend, overrides: ConfigOverrides =
     ml2_type_vlan: { network_vlan_ranges: 'physnet1:100:199,physnet2', ...(overrides.ml2_type_vlan ?? {}) },
     ml2_type_flat: { flat_networks: 'flat1,flat2', ...(overrides.ml2_type_flat ?? {}) },
   });
-  const server = await createServer(cfg);
+  const server = await createServer(cfg, { bus: opts.bus });
   const url = await server.app.listen({ host: '127.0.0.1', port: 0 });
   return {
     url,

@@ -1,0 +1,111 @@
+// GET/PUT/DELETE /v2.0/agents (Neutron's agents_db.AgentDbMixin behind the `agent` extension).
+// Rows come from the agents' own state reports (report-state.ts); the API can only read them,
+// change admin_state_up/description, or forget an agent. `alive` is computed: a heartbeat within
+// [DEFAULT] agent_down_time seconds.
+import { sql, type SqlBool } from 'kysely';
+import type { RequestContext } from '../../context.js';
+import { agentDef } from '../../definitions/agent.js';
+import type { ResourceDef } from '../../definitions/types.js';
+import { NeutronError, notFound } from '../../api/errors.js';
+import type { ListQuery } from '../../api/query.js';
+import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import type { Db } from '../../db/connection.js';
+import type { AgentTable } from '../../db/schema.js';
+import { b2i, i2b } from '../../db/tx.js';
+import { applyColumnFilters, applySortAndPage, boolColumn, type ColumnMap } from '../common/list-sql.js';
+
+const COLUMNS: ColumnMap = {
+  id: { column: 'id' }, agent_type: { column: 'agent_type' }, binary: { column: 'binary' }, topic: { column: 'topic' },
+  host: { column: 'host' }, admin_state_up: boolColumn('admin_state_up'), created_at: { column: 'created_at' },
+  started_at: { column: 'started_at' }, heartbeat_timestamp: { column: 'heartbeat_timestamp' },
+  description: { column: 'description' }, availability_zone: { column: 'availability_zone' },
+};
+
+/** Timestamps are stored as ISO-8601 (sortable text); Neutron shows agents' as "YYYY-MM-DD HH:MM:SS". */
+export const isoAt = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+export const neutronTime = (iso: string) => iso.replace('T', ' ').replace(/(\.\d+)?Z$/, '');
+
+export interface AgentSettings {
+  /** [DEFAULT] agent_down_time, seconds. */
+  agentDownTime: number;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+export class AgentHandler implements ResourceHandler {
+  readonly def: ResourceDef = agentDef;
+  private readonly now: () => number;
+
+  constructor(private readonly db: Db, private readonly settings: AgentSettings) {
+    this.now = settings.now ?? Date.now;
+  }
+
+  notFound(id: string): Error {
+    return notFound('AgentNotFound', `Agent ${id} could not be found.`);
+  }
+
+  /** Heartbeats at or after this instant count as alive. */
+  private aliveCutoff(): string {
+    return isoAt(this.now() - this.settings.agentDownTime * 1000);
+  }
+
+  toDict(row: AgentTable, cutoff = this.aliveCutoff()): Rec {
+    return {
+      id: row.id,
+      agent_type: row.agent_type,
+      binary: row.binary,
+      topic: row.topic,
+      host: row.host,
+      admin_state_up: i2b(row.admin_state_up),
+      created_at: neutronTime(row.created_at),
+      started_at: neutronTime(row.started_at),
+      heartbeat_timestamp: neutronTime(row.heartbeat_timestamp),
+      alive: row.heartbeat_timestamp >= cutoff,
+      configurations: JSON.parse(row.configurations) as Rec,
+      description: row.description,
+      availability_zone: row.availability_zone,
+    };
+  }
+
+  async get(_ctx: RequestContext, id: string): Promise<Rec | null> {
+    const row = await this.db.kysely.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? this.toDict(row) : null;
+  }
+
+  async list(_ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
+    const db = this.db.kysely;
+    const cutoff = this.aliveCutoff();
+    const { qb: filtered, rest } = applyColumnFilters(db.selectFrom('agents').selectAll('agents'), 'agents', COLUMNS, q.filters);
+    let qb = filtered;
+    const alive = rest.alive;
+    if (alive) {
+      // Neutron looks at the first value only (agents_db.get_agents).
+      const hb = sql.ref('agents.heartbeat_timestamp');
+      qb = qb.where(alive[0] ? sql<SqlBool>`${hb} >= ${cutoff}` : sql<SqlBool>`${hb} < ${cutoff}`);
+    }
+    qb = await applySortAndPage(db, qb, 'agents', COLUMNS, q, 'AgentNotFound');
+    const rows = await qb.execute();
+    if (q.pageReverse) rows.reverse();
+    return rows.map((r) => this.toDict(r, cutoff));
+  }
+
+  /** Neutron's AgentPluginBase.create_agent: agents register themselves, never through the API. */
+  async create(): Promise<Rec[]> {
+    throw new NeutronError(400, 'BadRequest', 'Bad agent request: agents cannot be created through the API.');
+  }
+
+  async update(ctx: RequestContext, id: string, body: Rec): Promise<Rec> {
+    const set: Partial<AgentTable> = {};
+    if ('admin_state_up' in body) set.admin_state_up = b2i(body.admin_state_up as boolean);
+    if ('description' in body) set.description = body.description as string | null;
+    if (Object.keys(set).length) await this.db.kysely.updateTable('agents').set(set).where('id', '=', id).execute();
+    const d = await this.get(ctx, id);
+    if (!d) throw this.notFound(id);
+    return d;
+  }
+
+  async delete(_ctx: RequestContext, id: string): Promise<void> {
+    const r = await this.db.kysely.deleteFrom('agents').where('id', '=', id).executeTakeFirst();
+    if (Number(r.numDeletedRows) === 0) throw this.notFound(id);
+  }
+}
