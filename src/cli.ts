@@ -8,6 +8,9 @@ import { upgrade } from './db/migrate.js';
 import { createServer } from './server/neutron-server.js';
 import { createBus, TransportUrlError, type RpcBus } from './rpc/index.js';
 import { databaseUrl } from './server/settings.js';
+import { runDhcpAgent } from './agents/dhcp/main.js';
+import { runLinuxBridgeAgent } from './agents/linuxbridge/main.js';
+import { runVif } from './cli/vif-plug.js';
 
 const USAGE = `usage: neutrino <command> [options]
 
@@ -15,6 +18,12 @@ commands:
   server       run the Neutron API server (neutron-server)
   aio          all-in-one on embedded defaults: the server with SQLite under ./state and no-auth
   db upgrade   create or migrate the database schema
+  agent dhcp   run the DHCP agent (dnsmasq per network in qdhcp-<network> namespaces)
+  agent linuxbridge [--netns NS] [--host H]
+               run the L2 agent (bridges brq<net>, vxlan-<vni>, taps, l2population)
+  vif plug <port-id> --netns NAME [--host H] [--host-netns NS] [--static] [--endpoint URL]
+  vif unplug <port-id> [--host-netns NS] [--unbind]
+               plug a port's tap/veth into a namespace, as Nova's os-vif would
 
 options:
   --config-file FILE   an INI file (neutron.conf, ml2_conf.ini, ...); repeatable, later files win
@@ -81,7 +90,13 @@ async function runServer(cfg: Config, args: Args): Promise<void> {
 
 export async function main(argv: string[]): Promise<void> {
   let args: Args;
+  // Commands with options of their own (--netns, --host, ...) parse their own arguments.
+  if (argv[0] === 'vif') return runVif(argv.slice(1));
   try {
+    if (argv[0] === 'agent' && argv[1] === 'linuxbridge') {
+      await runLinuxBridgeAgent(argv.slice(2));
+      return;
+    }
     args = parseArgs(argv);
     const [cmd, sub] = args.command;
     if (!cmd || cmd === 'help') {
@@ -94,6 +109,10 @@ export async function main(argv: string[]): Promise<void> {
     }
     const cfg = loadConfig(args.configFiles, args.overrides);
     if (cmd === 'server' || cmd === 'aio') return await runServer(cfg, args);
+    if (cmd === 'agent' && sub === 'dhcp') {
+      await runDhcpAgent(cfg, { debug: args.debug });
+      return;
+    }
     if (cmd === 'db' && sub === 'upgrade') {
       mkdirSync(cfg.DEFAULT.state_path, { recursive: true });
       const db = openDb(databaseUrl(cfg));

@@ -251,6 +251,7 @@ export class CollectionController {
     const owners = new Map<string, string | null>();
     const tenantKey = `${parent?.resource}:tenant_id`;
     const projectKey = `${parent?.resource}:project_id`;
+    const withParent = !!(parent && this.handler.parentOwner);
     if (parent && this.handler.parentOwner) {
       for (const item of items) {
         const pid = item[parent.idAttr];
@@ -261,8 +262,8 @@ export class CollectionController {
       // The same keys as target() adds, set on the item itself: the dicts are the handler's fresh
       // copies, and presentWith() only copies attributes out, so copying each one is not needed.
       if (item.project_id !== undefined) item.tenant_id = item.project_id;
-      if (parent && this.handler.parentOwner) {
-        const pid = item[parent.idAttr];
+      if (withParent) {
+        const pid = item[parent!.idAttr];
         if (typeof pid === 'string') {
           const owner = owners.get(pid)!;
           item[tenantKey] = owner;

@@ -48,6 +48,15 @@ export const SCHEMA = {
     rpc_workers: int({ min: 0, help: 'Number of RPC worker processes (unset: decided by the server).' }),
     vlan_transparent: bool({ default: false, help: 'Allow VLAN transparent networks.' }),
     default_availability_zones: list({ help: 'Default availability zone hints for resources that give none.' }),
+    host: str({ help: "This host's name for agents and RPC (default: the machine's hostname)." }),
+    dhcp_agents_per_network: int({ default: 1, min: 1, help: 'Number of DHCP agents scheduled to host a network.' }),
+    network_auto_schedule: bool({ default: true, help: 'Schedule networks without a DHCP agent to DHCP agents as they sync.' }),
+    dhcp_lease_duration: int({ default: 86400, min: -1, help: 'DHCP lease duration in seconds; -1 means infinite.' }),
+    resync_interval: int({ default: 5, min: 1, help: 'DHCP agent: seconds between retries of networks whose sync failed.' }),
+    interface_driver: str({ help: 'DHCP agent interface driver; accepted for compatibility (veth into the Linux bridge is used).' }),
+    enable_isolated_metadata: bool({ default: false, help: 'Accepted for compatibility; not implemented by the DHCP agent.' }),
+    dnsmasq_dns_servers: list({ help: 'DNS servers dnsmasq forwards to (--server).' }),
+    dnsmasq_lease_max: int({ default: 16777216, min: 1, help: 'Limit on the number of leases per network.' }),
   },
   database: {
     connection: str({
@@ -84,6 +93,7 @@ export const SCHEMA = {
     quota_router: int({ default: 10, help: 'Routers allowed per project; negative means unlimited.' }),
     quota_floatingip: int({ default: 50, help: 'Floating IPs allowed per project; negative means unlimited.' }),
     quota_security_group: int({ default: 10, help: 'Security groups allowed per project; negative means unlimited.' }),
+    quota_rbac_policy: int({ default: 10, help: 'RBAC policies allowed per project; negative means unlimited.', deprecatedNames: ['quota_rbac_entry'] }),
     quota_security_group_rule: int({ default: 100, help: 'Security group rules allowed per project; negative means unlimited.' }),
     default_quota: int({ default: -1, help: 'Default quota for other resources; negative means unlimited.' }),
     quota_driver: str({ help: 'Ignored: quotas are always kept in the database.' }),
@@ -126,6 +136,7 @@ export const SCHEMA = {
     enable_vxlan: bool({ default: true, help: 'Enable VXLAN on the agent.' }),
     local_ip: str({ help: 'IP address of the local overlay (tunnel) endpoint.' }),
     l2_population: bool({ default: false, help: 'Use the l2population mechanism to fill VXLAN forwarding tables.' }),
+    arp_responder: bool({ default: false, help: 'VXLAN devices answer ARP locally from l2population entries (proxy) instead of flooding it.' }),
   },
   agent: {
     report_interval: float({ default: 30, min: 0, help: 'Seconds between agent state reports; 0 disables them.' }),

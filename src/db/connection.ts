@@ -67,6 +67,9 @@ export function openDb(url: string, poolSize = 10): Db {
   }
   if (p.dialect === 'postgres') {
     const pool = new pg.Pool({ host: p.host, port: p.port ?? 5432, user: p.user, password: p.password, database: p.database, max: poolSize });
+    // An idle client whose server side goes away (restart, admin termination) emits 'error' on the
+    // pool; unhandled, that would kill the process. The pool replaces the client on next use.
+    pool.on('error', (err) => process.emitWarning(`PostgreSQL idle connection lost: ${err.message}`));
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { kysely, dialect: 'postgres', describe: `postgresql://${p.host}/${p.database}`, close: () => kysely.destroy() };
   }

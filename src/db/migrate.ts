@@ -3,9 +3,12 @@ import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { Db } from './connection.js';
 import * as m001 from './migrations/001_core.js';
 import * as m002 from './migrations/002_agents.js';
+import * as m003 from './migrations/003_security_groups.js';
+import * as m004 from './migrations/004_l3.js';
 import * as m005 from './migrations/005_subnetpools_rbac.js';
+import * as m007 from './migrations/007_dhcp.js';
 
-const migrations: Record<string, Migration> = { '001_core': m001, '002_agents': m002, '005_subnetpools_rbac': m005 };
+const migrations: Record<string, Migration> = { '001_core': m001, '002_agents': m002, '003_security_groups': m003, '004_l3': m004, '005_subnetpools_rbac': m005, '007_dhcp': m007 };
 
 class StaticProvider implements MigrationProvider {
   async getMigrations(): Promise<Record<string, Migration>> {

@@ -53,3 +53,26 @@ export async function selectRows<R>(db: Db, reader: Reader, qb: AnyQB, table: st
   }
   return out;
 }
+
+/**
+ * selectRows() for a plain filtered select (no ORDER BY, LIMIT, GROUP BY or DISTINCT: the rows
+ * come in the order SQLite reads them, as they would without it): on SQLite the whole result is
+ * one json_group_array() text, parsed at once, which spares better-sqlite3 an object per row
+ * (half the time of lists like a port list's 10,000 fixed IPs).
+ */
+export async function selectRowsAsOne<R>(db: Db, reader: Reader, qb: AnyQB, table: string, columns: readonly string[]): Promise<R[]> {
+  if (db.dialect !== 'sqlite') return (await qb.execute()) as R[];
+  const all = await columnsOf(db, reader, table);
+  if (!all || !columns.every((c) => all.includes(c))) return (await qb.execute()) as R[];
+  const refs = sql.join(columns.map((c) => sql.ref(`${table}.${c}`)));
+  const got = (await qb.clearSelect().select(sql<string>`json_group_array(json_array(${refs}))`.as('j')).executeTakeFirst()) as { j: string | null } | undefined;
+  const rows = JSON.parse(got?.j ?? '[]') as unknown[][];
+  const out = new Array<R>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const values = rows[i]!;
+    const row: Record<string, unknown> = {};
+    for (let k = 0; k < columns.length; k++) row[columns[k]!] = values[k];
+    out[i] = row as R;
+  }
+  return out;
+}

@@ -158,6 +158,12 @@ export interface AgentTable {
   load: number;
 }
 
+/** Which DHCP agents serve which network (Neutron's networkdhcpagentbindings). */
+export interface NetworkDhcpAgentBindingTable {
+  network_id: string;
+  dhcp_agent_id: string;
+}
+
 export interface AddressScopeTable {
   id: string;
   project_id: string;
@@ -183,6 +189,74 @@ export interface SubnetPoolPrefixTable {
   cidr: string;
 }
 
+export interface SecurityGroupTable extends StandardColumns {
+  id: string;
+  project_id: string;
+  name: string;
+  stateful: Bool;
+}
+
+export interface DefaultSecurityGroupTable {
+  project_id: string;
+  security_group_id: string;
+}
+
+export interface SecurityGroupRuleTable extends StandardColumns {
+  id: string;
+  project_id: string;
+  security_group_id: string;
+  remote_group_id: string | null;
+  remote_address_group_id: string | null;
+  direction: string;
+  ethertype: string;
+  protocol: string | null;
+  port_range_min: number | null;
+  port_range_max: number | null;
+  remote_ip_prefix: string | null;
+  normalized_cidr: string | null;
+}
+
+export interface SecurityGroupPortBindingTable {
+  port_id: string;
+  security_group_id: string;
+}
+
+export interface RouterTable extends StandardColumns {
+  id: string;
+  project_id: string;
+  name: string;
+  status: string;
+  admin_state_up: Bool;
+  gw_port_id: string | null;
+  enable_snat: Bool;
+}
+
+export interface RouterPortTable {
+  port_id: string;
+  router_id: string;
+  /** network:router_gateway or network:router_interface. */
+  port_type: string;
+}
+
+export interface RouterRouteTable {
+  router_id: string;
+  destination: string;
+  nexthop: string;
+}
+
+export interface FloatingIpTable extends StandardColumns {
+  id: string;
+  project_id: string;
+  floating_ip_address: string;
+  floating_network_id: string;
+  floating_port_id: string;
+  fixed_port_id: string | null;
+  fixed_ip_address: string | null;
+  router_id: string | null;
+  last_known_router_id: string | null;
+  status: string;
+}
+
 export interface Database {
   networks: NetworkTable;
   network_segments: NetworkSegmentTable;
@@ -200,7 +274,16 @@ export interface Database {
   quotas: QuotaTable;
   project_locks: ProjectLockTable;
   agents: AgentTable;
+  security_groups: SecurityGroupTable;
+  default_security_groups: DefaultSecurityGroupTable;
+  security_group_rules: SecurityGroupRuleTable;
+  security_group_port_bindings: SecurityGroupPortBindingTable;
+  networkdhcpagentbindings: NetworkDhcpAgentBindingTable;
   address_scopes: AddressScopeTable;
   subnetpools: SubnetPoolTable;
   subnetpool_prefixes: SubnetPoolPrefixTable;
+  routers: RouterTable;
+  router_ports: RouterPortTable;
+  router_routes: RouterRouteTable;
+  floatingips: FloatingIpTable;
 }

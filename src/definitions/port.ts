@@ -3,6 +3,7 @@
 import type { ResourceDef } from './types.js';
 import { adminStateAttr, idAttr, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
 import { boolean, dict, dictOrEmpty, filterBool, invalid, list, macAddress, oneOf, string, uuid } from './validators.js';
+import { securityGroupIdList } from './security-group.js';
 
 export const VNIC_TYPES = [
   'normal', 'direct', 'macvtap', 'baremetal', 'direct-physical', 'virtio-forwarder', 'smart-nic', 'vdpa',
@@ -66,6 +67,6 @@ export const portDef: ResourceDef = {
     port_security_enabled: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: boolean, visible: true, filter: true, filterConvert: filterBool, enforcePolicy: true, extension: 'port-security' },
     allowed_address_pairs: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: addressPairs, visible: true, enforcePolicy: true, extension: 'allowed-address-pairs' },
     extra_dhcp_opts: { allowPost: true, allowPut: true, default: [], validate: dhcpOpts, visible: true, extension: 'extra_dhcp_opt' },
-    security_groups: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: list(uuid), visible: true, filter: true, extension: 'security-group' },
+    security_groups: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: securityGroupIdList, visible: true, filter: true, extension: 'security-group' },
   },
 };

@@ -18,6 +18,9 @@ import { TypeDrivers } from '../plugins/ml2/type-drivers.js';
 import { NetworkHandler } from '../plugins/ml2/networks.js';
 import { SubnetHandler } from '../plugins/ml2/subnets.js';
 import { PortHandler } from '../plugins/ml2/ports.js';
+import { Ml2PortHandler } from '../plugins/ml2/bound-ports.js';
+import { L2Population } from '../plugins/ml2/l2pop.js';
+import { AgentNotifier, Ml2Rpc } from '../plugins/ml2/rpc-callbacks.js';
 import type { Ml2Context } from '../plugins/ml2/context.js';
 import type { ResourceHandler } from '../api/resource-handler.js';
 import { TagStore } from '../plugins/common/tags.js';
@@ -25,13 +28,24 @@ import { makeAuthenticator } from './auth.js';
 import { hostname } from 'node:os';
 import type { RpcBus, RpcServerHandle } from '../rpc/index.js';
 import { AgentHandler } from '../plugins/agents/agents.js';
+import { L3Plugin } from '../plugins/l3/plugin.js';
+import { routerActionRoutes } from '../api/router-routes.js';
 import { serveReportState } from '../plugins/agents/report-state.js';
+import { SECURITY_GROUP_ALIASES, securityGroupPlugin } from '../plugins/securitygroups/index.js';
+import { PLUGIN_TOPIC, RpcRegistry } from '../plugins/rpc-registry.js';
+import { DhcpAgentNotifier, withDhcpNotifications, type DhcpResource } from '../plugins/dhcp/notifier.js';
+import { dhcpRpcHandlers } from '../plugins/dhcp/rpc.js';
+import { addressManagement } from '../plugins/subnetpools/wiring.js';
 import { coreSettings, databaseUrl, ml2Settings, quotaDefaults } from './settings.js';
 
 export interface NeutrinoServer {
   app: FastifyInstance;
   db: Db;
   ml2: Ml2Context;
+  /** The RPC endpoints per topic, served on the bus (when one is given). */
+  rpc: RpcRegistry;
+  /** Casts to the DHCP agents (null without a bus or with dhcp_agent_notification off). */
+  dhcpNotifier: DhcpAgentNotifier | null;
   close(): Promise<void>;
 }
 
@@ -71,15 +85,55 @@ export async function createServer(cfg: Config, opts: {
   const ml2: Ml2Context = { db, types, quota, ml2: ml2s, core: coreSettings(cfg) };
   const policy = new PolicyEngine({ policyFile: policyFile(cfg, opts.configFiles ?? []) });
 
-  const extensions = CORE_EXTENSIONS;
+  const extensions = CORE_EXTENSIONS.filter((e) => cfg.securitygroup.enable_security_group || !SECURITY_GROUP_ALIASES.includes(e.alias));
   const aliases = new Set(extensions.map((e) => e.alias));
-  const handlers: ResourceHandler[] = [new NetworkHandler(ml2), new SubnetHandler(ml2), new PortHandler(ml2)];
+  // Ports are bound by the Linux-bridge mechanism driver after commit (bound-ports.ts).
+  const bindingOpts = { agentDownTime: cfg.DEFAULT.agent_down_time };
+  const ml2Ports = new Ml2PortHandler(ml2, bindingOpts);
+  const handlers: ResourceHandler[] = [new NetworkHandler(ml2), new SubnetHandler(ml2), ml2Ports];
   if (aliases.has('agent')) handlers.push(new AgentHandler(db, { agentDownTime: cfg.DEFAULT.agent_down_time }));
+  if (aliases.has('security-group')) {
+    const sg = securityGroupPlugin(db, quota);
+    ml2.securityGroups = sg.ports;
+    handlers.push(sg.groups, sg.rules);
+  }
+  // L3 (routers, floating IPs): it also guards port deletes and cleans up before network deletes.
+  const l3 = aliases.has('router') ? new L3Plugin(ml2, ml2Ports) : null;
+  if (l3) {
+    quota.register('router', 10, tableCounter('routers'));
+    quota.register('floatingip', 50, tableCounter('floatingips'));
+    const n = handlers.findIndex((h) => h.def.name === 'network');
+    handlers[n] = l3.withNetworkCleanup(handlers[n]!);
+    handlers.push(l3.routers, l3.floatingips);
+  }
+  // Address management and RBAC: subnet pools, address scopes, IP availability, rbac-policies.
+  const addressMgmt = addressManagement(db, quota, aliases);
+  handlers.push(...addressMgmt.handlers);
+  // DHCP agents are told of network/subnet/port writes after commit (handlers wrapped, see notifier.ts).
+  const dhcpScheduler = { agentDownTime: cfg.DEFAULT.agent_down_time, agentsPerNetwork: cfg.DEFAULT.dhcp_agents_per_network };
+  const dhcpNotifier = opts.bus && cfg.DEFAULT.dhcp_agent_notification ? new DhcpAgentNotifier(opts.bus, db, dhcpScheduler) : null;
+  if (dhcpNotifier) {
+    handlers.forEach((h, i) => {
+      if (['network', 'subnet', 'port'].includes(h.def.name)) handlers[i] = withDhcpNotifications(h.def.name as DhcpResource, h, dhcpNotifier);
+    });
+  }
   const controllers = handlers.map((h) => {
     const def = activeDef(h.def, aliases);
     (h as { def: ResourceDef }).def = def;
     return new CollectionController(h, policy);
   });
+
+  // RPC endpoints by topic: every plugin adds its methods here; each topic is served once below.
+  const rpc = new RpcRegistry();
+  const byName = (name: string) => controllers.find((c) => c.def.name === name)!;
+  rpc.add(PLUGIN_TOPIC, dhcpRpcHandlers({
+    db, networks: byName('network').handler, subnets: byName('subnet').handler, ports: byName('port').handler,
+    portWriter: byName('port'), scheduler: dhcpScheduler,
+  }));
+  // L2 agents: device details/up/down and l2population on q-plugin; port notifications after commit.
+  const l2pop = new L2Population(db, opts.bus ?? null, bindingOpts);
+  rpc.add(PLUGIN_TOPIC, new Ml2Rpc({ db, ports: ml2Ports, l2pop, binding: bindingOpts }).handlers());
+  if (opts.bus) ml2Ports.events = new AgentNotifier(opts.bus, l2pop, db, bindingOpts);
 
   const app = buildApi({
     controllers,
@@ -87,7 +141,8 @@ export async function createServer(cfg: Config, opts: {
     authenticate: opts.authenticate ?? makeAuthenticator(cfg, policy),
     paginationMaxLimit: cfg.DEFAULT.pagination_max_limit,
     logger: opts.logger ?? false,
-    extraRoutes: [tagRoutes(new TagStore(db)), quotaRoutes(db, quota, policy)],
+    extraRoutes: [tagRoutes(new TagStore(db)), quotaRoutes(db, quota, policy), ...addressMgmt.routes,
+      ...(l3 ? [routerActionRoutes(l3.routers, { extraRoutesAtomic: aliases.has('extraroute-atomic') })] : [])],
   });
   // Agents' heartbeats. On RabbitMQ serve() waits for the broker: the API does not wait with it.
   let closed = false;
@@ -100,10 +155,20 @@ export async function createServer(cfg: Config, opts: {
       }, () => null);
     if (opts.bus.transport === 'memory') await reports;
   }
+  let rpcHandles: Promise<RpcServerHandle[]> = Promise.resolve([]);
+  if (opts.bus) {
+    rpcHandles = rpc.serveAll(opts.bus, hostname()).then(async (hs) => {
+      if (closed) await Promise.all(hs.map((h) => h.stop()));
+      return closed ? [] : hs;
+    }, () => []);
+    if (opts.bus.transport === 'memory') await rpcHandles;
+  }
   return {
-    app, db, ml2,
+    app, db, ml2, rpc, dhcpNotifier,
     async close() {
       closed = true;
+      for (const h of await Promise.race([rpcHandles, Promise.resolve([] as RpcServerHandle[])])) await h.stop();
+      await dhcpNotifier?.settled();
       const handle = await Promise.race([reports, Promise.resolve(null)]);
       await handle?.stop();
       await app.close();

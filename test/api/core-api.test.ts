@@ -40,7 +40,7 @@ for (const backend of BACKENDS) {
       assert.equal(v.body.versions[0].id, 'v2.0');
       assert.match(v.headers.get('x-openstack-request-id') ?? '', /^req-[0-9a-f-]{36}$/);
       const r = await s.req('GET', '/v2.0');
-      assert.deepEqual(r.body.resources.map((x: any) => x.name).sort(), ['network', 'port', 'subnet']);
+      assert.deepEqual(r.body.resources.map((x: any) => x.name).sort(), ['network', 'port', 'subnet', 'subnetpool']);
       const e = await s.req('GET', '/v2.0/extensions');
       const aliases = e.body.extensions.map((x: any) => x.alias);
       for (const a of ['provider', 'external-net', 'binding', 'quotas', 'standard-attr-tag', 'port-security']) assert.ok(aliases.includes(a), a);
@@ -171,7 +171,8 @@ for (const backend of BACKENDS) {
 
     it('ports: automatic and explicit fixed IPs, MACs, SLAAC, in-use errors', async () => {
       const n = await createNet();
-      const sn = await createSubnet(n.id, { cidr: '10.2.0.0/24' });
+      // Automatic addresses come from .100-.200, so the explicit .50/.51 below are never taken by chance.
+      const sn = await createSubnet(n.id, { cidr: '10.2.0.0/24', allocation_pools: [{ start: '10.2.0.100', end: '10.2.0.200' }] });
       const v6 = (await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 6, cidr: '2001:db8:1::/64', ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' } })).body.subnet;
       const p = (await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, name: 'p1' } })).body.port;
       assert.match(p.mac_address, /^fa:16:3e(:[0-9a-f]{2}){3}$/);
@@ -215,7 +216,8 @@ for (const backend of BACKENDS) {
       assert.deepEqual(p.body.port.allowed_address_pairs, [{ ip_address: '10.4.0.200', mac_address: p.body.port.mac_address }]);
       assert.deepEqual(p.body.port.extra_dhcp_opts, [{ opt_name: 'mtu', opt_value: '1400', ip_version: 4 }]);
       assertNeutronError(await s.req('PUT', `/v2.0/ports/${p.body.port.id}`, { port: { port_security_enabled: false } }), 409, 'AddressPairAndPortSecurityRequired');
-      const off = await s.req('PUT', `/v2.0/ports/${p.body.port.id}`, { port: { port_security_enabled: false, allowed_address_pairs: [] } });
+      // Security groups need port security too: the default group goes with the pairs (Neutron's PortSecurityPortHasSecurityGroup).
+      const off = await s.req('PUT', `/v2.0/ports/${p.body.port.id}`, { port: { port_security_enabled: false, allowed_address_pairs: [], security_groups: [] } });
       assert.equal(off.status, 200, JSON.stringify(off.body));
       assert.equal(off.body.port.port_security_enabled, false);
       const b = await s.req('PUT', `/v2.0/ports/${p.body.port.id}`, { port: { 'binding:host_id': 'host-a' } }, ADMIN);

@@ -10,3 +10,18 @@ export function networkVisible(ctx: RequestContext, ownerRef: string, idRef: str
 }
 
 export const sees = (ctx: RequestContext) => !ctx.isAdmin;
+
+/**
+ * Rows of an RBAC-shareable resource (subnet pools, address scopes, security groups) visible to
+ * the caller: its own, and those an access_as_shared entry shares with it or with everyone.
+ */
+export function rbacVisible(ctx: RequestContext, objectType: string, ownerRef: string, idRef: string): RawBuilder<SqlBool> {
+  const p = ctx.projectId ?? '';
+  return sql<SqlBool>`(${sql.ref(ownerRef)} = ${p} or ${sql.ref(idRef)} in (select r.object_id from rbac_entries r where r.object_type = ${objectType} and r.action = 'access_as_shared' and r.target_project in ('*', ${p})))`;
+}
+
+/** SQL: the object is shared (access_as_shared) with the project or with everyone. */
+export function rbacShared(projectId: string | null, objectType: string, idRef: string): RawBuilder<SqlBool> {
+  const p = projectId ?? '';
+  return sql<SqlBool>`${sql.ref(idRef)} in (select r.object_id from rbac_entries r where r.object_type = ${objectType} and r.action = 'access_as_shared' and r.target_project in ('*', ${p}))`;
+}

@@ -3,6 +3,7 @@ import type { Db } from '../../db/connection.js';
 import type { QuotaEngine } from '../../quota/quota.js';
 import type { TypeDrivers } from './type-drivers.js';
 import type { Ml2Settings } from './settings.js';
+import type { PortSecurityGroups } from '../securitygroups/ports.js';
 
 export interface CoreSettings {
   baseMac: string;
@@ -19,4 +20,6 @@ export interface Ml2Context {
   quota: QuotaEngine;
   ml2: Ml2Settings;
   core: CoreSettings;
+  /** Security groups on ports (security-group extension), when it is on. */
+  securityGroups?: PortSecurityGroups;
 }

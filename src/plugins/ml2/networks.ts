@@ -16,6 +16,8 @@ import { networkVisible } from '../common/visibility.js';
 import { checkRevision, standardFields } from '../common/standard.js';
 import type { Ml2Context } from './context.js';
 import type { Segment } from './type-drivers.js';
+import { networkAddressScopes } from '../subnetpools/allocation.js';
+import { checkUnshareNetwork } from '../rbac/kinds.js';
 
 const COLUMNS: ColumnMap = {
   id: { column: 'id' }, name: { column: 'name' }, status: { column: 'status' },
@@ -106,6 +108,7 @@ export class NetworkHandler implements ResourceHandler {
       }
     }
     const tags = await loadTags(db, ids);
+    const scopes = await networkAddressScopes(db, ids);
     return rows.map((row) => {
       const segs = segments.get(row.id) ?? [];
       const d: Rec = {
@@ -120,8 +123,8 @@ export class NetworkHandler implements ResourceHandler {
         port_security_enabled: i2b(row.port_security_enabled),
         availability_zone_hints: JSON.parse(row.availability_zone_hints) as string[],
         availability_zones: [],
-        ipv4_address_scope: null,
-        ipv6_address_scope: null,
+        ipv4_address_scope: scopes.get(row.id)?.[4] ?? null,
+        ipv6_address_scope: scopes.get(row.id)?.[6] ?? null,
         ...standardFields(row, tags.get(row.id)),
       };
       if (segs.length > 1) d.segments = segs.map((s) => providerView(s));
@@ -255,11 +258,8 @@ export class NetworkHandler implements ResourceHandler {
       if ('shared' in body && body.shared !== current.shared) {
         if (body.shared) await this.addRbac(tx, id, row.project_id, 'access_as_shared');
         else {
-          const foreign = await tx.selectFrom('ports').select('id').where('network_id', '=', id)
-            .where('project_id', '!=', row.project_id).where('device_owner', 'not in', AUTO_DELETE_PORT_OWNERS).limit(1).executeTakeFirst();
-          if (foreign) {
-            throw conflict('InvalidSharedSetting', `Unable to reconfigure sharing settings for network ${id}. Multiple tenants are using it.`);
-          }
+          // Projects with ports or subnets here must keep access through entries of their own.
+          await checkUnshareNetwork(tx, id, row.project_id);
           await this.removeRbac(tx, id, 'access_as_shared');
         }
       }
@@ -270,7 +270,9 @@ export class NetworkHandler implements ResourceHandler {
           const gw = await tx.selectFrom('ports').select('id').where('network_id', '=', id)
             .where('device_owner', '=', 'network:router_gateway').limit(1).executeTakeFirst();
           if (gw) throw conflict('ExternalNetworkInUse', `External network ${id} cannot be updated to be non-external, since it has existing gateway ports.`);
-          await this.removeRbac(tx, id, 'access_as_external');
+          // Every access_as_external entry goes, not only the wildcard (_process_l3_update).
+          await tx.deleteFrom('rbac_entries').where('object_type', '=', 'network').where('object_id', '=', id)
+            .where('action', '=', 'access_as_external').execute();
         }
       }
       await tx.updateTable('networks').set({ ...set, revision_number: Number(row.revision_number) + 1, updated_at: nowIso() })

@@ -11,7 +11,7 @@ import type { ListQuery } from '../../api/query.js';
 import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
 import type { IpAllocationTable, PortTable } from '../../db/schema.js';
-import { selectRows } from '../../db/rows.js';
+import { selectRows, selectRowsAsOne } from '../../db/rows.js';
 import { isDuplicateKey } from '../../db/connection.js';
 import { applyColumnFilters, applySortAndPage, applyTagFilters, boolColumn, idChunks, loadTags, whereIdIn, type ColumnMap } from '../common/list-sql.js';
 import { networkVisible } from '../common/visibility.js';
@@ -85,6 +85,7 @@ export class PortHandler implements ResourceHandler {
     const { qb: filtered, rest } = applyColumnFilters(this.scoped(ctx, db), 'ports', COLUMNS, q.filters);
     let qb = filtered;
     if (rest.fixed_ips) qb = qb.where('ports.id', 'in', this.fixedIpFilter(db, rest.fixed_ips as string[]));
+    if (rest.security_groups && this.m.securityGroups) qb = qb.where('ports.id', 'in', this.m.securityGroups.portsUsing(db, rest.security_groups as string[]));
     qb = applyTagFilters(qb, 'ports', q.tagFilters);
     qb = await applySortAndPage(db, qb, 'ports', COLUMNS, q, 'PortNotFound');
     const rows = await selectRows<PortTable>(this.m.db, db, qb, 'ports');
@@ -129,7 +130,7 @@ export class PortHandler implements ResourceHandler {
     for (const part of idChunks(this.m.db, ids)) {
       if (ips) {
         const q = byPort(db.selectFrom('ip_allocations').select(['port_id', 'subnet_id', 'ip_address']), part);
-        for (const a of await selectRows<IpAllocationTable>(this.m.db, db, q, 'ip_allocations', ['port_id', 'subnet_id', 'ip_address'])) {
+        for (const a of await selectRowsAsOne<IpAllocationTable>(this.m.db, db, q, 'ip_allocations', ['port_id', 'subnet_id', 'ip_address'])) {
           push(ips, a.port_id, { subnet_id: a.subnet_id, ip_address: a.ip_address });
         }
       }
@@ -145,13 +146,17 @@ export class PortHandler implements ResourceHandler {
       }
     }
     const tags = want('tags') ? await loadTags(db, ids, this.m.db) : undefined;
-    return rows.map((row) => portDict(row, ips && (ips.get(row.id) ?? []), pairs && (pairs.get(row.id) ?? []),
+    const sgs = want('security_groups') && this.m.securityGroups ? await this.m.securityGroups.load(db, ids) : undefined;
+    const dicts = rows.map((row) => portDict(row, ips && (ips.get(row.id) ?? []), pairs && (pairs.get(row.id) ?? []),
       opts && (opts.get(row.id) ?? []), tags && (tags.get(row.id) ?? [])));
+    if (sgs) for (const d of dicts) d.security_groups = sgs.get(d.id as string) ?? [];
+    return dicts;
   }
 
   // ---- writes --------------------------------------------------------------------------------
 
   async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
+    await this.m.securityGroups?.beforeCreate(ctx, bodies);
     return inTransaction(this.m.db, async (tx) => {
       const created: Array<Rec | string> = [];
       const subnetCache = new Map<string, SubnetInfo[]>();
@@ -200,11 +205,11 @@ export class PortHandler implements ResourceHandler {
    * its id for the caller to read back: lists whose stored order is the database's (address pairs,
    * DHCP options, several fixed IPs, which MySQL returns in key order) are read back.
    */
-  private async createOne(tx: Tx, body: Rec, subnetCache: Map<string, SubnetInfo[]>): Promise<Rec | string> {
+  private async createOne(tx: Tx, body: Rec, subnetCache: Map<string, SubnetInfo[]>, quota = true): Promise<Rec | string> {
     const networkId = body.network_id as string;
     const net = await this.lockNetwork(tx, networkId);
     const projectId = body.project_id as string;
-    await this.m.quota.enforce(tx, projectId, { port: 1 });
+    if (quota) await this.m.quota.enforce(tx, projectId, { port: 1 });
     const mac = await this.chooseMac(tx, networkId, body.mac_address);
     let subnets = subnetCache.get(networkId);
     if (!subnets) {
@@ -240,9 +245,10 @@ export class PortHandler implements ResourceHandler {
     // A new port has no pairs or options to replace: only inserts are needed.
     if (pairs.length) await this.writePairs(tx, id, pairs);
     if (dhcpOpts.length) await this.writeDhcpOpts(tx, id, dhcpOpts, []);
+    const securityGroups = this.m.securityGroups ? await this.m.securityGroups.bindOnCreate(tx, body, pse) : [];
     if (pairs.length || dhcpOpts.length || fixed.length > 1) return id;
     // A new port has no tags.
-    return portDict(row, fixed.map((ip) => ({ subnet_id: ip.subnet_id, ip_address: ip.ip_address })), [], [], []);
+    return Object.assign(portDict(row, fixed.map((ip) => ({ subnet_id: ip.subnet_id, ip_address: ip.ip_address })), [], [], []), { security_groups: securityGroups });
   }
 
   private async writePairs(tx: Tx, portId: string, pairs: AddressPair[]): Promise<void> {
@@ -307,6 +313,7 @@ export class PortHandler implements ResourceHandler {
       if (pairs.length && !pse) {
         throw conflict('AddressPairAndPortSecurityRequired', 'Port Security must be enabled in order to have allowed address pairs on a port.');
       }
+      if (this.m.securityGroups) await this.m.securityGroups.onUpdate(tx, ctx, row, body, pse);
       if ('extra_dhcp_opts' in body) {
         await this.writeDhcpOpts(tx, id, validateDhcpOpts(body.extra_dhcp_opts as Rec[], true), current.extra_dhcp_opts as DhcpOpt[]);
       }
@@ -323,13 +330,46 @@ export class PortHandler implements ResourceHandler {
 
   async delete(_ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
     await inTransaction(this.m.db, async (tx) => {
-      const row = await forUpdate(this.m.db, tx.selectFrom('ports').select(['id', 'revision_number']).where('id', '=', id)).executeTakeFirst();
+      const row = await forUpdate(this.m.db, tx.selectFrom('ports').select(['id', 'revision_number', 'network_id', 'device_id', 'device_owner']).where('id', '=', id)).executeTakeFirst();
       if (!row) throw this.notFound(id);
       checkRevision(row.revision_number, expectRevision);
-      for (const t of ['ip_allocations', 'allowed_address_pairs', 'extra_dhcp_opts'] as const) await tx.deleteFrom(t).where('port_id', '=', id).execute();
-      await tx.deleteFrom('tags').where('resource_id', '=', id).execute();
-      await tx.deleteFrom('ports').where('id', '=', id).execute();
+      for (const guard of this.deleteGuards) await guard(tx, row);
+      await this.deleteInTx(tx, id);
     });
+  }
+
+  // ---- for service plugins (L3: router and floating IP ports) ------------------------------
+
+  /**
+   * Checks run inside an API port delete's transaction, before the port goes: they may refuse
+   * (a router's port) or clean up what refers to the port (floating IP associations).
+   */
+  readonly deleteGuards: Array<(tx: Tx, port: { id: string; network_id: string; device_id: string; device_owner: string }) => Promise<void>> = [];
+
+  /**
+   * Creates one port inside the caller's transaction, without quota or policy (Neutron's plugin
+   * create_port from a service plugin). `body` needs network_id and project_id; the other
+   * attributes default as in a POST. Returns the port's dict.
+   */
+  async createInTx(tx: Tx, body: Rec): Promise<Rec> {
+    const full: Rec = {
+      id: randomUUID(), name: '', admin_state_up: true, mac_address: NOT_SPECIFIED, fixed_ips: NOT_SPECIFIED,
+      device_id: '', device_owner: '', port_security_enabled: NOT_SPECIFIED, 'binding:host_id': '',
+      'binding:vnic_type': 'normal', 'binding:profile': {}, allowed_address_pairs: NOT_SPECIFIED, extra_dhcp_opts: [],
+      security_groups: NOT_SPECIFIED, description: '', ...body,
+    };
+    full.tenant_id = full.project_id;
+    const created = await this.createOne(tx, full, new Map(), false);
+    if (typeof created !== 'string') return created;
+    const rows = await tx.selectFrom('ports').selectAll().where('id', '=', created).execute();
+    return (await this.toDicts(tx, rows))[0]!;
+  }
+
+  /** Removes a port and what hangs off it inside the caller's transaction (no guards). */
+  async deleteInTx(tx: Tx, id: string): Promise<void> {
+    for (const t of ['ip_allocations', 'allowed_address_pairs', 'extra_dhcp_opts'] as const) await tx.deleteFrom(t).where('port_id', '=', id).execute();
+    await tx.deleteFrom('tags').where('resource_id', '=', id).execute();
+    await tx.deleteFrom('ports').where('id', '=', id).execute();
   }
 }
 

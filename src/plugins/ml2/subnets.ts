@@ -21,6 +21,7 @@ import { networkVisible } from '../common/visibility.js';
 import { checkRevision, standardFields } from '../common/standard.js';
 import type { Ml2Context } from './context.js';
 import { checkNetworkVisible, networkNotFound, networkOwner } from './network-access.js';
+import { subnetSource } from '../subnetpools/allocation.js';
 
 const COLUMNS: ColumnMap = {
   id: { column: 'id' }, name: { column: 'name' }, network_id: { column: 'network_id' },
@@ -181,26 +182,22 @@ export class SubnetHandler implements ResourceHandler {
   async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
     return inTransaction(this.m.db, async (tx) => {
       const ids: string[] = [];
-      for (const body of bodies) ids.push(await this.createOne(tx, body));
+      for (const body of bodies) ids.push(await this.createOne(tx, body, ctx));
       const rows = await tx.selectFrom('subnets').selectAll().where('id', 'in', ids).execute();
       const byId = new Map(rows.map((r) => [r.id, r]));
       return this.toDicts(tx, ids.map((id) => byId.get(id)!), ctx.projectId);
     });
   }
 
-  private async createOne(tx: Tx, body: Rec): Promise<string> {
+  private async createOne(tx: Tx, body: Rec, ctx: RequestContext): Promise<string> {
     const networkId = body.network_id as string;
     const net = await forUpdate(this.m.db, tx.selectFrom('networks').select(['id', 'project_id']).where('id', '=', networkId)).executeTakeFirst();
     if (!net) throw networkNotFound(networkId);
     const ipVersion = body.ip_version as 4 | 6;
-    if (body.subnetpool_id !== NOT_SPECIFIED && body.subnetpool_id !== null) {
-      throw notFound('SubnetPoolNotFound', `Subnet pool ${String(body.subnetpool_id)} could not be found.`);
-    }
-    if (body.cidr === NOT_SPECIFIED || body.cidr === null) {
-      throw badRequest('Bad subnets request: a cidr must be specified in the absence of a subnet pool.');
-    }
+    // The cidr (and gateway) as requested, or allocated from a subnet pool (subnet_allocation).
+    const source = await subnetSource(this.m.db, tx, ctx, body);
     const enableDhcp = body.enable_dhcp as boolean;
-    const cidr = validateSubnetCidr(body.cidr as string, ipVersion, { enableDhcp });
+    const cidr = validateSubnetCidr(source.cidr, ipVersion, { enableDhcp });
     const cidrText = formatCidr(cidr);
     const ra = body.ipv6_ra_mode as string | null;
     const am = body.ipv6_address_mode as string | null;
@@ -210,9 +207,9 @@ export class SubnetHandler implements ResourceHandler {
     validateSubnetOverlap(cidr, existing.map((e) => e.cidr), networkId);
 
     let gateway: string | null;
-    if (body.gateway_ip === NOT_SPECIFIED) gateway = defaultGateway(cidr);
-    else if (body.gateway_ip === null) gateway = null;
-    else gateway = validateGatewayIp(cidr, body.gateway_ip as string, ipVersion);
+    if (source.gatewayIp === NOT_SPECIFIED) gateway = defaultGateway(cidr);
+    else if (source.gatewayIp === null) gateway = null;
+    else gateway = validateGatewayIp(cidr, source.gatewayIp as string, ipVersion);
 
     const pools = body.allocation_pools === NOT_SPECIFIED || body.allocation_pools === null
       ? defaultAllocationPools(cidr, gateway)
@@ -227,7 +224,7 @@ export class SubnetHandler implements ResourceHandler {
     await tx.insertInto('subnets').values({
       id, network_id: networkId, project_id: body.project_id as string, name: body.name as string, ip_version: ipVersion,
       cidr: cidrText, gateway_ip: gateway, enable_dhcp: b2i(enableDhcp), ipv6_ra_mode: ra, ipv6_address_mode: am,
-      subnetpool_id: null, segment_id: (body.segment_id as string | null | undefined) ?? null,
+      subnetpool_id: source.subnetpoolId, segment_id: (body.segment_id as string | null | undefined) ?? null,
       description: body.description as string, revision_number: 0, created_at: now, updated_at: now,
     }).execute();
     await this.writePools(tx, id, pools);

@@ -1,0 +1,313 @@
+// The DHCP agent (`neutrino agent dhcp`), Neutron's DhcpAgentWithStateReport with the dnsmasq
+// driver, as a reconciler:
+//   - reports state (agent_type 'DHCP agent', binary neutron-dhcp-agent, topic dhcp_agent);
+//   - on start, one full sync: get_active_networks_info(host) gives every network it serves;
+//     networks found under state_path/dhcp/<uuid> (or as qdhcp-<uuid> namespaces) that are no
+//     longer among them are torn down (Neutron's existing_dhcp_networks);
+//   - then the server's casts on dhcp_agent.<host> mark a network dirty, and the network is
+//     fetched (get_network_info) and reconciled: one pass per network at a time, a change that
+//     arrives during a pass makes one more pass;
+//   - networks whose pass failed are retried every resync_interval; a 'revived' state report
+//     (the server had seen the agent as dead) makes a full sync.
+// One pass for one network: the DHCP port (created/updated through RPC), the namespace
+// qdhcp-<net>, a veth tap<port[:11]> (host end, in bridge brq<net[:11]>, made if missing) /
+// ns-<port[:11]> (in the namespace, the port's MAC and addresses), and dnsmasq with its files
+// under state_path/dhcp/<net>: unchanged → nothing written; files changed → rewrite + SIGHUP;
+// arguments changed → restart. dnsmasq outlives the agent; a restarted agent adopts it.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { deleteNetns, dnsmasqPaths, ensureDnsmasq, ensureNetns, listNetns, reconcileLinks, stopDnsmasq, type DesiredLink, type DnsmasqAction } from '../../dataplane/index.js';
+import { newRpcContext, type RpcBus, type RpcLogger, type RpcServerHandle } from '../../rpc/index.js';
+import { silentLogger } from '../../rpc/index.js';
+import { StateReporter } from '../state-reporter.js';
+import { dhcpDeviceId } from '../../plugins/dhcp/scheduler.js';
+import {
+  bridgeOf, dhcpSubnets, namespaceOf, nsIfOf, NS_PREFIX, portAddresses, renderArgs, renderHosts, renderOpts, tapOf,
+  type NetworkInfo, type PortInfo, type RenderOptions,
+} from './render.js';
+
+export const DHCP_AGENT_TYPE = 'DHCP agent';
+export const DHCP_AGENT_BINARY = 'neutron-dhcp-agent';
+export const DHCP_AGENT_TOPIC = 'dhcp_agent';
+const PLUGIN_TOPIC = 'q-plugin';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export interface DhcpAgentOptions extends Partial<RenderOptions> {
+  bus: RpcBus;
+  host: string;
+  /** [DEFAULT] state_path: dnsmasq's files go to state_path/dhcp/<network-id>/. */
+  statePath: string;
+  /** [agent] report_interval, seconds; 0: no reports. */
+  reportInterval: number;
+  /** [DEFAULT] resync_interval, seconds. */
+  resyncInterval?: number;
+  /** Parallel network passes during a full sync. */
+  syncConcurrency?: number;
+  /** RPC call timeout, ms. */
+  rpcTimeoutMs?: number;
+  logger?: RpcLogger;
+}
+
+export interface NetworkState {
+  /** What the last pass did to dnsmasq. */
+  action: DnsmasqAction | 'disabled';
+  portId: string | null;
+  ports: number;
+  subnets: number;
+}
+
+interface Slot {
+  running: Promise<void> | null;
+  dirty: boolean;
+  /** Info to use for the next pass instead of fetching it (full sync already has it). */
+  info?: NetworkInfo | null;
+}
+
+export class DhcpAgent {
+  readonly dhcpDir: string;
+  private readonly render: RenderOptions;
+  private readonly log: RpcLogger;
+  private reporter: StateReporter | null = null;
+  private server: RpcServerHandle | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly slots = new Map<string, Slot>();
+  private readonly failed = new Set<string>();
+  private fullSync: Promise<void> | null = null;
+  private stopped = false;
+  /** Per served network: what the last pass did. */
+  readonly networks = new Map<string, NetworkState>();
+  /** Passes run and their outcome counts, for tests and benchmarks. */
+  readonly counters = { passes: 0, failures: 0, fullSyncs: 0 };
+
+  constructor(private readonly o: DhcpAgentOptions) {
+    this.dhcpDir = join(o.statePath, 'dhcp');
+    this.render = { dnsDomain: o.dnsDomain ?? 'openstacklocal', leaseDuration: o.leaseDuration ?? 86400, leaseMax: o.leaseMax ?? 16777216, dnsServers: o.dnsServers ?? [] };
+    this.log = o.logger ?? silentLogger;
+  }
+
+  private call<T>(method: string, args: Record<string, unknown>): Promise<T> {
+    return this.o.bus.call<T>(PLUGIN_TOPIC, method, args, { context: newRpcContext(), timeoutMs: this.o.rpcTimeoutMs ?? 60_000 });
+  }
+
+  /** Serves the notifications, reports state once, runs the full sync, then keeps reporting. */
+  async start(): Promise<void> {
+    // 0755 on the way: dnsmasq reads its files as 'nobody' on SIGHUP.
+    await mkdir(this.dhcpDir, { recursive: true, mode: 0o755 });
+    const handler = (_ctx: unknown, args: { payload?: Record<string, any> }) => this.onEvent(args?.payload ?? {});
+    const methods = ['network_create_end', 'network_update_end', 'network_delete_end', 'subnet_create_end', 'subnet_update_end',
+      'subnet_delete_end', 'port_create_end', 'port_update_end', 'port_delete_end'];
+    this.server = await this.o.bus.serve(DHCP_AGENT_TOPIC, this.o.host, {
+      ...Object.fromEntries(methods.map((m) => [m, (ctx: unknown, args: { payload?: Record<string, any> }) => handler(ctx, args)])),
+      network_delete_end: (_ctx: unknown, args: { payload?: { network_id?: string } }) => {
+        const id = args?.payload?.network_id;
+        if (id) this.schedule(id, null);
+      },
+      // Neutron's agent_updated (admin_state_up changes): resync everything.
+      agent_updated: () => void this.sync().catch(() => {}),
+    });
+    this.reporter = new StateReporter({
+      bus: this.o.bus, agentType: DHCP_AGENT_TYPE, binary: DHCP_AGENT_BINARY, host: this.o.host, topic: DHCP_AGENT_TOPIC,
+      reportInterval: this.o.reportInterval,
+      configurations: () => this.configurations(),
+      onRevived: () => void this.sync().catch(() => {}),
+      onError: (err) => this.log.warn({ err: (err as Error).message }, 'DHCP agent state report failed'),
+    });
+    // The first report registers the agent, so that the server schedules networks to it.
+    if (this.o.reportInterval > 0) await this.reporter.reportOnce().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'first state report failed'));
+    await this.sync();
+    this.reporter.start();
+    this.retryTimer = setInterval(() => this.retryFailed(), (this.o.resyncInterval ?? 5) * 1000);
+    this.retryTimer.unref();
+  }
+
+  configurations(): Record<string, unknown> {
+    let ports = 0;
+    let subnets = 0;
+    for (const n of this.networks.values()) {
+      ports += n.ports;
+      subnets += n.subnets;
+    }
+    return {
+      dhcp_driver: 'neutron.agent.linux.dhcp.Dnsmasq', dhcp_lease_duration: this.render.leaseDuration,
+      log_agent_heartbeats: false, networks: this.networks.size, subnets, ports,
+    };
+  }
+
+  /** Stops listening and reporting; dnsmasq, namespaces and files stay (a restart adopts them). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearInterval(this.retryTimer);
+    await this.server?.stop();
+    await this.reporter?.stop();
+    await this.idle();
+  }
+
+  /** Resolves once no pass is running or pending. */
+  async idle(): Promise<void> {
+    for (;;) {
+      const running = [...this.slots.values()].map((s) => s.running).filter((p): p is Promise<void> => p !== null);
+      if (this.fullSync) running.push(this.fullSync);
+      if (!running.length) return;
+      await Promise.allSettled(running);
+    }
+  }
+
+  private onEvent(payload: Record<string, any>): void {
+    const id: unknown = payload.network?.id ?? payload.subnet?.network_id ?? payload.port?.network_id ?? payload.network_id;
+    if (typeof id === 'string') this.schedule(id);
+  }
+
+  /**
+   * Runs a pass for the network (fetching its info, unless given; null = tear it down), or marks
+   * it for one more pass if one is running.
+   */
+  schedule(networkId: string, info?: NetworkInfo | null): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    let slot = this.slots.get(networkId);
+    if (!slot) this.slots.set(networkId, (slot = { running: null, dirty: false }));
+    slot.dirty = true;
+    slot.info = info;
+    if (!slot.running) {
+      const s = slot;
+      s.running = (async () => {
+        while (s.dirty && !this.stopped) {
+          s.dirty = false;
+          const given = s.info;
+          s.info = undefined;
+          await this.pass(networkId, given);
+        }
+      })().finally(() => {
+        s.running = null;
+        if (!s.dirty) this.slots.delete(networkId);
+      });
+    }
+    return slot.running!;
+  }
+
+  private async pass(networkId: string, given: NetworkInfo | null | undefined): Promise<void> {
+    this.counters.passes++;
+    try {
+      const info = given !== undefined ? given : await this.call<NetworkInfo | null>('get_network_info', { network_id: networkId });
+      if (!info || info.admin_state_up === false || dhcpSubnets(info).length === 0) await this.disable(networkId, !!info);
+      else await this.enable(info);
+      this.failed.delete(networkId);
+    } catch (err) {
+      this.counters.failures++;
+      this.failed.add(networkId);
+      this.log.warn({ networkId, err: (err as Error).message }, 'DHCP network sync failed; will retry');
+    }
+  }
+
+  private retryFailed(): void {
+    for (const id of this.failed) if (!this.slots.has(id)) void this.schedule(id);
+  }
+
+  /** Full sync: every network the server gives this agent, and teardown of the rest. */
+  sync(): Promise<void> {
+    if (this.fullSync) return this.fullSync;
+    this.fullSync = (async () => {
+      this.counters.fullSyncs++;
+      const nets = await this.call<NetworkInfo[]>('get_active_networks_info', { host: this.o.host });
+      const wanted = new Set(nets.map((n) => n.id));
+      const existing = await this.existingNetworks();
+      const queue: Array<() => Promise<void>> = [
+        ...nets.map((n) => () => this.schedule(n.id, n)),
+        ...[...existing].filter((id) => !wanted.has(id)).map((id) => () => this.schedule(id, null)),
+      ];
+      const workers = Array.from({ length: Math.min(this.o.syncConcurrency ?? 8, queue.length) }, async () => {
+        for (let job = queue.shift(); job; job = queue.shift()) await job();
+      });
+      await Promise.all(workers);
+    })().finally(() => {
+      this.fullSync = null;
+    });
+    return this.fullSync;
+  }
+
+  /** Networks this host has state for: state_path/dhcp/<uuid> directories and qdhcp-<uuid> namespaces. */
+  async existingNetworks(): Promise<Set<string>> {
+    const out = new Set<string>();
+    if (existsSync(this.dhcpDir)) for (const d of await readdir(this.dhcpDir)) if (UUID.test(d)) out.add(d);
+    for (const ns of await listNetns()) {
+      const id = ns.name.startsWith(NS_PREFIX) ? ns.name.slice(NS_PREFIX.length) : '';
+      if (UUID.test(id)) out.add(id);
+    }
+    return out;
+  }
+
+  private deviceId(networkId: string): string {
+    return dhcpDeviceId(networkId, this.o.host);
+  }
+
+  /** The agent's DHCP port on the network, created or given the served subnets as needed. */
+  private async ensurePort(n: NetworkInfo): Promise<PortInfo> {
+    const deviceId = this.deviceId(n.id);
+    const served = dhcpSubnets(n).map((s) => s.id).sort();
+    let port = n.ports.find((p) => p.device_id === deviceId && p.device_owner === 'network:dhcp');
+    if (!port) {
+      port = await this.call<PortInfo>('create_dhcp_port', {
+        port: { port: { network_id: n.id, device_id: deviceId, device_owner: 'network:dhcp', name: '', admin_state_up: true, fixed_ips: served.map((subnet_id) => ({ subnet_id })) } },
+        host: this.o.host,
+      });
+      if (!port) throw new Error(`network ${n.id} went away while its DHCP port was created`);
+      n.ports = [...n.ports, port];
+      return port;
+    }
+    const have = [...new Set(port.fixed_ips.map((f) => f.subnet_id))].sort();
+    if (have.join() !== served.join()) {
+      const keep = port.fixed_ips.filter((f) => served.includes(f.subnet_id));
+      const add = served.filter((id) => !have.includes(id)).map((subnet_id) => ({ subnet_id }));
+      const updated = await this.call<PortInfo>('update_dhcp_port', { port_id: port.id, port: { port: { fixed_ips: [...keep, ...add] } }, host: this.o.host });
+      n.ports = n.ports.map((p) => (p.id === updated.id ? updated : p));
+      return updated;
+    }
+    return port;
+  }
+
+  private async enable(n: NetworkInfo): Promise<void> {
+    const port = await this.ensurePort(n);
+    const ns = namespaceOf(n.id);
+    await ensureNetns(ns);
+    const tap = tapOf(port.id);
+    const nsIf = nsIfOf(port.id);
+    const mtu = n.mtu && n.mtu > 0 ? n.mtu : undefined;
+    // Host side: the network's bridge (the L2 agent's, or ours if it has not made it yet) and the
+    // veth's host end in it. Only attributes that are ours are desired: the L2 agent may own the rest.
+    const host: DesiredLink[] = [
+      { kind: 'bridge', name: bridgeOf(n.id), up: true },
+      { kind: 'veth', name: tap, peer: nsIf, peerNetns: ns, master: bridgeOf(n.id), up: true, ...(mtu ? { mtu } : {}) },
+    ];
+    await reconcileLinks(host);
+    await reconcileLinks([
+      { kind: 'external', name: nsIf, address: port.mac_address, up: true, addresses: portAddresses(n, port), ...(mtu ? { mtu } : {}) },
+    ], { netns: ns });
+    const hosts = renderHosts(n, this.render);
+    // dnsmasq 2.90 (Debian 12) segfaults on SIGHUP once it has leased an address to a host
+    // whose dhcp-hostsfile line carries a `set:` tag (ports with extra_dhcp_opts): a change
+    // involving such lines is a restart instead (leases survive in the lease file).
+    const current = await readFile(dnsmasqPaths(this.dhcpDir, n.id).hosts, 'utf8').catch(() => null);
+    let restartedForTags = false;
+    if (current !== null && current !== hosts && (current.includes(',set:') || hosts.includes(',set:'))) {
+      restartedForTags = await stopDnsmasq(this.dhcpDir, n.id);
+    }
+    let action = await ensureDnsmasq({
+      id: n.id, stateDir: this.dhcpDir, netns: ns, interface: nsIf,
+      hosts, opts: renderOpts(n), args: renderArgs(n, this.render),
+    });
+    if (restartedForTags && action === 'started') action = 'restarted';
+    if (action !== 'none') this.log.info({ networkId: n.id, action }, 'dnsmasq');
+    this.networks.set(n.id, { action, portId: port.id, ports: n.ports.length, subnets: dhcpSubnets(n).length });
+  }
+
+  /** Tears the network down here: dnsmasq, namespace (and the veth with it), files, DHCP port. */
+  private async disable(networkId: string, networkExists: boolean): Promise<void> {
+    await stopDnsmasq(this.dhcpDir, networkId);
+    await deleteNetns(namespaceOf(networkId));
+    const dir = join(this.dhcpDir, networkId);
+    const had = this.networks.has(networkId) || existsSync(dir);
+    if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
+    if (networkExists && had) await this.call('release_dhcp_port', { network_id: networkId, device_id: this.deviceId(networkId), host: this.o.host });
+    this.networks.delete(networkId);
+  }
+}

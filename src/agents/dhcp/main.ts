@@ -1,0 +1,37 @@
+// `neutrino agent dhcp --config-file neutron.conf --config-file dhcp_agent.ini`: the DHCP agent
+// as a process. [DEFAULT] host (default: hostname), state_path, transport_url, dns_domain,
+// dhcp_lease_duration, dnsmasq_dns_servers, dnsmasq_lease_max, resync_interval; [agent]
+// report_interval. SIGTERM/SIGINT stop it and leave dnsmasq running for the next start to adopt.
+import { hostname } from 'node:os';
+import { pino } from 'pino';
+import { ConfigError, type Config } from '../../config/index.js';
+import { createBus, TransportUrlError, type RpcBus } from '../../rpc/index.js';
+import { DhcpAgent } from './agent.js';
+
+export async function runDhcpAgent(cfg: Config, o: { debug?: boolean } = {}): Promise<DhcpAgent> {
+  const log = pino({ level: o.debug || cfg.DEFAULT.debug ? 'debug' : 'info' });
+  let bus: RpcBus;
+  try {
+    bus = createBus(cfg.DEFAULT.transport_url, { logger: log });
+  } catch (err) {
+    if (err instanceof TransportUrlError) throw new ConfigError(`[DEFAULT] transport_url: ${err.message}`, {});
+    throw err;
+  }
+  const host = cfg.DEFAULT.host || hostname();
+  const agent = new DhcpAgent({
+    bus, host, statePath: cfg.DEFAULT.state_path, reportInterval: cfg.agent.report_interval,
+    resyncInterval: cfg.DEFAULT.resync_interval, dnsDomain: cfg.DEFAULT.dns_domain, leaseDuration: cfg.DEFAULT.dhcp_lease_duration,
+    leaseMax: cfg.DEFAULT.dnsmasq_lease_max, dnsServers: [...cfg.DEFAULT.dnsmasq_dns_servers], logger: log,
+  });
+  const t0 = Date.now();
+  await agent.start();
+  log.info({ host, rpc: bus.transport, networks: agent.networks.size, ms: Date.now() - t0 }, 'DHCP agent started (full sync done)');
+  const stop = async () => {
+    await agent.stop();
+    await bus.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return agent;
+}

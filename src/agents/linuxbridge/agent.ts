@@ -1,0 +1,318 @@
+// The L2 agent for Linux bridges (`neutrino agent linuxbridge`), Neutron's linuxbridge agent
+// rebuilt as a reconciler:
+//   - watches taps `tap<port-id[:11]>` with a long-running `ip monitor link` (events) plus a
+//     periodic full pass (repairs whatever an event missed);
+//   - asks the server about new taps (get_devices_details_list on 'q-plugin'), wires each into its
+//     network's bridge `brq<net-id[:11]>` with a `vxlan-<vni>` device on local_ip (or a flat
+//     interface / VLAN sub-interface), then reports them up (update_device_list); gone taps are
+//     reported down;
+//   - keeps the l2population view (add/remove/update_fdb_entries fanouts, get_fdb_entries for a
+//     resync) and reconciles the VXLAN devices' forwarding (and neighbour) entries from it;
+//   - every pass is one read of the links and zero or one batch write; restarting the agent
+//     finds the kernel already right and writes nothing, so traffic never stops.
+import { spawn, type ChildProcess } from 'node:child_process';
+import {
+  diffLinks, linkOpsToBatch, listLinks, reconcileFdb, reconcileNeigh, stats,
+  type Target,
+} from '../../dataplane/index.js';
+import { newRpcContext, type RpcBus, type RpcLogger, type RpcServerHandle } from '../../rpc/index.js';
+import { StateReporter } from '../state-reporter.js';
+import {
+  FdbView, desiredFdb, desiredLinks, isTap, ownedLinks, unsupportedReason, vxlanName,
+  type DeviceInfo, type ModelOptions, type NetworkFdb,
+} from './model.js';
+
+export const PLUGIN_TOPIC = 'q-plugin';
+export const L2POP_TOPIC = 'q-agent-notifier-l2population-update';
+export const PORT_UPDATE_TOPIC = 'q-agent-notifier-port-update';
+export const PORT_DELETE_TOPIC = 'q-agent-notifier-port-delete';
+export const AGENT_TYPE = 'Linux bridge agent';
+export const AGENT_BINARY = 'neutrino-linuxbridge-agent';
+
+export interface LinuxBridgeAgentOptions extends ModelOptions {
+  bus: RpcBus;
+  host: string;
+  /** Manage links in this named namespace instead of the agent's own (tests: one netns per "host"). */
+  netns?: string;
+  l2Population: boolean;
+  /** [agent] report_interval, seconds (0: no reports). */
+  reportInterval: number;
+  /** [agent] polling_interval, seconds: the periodic full pass. */
+  pollingInterval: number;
+  /** Full l2population resync every this many seconds (default 30). */
+  fdbResyncInterval?: number;
+  /** Watch netlink link events (default true); off, only the periodic pass sees new taps. */
+  monitor?: boolean;
+  rpcTimeoutMs?: number;
+  logger: RpcLogger;
+}
+
+export interface PassResult {
+  linkOps: number;
+  fdbOps: number;
+  neighOps: number;
+  up: string[];
+  down: string[];
+}
+
+export class LinuxBridgeAgent {
+  /** Taps wired (or to wire) here: what the server said about them. */
+  readonly devices = new Map<string, DeviceInfo>();
+  /** Taps the server knows nothing about for this host (yet); retried on full passes. */
+  private readonly unresolved = new Set<string>();
+  /** Taps reported up (or down, for admin-down ports) since the agent started. */
+  private readonly reported = new Map<string, 'up' | 'down'>();
+  /** Taps whose details must be fetched again (port_update). */
+  private readonly refresh = new Set<string>();
+  private readonly fdb = new FdbView();
+  /** Networks whose l2pop view was loaded from the server since they appeared here. */
+  private readonly fdbSynced = new Set<string>();
+  private readonly target: Target;
+  private readonly agentId: string;
+  private readonly reporter: StateReporter;
+  private handles: RpcServerHandle[] = [];
+  private monitorChild: ChildProcess | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private running = false;
+  private passing: Promise<void> | null = null;
+  private again: 'none' | 'quick' | 'full' = 'none';
+  private lastFdbResync = 0;
+  /** Resolves after the first complete pass. */
+  readonly ready: Promise<void>;
+  private markReady!: () => void;
+  passes = 0;
+  lastPass: PassResult | null = null;
+
+  constructor(private readonly o: LinuxBridgeAgentOptions) {
+    this.target = o.netns ? { netns: o.netns } : {};
+    this.agentId = `lb-${o.host}`;
+    this.ready = new Promise((r) => (this.markReady = r));
+    this.reporter = new StateReporter({
+      bus: o.bus, agentType: AGENT_TYPE, binary: AGENT_BINARY, host: o.host, topic: 'N/A',
+      reportInterval: o.reportInterval,
+      configurations: () => ({
+        interface_mappings: o.interfaceMappings,
+        bridge_mappings: o.bridgeMappings,
+        tunnel_types: o.enableVxlan && o.localIp ? ['vxlan'] : [],
+        ...(o.localIp ? { tunneling_ip: o.localIp } : {}),
+        l2_population: o.l2Population,
+        arp_responder_enabled: o.arpResponder,
+        devices: this.devices.size,
+      }),
+      // The server lost track of us: everything it knew may be stale, resync it all.
+      onRevived: () => this.schedule('full', true),
+      onError: (err) => o.logger.warn({ err: (err as Error).message }, 'state report failed'),
+    });
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    const h = this.o.host;
+    this.handles.push(await this.o.bus.serve(PORT_UPDATE_TOPIC, h, {
+      port_update: (_ctx, args: { port?: { id?: string } }) => {
+        const id = args?.port?.id;
+        if (!id) return;
+        const tap = `tap${id.slice(0, 11)}`;
+        if (this.devices.has(tap) || this.unresolved.has(tap)) {
+          this.refresh.add(tap);
+          this.schedule('quick');
+        }
+      },
+    }));
+    this.handles.push(await this.o.bus.serve(PORT_DELETE_TOPIC, h, { port_delete: () => undefined }));
+    if (this.o.l2Population) {
+      this.handles.push(await this.o.bus.serve(L2POP_TOPIC, h, {
+        add_fdb_entries: (_ctx, a: { fdb_entries: Record<string, NetworkFdb> }) => {
+          this.o.logger.debug({ fdb_entries: a.fdb_entries }, 'add_fdb_entries');
+          this.fdb.add(a.fdb_entries);
+          this.schedule('quick');
+        },
+        remove_fdb_entries: (_ctx, a: { fdb_entries: Record<string, NetworkFdb> }) => {
+          this.o.logger.debug({ fdb_entries: a.fdb_entries }, 'remove_fdb_entries');
+          this.fdb.remove(a.fdb_entries);
+          this.schedule('quick');
+        },
+        update_fdb_entries: (_ctx, a: { fdb_entries: Parameters<FdbView['update']>[0] }) => {
+          this.fdb.update(a.fdb_entries);
+          this.schedule('quick');
+        },
+      }));
+    }
+    this.reporter.start();
+    if (this.o.monitor ?? true) this.startMonitor();
+    this.timers.push(setInterval(() => this.schedule('full'), this.o.pollingInterval * 1000));
+    this.schedule('full', true);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.monitorChild?.kill('SIGTERM');
+    this.monitorChild = null;
+    await this.reporter.stop();
+    for (const h of this.handles) await h.stop().catch(() => {});
+    this.handles = [];
+    await this.passing;
+  }
+
+  /** Netlink link events: any line from `ip monitor link` means "look again". */
+  private startMonitor(): void {
+    if (!this.running) return;
+    const argv = ['ip', ...(this.o.netns ? ['-n', this.o.netns] : []), 'monitor', 'link'];
+    const child = spawn(argv[0]!, argv.slice(1), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin`, LC_ALL: 'C' },
+    });
+    this.monitorChild = child;
+    child.stdout!.on('data', () => this.schedule('quick'));
+    child.stderr!.on('data', (b: Buffer) => this.o.logger.warn({ stderr: b.toString().trim() }, 'ip monitor'));
+    child.on('error', (e) => this.o.logger.warn({ err: e.message }, 'ip monitor failed to start'));
+    child.on('exit', () => {
+      if (this.monitorChild === child) this.monitorChild = null;
+      // Events may have been missed meanwhile: the restart is followed by a full pass.
+      if (this.running) setTimeout(() => { this.startMonitor(); this.schedule('full'); }, 1000).unref();
+    });
+  }
+
+  /** Single-flight: a pass requested while one runs makes one more pass afterwards. */
+  schedule(kind: 'quick' | 'full', fdbResync = false): void {
+    if (!this.running) return;
+    if (fdbResync) this.lastFdbResync = 0;
+    if (kind === 'full' || this.again === 'none') this.again = kind;
+    if (this.passing) return;
+    this.passing = (async () => {
+      while (this.running && this.again !== 'none') {
+        const full = this.again === 'full';
+        this.again = 'none';
+        try {
+          const t0 = Date.now();
+          this.lastPass = await this.pass(full);
+          this.passes++;
+          const lp = this.lastPass;
+          if (lp.linkOps || lp.fdbOps || lp.neighOps || lp.up.length || lp.down.length) {
+            this.o.logger.info({ full, ms: Date.now() - t0, ...lp }, 'agent pass changed things');
+          }
+          if (this.passes === 1 || full) this.markReady();
+        } catch (err) {
+          this.o.logger.warn({ err: (err as Error).message }, 'agent pass failed; retrying on the next one');
+          await new Promise((r) => setTimeout(r, 200));
+          if (this.again === 'none') this.again = full ? 'full' : 'quick';
+          if (!this.running) break;
+        }
+      }
+    })().finally(() => {
+      this.passing = null;
+    });
+  }
+
+  private call<T>(method: string, args: Record<string, unknown>): Promise<T> {
+    return this.o.bus.call<T>(PLUGIN_TOPIC, method, args, { context: newRpcContext(), timeoutMs: this.o.rpcTimeoutMs ?? 10_000 });
+  }
+
+  /** One reconcile pass; see the file comment. */
+  async pass(full: boolean): Promise<PassResult> {
+    const o = this.o;
+    const actual = await listLinks(this.target);
+    const taps = new Set(actual.filter((l) => isTap(l.name)).map((l) => l.name));
+
+    // Taps gone from the kernel: forget them, tell the server they are down.
+    const down: string[] = [];
+    for (const tap of [...this.devices.keys(), ...this.unresolved]) {
+      if (taps.has(tap)) continue;
+      if (this.devices.has(tap)) down.push(tap);
+      this.devices.delete(tap);
+      this.unresolved.delete(tap);
+      this.reported.delete(tap);
+      this.refresh.delete(tap);
+    }
+
+    // Taps to ask about: new ones, refreshed ones, and (full pass) the ones unknown so far.
+    const ask = [...taps].filter((t) => (!this.devices.has(t) && !this.unresolved.has(t)) || this.refresh.has(t) || (full && this.unresolved.has(t)));
+    if (ask.length) {
+      const details = await this.call<Array<Partial<DeviceInfo> & { device: string }>>('get_devices_details_list', { devices: ask, agent_id: this.agentId, host: o.host });
+      for (const d of details) {
+        this.refresh.delete(d.device);
+        if (d.network_id && d.port_id) {
+          const info = d as DeviceInfo;
+          const why = unsupportedReason(info, o);
+          if (why) {
+            o.logger.warn({ device: d.device, why }, 'cannot wire device');
+            this.unresolved.add(d.device);
+            this.devices.delete(d.device);
+            continue;
+          }
+          const prev = this.devices.get(d.device);
+          if (prev && prev.admin_state_up !== info.admin_state_up) this.reported.delete(d.device);
+          this.devices.set(d.device, info);
+          this.unresolved.delete(d.device);
+        } else {
+          this.unresolved.add(d.device);
+          if (this.devices.delete(d.device)) down.push(d.device);
+        }
+      }
+    }
+
+    // Links: one diff against the read above, one batch.
+    const desired = desiredLinks(this.devices.values(), o);
+    const ops = diffLinks(desired, actual, { owned: ownedLinks(actual) });
+    if (ops.length) await linkOpsToBatch(ops).apply(this.target);
+
+    // l2population: load the view of networks new here (or all of them, periodically), then
+    // reconcile every local VXLAN device's entries.
+    let fdbOps = 0;
+    let neighOps = 0;
+    if (o.l2Population) {
+      const nets = new Map<string, DeviceInfo>();
+      for (const d of this.devices.values()) if (d.network_type === 'vxlan' && !nets.has(d.network_id)) nets.set(d.network_id, d);
+      for (const n of this.fdbSynced) if (!nets.has(n)) this.fdbSynced.delete(n);
+      const resyncAll = Date.now() - this.lastFdbResync > (o.fdbResyncInterval ?? 30) * 1000;
+      const load = [...nets.keys()].filter((n) => resyncAll || !this.fdbSynced.has(n));
+      if (load.length) {
+        const entries = await this.call<Record<string, NetworkFdb>>('get_fdb_entries', { host: o.host, network_ids: load });
+        if (resyncAll) this.fdb.replace(entries, load);
+        else this.fdb.add(entries);
+        for (const n of load) this.fdbSynced.add(n);
+        if (resyncAll) this.lastFdbResync = Date.now();
+      }
+      const devs: string[] = [];
+      const fdb = [];
+      const neigh = [];
+      for (const [netId, d] of nets) {
+        const dev = vxlanName(d.segmentation_id!);
+        devs.push(dev);
+        const want = desiredFdb(this.fdb, netId, dev, o.localIp, o.arpResponder);
+        fdb.push(...want.fdb);
+        neigh.push(...want.neigh);
+      }
+      if (devs.length) {
+        fdbOps = (await reconcileFdb(devs, fdb, this.target)).length;
+        if (o.arpResponder) neighOps = (await reconcileNeigh(devs, neigh, this.target)).length;
+      }
+    }
+
+    // Report what changed to the server, in one call.
+    const up: string[] = [];
+    const adminDown: string[] = [];
+    for (const [tap, d] of this.devices) {
+      const want = d.admin_state_up ? 'up' : 'down';
+      if (this.reported.get(tap) === want) continue;
+      (d.admin_state_up ? up : adminDown).push(tap);
+    }
+    const devicesDown = [...down, ...adminDown];
+    if (up.length || devicesDown.length) {
+      const r = await this.call<{ failed_devices_up?: string[]; failed_devices_down?: string[] }>('update_device_list', {
+        devices_up: up, devices_down: devicesDown, agent_id: this.agentId, host: o.host,
+      });
+      const failed = new Set([...(r?.failed_devices_up ?? []), ...(r?.failed_devices_down ?? [])]);
+      for (const t of up) if (!failed.has(t)) this.reported.set(t, 'up');
+      for (const t of adminDown) if (!failed.has(t)) this.reported.set(t, 'down');
+    }
+    return { linkOps: ops.length, fdbOps, neighOps, up, down: devicesDown };
+  }
+
+  /** Kernel commands this process issued (reads, writes). */
+  static stats() {
+    return stats();
+  }
+}

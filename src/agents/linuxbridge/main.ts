@@ -1,0 +1,93 @@
+// `neutrino agent linuxbridge --config-file neutron.conf --config-file linuxbridge_agent.ini
+//  [--netns NAME] [--host NAME] [--debug]`: the L2 agent as a process.
+// Options: [DEFAULT] host, transport_url; [linux_bridge] physical_interface_mappings,
+// bridge_mappings; [vxlan] enable_vxlan, local_ip, l2_population, arp_responder; [agent]
+// report_interval, polling_interval. SIGTERM/SIGINT stop the agent and leave the dataplane as it
+// is (bridges, VXLAN devices, FDB entries): the next start adopts it without a write.
+//
+// --netns: the links the agent manages live in that network namespace while the agent itself
+// (and its RPC connection) stays in the caller's; the end-to-end tests simulate hosts that way.
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { pino } from 'pino';
+import { ConfigError, loadConfig, parseMappings, type Config } from '../../config/index.js';
+import { createBus, TransportUrlError, type RpcBus } from '../../rpc/index.js';
+import { stats } from '../../dataplane/index.js';
+import { LinuxBridgeAgent } from './agent.js';
+
+export const LB_USAGE = `usage: neutrino agent linuxbridge [--config-file FILE]... [--netns NAME] [--host NAME] [--debug]
+`;
+
+export interface LbCliArgs {
+  configFiles: string[];
+  netns?: string;
+  host?: string;
+  debug: boolean;
+}
+
+export function parseLbArgs(argv: string[]): LbCliArgs {
+  const out: LbCliArgs = { configFiles: [], debug: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
+    const flag = eq > 0 ? a.slice(0, eq) : a;
+    const take = () => {
+      if (eq > 0) return a.slice(eq + 1);
+      const v = argv[++i];
+      if (v === undefined) throw new ConfigError(`${flag} needs a value\n\n${LB_USAGE}`, {});
+      return v;
+    };
+    if (flag === '--config-file') out.configFiles.push(resolve(take()));
+    else if (flag === '--netns') out.netns = take();
+    else if (flag === '--host') out.host = take();
+    else if (flag === '--debug') out.debug = true;
+    else throw new ConfigError(`unknown option ${a}\n\n${LB_USAGE}`, {});
+  }
+  return out;
+}
+
+export function agentOptionsFromConfig(cfg: Config) {
+  const mappings = (v: readonly string[], opt: string) => Object.fromEntries(parseMappings([...v], opt));
+  const localIp = cfg.vxlan.local_ip || null;
+  if (cfg.vxlan.enable_vxlan && !localIp) throw new ConfigError('[vxlan] local_ip is required when enable_vxlan is true', {});
+  return {
+    interfaceMappings: mappings(cfg.linux_bridge.physical_interface_mappings, '[linux_bridge] physical_interface_mappings'),
+    bridgeMappings: mappings(cfg.linux_bridge.bridge_mappings, '[linux_bridge] bridge_mappings'),
+    localIp,
+    enableVxlan: cfg.vxlan.enable_vxlan,
+    l2Population: cfg.vxlan.l2_population,
+    arpResponder: cfg.vxlan.arp_responder,
+    reportInterval: cfg.agent.report_interval,
+    pollingInterval: cfg.agent.polling_interval,
+  };
+}
+
+export async function runLinuxBridgeAgent(argv: string[]): Promise<LinuxBridgeAgent> {
+  const args = parseLbArgs(argv);
+  const cfg = loadConfig(args.configFiles, {});
+  const log = pino({ level: args.debug || cfg.DEFAULT.debug ? 'debug' : 'info' });
+  let bus: RpcBus;
+  try {
+    bus = createBus(cfg.DEFAULT.transport_url, { logger: log });
+  } catch (err) {
+    if (err instanceof TransportUrlError) throw new ConfigError(`[DEFAULT] transport_url: ${err.message}`, {});
+    throw err;
+  }
+  const host = args.host || cfg.DEFAULT.host || hostname();
+  const agent = new LinuxBridgeAgent({ bus, host, ...(args.netns ? { netns: args.netns } : {}), ...agentOptionsFromConfig(cfg), logger: log });
+  const t0 = Date.now();
+  await agent.start();
+  void agent.ready.then(() => {
+    const p = agent.lastPass;
+    log.info({ host, netns: args.netns, rpc: bus.transport, devices: agent.devices.size, ms: Date.now() - t0, kernel: stats(), linkOps: p?.linkOps, fdbOps: p?.fdbOps }, 'linuxbridge agent: first full pass done');
+  });
+  const stop = async () => {
+    await agent.stop();
+    log.info({ kernel: stats(), passes: agent.passes }, 'linuxbridge agent stopped (dataplane left as it is)');
+    await bus.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return agent;
+}

@@ -1,0 +1,99 @@
+// routers (Neutron's `router` extension, neutron_lib/api/definitions/l3.py) with ext-gw-mode
+// (enable_snat in external_gateway_info), extraroute (routes) and the standard attributes.
+import type { ResourceDef, Validator } from './types.js';
+import { adminStateAttr, idAttr, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
+import { invalid, isUuid, toBoolean } from './validators.js';
+import { pyRepr, pyStr, validateIpAddress, validateRouteCidr, verifyDictKeys } from '../ipam/index.js';
+
+const show = (v: unknown) => pyStr(v);
+
+/** neutron_lib validate_fixed_ips: a list of {ip_address?, subnet_id?} without repeated addresses. */
+export function fixedIpsReason(data: unknown): string | null {
+  if (!Array.isArray(data)) return `Invalid data format for fixed IP: '${show(data)}'`;
+  const ips: unknown[] = [];
+  for (const ip of data) {
+    if (typeof ip !== 'object' || ip === null || Array.isArray(ip)) return `Invalid data format for fixed IP: '${show(ip)}'`;
+    const d = ip as Record<string, unknown>;
+    if ('ip_address' in d) {
+      if (ips.includes(d.ip_address)) return `Duplicate IP address '${show(d.ip_address)}'`;
+      const bad = validateIpAddress(d.ip_address);
+      if (bad) return bad;
+      ips.push(d.ip_address);
+    }
+    if ('subnet_id' in d && !isUuid(d.subnet_id)) return `'${show(d.subnet_id)}' is not a valid UUID`;
+  }
+  return null;
+}
+
+const GW_KEYS = ['network_id', 'enable_snat', 'external_fixed_ips'];
+
+/**
+ * external_gateway_info: type:dict_or_nodata with network_id (required UUID), enable_snat
+ * (boolean) and external_fixed_ips (fixed IPs). An empty dict or null means "no gateway" (null).
+ */
+export const gatewayInfo: Validator = (v, attr) => {
+  if (v === null || v === undefined || v === '' || v === false) return null;
+  if (typeof v !== 'object' || Array.isArray(v)) throw invalid(attr, `'${show(v)}' is not a dictionary`);
+  const d = v as Record<string, unknown>;
+  if (Object.keys(d).length === 0) return null;
+  if (!('network_id' in d)) {
+    throw invalid(attr, `Validation of dictionary's keys failed. Expected keys: ${pyRepr(new Set(['network_id']))} Provided keys: ${pyRepr(new Set(Object.keys(d).sort()))}`);
+  }
+  const unexpected = Object.keys(d).filter((k) => !GW_KEYS.includes(k));
+  if (unexpected.length) throw invalid(attr, `Unexpected keys supplied: ${unexpected.join(', ')}`);
+  if (!isUuid(d.network_id)) throw invalid(attr, `'${show(d.network_id)}' is not a valid UUID`);
+  const out: Record<string, unknown> = { network_id: d.network_id };
+  if ('enable_snat' in d) {
+    try {
+      out.enable_snat = toBoolean(d.enable_snat);
+    } catch {
+      throw invalid(attr, `'${show(d.enable_snat)}' is not a valid boolean value`);
+    }
+  }
+  if ('external_fixed_ips' in d) {
+    const bad = fixedIpsReason(d.external_fixed_ips);
+    if (bad) throw invalid(attr, bad);
+    out.external_fixed_ips = d.external_fixed_ips;
+  }
+  return out;
+};
+
+/** neutron_lib validate_hostroutes, with None converted to [] (convert_none_to_empty_list). */
+export const routeList: Validator = (v, attr) => {
+  if (v === null) return [];
+  if (!Array.isArray(v)) throw invalid(attr, `Invalid data format for hostroute: '${show(v)}'`);
+  const seen: string[] = [];
+  for (const r of v) {
+    const keys = verifyDictKeys(['destination', 'nexthop'], r);
+    if (keys) throw invalid(attr, keys);
+    const { destination, nexthop } = r as Record<string, unknown>;
+    const badDest = validateRouteCidr(destination);
+    if (badDest) throw invalid(attr, badDest);
+    const badHop = validateIpAddress(nexthop);
+    if (badHop) throw invalid(attr, badHop);
+    const key = JSON.stringify([destination, nexthop]);
+    if (seen.includes(key)) throw invalid(attr, `Duplicate hostroute '${pyRepr({ destination, nexthop })}'`);
+    seen.push(key);
+  }
+  return v;
+};
+
+export const routerDef: ResourceDef = {
+  name: 'router',
+  collection: 'routers',
+  taggable: true,
+  attributes: {
+    id: idAttr,
+    name: nameAttr,
+    admin_state_up: adminStateAttr,
+    status: { allowPost: false, allowPut: false, visible: true, sortKey: true },
+    ...projectAttrs,
+    external_gateway_info: {
+      allowPost: true, allowPut: true, default: null, validate: gatewayInfo, visible: true, enforcePolicy: true,
+    },
+    routes: {
+      allowPost: false, allowPut: true, default: NOT_SPECIFIED, validate: routeList, visible: true, extension: 'extraroute',
+    },
+    ...standardAttrs,
+  },
+};

@@ -1,0 +1,179 @@
+// security groups and security group rules (Neutron's security-group extension, with
+// stateful-security-group, security-groups-normalized-cidr and security-groups-shared-filtering),
+// and the converters Neutron applies to rule attributes before the plugin sees them
+// (neutron/extensions/securitygroup.py): protocol names/numbers, port numbers, ethertype, CIDR.
+import { NeutronError } from '../api/errors.js';
+import type { AttributeDef, ResourceDef, Validator } from './types.js';
+import { idAttr, projectAttrs, standardAttrs } from './common.js';
+import { boolean, filterBool, filterInt, invalid, isUuid, list, oneOf, string } from './validators.js';
+import { ADDRESS_BITS, formatIp, tryParseIp } from '../ipam/index.js';
+
+/** IP protocol names Neutron accepts in rules (neutron_lib IP_PROTOCOL_MAP), with their numbers. */
+export const IP_PROTOCOLS: Readonly<Record<string, number>> = {
+  ah: 51, dccp: 33, egp: 8, esp: 50, gre: 47, hopopt: 0, icmp: 1, igmp: 2, ip: 0, ipip: 4,
+  'ipv6-encap': 41, 'ipv6-frag': 44, 'ipv6-icmp': 58, icmpv6: 58, 'ipv6-nonxt': 59, 'ipv6-opts': 60,
+  'ipv6-route': 43, ospf: 89, pgm: 113, rsvp: 46, sctp: 132, tcp: 6, udp: 17, udplite: 136, vrrp: 112,
+};
+
+/** 'any' (newer Neutron) and null both mean every protocol: stored as null. */
+export const PROTOCOL_ANY = 'any';
+
+const pyList = (xs: readonly (string | null)[]) => `[${xs.map((x) => (x === null ? 'None' : `'${x}'`)).join(', ')}]`;
+const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+
+export const ETHERTYPES = ['IPv4', 'IPv6'] as const;
+export const DIRECTIONS = ['ingress', 'egress'] as const;
+
+/** convert_protocol: a known name (any case), 'any', or a number 0-255 kept as its string. */
+export const convertProtocol: Validator = (v) => {
+  if (v === null || v === undefined) return null;
+  const fail = () => new NeutronError(400, 'SecurityGroupRuleInvalidProtocol',
+    `Security group rule protocol ${show(v)} not supported. Only protocol values ${pyList([null, PROTOCOL_ANY, ...Object.keys(IP_PROTOCOLS)])} and integer representations [0 to 255] are supported.`);
+  if (typeof v === 'number') {
+    if (Number.isInteger(v) && v >= 0 && v <= 255) return String(v);
+    throw fail();
+  }
+  if (typeof v !== 'string') throw fail();
+  const t = v.trim();
+  if (/^[+-]?\d+$/.test(t)) {
+    const n = Number(t);
+    if (n >= 0 && n <= 255) return String(n);
+    throw fail();
+  }
+  const name = v.toLowerCase();
+  if (name === PROTOCOL_ANY) return null;
+  if (name in IP_PROTOCOLS) return name;
+  throw fail();
+};
+
+/** convert_validate_port_value: null, or an integer 0-65535 (numbers or integer strings). */
+export const convertPort: Validator = (v) => {
+  if (v === null || v === undefined) return null;
+  let n: number | null = null;
+  if (typeof v === 'number' && Number.isInteger(v)) n = v;
+  else if (typeof v === 'string' && /^\s*[+-]?\d+\s*$/.test(v)) n = Number(v.trim());
+  if (n === null || n < 0 || n > 65535) {
+    throw new NeutronError(400, 'SecurityGroupInvalidPortValue', `Invalid value for port ${show(v)}`);
+  }
+  return n;
+};
+
+/** convert_ethertype_to_case_insensitive. */
+export const convertEthertype: Validator = (v) => {
+  if (typeof v === 'string') {
+    const found = ETHERTYPES.find((e) => e.toLowerCase() === v.toLowerCase());
+    if (found) return found;
+  }
+  throw new NeutronError(400, 'SecurityGroupRuleInvalidEtherType',
+    `Security group rule for ethertype '${show(v)}' not supported. Allowed values are ${pyList(ETHERTYPES)}.`);
+};
+
+/** A parsed remote_ip_prefix: as Neutron stores it (address as given plus length) and normalized. */
+export interface IpPrefix {
+  version: 4 | 6;
+  /** "addr/len", the address as given (canonical spelling), a bare address getting /32 or /128. */
+  prefix: string;
+  /** "network/len", host bits cleared (normalized_cidr). */
+  cidr: string;
+}
+
+export function parseIpPrefix(v: string): IpPrefix | null {
+  const slash = v.indexOf('/');
+  const addrText = slash < 0 ? v : v.slice(0, slash);
+  const ip = tryParseIp(addrText);
+  if (!ip) return null;
+  const bits = ADDRESS_BITS[ip.version];
+  let len = bits;
+  if (slash >= 0) {
+    const lenText = v.slice(slash + 1);
+    if (!/^\d{1,3}$/.test(lenText)) return null;
+    len = Number(lenText);
+    if (len > bits) return null;
+  }
+  const hostMask = (1n << BigInt(bits - len)) - 1n;
+  const all = (1n << BigInt(bits)) - 1n;
+  const network = ip.value & (all ^ hostMask);
+  return { version: ip.version, prefix: `${formatIp(ip.value, ip.version)}/${len}`, cidr: `${formatIp(network, ip.version)}/${len}` };
+}
+
+/** convert_ip_prefix_to_cidr: '' and null mean none; else an address or CIDR. */
+export const convertIpPrefix: Validator = (v) => {
+  if (v === null || v === undefined || v === '') return null;
+  const p = typeof v === 'string' ? parseIpPrefix(v.trim()) : null;
+  if (!p) throw new NeutronError(400, 'InvalidCIDR', `Invalid CIDR ${show(v)} given as IP prefix.`);
+  return p.prefix;
+};
+
+/** Security group names: 'default' (any case) is reserved for the group Neutron makes itself. */
+export const nameNotDefault: Validator = (v, attr) => {
+  const s = string(255)(v, attr) as string;
+  if (s.toLowerCase() === 'default') {
+    throw new NeutronError(409, 'SecurityGroupDefaultAlreadyExists', 'Default security group already exists.');
+  }
+  return s;
+};
+
+/** A port's security_groups: null means none; unique group ids (convert_none_to_empty_list + uuid_list). */
+export const securityGroupIdList: Validator = (v, attr) => {
+  if (v === null) return [];
+  const l = list()(v, attr) as unknown[];
+  for (const x of l) if (!isUuid(x)) throw invalid(attr, `'${show(x)}' is not a valid UUID`);
+  const dups = l.filter((x, i) => l.indexOf(x) !== i);
+  if (dups.length) throw invalid(attr, `Duplicate items in the list: '${[...new Set(dups)].join(', ')}'`);
+  return l;
+};
+
+/** A free-form id that is looked up later (Neutron does not validate these: unknown ones are 404s). */
+const idOrNull: Validator = (v, attr) => (v === null ? null : string(255)(v, attr));
+
+const ro = { allowPost: false, allowPut: false, visible: true } as const;
+
+const { tags: _tags, ...ruleStandardAttrs } = standardAttrs;
+void _tags;
+
+export const securityGroupDef: ResourceDef = {
+  name: 'security_group',
+  collection: 'security_groups',
+  path: 'security-groups',
+  taggable: true,
+  attributes: {
+    id: idAttr,
+    name: { allowPost: true, allowPut: true, default: '', validate: nameNotDefault, visible: true, filter: true, sortKey: true },
+    stateful: {
+      allowPost: true, allowPut: true, default: true, validate: boolean, visible: true, extension: 'stateful-security-group',
+    },
+    ...projectAttrs,
+    ...standardAttrs,
+    security_group_rules: { ...ro },
+    shared: {
+      ...ro, filter: true, filterConvert: filterBool, requiredByPolicy: true, enforcePolicy: true,
+      extension: 'security-groups-shared-filtering',
+    },
+  },
+};
+
+const ruleAttr = (a: Partial<AttributeDef>): AttributeDef => ({ allowPost: true, allowPut: false, visible: true, filter: true, sortKey: true, ...a });
+
+export const securityGroupRuleDef: ResourceDef = {
+  name: 'security_group_rule',
+  collection: 'security_group_rules',
+  path: 'security-group-rules',
+  parent: { resource: 'security_group', idAttr: 'security_group_id' },
+  attributes: {
+    id: idAttr,
+    security_group_id: ruleAttr({ validate: string(36), requiredByPolicy: true }),
+    remote_group_id: ruleAttr({ default: null, validate: idOrNull }),
+    direction: ruleAttr({ validate: oneOf(DIRECTIONS) }),
+    protocol: ruleAttr({ default: null, validate: convertProtocol, filterConvert: (raw) => raw.toLowerCase() }),
+    port_range_min: ruleAttr({ default: null, validate: convertPort, filterConvert: filterInt }),
+    port_range_max: ruleAttr({ default: null, validate: convertPort, filterConvert: filterInt }),
+    ethertype: ruleAttr({ default: 'IPv4', validate: convertEthertype, filterConvert: (raw) => convertEthertype(raw, 'ethertype') }),
+    remote_ip_prefix: ruleAttr({ default: null, validate: convertIpPrefix }),
+    // The attribute of security-groups-remote-address-group; neutrino has no address groups, so
+    // any id given is unknown (404) and rules always show null. The extension is not listed.
+    remote_address_group_id: ruleAttr({ default: null, validate: idOrNull }),
+    normalized_cidr: { ...ro, filter: true, sortKey: true, extension: 'security-groups-normalized-cidr' },
+    ...projectAttrs,
+    ...ruleStandardAttrs,
+  },
+};

@@ -1,0 +1,615 @@
+// Routers (Neutron's l3_db, l3_gwmode_db and extraroute_db): the gateway port on an external
+// network, interfaces by subnet or by port, extra routes. Each write is one transaction that
+// starts by locking the router's row, so concurrent changes of one router (two adds of the same
+// subnet, an add racing a delete) run one after the other and see each other's result.
+import type { RequestContext } from '../../context.js';
+import { routerDef } from '../../definitions/router.js';
+import { NOT_SPECIFIED } from '../../definitions/common.js';
+import { isUuid } from '../../definitions/validators.js';
+import type { ResourceDef } from '../../definitions/types.js';
+import { badRequest } from '../../api/errors.js';
+import type { ListQuery } from '../../api/query.js';
+import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
+import type { RouterTable } from '../../db/schema.js';
+import { canonicalIp, cidrsOverlap, formatCidr, ipInCidr, parseIp, pyStr, tryParseCidr } from '../../ipam/index.js';
+import { applyColumnFilters, applySortAndPage, applyTagFilters, boolColumn, loadTags, type ColumnMap } from '../common/list-sql.js';
+import { checkRevision, standardFields } from '../common/standard.js';
+import { PortIpAllocator, type FixedIp } from '../ml2/ip-allocator.js';
+import { routeList } from '../../definitions/router.js';
+import {
+  DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_ROUTER_INTF, ROUTER_INTERFACE_OWNERS, lockNetwork, loadPort, loadPorts, loadSubnets,
+  networkSubnets, visibleNetwork, visiblePort, visibleSubnet, type L3Context, type PortInfo, type SubnetRow,
+} from './common.js';
+import {
+  badResource, gatewayInUseByFloatingIp, invalidRoutes, portInUse, routerInUse, routerInterfaceInUseByFloatingIp,
+  routerInterfaceInUseByRoute, routerInterfaceNotFound, routerInterfaceNotFoundForSubnet, routerNotFound, routesExhausted,
+  subnetMismatchForPort, portNotFound,
+} from './errors.js';
+
+const COLUMNS: ColumnMap = {
+  id: { column: 'id' }, name: { column: 'name' }, status: { column: 'status' },
+  admin_state_up: boolColumn('admin_state_up'), tenant_id: { column: 'project_id' }, project_id: { column: 'project_id' },
+  description: { column: 'description' }, created_at: { column: 'created_at' }, updated_at: { column: 'updated_at' },
+  revision_number: { column: 'revision_number' },
+};
+
+export interface Route {
+  destination: string;
+  nexthop: string;
+}
+
+export interface GatewayInfo {
+  network_id: string;
+  enable_snat?: boolean;
+  external_fixed_ips?: Array<{ subnet_id?: string; ip_address?: string }>;
+}
+
+/** add_router_interface / remove_router_interface answer. */
+export interface InterfaceInfo {
+  id: string;
+  tenant_id: string;
+  project_id: string;
+  port_id: string;
+  network_id: string;
+  subnet_id: string;
+  subnet_ids: string[];
+}
+
+const sortRoutes = (routes: Route[]) =>
+  [...routes].sort((a, b) => (a.destination === b.destination ? a.nexthop.localeCompare(b.nexthop) : a.destination.localeCompare(b.destination)));
+
+/** Canonical text, as Neutron's RouterRoute object stores it (netaddr's str()). */
+function canonicalRoute(r: Route): Route {
+  const c = tryParseCidr(r.destination);
+  return { destination: c ? formatCidr(c) : r.destination, nexthop: canonicalIp(r.nexthop) };
+}
+
+export class RouterHandler implements ResourceHandler {
+  readonly def: ResourceDef = routerDef;
+  private readonly ips: PortIpAllocator;
+
+  constructor(private readonly l3: L3Context) {
+    this.ips = new PortIpAllocator(l3.m);
+  }
+
+  private get db() {
+    return this.l3.m.db;
+  }
+
+  notFound(id: string): Error {
+    return routerNotFound(id);
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  private scoped(ctx: RequestContext, db: Reader) {
+    let qb = db.selectFrom('routers').selectAll('routers');
+    if (!ctx.isAdmin) qb = qb.where('routers.project_id', '=', ctx.projectId ?? '');
+    return qb;
+  }
+
+  async get(ctx: RequestContext, id: string, db: Reader = this.db.kysely): Promise<Rec | null> {
+    const row = await this.scoped(ctx, db).where('routers.id', '=', id).executeTakeFirst();
+    return row ? (await this.toDicts(db, [row]))[0]! : null;
+  }
+
+  async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
+    const db = this.db.kysely;
+    const { qb: filtered } = applyColumnFilters(this.scoped(ctx, db), 'routers', COLUMNS, q.filters);
+    let qb = applyTagFilters(filtered, 'routers', q.tagFilters);
+    qb = await applySortAndPage(db, qb, 'routers', COLUMNS, q, 'RouterNotFound');
+    const rows = await qb.execute();
+    if (q.pageReverse) rows.reverse();
+    return this.toDicts(db, rows);
+  }
+
+  async toDicts(db: Reader, rows: RouterTable[]): Promise<Rec[]> {
+    const ids = rows.map((r) => r.id);
+    const gwPorts = new Map((await loadPorts(db, rows.map((r) => r.gw_port_id).filter((p): p is string => !!p))).map((p) => [p.id, p]));
+    const routes = new Map<string, Route[]>();
+    if (ids.length) {
+      for (const r of await db.selectFrom('router_routes').selectAll().where('router_id', 'in', ids).execute()) {
+        const l = routes.get(r.router_id) ?? [];
+        l.push({ destination: r.destination, nexthop: r.nexthop });
+        routes.set(r.router_id, l);
+      }
+    }
+    const tags = await loadTags(db, ids);
+    return rows.map((row) => {
+      const gw = row.gw_port_id ? gwPorts.get(row.gw_port_id) : undefined;
+      return {
+        id: row.id,
+        name: row.name,
+        admin_state_up: i2b(row.admin_state_up),
+        status: row.status,
+        external_gateway_info: gw
+          ? {
+            network_id: gw.network_id,
+            external_fixed_ips: gw.fixed_ips.map((ip) => ({ subnet_id: ip.subnet_id, ip_address: ip.ip_address })),
+            enable_snat: i2b(row.enable_snat),
+          }
+          : null,
+        routes: sortRoutes(routes.get(row.id) ?? []),
+        ...standardFields(row, tags.get(row.id)),
+      };
+    });
+  }
+
+  // ---- writes --------------------------------------------------------------------------------
+
+  async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
+    return inTransaction(this.db, async (tx) => {
+      const ids: string[] = [];
+      for (const body of bodies) {
+        const projectId = body.project_id as string;
+        await this.l3.m.quota.enforce(tx, projectId, { router: 1 });
+        const now = nowIso();
+        const row: RouterTable = {
+          id: body.id as string, project_id: projectId, name: body.name as string, status: 'ACTIVE',
+          admin_state_up: b2i(body.admin_state_up as boolean), gw_port_id: null, enable_snat: b2i(this.l3.settings.enableSnatByDefault),
+          description: body.description as string, revision_number: 0, created_at: now, updated_at: now,
+        };
+        await tx.insertInto('routers').values(row).execute();
+        if (body.external_gateway_info) await this.updateGateway(tx, ctx, row, body.external_gateway_info as GatewayInfo);
+        ids.push(row.id);
+      }
+      const rows = await tx.selectFrom('routers').selectAll().where('id', 'in', ids).execute();
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return this.toDicts(tx, ids.map((id) => byId.get(id)!));
+    });
+  }
+
+  /** The router's row, locked for the rest of the transaction. */
+  private async lockRouter(tx: Tx, id: string): Promise<RouterTable> {
+    const row = await forUpdate(this.db, tx.selectFrom('routers').selectAll().where('id', '=', id)).executeTakeFirst();
+    if (!row) throw routerNotFound(id);
+    return row;
+  }
+
+  private async bump(tx: Tx, id: string): Promise<void> {
+    await tx.updateTable('routers').set((eb) => ({ revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
+      .where('id', '=', id).execute();
+  }
+
+  async update(ctx: RequestContext, id: string, body: Rec, expectRevision?: number): Promise<Rec> {
+    return inTransaction(this.db, async (tx) => {
+      const row = await this.lockRouter(tx, id);
+      checkRevision(row.revision_number, expectRevision);
+      await this.applyUpdate(tx, ctx, row, body);
+      return (await this.toDicts(tx, [(await tx.selectFrom('routers').selectAll().where('id', '=', id).executeTakeFirst())!]))[0]!;
+    });
+  }
+
+  private async applyUpdate(tx: Tx, ctx: RequestContext, row: RouterTable, body: Rec): Promise<void> {
+    // Routes first, checked against the ports the router has now (ExtraRoute_dbonly_mixin).
+    if ('routes' in body && body.routes !== NOT_SPECIFIED) await this.replaceRoutes(tx, row.id, body.routes as Route[]);
+    if ('external_gateway_info' in body) await this.updateGateway(tx, ctx, row, body.external_gateway_info as GatewayInfo | null);
+    const set: Partial<RouterTable> = {};
+    if ('name' in body) set.name = body.name as string;
+    if ('description' in body) set.description = body.description as string;
+    if ('admin_state_up' in body) set.admin_state_up = b2i(body.admin_state_up as boolean);
+    await tx.updateTable('routers').set({ ...set, updated_at: nowIso() })
+      .set((eb) => ({ revision_number: eb('revision_number', '+', 1) })).where('id', '=', row.id).execute();
+  }
+
+  async delete(_ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
+    await inTransaction(this.db, async (tx) => {
+      const row = await this.lockRouter(tx, id);
+      checkRevision(row.revision_number, expectRevision);
+      const attached = await tx.selectFrom('router_ports').select('port_id').where('router_id', '=', id)
+        .where('port_type', '=', DEVICE_OWNER_ROUTER_INTF).orderBy('port_id').execute();
+      if (attached.length) throw routerInUse(id, `has ports still attached: ${attached.map((p) => p.port_id).join(', ')}`);
+      await this.deleteGatewayPort(tx, row);
+      // Any other port still owned (none in practice) goes with the router, as in Neutron.
+      for (const p of await tx.selectFrom('router_ports').select('port_id').where('router_id', '=', id).execute()) {
+        await this.l3.ports.deleteInTx(tx, p.port_id);
+      }
+      await tx.deleteFrom('router_routes').where('router_id', '=', id).execute();
+      await tx.deleteFrom('tags').where('resource_id', '=', id).execute();
+      await tx.deleteFrom('routers').where('id', '=', id).execute();
+    });
+  }
+
+  // ---- gateway (l3_db._update_router_gw_info with l3_gwmode_db's enable_snat) ---------------
+
+  private async updateGateway(tx: Tx, ctx: RequestContext, row: RouterTable, info: GatewayInfo | null): Promise<void> {
+    const enableSnat = info && info.enable_snat !== undefined ? info.enable_snat : this.l3.settings.enableSnatByDefault;
+    await tx.updateTable('routers').set({ enable_snat: b2i(enableSnat) }).where('id', '=', row.id).execute();
+    row.enable_snat = b2i(enableSnat);
+    const gwPort = row.gw_port_id ? await loadPort(tx, row.gw_port_id) : null;
+    const extIps = info?.external_fixed_ips ?? [];
+    const ipChange = externalIpChange(gwPort, extIps);
+    const networkId = await this.validateGatewayInfo(tx, ctx, info, extIps, row, gwPort);
+    if (gwPort && ipChange && gwPort.network_id === networkId) {
+      await lockNetwork(this.l3.m, tx, networkId);
+      const subnets = await this.l3.subnets.subnetsOf(tx, networkId);
+      const fixed = await this.ips.allocate(tx, networkId, subnets, extIps, gwPort.mac_address, DEVICE_OWNER_ROUTER_GW, gwPort.fixed_ips);
+      await this.ips.replace(tx, gwPort.id, networkId, gwPort.fixed_ips, fixed);
+      await tx.updateTable('ports').set((eb) => ({ revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
+        .where('id', '=', gwPort.id).execute();
+      return;
+    }
+    if (gwPort && gwPort.network_id !== networkId) {
+      await this.deleteGatewayPort(tx, row);
+    }
+    if (networkId && (!gwPort || gwPort.network_id !== networkId)) {
+      const subnets = await networkSubnets(tx, networkId);
+      await this.checkDuplicateSubnets(tx, row.id, subnets);
+      const port = await this.l3.ports.createInTx(tx, {
+        project_id: '', network_id: networkId, fixed_ips: extIps.length ? extIps : NOT_SPECIFIED,
+        device_id: row.id, device_owner: DEVICE_OWNER_ROUTER_GW, admin_state_up: true, name: '',
+      });
+      await tx.insertInto('router_ports').values({ port_id: port.id as string, router_id: row.id, port_type: DEVICE_OWNER_ROUTER_GW }).execute();
+      await tx.updateTable('routers').set({ gw_port_id: port.id as string }).where('id', '=', row.id).execute();
+      row.gw_port_id = port.id as string;
+    }
+  }
+
+  /** _validate_gw_info: the network is visible and external, no fixed IP is a subnet's gateway. */
+  private async validateGatewayInfo(
+    tx: Tx, ctx: RequestContext, info: GatewayInfo | null, extIps: Array<{ ip_address?: string }>, row: RouterTable, gwPort: PortInfo | null,
+  ): Promise<string | null> {
+    const networkId = info ? info.network_id : null;
+    let gwSubnets: SubnetRow[] = [];
+    if (networkId) {
+      const net = await visibleNetwork(tx, ctx, networkId);
+      if (!net.external) throw badResource('router', `Network ${networkId} is not an external network`);
+      gwSubnets = await networkSubnets(tx, networkId);
+      for (const ip of extIps) {
+        for (const s of gwSubnets) {
+          if (s.gateway_ip && ip.ip_address !== undefined && sameIp(ip.ip_address, s.gateway_ip)) {
+            throw badResource('router', `External IP ${ip.ip_address} is the same as the gateway IP`);
+          }
+        }
+      }
+    }
+    const routes = await this.routesOf(tx, row.id);
+    if (!routes.length) return networkId;
+    // The routes must stay valid with the new gateway: every port but the gateway's, plus the
+    // new gateway network's subnets (its own address is not known yet).
+    const cidrs: string[] = [];
+    const addresses: string[] = [];
+    const attached = (await this.routerPorts(tx, row.id)).filter((p) => p.id !== gwPort?.id);
+    const subnetCidrs = new Map((await loadSubnets(tx, attached.flatMap((p) => p.fixed_ips.map((ip) => ip.subnet_id)))).map((s) => [s.id, s.cidr]));
+    for (const p of attached) {
+      for (const ip of p.fixed_ips) {
+        const c = subnetCidrs.get(ip.subnet_id);
+        if (c) cidrs.push(c);
+        addresses.push(ip.ip_address);
+      }
+    }
+    for (const s of gwSubnets) cidrs.push(s.cidr);
+    this.validateRoutes(row.id, routes, cidrs, addresses);
+    return networkId;
+  }
+
+  private async deleteGatewayPort(tx: Tx, row: RouterTable): Promise<void> {
+    if (!row.gw_port_id) return;
+    const port = await loadPort(tx, row.gw_port_id);
+    const fip = await tx.selectFrom('floatingips').select('id').where('router_id', '=', row.id).limit(1).executeTakeFirst();
+    if (fip) throw gatewayInUseByFloatingIp(row.id, port?.network_id ?? '');
+    await tx.updateTable('routers').set({ gw_port_id: null }).where('id', '=', row.id).execute();
+    await tx.deleteFrom('router_ports').where('port_id', '=', row.gw_port_id).execute();
+    if (port) await this.l3.ports.deleteInTx(tx, port.id);
+    row.gw_port_id = null;
+  }
+
+  // ---- interfaces --------------------------------------------------------------------------
+
+  /** Every port the router owns (gateway and interfaces) with its fixed IPs. */
+  private async routerPorts(tx: Reader, routerId: string): Promise<PortInfo[]> {
+    const ids = (await tx.selectFrom('router_ports').select('port_id').where('router_id', '=', routerId).execute()).map((r) => r.port_id);
+    return loadPorts(tx, ids);
+  }
+
+  /** _check_for_dup_router_subnets: no second port on a subnet, no overlapping CIDRs. */
+  private async checkDuplicateSubnets(tx: Tx, routerId: string, newSubnets: SubnetRow[]): Promise<void> {
+    const newIds = new Set(newSubnets.map((s) => s.id));
+    const routerSubnets: string[] = [];
+    for (const p of await this.routerPorts(tx, routerId)) {
+      for (const ip of p.fixed_ips) {
+        if (newIds.has(ip.subnet_id)) throw badResource('router', `Router already has a port on subnet ${ip.subnet_id}`);
+        if (p.device_owner === DEVICE_OWNER_ROUTER_GW) {
+          for (const s of await networkSubnets(tx, p.network_id)) routerSubnets.push(s.id);
+        } else {
+          routerSubnets.push(ip.subnet_id);
+        }
+      }
+    }
+    for (const sub of await loadSubnets(tx, [...new Set(routerSubnets)])) {
+      for (const s of newSubnets) {
+        if (cidrsOverlap(s.cidr, sub.cidr)) {
+          throw badResource('router', `Cidr ${s.cidr} of subnet ${s.id} overlaps with cidr ${sub.cidr} of subnet ${sub.id}`);
+        }
+      }
+    }
+  }
+
+  private static validateSubnetAddressMode(s: SubnetRow): void {
+    if (s.ip_version === 6 && s.ipv6_ra_mode === null && s.ipv6_address_mode !== null) {
+      throw badResource('router', `IPv6 subnet ${s.id} configured to receive RAs from an external router cannot be added to Neutron Router.`);
+    }
+  }
+
+  async addInterface(ctx: RequestContext, routerId: string, raw: unknown): Promise<InterfaceInfo> {
+    const { portId, subnetId } = interfaceInfo(raw, false);
+    return inTransaction(this.db, async (tx) => {
+      const router = await this.lockRouter(tx, routerId);
+      let port: PortInfo;
+      let subnets: SubnetRow[];
+      if (portId) ({ port, subnets } = await this.addByPort(tx, ctx, router, portId));
+      else ({ port, subnets } = await this.addBySubnet(tx, ctx, router, subnetId!));
+      await this.bump(tx, routerId);
+      return {
+        id: routerId, tenant_id: port.project_id, project_id: port.project_id, port_id: port.id, network_id: port.network_id,
+        subnet_id: subnets[subnets.length - 1]!.id, subnet_ids: subnets.map((s) => s.id),
+      };
+    });
+  }
+
+  private async addByPort(tx: Tx, ctx: RequestContext, router: RouterTable, portId: string) {
+    const seen = await visiblePort(tx, ctx, portId);
+    // The port's network lock (port updates take it too), then the port as it is now: of two
+    // routers taking one port at once, the second sees the first's device_id.
+    await lockNetwork(this.l3.m, tx, seen.network_id);
+    const port = await loadPort(tx, portId);
+    if (!port) throw portNotFound(portId);
+    if (port.device_id !== '') throw portInUse(port.id, port.network_id, port.device_id);
+    if (!port.fixed_ips.length) throw badResource('router', 'Router port must have at least one fixed IP');
+    const subnets = await loadSubnets(tx, [...new Set(port.fixed_ips.map((ip) => ip.subnet_id))]);
+    for (const s of subnets) RouterHandler.validateSubnetAddressMode(s);
+    if (port.fixed_ips.some((ip) => ip.ip_address.includes(':'))) {
+      for (const existing of await this.routerPorts(tx, router.id)) {
+        if (existing.network_id === port.network_id && existing.fixed_ips.some((ip) => ip.ip_address.includes(':'))) {
+          throw badResource('router', `Cannot have multiple router ports with the same network id if both contain IPv6 subnets. Existing port ${existing.id} has IPv6 subnet(s) and network id ${existing.network_id}`);
+        }
+      }
+    }
+    if (subnets.length) await this.checkDuplicateSubnets(tx, router.id, subnets);
+    if (subnets.filter((s) => s.ip_version === 4).length > 1) throw badResource('router', 'Cannot have multiple IPv4 subnets on router port');
+    if (!ctx.isAdmin) await this.checkPortInPools(tx, ctx, port, subnets);
+    await tx.updateTable('ports').set((eb) => ({
+      device_id: router.id, device_owner: DEVICE_OWNER_ROUTER_INTF, revision_number: eb('revision_number', '+', 1), updated_at: nowIso(),
+    })).where('id', '=', port.id).execute();
+    await tx.insertInto('router_ports').values({ port_id: port.id, router_id: router.id, port_type: DEVICE_OWNER_ROUTER_INTF }).execute();
+    return { port, subnets: orderLike(subnets, port.fixed_ips.map((ip) => ip.subnet_id)) };
+  }
+
+  /** _validate_port_in_range_or_admin: an address outside the pools needs the subnet's owner. */
+  private async checkPortInPools(tx: Tx, ctx: RequestContext, port: PortInfo, subnets: SubnetRow[]): Promise<void> {
+    const pools = await tx.selectFrom('allocation_pools').selectAll().where('subnet_id', 'in', subnets.map((s) => s.id)).execute();
+    for (const ip of port.fixed_ips) {
+      const subnet = subnets.find((s) => s.id === ip.subnet_id)!;
+      const inPool = pools.some((p) => p.subnet_id === ip.subnet_id && inRange(ip.ip_address, p.first_ip, p.last_ip));
+      if (!inPool && ctx.projectId !== subnet.project_id) {
+        throw badResource('router', `Cannot add interface to router because specified port ${port.id} has an IP address out of the allocation pool of subnet ${ip.subnet_id}, which is not owned by the project making the request`);
+      }
+    }
+  }
+
+  private async addBySubnet(tx: Tx, ctx: RequestContext, router: RouterTable, subnetId: string) {
+    const subnet = await visibleSubnet(tx, ctx, subnetId);
+    if (!subnet.gateway_ip) throw badResource('router', 'Subnet for router interface must have a gateway IP');
+    if (subnet.project_id !== ctx.projectId && !ctx.isAdmin) {
+      // Shared with the project by an RBAC entry: allowed; shared with everyone: not (LP 1757482).
+      const rbac = await tx.selectFrom('rbac_entries').select('id').where('object_type', '=', 'network')
+        .where('object_id', '=', subnet.network_id).where('action', '=', 'access_as_shared')
+        .where('target_project', '=', ctx.projectId ?? '').executeTakeFirst();
+      if (!rbac) throw badResource('router', `Cannot add interface to router because subnet ${subnetId} is not owned by project making the request`);
+    }
+    RouterHandler.validateSubnetAddressMode(subnet);
+    await this.checkDuplicateSubnets(tx, router.id, [subnet]);
+    const fixedIp = { ip_address: subnet.gateway_ip, subnet_id: subnet.id };
+    if (subnet.ip_version === 6) {
+      // A further IPv6 prefix joins the router's IPv6 port on that network.
+      const existing = (await this.routerPorts(tx, router.id)).find((p) =>
+        p.device_owner === DEVICE_OWNER_ROUTER_INTF && p.network_id === subnet.network_id && p.fixed_ips.some((ip) => ip.ip_address.includes(':')));
+      if (existing) {
+        await lockNetwork(this.l3.m, tx, existing.network_id);
+        const infos = await this.l3.subnets.subnetsOf(tx, existing.network_id);
+        const requested = [...existing.fixed_ips, fixedIp];
+        const fixed = await this.ips.allocate(tx, existing.network_id, infos, requested, existing.mac_address, DEVICE_OWNER_ROUTER_INTF, existing.fixed_ips);
+        await this.ips.replace(tx, existing.id, existing.network_id, existing.fixed_ips, fixed);
+        await tx.updateTable('ports').set((eb) => ({ revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
+          .where('id', '=', existing.id).execute();
+        return { port: existing, subnets: [subnet] };
+      }
+    }
+    const created = await this.l3.ports.createInTx(tx, {
+      project_id: router.project_id, network_id: subnet.network_id, fixed_ips: [fixedIp], admin_state_up: true,
+      device_id: router.id, device_owner: DEVICE_OWNER_ROUTER_INTF, name: '',
+    });
+    await tx.insertInto('router_ports').values({ port_id: created.id as string, router_id: router.id, port_type: DEVICE_OWNER_ROUTER_INTF }).execute();
+    const port: PortInfo = {
+      id: created.id as string, network_id: subnet.network_id, project_id: router.project_id, device_id: router.id,
+      device_owner: DEVICE_OWNER_ROUTER_INTF, mac_address: created.mac_address as string, fixed_ips: created.fixed_ips as FixedIp[],
+    };
+    return { port, subnets: [subnet] };
+  }
+
+  async removeInterface(ctx: RequestContext, routerId: string, raw: unknown): Promise<InterfaceInfo> {
+    const { portId, subnetId } = interfaceInfo(raw, true);
+    return inTransaction(this.db, async (tx) => {
+      await this.lockRouter(tx, routerId);
+      const { port, subnets } = portId
+        ? await this.removeByPort(tx, routerId, portId, subnetId)
+        : await this.removeBySubnet(tx, ctx, routerId, subnetId!);
+      await this.bump(tx, routerId);
+      return {
+        id: routerId, tenant_id: port.project_id, project_id: port.project_id, port_id: port.id, network_id: port.network_id,
+        subnet_id: subnets[0]!.id, subnet_ids: subnets.map((s) => s.id),
+      };
+    });
+  }
+
+  private async interfacePorts(tx: Tx, routerId: string): Promise<PortInfo[]> {
+    return (await this.routerPorts(tx, routerId)).filter((p) => p.device_owner === DEVICE_OWNER_ROUTER_INTF);
+  }
+
+  private async removeByPort(tx: Tx, routerId: string, portId: string, subnetId: string | null) {
+    const rp = await tx.selectFrom('router_ports').select('port_id').where('router_id', '=', routerId)
+      .where('port_id', '=', portId).where('port_type', '=', DEVICE_OWNER_ROUTER_INTF).executeTakeFirst();
+    const port = rp ? await loadPort(tx, portId) : null;
+    if (!port || port.device_owner !== DEVICE_OWNER_ROUTER_INTF) throw routerInterfaceNotFound(routerId, portId);
+    const portSubnetIds = port.fixed_ips.map((ip) => ip.subnet_id);
+    if (subnetId && !portSubnetIds.includes(subnetId)) throw subnetMismatchForPort(portId, subnetId);
+    const subnets = orderLike(await loadSubnets(tx, [...new Set(portSubnetIds)]), portSubnetIds);
+    for (const s of subnets) await this.confirmInterfaceNotInUse(tx, routerId, s);
+    await tx.deleteFrom('router_ports').where('port_id', '=', portId).execute();
+    await this.l3.ports.deleteInTx(tx, portId);
+    return { port, subnets };
+  }
+
+  private async removeBySubnet(tx: Tx, ctx: RequestContext, routerId: string, subnetId: string) {
+    const subnet = await visibleSubnet(tx, ctx, subnetId);
+    const ports = (await this.interfacePorts(tx, routerId)).filter((p) => p.network_id === subnet.network_id);
+    if (ports.length) await this.confirmInterfaceNotInUse(tx, routerId, subnet);
+    for (const p of ports) {
+      const portSubnets = p.fixed_ips.map((ip) => ip.subnet_id);
+      if (!portSubnets.includes(subnetId)) continue;
+      if (portSubnets.length > 1) {
+        // A multi-prefix (IPv6) port: only this subnet's address goes.
+        await tx.deleteFrom('ip_allocations').where('port_id', '=', p.id).where('subnet_id', '=', subnetId).execute();
+        await tx.updateTable('ports').set((eb) => ({ revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
+          .where('id', '=', p.id).execute();
+      } else {
+        await tx.deleteFrom('router_ports').where('port_id', '=', p.id).execute();
+        await this.l3.ports.deleteInTx(tx, p.id);
+      }
+      return { port: p, subnets: [subnet] };
+    }
+    throw routerInterfaceNotFoundForSubnet(routerId, subnetId);
+  }
+
+  /** No floating IP reaches a port of the subnet through this router, no route goes through it. */
+  private async confirmInterfaceNotInUse(tx: Tx, routerId: string, subnet: SubnetRow): Promise<void> {
+    const fips = await tx.selectFrom('floatingips').select(['fixed_port_id', 'fixed_ip_address']).where('router_id', '=', routerId).execute();
+    if (fips.length) {
+      const subnetPorts = new Set((await tx.selectFrom('ip_allocations').select('port_id').where('subnet_id', '=', subnet.id).execute()).map((a) => a.port_id));
+      for (const f of fips) {
+        if (f.fixed_ip_address && f.fixed_port_id && ipInCidr(f.fixed_ip_address, subnet.cidr) && subnetPorts.has(f.fixed_port_id)) {
+          throw routerInterfaceInUseByFloatingIp(routerId, subnet.id);
+        }
+      }
+    }
+    for (const r of await this.routesOf(tx, routerId)) {
+      if (ipInCidr(r.nexthop, subnet.cidr)) throw routerInterfaceInUseByRoute(routerId, subnet.id);
+    }
+  }
+
+  // ---- extra routes ------------------------------------------------------------------------
+
+  private async routesOf(db: Reader, routerId: string): Promise<Route[]> {
+    return db.selectFrom('router_routes').select(['destination', 'nexthop']).where('router_id', '=', routerId).execute();
+  }
+
+  /** _validate_routes: not too many; each nexthop on a subnet of the router, none its own address. */
+  private validateRoutes(routerId: string, routes: Route[], cidrs: string[], addresses: string[]): void {
+    if (routes.length > this.l3.settings.maxRoutes) throw routesExhausted(routerId, this.l3.settings.maxRoutes);
+    const own = new Set(addresses.map((a) => canonicalIp(a)));
+    for (const r of routes) {
+      if (!cidrs.some((c) => ipInCidr(r.nexthop, c))) throw invalidRoutes(routes, 'the nexthop is not connected with router');
+      if (own.has(canonicalIp(r.nexthop))) throw invalidRoutes(routes, 'the nexthop is used by router');
+    }
+  }
+
+  private async replaceRoutes(tx: Tx, routerId: string, routes: Route[]): Promise<void> {
+    const cidrs: string[] = [];
+    const addresses: string[] = [];
+    const ports = await this.routerPorts(tx, routerId);
+    const subnetCidrs = new Map((await loadSubnets(tx, ports.flatMap((p) => p.fixed_ips.map((ip) => ip.subnet_id)))).map((s) => [s.id, s.cidr]));
+    for (const p of ports) {
+      for (const ip of p.fixed_ips) {
+        const c = subnetCidrs.get(ip.subnet_id);
+        if (c) cidrs.push(c);
+        addresses.push(ip.ip_address);
+      }
+    }
+    this.validateRoutes(routerId, routes, cidrs, addresses);
+    const wanted = new Map(routes.map(canonicalRoute).map((r) => [`${r.destination} ${r.nexthop}`, r]));
+    const current = await this.routesOf(tx, routerId);
+    const have = new Set(current.map((r) => `${r.destination} ${r.nexthop}`));
+    for (const r of current) {
+      if (!wanted.has(`${r.destination} ${r.nexthop}`)) {
+        await tx.deleteFrom('router_routes').where('router_id', '=', routerId).where('destination', '=', r.destination)
+          .where('nexthop', '=', r.nexthop).execute();
+      }
+    }
+    const added = [...wanted.entries()].filter(([k]) => !have.has(k)).map(([, r]) => ({ router_id: routerId, ...r }));
+    if (added.length) await tx.insertInto('router_routes').values(added).execute();
+  }
+
+  /** PUT add_extraroutes / remove_extraroutes: {"router": {"routes": [...]}} merged into the set. */
+  async changeExtraRoutes(ctx: RequestContext, routerId: string, raw: unknown, op: 'add' | 'remove'): Promise<Rec> {
+    const r = (raw as { router?: unknown } | null)?.router;
+    if (!r || typeof r !== 'object' || !('routes' in r)) throw badRequest("Unable to find 'router' in request body");
+    const given = routeList((r as Rec).routes, 'routes') as Route[];
+    return inTransaction(this.db, async (tx) => {
+      const row = await this.lockRouter(tx, routerId);
+      const old = (await this.routesOf(tx, routerId)).map(canonicalRoute);
+      const change = given.map(canonicalRoute);
+      const key = (x: Route) => `${x.destination} ${x.nexthop}`;
+      let routes: Route[];
+      if (op === 'add') {
+        const merged = new Map(old.map((x) => [key(x), x]));
+        for (const x of change) merged.set(key(x), x);
+        routes = [...merged.values()];
+      } else {
+        const drop = new Set(change.map(key));
+        routes = old.filter((x) => !drop.has(key(x)));
+      }
+      await this.applyUpdate(tx, ctx, row, { routes });
+      return { router: (await this.toDicts(tx, [(await tx.selectFrom('routers').selectAll().where('id', '=', routerId).executeTakeFirst())!]))[0]! };
+    });
+  }
+}
+
+/** _validate_interface_info: subnet_id or port_id (both only on removal), valid UUIDs. */
+function interfaceInfo(raw: unknown, forRemoval: boolean): { portId: string | null; subnetId: string | null } {
+  const info = raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Rec) : {};
+  const hasPort = 'port_id' in info;
+  const hasSubnet = 'subnet_id' in info;
+  if (!hasPort && !hasSubnet) throw badResource('router', 'Either subnet_id or port_id must be specified');
+  for (const k of ['port_id', 'subnet_id']) {
+    if (k in info && !isUuid(info[k])) throw badResource('router', `'${pyStr(info[k])}' is not a valid UUID`);
+  }
+  if (!forRemoval && hasPort && hasSubnet) throw badResource('router', 'Cannot specify both subnet-id and port-id');
+  return { portId: hasPort ? (info.port_id as string) : null, subnetId: hasSubnet ? (info.subnet_id as string) : null };
+}
+
+/** _check_for_external_ip_change: whether the requested external IPs differ from the port's. */
+function externalIpChange(gwPort: PortInfo | null, extIps: Array<{ subnet_id?: string; ip_address?: string }>): boolean {
+  if (!extIps.length) return false;
+  if (!gwPort) return true;
+  const setEq = (a: Set<string>, b: Set<string>) => a.size === b.size && [...a].every((x) => b.has(x));
+  const subnets = new Set(gwPort.fixed_ips.map((ip) => ip.subnet_id));
+  const wantSubnets = new Set(extIps.map((f) => f.subnet_id).filter((x): x is string => !!x));
+  if (!setEq(subnets, wantSubnets)) return true;
+  const addresses = new Set(gwPort.fixed_ips.map((ip) => ip.ip_address));
+  const wantAddresses = new Set(extIps.map((f) => f.ip_address).filter((x): x is string => !!x));
+  return !setEq(addresses, wantAddresses);
+}
+
+function sameIp(a: string, b: string): boolean {
+  try {
+    return canonicalIp(a) === canonicalIp(b);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `ip` lies in the pool first..last. */
+function inRange(ip: string, first: string, last: string): boolean {
+  const a = parseIp(ip);
+  const f = parseIp(first);
+  const l = parseIp(last);
+  return a.version === f.version && a.value >= f.value && a.value <= l.value;
+}
+
+/** Subnets in the order their ids appear (a port's fixed IPs). */
+function orderLike(subnets: SubnetRow[], ids: string[]): SubnetRow[] {
+  const seen = [...new Set(ids)];
+  return seen.map((id) => subnets.find((s) => s.id === id)).filter((s): s is SubnetRow => !!s);
+}
+

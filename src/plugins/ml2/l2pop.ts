@@ -1,0 +1,139 @@
+// l2population (Neutron's L2populationMechanismDriver): the server tells the L2 agents where
+// every active port of a tunnelled network lives, so they pin each MAC to its host's tunnel
+// endpoint and flood broadcasts only to the hosts that have ports on the network.
+//
+// FDB entries, as Neutron sends them to add_fdb_entries / remove_fdb_entries:
+//   { <network_id>: { segment_id, network_type, ports: { <agent tunnel ip>: [[mac, ip], ...] } } }
+// where [00:00:00:00:00:00, 0.0.0.0] (the flooding entry) asks for the host in the flood list.
+// get_fdb_entries (ours; Neutron pushes the same content to a restarted agent with
+// refresh_tunnels) answers a whole network at once, for an agent's resync.
+import type { Db } from '../../db/connection.js';
+import type { Reader } from '../../db/tx.js';
+import type { RpcBus } from '../../rpc/index.js';
+import { newRpcContext } from '../../rpc/index.js';
+import { AGENT_TYPE_LINUXBRIDGE, decideBinding, linuxbridgeAgents, networkSegments, type BindingOptions, type BoundSegment } from './binding.js';
+
+export const L2POP_TOPIC = 'q-agent-notifier-l2population-update';
+export const FLOODING_ENTRY: [string, string] = ['00:00:00:00:00:00', '0.0.0.0'];
+const TUNNEL_TYPES = new Set(['vxlan', 'geneve']);
+
+export type PortInfo = [mac: string, ip: string];
+export interface NetworkFdb {
+  segment_id: number | null;
+  network_type: string;
+  ports: Record<string, PortInfo[]>;
+}
+export type FdbEntries = Record<string, NetworkFdb>;
+
+/** The minimum of a port l2pop needs (an API dict fits). */
+export interface L2Port {
+  id: string;
+  network_id: string;
+  mac_address: string;
+  fixed_ips?: Array<{ ip_address: string }>;
+  'binding:host_id'?: string;
+  'binding:vif_type'?: string;
+  status?: string;
+}
+
+/** [mac, ip] per fixed IP (none without IPs, as Neutron's _get_port_fdb_entries). */
+export function portFdbEntries(p: { mac_address: string; fixed_ips?: Array<{ ip_address: string }> }): PortInfo[] {
+  return (p.fixed_ips ?? []).map((ip) => [p.mac_address, ip.ip_address]);
+}
+
+export class L2Population {
+  constructor(private readonly db: Db, private readonly bus: RpcBus | null, private readonly o: BindingOptions) {}
+
+  /** The host's agent tunnel IP and the network's segment it binds, if l2pop applies there. */
+  private async hostView(db: Reader, host: string, networkId: string): Promise<{ ip: string; segment: BoundSegment } | null> {
+    if (!host) return null;
+    const agents = await linuxbridgeAgents(db, host, { ...this.o, agentDownTime: 1e9 } /* alive or not, as Neutron */);
+    const agent = agents[0];
+    const ip = agent?.configurations.tunneling_ip;
+    if (!agent || typeof ip !== 'string' || !ip) return null;
+    const seg = decideBinding(host, 'normal', agents, await networkSegments(db, networkId)).segment;
+    if (!seg || !TUNNEL_TYPES.has(seg.network_type)) return null;
+    return { ip, segment: seg };
+  }
+
+  /**
+   * Every ACTIVE, bound port of the networks, grouped by the tunnel IP of its host's agent; hosts
+   * in `excludeHost` are left out (an agent needs no entries for itself).
+   */
+  async networkFdb(networkIds: readonly string[], excludeHost?: string, db: Reader = this.db.kysely): Promise<FdbEntries> {
+    const out: FdbEntries = {};
+    if (!networkIds.length) return out;
+    const ports = await db.selectFrom('ports').select(['id', 'network_id', 'mac_address', 'binding_host_id'])
+      .where('network_id', 'in', [...networkIds]).where('status', '=', 'ACTIVE').where('binding_host_id', '!=', '').execute();
+    const ips = ports.length
+      ? await db.selectFrom('ip_allocations').select(['port_id', 'ip_address']).where('port_id', 'in', ports.map((p) => p.id)).execute()
+      : [];
+    const ipsOf = new Map<string, Array<{ ip_address: string }>>();
+    for (const a of ips) (ipsOf.get(a.port_id) ?? ipsOf.set(a.port_id, []).get(a.port_id)!).push({ ip_address: a.ip_address });
+    const views = new Map<string, Awaited<ReturnType<L2Population['hostView']>>>();
+    for (const netId of networkIds) {
+      const segs = await networkSegments(db, netId);
+      const tunnel = segs.find((s) => TUNNEL_TYPES.has(s.network_type));
+      if (!tunnel) continue;
+      const entry: NetworkFdb = { segment_id: tunnel.segmentation_id, network_type: tunnel.network_type, ports: {} };
+      for (const p of ports) {
+        if (p.network_id !== netId || p.binding_host_id === excludeHost) continue;
+        const key = `${p.binding_host_id}|${netId}`;
+        if (!views.has(key)) views.set(key, await this.hostView(db, p.binding_host_id, netId));
+        const v = views.get(key);
+        if (!v) continue;
+        const list = (entry.ports[v.ip] ??= [FLOODING_ENTRY]);
+        list.push(...portFdbEntries({ mac_address: p.mac_address, fixed_ips: ipsOf.get(p.id) }));
+      }
+      out[netId] = entry;
+    }
+    return out;
+  }
+
+  /** get_fdb_entries for an agent: the networks it has bound ports on (or those asked for). */
+  async fdbForHost(host: string, networkIds?: string[]): Promise<FdbEntries> {
+    let nets = networkIds;
+    if (!nets) {
+      const rows = await this.db.kysely.selectFrom('ports').select('network_id').distinct().where('binding_host_id', '=', host).execute();
+      nets = rows.map((r) => r.network_id);
+    }
+    return this.networkFdb(nets, host);
+  }
+
+  /** The entries announcing (or withdrawing) one port on its host; null when l2pop does not apply. */
+  async portEntries(port: L2Port, host: string, withFlooding: boolean): Promise<FdbEntries | null> {
+    const v = await this.hostView(this.db.kysely, host, port.network_id);
+    if (!v) return null;
+    const ports = [...(withFlooding ? [FLOODING_ENTRY] : []), ...portFdbEntries(port)];
+    if (!ports.length) return null;
+    return { [port.network_id]: { segment_id: v.segment.segmentation_id, network_type: v.segment.network_type, ports: { [v.ip]: ports } } };
+  }
+
+  /** Other ACTIVE ports of the host on the network, besides `exceptPort`. */
+  private async othersActive(host: string, networkId: string, exceptPort: string): Promise<number> {
+    const r = await this.db.kysely.selectFrom('ports').select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('network_id', '=', networkId).where('binding_host_id', '=', host).where('status', '=', 'ACTIVE').where('id', '!=', exceptPort)
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
+  /** A port became ACTIVE on `host`: every agent adds it (and the host to the flood list). */
+  async portUp(port: L2Port, host: string): Promise<void> {
+    const e = await this.portEntries(port, host, true);
+    if (e) await this.fanout('add_fdb_entries', e);
+  }
+
+  /** A port stopped being ACTIVE on `host` (down, deleted, moved away). */
+  async portDown(port: L2Port, host: string): Promise<void> {
+    const last = (await this.othersActive(host, port.network_id, port.id)) === 0;
+    const e = await this.portEntries(port, host, last);
+    if (e) await this.fanout('remove_fdb_entries', e);
+  }
+
+  async fanout(method: 'add_fdb_entries' | 'remove_fdb_entries' | 'update_fdb_entries', fdb_entries: unknown): Promise<void> {
+    if (!this.bus) return;
+    await this.bus.fanout(L2POP_TOPIC, method, { fdb_entries }, { context: newRpcContext() });
+  }
+}
+
+export { AGENT_TYPE_LINUXBRIDGE };

@@ -1,0 +1,240 @@
+// The ML2 plugin's RPC endpoints for L2 agents on topic 'q-plugin' (Neutron's
+// plugins/ml2/rpc.py RpcCallbacks) and its notifications to them (AgentNotifierApi):
+//   get_device_details, get_devices_details_list, get_devices_details_list_and_failed_devices,
+//   update_device_up, update_device_down, update_device_list, and get_fdb_entries (l2pop resync);
+//   fanouts port_update on 'q-agent-notifier-port-update', port_delete on
+//   'q-agent-notifier-port-delete', and the l2population casts (see l2pop.ts).
+//
+// A device is what the agent sees: a tap name ('tap' + the first 11 characters of the port id)
+// or a port id; like Neutron's _device_to_port_id, a short id is matched as a prefix.
+import type { Db } from '../../db/connection.js';
+import { inTransaction, nowIso } from '../../db/tx.js';
+import { adminContext } from '../../context.js';
+import type { Rec } from '../../api/resource-handler.js';
+import { newRpcContext, type RpcBus, type RpcHandlers, type RpcLogger } from '../../rpc/index.js';
+import { silentLogger } from '../../rpc/index.js';
+import { boundSegment, VIF_TYPE_BINDING_FAILED, VIF_TYPE_BRIDGE, type BindingOptions } from './binding.js';
+import type { Ml2PortHandler, PortEvents } from './bound-ports.js';
+import { L2Population, type L2Port } from './l2pop.js';
+
+export const PORT_UPDATE_TOPIC = 'q-agent-notifier-port-update';
+export const PORT_DELETE_TOPIC = 'q-agent-notifier-port-delete';
+export const NETWORK_DELETE_TOPIC = 'q-agent-notifier-network-delete';
+
+const ADMIN = adminContext('req-ml2-rpc');
+
+export interface Ml2RpcOptions {
+  db: Db;
+  ports: Ml2PortHandler;
+  l2pop: L2Population;
+  binding: BindingOptions;
+  logger?: RpcLogger;
+}
+
+interface DeviceArgs {
+  device?: string;
+  agent_id?: string;
+  host?: string;
+}
+
+/** The port id a device names: the full id, or the one port whose id starts with the short form. */
+export async function deviceToPortId(db: Db, device: string): Promise<string | null> {
+  let d = device.startsWith('tap') ? device.slice(3) : device;
+  d = d.toLowerCase();
+  if (!/^[0-9a-f-]{1,36}$/.test(d)) return null;
+  if (d.length === 36) return d;
+  const row = await db.kysely.selectFrom('ports').select('id').where('id', 'like', `${d}%`).orderBy('id').executeTakeFirst();
+  return row?.id ?? null;
+}
+
+export class Ml2Rpc {
+  private readonly log: RpcLogger;
+  constructor(private readonly o: Ml2RpcOptions) {
+    this.log = o.logger ?? silentLogger;
+  }
+
+  private async port(id: string): Promise<Rec | null> {
+    return this.o.ports.get(ADMIN, id);
+  }
+
+  /** Neutron's _get_device_details; binds again first when a failed binding is on this host. */
+  async deviceDetails(args: DeviceArgs): Promise<Rec> {
+    const device = String(args.device ?? '');
+    const id = await deviceToPortId(this.o.db, device);
+    let port = id ? await this.port(id) : null;
+    if (!port) return { device };
+    const host = port['binding:host_id'] as string;
+    if (host && (!args.host || args.host === host) && port['binding:vif_type'] === VIF_TYPE_BINDING_FAILED) {
+      if ((await this.o.ports.rebind(port.id as string, host))?.changed) port = (await this.port(port.id as string)) ?? port;
+    }
+    const segment = port['binding:vif_type'] === VIF_TYPE_BRIDGE ? await boundSegment(this.o.db.kysely, port.network_id as string, host, this.o.binding) : null;
+    if (!segment) return { device };
+    if (args.host && host !== args.host) return { device, no_active_binding: true };
+    const net = await this.o.db.kysely.selectFrom('networks').select(['mtu']).where('id', '=', port.network_id as string).executeTakeFirst();
+    return {
+      device,
+      network_id: port.network_id,
+      port_id: port.id,
+      mac_address: port.mac_address,
+      admin_state_up: port.admin_state_up,
+      network_type: segment.network_type,
+      segmentation_id: segment.segmentation_id,
+      physical_network: segment.physical_network,
+      mtu: net ? Number(net.mtu) : null,
+      fixed_ips: port.fixed_ips,
+      device_owner: port.device_owner,
+      allowed_address_pairs: port.allowed_address_pairs,
+      port_security_enabled: port.port_security_enabled ?? true,
+      security_groups: port.security_groups ?? [],
+      qos_policy_id: null,
+      qos_network_policy_id: null,
+      profile: port['binding:profile'] ?? {},
+      propagate_uplink_status: false,
+    };
+  }
+
+  /**
+   * Sets the status of a port bound to `host`; returns the port before the change (null when
+   * the port is gone, bound elsewhere, or already had that status).
+   */
+  private async setStatus(portId: string, host: string | undefined, status: 'ACTIVE' | 'DOWN'): Promise<{ exists: boolean; changed: Rec | null }> {
+    const before = await this.port(portId);
+    if (!before) return { exists: false, changed: null };
+    if (host && before['binding:host_id'] !== host) return { exists: true, changed: null };
+    if (before.status === status) return { exists: true, changed: null };
+    const n = await inTransaction(this.o.db, async (tx) => {
+      let q = tx.updateTable('ports').set((eb) => ({ status, revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
+        .where('id', '=', portId).where('status', '!=', status);
+      if (host) q = q.where('binding_host_id', '=', host);
+      return Number((await q.executeTakeFirst()).numUpdatedRows);
+    });
+    return { exists: true, changed: n > 0 ? before : null };
+  }
+
+  async deviceUp(args: DeviceArgs): Promise<void> {
+    const id = await deviceToPortId(this.o.db, String(args.device ?? ''));
+    if (!id) return;
+    const r = await this.setStatus(id, args.host, 'ACTIVE');
+    if (r.changed) await this.notifyL2pop(() => this.o.l2pop.portUp(r.changed as unknown as L2Port, r.changed!['binding:host_id'] as string));
+  }
+
+  async deviceDown(args: DeviceArgs): Promise<Rec> {
+    const device = String(args.device ?? '');
+    const id = await deviceToPortId(this.o.db, device);
+    if (!id) return { device, exists: false };
+    const r = await this.setStatus(id, args.host, 'DOWN');
+    if (r.changed) await this.notifyL2pop(() => this.o.l2pop.portDown(r.changed as unknown as L2Port, r.changed!['binding:host_id'] as string));
+    return { device, exists: r.exists };
+  }
+
+  private async notifyL2pop(fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'l2population notification failed');
+    }
+  }
+
+  handlers(): RpcHandlers {
+    return {
+      get_device_details: (_ctx, args: DeviceArgs) => this.deviceDetails(args),
+      get_devices_details_list: async (_ctx, args: DeviceArgs & { devices?: string[] }) => {
+        const out: Rec[] = [];
+        for (const device of args.devices ?? []) out.push(await this.deviceDetails({ ...args, device }));
+        return out;
+      },
+      get_devices_details_list_and_failed_devices: async (_ctx, args: DeviceArgs & { devices?: string[] }) => {
+        const devices: Rec[] = [];
+        const failed: string[] = [];
+        for (const device of args.devices ?? []) {
+          try {
+            devices.push(await this.deviceDetails({ ...args, device }));
+          } catch {
+            failed.push(device);
+          }
+        }
+        return { devices, failed_devices: failed };
+      },
+      update_device_up: async (_ctx, args: DeviceArgs) => {
+        await this.deviceUp(args);
+        return null;
+      },
+      update_device_down: (_ctx, args: DeviceArgs) => this.deviceDown(args),
+      update_device_list: async (_ctx, args: { devices_up?: string[]; devices_down?: string[]; agent_id?: string; host?: string }) => {
+        const r = { devices_up: [] as string[], failed_devices_up: [] as string[], devices_down: [] as Rec[], failed_devices_down: [] as string[] };
+        for (const device of args.devices_up ?? []) {
+          try {
+            await this.deviceUp({ device, host: args.host, agent_id: args.agent_id });
+            r.devices_up.push(device);
+          } catch {
+            r.failed_devices_up.push(device);
+          }
+        }
+        for (const device of args.devices_down ?? []) {
+          try {
+            r.devices_down.push(await this.deviceDown({ device, host: args.host, agent_id: args.agent_id }));
+          } catch {
+            r.failed_devices_down.push(device);
+          }
+        }
+        return r;
+      },
+      get_fdb_entries: (_ctx, args: { host?: string; network_ids?: string[] }) => {
+        if (!args.host) throw new Error('get_fdb_entries needs a host');
+        return this.o.l2pop.fdbForHost(args.host, args.network_ids);
+      },
+    };
+  }
+}
+
+/** After-commit port notifications: port_update / port_delete fanouts and l2population. */
+export class AgentNotifier implements PortEvents {
+  constructor(private readonly bus: RpcBus, private readonly l2pop: L2Population, private readonly db: Db, private readonly binding: BindingOptions, private readonly log: RpcLogger = silentLogger) {}
+
+  async updated(before: Rec, after: Rec): Promise<void> {
+    try {
+      const host = after['binding:host_id'] as string;
+      const seg = host ? await boundSegment(this.db.kysely, after.network_id as string, host, this.binding) : null;
+      await this.bus.fanout(PORT_UPDATE_TOPIC, 'port_update', {
+        port: after, network_type: seg?.network_type ?? null, segmentation_id: seg?.segmentation_id ?? null, physical_network: seg?.physical_network ?? null,
+      }, { context: newRpcContext() });
+      const oldHost = before['binding:host_id'] as string;
+      if (before.status === 'ACTIVE' && oldHost && oldHost !== host) {
+        // Moved away: the old host's entries go (the new host's agent will report the port up).
+        await this.l2pop.portDown(before as unknown as L2Port, oldHost);
+      } else if (before.status === 'ACTIVE' && after.status === 'ACTIVE' && ipsChanged(before, after)) {
+        const gone = { ...before, fixed_ips: diffIps(before, after) } as unknown as L2Port;
+        const added = { ...after, fixed_ips: diffIps(after, before) } as unknown as L2Port;
+        const rm = await this.l2pop.portEntries(gone, host, false);
+        if (rm) await this.l2pop.fanout('remove_fdb_entries', rm);
+        const add = await this.l2pop.portEntries(added, host, false);
+        if (add) await this.l2pop.fanout('add_fdb_entries', add);
+      }
+    } catch (err) {
+      this.log.warn({ port: after.id, err: (err as Error).message }, 'port update notification failed');
+    }
+  }
+
+  async deleted(before: Rec): Promise<void> {
+    try {
+      await this.bus.fanout(PORT_DELETE_TOPIC, 'port_delete', { port_id: before.id }, { context: newRpcContext() });
+      const host = before['binding:host_id'] as string;
+      if (before.status === 'ACTIVE' && host) await this.l2pop.portDown(before as unknown as L2Port, host);
+    } catch (err) {
+      this.log.warn({ port: before.id, err: (err as Error).message }, 'port delete notification failed');
+    }
+  }
+}
+
+type Ips = Array<{ ip_address: string }>;
+const ipSet = (p: Rec) => new Set(((p.fixed_ips as Ips | undefined) ?? []).map((i) => i.ip_address));
+function ipsChanged(a: Rec, b: Rec): boolean {
+  const x = ipSet(a);
+  const y = ipSet(b);
+  return x.size !== y.size || [...x].some((i) => !y.has(i));
+}
+/** Fixed IPs of a that b lacks. */
+function diffIps(a: Rec, b: Rec): Ips {
+  const y = ipSet(b);
+  return ((a.fixed_ips as Ips | undefined) ?? []).filter((i) => !y.has(i.ip_address));
+}

@@ -1,0 +1,171 @@
+// /v2.0/security-group-rules: rules are created and deleted, never updated. A rule belongs to the
+// project that made it, inside a group its project owns or is shared; the group's owner governs it
+// too (policy's security_group:project_id). Duplicates (Neutron's _rule_to_key) are refused with
+// 409 under the group's row lock, so two concurrent identical rules cannot both be added.
+import { sql, type SqlBool } from 'kysely';
+import type { RequestContext } from '../../context.js';
+import { securityGroupRuleDef } from '../../definitions/security-group.js';
+import type { ResourceDef } from '../../definitions/types.js';
+import { NeutronError, badRequest, conflict, notFound } from '../../api/errors.js';
+import type { ListQuery } from '../../api/query.js';
+import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import { forUpdate, inTransaction, type Reader, type Tx } from '../../db/tx.js';
+import type { SecurityGroupRuleTable } from '../../db/schema.js';
+import { applyColumnFilters, applySortAndPage, type ColumnMap } from '../common/list-sql.js';
+import { checkRevision } from '../common/standard.js';
+import { normalizeRule, ruleKey, type NormalizedRule } from './rules.js';
+import { ruleDict, ruleNotFound, sgNotFound, sgShared, type SecurityGroupStore } from './store.js';
+import { listProject } from './security-groups.js';
+
+const COLUMN_NAMES = [
+  'id', 'security_group_id', 'remote_group_id', 'direction', 'protocol', 'port_range_min', 'port_range_max', 'ethertype',
+  'remote_ip_prefix', 'remote_address_group_id', 'normalized_cidr', 'description', 'created_at', 'updated_at', 'revision_number',
+];
+const COLUMNS: ColumnMap = {
+  ...Object.fromEntries(COLUMN_NAMES.map((c) => [c, { column: c }])),
+  tenant_id: { column: 'project_id' }, project_id: { column: 'project_id' },
+};
+
+export class SecurityGroupRuleHandler implements ResourceHandler {
+  readonly def: ResourceDef = securityGroupRuleDef;
+
+  constructor(private readonly s: SecurityGroupStore) {}
+
+  notFound(id: string): Error {
+    return ruleNotFound(id);
+  }
+
+  parentOwner(_ctx: RequestContext, groupId: string): Promise<string | null> {
+    return this.s.ownerOf(groupId);
+  }
+
+  /** 404 unless the caller may use the group (own or shared; admins: any). */
+  async checkParent(ctx: RequestContext, groupId: string): Promise<string> {
+    const g = await this.s.visibleGroup(this.s.db.kysely, ctx, groupId);
+    if (!g) throw sgNotFound(groupId);
+    return g.project_id;
+  }
+
+  /**
+   * Non-admins read the rules they own and the rules of groups they own (Neutron's
+   * get_security_group_rule_ids); policy then decides per rule, as for any resource.
+   */
+  private scoped(ctx: RequestContext, db: Reader) {
+    let qb = db.selectFrom('security_group_rules').selectAll('security_group_rules');
+    if (!ctx.isAdmin) {
+      const p = ctx.projectId ?? '';
+      qb = qb.where(sql<SqlBool>`(security_group_rules.project_id = ${p} or security_group_rules.security_group_id in (select g.id from security_groups g where g.project_id = ${p}))`);
+    }
+    return qb;
+  }
+
+  async get(_ctx: RequestContext, id: string, db: Reader = this.s.db.kysely): Promise<Rec | null> {
+    const row = await db.selectFrom('security_group_rules').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? ruleDict(row) : null;
+  }
+
+  async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
+    if (ctx.projectId || ctx.isAdmin) await this.s.ensureDefault(ctx, listProject(ctx, q));
+    const db = this.s.db.kysely;
+    const { qb: filtered } = applyColumnFilters(this.scoped(ctx, db), 'security_group_rules', COLUMNS, q.filters);
+    const qb = await applySortAndPage(db, filtered, 'security_group_rules', COLUMNS, q, 'SecurityGroupRuleNotFound');
+    const rows = await qb.execute();
+    if (q.pageReverse) rows.reverse();
+    return rows.map(ruleDict);
+  }
+
+  /** The group, if the project may put rules in it: its own or shared with it (admins: any). */
+  private async groupFor(db: Reader, ctx: RequestContext, groupId: string, projectId: string): Promise<boolean> {
+    let q = db.selectFrom('security_groups').select('id').where('id', '=', groupId);
+    if (!ctx.isAdmin) q = q.where(sql<SqlBool>`(security_groups.project_id = ${projectId} or ${sgShared(projectId, 'security_groups.id')})`);
+    return (await q.executeTakeFirst()) !== undefined;
+  }
+
+  private validate(bodies: Rec[]): NormalizedRule[] {
+    if (bodies.length > 1) {
+      if (new Set(bodies.map((b) => b.security_group_id)).size > 1) {
+        throw new NeutronError(400, 'SecurityGroupNotSingleGroupRules', 'Only allowed to update rules for one security profile at a time');
+      }
+      if (new Set(bodies.map((b) => b.project_id)).size > 1) {
+        throw new NeutronError(400, 'SecurityGroupRulesNotSingleTenant', 'Multiple tenant_ids in bulk security group rule create not allowed');
+      }
+    }
+    return bodies.map((b) => normalizeRule({
+      security_group_id: b.security_group_id as string,
+      direction: b.direction as string,
+      ethertype: b.ethertype as string,
+      protocol: (b.protocol as string | null) ?? null,
+      port_range_min: (b.port_range_min as number | null) ?? null,
+      port_range_max: (b.port_range_max as number | null) ?? null,
+      remote_ip_prefix: (b.remote_ip_prefix as string | null) ?? null,
+      remote_group_id: (b.remote_group_id as string | null) || null,
+      remote_address_group_id: (b.remote_address_group_id as string | null) || null,
+    }));
+  }
+
+  async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
+    const rules = this.validate(bodies);
+    const db = this.s.db.kysely;
+    for (let i = 0; i < rules.length; i++) {
+      const r = rules[i]!;
+      const projectId = bodies[i]!.project_id as string;
+      if (r.remote_group_id && !(await this.groupFor(db, ctx, r.remote_group_id, projectId))) throw sgNotFound(r.remote_group_id);
+      // neutrino has no address groups: any remote address group is an unknown one.
+      if (r.remote_address_group_id) {
+        throw notFound('AddressGroupNotFound', `Address group ${r.remote_address_group_id} could not be found.`);
+      }
+      if (!(await this.groupFor(db, ctx, r.security_group_id, projectId))) throw sgNotFound(r.security_group_id);
+    }
+    return inTransaction(this.s.db, async (tx) => {
+      const ids: string[] = [];
+      const byGroup = new Map<string, number>();
+      for (const r of rules) byGroup.set(r.security_group_id, (byGroup.get(r.security_group_id) ?? 0) + 1);
+      for (const groupId of byGroup.keys()) await this.checkDuplicates(tx, groupId, rules.filter((r) => r.security_group_id === groupId));
+      const perProject = new Map<string, number>();
+      for (const b of bodies) perProject.set(b.project_id as string, (perProject.get(b.project_id as string) ?? 0) + 1);
+      for (const [p, n] of perProject) await this.s.quota.enforce(tx, p, { security_group_rule: n });
+      ids.push(...await this.s.insertRules(tx, rules.map((r, i) => ({
+        ...r, id: bodies[i]!.id as string, project_id: bodies[i]!.project_id as string, description: bodies[i]!.description as string,
+      }))));
+      await this.s.bumpGroup(tx, [...byGroup.keys()]);
+      const rows = await tx.selectFrom('security_group_rules').selectAll().where('id', 'in', ids).execute();
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return ids.map((id) => ruleDict(byId.get(id)!));
+    });
+  }
+
+  /** Locks the group, then refuses rules repeated in the request or already in the group. */
+  private async checkDuplicates(tx: Tx, groupId: string, rules: NormalizedRule[]): Promise<void> {
+    const g = await forUpdate(this.s.db, tx.selectFrom('security_groups').select('id').where('id', '=', groupId)).executeTakeFirst();
+    if (!g) throw sgNotFound(groupId);
+    const fresh = new Set<string>();
+    for (const r of rules) {
+      const k = ruleKey(r);
+      if (fresh.has(k)) throw conflict('DuplicateSecurityGroupRuleInPost', 'Duplicate Security Group Rule in POST.');
+      fresh.add(k);
+    }
+    const existing: SecurityGroupRuleTable[] = await tx.selectFrom('security_group_rules').selectAll().where('security_group_id', '=', groupId).execute();
+    for (const e of existing) {
+      const k = ruleKey({
+        ...e, port_range_min: e.port_range_min === null ? null : Number(e.port_range_min),
+        port_range_max: e.port_range_max === null ? null : Number(e.port_range_max),
+      });
+      if (fresh.has(k)) throw conflict('SecurityGroupRuleExists', `Security group rule already exists. Rule id is ${e.id}.`);
+    }
+  }
+
+  async update(): Promise<Rec> {
+    throw badRequest('Security group rules cannot be updated: delete the rule and create a new one.');
+  }
+
+  async delete(_ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
+    await inTransaction(this.s.db, async (tx) => {
+      const row = await forUpdate(this.s.db, tx.selectFrom('security_group_rules').select(['id', 'security_group_id', 'revision_number'])
+        .where('id', '=', id)).executeTakeFirst();
+      if (!row) throw this.notFound(id);
+      checkRevision(row.revision_number, expectRevision);
+      await tx.deleteFrom('security_group_rules').where('id', '=', id).execute();
+      await this.s.bumpGroup(tx, [row.security_group_id]);
+    });
+  }
+}

@@ -1,0 +1,159 @@
+// The ML2 RPC endpoints for L2 agents on 'q-plugin' and the notifications to them, over the
+// in-memory bus: device details for a tap name, device up/down flipping the port status, the
+// l2population fanouts (with the flooding entry), get_fdb_entries for a resync, port_update and
+// port_delete fanouts.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { ADMIN, startServer, type TestServer } from '../helpers/server.js';
+import { BACKENDS } from '../helpers/backends.js';
+import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
+import { createOrUpdateAgent } from '../../src/plugins/agents/report-state.js';
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+async function waitFor<T>(what: string, fn: () => T | null | undefined | false, timeoutMs = 5000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+const FLOOD = ['00:00:00:00:00:00', '0.0.0.0'];
+const sqlite = BACKENDS.find((b) => b.name === 'sqlite')!;
+
+describe('ML2 RPC for L2 agents (memory bus)', () => {
+  let s: TestServer;
+  let serverBus: RpcBus;
+  let agentBus: RpcBus;
+  const got: Array<{ topic: string; method: string; args: any }> = [];
+  let netId: string;
+  let subnetId: string;
+
+  before(async () => {
+    const broker = new MemoryBroker();
+    serverBus = new MemoryBus({ broker, logger: silentLogger });
+    agentBus = new MemoryBus({ broker, logger: silentLogger });
+    s = await startServer(sqlite, {}, { bus: serverBus });
+    for (const [host, ip] of [['host-a', '172.31.250.1'], ['host-b', '172.31.250.2']] as const) {
+      await createOrUpdateAgent(s.server.db, {
+        agent_type: 'Linux bridge agent', binary: 'neutrino-linuxbridge-agent', host, topic: 'N/A',
+        configurations: { tunnel_types: ['vxlan'], tunneling_ip: ip, l2_population: true, interface_mappings: {} },
+      }, { agentDownTime: 75 });
+    }
+    const record = (topic: string) => (method: string) => (_ctx: unknown, args: unknown) => {
+      got.push({ topic, method, args });
+    };
+    const l2 = record('l2pop');
+    await agentBus.serve('q-agent-notifier-l2population-update', 'host-b', { add_fdb_entries: l2('add'), remove_fdb_entries: l2('remove'), update_fdb_entries: l2('update') });
+    await agentBus.serve('q-agent-notifier-port-update', 'host-b', { port_update: record('port')('update') });
+    await agentBus.serve('q-agent-notifier-port-delete', 'host-b', { port_delete: record('port')('delete') });
+    const n = await s.req('POST', '/v2.0/networks', { network: { name: 'n1' } }, ADMIN);
+    netId = n.body.network.id;
+    const sn = await s.req('POST', '/v2.0/subnets', { subnet: { network_id: netId, cidr: '10.9.0.0/24', ip_version: 4 } }, ADMIN);
+    subnetId = sn.body.subnet.id;
+  });
+  after(async () => {
+    await s?.stop();
+    await agentBus?.close();
+    await serverBus?.close();
+  });
+
+  const newPort = async (host: string) => {
+    const r = await s.req('POST', '/v2.0/ports', { port: { network_id: netId, 'binding:host_id': host, device_owner: 'compute:nova' } }, ADMIN);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return r.body.port;
+  };
+  const status = async (id: string) => (await s.req('GET', `/v2.0/ports/${id}`, undefined, ADMIN)).body.port;
+
+  it('answers device details for a tap name, and nothing useful for unknown or unbound devices', async () => {
+    const p = await newPort('host-a');
+    const tap = `tap${p.id.slice(0, 11)}`;
+    const [d, unknown] = await agentBus.call<any[]>('q-plugin', 'get_devices_details_list', { devices: [tap, 'tapdeadbeef-00'], agent_id: 'x', host: 'host-a' });
+    assert.equal(d.device, tap);
+    assert.equal(d.port_id, p.id);
+    assert.equal(d.network_id, netId);
+    assert.equal(d.mac_address, p.mac_address);
+    assert.equal(d.network_type, 'vxlan');
+    assert.ok(Number.isInteger(d.segmentation_id));
+    assert.equal(d.admin_state_up, true);
+    assert.equal(d.port_security_enabled, true);
+    assert.deepEqual(d.fixed_ips, p.fixed_ips);
+    assert.equal(d.mtu, 1450);
+    assert.deepEqual(unknown, { device: 'tapdeadbeef-00' });
+    const other = await agentBus.call<any>('q-plugin', 'get_device_details', { device: tap, host: 'host-b' });
+    assert.equal(other.no_active_binding, true);
+    const byId = await agentBus.call<any>('q-plugin', 'get_device_details', { device: p.id, host: 'host-a' });
+    assert.equal(byId.port_id, p.id);
+  });
+
+  it('update_device_up makes the port ACTIVE and announces it with l2population; down withdraws it', async () => {
+    const p = await newPort('host-a');
+    const tap = `tap${p.id.slice(0, 11)}`;
+    const rev = (await status(p.id)).revision_number;
+    got.length = 0;
+    await agentBus.call('q-plugin', 'update_device_up', { device: tap, agent_id: 'x', host: 'host-a' });
+    const after = await status(p.id);
+    assert.equal(after.status, 'ACTIVE');
+    assert.ok(after.revision_number > rev);
+    const add = await waitFor('add_fdb_entries', () => got.find((g) => g.topic === 'l2pop' && g.method === 'add'));
+    const e = add.args.fdb_entries[netId];
+    assert.equal(e.network_type, 'vxlan');
+    assert.deepEqual(e.ports['172.31.250.1'], [FLOOD, [p.mac_address, p.fixed_ips[0].ip_address]]);
+
+    // A second up changes nothing and sends nothing.
+    got.length = 0;
+    await agentBus.call('q-plugin', 'update_device_up', { device: tap, agent_id: 'x', host: 'host-a' });
+    await sleep(50);
+    assert.equal(got.filter((g) => g.topic === 'l2pop').length, 0);
+
+    // host-b's resync sees host-a's active ports; host-a's own view leaves itself out.
+    const fdbB = await agentBus.call<any>('q-plugin', 'get_fdb_entries', { host: 'host-b', network_ids: [netId] });
+    assert.ok(fdbB[netId].ports['172.31.250.1'].some((x: string[]) => x[0] === p.mac_address));
+    const fdbA = await agentBus.call<any>('q-plugin', 'get_fdb_entries', { host: 'host-a' });
+    assert.deepEqual(fdbA[netId].ports, {});
+
+    // Up reported by the wrong host is ignored.
+    const q = await newPort('host-b');
+    await agentBus.call('q-plugin', 'update_device_up', { device: `tap${q.id.slice(0, 11)}`, host: 'host-a' });
+    assert.equal((await status(q.id)).status, 'DOWN');
+
+    got.length = 0;
+    const down = await agentBus.call<any>('q-plugin', 'update_device_down', { device: tap, agent_id: 'x', host: 'host-a' });
+    assert.deepEqual(down, { device: tap, exists: true });
+    assert.equal((await status(p.id)).status, 'DOWN');
+    const rm = await waitFor('remove_fdb_entries', () => got.find((g) => g.topic === 'l2pop' && g.method === 'remove'));
+    const rmPorts = rm.args.fdb_entries[netId].ports['172.31.250.1'];
+    assert.ok(rmPorts.some((x: string[]) => x[0] === p.mac_address));
+  });
+
+  it('update_device_list reports both directions', async () => {
+    const p = await newPort('host-b');
+    const tap = `tap${p.id.slice(0, 11)}`;
+    const r = await agentBus.call<any>('q-plugin', 'update_device_list', { devices_up: [tap], devices_down: [], agent_id: 'x', host: 'host-b' });
+    assert.deepEqual(r.devices_up, [tap]);
+    assert.equal((await status(p.id)).status, 'ACTIVE');
+  });
+
+  it('port updates and deletes are fanned out; moving an ACTIVE port withdraws it from the old host', async () => {
+    const p = await newPort('host-a');
+    const tap = `tap${p.id.slice(0, 11)}`;
+    await agentBus.call('q-plugin', 'update_device_up', { device: tap, host: 'host-a' });
+    got.length = 0;
+    const u = await s.req('PUT', `/v2.0/ports/${p.id}`, { port: { 'binding:host_id': 'host-b' } }, ADMIN);
+    assert.equal(u.status, 200);
+    assert.equal(u.body.port.status, 'DOWN');
+    assert.equal(u.body.port['binding:vif_type'], 'bridge');
+    const upd = await waitFor('port_update', () => got.find((g) => g.topic === 'port' && g.method === 'update'));
+    assert.equal(upd.args.port.id, p.id);
+    assert.equal(upd.args.network_type, 'vxlan');
+    const rm = await waitFor('remove_fdb_entries', () => got.find((g) => g.topic === 'l2pop' && g.method === 'remove'));
+    assert.ok(rm.args.fdb_entries[netId].ports['172.31.250.1']);
+    got.length = 0;
+    assert.equal((await s.req('DELETE', `/v2.0/ports/${p.id}`, undefined, ADMIN)).status, 204);
+    const del = await waitFor('port_delete', () => got.find((g) => g.topic === 'port' && g.method === 'delete'));
+    assert.equal(del.args.port_id, p.id);
+    void subnetId;
+  });
+});
