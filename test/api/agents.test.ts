@@ -64,7 +64,8 @@ for (const backend of BACKENDS) {
     it('a reporting agent shows up alive to an admin, with Neutron\'s attributes', async () => {
       const r = reporter('host-a', { availabilityZone: 'nova' });
       r.start();
-      const [a] = await waitFor('agent on host-a', async () => { const l = await agentsOf('host-a'); return l.length ? l : null; });
+      // The row is committed before the reply reaches the reporter: wait for both.
+      const [a] = await waitFor('agent on host-a', async () => { const l = await agentsOf('host-a'); return l.length && r.lastStatus ? l : null; });
       assert.equal(r.lastStatus, 'new');
       assert.deepEqual(Object.keys(a).sort(), ['admin_state_up', 'agent_type', 'alive', 'availability_zone', 'binary', 'configurations',
         'created_at', 'description', 'heartbeat_timestamp', 'host', 'id', 'started_at', 'topic']);
