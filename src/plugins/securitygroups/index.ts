@@ -10,7 +10,7 @@ import { SecurityGroupStore } from './store.js';
 /** The extensions this service brings (off together with [securitygroup] enable_security_group). */
 export const SECURITY_GROUP_ALIASES: readonly string[] = [
   'security-group', 'stateful-security-group', 'security-groups-normalized-cidr', 'security-groups-port-filtering',
-  'security-groups-shared-filtering',
+  'security-groups-shared-filtering', 'rbac-security-groups',
 ];
 
 export function securityGroupPlugin(db: Db, quota: QuotaEngine) {
