@@ -6,7 +6,7 @@ import { ConfigError, loadConfig, type Config, type ConfigOverrides } from './co
 import { openDb } from './db/connection.js';
 import { upgrade } from './db/migrate.js';
 import { createServer } from './server/neutron-server.js';
-import { createBus, TransportUrlError, type RpcBus } from './rpc/index.js';
+import { busFromConfig } from './rpc/from-config.js';
 import { databaseUrl } from './server/settings.js';
 import { runDhcpAgent } from './agents/dhcp/main.js';
 import { runLinuxBridgeAgent } from './agents/linuxbridge/main.js';
@@ -68,14 +68,7 @@ function parseArgs(argv: string[]): Args {
 
 async function runServer(cfg: Config, args: Args): Promise<void> {
   const log = pino({ level: args.debug || cfg.DEFAULT.debug ? 'debug' : 'info' });
-  // The agents' RPC bus: [DEFAULT] transport_url, or the in-process bus when it is unset.
-  let bus: RpcBus;
-  try {
-    bus = createBus(cfg.DEFAULT.transport_url, { logger: log });
-  } catch (err) {
-    if (err instanceof TransportUrlError) throw new ConfigError(`[DEFAULT] transport_url: ${err.message}`, {});
-    throw err;
-  }
+  const bus = busFromConfig(cfg, log);
   const server = await createServer(cfg, { configFiles: args.configFiles, logger: args.debug || cfg.DEFAULT.debug, bus });
   const address = await server.app.listen({ host: cfg.DEFAULT.bind_host, port: cfg.DEFAULT.bind_port });
   log.info({ address, database: server.db.describe, auth: cfg.DEFAULT.auth_strategy, rpc: bus.transport }, 'neutrino server listening');

@@ -4,19 +4,13 @@
 // report_interval. SIGTERM/SIGINT stop it and leave dnsmasq running for the next start to adopt.
 import { hostname } from 'node:os';
 import { pino } from 'pino';
-import { ConfigError, type Config } from '../../config/index.js';
-import { createBus, TransportUrlError, type RpcBus } from '../../rpc/index.js';
+import type { Config } from '../../config/index.js';
+import { busFromConfig } from '../../rpc/from-config.js';
 import { DhcpAgent } from './agent.js';
 
 export async function runDhcpAgent(cfg: Config, o: { debug?: boolean } = {}): Promise<DhcpAgent> {
   const log = pino({ level: o.debug || cfg.DEFAULT.debug ? 'debug' : 'info' });
-  let bus: RpcBus;
-  try {
-    bus = createBus(cfg.DEFAULT.transport_url, { logger: log });
-  } catch (err) {
-    if (err instanceof TransportUrlError) throw new ConfigError(`[DEFAULT] transport_url: ${err.message}`, {});
-    throw err;
-  }
+  const bus = busFromConfig(cfg, log);
   const host = cfg.DEFAULT.host || hostname();
   const agent = new DhcpAgent({
     bus, host, statePath: cfg.DEFAULT.state_path, reportInterval: cfg.agent.report_interval,

@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { ConfigError, loadConfig, parseMappings, type Config } from '../../config/index.js';
-import { createBus, TransportUrlError, type RpcBus } from '../../rpc/index.js';
+import { busFromConfig } from '../../rpc/from-config.js';
 import { stats } from '../../dataplane/index.js';
 import { LinuxBridgeAgent } from './agent.js';
 
@@ -66,13 +66,7 @@ export async function runLinuxBridgeAgent(argv: string[]): Promise<LinuxBridgeAg
   const args = parseLbArgs(argv);
   const cfg = loadConfig(args.configFiles, {});
   const log = pino({ level: args.debug || cfg.DEFAULT.debug ? 'debug' : 'info' });
-  let bus: RpcBus;
-  try {
-    bus = createBus(cfg.DEFAULT.transport_url, { logger: log });
-  } catch (err) {
-    if (err instanceof TransportUrlError) throw new ConfigError(`[DEFAULT] transport_url: ${err.message}`, {});
-    throw err;
-  }
+  const bus = busFromConfig(cfg, log);
   const host = args.host || cfg.DEFAULT.host || hostname();
   const agent = new LinuxBridgeAgent({ bus, host, ...(args.netns ? { netns: args.netns } : {}), ...agentOptionsFromConfig(cfg), logger: log });
   const t0 = Date.now();
