@@ -32,6 +32,11 @@ export interface NetworkSegmentTable {
   segment_index: number;
   is_dynamic: Bool;
   name: string | null;
+  // Standard attributes (standard-attr-segment, migration 011).
+  description: string;
+  revision_number: number;
+  created_at: string;
+  updated_at: string;
 }
 
 export interface SegmentAllocationTable {
@@ -257,6 +262,24 @@ export interface FloatingIpTable extends StandardColumns {
   status: string;
 }
 
+export interface MeteringLabelTable {
+  id: string;
+  project_id: string;
+  name: string;
+  description: string;
+  shared: Bool;
+}
+
+export interface MeteringLabelRuleTable {
+  id: string;
+  metering_label_id: string;
+  direction: string;
+  remote_ip_prefix: string | null;
+  source_ip_prefix: string | null;
+  destination_ip_prefix: string | null;
+  excluded: Bool;
+}
+
 export interface Database {
   networks: NetworkTable;
   network_segments: NetworkSegmentTable;
@@ -286,4 +309,6 @@ export interface Database {
   router_ports: RouterPortTable;
   router_routes: RouterRouteTable;
   floatingips: FloatingIpTable;
+  metering_labels: MeteringLabelTable;
+  metering_label_rules: MeteringLabelRuleTable;
 }

@@ -57,4 +57,11 @@ export const CORE_EXTENSIONS: ExtensionInfo[] = [
   ext('rbac-address-scope', 'Add address_scope type to RBAC', 'Add address_scope type to RBAC', '2020-02-12T00:00:00-00:00'),
   ext('rbac-subnetpool', 'Add subnetpool type to RBAC', 'Add subnetpool type to RBAC', '2020-02-05T00:00:00-00:00'),
   ext('rbac-security-groups', 'Add security_group type to network RBAC', 'Add security_group type to network RBAC', '2019-02-14T00:00:00-00:00'),
+  // Metering (src/plugins/metering) and segments (src/plugins/segments).
+  ext('metering', 'Neutron Metering', 'Neutron Metering extension.', '2013-06-12T10:00:00-00:00'),
+  ext('metering_source_and_destination_fields', 'Neutron Metering with source and destination filtering',
+    'Neutron Metering extension that enables the use of source and destination IP prefixes to create metering label rules.', '2020-08-21T08:12:00-00:00'),
+  ext('segment', 'Segment', 'Segments extension.', '2016-02-24T17:00:00-00:00'),
+  ext('standard-attr-segment', 'Standard Attribute Segment Extension', 'Add standard attributes to Segment resource', '2018-04-09T10:00:00-00:00'),
+  ext('subnet-segmentid-writable', 'Subnet SegmentID (writable)', 'Provides a writable segment_id attribute for a subnet resource.', '2018-03-12T00:00:00-00:00'),
 ];

@@ -46,7 +46,7 @@ export const subnetDef: ResourceDef = {
     ipv6_address_mode: { allowPost: true, allowPut: false, default: null, validate: v6mode, visible: true, filter: true, sortKey: true },
     ...projectAttrs,
     ...standardAttrs,
-    segment_id: { allowPost: true, allowPut: true, default: null, validate: uuidOrNull, visible: true, filter: true, enforcePolicy: true, extension: 'segment' },
+    segment_id: { allowPost: true, allowPut: true, default: null, validate: uuidOrNull, visible: true, filter: true, sortKey: true, enforcePolicy: true, extension: 'segment' },
     service_types: { allowPost: true, allowPut: true, default: [], validate: list(string(255)), visible: true, filter: true, enforcePolicy: true, extension: 'subnet-service-types' },
     use_default_subnetpool: { allowPost: true, allowPut: false, default: false, validate: boolean, visible: false, extension: 'default-subnetpools' },
   },

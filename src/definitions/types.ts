@@ -37,6 +37,8 @@ export interface ResourceDef {
   collection: string;
   /** URL segment when it differs from `collection` (Neutron's "rbac-policies" for rbac_policies). */
   path?: string;
+  /** Database table when it differs from `collection` (segments live in network_segments). */
+  table?: string;
   attributes: Record<string, AttributeDef>;
   /** Resource supports the standard-attr-tag /tags sub-resource. */
   taggable?: boolean;

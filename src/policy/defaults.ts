@@ -13,6 +13,7 @@ import { BASE_RULES } from './defaults/base.js';
 import type { RuleSpec } from './defaults/common.js';
 import { L3_RULES } from './defaults/l3.js';
 import { MISC_RULES } from './defaults/misc.js';
+import { METERING_RULES } from './defaults/metering.js';
 import { NETWORK_RULES } from './defaults/network.js';
 import { PORT_RULES } from './defaults/port.js';
 import { SECURITY_GROUP_RULES } from './defaults/security_group.js';
@@ -28,6 +29,7 @@ export const DEFAULT_RULE_SPECS: readonly RuleSpec[] = [
   ...L3_RULES,
   ...SECURITY_GROUP_RULES,
   ...MISC_RULES,
+  ...METERING_RULES,
 ];
 
 /** The rule oslo enforces for a default when enforce_new_defaults is off. */

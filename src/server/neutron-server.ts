@@ -36,6 +36,8 @@ import { PLUGIN_TOPIC, RpcRegistry } from '../plugins/rpc-registry.js';
 import { DhcpAgentNotifier, withDhcpNotifications, type DhcpResource } from '../plugins/dhcp/notifier.js';
 import { dhcpRpcHandlers } from '../plugins/dhcp/rpc.js';
 import { addressManagement } from '../plugins/subnetpools/wiring.js';
+import { meteringPlugin } from '../plugins/metering/index.js';
+import { SegmentHandler } from '../plugins/segments/segments.js';
 import { coreSettings, databaseUrl, ml2Settings, quotaDefaults } from './settings.js';
 
 export interface NeutrinoServer {
@@ -109,6 +111,9 @@ export async function createServer(cfg: Config, opts: {
   // Address management and RBAC: subnet pools, address scopes, IP availability, rbac-policies.
   const addressMgmt = addressManagement(db, quota, aliases);
   handlers.push(...addressMgmt.handlers);
+  // Metering labels and rules (API only, no metering agent); segments as a resource of their own.
+  handlers.push(...meteringPlugin(db, aliases));
+  if (aliases.has('segment')) handlers.push(new SegmentHandler(ml2, bindingOpts));
   // DHCP agents are told of network/subnet/port writes after commit (handlers wrapped, see notifier.ts).
   const dhcpScheduler = { agentDownTime: cfg.DEFAULT.agent_down_time, agentsPerNetwork: cfg.DEFAULT.dhcp_agents_per_network };
   const dhcpNotifier = opts.bus && cfg.DEFAULT.dhcp_agent_notification ? new DhcpAgentNotifier(opts.bus, db, dhcpScheduler) : null;

@@ -128,7 +128,8 @@ export class NetworkHandler implements ResourceHandler {
         ...standardFields(row, tags.get(row.id)),
       };
       if (segs.length > 1) d.segments = segs.map((s) => providerView(s));
-      else Object.assign(d, providerView(segs[0] ?? { network_type: 'local', physical_network: null, segmentation_id: null }));
+      // A network whose segments were all deleted (segment extension) shows null provider values.
+      else Object.assign(d, segs[0] ? providerView(segs[0]) : NO_PROVIDER);
       return d;
     });
   }
@@ -214,6 +215,7 @@ export class NetworkHandler implements ResourceHandler {
       await tx.insertInto('network_segments').values({
         id: randomUUID(), network_id: id, network_type: s.network_type, physical_network: s.physical_network,
         segmentation_id: s.segmentation_id, segment_index: index++, is_dynamic: 0, name: null,
+        description: '', revision_number: 0, created_at: now, updated_at: now,
       }).execute();
     }
     if (body.shared === true) await this.addRbac(tx, id, projectId, 'access_as_shared');
@@ -310,6 +312,7 @@ export class NetworkHandler implements ResourceHandler {
       for (const s of segs) {
         await this.m.types.release(tx, { network_type: s.network_type, physical_network: s.physical_network, segmentation_id: s.segmentation_id });
       }
+      if (segs.length) await tx.deleteFrom('tags').where('resource_id', 'in', segs.map((s) => s.id)).execute();
       await tx.deleteFrom('network_segments').where('network_id', '=', id).execute();
       await tx.deleteFrom('rbac_entries').where('object_type', '=', 'network').where('object_id', '=', id).execute();
       await tx.deleteFrom('tags').where('resource_id', '=', id).execute();
@@ -317,6 +320,8 @@ export class NetworkHandler implements ResourceHandler {
     });
   }
 }
+
+const NO_PROVIDER = { 'provider:network_type': null, 'provider:physical_network': null, 'provider:segmentation_id': null };
 
 function providerView(s: Segment): Rec {
   return {

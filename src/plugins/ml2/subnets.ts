@@ -22,6 +22,7 @@ import { checkRevision, standardFields } from '../common/standard.js';
 import type { Ml2Context } from './context.js';
 import { checkNetworkVisible, networkNotFound, networkOwner } from './network-access.js';
 import { subnetSource } from '../subnetpools/allocation.js';
+import { checkNewSubnetSegment, checkSubnetSegmentUpdate } from '../segments/subnet-segments.js';
 
 const COLUMNS: ColumnMap = {
   id: { column: 'id' }, name: { column: 'name' }, network_id: { column: 'network_id' },
@@ -218,13 +219,15 @@ export class SubnetHandler implements ResourceHandler {
     const dns = validateDnsNameservers(body.dns_nameservers as unknown[], this.m.core.maxDnsNameservers, ipVersion);
     const routes = validateHostRoutes(body.host_routes as unknown[], this.m.core.maxSubnetHostRoutes, ipVersion);
 
+    const segmentId = (body.segment_id as string | null | undefined) ?? null;
+    await checkNewSubnetSegment(tx, networkId, segmentId);
     await this.m.quota.enforce(tx, body.project_id as string, { subnet: 1 });
     const id = body.id as string;
     const now = nowIso();
     await tx.insertInto('subnets').values({
       id, network_id: networkId, project_id: body.project_id as string, name: body.name as string, ip_version: ipVersion,
       cidr: cidrText, gateway_ip: gateway, enable_dhcp: b2i(enableDhcp), ipv6_ra_mode: ra, ipv6_address_mode: am,
-      subnetpool_id: source.subnetpoolId, segment_id: (body.segment_id as string | null | undefined) ?? null,
+      subnetpool_id: source.subnetpoolId, segment_id: segmentId,
       description: body.description as string, revision_number: 0, created_at: now, updated_at: now,
     }).execute();
     await this.writePools(tx, id, pools);
@@ -302,7 +305,12 @@ export class SubnetHandler implements ResourceHandler {
       }
       if ('dns_nameservers' in body) await this.writeDns(tx, id, validateDnsNameservers(body.dns_nameservers as unknown[], this.m.core.maxDnsNameservers, version));
       if ('host_routes' in body) await this.writeRoutes(tx, id, validateHostRoutes(body.host_routes as unknown[], this.m.core.maxSubnetHostRoutes, version));
-      if ('segment_id' in body) set.segment_id = body.segment_id as string | null;
+      if ('segment_id' in body) {
+        // Under the network's lock, as subnet creates and segment deletes take it.
+        await forUpdate(this.m.db, tx.selectFrom('networks').select('id').where('id', '=', row.network_id)).executeTakeFirst();
+        await checkSubnetSegmentUpdate(tx, row.network_id, row.segment_id, body.segment_id as string | null);
+        set.segment_id = body.segment_id as string | null;
+      }
       await tx.updateTable('subnets').set({ ...set, revision_number: Number(row.revision_number) + 1, updated_at: nowIso() }).where('id', '=', id).execute();
       return (await this.get(ctx, id, tx))!;
     });
