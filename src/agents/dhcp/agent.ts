@@ -36,6 +36,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export interface DhcpAgentOptions extends Partial<RenderOptions> {
   bus: RpcBus;
   host: string;
+  /**
+   * The namespace holding this host's bridges (where the L2 agent works; its --netns), if not the
+   * agent's own: the veth's host end goes into the network's bridge there. Tests simulate hosts so.
+   */
+  netns?: string;
   /** [DEFAULT] state_path: dnsmasq's files go to state_path/dhcp/<network-id>/. */
   statePath: string;
   /** [agent] report_interval, seconds; 0: no reports. */
@@ -132,6 +137,13 @@ export class DhcpAgent {
       dhcp_driver: 'neutron.agent.linux.dhcp.Dnsmasq', dhcp_lease_duration: this.render.leaseDuration,
       log_agent_heartbeats: false, networks: this.networks.size, subnets, ports,
     };
+  }
+
+  /** How many served networks' last pass did what to dnsmasq, e.g. {none: 3} after a quiet restart. */
+  actions(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const n of this.networks.values()) out[n.action] = (out[n.action] ?? 0) + 1;
+    return out;
   }
 
   /** Stops listening and reporting; dnsmasq, namespaces and files stay (a restart adopts them). */
@@ -278,7 +290,7 @@ export class DhcpAgent {
       { kind: 'bridge', name: bridgeOf(n.id), up: true },
       { kind: 'veth', name: tap, peer: nsIf, peerNetns: ns, master: bridgeOf(n.id), up: true, ...(mtu ? { mtu } : {}) },
     ];
-    await reconcileLinks(host);
+    await reconcileLinks(host, this.o.netns ? { netns: this.o.netns } : {});
     await reconcileLinks([
       { kind: 'external', name: nsIf, address: port.mac_address, up: true, addresses: portAddresses(n, port), ...(mtu ? { mtu } : {}) },
     ], { netns: ns });
