@@ -237,11 +237,15 @@ export class DhcpAgent {
     return this.fullSync;
   }
 
-  /** Networks this host has state for: state_path/dhcp/<uuid> directories and qdhcp-<uuid> namespaces. */
+  /**
+   * Networks this host has state for: state_path/dhcp/<uuid> directories and qdhcp-<uuid>
+   * namespaces. Namespace names are machine-wide: an agent of a simulated host (netns option)
+   * shares them with the other hosts' agents, so it goes by its own state directory only.
+   */
   async existingNetworks(): Promise<Set<string>> {
     const out = new Set<string>();
     if (existsSync(this.dhcpDir)) for (const d of await readdir(this.dhcpDir)) if (UUID.test(d)) out.add(d);
-    for (const ns of await listNetns()) {
+    for (const ns of this.o.netns ? [] : await listNetns()) {
       const id = ns.name.startsWith(NS_PREFIX) ? ns.name.slice(NS_PREFIX.length) : '';
       if (UUID.test(id)) out.add(id);
     }
