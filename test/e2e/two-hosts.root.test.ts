@@ -124,14 +124,15 @@ for (const mode of modes) {
 
     it('plugs the VMs (two per host): ports bind and go ACTIVE; each VM gets its address, router, DNS, host routes and MTU by DHCP', async () => {
       const plugged: number[] = [];
+      const watching: Array<Promise<number>> = [];
       for (let i = 0; i < 5; i++) {
         const r = await t.plug(ports[i].id, vm(i), hostOf(i));
         assert.equal(r.tap, `tap${ports[i].id.slice(0, 11)}`);
         plugged.push(r.plugged_at);
+        watching.push(waitFor(`port ${i + 1} ACTIVE`, async () => ((await portStatus(ports[i].id)) === 'ACTIVE' ? Date.now() : null), 15_000, 10));
       }
-      const active: number[] = [];
+      const active = await Promise.all(watching).catch(fail);
       for (let i = 0; i < 5; i++) {
-        active.push(await waitFor(`port ${i + 1} ACTIVE`, async () => ((await portStatus(ports[i].id)) === 'ACTIVE' ? Date.now() : null), 15_000, 10).catch(fail));
         const shown = (await t.api('GET', `/ports/${ports[i].id}`)).body.port;
         assert.equal(shown['binding:host_id'], t.host[hostOf(i)]);
         assert.equal(shown['binding:vif_type'], 'bridge');
@@ -144,10 +145,10 @@ for (const mode of modes) {
       }));
       for (let i = 0; i < 5; i++) {
         const { env, ms, done } = leases[i]!;
-        t.figures.push(`vm${i + 1} (${t.host[hostOf(i)]}): plug → ACTIVE ${active[i]! - plugged[i]!} ms (observed), DHCP lease in ${ms} ms, plug → lease ${done - plugged[i]!} ms`);
+        t.figures.push(`vm${i + 1} (${t.host[hostOf(i)]}): plug → ACTIVE ${active[i]! - plugged[i]!} ms, DHCP lease in ${ms} ms, plug → lease ${done - plugged[i]!} ms`);
         assert.equal(env.ip, ips[i], `vm${i + 1} gets its port's address`);
         assert.equal(env.subnet, '255.255.255.0');
-        assert.equal(env.router, i < 4 ? '10.77.0.1' : '10.77.0.1');
+        assert.equal(env.router, '10.77.0.1');
         assert.equal(env.mtu, '1450', 'the network MTU (26)');
         if (i < 4) {
           assert.equal(env.dns, '10.77.0.53 10.77.0.54');
