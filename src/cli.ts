@@ -11,14 +11,17 @@ import { databaseUrl } from './server/settings.js';
 import { runDhcpAgent } from './agents/dhcp/main.js';
 import { runLinuxBridgeAgent } from './agents/linuxbridge/main.js';
 import { runVif } from './cli/vif-plug.js';
+import { aioAgents, startAioAgents, type AioAgentsHandle } from './agents/aio.js';
 
 const USAGE = `usage: neutrino <command> [options]
 
 commands:
   server       run the Neutron API server (neutron-server)
-  aio          all-in-one on embedded defaults: the server with SQLite under ./state and no-auth
+  aio          all-in-one on embedded defaults: the server with SQLite under ./state and no-auth;
+               with [aio] agents (or --agents linuxbridge,dhcp, as root) also those agents in-process
   db upgrade   create or migrate the database schema
-  agent dhcp   run the DHCP agent (dnsmasq per network in qdhcp-<network> namespaces)
+  agent dhcp [--netns NS] [--host H]
+               run the DHCP agent (dnsmasq per network in qdhcp-<network> namespaces)
   agent linuxbridge [--netns NS] [--host H]
                run the L2 agent (bridges brq<net>, vxlan-<vni>, taps, l2population)
   vif plug <port-id> --netns NAME [--host H] [--host-netns NS] [--static] [--endpoint URL]
@@ -30,6 +33,9 @@ options:
   --bind-host HOST     [DEFAULT] bind_host
   --bind-port PORT     [DEFAULT] bind_port
   --state-path DIR     [DEFAULT] state_path (the SQLite database lives there by default)
+  --agents LIST        aio: [aio] agents (linuxbridge,dhcp)
+  --host NAME          agents: [DEFAULT] host
+  --netns NS           agents (aio's too): the namespace whose links they manage (simulated hosts)
   --debug              verbose logs
 `;
 
@@ -37,6 +43,7 @@ interface Args {
   command: string[];
   configFiles: string[];
   overrides: ConfigOverrides;
+  netns?: string;
   debug: boolean;
 }
 
@@ -56,6 +63,9 @@ function parseArgs(argv: string[]): Args {
       case '--bind-host': out.overrides.DEFAULT!.bind_host = take(); break;
       case '--bind-port': out.overrides.DEFAULT!.bind_port = take(); break;
       case '--state-path': out.overrides.DEFAULT!.state_path = take(); break;
+      case '--host': out.overrides.DEFAULT!.host = take(); break;
+      case '--agents': out.overrides.aio = { agents: take() }; break;
+      case '--netns': out.netns = take(); break;
       case '--debug': out.debug = true; break;
       case '-h': case '--help': out.command = ['help']; return out;
       default:
@@ -72,7 +82,13 @@ async function runServer(cfg: Config, args: Args): Promise<void> {
   const server = await createServer(cfg, { configFiles: args.configFiles, logger: args.debug || cfg.DEFAULT.debug, bus });
   const address = await server.app.listen({ host: cfg.DEFAULT.bind_host, port: cfg.DEFAULT.bind_port });
   log.info({ address, database: server.db.describe, auth: cfg.DEFAULT.auth_strategy, rpc: bus.transport }, 'neutrino server listening');
+  let agents: AioAgentsHandle | null = null;
+  if (args.command[0] === 'aio' && cfg.aio.agents.length) {
+    agents = await startAioAgents(cfg, log, args.netns ? { netns: args.netns } : {});
+    log.info({ agents: cfg.aio.agents, host: cfg.DEFAULT.host, netns: args.netns }, 'aio: agents started in-process');
+  }
   const stop = async () => {
+    await agents?.stop();
     await server.close();
     await bus.close();
     process.exit(0);
@@ -101,9 +117,10 @@ export async function main(argv: string[]): Promise<void> {
       args.overrides.DEFAULT!.state_path ??= resolve('state');
     }
     const cfg = loadConfig(args.configFiles, args.overrides);
+    if (cmd === 'aio') aioAgents(cfg); // a bad [aio] agents stops start-up before the API listens
     if (cmd === 'server' || cmd === 'aio') return await runServer(cfg, args);
     if (cmd === 'agent' && sub === 'dhcp') {
-      await runDhcpAgent(cfg, { debug: args.debug });
+      await runDhcpAgent(cfg, { debug: args.debug, ...(args.netns ? { netns: args.netns } : {}) });
       return;
     }
     if (cmd === 'db' && sub === 'upgrade') {

@@ -142,6 +142,9 @@ export const SCHEMA = {
     report_interval: float({ default: 30, min: 0, help: 'Seconds between agent state reports; 0 disables them.' }),
     polling_interval: int({ default: 2, min: 1, help: 'Seconds between agent polls for local device changes.' }),
   },
+  aio: {
+    agents: list({ help: 'Agents `neutrino aio` runs in its own process on the in-memory bus: linuxbridge, dhcp (needs root, iproute2, dnsmasq). Empty: the API only.' }),
+  },
   securitygroup: {
     enable_security_group: bool({ default: true, help: 'Enable the security group API and agent-side filtering.' }),
     firewall_driver: str({ help: 'Firewall driver for security groups in the L2 agent.' }),

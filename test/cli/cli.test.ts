@@ -47,6 +47,9 @@ describe('neutrino command', () => {
       }
       const a = (await (await fetch(`http://127.0.0.1:${ports[0]}/v2.0/networks`)).json()) as { networks: Array<{ name: string }> };
       assert.deepEqual(a.networks.map((n) => n.name), ['aio-0']);
+      // No [aio] agents: the API only, even as root (no agent touches the kernel).
+      const agents = (await (await fetch(`http://127.0.0.1:${ports[0]}/v2.0/agents`)).json()) as { agents: unknown[] };
+      assert.deepEqual(agents.agents, []);
     } finally {
       for (const p of procs) p.kill('SIGTERM');
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -69,7 +72,8 @@ describe('neutrino command', () => {
     }
   });
 
-  it('a bad option value stops start-up naming file, section and option', () => {
+  it('a bad option value stops start-up naming file, section and option', async () => {
+    const port = String(await freePort());
     const d = mkdtempSync(join(tmpdir(), 'badconf-'));
     try {
       const conf = join(d, 'neutron.conf');
@@ -77,6 +81,9 @@ describe('neutrino command', () => {
       const r = spawnSync(BIN, ['server', '--config-file', conf], { encoding: 'utf8' });
       assert.equal(r.status, 2);
       assert.match(r.stderr, new RegExp(`${conf.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: \\[DEFAULT\\] bind_port`));
+      const agents = spawnSync(BIN, ['aio', '--agents', 'linuxbridge,bogus', '--bind-host', '127.0.0.1', '--bind-port', port, '--state-path', d], { encoding: 'utf8' });
+      assert.equal(agents.status, 2);
+      assert.match(agents.stderr, /\[aio\] agents: unknown agent "bogus" \(choose from linuxbridge, dhcp\)/);
       const unknown = spawnSync(BIN, ['frobnicate'], { encoding: 'utf8' });
       assert.equal(unknown.status, 2);
       assert.match(unknown.stderr, /unknown command/);

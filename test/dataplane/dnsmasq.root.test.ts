@@ -7,7 +7,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dnsmasqPaths, dnsmasqStatus, ensureDnsmasq, processAlive, reconcileLinks, reloadDnsmasq, runInNetns, stats, stopDnsmasq, type DnsmasqSpec } from '../../src/dataplane/index.js';
-import { Namespaces, rootGate, suffix } from './root-helpers.js';
+import { Namespaces, rootGate, suffix, udhcpcLease } from './root-helpers.js';
 
 const gate = rootGate('dnsmasq end-to-end', ['ip', 'nsenter', 'dnsmasq', 'busybox']);
 
@@ -20,19 +20,7 @@ describe('dataplane (root): dnsmasq in a namespace serves DHCP', { skip: gate.sk
   let dir = '';
   let spec: DnsmasqSpec;
 
-  /** One DHCP exchange with udhcpc; returns the variables udhcpc passed to its script on "bound". */
-  async function lease(): Promise<Record<string, string>> {
-    const out = join(dir, `bound-${Date.now()}`);
-    await writeFile(join(dir, 'udhcpc.sh'), `#!/bin/sh\n[ "$1" = bound ] && env > ${out}\nexit 0\n`, { mode: 0o755 });
-    // -q: exit once bound; -n: exit if no lease; -f: foreground; 5 tries 1 s apart; -O: ask for the MTU too.
-    await runInNetns(CLI, { argv: ['busybox', 'udhcpc', '-i', 'c0', '-f', '-q', '-n', '-t', '5', '-T', '1', '-O', 'mtu', '-s', join(dir, 'udhcpc.sh')], timeoutMs: 20_000 });
-    const env: Record<string, string> = {};
-    for (const line of (await readFile(out, 'utf8')).split('\n')) {
-      const i = line.indexOf('=');
-      if (i > 0) env[line.slice(0, i)] = line.slice(i + 1);
-    }
-    return env;
-  }
+  const lease = () => udhcpcLease(CLI, 'c0', { options: ['mtu'], tries: 5 });
 
   before(async () => {
     gate.check();

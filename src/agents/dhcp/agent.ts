@@ -36,6 +36,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export interface DhcpAgentOptions extends Partial<RenderOptions> {
   bus: RpcBus;
   host: string;
+  /**
+   * The namespace holding this host's bridges (where the L2 agent works; its --netns), if not the
+   * agent's own: the veth's host end goes into the network's bridge there. Tests simulate hosts so.
+   */
+  netns?: string;
   /** [DEFAULT] state_path: dnsmasq's files go to state_path/dhcp/<network-id>/. */
   statePath: string;
   /** [agent] report_interval, seconds; 0: no reports. */
@@ -134,6 +139,13 @@ export class DhcpAgent {
     };
   }
 
+  /** How many served networks' last pass did what to dnsmasq, e.g. {none: 3} after a quiet restart. */
+  actions(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const n of this.networks.values()) out[n.action] = (out[n.action] ?? 0) + 1;
+    return out;
+  }
+
   /** Stops listening and reporting; dnsmasq, namespaces and files stay (a restart adopts them). */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -225,11 +237,15 @@ export class DhcpAgent {
     return this.fullSync;
   }
 
-  /** Networks this host has state for: state_path/dhcp/<uuid> directories and qdhcp-<uuid> namespaces. */
+  /**
+   * Networks this host has state for: state_path/dhcp/<uuid> directories and qdhcp-<uuid>
+   * namespaces. Namespace names are machine-wide: an agent of a simulated host (netns option)
+   * shares them with the other hosts' agents, so it goes by its own state directory only.
+   */
   async existingNetworks(): Promise<Set<string>> {
     const out = new Set<string>();
     if (existsSync(this.dhcpDir)) for (const d of await readdir(this.dhcpDir)) if (UUID.test(d)) out.add(d);
-    for (const ns of await listNetns()) {
+    for (const ns of this.o.netns ? [] : await listNetns()) {
       const id = ns.name.startsWith(NS_PREFIX) ? ns.name.slice(NS_PREFIX.length) : '';
       if (UUID.test(id)) out.add(id);
     }
@@ -278,7 +294,7 @@ export class DhcpAgent {
       { kind: 'bridge', name: bridgeOf(n.id), up: true },
       { kind: 'veth', name: tap, peer: nsIf, peerNetns: ns, master: bridgeOf(n.id), up: true, ...(mtu ? { mtu } : {}) },
     ];
-    await reconcileLinks(host);
+    await reconcileLinks(host, this.o.netns ? { netns: this.o.netns } : {});
     await reconcileLinks([
       { kind: 'external', name: nsIf, address: port.mac_address, up: true, addresses: portAddresses(n, port), ...(mtu ? { mtu } : {}) },
     ], { netns: ns });

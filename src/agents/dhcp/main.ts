@@ -2,24 +2,32 @@
 // as a process. [DEFAULT] host (default: hostname), state_path, transport_url, dns_domain,
 // dhcp_lease_duration, dnsmasq_dns_servers, dnsmasq_lease_max, resync_interval; [agent]
 // report_interval. SIGTERM/SIGINT stop it and leave dnsmasq running for the next start to adopt.
+// --netns NS: the host's bridges live in that namespace (as `agent linuxbridge --netns`).
 import { hostname } from 'node:os';
 import { pino } from 'pino';
 import type { Config } from '../../config/index.js';
 import { busFromConfig } from '../../rpc/from-config.js';
+import type { RpcBus, RpcLogger } from '../../rpc/index.js';
+import { stats } from '../../dataplane/index.js';
 import { DhcpAgent } from './agent.js';
 
-export async function runDhcpAgent(cfg: Config, o: { debug?: boolean } = {}): Promise<DhcpAgent> {
-  const log = pino({ level: o.debug || cfg.DEFAULT.debug ? 'debug' : 'info' });
-  const bus = busFromConfig(cfg, log);
-  const host = cfg.DEFAULT.host || hostname();
-  const agent = new DhcpAgent({
-    bus, host, statePath: cfg.DEFAULT.state_path, reportInterval: cfg.agent.report_interval,
+/** The agent's options from configuration (also used by `neutrino aio`). */
+export function dhcpAgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, netns?: string): DhcpAgent {
+  return new DhcpAgent({
+    bus, host: cfg.DEFAULT.host || hostname(), ...(netns ? { netns } : {}), statePath: cfg.DEFAULT.state_path, reportInterval: cfg.agent.report_interval,
     resyncInterval: cfg.DEFAULT.resync_interval, dnsDomain: cfg.DEFAULT.dns_domain, leaseDuration: cfg.DEFAULT.dhcp_lease_duration,
     leaseMax: cfg.DEFAULT.dnsmasq_lease_max, dnsServers: [...cfg.DEFAULT.dnsmasq_dns_servers], logger: log,
   });
+}
+
+export async function runDhcpAgent(cfg: Config, o: { debug?: boolean; netns?: string } = {}): Promise<DhcpAgent> {
+  const log = pino({ level: o.debug || cfg.DEFAULT.debug ? 'debug' : 'info' });
+  const bus = busFromConfig(cfg, log);
+  const host = cfg.DEFAULT.host || hostname();
+  const agent = dhcpAgentFromConfig(cfg, bus, log, o.netns);
   const t0 = Date.now();
   await agent.start();
-  log.info({ host, rpc: bus.transport, networks: agent.networks.size, ms: Date.now() - t0 }, 'DHCP agent started (full sync done)');
+  log.info({ host, netns: o.netns, rpc: bus.transport, networks: agent.networks.size, ms: Date.now() - t0, kernel: stats(), actions: agent.actions() }, 'DHCP agent started (full sync done)');
   const stop = async () => {
     await agent.stop();
     await bus.close();

@@ -1,0 +1,76 @@
+// The agents of an all-in-one (`neutrino aio` with `[aio] agents = linuxbridge,dhcp`): the
+// Linux-bridge and DHCP agents in the server's process, each on its own bus of the same transport
+// (the in-memory bus unless transport_url says otherwise), for this host. Off by default: they
+// need root and the kernel tools, and would start a dnsmasq for every DHCP-enabled subnet, which
+// is not what `npm start` on a laptop should do.
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { ConfigError, type Config } from '../config/index.js';
+import { busFromConfig } from '../rpc/from-config.js';
+import type { RpcBus, RpcLogger } from '../rpc/index.js';
+import { agentOptionsFromConfig } from './linuxbridge/main.js';
+import { LinuxBridgeAgent } from './linuxbridge/agent.js';
+import { dhcpAgentFromConfig } from './dhcp/main.js';
+import type { DhcpAgent } from './dhcp/agent.js';
+
+export const AIO_AGENTS = ['linuxbridge', 'dhcp'] as const;
+type AioAgent = (typeof AIO_AGENTS)[number];
+
+const TOOLS: Record<AioAgent, string[]> = { linuxbridge: ['ip', 'bridge'], dhcp: ['ip', 'dnsmasq'] };
+const PATH_DIRS = () => [...(process.env.PATH ?? '').split(':'), '/usr/local/sbin', '/usr/sbin', '/sbin'].filter(Boolean);
+
+/** The configured agent names, checked: known names, root, and the tools they run. */
+export function aioAgents(cfg: Config): AioAgent[] {
+  const names = [...new Set(cfg.aio.agents.map((a) => a.trim()).filter(Boolean))];
+  for (const n of names) {
+    if (!(AIO_AGENTS as readonly string[]).includes(n)) throw new ConfigError(`[aio] agents: unknown agent "${n}" (choose from ${AIO_AGENTS.join(', ')})`, {});
+  }
+  const agents = names as AioAgent[];
+  if (agents.length && process.getuid?.() !== 0) throw new ConfigError(`[aio] agents = ${agents.join(',')} needs root (they change the kernel's links and namespaces); leave it empty to run the API only`, {});
+  const missing = [...new Set(agents.flatMap((a) => TOOLS[a]))].filter((t) => !PATH_DIRS().some((d) => existsSync(`${d}/${t}`)));
+  if (missing.length) throw new ConfigError(`[aio] agents = ${agents.join(',')} needs ${missing.join(', ')} (Debian: iproute2, dnsmasq-base)`, {});
+  return agents;
+}
+
+export interface AioAgentsHandle {
+  linuxbridge: LinuxBridgeAgent | null;
+  dhcp: DhcpAgent | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the configured agents. `netns`: the namespace their links live in (as the agents'
+ * --netns), the current one by default. Without [vxlan] local_ip the L2 agent runs without
+ * VXLAN (an all-in-one's networks are `local` by default) instead of refusing to start.
+ */
+export async function startAioAgents(cfg: Config, log: RpcLogger, o: { netns?: string } = {}): Promise<AioAgentsHandle> {
+  const agents = aioAgents(cfg);
+  const buses: RpcBus[] = [];
+  const handle: AioAgentsHandle = {
+    linuxbridge: null,
+    dhcp: null,
+    async stop() {
+      await handle.dhcp?.stop();
+      await handle.linuxbridge?.stop();
+      for (const b of buses) await b.close();
+    },
+  };
+  const bus = () => {
+    const b = busFromConfig(cfg, log);
+    buses.push(b);
+    return b;
+  };
+  const host = cfg.DEFAULT.host || hostname();
+  if (agents.includes('linuxbridge')) {
+    const vxlanOff = cfg.vxlan.enable_vxlan && !cfg.vxlan.local_ip;
+    if (vxlanOff) log.warn({}, 'aio: [vxlan] local_ip is not set, the Linux bridge agent runs without VXLAN');
+    const opts = agentOptionsFromConfig(vxlanOff ? { ...cfg, vxlan: { ...cfg.vxlan, enable_vxlan: false } } : cfg);
+    handle.linuxbridge = new LinuxBridgeAgent({ bus: bus(), host, ...(o.netns ? { netns: o.netns } : {}), ...opts, logger: log });
+    await handle.linuxbridge.start();
+  }
+  if (agents.includes('dhcp')) {
+    handle.dhcp = dhcpAgentFromConfig(cfg, bus(), log, o.netns);
+    await handle.dhcp.start();
+  }
+  return handle;
+}

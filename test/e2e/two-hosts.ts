@@ -1,0 +1,321 @@
+// The end-to-end fixture: two simulated hosts, each a network namespace, joined by an underlay
+// veth (172.31.250.1 / .2); a Linux-bridge agent per host and a DHCP agent on host A, each
+// managing its host's namespace (the agents' --netns / netns option); VMs are namespaces plugged
+// with `neutrino vif plug` (its code, in-process). Two ways to run the control plane:
+//   'memory': the API server and all three agents in this process, on one in-memory broker (an
+//             all-in-one); an agent restart stops the agent object and starts a new one;
+//   'rabbit': the server and each agent as its own `bin/neutrino` process on a RabbitMQ vhost
+//             made for the run; an agent restart is SIGTERM and a new process.
+// The agents run in the root namespace (so they reach the server and the broker on 127.0.0.1)
+// and drive their host's namespace; the agent code is the same either way (a dataplane Target).
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as netServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { deleteNetns, dnsmasqStatus, IpBatch, stats, stopDnsmasq } from '../../src/dataplane/index.js';
+import { MemoryBroker, MemoryBus, type RpcBus, type RpcLogger } from '../../src/rpc/index.js';
+import { LinuxBridgeAgent } from '../../src/agents/linuxbridge/agent.js';
+import { DhcpAgent } from '../../src/agents/dhcp/agent.js';
+import { namespaceOf } from '../../src/agents/dhcp/render.js';
+import { plug, unplug, type PlugResult } from '../../src/cli/vif-plug.js';
+import { BACKENDS } from '../helpers/backends.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+import { Namespaces, suffix } from '../dataplane/root-helpers.js';
+import { RABBIT_URL } from '../rpc/rabbit.js';
+
+export type BusMode = 'memory' | 'rabbit';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '../../..');
+const BIN = join(ROOT, 'bin/neutrino');
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000, every = 20): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => null);
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(every);
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = netServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+    s.on('error', rej);
+  });
+}
+
+/** A `bin/neutrino` child process with its output kept (shown when a test fails). */
+export class Proc {
+  out = '';
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  constructor(readonly name: string, argv: string[]) {
+    this.child = spawn(process.execPath, [BIN, ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NEUTRINO_DATAPLANE_TRACE: '' } });
+    this.child.stdout!.on('data', (b: Buffer) => (this.out += b.toString()));
+    this.child.stderr!.on('data', (b: Buffer) => (this.out += b.toString()));
+    this.exited = new Promise((r) => this.child.on('exit', (code) => r(code)));
+  }
+  /** The pino log lines (JSON) printed so far. */
+  logs(): any[] {
+    return this.out.split('\n').filter((l) => l.startsWith('{')).map((l) => { try { return JSON.parse(l); } catch { return null; } }).filter(Boolean);
+  }
+  /** The first log line whose msg matches, once it is there. */
+  logLine(re: RegExp, timeoutMs = 20_000): Promise<any> {
+    return waitFor(`${this.name}: ${re}`, async () => this.logs().find((l) => re.test(l.msg)), timeoutMs);
+  }
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGTERM');
+    const t = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    await this.exited;
+    clearTimeout(t);
+  }
+}
+
+/** A logger for in-process agents that keeps the last lines for failure dumps. */
+function keepingLogger(name: string, lines: string[]): RpcLogger {
+  const add = (level: string) => (obj: object, msg: string) => {
+    lines.push(`${name} ${level} ${msg} ${JSON.stringify(obj)}`);
+    if (lines.length > 400) lines.splice(0, lines.length - 400);
+  };
+  return { debug: () => {}, info: add('info'), warn: add('warn'), error: add('error') };
+}
+
+/** What an agent restart did: time from stop to its first full pass, and the kernel commands of that start. */
+export interface Restart {
+  ms: number;
+  kernel: { reads: number; writes: number };
+  /** L2: devices wired after the first pass; DHCP: what the sync did to each network's dnsmasq. */
+  detail: Record<string, unknown>;
+}
+
+export class TwoHosts {
+  readonly s = suffix();
+  readonly nss = new Namespaces();
+  /** Host namespaces, agent host names, underlay addresses. */
+  readonly ns: [string, string];
+  readonly host: [string, string];
+  readonly underlay = ['172.31.250.1', '172.31.250.2'] as const;
+  readonly dir: string;
+  /** Where the DHCP agent keeps dnsmasq's files (state_path/dhcp). */
+  readonly dhcpDir: string;
+  url = '';
+  readonly figures: string[] = [];
+  private readonly logLines: string[] = [];
+  // memory mode
+  private broker: MemoryBroker | null = null;
+  private readonly buses: RpcBus[] = [];
+  private srv: TestServer | null = null;
+  private l2: Array<LinuxBridgeAgent | null> = [null, null];
+  private dhcpAgent: DhcpAgent | null = null;
+  // rabbit mode
+  private readonly vhost: string;
+  private server: Proc | null = null;
+  private l2Procs: Array<Proc | null> = [null, null];
+  private dhcpProc: Proc | null = null;
+
+  constructor(readonly mode: BusMode) {
+    this.ns = [`nt${this.s}ha`, `nt${this.s}hb`];
+    this.host = [`e2e-${this.s}-a`, `e2e-${this.s}-b`];
+    this.vhost = `neutrino-e2e-${this.s}`;
+    this.dir = mkdtempSync(join(tmpdir(), `neutrino-e2e-${mode}-`));
+    chmodSync(this.dir, 0o755); // dnsmasq reads its files as 'nobody'
+    this.dhcpDir = join(this.dir, 'dhcp-state', 'dhcp');
+  }
+
+  private get transportUrl(): string {
+    return `${RABBIT_URL.replace(/\/+$/, '')}/${this.vhost}`;
+  }
+
+  /** Hosts, underlay, server and the three agents, all reporting alive. */
+  async start(): Promise<void> {
+    for (const n of this.ns) await this.nss.add(n);
+    await new IpBatch().addVeth('ul0', 'ul0', { peerNetns: this.ns[1] }).addAddr('ul0', `${this.underlay[0]}/24`).setUp('ul0', true).apply({ netns: this.ns[0] });
+    await new IpBatch().addAddr('ul0', `${this.underlay[1]}/24`).setUp('ul0', true).apply({ netns: this.ns[1] });
+    if (this.mode === 'memory') await this.startMemoryServer();
+    else await this.startRabbitServer();
+    for (const i of [0, 1] as const) await this.startL2(i);
+    await this.agentsAlive('Linux bridge agent', this.host);
+    await this.startDhcp();
+    await this.agentsAlive('DHCP agent', [this.host[0]]);
+  }
+
+  private async startMemoryServer(): Promise<void> {
+    this.broker = new MemoryBroker();
+    const bus = this.bus();
+    this.srv = await startServer(BACKENDS.find((b) => b.name === 'sqlite')!, {
+      DEFAULT: { agent_down_time: '20' },
+      ml2: { tenant_network_types: 'vxlan', mechanism_drivers: 'linuxbridge,l2population' },
+      ml2_type_vxlan: { vni_ranges: '7000:7999' },
+    }, { bus });
+    this.url = this.srv.url;
+  }
+
+  private async startRabbitServer(): Promise<void> {
+    await run('rabbitmqctl', ['add_vhost', this.vhost]);
+    await run('rabbitmqctl', ['set_permissions', '-p', this.vhost, 'guest', '.*', '.*', '.*']);
+    const port = await freePort();
+    this.url = `http://127.0.0.1:${port}`;
+    writeFileSync(join(this.dir, 'common.conf'), `[DEFAULT]\ntransport_url = ${this.transportUrl}\n[agent]\nreport_interval = 2\npolling_interval = 2\n`);
+    writeFileSync(join(this.dir, 'neutron.conf'), [
+      '[DEFAULT]', 'auth_strategy = noauth', 'bind_host = 127.0.0.1', `bind_port = ${port}`, `state_path = ${this.dir}/server-state`, 'agent_down_time = 20',
+      '[ml2]', 'tenant_network_types = vxlan', 'mechanism_drivers = linuxbridge,l2population', '[ml2_type_vxlan]', 'vni_ranges = 7000:7999', '',
+    ].join('\n'));
+    for (const i of [0, 1]) {
+      writeFileSync(join(this.dir, `lb${i}.ini`), [
+        '[DEFAULT]', `host = ${this.host[i]}`, '[vxlan]', 'enable_vxlan = true', `local_ip = ${this.underlay[i]}`, 'l2_population = true', '',
+      ].join('\n'));
+    }
+    writeFileSync(join(this.dir, 'dhcp.ini'), ['[DEFAULT]', `host = ${this.host[0]}`, `state_path = ${join(this.dir, 'dhcp-state')}`, 'resync_interval = 1', ''].join('\n'));
+    this.server = new Proc('server', ['server', '--config-file', join(this.dir, 'common.conf'), '--config-file', join(this.dir, 'neutron.conf')]);
+    await waitFor('API server', async () => (await fetch(`${this.url}/v2.0/networks`, { headers: { 'x-project-id': 'p', 'x-roles': 'admin' } })).ok);
+  }
+
+  private bus(): RpcBus {
+    const b = new MemoryBus({ broker: this.broker!, logger: keepingLogger('bus', this.logLines) });
+    this.buses.push(b);
+    return b;
+  }
+
+  /** Starts host i's L2 agent; resolves after its first full pass, with the kernel commands it took. */
+  private async startL2(i: 0 | 1): Promise<Restart> {
+    if (this.mode === 'memory') {
+      const agent = new LinuxBridgeAgent({
+        bus: this.bus(), host: this.host[i], netns: this.ns[i], localIp: this.underlay[i], enableVxlan: true, interfaceMappings: {}, bridgeMappings: {},
+        arpResponder: false, l2Population: true, reportInterval: 2, pollingInterval: 2, logger: keepingLogger(`l2-${i}`, this.logLines),
+      });
+      this.l2[i] = agent;
+      const k0 = stats();
+      const t0 = Date.now();
+      await agent.start();
+      await agent.ready;
+      const k1 = stats();
+      return { ms: Date.now() - t0, kernel: { reads: k1.reads - k0.reads, writes: k1.writes - k0.writes }, detail: { devices: agent.devices.size } };
+    }
+    const p = new Proc(`l2-${i}`, ['agent', 'linuxbridge', '--config-file', join(this.dir, 'common.conf'), '--config-file', join(this.dir, `lb${i}.ini`), '--netns', this.ns[i]]);
+    this.l2Procs[i] = p;
+    const line = await p.logLine(/first full pass done/);
+    return { ms: line.ms, kernel: line.kernel, detail: { devices: line.devices } };
+  }
+
+  private async startDhcp(): Promise<Restart> {
+    if (this.mode === 'memory') {
+      const agent = new DhcpAgent({
+        bus: this.bus(), host: this.host[0], netns: this.ns[0], statePath: join(this.dir, 'dhcp-state'), reportInterval: 2, resyncInterval: 1,
+        logger: keepingLogger('dhcp', this.logLines),
+      });
+      this.dhcpAgent = agent;
+      const k0 = stats();
+      const t0 = Date.now();
+      await agent.start(); // returns after the full sync
+      await agent.idle();
+      const k1 = stats();
+      return { ms: Date.now() - t0, kernel: { reads: k1.reads - k0.reads, writes: k1.writes - k0.writes }, detail: agent.actions() };
+    }
+    const p = new Proc('dhcp', ['agent', 'dhcp', '--config-file', join(this.dir, 'common.conf'), '--config-file', join(this.dir, 'dhcp.ini'), '--netns', this.ns[0]]);
+    this.dhcpProc = p;
+    const line = await p.logLine(/DHCP agent started/);
+    return { ms: line.ms, kernel: line.kernel, detail: line.actions };
+  }
+
+  private async stopL2(i: 0 | 1): Promise<void> {
+    if (this.mode === 'memory') {
+      await this.l2[i]?.stop();
+      this.l2[i] = null;
+    } else {
+      await this.l2Procs[i]?.stop();
+    }
+  }
+
+  private async stopDhcp(): Promise<void> {
+    if (this.mode === 'memory') {
+      await this.dhcpAgent?.stop();
+      this.dhcpAgent = null;
+    } else {
+      await this.dhcpProc?.stop();
+    }
+  }
+
+  /** Stops host i's L2 agent and starts a new one; `ms` runs from the stop to the new one's first full pass. */
+  async restartL2(i: 0 | 1): Promise<Restart> {
+    const t0 = Date.now();
+    await this.stopL2(i);
+    const r = await this.startL2(i);
+    return { ...r, detail: { ...r.detail, firstPassMs: r.ms }, ms: Date.now() - t0 };
+  }
+
+  /** The same for the DHCP agent; `ms` runs from the stop to the end of the new one's full sync. */
+  async restartDhcp(): Promise<Restart> {
+    const t0 = Date.now();
+    await this.stopDhcp();
+    const r = await this.startDhcp();
+    return { ...r, detail: { ...r.detail, syncMs: r.ms }, ms: Date.now() - t0 };
+  }
+
+  async agentsAlive(type: string, hosts: readonly string[]): Promise<void> {
+    await waitFor(`${type} alive on ${hosts.join(', ')}`, async () => {
+      const r = await this.api('GET', `/agents?agent_type=${encodeURIComponent(type)}`);
+      return hosts.every((h) => r.body.agents.some((a: any) => a.host === h && a.alive));
+    }, 20_000, 50).catch((e) => { throw new Error(`${(e as Error).message}\n${this.dump()}`); });
+  }
+
+  async api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+    const r = await fetch(`${this.url}/v2.0${path}`, {
+      method, body: body === undefined ? undefined : JSON.stringify(body),
+      headers: { 'content-type': 'application/json', 'x-project-id': 'e2e-project', 'x-roles': 'admin,member', 'x-user-id': 'e2e' },
+    });
+    const text = await r.text();
+    return { status: r.status, body: text ? JSON.parse(text) : null };
+  }
+
+  /** Plugs the port into a new VM namespace on host i, as Nova would (binding:host_id, tap, MAC, MTU; no address). */
+  async plug(portId: string, vmNs: string, i: 0 | 1, o: { static?: boolean } = {}): Promise<PlugResult> {
+    await this.nss.add(vmNs);
+    return plug({
+      action: 'plug', portId, netns: vmNs, host: this.host[i], hostNetns: this.ns[i], ifname: 'eth0', static: !!o.static, unbind: false, endpoint: this.url,
+    });
+  }
+
+  async unplug(portId: string, i: 0 | 1): Promise<void> {
+    await unplug({ action: 'unplug', portId, host: this.host[i], hostNetns: this.ns[i], ifname: 'eth0', static: false, unbind: false, endpoint: this.url });
+  }
+
+  async dnsmasqPid(networkId: string): Promise<number | null> {
+    return (await dnsmasqStatus(this.dhcpDir, networkId))?.pid ?? null;
+  }
+
+  /** Server and agent logs, for failure messages. */
+  dump(): string {
+    if (this.mode === 'memory') return `--- in-process logs ---\n${this.logLines.slice(-60).join('\n')}`;
+    return [this.server, ...this.l2Procs, this.dhcpProc].map((p) => `--- ${p?.name} ---\n${p?.out.slice(-3000)}`).join('\n');
+  }
+
+  /** Stops everything and removes what the run made: dnsmasq instances, qdhcp and host/VM namespaces, the vhost. */
+  async stop(): Promise<void> {
+    if (this.figures.length) process.stdout.write(`\n# two-hosts e2e figures (${this.mode})\n${this.figures.map((f) => `#   ${f}`).join('\n')}\n`);
+    await this.stopDhcp().catch(() => {});
+    for (const i of [0, 1] as const) await this.stopL2(i).catch(() => {});
+    if (this.srv) await this.srv.stop().catch(() => {});
+    await this.server?.stop();
+    for (const b of this.buses) await b.close().catch(() => {});
+    if (existsSync(this.dhcpDir)) {
+      for (const id of readdirSync(this.dhcpDir).filter((d) => UUID.test(d))) {
+        await stopDnsmasq(this.dhcpDir, id).catch(() => {});
+        await deleteNetns(namespaceOf(id)).catch(() => {});
+      }
+    }
+    await this.nss.deleteAll();
+    if (this.mode === 'rabbit') await run('rabbitmqctl', ['delete_vhost', this.vhost]).catch(() => {});
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
