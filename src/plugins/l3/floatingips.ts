@@ -281,11 +281,27 @@ export class FloatingIpHandler implements ResourceHandler {
    * the floating network; the one whose interface holds the subnet's gateway IP wins.
    */
   private async routerFor(tx: Tx, port: PortInfo, subnetId: string, externalNetworkId: string): Promise<string> {
+    // Usually a router holds the subnet's gateway IP: found by the allocation's key, without
+    // reading every address of the subnet (which the general query below does).
+    const subnet = await tx.selectFrom('subnets').select('gateway_ip').where('id', '=', subnetId).executeTakeFirst();
+    if (subnet?.gateway_ip) {
+      const viaGateway = await tx.selectFrom('ip_allocations as a')
+        .innerJoin('router_ports as rp', 'rp.port_id', 'a.port_id')
+        .innerJoin('ports as gw', 'gw.device_id', 'rp.router_id')
+        .select('rp.router_id')
+        .where('a.subnet_id', '=', subnetId)
+        .where('a.ip_address', '=', subnet.gateway_ip)
+        .where('rp.port_type', 'in', ROUTER_INTERFACE_OWNERS)
+        .where('gw.network_id', '=', externalNetworkId)
+        .where('gw.device_owner', '=', DEVICE_OWNER_ROUTER_GW)
+        .executeTakeFirst();
+      if (viaGateway) return viaGateway.router_id;
+    }
     const rows = await tx.selectFrom('router_ports as rp')
       .innerJoin('ports as p', 'p.id', 'rp.port_id')
       .innerJoin('ip_allocations as a', 'a.port_id', 'p.id')
       .innerJoin('ports as gw', 'gw.device_id', 'rp.router_id')
-      .select(['rp.router_id', 'a.ip_address'])
+      .select('rp.router_id')
       .where('p.network_id', '=', port.network_id)
       .where('rp.port_type', 'in', ROUTER_INTERFACE_OWNERS)
       .where('a.subnet_id', '=', subnetId)
@@ -294,8 +310,7 @@ export class FloatingIpHandler implements ResourceHandler {
       .orderBy('rp.router_id')
       .execute();
     if (!rows.length) throw externalGatewayForFloatingIpNotFound(externalNetworkId, subnetId, port.id);
-    const subnet = await tx.selectFrom('subnets').select('gateway_ip').where('id', '=', subnetId).executeTakeFirst();
-    const viaGateway = rows.find((r) => subnet?.gateway_ip && r.ip_address === subnet.gateway_ip);
-    return (viaGateway ?? rows[0]!).router_id;
+    // None of them holds the gateway IP (else it was found above): the first one.
+    return rows[0]!.router_id;
   }
 }
