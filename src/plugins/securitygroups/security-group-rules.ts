@@ -144,7 +144,7 @@ export class SecurityGroupRuleHandler implements ResourceHandler {
       if (fresh.has(k)) throw conflict('DuplicateSecurityGroupRuleInPost', 'Duplicate Security Group Rule in POST.');
       fresh.add(k);
     }
-    const existing: SecurityGroupRuleTable[] = await tx.selectFrom('security_group_rules').selectAll().where('security_group_id', '=', groupId).execute();
+    const existing = await this.candidates(tx, groupId, rules);
     for (const e of existing) {
       const k = ruleKey({
         ...e, port_range_min: e.port_range_min === null ? null : Number(e.port_range_min),
@@ -152,6 +152,24 @@ export class SecurityGroupRuleHandler implements ResourceHandler {
       });
       if (fresh.has(k)) throw conflict('SecurityGroupRuleExists', `Security group rule already exists. Rule id is ${e.id}.`);
     }
+  }
+
+  /**
+   * The group's rules that could equal one of `rules`: those with the same direction, ethertype
+   * and port range (columns whose stored form is already canonical). The protocol and remote
+   * prefix have several spellings, which ruleKey() compares. A group may hold thousands of
+   * rules: reading them all for every new rule made creates quadratic.
+   */
+  private async candidates(tx: Tx, groupId: string, rules: NormalizedRule[]): Promise<SecurityGroupRuleTable[]> {
+    const q = tx.selectFrom('security_group_rules').selectAll().where('security_group_id', '=', groupId);
+    const coarse = new Map(rules.map((r) => [`${r.direction} ${r.ethertype} ${r.port_range_min} ${r.port_range_max}`, r]));
+    if (coarse.size > 50) return q.execute();
+    return q.where((eb) => eb.or([...coarse.values()].map((r) => eb.and([
+      eb('direction', '=', r.direction),
+      eb('ethertype', '=', r.ethertype),
+      r.port_range_min === null ? eb('port_range_min', 'is', null) : eb('port_range_min', '=', r.port_range_min),
+      r.port_range_max === null ? eb('port_range_max', 'is', null) : eb('port_range_max', '=', r.port_range_max),
+    ])))).execute();
   }
 
   async update(): Promise<Rec> {
