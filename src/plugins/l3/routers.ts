@@ -334,6 +334,7 @@ export class RouterHandler implements ResourceHandler {
 
   async addInterface(ctx: RequestContext, routerId: string, raw: unknown): Promise<InterfaceInfo> {
     const { portId, subnetId } = interfaceInfo(raw, false);
+    await this.ensureDefaultGroup(ctx, routerId, portId);
     return inTransaction(this.db, async (tx) => {
       const router = await this.lockRouter(tx, routerId);
       let port: PortInfo;
@@ -346,6 +347,21 @@ export class RouterHandler implements ResourceHandler {
         subnet_id: subnets[subnets.length - 1]!.id, subnet_ids: subnets.map((s) => s.id),
       };
     });
+  }
+
+  /**
+   * Neutron creates (by subnet) or updates (by port) the interface port through the core plugin,
+   * whose hooks first make the port's project's default security group: the router's project,
+   * or the given port's.
+   */
+  private async ensureDefaultGroup(ctx: RequestContext, routerId: string, portId: string | null): Promise<void> {
+    const groups = this.l3.m.securityGroups;
+    if (!groups) return;
+    const db = this.db.kysely;
+    const owner = portId
+      ? await db.selectFrom('ports').select('project_id').where('id', '=', portId).executeTakeFirst()
+      : await db.selectFrom('routers').select('project_id').where('id', '=', routerId).executeTakeFirst();
+    if (owner) await groups.ensureDefaultGroups(ctx, [owner.project_id]);
   }
 
   private async addByPort(tx: Tx, ctx: RequestContext, router: RouterTable, portId: string) {

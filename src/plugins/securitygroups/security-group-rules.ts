@@ -6,7 +6,7 @@ import { sql, type SqlBool } from 'kysely';
 import type { RequestContext } from '../../context.js';
 import { securityGroupRuleDef } from '../../definitions/security-group.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import { NeutronError, badRequest, conflict, notFound } from '../../api/errors.js';
+import { NeutronError, conflict, notFound } from '../../api/errors.js';
 import type { ListQuery } from '../../api/query.js';
 import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
 import { forUpdate, inTransaction, type Reader, type Tx } from '../../db/tx.js';
@@ -172,8 +172,15 @@ export class SecurityGroupRuleHandler implements ResourceHandler {
     ])))).execute();
   }
 
+  /**
+   * Every attribute of a rule but its description is read-only, and the controller refuses them
+   * as Neutron does (400 "Cannot update read-only attribute ..."). A description alone passes
+   * Neutron's checks and then fails in its plugin, which has no update method (a 500); the answer
+   * here is the one Neutron gives for an operation its plugin does not implement: 501.
+   */
   async update(): Promise<Rec> {
-    throw badRequest('Security group rules cannot be updated: delete the rule and create a new one.');
+    throw new NeutronError(501, 'NotImplementedError',
+      'Security group rules cannot be updated, not even their description: delete the rule and create a new one.');
   }
 
   async delete(_ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
