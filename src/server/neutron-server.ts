@@ -36,7 +36,7 @@ import { PLUGIN_TOPIC, RpcRegistry } from '../plugins/rpc-registry.js';
 import { DhcpAgentNotifier, withDhcpNotifications, type DhcpResource } from '../plugins/dhcp/notifier.js';
 import { dhcpRpcHandlers } from '../plugins/dhcp/rpc.js';
 import { addressManagement } from '../plugins/subnetpools/wiring.js';
-import { coreSettings, databaseUrl, ml2Settings, quotaDefaults } from './settings.js';
+import { coreSettings, databaseUrl, l3Settings, ml2Settings, quotaDefaults } from './settings.js';
 
 export interface NeutrinoServer {
   app: FastifyInstance;
@@ -98,7 +98,7 @@ export async function createServer(cfg: Config, opts: {
     handlers.push(sg.groups, sg.rules);
   }
   // L3 (routers, floating IPs): it also guards port deletes and cleans up before network deletes.
-  const l3 = aliases.has('router') ? new L3Plugin(ml2, ml2Ports) : null;
+  const l3 = aliases.has('router') ? new L3Plugin(ml2, ml2Ports, l3Settings(cfg)) : null;
   if (l3) {
     quota.register('router', 10, tableCounter('routers'));
     quota.register('floatingip', 50, tableCounter('floatingips'));

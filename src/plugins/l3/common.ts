@@ -31,6 +31,7 @@ export interface L3Settings {
   enableSnatByDefault: boolean;
 }
 
+/** Neutron's defaults of [DEFAULT] max_routes and enable_snat_by_default. */
 export const defaultL3Settings = (): L3Settings => ({ maxRoutes: 30, enableSnatByDefault: true });
 
 export interface L3Context {
