@@ -22,6 +22,7 @@ import {
   badResource, externalGatewayForFloatingIpNotFound, externalIpAddressExhausted, floatingIpNotFound,
   floatingIpPortAlreadyAssociated,
 } from './errors.js';
+import { createServicePort, deleteServicePort, l3Transaction } from './port-events.js';
 
 const COLUMNS: ColumnMap = {
   id: { column: 'id' }, floating_ip_address: { column: 'floating_ip_address' },
@@ -108,7 +109,7 @@ export class FloatingIpHandler implements ResourceHandler {
   // ---- writes --------------------------------------------------------------------------------
 
   async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
-    return inTransaction(this.db, async (tx) => {
+    return l3Transaction(this.l3, async (tx) => {
       const ids: string[] = [];
       for (const body of bodies) ids.push(await this.createOne(tx, ctx, body));
       const rows = await tx.selectFrom('floatingips').selectAll().where('id', 'in', ids).execute();
@@ -133,7 +134,7 @@ export class FloatingIpHandler implements ResourceHandler {
     // The port is never shown to the project (no owner), only to admins.
     const portBody: Rec = { project_id: '', network_id: netId, admin_state_up: true, device_id: id, device_owner: DEVICE_OWNER_FLOATINGIP, name: '' };
     if (Object.keys(fixedIp).length) portBody.fixed_ips = [fixedIp];
-    const port = await this.l3.ports.createInTx(tx, portBody);
+    const port = await createServicePort(this.l3, tx, portBody);
     await tx.updateTable('ports').set({ status: 'N/A' }).where('id', '=', port.id as string).execute();
     const v4 = (port.fixed_ips as Array<{ ip_address: string }>).filter((ip) => ipVersionOfText(ip.ip_address) === 4);
     if (!v4.length) throw externalIpAddressExhausted(netId);
@@ -180,7 +181,7 @@ export class FloatingIpHandler implements ResourceHandler {
   }
 
   async delete(_ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
-    await inTransaction(this.db, async (tx) => {
+    await l3Transaction(this.l3, async (tx) => {
       const row = await forUpdate(this.db, tx.selectFrom('floatingips').selectAll().where('id', '=', id)).executeTakeFirst();
       if (!row) throw this.notFound(id);
       checkRevision(row.revision_number, expectRevision);
@@ -191,7 +192,7 @@ export class FloatingIpHandler implements ResourceHandler {
   private async deleteRow(tx: Tx, row: FloatingIpTable): Promise<void> {
     await tx.deleteFrom('tags').where('resource_id', '=', row.id).execute();
     await tx.deleteFrom('floatingips').where('id', '=', row.id).execute();
-    await this.l3.ports.deleteInTx(tx, row.floating_port_id);
+    await deleteServicePort(this.l3, tx, row.floating_port_id);
   }
 
   /** Before a network is deleted: its floating IPs without a port go (Neutron's _process_l3_delete). */
@@ -200,7 +201,7 @@ export class FloatingIpHandler implements ResourceHandler {
     const any = await this.db.kysely.selectFrom('floatingips').select('id').where('floating_network_id', '=', networkId)
       .where('fixed_port_id', 'is', null).limit(1).executeTakeFirst();
     if (!any) return;
-    await inTransaction(this.db, async (tx) => {
+    await l3Transaction(this.l3, async (tx) => {
       const rows = await tx.selectFrom('floatingips').selectAll().where('floating_network_id', '=', networkId)
         .where('fixed_port_id', 'is', null).execute();
       for (const row of rows) await this.deleteRow(tx, row);
