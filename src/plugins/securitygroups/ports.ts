@@ -51,7 +51,7 @@ export class PortSecurityGroups {
    * whatever the request asks for. A project's request never makes another project's group.
    */
   async ensureDefaultGroups(ctx: RequestContext, projectIds: Iterable<string | null | undefined>): Promise<void> {
-    for (const p of new Set(projectIds)) if (p) await this.s.ensureDefault(ctx, p);
+    for (const p of new Set(projectIds)) if (p) await this.s.ensureDefaultExists(ctx, p);
   }
 
   /** In the port's transaction, after its row: checks and stores its groups; returns their ids. */
