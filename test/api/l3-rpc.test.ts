@@ -116,6 +116,7 @@ for (const backend of BACKENDS) {
       assert.deepEqual(got.map((c) => `${c.method} ${c.args.payload.port?.device_owner}`), ['port_create_end network:floatingip']);
       const fipPort = got[0]!.args.payload.port;
       assert.equal(fipPort.device_id, f.id);
+      assert.equal(fipPort.status, 'N/A');
       assert.deepEqual(fipPort.fixed_ips.map((x: any) => x.ip_address), [f.floating_ip_address]);
       c0 = await mark();
       await ok('DELETE', `/v2.0/floatingips/${f.id}`, undefined);

@@ -136,6 +136,7 @@ export class FloatingIpHandler implements ResourceHandler {
     if (Object.keys(fixedIp).length) portBody.fixed_ips = [fixedIp];
     const port = await createServicePort(this.l3, tx, portBody);
     await tx.updateTable('ports').set({ status: 'N/A' }).where('id', '=', port.id as string).execute();
+    port.status = 'N/A'; // the dict agents are told about
     const v4 = (port.fixed_ips as Array<{ ip_address: string }>).filter((ip) => ipVersionOfText(ip.ip_address) === 4);
     if (!v4.length) throw externalIpAddressExhausted(netId);
     const row: FloatingIpTable = {

@@ -8,7 +8,10 @@ import type { Rec } from '../../api/resource-handler.js';
 import { inTransaction, type Tx } from '../../db/tx.js';
 import type { L3Context } from './common.js';
 
-/** Receives admin views of ports after the L3 write that changed them has committed. */
+/**
+ * Receives admin views of ports after the L3 write that changed them has committed. A view of
+ * the past (`before`) has the port's attributes and fixed IPs only.
+ */
 export interface ServicePortListener {
   created?(port: Rec): unknown;
   /** `asInterface`: the port became (or grew as) a router interface, which Neutron announces as a port creation. */
@@ -17,12 +20,24 @@ export interface ServicePortListener {
 }
 
 interface Changes {
-  created: Set<string>;
+  /** Port id -> its dict as created (kept current by the creator, e.g. a status set after). */
+  created: Map<string, Rec>;
+  /** Created ports changed again in the transaction: read back after commit. */
+  stale: Set<string>;
   updated: Map<string, { before: Rec; asInterface: boolean }>;
   deleted: Map<string, Rec>;
 }
 
 const SYSTEM = adminContext('req-l3-ports');
+
+/**
+ * A port as it is before a change or a delete: its row and fixed IPs, which is what listeners
+ * read of a port's past (the other lists are not loaded).
+ */
+async function pastView(l3: L3Context, tx: Tx, id: string): Promise<Rec | null> {
+  const row = await tx.selectFrom('ports').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? (await l3.ports.toDicts(tx, [row], ['fixed_ips']))[0]! : null;
+}
 /** The changes of each running L3 transaction (absent when nobody listens). */
 const CHANGES = new WeakMap<Tx, Changes>();
 
@@ -35,7 +50,7 @@ export async function l3Transaction<T>(l3: L3Context, fn: (tx: Tx) => Promise<T>
   const out = await inTransaction(l3.m.db, (tx) => {
     changes = undefined;
     if (l3.portListeners.length) {
-      changes = { created: new Set(), updated: new Map(), deleted: new Map() };
+      changes = { created: new Map(), stale: new Set(), updated: new Map(), deleted: new Map() };
       CHANGES.set(tx, changes);
     }
     return fn(tx);
@@ -44,10 +59,13 @@ export async function l3Transaction<T>(l3: L3Context, fn: (tx: Tx) => Promise<T>
   return out;
 }
 
-/** Creates a service port in the transaction (PortHandler.createInTx), remembered for listeners. */
+/**
+ * Creates a service port in the transaction (PortHandler.createInTx); its dict, which listeners
+ * get, is the one returned: a caller that changes the port further updates it too.
+ */
 export async function createServicePort(l3: L3Context, tx: Tx, body: Rec): Promise<Rec> {
   const port = await l3.ports.createInTx(tx, body);
-  CHANGES.get(tx)?.created.add(port.id as string);
+  CHANGES.get(tx)?.created.set(port.id as string, port);
   return port;
 }
 
@@ -60,7 +78,7 @@ export async function deleteServicePort(l3: L3Context, tx: Tx, id: string): Prom
     c.updated.delete(id);
     if (c.created.has(id)) c.created.delete(id);
     else if (!c.deleted.has(id)) {
-      const before = earlier ?? await l3.ports.get(SYSTEM, id, tx);
+      const before = earlier ?? await pastView(l3, tx, id);
       if (before) c.deleted.set(id, before);
     }
   }
@@ -70,13 +88,17 @@ export async function deleteServicePort(l3: L3Context, tx: Tx, id: string): Prom
 /** To be called before L3 changes a port in the transaction: keeps its view from before. */
 export async function noteServicePortUpdate(l3: L3Context, tx: Tx, id: string, asInterface = false): Promise<void> {
   const c = CHANGES.get(tx);
-  if (!c || c.created.has(id)) return;
+  if (!c) return;
+  if (c.created.has(id)) {
+    c.stale.add(id);
+    return;
+  }
   const seen = c.updated.get(id);
   if (seen) {
     seen.asInterface ||= asInterface;
     return;
   }
-  const before = await l3.ports.get(SYSTEM, id, tx);
+  const before = await pastView(l3, tx, id);
   if (before) c.updated.set(id, { before, asInterface });
 }
 
@@ -89,8 +111,8 @@ async function announce(l3: L3Context, c: Changes): Promise<void> {
     }
   };
   for (const [, before] of c.deleted) for (const l of l3.portListeners) if (l.deleted) await call(() => l.deleted!(before));
-  for (const id of c.created) {
-    const port = await l3.ports.get(SYSTEM, id);
+  for (const [id, made] of c.created) {
+    const port = c.stale.has(id) ? await l3.ports.get(SYSTEM, id) : made;
     if (port) for (const l of l3.portListeners) if (l.created) await call(() => l.created!(port));
   }
   for (const [id, { before, asInterface }] of c.updated) {
