@@ -1,11 +1,13 @@
 // API benchmark: drives a neutrino server over real HTTP (keep-alive) and prints rates and
 // latencies for the operations that matter at scale: port create at concurrency N, listing
 // thousands of ports (full dicts and fields=id), port show/update/delete, network
-// create/list/delete.
+// create/list/delete; routers (create, update, interfaces, gateways, delete), floating IPs
+// (create, associate, disassociate, list, delete) and security groups and their rules.
 //
 //   npm run bench -- [--endpoint URL] [--ports 2000] [--list-ports 10000] [--concurrency 8]
 //                    [--networks 200] [--list-runs 7] [--ops 2000] [--quota -1] [--warmup 1000]
-//                    [--json out.json]
+//                    [--routers 200] [--fips 500] [--sgs 50] [--sg-rules 1000]
+//                    [--only ports,routers,...] [--json out.json]
 //                    [--server-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--keep]
 //
 // Without --endpoint it starts `bin/neutrino aio` as a child process on a free port with SQLite
@@ -45,7 +47,16 @@ interface Options {
   serverRoot?: string;
   keep: boolean;
   quiet: boolean;
+  routers: number;
+  fips: number;
+  sgs: number;
+  sgRules: number;
+  only: Set<Section>;
 }
+
+/** The parts of the benchmark, in the order they run. */
+const SECTIONS = ['networks', 'ports', 'routers', 'floatingips', 'security-groups'] as const;
+type Section = (typeof SECTIONS)[number];
 
 const USAGE = `usage: node dist/bench/api-bench.js [options]
   --endpoint URL          benchmark a running server (default: start bin/neutrino aio on SQLite)
@@ -63,6 +74,11 @@ const USAGE = `usage: node dist/bench/api-bench.js [options]
   --json FILE             also write the results as JSON
   --server-node-args STR  extra node flags for the started server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
   --server-root DIR       start bin/neutrino of another (built) checkout, e.g. a baseline to compare with
+  --routers N             routers created, updated, given interfaces and gateways, deleted (default 200)
+  --fips N                floating IPs created, associated, disassociated, listed, deleted (default 500)
+  --sgs N                 security groups created, listed and deleted (default 50)
+  --sg-rules N            security group rules created, listed and deleted (default 1000)
+  --only LIST             run only these parts: ${SECTIONS.join(',')} (default all)
   --keep                  leave the resources in place at the end (not with a started server)
   --quiet                 only print the result table
 `;
@@ -71,6 +87,7 @@ function parseOptions(argv: string[]): Options {
   const o: Options = {
     ports: 2000, listPorts: 10000, concurrency: 8, networks: 200, listRuns: 7, ops: 2000, bulkSize: 100, quota: -1, warmup: 1000,
     project: randomUUID().replace(/-/g, ''), serverNodeArgs: [], keep: false, quiet: false,
+    routers: 200, fips: 500, sgs: 50, sgRules: 1000, only: new Set(SECTIONS),
   };
   const int = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
@@ -97,6 +114,17 @@ function parseOptions(argv: string[]): Options {
       case '--json': o.json = String(val()); break;
       case '--server-node-args': o.serverNodeArgs = String(val()).split(/\s+/).filter(Boolean); break;
       case '--server-root': o.serverRoot = String(val()); break;
+      case '--routers': o.routers = int(flag, val(), 0); break;
+      case '--fips': o.fips = int(flag, val(), 0); break;
+      case '--sgs': o.sgs = int(flag, val(), 0); break;
+      case '--sg-rules': o.sgRules = int(flag, val(), 0); break;
+      case '--only': {
+        const names = String(val()).split(',').map((x) => x.trim()).filter(Boolean);
+        const bad = names.filter((x) => !(SECTIONS as readonly string[]).includes(x));
+        if (bad.length || !names.length) throw new Error(`--only takes a list of ${SECTIONS.join(', ')}; got ${names.join(',') || 'nothing'}`);
+        o.only = new Set(names as Section[]);
+        break;
+      }
       case '--keep': o.keep = true; break;
       case '--quiet': o.quiet = true; break;
       case '-h': case '--help': process.stdout.write(USAGE); process.exit(0);
@@ -322,16 +350,17 @@ async function run(o: Options, endpoint: string): Promise<void> {
     const before = (await c.call<{ quota: Record<string, number> }>('GET', quotaPath, undefined, 200)).body.quota;
     // Unlimited by default, as for any load test; --quota N keeps the quota check (which looks at
     // the project's ports on every create) in the measured path.
-    await c.call('PUT', quotaPath, { quota: { network: o.quota, subnet: o.quota, port: o.quota } }, 200);
+    const keys = QUOTA_KEYS.filter((k) => k in before);
+    await c.call('PUT', quotaPath, { quota: Object.fromEntries(keys.map((k) => [k, o.quota])) }, 200);
     const defaults = (await c.call<{ quota: Record<string, number> }>('GET', `${quotaPath}/default`, undefined, 200)).body.quota;
-    const hadDefaults = ['network', 'subnet', 'port'].every((k) => before[k] === defaults[k]);
+    const hadDefaults = keys.every((k) => before[k] === defaults[k]);
     cleanup.push(() => (hadDefaults
       ? c.call('DELETE', quotaPath, undefined, 204)
-      : c.call('PUT', quotaPath, { quota: { network: before.network, subnet: before.subnet, port: before.port } }, 200)));
+      : c.call('PUT', quotaPath, { quota: Object.fromEntries(keys.map((k) => [k, before[k]])) }, 200)));
 
     // Warm-up, not measured: a freshly started server runs its code unoptimised at first, and the
     // figures are meant for one that has been up a while.
-    if (o.warmup > 0) {
+    if (o.warmup > 0 && (o.only.has('ports') || o.only.has('networks'))) {
       log(`warm-up: ${o.warmup} port creates, lists, shows, updates and deletes`);
       const wnet = (await c.call('POST', '/v2.0/networks', { network: { name: `bench-${tag}-warmup` } }, 201)).body.network;
       await c.call('POST', '/v2.0/subnets', { subnet: { network_id: wnet.id, ip_version: 4, cidr: '10.95.0.0/16' } }, 201);
@@ -356,7 +385,7 @@ async function run(o: Options, endpoint: string): Promise<void> {
     }
 
     // Networks.
-    if (o.networks > 0) {
+    if (o.only.has('networks') && o.networks > 0) {
       log(`networks (${o.networks}, c=${o.concurrency})`);
       const ids: string[] = [];
       let r = await pool(o.networks, o.concurrency, async (i) => {
@@ -373,77 +402,11 @@ async function run(o: Options, endpoint: string): Promise<void> {
       record(`network delete (c=${o.concurrency})`, r.lat, r.wall);
     }
 
-    // One network with a /16 subnet.
-    const net = (await c.call('POST', '/v2.0/networks', { network: { name: `bench-${tag}` } }, 201)).body.network;
-    cleanup.push(() => c.call('DELETE', `/v2.0/networks/${net.id}`, undefined, 204));
-    const subnet = (await c.call('POST', '/v2.0/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.96.0.0/16', name: `bench-${tag}` } }, 201)).body.subnet;
-    cleanup.unshift(() => c.call('DELETE', `/v2.0/subnets/${subnet.id}`, undefined, 204));
-    const portIds: string[] = [];
-    cleanup.unshift(async () => {
-      if (portIds.length) await pool(portIds.length, o.concurrency, (i) => c.call('DELETE', `/v2.0/ports/${portIds[i]}`, undefined, 204));
-    });
-
-    log(`ports: ${o.ports} single creates at c=${o.concurrency}`);
-    let r = await pool(o.ports, o.concurrency, async (i) => {
-      const x = await c.call('POST', '/v2.0/ports', { port: { network_id: net.id, name: `p${i}`, device_id: `dev-${tag}-${i % 50}` } }, 201);
-      portIds.push(x.body.port.id);
-      return x;
-    });
-    record(`port create (c=${o.concurrency})`, r.lat, r.wall);
-
-    const fill = Math.max(0, o.listPorts - portIds.length);
-    if (fill > 0) {
-      const batches = Math.ceil(fill / o.bulkSize);
-      log(`ports: filling up to ${o.listPorts} with ${batches} bulk creates of ${o.bulkSize}`);
-      r = await pool(batches, 2, async (b) => {
-        const n = Math.min(o.bulkSize, fill - b * o.bulkSize);
-        const body = { ports: Array.from({ length: n }, (_, k) => ({ network_id: net.id, name: `b${b}-${k}`, device_id: `dev-${tag}-${k % 50}` })) };
-        const x = await c.call('POST', '/v2.0/ports', body, 201);
-        for (const p of x.body.ports) portIds.push(p.id);
-        return x;
-      });
-      record(`port bulk create (${o.bulkSize}/req, c=2)`, r.lat, r.wall, { units: fill, note: 'per_s counts ports' });
-    }
-
-    const total = portIds.length;
-    if (o.listRuns > 0) log(`list ${total} ports, ${o.listRuns} runs each`);
-    const list = async (name: string, path: string, extra?: Record<string, string>) => {
-      if (o.listRuns === 0) return;
-      const lat: number[] = [];
-      let bytes = 0;
-      startPhase();
-      for (let i = 0; i < o.listRuns; i++) {
-        const x = await c.request('GET', path, undefined, extra);
-        if (x.status !== 200) throw new Error(`GET ${path} -> ${x.status}: ${x.text.slice(0, 400)}`);
-        const n = (JSON.parse(x.text) as { ports: unknown[] }).ports.length;
-        if (n !== total) throw new Error(`GET ${path} returned ${n} ports, expected ${total}`);
-        bytes = x.text.length;
-        lat.push(x.ms);
-      }
-      record(name, lat, lat.reduce((a, b) => a + b, 0), { rate: false, note: `${(bytes / 1e6).toFixed(1)} MB` });
-    };
-    await list(`port list (${total}, full)`, `/v2.0/ports?network_id=${net.id}`);
-    await list(`port list (${total}, fields=id)`, `/v2.0/ports?network_id=${net.id}&fields=id`);
-    if (memberHeaders) await list(`port list (${total}, non-admin)`, `/v2.0/ports?network_id=${net.id}`, memberHeaders);
-    if (!o.endpoint) await list(`port list (${total}, all)`, '/v2.0/ports');
-
-    const nOps = Math.min(o.ops, total);
-    if (nOps > 0) {
-      log(`ports: ${nOps} shows and updates at c=${o.concurrency}`);
-      r = await pool(nOps, o.concurrency, (i) => c.call('GET', `/v2.0/ports/${portIds[i]}`, undefined, 200));
-      record(`port show (c=${o.concurrency})`, r.lat, r.wall);
-      r = await pool(nOps, o.concurrency, (i) => c.call('PUT', `/v2.0/ports/${portIds[i]}`, { port: { name: `q${i}` } }, 200));
-      record(`port update (c=${o.concurrency})`, r.lat, r.wall);
-      r = await pool(50, o.concurrency, (i) => c.call('GET', `/v2.0/ports?device_id=dev-${tag}-${i % 50}`, undefined, 200));
-      record(`port list by device_id (${Math.round(total / 50)} each)`, r.lat, r.wall);
-    }
-
-    if (!o.keep) {
-      log(`ports: ${total} deletes at c=${o.concurrency}`);
-      const ids = portIds.splice(0);
-      r = await pool(ids.length, o.concurrency, (i) => c.call('DELETE', `/v2.0/ports/${ids[i]}`, undefined, 204));
-      record(`port delete (c=${o.concurrency})`, r.lat, r.wall);
-    }
+    const x: Scenario = { c, o, tag, cleanup, memberHeaders };
+    if (o.only.has('ports')) await portScenarios(x);
+    if (o.only.has('routers') && o.routers > 0) await section(x, routerScenarios);
+    if (o.only.has('floatingips') && o.fips > 0) await section(x, floatingIpScenarios);
+    if (o.only.has('security-groups') && (o.sgs > 0 || o.sgRules > 0)) await section(x, securityGroupScenarios);
   } finally {
     if (!o.keep) {
       for (const f of cleanup) {
@@ -458,6 +421,326 @@ async function run(o: Options, endpoint: string): Promise<void> {
   }
 }
 
+
+/** Ports: single creates at concurrency, a bulk fill, lists, show/update, delete. */
+async function portScenarios({ c, o, tag, cleanup, memberHeaders }: Scenario): Promise<void> {
+  // One network with a /16 subnet.
+  const net = (await c.call('POST', '/v2.0/networks', { network: { name: `bench-${tag}` } }, 201)).body.network;
+  cleanup.push(() => c.call('DELETE', `/v2.0/networks/${net.id}`, undefined, 204));
+  const subnet = (await c.call('POST', '/v2.0/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.96.0.0/16', name: `bench-${tag}` } }, 201)).body.subnet;
+  cleanup.unshift(() => c.call('DELETE', `/v2.0/subnets/${subnet.id}`, undefined, 204));
+  const portIds: string[] = [];
+  cleanup.unshift(async () => {
+    if (portIds.length) await pool(portIds.length, o.concurrency, (i) => c.call('DELETE', `/v2.0/ports/${portIds[i]}`, undefined, 204));
+  });
+
+  log(`ports: ${o.ports} single creates at c=${o.concurrency}`);
+  let r = await pool(o.ports, o.concurrency, async (i) => {
+    const x = await c.call('POST', '/v2.0/ports', { port: { network_id: net.id, name: `p${i}`, device_id: `dev-${tag}-${i % 50}` } }, 201);
+    portIds.push(x.body.port.id);
+    return x;
+  });
+  record(`port create (c=${o.concurrency})`, r.lat, r.wall);
+
+  const fill = Math.max(0, o.listPorts - portIds.length);
+  if (fill > 0) {
+    const batches = Math.ceil(fill / o.bulkSize);
+    log(`ports: filling up to ${o.listPorts} with ${batches} bulk creates of ${o.bulkSize}`);
+    r = await pool(batches, 2, async (b) => {
+      const n = Math.min(o.bulkSize, fill - b * o.bulkSize);
+      const body = { ports: Array.from({ length: n }, (_, k) => ({ network_id: net.id, name: `b${b}-${k}`, device_id: `dev-${tag}-${k % 50}` })) };
+      const x = await c.call('POST', '/v2.0/ports', body, 201);
+      for (const p of x.body.ports) portIds.push(p.id);
+      return x;
+    });
+    record(`port bulk create (${o.bulkSize}/req, c=2)`, r.lat, r.wall, { units: fill, note: 'per_s counts ports' });
+  }
+
+  const total = portIds.length;
+  if (o.listRuns > 0) log(`list ${total} ports, ${o.listRuns} runs each`);
+  const list = async (name: string, path: string, extra?: Record<string, string>) => {
+    if (o.listRuns === 0) return;
+    const lat: number[] = [];
+    let bytes = 0;
+    startPhase();
+    for (let i = 0; i < o.listRuns; i++) {
+      const x = await c.request('GET', path, undefined, extra);
+      if (x.status !== 200) throw new Error(`GET ${path} -> ${x.status}: ${x.text.slice(0, 400)}`);
+      const n = (JSON.parse(x.text) as { ports: unknown[] }).ports.length;
+      if (n !== total) throw new Error(`GET ${path} returned ${n} ports, expected ${total}`);
+      bytes = x.text.length;
+      lat.push(x.ms);
+    }
+    record(name, lat, lat.reduce((a, b) => a + b, 0), { rate: false, note: `${(bytes / 1e6).toFixed(1)} MB` });
+  };
+  await list(`port list (${total}, full)`, `/v2.0/ports?network_id=${net.id}`);
+  await list(`port list (${total}, fields=id)`, `/v2.0/ports?network_id=${net.id}&fields=id`);
+  if (memberHeaders) await list(`port list (${total}, non-admin)`, `/v2.0/ports?network_id=${net.id}`, memberHeaders);
+  if (!o.endpoint) await list(`port list (${total}, all)`, '/v2.0/ports');
+
+  const nOps = Math.min(o.ops, total);
+  if (nOps > 0) {
+    log(`ports: ${nOps} shows and updates at c=${o.concurrency}`);
+    r = await pool(nOps, o.concurrency, (i) => c.call('GET', `/v2.0/ports/${portIds[i]}`, undefined, 200));
+    record(`port show (c=${o.concurrency})`, r.lat, r.wall);
+    r = await pool(nOps, o.concurrency, (i) => c.call('PUT', `/v2.0/ports/${portIds[i]}`, { port: { name: `q${i}` } }, 200));
+    record(`port update (c=${o.concurrency})`, r.lat, r.wall);
+    r = await pool(50, o.concurrency, (i) => c.call('GET', `/v2.0/ports?device_id=dev-${tag}-${i % 50}`, undefined, 200));
+    record(`port list by device_id (${Math.round(total / 50)} each)`, r.lat, r.wall);
+  }
+
+  if (!o.keep) {
+    log(`ports: ${total} deletes at c=${o.concurrency}`);
+    const ids = portIds.splice(0);
+    r = await pool(ids.length, o.concurrency, (i) => c.call('DELETE', `/v2.0/ports/${ids[i]}`, undefined, 204));
+    record(`port delete (c=${o.concurrency})`, r.lat, r.wall);
+  }
+}
+
+/** Quotas the run lifts (those the server knows). */
+const QUOTA_KEYS = ['network', 'subnet', 'port', 'router', 'floatingip', 'security_group', 'security_group_rule'];
+
+interface Scenario {
+  c: Client;
+  o: Options;
+  tag: string;
+  /** Run at the end of the whole benchmark (unless --keep). */
+  cleanup: Array<() => Promise<unknown>>;
+  memberHeaders?: Record<string, string>;
+}
+
+/** What a section made, undone in reverse order when it ends (unless --keep). */
+type Undo = Array<() => Promise<unknown>>;
+
+async function section(x: Scenario, fn: (x: Scenario, undo: Undo) => Promise<void>): Promise<void> {
+  const undo: Undo = [];
+  try {
+    await fn(x, undo);
+  } finally {
+    if (!x.o.keep) {
+      for (const f of undo.reverse()) {
+        try {
+          await f();
+        } catch (err) {
+          process.stderr.write(`cleanup: ${(err as Error).message}\n`);
+        }
+      }
+    }
+  }
+}
+
+/** Runs `fn` at concurrency and records it, or (a warm-up) only runs it. */
+async function measure(name: string | null, n: number, c: number, fn: (i: number) => Promise<{ ms: number }>): Promise<void> {
+  const r = await pool(n, c, fn);
+  if (name) record(name, r.lat, r.wall);
+}
+
+/** The median of `runs` GETs of a collection that must hold `expect` items. */
+async function listMedian(x: Scenario, name: string, path: string, key: string, expect: number): Promise<void> {
+  if (x.o.listRuns === 0) return;
+  const lat: number[] = [];
+  let bytes = 0;
+  startPhase();
+  for (let i = 0; i < x.o.listRuns; i++) {
+    const r = await x.c.request('GET', path);
+    if (r.status !== 200) throw new Error(`GET ${path} -> ${r.status}: ${r.text.slice(0, 400)}`);
+    const n = (JSON.parse(r.text) as Record<string, unknown[]>)[key]!.length;
+    if (n !== expect) throw new Error(`GET ${path} returned ${n} ${key}, expected ${expect}`);
+    bytes = r.text.length;
+    lat.push(r.ms);
+  }
+  record(name, lat, lat.reduce((a, b) => a + b, 0), { rate: false, note: `${(bytes / 1e6).toFixed(2)} MB` });
+}
+
+/** An external network (admin) with a /16 without DHCP, for gateways and floating IPs. */
+async function externalNetwork({ c, tag }: Scenario, undo: Undo, cidr: string): Promise<{ id: string }> {
+  const ext = (await c.call('POST', '/v2.0/networks', { network: { name: `bench-${tag}-ext`, 'router:external': true } }, 201)).body.network;
+  undo.push(() => c.call('DELETE', `/v2.0/networks/${ext.id}`, undefined, 204));
+  const sn = (await c.call('POST', '/v2.0/subnets', { subnet: { network_id: ext.id, ip_version: 4, cidr, enable_dhcp: false } }, 201)).body.subnet;
+  undo.push(() => c.call('DELETE', `/v2.0/subnets/${sn.id}`, undefined, 204));
+  return ext;
+}
+
+/** Deletes whatever of `ids` is left (at the end of a section that failed half-way). */
+const deleteLeft = (c: Client, collection: string, ids: Set<string>, conc: number) => async () => {
+  const left = [...ids];
+  await pool(left.length, conc, (i) => c.call('DELETE', `/v2.0/${collection}/${left[i]}`, undefined, 204));
+};
+
+/**
+ * Routers: create, rename, add an interface by subnet, list, remove it, set a gateway, delete
+ * (with its gateway port); then create with a gateway, clear the gateway and delete. Each
+ * router gets a network with a /24 of its own.
+ */
+async function routerScenarios(x: Scenario, undo: Undo): Promise<void> {
+  const { c, o, tag } = x;
+  const n = o.routers;
+  const k = o.concurrency;
+  log(`routers (${n}, c=${k})`);
+  const ext = await externalNetwork(x, undo, '100.64.0.0/16');
+  // A network with a /24 per router, as projects usually have (not measured).
+  const nets: string[] = new Array(n);
+  const subnets: string[] = new Array(n);
+  await pool(n, 2, async (i) => {
+    const r = await c.call('POST', '/v2.0/networks', { network: { name: `bench-${tag}-rtr${i}` } }, 201);
+    nets[i] = r.body.network.id;
+    const cidr = `10.${128 + Math.floor(i / 256)}.${i % 256}.0/24`;
+    const sn = await c.call('POST', '/v2.0/subnets', { subnet: { network_id: nets[i], ip_version: 4, cidr } }, 201);
+    subnets[i] = sn.body.subnet.id;
+    return { ms: r.ms + sn.ms };
+  });
+  undo.push(async () => {
+    await pool(n, 2, (i) => (nets[i] ? c.call('DELETE', `/v2.0/networks/${nets[i]}`, undefined, 204) : Promise.resolve({ ms: 0 })));
+  });
+  const live = new Set<string>();
+  undo.push(deleteLeft(c, 'routers', live, k));
+
+  // One pass of everything, measured or (warm-up, on a few routers) not.
+  const cycle = async (count: number, measured: boolean) => {
+    const name = (s: string) => (measured ? s : null);
+    const ids: string[] = new Array(count);
+    await measure(name(`router create (c=${k})`), count, k, async (i) => {
+      const r = await c.call('POST', '/v2.0/routers', { router: { name: `bench-${tag}-r${i}` } }, 201);
+      ids[i] = r.body.router.id;
+      live.add(ids[i]!);
+      return r;
+    });
+    await measure(name(`router update (c=${k})`), count, k, (i) => c.call('PUT', `/v2.0/routers/${ids[i]}`, { router: { name: `u${i}` } }, 200));
+    await measure(name(`router add_router_interface (c=${k})`), count, k,
+      (i) => c.call('PUT', `/v2.0/routers/${ids[i]}/add_router_interface`, { subnet_id: subnets[i] }, 200));
+    if (measured) await listMedian(x, `router list (${count})`, '/v2.0/routers', 'routers', count);
+    await measure(name(`router remove_router_interface (c=${k})`), count, k,
+      (i) => c.call('PUT', `/v2.0/routers/${ids[i]}/remove_router_interface`, { subnet_id: subnets[i] }, 200));
+    await measure(name(`router gateway set (c=${k})`), count, k,
+      (i) => c.call('PUT', `/v2.0/routers/${ids[i]}`, { router: { external_gateway_info: { network_id: ext.id } } }, 200));
+    await measure(name(`router delete, with gateway (c=${k})`), count, k, async (i) => {
+      const r = await c.call('DELETE', `/v2.0/routers/${ids[i]}`, undefined, 204);
+      live.delete(ids[i]!);
+      return r;
+    });
+    const gw: string[] = new Array(count);
+    await measure(name(`router create, with gateway (c=${k})`), count, k, async (i) => {
+      const r = await c.call('POST', '/v2.0/routers', { router: { name: `bench-${tag}-g${i}`, external_gateway_info: { network_id: ext.id } } }, 201);
+      gw[i] = r.body.router.id;
+      live.add(gw[i]!);
+      return r;
+    });
+    await measure(name(`router gateway clear (c=${k})`), count, k,
+      (i) => c.call('PUT', `/v2.0/routers/${gw[i]}`, { router: { external_gateway_info: null } }, 200));
+    await measure(name(`router delete, no ports (c=${k})`), count, k, async (i) => {
+      const r = await c.call('DELETE', `/v2.0/routers/${gw[i]}`, undefined, 204);
+      live.delete(gw[i]!);
+      return r;
+    });
+  };
+  if (o.warmup > 0) await cycle(Math.min(n, 50), false);
+  await cycle(n, true);
+}
+
+/**
+ * Floating IPs on an external network: create (unassociated), associate with a port behind a
+ * router, list, disassociate, delete.
+ */
+async function floatingIpScenarios(x: Scenario, undo: Undo): Promise<void> {
+  const { c, o, tag } = x;
+  const n = o.fips;
+  const k = o.concurrency;
+  log(`floating IPs (${n}, c=${k})`);
+  const ext = await externalNetwork(x, undo, '100.65.0.0/16');
+  const inet = (await c.call('POST', '/v2.0/networks', { network: { name: `bench-${tag}-fip` } }, 201)).body.network;
+  undo.push(() => c.call('DELETE', `/v2.0/networks/${inet.id}`, undefined, 204));
+  const sn = (await c.call('POST', '/v2.0/subnets', { subnet: { network_id: inet.id, ip_version: 4, cidr: '10.97.0.0/16' } }, 201)).body.subnet;
+  undo.push(() => c.call('DELETE', `/v2.0/subnets/${sn.id}`, undefined, 204));
+  const rtr = (await c.call('POST', '/v2.0/routers', { router: { name: `bench-${tag}-fip`, external_gateway_info: { network_id: ext.id } } }, 201)).body.router;
+  undo.push(() => c.call('DELETE', `/v2.0/routers/${rtr.id}`, undefined, 204));
+  await c.call('PUT', `/v2.0/routers/${rtr.id}/add_router_interface`, { subnet_id: sn.id }, 200);
+  undo.push(() => c.call('PUT', `/v2.0/routers/${rtr.id}/remove_router_interface`, { subnet_id: sn.id }, 200));
+  const ports: string[] = [];
+  await pool(Math.ceil(n / 100), 1, async (b) => {
+    const count = Math.min(100, n - b * 100);
+    const r = await c.call('POST', '/v2.0/ports', { ports: Array.from({ length: count }, (_, j) => ({ network_id: inet.id, name: `f${b}-${j}` })) }, 201);
+    for (const p of r.body.ports) ports.push(p.id);
+    return r;
+  });
+  undo.push(async () => {
+    await pool(ports.length, k, (i) => c.call('DELETE', `/v2.0/ports/${ports[i]}`, undefined, 204));
+  });
+  const live = new Set<string>();
+  undo.push(deleteLeft(c, 'floatingips', live, k));
+
+  const cycle = async (count: number, measured: boolean) => {
+    const name = (s: string) => (measured ? s : null);
+    const ids: string[] = new Array(count);
+    await measure(name(`floating IP create (c=${k})`), count, k, async (i) => {
+      const r = await c.call('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id } }, 201);
+      ids[i] = r.body.floatingip.id;
+      live.add(ids[i]!);
+      return r;
+    });
+    await measure(name(`floating IP associate (c=${k})`), count, k,
+      (i) => c.call('PUT', `/v2.0/floatingips/${ids[i]}`, { floatingip: { port_id: ports[i] } }, 200));
+    if (measured) await listMedian(x, `floating IP list (${count})`, '/v2.0/floatingips', 'floatingips', count);
+    await measure(name(`floating IP disassociate (c=${k})`), count, k,
+      (i) => c.call('PUT', `/v2.0/floatingips/${ids[i]}`, { floatingip: { port_id: null } }, 200));
+    await measure(name(`floating IP delete (c=${k})`), count, k, async (i) => {
+      const r = await c.call('DELETE', `/v2.0/floatingips/${ids[i]}`, undefined, 204);
+      live.delete(ids[i]!);
+      return r;
+    });
+  };
+  if (o.warmup > 0) await cycle(Math.min(n, 100), false);
+  await cycle(n, true);
+}
+
+/**
+ * Security groups: create groups, create rules spread over them (each a distinct TCP port),
+ * list rules and groups, delete rules, delete groups.
+ */
+async function securityGroupScenarios(x: Scenario, undo: Undo): Promise<void> {
+  const { c, o, tag } = x;
+  const k = o.concurrency;
+  const g = Math.max(1, o.sgs);
+  log(`security groups (${g}) and rules (${o.sgRules}), c=${k}`);
+  // The project's default group (and its 4 rules) exists from here on.
+  await c.call('GET', '/v2.0/security-groups?name=default', undefined, 200);
+  const live = new Set<string>();
+  undo.push(deleteLeft(c, 'security-groups', live, k));
+
+  const cycle = async (groups: number, rules: number, measured: boolean) => {
+    const name = (s: string) => (measured ? s : null);
+    const ids: string[] = new Array(groups);
+    await measure(name(`security group create (c=${k})`), groups, k, async (i) => {
+      const r = await c.call('POST', '/v2.0/security-groups', { security_group: { name: `bench-${tag}-sg${i}` } }, 201);
+      ids[i] = r.body.security_group.id;
+      live.add(ids[i]!);
+      return r;
+    });
+    const ruleIds: string[] = new Array(rules);
+    await measure(name(`security group rule create (c=${k})`), rules, k, async (i) => {
+      const port = 1 + Math.floor(i / groups);
+      const r = await c.call('POST', '/v2.0/security-group-rules', { security_group_rule: {
+        security_group_id: ids[i % groups], direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp',
+        port_range_min: port, port_range_max: port, remote_ip_prefix: '192.0.2.0/24',
+      } }, 201);
+      ruleIds[i] = r.body.security_group_rule.id;
+      return r;
+    });
+    if (measured) {
+      // Every rule of the project: these, two egress rules per group, the default group's four.
+      const all = rules + 2 * groups + 4;
+      await listMedian(x, `security group rule list (${all})`, '/v2.0/security-group-rules', 'security_group_rules', all);
+      await listMedian(x, `security group list (${groups + 1})`, '/v2.0/security-groups', 'security_groups', groups + 1);
+    }
+    await measure(name(`security group rule delete (c=${k})`), rules, k, (i) => c.call('DELETE', `/v2.0/security-group-rules/${ruleIds[i]}`, undefined, 204));
+    await measure(name(`security group delete (c=${k})`), groups, k, async (i) => {
+      const r = await c.call('DELETE', `/v2.0/security-groups/${ids[i]}`, undefined, 204);
+      live.delete(ids[i]!);
+      return r;
+    });
+  };
+  if (o.warmup > 0) await cycle(Math.min(g, 10), Math.min(o.sgRules, 200), false);
+  await cycle(g, o.sgRules, true);
+}
 function table(rows: Result[]): string {
   const head = ['operation', 'n', 'per s', 'p50 ms', 'p95 ms', 'p99 ms', 'srv cpu ms', 'note'];
   const body = rows.map((r) => [r.op, String(r.n), r.per_s === null ? '' : r.per_s.toFixed(1), r.p50_ms.toFixed(2), r.p95_ms.toFixed(2), r.p99_ms.toFixed(2),
@@ -492,6 +775,7 @@ async function main(): Promise<void> {
     const summary = {
       endpoint: o.endpoint ?? 'neutrino aio (SQLite, started by the benchmark)',
       node: process.version, concurrency: o.concurrency, ports: o.ports, list_ports: o.listPorts,
+      routers: o.routers, fips: o.fips, sgs: o.sgs, sg_rules: o.sgRules, only: [...o.only],
       total_s: round((performance.now() - t0) / 1000, 1), results,
     };
     process.stdout.write(`\n${summary.endpoint}, concurrency ${o.concurrency}, ${summary.total_s} s\n${table(results)}\n`);

@@ -57,6 +57,8 @@ export const SCHEMA = {
     enable_isolated_metadata: bool({ default: false, help: 'Accepted for compatibility; not implemented by the DHCP agent.' }),
     dnsmasq_dns_servers: list({ help: 'DNS servers dnsmasq forwards to (--server).' }),
     dnsmasq_lease_max: int({ default: 16777216, min: 1, help: 'Limit on the number of leases per network.' }),
+    max_routes: int({ default: 30, min: 0, help: 'Maximum number of routes per router.' }),
+    enable_snat_by_default: bool({ default: true, help: 'The value of enable_snat when external_gateway_info does not give it.' }),
   },
   database: {
     connection: str({

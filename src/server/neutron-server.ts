@@ -29,16 +29,17 @@ import { hostname } from 'node:os';
 import type { RpcBus, RpcServerHandle } from '../rpc/index.js';
 import { AgentHandler } from '../plugins/agents/agents.js';
 import { L3Plugin } from '../plugins/l3/plugin.js';
+import { L3_PLUGIN_TOPIC } from '../plugins/l3/rpc.js';
 import { routerActionRoutes } from '../api/router-routes.js';
 import { serveReportState } from '../plugins/agents/report-state.js';
 import { SECURITY_GROUP_ALIASES, securityGroupPlugin } from '../plugins/securitygroups/index.js';
 import { PLUGIN_TOPIC, RpcRegistry } from '../plugins/rpc-registry.js';
-import { DhcpAgentNotifier, withDhcpNotifications, type DhcpResource } from '../plugins/dhcp/notifier.js';
+import { DhcpAgentNotifier, dhcpServicePortEvents, withDhcpNotifications, type DhcpResource } from '../plugins/dhcp/notifier.js';
 import { dhcpRpcHandlers } from '../plugins/dhcp/rpc.js';
 import { addressManagement } from '../plugins/subnetpools/wiring.js';
 import { meteringPlugin } from '../plugins/metering/index.js';
 import { SegmentHandler } from '../plugins/segments/segments.js';
-import { coreSettings, databaseUrl, ml2Settings, quotaDefaults } from './settings.js';
+import { coreSettings, databaseUrl, l3Settings, ml2Settings, quotaDefaults } from './settings.js';
 
 export interface NeutrinoServer {
   app: FastifyInstance;
@@ -100,7 +101,7 @@ export async function createServer(cfg: Config, opts: {
     handlers.push(sg.groups, sg.rules);
   }
   // L3 (routers, floating IPs): it also guards port deletes and cleans up before network deletes.
-  const l3 = aliases.has('router') ? new L3Plugin(ml2, ml2Ports) : null;
+  const l3 = aliases.has('router') ? new L3Plugin(ml2, ml2Ports, l3Settings(cfg)) : null;
   if (l3) {
     quota.register('router', 10, tableCounter('routers'));
     quota.register('floatingip', 50, tableCounter('floatingips'));
@@ -139,6 +140,11 @@ export async function createServer(cfg: Config, opts: {
   const l2pop = new L2Population(db, opts.bus ?? null, bindingOpts);
   rpc.add(PLUGIN_TOPIC, new Ml2Rpc({ db, ports: ml2Ports, l2pop, binding: bindingOpts }).handlers());
   if (opts.bus) ml2Ports.events = new AgentNotifier(opts.bus, l2pop, db, bindingOpts);
+  // L3 agents: router sync data and floating IP statuses on q-l3-plugin.
+  if (l3) rpc.add(L3_PLUGIN_TOPIC, l3.rpcHandlers());
+  // Router and floating IP ports are told to DHCP and L2 agents as API ports are.
+  if (l3 && dhcpNotifier) l3.addPortListener(dhcpServicePortEvents(dhcpNotifier));
+  if (l3 && ml2Ports.events) l3.addPortListener(ml2Ports.events);
 
   const app = buildApi({
     controllers,

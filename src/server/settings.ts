@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js';
 import { parseMappings, parseVlanRanges, parseVniRanges } from '../config/index.js';
 import type { Ml2Settings } from '../plugins/ml2/settings.js';
 import type { CoreSettings } from '../plugins/ml2/context.js';
+import type { L3Settings } from '../plugins/l3/common.js';
 
 export function databaseUrl(cfg: Config): string {
   const url = cfg.database.connection;
@@ -44,6 +45,11 @@ export function coreSettings(cfg: Config): CoreSettings {
     maxSubnetHostRoutes: cfg.DEFAULT.max_subnet_host_routes,
     maxAllowedAddressPairs: 10,
   };
+}
+
+/** The L3 plugin's options (Neutron's extraroute and l3_gwmode options in [DEFAULT]). */
+export function l3Settings(cfg: Config): L3Settings {
+  return { maxRoutes: cfg.DEFAULT.max_routes, enableSnatByDefault: cfg.DEFAULT.enable_snat_by_default };
 }
 
 export function quotaDefaults(cfg: Config): Record<string, number> {

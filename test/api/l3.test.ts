@@ -243,6 +243,35 @@ for (const backend of BACKENDS) {
       await ok('DELETE', `/v2.0/routers/${r.id}`, undefined);
     });
 
+    it('reads [DEFAULT] max_routes and enable_snat_by_default', async () => {
+      const s2 = await startServer(backend, { DEFAULT: { max_routes: '2', enable_snat_by_default: 'false' } });
+      try {
+        const call = async (method: string, path: string, body: unknown, as = ALICE) => {
+          const r = await s2.req(method, path, body, as);
+          assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+          return r.body;
+        };
+        const e = (await call('POST', '/v2.0/networks', { network: { name: 'pub', 'router:external': true } }, ADMIN)).network;
+        await call('POST', '/v2.0/subnets', { subnet: { network_id: e.id, ip_version: 4, cidr: '172.25.0.0/24', enable_dhcp: false } }, ADMIN);
+        const r = (await call('POST', '/v2.0/routers', { router: { name: 'r', external_gateway_info: { network_id: e.id } } })).router;
+        assert.equal(r.external_gateway_info.enable_snat, false, 'the configured default');
+        const on = (await call('PUT', `/v2.0/routers/${r.id}`, { router: { external_gateway_info: { network_id: e.id, enable_snat: true } } }, ADMIN)).router;
+        assert.equal(on.external_gateway_info.enable_snat, true);
+        const back = (await call('PUT', `/v2.0/routers/${r.id}`, { router: { external_gateway_info: { network_id: e.id } } })).router;
+        assert.equal(back.external_gateway_info.enable_snat, false, 'not given: the configured default again');
+        const n = (await call('POST', '/v2.0/networks', { network: { name: 'n' } })).network;
+        const sn = (await call('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, cidr: '10.60.0.0/24' } })).subnet;
+        await call('PUT', `/v2.0/routers/${r.id}/add_router_interface`, { subnet_id: sn.id });
+        const route = (i: number) => ({ destination: `192.168.${i}.0/24`, nexthop: '10.60.0.5' });
+        assertError(await s2.req('PUT', `/v2.0/routers/${r.id}`, { router: { routes: [route(1), route(2), route(3)] } }), 400, 'RoutesExhausted',
+          `Unable to complete operation for ${r.id}. The number of routes exceeds the maximum 2.`);
+        assert.equal((await call('PUT', `/v2.0/routers/${r.id}`, { router: { routes: [route(1), route(2)] } })).router.routes.length, 2);
+        assertError(await s2.req('PUT', `/v2.0/routers/${r.id}/add_extraroutes`, { router: { routes: [route(3)] } }), 400, 'RoutesExhausted');
+      } finally {
+        await s2.stop();
+      }
+    });
+
     it('creates, associates, filters and deletes floating IPs', async () => {
       const { n, sn, r } = await topology();
       const p1 = await port(n.id);

@@ -87,10 +87,42 @@ for (const backend of BACKENDS) {
       assert.equal(rules.body.security_group_rules.length, 4);
     });
 
+    it('makes the default group where Neutron does: network create, port create and update, SG and rule lists', async () => {
+      // Read from the database: an admin's list for the project would itself make the group.
+      const defaultsOf = async (p: Caller) => (await s.server.db.kysely.selectFrom('security_groups').select('id')
+        .where('project_id', '=', p.project!).where('name', '=', 'default').execute()).length;
+      // A network (the caller's, or one an admin makes for a project).
+      const a = freshProject();
+      assert.equal((await s.req('POST', '/v2.0/networks', { network: { name: 'n' } }, a)).status, 201);
+      assert.equal(await defaultsOf(a), 1, 'network create');
+      const b = freshProject();
+      assert.equal((await s.req('POST', '/v2.0/networks', { network: { name: 'n', project_id: b.project } }, ADMIN)).status, 201);
+      assert.equal(await defaultsOf(b), 1, "an admin's network create for a project");
+      // A port update, for the port's project, even when the port asks for no groups.
+      const c = freshProject();
+      const shared = await networkWithSubnet(ADMIN, { shared: true });
+      const port = await createPort(shared.id, { security_groups: [] }, c);
+      assert.equal(port.status, 201, JSON.stringify(port.body));
+      const d0 = (await listSgs(c, '?name=default'))[0];
+      assert.equal((await s.req('DELETE', `/v2.0/security-groups/${d0.id}`, undefined, ADMIN)).status, 204);
+      assert.equal(await defaultsOf(c), 0);
+      assert.equal((await s.req('PUT', `/v2.0/ports/${port.body.port.id}`, { port: { name: 'renamed' } }, c)).status, 200);
+      assert.equal(await defaultsOf(c), 1, 'port update');
+      assert.deepEqual((await s.req('GET', `/v2.0/ports/${port.body.port.id}`, undefined, c)).body.port.security_groups, [], 'the port keeps its groups');
+      // Lists by a project of another project's groups make none for it; an admin's do.
+      const e = freshProject();
+      await listSgs(ALICE, `?project_id=${e.project}`);
+      assert.equal((await s.req('GET', `/v2.0/security-group-rules?project_id=${e.project}`, undefined, ALICE)).status, 200);
+      assert.equal(await defaultsOf(e), 0);
+      assert.equal((await s.req('GET', `/v2.0/security-group-rules?tenant_id=${e.project}`, undefined, ADMIN)).status, 200);
+      assert.equal(await defaultsOf(e), 1, "an admin's rule list for the project");
+    });
+
     for (const unlimited of [false, true]) it(`makes exactly one default group under 20 concurrent first requests${unlimited ? ' (no rule quota: no project lock)' : ''}`, async () => {
       const p = freshProject();
       if (unlimited) assert.equal((await s.req('PUT', `/v2.0/quotas/${p.project}`, { quota: { security_group_rule: -1 } }, ADMIN)).status, 200);
-      const net = await networkWithSubnet(p);
+      // A shared network of another project: creating it makes no default group for p.
+      const net = await networkWithSubnet(ADMIN, { shared: true });
       const results = await Promise.all(Array.from({ length: 20 }, (_, i) =>
         i % 3 === 0 ? createPort(net.id, {}, p)
           : i % 3 === 1 ? s.req('GET', '/v2.0/security-groups', undefined, p)
@@ -238,8 +270,19 @@ for (const backend of BACKENDS) {
       assert.deepEqual(filtered.body.security_group_rules.map((r: any) => r.id).sort(), [net.id, remote.id].sort());
       const byCidr = await s.req('GET', `/v2.0/security-group-rules?normalized_cidr=10.1.2.0/24`);
       assert.deepEqual(byCidr.body.security_group_rules.map((r: any) => r.id), [net.id]);
-      // Rules cannot change; they go.
-      assertNeutronError(await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { protocol: 'tcp' } }), 400);
+      // Rules cannot change; they go. Every attribute but the description is read-only (400, as
+      // Neutron's body validation says); a description passes that and fails in Neutron's plugin,
+      // which has no update method: 501 here, after the 404 of a rule one cannot see.
+      assertNeutronError(await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { protocol: 'tcp' } }), 400,
+        'HTTPBadRequest', 'Cannot update read-only attribute protocol');
+      assertNeutronError(await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { direction: 'egress', description: 'x' } }), 400,
+        'HTTPBadRequest', 'Cannot update read-only attribute direction');
+      assertNeutronError(await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { colour: 'red' } }), 400,
+        'HTTPBadRequest', "Unrecognized attribute(s) 'colour'");
+      assertNeutronError(await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { description: 'new' } }), 501, 'NotImplementedError');
+      assertNeutronError(await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { description: 'new' } }, BOB), 404, 'SecurityGroupRuleNotFound');
+      assertNeutronError(await s.req('PUT', '/v2.0/security-group-rules/6b1e5a0e-2c4b-4b8e-9d55-0a6f3e0c1a14', { security_group_rule: { description: 'new' } }), 404, 'SecurityGroupRuleNotFound');
+      assert.deepEqual((await s.req('GET', `/v2.0/security-group-rules/${remote.id}`)).body.security_group_rule, remote, 'the rule is unchanged');
       assert.equal((await s.req('DELETE', `/v2.0/security-group-rules/${remote.id}`)).status, 204);
       assertNeutronError(await s.req('GET', `/v2.0/security-group-rules/${remote.id}`), 404, 'SecurityGroupRuleNotFound');
       assertNeutronError(await s.req('DELETE', `/v2.0/security-group-rules/${remote.id}`), 404, 'SecurityGroupRuleNotFound');

@@ -55,6 +55,8 @@ describe('defaults', () => {
     assert.equal(cfg.DEFAULT.base_mac, 'fa:16:3e:00:00:00');
     assert.equal(cfg.DEFAULT.pagination_max_limit, -1);
     assert.equal(cfg.DEFAULT.global_physnet_mtu, 1500);
+    assert.equal(cfg.DEFAULT.max_routes, 30);
+    assert.equal(cfg.DEFAULT.enable_snat_by_default, true);
     assert.equal(cfg.DEFAULT.core_plugin, 'ml2');
     assert.deepEqual(cfg.DEFAULT.service_plugins, []);
     assert.equal(cfg.database.connection, '');

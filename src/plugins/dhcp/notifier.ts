@@ -81,6 +81,28 @@ export class DhcpAgentNotifier {
   }
 }
 
+/**
+ * The DHCP side of the ports the L3 plugin writes in its own transactions (router gateways and
+ * interfaces, floating IP ports), so that agents' host files include them as Neutron's do: a new
+ * port is port_create_end, and so is a port that becomes a router interface (Neutron's
+ * ROUTER_INTERFACE after-create callback); a changed one port_update_end; a deleted one
+ * port_delete_end.
+ */
+export function dhcpServicePortEvents(n: DhcpAgentNotifier) {
+  return {
+    created(port: Rec): void {
+      n.notify(null, 'port_create_end', { payload: { port } }, port.network_id as string);
+    },
+    updated(_before: Rec, after: Rec, asInterface: boolean): void {
+      n.notify(null, asInterface ? 'port_create_end' : 'port_update_end', { payload: { port: after } }, after.network_id as string);
+    },
+    deleted(before: Rec): void {
+      const payload = { port_id: before.id, network_id: before.network_id, fixed_ips: before.fixed_ips ?? [] };
+      n.notify(null, 'port_delete_end', { payload }, before.network_id as string);
+    },
+  };
+}
+
 function rpcCtx(ctx: RequestContext): RpcContext {
   return toRpcContext(ctx);
 }

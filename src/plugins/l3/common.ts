@@ -10,6 +10,7 @@ import type { PortHandler } from '../ml2/ports.js';
 import type { SubnetHandler } from '../ml2/subnets.js';
 import type { FixedIp } from '../ml2/ip-allocator.js';
 import { networkVisible } from '../common/visibility.js';
+import type { ServicePortListener } from './port-events.js';
 
 export const DEVICE_OWNER_ROUTER_GW = 'network:router_gateway';
 export const DEVICE_OWNER_ROUTER_INTF = 'network:router_interface';
@@ -31,6 +32,7 @@ export interface L3Settings {
   enableSnatByDefault: boolean;
 }
 
+/** Neutron's defaults of [DEFAULT] max_routes and enable_snat_by_default. */
 export const defaultL3Settings = (): L3Settings => ({ maxRoutes: 30, enableSnatByDefault: true });
 
 export interface L3Context {
@@ -39,6 +41,8 @@ export interface L3Context {
   ports: PortHandler;
   subnets: SubnetHandler;
   settings: L3Settings;
+  /** Told after commit about the ports L3 wrote (see port-events.ts). */
+  portListeners: ServicePortListener[];
 }
 
 export interface PortInfo {

@@ -22,6 +22,7 @@ import {
   badResource, externalGatewayForFloatingIpNotFound, externalIpAddressExhausted, floatingIpNotFound,
   floatingIpPortAlreadyAssociated,
 } from './errors.js';
+import { createServicePort, deleteServicePort, l3Transaction } from './port-events.js';
 
 const COLUMNS: ColumnMap = {
   id: { column: 'id' }, floating_ip_address: { column: 'floating_ip_address' },
@@ -108,7 +109,7 @@ export class FloatingIpHandler implements ResourceHandler {
   // ---- writes --------------------------------------------------------------------------------
 
   async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
-    return inTransaction(this.db, async (tx) => {
+    return l3Transaction(this.l3, async (tx) => {
       const ids: string[] = [];
       for (const body of bodies) ids.push(await this.createOne(tx, ctx, body));
       const rows = await tx.selectFrom('floatingips').selectAll().where('id', 'in', ids).execute();
@@ -133,8 +134,9 @@ export class FloatingIpHandler implements ResourceHandler {
     // The port is never shown to the project (no owner), only to admins.
     const portBody: Rec = { project_id: '', network_id: netId, admin_state_up: true, device_id: id, device_owner: DEVICE_OWNER_FLOATINGIP, name: '' };
     if (Object.keys(fixedIp).length) portBody.fixed_ips = [fixedIp];
-    const port = await this.l3.ports.createInTx(tx, portBody);
+    const port = await createServicePort(this.l3, tx, portBody);
     await tx.updateTable('ports').set({ status: 'N/A' }).where('id', '=', port.id as string).execute();
+    port.status = 'N/A'; // the dict agents are told about
     const v4 = (port.fixed_ips as Array<{ ip_address: string }>).filter((ip) => ipVersionOfText(ip.ip_address) === 4);
     if (!v4.length) throw externalIpAddressExhausted(netId);
     const row: FloatingIpTable = {
@@ -180,7 +182,7 @@ export class FloatingIpHandler implements ResourceHandler {
   }
 
   async delete(_ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
-    await inTransaction(this.db, async (tx) => {
+    await l3Transaction(this.l3, async (tx) => {
       const row = await forUpdate(this.db, tx.selectFrom('floatingips').selectAll().where('id', '=', id)).executeTakeFirst();
       if (!row) throw this.notFound(id);
       checkRevision(row.revision_number, expectRevision);
@@ -191,7 +193,7 @@ export class FloatingIpHandler implements ResourceHandler {
   private async deleteRow(tx: Tx, row: FloatingIpTable): Promise<void> {
     await tx.deleteFrom('tags').where('resource_id', '=', row.id).execute();
     await tx.deleteFrom('floatingips').where('id', '=', row.id).execute();
-    await this.l3.ports.deleteInTx(tx, row.floating_port_id);
+    await deleteServicePort(this.l3, tx, row.floating_port_id);
   }
 
   /** Before a network is deleted: its floating IPs without a port go (Neutron's _process_l3_delete). */
@@ -200,7 +202,7 @@ export class FloatingIpHandler implements ResourceHandler {
     const any = await this.db.kysely.selectFrom('floatingips').select('id').where('floating_network_id', '=', networkId)
       .where('fixed_port_id', 'is', null).limit(1).executeTakeFirst();
     if (!any) return;
-    await inTransaction(this.db, async (tx) => {
+    await l3Transaction(this.l3, async (tx) => {
       const rows = await tx.selectFrom('floatingips').selectAll().where('floating_network_id', '=', networkId)
         .where('fixed_port_id', 'is', null).execute();
       for (const row of rows) await this.deleteRow(tx, row);
@@ -281,11 +283,27 @@ export class FloatingIpHandler implements ResourceHandler {
    * the floating network; the one whose interface holds the subnet's gateway IP wins.
    */
   private async routerFor(tx: Tx, port: PortInfo, subnetId: string, externalNetworkId: string): Promise<string> {
+    // Usually a router holds the subnet's gateway IP: found by the allocation's key, without
+    // reading every address of the subnet (which the general query below does).
+    const subnet = await tx.selectFrom('subnets').select('gateway_ip').where('id', '=', subnetId).executeTakeFirst();
+    if (subnet?.gateway_ip) {
+      const viaGateway = await tx.selectFrom('ip_allocations as a')
+        .innerJoin('router_ports as rp', 'rp.port_id', 'a.port_id')
+        .innerJoin('ports as gw', 'gw.device_id', 'rp.router_id')
+        .select('rp.router_id')
+        .where('a.subnet_id', '=', subnetId)
+        .where('a.ip_address', '=', subnet.gateway_ip)
+        .where('rp.port_type', 'in', ROUTER_INTERFACE_OWNERS)
+        .where('gw.network_id', '=', externalNetworkId)
+        .where('gw.device_owner', '=', DEVICE_OWNER_ROUTER_GW)
+        .executeTakeFirst();
+      if (viaGateway) return viaGateway.router_id;
+    }
     const rows = await tx.selectFrom('router_ports as rp')
       .innerJoin('ports as p', 'p.id', 'rp.port_id')
       .innerJoin('ip_allocations as a', 'a.port_id', 'p.id')
       .innerJoin('ports as gw', 'gw.device_id', 'rp.router_id')
-      .select(['rp.router_id', 'a.ip_address'])
+      .select('rp.router_id')
       .where('p.network_id', '=', port.network_id)
       .where('rp.port_type', 'in', ROUTER_INTERFACE_OWNERS)
       .where('a.subnet_id', '=', subnetId)
@@ -294,8 +312,7 @@ export class FloatingIpHandler implements ResourceHandler {
       .orderBy('rp.router_id')
       .execute();
     if (!rows.length) throw externalGatewayForFloatingIpNotFound(externalNetworkId, subnetId, port.id);
-    const subnet = await tx.selectFrom('subnets').select('gateway_ip').where('id', '=', subnetId).executeTakeFirst();
-    const viaGateway = rows.find((r) => subnet?.gateway_ip && r.ip_address === subnet.gateway_ip);
-    return (viaGateway ?? rows[0]!).router_id;
+    // None of them holds the gateway IP (else it was found above): the first one.
+    return rows[0]!.router_id;
   }
 }

@@ -11,6 +11,9 @@ import { DEVICE_OWNER_FLOATINGIP, ROUTER_DEVICE_OWNERS, defaultL3Settings, type 
 import { servicePortInUse } from './errors.js';
 import { FloatingIpHandler } from './floatingips.js';
 import { RouterHandler } from './routers.js';
+import type { ServicePortListener } from './port-events.js';
+import { l3RpcHandlers, type L3RpcDeps } from './rpc.js';
+import type { RpcHandlers } from '../../rpc/index.js';
 
 export class L3Plugin {
   readonly routers: RouterHandler;
@@ -18,10 +21,20 @@ export class L3Plugin {
   private readonly l3: L3Context;
 
   constructor(m: Ml2Context, ports: PortHandler, settings: Partial<L3Settings> = {}) {
-    this.l3 = { m, ports, subnets: new SubnetHandler(m), settings: { ...defaultL3Settings(), ...settings } };
+    this.l3 = { m, ports, subnets: new SubnetHandler(m), settings: { ...defaultL3Settings(), ...settings }, portListeners: [] };
     this.routers = new RouterHandler(this.l3);
     this.floatingips = new FloatingIpHandler(this.l3);
     ports.deleteGuards.push((tx, port) => this.beforePortDelete(tx, port));
+  }
+
+  /** The L3 agents' RPC methods (topic L3_PLUGIN_TOPIC), served from this plugin's data. */
+  rpcHandlers(opts: Pick<L3RpcDeps, 'routerIdsForHost'> = {}): RpcHandlers {
+    return l3RpcHandlers({ db: this.l3.m.db, routers: this.routers, floatingips: this.floatingips, ports: this.l3.ports, ...opts });
+  }
+
+  /** Who hears, after commit, about the ports routers and floating IPs create, change and delete. */
+  addPortListener(l: ServicePortListener): void {
+    this.l3.portListeners.push(l);
   }
 
   /**

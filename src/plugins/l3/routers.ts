@@ -10,7 +10,7 @@ import type { ResourceDef } from '../../definitions/types.js';
 import { badRequest } from '../../api/errors.js';
 import type { ListQuery } from '../../api/query.js';
 import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
-import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
+import { b2i, forUpdate, i2b, nowIso, type Reader, type Tx } from '../../db/tx.js';
 import type { RouterTable } from '../../db/schema.js';
 import { canonicalIp, cidrsOverlap, formatCidr, ipInCidr, parseIp, pyStr, tryParseCidr } from '../../ipam/index.js';
 import { applyColumnFilters, applySortAndPage, applyTagFilters, boolColumn, loadTags, type ColumnMap } from '../common/list-sql.js';
@@ -26,6 +26,7 @@ import {
   routerInterfaceInUseByRoute, routerInterfaceNotFound, routerInterfaceNotFoundForSubnet, routerNotFound, routesExhausted,
   subnetMismatchForPort, portNotFound,
 } from './errors.js';
+import { createServicePort, deleteServicePort, l3Transaction, noteServicePortUpdate } from './port-events.js';
 
 const COLUMNS: ColumnMap = {
   id: { column: 'id' }, name: { column: 'name' }, status: { column: 'status' },
@@ -139,7 +140,7 @@ export class RouterHandler implements ResourceHandler {
   // ---- writes --------------------------------------------------------------------------------
 
   async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
-    return inTransaction(this.db, async (tx) => {
+    return l3Transaction(this.l3, async (tx) => {
       const ids: string[] = [];
       for (const body of bodies) {
         const projectId = body.project_id as string;
@@ -173,7 +174,7 @@ export class RouterHandler implements ResourceHandler {
   }
 
   async update(ctx: RequestContext, id: string, body: Rec, expectRevision?: number): Promise<Rec> {
-    return inTransaction(this.db, async (tx) => {
+    return l3Transaction(this.l3, async (tx) => {
       const row = await this.lockRouter(tx, id);
       checkRevision(row.revision_number, expectRevision);
       await this.applyUpdate(tx, ctx, row, body);
@@ -194,7 +195,7 @@ export class RouterHandler implements ResourceHandler {
   }
 
   async delete(_ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
-    await inTransaction(this.db, async (tx) => {
+    await l3Transaction(this.l3, async (tx) => {
       const row = await this.lockRouter(tx, id);
       checkRevision(row.revision_number, expectRevision);
       const attached = await tx.selectFrom('router_ports').select('port_id').where('router_id', '=', id)
@@ -203,7 +204,7 @@ export class RouterHandler implements ResourceHandler {
       await this.deleteGatewayPort(tx, row);
       // Any other port still owned (none in practice) goes with the router, as in Neutron.
       for (const p of await tx.selectFrom('router_ports').select('port_id').where('router_id', '=', id).execute()) {
-        await this.l3.ports.deleteInTx(tx, p.port_id);
+        await deleteServicePort(this.l3, tx, p.port_id);
       }
       await tx.deleteFrom('router_routes').where('router_id', '=', id).execute();
       await tx.deleteFrom('tags').where('resource_id', '=', id).execute();
@@ -223,6 +224,7 @@ export class RouterHandler implements ResourceHandler {
     const networkId = await this.validateGatewayInfo(tx, ctx, info, extIps, row, gwPort);
     if (gwPort && ipChange && gwPort.network_id === networkId) {
       await lockNetwork(this.l3.m, tx, networkId);
+      await noteServicePortUpdate(this.l3, tx, gwPort.id);
       const subnets = await this.l3.subnets.subnetsOf(tx, networkId);
       const fixed = await this.ips.allocate(tx, networkId, subnets, extIps, gwPort.mac_address, DEVICE_OWNER_ROUTER_GW, gwPort.fixed_ips);
       await this.ips.replace(tx, gwPort.id, networkId, gwPort.fixed_ips, fixed);
@@ -236,7 +238,7 @@ export class RouterHandler implements ResourceHandler {
     if (networkId && (!gwPort || gwPort.network_id !== networkId)) {
       const subnets = await networkSubnets(tx, networkId);
       await this.checkDuplicateSubnets(tx, row.id, subnets);
-      const port = await this.l3.ports.createInTx(tx, {
+      const port = await createServicePort(this.l3, tx, {
         project_id: '', network_id: networkId, fixed_ips: extIps.length ? extIps : NOT_SPECIFIED,
         device_id: row.id, device_owner: DEVICE_OWNER_ROUTER_GW, admin_state_up: true, name: '',
       });
@@ -291,7 +293,7 @@ export class RouterHandler implements ResourceHandler {
     if (fip) throw gatewayInUseByFloatingIp(row.id, port?.network_id ?? '');
     await tx.updateTable('routers').set({ gw_port_id: null }).where('id', '=', row.id).execute();
     await tx.deleteFrom('router_ports').where('port_id', '=', row.gw_port_id).execute();
-    if (port) await this.l3.ports.deleteInTx(tx, port.id);
+    if (port) await deleteServicePort(this.l3, tx, port.id);
     row.gw_port_id = null;
   }
 
@@ -334,7 +336,8 @@ export class RouterHandler implements ResourceHandler {
 
   async addInterface(ctx: RequestContext, routerId: string, raw: unknown): Promise<InterfaceInfo> {
     const { portId, subnetId } = interfaceInfo(raw, false);
-    return inTransaction(this.db, async (tx) => {
+    await this.ensureDefaultGroup(ctx, routerId, portId);
+    return l3Transaction(this.l3, async (tx) => {
       const router = await this.lockRouter(tx, routerId);
       let port: PortInfo;
       let subnets: SubnetRow[];
@@ -346,6 +349,21 @@ export class RouterHandler implements ResourceHandler {
         subnet_id: subnets[subnets.length - 1]!.id, subnet_ids: subnets.map((s) => s.id),
       };
     });
+  }
+
+  /**
+   * Neutron creates (by subnet) or updates (by port) the interface port through the core plugin,
+   * whose hooks first make the port's project's default security group: the router's project,
+   * or the given port's.
+   */
+  private async ensureDefaultGroup(ctx: RequestContext, routerId: string, portId: string | null): Promise<void> {
+    const groups = this.l3.m.securityGroups;
+    if (!groups) return;
+    const db = this.db.kysely;
+    const owner = portId
+      ? await db.selectFrom('ports').select('project_id').where('id', '=', portId).executeTakeFirst()
+      : await db.selectFrom('routers').select('project_id').where('id', '=', routerId).executeTakeFirst();
+    if (owner) await groups.ensureDefaultGroups(ctx, [owner.project_id]);
   }
 
   private async addByPort(tx: Tx, ctx: RequestContext, router: RouterTable, portId: string) {
@@ -369,6 +387,7 @@ export class RouterHandler implements ResourceHandler {
     if (subnets.length) await this.checkDuplicateSubnets(tx, router.id, subnets);
     if (subnets.filter((s) => s.ip_version === 4).length > 1) throw badResource('router', 'Cannot have multiple IPv4 subnets on router port');
     if (!ctx.isAdmin) await this.checkPortInPools(tx, ctx, port, subnets);
+    await noteServicePortUpdate(this.l3, tx, port.id, true);
     await tx.updateTable('ports').set((eb) => ({
       device_id: router.id, device_owner: DEVICE_OWNER_ROUTER_INTF, revision_number: eb('revision_number', '+', 1), updated_at: nowIso(),
     })).where('id', '=', port.id).execute();
@@ -407,6 +426,7 @@ export class RouterHandler implements ResourceHandler {
         p.device_owner === DEVICE_OWNER_ROUTER_INTF && p.network_id === subnet.network_id && p.fixed_ips.some((ip) => ip.ip_address.includes(':')));
       if (existing) {
         await lockNetwork(this.l3.m, tx, existing.network_id);
+        await noteServicePortUpdate(this.l3, tx, existing.id, true);
         const infos = await this.l3.subnets.subnetsOf(tx, existing.network_id);
         const requested = [...existing.fixed_ips, fixedIp];
         const fixed = await this.ips.allocate(tx, existing.network_id, infos, requested, existing.mac_address, DEVICE_OWNER_ROUTER_INTF, existing.fixed_ips);
@@ -416,7 +436,7 @@ export class RouterHandler implements ResourceHandler {
         return { port: existing, subnets: [subnet] };
       }
     }
-    const created = await this.l3.ports.createInTx(tx, {
+    const created = await createServicePort(this.l3, tx, {
       project_id: router.project_id, network_id: subnet.network_id, fixed_ips: [fixedIp], admin_state_up: true,
       device_id: router.id, device_owner: DEVICE_OWNER_ROUTER_INTF, name: '',
     });
@@ -430,7 +450,7 @@ export class RouterHandler implements ResourceHandler {
 
   async removeInterface(ctx: RequestContext, routerId: string, raw: unknown): Promise<InterfaceInfo> {
     const { portId, subnetId } = interfaceInfo(raw, true);
-    return inTransaction(this.db, async (tx) => {
+    return l3Transaction(this.l3, async (tx) => {
       await this.lockRouter(tx, routerId);
       const { port, subnets } = portId
         ? await this.removeByPort(tx, routerId, portId, subnetId)
@@ -457,7 +477,7 @@ export class RouterHandler implements ResourceHandler {
     const subnets = orderLike(await loadSubnets(tx, [...new Set(portSubnetIds)]), portSubnetIds);
     for (const s of subnets) await this.confirmInterfaceNotInUse(tx, routerId, s);
     await tx.deleteFrom('router_ports').where('port_id', '=', portId).execute();
-    await this.l3.ports.deleteInTx(tx, portId);
+    await deleteServicePort(this.l3, tx, portId);
     return { port, subnets };
   }
 
@@ -470,12 +490,13 @@ export class RouterHandler implements ResourceHandler {
       if (!portSubnets.includes(subnetId)) continue;
       if (portSubnets.length > 1) {
         // A multi-prefix (IPv6) port: only this subnet's address goes.
+        await noteServicePortUpdate(this.l3, tx, p.id);
         await tx.deleteFrom('ip_allocations').where('port_id', '=', p.id).where('subnet_id', '=', subnetId).execute();
         await tx.updateTable('ports').set((eb) => ({ revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
           .where('id', '=', p.id).execute();
       } else {
         await tx.deleteFrom('router_ports').where('port_id', '=', p.id).execute();
-        await this.l3.ports.deleteInTx(tx, p.id);
+        await deleteServicePort(this.l3, tx, p.id);
       }
       return { port: p, subnets: [subnet] };
     }
@@ -545,7 +566,7 @@ export class RouterHandler implements ResourceHandler {
     const r = (raw as { router?: unknown } | null)?.router;
     if (!r || typeof r !== 'object' || !('routes' in r)) throw badRequest("Unable to find 'router' in request body");
     const given = routeList((r as Rec).routes, 'routes') as Route[];
-    return inTransaction(this.db, async (tx) => {
+    return l3Transaction(this.l3, async (tx) => {
       const row = await this.lockRouter(tx, routerId);
       const old = (await this.routesOf(tx, routerId)).map(canonicalRoute);
       const change = given.map(canonicalRoute);

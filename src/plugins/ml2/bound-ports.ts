@@ -42,6 +42,7 @@ export class Ml2PortHandler extends PortHandler {
 
   override async update(ctx: RequestContext, id: string, body: Rec, expectRevision?: number): Promise<Rec> {
     const before = await this.get(SYSTEM, id);
+    if (before) await this.ctx2.securityGroups?.ensureDefaultGroups(ctx, [before.project_id as string]);
     let after = await super.update(ctx, id, body, expectRevision);
     if (!before) return after; // concurrently created? super.update would have thrown NotFound
     // `after` is the port as this update committed it (read in its transaction); port dicts do not

@@ -137,6 +137,7 @@ export class NetworkHandler implements ResourceHandler {
   // ---- writes --------------------------------------------------------------------------------
 
   async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
+    await this.m.securityGroups?.ensureDefaultGroups(ctx, bodies.map((b) => b.project_id as string));
     return inTransaction(this.m.db, async (tx) => {
       const ids: string[] = [];
       for (const body of bodies) ids.push(await this.createOne(tx, body));

@@ -45,6 +45,15 @@ export class PortSecurityGroups {
     }
   }
 
+  /**
+   * Before a write outside the port create path, each project's default group exists: Neutron
+   * ensures it before a network is created and before a port is updated (for the port's project),
+   * whatever the request asks for. A project's request never makes another project's group.
+   */
+  async ensureDefaultGroups(ctx: RequestContext, projectIds: Iterable<string | null | undefined>): Promise<void> {
+    for (const p of new Set(projectIds)) if (p) await this.s.ensureDefaultExists(ctx, p);
+  }
+
   /** In the port's transaction, after its row: checks and stores its groups; returns their ids. */
   async bindOnCreate(tx: Tx, body: Rec, portSecurity: boolean): Promise<string[]> {
     const plan = (body as Record<symbol, Plan | undefined>)[PLAN];

@@ -6,7 +6,7 @@ import { sql, type SqlBool } from 'kysely';
 import type { RequestContext } from '../../context.js';
 import { securityGroupRuleDef } from '../../definitions/security-group.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import { NeutronError, badRequest, conflict, notFound } from '../../api/errors.js';
+import { NeutronError, conflict, notFound } from '../../api/errors.js';
 import type { ListQuery } from '../../api/query.js';
 import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
 import { forUpdate, inTransaction, type Reader, type Tx } from '../../db/tx.js';
@@ -144,7 +144,7 @@ export class SecurityGroupRuleHandler implements ResourceHandler {
       if (fresh.has(k)) throw conflict('DuplicateSecurityGroupRuleInPost', 'Duplicate Security Group Rule in POST.');
       fresh.add(k);
     }
-    const existing: SecurityGroupRuleTable[] = await tx.selectFrom('security_group_rules').selectAll().where('security_group_id', '=', groupId).execute();
+    const existing = await this.candidates(tx, groupId, rules);
     for (const e of existing) {
       const k = ruleKey({
         ...e, port_range_min: e.port_range_min === null ? null : Number(e.port_range_min),
@@ -154,8 +154,33 @@ export class SecurityGroupRuleHandler implements ResourceHandler {
     }
   }
 
+  /**
+   * The group's rules that could equal one of `rules`: those with the same direction, ethertype
+   * and port range (columns whose stored form is already canonical). The protocol and remote
+   * prefix have several spellings, which ruleKey() compares. A group may hold thousands of
+   * rules: reading them all for every new rule made creates quadratic.
+   */
+  private async candidates(tx: Tx, groupId: string, rules: NormalizedRule[]): Promise<SecurityGroupRuleTable[]> {
+    const q = tx.selectFrom('security_group_rules').selectAll().where('security_group_id', '=', groupId);
+    const coarse = new Map(rules.map((r) => [`${r.direction} ${r.ethertype} ${r.port_range_min} ${r.port_range_max}`, r]));
+    if (coarse.size > 50) return q.execute();
+    return q.where((eb) => eb.or([...coarse.values()].map((r) => eb.and([
+      eb('direction', '=', r.direction),
+      eb('ethertype', '=', r.ethertype),
+      r.port_range_min === null ? eb('port_range_min', 'is', null) : eb('port_range_min', '=', r.port_range_min),
+      r.port_range_max === null ? eb('port_range_max', 'is', null) : eb('port_range_max', '=', r.port_range_max),
+    ])))).execute();
+  }
+
+  /**
+   * Every attribute of a rule but its description is read-only, and the controller refuses them
+   * as Neutron does (400 "Cannot update read-only attribute ..."). A description alone passes
+   * Neutron's checks and then fails in its plugin, which has no update method (a 500); the answer
+   * here is the one Neutron gives for an operation its plugin does not implement: 501.
+   */
   async update(): Promise<Rec> {
-    throw badRequest('Security group rules cannot be updated: delete the rule and create a new one.');
+    throw new NeutronError(501, 'NotImplementedError',
+      'Security group rules cannot be updated, not even their description: delete the rule and create a new one.');
   }
 
   async delete(_ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {

@@ -131,6 +131,7 @@ export class SecurityGroupHandler implements ResourceHandler {
       await tx.deleteFrom('rbac_entries').where('object_type', '=', RBAC_TYPE).where('object_id', '=', id).execute();
       await tx.deleteFrom('tags').where('resource_id', '=', id).execute();
       await tx.deleteFrom('security_groups').where('id', '=', id).execute();
+      if (row.name === DEFAULT_SG_NAME) this.s.forgetDefault(row.project_id);
     });
   }
 }

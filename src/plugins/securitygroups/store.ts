@@ -78,6 +78,13 @@ export interface NewRule {
 export class SecurityGroupStore {
   /** Group id -> owner. Owners never change and ids are never reused, so this never goes stale. */
   private readonly owners = new Map<string, string>();
+  /**
+   * Projects whose default group this process has seen. Only the writes that merely make sure
+   * the group exists (network create, port update) trust it; lists and port creates always read.
+   * A default group deleted through another server leaves an entry here, and the group then
+   * comes back at the project's next list or port create instead of its next network create.
+   */
+  private readonly withDefault = new Set<string>();
 
   constructor(readonly db: Db, readonly quota: QuotaEngine) {}
 
@@ -195,7 +202,24 @@ export class SecurityGroupStore {
 
   async defaultOf(db: Reader, projectId: string): Promise<string | null> {
     const r = await db.selectFrom('default_security_groups').select('security_group_id').where('project_id', '=', projectId).executeTakeFirst();
+    if (r) this.rememberDefault(projectId);
     return r?.security_group_id ?? null;
+  }
+
+  private rememberDefault(projectId: string): void {
+    if (this.withDefault.size >= 100_000) this.withDefault.clear();
+    this.withDefault.add(projectId);
+  }
+
+  /** The project's default group was deleted (by this process). */
+  forgetDefault(projectId: string): void {
+    this.withDefault.delete(projectId);
+  }
+
+  /** ensureDefault(), skipped for a project whose default group this process has seen. */
+  async ensureDefaultExists(ctx: RequestContext, projectId: string | null | undefined): Promise<void> {
+    if (projectId && this.withDefault.has(projectId)) return;
+    await this.ensureDefault(ctx, projectId);
   }
 
   /**
@@ -210,7 +234,9 @@ export class SecurityGroupStore {
       const found = await this.defaultOf(this.db.kysely, projectId);
       if (found) return found;
       try {
-        return await inTransaction(this.db, (tx) => this.createDefault(tx, projectId));
+        const id = await inTransaction(this.db, (tx) => this.createDefault(tx, projectId));
+        this.rememberDefault(projectId);
+        return id;
       } catch (err) {
         if (attempt >= 5 || !isDuplicateKey(err)) throw err;
       }

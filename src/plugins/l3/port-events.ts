@@ -1,0 +1,122 @@
+// The ports L3 writes (router gateways and interfaces, floating IP ports) inside its own
+// transactions, told to listeners once the transaction has committed, as Neutron's core plugin
+// tells its port callbacks about them: DHCP agents (port_create_end, ...) and L2 agents
+// (port_update / port_delete fanouts, l2population). An API port write is announced by the port
+// handler's wrappers; these bypass them, so L3 keeps its own record per transaction.
+import { adminContext } from '../../context.js';
+import type { Rec } from '../../api/resource-handler.js';
+import { inTransaction, type Tx } from '../../db/tx.js';
+import type { L3Context } from './common.js';
+
+/**
+ * Receives admin views of ports after the L3 write that changed them has committed. A view of
+ * the past (`before`) has the port's attributes and fixed IPs only.
+ */
+export interface ServicePortListener {
+  created?(port: Rec): unknown;
+  /** `asInterface`: the port became (or grew as) a router interface, which Neutron announces as a port creation. */
+  updated?(before: Rec, after: Rec, asInterface: boolean): unknown;
+  deleted?(before: Rec): unknown;
+}
+
+interface Changes {
+  /** Port id -> its dict as created (kept current by the creator, e.g. a status set after). */
+  created: Map<string, Rec>;
+  /** Created ports changed again in the transaction: read back after commit. */
+  stale: Set<string>;
+  updated: Map<string, { before: Rec; asInterface: boolean }>;
+  deleted: Map<string, Rec>;
+}
+
+const SYSTEM = adminContext('req-l3-ports');
+
+/**
+ * A port as it is before a change or a delete: its row and fixed IPs, which is what listeners
+ * read of a port's past (the other lists are not loaded).
+ */
+async function pastView(l3: L3Context, tx: Tx, id: string): Promise<Rec | null> {
+  const row = await tx.selectFrom('ports').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? (await l3.ports.toDicts(tx, [row], ['fixed_ips']))[0]! : null;
+}
+/** The changes of each running L3 transaction (absent when nobody listens). */
+const CHANGES = new WeakMap<Tx, Changes>();
+
+/**
+ * An L3 write transaction; after it commits, listeners hear about the ports it created, changed
+ * and deleted. A retried transaction starts a fresh record.
+ */
+export async function l3Transaction<T>(l3: L3Context, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  let changes: Changes | undefined;
+  const out = await inTransaction(l3.m.db, (tx) => {
+    changes = undefined;
+    if (l3.portListeners.length) {
+      changes = { created: new Map(), stale: new Set(), updated: new Map(), deleted: new Map() };
+      CHANGES.set(tx, changes);
+    }
+    return fn(tx);
+  });
+  if (changes) await announce(l3, changes);
+  return out;
+}
+
+/**
+ * Creates a service port in the transaction (PortHandler.createInTx); its dict, which listeners
+ * get, is the one returned: a caller that changes the port further updates it too.
+ */
+export async function createServicePort(l3: L3Context, tx: Tx, body: Rec): Promise<Rec> {
+  const port = await l3.ports.createInTx(tx, body);
+  CHANGES.get(tx)?.created.set(port.id as string, port);
+  return port;
+}
+
+/** Deletes a port in the transaction (PortHandler.deleteInTx), its last view kept for listeners. */
+export async function deleteServicePort(l3: L3Context, tx: Tx, id: string): Promise<void> {
+  const c = CHANGES.get(tx);
+  if (c) {
+    // A port changed earlier in this transaction is announced as it was before that change.
+    const earlier = c.updated.get(id)?.before;
+    c.updated.delete(id);
+    if (c.created.has(id)) c.created.delete(id);
+    else if (!c.deleted.has(id)) {
+      const before = earlier ?? await pastView(l3, tx, id);
+      if (before) c.deleted.set(id, before);
+    }
+  }
+  await l3.ports.deleteInTx(tx, id);
+}
+
+/** To be called before L3 changes a port in the transaction: keeps its view from before. */
+export async function noteServicePortUpdate(l3: L3Context, tx: Tx, id: string, asInterface = false): Promise<void> {
+  const c = CHANGES.get(tx);
+  if (!c) return;
+  if (c.created.has(id)) {
+    c.stale.add(id);
+    return;
+  }
+  const seen = c.updated.get(id);
+  if (seen) {
+    seen.asInterface ||= asInterface;
+    return;
+  }
+  const before = await pastView(l3, tx, id);
+  if (before) c.updated.set(id, { before, asInterface });
+}
+
+async function announce(l3: L3Context, c: Changes): Promise<void> {
+  const call = async (f: () => unknown) => {
+    try {
+      await f();
+    } catch {
+      // A listener's failure (it logs its own) must not fail a write that has committed.
+    }
+  };
+  for (const [, before] of c.deleted) for (const l of l3.portListeners) if (l.deleted) await call(() => l.deleted!(before));
+  for (const [id, made] of c.created) {
+    const port = c.stale.has(id) ? await l3.ports.get(SYSTEM, id) : made;
+    if (port) for (const l of l3.portListeners) if (l.created) await call(() => l.created!(port));
+  }
+  for (const [id, { before, asInterface }] of c.updated) {
+    const after = await l3.ports.get(SYSTEM, id);
+    if (after) for (const l of l3.portListeners) if (l.updated) await call(() => l.updated!(before, after, asInterface));
+  }
+}

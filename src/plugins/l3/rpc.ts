@@ -1,0 +1,119 @@
+// The server side of L3 agents' calls (Neutron's L3RpcCallback) on topic 'q-l3-plugin':
+//   sync_routers(host, router_ids)            the routers to build, whole (sync-data.ts); first
+//                                             binds their gateway and interface ports to the host
+//   get_router_ids(host)                      the ids of the routers the host's agent serves
+//   update_floatingip_statuses(router_id, fip_statuses)
+//                                             {fip id: status} as the agent applied them; the
+//                                             router's former floating IPs not in it go DOWN
+//   get_service_plugin_list()                 the service plugins loaded
+// Without an L3 agent scheduler every agent serves every router; a scheduler plugs in through
+// `routerIdsForHost`, and only then does a sync move ports already bound to another host.
+import { adminContext } from '../../context.js';
+import type { Rec } from '../../api/resource-handler.js';
+import type { Db } from '../../db/connection.js';
+import { inTransaction, nowIso } from '../../db/tx.js';
+import type { RpcContext, RpcHandlers } from '../../rpc/index.js';
+import { VIF_TYPE_BINDING_FAILED, VIF_TYPE_UNBOUND } from '../ml2/binding.js';
+import type { PortHandler } from '../ml2/ports.js';
+import type { FloatingIpHandler } from './floatingips.js';
+import type { RouterHandler } from './routers.js';
+import { INTERFACE_KEY, routerSyncData } from './sync-data.js';
+
+/** neutron_lib.agent.topics.L3PLUGIN. */
+export const L3_PLUGIN_TOPIC = 'q-l3-plugin';
+/** neutron_lib.plugins.constants CORE and L3: what get_service_plugin_list names. */
+const SERVICE_PLUGINS = ['CORE', 'L3_ROUTER_NAT'];
+
+export interface L3RpcDeps {
+  db: Db;
+  routers: RouterHandler;
+  floatingips: FloatingIpHandler;
+  /** The core plugin's port handler (binding on update). */
+  ports: PortHandler;
+  /** The routers an agent on `host` serves (an L3 agent scheduler); unset: all of them. */
+  routerIdsForHost?: (host: string) => Promise<string[]>;
+}
+
+const adminOf = (ctx: RpcContext | undefined) => adminContext(ctx?.requestId ?? 'req-l3-rpc');
+
+/** Floating IP statuses are short words (ACTIVE, DOWN, ERROR); the column holds 16 characters. */
+function statusOf(fipId: string, v: unknown): string {
+  if (typeof v !== 'string' || !v || v.length > 16) throw new Error(`update_floatingip_statuses: bad status for ${fipId}: ${JSON.stringify(v)}`);
+  return v;
+}
+
+export function l3RpcHandlers(d: L3RpcDeps): RpcHandlers {
+  const sync = async (host: string | undefined, routerIds: string[] | null) => {
+    let ids = routerIds;
+    if (host && d.routerIdsForHost) {
+      const hosted = new Set(await d.routerIdsForHost(host));
+      ids = (ids ?? [...hosted]).filter((id) => hosted.has(id));
+    }
+    // Routers whose admin_state_up is false are left out: the agent then removes them.
+    return routerSyncData(d, ids, true);
+  };
+
+  /**
+   * _ensure_host_set_on_ports: a gateway or interface port not bound, or bound elsewhere (only
+   * with a scheduler: without one every agent syncs every router), is bound to the agent's host.
+   */
+  const bindToHost = async (ctx: RpcContext, host: string, routers: Rec[]): Promise<boolean> => {
+    let changed = false;
+    for (const r of routers) {
+      for (const p of [r.gw_port as Rec | undefined, ...((r[INTERFACE_KEY] as Rec[] | undefined) ?? [])]) {
+        if (!p) continue;
+        const bound = p['binding:host_id'] as string;
+        const failed = p['binding:vif_type'] === VIF_TYPE_BINDING_FAILED || p['binding:vif_type'] === VIF_TYPE_UNBOUND;
+        const move = d.routerIdsForHost ? bound !== host || failed : !bound || (bound === host && failed);
+        if (!move) continue;
+        try {
+          await d.ports.update(adminOf(ctx), p.id as string, { 'binding:host_id': host });
+          changed = true;
+        } catch (err) {
+          if ((err as { status?: number }).status !== 404) throw err; // gone meanwhile
+        }
+      }
+    }
+    return changed;
+  };
+
+  return {
+    async sync_routers(ctx: RpcContext, args: { host?: string; router_ids?: string[] | null }): Promise<Rec[]> {
+      const host = args?.host;
+      const ids = Array.isArray(args?.router_ids) ? args.router_ids.map(String) : null;
+      let routers = await sync(host, ids);
+      if (host && (await bindToHost(ctx, host, routers))) routers = await sync(host, ids);
+      return routers;
+    },
+
+    async get_router_ids(_ctx: RpcContext, args: { host?: string }): Promise<string[]> {
+      if (args?.host && d.routerIdsForHost) return d.routerIdsForHost(args.host);
+      const rows = await d.db.kysely.selectFrom('routers').select('id').orderBy('created_at').orderBy('id').execute();
+      return rows.map((r) => r.id);
+    },
+
+    async update_floatingip_statuses(_ctx: RpcContext, args: { router_id?: string; fip_statuses?: Record<string, unknown> }): Promise<null> {
+      const routerId = args?.router_id;
+      if (!routerId) throw new Error('update_floatingip_statuses needs router_id');
+      const statuses = Object.entries(args.fip_statuses ?? {}).map(([id, v]) => [id, statusOf(id, v)] as const);
+      await inTransaction(d.db, async (tx) => {
+        // Only a status that changes revises the floating IP (an unknown one is ignored, as it
+        // may just have been deleted).
+        const set = (ids: string[], status: string) => tx.updateTable('floatingips')
+          .set((eb) => ({ status, revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
+          .where('id', 'in', ids).where('status', '!=', status).execute();
+        for (const [id, status] of statuses) await set([id], status);
+        // Floating IPs this router served but that were disassociated since: DOWN, whatever the
+        // agent missed.
+        const gone = await tx.selectFrom('floatingips').select('id').where('last_known_router_id', '=', routerId)
+          .where('router_id', 'is', null).execute();
+        if (gone.length) await set(gone.map((g) => g.id), 'DOWN');
+      });
+      return null;
+    },
+
+    get_service_plugin_list(): string[] {
+      return [...SERVICE_PLUGINS];
+    },
+  };
+}
