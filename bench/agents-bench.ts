@@ -19,7 +19,9 @@
 // (a') --loaded-plugs more plugs on the loaded host, measured as in (a).
 //
 // To see where the time goes: node --cpu-prof --cpu-prof-dir=/tmp/prof dist/bench/agents-bench.js
-// then node dist/bench/cpuprofile-top.js /tmp/prof/*.cpuprofile --inclusive
+// then node dist/bench/cpuprofile-top.js /tmp/prof/*.cpuprofile --inclusive. When no echo reply
+// comes, the error shows the hosts' links and FDBs; BENCH_PAUSE_ON_ERROR=SECONDS keeps the
+// namespaces that long for a look.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -99,6 +101,7 @@ function summary(xs: number[]): { n: number; median: number; p90: number; min: n
   return { n: xs.length, median: quantile(xs, 0.5), p90: quantile(xs, 0.9), min: Math.min(...xs), max: Math.max(...xs) };
 }
 
+const steps = (m: Record<string, number> | undefined) => (m ? Object.entries(m).map(([k, v]) => `${k} ${v}`).join(', ') : '?');
 const fmt = (s: ReturnType<typeof summary>) => `median ${s.median} ms, p90 ${s.p90} ms (min ${s.min}, max ${s.max}, n=${s.n})`;
 
 async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, every = 5): Promise<T> {
@@ -300,14 +303,9 @@ class Bench {
     const ip = port.fixed_ips[0].ip_address as string;
     const vm = await this.vmNetns();
     const pinger = spawn('nsenter', [`--net=/run/netns/${from.vm}`, '--', 'busybox', 'ping', '-i', '0.01', '-w', '20', ip], {
-      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: SBIN_PATH },
+      stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, PATH: SBIN_PATH },
     });
-    const t00 = Date.now();
-    if (process.env.BENCH_TRACE_PING) {
-      pinger.stdout!.on('data', (b: Buffer) => process.stderr.write(`[ping +${Date.now() - t00}] ${b}`));
-      pinger.stderr!.on('data', (b: Buffer) => process.stderr.write(`[ping! +${Date.now() - t00}] ${b}`));
-      pinger.on('exit', (c, sig) => process.stderr.write(`[ping exit +${Date.now() - t00}] ${c} ${sig}\n`));
-    }
+
     const firstReply = new Promise<number>((resolve, reject) => {
       let buf = '';
       pinger.stdout!.on('data', (b: Buffer) => {
@@ -322,9 +320,7 @@ class Bench {
       // busybox prints its header only with the first reply: give it a moment to start sending.
       await sleep(50);
       const p = await this.plugPort(port.id, host, vm);
-      if (process.env.BENCH_TRACE_PING) process.stderr.write(`[plugged +${p.plugged_at - t00}]\n`);
       const active = await this.waitActive(port.id);
-      if (process.env.BENCH_TRACE_PING) process.stderr.write(`[active +${active - t00}]\n`);
       const ping = await firstReply.catch(async (e) => {
         const msg = `${(e as Error).message}\n${await this.dump([...this.hosts.map((x) => x.netns), from.vm, vm])}`;
         if (process.env.BENCH_PAUSE_ON_ERROR) {
@@ -426,17 +422,18 @@ class Bench {
     ]);
     this.figures.bulkWiring = { ports: o.ports, networks: o.networks, apiMs, tapsMs, wiredMs };
 
-    // A full pass of the running agent with nothing to change.
-    await sleep(500);
+    // A full pass of the running agent with nothing to change, once the kernel has settled
+    // (after 1,000 taps come up, IPv6 autoconfiguration and bridge port states keep it busy).
+    await sleep(10_000);
     const steady = [];
     for (let i = 0; i < 3; i++) {
       const r0 = { ...big.counter };
       big.bus.calls.clear();
       const t = performance.now();
       const pass = await big.agent.sync();
-      steady.push({ ms: Math.round(performance.now() - t), reads: big.counter.reads - r0.reads, writes: big.counter.writes - r0.writes, rpc: big.bus.text(), linkOps: pass?.linkOps });
+      steady.push({ ms: Math.round(performance.now() - t), reads: big.counter.reads - r0.reads, writes: big.counter.writes - r0.writes, rpc: big.bus.text(), linkOps: pass?.linkOps, steps: pass?.ms });
     }
-    this.print('(b) full pass of the running agent, nothing changed', steady.map((s) => `${s.ms} ms, kernel reads ${s.reads}, writes ${s.writes}, RPC calls: ${s.rpc}`));
+    this.print('(b) full pass of the running agent, nothing changed', steady.map((s) => `${s.ms} ms (${steps(s.steps)}), kernel reads ${s.reads}, writes ${s.writes}, RPC calls: ${s.rpc}`));
     this.figures.steadyFullPass = steady;
 
     // Restarts: stop the agent, start a new one, time its first full pass.
@@ -451,11 +448,11 @@ class Bench {
       await big.agent.ready;
       const ms = Math.round(performance.now() - t);
       const lp = big.agent.lastPass;
-      restarts.push({ ms, reads: big.counter.reads, writes: big.counter.writes, rpc: big.bus.text(), devices: big.agent.devices.size, linkOps: lp?.linkOps, fdbOps: lp?.fdbOps, load: loadBefore });
+      restarts.push({ ms, reads: big.counter.reads, writes: big.counter.writes, rpc: big.bus.text(), devices: big.agent.devices.size, linkOps: lp?.linkOps, fdbOps: lp?.fdbOps, steps: lp?.ms, load: loadBefore });
       await sleep(1000);
     }
     this.print(`(b) agent restart with ${o.ports} ports: start → first full pass done`, restarts.map((r) =>
-      `${r.ms} ms, ${r.devices} devices, kernel reads ${r.reads}, writes ${r.writes}, RPC calls: ${r.rpc} (load average ${r.load})`));
+      `${r.ms} ms (first pass: ${steps(r.steps)}), ${r.devices} devices, kernel reads ${r.reads}, writes ${r.writes}, RPC calls: ${r.rpc} (load average ${r.load})`));
     this.figures.restarts = restarts;
   }
 

@@ -341,9 +341,11 @@ export class LinuxBridgeAgent {
     if (ops.length) await linkOpsToBatch(ops).apply(this.target);
     const linksMs = lap();
 
-    // l2population: load the view of networks new here (or all of them, periodically), then
-    // reconcile the local VXLAN devices' entries: all of them on a full pass, otherwise those
-    // whose view changed, was just loaded, or whose device this pass (re)created.
+    // l2population: load the view of networks new here (or all of them, every
+    // fdbResyncInterval), then reconcile the local VXLAN devices' entries: all of them with that
+    // periodic resync, otherwise those whose view changed, was just loaded, or whose device this
+    // pass (re)created. Only this agent writes these entries (the devices do not learn), so
+    // checking them all every polling_interval would find nothing new at the cost of a read.
     let fdbOps = 0;
     let neighOps = 0;
     if (o.l2Population) {
@@ -369,7 +371,7 @@ export class LinuxBridgeAgent {
         const neigh = [];
         for (const [netId, d] of nets) {
           const dev = vxlanName(d.segmentation_id!);
-          if (!full && !dirty.has(netId) && !loaded.has(netId) && !created.has(dev)) continue;
+          if (!resyncAll && !dirty.has(netId) && !loaded.has(netId) && !created.has(dev)) continue;
           devs.push(dev);
           const want = desiredFdb(this.fdb, netId, dev, o.localIp, o.arpResponder);
           fdb.push(...want.fdb);
