@@ -78,7 +78,7 @@ export class LinuxBridgeAgent {
   /** Networks whose l2pop view was loaded from the server since they appeared here. */
   private readonly fdbSynced = new Set<string>();
   /** Networks whose l2pop view changed since their VXLAN device's entries were last reconciled. */
-  private readonly fdbDirty = new Set<string>();
+  private fdbDirty = new Set<string>();
   private readonly target: Target;
   private readonly agentId: string;
   private readonly reporter: StateReporter;
@@ -295,16 +295,20 @@ export class LinuxBridgeAgent {
    */
   async pass(full: boolean): Promise<PassResult> {
     const touched = this.touched;
+    const fdbDirty = this.fdbDirty;
     this.touched = new Set();
+    this.fdbDirty = new Set();
     try {
-      return await this.passOver(full, !full && touched.size <= SCOPED_MAX ? touched : null);
+      return await this.passOver(full, !full && touched.size <= SCOPED_MAX ? touched : null, fdbDirty);
     } catch (err) {
+      // What this pass was to look at is still to be looked at.
       for (const t of touched) this.touched.add(t);
+      for (const n of fdbDirty) this.fdbDirty.add(n);
       throw err;
     }
   }
 
-  private async passOver(full: boolean, scope: Set<string> | null): Promise<PassResult> {
+  private async passOver(full: boolean, scope: Set<string> | null, fdbDirty: Set<string>): Promise<PassResult> {
     const o = this.o;
     const lap = laps();
     const down: string[] = [];
@@ -349,41 +353,34 @@ export class LinuxBridgeAgent {
     let fdbOps = 0;
     let neighOps = 0;
     if (o.l2Population) {
-      const dirty = new Set(this.fdbDirty);
-      this.fdbDirty.clear();
-      try {
-        const nets = new Map<string, DeviceInfo>();
-        for (const d of this.devices.values()) if (d.network_type === 'vxlan' && !nets.has(d.network_id)) nets.set(d.network_id, d);
-        for (const n of this.fdbSynced) if (!nets.has(n)) this.fdbSynced.delete(n);
-        const resyncAll = Date.now() - this.lastFdbResync > (o.fdbResyncInterval ?? 30) * 1000;
-        const load = [...nets.keys()].filter((n) => resyncAll || !this.fdbSynced.has(n));
-        if (load.length) {
-          const entries = await this.call<Record<string, NetworkFdb>>('get_fdb_entries', { host: o.host, network_ids: load });
-          if (resyncAll) this.fdb.replace(entries, load);
-          else this.fdb.add(entries);
-          for (const n of load) this.fdbSynced.add(n);
-          if (resyncAll) this.lastFdbResync = Date.now();
-        }
-        const loaded = new Set(load);
-        const created = new Set(ops.flatMap((op) => (op.op === 'create' && op.link.kind === 'vxlan' ? [op.link.name] : [])));
-        const devs: string[] = [];
-        const fdb = [];
-        const neigh = [];
-        for (const [netId, d] of nets) {
-          const dev = vxlanName(d.segmentation_id!);
-          if (!resyncAll && !dirty.has(netId) && !loaded.has(netId) && !created.has(dev)) continue;
-          devs.push(dev);
-          const want = desiredFdb(this.fdb, netId, dev, o.localIp, o.arpResponder);
-          fdb.push(...want.fdb);
-          neigh.push(...want.neigh);
-        }
-        if (devs.length) {
-          fdbOps = (await reconcileFdb(devs, fdb, this.target)).length;
-          if (o.arpResponder) neighOps = (await reconcileNeigh(devs, neigh, this.target)).length;
-        }
-      } catch (err) {
-        for (const n of dirty) this.fdbDirty.add(n);
-        throw err;
+      const nets = new Map<string, DeviceInfo>();
+      for (const d of this.devices.values()) if (d.network_type === 'vxlan' && !nets.has(d.network_id)) nets.set(d.network_id, d);
+      for (const n of this.fdbSynced) if (!nets.has(n)) this.fdbSynced.delete(n);
+      const resyncAll = Date.now() - this.lastFdbResync > (o.fdbResyncInterval ?? 30) * 1000;
+      const load = [...nets.keys()].filter((n) => resyncAll || !this.fdbSynced.has(n));
+      if (load.length) {
+        const entries = await this.call<Record<string, NetworkFdb>>('get_fdb_entries', { host: o.host, network_ids: load });
+        if (resyncAll) this.fdb.replace(entries, load);
+        else this.fdb.add(entries);
+        for (const n of load) this.fdbSynced.add(n);
+        if (resyncAll) this.lastFdbResync = Date.now();
+      }
+      const loaded = new Set(load);
+      const created = new Set(ops.flatMap((op) => (op.op === 'create' && op.link.kind === 'vxlan' ? [op.link.name] : [])));
+      const devs: string[] = [];
+      const fdb = [];
+      const neigh = [];
+      for (const [netId, d] of nets) {
+        const dev = vxlanName(d.segmentation_id!);
+        if (!resyncAll && !fdbDirty.has(netId) && !loaded.has(netId) && !created.has(dev)) continue;
+        devs.push(dev);
+        const want = desiredFdb(this.fdb, netId, dev, o.localIp, o.arpResponder);
+        fdb.push(...want.fdb);
+        neigh.push(...want.neigh);
+      }
+      if (devs.length) {
+        fdbOps = (await reconcileFdb(devs, fdb, this.target)).length;
+        if (o.arpResponder) neighOps = (await reconcileNeigh(devs, neigh, this.target)).length;
       }
     }
 
