@@ -10,6 +10,7 @@ import { busFromConfig } from './rpc/from-config.js';
 import { databaseUrl } from './server/settings.js';
 import { runDhcpAgent } from './agents/dhcp/main.js';
 import { runLinuxBridgeAgent } from './agents/linuxbridge/main.js';
+import { runLinuxBridgeCleanup } from './agents/linuxbridge/cleanup.js';
 import { runVif } from './cli/vif-plug.js';
 import { aioAgents, startAioAgents, type AioAgentsHandle } from './agents/aio.js';
 
@@ -27,6 +28,8 @@ commands:
   vif plug <port-id> --netns NAME [--host H] [--host-netns NS] [--static] [--endpoint URL]
   vif unplug <port-id> [--host-netns NS] [--unbind]
                plug a port's tap/veth into a namespace, as Nova's os-vif would
+  linuxbridge-cleanup [--netns NS] [--dry-run]
+               remove brq bridges with no tap plugged and their vxlan-/VLAN devices
 
 options:
   --config-file FILE   an INI file (neutron.conf, ml2_conf.ini, ...); repeatable, later files win
@@ -104,6 +107,10 @@ export async function main(argv: string[]): Promise<void> {
   try {
     if (argv[0] === 'agent' && argv[1] === 'linuxbridge') {
       await runLinuxBridgeAgent(argv.slice(2));
+      return;
+    }
+    if (argv[0] === 'linuxbridge-cleanup') {
+      process.exitCode = await runLinuxBridgeCleanup(argv.slice(1));
       return;
     }
     args = parseArgs(argv);

@@ -31,14 +31,18 @@ abstract class Batch {
     return this.out.length ? `${this.out.join('\n')}\n` : '';
   }
 
-  /** Runs all lines in one process; an empty batch runs nothing. Returns the number of lines. */
-  async apply(t?: Target): Promise<number> {
+  /**
+   * Runs all lines in one process; an empty batch runs nothing. Returns the number of lines.
+   * `force`: the tool goes on past a failing line (`-force`) and still exits non-zero at the end.
+   */
+  async apply(t?: Target, o: { force?: boolean } = {}): Promise<number> {
     if (this.out.length === 0) return 0;
     const argv: string[] = [this.tool];
     if (t?.netns) {
       assertNetnsName(t.netns);
       argv.push('-n', t.netns);
     }
+    if (o.force) argv.push('-force');
     argv.push('-batch', '-');
     await execOf(t)({ argv, input: this.text(), write: true });
     return this.out.length;

@@ -31,12 +31,12 @@ export function parseNeigh(json: string, dev?: string): NeighRow[] {
     .map((r) => ({ ip: canonicalIp(r.dst), mac: r.lladdr!.toLowerCase(), dev: r.dev ?? dev ?? '', state: r.state ?? [] }));
 }
 
-/** Permanent entries of one device (IPv4 and IPv6). */
-export async function listPermanentNeigh(dev: string, t?: Target): Promise<NeighEntry[]> {
+/** Permanent entries of one device, or of every device with null (IPv4 and IPv6). */
+export async function listPermanentNeigh(dev: string | null, t?: Target): Promise<NeighEntry[]> {
   const argv = ['ip'];
   if (t?.netns) argv.push('-n', t.netns);
-  argv.push('-json', 'neigh', 'show', 'dev', dev, 'nud', 'permanent');
-  return parseNeigh((await execOf(t)({ argv })).stdout, dev)
+  argv.push('-json', 'neigh', 'show', ...(dev === null ? [] : ['dev', dev]), 'nud', 'permanent');
+  return parseNeigh((await execOf(t)({ argv })).stdout, dev ?? undefined)
     .filter((r) => r.state.includes('PERMANENT'))
     .map(({ ip, mac, dev: d }) => ({ ip, mac, dev: d }));
 }
@@ -70,12 +70,12 @@ export function neighOpsToBatch(ops: readonly NeighOp[], batch = new IpBatch()):
   return batch;
 }
 
-/** One pass over the permanent entries of `devs`: one read per device, zero or one batch. */
+/** One pass over the permanent entries of `devs`: one read (one device, or all), zero or one batch. */
 export async function reconcileNeigh(devs: readonly string[], desired: readonly NeighEntry[], t?: Target): Promise<NeighOp[]> {
   const scope = new Set(devs);
   for (const d of desired) if (!scope.has(d.dev)) throw new Error(`neighbour entry for ${d.dev}, which is not among the devices reconciled`);
-  const actual: NeighEntry[] = [];
-  for (const dev of devs) actual.push(...(await listPermanentNeigh(dev, t)));
+  if (scope.size === 0) return [];
+  const actual = scope.size === 1 ? await listPermanentNeigh(devs[0]!, t) : (await listPermanentNeigh(null, t)).filter((e) => scope.has(e.dev));
   const ops = diffNeigh(desired, actual);
   await neighOpsToBatch(ops).apply(t);
   return ops;

@@ -28,6 +28,8 @@ import {
   parseNftTable,
   planTable,
   reconcileFdb,
+  reconcileNeigh,
+  listNamedLinks,
   reconcileLinks,
   recordingExec,
   renderReplaceScript,
@@ -276,6 +278,41 @@ describe('dataplane: fdb and neighbours', () => {
 
   it('reconcileFdb refuses entries outside the devices it reads', async () => {
     await assert.rejects(reconcileFdb(['vx1'], [{ mac: '00:00:00:00:00:00', dev: 'vx2', dst: '1.1.1.1' }], { exec: recordingExec() }), /not among the devices/);
+  });
+
+  it('reads named links with one batch of direct lookups; missing ones are left out, other errors thrown', async () => {
+    const out = '[{"ifindex":3,"ifname":"tapaaaaaaaa-aa","flags":["UP"],"mtu":1450,"master":"brq1","linkinfo":{"info_kind":"veth"}}]\n[{"ifindex":4,"ifname":"brq1","flags":[],"mtu":1450,"linkinfo":{"info_kind":"bridge"}}]\n';
+    const x = recordingExec(() => ({ code: 1, stdout: out, stderr: 'Device "vxlan-7" does not exist.\nCommand failed -:3\n' }));
+    const links = await listNamedLinks(['tapaaaaaaaa-aa', 'brq1', 'vxlan-7', 'brq1'], { netns: 'h1', exec: x });
+    assert.deepEqual(links.map((l) => [l.name, l.kind, l.master, l.up]), [['tapaaaaaaaa-aa', 'veth', 'brq1', true], ['brq1', 'bridge', null, false]]);
+    assert.equal(x.calls.length, 1);
+    assert.deepEqual(x.calls[0]!.argv, ['ip', '-n', 'h1', '-json', '-details', '-force', '-batch', '-']);
+    assert.equal(x.calls[0]!.input, 'link show dev tapaaaaaaaa-aa\nlink show dev brq1\nlink show dev vxlan-7\n');
+    assert.equal(x.calls[0]!.write, undefined);
+    const bad = recordingExec(() => ({ code: 1, stdout: '', stderr: 'Cannot open network namespace "h1": No such file or directory\n' }));
+    await assert.rejects(listNamedLinks(['brq1'], { netns: 'h1', exec: bad }), /Cannot open network namespace/);
+    assert.deepEqual(await listNamedLinks([], { exec: bad }), []);
+    await assert.rejects(listNamedLinks(['bad name'], { exec: bad }), /invalid interface name/);
+  });
+
+  it('reconciles several devices with one read of the whole table, leaving other devices\' rows alone', async () => {
+    const dump = JSON.stringify([
+      { mac: '00:00:00:00:00:00', ifname: 'vx1', dst: '10.99.0.2', flags: ['self'], state: 'permanent' },
+      { mac: '00:00:00:00:00:00', ifname: 'vx3', dst: '10.99.0.2', flags: ['self'], state: 'permanent' },
+      { mac: 'fa:16:3e:00:00:09', ifname: 'tap1', master: 'brq1', state: '' },
+    ]);
+    const x = recordingExec((c) => (c.write ? '' : dump));
+    const ops = await reconcileFdb(['vx1', 'vx2'], [{ mac: '00:00:00:00:00:00', dev: 'vx2', dst: '10.99.0.2' }], { netns: 'h1', exec: x });
+    assert.deepEqual(x.calls.filter((c) => !c.write).map((c) => c.argv.join(' ')), ['bridge -n h1 -json fdb show']);
+    assert.deepEqual(ops, [
+      { op: 'append', mac: '00:00:00:00:00:00', dev: 'vx2', dst: '10.99.0.2' },
+      { op: 'del', mac: '00:00:00:00:00:00', dev: 'vx1' },
+    ]);
+    const n = recordingExec((c) => (c.write ? '' : '[{"dst":"10.0.0.5","dev":"vx1","lladdr":"fa:16:3e:00:00:01","state":["PERMANENT"]},{"dst":"10.0.0.6","dev":"vx3","lladdr":"fa:16:3e:00:00:02","state":["PERMANENT"]}]'));
+    const nops = await reconcileNeigh(['vx1', 'vx2'], [], { exec: n });
+    assert.deepEqual(n.calls.filter((c) => !c.write).map((c) => c.argv.join(' ')), ['ip -json neigh show nud permanent']);
+    assert.deepEqual(nops, [{ op: 'del', ip: '10.0.0.5', dev: 'vx1' }]);
+    assert.deepEqual(await reconcileFdb([], [], { exec: recordingExec() }), []);
   });
 
   it('parses and diffs permanent neighbour entries', () => {

@@ -8,12 +8,14 @@
 //     reported down;
 //   - keeps the l2population view (add/remove/update_fdb_entries fanouts, get_fdb_entries for a
 //     resync) and reconciles the VXLAN devices' forwarding (and neighbour) entries from it;
-//   - every pass is one read of the links and zero or one batch write; restarting the agent
-//     finds the kernel already right and writes nothing, so traffic never stops.
+//   - every pass is one read of the links and zero or one batch write; a quick pass (an event
+//     named a few taps) reads just those taps and their networks' links, a full pass (every
+//     polling_interval) reads them all and also removes what is no longer needed; restarting
+//     the agent finds the kernel already right and writes nothing, so traffic never stops.
 import { spawn, type ChildProcess } from 'node:child_process';
 import {
-  diffLinks, linkOpsToBatch, listLinks, reconcileFdb, reconcileNeigh, stats,
-  type Target,
+  diffLinks, linkOpsToBatch, listLinks, listNamedLinks, reconcileFdb, reconcileNeigh, stats,
+  type Exec, type Target,
 } from '../../dataplane/index.js';
 import { newRpcContext, type RpcBus, type RpcLogger, type RpcServerHandle } from '../../rpc/index.js';
 import { StateReporter } from '../state-reporter.js';
@@ -28,6 +30,8 @@ export const PORT_UPDATE_TOPIC = 'q-agent-notifier-port-update';
 export const PORT_DELETE_TOPIC = 'q-agent-notifier-port-delete';
 export const AGENT_TYPE = 'Linux bridge agent';
 export const AGENT_BINARY = 'neutrino-linuxbridge-agent';
+/** More taps named by events than this, and a quick pass reads every link instead (one dump beats many lookups). */
+const SCOPED_MAX = 64;
 
 export interface LinuxBridgeAgentOptions extends ModelOptions {
   bus: RpcBus;
@@ -44,6 +48,8 @@ export interface LinuxBridgeAgentOptions extends ModelOptions {
   /** Watch netlink link events (default true); off, only the periodic pass sees new taps. */
   monitor?: boolean;
   rpcTimeoutMs?: number;
+  /** Runs the kernel commands (default: the real one); the benchmark counts this agent's with it. */
+  exec?: Exec;
   logger: RpcLogger;
 }
 
@@ -53,6 +59,8 @@ export interface PassResult {
   neighOps: number;
   up: string[];
   down: string[];
+  /** Where the pass spent its time (ms): asking the server about taps, reading links, diffing and writing them, FDB, reporting. */
+  ms: { ask: number; read: number; links: number; fdb: number; report: number };
 }
 
 export class LinuxBridgeAgent {
@@ -64,9 +72,13 @@ export class LinuxBridgeAgent {
   private readonly reported = new Map<string, 'up' | 'down'>();
   /** Taps whose details must be fetched again (port_update). */
   private readonly refresh = new Set<string>();
+  /** Taps named by events since the last pass: what a quick pass looks at. */
+  private touched = new Set<string>();
   private readonly fdb = new FdbView();
   /** Networks whose l2pop view was loaded from the server since they appeared here. */
   private readonly fdbSynced = new Set<string>();
+  /** Networks whose l2pop view changed since their VXLAN device's entries were last reconciled. */
+  private fdbDirty = new Set<string>();
   private readonly target: Target;
   private readonly agentId: string;
   private readonly reporter: StateReporter;
@@ -84,7 +96,7 @@ export class LinuxBridgeAgent {
   lastPass: PassResult | null = null;
 
   constructor(private readonly o: LinuxBridgeAgentOptions) {
-    this.target = o.netns ? { netns: o.netns } : {};
+    this.target = { ...(o.netns ? { netns: o.netns } : {}), ...(o.exec ? { exec: o.exec } : {}) };
     this.agentId = `lb-${o.host}`;
     this.ready = new Promise((r) => (this.markReady = r));
     this.reporter = new StateReporter({
@@ -115,6 +127,7 @@ export class LinuxBridgeAgent {
         const tap = `tap${id.slice(0, 11)}`;
         if (this.devices.has(tap) || this.unresolved.has(tap)) {
           this.refresh.add(tap);
+          this.touched.add(tap);
           this.schedule('quick');
         }
       },
@@ -125,16 +138,16 @@ export class LinuxBridgeAgent {
         add_fdb_entries: (_ctx, a: { fdb_entries: Record<string, NetworkFdb> }) => {
           this.o.logger.debug({ fdb_entries: a.fdb_entries }, 'add_fdb_entries');
           this.fdb.add(a.fdb_entries);
-          this.schedule('quick');
+          this.fdbChanged(a.fdb_entries, (e) => Object.keys(e?.ports ?? {}));
         },
         remove_fdb_entries: (_ctx, a: { fdb_entries: Record<string, NetworkFdb> }) => {
           this.o.logger.debug({ fdb_entries: a.fdb_entries }, 'remove_fdb_entries');
           this.fdb.remove(a.fdb_entries);
-          this.schedule('quick');
+          this.fdbChanged(a.fdb_entries, (e) => Object.keys(e?.ports ?? {}));
         },
         update_fdb_entries: (_ctx, a: { fdb_entries: Parameters<FdbView['update']>[0] }) => {
           this.fdb.update(a.fdb_entries);
-          this.schedule('quick');
+          this.fdbChanged(a.fdb_entries?.chg_ip, (e) => Object.keys(e ?? {}));
         },
       }));
     }
@@ -156,16 +169,47 @@ export class LinuxBridgeAgent {
     await this.passing;
   }
 
-  /** Netlink link events: any line from `ip monitor link` means "look again". */
+  /** l2pop news: the networks where another host's entries changed need a look (our own we ignore). */
+  private fdbChanged<E>(byNetwork: Record<string, E> | undefined, ipsOf: (e: E) => string[]): void {
+    let any = false;
+    for (const [net, e] of Object.entries(byNetwork ?? {})) {
+      if (!ipsOf(e).some((ip) => ip !== this.o.localIp)) continue;
+      this.fdbDirty.add(net);
+      any = true;
+    }
+    if (any) this.schedule('quick');
+  }
+
+  /**
+   * Netlink link events (`ip -o monitor link`, one message a line): a tap the agent does not know
+   * yet appeared, or a known one went, means "look again now" (a tap leaving its bridge also
+   * prints as "Deleted", so that drift is repaired at once too). Everything else (our own
+   * changes, carrier and bridge-port state, other links) waits for the periodic full pass, which
+   * repairs any drift: reacting to every message would make each of our writes cost a pass.
+   */
+  private onMonitorLine(line: string): void {
+    const m = /^(Deleted )?\d+: ([^:@\s]+)/.exec(line);
+    if (!m || !isTap(m[2]!)) return;
+    const known = this.devices.has(m[2]!) || this.unresolved.has(m[2]!);
+    if (m[1] ? !known : known) return;
+    this.touched.add(m[2]!);
+    this.schedule('quick');
+  }
+
   private startMonitor(): void {
     if (!this.running) return;
-    const argv = ['ip', ...(this.o.netns ? ['-n', this.o.netns] : []), 'monitor', 'link'];
+    const argv = ['ip', ...(this.o.netns ? ['-n', this.o.netns] : []), '-o', 'monitor', 'link'];
     const child = spawn(argv[0]!, argv.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin`, LC_ALL: 'C' },
     });
     this.monitorChild = child;
-    child.stdout!.on('data', () => this.schedule('quick'));
+    let rest = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      const lines = (rest + b.toString()).split('\n');
+      rest = lines.pop()!;
+      for (const l of lines) this.onMonitorLine(l);
+    });
     child.stderr!.on('data', (b: Buffer) => this.o.logger.warn({ stderr: b.toString().trim() }, 'ip monitor'));
     child.on('error', (e) => this.o.logger.warn({ err: e.message }, 'ip monitor failed to start'));
     child.on('exit', () => {
@@ -191,7 +235,7 @@ export class LinuxBridgeAgent {
           this.passes++;
           const lp = this.lastPass;
           if (lp.linkOps || lp.fdbOps || lp.neighOps || lp.up.length || lp.down.length) {
-            this.o.logger.info({ full, ms: Date.now() - t0, ...lp }, 'agent pass changed things');
+            this.o.logger.info({ full, ...lp, ms: Date.now() - t0, steps: lp.ms }, 'agent pass changed things');
           }
           if (this.passes === 1 || full) this.markReady();
         } catch (err) {
@@ -206,20 +250,83 @@ export class LinuxBridgeAgent {
     });
   }
 
+  /** Asks for a full pass and resolves when it (and anything queued before it) has run. */
+  async sync(): Promise<PassResult | null> {
+    this.schedule('full');
+    while (this.passing) await this.passing;
+    return this.lastPass;
+  }
+
+  /** get_devices_details_list for `ask`: what to wire, what is unknown; devices the server no longer knows go to `down`. */
+  private async askAbout(ask: string[], down: string[]): Promise<void> {
+    if (!ask.length) return;
+    const o = this.o;
+    const details = await this.call<Array<Partial<DeviceInfo> & { device: string }>>('get_devices_details_list', { devices: ask, agent_id: this.agentId, host: o.host });
+    for (const d of details) {
+      this.refresh.delete(d.device);
+      if (d.network_id && d.port_id) {
+        const info = d as DeviceInfo;
+        const why = unsupportedReason(info, o);
+        if (why) {
+          o.logger.warn({ device: d.device, why }, 'cannot wire device');
+          this.unresolved.add(d.device);
+          this.devices.delete(d.device);
+          continue;
+        }
+        const prev = this.devices.get(d.device);
+        if (prev && prev.admin_state_up !== info.admin_state_up) this.reported.delete(d.device);
+        this.devices.set(d.device, info);
+        this.unresolved.delete(d.device);
+      } else {
+        this.unresolved.add(d.device);
+        if (this.devices.delete(d.device)) down.push(d.device);
+      }
+    }
+  }
+
   private call<T>(method: string, args: Record<string, unknown>): Promise<T> {
     return this.o.bus.call<T>(PLUGIN_TOPIC, method, args, { context: newRpcContext(), timeoutMs: this.o.rpcTimeoutMs ?? 10_000 });
   }
 
-  /** One reconcile pass; see the file comment. */
+  /**
+   * One reconcile pass; see the file comment. A quick pass looks only at the taps events named
+   * (and their networks' bridges and segment devices): a few direct lookups instead of listing a
+   * namespace that may hold thousands of links. A full pass (or a burst of events) reads all.
+   */
   async pass(full: boolean): Promise<PassResult> {
+    const touched = this.touched;
+    const fdbDirty = this.fdbDirty;
+    this.touched = new Set();
+    this.fdbDirty = new Set();
+    try {
+      return await this.passOver(full, !full && touched.size <= SCOPED_MAX ? touched : null, fdbDirty);
+    } catch (err) {
+      // What this pass was to look at is still to be looked at.
+      for (const t of touched) this.touched.add(t);
+      for (const n of fdbDirty) this.fdbDirty.add(n);
+      throw err;
+    }
+  }
+
+  private async passOver(full: boolean, scope: Set<string> | null, fdbDirty: Set<string>): Promise<PassResult> {
     const o = this.o;
-    const actual = await listLinks(this.target);
+    const lap = laps();
+    const down: string[] = [];
+    const unknown = (t: string) => (!this.devices.has(t) && !this.unresolved.has(t)) || this.refresh.has(t);
+    // Scoped: ask first (a tap already gone again is simply not found below), then read only
+    // the links these devices involve.
+    if (scope) await this.askAbout([...scope].filter(unknown), down);
+    let askMs = lap();
+    const inScope = (d: DeviceInfo) => !scope || scope.has(d.device);
+    const actual = scope
+      ? await listNamedLinks([...scope, ...desiredLinks([...this.devices.values()].filter(inScope), o).map((l) => l.name)], this.target)
+      : await listLinks(this.target);
+    const readMs = lap();
     const taps = new Set(actual.filter((l) => isTap(l.name)).map((l) => l.name));
 
     // Taps gone from the kernel: forget them, tell the server they are down.
-    const down: string[] = [];
     for (const tap of [...this.devices.keys(), ...this.unresolved]) {
-      if (taps.has(tap)) continue;
+      if (taps.has(tap) || (scope && !scope.has(tap))) continue;
       if (this.devices.has(tap)) down.push(tap);
       this.devices.delete(tap);
       this.unresolved.delete(tap);
@@ -228,38 +335,21 @@ export class LinuxBridgeAgent {
     }
 
     // Taps to ask about: new ones, refreshed ones, and (full pass) the ones unknown so far.
-    const ask = [...taps].filter((t) => (!this.devices.has(t) && !this.unresolved.has(t)) || this.refresh.has(t) || (full && this.unresolved.has(t)));
-    if (ask.length) {
-      const details = await this.call<Array<Partial<DeviceInfo> & { device: string }>>('get_devices_details_list', { devices: ask, agent_id: this.agentId, host: o.host });
-      for (const d of details) {
-        this.refresh.delete(d.device);
-        if (d.network_id && d.port_id) {
-          const info = d as DeviceInfo;
-          const why = unsupportedReason(info, o);
-          if (why) {
-            o.logger.warn({ device: d.device, why }, 'cannot wire device');
-            this.unresolved.add(d.device);
-            this.devices.delete(d.device);
-            continue;
-          }
-          const prev = this.devices.get(d.device);
-          if (prev && prev.admin_state_up !== info.admin_state_up) this.reported.delete(d.device);
-          this.devices.set(d.device, info);
-          this.unresolved.delete(d.device);
-        } else {
-          this.unresolved.add(d.device);
-          if (this.devices.delete(d.device)) down.push(d.device);
-        }
-      }
-    }
+    if (!scope) await this.askAbout([...taps].filter((t) => unknown(t) || (full && this.unresolved.has(t))), down);
+    askMs += lap();
 
-    // Links: one diff against the read above, one batch.
-    const desired = desiredLinks(this.devices.values(), o);
-    const ops = diffLinks(desired, actual, { owned: ownedLinks(actual) });
+    // Links: one diff against the read above, one batch. Only a full read may delete (a scoped
+    // one does not know whether a bridge still holds other taps).
+    const desired = desiredLinks([...this.devices.values()].filter(inScope), o);
+    const ops = diffLinks(desired, actual, scope ? {} : { owned: ownedLinks(actual) });
     if (ops.length) await linkOpsToBatch(ops).apply(this.target);
+    const linksMs = lap();
 
-    // l2population: load the view of networks new here (or all of them, periodically), then
-    // reconcile every local VXLAN device's entries.
+    // l2population: load the view of networks new here (or all of them, every
+    // fdbResyncInterval), then reconcile the local VXLAN devices' entries: all of them with that
+    // periodic resync, otherwise those whose view changed, was just loaded, or whose device this
+    // pass (re)created. Only this agent writes these entries (the devices do not learn), so
+    // checking them all every polling_interval would find nothing new at the cost of a read.
     let fdbOps = 0;
     let neighOps = 0;
     if (o.l2Population) {
@@ -275,11 +365,14 @@ export class LinuxBridgeAgent {
         for (const n of load) this.fdbSynced.add(n);
         if (resyncAll) this.lastFdbResync = Date.now();
       }
+      const loaded = new Set(load);
+      const created = new Set(ops.flatMap((op) => (op.op === 'create' && op.link.kind === 'vxlan' ? [op.link.name] : [])));
       const devs: string[] = [];
       const fdb = [];
       const neigh = [];
       for (const [netId, d] of nets) {
         const dev = vxlanName(d.segmentation_id!);
+        if (!resyncAll && !fdbDirty.has(netId) && !loaded.has(netId) && !created.has(dev)) continue;
         devs.push(dev);
         const want = desiredFdb(this.fdb, netId, dev, o.localIp, o.arpResponder);
         fdb.push(...want.fdb);
@@ -291,6 +384,7 @@ export class LinuxBridgeAgent {
       }
     }
 
+    const fdbMs = lap();
     // Report what changed to the server, in one call.
     const up: string[] = [];
     const adminDown: string[] = [];
@@ -308,11 +402,22 @@ export class LinuxBridgeAgent {
       for (const t of up) if (!failed.has(t)) this.reported.set(t, 'up');
       for (const t of adminDown) if (!failed.has(t)) this.reported.set(t, 'down');
     }
-    return { linkOps: ops.length, fdbOps, neighOps, up, down: devicesDown };
+    return { linkOps: ops.length, fdbOps, neighOps, up, down: devicesDown, ms: { ask: askMs, read: readMs, links: linksMs, fdb: fdbMs, report: lap() } };
   }
 
   /** Kernel commands this process issued (reads, writes). */
   static stats() {
     return stats();
   }
+}
+
+/** A stopwatch: each call returns the ms since the previous one. */
+function laps(): () => number {
+  let t = performance.now();
+  return () => {
+    const now = performance.now();
+    const d = Math.round(now - t);
+    t = now;
+    return d;
+  };
 }

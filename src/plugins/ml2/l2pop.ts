@@ -109,6 +109,42 @@ export class L2Population {
     return { [port.network_id]: { segment_id: v.segment.segmentation_id, network_type: v.segment.network_type, ports: { [v.ip]: ports } } };
   }
 
+  /**
+   * The entries announcing (or withdrawing) several ports of one host, merged per network (one
+   * fanout instead of one per port); `flooding(net)` says whether the host's flood entry goes with
+   * them. Null when l2pop applies to none.
+   */
+  async portsEntries(ports: readonly L2Port[], host: string, flooding: (networkId: string) => boolean): Promise<FdbEntries | null> {
+    const views = new Map<string, Awaited<ReturnType<L2Population['hostView']>>>();
+    const out: FdbEntries = {};
+    for (const p of ports) {
+      if (!views.has(p.network_id)) views.set(p.network_id, await this.hostView(this.db.kysely, host, p.network_id));
+      const v = views.get(p.network_id);
+      if (!v) continue;
+      const e = (out[p.network_id] ??= { segment_id: v.segment.segmentation_id, network_type: v.segment.network_type, ports: { [v.ip]: flooding(p.network_id) ? [FLOODING_ENTRY] : [] } });
+      e.ports[v.ip]!.push(...portFdbEntries(p));
+    }
+    for (const [net, e] of Object.entries(out)) if (Object.values(e.ports).every((l) => l.length === 0)) delete out[net];
+    return Object.keys(out).length ? out : null;
+  }
+
+  /** Several ports became ACTIVE on `host`: one add_fdb_entries with all of them. */
+  async portsUp(ports: readonly L2Port[], host: string): Promise<void> {
+    const e = ports.length ? await this.portsEntries(ports, host, () => true) : null;
+    if (e) await this.fanout('add_fdb_entries', e);
+  }
+
+  /** Several ports stopped being ACTIVE on `host`: one remove_fdb_entries (the flood entry where none is left). */
+  async portsDown(ports: readonly L2Port[], host: string): Promise<void> {
+    if (!ports.length) return;
+    const nets = [...new Set(ports.map((p) => p.network_id))];
+    const rows = await this.db.kysely.selectFrom('ports').select('network_id').distinct()
+      .where('network_id', 'in', nets).where('binding_host_id', '=', host).where('status', '=', 'ACTIVE').execute();
+    const stillActive = new Set(rows.map((r) => r.network_id));
+    const e = await this.portsEntries(ports, host, (n) => !stillActive.has(n));
+    if (e) await this.fanout('remove_fdb_entries', e);
+  }
+
   /** Other ACTIVE ports of the host on the network, besides `exceptPort`. */
   private async othersActive(host: string, networkId: string, exceptPort: string): Promise<number> {
     const r = await this.db.kysely.selectFrom('ports').select((eb) => eb.fn.countAll<number>().as('n'))

@@ -16,6 +16,9 @@ import { silentLogger } from '../../rpc/index.js';
 import { boundSegment, VIF_TYPE_BINDING_FAILED, VIF_TYPE_BRIDGE, type BindingOptions } from './binding.js';
 import type { Ml2PortHandler, PortEvents } from './bound-ports.js';
 import { L2Population, type L2Port } from './l2pop.js';
+import { devicesToPortIds, networkMtus, portRows, SegmentResolver } from './rpc-devices.js';
+import type { PortTable } from '../../db/schema.js';
+import { idChunks, whereIdIn } from '../common/list-sql.js';
 
 export const PORT_UPDATE_TOPIC = 'q-agent-notifier-port-update';
 export const PORT_DELETE_TOPIC = 'q-agent-notifier-port-delete';
@@ -59,38 +62,102 @@ export class Ml2Rpc {
 
   /** Neutron's _get_device_details; binds again first when a failed binding is on this host. */
   async deviceDetails(args: DeviceArgs): Promise<Rec> {
-    const device = String(args.device ?? '');
-    const id = await deviceToPortId(this.o.db, device);
-    let port = id ? await this.port(id) : null;
-    if (!port) return { device };
-    const host = port['binding:host_id'] as string;
-    if (host && (!args.host || args.host === host) && port['binding:vif_type'] === VIF_TYPE_BINDING_FAILED) {
-      if ((await this.o.ports.rebind(port.id as string, host))?.changed) port = (await this.port(port.id as string)) ?? port;
+    return (await this.devicesDetails([String(args.device ?? '')], args))[0]!;
+  }
+
+  /** deviceDetails for many devices, with a few queries in all (see rpc-devices.ts). */
+  async devicesDetails(devices: readonly string[], args: DeviceArgs): Promise<Rec[]> {
+    const db = this.o.db;
+    const ids = await devicesToPortIds(db, devices, args.host, (d) => deviceToPortId(db, d));
+    const rows = await portRows(db, [...ids.values()].filter((id): id is string => id !== null));
+    for (const r of [...rows.values()]) {
+      const host = r.binding_host_id;
+      if (host && (!args.host || args.host === host) && r.binding_vif_type === VIF_TYPE_BINDING_FAILED) {
+        if ((await this.o.ports.rebind(r.id, host))?.changed) {
+          const again = (await portRows(db, [r.id])).get(r.id);
+          if (again) rows.set(r.id, again);
+        }
+      }
     }
-    const segment = port['binding:vif_type'] === VIF_TYPE_BRIDGE ? await boundSegment(this.o.db.kysely, port.network_id as string, host, this.o.binding) : null;
-    if (!segment) return { device };
-    if (args.host && host !== args.host) return { device, no_active_binding: true };
-    const net = await this.o.db.kysely.selectFrom('networks').select(['mtu']).where('id', '=', port.network_id as string).executeTakeFirst();
+    const ports = new Map((await this.o.ports.toDicts(db.kysely, [...rows.values()], DETAIL_FIELDS)).map((p) => [p.id as string, p]));
+    const bridged = [...ports.values()].filter((p) => p['binding:vif_type'] === VIF_TYPE_BRIDGE);
+    const segments = new SegmentResolver(db, this.o.binding);
+    await segments.preload(bridged.map((p) => p.network_id as string));
+    const mtus = await networkMtus(db, bridged.map((p) => p.network_id as string));
+    const out: Rec[] = [];
+    for (const device of devices) {
+      const id = ids.get(device);
+      const port = id ? ports.get(id) : undefined;
+      const host = port?.['binding:host_id'] as string;
+      const segment = port && port['binding:vif_type'] === VIF_TYPE_BRIDGE ? await segments.segment(port.network_id as string, host) : null;
+      if (!port || !segment) out.push({ device });
+      else if (args.host && host !== args.host) out.push({ device, no_active_binding: true });
+      else out.push(detailsOf(device, port, segment, mtus.get(port.network_id as string) ?? null));
+    }
+    return out;
+  }
+
+  /**
+   * update_device_list: the ports' statuses in one transaction, then one l2population fanout per
+   * host and direction. Devices that name no port count as done (as update_device_up does).
+   */
+  async devicesUpDown(up: readonly string[], down: readonly string[], host: string | undefined) {
+    const db = this.o.db;
+    const ids = await devicesToPortIds(db, [...up, ...down], host, (d) => deviceToPortId(db, d));
+    const rows = await portRows(db, [...ids.values()].filter((id): id is string => id !== null));
+    const rowsOf = (devices: readonly string[]) => devices.flatMap((d) => {
+      const r = rows.get(ids.get(d) ?? '');
+      return r ? [r] : [];
+    });
+    // Each direction is told as soon as it is committed (a failure later must not swallow it).
+    const wentUp = await this.setStatuses(rowsOf(up), host, 'ACTIVE');
+    if (wentUp.length) {
+      await this.notifyL2pop(async () => {
+        const l2 = await this.l2Ports(wentUp);
+        for (const [h, ps] of groupByHost(wentUp)) await this.o.l2pop.portsUp(ps.map((r) => l2.get(r.id)!), h);
+      });
+    }
+    const wentDown = await this.setStatuses(rowsOf(down), host, 'DOWN');
+    if (wentDown.length) {
+      await this.notifyL2pop(async () => {
+        const l2 = await this.l2Ports(wentDown);
+        for (const [h, ps] of groupByHost(wentDown)) await this.o.l2pop.portsDown(ps.map((r) => l2.get(r.id)!), h);
+      });
+    }
     return {
-      device,
-      network_id: port.network_id,
-      port_id: port.id,
-      mac_address: port.mac_address,
-      admin_state_up: port.admin_state_up,
-      network_type: segment.network_type,
-      segmentation_id: segment.segmentation_id,
-      physical_network: segment.physical_network,
-      mtu: net ? Number(net.mtu) : null,
-      fixed_ips: port.fixed_ips,
-      device_owner: port.device_owner,
-      allowed_address_pairs: port.allowed_address_pairs,
-      port_security_enabled: port.port_security_enabled ?? true,
-      security_groups: port.security_groups ?? [],
-      qos_policy_id: null,
-      qos_network_policy_id: null,
-      profile: port['binding:profile'] ?? {},
-      propagate_uplink_status: false,
+      devices_up: [...up], failed_devices_up: [] as string[],
+      devices_down: down.map((device) => ({ device, exists: rows.has(ids.get(device) ?? '') })), failed_devices_down: [] as string[],
     };
+  }
+
+  /** setStatus for many ports in one transaction; returns the rows (as before) that changed. */
+  private async setStatuses(rows: readonly PortTable[], host: string | undefined, status: 'ACTIVE' | 'DOWN'): Promise<PortTable[]> {
+    const todo = rows.filter((r) => (!host || r.binding_host_id === host) && r.status !== status);
+    if (!todo.length) return [];
+    return inTransaction(this.o.db, async (tx) => {
+      const changed: PortTable[] = [];
+      for (const r of todo) {
+        let q = tx.updateTable('ports').set((eb) => ({ status, revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
+          .where('id', '=', r.id).where('status', '!=', status);
+        if (host) q = q.where('binding_host_id', '=', host);
+        if (Number((await q.executeTakeFirst()).numUpdatedRows) > 0) changed.push(r);
+      }
+      return changed;
+    });
+  }
+
+  /** What l2population needs of these ports (their fixed IPs with the row). */
+  private async l2Ports(rows: readonly PortTable[]): Promise<Map<string, L2Port>> {
+    const ips = new Map<string, Array<{ ip_address: string }>>();
+    for (const part of idChunks(this.o.db, rows.map((r) => r.id))) {
+      const q = this.o.db.kysely.selectFrom('ip_allocations').select(['port_id', 'ip_address']);
+      for (const a of await whereIdIn(this.o.db, q, 'port_id', part).execute()) {
+        (ips.get(a.port_id) ?? ips.set(a.port_id, []).get(a.port_id)!).push({ ip_address: a.ip_address });
+      }
+    }
+    return new Map(rows.map((r) => [r.id, {
+      id: r.id, network_id: r.network_id, mac_address: r.mac_address, fixed_ips: ips.get(r.id) ?? [], 'binding:host_id': r.binding_host_id, status: r.status,
+    }]));
   }
 
   /**
@@ -138,22 +205,24 @@ export class Ml2Rpc {
   handlers(): RpcHandlers {
     return {
       get_device_details: (_ctx, args: DeviceArgs) => this.deviceDetails(args),
-      get_devices_details_list: async (_ctx, args: DeviceArgs & { devices?: string[] }) => {
-        const out: Rec[] = [];
-        for (const device of args.devices ?? []) out.push(await this.deviceDetails({ ...args, device }));
-        return out;
-      },
+      get_devices_details_list: (_ctx, args: DeviceArgs & { devices?: string[] }) => this.devicesDetails(args.devices ?? [], args),
       get_devices_details_list_and_failed_devices: async (_ctx, args: DeviceArgs & { devices?: string[] }) => {
-        const devices: Rec[] = [];
-        const failed: string[] = [];
-        for (const device of args.devices ?? []) {
-          try {
-            devices.push(await this.deviceDetails({ ...args, device }));
-          } catch {
-            failed.push(device);
+        try {
+          return { devices: await this.devicesDetails(args.devices ?? [], args), failed_devices: [] };
+        } catch (err) {
+          // Find out which ones fail: one by one.
+          this.log.warn({ err: (err as Error).message }, 'get_devices_details_list_and_failed_devices: retrying device by device');
+          const devices: Rec[] = [];
+          const failed: string[] = [];
+          for (const device of args.devices ?? []) {
+            try {
+              devices.push(await this.deviceDetails({ ...args, device }));
+            } catch {
+              failed.push(device);
+            }
           }
+          return { devices, failed_devices: failed };
         }
-        return { devices, failed_devices: failed };
       },
       update_device_up: async (_ctx, args: DeviceArgs) => {
         await this.deviceUp(args);
@@ -161,6 +230,11 @@ export class Ml2Rpc {
       },
       update_device_down: (_ctx, args: DeviceArgs) => this.deviceDown(args),
       update_device_list: async (_ctx, args: { devices_up?: string[]; devices_down?: string[]; agent_id?: string; host?: string }) => {
+        try {
+          return await this.devicesUpDown(args.devices_up ?? [], args.devices_down ?? [], args.host);
+        } catch (err) {
+          this.log.warn({ err: (err as Error).message }, 'update_device_list: retrying device by device');
+        }
         const r = { devices_up: [] as string[], failed_devices_up: [] as string[], devices_down: [] as Rec[], failed_devices_down: [] as string[] };
         for (const device of args.devices_up ?? []) {
           try {
@@ -237,4 +311,37 @@ function ipsChanged(a: Rec, b: Rec): boolean {
 function diffIps(a: Rec, b: Rec): Ips {
   const y = ipSet(b);
   return ((a.fixed_ips as Ips | undefined) ?? []).filter((i) => !y.has(i.ip_address));
+}
+
+/** The fields of a port that device details use (the rest of toDicts' lists are not read). */
+const DETAIL_FIELDS = ['id', 'fixed_ips', 'allowed_address_pairs', 'security_groups'];
+
+function groupByHost(rows: readonly PortTable[]): Map<string, PortTable[]> {
+  const m = new Map<string, PortTable[]>();
+  for (const r of rows) if (r.binding_host_id) (m.get(r.binding_host_id) ?? m.set(r.binding_host_id, []).get(r.binding_host_id)!).push(r);
+  return m;
+}
+
+/** get_device_details' answer for a port bound with a bridge VIF to `segment`. */
+function detailsOf(device: string, port: Rec, segment: { network_type: string; segmentation_id: number | null; physical_network: string | null }, mtu: number | null): Rec {
+  return {
+    device,
+    network_id: port.network_id,
+    port_id: port.id,
+    mac_address: port.mac_address,
+    admin_state_up: port.admin_state_up,
+    network_type: segment.network_type,
+    segmentation_id: segment.segmentation_id,
+    physical_network: segment.physical_network,
+    mtu,
+    fixed_ips: port.fixed_ips,
+    device_owner: port.device_owner,
+    allowed_address_pairs: port.allowed_address_pairs,
+    port_security_enabled: port.port_security_enabled ?? true,
+    security_groups: port.security_groups ?? [],
+    qos_policy_id: null,
+    qos_network_policy_id: null,
+    profile: port['binding:profile'] ?? {},
+    propagate_uplink_status: false,
+  };
 }

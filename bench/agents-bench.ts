@@ -1,0 +1,494 @@
+// L2 agent benchmark (needs root): the API server, the in-memory RPC bus and one Linux-bridge
+// agent per simulated host, all in this process; hosts and VMs are network namespaces, the hosts
+// joined by an underlay bridge. Prints figures; asserts nothing about timing.
+//
+//   npm run bench:agents -- [--hosts 2] [--plugs 20] [--ports 1000] [--networks 10]
+//                           [--restarts 3] [--loaded-plugs 10] [--json out.json] [--debug]
+//
+// (a) plug → ACTIVE and plug → first ping: a port is created through the API, then plugged as
+//     `neutrino vif plug` does (binding:host_id, a veth whose host end is the tap, the VM end in
+//     its own namespace with the port's MAC and address); "plugged" is when the tap exists. A VM
+//     already up on another host pings the new one every 10 ms from before the plug; its ARP
+//     retransmit time is lowered to 10 ms so the figure measures the wiring, not the kernel's 1 s
+//     ARP timer. Ports alternate between hosts; median and p90 are printed.
+// (b) one host with --ports taps (veth pairs made with `ip -batch`, the VM ends in one namespace)
+//     on --networks VXLAN networks (each also has a port on another host, so there are l2pop
+//     entries to keep): the time until they are all ACTIVE; a full pass of the running agent with
+//     nothing changed; then --restarts restarts of that agent: time from start to the end of
+//     its first full pass, kernel commands (reads, writes) and RPC calls it made.
+// (a') --loaded-plugs more plugs on the loaded host, measured as in (a).
+//
+// To see where the time goes: node --cpu-prof --cpu-prof-dir=/tmp/prof dist/bench/agents-bench.js
+// then node dist/bench/cpuprofile-top.js /tmp/prof/*.cpuprofile --inclusive. When no echo reply
+// comes, the error shows the hosts' links and FDBs; BENCH_PAUSE_ON_ERROR=SECONDS keeps the
+// namespaces that long for a look.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { loadConfig } from '../src/config/index.js';
+import { createServer, type NeutrinoServer } from '../src/server/neutron-server.js';
+import { MemoryBroker, MemoryBus, silentLogger, type RpcBus, type RpcLogger } from '../src/rpc/index.js';
+import { LinuxBridgeAgent } from '../src/agents/linuxbridge/agent.js';
+import { plug, tapOf } from '../src/cli/vif-plug.js';
+import { ensureNetns, exec, IpBatch, runInNetns, type Exec } from '../src/dataplane/index.js';
+
+interface Options {
+  hosts: number;
+  plugs: number;
+  ports: number;
+  networks: number;
+  restarts: number;
+  loadedPlugs: number;
+  json?: string;
+  debug: boolean;
+}
+
+const USAGE = `usage: node dist/bench/agents-bench.js [options]   (as root)
+  --hosts N          simulated hosts, one agent each (default 2, at least 2)
+  --plugs N          ports plugged one by one for (a) (default 20; 0 skips)
+  --ports N          taps on the loaded host for (b) (default 1000; 0 skips (b) and (a'))
+  --networks N       VXLAN networks those taps are spread over (default 10)
+  --restarts N       agent restarts measured in (b) (default 3)
+  --loaded-plugs N   plugs on the loaded host after (b) (default 10)
+  --json FILE        also write the figures as JSON
+  --debug            agent and server logs on stderr
+`;
+
+function parseOptions(argv: string[]): Options {
+  const o: Options = { hosts: 2, plugs: 20, ports: 1000, networks: 10, restarts: 3, loadedPlugs: 10, debug: false };
+  const int = (flag: string, v: string | undefined, min: number) => {
+    const n = Number(v);
+    if (v === undefined || !Number.isInteger(n) || n < min) throw new Error(`${flag} needs an integer >= ${min}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const val = () => inline ?? argv[++i];
+    switch (flag) {
+      case '--hosts': o.hosts = int(flag, val(), 2); break;
+      case '--plugs': o.plugs = int(flag, val(), 0); break;
+      case '--ports': o.ports = int(flag, val(), 0); break;
+      case '--networks': o.networks = int(flag, val(), 1); break;
+      case '--restarts': o.restarts = int(flag, val(), 1); break;
+      case '--loaded-plugs': o.loadedPlugs = int(flag, val(), 0); break;
+      case '--json': o.json = String(val()); break;
+      case '--debug': o.debug = true; break;
+      case '-h': case '--help': process.stdout.write(USAGE); process.exit(0);
+      // eslint-disable-next-line no-fallthrough
+      default: throw new Error(`unknown option ${a}\n\n${USAGE}`);
+    }
+  }
+  return o;
+}
+
+// ---- small helpers ----------------------------------------------------------------------------
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const SBIN_PATH = `${process.env.PATH ?? ''}:/usr/local/sbin:/usr/sbin:/sbin`;
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+}
+
+function summary(xs: number[]): { n: number; median: number; p90: number; min: number; max: number } {
+  return { n: xs.length, median: quantile(xs, 0.5), p90: quantile(xs, 0.9), min: Math.min(...xs), max: Math.max(...xs) };
+}
+
+const steps = (m: Record<string, number> | undefined) => (m ? Object.entries(m).map(([k, v]) => `${k} ${v}`).join(', ') : '?');
+const fmt = (s: ReturnType<typeof summary>) => `median ${s.median} ms, p90 ${s.p90} ms (min ${s.min}, max ${s.max}, n=${s.n})`;
+
+async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, every = 5): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(every);
+  }
+}
+
+/** Kernel commands of one agent (the dataplane's global stats() mix every agent of the process). */
+function countingExec(): { exec: Exec; reads: number; writes: number } {
+  const c = {
+    reads: 0,
+    writes: 0,
+    exec: ((cmd) => {
+      if (cmd.write) c.writes++;
+      else c.reads++;
+      return exec(cmd);
+    }) as Exec,
+  };
+  return c;
+}
+
+/** RPC calls an agent made, by method. */
+class CountingBus implements RpcBus {
+  readonly calls = new Map<string, number>();
+  constructor(private readonly b: RpcBus) {}
+  get transport() {
+    return this.b.transport;
+  }
+  call<T>(...a: Parameters<RpcBus['call']>): Promise<T> {
+    if (a[1] !== 'report_state') this.calls.set(a[1], (this.calls.get(a[1]) ?? 0) + 1);
+    return this.b.call<T>(...a);
+  }
+  cast(...a: Parameters<RpcBus['cast']>) {
+    return this.b.cast(...a);
+  }
+  fanout(...a: Parameters<RpcBus['fanout']>) {
+    return this.b.fanout(...a);
+  }
+  serve(...a: Parameters<RpcBus['serve']>) {
+    return this.b.serve(...a);
+  }
+  close() {
+    return this.b.close();
+  }
+  text(): string {
+    return [...this.calls].map(([m, n]) => `${m} ×${n}`).join(', ') || 'none';
+  }
+}
+
+/** The namespaces this run made; removed at the end, also on a crash or Ctrl-C. */
+class Namespaces {
+  readonly names: string[] = [];
+  constructor() {
+    process.once('exit', () => this.removeSync());
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
+  }
+  async add(name: string): Promise<string> {
+    this.names.push(name);
+    await ensureNetns(name);
+    return name;
+  }
+  removeSync(): void {
+    while (this.names.length) spawnSync('ip', ['netns', 'delete', this.names.pop()!], { env: { ...process.env, PATH: SBIN_PATH } });
+  }
+}
+
+// ---- the setup --------------------------------------------------------------------------------
+
+interface Host {
+  name: string;
+  netns: string;
+  ip: string;
+  agent: LinuxBridgeAgent;
+  counter: ReturnType<typeof countingExec>;
+  bus: CountingBus;
+}
+
+class Bench {
+  readonly sfx = randomBytes(2).toString('hex');
+  readonly nss = new Namespaces();
+  readonly broker = new MemoryBroker();
+  readonly dir = mkdtempSync(join(tmpdir(), 'neutrino-agents-bench-'));
+  readonly log: RpcLogger;
+  server!: NeutrinoServer;
+  serverBus!: RpcBus;
+  url = '';
+  readonly hosts: Host[] = [];
+  readonly figures: Record<string, unknown> = {};
+  private vmCount = 0;
+
+  constructor(readonly o: Options) {
+    this.log = o.debug ? pino({ level: 'info' }, pino.destination(2)) : silentLogger;
+  }
+
+  ns(tag: string): string {
+    return `nb${this.sfx}${tag}`;
+  }
+
+  async api(method: string, path: string, body?: unknown): Promise<any> {
+    const r = await fetch(`${this.url}/v2.0${path}`, {
+      method, body: body === undefined ? undefined : JSON.stringify(body),
+      headers: { 'content-type': 'application/json', 'x-project-id': 'bench', 'x-roles': 'admin,member', 'x-user-id': 'bench' },
+    });
+    const text = await r.text();
+    if (!r.ok) throw new Error(`${method} ${path}: HTTP ${r.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  }
+
+  async start(): Promise<void> {
+    const cfg = loadConfig([], {
+      DEFAULT: { auth_strategy: 'noauth', state_path: this.dir, bind_host: '127.0.0.1', bind_port: '0', agent_down_time: '600' },
+      ml2: { tenant_network_types: 'vxlan', mechanism_drivers: 'linuxbridge,l2population' },
+      ml2_type_vxlan: { vni_ranges: '6000:6999' },
+      quotas: { quota_network: '-1', quota_subnet: '-1', quota_port: '-1' },
+    });
+    this.serverBus = new MemoryBus({ broker: this.broker, logger: this.log });
+    this.server = await createServer(cfg, { bus: this.serverBus });
+    this.url = await this.server.app.listen({ host: '127.0.0.1', port: 0 });
+
+    // The underlay: a bridge in a namespace of its own, one veth to each host.
+    const under = await this.nss.add(this.ns('u'));
+    await new IpBatch().addBridge('ul').setUp('ul', true).apply({ netns: under });
+    for (let i = 0; i < this.o.hosts; i++) {
+      const netns = await this.nss.add(this.ns(`h${i}`));
+      const ip = `172.31.251.${i + 1}`;
+      await new IpBatch().addVeth('ul0', `h${i}`, { peerNetns: under }).addAddr('ul0', `${ip}/24`).setUp('ul0', true).apply({ netns });
+      await new IpBatch().setMaster(`h${i}`, 'ul').setUp(`h${i}`, true).apply({ netns: under });
+      const host: Host = { name: `bench-${this.sfx}-${i}`, netns, ip, counter: countingExec(), bus: null as never, agent: null as never };
+      this.startAgent(host);
+      this.hosts.push(host);
+    }
+    for (const h of this.hosts) await h.agent.start();
+    await waitFor('agents alive', async () => {
+      const agents = (await this.api('GET', '/agents?agent_type=Linux+bridge+agent')).agents as Array<{ host: string; alive: boolean }>;
+      return this.hosts.every((h) => agents.some((a) => a.host === h.name && a.alive));
+    }, 20_000, 50);
+  }
+
+  /** A new agent object for the host (fresh counters); start() is up to the caller. */
+  startAgent(h: Host): void {
+    h.counter = countingExec();
+    h.bus = new CountingBus(new MemoryBus({ broker: this.broker, logger: this.log }));
+    h.agent = new LinuxBridgeAgent({
+      bus: h.bus, host: h.name, netns: h.netns, exec: h.counter.exec, localIp: h.ip, enableVxlan: true, interfaceMappings: {}, bridgeMappings: {},
+      arpResponder: false, l2Population: true, reportInterval: 5, pollingInterval: 2, logger: this.log,
+    });
+  }
+
+  async network(name: string, cidr: string): Promise<{ id: string; subnet: string }> {
+    const net = (await this.api('POST', '/networks', { network: { name } })).network;
+    const sn = (await this.api('POST', '/subnets', { subnet: { network_id: net.id, cidr, ip_version: 4, enable_dhcp: false } })).subnet;
+    return { id: net.id, subnet: sn.id };
+  }
+
+  /** A VM namespace whose eth0 resolves neighbours quickly (set after eth0 exists). */
+  async vmNetns(): Promise<string> {
+    return this.nss.add(this.ns(`v${this.vmCount++}`));
+  }
+
+  async fastArp(vm: string): Promise<void> {
+    await runInNetns(vm, { argv: ['sysctl', '-qw', 'net.ipv4.neigh.eth0.retrans_time_ms=10', 'net.ipv4.neigh.eth0.mcast_solicit=10'], write: true });
+  }
+
+  async plugPort(portId: string, host: Host, vm: string) {
+    return plug({
+      action: 'plug', portId, netns: vm, host: host.name, hostNetns: host.netns, ifname: 'eth0', static: true, unbind: false, endpoint: `${this.url}`,
+    });
+  }
+
+  async waitActive(portId: string, timeoutMs = 30_000): Promise<number> {
+    return waitFor(`port ${portId} ACTIVE`, async () => ((await this.api('GET', `/ports/${portId}?fields=status`)).port.status === 'ACTIVE' ? Date.now() : null), timeoutMs, 5);
+  }
+
+  /** Anchors: one VM per host on the network, already up; they ping the new VMs. */
+  async anchors(netId: string): Promise<Array<{ vm: string; ip: string }>> {
+    const out = [];
+    for (const h of this.hosts) {
+      const port = (await this.api('POST', '/ports', { port: { network_id: netId, device_owner: 'compute:bench', device_id: `anchor-${h.name}` } })).port;
+      const vm = await this.vmNetns();
+      await this.plugPort(port.id, h, vm);
+      await this.fastArp(vm);
+      await this.waitActive(port.id);
+      out.push({ vm, ip: port.fixed_ips[0].ip_address as string });
+    }
+    return out;
+  }
+
+  /**
+   * One measured plug on `host`, pinged from `from` (a VM on another host): ms from the tap's
+   * creation to ACTIVE and to the first echo reply.
+   */
+  async measuredPlug(netId: string, host: Host, from: { vm: string }): Promise<{ active: number; ping: number }> {
+    const port = (await this.api('POST', '/ports', { port: { network_id: netId, device_owner: 'compute:bench', device_id: `vm-${this.vmCount}` } })).port;
+    const ip = port.fixed_ips[0].ip_address as string;
+    const vm = await this.vmNetns();
+    const pinger = spawn('nsenter', [`--net=/run/netns/${from.vm}`, '--', 'busybox', 'ping', '-i', '0.01', '-w', '20', ip], {
+      stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, PATH: SBIN_PATH },
+    });
+
+    const firstReply = new Promise<number>((resolve, reject) => {
+      let buf = '';
+      pinger.stdout!.on('data', (b: Buffer) => {
+        const t = Date.now();
+        buf += b.toString();
+        if (/bytes from/.test(buf)) resolve(t);
+      });
+      pinger.on('exit', () => reject(new Error(`no echo reply from ${ip} (port ${port.id})`)));
+    });
+    firstReply.catch(() => {});
+    try {
+      // busybox prints its header only with the first reply: give it a moment to start sending.
+      await sleep(50);
+      const p = await this.plugPort(port.id, host, vm);
+      const active = await this.waitActive(port.id);
+      const ping = await firstReply.catch(async (e) => {
+        const msg = `${(e as Error).message}\n${await this.dump([...this.hosts.map((x) => x.netns), from.vm, vm])}`;
+        if (process.env.BENCH_PAUSE_ON_ERROR) {
+          process.stderr.write(`${msg}\npausing ${process.env.BENCH_PAUSE_ON_ERROR} s for a look\n`);
+          await sleep(Number(process.env.BENCH_PAUSE_ON_ERROR) * 1000);
+        }
+        throw new Error(msg);
+      });
+      return { active: active - p.plugged_at, ping: ping - p.plugged_at };
+    } finally {
+      pinger.kill('SIGKILL');
+    }
+  }
+
+  async plugSeries(label: string, netId: string, anchors: Array<{ vm: string }>, n: number, hostOf: (i: number) => number): Promise<void> {
+    const active: number[] = [];
+    const ping: number[] = [];
+    const loadBefore = load();
+    for (let i = 0; i < n; i++) {
+      const h = hostOf(i);
+      const from = anchors[(h + 1) % this.hosts.length]!;
+      const r = await this.measuredPlug(netId, this.hosts[h]!, from);
+      active.push(r.active);
+      ping.push(r.ping);
+      if (this.o.debug) process.stderr.write(`${label} #${i} host ${h}: ACTIVE ${r.active} ms, ping ${r.ping} ms\n`);
+    }
+    const a = summary(active);
+    const p = summary(ping);
+    this.print(`${label}`, [`plug → ACTIVE:     ${fmt(a)}`, `plug → first ping: ${fmt(p)}`, `load average ${loadBefore} → ${load()}`]);
+    this.figures[label] = { plugToActiveMs: a, plugToFirstPingMs: p, samplesActive: active, samplesPing: ping, load: [loadBefore, load()] };
+  }
+
+  /** What the kernel looks like, for an error message. */
+  async dump(netns: string[]): Promise<string> {
+    const out: string[] = [];
+    for (const n of netns) {
+      for (const argv of [['ip', '-br', 'link'], ['ip', '-br', 'addr'], ['bridge', 'fdb', 'show'], ['ip', 'neigh']]) {
+        const r = spawnSync(argv[0]!, ['-n', n, ...argv.slice(1)], { env: { ...process.env, PATH: SBIN_PATH }, encoding: 'utf8' });
+        out.push(`--- ${n}: ${argv.join(' ')}\n${r.stdout}${r.stderr}`);
+      }
+    }
+    return out.join('\n');
+  }
+
+  print(title: string, lines: string[]): void {
+    process.stdout.write(`\n${title}\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
+  }
+
+  // ---- (b) ------------------------------------------------------------------------------------
+
+  async loadedHost(): Promise<void> {
+    const o = this.o;
+    const big = this.hosts[0]!;
+    const other = this.hosts[1]!;
+    const peers = await this.nss.add(this.ns('p'));
+    const nets: Array<{ id: string; subnet: string }> = [];
+    for (let k = 0; k < o.networks; k++) nets.push(await this.network(`bulk-${k}`, `10.${100 + Math.floor(k / 16)}.${(k % 16) * 16}.0/20`));
+    // The ports, bound to the loaded host (and one per network on another host, for l2pop).
+    const t0 = Date.now();
+    const ports: Array<{ id: string; host: Host }> = [];
+    const perNet = Math.ceil(o.ports / o.networks);
+    for (let k = 0; k < o.networks; k++) {
+      const n = Math.min(perNet, o.ports - k * perNet);
+      for (let off = 0; off < n; off += 200) {
+        const bodies = Array.from({ length: Math.min(200, n - off) }, (_, j) => ({
+          network_id: nets[k]!.id, device_owner: 'compute:bench', device_id: `bulk-${k}-${off + j}`, 'binding:host_id': big.name,
+        }));
+        for (const p of (await this.api('POST', '/ports', { ports: bodies })).ports) ports.push({ id: p.id, host: big });
+      }
+      const p = (await this.api('POST', '/ports', { port: { network_id: nets[k]!.id, device_owner: 'compute:bench', device_id: `remote-${k}`, 'binding:host_id': other.name } })).port;
+      ports.push({ id: p.id, host: other });
+    }
+    const apiMs = Date.now() - t0;
+    // The taps: veth pairs made in batches, their VM ends (up) in one namespace.
+    const t1 = Date.now();
+    const byHost = new Map<Host, string[]>();
+    for (const p of ports) (byHost.get(p.host) ?? byHost.set(p.host, []).get(p.host)!).push(p.id);
+    let peer = 0;
+    for (const [h, ids] of byHost) {
+      for (let off = 0; off < ids.length; off += 250) {
+        const b = new IpBatch();
+        const up = new IpBatch();
+        for (const id of ids.slice(off, off + 250)) {
+          b.addVeth(tapOf(id), `p${peer}`, { peerNetns: peers });
+          up.setUp(`p${peer++}`, true);
+        }
+        await b.apply({ netns: h.netns });
+        await up.apply({ netns: peers });
+      }
+    }
+    const tapsMs = Date.now() - t1;
+    const netIds = nets.map((n) => n.id);
+    const q = netIds.map((id) => `network_id=${id}`).join('&');
+    await waitFor('every bulk port ACTIVE', async () => (await this.api('GET', `/ports?${q}&status=DOWN&fields=id`)).ports.length === 0, 300_000, 100);
+    const wiredMs = Date.now() - t1;
+    this.print(`(b) ${o.ports} ports on ${big.name} over ${o.networks} VXLAN networks`, [
+      `API: ${ports.length} ports created (bulk, bound) in ${apiMs} ms; ${ports.length} veth pairs in ${tapsMs} ms`,
+      `taps created → all ACTIVE: ${wiredMs} ms (load average ${load()})`,
+    ]);
+    this.figures.bulkWiring = { ports: o.ports, networks: o.networks, apiMs, tapsMs, wiredMs };
+
+    // A full pass of the running agent with nothing to change, once the kernel has settled
+    // (after 1,000 taps come up, IPv6 autoconfiguration and bridge port states keep it busy).
+    await sleep(10_000);
+    const steady = [];
+    for (let i = 0; i < 3; i++) {
+      const r0 = { ...big.counter };
+      big.bus.calls.clear();
+      const t = performance.now();
+      const pass = await big.agent.sync();
+      steady.push({ ms: Math.round(performance.now() - t), reads: big.counter.reads - r0.reads, writes: big.counter.writes - r0.writes, rpc: big.bus.text(), linkOps: pass?.linkOps, steps: pass?.ms });
+    }
+    this.print('(b) full pass of the running agent, nothing changed', steady.map((s) => `${s.ms} ms (${steps(s.steps)}), kernel reads ${s.reads}, writes ${s.writes}, RPC calls: ${s.rpc}`));
+    this.figures.steadyFullPass = steady;
+
+    // Restarts: stop the agent, start a new one, time its first full pass.
+    const restarts = [];
+    for (let i = 0; i < o.restarts; i++) {
+      await big.agent.stop();
+      await (big.bus as CountingBus).close();
+      this.startAgent(big);
+      const loadBefore = load();
+      const t = performance.now();
+      await big.agent.start();
+      await big.agent.ready;
+      const ms = Math.round(performance.now() - t);
+      const lp = big.agent.lastPass;
+      restarts.push({ ms, reads: big.counter.reads, writes: big.counter.writes, rpc: big.bus.text(), devices: big.agent.devices.size, linkOps: lp?.linkOps, fdbOps: lp?.fdbOps, steps: lp?.ms, load: loadBefore });
+      await sleep(1000);
+    }
+    this.print(`(b) agent restart with ${o.ports} ports: start → first full pass done`, restarts.map((r) =>
+      `${r.ms} ms (first pass: ${steps(r.steps)}), ${r.devices} devices, kernel reads ${r.reads}, writes ${r.writes}, RPC calls: ${r.rpc} (load average ${r.load})`));
+    this.figures.restarts = restarts;
+  }
+
+  async stop(): Promise<void> {
+    for (const h of this.hosts) {
+      await h.agent.stop().catch(() => {});
+      await h.bus.close().catch(() => {});
+    }
+    await this.server?.close().catch(() => {});
+    await this.serverBus?.close().catch(() => {});
+    this.nss.removeSync();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  if (process.getuid?.() !== 0) throw new Error('the agent benchmark needs root (namespaces, veths, bridges)');
+  const b = new Bench(o);
+  process.stdout.write(`# neutrino L2 agent benchmark — ${o.hosts} hosts, load average ${load()}\n`);
+  try {
+    await b.start();
+    const plugNet = await b.network('plug', '10.99.0.0/16');
+    const anchors = o.plugs || (o.ports && o.loadedPlugs) ? await b.anchors(plugNet.id) : [];
+    if (o.plugs) await b.plugSeries(`(a) ${o.plugs} plugs, alternating over ${o.hosts} hosts, pinged from another host`, plugNet.id, anchors, o.plugs, (i) => i % o.hosts);
+    if (o.ports) {
+      await b.loadedHost();
+      if (o.loadedPlugs) await b.plugSeries(`(a') ${o.loadedPlugs} plugs on the host with ${o.ports} ports, pinged from another host`, plugNet.id, anchors, o.loadedPlugs, () => 0);
+    }
+    if (o.json) writeFileSync(o.json, `${JSON.stringify({ options: o, figures: b.figures }, null, 2)}\n`);
+  } finally {
+    await b.stop();
+  }
+}
+
+main().then(() => process.exit(0), (err) => {
+  process.stderr.write(`agents-bench: ${err instanceof Error ? err.stack : err}\n`);
+  process.exit(1);
+});
