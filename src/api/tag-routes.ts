@@ -10,7 +10,7 @@ export function tagRoutes(store: TagStore) {
     for (const c of h.controllers.values()) {
       if (!c.def.taggable) continue;
       const base = `/v2.0/${c.def.path ?? c.def.collection}/:id/tags`;
-      const table = c.def.collection;
+      const table = c.def.table ?? c.def.collection;
       const type = c.def.name;
       type P = { Params: { id: string; tag?: string } };
       app.get<P>(base, async (req) => {

@@ -42,4 +42,13 @@ export interface ResourceDef {
   taggable?: boolean;
   /** Policy target key naming the parent (e.g. "network" for ports: network:tenant_id). */
   parent?: { resource: string; idAttr: string };
+  /**
+   * A sub-resource served under its parent's URL: /v2.0/<parentPath>/{parent_id}/<path>. The
+   * parent id from the URL fills `parent.idAttr` (Neutron's SUB_RESOURCE_ATTRIBUTE_MAP).
+   */
+  parentPath?: string;
+  /** The operations that have routes (default: all five). */
+  operations?: ReadonlyArray<'list' | 'create' | 'show' | 'update' | 'delete'>;
+  /** The table behind the resource when it differs from `collection` (tags bump its revision). */
+  table?: string;
 }

@@ -15,6 +15,7 @@ import { L3_RULES } from './defaults/l3.js';
 import { MISC_RULES } from './defaults/misc.js';
 import { NETWORK_RULES } from './defaults/network.js';
 import { PORT_RULES } from './defaults/port.js';
+import { QOS_RULES, TRUNK_RULES } from './defaults/qos-trunk.js';
 import { SECURITY_GROUP_RULES } from './defaults/security_group.js';
 import { SUBNET_RULES } from './defaults/subnet.js';
 
@@ -28,6 +29,8 @@ export const DEFAULT_RULE_SPECS: readonly RuleSpec[] = [
   ...L3_RULES,
   ...SECURITY_GROUP_RULES,
   ...MISC_RULES,
+  ...QOS_RULES,
+  ...TRUNK_RULES,
 ];
 
 /** The rule oslo enforces for a default when enforce_new_defaults is off. */

@@ -37,6 +37,8 @@ import { DhcpAgentNotifier, withDhcpNotifications, type DhcpResource } from '../
 import { dhcpRpcHandlers } from '../plugins/dhcp/rpc.js';
 import { addressManagement } from '../plugins/subnetpools/wiring.js';
 import { coreSettings, databaseUrl, ml2Settings, quotaDefaults } from './settings.js';
+import { qosPlugin } from '../plugins/qos/index.js';
+import { trunkPlugin } from '../plugins/trunk/index.js';
 
 export interface NeutrinoServer {
   app: FastifyInstance;
@@ -106,8 +108,13 @@ export async function createServer(cfg: Config, opts: {
     handlers[n] = l3.withNetworkCleanup(handlers[n]!);
     handlers.push(l3.routers, l3.floatingips);
   }
+  // QoS (policies, rules, rule types; qos_policy_id on networks and ports) and trunks.
+  const qos = aliases.has('qos') ? qosPlugin(db, ml2, aliases) : null;
+  if (qos) handlers.push(...qos.handlers);
+  const trunks = aliases.has('trunk') ? trunkPlugin(db, ml2, ml2Ports, aliases) : null;
+  if (trunks) handlers.push(...trunks.handlers);
   // Address management and RBAC: subnet pools, address scopes, IP availability, rbac-policies.
-  const addressMgmt = addressManagement(db, quota, aliases);
+  const addressMgmt = addressManagement(db, quota, aliases, qos ? [qos.rbacKind] : []);
   handlers.push(...addressMgmt.handlers);
   // DHCP agents are told of network/subnet/port writes after commit (handlers wrapped, see notifier.ts).
   const dhcpScheduler = { agentDownTime: cfg.DEFAULT.agent_down_time, agentsPerNetwork: cfg.DEFAULT.dhcp_agents_per_network };
@@ -142,7 +149,8 @@ export async function createServer(cfg: Config, opts: {
     paginationMaxLimit: cfg.DEFAULT.pagination_max_limit,
     logger: opts.logger ?? false,
     extraRoutes: [tagRoutes(new TagStore(db)), quotaRoutes(db, quota, policy), ...addressMgmt.routes,
-      ...(l3 ? [routerActionRoutes(l3.routers, { extraRoutesAtomic: aliases.has('extraroute-atomic') })] : [])],
+      ...(l3 ? [routerActionRoutes(l3.routers, { extraRoutesAtomic: aliases.has('extraroute-atomic') })] : []),
+      ...(trunks?.routes ?? [])],
   });
   // Agents' heartbeats. On RabbitMQ serve() waits for the broker: the API does not wait with it.
   let closed = false;

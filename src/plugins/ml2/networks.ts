@@ -109,7 +109,7 @@ export class NetworkHandler implements ResourceHandler {
     }
     const tags = await loadTags(db, ids);
     const scopes = await networkAddressScopes(db, ids);
-    return rows.map((row) => {
+    const dicts = rows.map((row) => {
       const segs = segments.get(row.id) ?? [];
       const d: Rec = {
         id: row.id,
@@ -131,6 +131,8 @@ export class NetworkHandler implements ResourceHandler {
       else Object.assign(d, providerView(segs[0] ?? { network_type: 'local', physical_network: null, segmentation_id: null }));
       return d;
     });
+    for (const e of this.m.extensions ?? []) await e.extendNetworkDicts?.(db, dicts);
+    return dicts;
   }
 
   // ---- writes --------------------------------------------------------------------------------
@@ -138,7 +140,10 @@ export class NetworkHandler implements ResourceHandler {
   async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
     return inTransaction(this.m.db, async (tx) => {
       const ids: string[] = [];
-      for (const body of bodies) ids.push(await this.createOne(tx, body));
+      for (const body of bodies) {
+        ids.push(await this.createOne(tx, body));
+        for (const e of this.m.extensions ?? []) await e.processCreateNetwork?.(tx, ctx, body);
+      }
       const rows = await tx.selectFrom('networks').selectAll().where('id', 'in', ids).execute();
       const byId = new Map(rows.map((r) => [r.id, r]));
       return this.toDicts(ctx, tx, ids.map((id) => byId.get(id)!));
@@ -275,6 +280,7 @@ export class NetworkHandler implements ResourceHandler {
             .where('action', '=', 'access_as_external').execute();
         }
       }
+      for (const e of this.m.extensions ?? []) await e.processUpdateNetwork?.(tx, ctx, id, body);
       await tx.updateTable('networks').set({ ...set, revision_number: Number(row.revision_number) + 1, updated_at: nowIso() })
         .where('id', '=', id).execute();
       return (await this.get(ctx, id, tx))!;
