@@ -28,8 +28,12 @@ export class CollectionController {
   private readonly policyAttrs: Array<[string, AttributeDef]>;
   private fullPlan: PresentPlan | undefined;
 
+  /** The resource's name in policy actions: a sub-resource's is prefixed by its parent's (get_policy_dscp_marking_rule). */
+  private readonly policyName: string;
+
   constructor(readonly handler: ResourceHandler, private readonly policy: PolicyEngine) {
     this.def = handler.def;
+    this.policyName = this.def.parentPath && this.def.parent ? `${this.def.parent.resource}_${this.def.name}` : this.def.name;
     this.attrs = Object.entries(this.def.attributes);
     this.policyAttrs = this.attrs.filter(([, a]) => a.enforcePolicy);
   }
@@ -156,7 +160,7 @@ export class CollectionController {
 
   /** Create/update: the action itself and each attribute rule that the request touches. */
   private enforceWrite(ctx: RequestContext, verb: 'create' | 'update', target: Rec, given: Rec): void {
-    const action = `${verb}_${this.def.name}`;
+    const action = `${verb}_${this.policyName}`;
     if (!this.allowed(ctx, action, target)) throw policyDenied(action);
     for (const [name, a] of this.policyAttrs) {
       if (!(name in given)) continue;
@@ -188,7 +192,7 @@ export class CollectionController {
    */
   private presentPlan(fields: string[]): PresentPlan {
     if (fields.length === 0 && this.fullPlan) return this.fullPlan;
-    const getAction = `get_${this.def.name}`;
+    const getAction = `get_${this.policyName}`;
     const wanted = fields.length ? new Set(fields) : null;
     const plan: Array<[string, string | null]> = [];
     for (const [name, a] of this.attrs) {
@@ -253,7 +257,7 @@ export class CollectionController {
     const out: Rec[] = [];
     const creds = credentialsOf(ctx);
     const plan = this.presentPlan(q.fields);
-    const getAction = `get_${this.def.name}`;
+    const getAction = `get_${this.policyName}`;
     const parent = this.def.parent;
     const owners = new Map<string, string | null>();
     const tenantKey = `${parent?.resource}:tenant_id`;
@@ -290,7 +294,7 @@ export class CollectionController {
     const item = await this.handler.get(ctx, id);
     if (!item || (idAttr !== undefined && item[idAttr] !== parentId)) throw this.handler.notFound(id, parentId);
     const target = await this.target(ctx, item, cache);
-    if (!this.allowed(ctx, `get_${this.def.name}`, target)) throw this.handler.notFound(id);
+    if (!this.allowed(ctx, `get_${this.policyName}`, target)) throw this.handler.notFound(id);
     return { item, target };
   }
 
@@ -321,7 +325,7 @@ export class CollectionController {
 
   async delete(ctx: RequestContext, id: string, expectRevision?: number, parentId?: string): Promise<void> {
     const { target } = await this.load(ctx, id, undefined, parentId);
-    const action = `delete_${this.def.name}`;
+    const action = `delete_${this.policyName}`;
     if (!this.allowed(ctx, action, target)) throw policyDenied(action);
     await this.handler.delete(ctx, id, expectRevision);
   }

@@ -66,6 +66,7 @@ export const CORE_EXTENSIONS: ExtensionInfo[] = [
   ext('qos-bw-minimum-ingress', 'Ingress direction for QoS minimum bandwidth rule', 'Allow to configure QoS minimum bandwidth rule with ingress direction.', '2018-07-09T10:00:00-00:00'),
   ext('qos-rules-alias', 'Quality of Service rules alias API', 'API to enable GET, PUT and DELETE operations on QoS policy rules without specifying policy ID', '2018-10-07T10:00:00-00:00'),
   ext('qos-port-network-policy', 'QoS port network policy ID', 'Adds the QoS network ID to the port definition', '2019-11-01T10:00:00-00:00'),
+  ext('qos-fip', 'Floating IP QoS', 'The floating IP Quality of Service extension', '2017-07-20T00:00:00-00:00'),
   // Trunks (src/plugins/trunk): trunk ports with VLAN subports.
   ext('trunk', 'Trunk Extension', 'Provides support for trunk ports', '2016-01-01T10:00:00-00:00'),
   ext('trunk-details', 'Trunk port details', 'Expose trunk port details', '2016-01-01T10:00:00-00:00'),

@@ -1,5 +1,6 @@
 // ML2 extension drivers (Neutron's ml2 ExtensionDriver): service plugins that add attributes to
-// networks and ports (QoS's qos_policy_id, trunk_details) without the core handlers knowing them.
+// networks and ports (QoS's qos_policy_id, trunk_details) without the core handlers knowing them;
+// the same hooks for floating IPs (qos-fip), which the L3 plugin calls.
 // The process* hooks run inside the network's or port's own write transaction, after its row is
 // written, so a refused attribute leaves nothing behind; the extend* hooks fill the API dicts.
 import type { RequestContext } from '../../context.js';
@@ -16,4 +17,7 @@ export interface Ml2ExtensionDriver {
   extendNetworkDicts?(db: Reader, dicts: Rec[]): Promise<void>;
   /** `want(name)`: whether the caller asked for that attribute (a list's ?fields=). */
   extendPortDicts?(db: Reader, dicts: Rec[], want: (name: string) => boolean): Promise<void>;
+  processCreateFloatingip?(tx: Tx, ctx: RequestContext, body: Rec): Promise<void>;
+  processUpdateFloatingip?(tx: Tx, ctx: RequestContext, id: string, body: Rec): Promise<void>;
+  extendFloatingipDicts?(db: Reader, dicts: Rec[]): Promise<void>;
 }

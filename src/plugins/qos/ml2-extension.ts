@@ -19,7 +19,9 @@ import { policyRemoveAuthorizationError, qosPolicyNotFound } from './errors.js';
 import { findPolicy, isAccessible, loadRules } from './store.js';
 import { validateForNetwork, validateForPort, validateNetworkPorts } from './validation.js';
 
-type BindingTable = 'qos_network_policy_bindings' | 'qos_port_policy_bindings';
+type BindingTable = 'qos_network_policy_bindings' | 'qos_port_policy_bindings' | 'qos_fip_policy_bindings';
+
+const KEY: Record<BindingTable, string> = { qos_network_policy_bindings: 'network_id', qos_port_policy_bindings: 'port_id', qos_fip_policy_bindings: 'fip_id' };
 
 export class QosMl2Extension implements Ml2ExtensionDriver {
   constructor(private readonly db: Db, private readonly drivers: QosDrivers, private readonly opts: { networkPolicyOnPorts: boolean }) {}
@@ -32,9 +34,7 @@ export class QosMl2Extension implements Ml2ExtensionDriver {
   }
 
   private async boundPolicy(tx: Reader, table: BindingTable, id: string): Promise<string | null> {
-    const r = table === 'qos_network_policy_bindings'
-      ? await tx.selectFrom(table).select('policy_id').where('network_id', '=', id).executeTakeFirst()
-      : await tx.selectFrom(table).select('policy_id').where('port_id', '=', id).executeTakeFirst();
+    const r = await tx.selectFrom(table).select('policy_id').where(KEY[table] as 'policy_id', '=', id).executeTakeFirst();
     return r?.policy_id ?? null;
   }
 
@@ -44,8 +44,7 @@ export class QosMl2Extension implements Ml2ExtensionDriver {
     if (old === null) return null;
     const policy = await findPolicy(this.db, tx, null, old);
     if (policy && !(await isAccessible(tx, ctx, policy))) throw policyRemoveAuthorizationError(old);
-    if (table === 'qos_network_policy_bindings') await tx.deleteFrom(table).where('network_id', '=', id).execute();
-    else await tx.deleteFrom(table).where('port_id', '=', id).execute();
+    await tx.deleteFrom(table).where(KEY[table] as 'policy_id', '=', id).execute();
     return old;
   }
 
@@ -102,6 +101,28 @@ export class QosMl2Extension implements Ml2ExtensionDriver {
     validateForPort(this.drivers, rules, { id: port.id, vifType, vnicType });
   }
 
+  // qos-fip: a floating IP's policy (the L3 agent's business; no driver rules apply here).
+  async processCreateFloatingip(tx: Tx, ctx: RequestContext, body: Rec): Promise<void> {
+    const policyId = (body.qos_policy_id as string | null | undefined) ?? null;
+    if (!policyId) return;
+    await this.usablePolicyRules(tx, ctx, policyId);
+    await tx.insertInto('qos_fip_policy_bindings').values({ fip_id: body.id as string, policy_id: policyId }).execute();
+  }
+
+  async processUpdateFloatingip(tx: Tx, ctx: RequestContext, id: string, body: Rec): Promise<void> {
+    if (!('qos_policy_id' in body)) return;
+    await this.detach(tx, ctx, 'qos_fip_policy_bindings', id);
+    const policyId = body.qos_policy_id as string | null;
+    if (policyId === null) return;
+    await this.usablePolicyRules(tx, ctx, policyId);
+    await tx.insertInto('qos_fip_policy_bindings').values({ fip_id: id, policy_id: policyId }).execute();
+  }
+
+  async extendFloatingipDicts(db: Reader, dicts: Rec[]): Promise<void> {
+    const policies = await this.bindings(db, 'qos_fip_policy_bindings', dicts.map((d) => d.id as string));
+    for (const d of dicts) d.qos_policy_id = policies.get(d.id as string) ?? null;
+  }
+
   async extendNetworkDicts(db: Reader, dicts: Rec[]): Promise<void> {
     const policies = await this.bindings(db, 'qos_network_policy_bindings', dicts.map((d) => d.id as string));
     for (const d of dicts) d.qos_policy_id = policies.get(d.id as string) ?? null;
@@ -122,7 +143,7 @@ export class QosMl2Extension implements Ml2ExtensionDriver {
   /** object id -> policy id for many networks or ports at once. */
   private async bindings(db: Reader, table: BindingTable, ids: string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
-    const key = table === 'qos_network_policy_bindings' ? 'network_id' : 'port_id';
+    const key = KEY[table]!;
     for (const part of idChunks(this.db, ids)) {
       const rows = await whereIdIn(this.db, db.selectFrom(table).selectAll(), `${table}.${key}`, part).execute();
       for (const r of rows as Array<Record<string, string>>) out.set(r[key]!, r.policy_id!);
