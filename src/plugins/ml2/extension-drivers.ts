@@ -11,8 +11,12 @@ import type { Reader, Tx } from '../../db/tx.js';
 export interface Ml2ExtensionDriver {
   processCreateNetwork?(tx: Tx, ctx: RequestContext, body: Rec): Promise<void>;
   processUpdateNetwork?(tx: Tx, ctx: RequestContext, id: string, body: Rec): Promise<void>;
-  /** `ctx` is null for ports a service plugin creates for itself (router and floating IP ports). */
-  processCreatePort?(tx: Tx, ctx: RequestContext | null, body: Rec): Promise<void>;
+  /**
+   * `ctx` is null for ports a service plugin creates for itself (router and floating IP ports).
+   * Returns the attributes the driver adds to the new port's dict: a new port's dict is built
+   * from what its create wrote, without asking extendPortDicts.
+   */
+  processCreatePort?(tx: Tx, ctx: RequestContext | null, body: Rec): Promise<Rec | void>;
   processUpdatePort?(tx: Tx, ctx: RequestContext, port: PortTable, body: Rec): Promise<void>;
   extendNetworkDicts?(db: Reader, dicts: Rec[]): Promise<void>;
   /** `want(name)`: whether the caller asked for that attribute (a list's ?fields=). */

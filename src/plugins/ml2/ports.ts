@@ -247,12 +247,11 @@ export class PortHandler implements ResourceHandler {
     if (pairs.length) await this.writePairs(tx, id, pairs);
     if (dhcpOpts.length) await this.writeDhcpOpts(tx, id, dhcpOpts, []);
     const securityGroups = this.m.securityGroups ? await this.m.securityGroups.bindOnCreate(tx, body, pse) : [];
-    for (const e of this.m.extensions ?? []) await e.processCreatePort?.(tx, ctx, body);
+    const extra: Rec = {};
+    for (const e of this.m.extensions ?? []) Object.assign(extra, await e.processCreatePort?.(tx, ctx, body));
     if (pairs.length || dhcpOpts.length || fixed.length > 1) return id;
     // A new port has no tags.
-    const dict = Object.assign(portDict(row, fixed.map((ip) => ({ subnet_id: ip.subnet_id, ip_address: ip.ip_address })), [], [], []), { security_groups: securityGroups });
-    for (const e of this.m.extensions ?? []) await e.extendPortDicts?.(tx, [dict], () => true);
-    return dict;
+    return Object.assign(portDict(row, fixed.map((ip) => ({ subnet_id: ip.subnet_id, ip_address: ip.ip_address })), [], [], []), { security_groups: securityGroups }, extra);
   }
 
   private async writePairs(tx: Tx, portId: string, pairs: AddressPair[]): Promise<void> {

@@ -10,6 +10,7 @@ import type { RequestContext } from '../../context.js';
 import type { Rec } from '../../api/resource-handler.js';
 import type { Db } from '../../db/connection.js';
 import type { PortTable } from '../../db/schema.js';
+import { sql, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { Reader, Tx } from '../../db/tx.js';
 import { idChunks, whereIdIn } from '../common/list-sql.js';
 import { VIF_TYPE_BINDING_FAILED, VIF_TYPE_UNBOUND } from '../ml2/binding.js';
@@ -72,19 +73,22 @@ export class QosMl2Extension implements Ml2ExtensionDriver {
     await validateNetworkPorts(tx, this.drivers, id, rules);
   }
 
-  async processCreatePort(tx: Tx, ctx: RequestContext | null, body: Rec): Promise<void> {
+  async processCreatePort(tx: Tx, ctx: RequestContext | null, body: Rec): Promise<Rec> {
     const own = (body.qos_policy_id as string | null | undefined) ?? null;
+    const netPolicy = await this.boundPolicy(tx, 'qos_network_policy_bindings', body.network_id as string);
+    const fields: Rec = { qos_policy_id: own };
+    if (this.opts.networkPolicyOnPorts) fields.qos_network_policy_id = netPolicy;
     let rules = own ? await this.usablePolicyRules(tx, ctx, own) : null;
     if (own) await tx.insertInto('qos_port_policy_bindings').values({ port_id: body.id as string, policy_id: own }).execute();
     if (!rules) {
-      const netPolicy = await this.boundPolicy(tx, 'qos_network_policy_bindings', body.network_id as string);
-      if (!netPolicy) return;
+      if (!netPolicy) return fields;
       rules = (await loadRules(tx, this.db, [netPolicy])).get(netPolicy) ?? [];
     }
     // A new port is bound only after its transaction: judged by its vnic_type.
     const host = body['binding:host_id'];
     const vifType = typeof host === 'string' && host ? VIF_TYPE_BINDING_FAILED : VIF_TYPE_UNBOUND;
     validateForPort(this.drivers, rules, { id: body.id as string, vifType, vnicType: (body['binding:vnic_type'] as string | undefined) ?? 'normal' });
+    return fields;
   }
 
   async processUpdatePort(tx: Tx, ctx: RequestContext, port: PortTable, body: Rec): Promise<void> {
@@ -128,16 +132,33 @@ export class QosMl2Extension implements Ml2ExtensionDriver {
     for (const d of dicts) d.qos_policy_id = policies.get(d.id as string) ?? null;
   }
 
+  /** The ports' own policies and their networks' policies, in one query. */
   async extendPortDicts(db: Reader, dicts: Rec[], want: (name: string) => boolean): Promise<void> {
-    if (dicts.length === 0) return;
-    if (want('qos_policy_id')) {
-      const own = await this.bindings(db, 'qos_port_policy_bindings', dicts.map((d) => d.id as string));
-      for (const d of dicts) d.qos_policy_id = own.get(d.id as string) ?? null;
+    const own = want('qos_policy_id');
+    const net = this.opts.networkPolicyOnPorts && want('qos_network_policy_id');
+    if (dicts.length === 0 || (!own && !net)) return;
+    const ports = new Map<string, string>();
+    const nets = new Map<string, string>();
+    const portIds = dicts.map((d) => d.id as string);
+    const netIds = [...new Set(dicts.map((d) => d.network_id as string))];
+    const parts = idChunks(this.db, portIds);
+    for (let i = 0; i < Math.max(parts.length, 1); i++) {
+      const byPort = this.idIn(db.selectFrom('qos_port_policy_bindings').select([sql<string>`'p'`.as('kind'), 'port_id as id', 'policy_id']),
+        'qos_port_policy_bindings.port_id', own ? parts[i] ?? [] : []);
+      // The networks go along with the first chunk of ports (a list's ports are on few networks).
+      const byNet = this.idIn(db.selectFrom('qos_network_policy_bindings').select([sql<string>`'n'`.as('kind'), 'network_id as id', 'policy_id']),
+        'qos_network_policy_bindings.network_id', net && i === 0 ? netIds : []);
+      for (const r of await byPort.unionAll(byNet).execute()) (r.kind === 'p' ? ports : nets).set(r.id, r.policy_id);
     }
-    if (this.opts.networkPolicyOnPorts && want('qos_network_policy_id')) {
-      const nets = await this.bindings(db, 'qos_network_policy_bindings', [...new Set(dicts.map((d) => d.network_id as string))]);
-      for (const d of dicts) d.qos_network_policy_id = nets.get(d.network_id as string) ?? null;
+    for (const d of dicts) {
+      if (own) d.qos_policy_id = ports.get(d.id as string) ?? null;
+      if (net) d.qos_network_policy_id = nets.get(d.network_id as string) ?? null;
     }
+  }
+
+  /** whereIdIn that also takes no ids at all (IN () is not SQL on every backend). */
+  private idIn<QB extends SelectQueryBuilder<any, any, any>>(qb: QB, column: string, ids: string[]): QB {
+    return ids.length ? whereIdIn(this.db, qb, column, ids) : (qb.where(sql<SqlBool>`1 = 0`) as QB);
   }
 
   /** object id -> policy id for many networks or ports at once. */

@@ -1,6 +1,7 @@
 // The trunk service's hooks into ports: `trunk_details` on a trunk's parent port (trunk-details:
 // the trunk's id and its subports with their MAC addresses), and the rule that a port which is a
 // trunk's parent or subport cannot be deleted (enforce_port_deletion_rules).
+import { sql } from 'kysely';
 import type { Rec } from '../../api/resource-handler.js';
 import type { Db } from '../../db/connection.js';
 import type { Reader, Tx } from '../../db/tx.js';
@@ -39,10 +40,12 @@ export class TrunkDetails implements Ml2ExtensionDriver {
   }
 }
 
-/** A port delete guard (PortHandler.deleteGuards): subports and parents stay. */
+/** A port delete guard (PortHandler.deleteGuards): subports and parents stay. One query for both. */
 export async function refuseTrunkPortDelete(tx: Tx, port: { id: string }): Promise<void> {
-  const sub = await tx.selectFrom('subports').select('trunk_id').where('port_id', '=', port.id).executeTakeFirst();
+  const uses = await tx.selectFrom('subports').select([sql<string>`'subport'`.as('kind'), 'trunk_id']).where('port_id', '=', port.id)
+    .unionAll(tx.selectFrom('trunks').select([sql<string>`'parent'`.as('kind'), 'id as trunk_id']).where('port_id', '=', port.id))
+    .execute();
+  const sub = uses.find((u) => u.kind === 'subport');
   if (sub) throw portInUseAsSubPort(port.id, sub.trunk_id);
-  const trunk = await tx.selectFrom('trunks').select('id').where('port_id', '=', port.id).executeTakeFirst();
-  if (trunk) throw portInUseAsTrunkParent(port.id, trunk.id);
+  if (uses.length) throw portInUseAsTrunkParent(port.id, uses[0]!.trunk_id);
 }
