@@ -149,6 +149,11 @@ for (const backend of BACKENDS) {
       const listed = (await ok('GET', `/v2.0/qos/policies/${p.id}/bandwidth_limit_rules?direction=ingress`)).bandwidth_limit_rules;
       assert.deepEqual(listed.map((r: any) => r.id), [ingress.id], JSON.stringify([listed, shown.rules]));
       assert.equal((await ok('GET', `/v2.0/qos/policies/${p.id}/dscp_marking_rules/${dscp.id}`)).dscp_marking_rule.dscp_mark, 26);
+      const page = await ok('GET', `/v2.0/qos/policies/${p.id}/bandwidth_limit_rules?limit=1&sort_key=max_kbps&sort_dir=asc`);
+      assert.deepEqual(page.bandwidth_limit_rules.map((r: any) => r.id), [ingress.id]);
+      const next = page.bandwidth_limit_rules_links.find((l: any) => l.rel === 'next').href as string;
+      assert.ok(next.includes(`/v2.0/qos/policies/${p.id}/bandwidth_limit_rules?`) && next.includes(`marker=${ingress.id}`), next);
+      assert.deepEqual((await ok('GET', next.slice(next.indexOf('/v2.0')))).bandwidth_limit_rules.map((r: any) => r.id), [bw.id]);
       // Wrong policy in the URL, a missing rule, a missing policy.
       const other = await policy();
       assertError(await req('GET', `/v2.0/qos/policies/${other.id}/dscp_marking_rules/${dscp.id}`), 404, 'QosRuleNotFound',

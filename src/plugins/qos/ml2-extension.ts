@@ -6,11 +6,11 @@
 //   - the policy's rules must suit the network and the ports it then governs (QosRuleNotSupported).
 // Everything runs in the network's or port's own transaction; the policy row is locked, so a
 // policy being deleted cannot gain a binding meanwhile.
+import { sql, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { RequestContext } from '../../context.js';
 import type { Rec } from '../../api/resource-handler.js';
 import type { Db } from '../../db/connection.js';
 import type { PortTable } from '../../db/schema.js';
-import { sql, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { Reader, Tx } from '../../db/tx.js';
 import { idChunks, whereIdIn } from '../common/list-sql.js';
 import { VIF_TYPE_BINDING_FAILED, VIF_TYPE_UNBOUND } from '../ml2/binding.js';
