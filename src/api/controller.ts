@@ -28,8 +28,12 @@ export class CollectionController {
   private readonly policyAttrs: Array<[string, AttributeDef]>;
   private fullPlan: PresentPlan | undefined;
 
+  /** The resource's name in policy actions: a sub-resource's is prefixed by its parent's (get_policy_dscp_marking_rule). */
+  private readonly policyName: string;
+
   constructor(readonly handler: ResourceHandler, private readonly policy: PolicyEngine) {
     this.def = handler.def;
+    this.policyName = this.def.parentPath && this.def.parent ? `${this.def.parent.resource}_${this.def.name}` : this.def.name;
     this.attrs = Object.entries(this.def.attributes);
     this.policyAttrs = this.attrs.filter(([, a]) => a.enforcePolicy);
   }
@@ -156,7 +160,7 @@ export class CollectionController {
 
   /** Create/update: the action itself and each attribute rule that the request touches. */
   private enforceWrite(ctx: RequestContext, verb: 'create' | 'update', target: Rec, given: Rec): void {
-    const action = `${verb}_${this.def.name}`;
+    const action = `${verb}_${this.policyName}`;
     if (!this.allowed(ctx, action, target)) throw policyDenied(action);
     for (const [name, a] of this.policyAttrs) {
       if (!(name in given)) continue;
@@ -188,7 +192,7 @@ export class CollectionController {
    */
   private presentPlan(fields: string[]): PresentPlan {
     if (fields.length === 0 && this.fullPlan) return this.fullPlan;
-    const getAction = `get_${this.def.name}`;
+    const getAction = `get_${this.policyName}`;
     const wanted = fields.length ? new Set(fields) : null;
     const plan: Array<[string, string | null]> = [];
     for (const [name, a] of this.attrs) {
@@ -213,7 +217,8 @@ export class CollectionController {
 
   // ---- operations ----------------------------------------------------------------------------
 
-  async create(ctx: RequestContext, body: unknown): Promise<{ status: number; body: Rec }> {
+  /** `parentId`: the parent's id from the URL of a sub-resource (ResourceDef.parentPath). */
+  async create(ctx: RequestContext, body: unknown, parentId?: string): Promise<{ status: number; body: Rec }> {
     const b = body as Rec | null;
     const bulk = b && typeof b === 'object' && Array.isArray(b[this.def.collection]);
     const rawItems: unknown[] = bulk
@@ -223,6 +228,7 @@ export class CollectionController {
         : (() => { throw badRequest(`Unable to find '${this.def.name}' in request body`); })();
     if (bulk && rawItems.length === 0) throw badRequest(`No ${this.def.collection} given in bulk request`);
     const items = rawItems.map((r) => this.prepareCreate(ctx, r));
+    if (parentId !== undefined && this.def.parent) for (const item of items) item[this.def.parent.idAttr] = parentId;
     const givenKeys = rawItems.map((r) => r as Rec);
     const cache = new Map<string, string | null>();
     const parent = this.def.parent;
@@ -241,12 +247,17 @@ export class CollectionController {
     return { status: 201, body: bulk ? { [this.def.collection]: shown } : { [this.def.name]: shown[0] } };
   }
 
-  async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
+  async list(ctx: RequestContext, q: ListQuery, parentId?: string): Promise<Rec[]> {
+    if (parentId !== undefined && this.def.parent) {
+      // A sub-resource's list: its parent must be visible, and only its children are listed.
+      await this.handler.checkParent?.(ctx, parentId);
+      q = { ...q, filters: { ...q.filters, [this.def.parent.idAttr]: [parentId] } };
+    }
     const items = await this.handler.list(ctx, q);
     const out: Rec[] = [];
     const creds = credentialsOf(ctx);
     const plan = this.presentPlan(q.fields);
-    const getAction = `get_${this.def.name}`;
+    const getAction = `get_${this.policyName}`;
     const parent = this.def.parent;
     const owners = new Map<string, string | null>();
     const tenantKey = `${parent?.resource}:tenant_id`;
@@ -277,11 +288,13 @@ export class CollectionController {
   }
 
   /** Loads an item the caller may see, or raises the resource's 404. */
-  async load(ctx: RequestContext, id: string, cache?: Map<string, string | null>): Promise<{ item: Rec; target: Rec }> {
+  async load(ctx: RequestContext, id: string, cache?: Map<string, string | null>, parentId?: string): Promise<{ item: Rec; target: Rec }> {
+    const idAttr = parentId !== undefined ? this.def.parent?.idAttr : undefined;
+    if (idAttr !== undefined) await this.handler.checkParent?.(ctx, parentId!);
     const item = await this.handler.get(ctx, id);
-    if (!item) throw this.handler.notFound(id);
+    if (!item || (idAttr !== undefined && item[idAttr] !== parentId)) throw this.handler.notFound(id, parentId);
     const target = await this.target(ctx, item, cache);
-    if (!this.allowed(ctx, `get_${this.def.name}`, target)) throw this.handler.notFound(id);
+    if (!this.allowed(ctx, `get_${this.policyName}`, target)) throw this.handler.notFound(id);
     return { item, target };
   }
 
@@ -292,27 +305,27 @@ export class CollectionController {
     return item;
   }
 
-  async show(ctx: RequestContext, id: string, fields: string[]): Promise<Rec> {
-    const { item, target } = await this.load(ctx, id);
+  async show(ctx: RequestContext, id: string, fields: string[], parentId?: string): Promise<Rec> {
+    const { item, target } = await this.load(ctx, id, undefined, parentId);
     return { [this.def.name]: this.present(ctx, item, target, fields) };
   }
 
-  async update(ctx: RequestContext, id: string, body: unknown, expectRevision?: number): Promise<Rec> {
+  async update(ctx: RequestContext, id: string, body: unknown, expectRevision?: number, parentId?: string): Promise<Rec> {
     const b = body as Rec | null;
     if (!b || typeof b !== 'object' || !(this.def.name in b)) throw badRequest(`Unable to find '${this.def.name}' in request body`);
     const changes = this.prepareUpdate(b[this.def.name]);
     // The parent cannot change in an update: its owner is looked up once.
     const cache = new Map<string, string | null>();
-    const { item } = await this.load(ctx, id, cache);
+    const { item } = await this.load(ctx, id, cache, parentId);
     const target = await this.target(ctx, { ...item, ...changes }, cache);
     await this.enforceWriteShared(ctx, 'update', target, changes);
     const updated = await this.handler.update(ctx, id, changes, expectRevision);
     return { [this.def.name]: this.present(ctx, updated, await this.target(ctx, updated, cache), []) };
   }
 
-  async delete(ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
-    const { target } = await this.load(ctx, id);
-    const action = `delete_${this.def.name}`;
+  async delete(ctx: RequestContext, id: string, expectRevision?: number, parentId?: string): Promise<void> {
+    const { target } = await this.load(ctx, id, undefined, parentId);
+    const action = `delete_${this.policyName}`;
     if (!this.allowed(ctx, action, target)) throw policyDenied(action);
     await this.handler.delete(ctx, id, expectRevision);
   }

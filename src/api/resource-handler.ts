@@ -28,6 +28,6 @@ export interface ResourceHandler {
    * resources whose dicts lack it (Neutron's field:networks:shared check looks the network up).
    */
   parentShared?(parentId: string, projectId: string | null): Promise<boolean>;
-  /** 404 error for a missing item, e.g. NetworkNotFound. */
-  notFound(id: string): Error;
+  /** 404 error for a missing item, e.g. NetworkNotFound (`parentId`: a sub-resource's parent). */
+  notFound(id: string, parentId?: string): Error;
 }

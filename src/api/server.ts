@@ -126,28 +126,45 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
   });
 
   for (const c of controllers.values()) {
-    const base = `/v2.0/${c.def.path ?? c.def.collection}`;
-    app.get(base, async (req) => {
-      const params = parseQueryString(req.url.split('?')[1] ?? '');
-      const q = parseListQuery(params, c.def, opts.paginationMaxLimit);
-      const items = await c.list(ctx(req), q);
-      const body: Record<string, unknown> = { [c.def.collection]: items };
-      if (q.limit) body[`${c.def.collection}_links`] = paginationLinks(`${baseUrl(req)}${base}`, params, items, q);
-      return body;
-    });
-    app.post(base, async (req, reply) => {
-      const r = await c.create(ctx(req), req.body);
-      return reply.status(r.status).send(r.body);
-    });
-    app.get<{ Params: { id: string } }>(`${base}/:id`, async (req) => {
-      const params = parseQueryString(req.url.split('?')[1] ?? '');
-      return c.show(ctx(req), req.params.id, (params.fields ?? []).filter((f) => f));
-    });
-    app.put<{ Params: { id: string } }>(`${base}/:id`, async (req) => c.update(ctx(req), req.params.id, req.body, expectedRevision(req)));
-    app.delete<{ Params: { id: string } }>(`${base}/:id`, async (req, reply) => {
-      await c.delete(ctx(req), req.params.id, expectedRevision(req));
-      return reply.status(204).send();
-    });
+    const nested = c.def.parentPath;
+    const base = nested ? `/v2.0/${nested}/:parent_id/${c.def.path ?? c.def.collection}` : `/v2.0/${c.def.path ?? c.def.collection}`;
+    const ops = new Set(c.def.operations ?? ['list', 'create', 'show', 'update', 'delete']);
+    // A sub-resource's parent id (undefined for top-level collections).
+    const parentOf = (req: FastifyRequest): string | undefined => (nested ? (req.params as { parent_id: string }).parent_id : undefined);
+    type P = { Params: { id: string; parent_id?: string } };
+    if (ops.has('list')) {
+      app.get(base, async (req) => {
+        const params = parseQueryString(req.url.split('?')[1] ?? '');
+        const q = parseListQuery(params, c.def, opts.paginationMaxLimit);
+        const parentId = parentOf(req);
+        const items = await c.list(ctx(req), q, parentId);
+        const body: Record<string, unknown> = { [c.def.collection]: items };
+        const self = nested ? `/v2.0/${nested}/${parentId}/${c.def.path ?? c.def.collection}` : base;
+        if (q.limit) body[`${c.def.collection}_links`] = paginationLinks(`${baseUrl(req)}${self}`, params, items, q);
+        return body;
+      });
+    }
+    if (ops.has('create')) {
+      app.post(base, async (req, reply) => {
+        const r = await c.create(ctx(req), req.body, parentOf(req));
+        return reply.status(r.status).send(r.body);
+      });
+    }
+    if (ops.has('show')) {
+      app.get<P>(`${base}/:id`, async (req) => {
+        const params = parseQueryString(req.url.split('?')[1] ?? '');
+        return c.show(ctx(req), req.params.id, (params.fields ?? []).filter((f) => f), parentOf(req));
+      });
+    }
+    if (ops.has('update')) {
+      app.put<P>(`${base}/:id`, async (req) => c.update(ctx(req), req.params.id, req.body, expectedRevision(req), parentOf(req)));
+    }
+    if (ops.has('delete')) {
+      app.delete<P>(`${base}/:id`, async (req, reply) => {
+        await c.delete(ctx(req), req.params.id, expectedRevision(req), parentOf(req));
+        return reply.status(204).send();
+      });
+    }
   }
 
   const helpers: RouteHelpers = { ctx, controllers };

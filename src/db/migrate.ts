@@ -7,9 +7,11 @@ import * as m003 from './migrations/003_security_groups.js';
 import * as m004 from './migrations/004_l3.js';
 import * as m005 from './migrations/005_subnetpools_rbac.js';
 import * as m007 from './migrations/007_dhcp.js';
+import * as m008 from './migrations/008_qos.js';
+import * as m009 from './migrations/009_trunk.js';
 import * as m011 from './migrations/011_metering_segments.js';
 
-const migrations: Record<string, Migration> = { '001_core': m001, '002_agents': m002, '003_security_groups': m003, '004_l3': m004, '005_subnetpools_rbac': m005, '007_dhcp': m007, '011_metering_segments': m011 };
+const migrations: Record<string, Migration> = { '001_core': m001, '002_agents': m002, '003_security_groups': m003, '004_l3': m004, '005_subnetpools_rbac': m005, '007_dhcp': m007, '008_qos': m008, '009_trunk': m009, '011_metering_segments': m011 };
 
 class StaticProvider implements MigrationProvider {
   async getMigrations(): Promise<Record<string, Migration>> {

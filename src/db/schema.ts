@@ -280,6 +280,69 @@ export interface MeteringLabelRuleTable {
   excluded: Bool;
 }
 
+export interface QosPolicyTable extends StandardColumns {
+  id: string;
+  project_id: string;
+  name: string;
+}
+
+export interface QosPolicyDefaultTable {
+  project_id: string;
+  qos_policy_id: string;
+}
+
+export interface QosBandwidthLimitRuleTable {
+  id: string;
+  qos_policy_id: string;
+  max_kbps: number | null;
+  max_burst_kbps: number | null;
+  direction: string;
+}
+
+export interface QosDscpMarkingRuleTable {
+  id: string;
+  qos_policy_id: string;
+  dscp_mark: number | null;
+}
+
+export interface QosMinimumBandwidthRuleTable {
+  id: string;
+  qos_policy_id: string;
+  min_kbps: number | null;
+  direction: string;
+}
+
+export interface QosNetworkPolicyBindingTable {
+  network_id: string;
+  policy_id: string;
+}
+
+export interface QosPortPolicyBindingTable {
+  port_id: string;
+  policy_id: string;
+}
+
+export interface QosFipPolicyBindingTable {
+  fip_id: string;
+  policy_id: string;
+}
+
+export interface TrunkTable extends StandardColumns {
+  id: string;
+  project_id: string;
+  name: string;
+  admin_state_up: Bool;
+  port_id: string;
+  status: string;
+}
+
+export interface SubPortTable {
+  port_id: string;
+  trunk_id: string;
+  segmentation_type: string;
+  segmentation_id: number;
+}
+
 export interface Database {
   networks: NetworkTable;
   network_segments: NetworkSegmentTable;
@@ -311,4 +374,14 @@ export interface Database {
   floatingips: FloatingIpTable;
   metering_labels: MeteringLabelTable;
   metering_label_rules: MeteringLabelRuleTable;
+  qos_policies: QosPolicyTable;
+  qos_policies_default: QosPolicyDefaultTable;
+  qos_bandwidth_limit_rules: QosBandwidthLimitRuleTable;
+  qos_dscp_marking_rules: QosDscpMarkingRuleTable;
+  qos_minimum_bandwidth_rules: QosMinimumBandwidthRuleTable;
+  qos_network_policy_bindings: QosNetworkPolicyBindingTable;
+  qos_port_policy_bindings: QosPortPolicyBindingTable;
+  qos_fip_policy_bindings: QosFipPolicyBindingTable;
+  trunks: TrunkTable;
+  subports: SubPortTable;
 }

@@ -64,4 +64,17 @@ export const CORE_EXTENSIONS: ExtensionInfo[] = [
   ext('segment', 'Segment', 'Segments extension.', '2016-02-24T17:00:00-00:00'),
   ext('standard-attr-segment', 'Standard Attribute Segment Extension', 'Add standard attributes to Segment resource', '2018-04-09T10:00:00-00:00'),
   ext('subnet-segmentid-writable', 'Subnet SegmentID (writable)', 'Provides a writable segment_id attribute for a subnet resource.', '2018-03-12T00:00:00-00:00'),
+  // Quality of Service (src/plugins/qos): policies and rules in the API; the Linux-bridge QoS driver's rule types.
+  ext('qos', 'Quality of Service', 'The Quality of Service extension.', '2015-06-08T10:00:00-00:00'),
+  ext('qos-bw-limit-direction', 'Direction for QoS bandwidth limit rule', 'Allow to configure QoS bandwidth limit rule with specific direction: ingress or egress', '2017-04-10T10:00:00-00:00'),
+  ext('qos-default', 'QoS default policy', 'Expose the QoS default policy per project', '2017-041-06T10:00:00-00:00'),
+  ext('qos-rule-type-details', 'Details of QoS rule types', 'Expose details about QoS rule types supported by loaded backend drivers', '2017-06-22T10:00:00-00:00'),
+  ext('qos-rule-type-filter', 'Allow to filter the list of QoS rule types', 'Allows to filter the QoS rule type list adding two new flags: all_rules and all_supported', '2022-02-02T10:00:00-00:00'),
+  ext('qos-bw-minimum-ingress', 'Ingress direction for QoS minimum bandwidth rule', 'Allow to configure QoS minimum bandwidth rule with ingress direction.', '2018-07-09T10:00:00-00:00'),
+  ext('qos-rules-alias', 'Quality of Service rules alias API', 'API to enable GET, PUT and DELETE operations on QoS policy rules without specifying policy ID', '2018-10-07T10:00:00-00:00'),
+  ext('qos-port-network-policy', 'QoS port network policy ID', 'Adds the QoS network ID to the port definition', '2019-11-01T10:00:00-00:00'),
+  ext('qos-fip', 'Floating IP QoS', 'The floating IP Quality of Service extension', '2017-07-20T00:00:00-00:00'),
+  // Trunks (src/plugins/trunk): trunk ports with VLAN subports.
+  ext('trunk', 'Trunk Extension', 'Provides support for trunk ports', '2016-01-01T10:00:00-00:00'),
+  ext('trunk-details', 'Trunk port details', 'Expose trunk port details', '2016-01-01T10:00:00-00:00'),
 ];

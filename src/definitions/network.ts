@@ -60,7 +60,7 @@ export const networkDef: ResourceDef = {
     ipv4_address_scope: { allowPost: false, allowPut: false, visible: true, extension: 'address-scope' },
     ipv6_address_scope: { allowPost: false, allowPut: false, visible: true, extension: 'address-scope' },
     qos_policy_id: {
-      allowPost: true, allowPut: true, default: null, validate: uuidOrNull, visible: true, extension: 'qos',
+      allowPost: true, allowPut: true, default: null, validate: uuidOrNull, visible: true, enforcePolicy: true, extension: 'qos',
     },
   },
 };

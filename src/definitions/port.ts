@@ -2,7 +2,7 @@
 // and the standard attributes.
 import type { ResourceDef } from './types.js';
 import { adminStateAttr, idAttr, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
-import { boolean, dict, dictOrEmpty, filterBool, invalid, list, macAddress, oneOf, string, uuid } from './validators.js';
+import { boolean, dict, dictOrEmpty, filterBool, invalid, list, macAddress, oneOf, string, uuid, uuidOrNull } from './validators.js';
 import { securityGroupIdList } from './security-group.js';
 
 export const VNIC_TYPES = [
@@ -68,5 +68,8 @@ export const portDef: ResourceDef = {
     allowed_address_pairs: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: addressPairs, visible: true, enforcePolicy: true, extension: 'allowed-address-pairs' },
     extra_dhcp_opts: { allowPost: true, allowPut: true, default: [], validate: dhcpOpts, visible: true, extension: 'extra_dhcp_opt' },
     security_groups: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: securityGroupIdList, visible: true, filter: true, extension: 'security-group' },
+    qos_policy_id: { allowPost: true, allowPut: true, default: null, validate: uuidOrNull, visible: true, enforcePolicy: true, extension: 'qos' },
+    qos_network_policy_id: { allowPost: false, allowPut: false, visible: true, extension: 'qos-port-network-policy' },
+    trunk_details: { allowPost: false, allowPut: false, visible: true, enforcePolicy: true, requiredByPolicy: true, extension: 'trunk-details' },
   },
 };

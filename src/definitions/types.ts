@@ -37,11 +37,18 @@ export interface ResourceDef {
   collection: string;
   /** URL segment when it differs from `collection` (Neutron's "rbac-policies" for rbac_policies). */
   path?: string;
-  /** Database table when it differs from `collection` (segments live in network_segments). */
+  /** Database table when it differs from `collection` (segments live in network_segments; tags bump its revision). */
   table?: string;
   attributes: Record<string, AttributeDef>;
   /** Resource supports the standard-attr-tag /tags sub-resource. */
   taggable?: boolean;
   /** Policy target key naming the parent (e.g. "network" for ports: network:tenant_id). */
   parent?: { resource: string; idAttr: string };
+  /**
+   * A sub-resource served under its parent's URL: /v2.0/<parentPath>/{parent_id}/<path>. The
+   * parent id from the URL fills `parent.idAttr` (Neutron's SUB_RESOURCE_ATTRIBUTE_MAP).
+   */
+  parentPath?: string;
+  /** The operations that have routes (default: all five). */
+  operations?: ReadonlyArray<'list' | 'create' | 'show' | 'update' | 'delete'>;
 }

@@ -16,6 +16,7 @@ import { MISC_RULES } from './defaults/misc.js';
 import { METERING_RULES } from './defaults/metering.js';
 import { NETWORK_RULES } from './defaults/network.js';
 import { PORT_RULES } from './defaults/port.js';
+import { QOS_RULES, TRUNK_RULES } from './defaults/qos-trunk.js';
 import { SECURITY_GROUP_RULES } from './defaults/security_group.js';
 import { SUBNET_RULES } from './defaults/subnet.js';
 
@@ -30,6 +31,8 @@ export const DEFAULT_RULE_SPECS: readonly RuleSpec[] = [
   ...SECURITY_GROUP_RULES,
   ...MISC_RULES,
   ...METERING_RULES,
+  ...QOS_RULES,
+  ...TRUNK_RULES,
 ];
 
 /** The rule oslo enforces for a default when enforce_new_defaults is off. */

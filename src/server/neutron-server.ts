@@ -40,6 +40,8 @@ import { addressManagement } from '../plugins/subnetpools/wiring.js';
 import { meteringPlugin } from '../plugins/metering/index.js';
 import { SegmentHandler } from '../plugins/segments/segments.js';
 import { coreSettings, databaseUrl, l3Settings, ml2Settings, quotaDefaults } from './settings.js';
+import { qosPlugin } from '../plugins/qos/index.js';
+import { trunkPlugin } from '../plugins/trunk/index.js';
 
 export interface NeutrinoServer {
   app: FastifyInstance;
@@ -109,8 +111,13 @@ export async function createServer(cfg: Config, opts: {
     handlers[n] = l3.withNetworkCleanup(handlers[n]!);
     handlers.push(l3.routers, l3.floatingips);
   }
+  // QoS (policies, rules, rule types; qos_policy_id on networks and ports) and trunks.
+  const qos = aliases.has('qos') ? qosPlugin(db, ml2, aliases) : null;
+  if (qos) handlers.push(...qos.handlers);
+  const trunks = aliases.has('trunk') ? trunkPlugin(db, ml2, ml2Ports, aliases) : null;
+  if (trunks) handlers.push(...trunks.handlers);
   // Address management and RBAC: subnet pools, address scopes, IP availability, rbac-policies.
-  const addressMgmt = addressManagement(db, quota, aliases);
+  const addressMgmt = addressManagement(db, quota, aliases, qos ? [qos.rbacKind] : []);
   handlers.push(...addressMgmt.handlers);
   // Metering labels and rules (API only, no metering agent); segments as a resource of their own.
   handlers.push(...meteringPlugin(db, aliases));
@@ -153,7 +160,8 @@ export async function createServer(cfg: Config, opts: {
     paginationMaxLimit: cfg.DEFAULT.pagination_max_limit,
     logger: opts.logger ?? false,
     extraRoutes: [tagRoutes(new TagStore(db)), quotaRoutes(db, quota, policy), ...addressMgmt.routes,
-      ...(l3 ? [routerActionRoutes(l3.routers, { extraRoutesAtomic: aliases.has('extraroute-atomic') })] : [])],
+      ...(l3 ? [routerActionRoutes(l3.routers, { extraRoutesAtomic: aliases.has('extraroute-atomic') })] : []),
+      ...(trunks?.routes ?? [])],
   });
   // Agents' heartbeats. On RabbitMQ serve() waits for the broker: the API does not wait with it.
   let closed = false;

@@ -92,7 +92,7 @@ export class FloatingIpHandler implements ResourceHandler {
       }
     }
     const tags = await loadTags(db, ids);
-    return rows.map((row) => ({
+    const dicts: Rec[] = rows.map((row) => ({
       id: row.id,
       floating_ip_address: row.floating_ip_address,
       floating_network_id: row.floating_network_id,
@@ -104,6 +104,8 @@ export class FloatingIpHandler implements ResourceHandler {
       qos_policy_id: null,
       ...standardFields(row, tags.get(row.id)),
     }));
+    for (const e of this.l3.m.extensions ?? []) await e.extendFloatingipDicts?.(db, dicts);
+    return dicts;
   }
 
   // ---- writes --------------------------------------------------------------------------------
@@ -111,7 +113,10 @@ export class FloatingIpHandler implements ResourceHandler {
   async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
     return l3Transaction(this.l3, async (tx) => {
       const ids: string[] = [];
-      for (const body of bodies) ids.push(await this.createOne(tx, ctx, body));
+      for (const body of bodies) {
+        ids.push(await this.createOne(tx, ctx, body));
+        for (const e of this.l3.m.extensions ?? []) await e.processCreateFloatingip?.(tx, ctx, body);
+      }
       const rows = await tx.selectFrom('floatingips').selectAll().where('id', 'in', ids).execute();
       const byId = new Map(rows.map((r) => [r.id, r]));
       return this.toDicts(tx, ids.map((id) => byId.get(id)!));
@@ -175,6 +180,7 @@ export class FloatingIpHandler implements ResourceHandler {
       const set: Partial<FloatingIpTable> = { ...assoc, last_known_router_id: row.router_id };
       if ('description' in body) set.description = body.description as string;
       const updated = { ...row, ...set };
+      for (const e of this.l3.m.extensions ?? []) await e.processUpdateFloatingip?.(tx, ctx, id, body);
       await this.insertOrConflict(updated, () => tx.updateTable('floatingips')
         .set({ ...set, revision_number: Number(row.revision_number) + 1, updated_at: nowIso() }).where('id', '=', id).execute());
       return (await this.toDicts(tx, [(await tx.selectFrom('floatingips').selectAll().where('id', '=', id).executeTakeFirst())!]))[0]!;

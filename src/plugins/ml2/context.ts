@@ -4,6 +4,7 @@ import type { QuotaEngine } from '../../quota/quota.js';
 import type { TypeDrivers } from './type-drivers.js';
 import type { Ml2Settings } from './settings.js';
 import type { PortSecurityGroups } from '../securitygroups/ports.js';
+import type { Ml2ExtensionDriver } from './extension-drivers.js';
 
 export interface CoreSettings {
   baseMac: string;
@@ -22,4 +23,6 @@ export interface Ml2Context {
   core: CoreSettings;
   /** Security groups on ports (security-group extension), when it is on. */
   securityGroups?: PortSecurityGroups;
+  /** Extension drivers of service plugins (QoS, trunks), in the order they were added. */
+  extensions?: Ml2ExtensionDriver[];
 }

@@ -109,7 +109,7 @@ export class NetworkHandler implements ResourceHandler {
     }
     const tags = await loadTags(db, ids);
     const scopes = await networkAddressScopes(db, ids);
-    return rows.map((row) => {
+    const dicts = rows.map((row) => {
       const segs = segments.get(row.id) ?? [];
       const d: Rec = {
         id: row.id,
@@ -132,6 +132,8 @@ export class NetworkHandler implements ResourceHandler {
       else Object.assign(d, segs[0] ? providerView(segs[0]) : NO_PROVIDER);
       return d;
     });
+    for (const e of this.m.extensions ?? []) await e.extendNetworkDicts?.(db, dicts);
+    return dicts;
   }
 
   // ---- writes --------------------------------------------------------------------------------
@@ -140,7 +142,10 @@ export class NetworkHandler implements ResourceHandler {
     await this.m.securityGroups?.ensureDefaultGroups(ctx, bodies.map((b) => b.project_id as string));
     return inTransaction(this.m.db, async (tx) => {
       const ids: string[] = [];
-      for (const body of bodies) ids.push(await this.createOne(tx, body));
+      for (const body of bodies) {
+        ids.push(await this.createOne(tx, body));
+        for (const e of this.m.extensions ?? []) await e.processCreateNetwork?.(tx, ctx, body);
+      }
       const rows = await tx.selectFrom('networks').selectAll().where('id', 'in', ids).execute();
       const byId = new Map(rows.map((r) => [r.id, r]));
       return this.toDicts(ctx, tx, ids.map((id) => byId.get(id)!));
@@ -278,6 +283,7 @@ export class NetworkHandler implements ResourceHandler {
             .where('action', '=', 'access_as_external').execute();
         }
       }
+      for (const e of this.m.extensions ?? []) await e.processUpdateNetwork?.(tx, ctx, id, body);
       await tx.updateTable('networks').set({ ...set, revision_number: Number(row.revision_number) + 1, updated_at: nowIso() })
         .where('id', '=', id).execute();
       return (await this.get(ctx, id, tx))!;

@@ -150,6 +150,7 @@ export class PortHandler implements ResourceHandler {
     const dicts = rows.map((row) => portDict(row, ips && (ips.get(row.id) ?? []), pairs && (pairs.get(row.id) ?? []),
       opts && (opts.get(row.id) ?? []), tags && (tags.get(row.id) ?? [])));
     if (sgs) for (const d of dicts) d.security_groups = sgs.get(d.id as string) ?? [];
+    for (const e of this.m.extensions ?? []) await e.extendPortDicts?.(db, dicts, want);
     return dicts;
   }
 
@@ -160,7 +161,7 @@ export class PortHandler implements ResourceHandler {
     return inTransaction(this.m.db, async (tx) => {
       const created: Array<Rec | string> = [];
       const subnetCache = new Map<string, SubnetInfo[]>();
-      for (const body of bodies) created.push(await this.createOne(tx, body, subnetCache));
+      for (const body of bodies) created.push(await this.createOne(tx, body, subnetCache, true, ctx));
       const reread = created.filter((c): c is string => typeof c === 'string');
       const byId = new Map<string, Rec>();
       if (reread.length) {
@@ -205,7 +206,7 @@ export class PortHandler implements ResourceHandler {
    * its id for the caller to read back: lists whose stored order is the database's (address pairs,
    * DHCP options, several fixed IPs, which MySQL returns in key order) are read back.
    */
-  private async createOne(tx: Tx, body: Rec, subnetCache: Map<string, SubnetInfo[]>, quota = true): Promise<Rec | string> {
+  private async createOne(tx: Tx, body: Rec, subnetCache: Map<string, SubnetInfo[]>, quota = true, ctx: RequestContext | null = null): Promise<Rec | string> {
     const networkId = body.network_id as string;
     const net = await this.lockNetwork(tx, networkId);
     const projectId = body.project_id as string;
@@ -246,9 +247,11 @@ export class PortHandler implements ResourceHandler {
     if (pairs.length) await this.writePairs(tx, id, pairs);
     if (dhcpOpts.length) await this.writeDhcpOpts(tx, id, dhcpOpts, []);
     const securityGroups = this.m.securityGroups ? await this.m.securityGroups.bindOnCreate(tx, body, pse) : [];
+    const extra: Rec = {};
+    for (const e of this.m.extensions ?? []) Object.assign(extra, await e.processCreatePort?.(tx, ctx, body));
     if (pairs.length || dhcpOpts.length || fixed.length > 1) return id;
     // A new port has no tags.
-    return Object.assign(portDict(row, fixed.map((ip) => ({ subnet_id: ip.subnet_id, ip_address: ip.ip_address })), [], [], []), { security_groups: securityGroups });
+    return Object.assign(portDict(row, fixed.map((ip) => ({ subnet_id: ip.subnet_id, ip_address: ip.ip_address })), [], [], []), { security_groups: securityGroups }, extra);
   }
 
   private async writePairs(tx: Tx, portId: string, pairs: AddressPair[]): Promise<void> {
@@ -314,6 +317,7 @@ export class PortHandler implements ResourceHandler {
         throw conflict('AddressPairAndPortSecurityRequired', 'Port Security must be enabled in order to have allowed address pairs on a port.');
       }
       if (this.m.securityGroups) await this.m.securityGroups.onUpdate(tx, ctx, row, body, pse);
+      for (const e of this.m.extensions ?? []) await e.processUpdatePort?.(tx, ctx, row, body);
       if ('extra_dhcp_opts' in body) {
         await this.writeDhcpOpts(tx, id, validateDhcpOpts(body.extra_dhcp_opts as Rec[], true), current.extra_dhcp_opts as DhcpOpt[]);
       }

@@ -1,0 +1,27 @@
+// ML2 extension drivers (Neutron's ml2 ExtensionDriver): service plugins that add attributes to
+// networks and ports (QoS's qos_policy_id, trunk_details) without the core handlers knowing them;
+// the same hooks for floating IPs (qos-fip), which the L3 plugin calls.
+// The process* hooks run inside the network's or port's own write transaction, after its row is
+// written, so a refused attribute leaves nothing behind; the extend* hooks fill the API dicts.
+import type { RequestContext } from '../../context.js';
+import type { Rec } from '../../api/resource-handler.js';
+import type { PortTable } from '../../db/schema.js';
+import type { Reader, Tx } from '../../db/tx.js';
+
+export interface Ml2ExtensionDriver {
+  processCreateNetwork?(tx: Tx, ctx: RequestContext, body: Rec): Promise<void>;
+  processUpdateNetwork?(tx: Tx, ctx: RequestContext, id: string, body: Rec): Promise<void>;
+  /**
+   * `ctx` is null for ports a service plugin creates for itself (router and floating IP ports).
+   * Returns the attributes the driver adds to the new port's dict: a new port's dict is built
+   * from what its create wrote, without asking extendPortDicts.
+   */
+  processCreatePort?(tx: Tx, ctx: RequestContext | null, body: Rec): Promise<Rec | void>;
+  processUpdatePort?(tx: Tx, ctx: RequestContext, port: PortTable, body: Rec): Promise<void>;
+  extendNetworkDicts?(db: Reader, dicts: Rec[]): Promise<void>;
+  /** `want(name)`: whether the caller asked for that attribute (a list's ?fields=). */
+  extendPortDicts?(db: Reader, dicts: Rec[], want: (name: string) => boolean): Promise<void>;
+  processCreateFloatingip?(tx: Tx, ctx: RequestContext, body: Rec): Promise<void>;
+  processUpdateFloatingip?(tx: Tx, ctx: RequestContext, id: string, body: Rec): Promise<void>;
+  extendFloatingipDicts?(db: Reader, dicts: Rec[]): Promise<void>;
+}

@@ -1,0 +1,49 @@
+// The QoS service plugin (qos and its companion extensions): policies, rules (also by alias),
+// rule types, qos_policy_id on networks and ports, and the qos_policy RBAC object type.
+import type { Db } from '../../db/connection.js';
+import type { ResourceHandler } from '../../api/resource-handler.js';
+import { RULE_SPECS } from '../../definitions/qos.js';
+import { boundKind } from '../rbac/kinds.js';
+import type { Ml2Context } from '../ml2/context.js';
+import { QosDrivers } from './drivers.js';
+import { QosMl2Extension } from './ml2-extension.js';
+import { QosPolicyHandler } from './policies.js';
+import { QosRuleTypeHandler } from './rule-types.js';
+import { QosRuleAliasHandler, QosRuleHandler } from './rules.js';
+import { QOS_POLICY } from './store.js';
+
+export const QOS_ALIASES: readonly string[] = [
+  'qos', 'qos-bw-limit-direction', 'qos-default', 'qos-rule-type-details', 'qos-rule-type-filter', 'qos-bw-minimum-ingress',
+  'qos-rules-alias', 'qos-port-network-policy',
+];
+
+/**
+ * RBAC for QoS policies: only access_as_shared; the projects whose networks or ports use a
+ * policy (get_bound_project_ids) keep their access.
+ */
+export const qosPolicyKind = boundKind({
+  type: QOS_POLICY,
+  table: 'qos_policies',
+  label: 'QoS policy',
+  async boundProjects(tx, id) {
+    const nets = await tx.selectFrom('qos_network_policy_bindings').innerJoin('networks', 'networks.id', 'qos_network_policy_bindings.network_id')
+      .select('networks.project_id').distinct().where('qos_network_policy_bindings.policy_id', '=', id).execute();
+    const ports = await tx.selectFrom('qos_port_policy_bindings').innerJoin('ports', 'ports.id', 'qos_port_policy_bindings.port_id')
+      .select('ports.project_id').distinct().where('qos_port_policy_bindings.policy_id', '=', id).execute();
+    const fips = await tx.selectFrom('qos_fip_policy_bindings').innerJoin('floatingips', 'floatingips.id', 'qos_fip_policy_bindings.fip_id')
+      .select('floatingips.project_id').distinct().where('qos_fip_policy_bindings.policy_id', '=', id).execute();
+    return new Set([...nets, ...ports, ...fips].map((r) => r.project_id));
+  },
+});
+
+export function qosPlugin(db: Db, ml2: Ml2Context, aliases: ReadonlySet<string>) {
+  const drivers = new QosDrivers();
+  const handlers: ResourceHandler[] = [new QosPolicyHandler(db, qosPolicyKind), new QosRuleTypeHandler(drivers)];
+  for (const spec of RULE_SPECS) {
+    const rules = new QosRuleHandler(db, drivers, spec);
+    handlers.push(rules);
+    if (aliases.has('qos-rules-alias')) handlers.push(new QosRuleAliasHandler(db, rules, spec));
+  }
+  (ml2.extensions ??= []).push(new QosMl2Extension(db, drivers, { networkPolicyOnPorts: aliases.has('qos-port-network-policy') }));
+  return { handlers, rbacKind: qosPolicyKind };
+}

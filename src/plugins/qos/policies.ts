@@ -1,0 +1,186 @@
+// /v2.0/qos/policies (qos, qos-default): policies with their rules embedded. Sharing is an RBAC
+// entry (object_type qos_policy), so a policy that other projects' networks or ports use cannot
+// stop being shared; a project has one default policy at most (the database's primary key); a
+// policy that a port, network or floating IP uses cannot be deleted (QosPolicyInUse).
+import { sql, type SqlBool } from 'kysely';
+import type { RequestContext } from '../../context.js';
+import { qosPolicyDef } from '../../definitions/qos.js';
+import type { ResourceDef } from '../../definitions/types.js';
+import type { ListQuery } from '../../api/query.js';
+import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import { isDuplicateKey, type Db } from '../../db/connection.js';
+import type { QosPolicyTable } from '../../db/schema.js';
+import { forUpdate, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
+import { applyColumnFilters, applySortAndPage, applyTagFilters, loadTags, type ColumnMap } from '../common/list-sql.js';
+import { checkRevision, standardFields } from '../common/standard.js';
+import { rbacShared, rbacVisible } from '../common/visibility.js';
+import type { RbacKind } from '../rbac/kinds.js';
+import { ACCESS_SHARED, addEntry, removeAll, sharedWith, WILDCARD } from '../rbac/store.js';
+import { qosPolicyDefaultAlreadyExists, qosPolicyInUse, qosPolicyNotFound } from './errors.js';
+import { loadRules, QOS_POLICY } from './store.js';
+
+const COLUMNS: ColumnMap = {
+  id: { column: 'id' }, name: { column: 'name' }, tenant_id: { column: 'project_id' }, project_id: { column: 'project_id' },
+  description: { column: 'description' }, created_at: { column: 'created_at' }, updated_at: { column: 'updated_at' },
+  revision_number: { column: 'revision_number' },
+};
+
+export class QosPolicyHandler implements ResourceHandler {
+  readonly def: ResourceDef = qosPolicyDef;
+
+  /** `rbac`: the qos_policy RBAC kind, whose bound-project check guards unsharing. */
+  constructor(private readonly db: Db, private readonly rbac: RbacKind) {}
+
+  notFound(id: string): Error {
+    return qosPolicyNotFound(id);
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  private scoped(ctx: RequestContext, db: Reader) {
+    let qb = db.selectFrom('qos_policies').selectAll('qos_policies');
+    if (!ctx.isAdmin) qb = qb.where(rbacVisible(ctx, QOS_POLICY, 'qos_policies.project_id', 'qos_policies.id'));
+    return qb;
+  }
+
+  async get(ctx: RequestContext, id: string, db: Reader = this.db.kysely): Promise<Rec | null> {
+    const row = await this.scoped(ctx, db).where('qos_policies.id', '=', id).executeTakeFirst();
+    return row ? (await this.toDicts(ctx, db, [row]))[0]! : null;
+  }
+
+  async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
+    const db = this.db.kysely;
+    const { qb: filtered, rest } = applyColumnFilters(this.scoped(ctx, db), 'qos_policies', COLUMNS, q.filters);
+    let qb = filtered;
+    if (rest.shared) {
+      const want = new Set(rest.shared.map(Boolean));
+      const shared = rbacShared(ctx.projectId, QOS_POLICY, 'qos_policies.id');
+      if (want.size === 1) qb = qb.where(want.has(true) ? shared : sql<SqlBool>`not ${shared}`);
+    }
+    if (rest.is_default) {
+      const want = new Set(rest.is_default.map(Boolean));
+      const isDefault = sql<SqlBool>`qos_policies.id in (select d.qos_policy_id from qos_policies_default d)`;
+      if (want.size === 1) qb = qb.where(want.has(true) ? isDefault : sql<SqlBool>`not ${isDefault}`);
+    }
+    qb = applyTagFilters(qb, 'qos_policies', q.tagFilters);
+    qb = await applySortAndPage(db, qb, 'qos_policies', COLUMNS, q, 'QosPolicyNotFound');
+    const rows = await qb.execute();
+    if (q.pageReverse) rows.reverse();
+    return this.toDicts(ctx, db, rows);
+  }
+
+  async toDicts(ctx: RequestContext, db: Reader, rows: QosPolicyTable[]): Promise<Rec[]> {
+    const ids = rows.map((r) => r.id);
+    const shared = await sharedWith(db, QOS_POLICY, ids, ctx.projectId);
+    const rules = await loadRules(db, this.db, ids);
+    const tags = await loadTags(db, ids, this.db);
+    const defaults = new Set<string>();
+    if (ids.length) {
+      for (const d of await db.selectFrom('qos_policies_default').select('qos_policy_id').where('qos_policy_id', 'in', ids).execute()) {
+        defaults.add(d.qos_policy_id);
+      }
+    }
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      shared: shared.has(r.id),
+      rules: rules.get(r.id) ?? [],
+      is_default: defaults.has(r.id),
+      ...standardFields(r, tags.get(r.id)),
+    }));
+  }
+
+  // ---- writes --------------------------------------------------------------------------------
+
+  /** set_default / unset_default: the project's one default policy. */
+  private async setDefault(tx: Tx, policy: { id: string; project_id: string }, isDefault: boolean): Promise<void> {
+    const current = await tx.selectFrom('qos_policies_default').select('qos_policy_id').where('project_id', '=', policy.project_id).executeTakeFirst();
+    if (!isDefault) {
+      if (current?.qos_policy_id === policy.id) await tx.deleteFrom('qos_policies_default').where('project_id', '=', policy.project_id).execute();
+      return;
+    }
+    if (current) {
+      if (current.qos_policy_id !== policy.id) throw qosPolicyDefaultAlreadyExists(policy.project_id);
+      return;
+    }
+    try {
+      await tx.insertInto('qos_policies_default').values({ project_id: policy.project_id, qos_policy_id: policy.id }).execute();
+    } catch (err) {
+      // A concurrent request made another policy the project's default first.
+      if (isDuplicateKey(err)) throw qosPolicyDefaultAlreadyExists(policy.project_id);
+      throw err;
+    }
+  }
+
+  async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
+    return inTransaction(this.db, async (tx) => {
+      const rows: QosPolicyTable[] = [];
+      for (const b of bodies) {
+        const now = nowIso();
+        const row: QosPolicyTable = {
+          id: b.id as string, project_id: b.project_id as string, name: b.name as string,
+          description: (b.description as string | undefined) ?? '', revision_number: 0, created_at: now, updated_at: now,
+        };
+        await tx.insertInto('qos_policies').values(row).execute();
+        if (b.shared === true) {
+          await addEntry(this.db, tx, { object_type: QOS_POLICY, object_id: row.id, project_id: row.project_id, target_project: WILDCARD, action: ACCESS_SHARED });
+        }
+        if (b.is_default === true) await this.setDefault(tx, row, true);
+        rows.push(row);
+      }
+      return this.toDicts(ctx, tx, rows);
+    });
+  }
+
+  private async lock(tx: Tx, id: string): Promise<QosPolicyTable> {
+    const row = await forUpdate(this.db, tx.selectFrom('qos_policies').selectAll().where('id', '=', id)).executeTakeFirst();
+    if (!row) throw this.notFound(id);
+    return row;
+  }
+
+  async update(ctx: RequestContext, id: string, body: Rec, expectRevision?: number): Promise<Rec> {
+    return inTransaction(this.db, async (tx) => {
+      const row = await this.lock(tx, id);
+      checkRevision(row.revision_number, expectRevision);
+      if ('shared' in body) {
+        const wildcard = await tx.selectFrom('rbac_entries').selectAll().where('object_type', '=', QOS_POLICY).where('object_id', '=', id)
+          .where('action', '=', ACCESS_SHARED).where('target_project', '=', WILDCARD).executeTakeFirst();
+        if (body.shared === true && !wildcard) {
+          await addEntry(this.db, tx, { object_type: QOS_POLICY, object_id: id, project_id: row.project_id, target_project: WILDCARD, action: ACCESS_SHARED });
+        } else if (body.shared === false && wildcard) {
+          // Unsharing is removing the wildcard entry: projects that use the policy keep it.
+          await this.rbac.checkRemoval(this.db, tx, wildcard, row.project_id);
+          await tx.deleteFrom('rbac_entries').where('id', '=', wildcard.id).execute();
+        }
+      }
+      if ('is_default' in body) await this.setDefault(tx, row, body.is_default === true);
+      const set: Partial<QosPolicyTable> = { revision_number: Number(row.revision_number) + 1, updated_at: nowIso() };
+      if ('name' in body) set.name = body.name as string;
+      if ('description' in body) set.description = body.description as string;
+      await tx.updateTable('qos_policies').set(set).where('id', '=', id).execute();
+      const updated = await tx.selectFrom('qos_policies').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      return (await this.toDicts(ctx, tx, [updated]))[0]!;
+    });
+  }
+
+  async delete(_ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
+    await inTransaction(this.db, async (tx) => {
+      const row = await this.lock(tx, id);
+      checkRevision(row.revision_number, expectRevision);
+      // What uses the policy, in the order Neutron looks (QosPolicy.binding_models).
+      const port = await tx.selectFrom('qos_port_policy_bindings').select('port_id').where('policy_id', '=', id).limit(1).executeTakeFirst();
+      if (port) throw qosPolicyInUse(id, 'port', port.port_id);
+      const net = await tx.selectFrom('qos_network_policy_bindings').select('network_id').where('policy_id', '=', id).limit(1).executeTakeFirst();
+      if (net) throw qosPolicyInUse(id, 'network', net.network_id);
+      const fip = await tx.selectFrom('qos_fip_policy_bindings').select('fip_id').where('policy_id', '=', id).limit(1).executeTakeFirst();
+      if (fip) throw qosPolicyInUse(id, 'fip', fip.fip_id);
+      for (const t of ['qos_bandwidth_limit_rules', 'qos_dscp_marking_rules', 'qos_minimum_bandwidth_rules'] as const) {
+        await tx.deleteFrom(t).where('qos_policy_id', '=', id).execute();
+      }
+      await tx.deleteFrom('qos_policies_default').where('qos_policy_id', '=', id).execute();
+      await removeAll(tx, QOS_POLICY, id);
+      await tx.deleteFrom('tags').where('resource_id', '=', id).execute();
+      await tx.deleteFrom('qos_policies').where('id', '=', id).execute();
+    });
+  }
+}
