@@ -7,15 +7,9 @@ import assert from 'node:assert/strict';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
 import { ADMIN, ALICE, startServer, type TestServer } from '../helpers/server.js';
 import { createOrUpdateAgent } from '../../src/plugins/agents/report-state.js';
+import { assertError } from '../helpers/assert-error.js';
 
 const MISSING = '00000000-0000-4000-8000-000000000000';
-
-function assertError(r: { status: number; body: any }, status: number, type?: string, messageIncludes?: string) {
-  assert.equal(r.status, status, JSON.stringify(r.body));
-  assert.ok(r.body?.NeutronError, `expected a NeutronError body, got ${JSON.stringify(r.body)}`);
-  if (type) assert.equal(r.body.NeutronError.type, type, JSON.stringify(r.body));
-  if (messageIncludes) assert.ok(r.body.NeutronError.message.includes(messageIncludes), r.body.NeutronError.message);
-}
 
 for (const backend of BACKENDS) {
   describe(`segments on ${backend.name}`, { skip: await skipUnless(backend) }, () => {

@@ -7,13 +7,7 @@ import { BACKENDS, skipUnless } from '../helpers/backends.js';
 import { ADMIN, ALICE, BOB, startServer, type Caller, type TestServer } from '../helpers/server.js';
 import { parseCidr } from '../../src/ipam/cidr.js';
 import { allocateAny, cidrTexts, difference, prefixSet } from '../../src/ipam/prefix-set.js';
-
-function assertError(r: { status: number; body: any }, status: number, type?: string, messageIncludes?: string) {
-  assert.equal(r.status, status, JSON.stringify(r.body));
-  assert.ok(r.body?.NeutronError, `expected a NeutronError body, got ${JSON.stringify(r.body)}`);
-  if (type) assert.equal(r.body.NeutronError.type, type, JSON.stringify(r.body));
-  if (messageIncludes) assert.ok(r.body.NeutronError.message.includes(messageIncludes), r.body.NeutronError.message);
-}
+import { assertError } from '../helpers/assert-error.js';
 
 const set = (...cidrs: string[]) => prefixSet(parseCidr(cidrs[0]).version, cidrs.map((c) => parseCidr(c)));
 

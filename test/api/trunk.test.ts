@@ -8,13 +8,7 @@ import { BACKENDS, skipUnless } from '../helpers/backends.js';
 import { ADMIN, ALICE, BOB, startServer, type Caller, type TestServer } from '../helpers/server.js';
 import { createOrUpdateAgent } from '../../src/plugins/agents/report-state.js';
 import { subportsProblem } from '../../src/definitions/trunk.js';
-
-function assertError(r: { status: number; body: any }, status: number, type?: string, messageIncludes?: string) {
-  assert.equal(r.status, status, JSON.stringify(r.body));
-  assert.ok(r.body?.NeutronError, `expected a NeutronError body, got ${JSON.stringify(r.body)}`);
-  if (type) assert.equal(r.body.NeutronError.type, type, JSON.stringify(r.body));
-  if (messageIncludes) assert.ok(r.body.NeutronError.message.includes(messageIncludes), r.body.NeutronError.message);
-}
+import { assertError } from '../helpers/assert-error.js';
 
 const U1 = '11111111-1111-1111-1111-111111111111';
 const U2 = '22222222-2222-2222-2222-222222222222';
