@@ -7,8 +7,10 @@ import * as m003 from './migrations/003_security_groups.js';
 import * as m004 from './migrations/004_l3.js';
 import * as m005 from './migrations/005_subnetpools_rbac.js';
 import * as m007 from './migrations/007_dhcp.js';
+import * as m010 from './migrations/010_agent_scheduling.js';
 
-const migrations: Record<string, Migration> = { '001_core': m001, '002_agents': m002, '003_security_groups': m003, '004_l3': m004, '005_subnetpools_rbac': m005, '007_dhcp': m007 };
+const migrations: Record<string, Migration> = { '001_core': m001, '002_agents': m002, '003_security_groups': m003, '004_l3': m004, '005_subnetpools_rbac': m005, '007_dhcp': m007,
+  '010_agent_scheduling': m010 };
 
 class StaticProvider implements MigrationProvider {
   async getMigrations(): Promise<Record<string, Migration>> {

@@ -37,6 +37,12 @@ import { DhcpAgentNotifier, withDhcpNotifications, type DhcpResource } from '../
 import { dhcpRpcHandlers } from '../plugins/dhcp/rpc.js';
 import { addressManagement } from '../plugins/subnetpools/wiring.js';
 import { coreSettings, databaseUrl, ml2Settings, quotaDefaults } from './settings.js';
+import { NetworkAvailabilityZoneDriver } from '../plugins/agents/availability-zones.js';
+import { DnsIntegration } from '../plugins/dns/integration.js';
+import { L3AgentScheduler } from '../plugins/l3/agent-scheduler.js';
+import { DhcpAgentScheduling } from '../plugins/dhcp/agent-scheduler.js';
+import { agentSchedulerRoutes } from '../api/agent-scheduler-routes.js';
+import { catalogueRoutes } from '../api/catalogue-routes.js';
 
 export interface NeutrinoServer {
   app: FastifyInstance;
@@ -46,6 +52,8 @@ export interface NeutrinoServer {
   rpc: RpcRegistry;
   /** Casts to the DHCP agents (null without a bus or with dhcp_agent_notification off). */
   dhcpNotifier: DhcpAgentNotifier | null;
+  /** L3 agent scheduling and notifications (null without the router extension). */
+  l3Scheduler: L3AgentScheduler | null;
   close(): Promise<void>;
 }
 
@@ -87,6 +95,11 @@ export async function createServer(cfg: Config, opts: {
 
   const extensions = CORE_EXTENSIONS.filter((e) => cfg.securitygroup.enable_security_group || !SECURITY_GROUP_ALIASES.includes(e.alias));
   const aliases = new Set(extensions.map((e) => e.alias));
+  // ML2 extension drivers: availability zones and DNS names of networks and ports.
+  const azDefaults = [...cfg.DEFAULT.default_availability_zones];
+  ml2.extensionDrivers = [];
+  if (aliases.has('network_availability_zone')) ml2.extensionDrivers.push(new NetworkAvailabilityZoneDriver(azDefaults));
+  if (aliases.has('dns-integration')) ml2.extensionDrivers.push(new DnsIntegration(cfg.DEFAULT.dns_domain));
   // Ports are bound by the Linux-bridge mechanism driver after commit (bound-ports.ts).
   const bindingOpts = { agentDownTime: cfg.DEFAULT.agent_down_time };
   const ml2Ports = new Ml2PortHandler(ml2, bindingOpts);
@@ -98,7 +111,13 @@ export async function createServer(cfg: Config, opts: {
     handlers.push(sg.groups, sg.rules);
   }
   // L3 (routers, floating IPs): it also guards port deletes and cleans up before network deletes.
-  const l3 = aliases.has('router') ? new L3Plugin(ml2, ml2Ports) : null;
+  const l3 = aliases.has('router') ? new L3Plugin(ml2, ml2Ports, { defaultAvailabilityZones: azDefaults }) : null;
+  const l3Scheduler = l3 && aliases.has('l3_agent_scheduler')
+    ? new L3AgentScheduler(db, {
+      agentDownTime: cfg.DEFAULT.agent_down_time, routerAutoSchedule: cfg.DEFAULT.router_auto_schedule, defaultAvailabilityZones: azDefaults,
+    }, opts.bus ?? null)
+    : null;
+  if (l3 && l3Scheduler) l3.routers.agentScheduler = l3Scheduler;
   if (l3) {
     quota.register('router', 10, tableCounter('routers'));
     quota.register('floatingip', 50, tableCounter('floatingips'));
@@ -110,7 +129,7 @@ export async function createServer(cfg: Config, opts: {
   const addressMgmt = addressManagement(db, quota, aliases);
   handlers.push(...addressMgmt.handlers);
   // DHCP agents are told of network/subnet/port writes after commit (handlers wrapped, see notifier.ts).
-  const dhcpScheduler = { agentDownTime: cfg.DEFAULT.agent_down_time, agentsPerNetwork: cfg.DEFAULT.dhcp_agents_per_network };
+  const dhcpScheduler = { agentDownTime: cfg.DEFAULT.agent_down_time, agentsPerNetwork: cfg.DEFAULT.dhcp_agents_per_network, defaultAvailabilityZones: azDefaults };
   const dhcpNotifier = opts.bus && cfg.DEFAULT.dhcp_agent_notification ? new DhcpAgentNotifier(opts.bus, db, dhcpScheduler) : null;
   if (dhcpNotifier) {
     handlers.forEach((h, i) => {
@@ -134,6 +153,9 @@ export async function createServer(cfg: Config, opts: {
   const l2pop = new L2Population(db, opts.bus ?? null, bindingOpts);
   rpc.add(PLUGIN_TOPIC, new Ml2Rpc({ db, ports: ml2Ports, l2pop, binding: bindingOpts }).handlers());
   if (opts.bus) ml2Ports.events = new AgentNotifier(opts.bus, l2pop, db, bindingOpts);
+  // dhcp_agent_scheduler: administrators add and remove networks of DHCP agents.
+  const dhcpScheduling = aliases.has('dhcp_agent_scheduler') ? new DhcpAgentScheduling(db, byName('port')) : null;
+  if (dhcpScheduling) dhcpScheduling.notifier = dhcpNotifier;
 
   const app = buildApi({
     controllers,
@@ -142,7 +164,9 @@ export async function createServer(cfg: Config, opts: {
     paginationMaxLimit: cfg.DEFAULT.pagination_max_limit,
     logger: opts.logger ?? false,
     extraRoutes: [tagRoutes(new TagStore(db)), quotaRoutes(db, quota, policy), ...addressMgmt.routes,
-      ...(l3 ? [routerActionRoutes(l3.routers, { extraRoutesAtomic: aliases.has('extraroute-atomic') })] : [])],
+      ...(l3 ? [routerActionRoutes(l3.routers, { extraRoutesAtomic: aliases.has('extraroute-atomic') })] : []),
+      agentSchedulerRoutes({ policy, dhcp: dhcpScheduling, l3: l3Scheduler }),
+      catalogueRoutes(db, policy, { availabilityZones: aliases.has('availability_zone'), serviceProviders: aliases.has('service-type') })],
   });
   // Agents' heartbeats. On RabbitMQ serve() waits for the broker: the API does not wait with it.
   let closed = false;
@@ -164,11 +188,12 @@ export async function createServer(cfg: Config, opts: {
     if (opts.bus.transport === 'memory') await rpcHandles;
   }
   return {
-    app, db, ml2, rpc, dhcpNotifier,
+    app, db, ml2, rpc, dhcpNotifier, l3Scheduler,
     async close() {
       closed = true;
       for (const h of await Promise.race([rpcHandles, Promise.resolve([] as RpcServerHandle[])])) await h.stop();
       await dhcpNotifier?.settled();
+      await l3Scheduler?.settled();
       const handle = await Promise.race([reports, Promise.resolve(null)]);
       await handle?.stop();
       await app.close();

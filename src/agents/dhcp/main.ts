@@ -16,6 +16,7 @@ export async function runDhcpAgent(cfg: Config, o: { debug?: boolean } = {}): Pr
     bus, host, statePath: cfg.DEFAULT.state_path, reportInterval: cfg.agent.report_interval,
     resyncInterval: cfg.DEFAULT.resync_interval, dnsDomain: cfg.DEFAULT.dns_domain, leaseDuration: cfg.DEFAULT.dhcp_lease_duration,
     leaseMax: cfg.DEFAULT.dnsmasq_lease_max, dnsServers: [...cfg.DEFAULT.dnsmasq_dns_servers], logger: log,
+    availabilityZone: cfg.agent.availability_zone,
   });
   const t0 = Date.now();
   await agent.start();

@@ -11,7 +11,7 @@ import type { ListQuery } from '../../api/query.js';
 import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
 import type { Db } from '../../db/connection.js';
 import type { AgentTable } from '../../db/schema.js';
-import { b2i, i2b } from '../../db/tx.js';
+import { b2i, i2b, inTransaction } from '../../db/tx.js';
 import { applyColumnFilters, applySortAndPage, boolColumn, type ColumnMap } from '../common/list-sql.js';
 
 const COLUMNS: ColumnMap = {
@@ -105,7 +105,11 @@ export class AgentHandler implements ResourceHandler {
   }
 
   async delete(_ctx: RequestContext, id: string): Promise<void> {
-    const r = await this.db.kysely.deleteFrom('agents').where('id', '=', id).executeTakeFirst();
-    if (Number(r.numDeletedRows) === 0) throw this.notFound(id);
+    await inTransaction(this.db, async (tx) => {
+      // Its networks are left unhosted (its routers' bindings go by foreign key).
+      await tx.deleteFrom('networkdhcpagentbindings').where('dhcp_agent_id', '=', id).execute();
+      const r = await tx.deleteFrom('agents').where('id', '=', id).executeTakeFirst();
+      if (Number(r.numDeletedRows) === 0) throw this.notFound(id);
+    });
   }
 }

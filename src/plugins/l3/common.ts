@@ -29,9 +29,11 @@ export interface L3Settings {
   maxRoutes: number;
   /** [DEFAULT] enable_snat_by_default. */
   enableSnatByDefault: boolean;
+  /** [DEFAULT] default_availability_zones: the hints of routers created without any. */
+  defaultAvailabilityZones: readonly string[];
 }
 
-export const defaultL3Settings = (): L3Settings => ({ maxRoutes: 30, enableSnatByDefault: true });
+export const defaultL3Settings = (): L3Settings => ({ maxRoutes: 30, enableSnatByDefault: true, defaultAvailabilityZones: [] });
 
 export interface L3Context {
   m: Ml2Context;

@@ -4,6 +4,7 @@ import type { QuotaEngine } from '../../quota/quota.js';
 import type { TypeDrivers } from './type-drivers.js';
 import type { Ml2Settings } from './settings.js';
 import type { PortSecurityGroups } from '../securitygroups/ports.js';
+import type { Ml2ExtensionDriver } from './extension-drivers.js';
 
 export interface CoreSettings {
   baseMac: string;
@@ -22,4 +23,6 @@ export interface Ml2Context {
   core: CoreSettings;
   /** Security groups on ports (security-group extension), when it is on. */
   securityGroups?: PortSecurityGroups;
+  /** Extension drivers adding attributes to networks and ports (availability zones, DNS). */
+  extensionDrivers?: Ml2ExtensionDriver[];
 }

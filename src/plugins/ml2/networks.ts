@@ -18,6 +18,7 @@ import type { Ml2Context } from './context.js';
 import type { Segment } from './type-drivers.js';
 import { networkAddressScopes } from '../subnetpools/allocation.js';
 import { checkUnshareNetwork } from '../rbac/kinds.js';
+import { runHooks } from './extension-drivers.js';
 
 const COLUMNS: ColumnMap = {
   id: { column: 'id' }, name: { column: 'name' }, status: { column: 'status' },
@@ -109,7 +110,7 @@ export class NetworkHandler implements ResourceHandler {
     }
     const tags = await loadTags(db, ids);
     const scopes = await networkAddressScopes(db, ids);
-    return rows.map((row) => {
+    const dicts = rows.map((row) => {
       const segs = segments.get(row.id) ?? [];
       const d: Rec = {
         id: row.id,
@@ -131,6 +132,8 @@ export class NetworkHandler implements ResourceHandler {
       else Object.assign(d, providerView(segs[0] ?? { network_type: 'local', physical_network: null, segmentation_id: null }));
       return d;
     });
+    await runHooks(this.m.extensionDrivers, 'extendNetworkDicts', db, dicts);
+    return dicts;
   }
 
   // ---- writes --------------------------------------------------------------------------------
@@ -200,6 +203,7 @@ export class NetworkHandler implements ResourceHandler {
       mtu = body.mtu as number;
       if (mtu > maxMtu) throw new NeutronError(400, 'InvalidInput', `Invalid input for operation: Requested MTU is too big, maximum is ${maxMtu}.`);
     }
+    await runHooks(this.m.extensionDrivers, 'prepareCreateNetwork', tx, body);
     const now = nowIso();
     const id = body.id as string;
     const external = body['router:external'] === true;
@@ -218,6 +222,7 @@ export class NetworkHandler implements ResourceHandler {
     }
     if (body.shared === true) await this.addRbac(tx, id, projectId, 'access_as_shared');
     if (external) await this.addRbac(tx, id, projectId, 'access_as_external');
+    await runHooks(this.m.extensionDrivers, 'processCreateNetwork', tx, body, id);
     return id;
   }
 
@@ -275,6 +280,7 @@ export class NetworkHandler implements ResourceHandler {
             .where('action', '=', 'access_as_external').execute();
         }
       }
+      await runHooks(this.m.extensionDrivers, 'processUpdateNetwork', tx, body, id);
       await tx.updateTable('networks').set({ ...set, revision_number: Number(row.revision_number) + 1, updated_at: nowIso() })
         .where('id', '=', id).execute();
       return (await this.get(ctx, id, tx))!;
@@ -312,6 +318,7 @@ export class NetworkHandler implements ResourceHandler {
       }
       await tx.deleteFrom('network_segments').where('network_id', '=', id).execute();
       await tx.deleteFrom('rbac_entries').where('object_type', '=', 'network').where('object_id', '=', id).execute();
+      await tx.deleteFrom('networkdhcpagentbindings').where('network_id', '=', id).execute();
       await tx.deleteFrom('tags').where('resource_id', '=', id).execute();
       await tx.deleteFrom('networks').where('id', '=', id).execute();
     });

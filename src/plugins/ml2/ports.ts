@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { RequestContext } from '../../context.js';
-import { portDef } from '../../definitions/port.js';
+import { GENERATE_MAC, portDef } from '../../definitions/port.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import type { ResourceDef } from '../../definitions/types.js';
 import { NeutronError, badRequest, conflict, notFound } from '../../api/errors.js';
@@ -22,6 +22,7 @@ import { SubnetHandler, type SubnetInfo } from './subnets.js';
 import { PortIpAllocator, type FixedIp } from './ip-allocator.js';
 import { validateAddressPairs, validateDhcpOpts, type AddressPair, type DhcpOpt } from './port-extras.js';
 import { randomMac, parseBaseMac } from '../../ipam/index.js';
+import { runHooks } from './extension-drivers.js';
 
 const COLUMNS: ColumnMap = {
   id: { column: 'id' }, name: { column: 'name' }, network_id: { column: 'network_id' },
@@ -150,6 +151,7 @@ export class PortHandler implements ResourceHandler {
     const dicts = rows.map((row) => portDict(row, ips && (ips.get(row.id) ?? []), pairs && (pairs.get(row.id) ?? []),
       opts && (opts.get(row.id) ?? []), tags && (tags.get(row.id) ?? [])));
     if (sgs) for (const d of dicts) d.security_groups = sgs.get(d.id as string) ?? [];
+    await runHooks(this.m.extensionDrivers, 'extendPortDicts', db, dicts, fields);
     return dicts;
   }
 
@@ -168,6 +170,8 @@ export class PortHandler implements ResourceHandler {
         for (const d of await this.toDicts(tx, rows)) byId.set(d.id as string, d);
       }
       void ctx;
+      // Dicts built without reading back have no extension attributes yet.
+      await runHooks(this.m.extensionDrivers, 'extendPortDicts', tx, created.filter((c): c is Rec => typeof c !== 'string'), []);
       return created.map((c) => (typeof c === 'string' ? byId.get(c)! : c));
     });
   }
@@ -185,7 +189,8 @@ export class PortHandler implements ResourceHandler {
   }
 
   private async chooseMac(tx: Tx, networkId: string, requested: unknown): Promise<string> {
-    if (requested !== NOT_SPECIFIED && requested !== undefined) {
+    // mac_address null (port-mac-address-regenerate) asks for a fresh one, like an absent one.
+    if (requested !== NOT_SPECIFIED && requested !== undefined && requested !== GENERATE_MAC) {
       const mac = requested as string;
       if (await this.macInUse(tx, networkId, mac)) {
         throw conflict('MacAddressInUse', `Unable to complete operation for network ${networkId}. The mac address ${mac} is in use.`);
@@ -246,6 +251,7 @@ export class PortHandler implements ResourceHandler {
     if (pairs.length) await this.writePairs(tx, id, pairs);
     if (dhcpOpts.length) await this.writeDhcpOpts(tx, id, dhcpOpts, []);
     const securityGroups = this.m.securityGroups ? await this.m.securityGroups.bindOnCreate(tx, body, pse) : [];
+    await runHooks(this.m.extensionDrivers, 'processCreatePort', tx, body, id);
     if (pairs.length || dhcpOpts.length || fixed.length > 1) return id;
     // A new port has no tags.
     return Object.assign(portDict(row, fixed.map((ip) => ({ subnet_id: ip.subnet_id, ip_address: ip.ip_address })), [], [], []), { security_groups: securityGroups });
@@ -290,10 +296,17 @@ export class PortHandler implements ResourceHandler {
       if ('admin_state_up' in body) set.admin_state_up = b2i(body.admin_state_up as boolean);
       let mac = row.mac_address;
       if ('mac_address' in body && body.mac_address !== row.mac_address) {
+        // A new MAC only for a port that is not plugged (ML2's _check_mac_update_allowed), and
+        // never for the network's own ports (_check_mac_addr_update).
+        const newMac = body.mac_address === GENERATE_MAC ? await this.chooseMac(tx, row.network_id, GENERATE_MAC) : String(body.mac_address);
         if (row.binding_vif_type !== UNBOUND && row.binding_vif_type !== BINDING_FAILED) {
-          throw conflict('PortBound', `Unable to complete operation on port ${id}, port is already bound, port type: ${row.binding_vif_type}, old_mac ${row.mac_address}, new_mac ${String(body.mac_address)}.`);
+          throw conflict('PortBound', `Unable to complete operation on port ${id}, port is already bound, port type: ${row.binding_vif_type}, old_mac ${row.mac_address}, new_mac ${newMac}.`);
         }
-        mac = await this.chooseMac(tx, row.network_id, body.mac_address);
+        const owner = 'device_owner' in body && body.device_owner ? (body.device_owner as string) : row.device_owner;
+        if (owner.startsWith('network:')) {
+          throw conflict('UnsupportedPortDeviceOwner', `Operation mac address update is not supported for device_owner ${owner} on port ${id}.`);
+        }
+        mac = body.mac_address === GENERATE_MAC ? newMac : await this.chooseMac(tx, row.network_id, body.mac_address);
         set.mac_address = mac;
       }
       const owner = (set.device_owner ?? row.device_owner);
@@ -323,6 +336,7 @@ export class PortHandler implements ResourceHandler {
       }
       if ('binding:vnic_type' in body) set.binding_vnic_type = body['binding:vnic_type'] as string;
       if ('binding:profile' in body) set.binding_profile = JSON.stringify(body['binding:profile'] ?? {});
+      await runHooks(this.m.extensionDrivers, 'processUpdatePort', tx, body, id);
       await tx.updateTable('ports').set({ ...set, revision_number: Number(row.revision_number) + 1, updated_at: nowIso() }).where('id', '=', id).execute();
       return (await this.get(ctx, id, tx))!;
     });
