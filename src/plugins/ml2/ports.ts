@@ -21,7 +21,7 @@ import { checkNetworkVisible, networkNotFound, networkOwner, networkSharedWith }
 import { SubnetHandler, type SubnetInfo } from './subnets.js';
 import { PortIpAllocator, type FixedIp } from './ip-allocator.js';
 import { validateAddressPairs, validateDhcpOpts, type AddressPair, type DhcpOpt } from './port-extras.js';
-import { randomMac, parseBaseMac } from '../../ipam/index.js';
+import { canonicalIp, eui64Address, isAutoAddressSubnet, randomMac, parseBaseMac } from '../../ipam/index.js';
 import { runHooks } from './extension-drivers.js';
 
 const COLUMNS: ColumnMap = {
@@ -312,8 +312,16 @@ export class PortHandler implements ResourceHandler {
       const owner = (set.device_owner ?? row.device_owner);
       if ('fixed_ips' in body || mac !== row.mac_address) {
         const subnets = await this.subnets.subnetsOf(tx, row.network_id);
-        const requested = 'fixed_ips' in body ? body.fixed_ips : current.fixed_ips;
-        const fixed = await this.ips.allocate(tx, row.network_id, subnets, requested, mac, owner, current.fixed_ips as FixedIp[]);
+        let requested = 'fixed_ips' in body ? body.fixed_ips : current.fixed_ips;
+        let keepable = current.fixed_ips as FixedIp[];
+        if (mac !== row.mac_address) {
+          // Addresses made from the old MAC (EUI-64 on SLAAC subnets) are made again from the new
+          // one (Neutron's update_port_with_ips): asked for by subnet, not kept.
+          const stale = staleEui64(subnets, row.mac_address);
+          keepable = keepable.filter((f) => !stale(f as unknown as Rec));
+          if (Array.isArray(requested)) requested = (requested as Rec[]).map((f) => (stale(f) ? { subnet_id: stale(f) } : f));
+        }
+        const fixed = await this.ips.allocate(tx, row.network_id, subnets, requested, mac, owner, keepable);
         await this.ips.replace(tx, id, row.network_id, current.fixed_ips as FixedIp[], fixed);
       }
       const pse = 'port_security_enabled' in body ? (body.port_security_enabled as boolean) : i2b(row.port_security_enabled);
@@ -416,6 +424,30 @@ function portDict(row: PortTable, ips: FixedIp[] | undefined, pairs: AddressPair
     updated_at: row.updated_at,
     revision_number: Number(row.revision_number),
     tags,
+  };
+}
+
+/**
+ * Tells whether a fixed IP entry is the EUI-64 address of `oldMac` on one of the SLAAC (or
+ * DHCPv6-stateless) subnets: returns that subnet's id, or null.
+ */
+function staleEui64(subnets: SubnetInfo[], oldMac: string): (f: Rec) => string | null {
+  const auto = new Map<string, string>();
+  for (const s of subnets) {
+    if (s.ip_version === 6 && isAutoAddressSubnet({ ipv6_address_mode: s.ipv6_address_mode, ipv6_ra_mode: s.ipv6_ra_mode })) {
+      auto.set(eui64Address(s.cidr, oldMac), s.id);
+    }
+  }
+  return (f) => {
+    if (!auto.size || typeof f.ip_address !== 'string') return null;
+    let ip: string;
+    try {
+      ip = canonicalIp(f.ip_address);
+    } catch {
+      return null;
+    }
+    const subnetId = auto.get(ip);
+    return subnetId && (f.subnet_id === undefined || f.subnet_id === subnetId) ? subnetId : null;
   };
 }
 
