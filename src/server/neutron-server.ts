@@ -38,7 +38,9 @@ import { dhcpRpcHandlers } from '../plugins/dhcp/rpc.js';
 import { addressManagement } from '../plugins/subnetpools/wiring.js';
 import { coreSettings, databaseUrl, ml2Settings, quotaDefaults } from './settings.js';
 import { NetworkAvailabilityZoneDriver } from '../plugins/agents/availability-zones.js';
-import { DnsIntegration } from '../plugins/dns/integration.js';
+import { DnsIntegration, dnsAliases } from '../plugins/dns/integration.js';
+
+const DNS_ALIASES = ['dns-integration', 'dns-domain-ports'];
 import { L3AgentScheduler } from '../plugins/l3/agent-scheduler.js';
 import { DhcpAgentScheduling } from '../plugins/dhcp/agent-scheduler.js';
 import { agentSchedulerRoutes } from '../api/agent-scheduler-routes.js';
@@ -93,7 +95,9 @@ export async function createServer(cfg: Config, opts: {
   const ml2: Ml2Context = { db, types, quota, ml2: ml2s, core: coreSettings(cfg) };
   const policy = new PolicyEngine({ policyFile: policyFile(cfg, opts.configFiles ?? []) });
 
-  const extensions = CORE_EXTENSIONS.filter((e) => cfg.securitygroup.enable_security_group || !SECURITY_GROUP_ALIASES.includes(e.alias));
+  const dnsOn = new Set(dnsAliases(cfg.ml2.extension_drivers));
+  const extensions = CORE_EXTENSIONS.filter((e) => cfg.securitygroup.enable_security_group || !SECURITY_GROUP_ALIASES.includes(e.alias))
+    .filter((e) => !DNS_ALIASES.includes(e.alias) || dnsOn.has(e.alias));
   const aliases = new Set(extensions.map((e) => e.alias));
   // ML2 extension drivers: availability zones and DNS names of networks and ports.
   const azDefaults = [...cfg.DEFAULT.default_availability_zones];

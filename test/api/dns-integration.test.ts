@@ -1,4 +1,5 @@
-// dns-integration and dns-domain-ports on every backend: name validation, networks' dns_domain,
+// dns-integration and dns-domain-ports on every backend (on through [ml2] extension_drivers, off
+// by default as in Neutron): name validation, networks' dns_domain,
 // ports' dns_name/dns_domain/dns_assignment with the default [DEFAULT] dns_domain (names not
 // kept, host-<ip> names) and with a domain of its own (names kept, checked against the domain),
 // floating IPs' dns attributes, and what the DHCP agent is given.
@@ -16,10 +17,32 @@ const net = async (s: TestServer, cidr: string) => {
 };
 
 for (const backend of BACKENDS) {
-  describe(`DNS integration (default dns_domain) on ${backend.name}`, { skip: await skipUnless(backend) }, () => {
+  describe(`DNS integration off (no extension driver) on ${backend.name}`, { skip: await skipUnless(backend) }, () => {
     let s: TestServer;
     before(async () => {
       s = await startServer(backend);
+    });
+    after(async () => {
+      await s?.stop();
+    });
+
+    it('is not listed and its attributes are unknown', async () => {
+      const aliases = (await s.req('GET', '/v2.0/extensions', undefined, ALICE)).body.extensions.map((e: any) => e.alias);
+      assert.ok(!aliases.includes('dns-integration'));
+      assert.ok(!aliases.includes('dns-domain-ports'));
+      const n = await s.req('POST', '/v2.0/networks', { network: { name: 'x' } }, ALICE);
+      assert.ok(!('dns_domain' in n.body.network));
+      const p = await s.req('POST', '/v2.0/ports', { port: { network_id: n.body.network.id } }, ALICE);
+      assert.ok(!('dns_assignment' in p.body.port) && !('dns_name' in p.body.port));
+      const bad = await s.req('POST', '/v2.0/ports', { port: { network_id: n.body.network.id, dns_name: 'vm' } }, ALICE);
+      assert.equal(bad.status, 400);
+    });
+  });
+
+  describe(`DNS integration (default dns_domain) on ${backend.name}`, { skip: await skipUnless(backend) }, () => {
+    let s: TestServer;
+    before(async () => {
+      s = await startServer(backend, { ml2: { extension_drivers: 'port_security,dns_domain_ports' } });
     });
     after(async () => {
       await s?.stop();
@@ -105,7 +128,7 @@ for (const backend of BACKENDS) {
   describe(`DNS integration (dns_domain = example.org) on ${backend.name}`, { skip: await skipUnless(backend) }, () => {
     let s: TestServer;
     before(async () => {
-      s = await startServer(backend, { DEFAULT: { dns_domain: 'example.org' } });
+      s = await startServer(backend, { DEFAULT: { dns_domain: 'example.org' }, ml2: { extension_drivers: 'dns_domain_ports' } });
     });
     after(async () => {
       await s?.stop();

@@ -10,6 +10,16 @@ import { FQDN_MAX_LEN } from '../../definitions/dns.js';
 import { invalid } from '../../definitions/validators.js';
 import type { Ml2ExtensionDriver } from '../ml2/extension-drivers.js';
 
+/**
+ * The DNS extension aliases the [ml2] extension_drivers turn on, as in Neutron: 'dns' brings
+ * dns-integration, 'dns_domain_ports' brings it with dns-domain-ports. Neither is on by default.
+ */
+export function dnsAliases(extensionDrivers: readonly string[]): string[] {
+  const d = new Set(extensionDrivers.map((x) => x.trim()));
+  if (d.has('dns_domain_ports')) return ['dns-integration', 'dns-domain-ports'];
+  return d.has('dns') ? ['dns-integration'] : [];
+}
+
 /** neutron_lib constants.DNS_DOMAIN_DEFAULT. */
 export const DNS_DOMAIN_DEFAULT = 'openstacklocal.';
 
