@@ -108,7 +108,18 @@ export async function createServer(cfg: Config, opts: {
   const bindingOpts = { agentDownTime: cfg.DEFAULT.agent_down_time };
   const ml2Ports = new Ml2PortHandler(ml2, bindingOpts);
   const handlers: ResourceHandler[] = [new NetworkHandler(ml2), new SubnetHandler(ml2), ml2Ports];
-  if (aliases.has('agent')) handlers.push(new AgentHandler(db, { agentDownTime: cfg.DEFAULT.agent_down_time }));
+  if (aliases.has('agent')) {
+    const agentHandler = new AgentHandler(db, { agentDownTime: cfg.DEFAULT.agent_down_time });
+    // DHCP and L3 agents hear of being enabled or disabled (agent_updated), and resync.
+    const bus = opts.bus;
+    if (bus) {
+      agentHandler.adminStateListeners.push((a, up) => {
+        const topic = a.agent_type === 'DHCP agent' ? 'dhcp_agent' : a.agent_type === 'L3 agent' ? 'l3_agent' : null;
+        if (topic) void bus.cast({ topic, server: a.host }, 'agent_updated', { payload: { admin_state_up: up } }).catch(() => {});
+      });
+    }
+    handlers.push(agentHandler);
+  }
   if (aliases.has('security-group')) {
     const sg = securityGroupPlugin(db, quota);
     ml2.securityGroups = sg.ports;

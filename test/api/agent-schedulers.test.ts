@@ -50,8 +50,8 @@ for (const backend of BACKENDS) {
       s = await startServer(backend, {}, { bus: serverBus });
       const record = (host: string, method: string) => (_ctx: unknown, args: unknown) => { casts.push({ host, method, args }); };
       const dhcpMethods = ['network_create_end', 'network_update_end', 'network_delete_end', 'subnet_create_end', 'subnet_update_end',
-        'subnet_delete_end', 'port_create_end', 'port_update_end', 'port_delete_end'];
-      const l3Methods = ['routers_updated', 'router_added_to_agent', 'router_removed_from_agent', 'router_deleted'];
+        'subnet_delete_end', 'port_create_end', 'port_update_end', 'port_delete_end', 'agent_updated'];
+      const l3Methods = ['agent_updated', 'routers_updated', 'router_added_to_agent', 'router_removed_from_agent', 'router_deleted'];
       for (const host of ['dhcp-a', 'dhcp-b']) await agentBus.serve('dhcp_agent', host, Object.fromEntries(dhcpMethods.map((m) => [m, record(host, m)])));
       for (const host of ['l3-a', 'l3-b']) await agentBus.serve('l3_agent', host, Object.fromEntries(l3Methods.map((m) => [m, record(host, m)])));
       // The DHCP agents are in different zones; so are the L3 agents. One L3 agent runs DVR only.
@@ -115,11 +115,19 @@ for (const backend of BACKENDS) {
         assert.equal(r.body.NeutronError.type, type);
       }
       const b = agentIds['dhcp-b']!;
+      const c0 = await mark();
       assert.equal((await s.req('PUT', `/v2.0/agents/${b}`, { agent: { admin_state_up: false } }, ADMIN)).status, 200);
       const disabled = await post(b, { network_id: n });
       assert.equal(disabled.status, 404);
       assert.equal(disabled.body.NeutronError.message, `Agent ${b} is not a valid DHCP Agent or has been disabled.`);
+      // A disabled agent is told so, and serves nothing when it resyncs.
+      assert.deepEqual(await rpc('get_active_networks_info', { host: 'dhcp-b' }), []);
       assert.equal((await s.req('PUT', `/v2.0/agents/${b}`, { agent: { admin_state_up: true } }, ADMIN)).status, 200);
+      assert.equal((await s.req('PUT', `/v2.0/agents/${b}`, { agent: { description: 'unchanged state' } }, ADMIN)).status, 200);
+      assert.deepEqual(await since(c0), [
+        { host: 'dhcp-b', method: 'agent_updated', args: { payload: { admin_state_up: false } } },
+        { host: 'dhcp-b', method: 'agent_updated', args: { payload: { admin_state_up: true } } },
+      ]);
       assert.equal((await s.req('GET', `/v2.0/agents/${NO_ID}/dhcp-networks`, undefined, ADMIN)).status, 404);
       assert.deepEqual((await s.req('GET', `/v2.0/networks/${NO_ID}/dhcp-agents`, undefined, ADMIN)).body, { agents: [] });
     });

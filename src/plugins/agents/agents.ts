@@ -32,9 +32,13 @@ export interface AgentSettings {
   now?: () => number;
 }
 
+/** Told when an administrator enables or disables an agent (Neutron's agent_updated). */
+export type AdminStateListener = (agent: { agent_type: string; host: string }, adminStateUp: boolean) => void;
+
 export class AgentHandler implements ResourceHandler {
   readonly def: ResourceDef = agentDef;
   private readonly now: () => number;
+  readonly adminStateListeners: AdminStateListener[] = [];
 
   constructor(private readonly db: Db, private readonly settings: AgentSettings) {
     this.now = settings.now ?? Date.now;
@@ -98,9 +102,13 @@ export class AgentHandler implements ResourceHandler {
     const set: Partial<AgentTable> = {};
     if ('admin_state_up' in body) set.admin_state_up = b2i(body.admin_state_up as boolean);
     if ('description' in body) set.description = body.description as string | null;
+    const before = await this.db.kysely.selectFrom('agents').select(['admin_state_up']).where('id', '=', id).executeTakeFirst();
     if (Object.keys(set).length) await this.db.kysely.updateTable('agents').set(set).where('id', '=', id).execute();
     const d = await this.get(ctx, id);
     if (!d) throw this.notFound(id);
+    if (before && set.admin_state_up !== undefined && Number(before.admin_state_up) !== set.admin_state_up) {
+      for (const l of this.adminStateListeners) l({ agent_type: d.agent_type as string, host: d.host as string }, set.admin_state_up === 1);
+    }
     return d;
   }
 
