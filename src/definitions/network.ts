@@ -4,7 +4,7 @@ import type { ResourceDef } from './types.js';
 import { availabilityZoneHints } from './availability-zone.js';
 import { networkDnsAttrs } from './dns.js';
 import { adminStateAttr, idAttr, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
-import { boolean, filterBool, filterInt, intRange, list, stringOrNull, uuidOrNull, dict, string } from './validators.js';
+import { boolean, filterBool, filterInt, intRange, list, stringOrNull, uuidOrNull, dict } from './validators.js';
 
 export const PROVIDER_TYPES = ['local', 'flat', 'vlan', 'vxlan', 'geneve', 'gre'] as const;
 
