@@ -17,7 +17,7 @@
 # rabbitmqctl and deleted at the end), as a devstack Neutron has one: Tempest's
 # test_dhcp_agent_scheduler needs a DHCP agent. It changes the host's dataplane, so take
 # /tmp/dataplane.lock around such runs; at the end the agent's dnsmasq processes, namespaces and
-# bridges are removed.
+# bridges (those that were not there before it started) are removed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -99,7 +99,8 @@ CONF
 
 PID=
 AGENT_PID=
-AGENT_STATE="$STATE/dhcp-agent"
+# Not under $STATE (mode 700): dnsmasq reads its files as 'nobody'.
+AGENT_STATE=
 # The agent leaves dnsmasq running when it stops (a restarted agent adopts it): remove what it
 # made for the networks it served, then its virtual host.
 cleanup_dhcp_agent() {
@@ -107,15 +108,23 @@ cleanup_dhcp_agent() {
     kill "$AGENT_PID" 2>/dev/null || true
     for _ in $(seq 1 20); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.25; done
   fi
+  [ -n "$VHOST" ] && rabbitmqctl -q delete_vhost "$VHOST" >/dev/null 2>&1 || true
+  [ -n "$AGENT_STATE" ] || return 0
   for d in "$AGENT_STATE"/dhcp/*/; do
     [ -d "$d" ] || continue
     net=$(basename "$d")
     [ -f "$d/pid" ] && kill "$(cat "$d/pid")" 2>/dev/null || true
     ip netns delete "qdhcp-$net" 2>/dev/null || true
-    ip link delete "brq${net:0:11}" 2>/dev/null || true
   done
-  [ -n "$VHOST" ] && rabbitmqctl -q delete_vhost "$VHOST" >/dev/null 2>&1 || true
+  # The bridges it made (brq<network>; it leaves them to the L2 agent when a network goes): those
+  # that did not exist before it started (hence the dataplane lock).
+  for b in $(bridges); do
+    case " $BRIDGES_BEFORE " in *" $b "*) ;; *) ip link delete "$b" 2>/dev/null || true ;; esac
+  done
+  rm -rf "$AGENT_STATE"
 }
+bridges() { ip -o link show type bridge 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep '^brq' || true; }
+BRIDGES_BEFORE=
 cleanup() {
   [ "${DHCP_AGENT:-0}" = 1 ] && cleanup_dhcp_agent
   if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
@@ -141,6 +150,9 @@ done
 
 if [ "${DHCP_AGENT:-0}" = 1 ]; then
   AGENT_HOST="conformance-dhcp-$$"
+  BRIDGES_BEFORE=" $(bridges | tr '\n' ' ') "
+  AGENT_STATE=$(mktemp -d /tmp/neutrino-conformance-dhcp.XXXXXX)
+  chmod 755 "$AGENT_STATE"
   cat >"$STATE/dhcp_agent.ini" <<CONF
 [DEFAULT]
 host = $AGENT_HOST
