@@ -11,6 +11,13 @@
 # /var/lib/harness-tempest/results/NAME.{md,log,subunit,tempest.log.gz}; the server's own log is
 # copied to the same directory as NAME.server.log when the run ends. KEEP_STATE=1 keeps the
 # temporary state directory (database, configuration).
+#
+# DHCP_AGENT=1 also runs a real DHCP agent (`neutrino agent dhcp`, as root, dnsmasq in qdhcp-*
+# namespaces) talking to the server over RabbitMQ in a virtual host of its own (made with
+# rabbitmqctl and deleted at the end), as a devstack Neutron has one: Tempest's
+# test_dhcp_agent_scheduler needs a DHCP agent. It changes the host's dataplane, so take
+# /tmp/dataplane.lock around such runs; at the end the agent's dnsmasq processes, namespaces and
+# bridges (those that were not there before it started) are removed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -40,6 +47,16 @@ if [ "${NO_BUILD:-0}" != 1 ]; then
 fi
 
 STATE=$(mktemp -d /tmp/neutrino-conformance.XXXXXX)
+TRANSPORT_URL=
+VHOST=
+if [ "${DHCP_AGENT:-0}" = 1 ]; then
+  [ "$(id -u)" = 0 ] || die "DHCP_AGENT=1 needs root"
+  command -v dnsmasq >/dev/null || die "DHCP_AGENT=1 needs dnsmasq"
+  VHOST="neutrino_conformance_$(basename "$STATE" | tr -c 'A-Za-z0-9\n' _)"
+  rabbitmqctl -q add_vhost "$VHOST" >/dev/null || die "rabbitmqctl add_vhost failed"
+  rabbitmqctl -q set_permissions -p "$VHOST" "${RABBIT_USER:-guest}" '.*' '.*' '.*' >/dev/null
+  TRANSPORT_URL="rabbit://${RABBIT_USER:-guest}:${RABBIT_PASS:-guest}@127.0.0.1:5672/$VHOST"
+fi
 # tempest-setup.sh recreates the Tempest workspace on its first run, so the server logs into the
 # state directory and the log is copied next to Tempest's results at the end.
 SERVER_LOG="$STATE/server.log"
@@ -50,6 +67,7 @@ bind_port = $BIND_PORT
 state_path = $STATE
 auth_strategy = keystone
 debug = ${SERVER_DEBUG:-false}
+${TRANSPORT_URL:+transport_url = $TRANSPORT_URL}
 
 [keystone_authtoken]
 auth_url = $KEYSTONE_URL
@@ -80,7 +98,35 @@ network_vlan_ranges = public:100:200
 CONF
 
 PID=
+AGENT_PID=
+# Not under $STATE (mode 700): dnsmasq reads its files as 'nobody'.
+AGENT_STATE=
+# The agent leaves dnsmasq running when it stops (a restarted agent adopts it): remove what it
+# made for the networks it served, then its virtual host.
+cleanup_dhcp_agent() {
+  if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
+    kill "$AGENT_PID" 2>/dev/null || true
+    for _ in $(seq 1 20); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.25; done
+  fi
+  [ -n "$VHOST" ] && rabbitmqctl -q delete_vhost "$VHOST" >/dev/null 2>&1 || true
+  [ -n "$AGENT_STATE" ] || return 0
+  for d in "$AGENT_STATE"/dhcp/*/; do
+    [ -d "$d" ] || continue
+    net=$(basename "$d")
+    [ -f "$d/pid" ] && kill "$(cat "$d/pid")" 2>/dev/null || true
+    ip netns delete "qdhcp-$net" 2>/dev/null || true
+  done
+  # The bridges it made (brq<network>; it leaves them to the L2 agent when a network goes): those
+  # that did not exist before it started (hence the dataplane lock).
+  for b in $(bridges); do
+    case " $BRIDGES_BEFORE " in *" $b "*) ;; *) ip link delete "$b" 2>/dev/null || true ;; esac
+  done
+  rm -rf "$AGENT_STATE"
+}
+bridges() { ip -o link show type bridge 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep '^brq' || true; }
+BRIDGES_BEFORE=
 cleanup() {
+  [ "${DHCP_AGENT:-0}" = 1 ] && cleanup_dhcp_agent
   if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
     kill "$PID" 2>/dev/null || true
     for _ in $(seq 1 20); do kill -0 "$PID" 2>/dev/null || break; sleep 0.25; done
@@ -101,6 +147,30 @@ for _ in $(seq 1 60); do
   sleep 0.5
 done
 [ "${code:-}" = 200 ] || die "server did not answer at $URL within 30 s"
+
+if [ "${DHCP_AGENT:-0}" = 1 ]; then
+  AGENT_HOST="conformance-dhcp-$$"
+  BRIDGES_BEFORE=" $(bridges | tr '\n' ' ') "
+  AGENT_STATE=$(mktemp -d /tmp/neutrino-conformance-dhcp.XXXXXX)
+  chmod 755 "$AGENT_STATE"
+  cat >"$STATE/dhcp_agent.ini" <<CONF
+[DEFAULT]
+host = $AGENT_HOST
+state_path = $AGENT_STATE
+[agent]
+report_interval = 10
+CONF
+  log "starting a DHCP agent ($AGENT_HOST, log $RESULTS_DIR/$NAME.dhcp-agent.log)"
+  mkdir -p "$RESULTS_DIR"
+  ./bin/neutrino agent dhcp --config-file "$STATE/neutron.conf" --config-file "$STATE/dhcp_agent.ini" >"$RESULTS_DIR/$NAME.dhcp-agent.log" 2>&1 &
+  AGENT_PID=$!
+  for _ in $(seq 1 60); do
+    kill -0 "$AGENT_PID" 2>/dev/null || die "DHCP agent exited during start-up"
+    grep -q 'DHCP agent started' "$RESULTS_DIR/$NAME.dhcp-agent.log" && break
+    sleep 0.5
+  done
+  grep -q 'DHCP agent started' "$RESULTS_DIR/$NAME.dhcp-agent.log" || die "DHCP agent did not start within 30 s"
+fi
 
 # tempest-run.sh (set -o pipefail) now and then dies of SIGPIPE (exit 141) in its catalog
 # lookups (`openstack ... | awk '...; exit'`) before Tempest starts: try again then.

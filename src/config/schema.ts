@@ -50,6 +50,7 @@ export const SCHEMA = {
     default_availability_zones: list({ help: 'Default availability zone hints for resources that give none.' }),
     host: str({ help: "This host's name for agents and RPC (default: the machine's hostname)." }),
     dhcp_agents_per_network: int({ default: 1, min: 1, help: 'Number of DHCP agents scheduled to host a network.' }),
+    router_auto_schedule: bool({ default: true, help: 'Schedule routers without an L3 agent to an L3 agent when they change.' }),
     network_auto_schedule: bool({ default: true, help: 'Schedule networks without a DHCP agent to DHCP agents as they sync.' }),
     dhcp_lease_duration: int({ default: 86400, min: -1, help: 'DHCP lease duration in seconds; -1 means infinite.' }),
     resync_interval: int({ default: 5, min: 1, help: 'DHCP agent: seconds between retries of networks whose sync failed.' }),
@@ -143,6 +144,7 @@ export const SCHEMA = {
   agent: {
     report_interval: float({ default: 30, min: 0, help: 'Seconds between agent state reports; 0 disables them.' }),
     polling_interval: int({ default: 2, min: 1, help: 'Seconds between agent polls for local device changes.' }),
+    availability_zone: str({ default: 'nova', help: 'Availability zone the DHCP (and L3) agent reports for its host.' }),
   },
   aio: {
     agents: list({ help: 'Agents `neutrino aio` runs in its own process on the in-memory bus: linuxbridge, dhcp (needs root, iproute2, dnsmasq). Empty: the API only.' }),

@@ -9,9 +9,11 @@ import * as m005 from './migrations/005_subnetpools_rbac.js';
 import * as m007 from './migrations/007_dhcp.js';
 import * as m008 from './migrations/008_qos.js';
 import * as m009 from './migrations/009_trunk.js';
+import * as m010 from './migrations/010_agent_scheduling.js';
 import * as m011 from './migrations/011_metering_segments.js';
 
-const migrations: Record<string, Migration> = { '001_core': m001, '002_agents': m002, '003_security_groups': m003, '004_l3': m004, '005_subnetpools_rbac': m005, '007_dhcp': m007, '008_qos': m008, '009_trunk': m009, '011_metering_segments': m011 };
+const migrations: Record<string, Migration> = { '001_core': m001, '002_agents': m002, '003_security_groups': m003, '004_l3': m004, '005_subnetpools_rbac': m005, '007_dhcp': m007, '008_qos': m008, '009_trunk': m009,
+  '010_agent_scheduling': m010, '011_metering_segments': m011 };
 
 class StaticProvider implements MigrationProvider {
   async getMigrations(): Promise<Record<string, Migration>> {
@@ -20,7 +22,9 @@ class StaticProvider implements MigrationProvider {
 }
 
 export async function upgrade(db: Db): Promise<string[]> {
-  const migrator = new Migrator({ db: db.kysely, provider: new StaticProvider() });
+  // 010 was merged after 011 had shipped: a database already at 011 gets 010 afterwards (the two
+  // touch different tables), instead of Kysely refusing it as out of order.
+  const migrator = new Migrator({ db: db.kysely, provider: new StaticProvider(), allowUnorderedMigrations: true });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

@@ -234,6 +234,7 @@ export interface RouterTable extends StandardColumns {
   admin_state_up: Bool;
   gw_port_id: string | null;
   enable_snat: Bool;
+  availability_zone_hints: string; // JSON list
 }
 
 export interface RouterPortTable {
@@ -384,4 +385,27 @@ export interface Database {
   qos_fip_policy_bindings: QosFipPolicyBindingTable;
   trunks: TrunkTable;
   subports: SubPortTable;
+  routerl3agentbindings: RouterL3AgentBindingTable;
+  portdnses: PortDnsTable;
+  networkdnsdomains: NetworkDnsDomainTable;
+}
+
+/** Which L3 agent hosts which router (Neutron's routerl3agentbindings). */
+export interface RouterL3AgentBindingTable {
+  router_id: string;
+  l3_agent_id: string;
+  binding_index: number;
+}
+
+/** A port's dns_name/dns_domain (Neutron's portdnses, without the external-DNS columns). */
+export interface PortDnsTable {
+  port_id: string;
+  dns_name: string;
+  dns_domain: string;
+}
+
+/** A network's dns_domain (Neutron's networkdnsdomains). */
+export interface NetworkDnsDomainTable {
+  network_id: string;
+  dns_domain: string;
 }

@@ -77,4 +77,15 @@ export const CORE_EXTENSIONS: ExtensionInfo[] = [
   // Trunks (src/plugins/trunk): trunk ports with VLAN subports.
   ext('trunk', 'Trunk Extension', 'Provides support for trunk ports', '2016-01-01T10:00:00-00:00'),
   ext('trunk-details', 'Trunk port details', 'Expose trunk port details', '2016-01-01T10:00:00-00:00'),
+  // Agent scheduling, availability zones, service providers, MAC regeneration, DNS (issue 3).
+  ext('dhcp_agent_scheduler', 'DHCP Agent Scheduler', 'Schedule networks among dhcp agents', '2013-02-07T10:00:00-00:00'),
+  ext('l3_agent_scheduler', 'L3 Agent Scheduler', 'Schedule routers among l3 agents', '2013-02-07T10:00:00-00:00'),
+  ext('availability_zone', 'Availability Zone', 'The availability zone extension.', '2015-01-01T10:00:00-00:00'),
+  ext('availability_zone_filter', 'Availability Zone Filter Extension', 'Add filter parameters to AvailabilityZone resource', '2018-06-22T10:00:00-00:00'),
+  ext('network_availability_zone', 'Network Availability Zone', 'Availability zone support for network.', '2015-01-01T10:00:00-00:00'),
+  ext('router_availability_zone', 'Router Availability Zone', 'Availability zone support for router.', '2015-01-01T10:00:00-00:00'),
+  ext('service-type', 'Neutron Service Type Management', 'API for retrieving service providers for Neutron advanced services', '2013-01-20T00:00:00-00:00'),
+  ext('port-mac-address-regenerate', 'Neutron Port MAC address regenerate', 'Network port MAC address regenerate', '2018-05-03T10:00:00-00:00'),
+  ext('dns-integration', 'DNS Integration', 'Provides integration with DNS.', '2015-08-15T18:00:00-00:00'),
+  ext('dns-domain-ports', 'dns_domain for ports', 'Allows the DNS domain to be specified for a network port.', '2017-04-24T10:00:00-00:00'),
 ];

@@ -3,6 +3,7 @@
 import type { ResourceDef } from './types.js';
 import { idAttr, ipAddressOrNull, projectAttrs, standardAttrs } from './common.js';
 import { uuid, uuidOrNull } from './validators.js';
+import { floatingipDnsAttrs } from './dns.js';
 
 export const floatingipDef: ResourceDef = {
   name: 'floatingip',
@@ -29,5 +30,6 @@ export const floatingipDef: ResourceDef = {
     ...standardAttrs,
     port_details: { allowPost: false, allowPut: false, visible: true, extension: 'fip-port-details' },
     qos_policy_id: { allowPost: true, allowPut: true, default: null, validate: uuidOrNull, visible: true, extension: 'qos-fip' },
+    ...floatingipDnsAttrs,
   },
 };

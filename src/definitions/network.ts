@@ -1,8 +1,10 @@
 // networks: core attributes plus provider, multi-provider, external-net, net-mtu(-writable),
 // port-security and the standard attributes.
 import type { ResourceDef } from './types.js';
+import { availabilityZoneHints } from './availability-zone.js';
+import { networkDnsAttrs } from './dns.js';
 import { adminStateAttr, idAttr, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
-import { boolean, filterBool, filterInt, intRange, list, stringOrNull, uuidOrNull, dict, string } from './validators.js';
+import { boolean, filterBool, filterInt, intRange, list, stringOrNull, uuidOrNull, dict } from './validators.js';
 
 export const PROVIDER_TYPES = ['local', 'flat', 'vlan', 'vxlan', 'geneve', 'gre'] as const;
 
@@ -53,7 +55,7 @@ export const networkDef: ResourceDef = {
       filterConvert: filterBool, enforcePolicy: true, extension: 'port-security',
     },
     availability_zone_hints: {
-      allowPost: true, allowPut: false, default: [], validate: list(string(255)), visible: true,
+      allowPost: true, allowPut: false, default: [], validate: availabilityZoneHints, visible: true,
       extension: 'network_availability_zone',
     },
     availability_zones: { allowPost: false, allowPut: false, visible: true, extension: 'network_availability_zone' },
@@ -62,5 +64,6 @@ export const networkDef: ResourceDef = {
     qos_policy_id: {
       allowPost: true, allowPut: true, default: null, validate: uuidOrNull, visible: true, enforcePolicy: true, extension: 'qos',
     },
+    ...networkDnsAttrs,
   },
 };

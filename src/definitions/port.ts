@@ -4,6 +4,7 @@ import type { ResourceDef } from './types.js';
 import { adminStateAttr, idAttr, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
 import { boolean, dict, dictOrEmpty, filterBool, invalid, list, macAddress, oneOf, string, uuid, uuidOrNull } from './validators.js';
 import { securityGroupIdList } from './security-group.js';
+import { portDnsAttrs } from './dns.js';
 
 export const VNIC_TYPES = [
   'normal', 'direct', 'macvtap', 'baremetal', 'direct-physical', 'virtio-forwarder', 'smart-nic', 'vdpa',
@@ -42,6 +43,10 @@ const dhcpOpts = (v: unknown, attr: string) => {
   return l;
 };
 
+/** mac_address null: a new random MAC (Neutron's convert_to_mac_if_none, port-mac-address-regenerate). */
+export const GENERATE_MAC = Symbol('GENERATE_MAC');
+const macOrGenerate = (v: unknown, attr: string) => (v === null ? GENERATE_MAC : macAddress(v, attr));
+
 export const portDef: ResourceDef = {
   name: 'port',
   collection: 'ports',
@@ -52,7 +57,7 @@ export const portDef: ResourceDef = {
     name: nameAttr,
     network_id: { allowPost: true, allowPut: false, validate: uuid, visible: true, filter: true, sortKey: true, requiredByPolicy: true },
     admin_state_up: adminStateAttr,
-    mac_address: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: macAddress, visible: true, filter: true, sortKey: true, enforcePolicy: true },
+    mac_address: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: macOrGenerate, visible: true, filter: true, sortKey: true, enforcePolicy: true },
     fixed_ips: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: fixedIps, visible: true, filter: true, enforcePolicy: true },
     device_id: { allowPost: true, allowPut: true, default: '', validate: string(255), visible: true, filter: true, sortKey: true },
     device_owner: { allowPost: true, allowPut: true, default: '', validate: string(255), visible: true, filter: true, sortKey: true, enforcePolicy: true },
@@ -71,5 +76,6 @@ export const portDef: ResourceDef = {
     qos_policy_id: { allowPost: true, allowPut: true, default: null, validate: uuidOrNull, visible: true, enforcePolicy: true, extension: 'qos' },
     qos_network_policy_id: { allowPost: false, allowPut: false, visible: true, extension: 'qos-port-network-policy' },
     trunk_details: { allowPost: false, allowPut: false, visible: true, enforcePolicy: true, requiredByPolicy: true, extension: 'trunk-details' },
+    ...portDnsAttrs,
   },
 };

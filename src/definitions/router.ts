@@ -4,6 +4,7 @@ import type { ResourceDef, Validator } from './types.js';
 import { adminStateAttr, idAttr, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
 import { invalid, isUuid, toBoolean } from './validators.js';
 import { pyRepr, pyStr, validateIpAddress, validateRouteCidr, verifyDictKeys } from '../ipam/index.js';
+import { availabilityZoneHints } from './availability-zone.js';
 
 const show = (v: unknown) => pyStr(v);
 
@@ -95,5 +96,9 @@ export const routerDef: ResourceDef = {
       allowPost: false, allowPut: true, default: NOT_SPECIFIED, validate: routeList, visible: true, extension: 'extraroute',
     },
     ...standardAttrs,
+    availability_zone_hints: {
+      allowPost: true, allowPut: false, default: [], validate: availabilityZoneHints, visible: true, extension: 'router_availability_zone',
+    },
+    availability_zones: { allowPost: false, allowPut: false, visible: true, extension: 'router_availability_zone' },
   },
 };

@@ -42,6 +42,14 @@ import { SegmentHandler } from '../plugins/segments/segments.js';
 import { coreSettings, databaseUrl, l3Settings, ml2Settings, quotaDefaults } from './settings.js';
 import { qosPlugin } from '../plugins/qos/index.js';
 import { trunkPlugin } from '../plugins/trunk/index.js';
+import { NetworkAvailabilityZoneDriver } from '../plugins/agents/availability-zones.js';
+import { DnsIntegration, dnsAliases } from '../plugins/dns/integration.js';
+import { L3AgentScheduler } from '../plugins/l3/agent-scheduler.js';
+import { DhcpAgentScheduling } from '../plugins/dhcp/agent-scheduler.js';
+import { agentSchedulerRoutes } from '../api/agent-scheduler-routes.js';
+import { catalogueRoutes } from '../api/catalogue-routes.js';
+
+const DNS_ALIASES = ['dns-integration', 'dns-domain-ports'];
 
 export interface NeutrinoServer {
   app: FastifyInstance;
@@ -51,6 +59,8 @@ export interface NeutrinoServer {
   rpc: RpcRegistry;
   /** Casts to the DHCP agents (null without a bus or with dhcp_agent_notification off). */
   dhcpNotifier: DhcpAgentNotifier | null;
+  /** L3 agent scheduling and notifications (null without the router extension). */
+  l3Scheduler: L3AgentScheduler | null;
   close(): Promise<void>;
 }
 
@@ -90,13 +100,31 @@ export async function createServer(cfg: Config, opts: {
   const ml2: Ml2Context = { db, types, quota, ml2: ml2s, core: coreSettings(cfg) };
   const policy = new PolicyEngine({ policyFile: policyFile(cfg, opts.configFiles ?? []) });
 
-  const extensions = CORE_EXTENSIONS.filter((e) => cfg.securitygroup.enable_security_group || !SECURITY_GROUP_ALIASES.includes(e.alias));
+  const dnsOn = new Set(dnsAliases(cfg.ml2.extension_drivers));
+  const extensions = CORE_EXTENSIONS.filter((e) => cfg.securitygroup.enable_security_group || !SECURITY_GROUP_ALIASES.includes(e.alias))
+    .filter((e) => !DNS_ALIASES.includes(e.alias) || dnsOn.has(e.alias));
   const aliases = new Set(extensions.map((e) => e.alias));
+  // ML2 extension drivers: availability zones and DNS names of networks and ports.
+  const azDefaults = [...cfg.DEFAULT.default_availability_zones];
+  ml2.extensions = [];
+  if (aliases.has('network_availability_zone')) ml2.extensions.push(new NetworkAvailabilityZoneDriver(azDefaults));
+  if (aliases.has('dns-integration')) ml2.extensions.push(new DnsIntegration(cfg.DEFAULT.dns_domain));
   // Ports are bound by the Linux-bridge mechanism driver after commit (bound-ports.ts).
   const bindingOpts = { agentDownTime: cfg.DEFAULT.agent_down_time };
   const ml2Ports = new Ml2PortHandler(ml2, bindingOpts);
   const handlers: ResourceHandler[] = [new NetworkHandler(ml2), new SubnetHandler(ml2), ml2Ports];
-  if (aliases.has('agent')) handlers.push(new AgentHandler(db, { agentDownTime: cfg.DEFAULT.agent_down_time }));
+  if (aliases.has('agent')) {
+    const agentHandler = new AgentHandler(db, { agentDownTime: cfg.DEFAULT.agent_down_time });
+    // DHCP and L3 agents hear of being enabled or disabled (agent_updated), and resync.
+    const bus = opts.bus;
+    if (bus) {
+      agentHandler.adminStateListeners.push((a, up) => {
+        const topic = a.agent_type === 'DHCP agent' ? 'dhcp_agent' : a.agent_type === 'L3 agent' ? 'l3_agent' : null;
+        if (topic) void bus.cast({ topic, server: a.host }, 'agent_updated', { payload: { admin_state_up: up } }).catch(() => {});
+      });
+    }
+    handlers.push(agentHandler);
+  }
   if (aliases.has('security-group')) {
     const sg = securityGroupPlugin(db, quota);
     ml2.securityGroups = sg.ports;
@@ -104,6 +132,12 @@ export async function createServer(cfg: Config, opts: {
   }
   // L3 (routers, floating IPs): it also guards port deletes and cleans up before network deletes.
   const l3 = aliases.has('router') ? new L3Plugin(ml2, ml2Ports, l3Settings(cfg)) : null;
+  const l3Scheduler = l3 && aliases.has('l3_agent_scheduler')
+    ? new L3AgentScheduler(db, {
+      agentDownTime: cfg.DEFAULT.agent_down_time, routerAutoSchedule: cfg.DEFAULT.router_auto_schedule, defaultAvailabilityZones: azDefaults,
+    }, opts.bus ?? null)
+    : null;
+  if (l3 && l3Scheduler) l3.routers.agentScheduler = l3Scheduler;
   if (l3) {
     quota.register('router', 10, tableCounter('routers'));
     quota.register('floatingip', 50, tableCounter('floatingips'));
@@ -123,7 +157,7 @@ export async function createServer(cfg: Config, opts: {
   handlers.push(...meteringPlugin(db, aliases));
   if (aliases.has('segment')) handlers.push(new SegmentHandler(ml2, bindingOpts));
   // DHCP agents are told of network/subnet/port writes after commit (handlers wrapped, see notifier.ts).
-  const dhcpScheduler = { agentDownTime: cfg.DEFAULT.agent_down_time, agentsPerNetwork: cfg.DEFAULT.dhcp_agents_per_network };
+  const dhcpScheduler = { agentDownTime: cfg.DEFAULT.agent_down_time, agentsPerNetwork: cfg.DEFAULT.dhcp_agents_per_network, defaultAvailabilityZones: azDefaults };
   const dhcpNotifier = opts.bus && cfg.DEFAULT.dhcp_agent_notification ? new DhcpAgentNotifier(opts.bus, db, dhcpScheduler) : null;
   if (dhcpNotifier) {
     handlers.forEach((h, i) => {
@@ -152,6 +186,9 @@ export async function createServer(cfg: Config, opts: {
   // Router and floating IP ports are told to DHCP and L2 agents as API ports are.
   if (l3 && dhcpNotifier) l3.addPortListener(dhcpServicePortEvents(dhcpNotifier));
   if (l3 && ml2Ports.events) l3.addPortListener(ml2Ports.events);
+  // dhcp_agent_scheduler: administrators add and remove networks of DHCP agents.
+  const dhcpScheduling = aliases.has('dhcp_agent_scheduler') ? new DhcpAgentScheduling(db, byName('port')) : null;
+  if (dhcpScheduling) dhcpScheduling.notifier = dhcpNotifier;
 
   const app = buildApi({
     controllers,
@@ -161,7 +198,9 @@ export async function createServer(cfg: Config, opts: {
     logger: opts.logger ?? false,
     extraRoutes: [tagRoutes(new TagStore(db)), quotaRoutes(db, quota, policy), ...addressMgmt.routes,
       ...(l3 ? [routerActionRoutes(l3.routers, { extraRoutesAtomic: aliases.has('extraroute-atomic') })] : []),
-      ...(trunks?.routes ?? [])],
+      ...(trunks?.routes ?? []),
+      agentSchedulerRoutes({ policy, dhcp: dhcpScheduling, l3: l3Scheduler }),
+      catalogueRoutes(db, policy, { availabilityZones: aliases.has('availability_zone'), serviceProviders: aliases.has('service-type') })],
   });
   // Agents' heartbeats. On RabbitMQ serve() waits for the broker: the API does not wait with it.
   let closed = false;
@@ -183,11 +222,12 @@ export async function createServer(cfg: Config, opts: {
     if (opts.bus.transport === 'memory') await rpcHandles;
   }
   return {
-    app, db, ml2, rpc, dhcpNotifier,
+    app, db, ml2, rpc, dhcpNotifier, l3Scheduler,
     async close() {
       closed = true;
       for (const h of await Promise.race([rpcHandles, Promise.resolve([] as RpcServerHandle[])])) await h.stop();
       await dhcpNotifier?.settled();
+      await l3Scheduler?.settled();
       const handle = await Promise.race([reports, Promise.resolve(null)]);
       await handle?.stop();
       await app.close();

@@ -47,9 +47,12 @@ export function coreSettings(cfg: Config): CoreSettings {
   };
 }
 
-/** The L3 plugin's options (Neutron's extraroute and l3_gwmode options in [DEFAULT]). */
+/** The L3 plugin's options (Neutron's extraroute and l3_gwmode options, default_availability_zones, in [DEFAULT]). */
 export function l3Settings(cfg: Config): L3Settings {
-  return { maxRoutes: cfg.DEFAULT.max_routes, enableSnatByDefault: cfg.DEFAULT.enable_snat_by_default };
+  return {
+    maxRoutes: cfg.DEFAULT.max_routes, enableSnatByDefault: cfg.DEFAULT.enable_snat_by_default,
+    defaultAvailabilityZones: [...cfg.DEFAULT.default_availability_zones],
+  };
 }
 
 export function quotaDefaults(cfg: Config): Record<string, number> {

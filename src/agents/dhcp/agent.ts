@@ -31,6 +31,8 @@ export const DHCP_AGENT_TYPE = 'DHCP agent';
 export const DHCP_AGENT_BINARY = 'neutron-dhcp-agent';
 export const DHCP_AGENT_TOPIC = 'dhcp_agent';
 const PLUGIN_TOPIC = 'q-plugin';
+/** neutron_lib constants.DEVICE_ID_RESERVED_DHCP_PORT. */
+const RESERVED_DHCP_PORT = 'reserved_dhcp_port';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface DhcpAgentOptions extends Partial<RenderOptions> {
@@ -51,6 +53,8 @@ export interface DhcpAgentOptions extends Partial<RenderOptions> {
   syncConcurrency?: number;
   /** RPC call timeout, ms. */
   rpcTimeoutMs?: number;
+  /** [agent] availability_zone, reported with the agent's state. */
+  availabilityZone?: string;
   logger?: RpcLogger;
 }
 
@@ -114,6 +118,7 @@ export class DhcpAgent {
     this.reporter = new StateReporter({
       bus: this.o.bus, agentType: DHCP_AGENT_TYPE, binary: DHCP_AGENT_BINARY, host: this.o.host, topic: DHCP_AGENT_TOPIC,
       reportInterval: this.o.reportInterval,
+      ...(this.o.availabilityZone !== undefined ? { availabilityZone: this.o.availabilityZone } : {}),
       configurations: () => this.configurations(),
       onRevived: () => void this.sync().catch(() => {}),
       onError: (err) => this.log.warn({ err: (err as Error).message }, 'DHCP agent state report failed'),
@@ -261,6 +266,13 @@ export class DhcpAgent {
     const deviceId = this.deviceId(n.id);
     const served = dhcpSubnets(n).map((s) => s.id).sort();
     let port = n.ports.find((p) => p.device_id === deviceId && p.device_owner === 'network:dhcp');
+    // A port kept when the network was taken from an agent (Neutron's reserved DHCP port): this
+    // agent takes it over, with its addresses, rather than making another.
+    const reserved = port ? undefined : n.ports.find((p) => p.device_id === RESERVED_DHCP_PORT && p.device_owner === 'network:dhcp');
+    if (reserved) {
+      port = await this.call<PortInfo>('update_dhcp_port', { port_id: reserved.id, port: { port: { network_id: n.id, device_id: deviceId } }, host: this.o.host });
+      n.ports = n.ports.map((p) => (p.id === reserved.id ? port! : p));
+    }
     if (!port) {
       port = await this.call<PortInfo>('create_dhcp_port', {
         port: { port: { network_id: n.id, device_id: deviceId, device_owner: 'network:dhcp', name: '', admin_state_up: true, fixed_ips: served.map((subnet_id) => ({ subnet_id })) } },

@@ -17,6 +17,7 @@ export function dhcpAgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, ne
     bus, host: cfg.DEFAULT.host || hostname(), ...(netns ? { netns } : {}), statePath: cfg.DEFAULT.state_path, reportInterval: cfg.agent.report_interval,
     resyncInterval: cfg.DEFAULT.resync_interval, dnsDomain: cfg.DEFAULT.dns_domain, leaseDuration: cfg.DEFAULT.dhcp_lease_duration,
     leaseMax: cfg.DEFAULT.dnsmasq_lease_max, dnsServers: [...cfg.DEFAULT.dnsmasq_dns_servers], logger: log,
+    availabilityZone: cfg.agent.availability_zone,
   });
 }
 

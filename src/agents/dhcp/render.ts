@@ -21,6 +21,8 @@ export interface PortInfo {
   admin_state_up?: boolean;
   fixed_ips: FixedIp[];
   extra_dhcp_opts?: DhcpOptRec[];
+  /** dns-integration: the server's host name and FQDN per address. */
+  dns_assignment?: Array<{ ip_address: string; hostname: string; fqdn: string }>;
 }
 export interface SubnetInfo {
   id: string;
@@ -114,7 +116,9 @@ export function renderHosts(n: NetworkInfo, o: RenderOptions): string {
         continue;
       }
       const id = clientId ? `id:${clientId},` : '';
-      lines.push(`${p.mac_address},${id}${hostnameOf(f.ip_address, o.dnsDomain)},${literal(f.ip_address)}${tag}`);
+      // The server's name for the address (the port's dns_name) when it gives one, as Neutron's agent.
+      const named = p.dns_assignment?.find((d) => d.ip_address === f.ip_address)?.fqdn.replace(/\.$/, '');
+      lines.push(`${p.mac_address},${id}${named || hostnameOf(f.ip_address, o.dnsDomain)},${literal(f.ip_address)}${tag}`);
     }
     if (optsOnly && tag && !lines.some((l) => l.startsWith(`${p.mac_address},`))) lines.push(`${p.mac_address}${tag}`);
   }

@@ -11,7 +11,7 @@ import type { ListQuery } from '../../api/query.js';
 import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
 import type { Db } from '../../db/connection.js';
 import type { AgentTable } from '../../db/schema.js';
-import { b2i, i2b } from '../../db/tx.js';
+import { b2i, i2b, inTransaction } from '../../db/tx.js';
 import { applyColumnFilters, applySortAndPage, boolColumn, type ColumnMap } from '../common/list-sql.js';
 
 const COLUMNS: ColumnMap = {
@@ -32,9 +32,13 @@ export interface AgentSettings {
   now?: () => number;
 }
 
+/** Told when an administrator enables or disables an agent (Neutron's agent_updated). */
+export type AdminStateListener = (agent: { agent_type: string; host: string }, adminStateUp: boolean) => void;
+
 export class AgentHandler implements ResourceHandler {
   readonly def: ResourceDef = agentDef;
   private readonly now: () => number;
+  readonly adminStateListeners: AdminStateListener[] = [];
 
   constructor(private readonly db: Db, private readonly settings: AgentSettings) {
     this.now = settings.now ?? Date.now;
@@ -98,14 +102,22 @@ export class AgentHandler implements ResourceHandler {
     const set: Partial<AgentTable> = {};
     if ('admin_state_up' in body) set.admin_state_up = b2i(body.admin_state_up as boolean);
     if ('description' in body) set.description = body.description as string | null;
+    const before = await this.db.kysely.selectFrom('agents').select(['admin_state_up']).where('id', '=', id).executeTakeFirst();
     if (Object.keys(set).length) await this.db.kysely.updateTable('agents').set(set).where('id', '=', id).execute();
     const d = await this.get(ctx, id);
     if (!d) throw this.notFound(id);
+    if (before && set.admin_state_up !== undefined && Number(before.admin_state_up) !== set.admin_state_up) {
+      for (const l of this.adminStateListeners) l({ agent_type: d.agent_type as string, host: d.host as string }, set.admin_state_up === 1);
+    }
     return d;
   }
 
   async delete(_ctx: RequestContext, id: string): Promise<void> {
-    const r = await this.db.kysely.deleteFrom('agents').where('id', '=', id).executeTakeFirst();
-    if (Number(r.numDeletedRows) === 0) throw this.notFound(id);
+    await inTransaction(this.db, async (tx) => {
+      // Its networks are left unhosted (its routers' bindings go by foreign key).
+      await tx.deleteFrom('networkdhcpagentbindings').where('dhcp_agent_id', '=', id).execute();
+      const r = await tx.deleteFrom('agents').where('id', '=', id).executeTakeFirst();
+      if (Number(r.numDeletedRows) === 0) throw this.notFound(id);
+    });
   }
 }

@@ -15,8 +15,14 @@ import { agentsHosting, dhcpAgentsFor, DHCP_AGENT_TOPIC, isAlive, scheduleNetwor
 
 export type DhcpResource = 'network' | 'subnet' | 'port';
 
-/** Events after which a network without a DHCP agent gets one (Neutron schedules on these). */
-const SCHEDULING_EVENTS = new Set(['subnet_create_end', 'subnet_update_end', 'port_create_end', 'port_update_end']);
+/**
+ * Events after which a network without a DHCP agent gets one (Neutron schedules on these only:
+ * not on updates, so that a network an administrator took from its agent stays unhosted).
+ */
+const SCHEDULING_EVENTS = new Set(['subnet_create_end', 'port_create_end']);
+
+/** A DHCP port kept when its network was taken from an agent does not ask for scheduling. */
+const isReservedDhcpPort = (payload: Rec) => ((payload.port as Rec | undefined)?.device_id) === 'reserved_dhcp_port';
 
 export class DhcpAgentNotifier {
   private readonly pending = new Set<Promise<void>>();
@@ -52,7 +58,8 @@ export class DhcpAgentNotifier {
       targets = all.filter((a) => a.bound);
       schedulable = all.some((a) => !a.bound && a.admin_state_up && isAlive(a, this.o));
     }
-    if (!agents && schedulable && SCHEDULING_EVENTS.has(method) && !targets.some((a) => isAlive(a, this.o) && a.admin_state_up)) {
+    if (!agents && schedulable && SCHEDULING_EVENTS.has(method) && !isReservedDhcpPort(payload.payload as Rec ?? {})
+      && !targets.some((a) => isAlive(a, this.o) && a.admin_state_up)) {
       const added = await scheduleNetwork(this.db, networkId, this.o);
       for (const a of added) await this.cast(ctx, a, 'network_create_end', { payload: { network: { id: networkId } } });
       targets = targets.concat(added);
@@ -72,6 +79,23 @@ export class DhcpAgentNotifier {
       await unbindNetwork(this.db, networkId);
       await this.send(c, 'network_delete_end', { payload: { network_id: networkId } }, networkId, agents);
     })().catch((err: unknown) => this.log.warn({ networkId, err: (err as Error).message }, 'DHCP agent notification failed'));
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  /** Neutron's network_added_to_agent: the agent starts serving the network (it fetches it whole). */
+  networkAddedToAgent(ctx: RpcContext | null, networkId: string, host: string): void {
+    this.castInBackground(ctx, host, 'network_create_end', { payload: { network: { id: networkId } } }, networkId);
+  }
+
+  /** Neutron's network_removed_from_agent: the agent stops serving the network. */
+  networkRemovedFromAgent(ctx: RpcContext | null, networkId: string, host: string): void {
+    this.castInBackground(ctx, host, 'network_delete_end', { payload: { network_id: networkId } }, networkId);
+  }
+
+  private castInBackground(ctx: RpcContext | null, host: string, method: string, args: Rec, networkId: string): void {
+    const p = this.bus.cast({ topic: DHCP_AGENT_TOPIC, server: host }, method, args, { context: ctx ?? newRpcContext() })
+      .catch((err: unknown) => this.log.warn({ method, networkId, host, err: (err as Error).message }, 'DHCP agent notification failed'));
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
   }

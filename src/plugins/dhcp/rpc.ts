@@ -83,7 +83,8 @@ export function dhcpRpcHandlers(d: DhcpRpcDeps): RpcHandlers {
     async get_active_networks_info(ctx: RpcContext, args: { host?: string }): Promise<Rec[]> {
       if (!args?.host) throw new Error('get_active_networks_info needs host');
       const agent = await dhcpAgentOfHost(d.db, args.host);
-      if (!agent) return [];
+      // A disabled agent serves nothing (Neutron's list_active_networks_on_active_dhcp_agent).
+      if (!agent || !Number(agent.admin_state_up)) return [];
       const ids = await autoScheduleForAgent(d.db, agent, d.scheduler);
       const nets = await networkInfos(d, adminOf(ctx), ids);
       return nets.filter((n) => n.admin_state_up !== false);

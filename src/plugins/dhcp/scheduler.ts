@@ -7,6 +7,7 @@ import type { Db } from '../../db/connection.js';
 import { isDuplicateKey } from '../../db/connection.js';
 import type { AgentTable } from '../../db/schema.js';
 import { isoAt } from '../agents/agents.js';
+import { effectiveHints, parseHints } from '../agents/availability-zones.js';
 
 export const DHCP_AGENT_TYPE = 'DHCP agent';
 export const DHCP_AGENT_TOPIC = 'dhcp_agent';
@@ -17,6 +18,8 @@ export interface SchedulerOptions {
   agentDownTime: number;
   /** [DEFAULT] dhcp_agents_per_network. */
   agentsPerNetwork: number;
+  /** [DEFAULT] default_availability_zones: the hints of networks that have none. */
+  defaultAvailabilityZones?: readonly string[];
   now?: () => number;
 }
 
@@ -92,8 +95,12 @@ export async function scheduleNetwork(db: Db, networkId: string, o: SchedulerOpt
   const want = o.agentsPerNetwork - hosting.filter((a) => isAlive(a, o) && a.admin_state_up).length;
   if (want <= 0) return [];
   const taken = new Set(hosting.map((a) => a.id));
-  const candidates = await db.kysely.selectFrom('agents').select(['id', 'host', 'admin_state_up', 'heartbeat_timestamp'])
-    .where('agent_type', '=', DHCP_AGENT_TYPE).where('admin_state_up', '=', 1).where('heartbeat_timestamp', '>=', cutoff(o)).execute();
+  let candidatesQ = db.kysely.selectFrom('agents').select(['id', 'host', 'admin_state_up', 'heartbeat_timestamp'])
+    .where('agent_type', '=', DHCP_AGENT_TYPE).where('admin_state_up', '=', 1).where('heartbeat_timestamp', '>=', cutoff(o));
+  // Only agents of the network's availability zones (AZ-aware scheduling).
+  const zones = await networkZoneHints(db, networkId, o);
+  if (zones.length) candidatesQ = candidatesQ.where('availability_zone', 'in', zones);
+  const candidates = await candidatesQ.execute();
   const free = candidates.filter((a) => !taken.has(a.id));
   if (!free.length) return [];
   const loads = new Map<string, number>();
@@ -112,7 +119,9 @@ export async function scheduleNetwork(db: Db, networkId: string, o: SchedulerOpt
  */
 export async function autoScheduleForAgent(db: Db, agent: DhcpAgentRow, o: SchedulerOptions): Promise<string[]> {
   if (agent.admin_state_up && isAlive(agent, o)) {
-    const nets = await db.kysely.selectFrom('subnets').select('network_id').distinct().where('enable_dhcp', '=', 1).execute();
+    const nets = await db.kysely.selectFrom('subnets').innerJoin('networks', 'networks.id', 'subnets.network_id')
+      .select(['subnets.network_id', 'networks.availability_zone_hints']).distinct().where('subnets.enable_dhcp', '=', 1).execute();
+    const zone = (await db.kysely.selectFrom('agents').select('availability_zone').where('id', '=', agent.id).executeTakeFirst())?.availability_zone ?? null;
     const bound = await db.kysely.selectFrom('networkdhcpagentbindings as b').innerJoin('agents as a', 'a.id', 'b.dhcp_agent_id')
       .select(['b.network_id', 'a.id', 'a.admin_state_up', 'a.heartbeat_timestamp', 'a.host']).execute();
     const alive = new Map<string, number>();
@@ -121,13 +130,21 @@ export async function autoScheduleForAgent(db: Db, agent: DhcpAgentRow, o: Sched
       if (b.id === agent.id) mine.add(b.network_id);
       if (b.admin_state_up && isAlive(b, o)) alive.set(b.network_id, (alive.get(b.network_id) ?? 0) + 1);
     }
-    for (const { network_id } of nets) {
+    for (const { network_id, availability_zone_hints } of nets) {
       if (mine.has(network_id) || (alive.get(network_id) ?? 0) >= o.agentsPerNetwork) continue;
+      const hints = effectiveHints(parseHints(availability_zone_hints), o.defaultAvailabilityZones ?? []);
+      if (hints.length && (zone === null || !hints.includes(zone))) continue;
       await bind(db, network_id, agent.id);
     }
   }
   const rows = await db.kysely.selectFrom('networkdhcpagentbindings').select('network_id').where('dhcp_agent_id', '=', agent.id).execute();
   return rows.map((r) => r.network_id);
+}
+
+/** The zones a network may be served from: its hints, else the configured defaults. */
+async function networkZoneHints(db: Db, networkId: string, o: SchedulerOptions): Promise<string[]> {
+  const row = await db.kysely.selectFrom('networks').select('availability_zone_hints').where('id', '=', networkId).executeTakeFirst();
+  return effectiveHints(parseHints(row?.availability_zone_hints), o.defaultAvailabilityZones ?? []);
 }
 
 export async function unbindNetwork(db: Db, networkId: string): Promise<void> {

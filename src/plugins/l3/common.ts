@@ -30,10 +30,12 @@ export interface L3Settings {
   maxRoutes: number;
   /** [DEFAULT] enable_snat_by_default. */
   enableSnatByDefault: boolean;
+  /** [DEFAULT] default_availability_zones: the hints of routers created without any. */
+  defaultAvailabilityZones: readonly string[];
 }
 
-/** Neutron's defaults of [DEFAULT] max_routes and enable_snat_by_default. */
-export const defaultL3Settings = (): L3Settings => ({ maxRoutes: 30, enableSnatByDefault: true });
+/** Neutron's defaults of [DEFAULT] max_routes, enable_snat_by_default and default_availability_zones. */
+export const defaultL3Settings = (): L3Settings => ({ maxRoutes: 30, enableSnatByDefault: true, defaultAvailabilityZones: [] });
 
 export interface L3Context {
   m: Ml2Context;

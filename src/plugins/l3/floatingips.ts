@@ -102,6 +102,9 @@ export class FloatingIpHandler implements ResourceHandler {
       status: row.status,
       port_details: row.fixed_port_id ? ports.get(row.fixed_port_id) ?? null : null,
       qos_policy_id: null,
+      // dns-integration: kept only for an external DNS service, which neutrino has not (as Neutron without one).
+      dns_name: '',
+      dns_domain: '',
       ...standardFields(row, tags.get(row.id)),
     }));
     for (const e of this.l3.m.extensions ?? []) await e.extendFloatingipDicts?.(db, dicts);

@@ -27,6 +27,8 @@ import {
   subnetMismatchForPort, portNotFound,
 } from './errors.js';
 import { createServicePort, deleteServicePort, l3Transaction, noteServicePortUpdate } from './port-events.js';
+import { effectiveHints, fillAvailabilityZones, parseHints, validateAvailabilityZones } from '../agents/availability-zones.js';
+import type { L3AgentScheduler } from './agent-scheduler.js';
 
 const COLUMNS: ColumnMap = {
   id: { column: 'id' }, name: { column: 'name' }, status: { column: 'status' },
@@ -69,6 +71,8 @@ function canonicalRoute(r: Route): Route {
 export class RouterHandler implements ResourceHandler {
   readonly def: ResourceDef = routerDef;
   private readonly ips: PortIpAllocator;
+  /** L3 agent scheduling and notifications after each committed change (l3_agent_scheduler). */
+  agentScheduler: L3AgentScheduler | null = null;
 
   constructor(private readonly l3: L3Context) {
     this.ips = new PortIpAllocator(l3.m);
@@ -117,7 +121,7 @@ export class RouterHandler implements ResourceHandler {
       }
     }
     const tags = await loadTags(db, ids);
-    return rows.map((row) => {
+    const dicts = rows.map((row) => {
       const gw = row.gw_port_id ? gwPorts.get(row.gw_port_id) : undefined;
       return {
         id: row.id,
@@ -132,23 +136,36 @@ export class RouterHandler implements ResourceHandler {
           }
           : null,
         routes: sortRoutes(routes.get(row.id) ?? []),
+        availability_zone_hints: parseHints(row.availability_zone_hints),
         ...standardFields(row, tags.get(row.id)),
-      };
+      } as Rec;
     });
+    await fillAvailabilityZones(db, 'router', dicts);
+    return dicts;
+  }
+
+  /** Schedules and notifies after a committed change (never fails the request that made it). */
+  private async changed(ctx: RequestContext, ids: string[]): Promise<void> {
+    if (this.agentScheduler && ids.length) await this.agentScheduler.routersUpdated(ctx, ids);
   }
 
   // ---- writes --------------------------------------------------------------------------------
 
   async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
-    return l3Transaction(this.l3, async (tx) => {
+    const out = await l3Transaction(this.l3, async (tx) => {
       const ids: string[] = [];
       for (const body of bodies) {
         const projectId = body.project_id as string;
         await this.l3.m.quota.enforce(tx, projectId, { router: 1 });
+        // router_availability_zone: hints name zones of L3 agents (get_az_hints, then validated).
+        const given = Array.isArray(body.availability_zone_hints) ? (body.availability_zone_hints as string[]) : [];
+        const hints = effectiveHints(given, this.l3.settings.defaultAvailabilityZones);
+        await validateAvailabilityZones(tx, 'router', hints);
         const now = nowIso();
         const row: RouterTable = {
           id: body.id as string, project_id: projectId, name: body.name as string, status: 'ACTIVE',
           admin_state_up: b2i(body.admin_state_up as boolean), gw_port_id: null, enable_snat: b2i(this.l3.settings.enableSnatByDefault),
+          availability_zone_hints: JSON.stringify(hints),
           description: body.description as string, revision_number: 0, created_at: now, updated_at: now,
         };
         await tx.insertInto('routers').values(row).execute();
@@ -159,6 +176,9 @@ export class RouterHandler implements ResourceHandler {
       const byId = new Map(rows.map((r) => [r.id, r]));
       return this.toDicts(tx, ids.map((id) => byId.get(id)!));
     });
+    // Neutron schedules a new router once it has a gateway (or later, on its first change).
+    await this.changed(ctx, out.filter((r) => r.external_gateway_info).map((r) => r.id as string));
+    return out;
   }
 
   /** The router's row, locked for the rest of the transaction. */
@@ -174,12 +194,14 @@ export class RouterHandler implements ResourceHandler {
   }
 
   async update(ctx: RequestContext, id: string, body: Rec, expectRevision?: number): Promise<Rec> {
-    return l3Transaction(this.l3, async (tx) => {
+    const out = await l3Transaction(this.l3, async (tx) => {
       const row = await this.lockRouter(tx, id);
       checkRevision(row.revision_number, expectRevision);
       await this.applyUpdate(tx, ctx, row, body);
       return (await this.toDicts(tx, [(await tx.selectFrom('routers').selectAll().where('id', '=', id).executeTakeFirst())!]))[0]!;
     });
+    await this.changed(ctx, [id]);
+    return out;
   }
 
   private async applyUpdate(tx: Tx, ctx: RequestContext, row: RouterTable, body: Rec): Promise<void> {
@@ -208,8 +230,10 @@ export class RouterHandler implements ResourceHandler {
       }
       await tx.deleteFrom('router_routes').where('router_id', '=', id).execute();
       await tx.deleteFrom('tags').where('resource_id', '=', id).execute();
+      // Its L3 agent bindings go with it (foreign key, on delete cascade).
       await tx.deleteFrom('routers').where('id', '=', id).execute();
     });
+    this.agentScheduler?.routerDeleted(_ctx, id);
   }
 
   // ---- gateway (l3_db._update_router_gw_info with l3_gwmode_db's enable_snat) ---------------
@@ -337,7 +361,7 @@ export class RouterHandler implements ResourceHandler {
   async addInterface(ctx: RequestContext, routerId: string, raw: unknown): Promise<InterfaceInfo> {
     const { portId, subnetId } = interfaceInfo(raw, false);
     await this.ensureDefaultGroup(ctx, routerId, portId);
-    return l3Transaction(this.l3, async (tx) => {
+    const out = await l3Transaction(this.l3, async (tx) => {
       const router = await this.lockRouter(tx, routerId);
       let port: PortInfo;
       let subnets: SubnetRow[];
@@ -349,6 +373,8 @@ export class RouterHandler implements ResourceHandler {
         subnet_id: subnets[subnets.length - 1]!.id, subnet_ids: subnets.map((s) => s.id),
       };
     });
+    await this.changed(ctx, [routerId]);
+    return out;
   }
 
   /**
@@ -450,7 +476,7 @@ export class RouterHandler implements ResourceHandler {
 
   async removeInterface(ctx: RequestContext, routerId: string, raw: unknown): Promise<InterfaceInfo> {
     const { portId, subnetId } = interfaceInfo(raw, true);
-    return l3Transaction(this.l3, async (tx) => {
+    const out = await l3Transaction(this.l3, async (tx) => {
       await this.lockRouter(tx, routerId);
       const { port, subnets } = portId
         ? await this.removeByPort(tx, routerId, portId, subnetId)
@@ -461,6 +487,8 @@ export class RouterHandler implements ResourceHandler {
         subnet_id: subnets[0]!.id, subnet_ids: subnets.map((s) => s.id),
       };
     });
+    await this.changed(ctx, [routerId]);
+    return out;
   }
 
   private async interfacePorts(tx: Tx, routerId: string): Promise<PortInfo[]> {
@@ -566,7 +594,7 @@ export class RouterHandler implements ResourceHandler {
     const r = (raw as { router?: unknown } | null)?.router;
     if (!r || typeof r !== 'object' || !('routes' in r)) throw badRequest("Unable to find 'router' in request body");
     const given = routeList((r as Rec).routes, 'routes') as Route[];
-    return l3Transaction(this.l3, async (tx) => {
+    const out = await l3Transaction(this.l3, async (tx) => {
       const row = await this.lockRouter(tx, routerId);
       const old = (await this.routesOf(tx, routerId)).map(canonicalRoute);
       const change = given.map(canonicalRoute);
@@ -583,6 +611,8 @@ export class RouterHandler implements ResourceHandler {
       await this.applyUpdate(tx, ctx, row, { routes });
       return { router: (await this.toDicts(tx, [(await tx.selectFrom('routers').selectAll().where('id', '=', routerId).executeTakeFirst())!]))[0]! };
     });
+    await this.changed(ctx, [routerId]);
+    return out;
   }
 }
 

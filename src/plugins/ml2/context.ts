@@ -23,6 +23,9 @@ export interface Ml2Context {
   core: CoreSettings;
   /** Security groups on ports (security-group extension), when it is on. */
   securityGroups?: PortSecurityGroups;
-  /** Extension drivers of service plugins (QoS, trunks), in the order they were added. */
+  /**
+   * ML2 extension drivers, in the order they were added: availability zones and DNS (the server's
+   * own), then those of service plugins (QoS, trunks).
+   */
   extensions?: Ml2ExtensionDriver[];
 }

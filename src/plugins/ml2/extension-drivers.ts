@@ -1,22 +1,29 @@
-// ML2 extension drivers (Neutron's ml2 ExtensionDriver): service plugins that add attributes to
-// networks and ports (QoS's qos_policy_id, trunk_details) without the core handlers knowing them;
-// the same hooks for floating IPs (qos-fip), which the L3 plugin calls.
-// The process* hooks run inside the network's or port's own write transaction, after its row is
-// written, so a refused attribute leaves nothing behind; the extend* hooks fill the API dicts.
+// ML2 extension drivers (Neutron's ml2 ExtensionDriver): features that add attributes to networks
+// and ports without the core handlers knowing them (availability zones, DNS integration, QoS's
+// qos_policy_id, trunk_details); the same hooks for floating IPs (qos-fip), which the L3 plugin
+// calls. Handlers call each hook of every driver, in order, once per resource.
+// The prepare* and process* hooks run inside the resource's own write transaction (process* after
+// its row is written), so a refused attribute leaves nothing behind; the extend* hooks fill the
+// API dicts.
 import type { RequestContext } from '../../context.js';
 import type { Rec } from '../../api/resource-handler.js';
 import type { PortTable } from '../../db/schema.js';
 import type { Reader, Tx } from '../../db/tx.js';
+import type { FixedIp } from './ip-allocator.js';
 
 export interface Ml2ExtensionDriver {
+  /** Before the network row is written: may refuse, or settle the body's values (defaults). */
+  prepareCreateNetwork?(tx: Tx, ctx: RequestContext, body: Rec): Promise<void>;
+  /** After the network row is written (its id is `body.id`). */
   processCreateNetwork?(tx: Tx, ctx: RequestContext, body: Rec): Promise<void>;
   processUpdateNetwork?(tx: Tx, ctx: RequestContext, id: string, body: Rec): Promise<void>;
   /**
+   * After the port row (its id is `body.id`) and its fixed IPs, `fixedIps`, are written.
    * `ctx` is null for ports a service plugin creates for itself (router and floating IP ports).
    * Returns the attributes the driver adds to the new port's dict: a new port's dict is built
    * from what its create wrote, without asking extendPortDicts.
    */
-  processCreatePort?(tx: Tx, ctx: RequestContext | null, body: Rec): Promise<Rec | void>;
+  processCreatePort?(tx: Tx, ctx: RequestContext | null, body: Rec, fixedIps: readonly FixedIp[]): Promise<Rec | void>;
   processUpdatePort?(tx: Tx, ctx: RequestContext, port: PortTable, body: Rec): Promise<void>;
   extendNetworkDicts?(db: Reader, dicts: Rec[]): Promise<void>;
   /** `want(name)`: whether the caller asked for that attribute (a list's ?fields=). */

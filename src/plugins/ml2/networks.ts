@@ -142,10 +142,7 @@ export class NetworkHandler implements ResourceHandler {
     await this.m.securityGroups?.ensureDefaultGroups(ctx, bodies.map((b) => b.project_id as string));
     return inTransaction(this.m.db, async (tx) => {
       const ids: string[] = [];
-      for (const body of bodies) {
-        ids.push(await this.createOne(tx, body));
-        for (const e of this.m.extensions ?? []) await e.processCreateNetwork?.(tx, ctx, body);
-      }
+      for (const body of bodies) ids.push(await this.createOne(tx, ctx, body));
       const rows = await tx.selectFrom('networks').selectAll().where('id', 'in', ids).execute();
       const byId = new Map(rows.map((r) => [r.id, r]));
       return this.toDicts(ctx, tx, ids.map((id) => byId.get(id)!));
@@ -194,7 +191,7 @@ export class NetworkHandler implements ResourceHandler {
     return this.m.types.validateProviderSegment({ network_type: type, physical_network: (phys as string | null | undefined) || null, segmentation_id: segId });
   }
 
-  private async createOne(tx: Tx, body: Rec): Promise<string> {
+  private async createOne(tx: Tx, ctx: RequestContext, body: Rec): Promise<string> {
     const projectId = body.project_id as string;
     await this.m.quota.enforce(tx, projectId, { network: 1 });
     const requested = this.requestedSegments(body);
@@ -207,6 +204,7 @@ export class NetworkHandler implements ResourceHandler {
       mtu = body.mtu as number;
       if (mtu > maxMtu) throw new NeutronError(400, 'InvalidInput', `Invalid input for operation: Requested MTU is too big, maximum is ${maxMtu}.`);
     }
+    for (const e of this.m.extensions ?? []) await e.prepareCreateNetwork?.(tx, ctx, body);
     const now = nowIso();
     const id = body.id as string;
     const external = body['router:external'] === true;
@@ -226,6 +224,7 @@ export class NetworkHandler implements ResourceHandler {
     }
     if (body.shared === true) await this.addRbac(tx, id, projectId, 'access_as_shared');
     if (external) await this.addRbac(tx, id, projectId, 'access_as_external');
+    for (const e of this.m.extensions ?? []) await e.processCreateNetwork?.(tx, ctx, body);
     return id;
   }
 
@@ -322,6 +321,7 @@ export class NetworkHandler implements ResourceHandler {
       if (segs.length) await tx.deleteFrom('tags').where('resource_id', 'in', segs.map((s) => s.id)).execute();
       await tx.deleteFrom('network_segments').where('network_id', '=', id).execute();
       await tx.deleteFrom('rbac_entries').where('object_type', '=', 'network').where('object_id', '=', id).execute();
+      await tx.deleteFrom('networkdhcpagentbindings').where('network_id', '=', id).execute();
       await tx.deleteFrom('tags').where('resource_id', '=', id).execute();
       await tx.deleteFrom('networks').where('id', '=', id).execute();
     });

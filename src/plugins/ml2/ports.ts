@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { RequestContext } from '../../context.js';
-import { portDef } from '../../definitions/port.js';
+import { GENERATE_MAC, portDef } from '../../definitions/port.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import type { ResourceDef } from '../../definitions/types.js';
 import { NeutronError, badRequest, conflict, notFound } from '../../api/errors.js';
@@ -21,7 +21,7 @@ import { checkNetworkVisible, networkNotFound, networkOwner, networkSharedWith }
 import { SubnetHandler, type SubnetInfo } from './subnets.js';
 import { PortIpAllocator, type FixedIp } from './ip-allocator.js';
 import { validateAddressPairs, validateDhcpOpts, type AddressPair, type DhcpOpt } from './port-extras.js';
-import { randomMac, parseBaseMac } from '../../ipam/index.js';
+import { canonicalIp, eui64Address, isAutoAddressSubnet, randomMac, parseBaseMac } from '../../ipam/index.js';
 
 const COLUMNS: ColumnMap = {
   id: { column: 'id' }, name: { column: 'name' }, network_id: { column: 'network_id' },
@@ -186,7 +186,8 @@ export class PortHandler implements ResourceHandler {
   }
 
   private async chooseMac(tx: Tx, networkId: string, requested: unknown): Promise<string> {
-    if (requested !== NOT_SPECIFIED && requested !== undefined) {
+    // mac_address null (port-mac-address-regenerate) asks for a fresh one, like an absent one.
+    if (requested !== NOT_SPECIFIED && requested !== undefined && requested !== GENERATE_MAC) {
       const mac = requested as string;
       if (await this.macInUse(tx, networkId, mac)) {
         throw conflict('MacAddressInUse', `Unable to complete operation for network ${networkId}. The mac address ${mac} is in use.`);
@@ -248,7 +249,7 @@ export class PortHandler implements ResourceHandler {
     if (dhcpOpts.length) await this.writeDhcpOpts(tx, id, dhcpOpts, []);
     const securityGroups = this.m.securityGroups ? await this.m.securityGroups.bindOnCreate(tx, body, pse) : [];
     const extra: Rec = {};
-    for (const e of this.m.extensions ?? []) Object.assign(extra, await e.processCreatePort?.(tx, ctx, body));
+    for (const e of this.m.extensions ?? []) Object.assign(extra, await e.processCreatePort?.(tx, ctx, body, fixed));
     if (pairs.length || dhcpOpts.length || fixed.length > 1) return id;
     // A new port has no tags.
     return Object.assign(portDict(row, fixed.map((ip) => ({ subnet_id: ip.subnet_id, ip_address: ip.ip_address })), [], [], []), { security_groups: securityGroups }, extra);
@@ -293,17 +294,32 @@ export class PortHandler implements ResourceHandler {
       if ('admin_state_up' in body) set.admin_state_up = b2i(body.admin_state_up as boolean);
       let mac = row.mac_address;
       if ('mac_address' in body && body.mac_address !== row.mac_address) {
+        // A new MAC only for a port that is not plugged (ML2's _check_mac_update_allowed), and
+        // never for the network's own ports (_check_mac_addr_update).
+        const newMac = body.mac_address === GENERATE_MAC ? await this.chooseMac(tx, row.network_id, GENERATE_MAC) : String(body.mac_address);
         if (row.binding_vif_type !== UNBOUND && row.binding_vif_type !== BINDING_FAILED) {
-          throw conflict('PortBound', `Unable to complete operation on port ${id}, port is already bound, port type: ${row.binding_vif_type}, old_mac ${row.mac_address}, new_mac ${String(body.mac_address)}.`);
+          throw conflict('PortBound', `Unable to complete operation on port ${id}, port is already bound, port type: ${row.binding_vif_type}, old_mac ${row.mac_address}, new_mac ${newMac}.`);
         }
-        mac = await this.chooseMac(tx, row.network_id, body.mac_address);
+        const owner = 'device_owner' in body && body.device_owner ? (body.device_owner as string) : row.device_owner;
+        if (owner.startsWith('network:')) {
+          throw conflict('UnsupportedPortDeviceOwner', `Operation mac address update is not supported for device_owner ${owner} on port ${id}.`);
+        }
+        mac = body.mac_address === GENERATE_MAC ? newMac : await this.chooseMac(tx, row.network_id, body.mac_address);
         set.mac_address = mac;
       }
       const owner = (set.device_owner ?? row.device_owner);
       if ('fixed_ips' in body || mac !== row.mac_address) {
         const subnets = await this.subnets.subnetsOf(tx, row.network_id);
-        const requested = 'fixed_ips' in body ? body.fixed_ips : current.fixed_ips;
-        const fixed = await this.ips.allocate(tx, row.network_id, subnets, requested, mac, owner, current.fixed_ips as FixedIp[]);
+        let requested = 'fixed_ips' in body ? body.fixed_ips : current.fixed_ips;
+        let keepable = current.fixed_ips as FixedIp[];
+        if (mac !== row.mac_address) {
+          // Addresses made from the old MAC (EUI-64 on SLAAC subnets) are made again from the new
+          // one (Neutron's update_port_with_ips): asked for by subnet, not kept.
+          const stale = staleEui64(subnets, row.mac_address);
+          keepable = keepable.filter((f) => !stale(f as unknown as Rec));
+          if (Array.isArray(requested)) requested = (requested as Rec[]).map((f) => (stale(f) ? { subnet_id: stale(f) } : f));
+        }
+        const fixed = await this.ips.allocate(tx, row.network_id, subnets, requested, mac, owner, keepable);
         await this.ips.replace(tx, id, row.network_id, current.fixed_ips as FixedIp[], fixed);
       }
       const pse = 'port_security_enabled' in body ? (body.port_security_enabled as boolean) : i2b(row.port_security_enabled);
@@ -406,6 +422,30 @@ function portDict(row: PortTable, ips: FixedIp[] | undefined, pairs: AddressPair
     updated_at: row.updated_at,
     revision_number: Number(row.revision_number),
     tags,
+  };
+}
+
+/**
+ * Tells whether a fixed IP entry is the EUI-64 address of `oldMac` on one of the SLAAC (or
+ * DHCPv6-stateless) subnets: returns that subnet's id, or null.
+ */
+function staleEui64(subnets: SubnetInfo[], oldMac: string): (f: Rec) => string | null {
+  const auto = new Map<string, string>();
+  for (const s of subnets) {
+    if (s.ip_version === 6 && isAutoAddressSubnet({ ipv6_address_mode: s.ipv6_address_mode, ipv6_ra_mode: s.ipv6_ra_mode })) {
+      auto.set(eui64Address(s.cidr, oldMac), s.id);
+    }
+  }
+  return (f) => {
+    if (!auto.size || typeof f.ip_address !== 'string') return null;
+    let ip: string;
+    try {
+      ip = canonicalIp(f.ip_address);
+    } catch {
+      return null;
+    }
+    const subnetId = auto.get(ip);
+    return subnetId && (f.subnet_id === undefined || f.subnet_id === subnetId) ? subnetId : null;
   };
 }
 

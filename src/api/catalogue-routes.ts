@@ -1,0 +1,73 @@
+// Read-only catalogues:
+//   GET /v2.0/availability_zones   (availability_zone, availability_zone_filter) get_availability_zone
+//   GET /v2.0/service-providers    (service-type)                                get_service_provider
+// Both are lists only, with filters and ?fields=; each item passes its rule (on a target owned by
+// the caller's project, as Neutron's dummy tenant_id makes it) or is left out.
+import type { FastifyInstance } from 'fastify';
+import type { RequestContext } from '../context.js';
+import type { PolicyEngine } from '../policy/engine.js';
+import type { Db } from '../db/connection.js';
+import { listAvailabilityZones } from '../plugins/agents/availability-zones.js';
+import { credentialsOf } from './controller.js';
+import { badRequest } from './errors.js';
+import { parseQueryString, type QueryParams } from './query.js';
+import type { Rec } from './resource-handler.js';
+import type { RouteHelpers } from './server.js';
+
+/** What neutrino provides per service type, as Neutron lists its defaults (service_type, name, default). */
+export const SERVICE_PROVIDERS: ReadonlyArray<Rec> = [
+  // The L3 router plugin's provider for non-HA, non-distributed routers (Neutron's single_node).
+  { service_type: 'L3_ROUTER_NAT', name: 'single_node', default: false },
+];
+
+const PAGING = new Set(['fields', 'sort_key', 'sort_dir', 'limit', 'marker', 'page_reverse']);
+
+export interface CatalogueOptions {
+  availabilityZones: boolean;
+  serviceProviders: boolean;
+}
+
+/** Keeps the items matching every filter (any of its values; '' only with empty-string filtering). */
+function filtered(items: Rec[], params: QueryParams, filters: ReadonlySet<string> | null): Rec[] {
+  const invalid = Object.keys(params).filter((k) => !PAGING.has(k) && filters !== null && !filters.has(k));
+  if (invalid.length) throw badRequest(`[${invalid.map((k) => `'${k}'`).join(', ')}] is invalid attribute for filtering`);
+  let out = items;
+  for (const [k, values] of Object.entries(params)) {
+    if (PAGING.has(k) || !values.length) continue;
+    out = out.filter((it) => k in it && values.some((v) => (typeof it[k] === 'boolean' ? String(it[k]) === v.toLowerCase() : it[k] === v)));
+  }
+  return out;
+}
+
+function project(items: Rec[], params: QueryParams): Rec[] {
+  const fields = (params.fields ?? []).filter((f) => f);
+  if (!fields.length) return items;
+  return items.map((it) => Object.fromEntries(Object.entries(it).filter(([k]) => fields.includes(k))));
+}
+
+export function catalogueRoutes(db: Db, policy: PolicyEngine, o: CatalogueOptions) {
+  const visible = (ctx: RequestContext, action: string, items: Rec[]) => {
+    const creds = credentialsOf(ctx);
+    return items.filter((it) => policy.check(action, { ...it, tenant_id: ctx.projectId, project_id: ctx.projectId }, creds));
+  };
+  return (app: FastifyInstance, h: RouteHelpers): void => {
+    if (o.availabilityZones) {
+      app.get('/v2.0/availability_zones', async (req) => {
+        const params = parseQueryString(req.url.split('?')[1] ?? '');
+        const zones = (await listAvailabilityZones(db.kysely)) as unknown as Rec[];
+        const items = filtered(zones, params, new Set(['name', 'resource', 'state']));
+        return { availability_zones: project(visible(h.ctx(req), 'get_availability_zone', items), params) };
+      });
+    }
+    if (o.serviceProviders) {
+      app.get('/v2.0/service-providers', async (req) => {
+        const params = parseQueryString(req.url.split('?')[1] ?? '');
+        // Neutron's service type manager takes any filter and applies service_type, name, default.
+        const known = new Set(['service_type', 'name', 'default']);
+        const applied = Object.fromEntries(Object.entries(params).filter(([k]) => PAGING.has(k) || known.has(k)));
+        const items = filtered(SERVICE_PROVIDERS.map((p) => ({ ...p })), applied, null);
+        return { service_providers: project(visible(h.ctx(req), 'get_service_provider', items), params) };
+      });
+    }
+  };
+}
