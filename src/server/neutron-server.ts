@@ -182,7 +182,8 @@ export async function createServer(cfg: Config, opts: {
   rpc.add(PLUGIN_TOPIC, new Ml2Rpc({ db, ports: ml2Ports, l2pop, binding: bindingOpts }).handlers());
   if (opts.bus) ml2Ports.events = new AgentNotifier(opts.bus, l2pop, db, bindingOpts);
   // L3 agents: router sync data and floating IP statuses on q-l3-plugin.
-  if (l3) rpc.add(L3_PLUGIN_TOPIC, l3.rpcHandlers());
+  // With the scheduler, an L3 agent syncs only the routers bound to its host.
+  if (l3) rpc.add(L3_PLUGIN_TOPIC, l3.rpcHandlers(l3Scheduler ? { routerIdsForHost: (host) => l3Scheduler.routersOnHost(host) } : {}));
   // Router and floating IP ports are told to DHCP and L2 agents as API ports are.
   if (l3 && dhcpNotifier) l3.addPortListener(dhcpServicePortEvents(dhcpNotifier));
   if (l3 && ml2Ports.events) l3.addPortListener(ml2Ports.events);

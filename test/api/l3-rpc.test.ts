@@ -67,7 +67,11 @@ for (const backend of BACKENDS) {
         time: new Date().toISOString().replace('Z', ''),
       });
       assert.equal(reported, 'new');
-      // The L3 host's Linux bridge agent, so that router ports can be bound there.
+      // The L3 agent the scheduler gives routers to, and the L3 host's Linux bridge agent, so that
+      // router ports can be bound there.
+      await createOrUpdateAgent(s.server.db, {
+        agent_type: 'L3 agent', binary: 'neutron-l3-agent', host: L3_HOST, topic: 'l3_agent', configurations: { agent_mode: 'legacy' },
+      }, { agentDownTime: 75 });
       await createOrUpdateAgent(s.server.db, {
         agent_type: 'Linux bridge agent', binary: 'neutrino-linuxbridge-agent', host: L3_HOST, topic: 'N/A',
         configurations: { tunnel_types: ['vxlan'], tunneling_ip: '10.0.0.9', interface_mappings: {} },
@@ -197,8 +201,8 @@ for (const backend of BACKENDS) {
       const ids = await l3<string[]>('get_router_ids', { host: L3_HOST });
       assert.ok(ids.includes(r.id) && ids.includes(down.id));
       assert.deepEqual(await l3('get_service_plugin_list'), ['CORE', 'L3_ROUTER_NAT']);
-      // Another agent does not take the ports away (no L3 agent scheduler: every agent syncs all).
-      await l3('sync_routers', { host: 'another-host', router_ids: [r.id] });
+      // A host without the router's L3 agent gets nothing and does not take the ports away.
+      assert.deepEqual(await l3('sync_routers', { host: 'another-host', router_ids: [r.id] }), []);
       assert.equal((await ok('GET', `/v2.0/ports/${intf.port_id}`, undefined, ADMIN)).port['binding:host_id'], L3_HOST);
       assert.deepEqual(await l3('sync_routers', { host: L3_HOST, router_ids: ['00000000-0000-0000-0000-000000000000'] }), []);
       // Removing the bound interface tells the L2 agents, as deleting an API port does.

@@ -197,6 +197,23 @@ export class L3AgentScheduler {
     return rows.map((r) => r.router_id);
   }
 
+  /**
+   * The routers an L3 agent on `host` should serve (its sync_routers): first, as Neutron's
+   * auto_schedule_routers, routers no agent hosts yet are scheduled (to whichever candidate is least
+   * loaded, not necessarily this host), then the routers bound to this host's L3 agent.
+   */
+  async routersOnHost(host: string): Promise<string[]> {
+    if (this.o.routerAutoSchedule) {
+      const unhosted = await this.db.kysely.selectFrom('routers').select('id')
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('routerl3agentbindings as b').select('b.router_id').whereRef('b.router_id', '=', 'routers.id'))))
+        .execute();
+      for (const r of unhosted) await this.scheduleRouter(r.id);
+    }
+    const rows = await this.db.kysely.selectFrom('routerl3agentbindings as b').innerJoin('agents as a', 'a.id', 'b.l3_agent_id')
+      .select('b.router_id').where('a.host', '=', host).where('a.agent_type', '=', L3_AGENT_TYPE).execute();
+    return rows.map((r) => r.router_id);
+  }
+
   /** The ids of the agents hosting the router (none for an unknown router, as Neutron). */
   async agentsHostingRouter(routerId: string): Promise<string[]> {
     const rows = await this.db.kysely.selectFrom('routerl3agentbindings').select('l3_agent_id').where('router_id', '=', routerId).execute();
