@@ -15,9 +15,9 @@
 # DHCP_AGENT=1 also runs a real DHCP agent (`neutrino agent dhcp`, as root, dnsmasq in qdhcp-*
 # namespaces) talking to the server over RabbitMQ in a virtual host of its own (made with
 # rabbitmqctl and deleted at the end), as a devstack Neutron has one: Tempest's
-# test_dhcp_agent_scheduler needs a DHCP agent. It changes the host's dataplane, so take
-# /tmp/dataplane.lock around such runs; at the end the agent's dnsmasq processes, namespaces and
-# bridges (those that were not there before it started) are removed.
+# test_dhcp_agent_scheduler needs a DHCP agent. Its links (brq bridges, taps) live in a network
+# namespace of its own (`--netns`), so the host's are untouched; at the end its dnsmasq processes,
+# qdhcp-* namespaces and that namespace are removed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -116,15 +116,10 @@ cleanup_dhcp_agent() {
     [ -f "$d/pid" ] && kill "$(cat "$d/pid")" 2>/dev/null || true
     ip netns delete "qdhcp-$net" 2>/dev/null || true
   done
-  # The bridges it made (brq<network>; it leaves them to the L2 agent when a network goes): those
-  # that did not exist before it started (hence the dataplane lock).
-  for b in $(bridges); do
-    case " $BRIDGES_BEFORE " in *" $b "*) ;; *) ip link delete "$b" 2>/dev/null || true ;; esac
-  done
+  [ -n "$AGENT_NETNS" ] && ip netns delete "$AGENT_NETNS" 2>/dev/null || true
   rm -rf "$AGENT_STATE"
 }
-bridges() { ip -o link show type bridge 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep '^brq' || true; }
-BRIDGES_BEFORE=
+AGENT_NETNS=
 cleanup() {
   [ "${DHCP_AGENT:-0}" = 1 ] && cleanup_dhcp_agent
   if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
@@ -150,7 +145,9 @@ done
 
 if [ "${DHCP_AGENT:-0}" = 1 ]; then
   AGENT_HOST="conformance-dhcp-$$"
-  BRIDGES_BEFORE=" $(bridges | tr '\n' ' ') "
+  AGENT_NETNS="nt-conf-dhcp-$$"
+  ip netns add "$AGENT_NETNS"
+  ip -n "$AGENT_NETNS" link set lo up
   AGENT_STATE=$(mktemp -d /tmp/neutrino-conformance-dhcp.XXXXXX)
   chmod 755 "$AGENT_STATE"
   cat >"$STATE/dhcp_agent.ini" <<CONF
@@ -162,7 +159,7 @@ report_interval = 10
 CONF
   log "starting a DHCP agent ($AGENT_HOST, log $RESULTS_DIR/$NAME.dhcp-agent.log)"
   mkdir -p "$RESULTS_DIR"
-  ./bin/neutrino agent dhcp --config-file "$STATE/neutron.conf" --config-file "$STATE/dhcp_agent.ini" >"$RESULTS_DIR/$NAME.dhcp-agent.log" 2>&1 &
+  ./bin/neutrino agent dhcp --config-file "$STATE/neutron.conf" --config-file "$STATE/dhcp_agent.ini" --netns "$AGENT_NETNS" >"$RESULTS_DIR/$NAME.dhcp-agent.log" 2>&1 &
   AGENT_PID=$!
   for _ in $(seq 1 60); do
     kill -0 "$AGENT_PID" 2>/dev/null || die "DHCP agent exited during start-up"

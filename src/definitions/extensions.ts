@@ -18,6 +18,8 @@ export const CORE_EXTENSIONS: ExtensionInfo[] = [
   ext('revision-if-match', 'If-Match constraints based on revision_number', 'Updates and deletes honour If-Match: revision_number=N.'),
   ext('standard-attr-tag', 'Tag support for resources with standard attributes', 'Tags on networks, subnets and ports, with tag filters.'),
   ext('tag-ext', 'Tag support for resources', 'Tag sub-resource on standard-attribute resources.'),
+  // The first tagging extension (networks only); clients such as Tempest still look for its alias.
+  ext('tag', 'Tag support', 'Tags on networks through the /tags sub-resource.'),
   ext('provider', 'Provider Network', 'Physical network, network type and segmentation id of networks.'),
   ext('multi-provider', 'Multi Provider Network', 'Networks made of several segments.'),
   ext('external-net', 'Neutron external network', 'Networks that routers can use as external gateways.'),
