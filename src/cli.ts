@@ -13,6 +13,7 @@ import { runLinuxBridgeAgent } from './agents/linuxbridge/main.js';
 import { runLinuxBridgeCleanup } from './agents/linuxbridge/cleanup.js';
 import { runVif } from './cli/vif-plug.js';
 import { aioAgents, startAioAgents, type AioAgentsHandle } from './agents/aio.js';
+import { parseOptions } from './cli/options.js';
 
 const USAGE = `usage: neutrino <command> [options]
 
@@ -51,32 +52,24 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const out: Args = { command: [], configFiles: [], overrides: { DEFAULT: {} }, debug: false };
-  const value = (i: number, flag: string) => {
-    const v = argv[i + 1];
-    if (v === undefined) throw new ConfigError(`${flag} needs a value`, {});
-    return v;
+  const spec = {
+    'config-file': { type: 'string', multiple: true }, 'bind-host': { type: 'string' }, 'bind-port': { type: 'string' },
+    'state-path': { type: 'string' }, host: { type: 'string' }, agents: { type: 'string' }, netns: { type: 'string' },
+    debug: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  } as const;
+  const { values: v, positionals } = parseOptions(argv, spec, USAGE, (m) => new ConfigError(m, {}));
+  const DEFAULT: Record<string, string> = {};
+  if (v['bind-host'] !== undefined) DEFAULT.bind_host = v['bind-host'];
+  if (v['bind-port'] !== undefined) DEFAULT.bind_port = v['bind-port'];
+  if (v['state-path'] !== undefined) DEFAULT.state_path = v['state-path'];
+  if (v.host !== undefined) DEFAULT.host = v.host;
+  return {
+    command: v.help ? ['help'] : positionals,
+    configFiles: (v['config-file'] ?? []).map((f) => resolve(f)),
+    overrides: { DEFAULT, ...(v.agents !== undefined ? { aio: { agents: v.agents } } : {}) },
+    ...(v.netns !== undefined ? { netns: v.netns } : {}),
+    debug: v.debug ?? false,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const take = () => inline ?? value(i++, flag);
-    switch (flag) {
-      case '--config-file': out.configFiles.push(resolve(take())); break;
-      case '--bind-host': out.overrides.DEFAULT!.bind_host = take(); break;
-      case '--bind-port': out.overrides.DEFAULT!.bind_port = take(); break;
-      case '--state-path': out.overrides.DEFAULT!.state_path = take(); break;
-      case '--host': out.overrides.DEFAULT!.host = take(); break;
-      case '--agents': out.overrides.aio = { agents: take() }; break;
-      case '--netns': out.netns = take(); break;
-      case '--debug': out.debug = true; break;
-      case '-h': case '--help': out.command = ['help']; return out;
-      default:
-        if (flag.startsWith('-')) throw new ConfigError(`unknown option ${flag}\n\n${USAGE}`, {});
-        out.command.push(a);
-    }
-  }
-  return out;
 }
 
 async function runServer(cfg: Config, args: Args): Promise<void> {

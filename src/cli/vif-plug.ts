@@ -9,6 +9,7 @@
 // Auth: OS_TOKEN / --token as X-Auth-Token; without one, no-auth admin headers.
 import { hostname } from 'node:os';
 import { ensureNetns, IpBatch, type Target } from '../dataplane/index.js';
+import { parseOptions } from './options.js';
 
 const USAGE = `usage:
   neutrino vif plug <port-id> --netns NAME [--host HOST] [--host-netns NS] [--ifname eth0] [--static] [--endpoint URL] [--token TOKEN]
@@ -38,28 +39,20 @@ function parse(argv: string[]): VifArgs {
     action, portId, host: process.env.NEUTRINO_HOST || hostname(), ifname: 'eth0', static: false, unbind: false,
     endpoint: process.env.OS_ENDPOINT || 'http://127.0.0.1:9696', ...(process.env.OS_TOKEN ? { token: process.env.OS_TOKEN } : {}),
   };
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i]!;
-    const eq = a.indexOf('=');
-    const flag = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
-    const take = () => {
-      if (a.startsWith('--') && eq > 0) return a.slice(eq + 1);
-      const v = rest[++i];
-      if (v === undefined) throw new VifError(`${flag} needs a value\n\n${USAGE}`);
-      return v;
-    };
-    switch (flag) {
-      case '--netns': out.netns = take(); break;
-      case '--host': out.host = take(); break;
-      case '--host-netns': out.hostNetns = take(); break;
-      case '--ifname': out.ifname = take(); break;
-      case '--endpoint': out.endpoint = take().replace(/\/+$/, ''); break;
-      case '--token': out.token = take(); break;
-      case '--static': out.static = true; break;
-      case '--unbind': out.unbind = true; break;
-      default: throw new VifError(`unknown option ${a}\n\n${USAGE}`);
-    }
-  }
+  const spec = {
+    netns: { type: 'string' }, host: { type: 'string' }, 'host-netns': { type: 'string' }, ifname: { type: 'string' },
+    endpoint: { type: 'string' }, token: { type: 'string' }, static: { type: 'boolean' }, unbind: { type: 'boolean' },
+  } as const;
+  const { values: v, positionals } = parseOptions(rest, spec, USAGE, (m) => new VifError(m));
+  if (positionals.length) throw new VifError(`unexpected argument ${positionals[0]}\n\n${USAGE}`);
+  if (v.netns !== undefined) out.netns = v.netns;
+  if (v.host !== undefined) out.host = v.host;
+  if (v['host-netns'] !== undefined) out.hostNetns = v['host-netns'];
+  if (v.ifname !== undefined) out.ifname = v.ifname;
+  if (v.endpoint !== undefined) out.endpoint = v.endpoint.replace(/\/+$/, '');
+  if (v.token !== undefined) out.token = v.token;
+  out.static = v.static ?? false;
+  out.unbind = v.unbind ?? false;
   if (action === 'plug' && !out.netns) throw new VifError(`--netns is required for plug\n\n${USAGE}`);
   return out;
 }

@@ -15,6 +15,7 @@ import { resolve } from 'node:path';
 import { ConfigError, loadConfig, parseMappings } from '../../config/index.js';
 import { IpBatch, listLinks, type Link, type Target } from '../../dataplane/index.js';
 import { BRIDGE_PREFIX, VXLAN_PREFIX, isTap } from './model.js';
+import { parseOptions } from '../../cli/options.js';
 
 export interface CleanupOptions {
   /** physnet → bridge ([linux_bridge] bridge_mappings): never removed. */
@@ -119,24 +120,11 @@ export interface CleanupCliArgs {
 }
 
 export function parseCleanupArgs(argv: string[]): CleanupCliArgs | 'help' {
-  const out: CleanupCliArgs = { configFiles: [], dryRun: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
-    const flag = eq > 0 ? a.slice(0, eq) : a;
-    const take = () => {
-      if (eq > 0) return a.slice(eq + 1);
-      const v = argv[++i];
-      if (v === undefined) throw new ConfigError(`${flag} needs a value\n\n${CLEANUP_USAGE}`, {});
-      return v;
-    };
-    if (flag === '--config-file') out.configFiles.push(resolve(take()));
-    else if (flag === '--netns') out.netns = take();
-    else if (flag === '--dry-run') out.dryRun = true;
-    else if (flag === '-h' || flag === '--help') return 'help';
-    else throw new ConfigError(`unknown option ${a}\n\n${CLEANUP_USAGE}`, {});
-  }
-  return out;
+  const spec = { 'config-file': { type: 'string', multiple: true }, netns: { type: 'string' }, 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+  const { values: v, positionals } = parseOptions(argv, spec, CLEANUP_USAGE, (m) => new ConfigError(m, {}));
+  if (v.help) return 'help';
+  if (positionals.length) throw new ConfigError(`unexpected argument ${positionals[0]}\n\n${CLEANUP_USAGE}`, {});
+  return { configFiles: (v['config-file'] ?? []).map((f) => resolve(f)), dryRun: v['dry-run'] ?? false, ...(v.netns !== undefined ? { netns: v.netns } : {}) };
 }
 
 /** The command: prints one line per device removed, kept or failed; exit status 1 if any failed. */

@@ -14,6 +14,7 @@ import { ConfigError, loadConfig, parseMappings, type Config } from '../../confi
 import { busFromConfig } from '../../rpc/from-config.js';
 import { stats } from '../../dataplane/index.js';
 import { LinuxBridgeAgent } from './agent.js';
+import { parseOptions } from '../../cli/options.js';
 
 export const LB_USAGE = `usage: neutrino agent linuxbridge [--config-file FILE]... [--netns NAME] [--host NAME] [--debug]
 `;
@@ -26,24 +27,13 @@ export interface LbCliArgs {
 }
 
 export function parseLbArgs(argv: string[]): LbCliArgs {
-  const out: LbCliArgs = { configFiles: [], debug: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
-    const flag = eq > 0 ? a.slice(0, eq) : a;
-    const take = () => {
-      if (eq > 0) return a.slice(eq + 1);
-      const v = argv[++i];
-      if (v === undefined) throw new ConfigError(`${flag} needs a value\n\n${LB_USAGE}`, {});
-      return v;
-    };
-    if (flag === '--config-file') out.configFiles.push(resolve(take()));
-    else if (flag === '--netns') out.netns = take();
-    else if (flag === '--host') out.host = take();
-    else if (flag === '--debug') out.debug = true;
-    else throw new ConfigError(`unknown option ${a}\n\n${LB_USAGE}`, {});
-  }
-  return out;
+  const spec = { 'config-file': { type: 'string', multiple: true }, netns: { type: 'string' }, host: { type: 'string' }, debug: { type: 'boolean' } } as const;
+  const { values: v, positionals } = parseOptions(argv, spec, LB_USAGE, (m) => new ConfigError(m, {}));
+  if (positionals.length) throw new ConfigError(`unexpected argument ${positionals[0]}\n\n${LB_USAGE}`, {});
+  return {
+    configFiles: (v['config-file'] ?? []).map((f) => resolve(f)), debug: v.debug ?? false,
+    ...(v.netns !== undefined ? { netns: v.netns } : {}), ...(v.host !== undefined ? { host: v.host } : {}),
+  };
 }
 
 export function agentOptionsFromConfig(cfg: Config) {
