@@ -34,6 +34,7 @@ import { MemoryBroker, MemoryBus, silentLogger, type RpcBus, type RpcLogger } fr
 import { LinuxBridgeAgent } from '../src/agents/linuxbridge/agent.js';
 import { plug, tapOf } from '../src/cli/vif-plug.js';
 import { ensureNetns, exec, IpBatch, runInNetns, type Exec } from '../src/dataplane/index.js';
+import { intOption, parseOptions } from '../src/cli/options.js';
 
 interface Options {
   hosts: number;
@@ -57,32 +58,18 @@ const USAGE = `usage: node dist/bench/agents-bench.js [options]   (as root)
   --debug            agent and server logs on stderr
 `;
 
-function parseOptions(argv: string[]): Options {
-  const o: Options = { hosts: 2, plugs: 20, ports: 1000, networks: 10, restarts: 3, loadedPlugs: 10, debug: false };
-  const int = (flag: string, v: string | undefined, min: number) => {
-    const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < min) throw new Error(`${flag} needs an integer >= ${min}`);
-    return n;
+function optionsFrom(argv: string[]): Options {
+  const spec = {
+    hosts: { type: 'string' }, plugs: { type: 'string' }, ports: { type: 'string' }, networks: { type: 'string' }, restarts: { type: 'string' },
+    'loaded-plugs': { type: 'string' }, json: { type: 'string' }, debug: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  } as const;
+  const { values: v } = parseOptions(argv, spec, USAGE, (m) => new Error(m));
+  if (v.help) { process.stdout.write(USAGE); process.exit(0); }
+  return {
+    hosts: intOption(v.hosts, 'hosts', 2, 2), plugs: intOption(v.plugs, 'plugs', 0, 20), ports: intOption(v.ports, 'ports', 0, 1000),
+    networks: intOption(v.networks, 'networks', 1, 10), restarts: intOption(v.restarts, 'restarts', 1, 3),
+    loadedPlugs: intOption(v['loaded-plugs'], 'loaded-plugs', 0, 10), debug: v.debug ?? false, ...(v.json !== undefined ? { json: v.json } : {}),
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const val = () => inline ?? argv[++i];
-    switch (flag) {
-      case '--hosts': o.hosts = int(flag, val(), 2); break;
-      case '--plugs': o.plugs = int(flag, val(), 0); break;
-      case '--ports': o.ports = int(flag, val(), 0); break;
-      case '--networks': o.networks = int(flag, val(), 1); break;
-      case '--restarts': o.restarts = int(flag, val(), 1); break;
-      case '--loaded-plugs': o.loadedPlugs = int(flag, val(), 0); break;
-      case '--json': o.json = String(val()); break;
-      case '--debug': o.debug = true; break;
-      case '-h': case '--help': process.stdout.write(USAGE); process.exit(0);
-      // eslint-disable-next-line no-fallthrough
-      default: throw new Error(`unknown option ${a}\n\n${USAGE}`);
-    }
-  }
-  return o;
 }
 
 // ---- small helpers ----------------------------------------------------------------------------
@@ -469,7 +456,7 @@ class Bench {
 }
 
 async function main(): Promise<void> {
-  const o = parseOptions(process.argv.slice(2));
+  const o = optionsFrom(process.argv.slice(2));
   if (process.getuid?.() !== 0) throw new Error('the agent benchmark needs root (namespaces, veths, bridges)');
   const b = new Bench(o);
   process.stdout.write(`# neutrino L2 agent benchmark — ${o.hosts} hosts, load average ${load()}\n`);

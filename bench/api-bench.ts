@@ -26,6 +26,7 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
+import { intOption, parseOptions } from '../src/cli/options.js';
 
 // ---- options ----------------------------------------------------------------------------------
 
@@ -83,56 +84,35 @@ const USAGE = `usage: node dist/bench/api-bench.js [options]
   --quiet                 only print the result table
 `;
 
-function parseOptions(argv: string[]): Options {
-  const o: Options = {
-    ports: 2000, listPorts: 10000, concurrency: 8, networks: 200, listRuns: 7, ops: 2000, bulkSize: 100, quota: -1, warmup: 1000,
-    project: randomUUID().replace(/-/g, ''), serverNodeArgs: [], keep: false, quiet: false,
-    routers: 200, fips: 500, sgs: 50, sgRules: 1000, only: new Set(SECTIONS),
-  };
-  const int = (flag: string, v: string | undefined, min: number): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < min) throw new Error(`${flag} needs an integer >= ${min}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const val = () => inline ?? argv[++i];
-    switch (flag) {
-      case '--endpoint': o.endpoint = String(val()).replace(/\/+$/, ''); break;
-      case '--ports': o.ports = int(flag, val(), 1); break;
-      case '--list-ports': o.listPorts = int(flag, val(), 0); break;
-      case '--concurrency': o.concurrency = int(flag, val(), 1); break;
-      case '--networks': o.networks = int(flag, val(), 0); break;
-      case '--list-runs': o.listRuns = int(flag, val(), 0); break;
-      case '--ops': o.ops = int(flag, val(), 0); break;
-      case '--bulk-size': o.bulkSize = int(flag, val(), 1); break;
-      case '--quota': o.quota = int(flag, val(), -1); break;
-      case '--warmup': o.warmup = int(flag, val(), 0); break;
-      case '--project': o.project = String(val()); break;
-      case '--token': o.token = String(val()); break;
-      case '--json': o.json = String(val()); break;
-      case '--server-node-args': o.serverNodeArgs = String(val()).split(/\s+/).filter(Boolean); break;
-      case '--server-root': o.serverRoot = String(val()); break;
-      case '--routers': o.routers = int(flag, val(), 0); break;
-      case '--fips': o.fips = int(flag, val(), 0); break;
-      case '--sgs': o.sgs = int(flag, val(), 0); break;
-      case '--sg-rules': o.sgRules = int(flag, val(), 0); break;
-      case '--only': {
-        const names = String(val()).split(',').map((x) => x.trim()).filter(Boolean);
-        const bad = names.filter((x) => !(SECTIONS as readonly string[]).includes(x));
-        if (bad.length || !names.length) throw new Error(`--only takes a list of ${SECTIONS.join(', ')}; got ${names.join(',') || 'nothing'}`);
-        o.only = new Set(names as Section[]);
-        break;
-      }
-      case '--keep': o.keep = true; break;
-      case '--quiet': o.quiet = true; break;
-      case '-h': case '--help': process.stdout.write(USAGE); process.exit(0);
-      // eslint-disable-next-line no-fallthrough
-      default: throw new Error(`unknown option ${a}\n\n${USAGE}`);
-    }
+function optionsFrom(argv: string[]): Options {
+  const str = { type: 'string' } as const;
+  const spec = {
+    endpoint: str, ports: str, 'list-ports': str, concurrency: str, networks: str, 'list-runs': str, ops: str, 'bulk-size': str, quota: str,
+    warmup: str, project: str, token: str, json: str, 'server-node-args': str, 'server-root': str, routers: str, fips: str, sgs: str,
+    'sg-rules': str, only: str, keep: { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  } as const;
+  const { values: v } = parseOptions(argv, spec, USAGE, (m) => new Error(m));
+  if (v.help) { process.stdout.write(USAGE); process.exit(0); }
+  let only = new Set<Section>(SECTIONS);
+  if (v.only !== undefined) {
+    const names = v.only.split(',').map((x) => x.trim()).filter(Boolean);
+    const bad = names.filter((x) => !(SECTIONS as readonly string[]).includes(x));
+    if (bad.length || !names.length) throw new Error(`--only takes a list of ${SECTIONS.join(', ')}; got ${names.join(',') || 'nothing'}`);
+    only = new Set(names as Section[]);
   }
-  return o;
+  return {
+    ports: intOption(v.ports, 'ports', 1, 2000), listPorts: intOption(v['list-ports'], 'list-ports', 0, 10000),
+    concurrency: intOption(v.concurrency, 'concurrency', 1, 8), networks: intOption(v.networks, 'networks', 0, 200),
+    listRuns: intOption(v['list-runs'], 'list-runs', 0, 7), ops: intOption(v.ops, 'ops', 0, 2000), bulkSize: intOption(v['bulk-size'], 'bulk-size', 1, 100),
+    quota: intOption(v.quota, 'quota', -1, -1), warmup: intOption(v.warmup, 'warmup', 0, 1000),
+    project: v.project ?? randomUUID().replace(/-/g, ''), serverNodeArgs: (v['server-node-args'] ?? '').split(/\s+/).filter(Boolean),
+    keep: v.keep ?? false, quiet: v.quiet ?? false,
+    routers: intOption(v.routers, 'routers', 0, 200), fips: intOption(v.fips, 'fips', 0, 500), sgs: intOption(v.sgs, 'sgs', 0, 50),
+    sgRules: intOption(v['sg-rules'], 'sg-rules', 0, 1000), only,
+    ...(v.endpoint !== undefined ? { endpoint: v.endpoint.replace(/\/+$/, '') } : {}),
+    ...(v.token !== undefined ? { token: v.token } : {}), ...(v.json !== undefined ? { json: v.json } : {}),
+    ...(v['server-root'] !== undefined ? { serverRoot: v['server-root'] } : {}),
+  };
 }
 
 // ---- HTTP client ------------------------------------------------------------------------------
@@ -751,7 +731,7 @@ function table(rows: Result[]): string {
 }
 
 async function main(): Promise<void> {
-  const o = parseOptions(process.argv.slice(2));
+  const o = optionsFrom(process.argv.slice(2));
   quiet = o.quiet;
   let server: Started | undefined;
   let stopping = false;

@@ -28,3 +28,11 @@ export function parseOptions<S extends Spec>(argv: string[], spec: S, usage: str
     throw fail(`${why}\n\n${usage}`);
   }
 }
+
+/** An integer option's value (`fallback` when absent); below `min` or not an integer throws. */
+export function intOption(value: string | undefined, name: string, min: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} needs an integer >= ${min}, got ${value}`);
+  return n;
+}
