@@ -18,7 +18,7 @@ import { TypeDrivers } from '../plugins/ml2/type-drivers.js';
 import { NetworkHandler } from '../plugins/ml2/networks.js';
 import { SubnetHandler } from '../plugins/ml2/subnets.js';
 import { PortHandler } from '../plugins/ml2/ports.js';
-import { Ml2PortHandler } from '../plugins/ml2/bound-ports.js';
+import { Ml2PortHandler, allPortEvents } from '../plugins/ml2/bound-ports.js';
 import { L2Population } from '../plugins/ml2/l2pop.js';
 import { AgentNotifier, Ml2Rpc } from '../plugins/ml2/rpc-callbacks.js';
 import type { Ml2Context } from '../plugins/ml2/context.js';
@@ -32,6 +32,7 @@ import { L3Plugin } from '../plugins/l3/plugin.js';
 import { routerActionRoutes } from '../api/router-routes.js';
 import { serveReportState } from '../plugins/agents/report-state.js';
 import { SECURITY_GROUP_ALIASES, securityGroupPlugin } from '../plugins/securitygroups/index.js';
+import { SecurityGroupNotifier, SecurityGroupRpc, withSecurityGroupNotifications } from '../plugins/securitygroups/agent-rpc.js';
 import { PLUGIN_TOPIC, RpcRegistry } from '../plugins/rpc-registry.js';
 import { DhcpAgentNotifier, withDhcpNotifications, type DhcpResource } from '../plugins/dhcp/notifier.js';
 import { dhcpRpcHandlers } from '../plugins/dhcp/rpc.js';
@@ -46,6 +47,8 @@ export interface NeutrinoServer {
   rpc: RpcRegistry;
   /** Casts to the DHCP agents (null without a bus or with dhcp_agent_notification off). */
   dhcpNotifier: DhcpAgentNotifier | null;
+  /** Security group fanouts to the L2 agents (null without a bus or security groups). */
+  sgNotifier: SecurityGroupNotifier | null;
   close(): Promise<void>;
 }
 
@@ -92,10 +95,12 @@ export async function createServer(cfg: Config, opts: {
   const ml2Ports = new Ml2PortHandler(ml2, bindingOpts);
   const handlers: ResourceHandler[] = [new NetworkHandler(ml2), new SubnetHandler(ml2), ml2Ports];
   if (aliases.has('agent')) handlers.push(new AgentHandler(db, { agentDownTime: cfg.DEFAULT.agent_down_time }));
+  const sgNotifier = opts.bus && aliases.has('security-group') ? new SecurityGroupNotifier(opts.bus) : null;
   if (aliases.has('security-group')) {
     const sg = securityGroupPlugin(db, quota);
     ml2.securityGroups = sg.ports;
-    handlers.push(sg.groups, sg.rules);
+    if (sgNotifier) handlers.push(withSecurityGroupNotifications('group', sg.groups, sgNotifier, db), withSecurityGroupNotifications('rule', sg.rules, sgNotifier, db));
+    else handlers.push(sg.groups, sg.rules);
   }
   // L3 (routers, floating IPs): it also guards port deletes and cleans up before network deletes.
   const l3 = aliases.has('router') ? new L3Plugin(ml2, ml2Ports) : null;
@@ -133,7 +138,11 @@ export async function createServer(cfg: Config, opts: {
   // L2 agents: device details/up/down and l2population on q-plugin; port notifications after commit.
   const l2pop = new L2Population(db, opts.bus ?? null, bindingOpts);
   rpc.add(PLUGIN_TOPIC, new Ml2Rpc({ db, ports: ml2Ports, l2pop, binding: bindingOpts }).handlers());
-  if (opts.bus) ml2Ports.events = new AgentNotifier(opts.bus, l2pop, db, bindingOpts);
+  if (opts.bus) ml2Ports.events = allPortEvents(new AgentNotifier(opts.bus, l2pop, db, bindingOpts), sgNotifier);
+  // Security groups for the L2 agents' firewalls (and their fanouts, above).
+  if (aliases.has('security-group')) {
+    rpc.add(PLUGIN_TOPIC, new SecurityGroupRpc({ db, portDicts: async (r, ids) => ml2Ports.toDicts(r, await r.selectFrom('ports').selectAll().where('id', 'in', ids).execute()) }).handlers());
+  }
 
   const app = buildApi({
     controllers,
@@ -164,11 +173,12 @@ export async function createServer(cfg: Config, opts: {
     if (opts.bus.transport === 'memory') await rpcHandles;
   }
   return {
-    app, db, ml2, rpc, dhcpNotifier,
+    app, db, ml2, rpc, dhcpNotifier, sgNotifier,
     async close() {
       closed = true;
       for (const h of await Promise.race([rpcHandles, Promise.resolve([] as RpcServerHandle[])])) await h.stop();
       await dhcpNotifier?.settled();
+      await sgNotifier?.settled();
       const handle = await Promise.race([reports, Promise.resolve(null)]);
       await handle?.stop();
       await app.close();

@@ -9,7 +9,9 @@
 //   - keeps the l2population view (add/remove/update_fdb_entries fanouts, get_fdb_entries for a
 //     resync) and reconciles the VXLAN devices' forwarding (and neighbour) entries from it;
 //   - every pass is one read of the links and zero or one batch write; restarting the agent
-//     finds the kernel already right and writes nothing, so traffic never stops.
+//     finds the kernel already right and writes nothing, so traffic never stops;
+//   - with a firewall (security-groups.ts, firewall.ts) each pass first brings the nftables
+//     security group tables up to date, before new taps join their bridges.
 import { spawn, type ChildProcess } from 'node:child_process';
 import {
   diffLinks, linkOpsToBatch, listLinks, reconcileFdb, reconcileNeigh, stats,
@@ -18,9 +20,10 @@ import {
 import { newRpcContext, type RpcBus, type RpcLogger, type RpcServerHandle } from '../../rpc/index.js';
 import { StateReporter } from '../state-reporter.js';
 import {
-  FdbView, desiredFdb, desiredLinks, isTap, ownedLinks, unsupportedReason, vxlanName,
+  FdbView, desiredFdb, desiredLinks, isTap, networkBridge, ownedLinks, unsupportedReason, vxlanName,
   type DeviceInfo, type ModelOptions, type NetworkFdb,
 } from './model.js';
+import { SG_UPDATE_TOPIC, SecurityGroupFirewall } from './security-groups.js';
 
 export const PLUGIN_TOPIC = 'q-plugin';
 export const L2POP_TOPIC = 'q-agent-notifier-l2population-update';
@@ -44,6 +47,10 @@ export interface LinuxBridgeAgentOptions extends ModelOptions {
   /** Watch netlink link events (default true); off, only the periodic pass sees new taps. */
   monitor?: boolean;
   rpcTimeoutMs?: number;
+  /** Security groups in the kernel: 'nftables', or 'noop' (the default here; the CLI's is nftables). */
+  firewall?: 'nftables' | 'noop';
+  /** With a firewall: ask the server about every port's groups again this often, seconds (default 60). */
+  sgResyncInterval?: number;
   logger: RpcLogger;
 }
 
@@ -51,6 +58,8 @@ export interface PassResult {
   linkOps: number;
   fdbOps: number;
   neighOps: number;
+  /** nftables transactions for security groups (0 or 1). */
+  firewallOps: number;
   up: string[];
   down: string[];
 }
@@ -70,6 +79,8 @@ export class LinuxBridgeAgent {
   private readonly target: Target;
   private readonly agentId: string;
   private readonly reporter: StateReporter;
+  /** Security groups (null: no firewall). */
+  readonly firewall: SecurityGroupFirewall | null;
   private handles: RpcServerHandle[] = [];
   private monitorChild: ChildProcess | null = null;
   private timers: NodeJS.Timeout[] = [];
@@ -87,6 +98,9 @@ export class LinuxBridgeAgent {
     this.target = o.netns ? { netns: o.netns } : {};
     this.agentId = `lb-${o.host}`;
     this.ready = new Promise((r) => (this.markReady = r));
+    this.firewall = o.firewall === 'nftables'
+      ? new SecurityGroupFirewall({ call: (m, a) => this.call(m, a), target: this.target, logger: o.logger, resyncInterval: o.sgResyncInterval })
+      : null;
     this.reporter = new StateReporter({
       bus: o.bus, agentType: AGENT_TYPE, binary: AGENT_BINARY, host: o.host, topic: 'N/A',
       reportInterval: o.reportInterval,
@@ -97,10 +111,14 @@ export class LinuxBridgeAgent {
         ...(o.localIp ? { tunneling_ip: o.localIp } : {}),
         l2_population: o.l2Population,
         arp_responder_enabled: o.arpResponder,
+        firewall_driver: this.firewall ? 'nftables' : 'noop',
         devices: this.devices.size,
       }),
       // The server lost track of us: everything it knew may be stale, resync it all.
-      onRevived: () => this.schedule('full', true),
+      onRevived: () => {
+        this.firewall?.resyncAll();
+        this.schedule('full', true);
+      },
       onError: (err) => o.logger.warn({ err: (err as Error).message }, 'state report failed'),
     });
   }
@@ -115,10 +133,15 @@ export class LinuxBridgeAgent {
         const tap = `tap${id.slice(0, 11)}`;
         if (this.devices.has(tap) || this.unresolved.has(tap)) {
           this.refresh.add(tap);
+          this.firewall?.portUpdated(tap);
           this.schedule('quick');
         }
       },
     }));
+    if (this.firewall) {
+      await this.firewall.checkKernel();
+      this.handles.push(await this.o.bus.serve(SG_UPDATE_TOPIC, h, this.firewall.handlers(() => this.schedule('quick'))));
+    }
     this.handles.push(await this.o.bus.serve(PORT_DELETE_TOPIC, h, { port_delete: () => undefined }));
     if (this.o.l2Population) {
       this.handles.push(await this.o.bus.serve(L2POP_TOPIC, h, {
@@ -190,7 +213,7 @@ export class LinuxBridgeAgent {
           this.lastPass = await this.pass(full);
           this.passes++;
           const lp = this.lastPass;
-          if (lp.linkOps || lp.fdbOps || lp.neighOps || lp.up.length || lp.down.length) {
+          if (lp.linkOps || lp.fdbOps || lp.neighOps || lp.firewallOps || lp.up.length || lp.down.length) {
             this.o.logger.info({ full, ms: Date.now() - t0, ...lp }, 'agent pass changed things');
           }
           if (this.passes === 1 || full) this.markReady();
@@ -253,6 +276,14 @@ export class LinuxBridgeAgent {
       }
     }
 
+    // Security groups first: a tap joins its bridge only once its filter is in place.
+    let firewallOps = 0;
+    if (this.firewall) {
+      const bridges = new Map<string, string>();
+      for (const [tap, d] of this.devices) bridges.set(tap, networkBridge(d, o));
+      firewallOps = (await this.firewall.sync(bridges, full)).writes;
+    }
+
     // Links: one diff against the read above, one batch.
     const desired = desiredLinks(this.devices.values(), o);
     const ops = diffLinks(desired, actual, { owned: ownedLinks(actual) });
@@ -308,7 +339,7 @@ export class LinuxBridgeAgent {
       for (const t of up) if (!failed.has(t)) this.reported.set(t, 'up');
       for (const t of adminDown) if (!failed.has(t)) this.reported.set(t, 'down');
     }
-    return { linkOps: ops.length, fdbOps, neighOps, up, down: devicesDown };
+    return { linkOps: ops.length, fdbOps, neighOps, firewallOps, up, down: devicesDown };
   }
 
   /** Kernel commands this process issued (reads, writes). */

@@ -1,0 +1,458 @@
+// Security groups as nftables, the pure core: from what the server says about this host's ports
+// (security_group_info_for_devices) to two tables, applied together in one transaction.
+//
+// Why two tables and two families. The `bridge` family sees bridged frames with the real port
+// (tap) names, so MAC/IP anti-spoofing, ARP checks and the drops of DHCP servers and router
+// advertisements from VMs live there and work whether or not br_netfilter is loaded. But
+// stateful filtering needs connection tracking, and the bridge family only has it with
+// nf_conntrack_bridge (CONFIG_NF_CONNTRACK_BRIDGE): without it nft refuses `ct` expressions in a
+// bridge table ("Protocol error"), as on the kernels this was built on. What every Linux-bridge
+// host does have is br_netfilter (bridge-nf-call-ip{,6}tables=1, what Neutron's iptables driver
+// needs too): it runs bridged IP packets through the ip/ip6 hooks, with conntrack. There the
+// packet's in/out device is the bridge, not the port, so the bridge table tells the `inet` table
+// which ports a packet comes from and goes to through the packet mark: the low 16 bits carry
+// the source port's id (set in bridge prerouting), the high 16 bits the destination port's id
+// (bridge forward, which runs before br_netfilter's FORWARD). The inet forward chain jumps on
+// them to the per-port stateful chains and then clears the mark. Marks are set only on IP
+// frames from or to filtered ports, and cleared only on our own bridges (the `bridges` set):
+// other bridges' marks (a container bridge's, say) are never touched.
+//
+//   table bridge neutrino_sg                      table inet neutrino_sg
+//     prerouting: iifname vmap @from-ports          forward: iifname != @bridges return
+//     forward:    oifname vmap @to-ports                     mark & 0xffff vmap @egress-ports
+//     from-TAP: MAC, IP/ARP anti-spoofing,                   mark & 0xffff0000 vmap @ingress-ports
+//               DHCP/RA server drops, mark id                mark set 0
+//     to-TAP:   mark id << 16                       input: the same for egress only
+//     sets mac-TAP, ip4-TAP, ip6-TAP                egress-TAP / ingress-TAP: conntrack, rules
+//       (allowed MACs, MAC . IP pairs)              sets sg4-GROUP, sg6-GROUP (remote group members)
+//
+// Remote groups are named sets per group and ethertype, and a port's addresses and allowed
+// address pairs are sets too: a membership or address change touches set elements only, never
+// a chain. Each port's chains change only when its rules do. Ports without port security and
+// Neutron's own ports (device_owner network:*) are not filtered at all (no map entry).
+import ipaddr from 'ipaddr.js';
+import type { NftChain, NftRule, NftSet, NftTable, ActualTable } from '../../dataplane/index.js';
+import { IP_PROTOCOLS } from '../../definitions/security-group.js';
+
+export const FW_TABLE = 'neutrino_sg';
+/** Bridge priorities: before br_netfilter (0 in prerouting, -1 in forward). */
+const BRIDGE_PRIORITY = -200;
+const MAX_ID = 0xffff;
+
+/** A rule as the server gives it (Neutron's rule dicts in security_group_info_for_devices). */
+export interface SgRule {
+  direction: 'ingress' | 'egress' | string;
+  ethertype: 'IPv4' | 'IPv6' | string;
+  protocol?: string | null;
+  port_range_min?: number | null;
+  port_range_max?: number | null;
+  source_port_range_min?: number | null;
+  source_port_range_max?: number | null;
+  source_ip_prefix?: string | null;
+  dest_ip_prefix?: string | null;
+  remote_group_id?: string | null;
+  remote_address_group_id?: string | null;
+  stateful?: boolean;
+}
+
+/** One port, as security_group_info_for_devices' `devices` describes it. */
+export interface FirewallPort {
+  /** The tap name. */
+  device: string;
+  id?: string;
+  mac_address: string;
+  /** Fixed IPs: plain addresses (Neutron's RPC form) or {ip_address} dicts. */
+  fixed_ips: Array<string | { ip_address: string }>;
+  allowed_address_pairs?: Array<{ ip_address: string; mac_address?: string | null }>;
+  port_security_enabled?: boolean;
+  security_groups?: string[];
+  /** Rules of the port itself: the DHCP and router advertisement replies the server allows in. */
+  security_group_rules?: SgRule[];
+  device_owner?: string;
+}
+
+export type MemberIps = Partial<Record<'IPv4' | 'IPv6', Array<[string, string | null] | string>>>;
+
+export interface FirewallModel {
+  ports: Iterable<FirewallPort>;
+  /** Security group → its rules. */
+  groups: ReadonlyMap<string, readonly SgRule[]>;
+  /** Remote group → its members' addresses per ethertype. */
+  members: ReadonlyMap<string, MemberIps>;
+  /** Device → its id (1..65535) in packet marks; see allocateIds. */
+  ids: ReadonlyMap<string, number>;
+  /** The bridges the filtered ports are in (their packet marks are ours). */
+  bridges: Iterable<string>;
+}
+
+/** Neutron's is_port_trusted: its own ports (DHCP, routers, …) are never filtered. */
+export function isTrusted(p: { device_owner?: string }): boolean {
+  return typeof p.device_owner === 'string' && (p.device_owner.startsWith('network:') || p.device_owner.startsWith('neutron:'));
+}
+
+export function isFiltered(p: FirewallPort): boolean {
+  return p.port_security_enabled !== false && !isTrusted(p);
+}
+
+// ---- addresses ------------------------------------------------------------------------------
+
+interface Interval {
+  v: 4 | 6;
+  lo: bigint;
+  hi: bigint;
+}
+
+const toBig = (a: ipaddr.IPv4 | ipaddr.IPv6) => a.toByteArray().reduce((x, b) => (x << 8n) | BigInt(b), 0n);
+
+function fromBig(n: bigint, v: 4 | 6): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < (v === 4 ? 4 : 16); i++) {
+    bytes.unshift(Number(n & 0xffn));
+    n >>= 8n;
+  }
+  return ipaddr.fromByteArray(bytes).toString();
+}
+
+/** An address or CIDR (host bits ignored, as ipset does) as an interval; null if not an address. */
+export function interval(s: string): Interval | null {
+  try {
+    const [a, len] = s.includes('/') ? ipaddr.parseCIDR(s) : [ipaddr.parse(s), null];
+    const v = a.kind() === 'ipv4' ? 4 : 6;
+    const bits = v === 4 ? 32 : 128;
+    const plen = len ?? bits;
+    const host = (1n << BigInt(bits - plen)) - 1n;
+    const lo = toBig(a) & ~host;
+    return { v, lo, hi: lo | host };
+  } catch {
+    return null;
+  }
+}
+
+/** The nft text of an interval: an address, a prefix when aligned, else a range. */
+function intervalText(i: Interval): string {
+  const size = i.hi - i.lo + 1n;
+  const bits = i.v === 4 ? 32 : 128;
+  if (size === 1n) return fromBig(i.lo, i.v);
+  if ((size & (size - 1n)) === 0n && i.lo % size === 0n) return `${fromBig(i.lo, i.v)}/${bits - (size.toString(2).length - 1)}`;
+  return `${fromBig(i.lo, i.v)}-${fromBig(i.hi, i.v)}`;
+}
+
+/** Overlapping intervals merged (an interval set refuses overlaps); sorted. */
+function merge(list: Interval[]): Interval[] {
+  const sorted = [...list].sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
+  const out: Interval[] = [];
+  for (const i of sorted) {
+    const last = out[out.length - 1];
+    if (last && i.lo <= last.hi) {
+      if (i.hi > last.hi) last.hi = i.hi;
+    } else out.push({ ...i });
+  }
+  return out;
+}
+
+/** Set elements for addresses of one family (merged, canonical). */
+export function addressElements(addrs: Iterable<string>, v: 4 | 6): string[] {
+  const list: Interval[] = [];
+  for (const a of addrs) {
+    const i = interval(a);
+    if (i && i.v === v) list.push(i);
+  }
+  return merge(list).map(intervalText);
+}
+
+/** The EUI-64 link-local address of a MAC (what a VM configures from it). */
+export function linkLocal(mac: string): string {
+  const b = mac.split(':').map((x) => parseInt(x, 16));
+  b[0] = b[0]! ^ 2;
+  const g = (x: number, y: number) => ((x << 8) | y).toString(16);
+  return ipaddr.parse(`fe80::${g(b[0]!, b[1]!)}:${g(b[2]!, 0xff)}:${g(0xfe, b[3]!)}:${g(b[4]!, b[5]!)}`).toString();
+}
+
+const ipOf = (f: string | { ip_address: string }) => (typeof f === 'string' ? f : f.ip_address);
+
+/** MAC . address pairs a port may send from, per family, as set elements. */
+export function portPairs(p: FirewallPort): { macs: string[]; v4: string[]; v6: string[] } {
+  const mac = p.mac_address.toLowerCase();
+  const byMac = new Map<string, string[]>();
+  const add = (m: string, a: string) => (byMac.get(m) ?? byMac.set(m, []).get(m)!).push(a);
+  const fixed = p.fixed_ips.map(ipOf);
+  for (const a of fixed) add(mac, a);
+  for (const pair of p.allowed_address_pairs ?? []) add((pair.mac_address || mac).toLowerCase(), pair.ip_address);
+  // No fixed IP: any address from the port's own MAC (Neutron's "mac, None" pair).
+  if (!fixed.length) {
+    add(mac, '0.0.0.0/0');
+    add(mac, '::/0');
+  }
+  // Every allowed MAC may also use its EUI-64 link-local address (ND, RS, MLD).
+  for (const m of byMac.keys()) add(m, linkLocal(m));
+  const macs = [...byMac.keys()].sort();
+  const pairs = (v: 4 | 6) => macs.flatMap((m) => addressElements(byMac.get(m)!, v).map((a) => `${m} . ${a}`));
+  return { macs, v4: pairs(4), v6: pairs(6) };
+}
+
+// ---- rules --------------------------------------------------------------------------------
+
+const PORT_PROTOCOLS = new Set([6, 17, 33, 132, 136]);
+
+/** A protocol name or number as its number; null for "any" (none, 'ip', 0); undefined if unknown. */
+export function protocolNumber(p: string | null | undefined): number | null | undefined {
+  if (p === null || p === undefined || p === '') return null;
+  const n = /^\d+$/.test(p) ? Number(p) : IP_PROTOCOLS[p.toLowerCase()];
+  if (n === undefined || n > 255) return undefined;
+  return n === 0 ? null : n;
+}
+
+const range = (min: number | null | undefined, max: number | null | undefined) =>
+  min === null || min === undefined ? null : max === null || max === undefined || max === min ? `${min}` : `${min}-${max}`;
+
+function prefixMatch(kw: 'ip' | 'ip6', dir: 'saddr' | 'daddr', prefix: string | null | undefined, v: 4 | 6): string | null | false {
+  if (!prefix) return null;
+  const i = interval(prefix);
+  if (!i || i.v !== v) return false; // a prefix of the other family never matches: no rule
+  if (i.lo === 0n && i.hi === (v === 4 ? 0xffffffffn : (1n << 128n) - 1n)) return null;
+  return `${kw} ${dir} ${intervalText(i)}`;
+}
+
+export const groupSetName = (groupId: string, v: 4 | 6) => `sg${v}-${groupId}`;
+
+/**
+ * A security group rule as the match part of an nft rule (the caller adds `return`); null when
+ * the rule can never match (unknown protocol, prefix of the other family).
+ */
+export function ruleMatch(r: SgRule): string | null {
+  const v = r.ethertype === 'IPv6' ? 6 : r.ethertype === 'IPv4' ? 4 : null;
+  if (!v) return null;
+  const kw = v === 4 ? 'ip' : 'ip6';
+  const parts = [`meta nfproto ipv${v}`];
+  for (const [prefix, dir] of [[r.source_ip_prefix, 'saddr'], [r.dest_ip_prefix, 'daddr']] as const) {
+    const m = prefixMatch(kw, dir, prefix, v);
+    if (m === false) return null;
+    if (m) parts.push(m);
+  }
+  if (r.remote_group_id) parts.push(`${kw} ${r.direction === 'egress' ? 'daddr' : 'saddr'} @${groupSetName(r.remote_group_id, v)}`);
+  if (r.remote_address_group_id) return null; // no address groups here
+  const proto = protocolNumber(r.protocol);
+  if (proto === undefined) return null;
+  if (proto !== null) {
+    parts.push(`meta l4proto ${proto}`);
+    if (PORT_PROTOCOLS.has(proto)) {
+      const sport = range(r.source_port_range_min, r.source_port_range_max);
+      const dport = range(r.port_range_min, r.port_range_max);
+      if (sport) parts.push(`th sport ${sport}`);
+      if (dport) parts.push(`th dport ${dport}`);
+    } else if ((proto === 1 && v === 4) || (proto === 58 && v === 6)) {
+      // ICMP: port_range_min is the type, port_range_max the code (the server's provider
+      // rules put the type in source_port_range_min).
+      const kwi = proto === 1 ? 'icmp' : 'icmpv6';
+      const type = r.port_range_min ?? r.source_port_range_min;
+      if (type !== null && type !== undefined) {
+        parts.push(`${kwi} type ${type}`);
+        if (r.port_range_max !== null && r.port_range_max !== undefined) parts.push(`${kwi} code ${r.port_range_max}`);
+      }
+    }
+  }
+  return parts.join(' ');
+}
+
+// ---- ids ----------------------------------------------------------------------------------
+
+/**
+ * Ids for the devices: those already in `existing` (read back from the kernel, so that a
+ * restarted agent renders the same marks) keep theirs, new ones get the lowest free ids.
+ */
+export function allocateIds(devices: Iterable<string>, existing: ReadonlyMap<string, number>): Map<string, number> {
+  const want = [...new Set(devices)].sort();
+  const out = new Map<string, number>();
+  const used = new Set<number>();
+  for (const d of want) {
+    const id = existing.get(d);
+    if (id !== undefined && id >= 1 && id <= MAX_ID && !used.has(id)) {
+      out.set(d, id);
+      used.add(id);
+    }
+  }
+  let next = 1;
+  for (const d of want) {
+    if (out.has(d)) continue;
+    while (used.has(next)) next++;
+    if (next > MAX_ID) throw new Error(`more than ${MAX_ID} filtered ports on one host`);
+    out.set(d, next);
+    used.add(next);
+  }
+  return out;
+}
+
+/** The ids in a table as read back from the kernel (the inet table's egress-ports map). */
+export function idsFromTable(inet: ActualTable | null): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const e of inet?.maps?.get('egress-ports')?.elements ?? []) {
+    const m = /^(\d+) : jump egress-(\S+)$/.exec(e);
+    if (m) out.set(m[2]!, Number(m[1]));
+  }
+  return out;
+}
+
+// ---- tables -------------------------------------------------------------------------------
+
+const r = (rule: string, comment?: string): NftRule => (comment ? { rule, comment } : { rule });
+
+/** The bridge chain for frames from a port: L2 and address anti-spoofing, then its mark. */
+function fromChain(p: FirewallPort, id: number): NftChain {
+  const d = p.device;
+  return {
+    name: `from-${d}`,
+    rules: [
+      r(`ether saddr != @mac-${d} drop`, 'MAC spoofing'),
+      r(`ether type arp arp saddr ether . arp saddr ip != @ip4-${d} drop`, 'ARP spoofing'),
+      r(`ether type ip ip saddr 0.0.0.0 ip daddr 255.255.255.255 meta l4proto 17 th sport 68 th dport 67 meta mark set meta mark and 0xffff0000 or ${id} return`, 'DHCP discovery'),
+      r(`ether type ip ether saddr . ip saddr != @ip4-${d} drop`, 'IPv4 spoofing'),
+      r('ether type ip meta l4proto 17 th sport 67 th dport 68 drop', 'DHCP server'),
+      r(`ether type ip6 ip6 saddr :: ip6 daddr ff02::/16 meta l4proto 58 icmpv6 type { 131, 135, 143 } meta mark set meta mark and 0xffff0000 or ${id} return`, 'DAD and MLD'),
+      r(`ether type ip6 ether saddr . ip6 saddr != @ip6-${d} drop`, 'IPv6 spoofing'),
+      r('ether type ip6 meta l4proto 58 icmpv6 type 134 drop', 'router advertisement'),
+      r('ether type ip6 meta l4proto 17 th sport 547 th dport 546 drop', 'DHCPv6 server'),
+      r(`meta protocol { ip, ip6 } meta mark set meta mark and 0xffff0000 or ${id}`),
+    ],
+  };
+}
+
+function toChain(p: FirewallPort, id: number): NftChain {
+  return { name: `to-${p.device}`, rules: [r(`meta protocol { ip, ip6 } meta mark set meta mark and 0xffff or ${id * 0x10000}`)] };
+}
+
+/** Rules of a port's groups in one direction, each once, in order; plus the sets they need. */
+function groupRules(p: FirewallPort, m: FirewallModel, direction: string, needSets: Set<string>): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  const rules = [...(p.security_group_rules ?? []), ...(p.security_groups ?? []).flatMap((g) => m.groups.get(g) ?? [])];
+  for (const rule of rules) {
+    if (rule.direction !== direction) continue;
+    const match = ruleMatch(rule);
+    if (!match || seen.has(match)) continue;
+    seen.add(match);
+    if (rule.remote_group_id) needSets.add(`${rule.remote_group_id}|${rule.ethertype === 'IPv6' ? 6 : 4}`);
+    out.push(`${match} return`);
+  }
+  return out;
+}
+
+/** A port is stateless when its groups are (the API keeps a port's groups all one or the other). */
+function stateful(p: FirewallPort, m: FirewallModel): boolean {
+  return !(p.security_groups ?? []).some((g) => (m.groups.get(g) ?? []).some((rule) => rule.stateful === false));
+}
+
+function egressChain(p: FirewallPort, m: FirewallModel, needSets: Set<string>): NftChain {
+  const st = stateful(p, m);
+  return {
+    name: `egress-${p.device}`,
+    rules: [
+      r('meta nfproto ipv4 meta l4proto 17 th sport 68 th dport 67 return', 'DHCP client'),
+      r('meta nfproto ipv6 meta l4proto 58 return', 'ICMPv6'),
+      r('meta nfproto ipv6 meta l4proto 17 th sport 546 th dport 547 return', 'DHCPv6 client'),
+      ...(st ? [r('ct state established,related return')] : []),
+      ...groupRules(p, m, 'egress', needSets),
+      ...(st ? [r('ct state invalid drop')] : []),
+      r('drop', 'no rule allows it'),
+    ],
+  };
+}
+
+function ingressChain(p: FirewallPort, m: FirewallModel, needSets: Set<string>): NftChain {
+  const st = stateful(p, m);
+  return {
+    name: `ingress-${p.device}`,
+    rules: [
+      r('meta nfproto ipv6 meta l4proto 58 icmpv6 type { 130, 135, 136 } return', 'MLD query and ND'),
+      ...(st ? [r('ct state established,related return')] : []),
+      ...groupRules(p, m, 'ingress', needSets),
+      ...(st ? [r('ct state invalid drop')] : []),
+      r('drop', 'no rule allows it'),
+    ],
+  };
+}
+
+const byDevice = (a: FirewallPort, b: FirewallPort) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0);
+
+/** Members of a group of one family, as set elements. */
+function memberElements(members: MemberIps | undefined, v: 4 | 6): string[] {
+  const list = members?.[v === 4 ? 'IPv4' : 'IPv6'] ?? [];
+  return addressElements(list.map((x) => (Array.isArray(x) ? x[0] : x)), v);
+}
+
+/**
+ * The two tables for the filtered ports of `m` (unfiltered ones are left out). Deterministic:
+ * the same model renders the same text, so an unchanged model plans no change at all.
+ */
+export function renderFirewall(m: FirewallModel): { bridge: NftTable; inet: NftTable } {
+  const ports = [...m.ports].filter(isFiltered).sort(byDevice);
+  const idOf = (p: FirewallPort) => {
+    const id = m.ids.get(p.device);
+    if (id === undefined || id < 1 || id > MAX_ID) throw new Error(`no firewall id for ${p.device}`);
+    return id;
+  };
+  const bridgeSets: NftSet[] = [];
+  const bridgeChains: NftChain[] = [];
+  const inetChains: NftChain[] = [];
+  const needSets = new Set<string>();
+  for (const p of ports) {
+    const id = idOf(p);
+    const pairs = portPairs(p);
+    bridgeSets.push(
+      { name: `mac-${p.device}`, type: 'ether_addr', elements: pairs.macs },
+      { name: `ip4-${p.device}`, type: 'ether_addr . ipv4_addr', flags: ['interval'], elements: pairs.v4 },
+      { name: `ip6-${p.device}`, type: 'ether_addr . ipv6_addr', flags: ['interval'], elements: pairs.v6 },
+    );
+    bridgeChains.push(fromChain(p, id), toChain(p, id));
+    inetChains.push(egressChain(p, m, needSets), ingressChain(p, m, needSets));
+  }
+  const bridge: NftTable = {
+    family: 'bridge',
+    name: FW_TABLE,
+    sets: bridgeSets,
+    maps: [
+      { name: 'from-ports', type: 'ifname', map: 'verdict', elements: ports.map((p) => `"${p.device}" : jump from-${p.device}`) },
+      { name: 'to-ports', type: 'ifname', map: 'verdict', elements: ports.map((p) => `"${p.device}" : jump to-${p.device}`) },
+    ],
+    chains: [
+      { name: 'prerouting', base: { type: 'filter', hook: 'prerouting', priority: BRIDGE_PRIORITY, policy: 'accept' }, rules: ['iifname vmap @from-ports'] },
+      { name: 'forward', base: { type: 'filter', hook: 'forward', priority: BRIDGE_PRIORITY, policy: 'accept' }, rules: ['oifname vmap @to-ports'] },
+      ...bridgeChains,
+    ],
+  };
+  const groupSets: NftSet[] = [...needSets].sort().map((k) => {
+    const [g, v] = k.split('|') as [string, string];
+    const fam = Number(v) as 4 | 6;
+    return { name: groupSetName(g, fam), type: fam === 4 ? 'ipv4_addr' : 'ipv6_addr', flags: ['interval'], elements: memberElements(m.members.get(g), fam) };
+  });
+  const bridges = [...new Set(m.bridges)].sort();
+  const inet: NftTable = {
+    family: 'inet',
+    name: FW_TABLE,
+    sets: [{ name: 'bridges', type: 'ifname', elements: bridges.map((b) => `"${b}"`) }, ...groupSets],
+    maps: [
+      { name: 'egress-ports', type: 'mark', map: 'verdict', elements: ports.map((p) => `${idOf(p)} : jump egress-${p.device}`) },
+      { name: 'ingress-ports', type: 'mark', map: 'verdict', elements: ports.map((p) => `${idOf(p) * 0x10000} : jump ingress-${p.device}`) },
+    ],
+    chains: [
+      {
+        name: 'forward',
+        base: { type: 'filter', hook: 'forward', priority: 0, policy: 'accept' },
+        rules: ['iifname != @bridges return', 'meta mark and 0xffff vmap @egress-ports', 'meta mark and 0xffff0000 vmap @ingress-ports', 'meta mark set 0'],
+      },
+      {
+        name: 'input',
+        base: { type: 'filter', hook: 'input', priority: 0, policy: 'accept' },
+        rules: ['iifname != @bridges return', 'meta mark and 0xffff vmap @egress-ports', 'meta mark set 0'],
+      },
+      ...inetChains,
+    ],
+  };
+  return { bridge, inet };
+}
+
+/** Rule and set counts of one port (for reports). */
+export function portFootprint(t: { bridge: NftTable; inet: NftTable }, device: string): { rules: number; sets: number; chains: number } {
+  const chains = [...t.bridge.chains, ...t.inet.chains].filter((c) => c.name.endsWith(`-${device}`));
+  const sets = (t.bridge.sets ?? []).filter((s) => s.name.endsWith(`-${device}`));
+  return { rules: chains.reduce((n, c) => n + c.rules.length, 0), sets: sets.length, chains: chains.length };
+}

@@ -1,0 +1,224 @@
+// The L2 agent's security group side (Neutron's SecurityGroupAgentRpc with a firewall driver):
+// keeps what the server said about this host's ports, their groups' rules and the members of
+// remote groups, and reconciles the two nftables tables of firewall.ts from it.
+//
+//   - the agent calls sync() in every pass, before it wires taps into bridges (a port is
+//     filtered before its first frame can cross the bridge);
+//   - new devices, and devices a notification concerns, are asked about in one
+//     security_group_info_for_devices call; security_groups_rule_updated (a group's rules),
+//     security_groups_member_updated (a remote group's members) and port_update mark them;
+//   - a change is one read of each table and one `nft -f` transaction with only what differs
+//     (a membership change: set elements; a rule change: that port's chains); nothing changed,
+//     nothing read; the periodic full pass reads the kernel and repairs drift, and every
+//     resyncInterval it asks the server about every port again (a missed notification);
+//   - the port ids in packet marks are read back from the kernel on the first pass, so a
+//     restarted agent renders exactly the tables that are there and writes nothing.
+import { readFile } from 'node:fs/promises';
+import { applyNftPlans, execOf, planTable, readNftTable, type NftPlan, type Target } from '../../dataplane/index.js';
+import type { RpcHandlers, RpcLogger } from '../../rpc/index.js';
+import {
+  FW_TABLE, allocateIds, idsFromTable, isFiltered, portFootprint, renderFirewall,
+  type FirewallPort, type MemberIps, type SgRule,
+} from './firewall.js';
+
+export const SG_UPDATE_TOPIC = 'q-agent-notifier-security_group-update';
+
+export interface SecurityGroupInfo {
+  devices?: Record<string, FirewallPort>;
+  security_groups?: Record<string, SgRule[]>;
+  sg_member_ips?: Record<string, MemberIps>;
+}
+
+export interface SecurityGroupAgentOptions {
+  /** A call to the server on q-plugin. */
+  call<T>(method: string, args: Record<string, unknown>): Promise<T>;
+  target: Target;
+  logger: RpcLogger;
+  /** Ask the server about every port again on a full pass this often, seconds (default 60). */
+  resyncInterval?: number;
+}
+
+export interface FirewallSyncResult {
+  /** nft transactions written (0 or 1). */
+  writes: number;
+  /** What the transaction did, per table ('none', 'elements', 'changes', 'replace'). */
+  plans: Array<NftPlan['kind']>;
+  /** Devices filtered after this pass. */
+  filtered: number;
+}
+
+type Note = { kind: 'rule' | 'member'; groups: string[] } | { kind: 'device'; device: string } | { kind: 'all' };
+
+export class SecurityGroupFirewall {
+  /** Device → what the server said (null: not filtered, e.g. port security off or a network:* port). */
+  readonly ports = new Map<string, FirewallPort | null>();
+  private readonly groups = new Map<string, SgRule[]>();
+  private readonly members = new Map<string, MemberIps>();
+  private readonly stale = new Set<string>();
+  private notes: Note[] = [];
+  private ids = new Map<string, number>();
+  private bridgesOf = new Map<string, string>();
+  private dirty = true;
+  private lastResync = 0;
+  /** Time from the start of the last sync that wrote to its transaction being applied, ms. */
+  lastWriteMs = 0;
+
+  constructor(private readonly o: SecurityGroupAgentOptions) {}
+
+  /** Handlers for SG_UPDATE_TOPIC; `changed` asks the agent for a pass. */
+  handlers(changed: () => void): RpcHandlers {
+    const note = (n: Note) => {
+      this.notes.push(n);
+      changed();
+    };
+    const ids = (a: { security_groups?: unknown }) => (Array.isArray(a?.security_groups) ? a.security_groups.filter((x): x is string => typeof x === 'string') : []);
+    return {
+      security_groups_rule_updated: (_ctx, a: { security_groups?: string[] }) => note({ kind: 'rule', groups: ids(a) }),
+      security_groups_member_updated: (_ctx, a: { security_groups?: string[] }) => note({ kind: 'member', groups: ids(a) }),
+      security_groups_provider_updated: () => note({ kind: 'all' }),
+    };
+  }
+
+  /** A port_update for a device of this host: ask about it again. */
+  portUpdated(device: string): void {
+    this.notes.push({ kind: 'device', device });
+  }
+
+  /** Everything may be stale (the server lost track of the agent): ask about every port again. */
+  resyncAll(): void {
+    this.notes.push({ kind: 'all' });
+  }
+
+  /** Warns when bridged IP traffic skips the ip/ip6 hooks (the stateful rules would never run). */
+  async checkKernel(): Promise<void> {
+    for (const proto of ['iptables', 'ip6tables']) {
+      const path = `/proc/sys/net/bridge/bridge-nf-call-${proto}`;
+      let value: string;
+      try {
+        value = this.o.target.netns || this.o.target.exec
+          ? (await execOf(this.o.target)({ argv: ['cat', path], netns: this.o.target.netns, okCodes: [0, 1] })).stdout.trim()
+          : (await readFile(path, 'utf8')).trim();
+      } catch {
+        value = '';
+      }
+      if (value !== '1') {
+        this.o.logger.error({ path, value: value || 'missing' },
+          'security group rules need br_netfilter: load it and set net.bridge.bridge-nf-call-iptables and -ip6tables to 1 (anti-spoofing works without it)');
+      }
+    }
+  }
+
+  /** Turns notifications into stale devices, judged on what is known now. */
+  private takeNotes(): void {
+    const notes = this.notes;
+    this.notes = [];
+    for (const n of notes) {
+      if (n.kind === 'all') {
+        for (const d of this.ports.keys()) this.stale.add(d);
+        continue;
+      }
+      if (n.kind === 'device') {
+        this.stale.add(n.device);
+        continue;
+      }
+      const gs = new Set(n.groups);
+      for (const [d, p] of this.ports) {
+        if (!p) continue;
+        const mine = p.security_groups ?? [];
+        const hit = n.kind === 'rule'
+          ? mine.some((g) => gs.has(g))
+          : mine.some((g) => (this.groups.get(g) ?? []).some((r) => r.remote_group_id && gs.has(r.remote_group_id)));
+        if (hit) this.stale.add(d);
+      }
+    }
+  }
+
+  private async fetch(devices: string[], all: boolean): Promise<void> {
+    const info = await this.o.call<SecurityGroupInfo>('security_group_info_for_devices', { devices });
+    const got = new Map<string, FirewallPort>();
+    for (const p of Object.values(info?.devices ?? {})) if (p && typeof p.device === 'string') got.set(p.device, p);
+    for (const d of devices) this.ports.set(d, got.get(d) ?? null);
+    if (all) {
+      this.groups.clear();
+      this.members.clear();
+    }
+    for (const [g, rules] of Object.entries(info?.security_groups ?? {})) this.groups.set(g, rules);
+    for (const [g, m] of Object.entries(info?.sg_member_ips ?? {})) this.members.set(g, m);
+    this.dirty = true;
+  }
+
+  /** Groups and members no port refers to any more. */
+  private forgetUnused(): void {
+    const used = new Set<string>();
+    const remote = new Set<string>();
+    for (const p of this.ports.values()) for (const g of p?.security_groups ?? []) used.add(g);
+    for (const g of used) for (const r of this.groups.get(g) ?? []) if (r.remote_group_id) remote.add(r.remote_group_id);
+    for (const g of this.groups.keys()) if (!used.has(g)) this.groups.delete(g);
+    for (const g of this.members.keys()) if (!remote.has(g)) this.members.delete(g);
+  }
+
+  /**
+   * One pass. `devices`: the taps the agent has wired (or is about to), each with its bridge.
+   * Asks the server about what it does not know, then reconciles the kernel: on a quick pass
+   * only if something changed, on a full pass always (one read per table, maybe no write).
+   */
+  async sync(devices: ReadonlyMap<string, string>, full: boolean): Promise<FirewallSyncResult> {
+    const t0 = Date.now();
+    for (const d of [...this.ports.keys()]) {
+      if (!devices.has(d)) {
+        this.ports.delete(d);
+        this.stale.delete(d);
+        this.dirty = true;
+      }
+    }
+    if (!sameMap(this.bridgesOf, devices)) {
+      this.bridgesOf = new Map(devices);
+      this.dirty = true;
+    }
+    const resync = full && Date.now() - this.lastResync >= (this.o.resyncInterval ?? 60) * 1000;
+    // Notifications that arrive while a call is out are judged on its answer: ask again.
+    for (let round = 0; round < 3; round++) {
+      this.takeNotes();
+      const all = resync && round === 0;
+      const need = [...devices.keys()].filter((d) => all || !this.ports.has(d) || this.stale.has(d));
+      if (!need.length) break;
+      for (const d of need) this.stale.delete(d);
+      await this.fetch(need, all && need.length === devices.size);
+      if (all) this.lastResync = Date.now();
+      if (!this.notes.length) break;
+    }
+    this.forgetUnused();
+    const filtered = [...this.ports.values()].filter((p): p is FirewallPort => !!p && isFiltered(p));
+    if (!this.dirty && !full) return { writes: 0, plans: [], filtered: filtered.length };
+
+    const t = this.o.target;
+    const [bridgeActual, inetActual] = [await readNftTable('bridge', FW_TABLE, t), await readNftTable('inet', FW_TABLE, t)];
+    this.ids = allocateIds(filtered.map((p) => p.device), this.ids.size ? this.ids : idsFromTable(inetActual));
+    const bridges = new Set(filtered.map((p) => devices.get(p.device)!).filter(Boolean));
+    const tables = renderFirewall({ ports: filtered, groups: this.groups, members: this.members, ids: this.ids, bridges });
+    const plans = [planTable(tables.bridge, bridgeActual, { incremental: true }), planTable(tables.inet, inetActual, { incremental: true })];
+    const writes = plans.some((p) => p.kind !== 'none') ? 1 : 0;
+    if (writes) {
+      for (const p of plans) if (p.kind === 'replace' || p.kind === 'changes') this.o.logger.debug({ why: p.why }, 'firewall change');
+      await applyNftPlans(plans, t);
+      this.lastWriteMs = Date.now() - t0;
+    }
+    this.dirty = false;
+    return { writes, plans: plans.map((p) => p.kind), filtered: filtered.length };
+  }
+
+  /** Rules, chains and sets of one filtered device in the current desired tables (for reports). */
+  footprint(device: string): { rules: number; sets: number; chains: number } | null {
+    const p = this.ports.get(device);
+    if (!p || !isFiltered(p)) return null;
+    const filtered = [...this.ports.values()].filter((x): x is FirewallPort => !!x && isFiltered(x));
+    const ids = allocateIds(filtered.map((x) => x.device), this.ids);
+    return portFootprint(renderFirewall({ ports: filtered, groups: this.groups, members: this.members, ids, bridges: [] }), device);
+  }
+}
+
+function sameMap(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
