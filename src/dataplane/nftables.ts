@@ -313,6 +313,21 @@ export function parseNftTable(json: string): ActualTable {
   return t;
 }
 
+/**
+ * What readNftTable gives back right after `t` was applied: lets a caller that applied a table
+ * plan its next change without reading the kernel again (the next full read catches drift).
+ */
+export function expectedTable(t: NftTable): ActualTable {
+  return {
+    sets: new Map((t.sets ?? []).map((s) => [s.name, {
+      type: normType(s.type), flags: (s.flags ?? []).filter((f) => f !== 'dynamic').sort(),
+      elements: s.manageElements === false ? [] : (s.elements ?? []).map(canonicalElement).sort(),
+    }])),
+    maps: new Map((t.maps ?? []).map((m) => [m.name, { type: normType(m.type), map: m.map, flags: [...(m.flags ?? [])].sort(), elements: (m.elements ?? []).map(canonicalMapElement).sort() }])),
+    chains: new Map(t.chains.map((c) => [c.name, { ...(c.base ? { base: { ...c.base, policy: c.base.policy ?? 'accept' } } : {}), tags: c.rules.map(ruleTag) }])),
+  };
+}
+
 /** The table as the kernel has it, or null if it does not exist. One read. */
 export async function readNftTable(family: NftFamily, name: string, t?: Target): Promise<ActualTable | null> {
   const r = await execOf(t)({ argv: ['nft', '-j', 'list', 'table', family, checkName(name, 'table')], netns: t?.netns, okCodes: [0, 1] });

@@ -8,16 +8,9 @@ import {
   addressElements, allocateIds, idsFromTable, isFiltered, linkLocal, portFootprint, portPairs, renderFirewall, ruleMatch,
   type FirewallModel, type FirewallPort, type SgRule,
 } from '../../src/agents/linuxbridge/firewall.js';
-import { canonicalElement, canonicalMapElement, planTable, ruleTag, type ActualTable, type NftTable } from '../../src/dataplane/index.js';
+import { expectedTable, planTable, type NftTable } from '../../src/dataplane/index.js';
 
-/** What `nft -j list table` would give back for a table we applied (canonical forms, rule tags). */
-function asActual(t: NftTable): ActualTable {
-  return {
-    sets: new Map((t.sets ?? []).map((s) => [s.name, { type: s.type, flags: [...(s.flags ?? [])].sort(), elements: (s.elements ?? []).map(canonicalElement).sort() }])),
-    maps: new Map((t.maps ?? []).map((m) => [m.name, { type: m.type, map: m.map, flags: [], elements: (m.elements ?? []).map(canonicalMapElement).sort() }])),
-    chains: new Map(t.chains.map((c) => [c.name, { ...(c.base ? { base: { ...c.base, policy: c.base.policy ?? 'accept' } } : {}), tags: c.rules.map(ruleTag) }])),
-  };
-}
+const asActual = expectedTable;
 
 const G = 'f1e2d3c4-0000-4000-8000-000000000001';
 const WEB = 'f1e2d3c4-0000-4000-8000-000000000002';

@@ -7,14 +7,15 @@
 //   - new devices, and devices a notification concerns, are asked about in one
 //     security_group_info_for_devices call; security_groups_rule_updated (a group's rules),
 //     security_groups_member_updated (a remote group's members) and port_update mark them;
-//   - a change is one read of each table and one `nft -f` transaction with only what differs
-//     (a membership change: set elements; a rule change: that port's chains); nothing changed,
-//     nothing read; the periodic full pass reads the kernel and repairs drift, and every
-//     resyncInterval it asks the server about every port again (a missed notification);
+//   - a change is one `nft -f` transaction with only what differs (a membership change: set
+//     elements; a rule change: that port's chains), planned against what the last transaction
+//     left (no read; if the kernel has drifted and the transaction fails, it reads and plans
+//     again); nothing changed, nothing done; the periodic full pass reads the kernel and repairs
+//     drift, and every resyncInterval it asks the server about every port again;
 //   - the port ids in packet marks are read back from the kernel on the first pass, so a
 //     restarted agent renders exactly the tables that are there and writes nothing.
 import { readFile } from 'node:fs/promises';
-import { applyNftPlans, execOf, planTable, readNftTable, type NftPlan, type Target } from '../../dataplane/index.js';
+import { applyNftPlans, execOf, expectedTable, planTable, readNftTable, type ActualTable, type NftPlan, type Target } from '../../dataplane/index.js';
 import type { RpcHandlers, RpcLogger } from '../../rpc/index.js';
 import {
   FW_TABLE, allocateIds, idsFromTable, isFiltered, portFootprint, renderFirewall,
@@ -39,7 +40,7 @@ export interface SecurityGroupAgentOptions {
 }
 
 export interface FirewallSyncResult {
-  /** nft transactions written (0 or 1). */
+  /** nft transactions written: 0 or 1 (2 when a cached plan failed on a drifted kernel). */
   writes: number;
   /** What the transaction did, per table ('none', 'elements', 'changes', 'replace'). */
   plans: Array<NftPlan['kind']>;
@@ -60,8 +61,12 @@ export class SecurityGroupFirewall {
   private bridgesOf = new Map<string, string>();
   private dirty = true;
   private lastResync = 0;
+  /** The tables as the last transaction (or full read) left them: [bridge, inet]. */
+  private expected: [ActualTable | null, ActualTable | null] | null = null;
   /** Time from the start of the last sync that wrote to its transaction being applied, ms. */
   lastWriteMs = 0;
+  /** Transactions written since the start, and per table how many of each plan kind. */
+  readonly counts = { transactions: 0, elements: 0, changes: 0, replace: 0 };
 
   constructor(private readonly o: SecurityGroupAgentOptions) {}
 
@@ -192,17 +197,35 @@ export class SecurityGroupFirewall {
     if (!this.dirty && !full) return { writes: 0, plans: [], filtered: filtered.length };
 
     const t = this.o.target;
-    const [bridgeActual, inetActual] = [await readNftTable('bridge', FW_TABLE, t), await readNftTable('inet', FW_TABLE, t)];
-    this.ids = allocateIds(filtered.map((p) => p.device), this.ids.size ? this.ids : idsFromTable(inetActual));
+    const read = async (): Promise<[ActualTable | null, ActualTable | null]> => [await readNftTable('bridge', FW_TABLE, t), await readNftTable('inet', FW_TABLE, t)];
+    const cached = !full && this.expected !== null;
+    let actual = cached ? this.expected! : await read();
+    if (!this.ids.size) this.ids = idsFromTable(actual[1]);
+    this.ids = allocateIds(filtered.map((p) => p.device), this.ids);
     const bridges = new Set(filtered.map((p) => devices.get(p.device)!).filter(Boolean));
     const tables = renderFirewall({ ports: filtered, groups: this.groups, members: this.members, ids: this.ids, bridges });
-    const plans = [planTable(tables.bridge, bridgeActual, { incremental: true }), planTable(tables.inet, inetActual, { incremental: true })];
-    const writes = plans.some((p) => p.kind !== 'none') ? 1 : 0;
+    const plan = () => [planTable(tables.bridge, actual[0], { incremental: true }), planTable(tables.inet, actual[1], { incremental: true })];
+    let plans = plan();
+    let writes = plans.some((p) => p.kind !== 'none') ? 1 : 0;
     if (writes) {
       for (const p of plans) if (p.kind === 'replace' || p.kind === 'changes') this.o.logger.debug({ why: p.why }, 'firewall change');
-      await applyNftPlans(plans, t);
+      try {
+        await applyNftPlans(plans, t);
+      } catch (err) {
+        this.expected = null;
+        if (!cached) throw err;
+        // The kernel is not what the last transaction left: read it and plan again.
+        this.o.logger.warn({ err: (err as Error).message.split('\n')[0] }, 'firewall drifted; reading the kernel again');
+        actual = await read();
+        plans = plan();
+        await applyNftPlans(plans, t);
+        writes = plans.some((p) => p.kind !== 'none') ? 2 : 1;
+      }
       this.lastWriteMs = Date.now() - t0;
+      this.counts.transactions++;
+      for (const p of plans) if (p.kind !== 'none') this.counts[p.kind]++;
     }
+    this.expected = [expectedTable(tables.bridge), expectedTable(tables.inet)];
     this.dirty = false;
     return { writes, plans: plans.map((p) => p.kind), filtered: filtered.length };
   }
