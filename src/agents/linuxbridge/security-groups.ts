@@ -65,6 +65,8 @@ export class SecurityGroupFirewall {
   private expected: [ActualTable | null, ActualTable | null] | null = null;
   /** Time from the start of the last sync that wrote to its transaction being applied, ms. */
   lastWriteMs = 0;
+  /** Where that time went: asking the server, reading the kernel, rendering and planning, the transaction. */
+  lastWriteTimings = { fetchMs: 0, readMs: 0, planMs: 0, applyMs: 0 };
   /** Transactions written since the start, and per table how many of each plan kind. */
   readonly counts = { transactions: 0, elements: 0, changes: 0, replace: 0 };
 
@@ -180,6 +182,7 @@ export class SecurityGroupFirewall {
       this.bridgesOf = new Map(devices);
       this.dirty = true;
     }
+    const timings = { fetchMs: 0, readMs: 0, planMs: 0, applyMs: 0 };
     const resync = full && Date.now() - this.lastResync >= (this.o.resyncInterval ?? 60) * 1000;
     // Notifications that arrive while a call is out are judged on its answer: ask again.
     for (let round = 0; round < 3; round++) {
@@ -188,7 +191,9 @@ export class SecurityGroupFirewall {
       const need = [...devices.keys()].filter((d) => all || !this.ports.has(d) || this.stale.has(d));
       if (!need.length) break;
       for (const d of need) this.stale.delete(d);
+      const f0 = Date.now();
       await this.fetch(need, all && need.length === devices.size);
+      timings.fetchMs += Date.now() - f0;
       if (all) this.lastResync = Date.now();
       if (!this.notes.length) break;
     }
@@ -197,17 +202,25 @@ export class SecurityGroupFirewall {
     if (!this.dirty && !full) return { writes: 0, plans: [], filtered: filtered.length };
 
     const t = this.o.target;
-    const read = async (): Promise<[ActualTable | null, ActualTable | null]> => [await readNftTable('bridge', FW_TABLE, t), await readNftTable('inet', FW_TABLE, t)];
+    const read = async (): Promise<[ActualTable | null, ActualTable | null]> => {
+      const r0 = Date.now();
+      const both: [ActualTable | null, ActualTable | null] = [await readNftTable('bridge', FW_TABLE, t), await readNftTable('inet', FW_TABLE, t)];
+      timings.readMs += Date.now() - r0;
+      return both;
+    };
     const cached = !full && this.expected !== null;
     let actual = cached ? this.expected! : await read();
+    const p0 = Date.now();
     if (!this.ids.size) this.ids = idsFromTable(actual[1]);
     this.ids = allocateIds(filtered.map((p) => p.device), this.ids);
     const bridges = new Set(filtered.map((p) => devices.get(p.device)!).filter(Boolean));
     const tables = renderFirewall({ ports: filtered, groups: this.groups, members: this.members, ids: this.ids, bridges });
     const plan = () => [planTable(tables.bridge, actual[0], { incremental: true }), planTable(tables.inet, actual[1], { incremental: true })];
     let plans = plan();
+    timings.planMs = Date.now() - p0;
     let writes = plans.some((p) => p.kind !== 'none') ? 1 : 0;
     if (writes) {
+      const a0 = Date.now();
       for (const p of plans) if (p.kind === 'replace' || p.kind === 'changes') this.o.logger.debug({ why: p.why }, 'firewall change');
       try {
         await applyNftPlans(plans, t);
@@ -222,6 +235,7 @@ export class SecurityGroupFirewall {
         writes = plans.some((p) => p.kind !== 'none') ? 2 : 1;
       }
       this.lastWriteMs = Date.now() - t0;
+      this.lastWriteTimings = { ...timings, applyMs: Date.now() - a0 };
       this.counts.transactions++;
       for (const p of plans) if (p.kind !== 'none') this.counts[p.kind]++;
     }
