@@ -7,9 +7,10 @@
 #   dnsmasq-base dnsmasq (the binary only; no system service is started)
 #   busybox      ping and udhcpc for the end-to-end tests (the image has no ping at all)
 #   util-linux   nsenter (essential in Debian, listed for completeness)
+#   conntrack    conntrack -D: the L2 agent drops connections a security group change no longer allows
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(iproute2 nftables dnsmasq-base busybox util-linux)
+pkgs=(iproute2 nftables dnsmasq-base busybox util-linux conntrack)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -2,7 +2,8 @@
 // namespace, with the server replaced by a function: what each pass costs in kernel commands.
 // A change is one transaction and no read; nothing changed is nothing at all; a full pass reads
 // and writes nothing; a kernel changed behind its back makes the cached plan fail, and the pass
-// reads, plans again and repairs; a new instance (a restarted agent) adopts the tables as they
+// reads, plans again and repairs; connections a change no longer allows are dropped from
+// conntrack; a new instance (a restarted agent) adopts the tables as they
 // are, packet mark ids included.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +13,7 @@ import { SecurityGroupFirewall, type SecurityGroupInfo } from '../../src/agents/
 import { FW_TABLE } from '../../src/agents/linuxbridge/firewall.js';
 import { Namespaces, rootGate, suffix } from './root-helpers.js';
 
-const gate = rootGate('security group firewall (root)', ['nft', 'nsenter']);
+const gate = rootGate('security group firewall (root)', ['nft', 'nsenter', 'conntrack']);
 
 describe('dataplane (root): the agent\'s security group firewall, pass by pass', { skip: gate.skip }, () => {
   const nss = new Namespaces();
@@ -32,11 +33,14 @@ describe('dataplane (root): the agent\'s security group firewall, pass by pass',
   };
   const fw = () => new SecurityGroupFirewall({ call: server, target: { netns: ns }, logger: silentLogger });
   let a: SecurityGroupFirewall;
-  const cost = async (fn: () => Promise<unknown>) => {
+  /** Kernel commands of `fn`: reads, nft writes (conntrack -D counted apart, in `dropped`). */
+  const cost = async (fn: () => Promise<unknown>, f: SecurityGroupFirewall = a) => {
     const s0 = stats();
+    const c0 = f.conntrackDeletes;
     const r = await fn();
     const s1 = stats();
-    return { reads: s1.reads - s0.reads, writes: s1.writes - s0.writes, r };
+    const dropped = f.conntrackDeletes - c0;
+    return { reads: s1.reads - s0.reads, writes: s1.writes - s0.writes - dropped, ...(dropped ? { dropped } : {}), r };
   };
 
   before(async () => {
@@ -77,8 +81,9 @@ describe('dataplane (root): the agent\'s security group firewall, pass by pass',
     members.push('10.5.0.4');
     a.handlers(() => {}).security_groups_member_updated!({ requestId: 'r', projectId: null }, { security_groups: [G] });
     const c = await cost(() => a.sync(devices, false));
-    // The failed transaction, the reads, the one that repairs.
-    assert.deepEqual({ reads: c.reads, writes: c.writes }, { reads: 2, writes: 2 });
+    // The failed transaction, the reads, the one that repairs; then 10.5.0.3's connections
+    // with both ports (both directions) are dropped from conntrack.
+    assert.deepEqual({ reads: c.reads, writes: c.writes, dropped: c.dropped }, { reads: 2, writes: 2, dropped: 4 });
     assert.deepEqual((await readNftTable('inet', FW_TABLE, { netns: ns }))?.sets.get(`sg4-${G}`)?.elements, ['10.5.0.1', '10.5.0.2', '10.5.0.4']);
     const full = await cost(() => a.sync(devices, true));
     assert.equal(full.writes, 0);
@@ -86,17 +91,18 @@ describe('dataplane (root): the agent\'s security group firewall, pass by pass',
 
   it('a new instance (a restarted agent) adopts the tables: no write', async () => {
     const b = fw();
-    const c = await cost(() => b.sync(devices, true));
+    const c = await cost(() => b.sync(devices, true), b);
     assert.deepEqual({ reads: c.reads, writes: c.writes }, { reads: 2, writes: 0 });
     // Even when it learns of the devices in another order.
-    const c2 = await cost(() => fw().sync(new Map([...devices].reverse()), true));
-    assert.equal(c2.writes, 0);
+    const c2 = fw();
+    assert.equal((await cost(() => c2.sync(new Map([...devices].reverse()), true), c2)).writes, 0);
   });
 
   it('a device gone: its chains, sets and map entries go in one transaction', async () => {
     const one = new Map([...devices].slice(0, 1));
     const c = await cost(() => a.sync(one, false));
     assert.equal(c.writes, 1);
+    assert.equal(c.dropped, 2, 'its connections, both directions');
     const bridge = await readNftTable('bridge', FW_TABLE, { netns: ns });
     assert.ok(![...bridge!.chains.keys(), ...bridge!.sets.keys()].some((n) => n.endsWith('tap22222222-bb')));
     assert.deepEqual(bridge!.maps!.get('from-ports')!.elements, ['tap11111111-aa : jump from-tap11111111-aa']);

@@ -26,7 +26,7 @@ import { BACKENDS } from '../helpers/backends.js';
 import { ADMIN, startServer, type TestServer } from '../helpers/server.js';
 import { Namespaces, rootGate, suffix } from '../dataplane/root-helpers.js';
 
-const gate = rootGate('security groups end-to-end', ['ip', 'bridge', 'nft', 'nsenter', 'busybox']);
+const gate = rootGate('security groups end-to-end', ['ip', 'bridge', 'nft', 'nsenter', 'busybox', 'conntrack']);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 15_000, every = 20): Promise<T> {
@@ -74,6 +74,16 @@ describe('security groups end-to-end (root): nftables in the L2 agents, real pac
       okCodes: [0, 1], timeoutMs: 20_000,
     });
     return r.code === 0;
+  };
+  /** One long ping (one ICMP id: one conntrack entry) while `during` runs; packets sent and answered. */
+  const pingThrough = async (vm: number, ip: string, during: () => Promise<unknown>) => {
+    const p = runInNetns(VM[vm]!, { argv: ['busybox', 'ping', '-c', '30', '-i', '0.1', '-W', '1', ip], okCodes: [0, 1], timeoutMs: 20_000 });
+    await sleep(800);
+    await during();
+    const r = await p;
+    const m = /(\d+) packets transmitted, (\d+) packets received/.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    return { sent: Number(m[1]), answered: Number(m[2]) };
   };
   /** A TCP connection to the nc server in vm1 on `port`: true when it answered. */
   const connect = async (vm: number, port: number) => {
@@ -158,8 +168,12 @@ describe('security groups end-to-end (root): nftables in the L2 agents, real pac
     assert.ok(await waitFor('vm2 → vm1 ping', () => ping(1, ips[0]!, { count: 1 }), 5000, 0));
     assert.ok(await ping(2, ips[0]!), 'vm3 (host B, over VXLAN) → vm1');
     assert.equal(await ping(0, ips[1]!), false, 'vm1 → vm2 still blocked: the rule is vm1\'s, replies are conntrack\'s');
-    await api('DELETE', `/v2.0/security-group-rules/${r.id}`, undefined, 204);
-    await quiet();
+    // Deleting the rule also ends the ping already going on (its conntrack entry is removed).
+    const long = await pingThrough(1, ips[0]!, async () => {
+      await api('DELETE', `/v2.0/security-group-rules/${r.id}`, undefined, 204);
+      await quiet();
+    });
+    assert.ok(long.answered >= 3 && long.sent - long.answered >= 10, `the running ping stops: ${JSON.stringify(long)}`);
     assert.equal(await ping(1, ips[0]!), false);
     assert.equal(await ping(2, ips[0]!), false);
   });
@@ -206,8 +220,12 @@ describe('security groups end-to-end (root): nftables in the L2 agents, real pac
     await api('PUT', `/v2.0/ports/${ports[2].id}`, { port: { security_groups: [groups.client.id, groups.friends.id] } });
     await quiet();
     assert.ok(await ping(2, ips[0]!), 'vm3 → vm1 as a friend, across hosts');
-    await api('PUT', `/v2.0/ports/${ports[1].id}`, { port: { security_groups: [groups.client.id] } });
-    await quiet();
+    // vm2 leaves the group while it pings: the running ping stops too.
+    const long = await pingThrough(1, ips[0]!, async () => {
+      await api('PUT', `/v2.0/ports/${ports[1].id}`, { port: { security_groups: [groups.client.id] } });
+      await quiet();
+    });
+    assert.ok(long.answered >= 3 && long.sent - long.answered >= 10, `the running ping stops: ${JSON.stringify(long)}`);
     assert.equal(await ping(1, ips[0]!), false, 'vm2 left the group');
     assert.ok(await ping(2, ips[0]!));
   });

@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  addressElements, allocateIds, idsFromTable, isFiltered, linkLocal, portFootprint, portPairs, renderFirewall, ruleMatch,
+  addressElements, allocateIds, conntrackArgv, staleFlows, idsFromTable, isFiltered, linkLocal, portFootprint, portPairs, renderFirewall, ruleMatch,
   type FirewallModel, type FirewallPort, type SgRule,
 } from '../../src/agents/linuxbridge/firewall.js';
 import { expectedTable, planTable, type NftTable } from '../../src/dataplane/index.js';
@@ -205,5 +205,39 @@ describe('linuxbridge firewall: tables', () => {
     assert.ok(lines.every((l) => l.includes('tap33333333-cc')), s2);
     assert.ok(lines[0]!.startsWith('add set'));
     assert.ok(lines.findIndex((l) => l.startsWith('add chain')) < lines.findIndex((l) => l.startsWith('add element bridge neutrino_sg from-ports')), 'the chain exists before the map points at it');
+  });
+});
+
+describe('linuxbridge firewall: connections a change no longer allows', () => {
+  const state = (ports: FirewallPort[], groups: Map<string, SgRule[]>, members = new Map<string, any>()) =>
+    ({ ports: new Map(ports.map((p) => [p.device, p])), groups, members });
+  const icmp: SgRule = { direction: 'ingress', ethertype: 'IPv4', protocol: 'icmp' };
+  const web = port({ security_groups: [WEB], fixed_ips: ['10.0.0.5', '2001:db8::5'] });
+
+  it('a deleted rule: its protocol to the addresses of the group\'s ports (from them for egress)', () => {
+    const prev = state([web], new Map([[WEB, [icmp, { direction: 'egress', ethertype: 'IPv6', protocol: 'tcp' }, { direction: 'egress', ethertype: 'IPv4' }]]]));
+    const next = state([web], new Map([[WEB, [{ direction: 'egress', ethertype: 'IPv4' }]]]));
+    assert.deepEqual(staleFlows(prev, next), [{ v: 4, proto: 1, dst: '10.0.0.5' }, { v: 6, proto: 6, src: '2001:db8::5' }]);
+    assert.deepEqual(conntrackArgv({ v: 4, proto: 1, dst: '10.0.0.5' }), ['conntrack', '-D', '-f', 'ipv4', '-p', '1', '-d', '10.0.0.5']);
+    assert.deepEqual(staleFlows(next, next), [], 'nothing changed, nothing to delete');
+  });
+
+  it('a port that left a group or is gone: all its connections', () => {
+    const groups = new Map([[WEB, [icmp]], [G, []]]);
+    const prev = state([web], groups);
+    const moved = state([{ ...web, security_groups: [G] }], groups);
+    assert.deepEqual(staleFlows(prev, moved), [
+      { v: 4, dst: '10.0.0.5' }, { v: 4, src: '10.0.0.5' }, { v: 6, dst: '2001:db8::5' }, { v: 6, src: '2001:db8::5' },
+    ]);
+    assert.equal(staleFlows(prev, state([], groups)).length, 4);
+    assert.deepEqual(staleFlows(prev, state([{ ...web, security_groups: [WEB, G] }], groups)), [], 'joining a group takes nothing away');
+  });
+
+  it('members gone from a remote group: between them and the ports whose rules name the group', () => {
+    const groups = new Map([[G, defaultRules(G)]]);
+    const p = port();
+    const prev = state([p], groups, new Map([[G, { IPv4: [['10.0.0.5', null], ['10.0.0.6', null], ['10.0.9.0/24', 'fa:16:3e:00:00:09']] }]]));
+    const next = state([p], groups, new Map([[G, { IPv4: [['10.0.0.5', null]] }]]));
+    assert.deepEqual(staleFlows(prev, next), [{ v: 4, src: '10.0.0.6', dst: '10.0.0.5' }, { v: 4, src: '10.0.0.5', dst: '10.0.0.6' }]);
   });
 });

@@ -456,3 +456,75 @@ export function portFootprint(t: { bridge: NftTable; inet: NftTable }, device: s
   const sets = (t.bridge.sets ?? []).filter((s) => s.name.endsWith(`-${device}`));
   return { rules: chains.reduce((n, c) => n + c.rules.length, 0), sets: sets.length, chains: chains.length };
 }
+
+// ---- connections a change no longer allows --------------------------------------------------
+
+/** What the firewall was rendered from: filtered ports, their groups' rules, remote group members. */
+export interface FirewallState {
+  ports: ReadonlyMap<string, FirewallPort>;
+  groups: ReadonlyMap<string, readonly SgRule[]>;
+  members: ReadonlyMap<string, MemberIps>;
+}
+
+/** Conntrack entries to delete: `conntrack -D -f ipvV [-p PROTO] [-s SRC] [-d DST]`. */
+export interface StaleFlows {
+  v: 4 | 6;
+  proto?: number;
+  src?: string;
+  dst?: string;
+}
+
+const fixedOf = (p: FirewallPort, v: 4 | 6) => p.fixed_ips.map(ipOf).filter((ip) => interval(ip)?.v === v);
+const memberSet = (m: MemberIps | undefined, v: 4 | 6) => new Set((m?.[v === 4 ? 'IPv4' : 'IPv6'] ?? []).map((x) => (Array.isArray(x) ? x[0] : x)));
+const ruleKey = (r: SgRule) => `${r.direction} ${ruleMatch(r)}`;
+
+/**
+ * Established connections (conntrack entries) that the new rules would no longer let start, as
+ * Neutron's iptables driver removes them: for a deleted rule, the entries of its protocol to
+ * (ingress) or from (egress) the addresses of the group's ports; for a port that left a group
+ * or is gone, all of its entries; for members gone from a remote group, the entries between
+ * them and the ports whose rules name the group. The first pass after a start has no `prev`.
+ */
+export function staleFlows(prev: FirewallState, next: FirewallState): StaleFlows[] {
+  const out = new Map<string, StaleFlows>();
+  const add = (f: StaleFlows) => out.set(JSON.stringify(f), f);
+  const inGroup = (g: string) => [...next.ports.values()].filter((p) => (p.security_groups ?? []).includes(g));
+  for (const [g, before] of prev.groups) {
+    const now = next.groups.get(g);
+    if (!now) continue;
+    const kept = new Set(now.map(ruleKey));
+    for (const r of before) {
+      if (kept.has(ruleKey(r)) || !ruleMatch(r)) continue;
+      const v = r.ethertype === 'IPv6' ? 6 : 4;
+      const proto = protocolNumber(r.protocol) ?? undefined;
+      for (const p of inGroup(g)) for (const ip of fixedOf(p, v)) add({ v, ...(proto ? { proto } : {}), ...(r.direction === 'egress' ? { src: ip } : { dst: ip }) });
+    }
+  }
+  for (const [d, q] of prev.ports) {
+    const p = next.ports.get(d);
+    const left = !p || (q.security_groups ?? []).some((g) => !(p.security_groups ?? []).includes(g));
+    if (!left) continue;
+    for (const v of [4, 6] as const) for (const ip of fixedOf(p ?? q, v)) {
+      add({ v, dst: ip });
+      add({ v, src: ip });
+    }
+  }
+  for (const [g, before] of prev.members) {
+    const now = next.members.get(g);
+    if (!now) continue;
+    const naming = [...next.ports.values()].filter((p) => (p.security_groups ?? []).some((sg) => (next.groups.get(sg) ?? []).some((r) => r.remote_group_id === g)));
+    for (const v of [4, 6] as const) {
+      const still = memberSet(now, v);
+      const gone = [...memberSet(before, v)].filter((ip) => !still.has(ip) && !ip.includes('/'));
+      for (const p of naming) for (const ip of fixedOf(p, v)) for (const r of gone) {
+        add({ v, src: r, dst: ip });
+        add({ v, src: ip, dst: r });
+      }
+    }
+  }
+  return [...out.values()];
+}
+
+export function conntrackArgv(f: StaleFlows): string[] {
+  return ['conntrack', '-D', '-f', `ipv${f.v}`, ...(f.proto ? ['-p', String(f.proto)] : []), ...(f.src ? ['-s', f.src] : []), ...(f.dst ? ['-d', f.dst] : [])];
+}

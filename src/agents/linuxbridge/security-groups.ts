@@ -13,13 +13,16 @@
 //     again); nothing changed, nothing done; the periodic full pass reads the kernel and repairs
 //     drift, and every resyncInterval it asks the server about every port again;
 //   - the port ids in packet marks are read back from the kernel on the first pass, so a
-//     restarted agent renders exactly the tables that are there and writes nothing.
+//     restarted agent renders exactly the tables that are there and writes nothing;
+//   - after a change, connections it no longer allows are removed from conntrack (a deleted
+//     rule, a port that left a group, members gone from a remote group), as Neutron does;
+//     established connections would otherwise go on under the old rules.
 import { readFile } from 'node:fs/promises';
 import { applyNftPlans, execOf, expectedTable, planTable, readNftTable, type ActualTable, type NftPlan, type Target } from '../../dataplane/index.js';
 import type { RpcHandlers, RpcLogger } from '../../rpc/index.js';
 import {
-  FW_TABLE, allocateIds, idsFromTable, isFiltered, portFootprint, renderFirewall,
-  type FirewallPort, type MemberIps, type SgRule,
+  FW_TABLE, allocateIds, conntrackArgv, idsFromTable, isFiltered, portFootprint, renderFirewall, staleFlows,
+  type FirewallPort, type FirewallState, type MemberIps, type SgRule,
 } from './firewall.js';
 
 export const SG_UPDATE_TOPIC = 'q-agent-notifier-security_group-update';
@@ -61,6 +64,11 @@ export class SecurityGroupFirewall {
   private bridgesOf = new Map<string, string>();
   private dirty = true;
   private lastResync = 0;
+  /** What the kernel's tables were last rendered from (null until the first pass). */
+  private applied: FirewallState | null = null;
+  private conntrackMissing = false;
+  /** conntrack -D commands run since the start. */
+  conntrackDeletes = 0;
   /** The tables as the last transaction (or full read) left them: [bridge, inet]. */
   private expected: [ActualTable | null, ActualTable | null] | null = null;
   /** Time from the start of the last sync that wrote to its transaction being applied, ms. */
@@ -241,7 +249,27 @@ export class SecurityGroupFirewall {
     }
     this.expected = [expectedTable(tables.bridge), expectedTable(tables.inet)];
     this.dirty = false;
+    const state: FirewallState = { ports: new Map(filtered.map((p) => [p.device, p])), groups: new Map(this.groups), members: new Map(this.members) };
+    if (this.applied) await this.dropStaleFlows(staleFlows(this.applied, state));
+    this.applied = state;
     return { writes, plans: plans.map((p) => p.kind), filtered: filtered.length };
+  }
+
+  private async dropStaleFlows(flows: ReturnType<typeof staleFlows>): Promise<void> {
+    if (this.conntrackMissing) return;
+    for (const f of flows) {
+      try {
+        await execOf(this.o.target)({ argv: conntrackArgv(f), netns: this.o.target.netns, okCodes: [0, 1], write: true });
+        this.conntrackDeletes++;
+      } catch (err) {
+        if (/ENOENT|not found/i.test((err as Error).message)) {
+          this.conntrackMissing = true;
+          this.o.logger.warn({}, 'conntrack (conntrack-tools) is not installed: connections a rule change no longer allows stay up until they end');
+          return;
+        }
+        this.o.logger.warn({ err: (err as Error).message }, 'conntrack -D failed');
+      }
+    }
   }
 
   /** Rules, chains and sets of one filtered device in the current desired tables (for reports). */
