@@ -35,10 +35,12 @@ export interface NftSet {
 /** A named map: `map NAME { type KEY : VALUE; … }` (verdict maps for dispatch, data maps). */
 export interface NftMap {
   name: string;
-  /** Key type: 'ifname', 'mark', 'ipv4_addr', … */
+  /** Key type: 'ifname', 'mark', 'ipv4_addr', … (as `nft -j` reports it). */
   type: string;
-  /** Value type: 'verdict', 'mark', … */
+  /** Value type: 'verdict', 'mark', … (as `nft -j` reports it: 'integer' for a ct zone). */
   map: string;
+  /** Declared by expressions instead ('iifname : ct zone'), for values that have no type name. */
+  typeof?: string;
   flags?: Array<'constant' | 'interval'>;
   /** 'KEY : VALUE' in nft syntax ('"tap1" : jump from-tap1', '5 : jump egress-tap1'). */
   elements?: string[];
@@ -100,6 +102,14 @@ export function ruleTag(r: string | NftRule): string {
   return comment ? `${comment} h:${h}` : `h:${h}`;
 }
 
+function mapDecl(m: NftMap): string {
+  if (m.typeof !== undefined) {
+    if (/[\n\r;#{}]/.test(m.typeof) || !m.typeof.includes(' : ')) throw new Error(`invalid nftables map typeof ${JSON.stringify(m.typeof)}`);
+    return `typeof ${m.typeof}`;
+  }
+  return `type ${checkType(m.type)} : ${checkType(m.map)}`;
+}
+
 function checkType(type: string): string {
   if (/[\n\r;#{}:]/.test(type) || type.trim() === '') throw new Error(`invalid nftables set or map type ${JSON.stringify(type)}`);
   return type;
@@ -122,7 +132,7 @@ export function renderTableBody(t: NftTable): string {
   }
   for (const m of t.maps ?? []) {
     out.push(`\tmap ${checkName(m.name, 'map')} {`);
-    out.push(`\t\ttype ${checkType(m.type)} : ${checkType(m.map)}`);
+    out.push(`\t\t${mapDecl(m)}`);
     if (m.flags?.length) out.push(`\t\tflags ${m.flags.join(',')}`);
     if (m.elements?.length) out.push(`\t\telements = { ${renderElements(m.elements)} }`);
     out.push('\t}');
@@ -362,8 +372,10 @@ const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.
 interface Collection {
   what: 'set' | 'map';
   name: string;
-  /** 'ipv4_addr . inet_service', or for maps 'KEY : VALUE'. */
+  /** 'ipv4_addr . inet_service', or for maps 'KEY : VALUE': as `nft -j` reports it. */
   decl: string;
+  /** What `add set|map … { … }` declares. */
+  declText: string;
   flags: string[];
   elements?: string[];
   manageElements: boolean;
@@ -379,14 +391,14 @@ function collections(t: NftTable): Collection[] {
   for (const s of t.sets ?? []) {
     const q = quoteIfName(s.type);
     out.push({
-      what: 'set', name: s.name, decl: normType(checkType(s.type)), flags: (s.flags ?? []).filter((f) => f !== 'dynamic').sort(), elements: s.elements,
+      what: 'set', name: s.name, decl: normType(checkType(s.type)), declText: `type ${s.type}`, flags: (s.flags ?? []).filter((f) => f !== 'dynamic').sort(), elements: s.elements,
       manageElements: s.manageElements !== false, canonical: canonicalElement, deleteForm: q,
     });
   }
   for (const m of t.maps ?? []) {
     const q = quoteIfName(m.type);
     out.push({
-      what: 'map', name: m.name, decl: `${normType(checkType(m.type))} : ${checkType(m.map)}`, flags: [...(m.flags ?? [])].sort(), elements: m.elements,
+      what: 'map', name: m.name, decl: `${normType(checkType(m.type))} : ${checkType(m.map)}`, declText: mapDecl(m), flags: [...(m.flags ?? [])].sort(), elements: m.elements,
       manageElements: true, canonical: canonicalMapElement, deleteForm: (c) => q(c.slice(0, c.indexOf(' : '))),
     });
   }
@@ -430,7 +442,7 @@ export function planTable(desired: NftTable, actual: ActualTable | null, opts: P
     if (a && (a.type !== c.decl || !sameList(a.flags.filter((f) => f !== 'dynamic'), c.flags))) return replace(`${c.what} ${c.name} declaration differs`);
     if (!a) {
       if (!opts.incremental) return replace(`${c.what} ${c.name} missing`);
-      addDecl.push(`add ${c.what} ${T} ${checkName(c.name, c.what)} { type ${c.decl};${c.flags.length ? ` flags ${c.flags.join(',')};` : ''} }`);
+      addDecl.push(`add ${c.what} ${T} ${checkName(c.name, c.what)} { ${c.declText};${c.flags.length ? ` flags ${c.flags.join(',')};` : ''} }`);
       why.push(`${c.what} ${c.name} added`);
     }
     if (!c.manageElements && a) continue;

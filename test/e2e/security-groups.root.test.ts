@@ -12,7 +12,7 @@
 // same host and across hosts; a remote-group rule follows membership (a port joins and leaves
 // the group, and that is a set element change only); a spoofed source IP and a spoofed source
 // MAC are dropped; an allowed address pair's IP passes; a port without port security is not
-// filtered; restarting an agent writes nothing and loses no ping. Figures (time from the API
+// filtered; connections live in the network's conntrack zone; restarting an agent writes nothing and loses no ping. Figures (time from the API
 // to the kernel, rules and sets per port) are printed, not asserted.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -266,6 +266,12 @@ describe('security groups end-to-end (root): nftables in the L2 agents, real pac
       `(+ ${[...(inet?.sets.keys() ?? [])].filter((n) => n.startsWith('sg')).length} remote group sets shared by the host); ` +
       `kernel commands of this process so far ${JSON.stringify(stats())}`);
     assert.equal(sets, 3);
+    // Connections are tracked in the network's own conntrack zone.
+    const zone = inet?.maps?.get('bridge-zones')?.elements.find((e) => e.startsWith(`brq${netId.slice(0, 11)} : `))?.split(' : ')[1];
+    assert.ok(zone && Number(zone) > 0, 'the network\'s bridge has a zone');
+    assert.ok(await ping(1, ips[0]!, { count: 1 }));
+    const ct = await runInNetns(H[0]!, { argv: ['conntrack', '-L', '-f', 'ipv4', '-p', '1', '-d', ips[0]!, '-w', zone!], okCodes: [0, 1] });
+    assert.match(ct.stdout, new RegExp(`src=${ips[1]!.replace(/\./g, '\\.')} .*zone=${zone}`));
   });
 
   it('restarting an agent writes nothing to the kernel and loses no ping', async () => {

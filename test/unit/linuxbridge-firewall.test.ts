@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  addressElements, allocateIds, conntrackArgv, staleFlows, idsFromTable, isFiltered, linkLocal, portFootprint, portPairs, renderFirewall, ruleMatch,
+  addressElements, allocateIds, conntrackArgv, staleFlows, zonesFromTable, idsFromTable, isFiltered, linkLocal, portFootprint, portPairs, renderFirewall, ruleMatch,
   type FirewallModel, type FirewallPort, type SgRule,
 } from '../../src/agents/linuxbridge/firewall.js';
 import { expectedTable, planTable, type NftTable } from '../../src/dataplane/index.js';
@@ -28,7 +28,7 @@ const model = (ports: FirewallPort[], over: Partial<FirewallModel> = {}): Firewa
   groups: new Map([[G, defaultRules(G)], [WEB, [{ direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', port_range_min: 80, port_range_max: 80 }]]]),
   members: new Map([[G, { IPv4: [['10.0.0.5', null], ['10.0.0.6', null]], IPv6: [] }]]),
   ids: allocateIds(ports.map((p) => p.device), new Map()),
-  bridges: ['brq00000000-00'],
+  bridges: new Map([['brq00000000-00', 1]]),
   ...over,
 });
 const chain = (t: NftTable, name: string) => t.chains.find((c) => c.name === name)!.rules.map((r) => (typeof r === 'string' ? r : r.rule));
@@ -93,9 +93,10 @@ describe('linuxbridge firewall: ids in packet marks', () => {
     assert.deepEqual(allocateIds(['tapc', 'tapa'], new Map()), allocateIds(['tapa', 'tapc'], new Map()), 'independent of order');
   });
 
-  it('reads the ids back from the egress map', () => {
-    const t = renderFirewall(model([port(), port({ device: 'tap22222222-bb', mac_address: 'fa:16:3e:aa:bb:02' })]));
+  it('reads the ids back from the egress map, the zones from the zone map', () => {
+    const t = renderFirewall(model([port(), port({ device: 'tap22222222-bb', mac_address: 'fa:16:3e:aa:bb:02' })], { bridges: new Map([['brq00000000-00', 7]]) }));
     assert.deepEqual([...idsFromTable(asActual(t.inet))].sort(), [['tap11111111-aa', 1], ['tap22222222-bb', 2]]);
+    assert.deepEqual([...zonesFromTable(asActual(t.inet))], [['brq00000000-00', 7]]);
   });
 });
 
@@ -104,7 +105,7 @@ describe('linuxbridge firewall: tables', () => {
     const t = renderFirewall(model([port()]));
     const d = 'tap11111111-aa';
     assert.deepEqual(t.bridge.maps!.map((m) => m.elements), [[`"${d}" : jump from-${d}`], [`"${d}" : jump to-${d}`]]);
-    assert.deepEqual(t.inet.maps!.map((m) => m.elements), [[`1 : jump egress-${d}`], [`65536 : jump ingress-${d}`]]);
+    assert.deepEqual(t.inet.maps!.filter((m) => m.map === 'verdict').map((m) => m.elements), [[`1 : jump egress-${d}`], [`65536 : jump ingress-${d}`]]);
     assert.deepEqual(t.bridge.sets!.map((s) => [s.name, s.elements]), [
       [`mac-${d}`, ['fa:16:3e:aa:bb:01']],
       [`ip4-${d}`, ['fa:16:3e:aa:bb:01 . 10.0.0.5']],
@@ -129,6 +130,8 @@ describe('linuxbridge firewall: tables', () => {
     ]);
     assert.deepEqual(chain(t.inet, `egress-${d}`).slice(3), ['ct state established,related return', 'meta nfproto ipv4 return', 'meta nfproto ipv6 return', 'ct state invalid drop', 'drop']);
     // Remote group members per ethertype; the bridges whose marks are ours.
+    assert.deepEqual(t.inet.maps!.find((x) => x.name === 'bridge-zones')!.elements, ['"brq00000000-00" : 1']);
+    assert.deepEqual(chain(t.inet, 'prerouting'), ['ct zone set iifname map @bridge-zones']);
     assert.deepEqual(t.inet.sets!.map((s) => [s.name, s.type, s.elements]), [
       ['bridges', 'ifname', ['"brq00000000-00"']],
       [`sg4-${G}`, 'ipv4_addr', ['10.0.0.5', '10.0.0.6']],
@@ -239,5 +242,8 @@ describe('linuxbridge firewall: connections a change no longer allows', () => {
     const prev = state([p], groups, new Map([[G, { IPv4: [['10.0.0.5', null], ['10.0.0.6', null], ['10.0.9.0/24', 'fa:16:3e:00:00:09']] }]]));
     const next = state([p], groups, new Map([[G, { IPv4: [['10.0.0.5', null]] }]]));
     assert.deepEqual(staleFlows(prev, next), [{ v: 4, src: '10.0.0.6', dst: '10.0.0.5' }, { v: 4, src: '10.0.0.5', dst: '10.0.0.6' }]);
+    // In the zone of the port's network.
+    const zoned = staleFlows({ ...prev, zones: new Map([[p.device, 3]]) }, { ...next, zones: new Map([[p.device, 3]]) });
+    assert.deepEqual(conntrackArgv(zoned[0]!), ['conntrack', '-D', '-f', 'ipv4', '-s', '10.0.0.6', '-d', '10.0.0.5', '-w', '3']);
   });
 });

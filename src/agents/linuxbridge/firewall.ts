@@ -15,9 +15,13 @@
 // (bridge forward, which runs before br_netfilter's FORWARD). The inet forward chain jumps on
 // them to the per-port stateful chains and then clears the mark. Marks are set only on IP
 // frames from or to filtered ports, and cleared only on our own bridges (the `bridges` set):
-// other bridges' marks (a container bridge's, say) are never touched.
+// other bridges' marks (a container bridge's, say) are never touched. Connections are tracked
+// in one conntrack zone per bridge, i.e. per network (set in the inet prerouting hook, where
+// the packet's input device is the bridge): networks with the same addresses never share an
+// entry, as with Neutron's zones.
 //
 //   table bridge neutrino_sg                      table inet neutrino_sg
+//                                                   prerouting (raw): ct zone set iifname map @bridge-zones
 //     prerouting: iifname vmap @from-ports          forward: iifname != @bridges return
 //     forward:    oifname vmap @to-ports                     mark & 0xffff vmap @egress-ports
 //     from-TAP: MAC, IP/ARP anti-spoofing,                   mark & 0xffff0000 vmap @ingress-ports
@@ -81,8 +85,8 @@ export interface FirewallModel {
   members: ReadonlyMap<string, MemberIps>;
   /** Device → its id (1..65535) in packet marks; see allocateIds. */
   ids: ReadonlyMap<string, number>;
-  /** The bridges the filtered ports are in (their packet marks are ours). */
-  bridges: Iterable<string>;
+  /** The bridges the filtered ports are in (their packet marks are ours) → their conntrack zone. */
+  bridges: ReadonlyMap<string, number>;
 }
 
 /** Neutron's is_port_trusted: its own ports (DHCP, routers, …) are never filtered. */
@@ -257,8 +261,9 @@ export function ruleMatch(r: SgRule): string | null {
 // ---- ids ----------------------------------------------------------------------------------
 
 /**
- * Ids for the devices: those already in `existing` (read back from the kernel, so that a
- * restarted agent renders the same marks) keep theirs, new ones get the lowest free ids.
+ * Ids for the devices (or zones for the bridges): those already in `existing` (read back from
+ * the kernel, so that a restarted agent renders the same marks) keep theirs, new ones get the
+ * lowest free ids.
  */
 export function allocateIds(devices: Iterable<string>, existing: ReadonlyMap<string, number>): Map<string, number> {
   const want = [...new Set(devices)].sort();
@@ -288,6 +293,16 @@ export function idsFromTable(inet: ActualTable | null): Map<string, number> {
   for (const e of inet?.maps?.get('egress-ports')?.elements ?? []) {
     const m = /^(\d+) : jump egress-(\S+)$/.exec(e);
     if (m) out.set(m[2]!, Number(m[1]));
+  }
+  return out;
+}
+
+/** The bridges' conntrack zones as read back from the kernel. */
+export function zonesFromTable(inet: ActualTable | null): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const e of inet?.maps?.get('bridge-zones')?.elements ?? []) {
+    const m = /^(\S+) : (\d+)$/.exec(e);
+    if (m) out.set(m[1]!, Number(m[2]));
   }
   return out;
 }
@@ -424,16 +439,19 @@ export function renderFirewall(m: FirewallModel): { bridge: NftTable; inet: NftT
     const fam = Number(v) as 4 | 6;
     return { name: groupSetName(g, fam), type: fam === 4 ? 'ipv4_addr' : 'ipv6_addr', flags: ['interval'], elements: memberElements(m.members.get(g), fam) };
   });
-  const bridges = [...new Set(m.bridges)].sort();
+  const bridges = [...m.bridges.keys()].sort();
   const inet: NftTable = {
     family: 'inet',
     name: FW_TABLE,
     sets: [{ name: 'bridges', type: 'ifname', elements: bridges.map((b) => `"${b}"`) }, ...groupSets],
     maps: [
+      { name: 'bridge-zones', type: 'ifname', map: 'integer', typeof: 'iifname : ct zone', elements: bridges.map((b) => `"${b}" : ${m.bridges.get(b)}`) },
       { name: 'egress-ports', type: 'mark', map: 'verdict', elements: ports.map((p) => `${idOf(p)} : jump egress-${p.device}`) },
       { name: 'ingress-ports', type: 'mark', map: 'verdict', elements: ports.map((p) => `${idOf(p) * 0x10000} : jump ingress-${p.device}`) },
     ],
     chains: [
+      // Before conntrack (-200): the connection is looked up in its network's zone.
+      { name: 'prerouting', base: { type: 'filter', hook: 'prerouting', priority: -300, policy: 'accept' }, rules: ['ct zone set iifname map @bridge-zones'] },
       {
         name: 'forward',
         base: { type: 'filter', hook: 'forward', priority: 0, policy: 'accept' },
@@ -464,14 +482,17 @@ export interface FirewallState {
   ports: ReadonlyMap<string, FirewallPort>;
   groups: ReadonlyMap<string, readonly SgRule[]>;
   members: ReadonlyMap<string, MemberIps>;
+  /** Device → the conntrack zone of its bridge. */
+  zones?: ReadonlyMap<string, number>;
 }
 
-/** Conntrack entries to delete: `conntrack -D -f ipvV [-p PROTO] [-s SRC] [-d DST]`. */
+/** Conntrack entries to delete: `conntrack -D -f ipvV [-p PROTO] [-s SRC] [-d DST] [-w ZONE]`. */
 export interface StaleFlows {
   v: 4 | 6;
   proto?: number;
   src?: string;
   dst?: string;
+  zone?: number;
 }
 
 const fixedOf = (p: FirewallPort, v: 4 | 6) => p.fixed_ips.map(ipOf).filter((ip) => interval(ip)?.v === v);
@@ -487,7 +508,12 @@ const ruleKey = (r: SgRule) => `${r.direction} ${ruleMatch(r)}`;
  */
 export function staleFlows(prev: FirewallState, next: FirewallState): StaleFlows[] {
   const out = new Map<string, StaleFlows>();
-  const add = (f: StaleFlows) => out.set(JSON.stringify(f), f);
+  /** A flow of one of our devices: in the zone of its bridge. */
+  const add = (device: string, f: StaleFlows) => {
+    const zone = next.zones?.get(device) ?? prev.zones?.get(device);
+    const g = zone === undefined ? f : { ...f, zone };
+    out.set(JSON.stringify(g), g);
+  };
   const inGroup = (g: string) => [...next.ports.values()].filter((p) => (p.security_groups ?? []).includes(g));
   for (const [g, before] of prev.groups) {
     const now = next.groups.get(g);
@@ -497,16 +523,20 @@ export function staleFlows(prev: FirewallState, next: FirewallState): StaleFlows
       if (kept.has(ruleKey(r)) || !ruleMatch(r)) continue;
       const v = r.ethertype === 'IPv6' ? 6 : 4;
       const proto = protocolNumber(r.protocol) ?? undefined;
-      for (const p of inGroup(g)) for (const ip of fixedOf(p, v)) add({ v, ...(proto ? { proto } : {}), ...(r.direction === 'egress' ? { src: ip } : { dst: ip }) });
+      for (const p of inGroup(g)) {
+        for (const ip of fixedOf(p, v)) add(p.device, { v, ...(proto ? { proto } : {}), ...(r.direction === 'egress' ? { src: ip } : { dst: ip }) });
+      }
     }
   }
   for (const [d, q] of prev.ports) {
     const p = next.ports.get(d);
     const left = !p || (q.security_groups ?? []).some((g) => !(p.security_groups ?? []).includes(g));
     if (!left) continue;
-    for (const v of [4, 6] as const) for (const ip of fixedOf(p ?? q, v)) {
-      add({ v, dst: ip });
-      add({ v, src: ip });
+    for (const v of [4, 6] as const) {
+      for (const ip of fixedOf(p ?? q, v)) {
+        add(d, { v, dst: ip });
+        add(d, { v, src: ip });
+      }
     }
   }
   for (const [g, before] of prev.members) {
@@ -516,9 +546,13 @@ export function staleFlows(prev: FirewallState, next: FirewallState): StaleFlows
     for (const v of [4, 6] as const) {
       const still = memberSet(now, v);
       const gone = [...memberSet(before, v)].filter((ip) => !still.has(ip) && !ip.includes('/'));
-      for (const p of naming) for (const ip of fixedOf(p, v)) for (const r of gone) {
-        add({ v, src: r, dst: ip });
-        add({ v, src: ip, dst: r });
+      for (const p of naming) {
+        for (const ip of fixedOf(p, v)) {
+          for (const r of gone) {
+            add(p.device, { v, src: r, dst: ip });
+            add(p.device, { v, src: ip, dst: r });
+          }
+        }
       }
     }
   }
@@ -526,5 +560,6 @@ export function staleFlows(prev: FirewallState, next: FirewallState): StaleFlows
 }
 
 export function conntrackArgv(f: StaleFlows): string[] {
-  return ['conntrack', '-D', '-f', `ipv${f.v}`, ...(f.proto ? ['-p', String(f.proto)] : []), ...(f.src ? ['-s', f.src] : []), ...(f.dst ? ['-d', f.dst] : [])];
+  return ['conntrack', '-D', '-f', `ipv${f.v}`, ...(f.proto ? ['-p', String(f.proto)] : []), ...(f.src ? ['-s', f.src] : []), ...(f.dst ? ['-d', f.dst] : []),
+    ...(f.zone !== undefined ? ['-w', String(f.zone)] : [])];
 }

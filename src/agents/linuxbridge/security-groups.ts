@@ -21,7 +21,7 @@ import { readFile } from 'node:fs/promises';
 import { applyNftPlans, execOf, expectedTable, planTable, readNftTable, type ActualTable, type NftPlan, type Target } from '../../dataplane/index.js';
 import type { RpcHandlers, RpcLogger } from '../../rpc/index.js';
 import {
-  FW_TABLE, allocateIds, conntrackArgv, idsFromTable, isFiltered, portFootprint, renderFirewall, staleFlows,
+  FW_TABLE, allocateIds, conntrackArgv, idsFromTable, isFiltered, portFootprint, renderFirewall, staleFlows, zonesFromTable,
   type FirewallPort, type FirewallState, type MemberIps, type SgRule,
 } from './firewall.js';
 
@@ -61,6 +61,8 @@ export class SecurityGroupFirewall {
   private readonly stale = new Set<string>();
   private notes: Note[] = [];
   private ids = new Map<string, number>();
+  /** Bridge → conntrack zone. */
+  private zones = new Map<string, number>();
   private bridgesOf = new Map<string, string>();
   private dirty = true;
   private lastResync = 0;
@@ -220,9 +222,10 @@ export class SecurityGroupFirewall {
     let actual = cached ? this.expected! : await read();
     const p0 = Date.now();
     if (!this.ids.size) this.ids = idsFromTable(actual[1]);
+    if (!this.zones.size) this.zones = zonesFromTable(actual[1]);
     this.ids = allocateIds(filtered.map((p) => p.device), this.ids);
-    const bridges = new Set(filtered.map((p) => devices.get(p.device)!).filter(Boolean));
-    const tables = renderFirewall({ ports: filtered, groups: this.groups, members: this.members, ids: this.ids, bridges });
+    this.zones = allocateIds(filtered.map((p) => devices.get(p.device)!).filter(Boolean), this.zones);
+    const tables = renderFirewall({ ports: filtered, groups: this.groups, members: this.members, ids: this.ids, bridges: this.zones });
     const plan = () => [planTable(tables.bridge, actual[0], { incremental: true }), planTable(tables.inet, actual[1], { incremental: true })];
     let plans = plan();
     timings.planMs = Date.now() - p0;
@@ -249,7 +252,10 @@ export class SecurityGroupFirewall {
     }
     this.expected = [expectedTable(tables.bridge), expectedTable(tables.inet)];
     this.dirty = false;
-    const state: FirewallState = { ports: new Map(filtered.map((p) => [p.device, p])), groups: new Map(this.groups), members: new Map(this.members) };
+    const state: FirewallState = {
+      ports: new Map(filtered.map((p) => [p.device, p])), groups: new Map(this.groups), members: new Map(this.members),
+      zones: new Map(filtered.map((p) => [p.device, this.zones.get(devices.get(p.device)!)!])),
+    };
     if (this.applied) await this.dropStaleFlows(staleFlows(this.applied, state));
     this.applied = state;
     return { writes, plans: plans.map((p) => p.kind), filtered: filtered.length };
@@ -278,7 +284,7 @@ export class SecurityGroupFirewall {
     if (!p || !isFiltered(p)) return null;
     const filtered = [...this.ports.values()].filter((x): x is FirewallPort => !!x && isFiltered(x));
     const ids = allocateIds(filtered.map((x) => x.device), this.ids);
-    return portFootprint(renderFirewall({ ports: filtered, groups: this.groups, members: this.members, ids, bridges: [] }), device);
+    return portFootprint(renderFirewall({ ports: filtered, groups: this.groups, members: this.members, ids, bridges: new Map() }), device);
   }
 }
 
