@@ -18,7 +18,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { IpBatch, readNftTable, runInNetns, stats, type ActualTable } from '../../src/dataplane/index.js';
-import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { MemoryBroker, MemoryBus, createBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
+import { RABBIT_URL, skipUnlessRabbit } from '../rpc/rabbit.js';
 import { LinuxBridgeAgent, type LinuxBridgeAgentOptions } from '../../src/agents/linuxbridge/agent.js';
 import { FW_TABLE } from '../../src/agents/linuxbridge/firewall.js';
 import { plug, unplug } from '../../src/cli/vif-plug.js';
@@ -27,6 +30,8 @@ import { ADMIN, startServer, type TestServer } from '../helpers/server.js';
 import { Namespaces, rootGate, suffix } from '../dataplane/root-helpers.js';
 
 const gate = rootGate('security groups end-to-end', ['ip', 'bridge', 'nft', 'nsenter', 'busybox', 'conntrack']);
+const rabbitSkip = gate.skip ? 'not root' : await skipUnlessRabbit();
+const run = promisify(execFile);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 15_000, every = 20): Promise<T> {
@@ -39,8 +44,13 @@ async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined |
   }
 }
 
-describe('security groups end-to-end (root): nftables in the L2 agents, real packets', { skip: gate.skip }, () => {
+// The whole story on the in-memory bus; the main steps again on RabbitMQ (the same code, the
+// RPC calls and fanouts through a broker).
+for (const transport of ['memory', 'rabbit'] as const) describe(`security groups end-to-end (root, ${transport} bus): nftables in the L2 agents, real packets`, { skip: gate.skip || (transport === 'rabbit' && rabbitSkip) }, () => {
   const s = suffix();
+  const vhost = `neutrino-sg-e2e-${s}`;
+  /** Steps shown on the in-memory bus only (the rest run on both). */
+  const memoryOnly = { skip: transport === 'rabbit' ? 'shown on the memory bus' : false };
   const nss = new Namespaces();
   const H = [`nt${s}sa`, `nt${s}sb`];
   const HOST = [`sg-e2e-${s}-a`, `sg-e2e-${s}-b`];
@@ -99,7 +109,7 @@ describe('security groups end-to-end (root): nftables in the L2 agents, real pac
     waitFor(`${chain} with ${n} rules on host ${host}`, async () => ((await inetTable(host))?.chains.get(chain)?.tags.length === n ? Date.now() - t0 : null), 10_000, 10);
   const quiet = async () => {
     await srv.server.sgNotifier?.settled();
-    await sleep(50);
+    await sleep(transport === 'rabbit' ? 300 : 50); // the fanouts on their way to the agents
     for (const a of agents) {
       a.schedule('quick');
       await waitFor('agent idle', () => !(a as unknown as { passing: unknown }).passing, 10_000, 5);
@@ -108,9 +118,17 @@ describe('security groups end-to-end (root): nftables in the L2 agents, real pac
 
   before(async () => {
     gate.check();
-    broker = new MemoryBroker();
-    serverBus = new MemoryBus({ broker, logger: silentLogger });
-    for (let i = 0; i < 2; i++) agentBuses.push(new MemoryBus({ broker, logger: silentLogger }));
+    if (transport === 'memory') {
+      broker = new MemoryBroker();
+      serverBus = new MemoryBus({ broker, logger: silentLogger });
+      for (let i = 0; i < 2; i++) agentBuses.push(new MemoryBus({ broker, logger: silentLogger }));
+    } else {
+      await run('rabbitmqctl', ['add_vhost', vhost]);
+      await run('rabbitmqctl', ['set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*']);
+      const url = `${RABBIT_URL.replace(/\/+$/, '')}/${vhost}`;
+      serverBus = createBus(url, { logger: silentLogger });
+      for (let i = 0; i < 2; i++) agentBuses.push(createBus(url, { logger: silentLogger }));
+    }
     for (const n of [...H, ...VM]) await nss.add(n);
     await new IpBatch().addVeth('ul0', 'ul0', { peerNetns: H[1]! }).addAddr('ul0', `${UNDER[0]}/24`).setUp('ul0', true).apply({ netns: H[0]! });
     await new IpBatch().addAddr('ul0', `${UNDER[1]}/24`).setUp('ul0', true).apply({ netns: H[1]! });
@@ -127,13 +145,14 @@ describe('security groups end-to-end (root): nftables in the L2 agents, real pac
   });
 
   after(async () => {
-    if (figures.length) process.stdout.write(`\n# security groups e2e figures\n${figures.map((f) => `#   ${f}`).join('\n')}\n`);
+    if (figures.length) process.stdout.write(`\n# security groups e2e figures (${transport} bus)\n${figures.map((f) => `#   ${f}`).join('\n')}\n`);
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
     for (const a of agents) await a.stop().catch(() => {});
     await nss.deleteAll();
     await srv?.stop();
     for (const b of agentBuses) await b.close();
     await serverBus?.close();
+    if (transport === 'rabbit') await run('rabbitmqctl', ['delete_vhost', vhost]).catch(() => {});
   });
 
   it('plugs a server and two clients in their groups; nothing gets in, replies to their own traffic do', async () => {
@@ -178,7 +197,7 @@ describe('security groups end-to-end (root): nftables in the L2 agents, real pac
     assert.equal(await ping(2, ips[0]!), false);
   });
 
-  it('a TCP rule opens exactly its port', async () => {
+  it('a TCP rule opens exactly its port', memoryOnly, async () => {
     const r = await rule('server', { protocol: 'tcp', port_range_min: 8080, port_range_max: 8080 });
     await quiet();
     assert.ok(await connect(1, 8080), 'vm2 → vm1:8080');
@@ -230,7 +249,7 @@ describe('security groups end-to-end (root): nftables in the L2 agents, real pac
     assert.ok(await ping(2, ips[0]!));
   });
 
-  it('drops a spoofed source IP and a spoofed source MAC; an allowed address pair passes', async () => {
+  it('drops a spoofed source IP and a spoofed source MAC; an allowed address pair passes', memoryOnly, async () => {
     await rule('server', { protocol: 'icmp' });
     await quiet();
     assert.ok(await ping(1, ips[0]!), 'vm2 → vm1 with its own address');
@@ -248,7 +267,7 @@ describe('security groups end-to-end (root): nftables in the L2 agents, real pac
     assert.ok(await waitFor('vm2 → vm1 with its own MAC again', () => ping(1, ips[0]!, { count: 1 }), 5000, 0));
   });
 
-  it('a port without port security is not filtered', async () => {
+  it('a port without port security is not filtered', memoryOnly, async () => {
     await api('PUT', `/v2.0/ports/${ports[1].id}`, { port: { security_groups: [], allowed_address_pairs: [], port_security_enabled: false } });
     await quiet();
     assert.ok(!(await inetTable(0))!.chains.has(`ingress-${tap(1)}`));
@@ -256,7 +275,7 @@ describe('security groups end-to-end (root): nftables in the L2 agents, real pac
     assert.ok(await ping(1, ips[0]!, { from: '10.66.0.222' }), 'and vm2 may use any address');
   });
 
-  it('reports the kernel footprint of a port', async () => {
+  it('reports the kernel footprint of a port', memoryOnly, async () => {
     const count = (t: ActualTable | null, dev: string) => [...(t?.chains ?? new Map())].filter(([n]) => n.endsWith(`-${dev}`)).reduce((n, [, c]) => n + c.tags.length, 0);
     const bridge = await readNftTable('bridge', FW_TABLE, { netns: H[0]! });
     const inet = await inetTable(0);
@@ -295,7 +314,7 @@ describe('security groups end-to-end (root): nftables in the L2 agents, real pac
     assert.equal(agents[0].firewall!.ports.size, 2);
   });
 
-  it('an unplugged port\'s chains and sets go; the others stay', async () => {
+  it('an unplugged port\'s chains and sets go; the others stay', memoryOnly, async () => {
     await unplug({ action: 'unplug', portId: ports[2].id, hostNetns: H[1], unbind: false } as Parameters<typeof unplug>[0]);
     await waitFor('vm3 chains gone on host B', async () => !(await inetTable(1))?.chains.has(`ingress-${tap(2)}`), 10_000);
     const b = await readNftTable('bridge', FW_TABLE, { netns: H[1]! });
