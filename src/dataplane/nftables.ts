@@ -88,18 +88,52 @@ function checkName(n: string, what: string): string {
 
 function checkRuleText(r: string): string {
   // A newline, ';' or '#' would end the rule early and let the rest run as something else.
-  if (/[\n\r;#]/.test(r) || r.trim() === '') throw new Error(`invalid nftables rule ${JSON.stringify(r)}`);
+  if (/[\n\r;#\0]/.test(r) || r.trim() === '') throw new Error(`invalid nftables rule ${JSON.stringify(r)}`);
   if (/(^|\s)comment(\s|$)/.test(r)) throw new Error(`nftables rule carries its own comment (use NftRule.comment): ${r}`);
   return r.trim();
 }
 
-/** The comment a rule is stored with: its own comment (if any) plus the hash of rule + comment. */
-export function ruleTag(r: string | NftRule): string {
-  const rule = checkRuleText(typeof r === 'string' ? r : r.rule);
-  const comment = typeof r === 'string' ? '' : (r.comment ?? '');
+/**
+ * A cache for a pure function of a string: an agent plans the same rules and elements pass
+ * after pass (hundreds of ports, thousands of rules), and hashing or parsing them again each
+ * time would be most of its work. Cleared when it grows past `max`.
+ */
+function memo<T>(fn: (s: string) => T, max = 200_000): (s: string) => T {
+  const cache = new Map<string, T>();
+  return (s) => {
+    let v = cache.get(s);
+    if (v === undefined) {
+      v = fn(s);
+      if (cache.size >= max) cache.clear();
+      cache.set(s, v);
+    }
+    return v;
+  };
+}
+
+const tagOf = memo((key: string) => {
+  const i = key.indexOf('\0');
+  const rule = checkRuleText(key.slice(0, i));
+  const comment = key.slice(i + 1);
   if (!/^[A-Za-z0-9 _.:/,=+@-]{0,100}$/.test(comment)) throw new Error(`invalid nftables rule comment ${JSON.stringify(comment)}`);
   const h = createHash('sha256').update(`${rule}\0${comment}`).digest('hex').slice(0, 16);
   return comment ? `${comment} h:${h}` : `h:${h}`;
+});
+
+/** The comment a rule is stored with: its own comment (if any) plus the hash of rule + comment. */
+export function ruleTag(r: string | NftRule): string {
+  return tagOf(typeof r === 'string' ? `${r.trim()}\0` : `${r.rule.trim()}\0${r.comment ?? ''}`);
+}
+
+/** The tags of a chain's rules, kept per rules array (callers replace chains, never edit them). */
+const chainTagCache = new WeakMap<ReadonlyArray<string | NftRule>, string[]>();
+function chainTags(c: NftChain): string[] {
+  let tags = chainTagCache.get(c.rules);
+  if (!tags || tags.length !== c.rules.length) {
+    tags = c.rules.map(ruleTag);
+    chainTagCache.set(c.rules, tags);
+  }
+  return tags;
 }
 
 function mapDecl(m: NftMap): string {
@@ -225,7 +259,9 @@ function jsonValue(v: Json): string {
 }
 
 /** A desired map element 'KEY : VALUE' in canonical form. */
-export function canonicalMapElement(e: string): string {
+export const canonicalMapElement = memo(canonicalMapElementUncached);
+
+function canonicalMapElementUncached(e: string): string {
   const i = e.indexOf(' : ');
   if (i < 0) throw new Error(`invalid nftables map element ${JSON.stringify(e)} (KEY : VALUE)`);
   const value = e.slice(i + 3).trim().replace(/\s+/g, ' ');
@@ -248,7 +284,9 @@ function isIp(s: string): boolean {
  * no /32 or /128, an address range that is exactly a prefix as the prefix, a one-value range
  * as the value, numbers without leading zeros, strings without quotes.
  */
-export function canonicalAtom(s: string): string {
+export const canonicalAtom = memo(canonicalAtomUncached);
+
+function canonicalAtomUncached(s: string): string {
   s = s.trim();
   if (/^"[^"]*"$/.test(s)) return s.slice(1, -1);
   if (/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(s)) return s.toLowerCase();
@@ -289,7 +327,9 @@ export function canonicalAtom(s: string): string {
 }
 
 /** A desired element ('10.0.0.1 . 22', …) in canonical form. */
-export function canonicalElement(e: string): string {
+export const canonicalElement = memo(canonicalElementUncached);
+
+function canonicalElementUncached(e: string): string {
   return e.split(' . ').map(canonicalAtom).join(' . ');
 }
 
@@ -334,7 +374,7 @@ export function expectedTable(t: NftTable): ActualTable {
       elements: s.manageElements === false ? [] : (s.elements ?? []).map(canonicalElement).sort(),
     }])),
     maps: new Map((t.maps ?? []).map((m) => [m.name, { type: normType(m.type), map: m.map, flags: [...(m.flags ?? [])].sort(), elements: (m.elements ?? []).map(canonicalMapElement).sort() }])),
-    chains: new Map(t.chains.map((c) => [c.name, { ...(c.base ? { base: { ...c.base, policy: c.base.policy ?? 'accept' } } : {}), tags: c.rules.map(ruleTag) }])),
+    chains: new Map(t.chains.map((c) => [c.name, { ...(c.base ? { base: { ...c.base, policy: c.base.policy ?? 'accept' } } : {}), tags: chainTags(c) }])),
   };
 }
 
@@ -463,7 +503,7 @@ export function planTable(desired: NftTable, actual: ActualTable | null, opts: P
       addChains.push(`add chain ${T} ${checkName(c.name, 'chain')}${c.base ? ` { ${baseDecl(c.base)} }` : ''}`);
       addRules.push(...ruleLines(c));
       why.push(`chain ${c.name} added`);
-    } else if (!sameList(c.rules.map(ruleTag), a.tags)) {
+    } else if (!sameList(chainTags(c), a.tags)) {
       if (!opts.incremental) return replace(`rules of chain ${c.name} differ`);
       flush.push(`flush chain ${T} ${c.name}`);
       addRules.push(...ruleLines(c));

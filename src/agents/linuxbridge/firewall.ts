@@ -117,8 +117,22 @@ function fromBig(n: bigint, v: 4 | 6): string {
   return ipaddr.fromByteArray(bytes).toString();
 }
 
+/** Parses once per distinct string (an agent renders the same addresses pass after pass). */
+function cached<T>(fn: (s: string) => T): (s: string) => T {
+  const cache = new Map<string, T>();
+  return (s) => {
+    if (cache.has(s)) return cache.get(s)!;
+    const v = fn(s);
+    if (cache.size >= 100_000) cache.clear();
+    cache.set(s, v);
+    return v;
+  };
+}
+
 /** An address or CIDR (host bits ignored, as ipset does) as an interval; null if not an address. */
-export function interval(s: string): Interval | null {
+export const interval: (s: string) => Readonly<Interval> | null = cached(parseInterval);
+
+function parseInterval(s: string): Interval | null {
   try {
     const [a, len] = s.includes('/') ? ipaddr.parseCIDR(s) : [ipaddr.parse(s), null];
     const v = a.kind() === 'ipv4' ? 4 : 6;
@@ -133,7 +147,7 @@ export function interval(s: string): Interval | null {
 }
 
 /** The nft text of an interval: an address, a prefix when aligned, else a range. */
-function intervalText(i: Interval): string {
+function intervalText(i: Readonly<Interval>): string {
   const size = i.hi - i.lo + 1n;
   const bits = i.v === 4 ? 32 : 128;
   if (size === 1n) return fromBig(i.lo, i.v);
@@ -142,7 +156,7 @@ function intervalText(i: Interval): string {
 }
 
 /** Overlapping intervals merged (an interval set refuses overlaps); sorted. */
-function merge(list: Interval[]): Interval[] {
+function merge(list: ReadonlyArray<Readonly<Interval>>): Interval[] {
   const sorted = [...list].sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
   const out: Interval[] = [];
   for (const i of sorted) {
@@ -156,7 +170,7 @@ function merge(list: Interval[]): Interval[] {
 
 /** Set elements for addresses of one family (merged, canonical). */
 export function addressElements(addrs: Iterable<string>, v: 4 | 6): string[] {
-  const list: Interval[] = [];
+  const list: Array<Readonly<Interval>> = [];
   for (const a of addrs) {
     const i = interval(a);
     if (i && i.v === v) list.push(i);
@@ -165,7 +179,9 @@ export function addressElements(addrs: Iterable<string>, v: 4 | 6): string[] {
 }
 
 /** The EUI-64 link-local address of a MAC (what a VM configures from it). */
-export function linkLocal(mac: string): string {
+export const linkLocal = cached(eui64LinkLocal);
+
+function eui64LinkLocal(mac: string): string {
   const b = mac.split(':').map((x) => parseInt(x, 16));
   b[0] = b[0]! ^ 2;
   const g = (x: number, y: number) => ((x << 8) | y).toString(16);
@@ -386,6 +402,46 @@ function ingressChain(p: FirewallPort, m: FirewallModel, needSets: Set<string>):
   };
 }
 
+interface RenderedPort {
+  id: number;
+  /** The rule lists the port was rendered from (its groups', by identity). */
+  rules: ReadonlyArray<readonly SgRule[] | undefined>;
+  sets: NftSet[];
+  bridgeChains: NftChain[];
+  inetChains: NftChain[];
+  needSets: string[];
+}
+
+/**
+ * What one port renders to, kept by the identity of its inputs: a port object and its groups'
+ * rule lists are replaced, never changed, when the server says something new, so a pass over
+ * hundreds of unchanged ports reuses their text (and nft's rule hashes) instead of making it
+ * again. Callers must not modify a port or a rule list after rendering it.
+ */
+const renderedPorts = new WeakMap<FirewallPort, RenderedPort>();
+
+function renderPort(p: FirewallPort, id: number, m: FirewallModel): RenderedPort {
+  const rules = (p.security_groups ?? []).map((g) => m.groups.get(g));
+  const hit = renderedPorts.get(p);
+  if (hit && hit.id === id && hit.rules.length === rules.length && hit.rules.every((r, i) => r === rules[i])) return hit;
+  const pairs = portPairs(p);
+  const need = new Set<string>();
+  const out: RenderedPort = {
+    id,
+    rules,
+    sets: [
+      { name: `mac-${p.device}`, type: 'ether_addr', elements: pairs.macs },
+      { name: `ip4-${p.device}`, type: 'ether_addr . ipv4_addr', flags: ['interval'], elements: pairs.v4 },
+      { name: `ip6-${p.device}`, type: 'ether_addr . ipv6_addr', flags: ['interval'], elements: pairs.v6 },
+    ],
+    bridgeChains: [fromChain(p, id), toChain(p, id)],
+    inetChains: [egressChain(p, m, need), ingressChain(p, m, need)],
+    needSets: [...need],
+  };
+  renderedPorts.set(p, out);
+  return out;
+}
+
 const byDevice = (a: FirewallPort, b: FirewallPort) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0);
 
 /** Members of a group of one family, as set elements. */
@@ -410,15 +466,11 @@ export function renderFirewall(m: FirewallModel): { bridge: NftTable; inet: NftT
   const inetChains: NftChain[] = [];
   const needSets = new Set<string>();
   for (const p of ports) {
-    const id = idOf(p);
-    const pairs = portPairs(p);
-    bridgeSets.push(
-      { name: `mac-${p.device}`, type: 'ether_addr', elements: pairs.macs },
-      { name: `ip4-${p.device}`, type: 'ether_addr . ipv4_addr', flags: ['interval'], elements: pairs.v4 },
-      { name: `ip6-${p.device}`, type: 'ether_addr . ipv6_addr', flags: ['interval'], elements: pairs.v6 },
-    );
-    bridgeChains.push(fromChain(p, id), toChain(p, id));
-    inetChains.push(egressChain(p, m, needSets), ingressChain(p, m, needSets));
+    const r = renderPort(p, idOf(p), m);
+    bridgeSets.push(...r.sets);
+    bridgeChains.push(...r.bridgeChains);
+    inetChains.push(...r.inetChains);
+    for (const k of r.needSets) needSets.add(k);
   }
   const bridge: NftTable = {
     family: 'bridge',

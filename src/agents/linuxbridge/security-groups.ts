@@ -21,7 +21,7 @@ import { readFile } from 'node:fs/promises';
 import { applyNftPlans, execOf, expectedTable, planTable, readNftTable, type ActualTable, type NftPlan, type Target } from '../../dataplane/index.js';
 import type { RpcHandlers, RpcLogger } from '../../rpc/index.js';
 import {
-  FW_TABLE, allocateIds, conntrackArgv, idsFromTable, isFiltered, portFootprint, renderFirewall, staleFlows, zonesFromTable,
+  FW_TABLE, allocateIds, conntrackArgv, idsFromTable, isFiltered, renderFirewall, staleFlows, zonesFromTable,
   type FirewallPort, type FirewallState, type MemberIps, type SgRule,
 } from './firewall.js';
 
@@ -278,14 +278,6 @@ export class SecurityGroupFirewall {
     }
   }
 
-  /** Rules, chains and sets of one filtered device in the current desired tables (for reports). */
-  footprint(device: string): { rules: number; sets: number; chains: number } | null {
-    const p = this.ports.get(device);
-    if (!p || !isFiltered(p)) return null;
-    const filtered = [...this.ports.values()].filter((x): x is FirewallPort => !!x && isFiltered(x));
-    const ids = allocateIds(filtered.map((x) => x.device), this.ids);
-    return portFootprint(renderFirewall({ ports: filtered, groups: this.groups, members: this.members, ids, bridges: new Map() }), device);
-  }
 }
 
 function sameMap(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
