@@ -523,7 +523,11 @@ export function planTable(desired: NftTable, actual: ActualTable | null, opts: P
 
 /** Elements read back from a string-typed set lost their quotes; nft syntax needs them. */
 function quoteIfName(type: string): (e: string) => string {
-  return /\b(ifname|string)\b/.test(type) ? (e) => `"${e}"` : (e) => e;
+  const parts = normType(type).split(' . ');
+  const quote = parts.map((t) => /\b(ifname|string)\b/.test(t));
+  if (!quote.some(Boolean)) return (e) => e;
+  // In a concatenation only the string-typed parts are quoted.
+  return (e) => e.split(' . ').map((x, i) => (quote[i] ? `"${x}"` : x)).join(' . ');
 }
 
 function sameBase(d: NftBaseChain | undefined, a: NftBaseChain | undefined): boolean {

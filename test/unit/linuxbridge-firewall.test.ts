@@ -104,21 +104,24 @@ describe('linuxbridge firewall: tables', () => {
   it('a port in the default group: anti-spoofing and marks in the bridge table, stateful rules in the inet table', () => {
     const t = renderFirewall(model([port()]));
     const d = 'tap11111111-aa';
-    assert.deepEqual(t.bridge.maps!.map((m) => m.elements), [[`"${d}" : jump from-${d}`], [`"${d}" : jump to-${d}`]]);
+    assert.deepEqual(t.bridge.maps!.map((m) => m.elements), [[`"${d}" : 1`], [`"${d}" : jump to-${d}`]]);
     assert.deepEqual(t.inet.maps!.filter((m) => m.map === 'verdict').map((m) => m.elements), [[`1 : jump egress-${d}`], [`65536 : jump ingress-${d}`]]);
+    // The bridge table's sets are shared, keyed by the tap.
     assert.deepEqual(t.bridge.sets!.map((s) => [s.name, s.elements]), [
-      [`mac-${d}`, ['fa:16:3e:aa:bb:01']],
-      [`ip4-${d}`, ['fa:16:3e:aa:bb:01 . 10.0.0.5']],
-      [`ip6-${d}`, ['fa:16:3e:aa:bb:01 . fe80::f816:3eff:feaa:bb01']],
+      ['ports', [`"${d}"`]],
+      ['port-macs', [`"${d}" . fa:16:3e:aa:bb:01`]],
+      ['port-addr4', [`"${d}" . fa:16:3e:aa:bb:01 . 10.0.0.5`]],
+      ['port-addr6', [`"${d}" . fa:16:3e:aa:bb:01 . fe80::f816:3eff:feaa:bb01`]],
     ]);
-    const from = chain(t.bridge, `from-${d}`);
-    assert.equal(from[0], `ether saddr != @mac-${d} drop`);
-    assert.ok(from.includes(`ether type ip ether saddr . ip saddr != @ip4-${d} drop`));
-    assert.ok(from.includes(`ether type arp arp saddr ether . arp saddr ip != @ip4-${d} drop`));
+    assert.deepEqual(chain(t.bridge, 'prerouting'), ['iifname @ports jump from-port']);
+    const from = chain(t.bridge, 'from-port');
+    assert.equal(from[0], 'iifname . ether saddr != @port-macs drop');
+    assert.ok(from.includes('ether type ip iifname . ether saddr . ip saddr != @port-addr4 drop'));
+    assert.ok(from.includes('ether type arp iifname . arp saddr ether . arp saddr ip != @port-addr4 drop'));
     assert.ok(from.includes('ether type ip meta l4proto 17 th sport 67 th dport 68 drop'), 'no DHCP server in a VM');
     assert.ok(from.includes('ether type ip6 meta l4proto 58 icmpv6 type 134 drop'), 'no router advertisements from a VM');
     assert.ok(from.some((r) => r.startsWith('ether type ip ip saddr 0.0.0.0 ip daddr 255.255.255.255 meta l4proto 17 th sport 68 th dport 67')), 'DHCP discovery');
-    assert.equal(from.at(-1), 'meta protocol { ip, ip6 } meta mark set meta mark and 0xffff0000 or 1');
+    assert.equal(from.at(-1), 'meta protocol { ip, ip6 } meta mark set iifname map @port-ids');
     assert.deepEqual(chain(t.bridge, `to-${d}`), ['meta protocol { ip, ip6 } meta mark set meta mark and 0xffff or 65536']);
     assert.deepEqual(chain(t.inet, `ingress-${d}`), [
       'meta nfproto ipv6 meta l4proto 58 icmpv6 type { 130, 135, 136 } return',
@@ -137,7 +140,7 @@ describe('linuxbridge firewall: tables', () => {
       [`sg4-${G}`, 'ipv4_addr', ['10.0.0.5', '10.0.0.6']],
       [`sg6-${G}`, 'ipv6_addr', []],
     ]);
-    assert.deepEqual(portFootprint(t, d), { rules: 11 + 8 + 6, sets: 3, chains: 4 });
+    assert.deepEqual(portFootprint(t, d), { rules: 1 + 8 + 6, chains: 3, setElements: 4 });
   });
 
   it('leaves out ports without port security and Neutron\'s own ports', () => {
@@ -183,7 +186,7 @@ describe('linuxbridge firewall: tables', () => {
     const pair = renderFirewall({ ...m, ports: [port({ allowed_address_pairs: [{ ip_address: '10.0.0.100' }] })] });
     const plan = planTable(pair.bridge, asActual(before.bridge), { incremental: true });
     assert.equal(plan.kind, 'elements');
-    assert.match(plan.kind === 'elements' ? plan.script : '', /^add element bridge neutrino_sg ip4-tap11111111-aa \{ fa:16:3e:aa:bb:01 \. 10\.0\.0\.100 \}\n$/);
+    assert.match(plan.kind === 'elements' ? plan.script : '', /^add element bridge neutrino_sg port-addr4 \{ "tap11111111-aa" \. fa:16:3e:aa:bb:01 \. 10\.0\.0\.100 \}\n$/);
   });
 
   it('a rule change rewrites the chains of the ports in that group only; a new port adds its own', () => {
@@ -206,8 +209,8 @@ describe('linuxbridge firewall: tables', () => {
     const s2 = p2.kind === 'changes' ? p2.script : '';
     const lines = s2.trim().split('\n');
     assert.ok(lines.every((l) => l.includes('tap33333333-cc')), s2);
-    assert.ok(lines[0]!.startsWith('add set'));
-    assert.ok(lines.findIndex((l) => l.startsWith('add chain')) < lines.findIndex((l) => l.startsWith('add element bridge neutrino_sg from-ports')), 'the chain exists before the map points at it');
+    assert.ok(lines[0]!.startsWith('add chain bridge neutrino_sg to-tap33333333-cc'));
+    assert.ok(lines.findIndex((l) => l.startsWith('add chain')) < lines.findIndex((l) => l.startsWith('add element bridge neutrino_sg to-ports')), 'the chain exists before the map points at it');
   });
 });
 

@@ -51,6 +51,8 @@ export interface LinuxBridgeAgentOptions extends ModelOptions {
   firewall?: 'nftables' | 'noop';
   /** With a firewall: ask the server about every port's groups again this often, seconds (default 60). */
   sgResyncInterval?: number;
+  /** With a firewall: read its nftables tables on a full pass this often to repair drift, seconds (default 30). */
+  sgKernelCheckInterval?: number;
   logger: RpcLogger;
 }
 
@@ -99,7 +101,9 @@ export class LinuxBridgeAgent {
     this.agentId = `lb-${o.host}`;
     this.ready = new Promise((r) => (this.markReady = r));
     this.firewall = o.firewall === 'nftables'
-      ? new SecurityGroupFirewall({ call: (m, a) => this.call(m, a), target: this.target, logger: o.logger, resyncInterval: o.sgResyncInterval })
+      ? new SecurityGroupFirewall({
+        call: (m, a) => this.call(m, a), target: this.target, logger: o.logger, resyncInterval: o.sgResyncInterval, kernelCheckInterval: o.sgKernelCheckInterval,
+      })
       : null;
     this.reporter = new StateReporter({
       bus: o.bus, agentType: AGENT_TYPE, binary: AGENT_BINARY, host: o.host, topic: 'N/A',

@@ -22,13 +22,16 @@
 //
 //   table bridge neutrino_sg                      table inet neutrino_sg
 //                                                   prerouting (raw): ct zone set iifname map @bridge-zones
-//     prerouting: iifname vmap @from-ports          forward: iifname != @bridges return
+//     prerouting: iifname @ports jump from-port     forward: iifname != @bridges return
 //     forward:    oifname vmap @to-ports                     mark & 0xffff vmap @egress-ports
-//     from-TAP: MAC, IP/ARP anti-spoofing,                   mark & 0xffff0000 vmap @ingress-ports
-//               DHCP/RA server drops, mark id                mark set 0
-//     to-TAP:   mark id << 16                       input: the same for egress only
-//     sets mac-TAP, ip4-TAP, ip6-TAP                egress-TAP / ingress-TAP: conntrack, rules
-//       (allowed MACs, MAC . IP pairs)              sets sg4-GROUP, sg6-GROUP (remote group members)
+//     from-port: MAC, IP/ARP anti-spoofing,                  mark & 0xffff0000 vmap @ingress-ports
+//                DHCP/RA server drops,                       mark set 0
+//                mark set iifname map @port-ids     input: the same for egress only
+//     to-TAP:    mark id << 16                      egress-TAP / ingress-TAP: conntrack, rules
+//     sets port-macs, port-addr4/6: TAP . MAC (. IP) sets sg4-GROUP, sg6-GROUP (remote group members)
+//
+// The bridge table's sets are shared by all ports (keyed by the tap name): nft reads a table
+// with one netlink dump per set, so per-port sets would make every read slower with each port.
 //
 // Remote groups are named sets per group and ethertype, and a port's addresses and allowed
 // address pairs are sets too: a membership or address change touches set elements only, never
@@ -327,25 +330,26 @@ export function zonesFromTable(inet: ActualTable | null): Map<string, number> {
 
 const r = (rule: string, comment?: string): NftRule => (comment ? { rule, comment } : { rule });
 
-/** The bridge chain for frames from a port: L2 and address anti-spoofing, then its mark. */
-function fromChain(p: FirewallPort, id: number): NftChain {
-  const d = p.device;
-  return {
-    name: `from-${d}`,
-    rules: [
-      r(`ether saddr != @mac-${d} drop`, 'MAC spoofing'),
-      r(`ether type arp arp saddr ether . arp saddr ip != @ip4-${d} drop`, 'ARP spoofing'),
-      r(`ether type ip ip saddr 0.0.0.0 ip daddr 255.255.255.255 meta l4proto 17 th sport 68 th dport 67 meta mark set meta mark and 0xffff0000 or ${id} return`, 'DHCP discovery'),
-      r(`ether type ip ether saddr . ip saddr != @ip4-${d} drop`, 'IPv4 spoofing'),
-      r('ether type ip meta l4proto 17 th sport 67 th dport 68 drop', 'DHCP server'),
-      r(`ether type ip6 ip6 saddr :: ip6 daddr ff02::/16 meta l4proto 58 icmpv6 type { 131, 135, 143 } meta mark set meta mark and 0xffff0000 or ${id} return`, 'DAD and MLD'),
-      r(`ether type ip6 ether saddr . ip6 saddr != @ip6-${d} drop`, 'IPv6 spoofing'),
-      r('ether type ip6 meta l4proto 58 icmpv6 type 134 drop', 'router advertisement'),
-      r('ether type ip6 meta l4proto 17 th sport 547 th dport 546 drop', 'DHCPv6 server'),
-      r(`meta protocol { ip, ip6 } meta mark set meta mark and 0xffff0000 or ${id}`),
-    ],
-  };
-}
+/**
+ * The bridge chain every frame from a filtered port goes through: L2 and address
+ * anti-spoofing (the shared sets are keyed by the port's tap), then the port's id in the mark.
+ */
+const FROM_PORT: NftChain = {
+  name: 'from-port',
+  rules: [
+    r('iifname . ether saddr != @port-macs drop', 'MAC spoofing'),
+    r('ether type arp iifname . arp saddr ether . arp saddr ip != @port-addr4 drop', 'ARP spoofing'),
+    r('ether type ip ip saddr 0.0.0.0 ip daddr 255.255.255.255 meta l4proto 17 th sport 68 th dport 67 meta mark set iifname map @port-ids return', 'DHCP discovery'),
+    r('ether type ip iifname . ether saddr . ip saddr != @port-addr4 drop', 'IPv4 spoofing'),
+    r('ether type ip meta l4proto 17 th sport 67 th dport 68 drop', 'DHCP server'),
+    r('ether type ip6 ip6 saddr :: ip6 daddr ff02::/16 meta l4proto 58 icmpv6 type { 131, 135, 143 } meta mark set iifname map @port-ids return', 'DAD and MLD'),
+    r('ether type ip6 iifname . ether saddr . ip6 saddr != @port-addr6 drop', 'IPv6 spoofing'),
+    r('ether type ip6 meta l4proto 58 icmpv6 type 134 drop', 'router advertisement'),
+    r('ether type ip6 meta l4proto 17 th sport 547 th dport 546 drop', 'DHCPv6 server'),
+    // A frame from a VM's veth carries no mark of anyone else's (it was scrubbed crossing namespaces).
+    r('meta protocol { ip, ip6 } meta mark set iifname map @port-ids'),
+  ],
+};
 
 function toChain(p: FirewallPort, id: number): NftChain {
   return { name: `to-${p.device}`, rules: [r(`meta protocol { ip, ip6 } meta mark set meta mark and 0xffff or ${id * 0x10000}`)] };
@@ -406,8 +410,11 @@ interface RenderedPort {
   id: number;
   /** The rule lists the port was rendered from (its groups', by identity). */
   rules: ReadonlyArray<readonly SgRule[] | undefined>;
-  sets: NftSet[];
-  bridgeChains: NftChain[];
+  /** Its elements of the bridge table's port-macs, port-addr4 and port-addr6 sets. */
+  macs: string[];
+  v4: string[];
+  v6: string[];
+  toChain: NftChain;
   inetChains: NftChain[];
   needSets: string[];
 }
@@ -426,15 +433,14 @@ function renderPort(p: FirewallPort, id: number, m: FirewallModel): RenderedPort
   if (hit && hit.id === id && hit.rules.length === rules.length && hit.rules.every((r, i) => r === rules[i])) return hit;
   const pairs = portPairs(p);
   const need = new Set<string>();
+  const key = `"${p.device}" . `;
   const out: RenderedPort = {
     id,
     rules,
-    sets: [
-      { name: `mac-${p.device}`, type: 'ether_addr', elements: pairs.macs },
-      { name: `ip4-${p.device}`, type: 'ether_addr . ipv4_addr', flags: ['interval'], elements: pairs.v4 },
-      { name: `ip6-${p.device}`, type: 'ether_addr . ipv6_addr', flags: ['interval'], elements: pairs.v6 },
-    ],
-    bridgeChains: [fromChain(p, id), toChain(p, id)],
+    macs: pairs.macs.map((x) => key + x),
+    v4: pairs.v4.map((x) => key + x),
+    v6: pairs.v6.map((x) => key + x),
+    toChain: toChain(p, id),
     inetChains: [egressChain(p, m, need), ingressChain(p, m, need)],
     needSets: [...need],
   };
@@ -461,29 +467,39 @@ export function renderFirewall(m: FirewallModel): { bridge: NftTable; inet: NftT
     if (id === undefined || id < 1 || id > MAX_ID) throw new Error(`no firewall id for ${p.device}`);
     return id;
   };
-  const bridgeSets: NftSet[] = [];
-  const bridgeChains: NftChain[] = [];
+  const macs: string[] = [];
+  const v4: string[] = [];
+  const v6: string[] = [];
+  const toChains: NftChain[] = [];
   const inetChains: NftChain[] = [];
   const needSets = new Set<string>();
   for (const p of ports) {
     const r = renderPort(p, idOf(p), m);
-    bridgeSets.push(...r.sets);
-    bridgeChains.push(...r.bridgeChains);
+    macs.push(...r.macs);
+    v4.push(...r.v4);
+    v6.push(...r.v6);
+    toChains.push(r.toChain);
     inetChains.push(...r.inetChains);
     for (const k of r.needSets) needSets.add(k);
   }
   const bridge: NftTable = {
     family: 'bridge',
     name: FW_TABLE,
-    sets: bridgeSets,
+    sets: [
+      { name: 'ports', type: 'ifname', elements: ports.map((p) => `"${p.device}"`) },
+      { name: 'port-macs', type: 'ifname . ether_addr', elements: macs },
+      { name: 'port-addr4', type: 'ifname . ether_addr . ipv4_addr', flags: ['interval'], elements: v4 },
+      { name: 'port-addr6', type: 'ifname . ether_addr . ipv6_addr', flags: ['interval'], elements: v6 },
+    ],
     maps: [
-      { name: 'from-ports', type: 'ifname', map: 'verdict', elements: ports.map((p) => `"${p.device}" : jump from-${p.device}`) },
+      { name: 'port-ids', type: 'ifname', map: 'mark', elements: ports.map((p) => `"${p.device}" : ${idOf(p)}`) },
       { name: 'to-ports', type: 'ifname', map: 'verdict', elements: ports.map((p) => `"${p.device}" : jump to-${p.device}`) },
     ],
     chains: [
-      { name: 'prerouting', base: { type: 'filter', hook: 'prerouting', priority: BRIDGE_PRIORITY, policy: 'accept' }, rules: ['iifname vmap @from-ports'] },
+      { name: 'prerouting', base: { type: 'filter', hook: 'prerouting', priority: BRIDGE_PRIORITY, policy: 'accept' }, rules: ['iifname @ports jump from-port'] },
       { name: 'forward', base: { type: 'filter', hook: 'forward', priority: BRIDGE_PRIORITY, policy: 'accept' }, rules: ['oifname vmap @to-ports'] },
-      ...bridgeChains,
+      FROM_PORT,
+      ...toChains,
     ],
   };
   const groupSets: NftSet[] = [...needSets].sort().map((k) => {
@@ -520,11 +536,11 @@ export function renderFirewall(m: FirewallModel): { bridge: NftTable; inet: NftT
   return { bridge, inet };
 }
 
-/** Rule and set counts of one port (for reports). */
-export function portFootprint(t: { bridge: NftTable; inet: NftTable }, device: string): { rules: number; sets: number; chains: number } {
+/** A port's own rules and chains, and its elements in the shared sets (for reports). */
+export function portFootprint(t: { bridge: NftTable; inet: NftTable }, device: string): { rules: number; chains: number; setElements: number } {
   const chains = [...t.bridge.chains, ...t.inet.chains].filter((c) => c.name.endsWith(`-${device}`));
-  const sets = (t.bridge.sets ?? []).filter((s) => s.name.endsWith(`-${device}`));
-  return { rules: chains.reduce((n, c) => n + c.rules.length, 0), sets: sets.length, chains: chains.length };
+  const setElements = (t.bridge.sets ?? []).reduce((n, s) => n + (s.elements ?? []).filter((e) => e.startsWith(`"${device}"`)).length, 0);
+  return { rules: chains.reduce((n, c) => n + c.rules.length, 0), chains: chains.length, setElements };
 }
 
 // ---- connections a change no longer allows --------------------------------------------------

@@ -5,13 +5,16 @@
 //   - the agent calls sync() in every pass, before it wires taps into bridges (a port is
 //     filtered before its first frame can cross the bridge);
 //   - new devices, and devices a notification concerns, are asked about in one
-//     security_group_info_for_devices call; security_groups_rule_updated (a group's rules),
-//     security_groups_member_updated (a remote group's members) and port_update mark them;
+//     security_group_info_for_devices call: port_update marks its device;
+//     security_groups_rule_updated (a group's rules) and security_groups_member_updated (a
+//     remote group's members) mark one port each group concerns, whose answer carries the
+//     group's rules and members (Neutron asks about every port of the group again);
 //   - a change is one `nft -f` transaction with only what differs (a membership change: set
 //     elements; a rule change: that port's chains), planned against what the last transaction
 //     left (no read; if the kernel has drifted and the transaction fails, it reads and plans
-//     again); nothing changed, nothing done; the periodic full pass reads the kernel and repairs
-//     drift, and every resyncInterval it asks the server about every port again;
+//     again); nothing changed, nothing done; a full pass reads the kernel and repairs drift
+//     (every kernelCheckInterval), and every resyncInterval it asks the server about every port
+//     again;
 //   - the port ids in packet marks are read back from the kernel on the first pass, so a
 //     restarted agent renders exactly the tables that are there and writes nothing;
 //   - after a change, connections it no longer allows are removed from conntrack (a deleted
@@ -40,6 +43,12 @@ export interface SecurityGroupAgentOptions {
   logger: RpcLogger;
   /** Ask the server about every port again on a full pass this often, seconds (default 60). */
   resyncInterval?: number;
+  /**
+   * Read the kernel's tables on a full pass this often, seconds (default 30): between two
+   * reads a full pass plans against what the last transaction left, as a quick one does. A
+   * read costs nft a listing of every port's rules (a quarter of a second for 500 ports).
+   */
+  kernelCheckInterval?: number;
 }
 
 export interface FirewallSyncResult {
@@ -66,6 +75,7 @@ export class SecurityGroupFirewall {
   private bridgesOf = new Map<string, string>();
   private dirty = true;
   private lastResync = 0;
+  private lastRead = 0;
   /** What the kernel's tables were last rendered from (null until the first pass). */
   private applied: FirewallState | null = null;
   private conntrackMissing = false;
@@ -138,14 +148,15 @@ export class SecurityGroupFirewall {
         this.stale.add(n.device);
         continue;
       }
-      const gs = new Set(n.groups);
-      for (const [d, p] of this.ports) {
-        if (!p) continue;
-        const mine = p.security_groups ?? [];
-        const hit = n.kind === 'rule'
-          ? mine.some((g) => gs.has(g))
-          : mine.some((g) => (this.groups.get(g) ?? []).some((r) => r.remote_group_id && gs.has(r.remote_group_id)));
-        if (hit) this.stale.add(d);
+      // A group's rules or members changed: asking about any one port that is in the group (or
+      // whose rules name it) brings them back with that port's description; the other ports'
+      // descriptions have not changed, so they are not asked about again.
+      for (const g of n.groups) {
+        const concerned = n.kind === 'rule'
+          ? (p: FirewallPort) => (p.security_groups ?? []).includes(g)
+          : (p: FirewallPort) => (p.security_groups ?? []).some((sg) => (this.groups.get(sg) ?? []).some((r) => r.remote_group_id === g));
+        const d = [...this.ports].find(([, p]) => p && concerned(p))?.[0];
+        if (d) this.stale.add(d);
       }
     }
   }
@@ -154,12 +165,15 @@ export class SecurityGroupFirewall {
     const info = await this.o.call<SecurityGroupInfo>('security_group_info_for_devices', { devices });
     const got = new Map<string, FirewallPort>();
     for (const p of Object.values(info?.devices ?? {})) if (p && typeof p.device === 'string') got.set(p.device, p);
-    for (const d of devices) this.ports.set(d, got.get(d) ?? null);
+    // What did not change keeps its identity: the renderer reuses a port's text by it.
+    const same = <T>(old: T | null | undefined, now: T): T => (old && JSON.stringify(old) === JSON.stringify(now) ? old : now);
+    for (const d of devices) this.ports.set(d, same(this.ports.get(d), got.get(d) ?? null));
+    const groups = new Map(Object.entries(info?.security_groups ?? {}).map(([g, rules]) => [g, same(this.groups.get(g), rules)]));
     if (all) {
       this.groups.clear();
       this.members.clear();
     }
-    for (const [g, rules] of Object.entries(info?.security_groups ?? {})) this.groups.set(g, rules);
+    for (const [g, rules] of groups) this.groups.set(g, rules);
     for (const [g, m] of Object.entries(info?.sg_member_ips ?? {})) this.members.set(g, m);
     this.dirty = true;
   }
@@ -209,7 +223,6 @@ export class SecurityGroupFirewall {
     }
     this.forgetUnused();
     const filtered = [...this.ports.values()].filter((p): p is FirewallPort => !!p && isFiltered(p));
-    if (!this.dirty && !full) return { writes: 0, plans: [], filtered: filtered.length };
 
     const t = this.o.target;
     const read = async (): Promise<[ActualTable | null, ActualTable | null]> => {
@@ -218,8 +231,11 @@ export class SecurityGroupFirewall {
       timings.readMs += Date.now() - r0;
       return both;
     };
-    const cached = !full && this.expected !== null;
+    const check = full && Date.now() - this.lastRead >= (this.o.kernelCheckInterval ?? 30) * 1000;
+    if (!this.dirty && !check) return { writes: 0, plans: [], filtered: filtered.length };
+    const cached = !check && this.expected !== null;
     let actual = cached ? this.expected! : await read();
+    if (!cached) this.lastRead = Date.now();
     const p0 = Date.now();
     if (!this.ids.size) this.ids = idsFromTable(actual[1]);
     if (!this.zones.size) this.zones = zonesFromTable(actual[1]);
@@ -241,6 +257,7 @@ export class SecurityGroupFirewall {
         // The kernel is not what the last transaction left: read it and plan again.
         this.o.logger.warn({ err: (err as Error).message.split('\n')[0] }, 'firewall drifted; reading the kernel again');
         actual = await read();
+        this.lastRead = Date.now();
         plans = plan();
         await applyNftPlans(plans, t);
         writes = plans.some((p) => p.kind !== 'none') ? 2 : 1;
@@ -277,7 +294,6 @@ export class SecurityGroupFirewall {
       }
     }
   }
-
 }
 
 function sameMap(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
