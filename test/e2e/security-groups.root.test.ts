@@ -107,12 +107,22 @@ for (const transport of ['memory', 'rabbit'] as const) describe(`security groups
   /** Time until the kernel's chain for the port shows `n` rules (polling `nft -j list table`). */
   const untilRules = async (host: number, chain: string, n: number, t0: number) =>
     waitFor(`${chain} with ${n} rules on host ${host}`, async () => ((await inetTable(host))?.chains.get(chain)?.tags.length === n ? Date.now() - t0 : null), 10_000, 10);
+  /**
+   * Until the agents have handled what the server sent: no new firewall transaction across a
+   * pause long enough for the bus to deliver (a fanout through RabbitMQ may land late).
+   */
   const quiet = async () => {
     await srv.server.sgNotifier?.settled();
-    await sleep(transport === 'rabbit' ? 300 : 50); // the fanouts on their way to the agents
-    for (const a of agents) {
-      a.schedule('quick');
-      await waitFor('agent idle', () => !(a as unknown as { passing: unknown }).passing, 10_000, 5);
+    const seen = () => agents.map((a) => a.firewall!.counts.transactions).join(",");
+    for (let last = ''; ;) {
+      await sleep(transport === 'rabbit' ? 250 : 50);
+      for (const a of agents) {
+        a.schedule('quick');
+        await waitFor('agent idle', () => !(a as unknown as { passing: unknown }).passing, 10_000, 5);
+      }
+      const now = seen();
+      if (now === last) return;
+      last = now;
     }
   };
 

@@ -151,14 +151,16 @@ describe('linuxbridge firewall: tables', () => {
     assert.ok(!t.inet.chains.some((c) => c.name.includes('tap22222222') || c.name.includes('tap33333333')));
   });
 
-  it('rules of several groups once each; provider rules first; stateless groups without conntrack', () => {
+  it('rules of several groups once each, in one order whatever the groups\' order; stateless groups without conntrack', () => {
     const p = port({
       security_groups: [G, WEB],
       security_group_rules: [{ direction: 'ingress', ethertype: 'IPv4', protocol: 'udp', port_range_min: 68, port_range_max: 68, source_port_range_min: 67, source_port_range_max: 67, dest_ip_prefix: '10.0.0.5/32' }],
     });
     const groups = new Map([[G, defaultRules(G)], [WEB, [{ direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', port_range_min: 80, port_range_max: 80 }, { direction: 'egress', ethertype: 'IPv4' }]]]);
     const ingress = chain(renderFirewall(model([p], { groups })).inet, 'ingress-tap11111111-aa');
-    assert.equal(ingress[2], 'meta nfproto ipv4 ip daddr 10.0.0.5 meta l4proto 17 th sport 67 th dport 68 return');
+    assert.ok(ingress.includes('meta nfproto ipv4 ip daddr 10.0.0.5 meta l4proto 17 th sport 67 th dport 68 return'));
+    const swapped = new Map([...groups].map(([g, rules]) => [g, [...rules].reverse()]));
+    assert.deepEqual(chain(renderFirewall(model([port({ ...p, security_groups: [WEB, G] })], { groups: swapped })).inet, 'ingress-tap11111111-aa'), ingress);
     assert.ok(ingress.includes('meta nfproto ipv4 meta l4proto 6 th dport 80 return'));
     const egress = chain(renderFirewall(model([p], { groups })).inet, 'egress-tap11111111-aa');
     assert.equal(egress.filter((r) => r === 'meta nfproto ipv4 return').length, 1, 'the same rule from two groups once');

@@ -355,20 +355,23 @@ function toChain(p: FirewallPort, id: number): NftChain {
   return { name: `to-${p.device}`, rules: [r(`meta protocol { ip, ip6 } meta mark set meta mark and 0xffff or ${id * 0x10000}`)] };
 }
 
-/** Rules of a port's groups in one direction, each once, in order; plus the sets they need. */
+/**
+ * The port's own rules and its groups' rules in one direction, each once, plus the sets they
+ * need. Every one of them allows (`return`), so their order does not matter: they are sorted,
+ * and a port that joins a group whose rules it already has, or whose groups list their rules
+ * in another order, keeps the same chain.
+ */
 function groupRules(p: FirewallPort, m: FirewallModel, direction: string, needSets: Set<string>): string[] {
-  const out: string[] = [];
-  const seen = new Set<string>();
+  const out = new Set<string>();
   const rules = [...(p.security_group_rules ?? []), ...(p.security_groups ?? []).flatMap((g) => m.groups.get(g) ?? [])];
   for (const rule of rules) {
     if (rule.direction !== direction) continue;
     const match = ruleMatch(rule);
-    if (!match || seen.has(match)) continue;
-    seen.add(match);
+    if (!match) continue;
     if (rule.remote_group_id) needSets.add(`${rule.remote_group_id}|${rule.ethertype === 'IPv6' ? 6 : 4}`);
-    out.push(`${match} return`);
+    out.add(`${match} return`);
   }
-  return out;
+  return [...out].sort();
 }
 
 /** A port is stateless when its groups are (the API keeps a port's groups all one or the other). */
