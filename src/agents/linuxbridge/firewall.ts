@@ -10,12 +10,13 @@
 // host does have is br_netfilter (bridge-nf-call-ip{,6}tables=1, what Neutron's iptables driver
 // needs too): it runs bridged IP packets through the ip/ip6 hooks, with conntrack. There the
 // packet's in/out device is the bridge, not the port, so the bridge table tells the `inet` table
-// which ports a packet comes from and goes to through the packet mark: the low 16 bits carry
-// the source port's id (set in bridge prerouting), the high 16 bits the destination port's id
-// (bridge forward, which runs before br_netfilter's FORWARD). The inet forward chain jumps on
-// them to the per-port stateful chains and then clears the mark. Marks are set only on IP
-// frames from or to filtered ports, and cleared only on our own bridges (the `bridges` set):
-// other bridges' marks (a container bridge's, say) are never touched. Connections are tracked
+// which ports a packet comes from and goes to through the packet mark: bridge prerouting sets
+// it to the source port's id (a frame just in from a VM's veth carries no one else's mark),
+// bridge forward, which runs before br_netfilter's FORWARD, adds the destination port's id in
+// the high 16 bits. The inet forward chain jumps on them to the per-port stateful chains and
+// then clears the mark. Marks are set only on IP frames from or to filtered ports, and cleared
+// only on our own bridges (the `bridges` set): other bridges' marks (a container bridge's, say)
+// are never touched. Connections are tracked
 // in one conntrack zone per bridge, i.e. per network (set in the inet prerouting hook, where
 // the packet's input device is the bridge): networks with the same addresses never share an
 // entry, as with Neutron's zones.
