@@ -125,14 +125,20 @@ export function ruleTag(r: string | NftRule): string {
   return tagOf(typeof r === 'string' ? `${r.trim()}\0` : `${r.rule.trim()}\0${r.comment ?? ''}`);
 }
 
-/** The tags of a chain's rules, kept per rules array (callers replace chains, never edit them). */
-const chainTagCache = new WeakMap<ReadonlyArray<string | NftRule>, string[]>();
+/**
+ * The tags of a chain's rules, kept per rules array: an agent renders the same chain objects
+ * pass after pass. What each rule said is kept too and compared, so an array edited in place
+ * is hashed again.
+ */
+const chainTagCache = new WeakMap<ReadonlyArray<string | NftRule>, { rules: Array<[string, string | undefined]>; tags: string[] }>();
 function chainTags(c: NftChain): string[] {
-  let tags = chainTagCache.get(c.rules);
-  if (!tags || tags.length !== c.rules.length) {
-    tags = c.rules.map(ruleTag);
-    chainTagCache.set(c.rules, tags);
-  }
+  const hit = chainTagCache.get(c.rules);
+  if (hit && hit.rules.length === c.rules.length && c.rules.every((r, i) => {
+    const [rule, comment] = hit.rules[i]!;
+    return typeof r === 'string' ? r === rule && comment === undefined : r.rule === rule && r.comment === comment;
+  })) return hit.tags;
+  const tags = c.rules.map(ruleTag);
+  chainTagCache.set(c.rules, { rules: c.rules.map((r) => (typeof r === 'string' ? [r, undefined] : [r.rule, r.comment])), tags });
   return tags;
 }
 

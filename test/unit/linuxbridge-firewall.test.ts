@@ -9,6 +9,8 @@ import {
   type FirewallModel, type FirewallPort, type SgRule,
 } from '../../src/agents/linuxbridge/firewall.js';
 import { expectedTable, planTable, type NftTable } from '../../src/dataplane/index.js';
+import { firewallFromConfig } from '../../src/agents/linuxbridge/main.js';
+import { loadConfig } from '../../src/config/index.js';
 
 const asActual = expectedTable;
 
@@ -250,5 +252,16 @@ describe('linuxbridge firewall: connections a change no longer allows', () => {
     // In the zone of the port's network.
     const zoned = staleFlows({ ...prev, zones: new Map([[p.device, 3]]) }, { ...next, zones: new Map([[p.device, 3]]) });
     assert.deepEqual(conntrackArgv(zoned[0]!), ['conntrack', '-D', '-f', 'ipv4', '-s', '10.0.0.6', '-d', '10.0.0.5', '-w', '3']);
+  });
+});
+
+describe('linuxbridge firewall: [securitygroup] options', () => {
+  const cfg = (securitygroup: Record<string, string>) => loadConfig([], { securitygroup });
+  it('nftables unless noop (Neutron\'s driver names accepted); none without security groups', () => {
+    assert.equal(firewallFromConfig(cfg({})), 'nftables');
+    for (const d of ['nftables', 'iptables', 'iptables_hybrid', 'neutron.agent.linux.iptables_firewall.IptablesFirewallDriver']) assert.equal(firewallFromConfig(cfg({ firewall_driver: d })), 'nftables');
+    for (const d of ['noop', 'neutron.agent.firewall.NoopFirewallDriver']) assert.equal(firewallFromConfig(cfg({ firewall_driver: d })), 'noop');
+    assert.equal(firewallFromConfig(cfg({ enable_security_group: 'false' })), 'noop');
+    assert.throws(() => firewallFromConfig(cfg({ firewall_driver: 'openvswitch' })), /\[securitygroup\] firewall_driver: unknown driver "openvswitch"/);
   });
 });
