@@ -9,7 +9,11 @@
 // adds or reorders a rule, or edits a set, is seen and repaired by the next pass.
 //
 // When only set elements differ (the common case: a port joins a remote security group) the
-// plan is `delete element`/`add element` in one transaction rather than a table rebuild.
+// plan is `delete element`/`add element` in one transaction rather than a table rebuild. With
+// { incremental: true } a changed chain is flushed and refilled, a new one added, a stale one
+// deleted, all in one transaction, and the rest of the table (other ports' chains) is left alone;
+// applyNftTables() puts the changes of several tables (e.g. a `bridge` and an `inet` table that
+// work together) into one transaction.
 import { createHash } from 'node:crypto';
 import { execOf, type Target } from './exec.js';
 import { assertIfName, canonicalIp, ipFamily } from './values.js';
@@ -26,6 +30,20 @@ export interface NftSet {
   elements?: string[];
   /** False for sets the datapath fills itself (`update @set`): their elements are not compared. */
   manageElements?: boolean;
+}
+
+/** A named map: `map NAME { type KEY : VALUE; … }` (verdict maps for dispatch, data maps). */
+export interface NftMap {
+  name: string;
+  /** Key type: 'ifname', 'mark', 'ipv4_addr', … (as `nft -j` reports it). */
+  type: string;
+  /** Value type: 'verdict', 'mark', … (as `nft -j` reports it: 'integer' for a ct zone). */
+  map: string;
+  /** Declared by expressions instead ('iifname : ct zone'), for values that have no type name. */
+  typeof?: string;
+  flags?: Array<'constant' | 'interval'>;
+  /** 'KEY : VALUE' in nft syntax ('"tap1" : jump from-tap1', '5 : jump egress-tap1'). */
+  elements?: string[];
 }
 
 export interface NftBaseChain {
@@ -55,6 +73,7 @@ export interface NftTable {
   family: NftFamily;
   name: string;
   sets?: NftSet[];
+  maps?: NftMap[];
   chains: NftChain[];
 }
 
@@ -69,18 +88,71 @@ function checkName(n: string, what: string): string {
 
 function checkRuleText(r: string): string {
   // A newline, ';' or '#' would end the rule early and let the rest run as something else.
-  if (/[\n\r;#]/.test(r) || r.trim() === '') throw new Error(`invalid nftables rule ${JSON.stringify(r)}`);
+  if (/[\n\r;#\0]/.test(r) || r.trim() === '') throw new Error(`invalid nftables rule ${JSON.stringify(r)}`);
   if (/(^|\s)comment(\s|$)/.test(r)) throw new Error(`nftables rule carries its own comment (use NftRule.comment): ${r}`);
   return r.trim();
 }
 
-/** The comment a rule is stored with: its own comment (if any) plus the hash of rule + comment. */
-export function ruleTag(r: string | NftRule): string {
-  const rule = checkRuleText(typeof r === 'string' ? r : r.rule);
-  const comment = typeof r === 'string' ? '' : (r.comment ?? '');
+/**
+ * A cache for a pure function of a string: an agent plans the same rules and elements pass
+ * after pass (hundreds of ports, thousands of rules), and hashing or parsing them again each
+ * time would be most of its work. Cleared when it grows past `max`.
+ */
+function memo<T>(fn: (s: string) => T, max = 200_000): (s: string) => T {
+  const cache = new Map<string, T>();
+  return (s) => {
+    let v = cache.get(s);
+    if (v === undefined) {
+      v = fn(s);
+      if (cache.size >= max) cache.clear();
+      cache.set(s, v);
+    }
+    return v;
+  };
+}
+
+const tagOf = memo((key: string) => {
+  const i = key.indexOf('\0');
+  const rule = checkRuleText(key.slice(0, i));
+  const comment = key.slice(i + 1);
   if (!/^[A-Za-z0-9 _.:/,=+@-]{0,100}$/.test(comment)) throw new Error(`invalid nftables rule comment ${JSON.stringify(comment)}`);
   const h = createHash('sha256').update(`${rule}\0${comment}`).digest('hex').slice(0, 16);
   return comment ? `${comment} h:${h}` : `h:${h}`;
+});
+
+/** The comment a rule is stored with: its own comment (if any) plus the hash of rule + comment. */
+export function ruleTag(r: string | NftRule): string {
+  return tagOf(typeof r === 'string' ? `${r.trim()}\0` : `${r.rule.trim()}\0${r.comment ?? ''}`);
+}
+
+/**
+ * The tags of a chain's rules, kept per rules array: an agent renders the same chain objects
+ * pass after pass. What each rule said is kept too and compared, so an array edited in place
+ * is hashed again.
+ */
+const chainTagCache = new WeakMap<ReadonlyArray<string | NftRule>, { rules: Array<[string, string | undefined]>; tags: string[] }>();
+function chainTags(c: NftChain): string[] {
+  const hit = chainTagCache.get(c.rules);
+  if (hit && hit.rules.length === c.rules.length && c.rules.every((r, i) => {
+    const [rule, comment] = hit.rules[i]!;
+    return typeof r === 'string' ? r === rule && comment === undefined : r.rule === rule && r.comment === comment;
+  })) return hit.tags;
+  const tags = c.rules.map(ruleTag);
+  chainTagCache.set(c.rules, { rules: c.rules.map((r) => (typeof r === 'string' ? [r, undefined] : [r.rule, r.comment])), tags });
+  return tags;
+}
+
+function mapDecl(m: NftMap): string {
+  if (m.typeof !== undefined) {
+    if (/[\n\r;#{}]/.test(m.typeof) || !m.typeof.includes(' : ')) throw new Error(`invalid nftables map typeof ${JSON.stringify(m.typeof)}`);
+    return `typeof ${m.typeof}`;
+  }
+  return `type ${checkType(m.type)} : ${checkType(m.map)}`;
+}
+
+function checkType(type: string): string {
+  if (/[\n\r;#{}:]/.test(type) || type.trim() === '') throw new Error(`invalid nftables set or map type ${JSON.stringify(type)}`);
+  return type;
 }
 
 function renderElements(elems: readonly string[]): string {
@@ -93,24 +165,31 @@ export function renderTableBody(t: NftTable): string {
   const out: string[] = [];
   for (const s of t.sets ?? []) {
     out.push(`\tset ${checkName(s.name, 'set')} {`);
-    if (/[\n\r;#{}]/.test(s.type)) throw new Error(`invalid nftables set type ${JSON.stringify(s.type)}`);
-    out.push(`\t\ttype ${s.type}`);
+    out.push(`\t\ttype ${checkType(s.type)}`);
     if (s.flags?.length) out.push(`\t\tflags ${s.flags.join(',')}`);
     if (s.elements?.length) out.push(`\t\telements = { ${renderElements(s.elements)} }`);
     out.push('\t}');
   }
+  for (const m of t.maps ?? []) {
+    out.push(`\tmap ${checkName(m.name, 'map')} {`);
+    out.push(`\t\t${mapDecl(m)}`);
+    if (m.flags?.length) out.push(`\t\tflags ${m.flags.join(',')}`);
+    if (m.elements?.length) out.push(`\t\telements = { ${renderElements(m.elements)} }`);
+    out.push('\t}');
+  }
   for (const c of t.chains) {
     out.push(`\tchain ${checkName(c.name, 'chain')} {`);
-    if (c.base) {
-      const b = c.base;
-      const dev = b.device !== undefined ? ` device "${assertIfName(b.device)}"` : '';
-      if (!Number.isInteger(b.priority)) throw new Error(`invalid chain priority ${b.priority}`);
-      out.push(`\t\ttype ${b.type} hook ${b.hook}${dev} priority ${b.priority}; policy ${b.policy ?? 'accept'};`);
-    }
+    if (c.base) out.push(`\t\t${baseDecl(c.base)}`);
     for (const r of c.rules) out.push(`\t\t${checkRuleText(typeof r === 'string' ? r : r.rule)} comment "${ruleTag(r)}"`);
     out.push('\t}');
   }
   return out.join('\n');
+}
+
+function baseDecl(b: NftBaseChain): string {
+  const dev = b.device !== undefined ? ` device "${assertIfName(b.device)}"` : '';
+  if (!Number.isInteger(b.priority)) throw new Error(`invalid chain priority ${b.priority}`);
+  return `type ${b.type} hook ${b.hook}${dev} priority ${b.priority}; policy ${b.policy ?? 'accept'};`;
 }
 
 /**
@@ -128,8 +207,13 @@ export function renderReplaceScript(t: NftTable): string {
 export interface ActualSet {
   type: string;
   flags: string[];
-  /** Canonical element strings (see canonicalElement). */
+  /** Canonical element strings (see canonicalElement; for maps 'KEY : VALUE'). */
   elements: string[];
+}
+
+export interface ActualMap extends ActualSet {
+  /** The value type ('verdict', 'mark', …). */
+  map: string;
 }
 
 export interface ActualChain {
@@ -140,6 +224,8 @@ export interface ActualChain {
 
 export interface ActualTable {
   sets: Map<string, ActualSet>;
+  /** Absent in tables parsed by older callers' fixtures: treated as none. */
+  maps?: Map<string, ActualMap>;
   chains: Map<string, ActualChain>;
 }
 
@@ -149,6 +235,8 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export function jsonElement(e: Json): string {
   if (typeof e === 'string') return canonicalAtom(e);
   if (typeof e === 'number') return String(e);
+  // A map element: [key, value].
+  if (Array.isArray(e) && e.length === 2) return `${jsonElement(e[0]!)} : ${jsonValue(e[1]!)}`;
   if (e && typeof e === 'object' && !Array.isArray(e)) {
     if ('elem' in e) return jsonElement((e.elem as { val: Json }).val);
     if ('prefix' in e) {
@@ -162,6 +250,28 @@ export function jsonElement(e: Json): string {
     if ('concat' in e) return (e.concat as Json[]).map(jsonElement).join(' . ');
   }
   throw new Error(`unsupported nftables set element ${JSON.stringify(e)}`);
+}
+
+/** A map element's value as nft prints it: a verdict ('jump CHAIN', 'accept', …) or data. */
+function jsonValue(v: Json): string {
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') return canonicalAtom(v);
+  if (v && typeof v === 'object' && !Array.isArray(v)) {
+    const [verdict, arg] = Object.entries(v)[0] ?? [];
+    if (verdict === 'jump' || verdict === 'goto') return `${verdict} ${(arg as { target: string }).target}`;
+    if (verdict && ['accept', 'drop', 'return', 'continue', 'queue'].includes(verdict)) return verdict;
+  }
+  return jsonElement(v);
+}
+
+/** A desired map element 'KEY : VALUE' in canonical form. */
+export const canonicalMapElement = memo(canonicalMapElementUncached);
+
+function canonicalMapElementUncached(e: string): string {
+  const i = e.indexOf(' : ');
+  if (i < 0) throw new Error(`invalid nftables map element ${JSON.stringify(e)} (KEY : VALUE)`);
+  const value = e.slice(i + 3).trim().replace(/\s+/g, ' ');
+  return `${canonicalElement(e.slice(0, i))} : ${/^(jump|goto) |^(accept|drop|return|continue|queue)$/.test(value) ? value : canonicalAtom(value)}`;
 }
 
 const big = (ip: string) => ipaddr.parse(ip).toByteArray().reduce((v, b) => (v << 8n) | BigInt(b), 0n);
@@ -180,9 +290,13 @@ function isIp(s: string): boolean {
  * no /32 or /128, an address range that is exactly a prefix as the prefix, a one-value range
  * as the value, numbers without leading zeros, strings without quotes.
  */
-export function canonicalAtom(s: string): string {
+export const canonicalAtom = memo(canonicalAtomUncached);
+
+function canonicalAtomUncached(s: string): string {
   s = s.trim();
   if (/^"[^"]*"$/.test(s)) return s.slice(1, -1);
+  if (/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(s)) return s.toLowerCase();
+  if (/^0x[0-9a-f]+$/i.test(s)) return BigInt(s).toString();
   const slash = /^([^/]+)\/(\d{1,3})$/.exec(s);
   if (slash && isIp(slash[1]!)) {
     const ip = canonicalIp(slash[1]!);
@@ -219,23 +333,27 @@ export function canonicalAtom(s: string): string {
 }
 
 /** A desired element ('10.0.0.1 . 22', …) in canonical form. */
-export function canonicalElement(e: string): string {
+export const canonicalElement = memo(canonicalElementUncached);
+
+function canonicalElementUncached(e: string): string {
   return e.split(' . ').map(canonicalAtom).join(' . ');
 }
 
 /** Parses `nft -j list table …` into what planTable compares. */
 export function parseNftTable(json: string): ActualTable {
   const doc = JSON.parse(json) as { nftables: Array<Record<string, Record<string, Json>>> };
-  const t: ActualTable = { sets: new Map(), chains: new Map() };
+  const t: ActualTable = { sets: new Map(), maps: new Map(), chains: new Map() };
   const rules: Array<Record<string, Json>> = [];
+  const collection = (s: Record<string, Json>): ActualSet => ({
+    type: Array.isArray(s.type) ? (s.type as string[]).join(' . ') : String(s.type),
+    flags: ((s.flags as string[] | undefined) ?? []).slice().sort(),
+    elements: ((s.elem as Json[] | undefined) ?? []).map(jsonElement).sort(),
+  });
   for (const item of doc.nftables) {
     if (item.set) {
-      const s = item.set;
-      t.sets.set(String(s.name), {
-        type: Array.isArray(s.type) ? (s.type as string[]).join(' . ') : String(s.type),
-        flags: ((s.flags as string[] | undefined) ?? []).slice().sort(),
-        elements: ((s.elem as Json[] | undefined) ?? []).map(jsonElement).sort(),
-      });
+      t.sets.set(String(item.set.name), collection(item.set));
+    } else if (item.map) {
+      t.maps!.set(String(item.map.name), { ...collection(item.map), map: String(item.map.map) });
     } else if (item.chain) {
       const c = item.chain;
       const ch: ActualChain = { tags: [] };
@@ -249,6 +367,21 @@ export function parseNftTable(json: string): ActualTable {
   // nft lists rules in chain order; a rule of an unknown chain cannot happen, but be safe.
   for (const r of rules) t.chains.get(String(r.chain))?.tags.push(typeof r.comment === 'string' ? r.comment : '');
   return t;
+}
+
+/**
+ * What readNftTable gives back right after `t` was applied: lets a caller that applied a table
+ * plan its next change without reading the kernel again (the next full read catches drift).
+ */
+export function expectedTable(t: NftTable): ActualTable {
+  return {
+    sets: new Map((t.sets ?? []).map((s) => [s.name, {
+      type: normType(s.type), flags: (s.flags ?? []).filter((f) => f !== 'dynamic').sort(),
+      elements: s.manageElements === false ? [] : (s.elements ?? []).map(canonicalElement).sort(),
+    }])),
+    maps: new Map((t.maps ?? []).map((m) => [m.name, { type: normType(m.type), map: m.map, flags: [...(m.flags ?? [])].sort(), elements: (m.elements ?? []).map(canonicalMapElement).sort() }])),
+    chains: new Map(t.chains.map((c) => [c.name, { ...(c.base ? { base: { ...c.base, policy: c.base.policy ?? 'accept' } } : {}), tags: chainTags(c) }])),
+  };
 }
 
 /** The table as the kernel has it, or null if it does not exist. One read. */
@@ -266,44 +399,141 @@ export async function readNftTable(family: NftFamily, name: string, t?: Target):
 export type NftPlan =
   | { kind: 'none' }
   | { kind: 'elements'; script: string }
+  /** Incremental: chains, sets or maps added, refilled or deleted; the rest left alone. */
+  | { kind: 'changes'; script: string; why: string }
   | { kind: 'replace'; script: string; why: string };
+
+export interface PlanOptions {
+  /**
+   * Change only what differs: a chain whose rules differ is flushed and refilled, missing chains,
+   * sets and maps are added and stale ones deleted. Without it any such difference replaces the
+   * whole table. Either way a declaration that differs (set type, base chain hook) replaces it.
+   */
+  incremental?: boolean;
+}
 
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
+/** A set or a map, for what planTable does to both alike. */
+interface Collection {
+  what: 'set' | 'map';
+  name: string;
+  /** 'ipv4_addr . inet_service', or for maps 'KEY : VALUE': as `nft -j` reports it. */
+  decl: string;
+  /** What `add set|map … { … }` declares. */
+  declText: string;
+  flags: string[];
+  elements?: string[];
+  manageElements: boolean;
+  canonical(e: string): string;
+  /** nft syntax of an element to delete, from its canonical form. */
+  deleteForm(canonical: string): string;
+}
+
+const normType = (t: string) => t.split('.').map((x) => x.trim()).join(' . ');
+
+function collections(t: NftTable): Collection[] {
+  const out: Collection[] = [];
+  for (const s of t.sets ?? []) {
+    const q = quoteIfName(s.type);
+    out.push({
+      what: 'set', name: s.name, decl: normType(checkType(s.type)), declText: `type ${s.type}`, flags: (s.flags ?? []).filter((f) => f !== 'dynamic').sort(), elements: s.elements,
+      manageElements: s.manageElements !== false, canonical: canonicalElement, deleteForm: q,
+    });
+  }
+  for (const m of t.maps ?? []) {
+    const q = quoteIfName(m.type);
+    out.push({
+      what: 'map', name: m.name, decl: `${normType(checkType(m.type))} : ${checkType(m.map)}`, declText: mapDecl(m), flags: [...(m.flags ?? [])].sort(), elements: m.elements,
+      manageElements: true, canonical: canonicalMapElement, deleteForm: (c) => q(c.slice(0, c.indexOf(' : '))),
+    });
+  }
+  return out;
+}
+
+function actualCollection(actual: ActualTable, c: Collection): ActualSet | null {
+  if (c.what === 'set') return actual.sets.get(c.name) ?? null;
+  const m = actual.maps?.get(c.name);
+  return m ? { ...m, type: `${m.type} : ${m.map}` } : null;
+}
+
 /** What has to change, and the one transaction that changes it; { kind: 'none' } if nothing. */
-export function planTable(desired: NftTable, actual: ActualTable | null): NftPlan {
+export function planTable(desired: NftTable, actual: ActualTable | null, opts: PlanOptions = {}): NftPlan {
   const replace = (why: string): NftPlan => ({ kind: 'replace', script: renderReplaceScript(desired), why });
   if (!actual) return replace('table missing');
-  const sets = desired.sets ?? [];
-  if (actual.sets.size !== sets.length || sets.some((s) => !actual.sets.has(s.name))) return replace('sets differ');
-  if (actual.chains.size !== desired.chains.length) return replace('chains differ');
+  const T = `${desired.family} ${checkName(desired.name, 'table')}`;
+  const colls = collections(desired);
+  const actualMaps = actual.maps ?? new Map<string, ActualMap>();
+  const wantColl = new Set(colls.map((c) => `${c.what} ${c.name}`));
+  const staleColl = [...[...actual.sets.keys()].map((n) => `set ${n}`), ...[...actualMaps.keys()].map((n) => `map ${n}`)].filter((k) => !wantColl.has(k));
+  const wantChains = new Set(desired.chains.map((c) => c.name));
+  const staleChains = [...actual.chains.keys()].filter((n) => !wantChains.has(n));
+  if (!opts.incremental) {
+    if (staleColl.length || colls.some((c) => !actualCollection(actual, c))) return replace('sets differ');
+    if (staleChains.length || actual.chains.size !== desired.chains.length) return replace('chains differ');
+  }
+
+  // The transaction, in an order where every reference is valid at each step: new sets, maps and
+  // chains first; stale elements out (so nothing points at a chain about to go); changed and
+  // stale chains flushed; new elements and rules in; then stale sets, maps and chains deleted.
+  const addDecl: string[] = [];
+  const addChains: string[] = [];
+  const delElems: string[] = [];
+  const flush: string[] = [];
+  const addElems: string[] = [];
+  const addRules: string[] = [];
+  const why: string[] = [];
+  for (const c of colls) {
+    const a = actualCollection(actual, c);
+    if (a && (a.type !== c.decl || !sameList(a.flags.filter((f) => f !== 'dynamic'), c.flags))) return replace(`${c.what} ${c.name} declaration differs`);
+    if (!a) {
+      if (!opts.incremental) return replace(`${c.what} ${c.name} missing`);
+      addDecl.push(`add ${c.what} ${T} ${checkName(c.name, c.what)} { ${c.declText};${c.flags.length ? ` flags ${c.flags.join(',')};` : ''} }`);
+      why.push(`${c.what} ${c.name} added`);
+    }
+    if (!c.manageElements && a) continue;
+    const want = new Map((c.elements ?? []).map((e) => [c.canonical(e), e]));
+    const have = new Set(a?.elements ?? []);
+    const del = (a?.elements ?? []).filter((e) => !want.has(e));
+    const add = [...want].filter(([k]) => !have.has(k)).map(([, e]) => e);
+    // Deletions first: in an interval set a new element may overlap one it replaces.
+    if (del.length) delElems.push(`delete element ${T} ${c.name} { ${renderElements(del.map(c.deleteForm))} }`);
+    if (add.length) addElems.push(`add element ${T} ${c.name} { ${renderElements(add)} }`);
+  }
+  const ruleLines = (c: NftChain) => c.rules.map((r) => `add rule ${T} ${c.name} ${checkRuleText(typeof r === 'string' ? r : r.rule)} comment "${ruleTag(r)}"`);
   for (const c of desired.chains) {
     const a = actual.chains.get(c.name);
-    if (!a) return replace(`chain ${c.name} missing`);
-    if (!sameBase(c.base, a.base)) return replace(`chain ${c.name} declaration differs`);
-    if (!sameList(c.rules.map(ruleTag), a.tags)) return replace(`rules of chain ${c.name} differ`);
+    if (a && !sameBase(c.base, a.base)) return replace(`chain ${c.name} declaration differs`);
+    if (!a) {
+      if (!opts.incremental) return replace(`chain ${c.name} missing`);
+      addChains.push(`add chain ${T} ${checkName(c.name, 'chain')}${c.base ? ` { ${baseDecl(c.base)} }` : ''}`);
+      addRules.push(...ruleLines(c));
+      why.push(`chain ${c.name} added`);
+    } else if (!sameList(chainTags(c), a.tags)) {
+      if (!opts.incremental) return replace(`rules of chain ${c.name} differ`);
+      flush.push(`flush chain ${T} ${c.name}`);
+      addRules.push(...ruleLines(c));
+      why.push(`rules of chain ${c.name} differ`);
+    }
   }
-  const elementLines: string[] = [];
-  for (const s of sets) {
-    const a = actual.sets.get(s.name)!;
-    const type = s.type.split('.').map((x) => x.trim()).join(' . ');
-    const flags = (s.flags ?? []).filter((f) => f !== 'dynamic').sort();
-    if (a.type !== type || !sameList(a.flags.filter((f) => f !== 'dynamic'), flags)) return replace(`set ${s.name} declaration differs`);
-    if (s.manageElements === false) continue;
-    const want = new Map((s.elements ?? []).map((e) => [canonicalElement(e), e]));
-    const have = new Set(a.elements);
-    const del = a.elements.filter((e) => !want.has(e));
-    const add = [...want].filter(([c]) => !have.has(c)).map(([, e]) => e);
-    // Deletions first: in an interval set a new element may overlap one it replaces.
-    if (del.length) elementLines.push(`delete element ${desired.family} ${desired.name} ${s.name} { ${renderElements(del.map(quoteIfName(s)))} }`);
-    if (add.length) elementLines.push(`add element ${desired.family} ${desired.name} ${s.name} { ${renderElements(add)} }`);
-  }
-  return elementLines.length ? { kind: 'elements', script: `${elementLines.join('\n')}\n` } : { kind: 'none' };
+  for (const n of staleChains) flush.push(`flush chain ${T} ${n}`);
+  const delColl = staleColl.map((k) => `delete ${k.replace(' ', ` ${T} `)}`);
+  const delChains = staleChains.map((n) => `delete chain ${T} ${n}`);
+  for (const k of staleColl) why.push(`${k} deleted`);
+  for (const n of staleChains) why.push(`chain ${n} deleted`);
+  const lines = [...addDecl, ...addChains, ...delElems, ...flush, ...addElems, ...addRules, ...delColl, ...delChains];
+  if (!lines.length) return { kind: 'none' };
+  const script = `${lines.join('\n')}\n`;
+  return why.length ? { kind: 'changes', script, why: why.join('; ') } : { kind: 'elements', script };
 }
 
 /** Elements read back from a string-typed set lost their quotes; nft syntax needs them. */
-function quoteIfName(s: NftSet): (e: string) => string {
-  return /\b(ifname|string)\b/.test(s.type) ? (e) => `"${e}"` : (e) => e;
+function quoteIfName(type: string): (e: string) => string {
+  const parts = normType(type).split(' . ');
+  const quote = parts.map((t) => /\b(ifname|string)\b/.test(t));
+  if (!quote.some(Boolean)) return (e) => e;
+  // In a concatenation only the string-typed parts are quoted.
+  return (e) => e.split(' . ').map((x, i) => (quote[i] ? `"${x}"` : x)).join(' . ');
 }
 
 function sameBase(d: NftBaseChain | undefined, a: NftBaseChain | undefined): boolean {
@@ -317,10 +547,27 @@ function sameBase(d: NftBaseChain | undefined, a: NftBaseChain | undefined): boo
  * One reconcile pass for a table: one read, then at most one `nft -f -` transaction.
  * Returns the plan that was carried out ({ kind: 'none' }: nothing was written).
  */
-export async function applyNftTable(desired: NftTable, t?: Target): Promise<NftPlan> {
-  const plan = planTable(desired, await readNftTable(desired.family, desired.name, t));
-  if (plan.kind !== 'none') await execOf(t)({ argv: ['nft', '-f', '-'], input: plan.script, netns: t?.netns, write: true });
+export async function applyNftTable(desired: NftTable, t?: Target, opts: PlanOptions = {}): Promise<NftPlan> {
+  const plan = planTable(desired, await readNftTable(desired.family, desired.name, t), opts);
+  await applyNftPlans([plan], t);
   return plan;
+}
+
+/**
+ * Several tables in one pass: one read each, then at most one `nft -f -` transaction for all
+ * their changes together, so packets never see one table changed and the other not yet.
+ */
+export async function applyNftTables(desired: readonly NftTable[], t?: Target, opts: PlanOptions = {}): Promise<NftPlan[]> {
+  const plans: NftPlan[] = [];
+  for (const d of desired) plans.push(planTable(d, await readNftTable(d.family, d.name, t), opts));
+  await applyNftPlans(plans, t);
+  return plans;
+}
+
+/** Carries out plans (made from reads of the same moment) in one transaction; none: no write. */
+export async function applyNftPlans(plans: readonly NftPlan[], t?: Target): Promise<void> {
+  const script = plans.map((p) => (p.kind === 'none' ? '' : p.script)).join('');
+  if (script) await execOf(t)({ argv: ['nft', '-f', '-'], input: script, netns: t?.netns, write: true });
 }
 
 /** Removes the table if it exists (read first: Debian 12's nft 1.0.6 has no `destroy table`). */

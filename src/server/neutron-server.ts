@@ -18,7 +18,7 @@ import { TypeDrivers } from '../plugins/ml2/type-drivers.js';
 import { NetworkHandler } from '../plugins/ml2/networks.js';
 import { SubnetHandler } from '../plugins/ml2/subnets.js';
 import { PortHandler } from '../plugins/ml2/ports.js';
-import { Ml2PortHandler } from '../plugins/ml2/bound-ports.js';
+import { Ml2PortHandler, allPortEvents } from '../plugins/ml2/bound-ports.js';
 import { L2Population } from '../plugins/ml2/l2pop.js';
 import { AgentNotifier, Ml2Rpc } from '../plugins/ml2/rpc-callbacks.js';
 import type { Ml2Context } from '../plugins/ml2/context.js';
@@ -33,6 +33,7 @@ import { L3_PLUGIN_TOPIC } from '../plugins/l3/rpc.js';
 import { routerActionRoutes } from '../api/router-routes.js';
 import { serveReportState } from '../plugins/agents/report-state.js';
 import { SECURITY_GROUP_ALIASES, securityGroupPlugin } from '../plugins/securitygroups/index.js';
+import { SecurityGroupNotifier, SecurityGroupRpc, withSecurityGroupNotifications } from '../plugins/securitygroups/agent-rpc.js';
 import { PLUGIN_TOPIC, RpcRegistry } from '../plugins/rpc-registry.js';
 import { DhcpAgentNotifier, dhcpServicePortEvents, withDhcpNotifications, type DhcpResource } from '../plugins/dhcp/notifier.js';
 import { dhcpRpcHandlers } from '../plugins/dhcp/rpc.js';
@@ -61,6 +62,8 @@ export interface NeutrinoServer {
   dhcpNotifier: DhcpAgentNotifier | null;
   /** L3 agent scheduling and notifications (null without the router extension). */
   l3Scheduler: L3AgentScheduler | null;
+  /** Security group fanouts to the L2 agents (null without a bus or security groups). */
+  sgNotifier: SecurityGroupNotifier | null;
   close(): Promise<void>;
 }
 
@@ -125,10 +128,12 @@ export async function createServer(cfg: Config, opts: {
     }
     handlers.push(agentHandler);
   }
+  const sgNotifier = opts.bus && aliases.has('security-group') ? new SecurityGroupNotifier(opts.bus) : null;
   if (aliases.has('security-group')) {
     const sg = securityGroupPlugin(db, quota);
     ml2.securityGroups = sg.ports;
-    handlers.push(sg.groups, sg.rules);
+    if (sgNotifier) handlers.push(withSecurityGroupNotifications('group', sg.groups, sgNotifier, db), withSecurityGroupNotifications('rule', sg.rules, sgNotifier, db));
+    else handlers.push(sg.groups, sg.rules);
   }
   // L3 (routers, floating IPs): it also guards port deletes and cleans up before network deletes.
   const l3 = aliases.has('router') ? new L3Plugin(ml2, ml2Ports, l3Settings(cfg)) : null;
@@ -180,16 +185,22 @@ export async function createServer(cfg: Config, opts: {
   // L2 agents: device details/up/down and l2population on q-plugin; port notifications after commit.
   const l2pop = new L2Population(db, opts.bus ?? null, bindingOpts);
   rpc.add(PLUGIN_TOPIC, new Ml2Rpc({ db, ports: ml2Ports, l2pop, binding: bindingOpts }).handlers());
-  if (opts.bus) ml2Ports.events = new AgentNotifier(opts.bus, l2pop, db, bindingOpts);
+  const l2Notifier = opts.bus ? new AgentNotifier(opts.bus, l2pop, db, bindingOpts) : null;
+  if (l2Notifier) ml2Ports.events = allPortEvents(l2Notifier, sgNotifier);
   // L3 agents: router sync data and floating IP statuses on q-l3-plugin.
   // With the scheduler, an L3 agent syncs only the routers bound to its host.
   if (l3) rpc.add(L3_PLUGIN_TOPIC, l3.rpcHandlers(l3Scheduler ? { routerIdsForHost: (host) => l3Scheduler.routersOnHost(host) } : {}));
   // Router and floating IP ports are told to DHCP and L2 agents as API ports are.
   if (l3 && dhcpNotifier) l3.addPortListener(dhcpServicePortEvents(dhcpNotifier));
-  if (l3 && ml2Ports.events) l3.addPortListener(ml2Ports.events);
+  // (Router and floating IP ports carry no security groups: the L2 notifier alone hears of them.)
+  if (l3 && l2Notifier) l3.addPortListener(l2Notifier);
   // dhcp_agent_scheduler: administrators add and remove networks of DHCP agents.
   const dhcpScheduling = aliases.has('dhcp_agent_scheduler') ? new DhcpAgentScheduling(db, byName('port')) : null;
   if (dhcpScheduling) dhcpScheduling.notifier = dhcpNotifier;
+  // Security groups for the L2 agents' firewalls (and their fanouts, above).
+  if (aliases.has('security-group')) {
+    rpc.add(PLUGIN_TOPIC, new SecurityGroupRpc({ db, portDicts: async (r, ids) => ml2Ports.toDicts(r, await r.selectFrom('ports').selectAll().where('id', 'in', ids).execute()) }).handlers());
+  }
 
   const app = buildApi({
     controllers,
@@ -223,12 +234,13 @@ export async function createServer(cfg: Config, opts: {
     if (opts.bus.transport === 'memory') await rpcHandles;
   }
   return {
-    app, db, ml2, rpc, dhcpNotifier, l3Scheduler,
+    app, db, ml2, rpc, dhcpNotifier, l3Scheduler, sgNotifier,
     async close() {
       closed = true;
       for (const h of await Promise.race([rpcHandles, Promise.resolve([] as RpcServerHandle[])])) await h.stop();
       await dhcpNotifier?.settled();
       await l3Scheduler?.settled();
+      await sgNotifier?.settled();
       const handle = await Promise.race([reports, Promise.resolve(null)]);
       await handle?.stop();
       await app.close();

@@ -25,6 +25,7 @@ import {
   parseLinks,
   parseNeigh,
   parseNetnsList,
+  expectedTable,
   parseNftTable,
   planTable,
   reconcileFdb,
@@ -409,6 +410,61 @@ describe('dataplane: nftables', () => {
       kind: 'elements',
       script: 'delete element inet neutrino_sg remote { 10.5.0.1-10.5.0.3, 10.9.9.9 }\nadd element inet neutrino_sg remote { 10.1.0.5/32, 10.2.0.0-10.2.0.255 }\n',
     });
+  });
+});
+
+describe('dataplane: nftables maps and incremental plans', () => {
+  const table: NftTable = {
+    family: 'bridge',
+    name: 'neutrino_sg',
+    sets: [{ name: 'addrs', type: 'ifname . ether_addr . ipv4_addr', flags: ['interval'], elements: ['"tap1" . fa:16:3e:00:00:01 . 10.0.0.5', '"tap2" . FA:16:3E:00:00:02 . 10.0.0.0/24'] }],
+    maps: [
+      { name: 'to-ports', type: 'ifname', map: 'verdict', elements: ['"tap1" : jump to-tap1', '"tap2" : jump to-tap2'] },
+      { name: 'zones', type: 'ifname', map: 'integer', typeof: 'iifname : ct zone', elements: ['"brq1" : 0x5'] },
+    ],
+    chains: [
+      { name: 'forward', base: { type: 'filter', hook: 'forward', priority: -200, policy: 'accept' }, rules: ['oifname vmap @to-ports'] },
+      { name: 'to-tap1', rules: ['meta mark set 1'] },
+      { name: 'to-tap2', rules: ['meta mark set 2'] },
+    ],
+  };
+  // What nft 1.0.6 prints for it (rules trimmed to their comments).
+  const readback = JSON.stringify({ nftables: [
+    { set: { family: 'bridge', name: 'addrs', table: 'neutrino_sg', type: ['ifname', 'ether_addr', 'ipv4_addr'], flags: ['interval'], elem: [{ concat: ['tap1', 'fa:16:3e:00:00:01', '10.0.0.5'] }, { concat: ['tap2', 'fa:16:3e:00:00:02', { prefix: { addr: '10.0.0.0', len: 24 } }] }] } },
+    { map: { family: 'bridge', name: 'to-ports', table: 'neutrino_sg', type: 'ifname', map: 'verdict', elem: [['tap1', { jump: { target: 'to-tap1' } }], ['tap2', { jump: { target: 'to-tap2' } }]] } },
+    { map: { family: 'bridge', name: 'zones', table: 'neutrino_sg', type: 'ifname', map: 'integer', elem: [['brq1', 5]] } },
+    { chain: { family: 'bridge', table: 'neutrino_sg', name: 'forward', type: 'filter', hook: 'forward', prio: -200, policy: 'accept' } },
+    { chain: { family: 'bridge', table: 'neutrino_sg', name: 'to-tap1' } },
+    { chain: { family: 'bridge', table: 'neutrino_sg', name: 'to-tap2' } },
+    ...table.chains.flatMap((c) => c.rules.map((r) => ({ rule: { family: 'bridge', table: 'neutrino_sg', chain: c.name, comment: ruleTag(r) } }))),
+  ] });
+
+  it('reads maps back and plans nothing for the table as applied', () => {
+    const actual = parseNftTable(readback);
+    assert.deepEqual(actual.maps!.get('to-ports')!.elements, ['tap1 : jump to-tap1', 'tap2 : jump to-tap2']);
+    assert.deepEqual(actual.maps!.get('zones')!.elements, ['brq1 : 5']);
+    assert.deepEqual(planTable(table, actual, { incremental: true }), { kind: 'none' });
+    assert.deepEqual(planTable(table, expectedTable(table), { incremental: true }), { kind: 'none' });
+    assert.match(renderReplaceScript(table), /\tmap zones \{\n\t\ttypeof iifname : ct zone\n/);
+  });
+
+  it('a port gone: its elements out, its chain flushed and deleted after nothing points at it', () => {
+    const one: NftTable = {
+      ...table,
+      sets: [{ ...table.sets![0]!, elements: table.sets![0]!.elements!.slice(0, 1) }],
+      maps: [{ ...table.maps![0]!, elements: table.maps![0]!.elements!.slice(0, 1) }, table.maps![1]!],
+      chains: table.chains.slice(0, 2),
+    };
+    const plan = planTable(one, parseNftTable(readback), { incremental: true });
+    assert.equal(plan.kind, 'changes');
+    assert.deepEqual(plan.kind === 'changes' ? plan.script.trim().split('\n') : [], [
+      'delete element bridge neutrino_sg addrs { "tap2" . fa:16:3e:00:00:02 . 10.0.0.0/24 }',
+      'delete element bridge neutrino_sg to-ports { "tap2" }',
+      'flush chain bridge neutrino_sg to-tap2',
+      'delete chain bridge neutrino_sg to-tap2',
+    ]);
+    // Without { incremental } the same difference replaces the table.
+    assert.equal(planTable(one, parseNftTable(readback)).kind, 'replace');
   });
 });
 

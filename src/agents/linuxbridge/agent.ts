@@ -12,6 +12,8 @@
 //     named a few taps) reads just those taps and their networks' links, a full pass (every
 //     polling_interval) reads them all and also removes what is no longer needed; restarting
 //     the agent finds the kernel already right and writes nothing, so traffic never stops.
+//   - with a firewall (security-groups.ts, firewall.ts) each pass first brings the nftables
+//     security group tables up to date, before new taps join their bridges.
 import { spawn, type ChildProcess } from 'node:child_process';
 import {
   diffLinks, linkOpsToBatch, listLinks, listNamedLinks, reconcileFdb, reconcileNeigh, stats,
@@ -20,9 +22,10 @@ import {
 import { newRpcContext, type RpcBus, type RpcLogger, type RpcServerHandle } from '../../rpc/index.js';
 import { StateReporter } from '../state-reporter.js';
 import {
-  FdbView, desiredFdb, desiredLinks, isTap, ownedLinks, unsupportedReason, vxlanName,
+  FdbView, desiredFdb, desiredLinks, isTap, networkBridge, ownedLinks, unsupportedReason, vxlanName,
   type DeviceInfo, type ModelOptions, type NetworkFdb,
 } from './model.js';
+import { SG_UPDATE_TOPIC, SecurityGroupFirewall } from './security-groups.js';
 
 export const PLUGIN_TOPIC = 'q-plugin';
 export const L2POP_TOPIC = 'q-agent-notifier-l2population-update';
@@ -50,6 +53,12 @@ export interface LinuxBridgeAgentOptions extends ModelOptions {
   rpcTimeoutMs?: number;
   /** Runs the kernel commands (default: the real one); the benchmark counts this agent's with it. */
   exec?: Exec;
+  /** Security groups in the kernel: 'nftables', or 'noop' (the default here; the CLI's is nftables). */
+  firewall?: 'nftables' | 'noop';
+  /** With a firewall: ask the server about every port's groups again this often, seconds (default 60). */
+  sgResyncInterval?: number;
+  /** With a firewall: read its nftables tables on a full pass this often to repair drift, seconds (default 30). */
+  sgKernelCheckInterval?: number;
   logger: RpcLogger;
 }
 
@@ -57,6 +66,8 @@ export interface PassResult {
   linkOps: number;
   fdbOps: number;
   neighOps: number;
+  /** nftables transactions for security groups (0 or 1). */
+  firewallOps: number;
   up: string[];
   down: string[];
   /** Where the pass spent its time (ms): asking the server about taps, reading links, diffing and writing them, FDB, reporting. */
@@ -82,6 +93,8 @@ export class LinuxBridgeAgent {
   private readonly target: Target;
   private readonly agentId: string;
   private readonly reporter: StateReporter;
+  /** Security groups (null: no firewall). */
+  readonly firewall: SecurityGroupFirewall | null;
   private handles: RpcServerHandle[] = [];
   private monitorChild: ChildProcess | null = null;
   private timers: NodeJS.Timeout[] = [];
@@ -99,6 +112,11 @@ export class LinuxBridgeAgent {
     this.target = { ...(o.netns ? { netns: o.netns } : {}), ...(o.exec ? { exec: o.exec } : {}) };
     this.agentId = `lb-${o.host}`;
     this.ready = new Promise((r) => (this.markReady = r));
+    this.firewall = o.firewall === 'nftables'
+      ? new SecurityGroupFirewall({
+        call: (m, a) => this.call(m, a), target: this.target, logger: o.logger, resyncInterval: o.sgResyncInterval, kernelCheckInterval: o.sgKernelCheckInterval,
+      })
+      : null;
     this.reporter = new StateReporter({
       bus: o.bus, agentType: AGENT_TYPE, binary: AGENT_BINARY, host: o.host, topic: 'N/A',
       reportInterval: o.reportInterval,
@@ -109,10 +127,14 @@ export class LinuxBridgeAgent {
         ...(o.localIp ? { tunneling_ip: o.localIp } : {}),
         l2_population: o.l2Population,
         arp_responder_enabled: o.arpResponder,
+        firewall_driver: this.firewall ? 'nftables' : 'noop',
         devices: this.devices.size,
       }),
       // The server lost track of us: everything it knew may be stale, resync it all.
-      onRevived: () => this.schedule('full', true),
+      onRevived: () => {
+        this.firewall?.resyncAll();
+        this.schedule('full', true);
+      },
       onError: (err) => o.logger.warn({ err: (err as Error).message }, 'state report failed'),
     });
   }
@@ -128,10 +150,15 @@ export class LinuxBridgeAgent {
         if (this.devices.has(tap) || this.unresolved.has(tap)) {
           this.refresh.add(tap);
           this.touched.add(tap);
+          this.firewall?.portUpdated(tap);
           this.schedule('quick');
         }
       },
     }));
+    if (this.firewall) {
+      await this.firewall.checkKernel();
+      this.handles.push(await this.o.bus.serve(SG_UPDATE_TOPIC, h, this.firewall.handlers(() => this.schedule('quick'))));
+    }
     this.handles.push(await this.o.bus.serve(PORT_DELETE_TOPIC, h, { port_delete: () => undefined }));
     if (this.o.l2Population) {
       this.handles.push(await this.o.bus.serve(L2POP_TOPIC, h, {
@@ -234,7 +261,7 @@ export class LinuxBridgeAgent {
           this.lastPass = await this.pass(full);
           this.passes++;
           const lp = this.lastPass;
-          if (lp.linkOps || lp.fdbOps || lp.neighOps || lp.up.length || lp.down.length) {
+          if (lp.linkOps || lp.fdbOps || lp.neighOps || lp.firewallOps || lp.up.length || lp.down.length) {
             this.o.logger.info({ full, ...lp, ms: Date.now() - t0, steps: lp.ms }, 'agent pass changed things');
           }
           if (this.passes === 1 || full) this.markReady();
@@ -338,6 +365,14 @@ export class LinuxBridgeAgent {
     if (!scope) await this.askAbout([...taps].filter((t) => unknown(t) || (full && this.unresolved.has(t))), down);
     askMs += lap();
 
+    // Security groups first: a tap joins its bridge only once its filter is in place.
+    let firewallOps = 0;
+    if (this.firewall) {
+      const bridges = new Map<string, string>();
+      for (const [tap, d] of this.devices) bridges.set(tap, networkBridge(d, o));
+      firewallOps = (await this.firewall.sync(bridges, full)).writes;
+    }
+
     // Links: one diff against the read above, one batch. Only a full read may delete (a scoped
     // one does not know whether a bridge still holds other taps).
     const desired = desiredLinks([...this.devices.values()].filter(inScope), o);
@@ -402,7 +437,7 @@ export class LinuxBridgeAgent {
       for (const t of up) if (!failed.has(t)) this.reported.set(t, 'up');
       for (const t of adminDown) if (!failed.has(t)) this.reported.set(t, 'down');
     }
-    return { linkOps: ops.length, fdbOps, neighOps, up, down: devicesDown, ms: { ask: askMs, read: readMs, links: linksMs, fdb: fdbMs, report: lap() } };
+    return { linkOps: ops.length, fdbOps, neighOps, firewallOps, up, down: devicesDown, ms: { ask: askMs, read: readMs, links: linksMs, fdb: fdbMs, report: lap() } };
   }
 
   /** Kernel commands this process issued (reads, writes). */

@@ -36,6 +36,18 @@ export function parseLbArgs(argv: string[]): LbCliArgs {
   };
 }
 
+/**
+ * [securitygroup] firewall_driver: the nftables firewall unless it is 'noop' (Neutron's names of
+ * the iptables drivers mean ours too), and nothing at all with enable_security_group off.
+ */
+export function firewallFromConfig(cfg: Config): 'nftables' | 'noop' {
+  if (!cfg.securitygroup.enable_security_group) return 'noop';
+  const d = (cfg.securitygroup.firewall_driver ?? '').trim();
+  if (['noop', 'neutron.agent.firewall.NoopFirewallDriver'].includes(d)) return 'noop';
+  if (['', 'nftables', 'iptables', 'iptables_hybrid', 'neutron.agent.linux.iptables_firewall.IptablesFirewallDriver'].includes(d)) return 'nftables';
+  throw new ConfigError(`[securitygroup] firewall_driver: unknown driver ${JSON.stringify(d)}; use nftables (or iptables, which means the same here) or noop`, {});
+}
+
 export function agentOptionsFromConfig(cfg: Config) {
   const mappings = (v: readonly string[], opt: string) => Object.fromEntries(parseMappings([...v], opt));
   const localIp = cfg.vxlan.local_ip || null;
@@ -49,6 +61,7 @@ export function agentOptionsFromConfig(cfg: Config) {
     arpResponder: cfg.vxlan.arp_responder,
     reportInterval: cfg.agent.report_interval,
     pollingInterval: cfg.agent.polling_interval,
+    firewall: firewallFromConfig(cfg),
   };
 }
 
@@ -63,7 +76,7 @@ export async function runLinuxBridgeAgent(argv: string[]): Promise<LinuxBridgeAg
   await agent.start();
   void agent.ready.then(() => {
     const p = agent.lastPass;
-    log.info({ host, netns: args.netns, rpc: bus.transport, devices: agent.devices.size, ms: Date.now() - t0, kernel: stats(), linkOps: p?.linkOps, fdbOps: p?.fdbOps }, 'linuxbridge agent: first full pass done');
+    log.info({ host, netns: args.netns, rpc: bus.transport, devices: agent.devices.size, ms: Date.now() - t0, kernel: stats(), linkOps: p?.linkOps, fdbOps: p?.fdbOps, firewall: agent.firewall ? 'nftables' : 'noop' }, 'linuxbridge agent: first full pass done');
   });
   const stop = async () => {
     await agent.stop();

@@ -10,9 +10,27 @@ import { bindPort, VIF_TYPE_BINDING_FAILED, type BindingOptions } from './bindin
 
 /** What the RPC side wants to hear about ports; every call happens after commit. */
 export interface PortEvents {
+  /** Ports were created (their admin view, binding included). */
+  created?(after: Rec[]): Promise<void> | void;
   /** A port changed (any attribute, binding included); `before` is its admin view before. */
   updated(before: Rec, after: Rec): Promise<void> | void;
   deleted(before: Rec): Promise<void> | void;
+}
+
+/** Several listeners as one, called in order. */
+export function allPortEvents(...list: Array<PortEvents | null | undefined>): PortEvents {
+  const ls = list.filter((e): e is PortEvents => !!e);
+  return {
+    async created(after) {
+      for (const e of ls) await e.created?.(after);
+    },
+    async updated(before, after) {
+      for (const e of ls) await e.updated(before, after);
+    },
+    async deleted(before) {
+      for (const e of ls) await e.deleted(before);
+    },
+  };
 }
 
 /** The admin view of ports, for binding and notifications. */
@@ -37,6 +55,7 @@ export class Ml2PortHandler extends PortHandler {
         out.push(p);
       }
     }
+    if (this.events?.created) await this.events.created(out);
     return out;
   }
 
