@@ -50,7 +50,9 @@ for (const transport of ['memory', 'rabbit'] as const) describe(`security groups
   const s = suffix();
   const vhost = `neutrino-sg-e2e-${s}`;
   /** Steps shown on the in-memory bus only (the rest run on both). */
-  const memoryOnly = { skip: transport === 'rabbit' ? 'shown on the memory bus' : false };
+  // Checks the bus makes no difference to run on the memory bus only (defined, not skipped, there);
+  // the RabbitMQ pass repeats the main steps.
+  const memoryOnly = (name: string, fn: () => Promise<void>) => { if (transport === 'memory') it(name, fn); };
   const nss = new Namespaces();
   const H = [`nt${s}sa`, `nt${s}sb`];
   const HOST = [`sg-e2e-${s}-a`, `sg-e2e-${s}-b`];
@@ -207,7 +209,7 @@ for (const transport of ['memory', 'rabbit'] as const) describe(`security groups
     assert.equal(await ping(2, ips[0]!), false);
   });
 
-  it('a TCP rule opens exactly its port', memoryOnly, async () => {
+  memoryOnly('a TCP rule opens exactly its port', async () => {
     const r = await rule('server', { protocol: 'tcp', port_range_min: 8080, port_range_max: 8080 });
     await quiet();
     assert.ok(await connect(1, 8080), 'vm2 → vm1:8080');
@@ -259,7 +261,7 @@ for (const transport of ['memory', 'rabbit'] as const) describe(`security groups
     assert.ok(await ping(2, ips[0]!));
   });
 
-  it('drops a spoofed source IP and a spoofed source MAC; an allowed address pair passes', memoryOnly, async () => {
+  memoryOnly('drops a spoofed source IP and a spoofed source MAC; an allowed address pair passes', async () => {
     await rule('server', { protocol: 'icmp' });
     await quiet();
     assert.ok(await ping(1, ips[0]!), 'vm2 → vm1 with its own address');
@@ -277,7 +279,7 @@ for (const transport of ['memory', 'rabbit'] as const) describe(`security groups
     assert.ok(await waitFor('vm2 → vm1 with its own MAC again', () => ping(1, ips[0]!, { count: 1 }), 5000, 0));
   });
 
-  it('a port without port security is not filtered', memoryOnly, async () => {
+  memoryOnly('a port without port security is not filtered', async () => {
     await api('PUT', `/v2.0/ports/${ports[1].id}`, { port: { security_groups: [], allowed_address_pairs: [], port_security_enabled: false } });
     await quiet();
     assert.ok(!(await inetTable(0))!.chains.has(`ingress-${tap(1)}`));
@@ -285,7 +287,7 @@ for (const transport of ['memory', 'rabbit'] as const) describe(`security groups
     assert.ok(await ping(1, ips[0]!, { from: '10.66.0.222' }), 'and vm2 may use any address');
   });
 
-  it('reports the kernel footprint of a port', memoryOnly, async () => {
+  memoryOnly('reports the kernel footprint of a port', async () => {
     const count = (t: ActualTable | null, dev: string) => [...(t?.chains ?? new Map())].filter(([n]) => n.endsWith(`-${dev}`)).reduce((n, [, c]) => n + c.tags.length, 0);
     const bridge = await readNftTable('bridge', FW_TABLE, { netns: H[0]! });
     const inet = await inetTable(0);
@@ -326,7 +328,7 @@ for (const transport of ['memory', 'rabbit'] as const) describe(`security groups
     assert.equal(agents[0].firewall!.ports.size, 2);
   });
 
-  it('an unplugged port\'s chains and sets go; the others stay', memoryOnly, async () => {
+  memoryOnly('an unplugged port\'s chains and sets go; the others stay', async () => {
     await unplug({ action: 'unplug', portId: ports[2].id, hostNetns: H[1], unbind: false } as Parameters<typeof unplug>[0]);
     await waitFor('vm3 chains gone on host B', async () => !(await inetTable(1))?.chains.has(`ingress-${tap(2)}`), 10_000);
     const b = await readNftTable('bridge', FW_TABLE, { netns: H[1]! });

@@ -1,7 +1,8 @@
 // End to end, as root, once per bus: 'memory' (API server and all agents in this one process on
 // the in-memory bus, an all-in-one) and 'rabbit' (server and each agent its own process on
 // RabbitMQ). See two-hosts.ts for the setup: two host namespaces joined by an underlay veth, a
-// Linux-bridge agent on each, the DHCP agent on host A.
+// Linux-bridge agent on each (its nftables security group firewall on, the VMs in the project's
+// default group), the DHCP agent on host A.
 //
 // Through the API: a VXLAN network with a DHCP subnet (DNS servers, a host route) and four ports,
 // plugged (as Nova would) into four VM namespaces, two per host; a fifth VM on another network

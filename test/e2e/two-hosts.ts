@@ -192,7 +192,7 @@ export class TwoHosts {
     if (this.mode === 'memory') {
       const agent = new LinuxBridgeAgent({
         bus: this.bus(), host: this.host[i], netns: this.ns[i], localIp: this.underlay[i], enableVxlan: true, interfaceMappings: {}, bridgeMappings: {},
-        arpResponder: false, l2Population: true, reportInterval: 2, pollingInterval: 2, logger: keepingLogger(`l2-${i}`, this.logLines),
+        arpResponder: false, l2Population: true, reportInterval: 2, pollingInterval: 2, firewall: 'nftables', logger: keepingLogger(`l2-${i}`, this.logLines),
       });
       this.l2[i] = agent;
       const k0 = stats();
