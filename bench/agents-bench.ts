@@ -43,6 +43,7 @@ interface Options {
   networks: number;
   restarts: number;
   loadedPlugs: number;
+  firewall: 'nftables' | 'noop';
   json?: string;
   debug: boolean;
 }
@@ -54,21 +55,27 @@ const USAGE = `usage: node dist/bench/agents-bench.js [options]   (as root)
   --networks N       VXLAN networks those taps are spread over (default 10)
   --restarts N       agent restarts measured in (b) (default 3)
   --loaded-plugs N   plugs on the loaded host after (b) (default 10)
+  --firewall F       the agents' security group firewall: nftables (default, as the CLI) or noop
   --json FILE        also write the figures as JSON
   --debug            agent and server logs on stderr
 `;
 
+function badFirewall(v: string): never {
+  throw new Error(`--firewall takes nftables or noop, got ${v}`);
+}
+
 function optionsFrom(argv: string[]): Options {
   const spec = {
     hosts: { type: 'string' }, plugs: { type: 'string' }, ports: { type: 'string' }, networks: { type: 'string' }, restarts: { type: 'string' },
-    'loaded-plugs': { type: 'string' }, json: { type: 'string' }, debug: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    'loaded-plugs': { type: 'string' }, firewall: { type: 'string' }, json: { type: 'string' }, debug: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   } as const;
   const { values: v } = parseOptions(argv, spec, USAGE, (m) => new Error(m));
   if (v.help) { process.stdout.write(USAGE); process.exit(0); }
   return {
     hosts: intOption(v.hosts, 'hosts', 2, 2), plugs: intOption(v.plugs, 'plugs', 0, 20), ports: intOption(v.ports, 'ports', 0, 1000),
     networks: intOption(v.networks, 'networks', 1, 10), restarts: intOption(v.restarts, 'restarts', 1, 3),
-    loadedPlugs: intOption(v['loaded-plugs'], 'loaded-plugs', 0, 10), debug: v.debug ?? false, ...(v.json !== undefined ? { json: v.json } : {}),
+    loadedPlugs: intOption(v['loaded-plugs'], 'loaded-plugs', 0, 10),
+    firewall: v.firewall === undefined || v.firewall === 'nftables' ? 'nftables' : v.firewall === 'noop' ? 'noop' : badFirewall(v.firewall), debug: v.debug ?? false, ...(v.json !== undefined ? { json: v.json } : {}),
   };
 }
 
@@ -238,7 +245,7 @@ class Bench {
     h.bus = new CountingBus(new MemoryBus({ broker: this.broker, logger: this.log }));
     h.agent = new LinuxBridgeAgent({
       bus: h.bus, host: h.name, netns: h.netns, exec: h.counter.exec, localIp: h.ip, enableVxlan: true, interfaceMappings: {}, bridgeMappings: {},
-      arpResponder: false, l2Population: true, reportInterval: 5, pollingInterval: 2, logger: this.log,
+      arpResponder: false, l2Population: true, reportInterval: 5, pollingInterval: 2, firewall: this.o.firewall, logger: this.log,
     });
   }
 

@@ -86,6 +86,8 @@ cat >"$STATE/ml2_conf.ini" <<CONF
 [ml2]
 type_drivers = local,flat,vlan,vxlan,geneve
 tenant_network_types = vxlan
+# DNS integration is off unless named here, as in Neutron; on, so Tempest sees every extension.
+extension_drivers = dns_domain_ports
 
 [ml2_type_vxlan]
 vni_ranges = 1:1000
