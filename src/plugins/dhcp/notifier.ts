@@ -12,6 +12,7 @@ import type { Db } from '../../db/connection.js';
 import { newRpcContext, toRpcContext, type RpcBus, type RpcContext, type RpcLogger } from '../../rpc/index.js';
 import { silentLogger } from '../../rpc/index.js';
 import { agentsHosting, dhcpAgentsFor, DHCP_AGENT_TOPIC, isAlive, scheduleNetwork, unbindNetwork, type DhcpAgentRow, type SchedulerOptions } from './scheduler.js';
+import { overrideHandler } from '../common/override-handler.js';
 
 export type DhcpResource = 'network' | 'subnet' | 'port';
 
@@ -174,20 +175,5 @@ export function withDhcpNotifications<H extends ResourceHandler>(resource: DhcpR
       : { port_id: id, network_id: networkId, fixed_ips: before.fixed_ips ?? [] };
     n.notify(rpcCtx(ctx), `${resource}_delete_end`, { payload }, networkId);
   };
-  // Methods bound once (not on every access: the controller reads handler methods per list item).
-  const bound = new Map<PropertyKey, [unknown, unknown]>();
-  return new Proxy(handler, {
-    get(target, prop, receiver) {
-      if (prop === 'create') return create;
-      if (prop === 'update') return update;
-      if (prop === 'delete') return del;
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      if (typeof v !== 'function') return v;
-      const b = bound.get(prop);
-      if (b && b[0] === v) return b[1];
-      const f = (v as (...a: unknown[]) => unknown).bind(target);
-      bound.set(prop, [v, f]);
-      return f;
-    },
-  });
+  return overrideHandler(handler, { create, update, delete: del });
 }

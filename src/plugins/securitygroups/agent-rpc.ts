@@ -18,6 +18,7 @@ import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
 import type { RequestContext } from '../../context.js';
 import { newRpcContext, silentLogger, toRpcContext, type RpcBus, type RpcContext, type RpcHandlers, type RpcLogger } from '../../rpc/index.js';
 import { idChunks, whereIdIn } from '../common/list-sql.js';
+import { overrideHandler } from '../common/override-handler.js';
 
 export const SG_UPDATE_TOPIC = 'q-agent-notifier-security_group-update';
 
@@ -312,18 +313,5 @@ export function withSecurityGroupNotifications<H extends ResourceHandler>(kind: 
     await handler.delete(ctx, id, expectRevision);
     n.ruleUpdated(groups, ctxOf(ctx));
   };
-  const bound = new Map<PropertyKey, [unknown, unknown]>();
-  return new Proxy(handler, {
-    get(target, prop, receiver) {
-      if (prop === 'create') return create;
-      if (prop === 'delete') return del;
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      if (typeof v !== 'function') return v;
-      const b = bound.get(prop);
-      if (b && b[0] === v) return b[1];
-      const f = (v as (...a: unknown[]) => unknown).bind(target);
-      bound.set(prop, [v, f]);
-      return f;
-    },
-  });
+  return overrideHandler(handler, { create, delete: del });
 }
