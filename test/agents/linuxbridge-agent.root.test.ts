@@ -13,19 +13,10 @@ import { plug, tapOf } from '../../src/cli/vif-plug.js';
 import { BACKENDS } from '../helpers/backends.js';
 import { ADMIN, startServer, type TestServer } from '../helpers/server.js';
 import { Namespaces, rootGate, suffix } from '../dataplane/root-helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 const gate = rootGate('Linux-bridge agent', ['ip', 'bridge', 'nsenter']);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 describe('Linux-bridge agent passes (root)', { skip: gate.skip }, () => {
   const s = suffix();

@@ -9,18 +9,9 @@ import { StateReporter } from '../../src/agents/state-reporter.js';
 import { isoAt } from '../../src/plugins/agents/agents.js';
 import { createOrUpdateAgent } from '../../src/plugins/agents/report-state.js';
 import { rabbitHarness, skipUnlessRabbit, type RabbitHarness } from '../rpc/rabbit.js';
+import { waitFor } from '../helpers/wait.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 const NEUTRON_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 

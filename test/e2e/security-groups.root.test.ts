@@ -28,21 +28,12 @@ import { plug, unplug } from '../../src/cli/vif-plug.js';
 import { BACKENDS } from '../helpers/backends.js';
 import { ADMIN, startServer, type TestServer } from '../helpers/server.js';
 import { Namespaces, rootGate, suffix } from '../dataplane/root-helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 const gate = rootGate('security groups end-to-end', ['ip', 'bridge', 'nft', 'nsenter', 'busybox', 'conntrack']);
 const rabbitSkip = gate.skip ? 'not root' : await skipUnlessRabbit();
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 15_000, every = 20): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(every);
-  }
-}
 
 // The whole story on the in-memory bus; the main steps again on RabbitMQ (the same code, the
 // RPC calls and fanouts through a broker).
