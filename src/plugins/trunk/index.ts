@@ -1,7 +1,7 @@
 // The trunk service plugin (trunk, trunk-details): /v2.0/trunks with its member actions, the
 // trunk_details of parent ports, and the port delete rule.
-import type { FastifyInstance } from 'fastify';
-import type { RouteHelpers, RouteInstaller } from '../../api/server.js';
+import type { RouteInstaller } from '../../api/server.js';
+import { memberActionRoutes } from '../../api/member-actions.js';
 import type { Db } from '../../db/connection.js';
 import type { Ml2PortHandler } from '../ml2/bound-ports.js';
 import type { Ml2Context } from '../ml2/context.js';
@@ -10,31 +10,13 @@ import { TrunkHandler } from './trunks.js';
 
 export const TRUNK_ALIASES: readonly string[] = ['trunk', 'trunk-details'];
 
-/**
- * PUT add_subports / remove_subports and GET get_subports on /v2.0/trunks/{id}: as for every
- * member action, the caller must see the trunk (else TrunkNotFound), then the action's policy.
- */
+/** PUT add_subports / remove_subports and GET get_subports on /v2.0/trunks/{id}. */
 function trunkActionRoutes(handler: TrunkHandler): RouteInstaller {
-  return (app: FastifyInstance, h: RouteHelpers): void => {
-    const c = h.controllers.get('trunks');
-    if (!c) return;
-    type P = { Params: { id: string } };
-    app.put<P>('/v2.0/trunks/:id/add_subports', async (req) => {
-      const ctx = h.ctx(req);
-      await c.authorize(ctx, req.params.id, 'add_subports');
-      return handler.addSubports(ctx, req.params.id, req.body);
-    });
-    app.put<P>('/v2.0/trunks/:id/remove_subports', async (req) => {
-      const ctx = h.ctx(req);
-      await c.authorize(ctx, req.params.id, 'remove_subports');
-      return handler.removeSubports(ctx, req.params.id, req.body);
-    });
-    app.get<P>('/v2.0/trunks/:id/get_subports', async (req) => {
-      const ctx = h.ctx(req);
-      await c.authorize(ctx, req.params.id, 'get_subports');
-      return handler.getSubports(ctx, req.params.id);
-    });
-  };
+  return memberActionRoutes('trunks', [
+    { name: 'add_subports', run: (ctx, id, body) => handler.addSubports(ctx, id, body) },
+    { name: 'remove_subports', run: (ctx, id, body) => handler.removeSubports(ctx, id, body) },
+    { name: 'get_subports', method: 'get', run: (ctx, id) => handler.getSubports(ctx, id) },
+  ]);
 }
 
 export function trunkPlugin(db: Db, ml2: Ml2Context, ports: Ml2PortHandler, aliases: ReadonlySet<string>) {
