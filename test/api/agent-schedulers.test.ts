@@ -9,6 +9,7 @@ import { BACKENDS, skipUnless } from '../helpers/backends.js';
 import { ADMIN, ALICE, startServer, type TestServer } from '../helpers/server.js';
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
 import { dhcpDeviceId } from '../../src/plugins/dhcp/scheduler.js';
+import { DHCP_AGENT_EVENTS } from '../../src/plugins/dhcp/scheduler.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const NO_ID = '00000000-0000-4000-8000-000000000000';
@@ -49,8 +50,7 @@ for (const backend of BACKENDS) {
       agentBus = new MemoryBus({ broker, logger: silentLogger });
       s = await startServer(backend, {}, { bus: serverBus });
       const record = (host: string, method: string) => (_ctx: unknown, args: unknown) => { casts.push({ host, method, args }); };
-      const dhcpMethods = ['network_create_end', 'network_update_end', 'network_delete_end', 'subnet_create_end', 'subnet_update_end',
-        'subnet_delete_end', 'port_create_end', 'port_update_end', 'port_delete_end', 'agent_updated'];
+      const dhcpMethods = [...DHCP_AGENT_EVENTS, 'agent_updated'];
       const l3Methods = ['agent_updated', 'routers_updated', 'router_added_to_agent', 'router_removed_from_agent', 'router_deleted'];
       for (const host of ['dhcp-a', 'dhcp-b']) await agentBus.serve('dhcp_agent', host, Object.fromEntries(dhcpMethods.map((m) => [m, record(host, m)])));
       for (const host of ['l3-a', 'l3-b']) await agentBus.serve('l3_agent', host, Object.fromEntries(l3Methods.map((m) => [m, record(host, m)])));

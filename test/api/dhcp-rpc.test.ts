@@ -8,6 +8,7 @@ import { ADMIN, ALICE, startServer, type TestServer } from '../helpers/server.js
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
 import { RpcRegistry } from '../../src/plugins/rpc-registry.js';
 import { dhcpDeviceId, uuid5Dns } from '../../src/plugins/dhcp/scheduler.js';
+import { DHCP_AGENT_EVENTS } from '../../src/plugins/dhcp/scheduler.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -62,9 +63,7 @@ for (const backend of BACKENDS) {
       agentBus = new MemoryBus({ broker, logger: silentLogger });
       s = await startServer(backend, {}, { bus: serverBus });
       const record = (method: string) => (_ctx: unknown, args: unknown) => { casts.push({ method, args }); };
-      const methods = ['network_create_end', 'network_update_end', 'network_delete_end', 'subnet_create_end', 'subnet_update_end',
-        'subnet_delete_end', 'port_create_end', 'port_update_end', 'port_delete_end'];
-      await agentBus.serve('dhcp_agent', HOST, Object.fromEntries(methods.map((m) => [m, record(m)])));
+      await agentBus.serve('dhcp_agent', HOST, Object.fromEntries(DHCP_AGENT_EVENTS.map((m) => [m, record(m)])));
     });
     after(async () => {
       await s?.stop();

@@ -10,6 +10,7 @@ import { BACKENDS, skipUnless } from '../helpers/backends.js';
 import { ADMIN, ALICE, BOB, startServer, type TestServer } from '../helpers/server.js';
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
 import { createOrUpdateAgent } from '../../src/plugins/agents/report-state.js';
+import { DHCP_AGENT_EVENTS } from '../../src/plugins/dhcp/scheduler.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -57,9 +58,7 @@ for (const backend of BACKENDS) {
       agentBus = new MemoryBus({ broker, logger: silentLogger });
       s = await startServer(backend, {}, { bus: serverBus });
       const record = (method: string) => (_ctx: unknown, args: unknown) => { casts.push({ method, args }); };
-      const methods = ['network_create_end', 'network_update_end', 'network_delete_end', 'subnet_create_end', 'subnet_update_end',
-        'subnet_delete_end', 'port_create_end', 'port_update_end', 'port_delete_end'];
-      await agentBus.serve('dhcp_agent', DHCP_HOST, Object.fromEntries(methods.map((m) => [m, record(m)])));
+      await agentBus.serve('dhcp_agent', DHCP_HOST, Object.fromEntries(DHCP_AGENT_EVENTS.map((m) => [m, record(m)])));
       // The L2 agents' port_delete fanout.
       await agentBus.serve('q-agent-notifier-port-delete', L3_HOST, { port_delete: record('l2_port_delete') });
       const reported = await agentBus.call('q-reports-plugin', 'report_state', {

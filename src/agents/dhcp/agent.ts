@@ -21,7 +21,7 @@ import { deleteNetns, dnsmasqPaths, ensureDnsmasq, ensureNetns, listNetns, recon
 import { newRpcContext, type RpcBus, type RpcLogger, type RpcServerHandle } from '../../rpc/index.js';
 import { silentLogger } from '../../rpc/index.js';
 import { StateReporter } from '../state-reporter.js';
-import { dhcpDeviceId } from '../../plugins/dhcp/scheduler.js';
+import { DHCP_AGENT_EVENTS, DHCP_AGENT_TOPIC, dhcpDeviceId } from '../../plugins/dhcp/scheduler.js';
 import {
   bridgeOf, dhcpSubnets, namespaceOf, nsIfOf, NS_PREFIX, portAddresses, renderArgs, renderHosts, renderOpts, tapOf,
   type NetworkInfo, type PortInfo, type RenderOptions,
@@ -29,7 +29,7 @@ import {
 
 export const DHCP_AGENT_TYPE = 'DHCP agent';
 export const DHCP_AGENT_BINARY = 'neutron-dhcp-agent';
-export const DHCP_AGENT_TOPIC = 'dhcp_agent';
+export { DHCP_AGENT_TOPIC };
 const PLUGIN_TOPIC = 'q-plugin';
 /** neutron_lib constants.DEVICE_ID_RESERVED_DHCP_PORT. */
 const RESERVED_DHCP_PORT = 'reserved_dhcp_port';
@@ -104,10 +104,8 @@ export class DhcpAgent {
     // 0755 on the way: dnsmasq reads its files as 'nobody' on SIGHUP.
     await mkdir(this.dhcpDir, { recursive: true, mode: 0o755 });
     const handler = (_ctx: unknown, args: { payload?: Record<string, any> }) => this.onEvent(args?.payload ?? {});
-    const methods = ['network_create_end', 'network_update_end', 'network_delete_end', 'subnet_create_end', 'subnet_update_end',
-      'subnet_delete_end', 'port_create_end', 'port_update_end', 'port_delete_end'];
     this.server = await this.o.bus.serve(DHCP_AGENT_TOPIC, this.o.host, {
-      ...Object.fromEntries(methods.map((m) => [m, (ctx: unknown, args: { payload?: Record<string, any> }) => handler(ctx, args)])),
+      ...Object.fromEntries(DHCP_AGENT_EVENTS.map((m) => [m, handler])),
       network_delete_end: (_ctx: unknown, args: { payload?: { network_id?: string } }) => {
         const id = args?.payload?.network_id;
         if (id) this.schedule(id, null);

@@ -11,6 +11,11 @@ import { effectiveHints, parseHints } from '../agents/availability-zones.js';
 
 export const DHCP_AGENT_TYPE = 'DHCP agent';
 export const DHCP_AGENT_TOPIC = 'dhcp_agent';
+/** The resource notifications the server casts to DHCP agents on DHCP_AGENT_TOPIC. */
+export const DHCP_AGENT_EVENTS = [
+  'network_create_end', 'network_update_end', 'network_delete_end', 'subnet_create_end', 'subnet_update_end',
+  'subnet_delete_end', 'port_create_end', 'port_update_end', 'port_delete_end',
+] as const;
 export const DHCP_DEVICE_OWNER = 'network:dhcp';
 
 export interface SchedulerOptions {
