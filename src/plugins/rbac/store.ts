@@ -2,6 +2,7 @@
 // `shared` of subnet pools, address scopes and security groups, and the rbac-policies API.
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../db/connection.js';
+import type { RbacTable } from '../../db/schema.js';
 import type { Reader, Tx } from '../../db/tx.js';
 import { chunks } from '../common/list-sql.js';
 
@@ -9,14 +10,8 @@ export const ACCESS_SHARED = 'access_as_shared';
 export const ACCESS_EXTERNAL = 'access_as_external';
 export const WILDCARD = '*';
 
-export interface RbacEntry {
-  id: string;
-  object_type: string;
-  object_id: string;
-  project_id: string;
-  target_project: string;
-  action: string;
-}
+/** One rbac_policies row. */
+export type RbacEntry = RbacTable;
 
 /** Ids among `ids` that are shared (access_as_shared) with the project or with everyone. */
 export async function sharedWith(db: Reader, objectType: string, ids: readonly string[], projectId: string | null): Promise<Set<string>> {
