@@ -3,8 +3,8 @@
 // to the server's report_state on q-reports-plugin. The first report carries start_flag; it is
 // dropped only once a report got through, so a server that missed the start still learns it.
 import { newRpcContext, type RpcBus } from '../rpc/index.js';
+import { REPORTS_TOPIC } from '../core/wire.js';
 
-export const REPORTS_TOPIC = 'q-reports-plugin';
 
 export interface StateReporterOptions {
   bus: RpcBus;

@@ -11,15 +11,15 @@
 // The rule is checked first, on an empty target (admin only by default: 403 otherwise); the
 // listed networks, routers and agents are the resources' own API views.
 import type { FastifyInstance } from 'fastify';
-import type { RequestContext } from '../context.js';
+import type { RequestContext } from '../core/context.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import { isUuid } from '../definitions/validators.js';
 import type { DhcpAgentScheduling } from '../plugins/dhcp/agent-scheduler.js';
 import type { L3AgentScheduler } from '../plugins/l3/agent-scheduler.js';
 import { credentialsOf, type CollectionController } from './controller.js';
-import { NeutronError, badRequest } from './errors.js';
+import { NeutronError, badRequest } from '../core/errors.js';
 import type { ListQuery } from './query.js';
-import type { Rec } from './resource-handler.js';
+import type { Rec } from '../core/resource.js';
 import type { RouteHelpers } from './server.js';
 
 export interface AgentSchedulerDeps {

@@ -4,14 +4,14 @@
 // Both are lists only, with filters and ?fields=; each item passes its rule (on a target owned by
 // the caller's project, as Neutron's dummy tenant_id makes it) or is left out.
 import type { FastifyInstance } from 'fastify';
-import type { RequestContext } from '../context.js';
+import type { RequestContext } from '../core/context.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import type { Db } from '../db/connection.js';
 import { listAvailabilityZones } from '../plugins/agents/availability-zones.js';
 import { credentialsOf } from './controller.js';
-import { badRequest } from './errors.js';
+import { badRequest } from '../core/errors.js';
 import { parseQueryString, type QueryParams } from './query.js';
-import type { Rec } from './resource-handler.js';
+import type { Rec } from '../core/resource.js';
 import type { RouteHelpers } from './server.js';
 
 /** What neutrino provides per service type, as Neutron lists its defaults (service_type, name, default). */

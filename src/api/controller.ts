@@ -1,13 +1,13 @@
 // The one generic collection controller (Neutron's api/v2/base.py Controller): body validation
 // from the resource definition, policy (resource and attribute level), fields, 404-not-403 for
 // what the caller may not see, If-Match revision checks. Plugins only see validated input.
-import type { RequestContext } from '../context.js';
+import type { RequestContext } from '../core/context.js';
 import type { AttributeDef, ResourceDef } from '../definitions/types.js';
 import { NOT_SPECIFIED } from '../definitions/common.js';
 import type { PolicyEngine, PolicyCredentials } from '../policy/engine.js';
-import { NeutronError, badRequest } from './errors.js';
+import { NeutronError, badRequest } from '../core/errors.js';
 import type { ListQuery } from './query.js';
-import type { Rec, ResourceHandler } from './resource-handler.js';
+import type { Rec, ResourceHandler } from '../core/resource.js';
 
 export function credentialsOf(ctx: RequestContext): PolicyCredentials {
   return {

@@ -1,7 +1,7 @@
 // Member actions (PUT or GET /v2.0/<collection>/{id}/<action>), e.g. a router's
 // add_router_interface or a trunk's add_subports. Every one works the same way: the caller must
 // see the resource (else its 404), then pass the action's policy rule on it.
-import type { RequestContext } from '../context.js';
+import type { RequestContext } from '../core/context.js';
 import type { RouteInstaller } from './server.js';
 
 export interface MemberAction {

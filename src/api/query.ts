@@ -1,26 +1,10 @@
 // Query-string semantics of Neutron's list calls (neutron/api/api_common.py): filters
 // (repeated key = any of), fields, sort_key/sort_dir, limit/marker/page_reverse, tag filters.
 import type { ResourceDef } from '../definitions/types.js';
-import { badRequest } from './errors.js';
+import { badRequest } from '../core/errors.js';
 
-export type QueryParams = Record<string, string[]>;
-
-export interface TagFilters {
-  tags?: string[];        // all of
-  tagsAny?: string[];     // any of
-  notTags?: string[];     // not all of
-  notTagsAny?: string[];  // none of
-}
-
-export interface ListQuery {
-  filters: Record<string, unknown[]>;
-  fields: string[];
-  sorts: Array<[string, boolean]>; // [attr, ascending]
-  limit: number | null;
-  marker: string | null;
-  pageReverse: boolean;
-  tagFilters: TagFilters;
-}
+export type { QueryParams, TagFilters, ListQuery } from '../core/list-query.js';
+import type { QueryParams, ListQuery } from '../core/list-query.js';
 
 const RESERVED = new Set(['fields', 'sort_key', 'sort_dir', 'limit', 'marker', 'page_reverse', 'tags', 'tags-any', 'not-tags', 'not-tags-any']);
 

@@ -1,13 +1,13 @@
 // /v2.0/quotas (quotas and quota_details extensions): list non-default quotas, show, update,
 // reset (DELETE), defaults and usage details per project.
 import type { FastifyInstance } from 'fastify';
-import type { RequestContext } from '../context.js';
+import type { RequestContext } from '../core/context.js';
 import type { Db } from '../db/connection.js';
 import { inTransaction } from '../db/tx.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import type { QuotaEngine } from '../quota/quota.js';
 import { credentialsOf } from './controller.js';
-import { NeutronError, badRequest } from './errors.js';
+import { NeutronError, badRequest } from '../core/errors.js';
 import type { RouteHelpers } from './server.js';
 
 const MAX_QUOTA = 2 ** 31 - 1;

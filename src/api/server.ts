@@ -3,9 +3,9 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import type { RequestContext } from '../context.js';
+import type { RequestContext } from '../core/context.js';
 import type { ExtensionInfo } from '../definitions/extensions.js';
-import { NeutronError, badRequest } from './errors.js';
+import { NeutronError, badRequest } from '../core/errors.js';
 import { CollectionController } from './controller.js';
 import { paginationLinks, parseListQuery, parseQueryString } from './query.js';
 

@@ -1,7 +1,7 @@
 // The /tags sub-resource of every taggable collection: reading needs get_<resource>, changing
 // needs update_<resource> on the parent (the caller must be able to see it, or gets its 404).
 import type { FastifyInstance } from 'fastify';
-import { NeutronError, badRequest } from './errors.js';
+import { NeutronError, badRequest } from '../core/errors.js';
 import type { RouteHelpers } from './server.js';
 import type { TagStore } from '../plugins/common/tags.js';
 

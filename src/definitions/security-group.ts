@@ -2,7 +2,7 @@
 // stateful-security-group, security-groups-normalized-cidr and security-groups-shared-filtering),
 // and the converters Neutron applies to rule attributes before the plugin sees them
 // (neutron/extensions/securitygroup.py): protocol names/numbers, port numbers, ethertype, CIDR.
-import { NeutronError } from '../api/errors.js';
+import { NeutronError } from '../core/errors.js';
 import type { AttributeDef, ResourceDef, Validator } from './types.js';
 import { idAttr, projectAttrs, standardAttrs } from './common.js';
 import { boolean, filterBool, filterInt, invalid, isUuid, list, oneOf, string } from './validators.js';

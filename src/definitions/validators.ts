@@ -1,6 +1,6 @@
 // Attribute validators and converters, modelled on neutron_lib.api.validators/converters.
 // Each returns the (converted) value or throws a 400 whose message names the attribute.
-import { NeutronError } from '../api/errors.js';
+import { NeutronError } from '../core/errors.js';
 import type { Validator } from './types.js';
 
 export const invalid = (attr: string, reason: string) =>

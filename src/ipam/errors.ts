@@ -3,7 +3,7 @@
 // the Python class name, because Neutron serialises `e.__class__.__name__`
 // (neutron/api/api_common.py get_exception_data); the status follows FAULT_MAP
 // (BadRequest → 400, Conflict/InUse → 409).
-import { NeutronError } from '../api/errors.js';
+import { NeutronError } from '../core/errors.js';
 
 /**
  * The API layer's attribute validation failure (neutron_lib/api/attributes.py convert_values,

@@ -2,7 +2,7 @@
 // (_validate_subnet's v4 branch, _validate_ipv6_attributes, _validate_ipv6_dhcp,
 // _validate_ipv6_combination, _validate_eui64_applicable, _validate_ipv6_update_dhcp),
 // neutron/common/ipv6_utils.py and oslo_utils.netutils.get_ipv6_addr_by_EUI64.
-import { NeutronError } from '../api/errors.js';
+import { NeutronError } from '../core/errors.js';
 import { formatIp, type IpAddr, type IpVersion, MAX_ADDRESS, parseIp } from './address.js';
 import { type Cidr, formatCidr, toCidr } from './cidr.js';
 import { invalidAttribute, invalidInput, pyRepr, pyStr } from './errors.js';

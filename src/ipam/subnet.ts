@@ -5,18 +5,11 @@
 import { formatIp, type IpAddr, type IpVersion, MAX_ADDRESS, parseIp } from './address.js';
 import { type Cidr, formatCidr, isLoopbackCidr, isMulticastCidr, makeCidr, parseCidr, rangesOverlap, toCidr } from './cidr.js';
 import { invalidInput } from './errors.js';
+import { ROUTER_PORT_OWNERS } from '../core/wire.js';
 
 /** neutron_lib.constants.PROVISIONAL_IPV6_PD_PREFIX: placeholder cidr of a prefix-delegation subnet. */
 export const PROVISIONAL_IPV6_PD_PREFIX = '::/64';
 
-/** neutron_lib.constants.ROUTER_PORT_OWNERS: owners allowed to hold an IPv6 subnet's network address. */
-export const ROUTER_PORT_OWNERS: readonly string[] = [
-  'network:router_interface',
-  'network:ha_router_replicated_interface',
-  'network:router_interface_distributed',
-  'network:router_centralized_snat',
-  'network:router_gateway',
-];
 
 /** _validate_ip_version: "<name> '<addr>' does not match the ip_version '<v>'" (InvalidInput). */
 export function checkIpVersion(expected: IpVersion, actual: IpVersion, name: string, addr: string): void {

@@ -12,7 +12,7 @@
 // The rule table is immutable: to reload a policy file, build a new engine
 // (compiled rules are cached by text, so that is cheap).
 
-import type { RequestContext } from '../context.js';
+import type { RequestContext } from '../core/context.js';
 import { alwaysFalse, describeNode, targetKeysOf, walkNode, type CheckNode, type Creds, type Evaluator, type RuleResolver, type Target } from './checks.js';
 import { DEFAULT_RULES, DEFAULT_SPECS_BY_NAME, RENAMED_RULES } from './defaults.js';
 import { PolicyFileError, readPolicyFile, type RuleSource } from './file.js';

@@ -2,7 +2,7 @@
 // table), enforced inside the write transaction. The project's lock row is taken FOR UPDATE
 // before counting, so concurrent creates in one project cannot both pass a nearly-full check.
 import { sql } from 'kysely';
-import { NeutronError } from '../api/errors.js';
+import { NeutronError } from '../core/errors.js';
 import type { Db } from '../db/connection.js';
 import { forUpdate, type Reader, type Tx } from '../db/tx.js';
 

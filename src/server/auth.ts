@@ -2,9 +2,9 @@
 // Keystone tokens; is_admin is then derived from policy's context_is_admin rule.
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../config/index.js';
-import type { RequestContext } from '../context.js';
+import type { RequestContext } from '../core/context.js';
 import type { Authenticator } from '../api/server.js';
-import { NeutronError } from '../api/errors.js';
+import { NeutronError } from '../core/errors.js';
 import { contextFromIdentityHeaders, header } from '../api/auth/headers.js';
 import { contextFromHeaders } from '../api/auth/noauth.js';
 import { KeystoneTokenValidator } from '../api/auth/keystone.js';

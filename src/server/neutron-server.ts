@@ -22,19 +22,18 @@ import { Ml2PortHandler, allPortEvents } from '../plugins/ml2/bound-ports.js';
 import { L2Population } from '../plugins/ml2/l2pop.js';
 import { AgentNotifier, Ml2Rpc } from '../plugins/ml2/rpc-callbacks.js';
 import type { Ml2Context } from '../plugins/ml2/context.js';
-import type { ResourceHandler } from '../api/resource-handler.js';
+import type { ResourceHandler } from '../core/resource.js';
 import { TagStore } from '../plugins/common/tags.js';
 import { makeAuthenticator } from './auth.js';
 import { hostname } from 'node:os';
 import type { RpcBus, RpcServerHandle } from '../rpc/index.js';
 import { AgentHandler } from '../plugins/agents/agents.js';
 import { L3Plugin } from '../plugins/l3/plugin.js';
-import { L3_PLUGIN_TOPIC } from '../plugins/l3/rpc.js';
 import { routerActionRoutes } from '../api/router-routes.js';
 import { serveReportState } from '../plugins/agents/report-state.js';
 import { SECURITY_GROUP_ALIASES, securityGroupPlugin } from '../plugins/securitygroups/index.js';
 import { SecurityGroupNotifier, SecurityGroupRpc, withSecurityGroupNotifications } from '../plugins/securitygroups/agent-rpc.js';
-import { PLUGIN_TOPIC, RpcRegistry } from '../plugins/rpc-registry.js';
+import { RpcRegistry } from '../plugins/rpc-registry.js';
 import { DhcpAgentNotifier, dhcpServicePortEvents, withDhcpNotifications, type DhcpResource } from '../plugins/dhcp/notifier.js';
 import { dhcpRpcHandlers } from '../plugins/dhcp/rpc.js';
 import { addressManagement } from '../plugins/subnetpools/wiring.js';
@@ -49,6 +48,7 @@ import { L3AgentScheduler } from '../plugins/l3/agent-scheduler.js';
 import { DhcpAgentScheduling } from '../plugins/dhcp/agent-scheduler.js';
 import { agentSchedulerRoutes } from '../api/agent-scheduler-routes.js';
 import { catalogueRoutes } from '../api/catalogue-routes.js';
+import { AGENT_TYPE_DHCP, AGENT_TYPE_L3, DHCP_AGENT_TOPIC, L3_AGENT_TOPIC, L3_PLUGIN_TOPIC, PLUGIN_TOPIC } from '../core/wire.js';
 
 const DNS_ALIASES = ['dns-integration', 'dns-domain-ports'];
 
@@ -122,7 +122,7 @@ export async function createServer(cfg: Config, opts: {
     const bus = opts.bus;
     if (bus) {
       agentHandler.adminStateListeners.push((a, up) => {
-        const topic = a.agent_type === 'DHCP agent' ? 'dhcp_agent' : a.agent_type === 'L3 agent' ? 'l3_agent' : null;
+        const topic = a.agent_type === AGENT_TYPE_DHCP ? DHCP_AGENT_TOPIC : a.agent_type === AGENT_TYPE_L3 ? L3_AGENT_TOPIC : null;
         if (topic) void bus.cast({ topic, server: a.host }, 'agent_updated', { payload: { admin_state_up: up } }).catch(() => {});
       });
     }

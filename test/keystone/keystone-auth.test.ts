@@ -4,7 +4,7 @@
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { KeystoneTokenValidator, type KeystoneAuthOptions } from '../../src/api/auth/keystone.js';
-import { NeutronError } from '../../src/api/errors.js';
+import { NeutronError } from '../../src/core/errors.js';
 import { KEYSTONE_URL, SERVICE, MEMBER, adminCreds, ensureMemberUser, getToken, keystoneReachable } from './keystone-admin.js';
 
 const inCI = !!process.env.CI && !['0', 'false', 'no'].includes(process.env.CI.toLowerCase());

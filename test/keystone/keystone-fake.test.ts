@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { KeystoneTokenValidator, type KeystoneAuthOptions } from '../../src/api/auth/keystone.js';
-import { NeutronError } from '../../src/api/errors.js';
+import { NeutronError } from '../../src/core/errors.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { loadConfig } from '../../src/config/index.js';
 

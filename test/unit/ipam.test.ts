@@ -2,7 +2,7 @@
 // (neutron.ipam.utils, neutron_lib validators/converters, oslo_utils.netutils on netaddr).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { NeutronError } from '../../src/api/errors.js';
+import { NeutronError } from '../../src/core/errors.js';
 import {
   canonicalIp,
   cidrsOverlap,

@@ -2,7 +2,7 @@
 // port range checks and the duplicate key, as Neutron's securitygroups_db behaves.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NeutronError } from '../../src/api/errors.js';
+import { NeutronError } from '../../src/core/errors.js';
 import { convertEthertype, convertIpPrefix, convertPort, convertProtocol, parseIpPrefix } from '../../src/definitions/security-group.js';
 import { normalizeRule, ruleKey, type RuleSpec } from '../../src/plugins/securitygroups/rules.js';
 

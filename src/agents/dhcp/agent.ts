@@ -21,18 +21,15 @@ import { deleteNetns, dnsmasqPaths, ensureDnsmasq, ensureNetns, listNetns, recon
 import { newRpcContext, type RpcBus, type RpcLogger, type RpcServerHandle } from '../../rpc/index.js';
 import { silentLogger } from '../../rpc/index.js';
 import { StateReporter } from '../state-reporter.js';
-import { DHCP_AGENT_EVENTS, DHCP_AGENT_TOPIC, dhcpDeviceId } from '../../plugins/dhcp/scheduler.js';
+import { DHCP_AGENT_EVENTS, dhcpDeviceId } from '../../plugins/dhcp/scheduler.js';
 import {
   bridgeOf, dhcpSubnets, namespaceOf, nsIfOf, NS_PREFIX, portAddresses, renderArgs, renderHosts, renderOpts, tapOf,
   type NetworkInfo, type PortInfo, type RenderOptions,
 } from './render.js';
+import { AGENT_TYPE_DHCP, DEVICE_ID_RESERVED_DHCP_PORT, DEVICE_OWNER_DHCP, DHCP_AGENT_TOPIC, PLUGIN_TOPIC } from '../../core/wire.js';
 
-export const DHCP_AGENT_TYPE = 'DHCP agent';
 export const DHCP_AGENT_BINARY = 'neutron-dhcp-agent';
 export { DHCP_AGENT_TOPIC };
-const PLUGIN_TOPIC = 'q-plugin';
-/** neutron_lib constants.DEVICE_ID_RESERVED_DHCP_PORT. */
-const RESERVED_DHCP_PORT = 'reserved_dhcp_port';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface DhcpAgentOptions extends Partial<RenderOptions> {
@@ -114,7 +111,7 @@ export class DhcpAgent {
       agent_updated: () => void this.sync().catch(() => {}),
     });
     this.reporter = new StateReporter({
-      bus: this.o.bus, agentType: DHCP_AGENT_TYPE, binary: DHCP_AGENT_BINARY, host: this.o.host, topic: DHCP_AGENT_TOPIC,
+      bus: this.o.bus, agentType: AGENT_TYPE_DHCP, binary: DHCP_AGENT_BINARY, host: this.o.host, topic: DHCP_AGENT_TOPIC,
       reportInterval: this.o.reportInterval,
       ...(this.o.availabilityZone !== undefined ? { availabilityZone: this.o.availabilityZone } : {}),
       configurations: () => this.configurations(),
@@ -263,17 +260,17 @@ export class DhcpAgent {
   private async ensurePort(n: NetworkInfo): Promise<PortInfo> {
     const deviceId = this.deviceId(n.id);
     const served = dhcpSubnets(n).map((s) => s.id).sort();
-    let port = n.ports.find((p) => p.device_id === deviceId && p.device_owner === 'network:dhcp');
+    let port = n.ports.find((p) => p.device_id === deviceId && p.device_owner === DEVICE_OWNER_DHCP);
     // A port kept when the network was taken from an agent (Neutron's reserved DHCP port): this
     // agent takes it over, with its addresses, rather than making another.
-    const reserved = port ? undefined : n.ports.find((p) => p.device_id === RESERVED_DHCP_PORT && p.device_owner === 'network:dhcp');
+    const reserved = port ? undefined : n.ports.find((p) => p.device_id === DEVICE_ID_RESERVED_DHCP_PORT && p.device_owner === DEVICE_OWNER_DHCP);
     if (reserved) {
       port = await this.call<PortInfo>('update_dhcp_port', { port_id: reserved.id, port: { port: { network_id: n.id, device_id: deviceId } }, host: this.o.host });
       n.ports = n.ports.map((p) => (p.id === reserved.id ? port! : p));
     }
     if (!port) {
       port = await this.call<PortInfo>('create_dhcp_port', {
-        port: { port: { network_id: n.id, device_id: deviceId, device_owner: 'network:dhcp', name: '', admin_state_up: true, fixed_ips: served.map((subnet_id) => ({ subnet_id })) } },
+        port: { port: { network_id: n.id, device_id: deviceId, device_owner: DEVICE_OWNER_DHCP, name: '', admin_state_up: true, fixed_ips: served.map((subnet_id) => ({ subnet_id })) } },
         host: this.o.host,
       });
       if (!port) throw new Error(`network ${n.id} went away while its DHCP port was created`);

@@ -25,13 +25,9 @@ import {
   FdbView, desiredFdb, desiredLinks, isTap, networkBridge, ownedLinks, unsupportedReason, vxlanName,
   type DeviceInfo, type ModelOptions, type NetworkFdb,
 } from './model.js';
-import { SG_UPDATE_TOPIC, SecurityGroupFirewall } from './security-groups.js';
+import { SecurityGroupFirewall } from './security-groups.js';
+import { AGENT_TYPE_LINUXBRIDGE, L2POP_TOPIC, PLUGIN_TOPIC, PORT_DELETE_TOPIC, PORT_UPDATE_TOPIC, SG_UPDATE_TOPIC } from '../../core/wire.js';
 
-export const PLUGIN_TOPIC = 'q-plugin';
-export const L2POP_TOPIC = 'q-agent-notifier-l2population-update';
-export const PORT_UPDATE_TOPIC = 'q-agent-notifier-port-update';
-export const PORT_DELETE_TOPIC = 'q-agent-notifier-port-delete';
-export const AGENT_TYPE = 'Linux bridge agent';
 export const AGENT_BINARY = 'neutrino-linuxbridge-agent';
 /** More taps named by events than this, and a quick pass reads every link instead (one dump beats many lookups). */
 const SCOPED_MAX = 64;
@@ -118,7 +114,7 @@ export class LinuxBridgeAgent {
       })
       : null;
     this.reporter = new StateReporter({
-      bus: o.bus, agentType: AGENT_TYPE, binary: AGENT_BINARY, host: o.host, topic: 'N/A',
+      bus: o.bus, agentType: AGENT_TYPE_LINUXBRIDGE, binary: AGENT_BINARY, host: o.host, topic: 'N/A',
       reportInterval: o.reportInterval,
       configurations: () => ({
         interface_mappings: o.interfaceMappings,

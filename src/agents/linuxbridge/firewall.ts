@@ -41,6 +41,7 @@
 import ipaddr from 'ipaddr.js';
 import type { NftChain, NftRule, NftSet, NftTable, ActualTable } from '../../dataplane/index.js';
 import { IP_PROTOCOLS } from '../../definitions/security-group.js';
+import { isNetworkOwned } from '../../core/wire.js';
 
 export const FW_TABLE = 'neutrino_sg';
 /** Bridge priorities: before br_netfilter (0 in prerouting, -1 in forward). */
@@ -95,7 +96,7 @@ export interface FirewallModel {
 
 /** Neutron's is_port_trusted: its own ports (DHCP, routers, …) are never filtered. */
 export function isTrusted(p: { device_owner?: string }): boolean {
-  return typeof p.device_owner === 'string' && (p.device_owner.startsWith('network:') || p.device_owner.startsWith('neutron:'));
+  return isNetworkOwned(p.device_owner);
 }
 
 export function isFiltered(p: FirewallPort): boolean {

@@ -27,8 +27,8 @@ import {
   FW_TABLE, allocateIds, conntrackArgv, idsFromTable, isFiltered, renderFirewall, staleFlows, zonesFromTable,
   type FirewallPort, type FirewallState, type MemberIps, type SgRule,
 } from './firewall.js';
+import { SG_UPDATE_TOPIC } from '../../core/wire.js';
 
-export const SG_UPDATE_TOPIC = 'q-agent-notifier-security_group-update';
 
 export interface SecurityGroupInfo {
   devices?: Record<string, FirewallPort>;

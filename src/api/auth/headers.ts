@@ -1,6 +1,6 @@
 // Identity headers as keystonemiddleware sets them and oslo.context reads them
 // (RequestContext.from_environ), shared by the noauth and keystone pipelines.
-import type { RequestContext } from '../../context.js';
+import type { RequestContext } from '../../core/context.js';
 
 /** Node/fastify request headers (lower-case keys), or any plain object of headers. */
 export type HeaderBag = Readonly<Record<string, string | readonly string[] | undefined>>;

@@ -3,8 +3,8 @@
 // GET /v3/auth/tokens about each user token. Results are cached in-process (memcached_servers is
 // ignored) and concurrent validations of one token share a single request.
 import { createHash } from 'node:crypto';
-import type { RequestContext } from '../../context.js';
-import { NeutronError, notAuthorized } from '../errors.js';
+import type { RequestContext } from '../../core/context.js';
+import { NeutronError, notAuthorized } from '../../core/errors.js';
 import { ConfigError } from '../../config/errors.js';
 import { ExpiringLru } from './token-cache.js';
 

@@ -5,7 +5,7 @@
 //  - with a project header: NoauthFakeProjectId stores nothing, so ContextHook falls back to
 //    get_admin_context(): admin, no user, no project. The headers are then ignored entirely.
 // Either way a noauth request is admin; only the first case keeps the caller's user and roles.
-import type { RequestContext } from '../../context.js';
+import type { RequestContext } from '../../core/context.js';
 import { contextFromIdentityHeaders, hasRole, type HeaderBag } from './headers.js';
 
 export const NOAUTH_FAKE_PROJECT_ID = 'fake_project_id';

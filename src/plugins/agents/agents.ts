@@ -3,12 +3,12 @@
 // change admin_state_up/description, or forget an agent. `alive` is computed: a heartbeat within
 // [DEFAULT] agent_down_time seconds.
 import { sql, type SqlBool } from 'kysely';
-import type { RequestContext } from '../../context.js';
+import type { RequestContext } from '../../core/context.js';
 import { agentDef } from '../../definitions/agent.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import { NeutronError, notFound } from '../../api/errors.js';
-import type { ListQuery } from '../../api/query.js';
-import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import { NeutronError, notFound } from '../../core/errors.js';
+import type { ListQuery } from '../../core/list-query.js';
+import type { Rec, ResourceHandler } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import type { AgentTable } from '../../db/schema.js';
 import { b2i, i2b, inTransaction } from '../../db/tx.js';

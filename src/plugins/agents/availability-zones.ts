@@ -8,19 +8,18 @@
 // zone of the resource's kind, else 404) and availability_zones (the zones of the agents hosting
 // them). The DHCP and L3 schedulers only pick agents of the hinted zones
 // ([DEFAULT] default_availability_zones when a resource has no hints).
-import { NeutronError } from '../../api/errors.js';
-import type { RequestContext } from '../../context.js';
-import type { Rec } from '../../api/resource-handler.js';
+import { NeutronError } from '../../core/errors.js';
+import type { RequestContext } from '../../core/context.js';
+import type { Rec } from '../../core/resource.js';
 import type { Reader } from '../../db/tx.js';
 import type { Ml2ExtensionDriver } from '../ml2/extension-drivers.js';
+import { AGENT_TYPE_DHCP, AGENT_TYPE_L3 } from '../../core/wire.js';
 
-export const DHCP_AGENT_TYPE = 'DHCP agent';
-export const L3_AGENT_TYPE = 'L3 agent';
 
 export type ZoneResource = 'network' | 'router';
 
 /** Neutron's RESOURCE_AGENT_TYPE_MAP. */
-export const AGENT_TYPE_OF: Record<ZoneResource, string> = { network: DHCP_AGENT_TYPE, router: L3_AGENT_TYPE };
+export const AGENT_TYPE_OF: Record<ZoneResource, string> = { network: AGENT_TYPE_DHCP, router: AGENT_TYPE_L3 };
 
 /** utils.get_az_hints: the resource's hints sorted, or the configured defaults. */
 export function effectiveHints(hints: readonly string[] | undefined | null, defaults: readonly string[]): string[] {
@@ -59,11 +58,11 @@ export interface AvailabilityZone {
 /** Every zone with its state, from the DHCP and L3 agents' reports, sorted by resource then name. */
 export async function listAvailabilityZones(db: Reader): Promise<AvailabilityZone[]> {
   const rows = await db.selectFrom('agents').select(['availability_zone', 'agent_type', 'admin_state_up'])
-    .where('agent_type', 'in', [DHCP_AGENT_TYPE, L3_AGENT_TYPE]).where('availability_zone', 'is not', null).execute();
+    .where('agent_type', 'in', [AGENT_TYPE_DHCP, AGENT_TYPE_L3]).where('availability_zone', 'is not', null).execute();
   const zones = new Map<string, AvailabilityZone>();
   for (const r of rows) {
     if (!r.availability_zone) continue;
-    const resource: ZoneResource = r.agent_type === DHCP_AGENT_TYPE ? 'network' : 'router';
+    const resource: ZoneResource = r.agent_type === AGENT_TYPE_DHCP ? 'network' : 'router';
     const key = `${resource}\u0000${r.availability_zone}`;
     const up = Number(r.admin_state_up) === 1;
     const z = zones.get(key);

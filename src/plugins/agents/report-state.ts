@@ -9,9 +9,8 @@ import { isDuplicateKey } from '../../db/connection.js';
 import type { AgentTable } from '../../db/schema.js';
 import type { RpcBus, RpcContext, RpcServerHandle } from '../../rpc/index.js';
 import { isoAt } from './agents.js';
+import { AGENT_TYPE_DHCP, AGENT_TYPE_L3, REPORTS_TOPIC } from '../../core/wire.js';
 
-/** Neutron's topics.PLUGIN + '-' ... : the reports topic every agent casts/calls to. */
-export const REPORTS_TOPIC = 'q-reports-plugin';
 
 /** What an agent reports (neutron agents' self.agent_state). */
 export interface AgentState {
@@ -42,7 +41,7 @@ const REQUIRED = ['agent_type', 'binary', 'host', 'topic'] as const;
 
 /** Neutron's _get_agent_load: DHCP agents weigh by networks, L3 agents by routers. */
 function agentLoad(state: AgentState): number {
-  const key = state.agent_type === 'DHCP agent' ? 'networks' : state.agent_type === 'L3 agent' ? 'routers' : null;
+  const key = state.agent_type === AGENT_TYPE_DHCP ? 'networks' : state.agent_type === AGENT_TYPE_L3 ? 'routers' : null;
   const v = key ? Number(state.configurations?.[key] ?? 0) : 0;
   return Number.isFinite(v) ? Math.trunc(v) : 0;
 }

@@ -1,8 +1,8 @@
 // Turns a ListQuery into SQL for column-backed attributes: filters (any-of), sort keys with id as
 // the tie-breaker, and keyset pagination from a marker row (Neutron's native pagination).
 import { sql, type SelectQueryBuilder, type Expression, type SqlBool } from 'kysely';
-import type { ListQuery, TagFilters } from '../../api/query.js';
-import { notFound } from '../../api/errors.js';
+import type { ListQuery, TagFilters } from '../../core/list-query.js';
+import { notFound } from '../../core/errors.js';
 import type { Reader } from '../../db/tx.js';
 import type { Db } from '../../db/connection.js';
 

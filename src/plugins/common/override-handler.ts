@@ -1,6 +1,6 @@
 // A resource handler with some of its methods replaced (e.g. to notify agents after a write),
 // everything else passed through to the original.
-import type { ResourceHandler } from '../../api/resource-handler.js';
+import type { ResourceHandler } from '../../core/resource.js';
 
 type Overrides = Partial<Pick<ResourceHandler, 'create' | 'update' | 'delete'>>;
 

@@ -1,5 +1,5 @@
 // Standard attributes shared by every resource dict, and revision checks.
-import { NeutronError } from '../../api/errors.js';
+import { NeutronError } from '../../core/errors.js';
 import type { StandardColumns } from '../../db/schema.js';
 
 export function standardFields(row: StandardColumns & { project_id: string }, tags: string[] | undefined) {

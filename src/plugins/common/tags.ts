@@ -1,6 +1,6 @@
 // Tags of standard-attribute resources (standard-attr-tag): stored per resource id; a change
 // bumps the resource's revision_number like any other update.
-import { NeutronError, badRequest } from '../../api/errors.js';
+import { NeutronError, badRequest } from '../../core/errors.js';
 import type { Db } from '../../db/connection.js';
 import { inTransaction, nowIso, type Tx } from '../../db/tx.js';
 

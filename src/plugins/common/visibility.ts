@@ -1,7 +1,7 @@
 // Which rows a non-admin caller's scope includes (Neutron's model_query hooks): own project's,
 // and networks shared or exposed to it through RBAC entries.
 import { sql, type SqlBool, type RawBuilder } from 'kysely';
-import type { RequestContext } from '../../context.js';
+import type { RequestContext } from '../../core/context.js';
 
 /** Networks visible to the caller; `idRef` is the SQL column holding a network id. */
 export function networkVisible(ctx: RequestContext, ownerRef: string, idRef: string): RawBuilder<SqlBool> {

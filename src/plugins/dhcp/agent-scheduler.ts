@@ -4,18 +4,17 @@
 // concurrent adds of one network to one agent give one binding (the others get 409). The agent is
 // told after commit, as the DHCP notifier tells it of scheduling (network_create_end /
 // network_delete_end to dhcp_agent.<host>), so it starts or stops serving the network.
-import { adminContext, type RequestContext } from '../../context.js';
-import { NeutronError, conflict, notFound } from '../../api/errors.js';
-import type { Rec } from '../../api/resource-handler.js';
+import { adminContext, type RequestContext } from '../../core/context.js';
+import { NeutronError, conflict, notFound } from '../../core/errors.js';
+import type { Rec } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import { isDuplicateKey } from '../../db/connection.js';
 import { forUpdate, inTransaction } from '../../db/tx.js';
 import { toRpcContext } from '../../rpc/index.js';
-import { DHCP_AGENT_TYPE, DHCP_DEVICE_OWNER, dhcpDeviceId } from './scheduler.js';
+import { dhcpDeviceId } from './scheduler.js';
 import type { DhcpAgentNotifier } from './notifier.js';
+import { AGENT_TYPE_DHCP, DEVICE_ID_RESERVED_DHCP_PORT, DEVICE_OWNER_DHCP } from '../../core/wire.js';
 
-/** neutron_lib constants.DEVICE_ID_RESERVED_DHCP_PORT. */
-export const DEVICE_ID_RESERVED_DHCP_PORT = 'reserved_dhcp_port';
 
 /** What removing needs of the ports' API controller (CollectionController fits). */
 export interface DhcpPortUpdater {
@@ -61,7 +60,7 @@ export class DhcpAgentScheduling {
         if (!net) throw notFound('NetworkNotFound', `Network ${networkId} could not be found.`);
         const a = await tx.selectFrom('agents').select(['id', 'agent_type', 'host', 'admin_state_up']).where('id', '=', agentId).executeTakeFirst();
         if (!a) throw agentNotFound(agentId);
-        if (a.agent_type !== DHCP_AGENT_TYPE || Number(a.admin_state_up) !== 1) {
+        if (a.agent_type !== AGENT_TYPE_DHCP || Number(a.admin_state_up) !== 1) {
           throw notFound('InvalidDHCPAgent', `Agent ${agentId} is not a valid DHCP Agent or has been disabled.`);
         }
         const bound = await tx.selectFrom('networkdhcpagentbindings').select('network_id')
@@ -91,7 +90,7 @@ export class DhcpAgentScheduling {
     }
     const deviceId = dhcpDeviceId(networkId, a.host);
     const dhcpPorts = await this.db.kysely.selectFrom('ports').select('id').where('network_id', '=', networkId)
-      .where('device_id', '=', deviceId).where('device_owner', '=', DHCP_DEVICE_OWNER).execute();
+      .where('device_id', '=', deviceId).where('device_owner', '=', DEVICE_OWNER_DHCP).execute();
     const admin = adminContext(ctx.requestId);
     for (const p of dhcpPorts) {
       try {

@@ -5,14 +5,15 @@
 //
 // The handlers are wrapped (withDhcpNotifications) rather than edited: their create/update/delete
 // return once the transaction has committed, which is exactly when agents may be told.
-import type { RequestContext } from '../../context.js';
-import { adminContext } from '../../context.js';
-import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import type { RequestContext } from '../../core/context.js';
+import { adminContext } from '../../core/context.js';
+import type { Rec, ResourceHandler } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import { newRpcContext, toRpcContext, type RpcBus, type RpcContext, type RpcLogger } from '../../rpc/index.js';
 import { silentLogger } from '../../rpc/index.js';
-import { agentsHosting, dhcpAgentsFor, DHCP_AGENT_TOPIC, isAlive, scheduleNetwork, unbindNetwork, type DhcpAgentRow, type SchedulerOptions } from './scheduler.js';
+import { agentsHosting, dhcpAgentsFor, isAlive, scheduleNetwork, unbindNetwork, type DhcpAgentRow, type SchedulerOptions } from './scheduler.js';
 import { overrideHandler } from '../common/override-handler.js';
+import { DEVICE_ID_RESERVED_DHCP_PORT, DHCP_AGENT_TOPIC } from '../../core/wire.js';
 
 export type DhcpResource = 'network' | 'subnet' | 'port';
 
@@ -23,7 +24,7 @@ export type DhcpResource = 'network' | 'subnet' | 'port';
 const SCHEDULING_EVENTS = new Set(['subnet_create_end', 'port_create_end']);
 
 /** A DHCP port kept when its network was taken from an agent does not ask for scheduling. */
-const isReservedDhcpPort = (payload: Rec) => ((payload.port as Rec | undefined)?.device_id) === 'reserved_dhcp_port';
+const isReservedDhcpPort = (payload: Rec) => ((payload.port as Rec | undefined)?.device_id) === DEVICE_ID_RESERVED_DHCP_PORT;
 
 export class DhcpAgentNotifier {
   private readonly pending = new Set<Promise<void>>();

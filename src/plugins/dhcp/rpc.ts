@@ -9,12 +9,13 @@
 // (API dicts: fixed_ips, mac_address, extra_dhcp_opts, …) and `non_local_subnets` added, as
 // Neutron's get_network_info returns it. Ports are written through the ports' API controller
 // with an admin context, so they get the same defaults, validation and notifications as API ones.
-import type { ListQuery } from '../../api/query.js';
-import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
-import { adminContext, type RequestContext } from '../../context.js';
+import type { ListQuery } from '../../core/list-query.js';
+import type { Rec, ResourceHandler } from '../../core/resource.js';
+import { adminContext, type RequestContext } from '../../core/context.js';
 import type { Db } from '../../db/connection.js';
 import type { RpcContext, RpcHandlers } from '../../rpc/index.js';
-import { autoScheduleForAgent, dhcpAgentOfHost, DHCP_DEVICE_OWNER, type SchedulerOptions } from './scheduler.js';
+import { autoScheduleForAgent, dhcpAgentOfHost, type SchedulerOptions } from './scheduler.js';
+import { DEVICE_OWNER_DHCP } from '../../core/wire.js';
 
 /** What the RPC handlers need of the ports' API controller (CollectionController fits). */
 export interface PortWriter {
@@ -99,7 +100,7 @@ export function dhcpRpcHandlers(d: DhcpRpcDeps): RpcHandlers {
     async create_dhcp_port(ctx: RpcContext, args: { port?: unknown; host?: string }): Promise<Rec | null> {
       const body = portBody(args?.port);
       if (!body.network_id) throw new Error('create_dhcp_port needs port.network_id');
-      body.device_owner = DHCP_DEVICE_OWNER;
+      body.device_owner = DEVICE_OWNER_DHCP;
       if (args.host) body['binding:host_id'] = args.host;
       const admin = adminOf(ctx);
       // The port belongs to the network's project, as Neutron's agents ask (tenant_id of the network).

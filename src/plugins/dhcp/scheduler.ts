@@ -8,15 +8,13 @@ import { isDuplicateKey } from '../../db/connection.js';
 import type { AgentTable } from '../../db/schema.js';
 import { isoAt } from '../agents/agents.js';
 import { effectiveHints, parseHints } from '../agents/availability-zones.js';
+import { AGENT_TYPE_DHCP, DEVICE_OWNER_DHCP, DHCP_AGENT_TOPIC } from '../../core/wire.js';
 
-export const DHCP_AGENT_TYPE = 'DHCP agent';
-export const DHCP_AGENT_TOPIC = 'dhcp_agent';
 /** The resource notifications the server casts to DHCP agents on DHCP_AGENT_TOPIC. */
 export const DHCP_AGENT_EVENTS = [
   'network_create_end', 'network_update_end', 'network_delete_end', 'subnet_create_end', 'subnet_update_end',
   'subnet_delete_end', 'port_create_end', 'port_update_end', 'port_delete_end',
 ] as const;
-export const DHCP_DEVICE_OWNER = 'network:dhcp';
 
 export interface SchedulerOptions {
   /** [DEFAULT] agent_down_time, seconds. */
@@ -61,7 +59,7 @@ export async function dhcpAgentsFor(db: Db, networkId: string): Promise<Array<Dh
     compiled = db.kysely.selectFrom('agents as a')
       .select(['a.id', 'a.host', 'a.admin_state_up', 'a.heartbeat_timestamp'])
       .select(sql<number>`exists (select 1 from networkdhcpagentbindings b where b.dhcp_agent_id = a.id and b.network_id = ${NETWORK_MARK})`.as('bound'))
-      .where('a.agent_type', '=', DHCP_AGENT_TYPE).compile();
+      .where('a.agent_type', '=', AGENT_TYPE_DHCP).compile();
     agentsForCompiled.set(db, compiled);
   }
   const { rows } = await db.kysely.executeQuery<AgentsForRow>({ ...compiled, parameters: compiled.parameters.map((p) => (p === NETWORK_MARK ? networkId : p)) });
@@ -70,7 +68,7 @@ export async function dhcpAgentsFor(db: Db, networkId: string): Promise<Array<Dh
 
 export async function dhcpAgentOfHost(db: Db, host: string): Promise<DhcpAgentRow | undefined> {
   return db.kysely.selectFrom('agents').select(['id', 'host', 'admin_state_up', 'heartbeat_timestamp'])
-    .where('agent_type', '=', DHCP_AGENT_TYPE).where('host', '=', host).executeTakeFirst();
+    .where('agent_type', '=', AGENT_TYPE_DHCP).where('host', '=', host).executeTakeFirst();
 }
 
 /** Whether the network has a subnet with enable_dhcp. */
@@ -101,7 +99,7 @@ export async function scheduleNetwork(db: Db, networkId: string, o: SchedulerOpt
   if (want <= 0) return [];
   const taken = new Set(hosting.map((a) => a.id));
   let candidatesQ = db.kysely.selectFrom('agents').select(['id', 'host', 'admin_state_up', 'heartbeat_timestamp'])
-    .where('agent_type', '=', DHCP_AGENT_TYPE).where('admin_state_up', '=', 1).where('heartbeat_timestamp', '>=', cutoff(o));
+    .where('agent_type', '=', AGENT_TYPE_DHCP).where('admin_state_up', '=', 1).where('heartbeat_timestamp', '>=', cutoff(o));
   // Only agents of the network's availability zones (AZ-aware scheduling).
   const zones = await networkZoneHints(db, networkId, o);
   if (zones.length) candidatesQ = candidatesQ.where('availability_zone', 'in', zones);

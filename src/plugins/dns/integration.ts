@@ -4,8 +4,8 @@
 // agent hands out. As in Neutron, ports' names are only kept when [DEFAULT] dns_domain is set to
 // something other than the default 'openstacklocal': with the default every port is
 // host-<ip>.openstacklocal. and its dns_name reads ''.
-import type { RequestContext } from '../../context.js';
-import type { Rec } from '../../api/resource-handler.js';
+import type { RequestContext } from '../../core/context.js';
+import type { Rec } from '../../core/resource.js';
 import type { PortTable } from '../../db/schema.js';
 import type { Reader, Tx } from '../../db/tx.js';
 import { FQDN_MAX_LEN } from '../../definitions/dns.js';

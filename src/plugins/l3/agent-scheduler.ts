@@ -6,19 +6,18 @@
 // concurrent schedulers bind it once. Administrators add and remove bindings by hand through the
 // l3_agent_scheduler API. Agents hear of it on topic l3_agent (routers_updated,
 // router_added_to_agent, router_removed_from_agent, router_deleted), after commit.
-import type { RequestContext } from '../../context.js';
-import { conflict, notFound } from '../../api/errors.js';
+import type { RequestContext } from '../../core/context.js';
+import { conflict, notFound } from '../../core/errors.js';
 import type { Db } from '../../db/connection.js';
 import { isDuplicateKey } from '../../db/connection.js';
 import { inTransaction } from '../../db/tx.js';
 import { newRpcContext, silentLogger, toRpcContext, type RpcBus, type RpcContext, type RpcLogger } from '../../rpc/index.js';
 import { isoAt } from '../agents/agents.js';
-import { L3_AGENT_TYPE, effectiveHints, parseHints } from '../agents/availability-zones.js';
+import { effectiveHints, parseHints } from '../agents/availability-zones.js';
 import { routerNotFound } from './errors.js';
+import { AGENT_TYPE_L3, L3_AGENT_TOPIC } from '../../core/wire.js';
 
-export { L3_AGENT_TYPE };
-/** Neutron's topics.L3_AGENT. */
-export const L3_AGENT_TOPIC = 'l3_agent';
+export { AGENT_TYPE_L3 };
 /** L3 agents on compute hosts (DVR) are never given legacy routers. */
 const DVR_ONLY_MODES = new Set(['dvr', 'dvr_no_external']);
 
@@ -113,7 +112,7 @@ export class L3AgentScheduler {
     if (!r) return null;
     if ((await this.hosting([routerId])).some((a) => Number(a.admin_state_up) === 1)) return null;
     const hints = effectiveHints(r.hints, this.o.defaultAvailabilityZones);
-    const agents = await this.db.kysely.selectFrom('agents').select([...AGENT_COLS]).where('agent_type', '=', L3_AGENT_TYPE)
+    const agents = await this.db.kysely.selectFrom('agents').select([...AGENT_COLS]).where('agent_type', '=', AGENT_TYPE_L3)
       .where('admin_state_up', '=', 1).where('heartbeat_timestamp', '>=', this.cutoff()).execute();
     const candidates = agents.filter((a) => this.canHost(a, r, false) && (!hints.length || (a.availability_zone !== null && hints.includes(a.availability_zone))));
     if (!candidates.length) return null;
@@ -210,7 +209,7 @@ export class L3AgentScheduler {
       for (const r of unhosted) await this.scheduleRouter(r.id);
     }
     const rows = await this.db.kysely.selectFrom('routerl3agentbindings as b').innerJoin('agents as a', 'a.id', 'b.l3_agent_id')
-      .select('b.router_id').where('a.host', '=', host).where('a.agent_type', '=', L3_AGENT_TYPE).execute();
+      .select('b.router_id').where('a.host', '=', host).where('a.agent_type', '=', AGENT_TYPE_L3).execute();
     return rows.map((r) => r.router_id);
   }
 
@@ -228,7 +227,7 @@ export class L3AgentScheduler {
     const r = await this.router(routerId);
     if (!r) throw routerNotFound(routerId);
     const a = await this.agent(agentId);
-    if (a.agent_type !== L3_AGENT_TYPE) throw invalidL3Agent(agentId);
+    if (a.agent_type !== AGENT_TYPE_L3) throw invalidL3Agent(agentId);
     if (DVR_ONLY_MODES.has(agentMode(a))) {
       throw conflict('DVRL3CannotAssignToDvrAgent', "Not allowed to manually assign a router to an agent in 'dvr' mode.");
     }

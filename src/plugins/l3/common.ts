@@ -2,8 +2,8 @@
 // reads that run inside the caller's write transaction (on SQLite a read through db.kysely while
 // a transaction holds the one connection would wait for it forever).
 import { sql, type SqlBool } from 'kysely';
-import type { RequestContext } from '../../context.js';
-import { NeutronError } from '../../api/errors.js';
+import type { RequestContext } from '../../core/context.js';
+import { NeutronError } from '../../core/errors.js';
 import { forUpdate, type Reader, type Tx } from '../../db/tx.js';
 import type { Ml2Context } from '../ml2/context.js';
 import type { PortHandler } from '../ml2/ports.js';
@@ -11,18 +11,11 @@ import type { SubnetHandler } from '../ml2/subnets.js';
 import type { FixedIp } from '../ml2/ip-allocator.js';
 import { networkVisible } from '../common/visibility.js';
 import type { ServicePortListener } from './port-events.js';
+import { DEVICE_OWNER_DHCP, DEVICE_OWNER_FLOATINGIP, DEVICE_OWNER_HA_REPLICATED_INT, DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_ROUTER_INTF } from '../../core/wire.js';
 
-export const DEVICE_OWNER_ROUTER_GW = 'network:router_gateway';
-export const DEVICE_OWNER_ROUTER_INTF = 'network:router_interface';
-export const DEVICE_OWNER_FLOATINGIP = 'network:floatingip';
-export const DEVICE_OWNER_DHCP = 'network:dhcp';
-/** neutron_lib constants.ROUTER_INTERFACE_OWNERS. */
-export const ROUTER_INTERFACE_OWNERS = [
-  DEVICE_OWNER_ROUTER_INTF, 'network:ha_router_replicated_interface', 'network:router_interface_distributed',
-];
 /** L3_NAT_dbonly_mixin.router_device_owners: ports only the L3 API may delete. */
 export const ROUTER_DEVICE_OWNERS = [
-  'network:ha_router_replicated_interface', DEVICE_OWNER_ROUTER_INTF, DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_FLOATINGIP,
+  DEVICE_OWNER_HA_REPLICATED_INT, DEVICE_OWNER_ROUTER_INTF, DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_FLOATINGIP,
 ];
 
 export interface L3Settings {

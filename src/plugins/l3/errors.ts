@@ -1,7 +1,7 @@
 // L3's errors, named and worded as Neutron's (neutron_lib/exceptions/l3.py, extraroute.py and the
 // generic ones the L3 plugin raises). The type is the Python class name; the status follows
 // Neutron's FAULT_MAP (BadRequest 400, NotFound 404, InUse/Conflict 409).
-import { NeutronError } from '../../api/errors.js';
+import { NeutronError } from '../../core/errors.js';
 import { pyRepr } from '../../ipam/index.js';
 
 /** neutron_lib BadRequest: "Bad %(resource)s request: %(msg)s." */

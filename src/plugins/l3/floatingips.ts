@@ -3,26 +3,24 @@
 // project port that a router connects to that external network. The address is allocated through
 // the core plugin's IP allocator under the external network's row lock, so concurrent creates
 // never share one; uq_floatingips_fixed keeps one floating IP per fixed IP and external network.
-import type { RequestContext } from '../../context.js';
+import type { RequestContext } from '../../core/context.js';
 import { floatingipDef } from '../../definitions/floatingip.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import type { ListQuery } from '../../api/query.js';
-import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import type { ListQuery } from '../../core/list-query.js';
+import type { Rec, ResourceHandler } from '../../core/resource.js';
 import { forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
 import type { FloatingIpTable } from '../../db/schema.js';
 import { isDuplicateKey } from '../../db/connection.js';
 import { canonicalIp } from '../../ipam/index.js';
 import { applyColumnFilters, applySortAndPage, applyTagFilters, loadTags, type ColumnMap } from '../common/list-sql.js';
 import { checkRevision, standardFields } from '../common/standard.js';
-import {
-  DEVICE_OWNER_DHCP, DEVICE_OWNER_FLOATINGIP, DEVICE_OWNER_ROUTER_GW, ROUTER_INTERFACE_OWNERS, ipVersionOfText,
-  networkSubnets, visibleNetwork, visiblePort, type L3Context, type PortInfo,
-} from './common.js';
+import { ipVersionOfText, networkSubnets, visibleNetwork, visiblePort, type L3Context, type PortInfo } from './common.js';
 import {
   badResource, externalGatewayForFloatingIpNotFound, externalIpAddressExhausted, floatingIpNotFound,
   floatingIpPortAlreadyAssociated,
 } from './errors.js';
 import { createServicePort, deleteServicePort, l3Transaction } from './port-events.js';
+import { DEVICE_OWNER_DHCP, DEVICE_OWNER_FLOATINGIP, DEVICE_OWNER_ROUTER_GW, ROUTER_INTERFACE_OWNERS } from '../../core/wire.js';
 
 const COLUMNS: ColumnMap = {
   id: { column: 'id' }, floating_ip_address: { column: 'floating_ip_address' },

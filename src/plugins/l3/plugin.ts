@@ -1,19 +1,20 @@
 // The L3 service plugin: routers and floating IPs, and its hooks into the core plugin — router
 // and floating IP ports may not be deleted through the port API, deleting a port drops its
 // floating IP associations, and deleting a network first deletes its unassociated floating IPs.
-import type { RequestContext } from '../../context.js';
-import type { ResourceHandler } from '../../api/resource-handler.js';
+import type { RequestContext } from '../../core/context.js';
+import type { ResourceHandler } from '../../core/resource.js';
 import type { Tx } from '../../db/tx.js';
 import type { Ml2Context } from '../ml2/context.js';
 import type { PortHandler } from '../ml2/ports.js';
 import { SubnetHandler } from '../ml2/subnets.js';
-import { DEVICE_OWNER_FLOATINGIP, ROUTER_DEVICE_OWNERS, defaultL3Settings, type L3Context, type L3Settings } from './common.js';
+import { ROUTER_DEVICE_OWNERS, defaultL3Settings, type L3Context, type L3Settings } from './common.js';
 import { servicePortInUse } from './errors.js';
 import { FloatingIpHandler } from './floatingips.js';
 import { RouterHandler } from './routers.js';
 import type { ServicePortListener } from './port-events.js';
 import { l3RpcHandlers, type L3RpcDeps } from './rpc.js';
 import type { RpcHandlers } from '../../rpc/index.js';
+import { DEVICE_OWNER_FLOATINGIP } from '../../core/wire.js';
 
 export class L3Plugin {
   readonly routers: RouterHandler;

@@ -3,8 +3,8 @@
 // tells its port callbacks about them: DHCP agents (port_create_end, ...) and L2 agents
 // (port_update / port_delete fanouts, l2population). An API port write is announced by the port
 // handler's wrappers; these bypass them, so L3 keeps its own record per transaction.
-import { adminContext } from '../../context.js';
-import type { Rec } from '../../api/resource-handler.js';
+import { adminContext } from '../../core/context.js';
+import type { Rec } from '../../core/resource.js';
 import { inTransaction, type Tx } from '../../db/tx.js';
 import type { L3Context } from './common.js';
 

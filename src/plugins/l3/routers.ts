@@ -2,14 +2,14 @@
 // network, interfaces by subnet or by port, extra routes. Each write is one transaction that
 // starts by locking the router's row, so concurrent changes of one router (two adds of the same
 // subnet, an add racing a delete) run one after the other and see each other's result.
-import type { RequestContext } from '../../context.js';
+import type { RequestContext } from '../../core/context.js';
 import { routerDef } from '../../definitions/router.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import { isUuid } from '../../definitions/validators.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import { badRequest } from '../../api/errors.js';
-import type { ListQuery } from '../../api/query.js';
-import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import { badRequest } from '../../core/errors.js';
+import type { ListQuery } from '../../core/list-query.js';
+import type { Rec, ResourceHandler } from '../../core/resource.js';
 import { b2i, forUpdate, i2b, nowIso, type Reader, type Tx } from '../../db/tx.js';
 import type { RouterTable } from '../../db/schema.js';
 import { canonicalIp, cidrsOverlap, formatCidr, ipInCidr, parseIp, pyStr, tryParseCidr } from '../../ipam/index.js';
@@ -17,10 +17,7 @@ import { applyColumnFilters, applySortAndPage, applyTagFilters, boolColumn, load
 import { checkRevision, standardFields } from '../common/standard.js';
 import { PortIpAllocator, type FixedIp } from '../ml2/ip-allocator.js';
 import { routeList } from '../../definitions/router.js';
-import {
-  DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_ROUTER_INTF, ROUTER_INTERFACE_OWNERS, lockNetwork, loadPort, loadPorts, loadSubnets,
-  networkSubnets, visibleNetwork, visiblePort, visibleSubnet, type L3Context, type PortInfo, type SubnetRow,
-} from './common.js';
+import { lockNetwork, loadPort, loadPorts, loadSubnets, networkSubnets, visibleNetwork, visiblePort, visibleSubnet, type L3Context, type PortInfo, type SubnetRow } from './common.js';
 import {
   badResource, gatewayInUseByFloatingIp, invalidRoutes, portInUse, routerInUse, routerInterfaceInUseByFloatingIp,
   routerInterfaceInUseByRoute, routerInterfaceNotFound, routerInterfaceNotFoundForSubnet, routerNotFound, routesExhausted,
@@ -29,6 +26,7 @@ import {
 import { createServicePort, deleteServicePort, l3Transaction, noteServicePortUpdate } from './port-events.js';
 import { effectiveHints, fillAvailabilityZones, parseHints, validateAvailabilityZones } from '../agents/availability-zones.js';
 import type { L3AgentScheduler } from './agent-scheduler.js';
+import { DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_ROUTER_INTF, ROUTER_INTERFACE_OWNERS } from '../../core/wire.js';
 
 const COLUMNS: ColumnMap = {
   id: { column: 'id' }, name: { column: 'name' }, status: { column: 'status' },

@@ -8,19 +8,17 @@
 //   get_service_plugin_list()                 the service plugins loaded
 // Without an L3 agent scheduler every agent serves every router; a scheduler plugs in through
 // `routerIdsForHost`, and only then does a sync move ports already bound to another host.
-import { adminContext } from '../../context.js';
-import type { Rec } from '../../api/resource-handler.js';
+import { adminContext } from '../../core/context.js';
+import type { Rec } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import { inTransaction, nowIso } from '../../db/tx.js';
 import type { RpcContext, RpcHandlers } from '../../rpc/index.js';
-import { VIF_TYPE_BINDING_FAILED, VIF_TYPE_UNBOUND } from '../ml2/binding.js';
 import type { PortHandler } from '../ml2/ports.js';
 import type { FloatingIpHandler } from './floatingips.js';
 import type { RouterHandler } from './routers.js';
 import { INTERFACE_KEY, routerSyncData } from './sync-data.js';
+import { L3_PLUGIN_TOPIC, VIF_TYPE_BINDING_FAILED, VIF_TYPE_UNBOUND } from '../../core/wire.js';
 
-/** neutron_lib.agent.topics.L3PLUGIN. */
-export const L3_PLUGIN_TOPIC = 'q-l3-plugin';
 /** neutron_lib.plugins.constants CORE and L3: what get_service_plugin_list names. */
 const SERVICE_PLUGINS = ['CORE', 'L3_ROUTER_NAT'];
 

@@ -4,21 +4,21 @@
 // its fixed IP). Every port carries `subnets` (those of its fixed IPs: cidr, gateway, DNS, RA mode,
 // pool), `extra_subnets` (the network's others), `address_scopes` per IP version, `mtu`, and the
 // prefix length of each fixed IP.
-import type { Rec } from '../../api/resource-handler.js';
+import type { Rec } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import { b2i } from '../../db/tx.js';
 import type { FloatingIpTable, RouterTable } from '../../db/schema.js';
 import { idChunks, whereIdIn } from '../common/list-sql.js';
 import type { PortHandler } from '../ml2/ports.js';
-import { DEVICE_OWNER_ROUTER_INTF } from './common.js';
 import type { FloatingIpHandler } from './floatingips.js';
 import type { RouterHandler } from './routers.js';
+import { DEVICE_OWNER_HA_REPLICATED_INT, DEVICE_OWNER_ROUTER_INTF } from '../../core/wire.js';
 
 /** neutron_lib.constants INTERFACE_KEY and FLOATINGIP_KEY. */
 export const INTERFACE_KEY = '_interfaces';
 export const FLOATINGIP_KEY = '_floatingips';
 /** The interface owners an agent builds (Neutron's _get_sync_interfaces default). */
-const SYNC_INTERFACE_OWNERS = [DEVICE_OWNER_ROUTER_INTF, 'network:ha_router_replicated_interface'];
+const SYNC_INTERFACE_OWNERS = [DEVICE_OWNER_ROUTER_INTF, DEVICE_OWNER_HA_REPLICATED_INT];
 
 export interface SyncDeps {
   db: Db;

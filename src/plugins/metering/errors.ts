@@ -1,6 +1,6 @@
 // The metering exceptions, named and worded as Neutron's (neutron_lib/exceptions/metering.py);
 // the body's type is the class name, the status follows FAULT_MAP.
-import { NeutronError } from '../../api/errors.js';
+import { NeutronError } from '../../core/errors.js';
 
 export const meteringLabelNotFound = (id: string) => new NeutronError(404, 'MeteringLabelNotFound', `Metering label '${id}' does not exist.`);
 export const meteringLabelRuleNotFound = (id: string) =>

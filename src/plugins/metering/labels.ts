@@ -1,11 +1,11 @@
 // Metering labels (metering): named sets of rules that count a project's routed traffic (or every
 // project's, when shared). Labels cannot be updated; deleting one deletes its rules. Nothing here
 // talks to a metering agent: the API and its data only.
-import type { RequestContext } from '../../context.js';
+import type { RequestContext } from '../../core/context.js';
 import { meteringLabelDef } from '../../definitions/metering.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import type { ListQuery } from '../../api/query.js';
-import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import type { ListQuery } from '../../core/list-query.js';
+import type { Rec, ResourceHandler } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import type { MeteringLabelTable } from '../../db/schema.js';
 import { b2i, forUpdate, i2b, inTransaction, type Reader } from '../../db/tx.js';

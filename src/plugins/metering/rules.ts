@@ -4,11 +4,11 @@
 // is needed, and two rules of one label, direction and `excluded` whose remote prefixes overlap
 // are refused (MeteringLabelRuleOverlaps). Creates lock the label row, so two concurrent
 // overlapping rules cannot both pass the check. Rules cannot be updated.
-import type { RequestContext } from '../../context.js';
+import type { RequestContext } from '../../core/context.js';
 import { meteringLabelRuleDef } from '../../definitions/metering.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import type { ListQuery } from '../../api/query.js';
-import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import type { ListQuery } from '../../core/list-query.js';
+import type { Rec, ResourceHandler } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import type { MeteringLabelRuleTable } from '../../db/schema.js';
 import { b2i, forUpdate, i2b, inTransaction, type Reader } from '../../db/tx.js';

@@ -12,11 +12,8 @@ import type { Reader, Tx } from '../../db/tx.js';
 import { inTransaction, nowIso } from '../../db/tx.js';
 import type { Db } from '../../db/connection.js';
 import { isoAt } from '../agents/agents.js';
+import { AGENT_TYPE_LINUXBRIDGE, VIF_TYPE_BINDING_FAILED, VIF_TYPE_BRIDGE, VIF_TYPE_UNBOUND } from '../../core/wire.js';
 
-export const AGENT_TYPE_LINUXBRIDGE = 'Linux bridge agent';
-export const VIF_TYPE_BRIDGE = 'bridge';
-export const VIF_TYPE_UNBOUND = 'unbound';
-export const VIF_TYPE_BINDING_FAILED = 'binding_failed';
 
 /** vnic types the Linux-bridge driver binds (SimpleAgentMechanismDriverBase's default). */
 const SUPPORTED_VNIC_TYPES = new Set(['normal']);

@@ -1,12 +1,13 @@
 // The ML2 port handler with port binding and agent notifications on top of PortHandler's
 // storage: after a port's transaction commits, (re)bind it for its binding:host_id (Neutron binds
 // post-commit too), then tell the agents (port_update / port_delete fanouts, l2population).
-import { adminContext, type RequestContext } from '../../context.js';
-import type { Rec } from '../../api/resource-handler.js';
+import { adminContext, type RequestContext } from '../../core/context.js';
+import type { Rec } from '../../core/resource.js';
 import { inTransaction, nowIso } from '../../db/tx.js';
 import { PortHandler } from './ports.js';
 import type { Ml2Context } from './context.js';
-import { bindPort, VIF_TYPE_BINDING_FAILED, type BindingOptions } from './binding.js';
+import { bindPort, type BindingOptions } from './binding.js';
+import { VIF_TYPE_BINDING_FAILED } from '../../core/wire.js';
 
 /** What the RPC side wants to hear about ports; every call happens after commit. */
 export interface PortEvents {

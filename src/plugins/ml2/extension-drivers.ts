@@ -5,8 +5,8 @@
 // The prepare* and process* hooks run inside the resource's own write transaction (process* after
 // its row is written), so a refused attribute leaves nothing behind; the extend* hooks fill the
 // API dicts.
-import type { RequestContext } from '../../context.js';
-import type { Rec } from '../../api/resource-handler.js';
+import type { RequestContext } from '../../core/context.js';
+import type { Rec } from '../../core/resource.js';
 import type { PortTable } from '../../db/schema.js';
 import type { Reader, Tx } from '../../db/tx.js';
 import type { FixedIp } from './ip-allocator.js';

@@ -2,15 +2,13 @@
 // the subnet, automatic ones come from random probes of the allocation pools, confirmed against
 // the database in one indexed query, with a full scan only when the pools are nearly full.
 // Callers hold the network's row lock; the (subnet_id, ip_address) primary key backs it up.
-import { NeutronError, badRequest, conflict } from '../../api/errors.js';
+import { NeutronError, badRequest, conflict } from '../../core/errors.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import type { Tx } from '../../db/tx.js';
-import {
-  canonicalIp, eui64Address, formatIp, ipInCidr, isAutoAddressSubnet, isValidIpForSubnet, parseIp, pickIp,
-  ROUTER_PORT_OWNERS,
-} from '../../ipam/index.js';
+import { canonicalIp, eui64Address, formatIp, ipInCidr, isAutoAddressSubnet, isValidIpForSubnet, parseIp, pickIp } from '../../ipam/index.js';
 import type { Ml2Context } from './context.js';
 import type { SubnetInfo } from './subnets.js';
+import { ROUTER_PORT_OWNERS } from '../../core/wire.js';
 
 export interface FixedIp {
   subnet_id: string;

@@ -11,9 +11,9 @@ import type { Db } from '../../db/connection.js';
 import type { Reader } from '../../db/tx.js';
 import type { RpcBus } from '../../rpc/index.js';
 import { newRpcContext } from '../../rpc/index.js';
-import { AGENT_TYPE_LINUXBRIDGE, decideBinding, linuxbridgeAgents, networkSegments, type BindingOptions, type BoundSegment } from './binding.js';
+import { decideBinding, linuxbridgeAgents, networkSegments, type BindingOptions, type BoundSegment } from './binding.js';
+import { AGENT_TYPE_LINUXBRIDGE, L2POP_TOPIC } from '../../core/wire.js';
 
-export const L2POP_TOPIC = 'q-agent-notifier-l2population-update';
 export const FLOODING_ENTRY: [string, string] = ['00:00:00:00:00:00', '0.0.0.0'];
 const TUNNEL_TYPES = new Set(['vxlan', 'geneve']);
 

@@ -1,7 +1,7 @@
 // Lookups on a port's or subnet's parent network shared by their handlers: its owner (for
 // `network:tenant_id` in policy targets) and whether the caller may use it at all (else 404).
-import type { RequestContext } from '../../context.js';
-import { notFound } from '../../api/errors.js';
+import type { RequestContext } from '../../core/context.js';
+import { notFound } from '../../core/errors.js';
 import type { Db } from '../../db/connection.js';
 import { networkVisible } from '../common/visibility.js';
 

@@ -2,13 +2,13 @@
 // RBAC entries, MTU from the segments, and in-use checks on delete.
 import { randomUUID } from 'node:crypto';
 import { sql, type SqlBool } from 'kysely';
-import type { RequestContext } from '../../context.js';
+import type { RequestContext } from '../../core/context.js';
 import { networkDef } from '../../definitions/network.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import { NeutronError, badRequest, conflict, notFound } from '../../api/errors.js';
-import type { ListQuery } from '../../api/query.js';
-import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import { NeutronError, badRequest, conflict, notFound } from '../../core/errors.js';
+import type { ListQuery } from '../../core/list-query.js';
+import type { Rec, ResourceHandler } from '../../core/resource.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
 import type { NetworkTable } from '../../db/schema.js';
 import { applyColumnFilters, applySortAndPage, applyTagFilters, boolColumn, chunks, loadTags, type ColumnMap } from '../common/list-sql.js';
@@ -18,6 +18,7 @@ import type { Ml2Context } from './context.js';
 import type { Segment } from './type-drivers.js';
 import { networkAddressScopes } from '../subnetpools/allocation.js';
 import { checkUnshareNetwork } from '../rbac/kinds.js';
+import { DEVICE_OWNER_DHCP, DEVICE_OWNER_DVR_INTERFACE, DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_ROUTER_HA_INTF } from '../../core/wire.js';
 
 const COLUMNS: ColumnMap = {
   id: { column: 'id' }, name: { column: 'name' }, status: { column: 'status' },
@@ -28,7 +29,7 @@ const COLUMNS: ColumnMap = {
 };
 
 /** Ports the network deletes along with itself (Neutron's AUTO_DELETE_PORT_OWNERS). */
-export const AUTO_DELETE_PORT_OWNERS = ['network:dhcp', 'network:router_interface_distributed', 'network:router_ha_interface'];
+export const AUTO_DELETE_PORT_OWNERS = [DEVICE_OWNER_DHCP, DEVICE_OWNER_DVR_INTERFACE, DEVICE_OWNER_ROUTER_HA_INTF];
 
 const PROVIDER_KEYS = ['provider:network_type', 'provider:physical_network', 'provider:segmentation_id'] as const;
 
@@ -275,7 +276,7 @@ export class NetworkHandler implements ResourceHandler {
         if (body['router:external']) await this.addRbac(tx, id, row.project_id, 'access_as_external');
         else {
           const gw = await tx.selectFrom('ports').select('id').where('network_id', '=', id)
-            .where('device_owner', '=', 'network:router_gateway').limit(1).executeTakeFirst();
+            .where('device_owner', '=', DEVICE_OWNER_ROUTER_GW).limit(1).executeTakeFirst();
           if (gw) throw conflict('ExternalNetworkInUse', `External network ${id} cannot be updated to be non-external, since it has existing gateway ports.`);
           // Every access_as_external entry goes, not only the wildcard (_process_l3_update).
           await tx.deleteFrom('rbac_entries').where('object_type', '=', 'network').where('object_id', '=', id)

@@ -1,7 +1,7 @@
 // Validation of the port extension lists: allowed address pairs and extra DHCP options.
-import { NeutronError, badRequest } from '../../api/errors.js';
+import { NeutronError, badRequest } from '../../core/errors.js';
 import { canonicalIp, tryParseCidr, isValidIp, normalizeMac } from '../../ipam/index.js';
-import type { Rec } from '../../api/resource-handler.js';
+import type { Rec } from '../../core/resource.js';
 
 export interface AddressPair {
   ip_address: string;

@@ -2,13 +2,13 @@
 // the database), port security, allowed address pairs, extra DHCP options and binding fields.
 import { randomUUID } from 'node:crypto';
 import { sql, type SelectQueryBuilder, type SqlBool } from 'kysely';
-import type { RequestContext } from '../../context.js';
+import type { RequestContext } from '../../core/context.js';
 import { GENERATE_MAC, portDef } from '../../definitions/port.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import { NeutronError, badRequest, conflict, notFound } from '../../api/errors.js';
-import type { ListQuery } from '../../api/query.js';
-import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import { NeutronError, badRequest, conflict, notFound } from '../../core/errors.js';
+import type { ListQuery } from '../../core/list-query.js';
+import type { Rec, ResourceHandler } from '../../core/resource.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
 import type { IpAllocationTable, PortTable } from '../../db/schema.js';
 import { selectRows, selectRowsAsOne } from '../../db/rows.js';
@@ -22,6 +22,7 @@ import { SubnetHandler, type SubnetInfo } from './subnets.js';
 import { PortIpAllocator, type FixedIp } from './ip-allocator.js';
 import { validateAddressPairs, validateDhcpOpts, type AddressPair, type DhcpOpt } from './port-extras.js';
 import { canonicalIp, eui64Address, isAutoAddressSubnet, randomMac, parseBaseMac } from '../../ipam/index.js';
+import { VIF_TYPE_BINDING_FAILED, VIF_TYPE_UNBOUND } from '../../core/wire.js';
 
 const COLUMNS: ColumnMap = {
   id: { column: 'id' }, name: { column: 'name' }, network_id: { column: 'network_id' },
@@ -34,8 +35,6 @@ const COLUMNS: ColumnMap = {
   revision_number: { column: 'revision_number' },
 };
 
-const UNBOUND = 'unbound';
-const BINDING_FAILED = 'binding_failed';
 
 export class PortHandler implements ResourceHandler {
   readonly def: ResourceDef = portDef;
@@ -234,7 +233,7 @@ export class PortHandler implements ResourceHandler {
       admin_state_up: b2i(body.admin_state_up as boolean), status: 'DOWN', device_id: body.device_id as string,
       device_owner: owner, port_security_enabled: b2i(pse), binding_host_id: host,
       binding_vnic_type: body['binding:vnic_type'] as string, binding_profile: JSON.stringify(body['binding:profile'] ?? {}),
-      binding_vif_type: host ? BINDING_FAILED : UNBOUND, binding_vif_details: '{}',
+      binding_vif_type: host ? VIF_TYPE_BINDING_FAILED : VIF_TYPE_UNBOUND, binding_vif_details: '{}',
       description: body.description as string, revision_number: 0, created_at: now, updated_at: now,
     };
     try {
@@ -297,7 +296,7 @@ export class PortHandler implements ResourceHandler {
         // A new MAC only for a port that is not plugged (ML2's _check_mac_update_allowed), and
         // never for the network's own ports (_check_mac_addr_update).
         const newMac = body.mac_address === GENERATE_MAC ? await this.chooseMac(tx, row.network_id, GENERATE_MAC) : String(body.mac_address);
-        if (row.binding_vif_type !== UNBOUND && row.binding_vif_type !== BINDING_FAILED) {
+        if (row.binding_vif_type !== VIF_TYPE_UNBOUND && row.binding_vif_type !== VIF_TYPE_BINDING_FAILED) {
           throw conflict('PortBound', `Unable to complete operation on port ${id}, port is already bound, port type: ${row.binding_vif_type}, old_mac ${row.mac_address}, new_mac ${newMac}.`);
         }
         const owner = 'device_owner' in body && body.device_owner ? (body.device_owner as string) : row.device_owner;
@@ -339,7 +338,7 @@ export class PortHandler implements ResourceHandler {
       }
       if ('binding:host_id' in body) {
         set.binding_host_id = body['binding:host_id'] as string;
-        set.binding_vif_type = set.binding_host_id ? BINDING_FAILED : UNBOUND;
+        set.binding_vif_type = set.binding_host_id ? VIF_TYPE_BINDING_FAILED : VIF_TYPE_UNBOUND;
       }
       if ('binding:vnic_type' in body) set.binding_vnic_type = body['binding:vnic_type'] as string;
       if ('binding:profile' in body) set.binding_profile = JSON.stringify(body['binding:profile'] ?? {});

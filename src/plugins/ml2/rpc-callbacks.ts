@@ -9,20 +9,18 @@
 // or a port id; like Neutron's _device_to_port_id, a short id is matched as a prefix.
 import type { Db } from '../../db/connection.js';
 import { inTransaction, nowIso } from '../../db/tx.js';
-import { adminContext } from '../../context.js';
-import type { Rec } from '../../api/resource-handler.js';
+import { adminContext } from '../../core/context.js';
+import type { Rec } from '../../core/resource.js';
 import { newRpcContext, type RpcBus, type RpcHandlers, type RpcLogger } from '../../rpc/index.js';
 import { silentLogger } from '../../rpc/index.js';
-import { boundSegment, VIF_TYPE_BINDING_FAILED, VIF_TYPE_BRIDGE, type BindingOptions } from './binding.js';
+import { boundSegment, type BindingOptions } from './binding.js';
 import type { Ml2PortHandler, PortEvents } from './bound-ports.js';
 import { L2Population, type L2Port } from './l2pop.js';
 import { devicesToPortIds, networkMtus, portRows, SegmentResolver } from './rpc-devices.js';
 import type { PortTable } from '../../db/schema.js';
 import { idChunks, whereIdIn } from '../common/list-sql.js';
+import { NETWORK_DELETE_TOPIC, PORT_DELETE_TOPIC, PORT_UPDATE_TOPIC, VIF_TYPE_BINDING_FAILED, VIF_TYPE_BRIDGE } from '../../core/wire.js';
 
-export const PORT_UPDATE_TOPIC = 'q-agent-notifier-port-update';
-export const PORT_DELETE_TOPIC = 'q-agent-notifier-port-delete';
-export const NETWORK_DELETE_TOPIC = 'q-agent-notifier-network-delete';
 
 const ADMIN = adminContext('req-ml2-rpc');
 

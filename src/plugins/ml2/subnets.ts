@@ -1,21 +1,16 @@
 // Subnets in the ML2 plugin: CIDR, gateway and pool validation through the IPAM core, DNS
 // servers and host routes, IPv6 modes, automatic (SLAAC) addresses for existing ports, and
 // in-use checks on delete.
-import type { RequestContext } from '../../context.js';
+import type { RequestContext } from '../../core/context.js';
 import { subnetDef } from '../../definitions/subnet.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import { badRequest, conflict, notFound } from '../../api/errors.js';
-import type { ListQuery } from '../../api/query.js';
-import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import { badRequest, conflict, notFound } from '../../core/errors.js';
+import type { ListQuery } from '../../core/list-query.js';
+import type { Rec, ResourceHandler } from '../../core/resource.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
 import type { SubnetTable } from '../../db/schema.js';
-import {
-  formatCidr, defaultAllocationPools, defaultGateway, formatPools, parseCidr, validateAllocationPools,
-  validateGatewayIp, validateSubnetCidr, validateSubnetOverlap, validateGatewayOutOfPools,
-  validateDnsNameservers, validateHostRoutes, validateIpv6Modes, isAutoAddressSubnet, eui64Address,
-  ROUTER_PORT_OWNERS, type IpRange,
-} from '../../ipam/index.js';
+import { formatCidr, defaultAllocationPools, defaultGateway, formatPools, parseCidr, validateAllocationPools, validateGatewayIp, validateSubnetCidr, validateSubnetOverlap, validateGatewayOutOfPools, validateDnsNameservers, validateHostRoutes, validateIpv6Modes, isAutoAddressSubnet, eui64Address, type IpRange } from '../../ipam/index.js';
 import { applyColumnFilters, applySortAndPage, applyTagFilters, boolColumn, chunks, loadTags, type ColumnMap } from '../common/list-sql.js';
 import { networkVisible } from '../common/visibility.js';
 import { checkRevision, standardFields } from '../common/standard.js';
@@ -23,6 +18,7 @@ import type { Ml2Context } from './context.js';
 import { checkNetworkVisible, networkNotFound, networkOwner } from './network-access.js';
 import { subnetSource } from '../subnetpools/allocation.js';
 import { checkNewSubnetSegment, checkSubnetSegmentUpdate } from '../segments/subnet-segments.js';
+import { DEVICE_OWNER_DHCP, ROUTER_PORT_OWNERS } from '../../core/wire.js';
 
 const COLUMNS: ColumnMap = {
   id: { column: 'id' }, name: { column: 'name' }, network_id: { column: 'network_id' },
@@ -325,7 +321,7 @@ export class SubnetHandler implements ResourceHandler {
       // Automatic (SLAAC) addresses and DHCP ports go with the subnet; anything else keeps it.
       const allocs = await tx.selectFrom('ip_allocations').innerJoin('ports', 'ports.id', 'ip_allocations.port_id')
         .select(['ports.id as port_id', 'ports.device_owner']).where('ip_allocations.subnet_id', '=', id).execute();
-      const blocking = allocs.filter((a) => !(auto && !ROUTER_PORT_OWNERS.includes(a.device_owner)) && a.device_owner !== 'network:dhcp');
+      const blocking = allocs.filter((a) => !(auto && !ROUTER_PORT_OWNERS.includes(a.device_owner)) && a.device_owner !== DEVICE_OWNER_DHCP);
       if (blocking.length) {
         throw conflict('SubnetInUse', `Unable to complete operation on subnet ${id}: One or more ports have an IP allocation from this subnet.`);
       }

@@ -2,7 +2,7 @@
 // configured ranges, release, and MTU per type. The database guarantees that a segment id is
 // never handed out twice: every allocation is a conditional UPDATE (or an INSERT) of the row
 // keyed by (type, physnet, id), so a concurrent loser sees zero rows and picks again.
-import { NeutronError, badRequest, conflict } from '../../api/errors.js';
+import { NeutronError, badRequest, conflict } from '../../core/errors.js';
 import { forUpdate, type Tx } from '../../db/tx.js';
 import type { Db } from '../../db/connection.js';
 import { isDuplicateKey } from '../../db/connection.js';

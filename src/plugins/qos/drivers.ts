@@ -4,7 +4,7 @@
 // minimum_bandwidth (placement-backed in Neutron) it does not support. Pure functions: what the
 // rule-types API reports and what the plugin accepts on ports and networks.
 import { DIRECTIONS, KBPS_MAX, RULE_TYPE_BANDWIDTH_LIMIT, RULE_TYPE_DSCP_MARKING, VALID_DSCP_MARKS, VALID_RULE_TYPES } from '../../definitions/qos.js';
-import { VIF_TYPE_BINDING_FAILED, VIF_TYPE_BRIDGE, VIF_TYPE_UNBOUND } from '../ml2/binding.js';
+import { VIF_TYPE_BINDING_FAILED, VIF_TYPE_BRIDGE, VIF_TYPE_UNBOUND } from '../../core/wire.js';
 
 type ParameterSpec = { range: [number, number] } | { choices: readonly (string | number)[] };
 

@@ -1,7 +1,7 @@
 // The exceptions of the QoS service, named and worded as Neutron's (neutron_lib.exceptions.qos):
 // the body's type is the class name, the status follows FAULT_MAP (NotFound 404, Conflict and
 // InUse 409, NotAuthorized 403).
-import { NeutronError } from '../../api/errors.js';
+import { NeutronError } from '../../core/errors.js';
 
 export const qosPolicyNotFound = (id: string) => new NeutronError(404, 'QosPolicyNotFound', `QoS policy ${id} could not be found.`);
 export const qosRuleNotFound = (ruleId: string, policyId: string) =>

@@ -1,7 +1,7 @@
 // The QoS service plugin (qos and its companion extensions): policies, rules (also by alias),
 // rule types, qos_policy_id on networks and ports, and the qos_policy RBAC object type.
 import type { Db } from '../../db/connection.js';
-import type { ResourceHandler } from '../../api/resource-handler.js';
+import type { ResourceHandler } from '../../core/resource.js';
 import { RULE_SPECS } from '../../definitions/qos.js';
 import { boundKind } from '../rbac/kinds.js';
 import type { Ml2Context } from '../ml2/context.js';

@@ -7,18 +7,18 @@
 // Everything runs in the network's or port's own transaction; the policy row is locked, so a
 // policy being deleted cannot gain a binding meanwhile.
 import { sql, type SelectQueryBuilder, type SqlBool } from 'kysely';
-import type { RequestContext } from '../../context.js';
-import type { Rec } from '../../api/resource-handler.js';
+import type { RequestContext } from '../../core/context.js';
+import type { Rec } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import type { PortTable } from '../../db/schema.js';
 import type { Reader, Tx } from '../../db/tx.js';
 import { idChunks, whereIdIn } from '../common/list-sql.js';
-import { VIF_TYPE_BINDING_FAILED, VIF_TYPE_UNBOUND } from '../ml2/binding.js';
 import type { Ml2ExtensionDriver } from '../ml2/extension-drivers.js';
 import type { QosDrivers } from './drivers.js';
 import { policyRemoveAuthorizationError, qosPolicyNotFound } from './errors.js';
 import { findPolicy, isAccessible, loadRules } from './store.js';
 import { validateForNetwork, validateForPort, validateNetworkPorts } from './validation.js';
+import { VIF_TYPE_BINDING_FAILED, VIF_TYPE_UNBOUND } from '../../core/wire.js';
 
 type BindingTable = 'qos_network_policy_bindings' | 'qos_port_policy_bindings' | 'qos_fip_policy_bindings';
 

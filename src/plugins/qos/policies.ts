@@ -3,11 +3,11 @@
 // stop being shared; a project has one default policy at most (the database's primary key); a
 // policy that a port, network or floating IP uses cannot be deleted (QosPolicyInUse).
 import { sql, type SqlBool } from 'kysely';
-import type { RequestContext } from '../../context.js';
+import type { RequestContext } from '../../core/context.js';
 import { qosPolicyDef } from '../../definitions/qos.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import type { ListQuery } from '../../api/query.js';
-import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import type { ListQuery } from '../../core/list-query.js';
+import type { Rec, ResourceHandler } from '../../core/resource.js';
 import { isDuplicateKey, type Db } from '../../db/connection.js';
 import type { QosPolicyTable } from '../../db/schema.js';
 import { forUpdate, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';

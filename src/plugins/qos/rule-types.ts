@@ -1,12 +1,12 @@
 // /v2.0/qos/rule-types: the rule types the loaded QoS drivers support (qos-rule-type-filter's
 // all_rules / all_supported widen the list), and per type which driver takes which parameter
 // values (qos-rule-type-details; showing one type is for admins, as in Neutron).
-import type { RequestContext } from '../../context.js';
+import type { RequestContext } from '../../core/context.js';
 import { qosRuleTypeDef, VALID_RULE_TYPES } from '../../definitions/qos.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import { NeutronError } from '../../api/errors.js';
-import type { ListQuery } from '../../api/query.js';
-import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import { NeutronError } from '../../core/errors.js';
+import type { ListQuery } from '../../core/list-query.js';
+import type { Rec, ResourceHandler } from '../../core/resource.js';
 import type { QosDrivers } from './drivers.js';
 import { notAuthorized } from './errors.js';
 

@@ -3,11 +3,11 @@
 // direction (one DSCP rule); a bandwidth limit may not go below a minimum bandwidth of the same
 // policy; every rule must suit the ports the policy governs. Each change locks the policy's row
 // and bumps its revision; the database's unique keys settle concurrent duplicates.
-import type { RequestContext } from '../../context.js';
+import type { RequestContext } from '../../core/context.js';
 import { qosRuleAliasDef, qosRuleDef, RULE_TYPE_BANDWIDTH_LIMIT, RULE_TYPE_MINIMUM_BANDWIDTH, type RuleTypeSpec } from '../../definitions/qos.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import type { ListQuery } from '../../api/query.js';
-import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import type { ListQuery } from '../../core/list-query.js';
+import type { Rec, ResourceHandler } from '../../core/resource.js';
 import { isDuplicateKey, type Db } from '../../db/connection.js';
 import { inTransaction, nowIso, type Tx } from '../../db/tx.js';
 import { applyColumnFilters, applySortAndPage, type ColumnMap } from '../common/list-sql.js';

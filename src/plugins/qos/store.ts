@@ -1,7 +1,7 @@
 // QoS policies and rules as stored: which policies a caller sees (own, and those an RBAC
 // access_as_shared entry shares with it), the rules of policies in Neutron's order, and the
 // rule tables by type.
-import type { RequestContext } from '../../context.js';
+import type { RequestContext } from '../../core/context.js';
 import type { Db } from '../../db/connection.js';
 import type { QosPolicyTable } from '../../db/schema.js';
 import { forUpdate, type Reader } from '../../db/tx.js';

@@ -4,12 +4,12 @@
 // objects' `shared` (and networks' router:external), so the two views always agree. Only the
 // object's owner (or an admin) may share it; a policy whose target still depends on it cannot be
 // removed (kinds.ts). Non-admins see the policies they own.
-import type { RequestContext } from '../../context.js';
+import type { RequestContext } from '../../core/context.js';
 import { rbacPolicyDef } from '../../definitions/rbac-policy.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import { NeutronError, conflict } from '../../api/errors.js';
-import type { ListQuery } from '../../api/query.js';
-import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import { NeutronError, conflict } from '../../core/errors.js';
+import type { ListQuery } from '../../core/list-query.js';
+import type { Rec, ResourceHandler } from '../../core/resource.js';
 import { isDuplicateKey, type Db } from '../../db/connection.js';
 import { forUpdate, inTransaction, type Reader, type Tx } from '../../db/tx.js';
 import type { RbacTable } from '../../db/schema.js';

@@ -14,13 +14,13 @@
 import type { Db } from '../../db/connection.js';
 import type { Reader } from '../../db/tx.js';
 import { i2b } from '../../db/tx.js';
-import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
-import type { RequestContext } from '../../context.js';
+import type { Rec, ResourceHandler } from '../../core/resource.js';
+import type { RequestContext } from '../../core/context.js';
 import { newRpcContext, silentLogger, toRpcContext, type RpcBus, type RpcContext, type RpcHandlers, type RpcLogger } from '../../rpc/index.js';
 import { idChunks, whereIdIn } from '../common/list-sql.js';
 import { overrideHandler } from '../common/override-handler.js';
+import { SG_UPDATE_TOPIC, isNetworkOwned } from '../../core/wire.js';
 
-export const SG_UPDATE_TOPIC = 'q-agent-notifier-security_group-update';
 
 export interface SgRuleInfo {
   direction: string;
@@ -48,7 +48,7 @@ export interface SecurityGroupRpcOptions {
 
 /** Neutron's is_port_trusted. */
 export function isTrustedPort(p: { device_owner?: unknown }): boolean {
-  return typeof p.device_owner === 'string' && (p.device_owner.startsWith('network:') || p.device_owner.startsWith('neutron:'));
+  return isNetworkOwned(p.device_owner);
 }
 
 const version = (ip: string) => (ip.includes(':') ? 6 : 4);

@@ -4,9 +4,9 @@
 // security; port security cannot be turned off while groups remain. The bindings live in
 // security_group_port_bindings, from which agents will compute group membership.
 import { sql, type SelectQueryBuilder, type SqlBool } from 'kysely';
-import type { RequestContext } from '../../context.js';
-import { NeutronError, conflict } from '../../api/errors.js';
-import type { Rec } from '../../api/resource-handler.js';
+import type { RequestContext } from '../../core/context.js';
+import { NeutronError, conflict } from '../../core/errors.js';
+import type { Rec } from '../../core/resource.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import { i2b, type Reader, type Tx } from '../../db/tx.js';
 import { idChunks, whereIdIn } from '../common/list-sql.js';

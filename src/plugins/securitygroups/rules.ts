@@ -2,7 +2,7 @@
 // (neutron/db/securitygroups_db.py): canonical forms (legacy IPv6 ICMP names, the full port range
 // as "no range"), port ranges per protocol, ethertype against remote_ip_prefix and protocol, one
 // remote at most, and the key that tells duplicate rules apart.
-import { NeutronError } from '../../api/errors.js';
+import { NeutronError } from '../../core/errors.js';
 import { IP_PROTOCOLS, parseIpPrefix } from '../../definitions/security-group.js';
 
 export interface RuleSpec {

@@ -3,12 +3,12 @@
 // too (policy's security_group:project_id). Duplicates (Neutron's _rule_to_key) are refused with
 // 409 under the group's row lock, so two concurrent identical rules cannot both be added.
 import { sql, type SqlBool } from 'kysely';
-import type { RequestContext } from '../../context.js';
+import type { RequestContext } from '../../core/context.js';
 import { securityGroupRuleDef } from '../../definitions/security-group.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import { NeutronError, conflict, notFound } from '../../api/errors.js';
-import type { ListQuery } from '../../api/query.js';
-import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import { NeutronError, conflict, notFound } from '../../core/errors.js';
+import type { ListQuery } from '../../core/list-query.js';
+import type { Rec, ResourceHandler } from '../../core/resource.js';
 import { forUpdate, inTransaction, type Reader, type Tx } from '../../db/tx.js';
 import type { SecurityGroupRuleTable } from '../../db/schema.js';
 import { applyColumnFilters, applySortAndPage, type ColumnMap } from '../common/list-sql.js';

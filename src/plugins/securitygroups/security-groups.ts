@@ -3,12 +3,12 @@
 // only an admin may delete it. A group that ports use cannot be deleted, nor its statefulness
 // changed.
 import { sql, type SqlBool } from 'kysely';
-import type { RequestContext } from '../../context.js';
+import type { RequestContext } from '../../core/context.js';
 import { securityGroupDef } from '../../definitions/security-group.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import { conflict } from '../../api/errors.js';
-import type { ListQuery } from '../../api/query.js';
-import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import { conflict } from '../../core/errors.js';
+import type { ListQuery } from '../../core/list-query.js';
+import type { Rec, ResourceHandler } from '../../core/resource.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader } from '../../db/tx.js';
 import type { SecurityGroupTable } from '../../db/schema.js';
 import { applyColumnFilters, applySortAndPage, applyTagFilters, type ColumnMap } from '../common/list-sql.js';

@@ -3,9 +3,9 @@
 // project created on first use, and Neutron's errors.
 import { randomUUID } from 'node:crypto';
 import { sql, type SqlBool, type RawBuilder } from 'kysely';
-import type { RequestContext } from '../../context.js';
-import { conflict, notFound } from '../../api/errors.js';
-import type { Rec } from '../../api/resource-handler.js';
+import type { RequestContext } from '../../core/context.js';
+import { conflict, notFound } from '../../core/errors.js';
+import type { Rec } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import { isDuplicateKey } from '../../db/connection.js';
 import type { SecurityGroupRuleTable, SecurityGroupTable } from '../../db/schema.js';

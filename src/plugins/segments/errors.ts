@@ -1,6 +1,6 @@
 // The segment exceptions, named and worded as Neutron's (neutron/services/segments/exceptions.py);
 // the body's type is the class name, the status follows FAULT_MAP (BadRequest 400, InUse 409).
-import { NeutronError } from '../../api/errors.js';
+import { NeutronError } from '../../core/errors.js';
 
 const bad = (type: string, message: string) => new NeutronError(400, type, message);
 

@@ -6,22 +6,23 @@
 // change. A delete is refused while subnets are associated with the segment or bound ports use
 // it, and gives the id back to the type driver. Writes lock the network row first, as subnet
 // creates do, so segment deletes and subnets on that segment never cross.
-import type { RequestContext } from '../../context.js';
+import type { RequestContext } from '../../core/context.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import { segmentDef } from '../../definitions/segment.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import { NeutronError } from '../../api/errors.js';
-import type { ListQuery } from '../../api/query.js';
-import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import { NeutronError } from '../../core/errors.js';
+import type { ListQuery } from '../../core/list-query.js';
+import type { Rec, ResourceHandler } from '../../core/resource.js';
 import type { NetworkSegmentTable } from '../../db/schema.js';
 import { forUpdate, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
 import { applyColumnFilters, applySortAndPage, applyTagFilters, loadTags, type ColumnMap } from '../common/list-sql.js';
 import { checkRevision } from '../common/standard.js';
 import type { Ml2Context } from '../ml2/context.js';
 import { networkNotFound } from '../ml2/network-access.js';
-import { decideBinding, linuxbridgeAgents, networkSegments, VIF_TYPE_BRIDGE, type BindingOptions } from '../ml2/binding.js';
+import { decideBinding, linuxbridgeAgents, networkSegments, type BindingOptions } from '../ml2/binding.js';
 import type { Segment } from '../ml2/type-drivers.js';
 import { segmentInUse, segmentNotFound } from './errors.js';
+import { VIF_TYPE_BRIDGE } from '../../core/wire.js';
 
 const COLUMNS: ColumnMap = {
   id: { column: 'id' }, network_id: { column: 'network_id' }, physical_network: { column: 'physical_network' },

@@ -2,11 +2,11 @@
 // scope never overlap, and a network's subnets of one family share a scope (allocation.ts). A
 // shared scope cannot be unshared; a scope with pools cannot be deleted. Sharing is an RBAC entry.
 import { sql, type SqlBool } from 'kysely';
-import type { RequestContext } from '../../context.js';
+import type { RequestContext } from '../../core/context.js';
 import { addressScopeDef } from '../../definitions/address-scope.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import type { ListQuery } from '../../api/query.js';
-import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import type { ListQuery } from '../../core/list-query.js';
+import type { Rec, ResourceHandler } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import type { AddressScopeTable } from '../../db/schema.js';
 import { forUpdate, inTransaction, type Reader } from '../../db/tx.js';

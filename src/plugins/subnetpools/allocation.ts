@@ -5,9 +5,9 @@
 // in it. The pool's row is locked for the rest of the transaction, so concurrent allocations from
 // one pool are serialised and never get overlapping prefixes. Also the network/pool/scope
 // affinity every subnet create must respect.
-import type { RequestContext } from '../../context.js';
+import type { RequestContext } from '../../core/context.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
-import type { Rec } from '../../api/resource-handler.js';
+import type { Rec } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import type { Reader, Tx } from '../../db/tx.js';
 import { ADDRESS_BITS, formatIp, parseIp, type IpVersion } from '../../ipam/address.js';

@@ -1,7 +1,7 @@
 // The exceptions of subnet pools and address scopes, named and worded as Neutron's
 // (neutron_lib/exceptions/__init__.py, neutron_lib/exceptions/address_scope.py); the body's type
 // is the class name, the status follows FAULT_MAP (BadRequest 400, NotFound 404, Conflict/InUse 409).
-import { NeutronError } from '../../api/errors.js';
+import { NeutronError } from '../../core/errors.js';
 
 const bad = (type: string, message: string) => new NeutronError(400, type, message);
 

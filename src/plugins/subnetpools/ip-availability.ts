@@ -1,12 +1,12 @@
 // /v2.0/network-ip-availabilities (network-ip-availability, Neutron's IpAvailabilityMixin): per
 // network and subnet, how many addresses the allocation pools hold (the whole cidr for a subnet
 // without pools) and how many are allocated. Read-only; the policy makes it admin/service-only.
-import type { RequestContext } from '../../context.js';
+import type { RequestContext } from '../../core/context.js';
 import { networkIpAvailabilityDef } from '../../definitions/network-ip-availability.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import { NeutronError, notFound } from '../../api/errors.js';
-import type { ListQuery } from '../../api/query.js';
-import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import { NeutronError, notFound } from '../../core/errors.js';
+import type { ListQuery } from '../../core/list-query.js';
+import type { Rec, ResourceHandler } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import { parseIp } from '../../ipam/address.js';
 import { parseCidr } from '../../ipam/cidr.js';

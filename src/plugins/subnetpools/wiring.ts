@@ -2,7 +2,7 @@
 // actions), address scopes, network IP availability and rbac-policies, each present when its
 // extension is listed; their quotas (subnetpool, rbac_policy, as Neutron registers them).
 import type { RouteInstaller } from '../../api/server.js';
-import type { ResourceHandler } from '../../api/resource-handler.js';
+import type { ResourceHandler } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import { tableCounter, type QuotaEngine } from '../../quota/quota.js';
 import { addressScopeKind, networkKind, securityGroupKind, subnetpoolKind, type RbacKind } from '../rbac/kinds.js';

@@ -1,6 +1,6 @@
 // The exceptions of the trunk service, named and worded as Neutron's
 // (neutron/services/trunk/exceptions.py; InUse and Conflict are 409, NotFound 404).
-import { NeutronError } from '../../api/errors.js';
+import { NeutronError } from '../../core/errors.js';
 
 const inUse = (type: string, message: string) => new NeutronError(409, type, message);
 

@@ -2,7 +2,7 @@
 // the trunk's id and its subports with their MAC addresses), and the rule that a port which is a
 // trunk's parent or subport cannot be deleted (enforce_port_deletion_rules).
 import { sql } from 'kysely';
-import type { Rec } from '../../api/resource-handler.js';
+import type { Rec } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import type { Reader, Tx } from '../../db/tx.js';
 import { idChunks, whereIdIn } from '../common/list-sql.js';

@@ -2,8 +2,8 @@
 // transaction: which ports may be a trunk's parent or a subport, and whether subports' segmentation
 // details are valid. Ports are locked as they are checked, so two requests that would each make
 // the same port a parent or a subport run one after the other and the second sees the first.
-import type { RequestContext } from '../../context.js';
-import type { Rec } from '../../api/resource-handler.js';
+import type { RequestContext } from '../../core/context.js';
+import type { Rec } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import type { PortTable } from '../../db/schema.js';
 import { forUpdate, type Tx } from '../../db/tx.js';
@@ -11,10 +11,10 @@ import {
   MAX_VLAN_TAG, MIN_VLAN_TAG, SEGMENTATION_TYPE_INHERIT, SEGMENTATION_TYPE_VLAN, type SubPortRequest,
 } from '../../definitions/trunk.js';
 import { invalidInput, pyStr } from '../../ipam/errors.js';
-import { AGENT_TYPE_LINUXBRIDGE, VIF_TYPE_BRIDGE } from '../ml2/binding.js';
 import {
   parentPortInUse, portInUse, portNotFound, subPortMtuGreaterThanTrunkPortMtu, trunkPortInUse,
 } from './errors.js';
+import { AGENT_TYPE_LINUXBRIDGE, VIF_TYPE_BRIDGE } from '../../core/wire.js';
 
 /** The Linux-bridge trunk driver's segmentation types, with their id checks. */
 const SEGMENTATION_TYPES: Readonly<Record<string, (id: number) => boolean>> = {

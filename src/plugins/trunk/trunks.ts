@@ -3,11 +3,11 @@
 // DOWN: it is the agent that wires the subports that would report it ACTIVE. A disabled trunk
 // (admin_state_up false) cannot change its subports nor be deleted; a trunk whose bound parent no
 // trunk driver serves cannot be deleted either. Non-admins see their own trunks.
-import type { RequestContext } from '../../context.js';
+import type { RequestContext } from '../../core/context.js';
 import { subportsProblem, trunkDef, type SubPortRequest } from '../../definitions/trunk.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import type { ListQuery } from '../../api/query.js';
-import type { Rec, ResourceHandler } from '../../api/resource-handler.js';
+import type { ListQuery } from '../../core/list-query.js';
+import type { Rec, ResourceHandler } from '../../core/resource.js';
 import { isDuplicateKey, type Db } from '../../db/connection.js';
 import type { SubPortTable, TrunkTable } from '../../db/schema.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
