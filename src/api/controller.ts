@@ -5,22 +5,15 @@ import type { RequestContext } from '../core/context.js';
 import type { AttributeDef, ResourceDef } from '../definitions/types.js';
 import { NOT_SPECIFIED } from '../definitions/common.js';
 import type { PolicyEngine, PolicyCredentials } from '../policy/engine.js';
-import { NeutronError, badRequest } from '../core/errors.js';
+import { credentialsOf } from '../policy/credentials.js';
+import { badRequest, policyNotAuthorized } from '../core/errors.js';
 import type { ListQuery } from './query.js';
 import type { Rec, ResourceHandler } from '../core/resource.js';
 
-export function credentialsOf(ctx: RequestContext): PolicyCredentials {
-  return {
-    user_id: ctx.userId, project_id: ctx.projectId, tenant_id: ctx.projectId, roles: ctx.roles,
-    is_admin: ctx.isAdmin, is_advsvc: ctx.isAdvsvc, ...(ctx.extra ?? {}),
-  };
-}
 
 /** [attribute, its get_<resource>:<attr> rule or null] to show, in definition order. */
 type PresentPlan = ReadonlyArray<readonly [string, string | null]>;
 
-const policyDenied = (action: string) =>
-  new NeutronError(403, 'PolicyNotAuthorized', `(rule:${action}) is disallowed by policy`);
 
 export class CollectionController {
   readonly def: ResourceDef;
@@ -161,21 +154,21 @@ export class CollectionController {
   /** Create/update: the action itself and each attribute rule that the request touches. */
   private enforceWrite(ctx: RequestContext, verb: 'create' | 'update', target: Rec, given: Rec): void {
     const action = `${verb}_${this.policyName}`;
-    if (!this.allowed(ctx, action, target)) throw policyDenied(action);
+    if (!this.allowed(ctx, action, target)) throw policyNotAuthorized(action);
     for (const [name, a] of this.policyAttrs) {
       if (!(name in given)) continue;
       const v = given[name];
       if (v === NOT_SPECIFIED) continue;
       if (verb === 'create' && 'default' in a && deepEqual(v, a.default)) continue;
       const attrAction = `${action}:${name}`;
-      if (this.policy.has(attrAction) && !this.allowed(ctx, attrAction, target)) throw policyDenied(attrAction);
+      if (this.policy.has(attrAction) && !this.allowed(ctx, attrAction, target)) throw policyNotAuthorized(attrAction);
       // Sub-attributes of lists of dicts (fixed_ips:ip_address) and dicts (binding:profile keys).
       const subs = Array.isArray(v) ? v : v && typeof v === 'object' ? [v] : [];
       for (const sub of subs) {
         if (!sub || typeof sub !== 'object') continue;
         for (const key of Object.keys(sub as Rec)) {
           const subAction = `${attrAction}:${key}`;
-          if (this.policy.has(subAction) && !this.allowed(ctx, subAction, target)) throw policyDenied(subAction);
+          if (this.policy.has(subAction) && !this.allowed(ctx, subAction, target)) throw policyNotAuthorized(subAction);
         }
       }
     }
@@ -301,7 +294,7 @@ export class CollectionController {
   /** Loads an item and checks `action` on it (403 if visible but not allowed). */
   async authorize(ctx: RequestContext, id: string, action: string): Promise<Rec> {
     const { item, target } = await this.load(ctx, id);
-    if (!this.allowed(ctx, action, target)) throw policyDenied(action);
+    if (!this.allowed(ctx, action, target)) throw policyNotAuthorized(action);
     return item;
   }
 
@@ -326,7 +319,7 @@ export class CollectionController {
   async delete(ctx: RequestContext, id: string, expectRevision?: number, parentId?: string): Promise<void> {
     const { target } = await this.load(ctx, id, undefined, parentId);
     const action = `delete_${this.policyName}`;
-    if (!this.allowed(ctx, action, target)) throw policyDenied(action);
+    if (!this.allowed(ctx, action, target)) throw policyNotAuthorized(action);
     await this.handler.delete(ctx, id, expectRevision);
   }
 }

@@ -1,23 +1,18 @@
-// The HTTP API: Fastify routes for versions, extensions, every resource collection (through the
-// generic controller), tags and quotas; Neutron's error body, request ids and auth on each call.
+// The HTTP API: Fastify routes for versions, extensions, every resource collection and its member
+// actions (through the generic controller) and the routes plugins declare (ApiRoute); Neutron's
+// error body, request ids and auth on each call.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import type { RequestContext } from '../core/context.js';
 import type { ExtensionInfo } from '../definitions/extensions.js';
-import { NeutronError, badRequest } from '../core/errors.js';
+import { NeutronError, badRequest, policyNotAuthorized } from '../core/errors.js';
 import { CollectionController } from './controller.js';
 import { paginationLinks, parseListQuery, parseQueryString } from './query.js';
+import type { ApiRoute, ApiServices } from '../core/api-route.js';
+import type { Rec } from '../core/resource.js';
 
 export type Authenticator = (req: FastifyRequest, requestId: string) => Promise<RequestContext>;
-
-/** Extra routes (tags, quotas, service plugins) register themselves through this. */
-export type RouteInstaller = (app: FastifyInstance, helpers: RouteHelpers) => void;
-
-export interface RouteHelpers {
-  ctx(req: FastifyRequest): RequestContext;
-  controllers: Map<string, CollectionController>;
-}
 
 export interface ApiOptions {
   controllers: CollectionController[];
@@ -25,8 +20,18 @@ export interface ApiOptions {
   authenticate: Authenticator;
   paginationMaxLimit: number;
   logger?: boolean;
-  extraRoutes?: RouteInstaller[];
+  /** The routes plugins declare beyond their collections. */
+  routes?: ApiRoute[];
+  /** Policy checks for those routes. */
+  allowed(ctx: RequestContext, action: string, target: Rec): boolean;
 }
+
+/** What plugins' routes (and their request handlers) may use of the collections served here. */
+export function apiServices(controllers: Iterable<CollectionController>, allowed: ApiServices['allowed']): ApiServices {
+  const byCollection = new Map([...controllers].map((c) => [c.def.collection, c]));
+  return { collection: (name) => byCollection.get(name), collections: () => [...byCollection.values()], allowed };
+}
+
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -167,8 +172,40 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     }
   }
 
-  const helpers: RouteHelpers = { ctx, controllers };
-  for (const install of opts.extraRoutes ?? []) install(app, helpers);
+  // Member actions: the caller must see the item (else its 404), then pass the action's rule.
+  const activeExtensions = new Set(opts.extensions.map((e) => e.alias));
+  for (const c of controllers.values()) {
+    for (const a of c.def.memberActions ?? []) {
+      if (a.extension && !activeExtensions.has(a.extension)) continue;
+      app.route<{ Params: { id: string } }>({
+        method: a.method === 'get' ? 'GET' : 'PUT',
+        url: `/v2.0/${c.def.path ?? c.def.collection}/:id/${a.name}`,
+        handler: async (req) => {
+          await c.authorize(ctx(req), req.params.id, a.name);
+          return c.handler.action!(ctx(req), req.params.id, a.name, req.body);
+        },
+      });
+    }
+  }
+
+  const services = apiServices(controllers.values(), opts.allowed);
+  for (const r of opts.routes ?? []) {
+    app.route<{ Params: Record<string, string> }>({
+      method: r.method,
+      url: `/v2.0${r.path}`,
+      handler: async (req, reply) => {
+        const c = ctx(req);
+        if (r.policy && !opts.allowed(c, r.policy, {})) throw policyNotAuthorized(r.policy);
+        const query = parseQueryString(req.url.split('?')[1] ?? '');
+        const out = await r.handle({ ctx: c, params: req.params, query, body: req.body }, services);
+        const status = r.status ?? 200;
+        if (status === 204) return reply.status(204).send();
+        if (out === undefined) return reply.status(status).send();
+        // JSON even for a null result (Neutron answers 201 with `null` to agent scheduling POSTs).
+        return reply.status(status).header('content-type', 'application/json').send(JSON.stringify(out));
+      },
+    });
+  }
   return app;
 }
 

@@ -21,3 +21,6 @@ export const conflict = (type: string, message: string) => new NeutronError(409,
 export const forbidden = (message: string, type = 'PolicyNotAuthorized') => new NeutronError(403, type, message);
 export const notAuthorized = (message = 'Authentication required') =>
   new NeutronError(401, 'HTTPUnauthorized', message, '', { 'www-authenticate': "Keystone uri='unknown'" });
+
+/** A policy rule refused the caller an action on something it may see. */
+export const policyNotAuthorized = (action: string) => forbidden(`(rule:${action}) is disallowed by policy`);

@@ -30,4 +30,6 @@ export interface ResourceHandler {
   parentShared?(parentId: string, projectId: string | null): Promise<boolean>;
   /** 404 error for a missing item, e.g. NetworkNotFound (`parentId`: a sub-resource's parent). */
   notFound(id: string, parentId?: string): Error;
+  /** Runs a member action the definition declares (`def.memberActions`); policy is already checked. */
+  action?(ctx: RequestContext, id: string, name: string, body: unknown): Promise<unknown>;
 }

@@ -10,7 +10,8 @@ export interface ExtensionInfo {
 const ext = (alias: string, name: string, description: string, updated = '2023-01-01T10:00:00-00:00'): ExtensionInfo =>
   ({ alias, name, description, updated });
 
-export const CORE_EXTENSIONS: ExtensionInfo[] = [
+/** What /v2.0/extensions says of each extension neutrino has; the loaded plugins decide which are listed. */
+export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
   ext('project-id', 'project_id field enabled', 'Resources carry project_id beside the legacy tenant_id.'),
   ext('standard-attr-description', 'standard-attr-description', 'A description attribute on resources that have standard attributes.'),
   ext('standard-attr-timestamp', 'Resource timestamps', 'created_at and updated_at on resources, filterable.'),

@@ -82,6 +82,10 @@ export const routeList: Validator = (v, attr) => {
 export const routerDef: ResourceDef = {
   name: 'router',
   collection: 'routers',
+  memberActions: [
+    { name: 'add_router_interface' }, { name: 'remove_router_interface' },
+    { name: 'add_extraroutes', extension: 'extraroute-atomic' }, { name: 'remove_extraroutes', extension: 'extraroute-atomic' },
+  ],
   taggable: true,
   attributes: {
     id: idAttr,

@@ -45,6 +45,10 @@ const prefixlenAttr = {
 export const subnetpoolDef: ResourceDef = {
   name: 'subnetpool',
   collection: 'subnetpools',
+  memberActions: [
+    { name: 'add_prefixes', extension: 'subnetpool-prefix-ops' }, { name: 'remove_prefixes', extension: 'subnetpool-prefix-ops' },
+    { name: 'onboard_network_subnets', extension: 'subnet_onboard' },
+  ],
   taggable: true,
   attributes: {
     id: idAttr,

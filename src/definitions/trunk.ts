@@ -61,6 +61,7 @@ const subports: Validator = (v, attr) => {
 export const trunkDef: ResourceDef = {
   name: 'trunk',
   collection: 'trunks',
+  memberActions: [{ name: 'add_subports' }, { name: 'remove_subports' }, { name: 'get_subports', method: 'get' }],
   taggable: true,
   attributes: {
     admin_state_up: adminStateAttr,

@@ -51,4 +51,16 @@ export interface ResourceDef {
   parentPath?: string;
   /** The operations that have routes (default: all five). */
   operations?: ReadonlyArray<'list' | 'create' | 'show' | 'update' | 'delete'>;
+  /**
+   * Member actions: PUT (or GET) /v2.0/<collection>/{id}/<name>, run by the handler's
+   * `action()` after the caller is seen to see the item and pass the rule named after the action
+   * (Neutron's member_actions). `extension`: listed only with that extension.
+   */
+  memberActions?: ReadonlyArray<MemberActionDef>;
+}
+
+export interface MemberActionDef {
+  name: string;
+  method?: 'put' | 'get';
+  extension?: string;
 }

@@ -9,7 +9,7 @@ import { contextFromIdentityHeaders, header } from '../api/auth/headers.js';
 import { contextFromHeaders } from '../api/auth/noauth.js';
 import { KeystoneTokenValidator } from '../api/auth/keystone.js';
 import { computeIsAdmin, type PolicyEngine } from '../policy/engine.js';
-import { credentialsOf } from '../api/controller.js';
+import { credentialsOf } from '../policy/credentials.js';
 
 function withPolicyRoles(ctx: RequestContext, policy: PolicyEngine): RequestContext {
   const isAdmin = ctx.isAdmin || computeIsAdmin(policy, credentialsOf(ctx));

@@ -1,10 +1,10 @@
 // Maps the typed configuration onto the settings each part of the server takes.
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Config } from '../config/index.js';
 import { parseMappings, parseVlanRanges, parseVniRanges } from '../config/index.js';
 import type { Ml2Settings } from '../plugins/ml2/settings.js';
 import type { CoreSettings } from '../plugins/ml2/context.js';
-import type { L3Settings } from '../plugins/l3/common.js';
 
 export function databaseUrl(cfg: Config): string {
   const url = cfg.database.connection;
@@ -47,12 +47,16 @@ export function coreSettings(cfg: Config): CoreSettings {
   };
 }
 
-/** The L3 plugin's options (Neutron's extraroute and l3_gwmode options, default_availability_zones, in [DEFAULT]). */
-export function l3Settings(cfg: Config): L3Settings {
-  return {
-    maxRoutes: cfg.DEFAULT.max_routes, enableSnatByDefault: cfg.DEFAULT.enable_snat_by_default,
-    defaultAvailabilityZones: [...cfg.DEFAULT.default_availability_zones],
-  };
+/** [oslo_policy] policy_file: absolute, or found next to one of the config files. */
+export function policyFile(cfg: Config, configFiles: string[]): string | undefined {
+  const name = cfg.oslo_policy.policy_file;
+  if (!name) return undefined;
+  if (isAbsolute(name)) return existsSync(name) ? name : undefined;
+  for (const f of configFiles) {
+    const p = join(dirname(f), name);
+    if (existsSync(p)) return p;
+  }
+  return undefined;
 }
 
 export function quotaDefaults(cfg: Config): Record<string, number> {

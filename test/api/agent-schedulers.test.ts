@@ -32,8 +32,8 @@ for (const backend of BACKENDS) {
     const rpc = <T = any>(method: string, args: Record<string, unknown>) => agentBus.call<T>('q-plugin', method, args, { timeoutMs: 10_000 });
     /** Casts since `from`, once the server has handed everything to the bus. */
     const since = async (from: number) => {
-      await s.server.dhcpNotifier!.settled();
-      await s.server.l3Scheduler!.settled();
+      await s.server.settled();
+      await s.server.settled();
       await sleep(20);
       return casts.slice(from);
     };

@@ -148,7 +148,7 @@ describe('[DEFAULT] default_availability_zones', { skip: await skipUnless(BACKEN
     const given = await s.req('POST', '/v2.0/networks', { network: { name: 'given', availability_zone_hints: ['az-a'] } }, ALICE);
     assert.deepEqual(given.body.network.availability_zone_hints, ['az-a']);
     await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.body.network.id, cidr: '10.5.0.0/24', ip_version: 4 } }, ALICE);
-    await s.server.dhcpNotifier!.settled();
+    await s.server.settled();
     const hosting = (await s.req('GET', `/v2.0/networks/${n.body.network.id}/dhcp-agents`, undefined, ADMIN)).body.agents;
     assert.deepEqual(hosting.map((a: any) => a.host), ['b1']);
   });

@@ -45,14 +45,14 @@ for (const backend of BACKENDS) {
     const rpc = <T = any>(method: string, args: Record<string, unknown>) => agentBus.call<T>('q-plugin', method, args, { timeoutMs: 10_000 });
     /** The casts received since `from`, once the notifier has sent everything. */
     const since = async (from: number) => {
-      await s.server.dhcpNotifier!.settled();
+      await s.server.settled();
       await sleep(20);
       return casts.slice(from);
     };
 
     /** Where new casts start, once the notifier has sent everything before. */
     const mark = async () => {
-      await s.server.dhcpNotifier!.settled();
+      await s.server.settled();
       await sleep(20);
       return casts.length;
     };

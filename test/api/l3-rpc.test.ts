@@ -32,13 +32,13 @@ for (const backend of BACKENDS) {
     const l3 = <T = any>(method: string, args: Record<string, unknown> = {}) => agentBus.call<T>('q-l3-plugin', method, args, { timeoutMs: 10_000 });
     /** Where new casts start, once the notifier has sent everything before. */
     const mark = async () => {
-      await s.server.dhcpNotifier!.settled();
+      await s.server.settled();
       await sleep(20);
       return casts.length;
     };
     /** The port casts since `from`, as "method owner" (or "method id" for deletes). */
     const portCasts = async (from: number) => {
-      await s.server.dhcpNotifier!.settled();
+      await s.server.settled();
       await sleep(20);
       return casts.slice(from).filter((c) => c.method.startsWith('port_'));
     };

@@ -31,7 +31,7 @@ for (const backend of BACKENDS) {
     const info = (devices: string[]) => agentBus.call<any>('q-plugin', 'security_group_info_for_devices', { devices });
     /** The fanouts sent since the last call, once the server has sent them. */
     const notes = async () => {
-      await s.server.sgNotifier!.settled();
+      await s.server.settled();
       await sleep(20);
       const out = got.splice(0);
       return out.map((g) => `${g.method === 'security_groups_rule_updated' ? 'rule' : 'member'} ${[...g.groups].sort().join(',')}`).sort();

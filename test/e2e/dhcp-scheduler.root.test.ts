@@ -36,7 +36,7 @@ describe('DHCP agent scheduling end-to-end (root)', { skip: gate.skip }, () => {
     return r.body;
   };
   const quiet = async () => {
-    await srv.server.dhcpNotifier!.settled();
+    await srv.server.settled();
     await sleep(30);
     await agent.idle();
   };

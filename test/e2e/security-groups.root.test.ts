@@ -105,7 +105,7 @@ for (const transport of ['memory', 'rabbit'] as const) describe(`security groups
    * pause long enough for the bus to deliver (a fanout through RabbitMQ may land late).
    */
   const quiet = async () => {
-    await srv.server.sgNotifier?.settled();
+    await srv.server.settled();
     const seen = () => agents.map((a) => a.firewall!.counts.transactions).join(",");
     for (let last = ''; ;) {
       await sleep(transport === 'rabbit' ? 250 : 50);

@@ -13,6 +13,7 @@ import type { Db } from '../../db/connection.js';
 import type { AgentTable } from '../../db/schema.js';
 import { b2i, i2b, inTransaction } from '../../db/tx.js';
 import { applyColumnFilters, applySortAndPage, boolColumn, type ColumnMap } from '../common/list-sql.js';
+import { Events, type CallbackRegistry } from '../../core/callbacks.js';
 
 const COLUMNS: ColumnMap = {
   id: { column: 'id' }, agent_type: { column: 'agent_type' }, binary: { column: 'binary' }, topic: { column: 'topic' },
@@ -33,14 +34,11 @@ export interface AgentSettings {
 }
 
 /** Told when an administrator enables or disables an agent (Neutron's agent_updated). */
-export type AdminStateListener = (agent: { agent_type: string; host: string }, adminStateUp: boolean) => void;
-
 export class AgentHandler implements ResourceHandler {
   readonly def: ResourceDef = agentDef;
   private readonly now: () => number;
-  readonly adminStateListeners: AdminStateListener[] = [];
-
-  constructor(private readonly db: Db, private readonly settings: AgentSettings) {
+  /** `callbacks`: agent after_update events (an agent enabled or disabled is told so). */
+  constructor(private readonly db: Db, private readonly settings: AgentSettings, private readonly callbacks?: CallbackRegistry) {
     this.now = settings.now ?? Date.now;
   }
 
@@ -106,8 +104,8 @@ export class AgentHandler implements ResourceHandler {
     if (Object.keys(set).length) await this.db.kysely.updateTable('agents').set(set).where('id', '=', id).execute();
     const d = await this.get(ctx, id);
     if (!d) throw this.notFound(id);
-    if (before && set.admin_state_up !== undefined && Number(before.admin_state_up) !== set.admin_state_up) {
-      for (const l of this.adminStateListeners) l({ agent_type: d.agent_type as string, host: d.host as string }, set.admin_state_up === 1);
+    if (before && this.callbacks) {
+      await this.callbacks.publish('agent', Events.AFTER_UPDATE, { context: ctx, resourceId: id, before: { admin_state_up: Number(before.admin_state_up) === 1 }, after: d });
     }
     return d;
   }

@@ -24,10 +24,8 @@ export interface DhcpPortUpdater {
 export const agentNotFound = (id: string) => notFound('AgentNotFound', `Agent ${id} could not be found.`);
 
 export class DhcpAgentScheduling {
-  /** Set once the notifier exists (it needs the RPC bus). */
-  notifier: DhcpAgentNotifier | null = null;
-
-  constructor(private readonly db: Db, private readonly ports: DhcpPortUpdater) {}
+  /** `notifier`: tells the agents (null without an RPC bus). */
+  constructor(private readonly db: Db, private readonly ports: DhcpPortUpdater, private readonly notifier: DhcpAgentNotifier | null) {}
 
   private async agent(id: string) {
     const a = await this.db.kysely.selectFrom('agents').select(['id', 'agent_type', 'host', 'admin_state_up']).where('id', '=', id).executeTakeFirst();

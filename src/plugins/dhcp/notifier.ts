@@ -2,20 +2,14 @@
 // subnet or port write has committed, cast <resource>_<action>_end to topic 'dhcp_agent' on the
 // host of every DHCP agent bound to the network. A network that needs DHCP and has no agent yet
 // is scheduled first, and its new agents get network_create_end (they then fetch it whole).
-//
-// The handlers are wrapped (withDhcpNotifications) rather than edited: their create/update/delete
-// return once the transaction has committed, which is exactly when agents may be told.
-import type { RequestContext } from '../../core/context.js';
-import { adminContext } from '../../core/context.js';
-import type { Rec, ResourceHandler } from '../../core/resource.js';
+// The notifier hears of the writes through the callbacks registry (subscribeDhcpNotifier).
+import { Events, type CallbackRegistry, type EventPayload } from '../../core/callbacks.js';
+import type { Rec } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import { newRpcContext, toRpcContext, type RpcBus, type RpcContext, type RpcLogger } from '../../rpc/index.js';
 import { silentLogger } from '../../rpc/index.js';
 import { agentsHosting, dhcpAgentsFor, isAlive, scheduleNetwork, unbindNetwork, type DhcpAgentRow, type SchedulerOptions } from './scheduler.js';
-import { overrideHandler } from '../common/override-handler.js';
 import { DEVICE_ID_RESERVED_DHCP_PORT, DHCP_AGENT_TOPIC } from '../../core/wire.js';
-
-export type DhcpResource = 'network' | 'subnet' | 'port';
 
 /**
  * Events after which a network without a DHCP agent gets one (Neutron schedules on these only:
@@ -107,74 +101,39 @@ export class DhcpAgentNotifier {
   }
 }
 
-/**
- * The DHCP side of the ports the L3 plugin writes in its own transactions (router gateways and
- * interfaces, floating IP ports), so that agents' host files include them as Neutron's do: a new
- * port is port_create_end, and so is a port that becomes a router interface (Neutron's
- * ROUTER_INTERFACE after-create callback); a changed one port_update_end; a deleted one
- * port_delete_end.
- */
-export function dhcpServicePortEvents(n: DhcpAgentNotifier) {
-  return {
-    created(port: Rec): void {
-      n.notify(null, 'port_create_end', { payload: { port } }, port.network_id as string);
-    },
-    updated(_before: Rec, after: Rec, asInterface: boolean): void {
-      n.notify(null, asInterface ? 'port_create_end' : 'port_update_end', { payload: { port: after } }, after.network_id as string);
-    },
-    deleted(before: Rec): void {
-      const payload = { port_id: before.id, network_id: before.network_id, fixed_ips: before.fixed_ips ?? [] };
-      n.notify(null, 'port_delete_end', { payload }, before.network_id as string);
-    },
-  };
-}
-
-function rpcCtx(ctx: RequestContext): RpcContext {
-  return toRpcContext(ctx);
-}
+/** The admin view of a port or subnet as its delete event carries it. */
+const deletePayload = (resource: 'subnet' | 'port', b: Rec): Rec =>
+  resource === 'subnet' ? { subnet_id: b.id, network_id: b.network_id } : { port_id: b.id, network_id: b.network_id, fixed_ips: b.fixed_ips ?? [] };
 
 /**
- * The handler, with DHCP agent notifications after each successful write. Everything else
- * (reads, def, parent checks) goes to the handler itself.
+ * The DHCP agents hear of every committed network, subnet and port change, whether it came
+ * through the API or from a service plugin (router and floating IP ports, whose events carry no
+ * caller): `<resource>_<action>_end`. A port that became a router interface
+ * (metadata.asInterface) is announced as a creation, as Neutron's ROUTER_INTERFACE callback does.
  */
-export function withDhcpNotifications<H extends ResourceHandler>(resource: DhcpResource, handler: H, n: DhcpAgentNotifier): H {
-  const admin = adminContext('req-dhcp-notifier');
-  const create = async (ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> => {
-    const out = await handler.create(ctx, bodies);
-    for (const item of out) {
-      const networkId = resource === 'network' ? (item.id as string) : (item.network_id as string);
-      n.notify(rpcCtx(ctx), `${resource}_create_end`, { payload: { [resource]: item } }, networkId);
-    }
-    return out;
-  };
-  const update = async (ctx: RequestContext, id: string, body: Rec, expectRevision?: number): Promise<Rec> => {
-    const item = await handler.update(ctx, id, body, expectRevision);
-    const networkId = resource === 'network' ? id : (item.network_id as string);
-    n.notify(rpcCtx(ctx), `${resource}_update_end`, { payload: { [resource]: item } }, networkId);
-    return item;
-  };
-  const del = async (ctx: RequestContext, id: string, expectRevision?: number): Promise<void> => {
-    if (resource === 'network') {
-      const agents = await n.agentsHosting(id);
-      await handler.delete(ctx, id, expectRevision);
-      n.networkDeleted(rpcCtx(ctx), id, agents);
-      return;
-    }
-    // A handler that reads the port before deleting it anyway (Ml2PortHandler) hands it over.
-    const withBefore = (handler as { deleteReturningBefore?: (c: RequestContext, i: string, r?: number) => Promise<Rec | null> }).deleteReturningBefore;
-    let before: Rec | null;
-    if (typeof withBefore === 'function') {
-      before = await withBefore.call(handler, ctx, id, expectRevision);
-    } else {
-      before = await handler.get(admin, id);
-      await handler.delete(ctx, id, expectRevision);
-    }
-    if (!before) return;
-    const networkId = before.network_id as string;
-    const payload: Rec = resource === 'subnet'
-      ? { subnet_id: id, network_id: networkId }
-      : { port_id: id, network_id: networkId, fixed_ips: before.fixed_ips ?? [] };
-    n.notify(rpcCtx(ctx), `${resource}_delete_end`, { payload }, networkId);
-  };
-  return overrideHandler(handler, { create, update, delete: del });
+export function subscribeDhcpNotifier(callbacks: CallbackRegistry, n: DhcpAgentNotifier): void {
+  const ctxOf = (p: EventPayload) => (p.context ? toRpcContext(p.context) : null);
+  const networkOf = (resource: string, d: Rec) => (resource === 'network' ? (d.id as string) : (d.network_id as string));
+  const opts = { name: 'dhcp-agent-notifier' };
+  for (const resource of ['network', 'subnet', 'port'] as const) {
+    callbacks.subscribe(resource, Events.AFTER_CREATE, (p: EventPayload) => {
+      n.notify(ctxOf(p), `${resource}_create_end`, { payload: { [resource]: p.after } }, networkOf(resource, p.after!));
+    }, opts);
+    callbacks.subscribe(resource, Events.AFTER_UPDATE, (p: EventPayload) => {
+      const method = p.metadata?.asInterface ? `${resource}_create_end` : `${resource}_update_end`;
+      n.notify(ctxOf(p), method, { payload: { [resource]: p.after } }, networkOf(resource, p.after!));
+    }, opts);
+  }
+  for (const resource of ['subnet', 'port'] as const) {
+    callbacks.subscribe(resource, Events.AFTER_DELETE, (p: EventPayload) => {
+      n.notify(ctxOf(p), `${resource}_delete_end`, { payload: deletePayload(resource, p.before!) }, p.before!.network_id as string);
+    }, opts);
+  }
+  // The network's agents are looked up before the delete, which drops its agent bindings.
+  callbacks.subscribe('network', Events.BEFORE_DELETE, async (p: EventPayload) => {
+    p.metadata = { ...p.metadata, dhcpAgents: await n.agentsHosting(p.resourceId) };
+  }, opts);
+  callbacks.subscribe('network', Events.AFTER_DELETE, (p: EventPayload) => {
+    n.networkDeleted(ctxOf(p), p.resourceId, (p.metadata?.dhcpAgents as DhcpAgentRow[] | undefined) ?? []);
+  }, opts);
 }

@@ -10,8 +10,8 @@ import type { PortHandler } from '../ml2/ports.js';
 import type { SubnetHandler } from '../ml2/subnets.js';
 import type { FixedIp } from '../ml2/ip-allocator.js';
 import { networkVisible } from '../common/visibility.js';
-import type { ServicePortListener } from './port-events.js';
-import { DEVICE_OWNER_DHCP, DEVICE_OWNER_FLOATINGIP, DEVICE_OWNER_HA_REPLICATED_INT, DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_ROUTER_INTF } from '../../core/wire.js';
+import { DEVICE_OWNER_FLOATINGIP, DEVICE_OWNER_HA_REPLICATED_INT, DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_ROUTER_INTF } from '../../core/wire.js';
+import type { L3AgentScheduler } from './agent-scheduler.js';
 
 /** L3_NAT_dbonly_mixin.router_device_owners: ports only the L3 API may delete. */
 export const ROUTER_DEVICE_OWNERS = [
@@ -36,8 +36,8 @@ export interface L3Context {
   ports: PortHandler;
   subnets: SubnetHandler;
   settings: L3Settings;
-  /** Told after commit about the ports L3 wrote (see port-events.ts). */
-  portListeners: ServicePortListener[];
+  /** Schedules routers to L3 agents and tells them (l3_agent_scheduler); null without it. */
+  scheduler: L3AgentScheduler | null;
 }
 
 export interface PortInfo {

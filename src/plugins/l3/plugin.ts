@@ -1,72 +1,89 @@
-// The L3 service plugin: routers and floating IPs, and its hooks into the core plugin — router
-// and floating IP ports may not be deleted through the port API, deleting a port drops its
-// floating IP associations, and deleting a network first deletes its unassociated floating IPs.
-import type { RequestContext } from '../../core/context.js';
-import type { ResourceHandler } from '../../core/resource.js';
+// The L3 service plugin (`router`): routers and floating IPs, their quotas and member actions,
+// the L3 agent scheduler and the L3 agents' RPC; and its reactions to the core plugin's events:
+// router and floating IP ports may not be deleted through the port API, deleting a port drops
+// its floating IP associations, deleting a network first deletes its unassociated floating IPs,
+// and an L3 agent enabled or disabled is told so.
+import { Events, type EventPayload } from '../../core/callbacks.js';
+import { newRpcContext } from '../../rpc/index.js';
+import { AGENT_TYPE_L3, DEVICE_OWNER_FLOATINGIP, L3_AGENT_TOPIC, L3_PLUGIN_TOPIC } from '../../core/wire.js';
 import type { Tx } from '../../db/tx.js';
-import type { Ml2Context } from '../ml2/context.js';
-import type { PortHandler } from '../ml2/ports.js';
+import { tableCounter } from '../../quota/quota.js';
+import type { PluginDefinition } from '../contract.js';
+import { schedulerRoutes } from '../common/scheduler-routes.js';
+import type { Ml2PortHandler } from '../ml2/bound-ports.js';
 import { SubnetHandler } from '../ml2/subnets.js';
-import { ROUTER_DEVICE_OWNERS, defaultL3Settings, type L3Context, type L3Settings } from './common.js';
+import { L3AgentScheduler } from './agent-scheduler.js';
+import { ROUTER_DEVICE_OWNERS, defaultL3Settings, type L3Context } from './common.js';
 import { servicePortInUse } from './errors.js';
 import { FloatingIpHandler } from './floatingips.js';
 import { RouterHandler } from './routers.js';
-import type { ServicePortListener } from './port-events.js';
-import { l3RpcHandlers, type L3RpcDeps } from './rpc.js';
-import type { RpcHandlers } from '../../rpc/index.js';
-import { DEVICE_OWNER_FLOATINGIP } from '../../core/wire.js';
+import { l3RpcHandlers } from './rpc.js';
 
-export class L3Plugin {
-  readonly routers: RouterHandler;
-  readonly floatingips: FloatingIpHandler;
-  private readonly l3: L3Context;
+const ROUTER_ALIASES = ['router', 'ext-gw-mode', 'extraroute', 'extraroute-atomic', 'fip-port-details', 'l3_agent_scheduler', 'router_availability_zone'];
 
-  constructor(m: Ml2Context, ports: PortHandler, settings: Partial<L3Settings> = {}) {
-    this.l3 = { m, ports, subnets: new SubnetHandler(m), settings: { ...defaultL3Settings(), ...settings }, portListeners: [] };
-    this.routers = new RouterHandler(this.l3);
-    this.floatingips = new FloatingIpHandler(this.l3);
-    ports.deleteGuards.push((tx, port) => this.beforePortDelete(tx, port));
+/**
+ * prevent_l3_port_deletion, then disassociate_floatingips: a router's or floating IP's port
+ * with addresses whose owner still exists is refused; a port's floating IPs let go of it.
+ */
+async function beforePortDelete(tx: Tx, port: { id: string; device_id: string; device_owner: string }, fips: FloatingIpHandler): Promise<void> {
+  if (ROUTER_DEVICE_OWNERS.includes(port.device_owner)) {
+    const hasIps = await tx.selectFrom('ip_allocations').select('port_id').where('port_id', '=', port.id).limit(1).executeTakeFirst();
+    const owner = !hasIps
+      ? undefined
+      : port.device_owner === DEVICE_OWNER_FLOATINGIP
+        ? await tx.selectFrom('floatingips').select('id').where('id', '=', port.device_id).executeTakeFirst()
+        : await tx.selectFrom('routers').select('id').where('id', '=', port.device_id).executeTakeFirst();
+    if (owner) throw servicePortInUse(port.id, `has device owner ${port.device_owner}`);
   }
-
-  /** The L3 agents' RPC methods (topic L3_PLUGIN_TOPIC), served from this plugin's data. */
-  rpcHandlers(opts: Pick<L3RpcDeps, 'routerIdsForHost'> = {}): RpcHandlers {
-    return l3RpcHandlers({ db: this.l3.m.db, routers: this.routers, floatingips: this.floatingips, ports: this.l3.ports, ...opts });
-  }
-
-  /** Who hears, after commit, about the ports routers and floating IPs create, change and delete. */
-  addPortListener(l: ServicePortListener): void {
-    this.l3.portListeners.push(l);
-  }
-
-  /**
-   * prevent_l3_port_deletion, then disassociate_floatingips: a router's or floating IP's port
-   * with addresses whose owner still exists is refused; a port's floating IPs let go of it.
-   */
-  private async beforePortDelete(tx: Tx, port: { id: string; device_id: string; device_owner: string }): Promise<void> {
-    if (ROUTER_DEVICE_OWNERS.includes(port.device_owner)) {
-      const hasIps = await tx.selectFrom('ip_allocations').select('port_id').where('port_id', '=', port.id).limit(1).executeTakeFirst();
-      const owner = !hasIps
-        ? undefined
-        : port.device_owner === DEVICE_OWNER_FLOATINGIP
-          ? await tx.selectFrom('floatingips').select('id').where('id', '=', port.device_id).executeTakeFirst()
-          : await tx.selectFrom('routers').select('id').where('id', '=', port.device_id).executeTakeFirst();
-      if (owner) throw servicePortInUse(port.id, `has device owner ${port.device_owner}`);
-    }
-    await this.floatingips.disassociatePort(tx, port.id);
-  }
-
-  /** The network handler, with Neutron's _process_l3_delete before each delete. */
-  withNetworkCleanup<H extends ResourceHandler>(networks: H): H {
-    const del = async (ctx: RequestContext, id: string, expectRevision?: number): Promise<void> => {
-      await this.floatingips.deleteDisassociated(id);
-      await networks.delete(ctx, id, expectRevision);
-    };
-    return new Proxy(networks, {
-      get(target, prop, receiver) {
-        if (prop === 'delete') return del;
-        const v = Reflect.get(target, prop, receiver) as unknown;
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
-  }
+  await fips.disassociatePort(tx, port.id);
 }
+
+export const routerPlugin: PluginDefinition = {
+  name: 'router',
+  classPaths: ['neutron.services.l3_router.l3_router_plugin.L3RouterPlugin'],
+  aliases: () => ROUTER_ALIASES,
+  create(ctx) {
+    const { cfg, db, ml2, bus, callbacks } = ctx;
+    const ports = ctx.exportsOf<{ ports: Ml2PortHandler }>('ml2')!.ports;
+    const scheduler = new L3AgentScheduler(db, {
+      agentDownTime: cfg.DEFAULT.agent_down_time, routerAutoSchedule: cfg.DEFAULT.router_auto_schedule,
+      defaultAvailabilityZones: [...cfg.DEFAULT.default_availability_zones],
+    }, bus);
+    const l3: L3Context = {
+      m: ml2, ports, subnets: new SubnetHandler(ml2), scheduler,
+      settings: {
+        ...defaultL3Settings(), maxRoutes: cfg.DEFAULT.max_routes, enableSnatByDefault: cfg.DEFAULT.enable_snat_by_default,
+        defaultAvailabilityZones: [...cfg.DEFAULT.default_availability_zones],
+      },
+    };
+    const routers = new RouterHandler(l3);
+    const floatingips = new FloatingIpHandler(l3);
+    const opts = { name: 'l3' };
+    callbacks.subscribe('port', Events.PRECOMMIT_DELETE, (p: EventPayload) => beforePortDelete(p.tx as Tx, p.before as never, floatingips), opts);
+    // Neutron's _process_l3_delete: a network's unassociated floating IPs go before it does.
+    callbacks.subscribe('network', Events.BEFORE_DELETE, (p: EventPayload) => floatingips.deleteDisassociated(p.resourceId), opts);
+    if (bus) {
+      callbacks.subscribe('agent', Events.AFTER_UPDATE, async (p: EventPayload) => {
+        const a = p.after!;
+        if (a.agent_type !== AGENT_TYPE_L3 || p.before!.admin_state_up === a.admin_state_up) return;
+        await bus.cast({ topic: L3_AGENT_TOPIC, server: a.host as string }, 'agent_updated', { payload: { admin_state_up: a.admin_state_up } }, { context: newRpcContext() });
+      }, opts);
+    }
+    return {
+      resources: [routers, floatingips],
+      quotas: [
+        { resource: 'router', default: 10, counter: tableCounter('routers') },
+        { resource: 'floatingip', default: 50, counter: tableCounter('floatingips') },
+      ],
+      // With the scheduler, an L3 agent syncs only the routers bound to its host.
+      rpc: [{ topic: L3_PLUGIN_TOPIC, handlers: l3RpcHandlers({ db, routers, floatingips, ports, routerIdsForHost: (host) => scheduler.routersOnHost(host) }) }],
+      routes: schedulerRoutes({
+        hosted: 'l3-routers', hosts: 'l3-agents', items: 'routers', idKey: 'router_id',
+        itemsOnAgent: (id) => scheduler.routersOnAgent(id), agentsHosting: (id) => scheduler.agentsHostingRouter(id),
+        add: (c, agent, router) => scheduler.addRouterToAgent(c, agent, router), remove: (c, agent, router) => scheduler.removeRouterFromAgent(c, agent, router),
+      }),
+      exports: { routers, floatingips, scheduler },
+      settled: () => scheduler.settled(),
+    };
+  },
+};

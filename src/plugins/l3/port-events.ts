@@ -1,23 +1,13 @@
 // The ports L3 writes (router gateways and interfaces, floating IP ports) inside its own
-// transactions, told to listeners once the transaction has committed, as Neutron's core plugin
-// tells its port callbacks about them: DHCP agents (port_create_end, ...) and L2 agents
-// (port_update / port_delete fanouts, l2population). An API port write is announced by the port
-// handler's wrappers; these bypass them, so L3 keeps its own record per transaction.
+// transactions, published as `port` after_* events once the transaction has committed, as
+// Neutron's core plugin publishes them: DHCP agents (port_create_end, ...) and L2 agents
+// (port_update / port_delete fanouts, l2population) subscribe. An API port write is published by
+// the port handler; these writes bypass it, so L3 keeps its own record per transaction.
 import { adminContext } from '../../core/context.js';
 import type { Rec } from '../../core/resource.js';
 import { inTransaction, type Tx } from '../../db/tx.js';
 import type { L3Context } from './common.js';
-
-/**
- * Receives admin views of ports after the L3 write that changed them has committed. A view of
- * the past (`before`) has the port's attributes and fixed IPs only.
- */
-export interface ServicePortListener {
-  created?(port: Rec): unknown;
-  /** `asInterface`: the port became (or grew as) a router interface, which Neutron announces as a port creation. */
-  updated?(before: Rec, after: Rec, asInterface: boolean): unknown;
-  deleted?(before: Rec): unknown;
-}
+import { Events } from '../../core/callbacks.js';
 
 interface Changes {
   /** Port id -> its dict as created (kept current by the creator, e.g. a status set after). */
@@ -49,7 +39,7 @@ export async function l3Transaction<T>(l3: L3Context, fn: (tx: Tx) => Promise<T>
   let changes: Changes | undefined;
   const out = await inTransaction(l3.m.db, (tx) => {
     changes = undefined;
-    if (l3.portListeners.length) {
+    if (PORT_EVENTS.some((e) => l3.m.callbacks.has('port', e))) {
       changes = { created: new Map(), stale: new Set(), updated: new Map(), deleted: new Map() };
       CHANGES.set(tx, changes);
     }
@@ -102,21 +92,23 @@ export async function noteServicePortUpdate(l3: L3Context, tx: Tx, id: string, a
   if (before) c.updated.set(id, { before, asInterface });
 }
 
+const PORT_EVENTS = [Events.AFTER_CREATE, Events.AFTER_UPDATE, Events.AFTER_DELETE];
+
+/**
+ * The port events of a committed L3 transaction, without a caller (the server's own ports). A
+ * port that became (or grew as) a router interface says so in `metadata.asInterface`, which
+ * Neutron announces to DHCP agents as a port creation.
+ */
 async function announce(l3: L3Context, c: Changes): Promise<void> {
-  const call = async (f: () => unknown) => {
-    try {
-      await f();
-    } catch {
-      // A listener's failure (it logs its own) must not fail a write that has committed.
-    }
-  };
-  for (const [, before] of c.deleted) for (const l of l3.portListeners) if (l.deleted) await call(() => l.deleted!(before));
+  const publish = (event: string, id: string, before: Rec | null, after: Rec | null, metadata?: Rec) =>
+    l3.m.callbacks.publish('port', event, { context: null, resourceId: id, before, after, metadata });
+  for (const [id, before] of c.deleted) await publish(Events.AFTER_DELETE, id, before, null);
   for (const [id, made] of c.created) {
     const port = c.stale.has(id) ? await l3.ports.get(SYSTEM, id) : made;
-    if (port) for (const l of l3.portListeners) if (l.created) await call(() => l.created!(port));
+    if (port) await publish(Events.AFTER_CREATE, id, null, port);
   }
   for (const [id, { before, asInterface }] of c.updated) {
     const after = await l3.ports.get(SYSTEM, id);
-    if (after) for (const l of l3.portListeners) if (l.updated) await call(() => l.updated!(before, after, asInterface));
+    if (after) await publish(Events.AFTER_UPDATE, id, before, after, { asInterface });
   }
 }

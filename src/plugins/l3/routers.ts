@@ -25,8 +25,7 @@ import {
 } from './errors.js';
 import { createServicePort, deleteServicePort, l3Transaction, noteServicePortUpdate } from './port-events.js';
 import { effectiveHints, fillAvailabilityZones, parseHints, validateAvailabilityZones } from '../agents/availability-zones.js';
-import type { L3AgentScheduler } from './agent-scheduler.js';
-import { DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_ROUTER_INTF, ROUTER_INTERFACE_OWNERS } from '../../core/wire.js';
+import { DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_ROUTER_INTF } from '../../core/wire.js';
 
 const COLUMNS: ColumnMap = {
   id: { column: 'id' }, name: { column: 'name' }, status: { column: 'status' },
@@ -70,7 +69,6 @@ export class RouterHandler implements ResourceHandler {
   readonly def: ResourceDef = routerDef;
   private readonly ips: PortIpAllocator;
   /** L3 agent scheduling and notifications after each committed change (l3_agent_scheduler). */
-  agentScheduler: L3AgentScheduler | null = null;
 
   constructor(private readonly l3: L3Context) {
     this.ips = new PortIpAllocator(l3.m);
@@ -144,7 +142,7 @@ export class RouterHandler implements ResourceHandler {
 
   /** Schedules and notifies after a committed change (never fails the request that made it). */
   private async changed(ctx: RequestContext, ids: string[]): Promise<void> {
-    if (this.agentScheduler && ids.length) await this.agentScheduler.routersUpdated(ctx, ids);
+    if (this.l3.scheduler && ids.length) await this.l3.scheduler.routersUpdated(ctx, ids);
   }
 
   // ---- writes --------------------------------------------------------------------------------
@@ -231,7 +229,7 @@ export class RouterHandler implements ResourceHandler {
       // Its L3 agent bindings go with it (foreign key, on delete cascade).
       await tx.deleteFrom('routers').where('id', '=', id).execute();
     });
-    this.agentScheduler?.routerDeleted(_ctx, id);
+    this.l3.scheduler?.routerDeleted(_ctx, id);
   }
 
   // ---- gateway (l3_db._update_router_gw_info with l3_gwmode_db's enable_snat) ---------------
@@ -353,6 +351,17 @@ export class RouterHandler implements ResourceHandler {
   private static validateSubnetAddressMode(s: SubnetRow): void {
     if (s.ip_version === 6 && s.ipv6_ra_mode === null && s.ipv6_address_mode !== null) {
       throw badResource('router', `IPv6 subnet ${s.id} configured to receive RAs from an external router cannot be added to Neutron Router.`);
+    }
+  }
+
+  /** The member actions routerDef declares. */
+  action(ctx: RequestContext, id: string, name: string, body: unknown): Promise<unknown> {
+    switch (name) {
+      case 'add_router_interface': return this.addInterface(ctx, id, body);
+      case 'remove_router_interface': return this.removeInterface(ctx, id, body);
+      case 'add_extraroutes': return this.changeExtraRoutes(ctx, id, body, 'add');
+      case 'remove_extraroutes': return this.changeExtraRoutes(ctx, id, body, 'remove');
+      default: throw new Error(`router action ${name} is not declared`);
     }
   }
 

@@ -1,45 +1,20 @@
-// The ML2 port handler with port binding and agent notifications on top of PortHandler's
-// storage: after a port's transaction commits, (re)bind it for its binding:host_id (Neutron binds
-// post-commit too), then tell the agents (port_update / port_delete fanouts, l2population).
+// The ML2 port handler with port binding and events on top of PortHandler's storage: after a
+// port's transaction commits, (re)bind it for its binding:host_id (Neutron binds post-commit
+// too), then publish the port's after_create / after_update / after_delete events (admin views)
+// for whoever tells the agents (L2, DHCP, security groups).
 import { adminContext, type RequestContext } from '../../core/context.js';
 import type { Rec } from '../../core/resource.js';
 import { inTransaction, nowIso } from '../../db/tx.js';
+import { Events } from '../../core/callbacks.js';
 import { PortHandler } from './ports.js';
 import type { Ml2Context } from './context.js';
 import { bindPort, type BindingOptions } from './binding.js';
 import { VIF_TYPE_BINDING_FAILED } from '../../core/wire.js';
 
-/** What the RPC side wants to hear about ports; every call happens after commit. */
-export interface PortEvents {
-  /** Ports were created (their admin view, binding included). */
-  created?(after: Rec[]): Promise<void> | void;
-  /** A port changed (any attribute, binding included); `before` is its admin view before. */
-  updated(before: Rec, after: Rec): Promise<void> | void;
-  deleted(before: Rec): Promise<void> | void;
-}
-
-/** Several listeners as one, called in order. */
-export function allPortEvents(...list: Array<PortEvents | null | undefined>): PortEvents {
-  const ls = list.filter((e): e is PortEvents => !!e);
-  return {
-    async created(after) {
-      for (const e of ls) await e.created?.(after);
-    },
-    async updated(before, after) {
-      for (const e of ls) await e.updated(before, after);
-    },
-    async deleted(before) {
-      for (const e of ls) await e.deleted(before);
-    },
-  };
-}
-
 /** The admin view of ports, for binding and notifications. */
 const SYSTEM: RequestContext = adminContext('req-binding');
 
 export class Ml2PortHandler extends PortHandler {
-  events: PortEvents | null = null;
-
   constructor(private readonly ctx2: Ml2Context, private readonly binding: BindingOptions) {
     super(ctx2);
   }
@@ -56,7 +31,8 @@ export class Ml2PortHandler extends PortHandler {
         out.push(p);
       }
     }
-    if (this.events?.created) await this.events.created(out);
+    const callbacks = this.ctx2.callbacks;
+    for (const p of out) await callbacks.publish('port', Events.AFTER_CREATE, { context: ctx, resourceId: p.id as string, before: null, after: p });
     return out;
   }
 
@@ -84,23 +60,15 @@ export class Ml2PortHandler extends PortHandler {
       adminAfter = await this.get(SYSTEM, id);
       after = adminAfter ?? after;
     }
-    if (this.events && adminAfter) await this.events.updated(before, adminAfter);
+    if (adminAfter) await this.ctx2.callbacks.publish('port', Events.AFTER_UPDATE, { context: ctx, resourceId: id, before, after: adminAfter });
     return after;
   }
 
   override async delete(ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
-    await this.deleteReturningBefore(ctx, id, expectRevision, this.events !== null);
-  }
-
-  /**
-   * Deletes the port; returns its admin view from just before (null when `wantBefore` is false
-   * and no one listens to events), so that wrappers (the DHCP notifier) need not read it again.
-   */
-  async deleteReturningBefore(ctx: RequestContext, id: string, expectRevision?: number, wantBefore = true): Promise<Rec | null> {
-    const before = wantBefore || this.events ? await this.get(SYSTEM, id) : null;
+    const callbacks = this.ctx2.callbacks;
+    const before = callbacks.has('port', Events.AFTER_DELETE) ? await this.get(SYSTEM, id) : null;
     await super.delete(ctx, id, expectRevision);
-    if (before && this.events) await this.events.deleted(before);
-    return before;
+    if (before) await callbacks.publish('port', Events.AFTER_DELETE, { context: ctx, resourceId: id, before, after: null });
   }
 
   /** Binds a port again for its current host (an agent came alive, get_device_details). */

@@ -5,6 +5,7 @@ import type { TypeDrivers } from './type-drivers.js';
 import type { Ml2Settings } from './settings.js';
 import type { PortSecurityGroups } from '../securitygroups/ports.js';
 import type { Ml2ExtensionDriver } from './extension-drivers.js';
+import type { CallbackRegistry } from '../../core/callbacks.js';
 
 export interface CoreSettings {
   baseMac: string;
@@ -21,6 +22,8 @@ export interface Ml2Context {
   quota: QuotaEngine;
   ml2: Ml2Settings;
   core: CoreSettings;
+  /** Where the core resources publish their events (see core/callbacks.ts). */
+  callbacks: CallbackRegistry;
   /** Security groups on ports (security-group extension), when it is on. */
   securityGroups?: PortSecurityGroups;
   /**

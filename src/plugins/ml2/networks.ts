@@ -19,6 +19,7 @@ import type { Segment } from './type-drivers.js';
 import { networkAddressScopes } from '../subnetpools/allocation.js';
 import { checkUnshareNetwork } from '../rbac/kinds.js';
 import { DEVICE_OWNER_DHCP, DEVICE_OWNER_DVR_INTERFACE, DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_ROUTER_HA_INTF } from '../../core/wire.js';
+import { Events, type EventPayload } from '../../core/callbacks.js';
 
 const COLUMNS: ColumnMap = {
   id: { column: 'id' }, name: { column: 'name' }, status: { column: 'status' },
@@ -141,13 +142,15 @@ export class NetworkHandler implements ResourceHandler {
 
   async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
     await this.m.securityGroups?.ensureDefaultGroups(ctx, bodies.map((b) => b.project_id as string));
-    return inTransaction(this.m.db, async (tx) => {
+    const out = await inTransaction(this.m.db, async (tx) => {
       const ids: string[] = [];
       for (const body of bodies) ids.push(await this.createOne(tx, ctx, body));
       const rows = await tx.selectFrom('networks').selectAll().where('id', 'in', ids).execute();
       const byId = new Map(rows.map((r) => [r.id, r]));
       return this.toDicts(ctx, tx, ids.map((id) => byId.get(id)!));
     });
+    for (const n of out) await this.m.callbacks.publish('network', Events.AFTER_CREATE, { context: ctx, resourceId: n.id as string, before: null, after: n });
+    return out;
   }
 
   private requestedSegments(body: Rec): Segment[] | null {
@@ -242,6 +245,12 @@ export class NetworkHandler implements ResourceHandler {
   }
 
   async update(ctx: RequestContext, id: string, body: Rec, expectRevision?: number): Promise<Rec> {
+    const after = await this.updateInTx(ctx, id, body, expectRevision);
+    await this.m.callbacks.publish('network', Events.AFTER_UPDATE, { context: ctx, resourceId: id, before: null, after });
+    return after;
+  }
+
+  private async updateInTx(ctx: RequestContext, id: string, body: Rec, expectRevision?: number): Promise<Rec> {
     return inTransaction(this.m.db, async (tx) => {
       const row = await forUpdate(this.m.db, tx.selectFrom('networks').selectAll().where('id', '=', id)).executeTakeFirst();
       if (!row) throw this.notFound(id);
@@ -290,11 +299,19 @@ export class NetworkHandler implements ResourceHandler {
     });
   }
 
-  async delete(_ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
+  /**
+   * One payload goes through before_delete (e.g. L3 deletes the network's unassociated floating
+   * IPs), precommit_delete (in the transaction, before any row goes) and after_delete, so a
+   * subscriber may note in `metadata` what it needs to know after the commit.
+   */
+  async delete(ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
+    const payload: EventPayload<Rec, Tx> = { context: ctx, resourceId: id, before: null, after: null, metadata: {} };
+    await this.m.callbacks.publish('network', Events.BEFORE_DELETE, payload);
     await inTransaction(this.m.db, async (tx) => {
       const row = await forUpdate(this.m.db, tx.selectFrom('networks').selectAll().where('id', '=', id)).executeTakeFirst();
       if (!row) throw this.notFound(id);
       checkRevision(row.revision_number, expectRevision);
+      await this.m.callbacks.publish('network', Events.PRECOMMIT_DELETE, { ...payload, before: row, tx });
       const inUse = await tx.selectFrom('ports').select('id').where('network_id', '=', id)
         .where('device_owner', 'not in', AUTO_DELETE_PORT_OWNERS).limit(1).executeTakeFirst();
       if (inUse) {
@@ -325,7 +342,9 @@ export class NetworkHandler implements ResourceHandler {
       await tx.deleteFrom('networkdhcpagentbindings').where('network_id', '=', id).execute();
       await tx.deleteFrom('tags').where('resource_id', '=', id).execute();
       await tx.deleteFrom('networks').where('id', '=', id).execute();
+      payload.before = row;
     });
+    await this.m.callbacks.publish('network', Events.AFTER_DELETE, payload);
   }
 }
 

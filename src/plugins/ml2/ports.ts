@@ -23,6 +23,7 @@ import { PortIpAllocator, type FixedIp } from './ip-allocator.js';
 import { validateAddressPairs, validateDhcpOpts, type AddressPair, type DhcpOpt } from './port-extras.js';
 import { canonicalIp, eui64Address, isAutoAddressSubnet, randomMac, parseBaseMac } from '../../ipam/index.js';
 import { VIF_TYPE_BINDING_FAILED, VIF_TYPE_UNBOUND } from '../../core/wire.js';
+import { Events } from '../../core/callbacks.js';
 
 const COLUMNS: ColumnMap = {
   id: { column: 'id' }, name: { column: 'name' }, network_id: { column: 'network_id' },
@@ -347,23 +348,18 @@ export class PortHandler implements ResourceHandler {
     });
   }
 
-  async delete(_ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
+  async delete(ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
     await inTransaction(this.m.db, async (tx) => {
       const row = await forUpdate(this.m.db, tx.selectFrom('ports').select(['id', 'revision_number', 'network_id', 'device_id', 'device_owner']).where('id', '=', id)).executeTakeFirst();
       if (!row) throw this.notFound(id);
       checkRevision(row.revision_number, expectRevision);
-      for (const guard of this.deleteGuards) await guard(tx, row);
+      // Service plugins may refuse (a router's port, a trunk's) or let go of the port (floating IPs).
+      await this.m.callbacks.publish('port', Events.PRECOMMIT_DELETE, { context: ctx, resourceId: id, before: row, after: null, tx });
       await this.deleteInTx(tx, id);
     });
   }
 
   // ---- for service plugins (L3: router and floating IP ports) ------------------------------
-
-  /**
-   * Checks run inside an API port delete's transaction, before the port goes: they may refuse
-   * (a router's port) or clean up what refers to the port (floating IP associations).
-   */
-  readonly deleteGuards: Array<(tx: Tx, port: { id: string; network_id: string; device_id: string; device_owner: string }) => Promise<void>> = [];
 
   /**
    * Creates one port inside the caller's transaction, without quota or policy (Neutron's plugin

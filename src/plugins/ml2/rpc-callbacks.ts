@@ -14,12 +14,13 @@ import type { Rec } from '../../core/resource.js';
 import { newRpcContext, type RpcBus, type RpcHandlers, type RpcLogger } from '../../rpc/index.js';
 import { silentLogger } from '../../rpc/index.js';
 import { boundSegment, type BindingOptions } from './binding.js';
-import type { Ml2PortHandler, PortEvents } from './bound-ports.js';
+import type { Ml2PortHandler } from './bound-ports.js';
 import { L2Population, type L2Port } from './l2pop.js';
 import { devicesToPortIds, networkMtus, portRows, SegmentResolver } from './rpc-devices.js';
 import type { PortTable } from '../../db/schema.js';
 import { idChunks, whereIdIn } from '../common/list-sql.js';
-import { NETWORK_DELETE_TOPIC, PORT_DELETE_TOPIC, PORT_UPDATE_TOPIC, VIF_TYPE_BINDING_FAILED, VIF_TYPE_BRIDGE } from '../../core/wire.js';
+import { PORT_DELETE_TOPIC, PORT_UPDATE_TOPIC, VIF_TYPE_BINDING_FAILED, VIF_TYPE_BRIDGE } from '../../core/wire.js';
+import { Events, type CallbackRegistry, type EventPayload } from '../../core/callbacks.js';
 
 
 const ADMIN = adminContext('req-ml2-rpc');
@@ -260,8 +261,15 @@ export class Ml2Rpc {
 }
 
 /** After-commit port notifications: port_update / port_delete fanouts and l2population. */
-export class AgentNotifier implements PortEvents {
+export class AgentNotifier {
   constructor(private readonly bus: RpcBus, private readonly l2pop: L2Population, private readonly db: Db, private readonly binding: BindingOptions, private readonly log: RpcLogger = silentLogger) {}
+
+  /** Every committed port change, the API's and the service plugins' (router and floating IP ports). */
+  subscribe(callbacks: CallbackRegistry): void {
+    const opts = { name: 'l2-agent-notifier' };
+    callbacks.subscribe('port', Events.AFTER_UPDATE, (p: EventPayload) => this.updated(p.before!, p.after!), opts);
+    callbacks.subscribe('port', Events.AFTER_DELETE, (p: EventPayload) => this.deleted(p.before!), opts);
+  }
 
   async updated(before: Rec, after: Rec): Promise<void> {
     try {

@@ -5,7 +5,7 @@ import type { RequestContext } from '../../core/context.js';
 import { subnetDef } from '../../definitions/subnet.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import { badRequest, conflict, notFound } from '../../core/errors.js';
+import { conflict, notFound } from '../../core/errors.js';
 import type { ListQuery } from '../../core/list-query.js';
 import type { Rec, ResourceHandler } from '../../core/resource.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
@@ -19,6 +19,7 @@ import { checkNetworkVisible, networkNotFound, networkOwner } from './network-ac
 import { subnetSource } from '../subnetpools/allocation.js';
 import { checkNewSubnetSegment, checkSubnetSegmentUpdate } from '../segments/subnet-segments.js';
 import { DEVICE_OWNER_DHCP, ROUTER_PORT_OWNERS } from '../../core/wire.js';
+import { Events } from '../../core/callbacks.js';
 
 const COLUMNS: ColumnMap = {
   id: { column: 'id' }, name: { column: 'name' }, network_id: { column: 'network_id' },
@@ -177,13 +178,15 @@ export class SubnetHandler implements ResourceHandler {
   // ---- writes --------------------------------------------------------------------------------
 
   async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
-    return inTransaction(this.m.db, async (tx) => {
+    const out = await inTransaction(this.m.db, async (tx) => {
       const ids: string[] = [];
       for (const body of bodies) ids.push(await this.createOne(tx, body, ctx));
       const rows = await tx.selectFrom('subnets').selectAll().where('id', 'in', ids).execute();
       const byId = new Map(rows.map((r) => [r.id, r]));
       return this.toDicts(tx, ids.map((id) => byId.get(id)!), ctx.projectId);
     });
+    for (const s of out) await this.m.callbacks.publish('subnet', Events.AFTER_CREATE, { context: ctx, resourceId: s.id as string, before: null, after: s });
+    return out;
   }
 
   private async createOne(tx: Tx, body: Rec, ctx: RequestContext): Promise<string> {
@@ -265,6 +268,12 @@ export class SubnetHandler implements ResourceHandler {
   }
 
   async update(ctx: RequestContext, id: string, body: Rec, expectRevision?: number): Promise<Rec> {
+    const after = await this.updateInTx(ctx, id, body, expectRevision);
+    await this.m.callbacks.publish('subnet', Events.AFTER_UPDATE, { context: ctx, resourceId: id, before: null, after });
+    return after;
+  }
+
+  private async updateInTx(ctx: RequestContext, id: string, body: Rec, expectRevision?: number): Promise<Rec> {
     return inTransaction(this.m.db, async (tx) => {
       const row = await forUpdate(this.m.db, tx.selectFrom('subnets').selectAll().where('id', '=', id)).executeTakeFirst();
       if (!row) throw this.notFound(id);
@@ -312,8 +321,8 @@ export class SubnetHandler implements ResourceHandler {
     });
   }
 
-  async delete(_ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
-    await inTransaction(this.m.db, async (tx) => {
+  async delete(ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
+    const before = await inTransaction(this.m.db, async (tx) => {
       const row = await forUpdate(this.m.db, tx.selectFrom('subnets').selectAll().where('id', '=', id)).executeTakeFirst();
       if (!row) throw this.notFound(id);
       checkRevision(row.revision_number, expectRevision);
@@ -330,7 +339,9 @@ export class SubnetHandler implements ResourceHandler {
       await tx.deleteFrom('tags').where('resource_id', '=', id).execute();
       await tx.deleteFrom('subnets').where('id', '=', id).execute();
       await this.bumpNetwork(tx, row.network_id);
+      return row;
     });
+    await this.m.callbacks.publish('subnet', Events.AFTER_DELETE, { context: ctx, resourceId: id, before, after: null });
   }
 }
 

@@ -14,12 +14,11 @@
 import type { Db } from '../../db/connection.js';
 import type { Reader } from '../../db/tx.js';
 import { i2b } from '../../db/tx.js';
-import type { Rec, ResourceHandler } from '../../core/resource.js';
-import type { RequestContext } from '../../core/context.js';
+import type { Rec } from '../../core/resource.js';
 import { newRpcContext, silentLogger, toRpcContext, type RpcBus, type RpcContext, type RpcHandlers, type RpcLogger } from '../../rpc/index.js';
 import { idChunks, whereIdIn } from '../common/list-sql.js';
-import { overrideHandler } from '../common/override-handler.js';
 import { SG_UPDATE_TOPIC, isNetworkOwned } from '../../core/wire.js';
+import { Events, type CallbackRegistry, type EventPayload } from '../../core/callbacks.js';
 
 
 export interface SgRuleInfo {
@@ -246,16 +245,28 @@ const sameSet = (a: string[], b: string[]) => a.length === b.length && new Set([
 export class SecurityGroupNotifier {
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
+  /** The last message queued and not yet sent: a same-method message joins it (a bulk port create sends one). */
+  private queued: { method: string; groups: Set<string> } | null = null;
 
   constructor(private readonly bus: RpcBus, private readonly log: RpcLogger = silentLogger) {}
 
   private send(method: string, groups: Iterable<string>, ctx?: RpcContext): void {
-    const ids = [...new Set(groups)].sort();
-    if (!ids.length) return;
+    const add = [...groups];
+    if (!add.length) return;
+    if (this.queued?.method === method) {
+      for (const g of add) this.queued.groups.add(g);
+      return;
+    }
+    const msg = { method, groups: new Set(add) };
+    this.queued = msg;
     this.pending++;
     this.chain = this.chain
-      .then(() => this.bus.fanout(SG_UPDATE_TOPIC, method, { security_groups: ids }, { context: ctx ?? newRpcContext() }))
-      .catch((err: unknown) => this.log.warn({ method, security_groups: ids, err: (err as Error).message }, 'security group notification failed'))
+      .then(() => {
+        if (this.queued === msg) this.queued = null;
+        const ids = [...msg.groups].sort();
+        return this.bus.fanout(SG_UPDATE_TOPIC, method, { security_groups: ids }, { context: ctx ?? newRpcContext() });
+      })
+      .catch((err: unknown) => this.log.warn({ method, security_groups: [...msg.groups], err: (err as Error).message }, 'security group notification failed'))
       .finally(() => this.pending--);
   }
 
@@ -271,7 +282,7 @@ export class SecurityGroupNotifier {
     while (this.pending) await this.chain;
   }
 
-  // The port side (Ml2PortHandler's events): a port's groups gain or lose a member or an address.
+  // The port side: a port's groups gain or lose a member or an address.
   created(ports: Rec[]): void {
     this.memberUpdated(ports.filter((p) => !isTrustedPort(p)).flatMap(groupsOf));
   }
@@ -289,29 +300,17 @@ export class SecurityGroupNotifier {
 }
 
 /**
- * The rule and group handlers, telling the agents after each committed change: a rule created or
- * deleted changes its group; deleting a group also deletes the rules of other groups that name
- * it as their remote group.
+ * The agents hear after each committed change: a rule created or deleted changes its group;
+ * deleting a group also deleted the rules of other groups that named it as their remote group;
+ * a port's groups gain or lose a member or an address.
  */
-export function withSecurityGroupNotifications<H extends ResourceHandler>(kind: 'group' | 'rule', handler: H, n: SecurityGroupNotifier, db: Db): H {
-  const ctxOf = (ctx: RequestContext) => toRpcContext(ctx);
-  const create = async (ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> => {
-    const out = await handler.create(ctx, bodies);
-    if (kind === 'rule') n.ruleUpdated(out.map((r) => r.security_group_id as string), ctxOf(ctx));
-    return out;
-  };
-  const del = async (ctx: RequestContext, id: string, expectRevision?: number): Promise<void> => {
-    let groups: string[] = [];
-    if (kind === 'rule') {
-      const r = await db.kysely.selectFrom('security_group_rules').select('security_group_id').where('id', '=', id).executeTakeFirst();
-      if (r) groups = [r.security_group_id];
-    } else {
-      const rows = await db.kysely.selectFrom('security_group_rules').select('security_group_id').distinct()
-        .where('remote_group_id', '=', id).where('security_group_id', '!=', id).execute();
-      groups = rows.map((r) => r.security_group_id);
-    }
-    await handler.delete(ctx, id, expectRevision);
-    n.ruleUpdated(groups, ctxOf(ctx));
-  };
-  return overrideHandler(handler, { create, delete: del });
+export function subscribeSecurityGroupNotifier(callbacks: CallbackRegistry, n: SecurityGroupNotifier): void {
+  const ctxOf = (p: EventPayload) => (p.context ? toRpcContext(p.context) : undefined);
+  const opts = { name: 'security-group-notifier' };
+  callbacks.subscribe('security_group_rule', Events.AFTER_CREATE, (p: EventPayload) => n.ruleUpdated([p.after!.security_group_id as string], ctxOf(p)), opts);
+  callbacks.subscribe('security_group_rule', Events.AFTER_DELETE, (p: EventPayload) => n.ruleUpdated([p.before!.security_group_id as string], ctxOf(p)), opts);
+  callbacks.subscribe('security_group', Events.AFTER_DELETE, (p: EventPayload) => n.ruleUpdated((p.metadata?.referringGroups as string[]) ?? [], ctxOf(p)), opts);
+  callbacks.subscribe('port', Events.AFTER_CREATE, (p: EventPayload) => n.created([p.after!]), opts);
+  callbacks.subscribe('port', Events.AFTER_UPDATE, (p: EventPayload) => n.updated(p.before!, p.after!), opts);
+  callbacks.subscribe('port', Events.AFTER_DELETE, (p: EventPayload) => n.deleted(p.before!), opts);
 }

@@ -16,6 +16,7 @@ import { checkRevision } from '../common/standard.js';
 import { normalizeRule, ruleKey, type NormalizedRule } from './rules.js';
 import { ruleDict, ruleNotFound, sgNotFound, sgShared, type SecurityGroupStore } from './store.js';
 import { listProject } from './security-groups.js';
+import { Events } from '../../core/callbacks.js';
 
 const COLUMN_NAMES = [
   'id', 'security_group_id', 'remote_group_id', 'direction', 'protocol', 'port_range_min', 'port_range_max', 'ethertype',
@@ -116,7 +117,7 @@ export class SecurityGroupRuleHandler implements ResourceHandler {
       }
       if (!(await this.groupFor(db, ctx, r.security_group_id, projectId))) throw sgNotFound(r.security_group_id);
     }
-    return inTransaction(this.s.db, async (tx) => {
+    const out = await inTransaction(this.s.db, async (tx) => {
       const ids: string[] = [];
       const byGroup = new Map<string, number>();
       for (const r of rules) byGroup.set(r.security_group_id, (byGroup.get(r.security_group_id) ?? 0) + 1);
@@ -132,6 +133,8 @@ export class SecurityGroupRuleHandler implements ResourceHandler {
       const byId = new Map(rows.map((r) => [r.id, r]));
       return ids.map((id) => ruleDict(byId.get(id)!));
     });
+    for (const r of out) await this.s.callbacks.publish('security_group_rule', Events.AFTER_CREATE, { context: ctx, resourceId: r.id as string, before: null, after: r });
+    return out;
   }
 
   /** Locks the group, then refuses rules repeated in the request or already in the group. */
@@ -183,14 +186,16 @@ export class SecurityGroupRuleHandler implements ResourceHandler {
       'Security group rules cannot be updated, not even their description: delete the rule and create a new one.');
   }
 
-  async delete(_ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
-    await inTransaction(this.s.db, async (tx) => {
+  async delete(ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
+    const before = await inTransaction(this.s.db, async (tx) => {
       const row = await forUpdate(this.s.db, tx.selectFrom('security_group_rules').select(['id', 'security_group_id', 'revision_number'])
         .where('id', '=', id)).executeTakeFirst();
       if (!row) throw this.notFound(id);
       checkRevision(row.revision_number, expectRevision);
       await tx.deleteFrom('security_group_rules').where('id', '=', id).execute();
       await this.s.bumpGroup(tx, [row.security_group_id]);
+      return row;
     });
+    await this.s.callbacks.publish('security_group_rule', Events.AFTER_DELETE, { context: ctx, resourceId: id, before, after: null });
   }
 }

@@ -14,6 +14,7 @@ import type { SecurityGroupTable } from '../../db/schema.js';
 import { applyColumnFilters, applySortAndPage, applyTagFilters, type ColumnMap } from '../common/list-sql.js';
 import { checkRevision } from '../common/standard.js';
 import { DEFAULT_SG_NAME, RBAC_TYPE, sgInUse, sgNotFound, sgShared, sgVisibleTo, type SecurityGroupStore } from './store.js';
+import { Events } from '../../core/callbacks.js';
 
 const COLUMNS: ColumnMap = {
   id: { column: 'id' }, name: { column: 'name' }, tenant_id: { column: 'project_id' }, project_id: { column: 'project_id' },
@@ -111,7 +112,7 @@ export class SecurityGroupHandler implements ResourceHandler {
   }
 
   async delete(ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
-    await inTransaction(this.s.db, async (tx) => {
+    const { row, referring } = await inTransaction(this.s.db, async (tx) => {
       // The row lock orders this delete against port writes binding the group: a port that got
       // the group first is seen below; one that comes later fails its binding (404).
       const row = await forUpdate(this.s.db, tx.selectFrom('security_groups').selectAll().where('id', '=', id)).executeTakeFirst();
@@ -132,6 +133,10 @@ export class SecurityGroupHandler implements ResourceHandler {
       await tx.deleteFrom('tags').where('resource_id', '=', id).execute();
       await tx.deleteFrom('security_groups').where('id', '=', id).execute();
       if (row.name === DEFAULT_SG_NAME) this.s.forgetDefault(row.project_id);
+      return { row, referring };
     });
+    // The groups whose rules named this one as their remote lost rules.
+    const metadata = { referringGroups: referring.map((r) => r.security_group_id) };
+    await this.s.callbacks.publish('security_group', Events.AFTER_DELETE, { context: ctx, resourceId: id, before: row, after: null, metadata });
   }
 }

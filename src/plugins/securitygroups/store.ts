@@ -12,6 +12,7 @@ import type { SecurityGroupRuleTable, SecurityGroupTable } from '../../db/schema
 import { i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
 import type { QuotaEngine } from '../../quota/quota.js';
 import { idChunks, loadTags, whereIdIn } from '../common/list-sql.js';
+import type { CallbackRegistry } from '../../core/callbacks.js';
 
 export const RBAC_TYPE = 'security_group';
 export const DEFAULT_SG_NAME = 'default';
@@ -86,7 +87,7 @@ export class SecurityGroupStore {
    */
   private readonly withDefault = new Set<string>();
 
-  constructor(readonly db: Db, readonly quota: QuotaEngine) {}
+  constructor(readonly db: Db, readonly quota: QuotaEngine, readonly callbacks: CallbackRegistry) {}
 
   // ---- owners (policy targets of rules) --------------------------------------------------------
 

@@ -315,6 +315,16 @@ export class SubnetPoolHandler implements ResourceHandler {
     return prefixSet(cidrs[0]!.version, cidrs);
   }
 
+  /** The member actions subnetpoolDef declares. */
+  action(ctx: RequestContext, id: string, name: string, body: unknown): Promise<unknown> {
+    switch (name) {
+      case 'add_prefixes': return this.addPrefixes(ctx, id, body);
+      case 'remove_prefixes': return this.removePrefixes(ctx, id, body);
+      case 'onboard_network_subnets': return this.onboardNetworkSubnets(ctx, id, body);
+      default: throw new Error(`subnet pool action ${name} is not declared`);
+    }
+  }
+
   async addPrefixes(ctx: RequestContext, id: string, body: unknown): Promise<Rec> {
     const prefixes = body && typeof body === 'object' ? (body as Rec).prefixes : undefined;
     this.operationPrefixes(body);

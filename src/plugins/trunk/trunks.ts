@@ -181,6 +181,16 @@ export class TrunkHandler implements ResourceHandler {
   // ---- member actions ------------------------------------------------------------------------
 
   /** PUT /v2.0/trunks/{id}/add_subports: the trunk as it is afterwards. */
+  /** The member actions trunkDef declares. */
+  action(ctx: RequestContext, id: string, name: string, body: unknown): Promise<unknown> {
+    switch (name) {
+      case 'add_subports': return this.addSubports(ctx, id, body);
+      case 'remove_subports': return this.removeSubports(ctx, id, body);
+      case 'get_subports': return this.getSubports(ctx, id);
+      default: throw new Error(`trunk action ${name} is not declared`);
+    }
+  }
+
   async addSubports(ctx: RequestContext, id: string, body: unknown): Promise<Rec> {
     return inTransaction(this.db, async (tx) => {
       const trunk = await this.lock(tx, ctx, id);

@@ -1,10 +1,10 @@
 // The QoS service plugin (qos and its companion extensions): policies, rules (also by alias),
-// rule types, qos_policy_id on networks and ports, and the qos_policy RBAC object type.
-import type { Db } from '../../db/connection.js';
+// rule types, qos_policy_id on networks, ports and (with the router plugin) floating IPs, and
+// the qos_policy RBAC object type.
 import type { ResourceHandler } from '../../core/resource.js';
+import type { PluginDefinition } from '../contract.js';
 import { RULE_SPECS } from '../../definitions/qos.js';
 import { boundKind } from '../rbac/kinds.js';
-import type { Ml2Context } from '../ml2/context.js';
 import { QosDrivers } from './drivers.js';
 import { QosMl2Extension } from './ml2-extension.js';
 import { QosPolicyHandler } from './policies.js';
@@ -36,14 +36,24 @@ export const qosPolicyKind = boundKind({
   },
 });
 
-export function qosPlugin(db: Db, ml2: Ml2Context, aliases: ReadonlySet<string>) {
-  const drivers = new QosDrivers();
-  const handlers: ResourceHandler[] = [new QosPolicyHandler(db, qosPolicyKind), new QosRuleTypeHandler(drivers)];
-  for (const spec of RULE_SPECS) {
-    const rules = new QosRuleHandler(db, drivers, spec);
-    handlers.push(rules);
-    if (aliases.has('qos-rules-alias')) handlers.push(new QosRuleAliasHandler(db, rules, spec));
-  }
-  (ml2.extensions ??= []).push(new QosMl2Extension(db, drivers, { networkPolicyOnPorts: aliases.has('qos-port-network-policy') }));
-  return { handlers, rbacKind: qosPolicyKind };
-}
+export const qosPlugin: PluginDefinition = {
+  name: 'qos',
+  classPaths: ['neutron.services.qos.qos_plugin.QoSPlugin'],
+  // Floating IPs' qos_policy_id needs floating IPs.
+  aliases: (_cfg, loaded) => [...QOS_ALIASES, ...(loaded.has('router') ? ['qos-fip'] : [])],
+  create(ctx) {
+    const { db, aliases } = ctx;
+    const drivers = new QosDrivers();
+    const resources: ResourceHandler[] = [new QosPolicyHandler(db, qosPolicyKind), new QosRuleTypeHandler(drivers)];
+    for (const spec of RULE_SPECS) {
+      const rules = new QosRuleHandler(db, drivers, spec);
+      resources.push(rules);
+      if (aliases.has('qos-rules-alias')) resources.push(new QosRuleAliasHandler(db, rules, spec));
+    }
+    return {
+      resources,
+      ml2Extensions: [new QosMl2Extension(db, drivers, { networkPolicyOnPorts: aliases.has('qos-port-network-policy') })],
+      rbacKinds: [qosPolicyKind],
+    };
+  },
+};

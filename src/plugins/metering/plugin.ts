@@ -1,0 +1,11 @@
+// The metering service plugin: labels and their rules (API only, no metering agent).
+import type { PluginDefinition } from '../contract.js';
+import { MeteringLabelHandler } from './labels.js';
+import { MeteringLabelRuleHandler } from './rules.js';
+
+export const meteringPlugin: PluginDefinition = {
+  name: 'metering',
+  classPaths: ['neutron.services.metering.metering_plugin.MeteringPlugin'],
+  aliases: () => ['metering', 'metering_source_and_destination_fields'],
+  create: (ctx) => ({ resources: [new MeteringLabelHandler(ctx.db), new MeteringLabelRuleHandler(ctx.db)] }),
+};

@@ -1,0 +1,77 @@
+// /v2.0/quotas (quotas and quota_details extensions): list non-default quotas, show, update,
+// reset (DELETE), defaults and usage details per project.
+import type { ApiRoute, ApiServices } from '../../core/api-route.js';
+import type { RequestContext } from '../../core/context.js';
+import { badRequest } from '../../core/errors.js';
+import type { Db } from '../../db/connection.js';
+import type { QuotaEngine } from '../../quota/quota.js';
+import { policyNotAuthorized } from '../../core/errors.js';
+import { clearQuotas, projectsWithQuotas, setQuotas } from './store.js';
+
+const MAX_QUOTA = 2 ** 31 - 1;
+
+const projectTarget = (projectId: string) => ({ project_id: projectId, tenant_id: projectId });
+
+/** Like Neutron, a project may always read its own quota. */
+function enforce(api: ApiServices, ctx: RequestContext, action: string, projectId: string): void {
+  if (action === 'get_quota' && ctx.projectId === projectId) return;
+  if (!api.allowed(ctx, action, projectTarget(projectId))) throw policyNotAuthorized(action);
+}
+
+function parseUpdate(quota: QuotaEngine, body: unknown): Record<string, number> {
+  const q = (body as { quota?: unknown } | undefined)?.quota;
+  if (!q || typeof q !== 'object' || Array.isArray(q)) throw badRequest("Unable to find 'quota' in request body");
+  const known = new Set(quota.resources());
+  const out: Record<string, number> = {};
+  const unknown = Object.keys(q).filter((k) => !known.has(k) && k !== 'force' && k !== 'check_limit');
+  if (unknown.length) throw badRequest(`Unrecognized attribute(s) '${unknown.join(', ')}'`);
+  for (const [k, v] of Object.entries(q as Record<string, unknown>)) {
+    if (!known.has(k)) continue;
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : NaN;
+    if (!Number.isInteger(n)) throw badRequest(`Invalid input for ${k}. Reason: '${String(v)}' is not an integer.`);
+    if (n < -1 || n > MAX_QUOTA) throw badRequest(`Invalid input for ${k}. Reason: '${n}' is not in range -1 through ${MAX_QUOTA}.`);
+    out[k] = n;
+  }
+  return out;
+}
+
+export function quotaRoutes(db: Db, quota: QuotaEngine): ApiRoute[] {
+  const project = (p: Record<string, string>) => p.project!;
+  return [
+    { method: 'GET', path: '/quotas', async handle(r, api) {
+      const quotas = [];
+      for (const projectId of await projectsWithQuotas(db)) {
+        if (!api.allowed(r.ctx, 'get_quota', projectTarget(projectId))) continue;
+        quotas.push({ ...(await quota.limits(db.kysely, projectId)), ...projectTarget(projectId) });
+      }
+      return { quotas };
+    } },
+    { method: 'GET', path: '/quotas/tenant', handle: async (r) => ({ tenant: { tenant_id: r.ctx.projectId } }) },
+    { method: 'GET', path: '/quotas/project', handle: async (r) => ({ project: { project_id: r.ctx.projectId } }) },
+    { method: 'GET', path: '/quotas/:project', async handle(r, api) {
+      enforce(api, r.ctx, 'get_quota', project(r.params));
+      return { quota: await quota.limits(db.kysely, project(r.params)) };
+    } },
+    { method: 'GET', path: '/quotas/:project/default', async handle(r, api) {
+      enforce(api, r.ctx, 'get_quota', project(r.params));
+      return { quota: quota.defaultLimits() };
+    } },
+    { method: 'GET', path: '/quotas/:project/details', async handle(r, api) {
+      enforce(api, r.ctx, 'get_quota', project(r.params));
+      const limits = await quota.limits(db.kysely, project(r.params));
+      const used = await quota.usage(db.kysely, project(r.params));
+      const out: Record<string, { limit: number; used: number; reserved: number }> = {};
+      for (const [res, limit] of Object.entries(limits)) out[res] = { limit, used: used[res] ?? 0, reserved: 0 };
+      return { quota: out };
+    } },
+    { method: 'PUT', path: '/quotas/:project', async handle(r, api) {
+      enforce(api, r.ctx, 'update_quota', project(r.params));
+      await setQuotas(db, project(r.params), parseUpdate(quota, r.body));
+      return { quota: await quota.limits(db.kysely, project(r.params)) };
+    } },
+    { method: 'DELETE', path: '/quotas/:project', status: 204, async handle(r, api) {
+      enforce(api, r.ctx, 'delete_quota', project(r.params));
+      await clearQuotas(db, project(r.params));
+    } },
+  ];
+}

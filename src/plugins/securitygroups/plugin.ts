@@ -1,0 +1,36 @@
+// Security groups as the core plugin has them (Neutron's ML2 includes them): the
+// /v2.0/security-groups and /v2.0/security-group-rules collections, their quotas, the L2 agents'
+// security group RPC and fanouts. Loaded unless [securitygroup] enable_security_group is off.
+import { tableCounter } from '../../quota/quota.js';
+import { PLUGIN_TOPIC } from '../../core/wire.js';
+import type { PluginDefinition } from '../contract.js';
+import type { Ml2PortHandler } from '../ml2/bound-ports.js';
+import type { CoreHandlers } from '../ml2/plugin.js';
+import { SecurityGroupNotifier, SecurityGroupRpc, subscribeSecurityGroupNotifier } from './agent-rpc.js';
+import { SECURITY_GROUP_ALIASES, type SecurityGroupStore } from './index.js';
+import { SecurityGroupRuleHandler } from './security-group-rules.js';
+import { SecurityGroupHandler } from './security-groups.js';
+
+export const securityGroupPlugin: PluginDefinition = {
+  name: 'security-group',
+  aliases: (cfg) => (cfg.securitygroup.enable_security_group ? [...SECURITY_GROUP_ALIASES] : []),
+  create(ctx) {
+    const core = ctx.exportsOf<CoreHandlers & { securityGroupStore: SecurityGroupStore | null }>('ml2')!;
+    const store = core.securityGroupStore;
+    if (!store) return {};
+    const notifier = ctx.bus ? new SecurityGroupNotifier(ctx.bus) : null;
+    if (notifier) subscribeSecurityGroupNotifier(ctx.callbacks, notifier);
+    const portDicts = async (r: Parameters<Ml2PortHandler['toDicts']>[0], ids: string[]) =>
+      core.ports.toDicts(r, await r.selectFrom('ports').selectAll().where('id', 'in', ids).execute());
+    return {
+      resources: [new SecurityGroupHandler(store), new SecurityGroupRuleHandler(store)],
+      quotas: [
+        { resource: 'security_group', default: 10, counter: tableCounter('security_groups') },
+        { resource: 'security_group_rule', default: 100, counter: tableCounter('security_group_rules') },
+      ],
+      rpc: [{ topic: PLUGIN_TOPIC, handlers: new SecurityGroupRpc({ db: ctx.db, portDicts }).handlers() }],
+      exports: { notifier },
+      settled: async () => notifier?.settled(),
+    };
+  },
+};
