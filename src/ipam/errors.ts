@@ -9,6 +9,9 @@ import { NeutronError } from '../core/errors.js';
 // (subnetpools, trunk, rbac) still import them from here.
 export { invalidAttribute, invalidInput } from '../core/errors.js';
 
+/** neutron_lib InvalidCIDR: a prefix (e.g. a rule's remote_ip_prefix) that is no CIDR. */
+export const invalidCidr = (input: string) => new NeutronError(400, 'InvalidCIDR', `Invalid CIDR ${input} given as IP prefix.`);
+
 export const invalidAllocationPool = (pool: string) =>
   new NeutronError(400, 'InvalidAllocationPool', `The allocation pool ${pool} is not valid.`);
 
