@@ -20,7 +20,7 @@ const PROBES = 8;
 const isAuto = (s: SubnetInfo) => s.ip_version === 6 && isAutoAddressSubnet({ ipv6_address_mode: s.ipv6_address_mode, ipv6_ra_mode: s.ipv6_ra_mode });
 const isRouterOwner = (owner: string) => ROUTER_PORT_OWNERS.includes(owner);
 
-const invalidInput = (msg: string) => new NeutronError(400, 'InvalidInput', `Invalid input for operation: ${msg}`);
+const invalidInput = (msg: string) => new NeutronError(400, 'InvalidInput', `Invalid input for operation: ${msg}.`);
 
 export class PortIpAllocator {
   constructor(private readonly m: Ml2Context) {}
@@ -34,7 +34,7 @@ export class PortIpAllocator {
   ): Promise<FixedIp[]> {
     if (requested === NOT_SPECIFIED || requested === undefined) return this.allocateDefault(tx, networkId, subnets, mac, owner);
     const entries = requested as Array<{ subnet_id?: unknown; ip_address?: unknown }>;
-    if (entries.length > this.m.core.maxFixedIpsPerPort) throw invalidInput('Exceeded maximum amount of fixed ips per port.');
+    if (entries.length > this.m.core.maxFixedIpsPerPort) throw invalidInput('Exceeded maximum amount of fixed ips per port');
     const byId = new Map(subnets.map((s) => [s.id, s]));
     const out: FixedIp[] = [];
     const taken = new Set<string>();

@@ -17,7 +17,7 @@ export interface Segment {
 const TUNNEL_TYPES = new Set(['vxlan', 'geneve']);
 const MAX_ID: Record<string, number> = { vlan: 4094, vxlan: 16777215, geneve: 16777215 };
 
-const invalidInput = (msg: string) => new NeutronError(400, 'InvalidInput', `Invalid input for operation: ${msg}`);
+const invalidInput = (msg: string) => new NeutronError(400, 'InvalidInput', `Invalid input for operation: ${msg}.`);
 
 export class TypeDrivers {
   constructor(private readonly s: Ml2Settings, private readonly db: Db) {}
