@@ -5,8 +5,8 @@
 // (BadRequest → 400, Conflict/InUse → 409).
 import { NeutronError } from '../core/errors.js';
 
-// The generic two live in core; re-exported while plugins outside this branch's area
-// (subnetpools, trunk, rbac) still import them from here.
+// The generic two live in core; re-exported only until subnetpools, trunk and rbac import them
+// from there.
 export { invalidAttribute, invalidInput } from '../core/errors.js';
 
 /** neutron_lib InvalidCIDR: a prefix (e.g. a rule's remote_ip_prefix) that is no CIDR. */

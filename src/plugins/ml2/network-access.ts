@@ -5,7 +5,7 @@ import type { Db } from '../../db/connection.js';
 import { networkVisible } from '../common/visibility.js';
 import { networkNotFound } from './errors.js';
 
-// Re-exported while the segments plugin (outside this branch's area) imports it from here.
+// Re-exported only until the segments plugin imports it from ./errors.js.
 export { networkNotFound };
 
 export async function networkOwner(db: Db, networkId: string): Promise<string | null> {
