@@ -16,6 +16,14 @@ export class NeutronError extends Error {
 }
 
 export const badRequest = (message: string, type = 'HTTPBadRequest') => new NeutronError(400, type, message);
+/** neutron_lib InvalidInput: "Invalid input for operation: %(error_message)s." (the period is the template's). */
+export const invalidInput = (errorMessage: string) =>
+  new NeutronError(400, 'InvalidInput', `Invalid input for operation: ${errorMessage}.`);
+/**
+ * The API layer's attribute validation failure (neutron_lib/api/attributes.py convert_values,
+ * raised as webob.exc.HTTPBadRequest by api/v2/base.py).
+ */
+export const invalidAttribute = (attr: string, reason: string) => badRequest(`Invalid input for ${attr}. Reason: ${reason}.`);
 export const notFound = (type: string, message: string) => new NeutronError(404, type, message);
 export const conflict = (type: string, message: string) => new NeutronError(409, type, message);
 export const forbidden = (message: string, type = 'PolicyNotAuthorized') => new NeutronError(403, type, message);

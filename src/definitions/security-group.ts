@@ -2,11 +2,13 @@
 // stateful-security-group, security-groups-normalized-cidr and security-groups-shared-filtering),
 // and the converters Neutron applies to rule attributes before the plugin sees them
 // (neutron/extensions/securitygroup.py): protocol names/numbers, port numbers, ethertype, CIDR.
-import { NeutronError } from '../core/errors.js';
 import type { AttributeDef, ResourceDef, Validator } from './types.js';
 import { idAttr, projectAttrs, standardAttrs } from './common.js';
 import { boolean, filterBool, filterInt, invalid, isUuid, list, oneOf, string } from './validators.js';
-import { ADDRESS_BITS, formatIp, tryParseIp } from '../ipam/index.js';
+import { ADDRESS_BITS, formatIp, invalidCidr, tryParseIp } from '../ipam/index.js';
+import {
+  securityGroupDefaultAlreadyExists, securityGroupInvalidPortValue, securityGroupRuleInvalidEtherType, securityGroupRuleInvalidProtocol,
+} from './errors.js';
 
 /** IP protocol names Neutron accepts in rules (neutron_lib IP_PROTOCOL_MAP), with their numbers. */
 export const IP_PROTOCOLS: Readonly<Record<string, number>> = {
@@ -27,8 +29,7 @@ export const DIRECTIONS = ['ingress', 'egress'] as const;
 /** convert_protocol: a known name (any case), 'any', or a number 0-255 kept as its string. */
 export const convertProtocol: Validator = (v) => {
   if (v === null || v === undefined) return null;
-  const fail = () => new NeutronError(400, 'SecurityGroupRuleInvalidProtocol',
-    `Security group rule protocol ${show(v)} not supported. Only protocol values ${pyList([null, PROTOCOL_ANY, ...Object.keys(IP_PROTOCOLS)])} and integer representations [0 to 255] are supported.`);
+  const fail = () => securityGroupRuleInvalidProtocol(show(v), pyList([null, PROTOCOL_ANY, ...Object.keys(IP_PROTOCOLS)]));
   if (typeof v === 'number') {
     if (Number.isInteger(v) && v >= 0 && v <= 255) return String(v);
     throw fail();
@@ -53,7 +54,7 @@ export const convertPort: Validator = (v) => {
   if (typeof v === 'number' && Number.isInteger(v)) n = v;
   else if (typeof v === 'string' && /^\s*[+-]?\d+\s*$/.test(v)) n = Number(v.trim());
   if (n === null || n < 0 || n > 65535) {
-    throw new NeutronError(400, 'SecurityGroupInvalidPortValue', `Invalid value for port ${show(v)}`);
+    throw securityGroupInvalidPortValue(show(v));
   }
   return n;
 };
@@ -64,8 +65,7 @@ export const convertEthertype: Validator = (v) => {
     const found = ETHERTYPES.find((e) => e.toLowerCase() === v.toLowerCase());
     if (found) return found;
   }
-  throw new NeutronError(400, 'SecurityGroupRuleInvalidEtherType',
-    `Security group rule for ethertype '${show(v)}' not supported. Allowed values are ${pyList(ETHERTYPES)}.`);
+  throw securityGroupRuleInvalidEtherType(show(v), pyList(ETHERTYPES));
 };
 
 /** A parsed remote_ip_prefix: as Neutron stores it (address as given plus length) and normalized. */
@@ -100,7 +100,7 @@ export function parseIpPrefix(v: string): IpPrefix | null {
 export const convertIpPrefix: Validator = (v) => {
   if (v === null || v === undefined || v === '') return null;
   const p = typeof v === 'string' ? parseIpPrefix(v.trim()) : null;
-  if (!p) throw new NeutronError(400, 'InvalidCIDR', `Invalid CIDR ${show(v)} given as IP prefix.`);
+  if (!p) throw invalidCidr(show(v));
   return p.prefix;
 };
 
@@ -108,7 +108,7 @@ export const convertIpPrefix: Validator = (v) => {
 export const nameNotDefault: Validator = (v, attr) => {
   const s = string(255)(v, attr) as string;
   if (s.toLowerCase() === 'default') {
-    throw new NeutronError(409, 'SecurityGroupDefaultAlreadyExists', 'Default security group already exists.');
+    throw securityGroupDefaultAlreadyExists();
   }
   return s;
 };

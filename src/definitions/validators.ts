@@ -1,13 +1,10 @@
 // Attribute validators and converters, modelled on neutron_lib.api.validators/converters.
 // Each returns the (converted) value or throws a 400 whose message names the attribute.
-import { NeutronError } from '../core/errors.js';
+import { invalidAttribute as invalid, invalidInput } from '../core/errors.js';
 import type { Validator } from './types.js';
 
-export const invalid = (attr: string, reason: string) =>
-  new NeutronError(400, 'HTTPBadRequest', `Invalid input for ${attr}. Reason: ${reason}.`);
-
-export const invalidInput = (reason: string) =>
-  new NeutronError(400, 'InvalidInput', `Invalid input for operation: ${reason}.`);
+// The two errors every validator raises (core's invalidAttribute under the definitions' short name).
+export { invalid, invalidInput };
 
 const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 

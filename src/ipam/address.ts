@@ -1,6 +1,7 @@
 // IP addresses as BigInt plus an explicit version: the integer alone cannot tell ::1 from
 // 0.0.0.1, and every Neutron check that matters (network/broadcast, pools) is per version.
-import { invalidAttribute, invalidInput, pyStr } from './errors.js';
+import { invalidAttribute, invalidInput } from '../core/errors.js';
+import { pyStr } from './errors.js';
 
 export type IpVersion = 4 | 6;
 

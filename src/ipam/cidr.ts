@@ -3,7 +3,8 @@
 // "10.0.0.1/24" is accepted and stored as 10.0.0.0/24 (test_create_subnet_nonzero_cidr), while
 // a host route destination with host bits set is refused (validate_route_cidr).
 import { ADDRESS_BITS, formatIp, type IpAddr, type IpVersion, MAX_ADDRESS, parseIp, tryParseIp } from './address.js';
-import { invalidAttribute, pyStr } from './errors.js';
+import { invalidAttribute } from '../core/errors.js';
+import { pyStr } from './errors.js';
 
 /** An inclusive address range (Neutron's netaddr.IPRange; allocation pools are these). */
 export interface IpRange {

@@ -5,18 +5,12 @@
 // (BadRequest → 400, Conflict/InUse → 409).
 import { NeutronError } from '../core/errors.js';
 
-/**
- * The API layer's attribute validation failure (neutron_lib/api/attributes.py convert_values,
- * raised with exc_cls=webob.exc.HTTPBadRequest by api/v2/base.py).
- */
-export function invalidAttribute(attr: string, reason: string): NeutronError {
-  return new NeutronError(400, 'HTTPBadRequest', `Invalid input for ${attr}. Reason: ${reason}.`);
-}
+// The generic two live in core; re-exported only until subnetpools, trunk and rbac import them
+// from there.
+export { invalidAttribute, invalidInput } from '../core/errors.js';
 
-/** neutron_lib.exceptions.InvalidInput: "Invalid input for operation: %(error_message)s." */
-export function invalidInput(errorMessage: string): NeutronError {
-  return new NeutronError(400, 'InvalidInput', `Invalid input for operation: ${errorMessage}.`);
-}
+/** neutron_lib InvalidCIDR: a prefix (e.g. a rule's remote_ip_prefix) that is no CIDR. */
+export const invalidCidr = (input: string) => new NeutronError(400, 'InvalidCIDR', `Invalid CIDR ${input} given as IP prefix.`);
 
 export const invalidAllocationPool = (pool: string) =>
   new NeutronError(400, 'InvalidAllocationPool', `The allocation pool ${pool} is not valid.`);
@@ -83,6 +77,10 @@ export const allocationOnAutoAddressSubnet = (ip: string, subnetId: string) =>
     'AllocationOnAutoAddressSubnet',
     `IPv6 address ${ip} cannot be directly assigned to a port on subnet ${subnetId} as the subnet is configured for automatic addresses`,
   );
+
+/** neutron.ipam.exceptions.AddressCalculationFailure: a 500, as Neutron surfaces it. */
+export const addressCalculationFailure = (reason: string) =>
+  new NeutronError(500, 'AddressCalculationFailure', `Unable to calculate eui-64 address because of:${reason}`);
 
 /**
  * Python's repr() of the JSON values Neutron puts in messages (e.g. the pool dict in

@@ -2,10 +2,10 @@
 // (_validate_subnet's v4 branch, _validate_ipv6_attributes, _validate_ipv6_dhcp,
 // _validate_ipv6_combination, _validate_eui64_applicable, _validate_ipv6_update_dhcp),
 // neutron/common/ipv6_utils.py and oslo_utils.netutils.get_ipv6_addr_by_EUI64.
-import { NeutronError } from '../core/errors.js';
+import { invalidAttribute, invalidInput } from '../core/errors.js';
 import { formatIp, type IpAddr, type IpVersion, MAX_ADDRESS, parseIp } from './address.js';
 import { type Cidr, formatCidr, toCidr } from './cidr.js';
-import { invalidAttribute, invalidInput, pyRepr, pyStr } from './errors.js';
+import { addressCalculationFailure, pyRepr, pyStr } from './errors.js';
 import { parseMac } from './mac.js';
 
 export const DHCPV6_STATEFUL = 'dhcpv6-stateful';
@@ -128,17 +128,13 @@ export function eui64Address(prefixCidr: string | Cidr, mac: string): string {
   const c = toCidr(prefixCidr);
   const m = parseMac(mac);
   if (c.version !== 6 || m === null) {
-    throw new NeutronError(
-      500,
-      'AddressCalculationFailure',
-      `Unable to calculate eui-64 address because of:Bad prefix or mac format for generating IPv6 address by EUI-64: ${pyStr(prefixCidr)}, ${mac}`,
-    );
+    throw addressCalculationFailure(`Bad prefix or mac format for generating IPv6 address by EUI-64: ${pyStr(prefixCidr)}, ${mac}`);
   }
   const eui64 = ((m >> 24n) << 40n) | (0xfffen << 24n) | (m & 0xffffffn);
   // Python evaluates `first + eui64 ^ (1 << 57)` as `(first + eui64) ^ (1 << 57)`.
   const v = (c.network + eui64) ^ (1n << 57n);
   if (v > MAX_ADDRESS[6]) {
-    throw new NeutronError(500, 'AddressCalculationFailure', `Unable to calculate eui-64 address because of:prefix ${pyStr(prefixCidr)} is too high`);
+    throw addressCalculationFailure(`prefix ${pyStr(prefixCidr)} is too high`);
   }
   return formatIp(v, 6);
 }

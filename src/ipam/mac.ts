@@ -1,7 +1,8 @@
 // MAC addresses: validation and normalisation as a port's mac_address attribute gets them
 // (neutron_lib validate_mac_address + convert_to_sanitized_mac_address), and random MACs
 // under the configured base_mac (neutron_lib.utils.net.get_random_mac).
-import { invalidAttribute, pyStr } from './errors.js';
+import { invalidAttribute } from '../core/errors.js';
+import { pyStr } from './errors.js';
 import type { RandomFn } from './allocate.js';
 
 // The spellings netaddr.valid_mac accepts: six 1–2 digit groups with ':' or '-', three 1–4

@@ -4,10 +4,10 @@
 // neutron_lib/api/validators validate_ip_pools.
 import { formatIp, type IpAddr, parseIp, tryParseIp, validateIpAddress } from './address.js';
 import { type Cidr, formatRange, type IpRange, ipInRange, rangesOverlap, toCidr } from './cidr.js';
+import { invalidAttribute } from '../core/errors.js';
 import {
   gatewayConflictWithAllocationPools,
   invalidAllocationPool,
-  invalidAttribute,
   outOfBoundsAllocationPool,
   overlappingAllocationPools,
   pyRepr,

@@ -4,7 +4,8 @@
 // *Exhausted, then IP version → InvalidInput).
 import { formatIp, type IpVersion, tryParseIp, validateIpAddress } from './address.js';
 import { formatCidr, tryParseCidr, validateRouteCidr } from './cidr.js';
-import { dnsNameServersExhausted, hostRoutesExhausted, invalidAttribute, pyRepr, pyStr } from './errors.js';
+import { invalidAttribute } from '../core/errors.js';
+import { dnsNameServersExhausted, hostRoutesExhausted, pyRepr, pyStr } from './errors.js';
 import { verifyDictKeys } from './pools.js';
 import { checkIpVersion } from './subnet.js';
 

@@ -4,7 +4,7 @@
 // ipam_backend_mixin.py (_gateway_ip_str, _validate_subnet_cidr) and neutron/ipam/utils.py.
 import { formatIp, type IpAddr, type IpVersion, MAX_ADDRESS, parseIp } from './address.js';
 import { type Cidr, formatCidr, isLoopbackCidr, isMulticastCidr, makeCidr, parseCidr, rangesOverlap, toCidr } from './cidr.js';
-import { invalidInput } from './errors.js';
+import { invalidInput } from '../core/errors.js';
 import { ROUTER_PORT_OWNERS } from '../core/wire.js';
 
 /** neutron_lib.constants.PROVISIONAL_IPV6_PD_PREFIX: placeholder cidr of a prefix-delegation subnet. */

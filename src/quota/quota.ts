@@ -2,7 +2,7 @@
 // table), enforced inside the write transaction. The project's lock row is taken FOR UPDATE
 // before counting, so concurrent creates in one project cannot both pass a nearly-full check.
 import { sql } from 'kysely';
-import { NeutronError } from '../core/errors.js';
+import { overQuota } from './errors.js';
 import type { Db } from '../db/connection.js';
 import { forUpdate, type Reader, type Tx } from '../db/tx.js';
 
@@ -95,8 +95,6 @@ export class QuotaEngine {
       const reached = counter.atLeast ? await counter.atLeast(tx, projectId, over1) : (await counter(tx, projectId)) >= over1;
       if (reached) over.push(r);
     }
-    if (over.length) {
-      throw new NeutronError(409, 'OverQuota', `Quota exceeded for resources: [${over.map((r) => `'${r}'`).join(', ')}].`);
-    }
+    if (over.length) throw overQuota(over);
   }
 }

@@ -134,7 +134,10 @@ for (const backend of BACKENDS) {
       assertNeutronError(await s.req('POST', '/v2.0/networks', { network: { 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet1', 'provider:segmentation_id': 150 } }, ADMIN), 409, 'VlanIdInUse');
       const auto = await createNet({ 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet1' }, ADMIN);
       assert.ok(auto['provider:segmentation_id'] >= 100 && auto['provider:segmentation_id'] <= 199);
-      assertNeutronError(await s.req('POST', '/v2.0/networks', { network: { 'provider:network_type': 'vlan', 'provider:physical_network': 'nowhere' } }, ADMIN), 400, 'InvalidInput');
+      const unknownPhysnet = await s.req('POST', '/v2.0/networks', { network: { 'provider:network_type': 'vlan', 'provider:physical_network': 'nowhere' } }, ADMIN);
+      assertNeutronError(unknownPhysnet, 400, 'InvalidInput');
+      // neutron_lib's InvalidInput template ends the message with a period
+      assert.equal(unknownPhysnet.body.NeutronError.message, "Invalid input for operation: physical_network 'nowhere' unknown for VLAN provider network.");
       // deleting frees the id for reuse
       assert.equal((await s.req('DELETE', `/v2.0/networks/${vlan.id}`, undefined, ADMIN)).status, 204);
       await createNet({ 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet1', 'provider:segmentation_id': 150 }, ADMIN);

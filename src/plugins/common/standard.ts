@@ -1,5 +1,5 @@
 // Standard attributes shared by every resource dict, and revision checks.
-import { revisionConstraintFailed } from './errors.js';
+import { revisionNumberConstraintFailed } from './errors.js';
 import type { StandardColumns } from '../../db/schema.js';
 
 export function standardFields(row: StandardColumns & { project_id: string }, tags: string[] | undefined) {
@@ -16,5 +16,7 @@ export function standardFields(row: StandardColumns & { project_id: string }, ta
 
 /** If-Match: revision_number=N failed: Neutron answers 412 RevisionNumberConstraintFailed. */
 export function checkRevision(current: number, expected: number | undefined): void {
-  if (expected !== undefined && Number(current) !== expected) throw revisionConstraintFailed(expected, current);
+  if (expected !== undefined && Number(current) !== expected) {
+    throw revisionNumberConstraintFailed(expected, current);
+  }
 }

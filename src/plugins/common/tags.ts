@@ -1,6 +1,7 @@
 // Tags of standard-attribute resources (standard-attr-tag): stored per resource id; a change
 // bumps the resource's revision_number like any other update.
-import { NeutronError, badRequest } from '../../core/errors.js';
+import { invalidAttribute } from '../../core/errors.js';
+import { tagNotFound } from './errors.js';
 import type { Db } from '../../db/connection.js';
 import { inTransaction, nowIso, type Tx } from '../../db/tx.js';
 
@@ -9,10 +10,12 @@ export const MAX_TAG_LEN = 255;
 
 export function validateTag(tag: unknown): string {
   if (typeof tag !== 'string' || tag.length === 0 || tag.length > MAX_TAG_LEN) {
-    throw badRequest(`Invalid input for tags. Reason: '${String(tag)}' is not a valid tag: a tag is a non-empty string of at most ${MAX_TAG_LEN} characters.`);
+    throw invalidAttribute('tags', `'${String(tag)}' is not a valid tag: a tag is a non-empty string of at most ${MAX_TAG_LEN} characters`);
   }
   return tag;
 }
+
+const tooManyTags = () => invalidAttribute('tags', `at most ${MAX_TAGS} tags are allowed per resource`);
 
 export class TagStore {
   constructor(private readonly db: Db) {}
@@ -29,9 +32,9 @@ export class TagStore {
   }
 
   async replace(resourceType: string, table: string, id: string, tags: unknown): Promise<string[]> {
-    if (!Array.isArray(tags)) throw badRequest("Invalid input for tags. Reason: 'tags' must be a list of strings.");
+    if (!Array.isArray(tags)) throw invalidAttribute('tags', "'tags' must be a list of strings");
     const unique = [...new Set(tags.map(validateTag))];
-    if (unique.length > MAX_TAGS) throw badRequest(`Invalid input for tags. Reason: at most ${MAX_TAGS} tags are allowed per resource.`);
+    if (unique.length > MAX_TAGS) throw tooManyTags();
     await inTransaction(this.db, async (tx) => {
       await tx.deleteFrom('tags').where('resource_id', '=', id).execute();
       if (unique.length) {
@@ -47,7 +50,7 @@ export class TagStore {
     await inTransaction(this.db, async (tx) => {
       const have = await tx.selectFrom('tags').select('tag').where('resource_id', '=', id).execute();
       if (have.some((h) => h.tag === tag)) return;
-      if (have.length >= MAX_TAGS) throw badRequest(`Invalid input for tags. Reason: at most ${MAX_TAGS} tags are allowed per resource.`);
+      if (have.length >= MAX_TAGS) throw tooManyTags();
       await tx.insertInto('tags').values({ resource_id: id, resource_type: resourceType, tag }).execute();
       await this.bump(tx, table, id);
     });
@@ -59,7 +62,7 @@ export class TagStore {
       if (tag !== null) q = q.where('tag', '=', tag);
       const r = await q.executeTakeFirst();
       if (tag !== null && Number(r.numDeletedRows) === 0) {
-        throw new NeutronError(404, 'TagNotFound', `Tag ${tag} could not be found.`);
+        throw tagNotFound(tag);
       }
       await this.bump(tx, table, id);
     });

@@ -5,12 +5,15 @@
 // told after commit, as the DHCP notifier tells it of scheduling (network_create_end /
 // network_delete_end to dhcp_agent.<host>), so it starts or stops serving the network.
 import { adminContext, type RequestContext } from '../../core/context.js';
-import { NeutronError, conflict, notFound } from '../../core/errors.js';
+import type { NeutronError } from '../../core/errors.js';
 import type { Rec } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import { isDuplicateKey } from '../../db/connection.js';
 import { forUpdate, inTransaction } from '../../db/tx.js';
 import { toRpcContext } from '../../rpc/index.js';
+import { agentNotFound } from '../common/errors.js';
+import { networkNotFound } from '../ml2/errors.js';
+import { invalidDhcpAgent, networkHostedByDhcpAgent, networkNotHostedByDhcpAgent } from './errors.js';
 import { dhcpDeviceId } from './scheduler.js';
 import type { DhcpAgentNotifier } from './notifier.js';
 import { AGENT_TYPE_DHCP, DEVICE_ID_RESERVED_DHCP_PORT, DEVICE_OWNER_DHCP } from '../../core/wire.js';
@@ -20,8 +23,6 @@ import { AGENT_TYPE_DHCP, DEVICE_ID_RESERVED_DHCP_PORT, DEVICE_OWNER_DHCP } from
 export interface DhcpPortUpdater {
   update(ctx: RequestContext, id: string, body: unknown): Promise<Rec>;
 }
-
-export const agentNotFound = (id: string) => notFound('AgentNotFound', `Agent ${id} could not be found.`);
 
 export class DhcpAgentScheduling {
   /** `notifier`: tells the agents (null without an RPC bus). */
@@ -55,21 +56,19 @@ export class DhcpAgentScheduling {
     try {
       host = await inTransaction(this.db, async (tx) => {
         const net = await forUpdate(this.db, tx.selectFrom('networks').select('id').where('id', '=', networkId)).executeTakeFirst();
-        if (!net) throw notFound('NetworkNotFound', `Network ${networkId} could not be found.`);
+        if (!net) throw networkNotFound(networkId);
         const a = await tx.selectFrom('agents').select(['id', 'agent_type', 'host', 'admin_state_up']).where('id', '=', agentId).executeTakeFirst();
         if (!a) throw agentNotFound(agentId);
-        if (a.agent_type !== AGENT_TYPE_DHCP || Number(a.admin_state_up) !== 1) {
-          throw notFound('InvalidDHCPAgent', `Agent ${agentId} is not a valid DHCP Agent or has been disabled.`);
-        }
+        if (a.agent_type !== AGENT_TYPE_DHCP || Number(a.admin_state_up) !== 1) throw invalidDhcpAgent(agentId);
         const bound = await tx.selectFrom('networkdhcpagentbindings').select('network_id')
           .where('network_id', '=', networkId).where('dhcp_agent_id', '=', agentId).executeTakeFirst();
-        if (bound) throw hostedAlready(networkId, agentId);
+        if (bound) throw networkHostedByDhcpAgent(networkId, agentId);
         await tx.insertInto('networkdhcpagentbindings').values({ network_id: networkId, dhcp_agent_id: agentId }).execute();
         return a.host;
       });
     } catch (err) {
       // Another request bound it between our check and our insert.
-      if (isDuplicateKey(err)) throw hostedAlready(networkId, agentId);
+      if (isDuplicateKey(err)) throw networkHostedByDhcpAgent(networkId, agentId);
       throw err;
     }
     this.notifier?.networkAddedToAgent(toRpcContext(ctx), networkId, host);
@@ -83,9 +82,7 @@ export class DhcpAgentScheduling {
   async removeNetwork(ctx: RequestContext, agentId: string, networkId: string): Promise<void> {
     const a = await this.agent(agentId);
     const r = await this.db.kysely.deleteFrom('networkdhcpagentbindings').where('network_id', '=', networkId).where('dhcp_agent_id', '=', agentId).executeTakeFirst();
-    if (Number(r.numDeletedRows) === 0) {
-      throw conflict('NetworkNotHostedByDhcpAgent', `The network ${networkId} is not hosted by the DHCP Agent ${agentId}.`);
-    }
+    if (Number(r.numDeletedRows) === 0) throw networkNotHostedByDhcpAgent(networkId, agentId);
     const deviceId = dhcpDeviceId(networkId, a.host);
     const dhcpPorts = await this.db.kysely.selectFrom('ports').select('id').where('network_id', '=', networkId)
       .where('device_id', '=', deviceId).where('device_owner', '=', DEVICE_OWNER_DHCP).execute();
@@ -100,6 +97,3 @@ export class DhcpAgentScheduling {
     this.notifier?.networkRemovedFromAgent(toRpcContext(ctx), networkId, a.host);
   }
 }
-
-const hostedAlready = (networkId: string, agentId: string) =>
-  conflict('NetworkHostedByDHCPAgent', `The network ${networkId} has been already hosted by the DHCP Agent ${agentId}.`);

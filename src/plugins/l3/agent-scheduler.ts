@@ -7,14 +7,14 @@
 // l3_agent_scheduler API. Agents hear of it on topic l3_agent (routers_updated,
 // router_added_to_agent, router_removed_from_agent, router_deleted), after commit.
 import type { RequestContext } from '../../core/context.js';
-import { conflict, notFound } from '../../core/errors.js';
 import type { Db } from '../../db/connection.js';
 import { isDuplicateKey } from '../../db/connection.js';
 import { inTransaction } from '../../db/tx.js';
 import { newRpcContext, silentLogger, toRpcContext, type RpcBus, type RpcContext, type RpcLogger } from '../../rpc/index.js';
 import { isoAt } from '../agents/agents.js';
 import { effectiveHints, parseHints } from '../agents/availability-zones.js';
-import { routerNotFound } from './errors.js';
+import { agentNotFound } from '../common/errors.js';
+import { dvrL3CannotAssignToDvrAgent, dvrL3CannotRemoveFromDvrAgent, invalidL3Agent, routerHostedByL3Agent, routerNotFound } from './errors.js';
 import { AGENT_TYPE_L3, L3_AGENT_TOPIC } from '../../core/wire.js';
 
 export { AGENT_TYPE_L3 };
@@ -49,10 +49,6 @@ interface RouterInfo {
 }
 
 const AGENT_COLS = ['id', 'agent_type', 'host', 'admin_state_up', 'heartbeat_timestamp', 'availability_zone', 'configurations'] as const;
-
-export const invalidL3Agent = (id: string) => notFound('InvalidL3Agent', `Agent ${id} is not a L3 Agent or has been disabled`);
-const hostedBy = (routerId: string, agentId: string) =>
-  conflict('RouterHostedByL3Agent', `The router ${routerId} has been already hosted by the L3 Agent ${agentId}.`);
 
 function agentConfig(a: L3AgentRow): Record<string, unknown> {
   try {
@@ -185,7 +181,7 @@ export class L3AgentScheduler {
 
   private async agent(id: string): Promise<L3AgentRow> {
     const a = await this.db.kysely.selectFrom('agents').select([...AGENT_COLS]).where('id', '=', id).executeTakeFirst();
-    if (!a) throw notFound('AgentNotFound', `Agent ${id} could not be found.`);
+    if (!a) throw agentNotFound(id);
     return a;
   }
 
@@ -228,18 +224,16 @@ export class L3AgentScheduler {
     if (!r) throw routerNotFound(routerId);
     const a = await this.agent(agentId);
     if (a.agent_type !== AGENT_TYPE_L3) throw invalidL3Agent(agentId);
-    if (DVR_ONLY_MODES.has(agentMode(a))) {
-      throw conflict('DVRL3CannotAssignToDvrAgent', "Not allowed to manually assign a router to an agent in 'dvr' mode.");
-    }
+    if (DVR_ONLY_MODES.has(agentMode(a))) throw dvrL3CannotAssignToDvrAgent();
     if (Number(a.admin_state_up) !== 1 || !this.canHost(a, r, true)) throw invalidL3Agent(agentId);
     const current = await this.agentsHostingRouter(routerId);
     if (current.includes(agentId)) return;
-    if (current.length) throw hostedBy(routerId, current[0]!);
+    if (current.length) throw routerHostedByL3Agent(routerId, current[0]!);
     if (!(await this.bind(routerId, agentId))) {
       // Bound meanwhile: by this request's twin (fine) or to another agent (409).
       const now = await this.agentsHostingRouter(routerId);
       if (!now.length) throw routerNotFound(routerId);
-      if (!now.includes(agentId)) throw hostedBy(routerId, now[0]!);
+      if (!now.includes(agentId)) throw routerHostedByL3Agent(routerId, now[0]!);
       return;
     }
     this.cast(toRpcContext(ctx), a.host, 'router_added_to_agent', { payload: [routerId] });
@@ -248,9 +242,7 @@ export class L3AgentScheduler {
   /** remove_router_from_l3_agent: unbinding a router the agent does not host is no error (Neutron). */
   async removeRouterFromAgent(ctx: RequestContext, agentId: string, routerId: string): Promise<void> {
     const a = await this.agent(agentId);
-    if (DVR_ONLY_MODES.has(agentMode(a))) {
-      throw conflict('DVRL3CannotRemoveFromDvrAgent', "Not allowed to manually remove a router from an agent in 'dvr' mode.");
-    }
+    if (DVR_ONLY_MODES.has(agentMode(a))) throw dvrL3CannotRemoveFromDvrAgent();
     await this.db.kysely.deleteFrom('routerl3agentbindings').where('router_id', '=', routerId).where('l3_agent_id', '=', agentId).execute();
     if (!(await this.router(routerId))) throw routerNotFound(routerId);
     this.cast(toRpcContext(ctx), a.host, 'router_removed_from_agent', { payload: { router_id: routerId } });

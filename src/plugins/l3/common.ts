@@ -3,13 +3,13 @@
 // a transaction holds the one connection would wait for it forever).
 import { sql, type SqlBool } from 'kysely';
 import type { RequestContext } from '../../core/context.js';
-import { NeutronError } from '../../core/errors.js';
 import { forUpdate, type Reader, type Tx } from '../../db/tx.js';
 import type { Ml2Context } from '../ml2/context.js';
 import type { PortHandler } from '../ml2/ports.js';
 import type { SubnetHandler } from '../ml2/subnets.js';
 import type { FixedIp } from '../ml2/ip-allocator.js';
 import { networkVisible } from '../common/visibility.js';
+import { networkNotFound, portNotFound, subnetNotFound } from '../ml2/errors.js';
 import { DEVICE_OWNER_FLOATINGIP, DEVICE_OWNER_HA_REPLICATED_INT, DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_ROUTER_INTF } from '../../core/wire.js';
 import type { L3AgentScheduler } from './agent-scheduler.js';
 
@@ -99,7 +99,7 @@ export async function visibleSubnet(db: Reader, ctx: RequestContext, id: string)
       db.selectFrom('networks').select('networks.id').where(networkVisible(ctx, 'networks.project_id', 'networks.id')));
   }
   const r = await q.executeTakeFirst();
-  if (!r) throw new NeutronError(404, 'SubnetNotFound', `Subnet ${id} could not be found.`);
+  if (!r) throw subnetNotFound(id);
   return { ...r, ip_version: Number(r.ip_version) };
 }
 
@@ -112,7 +112,7 @@ export async function visiblePort(db: Reader, ctx: RequestContext, id: string): 
   }
   const r = await q.executeTakeFirst();
   const port = r ? await loadPort(db, id) : null;
-  if (!port) throw new NeutronError(404, 'PortNotFound', `Port ${id} could not be found.`);
+  if (!port) throw portNotFound(id);
   return port;
 }
 
@@ -121,7 +121,7 @@ export async function visibleNetwork(db: Reader, ctx: RequestContext, id: string
   let q = db.selectFrom('networks').select(['id', 'project_id', 'router_external']).where('networks.id', '=', id);
   if (!ctx.isAdmin) q = q.where(networkVisible(ctx, 'networks.project_id', 'networks.id'));
   const r = await q.executeTakeFirst();
-  if (!r) throw new NeutronError(404, 'NetworkNotFound', `Network ${id} could not be found.`);
+  if (!r) throw networkNotFound(id);
   return { id: r.id, project_id: r.project_id, external: Number(r.router_external) === 1 };
 }
 

@@ -1,7 +1,8 @@
-// L3's errors, named and worded as Neutron's (neutron_lib/exceptions/l3.py, extraroute.py and the
-// generic ones the L3 plugin raises). The type is the Python class name; the status follows
+// L3's errors, named and worded as Neutron's (neutron_lib/exceptions/l3.py, extraroute.py,
+// neutron/extensions/l3agentscheduler.py and the generic ones the L3 plugin raises; the core
+// resources' NotFound errors are ML2's). The type is the Python class name; the status follows
 // Neutron's FAULT_MAP (BadRequest 400, NotFound 404, InUse/Conflict 409).
-import { NeutronError } from '../../core/errors.js';
+import { NeutronError, conflict, notFound } from '../../core/errors.js';
 import { pyRepr } from '../../ipam/index.js';
 
 /** neutron_lib BadRequest: "Bad %(resource)s request: %(msg)s." */
@@ -62,5 +63,14 @@ export const invalidRoutes = (routes: unknown[], reason: string) =>
 export const routesExhausted = (routerId: string, quota: number) =>
   new NeutronError(400, 'RoutesExhausted', `Unable to complete operation for ${routerId}. The number of routes exceeds the maximum ${quota}.`);
 
-export const subnetNotFound = (id: string) => new NeutronError(404, 'SubnetNotFound', `Subnet ${id} could not be found.`);
-export const portNotFound = (id: string) => new NeutronError(404, 'PortNotFound', `Port ${id} could not be found.`);
+/** An InvalidL3Agent is an AgentNotFound (404). */
+export const invalidL3Agent = (agentId: string) => notFound('InvalidL3Agent', `Agent ${agentId} is not a L3 Agent or has been disabled`);
+
+export const routerHostedByL3Agent = (routerId: string, agentId: string) =>
+  conflict('RouterHostedByL3Agent', `The router ${routerId} has been already hosted by the L3 Agent ${agentId}.`);
+
+export const dvrL3CannotAssignToDvrAgent = () =>
+  conflict('DVRL3CannotAssignToDvrAgent', "Not allowed to manually assign a router to an agent in 'dvr' mode.");
+
+export const dvrL3CannotRemoveFromDvrAgent = () =>
+  conflict('DVRL3CannotRemoveFromDvrAgent', "Not allowed to manually remove a router from an agent in 'dvr' mode.");

@@ -21,8 +21,9 @@ import { lockNetwork, loadPort, loadPorts, loadSubnets, networkSubnets, visibleN
 import {
   badResource, gatewayInUseByFloatingIp, invalidRoutes, portInUse, routerInUse, routerInterfaceInUseByFloatingIp,
   routerInterfaceInUseByRoute, routerInterfaceNotFound, routerInterfaceNotFoundForSubnet, routerNotFound, routesExhausted,
-  subnetMismatchForPort, portNotFound,
+  subnetMismatchForPort,
 } from './errors.js';
+import { portNotFound } from '../ml2/errors.js';
 import { createServicePort, deleteServicePort, l3Transaction, noteServicePortUpdate } from './port-events.js';
 import { effectiveHints, fillAvailabilityZones, parseHints, validateAvailabilityZones } from '../agents/availability-zones.js';
 import { DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_ROUTER_INTF } from '../../core/wire.js';

@@ -2,10 +2,13 @@
 // the subnet, automatic ones come from random probes of the allocation pools, confirmed against
 // the database in one indexed query, with a full scan only when the pools are nearly full.
 // Callers hold the network's row lock; the (subnet_id, ip_address) primary key backs it up.
-import { NeutronError, badRequest, conflict } from '../../core/errors.js';
+import { invalidAttribute, invalidInput } from '../../core/errors.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import type { Tx } from '../../db/tx.js';
-import { canonicalIp, eui64Address, formatIp, ipInCidr, isAutoAddressSubnet, isValidIpForSubnet, parseIp, pickIp } from '../../ipam/index.js';
+import {
+  allocationOnAutoAddressSubnet, canonicalIp, eui64Address, formatIp, invalidIpForNetwork, invalidIpForSubnet, ipAddressAlreadyAllocated,
+  ipAddressGenerationFailure, ipAddressGenerationFailureNetwork, ipInCidr, isAutoAddressSubnet, isValidIpForSubnet, parseIp, pickIp,
+} from '../../ipam/index.js';
 import type { Ml2Context } from './context.js';
 import type { SubnetInfo } from './subnets.js';
 import { ROUTER_PORT_OWNERS } from '../../core/wire.js';
@@ -20,8 +23,6 @@ const PROBES = 8;
 const isAuto = (s: SubnetInfo) => s.ip_version === 6 && isAutoAddressSubnet({ ipv6_address_mode: s.ipv6_address_mode, ipv6_ra_mode: s.ipv6_ra_mode });
 const isRouterOwner = (owner: string) => ROUTER_PORT_OWNERS.includes(owner);
 
-const invalidInput = (msg: string) => new NeutronError(400, 'InvalidInput', `Invalid input for operation: ${msg}`);
-
 export class PortIpAllocator {
   constructor(private readonly m: Ml2Context) {}
 
@@ -34,20 +35,20 @@ export class PortIpAllocator {
   ): Promise<FixedIp[]> {
     if (requested === NOT_SPECIFIED || requested === undefined) return this.allocateDefault(tx, networkId, subnets, mac, owner);
     const entries = requested as Array<{ subnet_id?: unknown; ip_address?: unknown }>;
-    if (entries.length > this.m.core.maxFixedIpsPerPort) throw invalidInput('Exceeded maximum amount of fixed ips per port.');
+    if (entries.length > this.m.core.maxFixedIpsPerPort) throw invalidInput('Exceeded maximum amount of fixed ips per port');
     const byId = new Map(subnets.map((s) => [s.id, s]));
     const out: FixedIp[] = [];
     const taken = new Set<string>();
     const remaining = [...current];
     const claim = (ip: FixedIp) => {
       const key = `${ip.subnet_id}/${ip.ip_address}`;
-      if (taken.has(key)) throw conflict('IpAddressAlreadyAllocated', `IP address ${ip.ip_address} already allocated in subnet ${ip.subnet_id}`);
+      if (taken.has(key)) throw ipAddressAlreadyAllocated(ip.ip_address, ip.subnet_id);
       taken.add(key);
       out.push(ip);
     };
     const pending: SubnetInfo[] = [];
     for (const e of entries) {
-      if (e.subnet_id !== undefined && typeof e.subnet_id !== 'string') throw badRequest(`Invalid input for fixed_ips. Reason: '${String(e.subnet_id)}' is not a valid UUID.`);
+      if (e.subnet_id !== undefined && typeof e.subnet_id !== 'string') throw invalidAttribute('fixed_ips', `'${String(e.subnet_id)}' is not a valid UUID`);
       let subnet: SubnetInfo | undefined;
       if (e.subnet_id !== undefined) {
         subnet = byId.get(e.subnet_id as string);
@@ -58,19 +59,19 @@ export class PortIpAllocator {
         try {
           ip = canonicalIp(String(e.ip_address), 'ip_address');
         } catch {
-          throw badRequest(`Invalid input for fixed_ips. Reason: '${String(e.ip_address)}' is not a valid IP address.`);
+          throw invalidAttribute('fixed_ips', `'${String(e.ip_address)}' is not a valid IP address`);
         }
         if (!subnet) {
           subnet = subnets.find((s) => ipInCidr(ip, s.cidr));
-          if (!subnet) throw new NeutronError(400, 'InvalidIpForNetwork', `IP address ${ip} is not a valid IP for any of the subnets on the specified network.`);
+          if (!subnet) throw invalidIpForNetwork(ip);
         }
-        if (!isValidIpForSubnet(subnet.cidr, ip, owner)) throw new NeutronError(400, 'InvalidIpForSubnet', `IP address ${ip} is not a valid IP for the specified subnet.`);
+        if (!isValidIpForSubnet(subnet.cidr, ip, owner)) throw invalidIpForSubnet(ip);
         if (isAuto(subnet) && !isRouterOwner(owner) && ip !== eui64Address(subnet.cidr, mac)) {
-          throw new NeutronError(400, 'AllocationOnAutoAddressSubnet', `IPv6 address ${ip} cannot be directly assigned to a port on subnet ${subnet.id} as the subnet is configured for automatic addresses`);
+          throw allocationOnAutoAddressSubnet(ip, subnet.id);
         }
         const kept = takeMatch(remaining, (c) => c.subnet_id === subnet!.id && c.ip_address === ip);
         if (!kept && (await this.isAllocated(tx, subnet.id, ip))) {
-          throw conflict('IpAddressAlreadyAllocated', `IP address ${ip} already allocated in subnet ${subnet.id}`);
+          throw ipAddressAlreadyAllocated(ip, subnet.id);
         }
         claim({ subnet_id: subnet.id, ip_address: ip });
       } else if (subnet) {
@@ -84,7 +85,7 @@ export class PortIpAllocator {
     }
     for (const subnet of pending) {
       const ip = await this.anyFree(tx, subnet, taken);
-      if (!ip) throw conflict('IpAddressGenerationFailure', `No more IP addresses available for subnet ${subnet.id}.`);
+      if (!ip) throw ipAddressGenerationFailure(subnet.id);
       claim({ subnet_id: subnet.id, ip_address: ip });
     }
     return out;
@@ -104,7 +105,7 @@ export class PortIpAllocator {
           break;
         }
       }
-      if (!got) throw conflict('IpAddressGenerationFailure', `No more IP addresses available on network ${networkId}.`);
+      if (!got) throw ipAddressGenerationFailureNetwork(networkId);
       out.push(got);
     }
     if (!isRouterOwner(owner)) {

@@ -1,11 +1,12 @@
 // Lookups on a port's or subnet's parent network shared by their handlers: its owner (for
 // `network:tenant_id` in policy targets) and whether the caller may use it at all (else 404).
 import type { RequestContext } from '../../core/context.js';
-import { notFound } from '../../core/errors.js';
 import type { Db } from '../../db/connection.js';
 import { networkVisible } from '../common/visibility.js';
+import { networkNotFound } from './errors.js';
 
-export const networkNotFound = (id: string) => notFound('NetworkNotFound', `Network ${id} could not be found.`);
+// Re-exported only until the segments plugin imports it from ./errors.js.
+export { networkNotFound };
 
 export async function networkOwner(db: Db, networkId: string): Promise<string | null> {
   const r = await db.kysely.selectFrom('networks').select('project_id').where('id', '=', networkId).executeTakeFirst();

@@ -6,7 +6,8 @@ import type { RequestContext } from '../../core/context.js';
 import { networkDef } from '../../definitions/network.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import { NeutronError, badRequest, conflict, notFound } from '../../core/errors.js';
+import { badRequest, invalidAttribute, invalidInput } from '../../core/errors.js';
+import { externalNetworkInUse, networkInUse, networkNotFound, segmentsContainDuplicateEntry } from './errors.js';
 import type { ListQuery } from '../../core/list-query.js';
 import type { Rec, ResourceHandler } from '../../core/resource.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
@@ -34,13 +35,17 @@ export const AUTO_DELETE_PORT_OWNERS = [DEVICE_OWNER_DHCP, DEVICE_OWNER_DVR_INTE
 
 const PROVIDER_KEYS = ['provider:network_type', 'provider:physical_network', 'provider:segmentation_id'] as const;
 
+function checkMtu(mtu: number, maxMtu: number): void {
+  if (mtu > maxMtu) throw invalidInput(`Requested MTU is too big, maximum is ${maxMtu}`);
+}
+
 export class NetworkHandler implements ResourceHandler {
   readonly def: ResourceDef = networkDef;
 
   constructor(private readonly m: Ml2Context) {}
 
   notFound(id: string): Error {
-    return notFound('NetworkNotFound', `Network ${id} could not be found.`);
+    return networkNotFound(id);
   }
 
   // ---- reads ---------------------------------------------------------------------------------
@@ -162,9 +167,7 @@ export class NetworkHandler implements ResourceHandler {
       if (list.length === 0) return null;
       const out = list.map((s) => this.segmentFrom(s));
       const keys = out.map((s) => `${s.network_type}/${s.physical_network}/${s.segmentation_id}`);
-      if (new Set(keys).size !== keys.length) {
-        throw new NeutronError(400, 'SegmentsContainDuplicateEntry', 'Duplicate segment entry in request.');
-      }
+      if (new Set(keys).size !== keys.length) throw segmentsContainDuplicateEntry();
       return out;
     }
     if (!providerGiven) return null;
@@ -180,17 +183,15 @@ export class NetworkHandler implements ResourceHandler {
       if (!(PROVIDER_KEYS as readonly string[]).includes(k)) throw badRequest(`Unrecognized attribute(s) '${k}' in segment`);
     }
     const type = s['provider:network_type'];
-    if (type === undefined || type === null || type === '') {
-      throw new NeutronError(400, 'InvalidInput', 'Invalid input for operation: network_type required.');
-    }
-    if (typeof type !== 'string') throw badRequest(`Invalid input for provider:network_type. Reason: '${String(type)}' is not a valid string.`);
+    if (type === undefined || type === null || type === '') throw invalidInput('network_type required');
+    if (typeof type !== 'string') throw invalidAttribute('provider:network_type', `'${String(type)}' is not a valid string`);
     const phys = s['provider:physical_network'];
     const sid = s['provider:segmentation_id'];
-    if (phys !== undefined && phys !== null && typeof phys !== 'string') throw badRequest(`Invalid input for provider:physical_network. Reason: '${String(phys)}' is not a valid string.`);
+    if (phys !== undefined && phys !== null && typeof phys !== 'string') throw invalidAttribute('provider:physical_network', `'${String(phys)}' is not a valid string`);
     let segId: number | null = null;
     if (sid !== undefined && sid !== null && sid !== '') {
       segId = typeof sid === 'number' ? sid : /^\d+$/.test(String(sid)) ? Number(sid) : NaN;
-      if (!Number.isInteger(segId)) throw new NeutronError(400, 'InvalidInput', `Invalid input for operation: '${String(sid)}' is not an integer.`);
+      if (!Number.isInteger(segId)) throw invalidInput(`'${String(sid)}' is not an integer`);
     }
     return this.m.types.validateProviderSegment({ network_type: type, physical_network: (phys as string | null | undefined) || null, segmentation_id: segId });
   }
@@ -206,7 +207,7 @@ export class NetworkHandler implements ResourceHandler {
     let mtu = maxMtu;
     if (body.mtu !== NOT_SPECIFIED && body.mtu !== undefined) {
       mtu = body.mtu as number;
-      if (mtu > maxMtu) throw new NeutronError(400, 'InvalidInput', `Invalid input for operation: Requested MTU is too big, maximum is ${maxMtu}.`);
+      checkMtu(mtu, maxMtu);
     }
     for (const e of this.m.extensions ?? []) await e.prepareCreateNetwork?.(tx, ctx, body);
     const now = nowIso();
@@ -258,7 +259,7 @@ export class NetworkHandler implements ResourceHandler {
       const current = (await this.toDicts(ctx, tx, [row]))[0]!;
       for (const k of [...PROVIDER_KEYS, 'segments']) {
         if (k in body && JSON.stringify(body[k]) !== JSON.stringify(current[k])) {
-          throw new NeutronError(400, 'InvalidInput', 'Invalid input for operation: Plugin does not support updating provider attributes.');
+          throw invalidInput('Plugin does not support updating provider attributes');
         }
       }
       const set: Partial<NetworkTable> = {};
@@ -269,7 +270,7 @@ export class NetworkHandler implements ResourceHandler {
       if ('mtu' in body) {
         const segs = await tx.selectFrom('network_segments').selectAll().where('network_id', '=', id).execute();
         const maxMtu = this.m.types.maxMtu(segs.map((s) => ({ network_type: s.network_type, physical_network: s.physical_network, segmentation_id: s.segmentation_id })));
-        if ((body.mtu as number) > maxMtu) throw new NeutronError(400, 'InvalidInput', `Invalid input for operation: Requested MTU is too big, maximum is ${maxMtu}.`);
+        checkMtu(body.mtu as number, maxMtu);
         set.mtu = body.mtu as number;
       }
       if ('shared' in body && body.shared !== current.shared) {
@@ -286,7 +287,7 @@ export class NetworkHandler implements ResourceHandler {
         else {
           const gw = await tx.selectFrom('ports').select('id').where('network_id', '=', id)
             .where('device_owner', '=', DEVICE_OWNER_ROUTER_GW).limit(1).executeTakeFirst();
-          if (gw) throw conflict('ExternalNetworkInUse', `External network ${id} cannot be updated to be non-external, since it has existing gateway ports.`);
+          if (gw) throw externalNetworkInUse(id);
           // Every access_as_external entry goes, not only the wildcard (_process_l3_update).
           await tx.deleteFrom('rbac_entries').where('object_type', '=', 'network').where('object_id', '=', id)
             .where('action', '=', 'access_as_external').execute();
@@ -314,9 +315,7 @@ export class NetworkHandler implements ResourceHandler {
       await this.m.callbacks.publish('network', Events.PRECOMMIT_DELETE, { ...payload, before: row, tx });
       const inUse = await tx.selectFrom('ports').select('id').where('network_id', '=', id)
         .where('device_owner', 'not in', AUTO_DELETE_PORT_OWNERS).limit(1).executeTakeFirst();
-      if (inUse) {
-        throw conflict('NetworkInUse', `Unable to complete operation on network ${id}. There are one or more ports still in use on the network.`);
-      }
+      if (inUse) throw networkInUse(id);
       const autoPorts = await tx.selectFrom('ports').select('id').where('network_id', '=', id).execute();
       const portIds = autoPorts.map((p) => p.id);
       if (portIds.length) {

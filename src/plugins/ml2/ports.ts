@@ -6,7 +6,7 @@ import type { RequestContext } from '../../core/context.js';
 import { GENERATE_MAC, portDef } from '../../definitions/port.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import { NeutronError, badRequest, conflict, notFound } from '../../core/errors.js';
+import { badRequest } from '../../core/errors.js';
 import type { ListQuery } from '../../core/list-query.js';
 import type { Rec, ResourceHandler } from '../../core/resource.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
@@ -17,7 +17,11 @@ import { applyColumnFilters, applySortAndPage, applyTagFilters, boolColumn, idCh
 import { networkVisible } from '../common/visibility.js';
 import { checkRevision } from '../common/standard.js';
 import type { Ml2Context } from './context.js';
-import { checkNetworkVisible, networkNotFound, networkOwner, networkSharedWith } from './network-access.js';
+import { checkNetworkVisible, networkOwner, networkSharedWith } from './network-access.js';
+import {
+  addressPairAndPortSecurityRequired, macAddressGenerationFailure, macAddressInUse, networkNotFound, portBound, portNotFound,
+  unsupportedPortDeviceOwner,
+} from './errors.js';
 import { SubnetHandler, type SubnetInfo } from './subnets.js';
 import { PortIpAllocator, type FixedIp } from './ip-allocator.js';
 import { validateAddressPairs, validateDhcpOpts, type AddressPair, type DhcpOpt } from './port-extras.js';
@@ -48,7 +52,7 @@ export class PortHandler implements ResourceHandler {
   }
 
   notFound(id: string): Error {
-    return notFound('PortNotFound', `Port ${id} could not be found.`);
+    return portNotFound(id);
   }
 
   parentOwner(_ctx: RequestContext, networkId: string): Promise<string | null> {
@@ -189,9 +193,7 @@ export class PortHandler implements ResourceHandler {
     // mac_address null (port-mac-address-regenerate) asks for a fresh one, like an absent one.
     if (requested !== NOT_SPECIFIED && requested !== undefined && requested !== GENERATE_MAC) {
       const mac = requested as string;
-      if (await this.macInUse(tx, networkId, mac)) {
-        throw conflict('MacAddressInUse', `Unable to complete operation for network ${networkId}. The mac address ${mac} is in use.`);
-      }
+      if (await this.macInUse(tx, networkId, mac)) throw macAddressInUse(networkId, mac);
       return mac;
     }
     const base = parseBaseMac(this.m.core.baseMac);
@@ -199,7 +201,7 @@ export class PortHandler implements ResourceHandler {
       const mac = randomMac(base);
       if (!(await this.macInUse(tx, networkId, mac))) return mac;
     }
-    throw new NeutronError(503, 'MacAddressGenerationFailure', `Unable to generate unique mac on network ${networkId}.`);
+    throw macAddressGenerationFailure(networkId);
   }
 
   /**
@@ -222,9 +224,7 @@ export class PortHandler implements ResourceHandler {
     const fixed = await this.ips.allocate(tx, networkId, subnets, body.fixed_ips, mac, owner, []);
     const pse = body.port_security_enabled === NOT_SPECIFIED ? i2b(net.port_security_enabled) : (body.port_security_enabled as boolean);
     const pairs = body.allowed_address_pairs === NOT_SPECIFIED ? [] : validateAddressPairs(body.allowed_address_pairs as Rec[], mac, this.m.core.maxAllowedAddressPairs);
-    if (pairs.length && !pse) {
-      throw conflict('AddressPairAndPortSecurityRequired', 'Port Security must be enabled in order to have allowed address pairs on a port.');
-    }
+    if (pairs.length && !pse) throw addressPairAndPortSecurityRequired();
     const dhcpOpts = validateDhcpOpts(body.extra_dhcp_opts as Rec[], false);
     const host = body['binding:host_id'] as string;
     const now = nowIso();
@@ -240,7 +240,7 @@ export class PortHandler implements ResourceHandler {
     try {
       await tx.insertInto('ports').values(row).execute();
     } catch (err) {
-      if (isDuplicateKey(err)) throw conflict('MacAddressInUse', `Unable to complete operation for network ${networkId}. The mac address ${mac} is in use.`);
+      if (isDuplicateKey(err)) throw macAddressInUse(networkId, mac);
       throw err;
     }
     await this.ips.store(tx, id, networkId, fixed);
@@ -298,11 +298,11 @@ export class PortHandler implements ResourceHandler {
         // never for the network's own ports (_check_mac_addr_update).
         const newMac = body.mac_address === GENERATE_MAC ? await this.chooseMac(tx, row.network_id, GENERATE_MAC) : String(body.mac_address);
         if (row.binding_vif_type !== VIF_TYPE_UNBOUND && row.binding_vif_type !== VIF_TYPE_BINDING_FAILED) {
-          throw conflict('PortBound', `Unable to complete operation on port ${id}, port is already bound, port type: ${row.binding_vif_type}, old_mac ${row.mac_address}, new_mac ${newMac}.`);
+          throw portBound(id, row.binding_vif_type, row.mac_address, newMac);
         }
         const owner = 'device_owner' in body && body.device_owner ? (body.device_owner as string) : row.device_owner;
         if (owner.startsWith('network:')) {
-          throw conflict('UnsupportedPortDeviceOwner', `Operation mac address update is not supported for device_owner ${owner} on port ${id}.`);
+          throw unsupportedPortDeviceOwner('mac address update', owner, id);
         }
         mac = body.mac_address === GENERATE_MAC ? newMac : await this.chooseMac(tx, row.network_id, body.mac_address);
         set.mac_address = mac;
@@ -329,9 +329,7 @@ export class PortHandler implements ResourceHandler {
         pairs = validateAddressPairs(body.allowed_address_pairs as Rec[], mac, this.m.core.maxAllowedAddressPairs);
         await this.writePairs(tx, id, pairs);
       }
-      if (pairs.length && !pse) {
-        throw conflict('AddressPairAndPortSecurityRequired', 'Port Security must be enabled in order to have allowed address pairs on a port.');
-      }
+      if (pairs.length && !pse) throw addressPairAndPortSecurityRequired();
       if (this.m.securityGroups) await this.m.securityGroups.onUpdate(tx, ctx, row, body, pse);
       for (const e of this.m.extensions ?? []) await e.processUpdatePort?.(tx, ctx, row, body);
       if ('extra_dhcp_opts' in body) {

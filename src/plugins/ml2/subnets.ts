@@ -5,7 +5,6 @@ import type { RequestContext } from '../../core/context.js';
 import { subnetDef } from '../../definitions/subnet.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import { conflict, notFound } from '../../core/errors.js';
 import type { ListQuery } from '../../core/list-query.js';
 import type { Rec, ResourceHandler } from '../../core/resource.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
@@ -15,7 +14,8 @@ import { applyColumnFilters, applySortAndPage, applyTagFilters, boolColumn, chun
 import { networkVisible } from '../common/visibility.js';
 import { checkRevision, standardFields } from '../common/standard.js';
 import type { Ml2Context } from './context.js';
-import { checkNetworkVisible, networkNotFound, networkOwner } from './network-access.js';
+import { checkNetworkVisible, networkOwner } from './network-access.js';
+import { gatewayIpInUse, networkNotFound, subnetInUse, subnetNotFound } from './errors.js';
 import { subnetSource } from '../subnetpools/allocation.js';
 import { checkNewSubnetSegment, checkSubnetSegmentUpdate } from '../segments/subnet-segments.js';
 import { DEVICE_OWNER_DHCP, ROUTER_PORT_OWNERS } from '../../core/wire.js';
@@ -48,7 +48,7 @@ export class SubnetHandler implements ResourceHandler {
   constructor(private readonly m: Ml2Context) {}
 
   notFound(id: string): Error {
-    return notFound('SubnetNotFound', `Subnet ${id} could not be found.`);
+    return subnetNotFound(id);
   }
 
   private scoped(ctx: RequestContext, db: Reader) {
@@ -293,9 +293,7 @@ export class SubnetHandler implements ResourceHandler {
         if (gateway !== null && gateway !== row.gateway_ip) {
           const used = await tx.selectFrom('ip_allocations').select('port_id').where('subnet_id', '=', id)
             .where('ip_address', '=', gateway).executeTakeFirst();
-          if (used) {
-            throw conflict('GatewayIpInUse', `Gateway ip ${gateway} conflicts with allocation pool or is in use by port ${used.port_id}`);
-          }
+          if (used) throw gatewayIpInUse(gateway, used.port_id);
         }
         set.gateway_ip = gateway;
       }
@@ -331,9 +329,7 @@ export class SubnetHandler implements ResourceHandler {
       const allocs = await tx.selectFrom('ip_allocations').innerJoin('ports', 'ports.id', 'ip_allocations.port_id')
         .select(['ports.id as port_id', 'ports.device_owner']).where('ip_allocations.subnet_id', '=', id).execute();
       const blocking = allocs.filter((a) => !(auto && !ROUTER_PORT_OWNERS.includes(a.device_owner)) && a.device_owner !== DEVICE_OWNER_DHCP);
-      if (blocking.length) {
-        throw conflict('SubnetInUse', `Unable to complete operation on subnet ${id}: One or more ports have an IP allocation from this subnet.`);
-      }
+      if (blocking.length) throw subnetInUse(id);
       await tx.deleteFrom('ip_allocations').where('subnet_id', '=', id).execute();
       for (const t of ['allocation_pools', 'dns_nameservers', 'subnet_routes'] as const) await tx.deleteFrom(t).where('subnet_id', '=', id).execute();
       await tx.deleteFrom('tags').where('resource_id', '=', id).execute();

@@ -2,7 +2,8 @@
 // configured ranges, release, and MTU per type. The database guarantees that a segment id is
 // never handed out twice: every allocation is a conditional UPDATE (or an INSERT) of the row
 // keyed by (type, physnet, id), so a concurrent loser sees zero rows and picks again.
-import { NeutronError, badRequest, conflict } from '../../core/errors.js';
+import { invalidInput, type NeutronError } from '../../core/errors.js';
+import { flatNetworkInUse, noNetworkAvailable, segmentAllocationContention, tunnelIdInUse, vlanIdInUse } from './errors.js';
 import { forUpdate, type Tx } from '../../db/tx.js';
 import type { Db } from '../../db/connection.js';
 import { isDuplicateKey } from '../../db/connection.js';
@@ -16,8 +17,6 @@ export interface Segment {
 
 const TUNNEL_TYPES = new Set(['vxlan', 'geneve']);
 const MAX_ID: Record<string, number> = { vlan: 4094, vxlan: 16777215, geneve: 16777215 };
-
-const invalidInput = (msg: string) => new NeutronError(400, 'InvalidInput', `Invalid input for operation: ${msg}`);
 
 export class TypeDrivers {
   constructor(private readonly s: Ml2Settings, private readonly db: Db) {}
@@ -118,19 +117,17 @@ export class TypeDrivers {
     const type = seg.network_type;
     if (type === 'local') return seg;
     if (type === 'flat') {
-      await this.reserveExact(tx, 'flat', seg.physical_network!, 0, () =>
-        conflict('FlatNetworkInUse', `Unable to create the flat network. Physical network ${seg.physical_network} is in use.`));
+      await this.reserveExact(tx, 'flat', seg.physical_network!, 0, () => flatNetworkInUse(seg.physical_network!));
       return seg;
     }
     if (seg.segmentation_id === null) {
       const got = await this.allocateFree(tx, type, type === 'vlan' ? seg.physical_network : null);
-      if (!got) throw new NeutronError(503, 'NoNetworkAvailable', 'Unable to create the network. No tenant network is available for allocation.');
+      if (!got) throw noNetworkAvailable();
       return got;
     }
     const physnet = type === 'vlan' ? seg.physical_network! : '';
-    await this.reserveExact(tx, type, physnet, seg.segmentation_id, () => type === 'vlan'
-      ? conflict('VlanIdInUse', `Unable to create the network. The VLAN ${seg.segmentation_id} on physical network ${physnet} is in use.`)
-      : conflict('TunnelIdInUse', `Unable to create the network. The tunnel ID ${seg.segmentation_id} is in use.`));
+    const id = seg.segmentation_id;
+    await this.reserveExact(tx, type, physnet, id, () => (type === 'vlan' ? vlanIdInUse(id, physnet) : tunnelIdInUse(id)));
     return seg;
   }
 
@@ -142,7 +139,7 @@ export class TypeDrivers {
       const got = await this.allocateFree(tx, type, null);
       if (got) return got;
     }
-    throw new NeutronError(503, 'NoNetworkAvailable', 'Unable to create the network. No tenant network is available for allocation.');
+    throw noNetworkAvailable();
   }
 
   private async reserveExact(tx: Tx, type: string, physnet: string, id: number, inUse: () => NeutronError): Promise<void> {
@@ -180,7 +177,7 @@ export class TypeDrivers {
         return { network_type: type, physical_network: type === 'vlan' ? row.physical_network : null, segmentation_id: row.segmentation_id };
       }
     }
-    throw conflict('SegmentAllocationContention', `Could not reserve a ${type} segment after repeated contention; retry the request.`);
+    throw segmentAllocationContention(type);
   }
 
   /** Frees a segment: back to the pool when in range, otherwise the row goes. */
@@ -221,5 +218,3 @@ export class TypeDrivers {
     return 0;
   }
 }
-
-export { badRequest };
