@@ -182,11 +182,14 @@ export class Reconciler<K> {
     const s = this.state(key);
     const waiters = s.waiters.splice(0);
     if (key === this.o.fullKey && this.o.coveredByFull) {
-      for (const k of [...this.ready]) {
-        const c = this.keys.get(k);
-        if (!c || c.running || !this.o.coveredByFull(k)) continue;
+      // Covered keys waiting to start or to retry: this run does their work (if it fails, it
+      // is retried itself).
+      for (const [k, c] of this.keys) {
+        if (k === key || c.running || !this.o.coveredByFull(k)) continue;
         this.ready.delete(k);
         c.wanted = false;
+        if (c.retry !== null) this.clock.clearTimeout(c.retry);
+        c.retry = null;
         waiters.push(...c.waiters.splice(0));
       }
     }
