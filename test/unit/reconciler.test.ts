@@ -58,6 +58,17 @@ class Runs {
 const make = (runs: Runs, clock: FakeClock, o: Partial<ReconcilerOptions<string>> = {}) =>
   new Reconciler<string>({ run: runs.run, backoff: { baseMs: 100, maxMs: 1000, jitter: 0 }, clock, random: () => 0.5, ...o });
 
+/** A queue whose key 'a' has just failed once (a retry is waiting). */
+async function afterOneFailure() {
+  const runs = new Runs();
+  const clock = new FakeClock();
+  const q = make(runs, clock);
+  void q.enqueue('a');
+  await settle();
+  await runs.finish('a', new Error('x'));
+  return { runs, clock, q };
+}
+
 describe('backoffDelay', () => {
   it('doubles per failure up to the cap', () => {
     const b = { baseMs: 100, maxMs: 1000, jitter: 0 };
@@ -131,12 +142,7 @@ describe('Reconciler', () => {
   });
 
   it('a request during the backoff runs at once and keeps the failure count', async () => {
-    const runs = new Runs();
-    const clock = new FakeClock();
-    const q = make(runs, clock);
-    void q.enqueue('a');
-    await settle();
-    await runs.finish('a', new Error('x'));
+    const { runs, clock, q } = await afterOneFailure();
     void q.enqueue('a');
     await settle();
     assert.equal(runs.log.length, 2);
@@ -187,12 +193,7 @@ describe('Reconciler', () => {
   });
 
   it('nextRun waits for the retry without asking for a run', async () => {
-    const runs = new Runs();
-    const clock = new FakeClock();
-    const q = make(runs, clock);
-    void q.enqueue('a');
-    await settle();
-    await runs.finish('a', new Error('x'));
+    const { runs, clock, q } = await afterOneFailure();
     const next = q.nextRun('a');
     await clock.advance(100);
     await runs.finish('a');
