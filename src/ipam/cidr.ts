@@ -144,3 +144,32 @@ export function cidrsOverlap(a: string | Cidr, b: string | Cidr): boolean {
 
 /** "first-last", as netaddr prints an IPRange in Neutron's pool messages. */
 export const formatRange = (r: IpRange): string => `${formatIp(r.first, r.version)}-${formatIp(r.last, r.version)}`;
+
+/**
+ * An address or "addr/len" as the range it covers, host bits ignored (as ipset and nftables
+ * read a prefix); null when it is neither. Agents use it on addresses the server sent.
+ */
+export function tryParseRange(s: unknown): IpRange | null {
+  if (typeof s === 'string' && s.includes('/')) {
+    const c = tryParseCidr(s);
+    return c === null ? null : { version: c.version, first: c.first, last: c.last };
+  }
+  const ip = tryParseIp(s);
+  return ip === null ? null : { version: ip.version, first: ip.value, last: ip.value };
+}
+
+/** Every address of its version (0.0.0.0/0, ::/0). */
+export const isWholeSpace = (r: IpRange): boolean => r.first === 0n && r.last === MAX_ADDRESS[r.version];
+
+/**
+ * The shortest text of a range as nftables writes set elements: an address, a prefix when the
+ * range is exactly one, else "first-last".
+ */
+export function rangeText(r: IpRange): string {
+  if (r.first === r.last) return formatIp(r.first, r.version);
+  const size = r.last - r.first + 1n;
+  if ((size & (size - 1n)) === 0n && r.first % size === 0n) {
+    return formatCidr(makeCidr(r.version, r.first, ADDRESS_BITS[r.version] - (size.toString(2).length - 1)));
+  }
+  return formatRange(r);
+}

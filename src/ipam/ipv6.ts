@@ -144,3 +144,6 @@ export function isEui64Address(ip: string | IpAddr): boolean {
   const a = typeof ip === 'string' ? parseIp(ip) : ip;
   return a.version === 6 && (a.value & 0xffff000000n) === 0xfffe000000n;
 }
+
+/** The EUI-64 link-local address of a MAC (fe80::/64), what a host configures from it. */
+export const linkLocalAddress = (mac: string): string => eui64Address('fe80::/64', mac);

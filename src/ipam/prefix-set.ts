@@ -11,19 +11,34 @@ export interface PrefixSet {
   readonly ranges: readonly IpRange[];
 }
 
-/** Merges ranges of one version into a set. */
-export function prefixSet(version: IpVersion, items: Iterable<IpRange>): PrefixSet {
+/** The ranges of one version, sorted; those that overlap (or, with `touching`, are adjacent) merged. */
+function mergeRanges(version: IpVersion, items: Iterable<IpRange>, touching: boolean): IpRange[] {
   const sorted = [...items].filter((r) => r.version === version).sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+  const gap = touching ? 1n : 0n;
   const out: IpRange[] = [];
   for (const r of sorted) {
     const last = out[out.length - 1];
-    if (last && r.first <= last.last + 1n) {
+    if (last && r.first <= last.last + gap) {
       if (r.last > last.last) out[out.length - 1] = { version, first: last.first, last: r.last };
     } else {
       out.push({ version, first: r.first, last: r.last });
     }
   }
-  return { version, ranges: out };
+  return out;
+}
+
+/** Merges ranges of one version into a set. */
+export function prefixSet(version: IpVersion, items: Iterable<IpRange>): PrefixSet {
+  return { version, ranges: mergeRanges(version, items, true) };
+}
+
+/**
+ * Ranges of one version, sorted, the overlapping ones merged and the adjacent ones kept apart:
+ * the elements of an nftables interval set (it refuses overlaps; neighbours stay separate
+ * elements, so one member leaving changes one element).
+ */
+export function mergeOverlapping(version: IpVersion, items: Iterable<IpRange>): IpRange[] {
+  return mergeRanges(version, items, false);
 }
 
 /** a minus b. */

@@ -111,7 +111,7 @@ for (const transport of ['memory', 'rabbit'] as const) describe(`security groups
       await sleep(transport === 'rabbit' ? 250 : 50);
       for (const a of agents) {
         a.schedule('quick');
-        await waitFor('agent idle', () => !(a as unknown as { passing: unknown }).passing, 10_000, 5);
+        await a.idle();
       }
       const now = seen();
       if (now === last) return;

@@ -3,8 +3,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { NeutronError } from '../../src/core/errors.js';
+import { mergeOverlapping, prefixSet } from '../../src/ipam/prefix-set.js';
 import {
   canonicalIp,
+  isWholeSpace,
+  linkLocalAddress,
+  rangeText,
+  tryParseRange,
   cidrsOverlap,
   countPoolAddresses,
   defaultAllocationPools,
@@ -583,5 +588,31 @@ describe('ipam MAC addresses', () => {
     for (let i = 0; i < 50; i++) assert.match(randomMac(base, rand), /^fa:16:3e:4f:[0-9a-f]{2}:[0-9a-f]{2}$/);
     assert.equal(randomMac('fa:16:3e:00:00:00', () => 0), 'fa:16:3e:00:00:00');
     assert.equal(randomMac('fa:16:3e:00:00:00', () => 0.999999), 'fa:16:3e:ff:ff:ff');
+  });
+});
+
+describe('ipam ranges for set elements (what the agents\' firewall renders)', () => {
+  it('reads an address or a CIDR as the range it covers, host bits ignored', () => {
+    assert.deepEqual(tryParseRange('10.0.0.9/29'), { version: 4, first: 0x0a000008n, last: 0x0a00000fn });
+    assert.deepEqual(tryParseRange('2001:DB8::1'), { version: 6, first: 0x20010db8n << 96n | 1n, last: 0x20010db8n << 96n | 1n });
+    assert.equal(tryParseRange('10.0.0.300'), null);
+    assert.equal(tryParseRange('fa:16:3e:00:00:01'), null);
+  });
+  it('writes a range as an address, a prefix when it is one, else first-last', () => {
+    const r = (s: string) => tryParseRange(s)!;
+    assert.equal(rangeText(r('10.0.0.1/32')), '10.0.0.1');
+    assert.equal(rangeText(r('10.0.0.77/24')), '10.0.0.0/24');
+    assert.equal(rangeText({ version: 4, first: 0x0a000001n, last: 0x0a000002n }), '10.0.0.1-10.0.0.2');
+    assert.equal(rangeText({ version: 4, first: 0x0a000002n, last: 0x0a000005n }), '10.0.0.2-10.0.0.5', 'four addresses, not aligned: no prefix');
+    assert.equal(rangeText(r('::/0')), '::/0');
+    assert.ok(isWholeSpace(r('0.0.0.0/0')) && isWholeSpace(r('::/0')) && !isWholeSpace(r('0.0.0.0/1')));
+  });
+  it('merges overlapping ranges and keeps adjacent ones apart (prefixSet merges both)', () => {
+    const list = ['10.0.0.0/29', '10.0.0.7', '10.0.0.8', '10.0.0.16/28', '10.0.0.20'].map((s) => tryParseRange(s)!);
+    assert.deepEqual(mergeOverlapping(4, list).map(rangeText), ['10.0.0.0/29', '10.0.0.8', '10.0.0.16/28']);
+    assert.deepEqual(prefixSet(4, list).ranges.map(rangeText), ['10.0.0.0-10.0.0.8', '10.0.0.16/28']);
+  });
+  it('gives a MAC\'s EUI-64 link-local address', () => {
+    assert.equal(linkLocalAddress('fa:16:3e:aa:bb:01'), 'fe80::f816:3eff:feaa:bb01');
   });
 });

@@ -5,10 +5,12 @@
 //     networks found under state_path/dhcp/<uuid> (or as qdhcp-<uuid> namespaces) that are no
 //     longer among them are torn down (Neutron's existing_dhcp_networks);
 //   - then the server's casts on dhcp_agent.<host> mark a network dirty, and the network is
-//     fetched (get_network_info) and reconciled: one pass per network at a time, a change that
-//     arrives during a pass makes one more pass;
-//   - networks whose pass failed are retried every resync_interval; a 'revived' state report
-//     (the server had seen the agent as dead) makes a full sync.
+//     fetched (get_network_info) and reconciled;
+//   - networks and the full sync are keys of the agents' work queue (reconciler.ts): one pass
+//     per network at a time (a change that arrives during a pass makes one more), a few
+//     networks in parallel, a failed pass retried after a backoff that grows up to
+//     resync_interval; a 'revived' state report (the server had seen the agent as dead) or
+//     agent_updated makes a full sync.
 // One pass for one network: the DHCP port (created/updated through RPC), the namespace
 // qdhcp-<net>, a veth tap<port[:11]> (host end, in bridge brq<net[:11]>, made if missing) /
 // ns-<port[:11]> (in the namespace, the port's MAC and addresses), and dnsmasq with its files
@@ -20,6 +22,7 @@ import { join } from 'node:path';
 import { deleteNetns, dnsmasqPaths, ensureDnsmasq, ensureNetns, listNetns, reconcileLinks, stopDnsmasq, type DesiredLink, type DnsmasqAction } from '../../dataplane/index.js';
 import { newRpcContext, type RpcBus, type RpcLogger, type RpcServerHandle } from '../../rpc/index.js';
 import { silentLogger } from '../../rpc/index.js';
+import { Reconciler } from '../reconciler.js';
 import { StateReporter } from '../state-reporter.js';
 import { DHCP_AGENT_EVENTS, dhcpDeviceId } from '../../plugins/dhcp/scheduler.js';
 import {
@@ -31,6 +34,10 @@ import { AGENT_TYPE_DHCP, DEVICE_ID_RESERVED_DHCP_PORT, DEVICE_OWNER_DHCP, DHCP_
 export const DHCP_AGENT_BINARY = 'neutron-dhcp-agent';
 export { DHCP_AGENT_TOPIC };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** The work queue's key for the full sync (the other keys are network ids). */
+const FULL_SYNC = 'full';
+/** The first retry of a failed pass waits this long, ms (then twice as long each time, up to resync_interval). */
+const RETRY_BASE_MS = 500;
 
 export interface DhcpAgentOptions extends Partial<RenderOptions> {
   bus: RpcBus;
@@ -46,8 +53,10 @@ export interface DhcpAgentOptions extends Partial<RenderOptions> {
   reportInterval: number;
   /** [DEFAULT] resync_interval, seconds. */
   resyncInterval?: number;
-  /** Parallel network passes during a full sync. */
+  /** Network passes run in parallel (default 8). */
   syncConcurrency?: number;
+  /** Full sync this often, seconds, besides the one at start (default 0: never, as Neutron's agent). */
+  fullSyncInterval?: number;
   /** RPC call timeout, ms. */
   rpcTimeoutMs?: number;
   /** [agent] availability_zone, reported with the agent's state. */
@@ -63,23 +72,16 @@ export interface NetworkState {
   subnets: number;
 }
 
-interface Slot {
-  running: Promise<void> | null;
-  dirty: boolean;
-  /** Info to use for the next pass instead of fetching it (full sync already has it). */
-  info?: NetworkInfo | null;
-}
-
 export class DhcpAgent {
   readonly dhcpDir: string;
   private readonly render: RenderOptions;
   private readonly log: RpcLogger;
   private reporter: StateReporter | null = null;
   private server: RpcServerHandle | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
-  private readonly slots = new Map<string, Slot>();
-  private readonly failed = new Set<string>();
-  private fullSync: Promise<void> | null = null;
+  /** Network ids and FULL_SYNC. */
+  private readonly work: Reconciler<string>;
+  /** Info to use for a network's next pass instead of fetching it (the full sync already has it; null: tear down). */
+  private readonly given = new Map<string, NetworkInfo | null>();
   private stopped = false;
   /** Per served network: what the last pass did. */
   readonly networks = new Map<string, NetworkState>();
@@ -90,6 +92,16 @@ export class DhcpAgent {
     this.dhcpDir = join(o.statePath, 'dhcp');
     this.render = { dnsDomain: o.dnsDomain ?? 'openstacklocal', leaseDuration: o.leaseDuration ?? 86400, leaseMax: o.leaseMax ?? 16777216, dnsServers: o.dnsServers ?? [] };
     this.log = o.logger ?? silentLogger;
+    const resyncMs = (o.resyncInterval ?? 5) * 1000;
+    this.work = new Reconciler<string>({
+      run: (key) => (key === FULL_SYNC ? this.fullSync() : this.pass(key)),
+      concurrency: o.syncConcurrency ?? 8,
+      fullKey: FULL_SYNC,
+      resyncMs: (o.fullSyncInterval ?? 0) * 1000,
+      backoff: { baseMs: Math.min(RETRY_BASE_MS, resyncMs), maxMs: resyncMs },
+      onFailure: (key, err, failures, retryInMs) => this.log.warn({ ...(key === FULL_SYNC ? { fullSync: true } : { networkId: key }), err: (err as Error).message, failures, retryInMs },
+        key === FULL_SYNC ? 'DHCP full sync failed; will retry' : 'DHCP network sync failed; will retry'),
+    });
   }
 
   private call<T>(method: string, args: Record<string, unknown>): Promise<T> {
@@ -108,22 +120,20 @@ export class DhcpAgent {
         if (id) this.schedule(id, null);
       },
       // Neutron's agent_updated (admin_state_up changes): resync everything.
-      agent_updated: () => void this.sync().catch(() => {}),
+      agent_updated: () => void this.work.enqueue(FULL_SYNC),
     });
     this.reporter = new StateReporter({
       bus: this.o.bus, agentType: AGENT_TYPE_DHCP, binary: DHCP_AGENT_BINARY, host: this.o.host, topic: DHCP_AGENT_TOPIC,
       reportInterval: this.o.reportInterval,
       ...(this.o.availabilityZone !== undefined ? { availabilityZone: this.o.availabilityZone } : {}),
       configurations: () => this.configurations(),
-      onRevived: () => void this.sync().catch(() => {}),
+      onRevived: () => void this.work.enqueue(FULL_SYNC),
       onError: (err) => this.log.warn({ err: (err as Error).message }, 'DHCP agent state report failed'),
     });
     // The first report registers the agent, so that the server schedules networks to it.
     if (this.o.reportInterval > 0) await this.reporter.reportOnce().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'first state report failed'));
     await this.sync();
     this.reporter.start();
-    this.retryTimer = setInterval(() => this.retryFailed(), (this.o.resyncInterval ?? 5) * 1000);
-    this.retryTimer.unref();
   }
 
   configurations(): Record<string, unknown> {
@@ -149,20 +159,14 @@ export class DhcpAgent {
   /** Stops listening and reporting; dnsmasq, namespaces and files stay (a restart adopts them). */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.retryTimer) clearInterval(this.retryTimer);
     await this.server?.stop();
     await this.reporter?.stop();
-    await this.idle();
+    await this.work.stop();
   }
 
-  /** Resolves once no pass is running or pending. */
+  /** Resolves once no pass is running or waiting to start (failed ones waiting to retry aside). */
   async idle(): Promise<void> {
-    for (;;) {
-      const running = [...this.slots.values()].map((s) => s.running).filter((p): p is Promise<void> => p !== null);
-      if (this.fullSync) running.push(this.fullSync);
-      if (!running.length) return;
-      await Promise.allSettled(running);
-    }
+    await this.work.idle();
   }
 
   private onEvent(payload: Record<string, any>): void {
@@ -171,70 +175,46 @@ export class DhcpAgent {
   }
 
   /**
-   * Runs a pass for the network (fetching its info, unless given; null = tear it down), or marks
-   * it for one more pass if one is running.
+   * Asks for a pass for the network with its info, if given (null: tear it down; absent: fetch
+   * it); resolves when that pass has run, whatever its outcome (a failed one is retried).
    */
-  schedule(networkId: string, info?: NetworkInfo | null): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    let slot = this.slots.get(networkId);
-    if (!slot) this.slots.set(networkId, (slot = { running: null, dirty: false }));
-    slot.dirty = true;
-    slot.info = info;
-    if (!slot.running) {
-      const s = slot;
-      s.running = (async () => {
-        while (s.dirty && !this.stopped) {
-          s.dirty = false;
-          const given = s.info;
-          s.info = undefined;
-          await this.pass(networkId, given);
-        }
-      })().finally(() => {
-        s.running = null;
-        if (!s.dirty) this.slots.delete(networkId);
-      });
-    }
-    return slot.running!;
+  async schedule(networkId: string, info?: NetworkInfo | null): Promise<void> {
+    if (this.stopped) return;
+    if (info === undefined) this.given.delete(networkId);
+    else this.given.set(networkId, info);
+    await this.work.enqueue(networkId);
   }
 
-  private async pass(networkId: string, given: NetworkInfo | null | undefined): Promise<void> {
+  /** One network's pass; throws when it failed (the work queue retries it). */
+  private async pass(networkId: string): Promise<void> {
     this.counters.passes++;
+    const given = this.given.get(networkId);
+    this.given.delete(networkId);
     try {
       const info = given !== undefined ? given : await this.call<NetworkInfo | null>('get_network_info', { network_id: networkId });
       if (!info || info.admin_state_up === false || dhcpSubnets(info).length === 0) await this.disable(networkId, !!info);
       else await this.enable(info);
-      this.failed.delete(networkId);
     } catch (err) {
       this.counters.failures++;
-      this.failed.add(networkId);
-      this.log.warn({ networkId, err: (err as Error).message }, 'DHCP network sync failed; will retry');
+      throw err;
     }
   }
 
-  private retryFailed(): void {
-    for (const id of this.failed) if (!this.slots.has(id)) void this.schedule(id);
+  /** Full sync, and every network pass it asks for: resolves when they have run; throws if the sync could not start. */
+  async sync(): Promise<void> {
+    const outcome = await this.work.enqueue(FULL_SYNC);
+    if (!outcome.ok) throw outcome.error;
+    await this.work.idle();
   }
 
-  /** Full sync: every network the server gives this agent, and teardown of the rest. */
-  sync(): Promise<void> {
-    if (this.fullSync) return this.fullSync;
-    this.fullSync = (async () => {
-      this.counters.fullSyncs++;
-      const nets = await this.call<NetworkInfo[]>('get_active_networks_info', { host: this.o.host });
-      const wanted = new Set(nets.map((n) => n.id));
-      const existing = await this.existingNetworks();
-      const queue: Array<() => Promise<void>> = [
-        ...nets.map((n) => () => this.schedule(n.id, n)),
-        ...[...existing].filter((id) => !wanted.has(id)).map((id) => () => this.schedule(id, null)),
-      ];
-      const workers = Array.from({ length: Math.min(this.o.syncConcurrency ?? 8, queue.length) }, async () => {
-        for (let job = queue.shift(); job; job = queue.shift()) await job();
-      });
-      await Promise.all(workers);
-    })().finally(() => {
-      this.fullSync = null;
-    });
-    return this.fullSync;
+  /** Full sync: a pass for every network the server gives this agent, and teardown of the rest. */
+  private async fullSync(): Promise<void> {
+    this.counters.fullSyncs++;
+    const nets = await this.call<NetworkInfo[]>('get_active_networks_info', { host: this.o.host });
+    const wanted = new Set(nets.map((n) => n.id));
+    const existing = await this.existingNetworks();
+    for (const n of nets) void this.schedule(n.id, n);
+    for (const id of existing) if (!wanted.has(id)) void this.schedule(id, null);
   }
 
   /**

@@ -8,6 +8,9 @@
 //     reported down;
 //   - keeps the l2population view (add/remove/update_fdb_entries fanouts, get_fdb_entries for a
 //     resync) and reconciles the VXLAN devices' forwarding (and neighbour) entries from it;
+//   - passes run on the agents' work queue (reconciler.ts): one at a time, a request during a
+//     pass makes one more, a full pass does a waiting quick one's work, a failed pass is retried
+//     after a growing backoff;
 //   - every pass is one read of the links and zero or one batch write; a quick pass (an event
 //     named a few taps) reads just those taps and their networks' links, a full pass (every
 //     polling_interval) reads them all and also removes what is no longer needed; restarting
@@ -17,9 +20,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import {
   diffLinks, linkOpsToBatch, listLinks, listNamedLinks, reconcileFdb, reconcileNeigh, stats,
-  type Exec, type Target,
+  type Exec, type Link, type LinkOp, type Target,
 } from '../../dataplane/index.js';
 import { newRpcContext, type RpcBus, type RpcLogger, type RpcServerHandle } from '../../rpc/index.js';
+import { PendingKeys, Reconciler } from '../reconciler.js';
 import { StateReporter } from '../state-reporter.js';
 import {
   FdbView, desiredFdb, desiredLinks, isTap, networkBridge, ownedLinks, unsupportedReason, vxlanName,
@@ -31,6 +35,11 @@ import { AGENT_TYPE_LINUXBRIDGE, L2POP_TOPIC, PLUGIN_TOPIC, PORT_DELETE_TOPIC, P
 export const AGENT_BINARY = 'neutrino-linuxbridge-agent';
 /** More taps named by events than this, and a quick pass reads every link instead (one dump beats many lookups). */
 const SCOPED_MAX = 64;
+/** The first retry of a failed pass waits this long, ms; each further one twice as long, up to polling_interval. */
+const RETRY_BASE_MS = 200;
+
+/** A quick pass looks at what events named; a full pass at everything. */
+type PassKind = 'quick' | 'full';
 
 export interface LinuxBridgeAgentOptions extends ModelOptions {
   bus: RpcBus;
@@ -80,12 +89,12 @@ export class LinuxBridgeAgent {
   /** Taps whose details must be fetched again (port_update). */
   private readonly refresh = new Set<string>();
   /** Taps named by events since the last pass: what a quick pass looks at. */
-  private touched = new Set<string>();
+  private readonly touched = new PendingKeys<string>();
   private readonly fdb = new FdbView();
   /** Networks whose l2pop view was loaded from the server since they appeared here. */
   private readonly fdbSynced = new Set<string>();
   /** Networks whose l2pop view changed since their VXLAN device's entries were last reconciled. */
-  private fdbDirty = new Set<string>();
+  private readonly fdbDirty = new PendingKeys<string>();
   private readonly target: Target;
   private readonly agentId: string;
   private readonly reporter: StateReporter;
@@ -93,10 +102,9 @@ export class LinuxBridgeAgent {
   readonly firewall: SecurityGroupFirewall | null;
   private handles: RpcServerHandle[] = [];
   private monitorChild: ChildProcess | null = null;
-  private timers: NodeJS.Timeout[] = [];
   private running = false;
-  private passing: Promise<void> | null = null;
-  private again: 'none' | 'quick' | 'full' = 'none';
+  /** The passes' queue: keys 'quick' and 'full', one pass at a time, 'full' every polling_interval. */
+  private work: Reconciler<PassKind> | null = null;
   private lastFdbResync = 0;
   /** Resolves after the first complete pass. */
   readonly ready: Promise<void>;
@@ -137,6 +145,15 @@ export class LinuxBridgeAgent {
 
   async start(): Promise<void> {
     this.running = true;
+    this.work = new Reconciler<PassKind>({
+      run: (kind) => this.runPass(kind),
+      fullKey: 'full',
+      resyncMs: this.o.pollingInterval * 1000,
+      coveredByFull: (kind) => kind === 'quick',
+      backoff: { baseMs: RETRY_BASE_MS, maxMs: Math.max(RETRY_BASE_MS, this.o.pollingInterval * 1000) },
+      onFailure: (kind, err, failures, retryInMs) =>
+        this.o.logger.warn({ err: (err as Error).message, kind, failures, retryInMs }, 'agent pass failed; retrying after a backoff (or on the next request)'),
+    });
     const h = this.o.host;
     this.handles.push(await this.o.bus.serve(PORT_UPDATE_TOPIC, h, {
       port_update: (_ctx, args: { port?: { id?: string } }) => {
@@ -176,20 +193,17 @@ export class LinuxBridgeAgent {
     }
     this.reporter.start();
     if (this.o.monitor ?? true) this.startMonitor();
-    this.timers.push(setInterval(() => this.schedule('full'), this.o.pollingInterval * 1000));
     this.schedule('full', true);
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
     this.monitorChild?.kill('SIGTERM');
     this.monitorChild = null;
     await this.reporter.stop();
     for (const h of this.handles) await h.stop().catch(() => {});
     this.handles = [];
-    await this.passing;
+    await this.work?.stop();
   }
 
   /** l2pop news: the networks where another host's entries changed need a look (our own we ignore). */
@@ -242,48 +256,132 @@ export class LinuxBridgeAgent {
     });
   }
 
-  /** Single-flight: a pass requested while one runs makes one more pass afterwards. */
-  schedule(kind: 'quick' | 'full', fdbResync = false): void {
-    if (!this.running) return;
+  /** Asks for a pass (see the work queue for what a request while one runs does). */
+  schedule(kind: PassKind, fdbResync = false): void {
+    if (!this.running || !this.work) return;
     if (fdbResync) this.lastFdbResync = 0;
-    if (kind === 'full' || this.again === 'none') this.again = kind;
-    if (this.passing) return;
-    this.passing = (async () => {
-      while (this.running && this.again !== 'none') {
-        const full = this.again === 'full';
-        this.again = 'none';
-        try {
-          const t0 = Date.now();
-          this.lastPass = await this.pass(full);
-          this.passes++;
-          const lp = this.lastPass;
-          if (lp.linkOps || lp.fdbOps || lp.neighOps || lp.firewallOps || lp.up.length || lp.down.length) {
-            this.o.logger.info({ full, ...lp, ms: Date.now() - t0, steps: lp.ms }, 'agent pass changed things');
-          }
-          if (this.passes === 1 || full) this.markReady();
-        } catch (err) {
-          this.o.logger.warn({ err: (err as Error).message }, 'agent pass failed; retrying on the next one');
-          await new Promise((r) => setTimeout(r, 200));
-          if (this.again === 'none') this.again = full ? 'full' : 'quick';
-          if (!this.running) break;
-        }
-      }
-    })().finally(() => {
-      this.passing = null;
-    });
+    void this.work.enqueue(kind);
   }
 
-  /** Asks for a full pass and resolves when it (and anything queued before it) has run. */
+  /** Asks for a full pass and resolves when one has succeeded (a failed one is retried). */
   async sync(): Promise<PassResult | null> {
-    this.schedule('full');
-    while (this.passing) await this.passing;
+    if (!this.running || !this.work) return this.lastPass;
+    let outcome = await this.work.enqueue('full');
+    while (!outcome.ok && this.running) outcome = await this.work.nextRun('full');
     return this.lastPass;
   }
 
-  /** get_devices_details_list for `ask`: what to wire, what is unknown; devices the server no longer knows go to `down`. */
-  private async askAbout(ask: string[], down: string[]): Promise<void> {
-    if (!ask.length) return;
+  /** Resolves once no pass runs or waits to start. */
+  async idle(): Promise<void> {
+    await this.work?.idle();
+  }
+
+  /** One pass off the work queue, logged when it changed something. */
+  private async runPass(kind: PassKind): Promise<void> {
+    const full = kind === 'full';
+    const t0 = Date.now();
+    const lp = await this.pass(full);
+    this.lastPass = lp;
+    this.passes++;
+    if (lp.linkOps || lp.fdbOps || lp.neighOps || lp.firewallOps || lp.up.length || lp.down.length) {
+      this.o.logger.info({ full, ...lp, ms: Date.now() - t0, steps: lp.ms }, 'agent pass changed things');
+    }
+    if (this.passes === 1 || full) this.markReady();
+  }
+
+  private call<T>(method: string, args: Record<string, unknown>): Promise<T> {
+    return this.o.bus.call<T>(PLUGIN_TOPIC, method, args, { context: newRpcContext(), timeoutMs: this.o.rpcTimeoutMs ?? 10_000 });
+  }
+
+  /**
+   * One reconcile pass; see the file comment. A quick pass looks only at the taps events named
+   * (and their networks' bridges and segment devices): a few direct lookups instead of listing a
+   * namespace that may hold thousands of links. A full pass (or a burst of events) reads all.
+   */
+  async pass(full: boolean): Promise<PassResult> {
+    const touched = this.touched.take();
+    const fdbDirty = this.fdbDirty.take();
+    try {
+      return await this.passOver(full, !full && touched.size <= SCOPED_MAX ? touched : null, fdbDirty);
+    } catch (err) {
+      // What this pass was to look at is still to be looked at.
+      this.touched.putBack(touched);
+      this.fdbDirty.putBack(fdbDirty);
+      throw err;
+    }
+  }
+
+  /**
+   * The stages of a pass, in order: learn about the taps (read the kernel, forget the gone ones,
+   * ask the server about the new ones), then bring the kernel to what they need (security
+   * groups, then links, then l2population entries), then tell the server what is up and down.
+   * `scope`: the taps a quick pass looks at (null: all of them).
+   */
+  private async passOver(full: boolean, scope: Set<string> | null, fdbDirty: Set<string>): Promise<PassResult> {
+    const lap = laps();
+    const down: string[] = [];
+    // Scoped: ask first (a tap already gone again is simply not found by the read), then read
+    // only the links these devices involve.
+    if (scope) down.push(...await this.askServerAbout([...scope].filter((t) => this.needsDetails(t))));
+    let askMs = lap();
+    const actual = await this.readActualLinks(scope);
+    const readMs = lap();
+    const taps = new Set(actual.filter((l) => isTap(l.name)).map((l) => l.name));
+    down.push(...this.forgetGoneTaps(taps, scope));
+    if (!scope) down.push(...await this.askServerAbout(this.tapsToAskAbout(taps, full)));
+    askMs += lap();
+    const firewallOps = await this.applySecurityGroups(full);
+    const ops = await this.applyLinks(actual, scope);
+    const linksMs = lap();
+    const { fdbOps, neighOps } = this.o.l2Population ? await this.applyL2Population(ops, fdbDirty) : { fdbOps: 0, neighOps: 0 };
+    const fdbMs = lap();
+    const { up, down: devicesDown } = await this.reportDeviceStates(down);
+    return { linkOps: ops.length, fdbOps, neighOps, firewallOps, up, down: devicesDown, ms: { ask: askMs, read: readMs, links: linksMs, fdb: fdbMs, report: lap() } };
+  }
+
+  /** A tap the agent knows nothing about yet, or whose port changed (port_update). */
+  private needsDetails(tap: string): boolean {
+    return (!this.devices.has(tap) && !this.unresolved.has(tap)) || this.refresh.has(tap);
+  }
+
+  /** Taps a full read found that need the server's word: new ones, refreshed ones, and (full pass) those unknown so far. */
+  private tapsToAskAbout(taps: ReadonlySet<string>, full: boolean): string[] {
+    return [...taps].filter((t) => this.needsDetails(t) || (full && this.unresolved.has(t)));
+  }
+
+  private inScope(scope: Set<string> | null): (d: DeviceInfo) => boolean {
+    return (d) => !scope || scope.has(d.device);
+  }
+
+  /** The kernel's links: every one (full), or just the scope's taps and the links their networks need. */
+  private async readActualLinks(scope: Set<string> | null): Promise<Link[]> {
+    if (!scope) return listLinks(this.target);
+    const wanted = desiredLinks([...this.devices.values()].filter(this.inScope(scope)), this.o).map((l) => l.name);
+    return listNamedLinks([...scope, ...wanted], this.target);
+  }
+
+  /** Taps gone from the kernel (among those looked at) are forgotten; returns the wired ones, to report down. */
+  private forgetGoneTaps(taps: ReadonlySet<string>, scope: Set<string> | null): string[] {
+    const down: string[] = [];
+    for (const tap of [...this.devices.keys(), ...this.unresolved]) {
+      if (taps.has(tap) || (scope && !scope.has(tap))) continue;
+      if (this.devices.has(tap)) down.push(tap);
+      this.devices.delete(tap);
+      this.unresolved.delete(tap);
+      this.reported.delete(tap);
+      this.refresh.delete(tap);
+    }
+    return down;
+  }
+
+  /**
+   * get_devices_details_list for `ask`: what to wire, what is unknown (or cannot be wired here).
+   * Returns the devices the server no longer knows that were wired: they are to be reported down.
+   */
+  private async askServerAbout(ask: string[]): Promise<string[]> {
+    if (!ask.length) return [];
     const o = this.o;
+    const down: string[] = [];
     const details = await this.call<Array<Partial<DeviceInfo> & { device: string }>>('get_devices_details_list', { devices: ask, agent_id: this.agentId, host: o.host });
     for (const d of details) {
       this.refresh.delete(d.device);
@@ -305,118 +403,73 @@ export class LinuxBridgeAgent {
         if (this.devices.delete(d.device)) down.push(d.device);
       }
     }
+    return down;
   }
 
-  private call<T>(method: string, args: Record<string, unknown>): Promise<T> {
-    return this.o.bus.call<T>(PLUGIN_TOPIC, method, args, { context: newRpcContext(), timeoutMs: this.o.rpcTimeoutMs ?? 10_000 });
+  /** Security groups first: a tap joins its bridge only once its filter is in place. Returns nft transactions. */
+  private async applySecurityGroups(full: boolean): Promise<number> {
+    if (!this.firewall) return 0;
+    const bridges = new Map<string, string>();
+    for (const [tap, d] of this.devices) bridges.set(tap, networkBridge(d, this.o));
+    return (await this.firewall.sync(bridges, full)).writes;
   }
 
   /**
-   * One reconcile pass; see the file comment. A quick pass looks only at the taps events named
-   * (and their networks' bridges and segment devices): a few direct lookups instead of listing a
-   * namespace that may hold thousands of links. A full pass (or a burst of events) reads all.
+   * Links: one diff against the read, one batch. Only a full read may delete (a scoped one does
+   * not know whether a bridge still holds other taps). Returns the operations applied.
    */
-  async pass(full: boolean): Promise<PassResult> {
-    const touched = this.touched;
-    const fdbDirty = this.fdbDirty;
-    this.touched = new Set();
-    this.fdbDirty = new Set();
-    try {
-      return await this.passOver(full, !full && touched.size <= SCOPED_MAX ? touched : null, fdbDirty);
-    } catch (err) {
-      // What this pass was to look at is still to be looked at.
-      for (const t of touched) this.touched.add(t);
-      for (const n of fdbDirty) this.fdbDirty.add(n);
-      throw err;
-    }
-  }
-
-  private async passOver(full: boolean, scope: Set<string> | null, fdbDirty: Set<string>): Promise<PassResult> {
-    const o = this.o;
-    const lap = laps();
-    const down: string[] = [];
-    const unknown = (t: string) => (!this.devices.has(t) && !this.unresolved.has(t)) || this.refresh.has(t);
-    // Scoped: ask first (a tap already gone again is simply not found below), then read only
-    // the links these devices involve.
-    if (scope) await this.askAbout([...scope].filter(unknown), down);
-    let askMs = lap();
-    const inScope = (d: DeviceInfo) => !scope || scope.has(d.device);
-    const actual = scope
-      ? await listNamedLinks([...scope, ...desiredLinks([...this.devices.values()].filter(inScope), o).map((l) => l.name)], this.target)
-      : await listLinks(this.target);
-    const readMs = lap();
-    const taps = new Set(actual.filter((l) => isTap(l.name)).map((l) => l.name));
-
-    // Taps gone from the kernel: forget them, tell the server they are down.
-    for (const tap of [...this.devices.keys(), ...this.unresolved]) {
-      if (taps.has(tap) || (scope && !scope.has(tap))) continue;
-      if (this.devices.has(tap)) down.push(tap);
-      this.devices.delete(tap);
-      this.unresolved.delete(tap);
-      this.reported.delete(tap);
-      this.refresh.delete(tap);
-    }
-
-    // Taps to ask about: new ones, refreshed ones, and (full pass) the ones unknown so far.
-    if (!scope) await this.askAbout([...taps].filter((t) => unknown(t) || (full && this.unresolved.has(t))), down);
-    askMs += lap();
-
-    // Security groups first: a tap joins its bridge only once its filter is in place.
-    let firewallOps = 0;
-    if (this.firewall) {
-      const bridges = new Map<string, string>();
-      for (const [tap, d] of this.devices) bridges.set(tap, networkBridge(d, o));
-      firewallOps = (await this.firewall.sync(bridges, full)).writes;
-    }
-
-    // Links: one diff against the read above, one batch. Only a full read may delete (a scoped
-    // one does not know whether a bridge still holds other taps).
-    const desired = desiredLinks([...this.devices.values()].filter(inScope), o);
+  private async applyLinks(actual: Link[], scope: Set<string> | null): Promise<LinkOp[]> {
+    const desired = desiredLinks([...this.devices.values()].filter(this.inScope(scope)), this.o);
     const ops = diffLinks(desired, actual, scope ? {} : { owned: ownedLinks(actual) });
     if (ops.length) await linkOpsToBatch(ops).apply(this.target);
-    const linksMs = lap();
+    return ops;
+  }
 
-    // l2population: load the view of networks new here (or all of them, every
-    // fdbResyncInterval), then reconcile the local VXLAN devices' entries: all of them with that
-    // periodic resync, otherwise those whose view changed, was just loaded, or whose device this
-    // pass (re)created. Only this agent writes these entries (the devices do not learn), so
-    // checking them all every polling_interval would find nothing new at the cost of a read.
-    let fdbOps = 0;
-    let neighOps = 0;
-    if (o.l2Population) {
-      const nets = new Map<string, DeviceInfo>();
-      for (const d of this.devices.values()) if (d.network_type === 'vxlan' && !nets.has(d.network_id)) nets.set(d.network_id, d);
-      for (const n of this.fdbSynced) if (!nets.has(n)) this.fdbSynced.delete(n);
-      const resyncAll = Date.now() - this.lastFdbResync > (o.fdbResyncInterval ?? 30) * 1000;
-      const load = [...nets.keys()].filter((n) => resyncAll || !this.fdbSynced.has(n));
-      if (load.length) {
-        const entries = await this.call<Record<string, NetworkFdb>>('get_fdb_entries', { host: o.host, network_ids: load });
-        if (resyncAll) this.fdb.replace(entries, load);
-        else this.fdb.add(entries);
-        for (const n of load) this.fdbSynced.add(n);
-        if (resyncAll) this.lastFdbResync = Date.now();
-      }
-      const loaded = new Set(load);
-      const created = new Set(ops.flatMap((op) => (op.op === 'create' && op.link.kind === 'vxlan' ? [op.link.name] : [])));
-      const devs: string[] = [];
-      const fdb = [];
-      const neigh = [];
-      for (const [netId, d] of nets) {
-        const dev = vxlanName(d.segmentation_id!);
-        if (!resyncAll && !fdbDirty.has(netId) && !loaded.has(netId) && !created.has(dev)) continue;
-        devs.push(dev);
-        const want = desiredFdb(this.fdb, netId, dev, o.localIp, o.arpResponder);
-        fdb.push(...want.fdb);
-        neigh.push(...want.neigh);
-      }
-      if (devs.length) {
-        fdbOps = (await reconcileFdb(devs, fdb, this.target)).length;
-        if (o.arpResponder) neighOps = (await reconcileNeigh(devs, neigh, this.target)).length;
-      }
+  /**
+   * l2population: loads the view of networks new here (or all of them, every
+   * fdbResyncInterval), then reconciles the local VXLAN devices' entries: all of them with that
+   * periodic resync, otherwise those whose view changed, was just loaded, or whose device this
+   * pass (re)created (`ops`). Only this agent writes these entries (the devices do not learn),
+   * so checking them all every polling_interval would find nothing new at the cost of a read.
+   */
+  private async applyL2Population(ops: LinkOp[], fdbDirty: Set<string>): Promise<{ fdbOps: number; neighOps: number }> {
+    const o = this.o;
+    const nets = new Map<string, DeviceInfo>();
+    for (const d of this.devices.values()) if (d.network_type === 'vxlan' && !nets.has(d.network_id)) nets.set(d.network_id, d);
+    for (const n of this.fdbSynced) if (!nets.has(n)) this.fdbSynced.delete(n);
+    const resyncAll = Date.now() - this.lastFdbResync > (o.fdbResyncInterval ?? 30) * 1000;
+    const load = [...nets.keys()].filter((n) => resyncAll || !this.fdbSynced.has(n));
+    if (load.length) {
+      const entries = await this.call<Record<string, NetworkFdb>>('get_fdb_entries', { host: o.host, network_ids: load });
+      if (resyncAll) this.fdb.replace(entries, load);
+      else this.fdb.add(entries);
+      for (const n of load) this.fdbSynced.add(n);
+      if (resyncAll) this.lastFdbResync = Date.now();
     }
+    const loaded = new Set(load);
+    const created = new Set(ops.flatMap((op) => (op.op === 'create' && op.link.kind === 'vxlan' ? [op.link.name] : [])));
+    const devs: string[] = [];
+    const fdb = [];
+    const neigh = [];
+    for (const [netId, d] of nets) {
+      const dev = vxlanName(d.segmentation_id!);
+      if (!resyncAll && !fdbDirty.has(netId) && !loaded.has(netId) && !created.has(dev)) continue;
+      devs.push(dev);
+      const want = desiredFdb(this.fdb, netId, dev, o.localIp, o.arpResponder);
+      fdb.push(...want.fdb);
+      neigh.push(...want.neigh);
+    }
+    if (!devs.length) return { fdbOps: 0, neighOps: 0 };
+    const fdbOps = (await reconcileFdb(devs, fdb, this.target)).length;
+    const neighOps = o.arpResponder ? (await reconcileNeigh(devs, neigh, this.target)).length : 0;
+    return { fdbOps, neighOps };
+  }
 
-    const fdbMs = lap();
-    // Report what changed to the server, in one call.
+  /**
+   * Tells the server, in one call, which taps are up (wired, admin up) and down (`gone`, and
+   * admin-down ports) since it was last told; returns what was reported.
+   */
+  private async reportDeviceStates(gone: string[]): Promise<{ up: string[]; down: string[] }> {
     const up: string[] = [];
     const adminDown: string[] = [];
     for (const [tap, d] of this.devices) {
@@ -424,16 +477,16 @@ export class LinuxBridgeAgent {
       if (this.reported.get(tap) === want) continue;
       (d.admin_state_up ? up : adminDown).push(tap);
     }
-    const devicesDown = [...down, ...adminDown];
-    if (up.length || devicesDown.length) {
+    const down = [...gone, ...adminDown];
+    if (up.length || down.length) {
       const r = await this.call<{ failed_devices_up?: string[]; failed_devices_down?: string[] }>('update_device_list', {
-        devices_up: up, devices_down: devicesDown, agent_id: this.agentId, host: o.host,
+        devices_up: up, devices_down: down, agent_id: this.agentId, host: this.o.host,
       });
       const failed = new Set([...(r?.failed_devices_up ?? []), ...(r?.failed_devices_down ?? [])]);
       for (const t of up) if (!failed.has(t)) this.reported.set(t, 'up');
       for (const t of adminDown) if (!failed.has(t)) this.reported.set(t, 'down');
     }
-    return { linkOps: ops.length, fdbOps, neighOps, firewallOps, up, down: devicesDown, ms: { ask: askMs, read: readMs, links: linksMs, fdb: fdbMs, report: lap() } };
+    return { up, down };
   }
 
   /** Kernel commands this process issued (reads, writes). */

@@ -38,7 +38,8 @@
 // address pairs are sets too: a membership or address change touches set elements only, never
 // a chain. Each port's chains change only when its rules do. Ports without port security and
 // Neutron's own ports (device_owner network:*) are not filtered at all (no map entry).
-import ipaddr from 'ipaddr.js';
+import { isWholeSpace, linkLocalAddress, rangeText, tryParseRange, type IpRange, type IpVersion } from '../../ipam/index.js';
+import { mergeOverlapping } from '../../ipam/prefix-set.js';
 import type { NftChain, NftRule, NftSet, NftTable, ActualTable } from '../../dataplane/index.js';
 import { IP_PROTOCOLS } from '../../definitions/security-group.js';
 import { isNetworkOwned } from '../../core/wire.js';
@@ -104,23 +105,7 @@ export function isFiltered(p: FirewallPort): boolean {
 }
 
 // ---- addresses ------------------------------------------------------------------------------
-
-interface Interval {
-  v: 4 | 6;
-  lo: bigint;
-  hi: bigint;
-}
-
-const toBig = (a: ipaddr.IPv4 | ipaddr.IPv6) => a.toByteArray().reduce((x, b) => (x << 8n) | BigInt(b), 0n);
-
-function fromBig(n: bigint, v: 4 | 6): string {
-  const bytes: number[] = [];
-  for (let i = 0; i < (v === 4 ? 4 : 16); i++) {
-    bytes.unshift(Number(n & 0xffn));
-    n >>= 8n;
-  }
-  return ipaddr.fromByteArray(bytes).toString();
-}
+// The arithmetic is ipam's; what is here is the agent's caching and nft's element text.
 
 /** Parses once per distinct string (an agent renders the same addresses pass after pass). */
 function cached<T>(fn: (s: string) => T): (s: string) => T {
@@ -134,64 +119,21 @@ function cached<T>(fn: (s: string) => T): (s: string) => T {
   };
 }
 
-/** An address or CIDR (host bits ignored, as ipset does) as an interval; null if not an address. */
-export const interval: (s: string) => Readonly<Interval> | null = cached(parseInterval);
+/** An address or CIDR (host bits ignored, as ipset does) as a range; null if not an address. */
+export const addressRange: (s: string) => Readonly<IpRange> | null = cached(tryParseRange);
 
-function parseInterval(s: string): Interval | null {
-  try {
-    const [a, len] = s.includes('/') ? ipaddr.parseCIDR(s) : [ipaddr.parse(s), null];
-    const v = a.kind() === 'ipv4' ? 4 : 6;
-    const bits = v === 4 ? 32 : 128;
-    const plen = len ?? bits;
-    const host = (1n << BigInt(bits - plen)) - 1n;
-    const lo = toBig(a) & ~host;
-    return { v, lo, hi: lo | host };
-  } catch {
-    return null;
-  }
-}
-
-/** The nft text of an interval: an address, a prefix when aligned, else a range. */
-function intervalText(i: Readonly<Interval>): string {
-  const size = i.hi - i.lo + 1n;
-  const bits = i.v === 4 ? 32 : 128;
-  if (size === 1n) return fromBig(i.lo, i.v);
-  if ((size & (size - 1n)) === 0n && i.lo % size === 0n) return `${fromBig(i.lo, i.v)}/${bits - (size.toString(2).length - 1)}`;
-  return `${fromBig(i.lo, i.v)}-${fromBig(i.hi, i.v)}`;
-}
-
-/** Overlapping intervals merged (an interval set refuses overlaps); sorted. */
-function merge(list: ReadonlyArray<Readonly<Interval>>): Interval[] {
-  const sorted = [...list].sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
-  const out: Interval[] = [];
-  for (const i of sorted) {
-    const last = out[out.length - 1];
-    if (last && i.lo <= last.hi) {
-      if (i.hi > last.hi) last.hi = i.hi;
-    } else out.push({ ...i });
-  }
-  return out;
-}
-
-/** Set elements for addresses of one family (merged, canonical). */
-export function addressElements(addrs: Iterable<string>, v: 4 | 6): string[] {
-  const list: Array<Readonly<Interval>> = [];
+/** Set elements for addresses of one family (overlaps merged, canonical). */
+export function addressElements(addrs: Iterable<string>, v: IpVersion): string[] {
+  const list: IpRange[] = [];
   for (const a of addrs) {
-    const i = interval(a);
-    if (i && i.v === v) list.push(i);
+    const r = addressRange(a);
+    if (r && r.version === v) list.push(r);
   }
-  return merge(list).map(intervalText);
+  return mergeOverlapping(v, list).map(rangeText);
 }
 
 /** The EUI-64 link-local address of a MAC (what a VM configures from it). */
-export const linkLocal = cached(eui64LinkLocal);
-
-function eui64LinkLocal(mac: string): string {
-  const b = mac.split(':').map((x) => parseInt(x, 16));
-  b[0] = b[0]! ^ 2;
-  const g = (x: number, y: number) => ((x << 8) | y).toString(16);
-  return ipaddr.parse(`fe80::${g(b[0]!, b[1]!)}:${g(b[2]!, 0xff)}:${g(0xfe, b[3]!)}:${g(b[4]!, b[5]!)}`).toString();
-}
+export const linkLocal = cached(linkLocalAddress);
 
 const ipOf = (f: string | { ip_address: string }) => (typeof f === 'string' ? f : f.ip_address);
 
@@ -232,10 +174,10 @@ const range = (min: number | null | undefined, max: number | null | undefined) =
 
 function prefixMatch(kw: 'ip' | 'ip6', dir: 'saddr' | 'daddr', prefix: string | null | undefined, v: 4 | 6): string | null | false {
   if (!prefix) return null;
-  const i = interval(prefix);
-  if (!i || i.v !== v) return false; // a prefix of the other family never matches: no rule
-  if (i.lo === 0n && i.hi === (v === 4 ? 0xffffffffn : (1n << 128n) - 1n)) return null;
-  return `${kw} ${dir} ${intervalText(i)}`;
+  const r = addressRange(prefix);
+  if (!r || r.version !== v) return false; // a prefix of the other family never matches: no rule
+  if (isWholeSpace(r)) return null;
+  return `${kw} ${dir} ${rangeText(r)}`;
 }
 
 export const groupSetName = (groupId: string, v: 4 | 6) => `sg${v}-${groupId}`;
@@ -568,7 +510,7 @@ export interface StaleFlows {
   zone?: number;
 }
 
-const fixedOf = (p: FirewallPort, v: 4 | 6) => p.fixed_ips.map(ipOf).filter((ip) => interval(ip)?.v === v);
+const fixedOf = (p: FirewallPort, v: 4 | 6) => p.fixed_ips.map(ipOf).filter((ip) => addressRange(ip)?.version === v);
 const memberSet = (m: MemberIps | undefined, v: 4 | 6) => new Set((m?.[v === 4 ? 'IPv4' : 'IPv6'] ?? []).map((x) => (Array.isArray(x) ? x[0] : x)));
 const ruleKey = (r: SgRule) => `${r.direction} ${ruleMatch(r)}`;
 

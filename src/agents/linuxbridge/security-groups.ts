@@ -27,7 +27,7 @@ import {
   FW_TABLE, allocateIds, conntrackArgv, idsFromTable, isFiltered, renderFirewall, staleFlows, zonesFromTable,
   type FirewallPort, type FirewallState, type MemberIps, type SgRule,
 } from './firewall.js';
-
+import { PendingKeys } from '../reconciler.js';
 
 export interface SecurityGroupInfo {
   devices?: Record<string, FirewallPort>;
@@ -59,15 +59,20 @@ export interface FirewallSyncResult {
   filtered: number;
 }
 
-type Note = { kind: 'rule' | 'member'; groups: string[] } | { kind: 'device'; device: string } | { kind: 'all' };
+/**
+ * What a notification asks for, as a key of the pending set (a group updated ten times before
+ * the next pass is looked at once): `device:TAP`, `rule:GROUP`, `member:GROUP` or `all`.
+ */
+type Note = `device:${string}` | `rule:${string}` | `member:${string}` | 'all';
 
 export class SecurityGroupFirewall {
   /** Device → what the server said (null: not filtered, e.g. port security off or a network:* port). */
   readonly ports = new Map<string, FirewallPort | null>();
   private readonly groups = new Map<string, SgRule[]>();
   private readonly members = new Map<string, MemberIps>();
-  private readonly stale = new Set<string>();
-  private notes: Note[] = [];
+  /** Devices to ask the server about again; a failed ask puts them back. */
+  private readonly stale = new PendingKeys<string>();
+  private readonly notes = new PendingKeys<Note>();
   private ids = new Map<string, number>();
   /** Bridge → conntrack zone. */
   private zones = new Map<string, number>();
@@ -94,25 +99,28 @@ export class SecurityGroupFirewall {
   /** Handlers for SG_UPDATE_TOPIC; `changed` asks the agent for a pass. */
   handlers(changed: () => void): RpcHandlers {
     const note = (n: Note) => {
-      this.notes.push(n);
+      this.notes.add(n);
       changed();
+    };
+    const groups = (kind: 'rule' | 'member', a: { security_groups?: unknown }) => {
+      for (const g of ids(a)) note(`${kind}:${g}`);
     };
     const ids = (a: { security_groups?: unknown }) => (Array.isArray(a?.security_groups) ? a.security_groups.filter((x): x is string => typeof x === 'string') : []);
     return {
-      security_groups_rule_updated: (_ctx, a: { security_groups?: string[] }) => note({ kind: 'rule', groups: ids(a) }),
-      security_groups_member_updated: (_ctx, a: { security_groups?: string[] }) => note({ kind: 'member', groups: ids(a) }),
-      security_groups_provider_updated: () => note({ kind: 'all' }),
+      security_groups_rule_updated: (_ctx, a: { security_groups?: string[] }) => groups('rule', a),
+      security_groups_member_updated: (_ctx, a: { security_groups?: string[] }) => groups('member', a),
+      security_groups_provider_updated: () => note('all'),
     };
   }
 
   /** A port_update for a device of this host: ask about it again. */
   portUpdated(device: string): void {
-    this.notes.push({ kind: 'device', device });
+    this.notes.add(`device:${device}`);
   }
 
   /** Everything may be stale (the server lost track of the agent): ask about every port again. */
   resyncAll(): void {
-    this.notes.push({ kind: 'all' });
+    this.notes.add('all');
   }
 
   /** Warns when bridged IP traffic skips the ip/ip6 hooks (the stateful rules would never run). */
@@ -136,27 +144,26 @@ export class SecurityGroupFirewall {
 
   /** Turns notifications into stale devices, judged on what is known now. */
   private takeNotes(): void {
-    const notes = this.notes;
-    this.notes = [];
-    for (const n of notes) {
-      if (n.kind === 'all') {
+    for (const n of this.notes.take()) {
+      if (n === 'all') {
         for (const d of this.ports.keys()) this.stale.add(d);
         continue;
       }
-      if (n.kind === 'device') {
-        this.stale.add(n.device);
+      const colon = n.indexOf(':');
+      const kind = n.slice(0, colon);
+      const id = n.slice(colon + 1);
+      if (kind === 'device') {
+        this.stale.add(id);
         continue;
       }
       // A group's rules or members changed: asking about any one port that is in the group (or
       // whose rules name it) brings them back with that port's description; the other ports'
       // descriptions have not changed, so they are not asked about again.
-      for (const g of n.groups) {
-        const concerned = n.kind === 'rule'
-          ? (p: FirewallPort) => (p.security_groups ?? []).includes(g)
-          : (p: FirewallPort) => (p.security_groups ?? []).some((sg) => (this.groups.get(sg) ?? []).some((r) => r.remote_group_id === g));
-        const d = [...this.ports].find(([, p]) => p && concerned(p))?.[0];
-        if (d) this.stale.add(d);
-      }
+      const concerned = kind === 'rule'
+        ? (p: FirewallPort) => (p.security_groups ?? []).includes(id)
+        : (p: FirewallPort) => (p.security_groups ?? []).some((sg) => (this.groups.get(sg) ?? []).some((r) => r.remote_group_id === id));
+      const d = [...this.ports].find(([, p]) => p && concerned(p))?.[0];
+      if (d) this.stale.add(d);
     }
   }
 
@@ -197,7 +204,6 @@ export class SecurityGroupFirewall {
     for (const d of [...this.ports.keys()]) {
       if (!devices.has(d)) {
         this.ports.delete(d);
-        this.stale.delete(d);
         this.dirty = true;
       }
     }
@@ -211,14 +217,21 @@ export class SecurityGroupFirewall {
     for (let round = 0; round < 3; round++) {
       this.takeNotes();
       const all = resync && round === 0;
-      const need = [...devices.keys()].filter((d) => all || !this.ports.has(d) || this.stale.has(d));
+      // Stale devices no longer here are dropped with the take.
+      const stale = this.stale.take();
+      const need = [...devices.keys()].filter((d) => all || !this.ports.has(d) || stale.has(d));
       if (!need.length) break;
-      for (const d of need) this.stale.delete(d);
       const f0 = Date.now();
-      await this.fetch(need, all && need.length === devices.size);
+      try {
+        await this.fetch(need, all && need.length === devices.size);
+      } catch (err) {
+        // The pass fails and is retried: these are still to be asked about.
+        this.stale.putBack(need);
+        throw err;
+      }
       timings.fetchMs += Date.now() - f0;
       if (all) this.lastResync = Date.now();
-      if (!this.notes.length) break;
+      if (!this.notes.size) break;
     }
     this.forgetUnused();
     const filtered = [...this.ports.values()].filter((p): p is FirewallPort => !!p && isFiltered(p));
