@@ -4,7 +4,6 @@
 // calls on one topic would split the calls between two handler maps, each missing the other's
 // methods. So every plugin add()s its handlers here and the server serve()s each topic once.
 import type { RpcBus, RpcHandlers, RpcServerHandle } from '../rpc/index.js';
-import { PLUGIN_TOPIC } from '../core/wire.js';
 
 
 export class RpcRegistry {

@@ -17,7 +17,6 @@ import { QuotaEngine, tableCounter } from '../quota/quota.js';
 import { TypeDrivers } from '../plugins/ml2/type-drivers.js';
 import { NetworkHandler } from '../plugins/ml2/networks.js';
 import { SubnetHandler } from '../plugins/ml2/subnets.js';
-import { PortHandler } from '../plugins/ml2/ports.js';
 import { Ml2PortHandler, allPortEvents } from '../plugins/ml2/bound-ports.js';
 import { L2Population } from '../plugins/ml2/l2pop.js';
 import { AgentNotifier, Ml2Rpc } from '../plugins/ml2/rpc-callbacks.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dnsmasqPaths, dnsmasqStatus, ensureDnsmasq, processAlive, reconcileLinks, reloadDnsmasq, runInNetns, stats, stopDnsmasq, type DnsmasqSpec } from '../../src/dataplane/index.js';
+import { dnsmasqPaths, dnsmasqStatus, ensureDnsmasq, processAlive, reconcileLinks, reloadDnsmasq, stats, stopDnsmasq, type DnsmasqSpec } from '../../src/dataplane/index.js';
 import { Namespaces, rootGate, suffix, udhcpcLease } from './root-helpers.js';
 
 const gate = rootGate('dnsmasq end-to-end', ['ip', 'nsenter', 'dnsmasq', 'busybox']);

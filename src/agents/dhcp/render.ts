@@ -9,7 +9,6 @@
 // dnsmasq is --dhcp-authoritative (a client asking for a stale address is NAKed at once), and no
 // metadata route is offered (no metadata proxy in the namespace).
 import { formatIp, parseCidr, tryParseIp } from '../../ipam/index.js';
-import { DEVICE_OWNER_DHCP } from '../../core/wire.js';
 
 export interface FixedIp { subnet_id: string; ip_address: string }
 export interface DhcpOptRec { opt_name: string; opt_value: string; ip_version: number }

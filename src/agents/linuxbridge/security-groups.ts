@@ -27,7 +27,6 @@ import {
   FW_TABLE, allocateIds, conntrackArgv, idsFromTable, isFiltered, renderFirewall, staleFlows, zonesFromTable,
   type FirewallPort, type FirewallState, type MemberIps, type SgRule,
 } from './firewall.js';
-import { SG_UPDATE_TOPIC } from '../../core/wire.js';
 
 
 export interface SecurityGroupInfo {

@@ -8,7 +8,7 @@ import { isDuplicateKey } from '../../db/connection.js';
 import type { AgentTable } from '../../db/schema.js';
 import { isoAt } from '../agents/agents.js';
 import { effectiveHints, parseHints } from '../agents/availability-zones.js';
-import { AGENT_TYPE_DHCP, DEVICE_OWNER_DHCP, DHCP_AGENT_TOPIC } from '../../core/wire.js';
+import { AGENT_TYPE_DHCP } from '../../core/wire.js';
 
 /** The resource notifications the server casts to DHCP agents on DHCP_AGENT_TOPIC. */
 export const DHCP_AGENT_EVENTS = [

@@ -11,7 +11,7 @@ import type { SubnetHandler } from '../ml2/subnets.js';
 import type { FixedIp } from '../ml2/ip-allocator.js';
 import { networkVisible } from '../common/visibility.js';
 import type { ServicePortListener } from './port-events.js';
-import { DEVICE_OWNER_DHCP, DEVICE_OWNER_FLOATINGIP, DEVICE_OWNER_HA_REPLICATED_INT, DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_ROUTER_INTF } from '../../core/wire.js';
+import { DEVICE_OWNER_FLOATINGIP, DEVICE_OWNER_HA_REPLICATED_INT, DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_ROUTER_INTF } from '../../core/wire.js';
 
 /** L3_NAT_dbonly_mixin.router_device_owners: ports only the L3 API may delete. */
 export const ROUTER_DEVICE_OWNERS = [

@@ -26,7 +26,7 @@ import {
 import { createServicePort, deleteServicePort, l3Transaction, noteServicePortUpdate } from './port-events.js';
 import { effectiveHints, fillAvailabilityZones, parseHints, validateAvailabilityZones } from '../agents/availability-zones.js';
 import type { L3AgentScheduler } from './agent-scheduler.js';
-import { DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_ROUTER_INTF, ROUTER_INTERFACE_OWNERS } from '../../core/wire.js';
+import { DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_ROUTER_INTF } from '../../core/wire.js';
 
 const COLUMNS: ColumnMap = {
   id: { column: 'id' }, name: { column: 'name' }, status: { column: 'status' },

@@ -17,7 +17,7 @@ import type { PortHandler } from '../ml2/ports.js';
 import type { FloatingIpHandler } from './floatingips.js';
 import type { RouterHandler } from './routers.js';
 import { INTERFACE_KEY, routerSyncData } from './sync-data.js';
-import { L3_PLUGIN_TOPIC, VIF_TYPE_BINDING_FAILED, VIF_TYPE_UNBOUND } from '../../core/wire.js';
+import { VIF_TYPE_BINDING_FAILED, VIF_TYPE_UNBOUND } from '../../core/wire.js';
 
 /** neutron_lib.plugins.constants CORE and L3: what get_service_plugin_list names. */
 const SERVICE_PLUGINS = ['CORE', 'L3_ROUTER_NAT'];

@@ -19,7 +19,7 @@ import { L2Population, type L2Port } from './l2pop.js';
 import { devicesToPortIds, networkMtus, portRows, SegmentResolver } from './rpc-devices.js';
 import type { PortTable } from '../../db/schema.js';
 import { idChunks, whereIdIn } from '../common/list-sql.js';
-import { NETWORK_DELETE_TOPIC, PORT_DELETE_TOPIC, PORT_UPDATE_TOPIC, VIF_TYPE_BINDING_FAILED, VIF_TYPE_BRIDGE } from '../../core/wire.js';
+import { PORT_DELETE_TOPIC, PORT_UPDATE_TOPIC, VIF_TYPE_BINDING_FAILED, VIF_TYPE_BRIDGE } from '../../core/wire.js';
 
 
 const ADMIN = adminContext('req-ml2-rpc');

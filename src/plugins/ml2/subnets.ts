@@ -5,7 +5,7 @@ import type { RequestContext } from '../../core/context.js';
 import { subnetDef } from '../../definitions/subnet.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import { badRequest, conflict, notFound } from '../../core/errors.js';
+import { conflict, notFound } from '../../core/errors.js';
 import type { ListQuery } from '../../core/list-query.js';
 import type { Rec, ResourceHandler } from '../../core/resource.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
