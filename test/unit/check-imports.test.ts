@@ -46,7 +46,7 @@ test('reports each downward-rule break with file, line and specifier, type-only 
 test('an import it cannot parse and a folder without a rule fail instead of passing silently', () => {
   const root = tree({
     'core/a.ts': "import {\n  b, // why\n} from '../api/b.js';\nexport { a, b };\n",
-    'newlayer/n.ts': "export const n = 1;\n",
+    'newlayer/n.ts': 'export const n = 1;\n',
   });
   try {
     assert.deepEqual(check(join(root, 'src'), new Set()), [
