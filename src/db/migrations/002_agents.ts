@@ -4,7 +4,8 @@
 import type { Kysely } from 'kysely';
 
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.createTable('agents')
+  await db.schema
+    .createTable('agents')
     .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
     .addColumn('agent_type', 'varchar(255)', (c) => c.notNull())
     .addColumn('binary', 'varchar(255)', (c) => c.notNull())

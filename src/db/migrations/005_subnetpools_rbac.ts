@@ -5,7 +5,8 @@ import type { Kysely } from 'kysely';
 
 export async function up(db: Kysely<any>): Promise<void> {
   // Neutron's address scopes have no standard attributes (no description, timestamps, revision).
-  await db.schema.createTable('address_scopes')
+  await db.schema
+    .createTable('address_scopes')
     .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
     .addColumn('project_id', 'varchar(255)', (c) => c.notNull())
     .addColumn('name', 'varchar(255)', (c) => c.notNull())
@@ -13,7 +14,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex('ix_address_scopes_project').on('address_scopes').column('project_id').execute();
 
-  await db.schema.createTable('subnetpools')
+  await db.schema
+    .createTable('subnetpools')
     .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
     .addColumn('project_id', 'varchar(255)', (c) => c.notNull())
     .addColumn('name', 'varchar(255)', (c) => c.notNull())
@@ -33,7 +35,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('ix_subnetpools_scope').on('subnetpools').column('address_scope_id').execute();
   await db.schema.createIndex('ix_subnetpools_default').on('subnetpools').columns(['is_default', 'ip_version']).execute();
 
-  await db.schema.createTable('subnetpool_prefixes')
+  await db.schema
+    .createTable('subnetpool_prefixes')
     .addColumn('subnetpool_id', 'varchar(36)', (c) => c.notNull().references('subnetpools.id').onDelete('cascade'))
     .addColumn('cidr', 'varchar(64)', (c) => c.notNull())
     .addPrimaryKeyConstraint('pk_subnetpool_prefixes', ['subnetpool_id', 'cidr'])

@@ -4,7 +4,8 @@
 import type { Kysely } from 'kysely';
 
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.createTable('networkdhcpagentbindings')
+  await db.schema
+    .createTable('networkdhcpagentbindings')
     .addColumn('network_id', 'varchar(36)', (c) => c.notNull())
     .addColumn('dhcp_agent_id', 'varchar(36)', (c) => c.notNull())
     .addPrimaryKeyConstraint('pk_networkdhcpagentbindings', ['network_id', 'dhcp_agent_id'])

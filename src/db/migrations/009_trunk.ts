@@ -5,7 +5,8 @@
 import type { Kysely } from 'kysely';
 
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.createTable('trunks')
+  await db.schema
+    .createTable('trunks')
     .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
     .addColumn('project_id', 'varchar(255)', (c) => c.notNull())
     .addColumn('name', 'varchar(255)', (c) => c.notNull())
@@ -19,7 +20,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex('ix_trunks_project').on('trunks').column('project_id').execute();
 
-  await db.schema.createTable('subports')
+  await db.schema
+    .createTable('subports')
     .addColumn('port_id', 'varchar(36)', (c) => c.primaryKey().references('ports.id').onDelete('cascade'))
     .addColumn('trunk_id', 'varchar(36)', (c) => c.notNull().references('trunks.id').onDelete('cascade'))
     .addColumn('segmentation_type', 'varchar(32)', (c) => c.notNull())

@@ -10,7 +10,8 @@
 import type { Kysely } from 'kysely';
 
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.createTable('routerl3agentbindings')
+  await db.schema
+    .createTable('routerl3agentbindings')
     .addColumn('router_id', 'varchar(36)', (c) => c.notNull().references('routers.id').onDelete('cascade'))
     .addColumn('l3_agent_id', 'varchar(36)', (c) => c.notNull().references('agents.id').onDelete('cascade'))
     .addColumn('binding_index', 'integer', (c) => c.notNull().defaultTo(1))
@@ -19,16 +20,20 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex('ix_routerl3agentbindings_agent').on('routerl3agentbindings').column('l3_agent_id').execute();
 
-  await db.schema.alterTable('routers')
-    .addColumn('availability_zone_hints', 'varchar(255)', (c) => c.notNull().defaultTo('[]')).execute();
+  await db.schema
+    .alterTable('routers')
+    .addColumn('availability_zone_hints', 'varchar(255)', (c) => c.notNull().defaultTo('[]'))
+    .execute();
 
-  await db.schema.createTable('portdnses')
+  await db.schema
+    .createTable('portdnses')
     .addColumn('port_id', 'varchar(36)', (c) => c.primaryKey().references('ports.id').onDelete('cascade'))
     .addColumn('dns_name', 'varchar(255)', (c) => c.notNull())
     .addColumn('dns_domain', 'varchar(255)', (c) => c.notNull().defaultTo(''))
     .execute();
 
-  await db.schema.createTable('networkdnsdomains')
+  await db.schema
+    .createTable('networkdnsdomains')
     .addColumn('network_id', 'varchar(36)', (c) => c.primaryKey().references('networks.id').onDelete('cascade'))
     .addColumn('dns_domain', 'varchar(255)', (c) => c.notNull())
     .execute();

@@ -5,7 +5,8 @@ import { sql, type Kysely } from 'kysely';
 
 export async function up(db: Kysely<any>): Promise<void> {
   // Neutron's labels have a description but no other standard attributes.
-  await db.schema.createTable('metering_labels')
+  await db.schema
+    .createTable('metering_labels')
     .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
     .addColumn('project_id', 'varchar(255)', (c) => c.notNull())
     .addColumn('name', 'varchar(255)', (c) => c.notNull())
@@ -14,7 +15,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex('ix_metering_labels_project').on('metering_labels').column('project_id').execute();
 
-  await db.schema.createTable('metering_label_rules')
+  await db.schema
+    .createTable('metering_label_rules')
     .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
     .addColumn('metering_label_id', 'varchar(36)', (c) => c.notNull().references('metering_labels.id').onDelete('cascade'))
     .addColumn('direction', 'varchar(16)', (c) => c.notNull())
@@ -27,10 +29,22 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('ix_metering_label_rules_label').on('metering_label_rules').columns(['metering_label_id', 'direction']).execute();
 
   // SQLite adds one column per ALTER TABLE.
-  await db.schema.alterTable('network_segments').addColumn('description', 'varchar(255)', (c) => c.notNull().defaultTo('')).execute();
-  await db.schema.alterTable('network_segments').addColumn('revision_number', 'integer', (c) => c.notNull().defaultTo(0)).execute();
-  await db.schema.alterTable('network_segments').addColumn('created_at', 'varchar(32)', (c) => c.notNull().defaultTo('')).execute();
-  await db.schema.alterTable('network_segments').addColumn('updated_at', 'varchar(32)', (c) => c.notNull().defaultTo('')).execute();
+  await db.schema
+    .alterTable('network_segments')
+    .addColumn('description', 'varchar(255)', (c) => c.notNull().defaultTo(''))
+    .execute();
+  await db.schema
+    .alterTable('network_segments')
+    .addColumn('revision_number', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
+  await db.schema
+    .alterTable('network_segments')
+    .addColumn('created_at', 'varchar(32)', (c) => c.notNull().defaultTo(''))
+    .execute();
+  await db.schema
+    .alterTable('network_segments')
+    .addColumn('updated_at', 'varchar(32)', (c) => c.notNull().defaultTo(''))
+    .execute();
   // Segments made before this migration were made with their network.
   await sql`update network_segments set created_at = (select n.created_at from networks n where n.id = network_segments.network_id),
     updated_at = (select n.created_at from networks n where n.id = network_segments.network_id)`.execute(db);
