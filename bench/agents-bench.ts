@@ -66,16 +66,32 @@ function badFirewall(v: string): never {
 
 function optionsFrom(argv: string[]): Options {
   const spec = {
-    hosts: { type: 'string' }, plugs: { type: 'string' }, ports: { type: 'string' }, networks: { type: 'string' }, restarts: { type: 'string' },
-    'loaded-plugs': { type: 'string' }, firewall: { type: 'string' }, json: { type: 'string' }, debug: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    hosts: { type: 'string' },
+    plugs: { type: 'string' },
+    ports: { type: 'string' },
+    networks: { type: 'string' },
+    restarts: { type: 'string' },
+    'loaded-plugs': { type: 'string' },
+    firewall: { type: 'string' },
+    json: { type: 'string' },
+    debug: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   } as const;
   const { values: v } = parseOptions(argv, spec, USAGE, (m) => new Error(m));
-  if (v.help) { process.stdout.write(USAGE); process.exit(0); }
+  if (v.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
   return {
-    hosts: intOption(v.hosts, 'hosts', 2, 2), plugs: intOption(v.plugs, 'plugs', 0, 20), ports: intOption(v.ports, 'ports', 0, 1000),
-    networks: intOption(v.networks, 'networks', 1, 10), restarts: intOption(v.restarts, 'restarts', 1, 3),
+    hosts: intOption(v.hosts, 'hosts', 2, 2),
+    plugs: intOption(v.plugs, 'plugs', 0, 20),
+    ports: intOption(v.ports, 'ports', 0, 1000),
+    networks: intOption(v.networks, 'networks', 1, 10),
+    restarts: intOption(v.restarts, 'restarts', 1, 3),
     loadedPlugs: intOption(v['loaded-plugs'], 'loaded-plugs', 0, 10),
-    firewall: v.firewall === undefined || v.firewall === 'nftables' ? 'nftables' : v.firewall === 'noop' ? 'noop' : badFirewall(v.firewall), debug: v.debug ?? false, ...(v.json !== undefined ? { json: v.json } : {}),
+    firewall: v.firewall === undefined || v.firewall === 'nftables' ? 'nftables' : v.firewall === 'noop' ? 'noop' : badFirewall(v.firewall),
+    debug: v.debug ?? false,
+    ...(v.json !== undefined ? { json: v.json } : {}),
   };
 }
 
@@ -95,7 +111,12 @@ function summary(xs: number[]): { n: number; median: number; p90: number; min: n
   return { n: xs.length, median: quantile(xs, 0.5), p90: quantile(xs, 0.9), min: Math.min(...xs), max: Math.max(...xs) };
 }
 
-const steps = (m: Record<string, number> | undefined) => (m ? Object.entries(m).map(([k, v]) => `${k} ${v}`).join(', ') : '?');
+const steps = (m: Record<string, number> | undefined) =>
+  m
+    ? Object.entries(m)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')
+    : '?';
 const fmt = (s: ReturnType<typeof summary>) => `median ${s.median} ms, p90 ${s.p90} ms (min ${s.min}, max ${s.max}, n=${s.n})`;
 
 async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, every = 5): Promise<T> {
@@ -201,7 +222,8 @@ class Bench {
 
   async api(method: string, path: string, body?: unknown): Promise<any> {
     const r = await fetch(`${this.url}/v2.0${path}`, {
-      method, body: body === undefined ? undefined : JSON.stringify(body),
+      method,
+      body: body === undefined ? undefined : JSON.stringify(body),
       headers: { 'content-type': 'application/json', 'x-project-id': 'bench', 'x-roles': 'admin,member', 'x-user-id': 'bench' },
     });
     const text = await r.text();
@@ -233,10 +255,15 @@ class Bench {
       this.hosts.push(host);
     }
     for (const h of this.hosts) await h.agent.start();
-    await waitFor('agents alive', async () => {
-      const agents = (await this.api('GET', '/agents?agent_type=Linux+bridge+agent')).agents as Array<{ host: string; alive: boolean }>;
-      return this.hosts.every((h) => agents.some((a) => a.host === h.name && a.alive));
-    }, 20_000, 50);
+    await waitFor(
+      'agents alive',
+      async () => {
+        const agents = (await this.api('GET', '/agents?agent_type=Linux+bridge+agent')).agents as Array<{ host: string; alive: boolean }>;
+        return this.hosts.every((h) => agents.some((a) => a.host === h.name && a.alive));
+      },
+      20_000,
+      50,
+    );
   }
 
   /** A new agent object for the host (fresh counters); start() is up to the caller. */
@@ -244,8 +271,20 @@ class Bench {
     h.counter = countingExec();
     h.bus = new CountingBus(new MemoryBus({ broker: this.broker, logger: this.log }));
     h.agent = new LinuxBridgeAgent({
-      bus: h.bus, host: h.name, netns: h.netns, exec: h.counter.exec, localIp: h.ip, enableVxlan: true, interfaceMappings: {}, bridgeMappings: {},
-      arpResponder: false, l2Population: true, reportInterval: 5, pollingInterval: 2, firewall: this.o.firewall, logger: this.log,
+      bus: h.bus,
+      host: h.name,
+      netns: h.netns,
+      exec: h.counter.exec,
+      localIp: h.ip,
+      enableVxlan: true,
+      interfaceMappings: {},
+      bridgeMappings: {},
+      arpResponder: false,
+      l2Population: true,
+      reportInterval: 5,
+      pollingInterval: 2,
+      firewall: this.o.firewall,
+      logger: this.log,
     });
   }
 
@@ -266,19 +305,33 @@ class Bench {
 
   async plugPort(portId: string, host: Host, vm: string) {
     return plug({
-      action: 'plug', portId, netns: vm, host: host.name, hostNetns: host.netns, ifname: 'eth0', static: true, unbind: false, endpoint: `${this.url}`,
+      action: 'plug',
+      portId,
+      netns: vm,
+      host: host.name,
+      hostNetns: host.netns,
+      ifname: 'eth0',
+      static: true,
+      unbind: false,
+      endpoint: `${this.url}`,
     });
   }
 
   async waitActive(portId: string, timeoutMs = 30_000): Promise<number> {
-    return waitFor(`port ${portId} ACTIVE`, async () => ((await this.api('GET', `/ports/${portId}?fields=status`)).port.status === 'ACTIVE' ? Date.now() : null), timeoutMs, 5);
+    return waitFor(
+      `port ${portId} ACTIVE`,
+      async () => ((await this.api('GET', `/ports/${portId}?fields=status`)).port.status === 'ACTIVE' ? Date.now() : null),
+      timeoutMs,
+      5,
+    );
   }
 
   /** Anchors: one VM per host on the network, already up; they ping the new VMs. */
   async anchors(netId: string): Promise<Array<{ vm: string; ip: string }>> {
     const out = [];
     for (const h of this.hosts) {
-      const port = (await this.api('POST', '/ports', { port: { network_id: netId, device_owner: 'compute:bench', device_id: `anchor-${h.name}` } })).port;
+      const port = (await this.api('POST', '/ports', { port: { network_id: netId, device_owner: 'compute:bench', device_id: `anchor-${h.name}` } }))
+        .port;
       const vm = await this.vmNetns();
       await this.plugPort(port.id, h, vm);
       await this.fastArp(vm);
@@ -293,11 +346,13 @@ class Bench {
    * creation to ACTIVE and to the first echo reply.
    */
   async measuredPlug(netId: string, host: Host, from: { vm: string }): Promise<{ active: number; ping: number }> {
-    const port = (await this.api('POST', '/ports', { port: { network_id: netId, device_owner: 'compute:bench', device_id: `vm-${this.vmCount}` } })).port;
+    const port = (await this.api('POST', '/ports', { port: { network_id: netId, device_owner: 'compute:bench', device_id: `vm-${this.vmCount}` } }))
+      .port;
     const ip = port.fixed_ips[0].ip_address as string;
     const vm = await this.vmNetns();
     const pinger = spawn('nsenter', [`--net=/run/netns/${from.vm}`, '--', 'busybox', 'ping', '-i', '0.01', '-w', '20', ip], {
-      stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, PATH: SBIN_PATH },
+      stdio: ['ignore', 'pipe', 'ignore'],
+      env: { ...process.env, PATH: SBIN_PATH },
     });
 
     const firstReply = new Promise<number>((resolve, reject) => {
@@ -351,7 +406,12 @@ class Bench {
   async dump(netns: string[]): Promise<string> {
     const out: string[] = [];
     for (const n of netns) {
-      for (const argv of [['ip', '-br', 'link'], ['ip', '-br', 'addr'], ['bridge', 'fdb', 'show'], ['ip', 'neigh']]) {
+      for (const argv of [
+        ['ip', '-br', 'link'],
+        ['ip', '-br', 'addr'],
+        ['bridge', 'fdb', 'show'],
+        ['ip', 'neigh'],
+      ]) {
         const r = spawnSync(argv[0]!, ['-n', n, ...argv.slice(1)], { env: { ...process.env, PATH: SBIN_PATH }, encoding: 'utf8' });
         out.push(`--- ${n}: ${argv.join(' ')}\n${r.stdout}${r.stderr}`);
       }
@@ -380,11 +440,18 @@ class Bench {
       const n = Math.min(perNet, o.ports - k * perNet);
       for (let off = 0; off < n; off += 200) {
         const bodies = Array.from({ length: Math.min(200, n - off) }, (_, j) => ({
-          network_id: nets[k]!.id, device_owner: 'compute:bench', device_id: `bulk-${k}-${off + j}`, 'binding:host_id': big.name,
+          network_id: nets[k]!.id,
+          device_owner: 'compute:bench',
+          device_id: `bulk-${k}-${off + j}`,
+          'binding:host_id': big.name,
         }));
         for (const p of (await this.api('POST', '/ports', { ports: bodies })).ports) ports.push({ id: p.id, host: big });
       }
-      const p = (await this.api('POST', '/ports', { port: { network_id: nets[k]!.id, device_owner: 'compute:bench', device_id: `remote-${k}`, 'binding:host_id': other.name } })).port;
+      const p = (
+        await this.api('POST', '/ports', {
+          port: { network_id: nets[k]!.id, device_owner: 'compute:bench', device_id: `remote-${k}`, 'binding:host_id': other.name },
+        })
+      ).port;
       ports.push({ id: p.id, host: other });
     }
     const apiMs = Date.now() - t0;
@@ -408,7 +475,12 @@ class Bench {
     const tapsMs = Date.now() - t1;
     const netIds = nets.map((n) => n.id);
     const q = netIds.map((id) => `network_id=${id}`).join('&');
-    await waitFor('every bulk port ACTIVE', async () => (await this.api('GET', `/ports?${q}&status=DOWN&fields=id`)).ports.length === 0, 300_000, 100);
+    await waitFor(
+      'every bulk port ACTIVE',
+      async () => (await this.api('GET', `/ports?${q}&status=DOWN&fields=id`)).ports.length === 0,
+      300_000,
+      100,
+    );
     const wiredMs = Date.now() - t1;
     this.print(`(b) ${o.ports} ports on ${big.name} over ${o.networks} VXLAN networks`, [
       `API: ${ports.length} ports created (bulk, bound) in ${apiMs} ms; ${ports.length} veth pairs in ${tapsMs} ms`,
@@ -425,9 +497,19 @@ class Bench {
       big.bus.calls.clear();
       const t = performance.now();
       const pass = await big.agent.sync();
-      steady.push({ ms: Math.round(performance.now() - t), reads: big.counter.reads - r0.reads, writes: big.counter.writes - r0.writes, rpc: big.bus.text(), linkOps: pass?.linkOps, steps: pass?.ms });
+      steady.push({
+        ms: Math.round(performance.now() - t),
+        reads: big.counter.reads - r0.reads,
+        writes: big.counter.writes - r0.writes,
+        rpc: big.bus.text(),
+        linkOps: pass?.linkOps,
+        steps: pass?.ms,
+      });
     }
-    this.print('(b) full pass of the running agent, nothing changed', steady.map((s) => `${s.ms} ms (${steps(s.steps)}), kernel reads ${s.reads}, writes ${s.writes}, RPC calls: ${s.rpc}`));
+    this.print(
+      '(b) full pass of the running agent, nothing changed',
+      steady.map((s) => `${s.ms} ms (${steps(s.steps)}), kernel reads ${s.reads}, writes ${s.writes}, RPC calls: ${s.rpc}`),
+    );
     this.figures.steadyFullPass = steady;
 
     // Restarts: stop the agent, start a new one, time its first full pass.
@@ -442,11 +524,26 @@ class Bench {
       await big.agent.ready;
       const ms = Math.round(performance.now() - t);
       const lp = big.agent.lastPass;
-      restarts.push({ ms, reads: big.counter.reads, writes: big.counter.writes, rpc: big.bus.text(), devices: big.agent.devices.size, linkOps: lp?.linkOps, fdbOps: lp?.fdbOps, steps: lp?.ms, load: loadBefore });
+      restarts.push({
+        ms,
+        reads: big.counter.reads,
+        writes: big.counter.writes,
+        rpc: big.bus.text(),
+        devices: big.agent.devices.size,
+        linkOps: lp?.linkOps,
+        fdbOps: lp?.fdbOps,
+        steps: lp?.ms,
+        load: loadBefore,
+      });
       await sleep(1000);
     }
-    this.print(`(b) agent restart with ${o.ports} ports: start → first full pass done`, restarts.map((r) =>
-      `${r.ms} ms (first pass: ${steps(r.steps)}), ${r.devices} devices, kernel reads ${r.reads}, writes ${r.writes}, RPC calls: ${r.rpc} (load average ${r.load})`));
+    this.print(
+      `(b) agent restart with ${o.ports} ports: start → first full pass done`,
+      restarts.map(
+        (r) =>
+          `${r.ms} ms (first pass: ${steps(r.steps)}), ${r.devices} devices, kernel reads ${r.reads}, writes ${r.writes}, RPC calls: ${r.rpc} (load average ${r.load})`,
+      ),
+    );
     this.figures.restarts = restarts;
   }
 
@@ -471,10 +568,24 @@ async function main(): Promise<void> {
     await b.start();
     const plugNet = await b.network('plug', '10.99.0.0/16');
     const anchors = o.plugs || (o.ports && o.loadedPlugs) ? await b.anchors(plugNet.id) : [];
-    if (o.plugs) await b.plugSeries(`(a) ${o.plugs} plugs, alternating over ${o.hosts} hosts, pinged from another host`, plugNet.id, anchors, o.plugs, (i) => i % o.hosts);
+    if (o.plugs)
+      await b.plugSeries(
+        `(a) ${o.plugs} plugs, alternating over ${o.hosts} hosts, pinged from another host`,
+        plugNet.id,
+        anchors,
+        o.plugs,
+        (i) => i % o.hosts,
+      );
     if (o.ports) {
       await b.loadedHost();
-      if (o.loadedPlugs) await b.plugSeries(`(a') ${o.loadedPlugs} plugs on the host with ${o.ports} ports, pinged from another host`, plugNet.id, anchors, o.loadedPlugs, () => 0);
+      if (o.loadedPlugs)
+        await b.plugSeries(
+          `(a') ${o.loadedPlugs} plugs on the host with ${o.ports} ports, pinged from another host`,
+          plugNet.id,
+          anchors,
+          o.loadedPlugs,
+          () => 0,
+        );
     }
     if (o.json) writeFileSync(o.json, `${JSON.stringify({ options: o, figures: b.figures }, null, 2)}\n`);
   } finally {
@@ -482,7 +593,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (err) => {
-  process.stderr.write(`agents-bench: ${err instanceof Error ? err.stack : err}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`agents-bench: ${err instanceof Error ? err.stack : err}\n`);
+    process.exit(1);
+  },
+);

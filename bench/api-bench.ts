@@ -87,30 +87,67 @@ const USAGE = `usage: node dist/bench/api-bench.js [options]
 function optionsFrom(argv: string[]): Options {
   const str = { type: 'string' } as const;
   const spec = {
-    endpoint: str, ports: str, 'list-ports': str, concurrency: str, networks: str, 'list-runs': str, ops: str, 'bulk-size': str, quota: str,
-    warmup: str, project: str, token: str, json: str, 'server-node-args': str, 'server-root': str, routers: str, fips: str, sgs: str,
-    'sg-rules': str, only: str, keep: { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    endpoint: str,
+    ports: str,
+    'list-ports': str,
+    concurrency: str,
+    networks: str,
+    'list-runs': str,
+    ops: str,
+    'bulk-size': str,
+    quota: str,
+    warmup: str,
+    project: str,
+    token: str,
+    json: str,
+    'server-node-args': str,
+    'server-root': str,
+    routers: str,
+    fips: str,
+    sgs: str,
+    'sg-rules': str,
+    only: str,
+    keep: { type: 'boolean' },
+    quiet: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   } as const;
   const { values: v } = parseOptions(argv, spec, USAGE, (m) => new Error(m));
-  if (v.help) { process.stdout.write(USAGE); process.exit(0); }
+  if (v.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
   let only = new Set<Section>(SECTIONS);
   if (v.only !== undefined) {
-    const names = v.only.split(',').map((x) => x.trim()).filter(Boolean);
+    const names = v.only
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
     const bad = names.filter((x) => !(SECTIONS as readonly string[]).includes(x));
     if (bad.length || !names.length) throw new Error(`--only takes a list of ${SECTIONS.join(', ')}; got ${names.join(',') || 'nothing'}`);
     only = new Set(names as Section[]);
   }
   return {
-    ports: intOption(v.ports, 'ports', 1, 2000), listPorts: intOption(v['list-ports'], 'list-ports', 0, 10000),
-    concurrency: intOption(v.concurrency, 'concurrency', 1, 8), networks: intOption(v.networks, 'networks', 0, 200),
-    listRuns: intOption(v['list-runs'], 'list-runs', 0, 7), ops: intOption(v.ops, 'ops', 0, 2000), bulkSize: intOption(v['bulk-size'], 'bulk-size', 1, 100),
-    quota: intOption(v.quota, 'quota', -1, -1), warmup: intOption(v.warmup, 'warmup', 0, 1000),
-    project: v.project ?? randomUUID().replace(/-/g, ''), serverNodeArgs: (v['server-node-args'] ?? '').split(/\s+/).filter(Boolean),
-    keep: v.keep ?? false, quiet: v.quiet ?? false,
-    routers: intOption(v.routers, 'routers', 0, 200), fips: intOption(v.fips, 'fips', 0, 500), sgs: intOption(v.sgs, 'sgs', 0, 50),
-    sgRules: intOption(v['sg-rules'], 'sg-rules', 0, 1000), only,
+    ports: intOption(v.ports, 'ports', 1, 2000),
+    listPorts: intOption(v['list-ports'], 'list-ports', 0, 10000),
+    concurrency: intOption(v.concurrency, 'concurrency', 1, 8),
+    networks: intOption(v.networks, 'networks', 0, 200),
+    listRuns: intOption(v['list-runs'], 'list-runs', 0, 7),
+    ops: intOption(v.ops, 'ops', 0, 2000),
+    bulkSize: intOption(v['bulk-size'], 'bulk-size', 1, 100),
+    quota: intOption(v.quota, 'quota', -1, -1),
+    warmup: intOption(v.warmup, 'warmup', 0, 1000),
+    project: v.project ?? randomUUID().replace(/-/g, ''),
+    serverNodeArgs: (v['server-node-args'] ?? '').split(/\s+/).filter(Boolean),
+    keep: v.keep ?? false,
+    quiet: v.quiet ?? false,
+    routers: intOption(v.routers, 'routers', 0, 200),
+    fips: intOption(v.fips, 'fips', 0, 500),
+    sgs: intOption(v.sgs, 'sgs', 0, 50),
+    sgRules: intOption(v['sg-rules'], 'sg-rules', 0, 1000),
+    only,
     ...(v.endpoint !== undefined ? { endpoint: v.endpoint.replace(/\/+$/, '') } : {}),
-    ...(v.token !== undefined ? { token: v.token } : {}), ...(v.json !== undefined ? { json: v.json } : {}),
+    ...(v.token !== undefined ? { token: v.token } : {}),
+    ...(v.json !== undefined ? { json: v.json } : {}),
     ...(v['server-root'] !== undefined ? { serverRoot: v['server-root'] } : {}),
   };
 }
@@ -128,7 +165,11 @@ class Client {
   private readonly mod: typeof http | typeof https;
   private readonly url: URL;
 
-  constructor(endpoint: string, private readonly headers: Record<string, string>, sockets: number) {
+  constructor(
+    endpoint: string,
+    private readonly headers: Record<string, string>,
+    sockets: number,
+  ) {
     this.url = new URL(endpoint);
     this.mod = this.url.protocol === 'https:' ? https : http;
     this.agent = new this.mod.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
@@ -140,22 +181,36 @@ class Client {
     if (payload !== undefined) headers['content-length'] = Buffer.byteLength(payload);
     const t0 = performance.now();
     return new Promise((res, rej) => {
-      const req = this.mod.request({
-        protocol: this.url.protocol, hostname: this.url.hostname, port: this.url.port,
-        path: this.url.pathname.replace(/\/$/, '') + path, method, headers, agent: this.agent,
-      }, (r) => {
-        const parts: Buffer[] = [];
-        r.on('data', (c: Buffer) => parts.push(c));
-        r.on('end', () => res({ status: r.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8'), ms: performance.now() - t0 }));
-        r.on('error', rej);
-      });
+      const req = this.mod.request(
+        {
+          protocol: this.url.protocol,
+          hostname: this.url.hostname,
+          port: this.url.port,
+          path: this.url.pathname.replace(/\/$/, '') + path,
+          method,
+          headers,
+          agent: this.agent,
+        },
+        (r) => {
+          const parts: Buffer[] = [];
+          r.on('data', (c: Buffer) => parts.push(c));
+          r.on('end', () => res({ status: r.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8'), ms: performance.now() - t0 }));
+          r.on('error', rej);
+        },
+      );
       req.on('error', rej);
       req.end(payload);
     });
   }
 
   /** A request that must answer `expect`; the body is parsed. */
-  async call<T = any>(method: string, path: string, body: unknown, expect: number, extraHeaders?: Record<string, string>): Promise<{ body: T; ms: number }> {
+  async call<T = any>(
+    method: string,
+    path: string,
+    body: unknown,
+    expect: number,
+    extraHeaders?: Record<string, string>,
+  ): Promise<{ body: T; ms: number }> {
     const r = await this.request(method, path, body, extraHeaders);
     if (r.status !== expect) throw new Error(`${method} ${path} -> ${r.status} (expected ${expect}): ${r.text.slice(0, 400)}`);
     return { body: (r.text ? JSON.parse(r.text) : null) as T, ms: r.ms };
@@ -205,7 +260,9 @@ function serverCpuMs(): number | undefined {
 function startPhase(): void {
   phaseCpu = serverCpuMs();
 }
-const log = (s: string) => { if (!quiet) process.stderr.write(s + '\n'); };
+const log = (s: string) => {
+  if (!quiet) process.stderr.write(s + '\n');
+};
 
 function pct(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
@@ -217,8 +274,13 @@ function record(op: string, lat: number[], wallMs: number, opts: { rate?: boolea
   const cpuNow = serverCpuMs();
   const cpu = cpuNow !== undefined && phaseCpu !== undefined ? round((cpuNow - phaseCpu) / units, 3) : undefined;
   const r: Result = {
-    op, n: units, per_s: opts.rate === false ? null : round(units / (wallMs / 1000), 1),
-    p50_ms: round(pct(s, 50), 2), p95_ms: round(pct(s, 95), 2), p99_ms: round(pct(s, 99), 2), wall_ms: round(wallMs, 1),
+    op,
+    n: units,
+    per_s: opts.rate === false ? null : round(units / (wallMs / 1000), 1),
+    p50_ms: round(pct(s, 50), 2),
+    p95_ms: round(pct(s, 95), 2),
+    p99_ms: round(pct(s, 99), 2),
+    wall_ms: round(wallMs, 1),
     ...(cpu !== undefined ? { server_cpu_ms: cpu } : {}),
     ...(opts.note ? { note: opts.note } : {}),
   };
@@ -235,12 +297,14 @@ async function pool(n: number, c: number, fn: (i: number) => Promise<{ ms: numbe
   let next = 0;
   startPhase();
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: Math.min(c, n) }, async () => {
-    while (next < n) {
-      const i = next++;
-      lat.push((await fn(i)).ms);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(c, n) }, async () => {
+      while (next < n) {
+        const i = next++;
+        lat.push((await fn(i)).ms);
+      }
+    }),
+  );
   return { lat, wall: performance.now() - t0 };
 }
 
@@ -273,18 +337,36 @@ async function startServer(nodeArgs: string[], serverRoot?: string): Promise<Sta
   const bin = join(root, 'bin', 'neutrino');
   const shebang = /^#!.*\bnode\b(.*)$/m.exec(readFileSync(bin, 'utf8').split('\n', 1)[0]!);
   const binFlags = shebang ? shebang[1]!.trim().split(/\s+/).filter(Boolean) : [];
-  const child: ChildProcess = spawn(process.execPath, [...binFlags, ...nodeArgs, bin, 'aio', '--bind-host', '127.0.0.1', '--bind-port', String(port), '--state-path', state], {
-    // Logs go to a file: a pipe would be a socket, which the server cannot open as /dev/stderr.
-    cwd: root, stdio: ['ignore', logFd, logFd],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...binFlags, ...nodeArgs, bin, 'aio', '--bind-host', '127.0.0.1', '--bind-port', String(port), '--state-path', state],
+    {
+      // Logs go to a file: a pipe would be a socket, which the server cannot open as /dev/stderr.
+      cwd: root,
+      stdio: ['ignore', logFd, logFd],
+    },
+  );
   closeSync(logFd);
-  const serverLog = () => { try { return readFileSync(logPath, 'utf8').slice(-4000); } catch { return ''; } };
+  const serverLog = () => {
+    try {
+      return readFileSync(logPath, 'utf8').slice(-4000);
+    } catch {
+      return '';
+    }
+  };
   let exited = false;
-  const exit = new Promise<void>((res) => child.once('exit', () => { exited = true; res(); }));
+  const exit = new Promise<void>((res) =>
+    child.once('exit', () => {
+      exited = true;
+      res();
+    }),
+  );
   const stop = async () => {
     if (!exited) {
       child.kill('SIGTERM');
-      const timer = setTimeout(() => { if (!exited) child.kill('SIGKILL'); }, 10_000);
+      const timer = setTimeout(() => {
+        if (!exited) child.kill('SIGKILL');
+      }, 10_000);
       await exit;
       clearTimeout(timer);
     }
@@ -299,7 +381,10 @@ async function startServer(nodeArgs: string[], serverRoot?: string): Promise<Sta
       throw new Error(`the server exited during start-up:\n${text}`);
     }
     const ok = await new Promise<boolean>((res) => {
-      const r = http.get(`${endpoint}/`, (resp) => { resp.resume(); res(resp.statusCode === 200); });
+      const r = http.get(`${endpoint}/`, (resp) => {
+        resp.resume();
+        res(resp.statusCode === 200);
+      });
       r.on('error', () => res(false));
     });
     if (ok) break;
@@ -334,9 +419,11 @@ async function run(o: Options, endpoint: string): Promise<void> {
     await c.call('PUT', quotaPath, { quota: Object.fromEntries(keys.map((k) => [k, o.quota])) }, 200);
     const defaults = (await c.call<{ quota: Record<string, number> }>('GET', `${quotaPath}/default`, undefined, 200)).body.quota;
     const hadDefaults = keys.every((k) => before[k] === defaults[k]);
-    cleanup.push(() => (hadDefaults
-      ? c.call('DELETE', quotaPath, undefined, 204)
-      : c.call('PUT', quotaPath, { quota: Object.fromEntries(keys.map((k) => [k, before[k]])) }, 200)));
+    cleanup.push(() =>
+      hadDefaults
+        ? c.call('DELETE', quotaPath, undefined, 204)
+        : c.call('PUT', quotaPath, { quota: Object.fromEntries(keys.map((k) => [k, before[k]])) }, 200),
+    );
 
     // Warm-up, not measured: a freshly started server runs its code unoptimised at first, and the
     // figures are meant for one that has been up a while.
@@ -350,15 +437,24 @@ async function run(o: Options, endpoint: string): Promise<void> {
         wids.push(x.body.port.id);
         return x;
       });
-      await pool(Math.ceil(o.warmup / 100), 1, () => c.call('POST', '/v2.0/ports', { ports: Array.from({ length: 100 }, (_, k) => ({ network_id: wnet.id, name: `wb${k}` })) }, 201)
-        .then((x) => { for (const p of x.body.ports) wids.push(p.id); return x; }));
+      await pool(Math.ceil(o.warmup / 100), 1, () =>
+        c.call('POST', '/v2.0/ports', { ports: Array.from({ length: 100 }, (_, k) => ({ network_id: wnet.id, name: `wb${k}` })) }, 201).then((x) => {
+          for (const p of x.body.ports) wids.push(p.id);
+          return x;
+        }),
+      );
       for (const q of ['', '&fields=id']) await pool(5, 1, () => c.call('GET', `/v2.0/ports?network_id=${wnet.id}${q}`, undefined, 200));
       if (memberHeaders) await pool(5, 1, () => c.call('GET', `/v2.0/ports?network_id=${wnet.id}`, undefined, 200, memberHeaders));
       await pool(wids.length, o.concurrency, (i) => c.call('GET', `/v2.0/ports/${wids[i]}`, undefined, 200));
       await pool(wids.length, o.concurrency, (i) => c.call('PUT', `/v2.0/ports/${wids[i]}`, { port: { name: `u${i}` } }, 200));
       await pool(wids.length, o.concurrency, (i) => c.call('DELETE', `/v2.0/ports/${wids[i]}`, undefined, 204));
       const wn: string[] = [];
-      await pool(50, o.concurrency, (i) => c.call('POST', '/v2.0/networks', { network: { name: `bench-${tag}-w${i}` } }, 201).then((x) => { wn.push(x.body.network.id); return x; }));
+      await pool(50, o.concurrency, (i) =>
+        c.call('POST', '/v2.0/networks', { network: { name: `bench-${tag}-w${i}` } }, 201).then((x) => {
+          wn.push(x.body.network.id);
+          return x;
+        }),
+      );
       await pool(5, 1, () => c.call('GET', '/v2.0/networks', undefined, 200));
       await pool(wn.length, o.concurrency, (i) => c.call('DELETE', `/v2.0/networks/${wn[i]}`, undefined, 204));
       await c.call('DELETE', `/v2.0/networks/${wnet.id}`, undefined, 204);
@@ -401,13 +497,14 @@ async function run(o: Options, endpoint: string): Promise<void> {
   }
 }
 
-
 /** Ports: single creates at concurrency, a bulk fill, lists, show/update, delete. */
 async function portScenarios({ c, o, tag, cleanup, memberHeaders }: Scenario): Promise<void> {
   // One network with a /16 subnet.
   const net = (await c.call('POST', '/v2.0/networks', { network: { name: `bench-${tag}` } }, 201)).body.network;
   cleanup.push(() => c.call('DELETE', `/v2.0/networks/${net.id}`, undefined, 204));
-  const subnet = (await c.call('POST', '/v2.0/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.96.0.0/16', name: `bench-${tag}` } }, 201)).body.subnet;
+  const subnet = (
+    await c.call('POST', '/v2.0/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.96.0.0/16', name: `bench-${tag}` } }, 201)
+  ).body.subnet;
   cleanup.unshift(() => c.call('DELETE', `/v2.0/subnets/${subnet.id}`, undefined, 204));
   const portIds: string[] = [];
   cleanup.unshift(async () => {
@@ -451,7 +548,12 @@ async function portScenarios({ c, o, tag, cleanup, memberHeaders }: Scenario): P
       bytes = x.text.length;
       lat.push(x.ms);
     }
-    record(name, lat, lat.reduce((a, b) => a + b, 0), { rate: false, note: `${(bytes / 1e6).toFixed(1)} MB` });
+    record(
+      name,
+      lat,
+      lat.reduce((a, b) => a + b, 0),
+      { rate: false, note: `${(bytes / 1e6).toFixed(1)} MB` },
+    );
   };
   await list(`port list (${total}, full)`, `/v2.0/ports?network_id=${net.id}`);
   await list(`port list (${total}, fields=id)`, `/v2.0/ports?network_id=${net.id}&fields=id`);
@@ -529,7 +631,12 @@ async function listMedian(x: Scenario, name: string, path: string, key: string, 
     bytes = r.text.length;
     lat.push(r.ms);
   }
-  record(name, lat, lat.reduce((a, b) => a + b, 0), { rate: false, note: `${(bytes / 1e6).toFixed(2)} MB` });
+  record(
+    name,
+    lat,
+    lat.reduce((a, b) => a + b, 0),
+    { rate: false, note: `${(bytes / 1e6).toFixed(2)} MB` },
+  );
 }
 
 /** An external network (admin) with a /16 without DHCP, for gateways and floating IPs. */
@@ -586,13 +693,16 @@ async function routerScenarios(x: Scenario, undo: Undo): Promise<void> {
       return r;
     });
     await measure(name(`router update (c=${k})`), count, k, (i) => c.call('PUT', `/v2.0/routers/${ids[i]}`, { router: { name: `u${i}` } }, 200));
-    await measure(name(`router add_router_interface (c=${k})`), count, k,
-      (i) => c.call('PUT', `/v2.0/routers/${ids[i]}/add_router_interface`, { subnet_id: subnets[i] }, 200));
+    await measure(name(`router add_router_interface (c=${k})`), count, k, (i) =>
+      c.call('PUT', `/v2.0/routers/${ids[i]}/add_router_interface`, { subnet_id: subnets[i] }, 200),
+    );
     if (measured) await listMedian(x, `router list (${count})`, '/v2.0/routers', 'routers', count);
-    await measure(name(`router remove_router_interface (c=${k})`), count, k,
-      (i) => c.call('PUT', `/v2.0/routers/${ids[i]}/remove_router_interface`, { subnet_id: subnets[i] }, 200));
-    await measure(name(`router gateway set (c=${k})`), count, k,
-      (i) => c.call('PUT', `/v2.0/routers/${ids[i]}`, { router: { external_gateway_info: { network_id: ext.id } } }, 200));
+    await measure(name(`router remove_router_interface (c=${k})`), count, k, (i) =>
+      c.call('PUT', `/v2.0/routers/${ids[i]}/remove_router_interface`, { subnet_id: subnets[i] }, 200),
+    );
+    await measure(name(`router gateway set (c=${k})`), count, k, (i) =>
+      c.call('PUT', `/v2.0/routers/${ids[i]}`, { router: { external_gateway_info: { network_id: ext.id } } }, 200),
+    );
     await measure(name(`router delete, with gateway (c=${k})`), count, k, async (i) => {
       const r = await c.call('DELETE', `/v2.0/routers/${ids[i]}`, undefined, 204);
       live.delete(ids[i]!);
@@ -605,8 +715,9 @@ async function routerScenarios(x: Scenario, undo: Undo): Promise<void> {
       live.add(gw[i]!);
       return r;
     });
-    await measure(name(`router gateway clear (c=${k})`), count, k,
-      (i) => c.call('PUT', `/v2.0/routers/${gw[i]}`, { router: { external_gateway_info: null } }, 200));
+    await measure(name(`router gateway clear (c=${k})`), count, k, (i) =>
+      c.call('PUT', `/v2.0/routers/${gw[i]}`, { router: { external_gateway_info: null } }, 200),
+    );
     await measure(name(`router delete, no ports (c=${k})`), count, k, async (i) => {
       const r = await c.call('DELETE', `/v2.0/routers/${gw[i]}`, undefined, 204);
       live.delete(gw[i]!);
@@ -631,14 +742,20 @@ async function floatingIpScenarios(x: Scenario, undo: Undo): Promise<void> {
   undo.push(() => c.call('DELETE', `/v2.0/networks/${inet.id}`, undefined, 204));
   const sn = (await c.call('POST', '/v2.0/subnets', { subnet: { network_id: inet.id, ip_version: 4, cidr: '10.97.0.0/16' } }, 201)).body.subnet;
   undo.push(() => c.call('DELETE', `/v2.0/subnets/${sn.id}`, undefined, 204));
-  const rtr = (await c.call('POST', '/v2.0/routers', { router: { name: `bench-${tag}-fip`, external_gateway_info: { network_id: ext.id } } }, 201)).body.router;
+  const rtr = (await c.call('POST', '/v2.0/routers', { router: { name: `bench-${tag}-fip`, external_gateway_info: { network_id: ext.id } } }, 201))
+    .body.router;
   undo.push(() => c.call('DELETE', `/v2.0/routers/${rtr.id}`, undefined, 204));
   await c.call('PUT', `/v2.0/routers/${rtr.id}/add_router_interface`, { subnet_id: sn.id }, 200);
   undo.push(() => c.call('PUT', `/v2.0/routers/${rtr.id}/remove_router_interface`, { subnet_id: sn.id }, 200));
   const ports: string[] = [];
   await pool(Math.ceil(n / 100), 1, async (b) => {
     const count = Math.min(100, n - b * 100);
-    const r = await c.call('POST', '/v2.0/ports', { ports: Array.from({ length: count }, (_, j) => ({ network_id: inet.id, name: `f${b}-${j}` })) }, 201);
+    const r = await c.call(
+      'POST',
+      '/v2.0/ports',
+      { ports: Array.from({ length: count }, (_, j) => ({ network_id: inet.id, name: `f${b}-${j}` })) },
+      201,
+    );
     for (const p of r.body.ports) ports.push(p.id);
     return r;
   });
@@ -657,11 +774,13 @@ async function floatingIpScenarios(x: Scenario, undo: Undo): Promise<void> {
       live.add(ids[i]!);
       return r;
     });
-    await measure(name(`floating IP associate (c=${k})`), count, k,
-      (i) => c.call('PUT', `/v2.0/floatingips/${ids[i]}`, { floatingip: { port_id: ports[i] } }, 200));
+    await measure(name(`floating IP associate (c=${k})`), count, k, (i) =>
+      c.call('PUT', `/v2.0/floatingips/${ids[i]}`, { floatingip: { port_id: ports[i] } }, 200),
+    );
     if (measured) await listMedian(x, `floating IP list (${count})`, '/v2.0/floatingips', 'floatingips', count);
-    await measure(name(`floating IP disassociate (c=${k})`), count, k,
-      (i) => c.call('PUT', `/v2.0/floatingips/${ids[i]}`, { floatingip: { port_id: null } }, 200));
+    await measure(name(`floating IP disassociate (c=${k})`), count, k, (i) =>
+      c.call('PUT', `/v2.0/floatingips/${ids[i]}`, { floatingip: { port_id: null } }, 200),
+    );
     await measure(name(`floating IP delete (c=${k})`), count, k, async (i) => {
       const r = await c.call('DELETE', `/v2.0/floatingips/${ids[i]}`, undefined, 204);
       live.delete(ids[i]!);
@@ -698,10 +817,22 @@ async function securityGroupScenarios(x: Scenario, undo: Undo): Promise<void> {
     const ruleIds: string[] = new Array(rules);
     await measure(name(`security group rule create (c=${k})`), rules, k, async (i) => {
       const port = 1 + Math.floor(i / groups);
-      const r = await c.call('POST', '/v2.0/security-group-rules', { security_group_rule: {
-        security_group_id: ids[i % groups], direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp',
-        port_range_min: port, port_range_max: port, remote_ip_prefix: '192.0.2.0/24',
-      } }, 201);
+      const r = await c.call(
+        'POST',
+        '/v2.0/security-group-rules',
+        {
+          security_group_rule: {
+            security_group_id: ids[i % groups],
+            direction: 'ingress',
+            ethertype: 'IPv4',
+            protocol: 'tcp',
+            port_range_min: port,
+            port_range_max: port,
+            remote_ip_prefix: '192.0.2.0/24',
+          },
+        },
+        201,
+      );
       ruleIds[i] = r.body.security_group_rule.id;
       return r;
     });
@@ -711,7 +842,9 @@ async function securityGroupScenarios(x: Scenario, undo: Undo): Promise<void> {
       await listMedian(x, `security group rule list (${all})`, '/v2.0/security-group-rules', 'security_group_rules', all);
       await listMedian(x, `security group list (${groups + 1})`, '/v2.0/security-groups', 'security_groups', groups + 1);
     }
-    await measure(name(`security group rule delete (c=${k})`), rules, k, (i) => c.call('DELETE', `/v2.0/security-group-rules/${ruleIds[i]}`, undefined, 204));
+    await measure(name(`security group rule delete (c=${k})`), rules, k, (i) =>
+      c.call('DELETE', `/v2.0/security-group-rules/${ruleIds[i]}`, undefined, 204),
+    );
     await measure(name(`security group delete (c=${k})`), groups, k, async (i) => {
       const r = await c.call('DELETE', `/v2.0/security-groups/${ids[i]}`, undefined, 204);
       live.delete(ids[i]!);
@@ -723,10 +856,22 @@ async function securityGroupScenarios(x: Scenario, undo: Undo): Promise<void> {
 }
 function table(rows: Result[]): string {
   const head = ['operation', 'n', 'per s', 'p50 ms', 'p95 ms', 'p99 ms', 'srv cpu ms', 'note'];
-  const body = rows.map((r) => [r.op, String(r.n), r.per_s === null ? '' : r.per_s.toFixed(1), r.p50_ms.toFixed(2), r.p95_ms.toFixed(2), r.p99_ms.toFixed(2),
-    r.server_cpu_ms === undefined ? '' : r.server_cpu_ms.toFixed(2), r.note ?? '']);
+  const body = rows.map((r) => [
+    r.op,
+    String(r.n),
+    r.per_s === null ? '' : r.per_s.toFixed(1),
+    r.p50_ms.toFixed(2),
+    r.p95_ms.toFixed(2),
+    r.p99_ms.toFixed(2),
+    r.server_cpu_ms === undefined ? '' : r.server_cpu_ms.toFixed(2),
+    r.note ?? '',
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const fmt = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(fmt)].join('\n');
 }
 
@@ -754,9 +899,17 @@ async function main(): Promise<void> {
     await run(o, endpoint);
     const summary = {
       endpoint: o.endpoint ?? 'neutrino aio (SQLite, started by the benchmark)',
-      node: process.version, concurrency: o.concurrency, ports: o.ports, list_ports: o.listPorts,
-      routers: o.routers, fips: o.fips, sgs: o.sgs, sg_rules: o.sgRules, only: [...o.only],
-      total_s: round((performance.now() - t0) / 1000, 1), results,
+      node: process.version,
+      concurrency: o.concurrency,
+      ports: o.ports,
+      list_ports: o.listPorts,
+      routers: o.routers,
+      fips: o.fips,
+      sgs: o.sgs,
+      sg_rules: o.sgRules,
+      only: [...o.only],
+      total_s: round((performance.now() - t0) / 1000, 1),
+      results,
     };
     process.stdout.write(`\n${summary.endpoint}, concurrency ${o.concurrency}, ${summary.total_s} s\n${table(results)}\n`);
     if (o.json) writeFileSync(o.json, JSON.stringify(summary, null, 2) + '\n');

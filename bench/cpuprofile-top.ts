@@ -84,7 +84,8 @@ function summarise(file: string, top: number, filter: string | undefined, inclus
   process.stdout.write(`${file}\n  wall ${((p.endTime - p.startTime) / 1000).toFixed(0)} ms, sampled ${(total / 1000).toFixed(0)} ms; `);
   process.stdout.write(idle.map(([id, us]) => `${byId.get(id)!.callFrame.functionName} ${(us / 1000).toFixed(0)} ms`).join(', ') + '\n');
   process.stdout.write(`\n  self ms   share  by file/package\n`);
-  for (const [k, us] of [...grp.entries()].sort((a, b) => b[1] - a[1]).slice(0, Math.min(top, 25))) process.stdout.write(`${ms(us)} ${pc(us)}  ${k}\n`);
+  for (const [k, us] of [...grp.entries()].sort((a, b) => b[1] - a[1]).slice(0, Math.min(top, 25)))
+    process.stdout.write(`${ms(us)} ${pc(us)}  ${k}\n`);
   process.stdout.write(`\n  self ms   share  by function\n`);
   for (const [k, us] of [...fn.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${ms(us)} ${pc(us)}  ${k}\n`);
   process.stdout.write('\n');
@@ -103,7 +104,10 @@ function summarise(file: string, top: number, filter: string | undefined, inclus
     }
   }
   process.stdout.write(`  total ms  share  by function, including callees\n`);
-  const rows = [...incl.entries()].filter(([k]) => !filter || k.includes(filter)).sort((a, b) => b[1] - a[1]).slice(0, top);
+  const rows = [...incl.entries()]
+    .filter(([k]) => !filter || k.includes(filter))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top);
   for (const [k, us] of rows) process.stdout.write(`${ms(us)} ${pc(us)}  ${k}\n`);
   process.stdout.write('\n');
 }

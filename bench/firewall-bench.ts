@@ -30,18 +30,45 @@ const rules: SgRule[] = [
 ];
 const ip = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 const dev = (i: number) => `tap${i.toString(16).padStart(8, '0')}-be`;
-const mac = (i: number) => `fa:16:3e:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
+const mac = (i: number) =>
+  `fa:16:3e:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
 let members = Array.from({ length: N }, (_, i) => ip(i + 1));
 
 async function server<T>(_method: string, a: Record<string, unknown>): Promise<T> {
-  const info: SecurityGroupInfo = { devices: {}, security_groups: { [G]: rules.map((r) => ({ ...r })) }, sg_member_ips: { [G]: { IPv4: members.map((m) => [m, null]), IPv6: [] } } };
+  const info: SecurityGroupInfo = {
+    devices: {},
+    security_groups: { [G]: rules.map((r) => ({ ...r })) },
+    sg_member_ips: { [G]: { IPv4: members.map((m) => [m, null]), IPv6: [] } },
+  };
   for (const d of a.devices as string[]) {
     const i = parseInt(d.slice(3, 11), 16);
     info.devices![`port-${i}`] = {
-      device: d, mac_address: mac(i), fixed_ips: [ip(i)], security_groups: [G], port_security_enabled: true,
+      device: d,
+      mac_address: mac(i),
+      fixed_ips: [ip(i)],
+      security_groups: [G],
+      port_security_enabled: true,
       security_group_rules: [
-        { direction: 'ingress', ethertype: 'IPv4', protocol: 'udp', port_range_min: 68, port_range_max: 68, source_port_range_min: 67, source_port_range_max: 67, dest_ip_prefix: `${ip(i)}/32` },
-        { direction: 'ingress', ethertype: 'IPv4', protocol: 'udp', port_range_min: 68, port_range_max: 68, source_port_range_min: 67, source_port_range_max: 67, dest_ip_prefix: '255.255.255.255/32' },
+        {
+          direction: 'ingress',
+          ethertype: 'IPv4',
+          protocol: 'udp',
+          port_range_min: 68,
+          port_range_max: 68,
+          source_port_range_min: 67,
+          source_port_range_max: 67,
+          dest_ip_prefix: `${ip(i)}/32`,
+        },
+        {
+          direction: 'ingress',
+          ethertype: 'IPv4',
+          protocol: 'udp',
+          port_range_min: 68,
+          port_range_max: 68,
+          source_port_range_min: 67,
+          source_port_range_max: 67,
+          dest_ip_prefix: '255.255.255.255/32',
+        },
       ],
     };
   }
@@ -54,7 +81,8 @@ async function main(): Promise<void> {
   await ensureNetns(ns);
   const out: Record<string, unknown> = { ports: N };
   const devices = new Map(Array.from({ length: N }, (_, i) => [dev(i + 1), 'brqbench0000-0'] as const));
-  const fw = (kernelCheckInterval = 30) => new SecurityGroupFirewall({ call: server, target: { netns: ns }, logger: silentLogger, kernelCheckInterval });
+  const fw = (kernelCheckInterval = 30) =>
+    new SecurityGroupFirewall({ call: server, target: { netns: ns }, logger: silentLogger, kernelCheckInterval });
   const timed = async (name: string, fn: () => Promise<unknown>) => {
     const times: number[] = [];
     let cost = { reads: 0, writes: 0 };
@@ -69,7 +97,9 @@ async function main(): Promise<void> {
     const sorted = [...times].sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)]!;
     out[name] = { median_ms: Math.round(median * 10) / 10, kernel: cost };
-    process.stdout.write(`${name.padEnd(34)} ${median.toFixed(1).padStart(8)} ms  (median of ${RUNS}; last: ${cost.reads} reads, ${cost.writes} writes)\n`);
+    process.stdout.write(
+      `${name.padEnd(34)} ${median.toFixed(1).padStart(8)} ms  (median of ${RUNS}; last: ${cost.reads} reads, ${cost.writes} writes)\n`,
+    );
   };
   try {
     process.stdout.write(`security group firewall, ${N} ports in one group, namespace ${ns}\n`);
@@ -101,8 +131,13 @@ async function main(): Promise<void> {
     const bridge = await readNftTable('bridge', FW_TABLE, { netns: ns });
     const inet = await readNftTable('inet', FW_TABLE, { netns: ns });
     const d = dev(1);
-    const rulesOf = (t: typeof bridge) => [...(t?.chains ?? new Map())].filter(([n]) => n.endsWith(`-${d}`)).reduce((n, [, c]) => n + c.tags.length, 0);
-    out.per_port = { bridge_rules: rulesOf(bridge), inet_rules: rulesOf(inet), sets: [...(bridge?.sets.keys() ?? [])].filter((n) => n.endsWith(`-${d}`)).length };
+    const rulesOf = (t: typeof bridge) =>
+      [...(t?.chains ?? new Map())].filter(([n]) => n.endsWith(`-${d}`)).reduce((n, [, c]) => n + c.tags.length, 0);
+    out.per_port = {
+      bridge_rules: rulesOf(bridge),
+      inet_rules: rulesOf(inet),
+      sets: [...(bridge?.sets.keys() ?? [])].filter((n) => n.endsWith(`-${d}`)).length,
+    };
     out.table_rules = [...(bridge?.chains.values() ?? []), ...(inet?.chains.values() ?? [])].reduce((n, c) => n + c.tags.length, 0);
     process.stdout.write(`per port: ${JSON.stringify(out.per_port)}; both tables: ${String(out.table_rules)} rules\n`);
   } finally {

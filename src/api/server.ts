@@ -103,7 +103,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     return reply.status(500).send(new NeutronError(500, 'HTTPInternalServerError', 'Request Failed: internal server error while processing your request.').toBody());
   });
 
-  app.setNotFoundHandler((req, reply) => {
+  app.setNotFoundHandler((_req, reply) => {
     reply.status(404).send(new NeutronError(404, 'HTTPNotFound', 'The resource could not be found.').toBody());
   });
 

@@ -22,9 +22,12 @@ export function parseOptions<S extends Spec>(argv: string[], spec: S, usage: str
   } catch (err) {
     const e = err as { code?: string; message: string };
     const named = /'(-[^' ]+)/.exec(e.message)?.[1] ?? '';
-    const why = e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? `unknown option ${named}`
-      : e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && /argument missing/.test(e.message) ? `${named} needs a value`
-        : e.message;
+    const why =
+      e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
+        ? `unknown option ${named}`
+        : e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && /argument missing/.test(e.message)
+          ? `${named} needs a value`
+          : e.message;
     throw fail(`${why}\n\n${usage}`);
   }
 }

@@ -36,12 +36,24 @@ function parse(argv: string[]): VifArgs {
   if (action !== 'plug' && action !== 'unplug') throw new VifError(USAGE);
   if (!portId || portId.startsWith('-')) throw new VifError(`a port id is needed\n\n${USAGE}`);
   const out: VifArgs = {
-    action, portId, host: process.env.NEUTRINO_HOST || hostname(), ifname: 'eth0', static: false, unbind: false,
-    endpoint: process.env.OS_ENDPOINT || 'http://127.0.0.1:9696', ...(process.env.OS_TOKEN ? { token: process.env.OS_TOKEN } : {}),
+    action,
+    portId,
+    host: process.env.NEUTRINO_HOST || hostname(),
+    ifname: 'eth0',
+    static: false,
+    unbind: false,
+    endpoint: process.env.OS_ENDPOINT || 'http://127.0.0.1:9696',
+    ...(process.env.OS_TOKEN ? { token: process.env.OS_TOKEN } : {}),
   };
   const spec = {
-    netns: { type: 'string' }, host: { type: 'string' }, 'host-netns': { type: 'string' }, ifname: { type: 'string' },
-    endpoint: { type: 'string' }, token: { type: 'string' }, static: { type: 'boolean' }, unbind: { type: 'boolean' },
+    netns: { type: 'string' },
+    host: { type: 'string' },
+    'host-netns': { type: 'string' },
+    ifname: { type: 'string' },
+    endpoint: { type: 'string' },
+    token: { type: 'string' },
+    static: { type: 'boolean' },
+    unbind: { type: 'boolean' },
   } as const;
   const { values: v, positionals } = parseOptions(rest, spec, USAGE, (m) => new VifError(m));
   if (positionals.length) throw new VifError(`unexpected argument ${positionals[0]}\n\n${USAGE}`);
@@ -57,14 +69,24 @@ function parse(argv: string[]): VifArgs {
   return out;
 }
 
-async function api(a: VifArgs, method: string, path: string, body?: unknown): Promise<any> {
+/** What plugging reads from the API's answers. */
+interface ApiPort {
+  id: string;
+  network_id: string;
+  mac_address: string;
+  'binding:host_id': string;
+  fixed_ips: Array<{ subnet_id: string; ip_address: string }>;
+}
+
+/** One API call; T is the shape of the answer the caller reads (unchecked: the server is Neutron's). */
+async function api<T = unknown>(a: VifArgs, method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   if (a.token) headers['x-auth-token'] = a.token;
   else Object.assign(headers, { 'x-project-id': 'admin', 'x-roles': 'admin', 'x-user-id': 'neutrino-vif' });
   const r = await fetch(`${a.endpoint}/v2.0${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await r.text();
   if (!r.ok) throw new VifError(`${method} ${path}: HTTP ${r.status} ${text}`);
-  return text ? JSON.parse(text) : null;
+  return (text ? JSON.parse(text) : null) as T;
 }
 
 export const tapOf = (portId: string) => `tap${portId.slice(0, 11)}`;
@@ -82,14 +104,14 @@ export interface PlugResult {
 }
 
 export async function plug(a: VifArgs): Promise<PlugResult> {
-  const port = (await api(a, 'GET', `/ports/${a.portId}`)).port;
+  const port = (await api<{ port: ApiPort }>(a, 'GET', `/ports/${a.portId}`)).port;
   if (port['binding:host_id'] !== a.host) await api(a, 'PUT', `/ports/${a.portId}`, { port: { 'binding:host_id': a.host } });
-  const net = (await api(a, 'GET', `/networks/${port.network_id}`)).network;
+  const net = (await api<{ network: { mtu?: number } }>(a, 'GET', `/networks/${port.network_id}`)).network;
   const mtu = Number(net.mtu) || 1500;
   const addresses: string[] = [];
   if (a.static) {
-    for (const ip of port.fixed_ips as Array<{ subnet_id: string; ip_address: string }>) {
-      const sn = (await api(a, 'GET', `/subnets/${ip.subnet_id}`)).subnet;
+    for (const ip of port.fixed_ips) {
+      const sn = (await api<{ subnet: { cidr: string } }>(a, 'GET', `/subnets/${ip.subnet_id}`)).subnet;
       addresses.push(`${ip.ip_address}/${String(sn.cidr).split('/')[1]}`);
     }
   }

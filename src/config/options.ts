@@ -59,8 +59,7 @@ export function int<D extends number | null = null>(
 ): OptDef<number | D> {
   const expected = o.choices
     ? `one of ${o.choices.join(', ')}`
-    : `an integer${rangeText(o.min, o.max)}` +
-      (o.aliases ? ` or ${Object.keys(o.aliases).join(', ')}` : '');
+    : `an integer${rangeText(o.min, o.max)}` + (o.aliases ? ` or ${Object.keys(o.aliases).join(', ')}` : '');
   return {
     ...o,
     kind: 'int',
@@ -78,9 +77,7 @@ export function int<D extends number | null = null>(
   };
 }
 
-export function float<D extends number | null = null>(
-  o: Common & { default?: D; min?: number; max?: number },
-): OptDef<number | D> {
+export function float<D extends number | null = null>(o: Common & { default?: D; min?: number; max?: number }): OptDef<number | D> {
   return {
     ...o,
     kind: 'float',
@@ -129,9 +126,7 @@ export function splitList(raw: string): string[] {
     .filter((s) => s !== '');
 }
 
-export function enm<const C extends string, D extends C | null = null>(
-  o: Common & { choices: readonly C[]; default?: D },
-): OptDef<C | D> {
+export function enm<const C extends string, D extends C | null = null>(o: Common & { choices: readonly C[]; default?: D }): OptDef<C | D> {
   return {
     ...o,
     kind: 'enum',
@@ -141,9 +136,7 @@ export function enm<const C extends string, D extends C | null = null>(
   };
 }
 
-export function url<D extends string | null = null>(
-  o: Common & { default?: D; schemes?: readonly string[] },
-): OptDef<string | D> {
+export function url<D extends string | null = null>(o: Common & { default?: D; schemes?: readonly string[] }): OptDef<string | D> {
   const schemes = o.schemes;
   return {
     ...o,

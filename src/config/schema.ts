@@ -96,7 +96,11 @@ export const SCHEMA = {
     quota_router: int({ default: 10, help: 'Routers allowed per project; negative means unlimited.' }),
     quota_floatingip: int({ default: 50, help: 'Floating IPs allowed per project; negative means unlimited.' }),
     quota_security_group: int({ default: 10, help: 'Security groups allowed per project; negative means unlimited.' }),
-    quota_rbac_policy: int({ default: 10, help: 'RBAC policies allowed per project; negative means unlimited.', deprecatedNames: ['quota_rbac_entry'] }),
+    quota_rbac_policy: int({
+      default: 10,
+      help: 'RBAC policies allowed per project; negative means unlimited.',
+      deprecatedNames: ['quota_rbac_entry'],
+    }),
     quota_security_group_rule: int({ default: 100, help: 'Security group rules allowed per project; negative means unlimited.' }),
     default_quota: int({ default: -1, help: 'Default quota for other resources; negative means unlimited.' }),
     quota_driver: str({ help: 'Ignored: quotas are always kept in the database.' }),
@@ -147,7 +151,9 @@ export const SCHEMA = {
     availability_zone: str({ default: 'nova', help: 'Availability zone the DHCP (and L3) agent reports for its host.' }),
   },
   aio: {
-    agents: list({ help: 'Agents `neutrino aio` runs in its own process on the in-memory bus: linuxbridge, dhcp (needs root, iproute2, dnsmasq). Empty: the API only.' }),
+    agents: list({
+      help: 'Agents `neutrino aio` runs in its own process on the in-memory bus: linuxbridge, dhcp (needs root, iproute2, dnsmasq). Empty: the API only.',
+    }),
   },
   securitygroup: {
     enable_security_group: bool({ default: true, help: 'Enable the security group API and agent-side filtering.' }),

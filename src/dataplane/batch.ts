@@ -117,7 +117,19 @@ export class IpBatch extends Batch {
 
   /** An 802.1Q sub-interface of `parent`. */
   addVlan(name: string, parent: string, vlanId: number, a: LinkAttrs = {}): this {
-    return this.line('link', 'add', 'link', assertIfName(parent), 'name', assertIfName(name), ...attrWords(a), 'type', 'vlan', 'id', checkId(vlanId, 4094, 'VLAN id'));
+    return this.line(
+      'link',
+      'add',
+      'link',
+      assertIfName(parent),
+      'name',
+      assertIfName(name),
+      ...attrWords(a),
+      'type',
+      'vlan',
+      'id',
+      checkId(vlanId, 4094, 'VLAN id'),
+    );
   }
 
   deleteLink(name: string): this {

@@ -212,7 +212,9 @@ async function checkTraversable(s: DnsmasqSpec, dir: string): Promise<void> {
   for (let d = dir; ; d = dirname(d)) {
     const st = await stat(d);
     if ((st.mode & 0o001) === 0) {
-      throw new Error(`dnsmasq runs as 'nobody' after start and cannot enter ${d} (mode ${(st.mode & 0o777).toString(8)}) to read ${dir}/hosts: make it world-searchable (chmod o+x) or choose another state directory`);
+      throw new Error(
+        `dnsmasq runs as 'nobody' after start and cannot enter ${d} (mode ${(st.mode & 0o777).toString(8)}) to read ${dir}/hosts: make it world-searchable (chmod o+x) or choose another state directory`,
+      );
     }
     if (dirname(d) === d) return;
   }

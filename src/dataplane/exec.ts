@@ -49,7 +49,10 @@ export class CommandError extends Error {
   readonly stdout: string;
   readonly stderr: string;
   readonly timedOut: boolean;
-  constructor(argv: readonly string[], r: { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; timedOut: boolean; input?: string }) {
+  constructor(
+    argv: readonly string[],
+    r: { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; timedOut: boolean; input?: string },
+  ) {
     const how = r.timedOut ? 'timed out' : r.signal ? `killed by ${r.signal}` : `exited with ${r.code}`;
     const err = r.stderr.trim();
     super(`${formatArgv(argv)} ${how}${err ? `: ${err}` : ''}${r.input !== undefined ? `\n--- stdin ---\n${clip(r.input)}` : ''}`);
@@ -118,7 +121,8 @@ export const exec: Exec = (cmd) => {
   const argv = wrapArgv(cmd);
   if (cmd.write) counters.writes++;
   else counters.reads++;
-  if (trace) process.stderr.write(`[dataplane] ${cmd.write ? 'W' : 'R'} ${formatArgv(argv)}${cmd.input ? ` <<${JSON.stringify(clip(cmd.input))}` : ''}\n`);
+  if (trace)
+    process.stderr.write(`[dataplane] ${cmd.write ? 'W' : 'R'} ${formatArgv(argv)}${cmd.input ? ` <<${JSON.stringify(clip(cmd.input))}` : ''}\n`);
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), {
       stdio: ['pipe', 'pipe', 'pipe'],

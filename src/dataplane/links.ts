@@ -102,7 +102,10 @@ export async function listNamedLinks(names: Iterable<string>, t?: Target): Promi
     const other = r.stderr.split('\n').filter((l) => l.trim() && !/^Device ".*" does not exist\.$/.test(l) && !/^Command failed -:\d+$/.test(l));
     if (other.length) throw new Error(`ip link show (batch of ${unique.length}) failed: ${other.join('; ')}`);
   }
-  return r.stdout.split('\n').filter((l) => l.trim()).flatMap((l) => parseLinks(l));
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.trim())
+    .flatMap((l) => parseLinks(l));
 }
 
 // ---- desired state and the pure diff --------------------------------------------------------
@@ -224,7 +227,8 @@ export function diffLinks(desired: readonly DesiredLink[], actual: readonly Link
       continue;
     }
     if (d.mtu !== undefined && a.mtu !== d.mtu) attrs.push({ op: 'mtu', name: d.name, mtu: d.mtu });
-    if (d.address !== undefined && a.address !== normalizeMac(d.address)) attrs.push({ op: 'address', name: d.name, address: normalizeMac(d.address) });
+    if (d.address !== undefined && a.address !== normalizeMac(d.address))
+      attrs.push({ op: 'address', name: d.name, address: normalizeMac(d.address) });
     if (d.master !== undefined && a.master !== d.master) masters.push({ op: 'master', name: d.name, master: d.master });
     if (d.addresses !== undefined) {
       const want = new Set(d.addresses.map(canonicalIfAddr));
@@ -314,7 +318,11 @@ export async function deleteLink(name: string, t?: Target): Promise<void> {
   await new IpBatch().deleteLink(name).apply(t);
 }
 
-export async function setLink(name: string, s: { master?: string | null; up?: boolean; mtu?: number; address?: string; netns?: string }, t?: Target): Promise<void> {
+export async function setLink(
+  name: string,
+  s: { master?: string | null; up?: boolean; mtu?: number; address?: string; netns?: string },
+  t?: Target,
+): Promise<void> {
   const b = new IpBatch();
   if (s.mtu !== undefined) b.setMtu(name, s.mtu);
   if (s.address !== undefined) b.setAddress(name, s.address);

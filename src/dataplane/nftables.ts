@@ -133,10 +133,15 @@ export function ruleTag(r: string | NftRule): string {
 const chainTagCache = new WeakMap<ReadonlyArray<string | NftRule>, { rules: Array<[string, string | undefined]>; tags: string[] }>();
 function chainTags(c: NftChain): string[] {
   const hit = chainTagCache.get(c.rules);
-  if (hit && hit.rules.length === c.rules.length && c.rules.every((r, i) => {
-    const [rule, comment] = hit.rules[i]!;
-    return typeof r === 'string' ? r === rule && comment === undefined : r.rule === rule && r.comment === comment;
-  })) return hit.tags;
+  if (
+    hit &&
+    hit.rules.length === c.rules.length &&
+    c.rules.every((r, i) => {
+      const [rule, comment] = hit.rules[i]!;
+      return typeof r === 'string' ? r === rule && comment === undefined : r.rule === rule && r.comment === comment;
+    })
+  )
+    return hit.tags;
   const tags = c.rules.map(ruleTag);
   chainTagCache.set(c.rules, { rules: c.rules.map((r) => (typeof r === 'string' ? [r, undefined] : [r.rule, r.comment])), tags });
   return tags;
@@ -270,11 +275,18 @@ export const canonicalMapElement = memo(canonicalMapElementUncached);
 function canonicalMapElementUncached(e: string): string {
   const i = e.indexOf(' : ');
   if (i < 0) throw new Error(`invalid nftables map element ${JSON.stringify(e)} (KEY : VALUE)`);
-  const value = e.slice(i + 3).trim().replace(/\s+/g, ' ');
+  const value = e
+    .slice(i + 3)
+    .trim()
+    .replace(/\s+/g, ' ');
   return `${canonicalElement(e.slice(0, i))} : ${/^(jump|goto) |^(accept|drop|return|continue|queue)$/.test(value) ? value : canonicalAtom(value)}`;
 }
 
-const big = (ip: string) => ipaddr.parse(ip).toByteArray().reduce((v, b) => (v << 8n) | BigInt(b), 0n);
+const big = (ip: string) =>
+  ipaddr
+    .parse(ip)
+    .toByteArray()
+    .reduce((v, b) => (v << 8n) | BigInt(b), 0n);
 
 function isIp(s: string): boolean {
   try {
@@ -358,7 +370,12 @@ export function parseNftTable(json: string): ActualTable {
       const c = item.chain;
       const ch: ActualChain = { tags: [] };
       if (c.hook !== undefined) {
-        ch.base = { type: c.type as NftBaseChain['type'], hook: c.hook as NftBaseChain['hook'], priority: Number(c.prio), policy: (c.policy as 'accept' | 'drop' | undefined) ?? 'accept' };
+        ch.base = {
+          type: c.type as NftBaseChain['type'],
+          hook: c.hook as NftBaseChain['hook'],
+          priority: Number(c.prio),
+          policy: (c.policy as 'accept' | 'drop' | undefined) ?? 'accept',
+        };
         if (c.dev !== undefined) ch.base.device = String(c.dev);
       }
       t.chains.set(String(c.name), ch);
@@ -375,12 +392,25 @@ export function parseNftTable(json: string): ActualTable {
  */
 export function expectedTable(t: NftTable): ActualTable {
   return {
-    sets: new Map((t.sets ?? []).map((s) => [s.name, {
-      type: normType(s.type), flags: (s.flags ?? []).filter((f) => f !== 'dynamic').sort(),
-      elements: s.manageElements === false ? [] : (s.elements ?? []).map(canonicalElement).sort(),
-    }])),
-    maps: new Map((t.maps ?? []).map((m) => [m.name, { type: normType(m.type), map: m.map, flags: [...(m.flags ?? [])].sort(), elements: (m.elements ?? []).map(canonicalMapElement).sort() }])),
-    chains: new Map(t.chains.map((c) => [c.name, { ...(c.base ? { base: { ...c.base, policy: c.base.policy ?? 'accept' } } : {}), tags: chainTags(c) }])),
+    sets: new Map(
+      (t.sets ?? []).map((s) => [
+        s.name,
+        {
+          type: normType(s.type),
+          flags: (s.flags ?? []).filter((f) => f !== 'dynamic').sort(),
+          elements: s.manageElements === false ? [] : (s.elements ?? []).map(canonicalElement).sort(),
+        },
+      ]),
+    ),
+    maps: new Map(
+      (t.maps ?? []).map((m) => [
+        m.name,
+        { type: normType(m.type), map: m.map, flags: [...(m.flags ?? [])].sort(), elements: (m.elements ?? []).map(canonicalMapElement).sort() },
+      ]),
+    ),
+    chains: new Map(
+      t.chains.map((c) => [c.name, { ...(c.base ? { base: { ...c.base, policy: c.base.policy ?? 'accept' } } : {}), tags: chainTags(c) }]),
+    ),
   };
 }
 
@@ -430,22 +460,40 @@ interface Collection {
   deleteForm(canonical: string): string;
 }
 
-const normType = (t: string) => t.split('.').map((x) => x.trim()).join(' . ');
+const normType = (t: string) =>
+  t
+    .split('.')
+    .map((x) => x.trim())
+    .join(' . ');
 
 function collections(t: NftTable): Collection[] {
   const out: Collection[] = [];
   for (const s of t.sets ?? []) {
     const q = quoteIfName(s.type);
     out.push({
-      what: 'set', name: s.name, decl: normType(checkType(s.type)), declText: `type ${s.type}`, flags: (s.flags ?? []).filter((f) => f !== 'dynamic').sort(), elements: s.elements,
-      manageElements: s.manageElements !== false, canonical: canonicalElement, deleteForm: q,
+      what: 'set',
+      name: s.name,
+      decl: normType(checkType(s.type)),
+      declText: `type ${s.type}`,
+      flags: (s.flags ?? []).filter((f) => f !== 'dynamic').sort(),
+      elements: s.elements,
+      manageElements: s.manageElements !== false,
+      canonical: canonicalElement,
+      deleteForm: q,
     });
   }
   for (const m of t.maps ?? []) {
     const q = quoteIfName(m.type);
     out.push({
-      what: 'map', name: m.name, decl: `${normType(checkType(m.type))} : ${checkType(m.map)}`, declText: mapDecl(m), flags: [...(m.flags ?? [])].sort(), elements: m.elements,
-      manageElements: true, canonical: canonicalMapElement, deleteForm: (c) => q(c.slice(0, c.indexOf(' : '))),
+      what: 'map',
+      name: m.name,
+      decl: `${normType(checkType(m.type))} : ${checkType(m.map)}`,
+      declText: mapDecl(m),
+      flags: [...(m.flags ?? [])].sort(),
+      elements: m.elements,
+      manageElements: true,
+      canonical: canonicalMapElement,
+      deleteForm: (c) => q(c.slice(0, c.indexOf(' : '))),
     });
   }
   return out;
@@ -465,7 +513,9 @@ export function planTable(desired: NftTable, actual: ActualTable | null, opts: P
   const colls = collections(desired);
   const actualMaps = actual.maps ?? new Map<string, ActualMap>();
   const wantColl = new Set(colls.map((c) => `${c.what} ${c.name}`));
-  const staleColl = [...[...actual.sets.keys()].map((n) => `set ${n}`), ...[...actualMaps.keys()].map((n) => `map ${n}`)].filter((k) => !wantColl.has(k));
+  const staleColl = [...[...actual.sets.keys()].map((n) => `set ${n}`), ...[...actualMaps.keys()].map((n) => `map ${n}`)].filter(
+    (k) => !wantColl.has(k),
+  );
   const wantChains = new Set(desired.chains.map((c) => c.name));
   const staleChains = [...actual.chains.keys()].filter((n) => !wantChains.has(n));
   if (!opts.incremental) {
@@ -485,7 +535,15 @@ export function planTable(desired: NftTable, actual: ActualTable | null, opts: P
   const why: string[] = [];
   for (const c of colls) {
     const a = actualCollection(actual, c);
-    if (a && (a.type !== c.decl || !sameList(a.flags.filter((f) => f !== 'dynamic'), c.flags))) return replace(`${c.what} ${c.name} declaration differs`);
+    if (
+      a &&
+      (a.type !== c.decl ||
+        !sameList(
+          a.flags.filter((f) => f !== 'dynamic'),
+          c.flags,
+        ))
+    )
+      return replace(`${c.what} ${c.name} declaration differs`);
     if (!a) {
       if (!opts.incremental) return replace(`${c.what} ${c.name} missing`);
       addDecl.push(`add ${c.what} ${T} ${checkName(c.name, c.what)} { ${c.declText};${c.flags.length ? ` flags ${c.flags.join(',')};` : ''} }`);
@@ -500,7 +558,8 @@ export function planTable(desired: NftTable, actual: ActualTable | null, opts: P
     if (del.length) delElems.push(`delete element ${T} ${c.name} { ${renderElements(del.map(c.deleteForm))} }`);
     if (add.length) addElems.push(`add element ${T} ${c.name} { ${renderElements(add)} }`);
   }
-  const ruleLines = (c: NftChain) => c.rules.map((r) => `add rule ${T} ${c.name} ${checkRuleText(typeof r === 'string' ? r : r.rule)} comment "${ruleTag(r)}"`);
+  const ruleLines = (c: NftChain) =>
+    c.rules.map((r) => `add rule ${T} ${c.name} ${checkRuleText(typeof r === 'string' ? r : r.rule)} comment "${ruleTag(r)}"`);
   for (const c of desired.chains) {
     const a = actual.chains.get(c.name);
     if (a && !sameBase(c.base, a.base)) return replace(`chain ${c.name} declaration differs`);
@@ -533,7 +592,11 @@ function quoteIfName(type: string): (e: string) => string {
   const quote = parts.map((t) => /\b(ifname|string)\b/.test(t));
   if (!quote.some(Boolean)) return (e) => e;
   // In a concatenation only the string-typed parts are quoted.
-  return (e) => e.split(' . ').map((x, i) => (quote[i] ? `"${x}"` : x)).join(' . ');
+  return (e) =>
+    e
+      .split(' . ')
+      .map((x, i) => (quote[i] ? `"${x}"` : x))
+      .join(' . ');
 }
 
 function sameBase(d: NftBaseChain | undefined, a: NftBaseChain | undefined): boolean {

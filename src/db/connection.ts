@@ -29,7 +29,10 @@ export interface ParsedUrl {
 
 export function parseConnectionUrl(url: string): ParsedUrl {
   const m = /^([a-z0-9]+)(\+[a-z0-9_]+)?:\/\/(.*)$/i.exec(url.trim());
-  if (!m) throw new Error(`[database] connection: cannot parse "${url}"; expected e.g. sqlite:///path, postgresql://user@host/db or mysql+pymysql://user:pass@host/db`);
+  if (!m)
+    throw new Error(
+      `[database] connection: cannot parse "${url}"; expected e.g. sqlite:///path, postgresql://user@host/db or mysql+pymysql://user:pass@host/db`,
+    );
   const scheme = m[1]!.toLowerCase();
   if (scheme === 'sqlite') {
     const rest = m[3]!;
@@ -74,8 +77,14 @@ export function openDb(url: string, poolSize = 10): Db {
     return { kysely, dialect: 'postgres', describe: `postgresql://${p.host}/${p.database}`, close: () => kysely.destroy() };
   }
   const pool = createPool({
-    host: p.host, port: p.port ?? 3306, user: p.user ?? 'root', password: p.password, database: p.database,
-    connectionLimit: poolSize, supportBigNumbers: true, bigNumberStrings: false,
+    host: p.host,
+    port: p.port ?? 3306,
+    user: p.user ?? 'root',
+    password: p.password,
+    database: p.database,
+    connectionLimit: poolSize,
+    supportBigNumbers: true,
+    bigNumberStrings: false,
   });
   // READ COMMITTED as on PostgreSQL: a count taken after a row lock must see rows that other
   // transactions committed meanwhile (REPEATABLE READ would read the older snapshot).
@@ -118,8 +127,13 @@ function withStatementCache(db: SqliteDatabase.Database, max = 1000): SqliteDial
 /** Unique/primary-key violation on any backend. */
 export function isDuplicateKey(err: unknown): boolean {
   const e = err as { code?: string; errno?: number };
-  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
-    e?.code === 'ER_DUP_ENTRY' || e?.errno === 1062;
+  return (
+    e?.code === '23505' ||
+    e?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    e?.code === 'ER_DUP_ENTRY' ||
+    e?.errno === 1062
+  );
 }
 
 /** Deadlocks, serialization failures and lock timeouts: the whole transaction may be retried. */

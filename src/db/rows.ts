@@ -4,11 +4,9 @@
 // selects return one json_array() text per row, parsed here into the very objects qb.execute()
 // would give (TEXT -> string, INTEGER -> number, NULL -> null). PostgreSQL and MySQL run the
 // query unchanged.
-import { sql, type SelectQueryBuilder } from 'kysely';
+import { sql } from 'kysely';
 import type { Db } from './connection.js';
-import type { Reader } from './tx.js';
-
-type AnyQB = SelectQueryBuilder<any, any, any>;
+import type { AnySelect, Reader } from './tx.js';
 
 // JSON would change REAL (15 significant digits) and cannot hold BLOBs: tables with such columns
 // take the ordinary path.
@@ -37,7 +35,7 @@ async function columnsOf(db: Db, reader: Reader, table: string): Promise<readonl
  * (`selectAll(table)`) or exactly `columns` of it, in that order, and returns what
  * qb.execute() would.
  */
-export async function selectRows<R>(db: Db, reader: Reader, qb: AnyQB, table: string, columns?: readonly string[]): Promise<R[]> {
+export async function selectRows<R>(db: Db, reader: Reader, qb: AnySelect, table: string, columns?: readonly string[]): Promise<R[]> {
   if (db.dialect !== 'sqlite') return (await qb.execute()) as R[];
   const all = await columnsOf(db, reader, table);
   if (!all || (columns && !columns.every((c) => all.includes(c)))) return (await qb.execute()) as R[];
@@ -60,12 +58,14 @@ export async function selectRows<R>(db: Db, reader: Reader, qb: AnyQB, table: st
  * one json_group_array() text, parsed at once, which spares better-sqlite3 an object per row
  * (half the time of lists like a port list's 10,000 fixed IPs).
  */
-export async function selectRowsAsOne<R>(db: Db, reader: Reader, qb: AnyQB, table: string, columns: readonly string[]): Promise<R[]> {
+export async function selectRowsAsOne<R>(db: Db, reader: Reader, qb: AnySelect, table: string, columns: readonly string[]): Promise<R[]> {
   if (db.dialect !== 'sqlite') return (await qb.execute()) as R[];
   const all = await columnsOf(db, reader, table);
   if (!all || !columns.every((c) => all.includes(c))) return (await qb.execute()) as R[];
   const refs = sql.join(columns.map((c) => sql.ref(`${table}.${c}`)));
-  const got = (await qb.clearSelect().select(sql<string>`json_group_array(json_array(${refs}))`.as('j')).executeTakeFirst()) as { j: string | null } | undefined;
+  const got = (await qb.clearSelect().select(sql<string>`json_group_array(json_array(${refs}))`.as('j')).executeTakeFirst()) as
+    | { j: string | null }
+    | undefined;
   const rows = JSON.parse(got?.j ?? '[]') as unknown[][];
   const out = new Array<R>(rows.length);
   for (let i = 0; i < rows.length; i++) {

@@ -42,7 +42,7 @@ export interface NetworkSegmentTable {
 export interface SegmentAllocationTable {
   network_type: string;
   physical_network: string; // '' where the type has none (vxlan, geneve)
-  segmentation_id: number;  // 0 for flat
+  segmentation_id: number; // 0 for flat
   allocated: Bool;
 }
 

@@ -18,11 +18,15 @@ export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, retri
   }
 }
 
+/** Any SELECT, whatever its tables and columns: for helpers that only add clauses to one. */
+// biome-ignore lint/suspicious/noExplicitAny: Kysely's builder is invariant in its type parameters, so only `any` accepts every SELECT.
+export type AnySelect = SelectQueryBuilder<any, any, any>;
+
 /**
  * SELECT ... FOR UPDATE on PostgreSQL/MySQL. SQLite has no row locks and needs none: Kysely runs
  * one SQLite transaction at a time on its single connection.
  */
-export function forUpdate<QB extends SelectQueryBuilder<any, any, any>>(db: Db, qb: QB): QB {
+export function forUpdate<QB extends AnySelect>(db: Db, qb: QB): QB {
   return db.dialect === 'sqlite' ? qb : (qb.forUpdate() as QB);
 }
 

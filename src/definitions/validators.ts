@@ -42,7 +42,7 @@ export const uuid: Validator = (v, attr) => {
 };
 export const uuidOrNull: Validator = (v, attr) => (v === null ? null : uuid(v, attr));
 
-export function toInt(v: unknown, attr: string): number {
+export function toInt(v: unknown, _attr: string): number {
   if (typeof v === 'number' && Number.isInteger(v)) return v;
   if (typeof v === 'string' && /^[+-]?\d+$/.test(v.trim())) return parseInt(v, 10);
   throw invalidInput(`'${show(v)}' is not an integer`);

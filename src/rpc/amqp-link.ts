@@ -85,10 +85,13 @@ export class AmqpLink {
     return new Promise((resolve, reject) => {
       const w: Waiter = { resolve, reject, timer: null };
       if (deadline !== null) {
-        w.timer = setTimeout(() => {
-          this.waiters.delete(w);
-          reject(new DeadlineError('no broker connection before the deadline'));
-        }, Math.max(0, deadline - Date.now()));
+        w.timer = setTimeout(
+          () => {
+            this.waiters.delete(w);
+            reject(new DeadlineError('no broker connection before the deadline'));
+          },
+          Math.max(0, deadline - Date.now()),
+        );
       }
       this.waiters.add(w);
     });

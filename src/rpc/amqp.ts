@@ -39,7 +39,7 @@ import { RpcClosedError, RpcError, RpcTimeoutError } from './errors.js';
 import { defaultLogger } from './log.js';
 import { PendingCalls } from './pending.js';
 import type { TransportUrl } from './url.js';
-import { decodeReply, decodeRequest, encodeRequest, newId } from './wire.js';
+import { decodeReply, decodeRequest, encodeRequest, newId, type RequestMessage } from './wire.js';
 
 export interface AmqpBusOptions extends BusOptions {
   /** Shown by `rabbitmqctl list_connections client_properties`; default neutrino:<host>:<pid>. */
@@ -118,9 +118,17 @@ export class AmqpBus implements RpcBus {
     const reply = this.pending.add(msgId, { topic, server, method, timeoutMs });
     const deadline = Date.now() + timeoutMs;
     const unroutable = () => this.pending.fail(msgId, new RpcTimeoutError(topic, method, timeoutMs, 'unroutable', server));
-    this.publish(this.exchange, routingKey(topic, server), body, { msgId, deadline, mandatory: true, expire: true, replyTo: this.replyQueue }, unroutable)
+    this.publish(
+      this.exchange,
+      routingKey(topic, server),
+      body,
+      { msgId, deadline, mandatory: true, expire: true, replyTo: this.replyQueue },
+      unroutable,
+    )
       .then(() => this.pending.markSent(msgId))
-      .catch((err: Error) => this.pending.fail(msgId, err instanceof DeadlineError ? new RpcTimeoutError(topic, method, timeoutMs, 'disconnected', server) : err));
+      .catch((err: Error) =>
+        this.pending.fail(msgId, err instanceof DeadlineError ? new RpcTimeoutError(topic, method, timeoutMs, 'disconnected', server) : err),
+      );
     return reply as Promise<T>;
   }
 
@@ -131,11 +139,15 @@ export class AmqpBus implements RpcBus {
     const body = encodeRequest({ method, args, context: ctxOf(opts), msgId: null, replyQueue: null });
     // mandatory only to say in the debug log that nobody got it; oslo drops such casts too.
     const dropped = () => this.log.debug({ topic, server, method }, 'RPC cast dropped: nobody serves this topic');
-    await this.publish(this.exchange, routingKey(topic, server), body, { msgId: newId(), deadline: Date.now() + timeoutMs, mandatory: true }, dropped).catch(
-      (err: Error) => {
-        throw err instanceof DeadlineError ? new RpcTimeoutError(topic, method, timeoutMs, 'disconnected', server, 'cast') : err;
-      },
-    );
+    await this.publish(
+      this.exchange,
+      routingKey(topic, server),
+      body,
+      { msgId: newId(), deadline: Date.now() + timeoutMs, mandatory: true },
+      dropped,
+    ).catch((err: Error) => {
+      throw err instanceof DeadlineError ? new RpcTimeoutError(topic, method, timeoutMs, 'disconnected', server, 'cast') : err;
+    });
   }
 
   async fanout(topic: string, method: string, args: RpcArgs = {}, opts: CastOptions = {}): Promise<void> {
@@ -279,7 +291,7 @@ export class AmqpBus implements RpcBus {
       // channel already closed: the broker requeues it for another consumer
       return;
     }
-    let req;
+    let req: RequestMessage;
     try {
       req = decodeRequest(msg.content);
     } catch (err) {
@@ -288,9 +300,19 @@ export class AmqpBus implements RpcBus {
     }
     void dispatch(s.handlers, req, s.topic, this.log).then(async (reply) => {
       if (reply === null || !req.replyQueue || !req.msgId) return;
-      const lost = () => this.log.warn({ topic: s.topic, method: req.method, requestId: req.context.requestId }, 'RPC reply dropped: the caller\'s reply queue is gone');
+      const lost = () =>
+        this.log.warn(
+          { topic: s.topic, method: req.method, requestId: req.context.requestId },
+          "RPC reply dropped: the caller's reply queue is gone",
+        );
       try {
-        await this.publish('', req.replyQueue, reply, { msgId: newId(), correlationId: req.msgId, deadline: Date.now() + this.defaultTimeoutMs, mandatory: true }, lost);
+        await this.publish(
+          '',
+          req.replyQueue,
+          reply,
+          { msgId: newId(), correlationId: req.msgId, deadline: Date.now() + this.defaultTimeoutMs, mandatory: true },
+          lost,
+        );
       } catch (err) {
         this.log.warn({ topic: s.topic, method: req.method, err: (err as Error).message }, 'cannot send RPC reply');
       }
@@ -303,7 +325,8 @@ export class AmqpBus implements RpcBus {
       return;
     }
     try {
-      if (!this.pending.settle(decodeReply(msg.content))) this.log.debug({ correlationId: msg.properties.correlationId }, 'late or duplicate RPC reply ignored');
+      if (!this.pending.settle(decodeReply(msg.content)))
+        this.log.debug({ correlationId: msg.properties.correlationId }, 'late or duplicate RPC reply ignored');
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'malformed RPC reply dropped');
     }
@@ -339,7 +362,10 @@ export class AmqpBus implements RpcBus {
           if (o.prepare) await o.prepare(link);
           await new Promise<void>((resolve, reject) => {
             // A blocked broker (resource alarm) holds confirms back: do not wait past the deadline.
-            const timer = setTimeout(() => reject(new DeadlineError('no publisher confirm before the deadline')), Math.max(0, o.deadline - Date.now()));
+            const timer = setTimeout(
+              () => reject(new DeadlineError('no publisher confirm before the deadline')),
+              Math.max(0, o.deadline - Date.now()),
+            );
             const settle = (err: unknown) => {
               clearTimeout(timer);
               if (err) reject(err instanceof Error ? err : new Error(String(err)));
@@ -369,7 +395,8 @@ export class AmqpBus implements RpcBus {
           return;
         } catch (err) {
           if (err instanceof DeadlineError) throw err;
-          if (link.alive && !/closed/i.test((err as Error).message)) throw new RpcError(`RabbitMQ refused the message for '${key || exchange}': ${(err as Error).message}`);
+          if (link.alive && !/closed/i.test((err as Error).message))
+            throw new RpcError(`RabbitMQ refused the message for '${key || exchange}': ${(err as Error).message}`);
           // Lost mid-publish: make sure this link is abandoned, then go again on the next one.
           this.link.fail(link, 'publish failed on a closing channel');
         }

@@ -35,6 +35,7 @@ export type RpcArgs = Record<string, unknown>;
  * One RPC method. `args` is `any` so handlers can declare the shape they expect; the bus only
  * guarantees it is the JSON-decoded object the caller sent.
  */
+// biome-ignore lint/suspicious/noExplicitAny: see above; `unknown` would make every handler's declared shape a type error.
 export type RpcHandler = (ctx: RpcContext, args: any) => Promise<unknown> | unknown;
 export type RpcHandlers = Record<string, RpcHandler>;
 
@@ -102,7 +103,13 @@ export function newRpcContext(projectId: string | null = null): RpcContext {
  * The RPC view of an API request context (src/context.ts's RequestContext fits structurally):
  * copies only the JSON-safe identity fields.
  */
-export function toRpcContext(ctx: { requestId: string; projectId: string | null; userId?: string | null; isAdmin?: boolean; roles?: string[] }): RpcContext {
+export function toRpcContext(ctx: {
+  requestId: string;
+  projectId: string | null;
+  userId?: string | null;
+  isAdmin?: boolean;
+  roles?: string[];
+}): RpcContext {
   const out: RpcContext = { requestId: ctx.requestId, projectId: ctx.projectId };
   if (ctx.userId !== undefined) out.userId = ctx.userId;
   if (ctx.isAdmin !== undefined) out.isAdmin = ctx.isAdmin;

@@ -23,7 +23,7 @@ import { dispatch } from './dispatch.js';
 import { RpcClosedError, RpcTimeoutError } from './errors.js';
 import { defaultLogger } from './log.js';
 import { PendingCalls } from './pending.js';
-import { decodeReply, decodeRequest, encodeRequest, newId } from './wire.js';
+import { decodeReply, decodeRequest, encodeRequest, newId, type RequestMessage } from './wire.js';
 
 /** A consumer: one `serve()` registration. `deliver` gets the encoded body and a reply path. */
 interface Consumer {
@@ -140,7 +140,7 @@ export class MemoryBus implements RpcBus {
       deliver(body, reply) {
         // Asynchronous like a real transport: the sender never runs handlers in its own stack.
         setImmediate(() => {
-          let req;
+          let req: RequestMessage;
           try {
             req = decodeRequest(body);
           } catch (err) {

@@ -88,7 +88,9 @@ export function decodeRequest(body: Buffer | string): RequestMessage {
 
 export function encodeReply(r: ReplyMessage): string {
   // oslo sends the failure as a JSON string with the exception's class and message.
-  const failure = r.failure ? JSON.stringify({ class: r.failure.type, module: 'neutrino', message: r.failure.message, tb: [], args: [r.failure.message], kwargs: {} }) : null;
+  const failure = r.failure
+    ? JSON.stringify({ class: r.failure.type, module: 'neutrino', message: r.failure.message, tb: [], args: [r.failure.message], kwargs: {} })
+    : null;
   return wrap({ result: r.failure ? null : r.result, failure, ending: true, _msg_id: r.msgId, _unique_id: newId() });
 }
 

@@ -40,7 +40,6 @@ for (const mode of modes) {
     let t: TwoHosts;
     let net1: any;
     let net2: any;
-    let subnet1: any;
     const ports: any[] = [];
     const ips: string[] = [];
     const vm = (i: number) => `nt${t.s}vm${i + 1}`;
@@ -83,7 +82,6 @@ for (const mode of modes) {
         host_routes: [{ destination: '192.168.77.0/24', nexthop: '10.77.0.254' }], allocation_pools: [{ start: '10.77.0.2', end: '10.77.0.100' }],
       } });
       assert.equal(s1.status, 201, JSON.stringify(s1.body));
-      subnet1 = s1.body.subnet;
       // The DHCP agent (registered as Neutron's) starts dnsmasq for the subnet before any VM port exists.
       const agents = (await t.api('GET', `/agents?host=${t.host[0]}&agent_type=DHCP+agent`)).body.agents;
       assert.equal(agents.length, 1);

@@ -337,7 +337,7 @@ export class SubnetPoolHandler implements ResourceHandler {
     });
   }
 
-  async removePrefixes(ctx: RequestContext, id: string, body: unknown): Promise<Rec> {
+  async removePrefixes(_ctx: RequestContext, id: string, body: unknown): Promise<Rec> {
     const removal = this.operationPrefixes(body)!;
     return inTransaction(this.m.db, async (tx) => {
       const pool = await findPool(this.m.db, tx, null, id, true);
