@@ -34,7 +34,7 @@ import { MemoryBroker, MemoryBus, silentLogger, type RpcBus, type RpcLogger } fr
 import { LinuxBridgeAgent } from '../src/agents/linuxbridge/agent.js';
 import { plug, tapOf } from '../src/cli/vif-plug.js';
 import { ensureNetns, exec, IpBatch, runInNetns, type Exec } from '../src/dataplane/index.js';
-import { intOption, parseOptions } from '../src/cli/options.js';
+import { intOption, parseOptions } from '../src/config/command-line.js';
 
 interface Options {
   hosts: number;

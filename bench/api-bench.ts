@@ -26,7 +26,7 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
-import { intOption, parseOptions } from '../src/cli/options.js';
+import { intOption, parseOptions } from '../src/config/command-line.js';
 
 // ---- options ----------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import { runLinuxBridgeAgent } from './agents/linuxbridge/main.js';
 import { runLinuxBridgeCleanup } from './agents/linuxbridge/cleanup.js';
 import { runVif } from './cli/vif-plug.js';
 import { aioAgents, startAioAgents, type AioAgentsHandle } from './agents/aio.js';
-import { parseOptions } from './cli/options.js';
+import { parseOptions } from './config/command-line.js';
 
 const USAGE = `usage: neutrino <command> [options]
 

@@ -9,7 +9,7 @@
 // Auth: OS_TOKEN / --token as X-Auth-Token; without one, no-auth admin headers.
 import { hostname } from 'node:os';
 import { ensureNetns, IpBatch, type Target } from '../dataplane/index.js';
-import { parseOptions } from './options.js';
+import { parseOptions } from '../config/command-line.js';
 
 const USAGE = `usage:
   neutrino vif plug <port-id> --netns NAME [--host HOST] [--host-netns NS] [--ifname eth0] [--static] [--endpoint URL] [--token TOKEN]

@@ -1,6 +1,8 @@
 // Names that cross the wire between server and agents, spelled once: RPC topics (oslo.messaging
 // target topics Neutron's agents and server use), agent types as agents report them, the device
-// owners Neutron gives its own ports, and binding vif types. Server and agents both import these.
+// owners Neutron gives its own ports, the DHCP port device id, IP protocol names of rules, and
+// binding vif types. Server and agents both import these.
+import { createHash } from 'node:crypto';
 
 // RPC topics.
 /** The core plugin's endpoint: L2 and DHCP agents' calls, security group info. */
@@ -47,6 +49,36 @@ export const ROUTER_PORT_OWNERS: readonly string[] = [...ROUTER_INTERFACE_OWNERS
 export function isNetworkOwned(deviceOwner: unknown): boolean {
   return typeof deviceOwner === 'string' && (deviceOwner.startsWith('network:') || deviceOwner.startsWith('neutron:'));
 }
+
+/** The casts the DHCP agents hear on DHCP_AGENT_TOPIC (Neutron's DhcpAgentNotifyAPI). */
+export const DHCP_AGENT_EVENTS = [
+  'network_create_end', 'network_update_end', 'network_delete_end', 'subnet_create_end', 'subnet_update_end',
+  'subnet_delete_end', 'port_create_end', 'port_update_end', 'port_delete_end',
+] as const;
+
+/** neutron.common.utils.get_dhcp_agent_device_id and what it needs, as server and agent both compute it. */
+/** uuid.uuid5(uuid.NAMESPACE_DNS, name), as Python computes it. */
+export function uuid5Dns(name: string): string {
+  const ns = Buffer.from('6ba7b8109dad11d180b400c04fd430c8', 'hex');
+  const h = createHash('sha1').update(ns).update(Buffer.from(name, 'utf8')).digest().subarray(0, 16);
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+/** neutron.common.utils.get_dhcp_agent_device_id: 'dhcp<uuid5 of the short host name>-<network id>'. */
+export function dhcpDeviceId(networkId: string, host: string): string {
+  return `dhcp${uuid5Dns(host.split('.')[0]!)}-${networkId}`;
+}
+
+// Security group rules.
+/** IP protocol names Neutron accepts in rules (neutron_lib IP_PROTOCOL_MAP), with their numbers. */
+export const IP_PROTOCOLS: Readonly<Record<string, number>> = {
+  ah: 51, dccp: 33, egp: 8, esp: 50, gre: 47, hopopt: 0, icmp: 1, igmp: 2, ip: 0, ipip: 4,
+  'ipv6-encap': 41, 'ipv6-frag': 44, 'ipv6-icmp': 58, icmpv6: 58, 'ipv6-nonxt': 59, 'ipv6-opts': 60,
+  'ipv6-route': 43, ospf: 89, pgm: 113, rsvp: 46, sctp: 132, tcp: 6, udp: 17, udplite: 136, vrrp: 112,
+};
 
 // Port binding.
 export const VIF_TYPE_BRIDGE = 'bridge';

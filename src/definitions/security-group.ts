@@ -9,13 +9,8 @@ import { ADDRESS_BITS, formatIp, invalidCidr, tryParseIp } from '../ipam/index.j
 import {
   securityGroupDefaultAlreadyExists, securityGroupInvalidPortValue, securityGroupRuleInvalidEtherType, securityGroupRuleInvalidProtocol,
 } from './errors.js';
+import { IP_PROTOCOLS } from '../core/wire.js';
 
-/** IP protocol names Neutron accepts in rules (neutron_lib IP_PROTOCOL_MAP), with their numbers. */
-export const IP_PROTOCOLS: Readonly<Record<string, number>> = {
-  ah: 51, dccp: 33, egp: 8, esp: 50, gre: 47, hopopt: 0, icmp: 1, igmp: 2, ip: 0, ipip: 4,
-  'ipv6-encap': 41, 'ipv6-frag': 44, 'ipv6-icmp': 58, icmpv6: 58, 'ipv6-nonxt': 59, 'ipv6-opts': 60,
-  'ipv6-route': 43, ospf: 89, pgm: 113, rsvp: 46, sctp: 132, tcp: 6, udp: 17, udplite: 136, vrrp: 112,
-};
 
 /** 'any' (newer Neutron) and null both mean every protocol: stored as null. */
 export const PROTOCOL_ANY = 'any';

@@ -7,8 +7,7 @@ import { BACKENDS, skipUnless } from '../helpers/backends.js';
 import { ADMIN, ALICE, startServer, type TestServer } from '../helpers/server.js';
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
 import { RpcRegistry } from '../../src/plugins/rpc-registry.js';
-import { dhcpDeviceId, uuid5Dns } from '../../src/plugins/dhcp/scheduler.js';
-import { DHCP_AGENT_EVENTS } from '../../src/plugins/dhcp/scheduler.js';
+import { DHCP_AGENT_EVENTS, dhcpDeviceId, uuid5Dns } from '../../src/core/wire.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

@@ -10,7 +10,7 @@ import { BACKENDS, skipUnless } from '../helpers/backends.js';
 import { ADMIN, ALICE, BOB, startServer, type TestServer } from '../helpers/server.js';
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
 import { createOrUpdateAgent } from '../../src/plugins/agents/report-state.js';
-import { DHCP_AGENT_EVENTS } from '../../src/plugins/dhcp/scheduler.js';
+import { DHCP_AGENT_EVENTS } from '../../src/core/wire.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

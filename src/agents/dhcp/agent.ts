@@ -24,12 +24,11 @@ import { newRpcContext, type RpcBus, type RpcLogger, type RpcServerHandle } from
 import { silentLogger } from '../../rpc/index.js';
 import { Reconciler } from '../reconciler.js';
 import { StateReporter } from '../state-reporter.js';
-import { DHCP_AGENT_EVENTS, dhcpDeviceId } from '../../plugins/dhcp/scheduler.js';
 import {
   bridgeOf, dhcpSubnets, namespaceOf, nsIfOf, NS_PREFIX, portAddresses, renderArgs, renderHosts, renderOpts, tapOf,
   type NetworkInfo, type PortInfo, type RenderOptions,
 } from './render.js';
-import { AGENT_TYPE_DHCP, DEVICE_ID_RESERVED_DHCP_PORT, DEVICE_OWNER_DHCP, DHCP_AGENT_TOPIC, PLUGIN_TOPIC } from '../../core/wire.js';
+import { AGENT_TYPE_DHCP, DEVICE_ID_RESERVED_DHCP_PORT, DEVICE_OWNER_DHCP, DHCP_AGENT_EVENTS, DHCP_AGENT_TOPIC, PLUGIN_TOPIC, dhcpDeviceId } from '../../core/wire.js';
 
 export const DHCP_AGENT_BINARY = 'neutron-dhcp-agent';
 export { DHCP_AGENT_TOPIC };

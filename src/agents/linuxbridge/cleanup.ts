@@ -15,7 +15,7 @@ import { resolve } from 'node:path';
 import { ConfigError, loadConfig, parseMappings } from '../../config/index.js';
 import { IpBatch, listLinks, type Link, type Target } from '../../dataplane/index.js';
 import { BRIDGE_PREFIX, VXLAN_PREFIX, isTap } from './model.js';
-import { parseOptions } from '../../cli/options.js';
+import { parseOptions } from '../../config/command-line.js';
 
 export interface CleanupOptions {
   /** physnet → bridge ([linux_bridge] bridge_mappings): never removed. */

@@ -41,8 +41,7 @@
 import { isWholeSpace, linkLocalAddress, rangeText, tryParseRange, type IpRange, type IpVersion } from '../../ipam/index.js';
 import { mergeOverlapping } from '../../ipam/prefix-set.js';
 import type { NftChain, NftRule, NftSet, NftTable, ActualTable } from '../../dataplane/index.js';
-import { IP_PROTOCOLS } from '../../definitions/security-group.js';
-import { isNetworkOwned } from '../../core/wire.js';
+import { IP_PROTOCOLS, isNetworkOwned } from '../../core/wire.js';
 
 export const FW_TABLE = 'neutrino_sg';
 /** Bridge priorities: before br_netfilter (0 in prerouting, -1 in forward). */

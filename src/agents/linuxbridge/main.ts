@@ -14,7 +14,7 @@ import { ConfigError, loadConfig, parseMappings, type Config } from '../../confi
 import { busFromConfig } from '../../rpc/from-config.js';
 import { stats } from '../../dataplane/index.js';
 import { LinuxBridgeAgent } from './agent.js';
-import { parseOptions } from '../../cli/options.js';
+import { parseOptions } from '../../config/command-line.js';
 
 export const LB_USAGE = `usage: neutrino agent linuxbridge [--config-file FILE]... [--netns NAME] [--host NAME] [--debug]
 `;

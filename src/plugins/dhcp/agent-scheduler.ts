@@ -14,9 +14,8 @@ import { toRpcContext } from '../../rpc/index.js';
 import { agentNotFound } from '../common/errors.js';
 import { networkNotFound } from '../ml2/errors.js';
 import { invalidDhcpAgent, networkHostedByDhcpAgent, networkNotHostedByDhcpAgent } from './errors.js';
-import { dhcpDeviceId } from './scheduler.js';
 import type { DhcpAgentNotifier } from './notifier.js';
-import { AGENT_TYPE_DHCP, DEVICE_ID_RESERVED_DHCP_PORT, DEVICE_OWNER_DHCP } from '../../core/wire.js';
+import { AGENT_TYPE_DHCP, DEVICE_ID_RESERVED_DHCP_PORT, DEVICE_OWNER_DHCP, dhcpDeviceId } from '../../core/wire.js';
 
 
 /** What removing needs of the ports' API controller (CollectionController fits). */

@@ -1,7 +1,6 @@
 // Which DHCP agents serve which network (Neutron's DhcpFilter/ChanceScheduler with the
 // networkdhcpagentbindings table): a network with at least one DHCP-enabled subnet is given to
 // `dhcp_agents_per_network` alive, enabled DHCP agents, the least loaded first.
-import { createHash } from 'node:crypto';
 import { sql, type CompiledQuery } from 'kysely';
 import type { Db } from '../../db/connection.js';
 import { isDuplicateKey } from '../../db/connection.js';
@@ -11,10 +10,6 @@ import { effectiveHints, parseHints } from '../agents/availability-zones.js';
 import { AGENT_TYPE_DHCP } from '../../core/wire.js';
 
 /** The resource notifications the server casts to DHCP agents on DHCP_AGENT_TOPIC. */
-export const DHCP_AGENT_EVENTS = [
-  'network_create_end', 'network_update_end', 'network_delete_end', 'subnet_create_end', 'subnet_update_end',
-  'subnet_delete_end', 'port_create_end', 'port_update_end', 'port_delete_end',
-] as const;
 
 export interface SchedulerOptions {
   /** [DEFAULT] agent_down_time, seconds. */
@@ -154,17 +149,3 @@ export async function unbindNetwork(db: Db, networkId: string): Promise<void> {
   await db.kysely.deleteFrom('networkdhcpagentbindings').where('network_id', '=', networkId).execute();
 }
 
-/** uuid.uuid5(uuid.NAMESPACE_DNS, name), as Python computes it. */
-export function uuid5Dns(name: string): string {
-  const ns = Buffer.from('6ba7b8109dad11d180b400c04fd430c8', 'hex');
-  const h = createHash('sha1').update(ns).update(Buffer.from(name, 'utf8')).digest().subarray(0, 16);
-  h[6] = (h[6]! & 0x0f) | 0x50;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const x = h.toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
-}
-
-/** neutron.common.utils.get_dhcp_agent_device_id: 'dhcp<uuid5 of the short host name>-<network id>'. */
-export function dhcpDeviceId(networkId: string, host: string): string {
-  return `dhcp${uuid5Dns(host.split('.')[0]!)}-${networkId}`;
-}

@@ -3,7 +3,8 @@
 // as "no range"), port ranges per protocol, ethertype against remote_ip_prefix and protocol, one
 // remote at most, and the key that tells duplicate rules apart.
 import { NeutronError } from '../../core/errors.js';
-import { IP_PROTOCOLS, parseIpPrefix } from '../../definitions/security-group.js';
+import { parseIpPrefix } from '../../definitions/security-group.js';
+import { IP_PROTOCOLS } from '../../core/wire.js';
 
 export interface RuleSpec {
   security_group_id: string;
