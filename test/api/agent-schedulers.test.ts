@@ -10,8 +10,8 @@ import { ADMIN, ALICE, startServer, type TestServer } from '../helpers/server.js
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
 import { dhcpDeviceId } from '../../src/plugins/dhcp/scheduler.js';
 import { DHCP_AGENT_EVENTS } from '../../src/plugins/dhcp/scheduler.js';
+import { sleep } from '../helpers/wait.js';
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const NO_ID = '00000000-0000-4000-8000-000000000000';
 
 interface Cast { host: string; method: string; args: any }

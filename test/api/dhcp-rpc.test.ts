@@ -9,8 +9,7 @@ import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rp
 import { RpcRegistry } from '../../src/plugins/rpc-registry.js';
 import { dhcpDeviceId, uuid5Dns } from '../../src/plugins/dhcp/scheduler.js';
 import { DHCP_AGENT_EVENTS } from '../../src/plugins/dhcp/scheduler.js';
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+import { sleep } from '../helpers/wait.js';
 
 interface Cast { method: string; args: any }
 
