@@ -27,6 +27,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config/index.js';
 import { createServer, type NeutrinoServer } from '../src/server/neutron-server.js';
@@ -35,6 +36,7 @@ import { LinuxBridgeAgent } from '../src/agents/linuxbridge/agent.js';
 import { plug, tapOf } from '../src/cli/vif-plug.js';
 import { ensureNetns, exec, IpBatch, runInNetns, type Exec } from '../src/dataplane/index.js';
 import { intOption, parseOptions } from '../src/config/command-line.js';
+import { waitFor } from './wait.js';
 
 interface Options {
   hosts: number;
@@ -97,7 +99,6 @@ function optionsFrom(argv: string[]): Options {
 
 // ---- small helpers ----------------------------------------------------------------------------
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const SBIN_PATH = `${process.env.PATH ?? ''}:/usr/local/sbin:/usr/sbin:/sbin`;
 
@@ -118,16 +119,6 @@ const steps = (m: Record<string, number> | undefined) =>
         .join(', ')
     : '?';
 const fmt = (s: ReturnType<typeof summary>) => `median ${s.median} ms, p90 ${s.p90} ms (min ${s.min}, max ${s.max}, n=${s.n})`;
-
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, every = 5): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(every);
-  }
-}
 
 /** Kernel commands of one agent (the dataplane's global stats() mix every agent of the process). */
 function countingExec(): { exec: Exec; reads: number; writes: number } {

@@ -27,6 +27,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { intOption, parseOptions } from '../src/config/command-line.js';
+import { waitFor } from './wait.js';
 
 // ---- options ----------------------------------------------------------------------------------
 
@@ -373,27 +374,28 @@ async function startServer(nodeArgs: string[], serverRoot?: string): Promise<Sta
     rmSync(state, { recursive: true, force: true });
   };
   const endpoint = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (exited) {
-      const text = serverLog();
-      await stop();
-      throw new Error(`the server exited during start-up:\n${text}`);
-    }
-    const ok = await new Promise<boolean>((res) => {
+  const answers = () =>
+    new Promise<boolean>((res) => {
       const r = http.get(`${endpoint}/`, (resp) => {
         resp.resume();
         res(resp.statusCode === 200);
       });
       r.on('error', () => res(false));
     });
-    if (ok) break;
-    if (Date.now() > deadline) {
-      const text = serverLog();
-      await stop();
-      throw new Error(`the server did not answer within 30 s:\n${text}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    await waitFor(
+      'the server to answer',
+      async () => {
+        if (exited) throw new Error('the server exited during start-up');
+        return answers();
+      },
+      30_000,
+      100,
+    );
+  } catch (e) {
+    const text = serverLog();
+    await stop();
+    throw new Error(`${(e as Error).message}:\n${text}`);
   }
   return { endpoint, pid: child.pid!, stop };
 }

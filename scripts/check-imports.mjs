@@ -43,7 +43,7 @@ const KNOWN = new Set([
   // core/ naming the definitions' types (ResourceDef in the handler contract).
   "src/core/resource.ts → '../definitions/types.js'",
   "src/core/api-route.ts → '../definitions/types.js'",
-])
+]);
 
 // `import x, { y as z, type T } from '…'`, `import * as x from '…'`, `export { a } from '…'`,
 // `export * from '…'`, `export type { T } from '…'`: only names, braces, commas and `*` come

@@ -13,10 +13,9 @@ import { plug, tapOf } from '../../src/cli/vif-plug.js';
 import { BACKENDS } from '../helpers/backends.js';
 import { ADMIN, startServer, type TestServer } from '../helpers/server.js';
 import { Namespaces, rootGate, suffix } from '../dataplane/root-helpers.js';
-import { waitFor } from '../helpers/wait.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const gate = rootGate('Linux-bridge agent', ['ip', 'bridge', 'nsenter']);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 describe('Linux-bridge agent passes (root)', { skip: gate.skip }, () => {
   const s = suffix();

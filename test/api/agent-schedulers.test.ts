@@ -9,8 +9,8 @@ import { BACKENDS, skipUnless } from '../helpers/backends.js';
 import { ADMIN, ALICE, startServer, type TestServer } from '../helpers/server.js';
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
 import { DHCP_AGENT_EVENTS, dhcpDeviceId } from '../../src/core/wire.js';
+import { sleep } from '../helpers/wait.js';
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const NO_ID = '00000000-0000-4000-8000-000000000000';
 
 interface Cast { host: string; method: string; args: any }

@@ -9,9 +9,7 @@ import { StateReporter } from '../../src/agents/state-reporter.js';
 import { isoAt } from '../../src/plugins/agents/agents.js';
 import { createOrUpdateAgent } from '../../src/plugins/agents/report-state.js';
 import { rabbitHarness, skipUnlessRabbit, type RabbitHarness } from '../rpc/rabbit.js';
-import { waitFor } from '../helpers/wait.js';
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const NEUTRON_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 

@@ -3,15 +3,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
 import { ADMIN, ALICE, BOB, startServer, type TestServer } from '../helpers/server.js';
-
-function assertNeutronError(r: { status: number; body: any }, status: number, type?: string, messageIncludes?: string) {
-  assert.equal(r.status, status, JSON.stringify(r.body));
-  assert.ok(r.body?.NeutronError, `expected a NeutronError body, got ${JSON.stringify(r.body)}`);
-  assert.equal(typeof r.body.NeutronError.message, 'string');
-  assert.ok('detail' in r.body.NeutronError);
-  if (type) assert.equal(r.body.NeutronError.type, type);
-  if (messageIncludes) assert.ok(r.body.NeutronError.message.includes(messageIncludes), r.body.NeutronError.message);
-}
+import { assertError } from '../helpers/assert-error.js';
 
 for (const backend of BACKENDS) {
   describe(`core API on ${backend.name}`, { skip: await skipUnless(backend) }, () => {
@@ -46,7 +38,7 @@ for (const backend of BACKENDS) {
       for (const a of ['provider', 'external-net', 'binding', 'quotas', 'standard-attr-tag', 'port-security']) assert.ok(aliases.includes(a), a);
       const one = await s.req('GET', '/v2.0/extensions/provider');
       assert.equal(one.body.extension.alias, 'provider');
-      assertNeutronError(await s.req('GET', '/v2.0/extensions/nope'), 404);
+      assertError(await s.req('GET', '/v2.0/extensions/nope'), 404);
     });
 
     it('creates, shows, updates and deletes a network with Neutron attributes', async () => {
@@ -67,28 +59,28 @@ for (const backend of BACKENDS) {
       assert.equal(u.body.network.name, 'renamed');
       assert.equal(u.body.network.revision_number, 1);
       assert.equal((await s.req('DELETE', `/v2.0/networks/${n.id}`)).status, 204);
-      assertNeutronError(await s.req('GET', `/v2.0/networks/${n.id}`), 404, 'NetworkNotFound');
+      assertError(await s.req('GET', `/v2.0/networks/${n.id}`), 404, 'NetworkNotFound');
     });
 
     it('rejects bad input with 400 NeutronError and writes nothing', async () => {
       const before = (await s.req('GET', '/v2.0/networks', undefined, ALICE)).body.networks.length;
-      assertNeutronError(await s.req('POST', '/v2.0/networks', '{"network": {', ALICE), 400, 'HTTPBadRequest', 'Malformed');
-      assertNeutronError(await s.req('POST', '/v2.0/networks', { network: { foo: 1 } }), 400, 'HTTPBadRequest', "'foo'");
-      assertNeutronError(await s.req('POST', '/v2.0/networks', { network: { admin_state_up: 'maybe' } }), 400, undefined, 'maybe');
-      assertNeutronError(await s.req('POST', '/v2.0/networks', { network: { name: 5 } }), 400, 'HTTPBadRequest', 'name');
-      assertNeutronError(await s.req('POST', '/v2.0/networks', { network: { status: 'DOWN' } }), 400, 'HTTPBadRequest', 'status');
-      assertNeutronError(await s.req('POST', '/v2.0/networks', { nothing: {} }), 400);
+      assertError(await s.req('POST', '/v2.0/networks', '{"network": {', ALICE), 400, 'HTTPBadRequest', 'Malformed');
+      assertError(await s.req('POST', '/v2.0/networks', { network: { foo: 1 } }), 400, 'HTTPBadRequest', "'foo'");
+      assertError(await s.req('POST', '/v2.0/networks', { network: { admin_state_up: 'maybe' } }), 400, undefined, 'maybe');
+      assertError(await s.req('POST', '/v2.0/networks', { network: { name: 5 } }), 400, 'HTTPBadRequest', 'name');
+      assertError(await s.req('POST', '/v2.0/networks', { network: { status: 'DOWN' } }), 400, 'HTTPBadRequest', 'status');
+      assertError(await s.req('POST', '/v2.0/networks', { nothing: {} }), 400);
       // bulk: one bad item fails the whole request
-      assertNeutronError(await s.req('POST', '/v2.0/networks', { networks: [{ name: 'ok' }, { name: 'bad', mtu: 'x' }] }), 400);
+      assertError(await s.req('POST', '/v2.0/networks', { networks: [{ name: 'ok' }, { name: 'bad', mtu: 'x' }] }), 400);
       const after = (await s.req('GET', '/v2.0/networks', undefined, ALICE)).body.networks.length;
       assert.equal(after, before);
-      assertNeutronError(await s.req('GET', '/v2.0/networks?bogus=1'), 400, 'HTTPBadRequest', 'bogus');
-      assertNeutronError(await s.req('GET', '/v2.0/networks?limit=-1'), 400);
-      assertNeutronError(await s.req('GET', '/v2.0/networks?sort_key=name'), 400);
+      assertError(await s.req('GET', '/v2.0/networks?bogus=1'), 400, 'HTTPBadRequest', 'bogus');
+      assertError(await s.req('GET', '/v2.0/networks?limit=-1'), 400);
+      assertError(await s.req('GET', '/v2.0/networks?sort_key=name'), 400);
       const n = await createNet();
-      assertNeutronError(await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, cidr: '10.0.0.0/33' } }), 400);
-      assertNeutronError(await s.req('POST', '/v2.0/subnets', { subnet: { network_id: 'not-a-uuid', ip_version: 4, cidr: '10.0.0.0/24' } }), 400, undefined, 'not-a-uuid');
-      assertNeutronError(await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 6, cidr: '10.0.0.0/24' } }), 400);
+      assertError(await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, cidr: '10.0.0.0/33' } }), 400);
+      assertError(await s.req('POST', '/v2.0/subnets', { subnet: { network_id: 'not-a-uuid', ip_version: 4, cidr: '10.0.0.0/24' } }), 400, undefined, 'not-a-uuid');
+      assertError(await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 6, cidr: '10.0.0.0/24' } }), 400);
       assert.equal((await s.req('GET', `/v2.0/subnets?network_id=${n.id}`)).body.subnets.length, 0);
     });
 
@@ -101,14 +93,14 @@ for (const backend of BACKENDS) {
 
     it('applies policy: attribute rules, owner visibility and 404 for the invisible', async () => {
       const denied = await s.req('POST', '/v2.0/networks', { network: { name: 'x', shared: true } }, ALICE);
-      assertNeutronError(denied, 403, 'PolicyNotAuthorized', 'create_network:shared');
+      assertError(denied, 403, 'PolicyNotAuthorized', 'create_network:shared');
       const provider = await s.req('POST', '/v2.0/networks', { network: { 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet1' } }, ALICE);
-      assertNeutronError(provider, 403);
+      assertError(provider, 403);
       const mine = await createNet({}, ALICE);
-      assertNeutronError(await s.req('GET', `/v2.0/networks/${mine.id}`, undefined, BOB), 404, 'NetworkNotFound');
-      assertNeutronError(await s.req('PUT', `/v2.0/networks/${mine.id}`, { network: { name: 'hijack' } }, BOB), 404);
-      assertNeutronError(await s.req('DELETE', `/v2.0/networks/${mine.id}`, undefined, BOB), 404);
-      assertNeutronError(await s.req('POST', '/v2.0/ports', { port: { network_id: mine.id } }, BOB), 404, 'NetworkNotFound');
+      assertError(await s.req('GET', `/v2.0/networks/${mine.id}`, undefined, BOB), 404, 'NetworkNotFound');
+      assertError(await s.req('PUT', `/v2.0/networks/${mine.id}`, { network: { name: 'hijack' } }, BOB), 404);
+      assertError(await s.req('DELETE', `/v2.0/networks/${mine.id}`, undefined, BOB), 404);
+      assertError(await s.req('POST', '/v2.0/ports', { port: { network_id: mine.id } }, BOB), 404, 'NetworkNotFound');
       const shared = await createNet({ shared: true }, ADMIN);
       const seen = await s.req('GET', `/v2.0/networks/${shared.id}`, undefined, BOB);
       assert.equal(seen.status, 200);
@@ -118,7 +110,7 @@ for (const backend of BACKENDS) {
       assert.ok(!ids.includes(mine.id));
       // a member may not choose a MAC on someone else's shared network, but may create a port
       await createSubnet(shared.id, { cidr: '10.9.0.0/24' }, ADMIN);
-      assertNeutronError(await s.req('POST', '/v2.0/ports', { port: { network_id: shared.id, mac_address: 'fa:16:3e:00:00:01' } }, BOB), 403);
+      assertError(await s.req('POST', '/v2.0/ports', { port: { network_id: shared.id, mac_address: 'fa:16:3e:00:00:01' } }, BOB), 403);
       const p = await s.req('POST', '/v2.0/ports', { port: { network_id: shared.id } }, BOB);
       assert.equal(p.status, 201);
       assert.ok(!('binding:vif_type' in p.body.port), 'binding:vif_type is admin-only');
@@ -128,14 +120,14 @@ for (const backend of BACKENDS) {
       const flat = await createNet({ 'provider:network_type': 'flat', 'provider:physical_network': 'flat1' }, ADMIN);
       assert.equal(flat['provider:physical_network'], 'flat1');
       assert.equal(flat.mtu, 1500);
-      assertNeutronError(await s.req('POST', '/v2.0/networks', { network: { 'provider:network_type': 'flat', 'provider:physical_network': 'flat1' } }, ADMIN), 409, 'FlatNetworkInUse');
+      assertError(await s.req('POST', '/v2.0/networks', { network: { 'provider:network_type': 'flat', 'provider:physical_network': 'flat1' } }, ADMIN), 409, 'FlatNetworkInUse');
       const vlan = await createNet({ 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet1', 'provider:segmentation_id': 150 }, ADMIN);
       assert.equal(vlan['provider:segmentation_id'], 150);
-      assertNeutronError(await s.req('POST', '/v2.0/networks', { network: { 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet1', 'provider:segmentation_id': 150 } }, ADMIN), 409, 'VlanIdInUse');
+      assertError(await s.req('POST', '/v2.0/networks', { network: { 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet1', 'provider:segmentation_id': 150 } }, ADMIN), 409, 'VlanIdInUse');
       const auto = await createNet({ 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet1' }, ADMIN);
       assert.ok(auto['provider:segmentation_id'] >= 100 && auto['provider:segmentation_id'] <= 199);
       const unknownPhysnet = await s.req('POST', '/v2.0/networks', { network: { 'provider:network_type': 'vlan', 'provider:physical_network': 'nowhere' } }, ADMIN);
-      assertNeutronError(unknownPhysnet, 400, 'InvalidInput');
+      assertError(unknownPhysnet, 400, 'InvalidInput');
       // neutron_lib's InvalidInput template ends the message with a period
       assert.equal(unknownPhysnet.body.NeutronError.message, "Invalid input for operation: physical_network 'nowhere' unknown for VLAN provider network.");
       // deleting frees the id for reuse
@@ -156,7 +148,7 @@ for (const backend of BACKENDS) {
       assert.deepEqual(sn.dns_nameservers, ['8.8.8.8']);
       assert.equal(sn.host_routes.length, 1);
       const overlap = await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, cidr: '10.0.0.128/25' } });
-      assertNeutronError(overlap, 400);
+      assertError(overlap, 400);
       // the same CIDR on another network is fine
       const n2 = await createNet();
       await createSubnet(n2.id);
@@ -165,8 +157,8 @@ for (const backend of BACKENDS) {
       const u = await s.req('PUT', `/v2.0/subnets/${sn.id}`, { subnet: { allocation_pools: [{ start: '10.0.0.10', end: '10.0.0.20' }], dns_nameservers: [] } });
       assert.equal(u.status, 200, JSON.stringify(u.body));
       assert.deepEqual(u.body.subnet.allocation_pools, [{ start: '10.0.0.10', end: '10.0.0.20' }]);
-      assertNeutronError(await s.req('PUT', `/v2.0/subnets/${sn.id}`, { subnet: { gateway_ip: '10.0.0.15' } }), 409, 'GatewayConflictWithAllocationPools');
-      assertNeutronError(await s.req('PUT', `/v2.0/subnets/${sn.id}`, { subnet: { cidr: '10.0.0.0/16' } }), 400, 'HTTPBadRequest', 'cidr');
+      assertError(await s.req('PUT', `/v2.0/subnets/${sn.id}`, { subnet: { gateway_ip: '10.0.0.15' } }), 409, 'GatewayConflictWithAllocationPools');
+      assertError(await s.req('PUT', `/v2.0/subnets/${sn.id}`, { subnet: { cidr: '10.0.0.0/16' } }), 400, 'HTTPBadRequest', 'cidr');
       const v6 = await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 6, cidr: '2001:db8::/64', ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' } });
       assert.equal(v6.status, 201, JSON.stringify(v6.body));
       assert.equal(v6.body.subnet.gateway_ip, '2001:db8::');
@@ -190,10 +182,10 @@ for (const backend of BACKENDS) {
       const q = await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, fixed_ips: [{ ip_address: '10.2.0.50' }] } });
       assert.equal(q.status, 201, JSON.stringify(q.body));
       assert.deepEqual(q.body.port.fixed_ips, [{ subnet_id: sn.id, ip_address: '10.2.0.50' }]);
-      assertNeutronError(await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, fixed_ips: [{ ip_address: '10.2.0.50' }] } }), 409, 'IpAddressAlreadyAllocated');
-      assertNeutronError(await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, fixed_ips: [{ ip_address: '10.3.0.5' }] } }), 400, 'InvalidIpForNetwork');
-      assertNeutronError(await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, mac_address: p.mac_address } }, ADMIN), 409, 'MacAddressInUse');
-      assertNeutronError(await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, mac_address: 'zz:16:3e:00:00:01' } }, ADMIN), 400);
+      assertError(await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, fixed_ips: [{ ip_address: '10.2.0.50' }] } }), 409, 'IpAddressAlreadyAllocated');
+      assertError(await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, fixed_ips: [{ ip_address: '10.3.0.5' }] } }), 400, 'InvalidIpForNetwork');
+      assertError(await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, mac_address: p.mac_address } }, ADMIN), 409, 'MacAddressInUse');
+      assertError(await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, mac_address: 'zz:16:3e:00:00:01' } }, ADMIN), 400);
       // update fixed IPs: keep one, add one
       const u = await s.req('PUT', `/v2.0/ports/${q.body.port.id}`, { port: { fixed_ips: [{ ip_address: '10.2.0.50' }, { ip_address: '10.2.0.51' }] } });
       assert.equal(u.status, 200, JSON.stringify(u.body));
@@ -203,8 +195,8 @@ for (const backend of BACKENDS) {
       assert.deepEqual(byIp.body.ports.map((x: any) => x.id), [q.body.port.id]);
       const bySub = await s.req('GET', `/v2.0/ports?fixed_ips=ip_address_substr%3D10.2.0.5`);
       assert.ok(bySub.body.ports.some((x: any) => x.id === q.body.port.id));
-      assertNeutronError(await s.req('DELETE', `/v2.0/subnets/${sn.id}`), 409, 'SubnetInUse');
-      assertNeutronError(await s.req('DELETE', `/v2.0/networks/${n.id}`), 409, 'NetworkInUse');
+      assertError(await s.req('DELETE', `/v2.0/subnets/${sn.id}`), 409, 'SubnetInUse');
+      assertError(await s.req('DELETE', `/v2.0/networks/${n.id}`), 409, 'NetworkInUse');
       assert.equal((await s.req('DELETE', `/v2.0/ports/${p.id}`)).status, 204);
       assert.equal((await s.req('DELETE', `/v2.0/ports/${q.body.port.id}`)).status, 204);
       assert.equal((await s.req('DELETE', `/v2.0/subnets/${sn.id}`)).status, 204);
@@ -218,7 +210,7 @@ for (const backend of BACKENDS) {
       assert.equal(p.status, 201, JSON.stringify(p.body));
       assert.deepEqual(p.body.port.allowed_address_pairs, [{ ip_address: '10.4.0.200', mac_address: p.body.port.mac_address }]);
       assert.deepEqual(p.body.port.extra_dhcp_opts, [{ opt_name: 'mtu', opt_value: '1400', ip_version: 4 }]);
-      assertNeutronError(await s.req('PUT', `/v2.0/ports/${p.body.port.id}`, { port: { port_security_enabled: false } }), 409, 'AddressPairAndPortSecurityRequired');
+      assertError(await s.req('PUT', `/v2.0/ports/${p.body.port.id}`, { port: { port_security_enabled: false } }), 409, 'AddressPairAndPortSecurityRequired');
       // Security groups need port security too: the default group goes with the pairs (Neutron's PortSecurityPortHasSecurityGroup).
       const off = await s.req('PUT', `/v2.0/ports/${p.body.port.id}`, { port: { port_security_enabled: false, allowed_address_pairs: [], security_groups: [] } });
       assert.equal(off.status, 200, JSON.stringify(off.body));
@@ -253,7 +245,7 @@ for (const backend of BACKENDS) {
       assert.deepEqual(t.body.tags.sort(), ['blue', 'red']);
       assert.equal((await s.req('PUT', `/v2.0/networks/${n.id}/tags/green`)).status, 201);
       assert.equal((await s.req('GET', `/v2.0/networks/${n.id}/tags/green`)).status, 204);
-      assertNeutronError(await s.req('GET', `/v2.0/networks/${n.id}/tags/black`), 404, 'TagNotFound');
+      assertError(await s.req('GET', `/v2.0/networks/${n.id}/tags/black`), 404, 'TagNotFound');
       const tagged = await s.req('GET', '/v2.0/networks?tags=red,green');
       assert.deepEqual(tagged.body.networks.map((x: any) => x.id), [n.id]);
       const notTagged = await s.req('GET', '/v2.0/networks?not-tags-any=red');
@@ -269,8 +261,8 @@ for (const backend of BACKENDS) {
       const ok = await s.req('PUT', `/v2.0/networks/${n.id}`, { network: { name: 'x' } }, ALICE, { 'if-match': 'revision_number=0' });
       assert.equal(ok.status, 200);
       const stale = await s.req('PUT', `/v2.0/networks/${n.id}`, { network: { name: 'y' } }, ALICE, { 'if-match': 'revision_number=0' });
-      assertNeutronError(stale, 412, 'RevisionNumberConstraintFailed');
-      assertNeutronError(await s.req('DELETE', `/v2.0/networks/${n.id}`, undefined, ALICE, { 'if-match': 'revision_number=7' }), 412);
+      assertError(stale, 412, 'RevisionNumberConstraintFailed');
+      assertError(await s.req('DELETE', `/v2.0/networks/${n.id}`, undefined, ALICE, { 'if-match': 'revision_number=7' }), 412);
       assert.equal((await s.req('GET', `/v2.0/networks/${n.id}`)).body.network.name, 'x');
     });
 
@@ -280,14 +272,14 @@ for (const backend of BACKENDS) {
       const upd = await s.req('PUT', `/v2.0/quotas/${proj}`, { quota: { network: 2 } }, ADMIN);
       assert.equal(upd.status, 200, JSON.stringify(upd.body));
       assert.equal(upd.body.quota.network, 2);
-      assertNeutronError(await s.req('PUT', `/v2.0/quotas/${proj}`, { quota: { network: 2 } }, caller), 403);
-      assertNeutronError(await s.req('PUT', `/v2.0/quotas/${proj}`, { quota: { network: 'many' } }, ADMIN), 400);
-      assertNeutronError(await s.req('PUT', `/v2.0/quotas/${proj}`, { quota: { widgets: 1 } }, ADMIN), 400);
+      assertError(await s.req('PUT', `/v2.0/quotas/${proj}`, { quota: { network: 2 } }, caller), 403);
+      assertError(await s.req('PUT', `/v2.0/quotas/${proj}`, { quota: { network: 'many' } }, ADMIN), 400);
+      assertError(await s.req('PUT', `/v2.0/quotas/${proj}`, { quota: { widgets: 1 } }, ADMIN), 400);
       const listed = await s.req('GET', '/v2.0/quotas', undefined, ADMIN);
       assert.ok(listed.body.quotas.some((q: any) => q.project_id === proj && q.network === 2));
       await createNet({}, caller);
       await createNet({}, caller);
-      assertNeutronError(await s.req('POST', '/v2.0/networks', { network: {} }, caller), 409, 'OverQuota', "['network']");
+      assertError(await s.req('POST', '/v2.0/networks', { network: {} }, caller), 409, 'OverQuota', "['network']");
       const details = await s.req('GET', `/v2.0/quotas/${proj}/details`, undefined, ADMIN);
       assert.deepEqual(details.body.quota.network, { limit: 2, used: 2, reserved: 0 });
       const defaults = await s.req('GET', `/v2.0/quotas/${proj}/default`, undefined, ADMIN);

@@ -8,8 +8,7 @@ import { ADMIN, ALICE, startServer, type TestServer } from '../helpers/server.js
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
 import { RpcRegistry } from '../../src/plugins/rpc-registry.js';
 import { DHCP_AGENT_EVENTS, dhcpDeviceId, uuid5Dns } from '../../src/core/wire.js';
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+import { sleep } from '../helpers/wait.js';
 
 interface Cast { method: string; args: any }
 

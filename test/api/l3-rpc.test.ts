@@ -11,8 +11,7 @@ import { ADMIN, ALICE, BOB, startServer, type TestServer } from '../helpers/serv
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
 import { createOrUpdateAgent } from '../../src/plugins/agents/report-state.js';
 import { DHCP_AGENT_EVENTS } from '../../src/core/wire.js';
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+import { sleep } from '../helpers/wait.js';
 
 interface Cast { method: string; args: any }
 

@@ -8,9 +8,8 @@ import { ADMIN, startServer, type TestServer } from '../helpers/server.js';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
 import { createOrUpdateAgent } from '../../src/plugins/agents/report-state.js';
-import { waitFor } from '../helpers/wait.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const FLOOD = ['00:00:00:00:00:00', '0.0.0.0'];
 
 for (const backend of BACKENDS) {

@@ -4,13 +4,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
 import { ADMIN, ALICE, BOB, startServer, type Caller, type TestServer } from '../helpers/server.js';
-
-function assertNeutronError(r: { status: number; body: any }, status: number, type?: string, messageIncludes?: string) {
-  assert.equal(r.status, status, JSON.stringify(r.body));
-  assert.ok(r.body?.NeutronError, `expected a NeutronError body, got ${JSON.stringify(r.body)}`);
-  if (type) assert.equal(r.body.NeutronError.type, type, JSON.stringify(r.body));
-  if (messageIncludes) assert.ok(r.body.NeutronError.message.includes(messageIncludes), r.body.NeutronError.message);
-}
+import { assertError } from '../helpers/assert-error.js';
 
 let projectSeq = 0;
 const freshProject = (): Caller => ({ project: `sg-project-${process.pid}-${++projectSeq}`, roles: 'member,reader', user: 'u' });
@@ -149,7 +143,7 @@ for (const backend of BACKENDS) {
       const mine = await listSgs(ALICE);
       assert.ok(mine.some((x) => x.id === g.id));
       assert.ok(mine.some((x) => x.name === 'default'));
-      assertNeutronError(await s.req('GET', `/v2.0/security-groups/${g.id}`, undefined, BOB), 404, 'SecurityGroupNotFound');
+      assertError(await s.req('GET', `/v2.0/security-groups/${g.id}`, undefined, BOB), 404, 'SecurityGroupNotFound');
       assert.ok(!(await listSgs(BOB)).some((x) => x.id === g.id));
       const fields = await s.req('GET', `/v2.0/security-groups?id=${g.id}&fields=id&fields=name`);
       assert.deepEqual(fields.body.security_groups, [{ id: g.id, name: 'web' }]);
@@ -158,26 +152,26 @@ for (const backend of BACKENDS) {
       assert.equal(u.body.security_group.name, 'web2');
       assert.equal(u.body.security_group.stateful, false);
       assert.equal(u.body.security_group.revision_number, 1);
-      assertNeutronError(await s.req('PUT', `/v2.0/security-groups/${g.id}`, { security_group: { name: 'x' } }, BOB), 404);
-      assertNeutronError(await s.req('DELETE', `/v2.0/security-groups/${g.id}`, undefined, BOB), 404);
+      assertError(await s.req('PUT', `/v2.0/security-groups/${g.id}`, { security_group: { name: 'x' } }, BOB), 404);
+      assertError(await s.req('DELETE', `/v2.0/security-groups/${g.id}`, undefined, BOB), 404);
       assert.equal((await s.req('DELETE', `/v2.0/security-groups/${g.id}`)).status, 204);
-      assertNeutronError(await s.req('GET', `/v2.0/security-groups/${g.id}`), 404, 'SecurityGroupNotFound');
-      assertNeutronError(await s.req('DELETE', `/v2.0/security-groups/${g.id}`), 404, 'SecurityGroupNotFound');
-      assertNeutronError(await s.req('POST', '/v2.0/security-groups', { security_group: { bogus: 1 } }), 400, 'HTTPBadRequest', 'bogus');
-      assertNeutronError(await s.req('POST', '/v2.0/security-groups', { security_group: { stateful: 'maybe' } }), 400);
+      assertError(await s.req('GET', `/v2.0/security-groups/${g.id}`), 404, 'SecurityGroupNotFound');
+      assertError(await s.req('DELETE', `/v2.0/security-groups/${g.id}`), 404, 'SecurityGroupNotFound');
+      assertError(await s.req('POST', '/v2.0/security-groups', { security_group: { bogus: 1 } }), 400, 'HTTPBadRequest', 'bogus');
+      assertError(await s.req('POST', '/v2.0/security-groups', { security_group: { stateful: 'maybe' } }), 400);
     });
 
     it('protects the name default and the default group', async () => {
-      assertNeutronError(await s.req('POST', '/v2.0/security-groups', { security_group: { name: 'default' } }), 409, 'SecurityGroupDefaultAlreadyExists');
-      assertNeutronError(await s.req('POST', '/v2.0/security-groups', { security_group: { name: 'DEFAULT' } }), 409, 'SecurityGroupDefaultAlreadyExists');
+      assertError(await s.req('POST', '/v2.0/security-groups', { security_group: { name: 'default' } }), 409, 'SecurityGroupDefaultAlreadyExists');
+      assertError(await s.req('POST', '/v2.0/security-groups', { security_group: { name: 'DEFAULT' } }), 409, 'SecurityGroupDefaultAlreadyExists');
       const g = await createSg();
-      assertNeutronError(await s.req('PUT', `/v2.0/security-groups/${g.id}`, { security_group: { name: 'default' } }), 409, 'SecurityGroupDefaultAlreadyExists');
+      assertError(await s.req('PUT', `/v2.0/security-groups/${g.id}`, { security_group: { name: 'default' } }), 409, 'SecurityGroupDefaultAlreadyExists');
       const p = freshProject();
       const d = (await listSgs(p))[0];
-      assertNeutronError(await s.req('PUT', `/v2.0/security-groups/${d.id}`, { security_group: { name: 'mine' } }, p), 409, 'SecurityGroupCannotUpdateDefault');
+      assertError(await s.req('PUT', `/v2.0/security-groups/${d.id}`, { security_group: { name: 'mine' } }, p), 409, 'SecurityGroupCannotUpdateDefault');
       const desc = await s.req('PUT', `/v2.0/security-groups/${d.id}`, { security_group: { description: 'ok' } }, p);
       assert.equal(desc.status, 200, 'the description of the default group may change');
-      assertNeutronError(await s.req('DELETE', `/v2.0/security-groups/${d.id}`, undefined, p), 409, 'SecurityGroupCannotRemoveDefault');
+      assertError(await s.req('DELETE', `/v2.0/security-groups/${d.id}`, undefined, p), 409, 'SecurityGroupCannotRemoveDefault');
       // An admin may (Tempest's cleanup does), and the next use makes a new one.
       const listed = await listSgs(ADMIN, `?tenant_id=${p.project}&name=default`);
       assert.deepEqual(listed.map((x) => x.id), [d.id]);
@@ -222,9 +216,9 @@ for (const backend of BACKENDS) {
       ];
       for (const [body, status, type, text] of cases) {
         const r = await rule(g.id, body);
-        assertNeutronError(r, status, type, text);
+        assertError(r, status, type, text);
       }
-      assertNeutronError(await rule('6b1e5a0e-2c4b-4b8e-9d55-0a6f3e0c1a13', { protocol: 'tcp' }), 404, 'SecurityGroupNotFound');
+      assertError(await rule('6b1e5a0e-2c4b-4b8e-9d55-0a6f3e0c1a13', { protocol: 'tcp' }), 404, 'SecurityGroupNotFound');
       const after = await s.req('GET', `/v2.0/security-groups/${g.id}`);
       assert.equal(after.body.security_group.security_group_rules.length, 2, 'no rule was added by the failed requests');
     });
@@ -273,36 +267,36 @@ for (const backend of BACKENDS) {
       // Rules cannot change; they go. Every attribute but the description is read-only (400, as
       // Neutron's body validation says); a description passes that and fails in Neutron's plugin,
       // which has no update method: 501 here, after the 404 of a rule one cannot see.
-      assertNeutronError(await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { protocol: 'tcp' } }), 400,
+      assertError(await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { protocol: 'tcp' } }), 400,
         'HTTPBadRequest', 'Cannot update read-only attribute protocol');
-      assertNeutronError(await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { direction: 'egress', description: 'x' } }), 400,
+      assertError(await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { direction: 'egress', description: 'x' } }), 400,
         'HTTPBadRequest', 'Cannot update read-only attribute direction');
-      assertNeutronError(await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { colour: 'red' } }), 400,
+      assertError(await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { colour: 'red' } }), 400,
         'HTTPBadRequest', "Unrecognized attribute(s) 'colour'");
-      assertNeutronError(await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { description: 'new' } }), 501, 'NotImplementedError');
-      assertNeutronError(await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { description: 'new' } }, BOB), 404, 'SecurityGroupRuleNotFound');
-      assertNeutronError(await s.req('PUT', '/v2.0/security-group-rules/6b1e5a0e-2c4b-4b8e-9d55-0a6f3e0c1a14', { security_group_rule: { description: 'new' } }), 404, 'SecurityGroupRuleNotFound');
+      assertError(await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { description: 'new' } }), 501, 'NotImplementedError');
+      assertError(await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { description: 'new' } }, BOB), 404, 'SecurityGroupRuleNotFound');
+      assertError(await s.req('PUT', '/v2.0/security-group-rules/6b1e5a0e-2c4b-4b8e-9d55-0a6f3e0c1a14', { security_group_rule: { description: 'new' } }), 404, 'SecurityGroupRuleNotFound');
       assert.deepEqual((await s.req('GET', `/v2.0/security-group-rules/${remote.id}`)).body.security_group_rule, remote, 'the rule is unchanged');
       assert.equal((await s.req('DELETE', `/v2.0/security-group-rules/${remote.id}`)).status, 204);
-      assertNeutronError(await s.req('GET', `/v2.0/security-group-rules/${remote.id}`), 404, 'SecurityGroupRuleNotFound');
-      assertNeutronError(await s.req('DELETE', `/v2.0/security-group-rules/${remote.id}`), 404, 'SecurityGroupRuleNotFound');
+      assertError(await s.req('GET', `/v2.0/security-group-rules/${remote.id}`), 404, 'SecurityGroupRuleNotFound');
+      assertError(await s.req('DELETE', `/v2.0/security-group-rules/${remote.id}`), 404, 'SecurityGroupRuleNotFound');
     });
 
     it('refuses duplicate rules with 409, however they are spelled', async () => {
       const g = await createSg();
       const first = await createRule(g.id, { protocol: 'tcp', port_range_min: 66, port_range_max: 67 });
       const again = await rule(g.id, { protocol: 'tcp', port_range_min: 66, port_range_max: 67 });
-      assertNeutronError(again, 409, 'SecurityGroupRuleExists', first.id);
-      assertNeutronError(await rule(g.id, { protocol: '6', port_range_min: 66, port_range_max: 67 }), 409, 'SecurityGroupRuleExists');
+      assertError(again, 409, 'SecurityGroupRuleExists', first.id);
+      assertError(await rule(g.id, { protocol: '6', port_range_min: 66, port_range_max: 67 }), 409, 'SecurityGroupRuleExists');
       // The group's own egress rules: 0.0.0.0/0 is the same as no prefix.
-      assertNeutronError(await rule(g.id, { direction: 'egress', remote_ip_prefix: '0.0.0.0/0' }), 409, 'SecurityGroupRuleExists');
+      assertError(await rule(g.id, { direction: 'egress', remote_ip_prefix: '0.0.0.0/0' }), 409, 'SecurityGroupRuleExists');
       const v6 = await createRule(g.id, { protocol: 'icmpv6', ethertype: 'IPv6' });
-      assertNeutronError(await rule(g.id, { protocol: '58', ethertype: 'IPv6' }), 409, 'SecurityGroupRuleExists', v6.id);
+      assertError(await rule(g.id, { protocol: '58', ethertype: 'IPv6' }), 409, 'SecurityGroupRuleExists', v6.id);
       const bulk = await s.req('POST', '/v2.0/security-group-rules', { security_group_rules: [
         { security_group_id: g.id, direction: 'ingress', protocol: 'udp', port_range_min: 5, port_range_max: 5 },
         { security_group_id: g.id, direction: 'ingress', protocol: 'udp', port_range_min: 5, port_range_max: 5 },
       ] });
-      assertNeutronError(bulk, 409, 'DuplicateSecurityGroupRuleInPost');
+      assertError(bulk, 409, 'DuplicateSecurityGroupRuleInPost');
       const ok = await s.req('POST', '/v2.0/security-group-rules', { security_group_rules: [
         { security_group_id: g.id, direction: 'ingress', protocol: 'udp', port_range_min: 5, port_range_max: 5 },
         { security_group_id: g.id, direction: 'ingress', protocol: 'udp', port_range_min: 6, port_range_max: 6 },
@@ -310,24 +304,24 @@ for (const backend of BACKENDS) {
       assert.equal(ok.status, 201, JSON.stringify(ok.body));
       assert.equal(ok.body.security_group_rules.length, 2);
       const other = await createSg({ name: 'other' });
-      assertNeutronError(await s.req('POST', '/v2.0/security-group-rules', { security_group_rules: [
+      assertError(await s.req('POST', '/v2.0/security-group-rules', { security_group_rules: [
         { security_group_id: g.id, direction: 'ingress', protocol: 'udp', port_range_min: 7, port_range_max: 7 },
         { security_group_id: other.id, direction: 'ingress', protocol: 'udp', port_range_min: 7, port_range_max: 7 },
       ] }), 400, 'SecurityGroupNotSingleGroupRules');
       // Concurrent identical rules: one is added.
       const racing = await Promise.all(Array.from({ length: 10 }, () => rule(g.id, { protocol: 'tcp', port_range_min: 443, port_range_max: 443 })));
       assert.equal(racing.filter((r) => r.status === 201).length, 1, JSON.stringify(racing.map((r) => r.status)));
-      for (const r of racing.filter((x) => x.status !== 201)) assertNeutronError(r, 409, 'SecurityGroupRuleExists');
+      for (const r of racing.filter((x) => x.status !== 201)) assertError(r, 409, 'SecurityGroupRuleExists');
     });
 
     it('keeps rules to their projects and lets the group owner govern them', async () => {
       const g = await createSg();
       const r = await createRule(g.id, { protocol: 'tcp', port_range_min: 8080, port_range_max: 8080 });
-      assertNeutronError(await s.req('GET', `/v2.0/security-group-rules/${r.id}`, undefined, BOB), 404, 'SecurityGroupRuleNotFound');
-      assertNeutronError(await s.req('DELETE', `/v2.0/security-group-rules/${r.id}`, undefined, BOB), 404);
+      assertError(await s.req('GET', `/v2.0/security-group-rules/${r.id}`, undefined, BOB), 404, 'SecurityGroupRuleNotFound');
+      assertError(await s.req('DELETE', `/v2.0/security-group-rules/${r.id}`, undefined, BOB), 404);
       const bobs = await s.req('GET', '/v2.0/security-group-rules', undefined, BOB);
       assert.ok(!bobs.body.security_group_rules.some((x: any) => x.security_group_id === g.id));
-      assertNeutronError(await rule(g.id, { protocol: 'tcp' }, BOB), 404, 'SecurityGroupNotFound');
+      assertError(await rule(g.id, { protocol: 'tcp' }, BOB), 404, 'SecurityGroupNotFound');
       // An admin's rule in Alice's group: Alice sees it as the group's owner.
       const adminRule = await createRule(g.id, { protocol: 'tcp', port_range_min: 9, port_range_max: 9 }, ADMIN);
       assert.equal(adminRule.project_id, ADMIN.project);
@@ -336,7 +330,7 @@ for (const backend of BACKENDS) {
       const remote = await createSg({ name: 'remote' });
       const viaRemote = await createRule(g.id, { protocol: 'tcp', remote_group_id: remote.id });
       assert.equal((await s.req('DELETE', `/v2.0/security-groups/${remote.id}`)).status, 204);
-      assertNeutronError(await s.req('GET', `/v2.0/security-group-rules/${viaRemote.id}`), 404);
+      assertError(await s.req('GET', `/v2.0/security-group-rules/${viaRemote.id}`), 404);
     });
 
     it('gives ports the default group, validates explicit groups and filters ports by group', async () => {
@@ -362,51 +356,51 @@ for (const backend of BACKENDS) {
       assert.deepEqual(shown.body.port.security_groups.sort(), [g1.id, g2.id].sort());
       // Unknown and other projects' groups are not found.
       const bobGroup = await createSg({ name: 'bobs' }, BOB);
-      assertNeutronError(await createPort(net.id, { security_groups: [bobGroup.id] }, p), 404, 'SecurityGroupNotFound', bobGroup.id);
-      assertNeutronError(await createPort(net.id, { security_groups: ['6b1e5a0e-2c4b-4b8e-9d55-0a6f3e0c1a14'] }, p), 404, 'SecurityGroupNotFound');
-      assertNeutronError(await createPort(net.id, { security_groups: ['not-a-uuid'] }, p), 400, 'HTTPBadRequest', 'not-a-uuid');
-      assertNeutronError(await createPort(net.id, { security_groups: [g1.id, g1.id] }, p), 400, 'HTTPBadRequest', 'Duplicate');
+      assertError(await createPort(net.id, { security_groups: [bobGroup.id] }, p), 404, 'SecurityGroupNotFound', bobGroup.id);
+      assertError(await createPort(net.id, { security_groups: ['6b1e5a0e-2c4b-4b8e-9d55-0a6f3e0c1a14'] }, p), 404, 'SecurityGroupNotFound');
+      assertError(await createPort(net.id, { security_groups: ['not-a-uuid'] }, p), 400, 'HTTPBadRequest', 'not-a-uuid');
+      assertError(await createPort(net.id, { security_groups: [g1.id, g1.id] }, p), 400, 'HTTPBadRequest', 'Duplicate');
       // Update replaces the list.
       const upd = await s.req('PUT', `/v2.0/ports/${plain.body.port.id}`, { port: { security_groups: [g2.id], name: 'renamed' } }, p);
       assert.equal(upd.status, 200, JSON.stringify(upd.body));
       assert.deepEqual(upd.body.port.security_groups, [g2.id]);
       const rename = await s.req('PUT', `/v2.0/ports/${plain.body.port.id}`, { port: { name: 'again' } }, p);
       assert.deepEqual(rename.body.port.security_groups, [g2.id], 'an update without the attribute keeps the groups');
-      assertNeutronError(await s.req('PUT', `/v2.0/ports/${plain.body.port.id}`, { port: { security_groups: [bobGroup.id] } }, p), 404, 'SecurityGroupNotFound');
+      assertError(await s.req('PUT', `/v2.0/ports/${plain.body.port.id}`, { port: { security_groups: [bobGroup.id] } }, p), 404, 'SecurityGroupNotFound');
       // The security_groups filter.
       const byG2 = await s.req('GET', `/v2.0/ports?security_groups=${g2.id}`, undefined, p);
       assert.deepEqual(byG2.body.ports.map((x: any) => x.id).sort(), [two.body.port.id, plain.body.port.id].sort());
       const byD = await s.req('GET', `/v2.0/ports?security_groups=${d.id}&fields=id&fields=security_groups`, undefined, p);
       assert.deepEqual(byD.body.ports, []);
       // Groups in use cannot go; once the ports are gone they can.
-      assertNeutronError(await s.req('DELETE', `/v2.0/security-groups/${g1.id}`, undefined, p), 409, 'SecurityGroupInUse', g1.id);
-      assertNeutronError(await s.req('PUT', `/v2.0/security-groups/${g1.id}`, { security_group: { stateful: false } }, p), 409, 'SecurityGroupInUse');
+      assertError(await s.req('DELETE', `/v2.0/security-groups/${g1.id}`, undefined, p), 409, 'SecurityGroupInUse', g1.id);
+      assertError(await s.req('PUT', `/v2.0/security-groups/${g1.id}`, { security_group: { stateful: false } }, p), 409, 'SecurityGroupInUse');
       assert.equal((await s.req('DELETE', `/v2.0/ports/${two.body.port.id}`, undefined, p)).status, 204);
       assert.equal((await s.req('DELETE', `/v2.0/security-groups/${g1.id}`, undefined, p)).status, 204);
       // Stateful and stateless groups do not mix on a port.
       const stateless = await createSg({ name: 'stateless', stateful: false }, p);
       assert.equal(stateless.stateful, false);
-      assertNeutronError(await createPort(net.id, { security_groups: [g2.id, stateless.id] }, p), 409, 'SecurityGroupConflict');
+      assertError(await createPort(net.id, { security_groups: [g2.id, stateless.id] }, p), 409, 'SecurityGroupConflict');
     });
 
     it('ties security groups to port security', async () => {
       const p = freshProject();
       const net = await networkWithSubnet(p);
       const g = await createSg({ name: 'g' }, p);
-      assertNeutronError(await createPort(net.id, { port_security_enabled: false, security_groups: [g.id] }, p), 400, 'PortSecurityAndIPRequiredForSecurityGroups');
+      assertError(await createPort(net.id, { port_security_enabled: false, security_groups: [g.id] }, p), 400, 'PortSecurityAndIPRequiredForSecurityGroups');
       const off = await createPort(net.id, { port_security_enabled: false }, p);
       assert.equal(off.status, 201, JSON.stringify(off.body));
       assert.deepEqual(off.body.port.security_groups, [], 'no default group without port security');
       const offEmpty = await createPort(net.id, { port_security_enabled: false, security_groups: [] }, p);
       assert.equal(offEmpty.status, 201, JSON.stringify(offEmpty.body));
       const on = (await createPort(net.id, { security_groups: [g.id] }, p)).body.port;
-      assertNeutronError(await s.req('PUT', `/v2.0/ports/${on.id}`, { port: { port_security_enabled: false } }, p), 409, 'PortSecurityPortHasSecurityGroup');
-      assertNeutronError(await s.req('PUT', `/v2.0/ports/${on.id}`, { port: { port_security_enabled: false, security_groups: [g.id] } }, p), 400, 'PortSecurityAndIPRequiredForSecurityGroups');
+      assertError(await s.req('PUT', `/v2.0/ports/${on.id}`, { port: { port_security_enabled: false } }, p), 409, 'PortSecurityPortHasSecurityGroup');
+      assertError(await s.req('PUT', `/v2.0/ports/${on.id}`, { port: { port_security_enabled: false, security_groups: [g.id] } }, p), 400, 'PortSecurityAndIPRequiredForSecurityGroups');
       const disabled = await s.req('PUT', `/v2.0/ports/${on.id}`, { port: { port_security_enabled: false, security_groups: [] } }, p);
       assert.equal(disabled.status, 200, JSON.stringify(disabled.body));
       assert.equal(disabled.body.port.port_security_enabled, false);
       assert.deepEqual(disabled.body.port.security_groups, []);
-      assertNeutronError(await s.req('PUT', `/v2.0/ports/${on.id}`, { port: { security_groups: [g.id] } }, p), 400, 'PortSecurityAndIPRequiredForSecurityGroups');
+      assertError(await s.req('PUT', `/v2.0/ports/${on.id}`, { port: { security_groups: [g.id] } }, p), 400, 'PortSecurityAndIPRequiredForSecurityGroups');
       const back = await s.req('PUT', `/v2.0/ports/${on.id}`, { port: { port_security_enabled: true, security_groups: [g.id] } }, p);
       assert.equal(back.status, 200, JSON.stringify(back.body));
       assert.deepEqual(back.body.port.security_groups, [g.id]);
@@ -424,10 +418,10 @@ for (const backend of BACKENDS) {
       const set = await s.req('PUT', `/v2.0/quotas/${p.project}`, { quota: { security_group: 2, security_group_rule: 8 } }, ADMIN);
       assert.equal(set.status, 200, JSON.stringify(set.body));
       const g = await createSg({ name: 'one' }, p); // 2 groups, 6 rules
-      assertNeutronError(await s.req('POST', '/v2.0/security-groups', { security_group: { name: 'two' } }, p), 409, 'OverQuota', 'security_group');
+      assertError(await s.req('POST', '/v2.0/security-groups', { security_group: { name: 'two' } }, p), 409, 'OverQuota', 'security_group');
       await createRule(g.id, { protocol: 'tcp', port_range_min: 1, port_range_max: 2 }, p);
       await createRule(g.id, { protocol: 'tcp', port_range_min: 3, port_range_max: 4 }, p);
-      assertNeutronError(await rule(g.id, { protocol: 'tcp', port_range_min: 5, port_range_max: 6 }, p), 409, 'OverQuota', 'security_group_rule');
+      assertError(await rule(g.id, { protocol: 'tcp', port_range_min: 5, port_range_max: 6 }, p), 409, 'OverQuota', 'security_group_rule');
       const details = await s.req('GET', `/v2.0/quotas/${p.project}/details`, undefined, ADMIN);
       assert.equal(details.body.quota.security_group.used, 2);
       assert.equal(details.body.quota.security_group_rule.used, 8);

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { ADMIN, startServer, type TestServer } from '../helpers/server.js';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
+import { sleep } from '../helpers/wait.js';
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const tap = (id: string) => `tap${id.slice(0, 11)}`;
 
 for (const backend of BACKENDS) {

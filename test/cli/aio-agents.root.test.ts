@@ -10,7 +10,8 @@ import { deleteNetns, stopDnsmasq } from '../../src/dataplane/index.js';
 import { namespaceOf } from '../../src/agents/dhcp/render.js';
 import { plug } from '../../src/cli/vif-plug.js';
 import { Namespaces, rootGate, suffix, udhcpcLease } from '../dataplane/root-helpers.js';
-import { Proc, waitFor } from '../e2e/two-hosts.js';
+import { Proc } from '../e2e/two-hosts.js';
+import { waitThroughErrors } from '../helpers/wait.js';
 
 const gate = rootGate('aio with agents', ['ip', 'bridge', 'nsenter', 'busybox', 'dnsmasq']);
 
@@ -59,7 +60,7 @@ describe('neutrino aio with [aio] agents (root)', { skip: gate.skip }, () => {
   });
 
   it('both agents report alive for this host from the aio process', async () => {
-    const types = await waitFor('agents alive', async () => {
+    const types = await waitThroughErrors('agents alive', async () => {
       const r = await api('GET', `/agents?host=${HOST}`);
       const alive = r.body.agents.filter((a: any) => a.alive).map((a: any) => a.agent_type).sort();
       return alive.length === 2 ? alive : null;
@@ -76,7 +77,7 @@ describe('neutrino aio with [aio] agents (root)', { skip: gate.skip }, () => {
     const port = (await api('POST', '/ports', { port: { network_id: net.id, name: 'vm' } })).body.port;
     await nss.add(VM);
     await plug({ action: 'plug', portId: port.id, netns: VM, host: HOST, hostNetns: NS, ifname: 'eth0', static: false, unbind: false, endpoint: url });
-    await waitFor('port ACTIVE', async () => (await api('GET', `/ports/${port.id}`)).body.port.status === 'ACTIVE', 15_000)
+    await waitThroughErrors('port ACTIVE', async () => (await api('GET', `/ports/${port.id}`)).body.port.status === 'ACTIVE', 15_000)
       .catch((e) => { throw new Error(`${(e as Error).message}\n${aio.out.slice(-3000)}`); });
     const env = await udhcpcLease(VM);
     assert.equal(env.ip, port.fixed_ips[0].ip_address);

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createServer } from 'node:net';
+import { waitThroughErrors } from '../helpers/wait.js';
 
 const BIN = resolve('bin/neutrino');
 
@@ -20,18 +21,6 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function waitFor(url: string, ms: number): Promise<Response> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      return await fetch(url);
-    } catch (e) {
-      if (Date.now() > end) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
 describe('neutrino command', () => {
   it('aio serves the API on the given port and state path; two instances run side by side', async () => {
     const dirs = [mkdtempSync(join(tmpdir(), 'aio-a-')), mkdtempSync(join(tmpdir(), 'aio-b-'))];
@@ -39,7 +28,8 @@ describe('neutrino command', () => {
     const procs = dirs.map((d, i) => spawn(BIN, ['aio', '--bind-host', '127.0.0.1', '--bind-port', String(ports[i]), '--state-path', d], { stdio: 'ignore' }));
     try {
       for (let i = 0; i < 2; i++) {
-        const r = await waitFor(`http://127.0.0.1:${ports[i]}/v2.0/networks`, 15000);
+        const url = `http://127.0.0.1:${ports[i]}/v2.0/networks`;
+        const r = await waitThroughErrors(url, () => fetch(url), 15000, 100);
         assert.equal(r.status, 200);
         const created = await fetch(`http://127.0.0.1:${ports[i]}/v2.0/networks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ network: { name: `aio-${i}` } }) });
         assert.equal(created.status, 201);

@@ -14,9 +14,9 @@ import { bridgeOf, namespaceOf } from '../../src/agents/dhcp/render.js';
 import { BACKENDS } from '../helpers/backends.js';
 import { ADMIN, startServer, type TestServer } from '../helpers/server.js';
 import { rootGate, suffix } from '../dataplane/root-helpers.js';
+import { sleep } from '../helpers/wait.js';
 
 const gate = rootGate('DHCP agent scheduling end-to-end', ['ip', 'nsenter', 'dnsmasq']);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 describe('DHCP agent scheduling end-to-end (root)', { skip: gate.skip }, () => {
   const s = suffix();

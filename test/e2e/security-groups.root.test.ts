@@ -28,12 +28,11 @@ import { plug, unplug } from '../../src/cli/vif-plug.js';
 import { BACKENDS } from '../helpers/backends.js';
 import { ADMIN, startServer, type TestServer } from '../helpers/server.js';
 import { Namespaces, rootGate, suffix } from '../dataplane/root-helpers.js';
-import { waitFor } from '../helpers/wait.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const gate = rootGate('security groups end-to-end', ['ip', 'bridge', 'nft', 'nsenter', 'busybox', 'conntrack']);
 const rabbitSkip = gate.skip ? 'not root' : await skipUnlessRabbit();
 const run = promisify(execFile);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // The whole story on the in-memory bus; the main steps again on RabbitMQ (the same code, the
 // RPC calls and fanouts through a broker).

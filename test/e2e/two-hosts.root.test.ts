@@ -27,7 +27,8 @@ import { dnsmasqPaths, IpBatch, listFdb, listLinks, listNetns, runInNetns } from
 import { bridgeOf, namespaceOf } from '../../src/agents/dhcp/render.js';
 import { parseEnv, ping, rootGate, startPinger, udhcpcLease, type PingCount } from '../dataplane/root-helpers.js';
 import { skipUnlessRabbit } from '../rpc/rabbit.js';
-import { sleep, TwoHosts, waitFor, type BusMode, type Restart } from './two-hosts.js';
+import { TwoHosts, type BusMode, type Restart } from './two-hosts.js';
+import { sleep, waitThroughErrors } from '../helpers/wait.js';
 
 const gate = rootGate('two-host end-to-end', ['ip', 'bridge', 'nsenter', 'busybox', 'dnsmasq', 'dhclient', 'rabbitmqctl']);
 const rabbitSkip = gate.skip ? false : await skipUnlessRabbit();
@@ -86,7 +87,7 @@ for (const mode of modes) {
       const agents = (await t.api('GET', `/agents?host=${t.host[0]}&agent_type=DHCP+agent`)).body.agents;
       assert.equal(agents.length, 1);
       assert.deepEqual([agents[0].binary, agents[0].topic, agents[0].alive], ['neutron-dhcp-agent', 'dhcp_agent', true]);
-      const pid0 = await waitFor('dnsmasq for net1', () => t.dnsmasqPid(net1.id), 15_000).catch(fail);
+      const pid0 = await waitThroughErrors('dnsmasq for net1', () => t.dnsmasqPid(net1.id), 15_000).catch(fail);
       net2 = (await t.api('POST', '/networks', { network: { name: 'e2e-net2' } })).body.network;
       const s2 = await t.api('POST', '/subnets', { subnet: { network_id: net2.id, cidr: '10.77.0.0/24', ip_version: 4, allocation_pools: [{ start: '10.77.0.200', end: '10.77.0.220' }] } });
       assert.equal(s2.status, 201, JSON.stringify(s2.body));
@@ -99,20 +100,20 @@ for (const mode of modes) {
       }
       // New ports are lines in dnsmasq's hosts file and a SIGHUP, not a restart.
       const hosts = dnsmasqPaths(t.dhcpDir, net1.id).hosts;
-      await waitFor('hosts file has the four ports', async () => {
+      await waitThroughErrors('hosts file has the four ports', async () => {
         const text = await readFile(hosts, 'utf8');
         return ports.slice(0, 4).every((p) => text.includes(`${p.mac_address},host-${p.fixed_ips[0].ip_address.replace(/\./g, '-')}.openstacklocal,${p.fixed_ips[0].ip_address}\n`));
       }, 15_000).catch(fail);
       assert.equal(await t.dnsmasqPid(net1.id), pid0, 'same dnsmasq (SIGHUP)');
       // The DHCP agent on host A made a DHCP port on each network, bound there and wired by host A's L2 agent.
       for (const n of [net1, net2]) {
-        const dhcp = await waitFor(`DHCP port of ${n.name} ACTIVE`, async () => {
+        const dhcp = await waitThroughErrors(`DHCP port of ${n.name} ACTIVE`, async () => {
           const r = (await t.api('GET', `/ports?network_id=${n.id}&device_owner=network:dhcp`)).body.ports;
           return r.length === 1 && r[0].status === 'ACTIVE' ? r[0] : null;
         }, 15_000).catch(fail);
         assert.equal(dhcp['binding:host_id'], t.host[0]);
         assert.match(dhcp.device_id, new RegExp(`^dhcp[0-9a-f-]{36}-${n.id}$`));
-        await waitFor(`dnsmasq for ${n.name}`, () => t.dnsmasqPid(n.id), 15_000).catch(fail);
+        await waitThroughErrors(`dnsmasq for ${n.name}`, () => t.dnsmasqPid(n.id), 15_000).catch(fail);
         const nsIf = (await listLinks({ netns: namespaceOf(n.id) })).find((l) => l.name === `ns-${dhcp.id.slice(0, 11)}`);
         assert.ok(nsIf, 'the DHCP port\'s interface in qdhcp-<network>');
         assert.equal(nsIf.address, dhcp.mac_address);
@@ -128,7 +129,7 @@ for (const mode of modes) {
         const r = await t.plug(ports[i].id, vm(i), hostOf(i));
         assert.equal(r.tap, `tap${ports[i].id.slice(0, 11)}`);
         plugged.push(r.plugged_at);
-        watching.push(waitFor(`port ${i + 1} ACTIVE`, async () => ((await portStatus(ports[i].id)) === 'ACTIVE' ? Date.now() : null), 15_000, 10));
+        watching.push(waitThroughErrors(`port ${i + 1} ACTIVE`, async () => ((await portStatus(ports[i].id)) === 'ACTIVE' ? Date.now() : null), 15_000, 10));
       }
       const active = await Promise.all(watching).catch(fail);
       for (let i = 0; i < 5; i++) {
@@ -229,13 +230,13 @@ for (const mode of modes) {
       await writeFile(join(dir, 's.sh'), `#!/bin/sh\necho "$1 $ip" >> ${events}\nexit 0\n`, { mode: 0o755 });
       const client = spawn('nsenter', [`--net=/run/netns/${vm(1)}`, '--', 'busybox', 'udhcpc', '-i', 'eth0', '-f', '-t', '6', '-T', '1', '-s', join(dir, 's.sh')], { stdio: 'ignore' });
       try {
-        await waitFor('vm2 bound', async () => (await readFile(events, 'utf8').catch(() => '')).includes(`bound ${ips[1]}`), 15_000);
+        await waitThroughErrors('vm2 bound', async () => (await readFile(events, 'utf8').catch(() => '')).includes(`bound ${ips[1]}`), 15_000);
         const pairs: Array<[number, number]> = [[0, 2], [3, 1]];
         const { result: r, counts } = await pingThrough<Restart>(pairs, () => t.restartDhcp().catch(fail));
         // Right after the restart: the bound client renews (unicast REQUEST), and a new client in vm4 (host B) gets its lease.
         const t0 = Date.now();
         client.kill('SIGUSR1');
-        await waitFor('vm2 renewed', async () => (await readFile(events, 'utf8').catch(() => '')).includes(`renew ${ips[1]}`), 10_000);
+        await waitThroughErrors('vm2 renewed', async () => (await readFile(events, 'utf8').catch(() => '')).includes(`renew ${ips[1]}`), 10_000);
         const renewMs = Date.now() - t0;
         const t1 = Date.now();
         const fresh = await udhcpcLease(vm(3)).catch(fail);
@@ -262,7 +263,7 @@ for (const mode of modes) {
       const pid0 = await t.dnsmasqPid(net1.id);
       const r = await t.api('PUT', `/ports/${ports[0].id}`, { port: { extra_dhcp_opts: [{ opt_name: 'ntp-server', opt_value: '10.77.0.123' }] } });
       assert.equal(r.status, 200, JSON.stringify(r.body));
-      await waitFor('dnsmasq restarted', async () => {
+      await waitThroughErrors('dnsmasq restarted', async () => {
         const pid = await t.dnsmasqPid(net1.id);
         return pid && pid !== pid0;
       }, 15_000).catch(fail);
@@ -276,9 +277,9 @@ for (const mode of modes) {
       const vni = net1['provider:segmentation_id'];
       const t0 = Date.now();
       await t.unplug(ports[3].id, 1);
-      await waitFor('port 4 DOWN', async () => (await portStatus(ports[3].id)) === 'DOWN', 10_000, 5).catch(fail);
+      await waitThroughErrors('port 4 DOWN', async () => (await portStatus(ports[3].id)) === 'DOWN', 10_000, 5).catch(fail);
       const down = Date.now() - t0;
-      await waitFor('vm4 MAC gone from host A', async () => {
+      await waitThroughErrors('vm4 MAC gone from host A', async () => {
         const fdb = await listFdb(`vxlan-${vni}`, { netns: t.ns[0] });
         return !fdb.some((r) => r.table === 'self' && r.mac === ports[3].mac_address);
       }, 10_000).catch(fail);
@@ -306,7 +307,7 @@ for (const mode of modes) {
         ]);
         // dnsmasq as Neutron runs it: a static range per DHCPv6 subnet (stateful and stateless), none for SLAAC.
         for (const net of [stateful, stateless]) {
-          await waitFor(`dnsmasq on ${net.n.name}`, () => t.dnsmasqPid(net.n.id), 15_000).catch(fail);
+          await waitThroughErrors(`dnsmasq on ${net.n.name}`, () => t.dnsmasqPid(net.n.id), 15_000).catch(fail);
         }
         const argv = async (id: string) => (await readFile(`/proc/${await t.dnsmasqPid(id)}/cmdline`, 'utf8')).split('\0');
         assert.ok((await argv(stateful.n.id)).includes(`--dhcp-range=set:subnet-${stateful.subnets[0].id},fd00:77::,static,64,86400s`));
@@ -322,13 +323,13 @@ for (const mode of modes) {
         const vm7 = `nt${t.s}vm7`;
         await t.plug(p6.id, vm6, 1);
         await t.plug(p7.id, vm7, 0);
-        for (const p of [p6, p7]) await waitFor(`${p.name} ACTIVE`, async () => (await portStatus(p.id)) === 'ACTIVE', 15_000).catch(fail);
+        for (const p of [p6, p7]) await waitThroughErrors(`${p.name} ACTIVE`, async () => (await portStatus(p.id)) === 'ACTIVE', 15_000).catch(fail);
         const dir = await mkdtemp(join(tmpdir(), 'neutrino-dhclient-'));
         try {
           await writeFile(join(dir, 's.sh'), `#!/bin/sh\nenv > ${dir}/env-$reason\nexit 0\n`, { mode: 0o755 });
           const dhclient = async (ns: string, extra: string[]) => {
             // dhclient binds the link-local address, which must have finished DAD.
-            await waitFor(`${ns} link-local ready`, async () => {
+            await waitThroughErrors(`${ns} link-local ready`, async () => {
               const r = await runInNetns(ns, { argv: ['ip', '-6', 'addr', 'show', 'dev', 'eth0'] });
               return r.stdout.includes('fe80::') && !r.stdout.includes('tentative');
             }, 10_000, 50);
@@ -369,7 +370,7 @@ for (const mode of modes) {
         assert.equal(r.status, 204, JSON.stringify(r.body));
       }
       for (const n of nets) {
-        await waitFor(`${n.name} torn down`, async () => !existsSync(join(t.dhcpDir, n.id)) && !(await listNetns()).some((x) => x.name === namespaceOf(n.id)), 15_000).catch(fail);
+        await waitThroughErrors(`${n.name} torn down`, async () => !existsSync(join(t.dhcpDir, n.id)) && !(await listNetns()).some((x) => x.name === namespaceOf(n.id)), 15_000).catch(fail);
       }
       for (const pid of pids) if (pid) assert.ok(!existsSync(`/proc/${pid}/cmdline`) || !(await readFile(`/proc/${pid}/cmdline`, 'utf8')).includes('dnsmasq'), `dnsmasq ${pid} stopped`);
     });

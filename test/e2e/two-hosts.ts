@@ -24,6 +24,7 @@ import { BACKENDS } from '../helpers/backends.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { Namespaces, suffix } from '../dataplane/root-helpers.js';
 import { RABBIT_URL } from '../rpc/rabbit.js';
+import { waitThroughErrors } from '../helpers/wait.js';
 
 export type BusMode = 'memory' | 'rabbit';
 
@@ -31,17 +32,6 @@ const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../../..');
 const BIN = join(ROOT, 'bin/neutrino');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000, every = 20): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => null);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(every);
-  }
-}
 
 async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
@@ -71,7 +61,7 @@ export class Proc {
   }
   /** The first log line whose msg matches, once it is there. */
   logLine(re: RegExp, timeoutMs = 20_000): Promise<any> {
-    return waitFor(`${this.name}: ${re}`, async () => this.logs().find((l) => re.test(l.msg)), timeoutMs);
+    return waitThroughErrors(`${this.name}: ${re}`, async () => this.logs().find((l) => re.test(l.msg)), timeoutMs);
   }
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
@@ -178,7 +168,7 @@ export class TwoHosts {
     }
     writeFileSync(join(this.dir, 'dhcp.ini'), ['[DEFAULT]', `host = ${this.host[0]}`, `state_path = ${join(this.dir, 'dhcp-state')}`, 'resync_interval = 1', ''].join('\n'));
     this.server = new Proc('server', ['server', '--config-file', join(this.dir, 'common.conf'), '--config-file', join(this.dir, 'neutron.conf')]);
-    await waitFor('API server', async () => (await fetch(`${this.url}/v2.0/networks`, { headers: { 'x-project-id': 'p', 'x-roles': 'admin' } })).ok);
+    await waitThroughErrors('API server', async () => (await fetch(`${this.url}/v2.0/networks`, { headers: { 'x-project-id': 'p', 'x-roles': 'admin' } })).ok, 20_000);
   }
 
   private bus(): RpcBus {
@@ -263,7 +253,7 @@ export class TwoHosts {
   }
 
   async agentsAlive(type: string, hosts: readonly string[]): Promise<void> {
-    await waitFor(`${type} alive on ${hosts.join(', ')}`, async () => {
+    await waitThroughErrors(`${type} alive on ${hosts.join(', ')}`, async () => {
       const r = await this.api('GET', `/agents?agent_type=${encodeURIComponent(type)}`);
       return hosts.every((h) => r.body.agents.some((a: any) => a.host === h && a.alive));
     }, 20_000, 50).catch((e) => { throw new Error(`${(e as Error).message}\n${this.dump()}`); });

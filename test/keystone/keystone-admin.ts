@@ -1,6 +1,7 @@
 // Test helpers talking to a real Keystone: admin credentials from /etc/harness/admin-openrc (written
 // by /work/shared/conformance/keystone-setup.sh) or the usual OS_* environment variables.
 import { readFileSync } from 'node:fs';
+import { sleep } from '../helpers/wait.js';
 
 export const KEYSTONE_URL = (process.env.NEUTRINO_TEST_KEYSTONE_URL ?? 'http://127.0.0.1:5000').replace(/\/+$/, '');
 export const SERVICE = { username: 'neutron', password: 'neutron-secret', project_name: 'service' };
@@ -81,7 +82,7 @@ export async function ensureMemberUser(adminToken: string): Promise<{ projectId:
     // user's tokens with one-second precision, so a token issued in the same second would be
     // rejected too; wait before asking for one.
     await api(adminToken, 'PATCH', `/users/${user.id}`, { user: { password: MEMBER.password, enabled: true } });
-    await new Promise((r) => setTimeout(r, 1100));
+    await sleep(1100);
     return { ...ids, ...(await getToken(MEMBER.user, MEMBER.password, MEMBER.project)) };
   }
 }

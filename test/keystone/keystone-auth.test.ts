@@ -4,7 +4,7 @@
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { KeystoneTokenValidator, type KeystoneAuthOptions } from '../../src/api/auth/keystone.js';
-import { NeutronError } from '../../src/core/errors.js';
+import { assertRejectsNeutron } from '../helpers/assert-error.js';
 import { KEYSTONE_URL, SERVICE, MEMBER, adminCreds, ensureMemberUser, getToken, keystoneReachable } from './keystone-admin.js';
 
 const inCI = !!process.env.CI && !['0', 'false', 'no'].includes(process.env.CI.toLowerCase());
@@ -37,16 +37,6 @@ function countingFetch() {
     return fetch(input, init);
   };
   return { f, calls, gets: () => calls.filter((c) => c.startsWith('GET')).length };
-}
-
-async function rejectsWith(p: Promise<unknown>, status: number): Promise<NeutronError> {
-  const err = await p.then(
-    () => assert.fail(`expected HTTP ${status}`),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof NeutronError, `expected NeutronError, got ${String(err)}`);
-  assert.equal(err.status, status, err.message);
-  return err;
 }
 
 describe('KeystoneTokenValidator against real Keystone', { skip: skip ? `Keystone not reachable at ${KEYSTONE_URL}` : false }, () => {
@@ -90,15 +80,15 @@ describe('KeystoneTokenValidator against real Keystone', { skip: skip ? `Keyston
     const c = countingFetch();
     const v = new KeystoneTokenValidator(options(), { fetch: c.f });
     for (const bad of ['garbage', 'gAAAAABnot-a-real-fernet-token-' + 'x'.repeat(120)]) {
-      const err = await rejectsWith(v.validate(bad, 'req-bad'), 401);
+      const err = await assertRejectsNeutron(v.validate(bad, 'req-bad'), 401);
       assert.equal(err.headers['www-authenticate'], `Keystone uri="${KEYSTONE_URL}"`);
     }
     const before = c.calls.length;
-    await rejectsWith(v.validate('garbage', 'req-bad-again'), 401);
+    await assertRejectsNeutron(v.validate('garbage', 'req-bad-again'), 401);
     assert.equal(c.calls.length, before, 'a cached rejection must not call Keystone');
     // Not even worth asking Keystone: not a possible header value.
-    await rejectsWith(v.validate('two words', 'r'), 401);
-    await rejectsWith(v.validate('', 'r'), 401);
+    await assertRejectsNeutron(v.validate('two words', 'r'), 401);
+    await assertRejectsNeutron(v.validate('', 'r'), 401);
     assert.equal(c.calls.length, before);
   });
 
@@ -135,7 +125,7 @@ describe('KeystoneTokenValidator against real Keystone', { skip: skip ? `Keyston
 
   test('wrong service credentials: 503 naming Keystone and the service user', async () => {
     const v = new KeystoneTokenValidator(options({ username: 'neutrino-no-such-user', password: 'x' }));
-    const err = await rejectsWith(v.validate(member.token, 'r'), 503);
+    const err = await assertRejectsNeutron(v.validate(member.token, 'r'), 503);
     assert.match(err.message, new RegExp(`Keystone at ${KEYSTONE_URL} rejected the service credentials for service user neutrino-no-such-user`));
   });
 });

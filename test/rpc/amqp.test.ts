@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AmqpBus, createBus, RpcTimeoutError, silentLogger, type RpcContext } from '../../src/rpc/index.js';
 import { brokerCloseConnections, brokerConnections, FlakyProxy, haveRabbitmqctl, RABBIT_URL, rabbitHarness, runId, skipUnlessRabbit, type RabbitHarness } from './rabbit.js';
-import { busSemantics, sleep, waitFor } from './suite.js';
+import { busSemantics } from './suite.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const skip = await skipUnlessRabbit();
 

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RpcRemoteError, RpcTimeoutError, type RpcBus, type RpcContext } from '../../src/rpc/index.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 export interface BusHarness {
   /** A new bus on the harness's broker (each one its own connection on RabbitMQ). */
@@ -11,16 +12,6 @@ export interface BusHarness {
   topic(name: string): string;
   /** Closes every bus it made and removes whatever the run left on the broker. */
   close(): Promise<void>;
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-export async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 class PortNotFound extends Error {}

@@ -2,7 +2,6 @@
 // (neutron.ipam.utils, neutron_lib validators/converters, oslo_utils.netutils on netaddr).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { NeutronError } from '../../src/core/errors.js';
 import { mergeOverlapping, prefixSet } from '../../src/ipam/prefix-set.js';
 import {
   canonicalIp,
@@ -55,18 +54,7 @@ import {
   validateSubnetText,
   type IpRange,
 } from '../../src/ipam/index.js';
-
-/** assert.throws that also checks Neutron's status, type and (optionally) exact message. */
-function throwsNeutron(fn: () => unknown, status: number, type: string, message?: string | RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof NeutronError, `expected NeutronError, got ${String(e)}`);
-    assert.equal(e.status, status);
-    assert.equal(e.type, type);
-    if (typeof message === 'string') assert.equal(e.message, message);
-    else if (message) assert.match(e.message, message);
-    return true;
-  });
-}
+import { assertThrowsNeutron } from '../helpers/assert-error.js';
 
 const ip = (s: string) => parseIp(s).value;
 const pools = (rs: IpRange[]) => formatPools(rs).map((p) => `${p.start}-${p.end}`);
@@ -120,9 +108,9 @@ describe('ipam addresses', () => {
     assert.equal(validateIpAddress('1.2.3.04'), "'1.2.3.04' is not an accepted IP address, '1.2.3.4' is recommended");
     assert.equal(validateIpAddress(42), "'42' is not a valid IP address");
     assert.equal(validateIpAddress('2001:DB8::1'), null);
-    throwsNeutron(() => parseIp('x', 'gateway_ip'), 400, 'HTTPBadRequest',
+    assertThrowsNeutron(() => parseIp('x', 'gateway_ip'), 400, 'HTTPBadRequest',
       "Invalid input for gateway_ip. Reason: 'x' is not a valid IP address.");
-    throwsNeutron(() => parseIp('x'), 400, 'InvalidInput', "Invalid input for operation: 'x' is not a valid IP address.");
+    assertThrowsNeutron(() => parseIp('x'), 400, 'InvalidInput', "Invalid input for operation: 'x' is not a valid IP address.");
   });
 
   it('knows the version of an address', () => {
@@ -160,7 +148,7 @@ describe('ipam cidrs', () => {
       assert.equal(validateSubnetText(bad), `'${bad}' is not a valid IP subnet`, bad);
       assert.equal(tryParseCidr(bad), null, bad);
     }
-    throwsNeutron(() => parseCidr('foo'), 400, 'HTTPBadRequest', "Invalid input for cidr. Reason: 'foo' is not a valid IP subnet.");
+    assertThrowsNeutron(() => parseCidr('foo'), 400, 'HTTPBadRequest', "Invalid input for cidr. Reason: 'foo' is not a valid IP subnet.");
   });
 
   it('tests membership and overlap, version-aware', () => {
@@ -187,28 +175,28 @@ describe('ipam subnet cidr and gateway', () => {
   it('normalises host bits and checks ip_version', () => {
     assert.equal(formatCidr(validateSubnetCidr('10.129.122.5/8', 4)), '10.0.0.0/8');
     assert.equal(formatCidr(validateSubnetCidr('13.129.122.5/18', 4)), '13.129.64.0/18');
-    throwsNeutron(() => validateSubnetCidr('10.0.2.0/24', 6), 400, 'InvalidInput',
+    assertThrowsNeutron(() => validateSubnetCidr('10.0.2.0/24', 6), 400, 'InvalidInput',
       "Invalid input for operation: cidr '10.0.2.0/24' does not match the ip_version '6'.");
-    throwsNeutron(() => validateSubnetCidr('fe80::0/80', 4), 400, 'InvalidInput', /cidr 'fe80::\/80' does not match/);
+    assertThrowsNeutron(() => validateSubnetCidr('fe80::0/80', 4), 400, 'InvalidInput', /cidr 'fe80::\/80' does not match/);
   });
 
   it('refuses /0 for both versions', () => {
-    throwsNeutron(() => validateSubnetCidr('0.0.0.0/0', 4), 400, 'InvalidInput',
+    assertThrowsNeutron(() => validateSubnetCidr('0.0.0.0/0', 4), 400, 'InvalidInput',
       'Invalid input for operation: 0 is not allowed as CIDR prefix length.');
-    throwsNeutron(() => validateSubnetCidr('::/0', 6), 400, 'InvalidInput', /0 is not allowed as CIDR prefix length/);
+    assertThrowsNeutron(() => validateSubnetCidr('::/0', 6), 400, 'InvalidInput', /0 is not allowed as CIDR prefix length/);
   });
 
   it('allows /31, /32, /127, /128 unless DHCP is enabled', () => {
     for (const [c, v] of [['10.0.0.0/31', 4], ['10.0.0.0/32', 4], ['2001:db8::/127', 6], ['2001:db8::/128', 6]] as const) {
       assert.doesNotThrow(() => validateSubnetCidr(c, v));
-      throwsNeutron(() => validateSubnetCidr(c, v, { enableDhcp: true }), 400, 'InvalidInput',
+      assertThrowsNeutron(() => validateSubnetCidr(c, v, { enableDhcp: true }), 400, 'InvalidInput',
         /prefix length that is incompatible with DHCP service enabled/);
     }
     assert.doesNotThrow(() => validateSubnetCidr('10.0.0.0/30', 4, { enableDhcp: true }));
     assert.doesNotThrow(() => validateSubnetCidr('2001:db8::/126', 6, { enableDhcp: true }));
-    throwsNeutron(() => validateSubnetCidr('224.0.0.0/24', 4, { enableDhcp: true }), 400, 'InvalidInput', /Multicast/);
-    throwsNeutron(() => validateSubnetCidr('127.0.0.0/24', 4, { enableDhcp: true }), 400, 'InvalidInput', /Loopback/);
-    throwsNeutron(() => validateSubnetCidr('0.0.0.0/24', 4, { enableDhcp: true }), 400, 'InvalidInput', /First IP '0.0.0.0'/);
+    assertThrowsNeutron(() => validateSubnetCidr('224.0.0.0/24', 4, { enableDhcp: true }), 400, 'InvalidInput', /Multicast/);
+    assertThrowsNeutron(() => validateSubnetCidr('127.0.0.0/24', 4, { enableDhcp: true }), 400, 'InvalidInput', /Loopback/);
+    assertThrowsNeutron(() => validateSubnetCidr('0.0.0.0/24', 4, { enableDhcp: true }), 400, 'InvalidInput', /First IP '0.0.0.0'/);
     assert.doesNotThrow(() => validateSubnetCidr('0.0.0.0/24', 4));
   });
 
@@ -225,13 +213,13 @@ describe('ipam subnet cidr and gateway', () => {
     assert.equal(validateGatewayIp('10.0.0.0/24', '100.0.0.1', 4), '100.0.0.1'); // outside: accepted
     assert.equal(validateGatewayIp('2001::/64', '2001::0', 6), '2001::'); // v6 network address ok
     assert.equal(validateGatewayIp('2001::/64', 'fe80::1', 6), 'fe80::1');
-    throwsNeutron(() => validateGatewayIp('10.0.0.0/24', '10.0.0.0', 4), 400, 'InvalidInput',
+    assertThrowsNeutron(() => validateGatewayIp('10.0.0.0/24', '10.0.0.0', 4), 400, 'InvalidInput',
       'Invalid input for operation: Gateway is not valid on subnet.');
-    throwsNeutron(() => validateGatewayIp('10.0.0.0/24', '10.0.0.255', 4), 400, 'InvalidInput', /Gateway is not valid/);
-    throwsNeutron(() => validateGatewayIp('10.0.0.0/31', '10.0.0.1', 4), 400, 'InvalidInput', /Gateway is not valid/);
-    throwsNeutron(() => validateGatewayIp('10.0.2.0/24', 'fe80::1', 4), 400, 'InvalidInput',
+    assertThrowsNeutron(() => validateGatewayIp('10.0.0.0/24', '10.0.0.255', 4), 400, 'InvalidInput', /Gateway is not valid/);
+    assertThrowsNeutron(() => validateGatewayIp('10.0.0.0/31', '10.0.0.1', 4), 400, 'InvalidInput', /Gateway is not valid/);
+    assertThrowsNeutron(() => validateGatewayIp('10.0.2.0/24', 'fe80::1', 4), 400, 'InvalidInput',
       "Invalid input for operation: gateway_ip 'fe80::1' does not match the ip_version '4'.");
-    throwsNeutron(() => validateGatewayIp('2001:db8::/64', '2001:db8::1/64', 6), 400, 'HTTPBadRequest', /gateway_ip/);
+    assertThrowsNeutron(() => validateGatewayIp('2001:db8::/64', '2001:db8::1/64', 6), 400, 'HTTPBadRequest', /gateway_ip/);
   });
 
   it('decides which fixed IPs a port may request (check_subnet_ip)', () => {
@@ -251,11 +239,11 @@ describe('ipam subnet cidr and gateway', () => {
 
   it('refuses overlapping subnets on one network', () => {
     assert.doesNotThrow(() => validateSubnetOverlap('10.0.1.0/24', ['10.0.0.0/24', '2001:db8::/64'], 'net-1'));
-    throwsNeutron(() => validateSubnetOverlap('10.0.0.128/25', ['192.168.0.0/24', '10.0.0.0/24'], 'net-1'), 400,
+    assertThrowsNeutron(() => validateSubnetOverlap('10.0.0.128/25', ['192.168.0.0/24', '10.0.0.0/24'], 'net-1'), 400,
       'InvalidInput',
       'Invalid input for operation: Requested subnet with cidr: 10.0.0.128/25 for network: net-1 overlaps with another subnet.');
     assert.doesNotThrow(() => validateSubnetOverlap('::/64', ['::/64'], 'net-1')); // provisional PD prefix
-    throwsNeutron(() => validateSubnetOverlap('2001:db8::/48', ['2001:db8:0:1::/64'], 'n'), 400, 'InvalidInput');
+    assertThrowsNeutron(() => validateSubnetOverlap('2001:db8::/48', ['2001:db8:0:1::/64'], 'n'), 400, 'InvalidInput');
   });
 });
 
@@ -301,44 +289,44 @@ describe('ipam allocation pools', () => {
 
   it('refuses bad pools with Neutron errors', () => {
     const c = '10.0.0.0/24';
-    throwsNeutron(() => validateAllocationPools(c, [{ start: '10.0.0.5', end: '10.0.0.1' }], null), 400, 'InvalidAllocationPool',
+    assertThrowsNeutron(() => validateAllocationPools(c, [{ start: '10.0.0.5', end: '10.0.0.1' }], null), 400, 'InvalidAllocationPool',
       "The allocation pool {'start': '10.0.0.5', 'end': '10.0.0.1'} is not valid.");
-    throwsNeutron(() => validateAllocationPools(c, [{ start: '10.0.0.1', end: '::5' }], null), 400, 'InvalidAllocationPool');
-    throwsNeutron(() => validateAllocationPools(c, [{ start: '2001:db8::1', end: '2001:db8::5' }], null), 400,
+    assertThrowsNeutron(() => validateAllocationPools(c, [{ start: '10.0.0.1', end: '::5' }], null), 400, 'InvalidAllocationPool');
+    assertThrowsNeutron(() => validateAllocationPools(c, [{ start: '2001:db8::1', end: '2001:db8::5' }], null), 400,
       'InvalidAllocationPool', 'The allocation pool 2001:db8::1-2001:db8::5 is not valid.');
-    throwsNeutron(() => validateAllocationPools(c, [{ start: '10.0.0.2', end: '10.0.1.6' }], null), 400,
+    assertThrowsNeutron(() => validateAllocationPools(c, [{ start: '10.0.0.2', end: '10.0.1.6' }], null), 400,
       'OutOfBoundsAllocationPool', 'The allocation pool 10.0.0.2-10.0.1.6 spans beyond the subnet cidr 10.0.0.0/24.');
     // network and broadcast addresses are outside the usable range
-    throwsNeutron(() => validateAllocationPools(c, [{ start: '10.0.0.0', end: '10.0.0.6' }], null), 400, 'OutOfBoundsAllocationPool');
-    throwsNeutron(() => validateAllocationPools(c, [{ start: '10.0.0.1', end: '10.0.0.255' }], null), 400, 'OutOfBoundsAllocationPool');
-    throwsNeutron(() => validateAllocationPools('2001:db8::/64', [{ start: '2001:db8::', end: '2001:db8::5' }], null), 400,
+    assertThrowsNeutron(() => validateAllocationPools(c, [{ start: '10.0.0.0', end: '10.0.0.6' }], null), 400, 'OutOfBoundsAllocationPool');
+    assertThrowsNeutron(() => validateAllocationPools(c, [{ start: '10.0.0.1', end: '10.0.0.255' }], null), 400, 'OutOfBoundsAllocationPool');
+    assertThrowsNeutron(() => validateAllocationPools('2001:db8::/64', [{ start: '2001:db8::', end: '2001:db8::5' }], null), 400,
       'OutOfBoundsAllocationPool');
-    throwsNeutron(() => validateAllocationPools('2001:db8::/128', [{ start: '2001:db8::', end: '2001:db8::' }], null), 400,
+    assertThrowsNeutron(() => validateAllocationPools('2001:db8::/128', [{ start: '2001:db8::', end: '2001:db8::' }], null), 400,
       'OutOfBoundsAllocationPool');
-    throwsNeutron(() => validateAllocationPools(c,
+    assertThrowsNeutron(() => validateAllocationPools(c,
       [{ start: '10.0.0.2', end: '10.0.0.150' }, { start: '10.0.0.140', end: '10.0.0.180' }], '10.0.0.1'), 409,
       'OverlappingAllocationPools',
       'Found overlapping allocation pools: 10.0.0.2-10.0.0.150 10.0.0.140-10.0.0.180 for subnet 10.0.0.0/24.');
-    throwsNeutron(() => validateAllocationPools(c, [{ start: '10.0.0.1', end: '10.0.0.100' }], '10.0.0.50'), 409,
+    assertThrowsNeutron(() => validateAllocationPools(c, [{ start: '10.0.0.1', end: '10.0.0.100' }], '10.0.0.50'), 409,
       'GatewayConflictWithAllocationPools', 'Gateway ip 10.0.0.50 conflicts with allocation pool 10.0.0.1-10.0.0.100.');
     // the default gateway (10.0.0.1) in a user pool is a conflict too
-    throwsNeutron(() => validateAllocationPools(c, [{ start: '10.0.0.1', end: '10.0.0.5' }], defaultGateway(c)), 409,
+    assertThrowsNeutron(() => validateAllocationPools(c, [{ start: '10.0.0.1', end: '10.0.0.5' }], defaultGateway(c)), 409,
       'GatewayConflictWithAllocationPools');
   });
 
   it('checks the pool list shape as the API does', () => {
-    throwsNeutron(() => parseAllocationPools({ start: '10.0.0.1' }), 400, 'HTTPBadRequest',
+    assertThrowsNeutron(() => parseAllocationPools({ start: '10.0.0.1' }), 400, 'HTTPBadRequest',
       "Invalid input for allocation_pools. Reason: Invalid data format for IP pool: '{'start': '10.0.0.1'}'.");
-    throwsNeutron(() => parseAllocationPools([{ start: '10.0.0.1' }]), 400, 'HTTPBadRequest',
+    assertThrowsNeutron(() => parseAllocationPools([{ start: '10.0.0.1' }]), 400, 'HTTPBadRequest',
       "Invalid input for allocation_pools. Reason: Validation of dictionary's keys failed. Expected keys: {'end', 'start'} Provided keys: {'start'}.");
-    throwsNeutron(() => parseAllocationPools([{ start: '10.0.0.1', end: '10.0.0.256' }]), 400, 'HTTPBadRequest',
+    assertThrowsNeutron(() => parseAllocationPools([{ start: '10.0.0.1', end: '10.0.0.256' }]), 400, 'HTTPBadRequest',
       /'10.0.0.256' is not a valid IP address/);
   });
 
   it('checks the gateway against existing pools on update', () => {
     const r = defaultAllocationPools('10.0.0.0/24', '10.0.0.1');
     assert.doesNotThrow(() => validateGatewayOutOfPools('10.0.0.1', r));
-    throwsNeutron(() => validateGatewayOutOfPools('10.0.0.9', r), 409, 'GatewayConflictWithAllocationPools',
+    assertThrowsNeutron(() => validateGatewayOutOfPools('10.0.0.9', r), 409, 'GatewayConflictWithAllocationPools',
       'Gateway ip 10.0.0.9 conflicts with allocation pool 10.0.0.2-10.0.0.254.');
   });
 
@@ -435,33 +423,33 @@ describe('ipam host routes and nameservers', () => {
 
   it('refuses bad host routes with Neutron messages', () => {
     const route = { destination: '10.0.0.0/24', nexthop: '10.0.0.1' };
-    throwsNeutron(() => validateHostRoutes([route, { ...route }], 20, 4), 400, 'HTTPBadRequest',
+    assertThrowsNeutron(() => validateHostRoutes([route, { ...route }], 20, 4), 400, 'HTTPBadRequest',
       "Invalid input for host_routes. Reason: Duplicate hostroute '{'destination': '10.0.0.0/24', 'nexthop': '10.0.0.1'}'.");
-    throwsNeutron(() => validateHostRoutes([{ destination: '10.0.0.1/24', nexthop: '10.0.0.1' }], 20, 4), 400,
+    assertThrowsNeutron(() => validateHostRoutes([{ destination: '10.0.0.1/24', nexthop: '10.0.0.1' }], 20, 4), 400,
       'HTTPBadRequest', /'10.0.0.1\/24' is not a recognized CIDR, '10.0.0.0\/24' is recommended/);
-    throwsNeutron(() => validateHostRoutes([{ destination: '10.0.0.0/24' }], 20, 4), 400, 'HTTPBadRequest',
+    assertThrowsNeutron(() => validateHostRoutes([{ destination: '10.0.0.0/24' }], 20, 4), 400, 'HTTPBadRequest',
       /Expected keys: \{'destination', 'nexthop'\} Provided keys: \{'destination'\}/);
-    throwsNeutron(() => validateHostRoutes('x', 20, 4), 400, 'HTTPBadRequest', /Invalid data format for hostroute: 'x'/);
-    throwsNeutron(() => validateHostRoutes([route, { destination: '10.0.1.0/24', nexthop: '10.0.0.1' }], 1, 4), 400,
+    assertThrowsNeutron(() => validateHostRoutes('x', 20, 4), 400, 'HTTPBadRequest', /Invalid data format for hostroute: 'x'/);
+    assertThrowsNeutron(() => validateHostRoutes([route, { destination: '10.0.1.0/24', nexthop: '10.0.0.1' }], 1, 4), 400,
       'HostRoutesExhausted',
       'Unable to complete operation for new subnet. The number of host routes exceeds the limit 1.');
-    throwsNeutron(() => validateHostRoutes([{ destination: '172.16.0.0/24', nexthop: 'fe80::1' }], 20, 4, 'sub-1'), 400,
+    assertThrowsNeutron(() => validateHostRoutes([{ destination: '172.16.0.0/24', nexthop: 'fe80::1' }], 20, 4, 'sub-1'), 400,
       'InvalidInput', "Invalid input for operation: nexthop 'fe80::1' does not match the ip_version '4'.");
-    throwsNeutron(() => validateHostRoutes([{ destination: 'fe80::/48', nexthop: '10.0.2.20' }], 20, 4), 400,
+    assertThrowsNeutron(() => validateHostRoutes([{ destination: 'fe80::/48', nexthop: '10.0.2.20' }], 20, 4), 400,
       'InvalidInput', "Invalid input for operation: destination 'fe80::/48' does not match the ip_version '4'.");
   });
 
   it('validates dns nameservers', () => {
     assert.deepEqual(validateDnsNameservers(['8.8.8.8', '1.1.1.1'], 5, 4), ['8.8.8.8', '1.1.1.1']);
     assert.deepEqual(validateDnsNameservers([], 0, 6), []);
-    throwsNeutron(() => validateDnsNameservers(['8.8.8.8', '8.8.8.8'], 5, 4), 400, 'HTTPBadRequest',
+    assertThrowsNeutron(() => validateDnsNameservers(['8.8.8.8', '8.8.8.8'], 5, 4), 400, 'HTTPBadRequest',
       "Invalid input for dns_nameservers. Reason: Duplicate nameserver '8.8.8.8'.");
-    throwsNeutron(() => validateDnsNameservers(['2001:db8::1', '2001:DB8::1'], 5, 6), 400, 'HTTPBadRequest', /Duplicate nameserver/);
-    throwsNeutron(() => validateDnsNameservers(['8.8.8.8', 'foo'], 5, 4), 400, 'HTTPBadRequest',
+    assertThrowsNeutron(() => validateDnsNameservers(['2001:db8::1', '2001:DB8::1'], 5, 6), 400, 'HTTPBadRequest', /Duplicate nameserver/);
+    assertThrowsNeutron(() => validateDnsNameservers(['8.8.8.8', 'foo'], 5, 4), 400, 'HTTPBadRequest',
       "Invalid input for dns_nameservers. Reason: 'foo' is not a valid nameserver. 'foo' is not a valid IP address.");
-    throwsNeutron(() => validateDnsNameservers(['1.1.1.1', '1.1.1.2', '1.1.1.3'], 2, 4, 'sub-1'), 400,
+    assertThrowsNeutron(() => validateDnsNameservers(['1.1.1.1', '1.1.1.2', '1.1.1.3'], 2, 4, 'sub-1'), 400,
       'DNSNameServersExhausted', 'Unable to complete operation for sub-1. The number of DNS nameservers exceeds the limit 2.');
-    throwsNeutron(() => validateDnsNameservers(['192.168.0.1'], 5, 6), 400, 'InvalidInput',
+    assertThrowsNeutron(() => validateDnsNameservers(['192.168.0.1'], 5, 6), 400, 'InvalidInput',
       "Invalid input for operation: dns_nameserver '192.168.0.1' does not match the ip_version '6'.");
     // limit and version are both numbers: a swapped call fails loudly
     assert.throws(() => validateDnsNameservers([], 6, 5 as 4), TypeError);
@@ -487,7 +475,7 @@ describe('ipam IPv6 modes and EUI-64', () => {
       assert.doesNotThrow(() => validateIpv6Attributes({ ...base, ipv6_ra_mode: m, ipv6_address_mode: m }));
       for (const n of modes) {
         if (m === n) continue;
-        throwsNeutron(() => validateIpv6Attributes({ ...base, ipv6_ra_mode: m, ipv6_address_mode: n }), 400, 'InvalidInput',
+        assertThrowsNeutron(() => validateIpv6Attributes({ ...base, ipv6_ra_mode: m, ipv6_address_mode: n }), 400, 'InvalidInput',
           `Invalid input for operation: ipv6_ra_mode set to '${m}' with ipv6_address_mode set to '${n}' is not valid. ` +
             'If both attributes are set, they must be the same value.');
       }
@@ -496,15 +484,15 @@ describe('ipam IPv6 modes and EUI-64', () => {
   });
 
   it('refuses modes without DHCP, on IPv4, unknown values and non-/64 SLAAC', () => {
-    throwsNeutron(() => validateIpv6Attributes({ ip_version: 6, cidr: 'fe80::/64', enable_dhcp: false, ipv6_ra_mode: 'slaac' }),
+    assertThrowsNeutron(() => validateIpv6Attributes({ ip_version: 6, cidr: 'fe80::/64', enable_dhcp: false, ipv6_ra_mode: 'slaac' }),
       400, 'InvalidInput', /cannot be set when enable_dhcp is set to False/);
-    throwsNeutron(() => validateIpv6Attributes({ ip_version: 4, cidr: '10.0.0.0/24', enable_dhcp: true, ipv6_ra_mode: 'slaac' }),
+    assertThrowsNeutron(() => validateIpv6Attributes({ ip_version: 4, cidr: '10.0.0.0/24', enable_dhcp: true, ipv6_ra_mode: 'slaac' }),
       400, 'InvalidInput', 'Invalid input for operation: ipv6_ra_mode is not valid when ip_version is 4.');
-    throwsNeutron(() => validateIpv6Attributes({ ip_version: 4, cidr: '10.0.0.0/24', enable_dhcp: true, ipv6_address_mode: 'slaac' }),
+    assertThrowsNeutron(() => validateIpv6Attributes({ ip_version: 4, cidr: '10.0.0.0/24', enable_dhcp: true, ipv6_address_mode: 'slaac' }),
       400, 'InvalidInput', /ipv6_address_mode is not valid when ip_version is 4/);
-    throwsNeutron(() => validateIpv6Attributes({ ip_version: 6, cidr: 'fe80::/64', enable_dhcp: true, ipv6_ra_mode: 'foo' }),
+    assertThrowsNeutron(() => validateIpv6Attributes({ ip_version: 6, cidr: 'fe80::/64', enable_dhcp: true, ipv6_ra_mode: 'foo' }),
       400, 'HTTPBadRequest', /Invalid input for ipv6_ra_mode. Reason: foo is not in \['dhcpv6-stateful'/);
-    throwsNeutron(() => validateIpv6Attributes({ ip_version: 6, cidr: '2001:db8::/80', enable_dhcp: true, ipv6_address_mode: 'slaac' }),
+    assertThrowsNeutron(() => validateIpv6Attributes({ ip_version: 6, cidr: '2001:db8::/80', enable_dhcp: true, ipv6_address_mode: 'slaac' }),
       400, 'InvalidInput',
       'Invalid input for operation: Invalid CIDR 2001:db8::/80 for IPv6 address mode. OpenStack uses the EUI-64 address format, which requires the prefix to be /64.');
     // stateful DHCPv6 has no EUI-64 addresses, so any prefix will do
@@ -515,12 +503,12 @@ describe('ipam IPv6 modes and EUI-64', () => {
   it('offers the same rules positionally', () => {
     assert.doesNotThrow(() => validateIpv6Modes(6, parseCidr('2001:db8::/64'), 'slaac', 'slaac', true));
     assert.doesNotThrow(() => validateIpv6Modes(4, '10.0.0.0/24', null, null, false));
-    throwsNeutron(() => validateIpv6Modes(6, '2001:db8::/64', 'slaac', null, false), 400, 'InvalidInput', /enable_dhcp/);
-    throwsNeutron(() => validateIpv6Modes(6, '2001:db8::/64', 'slaac', 'dhcpv6-stateful'), 400, 'InvalidInput');
+    assertThrowsNeutron(() => validateIpv6Modes(6, '2001:db8::/64', 'slaac', null, false), 400, 'InvalidInput', /enable_dhcp/);
+    assertThrowsNeutron(() => validateIpv6Modes(6, '2001:db8::/64', 'slaac', 'dhcpv6-stateful'), 400, 'InvalidInput');
   });
 
   it('refuses disabling DHCP on an IPv6-mode subnet', () => {
-    throwsNeutron(() => validateIpv6EnableDhcpUpdate({ enable_dhcp: false }, { ipv6_ra_mode: 'slaac' }), 400, 'InvalidInput',
+    assertThrowsNeutron(() => validateIpv6EnableDhcpUpdate({ enable_dhcp: false }, { ipv6_ra_mode: 'slaac' }), 400, 'InvalidInput',
       'Invalid input for operation: Cannot disable enable_dhcp with ipv6 attributes set.');
     assert.doesNotThrow(() => validateIpv6EnableDhcpUpdate({ enable_dhcp: false }, {}));
     assert.doesNotThrow(() => validateIpv6EnableDhcpUpdate({ enable_dhcp: true }, { ipv6_ra_mode: 'slaac' }));
@@ -531,8 +519,8 @@ describe('ipam IPv6 modes and EUI-64', () => {
     assert.equal(eui64Address('2001:db8::1/64', '00:16:3e:33:44:55'), '2001:db8::216:3eff:fe33:4455');
     assert.equal(eui64Address('2001:db8::/80', '02:16:3e:33:44:55'), '2001:db8::16:3eff:fe33:4455');
     assert.equal(eui64Address('2001:db8::/64', 'FA-16-3E-33-44-55'), '2001:db8::f816:3eff:fe33:4455');
-    throwsNeutron(() => eui64Address('10.0.0.0/24', 'fa:16:3e:33:44:55'), 500, 'AddressCalculationFailure');
-    throwsNeutron(() => eui64Address('2001:db8::/64', 'nope'), 500, 'AddressCalculationFailure');
+    assertThrowsNeutron(() => eui64Address('10.0.0.0/24', 'fa:16:3e:33:44:55'), 500, 'AddressCalculationFailure');
+    assertThrowsNeutron(() => eui64Address('2001:db8::/64', 'nope'), 500, 'AddressCalculationFailure');
     assert.equal(isEui64Address('2001:db8::f816:3eff:fe33:4455'), true);
     assert.equal(isEui64Address('2001:db8::1'), false);
     assert.equal(isEui64Address('10.0.0.1'), false);
@@ -555,7 +543,7 @@ describe('ipam MAC addresses', () => {
       assert.equal(isValidMac(m), false, m);
       assert.equal(validateMacAddress(m), `'${m}' is not a valid MAC address`);
     }
-    throwsNeutron(() => normalizeMac('00:00:00:00:00:00'), 400, 'HTTPBadRequest',
+    assertThrowsNeutron(() => normalizeMac('00:00:00:00:00:00'), 400, 'HTTPBadRequest',
       "Invalid input for mac_address. Reason: '00:00:00:00:00:00' is not a valid MAC address.");
   });
 

@@ -2,28 +2,15 @@
 // port range checks and the duplicate key, as Neutron's securitygroups_db behaves.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NeutronError } from '../../src/core/errors.js';
 import { convertEthertype, convertIpPrefix, convertPort, convertProtocol, parseIpPrefix } from '../../src/definitions/security-group.js';
 import { normalizeRule, ruleKey, type RuleSpec } from '../../src/plugins/securitygroups/rules.js';
+import { assertThrowsNeutron } from '../helpers/assert-error.js';
 
 const base: RuleSpec = {
   security_group_id: 'sg', direction: 'ingress', ethertype: 'IPv4', protocol: null, port_range_min: null, port_range_max: null,
   remote_ip_prefix: null, remote_group_id: null, remote_address_group_id: null,
 };
 const spec = (r: Partial<RuleSpec>): RuleSpec => ({ ...base, ...r });
-
-function fails(fn: () => unknown, status: number, type: string, text?: string) {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof NeutronError, String(e));
-    assert.equal(e.status, status);
-    assert.equal(e.type, type);
-    if (text) assert.ok(e.message.includes(text), e.message);
-    return;
-  }
-  assert.fail(`expected ${type}`);
-}
 
 describe('security group rule converters', () => {
   test('protocols: names in any case, numbers 0-255 as strings, any/null as null', () => {
@@ -32,21 +19,21 @@ describe('security group rule converters', () => {
     assert.equal(convertProtocol('6', 'protocol'), '6');
     assert.equal(convertProtocol('any', 'protocol'), null);
     assert.equal(convertProtocol(null, 'protocol'), null);
-    fails(() => convertProtocol('bad', 'protocol'), 400, 'SecurityGroupRuleInvalidProtocol', "Only protocol values [None, 'any', 'ah'");
-    fails(() => convertProtocol(256, 'protocol'), 400, 'SecurityGroupRuleInvalidProtocol');
-    fails(() => convertProtocol(true, 'protocol'), 400, 'SecurityGroupRuleInvalidProtocol');
+    assertThrowsNeutron(() => convertProtocol('bad', 'protocol'), 400, 'SecurityGroupRuleInvalidProtocol', /Only protocol values \[None, 'any', 'ah'/);
+    assertThrowsNeutron(() => convertProtocol(256, 'protocol'), 400, 'SecurityGroupRuleInvalidProtocol');
+    assertThrowsNeutron(() => convertProtocol(true, 'protocol'), 400, 'SecurityGroupRuleInvalidProtocol');
   });
 
   test('ports, ethertypes and prefixes', () => {
     assert.equal(convertPort('80', 'port_range_min'), 80);
     assert.equal(convertPort(0, 'port_range_min'), 0);
-    fails(() => convertPort(65536, 'port_range_max'), 400, 'SecurityGroupInvalidPortValue', 'Invalid value for port 65536');
-    fails(() => convertPort(1.5, 'port_range_max'), 400, 'SecurityGroupInvalidPortValue');
+    assertThrowsNeutron(() => convertPort(65536, 'port_range_max'), 400, 'SecurityGroupInvalidPortValue', /Invalid value for port 65536/);
+    assertThrowsNeutron(() => convertPort(1.5, 'port_range_max'), 400, 'SecurityGroupInvalidPortValue');
     assert.equal(convertEthertype('ipv6', 'ethertype'), 'IPv6');
-    fails(() => convertEthertype('IPv5', 'ethertype'), 400, 'SecurityGroupRuleInvalidEtherType', "['IPv4', 'IPv6']");
+    assertThrowsNeutron(() => convertEthertype('IPv5', 'ethertype'), 400, 'SecurityGroupRuleInvalidEtherType', /\['IPv4', 'IPv6'\]/);
     assert.equal(convertIpPrefix('10.0.0.1', 'remote_ip_prefix'), '10.0.0.1/32');
     assert.equal(convertIpPrefix('', 'remote_ip_prefix'), null);
-    fails(() => convertIpPrefix('10.0.0.0/33', 'remote_ip_prefix'), 400, 'InvalidCIDR');
+    assertThrowsNeutron(() => convertIpPrefix('10.0.0.0/33', 'remote_ip_prefix'), 400, 'InvalidCIDR');
     assert.deepEqual(parseIpPrefix('10.1.2.3/8'), { version: 4, prefix: '10.1.2.3/8', cidr: '10.0.0.0/8' });
   });
 });
@@ -65,19 +52,19 @@ describe('normalizeRule', () => {
     assert.doesNotThrow(() => normalizeRule(spec({ protocol: 'udplite', port_range_min: 5, port_range_max: 5 })));
     assert.doesNotThrow(() => normalizeRule(spec({ protocol: '6', port_range_min: 5, port_range_max: 6 })));
     assert.doesNotThrow(() => normalizeRule(spec({ protocol: 'icmp', port_range_min: 0, port_range_max: 0 })));
-    fails(() => normalizeRule(spec({ protocol: 'tcp', port_range_min: 0, port_range_max: 5 })), 400, 'SecurityGroupInvalidPortValue', 'port 0');
-    fails(() => normalizeRule(spec({ protocol: 'tcp', port_range_min: 6, port_range_max: 5 })), 400, 'SecurityGroupInvalidPortRange');
-    fails(() => normalizeRule(spec({ protocol: 'tcp', port_range_min: 6 })), 400, 'SecurityGroupInvalidPortRange');
-    fails(() => normalizeRule(spec({ protocol: 'icmp', port_range_min: 256 })), 400, 'SecurityGroupInvalidIcmpValue', 'ICMP type (port_range_min) 256');
-    fails(() => normalizeRule(spec({ protocol: 'icmp', port_range_max: 3 })), 400, 'SecurityGroupMissingIcmpType');
-    fails(() => normalizeRule(spec({ protocol: 'esp', port_range_min: 3 })), 400, 'SecurityGroupInvalidProtocolForPort', 'protocol 50');
-    fails(() => normalizeRule(spec({ port_range_min: 3 })), 400, 'SecurityGroupProtocolRequiredWithPorts');
+    assertThrowsNeutron(() => normalizeRule(spec({ protocol: 'tcp', port_range_min: 0, port_range_max: 5 })), 400, 'SecurityGroupInvalidPortValue', /port 0/);
+    assertThrowsNeutron(() => normalizeRule(spec({ protocol: 'tcp', port_range_min: 6, port_range_max: 5 })), 400, 'SecurityGroupInvalidPortRange');
+    assertThrowsNeutron(() => normalizeRule(spec({ protocol: 'tcp', port_range_min: 6 })), 400, 'SecurityGroupInvalidPortRange');
+    assertThrowsNeutron(() => normalizeRule(spec({ protocol: 'icmp', port_range_min: 256 })), 400, 'SecurityGroupInvalidIcmpValue', /ICMP type \(port_range_min\) 256/);
+    assertThrowsNeutron(() => normalizeRule(spec({ protocol: 'icmp', port_range_max: 3 })), 400, 'SecurityGroupMissingIcmpType');
+    assertThrowsNeutron(() => normalizeRule(spec({ protocol: 'esp', port_range_min: 3 })), 400, 'SecurityGroupInvalidProtocolForPort', /protocol 50/);
+    assertThrowsNeutron(() => normalizeRule(spec({ port_range_min: 3 })), 400, 'SecurityGroupProtocolRequiredWithPorts');
   });
 
   test('ethertype against prefix and protocol, one remote', () => {
-    fails(() => normalizeRule(spec({ remote_ip_prefix: '::/0' })), 400, 'SecurityGroupRuleParameterConflict', 'Conflicting value ethertype IPv4 for CIDR ::/0');
-    fails(() => normalizeRule(spec({ protocol: 'ipv6-frag' })), 400, 'SecurityGroupEthertypeConflictWithProtocol');
-    fails(() => normalizeRule(spec({ remote_ip_prefix: '10.0.0.0/8', remote_group_id: 'g' })), 400, 'SecurityGroupMultipleRemoteEntites');
+    assertThrowsNeutron(() => normalizeRule(spec({ remote_ip_prefix: '::/0' })), 400, 'SecurityGroupRuleParameterConflict', /Conflicting value ethertype IPv4 for CIDR ::\/0/);
+    assertThrowsNeutron(() => normalizeRule(spec({ protocol: 'ipv6-frag' })), 400, 'SecurityGroupEthertypeConflictWithProtocol');
+    assertThrowsNeutron(() => normalizeRule(spec({ remote_ip_prefix: '10.0.0.0/8', remote_group_id: 'g' })), 400, 'SecurityGroupMultipleRemoteEntites');
   });
 });
 
