@@ -106,6 +106,16 @@ export interface PortTable extends StandardColumns {
   binding_vif_details: string; // JSON
 }
 
+/** A port's binding for a host other than its active one (binding-extended); see migration 012. */
+export interface PortInactiveBindingTable {
+  port_id: string;
+  host: string;
+  vnic_type: string;
+  profile: string; // JSON
+  vif_type: string;
+  vif_details: string; // JSON
+}
+
 export interface IpAllocationTable {
   port_id: string;
   ip_address: string;
@@ -388,6 +398,7 @@ export interface Database {
   routerl3agentbindings: RouterL3AgentBindingTable;
   portdnses: PortDnsTable;
   networkdnsdomains: NetworkDnsDomainTable;
+  port_inactive_bindings: PortInactiveBindingTable;
 }
 
 /** Which L3 agent hosts which router (Neutron's routerl3agentbindings). */

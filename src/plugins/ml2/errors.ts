@@ -66,3 +66,21 @@ export const noNetworkAvailable = () =>
 /** Ours, not Neutron's (it retries the whole request): concurrent allocators kept taking the free ids. */
 export const segmentAllocationContention = (networkType: string) =>
   conflict('SegmentAllocationContention', `Could not reserve a ${networkType} segment after repeated contention; retry the request.`);
+
+// Port bindings (binding-extended). PortBindingError is a plain NeutronException in Neutron, which
+// its fault map leaves at 500.
+export const portBindingNotFound = (portId: string, host: string) =>
+  notFound('PortBindingNotFound', `Binding for port ${portId} for host ${host} could not be found.`);
+
+export const portBindingAlreadyActive = (portId: string, host: string) =>
+  conflict('PortBindingAlreadyActive', `Binding for port ${portId} on host ${host} is already active.`);
+
+export const portBindingAlreadyExists = (portId: string, host: string) =>
+  conflict('PortBindingAlreadyExists', `Binding for port ${portId} on host ${host} already exists.`);
+
+export const portBindingError = (portId: string, host: string) =>
+  new NeutronError(500, 'PortBindingError', `Binding for port ${portId} on host ${host} could not be created or updated.`);
+
+/** Neutron's BadRequest(resource='port'): only instance (and Manila) ports have several bindings. */
+export const notMultipleBindingsPort = (portId: string) =>
+  new NeutronError(400, 'BadRequest', `Bad port request: Invalid port ${portId}. Operation only valid on compute and shared filesystem ports.`);

@@ -1,4 +1,5 @@
-// The core plugin (Neutron's ML2): networks, subnets and ports with port binding, security groups
+// The core plugin (Neutron's ML2): networks, subnets and ports with port binding (one active
+// binding, and inactive ones for other hosts: binding-extended), security groups
 // on ports, the L2 agents' RPC and notifications, the core's ML2 extension drivers (availability
 // zones, DNS), standard attributes, tags and quotas. Always loaded.
 import { PLUGIN_TOPIC } from '../../core/wire.js';
@@ -15,13 +16,15 @@ import { Ml2PortHandler } from './bound-ports.js';
 import type { Ml2ExtensionDriver } from './extension-drivers.js';
 import { L2Population } from './l2pop.js';
 import { NetworkHandler } from './networks.js';
+import { portBindingRoutes } from './port-binding-routes.js';
+import { PortBindings } from './port-bindings.js';
 import { AgentNotifier, Ml2Rpc } from './rpc-callbacks.js';
 import { SubnetHandler } from './subnets.js';
 
 const CORE_ALIASES = [
   'project-id', 'standard-attr-description', 'standard-attr-timestamp', 'standard-attr-revisions', 'revision-if-match',
   'standard-attr-tag', 'tag-ext', 'tag', 'provider', 'multi-provider', 'external-net', 'net-mtu', 'net-mtu-writable', 'binding',
-  'port-security', 'allowed-address-pairs', 'extra_dhcp_opt', 'quotas', 'quota_details', 'filter-validation',
+  'binding-extended', 'port-security', 'allowed-address-pairs', 'extra_dhcp_opt', 'quotas', 'quota_details', 'filter-validation',
   'empty-string-filtering', 'ip-substring-filtering', 'sorting', 'pagination', 'port-mac-address-regenerate',
   'network_availability_zone',
 ];
@@ -71,7 +74,7 @@ export const ml2Plugin: PluginDefinition = {
         { resource: 'port', default: 500, counter: tableCounter('ports') },
       ],
       rpc: [{ topic: PLUGIN_TOPIC, handlers: new Ml2Rpc({ db, ports, l2pop, binding }).handlers() }],
-      routes: (served) => [...tagRoutes(tags, served), ...quotaRoutes(db, ctx.quota)],
+      routes: (served) => [...tagRoutes(tags, served), ...quotaRoutes(db, ctx.quota), ...portBindingRoutes(new PortBindings(ml2, ports, binding))],
       exports: { ...core, securityGroupStore },
     };
   },

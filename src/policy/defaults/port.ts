@@ -67,9 +67,10 @@ export const PORT_RULES: readonly RuleSpec[] = [
   ['delete_port', or(ADMIN_OR_SERVICE, NET_OWNER_MEMBER, PROJECT_MEMBER), or(ADVSVC, 'rule:admin_owner_or_network_owner')],
   ['delete_port:tags', or(ADVSVC, PROJECT_MEMBER, ADMIN_OR_NET_OWNER_MEMBER)],
 
-  // Multiple port bindings (used by Nova during live migration).
+  // Multiple port bindings (used by Nova during live migration). Neutron's rules were admin-only
+  // (2023.1) before secure RBAC made the writes the service's; the admin-only form is the legacy one.
   ['get_port_binding', ADMIN_OR_SERVICE],
-  ['create_port_binding', SERVICE],
-  ['delete_port_binding', SERVICE],
-  ['activate', SERVICE],
+  ['create_port_binding', SERVICE, ADMIN],
+  ['delete_port_binding', SERVICE, ADMIN],
+  ['activate', SERVICE, ADMIN],
 ];
