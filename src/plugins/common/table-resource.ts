@@ -51,7 +51,7 @@ export abstract class TableResource<T extends TableName> implements ResourceHand
   abstract delete(ctx: RequestContext, id: string, expectRevision?: number): Promise<void>;
 
   /** API dicts of the rows, in their order; `fields`: what a list asked for (empty: all). */
-  protected abstract toDicts(ctx: RequestContext, db: Reader, rows: Array<Database[T]>, fields: string[]): Promise<Rec[]>;
+  protected abstract dictsOf(ctx: RequestContext, db: Reader, rows: Array<Database[T]>, fields: string[]): Promise<Rec[]>;
 
   /** The rows `ctx` may see (null: all). A non-admin sees its own project's by default. */
   protected scope(ctx: RequestContext): RowCondition {
@@ -75,7 +75,7 @@ export abstract class TableResource<T extends TableName> implements ResourceHand
     const byId = sql<SqlBool>`${sql.ref(`${this.table}.id`)} = ${id}`;
     const scope = this.scopeShow ? this.scope(ctx) : null;
     const row = await this.select(db, scope ? sql<SqlBool>`(${scope}) and ${byId}` : byId).executeTakeFirst() as Database[T] | undefined;
-    return row ? (await this.toDicts(ctx, db, [row], []))[0]! : null;
+    return row ? (await this.dictsOf(ctx, db, [row], []))[0]! : null;
   }
 
   async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
@@ -86,7 +86,7 @@ export abstract class TableResource<T extends TableName> implements ResourceHand
     qb = await applySortAndPage(db, qb, this.table, this.columns, q, this.markerNotFoundType());
     const rows = await qb.execute() as Array<Database[T]>;
     if (q.pageReverse) rows.reverse();
-    return this.toDicts(ctx, db, rows, q.fields);
+    return this.dictsOf(ctx, db, rows, q.fields);
   }
 
   /** An unknown marker is the resource's own 404 type (RouterNotFound, …). */

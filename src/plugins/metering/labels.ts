@@ -24,7 +24,7 @@ export class MeteringLabelHandler extends TableResource<'metering_labels'> {
     return meteringLabelNotFound(id);
   }
 
-  protected async toDicts(_ctx: RequestContext, _db: Reader, rows: MeteringLabelTable[]): Promise<Rec[]> {
+  protected async dictsOf(_ctx: RequestContext, _db: Reader, rows: MeteringLabelTable[]): Promise<Rec[]> {
     return rows.map(labelDict);
   }
 

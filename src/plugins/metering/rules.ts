@@ -53,7 +53,7 @@ export class MeteringLabelRuleHandler extends TableResource<'metering_label_rule
     return null;
   }
 
-  protected async toDicts(_ctx: RequestContext, _db: Reader, rows: MeteringLabelRuleTable[]): Promise<Rec[]> {
+  protected async dictsOf(_ctx: RequestContext, _db: Reader, rows: MeteringLabelRuleTable[]): Promise<Rec[]> {
     return rows.map(ruleDict);
   }
 
