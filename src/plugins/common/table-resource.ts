@@ -70,6 +70,11 @@ export abstract class TableResource<T extends TableName> implements ResourceHand
     return (condition ? qb.where(condition) : qb) as unknown as TableQuery<T>;
   }
 
+  /** The rows the caller sees, for a handler's own reads (e.g. locking one before a write). */
+  protected scoped(ctx: RequestContext, db: Reader): TableQuery<T> {
+    return this.select(db, this.scope(ctx));
+  }
+
   /** The full dict, or null when there is none or the caller's scope does not reach it. */
   async get(ctx: RequestContext, id: string, db: Reader = this.db.kysely): Promise<Rec | null> {
     const byId = sql<SqlBool>`${sql.ref(`${this.table}.id`)} = ${id}`;
@@ -80,7 +85,7 @@ export abstract class TableResource<T extends TableName> implements ResourceHand
 
   async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
     const db = this.db.kysely;
-    const { qb: filtered, rest } = applyColumnFilters(this.select(db, this.scope(ctx)), this.table, this.columns, q.filters);
+    const { qb: filtered, rest } = applyColumnFilters(this.scoped(ctx, db), this.table, this.columns, q.filters);
     let qb = this.filterRest(ctx, filtered, rest);
     if (this.def.taggable) qb = applyTagFilters(qb, this.table, q.tagFilters);
     qb = await applySortAndPage(db, qb, this.table, this.columns, q, this.markerNotFoundType());
