@@ -8,10 +8,7 @@ import { boolean, filterBool, invalid, string, uuid } from './validators.js';
 /** Stored in the column of the attribute's name, as it is. */
 export const COLUMN: ColumnDef = {};
 /** A boolean stored as 0/1 (SQLite and MariaDB have no boolean type). */
-export const BOOL_COLUMN: ColumnDef = {
-  toDb: (v) => (v === true || v === 'true' || v === 1 ? 1 : 0),
-  fromDb: (v) => v === 1 || v === true || v === '1',
-};
+export const BOOL_COLUMN: ColumnDef = { toDb: (v) => (v === true || v === 'true' || v === 1 ? 1 : 0) };
 /** Stored in a column of another name (`as`: how, e.g. BOOL_COLUMN). */
 export const columnNamed = (name: string, as: ColumnDef = COLUMN): ColumnDef => ({ ...as, name });
 

@@ -14,8 +14,6 @@ export interface ColumnDef {
   name?: string;
   /** API value -> stored value, for filters (booleans are stored as 0/1). */
   toDb?: (v: unknown) => unknown;
-  /** Stored value -> API value. */
-  fromDb?: (v: unknown) => unknown;
 }
 
 export interface AttributeDef {
