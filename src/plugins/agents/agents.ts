@@ -11,7 +11,7 @@ import type { AgentTable } from '../../db/schema.js';
 import { b2i, i2b, inTransaction, type Reader } from '../../db/tx.js';
 import { Events, type CallbackRegistry } from '../../core/callbacks.js';
 import { agentNotFound } from '../common/errors.js';
-import { TableResource, type RowCondition, type TableQuery } from '../common/table-resource.js';
+import { TableResource, type TableQuery } from '../common/table-resource.js';
 import { badAgentRequest } from './errors.js';
 
 /** Timestamps are stored as ISO-8601 (sortable text); Neutron shows agents' as "YYYY-MM-DD HH:MM:SS". */
@@ -29,17 +29,9 @@ export class AgentHandler extends TableResource<'agents'> {
   private readonly now: () => number;
   /** `callbacks`: agent after_update events (an agent enabled or disabled is told so). */
   constructor(db: Db, private readonly settings: AgentSettings, private readonly callbacks?: CallbackRegistry) {
-    super(agentDef, db);
+    // Agents belong to no project: the policy alone decides who reads them (admin by default).
+    super({ def: agentDef, db, notFound: agentNotFound, visibility: 'all' });
     this.now = settings.now ?? Date.now;
-  }
-
-  notFound(id: string): Error {
-    return agentNotFound(id);
-  }
-
-  /** Agents belong to no project: the policy alone decides who reads them (admin by default). */
-  protected override scope(): RowCondition {
-    return null;
   }
 
   /** `alive` is no column: a heartbeat within agent_down_time; Neutron looks at the first value only. */

@@ -1,8 +1,9 @@
 // One table-backed resource: show, list (column filters, tag filters, sort keys, marker
 // pagination), the caller's scope and the 404, all derived from the resource's definition (its
-// `table` and its attributes' `column`s). A handler extends it and keeps only what is its own:
-// how rows become API dicts, who sees more than its own project's rows (shared, RBAC), filters on
-// attributes that are no column, and its writes with their business rules.
+// `table` and its attributes' `column`s). A handler extends it, names its definition, its 404 and
+// who sees its rows (the caller's project, RBAC-shared, all, or its own scope()), and keeps only
+// what is its own: how rows become API dicts, filters on attributes that are no column, and its
+// writes with their business rules.
 import { sql, type Kysely, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { RequestContext } from '../../core/context.js';
 import { NeutronError } from '../../core/errors.js';
@@ -13,6 +14,7 @@ import type { Database } from '../../db/schema.js';
 import type { Reader } from '../../db/tx.js';
 import type { ResourceDef } from '../../definitions/types.js';
 import { applyColumnFilters, applySortAndPage, applyTagFilters, columnsOf, tableOf, type ColumnMap } from './list-sql.js';
+import { rbacShared, rbacVisible } from './visibility.js';
 
 export type TableName = keyof Database;
 export type TableQuery<T extends TableName> = SelectQueryBuilder<Database, T, Database[T]>;
@@ -34,18 +36,45 @@ export function whereFlag<QB extends SelectQueryBuilder<any, any, any>>(qb: QB, 
   return qb.where(want.has(true) ? condition : sql<SqlBool>`not ${condition}`) as QB;
 }
 
+/**
+ * Which rows a non-admin caller's lists and shows include: its own project's (Neutron's default
+ * model query); also those an RBAC access_as_shared entry of `rbac` object type shares with it
+ * (which brings the `shared` filter); or every row, the policy alone deciding (resources without
+ * an owner: agents, segments). Other scopes override scope().
+ */
+export type Visibility = 'project' | 'all' | { rbac: string };
+
+export interface TableResourceSpec {
+  def: ResourceDef;
+  db: Db;
+  /** The resource's 404 (RouterNotFound, …); also raised for an unknown pagination marker. */
+  notFound: (id: string) => Error;
+  visibility?: Visibility;
+}
+
 export abstract class TableResource<T extends TableName> implements ResourceHandler {
+  readonly def: ResourceDef;
   readonly table: T;
   readonly columns: ColumnMap;
+  protected readonly db: Db;
   /** Whether show is limited to scope() as lists are (else policy alone decides who sees one). */
   protected readonly scopeShow: boolean = true;
+  private readonly visibility: Visibility;
+  private readonly notFoundError: (id: string) => Error;
 
-  protected constructor(readonly def: ResourceDef, protected readonly db: Db) {
-    this.table = tableOf(def) as T;
-    this.columns = columnsOf(def);
+  protected constructor(spec: TableResourceSpec) {
+    this.def = spec.def;
+    this.db = spec.db;
+    this.table = tableOf(spec.def) as T;
+    this.columns = columnsOf(spec.def);
+    this.visibility = spec.visibility ?? 'project';
+    this.notFoundError = spec.notFound;
   }
 
-  abstract notFound(id: string, parentId?: string): Error;
+  notFound(id: string, _parentId?: string): Error {
+    return this.notFoundError(id);
+  }
+
   abstract create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]>;
   abstract update(ctx: RequestContext, id: string, body: Rec, expectRevision?: number): Promise<Rec>;
   abstract delete(ctx: RequestContext, id: string, expectRevision?: number): Promise<void>;
@@ -53,14 +82,22 @@ export abstract class TableResource<T extends TableName> implements ResourceHand
   /** API dicts of the rows, in their order; `fields`: what a list asked for (empty: all). */
   protected abstract dictsOf(ctx: RequestContext, db: Reader, rows: Array<Database[T]>, fields: string[]): Promise<Rec[]>;
 
-  /** The rows `ctx` may see (null: all). A non-admin sees its own project's by default. */
+  /** The rows `ctx` may see (null: all), after the resource's visibility. */
   protected scope(ctx: RequestContext): RowCondition {
-    return ctx.isAdmin ? null : ownProject(ctx, this.table);
+    const v = this.visibility;
+    if (ctx.isAdmin || v === 'all') return null;
+    if (v === 'project') return ownProject(ctx, this.table);
+    return rbacVisible(ctx, v.rbac, `${this.table}.project_id`, `${this.table}.id`);
   }
 
-  /** Filters on attributes that are no column (shared, alive, …); the default ignores them. */
-  protected filterRest(_ctx: RequestContext, qb: TableQuery<T>, _rest: Record<string, unknown[]>): TableQuery<T> {
-    return qb;
+  /**
+   * Filters on attributes that are no column (alive, is_default, …): the `shared` of an
+   * RBAC-shared resource here; other filters without a column are ignored unless overridden.
+   */
+  protected filterRest(ctx: RequestContext, qb: TableQuery<T>, rest: Record<string, unknown[]>): TableQuery<T> {
+    const v = this.visibility;
+    if (typeof v !== 'object') return qb;
+    return whereFlag(qb, rest.shared, rbacShared(ctx.projectId, v.rbac, `${this.table}.id`));
   }
 
   /** The table's rows that `condition` admits. */

@@ -33,11 +33,7 @@ interface Association {
 /** Non-admins see their own project's floating IPs (the default scope). */
 export class FloatingIpHandler extends TableResource<'floatingips'> {
   constructor(private readonly l3: L3Context) {
-    super(floatingipDef, l3.m.db);
-  }
-
-  notFound(id: string): Error {
-    return floatingIpNotFound(id);
+    super({ def: floatingipDef, db: l3.m.db, notFound: floatingIpNotFound });
   }
 
   // ---- reads ---------------------------------------------------------------------------------

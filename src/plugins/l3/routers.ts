@@ -63,12 +63,8 @@ export class RouterHandler extends TableResource<'routers'> {
   private readonly ips: PortIpAllocator;
 
   constructor(private readonly l3: L3Context) {
-    super(routerDef, l3.m.db);
+    super({ def: routerDef, db: l3.m.db, notFound: routerNotFound });
     this.ips = new PortIpAllocator(l3.m);
-  }
-
-  notFound(id: string): Error {
-    return routerNotFound(id);
   }
 
   // ---- reads ---------------------------------------------------------------------------------

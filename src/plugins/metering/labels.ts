@@ -17,11 +17,7 @@ function labelDict(r: MeteringLabelTable): Rec {
 /** Non-admins see their own project's labels only (the default scope). */
 export class MeteringLabelHandler extends TableResource<'metering_labels'> {
   constructor(db: Db) {
-    super(meteringLabelDef, db);
-  }
-
-  notFound(id: string): Error {
-    return meteringLabelNotFound(id);
+    super({ def: meteringLabelDef, db, notFound: meteringLabelNotFound });
   }
 
   protected async dictsOf(_ctx: RequestContext, _db: Reader, rows: MeteringLabelTable[]): Promise<Rec[]> {

@@ -10,7 +10,7 @@ import type { Rec } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import type { MeteringLabelRuleTable } from '../../db/schema.js';
 import { b2i, forUpdate, i2b, inTransaction, type Reader } from '../../db/tx.js';
-import { TableResource, type RowCondition } from '../common/table-resource.js';
+import { TableResource } from '../common/table-resource.js';
 import { invalidRule, meteringLabelNotFound, meteringLabelRuleNotFound, meteringLabelRuleOverlaps, updateNotSupported } from './errors.js';
 import { normalizePrefix, PREFIX_FIELDS, prefixesOverlap, type PrefixField } from './prefixes.js';
 
@@ -41,16 +41,8 @@ export function rulePrefixes(body: Rec): Record<PrefixField, string | null> {
 
 export class MeteringLabelRuleHandler extends TableResource<'metering_label_rules'> {
   constructor(db: Db) {
-    super(meteringLabelRuleDef, db);
-  }
-
-  notFound(id: string): Error {
-    return meteringLabelRuleNotFound(id);
-  }
-
-  /** Rules have no owner of their own: who reads them is the policy's call alone (admin by default). */
-  protected override scope(): RowCondition {
-    return null;
+    // Rules have no owner of their own: who reads them is the policy's call alone (admin by default).
+    super({ def: meteringLabelRuleDef, db, notFound: meteringLabelRuleNotFound, visibility: 'all' });
   }
 
   protected async dictsOf(_ctx: RequestContext, _db: Reader, rows: MeteringLabelRuleTable[]): Promise<Rec[]> {

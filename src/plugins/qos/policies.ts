@@ -11,8 +11,7 @@ import type { QosPolicyTable } from '../../db/schema.js';
 import { forUpdate, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
 import { loadTags } from '../common/list-sql.js';
 import { checkRevision, standardFields } from '../common/standard.js';
-import { TableResource, whereFlag, type RowCondition, type TableQuery } from '../common/table-resource.js';
-import { rbacShared, rbacVisible } from '../common/visibility.js';
+import { TableResource, whereFlag, type TableQuery } from '../common/table-resource.js';
 import type { RbacKind } from '../rbac/kinds.js';
 import { ACCESS_SHARED, addEntry, removeAll, sharedWith, WILDCARD } from '../rbac/store.js';
 import { qosPolicyDefaultAlreadyExists, qosPolicyInUse, qosPolicyNotFound } from './errors.js';
@@ -21,22 +20,14 @@ import { loadRules, QOS_POLICY } from './store.js';
 export class QosPolicyHandler extends TableResource<'qos_policies'> {
   /** `rbac`: the qos_policy RBAC kind, whose bound-project check guards unsharing. */
   constructor(db: Db, private readonly rbac: RbacKind) {
-    super(qosPolicyDef, db);
-  }
-
-  notFound(id: string): Error {
-    return qosPolicyNotFound(id);
+    // A non-admin sees its own policies and those shared with it.
+    super({ def: qosPolicyDef, db, notFound: qosPolicyNotFound, visibility: { rbac: QOS_POLICY } });
   }
 
   // ---- reads ---------------------------------------------------------------------------------
 
-  /** A non-admin sees its own policies and those shared with it (RBAC). */
-  protected override scope(ctx: RequestContext): RowCondition {
-    return ctx.isAdmin ? null : rbacVisible(ctx, QOS_POLICY, 'qos_policies.project_id', 'qos_policies.id');
-  }
-
   protected override filterRest(ctx: RequestContext, qb: TableQuery<'qos_policies'>, rest: Record<string, unknown[]>) {
-    qb = whereFlag(qb, rest.shared, rbacShared(ctx.projectId, QOS_POLICY, 'qos_policies.id'));
+    qb = super.filterRest(ctx, qb, rest);
     return whereFlag(qb, rest.is_default, sql<SqlBool>`qos_policies.id in (select d.qos_policy_id from qos_policies_default d)`);
   }
 

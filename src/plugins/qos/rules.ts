@@ -10,7 +10,7 @@ import type { Rec, ResourceHandler } from '../../core/resource.js';
 import { isDuplicateKey, type Db } from '../../db/connection.js';
 import type { Database } from '../../db/schema.js';
 import { inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
-import { TableResource, type RowCondition } from '../common/table-resource.js';
+import { TableResource } from '../common/table-resource.js';
 import type { QosDrivers } from './drivers.js';
 import { qosPolicyNotFound, qosRuleNotFound, qosRuleParameterConflict, qosRulesConflict } from './errors.js';
 import { findPolicy, loadRule, loadRules, ruleKind, storedRule, type RuleKind, type RuleTable, type StoredRule } from './store.js';
@@ -44,22 +44,18 @@ export class QosRuleHandler extends TableResource<RuleTable> {
   readonly kind: RuleKind;
 
   constructor(db: Db, private readonly drivers: QosDrivers, spec: RuleTypeSpec) {
-    super(qosRuleDef(spec), db);
+    // Rules have no owner: the controller checks their policy (checkParent) before any read.
+    super({ def: qosRuleDef(spec), db, notFound: (id) => qosRuleNotFound(id, ''), visibility: 'all' });
     this.kind = ruleKind(spec.type);
   }
 
-  notFound(id: string, parentId = ''): Error {
+  override notFound(id: string, parentId = ''): Error {
     return qosRuleNotFound(id, parentId);
   }
 
   /** The policy must be one the caller sees (get_policy_obj), else QosPolicyNotFound. */
   async checkParent(ctx: RequestContext, policyId: string): Promise<void> {
     if (!(await findPolicy(this.db, this.db.kysely, ctx, policyId))) throw qosPolicyNotFound(policyId);
-  }
-
-  /** Rules have no owner: the controller checks their policy (checkParent) before any read. */
-  protected override scope(): RowCondition {
-    return null;
   }
 
   /** The rule's own view: its fields, with the policy id that the controller matches to the URL. */

@@ -23,12 +23,8 @@ export class RbacPolicyHandler extends TableResource<'rbac_entries'> {
 
   constructor(db: Db, private readonly quota: QuotaEngine, kinds: RbacKind[]) {
     const byType = new Map(kinds.map((k) => [k.type, k]));
-    super(rbacPolicyDef([...byType.keys()]), db);
+    super({ def: rbacPolicyDef([...byType.keys()]), db, notFound: rbacPolicyNotFound });
     this.kinds = byType;
-  }
-
-  notFound(id: string): Error {
-    return rbacPolicyNotFound(id);
   }
 
   /** Entries of the object types whose extension is on; a non-admin sees the ones it owns. */

@@ -25,11 +25,7 @@ export class SecurityGroupRuleHandler extends TableResource<'security_group_rule
   protected override readonly scopeShow = false;
 
   constructor(private readonly s: SecurityGroupStore) {
-    super(securityGroupRuleDef, s.db);
-  }
-
-  notFound(id: string): Error {
-    return securityGroupRuleNotFound(id);
+    super({ def: securityGroupRuleDef, db: s.db, notFound: securityGroupRuleNotFound });
   }
 
   parentOwner(_ctx: RequestContext, groupId: string): Promise<string | null> {

@@ -9,9 +9,9 @@ import type { Rec } from '../../core/resource.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader } from '../../db/tx.js';
 import type { SecurityGroupTable } from '../../db/schema.js';
 import { checkRevision } from '../common/standard.js';
-import { TableResource, whereFlag, type RowCondition, type TableQuery } from '../common/table-resource.js';
+import { TableResource } from '../common/table-resource.js';
 import { securityGroupCannotRemoveDefault, securityGroupCannotUpdateDefault, securityGroupInUse, securityGroupNotFound } from './errors.js';
-import { DEFAULT_SG_NAME, RBAC_TYPE, sgShared, sgVisibleTo, type SecurityGroupStore } from './store.js';
+import { DEFAULT_SG_NAME, RBAC_TYPE, type SecurityGroupStore } from './store.js';
 import { Events } from '../../core/callbacks.js';
 
 /** The project whose default group a list request makes sure of: the filtered one, else the caller's. */
@@ -22,20 +22,8 @@ export function listProject(ctx: RequestContext, q: ListQuery): string | null {
 
 export class SecurityGroupHandler extends TableResource<'security_groups'> {
   constructor(private readonly s: SecurityGroupStore) {
-    super(securityGroupDef, s.db);
-  }
-
-  notFound(id: string): Error {
-    return securityGroupNotFound(id);
-  }
-
-  /** A non-admin sees its own groups and those shared with it (RBAC). */
-  protected override scope(ctx: RequestContext): RowCondition {
-    return ctx.isAdmin ? null : sgVisibleTo(ctx.projectId, 'security_groups.project_id', 'security_groups.id');
-  }
-
-  protected override filterRest(ctx: RequestContext, qb: TableQuery<'security_groups'>, rest: Record<string, unknown[]>) {
-    return whereFlag(qb, rest.shared, sgShared(ctx.projectId, 'security_groups.id'));
+    // A non-admin sees its own groups and those shared with it.
+    super({ def: securityGroupDef, db: s.db, notFound: securityGroupNotFound, visibility: { rbac: RBAC_TYPE } });
   }
 
   protected dictsOf(ctx: RequestContext, db: Reader, rows: SecurityGroupTable[], fields: string[]): Promise<Rec[]> {

@@ -15,7 +15,7 @@ import { forUpdate, inTransaction, nowIso, type Reader, type Tx } from '../../db
 import { invalidInput } from '../../ipam/errors.js';
 import { loadTags } from '../common/list-sql.js';
 import { checkRevision } from '../common/standard.js';
-import { TableResource, type RowCondition } from '../common/table-resource.js';
+import { TableResource } from '../common/table-resource.js';
 import type { Ml2Context } from '../ml2/context.js';
 import { networkNotFound } from '../ml2/network-access.js';
 import { decideBinding, linuxbridgeAgents, networkSegments, type BindingOptions } from '../ml2/binding.js';
@@ -27,17 +27,8 @@ const given = (v: unknown) => v !== NOT_SPECIFIED && v !== undefined && v !== nu
 
 export class SegmentHandler extends TableResource<'network_segments'> {
   constructor(private readonly m: Ml2Context, private readonly binding: BindingOptions) {
-    super(segmentDef, m.db);
-  }
-
-  notFound(id: string): Error {
-    return segmentNotFound(id);
-  }
-
-  // Segments have no owner: who sees them is the policy's call alone (admin by default). Without
-  // a sort key, a list comes by id.
-  protected override scope(): RowCondition {
-    return null;
+    // Segments have no owner: who sees them is the policy's call alone (admin by default).
+    super({ def: segmentDef, db: m.db, notFound: segmentNotFound, visibility: 'all' });
   }
 
   protected dictsOf(_ctx: RequestContext, db: Reader, rows: NetworkSegmentTable[]): Promise<Rec[]> {

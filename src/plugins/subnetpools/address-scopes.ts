@@ -7,27 +7,14 @@ import type { Rec } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import type { AddressScopeTable } from '../../db/schema.js';
 import { forUpdate, inTransaction, type Reader } from '../../db/tx.js';
-import { TableResource, whereFlag, type RowCondition, type TableQuery } from '../common/table-resource.js';
-import { rbacShared, rbacVisible } from '../common/visibility.js';
+import { TableResource } from '../common/table-resource.js';
 import { ACCESS_SHARED, addEntry, removeAll, sharedWith, WILDCARD } from '../rbac/store.js';
 import { addressScopeInUse, addressScopeNotFound, addressScopeUpdateError } from './errors.js';
 
 export class AddressScopeHandler extends TableResource<'address_scopes'> {
   constructor(db: Db) {
-    super(addressScopeDef, db);
-  }
-
-  notFound(id: string): Error {
-    return addressScopeNotFound(id);
-  }
-
-  /** A non-admin sees its own scopes and those shared with it (RBAC). */
-  protected override scope(ctx: RequestContext): RowCondition {
-    return ctx.isAdmin ? null : rbacVisible(ctx, 'address_scope', 'address_scopes.project_id', 'address_scopes.id');
-  }
-
-  protected override filterRest(ctx: RequestContext, qb: TableQuery<'address_scopes'>, rest: Record<string, unknown[]>) {
-    return whereFlag(qb, rest.shared, rbacShared(ctx.projectId, 'address_scope', 'address_scopes.id'));
+    // A non-admin sees its own scopes and those shared with it.
+    super({ def: addressScopeDef, db, notFound: addressScopeNotFound, visibility: { rbac: 'address_scope' } });
   }
 
   protected async dictsOf(ctx: RequestContext, db: Reader, rows: AddressScopeTable[]): Promise<Rec[]> {

@@ -17,9 +17,9 @@ import { cidrTexts, difference, intersects, isSubset, prefixSet, type PrefixSet 
 import { invalidInput } from '../../ipam/errors.js';
 import type { QuotaEngine } from '../../quota/quota.js';
 import { chunks, loadTags } from '../common/list-sql.js';
-import { TableResource, whereFlag, type RowCondition, type TableQuery } from '../common/table-resource.js';
+import { TableResource } from '../common/table-resource.js';
 import { checkRevision } from '../common/standard.js';
-import { rbacShared, rbacVisible } from '../common/visibility.js';
+import { rbacVisible } from '../common/visibility.js';
 import { ACCESS_SHARED, addEntry, removeAll, sharedWith, WILDCARD } from '../rbac/store.js';
 import {
   addressScopeNotFound, addressScopePrefixConflict, illegalSubnetPoolAssociationToAddressScope,
@@ -75,23 +75,11 @@ export async function defaultPool(db: Db, tx: Reader, ctx: RequestContext, ipVer
 
 export class SubnetPoolHandler extends TableResource<'subnetpools'> {
   constructor(private readonly m: SubnetPoolDeps) {
-    super(subnetpoolDef, m.db);
-  }
-
-  notFound(id: string): Error {
-    return subnetPoolNotFound(id);
+    // A non-admin sees its own pools and those shared with it.
+    super({ def: subnetpoolDef, db: m.db, notFound: subnetPoolNotFound, visibility: { rbac: 'subnetpool' } });
   }
 
   // ---- reads ---------------------------------------------------------------------------------
-
-  /** A non-admin sees its own pools and those shared with it (RBAC). */
-  protected override scope(ctx: RequestContext): RowCondition {
-    return ctx.isAdmin ? null : rbacVisible(ctx, 'subnetpool', 'subnetpools.project_id', 'subnetpools.id');
-  }
-
-  protected override filterRest(ctx: RequestContext, qb: TableQuery<'subnetpools'>, rest: Record<string, unknown[]>) {
-    return whereFlag(qb, rest.shared, rbacShared(ctx.projectId, 'subnetpool', 'subnetpools.id'));
-  }
 
   protected dictsOf(ctx: RequestContext, db: Reader, rows: SubnetPoolTable[]): Promise<Rec[]> {
     return this.toDicts(ctx, db, rows);

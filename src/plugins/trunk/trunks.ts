@@ -45,12 +45,8 @@ export class TrunkHandler extends TableResource<'trunks'> {
   private readonly rules: TrunkRules;
 
   constructor(db: Db) {
-    super(trunkDef, db);
+    super({ def: trunkDef, db, notFound: trunkNotFound });
     this.rules = new TrunkRules(db);
-  }
-
-  notFound(id: string): Error {
-    return trunkNotFound(id);
   }
 
   // ---- reads ---------------------------------------------------------------------------------
