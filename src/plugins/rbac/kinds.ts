@@ -1,11 +1,10 @@
 // What each RBAC object type means (Neutron's RBAC_POLICY callbacks): which actions it has, who
 // may share it, and which dependants stop a policy from being removed or retargeted (a project
 // that uses a shared network, subnet pool, address scope or security group keeps its access).
-import { NeutronError } from '../../core/errors.js';
+import { NeutronError, invalidInput } from '../../core/errors.js';
 import type { RequestContext } from '../../core/context.js';
 import type { Db } from '../../db/connection.js';
 import { forUpdate, i2b, nowIso, type Tx } from '../../db/tx.js';
-import { invalidInput } from '../../ipam/errors.js';
 import { networkVisible, rbacVisible } from '../common/visibility.js';
 import { externalNetworkInUse, invalidSharedSetting, rbacPolicyInUse } from './errors.js';
 import { ACCESS_EXTERNAL, ACCESS_SHARED, entriesOf, WILDCARD, type RbacEntry } from './store.js';

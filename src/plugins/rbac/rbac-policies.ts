@@ -11,7 +11,7 @@ import type { Rec } from '../../core/resource.js';
 import { isDuplicateKey, type Db } from '../../db/connection.js';
 import { forUpdate, inTransaction, type Reader, type Tx } from '../../db/tx.js';
 import type { RbacTable } from '../../db/schema.js';
-import { invalidInput } from '../../ipam/errors.js';
+import { invalidInput } from '../../core/errors.js';
 import type { QuotaEngine } from '../../quota/quota.js';
 import { ownProject, TableResource, type RowCondition } from '../common/table-resource.js';
 import { duplicateRbacPolicy, invalidActionForType, rbacPolicyNotFound } from './errors.js';

@@ -12,7 +12,7 @@ import { segmentDef } from '../../definitions/segment.js';
 import type { Rec } from '../../core/resource.js';
 import type { NetworkSegmentTable } from '../../db/schema.js';
 import { forUpdate, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
-import { invalidInput } from '../../ipam/errors.js';
+import { invalidInput } from '../../core/errors.js';
 import { loadTags } from '../common/list-sql.js';
 import { checkRevision } from '../common/standard.js';
 import { TableResource } from '../common/table-resource.js';

@@ -5,7 +5,7 @@
 import type { RequestContext } from '../../core/context.js';
 import { subnetpoolDef } from '../../definitions/subnetpool.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
-import { actionNotAuthorized, badRequest } from '../../core/errors.js';
+import { actionNotAuthorized, badRequest, invalidInput } from '../../core/errors.js';
 import { networkNotFound } from '../ml2/errors.js';
 import type { Rec } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
@@ -14,7 +14,6 @@ import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from
 import type { IpVersion } from '../../ipam/address.js';
 import { parseCidr } from '../../ipam/cidr.js';
 import { cidrTexts, difference, intersects, isSubset, prefixSet, type PrefixSet } from '../../ipam/prefix-set.js';
-import { invalidInput } from '../../ipam/errors.js';
 import type { QuotaEngine } from '../../quota/quota.js';
 import { chunks, loadTags } from '../common/list-sql.js';
 import { TableResource } from '../common/table-resource.js';
