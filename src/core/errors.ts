@@ -32,3 +32,7 @@ export const notAuthorized = (message = 'Authentication required') =>
 
 /** A policy rule refused the caller an action on something it may see. */
 export const policyNotAuthorized = (action: string) => forbidden(`(rule:${action}) is disallowed by policy`);
+/** neutron_lib NotAuthorized (403): the caller may not act on another project's object (`notAuthorized` is the 401). */
+export const actionNotAuthorized = () => new NeutronError(403, 'NotAuthorized', 'Not authorized.');
+/** webob's HTTPNotFound: no such resource or route (read-only resources answer writes with it). */
+export const httpNotFound = (message = 'The resource could not be found.') => new NeutronError(404, 'HTTPNotFound', message);

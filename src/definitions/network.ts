@@ -3,7 +3,7 @@
 import type { ResourceDef } from './types.js';
 import { availabilityZoneHints } from './availability-zone.js';
 import { networkDnsAttrs } from './dns.js';
-import { adminStateAttr, idAttr, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
+import { adminStateAttr, BOOL_COLUMN, COLUMN, columnNamed, idAttr, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
 import { boolean, filterBool, filterInt, intRange, list, stringOrNull, uuidOrNull, dict } from './validators.js';
 
 export const PROVIDER_TYPES = ['local', 'flat', 'vlan', 'vxlan', 'geneve', 'gre'] as const;
@@ -19,7 +19,7 @@ export const networkDef: ResourceDef = {
     name: nameAttr,
     subnets: { allowPost: false, allowPut: false, default: [], visible: true, filter: true },
     admin_state_up: adminStateAttr,
-    status: { allowPost: false, allowPut: false, visible: true, filter: true, sortKey: true },
+    status: { allowPost: false, allowPut: false, visible: true, filter: true, sortKey: true, column: COLUMN },
     shared: {
       allowPost: true, allowPut: true, default: false, validate: boolean, visible: true, filter: true,
       filterConvert: filterBool, enforcePolicy: true, requiredByPolicy: true,
@@ -28,7 +28,7 @@ export const networkDef: ResourceDef = {
     ...standardAttrs,
     mtu: {
       allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: intRange(68, 65535), visible: true,
-      filter: true, filterConvert: filterInt, sortKey: true, extension: 'net-mtu-writable',
+      filter: true, filterConvert: filterInt, sortKey: true, extension: 'net-mtu-writable', column: COLUMN,
     },
     'provider:network_type': {
       allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: stringOrNull(255), visible: true,
@@ -49,10 +49,11 @@ export const networkDef: ResourceDef = {
     'router:external': {
       allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: boolean, visible: true, filter: true,
       filterConvert: filterBool, enforcePolicy: true, extension: 'external-net',
+      column: columnNamed('router_external', BOOL_COLUMN),
     },
     port_security_enabled: {
       allowPost: true, allowPut: true, default: true, validate: boolean, visible: true, filter: true,
-      filterConvert: filterBool, enforcePolicy: true, extension: 'port-security',
+      filterConvert: filterBool, enforcePolicy: true, extension: 'port-security', column: BOOL_COLUMN,
     },
     availability_zone_hints: {
       allowPost: true, allowPut: false, default: [], validate: availabilityZoneHints, visible: true,

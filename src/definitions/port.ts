@@ -1,7 +1,7 @@
 // ports: core attributes plus binding, port-security, allowed-address-pairs, extra_dhcp_opt
 // and the standard attributes.
 import type { ResourceDef } from './types.js';
-import { adminStateAttr, idAttr, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
+import { adminStateAttr, BOOL_COLUMN, COLUMN, columnNamed, idAttr, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
 import { boolean, dict, dictOrEmpty, filterBool, invalid, list, macAddress, oneOf, string, uuid, uuidOrNull } from './validators.js';
 import { securityGroupIdList } from './security-group.js';
 import { portDnsAttrs } from './dns.js';
@@ -55,21 +55,29 @@ export const portDef: ResourceDef = {
   attributes: {
     id: idAttr,
     name: nameAttr,
-    network_id: { allowPost: true, allowPut: false, validate: uuid, visible: true, filter: true, sortKey: true, requiredByPolicy: true },
+    network_id: { allowPost: true, allowPut: false, validate: uuid, visible: true, filter: true, sortKey: true, requiredByPolicy: true, column: COLUMN },
     admin_state_up: adminStateAttr,
-    mac_address: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: macOrGenerate, visible: true, filter: true, sortKey: true, enforcePolicy: true },
+    mac_address: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: macOrGenerate, visible: true, filter: true, sortKey: true, enforcePolicy: true, column: COLUMN },
     fixed_ips: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: fixedIps, visible: true, filter: true, enforcePolicy: true },
-    device_id: { allowPost: true, allowPut: true, default: '', validate: string(255), visible: true, filter: true, sortKey: true },
-    device_owner: { allowPost: true, allowPut: true, default: '', validate: string(255), visible: true, filter: true, sortKey: true, enforcePolicy: true },
-    status: { allowPost: false, allowPut: false, visible: true, filter: true, sortKey: true },
+    device_id: { allowPost: true, allowPut: true, default: '', validate: string(255), visible: true, filter: true, sortKey: true, column: COLUMN },
+    device_owner: { allowPost: true, allowPut: true, default: '', validate: string(255), visible: true, filter: true, sortKey: true, enforcePolicy: true, column: COLUMN },
+    status: { allowPost: false, allowPut: false, visible: true, filter: true, sortKey: true, column: COLUMN },
     ...projectAttrs,
     ...standardAttrs,
-    'binding:host_id': { allowPost: true, allowPut: true, default: '', validate: string(255), visible: true, filter: true, enforcePolicy: true, extension: 'binding' },
-    'binding:vif_type': { allowPost: false, allowPut: false, visible: true, filter: true, enforcePolicy: true, extension: 'binding' },
+    'binding:host_id': { allowPost: true, allowPut: true, default: '', validate: string(255), visible: true, filter: true, enforcePolicy: true, extension: 'binding',
+      column: columnNamed('binding_host_id'),
+    },
+    'binding:vif_type': {
+      allowPost: false, allowPut: false, visible: true, filter: true, enforcePolicy: true, extension: 'binding', column: columnNamed('binding_vif_type'),
+    },
     'binding:vif_details': { allowPost: false, allowPut: false, visible: true, enforcePolicy: true, extension: 'binding' },
-    'binding:vnic_type': { allowPost: true, allowPut: true, default: 'normal', validate: oneOf(VNIC_TYPES), visible: true, filter: true, enforcePolicy: true, extension: 'binding' },
+    'binding:vnic_type': { allowPost: true, allowPut: true, default: 'normal', validate: oneOf(VNIC_TYPES), visible: true, filter: true, enforcePolicy: true, extension: 'binding',
+      column: columnNamed('binding_vnic_type'),
+    },
     'binding:profile': { allowPost: true, allowPut: true, default: {}, validate: dictOrEmpty, visible: true, enforcePolicy: true, extension: 'binding' },
-    port_security_enabled: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: boolean, visible: true, filter: true, filterConvert: filterBool, enforcePolicy: true, extension: 'port-security' },
+    port_security_enabled: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: boolean, visible: true, filter: true, filterConvert: filterBool, enforcePolicy: true, extension: 'port-security',
+      column: BOOL_COLUMN,
+    },
     allowed_address_pairs: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: addressPairs, visible: true, enforcePolicy: true, extension: 'allowed-address-pairs' },
     extra_dhcp_opts: { allowPost: true, allowPut: true, default: [], validate: dhcpOpts, visible: true, extension: 'extra_dhcp_opt' },
     security_groups: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: securityGroupIdList, visible: true, filter: true, extension: 'security-group' },

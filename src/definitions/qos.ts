@@ -3,7 +3,7 @@
 // policies under /v2.0/qos/policies, their rules as sub-resources of a policy, the same rules
 // reachable by id alone (/v2.0/qos/alias-<type>-rules/{id}) and the rule types the drivers support.
 import type { AttributeDef, ResourceDef, Validator } from './types.js';
-import { idAttr, nameAttr, projectAttrs, standardAttrs } from './common.js';
+import { COLUMN, idAttr, nameAttr, projectAttrs, standardAttrs } from './common.js';
 import { boolean, filterBool, filterInt, intRange, oneOf, toBoolean, toInt } from './validators.js';
 
 /** neutron_lib.constants.VALID_DSCP_MARKS: the class selectors, AF classes and EF. */
@@ -53,7 +53,7 @@ const ruleCommon: Record<string, AttributeDef> = {
   tenant_id: { allowPost: true, allowPut: false, visible: true, requiredByPolicy: true },
   project_id: { allowPost: true, allowPut: false, visible: true, requiredByPolicy: true, extension: 'project-id' },
   // The policy the rule belongs to: from the URL, not shown in the rule's own view.
-  qos_policy_id: { allowPost: false, allowPut: false, visible: false, filter: true },
+  qos_policy_id: { allowPost: false, allowPut: false, visible: false, filter: true, column: COLUMN },
 };
 
 export interface RuleTypeSpec {
@@ -93,14 +93,16 @@ export const RULE_SPECS: readonly RuleTypeSpec[] = [
   },
 ];
 
-/** /v2.0/qos/policies/{policy_id}/<type>_rules. */
+/** /v2.0/qos/policies/{policy_id}/<type>_rules, stored in qos_<type>_rules, a column per attribute. */
 export function qosRuleDef(spec: RuleTypeSpec): ResourceDef {
+  const own = Object.fromEntries(Object.entries(spec.attributes).map(([k, a]) => [k, { ...a, column: COLUMN }]));
   return {
     name: `${spec.type}_rule`,
     collection: `${spec.type}_rules`,
+    table: `qos_${spec.type}_rules`,
     parentPath: 'qos/policies',
     parent: { resource: 'policy', idAttr: 'qos_policy_id' },
-    attributes: { ...ruleCommon, ...spec.attributes },
+    attributes: { ...ruleCommon, ...own },
   };
 }
 

@@ -1,7 +1,7 @@
 // rbac-policies (rbac-policies, rbac-address-scope, rbac-subnetpool, rbac-security-groups):
 // who else may use a network, subnet pool, address scope or security group, and how.
 import type { ResourceDef, Validator } from './types.js';
-import { idAttr, projectAttrs } from './common.js';
+import { COLUMN, columnNamed, idAttr, projectAttrs } from './common.js';
 import { invalidInput, string, uuid } from './validators.js';
 
 /** Object types the server knows; the wiring narrows it to those whose extension is on. */
@@ -21,18 +21,25 @@ export function rbacPolicyDef(objectTypes: readonly string[]): ResourceDef {
     name: 'rbac_policy',
     collection: 'rbac_policies',
     path: 'rbac-policies',
+    table: 'rbac_entries',
     attributes: {
       id: idAttr,
       object_type: {
         allowPost: true, allowPut: false, validate: rbacObjectType(objectTypes), visible: true, filter: true,
-        sortKey: true, enforcePolicy: true,
+        sortKey: true, enforcePolicy: true, column: COLUMN,
       },
-      object_id: { allowPost: true, allowPut: false, validate: uuid, visible: true, filter: true, sortKey: true, enforcePolicy: true },
+      object_id: {
+        allowPost: true, allowPut: false, validate: uuid, visible: true, filter: true, sortKey: true, enforcePolicy: true, column: COLUMN,
+      },
       target_tenant: {
         allowPost: true, allowPut: true, validate: string(255), visible: true, filter: true, sortKey: true, enforcePolicy: true,
+        column: columnNamed('target_project'),
       },
       ...projectAttrs,
-      action: { allowPost: true, allowPut: false, validate: string(255), visible: true, filter: true, sortKey: true, enforcePolicy: true },
+      action: {
+        allowPost: true, allowPut: false, validate: string(255), visible: true, filter: true, sortKey: true, enforcePolicy: true,
+        column: COLUMN,
+      },
     },
   };
 }

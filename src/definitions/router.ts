@@ -1,7 +1,7 @@
 // routers (Neutron's `router` extension, neutron_lib/api/definitions/l3.py) with ext-gw-mode
 // (enable_snat in external_gateway_info), extraroute (routes) and the standard attributes.
 import type { ResourceDef, Validator } from './types.js';
-import { adminStateAttr, idAttr, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
+import { adminStateAttr, COLUMN, idAttr, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
 import { invalid, isUuid, toBoolean } from './validators.js';
 import { pyRepr, pyStr, validateIpAddress, validateRouteCidr, verifyDictKeys } from '../ipam/index.js';
 import { availabilityZoneHints } from './availability-zone.js';
@@ -82,6 +82,7 @@ export const routeList: Validator = (v, attr) => {
 export const routerDef: ResourceDef = {
   name: 'router',
   collection: 'routers',
+  table: 'routers',
   memberActions: [
     { name: 'add_router_interface' }, { name: 'remove_router_interface' },
     { name: 'add_extraroutes', extension: 'extraroute-atomic' }, { name: 'remove_extraroutes', extension: 'extraroute-atomic' },
@@ -91,7 +92,7 @@ export const routerDef: ResourceDef = {
     id: idAttr,
     name: nameAttr,
     admin_state_up: adminStateAttr,
-    status: { allowPost: false, allowPut: false, visible: true, sortKey: true },
+    status: { allowPost: false, allowPut: false, visible: true, sortKey: true, column: COLUMN },
     ...projectAttrs,
     external_gateway_info: {
       allowPost: true, allowPut: true, default: null, validate: gatewayInfo, visible: true, enforcePolicy: true,

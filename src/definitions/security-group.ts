@@ -3,7 +3,7 @@
 // and the converters Neutron applies to rule attributes before the plugin sees them
 // (neutron/extensions/securitygroup.py): protocol names/numbers, port numbers, ethertype, CIDR.
 import type { AttributeDef, ResourceDef, Validator } from './types.js';
-import { idAttr, projectAttrs, standardAttrs } from './common.js';
+import { COLUMN, idAttr, projectAttrs, standardAttrs } from './common.js';
 import { boolean, filterBool, filterInt, invalid, isUuid, list, oneOf, string } from './validators.js';
 import { ADDRESS_BITS, formatIp, invalidCidr, tryParseIp } from '../ipam/index.js';
 import {
@@ -130,10 +130,11 @@ export const securityGroupDef: ResourceDef = {
   name: 'security_group',
   collection: 'security_groups',
   path: 'security-groups',
+  table: 'security_groups',
   taggable: true,
   attributes: {
     id: idAttr,
-    name: { allowPost: true, allowPut: true, default: '', validate: nameNotDefault, visible: true, filter: true, sortKey: true },
+    name: { allowPost: true, allowPut: true, default: '', validate: nameNotDefault, visible: true, filter: true, sortKey: true, column: COLUMN },
     stateful: {
       allowPost: true, allowPut: true, default: true, validate: boolean, visible: true, extension: 'stateful-security-group',
     },
@@ -147,12 +148,15 @@ export const securityGroupDef: ResourceDef = {
   },
 };
 
-const ruleAttr = (a: Partial<AttributeDef>): AttributeDef => ({ allowPost: true, allowPut: false, visible: true, filter: true, sortKey: true, ...a });
+const ruleAttr = (a: Partial<AttributeDef>): AttributeDef => ({
+  allowPost: true, allowPut: false, visible: true, filter: true, sortKey: true, column: COLUMN, ...a,
+});
 
 export const securityGroupRuleDef: ResourceDef = {
   name: 'security_group_rule',
   collection: 'security_group_rules',
   path: 'security-group-rules',
+  table: 'security_group_rules',
   parent: { resource: 'security_group', idAttr: 'security_group_id' },
   attributes: {
     id: idAttr,
@@ -167,7 +171,7 @@ export const securityGroupRuleDef: ResourceDef = {
     // The attribute of security-groups-remote-address-group; neutrino has no address groups, so
     // any id given is unknown (404) and rules always show null. The extension is not listed.
     remote_address_group_id: ruleAttr({ default: null, validate: idOrNull }),
-    normalized_cidr: { ...ro, filter: true, sortKey: true, extension: 'security-groups-normalized-cidr' },
+    normalized_cidr: { ...ro, filter: true, sortKey: true, extension: 'security-groups-normalized-cidr', column: COLUMN },
     ...projectAttrs,
     ...ruleStandardAttrs,
   },

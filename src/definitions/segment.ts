@@ -2,7 +2,7 @@
 // their own. Only name and description change after create; the owner is taken on create (for
 // policy) but is not a segment attribute anyone sees.
 import type { ResourceDef } from './types.js';
-import { idAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
+import { COLUMN, idAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
 import { string, stringOrNull, toInt, uuid } from './validators.js';
 
 /** provider_net's NETWORK_TYPE_MAX_LEN and PHYSICAL_NETWORK_MAX_LEN. */
@@ -16,20 +16,23 @@ export const segmentDef: ResourceDef = {
   taggable: true,
   attributes: {
     id: idAttr,
-    tenant_id: { ...projectAttrs.tenant_id!, visible: false, filter: false, sortKey: false },
-    project_id: { ...projectAttrs.project_id!, visible: false, filter: false, sortKey: false },
-    network_id: { allowPost: true, allowPut: false, validate: uuid, visible: true, filter: true, sortKey: true },
+    // Input only: segments have no owner column.
+    tenant_id: { ...projectAttrs.tenant_id!, visible: false, filter: false, sortKey: false, column: undefined },
+    project_id: { ...projectAttrs.project_id!, visible: false, filter: false, sortKey: false, column: undefined },
+    network_id: { allowPost: true, allowPut: false, validate: uuid, visible: true, filter: true, sortKey: true, column: COLUMN },
     // null is taken as "not given" (Neutron would refuse it as not a string).
     physical_network: {
       allowPost: true, allowPut: false, default: NOT_SPECIFIED, validate: stringOrNull(PHYSICAL_NETWORK_MAX_LEN), visible: true,
-      filter: true, sortKey: true,
+      filter: true, sortKey: true, column: COLUMN,
     },
-    network_type: { allowPost: true, allowPut: false, validate: string(NETWORK_TYPE_MAX_LEN), visible: true, filter: true, sortKey: true },
+    network_type: {
+      allowPost: true, allowPut: false, validate: string(NETWORK_TYPE_MAX_LEN), visible: true, filter: true, sortKey: true, column: COLUMN,
+    },
     segmentation_id: {
       allowPost: true, allowPut: false, default: NOT_SPECIFIED, validate: (v, a) => (v === null ? null : toInt(v, a)), visible: true,
-      sortKey: true,
+      sortKey: true, column: COLUMN,
     },
-    name: { allowPost: true, allowPut: true, default: null, validate: stringOrNull(255), visible: true, filter: true, sortKey: true },
+    name: { allowPost: true, allowPut: true, default: null, validate: stringOrNull(255), visible: true, filter: true, sortKey: true, column: COLUMN },
     ...standardAttrs,
   },
 };

@@ -1,6 +1,6 @@
 // subnets: core attributes (CIDR, gateway, pools, DNS, host routes, DHCP, IPv6 modes).
 import type { ResourceDef } from './types.js';
-import { idAttr, ipAddressOrNull, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
+import { BOOL_COLUMN, COLUMN, idAttr, ipAddressOrNull, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
 import { boolean, filterBool, filterInt, invalid, list, oneOf, string, toInt, uuid, uuidOrNull, dict } from './validators.js';
 
 export const IPV6_MODES = ['dhcpv6-stateful', 'dhcpv6-stateless', 'slaac'] as const;
@@ -32,21 +32,21 @@ export const subnetDef: ResourceDef = {
   attributes: {
     id: idAttr,
     name: nameAttr,
-    ip_version: { allowPost: true, allowPut: false, validate: ipVersion, visible: true, filter: true, filterConvert: filterInt, sortKey: true },
-    network_id: { allowPost: true, allowPut: false, validate: uuid, visible: true, filter: true, sortKey: true, requiredByPolicy: true },
-    subnetpool_id: { allowPost: true, allowPut: false, default: NOT_SPECIFIED, validate: uuidOrNull, visible: true, filter: true, sortKey: true },
+    ip_version: { allowPost: true, allowPut: false, validate: ipVersion, visible: true, filter: true, filterConvert: filterInt, sortKey: true, column: COLUMN },
+    network_id: { allowPost: true, allowPut: false, validate: uuid, visible: true, filter: true, sortKey: true, requiredByPolicy: true, column: COLUMN },
+    subnetpool_id: { allowPost: true, allowPut: false, default: NOT_SPECIFIED, validate: uuidOrNull, visible: true, filter: true, sortKey: true, column: COLUMN },
     prefixlen: { allowPost: true, allowPut: false, default: NOT_SPECIFIED, validate: (v, a) => toInt(v, a), visible: false, extension: 'subnet_allocation' },
-    cidr: { allowPost: true, allowPut: false, default: NOT_SPECIFIED, validate: string(64), visible: true, filter: true, sortKey: true },
-    gateway_ip: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: ipAddressOrNull, visible: true, filter: true, sortKey: true },
+    cidr: { allowPost: true, allowPut: false, default: NOT_SPECIFIED, validate: string(64), visible: true, filter: true, sortKey: true, column: COLUMN },
+    gateway_ip: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: ipAddressOrNull, visible: true, filter: true, sortKey: true, column: COLUMN },
     allocation_pools: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: poolList, visible: true },
     dns_nameservers: { allowPost: true, allowPut: true, default: [], validate: list(string(255)), visible: true, filter: true },
     host_routes: { allowPost: true, allowPut: true, default: [], validate: routeList, visible: true },
-    enable_dhcp: { allowPost: true, allowPut: true, default: true, validate: boolean, visible: true, filter: true, filterConvert: filterBool, sortKey: true },
-    ipv6_ra_mode: { allowPost: true, allowPut: false, default: null, validate: v6mode, visible: true, filter: true, sortKey: true },
-    ipv6_address_mode: { allowPost: true, allowPut: false, default: null, validate: v6mode, visible: true, filter: true, sortKey: true },
+    enable_dhcp: { allowPost: true, allowPut: true, default: true, validate: boolean, visible: true, filter: true, filterConvert: filterBool, sortKey: true, column: BOOL_COLUMN },
+    ipv6_ra_mode: { allowPost: true, allowPut: false, default: null, validate: v6mode, visible: true, filter: true, sortKey: true, column: COLUMN },
+    ipv6_address_mode: { allowPost: true, allowPut: false, default: null, validate: v6mode, visible: true, filter: true, sortKey: true, column: COLUMN },
     ...projectAttrs,
     ...standardAttrs,
-    segment_id: { allowPost: true, allowPut: true, default: null, validate: uuidOrNull, visible: true, filter: true, sortKey: true, enforcePolicy: true, extension: 'segment' },
+    segment_id: { allowPost: true, allowPut: true, default: null, validate: uuidOrNull, visible: true, filter: true, sortKey: true, enforcePolicy: true, extension: 'segment', column: COLUMN },
     service_types: { allowPost: true, allowPut: true, default: [], validate: list(string(255)), visible: true, filter: true, enforcePolicy: true, extension: 'subnet-service-types' },
     use_default_subnetpool: { allowPost: true, allowPut: false, default: false, validate: boolean, visible: false, extension: 'default-subnetpools' },
   },

@@ -1,7 +1,7 @@
 // subnetpools (subnet_allocation, with address-scope's address_scope_id): pools of prefixes that
 // subnets are allocated from. ip_version is derived from the prefixes; `shared` is an RBAC entry.
 import type { ResourceDef, Validator } from './types.js';
-import { idAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
+import { BOOL_COLUMN, COLUMN, idAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
 import { boolean, filterBool, filterInt, invalid, list, string, toInt, uuidOrNull } from './validators.js';
 import { validateSubnetText } from '../ipam/cidr.js';
 
@@ -39,12 +39,13 @@ export const subnetList: Validator = (v, attr) => {
 
 const prefixlenAttr = {
   allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: nonNegative, visible: true,
-  filter: true, filterConvert: filterInt, sortKey: true,
+  filter: true, filterConvert: filterInt, sortKey: true, column: COLUMN,
 } as const;
 
 export const subnetpoolDef: ResourceDef = {
   name: 'subnetpool',
   collection: 'subnetpools',
+  table: 'subnetpools',
   memberActions: [
     { name: 'add_prefixes', extension: 'subnetpool-prefix-ops' }, { name: 'remove_prefixes', extension: 'subnetpool-prefix-ops' },
     { name: 'onboard_network_subnets', extension: 'subnet_onboard' },
@@ -52,17 +53,17 @@ export const subnetpoolDef: ResourceDef = {
   taggable: true,
   attributes: {
     id: idAttr,
-    name: { allowPost: true, allowPut: true, validate: notEmptyString(255), visible: true, filter: true, sortKey: true },
+    name: { allowPost: true, allowPut: true, validate: notEmptyString(255), visible: true, filter: true, sortKey: true, column: COLUMN },
     ...projectAttrs,
     prefixes: { allowPost: true, allowPut: true, validate: subnetList, visible: true },
     default_quota: { ...prefixlenAttr },
-    ip_version: { allowPost: false, allowPut: false, visible: true, filter: true, filterConvert: filterInt, sortKey: true },
+    ip_version: { allowPost: false, allowPut: false, visible: true, filter: true, filterConvert: filterInt, sortKey: true, column: COLUMN },
     default_prefixlen: { ...prefixlenAttr },
     min_prefixlen: { ...prefixlenAttr },
     max_prefixlen: { ...prefixlenAttr },
     is_default: {
       allowPost: true, allowPut: true, default: false, validate: boolean, visible: true, filter: true,
-      filterConvert: filterBool, sortKey: true, requiredByPolicy: true, enforcePolicy: true,
+      filterConvert: filterBool, sortKey: true, requiredByPolicy: true, enforcePolicy: true, column: BOOL_COLUMN,
     },
     shared: {
       allowPost: true, allowPut: false, default: false, validate: boolean, visible: true, filter: true,
@@ -70,7 +71,7 @@ export const subnetpoolDef: ResourceDef = {
     },
     address_scope_id: {
       allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: uuidOrNull, visible: true, filter: true,
-      sortKey: true, extension: 'address-scope',
+      sortKey: true, extension: 'address-scope', column: COLUMN,
     },
     ...standardAttrs,
   },

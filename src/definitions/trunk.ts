@@ -1,7 +1,7 @@
 // trunks (neutron_lib's trunk, with trunk-details on ports): a parent port that carries the
 // traffic of its subports, each told apart by a segmentation type and id (VLAN tags).
 import type { ResourceDef, Validator } from './types.js';
-import { adminStateAttr, idAttr, nameAttr, projectAttrs, standardAttrs } from './common.js';
+import { adminStateAttr, COLUMN, idAttr, nameAttr, projectAttrs, standardAttrs } from './common.js';
 import { invalid, isUuid, uuid } from './validators.js';
 import { pyStr } from '../ipam/errors.js';
 
@@ -61,6 +61,7 @@ const subports: Validator = (v, attr) => {
 export const trunkDef: ResourceDef = {
   name: 'trunk',
   collection: 'trunks',
+  table: 'trunks',
   memberActions: [{ name: 'add_subports' }, { name: 'remove_subports' }, { name: 'get_subports', method: 'get' }],
   taggable: true,
   attributes: {
@@ -68,8 +69,8 @@ export const trunkDef: ResourceDef = {
     id: idAttr,
     name: nameAttr,
     ...projectAttrs,
-    port_id: { allowPost: true, allowPut: false, validate: uuid, visible: true, filter: true, sortKey: true, requiredByPolicy: true },
-    status: { allowPost: false, allowPut: false, visible: true, filter: true, sortKey: true },
+    port_id: { allowPost: true, allowPut: false, validate: uuid, visible: true, filter: true, sortKey: true, requiredByPolicy: true, column: COLUMN },
+    status: { allowPost: false, allowPut: false, visible: true, filter: true, sortKey: true, column: COLUMN },
     sub_ports: { allowPost: true, allowPut: false, default: [], validate: subports, visible: true, enforcePolicy: true },
     ...standardAttrs,
   },

@@ -5,6 +5,17 @@
 /** Validates and converts one attribute value; throws NeutronError (400) with a clear message. */
 export type Validator = (value: unknown, attr: string) => unknown;
 
+/**
+ * Where an attribute is stored: a column of its resource's table (`ResourceDef.table`). Filters,
+ * sort keys and pagination markers of table-backed resources are turned into SQL through it.
+ */
+export interface ColumnDef {
+  /** Column name; the attribute's own name when absent. */
+  name?: string;
+  /** API value -> stored value, for filters (booleans are stored as 0/1). */
+  toDb?: (v: unknown) => unknown;
+}
+
 export interface AttributeDef {
   /** May be given on create / update. */
   allowPost: boolean;
@@ -28,6 +39,8 @@ export interface AttributeDef {
   primaryKey?: boolean;
   /** Extension alias that brings this attribute (null: core). */
   extension?: string;
+  /** Its column, when the attribute is stored as one in the resource's table. */
+  column?: ColumnDef;
 }
 
 export interface ResourceDef {
@@ -37,7 +50,10 @@ export interface ResourceDef {
   collection: string;
   /** URL segment when it differs from `collection` (Neutron's "rbac-policies" for rbac_policies). */
   path?: string;
-  /** Database table when it differs from `collection` (segments live in network_segments; tags bump its revision). */
+  /**
+   * Database table when it differs from `collection` (segments live in network_segments; tags
+   * bump its revision; table-backed handlers read it).
+   */
   table?: string;
   attributes: Record<string, AttributeDef>;
   /** Resource supports the standard-attr-tag /tags sub-resource. */

@@ -5,22 +5,14 @@
 import { sql, type SqlBool } from 'kysely';
 import type { RequestContext } from '../../core/context.js';
 import { agentDef } from '../../definitions/agent.js';
-import type { ResourceDef } from '../../definitions/types.js';
-import { NeutronError, notFound } from '../../core/errors.js';
-import type { ListQuery } from '../../core/list-query.js';
-import type { Rec, ResourceHandler } from '../../core/resource.js';
+import type { Rec } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import type { AgentTable } from '../../db/schema.js';
-import { b2i, i2b, inTransaction } from '../../db/tx.js';
-import { applyColumnFilters, applySortAndPage, boolColumn, type ColumnMap } from '../common/list-sql.js';
+import { b2i, i2b, inTransaction, type Reader } from '../../db/tx.js';
 import { Events, type CallbackRegistry } from '../../core/callbacks.js';
-
-const COLUMNS: ColumnMap = {
-  id: { column: 'id' }, agent_type: { column: 'agent_type' }, binary: { column: 'binary' }, topic: { column: 'topic' },
-  host: { column: 'host' }, admin_state_up: boolColumn('admin_state_up'), created_at: { column: 'created_at' },
-  started_at: { column: 'started_at' }, heartbeat_timestamp: { column: 'heartbeat_timestamp' },
-  description: { column: 'description' }, availability_zone: { column: 'availability_zone' },
-};
+import { agentNotFound } from '../common/errors.js';
+import { TableResource, type TableQuery } from '../common/table-resource.js';
+import { badAgentRequest } from './errors.js';
 
 /** Timestamps are stored as ISO-8601 (sortable text); Neutron shows agents' as "YYYY-MM-DD HH:MM:SS". */
 export const isoAt = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -33,17 +25,27 @@ export interface AgentSettings {
   now?: () => number;
 }
 
-/** Told when an administrator enables or disables an agent (Neutron's agent_updated). */
-export class AgentHandler implements ResourceHandler {
-  readonly def: ResourceDef = agentDef;
+export class AgentHandler extends TableResource<'agents'> {
   private readonly now: () => number;
   /** `callbacks`: agent after_update events (an agent enabled or disabled is told so). */
-  constructor(private readonly db: Db, private readonly settings: AgentSettings, private readonly callbacks?: CallbackRegistry) {
+  constructor(db: Db, private readonly settings: AgentSettings, private readonly callbacks?: CallbackRegistry) {
+    // Agents belong to no project: the policy alone decides who reads them (admin by default).
+    super({ def: agentDef, db, notFound: agentNotFound, visibility: 'all' });
     this.now = settings.now ?? Date.now;
   }
 
-  notFound(id: string): Error {
-    return notFound('AgentNotFound', `Agent ${id} could not be found.`);
+  /** `alive` is no column: a heartbeat within agent_down_time; Neutron looks at the first value only. */
+  protected override filterRest(_ctx: RequestContext, qb: TableQuery<'agents'>, rest: Record<string, unknown[]>) {
+    const alive = rest.alive;
+    if (!alive) return qb;
+    const hb = sql.ref('agents.heartbeat_timestamp');
+    const cutoff = this.aliveCutoff();
+    return qb.where(alive[0] ? sql<SqlBool>`${hb} >= ${cutoff}` : sql<SqlBool>`${hb} < ${cutoff}`);
+  }
+
+  protected async dictsOf(_ctx: RequestContext, _db: Reader, rows: AgentTable[]): Promise<Rec[]> {
+    const cutoff = this.aliveCutoff();
+    return rows.map((r) => this.toDict(r, cutoff));
   }
 
   /** Heartbeats at or after this instant count as alive. */
@@ -69,31 +71,9 @@ export class AgentHandler implements ResourceHandler {
     };
   }
 
-  async get(_ctx: RequestContext, id: string): Promise<Rec | null> {
-    const row = await this.db.kysely.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? this.toDict(row) : null;
-  }
-
-  async list(_ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
-    const db = this.db.kysely;
-    const cutoff = this.aliveCutoff();
-    const { qb: filtered, rest } = applyColumnFilters(db.selectFrom('agents').selectAll('agents'), 'agents', COLUMNS, q.filters);
-    let qb = filtered;
-    const alive = rest.alive;
-    if (alive) {
-      // Neutron looks at the first value only (agents_db.get_agents).
-      const hb = sql.ref('agents.heartbeat_timestamp');
-      qb = qb.where(alive[0] ? sql<SqlBool>`${hb} >= ${cutoff}` : sql<SqlBool>`${hb} < ${cutoff}`);
-    }
-    qb = await applySortAndPage(db, qb, 'agents', COLUMNS, q, 'AgentNotFound');
-    const rows = await qb.execute();
-    if (q.pageReverse) rows.reverse();
-    return rows.map((r) => this.toDict(r, cutoff));
-  }
-
   /** Neutron's AgentPluginBase.create_agent: agents register themselves, never through the API. */
   async create(): Promise<Rec[]> {
-    throw new NeutronError(400, 'BadRequest', 'Bad agent request: agents cannot be created through the API.');
+    throw badAgentRequest('agents cannot be created through the API.');
   }
 
   async update(ctx: RequestContext, id: string, body: Rec): Promise<Rec> {

@@ -8,7 +8,7 @@
 // zone of the resource's kind, else 404) and availability_zones (the zones of the agents hosting
 // them). The DHCP and L3 schedulers only pick agents of the hinted zones
 // ([DEFAULT] default_availability_zones when a resource has no hints).
-import { NeutronError } from '../../core/errors.js';
+import { availabilityZoneNotFound } from './errors.js';
 import type { RequestContext } from '../../core/context.js';
 import type { Rec } from '../../core/resource.js';
 import type { Reader } from '../../db/tx.js';
@@ -35,9 +35,6 @@ export function parseHints(text: string | null | undefined): string[] {
     return [];
   }
 }
-
-export const availabilityZoneNotFound = (zone: string) =>
-  new NeutronError(404, 'AvailabilityZoneNotFound', `AvailabilityZone ${zone} could not be found.`);
 
 /** validate_availability_zones: every zone is reported by an agent of the resource's kind. */
 export async function validateAvailabilityZones(db: Reader, resource: ZoneResource, zones: readonly string[]): Promise<void> {

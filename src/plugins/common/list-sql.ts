@@ -5,11 +5,32 @@ import type { ListQuery, TagFilters } from '../../core/list-query.js';
 import { notFound } from '../../core/errors.js';
 import type { Reader } from '../../db/tx.js';
 import type { Db } from '../../db/connection.js';
+import { BOOL_COLUMN } from '../../definitions/common.js';
+import type { ResourceDef } from '../../definitions/types.js';
 
 /** attribute name -> column, with a converter from the API value to the stored value. */
 export type ColumnMap = Record<string, { column: string; toDb?: (v: unknown) => unknown }>;
 
-export const boolColumn = (column: string) => ({ column, toDb: (v: unknown) => (v === true || v === 'true' || v === 1 ? 1 : 0) });
+export const boolColumn = (column: string) => ({ column, toDb: BOOL_COLUMN.toDb! });
+
+const derived = new WeakMap<ResourceDef, ColumnMap>();
+
+/** The column of every attribute the definition stores in its table (AttributeDef.column). */
+export function columnsOf(def: ResourceDef): ColumnMap {
+  let map = derived.get(def);
+  if (!map) {
+    map = {};
+    for (const [attr, a] of Object.entries(def.attributes)) {
+      if (!a.column) continue;
+      map[attr] = a.column.toDb ? { column: a.column.name ?? attr, toDb: a.column.toDb } : { column: a.column.name ?? attr };
+    }
+    derived.set(def, map);
+  }
+  return map;
+}
+
+/** The table a definition's rows live in. */
+export const tableOf = (def: ResourceDef): string => def.table ?? def.collection;
 
 type AnyQB = SelectQueryBuilder<any, any, any>;
 

@@ -5,15 +5,14 @@
 // never share one; uq_floatingips_fixed keeps one floating IP per fixed IP and external network.
 import type { RequestContext } from '../../core/context.js';
 import { floatingipDef } from '../../definitions/floatingip.js';
-import type { ResourceDef } from '../../definitions/types.js';
-import type { ListQuery } from '../../core/list-query.js';
-import type { Rec, ResourceHandler } from '../../core/resource.js';
+import type { Rec } from '../../core/resource.js';
 import { forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
 import type { FloatingIpTable } from '../../db/schema.js';
 import { isDuplicateKey } from '../../db/connection.js';
 import { canonicalIp } from '../../ipam/index.js';
-import { applyColumnFilters, applySortAndPage, applyTagFilters, loadTags, type ColumnMap } from '../common/list-sql.js';
+import { loadTags } from '../common/list-sql.js';
 import { checkRevision, standardFields } from '../common/standard.js';
+import { TableResource } from '../common/table-resource.js';
 import { ipVersionOfText, networkSubnets, visibleNetwork, visiblePort, type L3Context, type PortInfo } from './common.js';
 import {
   badResource, externalGatewayForFloatingIpNotFound, externalIpAddressExhausted, floatingIpNotFound,
@@ -21,15 +20,6 @@ import {
 } from './errors.js';
 import { createServicePort, deleteServicePort, l3Transaction } from './port-events.js';
 import { DEVICE_OWNER_DHCP, DEVICE_OWNER_FLOATINGIP, DEVICE_OWNER_ROUTER_GW, ROUTER_INTERFACE_OWNERS } from '../../core/wire.js';
-
-const COLUMNS: ColumnMap = {
-  id: { column: 'id' }, floating_ip_address: { column: 'floating_ip_address' },
-  floating_network_id: { column: 'floating_network_id' }, router_id: { column: 'router_id' },
-  port_id: { column: 'fixed_port_id' }, fixed_ip_address: { column: 'fixed_ip_address' },
-  tenant_id: { column: 'project_id' }, project_id: { column: 'project_id' }, status: { column: 'status' },
-  description: { column: 'description' }, created_at: { column: 'created_at' }, updated_at: { column: 'updated_at' },
-  revision_number: { column: 'revision_number' },
-};
 
 /** Floating IPs start DOWN, as Neutron's L3 router plugin creates them; an L3 agent sets ACTIVE. */
 const INITIAL_STATUS = 'DOWN';
@@ -40,39 +30,15 @@ interface Association {
   router_id: string | null;
 }
 
-export class FloatingIpHandler implements ResourceHandler {
-  readonly def: ResourceDef = floatingipDef;
-
-  constructor(private readonly l3: L3Context) {}
-
-  private get db() {
-    return this.l3.m.db;
-  }
-
-  notFound(id: string): Error {
-    return floatingIpNotFound(id);
+/** Non-admins see their own project's floating IPs (the default scope). */
+export class FloatingIpHandler extends TableResource<'floatingips'> {
+  constructor(private readonly l3: L3Context) {
+    super({ def: floatingipDef, db: l3.m.db, notFound: floatingIpNotFound });
   }
 
   // ---- reads ---------------------------------------------------------------------------------
 
-  private scoped(ctx: RequestContext, db: Reader) {
-    let qb = db.selectFrom('floatingips').selectAll('floatingips');
-    if (!ctx.isAdmin) qb = qb.where('floatingips.project_id', '=', ctx.projectId ?? '');
-    return qb;
-  }
-
-  async get(ctx: RequestContext, id: string, db: Reader = this.db.kysely): Promise<Rec | null> {
-    const row = await this.scoped(ctx, db).where('floatingips.id', '=', id).executeTakeFirst();
-    return row ? (await this.toDicts(db, [row]))[0]! : null;
-  }
-
-  async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
-    const db = this.db.kysely;
-    const { qb: filtered } = applyColumnFilters(this.scoped(ctx, db), 'floatingips', COLUMNS, q.filters);
-    let qb = applyTagFilters(filtered, 'floatingips', q.tagFilters);
-    qb = await applySortAndPage(db, qb, 'floatingips', COLUMNS, q, 'FloatingIPNotFound');
-    const rows = await qb.execute();
-    if (q.pageReverse) rows.reverse();
+  protected dictsOf(_ctx: RequestContext, db: Reader, rows: FloatingIpTable[]): Promise<Rec[]> {
     return this.toDicts(db, rows);
   }
 

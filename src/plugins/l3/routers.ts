@@ -6,15 +6,14 @@ import type { RequestContext } from '../../core/context.js';
 import { routerDef } from '../../definitions/router.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import { isUuid } from '../../definitions/validators.js';
-import type { ResourceDef } from '../../definitions/types.js';
 import { badRequest } from '../../core/errors.js';
-import type { ListQuery } from '../../core/list-query.js';
-import type { Rec, ResourceHandler } from '../../core/resource.js';
+import type { Rec } from '../../core/resource.js';
 import { b2i, forUpdate, i2b, nowIso, type Reader, type Tx } from '../../db/tx.js';
 import type { RouterTable } from '../../db/schema.js';
 import { canonicalIp, cidrsOverlap, formatCidr, ipInCidr, parseIp, pyStr, tryParseCidr } from '../../ipam/index.js';
-import { applyColumnFilters, applySortAndPage, applyTagFilters, boolColumn, loadTags, type ColumnMap } from '../common/list-sql.js';
+import { loadTags } from '../common/list-sql.js';
 import { checkRevision, standardFields } from '../common/standard.js';
+import { TableResource } from '../common/table-resource.js';
 import { PortIpAllocator, type FixedIp } from '../ml2/ip-allocator.js';
 import { routeList } from '../../definitions/router.js';
 import { lockNetwork, loadPort, loadPorts, loadSubnets, networkSubnets, visibleNetwork, visiblePort, visibleSubnet, type L3Context, type PortInfo, type SubnetRow } from './common.js';
@@ -27,13 +26,6 @@ import { portNotFound } from '../ml2/errors.js';
 import { createServicePort, deleteServicePort, l3Transaction, noteServicePortUpdate } from './port-events.js';
 import { effectiveHints, fillAvailabilityZones, parseHints, validateAvailabilityZones } from '../agents/availability-zones.js';
 import { DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_ROUTER_INTF } from '../../core/wire.js';
-
-const COLUMNS: ColumnMap = {
-  id: { column: 'id' }, name: { column: 'name' }, status: { column: 'status' },
-  admin_state_up: boolColumn('admin_state_up'), tenant_id: { column: 'project_id' }, project_id: { column: 'project_id' },
-  description: { column: 'description' }, created_at: { column: 'created_at' }, updated_at: { column: 'updated_at' },
-  revision_number: { column: 'revision_number' },
-};
 
 export interface Route {
   destination: string;
@@ -66,43 +58,18 @@ function canonicalRoute(r: Route): Route {
   return { destination: c ? formatCidr(c) : r.destination, nexthop: canonicalIp(r.nexthop) };
 }
 
-export class RouterHandler implements ResourceHandler {
-  readonly def: ResourceDef = routerDef;
+/** Non-admins see their own project's routers (the default scope). */
+export class RouterHandler extends TableResource<'routers'> {
   private readonly ips: PortIpAllocator;
-  /** L3 agent scheduling and notifications after each committed change (l3_agent_scheduler). */
 
   constructor(private readonly l3: L3Context) {
+    super({ def: routerDef, db: l3.m.db, notFound: routerNotFound });
     this.ips = new PortIpAllocator(l3.m);
-  }
-
-  private get db() {
-    return this.l3.m.db;
-  }
-
-  notFound(id: string): Error {
-    return routerNotFound(id);
   }
 
   // ---- reads ---------------------------------------------------------------------------------
 
-  private scoped(ctx: RequestContext, db: Reader) {
-    let qb = db.selectFrom('routers').selectAll('routers');
-    if (!ctx.isAdmin) qb = qb.where('routers.project_id', '=', ctx.projectId ?? '');
-    return qb;
-  }
-
-  async get(ctx: RequestContext, id: string, db: Reader = this.db.kysely): Promise<Rec | null> {
-    const row = await this.scoped(ctx, db).where('routers.id', '=', id).executeTakeFirst();
-    return row ? (await this.toDicts(db, [row]))[0]! : null;
-  }
-
-  async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
-    const db = this.db.kysely;
-    const { qb: filtered } = applyColumnFilters(this.scoped(ctx, db), 'routers', COLUMNS, q.filters);
-    let qb = applyTagFilters(filtered, 'routers', q.tagFilters);
-    qb = await applySortAndPage(db, qb, 'routers', COLUMNS, q, 'RouterNotFound');
-    const rows = await qb.execute();
-    if (q.pageReverse) rows.reverse();
+  protected dictsOf(_ctx: RequestContext, db: Reader, rows: RouterTable[]): Promise<Rec[]> {
     return this.toDicts(db, rows);
   }
 

@@ -6,21 +6,13 @@
 // overlapping rules cannot both pass the check. Rules cannot be updated.
 import type { RequestContext } from '../../core/context.js';
 import { meteringLabelRuleDef } from '../../definitions/metering.js';
-import type { ResourceDef } from '../../definitions/types.js';
-import type { ListQuery } from '../../core/list-query.js';
-import type { Rec, ResourceHandler } from '../../core/resource.js';
+import type { Rec } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import type { MeteringLabelRuleTable } from '../../db/schema.js';
 import { b2i, forUpdate, i2b, inTransaction, type Reader } from '../../db/tx.js';
-import { applyColumnFilters, applySortAndPage, boolColumn, type ColumnMap } from '../common/list-sql.js';
+import { TableResource } from '../common/table-resource.js';
 import { invalidRule, meteringLabelNotFound, meteringLabelRuleNotFound, meteringLabelRuleOverlaps, updateNotSupported } from './errors.js';
 import { normalizePrefix, PREFIX_FIELDS, prefixesOverlap, type PrefixField } from './prefixes.js';
-
-const COLUMNS: ColumnMap = {
-  id: { column: 'id' }, metering_label_id: { column: 'metering_label_id' }, direction: { column: 'direction' },
-  excluded: boolColumn('excluded'), remote_ip_prefix: { column: 'remote_ip_prefix' },
-  source_ip_prefix: { column: 'source_ip_prefix' }, destination_ip_prefix: { column: 'destination_ip_prefix' },
-};
 
 /** Neutron's rule dict: no owner of its own (its label has one). */
 function ruleDict(r: MeteringLabelRuleTable): Rec {
@@ -47,26 +39,13 @@ export function rulePrefixes(body: Rec): Record<PrefixField, string | null> {
   return out;
 }
 
-export class MeteringLabelRuleHandler implements ResourceHandler {
-  readonly def: ResourceDef = meteringLabelRuleDef;
-
-  constructor(private readonly db: Db) {}
-
-  notFound(id: string): Error {
-    return meteringLabelRuleNotFound(id);
+export class MeteringLabelRuleHandler extends TableResource<'metering_label_rules'> {
+  constructor(db: Db) {
+    // Rules have no owner of their own: who reads them is the policy's call alone (admin by default).
+    super({ def: meteringLabelRuleDef, db, notFound: meteringLabelRuleNotFound, visibility: 'all' });
   }
 
-  async get(_ctx: RequestContext, id: string, db: Reader = this.db.kysely): Promise<Rec | null> {
-    const row = await db.selectFrom('metering_label_rules').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? ruleDict(row) : null;
-  }
-
-  async list(_ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
-    const db = this.db.kysely;
-    let { qb } = applyColumnFilters(db.selectFrom('metering_label_rules').selectAll('metering_label_rules'), 'metering_label_rules', COLUMNS, q.filters);
-    qb = await applySortAndPage(db, qb, 'metering_label_rules', COLUMNS, q, 'MeteringLabelRuleNotFound');
-    const rows = await qb.execute();
-    if (q.pageReverse) rows.reverse();
+  protected async dictsOf(_ctx: RequestContext, _db: Reader, rows: MeteringLabelRuleTable[]): Promise<Rec[]> {
     return rows.map(ruleDict);
   }
 

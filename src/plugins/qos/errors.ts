@@ -1,6 +1,6 @@
 // The exceptions of the QoS service, named and worded as Neutron's (neutron_lib.exceptions.qos):
 // the body's type is the class name, the status follows FAULT_MAP (NotFound 404, Conflict and
-// InUse 409, NotAuthorized 403).
+// InUse 409, NotAuthorized 403). NotAuthorized itself is generic (core/errors.ts).
 import { NeutronError } from '../../core/errors.js';
 
 export const qosPolicyNotFound = (id: string) => new NeutronError(404, 'QosPolicyNotFound', `QoS policy ${id} could not be found.`);
@@ -21,4 +21,3 @@ export const qosRuleNotSupportedByNetwork = (ruleType: string, networkId: string
   new NeutronError(409, 'QosRuleNotSupportedByNetwork', `Rule ${ruleType} is not supported by network ${networkId}`);
 export const policyRemoveAuthorizationError = (policyId: string) =>
   new NeutronError(403, 'PolicyRemoveAuthorizationError', `Failed to remove provided policy ${policyId} because you are not authorized.`);
-export const notAuthorized = () => new NeutronError(403, 'NotAuthorized', 'Not authorized.');

@@ -5,71 +5,33 @@
 import { sql, type SqlBool } from 'kysely';
 import type { RequestContext } from '../../core/context.js';
 import { qosPolicyDef } from '../../definitions/qos.js';
-import type { ResourceDef } from '../../definitions/types.js';
-import type { ListQuery } from '../../core/list-query.js';
-import type { Rec, ResourceHandler } from '../../core/resource.js';
+import type { Rec } from '../../core/resource.js';
 import { isDuplicateKey, type Db } from '../../db/connection.js';
 import type { QosPolicyTable } from '../../db/schema.js';
 import { forUpdate, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
-import { applyColumnFilters, applySortAndPage, applyTagFilters, loadTags, type ColumnMap } from '../common/list-sql.js';
+import { loadTags } from '../common/list-sql.js';
 import { checkRevision, standardFields } from '../common/standard.js';
-import { rbacShared, rbacVisible } from '../common/visibility.js';
+import { TableResource, whereFlag, type TableQuery } from '../common/table-resource.js';
 import type { RbacKind } from '../rbac/kinds.js';
 import { ACCESS_SHARED, addEntry, removeAll, sharedWith, WILDCARD } from '../rbac/store.js';
 import { qosPolicyDefaultAlreadyExists, qosPolicyInUse, qosPolicyNotFound } from './errors.js';
 import { loadRules, QOS_POLICY } from './store.js';
 
-const COLUMNS: ColumnMap = {
-  id: { column: 'id' }, name: { column: 'name' }, tenant_id: { column: 'project_id' }, project_id: { column: 'project_id' },
-  description: { column: 'description' }, created_at: { column: 'created_at' }, updated_at: { column: 'updated_at' },
-  revision_number: { column: 'revision_number' },
-};
-
-export class QosPolicyHandler implements ResourceHandler {
-  readonly def: ResourceDef = qosPolicyDef;
-
+export class QosPolicyHandler extends TableResource<'qos_policies'> {
   /** `rbac`: the qos_policy RBAC kind, whose bound-project check guards unsharing. */
-  constructor(private readonly db: Db, private readonly rbac: RbacKind) {}
-
-  notFound(id: string): Error {
-    return qosPolicyNotFound(id);
+  constructor(db: Db, private readonly rbac: RbacKind) {
+    // A non-admin sees its own policies and those shared with it.
+    super({ def: qosPolicyDef, db, notFound: qosPolicyNotFound, visibility: { rbac: QOS_POLICY } });
   }
 
   // ---- reads ---------------------------------------------------------------------------------
 
-  private scoped(ctx: RequestContext, db: Reader) {
-    let qb = db.selectFrom('qos_policies').selectAll('qos_policies');
-    if (!ctx.isAdmin) qb = qb.where(rbacVisible(ctx, QOS_POLICY, 'qos_policies.project_id', 'qos_policies.id'));
-    return qb;
+  protected override filterRest(ctx: RequestContext, qb: TableQuery<'qos_policies'>, rest: Record<string, unknown[]>) {
+    qb = super.filterRest(ctx, qb, rest);
+    return whereFlag(qb, rest.is_default, sql<SqlBool>`qos_policies.id in (select d.qos_policy_id from qos_policies_default d)`);
   }
 
-  async get(ctx: RequestContext, id: string, db: Reader = this.db.kysely): Promise<Rec | null> {
-    const row = await this.scoped(ctx, db).where('qos_policies.id', '=', id).executeTakeFirst();
-    return row ? (await this.toDicts(ctx, db, [row]))[0]! : null;
-  }
-
-  async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
-    const db = this.db.kysely;
-    const { qb: filtered, rest } = applyColumnFilters(this.scoped(ctx, db), 'qos_policies', COLUMNS, q.filters);
-    let qb = filtered;
-    if (rest.shared) {
-      const want = new Set(rest.shared.map(Boolean));
-      const shared = rbacShared(ctx.projectId, QOS_POLICY, 'qos_policies.id');
-      if (want.size === 1) qb = qb.where(want.has(true) ? shared : sql<SqlBool>`not ${shared}`);
-    }
-    if (rest.is_default) {
-      const want = new Set(rest.is_default.map(Boolean));
-      const isDefault = sql<SqlBool>`qos_policies.id in (select d.qos_policy_id from qos_policies_default d)`;
-      if (want.size === 1) qb = qb.where(want.has(true) ? isDefault : sql<SqlBool>`not ${isDefault}`);
-    }
-    qb = applyTagFilters(qb, 'qos_policies', q.tagFilters);
-    qb = await applySortAndPage(db, qb, 'qos_policies', COLUMNS, q, 'QosPolicyNotFound');
-    const rows = await qb.execute();
-    if (q.pageReverse) rows.reverse();
-    return this.toDicts(ctx, db, rows);
-  }
-
-  async toDicts(ctx: RequestContext, db: Reader, rows: QosPolicyTable[]): Promise<Rec[]> {
+  protected async dictsOf(ctx: RequestContext, db: Reader, rows: QosPolicyTable[]): Promise<Rec[]> {
     const ids = rows.map((r) => r.id);
     const shared = await sharedWith(db, QOS_POLICY, ids, ctx.projectId);
     const rules = await loadRules(db, this.db, ids);
@@ -128,7 +90,7 @@ export class QosPolicyHandler implements ResourceHandler {
         if (b.is_default === true) await this.setDefault(tx, row, true);
         rows.push(row);
       }
-      return this.toDicts(ctx, tx, rows);
+      return this.dictsOf(ctx, tx, rows);
     });
   }
 
@@ -159,7 +121,7 @@ export class QosPolicyHandler implements ResourceHandler {
       if ('description' in body) set.description = body.description as string;
       await tx.updateTable('qos_policies').set(set).where('id', '=', id).execute();
       const updated = await tx.selectFrom('qos_policies').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-      return (await this.toDicts(ctx, tx, [updated]))[0]!;
+      return (await this.dictsOf(ctx, tx, [updated]))[0]!;
     });
   }
 

@@ -4,11 +4,10 @@
 import type { RequestContext } from '../../core/context.js';
 import { qosRuleTypeDef, VALID_RULE_TYPES } from '../../definitions/qos.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import { NeutronError } from '../../core/errors.js';
+import { actionNotAuthorized, httpNotFound } from '../../core/errors.js';
 import type { ListQuery } from '../../core/list-query.js';
 import type { Rec, ResourceHandler } from '../../core/resource.js';
 import type { QosDrivers } from './drivers.js';
-import { notAuthorized } from './errors.js';
 
 export class QosRuleTypeHandler implements ResourceHandler {
   readonly def: ResourceDef = qosRuleTypeDef;
@@ -16,11 +15,11 @@ export class QosRuleTypeHandler implements ResourceHandler {
   constructor(private readonly drivers: QosDrivers) {}
 
   notFound(id: string): Error {
-    return new NeutronError(404, 'HTTPNotFound', `QoS rule type ${id} could not be found.`);
+    return httpNotFound(`QoS rule type ${id} could not be found.`);
   }
 
   async get(ctx: RequestContext, type: string): Promise<Rec | null> {
-    if (!ctx.isAdmin) throw notAuthorized();
+    if (!ctx.isAdmin) throw actionNotAuthorized();
     if (!(VALID_RULE_TYPES as readonly string[]).includes(type)) return null;
     return { type, drivers: this.drivers.ruleTypeDetails(type) };
   }

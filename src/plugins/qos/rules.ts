@@ -6,14 +6,14 @@
 import type { RequestContext } from '../../core/context.js';
 import { qosRuleAliasDef, qosRuleDef, RULE_TYPE_BANDWIDTH_LIMIT, RULE_TYPE_MINIMUM_BANDWIDTH, type RuleTypeSpec } from '../../definitions/qos.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import type { ListQuery } from '../../core/list-query.js';
 import type { Rec, ResourceHandler } from '../../core/resource.js';
 import { isDuplicateKey, type Db } from '../../db/connection.js';
-import { inTransaction, nowIso, type Tx } from '../../db/tx.js';
-import { applyColumnFilters, applySortAndPage, type ColumnMap } from '../common/list-sql.js';
+import type { Database } from '../../db/schema.js';
+import { inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
+import { TableResource } from '../common/table-resource.js';
 import type { QosDrivers } from './drivers.js';
 import { qosPolicyNotFound, qosRuleNotFound, qosRuleParameterConflict, qosRulesConflict } from './errors.js';
-import { findPolicy, loadRule, loadRules, ruleKind, type RuleKind, type StoredRule } from './store.js';
+import { findPolicy, loadRule, loadRules, ruleKind, storedRule, type RuleKind, type RuleTable, type StoredRule } from './store.js';
 import { validatePolicyPorts } from './validation.js';
 
 /** check_bandwidth_rule_conflict: a limit below an existing minimum, or a minimum above a limit. */
@@ -40,19 +40,16 @@ class DuplicateRule extends Error {
   }
 }
 
-export class QosRuleHandler implements ResourceHandler {
-  readonly def: ResourceDef;
+export class QosRuleHandler extends TableResource<RuleTable> {
   readonly kind: RuleKind;
-  private readonly columns: ColumnMap;
 
-  constructor(private readonly db: Db, private readonly drivers: QosDrivers, spec: RuleTypeSpec) {
-    this.def = qosRuleDef(spec);
+  constructor(db: Db, private readonly drivers: QosDrivers, spec: RuleTypeSpec) {
+    // Rules have no owner: the controller checks their policy (checkParent) before any read.
+    super({ def: qosRuleDef(spec), db, notFound: (id) => qosRuleNotFound(id, ''), visibility: 'all' });
     this.kind = ruleKind(spec.type);
-    this.columns = { id: { column: 'id' }, qos_policy_id: { column: 'qos_policy_id' } };
-    for (const f of this.kind.fields) this.columns[f] = { column: f };
   }
 
-  notFound(id: string, parentId = ''): Error {
+  override notFound(id: string, parentId = ''): Error {
     return qosRuleNotFound(id, parentId);
   }
 
@@ -68,23 +65,8 @@ export class QosRuleHandler implements ResourceHandler {
     return d;
   }
 
-  async get(_ctx: RequestContext, id: string): Promise<Rec | null> {
-    const r = await loadRule(this.db.kysely, this.kind, id);
-    return r ? this.view(r) : null;
-  }
-
-  async list(_ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
-    const db = this.db.kysely;
-    const table = this.kind.table;
-    let { qb } = applyColumnFilters(db.selectFrom(table).selectAll(), table, this.columns, q.filters);
-    qb = await applySortAndPage(db, qb, table, this.columns, q, 'QosRuleNotFound');
-    const rows = await qb.execute();
-    if (q.pageReverse) rows.reverse();
-    return rows.map((row) => {
-      const d: Rec = { id: row.id, qos_policy_id: row.qos_policy_id };
-      for (const f of this.kind.fields) d[f] = (row as Record<string, unknown>)[f];
-      return d;
-    });
+  protected async dictsOf(_ctx: RequestContext, _db: Reader, rows: Array<Database[RuleTable]>): Promise<Rec[]> {
+    return rows.map((row) => this.view(storedRule(this.kind, row as unknown as Record<string, unknown>)));
   }
 
   /** The policy, locked, with its rules; QosPolicyNotFound when the caller cannot use it. */

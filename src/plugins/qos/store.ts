@@ -39,7 +39,8 @@ export interface StoredRule {
   [field: string]: unknown;
 }
 
-function ruleDict(kind: RuleKind, row: Record<string, unknown>): StoredRule {
+/** A rule row as the plugin works with it (integers as numbers on every backend). */
+export function storedRule(kind: RuleKind, row: Record<string, unknown>): StoredRule {
   const r: StoredRule = { id: row.id as string, qos_policy_id: row.qos_policy_id as string, type: kind.type };
   for (const f of kind.fields) {
     const v = row[f];
@@ -55,7 +56,7 @@ export async function loadRules(db: Reader, dbInfo: Db, policyIds: readonly stri
     for (const part of idChunks(dbInfo, [...policyIds])) {
       const q = whereIdIn(dbInfo, db.selectFrom(kind.table).selectAll(), `${kind.table}.qos_policy_id`, part).orderBy('id');
       for (const row of await q.execute()) {
-        const r = ruleDict(kind, row as Record<string, unknown>);
+        const r = storedRule(kind, row as Record<string, unknown>);
         const l = out.get(r.qos_policy_id);
         if (l) l.push(r);
         else out.set(r.qos_policy_id, [r]);
@@ -67,7 +68,7 @@ export async function loadRules(db: Reader, dbInfo: Db, policyIds: readonly stri
 
 export async function loadRule(db: Reader, kind: RuleKind, id: string): Promise<StoredRule | null> {
   const row = await db.selectFrom(kind.table).selectAll().where('id', '=', id).executeTakeFirst();
-  return row ? ruleDict(kind, row as Record<string, unknown>) : null;
+  return row ? storedRule(kind, row as Record<string, unknown>) : null;
 }
 
 /**

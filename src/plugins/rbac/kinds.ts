@@ -1,20 +1,14 @@
 // What each RBAC object type means (Neutron's RBAC_POLICY callbacks): which actions it has, who
 // may share it, and which dependants stop a policy from being removed or retargeted (a project
 // that uses a shared network, subnet pool, address scope or security group keeps its access).
-import { NeutronError, conflict } from '../../core/errors.js';
+import { NeutronError, invalidInput } from '../../core/errors.js';
 import type { RequestContext } from '../../core/context.js';
 import type { Db } from '../../db/connection.js';
 import { forUpdate, i2b, nowIso, type Tx } from '../../db/tx.js';
-import { invalidInput } from '../../ipam/errors.js';
 import { networkVisible, rbacVisible } from '../common/visibility.js';
+import { externalNetworkInUse, invalidSharedSetting, rbacPolicyInUse } from './errors.js';
 import { ACCESS_EXTERNAL, ACCESS_SHARED, entriesOf, WILDCARD, type RbacEntry } from './store.js';
 import { DEVICE_OWNER_ROUTER_GW } from '../../core/wire.js';
-
-export const rbacPolicyInUse = (objectId: string, details: string) =>
-  conflict('RbacPolicyInUse', `RBAC policy on object ${objectId} cannot be removed because other objects depend on it.\nDetails: ${details}`);
-
-export const invalidSharedSetting = (network: string) =>
-  conflict('InvalidSharedSetting', `Unable to reconfigure sharing settings for network ${network}. Multiple tenants are using it.`);
 
 export interface RbacKind {
   type: string;
@@ -137,9 +131,7 @@ export const networkKind: RbacKind = {
       if (net && i2b(net.router_external)) {
         const gw = await tx.selectFrom('ports').select('id').where('network_id', '=', e.object_id)
           .where('device_owner', '=', DEVICE_OWNER_ROUTER_GW).limit(1).executeTakeFirst();
-        if (gw) {
-          throw conflict('ExternalNetworkInUse', `External network ${e.object_id} cannot be updated to be non-external, since it has existing gateway ports.`);
-        }
+        if (gw) throw externalNetworkInUse(e.object_id);
         await tx.updateTable('networks').set({ router_external: 0 }).where('id', '=', e.object_id).execute();
       }
     }

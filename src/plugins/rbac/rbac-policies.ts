@@ -4,49 +4,33 @@
 // objects' `shared` (and networks' router:external), so the two views always agree. Only the
 // object's owner (or an admin) may share it; a policy whose target still depends on it cannot be
 // removed (kinds.ts). Non-admins see the policies they own.
+import { sql, type SqlBool } from 'kysely';
 import type { RequestContext } from '../../core/context.js';
 import { rbacPolicyDef } from '../../definitions/rbac-policy.js';
-import type { ResourceDef } from '../../definitions/types.js';
-import { NeutronError, conflict } from '../../core/errors.js';
-import type { ListQuery } from '../../core/list-query.js';
-import type { Rec, ResourceHandler } from '../../core/resource.js';
+import type { Rec } from '../../core/resource.js';
 import { isDuplicateKey, type Db } from '../../db/connection.js';
 import { forUpdate, inTransaction, type Reader, type Tx } from '../../db/tx.js';
 import type { RbacTable } from '../../db/schema.js';
-import { invalidInput } from '../../ipam/errors.js';
+import { invalidInput } from '../../core/errors.js';
 import type { QuotaEngine } from '../../quota/quota.js';
-import { applyColumnFilters, applySortAndPage, type ColumnMap } from '../common/list-sql.js';
+import { ownProject, TableResource, type RowCondition } from '../common/table-resource.js';
+import { duplicateRbacPolicy, invalidActionForType, rbacPolicyNotFound } from './errors.js';
 import type { RbacKind } from './kinds.js';
 import { addEntry, type RbacEntry } from './store.js';
 
-const COLUMNS: ColumnMap = {
-  id: { column: 'id' }, object_type: { column: 'object_type' }, object_id: { column: 'object_id' },
-  target_tenant: { column: 'target_project' }, tenant_id: { column: 'project_id' }, project_id: { column: 'project_id' },
-  action: { column: 'action' },
-};
-
-const duplicateRbacPolicy = () => conflict('DuplicateRbacPolicy', 'An RBAC policy already exists with those values.');
-
-/** Python's repr of a tuple of strings, as InvalidActionForType prints the valid actions. */
-const pyTuple = (l: readonly string[]) => (l.length === 1 ? `('${l[0]}',)` : `(${l.map((x) => `'${x}'`).join(', ')})`);
-
-export class RbacPolicyHandler implements ResourceHandler {
-  readonly def: ResourceDef;
+export class RbacPolicyHandler extends TableResource<'rbac_entries'> {
   private readonly kinds: Map<string, RbacKind>;
 
-  constructor(private readonly db: Db, private readonly quota: QuotaEngine, kinds: RbacKind[]) {
-    this.kinds = new Map(kinds.map((k) => [k.type, k]));
-    this.def = rbacPolicyDef([...this.kinds.keys()]);
+  constructor(db: Db, private readonly quota: QuotaEngine, kinds: RbacKind[]) {
+    const byType = new Map(kinds.map((k) => [k.type, k]));
+    super({ def: rbacPolicyDef([...byType.keys()]), db, notFound: rbacPolicyNotFound });
+    this.kinds = byType;
   }
 
-  notFound(id: string): Error {
-    return new NeutronError(404, 'RbacPolicyNotFound', `RBAC policy of type unknown with ID ${id} not found`);
-  }
-
-  private scoped(ctx: RequestContext, db: Reader) {
-    let qb = db.selectFrom('rbac_entries').selectAll('rbac_entries').where('rbac_entries.object_type', 'in', [...this.kinds.keys()]);
-    if (!ctx.isAdmin) qb = qb.where('rbac_entries.project_id', '=', ctx.projectId ?? '');
-    return qb;
+  /** Entries of the object types whose extension is on; a non-admin sees the ones it owns. */
+  protected override scope(ctx: RequestContext): RowCondition {
+    const known = sql<SqlBool>`rbac_entries.object_type in (${sql.join([...this.kinds.keys()])})`;
+    return ctx.isAdmin ? known : sql<SqlBool>`${known} and ${ownProject(ctx, this.table)}`;
   }
 
   private toDict(r: RbacTable): Rec {
@@ -56,17 +40,7 @@ export class RbacPolicyHandler implements ResourceHandler {
     };
   }
 
-  async get(ctx: RequestContext, id: string): Promise<Rec | null> {
-    const row = await this.scoped(ctx, this.db.kysely).where('rbac_entries.id', '=', id).executeTakeFirst();
-    return row ? this.toDict(row) : null;
-  }
-
-  async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
-    const db = this.db.kysely;
-    let { qb } = applyColumnFilters(this.scoped(ctx, db), 'rbac_entries', COLUMNS, q.filters);
-    qb = await applySortAndPage(db, qb, 'rbac_entries', COLUMNS, q, 'RbacPolicyNotFound');
-    const rows = await qb.execute();
-    if (q.pageReverse) rows.reverse();
+  protected async dictsOf(_ctx: RequestContext, _db: Reader, rows: RbacTable[]): Promise<Rec[]> {
     return rows.map((r) => this.toDict(r));
   }
 
@@ -75,8 +49,7 @@ export class RbacPolicyHandler implements ResourceHandler {
     const kind = this.kinds.get(objectType);
     if (!kind) throw invalidInput(`'${objectType}' is not a valid RBAC object type`);
     if (!kind.actions.includes(action)) {
-      throw new NeutronError(400, 'InvalidActionForType',
-        `Invalid action '${action}' for object type '${objectType}'. Valid actions: ${pyTuple(kind.actions)}`);
+      throw invalidActionForType(action, objectType, kind.actions);
     }
     return kind;
   }

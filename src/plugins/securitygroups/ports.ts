@@ -5,13 +5,13 @@
 // security_group_port_bindings, from which agents will compute group membership.
 import { sql, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { RequestContext } from '../../core/context.js';
-import { NeutronError, conflict } from '../../core/errors.js';
 import type { Rec } from '../../core/resource.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import { i2b, type Reader, type Tx } from '../../db/tx.js';
 import { idChunks, whereIdIn } from '../common/list-sql.js';
 import { selectRowsAsOne } from '../../db/rows.js';
-import { isForeignKeyViolation, sgNotFound, sgShared, type SecurityGroupStore } from './store.js';
+import { portSecurityAndIPRequiredForSecurityGroups, portSecurityPortHasSecurityGroup, securityGroupConflict, securityGroupNotFound } from './errors.js';
+import { isForeignKeyViolation, sgShared, type SecurityGroupStore } from './store.js';
 
 /** Where beforeCreate() leaves, on each port body, what the port transaction needs. */
 const PLAN = Symbol('security-groups');
@@ -20,9 +20,6 @@ interface Plan {
   ctx: RequestContext;
   defaultGroup: string | null;
 }
-
-const requiresPortSecurity = () => new NeutronError(400, 'PortSecurityAndIPRequiredForSecurityGroups',
-  'Port security must be enabled and port must have an IP address in order to use security groups.');
 
 /** Ports that Neutron trusts (its own: DHCP, router interfaces, ...) get no security groups. */
 const isTrusted = (deviceOwner: unknown) => typeof deviceOwner === 'string' && deviceOwner.startsWith('network:');
@@ -59,7 +56,7 @@ export class PortSecurityGroups {
     const plan = (body as Record<symbol, Plan | undefined>)[PLAN];
     const requested = body.security_groups;
     if (!portSecurity) {
-      if (given(requested) && requested.length) throw requiresPortSecurity();
+      if (given(requested) && requested.length) throw portSecurityAndIPRequiredForSecurityGroups();
       return [];
     }
     if (isTrusted(body.device_owner)) return [];
@@ -82,10 +79,9 @@ export class PortSecurityGroups {
     const requested = 'security_groups' in body && body.security_groups !== NOT_SPECIFIED ? (body.security_groups as string[]) : null;
     const current = (await this.load(tx, [port.id])).get(port.id) ?? [];
     if (!portSecurity) {
-      if (requested && requested.length) throw requiresPortSecurity();
+      if (requested && requested.length) throw portSecurityAndIPRequiredForSecurityGroups();
       if (!requested && current.length) {
-        throw conflict('PortSecurityPortHasSecurityGroup',
-          'Port has security group associated. Cannot disable port security or IP address until security group is removed.');
+        throw portSecurityPortHasSecurityGroup();
       }
     }
     if (!requested || sameSet(requested, current)) return;
@@ -110,10 +106,9 @@ export class PortSecurityGroups {
     const found = await q.execute();
     const ok = new Set(found.map((g) => g.id));
     const missing = ids.filter((id) => !ok.has(id));
-    if (missing.length) throw sgNotFound(missing.join(', '));
+    if (missing.length) throw securityGroupNotFound(missing.join(', '));
     if (new Set(found.map((g) => i2b(g.stateful))).size > 1) {
-      throw conflict('SecurityGroupConflict',
-        'Error Cannot apply both stateful and stateless security groups on the same port at the same time while attempting the operation.');
+      throw securityGroupConflict('Cannot apply both stateful and stateless security groups on the same port at the same time');
     }
   }
 
@@ -123,7 +118,7 @@ export class PortSecurityGroups {
       await tx.insertInto('security_group_port_bindings').values(ids.map((security_group_id) => ({ port_id: portId, security_group_id }))).execute();
     } catch (err) {
       // A group deleted between the check and here.
-      if (isForeignKeyViolation(err)) throw sgNotFound(ids.join(', '));
+      if (isForeignKeyViolation(err)) throw securityGroupNotFound(ids.join(', '));
       throw err;
     }
   }

@@ -2,9 +2,13 @@
 // (neutron/db/securitygroups_db.py): canonical forms (legacy IPv6 ICMP names, the full port range
 // as "no range"), port ranges per protocol, ethertype against remote_ip_prefix and protocol, one
 // remote at most, and the key that tells duplicate rules apart.
-import { NeutronError } from '../../core/errors.js';
 import { parseIpPrefix } from '../../definitions/security-group.js';
 import { IP_PROTOCOLS } from '../../core/wire.js';
+import {
+  invalidCidr, securityGroupEthertypeConflictWithProtocol, securityGroupInvalidIcmpValue, securityGroupInvalidPortRange,
+  securityGroupInvalidPortValue, securityGroupInvalidProtocolForPort, securityGroupMissingIcmpType, securityGroupMultipleRemoteEntites,
+  securityGroupProtocolRequiredWithPorts, securityGroupRuleParameterConflict,
+} from './errors.js';
 
 export interface RuleSpec {
   security_group_id: string;
@@ -34,8 +38,6 @@ const NUM_TO_NAME: ReadonlyMap<number, string> = new Map(
   Object.entries(IP_PROTOCOLS).filter(([name]) => name !== 'icmpv6').map(([name, num]) => [num, name]),
 );
 
-const bad = (type: string, message: string) => new NeutronError(400, type, message);
-
 /** The protocol's number (names through the map, numbers as they are); null for "any". */
 export function protocolNumber(protocol: string | null): number | null {
   if (protocol === null) return null;
@@ -46,25 +48,24 @@ export function protocolNumber(protocol: string | null): number | null {
 function validatePortRange(r: RuleSpec): void {
   const { port_range_min: min, port_range_max: max } = r;
   if (min === null && max === null) return;
-  if (!r.protocol) throw bad('SecurityGroupProtocolRequiredWithPorts', 'Must also specify protocol if port range is given.');
+  if (!r.protocol) throw securityGroupProtocolRequiredWithPorts();
   const proto = protocolNumber(r.protocol)!;
   if (PORT_PROTOCOLS.has(proto)) {
-    if (min === 0 || max === 0) throw bad('SecurityGroupInvalidPortValue', 'Invalid value for port 0');
+    if (min === 0 || max === 0) throw securityGroupInvalidPortValue(0);
     if (min === null || max === null || min > max) {
-      throw bad('SecurityGroupInvalidPortRange', 'For TCP/UDP protocols, port_range_min must be <= port_range_max');
+      throw securityGroupInvalidPortRange();
     }
   } else if (ICMP_PROTOCOLS.has(proto)) {
     for (const [value, attr, field] of [[min, 'port_range_min', 'type'], [max, 'port_range_max', 'code']] as const) {
       if (value !== null && !(value >= 0 && value <= 255)) {
-        throw bad('SecurityGroupInvalidIcmpValue', `Invalid value for ICMP ${field} (${attr}) ${value}. It must be 0 to 255.`);
+        throw securityGroupInvalidIcmpValue(field, attr, value);
       }
     }
     if (min === null && max !== null) {
-      throw bad('SecurityGroupMissingIcmpType', `ICMP code (port-range-max) ${max} is provided but ICMP type (port-range-min) is missing.`);
+      throw securityGroupMissingIcmpType(max);
     }
   } else {
-    throw bad('SecurityGroupInvalidProtocolForPort',
-      `Ports cannot be specified for protocol ${proto}. Ports are only supported for ${PORT_PROTOCOL_NAMES}.`);
+    throw securityGroupInvalidProtocolForPort(proto, PORT_PROTOCOL_NAMES);
   }
 }
 
@@ -89,19 +90,19 @@ export function normalizeRule(input: RuleSpec): NormalizedRule {
   let normalized: string | null = null;
   if (r.remote_ip_prefix) {
     const p = parseIpPrefix(r.remote_ip_prefix);
-    if (!p) throw bad('InvalidCIDR', `Invalid CIDR ${r.remote_ip_prefix} given as IP prefix.`);
+    if (!p) throw invalidCidr(r.remote_ip_prefix);
     r.remote_ip_prefix = p.prefix;
     normalized = p.cidr;
     if (r.ethertype !== `IPv${p.version}`) {
-      throw bad('SecurityGroupRuleParameterConflict', `Conflicting value ethertype ${r.ethertype} for CIDR ${input.remote_ip_prefix}`);
+      throw securityGroupRuleParameterConflict(r.ethertype, input.remote_ip_prefix);
     }
   }
   if (r.protocol !== null && IPV6_ONLY.has(r.protocol) && r.ethertype === 'IPv4') {
-    throw bad('SecurityGroupEthertypeConflictWithProtocol', `Invalid ethertype ${r.ethertype} for protocol ${r.protocol}.`);
+    throw securityGroupEthertypeConflictWithProtocol(r.ethertype, r.protocol);
   }
   const remotes = [r.remote_ip_prefix, r.remote_group_id, r.remote_address_group_id].filter((x) => x);
   if (remotes.length > 1) {
-    throw bad('SecurityGroupMultipleRemoteEntites', 'Only one of remote_ip_prefix or remote_group_id or remote_address_group_id may be provided.');
+    throw securityGroupMultipleRemoteEntites();
   }
   return { ...r, normalized_cidr: normalized };
 }

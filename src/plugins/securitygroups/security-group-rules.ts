@@ -5,35 +5,27 @@
 import { sql, type SqlBool } from 'kysely';
 import type { RequestContext } from '../../core/context.js';
 import { securityGroupRuleDef } from '../../definitions/security-group.js';
-import type { ResourceDef } from '../../definitions/types.js';
-import { NeutronError, conflict, notFound } from '../../core/errors.js';
 import type { ListQuery } from '../../core/list-query.js';
-import type { Rec, ResourceHandler } from '../../core/resource.js';
+import type { Rec } from '../../core/resource.js';
 import { forUpdate, inTransaction, type Reader, type Tx } from '../../db/tx.js';
 import type { SecurityGroupRuleTable } from '../../db/schema.js';
-import { applyColumnFilters, applySortAndPage, type ColumnMap } from '../common/list-sql.js';
 import { checkRevision } from '../common/standard.js';
+import { TableResource, type RowCondition } from '../common/table-resource.js';
+import {
+  addressGroupNotFound, duplicateSecurityGroupRuleInPost, securityGroupNotFound, securityGroupRuleExists, securityGroupRuleNotFound,
+  securityGroupRulesNotSingleTenant, securityGroupNotSingleGroupRules, securityGroupRuleUpdateNotSupported,
+} from './errors.js';
 import { normalizeRule, ruleKey, type NormalizedRule } from './rules.js';
-import { ruleDict, ruleNotFound, sgNotFound, sgShared, type SecurityGroupStore } from './store.js';
+import { ruleDict, sgShared, type SecurityGroupStore } from './store.js';
 import { listProject } from './security-groups.js';
 import { Events } from '../../core/callbacks.js';
 
-const COLUMN_NAMES = [
-  'id', 'security_group_id', 'remote_group_id', 'direction', 'protocol', 'port_range_min', 'port_range_max', 'ethertype',
-  'remote_ip_prefix', 'remote_address_group_id', 'normalized_cidr', 'description', 'created_at', 'updated_at', 'revision_number',
-];
-const COLUMNS: ColumnMap = {
-  ...Object.fromEntries(COLUMN_NAMES.map((c) => [c, { column: c }])),
-  tenant_id: { column: 'project_id' }, project_id: { column: 'project_id' },
-};
+export class SecurityGroupRuleHandler extends TableResource<'security_group_rules'> {
+  /** Any rule can be shown by id: the policy (rule owner or group owner) decides, as in Neutron. */
+  protected override readonly scopeShow = false;
 
-export class SecurityGroupRuleHandler implements ResourceHandler {
-  readonly def: ResourceDef = securityGroupRuleDef;
-
-  constructor(private readonly s: SecurityGroupStore) {}
-
-  notFound(id: string): Error {
-    return ruleNotFound(id);
+  constructor(private readonly s: SecurityGroupStore) {
+    super({ def: securityGroupRuleDef, db: s.db, notFound: securityGroupRuleNotFound });
   }
 
   parentOwner(_ctx: RequestContext, groupId: string): Promise<string | null> {
@@ -43,36 +35,28 @@ export class SecurityGroupRuleHandler implements ResourceHandler {
   /** 404 unless the caller may use the group (own or shared; admins: any). */
   async checkParent(ctx: RequestContext, groupId: string): Promise<string> {
     const g = await this.s.visibleGroup(this.s.db.kysely, ctx, groupId);
-    if (!g) throw sgNotFound(groupId);
+    if (!g) throw securityGroupNotFound(groupId);
     return g.project_id;
   }
 
   /**
-   * Non-admins read the rules they own and the rules of groups they own (Neutron's
+   * Non-admins list the rules they own and the rules of groups they own (Neutron's
    * get_security_group_rule_ids); policy then decides per rule, as for any resource.
    */
-  private scoped(ctx: RequestContext, db: Reader) {
-    let qb = db.selectFrom('security_group_rules').selectAll('security_group_rules');
-    if (!ctx.isAdmin) {
-      const p = ctx.projectId ?? '';
-      qb = qb.where(sql<SqlBool>`(security_group_rules.project_id = ${p} or security_group_rules.security_group_id in (select g.id from security_groups g where g.project_id = ${p}))`);
-    }
-    return qb;
+  protected override scope(ctx: RequestContext): RowCondition {
+    if (ctx.isAdmin) return null;
+    const p = ctx.projectId ?? '';
+    return sql<SqlBool>`(security_group_rules.project_id = ${p} or security_group_rules.security_group_id in (select g.id from security_groups g where g.project_id = ${p}))`;
   }
 
-  async get(_ctx: RequestContext, id: string, db: Reader = this.s.db.kysely): Promise<Rec | null> {
-    const row = await db.selectFrom('security_group_rules').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? ruleDict(row) : null;
-  }
-
-  async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
-    if (ctx.projectId || ctx.isAdmin) await this.s.ensureDefault(ctx, listProject(ctx, q));
-    const db = this.s.db.kysely;
-    const { qb: filtered } = applyColumnFilters(this.scoped(ctx, db), 'security_group_rules', COLUMNS, q.filters);
-    const qb = await applySortAndPage(db, filtered, 'security_group_rules', COLUMNS, q, 'SecurityGroupRuleNotFound');
-    const rows = await qb.execute();
-    if (q.pageReverse) rows.reverse();
+  protected async dictsOf(_ctx: RequestContext, _db: Reader, rows: SecurityGroupRuleTable[]): Promise<Rec[]> {
     return rows.map(ruleDict);
+  }
+
+  /** Listing makes sure of the project's default group (and its rules) first. */
+  override async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
+    if (ctx.projectId || ctx.isAdmin) await this.s.ensureDefault(ctx, listProject(ctx, q));
+    return super.list(ctx, q);
   }
 
   /** The group, if the project may put rules in it: its own or shared with it (admins: any). */
@@ -85,10 +69,10 @@ export class SecurityGroupRuleHandler implements ResourceHandler {
   private validate(bodies: Rec[]): NormalizedRule[] {
     if (bodies.length > 1) {
       if (new Set(bodies.map((b) => b.security_group_id)).size > 1) {
-        throw new NeutronError(400, 'SecurityGroupNotSingleGroupRules', 'Only allowed to update rules for one security profile at a time');
+        throw securityGroupNotSingleGroupRules();
       }
       if (new Set(bodies.map((b) => b.project_id)).size > 1) {
-        throw new NeutronError(400, 'SecurityGroupRulesNotSingleTenant', 'Multiple tenant_ids in bulk security group rule create not allowed');
+        throw securityGroupRulesNotSingleTenant();
       }
     }
     return bodies.map((b) => normalizeRule({
@@ -110,12 +94,12 @@ export class SecurityGroupRuleHandler implements ResourceHandler {
     for (let i = 0; i < rules.length; i++) {
       const r = rules[i]!;
       const projectId = bodies[i]!.project_id as string;
-      if (r.remote_group_id && !(await this.groupFor(db, ctx, r.remote_group_id, projectId))) throw sgNotFound(r.remote_group_id);
+      if (r.remote_group_id && !(await this.groupFor(db, ctx, r.remote_group_id, projectId))) throw securityGroupNotFound(r.remote_group_id);
       // neutrino has no address groups: any remote address group is an unknown one.
       if (r.remote_address_group_id) {
-        throw notFound('AddressGroupNotFound', `Address group ${r.remote_address_group_id} could not be found.`);
+        throw addressGroupNotFound(r.remote_address_group_id);
       }
-      if (!(await this.groupFor(db, ctx, r.security_group_id, projectId))) throw sgNotFound(r.security_group_id);
+      if (!(await this.groupFor(db, ctx, r.security_group_id, projectId))) throw securityGroupNotFound(r.security_group_id);
     }
     const out = await inTransaction(this.s.db, async (tx) => {
       const ids: string[] = [];
@@ -140,11 +124,11 @@ export class SecurityGroupRuleHandler implements ResourceHandler {
   /** Locks the group, then refuses rules repeated in the request or already in the group. */
   private async checkDuplicates(tx: Tx, groupId: string, rules: NormalizedRule[]): Promise<void> {
     const g = await forUpdate(this.s.db, tx.selectFrom('security_groups').select('id').where('id', '=', groupId)).executeTakeFirst();
-    if (!g) throw sgNotFound(groupId);
+    if (!g) throw securityGroupNotFound(groupId);
     const fresh = new Set<string>();
     for (const r of rules) {
       const k = ruleKey(r);
-      if (fresh.has(k)) throw conflict('DuplicateSecurityGroupRuleInPost', 'Duplicate Security Group Rule in POST.');
+      if (fresh.has(k)) throw duplicateSecurityGroupRuleInPost();
       fresh.add(k);
     }
     const existing = await this.candidates(tx, groupId, rules);
@@ -153,7 +137,7 @@ export class SecurityGroupRuleHandler implements ResourceHandler {
         ...e, port_range_min: e.port_range_min === null ? null : Number(e.port_range_min),
         port_range_max: e.port_range_max === null ? null : Number(e.port_range_max),
       });
-      if (fresh.has(k)) throw conflict('SecurityGroupRuleExists', `Security group rule already exists. Rule id is ${e.id}.`);
+      if (fresh.has(k)) throw securityGroupRuleExists(e.id);
     }
   }
 
@@ -182,8 +166,7 @@ export class SecurityGroupRuleHandler implements ResourceHandler {
    * here is the one Neutron gives for an operation its plugin does not implement: 501.
    */
   async update(): Promise<Rec> {
-    throw new NeutronError(501, 'NotImplementedError',
-      'Security group rules cannot be updated, not even their description: delete the rule and create a new one.');
+    throw securityGroupRuleUpdateNotSupported();
   }
 
   async delete(ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {

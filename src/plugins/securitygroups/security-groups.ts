@@ -2,25 +2,17 @@
 // its first use (listing groups or rules, creating a group or a port); it cannot be renamed, and
 // only an admin may delete it. A group that ports use cannot be deleted, nor its statefulness
 // changed.
-import { sql, type SqlBool } from 'kysely';
 import type { RequestContext } from '../../core/context.js';
 import { securityGroupDef } from '../../definitions/security-group.js';
-import type { ResourceDef } from '../../definitions/types.js';
-import { conflict } from '../../core/errors.js';
 import type { ListQuery } from '../../core/list-query.js';
-import type { Rec, ResourceHandler } from '../../core/resource.js';
+import type { Rec } from '../../core/resource.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader } from '../../db/tx.js';
 import type { SecurityGroupTable } from '../../db/schema.js';
-import { applyColumnFilters, applySortAndPage, applyTagFilters, type ColumnMap } from '../common/list-sql.js';
 import { checkRevision } from '../common/standard.js';
-import { DEFAULT_SG_NAME, RBAC_TYPE, sgInUse, sgNotFound, sgShared, sgVisibleTo, type SecurityGroupStore } from './store.js';
+import { TableResource } from '../common/table-resource.js';
+import { securityGroupCannotRemoveDefault, securityGroupCannotUpdateDefault, securityGroupInUse, securityGroupNotFound } from './errors.js';
+import { DEFAULT_SG_NAME, RBAC_TYPE, type SecurityGroupStore } from './store.js';
 import { Events } from '../../core/callbacks.js';
-
-const COLUMNS: ColumnMap = {
-  id: { column: 'id' }, name: { column: 'name' }, tenant_id: { column: 'project_id' }, project_id: { column: 'project_id' },
-  description: { column: 'description' }, created_at: { column: 'created_at' }, updated_at: { column: 'updated_at' },
-  revision_number: { column: 'revision_number' },
-};
 
 /** The project whose default group a list request makes sure of: the filtered one, else the caller's. */
 export function listProject(ctx: RequestContext, q: ListQuery): string | null {
@@ -28,41 +20,20 @@ export function listProject(ctx: RequestContext, q: ListQuery): string | null {
   return f && f.length ? String(f[0]) : ctx.projectId;
 }
 
-export class SecurityGroupHandler implements ResourceHandler {
-  readonly def: ResourceDef = securityGroupDef;
-
-  constructor(private readonly s: SecurityGroupStore) {}
-
-  notFound(id: string): Error {
-    return sgNotFound(id);
+export class SecurityGroupHandler extends TableResource<'security_groups'> {
+  constructor(private readonly s: SecurityGroupStore) {
+    // A non-admin sees its own groups and those shared with it.
+    super({ def: securityGroupDef, db: s.db, notFound: securityGroupNotFound, visibility: { rbac: RBAC_TYPE } });
   }
 
-  private scoped(ctx: RequestContext, db: Reader) {
-    let qb = db.selectFrom('security_groups').selectAll('security_groups');
-    if (!ctx.isAdmin) qb = qb.where(sgVisibleTo(ctx.projectId, 'security_groups.project_id', 'security_groups.id'));
-    return qb;
+  protected dictsOf(ctx: RequestContext, db: Reader, rows: SecurityGroupTable[], fields: string[]): Promise<Rec[]> {
+    return this.s.groupDicts(ctx, db, rows, fields);
   }
 
-  async get(ctx: RequestContext, id: string, db: Reader = this.s.db.kysely): Promise<Rec | null> {
-    const row = await this.scoped(ctx, db).where('security_groups.id', '=', id).executeTakeFirst();
-    return row ? (await this.s.groupDicts(ctx, db, [row]))[0]! : null;
-  }
-
-  async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
+  /** Listing makes sure of the project's default group first (Neutron: _ensure_default_security_group). */
+  override async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
     if (ctx.projectId || ctx.isAdmin) await this.s.ensureDefault(ctx, listProject(ctx, q));
-    const db = this.s.db.kysely;
-    const { qb: filtered, rest } = applyColumnFilters(this.scoped(ctx, db), 'security_groups', COLUMNS, q.filters);
-    let qb = filtered;
-    if (rest.shared) {
-      const want = new Set(rest.shared.map(Boolean));
-      const shared = sgShared(ctx.projectId, 'security_groups.id');
-      if (want.size === 1) qb = qb.where(want.has(true) ? shared : sql<SqlBool>`not ${shared}`);
-    }
-    qb = applyTagFilters(qb, 'security_groups', q.tagFilters);
-    qb = await applySortAndPage(db, qb, 'security_groups', COLUMNS, q, 'SecurityGroupNotFound');
-    const rows = await qb.execute();
-    if (q.pageReverse) rows.reverse();
-    return this.s.groupDicts(ctx, db, rows, q.fields);
+    return super.list(ctx, q);
   }
 
   async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
@@ -92,9 +63,9 @@ export class SecurityGroupHandler implements ResourceHandler {
       const row = await forUpdate(this.s.db, tx.selectFrom('security_groups').selectAll().where('id', '=', id)).executeTakeFirst();
       if (!row) throw this.notFound(id);
       checkRevision(row.revision_number, expectRevision);
-      if ('stateful' in body && body.stateful !== i2b(row.stateful) && (await this.inUse(tx, id))) throw sgInUse(id);
+      if ('stateful' in body && body.stateful !== i2b(row.stateful) && (await this.inUse(tx, id))) throw securityGroupInUse(id);
       if (row.name === DEFAULT_SG_NAME && 'name' in body) {
-        throw conflict('SecurityGroupCannotUpdateDefault', 'Updating default security group not allowed.');
+        throw securityGroupCannotUpdateDefault();
       }
       const set: Partial<SecurityGroupTable> = {};
       if ('name' in body) set.name = body.name as string;
@@ -118,9 +89,9 @@ export class SecurityGroupHandler implements ResourceHandler {
       const row = await forUpdate(this.s.db, tx.selectFrom('security_groups').selectAll().where('id', '=', id)).executeTakeFirst();
       if (!row) throw this.notFound(id);
       checkRevision(row.revision_number, expectRevision);
-      if (await this.inUse(tx, id)) throw sgInUse(id);
+      if (await this.inUse(tx, id)) throw securityGroupInUse(id);
       if (row.name === DEFAULT_SG_NAME && !ctx.isAdmin) {
-        throw conflict('SecurityGroupCannotRemoveDefault', 'Insufficient rights for removing default security group.');
+        throw securityGroupCannotRemoveDefault();
       }
       // Rules of other groups that name this one as their remote go with it (Neutron's cascade).
       const referring = await tx.selectFrom('security_group_rules').select('security_group_id').distinct()

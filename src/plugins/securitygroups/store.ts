@@ -4,7 +4,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type SqlBool, type RawBuilder } from 'kysely';
 import type { RequestContext } from '../../core/context.js';
-import { conflict, notFound } from '../../core/errors.js';
 import type { Rec } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import { isDuplicateKey } from '../../db/connection.js';
@@ -18,9 +17,6 @@ export const RBAC_TYPE = 'security_group';
 export const DEFAULT_SG_NAME = 'default';
 export const DEFAULT_SG_DESCRIPTION = 'Default security group';
 
-export const sgNotFound = (id: string) => notFound('SecurityGroupNotFound', `Security group ${id} does not exist`);
-export const ruleNotFound = (id: string) => notFound('SecurityGroupRuleNotFound', `Security group rule ${id} does not exist`);
-export const sgInUse = (id: string) => conflict('SecurityGroupInUse', `Security Group ${id} in use.`);
 
 /** Foreign-key violation on any backend (a referenced row vanished under us). */
 export function isForeignKeyViolation(err: unknown): boolean {

@@ -9,14 +9,13 @@
 import type { RequestContext } from '../../core/context.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import { segmentDef } from '../../definitions/segment.js';
-import type { ResourceDef } from '../../definitions/types.js';
-import { NeutronError } from '../../core/errors.js';
-import type { ListQuery } from '../../core/list-query.js';
-import type { Rec, ResourceHandler } from '../../core/resource.js';
+import type { Rec } from '../../core/resource.js';
 import type { NetworkSegmentTable } from '../../db/schema.js';
 import { forUpdate, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
-import { applyColumnFilters, applySortAndPage, applyTagFilters, loadTags, type ColumnMap } from '../common/list-sql.js';
+import { invalidInput } from '../../core/errors.js';
+import { loadTags } from '../common/list-sql.js';
 import { checkRevision } from '../common/standard.js';
+import { TableResource } from '../common/table-resource.js';
 import type { Ml2Context } from '../ml2/context.js';
 import { networkNotFound } from '../ml2/network-access.js';
 import { decideBinding, linuxbridgeAgents, networkSegments, type BindingOptions } from '../ml2/binding.js';
@@ -24,38 +23,15 @@ import type { Segment } from '../ml2/type-drivers.js';
 import { segmentInUse, segmentNotFound } from './errors.js';
 import { VIF_TYPE_BRIDGE } from '../../core/wire.js';
 
-const COLUMNS: ColumnMap = {
-  id: { column: 'id' }, network_id: { column: 'network_id' }, physical_network: { column: 'physical_network' },
-  network_type: { column: 'network_type' }, segmentation_id: { column: 'segmentation_id' }, name: { column: 'name' },
-  description: { column: 'description' }, created_at: { column: 'created_at' }, updated_at: { column: 'updated_at' },
-  revision_number: { column: 'revision_number' },
-};
-
 const given = (v: unknown) => v !== NOT_SPECIFIED && v !== undefined && v !== null;
 
-export class SegmentHandler implements ResourceHandler {
-  readonly def: ResourceDef = segmentDef;
-
-  constructor(private readonly m: Ml2Context, private readonly binding: BindingOptions) {}
-
-  notFound(id: string): Error {
-    return segmentNotFound(id);
+export class SegmentHandler extends TableResource<'network_segments'> {
+  constructor(private readonly m: Ml2Context, private readonly binding: BindingOptions) {
+    // Segments have no owner: who sees them is the policy's call alone (admin by default).
+    super({ def: segmentDef, db: m.db, notFound: segmentNotFound, visibility: 'all' });
   }
 
-  // Segments have no owner: who sees them is the policy's call alone (admin by default).
-  async get(_ctx: RequestContext, id: string, db: Reader = this.m.db.kysely): Promise<Rec | null> {
-    const row = await db.selectFrom('network_segments').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? (await this.toDicts(db, [row]))[0]! : null;
-  }
-
-  async list(_ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
-    const db = this.m.db.kysely;
-    let { qb } = applyColumnFilters(db.selectFrom('network_segments').selectAll('network_segments'), 'network_segments', COLUMNS, q.filters);
-    qb = applyTagFilters(qb, 'network_segments', q.tagFilters);
-    // Without a sort key, a network's segments come in their order (then by id across networks).
-    qb = await applySortAndPage(db, qb, 'network_segments', COLUMNS, q, 'SegmentNotFound');
-    const rows = await qb.execute();
-    if (q.pageReverse) rows.reverse();
+  protected dictsOf(_ctx: RequestContext, db: Reader, rows: NetworkSegmentTable[]): Promise<Rec[]> {
     return this.toDicts(db, rows);
   }
 
@@ -99,7 +75,7 @@ export class SegmentHandler implements ResourceHandler {
     // The network's MTU stays; it must still fit every segment (ML2's _get_network_mtu on create).
     const maxMtu = this.m.types.maxMtu([...existing.map(toSegment), seg]);
     if (maxMtu < Number(net.mtu)) {
-      throw new NeutronError(400, 'InvalidInput', `Invalid input for operation: Requested MTU is too big, maximum is ${maxMtu}.`);
+      throw invalidInput(`Requested MTU is too big, maximum is ${maxMtu}`);
     }
     const now = nowIso();
     const row: NetworkSegmentTable = {

@@ -1,61 +1,23 @@
 // Address scopes (address-scope): named spaces of addresses that subnet pools join; pools of one
 // scope never overlap, and a network's subnets of one family share a scope (allocation.ts). A
 // shared scope cannot be unshared; a scope with pools cannot be deleted. Sharing is an RBAC entry.
-import { sql, type SqlBool } from 'kysely';
 import type { RequestContext } from '../../core/context.js';
 import { addressScopeDef } from '../../definitions/address-scope.js';
-import type { ResourceDef } from '../../definitions/types.js';
-import type { ListQuery } from '../../core/list-query.js';
-import type { Rec, ResourceHandler } from '../../core/resource.js';
+import type { Rec } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import type { AddressScopeTable } from '../../db/schema.js';
 import { forUpdate, inTransaction, type Reader } from '../../db/tx.js';
-import { applyColumnFilters, applySortAndPage, type ColumnMap } from '../common/list-sql.js';
-import { rbacShared, rbacVisible } from '../common/visibility.js';
+import { TableResource } from '../common/table-resource.js';
 import { ACCESS_SHARED, addEntry, removeAll, sharedWith, WILDCARD } from '../rbac/store.js';
 import { addressScopeInUse, addressScopeNotFound, addressScopeUpdateError } from './errors.js';
 
-const COLUMNS: ColumnMap = {
-  id: { column: 'id' }, name: { column: 'name' }, tenant_id: { column: 'project_id' }, project_id: { column: 'project_id' },
-  ip_version: { column: 'ip_version' },
-};
-
-export class AddressScopeHandler implements ResourceHandler {
-  readonly def: ResourceDef = addressScopeDef;
-
-  constructor(private readonly db: Db) {}
-
-  notFound(id: string): Error {
-    return addressScopeNotFound(id);
+export class AddressScopeHandler extends TableResource<'address_scopes'> {
+  constructor(db: Db) {
+    // A non-admin sees its own scopes and those shared with it.
+    super({ def: addressScopeDef, db, notFound: addressScopeNotFound, visibility: { rbac: 'address_scope' } });
   }
 
-  private scoped(ctx: RequestContext, db: Reader) {
-    let qb = db.selectFrom('address_scopes').selectAll('address_scopes');
-    if (!ctx.isAdmin) qb = qb.where(rbacVisible(ctx, 'address_scope', 'address_scopes.project_id', 'address_scopes.id'));
-    return qb;
-  }
-
-  async get(ctx: RequestContext, id: string, db: Reader = this.db.kysely): Promise<Rec | null> {
-    const row = await this.scoped(ctx, db).where('address_scopes.id', '=', id).executeTakeFirst();
-    return row ? (await this.toDicts(ctx, db, [row]))[0]! : null;
-  }
-
-  async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
-    const db = this.db.kysely;
-    const { qb: filtered, rest } = applyColumnFilters(this.scoped(ctx, db), 'address_scopes', COLUMNS, q.filters);
-    let qb = filtered;
-    if (rest.shared) {
-      const want = new Set(rest.shared.map(Boolean));
-      const shared = rbacShared(ctx.projectId, 'address_scope', 'address_scopes.id');
-      if (want.size === 1) qb = qb.where(want.has(true) ? shared : sql<SqlBool>`not ${shared}`);
-    }
-    qb = await applySortAndPage(db, qb, 'address_scopes', COLUMNS, q, 'AddressScopeNotFound');
-    const rows = await qb.execute();
-    if (q.pageReverse) rows.reverse();
-    return this.toDicts(ctx, db, rows);
-  }
-
-  async toDicts(ctx: RequestContext, db: Reader, rows: AddressScopeTable[]): Promise<Rec[]> {
+  protected async dictsOf(ctx: RequestContext, db: Reader, rows: AddressScopeTable[]): Promise<Rec[]> {
     const shared = await sharedWith(db, 'address_scope', rows.map((r) => r.id), ctx.projectId);
     return rows.map((r) => ({
       id: r.id, name: r.name, tenant_id: r.project_id, project_id: r.project_id, shared: shared.has(r.id), ip_version: Number(r.ip_version),
@@ -73,7 +35,7 @@ export class AddressScopeHandler implements ResourceHandler {
         }
         rows.push(row);
       }
-      return this.toDicts(ctx, tx, rows);
+      return this.dictsOf(ctx, tx, rows);
     });
   }
 
@@ -89,7 +51,7 @@ export class AddressScopeHandler implements ResourceHandler {
         }
       }
       if ('name' in body) await tx.updateTable('address_scopes').set({ name: body.name as string }).where('id', '=', id).execute();
-      return (await this.get(ctx, id, tx)) ?? (await this.toDicts(ctx, tx, [{ ...row, name: (body.name as string | undefined) ?? row.name }]))[0]!;
+      return (await this.get(ctx, id, tx)) ?? (await this.dictsOf(ctx, tx, [{ ...row, name: (body.name as string | undefined) ?? row.name }]))[0]!;
     });
   }
 

@@ -12,7 +12,7 @@ import type { Db } from '../../db/connection.js';
 import type { Reader, Tx } from '../../db/tx.js';
 import { ADDRESS_BITS, formatIp, parseIp, type IpVersion } from '../../ipam/address.js';
 import { formatCidr, makeCidr, parseCidr } from '../../ipam/cidr.js';
-import { invalidInput } from '../../ipam/errors.js';
+import { invalidInput } from '../../core/errors.js';
 import { allocateAny, containsRange, difference, prefixSet } from '../../ipam/prefix-set.js';
 import { chunks } from '../common/list-sql.js';
 import {

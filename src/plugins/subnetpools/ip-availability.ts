@@ -4,18 +4,15 @@
 import type { RequestContext } from '../../core/context.js';
 import { networkIpAvailabilityDef } from '../../definitions/network-ip-availability.js';
 import type { ResourceDef } from '../../definitions/types.js';
-import { NeutronError, notFound } from '../../core/errors.js';
+import { httpNotFound } from '../../core/errors.js';
+import { networkNotFound } from '../ml2/errors.js';
 import type { ListQuery } from '../../core/list-query.js';
 import type { Rec, ResourceHandler } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import { parseIp } from '../../ipam/address.js';
 import { parseCidr } from '../../ipam/cidr.js';
 import { sql } from 'kysely';
-import { chunks } from '../common/list-sql.js';
-
-const NETWORK_FILTERS: Record<string, 'id' | 'name' | 'project_id'> = {
-  network_id: 'id', network_name: 'name', tenant_id: 'project_id', project_id: 'project_id',
-};
+import { applyColumnFilters, chunks, columnsOf } from '../common/list-sql.js';
 
 export class NetworkIpAvailabilityHandler implements ResourceHandler {
   readonly def: ResourceDef = networkIpAvailabilityDef;
@@ -23,7 +20,7 @@ export class NetworkIpAvailabilityHandler implements ResourceHandler {
   constructor(private readonly db: Db) {}
 
   notFound(id: string): Error {
-    return notFound('NetworkNotFound', `Network ${id} could not be found.`);
+    return networkNotFound(id);
   }
 
   async get(ctx: RequestContext, id: string): Promise<Rec | null> {
@@ -41,11 +38,8 @@ export class NetworkIpAvailabilityHandler implements ResourceHandler {
 
   private async availabilities(filters: Record<string, unknown[]>): Promise<Rec[]> {
     const db = this.db.kysely;
-    let nq = db.selectFrom('networks').select(['id', 'name', 'project_id']).orderBy('id');
-    for (const [attr, col] of Object.entries(NETWORK_FILTERS)) {
-      const vals = filters[attr];
-      if (vals?.length) nq = nq.where(col, 'in', vals as string[]);
-    }
+    const { qb: nq } = applyColumnFilters(db.selectFrom('networks').select(['id', 'name', 'project_id']).orderBy('id'), 'networks',
+      columnsOf(this.def), filters);
     const versions = (filters.ip_version ?? []).map(Number);
     const networks = await nq.execute();
     const subnetsByNet = new Map<string, Rec[]>();
@@ -93,19 +87,15 @@ export class NetworkIpAvailabilityHandler implements ResourceHandler {
     return out;
   }
 
-  private readOnly(): Error {
-    return new NeutronError(404, 'HTTPNotFound', 'The resource could not be found.');
-  }
-
   async create(): Promise<Rec[]> {
-    throw this.readOnly();
+    throw httpNotFound();
   }
 
   async update(): Promise<Rec> {
-    throw this.readOnly();
+    throw httpNotFound();
   }
 
   async delete(): Promise<void> {
-    throw this.readOnly();
+    throw httpNotFound();
   }
 }

@@ -2,25 +2,23 @@
 // CRUD with Neutron's validation (SubnetPoolReader), one default pool per IP version, address
 // scope association rules, and the prefix operations. Sharing is an RBAC entry; allocation of
 // subnets from a pool lives in allocation.ts.
-import { sql, type SqlBool } from 'kysely';
 import type { RequestContext } from '../../core/context.js';
 import { subnetpoolDef } from '../../definitions/subnetpool.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
-import type { ResourceDef } from '../../definitions/types.js';
-import { NeutronError, badRequest } from '../../core/errors.js';
-import type { ListQuery } from '../../core/list-query.js';
-import type { Rec, ResourceHandler } from '../../core/resource.js';
+import { actionNotAuthorized, badRequest, invalidInput } from '../../core/errors.js';
+import { networkNotFound } from '../ml2/errors.js';
+import type { Rec } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import type { SubnetPoolTable } from '../../db/schema.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
 import type { IpVersion } from '../../ipam/address.js';
 import { parseCidr } from '../../ipam/cidr.js';
 import { cidrTexts, difference, intersects, isSubset, prefixSet, type PrefixSet } from '../../ipam/prefix-set.js';
-import { invalidInput } from '../../ipam/errors.js';
 import type { QuotaEngine } from '../../quota/quota.js';
-import { applyColumnFilters, applySortAndPage, applyTagFilters, boolColumn, chunks, loadTags, type ColumnMap } from '../common/list-sql.js';
+import { chunks, loadTags } from '../common/list-sql.js';
+import { TableResource } from '../common/table-resource.js';
 import { checkRevision } from '../common/standard.js';
-import { rbacShared, rbacVisible } from '../common/visibility.js';
+import { rbacVisible } from '../common/visibility.js';
 import { ACCESS_SHARED, addEntry, removeAll, sharedWith, WILDCARD } from '../rbac/store.js';
 import {
   addressScopeNotFound, addressScopePrefixConflict, illegalSubnetPoolAssociationToAddressScope,
@@ -28,15 +26,6 @@ import {
   networkAddressScopeAffinityError, subnetPoolDeleteError, subnetPoolNotFound,
 } from './errors.js';
 import { readPool, readPrefixes, type PoolInput, type PoolSettings } from './reader.js';
-
-const COLUMNS: ColumnMap = {
-  id: { column: 'id' }, name: { column: 'name' }, tenant_id: { column: 'project_id' }, project_id: { column: 'project_id' },
-  ip_version: { column: 'ip_version' }, default_prefixlen: { column: 'default_prefixlen' },
-  min_prefixlen: { column: 'min_prefixlen' }, max_prefixlen: { column: 'max_prefixlen' },
-  default_quota: { column: 'default_quota' }, is_default: boolColumn('is_default'),
-  address_scope_id: { column: 'address_scope_id' }, description: { column: 'description' },
-  created_at: { column: 'created_at' }, updated_at: { column: 'updated_at' }, revision_number: { column: 'revision_number' },
-};
 
 export interface SubnetPoolDeps {
   db: Db;
@@ -83,41 +72,15 @@ export async function defaultPool(db: Db, tx: Reader, ctx: RequestContext, ipVer
   return r ? findPool(db, tx, null, r.id) : null;
 }
 
-export class SubnetPoolHandler implements ResourceHandler {
-  readonly def: ResourceDef = subnetpoolDef;
-
-  constructor(private readonly m: SubnetPoolDeps) {}
-
-  notFound(id: string): Error {
-    return subnetPoolNotFound(id);
+export class SubnetPoolHandler extends TableResource<'subnetpools'> {
+  constructor(private readonly m: SubnetPoolDeps) {
+    // A non-admin sees its own pools and those shared with it.
+    super({ def: subnetpoolDef, db: m.db, notFound: subnetPoolNotFound, visibility: { rbac: 'subnetpool' } });
   }
 
   // ---- reads ---------------------------------------------------------------------------------
 
-  private scoped(ctx: RequestContext, db: Reader) {
-    let qb = db.selectFrom('subnetpools').selectAll('subnetpools');
-    if (!ctx.isAdmin) qb = qb.where(rbacVisible(ctx, 'subnetpool', 'subnetpools.project_id', 'subnetpools.id'));
-    return qb;
-  }
-
-  async get(ctx: RequestContext, id: string, db: Reader = this.m.db.kysely): Promise<Rec | null> {
-    const row = await this.scoped(ctx, db).where('subnetpools.id', '=', id).executeTakeFirst();
-    return row ? (await this.toDicts(ctx, db, [row]))[0]! : null;
-  }
-
-  async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
-    const db = this.m.db.kysely;
-    const { qb: filtered, rest } = applyColumnFilters(this.scoped(ctx, db), 'subnetpools', COLUMNS, q.filters);
-    let qb = filtered;
-    if (rest.shared) {
-      const want = new Set(rest.shared.map(Boolean));
-      const shared = rbacShared(ctx.projectId, 'subnetpool', 'subnetpools.id');
-      if (want.size === 1) qb = qb.where(want.has(true) ? shared : sql<SqlBool>`not ${shared}`);
-    }
-    qb = applyTagFilters(qb, 'subnetpools', q.tagFilters);
-    qb = await applySortAndPage(db, qb, 'subnetpools', COLUMNS, q, 'SubnetPoolNotFound');
-    const rows = await qb.execute();
-    if (q.pageReverse) rows.reverse();
+  protected dictsOf(ctx: RequestContext, db: Reader, rows: SubnetPoolTable[]): Promise<Rec[]> {
     return this.toDicts(ctx, db, rows);
   }
 
@@ -360,8 +323,8 @@ export class SubnetPoolHandler implements ResourceHandler {
     if (typeof networkId !== 'string' || networkId === '') throw invalidInput('network_id must be specified');
     return inTransaction(this.m.db, async (tx) => {
       const net = await tx.selectFrom('networks').select(['id', 'project_id']).where('id', '=', networkId).executeTakeFirst();
-      if (!net) throw new NeutronError(404, 'NetworkNotFound', `Network ${networkId} could not be found.`);
-      if (!ctx.isAdmin && net.project_id !== ctx.projectId) throw new NeutronError(403, 'NotAuthorized', 'Not authorized.');
+      if (!net) throw networkNotFound(networkId);
+      if (!ctx.isAdmin && net.project_id !== ctx.projectId) throw actionNotAuthorized();
       const pool = await findPool(this.m.db, tx, null, id, true);
       if (!pool) throw this.notFound(id);
       const subnets = await tx.selectFrom('subnets').select(['id', 'cidr']).where('network_id', '=', networkId)

@@ -10,7 +10,8 @@ import { forUpdate, type Tx } from '../../db/tx.js';
 import {
   MAX_VLAN_TAG, MIN_VLAN_TAG, SEGMENTATION_TYPE_INHERIT, SEGMENTATION_TYPE_VLAN, type SubPortRequest,
 } from '../../definitions/trunk.js';
-import { invalidInput, pyStr } from '../../ipam/errors.js';
+import { invalidInput } from '../../core/errors.js';
+import { pyStr } from '../../ipam/errors.js';
 import {
   parentPortInUse, portInUse, portNotFound, subPortMtuGreaterThanTrunkPortMtu, trunkPortInUse,
 } from './errors.js';

@@ -5,14 +5,13 @@
 // trunk driver serves cannot be deleted either. Non-admins see their own trunks.
 import type { RequestContext } from '../../core/context.js';
 import { subportsProblem, trunkDef, type SubPortRequest } from '../../definitions/trunk.js';
-import type { ResourceDef } from '../../definitions/types.js';
-import type { ListQuery } from '../../core/list-query.js';
-import type { Rec, ResourceHandler } from '../../core/resource.js';
+import type { Rec } from '../../core/resource.js';
 import { isDuplicateKey, type Db } from '../../db/connection.js';
 import type { SubPortTable, TrunkTable } from '../../db/schema.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
-import { applyColumnFilters, applySortAndPage, applyTagFilters, boolColumn, idChunks, loadTags, whereIdIn, type ColumnMap } from '../common/list-sql.js';
+import { idChunks, loadTags, whereIdIn } from '../common/list-sql.js';
 import { checkRevision, standardFields } from '../common/standard.js';
+import { TableResource } from '../common/table-resource.js';
 import {
   duplicateSubPort, parentPortInUse, subPortNotFound, trunkDisabled, trunkInErrorState, trunkInUse, trunkNotFound,
 } from './errors.js';
@@ -20,13 +19,6 @@ import { requestSubports, TrunkRules, type SubPort } from './rules.js';
 
 export const TRUNK_DOWN = 'DOWN';
 export const TRUNK_ERROR = 'ERROR';
-
-const COLUMNS: ColumnMap = {
-  id: { column: 'id' }, name: { column: 'name' }, tenant_id: { column: 'project_id' }, project_id: { column: 'project_id' },
-  admin_state_up: boolColumn('admin_state_up'), port_id: { column: 'port_id' }, status: { column: 'status' },
-  description: { column: 'description' }, created_at: { column: 'created_at' }, updated_at: { column: 'updated_at' },
-  revision_number: { column: 'revision_number' },
-};
 
 /** A subport as the trunk shows it (trunk_id left out, as in Neutron). */
 const subportView = (s: SubPortTable) => ({
@@ -48,38 +40,18 @@ export async function loadSubports(db: Reader, dbInfo: Db, trunkIds: string[]): 
   return out;
 }
 
-export class TrunkHandler implements ResourceHandler {
-  readonly def: ResourceDef = trunkDef;
+/** Non-admins see their own project's trunks (the default scope). */
+export class TrunkHandler extends TableResource<'trunks'> {
   private readonly rules: TrunkRules;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
+    super({ def: trunkDef, db, notFound: trunkNotFound });
     this.rules = new TrunkRules(db);
-  }
-
-  notFound(id: string): Error {
-    return trunkNotFound(id);
   }
 
   // ---- reads ---------------------------------------------------------------------------------
 
-  private scoped(ctx: RequestContext, db: Reader) {
-    let qb = db.selectFrom('trunks').selectAll('trunks');
-    if (!ctx.isAdmin) qb = qb.where('trunks.project_id', '=', ctx.projectId ?? '');
-    return qb;
-  }
-
-  async get(ctx: RequestContext, id: string, db: Reader = this.db.kysely): Promise<Rec | null> {
-    const row = await this.scoped(ctx, db).where('trunks.id', '=', id).executeTakeFirst();
-    return row ? (await this.toDicts(db, [row]))[0]! : null;
-  }
-
-  async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
-    const db = this.db.kysely;
-    let { qb } = applyColumnFilters(this.scoped(ctx, db), 'trunks', COLUMNS, q.filters);
-    qb = applyTagFilters(qb, 'trunks', q.tagFilters);
-    qb = await applySortAndPage(db, qb, 'trunks', COLUMNS, q, 'TrunkNotFound');
-    const rows = await qb.execute();
-    if (q.pageReverse) rows.reverse();
+  protected dictsOf(_ctx: RequestContext, db: Reader, rows: TrunkTable[]): Promise<Rec[]> {
     return this.toDicts(db, rows);
   }
 
