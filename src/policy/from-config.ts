@@ -30,7 +30,8 @@ export function policyFilesFromConfig(cfg: PolicyConfig, configFiles: readonly s
   const files: string[] = [];
   const main = o.policy_file ? findConfigPath(o.policy_file, configFiles) : undefined;
   if (main !== undefined) {
-    if (statSync(main).isDirectory()) throw new PolicyFileError(main, undefined, '[oslo_policy] policy_file names a directory; list it in policy_dirs instead');
+    if (statSync(main).isDirectory())
+      throw new PolicyFileError(main, undefined, '[oslo_policy] policy_file names a directory; list it in policy_dirs instead');
     files.push(main);
   }
   for (const entry of o.policy_dirs) {

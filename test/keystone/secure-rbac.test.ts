@@ -7,9 +7,7 @@ import assert from 'node:assert/strict';
 import { BACKENDS } from '../helpers/backends.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { assertError } from '../helpers/assert-error.js';
-import {
-  KEYSTONE_URL, SERVICE, adminCreds, ensureProject, ensureUser, getSystemToken, getToken, keystoneReachable,
-} from './keystone-admin.js';
+import { KEYSTONE_URL, SERVICE, adminCreds, ensureProject, ensureUser, getSystemToken, getToken, keystoneReachable } from './keystone-admin.js';
 
 const inCI = !!process.env.CI && !['0', 'false', 'no'].includes(process.env.CI.toLowerCase());
 const reachable = await keystoneReachable();
@@ -26,8 +24,12 @@ async function keystoneServer(oslo_policy: Record<string, string>): Promise<Test
   return startServer(sqlite, {
     DEFAULT: { auth_strategy: 'keystone' },
     keystone_authtoken: {
-      auth_url: `${KEYSTONE_URL}/v3`, username: SERVICE.username, password: SERVICE.password, project_name: SERVICE.project_name,
-      user_domain_name: 'Default', project_domain_name: 'Default',
+      auth_url: `${KEYSTONE_URL}/v3`,
+      username: SERVICE.username,
+      password: SERVICE.password,
+      project_name: SERVICE.project_name,
+      user_domain_name: 'Default',
+      project_domain_name: 'Default',
     },
     oslo_policy,
   });
@@ -64,7 +66,10 @@ describe('secure RBAC through the API with Keystone tokens', { skip: skip ? `Key
     await Promise.all(users.map(([who, roles, on]) => ensureUser(admin.token, `neutrino-rbac-${who}`, PASSWORD, roles, on)));
     for (const [who, , on] of users) {
       const project = on === projectA ? 'neutrino-rbac-a' : 'neutrino-rbac-b';
-      tok[who] = on === 'system' ? (await getSystemToken(`neutrino-rbac-${who}`, PASSWORD)).token : (await getToken(`neutrino-rbac-${who}`, PASSWORD, project)).token;
+      tok[who] =
+        on === 'system'
+          ? (await getSystemToken(`neutrino-rbac-${who}`, PASSWORD)).token
+          : (await getToken(`neutrino-rbac-${who}`, PASSWORD, project)).token;
     }
     // The cloud admin holds admin on the system (keystone-manage bootstrap gives it).
     tok.systemAdmin = (await getSystemToken(a.username, a.password)).token;
@@ -100,10 +105,18 @@ describe('secure RBAC through the API with Keystone tokens', { skip: skip ? `Key
   test('a project reader can list but not create', async () => {
     const list = await as(srv, 'reader', 'GET', '/v2.0/networks');
     assert.equal(list.status, 200);
-    assert.deepEqual(list.body.networks.map((n: any) => n.id), [networkA]);
+    assert.deepEqual(
+      list.body.networks.map((n: any) => n.id),
+      [networkA],
+    );
     assert.equal((await as(srv, 'reader', 'GET', `/v2.0/networks/${networkA}`)).status, 200);
     assertError(await as(srv, 'reader', 'POST', '/v2.0/networks', { network: { name: 'r' } }), 403, 'PolicyNotAuthorized', 'create_network');
-    assertError(await as(srv, 'reader', 'PUT', `/v2.0/networks/${networkA}`, { network: { name: 'r' } }), 403, 'PolicyNotAuthorized', 'update_network');
+    assertError(
+      await as(srv, 'reader', 'PUT', `/v2.0/networks/${networkA}`, { network: { name: 'r' } }),
+      403,
+      'PolicyNotAuthorized',
+      'update_network',
+    );
     assertError(await as(srv, 'reader', 'DELETE', `/v2.0/networks/${networkA}`), 403, 'PolicyNotAuthorized', 'delete_network');
     assertError(await as(srv, 'reader', 'POST', '/v2.0/ports', { port: { network_id: networkA } }), 403, 'PolicyNotAuthorized', 'create_port');
   });
@@ -115,7 +128,12 @@ describe('secure RBAC through the API with Keystone tokens', { skip: skip ? `Key
     assert.equal(q.body.policy.project_id, projectA);
     const n = await as(srv, 'manager', 'POST', '/v2.0/networks', { network: { name: 'by-manager' } });
     assert.equal(n.status, 201, 'a manager is a member too');
-    assertError(await as(srv, 'manager', 'POST', '/v2.0/networks', { network: { name: 's', shared: true } }), 403, 'PolicyNotAuthorized', 'create_network:shared');
+    assertError(
+      await as(srv, 'manager', 'POST', '/v2.0/networks', { network: { name: 's', shared: true } }),
+      403,
+      'PolicyNotAuthorized',
+      'create_network:shared',
+    );
   });
 
   test('the admin acts in every project', async () => {

@@ -142,13 +142,39 @@ describe('enforce_scope: a token of another scope is refused the project-scoped 
   });
 
   test('exactly the building blocks are unscoped, as Neutron registers them without scope_types', () => {
-    const unscoped = DEFAULT_RULE_SPECS.map(([name]) => name).filter((n) => !PROJECT_SCOPED_RULES.has(n)).sort();
+    const unscoped = DEFAULT_RULE_SPECS.map(([name]) => name)
+      .filter((n) => !PROJECT_SCOPED_RULES.has(n))
+      .sort();
     assert.deepEqual(unscoped, [
-      'admin_only', 'admin_or_data_plane_int', 'admin_or_ext_parent_owner', 'admin_or_network_owner', 'admin_or_owner',
-      'admin_or_sg_owner', 'admin_owner_or_network_owner', 'admin_owner_or_sg_owner', 'context_is_admin', 'context_is_advsvc',
-      'context_with_global_access', 'default', 'ext_parent_owner', 'external', 'external_network', 'get_extension',
-      'network_device', 'network_owner', 'owner', 'regular_user', 'restrict_wildcard', 'rule_default_sg', 'service_api',
-      'sg_owner', 'shared', 'shared_address_scopes', 'shared_qos_policy', 'shared_security_group', 'shared_subnetpools',
+      'admin_only',
+      'admin_or_data_plane_int',
+      'admin_or_ext_parent_owner',
+      'admin_or_network_owner',
+      'admin_or_owner',
+      'admin_or_sg_owner',
+      'admin_owner_or_network_owner',
+      'admin_owner_or_sg_owner',
+      'context_is_admin',
+      'context_is_advsvc',
+      'context_with_global_access',
+      'default',
+      'ext_parent_owner',
+      'external',
+      'external_network',
+      'get_extension',
+      'network_device',
+      'network_owner',
+      'owner',
+      'regular_user',
+      'restrict_wildcard',
+      'rule_default_sg',
+      'service_api',
+      'sg_owner',
+      'shared',
+      'shared_address_scopes',
+      'shared_qos_policy',
+      'shared_security_group',
+      'shared_subnetpools',
     ]);
   });
 });
@@ -189,7 +215,7 @@ describe('policyFromConfig: [oslo_policy] from the configuration files', () => {
     assert.equal(e.ruleText('delete_network'), '!', 'from the symlinked file');
   });
 
-  test('relative names are looked up in the config files\' directories, the last file\'s first', () => {
+  test("relative names are looked up in the config files' directories, the last file's first", () => {
     const a = write('a/neutron.conf', '[oslo_policy]\npolicy_dirs = extra.d\n');
     const b = write('b/ml2.ini', '[oslo_policy]\nenforce_new_defaults = true\nenforce_scope = true\n');
     write('a/policy.yaml', 'get_network: "role:from_a"\n');
