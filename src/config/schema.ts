@@ -108,9 +108,19 @@ export const SCHEMA = {
   },
   oslo_policy: {
     policy_file: str({ default: 'policy.yaml', help: 'Policy file, relative to the config file directories or absolute.' }),
-    enforce_scope: bool({ default: false, help: 'Enforce scope (system/project) when evaluating policies.' }),
-    enforce_new_defaults: bool({ default: false, help: 'Use the new (secure RBAC) policy defaults only.' }),
-    policy_dirs: list({ default: ['policy.d'], multi: true, help: 'Directories of extra policy files (may be repeated).' }),
+    enforce_scope: bool({
+      default: false,
+      help: 'Refuse project-scoped rules (all of the API) to system- and domain-scoped tokens, as oslo.policy does.',
+    }),
+    enforce_new_defaults: bool({
+      default: false,
+      help: 'Enforce the secure-RBAC defaults alone (admin, project manager/member/reader, service); off: OR-ed with the deprecated rules, and admins skip the checks.',
+    }),
+    policy_dirs: list({
+      default: ['policy.d'],
+      multi: true,
+      help: 'Directories of extra policy files, found like policy_file; their files are read in sorted order after it, later rules winning.',
+    }),
   },
   ml2: {
     type_drivers: list({ default: ['local', 'flat', 'vlan', 'geneve', 'vxlan'], help: 'Network type drivers to load.' }),

@@ -1,13 +1,14 @@
 // Neutron's default policy, as the engine loads it before any policy file.
 //
-// The tables under ./defaults/ hold [name, check, legacy?] triples taken from
-// the current neutron/conf/policies/*.py. We run them the way oslo.policy
-// does with `enforce_new_defaults = False` (Neutron's default through Zed and
-// what Tempest's member-only users need): a rule with a legacy form is
-// effectively `(check) or (legacy)`, so both persona checks such as
-// `role:member and project_id:%(project_id)s` and old-style checks such as
-// `rule:admin_or_owner` grant access. A policy-file entry replaces the whole
-// effective rule, as in oslo.
+// The tables under ./defaults/ hold [name, check, legacy?, traits?] specs
+// taken from the current neutron/conf/policies/*.py (see defaults/common.ts).
+// With [oslo_policy] enforce_new_defaults = True a default is its `check`
+// alone: the secure-RBAC personas (project reader, member, manager; admin;
+// service). With it False, as oslo.policy does for a default that has a
+// deprecated rule, the effective rule is `(check) or (legacy)`, so persona
+// checks such as `role:member and project_id:%(project_id)s` and old-style
+// checks such as `rule:admin_or_owner` both grant access. A policy-file entry
+// replaces the whole effective rule, as in oslo.
 
 import { BASE_RULES } from './defaults/base.js';
 import type { RuleSpec } from './defaults/common.js';
@@ -35,9 +36,10 @@ export const DEFAULT_RULE_SPECS: readonly RuleSpec[] = [
   ...TRUNK_RULES,
 ];
 
-/** The rule oslo enforces for a default when enforce_new_defaults is off. */
-export function effectiveRule([, check, legacy]: RuleSpec): string {
-  return legacy === undefined || legacy === check ? check : `(${check}) or (${legacy})`;
+/** The rule oslo enforces for a default, by the value of enforce_new_defaults. */
+export function effectiveRule([, check, legacy, traits]: RuleSpec, enforceNewDefaults = false): string {
+  if (enforceNewDefaults || legacy === undefined || legacy === check) return check;
+  return traits?.legacyAlone ? legacy : `(${check}) or (${legacy})`;
 }
 
 // Tag rules were introduced as `<action>_<collection>_tags` and renamed to
@@ -63,11 +65,11 @@ export const RENAMED_RULES: ReadonlyMap<string, string> = new Map(
   ),
 );
 
-function buildDefaults(): ReadonlyMap<string, string> {
+function buildDefaults(enforceNewDefaults: boolean): ReadonlyMap<string, string> {
   const out = new Map<string, string>();
   for (const spec of DEFAULT_RULE_SPECS) {
     if (out.has(spec[0])) throw new Error(`duplicate default policy rule "${spec[0]}"`);
-    out.set(spec[0], effectiveRule(spec));
+    out.set(spec[0], effectiveRule(spec, enforceNewDefaults));
   }
   for (const [old, current] of RENAMED_RULES) {
     if (!out.has(old)) out.set(old, `rule:${current}`);
@@ -75,8 +77,20 @@ function buildDefaults(): ReadonlyMap<string, string> {
   return out;
 }
 
-/** Rule name -> effective rule string, for every default (aliases included). */
-export const DEFAULT_RULES: ReadonlyMap<string, string> = buildDefaults();
+/** Rule name -> effective rule string with enforce_new_defaults off, for every default (aliases included). */
+export const DEFAULT_RULES: ReadonlyMap<string, string> = buildDefaults(false);
+
+/** The same with enforce_new_defaults on: the secure-RBAC rules alone. */
+export const NEW_DEFAULT_RULES: ReadonlyMap<string, string> = buildDefaults(true);
+
+/**
+ * Defaults that are API rules, scope_types=['project'] in Neutron (all of them
+ * since 2023.2): with enforce_scope a token of another scope (system, domain)
+ * is refused them. Building blocks and the renamed-rule aliases have no scope.
+ */
+export const PROJECT_SCOPED_RULES: ReadonlySet<string> = new Set(
+  DEFAULT_RULE_SPECS.filter(([, , , traits]) => !traits?.unscoped).map(([name]) => name),
+);
 
 /** Default specs by rule name (aliases excluded). */
 export const DEFAULT_SPECS_BY_NAME: ReadonlyMap<string, RuleSpec> = new Map(DEFAULT_RULE_SPECS.map((s) => [s[0], s]));

@@ -1,20 +1,25 @@
 // The policy engine: Neutron's defaults, overlaid with an operator policy
 // file and programmatic overrides, compiled once at construction.
 //
-// Semantics follow oslo.policy's Enforcer as Neutron configures it
-// (enforce_new_defaults = False):
+// Semantics follow oslo.policy's Enforcer as Neutron configures it:
 //   * an action with no rule of its own is judged by the `default` rule, and
 //     so is a `rule:NAME` reference to an undefined rule;
 //   * a policy-file entry replaces the default rule of that name entirely;
-//   * callers whose credentials say is_admin are let through without looking
-//     at the rule (Neutron's policy.check/enforce do this), unless the engine
-//     is built with adminBypass: false.
+//     several files (policy_file, then the policy_dirs files) apply in order;
+//   * with enforce_new_defaults off, callers whose credentials say is_admin
+//     are let through without looking at the rule (Neutron's policy.check and
+//     enforce do this); with it on, the secure-RBAC defaults are enforced for
+//     everybody;
+//   * with enforce_scope on, a token that is not project-scoped (system or
+//     domain) is refused every project-scoped default (oslo's InvalidScope),
+//     before the rule is looked at; only the action's own scope counts, not
+//     that of rules it refers to.
 // The rule table is immutable: to reload a policy file, build a new engine
 // (compiled rules are cached by text, so that is cheap).
 
 import type { RequestContext } from '../core/context.js';
 import { alwaysFalse, describeNode, targetKeysOf, walkNode, type CheckNode, type Creds, type Evaluator, type RuleResolver, type Target } from './checks.js';
-import { DEFAULT_RULES, DEFAULT_SPECS_BY_NAME, RENAMED_RULES } from './defaults.js';
+import { DEFAULT_RULES, DEFAULT_SPECS_BY_NAME, NEW_DEFAULT_RULES, PROJECT_SCOPED_RULES, RENAMED_RULES } from './defaults.js';
 import { PolicyFileError, readPolicyFile, type RuleSource } from './file.js';
 import { compileRule, PolicyRuleError, type CompiledRule } from './parser.js';
 
@@ -33,9 +38,18 @@ export interface PolicyCredentials {
 export interface PolicyEngineOptions {
   /** YAML or JSON file of rule name -> rule string, overriding defaults. */
   policyFile?: string;
-  /** Applied after the policy file; same format. */
+  /** More such files, applied after policyFile in order: a later file's rule wins. */
+  policyFiles?: readonly string[];
+  /** Applied after the policy files; same format. */
   overrides?: Record<string, string>;
-  /** Let is_admin credentials pass every check (Neutron's behaviour). Default true. */
+  /** [oslo_policy] enforce_new_defaults: the secure-RBAC defaults alone. Default false. */
+  enforceNewDefaults?: boolean;
+  /** [oslo_policy] enforce_scope: refuse project-scoped rules to system/domain-scoped tokens. Default false. */
+  enforceScope?: boolean;
+  /**
+   * Let is_admin credentials pass every check. Default: true unless
+   * enforceNewDefaults (Neutron skips the rules for admins only in legacy mode).
+   */
   adminBypass?: boolean;
 }
 
@@ -47,17 +61,21 @@ export class PolicyEngine implements RuleResolver {
   private readonly evaluators = new Map<string, Evaluator>();
   private readonly fallback: Evaluator;
   private readonly adminBypass: boolean;
+  private readonly enforceScope: boolean;
   private readonly keyCache = new Map<string, ReadonlySet<string>>();
 
   constructor(opts: PolicyEngineOptions = {}) {
-    this.adminBypass = opts.adminBypass ?? true;
+    const newDefaults = opts.enforceNewDefaults ?? false;
+    this.adminBypass = opts.adminBypass ?? !newDefaults;
+    this.enforceScope = opts.enforceScope ?? false;
     const custom: CustomRules = new Map();
-    if (opts.policyFile !== undefined) {
-      for (const [name, rule] of readPolicyFile(opts.policyFile)) custom.set(name, { rule, file: opts.policyFile });
+    const files = opts.policyFile === undefined ? [...(opts.policyFiles ?? [])] : [opts.policyFile, ...(opts.policyFiles ?? [])];
+    for (const file of files) {
+      for (const [name, rule] of readPolicyFile(file)) custom.set(name, { rule, file });
     }
     for (const [name, rule] of Object.entries(opts.overrides ?? {})) custom.set(name, { rule });
 
-    for (const [name, text] of DEFAULT_RULES) this.compiled.set(name, compileRule(text, name));
+    for (const [name, text] of newDefaults ? NEW_DEFAULT_RULES : DEFAULT_RULES) this.compiled.set(name, compileRule(text, name));
     for (const [name, { rule, file }] of custom) this.compiled.set(name, compileCustom(name, rule, file));
     this.applyRenamedOverrides(custom);
 
@@ -73,7 +91,17 @@ export class PolicyEngine implements RuleResolver {
    */
   check(action: string, target: Target, creds: PolicyCredentials): boolean {
     if (this.adminBypass && creds.is_admin === true) return true;
+    if (this.enforceScope && !this.inScope(action, creds)) return false;
     return this.resolve(action)(target, creds, this);
+  }
+
+  /**
+   * Whether the token's scope fits `action` (oslo's scope_types check): true
+   * for a project-scoped token, or an action that is not a project-scoped
+   * default. Consulted by check() only when enforce_scope is on.
+   */
+  inScope(action: string, creds: Creds): boolean {
+    return tokenScope(creds) === 'project' || !PROJECT_SCOPED_RULES.has(action);
   }
 
   /** Evaluates the rule itself, without the is_admin shortcut of check(). */
@@ -202,6 +230,13 @@ function compileCustom(name: string, rule: RuleSource, file: string | undefined)
     }
     throw e;
   }
+}
+
+/** oslo's reading of a token's scope from the credentials. */
+export function tokenScope(creds: Creds): 'system' | 'domain' | 'project' {
+  if (creds['system_scope']) return 'system';
+  if (creds['domain_id']) return 'domain';
+  return 'project';
 }
 
 /**

@@ -13,7 +13,7 @@ import { apiServices, buildApi, type Authenticator } from '../api/server.js';
 import { CollectionController } from '../api/controller.js';
 import { KNOWN_EXTENSIONS } from '../definitions/extensions.js';
 import type { ResourceDef } from '../definitions/types.js';
-import { PolicyEngine } from '../policy/engine.js';
+import { policyFromConfig } from '../policy/from-config.js';
 import { credentialsOf } from '../policy/credentials.js';
 import { QuotaEngine } from '../quota/quota.js';
 import type { RpcBus } from '../rpc/index.js';
@@ -25,7 +25,7 @@ import { RpcRegistry } from '../plugins/rpc-registry.js';
 import { serveReportState } from '../plugins/agents/report-state.js';
 import { makeAuthenticator } from './auth.js';
 import { pluginsFor } from './plugins.js';
-import { coreSettings, databaseUrl, ml2Settings, policyFile, quotaDefaults } from './settings.js';
+import { coreSettings, databaseUrl, ml2Settings, quotaDefaults } from './settings.js';
 import { serveInBackground } from './serve-rpc.js';
 
 export interface NeutrinoServer {
@@ -56,7 +56,7 @@ export async function createServer(cfg: Config, opts: {
   const types = new TypeDrivers(ml2Settings(cfg), db);
   await types.syncAllocations();
   const quota = new QuotaEngine(db, quotaDefaults(cfg));
-  const policy = new PolicyEngine({ policyFile: policyFile(cfg, opts.configFiles ?? []) });
+  const policy = policyFromConfig(cfg, opts.configFiles ?? []);
   const callbacks = new CallbackRegistry();
   const ml2: Ml2Context = { db, types, quota, ml2: ml2Settings(cfg), core: coreSettings(cfg), callbacks, extensions: [] };
   const bus = opts.bus ?? null;

@@ -1,6 +1,5 @@
 // Maps the typed configuration onto the settings each part of the server takes.
-import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Config } from '../config/index.js';
 import { parseMappings, parseVlanRanges, parseVniRanges } from '../config/index.js';
 import type { Ml2Settings } from '../plugins/ml2/settings.js';
@@ -45,18 +44,6 @@ export function coreSettings(cfg: Config): CoreSettings {
     maxSubnetHostRoutes: cfg.DEFAULT.max_subnet_host_routes,
     maxAllowedAddressPairs: 10,
   };
-}
-
-/** [oslo_policy] policy_file: absolute, or found next to one of the config files. */
-export function policyFile(cfg: Config, configFiles: string[]): string | undefined {
-  const name = cfg.oslo_policy.policy_file;
-  if (!name) return undefined;
-  if (isAbsolute(name)) return existsSync(name) ? name : undefined;
-  for (const f of configFiles) {
-    const p = join(dirname(f), name);
-    if (existsSync(p)) return p;
-  }
-  return undefined;
 }
 
 export function quotaDefaults(cfg: Config): Record<string, number> {

@@ -86,3 +86,54 @@ export async function ensureMemberUser(adminToken: string): Promise<{ projectId:
     return { ...ids, ...(await getToken(MEMBER.user, MEMBER.password, MEMBER.project)) };
   }
 }
+
+/** A role by name, created when missing (Keystone before 2023.2 has no `manager`). */
+export async function ensureRole(adminToken: string, name: string): Promise<string> {
+  const found = (await api(adminToken, 'GET', `/roles?name=${encodeURIComponent(name)}`)).roles[0];
+  return (found ?? (await api(adminToken, 'POST', '/roles', { role: { name } })).role).id as string;
+}
+
+/** A project in domain Default, created when missing. */
+export async function ensureProject(adminToken: string, name: string): Promise<string> {
+  const q = encodeURIComponent(name);
+  const found = (await api(adminToken, 'GET', `/projects?domain_id=default&name=${q}`)).projects[0];
+  return (found ?? (await api(adminToken, 'POST', '/projects', { project: { name, domain_id: 'default', description: 'neutrino tests' } })).project).id as string;
+}
+
+/**
+ * A user in domain Default with exactly the given password, enabled, holding `roles` on project
+ * `projectId` or on the system (`'system'`). Returns the user's id.
+ */
+export async function ensureUser(adminToken: string, name: string, password: string, roles: string[], on: string): Promise<string> {
+  const q = encodeURIComponent(name);
+  let user = (await api(adminToken, 'GET', `/users?domain_id=default&name=${q}`)).users[0];
+  if (user) {
+    // Resetting the password revokes older tokens with one-second precision: wait out that second.
+    await api(adminToken, 'PATCH', `/users/${user.id}`, { user: { password, enabled: true } });
+    await new Promise((r) => setTimeout(r, 1100));
+  } else {
+    user = (await api(adminToken, 'POST', '/users', { user: { name, password, domain_id: 'default' } })).user;
+  }
+  for (const role of roles) {
+    const roleId = await ensureRole(adminToken, role);
+    await api(adminToken, 'PUT', on === 'system' ? `/system/users/${user.id}/roles/${roleId}` : `/projects/${on}/users/${user.id}/roles/${roleId}`);
+  }
+  return user.id as string;
+}
+
+/** A system-scoped token (`scope: {system: {all: true}}`) for a user in domain Default. */
+export async function getSystemToken(username: string, password: string): Promise<{ token: string; body: any }> {
+  const res = await fetch(`${KEYSTONE_URL}/v3/auth/tokens?nocatalog`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      auth: {
+        identity: { methods: ['password'], password: { user: { name: username, domain: { id: 'default' }, password } } },
+        scope: { system: { all: true } },
+      },
+    }),
+  });
+  const body = await res.json();
+  if (res.status !== 201) throw new Error(`system token for ${username}: HTTP ${res.status} ${JSON.stringify(body)}`);
+  return { token: res.headers.get('x-subject-token')!, body };
+}

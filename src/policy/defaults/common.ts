@@ -1,16 +1,39 @@
 // Building blocks for Neutron's default policy rules.
 //
-// Each default is a RuleSpec: [name, check, legacy?]. `check` is the current
-// ("new defaults", persona-based) rule; `legacy` is the rule it replaced.
-// With oslo's enforce_new_defaults=False (Neutron's behaviour up to and
-// including Zed, and what Tempest's member-only users rely on) the effective
-// rule is `(check) or (legacy)`; see effectiveRule() in ../defaults.ts.
+// Each default is a RuleSpec: [name, check, legacy?, traits?]. `check` is the
+// current ("new defaults", secure-RBAC persona) rule, which oslo enforces alone
+// with [oslo_policy] enforce_new_defaults = True (Neutron's default since
+// 2023.2); `legacy` is the rule it replaced. With enforce_new_defaults = False
+// (Neutron's behaviour up to Zed, and our default) the effective rule is
+// `(check) or (legacy)`; see effectiveRule() in ../defaults.ts.
 //
 // The fragment names follow neutron-lib's persona vocabulary so the tables
 // read like Neutron's own policy modules; the strings are the data that
 // Neutron ships.
 
-export type RuleSpec = readonly [name: string, check: string, legacy?: string];
+export interface RuleTraits {
+  /**
+   * A building block that other rules refer to (oslo RuleDefault without
+   * scope_types), never enforced by itself: no token scope check. Every other
+   * default is an API rule, and all of Neutron's are scope_types=['project'].
+   */
+  readonly unscoped?: true;
+  /**
+   * Neutron widened `check` (manager persona, shared QoS policies) after our
+   * legacy behaviour was fixed: with enforce_new_defaults = False enforce
+   * `legacy` alone, which is exactly the rule this default always had here,
+   * rather than oslo's `(check) or (legacy)`.
+   */
+  readonly legacyAlone?: true;
+}
+
+export type RuleSpec = readonly [name: string, check: string, legacy?: string, traits?: RuleTraits];
+
+/** A building-block rule (see RuleTraits.unscoped). */
+export const building = (name: string, check: string): RuleSpec => [name, check, undefined, { unscoped: true }];
+
+/** A default whose legacy-mode rule is `legacy` alone (see RuleTraits.legacyAlone). */
+export const widened = (name: string, check: string, legacy: string): RuleSpec => [name, check, legacy, { legacyAlone: true }];
 
 /** Joins alternatives the way Neutron composes its defaults (plain ' or ', no extra parentheses). */
 export const or = (...parts: string[]): string => parts.join(' or ');
@@ -38,7 +61,7 @@ export const NET_OWNER_READER = 'role:reader and rule:network_owner';
 export const SG_OWNER_MEMBER = 'role:member and rule:sg_owner';
 export const SG_OWNER_READER = 'role:reader and rule:sg_owner';
 
-const either = (a: string, b: string): string => `(${a}) or (${b})`;
+export const either = (a: string, b: string): string => `(${a}) or (${b})`;
 export const ADMIN_OR_SERVICE = either(ADMIN, SERVICE);
 export const ADMIN_OR_PROJECT_MANAGER = either(ADMIN, PROJECT_MANAGER);
 export const ADMIN_OR_PROJECT_MEMBER = either(ADMIN, PROJECT_MEMBER);
@@ -47,4 +70,9 @@ export const ADMIN_OR_NET_OWNER_MEMBER = either(ADMIN, NET_OWNER_MEMBER);
 export const ADMIN_OR_NET_OWNER_READER = either(ADMIN, NET_OWNER_READER);
 export const ADMIN_OR_SG_OWNER_MEMBER = either(ADMIN, SG_OWNER_MEMBER);
 export const ADMIN_OR_SG_OWNER_READER = either(ADMIN, SG_OWNER_READER);
+
+// Personas over a generic extension parent (a QoS policy for its rules); the
+// caller pre-fills `ext_parent:project_id`.
+export const ADMIN_OR_PARENT_OWNER_MANAGER = either(ADMIN, 'role:manager and rule:ext_parent_owner');
+export const ADMIN_OR_PARENT_OWNER_READER = either(ADMIN, 'role:reader and rule:ext_parent_owner');
 

@@ -4,15 +4,16 @@
 // network_segment_range.py, availability_zone.py, service_type.py), plus
 // the extension list, which Neutron does not guard by policy at all.
 import {
-  or, ADMIN, ADMIN_OR_OWNER, ADMIN_OR_PROJECT_MANAGER, ADMIN_OR_PROJECT_MEMBER, ADMIN_OR_PROJECT_READER, ANY,
+  building, or, ADMIN, ADMIN_OR_OWNER, ADMIN_OR_PROJECT_MANAGER, ADMIN_OR_PROJECT_MEMBER, ADMIN_OR_PROJECT_READER, ANY,
   type RuleSpec,
 } from './common.js';
 
 export const MISC_RULES: readonly RuleSpec[] = [
   // Not a Neutron rule: GET /v2.0/extensions is open to every authenticated
-  // user in Neutron. Defined so a policy check on it does not fall back to
-  // `default` (which would deny, extensions having no project_id).
-  ['get_extension', ANY],
+  // user in Neutron, whatever the token's scope. Defined so a policy check on
+  // it does not fall back to `default` (which would deny, extensions having no
+  // project_id).
+  ['get_extension', ANY, undefined, { unscoped: true }],
 
   // Agents, and the DHCP/L3 scheduling sub-resources hanging off them.
   ['create_agent', ADMIN],
@@ -35,7 +36,7 @@ export const MISC_RULES: readonly RuleSpec[] = [
   ['delete_quota', ADMIN],
 
   // RBAC: sharing with every project ("*") is admin-only.
-  ['restrict_wildcard', or('(not field:rbac_policy:target_tenant=* and not field:rbac_policy:target_project=*)', ADMIN)],
+  building('restrict_wildcard', or('(not field:rbac_policy:target_tenant=* and not field:rbac_policy:target_project=*)', ADMIN)),
   ['create_rbac_policy', ADMIN_OR_PROJECT_MEMBER, ANY],
   ['create_rbac_policy:target_tenant', or(ADMIN, '(not field:rbac_policy:target_tenant=* and not field:rbac_policy:target_project=*)'), 'rule:restrict_wildcard'],
   ['create_rbac_policy:target_project', or(ADMIN, 'not field:rbac_policy:target_project=*')],

@@ -1,13 +1,13 @@
 // Default rules for networks, segments and network IP availability
 // (Neutron's network.py, segment.py and network_ip_availability.py).
 import {
-  or, ADMIN, ADMIN_OR_OWNER, ADMIN_OR_PROJECT_MEMBER, ADMIN_OR_PROJECT_READER, ADMIN_OR_SERVICE, ADVSVC, ANY,
+  building, or, ADMIN, ADMIN_OR_OWNER, ADMIN_OR_PROJECT_MEMBER, ADMIN_OR_PROJECT_READER, ADMIN_OR_SERVICE, ADVSVC, ANY,
   SERVICE, type RuleSpec,
 } from './common.js';
 
 export const NETWORK_RULES: readonly RuleSpec[] = [
   // True when the target network is external (router:external).
-  ['external', 'field:networks:router:external=True'],
+  building('external', 'field:networks:router:external=True'),
 
   // Any project member may create networks; the attributes that reach into
   // the physical fabric or other projects are admin-only.

@@ -4,7 +4,7 @@
 // a project can plug a port into a shared network but may not pick addresses
 // or MACs on somebody else's network.
 import {
-  or, ADMIN, ADMIN_OR_NET_OWNER, ADMIN_OR_NET_OWNER_MEMBER, ADMIN_OR_NET_OWNER_READER, ADMIN_OR_OWNER,
+  building, or, ADMIN, ADMIN_OR_NET_OWNER, ADMIN_OR_NET_OWNER_MEMBER, ADMIN_OR_NET_OWNER_READER, ADMIN_OR_OWNER,
   ADMIN_OR_PROJECT_MEMBER, ADMIN_OR_SERVICE, ADVSVC, ANY, NET_OWNER_MANAGER, NET_OWNER_MEMBER, NET_OWNER_READER,
   PROJECT_MEMBER, PROJECT_READER, SERVICE, type RuleSpec,
 } from './common.js';
@@ -12,8 +12,8 @@ import {
 export const PORT_RULES: readonly RuleSpec[] = [
   // Ports whose device_owner starts with "network:" belong to Neutron itself
   // (router interfaces, DHCP, ...); only network owners may create those.
-  ['network_device', 'field:port:device_owner=~^network:'],
-  ['admin_or_data_plane_int', or('rule:context_is_admin', 'role:data_plane_integrator')],
+  building('network_device', 'field:port:device_owner=~^network:'),
+  building('admin_or_data_plane_int', or('rule:context_is_admin', 'role:data_plane_integrator')),
 
   ['create_port', or(ADMIN_OR_SERVICE, NET_OWNER_MEMBER, 'rule:shared'), ANY],
   ['create_port:device_id', or(ADMIN_OR_PROJECT_MEMBER, SERVICE), ANY],

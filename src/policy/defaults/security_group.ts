@@ -3,15 +3,15 @@
 // default_security_group_rules.py). Rules of a group are governed by the
 // group's owner (`security_group:project_id` in the target).
 import {
-  or, ADMIN, ADMIN_OR_OWNER, ADMIN_OR_PROJECT_MEMBER, ADMIN_OR_PROJECT_READER, ADMIN_OR_SG_OWNER_MEMBER,
+  building, or, ADMIN, ADMIN_OR_OWNER, ADMIN_OR_PROJECT_MEMBER, ADMIN_OR_PROJECT_READER, ADMIN_OR_SG_OWNER_MEMBER,
   ADMIN_OR_SG_OWNER_READER, ANY, type RuleSpec,
 } from './common.js';
 
 export const SECURITY_GROUP_RULES: readonly RuleSpec[] = [
-  ['admin_or_sg_owner', or('rule:context_is_admin', 'project_id:%(security_group:project_id)s')],
-  ['admin_owner_or_sg_owner', or('rule:owner', 'rule:admin_or_sg_owner')],
-  ['shared_security_group', 'field:security_groups:shared=True'],
-  ['rule_default_sg', 'field:security_group_rules:belongs_to_default_sg=True'],
+  building('admin_or_sg_owner', or('rule:context_is_admin', 'project_id:%(security_group:project_id)s')),
+  building('admin_owner_or_sg_owner', or('rule:owner', 'rule:admin_or_sg_owner')),
+  building('shared_security_group', 'field:security_groups:shared=True'),
+  building('rule_default_sg', 'field:security_group_rules:belongs_to_default_sg=True'),
 
   ['create_security_group', ADMIN_OR_PROJECT_MEMBER, ADMIN_OR_OWNER],
   ['create_security_group:tags', ADMIN_OR_PROJECT_MEMBER],

@@ -2,14 +2,14 @@
 // subnet.py, subnetpool.py and address_scope.py). Subnet rules mostly hinge on
 // owning the subnet's network (`network:project_id` in the target).
 import {
-  or, ADMIN, ADMIN_OR_NET_OWNER, ADMIN_OR_NET_OWNER_MEMBER, ADMIN_OR_NET_OWNER_READER, ADMIN_OR_OWNER,
+  building, or, ADMIN, ADMIN_OR_NET_OWNER, ADMIN_OR_NET_OWNER_MEMBER, ADMIN_OR_NET_OWNER_READER, ADMIN_OR_OWNER,
   ADMIN_OR_PROJECT_MEMBER, ADMIN_OR_PROJECT_READER, ANY, PROJECT_MEMBER, PROJECT_READER, SERVICE, type RuleSpec,
 } from './common.js';
 
 export const SUBNET_RULES: readonly RuleSpec[] = [
   // True when the subnet's network is external; the caller copies the
   // network's router:external flag into the subnet target.
-  ['external_network', 'field:subnets:router:external=True'],
+  building('external_network', 'field:subnets:router:external=True'),
 
   ['create_subnet', ADMIN_OR_NET_OWNER_MEMBER, ADMIN_OR_NET_OWNER],
   ['create_subnet:segment_id', ADMIN],
@@ -30,7 +30,7 @@ export const SUBNET_RULES: readonly RuleSpec[] = [
   ['delete_subnet:tags', or(PROJECT_MEMBER, ADMIN_OR_NET_OWNER_MEMBER)],
 
   // Subnet pools: shared pools are readable by all projects.
-  ['shared_subnetpools', 'field:subnetpools:shared=True'],
+  building('shared_subnetpools', 'field:subnetpools:shared=True'),
   ['create_subnetpool', ADMIN_OR_PROJECT_MEMBER, ANY],
   ['create_subnetpool:shared', ADMIN],
   ['create_subnetpool:is_default', ADMIN],
@@ -47,7 +47,7 @@ export const SUBNET_RULES: readonly RuleSpec[] = [
   ['remove_prefixes', ADMIN_OR_PROJECT_MEMBER, ADMIN_OR_OWNER],
 
   // Address scopes: shared scopes are readable by all projects.
-  ['shared_address_scopes', 'field:address_scopes:shared=True'],
+  building('shared_address_scopes', 'field:address_scopes:shared=True'),
   ['create_address_scope', ADMIN_OR_PROJECT_MEMBER, ANY],
   ['create_address_scope:shared', ADMIN],
   ['get_address_scope', or(ADMIN, PROJECT_READER, 'rule:shared_address_scopes'), or(ADMIN_OR_OWNER, 'rule:shared_address_scopes')],
