@@ -18,6 +18,7 @@ import type { RpcBus, RpcHandlers } from '../rpc/index.js';
 import type { Ml2Context } from './ml2/context.js';
 import type { Ml2ExtensionDriver } from './ml2/extension-drivers.js';
 import type { RbacKind } from './rbac/kinds.js';
+import type { RuleSpec } from '../policy/defaults.js';
 
 export interface PluginContext {
   cfg: Config;
@@ -78,6 +79,8 @@ export interface PluginDefinition {
   name: string;
   /** Neutron's class paths for the same plugin, accepted in service_plugins too. */
   classPaths?: string[];
+  /** Its default policy rules (Neutron's conf/policies of its resources): none are defined without it. */
+  policies?: readonly RuleSpec[];
   /** The extension aliases it brings under this configuration, given the other loaded plugins. */
   aliases(cfg: Config, loaded: ReadonlySet<string>): string[];
   create(ctx: PluginContext): ServicePlugin | Promise<ServicePlugin>;

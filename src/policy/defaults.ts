@@ -19,6 +19,7 @@ import { NETWORK_RULES } from './defaults/network.js';
 import { PORT_RULES } from './defaults/port.js';
 import { QOS_RULES, TRUNK_RULES } from './defaults/qos-trunk.js';
 import { SECURITY_GROUP_RULES } from './defaults/security_group.js';
+import { SEGMENT_RULES } from './defaults/segment.js';
 import { SUBNET_RULES } from './defaults/subnet.js';
 
 export type { RuleSpec } from './defaults/common.js';
@@ -34,6 +35,7 @@ export const DEFAULT_RULE_SPECS: readonly RuleSpec[] = [
   ...METERING_RULES,
   ...QOS_RULES,
   ...TRUNK_RULES,
+  ...SEGMENT_RULES,
 ];
 
 /** The rule oslo enforces for a default, by the value of enforce_new_defaults. */
@@ -65,23 +67,27 @@ export const RENAMED_RULES: ReadonlyMap<string, string> = new Map(
   ),
 );
 
-function buildDefaults(enforceNewDefaults: boolean): ReadonlyMap<string, string> {
+/**
+ * Rule name -> effective rule string for `specs` (the loaded plugins' defaults), with the
+ * renamed-rule aliases of the rules among them.
+ */
+export function buildDefaults(specs: readonly RuleSpec[], enforceNewDefaults: boolean): ReadonlyMap<string, string> {
   const out = new Map<string, string>();
-  for (const spec of DEFAULT_RULE_SPECS) {
+  for (const spec of specs) {
     if (out.has(spec[0])) throw new Error(`duplicate default policy rule "${spec[0]}"`);
     out.set(spec[0], effectiveRule(spec, enforceNewDefaults));
   }
   for (const [old, current] of RENAMED_RULES) {
-    if (!out.has(old)) out.set(old, `rule:${current}`);
+    if (!out.has(old) && out.has(current)) out.set(old, `rule:${current}`);
   }
   return out;
 }
 
 /** Rule name -> effective rule string with enforce_new_defaults off, for every default (aliases included). */
-export const DEFAULT_RULES: ReadonlyMap<string, string> = buildDefaults(false);
+export const DEFAULT_RULES: ReadonlyMap<string, string> = buildDefaults(DEFAULT_RULE_SPECS, false);
 
 /** The same with enforce_new_defaults on: the secure-RBAC rules alone. */
-export const NEW_DEFAULT_RULES: ReadonlyMap<string, string> = buildDefaults(true);
+export const NEW_DEFAULT_RULES: ReadonlyMap<string, string> = buildDefaults(DEFAULT_RULE_SPECS, true);
 
 /**
  * Defaults that are API rules, scope_types=['project'] in Neutron (all of them

@@ -19,7 +19,7 @@
 
 import type { RequestContext } from '../core/context.js';
 import { alwaysFalse, describeNode, targetKeysOf, walkNode, type CheckNode, type Creds, type Evaluator, type RuleResolver, type Target } from './checks.js';
-import { DEFAULT_RULES, DEFAULT_SPECS_BY_NAME, NEW_DEFAULT_RULES, PROJECT_SCOPED_RULES, RENAMED_RULES } from './defaults.js';
+import { buildDefaults, DEFAULT_RULES, DEFAULT_SPECS_BY_NAME, NEW_DEFAULT_RULES, PROJECT_SCOPED_RULES, RENAMED_RULES, type RuleSpec } from './defaults.js';
 import { PolicyFileError, readPolicyFile, type RuleSource } from './file.js';
 import { compileRule, PolicyRuleError, type CompiledRule } from './parser.js';
 
@@ -42,6 +42,8 @@ export interface PolicyEngineOptions {
   policyFiles?: readonly string[];
   /** Applied after the policy files; same format. */
   overrides?: Record<string, string>;
+  /** The default rules of the loaded plugins (default: every rule neutrino has). */
+  defaults?: readonly RuleSpec[];
   /** [oslo_policy] enforce_new_defaults: the secure-RBAC defaults alone. Default false. */
   enforceNewDefaults?: boolean;
   /** [oslo_policy] enforce_scope: refuse project-scoped rules to system/domain-scoped tokens. Default false. */
@@ -75,7 +77,8 @@ export class PolicyEngine implements RuleResolver {
     }
     for (const [name, rule] of Object.entries(opts.overrides ?? {})) custom.set(name, { rule });
 
-    for (const [name, text] of newDefaults ? NEW_DEFAULT_RULES : DEFAULT_RULES) this.compiled.set(name, compileRule(text, name));
+    const defaults = opts.defaults ? buildDefaults(opts.defaults, newDefaults) : newDefaults ? NEW_DEFAULT_RULES : DEFAULT_RULES;
+    for (const [name, text] of defaults) this.compiled.set(name, compileRule(text, name));
     for (const [name, { rule, file }] of custom) this.compiled.set(name, compileCustom(name, rule, file));
     this.applyRenamedOverrides(custom);
 

@@ -9,15 +9,18 @@
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { Config } from '../config/index.js';
+import type { RuleSpec } from './defaults.js';
 import { PolicyEngine } from './engine.js';
 import { PolicyFileError } from './file.js';
 
 /** The options read here; `cfg` (a whole Config) fits as is. */
 export type PolicyConfig = Pick<Config, 'oslo_policy'>;
 
-export function policyFromConfig(cfg: PolicyConfig, configFiles: readonly string[]): PolicyEngine {
+/** `defaults`: the default rules of the loaded plugins (default: all). */
+export function policyFromConfig(cfg: PolicyConfig, configFiles: readonly string[], defaults?: readonly RuleSpec[]): PolicyEngine {
   const o = cfg.oslo_policy;
   return new PolicyEngine({
+    defaults,
     policyFiles: policyFilesFromConfig(cfg, configFiles),
     enforceNewDefaults: o.enforce_new_defaults,
     enforceScope: o.enforce_scope,

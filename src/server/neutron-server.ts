@@ -14,6 +14,7 @@ import { CollectionController } from '../api/controller.js';
 import { KNOWN_EXTENSIONS } from '../definitions/extensions.js';
 import type { ResourceDef } from '../definitions/types.js';
 import { policyFromConfig } from '../policy/from-config.js';
+import type { PolicyEngine } from '../policy/engine.js';
 import { credentialsOf } from '../policy/credentials.js';
 import { QuotaEngine } from '../quota/quota.js';
 import type { RpcBus } from '../rpc/index.js';
@@ -33,6 +34,8 @@ export interface NeutrinoServer {
   db: Db;
   /** The extension aliases the loaded plugins brought. */
   aliases: ReadonlySet<string>;
+  /** Their default policy rules, overlaid with the configured policy files. */
+  policy: PolicyEngine;
   /** Resolves when every notification sent so far has been handed to the transport. */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -56,7 +59,6 @@ export async function createServer(cfg: Config, opts: {
   const types = new TypeDrivers(ml2Settings(cfg), db);
   await types.syncAllocations();
   const quota = new QuotaEngine(db, quotaDefaults(cfg));
-  const policy = policyFromConfig(cfg, opts.configFiles ?? []);
   const callbacks = new CallbackRegistry();
   const ml2: Ml2Context = { db, types, quota, ml2: ml2Settings(cfg), core: coreSettings(cfg), callbacks, extensions: [] };
   const bus = opts.bus ?? null;
@@ -65,6 +67,7 @@ export async function createServer(cfg: Config, opts: {
   const definitions = pluginsFor(cfg);
   const loaded = new Set(definitions.map((d) => d.name));
   const aliases = new Set(definitions.flatMap((d) => d.aliases(cfg, loaded)));
+  const policy = policyFromConfig(cfg, opts.configFiles ?? [], definitions.flatMap((d) => d.policies ?? []));
   const allowed: ApiServices['allowed'] = (ctx, action, target) => policy.check(action, target, credentialsOf(ctx));
   // Plugins reach the collections through this once the API below exists.
   let api: ApiServices | null = null;
@@ -116,7 +119,7 @@ export async function createServer(cfg: Config, opts: {
     for (const p of all) await p.settled?.();
   };
   return {
-    app, db, aliases, settled,
+    app, db, aliases, policy, settled,
     async close() {
       await serving?.stop();
       await settled();

@@ -56,6 +56,13 @@ describe('service_plugins: without router, qos and trunk', () => {
     assertError(await s.req('PUT', `/v2.0/ports/${port.body.port.id}`, { port: { qos_policy_id: null } }, ADMIN), 400);
   });
 
+  it('has none of their default policy rules (and its own)', () => {
+    for (const rule of ['create_router', 'get_floatingip', 'create_policy', 'get_policy_bandwidth_limit_rule', 'create_trunk', 'add_subports']) {
+      assert.ok(!s.server.policy.has(rule), `${rule} defined`);
+    }
+    for (const rule of ['create_segment', 'create_metering_label', 'create_network', 'create_security_group']) assert.ok(s.server.policy.has(rule), `${rule} missing`);
+  });
+
   it('serves what it loaded', async () => {
     assert.equal((await s.req('GET', '/v2.0/segments', undefined, ADMIN)).status, 200);
     assert.equal((await s.req('GET', '/v2.0/metering/metering-labels', undefined, ADMIN)).status, 200);
@@ -77,6 +84,8 @@ describe('service_plugins: only the router (by its Neutron class path)', () => {
     for (const a of ['qos', 'qos-fip', 'trunk', 'segment', 'metering']) assert.ok(!aliases.has(a), `${a} listed`);
     assert.equal((await s.req('GET', '/v2.0/routers', undefined, ADMIN)).status, 200);
     assertError(await s.req('GET', '/v2.0/segments', undefined, ADMIN), 404);
+    assert.ok(s.server.policy.has('create_router') && s.server.policy.has('create_router:tags'));
+    assert.ok(!s.server.policy.has('create_policy') && !s.server.policy.has('create_segment'));
     assertError(await s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: 'x', qos_policy_id: null } }, ADMIN), 400, undefined, 'qos_policy_id');
   });
 });

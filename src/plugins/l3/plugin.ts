@@ -18,6 +18,7 @@ import { servicePortInUse } from './errors.js';
 import { FloatingIpHandler } from './floatingips.js';
 import { RouterHandler } from './routers.js';
 import { l3RpcHandlers } from './rpc.js';
+import { L3_RULES } from '../../policy/defaults/l3.js';
 
 const ROUTER_ALIASES = ['router', 'ext-gw-mode', 'extraroute', 'extraroute-atomic', 'fip-port-details', 'l3_agent_scheduler', 'router_availability_zone'];
 
@@ -40,6 +41,7 @@ async function beforePortDelete(tx: Tx, port: { id: string; device_id: string; d
 
 export const routerPlugin: PluginDefinition = {
   name: 'router',
+  policies: L3_RULES,
   classPaths: ['neutron.services.l3_router.l3_router_plugin.L3RouterPlugin'],
   aliases: () => ROUTER_ALIASES,
   create(ctx) {

@@ -20,6 +20,11 @@ import { portBindingRoutes } from './port-binding-routes.js';
 import { PortBindings } from './port-bindings.js';
 import { AgentNotifier, Ml2Rpc } from './rpc-callbacks.js';
 import { SubnetHandler } from './subnets.js';
+import { BASE_RULES } from '../../policy/defaults/base.js';
+import { MISC_RULES } from '../../policy/defaults/misc.js';
+import { NETWORK_RULES } from '../../policy/defaults/network.js';
+import { PORT_RULES } from '../../policy/defaults/port.js';
+import { SUBNET_RULES } from '../../policy/defaults/subnet.js';
 
 const CORE_ALIASES = [
   'project-id', 'standard-attr-description', 'standard-attr-timestamp', 'standard-attr-revisions', 'revision-if-match',
@@ -51,6 +56,7 @@ export interface CoreHandlers {
 
 export const ml2Plugin: PluginDefinition = {
   name: 'ml2',
+  policies: [...BASE_RULES, ...NETWORK_RULES, ...SUBNET_RULES, ...PORT_RULES, ...MISC_RULES],
   aliases: (cfg) => [...CORE_ALIASES, ...dnsAliases(cfg.ml2.extension_drivers)],
   create(ctx) {
     const { cfg, db, ml2, bus, aliases } = ctx;

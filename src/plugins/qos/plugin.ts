@@ -11,6 +11,7 @@ import { QosPolicyHandler } from './policies.js';
 import { QosRuleTypeHandler } from './rule-types.js';
 import { QosRuleAliasHandler, QosRuleHandler } from './rules.js';
 import { QOS_POLICY } from './store.js';
+import { QOS_RULES } from '../../policy/defaults/qos-trunk.js';
 
 export const QOS_ALIASES: readonly string[] = [
   'qos', 'qos-bw-limit-direction', 'qos-default', 'qos-rule-type-details', 'qos-rule-type-filter', 'qos-bw-minimum-ingress',
@@ -38,6 +39,7 @@ export const qosPolicyKind = boundKind({
 
 export const qosPlugin: PluginDefinition = {
   name: 'qos',
+  policies: QOS_RULES,
   classPaths: ['neutron.services.qos.qos_plugin.QoSPlugin'],
   // Floating IPs' qos_policy_id needs floating IPs.
   aliases: (_cfg, loaded) => [...QOS_ALIASES, ...(loaded.has('router') ? ['qos-fip'] : [])],

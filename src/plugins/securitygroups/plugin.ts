@@ -10,9 +10,11 @@ import { SecurityGroupNotifier, SecurityGroupRpc, subscribeSecurityGroupNotifier
 import { SECURITY_GROUP_ALIASES, type SecurityGroupStore } from './index.js';
 import { SecurityGroupRuleHandler } from './security-group-rules.js';
 import { SecurityGroupHandler } from './security-groups.js';
+import { SECURITY_GROUP_RULES } from '../../policy/defaults/security_group.js';
 
 export const securityGroupPlugin: PluginDefinition = {
   name: 'security-group',
+  policies: SECURITY_GROUP_RULES,
   aliases: (cfg) => (cfg.securitygroup.enable_security_group ? [...SECURITY_GROUP_ALIASES] : []),
   create(ctx) {
     const core = ctx.exportsOf<CoreHandlers & { securityGroupStore: SecurityGroupStore | null }>('ml2')!;

@@ -5,9 +5,11 @@ import type { Tx } from '../../db/tx.js';
 import type { PluginDefinition } from '../contract.js';
 import { refuseTrunkPortDelete, TrunkDetails } from './ports.js';
 import { TrunkHandler } from './trunks.js';
+import { TRUNK_RULES } from '../../policy/defaults/qos-trunk.js';
 
 export const trunkPlugin: PluginDefinition = {
   name: 'trunk',
+  policies: TRUNK_RULES,
   classPaths: ['neutron.services.trunk.plugin.TrunkPlugin'],
   aliases: () => ['trunk', 'trunk-details'],
   create(ctx) {

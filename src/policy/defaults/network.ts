@@ -50,14 +50,4 @@ export const NETWORK_RULES: readonly RuleSpec[] = [
   // Per-network address usage; operators and services only.
   ['get_network_ip_availability', ADMIN_OR_SERVICE, ADMIN],
 
-  // Segments describe the physical fabric: admin only, tags included. (Neutron
-  // kept the `<action>_segments_tags` naming here.)
-  ['create_segment', ADMIN],
-  ['get_segment', ADMIN],
-  ['update_segment', ADMIN],
-  ['delete_segment', ADMIN],
-  ['create_segments_tags', ADMIN],
-  ['get_segments_tags', ADMIN],
-  ['update_segments_tags', ADMIN],
-  ['delete_segments_tags', ADMIN],
 ];
