@@ -38,6 +38,7 @@ export interface EventPayload<S = Rec, T = unknown> {
   metadata?: Rec;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: each subscriber names the states and transaction type of its resource
 export type Callback = (payload: EventPayload<any, any>) => Promise<void> | void;
 
 export interface CallbackLogger {
@@ -75,6 +76,7 @@ export class CallbackRegistry {
    * chain and is thrown to the publisher; in after_* events every subscriber runs and errors are
    * logged.
    */
+  // biome-ignore lint/suspicious/noExplicitAny: publishers pass their resource's own state and transaction types
   async publish(resource: string, event: EventName, payload: EventPayload<any, any>): Promise<void> {
     const list = this.subs.get(`${resource}:${event}`);
     if (!list) return;

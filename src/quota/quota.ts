@@ -16,6 +16,7 @@ export type Counter = ((db: Reader, projectId: string) => Promise<number>) & {
 
 export const tableCounter = (table: string): Counter => Object.assign(
   async (db: Reader, projectId: string) => {
+    // biome-ignore lint/suspicious/noExplicitAny: the counted table is named at run time
     const r = await db.selectFrom(table as any).select(sql<number>`count(*)`.as('n')).where('project_id' as any, '=', projectId).executeTakeFirst();
     return Number((r as { n?: unknown } | undefined)?.n ?? 0);
   },
@@ -24,6 +25,7 @@ export const tableCounter = (table: string): Counter => Object.assign(
     // looking for its n-th row stops there (with the default limits, a few hundred entries).
     atLeast: async (db: Reader, projectId: string, n: number) => {
       if (n <= 0) return true;
+      // biome-ignore lint/suspicious/noExplicitAny: the counted table is named at run time
       const r = await db.selectFrom(table as any).select(sql<number>`1`.as('one')).where('project_id' as any, '=', projectId)
         .limit(1).offset(n - 1).executeTakeFirst();
       return r !== undefined;

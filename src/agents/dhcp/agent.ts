@@ -30,6 +30,14 @@ import {
 } from './render.js';
 import { AGENT_TYPE_DHCP, DEVICE_ID_RESERVED_DHCP_PORT, DEVICE_OWNER_DHCP, DHCP_AGENT_EVENTS, DHCP_AGENT_TOPIC, PLUGIN_TOPIC, dhcpDeviceId } from '../../core/wire.js';
 
+/** What the server's `<resource>_<action>_end` casts carry that says which network changed. */
+interface DhcpEventPayload {
+  network?: { id?: string };
+  subnet?: { network_id?: string };
+  port?: { network_id?: string };
+  network_id?: string;
+}
+
 export const DHCP_AGENT_BINARY = 'neutron-dhcp-agent';
 export { DHCP_AGENT_TOPIC };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -111,12 +119,12 @@ export class DhcpAgent {
   async start(): Promise<void> {
     // 0755 on the way: dnsmasq reads its files as 'nobody' on SIGHUP.
     await mkdir(this.dhcpDir, { recursive: true, mode: 0o755 });
-    const handler = (_ctx: unknown, args: { payload?: Record<string, any> }) => this.onEvent(args?.payload ?? {});
+    const handler = (_ctx: unknown, args: { payload?: DhcpEventPayload }) => this.onEvent(args?.payload ?? {});
     this.server = await this.o.bus.serve(DHCP_AGENT_TOPIC, this.o.host, {
       ...Object.fromEntries(DHCP_AGENT_EVENTS.map((m) => [m, handler])),
       network_delete_end: (_ctx: unknown, args: { payload?: { network_id?: string } }) => {
         const id = args?.payload?.network_id;
-        if (id) this.schedule(id, null);
+        if (id) void this.schedule(id, null);
       },
       // Neutron's agent_updated (admin_state_up changes): resync everything.
       agent_updated: () => void this.work.enqueue(FULL_SYNC),
@@ -168,9 +176,9 @@ export class DhcpAgent {
     await this.work.idle();
   }
 
-  private onEvent(payload: Record<string, any>): void {
+  private onEvent(payload: DhcpEventPayload): void {
     const id: unknown = payload.network?.id ?? payload.subnet?.network_id ?? payload.port?.network_id ?? payload.network_id;
-    if (typeof id === 'string') this.schedule(id);
+    if (typeof id === 'string') void this.schedule(id);
   }
 
   /**

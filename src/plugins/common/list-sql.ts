@@ -1,9 +1,9 @@
 // Turns a ListQuery into SQL for column-backed attributes: filters (any-of), sort keys with id as
 // the tie-breaker, and keyset pagination from a marker row (Neutron's native pagination).
-import { sql, type SelectQueryBuilder, type Expression, type SqlBool } from 'kysely';
+import { sql, type Expression, type SqlBool } from 'kysely';
 import type { ListQuery, TagFilters } from '../../core/list-query.js';
 import { notFound } from '../../core/errors.js';
-import type { Reader } from '../../db/tx.js';
+import type { AnySelect, Reader } from '../../db/tx.js';
 import type { Db } from '../../db/connection.js';
 import { BOOL_COLUMN } from '../../definitions/common.js';
 import type { ResourceDef } from '../../definitions/types.js';
@@ -32,7 +32,7 @@ export function columnsOf(def: ResourceDef): ColumnMap {
 /** The table a definition's rows live in. */
 export const tableOf = (def: ResourceDef): string => def.table ?? def.collection;
 
-type AnyQB = SelectQueryBuilder<any, any, any>;
+type AnyQB = AnySelect;
 
 /** Filters that are plain columns; the rest are returned for the caller to handle. */
 export function applyColumnFilters<QB extends AnyQB>(qb: QB, table: string, map: ColumnMap, filters: Record<string, unknown[]>): { qb: QB; rest: Record<string, unknown[]> } {
@@ -75,6 +75,7 @@ export async function applySortAndPage<QB extends AnyQB>(
     .map(([attr, asc]) => [map[attr]!.column, q.pageReverse ? !asc : asc]);
   if (!sorts.some(([c]) => c === 'id')) sorts.push(['id', !q.pageReverse]);
   if (q.marker) {
+    // biome-ignore lint/suspicious/noExplicitAny: the table is the definition's, named at run time
     const markerRow = await db.selectFrom(table as any).selectAll().where('id' as any, '=', q.marker).executeTakeFirst() as Record<string, unknown> | undefined;
     if (!markerRow) throw notFound(notFoundType, `Marker ${q.marker} could not be found.`);
     // (k1 > m1) or (k1 = m1 and k2 > m2) or ...

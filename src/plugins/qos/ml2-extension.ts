@@ -6,12 +6,12 @@
 //   - the policy's rules must suit the network and the ports it then governs (QosRuleNotSupported).
 // Everything runs in the network's or port's own transaction; the policy row is locked, so a
 // policy being deleted cannot gain a binding meanwhile.
-import { sql, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import { sql, type SqlBool } from 'kysely';
 import type { RequestContext } from '../../core/context.js';
 import type { Rec } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import type { PortTable } from '../../db/schema.js';
-import type { Reader, Tx } from '../../db/tx.js';
+import type { AnySelect, Reader, Tx } from '../../db/tx.js';
 import { idChunks, whereIdIn } from '../common/list-sql.js';
 import type { Ml2ExtensionDriver } from '../ml2/extension-drivers.js';
 import type { QosDrivers } from './drivers.js';
@@ -157,7 +157,7 @@ export class QosMl2Extension implements Ml2ExtensionDriver {
   }
 
   /** whereIdIn that also takes no ids at all (IN () is not SQL on every backend). */
-  private idIn<QB extends SelectQueryBuilder<any, any, any>>(qb: QB, column: string, ids: string[]): QB {
+  private idIn<QB extends AnySelect>(qb: QB, column: string, ids: string[]): QB {
     return ids.length ? whereIdIn(this.db, qb, column, ids) : (qb.where(sql<SqlBool>`1 = 0`) as QB);
   }
 
