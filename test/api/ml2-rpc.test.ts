@@ -147,3 +147,34 @@ describe('ML2 RPC for L2 agents (memory bus)', () => {
     void subnetId;
   });
 });
+
+describe('[ml2] mechanism_drivers without l2population', () => {
+  it('binds and activates ports, but sends no l2population fanouts', async () => {
+    const broker = new MemoryBroker();
+    const serverBus = new MemoryBus({ broker, logger: silentLogger });
+    const agentBus = new MemoryBus({ broker, logger: silentLogger });
+    const s = await startServer(sqlite, { ml2: { mechanism_drivers: 'linuxbridge' } }, { bus: serverBus });
+    try {
+      await createOrUpdateAgent(s.server.db, {
+        agent_type: 'Linux bridge agent', binary: 'neutrino-linuxbridge-agent', host: 'host-a', topic: 'N/A',
+        configurations: { tunnel_types: ['vxlan'], tunneling_ip: '172.31.250.1', l2_population: true, interface_mappings: {} },
+      }, { agentDownTime: 75 });
+      const fanouts: string[] = [];
+      await agentBus.serve('q-agent-notifier-l2population-update', 'host-b', {
+        add_fdb_entries: () => void fanouts.push('add'), remove_fdb_entries: () => void fanouts.push('remove'),
+      });
+      const n = await s.req('POST', '/v2.0/networks', { network: { name: 'n' } }, ADMIN);
+      await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.body.network.id, cidr: '10.8.0.0/24', ip_version: 4 } }, ADMIN);
+      const p = await s.req('POST', '/v2.0/ports', { port: { network_id: n.body.network.id, 'binding:host_id': 'host-a', device_owner: 'compute:nova' } }, ADMIN);
+      assert.equal(p.body.port['binding:vif_type'], 'bridge');
+      await agentBus.call('q-plugin', 'update_device_up', { device: `tap${p.body.port.id.slice(0, 11)}`, host: 'host-a' });
+      assert.equal((await s.req('GET', `/v2.0/ports/${p.body.port.id}`, undefined, ADMIN)).body.port.status, 'ACTIVE');
+      await sleep(100);
+      assert.deepEqual(fanouts, []);
+    } finally {
+      await s.stop();
+      await agentBus.close();
+      await serverBus.close();
+    }
+  });
+});
