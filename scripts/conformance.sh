@@ -12,6 +12,10 @@
 # copied to the same directory as NAME.server.log when the run ends. KEEP_STATE=1 keeps the
 # temporary state directory (database, configuration).
 #
+# [DEFAULT] dns_domain is openstackgate.local. as devstack sets it (DNS_DOMAIN overrides it), which
+# neutron-tempest-plugin's DNS tests expect. The plugin suite: CONCURRENCY=4 scripts/conformance.sh
+# '^neutron_tempest_plugin\.api' plugin-api.
+#
 # DHCP_AGENT=1 also runs a real DHCP agent (`neutrino agent dhcp`, as root, dnsmasq in qdhcp-*
 # namespaces) talking to the server over RabbitMQ in a virtual host of its own (made with
 # rabbitmqctl and deleted at the end), as a devstack Neutron has one: Tempest's
@@ -67,6 +71,8 @@ bind_port = $BIND_PORT
 state_path = $STATE
 auth_strategy = keystone
 debug = ${SERVER_DEBUG:-false}
+# As devstack sets it; neutron-tempest-plugin's DNS tests expect a domain of their own.
+dns_domain = ${DNS_DOMAIN:-openstackgate.local.}
 ${TRANSPORT_URL:+transport_url = $TRANSPORT_URL}
 
 [keystone_authtoken]
