@@ -1,9 +1,8 @@
 // DHCP agents as the core plugin serves them (Neutron's DhcpAgentSchedulerDbMixin and
 // DhcpRpcCallback in ML2): the DHCP agents' RPC, their notifications after network, subnet and
 // port writes (with scheduling), and the dhcp_agent_scheduler extension. Always loaded.
-import { Events, type EventPayload } from '../../core/callbacks.js';
 import { AGENT_TYPE_DHCP, DHCP_AGENT_TOPIC, PLUGIN_TOPIC } from '../../core/wire.js';
-import { newRpcContext } from '../../rpc/index.js';
+import { castAgentUpdated } from '../agents/admin-state.js';
 import type { PluginDefinition } from '../contract.js';
 import { schedulerRoutes } from '../common/scheduler-routes.js';
 import type { CoreHandlers } from '../ml2/plugin.js';
@@ -22,13 +21,7 @@ export const dhcpPlugin: PluginDefinition = {
     };
     const notifier = bus && cfg.DEFAULT.dhcp_agent_notification ? new DhcpAgentNotifier(bus, db, scheduler) : null;
     if (notifier) subscribeDhcpNotifier(callbacks, notifier);
-    if (bus) {
-      callbacks.subscribe('agent', Events.AFTER_UPDATE, async (p: EventPayload) => {
-        const a = p.after!;
-        if (a.agent_type !== AGENT_TYPE_DHCP || p.before!.admin_state_up === a.admin_state_up) return;
-        await bus.cast({ topic: DHCP_AGENT_TOPIC, server: a.host as string }, 'agent_updated', { payload: { admin_state_up: a.admin_state_up } }, { context: newRpcContext() });
-      }, { name: 'dhcp-agent-admin-state' });
-    }
+    if (bus) castAgentUpdated(callbacks, bus, AGENT_TYPE_DHCP, DHCP_AGENT_TOPIC);
     // DHCP ports are written the way a client writes them: through the ports' API (resolved per
     // call: the API exists once the server is assembled).
     const portsApi = () => ctx.api.collection('ports')!;

@@ -4,7 +4,7 @@
 // its floating IP associations, deleting a network first deletes its unassociated floating IPs,
 // and an L3 agent enabled or disabled is told so.
 import { Events, type EventPayload } from '../../core/callbacks.js';
-import { newRpcContext } from '../../rpc/index.js';
+import { castAgentUpdated } from '../agents/admin-state.js';
 import { AGENT_TYPE_L3, DEVICE_OWNER_FLOATINGIP, L3_AGENT_TOPIC, L3_PLUGIN_TOPIC } from '../../core/wire.js';
 import type { Tx } from '../../db/tx.js';
 import { tableCounter } from '../../quota/quota.js';
@@ -64,13 +64,7 @@ export const routerPlugin: PluginDefinition = {
     callbacks.subscribe('port', Events.PRECOMMIT_DELETE, (p: EventPayload) => beforePortDelete(p.tx as Tx, p.before as never, floatingips), opts);
     // Neutron's _process_l3_delete: a network's unassociated floating IPs go before it does.
     callbacks.subscribe('network', Events.BEFORE_DELETE, (p: EventPayload) => floatingips.deleteDisassociated(p.resourceId), opts);
-    if (bus) {
-      callbacks.subscribe('agent', Events.AFTER_UPDATE, async (p: EventPayload) => {
-        const a = p.after!;
-        if (a.agent_type !== AGENT_TYPE_L3 || p.before!.admin_state_up === a.admin_state_up) return;
-        await bus.cast({ topic: L3_AGENT_TOPIC, server: a.host as string }, 'agent_updated', { payload: { admin_state_up: a.admin_state_up } }, { context: newRpcContext() });
-      }, opts);
-    }
+    if (bus) castAgentUpdated(callbacks, bus, AGENT_TYPE_L3, L3_AGENT_TOPIC);
     return {
       resources: [routers, floatingips],
       quotas: [
