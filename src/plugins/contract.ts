@@ -12,7 +12,6 @@ import type { ResourceHandler } from '../core/resource.js';
 import type { ResourceDef } from '../definitions/types.js';
 import type { Config } from '../config/index.js';
 import type { Db } from '../db/connection.js';
-import type { PolicyEngine } from '../policy/engine.js';
 import type { Counter, QuotaEngine } from '../quota/quota.js';
 import type { RpcBus, RpcHandlers } from '../rpc/index.js';
 import type { Ml2Context } from './ml2/context.js';
@@ -29,7 +28,6 @@ export interface PluginContext {
   callbacks: CallbackRegistry;
   /** The RPC bus to the agents; null for an API-only server (tests). */
   bus: RpcBus | null;
-  policy: PolicyEngine;
   /** Every extension alias the loaded plugins bring. */
   aliases: ReadonlySet<string>;
   /**

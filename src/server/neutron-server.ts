@@ -22,7 +22,7 @@ import type { PluginContext, ServicePlugin } from '../plugins/contract.js';
 import type { Ml2Context } from '../plugins/ml2/context.js';
 import { TypeDrivers } from '../plugins/ml2/type-drivers.js';
 import type { RbacKind } from '../plugins/rbac/kinds.js';
-import { RpcRegistry } from '../plugins/rpc-registry.js';
+import { RpcRegistry } from './rpc-registry.js';
 import { serveReportState } from '../plugins/agents/report-state.js';
 import { makeAuthenticator } from './auth.js';
 import { pluginsFor } from './plugins.js';
@@ -78,7 +78,7 @@ export async function createServer(cfg: Config, opts: {
   };
   const plugins = new Map<string, ServicePlugin>();
   const ctx: PluginContext = {
-    cfg, db, ml2, quota, callbacks, bus, policy, aliases, api: lateApi,
+    cfg, db, ml2, quota, callbacks, bus, aliases, api: lateApi,
     exportsOf: <T>(name: string) => plugins.get(name)?.exports as T | undefined,
     rbacKinds: () => [...plugins.values()].flatMap((p): RbacKind[] => p.rbacKinds ?? []),
   };

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
 import { ADMIN, ALICE, startServer, type TestServer } from '../helpers/server.js';
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
-import { RpcRegistry } from '../../src/plugins/rpc-registry.js';
+import { RpcRegistry } from '../../src/server/rpc-registry.js';
 import { DHCP_AGENT_EVENTS, dhcpDeviceId, uuid5Dns } from '../../src/core/wire.js';
 import { sleep } from '../helpers/wait.js';
 

@@ -5,7 +5,6 @@
 // methods. So every plugin add()s its handlers here and the server serve()s each topic once.
 import type { RpcBus, RpcHandlers, RpcServerHandle } from '../rpc/index.js';
 
-
 export class RpcRegistry {
   private readonly topics = new Map<string, RpcHandlers>();
 
