@@ -3,7 +3,8 @@
 import { isIP } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { AttributeDef, ColumnDef, Validator } from './types.js';
-import { boolean, filterBool, invalid, string, uuid } from './validators.js';
+import { invalidAttribute } from '../core/errors.js';
+import { boolean, filterBool, string, uuid } from './validators.js';
 
 /** Stored in the column of the attribute's name, as it is. */
 export const COLUMN: ColumnDef = {};
@@ -61,7 +62,7 @@ export const adminStateAttr: AttributeDef = {
 export const NOT_SPECIFIED = Symbol('ATTR_NOT_SPECIFIED');
 
 export const ipAddress: Validator = (v, attr) => {
-  if (typeof v !== 'string' || isIP(v) === 0) throw invalid(attr, `'${typeof v === 'string' ? v : JSON.stringify(v)}' is not a valid IP address`);
+  if (typeof v !== 'string' || isIP(v) === 0) throw invalidAttribute(attr, `'${typeof v === 'string' ? v : JSON.stringify(v)}' is not a valid IP address`);
   return v;
 };
 export const ipAddressOrNull: Validator = (v, attr) => (v === null ? null : ipAddress(v, attr));

@@ -5,7 +5,7 @@
 // The check that also needs [DEFAULT] dns_domain (the PQDN plus the domain must fit 255
 // characters) lives in the DNS extension driver (plugins/dns).
 import type { AttributeDef, Validator } from './types.js';
-import { invalid, invalidInput } from './validators.js';
+import { invalidAttribute, invalidInput } from '../core/errors.js';
 import { pyStr } from '../ipam/index.js';
 
 /** neutron_lib db constants FQDN_FIELD_SIZE. */
@@ -44,7 +44,7 @@ export function dnsFormatError(data: string, maxLen = FQDN_MAX_LEN): string | nu
 export const dnsHostName: Validator = (v, attr) => {
   const s = lower(v);
   const bad = dnsFormatError(s);
-  if (bad) throw invalid(attr, bad);
+  if (bad) throw invalidAttribute(attr, bad);
   return s;
 };
 
@@ -52,11 +52,11 @@ export const dnsHostName: Validator = (v, attr) => {
 export const fipDnsHostName: Validator = (v, attr) => {
   const s = lower(v);
   if (!s) return s;
-  if (s.endsWith('.')) throw invalid(attr, `'${s}' is a FQDN. It should be a relative domain name`);
+  if (s.endsWith('.')) throw invalidAttribute(attr, `'${s}' is a FQDN. It should be a relative domain name`);
   const bad = dnsFormatError(s);
-  if (bad) throw invalid(attr, bad);
+  if (bad) throw invalidAttribute(attr, bad);
   if (s.length > FQDN_MAX_LEN - 3) {
-    throw invalid(attr, `'${s}' contains ${s.length} characters. Adding a domain name will cause it to exceed the maximum length of a FQDN of '${FQDN_MAX_LEN}'`);
+    throw invalidAttribute(attr, `'${s}' contains ${s.length} characters. Adding a domain name will cause it to exceed the maximum length of a FQDN of '${FQDN_MAX_LEN}'`);
   }
   return s;
 };
@@ -65,11 +65,11 @@ export const fipDnsHostName: Validator = (v, attr) => {
 export const dnsDomainName: Validator = (v, attr) => {
   const s = lower(v);
   if (!s) return s;
-  if (!s.endsWith('.')) throw invalid(attr, `'${s}' is not a FQDN`);
+  if (!s.endsWith('.')) throw invalidAttribute(attr, `'${s}' is not a FQDN`);
   const bad = dnsFormatError(s);
-  if (bad) throw invalid(attr, bad);
+  if (bad) throw invalidAttribute(attr, bad);
   if (s.length > FQDN_MAX_LEN - 2) {
-    throw invalid(attr, `'${s}' contains ${s.length} characters. Adding a sub-domain will cause it to exceed the maximum length of a FQDN of '${FQDN_MAX_LEN}'`);
+    throw invalidAttribute(attr, `'${s}' contains ${s.length} characters. Adding a sub-domain will cause it to exceed the maximum length of a FQDN of '${FQDN_MAX_LEN}'`);
   }
   return s;
 };

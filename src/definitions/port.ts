@@ -2,7 +2,8 @@
 // and the standard attributes.
 import type { ResourceDef } from './types.js';
 import { adminStateAttr, BOOL_COLUMN, COLUMN, columnNamed, idAttr, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
-import { boolean, dict, dictOrEmpty, filterBool, invalid, list, macAddress, oneOf, string, uuid, uuidOrNull } from './validators.js';
+import { invalidAttribute } from '../core/errors.js';
+import { boolean, dict, dictOrEmpty, filterBool, list, macAddress, oneOf, string, uuid, uuidOrNull } from './validators.js';
 import { securityGroupIdList } from './security-group.js';
 import { portDnsAttrs } from './dns.js';
 
@@ -15,7 +16,7 @@ const fixedIps = (v: unknown, attr: string) => {
   const l = list(dict)(v, attr) as Record<string, unknown>[];
   for (const ip of l) {
     for (const k of Object.keys(ip)) {
-      if (k !== 'ip_address' && k !== 'subnet_id') throw invalid(attr, `Unrecognized attribute '${k}' in fixed IP ${JSON.stringify(ip)}`);
+      if (k !== 'ip_address' && k !== 'subnet_id') throw invalidAttribute(attr, `Unrecognized attribute '${k}' in fixed IP ${JSON.stringify(ip)}`);
     }
   }
   return l;
@@ -26,7 +27,7 @@ const addressPairs = (v: unknown, attr: string) => {
   const l = list(dict)(v, attr) as Record<string, unknown>[];
   for (const p of l) {
     for (const k of Object.keys(p)) {
-      if (k !== 'ip_address' && k !== 'mac_address') throw invalid(attr, `Unrecognized attribute(s) '${k}'`);
+      if (k !== 'ip_address' && k !== 'mac_address') throw invalidAttribute(attr, `Unrecognized attribute(s) '${k}'`);
     }
   }
   return l;
@@ -37,7 +38,7 @@ const dhcpOpts = (v: unknown, attr: string) => {
   const l = list(dict)(v, attr) as Record<string, unknown>[];
   for (const o of l) {
     for (const k of Object.keys(o)) {
-      if (k !== 'opt_name' && k !== 'opt_value' && k !== 'ip_version') throw invalid(attr, `Unrecognized attribute '${k}' in extra DHCP option`);
+      if (k !== 'opt_name' && k !== 'opt_value' && k !== 'ip_version') throw invalidAttribute(attr, `Unrecognized attribute '${k}' in extra DHCP option`);
     }
   }
   return l;

@@ -2,7 +2,8 @@
 // who else may use a network, subnet pool, address scope or security group, and how.
 import type { ResourceDef, Validator } from './types.js';
 import { COLUMN, columnNamed, idAttr, projectAttrs } from './common.js';
-import { invalidInput, string, uuid } from './validators.js';
+import { invalidInput } from '../core/errors.js';
+import { string, uuid } from './validators.js';
 
 /** Object types the server knows; the wiring narrows it to those whose extension is on. */
 export const RBAC_OBJECT_TYPES = ['network', 'subnetpool', 'address_scope', 'security_group', 'qos_policy'] as const;

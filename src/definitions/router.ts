@@ -2,7 +2,8 @@
 // (enable_snat in external_gateway_info), extraroute (routes) and the standard attributes.
 import type { ResourceDef, Validator } from './types.js';
 import { adminStateAttr, COLUMN, idAttr, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
-import { invalid, isUuid, toBoolean } from './validators.js';
+import { invalidAttribute } from '../core/errors.js';
+import { isUuid, toBoolean } from './validators.js';
 import { pyRepr, pyStr, validateIpAddress, validateRouteCidr, verifyDictKeys } from '../ipam/index.js';
 import { availabilityZoneHints } from './availability-zone.js';
 
@@ -34,26 +35,26 @@ const GW_KEYS = ['network_id', 'enable_snat', 'external_fixed_ips'];
  */
 export const gatewayInfo: Validator = (v, attr) => {
   if (v === null || v === undefined || v === '' || v === false) return null;
-  if (typeof v !== 'object' || Array.isArray(v)) throw invalid(attr, `'${show(v)}' is not a dictionary`);
+  if (typeof v !== 'object' || Array.isArray(v)) throw invalidAttribute(attr, `'${show(v)}' is not a dictionary`);
   const d = v as Record<string, unknown>;
   if (Object.keys(d).length === 0) return null;
   if (!('network_id' in d)) {
-    throw invalid(attr, `Validation of dictionary's keys failed. Expected keys: ${pyRepr(new Set(['network_id']))} Provided keys: ${pyRepr(new Set(Object.keys(d).sort()))}`);
+    throw invalidAttribute(attr, `Validation of dictionary's keys failed. Expected keys: ${pyRepr(new Set(['network_id']))} Provided keys: ${pyRepr(new Set(Object.keys(d).sort()))}`);
   }
   const unexpected = Object.keys(d).filter((k) => !GW_KEYS.includes(k));
-  if (unexpected.length) throw invalid(attr, `Unexpected keys supplied: ${unexpected.join(', ')}`);
-  if (!isUuid(d.network_id)) throw invalid(attr, `'${show(d.network_id)}' is not a valid UUID`);
+  if (unexpected.length) throw invalidAttribute(attr, `Unexpected keys supplied: ${unexpected.join(', ')}`);
+  if (!isUuid(d.network_id)) throw invalidAttribute(attr, `'${show(d.network_id)}' is not a valid UUID`);
   const out: Record<string, unknown> = { network_id: d.network_id };
   if ('enable_snat' in d) {
     try {
       out.enable_snat = toBoolean(d.enable_snat);
     } catch {
-      throw invalid(attr, `'${show(d.enable_snat)}' is not a valid boolean value`);
+      throw invalidAttribute(attr, `'${show(d.enable_snat)}' is not a valid boolean value`);
     }
   }
   if ('external_fixed_ips' in d) {
     const bad = fixedIpsReason(d.external_fixed_ips);
-    if (bad) throw invalid(attr, bad);
+    if (bad) throw invalidAttribute(attr, bad);
     out.external_fixed_ips = d.external_fixed_ips;
   }
   return out;
@@ -62,18 +63,18 @@ export const gatewayInfo: Validator = (v, attr) => {
 /** neutron_lib validate_hostroutes, with None converted to [] (convert_none_to_empty_list). */
 export const routeList: Validator = (v, attr) => {
   if (v === null) return [];
-  if (!Array.isArray(v)) throw invalid(attr, `Invalid data format for hostroute: '${show(v)}'`);
+  if (!Array.isArray(v)) throw invalidAttribute(attr, `Invalid data format for hostroute: '${show(v)}'`);
   const seen: string[] = [];
   for (const r of v) {
     const keys = verifyDictKeys(['destination', 'nexthop'], r);
-    if (keys) throw invalid(attr, keys);
+    if (keys) throw invalidAttribute(attr, keys);
     const { destination, nexthop } = r as Record<string, unknown>;
     const badDest = validateRouteCidr(destination);
-    if (badDest) throw invalid(attr, badDest);
+    if (badDest) throw invalidAttribute(attr, badDest);
     const badHop = validateIpAddress(nexthop);
-    if (badHop) throw invalid(attr, badHop);
+    if (badHop) throw invalidAttribute(attr, badHop);
     const key = JSON.stringify([destination, nexthop]);
-    if (seen.includes(key)) throw invalid(attr, `Duplicate hostroute '${pyRepr({ destination, nexthop })}'`);
+    if (seen.includes(key)) throw invalidAttribute(attr, `Duplicate hostroute '${pyRepr({ destination, nexthop })}'`);
     seen.push(key);
   }
   return v;

@@ -4,7 +4,8 @@
 // (neutron/extensions/securitygroup.py): protocol names/numbers, port numbers, ethertype, CIDR.
 import type { AttributeDef, ResourceDef, Validator } from './types.js';
 import { COLUMN, idAttr, projectAttrs, standardAttrs } from './common.js';
-import { boolean, filterBool, filterInt, invalid, isUuid, list, oneOf, string } from './validators.js';
+import { invalidAttribute } from '../core/errors.js';
+import { boolean, filterBool, filterInt, isUuid, list, oneOf, string } from './validators.js';
 import { ADDRESS_BITS, formatIp, invalidCidr, tryParseIp } from '../ipam/index.js';
 import {
   securityGroupDefaultAlreadyExists, securityGroupInvalidPortValue, securityGroupRuleInvalidEtherType, securityGroupRuleInvalidProtocol,
@@ -112,9 +113,9 @@ export const nameNotDefault: Validator = (v, attr) => {
 export const securityGroupIdList: Validator = (v, attr) => {
   if (v === null) return [];
   const l = list()(v, attr) as unknown[];
-  for (const x of l) if (!isUuid(x)) throw invalid(attr, `'${show(x)}' is not a valid UUID`);
+  for (const x of l) if (!isUuid(x)) throw invalidAttribute(attr, `'${show(x)}' is not a valid UUID`);
   const dups = l.filter((x, i) => l.indexOf(x) !== i);
-  if (dups.length) throw invalid(attr, `Duplicate items in the list: '${[...new Set(dups)].join(', ')}'`);
+  if (dups.length) throw invalidAttribute(attr, `Duplicate items in the list: '${[...new Set(dups)].join(', ')}'`);
   return l;
 };
 

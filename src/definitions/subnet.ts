@@ -1,7 +1,8 @@
 // subnets: core attributes (CIDR, gateway, pools, DNS, host routes, DHCP, IPv6 modes).
 import type { ResourceDef } from './types.js';
 import { BOOL_COLUMN, COLUMN, idAttr, ipAddressOrNull, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
-import { boolean, filterBool, filterInt, invalid, list, oneOf, string, toInt, uuid, uuidOrNull, dict } from './validators.js';
+import { invalidAttribute } from '../core/errors.js';
+import { boolean, filterBool, filterInt, list, oneOf, string, toInt, uuid, uuidOrNull, dict } from './validators.js';
 
 export const IPV6_MODES = ['dhcpv6-stateful', 'dhcpv6-stateless', 'slaac'] as const;
 
@@ -11,7 +12,7 @@ const poolList = (v: unknown, attr: string) => {
   const l = list(dict)(v, attr) as Record<string, unknown>[];
   for (const p of l) {
     const keys = Object.keys(p).sort().join(',');
-    if (keys !== 'end,start') throw invalid(attr, `Unrecognized or missing keys in allocation pool ${JSON.stringify(p)}; expected 'start' and 'end'`);
+    if (keys !== 'end,start') throw invalidAttribute(attr, `Unrecognized or missing keys in allocation pool ${JSON.stringify(p)}; expected 'start' and 'end'`);
   }
   return l;
 };
@@ -19,7 +20,7 @@ const routeList = (v: unknown, attr: string) => {
   const l = list(dict)(v, attr) as Record<string, unknown>[];
   for (const r of l) {
     const keys = Object.keys(r).sort().join(',');
-    if (keys !== 'destination,nexthop') throw invalid(attr, `Unrecognized or missing keys in host route ${JSON.stringify(r)}; expected 'destination' and 'nexthop'`);
+    if (keys !== 'destination,nexthop') throw invalidAttribute(attr, `Unrecognized or missing keys in host route ${JSON.stringify(r)}; expected 'destination' and 'nexthop'`);
   }
   return l;
 };

@@ -2,20 +2,21 @@
 // subnets are allocated from. ip_version is derived from the prefixes; `shared` is an RBAC entry.
 import type { ResourceDef, Validator } from './types.js';
 import { BOOL_COLUMN, COLUMN, idAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
-import { boolean, filterBool, filterInt, invalid, list, string, toInt, uuidOrNull } from './validators.js';
+import { invalidAttribute } from '../core/errors.js';
+import { boolean, filterBool, filterInt, list, string, toInt, uuidOrNull } from './validators.js';
 import { validateSubnetText } from '../ipam/cidr.js';
 
 /** validate_not_empty_string (here with the column's 255 characters). */
 export const notEmptyString = (maxLen: number): Validator => (v, attr) => {
   const s = string(maxLen)(v, attr) as string;
-  if (!s.trim()) throw invalid(attr, `'${s}' Blank strings are not permitted`);
+  if (!s.trim()) throw invalidAttribute(attr, `'${s}' Blank strings are not permitted`);
   return s;
 };
 
 /** convert_to_int then validate_non_negative. */
 export const nonNegative: Validator = (v, attr) => {
   const n = toInt(v, attr);
-  if (n < 0) throw invalid(attr, `'${n}' should be non-negative`);
+  if (n < 0) throw invalidAttribute(attr, `'${n}' should be non-negative`);
   return n;
 };
 
@@ -29,10 +30,10 @@ export const subnetList: Validator = (v, attr) => {
     if (seen.has(k) && !dups.includes(String(x))) dups.push(String(x));
     seen.add(k);
   }
-  if (dups.length) throw invalid(attr, `Duplicate items in the list: '${dups.join(', ')}'`);
+  if (dups.length) throw invalidAttribute(attr, `Duplicate items in the list: '${dups.join(', ')}'`);
   for (const x of l) {
     const reason = validateSubnetText(x);
-    if (reason !== null) throw invalid(attr, reason);
+    if (reason !== null) throw invalidAttribute(attr, reason);
   }
   return l as string[];
 };

@@ -2,7 +2,8 @@
 // traffic of its subports, each told apart by a segmentation type and id (VLAN tags).
 import type { ResourceDef, Validator } from './types.js';
 import { adminStateAttr, COLUMN, idAttr, nameAttr, projectAttrs, standardAttrs } from './common.js';
-import { invalid, isUuid, uuid } from './validators.js';
+import { invalidAttribute } from '../core/errors.js';
+import { isUuid, uuid } from './validators.js';
 import { pyStr } from '../ipam/errors.js';
 
 export const SEGMENTATION_TYPE_VLAN = 'vlan';
@@ -54,7 +55,7 @@ export function subportsProblem(data: unknown): string | null {
 
 const subports: Validator = (v, attr) => {
   const problem = subportsProblem(v);
-  if (problem) throw invalid(attr, problem);
+  if (problem) throw invalidAttribute(attr, problem);
   return v;
 };
 

@@ -1,10 +1,8 @@
 // Attribute validators and converters, modelled on neutron_lib.api.validators/converters.
 // Each returns the (converted) value or throws a 400 whose message names the attribute.
-import { invalidAttribute as invalid, invalidInput } from '../core/errors.js';
+import { invalidAttribute, invalidInput } from '../core/errors.js';
 import type { Validator } from './types.js';
 
-// The two errors every validator raises (core's invalidAttribute under the definitions' short name).
-export { invalid, invalidInput };
 
 const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 
@@ -15,8 +13,8 @@ export function isUuid(v: unknown): v is string {
 }
 
 export const string = (maxLen?: number): Validator => (v, attr) => {
-  if (typeof v !== 'string') throw invalid(attr, `'${show(v)}' is not a valid string`);
-  if (maxLen !== undefined && v.length > maxLen) throw invalid(attr, `'${v}' exceeds maximum length of ${maxLen}`);
+  if (typeof v !== 'string') throw invalidAttribute(attr, `'${show(v)}' is not a valid string`);
+  if (maxLen !== undefined && v.length > maxLen) throw invalidAttribute(attr, `'${v}' exceeds maximum length of ${maxLen}`);
   return v;
 };
 
@@ -37,7 +35,7 @@ export const boolean: Validator = (v) => toBoolean(v);
 export const booleanOrNull: Validator = (v) => (v === null ? null : toBoolean(v));
 
 export const uuid: Validator = (v, attr) => {
-  if (!isUuid(v)) throw invalid(attr, `'${show(v)}' is not a valid UUID`);
+  if (!isUuid(v)) throw invalidAttribute(attr, `'${show(v)}' is not a valid UUID`);
   return v;
 };
 export const uuidOrNull: Validator = (v, attr) => (v === null ? null : uuid(v, attr));
@@ -50,22 +48,22 @@ export function toInt(v: unknown, _attr: string): number {
 
 export const intRange = (min: number, max: number): Validator => (v, attr) => {
   const n = toInt(v, attr);
-  if (n < min || n > max) throw invalid(attr, `'${n}' is not in range ${min} through ${max}`);
+  if (n < min || n > max) throw invalidAttribute(attr, `'${n}' is not in range ${min} through ${max}`);
   return n;
 };
 
 export const oneOf = (values: readonly unknown[]): Validator => (v, attr) => {
-  if (!values.includes(v)) throw invalid(attr, `'${show(v)}' is not in ${JSON.stringify(values).replace(/"/g, "'")}`);
+  if (!values.includes(v)) throw invalidAttribute(attr, `'${show(v)}' is not in ${JSON.stringify(values).replace(/"/g, "'")}`);
   return v;
 };
 
 export const list = (item?: Validator): Validator => (v, attr) => {
-  if (!Array.isArray(v)) throw invalid(attr, `'${show(v)}' is not a list`);
+  if (!Array.isArray(v)) throw invalidAttribute(attr, `'${show(v)}' is not a list`);
   return item ? v.map((x) => item(x, attr)) : v;
 };
 
 export const dict: Validator = (v, attr) => {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid(attr, `'${show(v)}' is not a dictionary`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidAttribute(attr, `'${show(v)}' is not a dictionary`);
   return v;
 };
 
@@ -75,17 +73,17 @@ export const dictOrEmpty: Validator = (v, attr) => (v === null || v === '' ? {} 
 export const tagList: Validator = (v, attr) => {
   const l = list(string(255))(v, attr) as string[];
   for (const t of l) {
-    if (t.length === 0 || t.includes(',')) throw invalid(attr, `'${t}' is not a valid tag`);
+    if (t.length === 0 || t.includes(',')) throw invalidAttribute(attr, `'${t}' is not a valid tag`);
   }
   return [...new Set(l)];
 };
 
 export const MAC_RE = /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i;
 export const macAddress: Validator = (v, attr) => {
-  if (typeof v !== 'string' || !MAC_RE.test(v)) throw invalid(attr, `'${show(v)}' is not a valid MAC address`);
+  if (typeof v !== 'string' || !MAC_RE.test(v)) throw invalidAttribute(attr, `'${show(v)}' is not a valid MAC address`);
   const mac = v.toLowerCase().replace(/-/g, ':');
   if (mac === '00:00:00:00:00:00' || mac === 'ff:ff:ff:ff:ff:ff' || (parseInt(mac.slice(0, 2), 16) & 1) === 1) {
-    throw invalid(attr, `'${v}' is not a valid MAC address`);
+    throw invalidAttribute(attr, `'${v}' is not a valid MAC address`);
   }
   return mac;
 };

@@ -5,10 +5,6 @@
 // (BadRequest → 400, Conflict/InUse → 409).
 import { NeutronError } from '../core/errors.js';
 
-// The generic two live in core; re-exported only until subnetpools, trunk and rbac import them
-// from there.
-export { invalidAttribute, invalidInput } from '../core/errors.js';
-
 /** neutron_lib InvalidCIDR: a prefix (e.g. a rule's remote_ip_prefix) that is no CIDR. */
 export const invalidCidr = (input: string) => new NeutronError(400, 'InvalidCIDR', `Invalid CIDR ${input} given as IP prefix.`);
 

@@ -22,24 +22,49 @@ function assertIpVersion(v: unknown): asserts v is IpVersion {
 /** Neutron's own placeholder subnet id in limit messages when the subnet does not exist yet. */
 const NEW_SUBNET = 'new subnet';
 
-/**
- * Validates host_routes for a subnet and returns them in canonical text. `maxRoutes` is
- * max_subnet_host_routes (Neutron default 20). Duplicates are compared after canonicalising,
- * so "2001:DB8::/64" and "2001:db8::/64" count as the same route.
- */
-export function validateHostRoutes(
-  routes: unknown,
-  maxRoutes: number,
-  ipVersion: IpVersion,
-  subnetId: string = NEW_SUBNET,
-): HostRoute[] {
+/** One entry of a subnet's list, valid and canonical. */
+interface Entry<T> {
+  value: T;
+  /** What two entries that are the same share. */
+  key: string;
+  /** The entry's addresses, checked against the subnet's ip_version: [version, name, text]. */
+  versions: Array<[IpVersion, string, string]>;
+}
+
+interface SubnetList<T> {
+  /** The attribute, as errors name it. */
+  attr: 'host_routes' | 'dns_nameservers';
+  /** "Invalid data format for <noun>". */
+  noun: string;
+  /** The API validator of one entry: throws InvalidAttribute (HTTPBadRequest). */
+  entry(item: unknown): Entry<T>;
+  duplicate(item: unknown): string;
+  exhausted(subnetId: string, max: number): Error;
+}
+
+/** The checks of a subnet's list, in Neutron's order (see the top of this file). */
+function validateList<T>(list: SubnetList<T>, items: unknown, max: number, ipVersion: IpVersion, subnetId: string): T[] {
   assertIpVersion(ipVersion);
-  if (!Array.isArray(routes)) {
-    throw invalidAttribute('host_routes', `Invalid data format for hostroute: '${pyStr(routes)}'`);
+  if (!Array.isArray(items)) {
+    throw invalidAttribute(list.attr, `Invalid data format for ${list.noun}: '${pyStr(items)}'`);
   }
-  const out: { route: HostRoute; destVersion: IpVersion; hopVersion: IpVersion }[] = [];
+  const out: Entry<T>[] = [];
   const seen = new Set<string>();
-  for (const r of routes) {
+  for (const item of items) {
+    const e = list.entry(item);
+    if (seen.has(e.key)) throw invalidAttribute(list.attr, list.duplicate(item));
+    seen.add(e.key);
+    out.push(e);
+  }
+  if (out.length > max) throw list.exhausted(subnetId, max);
+  for (const e of out) for (const [version, name, text] of e.versions) checkIpVersion(ipVersion, version, name, text);
+  return out.map((e) => e.value);
+}
+
+const HOST_ROUTES: SubnetList<HostRoute> = {
+  attr: 'host_routes',
+  noun: 'hostroute',
+  entry(r) {
     const keys = verifyDictKeys(['destination', 'nexthop'], r);
     if (keys !== null) throw invalidAttribute('host_routes', keys);
     const { destination, nexthop } = r as Record<string, unknown>;
@@ -50,45 +75,43 @@ export function validateHostRoutes(
     const dest = tryParseCidr(destination)!;
     const hop = tryParseIp(nexthop)!;
     const route = { destination: formatCidr(dest), nexthop: formatIp(hop.value, hop.version) };
-    const key = `${route.destination}_${route.nexthop}`;
-    if (seen.has(key)) throw invalidAttribute('host_routes', `Duplicate hostroute '${pyRepr(r)}'`);
-    seen.add(key);
-    out.push({ route, destVersion: dest.version, hopVersion: hop.version });
-  }
-  if (out.length > maxRoutes) throw hostRoutesExhausted(subnetId, maxRoutes);
-  for (const { route, destVersion, hopVersion } of out) {
-    checkIpVersion(ipVersion, hopVersion, 'nexthop', route.nexthop);
-    checkIpVersion(ipVersion, destVersion, 'destination', route.destination);
-  }
-  return out.map((e) => e.route);
+    return {
+      value: route,
+      key: `${route.destination}_${route.nexthop}`,
+      versions: [[hop.version, 'nexthop', route.nexthop], [dest.version, 'destination', route.destination]],
+    };
+  },
+  duplicate: (r) => `Duplicate hostroute '${pyRepr(r)}'`,
+  exhausted: hostRoutesExhausted,
+};
+
+const DNS_NAMESERVERS: SubnetList<string> = {
+  attr: 'dns_nameservers',
+  noun: 'nameserver',
+  entry(host) {
+    const bad = validateIpAddress(host);
+    if (bad !== null) throw invalidAttribute('dns_nameservers', `'${pyStr(host)}' is not a valid nameserver. ${bad}`);
+    const ip = tryParseIp(host)!;
+    const text = formatIp(ip.value, ip.version);
+    return { value: text, key: text, versions: [[ip.version, 'dns_nameserver', text]] };
+  },
+  duplicate: (host) => `Duplicate nameserver '${pyStr(host)}'`,
+  exhausted: dnsNameServersExhausted,
+};
+
+/**
+ * Validates host_routes for a subnet and returns them in canonical text. `maxRoutes` is
+ * max_subnet_host_routes (Neutron default 20). Duplicates are compared after canonicalising,
+ * so "2001:DB8::/64" and "2001:db8::/64" count as the same route.
+ */
+export function validateHostRoutes(routes: unknown, maxRoutes: number, ipVersion: IpVersion, subnetId: string = NEW_SUBNET): HostRoute[] {
+  return validateList(HOST_ROUTES, routes, maxRoutes, ipVersion, subnetId);
 }
 
 /**
  * Validates dns_nameservers for a subnet and returns them in canonical text, order kept (it is
  * the order DHCP hands them out). `maxServers` is max_dns_nameservers (Neutron default 5).
  */
-export function validateDnsNameservers(
-  servers: unknown,
-  maxServers: number,
-  ipVersion: IpVersion,
-  subnetId: string = NEW_SUBNET,
-): string[] {
-  assertIpVersion(ipVersion);
-  if (!Array.isArray(servers)) {
-    throw invalidAttribute('dns_nameservers', `Invalid data format for nameserver: '${pyStr(servers)}'`);
-  }
-  const out: { text: string; version: IpVersion }[] = [];
-  const seen = new Set<string>();
-  for (const host of servers) {
-    const bad = validateIpAddress(host);
-    if (bad !== null) throw invalidAttribute('dns_nameservers', `'${pyStr(host)}' is not a valid nameserver. ${bad}`);
-    const ip = tryParseIp(host)!;
-    const text = formatIp(ip.value, ip.version);
-    if (seen.has(text)) throw invalidAttribute('dns_nameservers', `Duplicate nameserver '${pyStr(host)}'`);
-    seen.add(text);
-    out.push({ text, version: ip.version });
-  }
-  if (out.length > maxServers) throw dnsNameServersExhausted(subnetId, maxServers);
-  for (const s of out) checkIpVersion(ipVersion, s.version, 'dns_nameserver', s.text);
-  return out.map((s) => s.text);
+export function validateDnsNameservers(servers: unknown, maxServers: number, ipVersion: IpVersion, subnetId: string = NEW_SUBNET): string[] {
+  return validateList(DNS_NAMESERVERS, servers, maxServers, ipVersion, subnetId);
 }

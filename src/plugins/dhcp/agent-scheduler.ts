@@ -11,12 +11,11 @@ import type { Db } from '../../db/connection.js';
 import { isDuplicateKey } from '../../db/connection.js';
 import { forUpdate, inTransaction } from '../../db/tx.js';
 import { toRpcContext } from '../../rpc/index.js';
-import { agentNotFound } from '../common/errors.js';
+import { agentOrNotFound, hostedBy } from '../common/agent-hosting.js';
 import { networkNotFound } from '../ml2/errors.js';
 import { invalidDhcpAgent, networkHostedByDhcpAgent, networkNotHostedByDhcpAgent } from './errors.js';
 import type { DhcpAgentNotifier } from './notifier.js';
 import { AGENT_TYPE_DHCP, DEVICE_ID_RESERVED_DHCP_PORT, DEVICE_OWNER_DHCP, dhcpDeviceId } from '../../core/wire.js';
-
 
 /** What removing needs of the ports' API controller (CollectionController fits). */
 export interface DhcpPortUpdater {
@@ -27,17 +26,10 @@ export class DhcpAgentScheduling {
   /** `notifier`: tells the agents (null without an RPC bus). */
   constructor(private readonly db: Db, private readonly ports: DhcpPortUpdater, private readonly notifier: DhcpAgentNotifier | null) {}
 
-  private async agent(id: string) {
-    const a = await this.db.kysely.selectFrom('agents').select(['id', 'agent_type', 'host', 'admin_state_up']).where('id', '=', id).executeTakeFirst();
-    if (!a) throw agentNotFound(id);
-    return a;
-  }
-
   /** The ids of the networks the agent hosts; AgentNotFound when it hosts none and does not exist. */
   async networksOnAgent(agentId: string): Promise<string[]> {
     const rows = await this.db.kysely.selectFrom('networkdhcpagentbindings').select('network_id').where('dhcp_agent_id', '=', agentId).execute();
-    if (!rows.length) await this.agent(agentId);
-    return rows.map((r) => r.network_id);
+    return hostedBy(this.db.kysely, agentId, rows.map((r) => r.network_id));
   }
 
   /** The ids of the agents hosting the network (none for an unknown network, as Neutron). */
@@ -56,8 +48,7 @@ export class DhcpAgentScheduling {
       host = await inTransaction(this.db, async (tx) => {
         const net = await forUpdate(this.db, tx.selectFrom('networks').select('id').where('id', '=', networkId)).executeTakeFirst();
         if (!net) throw networkNotFound(networkId);
-        const a = await tx.selectFrom('agents').select(['id', 'agent_type', 'host', 'admin_state_up']).where('id', '=', agentId).executeTakeFirst();
-        if (!a) throw agentNotFound(agentId);
+        const a = await agentOrNotFound(tx, agentId);
         if (a.agent_type !== AGENT_TYPE_DHCP || Number(a.admin_state_up) !== 1) throw invalidDhcpAgent(agentId);
         const bound = await tx.selectFrom('networkdhcpagentbindings').select('network_id')
           .where('network_id', '=', networkId).where('dhcp_agent_id', '=', agentId).executeTakeFirst();
@@ -79,7 +70,7 @@ export class DhcpAgentScheduling {
    * tells the agent to stop serving the network.
    */
   async removeNetwork(ctx: RequestContext, agentId: string, networkId: string): Promise<void> {
-    const a = await this.agent(agentId);
+    const a = await agentOrNotFound(this.db.kysely, agentId);
     const r = await this.db.kysely.deleteFrom('networkdhcpagentbindings').where('network_id', '=', networkId).where('dhcp_agent_id', '=', agentId).executeTakeFirst();
     if (Number(r.numDeletedRows) === 0) throw networkNotHostedByDhcpAgent(networkId, agentId);
     const deviceId = dhcpDeviceId(networkId, a.host);

@@ -9,7 +9,7 @@ import type { Rec } from '../../core/resource.js';
 import type { PortTable } from '../../db/schema.js';
 import type { Reader, Tx } from '../../db/tx.js';
 import { FQDN_MAX_LEN } from '../../definitions/dns.js';
-import { invalid } from '../../definitions/validators.js';
+import { invalidAttribute } from '../../core/errors.js';
 import type { Ml2ExtensionDriver } from '../ml2/extension-drivers.js';
 import type { FixedIp } from '../ml2/ip-allocator.js';
 
@@ -74,12 +74,12 @@ export class DnsIntegration implements Ml2ExtensionDriver {
     const higher = this.domain ? `.${this.domain}` : '';
     if (!name.endsWith('.')) {
       if (name.length + higher.length > FQDN_MAX_LEN) {
-        throw invalid('dns_name', `The dns_name passed is a PQDN and its size is '${name.length}'. The dns_domain option in neutron.conf is set to ${this.configuredDomain}, with a length of '${higher.length}'. When the two are concatenated to form a FQDN (with a '.' at the end), the resulting length exceeds the maximum size of '${FQDN_MAX_LEN}'`);
+        throw invalidAttribute('dns_name', `The dns_name passed is a PQDN and its size is '${name.length}'. The dns_domain option in neutron.conf is set to ${this.configuredDomain}, with a length of '${higher.length}'. When the two are concatenated to form a FQDN (with a '.' at the end), the resulting length exceeds the maximum size of '${FQDN_MAX_LEN}'`);
       }
       return;
     }
     if (name.length <= higher.length || !name.endsWith(higher)) {
-      throw invalid('dns_name', `The dns_name passed is a FQDN. Its higher level labels must be equal to the dns_domain option in neutron.conf, that has been set to '${this.configuredDomain}'. It must also include one or more valid DNS labels to the left of '${this.configuredDomain}'`);
+      throw invalidAttribute('dns_name', `The dns_name passed is a FQDN. Its higher level labels must be equal to the dns_domain option in neutron.conf, that has been set to '${this.configuredDomain}'. It must also include one or more valid DNS labels to the left of '${this.configuredDomain}'`);
     }
   }
 

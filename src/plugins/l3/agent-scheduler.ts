@@ -13,7 +13,7 @@ import { inTransaction } from '../../db/tx.js';
 import { newRpcContext, silentLogger, toRpcContext, type RpcBus, type RpcContext, type RpcLogger } from '../../rpc/index.js';
 import { isoAt } from '../agents/agents.js';
 import { effectiveHints, parseHints } from '../agents/availability-zones.js';
-import { agentNotFound } from '../common/errors.js';
+import { agentOrNotFound, hostedBy } from '../common/agent-hosting.js';
 import { dvrL3CannotAssignToDvrAgent, dvrL3CannotRemoveFromDvrAgent, invalidL3Agent, routerHostedByL3Agent, routerNotFound } from './errors.js';
 import { AGENT_TYPE_L3, L3_AGENT_TOPIC } from '../../core/wire.js';
 
@@ -179,17 +179,10 @@ export class L3AgentScheduler {
 
   // ---- the l3_agent_scheduler API ----------------------------------------------------------
 
-  private async agent(id: string): Promise<L3AgentRow> {
-    const a = await this.db.kysely.selectFrom('agents').select([...AGENT_COLS]).where('id', '=', id).executeTakeFirst();
-    if (!a) throw agentNotFound(id);
-    return a;
-  }
-
   /** The ids of the routers the agent hosts; AgentNotFound when it hosts none and does not exist. */
   async routersOnAgent(agentId: string): Promise<string[]> {
     const rows = await this.db.kysely.selectFrom('routerl3agentbindings').select('router_id').where('l3_agent_id', '=', agentId).execute();
-    if (!rows.length) await this.agent(agentId);
-    return rows.map((r) => r.router_id);
+    return hostedBy(this.db.kysely, agentId, rows.map((r) => r.router_id));
   }
 
   /**
@@ -222,7 +215,7 @@ export class L3AgentScheduler {
   async addRouterToAgent(ctx: RequestContext, agentId: string, routerId: string): Promise<void> {
     const r = await this.router(routerId);
     if (!r) throw routerNotFound(routerId);
-    const a = await this.agent(agentId);
+    const a = await agentOrNotFound(this.db.kysely, agentId);
     if (a.agent_type !== AGENT_TYPE_L3) throw invalidL3Agent(agentId);
     if (DVR_ONLY_MODES.has(agentMode(a))) throw dvrL3CannotAssignToDvrAgent();
     if (Number(a.admin_state_up) !== 1 || !this.canHost(a, r, true)) throw invalidL3Agent(agentId);
@@ -241,7 +234,7 @@ export class L3AgentScheduler {
 
   /** remove_router_from_l3_agent: unbinding a router the agent does not host is no error (Neutron). */
   async removeRouterFromAgent(ctx: RequestContext, agentId: string, routerId: string): Promise<void> {
-    const a = await this.agent(agentId);
+    const a = await agentOrNotFound(this.db.kysely, agentId);
     if (DVR_ONLY_MODES.has(agentMode(a))) throw dvrL3CannotRemoveFromDvrAgent();
     await this.db.kysely.deleteFrom('routerl3agentbindings').where('router_id', '=', routerId).where('l3_agent_id', '=', agentId).execute();
     if (!(await this.router(routerId))) throw routerNotFound(routerId);

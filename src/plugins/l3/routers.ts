@@ -258,17 +258,8 @@ export class RouterHandler extends TableResource<'routers'> {
     if (!routes.length) return networkId;
     // The routes must stay valid with the new gateway: every port but the gateway's, plus the
     // new gateway network's subnets (its own address is not known yet).
-    const cidrs: string[] = [];
-    const addresses: string[] = [];
     const attached = (await this.routerPorts(tx, row.id)).filter((p) => p.id !== gwPort?.id);
-    const subnetCidrs = new Map((await loadSubnets(tx, attached.flatMap((p) => p.fixed_ips.map((ip) => ip.subnet_id)))).map((s) => [s.id, s.cidr]));
-    for (const p of attached) {
-      for (const ip of p.fixed_ips) {
-        const c = subnetCidrs.get(ip.subnet_id);
-        if (c) cidrs.push(c);
-        addresses.push(ip.ip_address);
-      }
-    }
+    const { cidrs, addresses } = await this.reachOf(tx, attached);
     for (const s of gwSubnets) cidrs.push(s.cidr);
     this.validateRoutes(row.id, routes, cidrs, addresses);
     return networkId;
@@ -528,6 +519,21 @@ export class RouterHandler extends TableResource<'routers'> {
     return db.selectFrom('router_routes').select(['destination', 'nexthop']).where('router_id', '=', routerId).execute();
   }
 
+  /** Where routes through these ports may lead: their subnets' CIDRs, and their own addresses (no nexthop may be one). */
+  private async reachOf(tx: Reader, ports: PortInfo[]): Promise<{ cidrs: string[]; addresses: string[] }> {
+    const cidrs: string[] = [];
+    const addresses: string[] = [];
+    const subnetCidrs = new Map((await loadSubnets(tx, ports.flatMap((p) => p.fixed_ips.map((ip) => ip.subnet_id)))).map((s) => [s.id, s.cidr]));
+    for (const p of ports) {
+      for (const ip of p.fixed_ips) {
+        const c = subnetCidrs.get(ip.subnet_id);
+        if (c) cidrs.push(c);
+        addresses.push(ip.ip_address);
+      }
+    }
+    return { cidrs, addresses };
+  }
+
   /** _validate_routes: not too many; each nexthop on a subnet of the router, none its own address. */
   private validateRoutes(routerId: string, routes: Route[], cidrs: string[], addresses: string[]): void {
     if (routes.length > this.l3.settings.maxRoutes) throw routesExhausted(routerId, this.l3.settings.maxRoutes);
@@ -539,17 +545,7 @@ export class RouterHandler extends TableResource<'routers'> {
   }
 
   private async replaceRoutes(tx: Tx, routerId: string, routes: Route[]): Promise<void> {
-    const cidrs: string[] = [];
-    const addresses: string[] = [];
-    const ports = await this.routerPorts(tx, routerId);
-    const subnetCidrs = new Map((await loadSubnets(tx, ports.flatMap((p) => p.fixed_ips.map((ip) => ip.subnet_id)))).map((s) => [s.id, s.cidr]));
-    for (const p of ports) {
-      for (const ip of p.fixed_ips) {
-        const c = subnetCidrs.get(ip.subnet_id);
-        if (c) cidrs.push(c);
-        addresses.push(ip.ip_address);
-      }
-    }
+    const { cidrs, addresses } = await this.reachOf(tx, await this.routerPorts(tx, routerId));
     this.validateRoutes(routerId, routes, cidrs, addresses);
     const wanted = new Map(routes.map(canonicalRoute).map((r) => [`${r.destination} ${r.nexthop}`, r]));
     const current = await this.routesOf(tx, routerId);

@@ -5,9 +5,6 @@ import type { Db } from '../../db/connection.js';
 import { networkVisible } from '../common/visibility.js';
 import { networkNotFound } from './errors.js';
 
-// Re-exported only until the segments plugin imports it from ./errors.js.
-export { networkNotFound };
-
 export async function networkOwner(db: Db, networkId: string): Promise<string | null> {
   const r = await db.kysely.selectFrom('networks').select('project_id').where('id', '=', networkId).executeTakeFirst();
   return r?.project_id ?? null;

@@ -1,19 +1,17 @@
 // Networks in the ML2 plugin: segments from the type drivers, sharing and external access as
 // RBAC entries, MTU from the segments, and in-use checks on delete.
 import { randomUUID } from 'node:crypto';
-import { sql, type SqlBool } from 'kysely';
 import type { RequestContext } from '../../core/context.js';
 import { networkDef } from '../../definitions/network.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
-import type { ResourceDef } from '../../definitions/types.js';
 import { badRequest, invalidAttribute, invalidInput } from '../../core/errors.js';
 import { externalNetworkInUse, networkInUse, networkNotFound, segmentsContainDuplicateEntry } from './errors.js';
-import type { ListQuery } from '../../core/list-query.js';
-import type { Rec, ResourceHandler } from '../../core/resource.js';
+import type { Rec } from '../../core/resource.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
 import type { NetworkTable } from '../../db/schema.js';
-import { applyColumnFilters, applySortAndPage, applyTagFilters, boolColumn, chunks, loadTags, type ColumnMap } from '../common/list-sql.js';
-import { networkVisible } from '../common/visibility.js';
+import { chunks, loadTags } from '../common/list-sql.js';
+import { networkVisible, rbacShared } from '../common/visibility.js';
+import { TableResource, whereFlag, type RowCondition, type TableQuery } from '../common/table-resource.js';
 import { checkRevision, standardFields } from '../common/standard.js';
 import type { Ml2Context } from './context.js';
 import type { Segment } from './type-drivers.js';
@@ -21,14 +19,6 @@ import { networkAddressScopes } from '../subnetpools/allocation.js';
 import { checkUnshareNetwork } from '../rbac/kinds.js';
 import { DEVICE_OWNER_DHCP, DEVICE_OWNER_DVR_INTERFACE, DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_ROUTER_HA_INTF } from '../../core/wire.js';
 import { Events, type EventPayload } from '../../core/callbacks.js';
-
-const COLUMNS: ColumnMap = {
-  id: { column: 'id' }, name: { column: 'name' }, status: { column: 'status' },
-  admin_state_up: boolColumn('admin_state_up'), tenant_id: { column: 'project_id' }, project_id: { column: 'project_id' },
-  description: { column: 'description' }, created_at: { column: 'created_at' }, updated_at: { column: 'updated_at' },
-  revision_number: { column: 'revision_number' }, mtu: { column: 'mtu' },
-  'router:external': boolColumn('router_external'), port_security_enabled: boolColumn('port_security_enabled'),
-};
 
 /** Ports the network deletes along with itself (Neutron's AUTO_DELETE_PORT_OWNERS). */
 export const AUTO_DELETE_PORT_OWNERS = [DEVICE_OWNER_DHCP, DEVICE_OWNER_DVR_INTERFACE, DEVICE_OWNER_ROUTER_HA_INTF];
@@ -39,39 +29,27 @@ function checkMtu(mtu: number, maxMtu: number): void {
   if (mtu > maxMtu) throw invalidInput(`Requested MTU is too big, maximum is ${maxMtu}`);
 }
 
-export class NetworkHandler implements ResourceHandler {
-  readonly def: ResourceDef = networkDef;
-
-  constructor(private readonly m: Ml2Context) {}
-
-  notFound(id: string): Error {
-    return networkNotFound(id);
+/**
+ * Non-admins see their own networks and those any RBAC entry (shared or external) opens to them
+ * (Neutron's network model query).
+ */
+export class NetworkHandler extends TableResource<'networks'> {
+  constructor(private readonly m: Ml2Context) {
+    super({ def: networkDef, db: m.db, notFound: networkNotFound });
   }
 
   // ---- reads ---------------------------------------------------------------------------------
 
-  private scoped(ctx: RequestContext, db: Reader) {
-    let qb = db.selectFrom('networks').selectAll('networks');
-    if (!ctx.isAdmin) qb = qb.where(networkVisible(ctx, 'networks.project_id', 'networks.id'));
-    return qb;
+  protected override scope(ctx: RequestContext): RowCondition {
+    return ctx.isAdmin ? null : networkVisible(ctx, 'networks.project_id', 'networks.id');
   }
 
-  async get(ctx: RequestContext, id: string, db: Reader = this.m.db.kysely): Promise<Rec | null> {
-    const row = await this.scoped(ctx, db).where('networks.id', '=', id).executeTakeFirst();
-    if (!row) return null;
-    return (await this.toDicts(ctx, db, [row]))[0]!;
-  }
-
-  async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
+  /** `shared`, `subnets` and the provider attributes, which live in other tables. */
+  protected override filterRest(ctx: RequestContext, qb: TableQuery<'networks'>, rest: Record<string, unknown[]>): TableQuery<'networks'> {
     const db = this.m.db.kysely;
-    const { qb: filtered, rest } = applyColumnFilters(this.scoped(ctx, db), 'networks', COLUMNS, q.filters);
-    let qb = filtered;
-    const p = ctx.projectId ?? '';
     for (const [attr, values] of Object.entries(rest)) {
       if (attr === 'shared') {
-        const sharedSql = sql<SqlBool>`networks.id in (select r.object_id from rbac_entries r where r.object_type = 'network' and r.action = 'access_as_shared' and r.target_project in ('*', ${p}))`;
-        const want = new Set(values.map(Boolean));
-        if (want.size === 1) qb = qb.where(want.has(true) ? sharedSql : sql<SqlBool>`not ${sharedSql}`);
+        qb = whereFlag(qb, values, rbacShared(ctx.projectId, 'network', 'networks.id'));
       } else if (attr === 'subnets') {
         qb = qb.where('networks.id', 'in', db.selectFrom('subnets').select('network_id').where('id', 'in', values as string[]));
       } else if (attr.startsWith('provider:')) {
@@ -79,10 +57,10 @@ export class NetworkHandler implements ResourceHandler {
         qb = qb.where('networks.id', 'in', db.selectFrom('network_segments').select('network_id').where(col, 'in', values as never[]));
       }
     }
-    qb = applyTagFilters(qb, 'networks', q.tagFilters);
-    qb = await applySortAndPage(db, qb, 'networks', COLUMNS, q, 'NetworkNotFound');
-    const rows = await qb.execute();
-    if (q.pageReverse) rows.reverse();
+    return qb;
+  }
+
+  protected dictsOf(ctx: RequestContext, db: Reader, rows: NetworkTable[]): Promise<Rec[]> {
     return this.toDicts(ctx, db, rows);
   }
 

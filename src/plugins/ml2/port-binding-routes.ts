@@ -7,11 +7,11 @@
 //   DELETE /ports/:id/bindings/:host           403 unless delete_port_binding (404 if get_port_binding denies too)
 // A port the caller cannot see is PortNotFound (Neutron reads it with the caller's context).
 import type { ApiRoute, ApiServices, RouteRequest } from '../../core/api-route.js';
-import { badRequest, NeutronError, policyNotAuthorized } from '../../core/errors.js';
+import { badRequest, NeutronError, policyNotAuthorized, invalidAttribute } from '../../core/errors.js';
 import type { QueryParams } from '../../core/list-query.js';
 import type { Rec } from '../../core/resource.js';
 import { VNIC_TYPES } from '../../definitions/port.js';
-import { dictOrEmpty, invalid, oneOf, string } from '../../definitions/validators.js';
+import { dictOrEmpty, oneOf, string } from '../../definitions/validators.js';
 import type { NewBinding, PortBinding, PortBindings } from './port-bindings.js';
 
 const FILTERS = new Set(['host', 'vif_type', 'vnic_type', 'status']);
@@ -104,7 +104,7 @@ function parseCreate(body: unknown): NewBinding {
   if (unknown.length) throw badRequest(`Unrecognized attribute(s) '${unknown.join(', ')}'`);
   if (!('host' in attrs)) throw badRequest("Failed to parse request. Required attribute 'host' not specified");
   const host = string(255)(attrs.host, 'host') as string;
-  if (!host) throw invalid('host', 'a binding is made for a host: give its name');
+  if (!host) throw invalidAttribute('host', 'a binding is made for a host: give its name');
   return {
     host,
     vnic_type: 'vnic_type' in attrs ? (oneOf(VNIC_TYPES)(attrs.vnic_type, 'vnic_type') as string) : 'normal',

@@ -92,8 +92,8 @@ export class PortBindings {
     const port = await this.portRow(db, portId);
     const rows = await db.selectFrom('port_inactive_bindings').selectAll().where('port_id', '=', portId).orderBy('host').execute();
     // A row for the active host (left by a host change through PUT /ports) is shadowed by the active binding.
-    const inactive = rows.filter((r) => r.host !== port.binding_host_id).map(bindingOf);
-    return { projectId: port.project_id, bindings: [activeOf(port), ...inactive] };
+    const inactive = rows.filter((r) => r.host !== port.binding_host_id).map((r) => bindingOf(r, 'INACTIVE'));
+    return { projectId: port.project_id, bindings: [bindingOf(activeRow(port), 'ACTIVE'), ...inactive] };
   }
 
   async get(portId: string, host: string): Promise<{ projectId: string; binding: PortBinding }> {
@@ -163,14 +163,7 @@ export class PortBindings {
       if (old) {
         await tx
           .insertInto('port_inactive_bindings')
-          .values({
-            port_id: portId,
-            host: old,
-            vnic_type: port.binding_vnic_type,
-            profile: port.binding_profile,
-            vif_type: port.binding_vif_type,
-            vif_details: port.binding_vif_details,
-          })
+          .values({ port_id: portId, ...activeRow(port) })
           .execute();
       }
       await this.setActive(tx, portId, {
@@ -181,7 +174,7 @@ export class PortBindings {
         binding_vif_details: next.vif_details,
       });
       const after = await this.ports.get(SYSTEM, portId, tx);
-      return { before, after, binding: { ...bindingOf(next), status: 'ACTIVE' as const } };
+      return { before, after, binding: bindingOf(next, 'ACTIVE') };
     });
     await this.published(ctx, before, after);
     return binding;
@@ -234,25 +227,27 @@ function checked(portId: string, row: PortRow | undefined): PortRow {
   return row;
 }
 
-function bindingOf(r: PortInactiveBindingTable): PortBinding {
+type StoredBinding = Omit<PortInactiveBindingTable, 'port_id'>;
+
+/** The port's active binding as a binding row stores it (it becomes one when another host's is activated). */
+function activeRow(port: PortRow): StoredBinding {
+  return {
+    host: port.binding_host_id,
+    vnic_type: port.binding_vnic_type,
+    profile: port.binding_profile,
+    vif_type: port.binding_vif_type,
+    vif_details: port.binding_vif_details,
+  };
+}
+
+function bindingOf(r: StoredBinding, status: BindingStatus): PortBinding {
   return {
     host: r.host,
     vif_type: r.vif_type,
     vif_details: parseObject(r.vif_details),
     vnic_type: r.vnic_type,
     profile: parseObject(r.profile),
-    status: 'INACTIVE',
-  };
-}
-
-function activeOf(port: PortRow): PortBinding {
-  return {
-    host: port.binding_host_id,
-    vif_type: port.binding_vif_type,
-    vif_details: parseObject(port.binding_vif_details),
-    vnic_type: port.binding_vnic_type,
-    profile: parseObject(port.binding_profile),
-    status: 'ACTIVE',
+    status,
   };
 }
 

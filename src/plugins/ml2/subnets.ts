@@ -1,16 +1,16 @@
 // Subnets in the ML2 plugin: CIDR, gateway and pool validation through the IPAM core, DNS
 // servers and host routes, IPv6 modes, automatic (SLAAC) addresses for existing ports, and
 // in-use checks on delete.
+import { sql, type SqlBool } from 'kysely';
 import type { RequestContext } from '../../core/context.js';
 import { subnetDef } from '../../definitions/subnet.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
-import type { ResourceDef } from '../../definitions/types.js';
-import type { ListQuery } from '../../core/list-query.js';
-import type { Rec, ResourceHandler } from '../../core/resource.js';
+import type { Rec } from '../../core/resource.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
 import type { SubnetTable } from '../../db/schema.js';
 import { formatCidr, defaultAllocationPools, defaultGateway, formatPools, parseCidr, validateAllocationPools, validateGatewayIp, validateSubnetCidr, validateSubnetOverlap, validateGatewayOutOfPools, validateDnsNameservers, validateHostRoutes, validateIpv6Modes, isAutoAddressSubnet, eui64Address, type IpRange } from '../../ipam/index.js';
-import { applyColumnFilters, applySortAndPage, applyTagFilters, boolColumn, chunks, loadTags, type ColumnMap } from '../common/list-sql.js';
+import { chunks, loadTags } from '../common/list-sql.js';
+import { TableResource, type RowCondition, type TableQuery } from '../common/table-resource.js';
 import { networkVisible } from '../common/visibility.js';
 import { checkRevision, standardFields } from '../common/standard.js';
 import type { Ml2Context } from './context.js';
@@ -20,16 +20,6 @@ import { subnetSource } from '../subnetpools/allocation.js';
 import { checkNewSubnetSegment, checkSubnetSegmentUpdate } from '../segments/subnet-segments.js';
 import { DEVICE_OWNER_DHCP, ROUTER_PORT_OWNERS } from '../../core/wire.js';
 import { Events } from '../../core/callbacks.js';
-
-const COLUMNS: ColumnMap = {
-  id: { column: 'id' }, name: { column: 'name' }, network_id: { column: 'network_id' },
-  tenant_id: { column: 'project_id' }, project_id: { column: 'project_id' }, ip_version: { column: 'ip_version' },
-  cidr: { column: 'cidr' }, gateway_ip: { column: 'gateway_ip' }, enable_dhcp: boolColumn('enable_dhcp'),
-  ipv6_ra_mode: { column: 'ipv6_ra_mode' }, ipv6_address_mode: { column: 'ipv6_address_mode' },
-  subnetpool_id: { column: 'subnetpool_id' }, segment_id: { column: 'segment_id' },
-  description: { column: 'description' }, created_at: { column: 'created_at' }, updated_at: { column: 'updated_at' },
-  revision_number: { column: 'revision_number' },
-};
 
 export interface SubnetInfo {
   id: string;
@@ -42,22 +32,15 @@ export interface SubnetInfo {
   pools: IpRange[];
 }
 
-export class SubnetHandler implements ResourceHandler {
-  readonly def: ResourceDef = subnetDef;
-
-  constructor(private readonly m: Ml2Context) {}
-
-  notFound(id: string): Error {
-    return subnetNotFound(id);
+/** Non-admins see the subnets of the networks they see. */
+export class SubnetHandler extends TableResource<'subnets'> {
+  constructor(private readonly m: Ml2Context) {
+    super({ def: subnetDef, db: m.db, notFound: subnetNotFound });
   }
 
-  private scoped(ctx: RequestContext, db: Reader) {
-    let qb = db.selectFrom('subnets').selectAll('subnets');
-    if (!ctx.isAdmin) {
-      qb = qb.where('subnets.network_id', 'in',
-        db.selectFrom('networks').select('networks.id').where(networkVisible(ctx, 'networks.project_id', 'networks.id')));
-    }
-    return qb;
+  protected override scope(ctx: RequestContext): RowCondition {
+    if (ctx.isAdmin) return null;
+    return sql<SqlBool>`${sql.ref('subnets.network_id')} in (select ${sql.ref('networks.id')} from ${sql.table('networks')} where ${networkVisible(ctx, 'networks.project_id', 'networks.id')})`;
   }
 
   parentOwner(_ctx: RequestContext, networkId: string): Promise<string | null> {
@@ -68,22 +51,13 @@ export class SubnetHandler implements ResourceHandler {
     return checkNetworkVisible(this.m.db, ctx, networkId);
   }
 
-  async get(ctx: RequestContext, id: string, db: Reader = this.m.db.kysely): Promise<Rec | null> {
-    const row = await this.scoped(ctx, db).where('subnets.id', '=', id).executeTakeFirst();
-    return row ? (await this.toDicts(db, [row], ctx.projectId))[0]! : null;
+  /** dns_nameservers lives in its own table. */
+  protected override filterRest(_ctx: RequestContext, qb: TableQuery<'subnets'>, rest: Record<string, unknown[]>): TableQuery<'subnets'> {
+    if (!rest.dns_nameservers) return qb;
+    return qb.where('subnets.id', 'in', this.m.db.kysely.selectFrom('dns_nameservers').select('subnet_id').where('address', 'in', rest.dns_nameservers as string[]));
   }
 
-  async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
-    const db = this.m.db.kysely;
-    const { qb: filtered, rest } = applyColumnFilters(this.scoped(ctx, db), 'subnets', COLUMNS, q.filters);
-    let qb = filtered;
-    if (rest.dns_nameservers) {
-      qb = qb.where('subnets.id', 'in', db.selectFrom('dns_nameservers').select('subnet_id').where('address', 'in', rest.dns_nameservers as string[]));
-    }
-    qb = applyTagFilters(qb, 'subnets', q.tagFilters);
-    qb = await applySortAndPage(db, qb, 'subnets', COLUMNS, q, 'SubnetNotFound');
-    const rows = await qb.execute();
-    if (q.pageReverse) rows.reverse();
+  protected dictsOf(ctx: RequestContext, db: Reader, rows: SubnetTable[]): Promise<Rec[]> {
     return this.toDicts(db, rows, ctx.projectId);
   }
 

@@ -169,6 +169,14 @@ export interface BoundKindSpec {
   beforeCreate?: RbacKind['beforeCreate'];
 }
 
+/** boundProjects of an object its users name in a column: the projects of the rows that name it. */
+function projectsOfRowsWith(table: 'subnets' | 'subnetpools', column: 'subnetpool_id' | 'address_scope_id'): BoundKindSpec['boundProjects'] {
+  return async (tx, id) => {
+    const rows = await tx.selectFrom(table).select('project_id').distinct().where(column, '=', id).execute();
+    return new Set(rows.map((r) => r.project_id));
+  };
+}
+
 export function boundKind(spec: BoundKindSpec): RbacKind {
   const table = spec.table as 'subnetpools';
   return {
@@ -197,10 +205,7 @@ export const subnetpoolKind = boundKind({
   type: 'subnetpool',
   table: 'subnetpools',
   label: 'Subnet pool',
-  async boundProjects(tx, id) {
-    const rows = await tx.selectFrom('subnets').select('project_id').distinct().where('subnetpool_id', '=', id).execute();
-    return new Set(rows.map((r) => r.project_id));
-  },
+  boundProjects: projectsOfRowsWith('subnets', 'subnetpool_id'),
   // SubnetPool.validate_rbac_policy_create: a pool in an address scope is shared only with
   // projects that can use the scope.
   async beforeCreate(_db, tx, _ctx, e) {
@@ -222,10 +227,7 @@ export const addressScopeKind = boundKind({
   type: 'address_scope',
   table: 'address_scopes',
   label: 'Address scope',
-  async boundProjects(tx, id) {
-    const rows = await tx.selectFrom('subnetpools').select('project_id').distinct().where('address_scope_id', '=', id).execute();
-    return new Set(rows.map((r) => r.project_id));
-  },
+  boundProjects: projectsOfRowsWith('subnetpools', 'address_scope_id'),
 });
 
 export const securityGroupKind: RbacKind = {

@@ -2,6 +2,7 @@
 // (neutron/db/securitygroups_db.py): canonical forms (legacy IPv6 ICMP names, the full port range
 // as "no range"), port ranges per protocol, ethertype against remote_ip_prefix and protocol, one
 // remote at most, and the key that tells duplicate rules apart.
+import type { SecurityGroupRuleTable } from '../../db/schema.js';
 import { parseIpPrefix } from '../../definitions/security-group.js';
 import { IP_PROTOCOLS } from '../../core/wire.js';
 import {
@@ -10,21 +11,13 @@ import {
   securityGroupProtocolRequiredWithPorts, securityGroupRuleParameterConflict,
 } from './errors.js';
 
-export interface RuleSpec {
-  security_group_id: string;
-  direction: string;
-  ethertype: string;
-  protocol: string | null;
-  port_range_min: number | null;
-  port_range_max: number | null;
-  remote_ip_prefix: string | null;
-  remote_group_id: string | null;
-  remote_address_group_id: string | null;
-}
+/** What a rule says: its stored columns other than identity and standard attributes. */
+export type RuleSpec = Pick<
+  SecurityGroupRuleTable,
+  'security_group_id' | 'direction' | 'ethertype' | 'protocol' | 'port_range_min' | 'port_range_max' | 'remote_ip_prefix' | 'remote_group_id' | 'remote_address_group_id'
+>;
 
-export interface NormalizedRule extends RuleSpec {
-  normalized_cidr: string | null;
-}
+export type NormalizedRule = RuleSpec & Pick<SecurityGroupRuleTable, 'normalized_cidr'>;
 
 /** Protocols whose rules may carry port ranges (neutron/common/_constants.py SG_PORT_PROTO_*). */
 const PORT_PROTOCOLS = new Set([33, 132, 6, 17, 136]);

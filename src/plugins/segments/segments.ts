@@ -17,7 +17,7 @@ import { loadTags } from '../common/list-sql.js';
 import { checkRevision } from '../common/standard.js';
 import { TableResource } from '../common/table-resource.js';
 import type { Ml2Context } from '../ml2/context.js';
-import { networkNotFound } from '../ml2/network-access.js';
+import { networkNotFound } from '../ml2/errors.js';
 import { decideBinding, linuxbridgeAgents, networkSegments, type BindingOptions } from '../ml2/binding.js';
 import type { Segment } from '../ml2/type-drivers.js';
 import { segmentInUse, segmentNotFound } from './errors.js';
