@@ -34,17 +34,6 @@ export const LAYERS = {
   cli: ALL,
 };
 
-/**
- * Imports that break LAYERS and were already in the tree when this check came (issue 8 removes
- * them): `file → specifier`. Each is allowed until it is gone; an entry that no longer occurs is an
- * error, so this list only shrinks. Never add to it: fix the import instead.
- */
-const KNOWN = new Set([
-  // core/ naming the definitions' types (ResourceDef in the handler contract).
-  "src/core/resource.ts → '../definitions/types.js'",
-  "src/core/api-route.ts → '../definitions/types.js'",
-]);
-
 // `import x, { y as z, type T } from '…'`, `import * as x from '…'`, `export { a } from '…'`,
 // `export * from '…'`, `export type { T } from '…'`: only names, braces, commas and `*` come
 // between the keyword and `from` (so `export const x = f('…')` cannot match).
@@ -92,10 +81,9 @@ function walk(dir, out = []) {
   return out;
 }
 
-/** Problems in the tree under srcDir, as `file:line → specifier (why)` lines; `known` is the allowed list. */
-export function check(srcDir, known = KNOWN) {
+/** Problems in the tree under srcDir, as `file:line → specifier (why)` lines. */
+export function check(srcDir) {
   const problems = [];
-  const used = new Set();
   for (const file of walk(srcDir).sort()) {
     const rel = relative(srcDir, file);
     const from = layerOf(rel);
@@ -115,15 +103,9 @@ export function check(srcDir, known = KNOWN) {
       if (target.startsWith('..')) continue; // outside src/ (none today)
       const to = layerOf(target);
       if (to === from || allowed.includes(to)) continue;
-      const key = `${shown} → '${spec}'`;
-      if (known.has(key)) {
-        used.add(key);
-        continue;
-      }
       problems.push(`${shown}:${line} → '${spec}' (${from}/ may not import ${to ?? target})`);
     }
   }
-  for (const key of known) if (!used.has(key)) problems.push(`${key}: no longer imported; delete it from KNOWN in scripts/check-imports.mjs`);
   return problems;
 }
 
@@ -135,5 +117,5 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     for (const p of problems) console.error(`  ${p}`);
     process.exit(1);
   }
-  console.log(`check-imports: every src/ import follows the layer rules, but for the ${KNOWN.size} old ones in KNOWN`);
+  console.log('check-imports: every src/ import follows the layer rules');
 }

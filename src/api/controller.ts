@@ -2,7 +2,7 @@
 // from the resource definition, policy (resource and attribute level), fields, 404-not-403 for
 // what the caller may not see, If-Match revision checks. Plugins only see validated input.
 import type { RequestContext } from '../core/context.js';
-import type { AttributeDef, ResourceDef } from '../definitions/types.js';
+import type { AttributeDef, ResourceDef } from '../core/definition.js';
 import { NOT_SPECIFIED } from '../definitions/common.js';
 import type { PolicyEngine, PolicyCredentials } from '../policy/engine.js';
 import { credentialsOf } from '../policy/credentials.js';

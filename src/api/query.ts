@@ -1,6 +1,6 @@
 // Query-string semantics of Neutron's list calls (neutron/api/api_common.py): filters
 // (repeated key = any of), fields, sort_key/sort_dir, limit/marker/page_reverse, tag filters.
-import type { ResourceDef } from '../definitions/types.js';
+import type { ResourceDef } from '../core/definition.js';
 import { badRequest } from '../core/errors.js';
 
 export type { QueryParams, TagFilters, ListQuery } from '../core/list-query.js';

@@ -4,7 +4,7 @@
 // the resource definitions (ResourceDef.memberActions) and need no route here.
 import type { RequestContext } from './context.js';
 import type { ListQuery, QueryParams } from './list-query.js';
-import type { ResourceDef } from '../definitions/types.js';
+import type { ResourceDef } from './definition.js';
 import type { Rec } from './resource.js';
 
 export interface RouteRequest {

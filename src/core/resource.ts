@@ -1,7 +1,7 @@
 // What a plugin provides for one resource collection; the generic controller does the HTTP,
 // validation, policy and field filtering around it.
 import type { RequestContext } from './context.js';
-import type { ResourceDef } from '../definitions/types.js';
+import type { ResourceDef } from './definition.js';
 import type { ListQuery } from './list-query.js';
 
 export type Rec = Record<string, unknown>;

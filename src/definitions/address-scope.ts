@@ -1,6 +1,6 @@
 // address_scopes (address-scope): a scope that subnet pools join; prefixes of the pools of one
 // scope never overlap. No standard attributes in Neutron. `shared` is an RBAC entry.
-import type { ResourceDef } from './types.js';
+import type { ResourceDef } from '../core/definition.js';
 import { COLUMN, idAttr, nameAttr, projectAttrs } from './common.js';
 import { boolean, filterBool, filterInt, oneOf, toInt } from './validators.js';
 

@@ -2,7 +2,7 @@
 // `availability_zone` attribute that Neutron's availability_zone extension adds to agents.
 // Agents are created by their own state reports over RPC, never through the API: every
 // attribute is read-only except admin_state_up and description.
-import type { ResourceDef } from './types.js';
+import type { ResourceDef } from '../core/definition.js';
 import { BOOL_COLUMN, COLUMN, idAttr } from './common.js';
 import { boolean, filterBool, stringOrNull } from './validators.js';
 

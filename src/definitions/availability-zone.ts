@@ -1,7 +1,7 @@
 // availability_zones (neutron_lib/api/definitions/availability_zone.py, with the
 // availability_zone_filter extension's filters) and the hints validator that networks and
 // routers share (network_availability_zone, router_availability_zone).
-import type { ResourceDef, Validator } from './types.js';
+import type { ResourceDef, Validator } from '../core/definition.js';
 import { invalidAttribute, invalidInput } from '../core/errors.js';
 import { pyStr } from '../ipam/index.js';
 

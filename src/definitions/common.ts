@@ -2,7 +2,7 @@
 // (description, timestamps, revision number, tags).
 import { isIP } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import type { AttributeDef, ColumnDef, Validator } from './types.js';
+import type { AttributeDef, ColumnDef, Validator } from '../core/definition.js';
 import { invalidAttribute } from '../core/errors.js';
 import { boolean, filterBool, string, uuid } from './validators.js';
 

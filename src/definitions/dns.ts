@@ -4,7 +4,7 @@
 // (convert_string_to_case_insensitive), then checked against RFC 1123 host name rules.
 // The check that also needs [DEFAULT] dns_domain (the PQDN plus the domain must fit 255
 // characters) lives in the DNS extension driver (plugins/dns).
-import type { AttributeDef, Validator } from './types.js';
+import type { AttributeDef, Validator } from '../core/definition.js';
 import { invalidAttribute, invalidInput } from '../core/errors.js';
 import { pyStr } from '../ipam/index.js';
 

@@ -1,6 +1,6 @@
 // floatingips (Neutron's `router` extension, neutron_lib/api/definitions/l3.py) with
 // fip-port-details (port_details), qos-fip (qos_policy_id) and the standard attributes.
-import type { ResourceDef } from './types.js';
+import type { ResourceDef } from '../core/definition.js';
 import { COLUMN, columnNamed, idAttr, ipAddressOrNull, projectAttrs, standardAttrs } from './common.js';
 import { uuid, uuidOrNull } from './validators.js';
 import { floatingipDnsAttrs } from './dns.js';

@@ -3,7 +3,7 @@
 // updated; labels have no standard attributes besides a (longer) description, rules no owner of
 // their own. The prefixes are checked by the plugin, as Neutron's metering plugin does, because
 // with the second extension none of them is required.
-import type { AttributeDef, ResourceDef } from './types.js';
+import type { AttributeDef, ResourceDef } from '../core/definition.js';
 import { BOOL_COLUMN, COLUMN, idAttr, projectAttrs } from './common.js';
 import { boolean, filterBool, oneOf, string, uuid } from './validators.js';
 

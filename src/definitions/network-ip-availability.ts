@@ -1,7 +1,7 @@
 // network-ip-availabilities (network-ip-availability): read-only address usage per network and
 // subnet, for operators. `ip_version` is a filter only. The network's own attributes come from
 // (and filter on) the networks table.
-import type { ResourceDef } from './types.js';
+import type { ResourceDef } from '../core/definition.js';
 import { COLUMN, columnNamed } from './common.js';
 import { filterInt } from './validators.js';
 

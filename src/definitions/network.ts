@@ -1,6 +1,6 @@
 // networks: core attributes plus provider, multi-provider, external-net, net-mtu(-writable),
 // port-security and the standard attributes.
-import type { ResourceDef } from './types.js';
+import type { ResourceDef } from '../core/definition.js';
 import { availabilityZoneHints } from './availability-zone.js';
 import { networkDnsAttrs } from './dns.js';
 import { adminStateAttr, BOOL_COLUMN, COLUMN, columnNamed, idAttr, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';

@@ -1,6 +1,6 @@
 // ports: core attributes plus binding, port-security, allowed-address-pairs, extra_dhcp_opt
 // and the standard attributes.
-import type { ResourceDef } from './types.js';
+import type { ResourceDef } from '../core/definition.js';
 import { adminStateAttr, BOOL_COLUMN, COLUMN, columnNamed, idAttr, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
 import { invalidAttribute } from '../core/errors.js';
 import { boolean, dict, dictOrEmpty, filterBool, list, macAddress, oneOf, string, uuid, uuidOrNull } from './validators.js';

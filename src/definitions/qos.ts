@@ -2,7 +2,7 @@
 // qos-bw-minimum-ingress, qos-rule-type-details, qos-rule-type-filter and qos-rules-alias):
 // policies under /v2.0/qos/policies, their rules as sub-resources of a policy, the same rules
 // reachable by id alone (/v2.0/qos/alias-<type>-rules/{id}) and the rule types the drivers support.
-import type { AttributeDef, ResourceDef, Validator } from './types.js';
+import type { AttributeDef, ResourceDef, Validator } from '../core/definition.js';
 import { COLUMN, idAttr, nameAttr, projectAttrs, standardAttrs } from './common.js';
 import { boolean, filterBool, filterInt, intRange, oneOf, toBoolean, toInt } from './validators.js';
 

@@ -1,6 +1,6 @@
 // rbac-policies (rbac-policies, rbac-address-scope, rbac-subnetpool, rbac-security-groups):
 // who else may use a network, subnet pool, address scope or security group, and how.
-import type { ResourceDef, Validator } from './types.js';
+import type { ResourceDef, Validator } from '../core/definition.js';
 import { COLUMN, columnNamed, idAttr, projectAttrs } from './common.js';
 import { invalidInput } from '../core/errors.js';
 import { string, uuid } from './validators.js';

@@ -1,6 +1,6 @@
 // routers (Neutron's `router` extension, neutron_lib/api/definitions/l3.py) with ext-gw-mode
 // (enable_snat in external_gateway_info), extraroute (routes) and the standard attributes.
-import type { ResourceDef, Validator } from './types.js';
+import type { ResourceDef, Validator } from '../core/definition.js';
 import { adminStateAttr, COLUMN, idAttr, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
 import { invalidAttribute } from '../core/errors.js';
 import { isUuid, toBoolean } from './validators.js';

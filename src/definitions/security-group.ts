@@ -2,7 +2,7 @@
 // stateful-security-group, security-groups-normalized-cidr and security-groups-shared-filtering),
 // and the converters Neutron applies to rule attributes before the plugin sees them
 // (neutron/extensions/securitygroup.py): protocol names/numbers, port numbers, ethertype, CIDR.
-import type { AttributeDef, ResourceDef, Validator } from './types.js';
+import type { AttributeDef, ResourceDef, Validator } from '../core/definition.js';
 import { COLUMN, idAttr, projectAttrs, standardAttrs } from './common.js';
 import { invalidAttribute } from '../core/errors.js';
 import { boolean, filterBool, filterInt, isUuid, list, oneOf, string } from './validators.js';

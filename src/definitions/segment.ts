@@ -1,7 +1,7 @@
 // segments (segment, standard-attr-segment): the network_segments rows of ML2 as a resource of
 // their own. Only name and description change after create; the owner is taken on create (for
 // policy) but is not a segment attribute anyone sees.
-import type { ResourceDef } from './types.js';
+import type { ResourceDef } from '../core/definition.js';
 import { COLUMN, idAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
 import { string, stringOrNull, toInt, uuid } from './validators.js';
 

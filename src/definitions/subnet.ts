@@ -1,5 +1,5 @@
 // subnets: core attributes (CIDR, gateway, pools, DNS, host routes, DHCP, IPv6 modes).
-import type { ResourceDef } from './types.js';
+import type { ResourceDef } from '../core/definition.js';
 import { BOOL_COLUMN, COLUMN, idAttr, ipAddressOrNull, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
 import { invalidAttribute } from '../core/errors.js';
 import { boolean, filterBool, filterInt, list, oneOf, string, toInt, uuid, uuidOrNull, dict } from './validators.js';

@@ -1,6 +1,6 @@
 // subnetpools (subnet_allocation, with address-scope's address_scope_id): pools of prefixes that
 // subnets are allocated from. ip_version is derived from the prefixes; `shared` is an RBAC entry.
-import type { ResourceDef, Validator } from './types.js';
+import type { ResourceDef, Validator } from '../core/definition.js';
 import { BOOL_COLUMN, COLUMN, idAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
 import { invalidAttribute } from '../core/errors.js';
 import { boolean, filterBool, filterInt, list, string, toInt, uuidOrNull } from './validators.js';

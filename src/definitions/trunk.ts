@@ -1,6 +1,6 @@
 // trunks (neutron_lib's trunk, with trunk-details on ports): a parent port that carries the
 // traffic of its subports, each told apart by a segmentation type and id (VLAN tags).
-import type { ResourceDef, Validator } from './types.js';
+import type { ResourceDef, Validator } from '../core/definition.js';
 import { adminStateAttr, COLUMN, idAttr, nameAttr, projectAttrs, standardAttrs } from './common.js';
 import { invalidAttribute } from '../core/errors.js';
 import { isUuid, uuid } from './validators.js';

@@ -1,7 +1,7 @@
 // Attribute validators and converters, modelled on neutron_lib.api.validators/converters.
 // Each returns the (converted) value or throws a 400 whose message names the attribute.
 import { invalidAttribute, invalidInput } from '../core/errors.js';
-import type { Validator } from './types.js';
+import type { Validator } from '../core/definition.js';
 
 
 const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));

@@ -9,7 +9,7 @@
 import type { ApiRoute, ApiServices } from '../core/api-route.js';
 import type { CallbackRegistry } from '../core/callbacks.js';
 import type { ResourceHandler } from '../core/resource.js';
-import type { ResourceDef } from '../definitions/types.js';
+import type { ResourceDef } from '../core/definition.js';
 import type { Config } from '../config/index.js';
 import type { Db } from '../db/connection.js';
 import type { Counter, QuotaEngine } from '../quota/quota.js';

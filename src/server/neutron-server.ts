@@ -12,7 +12,7 @@ import { upgrade } from '../db/migrate.js';
 import { apiServices, buildApi, type Authenticator } from '../api/server.js';
 import { CollectionController } from '../api/controller.js';
 import { KNOWN_EXTENSIONS } from '../definitions/extensions.js';
-import type { ResourceDef } from '../definitions/types.js';
+import type { ResourceDef } from '../core/definition.js';
 import { policyFromConfig } from '../policy/from-config.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import { credentialsOf } from '../policy/credentials.js';

@@ -14,7 +14,7 @@ import { segmentDef } from '../../src/definitions/segment.js';
 import { subnetDef } from '../../src/definitions/subnet.js';
 import { subnetpoolDef } from '../../src/definitions/subnetpool.js';
 import { trunkDef } from '../../src/definitions/trunk.js';
-import type { ResourceDef } from '../../src/definitions/types.js';
+import type { ResourceDef } from '../../src/core/definition.js';
 
 export const TABLE_DEFINITIONS: readonly ResourceDef[] = [
   addressScopeDef, agentDef, floatingipDef, meteringLabelDef, meteringLabelRuleDef, networkIpAvailabilityDef, networkDef, portDef,

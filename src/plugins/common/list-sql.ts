@@ -6,7 +6,7 @@ import { notFound } from '../../core/errors.js';
 import type { AnySelect, Reader } from '../../db/tx.js';
 import type { Db } from '../../db/connection.js';
 import { BOOL_COLUMN } from '../../definitions/common.js';
-import type { ResourceDef } from '../../definitions/types.js';
+import type { ResourceDef } from '../../core/definition.js';
 
 /** attribute name -> column, with a converter from the API value to the stored value. */
 export type ColumnMap = Record<string, { column: string; toDb?: (v: unknown) => unknown }>;

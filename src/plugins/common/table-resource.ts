@@ -12,7 +12,7 @@ import type { Rec, ResourceHandler } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import type { Database } from '../../db/schema.js';
 import type { Reader } from '../../db/tx.js';
-import type { ResourceDef } from '../../definitions/types.js';
+import type { ResourceDef } from '../../core/definition.js';
 import { applyColumnFilters, applySortAndPage, applyTagFilters, columnsOf, tableOf, type ColumnMap } from './list-sql.js';
 import { rbacShared, rbacVisible } from './visibility.js';
 

@@ -3,7 +3,7 @@
 // it, or gets its 404).
 import type { ApiRoute, CollectionAccess } from '../../core/api-route.js';
 import { badRequest } from '../../core/errors.js';
-import type { ResourceDef } from '../../definitions/types.js';
+import type { ResourceDef } from '../../core/definition.js';
 import { tagNotFound } from './errors.js';
 import type { TagStore } from './tags.js';
 

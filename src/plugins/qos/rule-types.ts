@@ -3,7 +3,7 @@
 // values (qos-rule-type-details; showing one type is for admins, as in Neutron).
 import type { RequestContext } from '../../core/context.js';
 import { qosRuleTypeDef, VALID_RULE_TYPES } from '../../definitions/qos.js';
-import type { ResourceDef } from '../../definitions/types.js';
+import type { ResourceDef } from '../../core/definition.js';
 import { actionNotAuthorized, httpNotFound } from '../../core/errors.js';
 import type { ListQuery } from '../../core/list-query.js';
 import type { Rec, ResourceHandler } from '../../core/resource.js';

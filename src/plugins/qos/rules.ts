@@ -5,7 +5,7 @@
 // and bumps its revision; the database's unique keys settle concurrent duplicates.
 import type { RequestContext } from '../../core/context.js';
 import { qosRuleAliasDef, qosRuleDef, RULE_TYPE_BANDWIDTH_LIMIT, RULE_TYPE_MINIMUM_BANDWIDTH, type RuleTypeSpec } from '../../definitions/qos.js';
-import type { ResourceDef } from '../../definitions/types.js';
+import type { ResourceDef } from '../../core/definition.js';
 import type { Rec, ResourceHandler } from '../../core/resource.js';
 import { isDuplicateKey, type Db } from '../../db/connection.js';
 import type { Database } from '../../db/schema.js';

@@ -3,7 +3,7 @@
 // without pools) and how many are allocated. Read-only; the policy makes it admin/service-only.
 import type { RequestContext } from '../../core/context.js';
 import { networkIpAvailabilityDef } from '../../definitions/network-ip-availability.js';
-import type { ResourceDef } from '../../definitions/types.js';
+import type { ResourceDef } from '../../core/definition.js';
 import { httpNotFound } from '../../core/errors.js';
 import { networkNotFound } from '../ml2/errors.js';
 import type { ListQuery } from '../../core/list-query.js';
