@@ -11,7 +11,7 @@ import type { ListQuery } from '../../core/list-query.js';
 import type { Rec, ResourceHandler } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import type { Database } from '../../db/schema.js';
-import type { Reader } from '../../db/tx.js';
+import type { AnySelect, Reader } from '../../db/tx.js';
 import type { ResourceDef } from '../../core/definition.js';
 import { applyColumnFilters, applySortAndPage, applyTagFilters, columnsOf, tableOf, type ColumnMap } from './list-sql.js';
 import { rbacShared, rbacVisible } from './visibility.js';
@@ -29,7 +29,7 @@ export const ownProject = (ctx: RequestContext, table: string): RawBuilder<SqlBo
  * A boolean filter on a computed attribute (shared, is_default): rows where `condition` is what
  * was asked; asking for both true and false filters nothing, as Neutron's query does.
  */
-export function whereFlag<QB extends SelectQueryBuilder<any, any, any>>(qb: QB, values: unknown[] | undefined, condition: RawBuilder<SqlBool>): QB {
+export function whereFlag<QB extends AnySelect>(qb: QB, values: unknown[] | undefined, condition: RawBuilder<SqlBool>): QB {
   if (!values) return qb;
   const want = new Set(values.map(Boolean));
   if (want.size !== 1) return qb;
@@ -103,6 +103,7 @@ export abstract class TableResource<T extends TableName> implements ResourceHand
   /** The table's rows that `condition` admits. */
   protected select(db: Reader, condition: RowCondition): TableQuery<T> {
     // Kysely cannot type a query over a table chosen by a type parameter: build it untyped.
+    // biome-ignore lint/suspicious/noExplicitAny: the table is the definition's, a type parameter Kysely cannot select from
     const qb = (db as unknown as Kysely<any>).selectFrom(this.table as string).selectAll(this.table as string);
     return (condition ? qb.where(condition) : qb) as unknown as TableQuery<T>;
   }

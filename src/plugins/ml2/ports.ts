@@ -1,13 +1,13 @@
 // Ports in the ML2 plugin: MAC and fixed IP allocation (unique per network/subnet, enforced by
 // the database), port security, allowed address pairs, extra DHCP options and binding fields.
 import { randomUUID } from 'node:crypto';
-import { sql, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import { sql, type SqlBool } from 'kysely';
 import type { RequestContext } from '../../core/context.js';
 import { GENERATE_MAC, portDef } from '../../definitions/port.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import { badRequest } from '../../core/errors.js';
 import type { Rec } from '../../core/resource.js';
-import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
+import { b2i, forUpdate, i2b, inTransaction, nowIso, type AnySelect, type Reader, type Tx } from '../../db/tx.js';
 import type { IpAllocationTable, PortTable } from '../../db/schema.js';
 import { selectRows, selectRowsAsOne } from '../../db/rows.js';
 import { isDuplicateKey } from '../../db/connection.js';
@@ -108,7 +108,7 @@ export class PortHandler extends TableResource<'ports'> {
     const ips = want('fixed_ips') ? new Map<string, FixedIp[]>() : undefined;
     const pairs = want('allowed_address_pairs') ? new Map<string, AddressPair[]>() : undefined;
     const opts = want('extra_dhcp_opts') ? new Map<string, DhcpOpt[]>() : undefined;
-    const byPort = <QB extends SelectQueryBuilder<any, any, any>>(qb: QB, part: string[]) => whereIdIn(this.m.db, qb, 'port_id', part);
+    const byPort = <QB extends AnySelect>(qb: QB, part: string[]) => whereIdIn(this.m.db, qb, 'port_id', part);
     for (const part of idChunks(this.m.db, ids)) {
       if (ips) {
         const q = byPort(db.selectFrom('ip_allocations').select(['port_id', 'subnet_id', 'ip_address']), part);

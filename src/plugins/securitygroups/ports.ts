@@ -146,6 +146,7 @@ export class PortSecurityGroups {
   }
 
   /** Sub-select of the ports that use any of the groups (the ports' `security_groups` filter). */
+  // biome-ignore lint/suspicious/noExplicitAny: a subquery for any outer query's `ports.id in (…)`
   portsUsing(db: Reader, groupIds: string[]): SelectQueryBuilder<any, any, { port_id: string }> {
     return db.selectFrom('security_group_port_bindings').select('port_id').where('security_group_id', 'in', groupIds);
   }
