@@ -14,7 +14,12 @@ function walk(dir, out = []) {
   return out;
 }
 const only = process.argv.slice(2);
-const files = walk('dist/test').sort().filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
-if (files.length === 0) { console.error('no test files found'); process.exit(1); }
+const files = walk('dist/test')
+  .sort()
+  .filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
 const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -53,9 +53,15 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const spec = {
-    'config-file': { type: 'string', multiple: true }, 'bind-host': { type: 'string' }, 'bind-port': { type: 'string' },
-    'state-path': { type: 'string' }, host: { type: 'string' }, agents: { type: 'string' }, netns: { type: 'string' },
-    debug: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    'config-file': { type: 'string', multiple: true },
+    'bind-host': { type: 'string' },
+    'bind-port': { type: 'string' },
+    'state-path': { type: 'string' },
+    host: { type: 'string' },
+    agents: { type: 'string' },
+    netns: { type: 'string' },
+    debug: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   } as const;
   const { values: v, positionals } = parseOptions(argv, spec, USAGE, (m) => new ConfigError(m, {}));
   const DEFAULT: Record<string, string> = {};

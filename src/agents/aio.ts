@@ -23,10 +23,15 @@ const PATH_DIRS = () => [...(process.env.PATH ?? '').split(':'), '/usr/local/sbi
 export function aioAgents(cfg: Config): AioAgent[] {
   const names = [...new Set(cfg.aio.agents.map((a) => a.trim()).filter(Boolean))];
   for (const n of names) {
-    if (!(AIO_AGENTS as readonly string[]).includes(n)) throw new ConfigError(`[aio] agents: unknown agent "${n}" (choose from ${AIO_AGENTS.join(', ')})`, {});
+    if (!(AIO_AGENTS as readonly string[]).includes(n))
+      throw new ConfigError(`[aio] agents: unknown agent "${n}" (choose from ${AIO_AGENTS.join(', ')})`, {});
   }
   const agents = names as AioAgent[];
-  if (agents.length && process.getuid?.() !== 0) throw new ConfigError(`[aio] agents = ${agents.join(',')} needs root (they change the kernel's links and namespaces); leave it empty to run the API only`, {});
+  if (agents.length && process.getuid?.() !== 0)
+    throw new ConfigError(
+      `[aio] agents = ${agents.join(',')} needs root (they change the kernel's links and namespaces); leave it empty to run the API only`,
+      {},
+    );
   const missing = [...new Set(agents.flatMap((a) => TOOLS[a]))].filter((t) => !PATH_DIRS().some((d) => existsSync(`${d}/${t}`)));
   if (missing.length) throw new ConfigError(`[aio] agents = ${agents.join(',')} needs ${missing.join(', ')} (Debian: iproute2, dnsmasq-base)`, {});
   return agents;

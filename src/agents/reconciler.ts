@@ -166,7 +166,7 @@ export class Reconciler<K> {
     const limit = Math.max(1, this.o.concurrency ?? 1);
     while (!this.stopped && this.ready.size && this.runningCount() < limit) {
       const full = this.o.fullKey;
-      const key = full !== undefined && this.ready.has(full) ? full : this.ready.values().next().value as K;
+      const key = full !== undefined && this.ready.has(full) ? full : (this.ready.values().next().value as K);
       this.ready.delete(key);
       this.start(key);
     }

@@ -5,7 +5,6 @@
 import { newRpcContext, type RpcBus } from '../rpc/index.js';
 import { REPORTS_TOPIC } from '../core/wire.js';
 
-
 export interface StateReporterOptions {
   bus: RpcBus;
   agentType: string;
@@ -59,13 +58,18 @@ export class StateReporter {
 
   private tick(): void {
     if (!this.running) return;
-    this.inFlight = this.reportOnce().then(() => undefined, (err: unknown) => {
-      this.failures++;
-      this.o.onError?.(err);
-    }).finally(() => {
-      this.inFlight = null;
-      if (this.running) this.timer = setTimeout(() => this.tick(), this.o.reportInterval * 1000);
-    });
+    this.inFlight = this.reportOnce()
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          this.failures++;
+          this.o.onError?.(err);
+        },
+      )
+      .finally(() => {
+        this.inFlight = null;
+        if (this.running) this.timer = setTimeout(() => this.tick(), this.o.reportInterval * 1000);
+      });
   }
 
   /** The state sent to the server now. */

@@ -10,10 +10,8 @@ import { badRequest, policyNotAuthorized } from '../core/errors.js';
 import type { ListQuery } from './query.js';
 import type { Rec, ResourceHandler } from '../core/resource.js';
 
-
 /** [attribute, its get_<resource>:<attr> rule or null] to show, in definition order. */
 type PresentPlan = ReadonlyArray<readonly [string, string | null]>;
-
 
 export class CollectionController {
   readonly def: ResourceDef;
@@ -24,7 +22,10 @@ export class CollectionController {
   /** The resource's name in policy actions: a sub-resource's is prefixed by its parent's (get_policy_dscp_marking_rule). */
   private readonly policyName: string;
 
-  constructor(readonly handler: ResourceHandler, private readonly policy: PolicyEngine) {
+  constructor(
+    readonly handler: ResourceHandler,
+    private readonly policy: PolicyEngine,
+  ) {
     this.def = handler.def;
     this.policyName = this.def.parentPath && this.def.parent ? `${this.def.parent.resource}_${this.def.name}` : this.def.name;
     this.attrs = Object.entries(this.def.attributes);
@@ -58,7 +59,10 @@ export class CollectionController {
   private projectFor(ctx: RequestContext, item: Rec): string {
     const t = item.tenant_id;
     const p = item.project_id;
-    for (const [k, v] of [['tenant_id', t], ['project_id', p]] as const) {
+    for (const [k, v] of [
+      ['tenant_id', t],
+      ['project_id', p],
+    ] as const) {
       if (v !== undefined && (typeof v !== 'string' || v.length > 255)) {
         throw badRequest(`Invalid input for ${k}. Reason: '${String(v)}' is not a valid string.`);
       }
@@ -218,7 +222,9 @@ export class CollectionController {
       ? (b![this.def.collection] as unknown[])
       : b && typeof b === 'object' && this.def.name in b
         ? [b[this.def.name]]
-        : (() => { throw badRequest(`Unable to find '${this.def.name}' in request body`); })();
+        : (() => {
+            throw badRequest(`Unable to find '${this.def.name}' in request body`);
+          })();
     if (bulk && rawItems.length === 0) throw badRequest(`No ${this.def.collection} given in bulk request`);
     const items = rawItems.map((r) => this.prepareCreate(ctx, r));
     if (parentId !== undefined && this.def.parent) for (const item of items) item[this.def.parent.idAttr] = parentId;

@@ -15,8 +15,7 @@ export function parseQueryString(qs: string): QueryParams {
   return out;
 }
 
-const splitTags = (vals: string[] | undefined) =>
-  vals ? vals.flatMap((v) => v.split(',')).filter((t) => t !== '') : undefined;
+const splitTags = (vals: string[] | undefined) => (vals ? vals.flatMap((v) => v.split(',')).filter((t) => t !== '') : undefined);
 
 export function parseListQuery(params: QueryParams, def: ResourceDef, maxLimit: number): ListQuery {
   const filters: Record<string, unknown[]> = {};
@@ -52,22 +51,32 @@ export function parseListQuery(params: QueryParams, def: ResourceDef, maxLimit: 
   }
   if (maxLimit > 0) limit = Math.min(maxLimit, limit ?? 0) || maxLimit;
   if (!limit) limit = null;
-  const marker = limit ? params.marker?.[0] ?? null : null;
+  const marker = limit ? (params.marker?.[0] ?? null) : null;
   const pageReverse = (params.page_reverse?.[0] ?? 'false').toLowerCase() === 'true';
   const fields = (params.fields ?? []).filter((f) => f);
 
   return {
-    filters, fields, sorts, limit, marker, pageReverse,
+    filters,
+    fields,
+    sorts,
+    limit,
+    marker,
+    pageReverse,
     tagFilters: {
-      tags: splitTags(params.tags), tagsAny: splitTags(params['tags-any']),
-      notTags: splitTags(params['not-tags']), notTagsAny: splitTags(params['not-tags-any']),
+      tags: splitTags(params.tags),
+      tagsAny: splitTags(params['tags-any']),
+      notTags: splitTags(params['not-tags']),
+      notTagsAny: splitTags(params['not-tags-any']),
     },
   };
 }
 
 /** `<collection>_links` as Neutron builds them for native pagination. */
 export function paginationLinks(
-  baseUrl: string, params: QueryParams, items: Array<Record<string, unknown>>, q: ListQuery,
+  baseUrl: string,
+  params: QueryParams,
+  items: Array<Record<string, unknown>>,
+  q: ListQuery,
 ): Array<{ rel: string; href: string }> {
   if (!q.limit) return [];
   const links: Array<{ rel: string; href: string }> = [];

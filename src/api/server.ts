@@ -32,7 +32,6 @@ export function apiServices(controllers: Iterable<CollectionController>, allowed
   return { collection: (name) => byCollection.get(name), collections: () => [...byCollection.values()], allowed };
 }
 
-
 declare module 'fastify' {
   interface FastifyRequest {
     neutronCtx?: RequestContext;
@@ -46,7 +45,10 @@ const REVISION_RE = /^revision_number=(\d+)$/;
 function expectedRevision(req: FastifyRequest): number | undefined {
   const h = req.headers['if-match'];
   if (!h) return undefined;
-  const values = (Array.isArray(h) ? h : [h]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v.startsWith('revision_number'));
+  const values = (Array.isArray(h) ? h : [h])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v.startsWith('revision_number'));
   if (values.length === 0) return undefined;
   if (values.length > 1) throw badRequest('Multiple revision_number etags are not supported.');
   const m = REVISION_RE.exec(values[0]!);
@@ -100,7 +102,9 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
       return reply.status(e.statusCode).send(new NeutronError(e.statusCode, type, e.message ?? 'Bad request').toBody());
     }
     req.log.error({ err: e, requestId: req.requestId }, 'request failed');
-    return reply.status(500).send(new NeutronError(500, 'HTTPInternalServerError', 'Request Failed: internal server error while processing your request.').toBody());
+    return reply
+      .status(500)
+      .send(new NeutronError(500, 'HTTPInternalServerError', 'Request Failed: internal server error while processing your request.').toBody());
   });
 
   app.setNotFoundHandler((_req, reply) => {
@@ -115,10 +119,13 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
   }));
   app.get('/v2.0', async (req) => ({
     // Neutron lists its core resources here only, not those of extensions (agents, routers, ...).
-    resources: [...controllers.values()].filter((c) => CORE_RESOURCES.has(c.def.name)).map((c) => ({
-      name: c.def.name, collection: c.def.collection,
-      links: [{ href: `${baseUrl(req)}/v2.0/${c.def.collection}`, rel: 'self' }],
-    })),
+    resources: [...controllers.values()]
+      .filter((c) => CORE_RESOURCES.has(c.def.name))
+      .map((c) => ({
+        name: c.def.name,
+        collection: c.def.collection,
+        links: [{ href: `${baseUrl(req)}/v2.0/${c.def.collection}`, rel: 'self' }],
+      })),
   }));
   app.get('/v2.0/', async (_req, reply) => reply.redirect('/v2.0', 301));
 
@@ -158,7 +165,12 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     if (ops.has('show')) {
       app.get<P>(`${base}/:id`, async (req) => {
         const params = parseQueryString(req.url.split('?')[1] ?? '');
-        return c.show(ctx(req), req.params.id, (params.fields ?? []).filter((f) => f), parentOf(req));
+        return c.show(
+          ctx(req),
+          req.params.id,
+          (params.fields ?? []).filter((f) => f),
+          parentOf(req),
+        );
       });
     }
     if (ops.has('update')) {

@@ -48,5 +48,12 @@ export interface ApiRoute {
 }
 
 /** A list query that selects the given ids, for routes that show other collections' items. */
-export const byIds = (ids: string[]): ListQuery =>
-  ({ filters: { id: ids }, fields: [], sorts: [], limit: null, marker: null, pageReverse: false, tagFilters: {} });
+export const byIds = (ids: string[]): ListQuery => ({
+  filters: { id: ids },
+  fields: [],
+  sorts: [],
+  limit: null,
+  marker: null,
+  pageReverse: false,
+  tagFilters: {},
+});

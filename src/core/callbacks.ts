@@ -17,9 +17,15 @@ export type Action = 'create' | 'update' | 'delete';
 export type EventName = `${Phase}_${Action}` | (string & {});
 
 export const Events = {
-  BEFORE_CREATE: 'before_create', PRECOMMIT_CREATE: 'precommit_create', AFTER_CREATE: 'after_create',
-  BEFORE_UPDATE: 'before_update', PRECOMMIT_UPDATE: 'precommit_update', AFTER_UPDATE: 'after_update',
-  BEFORE_DELETE: 'before_delete', PRECOMMIT_DELETE: 'precommit_delete', AFTER_DELETE: 'after_delete',
+  BEFORE_CREATE: 'before_create',
+  PRECOMMIT_CREATE: 'precommit_create',
+  AFTER_CREATE: 'after_create',
+  BEFORE_UPDATE: 'before_update',
+  PRECOMMIT_UPDATE: 'precommit_update',
+  AFTER_UPDATE: 'after_update',
+  BEFORE_DELETE: 'before_delete',
+  PRECOMMIT_DELETE: 'precommit_delete',
+  AFTER_DELETE: 'after_delete',
 } as const;
 
 /** Default priority; lower runs first (neutron-lib's PRIORITY_DEFAULT is 55550000). */

@@ -17,8 +17,7 @@ export class NeutronError extends Error {
 
 export const badRequest = (message: string, type = 'HTTPBadRequest') => new NeutronError(400, type, message);
 /** neutron_lib InvalidInput: "Invalid input for operation: %(error_message)s." (the period is the template's). */
-export const invalidInput = (errorMessage: string) =>
-  new NeutronError(400, 'InvalidInput', `Invalid input for operation: ${errorMessage}.`);
+export const invalidInput = (errorMessage: string) => new NeutronError(400, 'InvalidInput', `Invalid input for operation: ${errorMessage}.`);
 /**
  * The API layer's attribute validation failure (neutron_lib/api/attributes.py convert_values,
  * raised as webob.exc.HTTPBadRequest by api/v2/base.py).

@@ -3,10 +3,10 @@
 export type QueryParams = Record<string, string[]>;
 
 export interface TagFilters {
-  tags?: string[];        // all of
-  tagsAny?: string[];     // any of
-  notTags?: string[];     // not all of
-  notTagsAny?: string[];  // none of
+  tags?: string[]; // all of
+  tagsAny?: string[]; // any of
+  notTags?: string[]; // not all of
+  notTagsAny?: string[]; // none of
 }
 
 export interface ListQuery {

@@ -52,8 +52,15 @@ export function isNetworkOwned(deviceOwner: unknown): boolean {
 
 /** The casts the DHCP agents hear on DHCP_AGENT_TOPIC (Neutron's DhcpAgentNotifyAPI). */
 export const DHCP_AGENT_EVENTS = [
-  'network_create_end', 'network_update_end', 'network_delete_end', 'subnet_create_end', 'subnet_update_end',
-  'subnet_delete_end', 'port_create_end', 'port_update_end', 'port_delete_end',
+  'network_create_end',
+  'network_update_end',
+  'network_delete_end',
+  'subnet_create_end',
+  'subnet_update_end',
+  'subnet_delete_end',
+  'port_create_end',
+  'port_update_end',
+  'port_delete_end',
 ] as const;
 
 /** neutron.common.utils.get_dhcp_agent_device_id and what it needs, as server and agent both compute it. */
@@ -75,9 +82,31 @@ export function dhcpDeviceId(networkId: string, host: string): string {
 // Security group rules.
 /** IP protocol names Neutron accepts in rules (neutron_lib IP_PROTOCOL_MAP), with their numbers. */
 export const IP_PROTOCOLS: Readonly<Record<string, number>> = {
-  ah: 51, dccp: 33, egp: 8, esp: 50, gre: 47, hopopt: 0, icmp: 1, igmp: 2, ip: 0, ipip: 4,
-  'ipv6-encap': 41, 'ipv6-frag': 44, 'ipv6-icmp': 58, icmpv6: 58, 'ipv6-nonxt': 59, 'ipv6-opts': 60,
-  'ipv6-route': 43, ospf: 89, pgm: 113, rsvp: 46, sctp: 132, tcp: 6, udp: 17, udplite: 136, vrrp: 112,
+  ah: 51,
+  dccp: 33,
+  egp: 8,
+  esp: 50,
+  gre: 47,
+  hopopt: 0,
+  icmp: 1,
+  igmp: 2,
+  ip: 0,
+  ipip: 4,
+  'ipv6-encap': 41,
+  'ipv6-frag': 44,
+  'ipv6-icmp': 58,
+  icmpv6: 58,
+  'ipv6-nonxt': 59,
+  'ipv6-opts': 60,
+  'ipv6-route': 43,
+  ospf: 89,
+  pgm: 113,
+  rsvp: 46,
+  sctp: 132,
+  tcp: 6,
+  udp: 17,
+  udplite: 136,
+  vrrp: 112,
 };
 
 // Port binding.

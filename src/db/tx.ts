@@ -22,6 +22,10 @@ export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, retri
 // biome-ignore lint/suspicious/noExplicitAny: Kysely's builder is invariant in its type parameters, so only `any` accepts every SELECT.
 export type AnySelect = SelectQueryBuilder<any, any, any>;
 
+/** The database seen without its schema, for tables named at run time (a definition's, a quota's). */
+// biome-ignore lint/suspicious/noExplicitAny: Kysely types table names statically; these are only known at run time.
+export const untyped = (db: Reader): Kysely<any> => db as unknown as Kysely<any>;
+
 /**
  * SELECT ... FOR UPDATE on PostgreSQL/MySQL. SQLite has no row locks and needs none: Kysely runs
  * one SQLite transaction at a time on its single connection.

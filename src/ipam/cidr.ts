@@ -53,9 +53,7 @@ function parseCidrText(s: unknown): CidrParse {
   let canonical = true;
   if (ip === null && !addrText.includes(':')) {
     // Leading-zero octets: say which spelling to use rather than only "invalid".
-    const loose = /^[0-9]+(\.[0-9]+){3}$/.test(addrText)
-      ? addrText.split('.').map((o) => Number(o))
-      : null;
+    const loose = /^[0-9]+(\.[0-9]+){3}$/.test(addrText) ? addrText.split('.').map((o) => Number(o)) : null;
     if (loose === null || loose.some((o) => o > 255)) return null;
     ip = { version: 4, value: loose.reduce((acc, o) => (acc << 8n) | BigInt(o), 0n) };
     canonical = false;

@@ -8,29 +8,16 @@ import { NeutronError } from '../core/errors.js';
 /** neutron_lib InvalidCIDR: a prefix (e.g. a rule's remote_ip_prefix) that is no CIDR. */
 export const invalidCidr = (input: string) => new NeutronError(400, 'InvalidCIDR', `Invalid CIDR ${input} given as IP prefix.`);
 
-export const invalidAllocationPool = (pool: string) =>
-  new NeutronError(400, 'InvalidAllocationPool', `The allocation pool ${pool} is not valid.`);
+export const invalidAllocationPool = (pool: string) => new NeutronError(400, 'InvalidAllocationPool', `The allocation pool ${pool} is not valid.`);
 
 export const outOfBoundsAllocationPool = (pool: string, subnetCidr: string) =>
-  new NeutronError(
-    400,
-    'OutOfBoundsAllocationPool',
-    `The allocation pool ${pool} spans beyond the subnet cidr ${subnetCidr}.`,
-  );
+  new NeutronError(400, 'OutOfBoundsAllocationPool', `The allocation pool ${pool} spans beyond the subnet cidr ${subnetCidr}.`);
 
 export const overlappingAllocationPools = (pool1: string, pool2: string, subnetCidr: string) =>
-  new NeutronError(
-    409,
-    'OverlappingAllocationPools',
-    `Found overlapping allocation pools: ${pool1} ${pool2} for subnet ${subnetCidr}.`,
-  );
+  new NeutronError(409, 'OverlappingAllocationPools', `Found overlapping allocation pools: ${pool1} ${pool2} for subnet ${subnetCidr}.`);
 
 export const gatewayConflictWithAllocationPools = (ip: string, pool: string) =>
-  new NeutronError(
-    409,
-    'GatewayConflictWithAllocationPools',
-    `Gateway ip ${ip} conflicts with allocation pool ${pool}.`,
-  );
+  new NeutronError(409, 'GatewayConflictWithAllocationPools', `Gateway ip ${ip} conflicts with allocation pool ${pool}.`);
 
 export const dnsNameServersExhausted = (subnetId: string, quota: number) =>
   new NeutronError(
@@ -40,11 +27,7 @@ export const dnsNameServersExhausted = (subnetId: string, quota: number) =>
   );
 
 export const hostRoutesExhausted = (subnetId: string, quota: number) =>
-  new NeutronError(
-    400,
-    'HostRoutesExhausted',
-    `Unable to complete operation for ${subnetId}. The number of host routes exceeds the limit ${quota}.`,
-  );
+  new NeutronError(400, 'HostRoutesExhausted', `Unable to complete operation for ${subnetId}. The number of host routes exceeds the limit ${quota}.`);
 
 /** neutron.ipam.exceptions.IpAddressGenerationFailure — what a full subnet answers (409). */
 export const ipAddressGenerationFailure = (subnetId: string) =>
@@ -61,11 +44,7 @@ export const invalidIpForSubnet = (ip: string) =>
   new NeutronError(400, 'InvalidIpForSubnet', `IP address ${ip} is not a valid IP for the specified subnet.`);
 
 export const invalidIpForNetwork = (ip: string) =>
-  new NeutronError(
-    400,
-    'InvalidIpForNetwork',
-    `IP address ${ip} is not a valid IP for any of the subnets on the specified network.`,
-  );
+  new NeutronError(400, 'InvalidIpForNetwork', `IP address ${ip} is not a valid IP for any of the subnets on the specified network.`);
 
 export const allocationOnAutoAddressSubnet = (ip: string, subnetId: string) =>
   new NeutronError(

@@ -76,8 +76,7 @@ export function validateIpv6Attributes(spec: SubnetIpv6Spec): void {
     const c = toCidr(spec.cidr);
     if (c.prefixlen !== 64) {
       throw invalidInput(
-        `Invalid CIDR ${formatCidr(c)} for IPv6 address mode. OpenStack uses the EUI-64 address format, ` +
-          'which requires the prefix to be /64',
+        `Invalid CIDR ${formatCidr(c)} for IPv6 address mode. OpenStack uses the EUI-64 address format, ` + 'which requires the prefix to be /64',
       );
     }
   }
@@ -109,12 +108,7 @@ export function validateIpv6Modes(
  */
 export function validateIpv6EnableDhcpUpdate(update: { enable_dhcp?: boolean } & Ipv6ModeFields, current: Ipv6ModeFields): void {
   if (update.enable_dhcp !== false) return;
-  if (
-    isSet(update.ipv6_ra_mode) ||
-    isSet(update.ipv6_address_mode) ||
-    isSet(current.ipv6_ra_mode) ||
-    isSet(current.ipv6_address_mode)
-  ) {
+  if (isSet(update.ipv6_ra_mode) || isSet(update.ipv6_address_mode) || isSet(current.ipv6_ra_mode) || isSet(current.ipv6_address_mode)) {
     throw invalidInput('Cannot disable enable_dhcp with ipv6 attributes set');
   }
 }

@@ -36,7 +36,12 @@ export function parseMac(s: unknown): bigint | null {
 /** Lowercase colon form, the way Neutron stores and returns mac_address. */
 export function formatMac(n: bigint): string {
   const out: string[] = [];
-  for (let i = 5; i >= 0; i--) out.push(Number((n >> BigInt(i * 8)) & 0xffn).toString(16).padStart(2, '0'));
+  for (let i = 5; i >= 0; i--)
+    out.push(
+      Number((n >> BigInt(i * 8)) & 0xffn)
+        .toString(16)
+        .padStart(2, '0'),
+    );
   return out.join(':');
 }
 

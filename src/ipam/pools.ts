@@ -117,11 +117,7 @@ export function validateGatewayOutOfPools(gatewayIp: string | IpAddr, pools: rea
  * the usable range: includes the v4 network/broadcast and the v6 network address),
  * OverlappingAllocationPools 409, GatewayConflictWithAllocationPools 409.
  */
-export function validateAllocationPools(
-  cidr: string | Cidr,
-  pools: unknown,
-  gatewayIp: string | IpAddr | null,
-): IpRange[] {
+export function validateAllocationPools(cidr: string | Cidr, pools: unknown, gatewayIp: string | IpAddr | null): IpRange[] {
   const c = toCidr(cidr);
   const cidrText = `${formatIp(c.network, c.version)}/${c.prefixlen}`;
   const ranges = parseAllocationPools(pools);

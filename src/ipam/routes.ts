@@ -78,7 +78,10 @@ const HOST_ROUTES: SubnetList<HostRoute> = {
     return {
       value: route,
       key: `${route.destination}_${route.nexthop}`,
-      versions: [[hop.version, 'nexthop', route.nexthop], [dest.version, 'destination', route.destination]],
+      versions: [
+        [hop.version, 'nexthop', route.nexthop],
+        [dest.version, 'destination', route.destination],
+      ],
     };
   },
   duplicate: (r) => `Duplicate hostroute '${pyRepr(r)}'`,

@@ -10,7 +10,6 @@ import { ROUTER_PORT_OWNERS } from '../core/wire.js';
 /** neutron_lib.constants.PROVISIONAL_IPV6_PD_PREFIX: placeholder cidr of a prefix-delegation subnet. */
 export const PROVISIONAL_IPV6_PD_PREFIX = '::/64';
 
-
 /** _validate_ip_version: "<name> '<addr>' does not match the ip_version '<v>'" (InvalidInput). */
 export function checkIpVersion(expected: IpVersion, actual: IpVersion, name: string, addr: string): void {
   if (actual !== expected) throw invalidInput(`${name} '${addr}' does not match the ip_version '${expected}'`);
@@ -110,19 +109,13 @@ export function isValidIpForSubnet(cidr: string | Cidr, ip: string | IpAddr, dev
  * subnet of the same network (the provisional PD prefix ::/64 is exempt). Throws InvalidInput
  * without naming the other subnet, as Neutron does.
  */
-export function validateSubnetOverlap(
-  newCidr: string | Cidr,
-  existingCidrs: Iterable<string | Cidr>,
-  networkId: string,
-): void {
+export function validateSubnetOverlap(newCidr: string | Cidr, existingCidrs: Iterable<string | Cidr>, networkId: string): void {
   const c = toCidr(newCidr);
   for (const e of existingCidrs) {
     const other = toCidr(e);
     if (formatCidr(other) === PROVISIONAL_IPV6_PD_PREFIX) continue;
     if (rangesOverlap(c, other)) {
-      throw invalidInput(
-        `Requested subnet with cidr: ${formatCidr(c)} for network: ${networkId} overlaps with another subnet`,
-      );
+      throw invalidInput(`Requested subnet with cidr: ${formatCidr(c)} for network: ${networkId} overlaps with another subnet`);
     }
   }
 }

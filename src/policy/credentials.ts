@@ -6,7 +6,11 @@ import type { PolicyCredentials } from './engine.js';
 export function credentialsOf(ctx: RequestContext): PolicyCredentials {
   return {
     ...(ctx.extra ?? {}),
-    user_id: ctx.userId, project_id: ctx.projectId, tenant_id: ctx.projectId, roles: ctx.roles,
-    is_admin: ctx.isAdmin, is_advsvc: ctx.isAdvsvc,
+    user_id: ctx.userId,
+    project_id: ctx.projectId,
+    tenant_id: ctx.projectId,
+    roles: ctx.roles,
+    is_admin: ctx.isAdmin,
+    is_advsvc: ctx.isAdvsvc,
   };
 }

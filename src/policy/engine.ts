@@ -18,8 +18,26 @@
 // (compiled rules are cached by text, so that is cheap).
 
 import type { RequestContext } from '../core/context.js';
-import { alwaysFalse, describeNode, targetKeysOf, walkNode, type CheckNode, type Creds, type Evaluator, type RuleResolver, type Target } from './checks.js';
-import { buildDefaults, DEFAULT_RULES, DEFAULT_SPECS_BY_NAME, NEW_DEFAULT_RULES, PROJECT_SCOPED_RULES, RENAMED_RULES, type RuleSpec } from './defaults.js';
+import {
+  alwaysFalse,
+  describeNode,
+  targetKeysOf,
+  walkNode,
+  type CheckNode,
+  type Creds,
+  type Evaluator,
+  type RuleResolver,
+  type Target,
+} from './checks.js';
+import {
+  buildDefaults,
+  DEFAULT_RULES,
+  DEFAULT_SPECS_BY_NAME,
+  NEW_DEFAULT_RULES,
+  PROJECT_SCOPED_RULES,
+  RENAMED_RULES,
+  type RuleSpec,
+} from './defaults.js';
 import { PolicyFileError, readPolicyFile, type RuleSource } from './file.js';
 import { compileRule, PolicyRuleError, type CompiledRule } from './parser.js';
 
@@ -201,9 +219,7 @@ export class PolicyEngine implements RuleResolver {
         const where = cycle.find((n) => custom.has(n));
         if (where === undefined) throw new Error(`policy defaults: ${msg}`);
         const file = custom.get(where)!.file;
-        throw file !== undefined
-          ? new PolicyFileError(file, where, msg)
-          : new PolicyRuleError(where, this.compiled.get(where)!.text, msg);
+        throw file !== undefined ? new PolicyFileError(file, where, msg) : new PolicyRuleError(where, this.compiled.get(where)!.text, msg);
       }
       state.set(name, 'active');
       path.push(name);

@@ -4,7 +4,7 @@
 import { sql } from 'kysely';
 import { overQuota } from './errors.js';
 import type { Db } from '../db/connection.js';
-import { forUpdate, type Reader, type Tx } from '../db/tx.js';
+import { forUpdate, untyped, type Reader, type Tx } from '../db/tx.js';
 
 /**
  * Counts what a project owns of one resource. `atLeast`, when given, answers "owns at least n?"
@@ -14,29 +14,36 @@ export type Counter = ((db: Reader, projectId: string) => Promise<number>) & {
   atLeast?: (db: Reader, projectId: string, n: number) => Promise<boolean>;
 };
 
-export const tableCounter = (table: string): Counter => Object.assign(
-  async (db: Reader, projectId: string) => {
-    // biome-ignore lint/suspicious/noExplicitAny: the counted table is named at run time
-    const r = await db.selectFrom(table as any).select(sql<number>`count(*)`.as('n')).where('project_id' as any, '=', projectId).executeTakeFirst();
-    return Number((r as { n?: unknown } | undefined)?.n ?? 0);
-  },
-  {
-    // count(*) walks all of the project's index entries, so creates would slow down as it grows;
-    // looking for its n-th row stops there (with the default limits, a few hundred entries).
-    atLeast: async (db: Reader, projectId: string, n: number) => {
-      if (n <= 0) return true;
-      // biome-ignore lint/suspicious/noExplicitAny: the counted table is named at run time
-      const r = await db.selectFrom(table as any).select(sql<number>`1`.as('one')).where('project_id' as any, '=', projectId)
-        .limit(1).offset(n - 1).executeTakeFirst();
-      return r !== undefined;
+export const tableCounter = (table: string): Counter =>
+  Object.assign(
+    async (db: Reader, projectId: string) => {
+      const r = await untyped(db).selectFrom(table).select(sql<number>`count(*)`.as('n')).where('project_id', '=', projectId).executeTakeFirst();
+      return Number((r as { n?: unknown } | undefined)?.n ?? 0);
     },
-  },
-);
+    {
+      // count(*) walks all of the project's index entries, so creates would slow down as it grows;
+      // looking for its n-th row stops there (with the default limits, a few hundred entries).
+      atLeast: async (db: Reader, projectId: string, n: number) => {
+        if (n <= 0) return true;
+        const r = await untyped(db)
+          .selectFrom(table)
+          .select(sql<number>`1`.as('one'))
+          .where('project_id', '=', projectId)
+          .limit(1)
+          .offset(n - 1)
+          .executeTakeFirst();
+        return r !== undefined;
+      },
+    },
+  );
 
 export class QuotaEngine {
   private readonly counters = new Map<string, Counter>();
 
-  constructor(private readonly db: Db, private readonly defaults: Record<string, number>) {}
+  constructor(
+    private readonly db: Db,
+    private readonly defaults: Record<string, number>,
+  ) {}
 
   /** Registers a quota-tracked resource (service plugins add theirs). */
   register(resource: string, defaultLimit: number, counter: Counter): void {

@@ -47,11 +47,16 @@ function activeDef(def: ResourceDef, aliases: ReadonlySet<string>): ResourceDef 
   return { ...def, attributes };
 }
 
-export async function createServer(cfg: Config, opts: {
-  configFiles?: string[]; authenticate?: Authenticator; logger?: boolean;
-  /** RPC bus: when given, the server answers the agents and notifies them. The caller owns (closes) it. */
-  bus?: RpcBus | null;
-} = {}): Promise<NeutrinoServer> {
+export async function createServer(
+  cfg: Config,
+  opts: {
+    configFiles?: string[];
+    authenticate?: Authenticator;
+    logger?: boolean;
+    /** RPC bus: when given, the server answers the agents and notifies them. The caller owns (closes) it. */
+    bus?: RpcBus | null;
+  } = {},
+): Promise<NeutrinoServer> {
   const startTime = Date.now();
   mkdirSync(cfg.DEFAULT.state_path, { recursive: true });
   const db = openDb(databaseUrl(cfg));
@@ -67,7 +72,11 @@ export async function createServer(cfg: Config, opts: {
   const definitions = pluginsFor(cfg);
   const loaded = new Set(definitions.map((d) => d.name));
   const aliases = new Set(definitions.flatMap((d) => d.aliases(cfg, loaded)));
-  const policy = policyFromConfig(cfg, opts.configFiles ?? [], definitions.flatMap((d) => d.policies ?? []));
+  const policy = policyFromConfig(
+    cfg,
+    opts.configFiles ?? [],
+    definitions.flatMap((d) => d.policies ?? []),
+  );
   const allowed: ApiServices['allowed'] = (ctx, action, target) => policy.check(action, target, credentialsOf(ctx));
   // Plugins reach the collections through this once the API below exists.
   let api: ApiServices | null = null;
@@ -78,7 +87,14 @@ export async function createServer(cfg: Config, opts: {
   };
   const plugins = new Map<string, ServicePlugin>();
   const ctx: PluginContext = {
-    cfg, db, ml2, quota, callbacks, bus, aliases, api: lateApi,
+    cfg,
+    db,
+    ml2,
+    quota,
+    callbacks,
+    bus,
+    aliases,
+    api: lateApi,
     exportsOf: <T>(name: string) => plugins.get(name)?.exports as T | undefined,
     rbacKinds: () => [...plugins.values()].flatMap((p): RbacKind[] => p.rbacKinds ?? []),
   };
@@ -90,10 +106,12 @@ export async function createServer(cfg: Config, opts: {
   }
 
   const all = [...plugins.values()];
-  const controllers = all.flatMap((p) => p.resources ?? []).map((h) => {
-    (h as { def: ResourceDef }).def = activeDef(h.def, aliases);
-    return new CollectionController(h, policy);
-  });
+  const controllers = all
+    .flatMap((p) => p.resources ?? [])
+    .map((h) => {
+      (h as { def: ResourceDef }).def = activeDef(h.def, aliases);
+      return new CollectionController(h, policy);
+    });
   const served = controllers.map((c) => c.def);
   const app = buildApi({
     controllers,
@@ -101,7 +119,7 @@ export async function createServer(cfg: Config, opts: {
     authenticate: opts.authenticate ?? makeAuthenticator(cfg, policy),
     paginationMaxLimit: cfg.DEFAULT.pagination_max_limit,
     logger: opts.logger ?? false,
-    routes: all.flatMap((p) => (typeof p.routes === 'function' ? p.routes(served) : p.routes ?? [])),
+    routes: all.flatMap((p) => (typeof p.routes === 'function' ? p.routes(served) : (p.routes ?? []))),
     allowed,
   });
   api = apiServices(controllers, allowed);
@@ -111,15 +129,19 @@ export async function createServer(cfg: Config, opts: {
   for (const e of all.flatMap((p) => p.rpc ?? [])) rpc.add(e.topic, e.handlers);
   const serving = bus
     ? await serveInBackground(bus, [
-      () => serveReportState(bus, hostname(), db, { agentDownTime: cfg.DEFAULT.agent_down_time, startTime }).then((h) => [h]),
-      () => rpc.serveAll(bus, hostname()),
-    ])
+        () => serveReportState(bus, hostname(), db, { agentDownTime: cfg.DEFAULT.agent_down_time, startTime }).then((h) => [h]),
+        () => rpc.serveAll(bus, hostname()),
+      ])
     : null;
   const settled = async () => {
     for (const p of all) await p.settled?.();
   };
   return {
-    app, db, aliases, policy, settled,
+    app,
+    db,
+    aliases,
+    policy,
+    settled,
     async close() {
       await serving?.stop();
       await settled();

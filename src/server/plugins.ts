@@ -40,8 +40,10 @@ export function pluginsFor(cfg: Config): PluginDefinition[] {
     else if (!BUILT_IN.has(name)) unknown.push(name);
   }
   if (unknown.length) {
-    throw new ConfigError(`[DEFAULT] service_plugins: ${unknown.join(', ')} not available; neutrino has ${servicePluginNames().join(', ')}`,
-      { section: 'DEFAULT', option: 'service_plugins' });
+    throw new ConfigError(`[DEFAULT] service_plugins: ${unknown.join(', ')} not available; neutrino has ${servicePluginNames().join(', ')}`, {
+      section: 'DEFAULT',
+      option: 'service_plugins',
+    });
   }
   return [...CORE, ...SERVICES.filter((p) => wanted.has(p.name)), rbacPlugin];
 }

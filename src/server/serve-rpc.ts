@@ -9,10 +9,15 @@ export interface Serving {
 
 export async function serveInBackground(bus: RpcBus, starters: Array<() => Promise<RpcServerHandle[]>>): Promise<Serving> {
   let closed = false;
-  const started = starters.map((start) => start().then(async (hs) => {
-    if (closed) await Promise.all(hs.map((h) => h.stop()));
-    return closed ? [] : hs;
-  }, () => [] as RpcServerHandle[]));
+  const started = starters.map((start) =>
+    start().then(
+      async (hs) => {
+        if (closed) await Promise.all(hs.map((h) => h.stop()));
+        return closed ? [] : hs;
+      },
+      () => [] as RpcServerHandle[],
+    ),
+  );
   if (bus.transport === 'memory') await Promise.all(started);
   return {
     async stop() {

@@ -42,8 +42,19 @@ describe('Linux-bridge agent passes (root)', { skip: gate.skip }, () => {
     buses.push(bus);
     // No periodic full pass during the test (an hour): what happens is what events caused.
     agents[i] = new LinuxBridgeAgent({
-      bus, host: HOST[i]!, netns: H[i]!, ...(i === 0 ? { exec: recording } : {}), localIp: IP[i]!, enableVxlan: true,
-      interfaceMappings: {}, bridgeMappings: {}, arpResponder: false, l2Population: true, reportInterval: 1, pollingInterval: 3600, logger: silentLogger,
+      bus,
+      host: HOST[i]!,
+      netns: H[i]!,
+      ...(i === 0 ? { exec: recording } : {}),
+      localIp: IP[i]!,
+      enableVxlan: true,
+      interfaceMappings: {},
+      bridgeMappings: {},
+      arpResponder: false,
+      l2Population: true,
+      reportInterval: 1,
+      pollingInterval: 3600,
+      logger: silentLogger,
     });
     return agents[i]!;
   };
@@ -63,7 +74,11 @@ describe('Linux-bridge agent passes (root)', { skip: gate.skip }, () => {
     await new IpBatch().addAddr('ul0', `${IP[1]}/24`).setUp('ul0', true).apply({ netns: H[1]! });
     const serverBus = new MemoryBus({ broker, logger: silentLogger });
     buses.push(serverBus);
-    srv = await startServer(BACKENDS.find((b) => b.name === 'sqlite')!, { ml2: { mechanism_drivers: 'linuxbridge,l2population' } }, { bus: serverBus });
+    srv = await startServer(
+      BACKENDS.find((b) => b.name === 'sqlite')!,
+      { ml2: { mechanism_drivers: 'linuxbridge,l2population' } },
+      { bus: serverBus },
+    );
     for (const i of [0, 1]) await newAgent(i).start();
     for (const a of agents) await a.ready;
     await waitFor('agents alive', async () => {
@@ -74,7 +89,17 @@ describe('Linux-bridge agent passes (root)', { skip: gate.skip }, () => {
     await api('POST', '/v2.0/subnets', { subnet: { network_id: netId, cidr: '10.66.0.0/24', ip_version: 4, enable_dhcp: false } });
     // Host B has a port on the network first, so host A's new port is news for B's FDB.
     const other = (await api('POST', '/v2.0/ports', { port: { network_id: netId, device_owner: 'compute:test' } })).port;
-    await plug({ action: 'plug', portId: other.id, netns: await nss.add(`nt${s}v0`), host: HOST[1]!, hostNetns: H[1]!, ifname: 'eth0', static: true, unbind: false, endpoint: srv.url });
+    await plug({
+      action: 'plug',
+      portId: other.id,
+      netns: await nss.add(`nt${s}v0`),
+      host: HOST[1]!,
+      hostNetns: H[1]!,
+      ifname: 'eth0',
+      static: true,
+      unbind: false,
+      endpoint: srv.url,
+    });
     await waitFor('host B port ACTIVE', async () => (await portStatus(other.id)) === 'ACTIVE');
   });
 
@@ -89,7 +114,17 @@ describe('Linux-bridge agent passes (root)', { skip: gate.skip }, () => {
     port = (await api('POST', '/v2.0/ports', { port: { network_id: netId, device_owner: 'compute:test' } })).port;
     vni = (await api('GET', `/v2.0/networks/${netId}`)).network['provider:segmentation_id'];
     cmds = [];
-    await plug({ action: 'plug', portId: port.id, netns: await nss.add(`nt${s}v1`), host: HOST[0]!, hostNetns: H[0]!, ifname: 'eth0', static: true, unbind: false, endpoint: srv.url });
+    await plug({
+      action: 'plug',
+      portId: port.id,
+      netns: await nss.add(`nt${s}v1`),
+      host: HOST[0]!,
+      hostNetns: H[0]!,
+      ifname: 'eth0',
+      static: true,
+      unbind: false,
+      endpoint: srv.url,
+    });
     await waitFor('port ACTIVE', async () => (await portStatus(port.id)) === 'ACTIVE');
     const links = await linksA();
     const tap = links.get(tapOf(port.id))!;
@@ -98,9 +133,14 @@ describe('Linux-bridge agent passes (root)', { skip: gate.skip }, () => {
     assert.equal(tap.mtu, 1450);
     assert.equal(links.get(`vxlan-${vni}`)?.master, tap.master);
     assert.equal(fullListings(), 0, `no listing of every link: ${cmds.map((c) => c.argv.join(' ')).join('\n')}`);
-    assert.ok(cmds.some((c) => c.argv.includes('-batch') && /link show dev tap/.test(c.input ?? '')), 'the tap was looked up directly');
+    assert.ok(
+      cmds.some((c) => c.argv.includes('-batch') && /link show dev tap/.test(c.input ?? '')),
+      'the tap was looked up directly',
+    );
     // Host B pins the new MAC to host A (its quick pass for the network the news was about).
-    await waitFor('MAC pinned on host B', async () => (await listFdb(`vxlan-${vni}`, { netns: H[1]! })).some((r) => r.table === 'self' && r.mac === port.mac_address && r.dst === IP[0]));
+    await waitFor('MAC pinned on host B', async () =>
+      (await listFdb(`vxlan-${vni}`, { netns: H[1]! })).some((r) => r.table === 'self' && r.mac === port.mac_address && r.dst === IP[0]),
+    );
   });
 
   it('a change to a known tap causes no pass; the full pass repairs it', async () => {
@@ -128,7 +168,17 @@ describe('Linux-bridge agent passes (root)', { skip: gate.skip }, () => {
 
   it('a restarted agent finds everything in place and writes nothing', async () => {
     const again = (await api('POST', '/v2.0/ports', { port: { network_id: netId, device_owner: 'compute:test' } })).port;
-    await plug({ action: 'plug', portId: again.id, netns: await nss.add(`nt${s}v2`), host: HOST[0]!, hostNetns: H[0]!, ifname: 'eth0', static: true, unbind: false, endpoint: srv.url });
+    await plug({
+      action: 'plug',
+      portId: again.id,
+      netns: await nss.add(`nt${s}v2`),
+      host: HOST[0]!,
+      hostNetns: H[0]!,
+      ifname: 'eth0',
+      static: true,
+      unbind: false,
+      endpoint: srv.url,
+    });
     await waitFor('port ACTIVE', async () => (await portStatus(again.id)) === 'ACTIVE');
     await agents[0]!.stop();
     cmds = [];
@@ -136,7 +186,10 @@ describe('Linux-bridge agent passes (root)', { skip: gate.skip }, () => {
     await a.start();
     await a.ready;
     assert.equal(a.devices.size, 1);
-    assert.deepEqual(cmds.filter((c) => c.write).map((c) => c.argv.join(' ')), []);
+    assert.deepEqual(
+      cmds.filter((c) => c.write).map((c) => c.argv.join(' ')),
+      [],
+    );
     assert.equal(await portStatus(again.id), 'ACTIVE');
   });
 });

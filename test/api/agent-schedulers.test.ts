@@ -13,7 +13,11 @@ import { sleep } from '../helpers/wait.js';
 
 const NO_ID = '00000000-0000-4000-8000-000000000000';
 
-interface Cast { host: string; method: string; args: any }
+interface Cast {
+  host: string;
+  method: string;
+  args: any;
+}
 
 for (const backend of BACKENDS) {
   describe(`agent schedulers on ${backend.name}`, { skip: await skipUnless(backend) }, () => {
@@ -24,10 +28,11 @@ for (const backend of BACKENDS) {
     const casts: Cast[] = [];
     const agentIds: Record<string, string> = {};
 
-    const report = (agent_type: string, host: string, extra: Record<string, unknown> = {}) => agentBus.call('q-reports-plugin', 'report_state', {
-      agent_state: { agent_state: { agent_type, binary: 'test', host, topic: 'N/A', configurations: {}, start_flag: true, ...extra } },
-      time: new Date().toISOString().replace('Z', ''),
-    });
+    const report = (agent_type: string, host: string, extra: Record<string, unknown> = {}) =>
+      agentBus.call('q-reports-plugin', 'report_state', {
+        agent_state: { agent_state: { agent_type, binary: 'test', host, topic: 'N/A', configurations: {}, start_flag: true, ...extra } },
+        time: new Date().toISOString().replace('Z', ''),
+      });
     const rpc = <T = any>(method: string, args: Record<string, unknown>) => agentBus.call<T>('q-plugin', method, args, { timeoutMs: 10_000 });
     /** Casts since `from`, once the server has handed everything to the bus. */
     const since = async (from: number) => {
@@ -48,10 +53,13 @@ for (const backend of BACKENDS) {
       serverBus = new MemoryBus({ broker, logger: silentLogger });
       agentBus = new MemoryBus({ broker, logger: silentLogger });
       s = await startServer(backend, {}, { bus: serverBus });
-      const record = (host: string, method: string) => (_ctx: unknown, args: unknown) => { casts.push({ host, method, args }); };
+      const record = (host: string, method: string) => (_ctx: unknown, args: unknown) => {
+        casts.push({ host, method, args });
+      };
       const dhcpMethods = [...DHCP_AGENT_EVENTS, 'agent_updated'];
       const l3Methods = ['agent_updated', 'routers_updated', 'router_added_to_agent', 'router_removed_from_agent', 'router_deleted'];
-      for (const host of ['dhcp-a', 'dhcp-b']) await agentBus.serve('dhcp_agent', host, Object.fromEntries(dhcpMethods.map((m) => [m, record(host, m)])));
+      for (const host of ['dhcp-a', 'dhcp-b'])
+        await agentBus.serve('dhcp_agent', host, Object.fromEntries(dhcpMethods.map((m) => [m, record(host, m)])));
       for (const host of ['l3-a', 'l3-b']) await agentBus.serve('l3_agent', host, Object.fromEntries(l3Methods.map((m) => [m, record(host, m)])));
       // The DHCP agents are in different zones; so are the L3 agents. One L3 agent runs DVR only.
       await report('DHCP agent', 'dhcp-a', { availability_zone: 'az1', topic: 'dhcp_agent' });
@@ -85,10 +93,16 @@ for (const backend of BACKENDS) {
       assert.equal(r.body, null);
       assert.deepEqual(await since(c0), [{ host: 'dhcp-a', method: 'network_create_end', args: { payload: { network: { id: n } } } }]);
       const listed = (await s.req('GET', `/v2.0/agents/${a}/dhcp-networks`, undefined, ADMIN)).body.networks;
-      assert.deepEqual(listed.map((x: any) => x.id), [n]);
+      assert.deepEqual(
+        listed.map((x: any) => x.id),
+        [n],
+      );
       assert.equal(listed[0].name, 'by-hand');
       const hosting = (await s.req('GET', `/v2.0/networks/${n}/dhcp-agents`, undefined, ADMIN)).body.agents;
-      assert.deepEqual(hosting.map((x: any) => [x.id, x.agent_type, x.alive]), [[a, 'DHCP agent', true]]);
+      assert.deepEqual(
+        hosting.map((x: any) => [x.id, x.agent_type, x.alive]),
+        [[a, 'DHCP agent', true]],
+      );
       const shown = (await s.req('GET', `/v2.0/networks/${n}`, undefined, ADMIN)).body.network;
       assert.deepEqual(shown.availability_zones, ['az1']);
       const again = await s.req('POST', `/v2.0/agents/${a}/dhcp-networks`, { network_id: n }, ADMIN);
@@ -135,10 +149,14 @@ for (const backend of BACKENDS) {
       const a = agentIds['dhcp-a']!;
       const n = await net('members');
       for (const [m, path, body] of [
-        ['GET', `/v2.0/agents/${a}/dhcp-networks`, undefined], ['POST', `/v2.0/agents/${a}/dhcp-networks`, { network_id: n }],
-        ['DELETE', `/v2.0/agents/${a}/dhcp-networks/${n}`, undefined], ['GET', `/v2.0/networks/${n}/dhcp-agents`, undefined],
-        ['GET', `/v2.0/agents/${a}/l3-routers`, undefined], ['POST', `/v2.0/agents/${a}/l3-routers`, { router_id: n }],
-        ['DELETE', `/v2.0/agents/${a}/l3-routers/${n}`, undefined], ['GET', `/v2.0/routers/${n}/l3-agents`, undefined],
+        ['GET', `/v2.0/agents/${a}/dhcp-networks`, undefined],
+        ['POST', `/v2.0/agents/${a}/dhcp-networks`, { network_id: n }],
+        ['DELETE', `/v2.0/agents/${a}/dhcp-networks/${n}`, undefined],
+        ['GET', `/v2.0/networks/${n}/dhcp-agents`, undefined],
+        ['GET', `/v2.0/agents/${a}/l3-routers`, undefined],
+        ['POST', `/v2.0/agents/${a}/l3-routers`, { router_id: n }],
+        ['DELETE', `/v2.0/agents/${a}/l3-routers/${n}`, undefined],
+        ['GET', `/v2.0/routers/${n}/l3-agents`, undefined],
       ] as const) {
         const r = await s.req(m, path, body, ALICE);
         assert.equal(r.status, 403, `${m} ${path}`);
@@ -157,23 +175,36 @@ for (const backend of BACKENDS) {
       }
       assert.equal((await s.req('POST', `/v2.0/agents/${a}/dhcp-networks`, { network_id: n }, ADMIN)).status, 201);
       const deviceId = dhcpDeviceId(n, 'dhcp-a');
-      const port = await rpc<any>('create_dhcp_port', { port: { port: { network_id: n, device_id: deviceId, fixed_ips: [{ subnet_id: sub.body.subnet.id }] } }, host: 'dhcp-a' });
+      const port = await rpc<any>('create_dhcp_port', {
+        port: { port: { network_id: n, device_id: deviceId, fixed_ips: [{ subnet_id: sub.body.subnet.id }] } },
+        host: 'dhcp-a',
+      });
       const c0 = await mark();
       const r = await s.req('DELETE', `/v2.0/agents/${a}/dhcp-networks/${n}`, undefined, ADMIN);
       assert.equal(r.status, 204, JSON.stringify(r.body));
       const got = await since(c0);
-      assert.deepEqual(got.filter((c) => c.method === 'network_delete_end'), [{ host: 'dhcp-a', method: 'network_delete_end', args: { payload: { network_id: n } } }]);
+      assert.deepEqual(
+        got.filter((c) => c.method === 'network_delete_end'),
+        [{ host: 'dhcp-a', method: 'network_delete_end', args: { payload: { network_id: n } } }],
+      );
       const kept = (await s.req('GET', `/v2.0/ports/${port.id}`, undefined, ADMIN)).body.port;
       assert.equal(kept.device_id, 'reserved_dhcp_port');
       assert.deepEqual(kept.fixed_ips, port.fixed_ips);
-      assert.deepEqual((await s.req('GET', `/v2.0/agents/${a}/dhcp-networks`, undefined, ADMIN)).body.networks.map((x: any) => x.id).filter((x: string) => x === n), []);
+      assert.deepEqual(
+        (await s.req('GET', `/v2.0/agents/${a}/dhcp-networks`, undefined, ADMIN)).body.networks.map((x: any) => x.id).filter((x: string) => x === n),
+        [],
+      );
       const again = await s.req('DELETE', `/v2.0/agents/${a}/dhcp-networks/${n}`, undefined, ADMIN);
       assert.equal(again.status, 409);
       assert.equal(again.body.NeutronError.type, 'NetworkNotHostedByDhcpAgent');
       assert.equal((await s.req('DELETE', `/v2.0/agents/${NO_ID}/dhcp-networks/${n}`, undefined, ADMIN)).status, 404);
       // Given back by hand, the agent takes the reserved port over (its address stays).
       assert.equal((await s.req('POST', `/v2.0/agents/${a}/dhcp-networks`, { network_id: n }, ADMIN)).status, 201);
-      const claimed = await rpc<any>('update_dhcp_port', { port_id: port.id, port: { port: { network_id: n, device_id: deviceId } }, host: 'dhcp-a' });
+      const claimed = await rpc<any>('update_dhcp_port', {
+        port_id: port.id,
+        port: { port: { network_id: n, device_id: deviceId } },
+        host: 'dhcp-a',
+      });
       assert.equal(claimed.device_id, deviceId);
     });
 
@@ -194,7 +225,10 @@ for (const backend of BACKENDS) {
       assert.equal(sub.status, 201);
       await since(0);
       const hosting = (await s.req('GET', `/v2.0/networks/${n}/dhcp-agents`, undefined, ADMIN)).body.agents;
-      assert.deepEqual(hosting.map((x: any) => x.host), ['dhcp-b']);
+      assert.deepEqual(
+        hosting.map((x: any) => x.host),
+        ['dhcp-b'],
+      );
       const shown = (await s.req('GET', `/v2.0/networks/${n}`, undefined, ADMIN)).body.network;
       assert.deepEqual(shown.availability_zone_hints, ['az2']);
       assert.deepEqual(shown.availability_zones, ['az2']);
@@ -214,13 +248,19 @@ for (const backend of BACKENDS) {
       assert.deepEqual((await s.req('GET', `/v2.0/routers/${r1}/l3-agents`, undefined, ADMIN)).body, { agents: [] });
       assert.equal((await s.req('PUT', `/v2.0/routers/${r1}`, { router: { name: 'r1b' } }, ALICE)).status, 200);
       const hosting = (await s.req('GET', `/v2.0/routers/${r1}/l3-agents`, undefined, ADMIN)).body.agents;
-      assert.deepEqual(hosting.map((x: any) => [x.host, x.agent_type]), [['l3-a', 'L3 agent']]);
+      assert.deepEqual(
+        hosting.map((x: any) => [x.host, x.agent_type]),
+        [['l3-a', 'L3 agent']],
+      );
       assert.deepEqual(await since(c0), [{ host: 'l3-a', method: 'routers_updated', args: { routers: [r1] } }]);
       assert.deepEqual((await s.req('GET', `/v2.0/routers/${r1}`, undefined, ALICE)).body.router.availability_zones, ['az1']);
       // The next router goes to the other agent (l3-a hosts one now; the DVR-only agent never gets one).
       const r2 = (await s.req('POST', '/v2.0/routers', { router: { name: 'r2' } }, ALICE)).body.router.id;
       await s.req('PUT', `/v2.0/routers/${r2}`, { router: { name: 'r2b' } }, ALICE);
-      assert.deepEqual((await s.req('GET', `/v2.0/routers/${r2}/l3-agents`, undefined, ADMIN)).body.agents.map((x: any) => x.host), ['l3-b']);
+      assert.deepEqual(
+        (await s.req('GET', `/v2.0/routers/${r2}/l3-agents`, undefined, ADMIN)).body.agents.map((x: any) => x.host),
+        ['l3-b'],
+      );
       assert.equal((await s.req('DELETE', `/v2.0/routers/${r2}`, undefined, ALICE)).status, 204);
     });
 
@@ -228,7 +268,10 @@ for (const backend of BACKENDS) {
       const r = await s.req('POST', '/v2.0/routers', { router: { name: 'z', availability_zone_hints: ['az2'] } }, ALICE);
       assert.equal(r.status, 201, JSON.stringify(r.body));
       await s.req('PUT', `/v2.0/routers/${r.body.router.id}`, { router: { admin_state_up: true } }, ALICE);
-      assert.deepEqual((await s.req('GET', `/v2.0/routers/${r.body.router.id}/l3-agents`, undefined, ADMIN)).body.agents.map((x: any) => x.host), ['l3-b']);
+      assert.deepEqual(
+        (await s.req('GET', `/v2.0/routers/${r.body.router.id}/l3-agents`, undefined, ADMIN)).body.agents.map((x: any) => x.host),
+        ['l3-b'],
+      );
       await s.req('DELETE', `/v2.0/routers/${r.body.router.id}`, undefined, ALICE);
     });
 
@@ -252,7 +295,10 @@ for (const backend of BACKENDS) {
       ]);
       const onB = (await s.req('GET', `/v2.0/agents/${b}/l3-routers`, undefined, ADMIN)).body.routers;
       assert.ok(onB.some((x: any) => x.id === r1 && x.name === 'r1b'));
-      assert.deepEqual((await s.req('GET', `/v2.0/routers/${r1}/l3-agents`, undefined, ADMIN)).body.agents.map((x: any) => x.id), [b]);
+      assert.deepEqual(
+        (await s.req('GET', `/v2.0/routers/${r1}/l3-agents`, undefined, ADMIN)).body.agents.map((x: any) => x.id),
+        [b],
+      );
       // Removing what the agent does not host is no error (as Neutron).
       assert.equal((await s.req('DELETE', `/v2.0/agents/${a}/l3-routers/${r1}`, undefined, ADMIN)).status, 204);
     });
@@ -279,8 +325,11 @@ for (const backend of BACKENDS) {
 
     it('concurrent manual adds of one router to two agents: one binding', async () => {
       const r = (await s.req('POST', '/v2.0/routers', { router: { name: 'race' } }, ALICE)).body.router.id;
-      const results = await Promise.all([agentIds['l3-a']!, agentIds['l3-b']!, agentIds['l3-a']!, agentIds['l3-b']!]
-        .map((a) => s.req('POST', `/v2.0/agents/${a}/l3-routers`, { router_id: r }, ADMIN)));
+      const results = await Promise.all(
+        [agentIds['l3-a']!, agentIds['l3-b']!, agentIds['l3-a']!, agentIds['l3-b']!].map((a) =>
+          s.req('POST', `/v2.0/agents/${a}/l3-routers`, { router_id: r }, ADMIN),
+        ),
+      );
       for (const x of results) assert.ok(x.status === 201 || x.status === 409, JSON.stringify(x.body));
       const rows = await s.server.db.kysely.selectFrom('routerl3agentbindings').selectAll().where('router_id', '=', r).execute();
       assert.equal(rows.length, 1);
@@ -295,7 +344,10 @@ for (const backend of BACKENDS) {
       const b = agentIds['l3-b']!;
       const c0 = await mark();
       assert.equal((await s.req('DELETE', `/v2.0/routers/${r1}`, undefined, ALICE)).status, 204);
-      assert.deepEqual((await s.req('GET', `/v2.0/agents/${b}/l3-routers`, undefined, ADMIN)).body.routers.filter((x: any) => x.id === r1), []);
+      assert.deepEqual(
+        (await s.req('GET', `/v2.0/agents/${b}/l3-routers`, undefined, ADMIN)).body.routers.filter((x: any) => x.id === r1),
+        [],
+      );
       const got = (await since(c0)).filter((c) => c.method === 'router_deleted');
       assert.deepEqual(got.map((c) => c.host).sort(), ['l3-a', 'l3-b']);
       for (const c of got) assert.deepEqual(c.args, { router_id: r1 });

@@ -22,14 +22,19 @@ for (const backend of BACKENDS) {
     const reporters: StateReporter[] = [];
     const reporter = (host: string, extra: Partial<ConstructorParameters<typeof StateReporter>[0]> = {}) => {
       const r = new StateReporter({
-        bus: agentBus, agentType: 'Linux bridge agent', binary: 'neutrino-linuxbridge-agent', host, topic: 'N/A',
-        configurations: { devices: 3, interface_mappings: { physnet1: 'eth1' } }, reportInterval: 0.2, ...extra,
+        bus: agentBus,
+        agentType: 'Linux bridge agent',
+        binary: 'neutrino-linuxbridge-agent',
+        host,
+        topic: 'N/A',
+        configurations: { devices: 3, interface_mappings: { physnet1: 'eth1' } },
+        reportInterval: 0.2,
+        ...extra,
       });
       reporters.push(r);
       return r;
     };
-    const agentsOf = async (host: string) =>
-      (await s.req('GET', `/v2.0/agents?host=${host}`, undefined, ADMIN)).body.agents as any[];
+    const agentsOf = async (host: string) => (await s.req('GET', `/v2.0/agents?host=${host}`, undefined, ADMIN)).body.agents as any[];
 
     before(async () => {
       broker = new MemoryBroker();
@@ -50,14 +55,30 @@ for (const backend of BACKENDS) {
       assert.equal(r.body.extension.alias, 'agent');
     });
 
-    it('a reporting agent shows up alive to an admin, with Neutron\'s attributes', async () => {
+    it("a reporting agent shows up alive to an admin, with Neutron's attributes", async () => {
       const r = reporter('host-a', { availabilityZone: 'nova' });
       r.start();
       // The row is committed before the reply reaches the reporter: wait for both.
-      const [a] = await waitFor('agent on host-a', async () => { const l = await agentsOf('host-a'); return l.length && r.lastStatus ? l : null; });
+      const [a] = await waitFor('agent on host-a', async () => {
+        const l = await agentsOf('host-a');
+        return l.length && r.lastStatus ? l : null;
+      });
       assert.equal(r.lastStatus, 'new');
-      assert.deepEqual(Object.keys(a).sort(), ['admin_state_up', 'agent_type', 'alive', 'availability_zone', 'binary', 'configurations',
-        'created_at', 'description', 'heartbeat_timestamp', 'host', 'id', 'started_at', 'topic']);
+      assert.deepEqual(Object.keys(a).sort(), [
+        'admin_state_up',
+        'agent_type',
+        'alive',
+        'availability_zone',
+        'binary',
+        'configurations',
+        'created_at',
+        'description',
+        'heartbeat_timestamp',
+        'host',
+        'id',
+        'started_at',
+        'topic',
+      ]);
       assert.equal(a.agent_type, 'Linux bridge agent');
       assert.equal(a.binary, 'neutrino-linuxbridge-agent');
       assert.equal(a.topic, 'N/A');
@@ -102,7 +123,11 @@ for (const backend of BACKENDS) {
       const list = await s.req('GET', '/v2.0/agents', undefined, ALICE);
       assert.equal(list.status, 200);
       assert.deepEqual(list.body.agents, []);
-      for (const [m, body] of [['GET', undefined], ['PUT', { agent: { description: 'x' } }], ['DELETE', undefined]] as const) {
+      for (const [m, body] of [
+        ['GET', undefined],
+        ['PUT', { agent: { description: 'x' } }],
+        ['DELETE', undefined],
+      ] as const) {
         const r = await s.req(m, `/v2.0/agents/${a.id}`, body, ALICE);
         assert.equal(r.status, 404, `${m}: ${JSON.stringify(r.body)}`);
         assert.equal(r.body.NeutronError.type, 'AgentNotFound');
@@ -138,7 +163,11 @@ for (const backend of BACKENDS) {
       await r.reportOnce();
       const a = (await agentsOf('host-stale'))[0];
       assert.equal(a.alive, true);
-      await s.server.db.kysely.updateTable('agents').set({ heartbeat_timestamp: isoAt(Date.now() - 76_000) }).where('id', '=', a.id).execute();
+      await s.server.db.kysely
+        .updateTable('agents')
+        .set({ heartbeat_timestamp: isoAt(Date.now() - 76_000) })
+        .where('id', '=', a.id)
+        .execute();
       const stale = (await agentsOf('host-stale'))[0];
       assert.equal(stale.alive, false);
       const dead = (await s.req('GET', '/v2.0/agents?alive=false', undefined, ADMIN)).body.agents.map((x: any) => x.host);
@@ -164,8 +193,15 @@ for (const backend of BACKENDS) {
       assert.equal(statuses.filter((x) => x === 'new').length + statuses.filter((x) => x === 'alive').length, 20);
       assert.equal((await agentsOf('host-race')).length, 1);
       // And straight into the store, bypassing the bus's ordering.
-      const direct = await Promise.all(Array.from({ length: 20 }, () =>
-        createOrUpdateAgent(s.server.db, { agent_type: 'L3 agent', binary: 'l3', host: 'host-race2', topic: 'l3_agent', configurations: { routers: 2 } }, { agentDownTime: 75 })));
+      const direct = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          createOrUpdateAgent(
+            s.server.db,
+            { agent_type: 'L3 agent', binary: 'l3', host: 'host-race2', topic: 'l3_agent', configurations: { routers: 2 } },
+            { agentDownTime: 75 },
+          ),
+        ),
+      );
       assert.equal(direct.filter((x) => x === 'new').length, 1, JSON.stringify(direct));
       const rows = await s.server.db.kysely.selectFrom('agents').selectAll().where('host', '=', 'host-race2').execute();
       assert.equal(rows.length, 1);
@@ -202,14 +238,23 @@ describe('agents over RabbitMQ', { skip: await skipUnlessRabbit() }, () => {
   it('an agent reporting through one connection appears in a server on another', async () => {
     const agentBus = await h.bus();
     r = new StateReporter({
-      bus: agentBus, agentType: 'Open vSwitch agent', binary: 'neutrino-ovs-agent', host: 'rabbit-host', topic: 'N/A',
-      configurations: { bridge_mappings: {} }, reportInterval: 0.3,
+      bus: agentBus,
+      agentType: 'Open vSwitch agent',
+      binary: 'neutrino-ovs-agent',
+      host: 'rabbit-host',
+      topic: 'N/A',
+      configurations: { bridge_mappings: {} },
+      reportInterval: 0.3,
     });
     r.start();
-    const list = await waitFor('agent via RabbitMQ', async () => {
-      const l = (await s.req('GET', '/v2.0/agents?host=rabbit-host', undefined, ADMIN)).body.agents as any[];
-      return l.length ? l : null;
-    }, 20_000);
+    const list = await waitFor(
+      'agent via RabbitMQ',
+      async () => {
+        const l = (await s.req('GET', '/v2.0/agents?host=rabbit-host', undefined, ADMIN)).body.agents as any[];
+        return l.length ? l : null;
+      },
+      20_000,
+    );
     assert.equal(list[0].agent_type, 'Open vSwitch agent');
     assert.equal(list[0].alive, true);
     // The row can show before the call's answer has travelled back.

@@ -41,14 +41,19 @@ for (const backend of BACKENDS) {
 
     it('lists the extensions; no agents, no zones', async () => {
       const aliases = (await s.req('GET', '/v2.0/extensions', undefined, ALICE)).body.extensions.map((e: any) => e.alias);
-      for (const a of ['availability_zone', 'availability_zone_filter', 'network_availability_zone', 'router_availability_zone']) assert.ok(aliases.includes(a), a);
+      for (const a of ['availability_zone', 'availability_zone_filter', 'network_availability_zone', 'router_availability_zone'])
+        assert.ok(aliases.includes(a), a);
       assert.deepEqual((await s.req('GET', '/v2.0/availability_zones', undefined, ALICE)).body, { availability_zones: [] });
     });
 
     it('zones come from DHCP (network) and L3 (router) agents; available while one agent is enabled', async () => {
       ids = await withAgents(s, agentBus, [
-        ['DHCP agent', 'd1', 'az1'], ['DHCP agent', 'd2', 'az2'], ['DHCP agent', 'd3', 'az2'], ['L3 agent', 'l1', 'az1'],
-        ['Linux bridge agent', 'lb1', 'az9'], ['DHCP agent', 'd-none', null],
+        ['DHCP agent', 'd1', 'az1'],
+        ['DHCP agent', 'd2', 'az2'],
+        ['DHCP agent', 'd3', 'az2'],
+        ['L3 agent', 'l1', 'az1'],
+        ['Linux bridge agent', 'lb1', 'az9'],
+        ['DHCP agent', 'd-none', null],
       ]);
       await s.req('PUT', `/v2.0/agents/${ids.d2}`, { agent: { admin_state_up: false } }, ADMIN);
       const list = async (qs = '', as = ALICE) => (await s.req('GET', `/v2.0/availability_zones${qs}`, undefined, as)).body.availability_zones;
@@ -61,7 +66,9 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await list('?name=az2'), [{ name: 'az2', resource: 'network', state: 'unavailable' }]);
       assert.deepEqual(await list('?state=available&resource=router'), [{ name: 'az1', resource: 'router', state: 'available' }]);
       assert.deepEqual(await list('?resource=network&fields=name'), [{ name: 'az1' }, { name: 'az2' }]);
-      assert.deepEqual(await list('?name=az1&name=az2&resource=network&state=unavailable'), [{ name: 'az2', resource: 'network', state: 'unavailable' }]);
+      assert.deepEqual(await list('?name=az1&name=az2&resource=network&state=unavailable'), [
+        { name: 'az2', resource: 'network', state: 'unavailable' },
+      ]);
       const bad = await s.req('GET', '/v2.0/availability_zones?agent_type=x', undefined, ALICE);
       assert.equal(bad.status, 400);
       assert.match(bad.body.NeutronError.message, /'agent_type'\] is invalid attribute for filtering/);
@@ -81,7 +88,12 @@ for (const backend of BACKENDS) {
         ['az1', 400, 'HTTPBadRequest', "Invalid input for availability_zone_hints. Reason: 'az1' is not a list."],
         [['az1', 'az1'], 400, 'HTTPBadRequest', "Invalid input for availability_zone_hints. Reason: Duplicate items in the list: 'az1'."],
         [[1], 400, 'HTTPBadRequest', "Invalid input for availability_zone_hints. Reason: '1' is not a valid string."],
-        [Array.from({ length: 30 }, (_, i) => `zone-${i}`), 400, 'InvalidInput', 'Invalid input for operation: Too many availability_zone_hints specified.'],
+        [
+          Array.from({ length: 30 }, (_, i) => `zone-${i}`),
+          400,
+          'InvalidInput',
+          'Invalid input for operation: Too many availability_zone_hints specified.',
+        ],
       ] as const) {
         const r = await create(hints);
         assert.equal(r.status, status, JSON.stringify(r.body));
@@ -141,7 +153,10 @@ describe('[DEFAULT] default_availability_zones', { skip: await skipUnless(BACKEN
     const none = await s.req('POST', '/v2.0/networks', { network: { name: 'early' } }, ALICE);
     assert.equal(none.status, 404, 'no DHCP agent reports az-b yet');
     assert.equal(none.body.NeutronError.type, 'AvailabilityZoneNotFound');
-    await withAgents(s, agentBus, [['DHCP agent', 'a1', 'az-a'], ['DHCP agent', 'b1', 'az-b']]);
+    await withAgents(s, agentBus, [
+      ['DHCP agent', 'a1', 'az-a'],
+      ['DHCP agent', 'b1', 'az-b'],
+    ]);
     const n = await s.req('POST', '/v2.0/networks', { network: { name: 'later' } }, ALICE);
     assert.equal(n.status, 201, JSON.stringify(n.body));
     assert.deepEqual(n.body.network.availability_zone_hints, ['az-b']);
@@ -150,6 +165,9 @@ describe('[DEFAULT] default_availability_zones', { skip: await skipUnless(BACKEN
     await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.body.network.id, cidr: '10.5.0.0/24', ip_version: 4 } }, ALICE);
     await s.server.settled();
     const hosting = (await s.req('GET', `/v2.0/networks/${n.body.network.id}/dhcp-agents`, undefined, ADMIN)).body.agents;
-    assert.deepEqual(hosting.map((a: any) => a.host), ['b1']);
+    assert.deepEqual(
+      hosting.map((a: any) => a.host),
+      ['b1'],
+    );
   });
 });

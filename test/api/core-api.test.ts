@@ -79,7 +79,12 @@ for (const backend of BACKENDS) {
       assertError(await s.req('GET', '/v2.0/networks?sort_key=name'), 400);
       const n = await createNet();
       assertError(await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, cidr: '10.0.0.0/33' } }), 400);
-      assertError(await s.req('POST', '/v2.0/subnets', { subnet: { network_id: 'not-a-uuid', ip_version: 4, cidr: '10.0.0.0/24' } }), 400, undefined, 'not-a-uuid');
+      assertError(
+        await s.req('POST', '/v2.0/subnets', { subnet: { network_id: 'not-a-uuid', ip_version: 4, cidr: '10.0.0.0/24' } }),
+        400,
+        undefined,
+        'not-a-uuid',
+      );
       assertError(await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 6, cidr: '10.0.0.0/24' } }), 400);
       assert.equal((await s.req('GET', `/v2.0/subnets?network_id=${n.id}`)).body.subnets.length, 0);
     });
@@ -94,7 +99,12 @@ for (const backend of BACKENDS) {
     it('applies policy: attribute rules, owner visibility and 404 for the invisible', async () => {
       const denied = await s.req('POST', '/v2.0/networks', { network: { name: 'x', shared: true } }, ALICE);
       assertError(denied, 403, 'PolicyNotAuthorized', 'create_network:shared');
-      const provider = await s.req('POST', '/v2.0/networks', { network: { 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet1' } }, ALICE);
+      const provider = await s.req(
+        'POST',
+        '/v2.0/networks',
+        { network: { 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet1' } },
+        ALICE,
+      );
       assertError(provider, 403);
       const mine = await createNet({}, ALICE);
       assertError(await s.req('GET', `/v2.0/networks/${mine.id}`, undefined, BOB), 404, 'NetworkNotFound');
@@ -120,23 +130,52 @@ for (const backend of BACKENDS) {
       const flat = await createNet({ 'provider:network_type': 'flat', 'provider:physical_network': 'flat1' }, ADMIN);
       assert.equal(flat['provider:physical_network'], 'flat1');
       assert.equal(flat.mtu, 1500);
-      assertError(await s.req('POST', '/v2.0/networks', { network: { 'provider:network_type': 'flat', 'provider:physical_network': 'flat1' } }, ADMIN), 409, 'FlatNetworkInUse');
-      const vlan = await createNet({ 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet1', 'provider:segmentation_id': 150 }, ADMIN);
+      assertError(
+        await s.req('POST', '/v2.0/networks', { network: { 'provider:network_type': 'flat', 'provider:physical_network': 'flat1' } }, ADMIN),
+        409,
+        'FlatNetworkInUse',
+      );
+      const vlan = await createNet(
+        { 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet1', 'provider:segmentation_id': 150 },
+        ADMIN,
+      );
       assert.equal(vlan['provider:segmentation_id'], 150);
-      assertError(await s.req('POST', '/v2.0/networks', { network: { 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet1', 'provider:segmentation_id': 150 } }, ADMIN), 409, 'VlanIdInUse');
+      assertError(
+        await s.req(
+          'POST',
+          '/v2.0/networks',
+          { network: { 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet1', 'provider:segmentation_id': 150 } },
+          ADMIN,
+        ),
+        409,
+        'VlanIdInUse',
+      );
       const auto = await createNet({ 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet1' }, ADMIN);
       assert.ok(auto['provider:segmentation_id'] >= 100 && auto['provider:segmentation_id'] <= 199);
-      const unknownPhysnet = await s.req('POST', '/v2.0/networks', { network: { 'provider:network_type': 'vlan', 'provider:physical_network': 'nowhere' } }, ADMIN);
+      const unknownPhysnet = await s.req(
+        'POST',
+        '/v2.0/networks',
+        { network: { 'provider:network_type': 'vlan', 'provider:physical_network': 'nowhere' } },
+        ADMIN,
+      );
       assertError(unknownPhysnet, 400, 'InvalidInput');
       // neutron_lib's InvalidInput template ends the message with a period
-      assert.equal(unknownPhysnet.body.NeutronError.message, "Invalid input for operation: physical_network 'nowhere' unknown for VLAN provider network.");
+      assert.equal(
+        unknownPhysnet.body.NeutronError.message,
+        "Invalid input for operation: physical_network 'nowhere' unknown for VLAN provider network.",
+      );
       // deleting frees the id for reuse
       assert.equal((await s.req('DELETE', `/v2.0/networks/${vlan.id}`, undefined, ADMIN)).status, 204);
       await createNet({ 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet1', 'provider:segmentation_id': 150 }, ADMIN);
-      const multi = await createNet({ segments: [
-        { 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet2', 'provider:segmentation_id': 7 },
-        { 'provider:network_type': 'vxlan' },
-      ] }, ADMIN);
+      const multi = await createNet(
+        {
+          segments: [
+            { 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet2', 'provider:segmentation_id': 7 },
+            { 'provider:network_type': 'vxlan' },
+          ],
+        },
+        ADMIN,
+      );
       assert.equal(multi.segments.length, 2);
     });
 
@@ -154,12 +193,16 @@ for (const backend of BACKENDS) {
       await createSubnet(n2.id);
       const net = (await s.req('GET', `/v2.0/networks/${n.id}`)).body.network;
       assert.deepEqual(net.subnets, [sn.id]);
-      const u = await s.req('PUT', `/v2.0/subnets/${sn.id}`, { subnet: { allocation_pools: [{ start: '10.0.0.10', end: '10.0.0.20' }], dns_nameservers: [] } });
+      const u = await s.req('PUT', `/v2.0/subnets/${sn.id}`, {
+        subnet: { allocation_pools: [{ start: '10.0.0.10', end: '10.0.0.20' }], dns_nameservers: [] },
+      });
       assert.equal(u.status, 200, JSON.stringify(u.body));
       assert.deepEqual(u.body.subnet.allocation_pools, [{ start: '10.0.0.10', end: '10.0.0.20' }]);
       assertError(await s.req('PUT', `/v2.0/subnets/${sn.id}`, { subnet: { gateway_ip: '10.0.0.15' } }), 409, 'GatewayConflictWithAllocationPools');
       assertError(await s.req('PUT', `/v2.0/subnets/${sn.id}`, { subnet: { cidr: '10.0.0.0/16' } }), 400, 'HTTPBadRequest', 'cidr');
-      const v6 = await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 6, cidr: '2001:db8::/64', ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' } });
+      const v6 = await s.req('POST', '/v2.0/subnets', {
+        subnet: { network_id: n.id, ip_version: 6, cidr: '2001:db8::/64', ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' },
+      });
       assert.equal(v6.status, 201, JSON.stringify(v6.body));
       assert.equal(v6.body.subnet.gateway_ip, '2001:db8::');
     });
@@ -168,7 +211,11 @@ for (const backend of BACKENDS) {
       const n = await createNet();
       // Automatic addresses come from .100-.200, so the explicit .50/.51 below are never taken by chance.
       const sn = await createSubnet(n.id, { cidr: '10.2.0.0/24', allocation_pools: [{ start: '10.2.0.100', end: '10.2.0.200' }] });
-      const v6 = (await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 6, cidr: '2001:db8:1::/64', ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' } })).body.subnet;
+      const v6 = (
+        await s.req('POST', '/v2.0/subnets', {
+          subnet: { network_id: n.id, ip_version: 6, cidr: '2001:db8:1::/64', ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' },
+        })
+      ).body.subnet;
       const p = (await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, name: 'p1' } })).body.port;
       assert.match(p.mac_address, /^fa:16:3e(:[0-9a-f]{2}){3}$/);
       assert.equal(p.status, 'DOWN');
@@ -177,22 +224,35 @@ for (const backend of BACKENDS) {
       assert.ok(v4 && v4.ip_address.startsWith('10.2.0.'));
       const slaac = p.fixed_ips.find((f: any) => f.subnet_id === v6.id);
       const m = p.mac_address.split(':').map((x: string) => parseInt(x, 16));
-      const expected = `2001:db8:1:0:${((m[0] ^ 2) << 8 | m[1]).toString(16)}:${(m[2] << 8 | 0xff).toString(16)}:fe${m[3].toString(16).padStart(2, '0')}:${(m[4] << 8 | m[5]).toString(16)}`;
+      const expected = `2001:db8:1:0:${(((m[0] ^ 2) << 8) | m[1]).toString(16)}:${((m[2] << 8) | 0xff).toString(16)}:fe${m[3].toString(16).padStart(2, '0')}:${((m[4] << 8) | m[5]).toString(16)}`;
       assert.equal(slaac.ip_address, expected);
       const q = await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, fixed_ips: [{ ip_address: '10.2.0.50' }] } });
       assert.equal(q.status, 201, JSON.stringify(q.body));
       assert.deepEqual(q.body.port.fixed_ips, [{ subnet_id: sn.id, ip_address: '10.2.0.50' }]);
-      assertError(await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, fixed_ips: [{ ip_address: '10.2.0.50' }] } }), 409, 'IpAddressAlreadyAllocated');
-      assertError(await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, fixed_ips: [{ ip_address: '10.3.0.5' }] } }), 400, 'InvalidIpForNetwork');
+      assertError(
+        await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, fixed_ips: [{ ip_address: '10.2.0.50' }] } }),
+        409,
+        'IpAddressAlreadyAllocated',
+      );
+      assertError(
+        await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, fixed_ips: [{ ip_address: '10.3.0.5' }] } }),
+        400,
+        'InvalidIpForNetwork',
+      );
       assertError(await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, mac_address: p.mac_address } }, ADMIN), 409, 'MacAddressInUse');
       assertError(await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, mac_address: 'zz:16:3e:00:00:01' } }, ADMIN), 400);
       // update fixed IPs: keep one, add one
-      const u = await s.req('PUT', `/v2.0/ports/${q.body.port.id}`, { port: { fixed_ips: [{ ip_address: '10.2.0.50' }, { ip_address: '10.2.0.51' }] } });
+      const u = await s.req('PUT', `/v2.0/ports/${q.body.port.id}`, {
+        port: { fixed_ips: [{ ip_address: '10.2.0.50' }, { ip_address: '10.2.0.51' }] },
+      });
       assert.equal(u.status, 200, JSON.stringify(u.body));
       assert.deepEqual(u.body.port.fixed_ips.map((f: any) => f.ip_address).sort(), ['10.2.0.50', '10.2.0.51']);
       // filters: fixed_ips, ip substring, device_id
       const byIp = await s.req('GET', `/v2.0/ports?fixed_ips=ip_address%3D10.2.0.51`);
-      assert.deepEqual(byIp.body.ports.map((x: any) => x.id), [q.body.port.id]);
+      assert.deepEqual(
+        byIp.body.ports.map((x: any) => x.id),
+        [q.body.port.id],
+      );
       const bySub = await s.req('GET', `/v2.0/ports?fixed_ips=ip_address_substr%3D10.2.0.5`);
       assert.ok(bySub.body.ports.some((x: any) => x.id === q.body.port.id));
       assertError(await s.req('DELETE', `/v2.0/subnets/${sn.id}`), 409, 'SubnetInUse');
@@ -206,13 +266,21 @@ for (const backend of BACKENDS) {
     it('ports: port security, allowed address pairs, extra DHCP options, binding', async () => {
       const n = await createNet();
       await createSubnet(n.id, { cidr: '10.4.0.0/24' });
-      const p = await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, allowed_address_pairs: [{ ip_address: '10.4.0.200' }], extra_dhcp_opts: [{ opt_name: 'mtu', opt_value: '1400' }] } });
+      const p = await s.req('POST', '/v2.0/ports', {
+        port: { network_id: n.id, allowed_address_pairs: [{ ip_address: '10.4.0.200' }], extra_dhcp_opts: [{ opt_name: 'mtu', opt_value: '1400' }] },
+      });
       assert.equal(p.status, 201, JSON.stringify(p.body));
       assert.deepEqual(p.body.port.allowed_address_pairs, [{ ip_address: '10.4.0.200', mac_address: p.body.port.mac_address }]);
       assert.deepEqual(p.body.port.extra_dhcp_opts, [{ opt_name: 'mtu', opt_value: '1400', ip_version: 4 }]);
-      assertError(await s.req('PUT', `/v2.0/ports/${p.body.port.id}`, { port: { port_security_enabled: false } }), 409, 'AddressPairAndPortSecurityRequired');
+      assertError(
+        await s.req('PUT', `/v2.0/ports/${p.body.port.id}`, { port: { port_security_enabled: false } }),
+        409,
+        'AddressPairAndPortSecurityRequired',
+      );
       // Security groups need port security too: the default group goes with the pairs (Neutron's PortSecurityPortHasSecurityGroup).
-      const off = await s.req('PUT', `/v2.0/ports/${p.body.port.id}`, { port: { port_security_enabled: false, allowed_address_pairs: [], security_groups: [] } });
+      const off = await s.req('PUT', `/v2.0/ports/${p.body.port.id}`, {
+        port: { port_security_enabled: false, allowed_address_pairs: [], security_groups: [] },
+      });
       assert.equal(off.status, 200, JSON.stringify(off.body));
       assert.equal(off.body.port.port_security_enabled, false);
       const b = await s.req('PUT', `/v2.0/ports/${p.body.port.id}`, { port: { 'binding:host_id': 'host-a' } }, ADMIN);
@@ -227,16 +295,28 @@ for (const backend of BACKENDS) {
       const names = ['c', 'a', 'e', 'b', 'd'];
       for (const name of names) assert.equal((await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, name } })).status, 201);
       const sorted = await s.req('GET', `/v2.0/ports?network_id=${n.id}&sort_key=name&sort_dir=asc&fields=name&fields=id`);
-      assert.deepEqual(sorted.body.ports.map((p: any) => p.name), ['a', 'b', 'c', 'd', 'e']);
+      assert.deepEqual(
+        sorted.body.ports.map((p: any) => p.name),
+        ['a', 'b', 'c', 'd', 'e'],
+      );
       assert.deepEqual(Object.keys(sorted.body.ports[0]).sort(), ['id', 'name']);
       const page1 = await s.req('GET', `/v2.0/ports?network_id=${n.id}&sort_key=name&sort_dir=asc&limit=2`);
-      assert.deepEqual(page1.body.ports.map((p: any) => p.name), ['a', 'b']);
+      assert.deepEqual(
+        page1.body.ports.map((p: any) => p.name),
+        ['a', 'b'],
+      );
       const next = page1.body.ports_links.find((l: any) => l.rel === 'next');
       assert.ok(next, JSON.stringify(page1.body.ports_links));
       const page2 = await s.req('GET', next.href.slice(s.url.length));
-      assert.deepEqual(page2.body.ports.map((p: any) => p.name), ['c', 'd']);
+      assert.deepEqual(
+        page2.body.ports.map((p: any) => p.name),
+        ['c', 'd'],
+      );
       const desc = await s.req('GET', `/v2.0/ports?network_id=${n.id}&sort_key=name&sort_dir=desc&limit=10`);
-      assert.deepEqual(desc.body.ports.map((p: any) => p.name), ['e', 'd', 'c', 'b', 'a']);
+      assert.deepEqual(
+        desc.body.ports.map((p: any) => p.name),
+        ['e', 'd', 'c', 'b', 'a'],
+      );
       const anyOf = await s.req('GET', `/v2.0/ports?network_id=${n.id}&name=a&name=e`);
       assert.deepEqual(anyOf.body.ports.map((p: any) => p.name).sort(), ['a', 'e']);
       // tags
@@ -247,7 +327,10 @@ for (const backend of BACKENDS) {
       assert.equal((await s.req('GET', `/v2.0/networks/${n.id}/tags/green`)).status, 204);
       assertError(await s.req('GET', `/v2.0/networks/${n.id}/tags/black`), 404, 'TagNotFound');
       const tagged = await s.req('GET', '/v2.0/networks?tags=red,green');
-      assert.deepEqual(tagged.body.networks.map((x: any) => x.id), [n.id]);
+      assert.deepEqual(
+        tagged.body.networks.map((x: any) => x.id),
+        [n.id],
+      );
       const notTagged = await s.req('GET', '/v2.0/networks?not-tags-any=red');
       assert.ok(!notTagged.body.networks.some((x: any) => x.id === n.id));
       const net = (await s.req('GET', `/v2.0/networks/${n.id}`)).body.network;

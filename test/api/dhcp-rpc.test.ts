@@ -10,18 +10,23 @@ import { RpcRegistry } from '../../src/server/rpc-registry.js';
 import { DHCP_AGENT_EVENTS, dhcpDeviceId, uuid5Dns } from '../../src/core/wire.js';
 import { sleep } from '../helpers/wait.js';
 
-interface Cast { method: string; args: any }
+interface Cast {
+  method: string;
+  args: any;
+}
 
 describe('rpc registry', () => {
   it('merges handler maps per topic and refuses a method registered twice', () => {
     const r = new RpcRegistry();
-    r.add('q-plugin', { a: () => 1 }).add('q-plugin', { b: () => 2 }).add('other', { a: () => 3 });
+    r.add('q-plugin', { a: () => 1 })
+      .add('q-plugin', { b: () => 2 })
+      .add('other', { a: () => 3 });
     assert.deepEqual(Object.keys(r.handlers('q-plugin')).sort(), ['a', 'b']);
     assert.deepEqual(r.topicNames().sort(), ['other', 'q-plugin']);
     assert.throws(() => r.add('q-plugin', { a: () => 4 }), /registered twice/);
   });
 
-  it('device ids are Neutron\'s (uuid5 of the short host name)', () => {
+  it("device ids are Neutron's (uuid5 of the short host name)", () => {
     // python3 -c "import uuid; print(uuid.uuid5(uuid.NAMESPACE_DNS, 'compute1'))"
     assert.equal(uuid5Dns('compute1'), 'e0130025-5ee5-5094-8d98-24d0a68981b3');
     assert.equal(dhcpDeviceId('n1', 'compute1.example.org'), 'dhcpe0130025-5ee5-5094-8d98-24d0a68981b3-n1');
@@ -36,10 +41,20 @@ for (const backend of BACKENDS) {
     let agentBus: RpcBus;
     const HOST = `dhcp-${backend.name}`;
     const casts: Cast[] = [];
-    const report = (host: string) => agentBus.call('q-reports-plugin', 'report_state', {
-      agent_state: { agent_state: { agent_type: 'DHCP agent', binary: 'neutron-dhcp-agent', host, topic: 'dhcp_agent', configurations: { networks: 0 }, start_flag: true } },
-      time: new Date().toISOString().replace('Z', ''),
-    });
+    const report = (host: string) =>
+      agentBus.call('q-reports-plugin', 'report_state', {
+        agent_state: {
+          agent_state: {
+            agent_type: 'DHCP agent',
+            binary: 'neutron-dhcp-agent',
+            host,
+            topic: 'dhcp_agent',
+            configurations: { networks: 0 },
+            start_flag: true,
+          },
+        },
+        time: new Date().toISOString().replace('Z', ''),
+      });
     const rpc = <T = any>(method: string, args: Record<string, unknown>) => agentBus.call<T>('q-plugin', method, args, { timeoutMs: 10_000 });
     /** The casts received since `from`, once the notifier has sent everything. */
     const since = async (from: number) => {
@@ -60,7 +75,9 @@ for (const backend of BACKENDS) {
       serverBus = new MemoryBus({ broker, logger: silentLogger });
       agentBus = new MemoryBus({ broker, logger: silentLogger });
       s = await startServer(backend, {}, { bus: serverBus });
-      const record = (method: string) => (_ctx: unknown, args: unknown) => { casts.push({ method, args }); };
+      const record = (method: string) => (_ctx: unknown, args: unknown) => {
+        casts.push({ method, args });
+      };
       await agentBus.serve('dhcp_agent', HOST, Object.fromEntries(DHCP_AGENT_EVENTS.map((m) => [m, record(m)])));
     });
     after(async () => {
@@ -72,7 +89,7 @@ for (const backend of BACKENDS) {
     let netId = '';
     let subnetId = '';
 
-    it('a network created before any DHCP agent is picked up by the agent\'s first sync', async () => {
+    it("a network created before any DHCP agent is picked up by the agent's first sync", async () => {
       const n = await s.req('POST', '/v2.0/networks', { network: { name: 'early' } }, ALICE);
       assert.equal(n.status, 201);
       const sn = await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.body.network.id, cidr: '10.9.0.0/24', ip_version: 4 } }, ALICE);
@@ -80,7 +97,10 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await rpc('get_active_networks_info', { host: HOST }), [], 'no agent registered yet');
       assert.equal(await report(HOST), 'new');
       const nets = await rpc<any[]>('get_active_networks_info', { host: HOST });
-      assert.deepEqual(nets.map((x) => x.id), [n.body.network.id]);
+      assert.deepEqual(
+        nets.map((x) => x.id),
+        [n.body.network.id],
+      );
       assert.equal(nets[0].subnets[0].cidr, '10.9.0.0/24');
       await s.req('DELETE', `/v2.0/networks/${n.body.network.id}`, undefined, ALICE);
       assert.deepEqual(await rpc('get_active_networks_info', { host: HOST }), []);
@@ -91,14 +111,27 @@ for (const backend of BACKENDS) {
       assert.equal(n.status, 201, JSON.stringify(n.body));
       netId = n.body.network.id;
       const c0 = await mark();
-      const sn = await s.req('POST', '/v2.0/subnets', { subnet: {
-        network_id: netId, cidr: '10.1.0.0/24', ip_version: 4, dns_nameservers: ['10.1.0.53'],
-        host_routes: [{ destination: '192.168.50.0/24', nexthop: '10.1.0.254' }],
-      } }, ADMIN);
+      const sn = await s.req(
+        'POST',
+        '/v2.0/subnets',
+        {
+          subnet: {
+            network_id: netId,
+            cidr: '10.1.0.0/24',
+            ip_version: 4,
+            dns_nameservers: ['10.1.0.53'],
+            host_routes: [{ destination: '192.168.50.0/24', nexthop: '10.1.0.254' }],
+          },
+        },
+        ADMIN,
+      );
       assert.equal(sn.status, 201, JSON.stringify(sn.body));
       subnetId = sn.body.subnet.id;
       const got = await since(c0);
-      assert.deepEqual(got.map((c) => c.method), ['network_create_end', 'subnet_create_end']);
+      assert.deepEqual(
+        got.map((c) => c.method),
+        ['network_create_end', 'subnet_create_end'],
+      );
       assert.deepEqual(got[0]!.args, { payload: { network: { id: netId } } });
       assert.equal(got[1]!.args.payload.subnet.id, subnetId);
     });
@@ -117,16 +150,29 @@ for (const backend of BACKENDS) {
     let dhcpPortId = '';
     it('create_dhcp_port / update_dhcp_port / release_dhcp_port', async () => {
       const deviceId = dhcpDeviceId(netId, HOST);
-      const p = await rpc<any>('create_dhcp_port', { port: { port: { network_id: netId, device_id: deviceId, fixed_ips: [{ subnet_id: subnetId }] } }, host: HOST });
+      const p = await rpc<any>('create_dhcp_port', {
+        port: { port: { network_id: netId, device_id: deviceId, fixed_ips: [{ subnet_id: subnetId }] } },
+        host: HOST,
+      });
       dhcpPortId = p.id;
       assert.equal(p.device_owner, 'network:dhcp');
       assert.equal(p.device_id, deviceId);
       assert.equal(p['binding:host_id'], HOST);
       assert.equal(p.fixed_ips.length, 1);
       const info = await rpc<any>('get_network_info', { network_id: netId });
-      assert.deepEqual(info.ports.map((x: any) => x.id), [dhcpPortId]);
-      const u = await rpc<any>('update_dhcp_port', { port_id: dhcpPortId, port: { port: { fixed_ips: [{ subnet_id: subnetId, ip_address: '10.1.0.2' }] } }, host: HOST });
-      assert.deepEqual(u.fixed_ips.map((f: any) => f.ip_address), ['10.1.0.2']);
+      assert.deepEqual(
+        info.ports.map((x: any) => x.id),
+        [dhcpPortId],
+      );
+      const u = await rpc<any>('update_dhcp_port', {
+        port_id: dhcpPortId,
+        port: { port: { fixed_ips: [{ subnet_id: subnetId, ip_address: '10.1.0.2' }] } },
+        host: HOST,
+      });
+      assert.deepEqual(
+        u.fixed_ips.map((f: any) => f.ip_address),
+        ['10.1.0.2'],
+      );
       await rpc('release_dhcp_port', { network_id: netId, device_id: deviceId, host: HOST });
       assert.deepEqual((await rpc<any>('get_network_info', { network_id: netId })).ports, []);
     });
@@ -136,11 +182,19 @@ for (const backend of BACKENDS) {
       const p = await s.req('POST', '/v2.0/ports', { port: { network_id: netId, name: 'vm1' } }, ADMIN);
       assert.equal(p.status, 201);
       const id = p.body.port.id;
-      const u = await s.req('PUT', `/v2.0/ports/${id}`, { port: { extra_dhcp_opts: [{ opt_name: 'domain-search', opt_value: 'example.org' }] } }, ADMIN);
+      const u = await s.req(
+        'PUT',
+        `/v2.0/ports/${id}`,
+        { port: { extra_dhcp_opts: [{ opt_name: 'domain-search', opt_value: 'example.org' }] } },
+        ADMIN,
+      );
       assert.equal(u.status, 200);
       assert.equal((await s.req('DELETE', `/v2.0/ports/${id}`, undefined, ADMIN)).status, 204);
       const got = (await since(c0)).filter((c) => c.method.startsWith('port_'));
-      assert.deepEqual(got.map((c) => c.method), ['port_create_end', 'port_update_end', 'port_delete_end']);
+      assert.deepEqual(
+        got.map((c) => c.method),
+        ['port_create_end', 'port_update_end', 'port_delete_end'],
+      );
       assert.equal(got[0]!.args.payload.port.id, id);
       assert.deepEqual(got[1]!.args.payload.port.extra_dhcp_opts, [{ opt_name: 'domain-search', opt_value: 'example.org', ip_version: 4 }]);
       assert.equal(got[2]!.args.payload.port_id, id);
@@ -153,7 +207,10 @@ for (const backend of BACKENDS) {
       assert.equal((await s.req('DELETE', `/v2.0/subnets/${subnetId}`, undefined, ADMIN)).status, 204);
       assert.equal((await s.req('DELETE', `/v2.0/networks/${netId}`, undefined, ADMIN)).status, 204);
       const got = await since(c0);
-      assert.deepEqual(got.map((c) => c.method), ['subnet_update_end', 'subnet_delete_end', 'network_delete_end']);
+      assert.deepEqual(
+        got.map((c) => c.method),
+        ['subnet_update_end', 'subnet_delete_end', 'network_delete_end'],
+      );
       assert.deepEqual(got[1]!.args.payload, { subnet_id: subnetId, network_id: netId });
       assert.deepEqual(got[2]!.args.payload, { network_id: netId });
       const left = await s.server.db.kysely.selectFrom('networkdhcpagentbindings').selectAll().where('network_id', '=', netId).execute();
@@ -163,16 +220,27 @@ for (const backend of BACKENDS) {
     it('a network without DHCP-enabled subnets is not scheduled; a disabled agent gets nothing new', async () => {
       const n = await s.req('POST', '/v2.0/networks', { network: { name: 'nodhcp' } }, ADMIN);
       const c0 = await mark();
-      await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.body.network.id, cidr: '10.2.0.0/24', ip_version: 4, enable_dhcp: false } }, ADMIN);
+      await s.req(
+        'POST',
+        '/v2.0/subnets',
+        { subnet: { network_id: n.body.network.id, cidr: '10.2.0.0/24', ip_version: 4, enable_dhcp: false } },
+        ADMIN,
+      );
       assert.deepEqual(await since(c0), []);
-      assert.deepEqual((await rpc<any[]>('get_active_networks_info', { host: HOST })).map((x) => x.id), []);
+      assert.deepEqual(
+        (await rpc<any[]>('get_active_networks_info', { host: HOST })).map((x) => x.id),
+        [],
+      );
       const agents = (await s.req('GET', `/v2.0/agents?host=${HOST}`, undefined, ADMIN)).body.agents;
       await s.req('PUT', `/v2.0/agents/${agents[0].id}`, { agent: { admin_state_up: false } }, ADMIN);
       const n2 = await s.req('POST', '/v2.0/networks', { network: { name: 'later' } }, ADMIN);
       await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n2.body.network.id, cidr: '10.3.0.0/24', ip_version: 4 } }, ADMIN);
       assert.deepEqual(await since(c0), []);
       await s.req('PUT', `/v2.0/agents/${agents[0].id}`, { agent: { admin_state_up: true } }, ADMIN);
-      assert.deepEqual((await rpc<any[]>('get_active_networks_info', { host: HOST })).map((x) => x.id), [n2.body.network.id]);
+      assert.deepEqual(
+        (await rpc<any[]>('get_active_networks_info', { host: HOST })).map((x) => x.id),
+        [n2.body.network.id],
+      );
     });
   });
 }

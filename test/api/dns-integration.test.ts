@@ -71,7 +71,10 @@ for (const backend of BACKENDS) {
         ['-bad.example.', "'-bad.example.' not a valid PQDN or FQDN. Reason: Name '-bad' must not start or end with a hyphen"],
         ['a..b.', "'a..b.' not a valid PQDN or FQDN. Reason: Encountered an empty component"],
         ['host.123.', "'host.123.' not a valid PQDN or FQDN. Reason: TLD '123' must not be all numeric"],
-        ['under_score.org.', "'under_score.org.' not a valid PQDN or FQDN. Reason: Name 'under_score' must be 1-63 characters long, each of which can only be alphanumeric or a hyphen"],
+        [
+          'under_score.org.',
+          "'under_score.org.' not a valid PQDN or FQDN. Reason: Name 'under_score' must be 1-63 characters long, each of which can only be alphanumeric or a hyphen",
+        ],
       ]) {
         const r = await s.req('POST', '/v2.0/networks', { network: { name: 'bad', dns_domain: v } }, ALICE);
         assert.equal(r.status, 400, v);
@@ -98,8 +101,14 @@ for (const backend of BACKENDS) {
       assert.deepEqual(only, [{ dns_assignment: p.body.port.dns_assignment }]);
       for (const [v, reason] of [
         ['-vm', "'-vm' not a valid PQDN or FQDN. Reason: Name '-vm' must not start or end with a hyphen"],
-        ['a'.repeat(64), `'${'a'.repeat(64)}' not a valid PQDN or FQDN. Reason: Name '${'a'.repeat(64)}' must be 1-63 characters long, each of which can only be alphanumeric or a hyphen`],
-        [`${'a'.repeat(63)}.`.repeat(5), `'${`${'a'.repeat(63)}.`.repeat(5)}' not a valid PQDN or FQDN. Reason: '${`${'a'.repeat(63)}.`.repeat(5).slice(0, -1)}' exceeds the 255 character FQDN limit`],
+        [
+          'a'.repeat(64),
+          `'${'a'.repeat(64)}' not a valid PQDN or FQDN. Reason: Name '${'a'.repeat(64)}' must be 1-63 characters long, each of which can only be alphanumeric or a hyphen`,
+        ],
+        [
+          `${'a'.repeat(63)}.`.repeat(5),
+          `'${`${'a'.repeat(63)}.`.repeat(5)}' not a valid PQDN or FQDN. Reason: '${`${'a'.repeat(63)}.`.repeat(5).slice(0, -1)}' exceeds the 255 character FQDN limit`,
+        ],
       ]) {
         const r = await s.req('POST', '/v2.0/ports', { port: { network_id: n, dns_name: v } }, ALICE);
         assert.equal(r.status, 400, v);
@@ -113,13 +122,26 @@ for (const backend of BACKENDS) {
     it('floating IPs take dns_name/dns_domain (validated) and show them empty without an external DNS service', async () => {
       const ext = await s.req('POST', '/v2.0/networks', { network: { name: 'ext', 'router:external': true } }, ADMIN);
       await s.req('POST', '/v2.0/subnets', { subnet: { network_id: ext.body.network.id, cidr: '172.30.0.0/24', ip_version: 4 } }, ADMIN);
-      const f = await s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.body.network.id, dns_name: 'web', dns_domain: 'example.org.' } }, ALICE);
+      const f = await s.req(
+        'POST',
+        '/v2.0/floatingips',
+        { floatingip: { floating_network_id: ext.body.network.id, dns_name: 'web', dns_domain: 'example.org.' } },
+        ALICE,
+      );
       assert.equal(f.status, 201, JSON.stringify(f.body));
       assert.equal(f.body.floatingip.dns_name, '');
       assert.equal(f.body.floatingip.dns_domain, '');
-      const bad = await s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.body.network.id, dns_name: 'web.example.org.' } }, ALICE);
+      const bad = await s.req(
+        'POST',
+        '/v2.0/floatingips',
+        { floatingip: { floating_network_id: ext.body.network.id, dns_name: 'web.example.org.' } },
+        ALICE,
+      );
       assert.equal(bad.status, 400);
-      assert.equal(bad.body.NeutronError.message, "Invalid input for dns_name. Reason: 'web.example.org.' is a FQDN. It should be a relative domain name.");
+      assert.equal(
+        bad.body.NeutronError.message,
+        "Invalid input for dns_name. Reason: 'web.example.org.' is a FQDN. It should be a relative domain name.",
+      );
       const put = await s.req('PUT', `/v2.0/floatingips/${f.body.floatingip.id}`, { floatingip: { dns_name: 'x' } }, ALICE);
       assert.equal(put.status, 400);
     });
@@ -165,7 +187,10 @@ for (const backend of BACKENDS) {
       const n = await net(s, '10.32.0.0/24');
       const other = await s.req('POST', '/v2.0/ports', { port: { network_id: n, dns_name: 'vm.other.org.' } }, ALICE);
       assert.equal(other.status, 400);
-      assert.equal(other.body.NeutronError.message, "Invalid input for dns_name. Reason: The dns_name passed is a FQDN. Its higher level labels must be equal to the dns_domain option in neutron.conf, that has been set to 'example.org'. It must also include one or more valid DNS labels to the left of 'example.org'.");
+      assert.equal(
+        other.body.NeutronError.message,
+        "Invalid input for dns_name. Reason: The dns_name passed is a FQDN. Its higher level labels must be equal to the dns_domain option in neutron.conf, that has been set to 'example.org'. It must also include one or more valid DNS labels to the left of 'example.org'.",
+      );
       const long = `${'a'.repeat(60)}.`.repeat(4) + 'b';
       const tooLong = await s.req('POST', '/v2.0/ports', { port: { network_id: n, dns_name: long } }, ALICE);
       assert.equal(tooLong.status, 400);

@@ -13,7 +13,10 @@ import { createOrUpdateAgent } from '../../src/plugins/agents/report-state.js';
 import { DHCP_AGENT_EVENTS } from '../../src/core/wire.js';
 import { sleep } from '../helpers/wait.js';
 
-interface Cast { method: string; args: any }
+interface Cast {
+  method: string;
+  args: any;
+}
 
 for (const backend of BACKENDS) {
   describe(`L3 agent RPC and L3 port notifications on ${backend.name}`, { skip: await skipUnless(backend) }, () => {
@@ -48,32 +51,60 @@ for (const backend of BACKENDS) {
     }
     const net = async (body: object = {}, as = ALICE) => (await ok('POST', '/v2.0/networks', { network: { name: 'n', ...body } }, as)).network;
     const subnet = async (networkId: string, body: object = {}, as = ALICE) =>
-      (await ok('POST', '/v2.0/subnets', { subnet: { network_id: networkId, ip_version: 4, cidr: `10.${70 + cidrN}.${cidrN++}.0/24`, ...body } }, as)).subnet;
-    const fip = async (body: object = {}, as = ALICE) => (await ok('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, ...body } }, as)).floatingip;
+      (await ok('POST', '/v2.0/subnets', { subnet: { network_id: networkId, ip_version: 4, cidr: `10.${70 + cidrN}.${cidrN++}.0/24`, ...body } }, as))
+        .subnet;
+    const fip = async (body: object = {}, as = ALICE) =>
+      (await ok('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, ...body } }, as)).floatingip;
 
     before(async () => {
       broker = new MemoryBroker();
       serverBus = new MemoryBus({ broker, logger: silentLogger });
       agentBus = new MemoryBus({ broker, logger: silentLogger });
       s = await startServer(backend, {}, { bus: serverBus });
-      const record = (method: string) => (_ctx: unknown, args: unknown) => { casts.push({ method, args }); };
+      const record = (method: string) => (_ctx: unknown, args: unknown) => {
+        casts.push({ method, args });
+      };
       await agentBus.serve('dhcp_agent', DHCP_HOST, Object.fromEntries(DHCP_AGENT_EVENTS.map((m) => [m, record(m)])));
       // The L2 agents' port_delete fanout.
       await agentBus.serve('q-agent-notifier-port-delete', L3_HOST, { port_delete: record('l2_port_delete') });
       const reported = await agentBus.call('q-reports-plugin', 'report_state', {
-        agent_state: { agent_state: { agent_type: 'DHCP agent', binary: 'neutron-dhcp-agent', host: DHCP_HOST, topic: 'dhcp_agent', configurations: {}, start_flag: true } },
+        agent_state: {
+          agent_state: {
+            agent_type: 'DHCP agent',
+            binary: 'neutron-dhcp-agent',
+            host: DHCP_HOST,
+            topic: 'dhcp_agent',
+            configurations: {},
+            start_flag: true,
+          },
+        },
         time: new Date().toISOString().replace('Z', ''),
       });
       assert.equal(reported, 'new');
       // The L3 agent the scheduler gives routers to, and the L3 host's Linux bridge agent, so that
       // router ports can be bound there.
-      await createOrUpdateAgent(s.server.db, {
-        agent_type: 'L3 agent', binary: 'neutron-l3-agent', host: L3_HOST, topic: 'l3_agent', configurations: { agent_mode: 'legacy' },
-      }, { agentDownTime: 75 });
-      await createOrUpdateAgent(s.server.db, {
-        agent_type: 'Linux bridge agent', binary: 'neutrino-linuxbridge-agent', host: L3_HOST, topic: 'N/A',
-        configurations: { tunnel_types: ['vxlan'], tunneling_ip: '10.0.0.9', interface_mappings: {} },
-      }, { agentDownTime: 75 });
+      await createOrUpdateAgent(
+        s.server.db,
+        {
+          agent_type: 'L3 agent',
+          binary: 'neutron-l3-agent',
+          host: L3_HOST,
+          topic: 'l3_agent',
+          configurations: { agent_mode: 'legacy' },
+        },
+        { agentDownTime: 75 },
+      );
+      await createOrUpdateAgent(
+        s.server.db,
+        {
+          agent_type: 'Linux bridge agent',
+          binary: 'neutrino-linuxbridge-agent',
+          host: L3_HOST,
+          topic: 'N/A',
+          configurations: { tunnel_types: ['vxlan'], tunneling_ip: '10.0.0.9', interface_mappings: {} },
+        },
+        { agentDownTime: 75 },
+      );
       for (const who of [ALICE, BOB]) await ok('PUT', `/v2.0/quotas/${who.project}`, { quota: { router: -1, floatingip: -1 } }, ADMIN);
       ext = await net({ name: 'public', 'router:external': true }, ADMIN);
       // DHCP on the external subnet, so that its network is scheduled and its ports are cast.
@@ -91,7 +122,10 @@ for (const backend of BACKENDS) {
       let c0 = await mark();
       const r = (await ok('POST', '/v2.0/routers', { router: { name: 'r', external_gateway_info: { network_id: ext.id } } })).router;
       let got = await portCasts(c0);
-      assert.deepEqual(got.map((c) => `${c.method} ${c.args.payload.port?.device_owner}`), ['port_create_end network:router_gateway']);
+      assert.deepEqual(
+        got.map((c) => `${c.method} ${c.args.payload.port?.device_owner}`),
+        ['port_create_end network:router_gateway'],
+      );
       const gwPort = got[0]!.args.payload.port;
       assert.equal(gwPort.device_id, r.id);
       assert.equal(gwPort.network_id, ext.id);
@@ -100,7 +134,10 @@ for (const backend of BACKENDS) {
       c0 = await mark();
       const added = await ok('PUT', `/v2.0/routers/${r.id}/add_router_interface`, { subnet_id: sn.id });
       got = await portCasts(c0);
-      assert.deepEqual(got.map((c) => `${c.method} ${c.args.payload.port?.device_owner}`), ['port_create_end network:router_interface']);
+      assert.deepEqual(
+        got.map((c) => `${c.method} ${c.args.payload.port?.device_owner}`),
+        ['port_create_end network:router_interface'],
+      );
       assert.equal(got[0]!.args.payload.port.id, added.port_id);
       assert.deepEqual(got[0]!.args.payload.port.fixed_ips, [{ subnet_id: sn.id, ip_address: sn.gateway_ip }]);
 
@@ -110,39 +147,71 @@ for (const backend of BACKENDS) {
       c0 = await mark();
       await ok('PUT', `/v2.0/routers/${r.id}/add_router_interface`, { port_id: own.id });
       got = await portCasts(c0);
-      assert.deepEqual(got.map((c) => `${c.method} ${c.args.payload.port?.id} ${c.args.payload.port?.device_owner}`), [`port_create_end ${own.id} network:router_interface`]);
+      assert.deepEqual(
+        got.map((c) => `${c.method} ${c.args.payload.port?.id} ${c.args.payload.port?.device_owner}`),
+        [`port_create_end ${own.id} network:router_interface`],
+      );
 
       c0 = await mark();
       const f = await fip();
       got = await portCasts(c0);
-      assert.deepEqual(got.map((c) => `${c.method} ${c.args.payload.port?.device_owner}`), ['port_create_end network:floatingip']);
+      assert.deepEqual(
+        got.map((c) => `${c.method} ${c.args.payload.port?.device_owner}`),
+        ['port_create_end network:floatingip'],
+      );
       const fipPort = got[0]!.args.payload.port;
       assert.equal(fipPort.device_id, f.id);
       assert.equal(fipPort.status, 'N/A');
-      assert.deepEqual(fipPort.fixed_ips.map((x: any) => x.ip_address), [f.floating_ip_address]);
+      assert.deepEqual(
+        fipPort.fixed_ips.map((x: any) => x.ip_address),
+        [f.floating_ip_address],
+      );
       c0 = await mark();
       await ok('DELETE', `/v2.0/floatingips/${f.id}`, undefined);
       got = await portCasts(c0);
-      assert.deepEqual(got.map((c) => c.method), ['port_delete_end']);
+      assert.deepEqual(
+        got.map((c) => c.method),
+        ['port_delete_end'],
+      );
       assert.deepEqual(got[0]!.args.payload, { port_id: fipPort.id, network_id: ext.id, fixed_ips: fipPort.fixed_ips });
 
       // The gateway's address changes: an update.
       c0 = await mark();
-      const moved = (await ok('PUT', `/v2.0/routers/${r.id}`, { router: { external_gateway_info: {
-        network_id: ext.id, external_fixed_ips: [{ subnet_id: extSubnet.id, ip_address: '172.30.0.200' }],
-      } } }, ADMIN)).router;
+      const moved = (
+        await ok(
+          'PUT',
+          `/v2.0/routers/${r.id}`,
+          {
+            router: {
+              external_gateway_info: {
+                network_id: ext.id,
+                external_fixed_ips: [{ subnet_id: extSubnet.id, ip_address: '172.30.0.200' }],
+              },
+            },
+          },
+          ADMIN,
+        )
+      ).router;
       assert.equal(moved.external_gateway_info.external_fixed_ips[0].ip_address, '172.30.0.200');
       got = await portCasts(c0);
-      assert.deepEqual(got.map((c) => `${c.method} ${c.args.payload.port?.id}`), [`port_update_end ${gwPort.id}`]);
-      assert.deepEqual(got[0]!.args.payload.port.fixed_ips.map((x: any) => x.ip_address), ['172.30.0.200']);
+      assert.deepEqual(
+        got.map((c) => `${c.method} ${c.args.payload.port?.id}`),
+        [`port_update_end ${gwPort.id}`],
+      );
+      assert.deepEqual(
+        got[0]!.args.payload.port.fixed_ips.map((x: any) => x.ip_address),
+        ['172.30.0.200'],
+      );
 
       c0 = await mark();
       await ok('PUT', `/v2.0/routers/${r.id}/remove_router_interface`, { subnet_id: sn.id });
       await ok('PUT', `/v2.0/routers/${r.id}/remove_router_interface`, { port_id: own.id });
       await ok('DELETE', `/v2.0/routers/${r.id}`, undefined);
       got = await portCasts(c0);
-      assert.deepEqual(got.map((c) => `${c.method} ${c.args.payload.port_id}`),
-        [`port_delete_end ${added.port_id}`, `port_delete_end ${own.id}`, `port_delete_end ${gwPort.id}`]);
+      assert.deepEqual(
+        got.map((c) => `${c.method} ${c.args.payload.port_id}`),
+        [`port_delete_end ${added.port_id}`, `port_delete_end ${own.id}`, `port_delete_end ${gwPort.id}`],
+      );
       assert.deepEqual(got[0]!.args.payload.fixed_ips, [{ subnet_id: sn.id, ip_address: sn.gateway_ip }]);
       assert.equal(got[2]!.args.payload.network_id, ext.id);
     });
@@ -159,7 +228,11 @@ for (const backend of BACKENDS) {
       const down = (await ok('POST', '/v2.0/routers', { router: { name: 'off', admin_state_up: false } })).router;
 
       const routers = await l3<any[]>('sync_routers', { host: L3_HOST, router_ids: [r.id, down.id] });
-      assert.deepEqual(routers.map((x) => x.id), [r.id], 'a router that is administratively down is left out');
+      assert.deepEqual(
+        routers.map((x) => x.id),
+        [r.id],
+        'a router that is administratively down is left out',
+      );
       const x = routers[0];
       assert.equal(x.name, 'sync');
       assert.equal(x.admin_state_up, true);
@@ -170,7 +243,10 @@ for (const backend of BACKENDS) {
       assert.equal(x.gw_port_id, x.gw_port.id);
       assert.equal(x.gw_port.device_owner, 'network:router_gateway');
       assert.equal(x.gw_port.fixed_ips[0].prefixlen, 24);
-      assert.deepEqual(x.gw_port.subnets.map((y: any) => [y.id, y.cidr, y.gateway_ip]), [[extSubnet.id, '172.30.0.0/24', '172.30.0.1']]);
+      assert.deepEqual(
+        x.gw_port.subnets.map((y: any) => [y.id, y.cidr, y.gateway_ip]),
+        [[extSubnet.id, '172.30.0.0/24', '172.30.0.1']],
+      );
       assert.deepEqual(x.gw_port.extra_subnets, []);
       assert.deepEqual(x.gw_port.address_scopes, { 4: null, 6: null });
       assert.equal(x.gw_port.mtu, ext.mtu);
@@ -178,11 +254,16 @@ for (const backend of BACKENDS) {
       const i = x._interfaces[0];
       assert.equal(i.id, intf.port_id);
       assert.deepEqual(i.fixed_ips, [{ subnet_id: sn.id, ip_address: sn.gateway_ip, prefixlen: 24 }]);
-      assert.deepEqual(i.subnets, [{ id: sn.id, cidr: sn.cidr, gateway_ip: sn.gateway_ip, dns_nameservers: ['10.9.9.9'], ipv6_ra_mode: null, subnetpool_id: null }]);
+      assert.deepEqual(i.subnets, [
+        { id: sn.id, cidr: sn.cidr, gateway_ip: sn.gateway_ip, dns_nameservers: ['10.9.9.9'], ipv6_ra_mode: null, subnetpool_id: null },
+      ]);
       assert.equal(i.mtu, n.mtu);
       assert.equal(x._floatingips.length, 1);
       const xf = x._floatingips[0];
-      assert.deepEqual([xf.id, xf.floating_ip_address, xf.port_id, xf.fixed_ip_address, xf.router_id, xf.status], [f.id, f.floating_ip_address, vm.id, vm.fixed_ips[0].ip_address, r.id, 'DOWN']);
+      assert.deepEqual(
+        [xf.id, xf.floating_ip_address, xf.port_id, xf.fixed_ip_address, xf.router_id, xf.status],
+        [f.id, f.floating_ip_address, vm.id, vm.fixed_ips[0].ip_address, r.id, 'DOWN'],
+      );
       assert.equal(xf.fixed_ip_address_scope, null);
       // Bound to the agent's host, with the Linux bridge agent there.
       for (const p of [x.gw_port, i]) {
@@ -209,7 +290,13 @@ for (const backend of BACKENDS) {
       const c0 = await mark();
       await ok('PUT', `/v2.0/routers/${r.id}/remove_router_interface`, { subnet_id: sn.id });
       await sleep(20);
-      assert.deepEqual(casts.slice(c0).filter((c) => c.method === 'l2_port_delete').map((c) => c.args.port_id), [intf.port_id]);
+      assert.deepEqual(
+        casts
+          .slice(c0)
+          .filter((c) => c.method === 'l2_port_delete')
+          .map((c) => c.args.port_id),
+        [intf.port_id],
+      );
     });
 
     it('update_floatingip_statuses: the agent sets ACTIVE; a disassociated floating IP goes DOWN', async () => {
@@ -222,13 +309,23 @@ for (const backend of BACKENDS) {
       assert.equal(f.status, 'DOWN', 'DOWN until an agent says otherwise');
       const other = await fip();
 
-      assert.equal((await l3('update_floatingip_statuses', { router_id: r.id, fip_statuses: { [f.id]: 'ACTIVE', '00000000-0000-0000-0000-000000000000': 'ACTIVE' } })) ?? null, null);
+      assert.equal(
+        (await l3('update_floatingip_statuses', {
+          router_id: r.id,
+          fip_statuses: { [f.id]: 'ACTIVE', '00000000-0000-0000-0000-000000000000': 'ACTIVE' },
+        })) ?? null,
+        null,
+      );
       const active = (await ok('GET', `/v2.0/floatingips/${f.id}`, undefined)).floatingip;
       assert.equal(active.status, 'ACTIVE');
       assert.equal(active.revision_number, f.revision_number + 1);
       await l3('update_floatingip_statuses', { router_id: r.id, fip_statuses: { [f.id]: 'ACTIVE' } });
-      assert.equal((await ok('GET', `/v2.0/floatingips/${f.id}`, undefined)).floatingip.revision_number, active.revision_number, 'no change, no revision');
-      assert.equal((await ok('GET', `/v2.0/floatingips/${other.id}`, undefined)).floatingip.status, 'DOWN', 'not this router\'s');
+      assert.equal(
+        (await ok('GET', `/v2.0/floatingips/${f.id}`, undefined)).floatingip.revision_number,
+        active.revision_number,
+        'no change, no revision',
+      );
+      assert.equal((await ok('GET', `/v2.0/floatingips/${other.id}`, undefined)).floatingip.status, 'DOWN', "not this router's");
 
       // Disassociated in the API: the agent's next report (without it) sets it DOWN.
       const freed = (await ok('PUT', `/v2.0/floatingips/${f.id}`, { floatingip: { port_id: null } })).floatingip;

@@ -17,7 +17,11 @@ for (const backend of BACKENDS) {
       s = await startServer(backend);
       for (const who of [ALICE, BOB]) await ok('PUT', `/v2.0/quotas/${who.project}`, { quota: { router: -1, floatingip: -1 } }, ADMIN);
       ext = await net({ name: 'public', 'router:external': true }, ADMIN);
-      extSubnet = await subnet(ext.id, { cidr: '172.24.4.0/24', enable_dhcp: false, allocation_pools: [{ start: '172.24.4.2', end: '172.24.4.150' }] }, ADMIN);
+      extSubnet = await subnet(
+        ext.id,
+        { cidr: '172.24.4.0/24', enable_dhcp: false, allocation_pools: [{ start: '172.24.4.2', end: '172.24.4.150' }] },
+        ADMIN,
+      );
     });
     after(async () => {
       await s?.stop();
@@ -25,7 +29,10 @@ for (const backend of BACKENDS) {
 
     async function ok(method: string, path: string, body: unknown, as = ALICE, status?: number) {
       const r = await s.req(method, path, body, as);
-      assert.ok(r.status >= 200 && r.status < 300 && (status === undefined || r.status === status), `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+      assert.ok(
+        r.status >= 200 && r.status < 300 && (status === undefined || r.status === status),
+        `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`,
+      );
       return r.body;
     }
     async function net(body: object = {}, as = ALICE) {
@@ -84,7 +91,10 @@ for (const backend of BACKENDS) {
 
       assert.equal((await ok('GET', `/v2.0/routers/${r.id}`, undefined)).router.external_gateway_info.network_id, ext.id);
       assert.ok((await ok('GET', '/v2.0/routers', undefined)).routers.some((x: any) => x.id === r.id));
-      assert.deepEqual((await ok('GET', '/v2.0/routers', undefined, BOB)).routers.filter((x: any) => x.id === r.id), []);
+      assert.deepEqual(
+        (await ok('GET', '/v2.0/routers', undefined, BOB)).routers.filter((x: any) => x.id === r.id),
+        [],
+      );
       assertError(await s.req('GET', `/v2.0/routers/${r.id}`, undefined, BOB), 404, 'RouterNotFound');
       const u = (await ok('PUT', `/v2.0/routers/${r.id}`, { router: { name: 'renamed', admin_state_up: true } })).router;
       assert.equal(u.name, 'renamed');
@@ -108,28 +118,85 @@ for (const backend of BACKENDS) {
       const r = await router();
       const internal = await net();
       await subnet(internal.id);
-      assertError(await s.req('PUT', `/v2.0/routers/${r.id}`, { router: { external_gateway_info: { network_id: internal.id } } }), 400, 'BadRequest', 'is not an external network');
+      assertError(
+        await s.req('PUT', `/v2.0/routers/${r.id}`, { router: { external_gateway_info: { network_id: internal.id } } }),
+        400,
+        'BadRequest',
+        'is not an external network',
+      );
       assertError(await s.req('PUT', `/v2.0/routers/${r.id}`, { router: { external_gateway_info: { network_id: r.id } } }), 404, 'NetworkNotFound');
       assertError(await s.req('PUT', `/v2.0/routers/${r.id}`, { router: { external_gateway_info: { enable_snat: false } } }), 400);
       assertError(await s.req('PUT', `/v2.0/routers/${r.id}`, { router: { external_gateway_info: { network_id: ext.id, bogus: 1 } } }), 400);
-      assertError(await s.req('PUT', `/v2.0/routers/${r.id}`, { router: { external_gateway_info: { network_id: ext.id, enable_snat: false } } }), 403, 'PolicyNotAuthorized');
-      assertError(await s.req('POST', '/v2.0/routers', { router: { external_gateway_info: { network_id: ext.id, external_fixed_ips: [{ ip_address: '172.24.4.200' }] } } }), 403, 'PolicyNotAuthorized');
+      assertError(
+        await s.req('PUT', `/v2.0/routers/${r.id}`, { router: { external_gateway_info: { network_id: ext.id, enable_snat: false } } }),
+        403,
+        'PolicyNotAuthorized',
+      );
+      assertError(
+        await s.req('POST', '/v2.0/routers', {
+          router: { external_gateway_info: { network_id: ext.id, external_fixed_ips: [{ ip_address: '172.24.4.200' }] } },
+        }),
+        403,
+        'PolicyNotAuthorized',
+      );
       // An admin may choose both.
-      const a = await router({ external_gateway_info: { network_id: ext.id, enable_snat: false, external_fixed_ips: [{ subnet_id: extSubnet.id, ip_address: '172.24.4.200' }] } }, ADMIN);
+      const a = await router(
+        {
+          external_gateway_info: {
+            network_id: ext.id,
+            enable_snat: false,
+            external_fixed_ips: [{ subnet_id: extSubnet.id, ip_address: '172.24.4.200' }],
+          },
+        },
+        ADMIN,
+      );
       assert.equal(a.external_gateway_info.enable_snat, false);
       assert.deepEqual(a.external_gateway_info.external_fixed_ips, [{ subnet_id: extSubnet.id, ip_address: '172.24.4.200' }]);
-      assertError(await s.req('POST', '/v2.0/routers', { router: { external_gateway_info: { network_id: ext.id, external_fixed_ips: [{ ip_address: '172.24.4.200' }] } } }, ADMIN), 409, 'IpAddressAlreadyAllocated');
-      assertError(await s.req('POST', '/v2.0/routers', { router: { external_gateway_info: { network_id: ext.id, external_fixed_ips: [{ ip_address: '172.24.4.1' }] } } }, ADMIN), 400, 'BadRequest', 'same as the gateway IP');
+      assertError(
+        await s.req(
+          'POST',
+          '/v2.0/routers',
+          { router: { external_gateway_info: { network_id: ext.id, external_fixed_ips: [{ ip_address: '172.24.4.200' }] } } },
+          ADMIN,
+        ),
+        409,
+        'IpAddressAlreadyAllocated',
+      );
+      assertError(
+        await s.req(
+          'POST',
+          '/v2.0/routers',
+          { router: { external_gateway_info: { network_id: ext.id, external_fixed_ips: [{ ip_address: '172.24.4.1' }] } } },
+          ADMIN,
+        ),
+        400,
+        'BadRequest',
+        'same as the gateway IP',
+      );
       // Changing the fixed IP keeps the port.
       const portBefore = (await ok('GET', `/v2.0/ports?device_id=${a.id}`, undefined, ADMIN)).ports[0];
-      const moved = (await ok('PUT', `/v2.0/routers/${a.id}`, { router: { external_gateway_info: { network_id: ext.id, external_fixed_ips: [{ subnet_id: extSubnet.id, ip_address: '172.24.4.201' }] } } }, ADMIN)).router;
+      const moved = (
+        await ok(
+          'PUT',
+          `/v2.0/routers/${a.id}`,
+          {
+            router: { external_gateway_info: { network_id: ext.id, external_fixed_ips: [{ subnet_id: extSubnet.id, ip_address: '172.24.4.201' }] } },
+          },
+          ADMIN,
+        )
+      ).router;
       assert.equal(moved.external_gateway_info.external_fixed_ips[0].ip_address, '172.24.4.201');
       assert.equal(moved.external_gateway_info.enable_snat, true, 'enable_snat returns to the default when not given');
       assert.equal((await ok('GET', `/v2.0/ports?device_id=${a.id}`, undefined, ADMIN)).ports[0].id, portBefore.id);
       // The external network cannot stop being external while a gateway uses it.
       assertError(await s.req('PUT', `/v2.0/networks/${ext.id}`, { network: { 'router:external': false } }, ADMIN), 409, 'ExternalNetworkInUse');
       // Nor can the gateway port be deleted through the port API.
-      assertError(await s.req('DELETE', `/v2.0/ports/${portBefore.id}`, undefined, ADMIN), 409, 'ServicePortInUse', 'cannot be deleted directly via the port API');
+      assertError(
+        await s.req('DELETE', `/v2.0/ports/${portBefore.id}`, undefined, ADMIN),
+        409,
+        'ServicePortInUse',
+        'cannot be deleted directly via the port API',
+      );
       await ok('DELETE', `/v2.0/routers/${a.id}`, undefined, ADMIN);
       await ok('DELETE', `/v2.0/routers/${r.id}`, undefined);
     });
@@ -152,7 +219,10 @@ for (const backend of BACKENDS) {
       assert.equal(p.device_owner, 'network:router_interface');
       assert.deepEqual(p.fixed_ips, [{ subnet_id: sn.id, ip_address: sn.gateway_ip }]);
       const listed = (await ok('GET', `/v2.0/ports?device_id=${r.id}`, undefined)).ports;
-      assert.deepEqual(listed.map((x: any) => x.id), [info.port_id]);
+      assert.deepEqual(
+        listed.map((x: any) => x.id),
+        [info.port_id],
+      );
 
       assertError(await addIf(r.id, { subnet_id: sn.id }), 400, 'BadRequest', `Router already has a port on subnet ${sn.id}`);
       const n2 = await net();
@@ -216,20 +286,45 @@ for (const backend of BACKENDS) {
       assert.equal((await addIf(r.id, { subnet_id: sn.id })).status, 200);
       const base = sn.cidr.split('.').slice(0, 3).join('.');
       const hop = `${base}.5`;
-      const routes = [{ destination: '192.168.10.0/24', nexthop: hop }, { destination: '192.168.11.0/24', nexthop: hop }];
+      const routes = [
+        { destination: '192.168.10.0/24', nexthop: hop },
+        { destination: '192.168.11.0/24', nexthop: hop },
+      ];
       const u = (await ok('PUT', `/v2.0/routers/${r.id}`, { router: { routes } })).router;
       assert.deepEqual(u.routes, routes);
       assert.deepEqual((await ok('GET', `/v2.0/routers/${r.id}`, undefined)).router.routes, routes);
-      assertError(await s.req('PUT', `/v2.0/routers/${r.id}`, { router: { routes: [{ destination: '192.168.12.0/24', nexthop: '10.250.0.1' }] } }), 400, 'InvalidRoutes', 'the nexthop is not connected with router');
-      assertError(await s.req('PUT', `/v2.0/routers/${r.id}`, { router: { routes: [{ destination: '192.168.12.0/24', nexthop: sn.gateway_ip }] } }), 400, 'InvalidRoutes', 'the nexthop is used by router');
+      assertError(
+        await s.req('PUT', `/v2.0/routers/${r.id}`, { router: { routes: [{ destination: '192.168.12.0/24', nexthop: '10.250.0.1' }] } }),
+        400,
+        'InvalidRoutes',
+        'the nexthop is not connected with router',
+      );
+      assertError(
+        await s.req('PUT', `/v2.0/routers/${r.id}`, { router: { routes: [{ destination: '192.168.12.0/24', nexthop: sn.gateway_ip }] } }),
+        400,
+        'InvalidRoutes',
+        'the nexthop is used by router',
+      );
       assertError(await s.req('PUT', `/v2.0/routers/${r.id}`, { router: { routes: [{ destination: 'x', nexthop: hop }] } }), 400);
       assertError(await s.req('POST', '/v2.0/routers', { router: { routes } }), 400);
       // Atomic add/remove.
-      const added = (await ok('PUT', `/v2.0/routers/${r.id}/add_extraroutes`, { router: { routes: [{ destination: '192.168.12.0/24', nexthop: hop }, routes[0]] } })).router;
+      const added = (
+        await ok('PUT', `/v2.0/routers/${r.id}/add_extraroutes`, {
+          router: { routes: [{ destination: '192.168.12.0/24', nexthop: hop }, routes[0]] },
+        })
+      ).router;
       assert.equal(added.routes.length, 3);
-      const removed = (await ok('PUT', `/v2.0/routers/${r.id}/remove_extraroutes`, { router: { routes: [routes[1], { destination: '10.0.0.0/8', nexthop: hop }] } })).router;
+      const removed = (
+        await ok('PUT', `/v2.0/routers/${r.id}/remove_extraroutes`, { router: { routes: [routes[1], { destination: '10.0.0.0/8', nexthop: hop }] } })
+      ).router;
       assert.deepEqual(removed.routes.map((x: any) => x.destination).sort(), ['192.168.10.0/24', '192.168.12.0/24']);
-      assertError(await s.req('PUT', `/v2.0/routers/${r.id}/add_extraroutes`, { router: { routes: [{ destination: '192.168.13.0/24', nexthop: '10.250.0.1' }] } }), 400, 'InvalidRoutes');
+      assertError(
+        await s.req('PUT', `/v2.0/routers/${r.id}/add_extraroutes`, {
+          router: { routes: [{ destination: '192.168.13.0/24', nexthop: '10.250.0.1' }] },
+        }),
+        400,
+        'InvalidRoutes',
+      );
       // The interface the routes need cannot go.
       assertError(await removeIf(r.id, { subnet_id: sn.id }), 409, 'RouterInterfaceInUseByRoute');
       assert.deepEqual((await ok('PUT', `/v2.0/routers/${r.id}`, { router: { routes: null } })).router.routes, []);
@@ -249,7 +344,8 @@ for (const backend of BACKENDS) {
         await call('POST', '/v2.0/subnets', { subnet: { network_id: e.id, ip_version: 4, cidr: '172.25.0.0/24', enable_dhcp: false } }, ADMIN);
         const r = (await call('POST', '/v2.0/routers', { router: { name: 'r', external_gateway_info: { network_id: e.id } } })).router;
         assert.equal(r.external_gateway_info.enable_snat, false, 'the configured default');
-        const on = (await call('PUT', `/v2.0/routers/${r.id}`, { router: { external_gateway_info: { network_id: e.id, enable_snat: true } } }, ADMIN)).router;
+        const on = (await call('PUT', `/v2.0/routers/${r.id}`, { router: { external_gateway_info: { network_id: e.id, enable_snat: true } } }, ADMIN))
+          .router;
         assert.equal(on.external_gateway_info.enable_snat, true);
         const back = (await call('PUT', `/v2.0/routers/${r.id}`, { router: { external_gateway_info: { network_id: e.id } } })).router;
         assert.equal(back.external_gateway_info.enable_snat, false, 'not given: the configured default again');
@@ -257,8 +353,12 @@ for (const backend of BACKENDS) {
         const sn = (await call('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, cidr: '10.60.0.0/24' } })).subnet;
         await call('PUT', `/v2.0/routers/${r.id}/add_router_interface`, { subnet_id: sn.id });
         const route = (i: number) => ({ destination: `192.168.${i}.0/24`, nexthop: '10.60.0.5' });
-        assertError(await s2.req('PUT', `/v2.0/routers/${r.id}`, { router: { routes: [route(1), route(2), route(3)] } }), 400, 'RoutesExhausted',
-          `Unable to complete operation for ${r.id}. The number of routes exceeds the maximum 2.`);
+        assertError(
+          await s2.req('PUT', `/v2.0/routers/${r.id}`, { router: { routes: [route(1), route(2), route(3)] } }),
+          400,
+          'RoutesExhausted',
+          `Unable to complete operation for ${r.id}. The number of routes exceeds the maximum 2.`,
+        );
         assert.equal((await call('PUT', `/v2.0/routers/${r.id}`, { router: { routes: [route(1), route(2)] } })).router.routes.length, 2);
         assertError(await s2.req('PUT', `/v2.0/routers/${r.id}/add_extraroutes`, { router: { routes: [route(3)] } }), 400, 'RoutesExhausted');
       } finally {
@@ -271,7 +371,8 @@ for (const backend of BACKENDS) {
       const p1 = await port(n.id);
       const p2 = await port(n.id);
       // Without a port.
-      const bare = (await ok('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, description: 'bare' } }, ALICE, 201)).floatingip;
+      const bare = (await ok('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, description: 'bare' } }, ALICE, 201))
+        .floatingip;
       assert.equal(bare.floating_network_id, ext.id);
       assert.equal(bare.port_id, null);
       assert.equal(bare.router_id, null);
@@ -293,7 +394,11 @@ for (const backend of BACKENDS) {
       assert.equal(fip.port_details.network_id, n.id);
       assert.equal(fip.port_details.mac_address, p1.mac_address);
       // One floating IP per fixed IP.
-      assertError(await s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, port_id: p1.id } }), 409, 'FloatingIPPortAlreadyAssociated');
+      assertError(
+        await s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, port_id: p1.id } }),
+        409,
+        'FloatingIPPortAlreadyAssociated',
+      );
       // Re-associate, disassociate.
       const moved = (await ok('PUT', `/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: p2.id } })).floatingip;
       assert.equal(moved.port_id, p2.id);
@@ -307,15 +412,28 @@ for (const backend of BACKENDS) {
       // Filters.
       await ok('PUT', `/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: p1.id } });
       const byPort = (await ok('GET', `/v2.0/floatingips?port_id=${p1.id}`, undefined)).floatingips;
-      assert.deepEqual(byPort.map((x: any) => x.id), [fip.id]);
-      assert.deepEqual((await ok('GET', `/v2.0/floatingips?router_id=${r.id}`, undefined)).floatingips.map((x: any) => x.id), [fip.id]);
+      assert.deepEqual(
+        byPort.map((x: any) => x.id),
+        [fip.id],
+      );
+      assert.deepEqual(
+        (await ok('GET', `/v2.0/floatingips?router_id=${r.id}`, undefined)).floatingips.map((x: any) => x.id),
+        [fip.id],
+      );
       assert.equal((await ok('GET', `/v2.0/floatingips?floating_network_id=${ext.id}`, undefined)).floatingips.length, 2);
-      assert.deepEqual((await ok('GET', `/v2.0/floatingips?floating_ip_address=${bare.floating_ip_address}`, undefined)).floatingips.map((x: any) => x.id), [bare.id]);
+      assert.deepEqual(
+        (await ok('GET', `/v2.0/floatingips?floating_ip_address=${bare.floating_ip_address}`, undefined)).floatingips.map((x: any) => x.id),
+        [bare.id],
+      );
       assert.deepEqual((await ok('GET', '/v2.0/floatingips', undefined, BOB)).floatingips, []);
       assertError(await s.req('GET', `/v2.0/floatingips/${fip.id}`, undefined, BOB), 404, 'FloatingIPNotFound');
       // What the association holds up.
       assertError(await removeIf(r.id, { subnet_id: sn.id }), 409, 'RouterInterfaceInUseByFloatingIP');
-      assertError(await s.req('PUT', `/v2.0/routers/${r.id}`, { router: { external_gateway_info: {} } }), 409, 'RouterExternalGatewayInUseByFloatingIp');
+      assertError(
+        await s.req('PUT', `/v2.0/routers/${r.id}`, { router: { external_gateway_info: {} } }),
+        409,
+        'RouterExternalGatewayInUseByFloatingIp',
+      );
       // Deleting the port disassociates.
       assert.equal((await s.req('DELETE', `/v2.0/ports/${p1.id}`)).status, 204);
       const after = (await ok('GET', `/v2.0/floatingips/${fip.id}`, undefined)).floatingip;
@@ -334,35 +452,91 @@ for (const backend of BACKENDS) {
       void r;
       const internal = await net();
       await subnet(internal.id);
-      assertError(await s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: internal.id } }), 400, 'BadRequest', 'is not a valid external network');
+      assertError(
+        await s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: internal.id } }),
+        400,
+        'BadRequest',
+        'is not a valid external network',
+      );
       assertError(await s.req('POST', '/v2.0/floatingips', { floatingip: {} }), 400);
       assertError(await s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: sn.id } }), 404, 'NetworkNotFound');
-      assertError(await s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, floating_ip_address: '172.24.4.210' } }), 403, 'PolicyNotAuthorized');
-      const chosen = (await ok('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, floating_ip_address: '172.24.4.210' } }, ADMIN, 201)).floatingip;
+      assertError(
+        await s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, floating_ip_address: '172.24.4.210' } }),
+        403,
+        'PolicyNotAuthorized',
+      );
+      const chosen = (
+        await ok('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, floating_ip_address: '172.24.4.210' } }, ADMIN, 201)
+      ).floatingip;
       assert.equal(chosen.floating_ip_address, '172.24.4.210');
-      assertError(await s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, floating_ip_address: '172.24.4.210' } }, ADMIN), 409, 'IpAddressAlreadyAllocated');
-      assertError(await s.req('POST', '/v2.0/ports', { port: { network_id: ext.id, fixed_ips: [{ ip_address: '172.24.4.210' }] } }, ADMIN), 409, 'IpAddressAlreadyAllocated');
-      const bySubnet = (await ok('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, subnet_id: extSubnet.id } }, ALICE, 201)).floatingip;
+      assertError(
+        await s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, floating_ip_address: '172.24.4.210' } }, ADMIN),
+        409,
+        'IpAddressAlreadyAllocated',
+      );
+      assertError(
+        await s.req('POST', '/v2.0/ports', { port: { network_id: ext.id, fixed_ips: [{ ip_address: '172.24.4.210' }] } }, ADMIN),
+        409,
+        'IpAddressAlreadyAllocated',
+      );
+      const bySubnet = (await ok('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, subnet_id: extSubnet.id } }, ALICE, 201))
+        .floatingip;
       assert.ok(bySubnet.floating_ip_address.startsWith('172.24.4.'));
       // Association errors.
       const base = sn.cidr.split('.').slice(0, 3).join('.');
       const multi = await port(n.id, { fixed_ips: [{ ip_address: `${base}.50` }, { ip_address: `${base}.51` }] });
-      assertError(await s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, port_id: multi.id } }), 400, 'BadRequest', 'has multiple fixed IPv4 addresses');
-      assertError(await s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, port_id: multi.id, fixed_ip_address: `${base}.52` } }), 400, 'BadRequest', 'does not have fixed ip');
-      assertError(await s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, fixed_ip_address: `${base}.50` } }), 400, 'BadRequest', 'without a port_id');
-      const pick = (await ok('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, port_id: multi.id, fixed_ip_address: `${base}.51` } }, ALICE, 201)).floatingip;
+      assertError(
+        await s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, port_id: multi.id } }),
+        400,
+        'BadRequest',
+        'has multiple fixed IPv4 addresses',
+      );
+      assertError(
+        await s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, port_id: multi.id, fixed_ip_address: `${base}.52` } }),
+        400,
+        'BadRequest',
+        'does not have fixed ip',
+      );
+      assertError(
+        await s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, fixed_ip_address: `${base}.50` } }),
+        400,
+        'BadRequest',
+        'without a port_id',
+      );
+      const pick = (
+        await ok(
+          'POST',
+          '/v2.0/floatingips',
+          { floatingip: { floating_network_id: ext.id, port_id: multi.id, fixed_ip_address: `${base}.51` } },
+          ALICE,
+          201,
+        )
+      ).floatingip;
       assert.equal(pick.fixed_ip_address, `${base}.51`);
-      const other = (await ok('PUT', `/v2.0/floatingips/${pick.id}`, { floatingip: { port_id: multi.id, fixed_ip_address: `${base}.50` } })).floatingip;
+      const other = (await ok('PUT', `/v2.0/floatingips/${pick.id}`, { floatingip: { port_id: multi.id, fixed_ip_address: `${base}.50` } }))
+        .floatingip;
       assert.equal(other.fixed_ip_address, `${base}.50`);
       // Unreachable: the port's subnet is on a router without a gateway, or on none.
       const lonely = await net();
       const lonelySubnet = await subnet(lonely.id);
       const lonelyPort = await port(lonely.id);
-      assertError(await s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, port_id: lonelyPort.id } }), 404, 'ExternalGatewayForFloatingIPNotFound');
+      assertError(
+        await s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, port_id: lonelyPort.id } }),
+        404,
+        'ExternalGatewayForFloatingIPNotFound',
+      );
       const noGw = await router();
       assert.equal((await addIf(noGw.id, { subnet_id: lonelySubnet.id })).status, 200);
-      assertError(await s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, port_id: lonelyPort.id } }), 404, 'ExternalGatewayForFloatingIPNotFound');
-      assertError(await s.req('PUT', `/v2.0/floatingips/${bySubnet.id}`, { floatingip: { port_id: lonelyPort.id } }), 404, 'ExternalGatewayForFloatingIPNotFound');
+      assertError(
+        await s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, port_id: lonelyPort.id } }),
+        404,
+        'ExternalGatewayForFloatingIPNotFound',
+      );
+      assertError(
+        await s.req('PUT', `/v2.0/floatingips/${bySubnet.id}`, { floatingip: { port_id: lonelyPort.id } }),
+        404,
+        'ExternalGatewayForFloatingIPNotFound',
+      );
       // Someone else's port: 404 (not visible to the caller).
       const bobNet = await net({}, BOB);
       await subnet(bobNet.id, {}, BOB);
@@ -372,7 +546,9 @@ for (const backend of BACKENDS) {
 
     it('deletes an external network with its unassociated floating IPs', async () => {
       const ext2 = await net({ 'router:external': true }, ADMIN);
-      const sub2 = (await ok('POST', '/v2.0/subnets', { subnet: { network_id: ext2.id, ip_version: 4, cidr: '198.51.100.0/24', enable_dhcp: false } }, ADMIN, 201)).subnet;
+      const sub2 = (
+        await ok('POST', '/v2.0/subnets', { subnet: { network_id: ext2.id, ip_version: 4, cidr: '198.51.100.0/24', enable_dhcp: false } }, ADMIN, 201)
+      ).subnet;
       const f = (await ok('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext2.id } }, ADMIN, 201)).floatingip;
       assert.equal((await ok('GET', `/v2.0/floatingips?floating_network_id=${ext2.id}`, undefined, ADMIN)).floatingips.length, 1);
       assert.equal((await s.req('DELETE', `/v2.0/networks/${ext2.id}`, undefined, ADMIN)).status, 204);
@@ -403,22 +579,45 @@ for (const backend of BACKENDS) {
       const r = await router();
       assert.equal((await s.req('PUT', `/v2.0/routers/${r.id}/tags/red`)).status, 201);
       assert.deepEqual((await ok('GET', `/v2.0/routers/${r.id}`, undefined)).router.tags, ['red']);
-      assert.deepEqual((await ok('GET', '/v2.0/routers?tags=red', undefined)).routers.map((x: any) => x.id), [r.id]);
+      assert.deepEqual(
+        (await ok('GET', '/v2.0/routers?tags=red', undefined)).routers.map((x: any) => x.id),
+        [r.id],
+      );
       const f = (await ok('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id } }, ALICE, 201)).floatingip;
       assert.equal((await s.req('PUT', `/v2.0/floatingips/${f.id}/tags`, { tags: ['a', 'b'] })).status, 200);
-      assert.deepEqual((await ok('GET', `/v2.0/floatingips?tags-any=b`, undefined)).floatingips.map((x: any) => x.id), [f.id]);
+      assert.deepEqual(
+        (await ok('GET', `/v2.0/floatingips?tags-any=b`, undefined)).floatingips.map((x: any) => x.id),
+        [f.id],
+      );
     });
 
     it('concurrent floating IP creates never hand out one address twice', async () => {
       const ext3 = await net({ 'router:external': true }, ADMIN);
-      await ok('POST', '/v2.0/subnets', { subnet: { network_id: ext3.id, ip_version: 4, cidr: '203.0.113.0/24', enable_dhcp: false, allocation_pools: [{ start: '203.0.113.10', end: '203.0.113.29' }] } }, ADMIN, 201);
+      await ok(
+        'POST',
+        '/v2.0/subnets',
+        {
+          subnet: {
+            network_id: ext3.id,
+            ip_version: 4,
+            cidr: '203.0.113.0/24',
+            enable_dhcp: false,
+            allocation_pools: [{ start: '203.0.113.10', end: '203.0.113.29' }],
+          },
+        },
+        ADMIN,
+        201,
+      );
       const project = 'project-fip-race';
       await ok('PUT', `/v2.0/quotas/${project}`, { quota: { floatingip: -1 } }, ADMIN);
       const caller = { project, roles: 'member', user: 'racer' };
-      const results = await Promise.all(Array.from({ length: 40 }, () => s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext3.id } }, caller)));
+      const results = await Promise.all(
+        Array.from({ length: 40 }, () => s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext3.id } }, caller)),
+      );
       const created = results.filter((r) => r.status === 201);
       assert.equal(created.length, 20, JSON.stringify(results.filter((r) => r.status !== 201 && r.status !== 409).map((r) => r.body)));
-      for (const r of results.filter((x) => x.status !== 201)) assert.equal(r.body.NeutronError.type, 'IpAddressGenerationFailure', JSON.stringify(r.body));
+      for (const r of results.filter((x) => x.status !== 201))
+        assert.equal(r.body.NeutronError.type, 'IpAddressGenerationFailure', JSON.stringify(r.body));
       const addresses = created.map((r) => r.body.floatingip.floating_ip_address);
       assert.equal(new Set(addresses).size, 20);
       const listed = (await ok('GET', `/v2.0/floatingips?floating_network_id=${ext3.id}`, undefined, ADMIN)).floatingips;
@@ -427,9 +626,14 @@ for (const backend of BACKENDS) {
       // Same address asked for by many: one wins.
       for (const f of listed.slice(0, 1)) await ok('DELETE', `/v2.0/floatingips/${f.id}`, undefined, ADMIN);
       const freed = listed[0].floating_ip_address;
-      const same = await Promise.all(Array.from({ length: 10 }, () => s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext3.id, floating_ip_address: freed } }, ADMIN)));
+      const same = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext3.id, floating_ip_address: freed } }, ADMIN),
+        ),
+      );
       assert.equal(same.filter((r) => r.status === 201).length, 1);
-      for (const r of same.filter((x) => x.status !== 201)) assert.equal(r.body.NeutronError.type, 'IpAddressAlreadyAllocated', JSON.stringify(r.body));
+      for (const r of same.filter((x) => x.status !== 201))
+        assert.equal(r.body.NeutronError.type, 'IpAddressAlreadyAllocated', JSON.stringify(r.body));
     });
 
     it('concurrent adds of one subnet to a router leave one interface; to several routers, one wins', async () => {
@@ -465,8 +669,12 @@ for (const backend of BACKENDS) {
       // Concurrent floating IP associations of one fixed IP: one wins.
       const t = await topology();
       const p = await port(t.n.id);
-      const fips = await Promise.all(Array.from({ length: 6 }, async () =>
-        (await ok('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id } }, ALICE, 201)).floatingip));
+      const fips = await Promise.all(
+        Array.from(
+          { length: 6 },
+          async () => (await ok('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id } }, ALICE, 201)).floatingip,
+        ),
+      );
       const assoc = await Promise.all(fips.map((f) => s.req('PUT', `/v2.0/floatingips/${f.id}`, { floatingip: { port_id: p.id } })));
       assert.equal(assoc.filter((x) => x.status === 200).length, 1, JSON.stringify(assoc.map((x) => x.body)));
       for (const x of assoc.filter((y) => y.status !== 200)) assert.equal(x.body.NeutronError.type, 'FloatingIPPortAlreadyAssociated');

@@ -46,7 +46,10 @@ for (const backend of BACKENDS) {
       const shared = await label({ name: 'all', shared: true });
       assert.equal(shared.shared, true);
       const byShared = await s.req('GET', `${LABELS}?shared=true`, undefined, ADMIN);
-      assert.deepEqual(byShared.body.metering_labels.map((x: any) => x.id), [shared.id]);
+      assert.deepEqual(
+        byShared.body.metering_labels.map((x: any) => x.id),
+        [shared.id],
+      );
       const byName = await s.req('GET', `${LABELS}?name=web&fields=id&fields=name`, undefined, ADMIN);
       assert.deepEqual(byName.body.metering_labels, [{ id: l.id, name: 'web' }]);
       // Tempest lists with id=33: no match, not an error.
@@ -54,10 +57,18 @@ for (const backend of BACKENDS) {
       assert.equal(none.status, 200);
       assert.deepEqual(none.body.metering_labels, []);
       const sorted = await s.req('GET', `${LABELS}?sort_key=name&sort_dir=desc`, undefined, ADMIN);
-      assert.deepEqual(sorted.body.metering_labels.map((x: any) => x.name), ['web', 'all']);
+      assert.deepEqual(
+        sorted.body.metering_labels.map((x: any) => x.name),
+        ['web', 'all'],
+      );
       assert.equal((await s.req('DELETE', `${LABELS}/${l.id}`, undefined, ADMIN)).status, 204);
       assert.equal((await s.req('DELETE', `${LABELS}/${shared.id}`, undefined, ADMIN)).status, 204);
-      assertError(await s.req('GET', `${LABELS}/${l.id}`, undefined, ADMIN), 404, 'MeteringLabelNotFound', `Metering label '${l.id}' does not exist.`);
+      assertError(
+        await s.req('GET', `${LABELS}/${l.id}`, undefined, ADMIN),
+        404,
+        'MeteringLabelNotFound',
+        `Metering label '${l.id}' does not exist.`,
+      );
       assertError(await s.req('DELETE', `${LABELS}/${l.id}`, undefined, ADMIN), 404, 'MeteringLabelNotFound');
     });
 
@@ -78,12 +89,23 @@ for (const backend of BACKENDS) {
       assert.equal(r.status, 201, JSON.stringify(r.body));
       const rr = r.body.metering_label_rule;
       assert.deepEqual(rr, {
-        id: rr.id, metering_label_id: l.id, direction: 'ingress', excluded: false, remote_ip_prefix: '10.0.0.0/24',
-        source_ip_prefix: null, destination_ip_prefix: null,
+        id: rr.id,
+        metering_label_id: l.id,
+        direction: 'ingress',
+        excluded: false,
+        remote_ip_prefix: '10.0.0.0/24',
+        source_ip_prefix: null,
+        destination_ip_prefix: null,
       });
       const shown = await s.req('GET', `${RULES}/${rr.id}`, undefined, ADMIN);
       assert.deepEqual(shown.body.metering_label_rule, rr);
-      const sd = await rule({ metering_label_id: l.id, direction: 'egress', excluded: true, source_ip_prefix: '192.168.0.0/16', destination_ip_prefix: '2001:DB8:0::/48' });
+      const sd = await rule({
+        metering_label_id: l.id,
+        direction: 'egress',
+        excluded: true,
+        source_ip_prefix: '192.168.0.0/16',
+        destination_ip_prefix: '2001:DB8:0::/48',
+      });
       assert.equal(sd.status, 201, JSON.stringify(sd.body));
       assert.equal(sd.body.metering_label_rule.remote_ip_prefix, null);
       assert.equal(sd.body.metering_label_rule.source_ip_prefix, '192.168.0.0/16');
@@ -99,14 +121,25 @@ for (const backend of BACKENDS) {
       assert.equal(byLabel.body.metering_label_rules.length, 4);
       assert.equal(byLabel.body.metering_label_rules[0].id, rr.id, 'ingress sorts after egress, first when descending');
       const byExcluded = await s.req('GET', `${RULES}?metering_label_id=${l.id}&excluded=true`, undefined, ADMIN);
-      assert.deepEqual(byExcluded.body.metering_label_rules.map((x: any) => x.id), [sd.body.metering_label_rule.id]);
+      assert.deepEqual(
+        byExcluded.body.metering_label_rules.map((x: any) => x.id),
+        [sd.body.metering_label_rule.id],
+      );
       const byPrefix = await s.req('GET', `${RULES}?remote_ip_prefix=10.0.0.0/24`, undefined, ADMIN);
-      assert.deepEqual(byPrefix.body.metering_label_rules.map((x: any) => x.id), [rr.id]);
+      assert.deepEqual(
+        byPrefix.body.metering_label_rules.map((x: any) => x.id),
+        [rr.id],
+      );
       assertError(await s.req('GET', `${RULES}?project_id=x`, undefined, ADMIN), 400);
       assert.deepEqual((await s.req('GET', `${RULES}?id=33`, undefined, ADMIN)).body.metering_label_rules, []);
 
       assert.equal((await s.req('DELETE', `${RULES}/${rr.id}`, undefined, ADMIN)).status, 204);
-      assertError(await s.req('GET', `${RULES}/${rr.id}`, undefined, ADMIN), 404, 'MeteringLabelRuleNotFound', `Metering label rule '${rr.id}' does not exist.`);
+      assertError(
+        await s.req('GET', `${RULES}/${rr.id}`, undefined, ADMIN),
+        404,
+        'MeteringLabelRuleNotFound',
+        `Metering label rule '${rr.id}' does not exist.`,
+      );
       assertError(await s.req('DELETE', `${RULES}/${rr.id}`, undefined, ADMIN), 404, 'MeteringLabelRuleNotFound');
       assertError(await s.req('PUT', `${RULES}/${host.body.metering_label_rule.id}`, { metering_label_rule: {} }, ADMIN), 501, 'NotImplementedError');
     });
@@ -115,12 +148,27 @@ for (const backend of BACKENDS) {
       const l = await label();
       assertError(await rule({ metering_label_id: l.id }), 400, 'Invalid', 'at least one');
       assertError(await rule({ metering_label_id: l.id, remote_ip_prefix: '' }), 400, 'Invalid', 'at least one');
-      assertError(await rule({ metering_label_id: l.id, remote_ip_prefix: '10.0.0.0/24', source_ip_prefix: '10.1.0.0/24' }), 400, 'Invalid', "Cannot use 'remote-ip-prefix'");
-      assertError(await rule({ metering_label_id: l.id, remote_ip_prefix: '10.0.0.0/33' }), 400, 'Invalid', 'remote_ip_prefix: 10.0.0.0/33 is invalid');
+      assertError(
+        await rule({ metering_label_id: l.id, remote_ip_prefix: '10.0.0.0/24', source_ip_prefix: '10.1.0.0/24' }),
+        400,
+        'Invalid',
+        "Cannot use 'remote-ip-prefix'",
+      );
+      assertError(
+        await rule({ metering_label_id: l.id, remote_ip_prefix: '10.0.0.0/33' }),
+        400,
+        'Invalid',
+        'remote_ip_prefix: 10.0.0.0/33 is invalid',
+      );
       assertError(await rule({ metering_label_id: l.id, source_ip_prefix: 'nonsense' }), 400, 'Invalid', 'source_ip_prefix');
       assertError(await rule({ metering_label_id: l.id, destination_ip_prefix: 12 }), 400, 'Invalid', 'destination_ip_prefix');
       assertError(await rule({ metering_label_id: l.id, remote_ip_prefix: '10.0.0.0/24', direction: 'sideways' }), 400, undefined, 'direction');
-      assertError(await s.req('POST', RULES, { metering_label_rule: { metering_label_id: l.id, remote_ip_prefix: '10.0.0.0/24' } }, ADMIN), 400, undefined, "'direction'");
+      assertError(
+        await s.req('POST', RULES, { metering_label_rule: { metering_label_id: l.id, remote_ip_prefix: '10.0.0.0/24' } }, ADMIN),
+        400,
+        undefined,
+        "'direction'",
+      );
       assertError(await rule({ remote_ip_prefix: '10.0.0.0/24' }), 400, undefined, "'metering_label_id'");
       assertError(await rule({ metering_label_id: 'not-a-uuid', remote_ip_prefix: '10.0.0.0/24' }), 400);
       const missing = '00000000-0000-4000-8000-000000000000';
@@ -133,8 +181,12 @@ for (const backend of BACKENDS) {
       const l = await label();
       const other = await label();
       assert.equal((await rule({ metering_label_id: l.id, remote_ip_prefix: '10.0.0.0/16' })).status, 201);
-      assertError(await rule({ metering_label_id: l.id, remote_ip_prefix: '10.0.5.0/24' }), 409, 'MeteringLabelRuleOverlaps',
-        "Metering label rule with remote_ip_prefix '10.0.5.0/24' overlaps another.");
+      assertError(
+        await rule({ metering_label_id: l.id, remote_ip_prefix: '10.0.5.0/24' }),
+        409,
+        'MeteringLabelRuleOverlaps',
+        "Metering label rule with remote_ip_prefix '10.0.5.0/24' overlaps another.",
+      );
       assertError(await rule({ metering_label_id: l.id, remote_ip_prefix: '10.0.0.0/8' }), 409, 'MeteringLabelRuleOverlaps');
       // Host bits do not hide an overlap: 10.0.9.9/24 is the network 10.0.9.0/24.
       assertError(await rule({ metering_label_id: l.id, remote_ip_prefix: '10.0.9.9/24' }), 409, 'MeteringLabelRuleOverlaps');
@@ -146,18 +198,30 @@ for (const backend of BACKENDS) {
       // Source/destination prefixes are not compared (as in Neutron).
       assert.equal((await rule({ metering_label_id: l.id, source_ip_prefix: '10.0.5.0/24' })).status, 201);
       // A bulk create is checked against its own earlier items and is all or nothing.
-      const bulk = await s.req('POST', RULES, { metering_label_rules: [
-        { metering_label_id: other.id, direction: 'egress', remote_ip_prefix: '172.16.0.0/12' },
-        { metering_label_id: other.id, direction: 'egress', remote_ip_prefix: '172.16.1.0/24' },
-      ] }, ADMIN);
+      const bulk = await s.req(
+        'POST',
+        RULES,
+        {
+          metering_label_rules: [
+            { metering_label_id: other.id, direction: 'egress', remote_ip_prefix: '172.16.0.0/12' },
+            { metering_label_id: other.id, direction: 'egress', remote_ip_prefix: '172.16.1.0/24' },
+          ],
+        },
+        ADMIN,
+      );
       assertError(bulk, 409, 'MeteringLabelRuleOverlaps');
-      assert.deepEqual((await s.req('GET', `${RULES}?metering_label_id=${other.id}&direction=egress`, undefined, ADMIN)).body.metering_label_rules, []);
+      assert.deepEqual(
+        (await s.req('GET', `${RULES}?metering_label_id=${other.id}&direction=egress`, undefined, ADMIN)).body.metering_label_rules,
+        [],
+      );
     });
 
     it('20 concurrent overlapping rules on one label: exactly one is created', async () => {
       // Nested prefixes 10.0.0.0/8 ... /27: every two of them overlap.
       const l = await label();
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => rule({ metering_label_id: l.id, remote_ip_prefix: `10.0.0.0/${8 + i}` })));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => rule({ metering_label_id: l.id, remote_ip_prefix: `10.0.0.0/${8 + i}` })),
+      );
       assert.equal(results.filter((r) => r.status === 201).length, 1, JSON.stringify(results.map((r) => r.status)));
       for (const r of results.filter((x) => x.status !== 201)) assertError(r, 409, 'MeteringLabelRuleOverlaps');
       const stored = (await s.req('GET', `${RULES}?metering_label_id=${l.id}`, undefined, ADMIN)).body.metering_label_rules;
@@ -167,7 +231,8 @@ for (const backend of BACKENDS) {
     it('deleting a label deletes its rules', async () => {
       const l = await label();
       const ids: string[] = [];
-      for (const p of ['10.9.0.0/24', '10.9.1.0/24']) ids.push((await rule({ metering_label_id: l.id, remote_ip_prefix: p })).body.metering_label_rule.id);
+      for (const p of ['10.9.0.0/24', '10.9.1.0/24'])
+        ids.push((await rule({ metering_label_id: l.id, remote_ip_prefix: p })).body.metering_label_rule.id);
       assert.equal((await s.req('DELETE', `${LABELS}/${l.id}`, undefined, ADMIN)).status, 204);
       for (const id of ids) assertError(await s.req('GET', `${RULES}/${id}`, undefined, ADMIN), 404, 'MeteringLabelRuleNotFound');
     });

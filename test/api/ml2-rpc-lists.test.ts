@@ -25,16 +25,30 @@ for (const backend of BACKENDS) {
       serverBus = new MemoryBus({ broker, logger: silentLogger });
       agentBus = new MemoryBus({ broker, logger: silentLogger });
       s = await startServer(backend, {}, { bus: serverBus });
-      for (const [host, ip] of [['host-a', '172.31.250.1'], ['host-b', '172.31.250.2']] as const) {
-        await createOrUpdateAgent(s.server.db, {
-          agent_type: 'Linux bridge agent', binary: 'neutrino-linuxbridge-agent', host, topic: 'N/A',
-          configurations: { tunnel_types: ['vxlan'], tunneling_ip: ip, l2_population: true, interface_mappings: {} },
-        }, { agentDownTime: 75 });
+      for (const [host, ip] of [
+        ['host-a', '172.31.250.1'],
+        ['host-b', '172.31.250.2'],
+      ] as const) {
+        await createOrUpdateAgent(
+          s.server.db,
+          {
+            agent_type: 'Linux bridge agent',
+            binary: 'neutrino-linuxbridge-agent',
+            host,
+            topic: 'N/A',
+            configurations: { tunnel_types: ['vxlan'], tunneling_ip: ip, l2_population: true, interface_mappings: {} },
+          },
+          { agentDownTime: 75 },
+        );
       }
       const l2 = (method: string) => (_ctx: unknown, args: unknown) => {
         got.push({ topic: 'l2pop', method, args });
       };
-      await agentBus.serve('q-agent-notifier-l2population-update', 'host-b', { add_fdb_entries: l2('add'), remove_fdb_entries: l2('remove'), update_fdb_entries: l2('update') });
+      await agentBus.serve('q-agent-notifier-l2population-update', 'host-b', {
+        add_fdb_entries: l2('add'),
+        remove_fdb_entries: l2('remove'),
+        update_fdb_entries: l2('update'),
+      });
       const n = await s.req('POST', '/v2.0/networks', { network: { name: 'n1' } }, ADMIN);
       netId = n.body.network.id;
       await s.req('POST', '/v2.0/subnets', { subnet: { network_id: netId, cidr: '10.9.0.0/24', ip_version: 4 } }, ADMIN);
@@ -57,17 +71,30 @@ for (const backend of BACKENDS) {
       const b = await newPort('host-b');
       const taps = a.map((p) => `tap${p.id.slice(0, 11)}`);
       const details = await agentBus.call<any[]>('q-plugin', 'get_devices_details_list', {
-        devices: [...taps, `tap${b.id.slice(0, 11)}`, a[0].id, 'not-a-device', 'tap00000000-00'], agent_id: 'x', host: 'host-a',
+        devices: [...taps, `tap${b.id.slice(0, 11)}`, a[0].id, 'not-a-device', 'tap00000000-00'],
+        agent_id: 'x',
+        host: 'host-a',
       });
-      assert.deepEqual(details.slice(0, 3).map((d) => d.port_id), a.map((p) => p.id));
-      assert.deepEqual(details.slice(0, 3).map((d) => d.device), taps);
+      assert.deepEqual(
+        details.slice(0, 3).map((d) => d.port_id),
+        a.map((p) => p.id),
+      );
+      assert.deepEqual(
+        details.slice(0, 3).map((d) => d.device),
+        taps,
+      );
       assert.ok(details.slice(0, 3).every((d) => d.mtu === 1450 && d.network_type === 'vxlan' && d.fixed_ips.length === 1));
       assert.deepEqual(details[3], { device: `tap${b.id.slice(0, 11)}`, no_active_binding: true });
       assert.equal(details[4].port_id, a[0].id);
       assert.deepEqual(details.slice(5), [{ device: 'not-a-device' }, { device: 'tap00000000-00' }]);
 
       got.length = 0;
-      const up = await agentBus.call<any>('q-plugin', 'update_device_list', { devices_up: [...taps, `tap${b.id.slice(0, 11)}`], devices_down: [], agent_id: 'x', host: 'host-a' });
+      const up = await agentBus.call<any>('q-plugin', 'update_device_list', {
+        devices_up: [...taps, `tap${b.id.slice(0, 11)}`],
+        devices_down: [],
+        agent_id: 'x',
+        host: 'host-a',
+      });
       assert.equal(up.devices_up.length, 4);
       for (const p of a) assert.equal((await status(p.id)).status, 'ACTIVE');
       assert.equal((await status(b.id)).status, 'DOWN', 'a port bound to another host is left alone');
@@ -80,8 +107,17 @@ for (const backend of BACKENDS) {
 
       // Two go down while one stays: no flood entry withdrawn; then the last one: with it.
       got.length = 0;
-      const down = await agentBus.call<any>('q-plugin', 'update_device_list', { devices_up: [], devices_down: [taps[0], taps[1], 'tapffffffff-ff'], agent_id: 'x', host: 'host-a' });
-      assert.deepEqual(down.devices_down, [{ device: taps[0], exists: true }, { device: taps[1], exists: true }, { device: 'tapffffffff-ff', exists: false }]);
+      const down = await agentBus.call<any>('q-plugin', 'update_device_list', {
+        devices_up: [],
+        devices_down: [taps[0], taps[1], 'tapffffffff-ff'],
+        agent_id: 'x',
+        host: 'host-a',
+      });
+      assert.deepEqual(down.devices_down, [
+        { device: taps[0], exists: true },
+        { device: taps[1], exists: true },
+        { device: 'tapffffffff-ff', exists: false },
+      ]);
       const rm = await waitFor('remove_fdb_entries', () => got.find((g) => g.topic === 'l2pop' && g.method === 'remove'));
       const removed = rm.args.fdb_entries[netId].ports['172.31.250.1'] as string[][];
       assert.deepEqual(new Set(removed.map((x) => x[0])), new Set([a[0].mac_address, a[1].mac_address]));

@@ -26,17 +26,31 @@ describe('ML2 RPC for L2 agents (memory bus)', () => {
     serverBus = new MemoryBus({ broker, logger: silentLogger });
     agentBus = new MemoryBus({ broker, logger: silentLogger });
     s = await startServer(sqlite, {}, { bus: serverBus });
-    for (const [host, ip] of [['host-a', '172.31.250.1'], ['host-b', '172.31.250.2']] as const) {
-      await createOrUpdateAgent(s.server.db, {
-        agent_type: 'Linux bridge agent', binary: 'neutrino-linuxbridge-agent', host, topic: 'N/A',
-        configurations: { tunnel_types: ['vxlan'], tunneling_ip: ip, l2_population: true, interface_mappings: {} },
-      }, { agentDownTime: 75 });
+    for (const [host, ip] of [
+      ['host-a', '172.31.250.1'],
+      ['host-b', '172.31.250.2'],
+    ] as const) {
+      await createOrUpdateAgent(
+        s.server.db,
+        {
+          agent_type: 'Linux bridge agent',
+          binary: 'neutrino-linuxbridge-agent',
+          host,
+          topic: 'N/A',
+          configurations: { tunnel_types: ['vxlan'], tunneling_ip: ip, l2_population: true, interface_mappings: {} },
+        },
+        { agentDownTime: 75 },
+      );
     }
     const record = (topic: string) => (method: string) => (_ctx: unknown, args: unknown) => {
       got.push({ topic, method, args });
     };
     const l2 = record('l2pop');
-    await agentBus.serve('q-agent-notifier-l2population-update', 'host-b', { add_fdb_entries: l2('add'), remove_fdb_entries: l2('remove'), update_fdb_entries: l2('update') });
+    await agentBus.serve('q-agent-notifier-l2population-update', 'host-b', {
+      add_fdb_entries: l2('add'),
+      remove_fdb_entries: l2('remove'),
+      update_fdb_entries: l2('update'),
+    });
     await agentBus.serve('q-agent-notifier-port-update', 'host-b', { port_update: record('port')('update') });
     await agentBus.serve('q-agent-notifier-port-delete', 'host-b', { port_delete: record('port')('delete') });
     const n = await s.req('POST', '/v2.0/networks', { network: { name: 'n1' } }, ADMIN);
@@ -60,7 +74,11 @@ describe('ML2 RPC for L2 agents (memory bus)', () => {
   it('answers device details for a tap name, and nothing useful for unknown or unbound devices', async () => {
     const p = await newPort('host-a');
     const tap = `tap${p.id.slice(0, 11)}`;
-    const [d, unknown] = await agentBus.call<any[]>('q-plugin', 'get_devices_details_list', { devices: [tap, 'tapdeadbeef-00'], agent_id: 'x', host: 'host-a' });
+    const [d, unknown] = await agentBus.call<any[]>('q-plugin', 'get_devices_details_list', {
+      devices: [tap, 'tapdeadbeef-00'],
+      agent_id: 'x',
+      host: 'host-a',
+    });
     assert.equal(d.device, tap);
     assert.equal(d.port_id, p.id);
     assert.equal(d.network_id, netId);
@@ -155,17 +173,30 @@ describe('[ml2] mechanism_drivers without l2population', () => {
     const agentBus = new MemoryBus({ broker, logger: silentLogger });
     const s = await startServer(sqlite, { ml2: { mechanism_drivers: 'linuxbridge' } }, { bus: serverBus });
     try {
-      await createOrUpdateAgent(s.server.db, {
-        agent_type: 'Linux bridge agent', binary: 'neutrino-linuxbridge-agent', host: 'host-a', topic: 'N/A',
-        configurations: { tunnel_types: ['vxlan'], tunneling_ip: '172.31.250.1', l2_population: true, interface_mappings: {} },
-      }, { agentDownTime: 75 });
+      await createOrUpdateAgent(
+        s.server.db,
+        {
+          agent_type: 'Linux bridge agent',
+          binary: 'neutrino-linuxbridge-agent',
+          host: 'host-a',
+          topic: 'N/A',
+          configurations: { tunnel_types: ['vxlan'], tunneling_ip: '172.31.250.1', l2_population: true, interface_mappings: {} },
+        },
+        { agentDownTime: 75 },
+      );
       const fanouts: string[] = [];
       await agentBus.serve('q-agent-notifier-l2population-update', 'host-b', {
-        add_fdb_entries: () => void fanouts.push('add'), remove_fdb_entries: () => void fanouts.push('remove'),
+        add_fdb_entries: () => void fanouts.push('add'),
+        remove_fdb_entries: () => void fanouts.push('remove'),
       });
       const n = await s.req('POST', '/v2.0/networks', { network: { name: 'n' } }, ADMIN);
       await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.body.network.id, cidr: '10.8.0.0/24', ip_version: 4 } }, ADMIN);
-      const p = await s.req('POST', '/v2.0/ports', { port: { network_id: n.body.network.id, 'binding:host_id': 'host-a', device_owner: 'compute:nova' } }, ADMIN);
+      const p = await s.req(
+        'POST',
+        '/v2.0/ports',
+        { port: { network_id: n.body.network.id, 'binding:host_id': 'host-a', device_owner: 'compute:nova' } },
+        ADMIN,
+      );
       assert.equal(p.body.port['binding:vif_type'], 'bridge');
       await agentBus.call('q-plugin', 'update_device_up', { device: `tap${p.body.port.id.slice(0, 11)}`, host: 'host-a' });
       assert.equal((await s.req('GET', `/v2.0/ports/${p.body.port.id}`, undefined, ADMIN)).body.port.status, 'ACTIVE');

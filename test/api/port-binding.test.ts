@@ -9,7 +9,11 @@ import { createOrUpdateAgent } from '../../src/plugins/agents/report-state.js';
 import { decideBinding, type AgentInfo } from '../../src/plugins/ml2/binding.js';
 
 const lbAgent = (host: string, configurations: Record<string, unknown>) => ({
-  agent_type: 'Linux bridge agent', binary: 'neutrino-linuxbridge-agent', host, topic: 'N/A', configurations,
+  agent_type: 'Linux bridge agent',
+  binary: 'neutrino-linuxbridge-agent',
+  host,
+  topic: 'N/A',
+  configurations,
 });
 
 describe('binding decision (pure)', () => {
@@ -48,14 +52,23 @@ for (const backend of BACKENDS) {
       const db = s.server.db;
       const opts = { agentDownTime: 75 };
       await createOrUpdateAgent(db, lbAgent('compute-1', { tunnel_types: ['vxlan'], tunneling_ip: '10.0.0.1', interface_mappings: {} }), opts);
-      await createOrUpdateAgent(db, lbAgent('compute-2', { tunnel_types: ['vxlan'], tunneling_ip: '10.0.0.2', interface_mappings: { physnet1: 'eth1' } }), opts);
+      await createOrUpdateAgent(
+        db,
+        lbAgent('compute-2', { tunnel_types: ['vxlan'], tunneling_ip: '10.0.0.2', interface_mappings: { physnet1: 'eth1' } }),
+        opts,
+      );
       // A dead agent: its heartbeat is older than agent_down_time.
       await createOrUpdateAgent(db, lbAgent('compute-dead', { tunnel_types: ['vxlan'] }), { agentDownTime: 75, now: () => Date.now() - 3_600_000 });
       const n = await s.req('POST', '/v2.0/networks', { network: { name: 'vx' } }, ALICE);
       assert.equal(n.status, 201, JSON.stringify(n.body));
       netId = n.body.network.id;
       assert.equal(n.body.network['provider:network_type'] ?? 'vxlan', 'vxlan');
-      const v = await s.req('POST', '/v2.0/networks', { network: { name: 'vl', 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet1' } }, ADMIN);
+      const v = await s.req(
+        'POST',
+        '/v2.0/networks',
+        { network: { name: 'vl', 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet1' } },
+        ADMIN,
+      );
       assert.equal(v.status, 201, JSON.stringify(v.body));
       vlanNetId = v.body.network.id;
     });

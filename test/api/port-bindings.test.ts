@@ -12,7 +12,10 @@ import { createOrUpdateAgent } from '../../src/plugins/agents/report-state.js';
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
 
 const lbAgent = (host: string, tunnelingIp: string) => ({
-  agent_type: 'Linux bridge agent', binary: 'neutrino-linuxbridge-agent', host, topic: 'N/A',
+  agent_type: 'Linux bridge agent',
+  binary: 'neutrino-linuxbridge-agent',
+  host,
+  topic: 'N/A',
   configurations: { tunnel_types: ['vxlan'], tunneling_ip: tunnelingIp, interface_mappings: {} },
 });
 const BRIDGE_DETAILS = { port_filter: true, connectivity: 'l2' };
@@ -32,7 +35,8 @@ for (const backend of BACKENDS) {
       agentBus = new MemoryBus({ broker, logger: silentLogger });
       s = await startServer(backend, {}, { bus: serverBus });
       const opts = { agentDownTime: 75 };
-      for (const [i, host] of ['compute-1', 'compute-2', 'compute-3'].entries()) await createOrUpdateAgent(s.server.db, lbAgent(host, `10.0.0.${i + 1}`), opts);
+      for (const [i, host] of ['compute-1', 'compute-2', 'compute-3'].entries())
+        await createOrUpdateAgent(s.server.db, lbAgent(host, `10.0.0.${i + 1}`), opts);
       await createOrUpdateAgent(s.server.db, lbAgent('compute-dead', '10.0.0.9'), { agentDownTime: 75, now: () => Date.now() - 3_600_000 });
       await agentBus.serve('q-agent-notifier-port-update', 'compute-2', { port_update: (_ctx: unknown, args: unknown) => void updates.push(args) });
       const n = await s.req('POST', '/v2.0/networks', { network: { name: 'migrations', shared: true } }, ADMIN);
@@ -66,24 +70,48 @@ for (const backend of BACKENDS) {
       const p = await newPort('compute-1');
       const first = await bindings(p.id);
       assert.equal(first.status, 200, JSON.stringify(first.body));
-      assert.deepEqual(first.body.bindings, [{ host: 'compute-1', vif_type: 'bridge', vif_details: BRIDGE_DETAILS, vnic_type: 'normal', profile: {}, status: 'ACTIVE' }]);
+      assert.deepEqual(first.body.bindings, [
+        { host: 'compute-1', vif_type: 'bridge', vif_details: BRIDGE_DETAILS, vnic_type: 'normal', profile: {}, status: 'ACTIVE' },
+      ]);
 
       const created = await bind(p.id, { host: 'compute-2', profile: { migrating_to: 'compute-2' } });
       assert.equal(created.status, 201, JSON.stringify(created.body));
       assert.deepEqual(created.body.binding, {
-        host: 'compute-2', vif_type: 'bridge', vif_details: BRIDGE_DETAILS, vnic_type: 'normal', profile: { migrating_to: 'compute-2' }, status: 'INACTIVE',
+        host: 'compute-2',
+        vif_type: 'bridge',
+        vif_details: BRIDGE_DETAILS,
+        vnic_type: 'normal',
+        profile: { migrating_to: 'compute-2' },
+        status: 'INACTIVE',
       });
       // The port itself still runs on the source.
       assert.equal((await port(p.id))['binding:host_id'], 'compute-1');
       const shown = await s.req('GET', `/v2.0/ports/${p.id}/bindings/compute-2`, undefined, ADMIN);
       assert.deepEqual(shown.body.binding, created.body.binding);
       const both = await bindings(p.id);
-      assert.deepEqual(both.body.bindings.map((b: any) => [b.host, b.status]), [['compute-1', 'ACTIVE'], ['compute-2', 'INACTIVE']]);
-      assert.deepEqual((await bindings(p.id, '?status=INACTIVE')).body.bindings.map((b: any) => b.host), ['compute-2']);
-      assert.deepEqual((await bindings(p.id, '?host=compute-1&vif_type=bridge')).body.bindings.map((b: any) => b.host), ['compute-1']);
+      assert.deepEqual(
+        both.body.bindings.map((b: any) => [b.host, b.status]),
+        [
+          ['compute-1', 'ACTIVE'],
+          ['compute-2', 'INACTIVE'],
+        ],
+      );
+      assert.deepEqual(
+        (await bindings(p.id, '?status=INACTIVE')).body.bindings.map((b: any) => b.host),
+        ['compute-2'],
+      );
+      assert.deepEqual(
+        (await bindings(p.id, '?host=compute-1&vif_type=bridge')).body.bindings.map((b: any) => b.host),
+        ['compute-1'],
+      );
       assert.deepEqual((await bindings(p.id, '?vnic_type=direct')).body.bindings, []);
-      assert.deepEqual((await bindings(p.id, '?fields=host&fields=status')).body.bindings, [{ host: 'compute-1', status: 'ACTIVE' }, { host: 'compute-2', status: 'INACTIVE' }]);
-      assert.deepEqual((await s.req('GET', `/v2.0/ports/${p.id}/bindings/compute-2?fields=vif_type`, undefined, ADMIN)).body.binding, { vif_type: 'bridge' });
+      assert.deepEqual((await bindings(p.id, '?fields=host&fields=status')).body.bindings, [
+        { host: 'compute-1', status: 'ACTIVE' },
+        { host: 'compute-2', status: 'INACTIVE' },
+      ]);
+      assert.deepEqual((await s.req('GET', `/v2.0/ports/${p.id}/bindings/compute-2?fields=vif_type`, undefined, ADMIN)).body.binding, {
+        vif_type: 'bridge',
+      });
       assertError(await bindings(p.id, '?name=x'), 400, 'HTTPBadRequest', "'name'");
 
       const revision = (await port(p.id)).revision_number;
@@ -104,18 +132,37 @@ for (const backend of BACKENDS) {
       assert.equal(told.port['binding:host_id'], 'compute-2');
       assert.equal(told.network_type, 'vxlan');
       const swapped = await bindings(p.id);
-      assert.deepEqual(swapped.body.bindings.map((b: any) => [b.host, b.status]), [['compute-2', 'ACTIVE'], ['compute-1', 'INACTIVE']]);
+      assert.deepEqual(
+        swapped.body.bindings.map((b: any) => [b.host, b.status]),
+        [
+          ['compute-2', 'ACTIVE'],
+          ['compute-1', 'INACTIVE'],
+        ],
+      );
 
       const del = await unbind(p.id, 'compute-1');
       assert.equal(del.status, 204);
-      assert.deepEqual((await bindings(p.id)).body.bindings.map((b: any) => b.host), ['compute-2']);
-      assertError(await s.req('GET', `/v2.0/ports/${p.id}/bindings/compute-1`, undefined, ADMIN), 404, 'PortBindingNotFound', `Binding for port ${p.id} for host compute-1 could not be found.`);
+      assert.deepEqual(
+        (await bindings(p.id)).body.bindings.map((b: any) => b.host),
+        ['compute-2'],
+      );
+      assertError(
+        await s.req('GET', `/v2.0/ports/${p.id}/bindings/compute-1`, undefined, ADMIN),
+        404,
+        'PortBindingNotFound',
+        `Binding for port ${p.id} for host compute-1 could not be found.`,
+      );
     });
 
     it('refuses a second binding for a host, on the active host too (409 PortBindingAlreadyExists)', async () => {
       const p = await newPort('compute-1');
       assert.equal((await bind(p.id, { host: 'compute-2' })).status, 201);
-      assertError(await bind(p.id, { host: 'compute-2' }), 409, 'PortBindingAlreadyExists', `Binding for port ${p.id} on host compute-2 already exists.`);
+      assertError(
+        await bind(p.id, { host: 'compute-2' }),
+        409,
+        'PortBindingAlreadyExists',
+        `Binding for port ${p.id} on host compute-2 already exists.`,
+      );
       assertError(await bind(p.id, { host: 'compute-1' }), 409, 'PortBindingAlreadyExists');
     });
 
@@ -141,7 +188,12 @@ for (const backend of BACKENDS) {
 
     it('validates the request body', async () => {
       const p = await newPort('compute-1');
-      assertError(await s.req('POST', `/v2.0/ports/${p.id}/bindings`, { host: 'compute-2' }, ADMIN), 400, 'HTTPBadRequest', "Unable to find 'binding'");
+      assertError(
+        await s.req('POST', `/v2.0/ports/${p.id}/bindings`, { host: 'compute-2' }, ADMIN),
+        400,
+        'HTTPBadRequest',
+        "Unable to find 'binding'",
+      );
       assertError(await bind(p.id, {}), 400, 'HTTPBadRequest', "Required attribute 'host' not specified");
       assertError(await bind(p.id, { host: '' }), 400, 'HTTPBadRequest', 'host');
       assertError(await bind(p.id, { host: 'compute-2', vnic_type: 'bogus' }), 400, 'HTTPBadRequest', 'vnic_type');
@@ -152,7 +204,12 @@ for (const backend of BACKENDS) {
 
     it('refuses to activate the active binding (409) or an absent one (404); deleting the active binding unbinds the port', async () => {
       const p = await newPort('compute-1');
-      assertError(await activate(p.id, 'compute-1'), 409, 'PortBindingAlreadyActive', `Binding for port ${p.id} on host compute-1 is already active.`);
+      assertError(
+        await activate(p.id, 'compute-1'),
+        409,
+        'PortBindingAlreadyActive',
+        `Binding for port ${p.id} on host compute-1 is already active.`,
+      );
       assertError(await activate(p.id, 'compute-2'), 404, 'PortBindingNotFound');
       assertError(await unbind(p.id, 'compute-2'), 404, 'PortBindingNotFound');
       assert.equal((await unbind(p.id, 'compute-1')).status, 204);
@@ -164,7 +221,10 @@ for (const backend of BACKENDS) {
       assert.equal((await bind(p.id, { host: 'compute-3' })).status, 201);
       assert.equal((await activate(p.id, 'compute-3')).status, 200);
       assert.equal((await port(p.id))['binding:host_id'], 'compute-3');
-      assert.deepEqual((await bindings(p.id)).body.bindings.map((b: any) => [b.host, b.status]), [['compute-3', 'ACTIVE']]);
+      assert.deepEqual(
+        (await bindings(p.id)).body.bindings.map((b: any) => [b.host, b.status]),
+        [['compute-3', 'ACTIVE']],
+      );
     });
 
     it('keeps bindings to admins and the service: non-admins get 404, or 403 where Neutron gives it', async () => {
@@ -183,17 +243,29 @@ for (const backend of BACKENDS) {
       // Bob does not see Alice's port at all.
       assertError(await bindings(id, '', BOB), 404, 'PortNotFound');
       assertError(await bind(id, { host: 'compute-3' }, BOB), 403, 'PolicyNotAuthorized');
-      assert.deepEqual((await bindings(id)).body.bindings.map((b: any) => b.host), ['', 'compute-2'], 'nothing changed');
+      assert.deepEqual(
+        (await bindings(id)).body.bindings.map((b: any) => b.host),
+        ['', 'compute-2'],
+        'nothing changed',
+      );
     });
 
     it('lets the service role (Nova) do the whole migration on a port it sees', async () => {
-      const r = await s.req('POST', '/v2.0/ports', { port: { network_id: netId, device_owner: 'compute:nova', 'binding:host_id': 'compute-1' } }, SERVICE);
+      const r = await s.req(
+        'POST',
+        '/v2.0/ports',
+        { port: { network_id: netId, device_owner: 'compute:nova', 'binding:host_id': 'compute-1' } },
+        SERVICE,
+      );
       assert.equal(r.status, 201, JSON.stringify(r.body));
       const id = r.body.port.id;
       assert.equal((await bind(id, { host: 'compute-3' }, SERVICE)).status, 201);
       assert.equal((await activate(id, 'compute-3', SERVICE)).status, 200);
       assert.equal((await unbind(id, 'compute-1', SERVICE)).status, 204);
-      assert.deepEqual((await bindings(id, '', SERVICE)).body.bindings.map((b: any) => [b.host, b.status]), [['compute-3', 'ACTIVE']]);
+      assert.deepEqual(
+        (await bindings(id, '', SERVICE)).body.bindings.map((b: any) => [b.host, b.status]),
+        [['compute-3', 'ACTIVE']],
+      );
     });
 
     it('gives one 201 and one 409 to two concurrent creates for a host', async () => {
@@ -210,7 +282,12 @@ for (const backend of BACKENDS) {
       for (let round = 0; round < 3; round++) {
         const p = await newPort('compute-1');
         for (const host of ['compute-2', 'compute-3']) assert.equal((await bind(p.id, { host })).status, 201);
-        const rs = await Promise.all([activate(p.id, 'compute-2'), activate(p.id, 'compute-3'), activate(p.id, 'compute-2'), activate(p.id, 'compute-3')]);
+        const rs = await Promise.all([
+          activate(p.id, 'compute-2'),
+          activate(p.id, 'compute-3'),
+          activate(p.id, 'compute-2'),
+          activate(p.id, 'compute-3'),
+        ]);
         for (const r of rs) assert.ok(r.status === 200 || r.status === 409, JSON.stringify(r.body));
         assert.ok(rs.some((r) => r.status === 200));
         const all = (await bindings(p.id)).body.bindings as any[];

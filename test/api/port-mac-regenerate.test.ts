@@ -17,14 +17,26 @@ for (const backend of BACKENDS) {
 
     before(async () => {
       s = await startServer(backend);
-      await createOrUpdateAgent(s.server.db, {
-        agent_type: 'Linux bridge agent', binary: 'neutron-linuxbridge-agent', host: 'compute-1', topic: 'N/A',
-        configurations: { tunnel_types: ['vxlan'], tunneling_ip: '10.0.0.1', interface_mappings: {} },
-      }, { agentDownTime: 75 });
+      await createOrUpdateAgent(
+        s.server.db,
+        {
+          agent_type: 'Linux bridge agent',
+          binary: 'neutron-linuxbridge-agent',
+          host: 'compute-1',
+          topic: 'N/A',
+          configurations: { tunnel_types: ['vxlan'], tunneling_ip: '10.0.0.1', interface_mappings: {} },
+        },
+        { agentDownTime: 75 },
+      );
       const n = await s.req('POST', '/v2.0/networks', { network: { name: 'macs' } }, ALICE);
       netId = n.body.network.id;
       assert.equal((await s.req('POST', '/v2.0/subnets', { subnet: { network_id: netId, cidr: '10.40.0.0/24', ip_version: 4 } }, ALICE)).status, 201);
-      const v6 = await s.req('POST', '/v2.0/subnets', { subnet: { network_id: netId, cidr: 'fd40::/64', ip_version: 6, ipv6_address_mode: 'slaac', ipv6_ra_mode: 'slaac' } }, ALICE);
+      const v6 = await s.req(
+        'POST',
+        '/v2.0/subnets',
+        { subnet: { network_id: netId, cidr: 'fd40::/64', ip_version: 6, ipv6_address_mode: 'slaac', ipv6_ra_mode: 'slaac' } },
+        ALICE,
+      );
       assert.equal(v6.status, 201, JSON.stringify(v6.body));
     });
     after(async () => {
@@ -69,22 +81,32 @@ for (const backend of BACKENDS) {
         seen.add(r.body.port.mac_address);
       }
       assert.equal(seen.size, 6);
-      const macs = (await s.req('GET', `/v2.0/ports?network_id=${netId}&fields=mac_address`, undefined, ADMIN)).body.ports.map((x: any) => x.mac_address);
+      const macs = (await s.req('GET', `/v2.0/ports?network_id=${netId}&fields=mac_address`, undefined, ADMIN)).body.ports.map(
+        (x: any) => x.mac_address,
+      );
       assert.equal(new Set(macs).size, macs.length);
     });
 
-    it('refused for a bound port (PortBound) and for the network\'s own ports (UnsupportedPortDeviceOwner)', async () => {
+    it("refused for a bound port (PortBound) and for the network's own ports (UnsupportedPortDeviceOwner)", async () => {
       const bound = await s.req('POST', '/v2.0/ports', { port: { network_id: netId, 'binding:host_id': 'compute-1' } }, ADMIN);
       assert.equal(bound.body.port['binding:vif_type'], 'bridge');
       const r = await s.req('PUT', `/v2.0/ports/${bound.body.port.id}`, { port: { mac_address: null } }, ADMIN);
       assert.equal(r.status, 409);
       assert.equal(r.body.NeutronError.type, 'PortBound');
-      assert.match(r.body.NeutronError.message, new RegExp(`^Unable to complete operation on port ${bound.body.port.id}, port is already bound, port type: bridge, old_mac ${bound.body.port.mac_address}, new_mac fa:16:3e`));
+      assert.match(
+        r.body.NeutronError.message,
+        new RegExp(
+          `^Unable to complete operation on port ${bound.body.port.id}, port is already bound, port type: bridge, old_mac ${bound.body.port.mac_address}, new_mac fa:16:3e`,
+        ),
+      );
       const dhcp = await s.req('POST', '/v2.0/ports', { port: { network_id: netId, device_owner: 'network:dhcp' } }, ADMIN);
       const d = await s.req('PUT', `/v2.0/ports/${dhcp.body.port.id}`, { port: { mac_address: null } }, ADMIN);
       assert.equal(d.status, 409);
       assert.equal(d.body.NeutronError.type, 'UnsupportedPortDeviceOwner');
-      assert.equal(d.body.NeutronError.message, `Operation mac address update is not supported for device_owner network:dhcp on port ${dhcp.body.port.id}.`);
+      assert.equal(
+        d.body.NeutronError.message,
+        `Operation mac address update is not supported for device_owner network:dhcp on port ${dhcp.body.port.id}.`,
+      );
       // Both kept their MACs.
       assert.equal((await s.req('GET', `/v2.0/ports/${dhcp.body.port.id}`, undefined, ADMIN)).body.port.mac_address, dhcp.body.port.mac_address);
       assert.equal((await s.req('GET', `/v2.0/ports/${bound.body.port.id}`, undefined, ADMIN)).body.port.mac_address, bound.body.port.mac_address);
@@ -95,8 +117,9 @@ for (const backend of BACKENDS) {
       assert.equal(all.status, 200);
       assert.deepEqual(all.body, { service_providers: [{ service_type: 'L3_ROUTER_NAT', name: 'single_node', default: false }] });
       assert.deepEqual((await s.req('GET', '/v2.0/service-providers?service_type=LOADBALANCERV2', undefined, ALICE)).body, { service_providers: [] });
-      assert.deepEqual((await s.req('GET', '/v2.0/service-providers?service_type=L3_ROUTER_NAT&fields=name', undefined, ALICE)).body,
-        { service_providers: [{ name: 'single_node' }] });
+      assert.deepEqual((await s.req('GET', '/v2.0/service-providers?service_type=L3_ROUTER_NAT&fields=name', undefined, ALICE)).body, {
+        service_providers: [{ name: 'single_node' }],
+      });
       assert.equal((await s.req('GET', '/v2.0/service-providers?default=true', undefined, ALICE)).body.service_providers.length, 0);
     });
   });

@@ -49,12 +49,13 @@ for (const backend of BACKENDS) {
     it('lists the security group extensions and the collections', async () => {
       const e = await s.req('GET', '/v2.0/extensions');
       const aliases = e.body.extensions.map((x: any) => x.alias);
-      for (const a of ['security-group', 'stateful-security-group', 'security-groups-normalized-cidr', 'port-security']) assert.ok(aliases.includes(a), a);
+      for (const a of ['security-group', 'stateful-security-group', 'security-groups-normalized-cidr', 'port-security'])
+        assert.ok(aliases.includes(a), a);
       assert.ok(!aliases.includes('security-groups-remote-address-group'));
       assert.equal((await s.req('GET', '/v2.0/security-group-rules')).status, 200);
     });
 
-    it('creates a project\'s default group on first use, with Neutron\'s four rules', async () => {
+    it("creates a project's default group on first use, with Neutron's four rules", async () => {
       const p = freshProject();
       const groups = await listSgs(p);
       assert.equal(groups.length, 1);
@@ -83,8 +84,15 @@ for (const backend of BACKENDS) {
 
     it('makes the default group where Neutron does: network create, port create and update, SG and rule lists', async () => {
       // Read from the database: an admin's list for the project would itself make the group.
-      const defaultsOf = async (p: Caller) => (await s.server.db.kysely.selectFrom('security_groups').select('id')
-        .where('project_id', '=', p.project!).where('name', '=', 'default').execute()).length;
+      const defaultsOf = async (p: Caller) =>
+        (
+          await s.server.db.kysely
+            .selectFrom('security_groups')
+            .select('id')
+            .where('project_id', '=', p.project!)
+            .where('name', '=', 'default')
+            .execute()
+        ).length;
       // A network (the caller's, or one an admin makes for a project).
       const a = freshProject();
       assert.equal((await s.req('POST', '/v2.0/networks', { network: { name: 'n' } }, a)).status, 201);
@@ -102,7 +110,11 @@ for (const backend of BACKENDS) {
       assert.equal(await defaultsOf(c), 0);
       assert.equal((await s.req('PUT', `/v2.0/ports/${port.body.port.id}`, { port: { name: 'renamed' } }, c)).status, 200);
       assert.equal(await defaultsOf(c), 1, 'port update');
-      assert.deepEqual((await s.req('GET', `/v2.0/ports/${port.body.port.id}`, undefined, c)).body.port.security_groups, [], 'the port keeps its groups');
+      assert.deepEqual(
+        (await s.req('GET', `/v2.0/ports/${port.body.port.id}`, undefined, c)).body.port.security_groups,
+        [],
+        'the port keeps its groups',
+      );
       // Lists by a project of another project's groups make none for it; an admin's do.
       const e = freshProject();
       await listSgs(ALICE, `?project_id=${e.project}`);
@@ -112,23 +124,29 @@ for (const backend of BACKENDS) {
       assert.equal(await defaultsOf(e), 1, "an admin's rule list for the project");
     });
 
-    for (const unlimited of [false, true]) it(`makes exactly one default group under 20 concurrent first requests${unlimited ? ' (no rule quota: no project lock)' : ''}`, async () => {
-      const p = freshProject();
-      if (unlimited) assert.equal((await s.req('PUT', `/v2.0/quotas/${p.project}`, { quota: { security_group_rule: -1 } }, ADMIN)).status, 200);
-      // A shared network of another project: creating it makes no default group for p.
-      const net = await networkWithSubnet(ADMIN, { shared: true });
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) =>
-        i % 3 === 0 ? createPort(net.id, {}, p)
-          : i % 3 === 1 ? s.req('GET', '/v2.0/security-groups', undefined, p)
-            : s.req('GET', '/v2.0/security-group-rules', undefined, p)));
-      for (const r of results) assert.ok(r.status === 200 || r.status === 201, JSON.stringify(r.body));
-      const defaults = (await listSgs(ADMIN, `?project_id=${p.project}&name=default`));
-      assert.equal(defaults.length, 1);
-      const ports = results.filter((r) => r.status === 201).map((r) => r.body.port);
-      for (const port of ports) assert.deepEqual(port.security_groups, [defaults[0].id]);
-      const rules = await s.req('GET', `/v2.0/security-group-rules?security_group_id=${defaults[0].id}`, undefined, ADMIN);
-      assert.equal(rules.body.security_group_rules.length, 4);
-    });
+    for (const unlimited of [false, true])
+      it(`makes exactly one default group under 20 concurrent first requests${unlimited ? ' (no rule quota: no project lock)' : ''}`, async () => {
+        const p = freshProject();
+        if (unlimited) assert.equal((await s.req('PUT', `/v2.0/quotas/${p.project}`, { quota: { security_group_rule: -1 } }, ADMIN)).status, 200);
+        // A shared network of another project: creating it makes no default group for p.
+        const net = await networkWithSubnet(ADMIN, { shared: true });
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            i % 3 === 0
+              ? createPort(net.id, {}, p)
+              : i % 3 === 1
+                ? s.req('GET', '/v2.0/security-groups', undefined, p)
+                : s.req('GET', '/v2.0/security-group-rules', undefined, p),
+          ),
+        );
+        for (const r of results) assert.ok(r.status === 200 || r.status === 201, JSON.stringify(r.body));
+        const defaults = await listSgs(ADMIN, `?project_id=${p.project}&name=default`);
+        assert.equal(defaults.length, 1);
+        const ports = results.filter((r) => r.status === 201).map((r) => r.body.port);
+        for (const port of ports) assert.deepEqual(port.security_groups, [defaults[0].id]);
+        const rules = await s.req('GET', `/v2.0/security-group-rules?security_group_id=${defaults[0].id}`, undefined, ADMIN);
+        assert.equal(rules.body.security_group_rules.length, 4);
+      });
 
     it('creates, shows, lists, updates and deletes a group', async () => {
       const g = await createSg({ description: 'web servers' });
@@ -165,16 +183,27 @@ for (const backend of BACKENDS) {
       assertError(await s.req('POST', '/v2.0/security-groups', { security_group: { name: 'default' } }), 409, 'SecurityGroupDefaultAlreadyExists');
       assertError(await s.req('POST', '/v2.0/security-groups', { security_group: { name: 'DEFAULT' } }), 409, 'SecurityGroupDefaultAlreadyExists');
       const g = await createSg();
-      assertError(await s.req('PUT', `/v2.0/security-groups/${g.id}`, { security_group: { name: 'default' } }), 409, 'SecurityGroupDefaultAlreadyExists');
+      assertError(
+        await s.req('PUT', `/v2.0/security-groups/${g.id}`, { security_group: { name: 'default' } }),
+        409,
+        'SecurityGroupDefaultAlreadyExists',
+      );
       const p = freshProject();
       const d = (await listSgs(p))[0];
-      assertError(await s.req('PUT', `/v2.0/security-groups/${d.id}`, { security_group: { name: 'mine' } }, p), 409, 'SecurityGroupCannotUpdateDefault');
+      assertError(
+        await s.req('PUT', `/v2.0/security-groups/${d.id}`, { security_group: { name: 'mine' } }, p),
+        409,
+        'SecurityGroupCannotUpdateDefault',
+      );
       const desc = await s.req('PUT', `/v2.0/security-groups/${d.id}`, { security_group: { description: 'ok' } }, p);
       assert.equal(desc.status, 200, 'the description of the default group may change');
       assertError(await s.req('DELETE', `/v2.0/security-groups/${d.id}`, undefined, p), 409, 'SecurityGroupCannotRemoveDefault');
       // An admin may (Tempest's cleanup does), and the next use makes a new one.
       const listed = await listSgs(ADMIN, `?tenant_id=${p.project}&name=default`);
-      assert.deepEqual(listed.map((x) => x.id), [d.id]);
+      assert.deepEqual(
+        listed.map((x) => x.id),
+        [d.id],
+      );
       assert.equal((await s.req('DELETE', `/v2.0/security-groups/${d.id}`, undefined, ADMIN)).status, 204);
       const again = await listSgs(p);
       assert.equal(again.length, 1);
@@ -196,7 +225,12 @@ for (const backend of BACKENDS) {
         [{ ethertype: 'IPv6', remote_ip_prefix: '10.0.0.0/8' }, 400, 'SecurityGroupRuleParameterConflict', 'Conflicting value ethertype IPv6'],
         [{ ethertype: 'IPv4', remote_ip_prefix: 'fd00::/48' }, 400, 'SecurityGroupRuleParameterConflict', 'Conflicting value ethertype IPv4'],
         [{ protocol: 'tcp', port_range_min: -16, port_range_max: 80 }, 400, 'SecurityGroupInvalidPortValue', 'Invalid value for port -16'],
-        [{ protocol: 'tcp', port_range_min: 80, port_range_max: 79 }, 400, 'SecurityGroupInvalidPortRange', 'port_range_min must be <= port_range_max'],
+        [
+          { protocol: 'tcp', port_range_min: 80, port_range_max: 79 },
+          400,
+          'SecurityGroupInvalidPortRange',
+          'port_range_min must be <= port_range_max',
+        ],
         [{ protocol: 'tcp', port_range_min: 80, port_range_max: 65536 }, 400, 'SecurityGroupInvalidPortValue', 'Invalid value for port 65536'],
         [{ protocol: 'tcp', port_range_max: 6 }, 400, 'SecurityGroupInvalidPortRange', 'port_range_min must be <= port_range_max'],
         [{ protocol: 'udp', port_range_min: 0, port_range_max: 10 }, 400, 'SecurityGroupInvalidPortValue', 'Invalid value for port 0'],
@@ -206,7 +240,12 @@ for (const backend of BACKENDS) {
         [{ protocol: 'icmp', port_range_min: -1, port_range_max: 25 }, 400, 'SecurityGroupInvalidPortValue', 'Invalid value'],
         [{ protocol: 'icmp', port_range_max: 6 }, 400, 'SecurityGroupMissingIcmpType', 'ICMP type (port-range-min) is missing'],
         [{ port_range_min: 22, port_range_max: 22 }, 400, 'SecurityGroupProtocolRequiredWithPorts', 'protocol'],
-        [{ protocol: 'gre', port_range_min: 22, port_range_max: 22 }, 400, 'SecurityGroupInvalidProtocolForPort', 'Ports cannot be specified for protocol 47'],
+        [
+          { protocol: 'gre', port_range_min: 22, port_range_max: 22 },
+          400,
+          'SecurityGroupInvalidProtocolForPort',
+          'Ports cannot be specified for protocol 47',
+        ],
         [{ protocol: 'ipv6-icmp', ethertype: 'IPv4' }, 400, 'SecurityGroupEthertypeConflictWithProtocol', 'ipv6-icmp'],
         [{ remote_ip_prefix: '10.0.0.0/8', remote_group_id: g.id }, 400, 'SecurityGroupMultipleRemoteEntites', 'Only one of'],
         [{ remote_group_id: 'bad_group_id' }, 404, 'SecurityGroupNotFound', 'bad_group_id'],
@@ -223,7 +262,7 @@ for (const backend of BACKENDS) {
       assert.equal(after.body.security_group.security_group_rules.length, 2, 'no rule was added by the failed requests');
     });
 
-    it('stores rules in Neutron\'s canonical forms', async () => {
+    it("stores rules in Neutron's canonical forms", async () => {
       const g = await createSg();
       const host = await createRule(g.id, { protocol: 'TCP', port_range_min: 22, port_range_max: '22', remote_ip_prefix: '10.1.2.3' });
       assert.equal(host.protocol, 'tcp');
@@ -263,19 +302,46 @@ for (const backend of BACKENDS) {
       const filtered = await s.req('GET', `/v2.0/security-group-rules?security_group_id=${g.id}&protocol=udp`);
       assert.deepEqual(filtered.body.security_group_rules.map((r: any) => r.id).sort(), [net.id, remote.id].sort());
       const byCidr = await s.req('GET', `/v2.0/security-group-rules?normalized_cidr=10.1.2.0/24`);
-      assert.deepEqual(byCidr.body.security_group_rules.map((r: any) => r.id), [net.id]);
+      assert.deepEqual(
+        byCidr.body.security_group_rules.map((r: any) => r.id),
+        [net.id],
+      );
       // Rules cannot change; they go. Every attribute but the description is read-only (400, as
       // Neutron's body validation says); a description passes that and fails in Neutron's plugin,
       // which has no update method: 501 here, after the 404 of a rule one cannot see.
-      assertError(await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { protocol: 'tcp' } }), 400,
-        'HTTPBadRequest', 'Cannot update read-only attribute protocol');
-      assertError(await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { direction: 'egress', description: 'x' } }), 400,
-        'HTTPBadRequest', 'Cannot update read-only attribute direction');
-      assertError(await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { colour: 'red' } }), 400,
-        'HTTPBadRequest', "Unrecognized attribute(s) 'colour'");
-      assertError(await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { description: 'new' } }), 501, 'NotImplementedError');
-      assertError(await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { description: 'new' } }, BOB), 404, 'SecurityGroupRuleNotFound');
-      assertError(await s.req('PUT', '/v2.0/security-group-rules/6b1e5a0e-2c4b-4b8e-9d55-0a6f3e0c1a14', { security_group_rule: { description: 'new' } }), 404, 'SecurityGroupRuleNotFound');
+      assertError(
+        await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { protocol: 'tcp' } }),
+        400,
+        'HTTPBadRequest',
+        'Cannot update read-only attribute protocol',
+      );
+      assertError(
+        await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { direction: 'egress', description: 'x' } }),
+        400,
+        'HTTPBadRequest',
+        'Cannot update read-only attribute direction',
+      );
+      assertError(
+        await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { colour: 'red' } }),
+        400,
+        'HTTPBadRequest',
+        "Unrecognized attribute(s) 'colour'",
+      );
+      assertError(
+        await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { description: 'new' } }),
+        501,
+        'NotImplementedError',
+      );
+      assertError(
+        await s.req('PUT', `/v2.0/security-group-rules/${remote.id}`, { security_group_rule: { description: 'new' } }, BOB),
+        404,
+        'SecurityGroupRuleNotFound',
+      );
+      assertError(
+        await s.req('PUT', '/v2.0/security-group-rules/6b1e5a0e-2c4b-4b8e-9d55-0a6f3e0c1a14', { security_group_rule: { description: 'new' } }),
+        404,
+        'SecurityGroupRuleNotFound',
+      );
       assert.deepEqual((await s.req('GET', `/v2.0/security-group-rules/${remote.id}`)).body.security_group_rule, remote, 'the rule is unchanged');
       assert.equal((await s.req('DELETE', `/v2.0/security-group-rules/${remote.id}`)).status, 204);
       assertError(await s.req('GET', `/v2.0/security-group-rules/${remote.id}`), 404, 'SecurityGroupRuleNotFound');
@@ -292,22 +358,32 @@ for (const backend of BACKENDS) {
       assertError(await rule(g.id, { direction: 'egress', remote_ip_prefix: '0.0.0.0/0' }), 409, 'SecurityGroupRuleExists');
       const v6 = await createRule(g.id, { protocol: 'icmpv6', ethertype: 'IPv6' });
       assertError(await rule(g.id, { protocol: '58', ethertype: 'IPv6' }), 409, 'SecurityGroupRuleExists', v6.id);
-      const bulk = await s.req('POST', '/v2.0/security-group-rules', { security_group_rules: [
-        { security_group_id: g.id, direction: 'ingress', protocol: 'udp', port_range_min: 5, port_range_max: 5 },
-        { security_group_id: g.id, direction: 'ingress', protocol: 'udp', port_range_min: 5, port_range_max: 5 },
-      ] });
+      const bulk = await s.req('POST', '/v2.0/security-group-rules', {
+        security_group_rules: [
+          { security_group_id: g.id, direction: 'ingress', protocol: 'udp', port_range_min: 5, port_range_max: 5 },
+          { security_group_id: g.id, direction: 'ingress', protocol: 'udp', port_range_min: 5, port_range_max: 5 },
+        ],
+      });
       assertError(bulk, 409, 'DuplicateSecurityGroupRuleInPost');
-      const ok = await s.req('POST', '/v2.0/security-group-rules', { security_group_rules: [
-        { security_group_id: g.id, direction: 'ingress', protocol: 'udp', port_range_min: 5, port_range_max: 5 },
-        { security_group_id: g.id, direction: 'ingress', protocol: 'udp', port_range_min: 6, port_range_max: 6 },
-      ] });
+      const ok = await s.req('POST', '/v2.0/security-group-rules', {
+        security_group_rules: [
+          { security_group_id: g.id, direction: 'ingress', protocol: 'udp', port_range_min: 5, port_range_max: 5 },
+          { security_group_id: g.id, direction: 'ingress', protocol: 'udp', port_range_min: 6, port_range_max: 6 },
+        ],
+      });
       assert.equal(ok.status, 201, JSON.stringify(ok.body));
       assert.equal(ok.body.security_group_rules.length, 2);
       const other = await createSg({ name: 'other' });
-      assertError(await s.req('POST', '/v2.0/security-group-rules', { security_group_rules: [
-        { security_group_id: g.id, direction: 'ingress', protocol: 'udp', port_range_min: 7, port_range_max: 7 },
-        { security_group_id: other.id, direction: 'ingress', protocol: 'udp', port_range_min: 7, port_range_max: 7 },
-      ] }), 400, 'SecurityGroupNotSingleGroupRules');
+      assertError(
+        await s.req('POST', '/v2.0/security-group-rules', {
+          security_group_rules: [
+            { security_group_id: g.id, direction: 'ingress', protocol: 'udp', port_range_min: 7, port_range_max: 7 },
+            { security_group_id: other.id, direction: 'ingress', protocol: 'udp', port_range_min: 7, port_range_max: 7 },
+          ],
+        }),
+        400,
+        'SecurityGroupNotSingleGroupRules',
+      );
       // Concurrent identical rules: one is added.
       const racing = await Promise.all(Array.from({ length: 10 }, () => rule(g.id, { protocol: 'tcp', port_range_min: 443, port_range_max: 443 })));
       assert.equal(racing.filter((r) => r.status === 201).length, 1, JSON.stringify(racing.map((r) => r.status)));
@@ -366,7 +442,11 @@ for (const backend of BACKENDS) {
       assert.deepEqual(upd.body.port.security_groups, [g2.id]);
       const rename = await s.req('PUT', `/v2.0/ports/${plain.body.port.id}`, { port: { name: 'again' } }, p);
       assert.deepEqual(rename.body.port.security_groups, [g2.id], 'an update without the attribute keeps the groups');
-      assertError(await s.req('PUT', `/v2.0/ports/${plain.body.port.id}`, { port: { security_groups: [bobGroup.id] } }, p), 404, 'SecurityGroupNotFound');
+      assertError(
+        await s.req('PUT', `/v2.0/ports/${plain.body.port.id}`, { port: { security_groups: [bobGroup.id] } }, p),
+        404,
+        'SecurityGroupNotFound',
+      );
       // The security_groups filter.
       const byG2 = await s.req('GET', `/v2.0/ports?security_groups=${g2.id}`, undefined, p);
       assert.deepEqual(byG2.body.ports.map((x: any) => x.id).sort(), [two.body.port.id, plain.body.port.id].sort());
@@ -387,7 +467,11 @@ for (const backend of BACKENDS) {
       const p = freshProject();
       const net = await networkWithSubnet(p);
       const g = await createSg({ name: 'g' }, p);
-      assertError(await createPort(net.id, { port_security_enabled: false, security_groups: [g.id] }, p), 400, 'PortSecurityAndIPRequiredForSecurityGroups');
+      assertError(
+        await createPort(net.id, { port_security_enabled: false, security_groups: [g.id] }, p),
+        400,
+        'PortSecurityAndIPRequiredForSecurityGroups',
+      );
       const off = await createPort(net.id, { port_security_enabled: false }, p);
       assert.equal(off.status, 201, JSON.stringify(off.body));
       assert.deepEqual(off.body.port.security_groups, [], 'no default group without port security');
@@ -395,12 +479,20 @@ for (const backend of BACKENDS) {
       assert.equal(offEmpty.status, 201, JSON.stringify(offEmpty.body));
       const on = (await createPort(net.id, { security_groups: [g.id] }, p)).body.port;
       assertError(await s.req('PUT', `/v2.0/ports/${on.id}`, { port: { port_security_enabled: false } }, p), 409, 'PortSecurityPortHasSecurityGroup');
-      assertError(await s.req('PUT', `/v2.0/ports/${on.id}`, { port: { port_security_enabled: false, security_groups: [g.id] } }, p), 400, 'PortSecurityAndIPRequiredForSecurityGroups');
+      assertError(
+        await s.req('PUT', `/v2.0/ports/${on.id}`, { port: { port_security_enabled: false, security_groups: [g.id] } }, p),
+        400,
+        'PortSecurityAndIPRequiredForSecurityGroups',
+      );
       const disabled = await s.req('PUT', `/v2.0/ports/${on.id}`, { port: { port_security_enabled: false, security_groups: [] } }, p);
       assert.equal(disabled.status, 200, JSON.stringify(disabled.body));
       assert.equal(disabled.body.port.port_security_enabled, false);
       assert.deepEqual(disabled.body.port.security_groups, []);
-      assertError(await s.req('PUT', `/v2.0/ports/${on.id}`, { port: { security_groups: [g.id] } }, p), 400, 'PortSecurityAndIPRequiredForSecurityGroups');
+      assertError(
+        await s.req('PUT', `/v2.0/ports/${on.id}`, { port: { security_groups: [g.id] } }, p),
+        400,
+        'PortSecurityAndIPRequiredForSecurityGroups',
+      );
       const back = await s.req('PUT', `/v2.0/ports/${on.id}`, { port: { port_security_enabled: true, security_groups: [g.id] } }, p);
       assert.equal(back.status, 200, JSON.stringify(back.body));
       assert.deepEqual(back.body.port.security_groups, [g.id]);
@@ -436,7 +528,10 @@ for (const backend of BACKENDS) {
       const shown = await s.req('GET', `/v2.0/security-groups/${g.id}`);
       assert.deepEqual(shown.body.security_group.tags, ['red']);
       const byTag = await listSgs(ALICE, '?tags=red');
-      assert.deepEqual(byTag.map((x) => x.id), [g.id]);
+      assert.deepEqual(
+        byTag.map((x) => x.id),
+        [g.id],
+      );
     });
   });
 }

@@ -27,7 +27,9 @@ describe('service_plugins: without router, qos and trunk', () => {
     for (const a of ['router', 'ext-gw-mode', 'extraroute', 'l3_agent_scheduler', 'qos', 'qos-fip', 'qos-default', 'trunk', 'trunk-details']) {
       assert.ok(!aliases.has(a), `${a} listed`);
     }
-    for (const a of ['segment', 'metering', 'network', 'security-group', 'network-ip-availability', 'dhcp_agent_scheduler'].filter((x) => x !== 'network')) {
+    for (const a of ['segment', 'metering', 'network', 'security-group', 'network-ip-availability', 'dhcp_agent_scheduler'].filter(
+      (x) => x !== 'network',
+    )) {
       assert.ok(aliases.has(a), `${a} not listed`);
     }
     assertError(await s.req('GET', '/v2.0/extensions/router'), 404);
@@ -60,7 +62,8 @@ describe('service_plugins: without router, qos and trunk', () => {
     for (const rule of ['create_router', 'get_floatingip', 'create_policy', 'get_policy_bandwidth_limit_rule', 'create_trunk', 'add_subports']) {
       assert.ok(!s.server.policy.has(rule), `${rule} defined`);
     }
-    for (const rule of ['create_segment', 'create_metering_label', 'create_network', 'create_security_group']) assert.ok(s.server.policy.has(rule), `${rule} missing`);
+    for (const rule of ['create_segment', 'create_metering_label', 'create_network', 'create_security_group'])
+      assert.ok(s.server.policy.has(rule), `${rule} missing`);
   });
 
   it('serves what it loaded', async () => {
@@ -86,7 +89,12 @@ describe('service_plugins: only the router (by its Neutron class path)', () => {
     assertError(await s.req('GET', '/v2.0/segments', undefined, ADMIN), 404);
     assert.ok(s.server.policy.has('create_router') && s.server.policy.has('create_router:tags'));
     assert.ok(!s.server.policy.has('create_policy') && !s.server.policy.has('create_segment'));
-    assertError(await s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: 'x', qos_policy_id: null } }, ADMIN), 400, undefined, 'qos_policy_id');
+    assertError(
+      await s.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: 'x', qos_policy_id: null } }, ADMIN),
+      400,
+      undefined,
+      'qos_policy_id',
+    );
   });
 });
 
@@ -101,8 +109,10 @@ describe('service_plugins: the configuration', () => {
   });
 
   it("loads Neutron's default service plugins whatever the list says, and accepts the built-in names", () => {
-    assert.deepEqual(names('tag,timestamp,revisions').filter((n) => !['ml2', 'security-group', 'agents', 'dhcp', 'address-management', 'rbac'].includes(n)),
-      ['network_ip_availability']);
+    assert.deepEqual(
+      names('tag,timestamp,revisions').filter((n) => !['ml2', 'security-group', 'agents', 'dhcp', 'address-management', 'rbac'].includes(n)),
+      ['network_ip_availability'],
+    );
   });
 
   it('refuses an unknown plugin at start-up, naming it and what exists', () => {
@@ -112,7 +122,10 @@ describe('service_plugins: the configuration', () => {
 
 describe('[ml2] mechanism_drivers', () => {
   it('refuses drivers neutrino does not have, and a list without linuxbridge', async () => {
-    await assert.rejects(startServer(sqlite, { ml2: { mechanism_drivers: 'openvswitch,linuxbridge' } }), /mechanism_drivers: openvswitch not supported/);
+    await assert.rejects(
+      startServer(sqlite, { ml2: { mechanism_drivers: 'openvswitch,linuxbridge' } }),
+      /mechanism_drivers: openvswitch not supported/,
+    );
     await assert.rejects(startServer(sqlite, { ml2: { mechanism_drivers: 'l2population' } }), /linuxbridge is required/);
   });
 });

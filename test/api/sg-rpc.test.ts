@@ -36,7 +36,8 @@ for (const backend of BACKENDS) {
       const out = got.splice(0);
       return out.map((g) => `${g.method === 'security_groups_rule_updated' ? 'rule' : 'member'} ${[...g.groups].sort().join(',')}`).sort();
     };
-    const newPort = async (body: object) => (await api('POST', '/v2.0/ports', { port: { network_id: netId, device_owner: 'compute:nova', ...body } }, 201)).port;
+    const newPort = async (body: object) =>
+      (await api('POST', '/v2.0/ports', { port: { network_id: netId, device_owner: 'compute:nova', ...body } }, 201)).port;
 
     before(async () => {
       const broker = new MemoryBroker();
@@ -62,10 +63,27 @@ for (const backend of BACKENDS) {
       await serverBus?.close();
     });
 
-    it('describes a port: its groups\' rules once per group, remote group members, provider rules', async () => {
-      await api('POST', '/v2.0/security-group-rules', { security_group_rule: { security_group_id: web.id, direction: 'ingress', protocol: 'tcp', port_range_min: 80, port_range_max: 80, remote_ip_prefix: '192.168.7.9/16' } }, 201);
+    it("describes a port: its groups' rules once per group, remote group members, provider rules", async () => {
+      await api(
+        'POST',
+        '/v2.0/security-group-rules',
+        {
+          security_group_rule: {
+            security_group_id: web.id,
+            direction: 'ingress',
+            protocol: 'tcp',
+            port_range_min: 80,
+            port_range_max: 80,
+            remote_ip_prefix: '192.168.7.9/16',
+          },
+        },
+        201,
+      );
       const def = (await api('GET', '/v2.0/security-groups?name=default&project_id=admin-project')).security_groups[0];
-      const a = await newPort({ security_groups: [def.id, web.id], allowed_address_pairs: [{ ip_address: '10.8.0.200/30', mac_address: 'fa:16:3e:00:00:99' }] });
+      const a = await newPort({
+        security_groups: [def.id, web.id],
+        allowed_address_pairs: [{ ip_address: '10.8.0.200/30', mac_address: 'fa:16:3e:00:00:99' }],
+      });
       const b = await newPort({ security_groups: [def.id] });
       const r = await info([tap(a.id), tap(b.id), 'tapdeadbeef-00']);
       assert.deepEqual(Object.keys(r.devices).sort(), [a.id, b.id].sort());
@@ -80,13 +98,24 @@ for (const backend of BACKENDS) {
       // Provider rules: an RA rule (the port has IPv6), DHCP replies to each address and to broadcast / link-local.
       const v4 = a.fixed_ips.find((f: any) => !f.ip_address.includes(':')).ip_address;
       assert.ok(d.security_group_rules.some((x: any) => x.protocol === 'ipv6-icmp' && x.source_port_range_min === 134));
-      assert.ok(d.security_group_rules.some((x: any) => x.dest_ip_prefix === `${v4}/32` && x.source_port_range_min === 67 && x.port_range_min === 68));
+      assert.ok(
+        d.security_group_rules.some((x: any) => x.dest_ip_prefix === `${v4}/32` && x.source_port_range_min === 67 && x.port_range_min === 68),
+      );
       assert.ok(d.security_group_rules.some((x: any) => x.dest_ip_prefix === '255.255.255.255/32'));
       assert.ok(d.security_group_rules.some((x: any) => x.dest_ip_prefix === 'fe80::/64' && x.source_port_range_min === 547));
       // Each group's rules once, in Neutron's form (remote_ip_prefix as source/dest prefix, normalized).
-      assert.deepEqual(r.security_groups[web.id].find((x: any) => x.protocol === 'tcp'), {
-        direction: 'ingress', ethertype: 'IPv4', stateful: true, protocol: 'tcp', port_range_min: 80, port_range_max: 80, source_ip_prefix: '192.168.0.0/16',
-      });
+      assert.deepEqual(
+        r.security_groups[web.id].find((x: any) => x.protocol === 'tcp'),
+        {
+          direction: 'ingress',
+          ethertype: 'IPv4',
+          stateful: true,
+          protocol: 'tcp',
+          port_range_min: 80,
+          port_range_max: 80,
+          source_ip_prefix: '192.168.0.0/16',
+        },
+      );
       assert.equal(r.security_groups[def.id].length, 4);
       assert.ok(r.security_groups[def.id].some((x: any) => x.direction === 'ingress' && x.remote_group_id === def.id && x.ethertype === 'IPv6'));
       // Members of the default group: both ports' addresses, and a's allowed address pair with its MAC.
@@ -97,7 +126,7 @@ for (const backend of BACKENDS) {
       assert.ok(m.IPv6.every(([ip]: [string]) => ip.includes(':')) && m.IPv6.length === 2);
     });
 
-    it('leaves out Neutron\'s own ports; a port without port security is described with no groups', async () => {
+    it("leaves out Neutron's own ports; a port without port security is described with no groups", async () => {
       const dhcp = await newPort({ device_owner: 'network:dhcp' });
       const open = await newPort({ port_security_enabled: false });
       const r = await info([tap(dhcp.id), tap(open.id), open.id]);
@@ -106,9 +135,11 @@ for (const backend of BACKENDS) {
       assert.deepEqual(r.devices[open.id].security_groups, []);
     });
 
-    it('security_group_rules_for_devices expands remote groups to addresses (not the port\'s own)', async () => {
+    it("security_group_rules_for_devices expands remote groups to addresses (not the port's own)", async () => {
       const def = (await api('GET', '/v2.0/security-groups?name=default&project_id=admin-project')).security_groups[0];
-      const ports = (await api('GET', `/v2.0/ports?network_id=${netId}&device_owner=compute:nova`)).ports.filter((p: any) => p.security_groups.includes(def.id));
+      const ports = (await api('GET', `/v2.0/ports?network_id=${netId}&device_owner=compute:nova`)).ports.filter((p: any) =>
+        p.security_groups.includes(def.id),
+      );
       const p = ports[0];
       const r = await agentBus.call<any>('q-plugin', 'security_group_rules_for_devices', { devices: [tap(p.id)] });
       const rules = r[p.id].security_group_rules;
@@ -116,17 +147,32 @@ for (const backend of BACKENDS) {
       const own = p.fixed_ips.map((f: any) => `${f.ip_address}/32`);
       assert.ok(remote.length >= 1);
       assert.ok(remote.every((x: any) => x.remote_group_id === def.id && x.source_ip_prefix && !own.includes(x.source_ip_prefix)));
-      assert.ok(rules.some((x: any) => x.dest_ip_prefix === '255.255.255.255/32'), 'provider rules too');
+      assert.ok(
+        rules.some((x: any) => x.dest_ip_prefix === '255.255.255.255/32'),
+        'provider rules too',
+      );
     });
 
     it('rules created or deleted notify their group; a group deleted notifies the groups that named it', async () => {
       await notes();
-      const r1 = (await api('POST', '/v2.0/security-group-rules', { security_group_rule: { security_group_id: web.id, direction: 'ingress', protocol: 'icmp' } }, 201)).security_group_rule;
+      const r1 = (
+        await api(
+          'POST',
+          '/v2.0/security-group-rules',
+          { security_group_rule: { security_group_id: web.id, direction: 'ingress', protocol: 'icmp' } },
+          201,
+        )
+      ).security_group_rule;
       assert.deepEqual(await notes(), [`rule ${web.id}`]);
       await api('DELETE', `/v2.0/security-group-rules/${r1.id}`, undefined, 204);
       assert.deepEqual(await notes(), [`rule ${web.id}`]);
       const db2 = (await api('POST', '/v2.0/security-groups', { security_group: { name: 'db' } }, 201)).security_group;
-      await api('POST', '/v2.0/security-group-rules', { security_group_rule: { security_group_id: web.id, direction: 'egress', remote_group_id: db2.id } }, 201);
+      await api(
+        'POST',
+        '/v2.0/security-group-rules',
+        { security_group_rule: { security_group_id: web.id, direction: 'egress', remote_group_id: db2.id } },
+        201,
+      );
       await notes();
       await api('DELETE', `/v2.0/security-groups/${db2.id}`, undefined, 204);
       assert.deepEqual(await notes(), [`rule ${web.id}`]);

@@ -28,7 +28,10 @@ for (const backend of BACKENDS) {
       assert.ok(!('shared' in sub) && !('router:external' in sub), JSON.stringify(sub));
       const list = await s.req('GET', `/v2.0/subnets?network_id=${net.id}`, undefined, BOB);
       assert.equal(list.status, 200);
-      assert.deepEqual(list.body.subnets.map((x: { id: string }) => x.id), [sub.id]);
+      assert.deepEqual(
+        list.body.subnets.map((x: { id: string }) => x.id),
+        [sub.id],
+      );
       assert.ok(!('shared' in list.body.subnets[0]));
       const show = await s.req('GET', `/v2.0/subnets/${sub.id}`, undefined, BOB);
       assert.equal(show.status, 200, JSON.stringify(show.body));
@@ -50,11 +53,21 @@ for (const backend of BACKENDS) {
       assert.equal(r.status, 201, JSON.stringify(r.body));
       assert.equal(r.body.port.fixed_ips[0].subnet_id, sub.id);
       // Changing them afterwards stays the network owner's (update_port:fixed_ips has no rule:shared).
-      const upd = await s.req('PUT', `/v2.0/ports/${r.body.port.id}`, { port: { fixed_ips: [{ subnet_id: sub.id, ip_address: '10.52.0.77' }] } }, BOB);
+      const upd = await s.req(
+        'PUT',
+        `/v2.0/ports/${r.body.port.id}`,
+        { port: { fixed_ips: [{ subnet_id: sub.id, ip_address: '10.52.0.77' }] } },
+        BOB,
+      );
       assert.equal(upd.status, 403, JSON.stringify(upd.body));
       assert.equal(upd.body.NeutronError.type, 'PolicyNotAuthorized');
       // A specific address on create needs create_port:fixed_ips:ip_address: the owner's too.
-      const ip = await s.req('POST', '/v2.0/ports', { port: { network_id: net.id, fixed_ips: [{ subnet_id: sub.id, ip_address: '10.52.0.78' }] } }, BOB);
+      const ip = await s.req(
+        'POST',
+        '/v2.0/ports',
+        { port: { network_id: net.id, fixed_ips: [{ subnet_id: sub.id, ip_address: '10.52.0.78' }] } },
+        BOB,
+      );
       assert.equal(ip.status, 403, JSON.stringify(ip.body));
     });
   });

@@ -9,7 +9,11 @@ import { parseCidr } from '../../src/ipam/cidr.js';
 import { allocateAny, cidrTexts, difference, prefixSet } from '../../src/ipam/prefix-set.js';
 import { assertError } from '../helpers/assert-error.js';
 
-const set = (...cidrs: string[]) => prefixSet(parseCidr(cidrs[0]).version, cidrs.map((c) => parseCidr(c)));
+const set = (...cidrs: string[]) =>
+  prefixSet(
+    parseCidr(cidrs[0]).version,
+    cidrs.map((c) => parseCidr(c)),
+  );
 
 describe('prefix sets (pure)', () => {
   it('compacts prefixes and decomposes ranges into CIDRs', () => {
@@ -48,8 +52,17 @@ for (const backend of BACKENDS) {
     it('lists the extensions that work', async () => {
       const e = await s.req('GET', '/v2.0/extensions');
       const aliases = e.body.extensions.map((x: any) => x.alias);
-      for (const a of ['subnet_allocation', 'default-subnetpools', 'subnetpool-prefix-ops', 'address-scope', 'network-ip-availability',
-        'rbac-policies', 'rbac-address-scope', 'rbac-subnetpool', 'rbac-security-groups']) {
+      for (const a of [
+        'subnet_allocation',
+        'default-subnetpools',
+        'subnetpool-prefix-ops',
+        'address-scope',
+        'network-ip-availability',
+        'rbac-policies',
+        'rbac-address-scope',
+        'rbac-subnetpool',
+        'rbac-security-groups',
+      ]) {
         assert.ok(aliases.includes(a), a);
       }
     });
@@ -74,15 +87,25 @@ for (const backend of BACKENDS) {
       assert.ok(listed.body.subnetpools.some((x: any) => x.id === p.id));
       assert.deepEqual((await s.req('GET', `/v2.0/subnetpools?id=${p.id}&ip_version=6`)).body.subnetpools, []);
       assertError(await s.req('GET', `/v2.0/subnetpools/${p.id}`, undefined, BOB), 404, 'SubnetPoolNotFound');
-      const upd = await s.req('PUT', `/v2.0/subnetpools/${p.id}`, { subnetpool: { name: 'p2', prefixes: ['10.1.0.0/24', '10.2.0.0/16', '10.3.0.0/16'], min_prefixlen: 20 } });
+      const upd = await s.req('PUT', `/v2.0/subnetpools/${p.id}`, {
+        subnetpool: { name: 'p2', prefixes: ['10.1.0.0/24', '10.2.0.0/16', '10.3.0.0/16'], min_prefixlen: 20 },
+      });
       assert.equal(upd.status, 200, JSON.stringify(upd.body));
       assert.equal(upd.body.subnetpool.name, 'p2');
       assert.equal(upd.body.subnetpool.min_prefixlen, 20);
       assert.deepEqual(upd.body.subnetpool.prefixes, ['10.1.0.0/24', '10.2.0.0/15']);
       assert.equal(upd.body.subnetpool.revision_number, 1);
-      assertError(await s.req('PUT', `/v2.0/subnetpools/${p.id}`, { subnetpool: { prefixes: ['10.1.0.0/24'] } }), 400, 'IllegalSubnetPoolPrefixUpdate');
-      assertError(await s.req('PUT', `/v2.0/subnetpools/${p.id}`, { subnetpool: { default_prefixlen: 12 } }), 400, 'IllegalSubnetPoolPrefixBounds',
-        'default_prefixlen=12, min_prefixlen=20');
+      assertError(
+        await s.req('PUT', `/v2.0/subnetpools/${p.id}`, { subnetpool: { prefixes: ['10.1.0.0/24'] } }),
+        400,
+        'IllegalSubnetPoolPrefixUpdate',
+      );
+      assertError(
+        await s.req('PUT', `/v2.0/subnetpools/${p.id}`, { subnetpool: { default_prefixlen: 12 } }),
+        400,
+        'IllegalSubnetPoolPrefixBounds',
+        'default_prefixlen=12, min_prefixlen=20',
+      );
       assertError(await s.req('PUT', `/v2.0/subnetpools/${p.id}`, { subnetpool: { shared: true } }), 400);
       assert.equal((await s.req('DELETE', `/v2.0/subnetpools/${p.id}`)).status, 204);
       assertError(await s.req('GET', `/v2.0/subnetpools/${p.id}`), 404, 'SubnetPoolNotFound');
@@ -119,7 +142,13 @@ for (const backend of BACKENDS) {
       assert.equal(b.cidr, '10.20.1.0/24', 'the default prefix length, best fit');
       const c = await create('subnets', 'subnet', { network_id: n.id, ip_version: 4, subnetpool_id: p.id, prefixlen: 26 });
       assert.equal(c.cidr, '10.20.0.64/26', 'the smallest free block first');
-      const d = await create('subnets', 'subnet', { network_id: n.id, ip_version: 4, subnetpool_id: p.id, cidr: '10.20.8.0/24', gateway_ip: '10.20.8.254' });
+      const d = await create('subnets', 'subnet', {
+        network_id: n.id,
+        ip_version: 4,
+        subnetpool_id: p.id,
+        cidr: '10.20.8.0/24',
+        gateway_ip: '10.20.8.254',
+      });
       assert.equal(d.cidr, '10.20.8.0/24');
       assert.equal(d.gateway_ip, '10.20.8.254');
       const shown = await s.req('GET', `/v2.0/subnets/${d.id}`);
@@ -135,10 +164,18 @@ for (const backend of BACKENDS) {
       assertError(await post({ prefixlen: 24, allocation_pools: [{ start: '10.20.9.2', end: '10.20.9.9' }] }), 400, 'BadRequest');
       assertError(await post({ ip_version: 6 }), 400, 'BadRequest', 'Cannot allocate IPv6 subnet from IPv4 subnet pool');
       assertError(await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, subnetpool_id: p.id } }, BOB), 404);
-      assertError(await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4 } }), 400, undefined, 'subnetpool must be specified');
+      assertError(
+        await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4 } }),
+        400,
+        undefined,
+        'subnetpool must be specified',
+      );
       // A network's subnets of one family come from one pool (or none).
-      assertError(await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, cidr: '172.16.0.0/24' } }), 400,
-        'NetworkSubnetPoolAffinityError');
+      assertError(
+        await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, cidr: '172.16.0.0/24' } }),
+        400,
+        'NetworkSubnetPoolAffinityError',
+      );
 
       // In use: the pool cannot go, nor the prefix its subnets came from.
       assertError(await s.req('DELETE', `/v2.0/subnetpools/${p.id}`), 400, 'SubnetPoolDeleteError');
@@ -149,15 +186,17 @@ for (const backend of BACKENDS) {
     it('never hands out one prefix twice to concurrent allocations from a pool', async () => {
       const p = await pool({ prefixes: ['10.30.0.0/20'], default_prefixlen: 26 });
       const nets = await Promise.all(Array.from({ length: 12 }, () => net()));
-      const results = await Promise.all(nets.map((n) =>
-        s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, subnetpool_id: p.id, prefixlen: 26 } })));
+      const results = await Promise.all(
+        nets.map((n) => s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, subnetpool_id: p.id, prefixlen: 26 } })),
+      );
       for (const r of results) assert.equal(r.status, 201, JSON.stringify(r.body));
       const cidrs = results.map((r) => r.body.subnet.cidr as string);
       assert.equal(new Set(cidrs).size, cidrs.length, cidrs.join(' '));
       assert.deepEqual(cidrTexts(set(...cidrs)), ['10.30.0.0/23', '10.30.2.0/24'], 'twelve /26 blocks packed from the start');
       // The pool's space runs out with a 409, also under concurrency.
-      const more = await Promise.all(nets.map((n) =>
-        s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, subnetpool_id: p.id, prefixlen: 22 } })));
+      const more = await Promise.all(
+        nets.map((n) => s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, subnetpool_id: p.id, prefixlen: 22 } })),
+      );
       const ok = more.filter((r) => r.status === 201);
       assert.equal(ok.length, 3, 'room for 3 /22s next to the /23 in a /20');
       for (const r of more.filter((x) => x.status !== 201)) assertError(r, 409, 'SubnetAllocationError');
@@ -170,8 +209,12 @@ for (const backend of BACKENDS) {
       assert.deepEqual(added.body.prefixes, ['10.40.0.0/23', '10.41.0.0/24']);
       const n = await net();
       await create('subnets', 'subnet', { network_id: n.id, ip_version: 4, subnetpool_id: p.id, cidr: '10.41.0.0/24' });
-      assertError(await s.req('PUT', `/v2.0/subnetpools/${p.id}/remove_prefixes`, { prefixes: ['10.41.0.0/24'] }), 400,
-        'IllegalSubnetPoolPrefixUpdate', 'in use');
+      assertError(
+        await s.req('PUT', `/v2.0/subnetpools/${p.id}/remove_prefixes`, { prefixes: ['10.41.0.0/24'] }),
+        400,
+        'IllegalSubnetPoolPrefixUpdate',
+        'in use',
+      );
       const removed = await s.req('PUT', `/v2.0/subnetpools/${p.id}/remove_prefixes`, { prefixes: ['10.40.1.0/24'] });
       assert.equal(removed.status, 200, JSON.stringify(removed.body));
       assert.deepEqual(removed.body.prefixes, ['10.40.0.0/24', '10.41.0.0/24']);
@@ -197,13 +240,21 @@ for (const backend of BACKENDS) {
 
     it('allocates from the default pool of the IP version with use_default_subnetpool', async () => {
       const n = await net();
-      assertError(await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 6, use_default_subnetpool: true } }), 400,
-        'BadRequest', 'No default subnetpool found for IPv6');
+      assertError(
+        await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 6, use_default_subnetpool: true } }),
+        400,
+        'BadRequest',
+        'No default subnetpool found for IPv6',
+      );
       const p = await pool({ prefixes: ['2001:db8:100::/56'], is_default: true, shared: true }, ADMIN);
       assert.equal(p.is_default, true);
       assert.equal(p.shared, true);
-      assertError(await s.req('POST', '/v2.0/subnetpools', { subnetpool: { name: 'd2', prefixes: ['2001:db8:200::/56'], is_default: true } }, ADMIN),
-        400, 'InvalidInput', 'default subnetpool');
+      assertError(
+        await s.req('POST', '/v2.0/subnetpools', { subnetpool: { name: 'd2', prefixes: ['2001:db8:200::/56'], is_default: true } }, ADMIN),
+        400,
+        'InvalidInput',
+        'default subnetpool',
+      );
       const sub = await create('subnets', 'subnet', { network_id: n.id, ip_version: 6, use_default_subnetpool: true });
       assert.equal(sub.cidr, '2001:db8:100::/64');
       assert.equal(sub.subnetpool_id, p.id);
@@ -227,14 +278,23 @@ for (const backend of BACKENDS) {
       const scope = await create('address-scopes', 'address_scope', { name: 's4', ip_version: 4 });
       assert.equal(scope.shared, false);
       assert.equal(scope.ip_version, 4);
-      assertError(await s.req('POST', '/v2.0/subnetpools', { subnetpool: { name: 'x', prefixes: ['2001:db8:9::/48'], address_scope_id: scope.id } }),
-        400, 'IllegalSubnetPoolIpVersionAssociationToAddressScope');
+      assertError(
+        await s.req('POST', '/v2.0/subnetpools', { subnetpool: { name: 'x', prefixes: ['2001:db8:9::/48'], address_scope_id: scope.id } }),
+        400,
+        'IllegalSubnetPoolIpVersionAssociationToAddressScope',
+      );
       const p1 = await pool({ prefixes: ['10.60.0.0/16'], address_scope_id: scope.id });
       assert.equal(p1.address_scope_id, scope.id);
-      assertError(await s.req('POST', '/v2.0/subnetpools', { subnetpool: { name: 'x', prefixes: ['10.60.128.0/17'], address_scope_id: scope.id } }),
-        409, 'AddressScopePrefixConflict');
-      assertError(await s.req('POST', '/v2.0/subnetpools', { subnetpool: { name: 'x', prefixes: ['10.61.0.0/16'], address_scope_id: scope.id } }, BOB),
-        404, 'AddressScopeNotFound');
+      assertError(
+        await s.req('POST', '/v2.0/subnetpools', { subnetpool: { name: 'x', prefixes: ['10.60.128.0/17'], address_scope_id: scope.id } }),
+        409,
+        'AddressScopePrefixConflict',
+      );
+      assertError(
+        await s.req('POST', '/v2.0/subnetpools', { subnetpool: { name: 'x', prefixes: ['10.61.0.0/16'], address_scope_id: scope.id } }, BOB),
+        404,
+        'AddressScopeNotFound',
+      );
       const n = await net();
       await create('subnets', 'subnet', { network_id: n.id, ip_version: 4, subnetpool_id: p1.id, prefixlen: 24 });
       const shown = (await s.req('GET', `/v2.0/networks/${n.id}`)).body.network;
@@ -246,7 +306,11 @@ for (const backend of BACKENDS) {
       assert.equal(shared.status, 200, JSON.stringify(shared.body));
       assert.equal(shared.body.address_scope.shared, true);
       assert.equal(shared.body.address_scope.name, 's4b');
-      assertError(await s.req('PUT', `/v2.0/address-scopes/${scope.id}`, { address_scope: { shared: false } }, ADMIN), 400, 'AddressScopeUpdateError');
+      assertError(
+        await s.req('PUT', `/v2.0/address-scopes/${scope.id}`, { address_scope: { shared: false } }, ADMIN),
+        400,
+        'AddressScopeUpdateError',
+      );
       assert.equal((await s.req('GET', `/v2.0/address-scopes/${scope.id}`, undefined, BOB)).body.address_scope.shared, true);
     });
 
@@ -262,10 +326,16 @@ for (const backend of BACKENDS) {
       assert.equal(a.tenant_id, ALICE.project);
       assert.equal(a.total_ips, 13, '10.70.0.2-14');
       assert.equal(a.used_ips, 2);
-      assert.deepEqual(a.subnet_ip_availability, [{ subnet_id: sub.id, ip_version: 4, cidr: '10.70.0.0/28', subnet_name: '', used_ips: 2, total_ips: 13 }]);
+      assert.deepEqual(a.subnet_ip_availability, [
+        { subnet_id: sub.id, ip_version: 4, cidr: '10.70.0.0/28', subnet_name: '', used_ips: 2, total_ips: 13 },
+      ]);
       const list = await s.req('GET', `/v2.0/network-ip-availabilities?network_id=${n.id}&ip_version=4`, undefined, ADMIN);
       assert.equal(list.body.network_ip_availabilities.length, 1);
-      assert.equal((await s.req('GET', `/v2.0/network-ip-availabilities?network_id=${n.id}&ip_version=6`, undefined, ADMIN)).body.network_ip_availabilities.length, 0);
+      assert.equal(
+        (await s.req('GET', `/v2.0/network-ip-availabilities?network_id=${n.id}&ip_version=6`, undefined, ADMIN)).body.network_ip_availabilities
+          .length,
+        0,
+      );
       assertError(await s.req('GET', `/v2.0/network-ip-availabilities/${n.id}`), 404);
       assert.deepEqual((await s.req('GET', '/v2.0/network-ip-availabilities')).body.network_ip_availabilities, []);
     });
@@ -274,8 +344,12 @@ for (const backend of BACKENDS) {
       const n = await net();
       const sub = await create('subnets', 'subnet', { network_id: n.id, ip_version: 4, cidr: '10.80.0.0/24' });
       assertError(await s.req('GET', `/v2.0/networks/${n.id}`, undefined, BOB), 404);
-      const p = await create('rbac-policies', 'rbac_policy',
-        { object_type: 'network', object_id: n.id, action: 'access_as_shared', target_tenant: BOB.project });
+      const p = await create('rbac-policies', 'rbac_policy', {
+        object_type: 'network',
+        object_id: n.id,
+        action: 'access_as_shared',
+        target_tenant: BOB.project,
+      });
       assert.equal(p.target_tenant, BOB.project);
       assert.equal(p.tenant_id, ALICE.project);
       assert.equal(p.object_type, 'network');
@@ -284,8 +358,13 @@ for (const backend of BACKENDS) {
       assert.equal(bobView.body.network.shared, true, 'shared with BOB');
       assert.equal((await s.req('GET', `/v2.0/networks/${n.id}`)).body.network.shared, false, 'not with everyone');
       assert.equal((await s.req('GET', `/v2.0/subnets/${sub.id}`, undefined, BOB)).status, 200);
-      assertError(await s.req('POST', '/v2.0/rbac-policies', { rbac_policy: { object_type: 'network', object_id: n.id, action: 'access_as_shared', target_tenant: BOB.project } }),
-        409, 'DuplicateRbacPolicy');
+      assertError(
+        await s.req('POST', '/v2.0/rbac-policies', {
+          rbac_policy: { object_type: 'network', object_id: n.id, action: 'access_as_shared', target_tenant: BOB.project },
+        }),
+        409,
+        'DuplicateRbacPolicy',
+      );
       // BOB's port depends on the policy.
       const port = await create('ports', 'port', { network_id: n.id }, BOB);
       assertError(await s.req('DELETE', `/v2.0/rbac-policies/${p.id}`), 409, 'RbacPolicyInUse');
@@ -298,9 +377,19 @@ for (const backend of BACKENDS) {
       assert.equal((await s.req('DELETE', `/v2.0/rbac-policies/${p.id}`)).status, 204);
 
       // Sharing with everyone is the admin's, and is the network's shared attribute.
-      assertError(await s.req('POST', '/v2.0/rbac-policies', { rbac_policy: { object_type: 'network', object_id: n.id, action: 'access_as_shared', target_tenant: '*' } }),
-        403, 'PolicyNotAuthorized');
-      const w = await create('rbac-policies', 'rbac_policy', { object_type: 'network', object_id: n.id, action: 'access_as_shared', target_tenant: '*' }, ADMIN);
+      assertError(
+        await s.req('POST', '/v2.0/rbac-policies', {
+          rbac_policy: { object_type: 'network', object_id: n.id, action: 'access_as_shared', target_tenant: '*' },
+        }),
+        403,
+        'PolicyNotAuthorized',
+      );
+      const w = await create(
+        'rbac-policies',
+        'rbac_policy',
+        { object_type: 'network', object_id: n.id, action: 'access_as_shared', target_tenant: '*' },
+        ADMIN,
+      );
       assert.equal((await s.req('GET', `/v2.0/networks/${n.id}`, undefined, BOB)).body.network.shared, true);
       assert.ok((await s.req('GET', '/v2.0/networks?shared=true', undefined, BOB)).body.networks.some((x: any) => x.id === n.id));
       const unshared = await s.req('PUT', `/v2.0/networks/${n.id}`, { network: { shared: false } }, ADMIN);
@@ -316,14 +405,29 @@ for (const backend of BACKENDS) {
 
     it('refuses what Neutron refuses on rbac-policies', async () => {
       const n = await net();
-      const post = (body: object, as: Caller = ALICE) => s.req('POST', '/v2.0/rbac-policies', { rbac_policy: { object_type: 'network', object_id: n.id, action: 'access_as_shared', target_tenant: 'x', ...body } }, as);
+      const post = (body: object, as: Caller = ALICE) =>
+        s.req(
+          'POST',
+          '/v2.0/rbac-policies',
+          { rbac_policy: { object_type: 'network', object_id: n.id, action: 'access_as_shared', target_tenant: 'x', ...body } },
+          as,
+        );
       assertError(await post({ action: 'access_as_owner' }), 400, 'InvalidActionForType');
       assertError(await post({ object_type: 'router' }), 400, 'InvalidInput');
       assertError(await post({}, BOB), 400, 'InvalidInput', 'could not be found');
       assertError(await post({ object_id: '00000000-0000-0000-0000-000000000000' }), 400, 'InvalidInput');
       const shared = await net(ADMIN, { shared: true });
-      assertError(await s.req('POST', '/v2.0/rbac-policies', { rbac_policy: { object_type: 'network', object_id: shared.id, action: 'access_as_shared', target_tenant: 'y' } }, BOB),
-        400, 'InvalidInput', 'Only admins can manipulate policies on networks they do not own');
+      assertError(
+        await s.req(
+          'POST',
+          '/v2.0/rbac-policies',
+          { rbac_policy: { object_type: 'network', object_id: shared.id, action: 'access_as_shared', target_tenant: 'y' } },
+          BOB,
+        ),
+        400,
+        'InvalidInput',
+        'Only admins can manipulate policies on networks they do not own',
+      );
       // Policies are their owner's to see.
       const mine = await post({});
       assert.equal(mine.status, 201);
@@ -333,7 +437,12 @@ for (const backend of BACKENDS) {
 
     it('makes a network external through an access_as_external policy', async () => {
       const n = await net(ADMIN);
-      const r = await s.req('POST', '/v2.0/rbac-policies', { rbac_policy: { object_type: 'network', object_id: n.id, action: 'access_as_external', target_tenant: BOB.project } }, ADMIN);
+      const r = await s.req(
+        'POST',
+        '/v2.0/rbac-policies',
+        { rbac_policy: { object_type: 'network', object_id: n.id, action: 'access_as_external', target_tenant: BOB.project } },
+        ADMIN,
+      );
       assert.equal(r.status, 201, JSON.stringify(r.body));
       const seen = await s.req('GET', `/v2.0/networks/${n.id}`, undefined, BOB);
       assert.equal(seen.status, 200);
@@ -346,7 +455,12 @@ for (const backend of BACKENDS) {
     it('keeps an access_as_external policy that a router gateway depends on', async () => {
       const n = await net(ADMIN);
       await create('subnets', 'subnet', { network_id: n.id, ip_version: 4, cidr: '10.85.0.0/24' }, ADMIN);
-      const pol = await create('rbac-policies', 'rbac_policy', { object_type: 'network', object_id: n.id, action: 'access_as_external', target_tenant: BOB.project }, ADMIN);
+      const pol = await create(
+        'rbac-policies',
+        'rbac_policy',
+        { object_type: 'network', object_id: n.id, action: 'access_as_external', target_tenant: BOB.project },
+        ADMIN,
+      );
       const router = await create('routers', 'router', { name: 'r', external_gateway_info: { network_id: n.id } }, BOB);
       assertError(await s.req('DELETE', `/v2.0/rbac-policies/${pol.id}`, undefined, ADMIN), 409, 'RbacPolicyInUse', 'routers attached');
       assert.equal((await s.req('PUT', `/v2.0/routers/${router.id}`, { router: { external_gateway_info: {} } }, BOB)).status, 200);
@@ -356,7 +470,9 @@ for (const backend of BACKENDS) {
     it('shares subnet pools and address scopes with one project', async () => {
       const p = await pool({ prefixes: ['10.90.0.0/16'] });
       assertError(await s.req('GET', `/v2.0/subnetpools/${p.id}`, undefined, BOB), 404);
-      const r = await s.req('POST', '/v2.0/rbac-policies', { rbac_policy: { object_type: 'subnetpool', object_id: p.id, action: 'access_as_shared', target_tenant: BOB.project } });
+      const r = await s.req('POST', '/v2.0/rbac-policies', {
+        rbac_policy: { object_type: 'subnetpool', object_id: p.id, action: 'access_as_shared', target_tenant: BOB.project },
+      });
       assert.equal(r.status, 201, JSON.stringify(r.body));
       const seen = await s.req('GET', `/v2.0/subnetpools/${p.id}`, undefined, BOB);
       assert.equal(seen.status, 200);
@@ -370,7 +486,9 @@ for (const backend of BACKENDS) {
       assertError(await s.req('GET', `/v2.0/subnetpools/${p.id}`, undefined, BOB), 404);
 
       const scope = await create('address-scopes', 'address_scope', { name: 'sc', ip_version: 4 });
-      const rs = await s.req('POST', '/v2.0/rbac-policies', { rbac_policy: { object_type: 'address_scope', object_id: scope.id, action: 'access_as_shared', target_tenant: BOB.project } });
+      const rs = await s.req('POST', '/v2.0/rbac-policies', {
+        rbac_policy: { object_type: 'address_scope', object_id: scope.id, action: 'access_as_shared', target_tenant: BOB.project },
+      });
       assert.equal(rs.status, 201, JSON.stringify(rs.body));
       const bobScope = await s.req('GET', `/v2.0/address-scopes/${scope.id}`, undefined, BOB);
       assert.equal(bobScope.body.address_scope.shared, true);
@@ -384,7 +502,9 @@ for (const backend of BACKENDS) {
     it('shares a security group with a project whose ports then depend on it', async () => {
       const sg = await create('security-groups', 'security_group', { name: 'web' });
       assertError(await s.req('GET', `/v2.0/security-groups/${sg.id}`, undefined, BOB), 404);
-      const r = await s.req('POST', '/v2.0/rbac-policies', { rbac_policy: { object_type: 'security_group', object_id: sg.id, action: 'access_as_shared', target_tenant: BOB.project } });
+      const r = await s.req('POST', '/v2.0/rbac-policies', {
+        rbac_policy: { object_type: 'security_group', object_id: sg.id, action: 'access_as_shared', target_tenant: BOB.project },
+      });
       assert.equal(r.status, 201, JSON.stringify(r.body));
       const seen = await s.req('GET', `/v2.0/security-groups/${sg.id}`, undefined, BOB);
       assert.equal(seen.status, 200, JSON.stringify(seen.body));
@@ -395,8 +515,14 @@ for (const backend of BACKENDS) {
       assert.equal((await s.req('DELETE', `/v2.0/ports/${port.id}`, undefined, BOB)).status, 204);
       assert.equal((await s.req('DELETE', `/v2.0/rbac-policies/${r.body.rbac_policy.id}`)).status, 204);
       assertError(await s.req('GET', `/v2.0/security-groups/${sg.id}`, undefined, BOB), 404);
-      assertError(await s.req('POST', '/v2.0/rbac-policies', { rbac_policy: { object_type: 'security_group', object_id: sg.id, action: 'access_as_external', target_tenant: BOB.project } }),
-        400, 'InvalidActionForType', "Valid actions: ('access_as_shared',)");
+      assertError(
+        await s.req('POST', '/v2.0/rbac-policies', {
+          rbac_policy: { object_type: 'security_group', object_id: sg.id, action: 'access_as_external', target_tenant: BOB.project },
+        }),
+        400,
+        'InvalidActionForType',
+        "Valid actions: ('access_as_shared',)",
+      );
     });
 
     it('counts subnetpool and rbac_policy quotas', async () => {

@@ -23,7 +23,7 @@ for (const backend of BACKENDS) {
       await drop?.();
     });
 
-    it('every declared column is a column of the definition\'s table', async () => {
+    it("every declared column is a column of the definition's table", async () => {
       const tables = new Map((await db.kysely.introspection.getTables()).map((t) => [t.name, new Set(t.columns.map((c) => c.name))]));
       for (const def of TABLE_DEFINITIONS) {
         const columns = tables.get(tableOf(def));

@@ -25,15 +25,22 @@ describe('neutrino aio with [aio] agents (root)', { skip: gate.skip }, () => {
   let aio: Proc;
   let url = '';
   const api = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${url}/v2.0${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-    return { status: r.status, body: await r.json().catch(() => null) as any };
+    const r = await fetch(`${url}/v2.0${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: r.status, body: (await r.json().catch(() => null)) as any };
   };
 
   before(async () => {
     gate.check();
     chmodSync(dir, 0o755); // dnsmasq reads its files as 'nobody'
     await nss.add(NS);
-    writeFileSync(join(dir, 'aio.conf'), ['[DEFAULT]', `host = ${HOST}`, '[aio]', 'agents = linuxbridge,dhcp', '[agent]', 'report_interval = 2', ''].join('\n'));
+    writeFileSync(
+      join(dir, 'aio.conf'),
+      ['[DEFAULT]', `host = ${HOST}`, '[aio]', 'agents = linuxbridge,dhcp', '[agent]', 'report_interval = 2', ''].join('\n'),
+    );
     const { createServer } = await import('node:net');
     const port = await new Promise<number>((res) => {
       const srv = createServer().listen(0, '127.0.0.1', () => {
@@ -42,8 +49,22 @@ describe('neutrino aio with [aio] agents (root)', { skip: gate.skip }, () => {
       });
     });
     url = `http://127.0.0.1:${port}`;
-    aio = new Proc('aio', ['aio', '--bind-host', '127.0.0.1', '--bind-port', String(port), '--state-path', join(dir, 'state'), '--config-file', join(dir, 'aio.conf'), '--netns', NS]);
-    await aio.logLine(/aio: agents started in-process/, 20_000).catch((e) => { throw new Error(`${(e as Error).message}\n${aio.out}`); });
+    aio = new Proc('aio', [
+      'aio',
+      '--bind-host',
+      '127.0.0.1',
+      '--bind-port',
+      String(port),
+      '--state-path',
+      join(dir, 'state'),
+      '--config-file',
+      join(dir, 'aio.conf'),
+      '--netns',
+      NS,
+    ]);
+    await aio.logLine(/aio: agents started in-process/, 20_000).catch((e) => {
+      throw new Error(`${(e as Error).message}\n${aio.out}`);
+    });
   });
 
   after(async () => {
@@ -60,11 +81,18 @@ describe('neutrino aio with [aio] agents (root)', { skip: gate.skip }, () => {
   });
 
   it('both agents report alive for this host from the aio process', async () => {
-    const types = await waitThroughErrors('agents alive', async () => {
-      const r = await api('GET', `/agents?host=${HOST}`);
-      const alive = r.body.agents.filter((a: any) => a.alive).map((a: any) => a.agent_type).sort();
-      return alive.length === 2 ? alive : null;
-    }, 15_000);
+    const types = await waitThroughErrors(
+      'agents alive',
+      async () => {
+        const r = await api('GET', `/agents?host=${HOST}`);
+        const alive = r.body.agents
+          .filter((a: any) => a.alive)
+          .map((a: any) => a.agent_type)
+          .sort();
+        return alive.length === 2 ? alive : null;
+      },
+      15_000,
+    );
     assert.deepEqual(types, ['DHCP agent', 'Linux bridge agent']);
     assert.match(aio.out, /"rpc":"memory"/, 'the in-memory bus');
   });
@@ -76,9 +104,20 @@ describe('neutrino aio with [aio] agents (root)', { skip: gate.skip }, () => {
     assert.equal(sn.status, 201, JSON.stringify(sn.body));
     const port = (await api('POST', '/ports', { port: { network_id: net.id, name: 'vm' } })).body.port;
     await nss.add(VM);
-    await plug({ action: 'plug', portId: port.id, netns: VM, host: HOST, hostNetns: NS, ifname: 'eth0', static: false, unbind: false, endpoint: url });
-    await waitThroughErrors('port ACTIVE', async () => (await api('GET', `/ports/${port.id}`)).body.port.status === 'ACTIVE', 15_000)
-      .catch((e) => { throw new Error(`${(e as Error).message}\n${aio.out.slice(-3000)}`); });
+    await plug({
+      action: 'plug',
+      portId: port.id,
+      netns: VM,
+      host: HOST,
+      hostNetns: NS,
+      ifname: 'eth0',
+      static: false,
+      unbind: false,
+      endpoint: url,
+    });
+    await waitThroughErrors('port ACTIVE', async () => (await api('GET', `/ports/${port.id}`)).body.port.status === 'ACTIVE', 15_000).catch((e) => {
+      throw new Error(`${(e as Error).message}\n${aio.out.slice(-3000)}`);
+    });
     const env = await udhcpcLease(VM);
     assert.equal(env.ip, port.fixed_ips[0].ip_address);
     assert.equal(env.router, '10.78.0.1');

@@ -25,18 +25,27 @@ describe('neutrino command', () => {
   it('aio serves the API on the given port and state path; two instances run side by side', async () => {
     const dirs = [mkdtempSync(join(tmpdir(), 'aio-a-')), mkdtempSync(join(tmpdir(), 'aio-b-'))];
     const ports = [await freePort(), await freePort()];
-    const procs = dirs.map((d, i) => spawn(BIN, ['aio', '--bind-host', '127.0.0.1', '--bind-port', String(ports[i]), '--state-path', d], { stdio: 'ignore' }));
+    const procs = dirs.map((d, i) =>
+      spawn(BIN, ['aio', '--bind-host', '127.0.0.1', '--bind-port', String(ports[i]), '--state-path', d], { stdio: 'ignore' }),
+    );
     try {
       for (let i = 0; i < 2; i++) {
         const url = `http://127.0.0.1:${ports[i]}/v2.0/networks`;
         const r = await waitThroughErrors(url, () => fetch(url), 15000, 100);
         assert.equal(r.status, 200);
-        const created = await fetch(`http://127.0.0.1:${ports[i]}/v2.0/networks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ network: { name: `aio-${i}` } }) });
+        const created = await fetch(`http://127.0.0.1:${ports[i]}/v2.0/networks`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ network: { name: `aio-${i}` } }),
+        });
         assert.equal(created.status, 201);
         assert.ok(existsSync(join(dirs[i]!, 'neutrino.sqlite')));
       }
       const a = (await (await fetch(`http://127.0.0.1:${ports[0]}/v2.0/networks`)).json()) as { networks: Array<{ name: string }> };
-      assert.deepEqual(a.networks.map((n) => n.name), ['aio-0']);
+      assert.deepEqual(
+        a.networks.map((n) => n.name),
+        ['aio-0'],
+      );
       // No [aio] agents: the API only, even as root (no agent touches the kernel).
       const agents = (await (await fetch(`http://127.0.0.1:${ports[0]}/v2.0/agents`)).json()) as { agents: unknown[] };
       assert.deepEqual(agents.agents, []);
@@ -71,7 +80,9 @@ describe('neutrino command', () => {
       const r = spawnSync(BIN, ['server', '--config-file', conf], { encoding: 'utf8' });
       assert.equal(r.status, 2);
       assert.match(r.stderr, new RegExp(`${conf.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: \\[DEFAULT\\] bind_port`));
-      const agents = spawnSync(BIN, ['aio', '--agents', 'linuxbridge,bogus', '--bind-host', '127.0.0.1', '--bind-port', port, '--state-path', d], { encoding: 'utf8' });
+      const agents = spawnSync(BIN, ['aio', '--agents', 'linuxbridge,bogus', '--bind-host', '127.0.0.1', '--bind-port', port, '--state-path', d], {
+        encoding: 'utf8',
+      });
       assert.equal(agents.status, 2);
       assert.match(agents.stderr, /\[aio\] agents: unknown agent "bogus" \(choose from linuxbridge, dhcp\)/);
       const unknown = spawnSync(BIN, ['frobnicate'], { encoding: 'utf8' });

@@ -6,7 +6,17 @@ import assert from 'node:assert/strict';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dnsmasqPaths, dnsmasqStatus, ensureDnsmasq, processAlive, reconcileLinks, reloadDnsmasq, stats, stopDnsmasq, type DnsmasqSpec } from '../../src/dataplane/index.js';
+import {
+  dnsmasqPaths,
+  dnsmasqStatus,
+  ensureDnsmasq,
+  processAlive,
+  reconcileLinks,
+  reloadDnsmasq,
+  stats,
+  stopDnsmasq,
+  type DnsmasqSpec,
+} from '../../src/dataplane/index.js';
 import { Namespaces, rootGate, suffix, udhcpcLease } from './root-helpers.js';
 
 const gate = rootGate('dnsmasq end-to-end', ['ip', 'nsenter', 'dnsmasq', 'busybox']);
@@ -29,12 +39,7 @@ describe('dataplane (root): dnsmasq in a namespace serves DHCP', { skip: gate.sk
     await chmod(dir, 0o755);
     await nss.add(SRV);
     await nss.add(CLI);
-    await reconcileLinks(
-      [
-        { kind: 'veth', name: 's0', peer: 'c0', peerNetns: CLI, up: true, addresses: ['198.18.8.1/24'] },
-      ],
-      { netns: SRV },
-    );
+    await reconcileLinks([{ kind: 'veth', name: 's0', peer: 'c0', peerNetns: CLI, up: true, addresses: ['198.18.8.1/24'] }], { netns: SRV });
     await reconcileLinks([{ kind: 'external', name: 'c0', address: MAC, up: true }], { netns: CLI });
     spec = {
       id: `net-${s}`,

@@ -47,7 +47,13 @@ describe('dataplane (root): namespaces and links', { skip: gate.skip }, () => {
   });
 
   it('changes attributes in place and moves a link to another namespace', async () => {
-    await reconcileLinks([{ kind: 'veth', name: 'p0', peer: 'p1' }, { kind: 'bridge', name: 'b0', up: true }], { netns: A });
+    await reconcileLinks(
+      [
+        { kind: 'veth', name: 'p0', peer: 'p1' },
+        { kind: 'bridge', name: 'b0', up: true },
+      ],
+      { netns: A },
+    );
     const ops = await reconcileLinks(
       [
         { kind: 'veth', name: 'p0', peer: 'p1', mtu: 1400, address: '02:00:00:00:aa:01', master: 'b0', up: true },
@@ -55,17 +61,30 @@ describe('dataplane (root): namespaces and links', { skip: gate.skip }, () => {
       ],
       { netns: A },
     );
-    assert.deepEqual(ops.map((o) => o.op), ['mtu', 'address', 'master', 'up']);
+    assert.deepEqual(
+      ops.map((o) => o.op),
+      ['mtu', 'address', 'master', 'up'],
+    );
     const p0 = (await listLinks({ netns: A })).find((l) => l.name === 'p0')!;
     assert.deepEqual([p0.mtu, p0.address, p0.master, p0.up], [1400, '02:00:00:00:aa:01', 'b0', true]);
     await setLink('p1', { netns: B }, { netns: A });
-    assert.equal((await listLinks({ netns: A })).some((l) => l.name === 'p1'), false);
+    assert.equal(
+      (await listLinks({ netns: A })).some((l) => l.name === 'p1'),
+      false,
+    );
     const p1 = (await listLinks({ netns: B })).find((l) => l.name === 'p1')!;
     assert.equal(p1.kind, 'veth');
   });
 
   it('deletes owned links that are no longer desired, and only those', async () => {
-    await reconcileLinks([{ kind: 'bridge', name: 'brq-1' }, { kind: 'bridge', name: 'brq-2' }, { kind: 'bridge', name: 'keep' }], { netns: B });
+    await reconcileLinks(
+      [
+        { kind: 'bridge', name: 'brq-1' },
+        { kind: 'bridge', name: 'brq-2' },
+        { kind: 'bridge', name: 'keep' },
+      ],
+      { netns: B },
+    );
     const ops = await reconcileLinks([{ kind: 'bridge', name: 'brq-1' }], { netns: B }, { owned: (l) => l.name.startsWith('brq-') });
     assert.deepEqual(ops, [{ op: 'delete', name: 'brq-2', why: 'not desired' }]);
     const names = (await listLinks({ netns: B })).map((l) => l.name).sort();
@@ -73,7 +92,11 @@ describe('dataplane (root): namespaces and links', { skip: gate.skip }, () => {
   });
 
   it('a failing batch line is named in the error, and earlier lines stay applied', async () => {
-    const e = await new IpBatch().addBridge('ok0').setMaster('nosuchdev', 'ok0').apply({ netns: B }).catch((x: unknown) => x);
+    const e = await new IpBatch()
+      .addBridge('ok0')
+      .setMaster('nosuchdev', 'ok0')
+      .apply({ netns: B })
+      .catch((x: unknown) => x);
     assert.ok(e instanceof CommandError, String(e));
     assert.match(e.message, /ip -n \S+ -batch - exited with 1/);
     assert.match(e.message, /Command failed -:2/);
@@ -101,6 +124,9 @@ describe('dataplane (root): namespaces and links', { skip: gate.skip }, () => {
     assert.equal(v.parent, 'trunk');
     assert.deepEqual(await reconcileLinks(desired, { netns: A }), []);
     const ops = await reconcileLinks([trunk, { ...vlan, vlanId: 101 }], { netns: A });
-    assert.deepEqual(ops.slice(0, 2).map((o) => o.op), ['delete', 'create']);
+    assert.deepEqual(
+      ops.slice(0, 2).map((o) => o.op),
+      ['delete', 'create'],
+    );
   });
 });

@@ -32,19 +32,30 @@ describe('linuxbridge-cleanup (root)', { skip: gate.skip }, () => {
     writeFileSync(conf, '[linux_bridge]\nphysical_interface_mappings = physnet1:eth1,physnet2:eth2\nbridge_mappings = ext:brqmapped\n');
     const b = new IpBatch()
       // "Physical" interfaces: veths (the dummy module may not be loadable here).
-      .addVeth('eth1', 'up1', { peerNetns: `${NS}v` }).addVeth('eth2', 'up2', { peerNetns: `${NS}v` })
+      .addVeth('eth1', 'up1', { peerNetns: `${NS}v` })
+      .addVeth('eth2', 'up2', { peerNetns: `${NS}v` })
       // An empty network bridge (the VM went) with its VXLAN device. (VLAN sub-interfaces are
       // covered by the unit test: kernels without 8021q, like CI's, cannot make them.)
-      .addBridge('brqempty').addVxlan('vxlan-101', { vni: 101 }).setMaster('vxlan-101', 'brqempty')
+      .addBridge('brqempty')
+      .addVxlan('vxlan-101', { vni: 101 })
+      .setMaster('vxlan-101', 'brqempty')
       .setMaster('eth1', 'brqempty')
       // A bridge a VM is still plugged into (the tap's peer is in another namespace).
-      .addBridge('brqbusy').addVxlan('vxlan-102', { vni: 102 }).setMaster('vxlan-102', 'brqbusy')
-      .addVeth('tap0123456789a', 'eth0', { peerNetns: `${NS}v` }).setMaster('tap0123456789a', 'brqbusy')
+      .addBridge('brqbusy')
+      .addVxlan('vxlan-102', { vni: 102 })
+      .setMaster('vxlan-102', 'brqbusy')
+      .addVeth('tap0123456789a', 'eth0', { peerNetns: `${NS}v` })
+      .setMaster('tap0123456789a', 'brqbusy')
       // A flat network's bridge: the physical interface is detached, not deleted.
-      .addBridge('brqflat').setMaster('eth2', 'brqflat')
-      .addBridge('brqmapped').addBridge('brqaddr').addAddr('brqaddr', '192.0.2.1/24')
+      .addBridge('brqflat')
+      .setMaster('eth2', 'brqflat')
+      .addBridge('brqmapped')
+      .addBridge('brqaddr')
+      .addAddr('brqaddr', '192.0.2.1/24')
       .addVxlan('vxlan-103', { vni: 103 })
-      .addBridge('br-other').addVxlan('vxlan-104', { vni: 104 }).setMaster('vxlan-104', 'br-other');
+      .addBridge('br-other')
+      .addVxlan('vxlan-104', { vni: 104 })
+      .setMaster('vxlan-104', 'br-other');
     await b.apply({ netns: NS });
   });
 
@@ -61,11 +72,12 @@ describe('linuxbridge-cleanup (root)', { skip: gate.skip }, () => {
     assert.deepEqual(await names(), before);
   });
 
-  it('removes empty brq bridges and the agent\'s devices in them, and stray vxlan devices', async () => {
+  it("removes empty brq bridges and the agent's devices in them, and stray vxlan devices", async () => {
     const { stdout } = await run(process.execPath, [BIN, 'linuxbridge-cleanup', '--config-file', conf, '--netns', NS]);
     const after = await names();
     for (const gone of ['brqempty', 'vxlan-101', 'brqflat', 'vxlan-103']) assert.ok(!after.has(gone), `${gone} removed\n${stdout}`);
-    for (const kept of ['brqbusy', 'vxlan-102', 'tap0123456789a', 'brqmapped', 'brqaddr', 'br-other', 'vxlan-104', 'eth1', 'eth2']) assert.ok(after.has(kept), `${kept} kept\n${stdout}`);
+    for (const kept of ['brqbusy', 'vxlan-102', 'tap0123456789a', 'brqmapped', 'brqaddr', 'br-other', 'vxlan-104', 'eth1', 'eth2'])
+      assert.ok(after.has(kept), `${kept} kept\n${stdout}`);
     assert.match(stdout, /kept bridge brqbusy: tap0123456789a is plugged/);
     assert.match(stdout, /kept bridge brqmapped: a bridge_mappings bridge/);
     assert.match(stdout, /4 removed, \d+ kept, 0 failed/);
@@ -86,9 +98,15 @@ describe('linuxbridge-cleanup (root)', { skip: gate.skip }, () => {
   });
 
   it('a bad option or config value stops it with exit status 2', async () => {
-    await assert.rejects(run(process.execPath, [BIN, 'linuxbridge-cleanup', '--netns']), (e: any) => e.code === 2 && /--netns needs a value/.test(e.stderr));
+    await assert.rejects(
+      run(process.execPath, [BIN, 'linuxbridge-cleanup', '--netns']),
+      (e: any) => e.code === 2 && /--netns needs a value/.test(e.stderr),
+    );
     const bad = join(dir, 'bad.ini');
     writeFileSync(bad, '[linux_bridge]\nbridge_mappings = nocolon\n');
-    await assert.rejects(run(process.execPath, [BIN, 'linuxbridge-cleanup', '--config-file', bad, '--netns', NS]), (e: any) => e.code === 2 && /bridge_mappings/.test(e.stderr));
+    await assert.rejects(
+      run(process.execPath, [BIN, 'linuxbridge-cleanup', '--config-file', bad, '--netns', NS]),
+      (e: any) => e.code === 2 && /bridge_mappings/.test(e.stderr),
+    );
   });
 });

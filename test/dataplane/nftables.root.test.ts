@@ -67,7 +67,10 @@ describe('dataplane (root): nftables table applied atomically, idempotently', { 
     const w0 = stats().writes;
     const p = await applyNftTable(table(['10.9.0.0/16', '10.10.0.1']), t);
     assert.equal(p.kind, 'elements');
-    assert.match(p.kind === 'elements' ? p.script : '', /^delete element inet neutrino_t blocked \{ 198\.18\.7\.0\/24 \}\nadd element inet neutrino_t blocked \{ 10\.10\.0\.1 \}\n$/);
+    assert.match(
+      p.kind === 'elements' ? p.script : '',
+      /^delete element inet neutrino_t blocked \{ 198\.18\.7\.0\/24 \}\nadd element inet neutrino_t blocked \{ 10\.10\.0\.1 \}\n$/,
+    );
     assert.deepEqual(await applyNftTable(table(['10.9.0.0/16', '10.10.0.1']), t), { kind: 'none' });
     assert.equal(stats().writes - w0, 1);
     assert.ok(await ping(CLI, '198.18.7.2'));
@@ -76,7 +79,9 @@ describe('dataplane (root): nftables table applied atomically, idempotently', { 
   });
 
   it('repairs drift made behind its back, and leaves other tables alone', async () => {
-    const handles = JSON.parse((await runInNetns(SRV, { argv: ['nft', '-j', '-a', 'list', 'chain', 'inet', 'neutrino_t', 'sg'] })).stdout) as { nftables: Array<{ rule?: { handle: number } }> };
+    const handles = JSON.parse((await runInNetns(SRV, { argv: ['nft', '-j', '-a', 'list', 'chain', 'inet', 'neutrino_t', 'sg'] })).stdout) as {
+      nftables: Array<{ rule?: { handle: number } }>;
+    };
     const handle = handles.nftables.find((x) => x.rule)!.rule!.handle;
     await runInNetns(SRV, { argv: ['nft', 'delete', 'rule', 'inet', 'neutrino_t', 'sg', 'handle', String(handle)], write: true });
     const p = await applyNftTable(table(['10.9.0.0/16', '10.10.0.1']), t);

@@ -90,7 +90,11 @@ export class Namespaces {
  * to whether any reply came back. The first echo may wait for ARP, hence more than one.
  */
 export async function ping(netns: string, ip: string, count = 3): Promise<boolean> {
-  const r: CmdResult = await runInNetns(netns, { argv: ['busybox', 'ping', '-c', String(count), '-i', '0.2', '-W', '1', '-w', String(count + 1), ip], okCodes: [0, 1], timeoutMs: 20_000 });
+  const r: CmdResult = await runInNetns(netns, {
+    argv: ['busybox', 'ping', '-c', String(count), '-i', '0.2', '-W', '1', '-w', String(count + 1), ip],
+    okCodes: [0, 1],
+    timeoutMs: 20_000,
+  });
   return r.code === 0;
 }
 
@@ -100,7 +104,11 @@ export async function ping(netns: string, ip: string, count = 3): Promise<boolea
  * -n: fail without a lease; `tries` DISCOVERs one second apart; -O asks for the options named
  * in `options` too. `request`: ask for this address (-r), as a client that had it would.
  */
-export async function udhcpcLease(netns: string, ifname = 'eth0', o: { options?: string[]; tries?: number; request?: string } = {}): Promise<Record<string, string>> {
+export async function udhcpcLease(
+  netns: string,
+  ifname = 'eth0',
+  o: { options?: string[]; tries?: number; request?: string } = {},
+): Promise<Record<string, string>> {
   const dir = await mkdtemp(join(tmpdir(), 'neutrino-udhcpc-'));
   try {
     const out = join(dir, 'bound');
@@ -109,7 +117,23 @@ export async function udhcpcLease(netns: string, ifname = 'eth0', o: { options?:
     const opts = (o.options ?? ['mtu', 'staticroutes', 'dns']).flatMap((x) => ['-O', x]);
     const tries = o.tries ?? 6;
     await runInNetns(netns, {
-      argv: ['busybox', 'udhcpc', '-i', ifname, '-f', '-q', '-n', '-t', String(tries), '-T', '1', ...opts, ...(o.request ? ['-r', o.request] : []), '-s', script],
+      argv: [
+        'busybox',
+        'udhcpc',
+        '-i',
+        ifname,
+        '-f',
+        '-q',
+        '-n',
+        '-t',
+        String(tries),
+        '-T',
+        '1',
+        ...opts,
+        ...(o.request ? ['-r', o.request] : []),
+        '-s',
+        script,
+      ],
       timeoutMs: (tries + 10) * 1000,
     });
     return parseEnv(await readFile(out, 'utf8'));
@@ -147,7 +171,8 @@ export function startPinger(netns: string, ip: string, intervalMs = 50): { stop(
   assertNetnsName(netns);
   // nsenter execs busybox in place: the child's pid is ping's, which SIGINT stops with a summary.
   const child = spawn('nsenter', [`--net=/run/netns/${netns}`, '--', 'busybox', 'ping', '-i', String(intervalMs / 1000), '-W', '1', ip], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin`, LC_ALL: 'C' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin`, LC_ALL: 'C' },
   });
   let output = '';
   child.stdout!.on('data', (b: Buffer) => (output += b.toString()));

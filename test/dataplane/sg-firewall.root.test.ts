@@ -15,19 +15,37 @@ import { Namespaces, rootGate, suffix } from './root-helpers.js';
 
 const gate = rootGate('security group firewall (root)', ['nft', 'nsenter', 'conntrack']);
 
-describe('dataplane (root): the agent\'s security group firewall, pass by pass', { skip: gate.skip }, () => {
+describe("dataplane (root): the agent's security group firewall, pass by pass", { skip: gate.skip }, () => {
   const nss = new Namespaces();
   const ns = `nt${suffix()}fw`;
   const G = 'aaaaaaaa-0000-4000-8000-000000000001';
-  const devices = new Map([['tap11111111-aa', 'brq00000000-00'], ['tap22222222-bb', 'brq00000000-00']]);
+  const devices = new Map([
+    ['tap11111111-aa', 'brq00000000-00'],
+    ['tap22222222-bb', 'brq00000000-00'],
+  ]);
   const members: string[] = ['10.5.0.1', '10.5.0.2'];
   let calls = 0;
   const server = async <T>(_m: string, a: Record<string, unknown>): Promise<T> => {
     calls++;
-    const info: SecurityGroupInfo = { devices: {}, security_groups: { [G]: [{ direction: 'ingress', ethertype: 'IPv4', remote_group_id: G }, { direction: 'egress', ethertype: 'IPv4' }] }, sg_member_ips: { [G]: { IPv4: members.map((ip) => [ip, null]) } } };
+    const info: SecurityGroupInfo = {
+      devices: {},
+      security_groups: {
+        [G]: [
+          { direction: 'ingress', ethertype: 'IPv4', remote_group_id: G },
+          { direction: 'egress', ethertype: 'IPv4' },
+        ],
+      },
+      sg_member_ips: { [G]: { IPv4: members.map((ip) => [ip, null]) } },
+    };
     for (const d of a.devices as string[]) {
       const n = d === 'tap11111111-aa' ? 1 : 2;
-      info.devices![`port-${n}`] = { device: d, mac_address: `fa:16:3e:00:00:0${n}`, fixed_ips: [`10.5.0.${n}`], security_groups: [G], port_security_enabled: true };
+      info.devices![`port-${n}`] = {
+        device: d,
+        mac_address: `fa:16:3e:00:00:0${n}`,
+        fixed_ips: [`10.5.0.${n}`],
+        security_groups: [G],
+        port_security_enabled: true,
+      };
     }
     return info as T;
   };

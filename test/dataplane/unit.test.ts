@@ -44,18 +44,49 @@ import {
 // vx0 (proxy, on u1) enslaved to it (trimmed to the fields the parser reads).
 const LINKS_JSON = JSON.stringify([
   { ifindex: 1, ifname: 'lo', flags: ['LOOPBACK'], mtu: 65536, address: '00:00:00:00:00:00', addr_info: [] },
-  { ifindex: 2, ifname: 'u2', flags: ['BROADCAST', 'MULTICAST'], mtu: 1500, address: 'ee:5e:de:e8:1e:a8', link: 'u1', linkinfo: { info_kind: 'veth' }, addr_info: [] },
   {
-    ifindex: 3, ifname: 'u1', flags: ['NO-CARRIER', 'BROADCAST', 'MULTICAST', 'UP', 'M-DOWN'], mtu: 1500, address: '7a:37:95:78:81:a9', link: 'u2', linkinfo: { info_kind: 'veth' },
+    ifindex: 2,
+    ifname: 'u2',
+    flags: ['BROADCAST', 'MULTICAST'],
+    mtu: 1500,
+    address: 'ee:5e:de:e8:1e:a8',
+    link: 'u1',
+    linkinfo: { info_kind: 'veth' },
+    addr_info: [],
+  },
+  {
+    ifindex: 3,
+    ifname: 'u1',
+    flags: ['NO-CARRIER', 'BROADCAST', 'MULTICAST', 'UP', 'M-DOWN'],
+    mtu: 1500,
+    address: '7a:37:95:78:81:a9',
+    link: 'u2',
+    linkinfo: { info_kind: 'veth' },
     addr_info: [
       { family: 'inet', local: '198.18.0.1', prefixlen: 24, scope: 'global', label: 'u1' },
       { family: 'inet6', local: 'fe80::7837:95ff:fe78:81a9', prefixlen: 64, scope: 'link' },
     ],
   },
-  { ifindex: 4, ifname: 'br0', flags: ['BROADCAST', 'MULTICAST'], mtu: 1450, address: '4a:29:63:15:90:bb', linkinfo: { info_kind: 'bridge', info_data: { stp_state: 0 } }, addr_info: [] },
   {
-    ifindex: 5, ifname: 'vx0', flags: ['BROADCAST', 'MULTICAST'], mtu: 1450, address: '4a:29:63:15:90:bb', master: 'br0',
-    linkinfo: { info_kind: 'vxlan', info_data: { id: 7, local: '198.18.0.1', link: 'u1', port_range: { low: 0, high: 0 }, port: 4789, learning: false, proxy: true, ttl: 0 } },
+    ifindex: 4,
+    ifname: 'br0',
+    flags: ['BROADCAST', 'MULTICAST'],
+    mtu: 1450,
+    address: '4a:29:63:15:90:bb',
+    linkinfo: { info_kind: 'bridge', info_data: { stp_state: 0 } },
+    addr_info: [],
+  },
+  {
+    ifindex: 5,
+    ifname: 'vx0',
+    flags: ['BROADCAST', 'MULTICAST'],
+    mtu: 1450,
+    address: '4a:29:63:15:90:bb',
+    master: 'br0',
+    linkinfo: {
+      info_kind: 'vxlan',
+      info_data: { id: 7, local: '198.18.0.1', link: 'u1', port_range: { low: 0, high: 0 }, port: 4789, learning: false, proxy: true, ttl: 0 },
+    },
     addr_info: [],
   },
 ]);
@@ -137,7 +168,10 @@ describe('dataplane: batches', () => {
     const x = recordingExec();
     assert.equal(await new IpBatch().apply({ exec: x }), 0);
     assert.equal(x.calls.length, 0);
-    await new BridgeBatch().fdbAppend('00:00:00:00:00:00', 'vx-1', '198.18.0.2').fdbDel('00:00:00:00:00:00', 'vx-1', '198.18.0.3').apply({ netns: 'h1', exec: x });
+    await new BridgeBatch()
+      .fdbAppend('00:00:00:00:00:00', 'vx-1', '198.18.0.2')
+      .fdbDel('00:00:00:00:00:00', 'vx-1', '198.18.0.3')
+      .apply({ netns: 'h1', exec: x });
     assert.deepEqual(x.calls, [
       {
         argv: ['bridge', '-n', 'h1', '-batch', '-'],
@@ -169,17 +203,14 @@ describe('dataplane: links', () => {
 
   it('creates what is missing, dependencies first, as one batch', () => {
     const ops = diffLinks([...DESIRED].reverse(), []);
-    assert.deepEqual(
-      linkOpsToBatch(ops).lines,
-      [
-        'link add name br0 type bridge',
-        'link add name u1 type veth peer name u2',
-        'link add name vx0 type vxlan id 7 local 198.18.0.1 dev u1 dstport 4789 nolearning proxy',
-        'link set dev vx0 master br0',
-        'addr add 198.18.0.1/24 dev u1',
-        'link set dev u1 up',
-      ],
-    );
+    assert.deepEqual(linkOpsToBatch(ops).lines, [
+      'link add name br0 type bridge',
+      'link add name u1 type veth peer name u2',
+      'link add name vx0 type vxlan id 7 local 198.18.0.1 dev u1 dstport 4789 nolearning proxy',
+      'link set dev vx0 master br0',
+      'addr add 198.18.0.1/24 dev u1',
+      'link set dev u1 up',
+    ]);
   });
 
   it('changes attributes in place and re-creates on immutable ones', () => {
@@ -202,19 +233,33 @@ describe('dataplane: links', () => {
       'link set dev vx0 up',
     ]);
     const ops = diffLinks([{ kind: 'bridge', name: 'u1' }], actual);
-    assert.deepEqual(ops.slice(0, 2), [{ op: 'delete', name: 'u1', why: 'kind veth != bridge' }, { op: 'create', link: { kind: 'bridge', name: 'u1' } }]);
+    assert.deepEqual(ops.slice(0, 2), [
+      { op: 'delete', name: 'u1', why: 'kind veth != bridge' },
+      { op: 'create', link: { kind: 'bridge', name: 'u1' } },
+    ]);
   });
 
   it('deletes undesired links only when they are owned', () => {
     assert.deepEqual(diffLinks([], actual), []);
     const ops = diffLinks([], actual, { owned: (l) => l.name.startsWith('vx') || l.name.startsWith('br') });
-    assert.deepEqual(ops.map((o) => o.op === 'delete' && o.name), ['br0', 'vx0']);
+    assert.deepEqual(
+      ops.map((o) => o.op === 'delete' && o.name),
+      ['br0', 'vx0'],
+    );
   });
 
   it('never creates external links, but manages them when present or born as a veth peer', () => {
     assert.deepEqual(diffLinks([{ kind: 'external', name: 'tap9', master: 'br0', up: true }], actual), []);
     assert.deepEqual(diffLinks([{ kind: 'external', name: 'u2', master: 'br0' }], actual), [{ op: 'master', name: 'u2', master: 'br0' }]);
-    const lines = linkOpsToBatch(diffLinks([{ kind: 'veth', name: 'a', peer: 'b', up: true }, { kind: 'external', name: 'b', up: true, addresses: ['10.0.0.1/24'] }], [])).lines;
+    const lines = linkOpsToBatch(
+      diffLinks(
+        [
+          { kind: 'veth', name: 'a', peer: 'b', up: true },
+          { kind: 'external', name: 'b', up: true, addresses: ['10.0.0.1/24'] },
+        ],
+        [],
+      ),
+    ).lines;
     assert.deepEqual(lines, ['link add name a type veth peer name b', 'addr add 10.0.0.1/24 dev b', 'link set dev a up', 'link set dev b up']);
   });
 
@@ -274,18 +319,38 @@ describe('dataplane: fdb and neighbours', () => {
       { op: 'replace', mac: 'fa:16:3e:00:00:01', dev: 'vx1', dst: '10.99.0.5' },
       { op: 'del', mac: 'fa:16:3e:00:00:02', dev: 'vx1' },
     ]);
-    assert.throws(() => diffFdb([{ mac: 'fa:16:3e:00:00:01', dev: 'v', dst: '1.1.1.1' }, { mac: 'fa:16:3e:00:00:01', dev: 'v', dst: '1.1.1.2' }], []), /two|2 remotes/);
+    assert.throws(
+      () =>
+        diffFdb(
+          [
+            { mac: 'fa:16:3e:00:00:01', dev: 'v', dst: '1.1.1.1' },
+            { mac: 'fa:16:3e:00:00:01', dev: 'v', dst: '1.1.1.2' },
+          ],
+          [],
+        ),
+      /two|2 remotes/,
+    );
   });
 
   it('reconcileFdb refuses entries outside the devices it reads', async () => {
-    await assert.rejects(reconcileFdb(['vx1'], [{ mac: '00:00:00:00:00:00', dev: 'vx2', dst: '1.1.1.1' }], { exec: recordingExec() }), /not among the devices/);
+    await assert.rejects(
+      reconcileFdb(['vx1'], [{ mac: '00:00:00:00:00:00', dev: 'vx2', dst: '1.1.1.1' }], { exec: recordingExec() }),
+      /not among the devices/,
+    );
   });
 
   it('reads named links with one batch of direct lookups; missing ones are left out, other errors thrown', async () => {
-    const out = '[{"ifindex":3,"ifname":"tapaaaaaaaa-aa","flags":["UP"],"mtu":1450,"master":"brq1","linkinfo":{"info_kind":"veth"}}]\n[{"ifindex":4,"ifname":"brq1","flags":[],"mtu":1450,"linkinfo":{"info_kind":"bridge"}}]\n';
+    const out =
+      '[{"ifindex":3,"ifname":"tapaaaaaaaa-aa","flags":["UP"],"mtu":1450,"master":"brq1","linkinfo":{"info_kind":"veth"}}]\n[{"ifindex":4,"ifname":"brq1","flags":[],"mtu":1450,"linkinfo":{"info_kind":"bridge"}}]\n';
     const x = recordingExec(() => ({ code: 1, stdout: out, stderr: 'Device "vxlan-7" does not exist.\nCommand failed -:3\n' }));
     const links = await listNamedLinks(['tapaaaaaaaa-aa', 'brq1', 'vxlan-7', 'brq1'], { netns: 'h1', exec: x });
-    assert.deepEqual(links.map((l) => [l.name, l.kind, l.master, l.up]), [['tapaaaaaaaa-aa', 'veth', 'brq1', true], ['brq1', 'bridge', null, false]]);
+    assert.deepEqual(
+      links.map((l) => [l.name, l.kind, l.master, l.up]),
+      [
+        ['tapaaaaaaaa-aa', 'veth', 'brq1', true],
+        ['brq1', 'bridge', null, false],
+      ],
+    );
     assert.equal(x.calls.length, 1);
     assert.deepEqual(x.calls[0]!.argv, ['ip', '-n', 'h1', '-json', '-details', '-force', '-batch', '-']);
     assert.equal(x.calls[0]!.input, 'link show dev tapaaaaaaaa-aa\nlink show dev brq1\nlink show dev vxlan-7\n');
@@ -296,7 +361,7 @@ describe('dataplane: fdb and neighbours', () => {
     await assert.rejects(listNamedLinks(['bad name'], { exec: bad }), /invalid interface name/);
   });
 
-  it('reconciles several devices with one read of the whole table, leaving other devices\' rows alone', async () => {
+  it("reconciles several devices with one read of the whole table, leaving other devices' rows alone", async () => {
     const dump = JSON.stringify([
       { mac: '00:00:00:00:00:00', ifname: 'vx1', dst: '10.99.0.2', flags: ['self'], state: 'permanent' },
       { mac: '00:00:00:00:00:00', ifname: 'vx3', dst: '10.99.0.2', flags: ['self'], state: 'permanent' },
@@ -304,23 +369,48 @@ describe('dataplane: fdb and neighbours', () => {
     ]);
     const x = recordingExec((c) => (c.write ? '' : dump));
     const ops = await reconcileFdb(['vx1', 'vx2'], [{ mac: '00:00:00:00:00:00', dev: 'vx2', dst: '10.99.0.2' }], { netns: 'h1', exec: x });
-    assert.deepEqual(x.calls.filter((c) => !c.write).map((c) => c.argv.join(' ')), ['bridge -n h1 -json fdb show']);
+    assert.deepEqual(
+      x.calls.filter((c) => !c.write).map((c) => c.argv.join(' ')),
+      ['bridge -n h1 -json fdb show'],
+    );
     assert.deepEqual(ops, [
       { op: 'append', mac: '00:00:00:00:00:00', dev: 'vx2', dst: '10.99.0.2' },
       { op: 'del', mac: '00:00:00:00:00:00', dev: 'vx1' },
     ]);
-    const n = recordingExec((c) => (c.write ? '' : '[{"dst":"10.0.0.5","dev":"vx1","lladdr":"fa:16:3e:00:00:01","state":["PERMANENT"]},{"dst":"10.0.0.6","dev":"vx3","lladdr":"fa:16:3e:00:00:02","state":["PERMANENT"]}]'));
+    const n = recordingExec((c) =>
+      c.write
+        ? ''
+        : '[{"dst":"10.0.0.5","dev":"vx1","lladdr":"fa:16:3e:00:00:01","state":["PERMANENT"]},{"dst":"10.0.0.6","dev":"vx3","lladdr":"fa:16:3e:00:00:02","state":["PERMANENT"]}]',
+    );
     const nops = await reconcileNeigh(['vx1', 'vx2'], [], { exec: n });
-    assert.deepEqual(n.calls.filter((c) => !c.write).map((c) => c.argv.join(' ')), ['ip -json neigh show nud permanent']);
+    assert.deepEqual(
+      n.calls.filter((c) => !c.write).map((c) => c.argv.join(' ')),
+      ['ip -json neigh show nud permanent'],
+    );
     assert.deepEqual(nops, [{ op: 'del', ip: '10.0.0.5', dev: 'vx1' }]);
     assert.deepEqual(await reconcileFdb([], [], { exec: recordingExec() }), []);
   });
 
   it('parses and diffs permanent neighbour entries', () => {
-    const rows = parseNeigh('[{"dst":"10.0.0.5","lladdr":"fa:16:3e:00:00:01","state":["PERMANENT"]},{"dst":"2001:db8::5","lladdr":"fa:16:3e:00:00:01","state":["PERMANENT"]}]', 'vx1');
-    assert.deepEqual(rows.map((r) => r.dev), ['vx1', 'vx1']);
+    const rows = parseNeigh(
+      '[{"dst":"10.0.0.5","lladdr":"fa:16:3e:00:00:01","state":["PERMANENT"]},{"dst":"2001:db8::5","lladdr":"fa:16:3e:00:00:01","state":["PERMANENT"]}]',
+      'vx1',
+    );
+    assert.deepEqual(
+      rows.map((r) => r.dev),
+      ['vx1', 'vx1'],
+    );
     const actual = rows.map(({ ip, mac, dev }) => ({ ip, mac, dev }));
-    assert.deepEqual(diffNeigh([{ ip: '2001:DB8::5', mac: 'FA:16:3E:00:00:01', dev: 'vx1' }, { ip: '10.0.0.5', mac: 'fa:16:3e:00:00:01', dev: 'vx1' }], actual), []);
+    assert.deepEqual(
+      diffNeigh(
+        [
+          { ip: '2001:DB8::5', mac: 'FA:16:3E:00:00:01', dev: 'vx1' },
+          { ip: '10.0.0.5', mac: 'fa:16:3e:00:00:01', dev: 'vx1' },
+        ],
+        actual,
+      ),
+      [],
+    );
     assert.deepEqual(diffNeigh([{ ip: '10.0.0.5', mac: 'fa:16:3e:00:00:02', dev: 'vx1' }], actual), [
       { op: 'replace', ip: '10.0.0.5', mac: 'fa:16:3e:00:00:02', dev: 'vx1' },
       { op: 'del', ip: '2001:db8::5', dev: 'vx1' },
@@ -338,7 +428,11 @@ describe('dataplane: nftables', () => {
       { name: 'seen', type: 'ipv4_addr', flags: ['dynamic', 'timeout'], manageElements: false },
     ],
     chains: [
-      { name: 'input', base: { type: 'filter', hook: 'input', priority: 0, policy: 'accept' }, rules: ['ip saddr @remote tcp dport { 22, 80 } accept', { rule: 'jump sg', comment: 'port p1' }] },
+      {
+        name: 'input',
+        base: { type: 'filter', hook: 'input', priority: 0, policy: 'accept' },
+        rules: ['ip saddr @remote tcp dport { 22, 80 } accept', { rule: 'jump sg', comment: 'port p1' }],
+      },
       { name: 'sg', rules: ['return'] },
     ],
   };
@@ -350,12 +444,55 @@ describe('dataplane: nftables', () => {
       nftables: [
         { metainfo: { version: '1.0.6', json_schema_version: 1 } },
         { table: { family: 'inet', name: 'neutrino_sg', handle: 2 } },
-        { set: { family: 'inet', name: 'remote', table: 'neutrino_sg', type: 'ipv4_addr', handle: 3, flags: ['interval'], elem: over.elems ?? [{ prefix: { addr: '10.0.0.0', len: 24 } }, '10.1.0.5', { prefix: { addr: '10.2.0.0', len: 24 } }] } },
-        { set: { family: 'inet', name: 'svc', table: 'neutrino_sg', type: ['ipv4_addr', 'inet_service'], handle: 4, elem: [{ concat: ['10.0.0.1', 22] }] } },
-        { set: { family: 'inet', name: 'seen', table: 'neutrino_sg', type: 'ipv4_addr', handle: 5, size: 65535, flags: ['timeout'], elem: [{ elem: { val: '127.0.0.1', expires: 50 } }] } },
-        { chain: { family: 'inet', table: 'neutrino_sg', name: 'input', handle: 1, type: 'filter', hook: 'input', prio: 0, policy: over.policy ?? 'accept' } },
+        {
+          set: {
+            family: 'inet',
+            name: 'remote',
+            table: 'neutrino_sg',
+            type: 'ipv4_addr',
+            handle: 3,
+            flags: ['interval'],
+            elem: over.elems ?? [{ prefix: { addr: '10.0.0.0', len: 24 } }, '10.1.0.5', { prefix: { addr: '10.2.0.0', len: 24 } }],
+          },
+        },
+        {
+          set: {
+            family: 'inet',
+            name: 'svc',
+            table: 'neutrino_sg',
+            type: ['ipv4_addr', 'inet_service'],
+            handle: 4,
+            elem: [{ concat: ['10.0.0.1', 22] }],
+          },
+        },
+        {
+          set: {
+            family: 'inet',
+            name: 'seen',
+            table: 'neutrino_sg',
+            type: 'ipv4_addr',
+            handle: 5,
+            size: 65535,
+            flags: ['timeout'],
+            elem: [{ elem: { val: '127.0.0.1', expires: 50 } }],
+          },
+        },
+        {
+          chain: {
+            family: 'inet',
+            table: 'neutrino_sg',
+            name: 'input',
+            handle: 1,
+            type: 'filter',
+            hook: 'input',
+            prio: 0,
+            policy: over.policy ?? 'accept',
+          },
+        },
         { chain: { family: 'inet', table: 'neutrino_sg', name: 'sg', handle: 2 } },
-        ...(over.tags0 ?? tags[0]!).map((c, i) => ({ rule: { family: 'inet', table: 'neutrino_sg', chain: 'input', handle: 10 + i, comment: c, expr: [] } })),
+        ...(over.tags0 ?? tags[0]!).map((c, i) => ({
+          rule: { family: 'inet', table: 'neutrino_sg', chain: 'input', handle: 10 + i, comment: c, expr: [] },
+        })),
         { rule: { family: 'inet', table: 'neutrino_sg', chain: 'sg', handle: 20, comment: tags[1]![0], expr: [] } },
       ],
     });
@@ -405,10 +542,14 @@ describe('dataplane: nftables', () => {
   });
 
   it('plans element changes only when only elements differ', () => {
-    const plan = planTable(table, parseNftTable(readback({ elems: [{ prefix: { addr: '10.0.0.0', len: 24 } }, '10.9.9.9', { range: ['10.5.0.1', '10.5.0.3'] }] })));
+    const plan = planTable(
+      table,
+      parseNftTable(readback({ elems: [{ prefix: { addr: '10.0.0.0', len: 24 } }, '10.9.9.9', { range: ['10.5.0.1', '10.5.0.3'] }] })),
+    );
     assert.deepEqual(plan, {
       kind: 'elements',
-      script: 'delete element inet neutrino_sg remote { 10.5.0.1-10.5.0.3, 10.9.9.9 }\nadd element inet neutrino_sg remote { 10.1.0.5/32, 10.2.0.0-10.2.0.255 }\n',
+      script:
+        'delete element inet neutrino_sg remote { 10.5.0.1-10.5.0.3, 10.9.9.9 }\nadd element inet neutrino_sg remote { 10.1.0.5/32, 10.2.0.0-10.2.0.255 }\n',
     });
   });
 });
@@ -417,7 +558,14 @@ describe('dataplane: nftables maps and incremental plans', () => {
   const table: NftTable = {
     family: 'bridge',
     name: 'neutrino_sg',
-    sets: [{ name: 'addrs', type: 'ifname . ether_addr . ipv4_addr', flags: ['interval'], elements: ['"tap1" . fa:16:3e:00:00:01 . 10.0.0.5', '"tap2" . FA:16:3E:00:00:02 . 10.0.0.0/24'] }],
+    sets: [
+      {
+        name: 'addrs',
+        type: 'ifname . ether_addr . ipv4_addr',
+        flags: ['interval'],
+        elements: ['"tap1" . fa:16:3e:00:00:01 . 10.0.0.5', '"tap2" . FA:16:3E:00:00:02 . 10.0.0.0/24'],
+      },
+    ],
     maps: [
       { name: 'to-ports', type: 'ifname', map: 'verdict', elements: ['"tap1" : jump to-tap1', '"tap2" : jump to-tap2'] },
       { name: 'zones', type: 'ifname', map: 'integer', typeof: 'iifname : ct zone', elements: ['"brq1" : 0x5'] },
@@ -429,15 +577,41 @@ describe('dataplane: nftables maps and incremental plans', () => {
     ],
   };
   // What nft 1.0.6 prints for it (rules trimmed to their comments).
-  const readback = JSON.stringify({ nftables: [
-    { set: { family: 'bridge', name: 'addrs', table: 'neutrino_sg', type: ['ifname', 'ether_addr', 'ipv4_addr'], flags: ['interval'], elem: [{ concat: ['tap1', 'fa:16:3e:00:00:01', '10.0.0.5'] }, { concat: ['tap2', 'fa:16:3e:00:00:02', { prefix: { addr: '10.0.0.0', len: 24 } }] }] } },
-    { map: { family: 'bridge', name: 'to-ports', table: 'neutrino_sg', type: 'ifname', map: 'verdict', elem: [['tap1', { jump: { target: 'to-tap1' } }], ['tap2', { jump: { target: 'to-tap2' } }]] } },
-    { map: { family: 'bridge', name: 'zones', table: 'neutrino_sg', type: 'ifname', map: 'integer', elem: [['brq1', 5]] } },
-    { chain: { family: 'bridge', table: 'neutrino_sg', name: 'forward', type: 'filter', hook: 'forward', prio: -200, policy: 'accept' } },
-    { chain: { family: 'bridge', table: 'neutrino_sg', name: 'to-tap1' } },
-    { chain: { family: 'bridge', table: 'neutrino_sg', name: 'to-tap2' } },
-    ...table.chains.flatMap((c) => c.rules.map((r) => ({ rule: { family: 'bridge', table: 'neutrino_sg', chain: c.name, comment: ruleTag(r) } }))),
-  ] });
+  const readback = JSON.stringify({
+    nftables: [
+      {
+        set: {
+          family: 'bridge',
+          name: 'addrs',
+          table: 'neutrino_sg',
+          type: ['ifname', 'ether_addr', 'ipv4_addr'],
+          flags: ['interval'],
+          elem: [
+            { concat: ['tap1', 'fa:16:3e:00:00:01', '10.0.0.5'] },
+            { concat: ['tap2', 'fa:16:3e:00:00:02', { prefix: { addr: '10.0.0.0', len: 24 } }] },
+          ],
+        },
+      },
+      {
+        map: {
+          family: 'bridge',
+          name: 'to-ports',
+          table: 'neutrino_sg',
+          type: 'ifname',
+          map: 'verdict',
+          elem: [
+            ['tap1', { jump: { target: 'to-tap1' } }],
+            ['tap2', { jump: { target: 'to-tap2' } }],
+          ],
+        },
+      },
+      { map: { family: 'bridge', name: 'zones', table: 'neutrino_sg', type: 'ifname', map: 'integer', elem: [['brq1', 5]] } },
+      { chain: { family: 'bridge', table: 'neutrino_sg', name: 'forward', type: 'filter', hook: 'forward', prio: -200, policy: 'accept' } },
+      { chain: { family: 'bridge', table: 'neutrino_sg', name: 'to-tap1' } },
+      { chain: { family: 'bridge', table: 'neutrino_sg', name: 'to-tap2' } },
+      ...table.chains.flatMap((c) => c.rules.map((r) => ({ rule: { family: 'bridge', table: 'neutrino_sg', chain: c.name, comment: ruleTag(r) } }))),
+    ],
+  });
 
   it('reads maps back and plans nothing for the table as applied', () => {
     const actual = parseNftTable(readback);
@@ -478,7 +652,10 @@ describe('dataplane: dnsmasq', () => {
     assert.ok(argv.includes('--interface=tap1'));
     assert.equal(argv.at(-1), '--port=0');
     assert.throws(() => dnsmasqPaths('/x', '../etc'), /invalid dnsmasq instance id/);
-    assert.throws(() => dnsmasqArgv({ id: 'n', stateDir: '/x', interface: 'tap1', hosts: '', opts: '', args: ['-C/etc/x'] }), /invalid dnsmasq argument/);
+    assert.throws(
+      () => dnsmasqArgv({ id: 'n', stateDir: '/x', interface: 'tap1', hosts: '', opts: '', args: ['-C/etc/x'] }),
+      /invalid dnsmasq argument/,
+    );
   });
 
   it('refuses to start where dnsmasq, once it is nobody, could not read its files', async () => {

@@ -45,7 +45,9 @@ describe('dataplane (root): two hosts, VXLAN between bridges, VMs ping', { skip:
     { kind: 'veth', name: `tap${s}`, peer: 'eth0', peerNetns: VM[i]!, master: br, up: true },
   ];
   // VXLAN adds 50 bytes of headers: the VM's MTU leaves room for them on a 1500 underlay.
-  const vmLinks = (i: number): DesiredLink[] => [{ kind: 'external', name: 'eth0', address: VM_MAC[i]!, mtu: 1450, up: true, addresses: [`${VM_IP[i]}/24`] }];
+  const vmLinks = (i: number): DesiredLink[] => [
+    { kind: 'external', name: 'eth0', address: VM_MAC[i]!, mtu: 1450, up: true, addresses: [`${VM_IP[i]}/24`] },
+  ];
 
   /** Flood list to the other host; with l2pop also the other VM's MAC pinned to it. */
   const hostFdb = (i: number, l2pop: boolean): FdbEntry[] => [
@@ -84,7 +86,9 @@ describe('dataplane (root): two hosts, VXLAN between bridges, VMs ping', { skip:
     const v = links.find((l) => l.name === vx)!;
     assert.deepEqual(v.vxlan, { vni: VNI, local: UNDER[0], dev: 'u0', dstport: 4789, learning: false, proxy: false });
     assert.equal(v.master, br);
-    assert.deepEqual(await listFdb(vx, { netns: H[0]! }).then((r) => r.filter((e) => e.table === 'self').map((e) => [e.mac, e.dst])), [[ZERO_MAC, UNDER[1]]]);
+    assert.deepEqual(await listFdb(vx, { netns: H[0]! }).then((r) => r.filter((e) => e.table === 'self').map((e) => [e.mac, e.dst])), [
+      [ZERO_MAC, UNDER[1]],
+    ]);
     assert.ok(await ping(VM[0]!, VM_IP[1]!), 'VM 1 pings VM 2 over VXLAN');
     assert.ok(await ping(VM[1]!, VM_IP[0]!), 'VM 2 pings VM 1 over VXLAN');
   });
@@ -114,7 +118,10 @@ describe('dataplane (root): two hosts, VXLAN between bridges, VMs ping', { skip:
     assert.equal(v.vxlan?.proxy, true);
     assert.deepEqual(await listPermanentNeigh(vx, { netns: H[0]! }), [{ ip: VM_IP[1], mac: VM_MAC[1], dev: vx }]);
     const fdb = (await listFdb(vx, { netns: H[0]! })).filter((e) => e.table === 'self');
-    assert.deepEqual(fdb.map((e) => [e.mac, e.dst]).sort(), [[ZERO_MAC, UNDER[1]], [VM_MAC[1], UNDER[1]]]);
+    assert.deepEqual(fdb.map((e) => [e.mac, e.dst]).sort(), [
+      [ZERO_MAC, UNDER[1]],
+      [VM_MAC[1], UNDER[1]],
+    ]);
     await flushArp();
     assert.ok(await ping(VM[0]!, VM_IP[1]!), 'ping with ARP answered by the VXLAN device');
     const w0 = stats().writes;
@@ -133,7 +140,10 @@ describe('dataplane (root): two hosts, VXLAN between bridges, VMs ping', { skip:
   it('moves a unicast MAC to another remote in place', async () => {
     await reconcileFdb([vx], [...hostFdb(0, false), { mac: VM_MAC[1]!, dev: vx, dst: '198.18.0.77' }], { netns: H[0]! });
     const fdb = (await listFdb(vx, { netns: H[0]! })).filter((e) => e.table === 'self' && e.mac === VM_MAC[1]);
-    assert.deepEqual(fdb.map((e) => e.dst), ['198.18.0.77']);
+    assert.deepEqual(
+      fdb.map((e) => e.dst),
+      ['198.18.0.77'],
+    );
     await pass({ l2pop: true });
     assert.ok(await ping(VM[0]!, VM_IP[1]!));
   });

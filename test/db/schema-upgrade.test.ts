@@ -26,7 +26,9 @@ function assertFirstLandedFilesFrozen(): void {
   assert.equal(list.length, 6, 'migrations 001–005 and 007');
   for (const line of list) {
     const [sum, file] = line.split(/\s+/);
-    const now = createHash('sha256').update(readFileSync(join(ROOT, file!))).digest('hex');
+    const now = createHash('sha256')
+      .update(readFileSync(join(ROOT, file!)))
+      .digest('hex');
     assert.equal(now, sum, `${file} changed since 1833966; a shipped migration must stay as it shipped (add a new one instead)`);
   }
 }
@@ -43,7 +45,10 @@ async function migrate(k: Kysely<any>, migrations: Record<string, Migration>, un
 async function schemaOf(db: Db): Promise<{ tables: unknown[]; indexes: string[] }> {
   const k = db.kysely as Kysely<any>;
   const tables = (await k.introspection.getTables())
-    .map((t) => ({ table: t.name, columns: t.columns.map((c) => `${c.name} ${c.dataType}${c.isNullable ? ' null' : ' not null'}${c.hasDefaultValue ? ' default' : ''}`) }))
+    .map((t) => ({
+      table: t.name,
+      columns: t.columns.map((c) => `${c.name} ${c.dataType}${c.isNullable ? ' null' : ' not null'}${c.hasDefaultValue ? ' default' : ''}`),
+    }))
     .sort((a, b) => a.table.localeCompare(b.table));
   let indexes: string[];
   if (db.dialect === 'sqlite') {
@@ -90,7 +95,10 @@ for (const backend of BACKENDS) {
       head = await newDb(backend);
       assert.deepEqual(await upgrade(head), HEAD);
       headSchema = await schemaOf(head);
-      assert.ok(headSchema.tables.length >= 40 && headSchema.indexes.length >= 60, `the backend reports the schema (${headSchema.indexes.length} index columns)`);
+      assert.ok(
+        headSchema.tables.length >= 40 && headSchema.indexes.length >= 60,
+        `the backend reports the schema (${headSchema.indexes.length} index columns)`,
+      );
     });
     after(async () => {
       for (const o of opened) {
@@ -108,7 +116,10 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await ledgerNames(db), upTo('007_dhcp'));
       for (const [table, rows] of FIRST_LANDED_ROWS) await k.insertInto(table).values(rows).execute();
 
-      assert.deepEqual(await upgrade(db), HEAD.filter((n) => n > '007_dhcp'));
+      assert.deepEqual(
+        await upgrade(db),
+        HEAD.filter((n) => n > '007_dhcp'),
+      );
 
       for (const [table, rows] of FIRST_LANDED_ROWS) {
         const keys = Object.keys(rows[0]!);
@@ -133,15 +144,20 @@ for (const backend of BACKENDS) {
       await migrate(k, only(upTo('011_metering_segments')), true);
       await stamp(db, {
         ...Object.fromEntries(upTo('007_dhcp').map((n) => [n, '2026-11-22T06:40:00.000Z'])),
-        '011_metering_segments': '2026-11-22T07:24:25.000Z', '010_agent_scheduling': '2026-11-22T07:31:41.000Z',
-        '008_qos': '2026-11-22T07:32:27.000Z', '009_trunk': '2026-11-22T07:32:27.000Z',
+        '011_metering_segments': '2026-11-22T07:24:25.000Z',
+        '010_agent_scheduling': '2026-11-22T07:31:41.000Z',
+        '008_qos': '2026-11-22T07:32:27.000Z',
+        '009_trunk': '2026-11-22T07:32:27.000Z',
       });
       assert.deepEqual((await ledgerNames(db)).slice(6), ['011_metering_segments', '010_agent_scheduling', '008_qos', '009_trunk']);
       const strict = await migrator(k).migrateToLatest();
       assert.match(String(strict.error), /corrupted migrations/, 'strict Kysely refuses this ledger as it is');
 
       // Ordered, then what came after that era.
-      assert.deepEqual(await upgrade(db), HEAD.filter((n) => n > '011_metering_segments'));
+      assert.deepEqual(
+        await upgrade(db),
+        HEAD.filter((n) => n > '011_metering_segments'),
+      );
       assert.deepEqual(await ledgerNames(db), HEAD);
       assert.deepEqual((await migrator(k).migrateToLatest()).results, [], 'nothing left to apply, no error');
       assert.deepEqual(await schemaOf(db), headSchema);

@@ -73,7 +73,10 @@ describe('DHCP agent scheduling end-to-end (root)', { skip: gate.skip }, () => {
     netId = (await api('POST', '/v2.0/networks', { network: { name: `sched-${s}` } }, 201)).network.id;
     await api('POST', '/v2.0/subnets', { subnet: { network_id: netId, cidr: '10.79.0.0/24', ip_version: 4 } }, 201);
     await quiet();
-    assert.deepEqual((await api('GET', `/v2.0/networks/${netId}/dhcp-agents`)).agents.map((a: any) => a.id), [agentId]);
+    assert.deepEqual(
+      (await api('GET', `/v2.0/networks/${netId}/dhcp-agents`)).agents.map((a: any) => a.id),
+      [agentId],
+    );
     assert.ok(await netnsExists(namespaceOf(netId)));
     assert.ok(await dnsmasqPid(), 'dnsmasq runs');
     [dhcpPort] = await dhcpPorts();
@@ -87,7 +90,10 @@ describe('DHCP agent scheduling end-to-end (root)', { skip: gate.skip }, () => {
     assert.equal(await netnsExists(namespaceOf(netId)), false, 'namespace removed');
     assert.ok(!agent.networks.has(netId));
     const ports = await dhcpPorts();
-    assert.deepEqual(ports.map((p) => [p.id, p.device_id, p.fixed_ips]), [[dhcpPort.id, 'reserved_dhcp_port', dhcpPort.fixed_ips]]);
+    assert.deepEqual(
+      ports.map((p) => [p.id, p.device_id, p.fixed_ips]),
+      [[dhcpPort.id, 'reserved_dhcp_port', dhcpPort.fixed_ips]],
+    );
   });
 
   it('added back: the agent serves it again on the same port and address', async () => {

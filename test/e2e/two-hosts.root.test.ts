@@ -78,10 +78,16 @@ for (const mode of modes) {
       net1 = n1.body.network;
       assert.equal(net1['provider:network_type'], 'vxlan');
       assert.equal(net1.mtu, 1450);
-      const s1 = await t.api('POST', '/subnets', { subnet: {
-        network_id: net1.id, cidr: '10.77.0.0/24', ip_version: 4, dns_nameservers: ['10.77.0.53', '10.77.0.54'],
-        host_routes: [{ destination: '192.168.77.0/24', nexthop: '10.77.0.254' }], allocation_pools: [{ start: '10.77.0.2', end: '10.77.0.100' }],
-      } });
+      const s1 = await t.api('POST', '/subnets', {
+        subnet: {
+          network_id: net1.id,
+          cidr: '10.77.0.0/24',
+          ip_version: 4,
+          dns_nameservers: ['10.77.0.53', '10.77.0.54'],
+          host_routes: [{ destination: '192.168.77.0/24', nexthop: '10.77.0.254' }],
+          allocation_pools: [{ start: '10.77.0.2', end: '10.77.0.100' }],
+        },
+      });
       assert.equal(s1.status, 201, JSON.stringify(s1.body));
       // The DHCP agent (registered as Neutron's) starts dnsmasq for the subnet before any VM port exists.
       const agents = (await t.api('GET', `/agents?host=${t.host[0]}&agent_type=DHCP+agent`)).body.agents;
@@ -89,10 +95,14 @@ for (const mode of modes) {
       assert.deepEqual([agents[0].binary, agents[0].topic, agents[0].alive], ['neutron-dhcp-agent', 'dhcp_agent', true]);
       const pid0 = await waitThroughErrors('dnsmasq for net1', () => t.dnsmasqPid(net1.id), 15_000).catch(fail);
       net2 = (await t.api('POST', '/networks', { network: { name: 'e2e-net2' } })).body.network;
-      const s2 = await t.api('POST', '/subnets', { subnet: { network_id: net2.id, cidr: '10.77.0.0/24', ip_version: 4, allocation_pools: [{ start: '10.77.0.200', end: '10.77.0.220' }] } });
+      const s2 = await t.api('POST', '/subnets', {
+        subnet: { network_id: net2.id, cidr: '10.77.0.0/24', ip_version: 4, allocation_pools: [{ start: '10.77.0.200', end: '10.77.0.220' }] },
+      });
       assert.equal(s2.status, 201, JSON.stringify(s2.body));
       for (let i = 0; i < 5; i++) {
-        const p = await t.api('POST', '/ports', { port: { network_id: i < 4 ? net1.id : net2.id, name: `vm${i + 1}`, device_owner: 'compute:nova', device_id: `vm-${t.s}-${i + 1}` } });
+        const p = await t.api('POST', '/ports', {
+          port: { network_id: i < 4 ? net1.id : net2.id, name: `vm${i + 1}`, device_owner: 'compute:nova', device_id: `vm-${t.s}-${i + 1}` },
+        });
         assert.equal(p.status, 201, JSON.stringify(p.body));
         assert.equal(p.body.port.status, 'DOWN');
         ports.push(p.body.port);
@@ -100,22 +110,34 @@ for (const mode of modes) {
       }
       // New ports are lines in dnsmasq's hosts file and a SIGHUP, not a restart.
       const hosts = dnsmasqPaths(t.dhcpDir, net1.id).hosts;
-      await waitThroughErrors('hosts file has the four ports', async () => {
-        const text = await readFile(hosts, 'utf8');
-        return ports.slice(0, 4).every((p) => text.includes(`${p.mac_address},host-${p.fixed_ips[0].ip_address.replace(/\./g, '-')}.openstacklocal,${p.fixed_ips[0].ip_address}\n`));
-      }, 15_000).catch(fail);
+      await waitThroughErrors(
+        'hosts file has the four ports',
+        async () => {
+          const text = await readFile(hosts, 'utf8');
+          return ports
+            .slice(0, 4)
+            .every((p) =>
+              text.includes(`${p.mac_address},host-${p.fixed_ips[0].ip_address.replace(/\./g, '-')}.openstacklocal,${p.fixed_ips[0].ip_address}\n`),
+            );
+        },
+        15_000,
+      ).catch(fail);
       assert.equal(await t.dnsmasqPid(net1.id), pid0, 'same dnsmasq (SIGHUP)');
       // The DHCP agent on host A made a DHCP port on each network, bound there and wired by host A's L2 agent.
       for (const n of [net1, net2]) {
-        const dhcp = await waitThroughErrors(`DHCP port of ${n.name} ACTIVE`, async () => {
-          const r = (await t.api('GET', `/ports?network_id=${n.id}&device_owner=network:dhcp`)).body.ports;
-          return r.length === 1 && r[0].status === 'ACTIVE' ? r[0] : null;
-        }, 15_000).catch(fail);
+        const dhcp = await waitThroughErrors(
+          `DHCP port of ${n.name} ACTIVE`,
+          async () => {
+            const r = (await t.api('GET', `/ports?network_id=${n.id}&device_owner=network:dhcp`)).body.ports;
+            return r.length === 1 && r[0].status === 'ACTIVE' ? r[0] : null;
+          },
+          15_000,
+        ).catch(fail);
         assert.equal(dhcp['binding:host_id'], t.host[0]);
         assert.match(dhcp.device_id, new RegExp(`^dhcp[0-9a-f-]{36}-${n.id}$`));
         await waitThroughErrors(`dnsmasq for ${n.name}`, () => t.dnsmasqPid(n.id), 15_000).catch(fail);
         const nsIf = (await listLinks({ netns: namespaceOf(n.id) })).find((l) => l.name === `ns-${dhcp.id.slice(0, 11)}`);
-        assert.ok(nsIf, 'the DHCP port\'s interface in qdhcp-<network>');
+        assert.ok(nsIf, "the DHCP port's interface in qdhcp-<network>");
         assert.equal(nsIf.address, dhcp.mac_address);
         assert.deepEqual(nsIf.addresses, [`${dhcp.fixed_ips[0].ip_address}/24`]);
         assert.equal(nsIf.mtu, 1450);
@@ -129,7 +151,9 @@ for (const mode of modes) {
         const r = await t.plug(ports[i].id, vm(i), hostOf(i));
         assert.equal(r.tap, `tap${ports[i].id.slice(0, 11)}`);
         plugged.push(r.plugged_at);
-        watching.push(waitThroughErrors(`port ${i + 1} ACTIVE`, async () => ((await portStatus(ports[i].id)) === 'ACTIVE' ? Date.now() : null), 15_000, 10));
+        watching.push(
+          waitThroughErrors(`port ${i + 1} ACTIVE`, async () => ((await portStatus(ports[i].id)) === 'ACTIVE' ? Date.now() : null), 15_000, 10),
+        );
       }
       const active = await Promise.all(watching).catch(fail);
       for (let i = 0; i < 5; i++) {
@@ -138,14 +162,18 @@ for (const mode of modes) {
         assert.equal(shown['binding:vif_type'], 'bridge');
       }
       // Five DHCP clients at once; vm3..vm5 are answered by host A's dnsmasq across VXLAN.
-      const leases = await Promise.all(ports.map(async (_p, i) => {
-        const t0 = Date.now();
-        const env = await udhcpcLease(vm(i)).catch(fail);
-        return { env, ms: Date.now() - t0, done: Date.now() };
-      }));
+      const leases = await Promise.all(
+        ports.map(async (_p, i) => {
+          const t0 = Date.now();
+          const env = await udhcpcLease(vm(i)).catch(fail);
+          return { env, ms: Date.now() - t0, done: Date.now() };
+        }),
+      );
       for (let i = 0; i < 5; i++) {
         const { env, ms, done } = leases[i]!;
-        t.figures.push(`vm${i + 1} (${t.host[hostOf(i)]}): plug → ACTIVE ${active[i]! - plugged[i]!} ms, DHCP lease in ${ms} ms, plug → lease ${done - plugged[i]!} ms`);
+        t.figures.push(
+          `vm${i + 1} (${t.host[hostOf(i)]}): plug → ACTIVE ${active[i]! - plugged[i]!} ms, DHCP lease in ${ms} ms, plug → lease ${done - plugged[i]!} ms`,
+        );
         assert.equal(env.ip, ips[i], `vm${i + 1} gets its port's address`);
         assert.equal(env.subnet, '255.255.255.0');
         assert.equal(env.router, '10.77.0.1');
@@ -162,7 +190,16 @@ for (const mode of modes) {
     });
 
     it('VMs ping each other within a host and across hosts over VXLAN', async () => {
-      const pairs = [[0, 1], [2, 3], [0, 2], [0, 3], [1, 2], [1, 3], [3, 0], [2, 1]] as const;
+      const pairs = [
+        [0, 1],
+        [2, 3],
+        [0, 2],
+        [0, 3],
+        [1, 2],
+        [1, 3],
+        [3, 0],
+        [2, 1],
+      ] as const;
       const ok = await Promise.all(pairs.map(([a, b]) => ping(vm(a), ips[b]!, 2)));
       pairs.forEach(([a, b], k) => assert.ok(ok[k], `vm${a + 1} → vm${b + 1} (${ips[b]})`));
     });
@@ -180,31 +217,52 @@ for (const mode of modes) {
       assert.equal(vx.vxlan.dstport, 4789);
       assert.equal(links.find((l) => l.name === `tap${ports[0].id.slice(0, 11)}`)?.master, br.name);
       const dhcpPort = (await t.api('GET', `/ports?network_id=${net1.id}&device_owner=network:dhcp`)).body.ports[0];
-      assert.equal(links.find((l) => l.name === `tap${dhcpPort.id.slice(0, 11)}`)?.master, br.name, 'the DHCP port is in host A\'s bridge');
+      assert.equal(links.find((l) => l.name === `tap${dhcpPort.id.slice(0, 11)}`)?.master, br.name, "the DHCP port is in host A's bridge");
       const fdb = (await listFdb(`vxlan-${vni}`, { netns: t.ns[0] })).filter((r) => r.table === 'self' && r.dst);
-      assert.ok(fdb.some((r) => r.mac === '00:00:00:00:00:00' && r.dst === t.underlay[1]), 'flood entry to host B');
-      for (const i of [2, 3]) assert.ok(fdb.some((r) => r.mac === ports[i].mac_address && r.dst === t.underlay[1]), `vm${i + 1} MAC pinned to host B`);
+      assert.ok(
+        fdb.some((r) => r.mac === '00:00:00:00:00:00' && r.dst === t.underlay[1]),
+        'flood entry to host B',
+      );
+      for (const i of [2, 3])
+        assert.ok(
+          fdb.some((r) => r.mac === ports[i].mac_address && r.dst === t.underlay[1]),
+          `vm${i + 1} MAC pinned to host B`,
+        );
       const fdbB = (await listFdb(`vxlan-${vni}`, { netns: t.ns[1] })).filter((r) => r.table === 'self' && r.dst);
-      assert.ok(fdbB.some((r) => r.mac === dhcpPort.mac_address && r.dst === t.underlay[0]), 'the DHCP port\'s MAC pinned to host A');
+      assert.ok(
+        fdbB.some((r) => r.mac === dhcpPort.mac_address && r.dst === t.underlay[0]),
+        "the DHCP port's MAC pinned to host A",
+      );
       // Nothing of ours in the root namespace.
       assert.ok(!(await listLinks()).some((l) => l.name === bridgeOf(net1.id) || l.name === `vxlan-${vni}`));
     });
 
     it('a VM on another network (same CIDR) cannot reach them', async () => {
-      const tries = await Promise.all([
-        ...[0, 2, 3].map((i) => ping(vm(4), ips[i]!, 2)),
-        ping(vm(2), ips[4]!, 2),
-      ]);
+      const tries = await Promise.all([...[0, 2, 3].map((i) => ping(vm(4), ips[i]!, 2)), ping(vm(2), ips[4]!, 2)]);
       assert.deepEqual(tries, [false, false, false, false], 'vm5 → vm1, vm3, vm4 and vm3 → vm5 must all fail');
-      assert.ok(await ping(vm(4), (await t.api('GET', `/ports?network_id=${net2.id}&device_owner=network:dhcp`)).body.ports[0].fixed_ips[0].ip_address, 2), 'vm5 reaches its own network');
+      assert.ok(
+        await ping(vm(4), (await t.api('GET', `/ports?network_id=${net2.id}&device_owner=network:dhcp`)).body.ports[0].fixed_ips[0].ip_address, 2),
+        'vm5 reaches its own network',
+      );
     });
 
     for (const h of [0, 1] as const) {
       it(`restarting host ${'AB'[h]}'s L2 agent writes nothing to the kernel and loses no ping (50 ms)`, async () => {
         // Within the host and to the other host, from a VM on the restarted host.
-        const pairs: Array<[number, number]> = h === 0 ? [[0, 1], [0, 2]] : [[2, 3], [2, 0]];
+        const pairs: Array<[number, number]> =
+          h === 0
+            ? [
+                [0, 1],
+                [0, 2],
+              ]
+            : [
+                [2, 3],
+                [2, 0],
+              ];
         const { result: r, counts } = await pingThrough<Restart>(pairs, () => t.restartL2(h).catch(fail));
-        t.figures.push(`L2 agent restart on ${t.host[h]}: stop → first full pass ${r.ms} ms (pass ${r.detail.firstPassMs} ms), kernel ${JSON.stringify(r.kernel)}, ${describeCounts(pairs, counts)}`);
+        t.figures.push(
+          `L2 agent restart on ${t.host[h]}: stop → first full pass ${r.ms} ms (pass ${r.detail.firstPassMs} ms), kernel ${JSON.stringify(r.kernel)}, ${describeCounts(pairs, counts)}`,
+        );
         assert.equal(r.kernel.writes, 0, `a restart must not write: ${JSON.stringify(r)}`);
         // Host A: vm1, vm2 and the two DHCP ports; host B: vm3, vm4, vm5.
         assert.equal(r.detail.devices, h === 0 ? 4 : 3);
@@ -228,10 +286,17 @@ for (const mode of modes) {
       const dir = await mkdtemp(join(tmpdir(), 'neutrino-udhcpc-'));
       const events = join(dir, 'events');
       await writeFile(join(dir, 's.sh'), `#!/bin/sh\necho "$1 $ip" >> ${events}\nexit 0\n`, { mode: 0o755 });
-      const client = spawn('nsenter', [`--net=/run/netns/${vm(1)}`, '--', 'busybox', 'udhcpc', '-i', 'eth0', '-f', '-t', '6', '-T', '1', '-s', join(dir, 's.sh')], { stdio: 'ignore' });
+      const client = spawn(
+        'nsenter',
+        [`--net=/run/netns/${vm(1)}`, '--', 'busybox', 'udhcpc', '-i', 'eth0', '-f', '-t', '6', '-T', '1', '-s', join(dir, 's.sh')],
+        { stdio: 'ignore' },
+      );
       try {
         await waitThroughErrors('vm2 bound', async () => (await readFile(events, 'utf8').catch(() => '')).includes(`bound ${ips[1]}`), 15_000);
-        const pairs: Array<[number, number]> = [[0, 2], [3, 1]];
+        const pairs: Array<[number, number]> = [
+          [0, 2],
+          [3, 1],
+        ];
         const { result: r, counts } = await pingThrough<Restart>(pairs, () => t.restartDhcp().catch(fail));
         // Right after the restart: the bound client renews (unicast REQUEST), and a new client in vm4 (host B) gets its lease.
         const t0 = Date.now();
@@ -241,7 +306,9 @@ for (const mode of modes) {
         const t1 = Date.now();
         const fresh = await udhcpcLease(vm(3)).catch(fail);
         const leaseMs = Date.now() - t1;
-        t.figures.push(`DHCP agent restart: stop → full sync done ${r.ms} ms (sync ${r.detail.syncMs} ms), kernel/file writes ${r.kernel.writes}, dnsmasq ${JSON.stringify(pids)} kept, ${describeCounts(pairs, counts)}; then renewal answered in ${renewMs} ms, new lease in ${leaseMs} ms`);
+        t.figures.push(
+          `DHCP agent restart: stop → full sync done ${r.ms} ms (sync ${r.detail.syncMs} ms), kernel/file writes ${r.kernel.writes}, dnsmasq ${JSON.stringify(pids)} kept, ${describeCounts(pairs, counts)}; then renewal answered in ${renewMs} ms, new lease in ${leaseMs} ms`,
+        );
         assert.deepEqual([await t.dnsmasqPid(net1.id), await t.dnsmasqPid(net2.id)], pids, 'dnsmasq was not restarted');
         assert.equal(r.kernel.writes, 0, `a restart must not write: ${JSON.stringify(r)}`);
         assert.deepEqual({ none: r.detail.none }, { none: 2 }, `both networks' passes did nothing: ${JSON.stringify(r.detail)}`);
@@ -263,10 +330,14 @@ for (const mode of modes) {
       const pid0 = await t.dnsmasqPid(net1.id);
       const r = await t.api('PUT', `/ports/${ports[0].id}`, { port: { extra_dhcp_opts: [{ opt_name: 'ntp-server', opt_value: '10.77.0.123' }] } });
       assert.equal(r.status, 200, JSON.stringify(r.body));
-      await waitThroughErrors('dnsmasq restarted', async () => {
-        const pid = await t.dnsmasqPid(net1.id);
-        return pid && pid !== pid0;
-      }, 15_000).catch(fail);
+      await waitThroughErrors(
+        'dnsmasq restarted',
+        async () => {
+          const pid = await t.dnsmasqPid(net1.id);
+          return pid && pid !== pid0;
+        },
+        15_000,
+      ).catch(fail);
       const env = await udhcpcLease(vm(0), 'eth0', { options: ['ntpsrv', 'mtu'] }).catch(fail);
       assert.equal(env.ip, ips[0]);
       assert.equal(env.ntpsrv, '10.77.0.123');
@@ -279,17 +350,21 @@ for (const mode of modes) {
       await t.unplug(ports[3].id, 1);
       await waitThroughErrors('port 4 DOWN', async () => (await portStatus(ports[3].id)) === 'DOWN', 10_000, 5).catch(fail);
       const down = Date.now() - t0;
-      await waitThroughErrors('vm4 MAC gone from host A', async () => {
-        const fdb = await listFdb(`vxlan-${vni}`, { netns: t.ns[0] });
-        return !fdb.some((r) => r.table === 'self' && r.mac === ports[3].mac_address);
-      }, 10_000).catch(fail);
+      await waitThroughErrors(
+        'vm4 MAC gone from host A',
+        async () => {
+          const fdb = await listFdb(`vxlan-${vni}`, { netns: t.ns[0] });
+          return !fdb.some((r) => r.table === 'self' && r.mac === ports[3].mac_address);
+        },
+        10_000,
+      ).catch(fail);
       t.figures.push(`unplug → DOWN ${down} ms; FDB withdrawn on the other host ${Date.now() - t0} ms`);
       assert.ok((await listFdb(`vxlan-${vni}`, { netns: t.ns[0] })).some((r) => r.mac === '00:00:00:00:00:00' && r.dst === t.underlay[1]));
       assert.ok(await ping(vm(0), ips[2]!, 2));
     });
 
     if (mode === 'memory') {
-      it('IPv6: DHCPv6-stateful gives dhclient -6 its port\'s address; stateless gives options only; SLAAC gets no dhcp-range', async () => {
+      it("IPv6: DHCPv6-stateful gives dhclient -6 its port's address; stateless gives options only; SLAAC gets no dhcp-range", async () => {
         const mk = async (name: string, subnets: Array<Record<string, unknown>>) => {
           const n = (await t.api('POST', '/networks', { network: { name } })).body.network;
           const out = [];
@@ -300,7 +375,9 @@ for (const mode of modes) {
           }
           return { n, subnets: out };
         };
-        const stateful = await mk('e2e-v6-stateful', [{ cidr: 'fd00:77::/64', ipv6_address_mode: 'dhcpv6-stateful', dns_nameservers: ['fd00:77::53'] }]);
+        const stateful = await mk('e2e-v6-stateful', [
+          { cidr: 'fd00:77::/64', ipv6_address_mode: 'dhcpv6-stateful', dns_nameservers: ['fd00:77::53'] },
+        ]);
         const stateless = await mk('e2e-v6-stateless', [
           { cidr: 'fd00:78::/64', ipv6_address_mode: 'dhcpv6-stateless', ipv6_ra_mode: 'dhcpv6-stateless', dns_nameservers: ['fd00:78::53'] },
           { cidr: 'fd00:79::/64', ipv6_address_mode: 'slaac', ipv6_ra_mode: 'slaac' },
@@ -314,7 +391,7 @@ for (const mode of modes) {
         const lessArgs = await argv(stateless.n.id);
         assert.ok(lessArgs.includes(`--dhcp-range=set:subnet-${stateless.subnets[0].id},fd00:78::,static,64,86400s`), lessArgs.join(' '));
         assert.ok(!lessArgs.some((a) => a.includes(stateless.subnets[1].id)), 'no range for the SLAAC subnet');
-        assert.ok(!lessArgs.some((a) => a.includes('enable-ra')), 'router advertisements are not dnsmasq\'s job here');
+        assert.ok(!lessArgs.some((a) => a.includes('enable-ra')), "router advertisements are not dnsmasq's job here");
 
         const p6 = (await t.api('POST', '/ports', { port: { network_id: stateful.n.id, name: 'vm6' } })).body.port;
         const p7 = (await t.api('POST', '/ports', { port: { network_id: stateless.n.id, name: 'vm7' } })).body.port;
@@ -329,18 +406,38 @@ for (const mode of modes) {
           await writeFile(join(dir, 's.sh'), `#!/bin/sh\nenv > ${dir}/env-$reason\nexit 0\n`, { mode: 0o755 });
           const dhclient = async (ns: string, extra: string[]) => {
             // dhclient binds the link-local address, which must have finished DAD.
-            await waitThroughErrors(`${ns} link-local ready`, async () => {
-              const r = await runInNetns(ns, { argv: ['ip', '-6', 'addr', 'show', 'dev', 'eth0'] });
-              return r.stdout.includes('fe80::') && !r.stdout.includes('tentative');
-            }, 10_000, 50);
+            await waitThroughErrors(
+              `${ns} link-local ready`,
+              async () => {
+                const r = await runInNetns(ns, { argv: ['ip', '-6', 'addr', 'show', 'dev', 'eth0'] });
+                return r.stdout.includes('fe80::') && !r.stdout.includes('tentative');
+              },
+              10_000,
+              50,
+            );
             const t0 = Date.now();
-            await runInNetns(ns, { argv: ['dhclient', '-6', ...extra, '-1', '-lf', join(dir, `${ns}.leases`), '-pf', join(dir, `${ns}.pid`), '-sf', join(dir, 's.sh'), 'eth0'], timeoutMs: 40_000 });
+            await runInNetns(ns, {
+              argv: [
+                'dhclient',
+                '-6',
+                ...extra,
+                '-1',
+                '-lf',
+                join(dir, `${ns}.leases`),
+                '-pf',
+                join(dir, `${ns}.pid`),
+                '-sf',
+                join(dir, 's.sh'),
+                'eth0',
+              ],
+              timeoutMs: 40_000,
+            });
             return Date.now() - t0;
           };
           const statefulMs = await dhclient(vm6, []);
           const bound = parseEnv(await readFile(join(dir, 'env-BOUND6'), 'utf8'));
           const want6 = p6.fixed_ips.find((f: any) => f.ip_address.includes(':')).ip_address;
-          assert.equal(bound.new_ip6_address, want6, 'the port\'s DHCPv6 address');
+          assert.equal(bound.new_ip6_address, want6, "the port's DHCPv6 address");
           assert.equal(bound.new_dhcp6_name_servers, 'fd00:77::53');
           const statelessMs = await dhclient(vm7, ['-S']);
           const info = parseEnv(await readFile(join(dir, 'env-RENEW6'), 'utf8').catch(async () => readFile(join(dir, 'env-INFORM6'), 'utf8')));
@@ -351,7 +448,12 @@ for (const mode of modes) {
           // dhclient -1 stays in the background once bound.
           for (const ns of [vm6, vm7]) {
             const pid = Number((await readFile(join(dir, `${ns}.pid`), 'utf8').catch(() => '')).trim());
-            if (pid > 0) try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
+            if (pid > 0)
+              try {
+                process.kill(pid, 'SIGTERM');
+              } catch {
+                /* gone */
+              }
           }
           await rm(dir, { recursive: true, force: true });
         }
@@ -370,9 +472,18 @@ for (const mode of modes) {
         assert.equal(r.status, 204, JSON.stringify(r.body));
       }
       for (const n of nets) {
-        await waitThroughErrors(`${n.name} torn down`, async () => !existsSync(join(t.dhcpDir, n.id)) && !(await listNetns()).some((x) => x.name === namespaceOf(n.id)), 15_000).catch(fail);
+        await waitThroughErrors(
+          `${n.name} torn down`,
+          async () => !existsSync(join(t.dhcpDir, n.id)) && !(await listNetns()).some((x) => x.name === namespaceOf(n.id)),
+          15_000,
+        ).catch(fail);
       }
-      for (const pid of pids) if (pid) assert.ok(!existsSync(`/proc/${pid}/cmdline`) || !(await readFile(`/proc/${pid}/cmdline`, 'utf8')).includes('dnsmasq'), `dnsmasq ${pid} stopped`);
+      for (const pid of pids)
+        if (pid)
+          assert.ok(
+            !existsSync(`/proc/${pid}/cmdline`) || !(await readFile(`/proc/${pid}/cmdline`, 'utf8')).includes('dnsmasq'),
+            `dnsmasq ${pid} stopped`,
+          );
     });
   });
 }

@@ -49,15 +49,32 @@ export class Proc {
   out = '';
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
-  constructor(readonly name: string, argv: string[]) {
-    this.child = spawn(process.execPath, [BIN, ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NEUTRINO_DATAPLANE_TRACE: '' } });
+  constructor(
+    readonly name: string,
+    argv: string[],
+  ) {
+    this.child = spawn(process.execPath, [BIN, ...argv], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NEUTRINO_DATAPLANE_TRACE: '' },
+    });
     this.child.stdout!.on('data', (b: Buffer) => (this.out += b.toString()));
     this.child.stderr!.on('data', (b: Buffer) => (this.out += b.toString()));
     this.exited = new Promise((r) => this.child.on('exit', (code) => r(code)));
   }
   /** The pino log lines (JSON) printed so far. */
   logs(): any[] {
-    return this.out.split('\n').filter((l) => l.startsWith('{')).map((l) => { try { return JSON.parse(l); } catch { return null; } }).filter(Boolean);
+    return this.out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => {
+        try {
+          return JSON.parse(l);
+        } catch {
+          return null;
+        }
+      })
+      .filter(Boolean);
   }
   /** The first log line whose msg matches, once it is there. */
   logLine(re: RegExp, timeoutMs = 20_000): Promise<any> {
@@ -130,7 +147,11 @@ export class TwoHosts {
   /** Hosts, underlay, server and the three agents, all reporting alive. */
   async start(): Promise<void> {
     for (const n of this.ns) await this.nss.add(n);
-    await new IpBatch().addVeth('ul0', 'ul0', { peerNetns: this.ns[1] }).addAddr('ul0', `${this.underlay[0]}/24`).setUp('ul0', true).apply({ netns: this.ns[0] });
+    await new IpBatch()
+      .addVeth('ul0', 'ul0', { peerNetns: this.ns[1] })
+      .addAddr('ul0', `${this.underlay[0]}/24`)
+      .setUp('ul0', true)
+      .apply({ netns: this.ns[0] });
     await new IpBatch().addAddr('ul0', `${this.underlay[1]}/24`).setUp('ul0', true).apply({ netns: this.ns[1] });
     if (this.mode === 'memory') await this.startMemoryServer();
     else await this.startRabbitServer();
@@ -143,11 +164,15 @@ export class TwoHosts {
   private async startMemoryServer(): Promise<void> {
     this.broker = new MemoryBroker();
     const bus = this.bus();
-    this.srv = await startServer(BACKENDS.find((b) => b.name === 'sqlite')!, {
-      DEFAULT: { agent_down_time: '20' },
-      ml2: { tenant_network_types: 'vxlan', mechanism_drivers: 'linuxbridge,l2population' },
-      ml2_type_vxlan: { vni_ranges: '7000:7999' },
-    }, { bus });
+    this.srv = await startServer(
+      BACKENDS.find((b) => b.name === 'sqlite')!,
+      {
+        DEFAULT: { agent_down_time: '20' },
+        ml2: { tenant_network_types: 'vxlan', mechanism_drivers: 'linuxbridge,l2population' },
+        ml2_type_vxlan: { vni_ranges: '7000:7999' },
+      },
+      { bus },
+    );
     this.url = this.srv.url;
   }
 
@@ -156,19 +181,45 @@ export class TwoHosts {
     await run('rabbitmqctl', ['set_permissions', '-p', this.vhost, 'guest', '.*', '.*', '.*']);
     const port = await freePort();
     this.url = `http://127.0.0.1:${port}`;
-    writeFileSync(join(this.dir, 'common.conf'), `[DEFAULT]\ntransport_url = ${this.transportUrl}\n[agent]\nreport_interval = 2\npolling_interval = 2\n`);
-    writeFileSync(join(this.dir, 'neutron.conf'), [
-      '[DEFAULT]', 'auth_strategy = noauth', 'bind_host = 127.0.0.1', `bind_port = ${port}`, `state_path = ${this.dir}/server-state`, 'agent_down_time = 20',
-      '[ml2]', 'tenant_network_types = vxlan', 'mechanism_drivers = linuxbridge,l2population', '[ml2_type_vxlan]', 'vni_ranges = 7000:7999', '',
-    ].join('\n'));
+    writeFileSync(
+      join(this.dir, 'common.conf'),
+      `[DEFAULT]\ntransport_url = ${this.transportUrl}\n[agent]\nreport_interval = 2\npolling_interval = 2\n`,
+    );
+    writeFileSync(
+      join(this.dir, 'neutron.conf'),
+      [
+        '[DEFAULT]',
+        'auth_strategy = noauth',
+        'bind_host = 127.0.0.1',
+        `bind_port = ${port}`,
+        `state_path = ${this.dir}/server-state`,
+        'agent_down_time = 20',
+        '[ml2]',
+        'tenant_network_types = vxlan',
+        'mechanism_drivers = linuxbridge,l2population',
+        '[ml2_type_vxlan]',
+        'vni_ranges = 7000:7999',
+        '',
+      ].join('\n'),
+    );
     for (const i of [0, 1]) {
-      writeFileSync(join(this.dir, `lb${i}.ini`), [
-        '[DEFAULT]', `host = ${this.host[i]}`, '[vxlan]', 'enable_vxlan = true', `local_ip = ${this.underlay[i]}`, 'l2_population = true', '',
-      ].join('\n'));
+      writeFileSync(
+        join(this.dir, `lb${i}.ini`),
+        ['[DEFAULT]', `host = ${this.host[i]}`, '[vxlan]', 'enable_vxlan = true', `local_ip = ${this.underlay[i]}`, 'l2_population = true', ''].join(
+          '\n',
+        ),
+      );
     }
-    writeFileSync(join(this.dir, 'dhcp.ini'), ['[DEFAULT]', `host = ${this.host[0]}`, `state_path = ${join(this.dir, 'dhcp-state')}`, 'resync_interval = 1', ''].join('\n'));
+    writeFileSync(
+      join(this.dir, 'dhcp.ini'),
+      ['[DEFAULT]', `host = ${this.host[0]}`, `state_path = ${join(this.dir, 'dhcp-state')}`, 'resync_interval = 1', ''].join('\n'),
+    );
     this.server = new Proc('server', ['server', '--config-file', join(this.dir, 'common.conf'), '--config-file', join(this.dir, 'neutron.conf')]);
-    await waitThroughErrors('API server', async () => (await fetch(`${this.url}/v2.0/networks`, { headers: { 'x-project-id': 'p', 'x-roles': 'admin' } })).ok, 20_000);
+    await waitThroughErrors(
+      'API server',
+      async () => (await fetch(`${this.url}/v2.0/networks`, { headers: { 'x-project-id': 'p', 'x-roles': 'admin' } })).ok,
+      20_000,
+    );
   }
 
   private bus(): RpcBus {
@@ -181,8 +232,19 @@ export class TwoHosts {
   private async startL2(i: 0 | 1): Promise<Restart> {
     if (this.mode === 'memory') {
       const agent = new LinuxBridgeAgent({
-        bus: this.bus(), host: this.host[i], netns: this.ns[i], localIp: this.underlay[i], enableVxlan: true, interfaceMappings: {}, bridgeMappings: {},
-        arpResponder: false, l2Population: true, reportInterval: 2, pollingInterval: 2, firewall: 'nftables', logger: keepingLogger(`l2-${i}`, this.logLines),
+        bus: this.bus(),
+        host: this.host[i],
+        netns: this.ns[i],
+        localIp: this.underlay[i],
+        enableVxlan: true,
+        interfaceMappings: {},
+        bridgeMappings: {},
+        arpResponder: false,
+        l2Population: true,
+        reportInterval: 2,
+        pollingInterval: 2,
+        firewall: 'nftables',
+        logger: keepingLogger(`l2-${i}`, this.logLines),
       });
       this.l2[i] = agent;
       const k0 = stats();
@@ -192,7 +254,16 @@ export class TwoHosts {
       const k1 = stats();
       return { ms: Date.now() - t0, kernel: { reads: k1.reads - k0.reads, writes: k1.writes - k0.writes }, detail: { devices: agent.devices.size } };
     }
-    const p = new Proc(`l2-${i}`, ['agent', 'linuxbridge', '--config-file', join(this.dir, 'common.conf'), '--config-file', join(this.dir, `lb${i}.ini`), '--netns', this.ns[i]]);
+    const p = new Proc(`l2-${i}`, [
+      'agent',
+      'linuxbridge',
+      '--config-file',
+      join(this.dir, 'common.conf'),
+      '--config-file',
+      join(this.dir, `lb${i}.ini`),
+      '--netns',
+      this.ns[i],
+    ]);
     this.l2Procs[i] = p;
     const line = await p.logLine(/first full pass done/);
     return { ms: line.ms, kernel: line.kernel, detail: { devices: line.devices } };
@@ -201,7 +272,12 @@ export class TwoHosts {
   private async startDhcp(): Promise<Restart> {
     if (this.mode === 'memory') {
       const agent = new DhcpAgent({
-        bus: this.bus(), host: this.host[0], netns: this.ns[0], statePath: join(this.dir, 'dhcp-state'), reportInterval: 2, resyncInterval: 1,
+        bus: this.bus(),
+        host: this.host[0],
+        netns: this.ns[0],
+        statePath: join(this.dir, 'dhcp-state'),
+        reportInterval: 2,
+        resyncInterval: 1,
         logger: keepingLogger('dhcp', this.logLines),
       });
       this.dhcpAgent = agent;
@@ -212,7 +288,16 @@ export class TwoHosts {
       const k1 = stats();
       return { ms: Date.now() - t0, kernel: { reads: k1.reads - k0.reads, writes: k1.writes - k0.writes }, detail: agent.actions() };
     }
-    const p = new Proc('dhcp', ['agent', 'dhcp', '--config-file', join(this.dir, 'common.conf'), '--config-file', join(this.dir, 'dhcp.ini'), '--netns', this.ns[0]]);
+    const p = new Proc('dhcp', [
+      'agent',
+      'dhcp',
+      '--config-file',
+      join(this.dir, 'common.conf'),
+      '--config-file',
+      join(this.dir, 'dhcp.ini'),
+      '--netns',
+      this.ns[0],
+    ]);
     this.dhcpProc = p;
     const line = await p.logLine(/DHCP agent started/);
     return { ms: line.ms, kernel: line.kernel, detail: line.actions };
@@ -253,15 +338,23 @@ export class TwoHosts {
   }
 
   async agentsAlive(type: string, hosts: readonly string[]): Promise<void> {
-    await waitThroughErrors(`${type} alive on ${hosts.join(', ')}`, async () => {
-      const r = await this.api('GET', `/agents?agent_type=${encodeURIComponent(type)}`);
-      return hosts.every((h) => r.body.agents.some((a: any) => a.host === h && a.alive));
-    }, 20_000, 50).catch((e) => { throw new Error(`${(e as Error).message}\n${this.dump()}`); });
+    await waitThroughErrors(
+      `${type} alive on ${hosts.join(', ')}`,
+      async () => {
+        const r = await this.api('GET', `/agents?agent_type=${encodeURIComponent(type)}`);
+        return hosts.every((h) => r.body.agents.some((a: any) => a.host === h && a.alive));
+      },
+      20_000,
+      50,
+    ).catch((e) => {
+      throw new Error(`${(e as Error).message}\n${this.dump()}`);
+    });
   }
 
   async api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
     const r = await fetch(`${this.url}/v2.0${path}`, {
-      method, body: body === undefined ? undefined : JSON.stringify(body),
+      method,
+      body: body === undefined ? undefined : JSON.stringify(body),
       headers: { 'content-type': 'application/json', 'x-project-id': 'e2e-project', 'x-roles': 'admin,member', 'x-user-id': 'e2e' },
     });
     const text = await r.text();
@@ -272,12 +365,29 @@ export class TwoHosts {
   async plug(portId: string, vmNs: string, i: 0 | 1, o: { static?: boolean } = {}): Promise<PlugResult> {
     await this.nss.add(vmNs);
     return plug({
-      action: 'plug', portId, netns: vmNs, host: this.host[i], hostNetns: this.ns[i], ifname: 'eth0', static: !!o.static, unbind: false, endpoint: this.url,
+      action: 'plug',
+      portId,
+      netns: vmNs,
+      host: this.host[i],
+      hostNetns: this.ns[i],
+      ifname: 'eth0',
+      static: !!o.static,
+      unbind: false,
+      endpoint: this.url,
     });
   }
 
   async unplug(portId: string, i: 0 | 1): Promise<void> {
-    await unplug({ action: 'unplug', portId, host: this.host[i], hostNetns: this.ns[i], ifname: 'eth0', static: false, unbind: false, endpoint: this.url });
+    await unplug({
+      action: 'unplug',
+      portId,
+      host: this.host[i],
+      hostNetns: this.ns[i],
+      ifname: 'eth0',
+      static: false,
+      unbind: false,
+      endpoint: this.url,
+    });
   }
 
   async dnsmasqPid(networkId: string): Promise<number | null> {

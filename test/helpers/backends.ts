@@ -70,7 +70,12 @@ const postgres: Backend = {
 
 const mysqlConn = () => {
   const u = new URL(MYSQL_URL.replace(/^mysql\+pymysql:/, 'mysql:'));
-  return createConnection({ host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username || 'root'), password: decodeURIComponent(u.password) || undefined });
+  return createConnection({
+    host: u.hostname,
+    port: Number(u.port || 3306),
+    user: decodeURIComponent(u.username || 'root'),
+    password: decodeURIComponent(u.password) || undefined,
+  });
 };
 
 const mysql: Backend = {

@@ -53,7 +53,11 @@ export async function startServer(backend: Backend, overrides: ConfigOverrides =
       if (as.project) headers['x-project-id'] = as.project;
       if (as.roles) headers['x-roles'] = as.roles;
       if (as.user) headers['x-user-id'] = as.user;
-      const r = await fetch(url + path, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+      const r = await fetch(url + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
       const text = await r.text();
       let parsed: unknown = null;
       if (text) {

@@ -17,7 +17,22 @@ import { trunkDef } from '../../src/definitions/trunk.js';
 import type { ResourceDef } from '../../src/core/definition.js';
 
 export const TABLE_DEFINITIONS: readonly ResourceDef[] = [
-  addressScopeDef, agentDef, floatingipDef, meteringLabelDef, meteringLabelRuleDef, networkIpAvailabilityDef, networkDef, portDef,
-  qosPolicyDef, ...RULE_SPECS.map(qosRuleDef), rbacPolicyDef(RBAC_OBJECT_TYPES), routerDef, securityGroupDef, securityGroupRuleDef,
-  segmentDef, subnetDef, subnetpoolDef, trunkDef,
+  addressScopeDef,
+  agentDef,
+  floatingipDef,
+  meteringLabelDef,
+  meteringLabelRuleDef,
+  networkIpAvailabilityDef,
+  networkDef,
+  portDef,
+  qosPolicyDef,
+  ...RULE_SPECS.map(qosRuleDef),
+  rbacPolicyDef(RBAC_OBJECT_TYPES),
+  routerDef,
+  securityGroupDef,
+  securityGroupRuleDef,
+  segmentDef,
+  subnetDef,
+  subnetpoolDef,
+  trunkDef,
 ];

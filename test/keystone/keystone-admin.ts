@@ -64,13 +64,17 @@ async function api(adminToken: string, method: string, path: string, body?: unkn
 export async function ensureMemberUser(adminToken: string): Promise<{ projectId: string; userId: string; token: string; body: any }> {
   const q = encodeURIComponent;
   let project = (await api(adminToken, 'GET', `/projects?domain_id=default&name=${q(MEMBER.project)}`)).projects[0];
-  project ??= (await api(adminToken, 'POST', '/projects', {
-    project: { name: MEMBER.project, domain_id: 'default', description: 'neutrino keystone tests' },
-  })).project;
+  project ??= (
+    await api(adminToken, 'POST', '/projects', {
+      project: { name: MEMBER.project, domain_id: 'default', description: 'neutrino keystone tests' },
+    })
+  ).project;
   let user = (await api(adminToken, 'GET', `/users?domain_id=default&name=${q(MEMBER.user)}`)).users[0];
-  user ??= (await api(adminToken, 'POST', '/users', {
-    user: { name: MEMBER.user, domain_id: 'default', password: MEMBER.password, default_project_id: project.id },
-  })).user;
+  user ??= (
+    await api(adminToken, 'POST', '/users', {
+      user: { name: MEMBER.user, domain_id: 'default', password: MEMBER.password, default_project_id: project.id },
+    })
+  ).user;
   const role = (await api(adminToken, 'GET', '/roles?name=member')).roles[0];
   if (!role) throw new Error('Keystone has no role "member" (keystone-setup.sh creates it)');
   await api(adminToken, 'PUT', `/projects/${project.id}/users/${user.id}/roles/${role.id}`);
@@ -97,7 +101,8 @@ export async function ensureRole(adminToken: string, name: string): Promise<stri
 export async function ensureProject(adminToken: string, name: string): Promise<string> {
   const q = encodeURIComponent(name);
   const found = (await api(adminToken, 'GET', `/projects?domain_id=default&name=${q}`)).projects[0];
-  return (found ?? (await api(adminToken, 'POST', '/projects', { project: { name, domain_id: 'default', description: 'neutrino tests' } })).project).id as string;
+  return (found ?? (await api(adminToken, 'POST', '/projects', { project: { name, domain_id: 'default', description: 'neutrino tests' } })).project)
+    .id as string;
 }
 
 /**

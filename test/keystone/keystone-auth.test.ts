@@ -96,7 +96,11 @@ describe('KeystoneTokenValidator against real Keystone', { skip: skip ? `Keyston
     const c = countingFetch();
     const v = new KeystoneTokenValidator(options(), { fetch: c.f });
     const first = await v.validate(member.token, 'req-1');
-    assert.deepEqual(c.calls.map((x) => x.split(' ')[0]), ['POST', 'GET'], 'service login, then validation');
+    assert.deepEqual(
+      c.calls.map((x) => x.split(' ')[0]),
+      ['POST', 'GET'],
+      'service login, then validation',
+    );
     const second = await v.validate(member.token, 'req-2');
     assert.equal(c.calls.length, 2, 'second validation must come from the cache');
     assert.equal(second.requestId, 'req-2');
@@ -104,7 +108,11 @@ describe('KeystoneTokenValidator against real Keystone', { skip: skip ? `Keyston
     second.roles.push('tampered');
     assert.ok(!(await v.validate(member.token, 'req-3')).roles.includes('tampered'), 'cached context must not be shared');
     await v.validate(admin.token, 'req-4');
-    assert.deepEqual(c.calls.map((x) => x.split(' ')[0]), ['POST', 'GET', 'GET'], 'one service login for both tokens');
+    assert.deepEqual(
+      c.calls.map((x) => x.split(' ')[0]),
+      ['POST', 'GET', 'GET'],
+      'one service login for both tokens',
+    );
   });
 
   test('concurrent validations of one token share a single Keystone call', async () => {
@@ -112,7 +120,10 @@ describe('KeystoneTokenValidator against real Keystone', { skip: skip ? `Keyston
     const v = new KeystoneTokenValidator(options(), { fetch: c.f });
     const ctxs = await Promise.all(Array.from({ length: 8 }, (_, i) => v.validate(admin.token, `req-${i}`)));
     assert.equal(c.gets(), 1);
-    assert.deepEqual(ctxs.map((x) => x.requestId), Array.from({ length: 8 }, (_, i) => `req-${i}`));
+    assert.deepEqual(
+      ctxs.map((x) => x.requestId),
+      Array.from({ length: 8 }, (_, i) => `req-${i}`),
+    );
   });
 
   test('token_cache_time = -1 disables the cache', async () => {

@@ -129,7 +129,10 @@ test('concurrent validations share one lookup and one service login', async () =
   const { ks, v } = setup();
   const results = await Promise.all(['a', 'b', 'c'].map((id) => v.validate('tok-a', id)));
   assert.deepEqual(ks.log, ['POST http://keystone.test:5000/v3/auth/tokens?nocatalog', 'GET tok-a as svc-1']);
-  assert.deepEqual(results.map((r) => r.requestId), ['a', 'b', 'c']);
+  assert.deepEqual(
+    results.map((r) => r.requestId),
+    ['a', 'b', 'c'],
+  );
 });
 
 test('the cache is bounded (least recently used goes first)', async () => {
@@ -167,9 +170,12 @@ test('Keystone unreachable: 503 naming the URL, and nothing is cached', async ()
 });
 
 test('missing [keystone_authtoken] settings are a ConfigError; cfg.keystone_authtoken is accepted as is', () => {
-  assert.throws(() => new KeystoneTokenValidator({ ...OPTS, password: null }), (e: unknown) => {
-    return e instanceof ConfigError && e.message === '[keystone_authtoken] password: required when auth_strategy = keystone';
-  });
+  assert.throws(
+    () => new KeystoneTokenValidator({ ...OPTS, password: null }),
+    (e: unknown) => {
+      return e instanceof ConfigError && e.message === '[keystone_authtoken] password: required when auth_strategy = keystone';
+    },
+  );
   const cfg = loadConfig([], {
     keystone_authtoken: { auth_url: 'http://127.0.0.1:5000', username: 'neutron', password: 'x', project_name: 'service' },
   });

@@ -17,7 +17,7 @@ test('noauth without headers: admin with the fake project, as neutron.auth.Noaut
 });
 
 test('noauth with user and roles but no project: keeps them, elevated', () => {
-  const ctx = contextFromHeaders({ 'x-user-id': 'u1', 'x-roles': 'Member, observer ,' , 'x-user-name': 'alice' }, 'req-2');
+  const ctx = contextFromHeaders({ 'x-user-id': 'u1', 'x-roles': 'Member, observer ,', 'x-user-name': 'alice' }, 'req-2');
   assert.equal(ctx.userId, 'u1');
   assert.equal(ctx.projectId, 'fake_project_id');
   assert.deepEqual(ctx.roles, ['Member', 'observer', 'admin', 'reader']);

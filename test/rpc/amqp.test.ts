@@ -4,7 +4,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AmqpBus, createBus, RpcTimeoutError, silentLogger, type RpcContext } from '../../src/rpc/index.js';
-import { brokerCloseConnections, brokerConnections, FlakyProxy, haveRabbitmqctl, RABBIT_URL, rabbitHarness, runId, skipUnlessRabbit, type RabbitHarness } from './rabbit.js';
+import {
+  brokerCloseConnections,
+  brokerConnections,
+  FlakyProxy,
+  haveRabbitmqctl,
+  RABBIT_URL,
+  rabbitHarness,
+  runId,
+  skipUnlessRabbit,
+  type RabbitHarness,
+} from './rabbit.js';
 import { busSemantics } from './suite.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
@@ -22,7 +32,11 @@ describe('RabbitMQ transport', { skip }, () => {
   });
 
   it('createBus picks AMQP for rabbit:// and amqp:// URLs', async () => {
-    const b = createBus(RABBIT_URL.replace(/^rabbit:/, 'amqp:'), { logger: silentLogger, connectionName: `${h.connectionPrefix}-url`, controlExchange: h.exchange });
+    const b = createBus(RABBIT_URL.replace(/^rabbit:/, 'amqp:'), {
+      logger: silentLogger,
+      connectionName: `${h.connectionPrefix}-url`,
+      controlExchange: h.exchange,
+    });
     assert.ok(b instanceof AmqpBus);
     await (b as AmqpBus).waitConnected(5000);
     await b.close();
@@ -49,7 +63,10 @@ describe('RabbitMQ transport', { skip }, () => {
     assert.equal(killed.length, 2, 'both connections found and closed by the broker');
     // Sent at once, i.e. most likely while both sides are still reconnecting: it waits.
     assert.equal(await client.call(topic, 'ping', {}, { context: { requestId: 'req-after', projectId: null }, timeoutMs: 10_000 }), 'pong req-after');
-    assert.equal(await client.call({ topic, server: 'host-r' }, 'ping', {}, { context: { requestId: 'req-host', projectId: null }, timeoutMs: 5000 }), 'pong req-host');
+    assert.equal(
+      await client.call({ topic, server: 'host-r' }, 'ping', {}, { context: { requestId: 'req-host', projectId: null }, timeoutMs: 5000 }),
+      'pong req-host',
+    );
     // The fanout queue was exclusive to the old connection: it must have been declared anew.
     for (let i = 0; !fanned.includes('after') && i < 50; i++) {
       await client.fanout(topic, 'note', { tag: 'after' });
@@ -110,7 +127,11 @@ describe('RabbitMQ transport', { skip }, () => {
     proxy.refuse(true);
     try {
       const bus = await h.busWith({ url: proxy.url(), name: 'down' });
-      await assert.rejects(bus.call('q-plugin', 'report_state', {}, { timeoutMs: 300 }), { name: 'RpcTimeoutError', reason: 'disconnected', message: /report_state.*300 ms/ });
+      await assert.rejects(bus.call('q-plugin', 'report_state', {}, { timeoutMs: 300 }), {
+        name: 'RpcTimeoutError',
+        reason: 'disconnected',
+        message: /report_state.*300 ms/,
+      });
       await assert.rejects(bus.cast('q-plugin', 'report_state', {}, { timeoutMs: 300 }), { name: 'RpcTimeoutError', kind: 'cast' });
       await assert.rejects(bus.fanout('q-plugin', 'report_state', {}, { timeoutMs: 300 }), { name: 'RpcTimeoutError', kind: 'fanout' });
       await bus.close();
@@ -144,7 +165,10 @@ describe('RabbitMQ transport', { skip }, () => {
     // Someone declared `<topic>` durable: our non-durable declaration is a 406.
     await h.rawChannel(async (ch) => void (await ch.assertQueue(topic, { durable: true })));
     const bus = await h.bus();
-    await assert.rejects(bus.serve(topic, 'host-x', { ping: async () => 'pong' }), { name: 'RpcError', message: new RegExp(`cannot serve topic '${topic}'.*PRECONDITION`) });
+    await assert.rejects(bus.serve(topic, 'host-x', { ping: async () => 'pong' }), {
+      name: 'RpcError',
+      message: new RegExp(`cannot serve topic '${topic}'.*PRECONDITION`),
+    });
     const ok = h.topic('after-refusal');
     await bus.serve(ok, 'host-x', { ping: async () => 'pong' });
     assert.equal(await bus.call(ok, 'ping', {}, { timeoutMs: 5000 }), 'pong');

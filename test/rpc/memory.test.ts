@@ -42,7 +42,7 @@ describe('memory transport', () => {
     }
   });
 
-  it('handlers never run inside the caller\'s stack', async () => {
+  it("handlers never run inside the caller's stack", async () => {
     const bus = new MemoryBus({ broker: new MemoryBroker(), logger: silentLogger });
     let ran = false;
     await bus.serve('t', 'h', { note: async () => void (ran = true) });

@@ -150,7 +150,10 @@ export class FlakyProxy {
     this.server = net.createServer((client) => {
       if (this.refusing) return void client.destroy();
       const upstream = net.connect(this.target.port, this.target.host);
-      for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
+      for (const [a, b] of [
+        [client, upstream],
+        [upstream, client],
+      ] as const) {
         this.sockets.add(a);
         a.on('error', () => b.destroy());
         a.on('close', () => {

@@ -76,7 +76,10 @@ export function busSemantics(label: string, makeHarness: () => Promise<BusHarnes
       for (let i = 0; i < 6; i++) seen[(await client.call<{ host: string }>(topic, 'who', { i }, { timeoutMs: 5000 })).host]!++;
       assert.ok(seen['host-a']! > 0 && seen['host-b']! > 0, `both consumers answered: ${JSON.stringify(seen)}`);
       const many = await Promise.all(Array.from({ length: 20 }, (_, i) => client.call<{ i: number }>(topic, 'who', { i }, { timeoutMs: 5000 })));
-      assert.deepEqual(many.map((r) => r.i), Array.from({ length: 20 }, (_, i) => i));
+      assert.deepEqual(
+        many.map((r) => r.i),
+        Array.from({ length: 20 }, (_, i) => i),
+      );
       await a.stop();
       await b.stop();
     });
@@ -105,8 +108,14 @@ export function busSemantics(label: string, makeHarness: () => Promise<BusHarnes
       await waitFor('10 casts', () => got.length >= 10);
       await sleep(100); // a duplicate would show up now
       assert.equal(got.length, 10);
-      assert.deepEqual(got.map((g) => g[1]).sort((x, y) => x - y), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-      assert.ok(got.every(([, i, rid]) => rid === `req-cast-${i}`), 'context travels with casts');
+      assert.deepEqual(
+        got.map((g) => g[1]).sort((x, y) => x - y),
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+      );
+      assert.ok(
+        got.every(([, i, rid]) => rid === `req-cast-${i}`),
+        'context travels with casts',
+      );
       assert.ok(got.some((g) => g[0] === 'host-a') && got.some((g) => g[0] === 'host-b'), 'casts are spread over consumers');
       await a.stop();
       await b.stop();
@@ -144,7 +153,11 @@ export function busSemantics(label: string, makeHarness: () => Promise<BusHarnes
       assert.equal(err.reason, 'unroutable');
       assert.ok(err.message.includes(topic) && err.message.includes('get_devices_details_list') && err.message.includes('3000 ms'), err.message);
       assert.ok(Date.now() - t0 < 2000, 'unroutable calls do not wait out their timeout');
-      await assert.rejects(client.call({ topic, server: 'host-z' }, 'x', {}, { timeoutMs: 3000 }), { name: 'RpcTimeoutError', server: 'host-z', message: /host-z/ });
+      await assert.rejects(client.call({ topic, server: 'host-z' }, 'x', {}, { timeoutMs: 3000 }), {
+        name: 'RpcTimeoutError',
+        server: 'host-z',
+        message: /host-z/,
+      });
     });
 
     it('a call whose reply does not come in time fails with RpcTimeoutError', async () => {

@@ -43,9 +43,18 @@ describe('transport_url', () => {
   });
 
   it('rejects bad URLs with a clear error that hides the password', () => {
-    assert.throws(() => parseTransportUrl('kafka://h:9092/'), (e: Error) => e instanceof TransportUrlError && /unsupported driver 'kafka'/.test(e.message));
-    assert.throws(() => parseTransportUrl('rabbit://u:topsecret@h:99999/'), (e: Error) => /port '99999'/.test(e.message) && !e.message.includes('topsecret'));
-    assert.throws(() => parseTransportUrl('rabbit://u:topsecret@h:abc/'), (e: Error) => e instanceof TransportUrlError && !e.message.includes('topsecret'));
+    assert.throws(
+      () => parseTransportUrl('kafka://h:9092/'),
+      (e: Error) => e instanceof TransportUrlError && /unsupported driver 'kafka'/.test(e.message),
+    );
+    assert.throws(
+      () => parseTransportUrl('rabbit://u:topsecret@h:99999/'),
+      (e: Error) => /port '99999'/.test(e.message) && !e.message.includes('topsecret'),
+    );
+    assert.throws(
+      () => parseTransportUrl('rabbit://u:topsecret@h:abc/'),
+      (e: Error) => e instanceof TransportUrlError && !e.message.includes('topsecret'),
+    );
     assert.throws(() => parseTransportUrl('localhost:5672'), TransportUrlError);
   });
 
@@ -56,7 +65,13 @@ describe('transport_url', () => {
 
 describe('wire format', () => {
   it('requests carry method, args, context and reply address in an oslo-style envelope', () => {
-    const body = encodeRequest({ method: 'report_state', args: { agent_state: { binary: 'neutrino-l2-agent' } }, context: { requestId: 'req-1', projectId: 'p', isAdmin: true }, msgId: 'm1', replyQueue: 'reply_x' });
+    const body = encodeRequest({
+      method: 'report_state',
+      args: { agent_state: { binary: 'neutrino-l2-agent' } },
+      context: { requestId: 'req-1', projectId: 'p', isAdmin: true },
+      msgId: 'm1',
+      replyQueue: 'reply_x',
+    });
     const outer = JSON.parse(body);
     assert.equal(outer['oslo.version'], '2.0');
     const inner = JSON.parse(outer['oslo.message']);

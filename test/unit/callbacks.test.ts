@@ -37,9 +37,14 @@ describe('callbacks registry', () => {
     const warned: object[] = [];
     const r = new CallbackRegistry({ warn: (o) => void warned.push(o) });
     const ran: string[] = [];
-    r.subscribe('port', Events.AFTER_DELETE, async () => {
-      throw new Error('broker down');
-    }, { name: 'dhcp' });
+    r.subscribe(
+      'port',
+      Events.AFTER_DELETE,
+      async () => {
+        throw new Error('broker down');
+      },
+      { name: 'dhcp' },
+    );
     r.subscribe('port', Events.AFTER_DELETE, () => void ran.push('l2'));
     await r.publish('port', Events.AFTER_DELETE, payload());
     assert.deepEqual(ran, ['l2']);

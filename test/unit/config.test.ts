@@ -3,14 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  ConfigError,
-  loadConfig,
-  parseMappings,
-  parseVlanRanges,
-  parseVniRanges,
-  type Config,
-} from '../../src/config/index.js';
+import { ConfigError, loadConfig, parseMappings, parseVlanRanges, parseVniRanges, type Config } from '../../src/config/index.js';
 
 let dir: string;
 const file = (name: string, text: string): string => {
@@ -174,8 +167,14 @@ describe('types', () => {
 
   test('bool accepts true/false/yes/no/on/off/1/0 in any case', () => {
     for (const [raw, want] of [
-      ['True', true], ['yes', true], ['ON', true], ['1', true],
-      ['false', false], ['No', false], ['off', false], ['0', false],
+      ['True', true],
+      ['yes', true],
+      ['ON', true],
+      ['1', true],
+      ['false', false],
+      ['No', false],
+      ['off', false],
+      ['0', false],
     ] as const) {
       assert.equal(one('DEFAULT', `debug = ${raw}`).DEFAULT.debug, want, raw);
     }
@@ -215,12 +214,21 @@ describe('bad values name file, section, option and what is expected', () => {
   });
 
   test('bool, int range, enum, url, list-less types', () => {
-    throwsConfig(bad('b.conf', 'DEFAULT', 'debug = maybe').run, /: \[DEFAULT\] debug: expected a boolean \(true\/false, yes\/no, on\/off, 1\/0\), got "maybe"$/);
-    throwsConfig(bad('i.conf', 'DEFAULT', 'mac_generation_retries = 0').run, /\[DEFAULT\] mac_generation_retries: expected an integer >= 1, got "0"$/);
+    throwsConfig(
+      bad('b.conf', 'DEFAULT', 'debug = maybe').run,
+      /: \[DEFAULT\] debug: expected a boolean \(true\/false, yes\/no, on\/off, 1\/0\), got "maybe"$/,
+    );
+    throwsConfig(
+      bad('i.conf', 'DEFAULT', 'mac_generation_retries = 0').run,
+      /\[DEFAULT\] mac_generation_retries: expected an integer >= 1, got "0"$/,
+    );
     throwsConfig(bad('i2.conf', 'quotas', 'quota_port = 1.5').run, /\[quotas\] quota_port: expected an integer, got "1.5"$/);
     throwsConfig(bad('e.conf', 'DEFAULT', 'auth_strategy = basic').run, /\[DEFAULT\] auth_strategy: expected one of keystone, noauth, got "basic"$/);
     throwsConfig(bad('c.conf', 'ml2', 'overlay_ip_version = 5').run, /\[ml2\] overlay_ip_version: expected one of 4, 6, got "5"$/);
-    throwsConfig(bad('u.conf', 'keystone_authtoken', 'auth_url = 127.0.0.1:5000').run, /\[keystone_authtoken\] auth_url: expected a URL \(http:\/\/, https:\/\/\), got "127.0.0.1:5000"$/);
+    throwsConfig(
+      bad('u.conf', 'keystone_authtoken', 'auth_url = 127.0.0.1:5000').run,
+      /\[keystone_authtoken\] auth_url: expected a URL \(http:\/\/, https:\/\/\), got "127.0.0.1:5000"$/,
+    );
     throwsConfig(bad('pg.conf', 'DEFAULT', 'pagination_max_limit = lots').run, /pagination_max_limit: expected an integer or infinite, got "lots"$/);
   });
 
@@ -238,10 +246,19 @@ describe('bad values name file, section, option and what is expected', () => {
 describe('ranges and mappings', () => {
   test('network_vlan_ranges', () => {
     const r = parseVlanRanges('physnet1:100:200, physnet2,physnet1:300:400');
-    assert.deepEqual([...r.entries()], [
-      ['physnet1', [[100, 200], [300, 400]]],
-      ['physnet2', [[1, 4094]]],
-    ]);
+    assert.deepEqual(
+      [...r.entries()],
+      [
+        [
+          'physnet1',
+          [
+            [100, 200],
+            [300, 400],
+          ],
+        ],
+        ['physnet2', [[1, 4094]]],
+      ],
+    );
     // A bare physnet takes the whole VLAN space, even when ranges are listed for it too.
     assert.deepEqual([...parseVlanRanges(['p:1:10', 'p', 'p:20:30']).entries()], [['p', [[1, 4094]]]]);
     assert.equal(parseVlanRanges('').size, 0);
@@ -259,9 +276,15 @@ describe('ranges and mappings', () => {
   });
 
   test('vni_ranges for vxlan and geneve', () => {
-    assert.deepEqual(parseVniRanges('1:1000, 2000:16777215'), [[1, 1000], [2000, 16777215]]);
+    assert.deepEqual(parseVniRanges('1:1000, 2000:16777215'), [
+      [1, 1000],
+      [2000, 16777215],
+    ]);
     assert.deepEqual(parseVniRanges(['5:6'], 'geneve'), [[5, 6]]);
-    throwsConfig(() => parseVniRanges('1:16777216'), '[ml2_type_vxlan] vni_ranges: 16777216 is not a valid VXLAN VNI (expected 1-16777215) in "1:16777216"');
+    throwsConfig(
+      () => parseVniRanges('1:16777216'),
+      '[ml2_type_vxlan] vni_ranges: 16777216 is not a valid VXLAN VNI (expected 1-16777215) in "1:16777216"',
+    );
     throwsConfig(() => parseVniRanges('0:10', 'geneve'), '[ml2_type_geneve] vni_ranges: 0 is not a valid GENEVE VNI (expected 1-16777215) in "0:10"');
     throwsConfig(() => parseVniRanges('10:1'), /end of tunnel range is less than start of tunnel range in "10:1"$/);
     throwsConfig(() => parseVniRanges('100'), /\[ml2_type_vxlan\] vni_ranges: expected <vni_min>:<vni_max> in "100"$/);
@@ -269,7 +292,13 @@ describe('ranges and mappings', () => {
 
   test('mappings', () => {
     const opt = '[linux_bridge] physical_interface_mappings';
-    assert.deepEqual([...parseMappings('physnet1:eth0, physnet2:eth1', opt).entries()], [['physnet1', 'eth0'], ['physnet2', 'eth1']]);
+    assert.deepEqual(
+      [...parseMappings('physnet1:eth0, physnet2:eth1', opt).entries()],
+      [
+        ['physnet1', 'eth0'],
+        ['physnet2', 'eth1'],
+      ],
+    );
     throwsConfig(() => parseMappings('physnet1', opt), `${opt}: expected <key>:<value> in "physnet1"`);
     throwsConfig(() => parseMappings('a:eth0,a:eth1', opt), `${opt}: key a is not unique in "a:eth1"`);
     throwsConfig(() => parseMappings('a:eth0,b:eth0', opt), `${opt}: value eth0 is not unique in "b:eth0"`);

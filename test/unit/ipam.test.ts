@@ -98,8 +98,23 @@ describe('ipam addresses', () => {
   });
 
   it('rejects malformed addresses with Neutron reasons', () => {
-    for (const bad of ['10.0.0', '1.2.3.4.5', '256.1.1.1', '0x1.2.3.4', '1::2::3', 'fe80::1%eth0', ' 1.2.3.4', '',
-      '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7::8', '12345::', '::ffff:01.2.3.4', '1.2.3.4/32', ':1::', '1::2:']) {
+    for (const bad of [
+      '10.0.0',
+      '1.2.3.4.5',
+      '256.1.1.1',
+      '0x1.2.3.4',
+      '1::2::3',
+      'fe80::1%eth0',
+      ' 1.2.3.4',
+      '',
+      '1:2:3:4:5:6:7:8:9',
+      '1:2:3:4:5:6:7::8',
+      '12345::',
+      '::ffff:01.2.3.4',
+      '1.2.3.4/32',
+      ':1::',
+      '1::2:',
+    ]) {
       assert.equal(tryParseIp(bad), null, bad);
       assert.equal(isValidIp(bad), false, bad);
     }
@@ -108,8 +123,12 @@ describe('ipam addresses', () => {
     assert.equal(validateIpAddress('1.2.3.04'), "'1.2.3.04' is not an accepted IP address, '1.2.3.4' is recommended");
     assert.equal(validateIpAddress(42), "'42' is not a valid IP address");
     assert.equal(validateIpAddress('2001:DB8::1'), null);
-    assertThrowsNeutron(() => parseIp('x', 'gateway_ip'), 400, 'HTTPBadRequest',
-      "Invalid input for gateway_ip. Reason: 'x' is not a valid IP address.");
+    assertThrowsNeutron(
+      () => parseIp('x', 'gateway_ip'),
+      400,
+      'HTTPBadRequest',
+      "Invalid input for gateway_ip. Reason: 'x' is not a valid IP address.",
+    );
     assertThrowsNeutron(() => parseIp('x'), 400, 'InvalidInput', "Invalid input for operation: 'x' is not a valid IP address.");
   });
 
@@ -175,22 +194,39 @@ describe('ipam subnet cidr and gateway', () => {
   it('normalises host bits and checks ip_version', () => {
     assert.equal(formatCidr(validateSubnetCidr('10.129.122.5/8', 4)), '10.0.0.0/8');
     assert.equal(formatCidr(validateSubnetCidr('13.129.122.5/18', 4)), '13.129.64.0/18');
-    assertThrowsNeutron(() => validateSubnetCidr('10.0.2.0/24', 6), 400, 'InvalidInput',
-      "Invalid input for operation: cidr '10.0.2.0/24' does not match the ip_version '6'.");
+    assertThrowsNeutron(
+      () => validateSubnetCidr('10.0.2.0/24', 6),
+      400,
+      'InvalidInput',
+      "Invalid input for operation: cidr '10.0.2.0/24' does not match the ip_version '6'.",
+    );
     assertThrowsNeutron(() => validateSubnetCidr('fe80::0/80', 4), 400, 'InvalidInput', /cidr 'fe80::\/80' does not match/);
   });
 
   it('refuses /0 for both versions', () => {
-    assertThrowsNeutron(() => validateSubnetCidr('0.0.0.0/0', 4), 400, 'InvalidInput',
-      'Invalid input for operation: 0 is not allowed as CIDR prefix length.');
+    assertThrowsNeutron(
+      () => validateSubnetCidr('0.0.0.0/0', 4),
+      400,
+      'InvalidInput',
+      'Invalid input for operation: 0 is not allowed as CIDR prefix length.',
+    );
     assertThrowsNeutron(() => validateSubnetCidr('::/0', 6), 400, 'InvalidInput', /0 is not allowed as CIDR prefix length/);
   });
 
   it('allows /31, /32, /127, /128 unless DHCP is enabled', () => {
-    for (const [c, v] of [['10.0.0.0/31', 4], ['10.0.0.0/32', 4], ['2001:db8::/127', 6], ['2001:db8::/128', 6]] as const) {
+    for (const [c, v] of [
+      ['10.0.0.0/31', 4],
+      ['10.0.0.0/32', 4],
+      ['2001:db8::/127', 6],
+      ['2001:db8::/128', 6],
+    ] as const) {
       assert.doesNotThrow(() => validateSubnetCidr(c, v));
-      assertThrowsNeutron(() => validateSubnetCidr(c, v, { enableDhcp: true }), 400, 'InvalidInput',
-        /prefix length that is incompatible with DHCP service enabled/);
+      assertThrowsNeutron(
+        () => validateSubnetCidr(c, v, { enableDhcp: true }),
+        400,
+        'InvalidInput',
+        /prefix length that is incompatible with DHCP service enabled/,
+      );
     }
     assert.doesNotThrow(() => validateSubnetCidr('10.0.0.0/30', 4, { enableDhcp: true }));
     assert.doesNotThrow(() => validateSubnetCidr('2001:db8::/126', 6, { enableDhcp: true }));
@@ -213,12 +249,20 @@ describe('ipam subnet cidr and gateway', () => {
     assert.equal(validateGatewayIp('10.0.0.0/24', '100.0.0.1', 4), '100.0.0.1'); // outside: accepted
     assert.equal(validateGatewayIp('2001::/64', '2001::0', 6), '2001::'); // v6 network address ok
     assert.equal(validateGatewayIp('2001::/64', 'fe80::1', 6), 'fe80::1');
-    assertThrowsNeutron(() => validateGatewayIp('10.0.0.0/24', '10.0.0.0', 4), 400, 'InvalidInput',
-      'Invalid input for operation: Gateway is not valid on subnet.');
+    assertThrowsNeutron(
+      () => validateGatewayIp('10.0.0.0/24', '10.0.0.0', 4),
+      400,
+      'InvalidInput',
+      'Invalid input for operation: Gateway is not valid on subnet.',
+    );
     assertThrowsNeutron(() => validateGatewayIp('10.0.0.0/24', '10.0.0.255', 4), 400, 'InvalidInput', /Gateway is not valid/);
     assertThrowsNeutron(() => validateGatewayIp('10.0.0.0/31', '10.0.0.1', 4), 400, 'InvalidInput', /Gateway is not valid/);
-    assertThrowsNeutron(() => validateGatewayIp('10.0.2.0/24', 'fe80::1', 4), 400, 'InvalidInput',
-      "Invalid input for operation: gateway_ip 'fe80::1' does not match the ip_version '4'.");
+    assertThrowsNeutron(
+      () => validateGatewayIp('10.0.2.0/24', 'fe80::1', 4),
+      400,
+      'InvalidInput',
+      "Invalid input for operation: gateway_ip 'fe80::1' does not match the ip_version '4'.",
+    );
     assertThrowsNeutron(() => validateGatewayIp('2001:db8::/64', '2001:db8::1/64', 6), 400, 'HTTPBadRequest', /gateway_ip/);
   });
 
@@ -239,9 +283,12 @@ describe('ipam subnet cidr and gateway', () => {
 
   it('refuses overlapping subnets on one network', () => {
     assert.doesNotThrow(() => validateSubnetOverlap('10.0.1.0/24', ['10.0.0.0/24', '2001:db8::/64'], 'net-1'));
-    assertThrowsNeutron(() => validateSubnetOverlap('10.0.0.128/25', ['192.168.0.0/24', '10.0.0.0/24'], 'net-1'), 400,
+    assertThrowsNeutron(
+      () => validateSubnetOverlap('10.0.0.128/25', ['192.168.0.0/24', '10.0.0.0/24'], 'net-1'),
+      400,
       'InvalidInput',
-      'Invalid input for operation: Requested subnet with cidr: 10.0.0.128/25 for network: net-1 overlaps with another subnet.');
+      'Invalid input for operation: Requested subnet with cidr: 10.0.0.128/25 for network: net-1 overlaps with another subnet.',
+    );
     assert.doesNotThrow(() => validateSubnetOverlap('::/64', ['::/64'], 'net-1')); // provisional PD prefix
     assertThrowsNeutron(() => validateSubnetOverlap('2001:db8::/48', ['2001:db8:0:1::/64'], 'n'), 400, 'InvalidInput');
   });
@@ -276,58 +323,116 @@ describe('ipam allocation pools', () => {
   });
 
   it('accepts valid user pools and returns them sorted', () => {
-    const r = validateAllocationPools('10.0.0.0/24',
-      [{ start: '10.0.0.10', end: '10.0.0.20' }, { start: '10.0.0.2', end: '10.0.0.5' }], '10.0.0.1');
+    const r = validateAllocationPools(
+      '10.0.0.0/24',
+      [
+        { start: '10.0.0.10', end: '10.0.0.20' },
+        { start: '10.0.0.2', end: '10.0.0.5' },
+      ],
+      '10.0.0.1',
+    );
     assert.deepEqual(pools(r), ['10.0.0.2-10.0.0.5', '10.0.0.10-10.0.0.20']);
-    assert.deepEqual(pools(validateAllocationPools('10.0.0.0/31', [{ start: '10.0.0.0', end: '10.0.0.1' }], null)),
-      ['10.0.0.0-10.0.0.1']);
-    assert.deepEqual(pools(validateAllocationPools('2001:db8::/64', [{ start: '2001:DB8::1', end: '2001:db8:0::0005' }], null)),
-      ['2001:db8::1-2001:db8::5']);
-    assert.deepEqual(pools(validateAllocationPools('fe80::/80', [{ start: 'fe80::2', end: 'fe80::ffff:fffa:ffff' }], 'fe80::1')),
-      ['fe80::2-fe80::ffff:fffa:ffff']);
+    assert.deepEqual(pools(validateAllocationPools('10.0.0.0/31', [{ start: '10.0.0.0', end: '10.0.0.1' }], null)), ['10.0.0.0-10.0.0.1']);
+    assert.deepEqual(pools(validateAllocationPools('2001:db8::/64', [{ start: '2001:DB8::1', end: '2001:db8:0::0005' }], null)), [
+      '2001:db8::1-2001:db8::5',
+    ]);
+    assert.deepEqual(pools(validateAllocationPools('fe80::/80', [{ start: 'fe80::2', end: 'fe80::ffff:fffa:ffff' }], 'fe80::1')), [
+      'fe80::2-fe80::ffff:fffa:ffff',
+    ]);
   });
 
   it('refuses bad pools with Neutron errors', () => {
     const c = '10.0.0.0/24';
-    assertThrowsNeutron(() => validateAllocationPools(c, [{ start: '10.0.0.5', end: '10.0.0.1' }], null), 400, 'InvalidAllocationPool',
-      "The allocation pool {'start': '10.0.0.5', 'end': '10.0.0.1'} is not valid.");
+    assertThrowsNeutron(
+      () => validateAllocationPools(c, [{ start: '10.0.0.5', end: '10.0.0.1' }], null),
+      400,
+      'InvalidAllocationPool',
+      "The allocation pool {'start': '10.0.0.5', 'end': '10.0.0.1'} is not valid.",
+    );
     assertThrowsNeutron(() => validateAllocationPools(c, [{ start: '10.0.0.1', end: '::5' }], null), 400, 'InvalidAllocationPool');
-    assertThrowsNeutron(() => validateAllocationPools(c, [{ start: '2001:db8::1', end: '2001:db8::5' }], null), 400,
-      'InvalidAllocationPool', 'The allocation pool 2001:db8::1-2001:db8::5 is not valid.');
-    assertThrowsNeutron(() => validateAllocationPools(c, [{ start: '10.0.0.2', end: '10.0.1.6' }], null), 400,
-      'OutOfBoundsAllocationPool', 'The allocation pool 10.0.0.2-10.0.1.6 spans beyond the subnet cidr 10.0.0.0/24.');
+    assertThrowsNeutron(
+      () => validateAllocationPools(c, [{ start: '2001:db8::1', end: '2001:db8::5' }], null),
+      400,
+      'InvalidAllocationPool',
+      'The allocation pool 2001:db8::1-2001:db8::5 is not valid.',
+    );
+    assertThrowsNeutron(
+      () => validateAllocationPools(c, [{ start: '10.0.0.2', end: '10.0.1.6' }], null),
+      400,
+      'OutOfBoundsAllocationPool',
+      'The allocation pool 10.0.0.2-10.0.1.6 spans beyond the subnet cidr 10.0.0.0/24.',
+    );
     // network and broadcast addresses are outside the usable range
     assertThrowsNeutron(() => validateAllocationPools(c, [{ start: '10.0.0.0', end: '10.0.0.6' }], null), 400, 'OutOfBoundsAllocationPool');
     assertThrowsNeutron(() => validateAllocationPools(c, [{ start: '10.0.0.1', end: '10.0.0.255' }], null), 400, 'OutOfBoundsAllocationPool');
-    assertThrowsNeutron(() => validateAllocationPools('2001:db8::/64', [{ start: '2001:db8::', end: '2001:db8::5' }], null), 400,
-      'OutOfBoundsAllocationPool');
-    assertThrowsNeutron(() => validateAllocationPools('2001:db8::/128', [{ start: '2001:db8::', end: '2001:db8::' }], null), 400,
-      'OutOfBoundsAllocationPool');
-    assertThrowsNeutron(() => validateAllocationPools(c,
-      [{ start: '10.0.0.2', end: '10.0.0.150' }, { start: '10.0.0.140', end: '10.0.0.180' }], '10.0.0.1'), 409,
+    assertThrowsNeutron(
+      () => validateAllocationPools('2001:db8::/64', [{ start: '2001:db8::', end: '2001:db8::5' }], null),
+      400,
+      'OutOfBoundsAllocationPool',
+    );
+    assertThrowsNeutron(
+      () => validateAllocationPools('2001:db8::/128', [{ start: '2001:db8::', end: '2001:db8::' }], null),
+      400,
+      'OutOfBoundsAllocationPool',
+    );
+    assertThrowsNeutron(
+      () =>
+        validateAllocationPools(
+          c,
+          [
+            { start: '10.0.0.2', end: '10.0.0.150' },
+            { start: '10.0.0.140', end: '10.0.0.180' },
+          ],
+          '10.0.0.1',
+        ),
+      409,
       'OverlappingAllocationPools',
-      'Found overlapping allocation pools: 10.0.0.2-10.0.0.150 10.0.0.140-10.0.0.180 for subnet 10.0.0.0/24.');
-    assertThrowsNeutron(() => validateAllocationPools(c, [{ start: '10.0.0.1', end: '10.0.0.100' }], '10.0.0.50'), 409,
-      'GatewayConflictWithAllocationPools', 'Gateway ip 10.0.0.50 conflicts with allocation pool 10.0.0.1-10.0.0.100.');
+      'Found overlapping allocation pools: 10.0.0.2-10.0.0.150 10.0.0.140-10.0.0.180 for subnet 10.0.0.0/24.',
+    );
+    assertThrowsNeutron(
+      () => validateAllocationPools(c, [{ start: '10.0.0.1', end: '10.0.0.100' }], '10.0.0.50'),
+      409,
+      'GatewayConflictWithAllocationPools',
+      'Gateway ip 10.0.0.50 conflicts with allocation pool 10.0.0.1-10.0.0.100.',
+    );
     // the default gateway (10.0.0.1) in a user pool is a conflict too
-    assertThrowsNeutron(() => validateAllocationPools(c, [{ start: '10.0.0.1', end: '10.0.0.5' }], defaultGateway(c)), 409,
-      'GatewayConflictWithAllocationPools');
+    assertThrowsNeutron(
+      () => validateAllocationPools(c, [{ start: '10.0.0.1', end: '10.0.0.5' }], defaultGateway(c)),
+      409,
+      'GatewayConflictWithAllocationPools',
+    );
   });
 
   it('checks the pool list shape as the API does', () => {
-    assertThrowsNeutron(() => parseAllocationPools({ start: '10.0.0.1' }), 400, 'HTTPBadRequest',
-      "Invalid input for allocation_pools. Reason: Invalid data format for IP pool: '{'start': '10.0.0.1'}'.");
-    assertThrowsNeutron(() => parseAllocationPools([{ start: '10.0.0.1' }]), 400, 'HTTPBadRequest',
-      "Invalid input for allocation_pools. Reason: Validation of dictionary's keys failed. Expected keys: {'end', 'start'} Provided keys: {'start'}.");
-    assertThrowsNeutron(() => parseAllocationPools([{ start: '10.0.0.1', end: '10.0.0.256' }]), 400, 'HTTPBadRequest',
-      /'10.0.0.256' is not a valid IP address/);
+    assertThrowsNeutron(
+      () => parseAllocationPools({ start: '10.0.0.1' }),
+      400,
+      'HTTPBadRequest',
+      "Invalid input for allocation_pools. Reason: Invalid data format for IP pool: '{'start': '10.0.0.1'}'.",
+    );
+    assertThrowsNeutron(
+      () => parseAllocationPools([{ start: '10.0.0.1' }]),
+      400,
+      'HTTPBadRequest',
+      "Invalid input for allocation_pools. Reason: Validation of dictionary's keys failed. Expected keys: {'end', 'start'} Provided keys: {'start'}.",
+    );
+    assertThrowsNeutron(
+      () => parseAllocationPools([{ start: '10.0.0.1', end: '10.0.0.256' }]),
+      400,
+      'HTTPBadRequest',
+      /'10.0.0.256' is not a valid IP address/,
+    );
   });
 
   it('checks the gateway against existing pools on update', () => {
     const r = defaultAllocationPools('10.0.0.0/24', '10.0.0.1');
     assert.doesNotThrow(() => validateGatewayOutOfPools('10.0.0.1', r));
-    assertThrowsNeutron(() => validateGatewayOutOfPools('10.0.0.9', r), 409, 'GatewayConflictWithAllocationPools',
-      'Gateway ip 10.0.0.9 conflicts with allocation pool 10.0.0.2-10.0.0.254.');
+    assertThrowsNeutron(
+      () => validateGatewayOutOfPools('10.0.0.9', r),
+      409,
+      'GatewayConflictWithAllocationPools',
+      'Gateway ip 10.0.0.9 conflicts with allocation pool 10.0.0.2-10.0.0.254.',
+    );
   });
 
   it('answers membership and size', () => {
@@ -369,22 +474,43 @@ describe('ipam address choice', () => {
     const taken = new Set<bigint>();
     for (let v = ip('10.0.0.2'); v <= ip('10.0.0.254'); v++) taken.add(v);
     taken.delete(ip('10.0.0.200'));
-    assert.equal(pickIp(r, (x) => taken.has(x), seeded(1)), ip('10.0.0.200'));
-    assert.equal(pickIp(r, (x) => taken.has(x), seeded(1), { maxProbes: 0 }), ip('10.0.0.200'));
+    assert.equal(
+      pickIp(r, (x) => taken.has(x), seeded(1)),
+      ip('10.0.0.200'),
+    );
+    assert.equal(
+      pickIp(r, (x) => taken.has(x), seeded(1), { maxProbes: 0 }),
+      ip('10.0.0.200'),
+    );
   });
 
   it('returns null when the pools are full or empty', () => {
     const r = defaultAllocationPools('10.0.0.0/30', '10.0.0.1');
-    assert.equal(pickIp(r, () => true), null);
-    assert.equal(pickIp([], () => false), null);
-    assert.equal(firstFreeIp(r, () => true), null);
+    assert.equal(
+      pickIp(r, () => true),
+      null,
+    );
+    assert.equal(
+      pickIp([], () => false),
+      null,
+    );
+    assert.equal(
+      firstFreeIp(r, () => true),
+      null,
+    );
   });
 
   it('finds the first free address for DHCP-style ports', () => {
     const r = defaultAllocationPools('10.0.0.0/24', '10.0.0.100');
-    assert.equal(firstFreeIp(r, () => false), ip('10.0.0.1'));
+    assert.equal(
+      firstFreeIp(r, () => false),
+      ip('10.0.0.1'),
+    );
     const taken = new Set([ip('10.0.0.1'), ip('10.0.0.2')]);
-    assert.equal(firstFreeIp(r, (x) => taken.has(x)), ip('10.0.0.3'));
+    assert.equal(
+      firstFreeIp(r, (x) => taken.has(x)),
+      ip('10.0.0.3'),
+    );
   });
 
   it('picks from a sparse IPv6 /64 in a few probes', () => {
@@ -410,47 +536,94 @@ describe('ipam address choice', () => {
 
 describe('ipam host routes and nameservers', () => {
   it('accepts and canonicalises host routes', () => {
-    assert.deepEqual(validateHostRoutes([
-      { destination: '0.0.0.0/0', nexthop: '10.0.0.1' },
-      { destination: '172.16.0.0/24', nexthop: '10.0.0.2' },
-    ], 20, 4), [
-      { destination: '0.0.0.0/0', nexthop: '10.0.0.1' },
-      { destination: '172.16.0.0/24', nexthop: '10.0.0.2' },
+    assert.deepEqual(
+      validateHostRoutes(
+        [
+          { destination: '0.0.0.0/0', nexthop: '10.0.0.1' },
+          { destination: '172.16.0.0/24', nexthop: '10.0.0.2' },
+        ],
+        20,
+        4,
+      ),
+      [
+        { destination: '0.0.0.0/0', nexthop: '10.0.0.1' },
+        { destination: '172.16.0.0/24', nexthop: '10.0.0.2' },
+      ],
+    );
+    assert.deepEqual(validateHostRoutes([{ destination: '2001:DB8::/64', nexthop: '2001:DB8::1' }], 20, 6), [
+      { destination: '2001:db8::/64', nexthop: '2001:db8::1' },
     ]);
-    assert.deepEqual(validateHostRoutes([{ destination: '2001:DB8::/64', nexthop: '2001:DB8::1' }], 20, 6),
-      [{ destination: '2001:db8::/64', nexthop: '2001:db8::1' }]);
   });
 
   it('refuses bad host routes with Neutron messages', () => {
     const route = { destination: '10.0.0.0/24', nexthop: '10.0.0.1' };
-    assertThrowsNeutron(() => validateHostRoutes([route, { ...route }], 20, 4), 400, 'HTTPBadRequest',
-      "Invalid input for host_routes. Reason: Duplicate hostroute '{'destination': '10.0.0.0/24', 'nexthop': '10.0.0.1'}'.");
-    assertThrowsNeutron(() => validateHostRoutes([{ destination: '10.0.0.1/24', nexthop: '10.0.0.1' }], 20, 4), 400,
-      'HTTPBadRequest', /'10.0.0.1\/24' is not a recognized CIDR, '10.0.0.0\/24' is recommended/);
-    assertThrowsNeutron(() => validateHostRoutes([{ destination: '10.0.0.0/24' }], 20, 4), 400, 'HTTPBadRequest',
-      /Expected keys: \{'destination', 'nexthop'\} Provided keys: \{'destination'\}/);
+    assertThrowsNeutron(
+      () => validateHostRoutes([route, { ...route }], 20, 4),
+      400,
+      'HTTPBadRequest',
+      "Invalid input for host_routes. Reason: Duplicate hostroute '{'destination': '10.0.0.0/24', 'nexthop': '10.0.0.1'}'.",
+    );
+    assertThrowsNeutron(
+      () => validateHostRoutes([{ destination: '10.0.0.1/24', nexthop: '10.0.0.1' }], 20, 4),
+      400,
+      'HTTPBadRequest',
+      /'10.0.0.1\/24' is not a recognized CIDR, '10.0.0.0\/24' is recommended/,
+    );
+    assertThrowsNeutron(
+      () => validateHostRoutes([{ destination: '10.0.0.0/24' }], 20, 4),
+      400,
+      'HTTPBadRequest',
+      /Expected keys: \{'destination', 'nexthop'\} Provided keys: \{'destination'\}/,
+    );
     assertThrowsNeutron(() => validateHostRoutes('x', 20, 4), 400, 'HTTPBadRequest', /Invalid data format for hostroute: 'x'/);
-    assertThrowsNeutron(() => validateHostRoutes([route, { destination: '10.0.1.0/24', nexthop: '10.0.0.1' }], 1, 4), 400,
+    assertThrowsNeutron(
+      () => validateHostRoutes([route, { destination: '10.0.1.0/24', nexthop: '10.0.0.1' }], 1, 4),
+      400,
       'HostRoutesExhausted',
-      'Unable to complete operation for new subnet. The number of host routes exceeds the limit 1.');
-    assertThrowsNeutron(() => validateHostRoutes([{ destination: '172.16.0.0/24', nexthop: 'fe80::1' }], 20, 4, 'sub-1'), 400,
-      'InvalidInput', "Invalid input for operation: nexthop 'fe80::1' does not match the ip_version '4'.");
-    assertThrowsNeutron(() => validateHostRoutes([{ destination: 'fe80::/48', nexthop: '10.0.2.20' }], 20, 4), 400,
-      'InvalidInput', "Invalid input for operation: destination 'fe80::/48' does not match the ip_version '4'.");
+      'Unable to complete operation for new subnet. The number of host routes exceeds the limit 1.',
+    );
+    assertThrowsNeutron(
+      () => validateHostRoutes([{ destination: '172.16.0.0/24', nexthop: 'fe80::1' }], 20, 4, 'sub-1'),
+      400,
+      'InvalidInput',
+      "Invalid input for operation: nexthop 'fe80::1' does not match the ip_version '4'.",
+    );
+    assertThrowsNeutron(
+      () => validateHostRoutes([{ destination: 'fe80::/48', nexthop: '10.0.2.20' }], 20, 4),
+      400,
+      'InvalidInput',
+      "Invalid input for operation: destination 'fe80::/48' does not match the ip_version '4'.",
+    );
   });
 
   it('validates dns nameservers', () => {
     assert.deepEqual(validateDnsNameservers(['8.8.8.8', '1.1.1.1'], 5, 4), ['8.8.8.8', '1.1.1.1']);
     assert.deepEqual(validateDnsNameservers([], 0, 6), []);
-    assertThrowsNeutron(() => validateDnsNameservers(['8.8.8.8', '8.8.8.8'], 5, 4), 400, 'HTTPBadRequest',
-      "Invalid input for dns_nameservers. Reason: Duplicate nameserver '8.8.8.8'.");
+    assertThrowsNeutron(
+      () => validateDnsNameservers(['8.8.8.8', '8.8.8.8'], 5, 4),
+      400,
+      'HTTPBadRequest',
+      "Invalid input for dns_nameservers. Reason: Duplicate nameserver '8.8.8.8'.",
+    );
     assertThrowsNeutron(() => validateDnsNameservers(['2001:db8::1', '2001:DB8::1'], 5, 6), 400, 'HTTPBadRequest', /Duplicate nameserver/);
-    assertThrowsNeutron(() => validateDnsNameservers(['8.8.8.8', 'foo'], 5, 4), 400, 'HTTPBadRequest',
-      "Invalid input for dns_nameservers. Reason: 'foo' is not a valid nameserver. 'foo' is not a valid IP address.");
-    assertThrowsNeutron(() => validateDnsNameservers(['1.1.1.1', '1.1.1.2', '1.1.1.3'], 2, 4, 'sub-1'), 400,
-      'DNSNameServersExhausted', 'Unable to complete operation for sub-1. The number of DNS nameservers exceeds the limit 2.');
-    assertThrowsNeutron(() => validateDnsNameservers(['192.168.0.1'], 5, 6), 400, 'InvalidInput',
-      "Invalid input for operation: dns_nameserver '192.168.0.1' does not match the ip_version '6'.");
+    assertThrowsNeutron(
+      () => validateDnsNameservers(['8.8.8.8', 'foo'], 5, 4),
+      400,
+      'HTTPBadRequest',
+      "Invalid input for dns_nameservers. Reason: 'foo' is not a valid nameserver. 'foo' is not a valid IP address.",
+    );
+    assertThrowsNeutron(
+      () => validateDnsNameservers(['1.1.1.1', '1.1.1.2', '1.1.1.3'], 2, 4, 'sub-1'),
+      400,
+      'DNSNameServersExhausted',
+      'Unable to complete operation for sub-1. The number of DNS nameservers exceeds the limit 2.',
+    );
+    assertThrowsNeutron(
+      () => validateDnsNameservers(['192.168.0.1'], 5, 6),
+      400,
+      'InvalidInput',
+      "Invalid input for operation: dns_nameserver '192.168.0.1' does not match the ip_version '6'.",
+    );
     // limit and version are both numbers: a swapped call fails loudly
     assert.throws(() => validateDnsNameservers([], 6, 5 as 4), TypeError);
     assert.throws(() => validateHostRoutes([], 4, 20 as 4), TypeError);
@@ -475,29 +648,59 @@ describe('ipam IPv6 modes and EUI-64', () => {
       assert.doesNotThrow(() => validateIpv6Attributes({ ...base, ipv6_ra_mode: m, ipv6_address_mode: m }));
       for (const n of modes) {
         if (m === n) continue;
-        assertThrowsNeutron(() => validateIpv6Attributes({ ...base, ipv6_ra_mode: m, ipv6_address_mode: n }), 400, 'InvalidInput',
+        assertThrowsNeutron(
+          () => validateIpv6Attributes({ ...base, ipv6_ra_mode: m, ipv6_address_mode: n }),
+          400,
+          'InvalidInput',
           `Invalid input for operation: ipv6_ra_mode set to '${m}' with ipv6_address_mode set to '${n}' is not valid. ` +
-            'If both attributes are set, they must be the same value.');
+            'If both attributes are set, they must be the same value.',
+        );
       }
     }
     assert.doesNotThrow(() => validateIpv6Attributes({ ...base, enable_dhcp: false }));
   });
 
   it('refuses modes without DHCP, on IPv4, unknown values and non-/64 SLAAC', () => {
-    assertThrowsNeutron(() => validateIpv6Attributes({ ip_version: 6, cidr: 'fe80::/64', enable_dhcp: false, ipv6_ra_mode: 'slaac' }),
-      400, 'InvalidInput', /cannot be set when enable_dhcp is set to False/);
-    assertThrowsNeutron(() => validateIpv6Attributes({ ip_version: 4, cidr: '10.0.0.0/24', enable_dhcp: true, ipv6_ra_mode: 'slaac' }),
-      400, 'InvalidInput', 'Invalid input for operation: ipv6_ra_mode is not valid when ip_version is 4.');
-    assertThrowsNeutron(() => validateIpv6Attributes({ ip_version: 4, cidr: '10.0.0.0/24', enable_dhcp: true, ipv6_address_mode: 'slaac' }),
-      400, 'InvalidInput', /ipv6_address_mode is not valid when ip_version is 4/);
-    assertThrowsNeutron(() => validateIpv6Attributes({ ip_version: 6, cidr: 'fe80::/64', enable_dhcp: true, ipv6_ra_mode: 'foo' }),
-      400, 'HTTPBadRequest', /Invalid input for ipv6_ra_mode. Reason: foo is not in \['dhcpv6-stateful'/);
-    assertThrowsNeutron(() => validateIpv6Attributes({ ip_version: 6, cidr: '2001:db8::/80', enable_dhcp: true, ipv6_address_mode: 'slaac' }),
-      400, 'InvalidInput',
-      'Invalid input for operation: Invalid CIDR 2001:db8::/80 for IPv6 address mode. OpenStack uses the EUI-64 address format, which requires the prefix to be /64.');
+    assertThrowsNeutron(
+      () => validateIpv6Attributes({ ip_version: 6, cidr: 'fe80::/64', enable_dhcp: false, ipv6_ra_mode: 'slaac' }),
+      400,
+      'InvalidInput',
+      /cannot be set when enable_dhcp is set to False/,
+    );
+    assertThrowsNeutron(
+      () => validateIpv6Attributes({ ip_version: 4, cidr: '10.0.0.0/24', enable_dhcp: true, ipv6_ra_mode: 'slaac' }),
+      400,
+      'InvalidInput',
+      'Invalid input for operation: ipv6_ra_mode is not valid when ip_version is 4.',
+    );
+    assertThrowsNeutron(
+      () => validateIpv6Attributes({ ip_version: 4, cidr: '10.0.0.0/24', enable_dhcp: true, ipv6_address_mode: 'slaac' }),
+      400,
+      'InvalidInput',
+      /ipv6_address_mode is not valid when ip_version is 4/,
+    );
+    assertThrowsNeutron(
+      () => validateIpv6Attributes({ ip_version: 6, cidr: 'fe80::/64', enable_dhcp: true, ipv6_ra_mode: 'foo' }),
+      400,
+      'HTTPBadRequest',
+      /Invalid input for ipv6_ra_mode. Reason: foo is not in \['dhcpv6-stateful'/,
+    );
+    assertThrowsNeutron(
+      () => validateIpv6Attributes({ ip_version: 6, cidr: '2001:db8::/80', enable_dhcp: true, ipv6_address_mode: 'slaac' }),
+      400,
+      'InvalidInput',
+      'Invalid input for operation: Invalid CIDR 2001:db8::/80 for IPv6 address mode. OpenStack uses the EUI-64 address format, which requires the prefix to be /64.',
+    );
     // stateful DHCPv6 has no EUI-64 addresses, so any prefix will do
-    assert.doesNotThrow(() => validateIpv6Attributes({ ip_version: 6, cidr: '2001:db8::/80', enable_dhcp: true,
-      ipv6_ra_mode: 'dhcpv6-stateful', ipv6_address_mode: 'dhcpv6-stateful' }));
+    assert.doesNotThrow(() =>
+      validateIpv6Attributes({
+        ip_version: 6,
+        cidr: '2001:db8::/80',
+        enable_dhcp: true,
+        ipv6_ra_mode: 'dhcpv6-stateful',
+        ipv6_address_mode: 'dhcpv6-stateful',
+      }),
+    );
   });
 
   it('offers the same rules positionally', () => {
@@ -508,8 +711,12 @@ describe('ipam IPv6 modes and EUI-64', () => {
   });
 
   it('refuses disabling DHCP on an IPv6-mode subnet', () => {
-    assertThrowsNeutron(() => validateIpv6EnableDhcpUpdate({ enable_dhcp: false }, { ipv6_ra_mode: 'slaac' }), 400, 'InvalidInput',
-      'Invalid input for operation: Cannot disable enable_dhcp with ipv6 attributes set.');
+    assertThrowsNeutron(
+      () => validateIpv6EnableDhcpUpdate({ enable_dhcp: false }, { ipv6_ra_mode: 'slaac' }),
+      400,
+      'InvalidInput',
+      'Invalid input for operation: Cannot disable enable_dhcp with ipv6 attributes set.',
+    );
     assert.doesNotThrow(() => validateIpv6EnableDhcpUpdate({ enable_dhcp: false }, {}));
     assert.doesNotThrow(() => validateIpv6EnableDhcpUpdate({ enable_dhcp: true }, { ipv6_ra_mode: 'slaac' }));
   });
@@ -529,8 +736,17 @@ describe('ipam IPv6 modes and EUI-64', () => {
 
 describe('ipam MAC addresses', () => {
   it('accepts the spellings netaddr accepts and normalises them', () => {
-    for (const m of ['fa:16:3e:00:00:01', 'FA:16:3E:00:00:01', 'fa-16-3e-00-00-01', 'fa16.3e00.0001', 'fa163e000001',
-      'fa:16:3e:0:0:1', 'fa163e-000001', 'fa163e:000001', 'fa16:3e00:0001']) {
+    for (const m of [
+      'fa:16:3e:00:00:01',
+      'FA:16:3E:00:00:01',
+      'fa-16-3e-00-00-01',
+      'fa16.3e00.0001',
+      'fa163e000001',
+      'fa:16:3e:0:0:1',
+      'fa163e-000001',
+      'fa163e:000001',
+      'fa16:3e00:0001',
+    ]) {
       assert.equal(normalizeMac(m), 'fa:16:3e:00:00:01', m);
       assert.equal(isValidMac(m), true, m);
     }
@@ -538,21 +754,33 @@ describe('ipam MAC addresses', () => {
   });
 
   it('refuses what validate_mac_address refuses', () => {
-    for (const m of ['fa:16:3e:00:00', '00:00:00:00:00:00', 'ff:ff:ff:ff:ff:ff', 'FF-FF-FF-FF-FF-FF', ' fa:16:3e:00:00:01',
-      'fa:16:3e:00:00:0g', '0xfa163e000001', 'fa.16.3e.00.00.01', 'fa:16:3e:00:00:01:02']) {
+    for (const m of [
+      'fa:16:3e:00:00',
+      '00:00:00:00:00:00',
+      'ff:ff:ff:ff:ff:ff',
+      'FF-FF-FF-FF-FF-FF',
+      ' fa:16:3e:00:00:01',
+      'fa:16:3e:00:00:0g',
+      '0xfa163e000001',
+      'fa.16.3e.00.00.01',
+      'fa:16:3e:00:00:01:02',
+    ]) {
       assert.equal(isValidMac(m), false, m);
       assert.equal(validateMacAddress(m), `'${m}' is not a valid MAC address`);
     }
-    assertThrowsNeutron(() => normalizeMac('00:00:00:00:00:00'), 400, 'HTTPBadRequest',
-      "Invalid input for mac_address. Reason: '00:00:00:00:00:00' is not a valid MAC address.");
+    assertThrowsNeutron(
+      () => normalizeMac('00:00:00:00:00:00'),
+      400,
+      'HTTPBadRequest',
+      "Invalid input for mac_address. Reason: '00:00:00:00:00:00' is not a valid MAC address.",
+    );
   });
 
   it('accepts multicast MACs on ports but can flag them (allowed address pairs)', () => {
     assert.equal(isValidMac('01:00:5e:00:00:01'), true);
     assert.equal(isMulticastMac('01:00:5e:00:00:01'), true);
     assert.equal(isMulticastMac('fa:16:3e:00:00:01'), false);
-    assert.equal(validateMacNotMulticast('01:00:5e:00:00:01'),
-      'MAC address 01:00:5e:00:00:01 is a multicast address, which is not supported.');
+    assert.equal(validateMacNotMulticast('01:00:5e:00:00:01'), 'MAC address 01:00:5e:00:00:01 is a multicast address, which is not supported.');
     assert.equal(validateMacNotMulticast('fa:16:3e:00:00:01'), null);
   });
 
@@ -574,15 +802,21 @@ describe('ipam MAC addresses', () => {
     assert.ok(seen.size > 190);
     const base = parseBaseMac('fa:16:3e:4f:00:00');
     for (let i = 0; i < 50; i++) assert.match(randomMac(base, rand), /^fa:16:3e:4f:[0-9a-f]{2}:[0-9a-f]{2}$/);
-    assert.equal(randomMac('fa:16:3e:00:00:00', () => 0), 'fa:16:3e:00:00:00');
-    assert.equal(randomMac('fa:16:3e:00:00:00', () => 0.999999), 'fa:16:3e:ff:ff:ff');
+    assert.equal(
+      randomMac('fa:16:3e:00:00:00', () => 0),
+      'fa:16:3e:00:00:00',
+    );
+    assert.equal(
+      randomMac('fa:16:3e:00:00:00', () => 0.999999),
+      'fa:16:3e:ff:ff:ff',
+    );
   });
 });
 
-describe('ipam ranges for set elements (what the agents\' firewall renders)', () => {
+describe("ipam ranges for set elements (what the agents' firewall renders)", () => {
   it('reads an address or a CIDR as the range it covers, host bits ignored', () => {
     assert.deepEqual(tryParseRange('10.0.0.9/29'), { version: 4, first: 0x0a000008n, last: 0x0a00000fn });
-    assert.deepEqual(tryParseRange('2001:DB8::1'), { version: 6, first: 0x20010db8n << 96n | 1n, last: 0x20010db8n << 96n | 1n });
+    assert.deepEqual(tryParseRange('2001:DB8::1'), { version: 6, first: (0x20010db8n << 96n) | 1n, last: (0x20010db8n << 96n) | 1n });
     assert.equal(tryParseRange('10.0.0.300'), null);
     assert.equal(tryParseRange('fa:16:3e:00:00:01'), null);
   });
@@ -600,7 +834,7 @@ describe('ipam ranges for set elements (what the agents\' firewall renders)', ()
     assert.deepEqual(mergeOverlapping(4, list).map(rangeText), ['10.0.0.0/29', '10.0.0.8', '10.0.0.16/28']);
     assert.deepEqual(prefixSet(4, list).ranges.map(rangeText), ['10.0.0.0-10.0.0.8', '10.0.0.16/28']);
   });
-  it('gives a MAC\'s EUI-64 link-local address', () => {
+  it("gives a MAC's EUI-64 link-local address", () => {
     assert.equal(linkLocalAddress('fa:16:3e:aa:bb:01'), 'fe80::f816:3eff:feaa:bb01');
   });
 });

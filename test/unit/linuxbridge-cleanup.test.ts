@@ -5,7 +5,17 @@ import type { Link } from '../../src/dataplane/index.js';
 import { parseCleanupArgs, planCleanup } from '../../src/agents/linuxbridge/cleanup.js';
 
 const link = (name: string, kind: string | null, master: string | null = null, extra: Partial<Link> = {}): Link => ({
-  index: 1, name, kind, mtu: 1500, address: '', up: true, lowerUp: true, master, parent: null, addresses: [], ...extra,
+  index: 1,
+  name,
+  kind,
+  mtu: 1500,
+  address: '',
+  up: true,
+  lowerUp: true,
+  master,
+  parent: null,
+  addresses: [],
+  ...extra,
 });
 const vx = (vni: number, master: string | null, name = `vxlan-${vni}`) =>
   link(name, 'vxlan', master, { vxlan: { vni, local: '10.0.0.1', dev: null, dstport: 4789, learning: false, proxy: false } });
@@ -16,11 +26,21 @@ const names = (xs: Array<{ name: string }>) => xs.map((x) => x.name).sort();
 
 describe('linuxbridge-cleanup plan', () => {
   it('removes an empty brq bridge with its vxlan device, keeps one with a tap', () => {
-    const p = planCleanup([
-      link('brqaaaaaaaa-aa', 'bridge'), vx(1001, 'brqaaaaaaaa-aa'),
-      link('brqbbbbbbbb-bb', 'bridge'), vx(1002, 'brqbbbbbbbb-bb'), link('tap12345678-90', 'veth', 'brqbbbbbbbb-bb'),
-    ], O);
-    assert.deepEqual(p.remove.map((r) => r.name), ['vxlan-1001', 'brqaaaaaaaa-aa'], 'members before their bridge');
+    const p = planCleanup(
+      [
+        link('brqaaaaaaaa-aa', 'bridge'),
+        vx(1001, 'brqaaaaaaaa-aa'),
+        link('brqbbbbbbbb-bb', 'bridge'),
+        vx(1002, 'brqbbbbbbbb-bb'),
+        link('tap12345678-90', 'veth', 'brqbbbbbbbb-bb'),
+      ],
+      O,
+    );
+    assert.deepEqual(
+      p.remove.map((r) => r.name),
+      ['vxlan-1001', 'brqaaaaaaaa-aa'],
+      'members before their bridge',
+    );
     assert.deepEqual(names(p.keep), ['brqbbbbbbbb-bb', 'vxlan-1002']);
     assert.match(p.keep.find((k) => k.name === 'brqbbbbbbbb-bb')!.why, /tap12345678-90 is plugged/);
   });
@@ -32,20 +52,33 @@ describe('linuxbridge-cleanup plan', () => {
   });
 
   it('deletes the VLAN sub-interface the agent made, not the physical parent or a foreign VLAN device', () => {
-    const p = planCleanup([
-      link('eth1', null, 'brqaaaaaaaa-aa'), link('brqaaaaaaaa-aa', 'bridge'), vlan('eth1', 120, 'brqaaaaaaaa-aa'),
-      link('brqcccccccc-cc', 'bridge'), link('eth2', null), vlan('eth2', 130, 'brqcccccccc-cc'), vlan('eth1', 140, 'brqcccccccc-cc', 'myvlan140'),
-    ], O);
+    const p = planCleanup(
+      [
+        link('eth1', null, 'brqaaaaaaaa-aa'),
+        link('brqaaaaaaaa-aa', 'bridge'),
+        vlan('eth1', 120, 'brqaaaaaaaa-aa'),
+        link('brqcccccccc-cc', 'bridge'),
+        link('eth2', null),
+        vlan('eth2', 130, 'brqcccccccc-cc'),
+        vlan('eth1', 140, 'brqcccccccc-cc', 'myvlan140'),
+      ],
+      O,
+    );
     assert.deepEqual(names(p.remove), ['brqaaaaaaaa-aa', 'brqcccccccc-cc', 'eth1.120']);
   });
 
   it('leaves bridge_mappings bridges, bridges with addresses and non-brq bridges alone', () => {
-    const p = planCleanup([
-      link('brqmapped-000', 'bridge'), vx(7, 'brqmapped-000'),
-      link('brqaddr-00000', 'bridge', null, { addresses: ['192.0.2.1/24'] }),
-      link('br-ex', 'bridge'), vx(8, 'br-ex'),
-      link('docker0', 'bridge'),
-    ], O);
+    const p = planCleanup(
+      [
+        link('brqmapped-000', 'bridge'),
+        vx(7, 'brqmapped-000'),
+        link('brqaddr-00000', 'bridge', null, { addresses: ['192.0.2.1/24'] }),
+        link('br-ex', 'bridge'),
+        vx(8, 'br-ex'),
+        link('docker0', 'bridge'),
+      ],
+      O,
+    );
     assert.deepEqual(p.remove, []);
     assert.deepEqual(names(p.keep), ['brqaddr-00000', 'brqmapped-000', 'vxlan-7', 'vxlan-8']);
   });

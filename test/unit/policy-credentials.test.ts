@@ -5,15 +5,26 @@ import { credentialsOf } from '../../src/policy/credentials.js';
 import type { RequestContext } from '../../src/core/context.js';
 
 const ctx: RequestContext = {
-  userId: 'u1', projectId: 'p1', roles: ['member'], isAdmin: false, isAdvsvc: false, requestId: 'req-1',
+  userId: 'u1',
+  projectId: 'p1',
+  roles: ['member'],
+  isAdmin: false,
+  isAdvsvc: false,
+  requestId: 'req-1',
   extra: {
-    system_scope: 'all', project_domain_id: 'default',
+    system_scope: 'all',
+    project_domain_id: 'default',
     // Fields a token's extras must never override.
-    project_id: 'p2', tenant_id: 'p2', user_id: 'u2', roles: ['admin'], is_admin: true, is_advsvc: true,
+    project_id: 'p2',
+    tenant_id: 'p2',
+    user_id: 'u2',
+    roles: ['admin'],
+    is_admin: true,
+    is_advsvc: true,
   },
 };
 
-test('extra fields reach policy, but never override the caller\'s identity, roles or admin flags', () => {
+test("extra fields reach policy, but never override the caller's identity, roles or admin flags", () => {
   const c = credentialsOf(ctx);
   assert.equal(c.system_scope, 'all');
   assert.equal(c.project_domain_id, 'default');

@@ -5,13 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  PolicyEngine,
-  computeIsAdmin,
-  computeIsAdvsvc,
-  toPolicyCredentials,
-  type PolicyCredentials,
-} from '../../src/policy/engine.js';
+import { PolicyEngine, computeIsAdmin, computeIsAdvsvc, toPolicyCredentials, type PolicyCredentials } from '../../src/policy/engine.js';
 import { PolicyFileError } from '../../src/policy/file.js';
 import { PolicyRuleError } from '../../src/policy/parser.js';
 import { DEFAULT_RULES } from '../../src/policy/defaults.js';
@@ -62,7 +56,12 @@ describe('PolicyEngine: credentials', () => {
 
   test('toPolicyCredentials maps a request context', () => {
     const c = toPolicyCredentials({
-      userId: 'u1', projectId: 'p1', roles: ['member'], isAdmin: false, isAdvsvc: false, requestId: 'r',
+      userId: 'u1',
+      projectId: 'p1',
+      roles: ['member'],
+      isAdmin: false,
+      isAdvsvc: false,
+      requestId: 'r',
       extra: { project_id: 'spoofed', domain_id: 'd1' },
     });
     assert.deepEqual(c, { user_id: 'u1', project_id: 'p1', tenant_id: 'p1', roles: ['member'], is_admin: false, domain_id: 'd1' });
@@ -215,9 +214,22 @@ describe('PolicyEngine: other resources', () => {
   test('every default parses and every rule: reference is defined', () => {
     assert.ok(DEFAULT_RULES.size > 250);
     assert.deepEqual(engine.undefinedReferences(), []);
-    for (const name of ['context_is_admin', 'owner', 'admin_or_owner', 'context_is_advsvc', 'admin_or_network_owner',
-      'admin_owner_or_network_owner', 'network_owner', 'admin_only', 'regular_user', 'shared', 'external', 'default',
-      'admin_or_data_plane_int', 'shared_subnetpools']) {
+    for (const name of [
+      'context_is_admin',
+      'owner',
+      'admin_or_owner',
+      'context_is_advsvc',
+      'admin_or_network_owner',
+      'admin_owner_or_network_owner',
+      'network_owner',
+      'admin_only',
+      'regular_user',
+      'shared',
+      'external',
+      'default',
+      'admin_or_data_plane_int',
+      'shared_subnetpools',
+    ]) {
       assert.ok(engine.has(name), name);
     }
   });
@@ -225,12 +237,15 @@ describe('PolicyEngine: other resources', () => {
 
 describe('PolicyEngine: policy files and overrides', () => {
   test('a YAML policy file overrides defaults', () => {
-    const policyFile = file('policy.yaml', [
-      '# operators let members share networks',
-      '"create_network:shared": "role:member"',
-      'get_extension: "!"',
-      'my_custom_rule: "rule:admin_or_owner and not role:banned"',
-    ].join('\n'));
+    const policyFile = file(
+      'policy.yaml',
+      [
+        '# operators let members share networks',
+        '"create_network:shared": "role:member"',
+        'get_extension: "!"',
+        'my_custom_rule: "rule:admin_or_owner and not role:banned"',
+      ].join('\n'),
+    );
     const e = new PolicyEngine({ policyFile });
     assert.equal(e.check('create_network:shared', owned('p1'), member('p1')), true);
     assert.equal(e.check('get_extension', {}, member('p1')), false);
@@ -242,7 +257,7 @@ describe('PolicyEngine: policy files and overrides', () => {
   });
 
   test('a JSON policy file works too, and overrides apply after it', () => {
-    const policyFile = file('policy.json', JSON.stringify({ default: '!', 'get_network': 'rule:admin_only' }));
+    const policyFile = file('policy.json', JSON.stringify({ default: '!', get_network: 'rule:admin_only' }));
     const e = new PolicyEngine({ policyFile, overrides: { get_network: '@' } });
     assert.equal(e.check('frobnicate_widget', owned('p1'), member('p1')), false);
     assert.equal(e.check('get_network', owned('p2'), member('p1')), true);
@@ -288,7 +303,10 @@ describe('PolicyEngine: policy files and overrides', () => {
 
   test('a missing policy file is an error naming it', () => {
     const missing = join(dir, 'nope.yaml');
-    assert.throws(() => new PolicyEngine({ policyFile: missing }), (e: unknown) => e instanceof PolicyFileError && e.file === missing);
+    assert.throws(
+      () => new PolicyEngine({ policyFile: missing }),
+      (e: unknown) => e instanceof PolicyFileError && e.file === missing,
+    );
   });
 
   test('a bad override names the rule', () => {

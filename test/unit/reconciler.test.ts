@@ -41,11 +41,21 @@ const settle = () => new Promise<void>((r) => setImmediate(r));
 class Runs {
   log: string[] = [];
   open = new Map<string, { ok: () => void; fail: (e: Error) => void }>();
-  run = (key: string) => new Promise<void>((ok, fail) => {
-    this.log.push(key);
-    assert.ok(!this.open.has(key), `${key} runs twice at once`);
-    this.open.set(key, { ok: () => { this.open.delete(key); ok(); }, fail: (e) => { this.open.delete(key); fail(e); } });
-  });
+  run = (key: string) =>
+    new Promise<void>((ok, fail) => {
+      this.log.push(key);
+      assert.ok(!this.open.has(key), `${key} runs twice at once`);
+      this.open.set(key, {
+        ok: () => {
+          this.open.delete(key);
+          ok();
+        },
+        fail: (e) => {
+          this.open.delete(key);
+          fail(e);
+        },
+      });
+    });
   async finish(key: string, error?: Error): Promise<void> {
     const r = this.open.get(key);
     assert.ok(r, `${key} is not running`);
@@ -72,13 +82,25 @@ async function afterOneFailure() {
 describe('backoffDelay', () => {
   it('doubles per failure up to the cap', () => {
     const b = { baseMs: 100, maxMs: 1000, jitter: 0 };
-    assert.deepEqual([1, 2, 3, 4, 5, 9].map((n) => backoffDelay(n, b)), [100, 200, 400, 800, 1000, 1000]);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 9].map((n) => backoffDelay(n, b)),
+      [100, 200, 400, 800, 1000, 1000],
+    );
   });
   it('takes up to `jitter` of the delay off at random, never more, never above the cap', () => {
     const b = { baseMs: 100, maxMs: 1000, jitter: 0.5 };
-    assert.equal(backoffDelay(3, b, () => 0), 400);
-    assert.equal(backoffDelay(3, b, () => 0.999999), 200);
-    assert.equal(backoffDelay(20, b, () => 0.5), 750);
+    assert.equal(
+      backoffDelay(3, b, () => 0),
+      400,
+    );
+    assert.equal(
+      backoffDelay(3, b, () => 0.999999),
+      200,
+    );
+    assert.equal(
+      backoffDelay(20, b, () => 0.5),
+      750,
+    );
   });
 });
 
@@ -138,7 +160,10 @@ describe('Reconciler', () => {
     await runs.finish('a');
     assert.equal(q.failures('a'), 0);
     assert.deepEqual(clock.pending, [], 'no retry after a success');
-    assert.deepEqual(seen, [[1, 100], [2, 200]]);
+    assert.deepEqual(seen, [
+      [1, 100],
+      [2, 200],
+    ]);
   });
 
   it('a request during the backoff runs at once and keeps the failure count', async () => {
@@ -162,7 +187,7 @@ describe('Reconciler', () => {
     await clock.advance(1000);
     assert.deepEqual(runs.log, ['x']);
     await runs.finish('x');
-    assert.deepEqual(runs.log, ['x', 'full'], 'the full run starts first and does the quick one\'s work');
+    assert.deepEqual(runs.log, ['x', 'full'], "the full run starts first and does the quick one's work");
     await runs.finish('full');
     assert.deepEqual(await quick, { ok: true }, 'the covered request is answered by the full run');
     await q.idle();
@@ -202,7 +227,7 @@ describe('Reconciler', () => {
 });
 
 describe('PendingKeys', () => {
-  it('keeps each key once and gives a failed pass\'s keys back', () => {
+  it("keeps each key once and gives a failed pass's keys back", () => {
     const p = new PendingKeys<string>();
     p.add('tap1');
     p.add('tap2');

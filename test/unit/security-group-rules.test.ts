@@ -7,8 +7,15 @@ import { normalizeRule, ruleKey, type RuleSpec } from '../../src/plugins/securit
 import { assertThrowsNeutron } from '../helpers/assert-error.js';
 
 const base: RuleSpec = {
-  security_group_id: 'sg', direction: 'ingress', ethertype: 'IPv4', protocol: null, port_range_min: null, port_range_max: null,
-  remote_ip_prefix: null, remote_group_id: null, remote_address_group_id: null,
+  security_group_id: 'sg',
+  direction: 'ingress',
+  ethertype: 'IPv4',
+  protocol: null,
+  port_range_min: null,
+  port_range_max: null,
+  remote_ip_prefix: null,
+  remote_group_id: null,
+  remote_address_group_id: null,
 };
 const spec = (r: Partial<RuleSpec>): RuleSpec => ({ ...base, ...r });
 
@@ -19,7 +26,12 @@ describe('security group rule converters', () => {
     assert.equal(convertProtocol('6', 'protocol'), '6');
     assert.equal(convertProtocol('any', 'protocol'), null);
     assert.equal(convertProtocol(null, 'protocol'), null);
-    assertThrowsNeutron(() => convertProtocol('bad', 'protocol'), 400, 'SecurityGroupRuleInvalidProtocol', /Only protocol values \[None, 'any', 'ah'/);
+    assertThrowsNeutron(
+      () => convertProtocol('bad', 'protocol'),
+      400,
+      'SecurityGroupRuleInvalidProtocol',
+      /Only protocol values \[None, 'any', 'ah'/,
+    );
     assertThrowsNeutron(() => convertProtocol(256, 'protocol'), 400, 'SecurityGroupRuleInvalidProtocol');
     assertThrowsNeutron(() => convertProtocol(true, 'protocol'), 400, 'SecurityGroupRuleInvalidProtocol');
   });
@@ -52,19 +64,38 @@ describe('normalizeRule', () => {
     assert.doesNotThrow(() => normalizeRule(spec({ protocol: 'udplite', port_range_min: 5, port_range_max: 5 })));
     assert.doesNotThrow(() => normalizeRule(spec({ protocol: '6', port_range_min: 5, port_range_max: 6 })));
     assert.doesNotThrow(() => normalizeRule(spec({ protocol: 'icmp', port_range_min: 0, port_range_max: 0 })));
-    assertThrowsNeutron(() => normalizeRule(spec({ protocol: 'tcp', port_range_min: 0, port_range_max: 5 })), 400, 'SecurityGroupInvalidPortValue', /port 0/);
+    assertThrowsNeutron(
+      () => normalizeRule(spec({ protocol: 'tcp', port_range_min: 0, port_range_max: 5 })),
+      400,
+      'SecurityGroupInvalidPortValue',
+      /port 0/,
+    );
     assertThrowsNeutron(() => normalizeRule(spec({ protocol: 'tcp', port_range_min: 6, port_range_max: 5 })), 400, 'SecurityGroupInvalidPortRange');
     assertThrowsNeutron(() => normalizeRule(spec({ protocol: 'tcp', port_range_min: 6 })), 400, 'SecurityGroupInvalidPortRange');
-    assertThrowsNeutron(() => normalizeRule(spec({ protocol: 'icmp', port_range_min: 256 })), 400, 'SecurityGroupInvalidIcmpValue', /ICMP type \(port_range_min\) 256/);
+    assertThrowsNeutron(
+      () => normalizeRule(spec({ protocol: 'icmp', port_range_min: 256 })),
+      400,
+      'SecurityGroupInvalidIcmpValue',
+      /ICMP type \(port_range_min\) 256/,
+    );
     assertThrowsNeutron(() => normalizeRule(spec({ protocol: 'icmp', port_range_max: 3 })), 400, 'SecurityGroupMissingIcmpType');
     assertThrowsNeutron(() => normalizeRule(spec({ protocol: 'esp', port_range_min: 3 })), 400, 'SecurityGroupInvalidProtocolForPort', /protocol 50/);
     assertThrowsNeutron(() => normalizeRule(spec({ port_range_min: 3 })), 400, 'SecurityGroupProtocolRequiredWithPorts');
   });
 
   test('ethertype against prefix and protocol, one remote', () => {
-    assertThrowsNeutron(() => normalizeRule(spec({ remote_ip_prefix: '::/0' })), 400, 'SecurityGroupRuleParameterConflict', /Conflicting value ethertype IPv4 for CIDR ::\/0/);
+    assertThrowsNeutron(
+      () => normalizeRule(spec({ remote_ip_prefix: '::/0' })),
+      400,
+      'SecurityGroupRuleParameterConflict',
+      /Conflicting value ethertype IPv4 for CIDR ::\/0/,
+    );
     assertThrowsNeutron(() => normalizeRule(spec({ protocol: 'ipv6-frag' })), 400, 'SecurityGroupEthertypeConflictWithProtocol');
-    assertThrowsNeutron(() => normalizeRule(spec({ remote_ip_prefix: '10.0.0.0/8', remote_group_id: 'g' })), 400, 'SecurityGroupMultipleRemoteEntites');
+    assertThrowsNeutron(
+      () => normalizeRule(spec({ remote_ip_prefix: '10.0.0.0/8', remote_group_id: 'g' })),
+      400,
+      'SecurityGroupMultipleRemoteEntites',
+    );
   });
 });
 

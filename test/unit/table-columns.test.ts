@@ -34,8 +34,15 @@ describe('columns from definitions', () => {
   });
 
   test('computed and input-only attributes are no column', () => {
-    assert.deepEqual(Object.keys(columnsOf(meteringLabelRuleDef)).sort(),
-      ['destination_ip_prefix', 'direction', 'excluded', 'id', 'metering_label_id', 'remote_ip_prefix', 'source_ip_prefix']);
+    assert.deepEqual(Object.keys(columnsOf(meteringLabelRuleDef)).sort(), [
+      'destination_ip_prefix',
+      'direction',
+      'excluded',
+      'id',
+      'metering_label_id',
+      'remote_ip_prefix',
+      'source_ip_prefix',
+    ]);
     assert.equal(columnsOf(securityGroupDef).shared, undefined);
     assert.equal(columnsOf(securityGroupDef).tags, undefined);
     assert.equal(columnsOf(segmentDef).project_id, undefined);

@@ -19,16 +19,45 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { deleteNetns, dnsmasqPaths, ensureDnsmasq, ensureNetns, listNetns, reconcileLinks, stopDnsmasq, type DesiredLink, type DnsmasqAction } from '../../dataplane/index.js';
+import {
+  deleteNetns,
+  dnsmasqPaths,
+  ensureDnsmasq,
+  ensureNetns,
+  listNetns,
+  reconcileLinks,
+  stopDnsmasq,
+  type DesiredLink,
+  type DnsmasqAction,
+} from '../../dataplane/index.js';
 import { newRpcContext, type RpcBus, type RpcLogger, type RpcServerHandle } from '../../rpc/index.js';
 import { silentLogger } from '../../rpc/index.js';
 import { Reconciler } from '../reconciler.js';
 import { StateReporter } from '../state-reporter.js';
 import {
-  bridgeOf, dhcpSubnets, namespaceOf, nsIfOf, NS_PREFIX, portAddresses, renderArgs, renderHosts, renderOpts, tapOf,
-  type NetworkInfo, type PortInfo, type RenderOptions,
+  bridgeOf,
+  dhcpSubnets,
+  namespaceOf,
+  nsIfOf,
+  NS_PREFIX,
+  portAddresses,
+  renderArgs,
+  renderHosts,
+  renderOpts,
+  tapOf,
+  type NetworkInfo,
+  type PortInfo,
+  type RenderOptions,
 } from './render.js';
-import { AGENT_TYPE_DHCP, DEVICE_ID_RESERVED_DHCP_PORT, DEVICE_OWNER_DHCP, DHCP_AGENT_EVENTS, DHCP_AGENT_TOPIC, PLUGIN_TOPIC, dhcpDeviceId } from '../../core/wire.js';
+import {
+  AGENT_TYPE_DHCP,
+  DEVICE_ID_RESERVED_DHCP_PORT,
+  DEVICE_OWNER_DHCP,
+  DHCP_AGENT_EVENTS,
+  DHCP_AGENT_TOPIC,
+  PLUGIN_TOPIC,
+  dhcpDeviceId,
+} from '../../core/wire.js';
 
 /** What the server's `<resource>_<action>_end` casts carry that says which network changed. */
 interface DhcpEventPayload {
@@ -97,7 +126,12 @@ export class DhcpAgent {
 
   constructor(private readonly o: DhcpAgentOptions) {
     this.dhcpDir = join(o.statePath, 'dhcp');
-    this.render = { dnsDomain: o.dnsDomain ?? 'openstacklocal', leaseDuration: o.leaseDuration ?? 86400, leaseMax: o.leaseMax ?? 16777216, dnsServers: o.dnsServers ?? [] };
+    this.render = {
+      dnsDomain: o.dnsDomain ?? 'openstacklocal',
+      leaseDuration: o.leaseDuration ?? 86400,
+      leaseMax: o.leaseMax ?? 16777216,
+      dnsServers: o.dnsServers ?? [],
+    };
     this.log = o.logger ?? silentLogger;
     const resyncMs = (o.resyncInterval ?? 5) * 1000;
     this.work = new Reconciler<string>({
@@ -106,8 +140,11 @@ export class DhcpAgent {
       fullKey: FULL_SYNC,
       resyncMs: (o.fullSyncInterval ?? 0) * 1000,
       backoff: { baseMs: Math.min(RETRY_BASE_MS, resyncMs), maxMs: resyncMs },
-      onFailure: (key, err, failures, retryInMs) => this.log.warn({ ...(key === FULL_SYNC ? { fullSync: true } : { networkId: key }), err: (err as Error).message, failures, retryInMs },
-        key === FULL_SYNC ? 'DHCP full sync failed; will retry' : 'DHCP network sync failed; will retry'),
+      onFailure: (key, err, failures, retryInMs) =>
+        this.log.warn(
+          { ...(key === FULL_SYNC ? { fullSync: true } : { networkId: key }), err: (err as Error).message, failures, retryInMs },
+          key === FULL_SYNC ? 'DHCP full sync failed; will retry' : 'DHCP network sync failed; will retry',
+        ),
     });
   }
 
@@ -130,7 +167,11 @@ export class DhcpAgent {
       agent_updated: () => void this.work.enqueue(FULL_SYNC),
     });
     this.reporter = new StateReporter({
-      bus: this.o.bus, agentType: AGENT_TYPE_DHCP, binary: DHCP_AGENT_BINARY, host: this.o.host, topic: DHCP_AGENT_TOPIC,
+      bus: this.o.bus,
+      agentType: AGENT_TYPE_DHCP,
+      binary: DHCP_AGENT_BINARY,
+      host: this.o.host,
+      topic: DHCP_AGENT_TOPIC,
       reportInterval: this.o.reportInterval,
       ...(this.o.availabilityZone !== undefined ? { availabilityZone: this.o.availabilityZone } : {}),
       configurations: () => this.configurations(),
@@ -138,7 +179,8 @@ export class DhcpAgent {
       onError: (err) => this.log.warn({ err: (err as Error).message }, 'DHCP agent state report failed'),
     });
     // The first report registers the agent, so that the server schedules networks to it.
-    if (this.o.reportInterval > 0) await this.reporter.reportOnce().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'first state report failed'));
+    if (this.o.reportInterval > 0)
+      await this.reporter.reportOnce().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'first state report failed'));
     await this.sync();
     this.reporter.start();
   }
@@ -151,8 +193,12 @@ export class DhcpAgent {
       subnets += n.subnets;
     }
     return {
-      dhcp_driver: 'neutron.agent.linux.dhcp.Dnsmasq', dhcp_lease_duration: this.render.leaseDuration,
-      log_agent_heartbeats: false, networks: this.networks.size, subnets, ports,
+      dhcp_driver: 'neutron.agent.linux.dhcp.Dnsmasq',
+      dhcp_lease_duration: this.render.leaseDuration,
+      log_agent_heartbeats: false,
+      networks: this.networks.size,
+      subnets,
+      ports,
     };
   }
 
@@ -246,18 +292,33 @@ export class DhcpAgent {
   /** The agent's DHCP port on the network, created or given the served subnets as needed. */
   private async ensurePort(n: NetworkInfo): Promise<PortInfo> {
     const deviceId = this.deviceId(n.id);
-    const served = dhcpSubnets(n).map((s) => s.id).sort();
+    const served = dhcpSubnets(n)
+      .map((s) => s.id)
+      .sort();
     let port = n.ports.find((p) => p.device_id === deviceId && p.device_owner === DEVICE_OWNER_DHCP);
     // A port kept when the network was taken from an agent (Neutron's reserved DHCP port): this
     // agent takes it over, with its addresses, rather than making another.
     const reserved = port ? undefined : n.ports.find((p) => p.device_id === DEVICE_ID_RESERVED_DHCP_PORT && p.device_owner === DEVICE_OWNER_DHCP);
     if (reserved) {
-      port = await this.call<PortInfo>('update_dhcp_port', { port_id: reserved.id, port: { port: { network_id: n.id, device_id: deviceId } }, host: this.o.host });
+      port = await this.call<PortInfo>('update_dhcp_port', {
+        port_id: reserved.id,
+        port: { port: { network_id: n.id, device_id: deviceId } },
+        host: this.o.host,
+      });
       n.ports = n.ports.map((p) => (p.id === reserved.id ? port! : p));
     }
     if (!port) {
       port = await this.call<PortInfo>('create_dhcp_port', {
-        port: { port: { network_id: n.id, device_id: deviceId, device_owner: DEVICE_OWNER_DHCP, name: '', admin_state_up: true, fixed_ips: served.map((subnet_id) => ({ subnet_id })) } },
+        port: {
+          port: {
+            network_id: n.id,
+            device_id: deviceId,
+            device_owner: DEVICE_OWNER_DHCP,
+            name: '',
+            admin_state_up: true,
+            fixed_ips: served.map((subnet_id) => ({ subnet_id })),
+          },
+        },
         host: this.o.host,
       });
       if (!port) throw new Error(`network ${n.id} went away while its DHCP port was created`);
@@ -268,7 +329,11 @@ export class DhcpAgent {
     if (have.join() !== served.join()) {
       const keep = port.fixed_ips.filter((f) => served.includes(f.subnet_id));
       const add = served.filter((id) => !have.includes(id)).map((subnet_id) => ({ subnet_id }));
-      const updated = await this.call<PortInfo>('update_dhcp_port', { port_id: port.id, port: { port: { fixed_ips: [...keep, ...add] } }, host: this.o.host });
+      const updated = await this.call<PortInfo>('update_dhcp_port', {
+        port_id: port.id,
+        port: { port: { fixed_ips: [...keep, ...add] } },
+        host: this.o.host,
+      });
       n.ports = n.ports.map((p) => (p.id === updated.id ? updated : p));
       return updated;
     }
@@ -289,9 +354,10 @@ export class DhcpAgent {
       { kind: 'veth', name: tap, peer: nsIf, peerNetns: ns, master: bridgeOf(n.id), up: true, ...(mtu ? { mtu } : {}) },
     ];
     await reconcileLinks(host, this.o.netns ? { netns: this.o.netns } : {});
-    await reconcileLinks([
-      { kind: 'external', name: nsIf, address: port.mac_address, up: true, addresses: portAddresses(n, port), ...(mtu ? { mtu } : {}) },
-    ], { netns: ns });
+    await reconcileLinks(
+      [{ kind: 'external', name: nsIf, address: port.mac_address, up: true, addresses: portAddresses(n, port), ...(mtu ? { mtu } : {}) }],
+      { netns: ns },
+    );
     const hosts = renderHosts(n, this.render);
     // dnsmasq 2.90 (Debian 12) segfaults on SIGHUP once it has leased an address to a host
     // whose dhcp-hostsfile line carries a `set:` tag (ports with extra_dhcp_opts): a change
@@ -302,8 +368,13 @@ export class DhcpAgent {
       restartedForTags = await stopDnsmasq(this.dhcpDir, n.id);
     }
     let action = await ensureDnsmasq({
-      id: n.id, stateDir: this.dhcpDir, netns: ns, interface: nsIf,
-      hosts, opts: renderOpts(n), args: renderArgs(n, this.render),
+      id: n.id,
+      stateDir: this.dhcpDir,
+      netns: ns,
+      interface: nsIf,
+      hosts,
+      opts: renderOpts(n),
+      args: renderArgs(n, this.render),
     });
     if (restartedForTags && action === 'started') action = 'restarted';
     if (action !== 'none') this.log.info({ networkId: n.id, action }, 'dnsmasq');

@@ -14,9 +14,17 @@ import { DhcpAgent } from './agent.js';
 /** The agent's options from configuration (also used by `neutrino aio`). */
 export function dhcpAgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, netns?: string): DhcpAgent {
   return new DhcpAgent({
-    bus, host: cfg.DEFAULT.host || hostname(), ...(netns ? { netns } : {}), statePath: cfg.DEFAULT.state_path, reportInterval: cfg.agent.report_interval,
-    resyncInterval: cfg.DEFAULT.resync_interval, dnsDomain: cfg.DEFAULT.dns_domain, leaseDuration: cfg.DEFAULT.dhcp_lease_duration,
-    leaseMax: cfg.DEFAULT.dnsmasq_lease_max, dnsServers: [...cfg.DEFAULT.dnsmasq_dns_servers], logger: log,
+    bus,
+    host: cfg.DEFAULT.host || hostname(),
+    ...(netns ? { netns } : {}),
+    statePath: cfg.DEFAULT.state_path,
+    reportInterval: cfg.agent.report_interval,
+    resyncInterval: cfg.DEFAULT.resync_interval,
+    dnsDomain: cfg.DEFAULT.dns_domain,
+    leaseDuration: cfg.DEFAULT.dhcp_lease_duration,
+    leaseMax: cfg.DEFAULT.dnsmasq_lease_max,
+    dnsServers: [...cfg.DEFAULT.dnsmasq_dns_servers],
+    logger: log,
     availabilityZone: cfg.agent.availability_zone,
   });
 }
@@ -28,7 +36,10 @@ export async function runDhcpAgent(cfg: Config, o: { debug?: boolean; netns?: st
   const agent = dhcpAgentFromConfig(cfg, bus, log, o.netns);
   const t0 = Date.now();
   await agent.start();
-  log.info({ host, netns: o.netns, rpc: bus.transport, networks: agent.networks.size, ms: Date.now() - t0, kernel: stats(), actions: agent.actions() }, 'DHCP agent started (full sync done)');
+  log.info(
+    { host, netns: o.netns, rpc: bus.transport, networks: agent.networks.size, ms: Date.now() - t0, kernel: stats(), actions: agent.actions() },
+    'DHCP agent started (full sync done)',
+  );
   const stop = async () => {
     await agent.stop();
     await bus.close();

@@ -10,8 +10,15 @@
 // metadata route is offered (no metadata proxy in the namespace).
 import { formatIp, parseCidr, tryParseIp } from '../../ipam/index.js';
 
-export interface FixedIp { subnet_id: string; ip_address: string }
-export interface DhcpOptRec { opt_name: string; opt_value: string; ip_version: number }
+export interface FixedIp {
+  subnet_id: string;
+  ip_address: string;
+}
+export interface DhcpOptRec {
+  opt_name: string;
+  opt_value: string;
+  ip_version: number;
+}
 export interface PortInfo {
   id: string;
   network_id: string;
@@ -152,7 +159,11 @@ export function renderOpts(n: NetworkInfo): string {
     const tag = `subnet-${s.id}`;
     const dns = s.dns_nameservers ?? [];
     if (dns.length) {
-      lines.push(isAny(dns, s.ip_version) ? formatOption(s.ip_version, tag, 'dns-server') : formatOption(s.ip_version, tag, 'dns-server', dns.map(literal).join(',')));
+      lines.push(
+        isAny(dns, s.ip_version)
+          ? formatOption(s.ip_version, tag, 'dns-server')
+          : formatOption(s.ip_version, tag, 'dns-server', dns.map(literal).join(',')),
+      );
     }
     if (s.ip_version !== 4) continue;
     let gateway = s.gateway_ip;

@@ -19,15 +19,33 @@
 //     security group tables up to date, before new taps join their bridges.
 import { spawn, type ChildProcess } from 'node:child_process';
 import {
-  diffLinks, linkOpsToBatch, listLinks, listNamedLinks, reconcileFdb, reconcileNeigh, stats,
-  type Exec, type Link, type LinkOp, type Target,
+  diffLinks,
+  linkOpsToBatch,
+  listLinks,
+  listNamedLinks,
+  reconcileFdb,
+  reconcileNeigh,
+  stats,
+  type Exec,
+  type Link,
+  type LinkOp,
+  type Target,
 } from '../../dataplane/index.js';
 import { newRpcContext, type RpcBus, type RpcLogger, type RpcServerHandle } from '../../rpc/index.js';
 import { PendingKeys, Reconciler } from '../reconciler.js';
 import { StateReporter } from '../state-reporter.js';
 import {
-  FdbView, desiredFdb, desiredLinks, isTap, networkBridge, ownedLinks, unsupportedReason, vxlanName,
-  type DeviceInfo, type ModelOptions, type NetworkFdb,
+  FdbView,
+  desiredFdb,
+  desiredLinks,
+  isTap,
+  networkBridge,
+  ownedLinks,
+  unsupportedReason,
+  vxlanName,
+  type DeviceInfo,
+  type ModelOptions,
+  type NetworkFdb,
 } from './model.js';
 import { SecurityGroupFirewall } from './security-groups.js';
 import { AGENT_TYPE_LINUXBRIDGE, L2POP_TOPIC, PLUGIN_TOPIC, PORT_DELETE_TOPIC, PORT_UPDATE_TOPIC, SG_UPDATE_TOPIC } from '../../core/wire.js';
@@ -116,13 +134,22 @@ export class LinuxBridgeAgent {
     this.target = { ...(o.netns ? { netns: o.netns } : {}), ...(o.exec ? { exec: o.exec } : {}) };
     this.agentId = `lb-${o.host}`;
     this.ready = new Promise((r) => (this.markReady = r));
-    this.firewall = o.firewall === 'nftables'
-      ? new SecurityGroupFirewall({
-        call: (m, a) => this.call(m, a), target: this.target, logger: o.logger, resyncInterval: o.sgResyncInterval, kernelCheckInterval: o.sgKernelCheckInterval,
-      })
-      : null;
+    this.firewall =
+      o.firewall === 'nftables'
+        ? new SecurityGroupFirewall({
+            call: (m, a) => this.call(m, a),
+            target: this.target,
+            logger: o.logger,
+            resyncInterval: o.sgResyncInterval,
+            kernelCheckInterval: o.sgKernelCheckInterval,
+          })
+        : null;
     this.reporter = new StateReporter({
-      bus: o.bus, agentType: AGENT_TYPE_LINUXBRIDGE, binary: AGENT_BINARY, host: o.host, topic: 'N/A',
+      bus: o.bus,
+      agentType: AGENT_TYPE_LINUXBRIDGE,
+      binary: AGENT_BINARY,
+      host: o.host,
+      topic: 'N/A',
       reportInterval: o.reportInterval,
       configurations: () => ({
         interface_mappings: o.interfaceMappings,
@@ -152,44 +179,57 @@ export class LinuxBridgeAgent {
       coveredByFull: (kind) => kind === 'quick',
       backoff: { baseMs: RETRY_BASE_MS, maxMs: Math.max(RETRY_BASE_MS, this.o.pollingInterval * 1000) },
       onFailure: (kind, err, failures, retryInMs) =>
-        this.o.logger.warn({ err: (err as Error).message, kind, failures, retryInMs }, 'agent pass failed; retrying after a backoff (or on the next request)'),
+        this.o.logger.warn(
+          { err: (err as Error).message, kind, failures, retryInMs },
+          'agent pass failed; retrying after a backoff (or on the next request)',
+        ),
     });
     const h = this.o.host;
-    this.handles.push(await this.o.bus.serve(PORT_UPDATE_TOPIC, h, {
-      port_update: (_ctx, args: { port?: { id?: string } }) => {
-        const id = args?.port?.id;
-        if (!id) return;
-        const tap = `tap${id.slice(0, 11)}`;
-        if (this.devices.has(tap) || this.unresolved.has(tap)) {
-          this.refresh.add(tap);
-          this.touched.add(tap);
-          this.firewall?.portUpdated(tap);
-          this.schedule('quick');
-        }
-      },
-    }));
+    this.handles.push(
+      await this.o.bus.serve(PORT_UPDATE_TOPIC, h, {
+        port_update: (_ctx, args: { port?: { id?: string } }) => {
+          const id = args?.port?.id;
+          if (!id) return;
+          const tap = `tap${id.slice(0, 11)}`;
+          if (this.devices.has(tap) || this.unresolved.has(tap)) {
+            this.refresh.add(tap);
+            this.touched.add(tap);
+            this.firewall?.portUpdated(tap);
+            this.schedule('quick');
+          }
+        },
+      }),
+    );
     if (this.firewall) {
       await this.firewall.checkKernel();
-      this.handles.push(await this.o.bus.serve(SG_UPDATE_TOPIC, h, this.firewall.handlers(() => this.schedule('quick'))));
+      this.handles.push(
+        await this.o.bus.serve(
+          SG_UPDATE_TOPIC,
+          h,
+          this.firewall.handlers(() => this.schedule('quick')),
+        ),
+      );
     }
     this.handles.push(await this.o.bus.serve(PORT_DELETE_TOPIC, h, { port_delete: () => undefined }));
     if (this.o.l2Population) {
-      this.handles.push(await this.o.bus.serve(L2POP_TOPIC, h, {
-        add_fdb_entries: (_ctx, a: { fdb_entries: Record<string, NetworkFdb> }) => {
-          this.o.logger.debug({ fdb_entries: a.fdb_entries }, 'add_fdb_entries');
-          this.fdb.add(a.fdb_entries);
-          this.fdbChanged(a.fdb_entries, (e) => Object.keys(e?.ports ?? {}));
-        },
-        remove_fdb_entries: (_ctx, a: { fdb_entries: Record<string, NetworkFdb> }) => {
-          this.o.logger.debug({ fdb_entries: a.fdb_entries }, 'remove_fdb_entries');
-          this.fdb.remove(a.fdb_entries);
-          this.fdbChanged(a.fdb_entries, (e) => Object.keys(e?.ports ?? {}));
-        },
-        update_fdb_entries: (_ctx, a: { fdb_entries: Parameters<FdbView['update']>[0] }) => {
-          this.fdb.update(a.fdb_entries);
-          this.fdbChanged(a.fdb_entries?.chg_ip, (e) => Object.keys(e ?? {}));
-        },
-      }));
+      this.handles.push(
+        await this.o.bus.serve(L2POP_TOPIC, h, {
+          add_fdb_entries: (_ctx, a: { fdb_entries: Record<string, NetworkFdb> }) => {
+            this.o.logger.debug({ fdb_entries: a.fdb_entries }, 'add_fdb_entries');
+            this.fdb.add(a.fdb_entries);
+            this.fdbChanged(a.fdb_entries, (e) => Object.keys(e?.ports ?? {}));
+          },
+          remove_fdb_entries: (_ctx, a: { fdb_entries: Record<string, NetworkFdb> }) => {
+            this.o.logger.debug({ fdb_entries: a.fdb_entries }, 'remove_fdb_entries');
+            this.fdb.remove(a.fdb_entries);
+            this.fdbChanged(a.fdb_entries, (e) => Object.keys(e?.ports ?? {}));
+          },
+          update_fdb_entries: (_ctx, a: { fdb_entries: Parameters<FdbView['update']>[0] }) => {
+            this.fdb.update(a.fdb_entries);
+            this.fdbChanged(a.fdb_entries?.chg_ip, (e) => Object.keys(e ?? {}));
+          },
+        }),
+      );
     }
     this.reporter.start();
     if (this.o.monitor ?? true) this.startMonitor();
@@ -252,7 +292,11 @@ export class LinuxBridgeAgent {
     child.on('exit', () => {
       if (this.monitorChild === child) this.monitorChild = null;
       // Events may have been missed meanwhile: the restart is followed by a full pass.
-      if (this.running) setTimeout(() => { this.startMonitor(); this.schedule('full'); }, 1000).unref();
+      if (this.running)
+        setTimeout(() => {
+          this.startMonitor();
+          this.schedule('full');
+        }, 1000).unref();
     });
   }
 
@@ -322,13 +366,13 @@ export class LinuxBridgeAgent {
     const down: string[] = [];
     // Scoped: ask first (a tap already gone again is simply not found by the read), then read
     // only the links these devices involve.
-    if (scope) down.push(...await this.askServerAbout([...scope].filter((t) => this.needsDetails(t))));
+    if (scope) down.push(...(await this.askServerAbout([...scope].filter((t) => this.needsDetails(t)))));
     let askMs = lap();
     const actual = await this.readActualLinks(scope);
     const readMs = lap();
     const taps = new Set(actual.filter((l) => isTap(l.name)).map((l) => l.name));
     down.push(...this.forgetGoneTaps(taps, scope));
-    if (!scope) down.push(...await this.askServerAbout(this.tapsToAskAbout(taps, full)));
+    if (!scope) down.push(...(await this.askServerAbout(this.tapsToAskAbout(taps, full))));
     askMs += lap();
     const firewallOps = await this.applySecurityGroups(full);
     const ops = await this.applyLinks(actual, scope);
@@ -336,7 +380,15 @@ export class LinuxBridgeAgent {
     const { fdbOps, neighOps } = this.o.l2Population ? await this.applyL2Population(ops, fdbDirty) : { fdbOps: 0, neighOps: 0 };
     const fdbMs = lap();
     const { up, down: devicesDown } = await this.reportDeviceStates(down);
-    return { linkOps: ops.length, fdbOps, neighOps, firewallOps, up, down: devicesDown, ms: { ask: askMs, read: readMs, links: linksMs, fdb: fdbMs, report: lap() } };
+    return {
+      linkOps: ops.length,
+      fdbOps,
+      neighOps,
+      firewallOps,
+      up,
+      down: devicesDown,
+      ms: { ask: askMs, read: readMs, links: linksMs, fdb: fdbMs, report: lap() },
+    };
   }
 
   /** A tap the agent knows nothing about yet, or whose port changed (port_update). */
@@ -382,7 +434,11 @@ export class LinuxBridgeAgent {
     if (!ask.length) return [];
     const o = this.o;
     const down: string[] = [];
-    const details = await this.call<Array<Partial<DeviceInfo> & { device: string }>>('get_devices_details_list', { devices: ask, agent_id: this.agentId, host: o.host });
+    const details = await this.call<Array<Partial<DeviceInfo> & { device: string }>>('get_devices_details_list', {
+      devices: ask,
+      agent_id: this.agentId,
+      host: o.host,
+    });
     for (const d of details) {
       this.refresh.delete(d.device);
       if (d.network_id && d.port_id) {
@@ -480,7 +536,10 @@ export class LinuxBridgeAgent {
     const down = [...gone, ...adminDown];
     if (up.length || down.length) {
       const r = await this.call<{ failed_devices_up?: string[]; failed_devices_down?: string[] }>('update_device_list', {
-        devices_up: up, devices_down: down, agent_id: this.agentId, host: this.o.host,
+        devices_up: up,
+        devices_down: down,
+        agent_id: this.agentId,
+        host: this.o.host,
       });
       const failed = new Set([...(r?.failed_devices_up ?? []), ...(r?.failed_devices_down ?? [])]);
       for (const t of up) if (!failed.has(t)) this.reported.set(t, 'up');

@@ -61,7 +61,8 @@ export function planCleanup(links: readonly Link[], o: CleanupOptions): CleanupP
     const tap = inside.find((m) => isTap(m.name));
     if (mapped.has(br.name)) plan.keep.push({ name: br.name, kind: br.kind, why: 'a bridge_mappings bridge' });
     else if (tap) plan.keep.push({ name: br.name, kind: br.kind, why: `${tap.name} is plugged` });
-    else if (br.addresses.length) plan.keep.push({ name: br.name, kind: br.kind, why: `has addresses (${br.addresses.join(', ')}): not the agent's` });
+    else if (br.addresses.length)
+      plan.keep.push({ name: br.name, kind: br.kind, why: `has addresses (${br.addresses.join(', ')}): not the agent's` });
     else {
       for (const m of inside) {
         if (isAgentVxlan(m)) plan.remove.push({ name: m.name, kind: m.kind, why: `VXLAN device of ${br.name}` });
@@ -120,11 +121,20 @@ export interface CleanupCliArgs {
 }
 
 export function parseCleanupArgs(argv: string[]): CleanupCliArgs | 'help' {
-  const spec = { 'config-file': { type: 'string', multiple: true }, netns: { type: 'string' }, 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+  const spec = {
+    'config-file': { type: 'string', multiple: true },
+    netns: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  } as const;
   const { values: v, positionals } = parseOptions(argv, spec, CLEANUP_USAGE, (m) => new ConfigError(m, {}));
   if (v.help) return 'help';
   if (positionals.length) throw new ConfigError(`unexpected argument ${positionals[0]}\n\n${CLEANUP_USAGE}`, {});
-  return { configFiles: (v['config-file'] ?? []).map((f) => resolve(f)), dryRun: v['dry-run'] ?? false, ...(v.netns !== undefined ? { netns: v.netns } : {}) };
+  return {
+    configFiles: (v['config-file'] ?? []).map((f) => resolve(f)),
+    dryRun: v['dry-run'] ?? false,
+    ...(v.netns !== undefined ? { netns: v.netns } : {}),
+  };
 }
 
 /** The command: prints one line per device removed, kept or failed; exit status 1 if any failed. */

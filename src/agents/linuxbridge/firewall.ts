@@ -190,7 +190,10 @@ export function ruleMatch(r: SgRule): string | null {
   if (!v) return null;
   const kw = v === 4 ? 'ip' : 'ip6';
   const parts = [`meta nfproto ipv${v}`];
-  for (const [prefix, dir] of [[r.source_ip_prefix, 'saddr'], [r.dest_ip_prefix, 'daddr']] as const) {
+  for (const [prefix, dir] of [
+    [r.source_ip_prefix, 'saddr'],
+    [r.dest_ip_prefix, 'daddr'],
+  ] as const) {
     const m = prefixMatch(kw, dir, prefix, v);
     if (m === false) return null;
     if (m) parts.push(m);
@@ -282,10 +285,16 @@ const FROM_PORT: NftChain = {
   rules: [
     r('iifname . ether saddr != @port-macs drop', 'MAC spoofing'),
     r('ether type arp iifname . arp saddr ether . arp saddr ip != @port-addr4 drop', 'ARP spoofing'),
-    r('ether type ip ip saddr 0.0.0.0 ip daddr 255.255.255.255 meta l4proto 17 th sport 68 th dport 67 meta mark set iifname map @port-ids return', 'DHCP discovery'),
+    r(
+      'ether type ip ip saddr 0.0.0.0 ip daddr 255.255.255.255 meta l4proto 17 th sport 68 th dport 67 meta mark set iifname map @port-ids return',
+      'DHCP discovery',
+    ),
     r('ether type ip iifname . ether saddr . ip saddr != @port-addr4 drop', 'IPv4 spoofing'),
     r('ether type ip meta l4proto 17 th sport 67 th dport 68 drop', 'DHCP server'),
-    r('ether type ip6 ip6 saddr :: ip6 daddr ff02::/16 meta l4proto 58 icmpv6 type { 131, 135, 143 } meta mark set iifname map @port-ids return', 'DAD and MLD'),
+    r(
+      'ether type ip6 ip6 saddr :: ip6 daddr ff02::/16 meta l4proto 58 icmpv6 type { 131, 135, 143 } meta mark set iifname map @port-ids return',
+      'DAD and MLD',
+    ),
     r('ether type ip6 iifname . ether saddr . ip6 saddr != @port-addr6 drop', 'IPv6 spoofing'),
     r('ether type ip6 meta l4proto 58 icmpv6 type 134 drop', 'router advertisement'),
     r('ether type ip6 meta l4proto 17 th sport 547 th dport 546 drop', 'DHCPv6 server'),
@@ -399,7 +408,10 @@ const byDevice = (a: FirewallPort, b: FirewallPort) => (a.device < b.device ? -1
 /** Members of a group of one family, as set elements. */
 function memberElements(members: MemberIps | undefined, v: 4 | 6): string[] {
   const list = members?.[v === 4 ? 'IPv4' : 'IPv6'] ?? [];
-  return addressElements(list.map((x) => (Array.isArray(x) ? x[0] : x)), v);
+  return addressElements(
+    list.map((x) => (Array.isArray(x) ? x[0] : x)),
+    v,
+  );
 }
 
 /**
@@ -442,7 +454,11 @@ export function renderFirewall(m: FirewallModel): { bridge: NftTable; inet: NftT
       { name: 'to-ports', type: 'ifname', map: 'verdict', elements: ports.map((p) => `"${p.device}" : jump to-${p.device}`) },
     ],
     chains: [
-      { name: 'prerouting', base: { type: 'filter', hook: 'prerouting', priority: BRIDGE_PRIORITY, policy: 'accept' }, rules: ['iifname @ports jump from-port'] },
+      {
+        name: 'prerouting',
+        base: { type: 'filter', hook: 'prerouting', priority: BRIDGE_PRIORITY, policy: 'accept' },
+        rules: ['iifname @ports jump from-port'],
+      },
       { name: 'forward', base: { type: 'filter', hook: 'forward', priority: BRIDGE_PRIORITY, policy: 'accept' }, rules: ['oifname vmap @to-ports'] },
       FROM_PORT,
       ...toChains,
@@ -451,7 +467,12 @@ export function renderFirewall(m: FirewallModel): { bridge: NftTable; inet: NftT
   const groupSets: NftSet[] = [...needSets].sort().map((k) => {
     const [g, v] = k.split('|') as [string, string];
     const fam = Number(v) as 4 | 6;
-    return { name: groupSetName(g, fam), type: fam === 4 ? 'ipv4_addr' : 'ipv6_addr', flags: ['interval'], elements: memberElements(m.members.get(g), fam) };
+    return {
+      name: groupSetName(g, fam),
+      type: fam === 4 ? 'ipv4_addr' : 'ipv6_addr',
+      flags: ['interval'],
+      elements: memberElements(m.members.get(g), fam),
+    };
   });
   const bridges = [...m.bridges.keys()].sort();
   const inet: NftTable = {
@@ -459,17 +480,32 @@ export function renderFirewall(m: FirewallModel): { bridge: NftTable; inet: NftT
     name: FW_TABLE,
     sets: [{ name: 'bridges', type: 'ifname', elements: bridges.map((b) => `"${b}"`) }, ...groupSets],
     maps: [
-      { name: 'bridge-zones', type: 'ifname', map: 'integer', typeof: 'iifname : ct zone', elements: bridges.map((b) => `"${b}" : ${m.bridges.get(b)}`) },
+      {
+        name: 'bridge-zones',
+        type: 'ifname',
+        map: 'integer',
+        typeof: 'iifname : ct zone',
+        elements: bridges.map((b) => `"${b}" : ${m.bridges.get(b)}`),
+      },
       { name: 'egress-ports', type: 'mark', map: 'verdict', elements: ports.map((p) => `${idOf(p)} : jump egress-${p.device}`) },
       { name: 'ingress-ports', type: 'mark', map: 'verdict', elements: ports.map((p) => `${idOf(p) * 0x10000} : jump ingress-${p.device}`) },
     ],
     chains: [
       // Before conntrack (-200): the connection is looked up in its network's zone.
-      { name: 'prerouting', base: { type: 'filter', hook: 'prerouting', priority: -300, policy: 'accept' }, rules: ['ct zone set iifname map @bridge-zones'] },
+      {
+        name: 'prerouting',
+        base: { type: 'filter', hook: 'prerouting', priority: -300, policy: 'accept' },
+        rules: ['ct zone set iifname map @bridge-zones'],
+      },
       {
         name: 'forward',
         base: { type: 'filter', hook: 'forward', priority: 0, policy: 'accept' },
-        rules: ['iifname != @bridges return', 'meta mark and 0xffff vmap @egress-ports', 'meta mark and 0xffff0000 vmap @ingress-ports', 'meta mark set 0'],
+        rules: [
+          'iifname != @bridges return',
+          'meta mark and 0xffff vmap @egress-ports',
+          'meta mark and 0xffff0000 vmap @ingress-ports',
+          'meta mark set 0',
+        ],
       },
       {
         name: 'input',
@@ -556,7 +592,9 @@ export function staleFlows(prev: FirewallState, next: FirewallState): StaleFlows
   for (const [g, before] of prev.members) {
     const now = next.members.get(g);
     if (!now) continue;
-    const naming = [...next.ports.values()].filter((p) => (p.security_groups ?? []).some((sg) => (next.groups.get(sg) ?? []).some((r) => r.remote_group_id === g)));
+    const naming = [...next.ports.values()].filter((p) =>
+      (p.security_groups ?? []).some((sg) => (next.groups.get(sg) ?? []).some((r) => r.remote_group_id === g)),
+    );
     for (const v of [4, 6] as const) {
       const still = memberSet(now, v);
       const gone = [...memberSet(before, v)].filter((ip) => !still.has(ip) && !ip.includes('/'));
@@ -574,6 +612,14 @@ export function staleFlows(prev: FirewallState, next: FirewallState): StaleFlows
 }
 
 export function conntrackArgv(f: StaleFlows): string[] {
-  return ['conntrack', '-D', '-f', `ipv${f.v}`, ...(f.proto ? ['-p', String(f.proto)] : []), ...(f.src ? ['-s', f.src] : []), ...(f.dst ? ['-d', f.dst] : []),
-    ...(f.zone !== undefined ? ['-w', String(f.zone)] : [])];
+  return [
+    'conntrack',
+    '-D',
+    '-f',
+    `ipv${f.v}`,
+    ...(f.proto ? ['-p', String(f.proto)] : []),
+    ...(f.src ? ['-s', f.src] : []),
+    ...(f.dst ? ['-d', f.dst] : []),
+    ...(f.zone !== undefined ? ['-w', String(f.zone)] : []),
+  ];
 }

@@ -27,12 +27,19 @@ export interface LbCliArgs {
 }
 
 export function parseLbArgs(argv: string[]): LbCliArgs {
-  const spec = { 'config-file': { type: 'string', multiple: true }, netns: { type: 'string' }, host: { type: 'string' }, debug: { type: 'boolean' } } as const;
+  const spec = {
+    'config-file': { type: 'string', multiple: true },
+    netns: { type: 'string' },
+    host: { type: 'string' },
+    debug: { type: 'boolean' },
+  } as const;
   const { values: v, positionals } = parseOptions(argv, spec, LB_USAGE, (m) => new ConfigError(m, {}));
   if (positionals.length) throw new ConfigError(`unexpected argument ${positionals[0]}\n\n${LB_USAGE}`, {});
   return {
-    configFiles: (v['config-file'] ?? []).map((f) => resolve(f)), debug: v.debug ?? false,
-    ...(v.netns !== undefined ? { netns: v.netns } : {}), ...(v.host !== undefined ? { host: v.host } : {}),
+    configFiles: (v['config-file'] ?? []).map((f) => resolve(f)),
+    debug: v.debug ?? false,
+    ...(v.netns !== undefined ? { netns: v.netns } : {}),
+    ...(v.host !== undefined ? { host: v.host } : {}),
   };
 }
 
@@ -45,7 +52,10 @@ export function firewallFromConfig(cfg: Config): 'nftables' | 'noop' {
   const d = (cfg.securitygroup.firewall_driver ?? '').trim();
   if (['noop', 'neutron.agent.firewall.NoopFirewallDriver'].includes(d)) return 'noop';
   if (['', 'nftables', 'iptables', 'iptables_hybrid', 'neutron.agent.linux.iptables_firewall.IptablesFirewallDriver'].includes(d)) return 'nftables';
-  throw new ConfigError(`[securitygroup] firewall_driver: unknown driver ${JSON.stringify(d)}; use nftables (or iptables, which means the same here) or noop`, {});
+  throw new ConfigError(
+    `[securitygroup] firewall_driver: unknown driver ${JSON.stringify(d)}; use nftables (or iptables, which means the same here) or noop`,
+    {},
+  );
 }
 
 export function agentOptionsFromConfig(cfg: Config) {
@@ -76,7 +86,20 @@ export async function runLinuxBridgeAgent(argv: string[]): Promise<LinuxBridgeAg
   await agent.start();
   void agent.ready.then(() => {
     const p = agent.lastPass;
-    log.info({ host, netns: args.netns, rpc: bus.transport, devices: agent.devices.size, ms: Date.now() - t0, kernel: stats(), linkOps: p?.linkOps, fdbOps: p?.fdbOps, firewall: agent.firewall ? 'nftables' : 'noop' }, 'linuxbridge agent: first full pass done');
+    log.info(
+      {
+        host,
+        netns: args.netns,
+        rpc: bus.transport,
+        devices: agent.devices.size,
+        ms: Date.now() - t0,
+        kernel: stats(),
+        linkOps: p?.linkOps,
+        fdbOps: p?.fdbOps,
+        firewall: agent.firewall ? 'nftables' : 'noop',
+      },
+      'linuxbridge agent: first full pass done',
+    );
   });
   const stop = async () => {
     await agent.stop();

@@ -55,9 +55,13 @@ export function unsupportedReason(d: DeviceInfo, o: ModelOptions): string | null
       if (d.segmentation_id === null) return 'vxlan network without a VNI';
       return null;
     case 'flat':
-      return d.physical_network && (o.interfaceMappings[d.physical_network] || o.bridgeMappings[d.physical_network]) ? null : `no mapping for physnet ${d.physical_network}`;
+      return d.physical_network && (o.interfaceMappings[d.physical_network] || o.bridgeMappings[d.physical_network])
+        ? null
+        : `no mapping for physnet ${d.physical_network}`;
     case 'vlan':
-      return d.physical_network && o.interfaceMappings[d.physical_network] && d.segmentation_id !== null ? null : `no interface mapping for physnet ${d.physical_network}`;
+      return d.physical_network && o.interfaceMappings[d.physical_network] && d.segmentation_id !== null
+        ? null
+        : `no interface mapping for physnet ${d.physical_network}`;
     default:
       return `network type ${d.network_type} not supported`;
   }
@@ -77,7 +81,18 @@ export function desiredLinks(devices: Iterable<DeviceInfo>, o: ModelOptions): De
     if (mapped) add({ kind: 'external', name: br, up: true });
     else add({ kind: 'bridge', name: br, up: true });
     if (d.network_type === 'vxlan') {
-      add({ kind: 'vxlan', name: vxlanName(d.segmentation_id!), vni: d.segmentation_id!, local: o.localIp!, dstport: VXLAN_PORT, learning: false, proxy: o.arpResponder, master: br, up: true, ...(mtu ? { mtu } : {}) });
+      add({
+        kind: 'vxlan',
+        name: vxlanName(d.segmentation_id!),
+        vni: d.segmentation_id!,
+        local: o.localIp!,
+        dstport: VXLAN_PORT,
+        learning: false,
+        proxy: o.arpResponder,
+        master: br,
+        up: true,
+        ...(mtu ? { mtu } : {}),
+      });
     } else if (d.network_type === 'flat' && !mapped) {
       add({ kind: 'external', name: o.interfaceMappings[d.physical_network!]!, master: br, up: true });
     } else if (d.network_type === 'vlan') {
@@ -166,7 +181,13 @@ export class FdbView {
 }
 
 /** The VXLAN device's forwarding and (with arp_responder) neighbour entries for one network. */
-export function desiredFdb(view: FdbView, networkId: string, dev: string, localIp: string | null, arpResponder: boolean): { fdb: FdbEntry[]; neigh: NeighEntry[] } {
+export function desiredFdb(
+  view: FdbView,
+  networkId: string,
+  dev: string,
+  localIp: string | null,
+  arpResponder: boolean,
+): { fdb: FdbEntry[]; neigh: NeighEntry[] } {
   const fdb: FdbEntry[] = [];
   const neigh: NeighEntry[] = [];
   const macAt = new Map<string, string>();

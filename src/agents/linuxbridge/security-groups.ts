@@ -24,8 +24,18 @@ import { readFile } from 'node:fs/promises';
 import { applyNftPlans, execOf, expectedTable, planTable, readNftTable, type ActualTable, type NftPlan, type Target } from '../../dataplane/index.js';
 import type { RpcHandlers, RpcLogger } from '../../rpc/index.js';
 import {
-  FW_TABLE, allocateIds, conntrackArgv, idsFromTable, isFiltered, renderFirewall, staleFlows, zonesFromTable,
-  type FirewallPort, type FirewallState, type MemberIps, type SgRule,
+  FW_TABLE,
+  allocateIds,
+  conntrackArgv,
+  idsFromTable,
+  isFiltered,
+  renderFirewall,
+  staleFlows,
+  zonesFromTable,
+  type FirewallPort,
+  type FirewallState,
+  type MemberIps,
+  type SgRule,
 } from './firewall.js';
 import { PendingKeys } from '../reconciler.js';
 
@@ -105,7 +115,8 @@ export class SecurityGroupFirewall {
     const groups = (kind: 'rule' | 'member', a: { security_groups?: unknown }) => {
       for (const g of ids(a)) note(`${kind}:${g}`);
     };
-    const ids = (a: { security_groups?: unknown }) => (Array.isArray(a?.security_groups) ? a.security_groups.filter((x): x is string => typeof x === 'string') : []);
+    const ids = (a: { security_groups?: unknown }) =>
+      Array.isArray(a?.security_groups) ? a.security_groups.filter((x): x is string => typeof x === 'string') : [];
     return {
       security_groups_rule_updated: (_ctx, a: { security_groups?: string[] }) => groups('rule', a),
       security_groups_member_updated: (_ctx, a: { security_groups?: string[] }) => groups('member', a),
@@ -129,15 +140,18 @@ export class SecurityGroupFirewall {
       const path = `/proc/sys/net/bridge/bridge-nf-call-${proto}`;
       let value: string;
       try {
-        value = this.o.target.netns || this.o.target.exec
-          ? (await execOf(this.o.target)({ argv: ['cat', path], netns: this.o.target.netns, okCodes: [0, 1] })).stdout.trim()
-          : (await readFile(path, 'utf8')).trim();
+        value =
+          this.o.target.netns || this.o.target.exec
+            ? (await execOf(this.o.target)({ argv: ['cat', path], netns: this.o.target.netns, okCodes: [0, 1] })).stdout.trim()
+            : (await readFile(path, 'utf8')).trim();
       } catch {
         value = '';
       }
       if (value !== '1') {
-        this.o.logger.error({ path, value: value || 'missing' },
-          'security group rules need br_netfilter: load it and set net.bridge.bridge-nf-call-iptables and -ip6tables to 1 (anti-spoofing works without it)');
+        this.o.logger.error(
+          { path, value: value || 'missing' },
+          'security group rules need br_netfilter: load it and set net.bridge.bridge-nf-call-iptables and -ip6tables to 1 (anti-spoofing works without it)',
+        );
       }
     }
   }
@@ -159,9 +173,10 @@ export class SecurityGroupFirewall {
       // A group's rules or members changed: asking about any one port that is in the group (or
       // whose rules name it) brings them back with that port's description; the other ports'
       // descriptions have not changed, so they are not asked about again.
-      const concerned = kind === 'rule'
-        ? (p: FirewallPort) => (p.security_groups ?? []).includes(id)
-        : (p: FirewallPort) => (p.security_groups ?? []).some((sg) => (this.groups.get(sg) ?? []).some((r) => r.remote_group_id === id));
+      const concerned =
+        kind === 'rule'
+          ? (p: FirewallPort) => (p.security_groups ?? []).includes(id)
+          : (p: FirewallPort) => (p.security_groups ?? []).some((sg) => (this.groups.get(sg) ?? []).some((r) => r.remote_group_id === id));
       const d = [...this.ports].find(([, p]) => p && concerned(p))?.[0];
       if (d) this.stale.add(d);
     }
@@ -251,7 +266,10 @@ export class SecurityGroupFirewall {
     const p0 = Date.now();
     if (!this.ids.size) this.ids = idsFromTable(actual[1]);
     if (!this.zones.size) this.zones = zonesFromTable(actual[1]);
-    this.ids = allocateIds(filtered.map((p) => p.device), this.ids);
+    this.ids = allocateIds(
+      filtered.map((p) => p.device),
+      this.ids,
+    );
     this.zones = allocateIds(filtered.map((p) => devices.get(p.device)!).filter(Boolean), this.zones);
     const tables = renderFirewall({ ports: filtered, groups: this.groups, members: this.members, ids: this.ids, bridges: this.zones });
     const plan = () => [planTable(tables.bridge, actual[0], { incremental: true }), planTable(tables.inet, actual[1], { incremental: true })];
@@ -282,7 +300,9 @@ export class SecurityGroupFirewall {
     this.expected = [expectedTable(tables.bridge), expectedTable(tables.inet)];
     this.dirty = false;
     const state: FirewallState = {
-      ports: new Map(filtered.map((p) => [p.device, p])), groups: new Map(this.groups), members: new Map(this.members),
+      ports: new Map(filtered.map((p) => [p.device, p])),
+      groups: new Map(this.groups),
+      members: new Map(this.members),
       zones: new Map(filtered.map((p) => [p.device, this.zones.get(devices.get(p.device)!)!])),
     };
     if (this.applied) await this.dropStaleFlows(staleFlows(this.applied, state));

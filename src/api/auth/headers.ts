@@ -19,7 +19,10 @@ export function header(headers: HeaderBag, ...names: string[]): string | undefin
 }
 
 export function splitRoles(v: string | undefined): string[] {
-  return (v ?? '').split(',').map((r) => r.trim()).filter(Boolean);
+  return (v ?? '')
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
 }
 
 /** oslo.policy's role checks compare case-insensitively. */

@@ -28,7 +28,11 @@ export interface AgentSettings {
 export class AgentHandler extends TableResource<'agents'> {
   private readonly now: () => number;
   /** `callbacks`: agent after_update events (an agent enabled or disabled is told so). */
-  constructor(db: Db, private readonly settings: AgentSettings, private readonly callbacks?: CallbackRegistry) {
+  constructor(
+    db: Db,
+    private readonly settings: AgentSettings,
+    private readonly callbacks?: CallbackRegistry,
+  ) {
     // Agents belong to no project: the policy alone decides who reads them (admin by default).
     super({ def: agentDef, db, notFound: agentNotFound, visibility: 'all' });
     this.now = settings.now ?? Date.now;
@@ -85,7 +89,12 @@ export class AgentHandler extends TableResource<'agents'> {
     const d = await this.get(ctx, id);
     if (!d) throw this.notFound(id);
     if (before && this.callbacks) {
-      await this.callbacks.publish('agent', Events.AFTER_UPDATE, { context: ctx, resourceId: id, before: { admin_state_up: Number(before.admin_state_up) === 1 }, after: d });
+      await this.callbacks.publish('agent', Events.AFTER_UPDATE, {
+        context: ctx,
+        resourceId: id,
+        before: { admin_state_up: Number(before.admin_state_up) === 1 },
+        after: d,
+      });
     }
     return d;
   }

@@ -15,7 +15,6 @@ import type { Reader } from '../../db/tx.js';
 import type { Ml2ExtensionDriver } from '../ml2/extension-drivers.js';
 import { AGENT_TYPE_DHCP, AGENT_TYPE_L3 } from '../../core/wire.js';
 
-
 export type ZoneResource = 'network' | 'router';
 
 /** Neutron's RESOURCE_AGENT_TYPE_MAP. */
@@ -39,8 +38,13 @@ export function parseHints(text: string | null | undefined): string[] {
 /** validate_availability_zones: every zone is reported by an agent of the resource's kind. */
 export async function validateAvailabilityZones(db: Reader, resource: ZoneResource, zones: readonly string[]): Promise<void> {
   if (!zones.length) return;
-  const rows = await db.selectFrom('agents').select('availability_zone').distinct()
-    .where('agent_type', '=', AGENT_TYPE_OF[resource]).where('availability_zone', 'in', [...zones]).execute();
+  const rows = await db
+    .selectFrom('agents')
+    .select('availability_zone')
+    .distinct()
+    .where('agent_type', '=', AGENT_TYPE_OF[resource])
+    .where('availability_zone', 'in', [...zones])
+    .execute();
   const known = new Set(rows.map((r) => r.availability_zone));
   const missing = zones.find((z) => !known.has(z));
   if (missing !== undefined) throw availabilityZoneNotFound(missing);
@@ -54,8 +58,12 @@ export interface AvailabilityZone {
 
 /** Every zone with its state, from the DHCP and L3 agents' reports, sorted by resource then name. */
 export async function listAvailabilityZones(db: Reader): Promise<AvailabilityZone[]> {
-  const rows = await db.selectFrom('agents').select(['availability_zone', 'agent_type', 'admin_state_up'])
-    .where('agent_type', 'in', [AGENT_TYPE_DHCP, AGENT_TYPE_L3]).where('availability_zone', 'is not', null).execute();
+  const rows = await db
+    .selectFrom('agents')
+    .select(['availability_zone', 'agent_type', 'admin_state_up'])
+    .where('agent_type', 'in', [AGENT_TYPE_DHCP, AGENT_TYPE_L3])
+    .where('availability_zone', 'is not', null)
+    .execute();
   const zones = new Map<string, AvailabilityZone>();
   for (const r of rows) {
     if (!r.availability_zone) continue;
@@ -78,11 +86,20 @@ export async function fillAvailabilityZones(db: Reader, resource: ZoneResource, 
   const zones = new Map<string, Set<string>>();
   for (let i = 0; i < ids.length; i += 500) {
     const part = ids.slice(i, i + 500);
-    const rows = resource === 'network'
-      ? await db.selectFrom('networkdhcpagentbindings as b').innerJoin('agents as a', 'a.id', 'b.dhcp_agent_id')
-        .select(['b.network_id as id', 'a.availability_zone as zone']).where('b.network_id', 'in', part).execute()
-      : await db.selectFrom('routerl3agentbindings as b').innerJoin('agents as a', 'a.id', 'b.l3_agent_id')
-        .select(['b.router_id as id', 'a.availability_zone as zone']).where('b.router_id', 'in', part).execute();
+    const rows =
+      resource === 'network'
+        ? await db
+            .selectFrom('networkdhcpagentbindings as b')
+            .innerJoin('agents as a', 'a.id', 'b.dhcp_agent_id')
+            .select(['b.network_id as id', 'a.availability_zone as zone'])
+            .where('b.network_id', 'in', part)
+            .execute()
+        : await db
+            .selectFrom('routerl3agentbindings as b')
+            .innerJoin('agents as a', 'a.id', 'b.l3_agent_id')
+            .select(['b.router_id as id', 'a.availability_zone as zone'])
+            .where('b.router_id', 'in', part)
+            .execute();
     for (const r of rows) {
       if (!r.zone) continue;
       let s = zones.get(r.id);

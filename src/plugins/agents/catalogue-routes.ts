@@ -41,19 +41,35 @@ const visible = (api: ApiServices, ctx: RequestContext, action: string, items: R
   items.filter((it) => api.allowed(ctx, action, { ...it, tenant_id: ctx.projectId, project_id: ctx.projectId }));
 
 export function availabilityZoneRoutes(db: Db): ApiRoute[] {
-  return [{ method: 'GET', path: '/availability_zones', async handle(r, api) {
-    const zones = (await listAvailabilityZones(db.kysely)) as unknown as Rec[];
-    const items = filtered(zones, r.query, new Set(['name', 'resource', 'state']));
-    return { availability_zones: project(visible(api, r.ctx, 'get_availability_zone', items), r.query) };
-  } }];
+  return [
+    {
+      method: 'GET',
+      path: '/availability_zones',
+      async handle(r, api) {
+        const zones = (await listAvailabilityZones(db.kysely)) as unknown as Rec[];
+        const items = filtered(zones, r.query, new Set(['name', 'resource', 'state']));
+        return { availability_zones: project(visible(api, r.ctx, 'get_availability_zone', items), r.query) };
+      },
+    },
+  ];
 }
 
 export function serviceProviderRoutes(): ApiRoute[] {
-  return [{ method: 'GET', path: '/service-providers', async handle(r, api) {
-    // Neutron's service type manager takes any filter and applies service_type, name, default.
-    const known = new Set(['service_type', 'name', 'default']);
-    const applied = Object.fromEntries(Object.entries(r.query).filter(([k]) => PAGING.has(k) || known.has(k)));
-    const items = filtered(SERVICE_PROVIDERS.map((p) => ({ ...p })), applied, null);
-    return { service_providers: project(visible(api, r.ctx, 'get_service_provider', items), r.query) };
-  } }];
+  return [
+    {
+      method: 'GET',
+      path: '/service-providers',
+      async handle(r, api) {
+        // Neutron's service type manager takes any filter and applies service_type, name, default.
+        const known = new Set(['service_type', 'name', 'default']);
+        const applied = Object.fromEntries(Object.entries(r.query).filter(([k]) => PAGING.has(k) || known.has(k)));
+        const items = filtered(
+          SERVICE_PROVIDERS.map((p) => ({ ...p })),
+          applied,
+          null,
+        );
+        return { service_providers: project(visible(api, r.ctx, 'get_service_provider', items), r.query) };
+      },
+    },
+  ];
 }

@@ -11,7 +11,6 @@ import type { RpcBus, RpcContext, RpcServerHandle } from '../../rpc/index.js';
 import { isoAt } from './agents.js';
 import { AGENT_TYPE_DHCP, AGENT_TYPE_L3, REPORTS_TOPIC } from '../../core/wire.js';
 
-
 /** What an agent reports (neutron agents' self.agent_state). */
 export interface AgentState {
   agent_type: string;
@@ -74,8 +73,12 @@ export async function createOrUpdateAgent(db: Db, state: AgentState, opts: Repor
     };
     if ('availability_zone' in state) fields.availability_zone = state.availability_zone ?? null;
     if (state.resource_versions && Object.keys(state.resource_versions).length) fields.resource_versions = JSON.stringify(state.resource_versions);
-    const existing = await k.selectFrom('agents').select(['id', 'heartbeat_timestamp'])
-      .where('agent_type', '=', state.agent_type).where('host', '=', state.host).executeTakeFirst();
+    const existing = await k
+      .selectFrom('agents')
+      .select(['id', 'heartbeat_timestamp'])
+      .where('agent_type', '=', state.agent_type)
+      .where('host', '=', state.host)
+      .executeTakeFirst();
     if (existing) {
       const wasAlive = existing.heartbeat_timestamp >= isoAt(nowMs - opts.agentDownTime * 1000);
       if (state.start_flag) fields.started_at = ts;
@@ -83,18 +86,21 @@ export async function createOrUpdateAgent(db: Db, state: AgentState, opts: Repor
       return wasAlive ? 'alive' : 'revived';
     }
     try {
-      await k.insertInto('agents').values({
-        id: randomUUID(),
-        agent_type: state.agent_type,
-        host: state.host,
-        availability_zone: null,
-        admin_state_up: 1,
-        created_at: ts,
-        started_at: ts,
-        description: null,
-        resource_versions: null,
-        ...fields,
-      } as AgentTable).execute();
+      await k
+        .insertInto('agents')
+        .values({
+          id: randomUUID(),
+          agent_type: state.agent_type,
+          host: state.host,
+          availability_zone: null,
+          admin_state_up: 1,
+          created_at: ts,
+          started_at: ts,
+          description: null,
+          resource_versions: null,
+          ...fields,
+        } as AgentTable)
+        .execute();
       return 'new';
     } catch (err) {
       // Another report from the same agent inserted first: update that row instead.
@@ -110,9 +116,14 @@ export async function createOrUpdateAgent(db: Db, state: AgentState, opts: Repor
  */
 export function reportStateHandlers(db: Db, opts: ReportStateOptions) {
   return {
-    async report_state(_ctx: RpcContext, args: { agent_state?: { agent_state?: AgentState } | AgentState; time?: string }): Promise<AgentStatus | null> {
+    async report_state(
+      _ctx: RpcContext,
+      args: { agent_state?: { agent_state?: AgentState } | AgentState; time?: string },
+    ): Promise<AgentStatus | null> {
       const outer = args?.agent_state as Record<string, unknown> | undefined;
-      const state = (outer && typeof outer.agent_state === 'object' && outer.agent_state !== null ? outer.agent_state : outer) as AgentState | undefined;
+      const state = (outer && typeof outer.agent_state === 'object' && outer.agent_state !== null ? outer.agent_state : outer) as
+        | AgentState
+        | undefined;
       if (!state || typeof state !== 'object') throw new Error('report_state without agent_state');
       const sent = parseReportTime(args.time);
       if (opts.startTime !== undefined && Number.isFinite(sent) && sent < opts.startTime) return null;

@@ -3,7 +3,7 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
 import type { ListQuery, TagFilters } from '../../core/list-query.js';
 import { notFound } from '../../core/errors.js';
-import type { AnySelect, Reader } from '../../db/tx.js';
+import { untyped, type AnySelect, type Reader } from '../../db/tx.js';
 import type { Db } from '../../db/connection.js';
 import { BOOL_COLUMN } from '../../definitions/common.js';
 import type { ResourceDef } from '../../core/definition.js';
@@ -35,7 +35,12 @@ export const tableOf = (def: ResourceDef): string => def.table ?? def.collection
 type AnyQB = AnySelect;
 
 /** Filters that are plain columns; the rest are returned for the caller to handle. */
-export function applyColumnFilters<QB extends AnyQB>(qb: QB, table: string, map: ColumnMap, filters: Record<string, unknown[]>): { qb: QB; rest: Record<string, unknown[]> } {
+export function applyColumnFilters<QB extends AnyQB>(
+  qb: QB,
+  table: string,
+  map: ColumnMap,
+  filters: Record<string, unknown[]>,
+): { qb: QB; rest: Record<string, unknown[]> } {
   const rest: Record<string, unknown[]> = {};
   for (const [attr, values] of Object.entries(filters)) {
     const m = map[attr];
@@ -54,8 +59,7 @@ export function applyTagFilters<QB extends AnyQB>(qb: QB, table: string, tf: Tag
   const idRef = sql.ref(`${table}.id`);
   const hasAll = (tags: string[]) =>
     sql<SqlBool>`(select count(distinct t.tag) from tags t where t.resource_id = ${idRef} and t.tag in (${sql.join(tags)})) = ${tags.length}`;
-  const hasAny = (tags: string[]) =>
-    sql<SqlBool>`exists (select 1 from tags t where t.resource_id = ${idRef} and t.tag in (${sql.join(tags)}))`;
+  const hasAny = (tags: string[]) => sql<SqlBool>`exists (select 1 from tags t where t.resource_id = ${idRef} and t.tag in (${sql.join(tags)}))`;
   if (tf.tags?.length) qb = qb.where(hasAll(tf.tags)) as QB;
   if (tf.tagsAny?.length) qb = qb.where(hasAny(tf.tagsAny)) as QB;
   if (tf.notTags?.length) qb = qb.where(sql<SqlBool>`not (${hasAll(tf.notTags)})`) as QB;
@@ -68,15 +72,19 @@ export function applyTagFilters<QB extends AnyQB>(qb: QB, table: string, tf: Tag
  * page_reverse walks backwards: the order is flipped here and the caller reverses the rows.
  */
 export async function applySortAndPage<QB extends AnyQB>(
-  db: Reader, qb: QB, table: string, map: ColumnMap, q: ListQuery, notFoundType: string,
+  db: Reader,
+  qb: QB,
+  table: string,
+  map: ColumnMap,
+  q: ListQuery,
+  notFoundType: string,
 ): Promise<QB> {
-  const sorts: Array<[string, boolean]> = q.sorts
-    .filter(([attr]) => map[attr])
-    .map(([attr, asc]) => [map[attr]!.column, q.pageReverse ? !asc : asc]);
+  const sorts: Array<[string, boolean]> = q.sorts.filter(([attr]) => map[attr]).map(([attr, asc]) => [map[attr]!.column, q.pageReverse ? !asc : asc]);
   if (!sorts.some(([c]) => c === 'id')) sorts.push(['id', !q.pageReverse]);
   if (q.marker) {
-    // biome-ignore lint/suspicious/noExplicitAny: the table is the definition's, named at run time
-    const markerRow = await db.selectFrom(table as any).selectAll().where('id' as any, '=', q.marker).executeTakeFirst() as Record<string, unknown> | undefined;
+    const markerRow = (await untyped(db).selectFrom(table).selectAll().where('id', '=', q.marker).executeTakeFirst()) as
+      | Record<string, unknown>
+      | undefined;
     if (!markerRow) throw notFound(notFoundType, `Marker ${q.marker} could not be found.`);
     // (k1 > m1) or (k1 = m1 and k2 > m2) or ...
     const ors: Expression<SqlBool>[] = [];
@@ -84,7 +92,9 @@ export async function applySortAndPage<QB extends AnyQB>(
       const parts: Expression<SqlBool>[] = [];
       for (let j = 0; j < i; j++) parts.push(sql<SqlBool>`${sql.ref(`${table}.${sorts[j]![0]}`)} = ${markerRow[sorts[j]![0]]}`);
       const [col, asc] = sorts[i]!;
-      parts.push(asc ? sql<SqlBool>`${sql.ref(`${table}.${col}`)} > ${markerRow[col]}` : sql<SqlBool>`${sql.ref(`${table}.${col}`)} < ${markerRow[col]}`);
+      parts.push(
+        asc ? sql<SqlBool>`${sql.ref(`${table}.${col}`)} > ${markerRow[col]}` : sql<SqlBool>`${sql.ref(`${table}.${col}`)} < ${markerRow[col]}`,
+      );
       ors.push(sql<SqlBool>`(${sql.join(parts, sql` and `)})`);
     }
     qb = qb.where(sql<SqlBool>`(${sql.join(ors, sql` or `)})`) as QB;

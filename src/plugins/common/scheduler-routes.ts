@@ -41,16 +41,36 @@ const listOf = async (c: CollectionAccess | undefined, ctx: RequestContext, ids:
 export function schedulerRoutes(s: AgentScheduling): ApiRoute[] {
   const one = s.hosted.replace(/s$/, '');
   return [
-    { method: 'GET', path: `/agents/:id/${s.hosted}`, policy: `get_${s.hosted}`,
-      handle: async (r, api) => ({ [s.items]: await listOf(api.collection(s.items), r.ctx, await s.itemsOnAgent(r.params.id!)) }) },
-    { method: 'POST', path: `/agents/:id/${s.hosted}`, policy: `create_${one}`, status: 201, async handle(r) {
-      await s.add(r.ctx, r.params.id!, bodyId(r.body, s.idKey));
-      return null;
-    } },
-    { method: 'DELETE', path: `/agents/:id/${s.hosted}/:sub`, policy: `delete_${one}`, status: 204, async handle(r) {
-      await s.remove(r.ctx, r.params.id!, r.params.sub!);
-    } },
-    { method: 'GET', path: `/${s.items}/:id/${s.hosts}`, policy: `get_${s.hosts}`,
-      handle: async (r, api) => ({ agents: await listOf(api.collection('agents'), r.ctx, await s.agentsHosting(r.params.id!)) }) },
+    {
+      method: 'GET',
+      path: `/agents/:id/${s.hosted}`,
+      policy: `get_${s.hosted}`,
+      handle: async (r, api) => ({ [s.items]: await listOf(api.collection(s.items), r.ctx, await s.itemsOnAgent(r.params.id!)) }),
+    },
+    {
+      method: 'POST',
+      path: `/agents/:id/${s.hosted}`,
+      policy: `create_${one}`,
+      status: 201,
+      async handle(r) {
+        await s.add(r.ctx, r.params.id!, bodyId(r.body, s.idKey));
+        return null;
+      },
+    },
+    {
+      method: 'DELETE',
+      path: `/agents/:id/${s.hosted}/:sub`,
+      policy: `delete_${one}`,
+      status: 204,
+      async handle(r) {
+        await s.remove(r.ctx, r.params.id!, r.params.sub!);
+      },
+    },
+    {
+      method: 'GET',
+      path: `/${s.items}/:id/${s.hosts}`,
+      policy: `get_${s.hosts}`,
+      handle: async (r, api) => ({ agents: await listOf(api.collection('agents'), r.ctx, await s.agentsHosting(r.params.id!)) }),
+    },
   ];
 }

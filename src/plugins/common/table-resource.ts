@@ -4,14 +4,14 @@
 // who sees its rows (the caller's project, RBAC-shared, all, or its own scope()), and keeps only
 // what is its own: how rows become API dicts, filters on attributes that are no column, and its
 // writes with their business rules.
-import { sql, type Kysely, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import { sql, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { RequestContext } from '../../core/context.js';
 import { NeutronError } from '../../core/errors.js';
 import type { ListQuery } from '../../core/list-query.js';
 import type { Rec, ResourceHandler } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import type { Database } from '../../db/schema.js';
-import type { AnySelect, Reader } from '../../db/tx.js';
+import { untyped, type AnySelect, type Reader } from '../../db/tx.js';
 import type { ResourceDef } from '../../core/definition.js';
 import { applyColumnFilters, applySortAndPage, applyTagFilters, columnsOf, tableOf, type ColumnMap } from './list-sql.js';
 import { rbacShared, rbacVisible } from './visibility.js';
@@ -103,8 +103,9 @@ export abstract class TableResource<T extends TableName> implements ResourceHand
   /** The table's rows that `condition` admits. */
   protected select(db: Reader, condition: RowCondition): TableQuery<T> {
     // Kysely cannot type a query over a table chosen by a type parameter: build it untyped.
-    // biome-ignore lint/suspicious/noExplicitAny: the table is the definition's, a type parameter Kysely cannot select from
-    const qb = (db as unknown as Kysely<any>).selectFrom(this.table as string).selectAll(this.table as string);
+    const qb = untyped(db)
+      .selectFrom(this.table as string)
+      .selectAll(this.table as string);
     return (condition ? qb.where(condition) : qb) as unknown as TableQuery<T>;
   }
 
@@ -117,7 +118,7 @@ export abstract class TableResource<T extends TableName> implements ResourceHand
   async get(ctx: RequestContext, id: string, db: Reader = this.db.kysely): Promise<Rec | null> {
     const byId = sql<SqlBool>`${sql.ref(`${this.table}.id`)} = ${id}`;
     const scope = this.scopeShow ? this.scope(ctx) : null;
-    const row = await this.select(db, scope ? sql<SqlBool>`(${scope}) and ${byId}` : byId).executeTakeFirst() as Database[T] | undefined;
+    const row = (await this.select(db, scope ? sql<SqlBool>`(${scope}) and ${byId}` : byId).executeTakeFirst()) as Database[T] | undefined;
     return row ? (await this.dictsOf(ctx, db, [row], []))[0]! : null;
   }
 
@@ -134,7 +135,7 @@ export abstract class TableResource<T extends TableName> implements ResourceHand
 
   /** Runs a list's query (a hot list may read its rows faster: db/rows.ts). */
   protected async listRows(_db: Reader, qb: TableQuery<T>): Promise<Array<Database[T]>> {
-    return await qb.execute() as Array<Database[T]>;
+    return (await qb.execute()) as Array<Database[T]>;
   }
 
   /** An unknown marker is the resource's own 404 type (RouterNotFound, …). */

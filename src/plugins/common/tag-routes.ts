@@ -17,32 +17,60 @@ export function tagRoutes(store: TagStore, served: readonly ResourceDef[]): ApiR
     const parent = (api: { collection(c: string): CollectionAccess | undefined }) => api.collection(def.collection)!;
     const may = (verb: 'get' | 'update') => `${verb}_${type}`;
     routes.push(
-      { method: 'GET', path: base, async handle(r, api) {
-        await parent(api).authorize(r.ctx, r.params.id!, may('get'));
-        return { tags: await store.list(r.params.id!) };
-      } },
-      { method: 'PUT', path: base, async handle(r, api) {
-        await parent(api).authorize(r.ctx, r.params.id!, may('update'));
-        const body = r.body as { tags?: unknown } | undefined;
-        if (!body || typeof body !== 'object' || !('tags' in body)) throw badRequest("Unable to find 'tags' in request body");
-        return { tags: await store.replace(type, table, r.params.id!, body.tags) };
-      } },
-      { method: 'DELETE', path: base, status: 204, async handle(r, api) {
-        await parent(api).authorize(r.ctx, r.params.id!, may('update'));
-        await store.remove(table, r.params.id!, null);
-      } },
-      { method: 'GET', path: `${base}/:tag`, status: 204, async handle(r, api) {
-        await parent(api).authorize(r.ctx, r.params.id!, may('get'));
-        if (!(await store.has(r.params.id!, r.params.tag!))) throw tagNotFound(r.params.tag!);
-      } },
-      { method: 'PUT', path: `${base}/:tag`, status: 201, async handle(r, api) {
-        await parent(api).authorize(r.ctx, r.params.id!, may('update'));
-        await store.add(type, table, r.params.id!, r.params.tag!);
-      } },
-      { method: 'DELETE', path: `${base}/:tag`, status: 204, async handle(r, api) {
-        await parent(api).authorize(r.ctx, r.params.id!, may('update'));
-        await store.remove(table, r.params.id!, r.params.tag!);
-      } },
+      {
+        method: 'GET',
+        path: base,
+        async handle(r, api) {
+          await parent(api).authorize(r.ctx, r.params.id!, may('get'));
+          return { tags: await store.list(r.params.id!) };
+        },
+      },
+      {
+        method: 'PUT',
+        path: base,
+        async handle(r, api) {
+          await parent(api).authorize(r.ctx, r.params.id!, may('update'));
+          const body = r.body as { tags?: unknown } | undefined;
+          if (!body || typeof body !== 'object' || !('tags' in body)) throw badRequest("Unable to find 'tags' in request body");
+          return { tags: await store.replace(type, table, r.params.id!, body.tags) };
+        },
+      },
+      {
+        method: 'DELETE',
+        path: base,
+        status: 204,
+        async handle(r, api) {
+          await parent(api).authorize(r.ctx, r.params.id!, may('update'));
+          await store.remove(table, r.params.id!, null);
+        },
+      },
+      {
+        method: 'GET',
+        path: `${base}/:tag`,
+        status: 204,
+        async handle(r, api) {
+          await parent(api).authorize(r.ctx, r.params.id!, may('get'));
+          if (!(await store.has(r.params.id!, r.params.tag!))) throw tagNotFound(r.params.tag!);
+        },
+      },
+      {
+        method: 'PUT',
+        path: `${base}/:tag`,
+        status: 201,
+        async handle(r, api) {
+          await parent(api).authorize(r.ctx, r.params.id!, may('update'));
+          await store.add(type, table, r.params.id!, r.params.tag!);
+        },
+      },
+      {
+        method: 'DELETE',
+        path: `${base}/:tag`,
+        status: 204,
+        async handle(r, api) {
+          await parent(api).authorize(r.ctx, r.params.id!, may('update'));
+          await store.remove(table, r.params.id!, r.params.tag!);
+        },
+      },
     );
   }
   return routes;

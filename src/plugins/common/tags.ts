@@ -26,9 +26,11 @@ export class TagStore {
   }
 
   private async bump(tx: Tx, table: string, id: string): Promise<void> {
-    await tx.updateTable(table as 'networks')
+    await tx
+      .updateTable(table as 'networks')
       .set((eb) => ({ revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
-      .where('id', '=', id).execute();
+      .where('id', '=', id)
+      .execute();
   }
 
   async replace(resourceType: string, table: string, id: string, tags: unknown): Promise<string[]> {
@@ -38,7 +40,10 @@ export class TagStore {
     await inTransaction(this.db, async (tx) => {
       await tx.deleteFrom('tags').where('resource_id', '=', id).execute();
       if (unique.length) {
-        await tx.insertInto('tags').values(unique.map((tag) => ({ resource_id: id, resource_type: resourceType, tag }))).execute();
+        await tx
+          .insertInto('tags')
+          .values(unique.map((tag) => ({ resource_id: id, resource_type: resourceType, tag })))
+          .execute();
       }
       await this.bump(tx, table, id);
     });

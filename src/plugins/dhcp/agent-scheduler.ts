@@ -24,12 +24,20 @@ export interface DhcpPortUpdater {
 
 export class DhcpAgentScheduling {
   /** `notifier`: tells the agents (null without an RPC bus). */
-  constructor(private readonly db: Db, private readonly ports: DhcpPortUpdater, private readonly notifier: DhcpAgentNotifier | null) {}
+  constructor(
+    private readonly db: Db,
+    private readonly ports: DhcpPortUpdater,
+    private readonly notifier: DhcpAgentNotifier | null,
+  ) {}
 
   /** The ids of the networks the agent hosts; AgentNotFound when it hosts none and does not exist. */
   async networksOnAgent(agentId: string): Promise<string[]> {
     const rows = await this.db.kysely.selectFrom('networkdhcpagentbindings').select('network_id').where('dhcp_agent_id', '=', agentId).execute();
-    return hostedBy(this.db.kysely, agentId, rows.map((r) => r.network_id));
+    return hostedBy(
+      this.db.kysely,
+      agentId,
+      rows.map((r) => r.network_id),
+    );
   }
 
   /** The ids of the agents hosting the network (none for an unknown network, as Neutron). */
@@ -50,8 +58,12 @@ export class DhcpAgentScheduling {
         if (!net) throw networkNotFound(networkId);
         const a = await agentOrNotFound(tx, agentId);
         if (a.agent_type !== AGENT_TYPE_DHCP || Number(a.admin_state_up) !== 1) throw invalidDhcpAgent(agentId);
-        const bound = await tx.selectFrom('networkdhcpagentbindings').select('network_id')
-          .where('network_id', '=', networkId).where('dhcp_agent_id', '=', agentId).executeTakeFirst();
+        const bound = await tx
+          .selectFrom('networkdhcpagentbindings')
+          .select('network_id')
+          .where('network_id', '=', networkId)
+          .where('dhcp_agent_id', '=', agentId)
+          .executeTakeFirst();
         if (bound) throw networkHostedByDhcpAgent(networkId, agentId);
         await tx.insertInto('networkdhcpagentbindings').values({ network_id: networkId, dhcp_agent_id: agentId }).execute();
         return a.host;
@@ -71,11 +83,20 @@ export class DhcpAgentScheduling {
    */
   async removeNetwork(ctx: RequestContext, agentId: string, networkId: string): Promise<void> {
     const a = await agentOrNotFound(this.db.kysely, agentId);
-    const r = await this.db.kysely.deleteFrom('networkdhcpagentbindings').where('network_id', '=', networkId).where('dhcp_agent_id', '=', agentId).executeTakeFirst();
+    const r = await this.db.kysely
+      .deleteFrom('networkdhcpagentbindings')
+      .where('network_id', '=', networkId)
+      .where('dhcp_agent_id', '=', agentId)
+      .executeTakeFirst();
     if (Number(r.numDeletedRows) === 0) throw networkNotHostedByDhcpAgent(networkId, agentId);
     const deviceId = dhcpDeviceId(networkId, a.host);
-    const dhcpPorts = await this.db.kysely.selectFrom('ports').select('id').where('network_id', '=', networkId)
-      .where('device_id', '=', deviceId).where('device_owner', '=', DEVICE_OWNER_DHCP).execute();
+    const dhcpPorts = await this.db.kysely
+      .selectFrom('ports')
+      .select('id')
+      .where('network_id', '=', networkId)
+      .where('device_id', '=', deviceId)
+      .where('device_owner', '=', DEVICE_OWNER_DHCP)
+      .execute();
     const admin = adminContext(ctx.requestId);
     for (const p of dhcpPorts) {
       try {

@@ -18,13 +18,17 @@ import { DEVICE_ID_RESERVED_DHCP_PORT, DHCP_AGENT_TOPIC } from '../../core/wire.
 const SCHEDULING_EVENTS = new Set(['subnet_create_end', 'port_create_end']);
 
 /** A DHCP port kept when its network was taken from an agent does not ask for scheduling. */
-const isReservedDhcpPort = (payload: Rec) => ((payload.port as Rec | undefined)?.device_id) === DEVICE_ID_RESERVED_DHCP_PORT;
+const isReservedDhcpPort = (payload: Rec) => (payload.port as Rec | undefined)?.device_id === DEVICE_ID_RESERVED_DHCP_PORT;
 
 export class DhcpAgentNotifier {
   private readonly pending = new Set<Promise<void>>();
   private readonly log: RpcLogger;
 
-  constructor(private readonly bus: RpcBus, private readonly db: Db, private readonly o: SchedulerOptions & { logger?: RpcLogger }) {
+  constructor(
+    private readonly bus: RpcBus,
+    private readonly db: Db,
+    private readonly o: SchedulerOptions & { logger?: RpcLogger },
+  ) {
     this.log = o.logger ?? silentLogger;
   }
 
@@ -54,8 +58,13 @@ export class DhcpAgentNotifier {
       targets = all.filter((a) => a.bound);
       schedulable = all.some((a) => !a.bound && a.admin_state_up && isAlive(a, this.o));
     }
-    if (!agents && schedulable && SCHEDULING_EVENTS.has(method) && !isReservedDhcpPort(payload.payload as Rec ?? {})
-      && !targets.some((a) => isAlive(a, this.o) && a.admin_state_up)) {
+    if (
+      !agents &&
+      schedulable &&
+      SCHEDULING_EVENTS.has(method) &&
+      !isReservedDhcpPort((payload.payload as Rec) ?? {}) &&
+      !targets.some((a) => isAlive(a, this.o) && a.admin_state_up)
+    ) {
       const added = await scheduleNetwork(this.db, networkId, this.o);
       for (const a of added) await this.cast(ctx, a, 'network_create_end', { payload: { network: { id: networkId } } });
       targets = targets.concat(added);
@@ -90,7 +99,8 @@ export class DhcpAgentNotifier {
   }
 
   private castInBackground(ctx: RpcContext | null, host: string, method: string, args: Rec, networkId: string): void {
-    const p = this.bus.cast({ topic: DHCP_AGENT_TOPIC, server: host }, method, args, { context: ctx ?? newRpcContext() })
+    const p = this.bus
+      .cast({ topic: DHCP_AGENT_TOPIC, server: host }, method, args, { context: ctx ?? newRpcContext() })
       .catch((err: unknown) => this.log.warn({ method, networkId, host, err: (err as Error).message }, 'DHCP agent notification failed'));
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
@@ -116,24 +126,49 @@ export function subscribeDhcpNotifier(callbacks: CallbackRegistry, n: DhcpAgentN
   const networkOf = (resource: string, d: Rec) => (resource === 'network' ? (d.id as string) : (d.network_id as string));
   const opts = { name: 'dhcp-agent-notifier' };
   for (const resource of ['network', 'subnet', 'port'] as const) {
-    callbacks.subscribe(resource, Events.AFTER_CREATE, (p: EventPayload) => {
-      n.notify(ctxOf(p), `${resource}_create_end`, { payload: { [resource]: p.after } }, networkOf(resource, p.after!));
-    }, opts);
-    callbacks.subscribe(resource, Events.AFTER_UPDATE, (p: EventPayload) => {
-      const method = p.metadata?.asInterface ? `${resource}_create_end` : `${resource}_update_end`;
-      n.notify(ctxOf(p), method, { payload: { [resource]: p.after } }, networkOf(resource, p.after!));
-    }, opts);
+    callbacks.subscribe(
+      resource,
+      Events.AFTER_CREATE,
+      (p: EventPayload) => {
+        n.notify(ctxOf(p), `${resource}_create_end`, { payload: { [resource]: p.after } }, networkOf(resource, p.after!));
+      },
+      opts,
+    );
+    callbacks.subscribe(
+      resource,
+      Events.AFTER_UPDATE,
+      (p: EventPayload) => {
+        const method = p.metadata?.asInterface ? `${resource}_create_end` : `${resource}_update_end`;
+        n.notify(ctxOf(p), method, { payload: { [resource]: p.after } }, networkOf(resource, p.after!));
+      },
+      opts,
+    );
   }
   for (const resource of ['subnet', 'port'] as const) {
-    callbacks.subscribe(resource, Events.AFTER_DELETE, (p: EventPayload) => {
-      n.notify(ctxOf(p), `${resource}_delete_end`, { payload: deletePayload(resource, p.before!) }, p.before!.network_id as string);
-    }, opts);
+    callbacks.subscribe(
+      resource,
+      Events.AFTER_DELETE,
+      (p: EventPayload) => {
+        n.notify(ctxOf(p), `${resource}_delete_end`, { payload: deletePayload(resource, p.before!) }, p.before!.network_id as string);
+      },
+      opts,
+    );
   }
   // The network's agents are looked up before the delete, which drops its agent bindings.
-  callbacks.subscribe('network', Events.BEFORE_DELETE, async (p: EventPayload) => {
-    p.metadata = { ...p.metadata, dhcpAgents: await n.agentsHosting(p.resourceId) };
-  }, opts);
-  callbacks.subscribe('network', Events.AFTER_DELETE, (p: EventPayload) => {
-    n.networkDeleted(ctxOf(p), p.resourceId, (p.metadata?.dhcpAgents as DhcpAgentRow[] | undefined) ?? []);
-  }, opts);
+  callbacks.subscribe(
+    'network',
+    Events.BEFORE_DELETE,
+    async (p: EventPayload) => {
+      p.metadata = { ...p.metadata, dhcpAgents: await n.agentsHosting(p.resourceId) };
+    },
+    opts,
+  );
+  callbacks.subscribe(
+    'network',
+    Events.AFTER_DELETE,
+    (p: EventPayload) => {
+      n.networkDeleted(ctxOf(p), p.resourceId, (p.metadata?.dhcpAgents as DhcpAgentRow[] | undefined) ?? []);
+    },
+    opts,
+  );
 }

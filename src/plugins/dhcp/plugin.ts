@@ -16,7 +16,8 @@ export const dhcpPlugin: PluginDefinition = {
   create(ctx) {
     const { cfg, db, bus, callbacks } = ctx;
     const scheduler = {
-      agentDownTime: cfg.DEFAULT.agent_down_time, agentsPerNetwork: cfg.DEFAULT.dhcp_agents_per_network,
+      agentDownTime: cfg.DEFAULT.agent_down_time,
+      agentsPerNetwork: cfg.DEFAULT.dhcp_agents_per_network,
       defaultAvailabilityZones: [...cfg.DEFAULT.default_availability_zones],
     };
     const notifier = bus && cfg.DEFAULT.dhcp_agent_notification ? new DhcpAgentNotifier(bus, db, scheduler) : null;
@@ -35,9 +36,14 @@ export const dhcpPlugin: PluginDefinition = {
     return {
       rpc: [{ topic: PLUGIN_TOPIC, handlers: dhcpRpcHandlers({ db, ...core, portWriter, scheduler }) }],
       routes: schedulerRoutes({
-        hosted: 'dhcp-networks', hosts: 'dhcp-agents', items: 'networks', idKey: 'network_id',
-        itemsOnAgent: (id) => scheduling.networksOnAgent(id), agentsHosting: (id) => scheduling.agentsHostingNetwork(id),
-        add: (c, agent, net) => scheduling.addNetwork(c, agent, net), remove: (c, agent, net) => scheduling.removeNetwork(c, agent, net),
+        hosted: 'dhcp-networks',
+        hosts: 'dhcp-agents',
+        items: 'networks',
+        idKey: 'network_id',
+        itemsOnAgent: (id) => scheduling.networksOnAgent(id),
+        agentsHosting: (id) => scheduling.agentsHostingNetwork(id),
+        add: (c, agent, net) => scheduling.addNetwork(c, agent, net),
+        remove: (c, agent, net) => scheduling.removeNetwork(c, agent, net),
       }),
       settled: async () => notifier?.settled(),
     };

@@ -33,9 +33,12 @@ export function isAlive(a: DhcpAgentRow, o: SchedulerOptions): boolean {
 
 /** The DHCP agents bound to a network (alive or not). */
 export async function agentsHosting(db: Db, networkId: string): Promise<DhcpAgentRow[]> {
-  return db.kysely.selectFrom('networkdhcpagentbindings as b').innerJoin('agents as a', 'a.id', 'b.dhcp_agent_id')
+  return db.kysely
+    .selectFrom('networkdhcpagentbindings as b')
+    .innerJoin('agents as a', 'a.id', 'b.dhcp_agent_id')
     .select(['a.id', 'a.host', 'a.admin_state_up', 'a.heartbeat_timestamp'])
-    .where('b.network_id', '=', networkId).execute();
+    .where('b.network_id', '=', networkId)
+    .execute();
 }
 
 type AgentsForRow = DhcpAgentRow & { bound: number };
@@ -51,24 +54,47 @@ export async function dhcpAgentsFor(db: Db, networkId: string): Promise<Array<Dh
   // Runs on every port write: compiled once per database, only the network id changes.
   let compiled = agentsForCompiled.get(db);
   if (!compiled) {
-    compiled = db.kysely.selectFrom('agents as a')
+    compiled = db.kysely
+      .selectFrom('agents as a')
       .select(['a.id', 'a.host', 'a.admin_state_up', 'a.heartbeat_timestamp'])
-      .select(sql<number>`exists (select 1 from networkdhcpagentbindings b where b.dhcp_agent_id = a.id and b.network_id = ${NETWORK_MARK})`.as('bound'))
-      .where('a.agent_type', '=', AGENT_TYPE_DHCP).compile();
+      .select(
+        sql<number>`exists (select 1 from networkdhcpagentbindings b where b.dhcp_agent_id = a.id and b.network_id = ${NETWORK_MARK})`.as('bound'),
+      )
+      .where('a.agent_type', '=', AGENT_TYPE_DHCP)
+      .compile();
     agentsForCompiled.set(db, compiled);
   }
-  const { rows } = await db.kysely.executeQuery<AgentsForRow>({ ...compiled, parameters: compiled.parameters.map((p) => (p === NETWORK_MARK ? networkId : p)) });
-  return rows.map((r) => ({ id: r.id, host: r.host, admin_state_up: r.admin_state_up, heartbeat_timestamp: r.heartbeat_timestamp, bound: !!Number(r.bound) }));
+  const { rows } = await db.kysely.executeQuery<AgentsForRow>({
+    ...compiled,
+    parameters: compiled.parameters.map((p) => (p === NETWORK_MARK ? networkId : p)),
+  });
+  return rows.map((r) => ({
+    id: r.id,
+    host: r.host,
+    admin_state_up: r.admin_state_up,
+    heartbeat_timestamp: r.heartbeat_timestamp,
+    bound: !!Number(r.bound),
+  }));
 }
 
 export async function dhcpAgentOfHost(db: Db, host: string): Promise<DhcpAgentRow | undefined> {
-  return db.kysely.selectFrom('agents').select(['id', 'host', 'admin_state_up', 'heartbeat_timestamp'])
-    .where('agent_type', '=', AGENT_TYPE_DHCP).where('host', '=', host).executeTakeFirst();
+  return db.kysely
+    .selectFrom('agents')
+    .select(['id', 'host', 'admin_state_up', 'heartbeat_timestamp'])
+    .where('agent_type', '=', AGENT_TYPE_DHCP)
+    .where('host', '=', host)
+    .executeTakeFirst();
 }
 
 /** Whether the network has a subnet with enable_dhcp. */
 export async function needsDhcp(db: Db, networkId: string): Promise<boolean> {
-  const r = await db.kysely.selectFrom('subnets').select('id').where('network_id', '=', networkId).where('enable_dhcp', '=', 1).limit(1).executeTakeFirst();
+  const r = await db.kysely
+    .selectFrom('subnets')
+    .select('id')
+    .where('network_id', '=', networkId)
+    .where('enable_dhcp', '=', 1)
+    .limit(1)
+    .executeTakeFirst();
   return r !== undefined;
 }
 
@@ -93,8 +119,12 @@ export async function scheduleNetwork(db: Db, networkId: string, o: SchedulerOpt
   const want = o.agentsPerNetwork - hosting.filter((a) => isAlive(a, o) && a.admin_state_up).length;
   if (want <= 0) return [];
   const taken = new Set(hosting.map((a) => a.id));
-  let candidatesQ = db.kysely.selectFrom('agents').select(['id', 'host', 'admin_state_up', 'heartbeat_timestamp'])
-    .where('agent_type', '=', AGENT_TYPE_DHCP).where('admin_state_up', '=', 1).where('heartbeat_timestamp', '>=', cutoff(o));
+  let candidatesQ = db.kysely
+    .selectFrom('agents')
+    .select(['id', 'host', 'admin_state_up', 'heartbeat_timestamp'])
+    .where('agent_type', '=', AGENT_TYPE_DHCP)
+    .where('admin_state_up', '=', 1)
+    .where('heartbeat_timestamp', '>=', cutoff(o));
   // Only agents of the network's availability zones (AZ-aware scheduling).
   const zones = await networkZoneHints(db, networkId, o);
   if (zones.length) candidatesQ = candidatesQ.where('availability_zone', 'in', zones);
@@ -102,8 +132,17 @@ export async function scheduleNetwork(db: Db, networkId: string, o: SchedulerOpt
   const free = candidates.filter((a) => !taken.has(a.id));
   if (!free.length) return [];
   const loads = new Map<string, number>();
-  const counts = await db.kysely.selectFrom('networkdhcpagentbindings').select(['dhcp_agent_id'])
-    .select((eb) => eb.fn.countAll<number>().as('n')).where('dhcp_agent_id', 'in', free.map((a) => a.id)).groupBy('dhcp_agent_id').execute();
+  const counts = await db.kysely
+    .selectFrom('networkdhcpagentbindings')
+    .select(['dhcp_agent_id'])
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where(
+      'dhcp_agent_id',
+      'in',
+      free.map((a) => a.id),
+    )
+    .groupBy('dhcp_agent_id')
+    .execute();
   for (const c of counts) loads.set(c.dhcp_agent_id, Number(c.n));
   free.sort((x, y) => (loads.get(x.id) ?? 0) - (loads.get(y.id) ?? 0) || x.host.localeCompare(y.host));
   const out: DhcpAgentRow[] = [];
@@ -117,11 +156,20 @@ export async function scheduleNetwork(db: Db, networkId: string, o: SchedulerOpt
  */
 export async function autoScheduleForAgent(db: Db, agent: DhcpAgentRow, o: SchedulerOptions): Promise<string[]> {
   if (agent.admin_state_up && isAlive(agent, o)) {
-    const nets = await db.kysely.selectFrom('subnets').innerJoin('networks', 'networks.id', 'subnets.network_id')
-      .select(['subnets.network_id', 'networks.availability_zone_hints']).distinct().where('subnets.enable_dhcp', '=', 1).execute();
-    const zone = (await db.kysely.selectFrom('agents').select('availability_zone').where('id', '=', agent.id).executeTakeFirst())?.availability_zone ?? null;
-    const bound = await db.kysely.selectFrom('networkdhcpagentbindings as b').innerJoin('agents as a', 'a.id', 'b.dhcp_agent_id')
-      .select(['b.network_id', 'a.id', 'a.admin_state_up', 'a.heartbeat_timestamp', 'a.host']).execute();
+    const nets = await db.kysely
+      .selectFrom('subnets')
+      .innerJoin('networks', 'networks.id', 'subnets.network_id')
+      .select(['subnets.network_id', 'networks.availability_zone_hints'])
+      .distinct()
+      .where('subnets.enable_dhcp', '=', 1)
+      .execute();
+    const zone =
+      (await db.kysely.selectFrom('agents').select('availability_zone').where('id', '=', agent.id).executeTakeFirst())?.availability_zone ?? null;
+    const bound = await db.kysely
+      .selectFrom('networkdhcpagentbindings as b')
+      .innerJoin('agents as a', 'a.id', 'b.dhcp_agent_id')
+      .select(['b.network_id', 'a.id', 'a.admin_state_up', 'a.heartbeat_timestamp', 'a.host'])
+      .execute();
     const alive = new Map<string, number>();
     const mine = new Set<string>();
     for (const b of bound) {
@@ -148,4 +196,3 @@ async function networkZoneHints(db: Db, networkId: string, o: SchedulerOptions):
 export async function unbindNetwork(db: Db, networkId: string): Promise<void> {
   await db.kysely.deleteFrom('networkdhcpagentbindings').where('network_id', '=', networkId).execute();
 }
-

@@ -47,7 +47,11 @@ export class DnsIntegration implements Ml2ExtensionDriver {
 
   async processCreateNetwork(tx: Tx, _ctx: RequestContext, body: Rec): Promise<void> {
     const domain = body.dns_domain;
-    if (typeof domain === 'string' && domain) await tx.insertInto('networkdnsdomains').values({ network_id: body.id as string, dns_domain: domain }).execute();
+    if (typeof domain === 'string' && domain)
+      await tx
+        .insertInto('networkdnsdomains')
+        .values({ network_id: body.id as string, dns_domain: domain })
+        .execute();
   }
 
   async processUpdateNetwork(tx: Tx, _ctx: RequestContext, networkId: string, body: Rec): Promise<void> {
@@ -60,7 +64,11 @@ export class DnsIntegration implements Ml2ExtensionDriver {
     const domains = new Map<string, string>();
     const ids = dicts.map((d) => d.id as string);
     for (let i = 0; i < ids.length; i += 500) {
-      const rows = await db.selectFrom('networkdnsdomains').selectAll().where('network_id', 'in', ids.slice(i, i + 500)).execute();
+      const rows = await db
+        .selectFrom('networkdnsdomains')
+        .selectAll()
+        .where('network_id', 'in', ids.slice(i, i + 500))
+        .execute();
       for (const r of rows) domains.set(r.network_id, r.dns_domain);
     }
     for (const d of dicts) d.dns_domain = domains.get(d.id as string) ?? '';
@@ -74,12 +82,18 @@ export class DnsIntegration implements Ml2ExtensionDriver {
     const higher = this.domain ? `.${this.domain}` : '';
     if (!name.endsWith('.')) {
       if (name.length + higher.length > FQDN_MAX_LEN) {
-        throw invalidAttribute('dns_name', `The dns_name passed is a PQDN and its size is '${name.length}'. The dns_domain option in neutron.conf is set to ${this.configuredDomain}, with a length of '${higher.length}'. When the two are concatenated to form a FQDN (with a '.' at the end), the resulting length exceeds the maximum size of '${FQDN_MAX_LEN}'`);
+        throw invalidAttribute(
+          'dns_name',
+          `The dns_name passed is a PQDN and its size is '${name.length}'. The dns_domain option in neutron.conf is set to ${this.configuredDomain}, with a length of '${higher.length}'. When the two are concatenated to form a FQDN (with a '.' at the end), the resulting length exceeds the maximum size of '${FQDN_MAX_LEN}'`,
+        );
       }
       return;
     }
     if (name.length <= higher.length || !name.endsWith(higher)) {
-      throw invalidAttribute('dns_name', `The dns_name passed is a FQDN. Its higher level labels must be equal to the dns_domain option in neutron.conf, that has been set to '${this.configuredDomain}'. It must also include one or more valid DNS labels to the left of '${this.configuredDomain}'`);
+      throw invalidAttribute(
+        'dns_name',
+        `The dns_name passed is a FQDN. Its higher level labels must be equal to the dns_domain option in neutron.conf, that has been set to '${this.configuredDomain}'. It must also include one or more valid DNS labels to the left of '${this.configuredDomain}'`,
+      );
     }
   }
 
@@ -92,7 +106,10 @@ export class DnsIntegration implements Ml2ExtensionDriver {
     const kept = this.keepsPortNames ? given : { dns_name: '', dns_domain: '' };
     if (kept.dns_name || kept.dns_domain) {
       this.checkNameFitsDomain(kept.dns_name);
-      await tx.insertInto('portdnses').values({ port_id: body.id as string, ...kept }).execute();
+      await tx
+        .insertInto('portdnses')
+        .values({ port_id: body.id as string, ...kept })
+        .execute();
     }
     return { ...kept, dns_assignment: fixedIps.map((f) => this.assignment(f.ip_address, kept.dns_name)) };
   }
@@ -105,10 +122,16 @@ export class DnsIntegration implements Ml2ExtensionDriver {
     if (name !== undefined) this.checkNameFitsDomain(name);
     const existing = await tx.selectFrom('portdnses').selectAll().where('port_id', '=', portId).executeTakeFirst();
     if (existing) {
-      await tx.updateTable('portdnses').set({ dns_name: name ?? existing.dns_name, dns_domain: domain ?? existing.dns_domain })
-        .where('port_id', '=', portId).execute();
+      await tx
+        .updateTable('portdnses')
+        .set({ dns_name: name ?? existing.dns_name, dns_domain: domain ?? existing.dns_domain })
+        .where('port_id', '=', portId)
+        .execute();
     } else {
-      await tx.insertInto('portdnses').values({ port_id: portId, dns_name: name ?? '', dns_domain: domain ?? '' }).execute();
+      await tx
+        .insertInto('portdnses')
+        .values({ port_id: portId, dns_name: name ?? '', dns_domain: domain ?? '' })
+        .execute();
     }
   }
 
@@ -120,14 +143,23 @@ export class DnsIntegration implements Ml2ExtensionDriver {
     const names = new Map<string, { dns_name: string; dns_domain: string }>();
     if (this.keepsPortNames) {
       for (let i = 0; i < ids.length; i += 500) {
-        for (const r of await db.selectFrom('portdnses').selectAll().where('port_id', 'in', ids.slice(i, i + 500)).execute()) names.set(r.port_id, r);
+        for (const r of await db
+          .selectFrom('portdnses')
+          .selectAll()
+          .where('port_id', 'in', ids.slice(i, i + 500))
+          .execute())
+          names.set(r.port_id, r);
       }
     }
     // A list with ?fields= may not have read the fixed IPs that dns_assignment is made of.
     const ips = new Map<string, string[]>();
     const missing = wantAssignment ? dicts.filter((d) => !Array.isArray(d.fixed_ips)).map((d) => d.id as string) : [];
     for (let i = 0; i < missing.length; i += 500) {
-      const rows = await db.selectFrom('ip_allocations').select(['port_id', 'ip_address']).where('port_id', 'in', missing.slice(i, i + 500)).execute();
+      const rows = await db
+        .selectFrom('ip_allocations')
+        .select(['port_id', 'ip_address'])
+        .where('port_id', 'in', missing.slice(i, i + 500))
+        .execute();
       for (const r of rows) {
         const l = ips.get(r.port_id);
         if (l) l.push(r.ip_address);
@@ -141,7 +173,7 @@ export class DnsIntegration implements Ml2ExtensionDriver {
       if (!wantAssignment) continue;
       const addresses = Array.isArray(d.fixed_ips)
         ? (d.fixed_ips as Array<{ ip_address: string }>).map((f) => f.ip_address)
-        : ips.get(d.id as string) ?? [];
+        : (ips.get(d.id as string) ?? []);
       d.dns_assignment = addresses.map((ip) => this.assignment(ip, d.dns_name as string));
     }
   }

@@ -64,7 +64,11 @@ export class L3AgentScheduler {
   private readonly pending = new Set<Promise<void>>();
   private readonly log: RpcLogger;
 
-  constructor(private readonly db: Db, private readonly o: L3SchedulerOptions, private readonly bus: RpcBus | null = null) {
+  constructor(
+    private readonly db: Db,
+    private readonly o: L3SchedulerOptions,
+    private readonly bus: RpcBus | null = null,
+  ) {
     this.log = o.logger ?? silentLogger;
   }
 
@@ -77,7 +81,11 @@ export class L3AgentScheduler {
   }
 
   private async router(id: string): Promise<RouterInfo | null> {
-    const r = await this.db.kysely.selectFrom('routers').select(['id', 'gw_port_id', 'availability_zone_hints']).where('id', '=', id).executeTakeFirst();
+    const r = await this.db.kysely
+      .selectFrom('routers')
+      .select(['id', 'gw_port_id', 'availability_zone_hints'])
+      .where('id', '=', id)
+      .executeTakeFirst();
     return r ? { id: r.id, hasGateway: !!r.gw_port_id, hints: parseHints(r.availability_zone_hints) } : null;
   }
 
@@ -95,8 +103,13 @@ export class L3AgentScheduler {
   /** The agents bound to the routers (alive or not). */
   private async hosting(routerIds: string[]): Promise<Array<L3AgentRow & { router_id: string }>> {
     if (!routerIds.length) return [];
-    return this.db.kysely.selectFrom('routerl3agentbindings as b').innerJoin('agents as a', 'a.id', 'b.l3_agent_id')
-      .select(AGENT_COLS.map((c) => `a.${c}` as const)).select('b.router_id').where('b.router_id', 'in', routerIds).execute();
+    return this.db.kysely
+      .selectFrom('routerl3agentbindings as b')
+      .innerJoin('agents as a', 'a.id', 'b.l3_agent_id')
+      .select(AGENT_COLS.map((c) => `a.${c}` as const))
+      .select('b.router_id')
+      .where('b.router_id', 'in', routerIds)
+      .execute();
   }
 
   /**
@@ -108,13 +121,29 @@ export class L3AgentScheduler {
     if (!r) return null;
     if ((await this.hosting([routerId])).some((a) => Number(a.admin_state_up) === 1)) return null;
     const hints = effectiveHints(r.hints, this.o.defaultAvailabilityZones);
-    const agents = await this.db.kysely.selectFrom('agents').select([...AGENT_COLS]).where('agent_type', '=', AGENT_TYPE_L3)
-      .where('admin_state_up', '=', 1).where('heartbeat_timestamp', '>=', this.cutoff()).execute();
-    const candidates = agents.filter((a) => this.canHost(a, r, false) && (!hints.length || (a.availability_zone !== null && hints.includes(a.availability_zone))));
+    const agents = await this.db.kysely
+      .selectFrom('agents')
+      .select([...AGENT_COLS])
+      .where('agent_type', '=', AGENT_TYPE_L3)
+      .where('admin_state_up', '=', 1)
+      .where('heartbeat_timestamp', '>=', this.cutoff())
+      .execute();
+    const candidates = agents.filter(
+      (a) => this.canHost(a, r, false) && (!hints.length || (a.availability_zone !== null && hints.includes(a.availability_zone))),
+    );
     if (!candidates.length) return null;
     const loads = new Map<string, number>();
-    const counts = await this.db.kysely.selectFrom('routerl3agentbindings').select('l3_agent_id')
-      .select((eb) => eb.fn.countAll<number>().as('n')).where('l3_agent_id', 'in', candidates.map((a) => a.id)).groupBy('l3_agent_id').execute();
+    const counts = await this.db.kysely
+      .selectFrom('routerl3agentbindings')
+      .select('l3_agent_id')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where(
+        'l3_agent_id',
+        'in',
+        candidates.map((a) => a.id),
+      )
+      .groupBy('l3_agent_id')
+      .execute();
     for (const c of counts) loads.set(c.l3_agent_id, Number(c.n));
     candidates.sort((x, y) => (loads.get(x.id) ?? 0) - (loads.get(y.id) ?? 0) || x.host.localeCompare(y.host));
     const chosen = candidates[0]!;
@@ -158,7 +187,10 @@ export class L3AgentScheduler {
   routerDeleted(ctx: RequestContext | null, routerId: string): void {
     if (!this.bus) return;
     const bus = this.bus;
-    this.track(bus.fanout(L3_AGENT_TOPIC, 'router_deleted', { router_id: routerId }, { context: ctx ? toRpcContext(ctx) : newRpcContext() }), 'router_deleted');
+    this.track(
+      bus.fanout(L3_AGENT_TOPIC, 'router_deleted', { router_id: routerId }, { context: ctx ? toRpcContext(ctx) : newRpcContext() }),
+      'router_deleted',
+    );
   }
 
   private cast(ctx: RpcContext, host: string, method: string, args: Record<string, unknown>): void {
@@ -182,7 +214,11 @@ export class L3AgentScheduler {
   /** The ids of the routers the agent hosts; AgentNotFound when it hosts none and does not exist. */
   async routersOnAgent(agentId: string): Promise<string[]> {
     const rows = await this.db.kysely.selectFrom('routerl3agentbindings').select('router_id').where('l3_agent_id', '=', agentId).execute();
-    return hostedBy(this.db.kysely, agentId, rows.map((r) => r.router_id));
+    return hostedBy(
+      this.db.kysely,
+      agentId,
+      rows.map((r) => r.router_id),
+    );
   }
 
   /**
@@ -192,13 +228,22 @@ export class L3AgentScheduler {
    */
   async routersOnHost(host: string): Promise<string[]> {
     if (this.o.routerAutoSchedule) {
-      const unhosted = await this.db.kysely.selectFrom('routers').select('id')
-        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('routerl3agentbindings as b').select('b.router_id').whereRef('b.router_id', '=', 'routers.id'))))
+      const unhosted = await this.db.kysely
+        .selectFrom('routers')
+        .select('id')
+        .where(({ not, exists, selectFrom }) =>
+          not(exists(selectFrom('routerl3agentbindings as b').select('b.router_id').whereRef('b.router_id', '=', 'routers.id'))),
+        )
         .execute();
       for (const r of unhosted) await this.scheduleRouter(r.id);
     }
-    const rows = await this.db.kysely.selectFrom('routerl3agentbindings as b').innerJoin('agents as a', 'a.id', 'b.l3_agent_id')
-      .select('b.router_id').where('a.host', '=', host).where('a.agent_type', '=', AGENT_TYPE_L3).execute();
+    const rows = await this.db.kysely
+      .selectFrom('routerl3agentbindings as b')
+      .innerJoin('agents as a', 'a.id', 'b.l3_agent_id')
+      .select('b.router_id')
+      .where('a.host', '=', host)
+      .where('a.agent_type', '=', AGENT_TYPE_L3)
+      .execute();
     return rows.map((r) => r.router_id);
   }
 

@@ -14,9 +14,7 @@ import { DEVICE_OWNER_FLOATINGIP, DEVICE_OWNER_HA_REPLICATED_INT, DEVICE_OWNER_R
 import type { L3AgentScheduler } from './agent-scheduler.js';
 
 /** L3_NAT_dbonly_mixin.router_device_owners: ports only the L3 API may delete. */
-export const ROUTER_DEVICE_OWNERS = [
-  DEVICE_OWNER_HA_REPLICATED_INT, DEVICE_OWNER_ROUTER_INTF, DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_FLOATINGIP,
-];
+export const ROUTER_DEVICE_OWNERS = [DEVICE_OWNER_HA_REPLICATED_INT, DEVICE_OWNER_ROUTER_INTF, DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_FLOATINGIP];
 
 export interface L3Settings {
   /** [DEFAULT] max_routes: extra routes per router. */
@@ -66,8 +64,13 @@ const SUBNET_COLS = ['id', 'network_id', 'project_id', 'ip_version', 'cidr', 'ga
 /** Ports by id with their fixed IPs (no scope). */
 export async function loadPorts(db: Reader, ids: string[]): Promise<PortInfo[]> {
   if (!ids.length) return [];
-  const rows = await db.selectFrom('ports').select(['id', 'network_id', 'project_id', 'device_id', 'device_owner', 'mac_address'])
-    .where('id', 'in', ids).orderBy('created_at').orderBy('id').execute();
+  const rows = await db
+    .selectFrom('ports')
+    .select(['id', 'network_id', 'project_id', 'device_id', 'device_owner', 'mac_address'])
+    .where('id', 'in', ids)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
   const ips = await db.selectFrom('ip_allocations').select(['port_id', 'subnet_id', 'ip_address']).where('port_id', 'in', ids).execute();
   return rows.map((r) => ({
     ...r,
@@ -81,22 +84,40 @@ export async function loadPort(db: Reader, id: string): Promise<PortInfo | null>
 
 export async function loadSubnets(db: Reader, ids: string[]): Promise<SubnetRow[]> {
   if (!ids.length) return [];
-  const rows = await db.selectFrom('subnets').select([...SUBNET_COLS]).where('id', 'in', ids).execute();
+  const rows = await db
+    .selectFrom('subnets')
+    .select([...SUBNET_COLS])
+    .where('id', 'in', ids)
+    .execute();
   return rows.map((r) => ({ ...r, ip_version: Number(r.ip_version) }));
 }
 
 export async function networkSubnets(db: Reader, networkId: string): Promise<SubnetRow[]> {
-  const rows = await db.selectFrom('subnets').select([...SUBNET_COLS]).where('network_id', '=', networkId)
-    .orderBy('created_at').orderBy('id').execute();
+  const rows = await db
+    .selectFrom('subnets')
+    .select([...SUBNET_COLS])
+    .where('network_id', '=', networkId)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
   return rows.map((r) => ({ ...r, ip_version: Number(r.ip_version) }));
 }
 
 /** A subnet the caller may see (its network is visible), or SubnetNotFound. */
 export async function visibleSubnet(db: Reader, ctx: RequestContext, id: string): Promise<SubnetRow> {
-  let q = db.selectFrom('subnets').select(SUBNET_COLS.map((c) => `subnets.${c}` as const)).where('subnets.id', '=', id);
+  let q = db
+    .selectFrom('subnets')
+    .select(SUBNET_COLS.map((c) => `subnets.${c}` as const))
+    .where('subnets.id', '=', id);
   if (!ctx.isAdmin) {
-    q = q.where('subnets.network_id', 'in',
-      db.selectFrom('networks').select('networks.id').where(networkVisible(ctx, 'networks.project_id', 'networks.id')));
+    q = q.where(
+      'subnets.network_id',
+      'in',
+      db
+        .selectFrom('networks')
+        .select('networks.id')
+        .where(networkVisible(ctx, 'networks.project_id', 'networks.id')),
+    );
   }
   const r = await q.executeTakeFirst();
   if (!r) throw subnetNotFound(id);

@@ -11,11 +11,9 @@ export const badResource = (resource: 'router' | 'floatingip', msg: string) =>
 
 export const routerNotFound = (id: string) => new NeutronError(404, 'RouterNotFound', `Router ${id} could not be found`);
 
-export const floatingIpNotFound = (id: string) =>
-  new NeutronError(404, 'FloatingIPNotFound', `Floating IP ${id} could not be found`);
+export const floatingIpNotFound = (id: string) => new NeutronError(404, 'FloatingIPNotFound', `Floating IP ${id} could not be found`);
 
-export const routerInUse = (id: string, reason = 'still has ports') =>
-  new NeutronError(409, 'RouterInUse', `Router ${id} ${reason}`);
+export const routerInUse = (id: string, reason = 'still has ports') => new NeutronError(409, 'RouterInUse', `Router ${id} ${reason}`);
 
 export const routerInterfaceNotFound = (routerId: string, portId: string) =>
   new NeutronError(404, 'RouterInterfaceNotFound', `Router ${routerId} does not have an interface with id ${portId}`);
@@ -24,28 +22,46 @@ export const routerInterfaceNotFoundForSubnet = (routerId: string, subnetId: str
   new NeutronError(404, 'RouterInterfaceNotFoundForSubnet', `Router ${routerId} has no interface on subnet ${subnetId}`);
 
 export const routerInterfaceInUseByFloatingIp = (routerId: string, subnetId: string) =>
-  new NeutronError(409, 'RouterInterfaceInUseByFloatingIP',
-    `Router interface for subnet ${subnetId} on router ${routerId} cannot be deleted, as it is required by one or more floating IPs.`);
+  new NeutronError(
+    409,
+    'RouterInterfaceInUseByFloatingIP',
+    `Router interface for subnet ${subnetId} on router ${routerId} cannot be deleted, as it is required by one or more floating IPs.`,
+  );
 
 export const routerInterfaceInUseByRoute = (routerId: string, subnetId: string) =>
-  new NeutronError(409, 'RouterInterfaceInUseByRoute',
-    `Router interface for subnet ${subnetId} on router ${routerId} cannot be deleted, as it is required by one or more routes.`);
+  new NeutronError(
+    409,
+    'RouterInterfaceInUseByRoute',
+    `Router interface for subnet ${subnetId} on router ${routerId} cannot be deleted, as it is required by one or more routes.`,
+  );
 
 export const externalGatewayForFloatingIpNotFound = (externalNetworkId: string, subnetId: string, portId: string) =>
-  new NeutronError(404, 'ExternalGatewayForFloatingIPNotFound',
-    `External network ${externalNetworkId} is not reachable from subnet ${subnetId}.  Therefore, cannot associate Port ${portId} with a Floating IP.`);
+  new NeutronError(
+    404,
+    'ExternalGatewayForFloatingIPNotFound',
+    `External network ${externalNetworkId} is not reachable from subnet ${subnetId}.  Therefore, cannot associate Port ${portId} with a Floating IP.`,
+  );
 
 export const floatingIpPortAlreadyAssociated = (a: { floatingIpAddress: string; fipId: string; portId: string; fixedIp: string; netId: string }) =>
-  new NeutronError(409, 'FloatingIPPortAlreadyAssociated',
-    `Cannot associate floating IP ${a.floatingIpAddress} (${a.fipId}) with port ${a.portId} using fixed IP ${a.fixedIp}, as that fixed IP already has a floating IP on external network ${a.netId}.`);
+  new NeutronError(
+    409,
+    'FloatingIPPortAlreadyAssociated',
+    `Cannot associate floating IP ${a.floatingIpAddress} (${a.fipId}) with port ${a.portId} using fixed IP ${a.fixedIp}, as that fixed IP already has a floating IP on external network ${a.netId}.`,
+  );
 
 export const gatewayInUseByFloatingIp = (routerId: string, netId: string) =>
-  new NeutronError(409, 'RouterExternalGatewayInUseByFloatingIp',
-    `Gateway cannot be updated for router ${routerId}, since a gateway to external network ${netId} is required by one or more floating IPs.`);
+  new NeutronError(
+    409,
+    'RouterExternalGatewayInUseByFloatingIp',
+    `Gateway cannot be updated for router ${routerId}, since a gateway to external network ${netId} is required by one or more floating IPs.`,
+  );
 
 export const portInUse = (portId: string, netId: string, deviceId: string) =>
-  new NeutronError(409, 'PortInUse',
-    `Unable to complete operation on port ${portId} for network ${netId}. Port already has an attached device ${deviceId}.`);
+  new NeutronError(
+    409,
+    'PortInUse',
+    `Unable to complete operation on port ${portId} for network ${netId}. Port already has an attached device ${deviceId}.`,
+  );
 
 export const servicePortInUse = (portId: string, reason: string) =>
   new NeutronError(409, 'ServicePortInUse', `Port ${portId} cannot be deleted directly via the port API: ${reason}.`);

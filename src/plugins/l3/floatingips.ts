@@ -15,7 +15,10 @@ import { checkRevision, standardFields } from '../common/standard.js';
 import { TableResource } from '../common/table-resource.js';
 import { ipVersionOfText, networkSubnets, visibleNetwork, visiblePort, type L3Context, type PortInfo } from './common.js';
 import {
-  badResource, externalGatewayForFloatingIpNotFound, externalIpAddressExhausted, floatingIpNotFound,
+  badResource,
+  externalGatewayForFloatingIpNotFound,
+  externalIpAddressExhausted,
+  floatingIpNotFound,
   floatingIpPortAlreadyAssociated,
 } from './errors.js';
 import { createServicePort, deleteServicePort, l3Transaction } from './port-events.js';
@@ -47,11 +50,19 @@ export class FloatingIpHandler extends TableResource<'floatingips'> {
     const portIds = [...new Set(rows.map((r) => r.fixed_port_id).filter((p): p is string => !!p))];
     const ports = new Map<string, Rec>();
     if (portIds.length) {
-      for (const p of await db.selectFrom('ports').select(['id', 'name', 'network_id', 'mac_address', 'admin_state_up', 'status', 'device_id', 'device_owner'])
-        .where('id', 'in', portIds).execute()) {
+      for (const p of await db
+        .selectFrom('ports')
+        .select(['id', 'name', 'network_id', 'mac_address', 'admin_state_up', 'status', 'device_id', 'device_owner'])
+        .where('id', 'in', portIds)
+        .execute()) {
         ports.set(p.id, {
-          name: p.name, network_id: p.network_id, mac_address: p.mac_address, admin_state_up: i2b(p.admin_state_up),
-          status: p.status, device_id: p.device_id, device_owner: p.device_owner,
+          name: p.name,
+          network_id: p.network_id,
+          mac_address: p.mac_address,
+          admin_state_up: i2b(p.admin_state_up),
+          status: p.status,
+          device_id: p.device_id,
+          device_owner: p.device_owner,
         });
       }
     }
@@ -64,7 +75,7 @@ export class FloatingIpHandler extends TableResource<'floatingips'> {
       port_id: row.fixed_port_id,
       fixed_ip_address: row.fixed_ip_address,
       status: row.status,
-      port_details: row.fixed_port_id ? ports.get(row.fixed_port_id) ?? null : null,
+      port_details: row.fixed_port_id ? (ports.get(row.fixed_port_id) ?? null) : null,
       qos_policy_id: null,
       // dns-integration: kept only for an external DNS service, which neutrino has not (as Neutron without one).
       dns_name: '',
@@ -86,7 +97,10 @@ export class FloatingIpHandler extends TableResource<'floatingips'> {
       }
       const rows = await tx.selectFrom('floatingips').selectAll().where('id', 'in', ids).execute();
       const byId = new Map(rows.map((r) => [r.id, r]));
-      return this.toDicts(tx, ids.map((id) => byId.get(id)!));
+      return this.toDicts(
+        tx,
+        ids.map((id) => byId.get(id)!),
+      );
     });
   }
 
@@ -107,15 +121,29 @@ export class FloatingIpHandler extends TableResource<'floatingips'> {
     const portBody: Rec = { project_id: '', network_id: netId, admin_state_up: true, device_id: id, device_owner: DEVICE_OWNER_FLOATINGIP, name: '' };
     if (Object.keys(fixedIp).length) portBody.fixed_ips = [fixedIp];
     const port = await createServicePort(this.l3, tx, portBody);
-    await tx.updateTable('ports').set({ status: 'N/A' }).where('id', '=', port.id as string).execute();
+    await tx
+      .updateTable('ports')
+      .set({ status: 'N/A' })
+      .where('id', '=', port.id as string)
+      .execute();
     port.status = 'N/A'; // the dict agents are told about
     const v4 = (port.fixed_ips as Array<{ ip_address: string }>).filter((ip) => ipVersionOfText(ip.ip_address) === 4);
     if (!v4.length) throw externalIpAddressExhausted(netId);
     const row: FloatingIpTable = {
-      id, project_id: projectId, floating_ip_address: v4[0]!.ip_address, floating_network_id: netId,
-      floating_port_id: port.id as string, fixed_port_id: null, fixed_ip_address: null, router_id: null,
-      last_known_router_id: null, status: INITIAL_STATUS, description: body.description as string,
-      revision_number: 0, created_at: nowIso(), updated_at: nowIso(),
+      id,
+      project_id: projectId,
+      floating_ip_address: v4[0]!.ip_address,
+      floating_network_id: netId,
+      floating_port_id: port.id as string,
+      fixed_port_id: null,
+      fixed_ip_address: null,
+      router_id: null,
+      last_known_router_id: null,
+      status: INITIAL_STATUS,
+      description: body.description as string,
+      revision_number: 0,
+      created_at: nowIso(),
+      updated_at: nowIso(),
     };
     const assoc = await this.association(tx, ctx, body, row);
     Object.assign(row, assoc);
@@ -130,8 +158,11 @@ export class FloatingIpHandler extends TableResource<'floatingips'> {
     } catch (err) {
       if (isDuplicateKey(err) && row.fixed_port_id) {
         throw floatingIpPortAlreadyAssociated({
-          floatingIpAddress: row.floating_ip_address, fipId: row.id, portId: row.fixed_port_id,
-          fixedIp: row.fixed_ip_address ?? '', netId: row.floating_network_id,
+          floatingIpAddress: row.floating_ip_address,
+          fipId: row.id,
+          portId: row.fixed_port_id,
+          fixedIp: row.fixed_ip_address ?? '',
+          netId: row.floating_network_id,
         });
       }
       throw err;
@@ -148,8 +179,13 @@ export class FloatingIpHandler extends TableResource<'floatingips'> {
       if ('description' in body) set.description = body.description as string;
       const updated = { ...row, ...set };
       for (const e of this.l3.m.extensions ?? []) await e.processUpdateFloatingip?.(tx, ctx, id, body);
-      await this.insertOrConflict(updated, () => tx.updateTable('floatingips')
-        .set({ ...set, revision_number: Number(row.revision_number) + 1, updated_at: nowIso() }).where('id', '=', id).execute());
+      await this.insertOrConflict(updated, () =>
+        tx
+          .updateTable('floatingips')
+          .set({ ...set, revision_number: Number(row.revision_number) + 1, updated_at: nowIso() })
+          .where('id', '=', id)
+          .execute(),
+      );
       return (await this.toDicts(tx, [(await tx.selectFrom('floatingips').selectAll().where('id', '=', id).executeTakeFirst())!]))[0]!;
     });
   }
@@ -172,24 +208,39 @@ export class FloatingIpHandler extends TableResource<'floatingips'> {
   /** Before a network is deleted: its floating IPs without a port go (Neutron's _process_l3_delete). */
   async deleteDisassociated(networkId: string): Promise<void> {
     // Most networks have none: a plain read spares them a write transaction.
-    const any = await this.db.kysely.selectFrom('floatingips').select('id').where('floating_network_id', '=', networkId)
-      .where('fixed_port_id', 'is', null).limit(1).executeTakeFirst();
+    const any = await this.db.kysely
+      .selectFrom('floatingips')
+      .select('id')
+      .where('floating_network_id', '=', networkId)
+      .where('fixed_port_id', 'is', null)
+      .limit(1)
+      .executeTakeFirst();
     if (!any) return;
     await l3Transaction(this.l3, async (tx) => {
-      const rows = await tx.selectFrom('floatingips').selectAll().where('floating_network_id', '=', networkId)
-        .where('fixed_port_id', 'is', null).execute();
+      const rows = await tx
+        .selectFrom('floatingips')
+        .selectAll()
+        .where('floating_network_id', '=', networkId)
+        .where('fixed_port_id', 'is', null)
+        .execute();
       for (const row of rows) await this.deleteRow(tx, row);
     });
   }
 
   /** Before a port goes: floating IPs on it lose their association (disassociate_floatingips). */
   async disassociatePort(tx: Tx, portId: string): Promise<void> {
-    await tx.updateTable('floatingips')
+    await tx
+      .updateTable('floatingips')
       .set((eb) => ({
-        fixed_port_id: null, fixed_ip_address: null, router_id: null, last_known_router_id: eb.ref('router_id'),
-        revision_number: eb('revision_number', '+', 1), updated_at: nowIso(),
+        fixed_port_id: null,
+        fixed_ip_address: null,
+        router_id: null,
+        last_known_router_id: eb.ref('router_id'),
+        revision_number: eb('revision_number', '+', 1),
+        updated_at: nowIso(),
       }))
-      .where('fixed_port_id', '=', portId).execute();
+      .where('fixed_port_id', '=', portId)
+      .execute();
   }
 
   // ---- association (_check_and_get_fip_assoc) ----------------------------------------------
@@ -202,13 +253,21 @@ export class FloatingIpHandler extends TableResource<'floatingips'> {
     if (given('port_id')) {
       const assoc = await this.assocData(tx, ctx, fip.port_id as string, fip.fixed_ip_address as string | null | undefined, row);
       if (assoc.fixed_port_id === row.fixed_port_id) return assoc;
-      const taken = await tx.selectFrom('floatingips').select('id').where('fixed_port_id', '=', assoc.fixed_port_id!)
-        .where('floating_network_id', '=', row.floating_network_id).where('fixed_ip_address', '=', assoc.fixed_ip_address!)
-        .where('id', '!=', row.id).executeTakeFirst();
+      const taken = await tx
+        .selectFrom('floatingips')
+        .select('id')
+        .where('fixed_port_id', '=', assoc.fixed_port_id!)
+        .where('floating_network_id', '=', row.floating_network_id)
+        .where('fixed_ip_address', '=', assoc.fixed_ip_address!)
+        .where('id', '!=', row.id)
+        .executeTakeFirst();
       if (taken) {
         throw floatingIpPortAlreadyAssociated({
-          floatingIpAddress: row.floating_ip_address, fipId: row.id, portId: assoc.fixed_port_id!,
-          fixedIp: assoc.fixed_ip_address!, netId: row.floating_network_id,
+          floatingIpAddress: row.floating_ip_address,
+          fipId: row.id,
+          portId: assoc.fixed_port_id!,
+          fixedIp: assoc.fixed_ip_address!,
+          netId: row.floating_network_id,
         });
       }
       return assoc;
@@ -221,7 +280,13 @@ export class FloatingIpHandler extends TableResource<'floatingips'> {
   }
 
   /** _get_assoc_data: the port's fixed IP to use and the router that reaches it. */
-  private async assocData(tx: Tx, ctx: RequestContext, portId: string, fixedIpAddress: string | null | undefined, row: FloatingIpTable): Promise<Association> {
+  private async assocData(
+    tx: Tx,
+    ctx: RequestContext,
+    portId: string,
+    fixedIpAddress: string | null | undefined,
+    row: FloatingIpTable,
+  ): Promise<Association> {
     const port = await visiblePort(tx, ctx, portId);
     if (port.project_id !== row.project_id && !ctx.isAdmin) {
       throw badResource('floatingip', `Cannot process floating IP association with Port ${portId}, since that port is owned by a different tenant`);
@@ -242,7 +307,10 @@ export class FloatingIpHandler extends TableResource<'floatingips'> {
       const v4 = port.fixed_ips.filter((ip) => ipVersionOfText(ip.ip_address) === 4);
       if (!v4.length) throw badResource('floatingip', `Cannot add floating IP to port ${port.id} that has no fixed IPv4 addresses`);
       if (v4.length > 1) {
-        throw badResource('floatingip', `Port ${port.id} has multiple fixed IPv4 addresses.  Must provide a specific IPv4 address when assigning a floating IP`);
+        throw badResource(
+          'floatingip',
+          `Port ${port.id} has multiple fixed IPv4 addresses.  Must provide a specific IPv4 address when assigning a floating IP`,
+        );
       }
       ipAddress = v4[0]!.ip_address;
       subnetId = v4[0]!.subnet_id;
@@ -260,7 +328,8 @@ export class FloatingIpHandler extends TableResource<'floatingips'> {
     // reading every address of the subnet (which the general query below does).
     const subnet = await tx.selectFrom('subnets').select('gateway_ip').where('id', '=', subnetId).executeTakeFirst();
     if (subnet?.gateway_ip) {
-      const viaGateway = await tx.selectFrom('ip_allocations as a')
+      const viaGateway = await tx
+        .selectFrom('ip_allocations as a')
         .innerJoin('router_ports as rp', 'rp.port_id', 'a.port_id')
         .innerJoin('ports as gw', 'gw.device_id', 'rp.router_id')
         .select('rp.router_id')
@@ -272,7 +341,8 @@ export class FloatingIpHandler extends TableResource<'floatingips'> {
         .executeTakeFirst();
       if (viaGateway) return viaGateway.router_id;
     }
-    const rows = await tx.selectFrom('router_ports as rp')
+    const rows = await tx
+      .selectFrom('router_ports as rp')
       .innerJoin('ports as p', 'p.id', 'rp.port_id')
       .innerJoin('ip_allocations as a', 'a.port_id', 'p.id')
       .innerJoin('ports as gw', 'gw.device_id', 'rp.router_id')

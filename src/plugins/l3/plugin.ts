@@ -20,7 +20,15 @@ import { RouterHandler } from './routers.js';
 import { l3RpcHandlers } from './rpc.js';
 import { L3_RULES } from '../../policy/defaults/l3.js';
 
-const ROUTER_ALIASES = ['router', 'ext-gw-mode', 'extraroute', 'extraroute-atomic', 'fip-port-details', 'l3_agent_scheduler', 'router_availability_zone'];
+const ROUTER_ALIASES = [
+  'router',
+  'ext-gw-mode',
+  'extraroute',
+  'extraroute-atomic',
+  'fip-port-details',
+  'l3_agent_scheduler',
+  'router_availability_zone',
+];
 
 /**
  * prevent_l3_port_deletion, then disassociate_floatingips: a router's or floating IP's port
@@ -47,14 +55,24 @@ export const routerPlugin: PluginDefinition = {
   create(ctx) {
     const { cfg, db, ml2, bus, callbacks } = ctx;
     const ports = ctx.exportsOf<{ ports: Ml2PortHandler }>('ml2')!.ports;
-    const scheduler = new L3AgentScheduler(db, {
-      agentDownTime: cfg.DEFAULT.agent_down_time, routerAutoSchedule: cfg.DEFAULT.router_auto_schedule,
-      defaultAvailabilityZones: [...cfg.DEFAULT.default_availability_zones],
-    }, bus);
+    const scheduler = new L3AgentScheduler(
+      db,
+      {
+        agentDownTime: cfg.DEFAULT.agent_down_time,
+        routerAutoSchedule: cfg.DEFAULT.router_auto_schedule,
+        defaultAvailabilityZones: [...cfg.DEFAULT.default_availability_zones],
+      },
+      bus,
+    );
     const l3: L3Context = {
-      m: ml2, ports, subnets: new SubnetHandler(ml2), scheduler,
+      m: ml2,
+      ports,
+      subnets: new SubnetHandler(ml2),
+      scheduler,
       settings: {
-        ...defaultL3Settings(), maxRoutes: cfg.DEFAULT.max_routes, enableSnatByDefault: cfg.DEFAULT.enable_snat_by_default,
+        ...defaultL3Settings(),
+        maxRoutes: cfg.DEFAULT.max_routes,
+        enableSnatByDefault: cfg.DEFAULT.enable_snat_by_default,
         defaultAvailabilityZones: [...cfg.DEFAULT.default_availability_zones],
       },
     };
@@ -72,11 +90,21 @@ export const routerPlugin: PluginDefinition = {
         { resource: 'floatingip', default: 50, counter: tableCounter('floatingips') },
       ],
       // With the scheduler, an L3 agent syncs only the routers bound to its host.
-      rpc: [{ topic: L3_PLUGIN_TOPIC, handlers: l3RpcHandlers({ db, routers, floatingips, ports, routerIdsForHost: (host) => scheduler.routersOnHost(host) }) }],
+      rpc: [
+        {
+          topic: L3_PLUGIN_TOPIC,
+          handlers: l3RpcHandlers({ db, routers, floatingips, ports, routerIdsForHost: (host) => scheduler.routersOnHost(host) }),
+        },
+      ],
       routes: schedulerRoutes({
-        hosted: 'l3-routers', hosts: 'l3-agents', items: 'routers', idKey: 'router_id',
-        itemsOnAgent: (id) => scheduler.routersOnAgent(id), agentsHosting: (id) => scheduler.agentsHostingRouter(id),
-        add: (c, agent, router) => scheduler.addRouterToAgent(c, agent, router), remove: (c, agent, router) => scheduler.removeRouterFromAgent(c, agent, router),
+        hosted: 'l3-routers',
+        hosts: 'l3-agents',
+        items: 'routers',
+        idKey: 'router_id',
+        itemsOnAgent: (id) => scheduler.routersOnAgent(id),
+        agentsHosting: (id) => scheduler.agentsHostingRouter(id),
+        add: (c, agent, router) => scheduler.addRouterToAgent(c, agent, router),
+        remove: (c, agent, router) => scheduler.removeRouterFromAgent(c, agent, router),
       }),
       exports: { routers, floatingips, scheduler },
       settled: () => scheduler.settled(),

@@ -68,7 +68,7 @@ export async function deleteServicePort(l3: L3Context, tx: Tx, id: string): Prom
     c.updated.delete(id);
     if (c.created.has(id)) c.created.delete(id);
     else if (!c.deleted.has(id)) {
-      const before = earlier ?? await pastView(l3, tx, id);
+      const before = earlier ?? (await pastView(l3, tx, id));
       if (before) c.deleted.set(id, before);
     }
   }

@@ -16,10 +16,31 @@ import { checkRevision, standardFields } from '../common/standard.js';
 import { TableResource } from '../common/table-resource.js';
 import { PortIpAllocator, type FixedIp } from '../ml2/ip-allocator.js';
 import { routeList } from '../../definitions/router.js';
-import { lockNetwork, loadPort, loadPorts, loadSubnets, networkSubnets, visibleNetwork, visiblePort, visibleSubnet, type L3Context, type PortInfo, type SubnetRow } from './common.js';
 import {
-  badResource, gatewayInUseByFloatingIp, invalidRoutes, portInUse, routerInUse, routerInterfaceInUseByFloatingIp,
-  routerInterfaceInUseByRoute, routerInterfaceNotFound, routerInterfaceNotFoundForSubnet, routerNotFound, routesExhausted,
+  lockNetwork,
+  loadPort,
+  loadPorts,
+  loadSubnets,
+  networkSubnets,
+  visibleNetwork,
+  visiblePort,
+  visibleSubnet,
+  type L3Context,
+  type PortInfo,
+  type SubnetRow,
+} from './common.js';
+import {
+  badResource,
+  gatewayInUseByFloatingIp,
+  invalidRoutes,
+  portInUse,
+  routerInUse,
+  routerInterfaceInUseByFloatingIp,
+  routerInterfaceInUseByRoute,
+  routerInterfaceNotFound,
+  routerInterfaceNotFoundForSubnet,
+  routerNotFound,
+  routesExhausted,
   subnetMismatchForPort,
 } from './errors.js';
 import { portNotFound } from '../ml2/errors.js';
@@ -75,7 +96,14 @@ export class RouterHandler extends TableResource<'routers'> {
 
   async toDicts(db: Reader, rows: RouterTable[]): Promise<Rec[]> {
     const ids = rows.map((r) => r.id);
-    const gwPorts = new Map((await loadPorts(db, rows.map((r) => r.gw_port_id).filter((p): p is string => !!p))).map((p) => [p.id, p]));
+    const gwPorts = new Map(
+      (
+        await loadPorts(
+          db,
+          rows.map((r) => r.gw_port_id).filter((p): p is string => !!p),
+        )
+      ).map((p) => [p.id, p]),
+    );
     const routes = new Map<string, Route[]>();
     if (ids.length) {
       for (const r of await db.selectFrom('router_routes').selectAll().where('router_id', 'in', ids).execute()) {
@@ -94,10 +122,10 @@ export class RouterHandler extends TableResource<'routers'> {
         status: row.status,
         external_gateway_info: gw
           ? {
-            network_id: gw.network_id,
-            external_fixed_ips: gw.fixed_ips.map((ip) => ({ subnet_id: ip.subnet_id, ip_address: ip.ip_address })),
-            enable_snat: i2b(row.enable_snat),
-          }
+              network_id: gw.network_id,
+              external_fixed_ips: gw.fixed_ips.map((ip) => ({ subnet_id: ip.subnet_id, ip_address: ip.ip_address })),
+              enable_snat: i2b(row.enable_snat),
+            }
           : null,
         routes: sortRoutes(routes.get(row.id) ?? []),
         availability_zone_hints: parseHints(row.availability_zone_hints),
@@ -127,10 +155,18 @@ export class RouterHandler extends TableResource<'routers'> {
         await validateAvailabilityZones(tx, 'router', hints);
         const now = nowIso();
         const row: RouterTable = {
-          id: body.id as string, project_id: projectId, name: body.name as string, status: 'ACTIVE',
-          admin_state_up: b2i(body.admin_state_up as boolean), gw_port_id: null, enable_snat: b2i(this.l3.settings.enableSnatByDefault),
+          id: body.id as string,
+          project_id: projectId,
+          name: body.name as string,
+          status: 'ACTIVE',
+          admin_state_up: b2i(body.admin_state_up as boolean),
+          gw_port_id: null,
+          enable_snat: b2i(this.l3.settings.enableSnatByDefault),
           availability_zone_hints: JSON.stringify(hints),
-          description: body.description as string, revision_number: 0, created_at: now, updated_at: now,
+          description: body.description as string,
+          revision_number: 0,
+          created_at: now,
+          updated_at: now,
         };
         await tx.insertInto('routers').values(row).execute();
         if (body.external_gateway_info) await this.updateGateway(tx, ctx, row, body.external_gateway_info as GatewayInfo);
@@ -138,10 +174,16 @@ export class RouterHandler extends TableResource<'routers'> {
       }
       const rows = await tx.selectFrom('routers').selectAll().where('id', 'in', ids).execute();
       const byId = new Map(rows.map((r) => [r.id, r]));
-      return this.toDicts(tx, ids.map((id) => byId.get(id)!));
+      return this.toDicts(
+        tx,
+        ids.map((id) => byId.get(id)!),
+      );
     });
     // Neutron schedules a new router once it has a gateway (or later, on its first change).
-    await this.changed(ctx, out.filter((r) => r.external_gateway_info).map((r) => r.id as string));
+    await this.changed(
+      ctx,
+      out.filter((r) => r.external_gateway_info).map((r) => r.id as string),
+    );
     return out;
   }
 
@@ -153,8 +195,11 @@ export class RouterHandler extends TableResource<'routers'> {
   }
 
   private async bump(tx: Tx, id: string): Promise<void> {
-    await tx.updateTable('routers').set((eb) => ({ revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
-      .where('id', '=', id).execute();
+    await tx
+      .updateTable('routers')
+      .set((eb) => ({ revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
+      .where('id', '=', id)
+      .execute();
   }
 
   async update(ctx: RequestContext, id: string, body: Rec, expectRevision?: number): Promise<Rec> {
@@ -176,16 +221,25 @@ export class RouterHandler extends TableResource<'routers'> {
     if ('name' in body) set.name = body.name as string;
     if ('description' in body) set.description = body.description as string;
     if ('admin_state_up' in body) set.admin_state_up = b2i(body.admin_state_up as boolean);
-    await tx.updateTable('routers').set({ ...set, updated_at: nowIso() })
-      .set((eb) => ({ revision_number: eb('revision_number', '+', 1) })).where('id', '=', row.id).execute();
+    await tx
+      .updateTable('routers')
+      .set({ ...set, updated_at: nowIso() })
+      .set((eb) => ({ revision_number: eb('revision_number', '+', 1) }))
+      .where('id', '=', row.id)
+      .execute();
   }
 
   async delete(_ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
     await l3Transaction(this.l3, async (tx) => {
       const row = await this.lockRouter(tx, id);
       checkRevision(row.revision_number, expectRevision);
-      const attached = await tx.selectFrom('router_ports').select('port_id').where('router_id', '=', id)
-        .where('port_type', '=', DEVICE_OWNER_ROUTER_INTF).orderBy('port_id').execute();
+      const attached = await tx
+        .selectFrom('router_ports')
+        .select('port_id')
+        .where('router_id', '=', id)
+        .where('port_type', '=', DEVICE_OWNER_ROUTER_INTF)
+        .orderBy('port_id')
+        .execute();
       if (attached.length) throw routerInUse(id, `has ports still attached: ${attached.map((p) => p.port_id).join(', ')}`);
       await this.deleteGatewayPort(tx, row);
       // Any other port still owned (none in practice) goes with the router, as in Neutron.
@@ -204,7 +258,11 @@ export class RouterHandler extends TableResource<'routers'> {
 
   private async updateGateway(tx: Tx, ctx: RequestContext, row: RouterTable, info: GatewayInfo | null): Promise<void> {
     const enableSnat = info && info.enable_snat !== undefined ? info.enable_snat : this.l3.settings.enableSnatByDefault;
-    await tx.updateTable('routers').set({ enable_snat: b2i(enableSnat) }).where('id', '=', row.id).execute();
+    await tx
+      .updateTable('routers')
+      .set({ enable_snat: b2i(enableSnat) })
+      .where('id', '=', row.id)
+      .execute();
     row.enable_snat = b2i(enableSnat);
     const gwPort = row.gw_port_id ? await loadPort(tx, row.gw_port_id) : null;
     const extIps = info?.external_fixed_ips ?? [];
@@ -216,8 +274,11 @@ export class RouterHandler extends TableResource<'routers'> {
       const subnets = await this.l3.subnets.subnetsOf(tx, networkId);
       const fixed = await this.ips.allocate(tx, networkId, subnets, extIps, gwPort.mac_address, DEVICE_OWNER_ROUTER_GW, gwPort.fixed_ips);
       await this.ips.replace(tx, gwPort.id, networkId, gwPort.fixed_ips, fixed);
-      await tx.updateTable('ports').set((eb) => ({ revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
-        .where('id', '=', gwPort.id).execute();
+      await tx
+        .updateTable('ports')
+        .set((eb) => ({ revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
+        .where('id', '=', gwPort.id)
+        .execute();
       return;
     }
     if (gwPort && gwPort.network_id !== networkId) {
@@ -227,18 +288,35 @@ export class RouterHandler extends TableResource<'routers'> {
       const subnets = await networkSubnets(tx, networkId);
       await this.checkDuplicateSubnets(tx, row.id, subnets);
       const port = await createServicePort(this.l3, tx, {
-        project_id: '', network_id: networkId, fixed_ips: extIps.length ? extIps : NOT_SPECIFIED,
-        device_id: row.id, device_owner: DEVICE_OWNER_ROUTER_GW, admin_state_up: true, name: '',
+        project_id: '',
+        network_id: networkId,
+        fixed_ips: extIps.length ? extIps : NOT_SPECIFIED,
+        device_id: row.id,
+        device_owner: DEVICE_OWNER_ROUTER_GW,
+        admin_state_up: true,
+        name: '',
       });
-      await tx.insertInto('router_ports').values({ port_id: port.id as string, router_id: row.id, port_type: DEVICE_OWNER_ROUTER_GW }).execute();
-      await tx.updateTable('routers').set({ gw_port_id: port.id as string }).where('id', '=', row.id).execute();
+      await tx
+        .insertInto('router_ports')
+        .values({ port_id: port.id as string, router_id: row.id, port_type: DEVICE_OWNER_ROUTER_GW })
+        .execute();
+      await tx
+        .updateTable('routers')
+        .set({ gw_port_id: port.id as string })
+        .where('id', '=', row.id)
+        .execute();
       row.gw_port_id = port.id as string;
     }
   }
 
   /** _validate_gw_info: the network is visible and external, no fixed IP is a subnet's gateway. */
   private async validateGatewayInfo(
-    tx: Tx, ctx: RequestContext, info: GatewayInfo | null, extIps: Array<{ ip_address?: string }>, row: RouterTable, gwPort: PortInfo | null,
+    tx: Tx,
+    ctx: RequestContext,
+    info: GatewayInfo | null,
+    extIps: Array<{ ip_address?: string }>,
+    row: RouterTable,
+    gwPort: PortInfo | null,
   ): Promise<string | null> {
     const networkId = info ? info.network_id : null;
     let gwSubnets: SubnetRow[] = [];
@@ -316,11 +394,16 @@ export class RouterHandler extends TableResource<'routers'> {
   /** The member actions routerDef declares. */
   action(ctx: RequestContext, id: string, name: string, body: unknown): Promise<unknown> {
     switch (name) {
-      case 'add_router_interface': return this.addInterface(ctx, id, body);
-      case 'remove_router_interface': return this.removeInterface(ctx, id, body);
-      case 'add_extraroutes': return this.changeExtraRoutes(ctx, id, body, 'add');
-      case 'remove_extraroutes': return this.changeExtraRoutes(ctx, id, body, 'remove');
-      default: throw new Error(`router action ${name} is not declared`);
+      case 'add_router_interface':
+        return this.addInterface(ctx, id, body);
+      case 'remove_router_interface':
+        return this.removeInterface(ctx, id, body);
+      case 'add_extraroutes':
+        return this.changeExtraRoutes(ctx, id, body, 'add');
+      case 'remove_extraroutes':
+        return this.changeExtraRoutes(ctx, id, body, 'remove');
+      default:
+        throw new Error(`router action ${name} is not declared`);
     }
   }
 
@@ -335,8 +418,13 @@ export class RouterHandler extends TableResource<'routers'> {
       else ({ port, subnets } = await this.addBySubnet(tx, ctx, router, subnetId!));
       await this.bump(tx, routerId);
       return {
-        id: routerId, tenant_id: port.project_id, project_id: port.project_id, port_id: port.id, network_id: port.network_id,
-        subnet_id: subnets[subnets.length - 1]!.id, subnet_ids: subnets.map((s) => s.id),
+        id: routerId,
+        tenant_id: port.project_id,
+        project_id: port.project_id,
+        port_id: port.id,
+        network_id: port.network_id,
+        subnet_id: subnets[subnets.length - 1]!.id,
+        subnet_ids: subnets.map((s) => s.id),
       };
     });
     await this.changed(ctx, [routerId]);
@@ -372,7 +460,10 @@ export class RouterHandler extends TableResource<'routers'> {
     if (port.fixed_ips.some((ip) => ip.ip_address.includes(':'))) {
       for (const existing of await this.routerPorts(tx, router.id)) {
         if (existing.network_id === port.network_id && existing.fixed_ips.some((ip) => ip.ip_address.includes(':'))) {
-          throw badResource('router', `Cannot have multiple router ports with the same network id if both contain IPv6 subnets. Existing port ${existing.id} has IPv6 subnet(s) and network id ${existing.network_id}`);
+          throw badResource(
+            'router',
+            `Cannot have multiple router ports with the same network id if both contain IPv6 subnets. Existing port ${existing.id} has IPv6 subnet(s) and network id ${existing.network_id}`,
+          );
         }
       }
     }
@@ -380,21 +471,45 @@ export class RouterHandler extends TableResource<'routers'> {
     if (subnets.filter((s) => s.ip_version === 4).length > 1) throw badResource('router', 'Cannot have multiple IPv4 subnets on router port');
     if (!ctx.isAdmin) await this.checkPortInPools(tx, ctx, port, subnets);
     await noteServicePortUpdate(this.l3, tx, port.id, true);
-    await tx.updateTable('ports').set((eb) => ({
-      device_id: router.id, device_owner: DEVICE_OWNER_ROUTER_INTF, revision_number: eb('revision_number', '+', 1), updated_at: nowIso(),
-    })).where('id', '=', port.id).execute();
+    await tx
+      .updateTable('ports')
+      .set((eb) => ({
+        device_id: router.id,
+        device_owner: DEVICE_OWNER_ROUTER_INTF,
+        revision_number: eb('revision_number', '+', 1),
+        updated_at: nowIso(),
+      }))
+      .where('id', '=', port.id)
+      .execute();
     await tx.insertInto('router_ports').values({ port_id: port.id, router_id: router.id, port_type: DEVICE_OWNER_ROUTER_INTF }).execute();
-    return { port, subnets: orderLike(subnets, port.fixed_ips.map((ip) => ip.subnet_id)) };
+    return {
+      port,
+      subnets: orderLike(
+        subnets,
+        port.fixed_ips.map((ip) => ip.subnet_id),
+      ),
+    };
   }
 
   /** _validate_port_in_range_or_admin: an address outside the pools needs the subnet's owner. */
   private async checkPortInPools(tx: Tx, ctx: RequestContext, port: PortInfo, subnets: SubnetRow[]): Promise<void> {
-    const pools = await tx.selectFrom('allocation_pools').selectAll().where('subnet_id', 'in', subnets.map((s) => s.id)).execute();
+    const pools = await tx
+      .selectFrom('allocation_pools')
+      .selectAll()
+      .where(
+        'subnet_id',
+        'in',
+        subnets.map((s) => s.id),
+      )
+      .execute();
     for (const ip of port.fixed_ips) {
       const subnet = subnets.find((s) => s.id === ip.subnet_id)!;
       const inPool = pools.some((p) => p.subnet_id === ip.subnet_id && inRange(ip.ip_address, p.first_ip, p.last_ip));
       if (!inPool && ctx.projectId !== subnet.project_id) {
-        throw badResource('router', `Cannot add interface to router because specified port ${port.id} has an IP address out of the allocation pool of subnet ${ip.subnet_id}, which is not owned by the project making the request`);
+        throw badResource(
+          'router',
+          `Cannot add interface to router because specified port ${port.id} has an IP address out of the allocation pool of subnet ${ip.subnet_id}, which is not owned by the project making the request`,
+        );
       }
     }
   }
@@ -404,9 +519,14 @@ export class RouterHandler extends TableResource<'routers'> {
     if (!subnet.gateway_ip) throw badResource('router', 'Subnet for router interface must have a gateway IP');
     if (subnet.project_id !== ctx.projectId && !ctx.isAdmin) {
       // Shared with the project by an RBAC entry: allowed; shared with everyone: not (LP 1757482).
-      const rbac = await tx.selectFrom('rbac_entries').select('id').where('object_type', '=', 'network')
-        .where('object_id', '=', subnet.network_id).where('action', '=', 'access_as_shared')
-        .where('target_project', '=', ctx.projectId ?? '').executeTakeFirst();
+      const rbac = await tx
+        .selectFrom('rbac_entries')
+        .select('id')
+        .where('object_type', '=', 'network')
+        .where('object_id', '=', subnet.network_id)
+        .where('action', '=', 'access_as_shared')
+        .where('target_project', '=', ctx.projectId ?? '')
+        .executeTakeFirst();
       if (!rbac) throw badResource('router', `Cannot add interface to router because subnet ${subnetId} is not owned by project making the request`);
     }
     RouterHandler.validateSubnetAddressMode(subnet);
@@ -414,28 +534,54 @@ export class RouterHandler extends TableResource<'routers'> {
     const fixedIp = { ip_address: subnet.gateway_ip, subnet_id: subnet.id };
     if (subnet.ip_version === 6) {
       // A further IPv6 prefix joins the router's IPv6 port on that network.
-      const existing = (await this.routerPorts(tx, router.id)).find((p) =>
-        p.device_owner === DEVICE_OWNER_ROUTER_INTF && p.network_id === subnet.network_id && p.fixed_ips.some((ip) => ip.ip_address.includes(':')));
+      const existing = (await this.routerPorts(tx, router.id)).find(
+        (p) =>
+          p.device_owner === DEVICE_OWNER_ROUTER_INTF && p.network_id === subnet.network_id && p.fixed_ips.some((ip) => ip.ip_address.includes(':')),
+      );
       if (existing) {
         await lockNetwork(this.l3.m, tx, existing.network_id);
         await noteServicePortUpdate(this.l3, tx, existing.id, true);
         const infos = await this.l3.subnets.subnetsOf(tx, existing.network_id);
         const requested = [...existing.fixed_ips, fixedIp];
-        const fixed = await this.ips.allocate(tx, existing.network_id, infos, requested, existing.mac_address, DEVICE_OWNER_ROUTER_INTF, existing.fixed_ips);
+        const fixed = await this.ips.allocate(
+          tx,
+          existing.network_id,
+          infos,
+          requested,
+          existing.mac_address,
+          DEVICE_OWNER_ROUTER_INTF,
+          existing.fixed_ips,
+        );
         await this.ips.replace(tx, existing.id, existing.network_id, existing.fixed_ips, fixed);
-        await tx.updateTable('ports').set((eb) => ({ revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
-          .where('id', '=', existing.id).execute();
+        await tx
+          .updateTable('ports')
+          .set((eb) => ({ revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
+          .where('id', '=', existing.id)
+          .execute();
         return { port: existing, subnets: [subnet] };
       }
     }
     const created = await createServicePort(this.l3, tx, {
-      project_id: router.project_id, network_id: subnet.network_id, fixed_ips: [fixedIp], admin_state_up: true,
-      device_id: router.id, device_owner: DEVICE_OWNER_ROUTER_INTF, name: '',
+      project_id: router.project_id,
+      network_id: subnet.network_id,
+      fixed_ips: [fixedIp],
+      admin_state_up: true,
+      device_id: router.id,
+      device_owner: DEVICE_OWNER_ROUTER_INTF,
+      name: '',
     });
-    await tx.insertInto('router_ports').values({ port_id: created.id as string, router_id: router.id, port_type: DEVICE_OWNER_ROUTER_INTF }).execute();
+    await tx
+      .insertInto('router_ports')
+      .values({ port_id: created.id as string, router_id: router.id, port_type: DEVICE_OWNER_ROUTER_INTF })
+      .execute();
     const port: PortInfo = {
-      id: created.id as string, network_id: subnet.network_id, project_id: router.project_id, device_id: router.id,
-      device_owner: DEVICE_OWNER_ROUTER_INTF, mac_address: created.mac_address as string, fixed_ips: created.fixed_ips as FixedIp[],
+      id: created.id as string,
+      network_id: subnet.network_id,
+      project_id: router.project_id,
+      device_id: router.id,
+      device_owner: DEVICE_OWNER_ROUTER_INTF,
+      mac_address: created.mac_address as string,
+      fixed_ips: created.fixed_ips as FixedIp[],
     };
     return { port, subnets: [subnet] };
   }
@@ -449,8 +595,13 @@ export class RouterHandler extends TableResource<'routers'> {
         : await this.removeBySubnet(tx, ctx, routerId, subnetId!);
       await this.bump(tx, routerId);
       return {
-        id: routerId, tenant_id: port.project_id, project_id: port.project_id, port_id: port.id, network_id: port.network_id,
-        subnet_id: subnets[0]!.id, subnet_ids: subnets.map((s) => s.id),
+        id: routerId,
+        tenant_id: port.project_id,
+        project_id: port.project_id,
+        port_id: port.id,
+        network_id: port.network_id,
+        subnet_id: subnets[0]!.id,
+        subnet_ids: subnets.map((s) => s.id),
       };
     });
     await this.changed(ctx, [routerId]);
@@ -462,8 +613,13 @@ export class RouterHandler extends TableResource<'routers'> {
   }
 
   private async removeByPort(tx: Tx, routerId: string, portId: string, subnetId: string | null) {
-    const rp = await tx.selectFrom('router_ports').select('port_id').where('router_id', '=', routerId)
-      .where('port_id', '=', portId).where('port_type', '=', DEVICE_OWNER_ROUTER_INTF).executeTakeFirst();
+    const rp = await tx
+      .selectFrom('router_ports')
+      .select('port_id')
+      .where('router_id', '=', routerId)
+      .where('port_id', '=', portId)
+      .where('port_type', '=', DEVICE_OWNER_ROUTER_INTF)
+      .executeTakeFirst();
     const port = rp ? await loadPort(tx, portId) : null;
     if (!port || port.device_owner !== DEVICE_OWNER_ROUTER_INTF) throw routerInterfaceNotFound(routerId, portId);
     const portSubnetIds = port.fixed_ips.map((ip) => ip.subnet_id);
@@ -486,8 +642,11 @@ export class RouterHandler extends TableResource<'routers'> {
         // A multi-prefix (IPv6) port: only this subnet's address goes.
         await noteServicePortUpdate(this.l3, tx, p.id);
         await tx.deleteFrom('ip_allocations').where('port_id', '=', p.id).where('subnet_id', '=', subnetId).execute();
-        await tx.updateTable('ports').set((eb) => ({ revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
-          .where('id', '=', p.id).execute();
+        await tx
+          .updateTable('ports')
+          .set((eb) => ({ revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
+          .where('id', '=', p.id)
+          .execute();
       } else {
         await tx.deleteFrom('router_ports').where('port_id', '=', p.id).execute();
         await deleteServicePort(this.l3, tx, p.id);
@@ -501,7 +660,9 @@ export class RouterHandler extends TableResource<'routers'> {
   private async confirmInterfaceNotInUse(tx: Tx, routerId: string, subnet: SubnetRow): Promise<void> {
     const fips = await tx.selectFrom('floatingips').select(['fixed_port_id', 'fixed_ip_address']).where('router_id', '=', routerId).execute();
     if (fips.length) {
-      const subnetPorts = new Set((await tx.selectFrom('ip_allocations').select('port_id').where('subnet_id', '=', subnet.id).execute()).map((a) => a.port_id));
+      const subnetPorts = new Set(
+        (await tx.selectFrom('ip_allocations').select('port_id').where('subnet_id', '=', subnet.id).execute()).map((a) => a.port_id),
+      );
       for (const f of fips) {
         if (f.fixed_ip_address && f.fixed_port_id && ipInCidr(f.fixed_ip_address, subnet.cidr) && subnetPorts.has(f.fixed_port_id)) {
           throw routerInterfaceInUseByFloatingIp(routerId, subnet.id);
@@ -523,7 +684,14 @@ export class RouterHandler extends TableResource<'routers'> {
   private async reachOf(tx: Reader, ports: PortInfo[]): Promise<{ cidrs: string[]; addresses: string[] }> {
     const cidrs: string[] = [];
     const addresses: string[] = [];
-    const subnetCidrs = new Map((await loadSubnets(tx, ports.flatMap((p) => p.fixed_ips.map((ip) => ip.subnet_id)))).map((s) => [s.id, s.cidr]));
+    const subnetCidrs = new Map(
+      (
+        await loadSubnets(
+          tx,
+          ports.flatMap((p) => p.fixed_ips.map((ip) => ip.subnet_id)),
+        )
+      ).map((s) => [s.id, s.cidr]),
+    );
     for (const p of ports) {
       for (const ip of p.fixed_ips) {
         const c = subnetCidrs.get(ip.subnet_id);
@@ -552,8 +720,12 @@ export class RouterHandler extends TableResource<'routers'> {
     const have = new Set(current.map((r) => `${r.destination} ${r.nexthop}`));
     for (const r of current) {
       if (!wanted.has(`${r.destination} ${r.nexthop}`)) {
-        await tx.deleteFrom('router_routes').where('router_id', '=', routerId).where('destination', '=', r.destination)
-          .where('nexthop', '=', r.nexthop).execute();
+        await tx
+          .deleteFrom('router_routes')
+          .where('router_id', '=', routerId)
+          .where('destination', '=', r.destination)
+          .where('nexthop', '=', r.nexthop)
+          .execute();
       }
     }
     const added = [...wanted.entries()].filter(([k]) => !have.has(k)).map(([, r]) => ({ router_id: routerId, ...r }));
@@ -634,4 +806,3 @@ function orderLike(subnets: SubnetRow[], ids: string[]): SubnetRow[] {
   const seen = [...new Set(ids)];
   return seen.map((id) => subnets.find((s) => s.id === id)).filter((s): s is SubnetRow => !!s);
 }
-

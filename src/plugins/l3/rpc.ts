@@ -97,15 +97,27 @@ export function l3RpcHandlers(d: L3RpcDeps): RpcHandlers {
       await inTransaction(d.db, async (tx) => {
         // Only a status that changes revises the floating IP (an unknown one is ignored, as it
         // may just have been deleted).
-        const set = (ids: string[], status: string) => tx.updateTable('floatingips')
-          .set((eb) => ({ status, revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
-          .where('id', 'in', ids).where('status', '!=', status).execute();
+        const set = (ids: string[], status: string) =>
+          tx
+            .updateTable('floatingips')
+            .set((eb) => ({ status, revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
+            .where('id', 'in', ids)
+            .where('status', '!=', status)
+            .execute();
         for (const [id, status] of statuses) await set([id], status);
         // Floating IPs this router served but that were disassociated since: DOWN, whatever the
         // agent missed.
-        const gone = await tx.selectFrom('floatingips').select('id').where('last_known_router_id', '=', routerId)
-          .where('router_id', 'is', null).execute();
-        if (gone.length) await set(gone.map((g) => g.id), 'DOWN');
+        const gone = await tx
+          .selectFrom('floatingips')
+          .select('id')
+          .where('last_known_router_id', '=', routerId)
+          .where('router_id', 'is', null)
+          .execute();
+        if (gone.length)
+          await set(
+            gone.map((g) => g.id),
+            'DOWN',
+          );
       });
       return null;
     },

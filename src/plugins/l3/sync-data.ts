@@ -50,7 +50,7 @@ export async function routerSyncData(d: SyncDeps, routerIds: string[] | null, ac
     let q = db.selectFrom('routers').selectAll().orderBy('created_at').orderBy('id');
     if (part) q = whereIdIn(d.db, q, 'id', part);
     if (active !== undefined) q = q.where('admin_state_up', '=', b2i(active));
-    rows.push(...await q.execute());
+    rows.push(...(await q.execute()));
   }
   if (!rows.length) return [];
   const ids = rows.map((r) => r.id);
@@ -60,9 +60,12 @@ export async function routerSyncData(d: SyncDeps, routerIds: string[] | null, ac
   const interfaces: Array<{ port_id: string; router_id: string }> = [];
   const fipRows: FloatingIpTable[] = [];
   for (const part of idChunks(d.db, ids)) {
-    interfaces.push(...await whereIdIn(d.db, db.selectFrom('router_ports').select(['port_id', 'router_id']), 'router_id', part)
-      .where('port_type', 'in', SYNC_INTERFACE_OWNERS).execute());
-    fipRows.push(...await whereIdIn(d.db, db.selectFrom('floatingips').selectAll(), 'router_id', part).orderBy('id').execute());
+    interfaces.push(
+      ...(await whereIdIn(d.db, db.selectFrom('router_ports').select(['port_id', 'router_id']), 'router_id', part)
+        .where('port_type', 'in', SYNC_INTERFACE_OWNERS)
+        .execute()),
+    );
+    fipRows.push(...(await whereIdIn(d.db, db.selectFrom('floatingips').selectAll(), 'router_id', part).orderBy('id').execute()));
   }
   const portIds = [...rows.map((r) => r.gw_port_id).filter((p): p is string => !!p), ...interfaces.map((i) => i.port_id)];
   const ports = new Map<string, Rec>();
@@ -73,8 +76,13 @@ export async function routerSyncData(d: SyncDeps, routerIds: string[] | null, ac
   await addSubnetsAndMtu(d.db, [...ports.values()]);
 
   const fips = await d.floatingips.toDicts(db, fipRows);
-  const scopes = await fixedIpScopes(d.db, fipRows.map((f) => ({ port: f.fixed_port_id, ip: f.fixed_ip_address })));
-  fips.forEach((f, i) => { f.fixed_ip_address_scope = scopes[i] ?? null; });
+  const scopes = await fixedIpScopes(
+    d.db,
+    fipRows.map((f) => ({ port: f.fixed_port_id, ip: f.fixed_ip_address })),
+  );
+  fips.forEach((f, i) => {
+    f.fixed_ip_address_scope = scopes[i] ?? null;
+  });
 
   const byRouter = new Map<string, Rec>();
   routers.forEach((r, i) => {
@@ -111,10 +119,17 @@ async function addSubnetsAndMtu(db: Db, ports: Rec[]): Promise<void> {
   const mtus = new Map<string, number>();
   for (const part of idChunks(db, netIds)) {
     for (const n of await whereIdIn(db, db.kysely.selectFrom('networks').select(['id', 'mtu']), 'id', part).execute()) mtus.set(n.id, Number(n.mtu));
-    const q = whereIdIn(db, db.kysely.selectFrom('subnets as s')
-      .leftJoin('subnetpools as sp', 'sp.id', 's.subnetpool_id')
-      .select(['s.id', 's.network_id', 's.ip_version', 's.cidr', 's.gateway_ip', 's.ipv6_ra_mode', 's.subnetpool_id', 'sp.address_scope_id']),
-    's.network_id', part).orderBy('s.created_at').orderBy('s.id');
+    const q = whereIdIn(
+      db,
+      db.kysely
+        .selectFrom('subnets as s')
+        .leftJoin('subnetpools as sp', 'sp.id', 's.subnetpool_id')
+        .select(['s.id', 's.network_id', 's.ip_version', 's.cidr', 's.gateway_ip', 's.ipv6_ra_mode', 's.subnetpool_id', 'sp.address_scope_id']),
+      's.network_id',
+      part,
+    )
+      .orderBy('s.created_at')
+      .orderBy('s.id');
     for (const s of await q.execute()) {
       const l = subnetsByNet.get(s.network_id) ?? [];
       l.push({ ...s, ip_version: Number(s.ip_version), address_scope_id: s.address_scope_id ?? null, dns_nameservers: [] });
@@ -134,7 +149,11 @@ async function addSubnetsAndMtu(db: Db, ports: Rec[]): Promise<void> {
     for (const s of subnetsByNet.get(port.network_id as string) ?? []) {
       scopes[s.ip_version] = s.address_scope_id;
       const info = {
-        id: s.id, cidr: s.cidr, gateway_ip: s.gateway_ip, dns_nameservers: s.dns_nameservers, ipv6_ra_mode: s.ipv6_ra_mode,
+        id: s.id,
+        cidr: s.cidr,
+        gateway_ip: s.gateway_ip,
+        dns_nameservers: s.dns_nameservers,
+        ipv6_ra_mode: s.ipv6_ra_mode,
         subnetpool_id: s.subnetpool_id,
       };
       const ip = fixed.find((f) => f.subnet_id === s.id);
@@ -157,11 +176,17 @@ async function fixedIpScopes(db: Db, fixed: Array<{ port: string | null; ip: str
   const portIds = [...new Set(fixed.map((f) => f.port).filter((p): p is string => !!p))];
   const scopeOf = new Map<string, string | null>();
   for (const part of idChunks(db, portIds)) {
-    const q = whereIdIn(db, db.kysely.selectFrom('ip_allocations as a')
-      .innerJoin('subnets as s', 's.id', 'a.subnet_id')
-      .leftJoin('subnetpools as sp', 'sp.id', 's.subnetpool_id')
-      .select(['a.port_id', 'a.ip_address', 'sp.address_scope_id']), 'a.port_id', part);
+    const q = whereIdIn(
+      db,
+      db.kysely
+        .selectFrom('ip_allocations as a')
+        .innerJoin('subnets as s', 's.id', 'a.subnet_id')
+        .leftJoin('subnetpools as sp', 'sp.id', 's.subnetpool_id')
+        .select(['a.port_id', 'a.ip_address', 'sp.address_scope_id']),
+      'a.port_id',
+      part,
+    );
     for (const r of await q.execute()) scopeOf.set(`${r.port_id} ${r.ip_address}`, r.address_scope_id ?? null);
   }
-  return fixed.map((f) => (f.port && f.ip ? scopeOf.get(`${f.port} ${f.ip}`) ?? null : null));
+  return fixed.map((f) => (f.port && f.ip ? (scopeOf.get(`${f.port} ${f.ip}`) ?? null) : null));
 }

@@ -13,5 +13,4 @@ export const meteringLabelRuleOverlaps = (prefix: string) =>
  */
 export const invalidRule = (message: string) => new NeutronError(400, 'Invalid', message);
 /** Neutron's metering plugin has no update: NotImplementedError, which Neutron answers with 501. */
-export const updateNotSupported = (resource: string) =>
-  new NeutronError(501, 'NotImplementedError', `Updating a ${resource} is not supported.`);
+export const updateNotSupported = (resource: string) => new NeutronError(501, 'NotImplementedError', `Updating a ${resource} is not supported.`);

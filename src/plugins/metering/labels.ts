@@ -27,8 +27,11 @@ export class MeteringLabelHandler extends TableResource<'metering_labels'> {
   async create(_ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
     return inTransaction(this.db, async (tx) => {
       const rows: MeteringLabelTable[] = bodies.map((b) => ({
-        id: b.id as string, project_id: b.project_id as string, name: b.name as string,
-        description: b.description as string, shared: b2i(b.shared === true),
+        id: b.id as string,
+        project_id: b.project_id as string,
+        name: b.name as string,
+        description: b.description as string,
+        shared: b2i(b.shared === true),
       }));
       await tx.insertInto('metering_labels').values(rows).execute();
       return rows.map(labelDict);

@@ -17,8 +17,13 @@ import { normalizePrefix, PREFIX_FIELDS, prefixesOverlap, type PrefixField } fro
 /** Neutron's rule dict: no owner of its own (its label has one). */
 function ruleDict(r: MeteringLabelRuleTable): Rec {
   return {
-    id: r.id, metering_label_id: r.metering_label_id, direction: r.direction, remote_ip_prefix: r.remote_ip_prefix,
-    source_ip_prefix: r.source_ip_prefix, destination_ip_prefix: r.destination_ip_prefix, excluded: i2b(r.excluded),
+    id: r.id,
+    metering_label_id: r.metering_label_id,
+    direction: r.direction,
+    remote_ip_prefix: r.remote_ip_prefix,
+    source_ip_prefix: r.source_ip_prefix,
+    destination_ip_prefix: r.destination_ip_prefix,
+    excluded: i2b(r.excluded),
   };
 }
 
@@ -34,7 +39,9 @@ export function rulePrefixes(body: Rec): Record<PrefixField, string | null> {
     throw invalidRule("Cannot use 'remote-ip-prefix' in conjunction with 'source-ip-prefix' or 'destination-ip-prefix'.");
   }
   if (!out.remote_ip_prefix && !out.source_ip_prefix && !out.destination_ip_prefix) {
-    throw invalidRule("You must define at least one of the following parameters 'remote_ip_prefix', or 'source_ip_prefix' or 'destination_ip_prefix'.");
+    throw invalidRule(
+      "You must define at least one of the following parameters 'remote_ip_prefix', or 'source_ip_prefix' or 'destination_ip_prefix'.",
+    );
   }
   return out;
 }
@@ -58,13 +65,21 @@ export class MeteringLabelRuleHandler extends TableResource<'metering_label_rule
         const label = await forUpdate(this.db, tx.selectFrom('metering_labels').select('id').where('id', '=', labelId)).executeTakeFirst();
         if (!label) throw meteringLabelNotFound(labelId);
         const row: MeteringLabelRuleTable = {
-          id: body.id as string, metering_label_id: labelId, direction: body.direction as string, excluded: b2i(body.excluded === true),
+          id: body.id as string,
+          metering_label_id: labelId,
+          direction: body.direction as string,
+          excluded: b2i(body.excluded === true),
           ...prefixes,
         };
         if (row.remote_ip_prefix) {
-          const siblings = await tx.selectFrom('metering_label_rules').select('remote_ip_prefix')
-            .where('metering_label_id', '=', labelId).where('direction', '=', row.direction).where('excluded', '=', row.excluded)
-            .where('remote_ip_prefix', 'is not', null).execute();
+          const siblings = await tx
+            .selectFrom('metering_label_rules')
+            .select('remote_ip_prefix')
+            .where('metering_label_id', '=', labelId)
+            .where('direction', '=', row.direction)
+            .where('excluded', '=', row.excluded)
+            .where('remote_ip_prefix', 'is not', null)
+            .execute();
           if (siblings.some((s) => prefixesOverlap(s.remote_ip_prefix!, row.remote_ip_prefix!))) {
             throw meteringLabelRuleOverlaps(row.remote_ip_prefix);
           }

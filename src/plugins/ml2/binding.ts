@@ -14,7 +14,6 @@ import type { Db } from '../../db/connection.js';
 import { isoAt } from '../agents/agents.js';
 import { AGENT_TYPE_LINUXBRIDGE, VIF_TYPE_BINDING_FAILED, VIF_TYPE_BRIDGE, VIF_TYPE_UNBOUND } from '../../core/wire.js';
 
-
 /** vnic types the Linux-bridge driver binds (SimpleAgentMechanismDriverBase's default). */
 const SUPPORTED_VNIC_TYPES = new Set(['normal']);
 
@@ -88,15 +87,27 @@ export async function linuxbridgeAgents(db: Reader, host: string, o: BindingOpti
   const cutoff = isoAt((o.now ?? Date.now)() - o.agentDownTime * 1000);
   const rows = await db.selectFrom('agents').selectAll().where('agent_type', '=', AGENT_TYPE_LINUXBRIDGE).where('host', '=', host).execute();
   return rows.map((r) => ({
-    id: r.id, host: r.host, alive: r.heartbeat_timestamp >= cutoff, admin_state_up: Number(r.admin_state_up) === 1,
+    id: r.id,
+    host: r.host,
+    alive: r.heartbeat_timestamp >= cutoff,
+    admin_state_up: Number(r.admin_state_up) === 1,
     configurations: safeJson(r.configurations),
   }));
 }
 
 export async function networkSegments(db: Reader, networkId: string): Promise<BoundSegment[]> {
-  const rows = await db.selectFrom('network_segments').select(['id', 'network_type', 'physical_network', 'segmentation_id', 'segment_index'])
-    .where('network_id', '=', networkId).orderBy('segment_index').execute();
-  return rows.map((r) => ({ id: r.id, network_type: r.network_type, physical_network: r.physical_network, segmentation_id: r.segmentation_id === null ? null : Number(r.segmentation_id) }));
+  const rows = await db
+    .selectFrom('network_segments')
+    .select(['id', 'network_type', 'physical_network', 'segmentation_id', 'segment_index'])
+    .where('network_id', '=', networkId)
+    .orderBy('segment_index')
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    network_type: r.network_type,
+    physical_network: r.physical_network,
+    segmentation_id: r.segmentation_id === null ? null : Number(r.segmentation_id),
+  }));
 }
 
 /** The segment a port bound to `host` on `networkId` uses; null when it cannot be bound there. */
@@ -117,18 +128,32 @@ export interface BindOutcome extends BindResult {
  */
 export async function bindPort(db: Db, portId: string, o: BindingOptions, expectHost?: string): Promise<BindOutcome | null> {
   return inTransaction(db, async (tx: Tx) => {
-    const row = await tx.selectFrom('ports').select(['id', 'network_id', 'binding_host_id', 'binding_vnic_type', 'binding_vif_type', 'binding_vif_details', 'revision_number'])
-      .where('id', '=', portId).executeTakeFirst();
+    const row = await tx
+      .selectFrom('ports')
+      .select(['id', 'network_id', 'binding_host_id', 'binding_vnic_type', 'binding_vif_type', 'binding_vif_details', 'revision_number'])
+      .where('id', '=', portId)
+      .executeTakeFirst();
     if (!row) return null;
     if (expectHost !== undefined && row.binding_host_id !== expectHost) return null; // re-bound meanwhile: the newer update binds
-    const r = decideBinding(row.binding_host_id, row.binding_vnic_type, await linuxbridgeAgents(tx, row.binding_host_id, o), await networkSegments(tx, row.network_id));
+    const r = decideBinding(
+      row.binding_host_id,
+      row.binding_vnic_type,
+      await linuxbridgeAgents(tx, row.binding_host_id, o),
+      await networkSegments(tx, row.network_id),
+    );
     const details = JSON.stringify(r.vif_details);
     const changed = r.vif_type !== row.binding_vif_type || details !== row.binding_vif_details;
     if (changed) {
-      await tx.updateTable('ports').set({
-        binding_vif_type: r.vif_type, binding_vif_details: details,
-        revision_number: Number(row.revision_number) + 1, updated_at: nowIso(),
-      }).where('id', '=', portId).execute();
+      await tx
+        .updateTable('ports')
+        .set({
+          binding_vif_type: r.vif_type,
+          binding_vif_details: details,
+          revision_number: Number(row.revision_number) + 1,
+          updated_at: nowIso(),
+        })
+        .where('id', '=', portId)
+        .execute();
     }
     return { ...r, changed };
   });

@@ -15,7 +15,10 @@ import { VIF_TYPE_BINDING_FAILED } from '../../core/wire.js';
 const SYSTEM: RequestContext = adminContext('req-binding');
 
 export class Ml2PortHandler extends PortHandler {
-  constructor(private readonly ctx2: Ml2Context, private readonly binding: BindingOptions) {
+  constructor(
+    private readonly ctx2: Ml2Context,
+    private readonly binding: BindingOptions,
+  ) {
     super(ctx2);
   }
 
@@ -49,7 +52,12 @@ export class Ml2PortHandler extends PortHandler {
     if (hostChanged && before.status !== 'DOWN') {
       // The port left the host whose agent reported it up: it is down until the new one says so.
       await inTransaction(this.ctx2.db, async (tx) => {
-        await tx.updateTable('ports').set({ status: 'DOWN', updated_at: nowIso() }).where('id', '=', id).where('binding_host_id', '=', host).execute();
+        await tx
+          .updateTable('ports')
+          .set({ status: 'DOWN', updated_at: nowIso() })
+          .where('id', '=', id)
+          .where('binding_host_id', '=', host)
+          .execute();
       });
     }
     const wantsBind = 'binding:host_id' in body || 'binding:vnic_type' in body || after['binding:vif_type'] === VIF_TYPE_BINDING_FAILED;

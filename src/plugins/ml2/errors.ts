@@ -30,8 +30,10 @@ export const macAddressGenerationFailure = (networkId: string) =>
   new NeutronError(503, 'MacAddressGenerationFailure', `Unable to generate unique mac on network ${networkId}.`);
 
 export const portBound = (portId: string, vifType: string, oldMac: string, newMac: string) =>
-  conflict('PortBound',
-    `Unable to complete operation on port ${portId}, port is already bound, port type: ${vifType}, old_mac ${oldMac}, new_mac ${newMac}.`);
+  conflict(
+    'PortBound',
+    `Unable to complete operation on port ${portId}, port is already bound, port type: ${vifType}, old_mac ${oldMac}, new_mac ${newMac}.`,
+  );
 
 export const unsupportedPortDeviceOwner = (op: string, deviceOwner: string, portId: string) =>
   conflict('UnsupportedPortDeviceOwner', `Operation ${op} is not supported for device_owner ${deviceOwner} on port ${portId}.`);
@@ -42,14 +44,12 @@ export const addressPairAndPortSecurityRequired = () =>
 export const allowedAddressPairExhausted = (quota: number) =>
   new NeutronError(400, 'AllowedAddressPairExhausted', `The number of allowed address pair exceeds the maximum ${quota}.`);
 
-export const allowedAddressPairsMissingIp = () =>
-  new NeutronError(400, 'AllowedAddressPairsMissingIP', 'AllowedAddressPair must contain ip_address');
+export const allowedAddressPairsMissingIp = () => new NeutronError(400, 'AllowedAddressPairsMissingIP', 'AllowedAddressPair must contain ip_address');
 
 export const duplicateAddressPairInRequest = (mac: string, ip: string) =>
   new NeutronError(400, 'DuplicateAddressPairInRequest', `Request contains duplicate address pair: mac_address ${mac} ip_address ${ip}.`);
 
-export const segmentsContainDuplicateEntry = () =>
-  new NeutronError(400, 'SegmentsContainDuplicateEntry', 'Duplicate segment entry in request.');
+export const segmentsContainDuplicateEntry = () => new NeutronError(400, 'SegmentsContainDuplicateEntry', 'Duplicate segment entry in request.');
 
 export const flatNetworkInUse = (physicalNetwork: string) =>
   conflict('FlatNetworkInUse', `Unable to create the flat network. Physical network ${physicalNetwork} is in use.`);
@@ -57,8 +57,7 @@ export const flatNetworkInUse = (physicalNetwork: string) =>
 export const vlanIdInUse = (vlanId: number, physicalNetwork: string) =>
   conflict('VlanIdInUse', `Unable to create the network. The VLAN ${vlanId} on physical network ${physicalNetwork} is in use.`);
 
-export const tunnelIdInUse = (tunnelId: number) =>
-  conflict('TunnelIdInUse', `Unable to create the network. The tunnel ID ${tunnelId} is in use.`);
+export const tunnelIdInUse = (tunnelId: number) => conflict('TunnelIdInUse', `Unable to create the network. The tunnel ID ${tunnelId} is in use.`);
 
 export const noNetworkAvailable = () =>
   new NeutronError(503, 'NoNetworkAvailable', 'Unable to create the network. No tenant network is available for allocation.');

@@ -6,8 +6,20 @@ import { invalidAttribute, invalidInput } from '../../core/errors.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import type { Tx } from '../../db/tx.js';
 import {
-  allocationOnAutoAddressSubnet, canonicalIp, eui64Address, formatIp, invalidIpForNetwork, invalidIpForSubnet, ipAddressAlreadyAllocated,
-  ipAddressGenerationFailure, ipAddressGenerationFailureNetwork, ipInCidr, isAutoAddressSubnet, isValidIpForSubnet, parseIp, pickIp,
+  allocationOnAutoAddressSubnet,
+  canonicalIp,
+  eui64Address,
+  formatIp,
+  invalidIpForNetwork,
+  invalidIpForSubnet,
+  ipAddressAlreadyAllocated,
+  ipAddressGenerationFailure,
+  ipAddressGenerationFailureNetwork,
+  ipInCidr,
+  isAutoAddressSubnet,
+  isValidIpForSubnet,
+  parseIp,
+  pickIp,
 } from '../../ipam/index.js';
 import type { Ml2Context } from './context.js';
 import type { SubnetInfo } from './subnets.js';
@@ -31,7 +43,13 @@ export class PortIpAllocator {
    * are allocated. Throws Neutron's 400/409 errors for bad or taken addresses.
    */
   async allocate(
-    tx: Tx, networkId: string, subnets: SubnetInfo[], requested: unknown, mac: string, owner: string, current: FixedIp[],
+    tx: Tx,
+    networkId: string,
+    subnets: SubnetInfo[],
+    requested: unknown,
+    mac: string,
+    owner: string,
+    current: FixedIp[],
   ): Promise<FixedIp[]> {
     if (requested === NOT_SPECIFIED || requested === undefined) return this.allocateDefault(tx, networkId, subnets, mac, owner);
     const entries = requested as Array<{ subnet_id?: unknown; ip_address?: unknown }>;
@@ -48,11 +66,13 @@ export class PortIpAllocator {
     };
     const pending: SubnetInfo[] = [];
     for (const e of entries) {
-      if (e.subnet_id !== undefined && typeof e.subnet_id !== 'string') throw invalidAttribute('fixed_ips', `'${String(e.subnet_id)}' is not a valid UUID`);
+      if (e.subnet_id !== undefined && typeof e.subnet_id !== 'string')
+        throw invalidAttribute('fixed_ips', `'${String(e.subnet_id)}' is not a valid UUID`);
       let subnet: SubnetInfo | undefined;
       if (e.subnet_id !== undefined) {
         subnet = byId.get(e.subnet_id as string);
-        if (!subnet) throw invalidInput(`Failed to create port on network ${networkId}, because fixed_ips included invalid subnet ${String(e.subnet_id)}`);
+        if (!subnet)
+          throw invalidInput(`Failed to create port on network ${networkId}, because fixed_ips included invalid subnet ${String(e.subnet_id)}`);
       }
       if (e.ip_address !== undefined && e.ip_address !== null) {
         let ip: string;
@@ -115,7 +135,12 @@ export class PortIpAllocator {
   }
 
   private async isAllocated(tx: Tx, subnetId: string, ip: string): Promise<boolean> {
-    const r = await tx.selectFrom('ip_allocations').select('port_id').where('subnet_id', '=', subnetId).where('ip_address', '=', ip).executeTakeFirst();
+    const r = await tx
+      .selectFrom('ip_allocations')
+      .select('port_id')
+      .where('subnet_id', '=', subnetId)
+      .where('ip_address', '=', ip)
+      .executeTakeFirst();
     return r !== undefined;
   }
 
@@ -132,21 +157,28 @@ export class PortIpAllocator {
     }
     if (candidates.size) {
       const texts = [...candidates].map((c) => formatIp(c, v));
-      const used = new Set((await tx.selectFrom('ip_allocations').select('ip_address').where('subnet_id', '=', s.id)
-        .where('ip_address', 'in', texts).execute()).map((r) => r.ip_address));
+      const used = new Set(
+        (await tx.selectFrom('ip_allocations').select('ip_address').where('subnet_id', '=', s.id).where('ip_address', 'in', texts).execute()).map(
+          (r) => r.ip_address,
+        ),
+      );
       const free = texts.find((t) => !used.has(t));
       if (free) return free;
     }
     // Dense pools: read every allocation once and scan.
-    const all = new Set((await tx.selectFrom('ip_allocations').select('ip_address').where('subnet_id', '=', s.id).execute())
-      .map((r) => parseIp(r.ip_address).value));
+    const all = new Set(
+      (await tx.selectFrom('ip_allocations').select('ip_address').where('subnet_id', '=', s.id).execute()).map((r) => parseIp(r.ip_address).value),
+    );
     const n = pickIp(s.pools, (x) => all.has(x) || claimedHere(x));
     return n === null ? null : formatIp(n, v);
   }
 
   async store(tx: Tx, portId: string, networkId: string, ips: FixedIp[]): Promise<void> {
     if (!ips.length) return;
-    await tx.insertInto('ip_allocations').values(ips.map((ip) => ({ port_id: portId, network_id: networkId, ...ip }))).execute();
+    await tx
+      .insertInto('ip_allocations')
+      .values(ips.map((ip) => ({ port_id: portId, network_id: networkId, ...ip })))
+      .execute();
   }
 
   /** Applies the difference between a port's old and new fixed IPs. */
@@ -156,10 +188,20 @@ export class PortIpAllocator {
     const had = new Set(before.map(key));
     for (const ip of before) {
       if (!keep.has(key(ip))) {
-        await tx.deleteFrom('ip_allocations').where('port_id', '=', portId).where('subnet_id', '=', ip.subnet_id).where('ip_address', '=', ip.ip_address).execute();
+        await tx
+          .deleteFrom('ip_allocations')
+          .where('port_id', '=', portId)
+          .where('subnet_id', '=', ip.subnet_id)
+          .where('ip_address', '=', ip.ip_address)
+          .execute();
       }
     }
-    await this.store(tx, portId, networkId, after.filter((ip) => !had.has(key(ip))));
+    await this.store(
+      tx,
+      portId,
+      networkId,
+      after.filter((ip) => !had.has(key(ip))),
+    );
   }
 }
 

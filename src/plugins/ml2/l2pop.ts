@@ -42,7 +42,11 @@ export function portFdbEntries(p: { mac_address: string; fixed_ips?: Array<{ ip_
 }
 
 export class L2Population {
-  constructor(private readonly db: Db, private readonly bus: RpcBus | null, private readonly o: BindingOptions) {}
+  constructor(
+    private readonly db: Db,
+    private readonly bus: RpcBus | null,
+    private readonly o: BindingOptions,
+  ) {}
 
   /** The host's agent tunnel IP and the network's segment it binds, if l2pop applies there. */
   private async hostView(db: Reader, host: string, networkId: string): Promise<{ ip: string; segment: BoundSegment } | null> {
@@ -63,10 +67,23 @@ export class L2Population {
   async networkFdb(networkIds: readonly string[], excludeHost?: string, db: Reader = this.db.kysely): Promise<FdbEntries> {
     const out: FdbEntries = {};
     if (!networkIds.length) return out;
-    const ports = await db.selectFrom('ports').select(['id', 'network_id', 'mac_address', 'binding_host_id'])
-      .where('network_id', 'in', [...networkIds]).where('status', '=', 'ACTIVE').where('binding_host_id', '!=', '').execute();
+    const ports = await db
+      .selectFrom('ports')
+      .select(['id', 'network_id', 'mac_address', 'binding_host_id'])
+      .where('network_id', 'in', [...networkIds])
+      .where('status', '=', 'ACTIVE')
+      .where('binding_host_id', '!=', '')
+      .execute();
     const ips = ports.length
-      ? await db.selectFrom('ip_allocations').select(['port_id', 'ip_address']).where('port_id', 'in', ports.map((p) => p.id)).execute()
+      ? await db
+          .selectFrom('ip_allocations')
+          .select(['port_id', 'ip_address'])
+          .where(
+            'port_id',
+            'in',
+            ports.map((p) => p.id),
+          )
+          .execute()
       : [];
     const ipsOf = new Map<string, Array<{ ip_address: string }>>();
     for (const a of ips) (ipsOf.get(a.port_id) ?? ipsOf.set(a.port_id, []).get(a.port_id)!).push({ ip_address: a.ip_address });
@@ -121,7 +138,11 @@ export class L2Population {
       if (!views.has(p.network_id)) views.set(p.network_id, await this.hostView(this.db.kysely, host, p.network_id));
       const v = views.get(p.network_id);
       if (!v) continue;
-      const e = (out[p.network_id] ??= { segment_id: v.segment.segmentation_id, network_type: v.segment.network_type, ports: { [v.ip]: flooding(p.network_id) ? [FLOODING_ENTRY] : [] } });
+      const e = (out[p.network_id] ??= {
+        segment_id: v.segment.segmentation_id,
+        network_type: v.segment.network_type,
+        ports: { [v.ip]: flooding(p.network_id) ? [FLOODING_ENTRY] : [] },
+      });
       e.ports[v.ip]!.push(...portFdbEntries(p));
     }
     for (const [net, e] of Object.entries(out)) if (Object.values(e.ports).every((l) => l.length === 0)) delete out[net];
@@ -138,8 +159,14 @@ export class L2Population {
   async portsDown(ports: readonly L2Port[], host: string): Promise<void> {
     if (!ports.length) return;
     const nets = [...new Set(ports.map((p) => p.network_id))];
-    const rows = await this.db.kysely.selectFrom('ports').select('network_id').distinct()
-      .where('network_id', 'in', nets).where('binding_host_id', '=', host).where('status', '=', 'ACTIVE').execute();
+    const rows = await this.db.kysely
+      .selectFrom('ports')
+      .select('network_id')
+      .distinct()
+      .where('network_id', 'in', nets)
+      .where('binding_host_id', '=', host)
+      .where('status', '=', 'ACTIVE')
+      .execute();
     const stillActive = new Set(rows.map((r) => r.network_id));
     const e = await this.portsEntries(ports, host, (n) => !stillActive.has(n));
     if (e) await this.fanout('remove_fdb_entries', e);
@@ -147,8 +174,13 @@ export class L2Population {
 
   /** Other ACTIVE ports of the host on the network, besides `exceptPort`. */
   private async othersActive(host: string, networkId: string, exceptPort: string): Promise<number> {
-    const r = await this.db.kysely.selectFrom('ports').select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('network_id', '=', networkId).where('binding_host_id', '=', host).where('status', '=', 'ACTIVE').where('id', '!=', exceptPort)
+    const r = await this.db.kysely
+      .selectFrom('ports')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('network_id', '=', networkId)
+      .where('binding_host_id', '=', host)
+      .where('status', '=', 'ACTIVE')
+      .where('id', '!=', exceptPort)
       .executeTakeFirst();
     return Number(r?.n ?? 0);
   }

@@ -21,8 +21,13 @@ export async function checkNetworkVisible(db: Db, ctx: RequestContext, networkId
 
 /** Whether the network is shared with the project or with everyone (Neutron's `shared` for it). */
 export async function networkSharedWith(db: Db, networkId: string, projectId: string | null): Promise<boolean> {
-  const r = await db.kysely.selectFrom('rbac_entries').select('object_id').where('object_type', '=', 'network')
-    .where('object_id', '=', networkId).where('action', '=', 'access_as_shared')
-    .where('target_project', 'in', ['*', projectId ?? '*']).executeTakeFirst();
+  const r = await db.kysely
+    .selectFrom('rbac_entries')
+    .select('object_id')
+    .where('object_type', '=', 'network')
+    .where('object_id', '=', networkId)
+    .where('action', '=', 'access_as_shared')
+    .where('target_project', 'in', ['*', projectId ?? '*'])
+    .executeTakeFirst();
   return r !== undefined;
 }

@@ -51,10 +51,24 @@ export class NetworkHandler extends TableResource<'networks'> {
       if (attr === 'shared') {
         qb = whereFlag(qb, values, rbacShared(ctx.projectId, 'network', 'networks.id'));
       } else if (attr === 'subnets') {
-        qb = qb.where('networks.id', 'in', db.selectFrom('subnets').select('network_id').where('id', 'in', values as string[]));
+        qb = qb.where(
+          'networks.id',
+          'in',
+          db
+            .selectFrom('subnets')
+            .select('network_id')
+            .where('id', 'in', values as string[]),
+        );
       } else if (attr.startsWith('provider:')) {
         const col = attr.slice('provider:'.length) as 'network_type' | 'physical_network' | 'segmentation_id';
-        qb = qb.where('networks.id', 'in', db.selectFrom('network_segments').select('network_id').where(col, 'in', values as never[]));
+        qb = qb.where(
+          'networks.id',
+          'in',
+          db
+            .selectFrom('network_segments')
+            .select('network_id')
+            .where(col, 'in', values as never[]),
+        );
       }
     }
     return qb;
@@ -77,18 +91,34 @@ export class NetworkHandler extends TableResource<'networks'> {
     const p = ctx.projectId ?? '';
     for (const part of chunks(ids)) {
       if (!part.length) continue;
-      for (const s of await db.selectFrom('subnets').select(['id', 'network_id']).where('network_id', 'in', part).orderBy('created_at').orderBy('id').execute()) {
+      for (const s of await db
+        .selectFrom('subnets')
+        .select(['id', 'network_id'])
+        .where('network_id', 'in', part)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute()) {
         const l = subnets.get(s.network_id) ?? [];
         l.push(s.id);
         subnets.set(s.network_id, l);
       }
       for (const s of await db.selectFrom('network_segments').selectAll().where('network_id', 'in', part).orderBy('segment_index').execute()) {
         const l = segments.get(s.network_id) ?? [];
-        l.push({ network_type: s.network_type, physical_network: s.physical_network, segmentation_id: s.segmentation_id === null ? null : Number(s.segmentation_id) });
+        l.push({
+          network_type: s.network_type,
+          physical_network: s.physical_network,
+          segmentation_id: s.segmentation_id === null ? null : Number(s.segmentation_id),
+        });
         segments.set(s.network_id, l);
       }
-      for (const r of await db.selectFrom('rbac_entries').select('object_id').where('object_type', '=', 'network')
-        .where('action', '=', 'access_as_shared').where('target_project', 'in', ['*', p]).where('object_id', 'in', part).execute()) {
+      for (const r of await db
+        .selectFrom('rbac_entries')
+        .select('object_id')
+        .where('object_type', '=', 'network')
+        .where('action', '=', 'access_as_shared')
+        .where('target_project', 'in', ['*', p])
+        .where('object_id', 'in', part)
+        .execute()) {
         shared.add(r.object_id);
       }
     }
@@ -124,15 +154,23 @@ export class NetworkHandler extends TableResource<'networks'> {
   // ---- writes --------------------------------------------------------------------------------
 
   async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
-    await this.m.securityGroups?.ensureDefaultGroups(ctx, bodies.map((b) => b.project_id as string));
+    await this.m.securityGroups?.ensureDefaultGroups(
+      ctx,
+      bodies.map((b) => b.project_id as string),
+    );
     const out = await inTransaction(this.m.db, async (tx) => {
       const ids: string[] = [];
       for (const body of bodies) ids.push(await this.createOne(tx, ctx, body));
       const rows = await tx.selectFrom('networks').selectAll().where('id', 'in', ids).execute();
       const byId = new Map(rows.map((r) => [r.id, r]));
-      return this.toDicts(ctx, tx, ids.map((id) => byId.get(id)!));
+      return this.toDicts(
+        ctx,
+        tx,
+        ids.map((id) => byId.get(id)!),
+      );
     });
-    for (const n of out) await this.m.callbacks.publish('network', Events.AFTER_CREATE, { context: ctx, resourceId: n.id as string, before: null, after: n });
+    for (const n of out)
+      await this.m.callbacks.publish('network', Events.AFTER_CREATE, { context: ctx, resourceId: n.id as string, before: null, after: n });
     return out;
   }
 
@@ -149,11 +187,13 @@ export class NetworkHandler extends TableResource<'networks'> {
       return out;
     }
     if (!providerGiven) return null;
-    return [this.segmentFrom({
-      'provider:network_type': body['provider:network_type'] === NOT_SPECIFIED ? undefined : body['provider:network_type'],
-      'provider:physical_network': body['provider:physical_network'] === NOT_SPECIFIED ? undefined : body['provider:physical_network'],
-      'provider:segmentation_id': body['provider:segmentation_id'] === NOT_SPECIFIED ? undefined : body['provider:segmentation_id'],
-    })];
+    return [
+      this.segmentFrom({
+        'provider:network_type': body['provider:network_type'] === NOT_SPECIFIED ? undefined : body['provider:network_type'],
+        'provider:physical_network': body['provider:physical_network'] === NOT_SPECIFIED ? undefined : body['provider:physical_network'],
+        'provider:segmentation_id': body['provider:segmentation_id'] === NOT_SPECIFIED ? undefined : body['provider:segmentation_id'],
+      }),
+    ];
   }
 
   private segmentFrom(s: Rec): Segment {
@@ -165,13 +205,18 @@ export class NetworkHandler extends TableResource<'networks'> {
     if (typeof type !== 'string') throw invalidAttribute('provider:network_type', `'${String(type)}' is not a valid string`);
     const phys = s['provider:physical_network'];
     const sid = s['provider:segmentation_id'];
-    if (phys !== undefined && phys !== null && typeof phys !== 'string') throw invalidAttribute('provider:physical_network', `'${String(phys)}' is not a valid string`);
+    if (phys !== undefined && phys !== null && typeof phys !== 'string')
+      throw invalidAttribute('provider:physical_network', `'${String(phys)}' is not a valid string`);
     let segId: number | null = null;
     if (sid !== undefined && sid !== null && sid !== '') {
       segId = typeof sid === 'number' ? sid : /^\d+$/.test(String(sid)) ? Number(sid) : NaN;
       if (!Number.isInteger(segId)) throw invalidInput(`'${String(sid)}' is not an integer`);
     }
-    return this.m.types.validateProviderSegment({ network_type: type, physical_network: (phys as string | null | undefined) || null, segmentation_id: segId });
+    return this.m.types.validateProviderSegment({
+      network_type: type,
+      physical_network: (phys as string | null | undefined) || null,
+      segmentation_id: segId,
+    });
   }
 
   private async createOne(tx: Tx, ctx: RequestContext, body: Rec): Promise<string> {
@@ -191,19 +236,43 @@ export class NetworkHandler extends TableResource<'networks'> {
     const now = nowIso();
     const id = body.id as string;
     const external = body['router:external'] === true;
-    await tx.insertInto('networks').values({
-      id, project_id: projectId, name: body.name as string, status: 'ACTIVE', admin_state_up: b2i(body.admin_state_up as boolean),
-      mtu, router_external: b2i(external), port_security_enabled: b2i(body.port_security_enabled !== false),
-      availability_zone_hints: JSON.stringify(body.availability_zone_hints ?? []),
-      description: body.description as string, revision_number: 0, created_at: now, updated_at: now,
-    }).execute();
+    await tx
+      .insertInto('networks')
+      .values({
+        id,
+        project_id: projectId,
+        name: body.name as string,
+        status: 'ACTIVE',
+        admin_state_up: b2i(body.admin_state_up as boolean),
+        mtu,
+        router_external: b2i(external),
+        port_security_enabled: b2i(body.port_security_enabled !== false),
+        availability_zone_hints: JSON.stringify(body.availability_zone_hints ?? []),
+        description: body.description as string,
+        revision_number: 0,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
     let index = 0;
     for (const s of segments) {
-      await tx.insertInto('network_segments').values({
-        id: randomUUID(), network_id: id, network_type: s.network_type, physical_network: s.physical_network,
-        segmentation_id: s.segmentation_id, segment_index: index++, is_dynamic: 0, name: null,
-        description: '', revision_number: 0, created_at: now, updated_at: now,
-      }).execute();
+      await tx
+        .insertInto('network_segments')
+        .values({
+          id: randomUUID(),
+          network_id: id,
+          network_type: s.network_type,
+          physical_network: s.physical_network,
+          segmentation_id: s.segmentation_id,
+          segment_index: index++,
+          is_dynamic: 0,
+          name: null,
+          description: '',
+          revision_number: 0,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
     }
     if (body.shared === true) await this.addRbac(tx, id, projectId, 'access_as_shared');
     if (external) await this.addRbac(tx, id, projectId, 'access_as_external');
@@ -213,14 +282,24 @@ export class NetworkHandler extends TableResource<'networks'> {
 
   private async addRbac(tx: Tx, networkId: string, projectId: string, action: string): Promise<void> {
     const ins = tx.insertInto('rbac_entries').values({
-      id: randomUUID(), object_type: 'network', object_id: networkId, project_id: projectId, target_project: '*', action,
+      id: randomUUID(),
+      object_type: 'network',
+      object_id: networkId,
+      project_id: projectId,
+      target_project: '*',
+      action,
     });
     await (this.m.db.dialect === 'mysql' ? ins.ignore() : ins.onConflict((oc) => oc.doNothing())).execute();
   }
 
   private async removeRbac(tx: Tx, networkId: string, action: string): Promise<void> {
-    await tx.deleteFrom('rbac_entries').where('object_type', '=', 'network').where('object_id', '=', networkId)
-      .where('target_project', '=', '*').where('action', '=', action).execute();
+    await tx
+      .deleteFrom('rbac_entries')
+      .where('object_type', '=', 'network')
+      .where('object_id', '=', networkId)
+      .where('target_project', '=', '*')
+      .where('action', '=', action)
+      .execute();
   }
 
   async update(ctx: RequestContext, id: string, body: Rec, expectRevision?: number): Promise<Rec> {
@@ -247,7 +326,9 @@ export class NetworkHandler extends TableResource<'networks'> {
       if ('port_security_enabled' in body) set.port_security_enabled = b2i(body.port_security_enabled as boolean);
       if ('mtu' in body) {
         const segs = await tx.selectFrom('network_segments').selectAll().where('network_id', '=', id).execute();
-        const maxMtu = this.m.types.maxMtu(segs.map((s) => ({ network_type: s.network_type, physical_network: s.physical_network, segmentation_id: s.segmentation_id })));
+        const maxMtu = this.m.types.maxMtu(
+          segs.map((s) => ({ network_type: s.network_type, physical_network: s.physical_network, segmentation_id: s.segmentation_id })),
+        );
         checkMtu(body.mtu as number, maxMtu);
         set.mtu = body.mtu as number;
       }
@@ -263,17 +344,29 @@ export class NetworkHandler extends TableResource<'networks'> {
         set.router_external = b2i(body['router:external'] as boolean);
         if (body['router:external']) await this.addRbac(tx, id, row.project_id, 'access_as_external');
         else {
-          const gw = await tx.selectFrom('ports').select('id').where('network_id', '=', id)
-            .where('device_owner', '=', DEVICE_OWNER_ROUTER_GW).limit(1).executeTakeFirst();
+          const gw = await tx
+            .selectFrom('ports')
+            .select('id')
+            .where('network_id', '=', id)
+            .where('device_owner', '=', DEVICE_OWNER_ROUTER_GW)
+            .limit(1)
+            .executeTakeFirst();
           if (gw) throw externalNetworkInUse(id);
           // Every access_as_external entry goes, not only the wildcard (_process_l3_update).
-          await tx.deleteFrom('rbac_entries').where('object_type', '=', 'network').where('object_id', '=', id)
-            .where('action', '=', 'access_as_external').execute();
+          await tx
+            .deleteFrom('rbac_entries')
+            .where('object_type', '=', 'network')
+            .where('object_id', '=', id)
+            .where('action', '=', 'access_as_external')
+            .execute();
         }
       }
       for (const e of this.m.extensions ?? []) await e.processUpdateNetwork?.(tx, ctx, id, body);
-      await tx.updateTable('networks').set({ ...set, revision_number: Number(row.revision_number) + 1, updated_at: nowIso() })
-        .where('id', '=', id).execute();
+      await tx
+        .updateTable('networks')
+        .set({ ...set, revision_number: Number(row.revision_number) + 1, updated_at: nowIso() })
+        .where('id', '=', id)
+        .execute();
       return (await this.get(ctx, id, tx))!;
     });
   }
@@ -291,8 +384,13 @@ export class NetworkHandler extends TableResource<'networks'> {
       if (!row) throw this.notFound(id);
       checkRevision(row.revision_number, expectRevision);
       await this.m.callbacks.publish('network', Events.PRECOMMIT_DELETE, { ...payload, before: row, tx });
-      const inUse = await tx.selectFrom('ports').select('id').where('network_id', '=', id)
-        .where('device_owner', 'not in', AUTO_DELETE_PORT_OWNERS).limit(1).executeTakeFirst();
+      const inUse = await tx
+        .selectFrom('ports')
+        .select('id')
+        .where('network_id', '=', id)
+        .where('device_owner', 'not in', AUTO_DELETE_PORT_OWNERS)
+        .limit(1)
+        .executeTakeFirst();
       if (inUse) throw networkInUse(id);
       const autoPorts = await tx.selectFrom('ports').select('id').where('network_id', '=', id).execute();
       const portIds = autoPorts.map((p) => p.id);
@@ -313,7 +411,15 @@ export class NetworkHandler extends TableResource<'networks'> {
       for (const s of segs) {
         await this.m.types.release(tx, { network_type: s.network_type, physical_network: s.physical_network, segmentation_id: s.segmentation_id });
       }
-      if (segs.length) await tx.deleteFrom('tags').where('resource_id', 'in', segs.map((s) => s.id)).execute();
+      if (segs.length)
+        await tx
+          .deleteFrom('tags')
+          .where(
+            'resource_id',
+            'in',
+            segs.map((s) => s.id),
+          )
+          .execute();
       await tx.deleteFrom('network_segments').where('network_id', '=', id).execute();
       await tx.deleteFrom('rbac_entries').where('object_type', '=', 'network').where('object_id', '=', id).execute();
       await tx.deleteFrom('networkdhcpagentbindings').where('network_id', '=', id).execute();

@@ -27,10 +27,32 @@ import { PORT_RULES } from '../../policy/defaults/port.js';
 import { SUBNET_RULES } from '../../policy/defaults/subnet.js';
 
 const CORE_ALIASES = [
-  'project-id', 'standard-attr-description', 'standard-attr-timestamp', 'standard-attr-revisions', 'revision-if-match',
-  'standard-attr-tag', 'tag-ext', 'tag', 'provider', 'multi-provider', 'external-net', 'net-mtu', 'net-mtu-writable', 'binding',
-  'binding-extended', 'port-security', 'allowed-address-pairs', 'extra_dhcp_opt', 'quotas', 'quota_details', 'filter-validation',
-  'empty-string-filtering', 'ip-substring-filtering', 'sorting', 'pagination', 'port-mac-address-regenerate',
+  'project-id',
+  'standard-attr-description',
+  'standard-attr-timestamp',
+  'standard-attr-revisions',
+  'revision-if-match',
+  'standard-attr-tag',
+  'tag-ext',
+  'tag',
+  'provider',
+  'multi-provider',
+  'external-net',
+  'net-mtu',
+  'net-mtu-writable',
+  'binding',
+  'binding-extended',
+  'port-security',
+  'allowed-address-pairs',
+  'extra_dhcp_opt',
+  'quotas',
+  'quota_details',
+  'filter-validation',
+  'empty-string-filtering',
+  'ip-substring-filtering',
+  'sorting',
+  'pagination',
+  'port-mac-address-regenerate',
   'network_availability_zone',
 ];
 
@@ -41,9 +63,16 @@ export function mechanismDrivers(names: readonly string[]): Set<string> {
   if (!names.length) return new Set(MECHANISM_DRIVERS);
   const unknown = names.filter((n) => !MECHANISM_DRIVERS.includes(n));
   if (unknown.length) {
-    throw new ConfigError(`[ml2] mechanism_drivers: ${unknown.join(', ')} not supported; neutrino has ${MECHANISM_DRIVERS.join(', ')}`, { section: 'ml2', option: 'mechanism_drivers' });
+    throw new ConfigError(`[ml2] mechanism_drivers: ${unknown.join(', ')} not supported; neutrino has ${MECHANISM_DRIVERS.join(', ')}`, {
+      section: 'ml2',
+      option: 'mechanism_drivers',
+    });
   }
-  if (!names.includes('linuxbridge')) throw new ConfigError('[ml2] mechanism_drivers: linuxbridge is required (the only driver that binds ports)', { section: 'ml2', option: 'mechanism_drivers' });
+  if (!names.includes('linuxbridge'))
+    throw new ConfigError('[ml2] mechanism_drivers: linuxbridge is required (the only driver that binds ports)', {
+      section: 'ml2',
+      option: 'mechanism_drivers',
+    });
   return new Set(names);
 }
 

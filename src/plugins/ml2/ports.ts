@@ -17,7 +17,12 @@ import { checkRevision } from '../common/standard.js';
 import type { Ml2Context } from './context.js';
 import { checkNetworkVisible, networkOwner, networkSharedWith } from './network-access.js';
 import {
-  addressPairAndPortSecurityRequired, macAddressGenerationFailure, macAddressInUse, networkNotFound, portBound, portNotFound,
+  addressPairAndPortSecurityRequired,
+  macAddressGenerationFailure,
+  macAddressInUse,
+  networkNotFound,
+  portBound,
+  portNotFound,
   unsupportedPortDeviceOwner,
 } from './errors.js';
 import { SubnetHandler, type SubnetInfo } from './subnets.js';
@@ -62,7 +67,8 @@ export class PortHandler extends TableResource<'ports'> {
   protected override filterRest(_ctx: RequestContext, qb: TableQuery<'ports'>, rest: Record<string, unknown[]>): TableQuery<'ports'> {
     const db = this.m.db.kysely;
     if (rest.fixed_ips) qb = qb.where('ports.id', 'in', this.fixedIpFilter(db, rest.fixed_ips as string[]));
-    if (rest.security_groups && this.m.securityGroups) qb = qb.where('ports.id', 'in', this.m.securityGroups.portsUsing(db, rest.security_groups as string[]));
+    if (rest.security_groups && this.m.securityGroups)
+      qb = qb.where('ports.id', 'in', this.m.securityGroups.portsUsing(db, rest.security_groups as string[]));
     return qb;
   }
 
@@ -80,7 +86,8 @@ export class PortHandler extends TableResource<'ports'> {
     const by: Record<string, string[]> = {};
     for (const r of raw) {
       const i = r.indexOf('=');
-      if (i <= 0) throw badRequest(`Invalid input for fixed_ips filter: '${r}'; expected ip_address=<ip>, subnet_id=<id> or ip_address_substr=<text>`);
+      if (i <= 0)
+        throw badRequest(`Invalid input for fixed_ips filter: '${r}'; expected ip_address=<ip>, subnet_id=<id> or ip_address_substr=<text>`);
       const k = r.slice(0, i);
       if (k !== 'ip_address' && k !== 'subnet_id' && k !== 'ip_address_substr') {
         throw badRequest(`Invalid input for fixed_ips filter: unknown key '${k}'`);
@@ -129,8 +136,15 @@ export class PortHandler extends TableResource<'ports'> {
     }
     const tags = want('tags') ? await loadTags(db, ids, this.m.db) : undefined;
     const sgs = want('security_groups') && this.m.securityGroups ? await this.m.securityGroups.load(db, ids) : undefined;
-    const dicts = rows.map((row) => portDict(row, ips && (ips.get(row.id) ?? []), pairs && (pairs.get(row.id) ?? []),
-      opts && (opts.get(row.id) ?? []), tags && (tags.get(row.id) ?? [])));
+    const dicts = rows.map((row) =>
+      portDict(
+        row,
+        ips && (ips.get(row.id) ?? []),
+        pairs && (pairs.get(row.id) ?? []),
+        opts && (opts.get(row.id) ?? []),
+        tags && (tags.get(row.id) ?? []),
+      ),
+    );
     if (sgs) for (const d of dicts) d.security_groups = sgs.get(d.id as string) ?? [];
     for (const e of this.m.extensions ?? []) await e.extendPortDicts?.(db, dicts, want);
     return dicts;
@@ -156,8 +170,10 @@ export class PortHandler extends TableResource<'ports'> {
   }
 
   private async lockNetwork(tx: Tx, networkId: string) {
-    const net = await forUpdate(this.m.db, tx.selectFrom('networks').select(['id', 'project_id', 'port_security_enabled'])
-      .where('id', '=', networkId)).executeTakeFirst();
+    const net = await forUpdate(
+      this.m.db,
+      tx.selectFrom('networks').select(['id', 'project_id', 'port_security_enabled']).where('id', '=', networkId),
+    ).executeTakeFirst();
     if (!net) throw networkNotFound(networkId);
     return net;
   }
@@ -187,7 +203,13 @@ export class PortHandler extends TableResource<'ports'> {
    * its id for the caller to read back: lists whose stored order is the database's (address pairs,
    * DHCP options, several fixed IPs, which MySQL returns in key order) are read back.
    */
-  private async createOne(tx: Tx, body: Rec, subnetCache: Map<string, SubnetInfo[]>, quota = true, ctx: RequestContext | null = null): Promise<Rec | string> {
+  private async createOne(
+    tx: Tx,
+    body: Rec,
+    subnetCache: Map<string, SubnetInfo[]>,
+    quota = true,
+    ctx: RequestContext | null = null,
+  ): Promise<Rec | string> {
     const networkId = body.network_id as string;
     const net = await this.lockNetwork(tx, networkId);
     const projectId = body.project_id as string;
@@ -201,19 +223,35 @@ export class PortHandler extends TableResource<'ports'> {
     const owner = body.device_owner as string;
     const fixed = await this.ips.allocate(tx, networkId, subnets, body.fixed_ips, mac, owner, []);
     const pse = body.port_security_enabled === NOT_SPECIFIED ? i2b(net.port_security_enabled) : (body.port_security_enabled as boolean);
-    const pairs = body.allowed_address_pairs === NOT_SPECIFIED ? [] : validateAddressPairs(body.allowed_address_pairs as Rec[], mac, this.m.core.maxAllowedAddressPairs);
+    const pairs =
+      body.allowed_address_pairs === NOT_SPECIFIED
+        ? []
+        : validateAddressPairs(body.allowed_address_pairs as Rec[], mac, this.m.core.maxAllowedAddressPairs);
     if (pairs.length && !pse) throw addressPairAndPortSecurityRequired();
     const dhcpOpts = validateDhcpOpts(body.extra_dhcp_opts as Rec[], false);
     const host = body['binding:host_id'] as string;
     const now = nowIso();
     const id = body.id as string;
     const row: PortTable = {
-      id, network_id: networkId, project_id: projectId, name: body.name as string, mac_address: mac,
-      admin_state_up: b2i(body.admin_state_up as boolean), status: 'DOWN', device_id: body.device_id as string,
-      device_owner: owner, port_security_enabled: b2i(pse), binding_host_id: host,
-      binding_vnic_type: body['binding:vnic_type'] as string, binding_profile: JSON.stringify(body['binding:profile'] ?? {}),
-      binding_vif_type: host ? VIF_TYPE_BINDING_FAILED : VIF_TYPE_UNBOUND, binding_vif_details: '{}',
-      description: body.description as string, revision_number: 0, created_at: now, updated_at: now,
+      id,
+      network_id: networkId,
+      project_id: projectId,
+      name: body.name as string,
+      mac_address: mac,
+      admin_state_up: b2i(body.admin_state_up as boolean),
+      status: 'DOWN',
+      device_id: body.device_id as string,
+      device_owner: owner,
+      port_security_enabled: b2i(pse),
+      binding_host_id: host,
+      binding_vnic_type: body['binding:vnic_type'] as string,
+      binding_profile: JSON.stringify(body['binding:profile'] ?? {}),
+      binding_vif_type: host ? VIF_TYPE_BINDING_FAILED : VIF_TYPE_UNBOUND,
+      binding_vif_details: '{}',
+      description: body.description as string,
+      revision_number: 0,
+      created_at: now,
+      updated_at: now,
     };
     try {
       await tx.insertInto('ports').values(row).execute();
@@ -230,12 +268,26 @@ export class PortHandler extends TableResource<'ports'> {
     for (const e of this.m.extensions ?? []) Object.assign(extra, await e.processCreatePort?.(tx, ctx, body, fixed));
     if (pairs.length || dhcpOpts.length || fixed.length > 1) return id;
     // A new port has no tags.
-    return Object.assign(portDict(row, fixed.map((ip) => ({ subnet_id: ip.subnet_id, ip_address: ip.ip_address })), [], [], []), { security_groups: securityGroups }, extra);
+    return Object.assign(
+      portDict(
+        row,
+        fixed.map((ip) => ({ subnet_id: ip.subnet_id, ip_address: ip.ip_address })),
+        [],
+        [],
+        [],
+      ),
+      { security_groups: securityGroups },
+      extra,
+    );
   }
 
   private async writePairs(tx: Tx, portId: string, pairs: AddressPair[]): Promise<void> {
     await tx.deleteFrom('allowed_address_pairs').where('port_id', '=', portId).execute();
-    if (pairs.length) await tx.insertInto('allowed_address_pairs').values(pairs.map((p) => ({ port_id: portId, ...p }))).execute();
+    if (pairs.length)
+      await tx
+        .insertInto('allowed_address_pairs')
+        .values(pairs.map((p) => ({ port_id: portId, ...p })))
+        .execute();
   }
 
   /** Extra DHCP options merge by (name, version); a null value removes the option (Neutron). */
@@ -247,7 +299,13 @@ export class PortHandler extends TableResource<'ports'> {
       else merged.set(key, o);
     }
     await tx.deleteFrom('extra_dhcp_opts').where('port_id', '=', portId).execute();
-    const rows = [...merged.values()].map((o) => ({ id: randomUUID(), port_id: portId, opt_name: o.opt_name, opt_value: String(o.opt_value), ip_version: o.ip_version }));
+    const rows = [...merged.values()].map((o) => ({
+      id: randomUUID(),
+      port_id: portId,
+      opt_name: o.opt_name,
+      opt_value: String(o.opt_value),
+      ip_version: o.ip_version,
+    }));
     if (rows.length) await tx.insertInto('extra_dhcp_opts').values(rows).execute();
   }
 
@@ -266,7 +324,12 @@ export class PortHandler extends TableResource<'ports'> {
       if ('extra_dhcp_opts' in body) need.push('extra_dhcp_opts');
       const current: Rec = need.length ? (await this.toDicts(tx, [row], need))[0]! : {};
       const set: Partial<PortTable> = {};
-      for (const [attr, col] of [['name', 'name'], ['description', 'description'], ['device_id', 'device_id'], ['device_owner', 'device_owner']] as const) {
+      for (const [attr, col] of [
+        ['name', 'name'],
+        ['description', 'description'],
+        ['device_id', 'device_id'],
+        ['device_owner', 'device_owner'],
+      ] as const) {
         if (attr in body) set[col] = body[attr] as string;
       }
       if ('admin_state_up' in body) set.admin_state_up = b2i(body.admin_state_up as boolean);
@@ -285,7 +348,7 @@ export class PortHandler extends TableResource<'ports'> {
         mac = body.mac_address === GENERATE_MAC ? newMac : await this.chooseMac(tx, row.network_id, body.mac_address);
         set.mac_address = mac;
       }
-      const owner = (set.device_owner ?? row.device_owner);
+      const owner = set.device_owner ?? row.device_owner;
       if ('fixed_ips' in body || mac !== row.mac_address) {
         const subnets = await this.subnets.subnetsOf(tx, row.network_id);
         let requested = 'fixed_ips' in body ? body.fixed_ips : current.fixed_ips;
@@ -319,14 +382,21 @@ export class PortHandler extends TableResource<'ports'> {
       }
       if ('binding:vnic_type' in body) set.binding_vnic_type = body['binding:vnic_type'] as string;
       if ('binding:profile' in body) set.binding_profile = JSON.stringify(body['binding:profile'] ?? {});
-      await tx.updateTable('ports').set({ ...set, revision_number: Number(row.revision_number) + 1, updated_at: nowIso() }).where('id', '=', id).execute();
+      await tx
+        .updateTable('ports')
+        .set({ ...set, revision_number: Number(row.revision_number) + 1, updated_at: nowIso() })
+        .where('id', '=', id)
+        .execute();
       return (await this.get(ctx, id, tx))!;
     });
   }
 
   async delete(ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
     await inTransaction(this.m.db, async (tx) => {
-      const row = await forUpdate(this.m.db, tx.selectFrom('ports').select(['id', 'revision_number', 'network_id', 'device_id', 'device_owner']).where('id', '=', id)).executeTakeFirst();
+      const row = await forUpdate(
+        this.m.db,
+        tx.selectFrom('ports').select(['id', 'revision_number', 'network_id', 'device_id', 'device_owner']).where('id', '=', id),
+      ).executeTakeFirst();
       if (!row) throw this.notFound(id);
       checkRevision(row.revision_number, expectRevision);
       // Service plugins may refuse (a router's port, a trunk's) or let go of the port (floating IPs).
@@ -344,10 +414,22 @@ export class PortHandler extends TableResource<'ports'> {
    */
   async createInTx(tx: Tx, body: Rec): Promise<Rec> {
     const full: Rec = {
-      id: randomUUID(), name: '', admin_state_up: true, mac_address: NOT_SPECIFIED, fixed_ips: NOT_SPECIFIED,
-      device_id: '', device_owner: '', port_security_enabled: NOT_SPECIFIED, 'binding:host_id': '',
-      'binding:vnic_type': 'normal', 'binding:profile': {}, allowed_address_pairs: NOT_SPECIFIED, extra_dhcp_opts: [],
-      security_groups: NOT_SPECIFIED, description: '', ...body,
+      id: randomUUID(),
+      name: '',
+      admin_state_up: true,
+      mac_address: NOT_SPECIFIED,
+      fixed_ips: NOT_SPECIFIED,
+      device_id: '',
+      device_owner: '',
+      port_security_enabled: NOT_SPECIFIED,
+      'binding:host_id': '',
+      'binding:vnic_type': 'normal',
+      'binding:profile': {},
+      allowed_address_pairs: NOT_SPECIFIED,
+      extra_dhcp_opts: [],
+      security_groups: NOT_SPECIFIED,
+      description: '',
+      ...body,
     };
     full.tenant_id = full.project_id;
     const created = await this.createOne(tx, full, new Map(), false);
@@ -358,14 +440,21 @@ export class PortHandler extends TableResource<'ports'> {
 
   /** Removes a port and what hangs off it inside the caller's transaction (no guards). */
   async deleteInTx(tx: Tx, id: string): Promise<void> {
-    for (const t of ['ip_allocations', 'allowed_address_pairs', 'extra_dhcp_opts'] as const) await tx.deleteFrom(t).where('port_id', '=', id).execute();
+    for (const t of ['ip_allocations', 'allowed_address_pairs', 'extra_dhcp_opts'] as const)
+      await tx.deleteFrom(t).where('port_id', '=', id).execute();
     await tx.deleteFrom('tags').where('resource_id', '=', id).execute();
     await tx.deleteFrom('ports').where('id', '=', id).execute();
   }
 }
 
 /** The API dict of a port row; lists left undefined were not read (see toDicts). */
-function portDict(row: PortTable, ips: FixedIp[] | undefined, pairs: AddressPair[] | undefined, opts: DhcpOpt[] | undefined, tags: string[] | undefined): Rec {
+function portDict(
+  row: PortTable,
+  ips: FixedIp[] | undefined,
+  pairs: AddressPair[] | undefined,
+  opts: DhcpOpt[] | undefined,
+  tags: string[] | undefined,
+): Rec {
   return {
     id: row.id,
     name: row.name,

@@ -22,7 +22,6 @@ import { idChunks, whereIdIn } from '../common/list-sql.js';
 import { PORT_DELETE_TOPIC, PORT_UPDATE_TOPIC, VIF_TYPE_BINDING_FAILED, VIF_TYPE_BRIDGE } from '../../core/wire.js';
 import { Events, type CallbackRegistry, type EventPayload } from '../../core/callbacks.js';
 
-
 const ADMIN = adminContext('req-ml2-rpc');
 
 export interface Ml2RpcOptions {
@@ -68,7 +67,10 @@ export class Ml2Rpc {
   async devicesDetails(devices: readonly string[], args: DeviceArgs): Promise<Rec[]> {
     const db = this.o.db;
     const ids = await devicesToPortIds(db, devices, args.host, (d) => deviceToPortId(db, d));
-    const rows = await portRows(db, [...ids.values()].filter((id): id is string => id !== null));
+    const rows = await portRows(
+      db,
+      [...ids.values()].filter((id): id is string => id !== null),
+    );
     for (const r of [...rows.values()]) {
       const host = r.binding_host_id;
       if (host && (!args.host || args.host === host) && r.binding_vif_type === VIF_TYPE_BINDING_FAILED) {
@@ -82,7 +84,10 @@ export class Ml2Rpc {
     const bridged = [...ports.values()].filter((p) => p['binding:vif_type'] === VIF_TYPE_BRIDGE);
     const segments = new SegmentResolver(db, this.o.binding);
     await segments.preload(bridged.map((p) => p.network_id as string));
-    const mtus = await networkMtus(db, bridged.map((p) => p.network_id as string));
+    const mtus = await networkMtus(
+      db,
+      bridged.map((p) => p.network_id as string),
+    );
     const out: Rec[] = [];
     for (const device of devices) {
       const id = ids.get(device);
@@ -103,29 +108,43 @@ export class Ml2Rpc {
   async devicesUpDown(up: readonly string[], down: readonly string[], host: string | undefined) {
     const db = this.o.db;
     const ids = await devicesToPortIds(db, [...up, ...down], host, (d) => deviceToPortId(db, d));
-    const rows = await portRows(db, [...ids.values()].filter((id): id is string => id !== null));
-    const rowsOf = (devices: readonly string[]) => devices.flatMap((d) => {
-      const r = rows.get(ids.get(d) ?? '');
-      return r ? [r] : [];
-    });
+    const rows = await portRows(
+      db,
+      [...ids.values()].filter((id): id is string => id !== null),
+    );
+    const rowsOf = (devices: readonly string[]) =>
+      devices.flatMap((d) => {
+        const r = rows.get(ids.get(d) ?? '');
+        return r ? [r] : [];
+      });
     // Each direction is told as soon as it is committed (a failure later must not swallow it).
     const wentUp = await this.setStatuses(rowsOf(up), host, 'ACTIVE');
     if (wentUp.length) {
       await this.notifyL2pop(async () => {
         const l2 = await this.l2Ports(wentUp);
-        for (const [h, ps] of groupByHost(wentUp)) await this.o.l2pop.portsUp(ps.map((r) => l2.get(r.id)!), h);
+        for (const [h, ps] of groupByHost(wentUp))
+          await this.o.l2pop.portsUp(
+            ps.map((r) => l2.get(r.id)!),
+            h,
+          );
       });
     }
     const wentDown = await this.setStatuses(rowsOf(down), host, 'DOWN');
     if (wentDown.length) {
       await this.notifyL2pop(async () => {
         const l2 = await this.l2Ports(wentDown);
-        for (const [h, ps] of groupByHost(wentDown)) await this.o.l2pop.portsDown(ps.map((r) => l2.get(r.id)!), h);
+        for (const [h, ps] of groupByHost(wentDown))
+          await this.o.l2pop.portsDown(
+            ps.map((r) => l2.get(r.id)!),
+            h,
+          );
       });
     }
     return {
-      devices_up: [...up], failed_devices_up: [] as string[],
-      devices_down: down.map((device) => ({ device, exists: rows.has(ids.get(device) ?? '') })), failed_devices_down: [] as string[],
+      devices_up: [...up],
+      failed_devices_up: [] as string[],
+      devices_down: down.map((device) => ({ device, exists: rows.has(ids.get(device) ?? '') })),
+      failed_devices_down: [] as string[],
     };
   }
 
@@ -136,8 +155,11 @@ export class Ml2Rpc {
     return inTransaction(this.o.db, async (tx) => {
       const changed: PortTable[] = [];
       for (const r of todo) {
-        let q = tx.updateTable('ports').set((eb) => ({ status, revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
-          .where('id', '=', r.id).where('status', '!=', status);
+        let q = tx
+          .updateTable('ports')
+          .set((eb) => ({ status, revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
+          .where('id', '=', r.id)
+          .where('status', '!=', status);
         if (host) q = q.where('binding_host_id', '=', host);
         if (Number((await q.executeTakeFirst()).numUpdatedRows) > 0) changed.push(r);
       }
@@ -148,15 +170,28 @@ export class Ml2Rpc {
   /** What l2population needs of these ports (their fixed IPs with the row). */
   private async l2Ports(rows: readonly PortTable[]): Promise<Map<string, L2Port>> {
     const ips = new Map<string, Array<{ ip_address: string }>>();
-    for (const part of idChunks(this.o.db, rows.map((r) => r.id))) {
+    for (const part of idChunks(
+      this.o.db,
+      rows.map((r) => r.id),
+    )) {
       const q = this.o.db.kysely.selectFrom('ip_allocations').select(['port_id', 'ip_address']);
       for (const a of await whereIdIn(this.o.db, q, 'port_id', part).execute()) {
         (ips.get(a.port_id) ?? ips.set(a.port_id, []).get(a.port_id)!).push({ ip_address: a.ip_address });
       }
     }
-    return new Map(rows.map((r) => [r.id, {
-      id: r.id, network_id: r.network_id, mac_address: r.mac_address, fixed_ips: ips.get(r.id) ?? [], 'binding:host_id': r.binding_host_id, status: r.status,
-    }]));
+    return new Map(
+      rows.map((r) => [
+        r.id,
+        {
+          id: r.id,
+          network_id: r.network_id,
+          mac_address: r.mac_address,
+          fixed_ips: ips.get(r.id) ?? [],
+          'binding:host_id': r.binding_host_id,
+          status: r.status,
+        },
+      ]),
+    );
   }
 
   /**
@@ -169,8 +204,11 @@ export class Ml2Rpc {
     if (host && before['binding:host_id'] !== host) return { exists: true, changed: null };
     if (before.status === status) return { exists: true, changed: null };
     const n = await inTransaction(this.o.db, async (tx) => {
-      let q = tx.updateTable('ports').set((eb) => ({ status, revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
-        .where('id', '=', portId).where('status', '!=', status);
+      let q = tx
+        .updateTable('ports')
+        .set((eb) => ({ status, revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
+        .where('id', '=', portId)
+        .where('status', '!=', status);
       if (host) q = q.where('binding_host_id', '=', host);
       return Number((await q.executeTakeFirst()).numUpdatedRows);
     });
@@ -262,7 +300,13 @@ export class Ml2Rpc {
 
 /** After-commit port notifications: port_update / port_delete fanouts and l2population. */
 export class AgentNotifier {
-  constructor(private readonly bus: RpcBus, private readonly l2pop: L2Population, private readonly db: Db, private readonly binding: BindingOptions, private readonly log: RpcLogger = silentLogger) {}
+  constructor(
+    private readonly bus: RpcBus,
+    private readonly l2pop: L2Population,
+    private readonly db: Db,
+    private readonly binding: BindingOptions,
+    private readonly log: RpcLogger = silentLogger,
+  ) {}
 
   /** Every committed port change, the API's and the service plugins' (router and floating IP ports). */
   subscribe(callbacks: CallbackRegistry): void {
@@ -275,9 +319,17 @@ export class AgentNotifier {
     try {
       const host = after['binding:host_id'] as string;
       const seg = host ? await boundSegment(this.db.kysely, after.network_id as string, host, this.binding) : null;
-      await this.bus.fanout(PORT_UPDATE_TOPIC, 'port_update', {
-        port: after, network_type: seg?.network_type ?? null, segmentation_id: seg?.segmentation_id ?? null, physical_network: seg?.physical_network ?? null,
-      }, { context: newRpcContext() });
+      await this.bus.fanout(
+        PORT_UPDATE_TOPIC,
+        'port_update',
+        {
+          port: after,
+          network_type: seg?.network_type ?? null,
+          segmentation_id: seg?.segmentation_id ?? null,
+          physical_network: seg?.physical_network ?? null,
+        },
+        { context: newRpcContext() },
+      );
       const oldHost = before['binding:host_id'] as string;
       if (before.status === 'ACTIVE' && oldHost && oldHost !== host) {
         // Moved away: the old host's entries go (the new host's agent will report the port up).
@@ -329,7 +381,12 @@ function groupByHost(rows: readonly PortTable[]): Map<string, PortTable[]> {
 }
 
 /** get_device_details' answer for a port bound with a bridge VIF to `segment`. */
-function detailsOf(device: string, port: Rec, segment: { network_type: string; segmentation_id: number | null; physical_network: string | null }, mtu: number | null): Rec {
+function detailsOf(
+  device: string,
+  port: Rec,
+  segment: { network_type: string; segmentation_id: number | null; physical_network: string | null },
+  mtu: number | null,
+): Rec {
   return {
     device,
     network_id: port.network_id,

@@ -20,7 +20,10 @@ export function deviceIdPart(device: string): string | null {
  * with one prefix query each, as Neutron does.
  */
 export async function devicesToPortIds(
-  db: Db, devices: readonly string[], host: string | undefined, one: (device: string) => Promise<string | null>,
+  db: Db,
+  devices: readonly string[],
+  host: string | undefined,
+  one: (device: string) => Promise<string | null>,
 ): Promise<Map<string, string | null>> {
   const out = new Map<string, string | null>();
   const short: Array<[string, string]> = [];
@@ -67,11 +70,18 @@ export async function networkMtus(db: Db, networkIds: readonly string[]): Promis
 export async function segmentsOf(db: Db, networkIds: readonly string[], reader: Reader = db.kysely): Promise<Map<string, BoundSegment[]>> {
   const out = new Map<string, BoundSegment[]>();
   for (const part of idChunks(db, [...new Set(networkIds)])) {
-    const q = reader.selectFrom('network_segments').select(['id', 'network_id', 'network_type', 'physical_network', 'segmentation_id', 'segment_index']);
+    const q = reader
+      .selectFrom('network_segments')
+      .select(['id', 'network_id', 'network_type', 'physical_network', 'segmentation_id', 'segment_index']);
     const rows = await whereIdIn(db, q, 'network_id', part).orderBy('network_id').orderBy('segment_index').execute();
     for (const r of rows) {
       const list = out.get(r.network_id) ?? out.set(r.network_id, []).get(r.network_id)!;
-      list.push({ id: r.id, network_type: r.network_type, physical_network: r.physical_network, segmentation_id: r.segmentation_id === null ? null : Number(r.segmentation_id) });
+      list.push({
+        id: r.id,
+        network_type: r.network_type,
+        physical_network: r.physical_network,
+        segmentation_id: r.segmentation_id === null ? null : Number(r.segmentation_id),
+      });
     }
   }
   return out;
@@ -85,7 +95,10 @@ export class SegmentResolver {
   private readonly agents = new Map<string, Promise<AgentInfo[]>>();
   private segments: Map<string, BoundSegment[]> = new Map();
 
-  constructor(private readonly db: Db, private readonly o: BindingOptions) {}
+  constructor(
+    private readonly db: Db,
+    private readonly o: BindingOptions,
+  ) {}
 
   async preload(networkIds: readonly string[]): Promise<void> {
     const missing = [...new Set(networkIds)].filter((n) => !this.segments.has(n));

@@ -8,7 +8,24 @@ import { NOT_SPECIFIED } from '../../definitions/common.js';
 import type { Rec } from '../../core/resource.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
 import type { SubnetTable } from '../../db/schema.js';
-import { formatCidr, defaultAllocationPools, defaultGateway, formatPools, parseCidr, validateAllocationPools, validateGatewayIp, validateSubnetCidr, validateSubnetOverlap, validateGatewayOutOfPools, validateDnsNameservers, validateHostRoutes, validateIpv6Modes, isAutoAddressSubnet, eui64Address, type IpRange } from '../../ipam/index.js';
+import {
+  formatCidr,
+  defaultAllocationPools,
+  defaultGateway,
+  formatPools,
+  parseCidr,
+  validateAllocationPools,
+  validateGatewayIp,
+  validateSubnetCidr,
+  validateSubnetOverlap,
+  validateGatewayOutOfPools,
+  validateDnsNameservers,
+  validateHostRoutes,
+  validateIpv6Modes,
+  isAutoAddressSubnet,
+  eui64Address,
+  type IpRange,
+} from '../../ipam/index.js';
 import { chunks, loadTags } from '../common/list-sql.js';
 import { TableResource, type RowCondition, type TableQuery } from '../common/table-resource.js';
 import { networkVisible } from '../common/visibility.js';
@@ -54,7 +71,14 @@ export class SubnetHandler extends TableResource<'subnets'> {
   /** dns_nameservers lives in its own table. */
   protected override filterRest(_ctx: RequestContext, qb: TableQuery<'subnets'>, rest: Record<string, unknown[]>): TableQuery<'subnets'> {
     if (!rest.dns_nameservers) return qb;
-    return qb.where('subnets.id', 'in', this.m.db.kysely.selectFrom('dns_nameservers').select('subnet_id').where('address', 'in', rest.dns_nameservers as string[]));
+    return qb.where(
+      'subnets.id',
+      'in',
+      this.m.db.kysely
+        .selectFrom('dns_nameservers')
+        .select('subnet_id')
+        .where('address', 'in', rest.dns_nameservers as string[]),
+    );
   }
 
   protected dictsOf(ctx: RequestContext, db: Reader, rows: SubnetTable[]): Promise<Rec[]> {
@@ -113,9 +137,14 @@ export class SubnetHandler extends TableResource<'subnets'> {
     const external = new Set<string>();
     for (const part of chunks(networkIds)) {
       if (!part.length) continue;
-      for (const r of await db.selectFrom('rbac_entries').select('object_id').where('object_type', '=', 'network')
-        .where('action', '=', 'access_as_shared').where('target_project', 'in', ['*', projectId ?? '*'])
-        .where('object_id', 'in', part).execute()) {
+      for (const r of await db
+        .selectFrom('rbac_entries')
+        .select('object_id')
+        .where('object_type', '=', 'network')
+        .where('action', '=', 'access_as_shared')
+        .where('target_project', 'in', ['*', projectId ?? '*'])
+        .where('object_id', 'in', part)
+        .execute()) {
         shared.add(r.object_id);
       }
       for (const n of await db.selectFrom('networks').select(['id', 'router_external']).where('id', 'in', part).execute()) {
@@ -128,12 +157,26 @@ export class SubnetHandler extends TableResource<'subnets'> {
   /** Subnets of a network with their pools, for IP allocation. */
   async subnetsOf(db: Reader, networkId: string): Promise<SubnetInfo[]> {
     // One query (every port create runs it): a subnet's rows are adjacent in this order.
-    const rows = await db.selectFrom('subnets').leftJoin('allocation_pools', 'allocation_pools.subnet_id', 'subnets.id')
-      .select(['subnets.id', 'subnets.network_id', 'subnets.ip_version', 'subnets.cidr', 'subnets.gateway_ip',
-        'subnets.ipv6_address_mode', 'subnets.ipv6_ra_mode', 'allocation_pools.first_ip', 'allocation_pools.last_ip'])
-      .where('subnets.network_id', '=', networkId).orderBy('subnets.created_at').orderBy('subnets.id').execute();
+    const rows = await db
+      .selectFrom('subnets')
+      .leftJoin('allocation_pools', 'allocation_pools.subnet_id', 'subnets.id')
+      .select([
+        'subnets.id',
+        'subnets.network_id',
+        'subnets.ip_version',
+        'subnets.cidr',
+        'subnets.gateway_ip',
+        'subnets.ipv6_address_mode',
+        'subnets.ipv6_ra_mode',
+        'allocation_pools.first_ip',
+        'allocation_pools.last_ip',
+      ])
+      .where('subnets.network_id', '=', networkId)
+      .orderBy('subnets.created_at')
+      .orderBy('subnets.id')
+      .execute();
     const out: SubnetInfo[] = [];
-    for (let i = 0; i < rows.length;) {
+    for (let i = 0; i < rows.length; ) {
       const r = rows[i]!;
       const pools: Array<{ start: string; end: string }> = [];
       for (; i < rows.length && rows[i]!.id === r.id; i++) {
@@ -141,8 +184,13 @@ export class SubnetHandler extends TableResource<'subnets'> {
         if (p.first_ip !== null && p.last_ip !== null) pools.push({ start: p.first_ip, end: p.last_ip });
       }
       out.push({
-        id: r.id, network_id: r.network_id, ip_version: Number(r.ip_version) as 4 | 6, cidr: r.cidr, gateway_ip: r.gateway_ip,
-        ipv6_address_mode: r.ipv6_address_mode, ipv6_ra_mode: r.ipv6_ra_mode,
+        id: r.id,
+        network_id: r.network_id,
+        ip_version: Number(r.ip_version) as 4 | 6,
+        cidr: r.cidr,
+        gateway_ip: r.gateway_ip,
+        ipv6_address_mode: r.ipv6_address_mode,
+        ipv6_ra_mode: r.ipv6_ra_mode,
         pools: storedPools(r.cidr, pools),
       });
     }
@@ -157,9 +205,14 @@ export class SubnetHandler extends TableResource<'subnets'> {
       for (const body of bodies) ids.push(await this.createOne(tx, body, ctx));
       const rows = await tx.selectFrom('subnets').selectAll().where('id', 'in', ids).execute();
       const byId = new Map(rows.map((r) => [r.id, r]));
-      return this.toDicts(tx, ids.map((id) => byId.get(id)!), ctx.projectId);
+      return this.toDicts(
+        tx,
+        ids.map((id) => byId.get(id)!),
+        ctx.projectId,
+      );
     });
-    for (const s of out) await this.m.callbacks.publish('subnet', Events.AFTER_CREATE, { context: ctx, resourceId: s.id as string, before: null, after: s });
+    for (const s of out)
+      await this.m.callbacks.publish('subnet', Events.AFTER_CREATE, { context: ctx, resourceId: s.id as string, before: null, after: s });
     return out;
   }
 
@@ -178,16 +231,21 @@ export class SubnetHandler extends TableResource<'subnets'> {
     validateIpv6Modes(ipVersion, cidr, ra, am, enableDhcp);
 
     const existing = await tx.selectFrom('subnets').select('cidr').where('network_id', '=', networkId).execute();
-    validateSubnetOverlap(cidr, existing.map((e) => e.cidr), networkId);
+    validateSubnetOverlap(
+      cidr,
+      existing.map((e) => e.cidr),
+      networkId,
+    );
 
     let gateway: string | null;
     if (source.gatewayIp === NOT_SPECIFIED) gateway = defaultGateway(cidr);
     else if (source.gatewayIp === null) gateway = null;
     else gateway = validateGatewayIp(cidr, source.gatewayIp as string, ipVersion);
 
-    const pools = body.allocation_pools === NOT_SPECIFIED || body.allocation_pools === null
-      ? defaultAllocationPools(cidr, gateway)
-      : validateAllocationPools(cidr, body.allocation_pools, gateway);
+    const pools =
+      body.allocation_pools === NOT_SPECIFIED || body.allocation_pools === null
+        ? defaultAllocationPools(cidr, gateway)
+        : validateAllocationPools(cidr, body.allocation_pools, gateway);
     if (gateway && body.allocation_pools !== NOT_SPECIFIED) validateGatewayOutOfPools(gateway, pools);
     const dns = validateDnsNameservers(body.dns_nameservers as unknown[], this.m.core.maxDnsNameservers, ipVersion);
     const routes = validateHostRoutes(body.host_routes as unknown[], this.m.core.maxSubnetHostRoutes, ipVersion);
@@ -197,12 +255,27 @@ export class SubnetHandler extends TableResource<'subnets'> {
     await this.m.quota.enforce(tx, body.project_id as string, { subnet: 1 });
     const id = body.id as string;
     const now = nowIso();
-    await tx.insertInto('subnets').values({
-      id, network_id: networkId, project_id: body.project_id as string, name: body.name as string, ip_version: ipVersion,
-      cidr: cidrText, gateway_ip: gateway, enable_dhcp: b2i(enableDhcp), ipv6_ra_mode: ra, ipv6_address_mode: am,
-      subnetpool_id: source.subnetpoolId, segment_id: segmentId,
-      description: body.description as string, revision_number: 0, created_at: now, updated_at: now,
-    }).execute();
+    await tx
+      .insertInto('subnets')
+      .values({
+        id,
+        network_id: networkId,
+        project_id: body.project_id as string,
+        name: body.name as string,
+        ip_version: ipVersion,
+        cidr: cidrText,
+        gateway_ip: gateway,
+        enable_dhcp: b2i(enableDhcp),
+        ipv6_ra_mode: ra,
+        ipv6_address_mode: am,
+        subnetpool_id: source.subnetpoolId,
+        segment_id: segmentId,
+        description: body.description as string,
+        revision_number: 0,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
     await this.writePools(tx, id, pools);
     await this.writeDns(tx, id, dns);
     await this.writeRoutes(tx, id, routes);
@@ -216,13 +289,19 @@ export class SubnetHandler extends TableResource<'subnets'> {
     const ports = await tx.selectFrom('ports').select(['id', 'mac_address', 'device_owner']).where('network_id', '=', networkId).execute();
     for (const p of ports) {
       if (ROUTER_PORT_OWNERS.includes(p.device_owner)) continue;
-      await tx.insertInto('ip_allocations').values({ port_id: p.id, subnet_id: subnetId, network_id: networkId, ip_address: eui64Address(cidr, p.mac_address) }).execute();
+      await tx
+        .insertInto('ip_allocations')
+        .values({ port_id: p.id, subnet_id: subnetId, network_id: networkId, ip_address: eui64Address(cidr, p.mac_address) })
+        .execute();
     }
   }
 
   private async bumpNetwork(tx: Tx, networkId: string): Promise<void> {
-    await tx.updateTable('networks').set((eb) => ({ revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
-      .where('id', '=', networkId).execute();
+    await tx
+      .updateTable('networks')
+      .set((eb) => ({ revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
+      .where('id', '=', networkId)
+      .execute();
   }
 
   private async writePools(tx: Tx, id: string, pools: IpRange[]): Promise<void> {
@@ -233,12 +312,20 @@ export class SubnetHandler extends TableResource<'subnets'> {
 
   private async writeDns(tx: Tx, id: string, dns: string[]): Promise<void> {
     await tx.deleteFrom('dns_nameservers').where('subnet_id', '=', id).execute();
-    if (dns.length) await tx.insertInto('dns_nameservers').values(dns.map((address, position) => ({ subnet_id: id, address, position }))).execute();
+    if (dns.length)
+      await tx
+        .insertInto('dns_nameservers')
+        .values(dns.map((address, position) => ({ subnet_id: id, address, position })))
+        .execute();
   }
 
   private async writeRoutes(tx: Tx, id: string, routes: Array<{ destination: string; nexthop: string }>): Promise<void> {
     await tx.deleteFrom('subnet_routes').where('subnet_id', '=', id).execute();
-    if (routes.length) await tx.insertInto('subnet_routes').values(routes.map((r) => ({ subnet_id: id, ...r }))).execute();
+    if (routes.length)
+      await tx
+        .insertInto('subnet_routes')
+        .values(routes.map((r) => ({ subnet_id: id, ...r })))
+        .execute();
   }
 
   async update(ctx: RequestContext, id: string, body: Rec, expectRevision?: number): Promise<Rec> {
@@ -265,8 +352,12 @@ export class SubnetHandler extends TableResource<'subnets'> {
       if ('gateway_ip' in body) {
         gateway = body.gateway_ip === null ? null : validateGatewayIp(cidr, body.gateway_ip as string, version);
         if (gateway !== null && gateway !== row.gateway_ip) {
-          const used = await tx.selectFrom('ip_allocations').select('port_id').where('subnet_id', '=', id)
-            .where('ip_address', '=', gateway).executeTakeFirst();
+          const used = await tx
+            .selectFrom('ip_allocations')
+            .select('port_id')
+            .where('subnet_id', '=', id)
+            .where('ip_address', '=', gateway)
+            .executeTakeFirst();
           if (used) throw gatewayIpInUse(gateway, used.port_id);
         }
         set.gateway_ip = gateway;
@@ -280,15 +371,21 @@ export class SubnetHandler extends TableResource<'subnets'> {
         const current = pools ?? (await this.subnetsOf(tx, row.network_id)).find((s) => s.id === id)!.pools;
         validateGatewayOutOfPools(gateway, current);
       }
-      if ('dns_nameservers' in body) await this.writeDns(tx, id, validateDnsNameservers(body.dns_nameservers as unknown[], this.m.core.maxDnsNameservers, version));
-      if ('host_routes' in body) await this.writeRoutes(tx, id, validateHostRoutes(body.host_routes as unknown[], this.m.core.maxSubnetHostRoutes, version));
+      if ('dns_nameservers' in body)
+        await this.writeDns(tx, id, validateDnsNameservers(body.dns_nameservers as unknown[], this.m.core.maxDnsNameservers, version));
+      if ('host_routes' in body)
+        await this.writeRoutes(tx, id, validateHostRoutes(body.host_routes as unknown[], this.m.core.maxSubnetHostRoutes, version));
       if ('segment_id' in body) {
         // Under the network's lock, as subnet creates and segment deletes take it.
         await forUpdate(this.m.db, tx.selectFrom('networks').select('id').where('id', '=', row.network_id)).executeTakeFirst();
         await checkSubnetSegmentUpdate(tx, row.network_id, row.segment_id, body.segment_id as string | null);
         set.segment_id = body.segment_id as string | null;
       }
-      await tx.updateTable('subnets').set({ ...set, revision_number: Number(row.revision_number) + 1, updated_at: nowIso() }).where('id', '=', id).execute();
+      await tx
+        .updateTable('subnets')
+        .set({ ...set, revision_number: Number(row.revision_number) + 1, updated_at: nowIso() })
+        .where('id', '=', id)
+        .execute();
       return (await this.get(ctx, id, tx))!;
     });
   }
@@ -300,8 +397,12 @@ export class SubnetHandler extends TableResource<'subnets'> {
       checkRevision(row.revision_number, expectRevision);
       const auto = isAutoAddressSubnet({ ipv6_address_mode: row.ipv6_address_mode, ipv6_ra_mode: row.ipv6_ra_mode });
       // Automatic (SLAAC) addresses and DHCP ports go with the subnet; anything else keeps it.
-      const allocs = await tx.selectFrom('ip_allocations').innerJoin('ports', 'ports.id', 'ip_allocations.port_id')
-        .select(['ports.id as port_id', 'ports.device_owner']).where('ip_allocations.subnet_id', '=', id).execute();
+      const allocs = await tx
+        .selectFrom('ip_allocations')
+        .innerJoin('ports', 'ports.id', 'ip_allocations.port_id')
+        .select(['ports.id as port_id', 'ports.device_owner'])
+        .where('ip_allocations.subnet_id', '=', id)
+        .execute();
       const blocking = allocs.filter((a) => !(auto && !ROUTER_PORT_OWNERS.includes(a.device_owner)) && a.device_owner !== DEVICE_OWNER_DHCP);
       if (blocking.length) throw subnetInUse(id);
       await tx.deleteFrom('ip_allocations').where('subnet_id', '=', id).execute();
@@ -339,4 +440,3 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   if (l) l.push(v);
   else m.set(k, [v]);
 }
-

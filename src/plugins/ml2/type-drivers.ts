@@ -19,7 +19,10 @@ const TUNNEL_TYPES = new Set(['vxlan', 'geneve']);
 const MAX_ID: Record<string, number> = { vlan: 4094, vxlan: 16777215, geneve: 16777215 };
 
 export class TypeDrivers {
-  constructor(private readonly s: Ml2Settings, private readonly db: Db) {}
+  constructor(
+    private readonly s: Ml2Settings,
+    private readonly db: Db,
+  ) {}
 
   private enabled(type: string): boolean {
     return this.s.typeDrivers.includes(type);
@@ -84,8 +87,11 @@ export class TypeDrivers {
       const ranges = this.enabled(type) ? this.rangesOf(type) : [];
       const wanted = new Set<string>();
       for (const r of ranges) for (let i = r.min; i <= r.max; i++) wanted.add(`${r.physnet}\u0000${i}`);
-      const existing = await k.selectFrom('segment_allocations').select(['physical_network', 'segmentation_id', 'allocated'])
-        .where('network_type', '=', type).execute();
+      const existing = await k
+        .selectFrom('segment_allocations')
+        .select(['physical_network', 'segmentation_id', 'allocated'])
+        .where('network_type', '=', type)
+        .execute();
       const have = new Set<string>();
       const stale: Array<{ p: string; id: number }> = [];
       for (const row of existing) {
@@ -93,10 +99,12 @@ export class TypeDrivers {
         have.add(key);
         if (!wanted.has(key) && !row.allocated) stale.push({ p: row.physical_network, id: row.segmentation_id });
       }
-      const missing = [...wanted].filter((w) => !have.has(w)).map((w) => {
-        const [p, id] = w.split('\u0000');
-        return { network_type: type, physical_network: p!, segmentation_id: Number(id), allocated: 0 };
-      });
+      const missing = [...wanted]
+        .filter((w) => !have.has(w))
+        .map((w) => {
+          const [p, id] = w.split('\u0000');
+          return { network_type: type, physical_network: p!, segmentation_id: Number(id), allocated: 0 };
+        });
       for (let i = 0; i < missing.length; i += 500) {
         const chunk = missing.slice(i, i + 500);
         // Several servers may sync at once: rows another one inserted are fine.
@@ -106,8 +114,13 @@ export class TypeDrivers {
         await q.execute();
       }
       for (const s of stale) {
-        await k.deleteFrom('segment_allocations').where('network_type', '=', type).where('physical_network', '=', s.p)
-          .where('segmentation_id', '=', s.id).where('allocated', '=', 0).execute();
+        await k
+          .deleteFrom('segment_allocations')
+          .where('network_type', '=', type)
+          .where('physical_network', '=', s.p)
+          .where('segmentation_id', '=', s.id)
+          .where('allocated', '=', 0)
+          .execute();
       }
     }
   }
@@ -143,17 +156,28 @@ export class TypeDrivers {
   }
 
   private async reserveExact(tx: Tx, type: string, physnet: string, id: number, inUse: () => NeutronError): Promise<void> {
-    const upd = await tx.updateTable('segment_allocations').set({ allocated: 1 })
-      .where('network_type', '=', type).where('physical_network', '=', physnet).where('segmentation_id', '=', id)
-      .where('allocated', '=', 0).executeTakeFirst();
+    const upd = await tx
+      .updateTable('segment_allocations')
+      .set({ allocated: 1 })
+      .where('network_type', '=', type)
+      .where('physical_network', '=', physnet)
+      .where('segmentation_id', '=', id)
+      .where('allocated', '=', 0)
+      .executeTakeFirst();
     if (Number(upd.numUpdatedRows) === 1) return;
-    const row = await tx.selectFrom('segment_allocations').select('allocated')
-      .where('network_type', '=', type).where('physical_network', '=', physnet).where('segmentation_id', '=', id)
+    const row = await tx
+      .selectFrom('segment_allocations')
+      .select('allocated')
+      .where('network_type', '=', type)
+      .where('physical_network', '=', physnet)
+      .where('segmentation_id', '=', id)
       .executeTakeFirst();
     if (row) throw inUse();
     try {
-      await tx.insertInto('segment_allocations')
-        .values({ network_type: type, physical_network: physnet, segmentation_id: id, allocated: 1 }).execute();
+      await tx
+        .insertInto('segment_allocations')
+        .values({ network_type: type, physical_network: physnet, segmentation_id: id, allocated: 1 })
+        .execute();
     } catch (err) {
       if (isDuplicateKey(err)) throw inUse();
       throw err;
@@ -162,17 +186,25 @@ export class TypeDrivers {
 
   private async allocateFree(tx: Tx, type: string, physnet: string | null): Promise<Segment | null> {
     for (let attempt = 0; attempt < 50; attempt++) {
-      let q = tx.selectFrom('segment_allocations').select(['physical_network', 'segmentation_id'])
-        .where('network_type', '=', type).where('allocated', '=', 0);
+      let q = tx
+        .selectFrom('segment_allocations')
+        .select(['physical_network', 'segmentation_id'])
+        .where('network_type', '=', type)
+        .where('allocated', '=', 0);
       if (physnet !== null) q = q.where('physical_network', '=', physnet);
       q = q.orderBy('physical_network').orderBy('segmentation_id').limit(1);
       // SKIP LOCKED lets concurrent allocators take different rows instead of queueing on one.
       if (this.db.dialect !== 'sqlite') q = forUpdate(this.db, q).skipLocked();
       const row = await q.executeTakeFirst();
       if (!row) return null;
-      const upd = await tx.updateTable('segment_allocations').set({ allocated: 1 })
-        .where('network_type', '=', type).where('physical_network', '=', row.physical_network)
-        .where('segmentation_id', '=', row.segmentation_id).where('allocated', '=', 0).executeTakeFirst();
+      const upd = await tx
+        .updateTable('segment_allocations')
+        .set({ allocated: 1 })
+        .where('network_type', '=', type)
+        .where('physical_network', '=', row.physical_network)
+        .where('segmentation_id', '=', row.segmentation_id)
+        .where('allocated', '=', 0)
+        .executeTakeFirst();
       if (Number(upd.numUpdatedRows) === 1) {
         return { network_type: type, physical_network: type === 'vlan' ? row.physical_network : null, segmentation_id: row.segmentation_id };
       }
@@ -184,15 +216,23 @@ export class TypeDrivers {
   async release(tx: Tx, seg: Segment): Promise<void> {
     const type = seg.network_type;
     if (type === 'local') return;
-    const physnet = type === 'vxlan' || type === 'geneve' ? '' : seg.physical_network ?? '';
-    const id = type === 'flat' ? 0 : seg.segmentation_id ?? 0;
+    const physnet = type === 'vxlan' || type === 'geneve' ? '' : (seg.physical_network ?? '');
+    const id = type === 'flat' ? 0 : (seg.segmentation_id ?? 0);
     const inRange = type !== 'flat' && this.rangesOf(type).some((r) => r.physnet === physnet && id >= r.min && id <= r.max);
-    const where = tx.updateTable('segment_allocations').set({ allocated: 0 })
-      .where('network_type', '=', type).where('physical_network', '=', physnet).where('segmentation_id', '=', id);
+    const where = tx
+      .updateTable('segment_allocations')
+      .set({ allocated: 0 })
+      .where('network_type', '=', type)
+      .where('physical_network', '=', physnet)
+      .where('segmentation_id', '=', id);
     if (inRange) await where.execute();
     else {
-      await tx.deleteFrom('segment_allocations').where('network_type', '=', type).where('physical_network', '=', physnet)
-        .where('segmentation_id', '=', id).execute();
+      await tx
+        .deleteFrom('segment_allocations')
+        .where('network_type', '=', type)
+        .where('physical_network', '=', physnet)
+        .where('segmentation_id', '=', id)
+        .execute();
     }
   }
 

@@ -3,7 +3,14 @@
 // rules on ports with vif_type bridge/tap, or on not-yet-bound ports of vnic_type normal;
 // minimum_bandwidth (placement-backed in Neutron) it does not support. Pure functions: what the
 // rule-types API reports and what the plugin accepts on ports and networks.
-import { DIRECTIONS, KBPS_MAX, RULE_TYPE_BANDWIDTH_LIMIT, RULE_TYPE_DSCP_MARKING, VALID_DSCP_MARKS, VALID_RULE_TYPES } from '../../definitions/qos.js';
+import {
+  DIRECTIONS,
+  KBPS_MAX,
+  RULE_TYPE_BANDWIDTH_LIMIT,
+  RULE_TYPE_DSCP_MARKING,
+  VALID_DSCP_MARKS,
+  VALID_RULE_TYPES,
+} from '../../definitions/qos.js';
 import { VIF_TYPE_BINDING_FAILED, VIF_TYPE_BRIDGE, VIF_TYPE_UNBOUND } from '../../core/wire.js';
 
 type ParameterSpec = { range: [number, number] } | { choices: readonly (string | number)[] };
@@ -68,12 +75,16 @@ export class QosDrivers {
 
   /** supported_rule_type_details: per driver, the parameters it takes for the type. */
   ruleTypeDetails(type: string): Array<{ name: string; supported_parameters: unknown[] }> {
-    return this.drivers.filter((d) => type in d.rules).map((d) => ({
-      name: d.name,
-      supported_parameters: Object.entries(d.rules[type]!).map(([name, spec]) => 'range' in spec
-        ? { parameter_name: name, parameter_type: 'range', parameter_values: { start: spec.range[0], end: spec.range[1] } }
-        : { parameter_name: name, parameter_type: 'choices', parameter_values: [...spec.choices] }),
-    }));
+    return this.drivers
+      .filter((d) => type in d.rules)
+      .map((d) => ({
+        name: d.name,
+        supported_parameters: Object.entries(d.rules[type]!).map(([name, spec]) =>
+          'range' in spec
+            ? { parameter_name: name, parameter_type: 'range', parameter_values: { start: spec.range[0], end: spec.range[1] } }
+            : { parameter_name: name, parameter_type: 'choices', parameter_values: [...spec.choices] },
+        ),
+      }));
   }
 
   /** validate_rule_for_port: a driver that serves the port's binding takes the rule. */

@@ -13,8 +13,11 @@ export const qosPolicyDefaultAlreadyExists = (projectId: string) =>
 export const qosRulesConflict = (newRuleType: string, ruleId: string, policyId: string) =>
   new NeutronError(409, 'QoSRulesConflict', `Rule ${newRuleType} conflicts with rule ${ruleId} which already exists in QoS Policy ${policyId}.`);
 export const qosRuleParameterConflict = (value: unknown, policyId: string, existingRule: string, existingValue: unknown) =>
-  new NeutronError(409, 'QoSRuleParameterConflict',
-    `Unable to add the rule with value ${String(value)} to the policy ${policyId} as the existing rule of type ${existingRule} has value ${String(existingValue)}.`);
+  new NeutronError(
+    409,
+    'QoSRuleParameterConflict',
+    `Unable to add the rule with value ${String(value)} to the policy ${policyId} as the existing rule of type ${existingRule} has value ${String(existingValue)}.`,
+  );
 export const qosRuleNotSupported = (ruleType: string, portId: string) =>
   new NeutronError(409, 'QosRuleNotSupported', `Rule ${ruleType} is not supported by port ${portId}`);
 export const qosRuleNotSupportedByNetwork = (ruleType: string, networkId: string) =>

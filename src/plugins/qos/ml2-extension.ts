@@ -22,10 +22,18 @@ import { VIF_TYPE_BINDING_FAILED, VIF_TYPE_UNBOUND } from '../../core/wire.js';
 
 type BindingTable = 'qos_network_policy_bindings' | 'qos_port_policy_bindings' | 'qos_fip_policy_bindings';
 
-const KEY: Record<BindingTable, string> = { qos_network_policy_bindings: 'network_id', qos_port_policy_bindings: 'port_id', qos_fip_policy_bindings: 'fip_id' };
+const KEY: Record<BindingTable, string> = {
+  qos_network_policy_bindings: 'network_id',
+  qos_port_policy_bindings: 'port_id',
+  qos_fip_policy_bindings: 'fip_id',
+};
 
 export class QosMl2Extension implements Ml2ExtensionDriver {
-  constructor(private readonly db: Db, private readonly drivers: QosDrivers, private readonly opts: { networkPolicyOnPorts: boolean }) {}
+  constructor(
+    private readonly db: Db,
+    private readonly drivers: QosDrivers,
+    private readonly opts: { networkPolicyOnPorts: boolean },
+  ) {}
 
   /** The policy's rules, after checking the caller may use it (its row locked). */
   private async usablePolicyRules(tx: Tx, ctx: RequestContext | null, policyId: string) {
@@ -35,7 +43,11 @@ export class QosMl2Extension implements Ml2ExtensionDriver {
   }
 
   private async boundPolicy(tx: Reader, table: BindingTable, id: string): Promise<string | null> {
-    const r = await tx.selectFrom(table).select('policy_id').where(KEY[table] as 'policy_id', '=', id).executeTakeFirst();
+    const r = await tx
+      .selectFrom(table)
+      .select('policy_id')
+      .where(KEY[table] as 'policy_id', '=', id)
+      .executeTakeFirst();
     return r?.policy_id ?? null;
   }
 
@@ -45,19 +57,29 @@ export class QosMl2Extension implements Ml2ExtensionDriver {
     if (old === null) return null;
     const policy = await findPolicy(this.db, tx, null, old);
     if (policy && !(await isAccessible(tx, ctx, policy))) throw policyRemoveAuthorizationError(old);
-    await tx.deleteFrom(table).where(KEY[table] as 'policy_id', '=', id).execute();
+    await tx
+      .deleteFrom(table)
+      .where(KEY[table] as 'policy_id', '=', id)
+      .execute();
     return old;
   }
 
   async processCreateNetwork(tx: Tx, ctx: RequestContext, body: Rec): Promise<void> {
     let policyId = (body.qos_policy_id as string | null | undefined) ?? null;
     if (!policyId) {
-      const d = await tx.selectFrom('qos_policies_default').select('qos_policy_id').where('project_id', '=', body.project_id as string).executeTakeFirst();
+      const d = await tx
+        .selectFrom('qos_policies_default')
+        .select('qos_policy_id')
+        .where('project_id', '=', body.project_id as string)
+        .executeTakeFirst();
       policyId = d?.qos_policy_id ?? null;
     }
     if (!policyId) return;
     const rules = await this.usablePolicyRules(tx, ctx, policyId);
-    await tx.insertInto('qos_network_policy_bindings').values({ network_id: body.id as string, policy_id: policyId }).execute();
+    await tx
+      .insertInto('qos_network_policy_bindings')
+      .values({ network_id: body.id as string, policy_id: policyId })
+      .execute();
     validateForNetwork(this.drivers, rules, body.id as string);
   }
 
@@ -79,7 +101,11 @@ export class QosMl2Extension implements Ml2ExtensionDriver {
     const fields: Rec = { qos_policy_id: own };
     if (this.opts.networkPolicyOnPorts) fields.qos_network_policy_id = netPolicy;
     let rules = own ? await this.usablePolicyRules(tx, ctx, own) : null;
-    if (own) await tx.insertInto('qos_port_policy_bindings').values({ port_id: body.id as string, policy_id: own }).execute();
+    if (own)
+      await tx
+        .insertInto('qos_port_policy_bindings')
+        .values({ port_id: body.id as string, policy_id: own })
+        .execute();
     if (!rules) {
       if (!netPolicy) return fields;
       rules = (await loadRules(tx, this.db, [netPolicy])).get(netPolicy) ?? [];
@@ -110,7 +136,10 @@ export class QosMl2Extension implements Ml2ExtensionDriver {
     const policyId = (body.qos_policy_id as string | null | undefined) ?? null;
     if (!policyId) return;
     await this.usablePolicyRules(tx, ctx, policyId);
-    await tx.insertInto('qos_fip_policy_bindings').values({ fip_id: body.id as string, policy_id: policyId }).execute();
+    await tx
+      .insertInto('qos_fip_policy_bindings')
+      .values({ fip_id: body.id as string, policy_id: policyId })
+      .execute();
   }
 
   async processUpdateFloatingip(tx: Tx, ctx: RequestContext, id: string, body: Rec): Promise<void> {
@@ -123,12 +152,20 @@ export class QosMl2Extension implements Ml2ExtensionDriver {
   }
 
   async extendFloatingipDicts(db: Reader, dicts: Rec[]): Promise<void> {
-    const policies = await this.bindings(db, 'qos_fip_policy_bindings', dicts.map((d) => d.id as string));
+    const policies = await this.bindings(
+      db,
+      'qos_fip_policy_bindings',
+      dicts.map((d) => d.id as string),
+    );
     for (const d of dicts) d.qos_policy_id = policies.get(d.id as string) ?? null;
   }
 
   async extendNetworkDicts(db: Reader, dicts: Rec[]): Promise<void> {
-    const policies = await this.bindings(db, 'qos_network_policy_bindings', dicts.map((d) => d.id as string));
+    const policies = await this.bindings(
+      db,
+      'qos_network_policy_bindings',
+      dicts.map((d) => d.id as string),
+    );
     for (const d of dicts) d.qos_policy_id = policies.get(d.id as string) ?? null;
   }
 
@@ -143,11 +180,17 @@ export class QosMl2Extension implements Ml2ExtensionDriver {
     const netIds = [...new Set(dicts.map((d) => d.network_id as string))];
     const parts = idChunks(this.db, portIds);
     for (let i = 0; i < Math.max(parts.length, 1); i++) {
-      const byPort = this.idIn(db.selectFrom('qos_port_policy_bindings').select([sql<string>`'p'`.as('kind'), 'port_id as id', 'policy_id']),
-        'qos_port_policy_bindings.port_id', own ? parts[i] ?? [] : []);
+      const byPort = this.idIn(
+        db.selectFrom('qos_port_policy_bindings').select([sql<string>`'p'`.as('kind'), 'port_id as id', 'policy_id']),
+        'qos_port_policy_bindings.port_id',
+        own ? (parts[i] ?? []) : [],
+      );
       // The networks go along with the first chunk of ports (a list's ports are on few networks).
-      const byNet = this.idIn(db.selectFrom('qos_network_policy_bindings').select([sql<string>`'n'`.as('kind'), 'network_id as id', 'policy_id']),
-        'qos_network_policy_bindings.network_id', net && i === 0 ? netIds : []);
+      const byNet = this.idIn(
+        db.selectFrom('qos_network_policy_bindings').select([sql<string>`'n'`.as('kind'), 'network_id as id', 'policy_id']),
+        'qos_network_policy_bindings.network_id',
+        net && i === 0 ? netIds : [],
+      );
       for (const r of await byPort.unionAll(byNet).execute()) (r.kind === 'p' ? ports : nets).set(r.id, r.policy_id);
     }
     for (const d of dicts) {

@@ -14,8 +14,14 @@ import { QOS_POLICY } from './store.js';
 import { QOS_RULES } from '../../policy/defaults/qos-trunk.js';
 
 export const QOS_ALIASES: readonly string[] = [
-  'qos', 'qos-bw-limit-direction', 'qos-default', 'qos-rule-type-details', 'qos-rule-type-filter', 'qos-bw-minimum-ingress',
-  'qos-rules-alias', 'qos-port-network-policy',
+  'qos',
+  'qos-bw-limit-direction',
+  'qos-default',
+  'qos-rule-type-details',
+  'qos-rule-type-filter',
+  'qos-bw-minimum-ingress',
+  'qos-rules-alias',
+  'qos-port-network-policy',
 ];
 
 /**
@@ -27,12 +33,27 @@ export const qosPolicyKind = boundKind({
   table: 'qos_policies',
   label: 'QoS policy',
   async boundProjects(tx, id) {
-    const nets = await tx.selectFrom('qos_network_policy_bindings').innerJoin('networks', 'networks.id', 'qos_network_policy_bindings.network_id')
-      .select('networks.project_id').distinct().where('qos_network_policy_bindings.policy_id', '=', id).execute();
-    const ports = await tx.selectFrom('qos_port_policy_bindings').innerJoin('ports', 'ports.id', 'qos_port_policy_bindings.port_id')
-      .select('ports.project_id').distinct().where('qos_port_policy_bindings.policy_id', '=', id).execute();
-    const fips = await tx.selectFrom('qos_fip_policy_bindings').innerJoin('floatingips', 'floatingips.id', 'qos_fip_policy_bindings.fip_id')
-      .select('floatingips.project_id').distinct().where('qos_fip_policy_bindings.policy_id', '=', id).execute();
+    const nets = await tx
+      .selectFrom('qos_network_policy_bindings')
+      .innerJoin('networks', 'networks.id', 'qos_network_policy_bindings.network_id')
+      .select('networks.project_id')
+      .distinct()
+      .where('qos_network_policy_bindings.policy_id', '=', id)
+      .execute();
+    const ports = await tx
+      .selectFrom('qos_port_policy_bindings')
+      .innerJoin('ports', 'ports.id', 'qos_port_policy_bindings.port_id')
+      .select('ports.project_id')
+      .distinct()
+      .where('qos_port_policy_bindings.policy_id', '=', id)
+      .execute();
+    const fips = await tx
+      .selectFrom('qos_fip_policy_bindings')
+      .innerJoin('floatingips', 'floatingips.id', 'qos_fip_policy_bindings.fip_id')
+      .select('floatingips.project_id')
+      .distinct()
+      .where('qos_fip_policy_bindings.policy_id', '=', id)
+      .execute();
     return new Set([...nets, ...ports, ...fips].map((r) => r.project_id));
   },
 });

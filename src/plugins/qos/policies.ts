@@ -19,7 +19,10 @@ import { loadRules, QOS_POLICY } from './store.js';
 
 export class QosPolicyHandler extends TableResource<'qos_policies'> {
   /** `rbac`: the qos_policy RBAC kind, whose bound-project check guards unsharing. */
-  constructor(db: Db, private readonly rbac: RbacKind) {
+  constructor(
+    db: Db,
+    private readonly rbac: RbacKind,
+  ) {
     // A non-admin sees its own policies and those shared with it.
     super({ def: qosPolicyDef, db, notFound: qosPolicyNotFound, visibility: { rbac: QOS_POLICY } });
   }
@@ -56,7 +59,11 @@ export class QosPolicyHandler extends TableResource<'qos_policies'> {
 
   /** set_default / unset_default: the project's one default policy. */
   private async setDefault(tx: Tx, policy: { id: string; project_id: string }, isDefault: boolean): Promise<void> {
-    const current = await tx.selectFrom('qos_policies_default').select('qos_policy_id').where('project_id', '=', policy.project_id).executeTakeFirst();
+    const current = await tx
+      .selectFrom('qos_policies_default')
+      .select('qos_policy_id')
+      .where('project_id', '=', policy.project_id)
+      .executeTakeFirst();
     if (!isDefault) {
       if (current?.qos_policy_id === policy.id) await tx.deleteFrom('qos_policies_default').where('project_id', '=', policy.project_id).execute();
       return;
@@ -80,12 +87,23 @@ export class QosPolicyHandler extends TableResource<'qos_policies'> {
       for (const b of bodies) {
         const now = nowIso();
         const row: QosPolicyTable = {
-          id: b.id as string, project_id: b.project_id as string, name: b.name as string,
-          description: (b.description as string | undefined) ?? '', revision_number: 0, created_at: now, updated_at: now,
+          id: b.id as string,
+          project_id: b.project_id as string,
+          name: b.name as string,
+          description: (b.description as string | undefined) ?? '',
+          revision_number: 0,
+          created_at: now,
+          updated_at: now,
         };
         await tx.insertInto('qos_policies').values(row).execute();
         if (b.shared === true) {
-          await addEntry(this.db, tx, { object_type: QOS_POLICY, object_id: row.id, project_id: row.project_id, target_project: WILDCARD, action: ACCESS_SHARED });
+          await addEntry(this.db, tx, {
+            object_type: QOS_POLICY,
+            object_id: row.id,
+            project_id: row.project_id,
+            target_project: WILDCARD,
+            action: ACCESS_SHARED,
+          });
         }
         if (b.is_default === true) await this.setDefault(tx, row, true);
         rows.push(row);
@@ -105,10 +123,22 @@ export class QosPolicyHandler extends TableResource<'qos_policies'> {
       const row = await this.lock(tx, id);
       checkRevision(row.revision_number, expectRevision);
       if ('shared' in body) {
-        const wildcard = await tx.selectFrom('rbac_entries').selectAll().where('object_type', '=', QOS_POLICY).where('object_id', '=', id)
-          .where('action', '=', ACCESS_SHARED).where('target_project', '=', WILDCARD).executeTakeFirst();
+        const wildcard = await tx
+          .selectFrom('rbac_entries')
+          .selectAll()
+          .where('object_type', '=', QOS_POLICY)
+          .where('object_id', '=', id)
+          .where('action', '=', ACCESS_SHARED)
+          .where('target_project', '=', WILDCARD)
+          .executeTakeFirst();
         if (body.shared === true && !wildcard) {
-          await addEntry(this.db, tx, { object_type: QOS_POLICY, object_id: id, project_id: row.project_id, target_project: WILDCARD, action: ACCESS_SHARED });
+          await addEntry(this.db, tx, {
+            object_type: QOS_POLICY,
+            object_id: id,
+            project_id: row.project_id,
+            target_project: WILDCARD,
+            action: ACCESS_SHARED,
+          });
         } else if (body.shared === false && wildcard) {
           // Unsharing is removing the wildcard entry: projects that use the policy keep it.
           await this.rbac.checkRemoval(this.db, tx, wildcard, row.project_id);

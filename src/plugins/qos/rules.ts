@@ -43,7 +43,11 @@ class DuplicateRule extends Error {
 export class QosRuleHandler extends TableResource<RuleTable> {
   readonly kind: RuleKind;
 
-  constructor(db: Db, private readonly drivers: QosDrivers, spec: RuleTypeSpec) {
+  constructor(
+    db: Db,
+    private readonly drivers: QosDrivers,
+    spec: RuleTypeSpec,
+  ) {
     // Rules have no owner: the controller checks their policy (checkParent) before any read.
     super({ def: qosRuleDef(spec), db, notFound: (id) => qosRuleNotFound(id, ''), visibility: 'all' });
     this.kind = ruleKind(spec.type);
@@ -77,8 +81,11 @@ export class QosRuleHandler extends TableResource<RuleTable> {
   }
 
   private async bumpPolicy(tx: Tx, policyId: string): Promise<void> {
-    await tx.updateTable('qos_policies').set((eb) => ({ revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
-      .where('id', '=', policyId).execute();
+    await tx
+      .updateTable('qos_policies')
+      .set((eb) => ({ revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
+      .where('id', '=', policyId)
+      .execute();
   }
 
   /**
@@ -89,8 +96,17 @@ export class QosRuleHandler extends TableResource<RuleTable> {
     const values: Record<string, unknown> = {};
     for (const f of this.kind.fields) values[f] = rule[f];
     try {
-      if (insert) await tx.insertInto(this.kind.table).values({ id: rule.id, qos_policy_id: rule.qos_policy_id, ...values } as never).execute();
-      else await tx.updateTable(this.kind.table).set(values as never).where('id', '=', rule.id).execute();
+      if (insert)
+        await tx
+          .insertInto(this.kind.table)
+          .values({ id: rule.id, qos_policy_id: rule.qos_policy_id, ...values } as never)
+          .execute();
+      else
+        await tx
+          .updateTable(this.kind.table)
+          .set(values as never)
+          .where('id', '=', rule.id)
+          .execute();
     } catch (err) {
       if (isDuplicateKey(err)) throw new DuplicateRule(rule);
       throw err;
@@ -140,7 +156,12 @@ export class QosRuleHandler extends TableResource<RuleTable> {
       checkDuplicate(this.kind, rules, rule);
       await this.write(tx, rule, false);
       await this.bumpPolicy(tx, rule.qos_policy_id);
-      await validatePolicyPorts(tx, this.drivers, rule.qos_policy_id, rules.map((r) => (r.id === id ? rule : r)));
+      await validatePolicyPorts(
+        tx,
+        this.drivers,
+        rule.qos_policy_id,
+        rules.map((r) => (r.id === id ? rule : r)),
+      );
       return this.view(rule);
     });
   }
@@ -163,7 +184,11 @@ export class QosRuleHandler extends TableResource<RuleTable> {
 export class QosRuleAliasHandler implements ResourceHandler {
   readonly def: ResourceDef;
 
-  constructor(private readonly db: Db, private readonly rules: QosRuleHandler, spec: RuleTypeSpec) {
+  constructor(
+    private readonly db: Db,
+    private readonly rules: QosRuleHandler,
+    spec: RuleTypeSpec,
+  ) {
     this.def = qosRuleAliasDef(spec);
   }
 

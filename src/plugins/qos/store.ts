@@ -24,7 +24,12 @@ export interface RuleKind {
 }
 
 export const RULE_KINDS: readonly RuleKind[] = [
-  { type: RULE_TYPE_BANDWIDTH_LIMIT, table: 'qos_bandwidth_limit_rules', fields: ['max_kbps', 'max_burst_kbps', 'direction'], uniqueBy: ['direction'] },
+  {
+    type: RULE_TYPE_BANDWIDTH_LIMIT,
+    table: 'qos_bandwidth_limit_rules',
+    fields: ['max_kbps', 'max_burst_kbps', 'direction'],
+    uniqueBy: ['direction'],
+  },
   { type: RULE_TYPE_DSCP_MARKING, table: 'qos_dscp_marking_rules', fields: ['dscp_mark'], uniqueBy: [] },
   { type: RULE_TYPE_MINIMUM_BANDWIDTH, table: 'qos_minimum_bandwidth_rules', fields: ['min_kbps', 'direction'], uniqueBy: ['direction'] },
 ];

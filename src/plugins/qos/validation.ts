@@ -27,9 +27,12 @@ export function validateForPort(drivers: QosDrivers, rules: readonly RuleLike[],
 
 /** One port per binding state among the ports `where` selects. */
 async function portStates(db: Reader, where: ReturnType<typeof sql<SqlBool>>): Promise<PortBindingState[]> {
-  const rows = await db.selectFrom('ports')
+  const rows = await db
+    .selectFrom('ports')
     .select((eb) => [eb.fn.min('ports.id').as('id'), 'ports.binding_vif_type', 'ports.binding_vnic_type'])
-    .where(where).groupBy(['ports.binding_vif_type', 'ports.binding_vnic_type']).execute();
+    .where(where)
+    .groupBy(['ports.binding_vif_type', 'ports.binding_vnic_type'])
+    .execute();
   return rows.map((r) => ({ id: String(r.id), vifType: r.binding_vif_type, vnicType: r.binding_vnic_type }));
 }
 

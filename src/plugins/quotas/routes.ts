@@ -38,40 +38,65 @@ function parseUpdate(quota: QuotaEngine, body: unknown): Record<string, number> 
 export function quotaRoutes(db: Db, quota: QuotaEngine): ApiRoute[] {
   const project = (p: Record<string, string>) => p.project!;
   return [
-    { method: 'GET', path: '/quotas', async handle(r, api) {
-      const quotas = [];
-      for (const projectId of await projectsWithQuotas(db)) {
-        if (!api.allowed(r.ctx, 'get_quota', projectTarget(projectId))) continue;
-        quotas.push({ ...(await quota.limits(db.kysely, projectId)), ...projectTarget(projectId) });
-      }
-      return { quotas };
-    } },
+    {
+      method: 'GET',
+      path: '/quotas',
+      async handle(r, api) {
+        const quotas = [];
+        for (const projectId of await projectsWithQuotas(db)) {
+          if (!api.allowed(r.ctx, 'get_quota', projectTarget(projectId))) continue;
+          quotas.push({ ...(await quota.limits(db.kysely, projectId)), ...projectTarget(projectId) });
+        }
+        return { quotas };
+      },
+    },
     { method: 'GET', path: '/quotas/tenant', handle: async (r) => ({ tenant: { tenant_id: r.ctx.projectId } }) },
     { method: 'GET', path: '/quotas/project', handle: async (r) => ({ project: { project_id: r.ctx.projectId } }) },
-    { method: 'GET', path: '/quotas/:project', async handle(r, api) {
-      enforce(api, r.ctx, 'get_quota', project(r.params));
-      return { quota: await quota.limits(db.kysely, project(r.params)) };
-    } },
-    { method: 'GET', path: '/quotas/:project/default', async handle(r, api) {
-      enforce(api, r.ctx, 'get_quota', project(r.params));
-      return { quota: quota.defaultLimits() };
-    } },
-    { method: 'GET', path: '/quotas/:project/details', async handle(r, api) {
-      enforce(api, r.ctx, 'get_quota', project(r.params));
-      const limits = await quota.limits(db.kysely, project(r.params));
-      const used = await quota.usage(db.kysely, project(r.params));
-      const out: Record<string, { limit: number; used: number; reserved: number }> = {};
-      for (const [res, limit] of Object.entries(limits)) out[res] = { limit, used: used[res] ?? 0, reserved: 0 };
-      return { quota: out };
-    } },
-    { method: 'PUT', path: '/quotas/:project', async handle(r, api) {
-      enforce(api, r.ctx, 'update_quota', project(r.params));
-      await setQuotas(db, project(r.params), parseUpdate(quota, r.body));
-      return { quota: await quota.limits(db.kysely, project(r.params)) };
-    } },
-    { method: 'DELETE', path: '/quotas/:project', status: 204, async handle(r, api) {
-      enforce(api, r.ctx, 'delete_quota', project(r.params));
-      await clearQuotas(db, project(r.params));
-    } },
+    {
+      method: 'GET',
+      path: '/quotas/:project',
+      async handle(r, api) {
+        enforce(api, r.ctx, 'get_quota', project(r.params));
+        return { quota: await quota.limits(db.kysely, project(r.params)) };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/quotas/:project/default',
+      async handle(r, api) {
+        enforce(api, r.ctx, 'get_quota', project(r.params));
+        return { quota: quota.defaultLimits() };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/quotas/:project/details',
+      async handle(r, api) {
+        enforce(api, r.ctx, 'get_quota', project(r.params));
+        const limits = await quota.limits(db.kysely, project(r.params));
+        const used = await quota.usage(db.kysely, project(r.params));
+        const out: Record<string, { limit: number; used: number; reserved: number }> = {};
+        for (const [res, limit] of Object.entries(limits)) out[res] = { limit, used: used[res] ?? 0, reserved: 0 };
+        return { quota: out };
+      },
+    },
+    {
+      method: 'PUT',
+      path: '/quotas/:project',
+      async handle(r, api) {
+        enforce(api, r.ctx, 'update_quota', project(r.params));
+        await setQuotas(db, project(r.params), parseUpdate(quota, r.body));
+        return { quota: await quota.limits(db.kysely, project(r.params)) };
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/quotas/:project',
+      status: 204,
+      async handle(r, api) {
+        enforce(api, r.ctx, 'delete_quota', project(r.params));
+        await clearQuotas(db, project(r.params));
+      },
+    },
   ];
 }

@@ -9,8 +9,11 @@ export const duplicateRbacPolicy = () => conflict('DuplicateRbacPolicy', 'An RBA
 /** Python's repr of a tuple of strings, as InvalidActionForType prints the valid actions. */
 const pyTuple = (l: readonly string[]) => (l.length === 1 ? `('${l[0]}',)` : `(${l.map((x) => `'${x}'`).join(', ')})`);
 export const invalidActionForType = (action: string, objectType: string, validActions: readonly string[]) =>
-  new NeutronError(400, 'InvalidActionForType',
-    `Invalid action '${action}' for object type '${objectType}'. Valid actions: ${pyTuple(validActions)}`);
+  new NeutronError(
+    400,
+    'InvalidActionForType',
+    `Invalid action '${action}' for object type '${objectType}'. Valid actions: ${pyTuple(validActions)}`,
+  );
 
 export const rbacPolicyInUse = (objectId: string, details: string) =>
   conflict('RbacPolicyInUse', `RBAC policy on object ${objectId} cannot be removed because other objects depend on it.\nDetails: ${details}`);

@@ -37,8 +37,13 @@ export interface RbacKind {
  * those routers depend on cannot be removed.
  */
 export async function gatewayRouterProjects(tx: Tx, networkId: string): Promise<string[]> {
-  const rows = await tx.selectFrom('routers').innerJoin('ports', 'ports.id', 'routers.gw_port_id').select('routers.project_id').distinct()
-    .where('ports.network_id', '=', networkId).execute();
+  const rows = await tx
+    .selectFrom('routers')
+    .innerJoin('ports', 'ports.id', 'routers.gw_port_id')
+    .select('routers.project_id')
+    .distinct()
+    .where('ports.network_id', '=', networkId)
+    .execute();
   return rows.map((r) => r.project_id);
 }
 
@@ -68,15 +73,32 @@ export async function ensureNoTenantPorts(tx: Tx, networkId: string, owner: stri
 export async function checkUnshareNetwork(tx: Tx, networkId: string, owner: string): Promise<void> {
   const shared = await entriesOf(tx, 'network', networkId, ACCESS_SHARED);
   const allowed = [owner, ...shared.map((e) => e.target_project).filter((t) => t !== WILDCARD)];
-  const port = await tx.selectFrom('ports').select('id').where('network_id', '=', networkId).where('project_id', 'not in', allowed)
-    .where('device_owner', 'not like', 'network:%').limit(1).executeTakeFirst();
-  const subnet = port ? undefined : await tx.selectFrom('subnets').select('id').where('network_id', '=', networkId)
-    .where('project_id', 'not in', allowed).limit(1).executeTakeFirst();
+  const port = await tx
+    .selectFrom('ports')
+    .select('id')
+    .where('network_id', '=', networkId)
+    .where('project_id', 'not in', allowed)
+    .where('device_owner', 'not like', 'network:%')
+    .limit(1)
+    .executeTakeFirst();
+  const subnet = port
+    ? undefined
+    : await tx
+        .selectFrom('subnets')
+        .select('id')
+        .where('network_id', '=', networkId)
+        .where('project_id', 'not in', allowed)
+        .limit(1)
+        .executeTakeFirst();
   if (port || subnet) throw invalidSharedSetting(networkId);
 }
 
 const bumpNetwork = (tx: Tx, id: string) =>
-  tx.updateTable('networks').set((eb) => ({ revision_number: eb('revision_number', '+', 1), updated_at: nowIso() })).where('id', '=', id).execute();
+  tx
+    .updateTable('networks')
+    .set((eb) => ({ revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
+    .where('id', '=', id)
+    .execute();
 
 export const networkKind: RbacKind = {
   type: 'network',
@@ -87,7 +109,12 @@ export const networkKind: RbacKind = {
   },
   async visible(_db, tx, ctx, id) {
     if (ctx.isAdmin) return true;
-    const r = await tx.selectFrom('networks').select('id').where('id', '=', id).where(networkVisible(ctx, 'networks.project_id', 'networks.id')).executeTakeFirst();
+    const r = await tx
+      .selectFrom('networks')
+      .select('id')
+      .where('id', '=', id)
+      .where(networkVisible(ctx, 'networks.project_id', 'networks.id'))
+      .executeTakeFirst();
     return r !== undefined;
   },
   notFoundMessage: (id) => `Network ${id} could not be found`,
@@ -129,8 +156,13 @@ export const networkKind: RbacKind = {
     if (e.action === ACCESS_EXTERNAL && (await entriesOf(tx, 'network', e.object_id, ACCESS_EXTERNAL)).length === 0) {
       const net = await tx.selectFrom('networks').select('router_external').where('id', '=', e.object_id).executeTakeFirst();
       if (net && i2b(net.router_external)) {
-        const gw = await tx.selectFrom('ports').select('id').where('network_id', '=', e.object_id)
-          .where('device_owner', '=', DEVICE_OWNER_ROUTER_GW).limit(1).executeTakeFirst();
+        const gw = await tx
+          .selectFrom('ports')
+          .select('id')
+          .where('network_id', '=', e.object_id)
+          .where('device_owner', '=', DEVICE_OWNER_ROUTER_GW)
+          .limit(1)
+          .executeTakeFirst();
         if (gw) throw externalNetworkInUse(e.object_id);
         await tx.updateTable('networks').set({ router_external: 0 }).where('id', '=', e.object_id).execute();
       }
@@ -188,8 +220,12 @@ export function boundKind(spec: BoundKindSpec): RbacKind {
     },
     async visible(_db, tx, ctx, id) {
       if (ctx.isAdmin) return true;
-      const r = await tx.selectFrom(table).select('id').where('id', '=', id)
-        .where(rbacVisible(ctx, spec.type, `${spec.table}.project_id`, `${spec.table}.id`)).executeTakeFirst();
+      const r = await tx
+        .selectFrom(table)
+        .select('id')
+        .where('id', '=', id)
+        .where(rbacVisible(ctx, spec.type, `${spec.table}.project_id`, `${spec.table}.id`))
+        .executeTakeFirst();
       return r !== undefined;
     },
     notFoundMessage: (id) => `${spec.label} ${id} could not be found`,
@@ -215,10 +251,18 @@ export const subnetpoolKind = boundKind({
     const scope = await tx.selectFrom('address_scopes').select('project_id').where('id', '=', scopeId).executeTakeFirst();
     if (scope && e.target_project !== WILDCARD && scope.project_id === e.target_project) return;
     const targets = e.target_project === WILDCARD ? [WILDCARD] : [WILDCARD, e.target_project];
-    const ok = await tx.selectFrom('rbac_entries').select('id').where('object_type', '=', 'address_scope').where('object_id', '=', scopeId)
-      .where('action', '=', ACCESS_SHARED).where('target_project', 'in', targets).executeTakeFirst();
+    const ok = await tx
+      .selectFrom('rbac_entries')
+      .select('id')
+      .where('object_type', '=', 'address_scope')
+      .where('object_id', '=', scopeId)
+      .where('action', '=', ACCESS_SHARED)
+      .where('target_project', 'in', targets)
+      .executeTakeFirst();
     if (!ok) {
-      throw invalidInput(`Failed to create RBAC policy on object ${e.object_id} because target project doesn't have access to associated address scope`);
+      throw invalidInput(
+        `Failed to create RBAC policy on object ${e.object_id} because target project doesn't have access to associated address scope`,
+      );
     }
   },
 });
@@ -237,8 +281,13 @@ export const securityGroupKind: RbacKind = {
     label: 'Security group',
     // SecurityGroup.get_bound_project_ids: the projects of the ports that use the group.
     async boundProjects(tx, id) {
-      const rows = await tx.selectFrom('security_group_port_bindings').innerJoin('ports', 'ports.id', 'security_group_port_bindings.port_id')
-        .select('ports.project_id').distinct().where('security_group_port_bindings.security_group_id', '=', id).execute();
+      const rows = await tx
+        .selectFrom('security_group_port_bindings')
+        .innerJoin('ports', 'ports.id', 'security_group_port_bindings.port_id')
+        .select('ports.project_id')
+        .distinct()
+        .where('security_group_port_bindings.security_group_id', '=', id)
+        .execute();
       return new Set(rows.map((r) => r.project_id));
     },
   }),

@@ -21,7 +21,11 @@ import { addEntry, type RbacEntry } from './store.js';
 export class RbacPolicyHandler extends TableResource<'rbac_entries'> {
   private readonly kinds: Map<string, RbacKind>;
 
-  constructor(db: Db, private readonly quota: QuotaEngine, kinds: RbacKind[]) {
+  constructor(
+    db: Db,
+    private readonly quota: QuotaEngine,
+    kinds: RbacKind[],
+  ) {
     const byType = new Map(kinds.map((k) => [k.type, k]));
     super({ def: rbacPolicyDef([...byType.keys()]), db, notFound: rbacPolicyNotFound });
     this.kinds = byType;
@@ -35,8 +39,13 @@ export class RbacPolicyHandler extends TableResource<'rbac_entries'> {
 
   private toDict(r: RbacTable): Rec {
     return {
-      id: r.id, object_type: r.object_type, object_id: r.object_id, target_tenant: r.target_project,
-      tenant_id: r.project_id, project_id: r.project_id, action: r.action,
+      id: r.id,
+      object_type: r.object_type,
+      object_id: r.object_id,
+      target_tenant: r.target_project,
+      tenant_id: r.project_id,
+      project_id: r.project_id,
+      action: r.action,
     };
   }
 
@@ -73,8 +82,12 @@ export class RbacPolicyHandler extends TableResource<'rbac_entries'> {
       const out: Rec[] = [];
       for (const b of bodies) {
         const e: RbacEntry = {
-          id: b.id as string, object_type: b.object_type as string, object_id: b.object_id as string,
-          project_id: b.project_id as string, target_project: b.target_tenant as string, action: b.action as string,
+          id: b.id as string,
+          object_type: b.object_type as string,
+          object_id: b.object_id as string,
+          project_id: b.project_id as string,
+          target_project: b.target_tenant as string,
+          action: b.action as string,
         };
         const kind = this.kindFor(e.object_type, e.action);
         // The object's row first, then the project's quota lock: the order subnet creates take.
@@ -97,8 +110,14 @@ export class RbacPolicyHandler extends TableResource<'rbac_entries'> {
   }
 
   private async lockEntry(tx: Tx, id: string): Promise<RbacTable> {
-    const row = await forUpdate(this.db, tx.selectFrom('rbac_entries').selectAll().where('id', '=', id)
-      .where('object_type', 'in', [...this.kinds.keys()])).executeTakeFirst();
+    const row = await forUpdate(
+      this.db,
+      tx
+        .selectFrom('rbac_entries')
+        .selectAll()
+        .where('id', '=', id)
+        .where('object_type', 'in', [...this.kinds.keys()]),
+    ).executeTakeFirst();
     if (!row) throw this.notFound(id);
     return row;
   }
@@ -111,8 +130,14 @@ export class RbacPolicyHandler extends TableResource<'rbac_entries'> {
       if (target === e.target_project) return this.toDict(e);
       const owner = await this.ownerFor(tx, ctx, kind, e.object_id);
       await kind.checkRemoval(this.db, tx, e, owner, target);
-      const clash = await tx.selectFrom('rbac_entries').select('id').where('object_type', '=', e.object_type)
-        .where('object_id', '=', e.object_id).where('action', '=', e.action).where('target_project', '=', target).executeTakeFirst();
+      const clash = await tx
+        .selectFrom('rbac_entries')
+        .select('id')
+        .where('object_type', '=', e.object_type)
+        .where('object_id', '=', e.object_id)
+        .where('action', '=', e.action)
+        .where('target_project', '=', target)
+        .executeTakeFirst();
       if (clash) throw duplicateRbacPolicy();
       try {
         await tx.updateTable('rbac_entries').set({ target_project: target }).where('id', '=', id).execute();

@@ -19,8 +19,14 @@ export async function sharedWith(db: Reader, objectType: string, ids: readonly s
   const targets = projectId ? [WILDCARD, projectId] : [WILDCARD];
   for (const part of chunks([...ids])) {
     if (!part.length) continue;
-    const rows = await db.selectFrom('rbac_entries').select('object_id').where('object_type', '=', objectType)
-      .where('action', '=', ACCESS_SHARED).where('target_project', 'in', targets).where('object_id', 'in', part).execute();
+    const rows = await db
+      .selectFrom('rbac_entries')
+      .select('object_id')
+      .where('object_type', '=', objectType)
+      .where('action', '=', ACCESS_SHARED)
+      .where('target_project', 'in', targets)
+      .where('object_id', 'in', part)
+      .execute();
     for (const r of rows) out.add(r.object_id);
   }
   return out;
@@ -28,8 +34,14 @@ export async function sharedWith(db: Reader, objectType: string, ids: readonly s
 
 /** Adds an entry unless the same one exists; returns whether it was added. */
 export async function addEntry(db: Db, tx: Tx, e: Omit<RbacEntry, 'id'> & { id?: string }): Promise<boolean> {
-  const ins = tx.insertInto('rbac_entries').values({ id: e.id ?? randomUUID(), object_type: e.object_type, object_id: e.object_id,
-    project_id: e.project_id, target_project: e.target_project, action: e.action });
+  const ins = tx.insertInto('rbac_entries').values({
+    id: e.id ?? randomUUID(),
+    object_type: e.object_type,
+    object_id: e.object_id,
+    project_id: e.project_id,
+    target_project: e.target_project,
+    action: e.action,
+  });
   const r = await (db.dialect === 'mysql' ? ins.ignore() : ins.onConflict((oc) => oc.doNothing())).executeTakeFirst();
   return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
 }

@@ -20,7 +20,6 @@ import { idChunks, whereIdIn } from '../common/list-sql.js';
 import { SG_UPDATE_TOPIC, isNetworkOwned } from '../../core/wire.js';
 import { Events, type CallbackRegistry, type EventPayload } from '../../core/callbacks.js';
 
-
 export interface SgRuleInfo {
   direction: string;
   ethertype: string;
@@ -56,14 +55,22 @@ const ipsOf = (p: Rec) => ((p.fixed_ips as Array<{ ip_address: string }> | undef
 /** DHCP replies (to the port's addresses, broadcast, link-local) and RAs the port may receive. */
 export function providerRules(ips: string[]): SgRuleInfo[] {
   const out: SgRuleInfo[] = [];
-  if (ips.some((ip) => version(ip) === 6)) out.push({ direction: 'ingress', ethertype: 'IPv6', stateful: true, protocol: 'ipv6-icmp', source_port_range_min: 134 });
+  if (ips.some((ip) => version(ip) === 6))
+    out.push({ direction: 'ingress', ethertype: 'IPv6', stateful: true, protocol: 'ipv6-icmp', source_port_range_min: 134 });
   for (const v of [4, 6] as const) {
     const dests = [...ips.filter((ip) => version(ip) === v).map((ip) => `${ip}/${v === 4 ? 32 : 128}`), v === 4 ? '255.255.255.255/32' : 'fe80::/64'];
     const [sport, dport] = v === 4 ? [67, 68] : [547, 546];
     for (const dest of dests) {
       out.push({
-        direction: 'ingress', ethertype: `IPv${v}`, stateful: true, protocol: 'udp', port_range_min: dport, port_range_max: dport,
-        source_port_range_min: sport, source_port_range_max: sport, dest_ip_prefix: dest,
+        direction: 'ingress',
+        ethertype: `IPv${v}`,
+        stateful: true,
+        protocol: 'udp',
+        port_range_min: dport,
+        port_range_max: dport,
+        source_port_range_min: sport,
+        source_port_range_max: sport,
+        dest_ip_prefix: dest,
       });
     }
   }
@@ -85,9 +92,12 @@ async function portIdsOf(db: Db, devices: string[]): Promise<Map<string, string>
   for (let i = 0; i < short.length; i += 50) {
     const part = short.slice(i, i + 50);
     const prefixes = part.map((d) => d.slice(3).toLowerCase());
-    const rows = await db.kysely.selectFrom('ports').select('id')
+    const rows = await db.kysely
+      .selectFrom('ports')
+      .select('id')
       .where((eb) => eb.or(prefixes.map((p) => eb.and([eb('id', '>=', p), eb('id', '<', `${p}g`)]))))
-      .orderBy('id').execute();
+      .orderBy('id')
+      .execute();
     for (const [k, p] of prefixes.entries()) {
       const hit = rows.find((r) => r.id.startsWith(p));
       if (hit) out.set(part[k]!, hit.id);
@@ -120,14 +130,18 @@ export class SecurityGroupRpc {
     if (!groupIds.length) return out;
     const stateful = new Map<string, boolean>();
     for (const part of idChunks(this.o.db, groupIds)) {
-      for (const g of await whereIdIn(this.o.db, db.selectFrom('security_groups').select(['id', 'stateful']), 'id', part).execute()) stateful.set(g.id, i2b(g.stateful));
-      const q = whereIdIn(this.o.db, db.selectFrom('security_group_rules').selectAll(), 'security_group_id', part).orderBy('created_at').orderBy('id');
+      for (const g of await whereIdIn(this.o.db, db.selectFrom('security_groups').select(['id', 'stateful']), 'id', part).execute())
+        stateful.set(g.id, i2b(g.stateful));
+      const q = whereIdIn(this.o.db, db.selectFrom('security_group_rules').selectAll(), 'security_group_id', part)
+        .orderBy('created_at')
+        .orderBy('id');
       for (const r of await q.execute()) {
         const rule: SgRuleInfo = { direction: r.direction, ethertype: r.ethertype, stateful: stateful.get(r.security_group_id) ?? true };
         if (r.protocol !== null) rule.protocol = r.protocol;
         if (r.port_range_min !== null) rule.port_range_min = Number(r.port_range_min);
         if (r.port_range_max !== null) rule.port_range_max = Number(r.port_range_max);
-        if (r.remote_ip_prefix !== null) rule[r.direction === 'egress' ? 'dest_ip_prefix' : 'source_ip_prefix'] = r.normalized_cidr ?? r.remote_ip_prefix;
+        if (r.remote_ip_prefix !== null)
+          rule[r.direction === 'egress' ? 'dest_ip_prefix' : 'source_ip_prefix'] = r.normalized_cidr ?? r.remote_ip_prefix;
         if (r.remote_group_id !== null) rule.remote_group_id = r.remote_group_id;
         if (r.remote_address_group_id !== null) rule.remote_address_group_id = r.remote_address_group_id;
         const list = out.get(r.security_group_id)!;
@@ -141,16 +155,33 @@ export class SecurityGroupRpc {
   private async memberIps(db: Reader, groupIds: string[]): Promise<Map<string, Member[]>> {
     const out = new Map<string, Member[]>(groupIds.map((g) => [g, []]));
     for (const part of idChunks(this.o.db, groupIds)) {
-      const fixed = whereIdIn(this.o.db, db.selectFrom('security_group_port_bindings as b').innerJoin('ip_allocations as a', 'a.port_id', 'b.port_id')
-        .select(['b.security_group_id as g', 'a.ip_address as ip']), 'b.security_group_id', part);
+      const fixed = whereIdIn(
+        this.o.db,
+        db
+          .selectFrom('security_group_port_bindings as b')
+          .innerJoin('ip_allocations as a', 'a.port_id', 'b.port_id')
+          .select(['b.security_group_id as g', 'a.ip_address as ip']),
+        'b.security_group_id',
+        part,
+      );
       for (const r of await fixed.execute()) out.get(r.g)!.push([r.ip, null]);
-      const pairs = whereIdIn(this.o.db, db.selectFrom('security_group_port_bindings as b').innerJoin('allowed_address_pairs as p', 'p.port_id', 'b.port_id')
-        .select(['b.security_group_id as g', 'p.ip_address as ip', 'p.mac_address as mac']), 'b.security_group_id', part);
+      const pairs = whereIdIn(
+        this.o.db,
+        db
+          .selectFrom('security_group_port_bindings as b')
+          .innerJoin('allowed_address_pairs as p', 'p.port_id', 'b.port_id')
+          .select(['b.security_group_id as g', 'p.ip_address as ip', 'p.mac_address as mac']),
+        'b.security_group_id',
+        part,
+      );
       for (const r of await pairs.execute()) out.get(r.g)!.push([r.ip, r.mac]);
     }
     for (const [g, l] of out) {
       const seen = new Set<string>();
-      out.set(g, l.filter(([ip, mac]) => !seen.has(`${ip}|${mac}`) && !!seen.add(`${ip}|${mac}`)).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+      out.set(
+        g,
+        l.filter(([ip, mac]) => !seen.has(`${ip}|${mac}`) && !!seen.add(`${ip}|${mac}`)).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
+      );
     }
     return out;
   }
@@ -175,7 +206,10 @@ export class SecurityGroupRpc {
       }
       const ips = ipsOf(p);
       outDevices[id] = {
-        ...p, fixed_ips: ips, security_group_rules: providerRules(ips), security_group_source_groups: [...source].sort(),
+        ...p,
+        fixed_ips: ips,
+        security_group_rules: providerRules(ips),
+        security_group_source_groups: [...source].sort(),
         security_group_remote_address_groups: [],
       };
     }
@@ -234,8 +268,9 @@ function sameRule(a: SgRuleInfo, b: SgRuleInfo): boolean {
 
 // ---- notifications ------------------------------------------------------------------------
 
-const groupsOf = (p: Rec | null | undefined) => ((p?.security_groups as string[] | undefined) ?? []);
-const pairsKey = (p: Rec) => JSON.stringify(((p.allowed_address_pairs as Rec[] | undefined) ?? []).map((x) => `${x.ip_address}|${x.mac_address}`).sort());
+const groupsOf = (p: Rec | null | undefined) => (p?.security_groups as string[] | undefined) ?? [];
+const pairsKey = (p: Rec) =>
+  JSON.stringify(((p.allowed_address_pairs as Rec[] | undefined) ?? []).map((x) => `${x.ip_address}|${x.mac_address}`).sort());
 const sameSet = (a: string[], b: string[]) => a.length === b.length && new Set([...a, ...b]).size === a.length;
 
 /**
@@ -248,7 +283,10 @@ export class SecurityGroupNotifier {
   /** The last message queued and not yet sent: a same-method message joins it (a bulk port create sends one). */
   private queued: { method: string; groups: Set<string> } | null = null;
 
-  constructor(private readonly bus: RpcBus, private readonly log: RpcLogger = silentLogger) {}
+  constructor(
+    private readonly bus: RpcBus,
+    private readonly log: RpcLogger = silentLogger,
+  ) {}
 
   private send(method: string, groups: Iterable<string>, ctx?: RpcContext): void {
     const add = [...groups];
@@ -266,7 +304,9 @@ export class SecurityGroupNotifier {
         const ids = [...msg.groups].sort();
         return this.bus.fanout(SG_UPDATE_TOPIC, method, { security_groups: ids }, { context: ctx ?? newRpcContext() });
       })
-      .catch((err: unknown) => this.log.warn({ method, security_groups: [...msg.groups], err: (err as Error).message }, 'security group notification failed'))
+      .catch((err: unknown) =>
+        this.log.warn({ method, security_groups: [...msg.groups], err: (err as Error).message }, 'security group notification failed'),
+      )
       .finally(() => this.pending--);
   }
 
@@ -291,7 +331,8 @@ export class SecurityGroupNotifier {
     const a = groupsOf(before);
     const b = groupsOf(after);
     if (!sameSet(a, b)) this.memberUpdated([...a, ...b]);
-    else if (!sameSet(ipsOf(before), ipsOf(after)) || before.mac_address !== after.mac_address || pairsKey(before) !== pairsKey(after)) this.memberUpdated(b);
+    else if (!sameSet(ipsOf(before), ipsOf(after)) || before.mac_address !== after.mac_address || pairsKey(before) !== pairsKey(after))
+      this.memberUpdated(b);
   }
 
   deleted(before: Rec): void {
@@ -307,9 +348,24 @@ export class SecurityGroupNotifier {
 export function subscribeSecurityGroupNotifier(callbacks: CallbackRegistry, n: SecurityGroupNotifier): void {
   const ctxOf = (p: EventPayload) => (p.context ? toRpcContext(p.context) : undefined);
   const opts = { name: 'security-group-notifier' };
-  callbacks.subscribe('security_group_rule', Events.AFTER_CREATE, (p: EventPayload) => n.ruleUpdated([p.after!.security_group_id as string], ctxOf(p)), opts);
-  callbacks.subscribe('security_group_rule', Events.AFTER_DELETE, (p: EventPayload) => n.ruleUpdated([p.before!.security_group_id as string], ctxOf(p)), opts);
-  callbacks.subscribe('security_group', Events.AFTER_DELETE, (p: EventPayload) => n.ruleUpdated((p.metadata?.referringGroups as string[]) ?? [], ctxOf(p)), opts);
+  callbacks.subscribe(
+    'security_group_rule',
+    Events.AFTER_CREATE,
+    (p: EventPayload) => n.ruleUpdated([p.after!.security_group_id as string], ctxOf(p)),
+    opts,
+  );
+  callbacks.subscribe(
+    'security_group_rule',
+    Events.AFTER_DELETE,
+    (p: EventPayload) => n.ruleUpdated([p.before!.security_group_id as string], ctxOf(p)),
+    opts,
+  );
+  callbacks.subscribe(
+    'security_group',
+    Events.AFTER_DELETE,
+    (p: EventPayload) => n.ruleUpdated((p.metadata?.referringGroups as string[]) ?? [], ctxOf(p)),
+    opts,
+  );
   callbacks.subscribe('port', Events.AFTER_CREATE, (p: EventPayload) => n.created([p.after!]), opts);
   callbacks.subscribe('port', Events.AFTER_UPDATE, (p: EventPayload) => n.updated(p.before!, p.after!), opts);
   callbacks.subscribe('port', Events.AFTER_DELETE, (p: EventPayload) => n.deleted(p.before!), opts);

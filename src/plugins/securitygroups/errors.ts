@@ -9,8 +9,7 @@ export const securityGroupNotFound = (id: string) => notFound('SecurityGroupNotF
 export const securityGroupRuleNotFound = (id: string) => notFound('SecurityGroupRuleNotFound', `Security group rule ${id} does not exist`);
 export const addressGroupNotFound = (id: string) => notFound('AddressGroupNotFound', `Address group ${id} could not be found.`);
 export const securityGroupInUse = (id: string) => conflict('SecurityGroupInUse', `Security Group ${id} in use.`);
-export const securityGroupCannotUpdateDefault = () =>
-  conflict('SecurityGroupCannotUpdateDefault', 'Updating default security group not allowed.');
+export const securityGroupCannotUpdateDefault = () => conflict('SecurityGroupCannotUpdateDefault', 'Updating default security group not allowed.');
 export const securityGroupCannotRemoveDefault = () =>
   conflict('SecurityGroupCannotRemoveDefault', 'Insufficient rights for removing default security group.');
 export const duplicateSecurityGroupRuleInPost = () => conflict('DuplicateSecurityGroupRuleInPost', 'Duplicate Security Group Rule in POST.');
@@ -18,11 +17,15 @@ export const securityGroupRuleExists = (ruleId: string) =>
   conflict('SecurityGroupRuleExists', `Security group rule already exists. Rule id is ${ruleId}.`);
 export const securityGroupConflict = (reason: string) => conflict('SecurityGroupConflict', `Error ${reason} while attempting the operation.`);
 export const portSecurityPortHasSecurityGroup = () =>
-  conflict('PortSecurityPortHasSecurityGroup',
-    'Port has security group associated. Cannot disable port security or IP address until security group is removed.');
+  conflict(
+    'PortSecurityPortHasSecurityGroup',
+    'Port has security group associated. Cannot disable port security or IP address until security group is removed.',
+  );
 export const portSecurityAndIPRequiredForSecurityGroups = () =>
-  bad('PortSecurityAndIPRequiredForSecurityGroups',
-    'Port security must be enabled and port must have an IP address in order to use security groups.');
+  bad(
+    'PortSecurityAndIPRequiredForSecurityGroups',
+    'Port security must be enabled and port must have an IP address in order to use security groups.',
+  );
 
 export const securityGroupNotSingleGroupRules = () =>
   bad('SecurityGroupNotSingleGroupRules', 'Only allowed to update rules for one security profile at a time');
@@ -38,8 +41,10 @@ export const securityGroupInvalidIcmpValue = (field: string, attr: string, value
 export const securityGroupMissingIcmpType = (value: unknown) =>
   bad('SecurityGroupMissingIcmpType', `ICMP code (port-range-max) ${String(value)} is provided but ICMP type (port-range-min) is missing.`);
 export const securityGroupInvalidProtocolForPort = (protocol: unknown, validPortProtocols: string) =>
-  bad('SecurityGroupInvalidProtocolForPort',
-    `Ports cannot be specified for protocol ${String(protocol)}. Ports are only supported for ${validPortProtocols}.`);
+  bad(
+    'SecurityGroupInvalidProtocolForPort',
+    `Ports cannot be specified for protocol ${String(protocol)}. Ports are only supported for ${validPortProtocols}.`,
+  );
 export const invalidCidr = (input: unknown) => bad('InvalidCIDR', `Invalid CIDR ${String(input)} given as IP prefix.`);
 export const securityGroupRuleParameterConflict = (ethertype: string, cidr: unknown) =>
   bad('SecurityGroupRuleParameterConflict', `Conflicting value ethertype ${ethertype} for CIDR ${String(cidr)}`);
@@ -49,5 +54,8 @@ export const securityGroupMultipleRemoteEntites = () =>
   bad('SecurityGroupMultipleRemoteEntites', 'Only one of remote_ip_prefix or remote_group_id or remote_address_group_id may be provided.');
 /** Neutron's plugin has no update for rules (NotImplementedError, which Neutron answers with 501). */
 export const securityGroupRuleUpdateNotSupported = () =>
-  new NeutronError(501, 'NotImplementedError',
-    'Security group rules cannot be updated, not even their description: delete the rule and create a new one.');
+  new NeutronError(
+    501,
+    'NotImplementedError',
+    'Security group rules cannot be updated, not even their description: delete the rule and create a new one.',
+  );

@@ -4,8 +4,12 @@ import { PortSecurityGroups } from './ports.js';
 import { SecurityGroupStore } from './store.js';
 
 export const SECURITY_GROUP_ALIASES: readonly string[] = [
-  'security-group', 'stateful-security-group', 'security-groups-normalized-cidr', 'security-groups-port-filtering',
-  'security-groups-shared-filtering', 'rbac-security-groups',
+  'security-group',
+  'stateful-security-group',
+  'security-groups-normalized-cidr',
+  'security-groups-port-filtering',
+  'security-groups-shared-filtering',
+  'rbac-security-groups',
 ];
 
 export { PortSecurityGroups, SecurityGroupStore };

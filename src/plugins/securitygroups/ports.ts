@@ -10,7 +10,12 @@ import { NOT_SPECIFIED } from '../../definitions/common.js';
 import { i2b, type Reader, type Tx } from '../../db/tx.js';
 import { idChunks, whereIdIn } from '../common/list-sql.js';
 import { selectRowsAsOne } from '../../db/rows.js';
-import { portSecurityAndIPRequiredForSecurityGroups, portSecurityPortHasSecurityGroup, securityGroupConflict, securityGroupNotFound } from './errors.js';
+import {
+  portSecurityAndIPRequiredForSecurityGroups,
+  portSecurityPortHasSecurityGroup,
+  securityGroupConflict,
+  securityGroupNotFound,
+} from './errors.js';
 import { isForeignKeyViolation, sgShared, type SecurityGroupStore } from './store.js';
 
 /** Where beforeCreate() leaves, on each port body, what the port transaction needs. */
@@ -100,7 +105,8 @@ export class PortSecurityGroups {
     let q = tx.selectFrom('security_groups').select(['id', 'stateful']).where('id', 'in', ids);
     if (!ctx?.isAdmin) {
       const caller = ctx?.projectId ?? projectId;
-      q = q.where(sql<SqlBool>`(security_groups.project_id = ${caller} or ${sgShared(caller, 'security_groups.id')})`)
+      q = q
+        .where(sql<SqlBool>`(security_groups.project_id = ${caller} or ${sgShared(caller, 'security_groups.id')})`)
         .where(sql<SqlBool>`(security_groups.project_id = ${projectId} or ${sgShared(projectId, 'security_groups.id')})`);
     }
     const found = await q.execute();
@@ -115,7 +121,10 @@ export class PortSecurityGroups {
   private async store(tx: Tx, portId: string, ids: string[]): Promise<void> {
     if (!ids.length) return;
     try {
-      await tx.insertInto('security_group_port_bindings').values(ids.map((security_group_id) => ({ port_id: portId, security_group_id }))).execute();
+      await tx
+        .insertInto('security_group_port_bindings')
+        .values(ids.map((security_group_id) => ({ port_id: portId, security_group_id })))
+        .execute();
     } catch (err) {
       // A group deleted between the check and here.
       if (isForeignKeyViolation(err)) throw securityGroupNotFound(ids.join(', '));
@@ -131,7 +140,10 @@ export class PortSecurityGroups {
       // One query per chunk, read through selectRowsAsOne's fast path; ordered below, per port (most
       // ports have one group), rather than by a sort of every binding in SQL.
       const q = whereIdIn(this.s.db, db.selectFrom('security_group_port_bindings').select(['port_id', 'security_group_id']), 'port_id', part);
-      const rows = await selectRowsAsOne<{ port_id: string; security_group_id: string }>(this.s.db, db, q, 'security_group_port_bindings', ['port_id', 'security_group_id']);
+      const rows = await selectRowsAsOne<{ port_id: string; security_group_id: string }>(this.s.db, db, q, 'security_group_port_bindings', [
+        'port_id',
+        'security_group_id',
+      ]);
       for (let i = 0; i < rows.length; i++) {
         const b = rows[i]!;
         const l = out.get(b.port_id);

@@ -6,15 +6,30 @@ import type { SecurityGroupRuleTable } from '../../db/schema.js';
 import { parseIpPrefix } from '../../definitions/security-group.js';
 import { IP_PROTOCOLS } from '../../core/wire.js';
 import {
-  invalidCidr, securityGroupEthertypeConflictWithProtocol, securityGroupInvalidIcmpValue, securityGroupInvalidPortRange,
-  securityGroupInvalidPortValue, securityGroupInvalidProtocolForPort, securityGroupMissingIcmpType, securityGroupMultipleRemoteEntites,
-  securityGroupProtocolRequiredWithPorts, securityGroupRuleParameterConflict,
+  invalidCidr,
+  securityGroupEthertypeConflictWithProtocol,
+  securityGroupInvalidIcmpValue,
+  securityGroupInvalidPortRange,
+  securityGroupInvalidPortValue,
+  securityGroupInvalidProtocolForPort,
+  securityGroupMissingIcmpType,
+  securityGroupMultipleRemoteEntites,
+  securityGroupProtocolRequiredWithPorts,
+  securityGroupRuleParameterConflict,
 } from './errors.js';
 
 /** What a rule says: its stored columns other than identity and standard attributes. */
 export type RuleSpec = Pick<
   SecurityGroupRuleTable,
-  'security_group_id' | 'direction' | 'ethertype' | 'protocol' | 'port_range_min' | 'port_range_max' | 'remote_ip_prefix' | 'remote_group_id' | 'remote_address_group_id'
+  | 'security_group_id'
+  | 'direction'
+  | 'ethertype'
+  | 'protocol'
+  | 'port_range_min'
+  | 'port_range_max'
+  | 'remote_ip_prefix'
+  | 'remote_group_id'
+  | 'remote_address_group_id'
 >;
 
 export type NormalizedRule = RuleSpec & Pick<SecurityGroupRuleTable, 'normalized_cidr'>;
@@ -24,11 +39,27 @@ const PORT_PROTOCOLS = new Set([33, 132, 6, 17, 136]);
 const PORT_PROTOCOL_NAMES = 'DCCP, SCTP, TCP, UDP, UDPLITE';
 const ICMP_PROTOCOLS = new Set([1, 58]);
 /** Protocols that only exist over IPv6: refused in IPv4 rules. */
-const IPV6_ONLY = new Set(['ipv6-encap', 'ipv6-frag', 'ipv6-icmp', 'icmpv6', 'ipv6-nonxt', 'ipv6-opts', 'ipv6-route', '41', '44', '58', '59', '60', '43']);
+const IPV6_ONLY = new Set([
+  'ipv6-encap',
+  'ipv6-frag',
+  'ipv6-icmp',
+  'icmpv6',
+  'ipv6-nonxt',
+  'ipv6-opts',
+  'ipv6-route',
+  '41',
+  '44',
+  '58',
+  '59',
+  '60',
+  '43',
+]);
 
 /** Number -> name, the last name of a number winning, without the legacy 'icmpv6' (IP_PROTOCOL_NUM_TO_NAME_MAP). */
 const NUM_TO_NAME: ReadonlyMap<number, string> = new Map(
-  Object.entries(IP_PROTOCOLS).filter(([name]) => name !== 'icmpv6').map(([name, num]) => [num, name]),
+  Object.entries(IP_PROTOCOLS)
+    .filter(([name]) => name !== 'icmpv6')
+    .map(([name, num]) => [num, name]),
 );
 
 /** The protocol's number (names through the map, numbers as they are); null for "any". */
@@ -49,7 +80,10 @@ function validatePortRange(r: RuleSpec): void {
       throw securityGroupInvalidPortRange();
     }
   } else if (ICMP_PROTOCOLS.has(proto)) {
-    for (const [value, attr, field] of [[min, 'port_range_min', 'type'], [max, 'port_range_max', 'code']] as const) {
+    for (const [value, attr, field] of [
+      [min, 'port_range_min', 'type'],
+      [max, 'port_range_max', 'code'],
+    ] as const) {
       if (value !== null && !(value >= 0 && value <= 255)) {
         throw securityGroupInvalidIcmpValue(field, attr, value);
       }
@@ -119,8 +153,13 @@ const ANY_PREFIX = new Set(['0.0.0.0/0', '::/0']);
 export function ruleKey(r: RuleSpec): string {
   const v = (x: unknown) => (x === null || x === undefined ? '+' : String(x));
   return [
-    r.direction, r.ethertype, v(r.port_range_max), v(r.port_range_min), protocolKey(r.protocol, r.ethertype),
-    v(r.remote_group_id), v(r.remote_address_group_id),
+    r.direction,
+    r.ethertype,
+    v(r.port_range_max),
+    v(r.port_range_min),
+    protocolKey(r.protocol, r.ethertype),
+    v(r.remote_group_id),
+    v(r.remote_address_group_id),
     r.remote_ip_prefix === null || ANY_PREFIX.has(r.remote_ip_prefix) ? '+' : r.remote_ip_prefix,
     r.security_group_id,
   ].join('_');

@@ -12,8 +12,14 @@ import type { SecurityGroupRuleTable } from '../../db/schema.js';
 import { checkRevision } from '../common/standard.js';
 import { TableResource, type RowCondition } from '../common/table-resource.js';
 import {
-  addressGroupNotFound, duplicateSecurityGroupRuleInPost, securityGroupNotFound, securityGroupRuleExists, securityGroupRuleNotFound,
-  securityGroupRulesNotSingleTenant, securityGroupNotSingleGroupRules, securityGroupRuleUpdateNotSupported,
+  addressGroupNotFound,
+  duplicateSecurityGroupRuleInPost,
+  securityGroupNotFound,
+  securityGroupRuleExists,
+  securityGroupRuleNotFound,
+  securityGroupRulesNotSingleTenant,
+  securityGroupNotSingleGroupRules,
+  securityGroupRuleUpdateNotSupported,
 } from './errors.js';
 import { normalizeRule, ruleKey, type NormalizedRule } from './rules.js';
 import { ruleDict, sgShared, type SecurityGroupStore } from './store.js';
@@ -75,17 +81,19 @@ export class SecurityGroupRuleHandler extends TableResource<'security_group_rule
         throw securityGroupRulesNotSingleTenant();
       }
     }
-    return bodies.map((b) => normalizeRule({
-      security_group_id: b.security_group_id as string,
-      direction: b.direction as string,
-      ethertype: b.ethertype as string,
-      protocol: (b.protocol as string | null) ?? null,
-      port_range_min: (b.port_range_min as number | null) ?? null,
-      port_range_max: (b.port_range_max as number | null) ?? null,
-      remote_ip_prefix: (b.remote_ip_prefix as string | null) ?? null,
-      remote_group_id: (b.remote_group_id as string | null) || null,
-      remote_address_group_id: (b.remote_address_group_id as string | null) || null,
-    }));
+    return bodies.map((b) =>
+      normalizeRule({
+        security_group_id: b.security_group_id as string,
+        direction: b.direction as string,
+        ethertype: b.ethertype as string,
+        protocol: (b.protocol as string | null) ?? null,
+        port_range_min: (b.port_range_min as number | null) ?? null,
+        port_range_max: (b.port_range_max as number | null) ?? null,
+        remote_ip_prefix: (b.remote_ip_prefix as string | null) ?? null,
+        remote_group_id: (b.remote_group_id as string | null) || null,
+        remote_address_group_id: (b.remote_address_group_id as string | null) || null,
+      }),
+    );
   }
 
   async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
@@ -105,19 +113,38 @@ export class SecurityGroupRuleHandler extends TableResource<'security_group_rule
       const ids: string[] = [];
       const byGroup = new Map<string, number>();
       for (const r of rules) byGroup.set(r.security_group_id, (byGroup.get(r.security_group_id) ?? 0) + 1);
-      for (const groupId of byGroup.keys()) await this.checkDuplicates(tx, groupId, rules.filter((r) => r.security_group_id === groupId));
+      for (const groupId of byGroup.keys())
+        await this.checkDuplicates(
+          tx,
+          groupId,
+          rules.filter((r) => r.security_group_id === groupId),
+        );
       const perProject = new Map<string, number>();
       for (const b of bodies) perProject.set(b.project_id as string, (perProject.get(b.project_id as string) ?? 0) + 1);
       for (const [p, n] of perProject) await this.s.quota.enforce(tx, p, { security_group_rule: n });
-      ids.push(...await this.s.insertRules(tx, rules.map((r, i) => ({
-        ...r, id: bodies[i]!.id as string, project_id: bodies[i]!.project_id as string, description: bodies[i]!.description as string,
-      }))));
+      ids.push(
+        ...(await this.s.insertRules(
+          tx,
+          rules.map((r, i) => ({
+            ...r,
+            id: bodies[i]!.id as string,
+            project_id: bodies[i]!.project_id as string,
+            description: bodies[i]!.description as string,
+          })),
+        )),
+      );
       await this.s.bumpGroup(tx, [...byGroup.keys()]);
       const rows = await tx.selectFrom('security_group_rules').selectAll().where('id', 'in', ids).execute();
       const byId = new Map(rows.map((r) => [r.id, r]));
       return ids.map((id) => ruleDict(byId.get(id)!));
     });
-    for (const r of out) await this.s.callbacks.publish('security_group_rule', Events.AFTER_CREATE, { context: ctx, resourceId: r.id as string, before: null, after: r });
+    for (const r of out)
+      await this.s.callbacks.publish('security_group_rule', Events.AFTER_CREATE, {
+        context: ctx,
+        resourceId: r.id as string,
+        before: null,
+        after: r,
+      });
     return out;
   }
 
@@ -134,7 +161,8 @@ export class SecurityGroupRuleHandler extends TableResource<'security_group_rule
     const existing = await this.candidates(tx, groupId, rules);
     for (const e of existing) {
       const k = ruleKey({
-        ...e, port_range_min: e.port_range_min === null ? null : Number(e.port_range_min),
+        ...e,
+        port_range_min: e.port_range_min === null ? null : Number(e.port_range_min),
         port_range_max: e.port_range_max === null ? null : Number(e.port_range_max),
       });
       if (fresh.has(k)) throw securityGroupRuleExists(e.id);
@@ -151,12 +179,20 @@ export class SecurityGroupRuleHandler extends TableResource<'security_group_rule
     const q = tx.selectFrom('security_group_rules').selectAll().where('security_group_id', '=', groupId);
     const coarse = new Map(rules.map((r) => [`${r.direction} ${r.ethertype} ${r.port_range_min} ${r.port_range_max}`, r]));
     if (coarse.size > 50) return q.execute();
-    return q.where((eb) => eb.or([...coarse.values()].map((r) => eb.and([
-      eb('direction', '=', r.direction),
-      eb('ethertype', '=', r.ethertype),
-      r.port_range_min === null ? eb('port_range_min', 'is', null) : eb('port_range_min', '=', r.port_range_min),
-      r.port_range_max === null ? eb('port_range_max', 'is', null) : eb('port_range_max', '=', r.port_range_max),
-    ])))).execute();
+    return q
+      .where((eb) =>
+        eb.or(
+          [...coarse.values()].map((r) =>
+            eb.and([
+              eb('direction', '=', r.direction),
+              eb('ethertype', '=', r.ethertype),
+              r.port_range_min === null ? eb('port_range_min', 'is', null) : eb('port_range_min', '=', r.port_range_min),
+              r.port_range_max === null ? eb('port_range_max', 'is', null) : eb('port_range_max', '=', r.port_range_max),
+            ]),
+          ),
+        ),
+      )
+      .execute();
   }
 
   /**
@@ -171,8 +207,10 @@ export class SecurityGroupRuleHandler extends TableResource<'security_group_rule
 
   async delete(ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
     const before = await inTransaction(this.s.db, async (tx) => {
-      const row = await forUpdate(this.s.db, tx.selectFrom('security_group_rules').select(['id', 'security_group_id', 'revision_number'])
-        .where('id', '=', id)).executeTakeFirst();
+      const row = await forUpdate(
+        this.s.db,
+        tx.selectFrom('security_group_rules').select(['id', 'security_group_id', 'revision_number']).where('id', '=', id),
+      ).executeTakeFirst();
       if (!row) throw this.notFound(id);
       checkRevision(row.revision_number, expectRevision);
       await tx.deleteFrom('security_group_rules').where('id', '=', id).execute();

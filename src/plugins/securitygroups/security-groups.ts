@@ -46,7 +46,10 @@ export class SecurityGroupHandler extends TableResource<'security_groups'> {
         await this.s.quota.enforce(tx, projectId, { security_group: 1, security_group_rule: 2 });
         const id = body.id as string;
         await this.s.insertGroup(tx, {
-          id, project_id: projectId, name: body.name as string, description: body.description as string,
+          id,
+          project_id: projectId,
+          name: body.name as string,
+          description: body.description as string,
           stateful: body.stateful !== false,
         });
         await this.s.insertRules(tx, this.s.egressRules(id, projectId));
@@ -54,7 +57,11 @@ export class SecurityGroupHandler extends TableResource<'security_groups'> {
       }
       const rows = await tx.selectFrom('security_groups').selectAll().where('id', 'in', ids).execute();
       const byId = new Map(rows.map((r) => [r.id, r]));
-      return this.s.groupDicts(ctx, tx, ids.map((id) => byId.get(id)!));
+      return this.s.groupDicts(
+        ctx,
+        tx,
+        ids.map((id) => byId.get(id)!),
+      );
     });
   }
 
@@ -71,8 +78,11 @@ export class SecurityGroupHandler extends TableResource<'security_groups'> {
       if ('name' in body) set.name = body.name as string;
       if ('description' in body) set.description = body.description as string;
       if ('stateful' in body) set.stateful = b2i(body.stateful as boolean);
-      await tx.updateTable('security_groups')
-        .set({ ...set, revision_number: Number(row.revision_number) + 1, updated_at: nowIso() }).where('id', '=', id).execute();
+      await tx
+        .updateTable('security_groups')
+        .set({ ...set, revision_number: Number(row.revision_number) + 1, updated_at: nowIso() })
+        .where('id', '=', id)
+        .execute();
       return (await this.get(ctx, id, tx))!;
     });
   }
@@ -94,11 +104,19 @@ export class SecurityGroupHandler extends TableResource<'security_groups'> {
         throw securityGroupCannotRemoveDefault();
       }
       // Rules of other groups that name this one as their remote go with it (Neutron's cascade).
-      const referring = await tx.selectFrom('security_group_rules').select('security_group_id').distinct()
-        .where('remote_group_id', '=', id).where('security_group_id', '!=', id).execute();
+      const referring = await tx
+        .selectFrom('security_group_rules')
+        .select('security_group_id')
+        .distinct()
+        .where('remote_group_id', '=', id)
+        .where('security_group_id', '!=', id)
+        .execute();
       await tx.deleteFrom('security_group_rules').where('remote_group_id', '=', id).execute();
       await tx.deleteFrom('security_group_rules').where('security_group_id', '=', id).execute();
-      await this.s.bumpGroup(tx, referring.map((r) => r.security_group_id));
+      await this.s.bumpGroup(
+        tx,
+        referring.map((r) => r.security_group_id),
+      );
       await tx.deleteFrom('default_security_groups').where('security_group_id', '=', id).execute();
       await tx.deleteFrom('rbac_entries').where('object_type', '=', RBAC_TYPE).where('object_id', '=', id).execute();
       await tx.deleteFrom('tags').where('resource_id', '=', id).execute();

@@ -17,7 +17,6 @@ export const RBAC_TYPE = 'security_group';
 export const DEFAULT_SG_NAME = 'default';
 export const DEFAULT_SG_DESCRIPTION = 'Default security group';
 
-
 /** Foreign-key violation on any backend (a referenced row vanished under us). */
 export function isForeignKeyViolation(err: unknown): boolean {
   const e = err as { code?: string; errno?: number };
@@ -83,7 +82,11 @@ export class SecurityGroupStore {
    */
   private readonly withDefault = new Set<string>();
 
-  constructor(readonly db: Db, readonly quota: QuotaEngine, readonly callbacks: CallbackRegistry) {}
+  constructor(
+    readonly db: Db,
+    readonly quota: QuotaEngine,
+    readonly callbacks: CallbackRegistry,
+  ) {}
 
   // ---- owners (policy targets of rules) --------------------------------------------------------
 
@@ -113,8 +116,7 @@ export class SecurityGroupStore {
   async rulesOf(db: Reader, groupIds: string[]): Promise<Map<string, Rec[]>> {
     const out = new Map<string, Rec[]>();
     for (const part of idChunks(this.db, groupIds)) {
-      const q = whereIdIn(this.db, db.selectFrom('security_group_rules').selectAll(), 'security_group_id', part)
-        .orderBy('created_at').orderBy('id');
+      const q = whereIdIn(this.db, db.selectFrom('security_group_rules').selectAll(), 'security_group_id', part).orderBy('created_at').orderBy('id');
       for (const r of await q.execute()) {
         const l = out.get(r.security_group_id);
         if (l) l.push(ruleDict(r));
@@ -135,7 +137,8 @@ export class SecurityGroupStore {
     if (want('shared') && ids.length) {
       for (const part of idChunks(this.db, ids)) {
         const q = whereIdIn(this.db, db.selectFrom('rbac_entries').select('object_id'), 'object_id', part)
-          .where('object_type', '=', RBAC_TYPE).where('action', '=', 'access_as_shared')
+          .where('object_type', '=', RBAC_TYPE)
+          .where('action', '=', 'access_as_shared')
           .where('target_project', 'in', ['*', ctx.projectId ?? '']);
         for (const r of await q.execute()) shared.add(r.object_id);
       }
@@ -160,10 +163,19 @@ export class SecurityGroupStore {
 
   async insertGroup(tx: Tx, g: { id: string; project_id: string; name: string; description: string; stateful: boolean }): Promise<void> {
     const now = nowIso();
-    await tx.insertInto('security_groups').values({
-      id: g.id, project_id: g.project_id, name: g.name, description: g.description, stateful: g.stateful ? 1 : 0,
-      revision_number: 0, created_at: now, updated_at: now,
-    }).execute();
+    await tx
+      .insertInto('security_groups')
+      .values({
+        id: g.id,
+        project_id: g.project_id,
+        name: g.name,
+        description: g.description,
+        stateful: g.stateful ? 1 : 0,
+        revision_number: 0,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
     this.rememberOwner(g.id, g.project_id);
   }
 
@@ -171,12 +183,22 @@ export class SecurityGroupStore {
     if (!rules.length) return [];
     const now = nowIso();
     const rows: SecurityGroupRuleTable[] = rules.map((r) => ({
-      id: r.id ?? randomUUID(), project_id: r.project_id, security_group_id: r.security_group_id,
-      remote_group_id: r.remote_group_id ?? null, remote_address_group_id: r.remote_address_group_id ?? null,
-      direction: r.direction, ethertype: r.ethertype, protocol: r.protocol ?? null,
-      port_range_min: r.port_range_min ?? null, port_range_max: r.port_range_max ?? null,
-      remote_ip_prefix: r.remote_ip_prefix ?? null, normalized_cidr: r.normalized_cidr ?? null,
-      description: r.description ?? '', revision_number: 0, created_at: now, updated_at: now,
+      id: r.id ?? randomUUID(),
+      project_id: r.project_id,
+      security_group_id: r.security_group_id,
+      remote_group_id: r.remote_group_id ?? null,
+      remote_address_group_id: r.remote_address_group_id ?? null,
+      direction: r.direction,
+      ethertype: r.ethertype,
+      protocol: r.protocol ?? null,
+      port_range_min: r.port_range_min ?? null,
+      port_range_max: r.port_range_max ?? null,
+      remote_ip_prefix: r.remote_ip_prefix ?? null,
+      normalized_cidr: r.normalized_cidr ?? null,
+      description: r.description ?? '',
+      revision_number: 0,
+      created_at: now,
+      updated_at: now,
     }));
     await tx.insertInto('security_group_rules').values(rows).execute();
     return rows.map((r) => r.id);
@@ -185,9 +207,11 @@ export class SecurityGroupStore {
   /** Bumps a group's revision (Neutron revises the group when its rules change). */
   async bumpGroup(tx: Tx, ids: string[]): Promise<void> {
     if (!ids.length) return;
-    await tx.updateTable('security_groups')
+    await tx
+      .updateTable('security_groups')
       .set((eb) => ({ revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
-      .where('id', 'in', ids).execute();
+      .where('id', 'in', ids)
+      .execute();
   }
 
   /** Egress to anywhere over IPv4 and IPv6: the rules every new group starts with. */
@@ -260,5 +284,3 @@ export class SecurityGroupStore {
     return id;
   }
 }
-
-

@@ -26,7 +26,10 @@ import { VIF_TYPE_BRIDGE } from '../../core/wire.js';
 const given = (v: unknown) => v !== NOT_SPECIFIED && v !== undefined && v !== null;
 
 export class SegmentHandler extends TableResource<'network_segments'> {
-  constructor(private readonly m: Ml2Context, private readonly binding: BindingOptions) {
+  constructor(
+    private readonly m: Ml2Context,
+    private readonly binding: BindingOptions,
+  ) {
     // Segments have no owner: who sees them is the policy's call alone (admin by default).
     super({ def: segmentDef, db: m.db, notFound: segmentNotFound, visibility: 'all' });
   }
@@ -36,7 +39,11 @@ export class SegmentHandler extends TableResource<'network_segments'> {
   }
 
   private async toDicts(db: Reader, rows: NetworkSegmentTable[]): Promise<Rec[]> {
-    const tags = await loadTags(db, rows.map((r) => r.id), this.m.db);
+    const tags = await loadTags(
+      db,
+      rows.map((r) => r.id),
+      this.m.db,
+    );
     return rows.map((r) => ({
       id: r.id,
       network_id: r.network_id,
@@ -70,8 +77,11 @@ export class SegmentHandler extends TableResource<'network_segments'> {
       segmentation_id: given(body.segmentation_id) ? (body.segmentation_id as number) : null,
     });
     const seg = await this.m.types.reserveProvider(tx, requested);
-    const existing = await tx.selectFrom('network_segments').select(['network_type', 'physical_network', 'segmentation_id', 'segment_index'])
-      .where('network_id', '=', networkId).execute();
+    const existing = await tx
+      .selectFrom('network_segments')
+      .select(['network_type', 'physical_network', 'segmentation_id', 'segment_index'])
+      .where('network_id', '=', networkId)
+      .execute();
     // The network's MTU stays; it must still fit every segment (ML2's _get_network_mtu on create).
     const maxMtu = this.m.types.maxMtu([...existing.map(toSegment), seg]);
     if (maxMtu < Number(net.mtu)) {
@@ -79,10 +89,18 @@ export class SegmentHandler extends TableResource<'network_segments'> {
     }
     const now = nowIso();
     const row: NetworkSegmentTable = {
-      id: body.id as string, network_id: networkId, network_type: seg.network_type, physical_network: seg.physical_network,
-      segmentation_id: seg.segmentation_id, segment_index: Math.max(-1, ...existing.map((s) => Number(s.segment_index))) + 1,
-      is_dynamic: 0, name: given(body.name) ? (body.name as string) : null, description: (body.description as string | undefined) ?? '',
-      revision_number: 0, created_at: now, updated_at: now,
+      id: body.id as string,
+      network_id: networkId,
+      network_type: seg.network_type,
+      physical_network: seg.physical_network,
+      segmentation_id: seg.segmentation_id,
+      segment_index: Math.max(-1, ...existing.map((s) => Number(s.segment_index))) + 1,
+      is_dynamic: 0,
+      name: given(body.name) ? (body.name as string) : null,
+      description: (body.description as string | undefined) ?? '',
+      revision_number: 0,
+      created_at: now,
+      updated_at: now,
     };
     await tx.insertInto('network_segments').values(row).execute();
     return row;
@@ -126,8 +144,13 @@ export class SegmentHandler extends TableResource<'network_segments'> {
    * first of the network's segments the host's agent reaches, worked out again per host here.
    */
   private async boundPortCount(tx: Tx, networkId: string, segmentId: string): Promise<number> {
-    const ports = await tx.selectFrom('ports').select('binding_host_id').where('network_id', '=', networkId)
-      .where('binding_vif_type', '=', VIF_TYPE_BRIDGE).where('binding_host_id', '!=', '').execute();
+    const ports = await tx
+      .selectFrom('ports')
+      .select('binding_host_id')
+      .where('network_id', '=', networkId)
+      .where('binding_vif_type', '=', VIF_TYPE_BRIDGE)
+      .where('binding_host_id', '!=', '')
+      .execute();
     if (!ports.length) return 0;
     const segments = await networkSegments(tx, networkId);
     const perHost = new Map<string, number>();
@@ -142,5 +165,9 @@ export class SegmentHandler extends TableResource<'network_segments'> {
 }
 
 function toSegment(s: Pick<NetworkSegmentTable, 'network_type' | 'physical_network' | 'segmentation_id'>): Segment {
-  return { network_type: s.network_type, physical_network: s.physical_network, segmentation_id: s.segmentation_id === null ? null : Number(s.segmentation_id) };
+  return {
+    network_type: s.network_type,
+    physical_network: s.physical_network,
+    segmentation_id: s.segmentation_id === null ? null : Number(s.segmentation_id),
+  };
 }

@@ -6,8 +6,12 @@
 // deletes see each other.
 import { i2b, type Tx } from '../../db/tx.js';
 import {
-  networkIdsDontMatch, noUpdateSubnetWhenMultipleSegmentsOnNetwork, segmentNotFound, subnetCantAssociateToDynamicSegment,
-  subnetSegmentAssociationChangeNotAllowed, subnetsNotAllAssociatedWithSegments,
+  networkIdsDontMatch,
+  noUpdateSubnetWhenMultipleSegmentsOnNetwork,
+  segmentNotFound,
+  subnetCantAssociateToDynamicSegment,
+  subnetSegmentAssociationChangeNotAllowed,
+  subnetsNotAllAssociatedWithSegments,
 } from './errors.js';
 
 async function checkSegmentOf(tx: Tx, networkId: string, segmentId: string): Promise<void> {
@@ -41,8 +45,11 @@ export async function checkSubnetSegmentUpdate(tx: Tx, networkId: string, oldSeg
   if (oldSegmentId !== segmentId) {
     if (segments.length > 1) throw subnetsNotAllAssociatedWithSegments(networkId);
     if (!associated.has(null) && !associated.has(segmentId)) throw subnetSegmentAssociationChangeNotAllowed();
-    const count = await tx.selectFrom('network_segments').select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('network_id', '=', networkId).executeTakeFirstOrThrow();
+    const count = await tx
+      .selectFrom('network_segments')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('network_id', '=', networkId)
+      .executeTakeFirstOrThrow();
     if (Number(count.n) > 1) throw noUpdateSubnetWhenMultipleSegmentsOnNetwork(networkId);
   }
   if (segmentId !== null) await checkSegmentOf(tx, networkId, segmentId);

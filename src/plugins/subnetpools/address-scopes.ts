@@ -18,9 +18,19 @@ export class AddressScopeHandler extends TableResource<'address_scopes'> {
   }
 
   protected async dictsOf(ctx: RequestContext, db: Reader, rows: AddressScopeTable[]): Promise<Rec[]> {
-    const shared = await sharedWith(db, 'address_scope', rows.map((r) => r.id), ctx.projectId);
+    const shared = await sharedWith(
+      db,
+      'address_scope',
+      rows.map((r) => r.id),
+      ctx.projectId,
+    );
     return rows.map((r) => ({
-      id: r.id, name: r.name, tenant_id: r.project_id, project_id: r.project_id, shared: shared.has(r.id), ip_version: Number(r.ip_version),
+      id: r.id,
+      name: r.name,
+      tenant_id: r.project_id,
+      project_id: r.project_id,
+      shared: shared.has(r.id),
+      ip_version: Number(r.ip_version),
     }));
   }
 
@@ -31,7 +41,13 @@ export class AddressScopeHandler extends TableResource<'address_scopes'> {
         const row = { id: b.id as string, project_id: b.project_id as string, name: b.name as string, ip_version: b.ip_version as number };
         await tx.insertInto('address_scopes').values(row).execute();
         if (b.shared === true) {
-          await addEntry(this.db, tx, { object_type: 'address_scope', object_id: row.id, project_id: row.project_id, target_project: WILDCARD, action: ACCESS_SHARED });
+          await addEntry(this.db, tx, {
+            object_type: 'address_scope',
+            object_id: row.id,
+            project_id: row.project_id,
+            target_project: WILDCARD,
+            action: ACCESS_SHARED,
+          });
         }
         rows.push(row);
       }
@@ -47,10 +63,21 @@ export class AddressScopeHandler extends TableResource<'address_scopes'> {
       if ('shared' in body) {
         if (shared && body.shared === false) throw addressScopeUpdateError(id, "Shared address scope can't be unshared");
         if (body.shared === true) {
-          await addEntry(this.db, tx, { object_type: 'address_scope', object_id: id, project_id: row.project_id, target_project: WILDCARD, action: ACCESS_SHARED });
+          await addEntry(this.db, tx, {
+            object_type: 'address_scope',
+            object_id: id,
+            project_id: row.project_id,
+            target_project: WILDCARD,
+            action: ACCESS_SHARED,
+          });
         }
       }
-      if ('name' in body) await tx.updateTable('address_scopes').set({ name: body.name as string }).where('id', '=', id).execute();
+      if ('name' in body)
+        await tx
+          .updateTable('address_scopes')
+          .set({ name: body.name as string })
+          .where('id', '=', id)
+          .execute();
       return (await this.get(ctx, id, tx)) ?? (await this.dictsOf(ctx, tx, [{ ...row, name: (body.name as string | undefined) ?? row.name }]))[0]!;
     });
   }

@@ -16,8 +16,14 @@ import { invalidInput } from '../../core/errors.js';
 import { allocateAny, containsRange, difference, prefixSet } from '../../ipam/prefix-set.js';
 import { chunks } from '../common/list-sql.js';
 import {
-  badResourceRequest, maxPrefixSubnetAllocationError, minPrefixSubnetAllocationError, networkAddressScopeAffinityError,
-  networkSubnetPoolAffinityError, subnetAllocationError, subnetPoolNotFound, subnetPoolQuotaExceeded,
+  badResourceRequest,
+  maxPrefixSubnetAllocationError,
+  minPrefixSubnetAllocationError,
+  networkAddressScopeAffinityError,
+  networkSubnetPoolAffinityError,
+  subnetAllocationError,
+  subnetPoolNotFound,
+  subnetPoolQuotaExceeded,
 } from './errors.js';
 import { quotaUnits } from './reader.js';
 import { defaultPool, findPool, type StoredPool } from './subnetpools.js';
@@ -101,7 +107,13 @@ export async function subnetSource(db: Db, tx: Tx, ctx: RequestContext, body: Re
     for (const a of allocated) if (a.project_id === projectId) used += quotaUnits(poolVersion, parseCidr(a.cidr).prefixlen);
     if (used + quotaUnits(poolVersion, prefixlen) > quota) throw subnetPoolQuotaExceeded();
   }
-  const free = difference(pool.set, prefixSet(poolVersion, allocated.map((a) => parseCidr(a.cidr))));
+  const free = difference(
+    pool.set,
+    prefixSet(
+      poolVersion,
+      allocated.map((a) => parseCidr(a.cidr)),
+    ),
+  );
 
   if (requested) {
     const net = makeCidr(poolVersion, requested.network, requested.prefixlen);
@@ -122,9 +134,12 @@ export async function subnetSource(db: Db, tx: Tx, ctx: RequestContext, body: Re
  * version must come from a pool of that scope.
  */
 export async function checkNetworkPools(tx: Tx, networkId: string, ipVersion: number, pool: StoredPool | null): Promise<void> {
-  const subnets = await tx.selectFrom('subnets').leftJoin('subnetpools', 'subnetpools.id', 'subnets.subnetpool_id')
+  const subnets = await tx
+    .selectFrom('subnets')
+    .leftJoin('subnetpools', 'subnetpools.id', 'subnets.subnetpool_id')
     .select(['subnets.ip_version', 'subnets.subnetpool_id', 'subnetpools.address_scope_id'])
-    .where('subnets.network_id', '=', networkId).execute();
+    .where('subnets.network_id', '=', networkId)
+    .execute();
   if (subnets.length === 0) return;
   const scope = subnets.find((s) => Number(s.ip_version) === ipVersion && s.address_scope_id)?.address_scope_id ?? null;
   if (scope && (!pool || pool.address_scope_id !== scope)) throw networkAddressScopeAffinityError();
@@ -142,9 +157,13 @@ export async function networkAddressScopes(db: Reader, networkIds: readonly stri
   const out = new Map<string, { 4: string | null; 6: string | null }>();
   for (const part of chunks([...networkIds])) {
     if (!part.length) continue;
-    const rows = await db.selectFrom('subnets').innerJoin('subnetpools', 'subnetpools.id', 'subnets.subnetpool_id')
+    const rows = await db
+      .selectFrom('subnets')
+      .innerJoin('subnetpools', 'subnetpools.id', 'subnets.subnetpool_id')
       .select(['subnets.network_id', 'subnetpools.ip_version', 'subnetpools.address_scope_id'])
-      .where('subnets.network_id', 'in', part).where('subnetpools.address_scope_id', 'is not', null).execute();
+      .where('subnets.network_id', 'in', part)
+      .where('subnetpools.address_scope_id', 'is not', null)
+      .execute();
     for (const r of rows) {
       const e = out.get(r.network_id) ?? { 4: null, 6: null };
       e[Number(r.ip_version) as 4 | 6] = r.address_scope_id;
@@ -163,8 +182,12 @@ export async function subnetAddressScopes(db: Reader, subnetIds: readonly string
   const out = new Map<string, string | null>();
   for (const part of chunks([...subnetIds])) {
     if (!part.length) continue;
-    const rows = await db.selectFrom('subnets').leftJoin('subnetpools', 'subnetpools.id', 'subnets.subnetpool_id')
-      .select(['subnets.id', 'subnetpools.address_scope_id']).where('subnets.id', 'in', part).execute();
+    const rows = await db
+      .selectFrom('subnets')
+      .leftJoin('subnetpools', 'subnetpools.id', 'subnets.subnetpool_id')
+      .select(['subnets.id', 'subnetpools.address_scope_id'])
+      .where('subnets.id', 'in', part)
+      .execute();
     for (const r of rows) out.set(r.id, r.address_scope_id ?? null);
   }
   return out;

@@ -30,17 +30,33 @@ export const subnetPoolQuotaExceeded = () => new NeutronError(409, 'SubnetPoolQu
 export const networkSubnetPoolAffinityError = () =>
   bad('NetworkSubnetPoolAffinityError', 'Subnets hosted on the same network must be allocated from the same subnet pool.');
 export const networkAddressScopeAffinityError = () =>
-  bad('NetworkAddressScopeAffinityError', 'Subnets of the same address family hosted on the same network must all participate in the same address scope.');
+  bad(
+    'NetworkAddressScopeAffinityError',
+    'Subnets of the same address family hosted on the same network must all participate in the same address scope.',
+  );
 
 export const addressScopePrefixConflict = () =>
-  new NeutronError(409, 'AddressScopePrefixConflict', 'Failed to associate address scope: subnetpools within an address scope must have unique prefixes.');
+  new NeutronError(
+    409,
+    'AddressScopePrefixConflict',
+    'Failed to associate address scope: subnetpools within an address scope must have unique prefixes.',
+  );
 export const illegalSubnetPoolAssociationToAddressScope = (poolId: string, scopeId: string) =>
-  bad('IllegalSubnetPoolAssociationToAddressScope', `Illegal subnetpool association: subnetpool ${poolId} cannot be associated with address scope ${scopeId}.`);
+  bad(
+    'IllegalSubnetPoolAssociationToAddressScope',
+    `Illegal subnetpool association: subnetpool ${poolId} cannot be associated with address scope ${scopeId}.`,
+  );
 export const illegalSubnetPoolIpVersionAssociationToAddressScope = (poolId: string, scopeId: string, ipVersion: number) =>
-  bad('IllegalSubnetPoolIpVersionAssociationToAddressScope',
-    `Illegal subnetpool association: subnetpool ${poolId} cannot associate with address scope ${scopeId} because subnetpool ip_version is not ${ipVersion}.`);
+  bad(
+    'IllegalSubnetPoolIpVersionAssociationToAddressScope',
+    `Illegal subnetpool association: subnetpool ${poolId} cannot associate with address scope ${scopeId} because subnetpool ip_version is not ${ipVersion}.`,
+  );
 export const addressScopeInUse = (id: string) =>
-  new NeutronError(409, 'AddressScopeInUse', `Unable to complete operation on address scope ${id}. There are one or more subnet pools in use on the address scope.`);
+  new NeutronError(
+    409,
+    'AddressScopeInUse',
+    `Unable to complete operation on address scope ${id}. There are one or more subnet pools in use on the address scope.`,
+  );
 export const addressScopeUpdateError = (id: string, reason: string) =>
   bad('AddressScopeUpdateError', `Unable to update address scope ${id} : ${reason}.`);
 

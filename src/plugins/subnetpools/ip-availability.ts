@@ -38,15 +38,23 @@ export class NetworkIpAvailabilityHandler implements ResourceHandler {
 
   private async availabilities(filters: Record<string, unknown[]>): Promise<Rec[]> {
     const db = this.db.kysely;
-    const { qb: nq } = applyColumnFilters(db.selectFrom('networks').select(['id', 'name', 'project_id']).orderBy('id'), 'networks',
-      columnsOf(this.def), filters);
+    const { qb: nq } = applyColumnFilters(
+      db.selectFrom('networks').select(['id', 'name', 'project_id']).orderBy('id'),
+      'networks',
+      columnsOf(this.def),
+      filters,
+    );
     const versions = (filters.ip_version ?? []).map(Number);
     const networks = await nq.execute();
     const subnetsByNet = new Map<string, Rec[]>();
     for (const part of chunks(networks.map((n) => n.id))) {
       if (!part.length) continue;
-      let sq = db.selectFrom('subnets').select(['id', 'name', 'network_id', 'cidr', 'ip_version']).where('network_id', 'in', part)
-        .orderBy('created_at').orderBy('id');
+      let sq = db
+        .selectFrom('subnets')
+        .select(['id', 'name', 'network_id', 'cidr', 'ip_version'])
+        .where('network_id', 'in', part)
+        .orderBy('created_at')
+        .orderBy('id');
       if (versions.length) sq = sq.where('ip_version', 'in', versions);
       const subnets = await sq.execute();
       const ids = subnets.map((s) => s.id);
@@ -58,16 +66,24 @@ export class NetworkIpAvailabilityHandler implements ResourceHandler {
           const size = parseIp(p.last_ip).value - parseIp(p.first_ip).value + 1n;
           totals.set(p.subnet_id, (totals.get(p.subnet_id) ?? 0n) + size);
         }
-        const counts = await db.selectFrom('ip_allocations').select(['subnet_id', sql<number>`count(*)`.as('n')])
-          .where('subnet_id', 'in', ip).groupBy('subnet_id').execute();
+        const counts = await db
+          .selectFrom('ip_allocations')
+          .select(['subnet_id', sql<number>`count(*)`.as('n')])
+          .where('subnet_id', 'in', ip)
+          .groupBy('subnet_id')
+          .execute();
         for (const c of counts) used.set(c.subnet_id, Number(c.n));
       }
       for (const s of subnets) {
         const total = totals.get(s.id) ?? parseCidr(s.cidr).size;
         const l = subnetsByNet.get(s.network_id) ?? [];
         l.push({
-          subnet_id: s.id, ip_version: Number(s.ip_version), cidr: s.cidr, subnet_name: s.name,
-          used_ips: used.get(s.id) ?? 0, total_ips: Number(total),
+          subnet_id: s.id,
+          ip_version: Number(s.ip_version),
+          cidr: s.cidr,
+          subnet_name: s.name,
+          used_ips: used.get(s.id) ?? 0,
+          total_ips: Number(total),
         });
         subnetsByNet.set(s.network_id, l);
       }
@@ -78,7 +94,10 @@ export class NetworkIpAvailabilityHandler implements ResourceHandler {
       // An ip_version filter joins the subnets: networks without one of that version drop out.
       if (versions.length && subnets.length === 0) continue;
       out.push({
-        network_id: n.id, network_name: n.name, tenant_id: n.project_id, project_id: n.project_id,
+        network_id: n.id,
+        network_name: n.name,
+        tenant_id: n.project_id,
+        project_id: n.project_id,
         subnet_ip_availability: subnets,
         used_ips: subnets.reduce((a, s) => a + (s.used_ips as number), 0),
         total_ips: subnets.reduce((a, s) => a + (s.total_ips as number), 0),

@@ -5,9 +5,7 @@ import { NOT_SPECIFIED } from '../../definitions/common.js';
 import { ADDRESS_BITS, type IpVersion } from '../../ipam/address.js';
 import { parseCidr } from '../../ipam/cidr.js';
 import { cidrTexts, prefixSet, type PrefixSet } from '../../ipam/prefix-set.js';
-import {
-  emptySubnetPoolPrefixList, illegalSubnetPoolPrefixBounds, prefixVersionMismatch, unsupportedMinSubnetPoolPrefix,
-} from './errors.js';
+import { emptySubnetPoolPrefixList, illegalSubnetPoolPrefixBounds, prefixVersionMismatch, unsupportedMinSubnetPoolPrefix } from './errors.js';
 
 /** IPv4 pools allocate /8 and longer by default, IPv6 /64 and longer (and quotas count in those units). */
 export const DEFAULT_MIN_PREFIXLEN: Readonly<Record<IpVersion, number>> = { 4: 8, 6: 64 };
@@ -56,7 +54,12 @@ export function readPool(input: PoolInput): PoolSettings {
   if (dflt < min) throw illegalSubnetPoolPrefixBounds('default_prefixlen', dflt, 'min_prefixlen', min);
   if (dflt > max) throw illegalSubnetPoolPrefixBounds('default_prefixlen', dflt, 'max_prefixlen', max);
   return {
-    ipVersion: v, prefixes: cidrTexts(set), set, minPrefixlen: min, maxPrefixlen: max, defaultPrefixlen: dflt,
+    ipVersion: v,
+    prefixes: cidrTexts(set),
+    set,
+    minPrefixlen: min,
+    maxPrefixlen: max,
+    defaultPrefixlen: dflt,
     defaultQuota: given(input.default_quota) ? input.default_quota : null,
   };
 }

@@ -21,9 +21,15 @@ import { checkRevision } from '../common/standard.js';
 import { rbacVisible } from '../common/visibility.js';
 import { ACCESS_SHARED, addEntry, removeAll, sharedWith, WILDCARD } from '../rbac/store.js';
 import {
-  addressScopeNotFound, addressScopePrefixConflict, illegalSubnetPoolAssociationToAddressScope,
-  illegalSubnetPoolIpVersionAssociationToAddressScope, illegalSubnetPoolPrefixUpdate, illegalSubnetPoolUpdate,
-  networkAddressScopeAffinityError, subnetPoolDeleteError, subnetPoolNotFound,
+  addressScopeNotFound,
+  addressScopePrefixConflict,
+  illegalSubnetPoolAssociationToAddressScope,
+  illegalSubnetPoolIpVersionAssociationToAddressScope,
+  illegalSubnetPoolPrefixUpdate,
+  illegalSubnetPoolUpdate,
+  networkAddressScopeAffinityError,
+  subnetPoolDeleteError,
+  subnetPoolNotFound,
 } from './errors.js';
 import { readPool, readPrefixes, type PoolInput, type PoolSettings } from './reader.js';
 
@@ -51,7 +57,10 @@ export async function loadPrefixes(db: Reader, poolIds: readonly string[]): Prom
 }
 
 export function poolSet(row: SubnetPoolTable, prefixes: readonly string[]): PrefixSet {
-  return prefixSet(Number(row.ip_version) as IpVersion, prefixes.map((p) => parseCidr(p)));
+  return prefixSet(
+    Number(row.ip_version) as IpVersion,
+    prefixes.map((p) => parseCidr(p)),
+  );
 }
 
 /** A pool in the caller's scope (admin: any), locked for the transaction when `lock`. */
@@ -120,8 +129,13 @@ export class SubnetPoolHandler extends TableResource<'subnetpools'> {
 
   /** Only one default pool per IP version (InvalidInput, as _check_default_subnetpool_exists). */
   private async checkDefaultFree(tx: Tx, ipVersion: number, exceptId: string): Promise<void> {
-    const other = await tx.selectFrom('subnetpools').select('id').where('is_default', '=', 1).where('ip_version', '=', ipVersion)
-      .where('id', '!=', exceptId).executeTakeFirst();
+    const other = await tx
+      .selectFrom('subnetpools')
+      .select('id')
+      .where('is_default', '=', 1)
+      .where('ip_version', '=', ipVersion)
+      .where('id', '!=', exceptId)
+      .executeTakeFirst();
     if (other) {
       throw invalidInput('A default subnetpool for this IP family has already been set. Only one default may exist per IP family');
     }
@@ -133,8 +147,7 @@ export class SubnetPoolHandler extends TableResource<'subnetpools'> {
     if (!ctx.isAdmin) q = q.where(rbacVisible(ctx, 'address_scope', 'address_scopes.project_id', 'address_scopes.id'));
     const scope = await forUpdate(this.m.db, q).executeTakeFirst();
     if (!scope) throw addressScopeNotFound(scopeId);
-    if (!ctx.isAdmin && scope.project_id !== ctx.projectId
-      && !(await sharedWith(tx, 'address_scope', [scopeId], ctx.projectId)).has(scopeId)) {
+    if (!ctx.isAdmin && scope.project_id !== ctx.projectId && !(await sharedWith(tx, 'address_scope', [scopeId], ctx.projectId)).has(scopeId)) {
       throw illegalSubnetPoolAssociationToAddressScope(poolId, scopeId);
     }
     if (Number(scope.ip_version) !== set.version) {
@@ -142,7 +155,10 @@ export class SubnetPoolHandler extends TableResource<'subnetpools'> {
     }
     await this.checkNetworkAffinity(tx, poolId, set.version);
     const others = await tx.selectFrom('subnetpools').selectAll().where('address_scope_id', '=', scopeId).where('id', '!=', poolId).execute();
-    const prefixes = await loadPrefixes(tx, others.map((o) => o.id));
+    const prefixes = await loadPrefixes(
+      tx,
+      others.map((o) => o.id),
+    );
     for (const o of others) {
       if (intersects(poolSet(o, prefixes.get(o.id) ?? []), set)) throw addressScopePrefixConflict();
     }
@@ -176,7 +192,11 @@ export class SubnetPoolHandler extends TableResource<'subnetpools'> {
 
   private async writePrefixes(tx: Tx, id: string, prefixes: readonly string[]): Promise<void> {
     await tx.deleteFrom('subnetpool_prefixes').where('subnetpool_id', '=', id).execute();
-    if (prefixes.length) await tx.insertInto('subnetpool_prefixes').values(prefixes.map((cidr) => ({ subnetpool_id: id, cidr }))).execute();
+    if (prefixes.length)
+      await tx
+        .insertInto('subnetpool_prefixes')
+        .values(prefixes.map((cidr) => ({ subnetpool_id: id, cidr })))
+        .execute();
   }
 
   // ---- writes --------------------------------------------------------------------------------
@@ -187,7 +207,11 @@ export class SubnetPoolHandler extends TableResource<'subnetpools'> {
       for (const body of bodies) ids.push(await this.createOne(tx, ctx, body));
       const rows = await tx.selectFrom('subnetpools').selectAll().where('id', 'in', ids).execute();
       const byId = new Map(rows.map((r) => [r.id, r]));
-      return this.toDicts(ctx, tx, ids.map((id) => byId.get(id)!));
+      return this.toDicts(
+        ctx,
+        tx,
+        ids.map((id) => byId.get(id)!),
+      );
     });
   }
 
@@ -201,15 +225,34 @@ export class SubnetPoolHandler extends TableResource<'subnetpools'> {
     if (scopeId) await this.validateAddressScope(tx, ctx, scopeId, id, s.set);
     await this.m.quota.enforce(tx, projectId, { subnetpool: 1 });
     const now = nowIso();
-    await tx.insertInto('subnetpools').values({
-      id, project_id: projectId, name: body.name as string, ip_version: s.ipVersion, default_prefixlen: s.defaultPrefixlen,
-      min_prefixlen: s.minPrefixlen, max_prefixlen: s.maxPrefixlen, default_quota: s.defaultQuota, is_default: b2i(isDefault),
-      address_scope_id: scopeId, description: (body.description as string | undefined) ?? '', revision_number: 0,
-      created_at: now, updated_at: now,
-    }).execute();
+    await tx
+      .insertInto('subnetpools')
+      .values({
+        id,
+        project_id: projectId,
+        name: body.name as string,
+        ip_version: s.ipVersion,
+        default_prefixlen: s.defaultPrefixlen,
+        min_prefixlen: s.minPrefixlen,
+        max_prefixlen: s.maxPrefixlen,
+        default_quota: s.defaultQuota,
+        is_default: b2i(isDefault),
+        address_scope_id: scopeId,
+        description: (body.description as string | undefined) ?? '',
+        revision_number: 0,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
     await this.writePrefixes(tx, id, s.prefixes);
     if (body.shared === true) {
-      await addEntry(this.m.db, tx, { object_type: 'subnetpool', object_id: id, project_id: projectId, target_project: WILDCARD, action: ACCESS_SHARED });
+      await addEntry(this.m.db, tx, {
+        object_type: 'subnetpool',
+        object_id: id,
+        project_id: projectId,
+        target_project: WILDCARD,
+        action: ACCESS_SHARED,
+      });
     }
     return id;
   }
@@ -234,8 +277,11 @@ export class SubnetPoolHandler extends TableResource<'subnetpools'> {
     }
     const pick = (k: keyof SubnetPoolTable) => (k in body ? body[k] : pool[k]);
     const s: PoolSettings = readPool({
-      prefixes, default_prefixlen: Number(pick('default_prefixlen')), min_prefixlen: Number(pick('min_prefixlen')),
-      max_prefixlen: Number(pick('max_prefixlen')), default_quota: pick('default_quota'),
+      prefixes,
+      default_prefixlen: Number(pick('default_prefixlen')),
+      min_prefixlen: Number(pick('min_prefixlen')),
+      max_prefixlen: Number(pick('max_prefixlen')),
+      default_quota: pick('default_quota'),
     });
     const isDefault = 'is_default' in body ? body.is_default === true : i2b(pool.is_default);
     if (isDefault && !i2b(pool.is_default)) await this.checkDefaultFree(tx, s.ipVersion, id);
@@ -243,15 +289,21 @@ export class SubnetPoolHandler extends TableResource<'subnetpools'> {
     const scopeId = ('address_scope_id' in body ? body.address_scope_id : pool.address_scope_id) as string | null;
     if (scopeId) await this.validateAddressScope(tx, ctx, scopeId, id, s.set);
     const set: Partial<SubnetPoolTable> = {
-      ip_version: s.ipVersion, default_prefixlen: s.defaultPrefixlen, min_prefixlen: s.minPrefixlen, max_prefixlen: s.maxPrefixlen,
-      default_quota: s.defaultQuota, is_default: b2i(isDefault), address_scope_id: scopeId,
-      revision_number: Number(pool.revision_number) + 1, updated_at: nowIso(),
+      ip_version: s.ipVersion,
+      default_prefixlen: s.defaultPrefixlen,
+      min_prefixlen: s.minPrefixlen,
+      max_prefixlen: s.maxPrefixlen,
+      default_quota: s.defaultQuota,
+      is_default: b2i(isDefault),
+      address_scope_id: scopeId,
+      revision_number: Number(pool.revision_number) + 1,
+      updated_at: nowIso(),
     };
     if ('name' in body) set.name = body.name as string;
     if ('description' in body) set.description = body.description as string;
     await tx.updateTable('subnetpools').set(set).where('id', '=', id).execute();
     if (s.prefixes.join(',') !== cidrTexts(pool.set).join(',')) await this.writePrefixes(tx, id, s.prefixes);
-    return (await tx.selectFrom('subnetpools').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+    return await tx.selectFrom('subnetpools').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   }
 
   async delete(_ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
@@ -281,10 +333,14 @@ export class SubnetPoolHandler extends TableResource<'subnetpools'> {
   /** The member actions subnetpoolDef declares. */
   action(ctx: RequestContext, id: string, name: string, body: unknown): Promise<unknown> {
     switch (name) {
-      case 'add_prefixes': return this.addPrefixes(ctx, id, body);
-      case 'remove_prefixes': return this.removePrefixes(ctx, id, body);
-      case 'onboard_network_subnets': return this.onboardNetworkSubnets(ctx, id, body);
-      default: throw new Error(`subnet pool action ${name} is not declared`);
+      case 'add_prefixes':
+        return this.addPrefixes(ctx, id, body);
+      case 'remove_prefixes':
+        return this.removePrefixes(ctx, id, body);
+      case 'onboard_network_subnets':
+        return this.onboardNetworkSubnets(ctx, id, body);
+      default:
+        throw new Error(`subnet pool action ${name} is not declared`);
     }
   }
 
@@ -307,12 +363,18 @@ export class SubnetPoolHandler extends TableResource<'subnetpools'> {
       if (!pool) throw this.notFound(id);
       if (!intersects(pool.set, removal)) return { prefixes: cidrTexts(pool.set) };
       const subnets = await tx.selectFrom('subnets').select('cidr').where('subnetpool_id', '=', id).execute();
-      const allocated = prefixSet(pool.set.version, subnets.map((s) => parseCidr(s.cidr)));
+      const allocated = prefixSet(
+        pool.set.version,
+        subnets.map((s) => parseCidr(s.cidr)),
+      );
       if (intersects(allocated, removal)) throw illegalSubnetPoolPrefixUpdate('One or more the prefixes to be removed is in use by a subnet');
       const left = cidrTexts(difference(pool.set, removal));
       await this.writePrefixes(tx, id, left);
-      await tx.updateTable('subnetpools').set({ revision_number: Number(pool.revision_number) + 1, updated_at: nowIso() })
-        .where('id', '=', id).execute();
+      await tx
+        .updateTable('subnetpools')
+        .set({ revision_number: Number(pool.revision_number) + 1, updated_at: nowIso() })
+        .where('id', '=', id)
+        .execute();
       return { prefixes: left };
     });
   }
@@ -327,10 +389,19 @@ export class SubnetPoolHandler extends TableResource<'subnetpools'> {
       if (!ctx.isAdmin && net.project_id !== ctx.projectId) throw actionNotAuthorized();
       const pool = await findPool(this.m.db, tx, null, id, true);
       if (!pool) throw this.notFound(id);
-      const subnets = await tx.selectFrom('subnets').select(['id', 'cidr']).where('network_id', '=', networkId)
-        .where('ip_version', '=', pool.set.version).orderBy('created_at').orderBy('id').execute();
+      const subnets = await tx
+        .selectFrom('subnets')
+        .select(['id', 'cidr'])
+        .where('network_id', '=', networkId)
+        .where('ip_version', '=', pool.set.version)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
       const allocatedRows = await tx.selectFrom('subnets').select('cidr').where('subnetpool_id', '=', id).execute();
-      const allocated = prefixSet(pool.set.version, allocatedRows.map((s) => parseCidr(s.cidr)));
+      const allocated = prefixSet(
+        pool.set.version,
+        allocatedRows.map((s) => parseCidr(s.cidr)),
+      );
       for (const s of subnets) {
         if (intersects(prefixSet(pool.set.version, [parseCidr(s.cidr)]), allocated)) {
           throw illegalSubnetPoolUpdate(`Onboarding subnet ${s.id}: ${s.cidr} conflicts with allocated prefixes in subnet pool ${id}`);
@@ -338,8 +409,15 @@ export class SubnetPoolHandler extends TableResource<'subnetpools'> {
       }
       await this.change(tx, ctx, id, { prefixes: [...cidrTexts(pool.set), ...subnets.map((s) => s.cidr)] });
       if (subnets.length) {
-        await tx.updateTable('subnets').set((eb) => ({ subnetpool_id: id, revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
-          .where('id', 'in', subnets.map((s) => s.id)).execute();
+        await tx
+          .updateTable('subnets')
+          .set((eb) => ({ subnetpool_id: id, revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
+          .where(
+            'id',
+            'in',
+            subnets.map((s) => s.id),
+          )
+          .execute();
       }
       return subnets.map((s) => ({ id: s.id, cidr: s.cidr }));
     });

@@ -13,7 +13,9 @@ export const trunkPlugin: PluginDefinition = {
   classPaths: ['neutron.services.trunk.plugin.TrunkPlugin'],
   aliases: () => ['trunk', 'trunk-details'],
   create(ctx) {
-    ctx.callbacks.subscribe('port', Events.PRECOMMIT_DELETE, (p: EventPayload) => refuseTrunkPortDelete(p.tx as Tx, p.before as never), { name: 'trunk' });
+    ctx.callbacks.subscribe('port', Events.PRECOMMIT_DELETE, (p: EventPayload) => refuseTrunkPortDelete(p.tx as Tx, p.before as never), {
+      name: 'trunk',
+    });
     return { resources: [new TrunkHandler(ctx.db)], ml2Extensions: [new TrunkDetails(ctx.db)] };
   },
 };

@@ -16,7 +16,10 @@ export class TrunkDetails implements Ml2ExtensionDriver {
   async extendPortDicts(db: Reader, dicts: Rec[], want: (name: string) => boolean): Promise<void> {
     if (dicts.length === 0 || !want('trunk_details')) return;
     const trunkOf = new Map<string, string>();
-    for (const part of idChunks(this.db, dicts.map((d) => d.id as string))) {
+    for (const part of idChunks(
+      this.db,
+      dicts.map((d) => d.id as string),
+    )) {
       const rows = await whereIdIn(this.db, db.selectFrom('trunks').select(['id', 'port_id']), 'trunks.port_id', part).execute();
       for (const t of rows) trunkOf.set(t.port_id, t.id);
     }
@@ -25,7 +28,8 @@ export class TrunkDetails implements Ml2ExtensionDriver {
     const macs = new Map<string, string>();
     const subportIds = [...subports.values()].flat().map((s) => s.port_id);
     for (const part of idChunks(this.db, subportIds)) {
-      for (const p of await whereIdIn(this.db, db.selectFrom('ports').select(['id', 'mac_address']), 'ports.id', part).execute()) macs.set(p.id, p.mac_address);
+      for (const p of await whereIdIn(this.db, db.selectFrom('ports').select(['id', 'mac_address']), 'ports.id', part).execute())
+        macs.set(p.id, p.mac_address);
     }
     for (const d of dicts) {
       const trunkId = trunkOf.get(d.id as string);
@@ -33,7 +37,10 @@ export class TrunkDetails implements Ml2ExtensionDriver {
       d.trunk_details = {
         trunk_id: trunkId,
         sub_ports: (subports.get(trunkId) ?? []).map((s) => ({
-          segmentation_id: Number(s.segmentation_id), segmentation_type: s.segmentation_type, port_id: s.port_id, mac_address: macs.get(s.port_id),
+          segmentation_id: Number(s.segmentation_id),
+          segmentation_type: s.segmentation_type,
+          port_id: s.port_id,
+          mac_address: macs.get(s.port_id),
         })),
       };
     }
@@ -42,8 +49,16 @@ export class TrunkDetails implements Ml2ExtensionDriver {
 
 /** A port delete guard (PortHandler.deleteGuards): subports and parents stay. One query for both. */
 export async function refuseTrunkPortDelete(tx: Tx, port: { id: string }): Promise<void> {
-  const uses = await tx.selectFrom('subports').select([sql<string>`'subport'`.as('kind'), 'trunk_id']).where('port_id', '=', port.id)
-    .unionAll(tx.selectFrom('trunks').select([sql<string>`'parent'`.as('kind'), 'id as trunk_id']).where('port_id', '=', port.id))
+  const uses = await tx
+    .selectFrom('subports')
+    .select([sql<string>`'subport'`.as('kind'), 'trunk_id'])
+    .where('port_id', '=', port.id)
+    .unionAll(
+      tx
+        .selectFrom('trunks')
+        .select([sql<string>`'parent'`.as('kind'), 'id as trunk_id'])
+        .where('port_id', '=', port.id),
+    )
     .execute();
   const sub = uses.find((u) => u.kind === 'subport');
   if (sub) throw portInUseAsSubPort(port.id, sub.trunk_id);

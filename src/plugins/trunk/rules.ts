@@ -7,14 +7,10 @@ import type { Rec } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import type { PortTable } from '../../db/schema.js';
 import { forUpdate, type Tx } from '../../db/tx.js';
-import {
-  MAX_VLAN_TAG, MIN_VLAN_TAG, SEGMENTATION_TYPE_INHERIT, SEGMENTATION_TYPE_VLAN, type SubPortRequest,
-} from '../../definitions/trunk.js';
+import { MAX_VLAN_TAG, MIN_VLAN_TAG, SEGMENTATION_TYPE_INHERIT, SEGMENTATION_TYPE_VLAN, type SubPortRequest } from '../../definitions/trunk.js';
 import { invalidInput } from '../../core/errors.js';
 import { pyStr } from '../../ipam/errors.js';
-import {
-  parentPortInUse, portInUse, portNotFound, subPortMtuGreaterThanTrunkPortMtu, trunkPortInUse,
-} from './errors.js';
+import { parentPortInUse, portInUse, portNotFound, subPortMtuGreaterThanTrunkPortMtu, trunkPortInUse } from './errors.js';
 import { AGENT_TYPE_LINUXBRIDGE, VIF_TYPE_BRIDGE } from '../../core/wire.js';
 
 /** The Linux-bridge trunk driver's segmentation types, with their id checks. */
@@ -60,8 +56,12 @@ export class TrunkRules {
   async canBeTrunked(tx: Tx, port: PortTable): Promise<boolean> {
     if (!port.binding_host_id) return true;
     if (port.binding_vif_type !== VIF_TYPE_BRIDGE) return false;
-    const agent = await tx.selectFrom('agents').select('id').where('host', '=', port.binding_host_id)
-      .where('agent_type', '=', AGENT_TYPE_LINUXBRIDGE).executeTakeFirst();
+    const agent = await tx
+      .selectFrom('agents')
+      .select('id')
+      .where('host', '=', port.binding_host_id)
+      .where('agent_type', '=', AGENT_TYPE_LINUXBRIDGE)
+      .executeTakeFirst();
     return agent !== undefined;
   }
 
@@ -77,8 +77,12 @@ export class TrunkRules {
 
   private async networkOf(tx: Tx, networkId: string) {
     const net = await tx.selectFrom('networks').select(['id', 'mtu']).where('id', '=', networkId).executeTakeFirst();
-    const seg = await tx.selectFrom('network_segments').select(['network_type', 'segmentation_id']).where('network_id', '=', networkId)
-      .orderBy('segment_index').executeTakeFirst();
+    const seg = await tx
+      .selectFrom('network_segments')
+      .select(['network_type', 'segmentation_id'])
+      .where('network_id', '=', networkId)
+      .orderBy('segment_index')
+      .executeTakeFirst();
     return { mtu: net ? Number(net.mtu) : null, networkType: seg?.network_type ?? null, segmentationId: seg?.segmentation_id ?? null };
   }
 
@@ -114,7 +118,9 @@ export class TrunkRules {
         throw subPortMtuGreaterThanTrunkPortMtu(r.port_id, net.mtu, parent.id, trunkMtu);
       }
       if (type === undefined || segId === undefined) {
-        throw invalidInput(`Invalid subport details '${pyStr(r)}': missing segmentation information. Must specify both segmentation_id and segmentation_type`);
+        throw invalidInput(
+          `Invalid subport details '${pyStr(r)}': missing segmentation information. Must specify both segmentation_id and segmentation_type`,
+        );
       }
       const id = toSegmentationId(segId);
       if (id === null) throw invalidInput(`Invalid subport details: segmentation_id '${pyStr(segId)}' is not an integer`);

@@ -12,9 +12,7 @@ import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from
 import { idChunks, loadTags, whereIdIn } from '../common/list-sql.js';
 import { checkRevision, standardFields } from '../common/standard.js';
 import { TableResource } from '../common/table-resource.js';
-import {
-  duplicateSubPort, parentPortInUse, subPortNotFound, trunkDisabled, trunkInErrorState, trunkInUse, trunkNotFound,
-} from './errors.js';
+import { duplicateSubPort, parentPortInUse, subPortNotFound, trunkDisabled, trunkInErrorState, trunkInUse, trunkNotFound } from './errors.js';
 import { requestSubports, TrunkRules, type SubPort } from './rules.js';
 
 export const TRUNK_DOWN = 'DOWN';
@@ -22,7 +20,9 @@ export const TRUNK_ERROR = 'ERROR';
 
 /** A subport as the trunk shows it (trunk_id left out, as in Neutron). */
 const subportView = (s: SubPortTable) => ({
-  segmentation_type: s.segmentation_type, port_id: s.port_id, segmentation_id: Number(s.segmentation_id),
+  segmentation_type: s.segmentation_type,
+  port_id: s.port_id,
+  segmentation_id: Number(s.segmentation_id),
 });
 
 /** Subports of many trunks, in a stable order (by segmentation). */
@@ -30,7 +30,9 @@ export async function loadSubports(db: Reader, dbInfo: Db, trunkIds: string[]): 
   const out = new Map<string, SubPortTable[]>();
   for (const part of idChunks(dbInfo, trunkIds)) {
     const q = whereIdIn(dbInfo, db.selectFrom('subports').selectAll(), 'subports.trunk_id', part)
-      .orderBy('segmentation_type').orderBy('segmentation_id').orderBy('port_id');
+      .orderBy('segmentation_type')
+      .orderBy('segmentation_id')
+      .orderBy('port_id');
     for (const s of await q.execute()) {
       const l = out.get(s.trunk_id);
       if (l) l.push(s);
@@ -80,11 +82,19 @@ export class TrunkHandler extends TableResource<'trunks'> {
   /** Stores subports; the keys turn concurrent duplicates into Neutron's conflicts. */
   private async insertSubports(tx: Tx, trunkId: string, subports: readonly SubPort[]): Promise<void> {
     for (const s of subports) {
-      const clash = await tx.selectFrom('subports').select('port_id').where('trunk_id', '=', trunkId)
-        .where('segmentation_type', '=', s.segmentation_type).where('segmentation_id', '=', s.segmentation_id).executeTakeFirst();
+      const clash = await tx
+        .selectFrom('subports')
+        .select('port_id')
+        .where('trunk_id', '=', trunkId)
+        .where('segmentation_type', '=', s.segmentation_type)
+        .where('segmentation_id', '=', s.segmentation_id)
+        .executeTakeFirst();
       if (clash) throw duplicateSubPort(s.segmentation_type, s.segmentation_id, trunkId);
       try {
-        await tx.insertInto('subports').values({ ...s, trunk_id: trunkId }).execute();
+        await tx
+          .insertInto('subports')
+          .values({ ...s, trunk_id: trunkId })
+          .execute();
       } catch (err) {
         if (isDuplicateKey(err)) throw duplicateSubPort(s.segmentation_type, s.segmentation_id, trunkId);
         throw err;
@@ -101,11 +111,21 @@ export class TrunkHandler extends TableResource<'trunks'> {
         const now = nowIso();
         const id = b.id as string;
         try {
-          await tx.insertInto('trunks').values({
-            id, project_id: b.project_id as string, name: b.name as string, admin_state_up: b2i(b.admin_state_up !== false),
-            port_id: parent.id, status: TRUNK_DOWN, description: (b.description as string | undefined) ?? '',
-            revision_number: 0, created_at: now, updated_at: now,
-          }).execute();
+          await tx
+            .insertInto('trunks')
+            .values({
+              id,
+              project_id: b.project_id as string,
+              name: b.name as string,
+              admin_state_up: b2i(b.admin_state_up !== false),
+              port_id: parent.id,
+              status: TRUNK_DOWN,
+              description: (b.description as string | undefined) ?? '',
+              revision_number: 0,
+              created_at: now,
+              updated_at: now,
+            })
+            .execute();
         } catch (err) {
           if (isDuplicateKey(err)) throw parentPortInUse(parent.id);
           throw err;
@@ -156,10 +176,14 @@ export class TrunkHandler extends TableResource<'trunks'> {
   /** The member actions trunkDef declares. */
   action(ctx: RequestContext, id: string, name: string, body: unknown): Promise<unknown> {
     switch (name) {
-      case 'add_subports': return this.addSubports(ctx, id, body);
-      case 'remove_subports': return this.removeSubports(ctx, id, body);
-      case 'get_subports': return this.getSubports(ctx, id);
-      default: throw new Error(`trunk action ${name} is not declared`);
+      case 'add_subports':
+        return this.addSubports(ctx, id, body);
+      case 'remove_subports':
+        return this.removeSubports(ctx, id, body);
+      case 'get_subports':
+        return this.getSubports(ctx, id);
+      default:
+        throw new Error(`trunk action ${name} is not declared`);
     }
   }
 
@@ -172,8 +196,11 @@ export class TrunkHandler extends TableResource<'trunks'> {
       if (!i2b(trunk.admin_state_up)) throw trunkDisabled(id);
       if (trunk.status === TRUNK_ERROR) throw trunkInErrorState(id);
       await this.insertSubports(tx, id, subports);
-      await tx.updateTable('trunks').set({ status: TRUNK_DOWN, revision_number: Number(trunk.revision_number) + 1, updated_at: nowIso() })
-        .where('id', '=', id).execute();
+      await tx
+        .updateTable('trunks')
+        .set({ status: TRUNK_DOWN, revision_number: Number(trunk.revision_number) + 1, updated_at: nowIso() })
+        .where('id', '=', id)
+        .execute();
       return this.reread(tx, id);
     });
   }
@@ -190,8 +217,11 @@ export class TrunkHandler extends TableResource<'trunks'> {
       }
       const ids = requested.map((r) => r.port_id);
       if (ids.length) await tx.deleteFrom('subports').where('trunk_id', '=', id).where('port_id', 'in', ids).execute();
-      await tx.updateTable('trunks').set({ status: TRUNK_DOWN, revision_number: Number(trunk.revision_number) + 1, updated_at: nowIso() })
-        .where('id', '=', id).execute();
+      await tx
+        .updateTable('trunks')
+        .set({ status: TRUNK_DOWN, revision_number: Number(trunk.revision_number) + 1, updated_at: nowIso() })
+        .where('id', '=', id)
+        .execute();
       return this.reread(tx, id);
     });
   }

@@ -75,4 +75,3 @@ export const ADMIN_OR_SG_OWNER_READER = either(ADMIN, SG_OWNER_READER);
 // caller pre-fills `ext_parent:project_id`.
 export const ADMIN_OR_PARENT_OWNER_MANAGER = either(ADMIN, 'role:manager and rule:ext_parent_owner');
 export const ADMIN_OR_PARENT_OWNER_READER = either(ADMIN, 'role:reader and rule:ext_parent_owner');
-

@@ -1,10 +1,7 @@
 // Default rules for routers, floating IPs and floating IP pools (Neutron's
 // router.py, floatingip.py and floatingip_pools.py). Gateway details that
 // touch the external network's addressing (SNAT, fixed IPs) are admin-only.
-import {
-  ADMIN, ADMIN_OR_OWNER, ADMIN_OR_PROJECT_MANAGER, ADMIN_OR_PROJECT_MEMBER, ADMIN_OR_PROJECT_READER, ANY,
-  type RuleSpec,
-} from './common.js';
+import { ADMIN, ADMIN_OR_OWNER, ADMIN_OR_PROJECT_MANAGER, ADMIN_OR_PROJECT_MEMBER, ADMIN_OR_PROJECT_READER, ANY, type RuleSpec } from './common.js';
 
 export const L3_RULES: readonly RuleSpec[] = [
   ['create_router', ADMIN_OR_PROJECT_MEMBER, ANY],

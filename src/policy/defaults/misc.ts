@@ -4,7 +4,14 @@
 // network_segment_range.py, availability_zone.py, service_type.py), plus
 // the extension list, which Neutron does not guard by policy at all.
 import {
-  building, or, ADMIN, ADMIN_OR_OWNER, ADMIN_OR_PROJECT_MANAGER, ADMIN_OR_PROJECT_MEMBER, ADMIN_OR_PROJECT_READER, ANY,
+  building,
+  or,
+  ADMIN,
+  ADMIN_OR_OWNER,
+  ADMIN_OR_PROJECT_MANAGER,
+  ADMIN_OR_PROJECT_MEMBER,
+  ADMIN_OR_PROJECT_READER,
+  ANY,
   type RuleSpec,
 } from './common.js';
 
@@ -38,10 +45,18 @@ export const MISC_RULES: readonly RuleSpec[] = [
   // RBAC: sharing with every project ("*") is admin-only.
   building('restrict_wildcard', or('(not field:rbac_policy:target_tenant=* and not field:rbac_policy:target_project=*)', ADMIN)),
   ['create_rbac_policy', ADMIN_OR_PROJECT_MEMBER, ANY],
-  ['create_rbac_policy:target_tenant', or(ADMIN, '(not field:rbac_policy:target_tenant=* and not field:rbac_policy:target_project=*)'), 'rule:restrict_wildcard'],
+  [
+    'create_rbac_policy:target_tenant',
+    or(ADMIN, '(not field:rbac_policy:target_tenant=* and not field:rbac_policy:target_project=*)'),
+    'rule:restrict_wildcard',
+  ],
   ['create_rbac_policy:target_project', or(ADMIN, 'not field:rbac_policy:target_project=*')],
   ['update_rbac_policy', ADMIN_OR_PROJECT_MEMBER, ADMIN_OR_OWNER],
-  ['update_rbac_policy:target_tenant', or(ADMIN, '(not field:rbac_policy:target_tenant=* and not field:rbac_policy:target_project=*)'), 'rule:restrict_wildcard and rule:admin_or_owner'],
+  [
+    'update_rbac_policy:target_tenant',
+    or(ADMIN, '(not field:rbac_policy:target_tenant=* and not field:rbac_policy:target_project=*)'),
+    'rule:restrict_wildcard and rule:admin_or_owner',
+  ],
   ['update_rbac_policy:target_project', or(ADMIN, 'not field:rbac_policy:target_project=*')],
   ['get_rbac_policy', ADMIN_OR_PROJECT_READER, ADMIN_OR_OWNER],
   ['delete_rbac_policy', ADMIN_OR_PROJECT_MEMBER, ADMIN_OR_OWNER],

@@ -1,8 +1,17 @@
 // Default rules for networks, segments and network IP availability
 // (Neutron's network.py, segment.py and network_ip_availability.py).
 import {
-  building, or, ADMIN, ADMIN_OR_OWNER, ADMIN_OR_PROJECT_MEMBER, ADMIN_OR_PROJECT_READER, ADMIN_OR_SERVICE, ADVSVC, ANY,
-  SERVICE, type RuleSpec,
+  building,
+  or,
+  ADMIN,
+  ADMIN_OR_OWNER,
+  ADMIN_OR_PROJECT_MEMBER,
+  ADMIN_OR_PROJECT_READER,
+  ADMIN_OR_SERVICE,
+  ADVSVC,
+  ANY,
+  SERVICE,
+  type RuleSpec,
 } from './common.js';
 
 export const NETWORK_RULES: readonly RuleSpec[] = [
@@ -23,7 +32,11 @@ export const NETWORK_RULES: readonly RuleSpec[] = [
   ['create_network:tags', ADMIN_OR_PROJECT_MEMBER],
 
   // Shared and external networks are visible to every project.
-  ['get_network', or(ADMIN_OR_PROJECT_READER, SERVICE, 'rule:shared', 'rule:external', ADVSVC), or(ADMIN_OR_OWNER, 'rule:shared', 'rule:external', ADVSVC)],
+  [
+    'get_network',
+    or(ADMIN_OR_PROJECT_READER, SERVICE, 'rule:shared', 'rule:external', ADVSVC),
+    or(ADMIN_OR_OWNER, 'rule:shared', 'rule:external', ADVSVC),
+  ],
   // Removed from Neutron after Zed (where it let everybody see the flag);
   // kept so that attribute filtering never falls back to `default` for it.
   ['get_network:router:external', ADMIN_OR_PROJECT_READER, ANY],
@@ -49,5 +62,4 @@ export const NETWORK_RULES: readonly RuleSpec[] = [
 
   // Per-network address usage; operators and services only.
   ['get_network_ip_availability', ADMIN_OR_SERVICE, ADMIN],
-
 ];

@@ -4,9 +4,24 @@
 // a project can plug a port into a shared network but may not pick addresses
 // or MACs on somebody else's network.
 import {
-  building, or, ADMIN, ADMIN_OR_NET_OWNER, ADMIN_OR_NET_OWNER_MEMBER, ADMIN_OR_NET_OWNER_READER, ADMIN_OR_OWNER,
-  ADMIN_OR_PROJECT_MEMBER, ADMIN_OR_SERVICE, ADVSVC, ANY, NET_OWNER_MANAGER, NET_OWNER_MEMBER, NET_OWNER_READER,
-  PROJECT_MEMBER, PROJECT_READER, SERVICE, type RuleSpec,
+  building,
+  or,
+  ADMIN,
+  ADMIN_OR_NET_OWNER,
+  ADMIN_OR_NET_OWNER_MEMBER,
+  ADMIN_OR_NET_OWNER_READER,
+  ADMIN_OR_OWNER,
+  ADMIN_OR_PROJECT_MEMBER,
+  ADMIN_OR_SERVICE,
+  ADVSVC,
+  ANY,
+  NET_OWNER_MANAGER,
+  NET_OWNER_MEMBER,
+  NET_OWNER_READER,
+  PROJECT_MEMBER,
+  PROJECT_READER,
+  SERVICE,
+  type RuleSpec,
 } from './common.js';
 
 export const PORT_RULES: readonly RuleSpec[] = [
@@ -17,7 +32,11 @@ export const PORT_RULES: readonly RuleSpec[] = [
 
   ['create_port', or(ADMIN_OR_SERVICE, NET_OWNER_MEMBER, 'rule:shared'), ANY],
   ['create_port:device_id', or(ADMIN_OR_PROJECT_MEMBER, SERVICE), ANY],
-  ['create_port:device_owner', or('not rule:network_device', ADMIN_OR_SERVICE, NET_OWNER_MEMBER), or('not rule:network_device', ADVSVC, ADMIN_OR_NET_OWNER)],
+  [
+    'create_port:device_owner',
+    or('not rule:network_device', ADMIN_OR_SERVICE, NET_OWNER_MEMBER),
+    or('not rule:network_device', ADVSVC, ADMIN_OR_NET_OWNER),
+  ],
   ['create_port:mac_address', or(ADMIN_OR_SERVICE, NET_OWNER_MEMBER), or(ADVSVC, ADMIN_OR_NET_OWNER)],
   ['create_port:fixed_ips', or(ADMIN_OR_SERVICE, NET_OWNER_MEMBER, 'rule:shared'), or(ADVSVC, ADMIN_OR_NET_OWNER, 'rule:shared')],
   ['create_port:fixed_ips:ip_address', or(ADMIN_OR_SERVICE, NET_OWNER_MEMBER), or(ADVSVC, ADMIN_OR_NET_OWNER)],
@@ -47,7 +66,11 @@ export const PORT_RULES: readonly RuleSpec[] = [
 
   ['update_port', or(ADMIN_OR_SERVICE, PROJECT_MEMBER), or(ADMIN_OR_OWNER, ADVSVC)],
   ['update_port:device_id', or(ADMIN_OR_PROJECT_MEMBER, SERVICE), ANY],
-  ['update_port:device_owner', or('not rule:network_device', ADMIN_OR_SERVICE, NET_OWNER_MEMBER), or('not rule:network_device', ADVSVC, ADMIN_OR_NET_OWNER)],
+  [
+    'update_port:device_owner',
+    or('not rule:network_device', ADMIN_OR_SERVICE, NET_OWNER_MEMBER),
+    or('not rule:network_device', ADVSVC, ADMIN_OR_NET_OWNER),
+  ],
   ['update_port:mac_address', or(ADMIN_OR_SERVICE, NET_OWNER_MANAGER), or(ADMIN, ADVSVC)],
   ['update_port:fixed_ips', or(ADMIN_OR_SERVICE, NET_OWNER_MEMBER), or(ADVSVC, ADMIN_OR_NET_OWNER)],
   ['update_port:fixed_ips:ip_address', or(ADMIN_OR_SERVICE, NET_OWNER_MEMBER), or(ADVSVC, ADMIN_OR_NET_OWNER)],

@@ -5,8 +5,19 @@
 // anyone. Showing one rule type's driver details is for admins (the plugin itself refuses
 // others). Trunks belong to their project.
 import {
-  building, either, or, widened, ADMIN, ADMIN_OR_OWNER, ADMIN_OR_PARENT_OWNER_MANAGER, ADMIN_OR_PARENT_OWNER_READER,
-  ADMIN_OR_PROJECT_MANAGER, ADMIN_OR_PROJECT_MEMBER, ADMIN_OR_PROJECT_READER, ANY, type RuleSpec,
+  building,
+  either,
+  or,
+  widened,
+  ADMIN,
+  ADMIN_OR_OWNER,
+  ADMIN_OR_PARENT_OWNER_MANAGER,
+  ADMIN_OR_PARENT_OWNER_READER,
+  ADMIN_OR_PROJECT_MANAGER,
+  ADMIN_OR_PROJECT_MEMBER,
+  ADMIN_OR_PROJECT_READER,
+  ANY,
+  type RuleSpec,
 } from './common.js';
 
 const RULE_TYPES = ['bandwidth_limit', 'dscp_marking', 'minimum_bandwidth', 'packet_rate_limit', 'minimum_packet_rate'];

@@ -3,8 +3,16 @@
 // default_security_group_rules.py). Rules of a group are governed by the
 // group's owner (`security_group:project_id` in the target).
 import {
-  building, or, ADMIN, ADMIN_OR_OWNER, ADMIN_OR_PROJECT_MEMBER, ADMIN_OR_PROJECT_READER, ADMIN_OR_SG_OWNER_MEMBER,
-  ADMIN_OR_SG_OWNER_READER, ANY, type RuleSpec,
+  building,
+  or,
+  ADMIN,
+  ADMIN_OR_OWNER,
+  ADMIN_OR_PROJECT_MEMBER,
+  ADMIN_OR_PROJECT_READER,
+  ADMIN_OR_SG_OWNER_MEMBER,
+  ADMIN_OR_SG_OWNER_READER,
+  ANY,
+  type RuleSpec,
 } from './common.js';
 
 export const SECURITY_GROUP_RULES: readonly RuleSpec[] = [

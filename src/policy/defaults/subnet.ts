@@ -2,8 +2,20 @@
 // subnet.py, subnetpool.py and address_scope.py). Subnet rules mostly hinge on
 // owning the subnet's network (`network:project_id` in the target).
 import {
-  building, or, ADMIN, ADMIN_OR_NET_OWNER, ADMIN_OR_NET_OWNER_MEMBER, ADMIN_OR_NET_OWNER_READER, ADMIN_OR_OWNER,
-  ADMIN_OR_PROJECT_MEMBER, ADMIN_OR_PROJECT_READER, ANY, PROJECT_MEMBER, PROJECT_READER, SERVICE, type RuleSpec,
+  building,
+  or,
+  ADMIN,
+  ADMIN_OR_NET_OWNER,
+  ADMIN_OR_NET_OWNER_MEMBER,
+  ADMIN_OR_NET_OWNER_READER,
+  ADMIN_OR_OWNER,
+  ADMIN_OR_PROJECT_MEMBER,
+  ADMIN_OR_PROJECT_READER,
+  ANY,
+  PROJECT_MEMBER,
+  PROJECT_READER,
+  SERVICE,
+  type RuleSpec,
 } from './common.js';
 
 export const SUBNET_RULES: readonly RuleSpec[] = [
@@ -17,7 +29,11 @@ export const SUBNET_RULES: readonly RuleSpec[] = [
   ['create_subnet:tags', or(PROJECT_MEMBER, ADMIN_OR_NET_OWNER_MEMBER)],
 
   // Subnets of shared or external networks are visible to everyone.
-  ['get_subnet', or(PROJECT_READER, 'rule:shared', 'rule:external_network', ADMIN_OR_NET_OWNER_READER, SERVICE), or('rule:shared', 'rule:external_network', ADMIN_OR_OWNER)],
+  [
+    'get_subnet',
+    or(PROJECT_READER, 'rule:shared', 'rule:external_network', ADMIN_OR_NET_OWNER_READER, SERVICE),
+    or('rule:shared', 'rule:external_network', ADMIN_OR_OWNER),
+  ],
   ['get_subnet:segment_id', ADMIN],
   ['get_subnet:tags', or(PROJECT_READER, 'rule:shared', 'rule:external_network', ADMIN_OR_NET_OWNER_READER)],
 
