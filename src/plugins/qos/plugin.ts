@@ -4,7 +4,7 @@
 import type { ResourceHandler } from '../../core/resource.js';
 import type { PluginDefinition } from '../contract.js';
 import { RULE_SPECS } from '../../definitions/qos.js';
-import { boundKind } from '../rbac/kinds.js';
+import { boundKind, projectsBoundThrough } from '../rbac/kinds.js';
 import { QosDrivers } from './drivers.js';
 import { QosMl2Extension } from './ml2-extension.js';
 import { QosPolicyHandler } from './policies.js';
@@ -32,30 +32,11 @@ export const qosPolicyKind = boundKind({
   type: QOS_POLICY,
   table: 'qos_policies',
   label: 'QoS policy',
-  async boundProjects(tx, id) {
-    const nets = await tx
-      .selectFrom('qos_network_policy_bindings')
-      .innerJoin('networks', 'networks.id', 'qos_network_policy_bindings.network_id')
-      .select('networks.project_id')
-      .distinct()
-      .where('qos_network_policy_bindings.policy_id', '=', id)
-      .execute();
-    const ports = await tx
-      .selectFrom('qos_port_policy_bindings')
-      .innerJoin('ports', 'ports.id', 'qos_port_policy_bindings.port_id')
-      .select('ports.project_id')
-      .distinct()
-      .where('qos_port_policy_bindings.policy_id', '=', id)
-      .execute();
-    const fips = await tx
-      .selectFrom('qos_fip_policy_bindings')
-      .innerJoin('floatingips', 'floatingips.id', 'qos_fip_policy_bindings.fip_id')
-      .select('floatingips.project_id')
-      .distinct()
-      .where('qos_fip_policy_bindings.policy_id', '=', id)
-      .execute();
-    return new Set([...nets, ...ports, ...fips].map((r) => r.project_id));
-  },
+  boundProjects: projectsBoundThrough(
+    { binding: 'qos_network_policy_bindings', objectColumn: 'policy_id', owner: 'networks', ownerColumn: 'network_id' },
+    { binding: 'qos_port_policy_bindings', objectColumn: 'policy_id', owner: 'ports', ownerColumn: 'port_id' },
+    { binding: 'qos_fip_policy_bindings', objectColumn: 'policy_id', owner: 'floatingips', ownerColumn: 'fip_id' },
+  ),
 });
 
 export const qosPlugin: PluginDefinition = {

@@ -4,7 +4,7 @@
 import { NeutronError, invalidInput } from '../../core/errors.js';
 import type { RequestContext } from '../../core/context.js';
 import type { Db } from '../../db/connection.js';
-import { forUpdate, i2b, nowIso, type Tx } from '../../db/tx.js';
+import { forUpdate, i2b, nowIso, untyped, type Tx } from '../../db/tx.js';
 import { networkVisible, rbacVisible } from '../common/visibility.js';
 import { externalNetworkInUse, invalidSharedSetting, rbacPolicyInUse } from './errors.js';
 import { ACCESS_EXTERNAL, ACCESS_SHARED, entriesOf, WILDCARD, type RbacEntry } from './store.js';
@@ -209,6 +209,35 @@ function projectsOfRowsWith(table: 'subnets' | 'subnetpools', column: 'subnetpoo
   };
 }
 
+/** A binding table joining an owned resource (its ports, networks, …) to the shared object. */
+export interface BindingJoin {
+  /** e.g. 'qos_port_policy_bindings'. */
+  binding: string;
+  /** Its column naming the shared object, e.g. 'policy_id'. */
+  objectColumn: string;
+  /** The owned resource's table and the binding's column naming it, e.g. 'ports', 'port_id'. */
+  owner: string;
+  ownerColumn: string;
+}
+
+/** The projects whose resources are bound to the object through any of `joins` (get_bound_project_ids). */
+export function projectsBoundThrough(...joins: BindingJoin[]): BoundKindSpec['boundProjects'] {
+  return async (tx, id) => {
+    const projects = new Set<string>();
+    for (const j of joins) {
+      const rows = await untyped(tx)
+        .selectFrom(j.binding)
+        .innerJoin(j.owner, `${j.owner}.id`, `${j.binding}.${j.ownerColumn}`)
+        .select(`${j.owner}.project_id as project_id`)
+        .distinct()
+        .where(`${j.binding}.${j.objectColumn}`, '=', id)
+        .execute();
+      for (const r of rows) projects.add(r.project_id as string);
+    }
+    return projects;
+  };
+}
+
 export function boundKind(spec: BoundKindSpec): RbacKind {
   const table = spec.table as 'subnetpools';
   return {
@@ -280,16 +309,12 @@ export const securityGroupKind: RbacKind = {
     table: 'security_groups',
     label: 'Security group',
     // SecurityGroup.get_bound_project_ids: the projects of the ports that use the group.
-    async boundProjects(tx, id) {
-      const rows = await tx
-        .selectFrom('security_group_port_bindings')
-        .innerJoin('ports', 'ports.id', 'security_group_port_bindings.port_id')
-        .select('ports.project_id')
-        .distinct()
-        .where('security_group_port_bindings.security_group_id', '=', id)
-        .execute();
-      return new Set(rows.map((r) => r.project_id));
-    },
+    boundProjects: projectsBoundThrough({
+      binding: 'security_group_port_bindings',
+      objectColumn: 'security_group_id',
+      owner: 'ports',
+      ownerColumn: 'port_id',
+    }),
   }),
   notFoundMessage: (id) => `Security group ${id} does not exist`,
 };
