@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { ADMIN, startServer, type TestServer } from '../helpers/server.js';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
-import { createOrUpdateAgent } from '../../src/plugins/agents/report-state.js';
+import { registerLinuxBridgeAgent } from '../helpers/agents.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 const FLOOD = ['00:00:00:00:00:00', '0.0.0.0'];
@@ -29,17 +29,7 @@ for (const backend of BACKENDS) {
         ['host-a', '172.31.250.1'],
         ['host-b', '172.31.250.2'],
       ] as const) {
-        await createOrUpdateAgent(
-          s.server.db,
-          {
-            agent_type: 'Linux bridge agent',
-            binary: 'neutrino-linuxbridge-agent',
-            host,
-            topic: 'N/A',
-            configurations: { tunnel_types: ['vxlan'], tunneling_ip: ip, l2_population: true, interface_mappings: {} },
-          },
-          { agentDownTime: 75 },
-        );
+        await registerLinuxBridgeAgent(s.server.db, host, ip);
       }
       const l2 = (method: string) => (_ctx: unknown, args: unknown) => {
         got.push({ topic: 'l2pop', method, args });

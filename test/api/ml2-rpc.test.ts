@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { ADMIN, startServer, type TestServer } from '../helpers/server.js';
 import { BACKENDS } from '../helpers/backends.js';
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
-import { createOrUpdateAgent } from '../../src/plugins/agents/report-state.js';
+import { registerLinuxBridgeAgent } from '../helpers/agents.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 const FLOOD = ['00:00:00:00:00:00', '0.0.0.0'];
@@ -30,17 +30,7 @@ describe('ML2 RPC for L2 agents (memory bus)', () => {
       ['host-a', '172.31.250.1'],
       ['host-b', '172.31.250.2'],
     ] as const) {
-      await createOrUpdateAgent(
-        s.server.db,
-        {
-          agent_type: 'Linux bridge agent',
-          binary: 'neutrino-linuxbridge-agent',
-          host,
-          topic: 'N/A',
-          configurations: { tunnel_types: ['vxlan'], tunneling_ip: ip, l2_population: true, interface_mappings: {} },
-        },
-        { agentDownTime: 75 },
-      );
+      await registerLinuxBridgeAgent(s.server.db, host, ip);
     }
     const record = (topic: string) => (method: string) => (_ctx: unknown, args: unknown) => {
       got.push({ topic, method, args });
@@ -173,17 +163,7 @@ describe('[ml2] mechanism_drivers without l2population', () => {
     const agentBus = new MemoryBus({ broker, logger: silentLogger });
     const s = await startServer(sqlite, { ml2: { mechanism_drivers: 'linuxbridge' } }, { bus: serverBus });
     try {
-      await createOrUpdateAgent(
-        s.server.db,
-        {
-          agent_type: 'Linux bridge agent',
-          binary: 'neutrino-linuxbridge-agent',
-          host: 'host-a',
-          topic: 'N/A',
-          configurations: { tunnel_types: ['vxlan'], tunneling_ip: '172.31.250.1', l2_population: true, interface_mappings: {} },
-        },
-        { agentDownTime: 75 },
-      );
+      await registerLinuxBridgeAgent(s.server.db, 'host-a', '172.31.250.1');
       const fanouts: string[] = [];
       await agentBus.serve('q-agent-notifier-l2population-update', 'host-b', {
         add_fdb_entries: () => void fanouts.push('add'),
