@@ -56,10 +56,7 @@ export const fipDnsHostName: Validator = (v, attr) => {
   const bad = dnsFormatError(s);
   if (bad) throw invalidAttribute(attr, bad);
   if (s.length > FQDN_MAX_LEN - 3) {
-    throw invalidAttribute(
-      attr,
-      `'${s}' contains ${s.length} characters. Adding a domain name will cause it to exceed the maximum length of a FQDN of '${FQDN_MAX_LEN}'`,
-    );
+    throw invalidAttribute(attr, `'${s}' contains ${s.length} characters. Adding a domain name will cause it to exceed the maximum length of a FQDN of '${FQDN_MAX_LEN}'`);
   }
   return s;
 };
@@ -72,10 +69,7 @@ export const dnsDomainName: Validator = (v, attr) => {
   const bad = dnsFormatError(s);
   if (bad) throw invalidAttribute(attr, bad);
   if (s.length > FQDN_MAX_LEN - 2) {
-    throw invalidAttribute(
-      attr,
-      `'${s}' contains ${s.length} characters. Adding a sub-domain will cause it to exceed the maximum length of a FQDN of '${FQDN_MAX_LEN}'`,
-    );
+    throw invalidAttribute(attr, `'${s}' contains ${s.length} characters. Adding a sub-domain will cause it to exceed the maximum length of a FQDN of '${FQDN_MAX_LEN}'`);
   }
   return s;
 };

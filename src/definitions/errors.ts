@@ -5,20 +5,15 @@
 import { NeutronError, conflict } from '../core/errors.js';
 
 export const securityGroupRuleInvalidProtocol = (protocol: string, allowed: string) =>
-  new NeutronError(
-    400,
-    'SecurityGroupRuleInvalidProtocol',
-    `Security group rule protocol ${protocol} not supported. Only protocol values ${allowed} and integer representations [0 to 255] are supported.`,
-  );
+  new NeutronError(400, 'SecurityGroupRuleInvalidProtocol',
+    `Security group rule protocol ${protocol} not supported. Only protocol values ${allowed} and integer representations [0 to 255] are supported.`);
 
 export const securityGroupInvalidPortValue = (port: string) =>
   new NeutronError(400, 'SecurityGroupInvalidPortValue', `Invalid value for port ${port}`);
 
 export const securityGroupRuleInvalidEtherType = (ethertype: string, allowed: string) =>
-  new NeutronError(
-    400,
-    'SecurityGroupRuleInvalidEtherType',
-    `Security group rule for ethertype '${ethertype}' not supported. Allowed values are ${allowed}.`,
-  );
+  new NeutronError(400, 'SecurityGroupRuleInvalidEtherType',
+    `Security group rule for ethertype '${ethertype}' not supported. Allowed values are ${allowed}.`);
 
-export const securityGroupDefaultAlreadyExists = () => conflict('SecurityGroupDefaultAlreadyExists', 'Default security group already exists.');
+export const securityGroupDefaultAlreadyExists = () =>
+  conflict('SecurityGroupDefaultAlreadyExists', 'Default security group already exists.');

@@ -7,12 +7,8 @@ export interface ExtensionInfo {
   updated: string;
 }
 
-const ext = (alias: string, name: string, description: string, updated = '2023-01-01T10:00:00-00:00'): ExtensionInfo => ({
-  alias,
-  name,
-  description,
-  updated,
-});
+const ext = (alias: string, name: string, description: string, updated = '2023-01-01T10:00:00-00:00'): ExtensionInfo =>
+  ({ alias, name, description, updated });
 
 /** What /v2.0/extensions says of each extension neutrino has; the loaded plugins decide which are listed. */
 export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
@@ -44,120 +40,41 @@ export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
   ext('pagination', 'Pagination support', 'limit, marker and page_reverse on list requests.'),
   ext('security-group', 'security-group', 'The security groups extension.', '2012-10-05T10:00:00-00:00'),
   ext('stateful-security-group', 'Stateful security group', 'Indicates if the security group is stateful or not', '2019-11-26T09:00:00-00:00'),
-  ext(
-    'security-groups-normalized-cidr',
-    'Normalized CIDR field for security group rules',
-    'Add new field with normalized remote_ip_prefix cidr in SG rule',
-    '2020-07-28T10:00:00-00:00',
-  ),
-  ext(
-    'security-groups-port-filtering',
-    'Port filtering on security groups',
-    'Provides security groups filtering when listing ports',
-    '2018-01-09T09:00:00-00:00',
-  ),
-  ext(
-    'security-groups-shared-filtering',
-    'Security group filtering on the shared field',
-    'Support filtering security groups on the shared field',
-    '2021-10-05T09:00:00-00:00',
-  ),
+  ext('security-groups-normalized-cidr', 'Normalized CIDR field for security group rules', 'Add new field with normalized remote_ip_prefix cidr in SG rule', '2020-07-28T10:00:00-00:00'),
+  ext('security-groups-port-filtering', 'Port filtering on security groups', 'Provides security groups filtering when listing ports', '2018-01-09T09:00:00-00:00'),
+  ext('security-groups-shared-filtering', 'Security group filtering on the shared field', 'Support filtering security groups on the shared field', '2021-10-05T09:00:00-00:00'),
   ext('agent', 'agent', 'The agent management extension.', '2013-02-03T10:00:00-00:00'),
-  ext(
-    'router',
-    'Neutron L3 Router',
-    'Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway.',
-    '2012-07-20T10:00:00-00:00',
-  ),
-  ext(
-    'ext-gw-mode',
-    'Neutron L3 Configurable external gateway mode',
-    'Extension of the router abstraction for specifying whether SNAT should occur on the external gateway',
-    '2013-03-28T10:00:00-00:00',
-  ),
+  ext('router', 'Neutron L3 Router', 'Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway.', '2012-07-20T10:00:00-00:00'),
+  ext('ext-gw-mode', 'Neutron L3 Configurable external gateway mode', 'Extension of the router abstraction for specifying whether SNAT should occur on the external gateway', '2013-03-28T10:00:00-00:00'),
   ext('extraroute', 'Neutron Extra Route', 'Extra routes configuration for L3 router', '2013-02-01T10:00:00-00:00'),
-  ext(
-    'extraroute-atomic',
-    'Atomically add/remove extra routes',
-    'Edit extra routes of a router on server side by atomically adding/removing extra routes',
-    '2019-07-10T00:00:00+00:00',
-  ),
+  ext('extraroute-atomic', 'Atomically add/remove extra routes', 'Edit extra routes of a router on server side by atomically adding/removing extra routes', '2019-07-10T00:00:00+00:00'),
   ext('fip-port-details', 'Floating IP Port Details Extension', 'Add port_details attribute to Floating IP resource', '2018-04-09T10:00:00-00:00'),
   // Address management and RBAC (src/plugins/subnetpools, src/plugins/rbac).
   ext('subnet_allocation', 'Subnet Allocation', 'Enables allocation of subnets from a subnet pool', '2015-03-30T10:00:00-00:00'),
   ext('default-subnetpools', 'Default Subnetpools', 'Provides ability to mark and use a subnetpool as the default.', '2016-02-18T18:00:00-00:00'),
-  ext(
-    'subnetpool-prefix-ops',
-    'Subnet Pool Prefix Operations',
-    'Provides support for adjusting the prefix list of subnet pools',
-    '2019-02-08T10:00:00-00:00',
-  ),
+  ext('subnetpool-prefix-ops', 'Subnet Pool Prefix Operations', 'Provides support for adjusting the prefix list of subnet pools', '2019-02-08T10:00:00-00:00'),
   ext('subnet_onboard', 'Subnet Onboard', 'Provides support for onboarding subnets into subnet pools', '2018-12-18T09:00:00-00:00'),
   ext('address-scope', 'Address scope', 'Address scopes extension.', '2015-07-26T10:00:00-00:00'),
-  ext(
-    'network-ip-availability',
-    'Network IP Availability',
-    'Provides IP availability data for each network and subnet.',
-    '2015-09-24T00:00:00-00:00',
-  ),
-  ext(
-    'rbac-policies',
-    'RBAC Policies',
-    'Allows creation and modification of policies that control tenant access to resources.',
-    '2015-06-17T12:15:12-00:00',
-  ),
+  ext('network-ip-availability', 'Network IP Availability', 'Provides IP availability data for each network and subnet.', '2015-09-24T00:00:00-00:00'),
+  ext('rbac-policies', 'RBAC Policies', 'Allows creation and modification of policies that control tenant access to resources.', '2015-06-17T12:15:12-00:00'),
   ext('rbac-address-scope', 'Add address_scope type to RBAC', 'Add address_scope type to RBAC', '2020-02-12T00:00:00-00:00'),
   ext('rbac-subnetpool', 'Add subnetpool type to RBAC', 'Add subnetpool type to RBAC', '2020-02-05T00:00:00-00:00'),
   ext('rbac-security-groups', 'Add security_group type to network RBAC', 'Add security_group type to network RBAC', '2019-02-14T00:00:00-00:00'),
   // Metering (src/plugins/metering) and segments (src/plugins/segments).
   ext('metering', 'Neutron Metering', 'Neutron Metering extension.', '2013-06-12T10:00:00-00:00'),
-  ext(
-    'metering_source_and_destination_fields',
-    'Neutron Metering with source and destination filtering',
-    'Neutron Metering extension that enables the use of source and destination IP prefixes to create metering label rules.',
-    '2020-08-21T08:12:00-00:00',
-  ),
+  ext('metering_source_and_destination_fields', 'Neutron Metering with source and destination filtering',
+    'Neutron Metering extension that enables the use of source and destination IP prefixes to create metering label rules.', '2020-08-21T08:12:00-00:00'),
   ext('segment', 'Segment', 'Segments extension.', '2016-02-24T17:00:00-00:00'),
   ext('standard-attr-segment', 'Standard Attribute Segment Extension', 'Add standard attributes to Segment resource', '2018-04-09T10:00:00-00:00'),
-  ext(
-    'subnet-segmentid-writable',
-    'Subnet SegmentID (writable)',
-    'Provides a writable segment_id attribute for a subnet resource.',
-    '2018-03-12T00:00:00-00:00',
-  ),
+  ext('subnet-segmentid-writable', 'Subnet SegmentID (writable)', 'Provides a writable segment_id attribute for a subnet resource.', '2018-03-12T00:00:00-00:00'),
   // Quality of Service (src/plugins/qos): policies and rules in the API; the Linux-bridge QoS driver's rule types.
   ext('qos', 'Quality of Service', 'The Quality of Service extension.', '2015-06-08T10:00:00-00:00'),
-  ext(
-    'qos-bw-limit-direction',
-    'Direction for QoS bandwidth limit rule',
-    'Allow to configure QoS bandwidth limit rule with specific direction: ingress or egress',
-    '2017-04-10T10:00:00-00:00',
-  ),
+  ext('qos-bw-limit-direction', 'Direction for QoS bandwidth limit rule', 'Allow to configure QoS bandwidth limit rule with specific direction: ingress or egress', '2017-04-10T10:00:00-00:00'),
   ext('qos-default', 'QoS default policy', 'Expose the QoS default policy per project', '2017-041-06T10:00:00-00:00'),
-  ext(
-    'qos-rule-type-details',
-    'Details of QoS rule types',
-    'Expose details about QoS rule types supported by loaded backend drivers',
-    '2017-06-22T10:00:00-00:00',
-  ),
-  ext(
-    'qos-rule-type-filter',
-    'Allow to filter the list of QoS rule types',
-    'Allows to filter the QoS rule type list adding two new flags: all_rules and all_supported',
-    '2022-02-02T10:00:00-00:00',
-  ),
-  ext(
-    'qos-bw-minimum-ingress',
-    'Ingress direction for QoS minimum bandwidth rule',
-    'Allow to configure QoS minimum bandwidth rule with ingress direction.',
-    '2018-07-09T10:00:00-00:00',
-  ),
-  ext(
-    'qos-rules-alias',
-    'Quality of Service rules alias API',
-    'API to enable GET, PUT and DELETE operations on QoS policy rules without specifying policy ID',
-    '2018-10-07T10:00:00-00:00',
-  ),
+  ext('qos-rule-type-details', 'Details of QoS rule types', 'Expose details about QoS rule types supported by loaded backend drivers', '2017-06-22T10:00:00-00:00'),
+  ext('qos-rule-type-filter', 'Allow to filter the list of QoS rule types', 'Allows to filter the QoS rule type list adding two new flags: all_rules and all_supported', '2022-02-02T10:00:00-00:00'),
+  ext('qos-bw-minimum-ingress', 'Ingress direction for QoS minimum bandwidth rule', 'Allow to configure QoS minimum bandwidth rule with ingress direction.', '2018-07-09T10:00:00-00:00'),
+  ext('qos-rules-alias', 'Quality of Service rules alias API', 'API to enable GET, PUT and DELETE operations on QoS policy rules without specifying policy ID', '2018-10-07T10:00:00-00:00'),
   ext('qos-port-network-policy', 'QoS port network policy ID', 'Adds the QoS network ID to the port definition', '2019-11-01T10:00:00-00:00'),
   ext('qos-fip', 'Floating IP QoS', 'The floating IP Quality of Service extension', '2017-07-20T00:00:00-00:00'),
   // Trunks (src/plugins/trunk): trunk ports with VLAN subports.
@@ -167,20 +84,10 @@ export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
   ext('dhcp_agent_scheduler', 'DHCP Agent Scheduler', 'Schedule networks among dhcp agents', '2013-02-07T10:00:00-00:00'),
   ext('l3_agent_scheduler', 'L3 Agent Scheduler', 'Schedule routers among l3 agents', '2013-02-07T10:00:00-00:00'),
   ext('availability_zone', 'Availability Zone', 'The availability zone extension.', '2015-01-01T10:00:00-00:00'),
-  ext(
-    'availability_zone_filter',
-    'Availability Zone Filter Extension',
-    'Add filter parameters to AvailabilityZone resource',
-    '2018-06-22T10:00:00-00:00',
-  ),
+  ext('availability_zone_filter', 'Availability Zone Filter Extension', 'Add filter parameters to AvailabilityZone resource', '2018-06-22T10:00:00-00:00'),
   ext('network_availability_zone', 'Network Availability Zone', 'Availability zone support for network.', '2015-01-01T10:00:00-00:00'),
   ext('router_availability_zone', 'Router Availability Zone', 'Availability zone support for router.', '2015-01-01T10:00:00-00:00'),
-  ext(
-    'service-type',
-    'Neutron Service Type Management',
-    'API for retrieving service providers for Neutron advanced services',
-    '2013-01-20T00:00:00-00:00',
-  ),
+  ext('service-type', 'Neutron Service Type Management', 'API for retrieving service providers for Neutron advanced services', '2013-01-20T00:00:00-00:00'),
   ext('port-mac-address-regenerate', 'Neutron Port MAC address regenerate', 'Network port MAC address regenerate', '2018-05-03T10:00:00-00:00'),
   ext('dns-integration', 'DNS Integration', 'Provides integration with DNS.', '2015-08-15T18:00:00-00:00'),
   ext('dns-domain-ports', 'dns_domain for ports', 'Allows the DNS domain to be specified for a network port.', '2017-04-24T10:00:00-00:00'),

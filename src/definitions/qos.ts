@@ -17,11 +17,7 @@ export const RULE_TYPE_DSCP_MARKING = 'dscp_marking';
 export const RULE_TYPE_MINIMUM_BANDWIDTH = 'minimum_bandwidth';
 /** neutron_lib's VALID_RULE_TYPES, in its order (rules of a policy are listed in this order). */
 export const VALID_RULE_TYPES = [
-  RULE_TYPE_BANDWIDTH_LIMIT,
-  RULE_TYPE_DSCP_MARKING,
-  RULE_TYPE_MINIMUM_BANDWIDTH,
-  'minimum_packet_rate',
-  'packet_rate_limit',
+  RULE_TYPE_BANDWIDTH_LIMIT, RULE_TYPE_DSCP_MARKING, RULE_TYPE_MINIMUM_BANDWIDTH, 'minimum_packet_rate', 'packet_rate_limit',
 ] as const;
 
 const kbps: Validator = (v, attr) => intRange(0, KBPS_MAX)(v, attr);
@@ -39,25 +35,13 @@ export const qosPolicyDef: ResourceDef = {
     name: nameAttr,
     ...projectAttrs,
     shared: {
-      allowPost: true,
-      allowPut: true,
-      default: false,
-      validate: boolean,
-      visible: true,
-      filter: true,
-      filterConvert: filterBool,
-      requiredByPolicy: true,
+      allowPost: true, allowPut: true, default: false, validate: boolean, visible: true, filter: true,
+      filterConvert: filterBool, requiredByPolicy: true,
     },
     rules: { allowPost: false, allowPut: false, visible: true },
     is_default: {
-      allowPost: true,
-      allowPut: true,
-      default: false,
-      validate: boolean,
-      visible: true,
-      filter: true,
-      filterConvert: filterBool,
-      extension: 'qos-default',
+      allowPost: true, allowPut: true, default: false, validate: boolean, visible: true, filter: true,
+      filterConvert: filterBool, extension: 'qos-default',
     },
     ...standardAttrs,
   },
@@ -85,23 +69,10 @@ export const RULE_SPECS: readonly RuleTypeSpec[] = [
     attributes: {
       max_kbps: { allowPost: true, allowPut: true, validate: kbps, visible: true, filter: true, filterConvert: filterInt, sortKey: true },
       max_burst_kbps: {
-        allowPost: true,
-        allowPut: true,
-        default: 0,
-        validate: kbps,
-        visible: true,
-        filter: true,
-        filterConvert: filterInt,
-        sortKey: true,
+        allowPost: true, allowPut: true, default: 0, validate: kbps, visible: true, filter: true, filterConvert: filterInt, sortKey: true,
       },
       direction: {
-        allowPost: true,
-        allowPut: true,
-        default: 'egress',
-        validate: direction,
-        visible: true,
-        filter: true,
-        sortKey: true,
+        allowPost: true, allowPut: true, default: 'egress', validate: direction, visible: true, filter: true, sortKey: true,
         extension: 'qos-bw-limit-direction',
       },
     },
@@ -166,12 +137,7 @@ export const qosRuleTypeDef: ResourceDef = {
     drivers: { allowPost: false, allowPut: false, visible: true, extension: 'qos-rule-type-details' },
     all_rules: { allowPost: false, allowPut: false, visible: false, filter: true, filterConvert: boolFilter, extension: 'qos-rule-type-filter' },
     all_supported: {
-      allowPost: false,
-      allowPut: false,
-      visible: false,
-      filter: true,
-      filterConvert: boolFilter,
-      extension: 'qos-rule-type-filter',
+      allowPost: false, allowPut: false, visible: false, filter: true, filterConvert: boolFilter, extension: 'qos-rule-type-filter',
     },
   },
 };

@@ -39,10 +39,7 @@ export const gatewayInfo: Validator = (v, attr) => {
   const d = v as Record<string, unknown>;
   if (Object.keys(d).length === 0) return null;
   if (!('network_id' in d)) {
-    throw invalidAttribute(
-      attr,
-      `Validation of dictionary's keys failed. Expected keys: ${pyRepr(new Set(['network_id']))} Provided keys: ${pyRepr(new Set(Object.keys(d).sort()))}`,
-    );
+    throw invalidAttribute(attr, `Validation of dictionary's keys failed. Expected keys: ${pyRepr(new Set(['network_id']))} Provided keys: ${pyRepr(new Set(Object.keys(d).sort()))}`);
   }
   const unexpected = Object.keys(d).filter((k) => !GW_KEYS.includes(k));
   if (unexpected.length) throw invalidAttribute(attr, `Unexpected keys supplied: ${unexpected.join(', ')}`);
@@ -88,10 +85,8 @@ export const routerDef: ResourceDef = {
   collection: 'routers',
   table: 'routers',
   memberActions: [
-    { name: 'add_router_interface' },
-    { name: 'remove_router_interface' },
-    { name: 'add_extraroutes', extension: 'extraroute-atomic' },
-    { name: 'remove_extraroutes', extension: 'extraroute-atomic' },
+    { name: 'add_router_interface' }, { name: 'remove_router_interface' },
+    { name: 'add_extraroutes', extension: 'extraroute-atomic' }, { name: 'remove_extraroutes', extension: 'extraroute-atomic' },
   ],
   taggable: true,
   attributes: {
@@ -101,29 +96,14 @@ export const routerDef: ResourceDef = {
     status: { allowPost: false, allowPut: false, visible: true, sortKey: true, column: COLUMN },
     ...projectAttrs,
     external_gateway_info: {
-      allowPost: true,
-      allowPut: true,
-      default: null,
-      validate: gatewayInfo,
-      visible: true,
-      enforcePolicy: true,
+      allowPost: true, allowPut: true, default: null, validate: gatewayInfo, visible: true, enforcePolicy: true,
     },
     routes: {
-      allowPost: false,
-      allowPut: true,
-      default: NOT_SPECIFIED,
-      validate: routeList,
-      visible: true,
-      extension: 'extraroute',
+      allowPost: false, allowPut: true, default: NOT_SPECIFIED, validate: routeList, visible: true, extension: 'extraroute',
     },
     ...standardAttrs,
     availability_zone_hints: {
-      allowPost: true,
-      allowPut: false,
-      default: [],
-      validate: availabilityZoneHints,
-      visible: true,
-      extension: 'router_availability_zone',
+      allowPost: true, allowPut: false, default: [], validate: availabilityZoneHints, visible: true, extension: 'router_availability_zone',
     },
     availability_zones: { allowPost: false, allowPut: false, visible: true, extension: 'router_availability_zone' },
   },

@@ -8,12 +8,10 @@ import { invalidAttribute } from '../core/errors.js';
 import { boolean, filterBool, filterInt, isUuid, list, oneOf, string } from './validators.js';
 import { ADDRESS_BITS, formatIp, invalidCidr, tryParseIp } from '../ipam/index.js';
 import {
-  securityGroupDefaultAlreadyExists,
-  securityGroupInvalidPortValue,
-  securityGroupRuleInvalidEtherType,
-  securityGroupRuleInvalidProtocol,
+  securityGroupDefaultAlreadyExists, securityGroupInvalidPortValue, securityGroupRuleInvalidEtherType, securityGroupRuleInvalidProtocol,
 } from './errors.js';
 import { IP_PROTOCOLS } from '../core/wire.js';
+
 
 /** 'any' (newer Neutron) and null both mean every protocol: stored as null. */
 export const PROTOCOL_ANY = 'any';
@@ -139,35 +137,20 @@ export const securityGroupDef: ResourceDef = {
     id: idAttr,
     name: { allowPost: true, allowPut: true, default: '', validate: nameNotDefault, visible: true, filter: true, sortKey: true, column: COLUMN },
     stateful: {
-      allowPost: true,
-      allowPut: true,
-      default: true,
-      validate: boolean,
-      visible: true,
-      extension: 'stateful-security-group',
+      allowPost: true, allowPut: true, default: true, validate: boolean, visible: true, extension: 'stateful-security-group',
     },
     ...projectAttrs,
     ...standardAttrs,
     security_group_rules: { ...ro },
     shared: {
-      ...ro,
-      filter: true,
-      filterConvert: filterBool,
-      requiredByPolicy: true,
-      enforcePolicy: true,
+      ...ro, filter: true, filterConvert: filterBool, requiredByPolicy: true, enforcePolicy: true,
       extension: 'security-groups-shared-filtering',
     },
   },
 };
 
 const ruleAttr = (a: Partial<AttributeDef>): AttributeDef => ({
-  allowPost: true,
-  allowPut: false,
-  visible: true,
-  filter: true,
-  sortKey: true,
-  column: COLUMN,
-  ...a,
+  allowPost: true, allowPut: false, visible: true, filter: true, sortKey: true, column: COLUMN, ...a,
 });
 
 export const securityGroupRuleDef: ResourceDef = {

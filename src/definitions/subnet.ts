@@ -12,8 +12,7 @@ const poolList = (v: unknown, attr: string) => {
   const l = list(dict)(v, attr) as Record<string, unknown>[];
   for (const p of l) {
     const keys = Object.keys(p).sort().join(',');
-    if (keys !== 'end,start')
-      throw invalidAttribute(attr, `Unrecognized or missing keys in allocation pool ${JSON.stringify(p)}; expected 'start' and 'end'`);
+    if (keys !== 'end,start') throw invalidAttribute(attr, `Unrecognized or missing keys in allocation pool ${JSON.stringify(p)}; expected 'start' and 'end'`);
   }
   return l;
 };
@@ -21,8 +20,7 @@ const routeList = (v: unknown, attr: string) => {
   const l = list(dict)(v, attr) as Record<string, unknown>[];
   for (const r of l) {
     const keys = Object.keys(r).sort().join(',');
-    if (keys !== 'destination,nexthop')
-      throw invalidAttribute(attr, `Unrecognized or missing keys in host route ${JSON.stringify(r)}; expected 'destination' and 'nexthop'`);
+    if (keys !== 'destination,nexthop') throw invalidAttribute(attr, `Unrecognized or missing keys in host route ${JSON.stringify(r)}; expected 'destination' and 'nexthop'`);
   }
   return l;
 };
@@ -35,113 +33,22 @@ export const subnetDef: ResourceDef = {
   attributes: {
     id: idAttr,
     name: nameAttr,
-    ip_version: {
-      allowPost: true,
-      allowPut: false,
-      validate: ipVersion,
-      visible: true,
-      filter: true,
-      filterConvert: filterInt,
-      sortKey: true,
-      column: COLUMN,
-    },
-    network_id: {
-      allowPost: true,
-      allowPut: false,
-      validate: uuid,
-      visible: true,
-      filter: true,
-      sortKey: true,
-      requiredByPolicy: true,
-      column: COLUMN,
-    },
-    subnetpool_id: {
-      allowPost: true,
-      allowPut: false,
-      default: NOT_SPECIFIED,
-      validate: uuidOrNull,
-      visible: true,
-      filter: true,
-      sortKey: true,
-      column: COLUMN,
-    },
-    prefixlen: {
-      allowPost: true,
-      allowPut: false,
-      default: NOT_SPECIFIED,
-      validate: (v, a) => toInt(v, a),
-      visible: false,
-      extension: 'subnet_allocation',
-    },
-    cidr: {
-      allowPost: true,
-      allowPut: false,
-      default: NOT_SPECIFIED,
-      validate: string(64),
-      visible: true,
-      filter: true,
-      sortKey: true,
-      column: COLUMN,
-    },
-    gateway_ip: {
-      allowPost: true,
-      allowPut: true,
-      default: NOT_SPECIFIED,
-      validate: ipAddressOrNull,
-      visible: true,
-      filter: true,
-      sortKey: true,
-      column: COLUMN,
-    },
+    ip_version: { allowPost: true, allowPut: false, validate: ipVersion, visible: true, filter: true, filterConvert: filterInt, sortKey: true, column: COLUMN },
+    network_id: { allowPost: true, allowPut: false, validate: uuid, visible: true, filter: true, sortKey: true, requiredByPolicy: true, column: COLUMN },
+    subnetpool_id: { allowPost: true, allowPut: false, default: NOT_SPECIFIED, validate: uuidOrNull, visible: true, filter: true, sortKey: true, column: COLUMN },
+    prefixlen: { allowPost: true, allowPut: false, default: NOT_SPECIFIED, validate: (v, a) => toInt(v, a), visible: false, extension: 'subnet_allocation' },
+    cidr: { allowPost: true, allowPut: false, default: NOT_SPECIFIED, validate: string(64), visible: true, filter: true, sortKey: true, column: COLUMN },
+    gateway_ip: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: ipAddressOrNull, visible: true, filter: true, sortKey: true, column: COLUMN },
     allocation_pools: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: poolList, visible: true },
     dns_nameservers: { allowPost: true, allowPut: true, default: [], validate: list(string(255)), visible: true, filter: true },
     host_routes: { allowPost: true, allowPut: true, default: [], validate: routeList, visible: true },
-    enable_dhcp: {
-      allowPost: true,
-      allowPut: true,
-      default: true,
-      validate: boolean,
-      visible: true,
-      filter: true,
-      filterConvert: filterBool,
-      sortKey: true,
-      column: BOOL_COLUMN,
-    },
+    enable_dhcp: { allowPost: true, allowPut: true, default: true, validate: boolean, visible: true, filter: true, filterConvert: filterBool, sortKey: true, column: BOOL_COLUMN },
     ipv6_ra_mode: { allowPost: true, allowPut: false, default: null, validate: v6mode, visible: true, filter: true, sortKey: true, column: COLUMN },
-    ipv6_address_mode: {
-      allowPost: true,
-      allowPut: false,
-      default: null,
-      validate: v6mode,
-      visible: true,
-      filter: true,
-      sortKey: true,
-      column: COLUMN,
-    },
+    ipv6_address_mode: { allowPost: true, allowPut: false, default: null, validate: v6mode, visible: true, filter: true, sortKey: true, column: COLUMN },
     ...projectAttrs,
     ...standardAttrs,
-    segment_id: {
-      allowPost: true,
-      allowPut: true,
-      default: null,
-      validate: uuidOrNull,
-      visible: true,
-      filter: true,
-      sortKey: true,
-      enforcePolicy: true,
-      extension: 'segment',
-      column: COLUMN,
-    },
-    service_types: {
-      allowPost: true,
-      allowPut: true,
-      default: [],
-      validate: list(string(255)),
-      visible: true,
-      filter: true,
-      enforcePolicy: true,
-      extension: 'subnet-service-types',
-    },
+    segment_id: { allowPost: true, allowPut: true, default: null, validate: uuidOrNull, visible: true, filter: true, sortKey: true, enforcePolicy: true, extension: 'segment', column: COLUMN },
+    service_types: { allowPost: true, allowPut: true, default: [], validate: list(string(255)), visible: true, filter: true, enforcePolicy: true, extension: 'subnet-service-types' },
     use_default_subnetpool: { allowPost: true, allowPut: false, default: false, validate: boolean, visible: false, extension: 'default-subnetpools' },
   },
 };

@@ -7,13 +7,11 @@ import { boolean, filterBool, filterInt, list, string, toInt, uuidOrNull } from 
 import { validateSubnetText } from '../ipam/cidr.js';
 
 /** validate_not_empty_string (here with the column's 255 characters). */
-export const notEmptyString =
-  (maxLen: number): Validator =>
-  (v, attr) => {
-    const s = string(maxLen)(v, attr) as string;
-    if (!s.trim()) throw invalidAttribute(attr, `'${s}' Blank strings are not permitted`);
-    return s;
-  };
+export const notEmptyString = (maxLen: number): Validator => (v, attr) => {
+  const s = string(maxLen)(v, attr) as string;
+  if (!s.trim()) throw invalidAttribute(attr, `'${s}' Blank strings are not permitted`);
+  return s;
+};
 
 /** convert_to_int then validate_non_negative. */
 export const nonNegative: Validator = (v, attr) => {
@@ -41,15 +39,8 @@ export const subnetList: Validator = (v, attr) => {
 };
 
 const prefixlenAttr = {
-  allowPost: true,
-  allowPut: true,
-  default: NOT_SPECIFIED,
-  validate: nonNegative,
-  visible: true,
-  filter: true,
-  filterConvert: filterInt,
-  sortKey: true,
-  column: COLUMN,
+  allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: nonNegative, visible: true,
+  filter: true, filterConvert: filterInt, sortKey: true, column: COLUMN,
 } as const;
 
 export const subnetpoolDef: ResourceDef = {
@@ -57,8 +48,7 @@ export const subnetpoolDef: ResourceDef = {
   collection: 'subnetpools',
   table: 'subnetpools',
   memberActions: [
-    { name: 'add_prefixes', extension: 'subnetpool-prefix-ops' },
-    { name: 'remove_prefixes', extension: 'subnetpool-prefix-ops' },
+    { name: 'add_prefixes', extension: 'subnetpool-prefix-ops' }, { name: 'remove_prefixes', extension: 'subnetpool-prefix-ops' },
     { name: 'onboard_network_subnets', extension: 'subnet_onboard' },
   ],
   taggable: true,
@@ -73,40 +63,16 @@ export const subnetpoolDef: ResourceDef = {
     min_prefixlen: { ...prefixlenAttr },
     max_prefixlen: { ...prefixlenAttr },
     is_default: {
-      allowPost: true,
-      allowPut: true,
-      default: false,
-      validate: boolean,
-      visible: true,
-      filter: true,
-      filterConvert: filterBool,
-      sortKey: true,
-      requiredByPolicy: true,
-      enforcePolicy: true,
-      column: BOOL_COLUMN,
+      allowPost: true, allowPut: true, default: false, validate: boolean, visible: true, filter: true,
+      filterConvert: filterBool, sortKey: true, requiredByPolicy: true, enforcePolicy: true, column: BOOL_COLUMN,
     },
     shared: {
-      allowPost: true,
-      allowPut: false,
-      default: false,
-      validate: boolean,
-      visible: true,
-      filter: true,
-      filterConvert: filterBool,
-      sortKey: true,
-      requiredByPolicy: true,
-      enforcePolicy: true,
+      allowPost: true, allowPut: false, default: false, validate: boolean, visible: true, filter: true,
+      filterConvert: filterBool, sortKey: true, requiredByPolicy: true, enforcePolicy: true,
     },
     address_scope_id: {
-      allowPost: true,
-      allowPut: true,
-      default: NOT_SPECIFIED,
-      validate: uuidOrNull,
-      visible: true,
-      filter: true,
-      sortKey: true,
-      extension: 'address-scope',
-      column: COLUMN,
+      allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: uuidOrNull, visible: true, filter: true,
+      sortKey: true, extension: 'address-scope', column: COLUMN,
     },
     ...standardAttrs,
   },

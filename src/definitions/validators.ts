@@ -3,6 +3,7 @@
 import { invalidAttribute, invalidInput } from '../core/errors.js';
 import type { Validator } from '../core/definition.js';
 
+
 const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 
 export const UUID_RE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
@@ -11,18 +12,13 @@ export function isUuid(v: unknown): v is string {
   return typeof v === 'string' && UUID_RE.test(v);
 }
 
-export const string =
-  (maxLen?: number): Validator =>
-  (v, attr) => {
-    if (typeof v !== 'string') throw invalidAttribute(attr, `'${show(v)}' is not a valid string`);
-    if (maxLen !== undefined && v.length > maxLen) throw invalidAttribute(attr, `'${v}' exceeds maximum length of ${maxLen}`);
-    return v;
-  };
+export const string = (maxLen?: number): Validator => (v, attr) => {
+  if (typeof v !== 'string') throw invalidAttribute(attr, `'${show(v)}' is not a valid string`);
+  if (maxLen !== undefined && v.length > maxLen) throw invalidAttribute(attr, `'${v}' exceeds maximum length of ${maxLen}`);
+  return v;
+};
 
-export const stringOrNull =
-  (maxLen?: number): Validator =>
-  (v, attr) =>
-    v === null ? null : string(maxLen)(v, attr);
+export const stringOrNull = (maxLen?: number): Validator => (v, attr) => (v === null ? null : string(maxLen)(v, attr));
 
 /** Neutron's convert_to_boolean: accepts booleans, 0/1 and the strings true/false/0/1. */
 export function toBoolean(v: unknown): boolean {
@@ -50,27 +46,21 @@ export function toInt(v: unknown, _attr: string): number {
   throw invalidInput(`'${show(v)}' is not an integer`);
 }
 
-export const intRange =
-  (min: number, max: number): Validator =>
-  (v, attr) => {
-    const n = toInt(v, attr);
-    if (n < min || n > max) throw invalidAttribute(attr, `'${n}' is not in range ${min} through ${max}`);
-    return n;
-  };
+export const intRange = (min: number, max: number): Validator => (v, attr) => {
+  const n = toInt(v, attr);
+  if (n < min || n > max) throw invalidAttribute(attr, `'${n}' is not in range ${min} through ${max}`);
+  return n;
+};
 
-export const oneOf =
-  (values: readonly unknown[]): Validator =>
-  (v, attr) => {
-    if (!values.includes(v)) throw invalidAttribute(attr, `'${show(v)}' is not in ${JSON.stringify(values).replace(/"/g, "'")}`);
-    return v;
-  };
+export const oneOf = (values: readonly unknown[]): Validator => (v, attr) => {
+  if (!values.includes(v)) throw invalidAttribute(attr, `'${show(v)}' is not in ${JSON.stringify(values).replace(/"/g, "'")}`);
+  return v;
+};
 
-export const list =
-  (item?: Validator): Validator =>
-  (v, attr) => {
-    if (!Array.isArray(v)) throw invalidAttribute(attr, `'${show(v)}' is not a list`);
-    return item ? v.map((x) => item(x, attr)) : v;
-  };
+export const list = (item?: Validator): Validator => (v, attr) => {
+  if (!Array.isArray(v)) throw invalidAttribute(attr, `'${show(v)}' is not a list`);
+  return item ? v.map((x) => item(x, attr)) : v;
+};
 
 export const dict: Validator = (v, attr) => {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidAttribute(attr, `'${show(v)}' is not a dictionary`);

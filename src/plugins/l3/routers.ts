@@ -80,6 +80,11 @@ function canonicalRoute(r: Route): Route {
 }
 
 /** Non-admins see their own project's routers (the default scope). */
+/** A port the router owns (gateway or interface), recorded with its role. */
+async function addRouterPort(tx: Tx, routerId: string, portId: string, portType: string): Promise<void> {
+  await tx.insertInto('router_ports').values({ port_id: portId, router_id: routerId, port_type: portType }).execute();
+}
+
 export class RouterHandler extends TableResource<'routers'> {
   private readonly ips: PortIpAllocator;
 
@@ -296,10 +301,7 @@ export class RouterHandler extends TableResource<'routers'> {
         admin_state_up: true,
         name: '',
       });
-      await tx
-        .insertInto('router_ports')
-        .values({ port_id: port.id as string, router_id: row.id, port_type: DEVICE_OWNER_ROUTER_GW })
-        .execute();
+      await addRouterPort(tx, row.id, port.id as string, DEVICE_OWNER_ROUTER_GW);
       await tx
         .updateTable('routers')
         .set({ gw_port_id: port.id as string })
@@ -481,7 +483,7 @@ export class RouterHandler extends TableResource<'routers'> {
       }))
       .where('id', '=', port.id)
       .execute();
-    await tx.insertInto('router_ports').values({ port_id: port.id, router_id: router.id, port_type: DEVICE_OWNER_ROUTER_INTF }).execute();
+    await addRouterPort(tx, router.id, port.id, DEVICE_OWNER_ROUTER_INTF);
     return {
       port,
       subnets: orderLike(
@@ -570,10 +572,7 @@ export class RouterHandler extends TableResource<'routers'> {
       device_owner: DEVICE_OWNER_ROUTER_INTF,
       name: '',
     });
-    await tx
-      .insertInto('router_ports')
-      .values({ port_id: created.id as string, router_id: router.id, port_type: DEVICE_OWNER_ROUTER_INTF })
-      .execute();
+    await addRouterPort(tx, router.id, created.id as string, DEVICE_OWNER_ROUTER_INTF);
     const port: PortInfo = {
       id: created.id as string,
       network_id: subnet.network_id,

@@ -56,6 +56,19 @@ export async function loadPrefixes(db: Reader, poolIds: readonly string[]): Prom
   return out;
 }
 
+/** The columns a pool's validated settings write, on create and on update. */
+function settingColumns(s: PoolSettings, isDefault: boolean, scopeId: string | null) {
+  return {
+    ip_version: s.ipVersion,
+    default_prefixlen: s.defaultPrefixlen,
+    min_prefixlen: s.minPrefixlen,
+    max_prefixlen: s.maxPrefixlen,
+    default_quota: s.defaultQuota,
+    is_default: b2i(isDefault),
+    address_scope_id: scopeId,
+  };
+}
+
 export function poolSet(row: SubnetPoolTable, prefixes: readonly string[]): PrefixSet {
   return prefixSet(
     Number(row.ip_version) as IpVersion,
@@ -231,13 +244,7 @@ export class SubnetPoolHandler extends TableResource<'subnetpools'> {
         id,
         project_id: projectId,
         name: body.name as string,
-        ip_version: s.ipVersion,
-        default_prefixlen: s.defaultPrefixlen,
-        min_prefixlen: s.minPrefixlen,
-        max_prefixlen: s.maxPrefixlen,
-        default_quota: s.defaultQuota,
-        is_default: b2i(isDefault),
-        address_scope_id: scopeId,
+        ...settingColumns(s, isDefault, scopeId),
         description: (body.description as string | undefined) ?? '',
         revision_number: 0,
         created_at: now,
@@ -289,13 +296,7 @@ export class SubnetPoolHandler extends TableResource<'subnetpools'> {
     const scopeId = ('address_scope_id' in body ? body.address_scope_id : pool.address_scope_id) as string | null;
     if (scopeId) await this.validateAddressScope(tx, ctx, scopeId, id, s.set);
     const set: Partial<SubnetPoolTable> = {
-      ip_version: s.ipVersion,
-      default_prefixlen: s.defaultPrefixlen,
-      min_prefixlen: s.minPrefixlen,
-      max_prefixlen: s.maxPrefixlen,
-      default_quota: s.defaultQuota,
-      is_default: b2i(isDefault),
-      address_scope_id: scopeId,
+      ...settingColumns(s, isDefault, scopeId),
       revision_number: Number(pool.revision_number) + 1,
       updated_at: nowIso(),
     };

@@ -173,6 +173,16 @@ export class TrunkHandler extends TableResource<'trunks'> {
   // ---- member actions ------------------------------------------------------------------------
 
   /** PUT /v2.0/trunks/{id}/add_subports: the trunk as it is afterwards. */
+  /** Its subports changed: the trunk is DOWN until its agent wires them, and has a new revision. */
+  private async markDown(tx: Tx, id: string, revision: number): Promise<Rec> {
+    await tx
+      .updateTable('trunks')
+      .set({ status: TRUNK_DOWN, revision_number: Number(revision) + 1, updated_at: nowIso() })
+      .where('id', '=', id)
+      .execute();
+    return this.reread(tx, id);
+  }
+
   /** The member actions trunkDef declares. */
   action(ctx: RequestContext, id: string, name: string, body: unknown): Promise<unknown> {
     switch (name) {
@@ -196,12 +206,7 @@ export class TrunkHandler extends TableResource<'trunks'> {
       if (!i2b(trunk.admin_state_up)) throw trunkDisabled(id);
       if (trunk.status === TRUNK_ERROR) throw trunkInErrorState(id);
       await this.insertSubports(tx, id, subports);
-      await tx
-        .updateTable('trunks')
-        .set({ status: TRUNK_DOWN, revision_number: Number(trunk.revision_number) + 1, updated_at: nowIso() })
-        .where('id', '=', id)
-        .execute();
-      return this.reread(tx, id);
+      return this.markDown(tx, id, trunk.revision_number);
     });
   }
 
@@ -217,12 +222,7 @@ export class TrunkHandler extends TableResource<'trunks'> {
       }
       const ids = requested.map((r) => r.port_id);
       if (ids.length) await tx.deleteFrom('subports').where('trunk_id', '=', id).where('port_id', 'in', ids).execute();
-      await tx
-        .updateTable('trunks')
-        .set({ status: TRUNK_DOWN, revision_number: Number(trunk.revision_number) + 1, updated_at: nowIso() })
-        .where('id', '=', id)
-        .execute();
-      return this.reread(tx, id);
+      return this.markDown(tx, id, trunk.revision_number);
     });
   }
 
