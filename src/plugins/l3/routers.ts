@@ -79,12 +79,30 @@ function canonicalRoute(r: Route): Route {
   return { destination: c ? formatCidr(c) : r.destination, nexthop: canonicalIp(r.nexthop) };
 }
 
-/** Non-admins see their own project's routers (the default scope). */
+/** The answer of add_router_interface and remove_router_interface. */
+function interfaceAnswer(
+  routerId: string,
+  port: { id: string; project_id: string; network_id: string },
+  subnets: { id: string }[],
+  subnetId: string,
+): InterfaceInfo {
+  return {
+    id: routerId,
+    tenant_id: port.project_id,
+    project_id: port.project_id,
+    port_id: port.id,
+    network_id: port.network_id,
+    subnet_id: subnetId,
+    subnet_ids: subnets.map((s) => s.id),
+  };
+}
+
 /** A port the router owns (gateway or interface), recorded with its role. */
 async function addRouterPort(tx: Tx, routerId: string, portId: string, portType: string): Promise<void> {
   await tx.insertInto('router_ports').values({ port_id: portId, router_id: routerId, port_type: portType }).execute();
 }
 
+/** Non-admins see their own project's routers (the default scope). */
 export class RouterHandler extends TableResource<'routers'> {
   private readonly ips: PortIpAllocator;
 
@@ -419,15 +437,8 @@ export class RouterHandler extends TableResource<'routers'> {
       if (portId) ({ port, subnets } = await this.addByPort(tx, ctx, router, portId));
       else ({ port, subnets } = await this.addBySubnet(tx, ctx, router, subnetId!));
       await this.bump(tx, routerId);
-      return {
-        id: routerId,
-        tenant_id: port.project_id,
-        project_id: port.project_id,
-        port_id: port.id,
-        network_id: port.network_id,
-        subnet_id: subnets[subnets.length - 1]!.id,
-        subnet_ids: subnets.map((s) => s.id),
-      };
+      // Of several subnets added at once, Neutron names the last.
+      return interfaceAnswer(routerId, port, subnets, subnets[subnets.length - 1]!.id);
     });
     await this.changed(ctx, [routerId]);
     return out;
@@ -593,15 +604,7 @@ export class RouterHandler extends TableResource<'routers'> {
         ? await this.removeByPort(tx, routerId, portId, subnetId)
         : await this.removeBySubnet(tx, ctx, routerId, subnetId!);
       await this.bump(tx, routerId);
-      return {
-        id: routerId,
-        tenant_id: port.project_id,
-        project_id: port.project_id,
-        port_id: port.id,
-        network_id: port.network_id,
-        subnet_id: subnets[0]!.id,
-        subnet_ids: subnets.map((s) => s.id),
-      };
+      return interfaceAnswer(routerId, port, subnets, subnets[0]!.id);
     });
     await this.changed(ctx, [routerId]);
     return out;

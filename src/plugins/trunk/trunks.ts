@@ -172,7 +172,6 @@ export class TrunkHandler extends TableResource<'trunks'> {
 
   // ---- member actions ------------------------------------------------------------------------
 
-  /** PUT /v2.0/trunks/{id}/add_subports: the trunk as it is afterwards. */
   /** Its subports changed: the trunk is DOWN until its agent wires them, and has a new revision. */
   private async markDown(tx: Tx, id: string, revision: number): Promise<Rec> {
     await tx
@@ -197,6 +196,7 @@ export class TrunkHandler extends TableResource<'trunks'> {
     }
   }
 
+  /** PUT /v2.0/trunks/{id}/add_subports: the trunk as it is afterwards. */
   async addSubports(ctx: RequestContext, id: string, body: unknown): Promise<Rec> {
     return inTransaction(this.db, async (tx) => {
       const trunk = await this.lock(tx, ctx, id);
