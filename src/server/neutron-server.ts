@@ -18,7 +18,7 @@ import type { PolicyEngine } from '../policy/engine.js';
 import { credentialsOf } from '../policy/credentials.js';
 import { QuotaEngine } from '../quota/quota.js';
 import type { RpcBus } from '../rpc/index.js';
-import type { PluginContext, ServicePlugin } from '../plugins/contract.js';
+import type { PluginContext, PluginDefinition, ServicePlugin } from '../plugins/contract.js';
 import type { Ml2Context } from '../plugins/ml2/context.js';
 import { TypeDrivers } from '../plugins/ml2/type-drivers.js';
 import type { RbacKind } from '../plugins/rbac/kinds.js';
@@ -27,7 +27,7 @@ import { serveReportState } from '../plugins/agents/report-state.js';
 import { makeAuthenticator } from './auth.js';
 import { pluginsFor } from './plugins.js';
 import { coreSettings, databaseUrl, ml2Settings, quotaDefaults } from './settings.js';
-import { serveInBackground } from './serve-rpc.js';
+import { serveInBackground, type Serving } from './serve-rpc.js';
 
 export interface NeutrinoServer {
   app: FastifyInstance;
@@ -47,6 +47,55 @@ function activeDef(def: ResourceDef, aliases: ReadonlySet<string>): ResourceDef 
   return { ...def, attributes };
 }
 
+/** The core plugin's shared state, from the migrated database and the configuration. */
+async function coreState(cfg: Config, db: Db): Promise<Ml2Context> {
+  const types = new TypeDrivers(ml2Settings(cfg), db);
+  await types.syncAllocations();
+  const quota = new QuotaEngine(db, quotaDefaults(cfg));
+  return { db, types, quota, ml2: ml2Settings(cfg), core: coreSettings(cfg), callbacks: new CallbackRegistry(), extensions: [] };
+}
+
+/** Creates the plugins in order; each one's ML2 extension drivers and quotas take effect at once. */
+async function createPlugins(
+  definitions: readonly PluginDefinition[],
+  base: Omit<PluginContext, 'exportsOf' | 'rbacKinds'>,
+): Promise<ServicePlugin[]> {
+  const plugins = new Map<string, ServicePlugin>();
+  const ctx: PluginContext = {
+    ...base,
+    exportsOf: <T>(name: string) => plugins.get(name)?.exports as T | undefined,
+    rbacKinds: () => [...plugins.values()].flatMap((p): RbacKind[] => p.rbacKinds ?? []),
+  };
+  for (const d of definitions) {
+    const p = await d.create(ctx);
+    plugins.set(d.name, p);
+    base.ml2.extensions!.push(...(p.ml2Extensions ?? []));
+    for (const q of p.quotas ?? []) base.quota.register(q.resource, q.default, q.counter);
+  }
+  return [...plugins.values()];
+}
+
+/** The collections as plugins may act on them, usable once `bind` gave it the controllers. */
+function lateApiServices(allowed: ApiServices['allowed']): { services: ApiServices; bind(controllers: CollectionController[]): void } {
+  let api: ApiServices | null = null;
+  return {
+    services: { collection: (c) => api?.collection(c), collections: () => api?.collections() ?? [], allowed },
+    bind: (controllers) => {
+      api = apiServices(controllers, allowed);
+    },
+  };
+}
+
+/** The agents' RPC: every plugin's endpoints (each topic served once) and the heartbeats. */
+function serveAgents(bus: RpcBus, plugins: readonly ServicePlugin[], db: Db, cfg: Config, startTime: number): Promise<Serving> {
+  const rpc = new RpcRegistry();
+  for (const e of plugins.flatMap((p) => p.rpc ?? [])) rpc.add(e.topic, e.handlers);
+  return serveInBackground(bus, [
+    () => serveReportState(bus, hostname(), db, { agentDownTime: cfg.DEFAULT.agent_down_time, startTime }).then((h) => [h]),
+    () => rpc.serveAll(bus, hostname()),
+  ]);
+}
+
 export async function createServer(
   cfg: Config,
   opts: {
@@ -61,11 +110,7 @@ export async function createServer(
   mkdirSync(cfg.DEFAULT.state_path, { recursive: true });
   const db = openDb(databaseUrl(cfg));
   await upgrade(db);
-  const types = new TypeDrivers(ml2Settings(cfg), db);
-  await types.syncAllocations();
-  const quota = new QuotaEngine(db, quotaDefaults(cfg));
-  const callbacks = new CallbackRegistry();
-  const ml2: Ml2Context = { db, types, quota, ml2: ml2Settings(cfg), core: coreSettings(cfg), callbacks, extensions: [] };
+  const ml2 = await coreState(cfg, db);
   const bus = opts.bus ?? null;
 
   // Every plugin's extensions are known before any is created (features that need another's check them).
@@ -78,35 +123,10 @@ export async function createServer(
     definitions.flatMap((d) => d.policies ?? []),
   );
   const allowed: ApiServices['allowed'] = (ctx, action, target) => policy.check(action, target, credentialsOf(ctx));
-  // Plugins reach the collections through this once the API below exists.
-  let api: ApiServices | null = null;
-  const lateApi: ApiServices = {
-    collection: (c) => api?.collection(c),
-    collections: () => api?.collections() ?? [],
-    allowed,
-  };
-  const plugins = new Map<string, ServicePlugin>();
-  const ctx: PluginContext = {
-    cfg,
-    db,
-    ml2,
-    quota,
-    callbacks,
-    bus,
-    aliases,
-    api: lateApi,
-    exportsOf: <T>(name: string) => plugins.get(name)?.exports as T | undefined,
-    rbacKinds: () => [...plugins.values()].flatMap((p): RbacKind[] => p.rbacKinds ?? []),
-  };
-  for (const d of definitions) {
-    const p = await d.create(ctx);
-    plugins.set(d.name, p);
-    ml2.extensions!.push(...(p.ml2Extensions ?? []));
-    for (const q of p.quotas ?? []) quota.register(q.resource, q.default, q.counter);
-  }
+  const api = lateApiServices(allowed);
+  const plugins = await createPlugins(definitions, { cfg, db, ml2, quota: ml2.quota, callbacks: ml2.callbacks, bus, aliases, api: api.services });
 
-  const all = [...plugins.values()];
-  const controllers = all
+  const controllers = plugins
     .flatMap((p) => p.resources ?? [])
     .map((h) => {
       (h as { def: ResourceDef }).def = activeDef(h.def, aliases);
@@ -119,22 +139,14 @@ export async function createServer(
     authenticate: opts.authenticate ?? makeAuthenticator(cfg, policy),
     paginationMaxLimit: cfg.DEFAULT.pagination_max_limit,
     logger: opts.logger ?? false,
-    routes: all.flatMap((p) => (typeof p.routes === 'function' ? p.routes(served) : (p.routes ?? []))),
+    routes: plugins.flatMap((p) => (typeof p.routes === 'function' ? p.routes(served) : (p.routes ?? []))),
     allowed,
   });
-  api = apiServices(controllers, allowed);
+  api.bind(controllers);
 
-  // RPC endpoints by topic: each topic is served once, with every plugin's methods; and heartbeats.
-  const rpc = new RpcRegistry();
-  for (const e of all.flatMap((p) => p.rpc ?? [])) rpc.add(e.topic, e.handlers);
-  const serving = bus
-    ? await serveInBackground(bus, [
-        () => serveReportState(bus, hostname(), db, { agentDownTime: cfg.DEFAULT.agent_down_time, startTime }).then((h) => [h]),
-        () => rpc.serveAll(bus, hostname()),
-      ])
-    : null;
+  const serving = bus ? await serveAgents(bus, plugins, db, cfg, startTime) : null;
   const settled = async () => {
-    for (const p of all) await p.settled?.();
+    for (const p of plugins) await p.settled?.();
   };
   return {
     app,
