@@ -328,12 +328,19 @@ export class TwoHosts {
     await this.quietL2(i);
     const t0 = Date.now();
     await this.stopL2(i);
+    const mark = `l2-${i} restart ${t0}`;
+    this.logLines.push(mark);
     const r = await this.startL2(i);
-    const changes =
+    const changes: Array<{ fdbOps?: number; neighOps?: number }> =
       this.mode === 'memory'
-        ? this.logLines.filter((l) => l.startsWith(`l2-${i} `) && l.includes('agent pass changed things')).slice(-3)
+        ? this.logLines
+            .slice(this.logLines.lastIndexOf(mark))
+            .filter((l) => l.startsWith(`l2-${i} `) && l.includes('agent pass changed things'))
+            .map((l) => JSON.parse(l.slice(l.indexOf('{'))))
         : this.l2Procs[i]!.logs().filter((l) => l.msg === 'agent pass changed things');
-    return { ...r, detail: { ...r.detail, firstPassMs: r.ms, changes }, ms: Date.now() - t0 };
+    // Forwarding entries the new agent put right (see the restart test).
+    const fdbRepairs = changes.reduce((n, c) => n + (c.fdbOps ?? 0) + (c.neighOps ?? 0), 0);
+    return { ...r, detail: { ...r.detail, firstPassMs: r.ms, fdbRepairs, changes }, ms: Date.now() - t0 };
   }
 
   /** Until the L2 agent has no pass to run: idle in-process; as a process, no change logged for a polling interval and a half. */
