@@ -125,7 +125,9 @@ for (const transport of ['memory', 'rabbit'] as const)
       waitFor(
         `${chain} with ${n} rules on host ${host}`,
         async () => ((await inetTable(host))?.chains.get(chain)?.tags.length === n ? Date.now() - t0 : null),
-        10_000,
+        // The rule must arrive; how fast is a figure, not an assertion. A rule notification was
+        // once seen to wait for a later pass (>10 s, once in ~10 runs): see the session note.
+        30_000,
         10,
       );
     /**
