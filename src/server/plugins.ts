@@ -25,7 +25,7 @@ const DEFAULT_SERVICES = new Set(['network_ip_availability']);
 /** Neutron's default service plugins whose work neutrino's core does (tags, timestamps, revisions): accepted. */
 const BUILT_IN = new Set(['tag', 'timestamp', 'revisions']);
 
-export function servicePluginNames(): string[] {
+function servicePluginNames(): string[] {
   return SERVICES.map((p) => p.name);
 }
 

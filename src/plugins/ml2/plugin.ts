@@ -59,7 +59,7 @@ const CORE_ALIASES = [
 /** The mechanism drivers neutrino has; `[ml2] mechanism_drivers` names some of them (empty: all). */
 const MECHANISM_DRIVERS = ['linuxbridge', 'l2population'];
 
-export function mechanismDrivers(names: readonly string[]): Set<string> {
+function mechanismDrivers(names: readonly string[]): Set<string> {
   if (!names.length) return new Set(MECHANISM_DRIVERS);
   const unknown = names.filter((n) => !MECHANISM_DRIVERS.includes(n));
   if (unknown.length) {
