@@ -58,6 +58,7 @@ import {
   PLUGIN_TOPIC,
   dhcpDeviceId,
 } from '../../core/wire.js';
+import { metadataAddresses, metadataRoutes, stopNetworkMetadata, syncMetadataProxy, type DhcpMetadataOptions } from './metadata.js';
 
 /** What the server's `<resource>_<action>_end` casts carry that says which network changed. */
 interface DhcpEventPayload {
@@ -97,6 +98,8 @@ export interface DhcpAgentOptions extends Partial<RenderOptions> {
   rpcTimeoutMs?: number;
   /** [agent] availability_zone, reported with the agent's state. */
   availabilityZone?: string;
+  /** enable_isolated_metadata / force_metadata and where the metadata agent listens (metadata.ts). */
+  metadata?: DhcpMetadataOptions;
   logger?: RpcLogger;
 }
 
@@ -355,7 +358,16 @@ export class DhcpAgent {
     ];
     await reconcileLinks(host, this.o.netns ? { netns: this.o.netns } : {});
     await reconcileLinks(
-      [{ kind: 'external', name: nsIf, address: port.mac_address, up: true, addresses: portAddresses(n, port), ...(mtu ? { mtu } : {}) }],
+      [
+        {
+          kind: 'external',
+          name: nsIf,
+          address: port.mac_address,
+          up: true,
+          addresses: [...portAddresses(n, port), ...metadataAddresses(this.o.metadata)],
+          ...(mtu ? { mtu } : {}),
+        },
+      ],
       { netns: ns },
     );
     const hosts = renderHosts(n, this.render);
@@ -373,17 +385,20 @@ export class DhcpAgent {
       netns: ns,
       interface: nsIf,
       hosts,
-      opts: renderOpts(n),
+      opts: renderOpts(n, metadataRoutes(this.o.metadata, n, port)),
       args: renderArgs(n, this.render),
     });
     if (restartedForTags && action === 'started') action = 'restarted';
     if (action !== 'none') this.log.info({ networkId: n.id, action }, 'dnsmasq');
+    const proxy = await syncMetadataProxy(this.o.metadata, n, ns);
+    if (proxy !== 'none') this.log.info({ networkId: n.id, action: proxy }, 'metadata proxy');
     this.networks.set(n.id, { action, portId: port.id, ports: n.ports.length, subnets: dhcpSubnets(n).length });
   }
 
   /** Tears the network down here: dnsmasq, namespace (and the veth with it), files, DHCP port. */
   private async disable(networkId: string, networkExists: boolean): Promise<void> {
     await stopDnsmasq(this.dhcpDir, networkId);
+    await stopNetworkMetadata(this.o.metadata, networkId);
     await deleteNetns(namespaceOf(networkId));
     const dir = join(this.dhcpDir, networkId);
     const had = this.networks.has(networkId) || existsSync(dir);
