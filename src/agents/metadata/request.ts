@@ -104,7 +104,7 @@ export const NOVA_500 = 'Remote metadata server experienced an internal server e
 
 /** Which of text/html, application/json the Accept header prefers (webob's order on ties), else null. */
 function negotiate(accept: string | undefined): 'text/html' | 'application/json' | null {
-  if (!accept?.trim()) return 'text/html';
+  if (!accept?.trim()) return null; // webob: no Accept header, plain text
   let best: { type: 'text/html' | 'application/json'; q: number } | null = null;
   for (const offer of ['text/html', 'application/json'] as const) {
     let q = -1;
@@ -128,7 +128,8 @@ function negotiate(accept: string | undefined): 'text/html' | 'application/json'
 
 /**
  * The error pages of Neutron's agent (webob's HTTP exceptions): HTML for browsers and curl
- * (any Accept, as curl sends), JSON when asked, plain text otherwise; `explanation` replaces the standard one.
+ * (any Accept, as curl sends), JSON when asked, plain text otherwise (no Accept at all too); `explanation`
+ * replaces the standard one.
  */
 export function errorPage(status: keyof typeof TITLES | number, accept: string | undefined, explanation?: string): Page {
   const [title, standard] = TITLES[status] ?? TITLES[500]!;
@@ -144,9 +145,9 @@ export function errorPage(status: keyof typeof TITLES | number, accept: string |
     };
   }
   if (type === 'application/json') {
-    return { status: code, contentType: 'application/json', body: JSON.stringify({ message: `${text}\n\n\n`, code: line, title }) };
+    return { status: code, contentType: 'application/json', body: JSON.stringify({ message: `${text}<br /><br />\n\n\n`, code: line, title }) };
   }
-  return { status: code, contentType: 'text/plain; charset=UTF-8', body: `${line}\n\n${text}\n\n\n` };
+  return { status: code, contentType: 'text/plain; charset=UTF-8', body: `${line}\n\n${text}\n\n   ` };
 }
 
 /**
