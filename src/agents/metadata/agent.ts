@@ -36,6 +36,8 @@ export interface MetadataAgentOptions {
   socketPath: string;
   /** Socket file mode (Neutron's deduced mode for an agent running as root: 0644). */
   socketMode?: number;
+  /** A node:cluster worker: the primary owns the socket file (and removed a stale one before forking). */
+  sharedSocket?: boolean;
   backlog?: number;
   novaHost: string;
   novaPort: number;
@@ -121,8 +123,8 @@ export class MetadataAgent {
   /** Only the HTTP side (a cluster worker: the primary reports state). */
   async listen(): Promise<void> {
     await mkdir(dirname(this.o.socketPath), { recursive: true, mode: 0o755 });
-    // node:cluster workers share the primary's socket: only the primary (or a lone process) unlinks.
-    if (existsSync(this.o.socketPath) && !process.env.NODE_UNIQUE_ID) await unlink(this.o.socketPath);
+    // node:cluster workers share the primary's socket: only a lone process removes a stale one.
+    if (existsSync(this.o.socketPath) && !this.o.sharedSocket) await unlink(this.o.socketPath);
     const server = http.createServer((req, res) => void this.handle(req, res));
     server.keepAliveTimeout = 30_000;
     await new Promise<void>((resolve, reject) => {

@@ -44,7 +44,13 @@ export async function runMetadataAgent(cfg: Config, o: { debug?: boolean } = {})
   if (cluster.isWorker || workers <= 1) {
     const bus = busFromConfig(cfg, log);
     const settings = metadataSettings(cfg);
-    const agent = new MetadataAgent({ ...settings, bus, logger: log, reportInterval: cluster.isWorker ? 0 : settings.reportInterval });
+    const agent = new MetadataAgent({
+      ...settings,
+      bus,
+      logger: log,
+      reportInterval: cluster.isWorker ? 0 : settings.reportInterval,
+      sharedSocket: cluster.isWorker,
+    });
     await agent.start();
     log.info(
       { socket: agent.configurations().metadata_proxy_socket, rpc: bus.transport, worker: cluster.worker?.id ?? null },
