@@ -390,9 +390,9 @@ export class DhcpAgent {
     });
     if (restartedForTags && action === 'started') action = 'restarted';
     if (action !== 'none') this.log.info({ networkId: n.id, action }, 'dnsmasq');
+    this.networks.set(n.id, { action, portId: port.id, ports: n.ports.length, subnets: dhcpSubnets(n).length });
     const proxy = await syncMetadataProxy(this.o.metadata, n, ns);
     if (proxy !== 'none') this.log.info({ networkId: n.id, action: proxy }, 'metadata proxy');
-    this.networks.set(n.id, { action, portId: port.id, ports: n.ports.length, subnets: dhcpSubnets(n).length });
   }
 
   /** Tears the network down here: dnsmasq, namespace (and the veth with it), files, DHCP port. */
