@@ -11,7 +11,7 @@ import { busFromConfig } from '../../rpc/from-config.js';
 import type { RpcBus, RpcLogger } from '../../rpc/index.js';
 import { stats } from '../../dataplane/index.js';
 import { DhcpAgent } from './agent.js';
-import { defaultSocketPath } from '../metadata/proxy.js';
+import { metadataProxyOptions } from '../metadata/proxy.js';
 
 /** The agent's options from configuration (also used by `neutrino aio`). */
 export function dhcpAgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, netns?: string): DhcpAgent {
@@ -29,10 +29,9 @@ export function dhcpAgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, ne
     logger: log,
     availabilityZone: cfg.agent.availability_zone,
     metadata: {
+      ...metadataProxyOptions(cfg),
       enableIsolatedMetadata: cfg.DEFAULT.enable_isolated_metadata,
       forceMetadata: cfg.DEFAULT.force_metadata,
-      statePath: cfg.DEFAULT.state_path,
-      socketPath: cfg.DEFAULT.metadata_proxy_socket ?? defaultSocketPath(cfg.DEFAULT.state_path),
     },
   });
 }

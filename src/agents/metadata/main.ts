@@ -14,7 +14,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { pino } from 'pino';
 import type { Config } from '../../config/index.js';
 import { busFromConfig } from '../../rpc/from-config.js';
-import { defaultSocketPath } from './proxy.js';
+import { metadataProxyOptions } from './proxy.js';
 import { METADATA_AGENT_BINARY, MetadataAgent, metadataConfigurations, type MetadataAgentOptions } from './agent.js';
 import { StateReporter } from '../state-reporter.js';
 import { AGENT_TYPE_METADATA } from '../../core/wire.js';
@@ -28,7 +28,7 @@ export function metadataWorkers(cfg: Config, cpus = availableParallelism()): num
 export function metadataSettings(cfg: Config): Omit<MetadataAgentOptions, 'bus' | 'logger'> {
   return {
     host: cfg.DEFAULT.host || hostname(),
-    socketPath: cfg.DEFAULT.metadata_proxy_socket ?? defaultSocketPath(cfg.DEFAULT.state_path),
+    socketPath: metadataProxyOptions(cfg).socketPath,
     backlog: cfg.DEFAULT.metadata_backlog,
     novaHost: cfg.DEFAULT.nova_metadata_host,
     novaPort: cfg.DEFAULT.nova_metadata_port,
@@ -74,8 +74,8 @@ export async function runMetadataAgent(cfg: Config, o: { debug?: boolean } = {})
   for (let i = 0; i < workers; i++) cluster.fork();
   cluster.on('exit', (w, code, signal) => {
     if (stopping) return;
-    log.warn({ worker: w.id, code, signal }, 'metadata worker died; starting another');
-    cluster.fork();
+    log.warn({ worker: w.id, code, signal }, 'metadata worker died; starting another in 1 s');
+    setTimeout(() => stopping || cluster.fork(), 1000); // not a hot loop when workers cannot start
   });
   const bus = busFromConfig(cfg, log);
   const reporter = new StateReporter({

@@ -4,7 +4,7 @@
 // (listening on 169.254.169.254:80, the address on its ns- interface); the L3 agent runs one per
 // router in qrouter-<router> through the API below.
 //
-// For the L3 agent, per router:
+// For the L3 agent, per router (o = metadataProxyOptions(cfg)):
 //   await startRouterMetadataProxy(o, routerId, `qrouter-${routerId}`);   // after the namespace exists
 //   await stopMetadataProxy(o, routerId);                                   // before it is deleted
 // and, in the router's nftables transaction, the rules of routerMetadataNftRules(): instances send
@@ -13,6 +13,7 @@
 // accepts 9697 only for connections so redirected (Neutron marks packets in mangle for this; in
 // nftables `ct status dnat` says the same). The proxy listens on 0.0.0.0:9697 in the namespace.
 import { join } from 'node:path';
+import type { Config } from '../../config/index.js';
 import { ensureHttpProxy, stopHttpProxy, type HttpProxyAction } from '../../dataplane/index.js';
 
 export const METADATA_IP = '169.254.169.254';
@@ -34,6 +35,11 @@ export interface MetadataProxyOptions {
 /** Neutron's default socket: $state_path/metadata_proxy. */
 export function defaultSocketPath(statePath: string): string {
   return join(statePath, 'metadata_proxy');
+}
+
+/** The proxies' options from configuration ([DEFAULT] state_path, metadata_proxy_socket). */
+export function metadataProxyOptions(cfg: Config): MetadataProxyOptions {
+  return { statePath: cfg.DEFAULT.state_path, socketPath: cfg.DEFAULT.metadata_proxy_socket ?? defaultSocketPath(cfg.DEFAULT.state_path) };
 }
 
 const dirOf = (o: MetadataProxyOptions) => join(o.statePath, PROXY_DIR);
