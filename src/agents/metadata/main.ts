@@ -4,9 +4,9 @@
 // state_path, transport_url; [agent] report_interval.
 //
 // Workers (metadata_workers, default half the CPUs as Neutron): with 2 or more, node:cluster
-// forks that many worker processes of this same command; the primary owns the Unix socket and
-// hands each connection to a worker in turn, each worker has its own bus connection for the
-// lookups, and only the primary reports state and restarts a worker that died. With 0 or 1 the
+// forks that many worker processes of this same command; the primary makes the Unix socket and
+// the workers accept on it, each with its own bus connection for the lookups; only the primary
+// reports state and restarts a worker that died. With 0 or 1 the
 // agent process itself serves (the in-memory bus of an all-in-one cannot cross processes).
 import cluster from 'node:cluster';
 import { existsSync, unlinkSync } from 'node:fs';
@@ -71,6 +71,11 @@ export async function runMetadataAgent(cfg: Config, o: { debug?: boolean } = {})
   const socket = settings.socketPath;
   if (existsSync(socket)) unlinkSync(socket);
   let stopping = false;
+  // Workers accept on the shared socket themselves (SCHED_NONE, as oslo.service's forked workers
+  // do) rather than the primary accepting and passing each connection on (round robin): haproxy
+  // opens a connection per request, and the hop through the primary is one more process to be
+  // scheduled for each. The kernel's spread over workers is uneven; lookups are cheap either way.
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
   for (let i = 0; i < workers; i++) cluster.fork();
   cluster.on('exit', (w, code, signal) => {
     if (stopping) return;
