@@ -357,19 +357,8 @@ export class DhcpAgent {
       { kind: 'veth', name: tap, peer: nsIf, peerNetns: ns, master: bridgeOf(n.id), up: true, ...(mtu ? { mtu } : {}) },
     ];
     await reconcileLinks(host, this.o.netns ? { netns: this.o.netns } : {});
-    await reconcileLinks(
-      [
-        {
-          kind: 'external',
-          name: nsIf,
-          address: port.mac_address,
-          up: true,
-          addresses: [...portAddresses(n, port), ...metadataAddresses(this.o.metadata)],
-          ...(mtu ? { mtu } : {}),
-        },
-      ],
-      { netns: ns },
-    );
+    const addresses = [...portAddresses(n, port), ...metadataAddresses(this.o.metadata)];
+    await reconcileLinks([{ kind: 'external', name: nsIf, address: port.mac_address, up: true, addresses, ...(mtu ? { mtu } : {}) }], { netns: ns });
     const hosts = renderHosts(n, this.render);
     // dnsmasq 2.90 (Debian 12) segfaults on SIGHUP once it has leased an address to a host
     // whose dhcp-hostsfile line carries a `set:` tag (ports with extra_dhcp_opts): a change

@@ -102,7 +102,11 @@ const TITLES: Record<number, [string, string]> = {
 
 export const NOVA_500 = 'Remote metadata server experienced an internal server error.';
 
-/** Which of text/html, application/json the Accept header prefers (webob's order on ties), else null. */
+/**
+ * Which of text/html, application/json the Accept header prefers, else null. By hand (20 lines)
+ * rather than a negotiation library: what matters is webob's own rules, ties going to the first
+ * offer and no header at all meaning plain text.
+ */
 function negotiate(accept: string | undefined): 'text/html' | 'application/json' | null {
   if (!accept?.trim()) return null; // webob: no Accept header, plain text
   let best: { type: 'text/html' | 'application/json'; q: number } | null = null;
