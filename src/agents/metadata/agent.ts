@@ -4,7 +4,7 @@
 // (X-Neutron-Network-ID) or on the networks of its router (X-Neutron-Router-ID), through the
 // server's get_ports on q-plugin, and forwards the request to Nova's metadata API with
 // X-Instance-ID, X-Tenant-ID, X-Forwarded-For and the signature; Nova's answer goes back as
-// Neutron's agent gives it (requestAnswer in request.ts). Lookups are cached for a few seconds,
+// Neutron's agent gives it (pageForNovaStatus in request.ts). Lookups are cached for a few seconds,
 // as Neutron's agent caches them; a 404 from Nova retries once without the cache (a port that
 // moved to another instance).
 import { existsSync } from 'node:fs';
