@@ -13,7 +13,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IpBatch, deleteNetns, httpProxyPid, listLinks, runInNetns, stopDnsmasq } from '../../src/dataplane/index.js';
+import { IpBatch, deleteNetns, httpProxyPid, listLinks, runInNetns, stats, stopDnsmasq } from '../../src/dataplane/index.js';
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
 import { DhcpAgent } from '../../src/agents/dhcp/agent.js';
 import { bridgeOf, namespaceOf } from '../../src/agents/dhcp/render.js';
@@ -54,6 +54,20 @@ describe('metadata on an isolated network (root)', { skip: gate.skip }, () => {
   let dhcpIp = '';
   let projectId = '';
   const proxyOpts = () => ({ statePath: join(dir, 'state'), socketPath: join(dir, 'metadata_proxy') });
+  const broker = new MemoryBroker();
+  const bus = () => {
+    const b = new MemoryBus({ broker, logger: silentLogger });
+    buses.push(b);
+    return b;
+  };
+  const dhcpOptions = () => ({
+    host: HOST,
+    netns: HOSTNS,
+    statePath: join(dir, 'state'),
+    reportInterval: 5,
+    resyncInterval: 1,
+    metadata: { ...proxyOpts(), enableIsolatedMetadata: true, forceMetadata: false },
+  });
 
   const api = async (method: string, path: string, body?: unknown, expect = 200) => {
     const r = await srv.req(method, path, body, ADMIN);
@@ -89,12 +103,6 @@ describe('metadata on an isolated network (root)', { skip: gate.skip }, () => {
       res.end(JSON.stringify({ uuid: id, project_id: req.headers['x-tenant-id'], name: 'vm' }));
     });
     await new Promise<void>((r) => nova.listen(0, '127.0.0.1', () => r()));
-    const broker = new MemoryBroker();
-    const bus = () => {
-      const b = new MemoryBus({ broker, logger: silentLogger });
-      buses.push(b);
-      return b;
-    };
     srv = await startServer(BACKENDS.find((b) => b.name === 'sqlite')!, {}, { bus: bus() });
     md = new MetadataAgent({
       bus: bus(),
@@ -107,15 +115,7 @@ describe('metadata on an isolated network (root)', { skip: gate.skip }, () => {
       reportInterval: 5,
     });
     await md.start();
-    dhcp = new DhcpAgent({
-      bus: bus(),
-      host: HOST,
-      netns: HOSTNS,
-      statePath: join(dir, 'state'),
-      reportInterval: 5,
-      resyncInterval: 1,
-      metadata: { ...proxyOpts(), enableIsolatedMetadata: true, forceMetadata: false },
-    });
+    dhcp = new DhcpAgent({ ...dhcpOptions(), bus: bus() });
     await dhcp.start();
   });
 
@@ -233,11 +233,16 @@ describe('metadata on an isolated network (root)', { skip: gate.skip }, () => {
     assert.equal(times.length, 30);
   });
 
-  it('a full resync of the DHCP agent leaves the running proxy alone', async () => {
+  it('a restarted DHCP agent adopts the running proxy and writes nothing', async () => {
     const pid = await httpProxyPid(join(dir, 'state', PROXY_DIR), netId);
-    await dhcp.sync();
+    await dhcp.stop();
+    const before = stats().writes;
+    dhcp = new DhcpAgent({ ...dhcpOptions(), bus: bus() });
+    await dhcp.start();
+    assert.equal(stats().writes - before, 0, 'kernel writes of the restart');
     assert.equal(await httpProxyPid(join(dir, 'state', PROXY_DIR), netId), pid);
     assert.equal(dhcp.networks.get(netId)?.action, 'none');
+    assert.equal((await curl()).status, 200);
   });
 
   it('a router interface at the gateway: no longer isolated, the proxy stops and the route goes via the gateway', async () => {
