@@ -496,9 +496,8 @@ export class LinuxBridgeAgent {
     const resyncAll = Date.now() - this.lastFdbResync > (o.fdbResyncInterval ?? 30) * 1000;
     const load = [...nets.keys()].filter((n) => resyncAll || !this.fdbSynced.has(n));
     if (load.length) {
-      const entries = await this.call<Record<string, NetworkFdb>>('get_fdb_entries', { host: o.host, network_ids: load });
-      if (resyncAll) this.fdb.replace(entries, load);
-      else this.fdb.add(entries);
+      // Fanouts heard while the call is out are applied again over its answer (see FdbView).
+      await this.fdb.load(load, () => this.call<Record<string, NetworkFdb>>('get_fdb_entries', { host: o.host, network_ids: load }));
       for (const n of load) this.fdbSynced.add(n);
       if (resyncAll) this.lastFdbResync = Date.now();
     }
