@@ -10,3 +10,4 @@ export * from './fdb.js';
 export * from './neigh.js';
 export * from './nftables.js';
 export * from './dnsmasq.js';
+export * from './monitor.js';

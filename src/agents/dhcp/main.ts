@@ -1,7 +1,7 @@
 // `neutrino agent dhcp --config-file neutron.conf --config-file dhcp_agent.ini`: the DHCP agent
 // as a process. [DEFAULT] host (default: hostname), state_path, transport_url, dns_domain,
 // dhcp_lease_duration, dnsmasq_dns_servers, dnsmasq_lease_max, resync_interval; [agent]
-// report_interval. SIGTERM/SIGINT stop it and leave dnsmasq running for the next start to adopt.
+// report_interval, check_child_processes_interval. SIGTERM/SIGINT stop it and leave dnsmasq running for the next start to adopt.
 // --netns NS: the host's bridges live in that namespace (as `agent linuxbridge --netns`).
 import { hostname } from 'node:os';
 import { pino } from 'pino';
@@ -26,6 +26,7 @@ export function dhcpAgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, ne
     dnsServers: [...cfg.DEFAULT.dnsmasq_dns_servers],
     logger: log,
     availabilityZone: cfg.agent.availability_zone,
+    checkInterval: cfg.agent.check_child_processes_interval,
   });
 }
 
