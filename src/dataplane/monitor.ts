@@ -85,10 +85,7 @@ export function watchLines(argv: readonly string[], o: LineWatchOptions): Watche
 }
 
 /** Link and neighbour events of the namespace (the current one without `netns`). */
-export function watchLinksAndNeighbours(
-  netns: string | undefined,
-  o: Omit<LineWatchOptions, 'onLine'> & { onEvent(e: KernelEvent): void },
-): Watcher {
+export function watchLinksAndNeighbours(netns: string | undefined, o: Omit<LineWatchOptions, 'onLine'> & { onEvent(e: KernelEvent): void }): Watcher {
   if (netns) assertNetnsName(netns);
   return watchLines(['ip', ...(netns ? ['-n', netns] : []), '-o', 'monitor', 'link', 'neigh'], {
     ...o,

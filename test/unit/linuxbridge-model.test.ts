@@ -135,13 +135,10 @@ describe('linuxbridge model', () => {
     const v = new FdbView();
     v.add(at([flood, p2]));
     // The server answered before p3 went up, the fanout for p3 came before the answer: a resync keeps p3.
-    await v.load(
-      [NET],
-      async () => {
-        v.add(at([p3]));
-        return at([flood, p2]);
-      },
-    );
+    await v.load([NET], async () => {
+      v.add(at([p3]));
+      return at([flood, p2]);
+    });
     assert.deepEqual(macs(v), ['00:00:00:00:00:00', p2[0], p3[0]]);
     // The answer still has p2, whose removal was heard during the call: it stays removed.
     const w = new FdbView();
@@ -152,23 +149,17 @@ describe('linuxbridge model', () => {
     });
     assert.deepEqual(macs(w), ['00:00:00:00:00:00', p3[0]]);
     // A change heard during the call that the answer already has (older than the snapshot) changes nothing.
-    await v.load(
-      [NET],
-      async () => {
-        v.add(at([p3]));
-        return at([flood, p3]);
-      },
-    );
+    await v.load([NET], async () => {
+      v.add(at([p3]));
+      return at([flood, p3]);
+    });
     assert.deepEqual(macs(v), ['00:00:00:00:00:00', p3[0]], 'p2 is gone from the answer and no fanout brought it back');
     // A failed call leaves the view as the fanouts made it.
     await assert.rejects(
-      v.load(
-        [NET],
-        async () => {
-          v.add(at([p2]));
-          throw new Error('timeout');
-        },
-      ),
+      v.load([NET], async () => {
+        v.add(at([p2]));
+        throw new Error('timeout');
+      }),
     );
     assert.deepEqual(macs(v), ['00:00:00:00:00:00', p2[0], p3[0]]);
   });

@@ -428,7 +428,10 @@ export class DhcpAgent {
     // The namespace was deleted under a running dnsmasq: the old namespace lives on with it and
     // the veth's other end in it. The tap goes, and the veth is made again into the new namespace.
     if (lostPeer) hostLinks = hostLinks.filter((l) => l.name !== tap);
-    const hostOps: LinkOp[] = [...(lostPeer ? [{ op: 'delete' as const, name: tap, why: `its peer is not in ${ns}` }] : []), ...diffLinks(host, hostLinks)];
+    const hostOps: LinkOp[] = [
+      ...(lostPeer ? [{ op: 'delete' as const, name: tap, why: `its peer is not in ${ns}` }] : []),
+      ...diffLinks(host, hostLinks),
+    ];
     if (hostOps.length) {
       await linkOpsToBatch(hostOps).apply(hostTarget);
       if (hostOps.some((o) => o.op === 'create')) nsLinks = await listLinks({ netns: ns });
@@ -464,7 +467,10 @@ export class DhcpAgent {
     ];
     if (had && had.portId === port.id && lost.length) {
       this.counters.repairs++;
-      this.log.warn({ networkId: n.id, lost, linkOps: hostOps.length + nsOps.length, dnsmasq: action }, 'DHCP network had lost part of its dataplane; repaired');
+      this.log.warn(
+        { networkId: n.id, lost, linkOps: hostOps.length + nsOps.length, dnsmasq: action },
+        'DHCP network had lost part of its dataplane; repaired',
+      );
     } else if (action !== 'none') this.log.info({ networkId: n.id, action }, 'dnsmasq');
     this.networks.set(n.id, { action, portId: port.id, ports: n.ports.length, subnets: dhcpSubnets(n).length });
     this.infos.set(n.id, n);

@@ -1,7 +1,9 @@
 // The L2 agent for Linux bridges (`neutrino agent linuxbridge`), Neutron's linuxbridge agent
 // rebuilt as a reconciler:
-//   - watches taps `tap<port-id[:11]>` with a long-running `ip monitor link` (events) plus a
-//     periodic full pass (repairs whatever an event missed);
+//   - watches taps `tap<port-id[:11]>`, its bridges, VXLAN devices and forwarding entries with a
+//     long-running `ip monitor link neigh`, and its nftables tables with `nft monitor tables`
+//     (events: what someone deletes is rebuilt at once), plus a periodic full pass (repairs
+//     whatever an event missed);
 //   - asks the server about new taps (get_devices_details_list on 'q-plugin'), wires each into its
 //     network's bridge `brq<net-id[:11]>` with a `vxlan-<vni>` device on local_ip (or a flat
 //     interface / VLAN sub-interface), then reports them up (update_device_list); gone taps are

@@ -129,9 +129,7 @@ export interface NetworkFdb {
   ports?: Record<string, PortInfo[]>;
 }
 
-type FdbChange =
-  | { kind: 'add' | 'remove'; entries: Record<string, NetworkFdb> }
-  | { kind: 'update'; entries: Parameters<FdbView['update']>[0] };
+type FdbChange = { kind: 'add' | 'remove'; entries: Record<string, NetworkFdb> } | { kind: 'update'; entries: Parameters<FdbView['update']>[0] };
 
 /**
  * network → tunnel IP → set of "mac|ip" (the flooding entry included as "00:00:00:00:00:00|0.0.0.0").
