@@ -314,6 +314,8 @@ export class DhcpAgent {
       else await this.enable(info);
     } catch (err) {
       this.counters.failures++;
+      // The retry asks the server again (a check meanwhile must not stand in for it).
+      if (given === undefined) this.toFetch.add(networkId);
       throw err;
     }
   }
