@@ -48,7 +48,7 @@ describe('Linux-bridge agent passes (root)', { skip: gate.skip }, () => {
         if (prop === 'call')
           return async (...a: Parameters<RpcBus['call']>) => {
             const answer = await target.call(...a);
-            if (a[1] === 'get_fdb_entries' && holdFdbAnswers) {
+            if (a[1] === 'get_fdb_entries' && holdFdbAnswers !== null) {
               heldFdbAnswers++;
               await holdFdbAnswers;
             }

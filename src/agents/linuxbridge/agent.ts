@@ -279,7 +279,9 @@ export class LinuxBridgeAgent {
    */
   private onKernelEvent(e: KernelEvent): void {
     if (e.kind === 'neigh') {
-      if (!e.deleted || !e.dev.startsWith(VXLAN_PREFIX)) return;
+      // Only entries with a remote (ours; arp_responder's neighbours too): the bridge's learned
+      // entries on the VXLAN port print without one and age out all the time.
+      if (!e.deleted || !e.dst || !e.dev.startsWith(VXLAN_PREFIX)) return;
       const net = [...this.devices.values()].find((d) => d.network_type === 'vxlan' && vxlanName(d.segmentation_id!) === e.dev)?.network_id;
       if (!net) return;
       this.fdbDirty.add(net);
