@@ -84,10 +84,13 @@ export function watchLines(argv: readonly string[], o: LineWatchOptions): Watche
   };
 }
 
-/** Link and neighbour events of the namespace (the current one without `netns`). */
-export function watchLinksAndNeighbours(netns: string | undefined, o: Omit<LineWatchOptions, 'onLine'> & { onEvent(e: KernelEvent): void }): Watcher {
+/** Link and (unless `neighbours` is false) neighbour events of the namespace (the current one without `netns`). */
+export function watchLinksAndNeighbours(
+  netns: string | undefined,
+  o: Omit<LineWatchOptions, 'onLine'> & { onEvent(e: KernelEvent): void; neighbours?: boolean },
+): Watcher {
   if (netns) assertNetnsName(netns);
-  return watchLines(['ip', ...(netns ? ['-n', netns] : []), '-o', 'monitor', 'link', 'neigh'], {
+  return watchLines(['ip', ...(netns ? ['-n', netns] : []), '-o', 'monitor', 'link', ...(o.neighbours === false ? [] : ['neigh'])], {
     ...o,
     onLine: (l) => {
       const e = parseMonitorLine(l);

@@ -222,6 +222,7 @@ export class DhcpAgent {
         if (!exists && name.startsWith(NS_PREFIX) && this.networks.has(name.slice(NS_PREFIX.length))) this.check(name.slice(NS_PREFIX.length));
       }, warn('namespace watch')),
       watchLinksAndNeighbours(this.o.netns, {
+        neighbours: false,
         onEvent: (e) => {
           if (e.kind !== 'link' || !e.deleted) return;
           for (const [id, n] of this.networks) if (n.portId && tapOf(n.portId) === e.name) this.check(id);
