@@ -78,7 +78,7 @@ export interface LinuxBridgeAgentOptions extends ModelOptions {
   pollingInterval: number;
   /** Full l2population resync every this many seconds (default 30). */
   fdbResyncInterval?: number;
-  /** Watch netlink link events (default true); off, only the periodic pass sees new taps. */
+  /** Watch kernel events (links, forwarding entries, nftables tables; default true); off, only the periodic pass sees new taps and repairs drift. */
   monitor?: boolean;
   rpcTimeoutMs?: number;
   /** Runs the kernel commands (default: the real one); the benchmark counts this agent's with it. */
