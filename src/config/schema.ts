@@ -183,6 +183,11 @@ export const SCHEMA = {
     report_interval: float({ default: 30, min: 0, help: 'Seconds between agent state reports; 0 disables them.' }),
     polling_interval: int({ default: 2, min: 1, help: 'Seconds between agent polls for local device changes.' }),
     availability_zone: str({ default: 'nova', help: 'Availability zone the DHCP (and L3) agent reports for its host.' }),
+    check_child_processes_interval: int({
+      default: 60,
+      min: 0,
+      help: 'DHCP agent: seconds between checks that every served network is still whole (dnsmasq alive, its namespace and interface there), repairing what is not; 0 disables them.',
+    }),
   },
   aio: {
     agents: list({

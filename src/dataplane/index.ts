@@ -11,3 +11,4 @@ export * from './neigh.js';
 export * from './nftables.js';
 export * from './dnsmasq.js';
 export * from './haproxy.js';
+export * from './monitor.js';

@@ -1,8 +1,8 @@
 // `neutrino agent dhcp --config-file neutron.conf --config-file dhcp_agent.ini`: the DHCP agent
 // as a process. [DEFAULT] host (default: hostname), state_path, transport_url, dns_domain,
 // dhcp_lease_duration, dnsmasq_dns_servers, dnsmasq_lease_max, resync_interval,
-// enable_isolated_metadata, force_metadata, metadata_proxy_socket; [agent]
-// report_interval. SIGTERM/SIGINT stop it and leave dnsmasq running for the next start to adopt.
+// enable_isolated_metadata, force_metadata, metadata_proxy_socket; [agent] report_interval,
+// check_child_processes_interval. SIGTERM/SIGINT stop it and leave dnsmasq running for the next start to adopt.
 // --netns NS: the host's bridges live in that namespace (as `agent linuxbridge --netns`).
 import { hostname } from 'node:os';
 import { pino } from 'pino';
@@ -33,6 +33,7 @@ export function dhcpAgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, ne
       enableIsolatedMetadata: cfg.DEFAULT.enable_isolated_metadata,
       forceMetadata: cfg.DEFAULT.force_metadata,
     },
+    checkInterval: cfg.agent.check_child_processes_interval,
   });
 }
 
