@@ -14,6 +14,7 @@ import { runLinuxBridgeCleanup } from './agents/linuxbridge/cleanup.js';
 import { runVif } from './cli/vif-plug.js';
 import { aioAgents, startAioAgents, type AioAgentsHandle } from './agents/aio.js';
 import { parseOptions } from './config/command-line.js';
+import { packageVersion } from './cli/version.js';
 
 const USAGE = `usage: neutrino <command> [options]
 
@@ -41,6 +42,7 @@ options:
   --host NAME          agents: [DEFAULT] host
   --netns NS           agents (aio's too): the namespace whose links they manage (simulated hosts)
   --debug              verbose logs
+  --version            print the version and exit
 `;
 
 interface Args {
@@ -102,6 +104,11 @@ async function runServer(cfg: Config, args: Args): Promise<void> {
 export async function main(argv: string[]): Promise<void> {
   let args: Args;
   // Commands with options of their own (--netns, --host, ...) parse their own arguments.
+  // --version wins over any command, as oslo.config's does.
+  if (argv.includes('--version')) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return;
+  }
   if (argv[0] === 'vif') return runVif(argv.slice(1));
   try {
     if (argv[0] === 'agent' && argv[1] === 'linuxbridge') {

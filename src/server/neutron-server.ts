@@ -28,6 +28,9 @@ import { makeAuthenticator } from './auth.js';
 import { pluginsFor } from './plugins.js';
 import { coreSettings, databaseUrl, ml2Settings, quotaDefaults } from './settings.js';
 import { serveInBackground, type Serving } from './serve-rpc.js';
+import { serverMetrics } from './metrics.js';
+import { healthBackends } from './health.js';
+import { registerHealthcheck } from '../api/healthcheck.js';
 
 export interface NeutrinoServer {
   app: FastifyInstance;
@@ -111,7 +114,9 @@ export async function createServer(
   const db = openDb(databaseUrl(cfg));
   await upgrade(db);
   const ml2 = await coreState(cfg, db);
-  const bus = opts.bus ?? null;
+  const health = healthBackends(cfg, db, opts.bus ?? null);
+  const metrics = serverMetrics(cfg, db, opts.bus ?? null);
+  const bus = metrics?.bus ?? opts.bus ?? null;
 
   // Every plugin's extensions are known before any is created (features that need another's check them).
   const definitions = pluginsFor(cfg);
@@ -143,6 +148,8 @@ export async function createServer(
     allowed,
   });
   api.bind(controllers);
+  metrics?.serve(app);
+  registerHealthcheck(app, { backends: health, detailed: cfg.healthcheck.detailed });
 
   const serving = bus ? await serveAgents(bus, plugins, db, cfg, startTime) : null;
   const settled = async () => {

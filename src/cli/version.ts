@@ -1,0 +1,12 @@
+// `neutrino --version`: the version of the installed package, read from its package.json (the one
+// place it is written), printed alone as oslo.config's --version prints a service's version.
+import { readFileSync } from 'node:fs';
+
+/** package.json sits three levels above this module once compiled (dist/src/cli/version.js). */
+const PACKAGE_JSON = new URL('../../../package.json', import.meta.url);
+
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version?: unknown };
+  if (typeof pkg.version !== 'string') throw new Error(`${PACKAGE_JSON.pathname} has no version`);
+  return pkg.version;
+}
