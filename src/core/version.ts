@@ -1,8 +1,8 @@
-// `neutrino --version`: the version of the installed package, read from its package.json (the one
-// place it is written), printed alone as oslo.config's --version prints a service's version.
+// The version of the installed package, read from its package.json (the one place it is written):
+// `neutrino --version` prints it, the OpenAPI document carries it.
 import { readFileSync } from 'node:fs';
 
-/** package.json sits three levels above this module once compiled (dist/src/cli/version.js). */
+/** package.json sits three levels above this module once compiled (dist/src/core/version.js). */
 const PACKAGE_JSON = new URL('../../../package.json', import.meta.url);
 
 export function packageVersion(): string {
