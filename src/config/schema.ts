@@ -159,6 +159,8 @@ export const SCHEMA = {
     report_interval: float({ default: 30, min: 0, help: 'Seconds between agent state reports; 0 disables them.' }),
     polling_interval: int({ default: 2, min: 1, help: 'Seconds between agent polls for local device changes.' }),
     availability_zone: str({ default: 'nova', help: 'Availability zone the DHCP (and L3) agent reports for its host.' }),
+    metrics_bind_port: port({ help: "Serve the agent's Prometheus metrics on this port at /metrics (unset: not served)." }),
+    metrics_bind_host: str({ default: '127.0.0.1', help: "The address the agent's metrics listen on." }),
   },
   aio: {
     agents: list({

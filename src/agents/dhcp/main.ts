@@ -10,9 +10,10 @@ import { busFromConfig } from '../../rpc/from-config.js';
 import type { RpcBus, RpcLogger } from '../../rpc/index.js';
 import { stats } from '../../dataplane/index.js';
 import { DhcpAgent } from './agent.js';
+import { agentMetricsFromConfig, type AgentMetrics } from '../metrics.js';
 
 /** The agent's options from configuration (also used by `neutrino aio`). */
-export function dhcpAgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, netns?: string): DhcpAgent {
+export function dhcpAgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, netns?: string, metrics?: AgentMetrics): DhcpAgent {
   return new DhcpAgent({
     bus,
     host: cfg.DEFAULT.host || hostname(),
@@ -26,6 +27,7 @@ export function dhcpAgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, ne
     dnsServers: [...cfg.DEFAULT.dnsmasq_dns_servers],
     logger: log,
     availabilityZone: cfg.agent.availability_zone,
+    ...(metrics ? { metrics } : {}),
   });
 }
 
@@ -33,7 +35,7 @@ export async function runDhcpAgent(cfg: Config, o: { debug?: boolean; netns?: st
   const log = pino({ level: o.debug || cfg.DEFAULT.debug ? 'debug' : 'info' });
   const bus = busFromConfig(cfg, log);
   const host = cfg.DEFAULT.host || hostname();
-  const agent = dhcpAgentFromConfig(cfg, bus, log, o.netns);
+  const agent = dhcpAgentFromConfig(cfg, bus, log, o.netns, await agentMetricsFromConfig(cfg, log));
   const t0 = Date.now();
   await agent.start();
   log.info(
