@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { validate } from '@readme/openapi-parser';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { BACKENDS } from '../helpers/backends.js';
 import { ADMIN, startServer, type TestServer } from '../helpers/server.js';
 
@@ -194,6 +195,20 @@ describe('OpenAPI document', () => {
     for (const core of ['/v2.0/networks', '/v2.0/subnets', '/v2.0/ports', '/v2.0/routers', '/v2.0/security-groups']) {
       assert.ok(ids.has(core), `${core} created: ${JSON.stringify(calls.find((c) => c.path === core && c.method === 'POST'))}`);
     }
+    // What the server answered fits what the document says it answers.
+    const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
+    ajv.addSchema({ $id: 'doc', components: doc.components });
+    const misfits: string[] = [];
+    let checked = 0;
+    for (const c of calls.filter((x) => x.status === 200 || x.status === 201)) {
+      const template = Object.keys(doc.paths).find((p) => new RegExp(`^${p.replace(/\{\w+\}/g, '[^/]+')}$`).test(c.path.split('?')[0]!));
+      const schema = template && doc.paths[template]![c.method.toLowerCase()]?.responses?.[String(c.status)]?.content?.['application/json']?.schema;
+      if (!schema) continue;
+      const check = ajv.compile(JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"doc#/components/')));
+      checked++;
+      if (!check(c.body)) misfits.push(`${c.method} ${c.path}: ${ajv.errorsText(check.errors)}`);
+    }
+    assert.deepEqual(misfits, [], `${misfits.length} of ${checked} answers do not fit the document`);
     const ok = calls.filter((c) => c.status < 300).length;
     console.log(`openapi: ${calls.length} calls, ${ok} 2xx, ${ids.size} of ${creates.length} creates succeeded`);
   });

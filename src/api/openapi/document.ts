@@ -6,7 +6,7 @@
 import type { ApiRoute } from '../../core/api-route.js';
 import type { AttributeDef, ResourceDef } from '../../core/definition.js';
 import type { ExtensionInfo } from '../../definitions/extensions.js';
-import { probeFilter, probeValidator, type JsonSchema } from './probe.js';
+import { probeFilter, probeValidator, withNull, type JsonSchema } from './probe.js';
 
 export interface OpenApiInput {
   resources: readonly ResourceDef[];
@@ -56,6 +56,29 @@ function isJson(v: unknown): boolean {
   return v === null || ['string', 'number', 'boolean'].includes(typeof v) || (typeof v === 'object' && JSON.stringify(v) !== undefined);
 }
 
+/**
+ * The visible attributes as answers show them: one left unset on create (a null or "not
+ * specified" default) reads null, whatever its validator takes.
+ */
+function shown(entries: Array<[string, AttributeDef]>): Record<string, JsonSchema> {
+  const out: Record<string, JsonSchema> = {};
+  for (const [n, a] of entries) {
+    if (!a.visible) continue;
+    let schema = attributeSchema(n, a);
+    // Neutron shows some numbers as text (a subnet pool's prefix lengths): either form may come back.
+    const types = [schema.type].flat();
+    if (types.includes('integer')) {
+      const { type: _type, minimum: _min, maximum: _max, ...rest } = schema;
+      const alternatives: JsonSchema[] = [{ type: 'integer' }, { type: 'string', pattern: '^-?\\d+$' }];
+      if (types.includes('null')) alternatives.push({ type: 'null' });
+      schema = { ...rest, anyOf: alternatives };
+    }
+    const unset = 'default' in a && (a.default === null || typeof a.default === 'symbol');
+    out[n] = unset && Object.keys(schema).some((k) => k === 'type' || k === 'enum' || k === 'anyOf') ? withNull(schema) : schema;
+  }
+  return out;
+}
+
 /** The resource as shown (visible attributes), as created (allowPost) and as updated (allowPut). */
 function resourceSchemas(def: ResourceDef): Record<string, JsonSchema> {
   const entries = Object.entries(def.attributes);
@@ -69,7 +92,7 @@ function resourceSchemas(def: ResourceDef): Record<string, JsonSchema> {
   const create: JsonSchema = { type: 'object', properties: props((a) => a.allowPost), additionalProperties: false };
   if (required.length) create.required = required;
   return {
-    [base]: { type: 'object', properties: props((a) => a.visible) },
+    [base]: { type: 'object', properties: shown(entries) },
     [`${base}Create`]: create,
     [`${base}Update`]: { type: 'object', properties: props((a) => a.allowPut), additionalProperties: false },
   };

@@ -167,14 +167,18 @@ function probeValue(validate: Validator, depth: number): Probed | null {
   }
   if (alternatives.length === 0) return null;
   const nullable = accepts(validate, null);
-  const schema = alternatives.length === 1 ? alternatives[0]! : { oneOf: alternatives };
+  const schema = alternatives.length === 1 ? alternatives[0]! : { anyOf: alternatives };
   return { schema: nullable ? withNull(schema) : schema, example };
 }
 
-function withNull(schema: JsonSchema): JsonSchema {
+/** The schema, also accepting null (unchanged when it already does). */
+export function withNull(schema: JsonSchema): JsonSchema {
   if (typeof schema.type === 'string') return { ...schema, type: [schema.type, 'null'] };
-  if (schema.enum) return { ...schema, enum: [...(schema.enum as unknown[]), null] };
-  return { oneOf: [...((schema.oneOf as JsonSchema[]) ?? [schema]), { type: 'null' }] };
+  if (Array.isArray(schema.type)) return schema.type.includes('null') ? schema : { ...schema, type: [...schema.type, 'null'] };
+  if (schema.enum) return (schema.enum as unknown[]).includes(null) ? schema : { ...schema, enum: [...(schema.enum as unknown[]), null] };
+  const alternatives = (schema.anyOf as JsonSchema[] | undefined) ?? [schema];
+  if (alternatives.some((a) => a.type === 'null' || (Array.isArray(a.type) && a.type.includes('null')))) return schema;
+  return { anyOf: [...alternatives, { type: 'null' }] };
 }
 
 const cache = new WeakMap<Validator, Probed | null>();
