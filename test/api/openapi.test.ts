@@ -112,6 +112,20 @@ describe('OpenAPI document', () => {
     assert.deepEqual(Object.keys(printed.paths), Object.keys(doc.paths));
   });
 
+  it('follows the loaded plugins: a service plugin left out brings none of its paths or attributes', async () => {
+    const only = await startServer(BACKENDS[0]!, { DEFAULT: { service_plugins: 'router' } });
+    try {
+      const small = (await only.req('GET', '/v2.0/openapi.json', undefined, ADMIN)).body as Doc;
+      assert.ok(small.paths['/v2.0/routers'], 'router kept');
+      assert.equal(small.paths['/v2.0/trunks'], undefined, 'no trunk plugin, no trunks');
+      assert.equal(small.paths['/v2.0/qos/policies'], undefined, 'no qos plugin, no policies');
+      assert.equal(small.components.schemas.Network!.properties!.qos_policy_id, undefined, "no qos, no networks' qos_policy_id");
+      assert.ok(doc.components.schemas.Network!.properties!.qos_policy_id, 'which the full server has');
+    } finally {
+      await only.stop();
+    }
+  });
+
   /** A value for one attribute: a live id when it names another resource, else the document's example. */
   function valueFor(name: string, schema: Schema): unknown {
     const source = ID_SOURCES[name];
