@@ -28,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { intOption, parseOptions } from '../src/config/command-line.js';
 import { waitFor } from './wait.js';
+import { compareCounts, RequestTally, scrapeRequestCounts } from './metrics-check.js';
 
 // ---- options ----------------------------------------------------------------------------------
 
@@ -161,6 +162,9 @@ interface Response {
   ms: number;
 }
 
+/** Every request sent, to check the server's /metrics against. */
+const sent = new RequestTally();
+
 class Client {
   private readonly agent: http.Agent;
   private readonly mod: typeof http | typeof https;
@@ -195,7 +199,10 @@ class Client {
         (r) => {
           const parts: Buffer[] = [];
           r.on('data', (c: Buffer) => parts.push(c));
-          r.on('end', () => res({ status: r.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8'), ms: performance.now() - t0 }));
+          r.on('end', () => {
+            sent.add(method, path, r.statusCode ?? 0);
+            res({ status: r.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8'), ms: performance.now() - t0 });
+          });
           r.on('error', rej);
         },
       );
@@ -877,6 +884,17 @@ function table(rows: Result[]): string {
   return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(fmt)].join('\n');
 }
 
+/** The server's request counters grew by what was sent; a mismatch fails the run when no one else uses the server. */
+async function checkMetrics(endpoint: string, before: Map<string, number> | null, ownServer: boolean): Promise<void> {
+  const after = before && (await scrapeRequestCounts(endpoint));
+  if (!before || !after) return log('metrics: the server serves no /metrics; not checked');
+  const problems = compareCounts(sent, before, after);
+  const total = [...sent.counts.values()].reduce((a, b) => a + b, 0);
+  if (problems.length === 0) return log(`metrics: the server counted the ${total} requests sent, by resource, method and status`);
+  log(`metrics: counters differ from the ${total} requests sent:\n  ${problems.join('\n  ')}`);
+  if (ownServer) process.exitCode = 1;
+}
+
 async function main(): Promise<void> {
   const o = optionsFrom(process.argv.slice(2));
   quiet = o.quiet;
@@ -898,7 +916,9 @@ async function main(): Promise<void> {
     }
     const endpoint = o.endpoint ?? server!.endpoint;
     const t0 = performance.now();
+    const countedBefore = await scrapeRequestCounts(endpoint);
     await run(o, endpoint);
+    await checkMetrics(endpoint, countedBefore, !o.endpoint);
     const summary = {
       endpoint: o.endpoint ?? 'neutrino aio (SQLite, started by the benchmark)',
       node: process.version,

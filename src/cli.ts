@@ -1,6 +1,7 @@
 // The `neutrino` command: server, db upgrade, aio.
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import { ConfigError, loadConfig, type Config, type ConfigOverrides } from './config/index.js';
 import { openDb } from './db/connection.js';
@@ -15,6 +16,7 @@ import { runLinuxBridgeCleanup } from './agents/linuxbridge/cleanup.js';
 import { runVif } from './cli/vif-plug.js';
 import { aioAgents, startAioAgents, type AioAgentsHandle } from './agents/aio.js';
 import { parseOptions } from './config/command-line.js';
+import { packageVersion } from './core/version.js';
 
 const USAGE = `usage: neutrino <command> [options]
 
@@ -23,6 +25,7 @@ commands:
   aio          all-in-one on embedded defaults: the server with SQLite under ./state and no-auth;
                with [aio] agents (or --agents linuxbridge,dhcp,metadata, as root) also those agents in-process
   db upgrade   create or migrate the database schema
+  openapi      print the OpenAPI 3.1 document of the API these config files give (GET /v2.0/openapi.json)
   agent dhcp [--netns NS] [--host H]
                run the DHCP agent (dnsmasq per network in qdhcp-<network> namespaces)
   agent metadata [--host H]
@@ -44,6 +47,7 @@ options:
   --host NAME          agents: [DEFAULT] host
   --netns NS           agents (aio's too): the namespace whose links they manage (simulated hosts)
   --debug              verbose logs
+  --version            print the version and exit
 `;
 
 interface Args {
@@ -102,9 +106,29 @@ async function runServer(cfg: Config, args: Args): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
+/** The document a server on these config files would serve, from one assembled on an empty in-memory database. */
+async function printOpenApi(args: Args): Promise<void> {
+  const state = mkdtempSync(join(tmpdir(), 'neutrino-openapi-'));
+  try {
+    const overrides = { ...args.overrides, DEFAULT: { ...args.overrides.DEFAULT, state_path: state }, database: { connection: 'sqlite://' } };
+    // It never listens; no authenticator is built (a Keystone one would want its options).
+    const refuse = async () => Promise.reject(new Error('not serving'));
+    const server = await createServer(loadConfig(args.configFiles, overrides), { configFiles: args.configFiles, authenticate: refuse });
+    process.stdout.write(`${JSON.stringify(server.openapi(), null, 2)}\n`);
+    await server.close();
+  } finally {
+    rmSync(state, { recursive: true, force: true });
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
   let args: Args;
   // Commands with options of their own (--netns, --host, ...) parse their own arguments.
+  // --version wins over any command, as oslo.config's does.
+  if (argv.includes('--version')) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return;
+  }
   if (argv[0] === 'vif') return runVif(argv.slice(1));
   try {
     if (argv[0] === 'agent' && argv[1] === 'linuxbridge') {
@@ -121,6 +145,7 @@ export async function main(argv: string[]): Promise<void> {
       process.stdout.write(USAGE);
       return;
     }
+    if (cmd === 'openapi') return await printOpenApi(args);
     if (cmd === 'aio') {
       args.overrides.DEFAULT!.auth_strategy ??= 'noauth';
       args.overrides.DEFAULT!.state_path ??= resolve('state');

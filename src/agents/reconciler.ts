@@ -61,6 +61,8 @@ export interface ReconcilerOptions<K> {
   coveredByFull?(key: K): boolean;
   /** Told about each failure and the wait before its retry (for logs). */
   onFailure?(key: K, error: unknown, failures: number, retryInMs: number): void;
+  /** Told about each run: its key, how long it took, whether it succeeded (metrics). */
+  observer?(key: K, seconds: number, ok: boolean): void;
   clock?: Clock;
   random?: () => number;
 }
@@ -113,6 +115,11 @@ export class Reconciler<K> {
   nextRun(key: K): Promise<RunOutcome> {
     if (this.stopped) return Promise.resolve(STOPPED);
     return new Promise((resolve) => this.state(key).waiters.push(resolve));
+  }
+
+  /** Keys waiting to start (not those running or waiting out a retry's backoff). */
+  get waiting(): number {
+    return this.ready.size;
   }
 
   /** Consecutive failures of the key so far (0 after a success). */
@@ -207,6 +214,7 @@ export class Reconciler<K> {
 
   private async runOnce(key: K, s: KeyState, waiters: Waiter[]): Promise<void> {
     let outcome: RunOutcome;
+    const started = performance.now();
     try {
       await this.o.run(key);
       s.failures = 0;
@@ -216,6 +224,7 @@ export class Reconciler<K> {
       outcome = { ok: false, error };
     }
     s.running = false;
+    this.o.observer?.(key, (performance.now() - started) / 1000, outcome.ok);
     if (!outcome.ok && !this.stopped) {
       const wait = backoffDelay(s.failures, this.o.backoff, this.random);
       this.o.onFailure?.(key, outcome.error, s.failures, wait);

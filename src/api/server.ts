@@ -88,6 +88,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     reply.header('x-openstack-request-id', req.requestId);
     const path = req.url.split('?')[0]!;
     if (path === '/' || path === '') return; // versions are public, as in Neutron
+    if ((req.routeOptions.config as { public?: boolean }).public) return; // /healthcheck, /metrics
     req.neutronCtx = await opts.authenticate(req, req.requestId);
   });
 

@@ -188,6 +188,8 @@ export const SCHEMA = {
       min: 0,
       help: 'DHCP agent: seconds between checks that every served network is still whole (dnsmasq alive, its namespace and interface there), repairing what is not; 0 disables them.',
     }),
+    metrics_bind_port: port({ help: "Serve the agent's Prometheus metrics on this port at /metrics (unset: not served)." }),
+    metrics_bind_host: str({ default: '127.0.0.1', help: "The address the agent's metrics listen on." }),
   },
   aio: {
     agents: list({
@@ -197,6 +199,24 @@ export const SCHEMA = {
   securitygroup: {
     enable_security_group: bool({ default: true, help: 'Enable the security group API and agent-side filtering.' }),
     firewall_driver: str({ help: 'Firewall driver for security groups in the L2 agent.' }),
+  },
+  // oslo.middleware's [healthcheck] options, with backends of neutrino's own (src/server/health.ts).
+  healthcheck: {
+    detailed: bool({
+      default: false,
+      help: 'Show details (each check, versions, uptime) in /healthcheck answers. They may tell an attacker about the deployment.',
+    }),
+    backends: list({
+      default: ['database', 'messaging'],
+      help: 'Checks /healthcheck runs: database (a query), messaging (the RPC bus is connected), disable_by_file.',
+    }),
+    disable_by_file_path: str({ help: 'disable_by_file backend: /healthcheck answers 503 while this file exists.' }),
+  },
+  metrics: {
+    enabled: bool({
+      default: true,
+      help: 'Serve Prometheus metrics at /metrics on the API port, without authentication (like /healthcheck).',
+    }),
   },
 };
 

@@ -15,7 +15,23 @@ export interface Db {
   /** Human-readable target without the password, for logs. */
   describe: string;
   close(): Promise<void>;
+  /** The connection pool's use, where the driver tells it (SQLite has one connection and none). */
+  poolUse?(): PoolUse;
+  /** Told of every write transaction's outcome and time (metrics, src/db/metrics.ts). */
+  observer?: TransactionObserver;
 }
+
+export interface PoolUse {
+  /** Open connections, idle ones included. */
+  open: number;
+  idle: number;
+  /** Requests waiting for a connection. */
+  waiting: number;
+  max: number;
+}
+
+/** `retry`: a deadlock or serialization failure that inTransaction runs again. */
+export type TransactionObserver = (seconds: number, outcome: 'commit' | 'rollback' | 'retry') => void;
 
 export interface ParsedUrl {
   dialect: DialectName;
@@ -74,7 +90,8 @@ export function openDb(url: string, poolSize = 10): Db {
     // pool; unhandled, that would kill the process. The pool replaces the client on next use.
     pool.on('error', (err) => process.emitWarning(`PostgreSQL idle connection lost: ${err.message}`));
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { kysely, dialect: 'postgres', describe: `postgresql://${p.host}/${p.database}`, close: () => kysely.destroy() };
+    const poolUse = () => ({ open: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: poolSize });
+    return { kysely, dialect: 'postgres', describe: `postgresql://${p.host}/${p.database}`, close: () => kysely.destroy(), poolUse };
   }
   const pool = createPool({
     host: p.host,
@@ -96,7 +113,22 @@ export function openDb(url: string, poolSize = 10): Db {
       },
     }),
   });
-  return { kysely, dialect: 'mysql', describe: `mysql://${p.host}/${p.database}`, close: () => kysely.destroy() };
+  return {
+    kysely,
+    dialect: 'mysql',
+    describe: `mysql://${p.host}/${p.database}`,
+    close: () => kysely.destroy(),
+    poolUse: () => mysqlPoolUse(pool, poolSize),
+  };
+}
+
+/**
+ * mysql2 has no public pool statistics; its pool keeps them in these queues (stable since 1.x).
+ * Absent ones read as 0 rather than failing a scrape.
+ */
+function mysqlPoolUse(pool: object, max: number): PoolUse {
+  const q = pool as { _allConnections?: { length: number }; _freeConnections?: { length: number }; _connectionQueue?: { length: number } };
+  return { open: q._allConnections?.length ?? 0, idle: q._freeConnections?.length ?? 0, waiting: q._connectionQueue?.length ?? 0, max };
 }
 
 /**

@@ -8,10 +8,15 @@ export type Tx = Transaction<Database>;
 
 export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, retries = 20): Promise<T> {
   for (let attempt = 0; ; attempt++) {
+    const started = performance.now();
     try {
-      return await db.kysely.transaction().execute(fn);
+      const result = await db.kysely.transaction().execute(fn);
+      db.observer?.((performance.now() - started) / 1000, 'commit');
+      return result;
     } catch (err) {
-      if (attempt >= retries || !isRetriable(err)) throw err;
+      const retry = attempt < retries && isRetriable(err);
+      db.observer?.((performance.now() - started) / 1000, retry ? 'retry' : 'rollback');
+      if (!retry) throw err;
       // Back off a little, with jitter, so retried transactions do not collide again.
       await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** attempt)));
     }

@@ -28,6 +28,11 @@ import { makeAuthenticator } from './auth.js';
 import { pluginsFor } from './plugins.js';
 import { coreSettings, databaseUrl, ml2Settings, quotaDefaults } from './settings.js';
 import { serveInBackground, type Serving } from './serve-rpc.js';
+import { serverMetrics } from './metrics.js';
+import { healthBackends } from './health.js';
+import { registerHealthcheck } from '../api/healthcheck.js';
+import { once, openApiDocument, serveOpenApi } from '../api/openapi/index.js';
+import { packageVersion } from '../core/version.js';
 
 export interface NeutrinoServer {
   app: FastifyInstance;
@@ -38,6 +43,8 @@ export interface NeutrinoServer {
   policy: PolicyEngine;
   /** Resolves when every notification sent so far has been handed to the transport. */
   settled(): Promise<void>;
+  /** The OpenAPI 3.1 document of what this server serves (GET /v2.0/openapi.json). */
+  openapi(): Record<string, unknown>;
   close(): Promise<void>;
 }
 
@@ -111,7 +118,9 @@ export async function createServer(
   const db = openDb(databaseUrl(cfg));
   await upgrade(db);
   const ml2 = await coreState(cfg, db);
-  const bus = opts.bus ?? null;
+  const health = healthBackends(cfg, db, opts.bus ?? null);
+  const metrics = serverMetrics(cfg, db, opts.bus ?? null);
+  const bus = metrics?.bus ?? opts.bus ?? null;
 
   // Every plugin's extensions are known before any is created (features that need another's check them).
   const definitions = pluginsFor(cfg);
@@ -133,16 +142,22 @@ export async function createServer(
       return new CollectionController(h, policy);
     });
   const served = controllers.map((c) => c.def);
+  const extensions = KNOWN_EXTENSIONS.filter((e) => aliases.has(e.alias));
+  const routes = plugins.flatMap((p) => (typeof p.routes === 'function' ? p.routes(served) : (p.routes ?? [])));
   const app = buildApi({
     controllers,
-    extensions: KNOWN_EXTENSIONS.filter((e) => aliases.has(e.alias)),
+    extensions,
     authenticate: opts.authenticate ?? makeAuthenticator(cfg, policy),
     paginationMaxLimit: cfg.DEFAULT.pagination_max_limit,
     logger: opts.logger ?? false,
-    routes: plugins.flatMap((p) => (typeof p.routes === 'function' ? p.routes(served) : (p.routes ?? []))),
+    routes,
     allowed,
   });
   api.bind(controllers);
+  metrics?.serve(app);
+  registerHealthcheck(app, { backends: health, detailed: cfg.healthcheck.detailed });
+  const openapi = once(() => openApiDocument({ resources: served, extensions, routes, version: packageVersion(), metrics: cfg.metrics.enabled }));
+  serveOpenApi(app, openapi);
 
   const serving = bus ? await serveAgents(bus, plugins, db, cfg, startTime) : null;
   const settled = async () => {
@@ -154,6 +169,7 @@ export async function createServer(
     aliases,
     policy,
     settled,
+    openapi,
     async close() {
       await serving?.stop();
       await settled();

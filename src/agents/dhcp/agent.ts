@@ -45,6 +45,7 @@ import { newRpcContext, type RpcBus, type RpcLogger, type RpcServerHandle } from
 import { silentLogger } from '../../rpc/index.js';
 import { Reconciler } from '../reconciler.js';
 import { StateReporter } from '../state-reporter.js';
+import type { AgentMetrics } from '../metrics.js';
 import {
   bridgeOf,
   dhcpSubnets,
@@ -116,6 +117,8 @@ export interface DhcpAgentOptions extends Partial<RenderOptions> {
   /** Watch the kernel for deleted namespaces and taps (default true); off, only the periodic check repairs. */
   monitor?: boolean;
   logger?: RpcLogger;
+  /** Where to count passes, the queue and dnsmasq's reloads ([agent] metrics_bind_port). */
+  metrics?: AgentMetrics;
 }
 
 export interface NetworkState {
@@ -162,6 +165,7 @@ export class DhcpAgent {
       run: (key) => (key === FULL_SYNC ? this.fullSync() : this.pass(key)),
       concurrency: o.syncConcurrency ?? 8,
       fullKey: FULL_SYNC,
+      observer: o.metrics?.dhcpObserver(FULL_SYNC, (id) => this.networks.get(id)?.action),
       resyncMs: (o.fullSyncInterval ?? 0) * 1000,
       backoff: { baseMs: Math.min(RETRY_BASE_MS, resyncMs), maxMs: resyncMs },
       onFailure: (key, err, failures, retryInMs) =>
@@ -170,6 +174,7 @@ export class DhcpAgent {
           key === FULL_SYNC ? 'DHCP full sync failed; will retry' : 'DHCP network sync failed; will retry',
         ),
     });
+    o.metrics?.watchQueue('dhcp', () => this.work.waiting);
   }
 
   private call<T>(method: string, args: Record<string, unknown>): Promise<T> {

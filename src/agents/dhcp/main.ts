@@ -12,9 +12,10 @@ import type { RpcBus, RpcLogger } from '../../rpc/index.js';
 import { stats } from '../../dataplane/index.js';
 import { DhcpAgent } from './agent.js';
 import { metadataProxyOptions } from '../metadata/proxy.js';
+import { agentMetricsFromConfig, type AgentMetrics } from '../metrics.js';
 
 /** The agent's options from configuration (also used by `neutrino aio`). */
-export function dhcpAgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, netns?: string): DhcpAgent {
+export function dhcpAgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, netns?: string, metrics?: AgentMetrics): DhcpAgent {
   return new DhcpAgent({
     bus,
     host: cfg.DEFAULT.host || hostname(),
@@ -34,6 +35,7 @@ export function dhcpAgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, ne
       forceMetadata: cfg.DEFAULT.force_metadata,
     },
     checkInterval: cfg.agent.check_child_processes_interval,
+    ...(metrics ? { metrics } : {}),
   });
 }
 
@@ -41,7 +43,7 @@ export async function runDhcpAgent(cfg: Config, o: { debug?: boolean; netns?: st
   const log = pino({ level: o.debug || cfg.DEFAULT.debug ? 'debug' : 'info' });
   const bus = busFromConfig(cfg, log);
   const host = cfg.DEFAULT.host || hostname();
-  const agent = dhcpAgentFromConfig(cfg, bus, log, o.netns);
+  const agent = dhcpAgentFromConfig(cfg, bus, log, o.netns, await agentMetricsFromConfig(cfg, log));
   const t0 = Date.now();
   await agent.start();
   log.info(

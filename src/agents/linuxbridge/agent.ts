@@ -55,6 +55,7 @@ import {
 } from './model.js';
 import { SecurityGroupFirewall } from './security-groups.js';
 import { FW_TABLE } from './firewall.js';
+import type { AgentMetrics } from '../metrics.js';
 import { AGENT_TYPE_LINUXBRIDGE, L2POP_TOPIC, PLUGIN_TOPIC, PORT_DELETE_TOPIC, PORT_UPDATE_TOPIC, SG_UPDATE_TOPIC } from '../../core/wire.js';
 
 export const AGENT_BINARY = 'neutrino-linuxbridge-agent';
@@ -69,6 +70,8 @@ type PassKind = 'quick' | 'full';
 export interface LinuxBridgeAgentOptions extends ModelOptions {
   bus: RpcBus;
   host: string;
+  /** Where to count passes, the queue and the firewall ([agent] metrics_bind_port). */
+  metrics?: AgentMetrics;
   /** Manage links in this named namespace instead of the agent's own (tests: one netns per "host"). */
   netns?: string;
   l2Population: boolean;
@@ -185,6 +188,11 @@ export class LinuxBridgeAgent {
       fullKey: 'full',
       resyncMs: this.o.pollingInterval * 1000,
       coveredByFull: (kind) => kind === 'quick',
+      observer: this.o.metrics?.passObserver<PassKind>(
+        'linuxbridge',
+        (k) => k,
+        (k) => k === 'full',
+      ),
       backoff: { baseMs: RETRY_BASE_MS, maxMs: Math.max(RETRY_BASE_MS, this.o.pollingInterval * 1000) },
       onFailure: (kind, err, failures, retryInMs) =>
         this.o.logger.warn(
@@ -192,6 +200,8 @@ export class LinuxBridgeAgent {
           'agent pass failed; retrying after a backoff (or on the next request)',
         ),
     });
+    this.o.metrics?.watchQueue('linuxbridge', () => this.work?.waiting ?? 0);
+    if (this.firewall) this.o.metrics?.watchFirewallChains(() => this.firewall?.chainCount ?? 0);
     const h = this.o.host;
     this.handles.push(
       await this.o.bus.serve(PORT_UPDATE_TOPIC, h, {

@@ -10,6 +10,7 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { pino } from 'pino';
+import { agentMetricsFromConfig } from '../metrics.js';
 import { ConfigError, loadConfig, parseMappings, type Config } from '../../config/index.js';
 import { busFromConfig } from '../../rpc/from-config.js';
 import { stats } from '../../dataplane/index.js';
@@ -81,7 +82,15 @@ export async function runLinuxBridgeAgent(argv: string[]): Promise<LinuxBridgeAg
   const log = pino({ level: args.debug || cfg.DEFAULT.debug ? 'debug' : 'info' });
   const bus = busFromConfig(cfg, log);
   const host = args.host || cfg.DEFAULT.host || hostname();
-  const agent = new LinuxBridgeAgent({ bus, host, ...(args.netns ? { netns: args.netns } : {}), ...agentOptionsFromConfig(cfg), logger: log });
+  const metrics = await agentMetricsFromConfig(cfg, log);
+  const agent = new LinuxBridgeAgent({
+    bus,
+    host,
+    ...(args.netns ? { netns: args.netns } : {}),
+    ...agentOptionsFromConfig(cfg),
+    logger: log,
+    metrics,
+  });
   const t0 = Date.now();
   await agent.start();
   void agent.ready.then(() => {

@@ -108,6 +108,10 @@ export class SecurityGroupFirewall {
   conntrackDeletes = 0;
   /** The tables as the last transaction (or full read) left them: [bridge, inet]. */
   private expected: [ActualTable | null, ActualTable | null] | null = null;
+  /** Chains of both tables as the last transaction (or full read) left them (metrics). */
+  get chainCount(): number {
+    return (this.expected ?? []).reduce((n, t) => n + (t?.chains.size ?? 0), 0);
+  }
   /** Time from the start of the last sync that wrote to its transaction being applied, ms. */
   lastWriteMs = 0;
   /** Where that time went: asking the server, reading the kernel, rendering and planning, the transaction. */
