@@ -1,5 +1,5 @@
-// The agents of an all-in-one (`neutrino aio` with `[aio] agents = linuxbridge,dhcp`): the
-// Linux-bridge and DHCP agents in the server's process, each on its own bus of the same transport
+// The agents of an all-in-one (`neutrino aio` with `[aio] agents = linuxbridge,dhcp,l3`): the
+// Linux-bridge, DHCP and L3 agents in the server's process, each on its own bus of the same transport
 // (the in-memory bus unless transport_url says otherwise), for this host. Off by default: they
 // need root and the kernel tools, and would start a dnsmasq for every DHCP-enabled subnet, which
 // is not what `npm start` on a laptop should do.
@@ -12,11 +12,17 @@ import { agentOptionsFromConfig } from './linuxbridge/main.js';
 import { LinuxBridgeAgent } from './linuxbridge/agent.js';
 import { dhcpAgentFromConfig } from './dhcp/main.js';
 import type { DhcpAgent } from './dhcp/agent.js';
+import { l3AgentFromConfig } from './l3/main.js';
+import type { L3Agent } from './l3/agent.js';
 
-export const AIO_AGENTS = ['linuxbridge', 'dhcp'] as const;
+export const AIO_AGENTS = ['linuxbridge', 'dhcp', 'l3'] as const;
 type AioAgent = (typeof AIO_AGENTS)[number];
 
-const TOOLS: Record<AioAgent, string[]> = { linuxbridge: ['ip', 'bridge'], dhcp: ['ip', 'dnsmasq'] };
+const TOOLS: Record<AioAgent, string[]> = {
+  linuxbridge: ['ip', 'bridge'],
+  dhcp: ['ip', 'dnsmasq'],
+  l3: ['ip', 'nft', 'sysctl', 'conntrack', 'arping'],
+};
 const PATH_DIRS = () => [...(process.env.PATH ?? '').split(':'), '/usr/local/sbin', '/usr/sbin', '/sbin'].filter(Boolean);
 
 /** The configured agent names, checked: known names, root, and the tools they run. */
@@ -33,13 +39,18 @@ export function aioAgents(cfg: Config): AioAgent[] {
       {},
     );
   const missing = [...new Set(agents.flatMap((a) => TOOLS[a]))].filter((t) => !PATH_DIRS().some((d) => existsSync(`${d}/${t}`)));
-  if (missing.length) throw new ConfigError(`[aio] agents = ${agents.join(',')} needs ${missing.join(', ')} (Debian: iproute2, dnsmasq-base)`, {});
+  if (missing.length)
+    throw new ConfigError(
+      `[aio] agents = ${agents.join(',')} needs ${missing.join(', ')} (Debian: iproute2, dnsmasq-base, nftables, procps, conntrack, iputils-arping)`,
+      {},
+    );
   return agents;
 }
 
 export interface AioAgentsHandle {
   linuxbridge: LinuxBridgeAgent | null;
   dhcp: DhcpAgent | null;
+  l3: L3Agent | null;
   stop(): Promise<void>;
 }
 
@@ -54,7 +65,9 @@ export async function startAioAgents(cfg: Config, log: RpcLogger, o: { netns?: s
   const handle: AioAgentsHandle = {
     linuxbridge: null,
     dhcp: null,
+    l3: null,
     async stop() {
+      await handle.l3?.stop();
       await handle.dhcp?.stop();
       await handle.linuxbridge?.stop();
       for (const b of buses) await b.close();
@@ -76,6 +89,10 @@ export async function startAioAgents(cfg: Config, log: RpcLogger, o: { netns?: s
   if (agents.includes('dhcp')) {
     handle.dhcp = dhcpAgentFromConfig(cfg, bus(), log, o.netns);
     await handle.dhcp.start();
+  }
+  if (agents.includes('l3')) {
+    handle.l3 = l3AgentFromConfig(cfg, bus(), log, o.netns);
+    await handle.l3.start();
   }
   return handle;
 }

@@ -83,6 +83,14 @@ export const routerPlugin: PluginDefinition = {
     // Neutron's _process_l3_delete: a network's unassociated floating IPs go before it does.
     callbacks.subscribe('network', Events.BEFORE_DELETE, (p: EventPayload) => floatingips.deleteDisassociated(p.resourceId), opts);
     if (bus) castAgentUpdated(callbacks, bus, AGENT_TYPE_L3, L3_AGENT_TOPIC);
+    // A floating IP associated, moved or let go: the routers on both sides tell their agents
+    // (Neutron's L3 notifier on FLOATING_IP AFTER_*), after commit.
+    const fipChanged = (p: EventPayload) => {
+      const ids = new Set<string>();
+      for (const s of [p.before, p.after]) if (s?.router_id) ids.add(s.router_id as string);
+      return ids.size ? scheduler.routersUpdated(p.context, [...ids]) : undefined;
+    };
+    for (const e of [Events.AFTER_CREATE, Events.AFTER_UPDATE, Events.AFTER_DELETE]) callbacks.subscribe('floatingip', e, fipChanged, opts);
     return {
       resources: [routers, floatingips],
       quotas: [
