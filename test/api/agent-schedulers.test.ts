@@ -322,11 +322,14 @@ for (const backend of BACKENDS) {
       await ok('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext } }); // no router: nobody is told
       await ok('PUT', `/v2.0/floatingips/${fip}`, { floatingip: { port_id: port } });
       await ok('DELETE', `/v2.0/floatingips/${fip}`, undefined);
+      // Deleting the port lets go of its floating IP: the router hears of that too.
+      await ok('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext, port_id: port } });
+      await ok('DELETE', `/v2.0/ports/${port}`, undefined);
       const told = { host: 'l3-b', method: 'routers_updated', args: { routers: [r1] } };
       const heard = (await since(c0)).filter((c) => c.host.startsWith('l3-'));
       await ok('PUT', `/v2.0/routers/${r1}/remove_router_interface`, { subnet_id: sub });
       await ok('PUT', `/v2.0/routers/${r1}`, { router: { external_gateway_info: null } });
-      assert.deepEqual(heard, [told, told, told, told]);
+      assert.deepEqual(heard, [told, told, told, told, told, told]);
     });
 
     it('by hand: refuses unknown routers and agents, non-L3 and DVR agents', async () => {

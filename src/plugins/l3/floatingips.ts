@@ -250,8 +250,9 @@ export class FloatingIpHandler extends TableResource<'floatingips'> {
     });
   }
 
-  /** Before a port goes: floating IPs on it lose their association (disassociate_floatingips). */
-  async disassociatePort(tx: Tx, portId: string): Promise<void> {
+  /** Before a port goes: floating IPs on it lose their association (disassociate_floatingips); returns their routers. */
+  async disassociatePort(tx: Tx, portId: string): Promise<string[]> {
+    const routers = await tx.selectFrom('floatingips').select('router_id').where('fixed_port_id', '=', portId).execute();
     await tx
       .updateTable('floatingips')
       .set((eb) => ({
@@ -264,6 +265,7 @@ export class FloatingIpHandler extends TableResource<'floatingips'> {
       }))
       .where('fixed_port_id', '=', portId)
       .execute();
+    return [...new Set(routers.map((r) => r.router_id).filter((r): r is string => !!r))];
   }
 
   // ---- association (_check_and_get_fip_assoc) ----------------------------------------------
