@@ -614,6 +614,7 @@ class Bench {
     const fip = (await this.api('POST', '/floatingips', { floatingip: { floating_network_id: ext.id } })).floatingip;
     const ip = fip.floating_ip_address as string;
     const samples: number[] = [];
+    const api: number[] = [];
     const loadBefore = load();
     for (let i = 0; i < o.fips; i++) {
       const pinger = spawn('nsenter', [`--net=/run/netns/${outside}`, '--', 'busybox', 'ping', '-i', '0.01', '-w', '20', ip], {
@@ -634,6 +635,7 @@ class Bench {
         await sleep(50);
         const t0 = Date.now();
         await this.api('PUT', `/floatingips/${fip.id}`, { floatingip: { port_id: port.id } });
+        api.push(Date.now() - t0);
         samples.push((await firstReply) - t0);
       } finally {
         pinger.kill('SIGKILL');
@@ -645,9 +647,10 @@ class Bench {
     const s = summary(samples);
     this.print(`(c) ${o.fips} floating IP associations, pinged from the outside every 10 ms`, [
       `associate → first echo reply: ${fmt(s)}`,
+      `associate → API answer:       ${fmt(summary(api))}`,
       `load average ${loadBefore} → ${load()}`,
     ]);
-    this.figures.fipAssociate = { associateToFirstReplyMs: s, samples, load: [loadBefore, load()] };
+    this.figures.fipAssociate = { associateToFirstReplyMs: s, apiMs: summary(api), samples, load: [loadBefore, load()] };
 
     if (!o.routerFips) return;
     // Many floating IPs on the router (ports not plugged: the router's kernel state is what counts).

@@ -17,12 +17,19 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  applyNftTable,
+  applyNftPlans,
   deleteNetns,
+  diffLinks,
+  diffRoutes,
   ensureNetns,
+  linkOpsToBatch,
+  listLinks,
+  listNamedLinks,
   listNetns,
-  reconcileLinks,
-  reconcileRoutes,
+  listStaticRoutes,
+  planTable,
+  readNftTable,
+  routeOpsToBatch,
   runInNetns,
   type Exec,
   type LinkOp,
@@ -32,7 +39,7 @@ import { newRpcContext, silentLogger, type RpcBus, type RpcLogger, type RpcServe
 import { AGENT_TYPE_L3, L3_AGENT_TOPIC, L3_PLUGIN_TOPIC } from '../../core/wire.js';
 import { Reconciler } from '../reconciler.js';
 import { StateReporter } from '../state-reporter.js';
-import { fipStatusChanges, planRouter, routerIdOfNamespace, type RouterPlan, type SyncRouter } from './model.js';
+import { NAT_TABLE, fipStatusChanges, planRouter, routerIdOfNamespace, routerNamespace, type RouterPlan, type SyncRouter } from './model.js';
 
 export const L3_AGENT_BINARY = 'neutron-l3-agent';
 /** The work queue's key for the full sync (the other keys are router ids). */
@@ -84,7 +91,7 @@ export class L3Agent {
   private readonly work: Reconciler<string>;
   /** Sync data to use for a router's next pass instead of fetching it (null: tear it down). */
   private readonly given = new Map<string, SyncRouter | null>();
-  /** Namespaces whose ip_forward this process has checked. */
+  /** Router namespaces this process has seen exist with ip_forward on (checked once). */
   private readonly forwarding = new Set<string>();
   private stopped = false;
   readonly routers = new Map<string, RouterState>();
@@ -215,7 +222,7 @@ export class L3Agent {
    */
   async existingRouters(): Promise<Set<string>> {
     const out = new Set<string>(this.routers.keys());
-    if (existsSync(this.stateDir)) for (const f of await readdir(this.stateDir)) if (routerIdOfNamespace(`qrouter-${f}`)) out.add(f);
+    if (existsSync(this.stateDir)) for (const f of await readdir(this.stateDir)) if (routerIdOfNamespace(routerNamespace(f))) out.add(f);
     for (const ns of this.o.netns ? [] : await listNetns(this.o.exec)) {
       const id = routerIdOfNamespace(ns.name);
       if (id) out.add(id);
@@ -237,19 +244,22 @@ export class L3Agent {
       else await this.build(data);
     } catch (err) {
       this.counters.failures++;
+      this.forwarding.delete(routerNamespace(routerId)); // look at the namespace again next time
       throw err;
     }
   }
 
   private async build(r: SyncRouter): Promise<void> {
+    const t0 = Date.now();
     const plan = planRouter(r);
     const ns = plan.namespace;
     const inNs = this.target(ns);
     let changes = 0;
     const marker = join(this.stateDir, r.id);
     if (!existsSync(marker)) await writeFile(marker, '');
-    if (await ensureNetns(ns, this.o.exec)) changes++;
+    // The namespace (and its ip_forward) is checked once per process; a failed pass forgets it.
     if (!this.forwarding.has(ns)) {
+      if (await ensureNetns(ns, this.o.exec)) changes++;
       const v = await runInNetns(ns, { argv: ['sysctl', '-n', 'net.ipv4.ip_forward'] }, this.o.exec);
       if (v.stdout.trim() !== '1') {
         await runInNetns(ns, { argv: ['sysctl', '-qw', 'net.ipv4.ip_forward=1'], write: true }, this.o.exec);
@@ -257,12 +267,29 @@ export class L3Agent {
       }
       this.forwarding.add(ns);
     }
-    changes += (await reconcileLinks(plan.hostLinks, this.hostTarget)).length;
-    const linkOps = await reconcileLinks(plan.routerLinks, inNs, { owned: OWNED_IN_ROUTER });
-    changes += linkOps.length;
-    changes += (await reconcileRoutes(plan.routes, inNs)).length;
-    const nft = await applyNftTable(plan.nat, inNs, { incremental: true });
-    if (nft.kind !== 'none') changes++;
+    // Every read at once: the host's links of this router (looked up by name: a host may have
+    // thousands), the namespace's links, static routes and NAT table.
+    const [hostActual, nsActual, routesActual, natActual] = await Promise.all([
+      listNamedLinks(
+        plan.hostLinks.map((l) => l.name),
+        this.hostTarget,
+      ),
+      listLinks(inNs),
+      listStaticRoutes(inNs),
+      readNftTable('ip', NAT_TABLE, inNs),
+    ]);
+    const hostOps = diffLinks(plan.hostLinks, hostActual);
+    await linkOpsToBatch(hostOps).apply(this.hostTarget);
+    // A new veth put its peer into the namespace: read it again.
+    const nsLinks = hostOps.some((o) => o.op === 'create') ? await listLinks(inNs) : nsActual;
+    const linkOps = diffLinks(plan.routerLinks, nsLinks, { owned: OWNED_IN_ROUTER });
+    const routeOps = diffRoutes(plan.routes, routesActual);
+    // Links, addresses and routes in one batch, routes last (their devices and next hops exist
+    // by then); then the NAT table's one transaction.
+    await routeOpsToBatch(routeOps, linkOpsToBatch(linkOps)).apply(inNs);
+    const nft = planTable(plan.nat, natActual, { incremental: true });
+    await applyNftPlans([nft], inNs);
+    changes += hostOps.length + linkOps.length + routeOps.length + (nft.kind !== 'none' ? 1 : 0);
     // Floating addresses that went: their NAT'd connections go too (Neutron deletes the conntrack
     // state of a removed floating IP); the ones that came (and a new gateway address) are announced.
     const gone = addressesOf(linkOps, 'addr-del', plan.gatewayDev);
@@ -278,13 +305,13 @@ export class L3Agent {
       this.counters.statusReports++;
     }
     this.routers.set(r.id, { plan, reported: new Set(Object.keys(plan.fipStatuses)), changes });
-    if (changes) this.log.info({ routerId: r.id, changes, nft: nft.kind, gone, came }, 'router changed');
+    if (changes) this.log.info({ routerId: r.id, changes, nft: nft.kind, gone, came, ms: Date.now() - t0 }, 'router changed');
   }
 
   private async teardown(routerId: string): Promise<void> {
     const state = this.routers.get(routerId);
-    if (await deleteNetns(`qrouter-${routerId}`, this.o.exec)) this.log.info({ routerId }, 'router removed');
-    this.forwarding.delete(`qrouter-${routerId}`);
+    if (await deleteNetns(routerNamespace(routerId), this.o.exec)) this.log.info({ routerId }, 'router removed');
+    this.forwarding.delete(routerNamespace(routerId));
     await rm(join(this.stateDir, routerId), { force: true });
     this.routers.delete(routerId);
     // Its floating IPs are no longer served here (the router may still exist, unscheduled).
