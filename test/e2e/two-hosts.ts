@@ -217,7 +217,7 @@ export class TwoHosts {
         DEFAULT: { agent_down_time: '20' },
         ml2: { tenant_network_types: 'vxlan', mechanism_drivers: 'linuxbridge,l2population' },
         ml2_type_vxlan: { vni_ranges: '7000:7999' },
-        ml2_type_flat: { flat_networks: 'extnet' },
+        ...(this.opts.l3 ? { ml2_type_flat: { flat_networks: 'extnet' } } : {}),
       },
       { bus },
     );
@@ -247,8 +247,7 @@ export class TwoHosts {
         'mechanism_drivers = linuxbridge,l2population',
         '[ml2_type_vxlan]',
         'vni_ranges = 7000:7999',
-        '[ml2_type_flat]',
-        'flat_networks = extnet',
+        ...(this.opts.l3 ? ['[ml2_type_flat]', 'flat_networks = extnet'] : []),
         '',
       ].join('\n'),
     );

@@ -18,6 +18,9 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   applyNftPlans,
+  canonicalDst,
+  canonicalIfAddr,
+  canonicalIp,
   deleteNetns,
   diffLinks,
   diffRoutes,
@@ -27,11 +30,15 @@ import {
   listNamedLinks,
   listNetns,
   listStaticRoutes,
+  expectedTable,
+  normalizeMac,
   planTable,
   readNftTable,
   routeOpsToBatch,
   runInNetns,
+  type DesiredLink,
   type Exec,
+  type Link,
   type LinkOp,
   type Target,
 } from '../../dataplane/index.js';
@@ -241,15 +248,18 @@ export class L3Agent {
           : ((await this.call<SyncRouter[]>('sync_routers', { host: this.o.host, router_ids: [routerId] })).find((r) => r.id === routerId) ?? null);
       const internalOnly = data && !data.gw_port && this.o.handleInternalOnlyRouters === false;
       if (!data || data.admin_state_up === false || internalOnly) await this.teardown(routerId);
-      else await this.build(data);
+      else await this.build(data, given === undefined);
     } catch (err) {
       this.counters.failures++;
-      this.forwarding.delete(routerNamespace(routerId)); // look at the namespace again next time
+      // Look at the namespace and read its state again next time.
+      this.forwarding.delete(routerNamespace(routerId));
+      this.routers.delete(routerId);
       throw err;
     }
   }
 
-  private async build(r: SyncRouter): Promise<void> {
+  /** `trusted`: the kernel may be taken to be as this process's last pass of the router left it. */
+  private async build(r: SyncRouter, trusted: boolean): Promise<void> {
     const t0 = Date.now();
     const plan = planRouter(r);
     const ns = plan.namespace;
@@ -267,18 +277,34 @@ export class L3Agent {
       }
       this.forwarding.add(ns);
     }
-    // Every read at once: the host's links of this router (looked up by name: a host may have
-    // thousands), the namespace's links, static routes and NAT table.
-    const [hostActual, nsActual, routesActual, natActual] = await Promise.all([
-      listNamedLinks(
-        plan.hostLinks.map((l) => l.name),
-        this.hostTarget,
-      ),
-      listLinks(inNs),
-      listStaticRoutes(inNs),
-      readNftTable('ip', NAT_TABLE, inNs),
-    ]);
-    const hostOps = diffLinks(plan.hostLinks, hostActual);
+    // What the kernel holds: read (every read at once: the host's links of this router, looked up
+    // by name as a host may have thousands; the namespace's links, static routes and NAT table),
+    // or, on a notification's pass after a pass of this process succeeded, what that pass left
+    // (nothing else writes there; a write that fails on a wrong guess makes the retry read, and
+    // the full syncs read).
+    const last = trusted ? this.routers.get(r.id) : undefined;
+    const [hostActual, nsActual, routesActual, natActual] = last
+      ? [
+          sameJson(last.plan.hostLinks, plan.hostLinks)
+            ? null
+            : await listNamedLinks(
+                plan.hostLinks.map((l) => l.name),
+                this.hostTarget,
+              ),
+          expectedLinks(last.plan.routerLinks),
+          last.plan.routes.map((x) => ({ ...x, dst: canonicalDst(x.dst), ...(x.via ? { via: canonicalIp(x.via) } : {}) })),
+          expectedTable(last.plan.nat),
+        ]
+      : await Promise.all([
+          listNamedLinks(
+            plan.hostLinks.map((l) => l.name),
+            this.hostTarget,
+          ),
+          listLinks(inNs),
+          listStaticRoutes(inNs),
+          readNftTable('ip', NAT_TABLE, inNs),
+        ]);
+    const hostOps = hostActual ? diffLinks(plan.hostLinks, hostActual) : [];
     await linkOpsToBatch(hostOps).apply(this.hostTarget);
     // A new veth put its peer into the namespace: read it again.
     const nsLinks = hostOps.some((o) => o.op === 'create') ? await listLinks(inNs) : nsActual;
@@ -342,6 +368,24 @@ export class L3Agent {
       (err: unknown) => this.log.warn({ ns, ip, err: (err as Error).message }, 'gratuitous ARP failed'),
     );
   }
+}
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** The links of the router's namespace as a read would show them right after `desired` was applied. */
+function expectedLinks(desired: readonly DesiredLink[]): Link[] {
+  return desired.map((d, index) => ({
+    index,
+    name: d.name,
+    kind: 'veth',
+    mtu: d.mtu ?? 0,
+    address: d.address ? normalizeMac(d.address) : '',
+    up: d.up ?? true,
+    lowerUp: true,
+    master: null,
+    parent: null,
+    addresses: (d.addresses ?? []).map(canonicalIfAddr),
+  }));
 }
 
 /** The IPv4 /32 addresses of `dev` that the link operations added or deleted. */
