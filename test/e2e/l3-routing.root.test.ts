@@ -10,13 +10,15 @@
 // router's gateway address as source (SNAT); the two tenant networks reach each other unNATed; the
 // outside host reaches vm1 on its floating IP (seeing its own address, no SNAT inwards) and not
 // before the association; after disassociation it no longer does, within 1 s; an extra route
-// sends a prefix to vm2; floating IP statuses follow (ACTIVE, DOWN). Restarting the L3 agent
+// sends a prefix to vm2; floating IP statuses follow (ACTIVE, DOWN); a router set down is taken
+// out of the kernel and built again when set up. Restarting the L3 agent
 // writes nothing to the kernel and a TCP connection through the floating IP carries on.
 // Figures are printed (`# l3 e2e figures`), not asserted.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { IpBatch, runInNetns } from '../../src/dataplane/index.js';
+import { IpBatch, listNetns, runInNetns } from '../../src/dataplane/index.js';
+import { routerNamespace } from '../../src/agents/l3/model.js';
 import { ping, rootGate } from '../dataplane/root-helpers.js';
 import { skipUnlessRabbit } from '../rpc/rabbit.js';
 import { TwoHosts, type BusMode } from './two-hosts.js';
@@ -211,6 +213,18 @@ for (const mode of modes) {
       // Pinged until the route is there, for the same reason; then one TCP connection says the source.
       await waitFor('vm1 pings beyond vm2', () => ping(vm(1), BEYOND_VM2, 1), 10_000, 50).catch(fail);
       assert.equal(await seenAs(vm(1), BEYOND_VM2), VM1_IP);
+    });
+
+    it('a router set administratively down is taken out of the kernel, and built again when set up', async () => {
+      const hasNs = async () => (await listNetns()).some((n) => n.name === routerNamespace(router.id));
+      assert.ok(await hasNs());
+      await ok('PUT', `/routers/${router.id}`, { router: { admin_state_up: false } });
+      await waitFor('router namespace gone', async () => !(await hasNs()), 10_000, 50).catch(fail);
+      assert.equal(await ping(vm(1), OUTSIDE_IP, 1), false, 'vm1 still reaches the outside through a router that is down');
+      await ok('PUT', `/routers/${router.id}`, { router: { admin_state_up: true } });
+      await waitFor('vm1 → outside again', () => ping(vm(1), OUTSIDE_IP, 1), 15_000, 50).catch(fail);
+      assert.equal(await seenAs(vm(1), OUTSIDE_IP), router.external_gateway_info.external_fixed_ips[0].ip_address);
+      assert.equal(await seenAs(vm(1), BEYOND_VM2), VM1_IP, 'the extra route came back too');
     });
 
     it('restarting the L3 agent writes nothing to the kernel and keeps a TCP connection through the floating IP', async () => {

@@ -30,6 +30,7 @@ import {
   listNamedLinks,
   listNetns,
   listStaticRoutes,
+  netnsExists,
   expectedTable,
   normalizeMac,
   planTable,
@@ -336,8 +337,15 @@ export class L3Agent {
 
   private async teardown(routerId: string): Promise<void> {
     const state = this.routers.get(routerId);
-    if (await deleteNetns(routerNamespace(routerId), this.o.exec)) this.log.info({ routerId }, 'router removed');
-    this.forwarding.delete(routerNamespace(routerId));
+    const ns = routerNamespace(routerId);
+    if (await netnsExists(ns, this.o.exec)) {
+      // The router's links go first: a namespace outlives its name while a process is still in
+      // it (an arping under way), and its veths would keep routing.
+      await linkOpsToBatch(diffLinks([], await listLinks(this.target(ns)), { owned: OWNED_IN_ROUTER })).apply(this.target(ns));
+      await deleteNetns(ns, this.o.exec);
+      this.log.info({ routerId }, 'router removed');
+    }
+    this.forwarding.delete(ns);
     await rm(join(this.stateDir, routerId), { force: true });
     this.routers.delete(routerId);
     // Its floating IPs are no longer served here (the router may still exist, unscheduled).
