@@ -19,12 +19,15 @@
 //     its first full pass, kernel commands (reads, writes) and RPC calls it made.
 // (a') --loaded-plugs more plugs on the loaded host, measured as in (a).
 // (c) the L3 agent on host 0, whose L2 agent maps the physical network `extnet` to a veth into an
-//     "outside" namespace (the external subnet's gateway, 203.0.113.1): a router with a gateway
+//     "outside" namespace (the external subnet's gateway, 100.64.0.1 of 100.64.0.0/16): a router with a gateway
 //     there and an interface on a VXLAN network, a VM on host 1; --fips times a floating IP is
 //     associated with the VM's port while the outside pings it every 10 ms: associate (the API
 //     call) → first echo reply, median and p90; then it is let go and the next round starts.
 //     Then --router-fips floating IPs on the router (ports not plugged) and --restarts restarts of
 //     the L3 agent: time to the end of its full sync, kernel reads and writes.
+// (d) --routers N more routers (each with a gateway and an interface on a network of its own),
+//     then a new L3 agent: its first full sync (building them all), a restart (nothing to do),
+//     and the JS heap per router.
 //
 // To see where the time goes: node --cpu-prof --cpu-prof-dir=/tmp/prof dist/bench/agents-bench.js
 // then node dist/bench/cpuprofile-top.js /tmp/prof/*.cpuprofile --inclusive. When no echo reply
@@ -57,6 +60,7 @@ interface Options {
   loadedPlugs: number;
   fips: number;
   routerFips: number;
+  manyRouters: number;
   firewall: 'nftables' | 'noop';
   json?: string;
   debug: boolean;
@@ -71,6 +75,7 @@ const USAGE = `usage: node dist/bench/agents-bench.js [options]   (as root)
   --loaded-plugs N   plugs on the loaded host after (b) (default 10)
   --fips N           floating IP associations measured in (c) (default 20; 0 skips (c))
   --router-fips N    floating IPs on the router for the L3 agent restarts of (c) (default 100)
+  --routers N        routers for (d) (default 0: skipped; needs --fips)
   --firewall F       the agents' security group firewall: nftables (default, as the CLI) or noop
   --json FILE        also write the figures as JSON
   --debug            agent and server logs on stderr
@@ -90,6 +95,7 @@ function optionsFrom(argv: string[]): Options {
     'loaded-plugs': { type: 'string' },
     fips: { type: 'string' },
     'router-fips': { type: 'string' },
+    routers: { type: 'string' },
     firewall: { type: 'string' },
     json: { type: 'string' },
     debug: { type: 'boolean' },
@@ -109,6 +115,7 @@ function optionsFrom(argv: string[]): Options {
     loadedPlugs: intOption(v['loaded-plugs'], 'loaded-plugs', 0, 10),
     fips: intOption(v.fips, 'fips', 0, 20),
     routerFips: intOption(v['router-fips'], 'router-fips', 0, 100),
+    manyRouters: intOption(v.routers, 'routers', 0, 0),
     firewall: v.firewall === undefined || v.firewall === 'nftables' ? 'nftables' : v.firewall === 'noop' ? 'noop' : badFirewall(v.firewall),
     debug: v.debug ?? false,
     ...(v.json !== undefined ? { json: v.json } : {}),
@@ -265,7 +272,7 @@ class Bench {
         // (c): host 0's wire to the outside (its L2 agent maps extnet to ext0).
         const outside = await this.nss.add(this.ns('o'));
         await new IpBatch().addVeth('ext0', 'eth0', { peerNetns: outside }).setUp('ext0', true).apply({ netns });
-        await new IpBatch().addAddr('eth0', '203.0.113.1/24').setUp('eth0', true).apply({ netns: outside });
+        await new IpBatch().addAddr('eth0', '100.64.0.1/16').setUp('eth0', true).apply({ netns: outside });
       }
       const host: Host = { name: `bench-${this.sfx}-${i}`, netns, ip, counter: countingExec(), bus: null as never, agent: null as never };
       this.startAgent(host);
@@ -597,7 +604,7 @@ class Bench {
       })
     ).network;
     await this.api('POST', '/subnets', {
-      subnet: { network_id: ext.id, cidr: '203.0.113.0/24', ip_version: 4, gateway_ip: '203.0.113.1', enable_dhcp: false },
+      subnet: { network_id: ext.id, cidr: '100.64.0.0/16', ip_version: 4, gateway_ip: '100.64.0.1', enable_dhcp: false },
     });
     const inner = await this.network('fip', '10.98.0.0/16');
     const router = (await this.api('POST', '/routers', { router: { name: 'bench', external_gateway_info: { network_id: ext.id } } })).router;
@@ -652,7 +659,15 @@ class Bench {
     ]);
     this.figures.fipAssociate = { associateToFirstReplyMs: s, apiMs: summary(api), samples, load: [loadBefore, load()] };
 
-    if (!o.routerFips) return;
+    if (o.routerFips) await this.routerWithFips(router.id, ext.id, inner.id);
+    if (o.manyRouters) await this.manyRouters(ext.id);
+  }
+
+  async routerWithFips(routerId: string, extId: string, innerId: string): Promise<void> {
+    const o = this.o;
+    const router = { id: routerId };
+    const ext = { id: extId };
+    const inner = { id: innerId };
     // Many floating IPs on the router (ports not plugged: the router's kernel state is what counts).
     for (let i = 0; i < o.routerFips; i += 50) {
       const n = Math.min(50, o.routerFips - i);
@@ -684,6 +699,36 @@ class Bench {
       ),
     ]);
     this.figures.l3Restarts = { routerFips: o.routerFips, toActiveMs: toActive, restarts };
+  }
+
+  /** (d): many routers on one L3 agent. */
+  async manyRouters(extId: string): Promise<void> {
+    const n = this.o.manyRouters;
+    // Made while no L3 agent runs: the next one's first full sync builds them all.
+    await this.l3!.stop();
+    const t0 = Date.now();
+    for (let i = 0; i < n; i++) {
+      const net = await this.network(`r${i}`, `10.${100 + Math.floor(i / 250)}.${i % 250}.0/24`);
+      const r = (await this.api('POST', '/routers', { router: { name: `r${i}`, external_gateway_info: { network_id: extId } } })).router;
+      this.routers.push(r.id);
+      await this.api('PUT', `/routers/${r.id}/add_router_interface`, { subnet_id: net.subnet });
+    }
+    const apiMs = Date.now() - t0;
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    const heap0 = process.memoryUsage().heapUsed;
+    const first = await this.startL3();
+    gc?.();
+    const heap1 = process.memoryUsage().heapUsed;
+    await this.l3!.stop();
+    const again = await this.startL3();
+    const total = this.l3!.routers.size;
+    this.print(`(d) ${total} routers on one L3 agent (${n} made through the API in ${apiMs} ms)`, [
+      `first full sync (builds those not built yet): ${first.ms} ms, kernel reads ${first.reads}, writes ${first.writes}, routers changed ${first.changed}`,
+      `restart: ${again.ms} ms, kernel reads ${again.reads}, writes ${again.writes}, routers changed ${again.changed}`,
+      `JS heap per router: ${Math.round((heap1 - heap0) / total / 1024)} KiB${gc ? '' : ' (without --expose-gc: rough)'} (load average ${load()})`,
+    ]);
+    this.figures.manyRouters = { routers: total, apiMs, first, again, heapPerRouterBytes: Math.round((heap1 - heap0) / total) };
   }
 
   async stop(): Promise<void> {

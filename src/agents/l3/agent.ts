@@ -99,6 +99,8 @@ export class L3Agent {
   private readonly work: Reconciler<string>;
   /** Sync data to use for a router's next pass instead of fetching it (null: tear it down). */
   private readonly given = new Map<string, SyncRouter | null>();
+  /** The namespaces a full sync listed, while its passes run (null otherwise). */
+  private listedNamespaces: Set<string> | null = null;
   /** Router namespaces this process has seen exist with ip_forward on (checked once). */
   private readonly forwarding = new Set<string>();
   private stopped = false;
@@ -219,8 +221,14 @@ export class L3Agent {
     this.counters.fullSyncs++;
     const routers = await this.call<SyncRouter[]>('sync_routers', { host: this.o.host, router_ids: null });
     const wanted = new Set(routers.map((r) => r.id));
-    for (const r of routers) void this.schedule(r.id, r);
-    for (const id of await this.existingRouters()) if (!wanted.has(id)) void this.schedule(id, null);
+    const namespaces = await listNetns(this.o.exec);
+    this.listedNamespaces = new Set(namespaces.map((n) => n.name));
+    const passes = routers.map((r) => this.schedule(r.id, r));
+    for (const id of await this.existingRouters(namespaces)) if (!wanted.has(id)) passes.push(this.schedule(id, null));
+    // The list is stale once these passes ran (a router may have been torn down since).
+    void Promise.all(passes).finally(() => {
+      this.listedNamespaces = null;
+    });
   }
 
   /**
@@ -228,10 +236,10 @@ export class L3Agent {
    * another namespace's bridges (a simulated host shares the machine's namespace names with
    * others), the qrouter-<uuid> namespaces.
    */
-  async existingRouters(): Promise<Set<string>> {
+  async existingRouters(namespaces?: Array<{ name: string }>): Promise<Set<string>> {
     const out = new Set<string>(this.routers.keys());
     if (existsSync(this.stateDir)) for (const f of await readdir(this.stateDir)) if (routerIdOfNamespace(routerNamespace(f))) out.add(f);
-    for (const ns of this.o.netns ? [] : await listNetns(this.o.exec)) {
+    for (const ns of this.o.netns ? [] : (namespaces ?? (await listNetns(this.o.exec)))) {
       const id = routerIdOfNamespace(ns.name);
       if (id) out.add(id);
     }
@@ -254,6 +262,7 @@ export class L3Agent {
       this.counters.failures++;
       // Look at the namespace and read its state again next time.
       this.forwarding.delete(routerNamespace(routerId));
+      this.listedNamespaces?.delete(routerNamespace(routerId));
       this.routers.delete(routerId);
       throw err;
     }
@@ -269,14 +278,12 @@ export class L3Agent {
     const marker = join(this.stateDir, r.id);
     if (!existsSync(marker)) await writeFile(marker, '');
     // The namespace (and its ip_forward) is checked once per process; a failed pass forgets it.
+    // A full sync lists the namespaces once for all its routers.
+    let forwardingRead: Promise<string> | null = null;
     if (!this.forwarding.has(ns)) {
-      if (await ensureNetns(ns, this.o.exec)) changes++;
-      const v = await runInNetns(ns, { argv: ['sysctl', '-n', 'net.ipv4.ip_forward'] }, this.o.exec);
-      if (v.stdout.trim() !== '1') {
-        await runInNetns(ns, { argv: ['sysctl', '-qw', 'net.ipv4.ip_forward=1'], write: true }, this.o.exec);
-        changes++;
-      }
-      this.forwarding.add(ns);
+      if (!this.listedNamespaces?.has(ns) && (await ensureNetns(ns, this.o.exec))) changes++;
+      forwardingRead = runInNetns(ns, { argv: ['sysctl', '-n', 'net.ipv4.ip_forward'] }, this.o.exec).then((v) => v.stdout.trim());
+      forwardingRead.catch(() => {}); // awaited below, with the other reads
     }
     // What the kernel holds: read (every read at once: the host's links of this router, looked up
     // by name as a host may have thousands; the namespace's links, static routes and NAT table),
@@ -305,6 +312,13 @@ export class L3Agent {
           listStaticRoutes(inNs),
           readNftTable('ip', NAT_TABLE, inNs),
         ]);
+    if (forwardingRead !== null) {
+      if ((await forwardingRead) !== '1') {
+        await runInNetns(ns, { argv: ['sysctl', '-qw', 'net.ipv4.ip_forward=1'], write: true }, this.o.exec);
+        changes++;
+      }
+      this.forwarding.add(ns);
+    }
     const hostOps = hostActual ? diffLinks(plan.hostLinks, hostActual) : [];
     await linkOpsToBatch(hostOps).apply(this.hostTarget);
     // A new veth put its peer into the namespace: read it again.
@@ -346,6 +360,7 @@ export class L3Agent {
       this.log.info({ routerId }, 'router removed');
     }
     this.forwarding.delete(ns);
+    this.listedNamespaces?.delete(ns);
     await rm(join(this.stateDir, routerId), { force: true });
     this.routers.delete(routerId);
     // Its floating IPs are no longer served here (the router may still exist, unscheduled).
