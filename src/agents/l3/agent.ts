@@ -99,8 +99,13 @@ export class L3Agent {
   private readonly work: Reconciler<string>;
   /** Sync data to use for a router's next pass instead of fetching it (null: tear it down). */
   private readonly given = new Map<string, SyncRouter | null>();
-  /** The namespaces a full sync listed, while its passes run (null otherwise). */
+  /**
+   * The namespaces and the host's links a full sync listed, while its passes run (null
+   * otherwise): one read each for all routers instead of one per router. A pass's own changes
+   * touch only its own links; a wrong guess fails its write and the retry reads.
+   */
   private listedNamespaces: Set<string> | null = null;
+  private listedHostLinks: Map<string, Link> | null = null;
   /** Router namespaces this process has seen exist with ip_forward on (checked once). */
   private readonly forwarding = new Set<string>();
   private stopped = false;
@@ -221,13 +226,15 @@ export class L3Agent {
     this.counters.fullSyncs++;
     const routers = await this.call<SyncRouter[]>('sync_routers', { host: this.o.host, router_ids: null });
     const wanted = new Set(routers.map((r) => r.id));
-    const namespaces = await listNetns(this.o.exec);
+    const [namespaces, hostLinks] = await Promise.all([listNetns(this.o.exec), listLinks(this.hostTarget)]);
     this.listedNamespaces = new Set(namespaces.map((n) => n.name));
+    this.listedHostLinks = new Map(hostLinks.map((l) => [l.name, l]));
     const passes = routers.map((r) => this.schedule(r.id, r));
     for (const id of await this.existingRouters(namespaces)) if (!wanted.has(id)) passes.push(this.schedule(id, null));
     // The list is stale once these passes ran (a router may have been torn down since).
     void Promise.all(passes).finally(() => {
       this.listedNamespaces = null;
+      this.listedHostLinks = null;
     });
   }
 
@@ -263,9 +270,18 @@ export class L3Agent {
       // Look at the namespace and read its state again next time.
       this.forwarding.delete(routerNamespace(routerId));
       this.listedNamespaces?.delete(routerNamespace(routerId));
+      this.listedHostLinks = null;
       this.routers.delete(routerId);
       throw err;
     }
+  }
+
+  /** The host's links of this router: from the full sync's listing, or looked up by name. */
+  private async hostLinksNow(plan: RouterPlan): Promise<Link[]> {
+    const names = plan.hostLinks.map((l) => l.name);
+    const listed = this.listedHostLinks;
+    if (listed) return names.flatMap((n) => (listed.has(n) ? [listed.get(n)!] : []));
+    return listNamedLinks(names, this.hostTarget);
   }
 
   /** `trusted`: the kernel may be taken to be as this process's last pass of the router left it. */
@@ -303,15 +319,7 @@ export class L3Agent {
           last.plan.routes.map((x) => ({ ...x, dst: canonicalDst(x.dst), ...(x.via ? { via: canonicalIp(x.via) } : {}) })),
           expectedTable(last.plan.nat),
         ]
-      : await Promise.all([
-          listNamedLinks(
-            plan.hostLinks.map((l) => l.name),
-            this.hostTarget,
-          ),
-          listLinks(inNs),
-          listStaticRoutes(inNs),
-          readNftTable('ip', NAT_TABLE, inNs),
-        ]);
+      : await Promise.all([this.hostLinksNow(plan), listLinks(inNs), listStaticRoutes(inNs), readNftTable('ip', NAT_TABLE, inNs)]);
     if (forwardingRead !== null) {
       if ((await forwardingRead) !== '1') {
         await runInNetns(ns, { argv: ['sysctl', '-qw', 'net.ipv4.ip_forward=1'], write: true }, this.o.exec);
