@@ -3,7 +3,8 @@
 // joined by an underlay bridge. Prints figures; asserts nothing about timing.
 //
 //   npm run bench:agents -- [--hosts 2] [--plugs 20] [--ports 1000] [--networks 10]
-//                           [--restarts 3] [--loaded-plugs 10] [--json out.json] [--debug]
+//                           [--restarts 3] [--loaded-plugs 10] [--fips 20] [--router-fips 100]
+//                           [--json out.json] [--debug]
 //
 // (a) plug → ACTIVE and plug → first ping: a port is created through the API, then plugged as
 //     `neutrino vif plug` does (binding:host_id, a veth whose host end is the tap, the VM end in
@@ -17,6 +18,16 @@
 //     nothing changed; then --restarts restarts of that agent: time from start to the end of
 //     its first full pass, kernel commands (reads, writes) and RPC calls it made.
 // (a') --loaded-plugs more plugs on the loaded host, measured as in (a).
+// (c) the L3 agent on host 0, whose L2 agent maps the physical network `extnet` to a veth into an
+//     "outside" namespace (the external subnet's gateway, 100.64.0.1 of 100.64.0.0/16): a router with a gateway
+//     there and an interface on a VXLAN network, a VM on host 1; --fips times a floating IP is
+//     associated with the VM's port while the outside pings it every 10 ms: associate (the API
+//     call) → first echo reply, median and p90; then it is let go and the next round starts.
+//     Then --router-fips floating IPs on the router (ports not plugged) and --restarts restarts of
+//     the L3 agent: time to the end of its full sync, kernel reads and writes.
+// (d) --routers N more routers (each with a gateway and an interface on a network of its own),
+//     then a new L3 agent: its first full sync (building them all), a restart (nothing to do),
+//     and the JS heap per router.
 //
 // To see where the time goes: node --cpu-prof --cpu-prof-dir=/tmp/prof dist/bench/agents-bench.js
 // then node dist/bench/cpuprofile-top.js /tmp/prof/*.cpuprofile --inclusive. When no echo reply
@@ -33,6 +44,8 @@ import { loadConfig } from '../src/config/index.js';
 import { createServer, type NeutrinoServer } from '../src/server/neutron-server.js';
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus, type RpcLogger } from '../src/rpc/index.js';
 import { LinuxBridgeAgent } from '../src/agents/linuxbridge/agent.js';
+import { L3Agent } from '../src/agents/l3/agent.js';
+import { routerNamespace } from '../src/agents/l3/model.js';
 import { plug, tapOf } from '../src/cli/vif-plug.js';
 import { ensureNetns, exec, IpBatch, runInNetns, type Exec } from '../src/dataplane/index.js';
 import { intOption, parseOptions } from '../src/config/command-line.js';
@@ -45,6 +58,9 @@ interface Options {
   networks: number;
   restarts: number;
   loadedPlugs: number;
+  fips: number;
+  routerFips: number;
+  manyRouters: number;
   firewall: 'nftables' | 'noop';
   json?: string;
   debug: boolean;
@@ -57,6 +73,9 @@ const USAGE = `usage: node dist/bench/agents-bench.js [options]   (as root)
   --networks N       VXLAN networks those taps are spread over (default 10)
   --restarts N       agent restarts measured in (b) (default 3)
   --loaded-plugs N   plugs on the loaded host after (b) (default 10)
+  --fips N           floating IP associations measured in (c) (default 20; 0 skips (c))
+  --router-fips N    floating IPs on the router for the L3 agent restarts of (c) (default 100)
+  --routers N        routers for (d) (default 0: skipped; needs --fips)
   --firewall F       the agents' security group firewall: nftables (default, as the CLI) or noop
   --json FILE        also write the figures as JSON
   --debug            agent and server logs on stderr
@@ -74,6 +93,9 @@ function optionsFrom(argv: string[]): Options {
     networks: { type: 'string' },
     restarts: { type: 'string' },
     'loaded-plugs': { type: 'string' },
+    fips: { type: 'string' },
+    'router-fips': { type: 'string' },
+    routers: { type: 'string' },
     firewall: { type: 'string' },
     json: { type: 'string' },
     debug: { type: 'boolean' },
@@ -91,6 +113,9 @@ function optionsFrom(argv: string[]): Options {
     networks: intOption(v.networks, 'networks', 1, 10),
     restarts: intOption(v.restarts, 'restarts', 1, 3),
     loadedPlugs: intOption(v['loaded-plugs'], 'loaded-plugs', 0, 10),
+    fips: intOption(v.fips, 'fips', 0, 20),
+    routerFips: intOption(v['router-fips'], 'router-fips', 0, 100),
+    manyRouters: intOption(v.routers, 'routers', 0, 0),
     firewall: v.firewall === undefined || v.firewall === 'nftables' ? 'nftables' : v.firewall === 'noop' ? 'noop' : badFirewall(v.firewall),
     debug: v.debug ?? false,
     ...(v.json !== undefined ? { json: v.json } : {}),
@@ -200,6 +225,8 @@ class Bench {
   serverBus!: RpcBus;
   url = '';
   readonly hosts: Host[] = [];
+  l3: L3Agent | null = null;
+  readonly routers: string[] = [];
   readonly figures: Record<string, unknown> = {};
   private vmCount = 0;
 
@@ -227,7 +254,7 @@ class Bench {
       DEFAULT: { auth_strategy: 'noauth', state_path: this.dir, bind_host: '127.0.0.1', bind_port: '0', agent_down_time: '600' },
       ml2: { tenant_network_types: 'vxlan', mechanism_drivers: 'linuxbridge,l2population' },
       ml2_type_vxlan: { vni_ranges: '6000:6999' },
-      quotas: { quota_network: '-1', quota_subnet: '-1', quota_port: '-1' },
+      quotas: { quota_network: '-1', quota_subnet: '-1', quota_port: '-1', quota_router: '-1', quota_floatingip: '-1' },
     });
     this.serverBus = new MemoryBus({ broker: this.broker, logger: this.log });
     this.server = await createServer(cfg, { bus: this.serverBus });
@@ -241,6 +268,12 @@ class Bench {
       const ip = `172.31.251.${i + 1}`;
       await new IpBatch().addVeth('ul0', `h${i}`, { peerNetns: under }).addAddr('ul0', `${ip}/24`).setUp('ul0', true).apply({ netns });
       await new IpBatch().setMaster(`h${i}`, 'ul').setUp(`h${i}`, true).apply({ netns: under });
+      if (i === 0 && this.o.fips) {
+        // (c): host 0's wire to the outside (its L2 agent maps extnet to ext0).
+        const outside = await this.nss.add(this.ns('o'));
+        await new IpBatch().addVeth('ext0', 'eth0', { peerNetns: outside }).setUp('ext0', true).apply({ netns });
+        await new IpBatch().addAddr('eth0', '100.64.0.1/16').setUp('eth0', true).apply({ netns: outside });
+      }
       const host: Host = { name: `bench-${this.sfx}-${i}`, netns, ip, counter: countingExec(), bus: null as never, agent: null as never };
       this.startAgent(host);
       this.hosts.push(host);
@@ -268,7 +301,7 @@ class Bench {
       exec: h.counter.exec,
       localIp: h.ip,
       enableVxlan: true,
-      interfaceMappings: {},
+      interfaceMappings: this.o.fips && h.netns === this.ns('h0') ? { extnet: 'ext0' } : {},
       bridgeMappings: {},
       arpResponder: false,
       l2Population: true,
@@ -538,7 +571,169 @@ class Bench {
     this.figures.restarts = restarts;
   }
 
+  // ---- (c) ------------------------------------------------------------------------------------
+
+  /** A new L3 agent on host 0 (fresh counters), started: resolves after its full sync. */
+  async startL3(): Promise<{ ms: number; reads: number; writes: number; changed: number; rpc: string }> {
+    const counter = countingExec();
+    const bus = new CountingBus(new MemoryBus({ broker: this.broker, logger: this.log }));
+    const h = this.hosts[0]!;
+    this.l3 = new L3Agent({
+      bus,
+      host: h.name,
+      netns: h.netns,
+      statePath: join(this.dir, 'l3'),
+      reportInterval: 5,
+      exec: counter.exec,
+      logger: this.log,
+    });
+    const t0 = Date.now();
+    await this.l3.start();
+    await this.l3.idle();
+    const ms = Date.now() - t0;
+    const changed = [...this.l3.routers.values()].filter((r) => r.changes > 0).length;
+    return { ms, reads: counter.reads, writes: counter.writes, changed, rpc: bus.text() };
+  }
+
+  async floatingIps(): Promise<void> {
+    const o = this.o;
+    const outside = this.ns('o');
+    const ext = (
+      await this.api('POST', '/networks', {
+        network: { name: 'ext', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'extnet' },
+      })
+    ).network;
+    await this.api('POST', '/subnets', {
+      subnet: { network_id: ext.id, cidr: '100.64.0.0/16', ip_version: 4, gateway_ip: '100.64.0.1', enable_dhcp: false },
+    });
+    const inner = await this.network('fip', '10.98.0.0/16');
+    const router = (await this.api('POST', '/routers', { router: { name: 'bench', external_gateway_info: { network_id: ext.id } } })).router;
+    this.routers.push(router.id);
+    await this.api('PUT', `/routers/${router.id}/add_router_interface`, { subnet_id: inner.subnet });
+    await this.startL3();
+    const port = (await this.api('POST', '/ports', { port: { network_id: inner.id, port_security_enabled: false, device_owner: 'compute:bench' } }))
+      .port;
+    const vm = await this.vmNetns();
+    await this.plugPort(port.id, this.hosts[1]!, vm);
+    await new IpBatch().line('route', 'add', 'default', 'via', '10.98.0.1').apply({ netns: vm });
+    await this.fastArp(vm);
+    await this.waitActive(port.id);
+    const fip = (await this.api('POST', '/floatingips', { floatingip: { floating_network_id: ext.id } })).floatingip;
+    const ip = fip.floating_ip_address as string;
+    const samples: number[] = [];
+    const api: number[] = [];
+    const loadBefore = load();
+    for (let i = 0; i < o.fips; i++) {
+      const pinger = spawn('nsenter', [`--net=/run/netns/${outside}`, '--', 'busybox', 'ping', '-i', '0.01', '-w', '20', ip], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+        env: { ...process.env, PATH: SBIN_PATH },
+      });
+      const firstReply = new Promise<number>((resolve, reject) => {
+        let buf = '';
+        pinger.stdout!.on('data', (b: Buffer) => {
+          const t = Date.now();
+          buf += b.toString();
+          if (/bytes from/.test(buf)) resolve(t);
+        });
+        pinger.on('exit', () => reject(new Error(`no echo reply from floating IP ${ip}`)));
+      });
+      firstReply.catch(() => {});
+      try {
+        await sleep(50);
+        const t0 = Date.now();
+        await this.api('PUT', `/floatingips/${fip.id}`, { floatingip: { port_id: port.id } });
+        api.push(Date.now() - t0);
+        samples.push((await firstReply) - t0);
+      } finally {
+        pinger.kill('SIGKILL');
+      }
+      await this.api('PUT', `/floatingips/${fip.id}`, { floatingip: { port_id: null } });
+      await this.l3!.idle();
+      await sleep(100);
+    }
+    const s = summary(samples);
+    this.print(`(c) ${o.fips} floating IP associations, pinged from the outside every 10 ms`, [
+      `associate → first echo reply: ${fmt(s)}`,
+      `associate → API answer:       ${fmt(summary(api))}`,
+      `load average ${loadBefore} → ${load()}`,
+    ]);
+    this.figures.fipAssociate = { associateToFirstReplyMs: s, apiMs: summary(api), samples, load: [loadBefore, load()] };
+
+    if (o.routerFips) await this.routerWithFips(router.id, ext.id, inner.id);
+    if (o.manyRouters) await this.manyRouters(ext.id);
+  }
+
+  async routerWithFips(routerId: string, extId: string, innerId: string): Promise<void> {
+    const o = this.o;
+    const router = { id: routerId };
+    const ext = { id: extId };
+    const inner = { id: innerId };
+    // Many floating IPs on the router (ports not plugged: the router's kernel state is what counts).
+    for (let i = 0; i < o.routerFips; i += 50) {
+      const n = Math.min(50, o.routerFips - i);
+      const ports = (
+        await this.api('POST', '/ports', { ports: Array.from({ length: n }, () => ({ network_id: inner.id, device_owner: 'compute:bench' })) })
+      ).ports as Array<{ id: string }>;
+      await this.api('POST', '/floatingips', { floatingips: ports.map((p) => ({ floating_network_id: ext.id, port_id: p.id })) });
+    }
+    const t1 = Date.now();
+    await waitFor(
+      'router floating IPs ACTIVE',
+      async () => {
+        const all = (await this.api('GET', `/floatingips?router_id=${router.id}&fields=status`)).floatingips as Array<{ status: string }>;
+        return all.length === o.routerFips && all.every((f) => f.status === 'ACTIVE');
+      },
+      60_000,
+      50,
+    );
+    const toActive = Date.now() - t1;
+    const restarts = [];
+    for (let r = 0; r < o.restarts; r++) {
+      await this.l3!.stop();
+      restarts.push({ ...(await this.startL3()), load: load() });
+    }
+    this.print(`(c) L3 agent restart with ${o.routerFips} floating IPs on the router: start → full sync done`, [
+      `${o.routerFips} floating IPs created in bulk → all ACTIVE: ${toActive} ms`,
+      ...restarts.map(
+        (r) => `${r.ms} ms, routers changed ${r.changed}, kernel reads ${r.reads}, writes ${r.writes}, RPC calls: ${r.rpc} (load average ${r.load})`,
+      ),
+    ]);
+    this.figures.l3Restarts = { routerFips: o.routerFips, toActiveMs: toActive, restarts };
+  }
+
+  /** (d): many routers on one L3 agent. */
+  async manyRouters(extId: string): Promise<void> {
+    const n = this.o.manyRouters;
+    // Made while no L3 agent runs: the next one's first full sync builds them all.
+    await this.l3!.stop();
+    const t0 = Date.now();
+    for (let i = 0; i < n; i++) {
+      const net = await this.network(`r${i}`, `10.${100 + Math.floor(i / 250)}.${i % 250}.0/24`);
+      const r = (await this.api('POST', '/routers', { router: { name: `r${i}`, external_gateway_info: { network_id: extId } } })).router;
+      this.routers.push(r.id);
+      await this.api('PUT', `/routers/${r.id}/add_router_interface`, { subnet_id: net.subnet });
+    }
+    const apiMs = Date.now() - t0;
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    const heap0 = process.memoryUsage().heapUsed;
+    const first = await this.startL3();
+    gc?.();
+    const heap1 = process.memoryUsage().heapUsed;
+    await this.l3!.stop();
+    const again = await this.startL3();
+    const total = this.l3!.routers.size;
+    this.print(`(d) ${total} routers on one L3 agent (${n} made through the API in ${apiMs} ms)`, [
+      `first full sync (builds those not built yet): ${first.ms} ms, kernel reads ${first.reads}, writes ${first.writes}, routers changed ${first.changed}`,
+      `restart: ${again.ms} ms, kernel reads ${again.reads}, writes ${again.writes}, routers changed ${again.changed}`,
+      `JS heap per router: ${Math.round((heap1 - heap0) / total / 1024)} KiB${gc ? '' : ' (without --expose-gc: rough)'} (load average ${load()})`,
+    ]);
+    this.figures.manyRouters = { routers: total, apiMs, first, again, heapPerRouterBytes: Math.round((heap1 - heap0) / total) };
+  }
+
   async stop(): Promise<void> {
+    await this.l3?.stop().catch(() => {});
+    for (const id of this.routers) spawnSync('ip', ['netns', 'delete', routerNamespace(id)], { env: { ...process.env, PATH: SBIN_PATH } });
     for (const h of this.hosts) {
       await h.agent.stop().catch(() => {});
       await h.bus.close().catch(() => {});
@@ -554,7 +749,7 @@ async function main(): Promise<void> {
   const o = optionsFrom(process.argv.slice(2));
   if (process.getuid?.() !== 0) throw new Error('the agent benchmark needs root (namespaces, veths, bridges)');
   const b = new Bench(o);
-  process.stdout.write(`# neutrino L2 agent benchmark — ${o.hosts} hosts, load average ${load()}\n`);
+  process.stdout.write(`# neutrino L2 and L3 agent benchmark — ${o.hosts} hosts, load average ${load()}\n`);
   try {
     await b.start();
     const plugNet = await b.network('plug', '10.99.0.0/16');
@@ -578,6 +773,7 @@ async function main(): Promise<void> {
           () => 0,
         );
     }
+    if (o.fips) await b.floatingIps();
     if (o.json) writeFileSync(o.json, `${JSON.stringify({ options: o, figures: b.figures }, null, 2)}\n`);
   } finally {
     await b.stop();

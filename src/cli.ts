@@ -12,6 +12,7 @@ import { databaseUrl } from './server/settings.js';
 import { runDhcpAgent } from './agents/dhcp/main.js';
 import { runMetadataAgent } from './agents/metadata/main.js';
 import { runLinuxBridgeAgent } from './agents/linuxbridge/main.js';
+import { runL3Agent } from './agents/l3/main.js';
 import { runLinuxBridgeCleanup } from './agents/linuxbridge/cleanup.js';
 import { runVif } from './cli/vif-plug.js';
 import { aioAgents, startAioAgents, type AioAgentsHandle } from './agents/aio.js';
@@ -23,11 +24,13 @@ const USAGE = `usage: neutrino <command> [options]
 commands:
   server       run the Neutron API server (neutron-server)
   aio          all-in-one on embedded defaults: the server with SQLite under ./state and no-auth;
-               with [aio] agents (or --agents linuxbridge,dhcp,metadata, as root) also those agents in-process
+               with [aio] agents (or --agents linuxbridge,dhcp,l3,metadata, as root) also those agents in-process
   db upgrade   create or migrate the database schema
   openapi      print the OpenAPI 3.1 document of the API these config files give (GET /v2.0/openapi.json)
   agent dhcp [--netns NS] [--host H]
                run the DHCP agent (dnsmasq per network in qdhcp-<network> namespaces)
+  agent l3 [--netns NS] [--host H]
+               run the L3 agent (routers in qrouter-<router> namespaces, SNAT, floating IPs)
   agent metadata [--host H]
                run the metadata agent (Unix socket metadata_proxy_socket → Nova's metadata API)
   agent linuxbridge [--netns NS] [--host H]
@@ -43,7 +46,7 @@ options:
   --bind-host HOST     [DEFAULT] bind_host
   --bind-port PORT     [DEFAULT] bind_port
   --state-path DIR     [DEFAULT] state_path (the SQLite database lives there by default)
-  --agents LIST        aio: [aio] agents (linuxbridge,dhcp,metadata)
+  --agents LIST        aio: [aio] agents (linuxbridge,dhcp,l3,metadata)
   --host NAME          agents: [DEFAULT] host
   --netns NS           agents (aio's too): the namespace whose links they manage (simulated hosts)
   --debug              verbose logs
@@ -155,6 +158,10 @@ export async function main(argv: string[]): Promise<void> {
     if (cmd === 'server' || cmd === 'aio') return await runServer(cfg, args);
     if (cmd === 'agent' && sub === 'dhcp') {
       await runDhcpAgent(cfg, { debug: args.debug, ...(args.netns ? { netns: args.netns } : {}) });
+      return;
+    }
+    if (cmd === 'agent' && sub === 'l3') {
+      await runL3Agent(cfg, { debug: args.debug, ...(args.netns ? { netns: args.netns } : {}) });
       return;
     }
     if (cmd === 'agent' && sub === 'metadata') {

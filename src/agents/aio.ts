@@ -1,5 +1,5 @@
-// The agents of an all-in-one (`neutrino aio` with `[aio] agents = linuxbridge,dhcp,metadata`):
-// the Linux-bridge, DHCP and metadata agents in the server's process (the metadata agent serving
+// The agents of an all-in-one (`neutrino aio` with `[aio] agents = linuxbridge,dhcp,l3,metadata`):
+// the Linux-bridge, DHCP, L3 and metadata agents in the server's process (the metadata agent serving
 // in-process whatever metadata_workers says: the in-memory bus does not cross processes), each on its own bus of the same transport
 // (the in-memory bus unless transport_url says otherwise), for this host. Off by default: they
 // need root and the kernel tools, and would start a dnsmasq for every DHCP-enabled subnet, which
@@ -13,13 +13,20 @@ import { agentOptionsFromConfig } from './linuxbridge/main.js';
 import { LinuxBridgeAgent } from './linuxbridge/agent.js';
 import { dhcpAgentFromConfig } from './dhcp/main.js';
 import type { DhcpAgent } from './dhcp/agent.js';
+import { l3AgentFromConfig } from './l3/main.js';
+import type { L3Agent } from './l3/agent.js';
 import { MetadataAgent } from './metadata/agent.js';
 import { metadataSettings } from './metadata/main.js';
 
-export const AIO_AGENTS = ['linuxbridge', 'dhcp', 'metadata'] as const;
+export const AIO_AGENTS = ['linuxbridge', 'dhcp', 'l3', 'metadata'] as const;
 type AioAgent = (typeof AIO_AGENTS)[number];
 
-const TOOLS: Record<AioAgent, string[]> = { linuxbridge: ['ip', 'bridge'], dhcp: ['ip', 'dnsmasq'], metadata: [] };
+const TOOLS: Record<AioAgent, string[]> = {
+  linuxbridge: ['ip', 'bridge'],
+  dhcp: ['ip', 'dnsmasq'],
+  l3: ['ip', 'nft', 'sysctl', 'conntrack', 'arping'],
+  metadata: [],
+};
 const PATH_DIRS = () => [...(process.env.PATH ?? '').split(':'), '/usr/local/sbin', '/usr/sbin', '/sbin'].filter(Boolean);
 
 /** The configured agent names, checked: known names, root, and the tools they run. */
@@ -40,7 +47,10 @@ export function aioAgents(cfg: Config): AioAgent[] {
   if (agents.includes('dhcp') && (cfg.DEFAULT.enable_isolated_metadata || cfg.DEFAULT.force_metadata)) tools.push('haproxy');
   const missing = [...new Set(tools)].filter((t) => !PATH_DIRS().some((d) => existsSync(`${d}/${t}`)));
   if (missing.length)
-    throw new ConfigError(`[aio] agents = ${agents.join(',')} needs ${missing.join(', ')} (Debian: iproute2, dnsmasq-base, haproxy)`, {});
+    throw new ConfigError(
+      `[aio] agents = ${agents.join(',')} needs ${missing.join(', ')} (Debian: iproute2, dnsmasq-base, nftables, procps, conntrack, iputils-arping, haproxy)`,
+      {},
+    );
   return agents;
 }
 
@@ -48,6 +58,7 @@ export interface AioAgentsHandle {
   linuxbridge: LinuxBridgeAgent | null;
   dhcp: DhcpAgent | null;
   metadata: MetadataAgent | null;
+  l3: L3Agent | null;
   stop(): Promise<void>;
 }
 
@@ -62,8 +73,10 @@ export async function startAioAgents(cfg: Config, log: RpcLogger, o: { netns?: s
   const handle: AioAgentsHandle = {
     linuxbridge: null,
     dhcp: null,
+    l3: null,
     metadata: null,
     async stop() {
+      await handle.l3?.stop();
       await handle.metadata?.stop();
       await handle.dhcp?.stop();
       await handle.linuxbridge?.stop();
@@ -91,6 +104,10 @@ export async function startAioAgents(cfg: Config, log: RpcLogger, o: { netns?: s
   if (agents.includes('dhcp')) {
     handle.dhcp = dhcpAgentFromConfig(cfg, bus(), log, o.netns);
     await handle.dhcp.start();
+  }
+  if (agents.includes('l3')) {
+    handle.l3 = l3AgentFromConfig(cfg, bus(), log, o.netns);
+    await handle.l3.start();
   }
   return handle;
 }

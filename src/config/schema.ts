@@ -54,7 +54,17 @@ export const SCHEMA = {
     network_auto_schedule: bool({ default: true, help: 'Schedule networks without a DHCP agent to DHCP agents as they sync.' }),
     dhcp_lease_duration: int({ default: 86400, min: -1, help: 'DHCP lease duration in seconds; -1 means infinite.' }),
     resync_interval: int({ default: 5, min: 1, help: 'DHCP agent: seconds between retries of networks whose sync failed.' }),
-    interface_driver: str({ help: 'DHCP agent interface driver; accepted for compatibility (veth into the Linux bridge is used).' }),
+    interface_driver: str({
+      help: 'DHCP and L3 agents: interface driver; unset or linuxbridge (a veth into the Linux bridge); the L3 agent refuses others.',
+    }),
+    agent_mode: enm({
+      choices: ['legacy', 'dvr', 'dvr_snat', 'dvr_no_external'],
+      default: 'legacy',
+      help: 'L3 agent mode; only legacy (centralised routers) is implemented: the L3 agent refuses the others.',
+    }),
+    handle_internal_only_routers: bool({ default: true, help: 'L3 agent: also serve routers without an external gateway.' }),
+    send_arp_for_ha: int({ default: 3, min: 0, help: 'L3 agent: gratuitous ARPs sent for an address that appears on a gateway (0: none).' }),
+    periodic_interval: int({ default: 40, min: 0, help: 'L3 agent: seconds between full syncs with the server (0: only at start).' }),
     enable_isolated_metadata: bool({
       default: false,
       help: 'DHCP agent: serve metadata (169.254.169.254 proxy in qdhcp-<network>) on networks whose subnets have no router interface at their gateway.',
@@ -193,7 +203,7 @@ export const SCHEMA = {
   },
   aio: {
     agents: list({
-      help: 'Agents `neutrino aio` runs in its own process on the in-memory bus: linuxbridge, dhcp, metadata (need root, iproute2, dnsmasq; haproxy for metadata). Empty: the API only.',
+      help: 'Agents `neutrino aio` runs in its own process on the in-memory bus: linuxbridge, dhcp, l3, metadata (need root, iproute2, dnsmasq, nftables; haproxy for metadata). Empty: the API only.',
     }),
   },
   securitygroup: {

@@ -8,6 +8,7 @@ export * from './netns.js';
 export * from './links.js';
 export * from './fdb.js';
 export * from './neigh.js';
+export * from './routes.js';
 export * from './nftables.js';
 export * from './dnsmasq.js';
 export * from './haproxy.js';

@@ -83,6 +83,12 @@ export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
   // Agent scheduling, availability zones, service providers, MAC regeneration, DNS (issue 3).
   ext('dhcp_agent_scheduler', 'DHCP Agent Scheduler', 'Schedule networks among dhcp agents', '2013-02-07T10:00:00-00:00'),
   ext('l3_agent_scheduler', 'L3 Agent Scheduler', 'Schedule routers among l3 agents', '2013-02-07T10:00:00-00:00'),
+  ext(
+    'l3-port-ip-change-not-allowed',
+    'Prevent L3 router ports IP address change extension',
+    'Prevent change of IP address for some L3 router ports',
+    '2018-10-09T10:00:00-00:00',
+  ),
   ext('availability_zone', 'Availability Zone', 'The availability zone extension.', '2015-01-01T10:00:00-00:00'),
   ext('availability_zone_filter', 'Availability Zone Filter Extension', 'Add filter parameters to AvailabilityZone resource', '2018-06-22T10:00:00-00:00'),
   ext('network_availability_zone', 'Network Availability Zone', 'Availability zone support for network.', '2015-01-01T10:00:00-00:00'),

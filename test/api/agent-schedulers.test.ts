@@ -303,6 +303,35 @@ for (const backend of BACKENDS) {
       assert.equal((await s.req('DELETE', `/v2.0/agents/${a}/l3-routers/${r1}`, undefined, ADMIN)).status, 204);
     });
 
+    it("a floating IP associated, let go and deleted: the router's agent hears routers_updated each time", async () => {
+      const ok = async (method: string, path: string, body: unknown, who = ALICE) => {
+        const r = await s.req(method, path, body, who);
+        assert.ok(r.status < 300, `${method} ${path}: ${JSON.stringify(r.body)}`);
+        return r.body;
+      };
+      const ext = await net('fip-ext', { 'router:external': true });
+      await ok('POST', '/v2.0/subnets', { subnet: { network_id: ext, cidr: '192.0.2.0/24', ip_version: 4 } }, ADMIN);
+      const inner = (await ok('POST', '/v2.0/networks', { network: { name: 'fip-inner' } })).network.id;
+      const sub = (await ok('POST', '/v2.0/subnets', { subnet: { network_id: inner, cidr: '10.9.9.0/24', ip_version: 4 } })).subnet.id;
+      await ok('PUT', `/v2.0/routers/${r1}`, { router: { external_gateway_info: { network_id: ext } } });
+      await ok('PUT', `/v2.0/routers/${r1}/add_router_interface`, { subnet_id: sub });
+      const port = (await ok('POST', '/v2.0/ports', { port: { network_id: inner } })).port.id;
+      const c0 = await mark();
+      const fip = (await ok('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext, port_id: port } })).floatingip.id;
+      await ok('PUT', `/v2.0/floatingips/${fip}`, { floatingip: { port_id: null } });
+      await ok('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext } }); // no router: nobody is told
+      await ok('PUT', `/v2.0/floatingips/${fip}`, { floatingip: { port_id: port } });
+      await ok('DELETE', `/v2.0/floatingips/${fip}`, undefined);
+      // Deleting the port lets go of its floating IP: the router hears of that too.
+      await ok('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext, port_id: port } });
+      await ok('DELETE', `/v2.0/ports/${port}`, undefined);
+      const told = { host: 'l3-b', method: 'routers_updated', args: { routers: [r1] } };
+      const heard = (await since(c0)).filter((c) => c.host.startsWith('l3-'));
+      await ok('PUT', `/v2.0/routers/${r1}/remove_router_interface`, { subnet_id: sub });
+      await ok('PUT', `/v2.0/routers/${r1}`, { router: { external_gateway_info: null } });
+      assert.deepEqual(heard, [told, told, told, told, told, told]);
+    });
+
     it('by hand: refuses unknown routers and agents, non-L3 and DVR agents', async () => {
       const post = (agent: string, body: unknown) => s.req('POST', `/v2.0/agents/${agent}/l3-routers`, body, ADMIN);
       const cases: Array<[string, unknown, number, string]> = [

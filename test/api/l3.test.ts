@@ -61,7 +61,10 @@ for (const backend of BACKENDS) {
 
     it('lists the L3 extensions and serves the collections', async () => {
       const aliases = (await ok('GET', '/v2.0/extensions', undefined)).extensions.map((e: any) => e.alias);
-      for (const a of ['router', 'ext-gw-mode', 'extraroute', 'extraroute-atomic', 'fip-port-details']) assert.ok(aliases.includes(a), a);
+      for (const a of ['router', 'ext-gw-mode', 'extraroute', 'extraroute-atomic', 'fip-port-details', 'l3-port-ip-change-not-allowed'])
+        assert.ok(aliases.includes(a), a);
+      // Only with DVR in Neutron (enable_dvr), which is not implemented.
+      assert.ok(!aliases.includes('router-admin-state-down-before-update'));
       assert.deepEqual((await ok('GET', '/v2.0/routers', undefined)).routers, []);
       assert.deepEqual((await ok('GET', '/v2.0/floatingips', undefined)).floatingips, []);
     });
@@ -277,6 +280,21 @@ for (const backend of BACKENDS) {
       assert.equal(rm2.body.port_id, info.port_id);
       assertError(await s.req('GET', `/v2.0/ports/${info.port_id}`), 404, 'PortNotFound');
       assert.equal((await s.req('DELETE', `/v2.0/routers/${r.id}`)).status, 204);
+    });
+
+    it("l3-port-ip-change-not-allowed: a router interface's IPv4 address cannot change through the port API", async () => {
+      const { n, sn, r } = await topology();
+      const intf = (await ok('GET', `/v2.0/ports?device_id=${r.id}&device_owner=network:router_interface`, undefined)).ports[0];
+      const other = `${sn.cidr.split('.').slice(0, 3).join('.')}.77`;
+      const moved = await s.req('PUT', `/v2.0/ports/${intf.id}`, { port: { fixed_ips: [{ subnet_id: sn.id, ip_address: other }] } }, ADMIN);
+      assertError(moved, 400, 'IPAddressChangeNotAllowed', `IP updates for port ${intf.id} are not allowed`);
+      assertError(await s.req('PUT', `/v2.0/ports/${intf.id}`, { port: { fixed_ips: [] } }, ADMIN), 400, 'IPAddressChangeNotAllowed');
+      assert.deepEqual((await ok('GET', `/v2.0/ports/${intf.id}`, undefined)).port.fixed_ips, intf.fixed_ips);
+      // Other updates of the port, and address changes of other ports, still go.
+      assert.equal((await s.req('PUT', `/v2.0/ports/${intf.id}`, { port: { name: 'renamed', fixed_ips: intf.fixed_ips } }, ADMIN)).status, 200);
+      const vm = await port(n.id);
+      assert.equal((await s.req('PUT', `/v2.0/ports/${vm.id}`, { port: { fixed_ips: [{ subnet_id: sn.id }] } }, ALICE)).status, 200);
+      await removeIf(r.id, { subnet_id: sn.id });
     });
 
     it('validates and edits extra routes', async () => {

@@ -84,7 +84,17 @@ describe('neutrino command', () => {
         encoding: 'utf8',
       });
       assert.equal(agents.status, 2);
-      assert.match(agents.stderr, /\[aio\] agents: unknown agent "bogus" \(choose from linuxbridge, dhcp, metadata\)/);
+      assert.match(agents.stderr, /\[aio\] agents: unknown agent "bogus" \(choose from linuxbridge, dhcp, l3, metadata\)/);
+      // The L3 agent refuses what it does not implement, naming the option.
+      for (const [line, message] of [
+        ['agent_mode = dvr', /\[DEFAULT\] agent_mode = dvr: the L3 agent only implements legacy/],
+        ['interface_driver = openvswitch', /\[DEFAULT\] interface_driver = openvswitch: the L3 agent only has the linuxbridge driver/],
+      ] as const) {
+        writeFileSync(join(d, 'l3.ini'), `[DEFAULT]\n${line}\nstate_path = ${d}\n[agent]\nreport_interval = 0\n`);
+        const l3 = spawnSync(BIN, ['agent', 'l3', '--config-file', join(d, 'l3.ini')], { encoding: 'utf8', timeout: 20_000 });
+        assert.equal(l3.status, 2, l3.stderr);
+        assert.match(l3.stderr, message);
+      }
       const unknown = spawnSync(BIN, ['frobnicate'], { encoding: 'utf8' });
       assert.equal(unknown.status, 2);
       assert.match(unknown.stderr, /unknown command/);

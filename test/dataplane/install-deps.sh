@@ -8,12 +8,16 @@
 #   busybox      ping and udhcpc for the end-to-end tests (the image has no ping at all)
 #   util-linux   nsenter (essential in Debian, listed for completeness)
 #   isc-dhcp-client  dhclient -6, the DHCPv6 client of the end-to-end test (busybox has no udhcpc6)
-#   conntrack    conntrack -D: the L2 agent drops connections a security group change no longer allows
+#   conntrack    conntrack -D: the L2 agent drops connections a security group change no longer allows,
+#                the L3 agent those of a floating IP that goes
 #   haproxy      the metadata proxies in qdhcp-/qrouter- namespaces (as Neutron runs them; no service started)
 #   curl         the instance's metadata client in the end-to-end tests
+#   iputils-arping  arping -U: the L3 agent's gratuitous ARP for addresses that appear on a gateway
+#   procps       sysctl: the L3 agent turns on ip_forward in router namespaces
+#   socat        the L3 end-to-end test's TCP servers and clients
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(iproute2 nftables dnsmasq-base busybox util-linux isc-dhcp-client conntrack haproxy curl)
+pkgs=(iproute2 nftables dnsmasq-base busybox util-linux isc-dhcp-client conntrack haproxy curl iputils-arping procps socat)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

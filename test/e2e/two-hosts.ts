@@ -18,6 +18,9 @@ import { deleteNetns, dnsmasqStatus, IpBatch, stats, stopDnsmasq } from '../../s
 import { MemoryBroker, MemoryBus, type RpcBus, type RpcLogger } from '../../src/rpc/index.js';
 import { LinuxBridgeAgent } from '../../src/agents/linuxbridge/agent.js';
 import { DhcpAgent } from '../../src/agents/dhcp/agent.js';
+import { L3Agent } from '../../src/agents/l3/agent.js';
+import { routerNamespace } from '../../src/agents/l3/model.js';
+import { exec as realExec, type Exec } from '../../src/dataplane/index.js';
 import { namespaceOf } from '../../src/agents/dhcp/render.js';
 import { plug, unplug, type PlugResult } from '../../src/cli/vif-plug.js';
 import { BACKENDS } from '../helpers/backends.js';
@@ -27,6 +30,30 @@ import { RABBIT_URL } from '../rpc/rabbit.js';
 import { waitThroughErrors } from '../helpers/wait.js';
 
 export type BusMode = 'memory' | 'rabbit';
+
+export interface TwoHostsOptions {
+  /**
+   * An L3 agent on host A, and an "outside" namespace (`outsideNs`) on the physical network
+   * `extnet`: its eth0 is the peer of host A's `ext0`, which host A's L2 agent maps extnet to
+   * (physical_interface_mappings), so a flat network on extnet is that wire.
+   */
+  l3?: boolean;
+}
+
+/** Kernel commands of one agent, counted by an Exec wrapper (in-process agents share stats()). */
+export function countingExec(): Exec & { reads: number; writes: number; writeLog: string[] } {
+  const f = (async (cmd) => {
+    if (cmd.write) {
+      f.writes++;
+      f.writeLog.push(cmd.argv.join(' ') + (cmd.input ? ` <<${cmd.input.slice(0, 300)}` : ''));
+    } else f.reads++;
+    return realExec(cmd);
+  }) as Exec & { reads: number; writes: number; writeLog: string[] };
+  f.reads = 0;
+  f.writes = 0;
+  f.writeLog = [];
+  return f;
+}
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -138,11 +165,19 @@ export class TwoHosts {
   private server: Proc | null = null;
   private l2Procs: Array<Proc | null> = [null, null];
   private dhcpProc: Proc | null = null;
+  // L3 (opts.l3)
+  readonly outsideNs: string;
+  l3Agent: L3Agent | null = null;
+  l3Exec = countingExec();
+  private l3Proc: Proc | null = null;
+  /** Routers whose namespaces stop() removes. */
+  readonly routerIds = new Set<string>();
 
   constructor(
     readonly mode: BusMode,
     readonly opts: TwoHostsOptions = {},
   ) {
+    this.outsideNs = `nt${this.s}ho`;
     this.ns = [`nt${this.s}ha`, `nt${this.s}hb`];
     this.host = [`e2e-${this.s}-a`, `e2e-${this.s}-b`];
     this.vhost = `neutrino-e2e-${this.s}`;
@@ -164,12 +199,21 @@ export class TwoHosts {
       .setUp('ul0', true)
       .apply({ netns: this.ns[0] });
     await new IpBatch().addAddr('ul0', `${this.underlay[1]}/24`).setUp('ul0', true).apply({ netns: this.ns[1] });
+    if (this.opts.l3) {
+      await this.nss.add(this.outsideNs);
+      await new IpBatch().addVeth('ext0', 'eth0', { peerNetns: this.outsideNs }).setUp('ext0', true).apply({ netns: this.ns[0] });
+      await new IpBatch().setUp('eth0', true).setUp('lo', true).apply({ netns: this.outsideNs });
+    }
     if (this.mode === 'memory') await this.startMemoryServer();
     else await this.startRabbitServer();
     for (const i of [0, 1] as const) await this.startL2(i);
     await this.agentsAlive('Linux bridge agent', this.host);
     await this.startDhcp();
     await this.agentsAlive('DHCP agent', [this.host[0]]);
+    if (this.opts.l3) {
+      await this.startL3();
+      await this.agentsAlive('L3 agent', [this.host[0]]);
+    }
   }
 
   private async startMemoryServer(): Promise<void> {
@@ -181,6 +225,7 @@ export class TwoHosts {
         DEFAULT: { agent_down_time: '20' },
         ml2: { tenant_network_types: 'vxlan', mechanism_drivers: 'linuxbridge,l2population' },
         ml2_type_vxlan: { vni_ranges: '7000:7999' },
+        ...(this.opts.l3 ? { ml2_type_flat: { flat_networks: 'extnet' } } : {}),
       },
       { bus },
     );
@@ -210,17 +255,26 @@ export class TwoHosts {
         'mechanism_drivers = linuxbridge,l2population',
         '[ml2_type_vxlan]',
         'vni_ranges = 7000:7999',
+        ...(this.opts.l3 ? ['[ml2_type_flat]', 'flat_networks = extnet'] : []),
         '',
       ].join('\n'),
     );
     for (const i of [0, 1]) {
       writeFileSync(
         join(this.dir, `lb${i}.ini`),
-        ['[DEFAULT]', `host = ${this.host[i]}`, '[vxlan]', 'enable_vxlan = true', `local_ip = ${this.underlay[i]}`, 'l2_population = true', ''].join(
-          '\n',
-        ),
+        [
+          '[DEFAULT]',
+          `host = ${this.host[i]}`,
+          ...(this.opts.l3 && i === 0 ? ['[linux_bridge]', 'physical_interface_mappings = extnet:ext0'] : []),
+          '[vxlan]',
+          'enable_vxlan = true',
+          `local_ip = ${this.underlay[i]}`,
+          'l2_population = true',
+          '',
+        ].join('\n'),
       );
     }
+    writeFileSync(join(this.dir, 'l3.ini'), ['[DEFAULT]', `host = ${this.host[0]}`, `state_path = ${join(this.dir, 'l3-state')}`, ''].join('\n'));
     writeFileSync(
       join(this.dir, 'dhcp.ini'),
       ['[DEFAULT]', `host = ${this.host[0]}`, `state_path = ${join(this.dir, 'dhcp-state')}`, 'resync_interval = 1', ''].join('\n'),
@@ -248,7 +302,7 @@ export class TwoHosts {
         netns: this.ns[i],
         localIp: this.underlay[i],
         enableVxlan: true,
-        interfaceMappings: {},
+        interfaceMappings: this.opts.l3 && i === 0 ? { extnet: 'ext0' } : {},
         bridgeMappings: {},
         arpResponder: false,
         l2Population: true,
@@ -313,6 +367,64 @@ export class TwoHosts {
     this.dhcpProc = p;
     const line = await p.logLine(/DHCP agent started/);
     return { ms: line.ms, kernel: line.kernel, detail: line.actions };
+  }
+
+  /** Starts host A's L3 agent; resolves after its full sync, with this agent's own kernel commands. */
+  private async startL3(): Promise<Restart> {
+    if (this.mode === 'memory') {
+      this.l3Exec = countingExec();
+      const agent = new L3Agent({
+        bus: this.bus(),
+        host: this.host[0],
+        netns: this.ns[0],
+        statePath: join(this.dir, 'l3-state'),
+        reportInterval: 2,
+        resyncInterval: 1,
+        exec: this.l3Exec,
+        logger: keepingLogger('l3', this.logLines),
+      });
+      this.l3Agent = agent;
+      const t0 = Date.now();
+      await agent.start();
+      await agent.idle();
+      const changed = [...agent.routers.values()].filter((r) => r.changes > 0).length;
+      return {
+        ms: Date.now() - t0,
+        kernel: { reads: this.l3Exec.reads, writes: this.l3Exec.writes },
+        detail: { routers: agent.routers.size, changed, writeLog: this.l3Exec.writeLog },
+      };
+    }
+    const p = new Proc('l3', [
+      'agent',
+      'l3',
+      '--config-file',
+      join(this.dir, 'common.conf'),
+      '--config-file',
+      join(this.dir, 'l3.ini'),
+      '--netns',
+      this.ns[0],
+    ]);
+    this.l3Proc = p;
+    const line = await p.logLine(/L3 agent started/);
+    return { ms: line.ms, kernel: line.kernel, detail: { routers: line.routers, changed: line.changed } };
+  }
+
+  private async stopL3(): Promise<void> {
+    if (this.mode === 'memory') {
+      await this.l3Agent?.stop();
+      this.l3Agent = null;
+    } else {
+      await this.l3Proc?.stop();
+    }
+  }
+
+  /** Stops the L3 agent and starts a new one; `ms` runs from the stop to the end of the new one's full sync. */
+  async restartL3(): Promise<Restart> {
+    await this.l3Agent?.idle();
+    const t0 = Date.now();
+    await this.stopL3();
+    const r = await this.startL3();
+    return { ...r, detail: { ...r.detail, syncMs: r.ms }, ms: Date.now() - t0 };
   }
 
   private async stopL2(i: 0 | 1): Promise<void> {
@@ -445,12 +557,13 @@ export class TwoHosts {
   /** Server and agent logs, for failure messages. */
   dump(): string {
     if (this.mode === 'memory') return `--- in-process logs ---\n${this.logLines.slice(-60).join('\n')}`;
-    return [this.server, ...this.l2Procs, this.dhcpProc].map((p) => `--- ${p?.name} ---\n${p?.out.slice(-3000)}`).join('\n');
+    return [this.server, ...this.l2Procs, this.dhcpProc, this.l3Proc].map((p) => `--- ${p?.name} ---\n${p?.out.slice(-3000)}`).join('\n');
   }
 
   /** Stops everything and removes what the run made: dnsmasq instances, qdhcp and host/VM namespaces, the vhost. */
   async stop(): Promise<void> {
     if (this.figures.length) process.stdout.write(`\n# two-hosts e2e figures (${this.mode})\n${this.figures.map((f) => `#   ${f}`).join('\n')}\n`);
+    await this.stopL3().catch(() => {});
     await this.stopDhcp().catch(() => {});
     for (const i of [0, 1] as const) await this.stopL2(i).catch(() => {});
     if (this.srv) await this.srv.stop().catch(() => {});
@@ -462,6 +575,7 @@ export class TwoHosts {
         await deleteNetns(namespaceOf(id)).catch(() => {});
       }
     }
+    for (const id of this.routerIds) await deleteNetns(routerNamespace(id)).catch(() => {});
     await this.nss.deleteAll();
     if (this.mode === 'rabbit') await run('rabbitmqctl', ['delete_vhost', this.vhost]).catch(() => {});
     rmSync(this.dir, { recursive: true, force: true });

@@ -90,3 +90,7 @@ export const dvrL3CannotAssignToDvrAgent = () =>
 
 export const dvrL3CannotRemoveFromDvrAgent = () =>
   conflict('DVRL3CannotRemoveFromDvrAgent', "Not allowed to manually remove a router from an agent in 'dvr' mode.");
+
+/** neutron.ipam.exceptions.IPAddressChangeNotAllowed (a BadRequest). */
+export const ipAddressChangeNotAllowed = (portId: string) =>
+  new NeutronError(400, 'IPAddressChangeNotAllowed', `IP updates for port ${portId} are not allowed`);

@@ -3,6 +3,7 @@
 // project port that a router connects to that external network. The address is allocated through
 // the core plugin's IP allocator under the external network's row lock, so concurrent creates
 // never share one; uq_floatingips_fixed keeps one floating IP per fixed IP and external network.
+import { Events } from '../../core/callbacks.js';
 import type { RequestContext } from '../../core/context.js';
 import { floatingipDef } from '../../definitions/floatingip.js';
 import type { Rec } from '../../core/resource.js';
@@ -88,7 +89,22 @@ export class FloatingIpHandler extends TableResource<'floatingips'> {
 
   // ---- writes --------------------------------------------------------------------------------
 
+  /**
+   * `floatingip` after_* events, after commit (Neutron publishes FLOATING_IP AFTER_*): the L3
+   * plugin tells the routers' agents. `before`/`after` carry at least id and router_id.
+   */
+  private async published(ctx: RequestContext, event: string, before: Rec | null, after: Rec | null): Promise<void> {
+    const id = ((after ?? before)?.id as string | undefined) ?? '';
+    await this.l3.m.callbacks.publish('floatingip', event, { context: ctx, resourceId: id, before, after });
+  }
+
   async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
+    const out = await this.createAll(ctx, bodies);
+    for (const f of out) await this.published(ctx, Events.AFTER_CREATE, null, f);
+    return out;
+  }
+
+  private async createAll(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
     return l3Transaction(this.l3, async (tx) => {
       const ids: string[] = [];
       for (const body of bodies) {
@@ -170,9 +186,11 @@ export class FloatingIpHandler extends TableResource<'floatingips'> {
   }
 
   async update(ctx: RequestContext, id: string, body: Rec, expectRevision?: number): Promise<Rec> {
-    return inTransaction(this.db, async (tx) => {
+    let before: Rec | null = null;
+    const out = await inTransaction(this.db, async (tx) => {
       const row = await forUpdate(this.db, tx.selectFrom('floatingips').selectAll().where('id', '=', id)).executeTakeFirst();
       if (!row) throw this.notFound(id);
+      before = { ...row };
       checkRevision(row.revision_number, expectRevision);
       const assoc = await this.association(tx, ctx, body, row);
       const set: Partial<FloatingIpTable> = { ...assoc, last_known_router_id: row.router_id };
@@ -188,15 +206,20 @@ export class FloatingIpHandler extends TableResource<'floatingips'> {
       );
       return (await this.toDicts(tx, [(await tx.selectFrom('floatingips').selectAll().where('id', '=', id).executeTakeFirst())!]))[0]!;
     });
+    await this.published(ctx, Events.AFTER_UPDATE, before, out);
+    return out;
   }
 
-  async delete(_ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
+  async delete(ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
+    let before: Rec | null = null;
     await l3Transaction(this.l3, async (tx) => {
       const row = await forUpdate(this.db, tx.selectFrom('floatingips').selectAll().where('id', '=', id)).executeTakeFirst();
       if (!row) throw this.notFound(id);
       checkRevision(row.revision_number, expectRevision);
+      before = { ...row };
       await this.deleteRow(tx, row);
     });
+    await this.published(ctx, Events.AFTER_DELETE, before, null);
   }
 
   private async deleteRow(tx: Tx, row: FloatingIpTable): Promise<void> {
@@ -227,8 +250,9 @@ export class FloatingIpHandler extends TableResource<'floatingips'> {
     });
   }
 
-  /** Before a port goes: floating IPs on it lose their association (disassociate_floatingips). */
-  async disassociatePort(tx: Tx, portId: string): Promise<void> {
+  /** Before a port goes: floating IPs on it lose their association (disassociate_floatingips); returns their routers. */
+  async disassociatePort(tx: Tx, portId: string): Promise<string[]> {
+    const routers = await tx.selectFrom('floatingips').select('router_id').where('fixed_port_id', '=', portId).execute();
     await tx
       .updateTable('floatingips')
       .set((eb) => ({
@@ -241,6 +265,7 @@ export class FloatingIpHandler extends TableResource<'floatingips'> {
       }))
       .where('fixed_port_id', '=', portId)
       .execute();
+    return [...new Set(routers.map((r) => r.router_id).filter((r): r is string => !!r))];
   }
 
   // ---- association (_check_and_get_fip_assoc) ----------------------------------------------

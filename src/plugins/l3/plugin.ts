@@ -5,7 +5,16 @@
 // and an L3 agent enabled or disabled is told so.
 import { Events, type EventPayload } from '../../core/callbacks.js';
 import { castAgentUpdated } from '../agents/admin-state.js';
-import { AGENT_TYPE_L3, DEVICE_OWNER_FLOATINGIP, L3_AGENT_TOPIC, L3_PLUGIN_TOPIC } from '../../core/wire.js';
+import {
+  AGENT_TYPE_L3,
+  DEVICE_OWNER_FLOATINGIP,
+  DEVICE_OWNER_HA_REPLICATED_INT,
+  DEVICE_OWNER_ROUTER_HA_INTF,
+  DEVICE_OWNER_ROUTER_INTF,
+  DEVICE_OWNER_ROUTER_SNAT,
+  L3_AGENT_TOPIC,
+  L3_PLUGIN_TOPIC,
+} from '../../core/wire.js';
 import type { Tx } from '../../db/tx.js';
 import { tableCounter } from '../../quota/quota.js';
 import type { PluginDefinition } from '../contract.js';
@@ -14,7 +23,7 @@ import type { Ml2PortHandler } from '../ml2/bound-ports.js';
 import { SubnetHandler } from '../ml2/subnets.js';
 import { L3AgentScheduler } from './agent-scheduler.js';
 import { ROUTER_DEVICE_OWNERS, defaultL3Settings, type L3Context } from './common.js';
-import { servicePortInUse } from './errors.js';
+import { ipAddressChangeNotAllowed, servicePortInUse } from './errors.js';
 import { FloatingIpHandler } from './floatingips.js';
 import { RouterHandler } from './routers.js';
 import { l3RpcHandlers } from './rpc.js';
@@ -27,6 +36,7 @@ const ROUTER_ALIASES = [
   'extraroute-atomic',
   'fip-port-details',
   'l3_agent_scheduler',
+  'l3-port-ip-change-not-allowed',
   'router_availability_zone',
 ];
 
@@ -34,7 +44,7 @@ const ROUTER_ALIASES = [
  * prevent_l3_port_deletion, then disassociate_floatingips: a router's or floating IP's port
  * with addresses whose owner still exists is refused; a port's floating IPs let go of it.
  */
-async function beforePortDelete(tx: Tx, port: { id: string; device_id: string; device_owner: string }, fips: FloatingIpHandler): Promise<void> {
+async function beforePortDelete(tx: Tx, port: { id: string; device_id: string; device_owner: string }, fips: FloatingIpHandler): Promise<string[]> {
   if (ROUTER_DEVICE_OWNERS.includes(port.device_owner)) {
     const hasIps = await tx.selectFrom('ip_allocations').select('port_id').where('port_id', '=', port.id).limit(1).executeTakeFirst();
     const owner = !hasIps
@@ -44,7 +54,29 @@ async function beforePortDelete(tx: Tx, port: { id: string; device_id: string; d
         : await tx.selectFrom('routers').select('id').where('id', '=', port.device_id).executeTakeFirst();
     if (owner) throw servicePortInUse(port.id, `has device owner ${port.device_owner}`);
   }
-  await fips.disassociatePort(tx, port.id);
+  return fips.disassociatePort(tx, port.id);
+}
+
+/** The L3 router plugin's IP_UPDATE_NOT_ALLOWED_LIST: owners whose IPv4 addresses may not change. */
+const IP_UPDATE_NOT_ALLOWED = [DEVICE_OWNER_ROUTER_INTF, DEVICE_OWNER_ROUTER_HA_INTF, DEVICE_OWNER_HA_REPLICATED_INT, DEVICE_OWNER_ROUTER_SNAT];
+
+type PortIps = { id: string; device_id: string; device_owner: string; fixed_ips?: Array<{ ip_address: string }> };
+
+/**
+ * l3-port-ip-change-not-allowed (Neutron's IPAM check): a router interface of an existing router
+ * may not gain or lose an IPv4 address through a port update (IPv6 addresses may change).
+ */
+async function refuseRouterPortIpChange(tx: Tx, before: PortIps, after: PortIps): Promise<void> {
+  if (!IP_UPDATE_NOT_ALLOWED.includes(before.device_owner)) return;
+  const v4 = (p: PortIps) =>
+    (p.fixed_ips ?? [])
+      .map((f) => f.ip_address)
+      .filter((ip) => !ip.includes(':'))
+      .sort()
+      .join();
+  if (v4(before) === v4(after)) return;
+  const router = await tx.selectFrom('routers').select('id').where('id', '=', before.device_id).executeTakeFirst();
+  if (router) throw ipAddressChangeNotAllowed(before.id);
 }
 
 export const routerPlugin: PluginDefinition = {
@@ -79,10 +111,45 @@ export const routerPlugin: PluginDefinition = {
     const routers = new RouterHandler(l3);
     const floatingips = new FloatingIpHandler(l3);
     const opts = { name: 'l3' };
-    callbacks.subscribe('port', Events.PRECOMMIT_DELETE, (p: EventPayload) => beforePortDelete(p.tx as Tx, p.before as never, floatingips), opts);
+    // The routers of floating IPs a deleted port took with it hear of it once the delete commits
+    // (an entry of a delete that rolled back stays until that port id is deleted again).
+    const routersOfDeletedPort = new Map<string, string[]>();
+    callbacks.subscribe(
+      'port',
+      Events.PRECOMMIT_DELETE,
+      async (p: EventPayload) => {
+        const routers = await beforePortDelete(p.tx as Tx, p.before as never, floatingips);
+        if (routers.length) routersOfDeletedPort.set(p.resourceId, routers);
+      },
+      opts,
+    );
+    callbacks.subscribe(
+      'port',
+      Events.AFTER_DELETE,
+      (p: EventPayload) => {
+        const routers = routersOfDeletedPort.get(p.resourceId);
+        routersOfDeletedPort.delete(p.resourceId);
+        return routers ? scheduler.routersUpdated(p.context, routers) : undefined;
+      },
+      opts,
+    );
+    callbacks.subscribe(
+      'port',
+      Events.PRECOMMIT_UPDATE,
+      (p: EventPayload) => refuseRouterPortIpChange(p.tx as Tx, p.before as never, p.after as never),
+      opts,
+    );
     // Neutron's _process_l3_delete: a network's unassociated floating IPs go before it does.
     callbacks.subscribe('network', Events.BEFORE_DELETE, (p: EventPayload) => floatingips.deleteDisassociated(p.resourceId), opts);
     if (bus) castAgentUpdated(callbacks, bus, AGENT_TYPE_L3, L3_AGENT_TOPIC);
+    // A floating IP associated, moved or let go: the routers on both sides tell their agents
+    // (Neutron's L3 notifier on FLOATING_IP AFTER_*), after commit.
+    const fipChanged = (p: EventPayload) => {
+      const ids = new Set<string>();
+      for (const s of [p.before, p.after]) if (s?.router_id) ids.add(s.router_id as string);
+      return ids.size ? scheduler.routersUpdated(p.context, [...ids]) : undefined;
+    };
+    for (const e of [Events.AFTER_CREATE, Events.AFTER_UPDATE, Events.AFTER_DELETE]) callbacks.subscribe('floatingip', e, fipChanged, opts);
     return {
       resources: [routers, floatingips],
       quotas: [

@@ -361,6 +361,18 @@ export class PortHandler extends TableResource<'ports'> {
           if (Array.isArray(requested)) requested = (requested as Rec[]).map((f) => (stale(f) ? { subnet_id: stale(f) } : f));
         }
         const fixed = await this.ips.allocate(tx, row.network_id, subnets, requested, mac, owner, keepable);
+        // `port` precommit_update, published when a port's fixed IPs are recomputed: L3 refuses
+        // an address change of a router's interface (l3-port-ip-change-not-allowed).
+        if (this.m.callbacks.has('port', Events.PRECOMMIT_UPDATE)) {
+          const ports = (fixed_ips: unknown, device_owner: string) => ({ id, device_id: set.device_id ?? row.device_id, device_owner, fixed_ips });
+          await this.m.callbacks.publish('port', Events.PRECOMMIT_UPDATE, {
+            context: ctx,
+            resourceId: id,
+            before: { ...ports(current.fixed_ips, row.device_owner), device_id: row.device_id },
+            after: ports(fixed, owner),
+            tx,
+          });
+        }
         await this.ips.replace(tx, id, row.network_id, current.fixed_ips as FixedIp[], fixed);
       }
       const pse = 'port_security_enabled' in body ? (body.port_security_enabled as boolean) : i2b(row.port_security_enabled);

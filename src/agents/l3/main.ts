@@ -1,0 +1,67 @@
+// `neutrino agent l3 --config-file neutron.conf --config-file l3_agent.ini`: the L3 agent as a
+// process. l3_agent.ini's options where they mean the same: [DEFAULT] host, state_path,
+// transport_url, interface_driver (linuxbridge), agent_mode (legacy), handle_internal_only_routers,
+// send_arp_for_ha, periodic_interval; [agent] report_interval, availability_zone.
+// (external_network_bridge is gone from Neutron since Zed and not read.) SIGTERM/SIGINT stop it
+// and leave the routers' namespaces as they are, for the next start to adopt.
+// --netns NS: the host's bridges live in that namespace (as `agent linuxbridge --netns`).
+import { hostname } from 'node:os';
+import { pino } from 'pino';
+import { ConfigError, type Config } from '../../config/index.js';
+import { busFromConfig } from '../../rpc/from-config.js';
+import type { RpcBus, RpcLogger } from '../../rpc/index.js';
+import { stats } from '../../dataplane/index.js';
+import { L3Agent } from './agent.js';
+
+/** Neutron's names of the Linux-bridge interface driver. */
+const LINUXBRIDGE_DRIVERS = ['linuxbridge', 'neutron.agent.linux.interface.BridgeInterfaceDriver'];
+
+/** The agent from configuration (also used by `neutrino aio`); refuses what it cannot do. */
+export function l3AgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, netns?: string): L3Agent {
+  const d = cfg.DEFAULT;
+  if (d.interface_driver && !LINUXBRIDGE_DRIVERS.includes(d.interface_driver))
+    throw new ConfigError(`[DEFAULT] interface_driver = ${d.interface_driver}: the L3 agent only has the linuxbridge driver`, {});
+  if (d.agent_mode !== 'legacy') throw new ConfigError(`[DEFAULT] agent_mode = ${d.agent_mode}: the L3 agent only implements legacy`, {});
+  return new L3Agent({
+    bus,
+    host: d.host || hostname(),
+    ...(netns ? { netns } : {}),
+    statePath: d.state_path,
+    reportInterval: cfg.agent.report_interval,
+    fullSyncInterval: d.periodic_interval,
+    handleInternalOnlyRouters: d.handle_internal_only_routers,
+    sendArpCount: d.send_arp_for_ha,
+    interfaceDriver: d.interface_driver || 'linuxbridge',
+    availabilityZone: cfg.agent.availability_zone,
+    logger: log,
+  });
+}
+
+export async function runL3Agent(cfg: Config, o: { debug?: boolean; netns?: string } = {}): Promise<L3Agent> {
+  const log = pino({ level: o.debug || cfg.DEFAULT.debug ? 'debug' : 'info' });
+  const bus = busFromConfig(cfg, log);
+  const agent = l3AgentFromConfig(cfg, bus, log, o.netns);
+  const t0 = Date.now();
+  await agent.start();
+  const changed = [...agent.routers.values()].filter((r) => r.changes > 0).length;
+  log.info(
+    {
+      host: cfg.DEFAULT.host || hostname(),
+      netns: o.netns,
+      rpc: bus.transport,
+      routers: agent.routers.size,
+      changed,
+      ms: Date.now() - t0,
+      kernel: stats(),
+    },
+    'L3 agent started (full sync done)',
+  );
+  const stop = async () => {
+    await agent.stop();
+    await bus.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return agent;
+}
