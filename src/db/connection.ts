@@ -1,11 +1,12 @@
 // Opens the database named by Neutron's [database] connection URL forms:
 //   sqlite:///relative/path, sqlite:////absolute/path, sqlite:// (memory),
 //   postgresql[+driver]://user:pass@host:port/db, mysql[+pymysql]://user:pass@host:port/db
-import { CompiledQuery, Kysely, MysqlDialect, PostgresDialect, SqliteDialect, type SqliteDatabase as SqliteDialectDatabase } from 'kysely';
+import { CompiledQuery, Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql, type SqliteDatabase as SqliteDialectDatabase } from 'kysely';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { createPool } from 'mysql2';
 import type { Database } from './schema.js';
+import { connectionErrorReason, DatabaseUnreachableError, isConnectionError } from './errors.js';
 
 export type DialectName = 'sqlite' | 'postgres' | 'mysql';
 
@@ -54,7 +55,18 @@ export function parseConnectionUrl(url: string): ParsedUrl {
   };
 }
 
-export function openDb(url: string, poolSize = 10): Db {
+export interface PoolOptions {
+  /** Connections per pool. */
+  size?: number;
+  /**
+   * How long a query may wait for a connection (to open one, or for one of the pool's to be
+   * free), ms: with the database gone, requests fail in bounded time instead of queueing.
+   */
+  connectTimeoutMs?: number;
+}
+
+export function openDb(url: string, poolOptions: number | PoolOptions = 10): Db {
+  const { size: poolSize = 10, connectTimeoutMs = 30_000 } = typeof poolOptions === 'number' ? { size: poolOptions } : poolOptions;
   const p = parseConnectionUrl(url);
   if (p.dialect === 'sqlite') {
     const sqlite = new SqliteDatabase(p.file!);
@@ -69,12 +81,22 @@ export function openDb(url: string, poolSize = 10): Db {
     return { kysely, dialect: 'sqlite', describe: `sqlite:${p.file}`, close: () => kysely.destroy() };
   }
   if (p.dialect === 'postgres') {
-    const pool = new pg.Pool({ host: p.host, port: p.port ?? 5432, user: p.user, password: p.password, database: p.database, max: poolSize });
+    const pool = new pg.Pool({
+      host: p.host,
+      port: p.port ?? 5432,
+      user: p.user,
+      password: p.password,
+      database: p.database,
+      max: poolSize,
+      connectionTimeoutMillis: connectTimeoutMs,
+      // Finds a peer that vanished without a FIN (host down, network cut) while a query waits.
+      keepAlive: true,
+    });
     // An idle client whose server side goes away (restart, admin termination) emits 'error' on the
     // pool; unhandled, that would kill the process. The pool replaces the client on next use.
     pool.on('error', (err) => process.emitWarning(`PostgreSQL idle connection lost: ${err.message}`));
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { kysely, dialect: 'postgres', describe: `postgresql://${p.host}/${p.database}`, close: () => kysely.destroy() };
+    return { kysely, dialect: 'postgres', describe: `postgresql://${p.host}:${p.port ?? 5432}/${p.database}`, close: () => kysely.destroy() };
   }
   const pool = createPool({
     host: p.host,
@@ -83,6 +105,8 @@ export function openDb(url: string, poolSize = 10): Db {
     password: p.password,
     database: p.database,
     connectionLimit: poolSize,
+    connectTimeout: connectTimeoutMs,
+    enableKeepAlive: true,
     supportBigNumbers: true,
     bigNumberStrings: false,
   });
@@ -96,7 +120,7 @@ export function openDb(url: string, poolSize = 10): Db {
       },
     }),
   });
-  return { kysely, dialect: 'mysql', describe: `mysql://${p.host}/${p.database}`, close: () => kysely.destroy() };
+  return { kysely, dialect: 'mysql', describe: `mysql://${p.host}:${p.port ?? 3306}/${p.database}`, close: () => kysely.destroy() };
 }
 
 /**
@@ -122,6 +146,29 @@ function withStatementCache(db: SqliteDatabase.Database, max = 1000): SqliteDial
       return stmt;
     },
   };
+}
+
+/**
+ * Waits until the database answers, retrying a connection that fails `retries` times (-1:
+ * forever) every `intervalMs`, as oslo.db's max_retries / retry_interval do at start-up. Other
+ * errors (a wrong password, a missing database) are thrown at once.
+ */
+export async function reachDatabase(
+  db: Db,
+  opts: { retries: number; intervalMs: number; onRetry?: (attempt: number, reason: string) => void },
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await sql`select 1`.execute(db.kysely);
+      return;
+    } catch (err) {
+      if (!isConnectionError(err)) throw err;
+      const reason = connectionErrorReason(err);
+      if (opts.retries >= 0 && attempt > opts.retries) throw new DatabaseUnreachableError(db.describe, attempt, reason);
+      opts.onRetry?.(attempt, reason);
+      await new Promise((r) => setTimeout(r, opts.intervalMs));
+    }
+  }
 }
 
 /** Unique/primary-key violation on any backend. */
