@@ -95,6 +95,10 @@ export function openDb(url: string, poolOptions: number | PoolOptions = 10): Db 
     // An idle client whose server side goes away (restart, admin termination) emits 'error' on the
     // pool; unhandled, that would kill the process. The pool replaces the client on next use.
     pool.on('error', (err) => process.emitWarning(`PostgreSQL idle connection lost: ${err.message}`));
+    // A client the pool lent out has no listener of the pool's: its connection dropping (database
+    // gone, network cut) would be an unhandled 'error' that kills the process. The query it runs
+    // fails with the same error, which is what the request reports (503); the pool then drops it.
+    pool.on('connect', (client) => client.on('error', () => {}));
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { kysely, dialect: 'postgres', describe: `postgresql://${p.host}:${p.port ?? 5432}/${p.database}`, close: () => kysely.destroy() };
   }
