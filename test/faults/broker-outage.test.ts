@@ -46,7 +46,7 @@ describe('RabbitMQ outage under load', { skip: skip || noCtl || false }, () => {
     dir = mkdtempSync(join(tmpdir(), 'neutrino-brokerout-'));
   });
   after(async () => {
-    reporter?.stop();
+    await reporter?.stop();
     await agentBus?.close();
     await s?.kill();
     await proxy?.close();
