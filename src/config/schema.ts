@@ -79,6 +79,11 @@ export const SCHEMA = {
       min: 1,
       help: 'Seconds a request waits for a database connection (to open one or for a free one) before it fails with 503.',
     }),
+    query_timeout: int({
+      default: 60,
+      min: 0,
+      help: 'neutrino: seconds one SQL statement may go unanswered before its connection is dropped and the request fails with 503 (0: no limit).',
+    }),
   },
   keystone_authtoken: {
     www_authenticate_uri: url({

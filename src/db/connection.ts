@@ -63,10 +63,20 @@ export interface PoolOptions {
    * free), ms: with the database gone, requests fail in bounded time instead of queueing.
    */
   connectTimeoutMs?: number;
+  /**
+   * How long one statement may go unanswered, ms (0: no limit). Past it the connection's socket is
+   * destroyed: a database that vanished without a word (host down, network partition) would
+   * otherwise hold the request until TCP gives up, many minutes later.
+   */
+  queryTimeoutMs?: number;
 }
 
 export function openDb(url: string, poolOptions: number | PoolOptions = 10): Db {
-  const { size: poolSize = 10, connectTimeoutMs = 30_000 } = typeof poolOptions === 'number' ? { size: poolOptions } : poolOptions;
+  const {
+    size: poolSize = 10,
+    connectTimeoutMs = 30_000,
+    queryTimeoutMs = 0,
+  } = typeof poolOptions === 'number' ? { size: poolOptions } : poolOptions;
   const p = parseConnectionUrl(url);
   if (p.dialect === 'sqlite') {
     const sqlite = new SqliteDatabase(p.file!);
@@ -98,7 +108,10 @@ export function openDb(url: string, poolOptions: number | PoolOptions = 10): Db 
     // A client the pool lent out has no listener of the pool's: its connection dropping (database
     // gone, network cut) would be an unhandled 'error' that kills the process. The query it runs
     // fails with the same error, which is what the request reports (503); the pool then drops it.
-    pool.on('connect', (client) => client.on('error', () => {}));
+    pool.on('connect', (client) => {
+      client.on('error', () => {});
+      if (queryTimeoutMs > 0) bound(client as unknown as RawConnection, queryTimeoutMs, (c) => (c as PgClient).connection.stream);
+    });
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { kysely, dialect: 'postgres', describe: `postgresql://${p.host}:${p.port ?? 5432}/${p.database}`, close: () => kysely.destroy() };
   }
@@ -114,6 +127,7 @@ export function openDb(url: string, poolOptions: number | PoolOptions = 10): Db 
     supportBigNumbers: true,
     bigNumberStrings: false,
   });
+  if (queryTimeoutMs > 0) pool.on('connection', (conn) => bound(conn as unknown as RawConnection, queryTimeoutMs, (c) => (c as MysqlConn).stream));
   // READ COMMITTED as on PostgreSQL: a count taken after a row lock must see rows that other
   // transactions committed meanwhile (REPEATABLE READ would read the older snapshot).
   const kysely = new Kysely<Database>({
@@ -125,6 +139,45 @@ export function openDb(url: string, poolOptions: number | PoolOptions = 10): Db 
     }),
   });
   return { kysely, dialect: 'mysql', describe: `mysql://${p.host}:${p.port ?? 3306}/${p.database}`, close: () => kysely.destroy() };
+}
+
+interface RawConnection {
+  query(...args: unknown[]): unknown;
+}
+interface PgClient extends RawConnection {
+  connection: { stream: Socketish };
+}
+interface MysqlConn extends RawConnection {
+  stream: Socketish;
+}
+interface Socketish {
+  destroy(err?: Error): void;
+}
+
+/**
+ * Wraps a driver connection's query() (the forms Kysely uses: pg's promise, mysql2's callback) so
+ * that a statement unanswered after `ms` destroys the connection's socket. The query then fails
+ * as a lost connection (503 to the API) and the pool drops the connection. Done on the driver's
+ * object because neither pg nor mysql2 has a query deadline that also discards the connection.
+ */
+function bound(conn: RawConnection, ms: number, socketOf: (c: RawConnection) => Socketish): void {
+  const query = conn.query.bind(conn);
+  const kill = () =>
+    socketOf(conn).destroy(Object.assign(new Error(`the database did not answer within ${ms} ms ([database] query_timeout)`), { code: 'ETIMEDOUT' }));
+  conn.query = (...args: unknown[]) => {
+    const last = args[args.length - 1];
+    if (typeof last === 'function') {
+      const timer = setTimeout(kill, ms);
+      return query(...args.slice(0, -1), (...res: unknown[]) => {
+        clearTimeout(timer);
+        (last as (...r: unknown[]) => void)(...res);
+      });
+    }
+    const out = query(...args);
+    if (!(out instanceof Promise)) return out;
+    const timer = setTimeout(kill, ms);
+    return out.finally(() => clearTimeout(timer));
+  };
 }
 
 /**

@@ -111,7 +111,7 @@ export async function createServer(
 ): Promise<NeutrinoServer> {
   const startTime = Date.now();
   mkdirSync(cfg.DEFAULT.state_path, { recursive: true });
-  const db = openDb(databaseUrl(cfg), { connectTimeoutMs: cfg.database.pool_timeout * 1000 });
+  const db = openDb(databaseUrl(cfg), { connectTimeoutMs: cfg.database.pool_timeout * 1000, queryTimeoutMs: cfg.database.query_timeout * 1000 });
   try {
     await reachDatabase(db, {
       retries: cfg.database.max_retries,

@@ -1,7 +1,7 @@
 // The database goes away and comes back, for this server alone: a TCP proxy we control sits
 // between `neutrino server` (a child process: an unhandled driver error would kill it) and the
 // shared PostgreSQL or MariaDB. While it is gone every request answers 503 with a NeutronError in
-// bounded time (connections refused, then a black hole bounded by [database] pool_timeout);
+// bounded time (a black hole bounded by [database] query_timeout and pool_timeout, then refused);
 // once it is back the same process serves again. The time to recover is printed.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +13,7 @@ import { adminReq, spawnServer, type ServerProcess } from '../helpers/process-se
 import { hostPort, TcpProxy, throughProxy } from '../helpers/tcp-proxy.js';
 import { sleep } from '../helpers/wait.js';
 
-const POOL_TIMEOUT_S = 3;
+const TIMEOUT_S = 3; // [database] pool_timeout and query_timeout
 
 for (const backend of BACKENDS.filter((b) => b.name !== 'sqlite')) {
   describe(`database outage on ${backend.name}`, { skip: await skipUnless(backend) }, () => {
@@ -58,24 +58,24 @@ for (const backend of BACKENDS.filter((b) => b.name !== 'sqlite')) {
     };
 
     it('503 NeutronError while it is gone (bounded), the same process serves again once it is back', async () => {
-      s = await spawnServer(dir, { database: { connection: throughProxy(made.url, proxy), pool_timeout: String(POOL_TIMEOUT_S) } });
+      s = await spawnServer(dir, {
+        database: { connection: throughProxy(made.url, proxy), pool_timeout: String(TIMEOUT_S), query_timeout: String(TIMEOUT_S) },
+      });
       const net = await adminReq(s.url, 'POST', '/v2.0/networks', { network: { name: 'before' } });
       assert.equal(net.status, 201, JSON.stringify(net.body));
       const id = net.body.network.id as string;
       // Warm the pool: several connections open, so the cut finds idle ones too.
       await Promise.all(Array.from({ length: 8 }, () => adminReq(s!.url, 'GET', '/v2.0/networks')));
 
-      // Gone: open connections dropped, new ones refused.
-      proxy.refuse(true);
-      proxy.cut();
-      const refusedMs = await allUnavailable(s.url, id, 5_000);
-      // Gone without a trace: connections accepted but never answered (a network partition).
-      proxy.refuse(false);
+      // Gone without a word (host down, network partition): open connections go silent, new ones
+      // are accepted and never answered. Bounded by query_timeout and pool_timeout.
       proxy.hold(true);
-      const blackHoleMs = await allUnavailable(s.url, id, (POOL_TIMEOUT_S + 5) * 1000);
+      const blackHoleMs = await allUnavailable(s.url, id, (TIMEOUT_S * 2 + 5) * 1000);
+      // Gone for good: connections dropped, new ones refused (a stopped database).
+      proxy.refuse(true);
       proxy.hold(false);
       proxy.cut();
-      proxy.refuse(true);
+      const refusedMs = await allUnavailable(s.url, id, 5_000);
       await sleep(500);
 
       // Back: time until the first request succeeds again.
@@ -97,7 +97,7 @@ for (const backend of BACKENDS.filter((b) => b.name !== 'sqlite')) {
       assert.equal(s.proc.exitCode, null, 'the server never exited');
       assert.doesNotMatch(s.output(), /HTTPInternalServerError|"level":50/, 'no 500, no error logged');
       console.log(
-        `# ${backend.name}: 503 in <= ${refusedMs} ms (refused), <= ${blackHoleMs} ms (black hole, pool_timeout ${POOL_TIMEOUT_S} s); first request served ${recovery} ms after the database came back`,
+        `# ${backend.name}: 503 in <= ${refusedMs} ms (refused), <= ${blackHoleMs} ms (black hole, pool_timeout and query_timeout ${TIMEOUT_S} s); first request served ${recovery} ms after the database came back`,
       );
     });
   });
