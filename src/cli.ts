@@ -142,9 +142,14 @@ async function runServer(cfg: Config, args: Args): Promise<void> {
         process.exit(1);
       }, timeout * 1000).unref();
     }
-    await agents?.stop();
-    await api.close();
-    await bus.close();
+    try {
+      await agents?.stop();
+      await api.close();
+      await bus.close();
+    } catch (err) {
+      log.error({ signal, err: (err as Error).message }, 'neutrino server did not stop cleanly');
+      process.exit(1);
+    }
     log.info({ signal }, 'neutrino server stopped');
     process.exit(0);
   };
@@ -181,10 +186,12 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (cmd === 'db' && sub === 'upgrade') {
+      const stateExisted = existsSync(cfg.DEFAULT.state_path);
       mkdirSync(cfg.DEFAULT.state_path, { recursive: true });
       const db = openDb(databaseUrl(cfg));
       await reachDatabase(db, { retries: cfg.database.max_retries, intervalMs: cfg.database.retry_interval * 1000 }).catch(async (err) => {
         await db.close();
+        if (!stateExisted) rmSync(cfg.DEFAULT.state_path, { recursive: true, force: true });
         throw err;
       });
       const applied = await upgrade(db);

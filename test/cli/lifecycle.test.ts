@@ -25,6 +25,9 @@ function runIn(args: (dir: string) => string[], ini?: Record<string, Record<stri
 }
 
 const NO_STACK = /^\s+at |Error: |node:internal/m;
+const pg = BACKENDS.find((b) => b.name === 'postgres')!;
+// Asked before any test starts: the start-up tests below load the machine enough to time it out.
+const pgSkip = await skipUnless(pg);
 
 describe('start-up errors', () => {
   let busy: Server;
@@ -53,6 +56,14 @@ describe('start-up errors', () => {
       assert.doesNotMatch(r.stderr, NO_STACK);
       assert.match(r.stdout, /database not reachable yet/, 'the retry is logged');
       assert.deepEqual(r.left, [], 'no ./state left behind');
+      const up = runIn(() => ['db', 'upgrade', '--config-file', 'neutron.conf'], {
+        DEFAULT: { state_path: 'state' },
+        database: { connection: `${scheme}@127.0.0.1:${closed}/nowhere`, max_retries: '0' },
+      });
+      assert.equal(up.status, 1, up.stderr);
+      assert.match(up.stderr, /neutrino: \[database\] connection: cannot reach .* after 1 attempt: /);
+      assert.doesNotMatch(up.stderr, NO_STACK);
+      assert.deepEqual(up.left, [], 'db upgrade leaves no state directory either');
     });
   }
 
@@ -88,9 +99,7 @@ describe('start-up errors', () => {
   });
 });
 
-const pg = BACKENDS.find((b) => b.name === 'postgres')!;
-
-describe('SIGTERM', { skip: await skipUnless(pg) }, () => {
+describe('SIGTERM', { skip: pgSkip }, () => {
   let made: Awaited<ReturnType<Backend['create']>>;
   let proxy: TcpProxy;
   const dirs: string[] = [];
