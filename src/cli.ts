@@ -1,12 +1,13 @@
 // The `neutrino` command: server, db upgrade, aio.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import { ConfigError, loadConfig, type Config, type ConfigOverrides } from './config/index.js';
-import { openDb } from './db/connection.js';
+import { openDb, reachDatabase } from './db/connection.js';
 import { upgrade } from './db/migrate.js';
-import { createServer } from './server/neutron-server.js';
+import { createServer, type NeutrinoServer } from './server/neutron-server.js';
+import { DatabaseUnreachableError } from './db/errors.js';
 import { busFromConfig } from './rpc/from-config.js';
 import { databaseUrl } from './server/settings.js';
 import { runDhcpAgent } from './agents/dhcp/main.js';
@@ -88,21 +89,78 @@ function parseArgs(argv: string[]): Args {
   };
 }
 
+/** A start-up failure whose message says all (which option to look at): printed without a stack. */
+class StartupError extends Error {}
+
+/** Listens on [DEFAULT] bind_host/bind_port; a port in use names the option and the flag. */
+async function listen(server: NeutrinoServer, cfg: Config): Promise<string> {
+  try {
+    return await server.app.listen({ host: cfg.DEFAULT.bind_host, port: cfg.DEFAULT.bind_port });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      const why = code === 'EADDRINUSE' ? 'the address is already in use' : code === 'EACCES' ? 'permission denied' : 'no such local address';
+      throw new StartupError(
+        `cannot listen on ${cfg.DEFAULT.bind_host}:${cfg.DEFAULT.bind_port}: ${why} (${code}); choose another with --bind-port / [DEFAULT] bind_port (or --bind-host / [DEFAULT] bind_host)`,
+      );
+    }
+    throw err;
+  }
+}
+
 async function runServer(cfg: Config, args: Args): Promise<void> {
   const log = pino({ level: args.debug || cfg.DEFAULT.debug ? 'debug' : 'info' });
+  // A start that fails leaves no state directory it created behind (aio's ./state).
+  const statePath = resolve(cfg.DEFAULT.state_path);
+  const stateExisted = existsSync(statePath);
   const bus = busFromConfig(cfg, log);
-  const server = await createServer(cfg, { configFiles: args.configFiles, logger: args.debug || cfg.DEFAULT.debug, bus });
-  const address = await server.app.listen({ host: cfg.DEFAULT.bind_host, port: cfg.DEFAULT.bind_port });
-  log.info({ address, database: server.db.describe, auth: cfg.DEFAULT.auth_strategy, rpc: bus.transport }, 'neutrino server listening');
+  let server: NeutrinoServer | null = null;
+  let address: string;
+  try {
+    server = await createServer(cfg, {
+      configFiles: args.configFiles,
+      logger: args.debug || cfg.DEFAULT.debug,
+      bus,
+      onDatabaseRetry: (attempt, reason) =>
+        log.warn(
+          { attempt, maxRetries: cfg.database.max_retries, retryInSeconds: cfg.database.retry_interval, reason },
+          'database not reachable yet',
+        ),
+    });
+    address = await listen(server, cfg);
+  } catch (err) {
+    await server?.close().catch(() => {});
+    await bus.close().catch(() => {});
+    if (!stateExisted) rmSync(statePath, { recursive: true, force: true });
+    throw err;
+  }
+  const api = server;
+  log.info({ address, database: api.db.describe, auth: cfg.DEFAULT.auth_strategy, rpc: bus.transport }, 'neutrino server listening');
   let agents: AioAgentsHandle | null = null;
   if (args.command[0] === 'aio' && cfg.aio.agents.length) {
     agents = await startAioAgents(cfg, log, args.netns ? { netns: args.netns } : {});
     log.info({ agents: cfg.aio.agents, host: cfg.DEFAULT.host, netns: args.netns }, 'aio: agents started in-process');
   }
-  const stop = async () => {
-    await agents?.stop();
-    await server.close();
-    await bus.close();
+  // oslo.service's graceful shutdown: stop listening, let requests in flight finish (keep-alive
+  // connections close after their response), then exit 0; past graceful_shutdown_timeout, exit 1.
+  const stop = async (signal: NodeJS.Signals) => {
+    const timeout = cfg.DEFAULT.graceful_shutdown_timeout;
+    log.info({ signal, gracefulShutdownTimeout: timeout }, 'neutrino server stopping: finishing requests in flight');
+    if (timeout > 0) {
+      setTimeout(() => {
+        log.warn({ gracefulShutdownTimeout: timeout }, 'graceful_shutdown_timeout exceeded; exiting with requests still in flight');
+        process.exit(1);
+      }, timeout * 1000).unref();
+    }
+    try {
+      await agents?.stop();
+      await api.close();
+      await bus.close();
+    } catch (err) {
+      log.error({ signal, err: (err as Error).message }, 'neutrino server did not stop cleanly');
+      process.exit(1);
+    }
+    log.info({ signal }, 'neutrino server stopped');
     process.exit(0);
   };
   process.once('SIGINT', stop);
@@ -149,11 +207,9 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (cmd === 'openapi') return await printOpenApi(args);
-    if (cmd === 'aio') {
-      args.overrides.DEFAULT!.auth_strategy ??= 'noauth';
-      args.overrides.DEFAULT!.state_path ??= resolve('state');
-    }
-    const cfg = loadConfig(args.configFiles, args.overrides);
+    // aio's defaults: a config file's value still wins (and is checked: a bad auth_strategy stops it).
+    const aioDefaults = cmd === 'aio' ? { DEFAULT: { auth_strategy: 'noauth', state_path: resolve('state') } } : {};
+    const cfg = loadConfig(args.configFiles, args.overrides, aioDefaults);
     if (cmd === 'aio') aioAgents(cfg); // a bad [aio] agents stops start-up before the API listens
     if (cmd === 'server' || cmd === 'aio') return await runServer(cfg, args);
     if (cmd === 'agent' && sub === 'dhcp') {
@@ -169,8 +225,14 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (cmd === 'db' && sub === 'upgrade') {
+      const stateExisted = existsSync(cfg.DEFAULT.state_path);
       mkdirSync(cfg.DEFAULT.state_path, { recursive: true });
       const db = openDb(databaseUrl(cfg));
+      await reachDatabase(db, { retries: cfg.database.max_retries, intervalMs: cfg.database.retry_interval * 1000 }).catch(async (err) => {
+        await db.close();
+        if (!stateExisted) rmSync(cfg.DEFAULT.state_path, { recursive: true, force: true });
+        throw err;
+      });
       const applied = await upgrade(db);
       await db.close();
       process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
@@ -181,6 +243,14 @@ export async function main(argv: string[]): Promise<void> {
     if (err instanceof ConfigError) {
       process.stderr.write(`neutrino: ${err.message}\n`);
       process.exit(2);
+    }
+    if (err instanceof DatabaseUnreachableError) {
+      process.stderr.write(`neutrino: [database] connection: ${err.message} (retried as [database] max_retries and retry_interval say)\n`);
+      process.exit(1);
+    }
+    if (err instanceof StartupError) {
+      process.stderr.write(`neutrino: ${err.message}\n`);
+      process.exit(1);
     }
     throw err;
   }

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import type { RequestContext } from '../core/context.js';
 import type { ExtensionInfo } from '../definitions/extensions.js';
-import { NeutronError, badRequest, policyNotAuthorized } from '../core/errors.js';
+import { NeutronError, badRequest, policyNotAuthorized, serviceUnavailable } from '../core/errors.js';
 import { CollectionController } from './controller.js';
 import { paginationLinks, parseListQuery, parseQueryString } from './query.js';
 import type { ApiRoute, ApiServices } from '../core/api-route.js';
@@ -24,6 +24,8 @@ export interface ApiOptions {
   routes?: ApiRoute[];
   /** Policy checks for those routes. */
   allowed(ctx: RequestContext, action: string, target: Rec): boolean;
+  /** Errors that mean a backend is gone for now (a lost database connection): 503, not 500. */
+  isUnavailable?: (err: unknown) => boolean;
 }
 
 /** What plugins' routes (and their request handlers) may use of the collections served here. */
@@ -69,6 +71,9 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     // Old clients append ".json" to paths; Neutron accepted it.
     rewriteUrl: (req) => (req.url ?? '/').replace(/\.json(?=\?|$)/, ''),
     genReqId: () => `req-${randomUUID()}`,
+    // While closing (SIGTERM), a request that arrives on a keep-alive connection is still served,
+    // with `Connection: close`, rather than refused with Fastify's own (non-Neutron) 503 body.
+    return503OnClosing: false,
   });
   const controllers = new Map(opts.controllers.map((c) => [c.def.collection, c]));
 
@@ -92,6 +97,16 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     req.neutronCtx = await opts.authenticate(req, req.requestId);
   });
 
+  // Closing (SIGTERM): the answers to requests still in flight end their connections, so a
+  // keep-alive client opens its next one elsewhere instead of losing a request to a closed socket.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+
   app.setErrorHandler((err: unknown, req, reply) => {
     if (err instanceof NeutronError) {
       for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
@@ -101,6 +116,12 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
       const type = e.statusCode === 413 ? 'HTTPRequestEntityTooLarge' : e.statusCode === 415 ? 'HTTPUnsupportedMediaType' : 'HTTPBadRequest';
       return reply.status(e.statusCode).send(new NeutronError(e.statusCode, type, e.message ?? 'Bad request').toBody());
+    }
+    if (opts.isUnavailable?.(err)) {
+      req.log.warn({ err: e.message, requestId: req.requestId }, 'database unavailable');
+      const unavailable = serviceUnavailable('The server cannot reach its database; try again later.');
+      for (const [k, v] of Object.entries(unavailable.headers)) reply.header(k, v);
+      return reply.status(503).send(unavailable.toBody());
     }
     req.log.error({ err: e, requestId: req.requestId }, 'request failed');
     return reply

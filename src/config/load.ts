@@ -54,7 +54,12 @@ function convert(section: string, name: string, opt: AnyOpt, raw: Raw): unknown 
   return v;
 }
 
-export function loadConfig(files: readonly string[], overrides: ConfigOverrides = {}): Config {
+/**
+ * Reads the files in order, then applies `overrides` (the command line: they win over every file).
+ * `defaults` replace the schema's defaults, for options no file or override sets (what `aio`
+ * changes: noauth, ./state); a file's value is still read and checked.
+ */
+export function loadConfig(files: readonly string[], overrides: ConfigOverrides = {}, defaults: ConfigOverrides = {}): Config {
   const found = new Map<string, Raw[]>(); // "section\0name" -> occurrences in load order
   const record = (section: string, name: string, opt: AnyOpt, raw: Raw) => {
     const key = `${section}\0${name}`;
@@ -75,7 +80,15 @@ export function loadConfig(files: readonly string[], overrides: ConfigOverrides 
     }
   }
 
-  // Overrides come from code (the CLI), so an unknown name there is a bug worth failing on.
+  // Overrides and defaults come from code (the CLI), so an unknown name there is a bug worth failing on.
+  for (const [sectionName, values] of Object.entries(defaults)) {
+    const section = normalizeSection(sectionName);
+    for (const [name, value] of Object.entries(values ?? {})) {
+      const hit = findOption(section, name);
+      if (!hit) throw new ConfigError(`${OVERRIDES_SOURCE}: [${section}] ${name}: unknown option`, { file: OVERRIDES_SOURCE, section, option: name });
+      if (!found.has(`${section}\0${hit.name}`)) record(section, hit.name, hit.opt, { value, file: OVERRIDES_SOURCE });
+    }
+  }
   for (const [sectionName, values] of Object.entries(overrides)) {
     const section = normalizeSection(sectionName);
     for (const [name, value] of Object.entries(values ?? {})) {

@@ -43,6 +43,11 @@ export const SCHEMA = {
     transport_url: url({ help: 'Messaging transport URL (oslo.messaging); accepted, agents talk to neutrino directly.', secret: true }),
     agent_down_time: int({ default: 75, min: 1, help: 'Seconds to regard the agent as down; at least twice report_interval.' }),
     debug: bool({ default: false, help: 'Log at debug level.' }),
+    graceful_shutdown_timeout: int({
+      default: 60,
+      min: 0,
+      help: 'Seconds SIGTERM waits for requests in flight before the server exits anyway (0: no limit), as oslo.service.',
+    }),
     log_file: str({ help: 'Log to this file instead of stderr.' }),
     api_workers: int({ min: 0, help: 'Number of API worker processes (unset: decided by the server).' }),
     rpc_workers: int({ min: 0, help: 'Number of RPC worker processes (unset: decided by the server).' }),
@@ -102,6 +107,17 @@ export const SCHEMA = {
       help: 'Database URL (sqlite:///path, mysql+pymysql://..., postgresql://...). Empty: a SQLite file under state_path.',
     }),
     max_retries: int({ default: 10, min: -1, help: 'Maximum database connection retries at start-up (-1: forever).' }),
+    retry_interval: int({ default: 10, min: 0, help: 'Seconds between database connection retries at start-up.' }),
+    pool_timeout: int({
+      default: 30,
+      min: 1,
+      help: 'Seconds a request waits for a database connection (to open one or for a free one) before it fails with 503.',
+    }),
+    query_timeout: int({
+      default: 60,
+      min: 0,
+      help: 'neutrino: seconds one SQL statement may go unanswered before its connection is dropped and the request fails with 503 (0: no limit).',
+    }),
   },
   keystone_authtoken: {
     www_authenticate_uri: url({

@@ -35,3 +35,5 @@ export const policyNotAuthorized = (action: string) => forbidden(`(rule:${action
 export const actionNotAuthorized = () => new NeutronError(403, 'NotAuthorized', 'Not authorized.');
 /** webob's HTTPNotFound: no such resource or route (read-only resources answer writes with it). */
 export const httpNotFound = (message = 'The resource could not be found.') => new NeutronError(404, 'HTTPNotFound', message);
+/** webob's HTTPServiceUnavailable: the server cannot answer now (its database is gone); a retry later may work. */
+export const serviceUnavailable = (message: string) => new NeutronError(503, 'HTTPServiceUnavailable', message, '', { 'retry-after': '5' });

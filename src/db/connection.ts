@@ -1,11 +1,12 @@
 // Opens the database named by Neutron's [database] connection URL forms:
 //   sqlite:///relative/path, sqlite:////absolute/path, sqlite:// (memory),
 //   postgresql[+driver]://user:pass@host:port/db, mysql[+pymysql]://user:pass@host:port/db
-import { CompiledQuery, Kysely, MysqlDialect, PostgresDialect, SqliteDialect, type SqliteDatabase as SqliteDialectDatabase } from 'kysely';
+import { CompiledQuery, Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql, type SqliteDatabase as SqliteDialectDatabase } from 'kysely';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { createPool } from 'mysql2';
 import type { Database } from './schema.js';
+import { connectionErrorReason, DatabaseUnreachableError, isConnectionError } from './errors.js';
 
 export type DialectName = 'sqlite' | 'postgres' | 'mysql';
 
@@ -70,7 +71,28 @@ export function parseConnectionUrl(url: string): ParsedUrl {
   };
 }
 
-export function openDb(url: string, poolSize = 10): Db {
+export interface PoolOptions {
+  /** Connections per pool. */
+  size?: number;
+  /**
+   * How long a query may wait for a connection (to open one, or for one of the pool's to be
+   * free), ms: with the database gone, requests fail in bounded time instead of queueing.
+   */
+  connectTimeoutMs?: number;
+  /**
+   * How long one statement may go unanswered, ms (0: no limit). Past it the connection's socket is
+   * destroyed: a database that vanished without a word (host down, network partition) would
+   * otherwise hold the request until TCP gives up, many minutes later.
+   */
+  queryTimeoutMs?: number;
+}
+
+export function openDb(url: string, poolOptions: number | PoolOptions = 10): Db {
+  const {
+    size: poolSize = 10,
+    connectTimeoutMs = 30_000,
+    queryTimeoutMs = 0,
+  } = typeof poolOptions === 'number' ? { size: poolOptions } : poolOptions;
   const p = parseConnectionUrl(url);
   if (p.dialect === 'sqlite') {
     const sqlite = new SqliteDatabase(p.file!);
@@ -85,13 +107,36 @@ export function openDb(url: string, poolSize = 10): Db {
     return { kysely, dialect: 'sqlite', describe: `sqlite:${p.file}`, close: () => kysely.destroy() };
   }
   if (p.dialect === 'postgres') {
-    const pool = new pg.Pool({ host: p.host, port: p.port ?? 5432, user: p.user, password: p.password, database: p.database, max: poolSize });
+    const pool = new pg.Pool({
+      host: p.host,
+      port: p.port ?? 5432,
+      user: p.user,
+      password: p.password,
+      database: p.database,
+      max: poolSize,
+      connectionTimeoutMillis: connectTimeoutMs,
+      // Finds a peer that vanished without a FIN (host down, network cut) while a query waits.
+      keepAlive: true,
+    });
     // An idle client whose server side goes away (restart, admin termination) emits 'error' on the
     // pool; unhandled, that would kill the process. The pool replaces the client on next use.
     pool.on('error', (err) => process.emitWarning(`PostgreSQL idle connection lost: ${err.message}`));
+    // A client the pool lent out has no listener of the pool's: its connection dropping (database
+    // gone, network cut) would be an unhandled 'error' that kills the process. The query it runs
+    // fails with the same error, which is what the request reports (503); the pool then drops it.
+    pool.on('connect', (client) => {
+      client.on('error', () => {});
+      if (queryTimeoutMs > 0) bound(client as unknown as RawConnection, queryTimeoutMs, (c) => (c as PgClient).connection.stream);
+    });
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     const poolUse = () => ({ open: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: poolSize });
-    return { kysely, dialect: 'postgres', describe: `postgresql://${p.host}/${p.database}`, close: () => kysely.destroy(), poolUse };
+    return {
+      kysely,
+      dialect: 'postgres',
+      describe: `postgresql://${p.host}:${p.port ?? 5432}/${p.database}`,
+      close: () => kysely.destroy(),
+      poolUse,
+    };
   }
   const pool = createPool({
     host: p.host,
@@ -100,9 +145,12 @@ export function openDb(url: string, poolSize = 10): Db {
     password: p.password,
     database: p.database,
     connectionLimit: poolSize,
+    connectTimeout: connectTimeoutMs,
+    enableKeepAlive: true,
     supportBigNumbers: true,
     bigNumberStrings: false,
   });
+  if (queryTimeoutMs > 0) pool.on('connection', (conn) => bound(conn as unknown as RawConnection, queryTimeoutMs, (c) => (c as MysqlConn).stream));
   // READ COMMITTED as on PostgreSQL: a count taken after a row lock must see rows that other
   // transactions committed meanwhile (REPEATABLE READ would read the older snapshot).
   const kysely = new Kysely<Database>({
@@ -116,7 +164,7 @@ export function openDb(url: string, poolSize = 10): Db {
   return {
     kysely,
     dialect: 'mysql',
-    describe: `mysql://${p.host}/${p.database}`,
+    describe: `mysql://${p.host}:${p.port ?? 3306}/${p.database}`,
     close: () => kysely.destroy(),
     poolUse: () => mysqlPoolUse(pool, poolSize),
   };
@@ -129,6 +177,45 @@ export function openDb(url: string, poolSize = 10): Db {
 function mysqlPoolUse(pool: object, max: number): PoolUse {
   const q = pool as { _allConnections?: { length: number }; _freeConnections?: { length: number }; _connectionQueue?: { length: number } };
   return { open: q._allConnections?.length ?? 0, idle: q._freeConnections?.length ?? 0, waiting: q._connectionQueue?.length ?? 0, max };
+}
+
+interface RawConnection {
+  query(...args: unknown[]): unknown;
+}
+interface PgClient extends RawConnection {
+  connection: { stream: Socketish };
+}
+interface MysqlConn extends RawConnection {
+  stream: Socketish;
+}
+interface Socketish {
+  destroy(err?: Error): void;
+}
+
+/**
+ * Wraps a driver connection's query() (the forms Kysely uses: pg's promise, mysql2's callback) so
+ * that a statement unanswered after `ms` destroys the connection's socket. The query then fails
+ * as a lost connection (503 to the API) and the pool drops the connection. Done on the driver's
+ * object because neither pg nor mysql2 has a query deadline that also discards the connection.
+ */
+function bound(conn: RawConnection, ms: number, socketOf: (c: RawConnection) => Socketish): void {
+  const query = conn.query.bind(conn);
+  const kill = () =>
+    socketOf(conn).destroy(Object.assign(new Error(`the database did not answer within ${ms} ms ([database] query_timeout)`), { code: 'ETIMEDOUT' }));
+  conn.query = (...args: unknown[]) => {
+    const last = args[args.length - 1];
+    if (typeof last === 'function') {
+      const timer = setTimeout(kill, ms);
+      return query(...args.slice(0, -1), (...res: unknown[]) => {
+        clearTimeout(timer);
+        (last as (...r: unknown[]) => void)(...res);
+      });
+    }
+    const out = query(...args);
+    if (!(out instanceof Promise)) return out;
+    const timer = setTimeout(kill, ms);
+    return out.finally(() => clearTimeout(timer));
+  };
 }
 
 /**
@@ -154,6 +241,29 @@ function withStatementCache(db: SqliteDatabase.Database, max = 1000): SqliteDial
       return stmt;
     },
   };
+}
+
+/**
+ * Waits until the database answers, retrying a connection that fails `retries` times (-1:
+ * forever) every `intervalMs`, as oslo.db's max_retries / retry_interval do at start-up. Other
+ * errors (a wrong password, a missing database) are thrown at once.
+ */
+export async function reachDatabase(
+  db: Db,
+  opts: { retries: number; intervalMs: number; onRetry?: (attempt: number, reason: string) => void },
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await sql`select 1`.execute(db.kysely);
+      return;
+    } catch (err) {
+      if (!isConnectionError(err)) throw err;
+      const reason = connectionErrorReason(err);
+      if (opts.retries >= 0 && attempt > opts.retries) throw new DatabaseUnreachableError(db.describe, attempt, reason);
+      opts.onRetry?.(attempt, reason);
+      await new Promise((r) => setTimeout(r, opts.intervalMs));
+    }
+  }
 }
 
 /** Unique/primary-key violation on any backend. */

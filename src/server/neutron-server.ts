@@ -7,7 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ApiServices } from '../core/api-route.js';
 import { CallbackRegistry } from '../core/callbacks.js';
 import type { Config } from '../config/index.js';
-import { openDb, type Db } from '../db/connection.js';
+import { openDb, reachDatabase, type Db } from '../db/connection.js';
+import { isConnectionError } from '../db/errors.js';
 import { upgrade } from '../db/migrate.js';
 import { apiServices, buildApi, type Authenticator } from '../api/server.js';
 import { CollectionController } from '../api/controller.js';
@@ -111,11 +112,23 @@ export async function createServer(
     logger?: boolean;
     /** RPC bus: when given, the server answers the agents and notifies them. The caller owns (closes) it. */
     bus?: RpcBus | null;
+    /** Told of each failed attempt to reach the database at start-up. */
+    onDatabaseRetry?: (attempt: number, reason: string) => void;
   } = {},
 ): Promise<NeutrinoServer> {
   const startTime = Date.now();
   mkdirSync(cfg.DEFAULT.state_path, { recursive: true });
-  const db = openDb(databaseUrl(cfg));
+  const db = openDb(databaseUrl(cfg), { connectTimeoutMs: cfg.database.pool_timeout * 1000, queryTimeoutMs: cfg.database.query_timeout * 1000 });
+  try {
+    await reachDatabase(db, {
+      retries: cfg.database.max_retries,
+      intervalMs: cfg.database.retry_interval * 1000,
+      ...(opts.onDatabaseRetry ? { onRetry: opts.onDatabaseRetry } : {}),
+    });
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
   await upgrade(db);
   const ml2 = await coreState(cfg, db);
   const health = healthBackends(cfg, db, opts.bus ?? null);
@@ -149,6 +162,7 @@ export async function createServer(
     extensions,
     authenticate: opts.authenticate ?? makeAuthenticator(cfg, policy),
     paginationMaxLimit: cfg.DEFAULT.pagination_max_limit,
+    isUnavailable: isConnectionError,
     logger: opts.logger ?? false,
     routes,
     allowed,
@@ -171,9 +185,11 @@ export async function createServer(
     settled,
     openapi,
     async close() {
+      // HTTP first: requests in flight finish (and notify), then the agents' RPC, then what
+      // those requests notified is handed to the bus before the database goes.
+      await app.close();
       await serving?.stop();
       await settled();
-      await app.close();
       await db.close();
     },
   };
