@@ -242,9 +242,13 @@ async function shut(link: Link): Promise<void> {
 }
 
 // amqplib exposes no way to abort a connection whose close handshake hangs; its socket is the
-// `stream` of the underlying Connection.
+// `stream` of the underlying Connection. Destroyed with an error, so that amqplib hears of it and
+// stops its heartbeat timers (a plain destroy left them running, holding the process up to
+// two heartbeat periods).
 function destroySocket(conn: ChannelModel): void {
-  (conn as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+  (conn as unknown as { connection?: { stream?: { destroy(err?: Error): void } } }).connection?.stream?.destroy(
+    new Error('connection abandoned by neutrino'),
+  );
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
