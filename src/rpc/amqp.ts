@@ -188,9 +188,11 @@ export class AmqpBus implements RpcBus {
         this.servers.delete(server);
         server.stopped = true;
         server.refused = (err as Error).message;
+        this.log.error({ topic, host, err: server.refused }, 'RabbitMQ refused the consumers of an RPC server; it does not listen');
         this.link.fail(link, `cannot declare consumers for '${topic}': ${server.refused}`);
       }
-      // Refused here or by a reconnection's setup.
+      // Refused here or by a reconnection's setup (each logs it: a caller serving in the
+      // background may drop the error).
       if (server.refused) throw new RpcError(`cannot serve topic '${topic}' on RabbitMQ: ${server.refused}`);
       break;
     }

@@ -67,7 +67,7 @@ describe('RabbitMQ transport', { skip }, () => {
       await client.call({ topic, server: 'host-r' }, 'ping', {}, { context: { requestId: 'req-host', projectId: null }, timeoutMs: 5000 }),
       'pong req-host',
     );
-    // The fanout queue was exclusive to the old connection: it must have been declared anew.
+    // The fanout queue outlived the old connection; the new one must consume it again.
     for (let i = 0; !fanned.includes('after') && i < 50; i++) {
       await client.fanout(topic, 'note', { tag: 'after' });
       await sleep(100);

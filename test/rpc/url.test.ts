@@ -1,7 +1,9 @@
 // transport_url parsing (oslo's format), the wire format's round trips and the RabbitMQ layout: pure, no broker.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseTransportUrl, rabbitLayout, redactTransportUrl, TransportUrlError } from '../../src/rpc/index.js';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
+import { AmqpBus, OSLO_RABBIT_DEFAULTS, parseTransportUrl, rabbitLayout, redactTransportUrl, TransportUrlError } from '../../src/rpc/index.js';
+import { busFromConfig, rabbitOptionsFromConfig } from '../../src/rpc/from-config.js';
 import { decodeReply, decodeRequest, describeFailure, encodeHeartbeat, encodeReply, encodeRequest } from '../../src/rpc/wire.js';
 
 describe('transport_url', () => {
@@ -133,5 +135,38 @@ describe('RabbitMQ layout', () => {
     assert.deepEqual(q.fanoutQueue.arguments, { 'x-expires': 1_800_000 }, 'transient queues are never quorum');
     assert.throws(() => rabbitLayout({ quorumQueue: true, haQueues: true }), /cannot both/);
     assert.throws(() => rabbitLayout({ transientQueuesTtl: 0 }), /positive/);
+  });
+});
+
+describe('RabbitMQ options from the configuration', () => {
+  it("reads oslo.messaging's option names, under its defaults", () => {
+    assert.deepEqual(rabbitOptionsFromConfig(loadConfig([])), OSLO_RABBIT_DEFAULTS);
+    const cfg = loadConfig([], {
+      oslo_messaging_rabbit: { amqp_durable_queues: 'true', amqp_auto_delete: 'yes', rabbit_transient_queues_ttl: '60', rabbit_quorum_queue: 'true' },
+    });
+    assert.deepEqual(rabbitOptionsFromConfig(cfg), {
+      ...OSLO_RABBIT_DEFAULTS,
+      durableQueues: true,
+      autoDelete: true,
+      transientQueuesTtl: 60,
+      quorumQueue: true,
+    });
+    assert.equal(loadConfig([]).DEFAULT.control_exchange, 'neutron');
+    assert.equal(loadConfig([]).DEFAULT.rpc_response_timeout, 60);
+  });
+
+  it('refuses what oslo refuses, naming the section', () => {
+    const cfg = loadConfig([], { oslo_messaging_rabbit: { rabbit_quorum_queue: 'true', rabbit_ha_queues: 'true' } });
+    assert.throws(
+      () => busFromConfig(cfg, undefined),
+      (e: Error) => e instanceof ConfigError && /\[oslo_messaging_rabbit\].*cannot both/.test(e.message),
+    );
+    assert.throws(() => loadConfig([], { oslo_messaging_rabbit: { rabbit_transient_queues_ttl: '0' } }), ConfigError);
+  });
+
+  it('a rabbit:// transport_url gives an AMQP bus (not connected here)', async () => {
+    const b = busFromConfig(loadConfig([], { DEFAULT: { transport_url: 'rabbit://guest:guest@127.0.0.1:1/' } }), undefined);
+    assert.ok(b instanceof AmqpBus);
+    await b.close();
   });
 });
