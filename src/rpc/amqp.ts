@@ -66,7 +66,15 @@ interface Server {
   tags: string[];
   /** Why the broker would not let it consume, once it gave up on it. */
   refused?: string;
+  /** The `_unique_id`s of the last messages it took, newest last. */
+  recent: string[];
 }
+
+/**
+ * How many `_unique_id`s a server remembers, as oslo's listeners do: a message published again
+ * after a connection loss hid its confirm (by us or by kombu) runs once.
+ */
+const DUPLICATE_WINDOW = 16;
 
 export class AmqpBus implements RpcBus {
   readonly transport = 'amqp' as const;
@@ -166,7 +174,7 @@ export class AmqpBus implements RpcBus {
   async serve(topic: string, host: string, handlers: RpcHandlers): Promise<RpcServerHandle> {
     if (this.closed) throw new RpcClosedError(`serve '${topic}'`);
     if (!topic || !host) throw new TypeError('serve() needs a topic and a host');
-    const server: Server = { topic, host, handlers, fanoutQueue: `${topic}_fanout_${newId()}`, stopped: false, link: null, tags: [] };
+    const server: Server = { topic, host, handlers, fanoutQueue: `${topic}_fanout_${newId()}`, stopped: false, link: null, tags: [], recent: [] };
     // Registered first: a reconnection from now on re-declares it, whatever happens below.
     this.servers.add(server);
     // Wait for the broker (as long as it takes), then listen; if the link dies meanwhile the
@@ -297,6 +305,14 @@ export class AmqpBus implements RpcBus {
     } catch (err) {
       this.log.warn({ topic: s.topic, err: (err as Error).message }, 'malformed RPC message dropped');
       return;
+    }
+    if (req.uniqueId) {
+      if (s.recent.includes(req.uniqueId)) {
+        this.log.debug({ topic: s.topic, method: req.method, uniqueId: req.uniqueId }, 'duplicate RPC message ignored');
+        return;
+      }
+      s.recent.push(req.uniqueId);
+      if (s.recent.length > DUPLICATE_WINDOW) s.recent.shift();
     }
     const beat = this.heartbeat(s, req);
     void dispatch(s.handlers, req, s.topic, this.log).then(async (reply) => {
