@@ -173,7 +173,9 @@ export class AmqpLink {
         vhost: o.url.virtualHost,
         heartbeat: o.heartbeatSeconds ?? 30,
       },
-      { timeout: o.connectTimeoutMs ?? 5000, clientProperties: { connection_name: o.connectionName } },
+      // noDelay: amqplib leaves Nagle on, and with the broker's delayed ACKs every awaited
+      // publish confirm or declare then took ~40 ms.
+      { timeout: o.connectTimeoutMs ?? 5000, noDelay: true, clientProperties: { connection_name: o.connectionName } },
     );
     // Errors must have a listener or they would crash the process; losses are handled by watch().
     conn.on('error', (err: Error) => o.log.warn({ err: err.message }, 'RabbitMQ connection error'));

@@ -88,6 +88,8 @@ export class AmqpBus implements RpcBus {
   private readonly servers = new Set<Server>();
   /** basic.return handlers of publishes awaiting their confirm, by messageId. */
   private readonly onReturn = new Map<string, () => void>();
+  /** Fanout exchange declarations in flight, per link. */
+  private readonly declaring = new WeakMap<Link, Map<string, Promise<void>>>();
   private closed = false;
 
   constructor(url: TransportUrl, opts: AmqpBusOptions = {}) {
@@ -163,12 +165,30 @@ export class AmqpBus implements RpcBus {
     const body = encodeRequest({ method, args, context: ctxOf(opts), msgId: null, replyQueue: null });
     const exchange = `${topic}_fanout`;
     // Publishing to a missing exchange kills the channel, no server may have declared it yet,
-    // and being auto-delete it goes whenever its last queue does: declare it every time (one
-    // round trip; the window left between declare and publish costs a reconnection at worst).
-    const prepare = async (link: Link) => void (await link.pub.assertExchange(exchange, 'fanout', this.layout.fanoutExchange));
+    // and being auto-delete it goes whenever its last queue does: declare it for every fanout
+    // (fanouts sent together share one declaration; the window left between declare and
+    // publish costs a reconnection at worst).
+    const prepare = (link: Link) => this.declareFanoutExchange(link, exchange);
     await this.publish(exchange, '', body, { msgId: newId(), deadline: Date.now() + timeoutMs, mandatory: false, prepare }).catch((err: Error) => {
       throw err instanceof DeadlineError ? new RpcTimeoutError(topic, method, timeoutMs, 'disconnected', null, 'fanout') : err;
     });
+  }
+
+  private declareFanoutExchange(link: Link, exchange: string): Promise<void> {
+    let inFlight = this.declaring.get(link);
+    if (!inFlight) this.declaring.set(link, (inFlight = new Map()));
+    let p = inFlight.get(exchange);
+    if (!p) {
+      p = link.pub.assertExchange(exchange, 'fanout', this.layout.fanoutExchange).then(
+        () => void inFlight.delete(exchange),
+        (err: unknown) => {
+          inFlight.delete(exchange);
+          throw err;
+        },
+      );
+      inFlight.set(exchange, p);
+    }
+    return p;
   }
 
   async serve(topic: string, host: string, handlers: RpcHandlers): Promise<RpcServerHandle> {
