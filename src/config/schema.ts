@@ -40,7 +40,12 @@ export const SCHEMA = {
     ipv6_pd_enabled: bool({ default: false, help: 'Enable IPv6 Prefix Delegation for subnet allocation.' }),
     dns_domain: str({ default: 'openstacklocal', help: 'Domain to use for building the hostnames.' }),
     global_physnet_mtu: int({ default: 1500, min: 68, help: 'MTU of the underlying physical network.' }),
-    transport_url: url({ help: 'Messaging transport URL (oslo.messaging); accepted, agents talk to neutrino directly.', secret: true }),
+    transport_url: url({
+      help: 'Messaging transport URL (oslo.messaging): rabbit://user:pass@host:port/vhost for RabbitMQ; unset: the in-process bus.',
+      secret: true,
+    }),
+    control_exchange: str({ default: 'neutron', help: 'The default exchange under which topics are scoped (oslo.messaging).' }),
+    rpc_response_timeout: int({ default: 60, min: 1, help: 'Seconds to wait for a response from a call (oslo.messaging).' }),
     agent_down_time: int({ default: 75, min: 1, help: 'Seconds to regard the agent as down; at least twice report_interval.' }),
     debug: bool({ default: false, help: 'Log at debug level.' }),
     graceful_shutdown_timeout: int({
@@ -99,6 +104,23 @@ export const SCHEMA = {
       help: 'Metadata agent worker processes (node:cluster); unset: half the CPUs; 0 or 1: served in the agent process itself.',
     }),
     metadata_backlog: int({ default: 4096, min: 1, help: "Backlog of the metadata agent's Unix socket." }),
+  },
+  oslo_messaging_rabbit: {
+    amqp_durable_queues: bool({
+      default: false,
+      help: 'Use durable queues in AMQP: the control exchange and topic queues survive a broker restart.',
+    }),
+    amqp_auto_delete: bool({ default: false, help: 'Auto-delete the control exchange and topic queues in AMQP.' }),
+    rabbit_transient_queues_ttl: int({
+      default: 1800,
+      min: 1,
+      help: 'Seconds an unused reply or fanout queue lives before RabbitMQ deletes it (x-expires).',
+    }),
+    rabbit_ha_queues: bool({ default: false, help: 'Declare queues with x-ha-policy: all (mirrored queues, RabbitMQ before 3.0).' }),
+    rabbit_quorum_queue: bool({ default: false, help: 'Declare the topic queues as quorum queues (x-queue-type: quorum); implies durable.' }),
+    rabbit_quorum_delivery_limit: int({ default: 0, min: 0, help: 'Quorum queues: x-delivery-limit; 0 sets none.' }),
+    rabbit_quroum_max_memory_length: int({ default: 0, min: 0, help: "Quorum queues: x-max-in-memory-length; 0 sets none (oslo's spelling)." }),
+    rabbit_quroum_max_memory_bytes: int({ default: 0, min: 0, help: "Quorum queues: x-max-in-memory-bytes; 0 sets none (oslo's spelling)." }),
   },
   database: {
     connection: str({

@@ -1,21 +1,22 @@
-// The bus on RabbitMQ (AMQP 0-9-1), laid out like oslo.messaging's rabbit driver so an
-// operator finds familiar names with `rabbitmqctl list_queues`:
+// The bus on RabbitMQ (AMQP 0-9-1), declared exactly as oslo.messaging's rabbit driver declares
+// it (rabbit-layout.ts has the table of names and flags), so neutrino shares a vhost with
+// OpenStack services and an operator finds familiar names with `rabbitmqctl list_queues`:
 //   - topic exchange `<control_exchange>` ('neutron'), queues `<topic>` and `<topic>.<host>`
-//     bound by their own names; non-durable, not auto-deleted (oslo's amqp_durable_queues=False,
-//     amqp_auto_delete=False), so calls and casts queue up while a server reconnects;
-//   - fanout exchange `<topic>_fanout`, one exclusive auto-delete queue per server
-//     `<topic>_fanout_<id>`, a fresh name per connection so a reconnect never races the broker's
-//     cleanup of the old one. Unlike oslo the exchange is not auto-delete: an auto-delete
-//     exchange can vanish between a publisher's declare and its publish (a 404 that kills the
-//     channel), and one declared by a publisher before any server bound to it would never be
-//     deleted anyway. So it stays, like the topic queues, one per topic;
-//   - one reply queue per bus `reply_<id>`, published to through the default exchange; it
-//     outlives a connection loss (x-expires instead of exclusive) so replies sent while we
-//     reconnect wait for us.
-// Every publish uses publisher confirms; calls are also `mandatory`, so a call nobody can
-// receive comes back (basic.return) and fails at once instead of waiting out its timeout.
+//     bound by their own names; they outlive their consumers, so calls and casts queue up while
+//     a server reconnects;
+//   - fanout exchange `<topic>_fanout` (auto-delete, as oslo has it), one queue per server
+//     `<topic>_fanout_<id>` bound with the topic as key, kept across reconnections (x-expires
+//     rather than exclusive, so fanouts sent while we reconnect wait for us) and deleted when
+//     the server stops. An auto-delete exchange vanishes with its last queue, so a fanout
+//     declares it before every publish rather than once per connection;
+//   - one reply queue per bus `reply_<id>`, published to through the default exchange, with
+//     x-expires too.
+// Messages carry oslo's envelope (wire.ts) and kombu's properties; a call expires from its
+// queue when its caller gives up. Every publish uses publisher confirms; calls are also
+// `mandatory`, so a call nobody can receive comes back (basic.return) and fails at once instead
+// of waiting out its timeout.
 import { hostname } from 'node:os';
-import type { ConsumeMessage, Message, Options } from 'amqplib';
+import type { ConsumeMessage, Message } from 'amqplib';
 import { AmqpLink, DeadlineError, type Link, type ReconnectOptions } from './amqp-link.js';
 import {
   DEFAULT_CONTROL_EXCHANGE,
@@ -38,8 +39,9 @@ import { dispatch } from './dispatch.js';
 import { RpcClosedError, RpcError, RpcTimeoutError } from './errors.js';
 import { defaultLogger } from './log.js';
 import { PendingCalls } from './pending.js';
+import { MESSAGE_PROPERTIES, rabbitLayout, type RabbitLayout, type RabbitQueueOptions } from './rabbit-layout.js';
 import type { TransportUrl } from './url.js';
-import { decodeReply, decodeRequest, encodeRequest, newId, type RequestMessage } from './wire.js';
+import { decodeReply, decodeRequest, encodeHeartbeat, encodeRequest, newId, type RequestMessage } from './wire.js';
 
 export interface AmqpBusOptions extends BusOptions {
   /** Shown by `rabbitmqctl list_connections client_properties`; default neutrino:<host>:<pid>. */
@@ -47,8 +49,8 @@ export interface AmqpBusOptions extends BusOptions {
   heartbeatSeconds?: number;
   connectTimeoutMs?: number;
   reconnect?: ReconnectOptions;
-  /** x-expires of the reply queue: how long replies wait for a disconnected caller. 30 min, like oslo. */
-  replyQueueTtlMs?: number;
+  /** `[oslo_messaging_rabbit]` durability, auto-delete, TTL and HA/quorum settings; oslo's defaults. */
+  rabbit?: Partial<RabbitQueueOptions>;
 }
 
 /** One `serve()`: its handlers survive reconnections; its consumers are per link. */
@@ -56,16 +58,23 @@ interface Server {
   topic: string;
   host: string;
   handlers: RpcHandlers;
+  /** `<topic>_fanout_<id>`: one name for the server's life, re-declared on every connection. */
+  fanoutQueue: string;
   stopped: boolean;
   /** The link its consumers were declared on, and their tags there. */
   link: Link | null;
   tags: string[];
   /** Why the broker would not let it consume, once it gave up on it. */
   refused?: string;
+  /** The `_unique_id`s of the last messages it took, newest last. */
+  recent: string[];
 }
 
-const QUEUE_OPTS: Options.AssertQueue = { durable: false, autoDelete: false, exclusive: false };
-const FANOUT_EXCHANGE_OPTS: Options.AssertExchange = { durable: false, autoDelete: false };
+/**
+ * How many `_unique_id`s a server remembers, as oslo's listeners do: a message published again
+ * after a connection loss hid its confirm (by us or by kombu) runs once.
+ */
+const DUPLICATE_WINDOW = 16;
 
 export class AmqpBus implements RpcBus {
   readonly transport = 'amqp' as const;
@@ -74,20 +83,20 @@ export class AmqpBus implements RpcBus {
   private readonly exchange: string;
   private readonly defaultTimeoutMs: number;
   private readonly replyQueue = `reply_${newId()}`;
-  private readonly replyTtlMs: number;
+  private readonly layout: RabbitLayout;
   private readonly pending = new PendingCalls('disconnected');
   private readonly servers = new Set<Server>();
   /** basic.return handlers of publishes awaiting their confirm, by messageId. */
   private readonly onReturn = new Map<string, () => void>();
-  /** Fanout exchanges already declared on a link. */
-  private readonly fanoutExchanges = new WeakMap<Link, Set<string>>();
+  /** Fanout exchange declarations in flight, per link. */
+  private readonly declaring = new WeakMap<Link, Map<string, Promise<void>>>();
   private closed = false;
 
   constructor(url: TransportUrl, opts: AmqpBusOptions = {}) {
     this.log = opts.logger ?? defaultLogger();
     this.exchange = opts.controlExchange ?? DEFAULT_CONTROL_EXCHANGE;
     this.defaultTimeoutMs = opts.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.replyTtlMs = opts.replyQueueTtlMs ?? 30 * 60_000;
+    this.layout = rabbitLayout(opts.rabbit);
     this.link = new AmqpLink({
       url,
       connectionName: opts.connectionName ?? `neutrino:${hostname()}:${process.pid}`,
@@ -155,24 +164,37 @@ export class AmqpBus implements RpcBus {
     const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
     const body = encodeRequest({ method, args, context: ctxOf(opts), msgId: null, replyQueue: null });
     const exchange = `${topic}_fanout`;
-    // Publishing to a missing exchange kills the channel, and no server may have declared it
-    // yet: declare it first, once per connection (a broker restart forgets it).
-    const prepare = async (link: Link) => {
-      let known = this.fanoutExchanges.get(link);
-      if (known?.has(exchange)) return;
-      await link.pub.assertExchange(exchange, 'fanout', FANOUT_EXCHANGE_OPTS);
-      if (!known) this.fanoutExchanges.set(link, (known = new Set()));
-      known.add(exchange);
-    };
+    // Publishing to a missing exchange kills the channel, no server may have declared it yet,
+    // and being auto-delete it goes whenever its last queue does: declare it for every fanout
+    // (fanouts sent together share one declaration; the window left between declare and
+    // publish costs a reconnection at worst).
+    const prepare = (link: Link) => this.declareFanoutExchange(link, exchange);
     await this.publish(exchange, '', body, { msgId: newId(), deadline: Date.now() + timeoutMs, mandatory: false, prepare }).catch((err: Error) => {
       throw err instanceof DeadlineError ? new RpcTimeoutError(topic, method, timeoutMs, 'disconnected', null, 'fanout') : err;
     });
   }
 
+  private declareFanoutExchange(link: Link, exchange: string): Promise<void> {
+    let inFlight = this.declaring.get(link);
+    if (!inFlight) this.declaring.set(link, (inFlight = new Map()));
+    let p = inFlight.get(exchange);
+    if (!p) {
+      p = link.pub.assertExchange(exchange, 'fanout', this.layout.fanoutExchange).then(
+        () => void inFlight.delete(exchange),
+        (err: unknown) => {
+          inFlight.delete(exchange);
+          throw err;
+        },
+      );
+      inFlight.set(exchange, p);
+    }
+    return p;
+  }
+
   async serve(topic: string, host: string, handlers: RpcHandlers): Promise<RpcServerHandle> {
     if (this.closed) throw new RpcClosedError(`serve '${topic}'`);
     if (!topic || !host) throw new TypeError('serve() needs a topic and a host');
-    const server: Server = { topic, host, handlers, stopped: false, link: null, tags: [] };
+    const server: Server = { topic, host, handlers, fanoutQueue: `${topic}_fanout_${newId()}`, stopped: false, link: null, tags: [], recent: [] };
     // Registered first: a reconnection from now on re-declares it, whatever happens below.
     this.servers.add(server);
     // Wait for the broker (as long as it takes), then listen; if the link dies meanwhile the
@@ -194,9 +216,11 @@ export class AmqpBus implements RpcBus {
         this.servers.delete(server);
         server.stopped = true;
         server.refused = (err as Error).message;
+        this.log.error({ topic, host, err: server.refused }, 'RabbitMQ refused the consumers of an RPC server; it does not listen');
         this.link.fail(link, `cannot declare consumers for '${topic}': ${server.refused}`);
       }
-      // Refused here or by a reconnection's setup.
+      // Refused here or by a reconnection's setup (each logs it: a caller serving in the
+      // background may drop the error).
       if (server.refused) throw new RpcError(`cannot serve topic '${topic}' on RabbitMQ: ${server.refused}`);
       break;
     }
@@ -212,7 +236,8 @@ export class AmqpBus implements RpcBus {
     this.pending.failAll(new RpcClosedError('pending call'));
     await this.link.close(async (link) => {
       for (const s of servers) await cancelAll(link, s);
-      // Ours alone; without this it would linger until its x-expires.
+      // Ours alone; without this they would linger (and fill) until their x-expires.
+      for (const s of servers) await link.sub.deleteQueue(s.fanoutQueue);
       await link.sub.deleteQueue(this.replyQueue);
     });
   }
@@ -223,11 +248,11 @@ export class AmqpBus implements RpcBus {
       const id = msg.properties.messageId as string | undefined;
       if (id) this.onReturn.get(id)?.();
     });
-    await link.pub.assertExchange(this.exchange, 'topic', { durable: false, autoDelete: false });
+    await link.pub.assertExchange(this.exchange, 'topic', this.layout.controlExchange);
     // Acks are sent on receipt, so this mostly spreads a backlog over the consumers that are
     // up instead of pushing all of it to the first one that attaches.
     await link.sub.prefetch(100);
-    await link.sub.assertQueue(this.replyQueue, { ...QUEUE_OPTS, arguments: { 'x-expires': this.replyTtlMs } });
+    await link.sub.assertQueue(this.replyQueue, this.layout.replyQueue);
     await link.sub.consume(this.replyQueue, (msg) => this.onReply(link, msg), { noAck: true });
     for (const s of this.servers) {
       try {
@@ -253,15 +278,15 @@ export class AmqpBus implements RpcBus {
     const ch = link.sub;
     const queues = [s.topic, routingKey(s.topic, s.host)];
     for (const q of queues) {
-      await ch.assertQueue(q, QUEUE_OPTS);
+      await ch.assertQueue(q, this.layout.topicQueue);
       await ch.bindQueue(q, this.exchange, q);
     }
     const fanoutExchange = `${s.topic}_fanout`;
-    const fanoutQueue = `${s.topic}_fanout_${newId()}`;
-    await ch.assertExchange(fanoutExchange, 'fanout', FANOUT_EXCHANGE_OPTS);
-    await ch.assertQueue(fanoutQueue, { durable: false, autoDelete: true, exclusive: true });
-    await ch.bindQueue(fanoutQueue, fanoutExchange, '');
-    for (const q of [...queues, fanoutQueue]) {
+    await ch.assertExchange(fanoutExchange, 'fanout', this.layout.fanoutExchange);
+    await ch.assertQueue(s.fanoutQueue, this.layout.fanoutQueue);
+    // oslo binds with the topic as key; a fanout exchange ignores it.
+    await ch.bindQueue(s.fanoutQueue, fanoutExchange, s.topic);
+    for (const q of [...queues, s.fanoutQueue]) {
       const { consumerTag } = await ch.consume(q, (msg) => this.onRequest(link, s, msg), { noAck: false });
       s.tags.push(consumerTag);
     }
@@ -273,7 +298,10 @@ export class AmqpBus implements RpcBus {
     if (s.stopped) return;
     s.stopped = true;
     this.servers.delete(s);
-    if (s.link?.alive) await cancelAll(s.link, s);
+    if (!s.link?.alive) return;
+    await cancelAll(s.link, s);
+    // Nobody will read it again; otherwise it would collect fanouts until its x-expires.
+    await s.link.sub.deleteQueue(s.fanoutQueue).catch(() => undefined);
   }
 
   private onRequest(link: Link, s: Server, msg: ConsumeMessage | null): void {
@@ -298,7 +326,17 @@ export class AmqpBus implements RpcBus {
       this.log.warn({ topic: s.topic, err: (err as Error).message }, 'malformed RPC message dropped');
       return;
     }
+    if (req.uniqueId) {
+      if (s.recent.includes(req.uniqueId)) {
+        this.log.debug({ topic: s.topic, method: req.method, uniqueId: req.uniqueId }, 'duplicate RPC message ignored');
+        return;
+      }
+      s.recent.push(req.uniqueId);
+      if (s.recent.length > DUPLICATE_WINDOW) s.recent.shift();
+    }
+    const beat = this.heartbeat(s, req);
     void dispatch(s.handlers, req, s.topic, this.log).then(async (reply) => {
+      if (beat) clearInterval(beat);
       if (reply === null || !req.replyQueue || !req.msgId) return;
       const lost = () =>
         this.log.warn(
@@ -319,14 +357,34 @@ export class AmqpBus implements RpcBus {
     });
   }
 
+  /**
+   * oslo's call monitor: a caller that sent `_timeout` gives up unless it hears from us that
+   * often, so while the method runs we send it an ending=false reply every half of it.
+   */
+  private heartbeat(s: Server, req: RequestMessage): NodeJS.Timeout | null {
+    const { msgId, replyQueue, monitorTimeout } = req;
+    if (!msgId || !replyQueue || !monitorTimeout) return null;
+    const everyMs = Math.max(100, (monitorTimeout * 1000) / 2);
+    return setInterval(() => {
+      this.publish('', replyQueue, encodeHeartbeat(msgId), {
+        msgId: newId(),
+        correlationId: msgId,
+        deadline: Date.now() + everyMs,
+        mandatory: false,
+      }).catch((err: Error) => this.log.debug({ topic: s.topic, method: req.method, err: err.message }, 'RPC heartbeat not sent'));
+    }, everyMs);
+  }
+
   private onReply(link: Link, msg: ConsumeMessage | null): void {
     if (!msg) {
       if (!this.closed) this.link.fail(link, 'reply consumer cancelled by the broker');
       return;
     }
     try {
-      if (!this.pending.settle(decodeReply(msg.content)))
-        this.log.debug({ correlationId: msg.properties.correlationId }, 'late or duplicate RPC reply ignored');
+      const reply = decodeReply(msg.content);
+      // A heartbeat: the call is still running on the other side. Our own timeout stands.
+      if (!reply.ending && reply.result == null && !reply.failure) return;
+      if (!this.pending.settle(reply)) this.log.debug({ correlationId: msg.properties.correlationId }, 'late or duplicate RPC reply ignored');
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'malformed RPC reply dropped');
     }
@@ -381,8 +439,7 @@ export class AmqpBus implements RpcBus {
                   correlationId: o.correlationId ?? o.msgId,
                   replyTo: o.replyTo,
                   mandatory: o.mandatory,
-                  contentType: 'application/json',
-                  contentEncoding: 'utf-8',
+                  ...MESSAGE_PROPERTIES,
                   expiration: o.expire ? String(Math.max(1, o.deadline - Date.now())) : undefined,
                   timestamp: Math.floor(Date.now() / 1000),
                 },

@@ -11,6 +11,7 @@ export { AmqpBus, type AmqpBusOptions } from './amqp.js';
 export { MemoryBus, MemoryBroker, sharedBroker, type MemoryBusOptions } from './memory.js';
 export { parseTransportUrl, redactTransportUrl, type BrokerHost, type TransportUrl } from './url.js';
 export type { ReconnectOptions } from './amqp-link.js';
+export { OSLO_RABBIT_DEFAULTS, rabbitLayout, type RabbitLayout, type RabbitQueueOptions } from './rabbit-layout.js';
 export { silentLogger } from './log.js';
 
 export type CreateBusOptions = AmqpBusOptions & { broker?: MemoryBroker };

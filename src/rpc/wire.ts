@@ -16,6 +16,11 @@ export interface RequestMessage {
   msgId: string | null;
   replyQueue: string | null;
   uniqueId: string;
+  /**
+   * oslo's `_timeout` (call_monitor_timeout, seconds): the caller wants a heartbeat reply at
+   * least this often while the method runs. Null when it does not (the usual case).
+   */
+  monitorTimeout?: number | null;
 }
 
 /** A remote failure, reduced to what crosses the wire. */
@@ -28,6 +33,8 @@ export interface ReplyMessage {
   msgId: string;
   result?: unknown;
   failure: RemoteFailure | null;
+  /** False on oslo's heartbeats (a call still running, no result yet); true on the answer. */
+  ending?: boolean;
 }
 
 export const newId = (): string => randomUUID().replace(/-/g, '');
@@ -57,8 +64,10 @@ export function encodeRequest(m: Omit<RequestMessage, 'uniqueId'> & { uniqueId?:
   if (c.isAdmin !== undefined) inner._context_is_admin = c.isAdmin;
   if (c.roles !== undefined) inner._context_roles = c.roles;
   if (m.msgId) {
+    // oslo sends all three on a call; `_timeout` null: we ask for no heartbeats.
     inner._msg_id = m.msgId;
     inner._reply_q = m.replyQueue;
+    inner._timeout = m.monitorTimeout ?? null;
   }
   return wrap(inner);
 }
@@ -83,6 +92,7 @@ export function decodeRequest(body: Buffer | string): RequestMessage {
     msgId: typeof m._msg_id === 'string' ? m._msg_id : null,
     replyQueue: typeof m._reply_q === 'string' ? m._reply_q : null,
     uniqueId: typeof m._unique_id === 'string' ? m._unique_id : '',
+    monitorTimeout: typeof m._timeout === 'number' && m._timeout > 0 ? m._timeout : null,
   };
 }
 
@@ -91,7 +101,12 @@ export function encodeReply(r: ReplyMessage): string {
   const failure = r.failure
     ? JSON.stringify({ class: r.failure.type, module: 'neutrino', message: r.failure.message, tb: [], args: [r.failure.message], kwargs: {} })
     : null;
-  return wrap({ result: r.failure ? null : r.result, failure, ending: true, _msg_id: r.msgId, _unique_id: newId() });
+  return wrap({ result: r.failure ? null : r.result, failure, ending: r.ending ?? true, _msg_id: r.msgId, _unique_id: newId() });
+}
+
+/** oslo's keep-alive for a caller that set `_timeout`: a reply with no result that does not end the call. */
+export function encodeHeartbeat(msgId: string): string {
+  return encodeReply({ msgId, result: null, failure: null, ending: false });
 }
 
 export function decodeReply(body: Buffer | string): ReplyMessage {
@@ -102,7 +117,8 @@ export function decodeReply(body: Buffer | string): ReplyMessage {
     const f = (typeof m.failure === 'string' ? JSON.parse(m.failure) : m.failure) as Record<string, unknown>;
     failure = { type: String(f.class ?? 'Exception'), message: String(f.message ?? '') };
   }
-  return { msgId: m._msg_id, result: m.result ?? undefined, failure };
+  // A reply without `ending` comes from an old sender that had no heartbeats: it is the answer.
+  return { msgId: m._msg_id, result: m.result ?? undefined, failure, ending: m.ending !== false };
 }
 
 /** What a handler's exception becomes on the wire: its class name and message. */

@@ -98,9 +98,11 @@ function lateApiServices(allowed: ApiServices['allowed']): { services: ApiServic
 function serveAgents(bus: RpcBus, plugins: readonly ServicePlugin[], db: Db, cfg: Config, startTime: number): Promise<Serving> {
   const rpc = new RpcRegistry();
   for (const e of plugins.flatMap((p) => p.rpc ?? [])) rpc.add(e.topic, e.handlers);
+  // Neutron's server serves `<topic>.<[DEFAULT] host>` too.
+  const host = cfg.DEFAULT.host || hostname();
   return serveInBackground(bus, [
-    () => serveReportState(bus, hostname(), db, { agentDownTime: cfg.DEFAULT.agent_down_time, startTime }).then((h) => [h]),
-    () => rpc.serveAll(bus, hostname()),
+    () => serveReportState(bus, host, db, { agentDownTime: cfg.DEFAULT.agent_down_time, startTime }).then((h) => [h]),
+    () => rpc.serveAll(bus, host),
   ]);
 }
 

@@ -16,6 +16,7 @@ import {
   type RabbitHarness,
 } from './rabbit.js';
 import { busSemantics } from './suite.js';
+import { encodeRequest } from '../../src/rpc/wire.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 const skip = await skipUnlessRabbit();
@@ -67,7 +68,7 @@ describe('RabbitMQ transport', { skip }, () => {
       await client.call({ topic, server: 'host-r' }, 'ping', {}, { context: { requestId: 'req-host', projectId: null }, timeoutMs: 5000 }),
       'pong req-host',
     );
-    // The fanout queue was exclusive to the old connection: it must have been declared anew.
+    // The fanout queue outlived the old connection; the new one must consume it again.
     for (let i = 0; !fanned.includes('after') && i < 50; i++) {
       await client.fanout(topic, 'note', { tag: 'after' });
       await sleep(100);
@@ -172,6 +173,26 @@ describe('RabbitMQ transport', { skip }, () => {
     const ok = h.topic('after-refusal');
     await bus.serve(ok, 'host-x', { ping: async () => 'pong' });
     assert.equal(await bus.call(ok, 'ping', {}, { timeoutMs: 5000 }), 'pong');
+  });
+
+  it("a message delivered twice (same oslo `_unique_id`) runs once, as oslo's listeners do", async () => {
+    const topic = h.topic('dup');
+    const bus = await h.bus();
+    const seen: number[] = [];
+    await bus.serve(topic, 'host-d', { note: async (_c: RpcContext, a: { i: number }) => void seen.push(a.i) });
+    const body = (uniqueId: string, i: number) =>
+      Buffer.from(
+        encodeRequest({ method: 'note', args: { i }, context: { requestId: 'req-dup', projectId: null }, msgId: null, replyQueue: null, uniqueId }),
+      );
+    await h.rawChannel(async (ch) => {
+      ch.publish(h.exchange, topic, body('u1', 1));
+      ch.publish(h.exchange, topic, body('u1', 1));
+      ch.publish(h.exchange, topic, body('u2', 2));
+      await ch.close(); // after the publishes, in order: they have reached the broker
+    });
+    await waitFor('both distinct casts', () => seen.includes(2));
+    await sleep(200);
+    assert.deepEqual(seen, [1, 2]);
   });
 
   it('fails over to the next host of the transport_url', async () => {

@@ -1,8 +1,10 @@
-// transport_url parsing (oslo's format) and the wire format's round trips: pure, no broker.
+// transport_url parsing (oslo's format), the wire format's round trips and the RabbitMQ layout: pure, no broker.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseTransportUrl, redactTransportUrl, TransportUrlError } from '../../src/rpc/index.js';
-import { decodeReply, decodeRequest, describeFailure, encodeReply, encodeRequest } from '../../src/rpc/wire.js';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
+import { AmqpBus, OSLO_RABBIT_DEFAULTS, parseTransportUrl, rabbitLayout, redactTransportUrl, TransportUrlError } from '../../src/rpc/index.js';
+import { busFromConfig, rabbitOptionsFromConfig } from '../../src/rpc/from-config.js';
+import { decodeReply, decodeRequest, describeFailure, encodeHeartbeat, encodeReply, encodeRequest } from '../../src/rpc/wire.js';
 
 describe('transport_url', () => {
   it('reads one host with credentials and a virtual host', () => {
@@ -85,10 +87,86 @@ describe('wire format', () => {
   });
 
   it('replies carry a result or a failure with the remote class', () => {
-    assert.deepEqual(decodeReply(encodeReply({ msgId: 'm', result: [1], failure: null })), { msgId: 'm', result: [1], failure: null });
+    assert.deepEqual(decodeReply(encodeReply({ msgId: 'm', result: [1], failure: null })), { msgId: 'm', result: [1], failure: null, ending: true });
     class SubnetInUse extends Error {}
     const f = describeFailure(new SubnetInUse('busy'));
     assert.deepEqual(f, { type: 'SubnetInUse', message: 'busy' });
     assert.deepEqual(decodeReply(encodeReply({ msgId: 'm', failure: f })).failure, f);
+  });
+
+  it("calls carry oslo's `_timeout`; heartbeats are replies that do not end the call", () => {
+    const inner = (body: string) => JSON.parse(JSON.parse(body)['oslo.message']);
+    const call = inner(encodeRequest({ method: 'm', args: {}, context: { requestId: 'r', projectId: null }, msgId: 'm1', replyQueue: 'reply_x' }));
+    assert.ok('_timeout' in call && call._timeout === null, 'a call says it wants no heartbeat');
+    assert.match(call._unique_id, /^[0-9a-f]{32}$/);
+    const cast = inner(encodeRequest({ method: 'm', args: {}, context: { requestId: 'r', projectId: null }, msgId: null, replyQueue: null }));
+    assert.ok(!('_timeout' in cast) && !('_msg_id' in cast) && !('_reply_q' in cast), 'a cast carries no reply address');
+    // What oslo's RPCClient(call_monitor_timeout=5) sends, and the heartbeat its server answers with.
+    const monitored =
+      '{"oslo.version": "2.0", "oslo.message": "{\\"method\\": \\"m\\", \\"args\\": {}, \\"_msg_id\\": \\"a\\", \\"_reply_q\\": \\"reply_b\\", \\"_timeout\\": 5}"}';
+    assert.equal(decodeRequest(monitored).monitorTimeout, 5);
+    const hb = decodeReply(encodeHeartbeat('a'));
+    assert.deepEqual(hb, { msgId: 'a', result: undefined, failure: null, ending: false });
+    // A reply from a sender that predates `ending` is the answer.
+    assert.equal(decodeReply('{"oslo.version": "2.0", "oslo.message": "{\\"_msg_id\\": \\"a\\", \\"result\\": 1}"}').ending, true);
+  });
+});
+
+describe('RabbitMQ layout', () => {
+  it("declares what oslo.messaging's rabbit driver declares, under its defaults", () => {
+    const l = rabbitLayout();
+    assert.deepEqual(l.controlExchange, { durable: false, autoDelete: false });
+    assert.deepEqual(l.topicQueue, { durable: false, autoDelete: false, exclusive: false, arguments: {} });
+    assert.deepEqual(l.fanoutExchange, { durable: false, autoDelete: true });
+    const transient = { durable: false, autoDelete: false, exclusive: false, arguments: { 'x-expires': 1_800_000 } };
+    assert.deepEqual(l.fanoutQueue, transient);
+    assert.deepEqual(l.replyQueue, transient);
+  });
+
+  it('follows amqp_durable_queues, amqp_auto_delete, the TTL, HA and quorum settings', () => {
+    const d = rabbitLayout({ durableQueues: true, autoDelete: true, transientQueuesTtl: 60, haQueues: true });
+    assert.deepEqual(d.controlExchange, { durable: true, autoDelete: true });
+    assert.deepEqual(d.topicQueue, { durable: true, autoDelete: true, exclusive: false, arguments: { 'x-ha-policy': 'all' } });
+    assert.deepEqual(d.fanoutExchange, { durable: false, autoDelete: true }, 'fanout exchanges never follow them');
+    assert.deepEqual(d.replyQueue.arguments, { 'x-ha-policy': 'all', 'x-expires': 60_000 });
+    const q = rabbitLayout({ quorumQueue: true, quorumDeliveryLimit: 3, quorumMaxMemoryBytes: 1024 });
+    assert.equal(q.controlExchange.durable, true, 'quorum implies durable');
+    assert.deepEqual(q.topicQueue.arguments, { 'x-queue-type': 'quorum', 'x-delivery-limit': 3, 'x-max-in-memory-bytes': 1024 });
+    assert.deepEqual(q.fanoutQueue.arguments, { 'x-expires': 1_800_000 }, 'transient queues are never quorum');
+    assert.throws(() => rabbitLayout({ quorumQueue: true, haQueues: true }), /cannot both/);
+    assert.throws(() => rabbitLayout({ transientQueuesTtl: 0 }), /positive/);
+  });
+});
+
+describe('RabbitMQ options from the configuration', () => {
+  it("reads oslo.messaging's option names, under its defaults", () => {
+    assert.deepEqual(rabbitOptionsFromConfig(loadConfig([])), OSLO_RABBIT_DEFAULTS);
+    const cfg = loadConfig([], {
+      oslo_messaging_rabbit: { amqp_durable_queues: 'true', amqp_auto_delete: 'yes', rabbit_transient_queues_ttl: '60', rabbit_quorum_queue: 'true' },
+    });
+    assert.deepEqual(rabbitOptionsFromConfig(cfg), {
+      ...OSLO_RABBIT_DEFAULTS,
+      durableQueues: true,
+      autoDelete: true,
+      transientQueuesTtl: 60,
+      quorumQueue: true,
+    });
+    assert.equal(loadConfig([]).DEFAULT.control_exchange, 'neutron');
+    assert.equal(loadConfig([]).DEFAULT.rpc_response_timeout, 60);
+  });
+
+  it('refuses what oslo refuses, naming the section', () => {
+    const cfg = loadConfig([], { oslo_messaging_rabbit: { rabbit_quorum_queue: 'true', rabbit_ha_queues: 'true' } });
+    assert.throws(
+      () => busFromConfig(cfg, undefined),
+      (e: Error) => e instanceof ConfigError && /\[oslo_messaging_rabbit\].*cannot both/.test(e.message),
+    );
+    assert.throws(() => loadConfig([], { oslo_messaging_rabbit: { rabbit_transient_queues_ttl: '0' } }), ConfigError);
+  });
+
+  it('a rabbit:// transport_url gives an AMQP bus (not connected here)', async () => {
+    const b = busFromConfig(loadConfig([], { DEFAULT: { transport_url: 'rabbit://guest:guest@127.0.0.1:1/' } }), undefined);
+    assert.ok(b instanceof AmqpBus);
+    await b.close();
   });
 });

@@ -58,7 +58,7 @@ import { FW_TABLE } from './firewall.js';
 import type { AgentMetrics } from '../metrics.js';
 import { AGENT_TYPE_LINUXBRIDGE, L2POP_TOPIC, PLUGIN_TOPIC, PORT_DELETE_TOPIC, PORT_UPDATE_TOPIC, SG_UPDATE_TOPIC } from '../../core/wire.js';
 
-export const AGENT_BINARY = 'neutrino-linuxbridge-agent';
+export const AGENT_BINARY = 'neutron-linuxbridge-agent';
 /** More taps named by events than this, and a quick pass reads every link instead (one dump beats many lookups). */
 const SCOPED_MAX = 64;
 /** The first retry of a failed pass waits this long, ms; each further one twice as long, up to polling_interval. */
