@@ -354,6 +354,36 @@ export interface SubPortTable {
   segmentation_id: number;
 }
 
+export interface AddressGroupTable extends StandardColumns {
+  id: string;
+  project_id: string;
+  name: string;
+}
+
+export interface AddressAssociationTable {
+  address_group_id: string;
+  /** A CIDR, host bits cleared. */
+  address: string;
+}
+
+export interface DefaultSecurityGroupRuleTable {
+  id: string;
+  direction: string;
+  ethertype: string;
+  /** A group id, or 'PARENT': the group the rule is made for. */
+  remote_group_id: string | null;
+  remote_address_group_id: string | null;
+  protocol: string | null;
+  port_range_min: number | null;
+  port_range_max: number | null;
+  remote_ip_prefix: string | null;
+  used_in_default_sg: number;
+  used_in_non_default_sg: number;
+  description: string;
+  created_at: string;
+  rule_key: string;
+}
+
 export interface Database {
   networks: NetworkTable;
   network_segments: NetworkSegmentTable;
@@ -384,6 +414,9 @@ export interface Database {
   router_routes: RouterRouteTable;
   floatingips: FloatingIpTable;
   metering_labels: MeteringLabelTable;
+  address_groups: AddressGroupTable;
+  address_associations: AddressAssociationTable;
+  default_security_group_rules: DefaultSecurityGroupRuleTable;
   metering_label_rules: MeteringLabelRuleTable;
   qos_policies: QosPolicyTable;
   qos_policies_default: QosPolicyDefaultTable;

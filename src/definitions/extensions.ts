@@ -41,7 +41,11 @@ export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
   ext('security-group', 'security-group', 'The security groups extension.', '2012-10-05T10:00:00-00:00'),
   ext('stateful-security-group', 'Stateful security group', 'Indicates if the security group is stateful or not', '2019-11-26T09:00:00-00:00'),
   ext('security-groups-normalized-cidr', 'Normalized CIDR field for security group rules', 'Add new field with normalized remote_ip_prefix cidr in SG rule', '2020-07-28T10:00:00-00:00'),
-  ext('security-groups-port-filtering', 'Port filtering on security groups', 'Provides security groups filtering when listing ports', '2018-01-09T09:00:00-00:00'),
+  // neutron-lib's alias (port_security_groups_filtering); neutrino listed it as 'security-groups-port-filtering' before.
+  ext('port-security-groups-filtering', 'Port filtering on security groups', 'Provides security groups filtering when listing ports', '2018-01-09T09:00:00-00:00'),
+  ext('security-groups-remote-address-group', 'Remote address group id field for security group rules', 'Add new field of remote address group id in SG rules', '2020-08-25T10:00:00-00:00'),
+  ext('security-groups-default-rules', 'Default rules for security groups', 'Configure set of security group rules used as default rules for every new security group', '2022-12-19T10:00:00-00:00'),
+  ext('address-group', 'Address group', 'Support address group', '2020-07-15T10:00:00-00:00'),
   ext('security-groups-shared-filtering', 'Security group filtering on the shared field', 'Support filtering security groups on the shared field', '2021-10-05T09:00:00-00:00'),
   ext('agent', 'agent', 'The agent management extension.', '2013-02-03T10:00:00-00:00'),
   ext('router', 'Neutron L3 Router', 'Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway.', '2012-07-20T10:00:00-00:00'),
@@ -60,6 +64,7 @@ export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
   ext('rbac-address-scope', 'Add address_scope type to RBAC', 'Add address_scope type to RBAC', '2020-02-12T00:00:00-00:00'),
   ext('rbac-subnetpool', 'Add subnetpool type to RBAC', 'Add subnetpool type to RBAC', '2020-02-05T00:00:00-00:00'),
   ext('rbac-security-groups', 'Add security_group type to network RBAC', 'Add security_group type to network RBAC', '2019-02-14T00:00:00-00:00'),
+  ext('rbac-address-group', 'Add address_group type to RBAC', 'Add address_group type to network RBAC', '2021-01-20T00:00:00-00:00'),
   // Metering (src/plugins/metering) and segments (src/plugins/segments).
   ext('metering', 'Neutron Metering', 'Neutron Metering extension.', '2013-06-12T10:00:00-00:00'),
   ext('metering_source_and_destination_fields', 'Neutron Metering with source and destination filtering',

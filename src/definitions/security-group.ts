@@ -3,7 +3,7 @@
 // and the converters Neutron applies to rule attributes before the plugin sees them
 // (neutron/extensions/securitygroup.py): protocol names/numbers, port numbers, ethertype, CIDR.
 import type { AttributeDef, ResourceDef, Validator } from '../core/definition.js';
-import { COLUMN, idAttr, projectAttrs, standardAttrs } from './common.js';
+import { BOOL_COLUMN, COLUMN, idAttr, projectAttrs, standardAttrs } from './common.js';
 import { invalidAttribute } from '../core/errors.js';
 import { boolean, filterBool, filterInt, isUuid, list, oneOf, string } from './validators.js';
 import { ADDRESS_BITS, formatIp, invalidCidr, tryParseIp } from '../ipam/index.js';
@@ -169,11 +169,46 @@ export const securityGroupRuleDef: ResourceDef = {
     port_range_max: ruleAttr({ default: null, validate: convertPort, filterConvert: filterInt }),
     ethertype: ruleAttr({ default: 'IPv4', validate: convertEthertype, filterConvert: (raw) => convertEthertype(raw, 'ethertype') }),
     remote_ip_prefix: ruleAttr({ default: null, validate: convertIpPrefix }),
-    // The attribute of security-groups-remote-address-group; neutrino has no address groups, so
-    // any id given is unknown (404) and rules always show null. The extension is not listed.
-    remote_address_group_id: ruleAttr({ default: null, validate: idOrNull }),
+    remote_address_group_id: ruleAttr({ default: null, validate: idOrNull, extension: 'security-groups-remote-address-group' }),
     normalized_cidr: { ...ro, filter: true, sortKey: true, extension: 'security-groups-normalized-cidr', column: COLUMN },
     ...projectAttrs,
     ...ruleStandardAttrs,
+  },
+};
+
+/** The remote_group_id of a default rule that stands for the group being created. */
+export const PARENT_SG = 'PARENT';
+
+const invisibleOwner = { visible: false, filter: false, sortKey: false, column: undefined } as const;
+
+/**
+ * /v2.0/default-security-group-rules (security-groups-default-rules, Neutron 2023.2): the rules
+ * a new group is created with, the default group's (used_in_default_sg) and the others'
+ * (used_in_non_default_sg). Owned by no project; made and deleted by admins, never updated.
+ */
+export const defaultSecurityGroupRuleDef: ResourceDef = {
+  name: 'default_security_group_rule',
+  collection: 'default_security_group_rules',
+  path: 'default-security-group-rules',
+  table: 'default_security_group_rules',
+  attributes: {
+    id: idAttr,
+    tenant_id: { ...projectAttrs.tenant_id!, ...invisibleOwner },
+    project_id: { ...projectAttrs.project_id!, ...invisibleOwner },
+    description: { allowPost: true, allowPut: false, default: '', validate: string(255), visible: true, filter: true, column: COLUMN },
+    remote_group_id: ruleAttr({ default: null, validate: idOrNull }),
+    remote_address_group_id: ruleAttr({ default: null, validate: idOrNull }),
+    direction: ruleAttr({ validate: oneOf(DIRECTIONS) }),
+    protocol: ruleAttr({ default: null, validate: convertProtocol, filterConvert: (raw) => raw.toLowerCase() }),
+    port_range_min: ruleAttr({ default: null, validate: convertPort, filterConvert: filterInt }),
+    port_range_max: ruleAttr({ default: null, validate: convertPort, filterConvert: filterInt }),
+    ethertype: ruleAttr({ default: 'IPv4', validate: convertEthertype, filterConvert: (raw) => convertEthertype(raw, 'ethertype') }),
+    remote_ip_prefix: ruleAttr({ default: null, validate: convertIpPrefix }),
+    used_in_default_sg: {
+      allowPost: true, allowPut: false, validate: boolean, visible: true, filter: true, filterConvert: filterBool, column: BOOL_COLUMN,
+    },
+    used_in_non_default_sg: {
+      allowPost: true, allowPut: false, validate: boolean, visible: true, filter: true, filterConvert: filterBool, column: BOOL_COLUMN,
+    },
   },
 };

@@ -64,6 +64,11 @@ export interface SgRule {
   stateful?: boolean;
 }
 
+/** The remote group or remote address group whose members' set the rule matches, if any. */
+export function remoteOf(r: SgRule): string | null {
+  return r.remote_group_id || r.remote_address_group_id || null;
+}
+
 /** One port, as security_group_info_for_devices' `devices` describes it. */
 export interface FirewallPort {
   /** The tap name. */
@@ -198,8 +203,10 @@ export function ruleMatch(r: SgRule): string | null {
     if (m === false) return null;
     if (m) parts.push(m);
   }
-  if (r.remote_group_id) parts.push(`${kw} ${r.direction === 'egress' ? 'daddr' : 'saddr'} @${groupSetName(r.remote_group_id, v)}`);
-  if (r.remote_address_group_id) return null; // no address groups here
+  // A remote address group is a set like a remote group's: the server sends its CIDRs in
+  // sg_member_ips under its id (ids are UUIDs, so the two kinds never share a set name).
+  const remote = remoteOf(r);
+  if (remote) parts.push(`${kw} ${r.direction === 'egress' ? 'daddr' : 'saddr'} @${groupSetName(remote, v)}`);
   const proto = protocolNumber(r.protocol);
   if (proto === undefined) return null;
   if (proto !== null) {
@@ -320,7 +327,8 @@ function groupRules(p: FirewallPort, m: FirewallModel, direction: string, needSe
     if (rule.direction !== direction) continue;
     const match = ruleMatch(rule);
     if (!match) continue;
-    if (rule.remote_group_id) needSets.add(`${rule.remote_group_id}|${rule.ethertype === 'IPv6' ? 6 : 4}`);
+    const remote = remoteOf(rule);
+    if (remote) needSets.add(`${remote}|${rule.ethertype === 'IPv6' ? 6 : 4}`);
     out.add(`${match} return`);
   }
   return [...out].sort();
@@ -593,7 +601,7 @@ export function staleFlows(prev: FirewallState, next: FirewallState): StaleFlows
     const now = next.members.get(g);
     if (!now) continue;
     const naming = [...next.ports.values()].filter((p) =>
-      (p.security_groups ?? []).some((sg) => (next.groups.get(sg) ?? []).some((r) => r.remote_group_id === g)),
+      (p.security_groups ?? []).some((sg) => (next.groups.get(sg) ?? []).some((r) => remoteOf(r) === g)),
     );
     for (const v of [4, 6] as const) {
       const still = memberSet(now, v);

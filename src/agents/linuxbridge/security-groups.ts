@@ -39,6 +39,7 @@ import {
   conntrackArgv,
   idsFromTable,
   isFiltered,
+  remoteOf,
   renderFirewall,
   staleFlows,
   zonesFromTable,
@@ -200,7 +201,7 @@ export class SecurityGroupFirewall {
       const concerned =
         kind === 'rule'
           ? (p: FirewallPort) => (p.security_groups ?? []).includes(id)
-          : (p: FirewallPort) => (p.security_groups ?? []).some((sg) => (this.groups.get(sg) ?? []).some((r) => r.remote_group_id === id));
+          : (p: FirewallPort) => (p.security_groups ?? []).some((sg) => (this.groups.get(sg) ?? []).some((r) => remoteOf(r) === id));
       const d = [...this.ports].find(([, p]) => p && concerned(p))?.[0];
       if (d) this.stale.add(d);
     }
@@ -228,7 +229,7 @@ export class SecurityGroupFirewall {
     const used = new Set<string>();
     const remote = new Set<string>();
     for (const p of this.ports.values()) for (const g of p?.security_groups ?? []) used.add(g);
-    for (const g of used) for (const r of this.groups.get(g) ?? []) if (r.remote_group_id) remote.add(r.remote_group_id);
+    for (const g of used) for (const r of this.groups.get(g) ?? []) if (remoteOf(r)) remote.add(remoteOf(r)!);
     for (const g of this.groups.keys()) if (!used.has(g)) this.groups.delete(g);
     for (const g of this.members.keys()) if (!remote.has(g)) this.members.delete(g);
   }

@@ -19,6 +19,7 @@ import { newRpcContext, silentLogger, toRpcContext, type RpcBus, type RpcContext
 import { idChunks, whereIdIn } from '../common/list-sql.js';
 import { SG_UPDATE_TOPIC, isNetworkOwned } from '../../core/wire.js';
 import { Events, type CallbackRegistry, type EventPayload } from '../../core/callbacks.js';
+import { addressesOf } from './address-groups.js';
 
 export interface SgRuleInfo {
   direction: string;
@@ -194,11 +195,19 @@ export class SecurityGroupRpc {
     const rules = await this.groupRules(db, groupIds);
     // Remote groups and the ethertypes their rules use, per port too (Neutron's bookkeeping).
     const remote = new Map<string, Set<string>>();
+    const remoteAg = new Map<string, Set<string>>();
     const outDevices: Record<string, Rec> = {};
     for (const [id, p] of ports) {
       const source = new Set<string>();
+      const sourceAg = new Set<string>();
       for (const g of (p.security_groups as string[] | undefined) ?? []) {
         for (const r of rules.get(g) ?? []) {
+          if (r.remote_address_group_id) {
+            sourceAg.add(r.remote_address_group_id);
+            (remoteAg.get(r.remote_address_group_id) ?? remoteAg.set(r.remote_address_group_id, new Set()).get(r.remote_address_group_id)!).add(
+              r.ethertype,
+            );
+          }
           if (!r.remote_group_id) continue;
           source.add(r.remote_group_id);
           (remote.get(r.remote_group_id) ?? remote.set(r.remote_group_id, new Set()).get(r.remote_group_id)!).add(r.ethertype);
@@ -210,7 +219,7 @@ export class SecurityGroupRpc {
         fixed_ips: ips,
         security_group_rules: providerRules(ips),
         security_group_source_groups: [...source].sort(),
-        security_group_remote_address_groups: [],
+        security_group_remote_address_groups: [...sourceAg].sort(),
       };
     }
     const members = await this.memberIps(db, [...remote.keys()]);
@@ -219,6 +228,14 @@ export class SecurityGroupRpc {
       const entry: Record<string, Member[]> = {};
       for (const e of ethertypes) entry[e] = (members.get(g) ?? []).filter(([ip]) => `IPv${version(ip)}` === e);
       sgMemberIps[g] = entry;
+    }
+    // Address groups' CIDRs go in sg_member_ips too, under the address group's id and with no
+    // MAC, so that agents treat both kinds of remote alike (as Neutron sends them).
+    const agAddresses = await addressesOf(this.o.db, db, [...remoteAg.keys()]);
+    for (const [ag, ethertypes] of remoteAg) {
+      const entry: Record<string, Member[]> = {};
+      for (const e of ethertypes) entry[e] = (agAddresses.get(ag) ?? []).filter((cidr) => `IPv${version(cidr)}` === e).map((cidr): Member => [cidr, null]);
+      sgMemberIps[ag] = entry;
     }
     return { devices: outDevices, security_groups: Object.fromEntries(rules), sg_member_ips: sgMemberIps };
   }
@@ -236,12 +253,13 @@ export class SecurityGroupRpc {
         for (const r of groups[g] ?? []) {
           const rule = { ...r, security_group_id: g };
           delete (rule as { stateful?: boolean }).stateful;
-          if (!r.remote_group_id) {
+          const remoteId = r.remote_group_id ?? r.remote_address_group_id;
+          if (!remoteId) {
             list.push(rule);
             continue;
           }
           const key = r.direction === 'egress' ? 'dest_ip_prefix' : 'source_ip_prefix';
-          for (const [ip] of members[r.remote_group_id]?.[r.ethertype] ?? []) {
+          for (const [ip] of members[remoteId]?.[r.ethertype] ?? []) {
             if (own.has(ip)) continue;
             list.push({ ...rule, [key]: ip.includes('/') ? ip : `${ip}/${version(ip) === 4 ? 32 : 128}` });
           }
@@ -345,7 +363,7 @@ export class SecurityGroupNotifier {
  * deleting a group also deleted the rules of other groups that named it as their remote group;
  * a port's groups gain or lose a member or an address.
  */
-export function subscribeSecurityGroupNotifier(callbacks: CallbackRegistry, n: SecurityGroupNotifier): void {
+export function subscribeSecurityGroupNotifier(callbacks: CallbackRegistry, n: SecurityGroupNotifier, db?: Db): void {
   const ctxOf = (p: EventPayload) => (p.context ? toRpcContext(p.context) : undefined);
   const opts = { name: 'security-group-notifier' };
   callbacks.subscribe(
@@ -366,6 +384,29 @@ export function subscribeSecurityGroupNotifier(callbacks: CallbackRegistry, n: S
     (p: EventPayload) => n.ruleUpdated((p.metadata?.referringGroups as string[]) ?? [], ctxOf(p)),
     opts,
   );
+  // An address group's addresses changed: the groups whose rules name it (as Neutron's agents
+  // turn address_group_updated into security_groups_rule_updated of those groups).
+  if (db)
+    callbacks.subscribe(
+      'address_group',
+      Events.AFTER_UPDATE,
+      async (p: EventPayload) => {
+        const before = ((p.before?.addresses as string[] | undefined) ?? []).join(',');
+        const after = ((p.after?.addresses as string[] | undefined) ?? []).join(',');
+        if (before === after) return;
+        const rows = await db.kysely
+          .selectFrom('security_group_rules')
+          .select('security_group_id')
+          .distinct()
+          .where('remote_address_group_id', '=', p.resourceId!)
+          .execute();
+        n.ruleUpdated(
+          rows.map((r) => r.security_group_id),
+          ctxOf(p),
+        );
+      },
+      opts,
+    );
   callbacks.subscribe('port', Events.AFTER_CREATE, (p: EventPayload) => n.created([p.after!]), opts);
   callbacks.subscribe('port', Events.AFTER_UPDATE, (p: EventPayload) => n.updated(p.before!, p.after!), opts);
   callbacks.subscribe('port', Events.AFTER_DELETE, (p: EventPayload) => n.deleted(p.before!), opts);

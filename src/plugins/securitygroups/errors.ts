@@ -59,3 +59,19 @@ export const securityGroupRuleUpdateNotSupported = () =>
     'NotImplementedError',
     'Security group rules cannot be updated, not even their description: delete the rule and create a new one.',
   );
+
+// ---- address groups (neutron_lib/exceptions/address_group.py) ----------------------------------
+const pyStrList = (xs: readonly string[]) => `[${xs.map((x) => `'${x}'`).join(', ')}]`;
+export const addressGroupInUse = (id: string) =>
+  new NeutronError(409, 'AddressGroupInUse', `Address group ${id} is in use on one or more security group rules.`);
+export const addressesNotFound = (addresses: string[], id: string) =>
+  notFound('AddressesNotFound', `Addresses ${pyStrList(addresses)} not found in the address group ${id}.`);
+export const addressesAlreadyExist = (addresses: string[], id: string) =>
+  bad('AddressesAlreadyExist', `Addresses ${pyStrList(addresses)} already exist in the address group ${id}.`);
+
+// ---- default security group rules (neutron/extensions/security_groups_default_rules.py) --------
+export const defaultSecurityGroupRuleNotFound = (id: string) =>
+  notFound('DefaultSecurityGroupRuleNotFound', `Default Security Group rule ${id} does not exist`);
+export const defaultSecurityGroupRuleExists = (ruleId: string) =>
+  conflict('DefaultSecurityGroupRuleExists', `Default Security group rule already exists. Rule id is ${ruleId}.`);
+export const duplicateDefaultSgRuleInPost = () => conflict('DuplicateDefaultSgRuleInPost', 'Duplicate Default Security Group Rule in POST.');

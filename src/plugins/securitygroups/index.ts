@@ -7,9 +7,13 @@ export const SECURITY_GROUP_ALIASES: readonly string[] = [
   'security-group',
   'stateful-security-group',
   'security-groups-normalized-cidr',
-  'security-groups-port-filtering',
+  'port-security-groups-filtering',
+  'security-groups-remote-address-group',
+  'security-groups-default-rules',
+  'address-group',
   'security-groups-shared-filtering',
   'rbac-security-groups',
+  'rbac-address-group',
 ];
 
 export { PortSecurityGroups, SecurityGroupStore };

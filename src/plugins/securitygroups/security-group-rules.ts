@@ -25,6 +25,8 @@ import { normalizeRule, ruleKey, type NormalizedRule } from './rules.js';
 import { ruleDict, sgShared, type SecurityGroupStore } from './store.js';
 import { listProject } from './security-groups.js';
 import { Events } from '../../core/callbacks.js';
+import { rbacShared } from '../common/visibility.js';
+import { ADDRESS_GROUP_RBAC } from './address-groups.js';
 
 export class SecurityGroupRuleHandler extends TableResource<'security_group_rules'> {
   /** Any rule can be shown by id: the policy (rule owner or group owner) decides, as in Neutron. */
@@ -72,6 +74,12 @@ export class SecurityGroupRuleHandler extends TableResource<'security_group_rule
     return (await q.executeTakeFirst()) !== undefined;
   }
 
+  private async addressGroupFor(db: Reader, ctx: RequestContext, id: string, projectId: string): Promise<boolean> {
+    let q = db.selectFrom('address_groups').select('id').where('id', '=', id);
+    if (!ctx.isAdmin) q = q.where(sql<SqlBool>`(address_groups.project_id = ${projectId} or ${rbacShared(projectId, ADDRESS_GROUP_RBAC, 'address_groups.id')})`);
+    return (await q.executeTakeFirst()) !== undefined;
+  }
+
   private validate(bodies: Rec[]): NormalizedRule[] {
     if (bodies.length > 1) {
       if (new Set(bodies.map((b) => b.security_group_id)).size > 1) {
@@ -103,8 +111,8 @@ export class SecurityGroupRuleHandler extends TableResource<'security_group_rule
       const r = rules[i]!;
       const projectId = bodies[i]!.project_id as string;
       if (r.remote_group_id && !(await this.groupFor(db, ctx, r.remote_group_id, projectId))) throw securityGroupNotFound(r.remote_group_id);
-      // neutrino has no address groups: any remote address group is an unknown one.
-      if (r.remote_address_group_id) {
+      // The address group must be the rule's project's or shared with it (Neutron's check_address_group).
+      if (r.remote_address_group_id && !(await this.addressGroupFor(db, ctx, r.remote_address_group_id, projectId))) {
         throw addressGroupNotFound(r.remote_address_group_id);
       }
       if (!(await this.groupFor(db, ctx, r.security_group_id, projectId))) throw securityGroupNotFound(r.security_group_id);

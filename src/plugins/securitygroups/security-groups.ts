@@ -43,8 +43,9 @@ export class SecurityGroupHandler extends TableResource<'security_groups'> {
       const ids: string[] = [];
       for (const body of bodies) {
         const projectId = body.project_id as string;
-        await this.s.quota.enforce(tx, projectId, { security_group: 1, security_group_rule: 2 });
         const id = body.id as string;
+        const rules = await this.s.newGroupRules(tx, id, projectId);
+        await this.s.quota.enforce(tx, projectId, { security_group: 1, security_group_rule: rules.length });
         await this.s.insertGroup(tx, {
           id,
           project_id: projectId,
@@ -52,7 +53,7 @@ export class SecurityGroupHandler extends TableResource<'security_groups'> {
           description: body.description as string,
           stateful: body.stateful !== false,
         });
-        await this.s.insertRules(tx, this.s.egressRules(id, projectId));
+        await this.s.insertRules(tx, rules);
         ids.push(id);
       }
       const rows = await tx.selectFrom('security_groups').selectAll().where('id', 'in', ids).execute();

@@ -12,6 +12,7 @@ import { i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js
 import type { QuotaEngine } from '../../quota/quota.js';
 import { idChunks, loadTags, whereIdIn } from '../common/list-sql.js';
 import type { CallbackRegistry } from '../../core/callbacks.js';
+import { rulesFromTemplate } from './default-rules.js';
 
 export const RBAC_TYPE = 'security_group';
 export const DEFAULT_SG_NAME = 'default';
@@ -214,9 +215,9 @@ export class SecurityGroupStore {
       .execute();
   }
 
-  /** Egress to anywhere over IPv4 and IPv6: the rules every new group starts with. */
-  egressRules(groupId: string, projectId: string): NewRule[] {
-    return ['IPv4', 'IPv6'].map((ethertype) => ({ project_id: projectId, security_group_id: groupId, direction: 'egress', ethertype }));
+  /** The rules a new (non-default) group starts with: the template's used_in_non_default_sg ones. */
+  newGroupRules(tx: Tx, groupId: string, projectId: string): Promise<NewRule[]> {
+    return rulesFromTemplate(tx, groupId, projectId, false);
   }
 
   // ---- the default group -----------------------------------------------------------------------
@@ -265,21 +266,18 @@ export class SecurityGroupStore {
   }
 
   private async createDefault(tx: Tx, projectId: string): Promise<string> {
+    const id = randomUUID();
+    // The default group's rules come from the template (security-groups-default-rules), seeded
+    // with Neutron's four: members reach each other, everything may go out.
+    const rules = await rulesFromTemplate(tx, id, projectId, true);
     // Like Neutron, the group itself is not counted against the security_group quota here, but its
-    // four rules must fit in the rule quota. enforce() also takes the project's lock row, so
+    // rules must fit in the rule quota. enforce() also takes the project's lock row, so
     // concurrent creators queue up behind the first and find its group below.
-    await this.quota.enforce(tx, projectId, { security_group_rule: 4 });
+    await this.quota.enforce(tx, projectId, { security_group_rule: rules.length });
     const existing = await this.defaultOf(tx, projectId);
     if (existing) return existing;
-    const id = randomUUID();
     await this.insertGroup(tx, { id, project_id: projectId, name: DEFAULT_SG_NAME, description: DEFAULT_SG_DESCRIPTION, stateful: true });
     await tx.insertInto('default_security_groups').values({ project_id: projectId, security_group_id: id }).execute();
-    const rules: NewRule[] = [];
-    for (const ethertype of ['IPv4', 'IPv6']) {
-      // Members of the default group may reach each other; everything may go out.
-      rules.push({ project_id: projectId, security_group_id: id, direction: 'ingress', ethertype, remote_group_id: id });
-      rules.push({ project_id: projectId, security_group_id: id, direction: 'egress', ethertype });
-    }
     await this.insertRules(tx, rules);
     return id;
   }

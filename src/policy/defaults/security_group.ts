@@ -35,6 +35,11 @@ export const SECURITY_GROUP_RULES: readonly RuleSpec[] = [
   ['get_security_group_rule', ADMIN_OR_SG_OWNER_READER, 'rule:admin_owner_or_sg_owner'],
   ['delete_security_group_rule', ADMIN_OR_SG_OWNER_MEMBER, ADMIN_OR_OWNER],
 
+  // Address groups (Neutron's address_group.py): reads are defined; the writes and the
+  // add_addresses / remove_addresses actions fall to the `default` rule (admin or owner).
+  building('shared_address_groups', 'field:address_groups:shared=True'),
+  ['get_address_group', or(ADMIN_OR_PROJECT_READER, 'rule:shared_address_groups'), or(ADMIN_OR_OWNER, 'rule:shared_address_groups')],
+
   ['create_default_security_group_rule', ADMIN],
   ['get_default_security_group_rule', 'role:reader', ANY],
   ['delete_default_security_group_rule', ADMIN],
