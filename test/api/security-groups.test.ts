@@ -51,7 +51,7 @@ for (const backend of BACKENDS) {
       const aliases = e.body.extensions.map((x: any) => x.alias);
       for (const a of ['security-group', 'stateful-security-group', 'security-groups-normalized-cidr', 'port-security'])
         assert.ok(aliases.includes(a), a);
-      assert.ok(!aliases.includes('security-groups-remote-address-group'));
+      assert.ok(aliases.includes('security-groups-remote-address-group'));
       assert.equal((await s.req('GET', '/v2.0/security-group-rules')).status, 200);
     });
 

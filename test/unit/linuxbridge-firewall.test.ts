@@ -128,7 +128,8 @@ describe('linuxbridge firewall: rules as nft matches', () => {
     assert.equal(ruleMatch({ direction: 'egress', ethertype: 'IPv6', remote_group_id: G }), `meta nfproto ipv6 ip6 daddr @sg6-${G}`);
     assert.equal(ruleMatch({ direction: 'ingress', ethertype: 'IPv4', source_ip_prefix: '2001:db8::/32' }), null);
     assert.equal(ruleMatch({ direction: 'ingress', ethertype: 'IPv4', protocol: 'nonsense' }), null);
-    assert.equal(ruleMatch({ direction: 'ingress', ethertype: 'IPv4', remote_address_group_id: 'x' }), null);
+    // A remote address group is matched like a remote group: by the set of its addresses.
+    assert.equal(ruleMatch({ direction: 'ingress', ethertype: 'IPv4', remote_address_group_id: G }), `meta nfproto ipv4 ip saddr @sg4-${G}`);
   });
 });
 
@@ -197,6 +198,19 @@ describe('linuxbridge firewall: ids in packet marks', () => {
 });
 
 describe('linuxbridge firewall: tables', () => {
+  it('a rule with a remote address group: a set of its CIDRs, changed by elements only', () => {
+    const AGID = 'a9e2d3c4-0000-4000-8000-00000000000a';
+    const groups = new Map([[G, [{ direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', port_range_min: 22, port_range_max: 22, remote_address_group_id: AGID }]]]);
+    const members = (cidrs: string[]) => new Map([[AGID, { IPv4: cidrs.map((c): [string, null] => [c, null]) }]]);
+    const t = renderFirewall(model([port()], { groups, members: members(['192.0.2.0/28', '198.51.100.7/32']) }));
+    const set = t.inet.sets!.find((x) => x.name === `sg4-${AGID}`)!;
+    assert.deepEqual(set.elements, ['192.0.2.0/28', '198.51.100.7']);
+    assert.ok(chain(t.inet, 'ingress-tap11111111-aa').includes(`meta nfproto ipv4 ip saddr @sg4-${AGID} meta l4proto 6 th dport 22 return`));
+    const more = renderFirewall(model([port()], { groups, members: members(['192.0.2.0/28', '198.51.100.7/32', '203.0.113.0/24']) }));
+    const plan = planTable(more.inet, expectedTable(t.inet), { incremental: true });
+    assert.equal(plan.kind, 'elements');
+  });
+
   it('a port in the default group: anti-spoofing and marks in the bridge table, stateful rules in the inet table', () => {
     const t = renderFirewall(model([port()]));
     const d = 'tap11111111-aa';
