@@ -171,6 +171,7 @@ describe('enforce_scope: a token of another scope is refused the project-scoped 
       'service_api',
       'sg_owner',
       'shared',
+      'shared_address_groups',
       'shared_address_scopes',
       'shared_qos_policy',
       'shared_security_group',
