@@ -23,6 +23,21 @@ export const addressList: Validator = (v, attr) => {
   return out;
 };
 
+/**
+ * The addresses of add_addresses / remove_addresses: Neutron reads them with netaddr.IPNetwork,
+ * so a bare address is a host route (/32, /128) and repeats count once; anything else is a 400
+ * here (Neutron's netaddr error would be a 500).
+ */
+export function actionAddresses(raw: unknown[], attr: string): string[] {
+  const out: string[] = [];
+  for (const a of raw) {
+    const p = typeof a === 'string' ? parseIpPrefix(a.trim()) : null;
+    if (!p) throw invalidAttribute(attr, `'${String(a)}' is not a valid IP address or CIDR`);
+    if (!out.includes(p.cidr)) out.push(p.cidr);
+  }
+  return out;
+}
+
 export const addressGroupDef: ResourceDef = {
   name: 'address_group',
   collection: 'address_groups',

@@ -16,7 +16,16 @@ const AG = '/v2.0/address-groups';
 const DR = '/v2.0/default-security-group-rules';
 const tap = (id: string) => `tap${id.slice(0, 11)}`;
 const pick = (r: any, keys: string[]) => Object.fromEntries(keys.map((k) => [k, r[k]]));
-const RULE_KEYS = ['direction', 'ethertype', 'protocol', 'port_range_min', 'port_range_max', 'remote_ip_prefix', 'remote_group_id', 'remote_address_group_id'];
+const RULE_KEYS = [
+  'direction',
+  'ethertype',
+  'protocol',
+  'port_range_min',
+  'port_range_max',
+  'remote_ip_prefix',
+  'remote_group_id',
+  'remote_address_group_id',
+];
 const sortRules = (l: any[]) => l.map((r) => JSON.stringify(pick(r, RULE_KEYS))).sort();
 
 for (const backend of BACKENDS) {
@@ -49,16 +58,27 @@ for (const backend of BACKENDS) {
       assert.equal(r.status, expect, `${method} ${path}: ${JSON.stringify(r.body)}`);
       return r.body;
     };
-    const group = async (body: object = {}, as: Caller = ALICE) => (await api('POST', AG, { address_group: { name: 'ag', ...body } }, 201, as)).address_group;
+    const group = async (body: object = {}, as: Caller = ALICE) =>
+      (await api('POST', AG, { address_group: { name: 'ag', ...body } }, 201, as)).address_group;
     const ruleUpdates = async () => {
       await s.server.settled();
       await sleep(20);
-      return got.splice(0).filter((g) => g.method === 'security_groups_rule_updated').flatMap((g) => g.groups).sort();
+      return got
+        .splice(0)
+        .filter((g) => g.method === 'security_groups_rule_updated')
+        .flatMap((g) => g.groups)
+        .sort();
     };
 
     it('lists the extensions, with the port filtering alias neutron-lib uses', async () => {
       const aliases = (await api('GET', '/v2.0/extensions')).extensions.map((e: any) => e.alias);
-      for (const a of ['address-group', 'rbac-address-group', 'security-groups-remote-address-group', 'security-groups-default-rules', 'port-security-groups-filtering'])
+      for (const a of [
+        'address-group',
+        'rbac-address-group',
+        'security-groups-remote-address-group',
+        'security-groups-default-rules',
+        'port-security-groups-filtering',
+      ])
         assert.ok(aliases.includes(a), a);
       assert.ok(!aliases.includes('security-groups-port-filtering'));
     });
@@ -87,7 +107,12 @@ for (const backend of BACKENDS) {
       // Addresses change through the member actions only.
       assertError(await s.req('PUT', `${AG}/${g.id}`, { address_group: { addresses: [] } }, ALICE), 400);
       await api('DELETE', `${AG}/${g.id}`, undefined, 204, ALICE);
-      await assertError(await s.req('GET', `${AG}/${g.id}`, undefined, ALICE), 404, 'AddressGroupNotFound', `Address group ${g.id} could not be found.`);
+      await assertError(
+        await s.req('GET', `${AG}/${g.id}`, undefined, ALICE),
+        404,
+        'AddressGroupNotFound',
+        `Address group ${g.id} could not be found.`,
+      );
     });
 
     it('refuses bad addresses with 400', async () => {
@@ -119,11 +144,18 @@ for (const backend of BACKENDS) {
       const removed = (await api('PUT', `${AG}/${g.id}/remove_addresses`, { addresses: ['10.0.0.1/24'] }, 200, ALICE)).address_group;
       assert.deepEqual(removed.addresses, ['10.0.1.0/24', '2001:db8:1::1/128'].sort());
       assert.equal(removed.revision_number, 2);
+      // The actions read addresses as netaddr does: a bare address is a host route.
+      const host = (await api('PUT', `${AG}/${g.id}/add_addresses`, { addresses: ['192.0.2.9', '192.0.2.9/32'] }, 200, ALICE)).address_group;
+      assert.ok(host.addresses.includes('192.0.2.9/32'));
+      // On create they are a subnet list, as Neutron validates them.
+      assertError(await s.req('POST', AG, { address_group: { addresses: ['192.0.2.9'] } }, ALICE), 400, 'HTTPBadRequest', '192.0.2.9/32');
     });
 
     it('adds the same address concurrently once: one 200, the others AddressesAlreadyExist', async () => {
       const g = await group();
-      const rs = await Promise.all(Array.from({ length: 6 }, () => s.req('PUT', `${AG}/${g.id}/add_addresses`, { addresses: ['198.51.100.0/24'] }, ALICE)));
+      const rs = await Promise.all(
+        Array.from({ length: 6 }, () => s.req('PUT', `${AG}/${g.id}/add_addresses`, { addresses: ['198.51.100.0/24'] }, ALICE)),
+      );
       assert.deepEqual(rs.map((r) => r.status).sort(), [200, 400, 400, 400, 400, 400], JSON.stringify(rs.map((r) => r.body)));
       for (const r of rs.filter((x) => x.status === 400)) assert.equal(r.body.NeutronError.type, 'AddressesAlreadyExist');
       assert.deepEqual((await api('GET', `${AG}/${g.id}`, undefined, 200, ALICE)).address_group.addresses, ['198.51.100.0/24']);
@@ -144,7 +176,13 @@ for (const backend of BACKENDS) {
       const body = { security_group_rule: { security_group_id: sg.id, direction: 'ingress', remote_address_group_id: g.id } };
       await assertError(await s.req('POST', '/v2.0/security-group-rules', body, BOB), 404, 'AddressGroupNotFound');
       const rbac = (
-        await api('POST', '/v2.0/rbac-policies', { rbac_policy: { object_type: 'address_group', object_id: g.id, action: 'access_as_shared', target_tenant: 'project-bob' } }, 201, ALICE)
+        await api(
+          'POST',
+          '/v2.0/rbac-policies',
+          { rbac_policy: { object_type: 'address_group', object_id: g.id, action: 'access_as_shared', target_tenant: 'project-bob' } },
+          201,
+          ALICE,
+        )
       ).rbac_policy;
       assert.deepEqual((await api('GET', `${AG}/${g.id}`, undefined, 200, BOB)).address_group.addresses, ['10.20.0.0/16']);
       // Bob reads it but may not change it (the default rule: admin or owner).
@@ -152,7 +190,12 @@ for (const backend of BACKENDS) {
       const rule = (await api('POST', '/v2.0/security-group-rules', body, 201, BOB)).security_group_rule;
       assert.equal(rule.remote_address_group_id, g.id);
       await assertError(await s.req('DELETE', `/v2.0/rbac-policies/${rbac.id}`, undefined, ALICE), 409, 'RbacPolicyInUse');
-      await assertError(await s.req('DELETE', `${AG}/${g.id}`, undefined, ALICE), 409, 'AddressGroupInUse', `Address group ${g.id} is in use on one or more security group rules.`);
+      await assertError(
+        await s.req('DELETE', `${AG}/${g.id}`, undefined, ALICE),
+        409,
+        'AddressGroupInUse',
+        `Address group ${g.id} is in use on one or more security group rules.`,
+      );
       await api('DELETE', `/v2.0/security-group-rules/${rule.id}`, undefined, 204, BOB);
       await api('DELETE', `/v2.0/rbac-policies/${rbac.id}`, undefined, 204, ALICE);
       await assertError(await s.req('GET', `${AG}/${g.id}`, undefined, BOB), 404, 'AddressGroupNotFound');
@@ -169,7 +212,11 @@ for (const backend of BACKENDS) {
       await assertError(await post({ remote_address_group_id: '6b3b9a43-2f4b-4f8f-9d1c-0d8c3a5b7e11' }), 404, 'AddressGroupNotFound');
       const r = await post({ remote_address_group_id: g.id, protocol: 'tcp', port_range_min: 22, port_range_max: 22 });
       assert.equal(r.status, 201);
-      assertError(await post({ remote_address_group_id: g.id, protocol: 'tcp', port_range_min: 22, port_range_max: 22 }), 409, 'SecurityGroupRuleExists');
+      assertError(
+        await post({ remote_address_group_id: g.id, protocol: 'tcp', port_range_min: 22, port_range_max: 22 }),
+        409,
+        'SecurityGroupRuleExists',
+      );
       const filtered = (await api('GET', `/v2.0/security-group-rules?remote_address_group_id=${g.id}`, undefined, 200, ALICE)).security_group_rules;
       assert.deepEqual(
         filtered.map((x: any) => x.id),
@@ -182,8 +229,14 @@ for (const backend of BACKENDS) {
       await api('POST', '/v2.0/subnets', { subnet: { network_id: net.id, cidr: '10.77.0.0/24', ip_version: 4, enable_dhcp: false } }, 201);
       const g = await group({ addresses: ['192.0.2.0/28', '2001:db8:77::/64'] }, ADMIN);
       const sg = (await api('POST', '/v2.0/security-groups', { security_group: { name: 'ag-rpc' } }, 201)).security_group;
-      await api('POST', '/v2.0/security-group-rules', { security_group_rule: { security_group_id: sg.id, direction: 'ingress', remote_address_group_id: g.id } }, 201);
-      const port = (await api('POST', '/v2.0/ports', { port: { network_id: net.id, device_owner: 'compute:nova', security_groups: [sg.id] } }, 201)).port;
+      await api(
+        'POST',
+        '/v2.0/security-group-rules',
+        { security_group_rule: { security_group_id: sg.id, direction: 'ingress', remote_address_group_id: g.id } },
+        201,
+      );
+      const port = (await api('POST', '/v2.0/ports', { port: { network_id: net.id, device_owner: 'compute:nova', security_groups: [sg.id] } }, 201))
+        .port;
       await ruleUpdates();
       const info = await agentBus.call<any>('q-plugin', 'security_group_info_for_devices', { devices: [tap(port.id)] });
       assert.deepEqual(info.devices[port.id].security_group_remote_address_groups, [g.id]);
@@ -200,7 +253,9 @@ for (const backend of BACKENDS) {
       await api('PUT', `${AG}/${g.id}`, { address_group: { name: 'renamed' } }, 200);
       assert.deepEqual(await ruleUpdates(), []);
       const legacy = await agentBus.call<any>('q-plugin', 'security_group_rules_for_devices', { devices: [tap(port.id)] });
-      const prefixes = legacy[port.id].security_group_rules.filter((r: any) => r.remote_address_group_id === g.id).map((r: any) => r.source_ip_prefix);
+      const prefixes = legacy[port.id].security_group_rules
+        .filter((r: any) => r.remote_address_group_id === g.id)
+        .map((r: any) => r.source_ip_prefix);
       assert.deepEqual(prefixes.sort(), ['192.0.2.0/28', '198.51.100.9/32']);
     });
 
@@ -208,7 +263,9 @@ for (const backend of BACKENDS) {
 
     it("is seeded with Neutron's legacy rules, which new groups get", async () => {
       const all = (await api('GET', DR)).default_security_group_rules;
-      const legacy = all.map((r: any) => JSON.stringify(pick(r, [...RULE_KEYS, 'used_in_default_sg', 'used_in_non_default_sg', 'description']))).sort();
+      const legacy = all
+        .map((r: any) => JSON.stringify(pick(r, [...RULE_KEYS, 'used_in_default_sg', 'used_in_non_default_sg', 'description'])))
+        .sort();
       const want = [
         ['egress', 'IPv4', null, true, true, 'Legacy default SG rule for egress traffic'],
         ['egress', 'IPv6', null, true, true, 'Legacy default SG rule for egress traffic'],
@@ -216,8 +273,17 @@ for (const backend of BACKENDS) {
         ['ingress', 'IPv6', 'PARENT', true, false, 'Legacy default SG rule for ingress traffic'],
       ].map(([direction, ethertype, remote, d, n, description]) =>
         JSON.stringify({
-          direction, ethertype, protocol: null, port_range_min: null, port_range_max: null, remote_ip_prefix: null, remote_group_id: remote,
-          remote_address_group_id: null, used_in_default_sg: d, used_in_non_default_sg: n, description,
+          direction,
+          ethertype,
+          protocol: null,
+          port_range_min: null,
+          port_range_max: null,
+          remote_ip_prefix: null,
+          remote_group_id: remote,
+          remote_address_group_id: null,
+          used_in_default_sg: d,
+          used_in_non_default_sg: n,
+          description,
         }),
       );
       assert.deepEqual(legacy, want.sort());
@@ -225,18 +291,40 @@ for (const backend of BACKENDS) {
       // A regular project reads the template but may not change it.
       assert.equal((await api('GET', DR, undefined, 200, ALICE)).default_security_group_rules.length, 4);
       assertError(
-        await s.req('POST', DR, { default_security_group_rule: { direction: 'ingress', used_in_default_sg: true, used_in_non_default_sg: true } }, ALICE),
+        await s.req(
+          'POST',
+          DR,
+          { default_security_group_rule: { direction: 'ingress', used_in_default_sg: true, used_in_non_default_sg: true } },
+          ALICE,
+        ),
         403,
       );
       assertError(await s.req('DELETE', `${DR}/${all[0].id}`, undefined, ALICE), 403);
     });
 
     it('creates, shows, filters and deletes templates with Neutron errors', async () => {
-      const body = { direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', port_range_min: 443, port_range_max: 443, used_in_default_sg: false, used_in_non_default_sg: true };
+      const body = {
+        direction: 'ingress',
+        ethertype: 'IPv4',
+        protocol: 'tcp',
+        port_range_min: 443,
+        port_range_max: 443,
+        used_in_default_sg: false,
+        used_in_non_default_sg: true,
+      };
       const t = (await api('POST', DR, { default_security_group_rule: { ...body, description: 'https' } }, 201)).default_security_group_rule;
       assert.deepEqual(pick(t, [...RULE_KEYS, 'used_in_default_sg', 'used_in_non_default_sg', 'description']), {
-        direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', port_range_min: 443, port_range_max: 443, remote_ip_prefix: null, remote_group_id: null,
-        remote_address_group_id: null, used_in_default_sg: false, used_in_non_default_sg: true, description: 'https',
+        direction: 'ingress',
+        ethertype: 'IPv4',
+        protocol: 'tcp',
+        port_range_min: 443,
+        port_range_max: 443,
+        remote_ip_prefix: null,
+        remote_group_id: null,
+        remote_address_group_id: null,
+        used_in_default_sg: false,
+        used_in_non_default_sg: true,
+        description: 'https',
       });
       assert.deepEqual((await api('GET', `${DR}/${t.id}`)).default_security_group_rule, t);
       const filtered = (await api('GET', `${DR}?used_in_default_sg=false`)).default_security_group_rules;
@@ -251,12 +339,35 @@ for (const backend of BACKENDS) {
         'DefaultSecurityGroupRuleExists',
         `Default Security group rule already exists. Rule id is ${t.id}.`,
       );
-      await assertError(await s.req('POST', DR, { default_security_group_rules: [{ ...body, port_range_min: 80, port_range_max: 80 }, { ...body, port_range_min: 80, port_range_max: 80 }] }, ADMIN), 409, 'DuplicateDefaultSgRuleInPost');
+      await assertError(
+        await s.req(
+          'POST',
+          DR,
+          {
+            default_security_group_rules: [
+              { ...body, port_range_min: 80, port_range_max: 80 },
+              { ...body, port_range_min: 80, port_range_max: 80 },
+            ],
+          },
+          ADMIN,
+        ),
+        409,
+        'DuplicateDefaultSgRuleInPost',
+      );
       // Validated as group rules are; used_in_* are required, as in Neutron's definition.
-      assertError(await s.req('POST', DR, { default_security_group_rule: { ...body, port_range_min: 500, port_range_max: 400 } }, ADMIN), 400, 'SecurityGroupInvalidPortRange');
+      assertError(
+        await s.req('POST', DR, { default_security_group_rule: { ...body, port_range_min: 500, port_range_max: 400 } }, ADMIN),
+        400,
+        'SecurityGroupInvalidPortRange',
+      );
       assertError(await s.req('POST', DR, { default_security_group_rule: { direction: 'ingress', used_in_default_sg: true } }, ADMIN), 400);
       await api('DELETE', `${DR}/${t.id}`, undefined, 204);
-      await assertError(await s.req('GET', `${DR}/${t.id}`, undefined, ADMIN), 404, 'DefaultSecurityGroupRuleNotFound', `Default Security Group rule ${t.id} does not exist`);
+      await assertError(
+        await s.req('GET', `${DR}/${t.id}`, undefined, ADMIN),
+        404,
+        'DefaultSecurityGroupRuleNotFound',
+        `Default Security Group rule ${t.id} does not exist`,
+      );
     });
 
     it('decides the rules of new default and non-default groups (PARENT is the new group)', async () => {
@@ -283,11 +394,20 @@ for (const backend of BACKENDS) {
     });
 
     it('creates the same template concurrently once', async () => {
-      const body = { direction: 'egress', ethertype: 'IPv6', protocol: 'udp', port_range_min: 53, port_range_max: 53, used_in_default_sg: true, used_in_non_default_sg: false };
+      const body = {
+        direction: 'egress',
+        ethertype: 'IPv6',
+        protocol: 'udp',
+        port_range_min: 53,
+        port_range_max: 53,
+        used_in_default_sg: true,
+        used_in_non_default_sg: false,
+      };
       const rs = await Promise.all(Array.from({ length: 6 }, () => s.req('POST', DR, { default_security_group_rule: body }, ADMIN)));
       assert.deepEqual(rs.map((r) => r.status).sort(), [201, 409, 409, 409, 409, 409], JSON.stringify(rs.map((r) => r.body)));
       const id = rs.find((r) => r.status === 201)!.body.default_security_group_rule.id;
-      for (const r of rs.filter((x) => x.status === 409)) assert.equal(r.body.NeutronError.message, `Default Security group rule already exists. Rule id is ${id}.`);
+      for (const r of rs.filter((x) => x.status === 409))
+        assert.equal(r.body.NeutronError.message, `Default Security group rule already exists. Rule id is ${id}.`);
       await api('DELETE', `${DR}/${id}`, undefined, 204);
     });
   });

@@ -200,7 +200,9 @@ describe('linuxbridge firewall: ids in packet marks', () => {
 describe('linuxbridge firewall: tables', () => {
   it('a rule with a remote address group: a set of its CIDRs, changed by elements only', () => {
     const AGID = 'a9e2d3c4-0000-4000-8000-00000000000a';
-    const groups = new Map([[G, [{ direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', port_range_min: 22, port_range_max: 22, remote_address_group_id: AGID }]]]);
+    const groups = new Map([
+      [G, [{ direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', port_range_min: 22, port_range_max: 22, remote_address_group_id: AGID }]],
+    ]);
     const members = (cidrs: string[]) => new Map([[AGID, { IPv4: cidrs.map((c): [string, null] => [c, null]) }]]);
     const t = renderFirewall(model([port()], { groups, members: members(['192.0.2.0/28', '198.51.100.7/32']) }));
     const set = t.inet.sets!.find((x) => x.name === `sg4-${AGID}`)!;

@@ -7,7 +7,7 @@ import type { RequestContext } from '../../core/context.js';
 import { Events } from '../../core/callbacks.js';
 import { badRequest } from '../../core/errors.js';
 import type { Rec } from '../../core/resource.js';
-import { addressGroupDef, addressList } from '../../definitions/address-group.js';
+import { actionAddresses, addressGroupDef } from '../../definitions/address-group.js';
 import type { Db } from '../../db/connection.js';
 import type { AddressGroupTable } from '../../db/schema.js';
 import { forUpdate, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
@@ -61,18 +61,31 @@ export class AddressGroupHandler extends TableResource<'address_groups'> {
           })
           .execute();
         const addrs = (b.addresses as string[] | undefined) ?? [];
-        if (addrs.length) await tx.insertInto('address_associations').values(addrs.map((address) => ({ address_group_id: b.id as string, address }))).execute();
+        if (addrs.length)
+          await tx
+            .insertInto('address_associations')
+            .values(addrs.map((address) => ({ address_group_id: b.id as string, address })))
+            .execute();
       }
-      return this.dictsById(ctx, tx, bodies.map((b) => b.id as string));
+      return this.dictsById(
+        ctx,
+        tx,
+        bodies.map((b) => b.id as string),
+      );
     });
-    for (const g of out) await this.s.callbacks.publish('address_group', Events.AFTER_CREATE, { context: ctx, resourceId: g.id as string, before: null, after: g });
+    for (const g of out)
+      await this.s.callbacks.publish('address_group', Events.AFTER_CREATE, { context: ctx, resourceId: g.id as string, before: null, after: g });
     return out;
   }
 
   private async dictsById(ctx: RequestContext, db: Reader, ids: string[]): Promise<Rec[]> {
     const rows = await db.selectFrom('address_groups').selectAll().where('id', 'in', ids).execute();
     const byId = new Map(rows.map((r) => [r.id, r]));
-    return this.dictsOf(ctx, db, ids.map((id) => byId.get(id)!));
+    return this.dictsOf(
+      ctx,
+      db,
+      ids.map((id) => byId.get(id)!),
+    );
   }
 
   /** The group's row, locked for the transaction; its revision bumped by the change. */
@@ -123,7 +136,7 @@ export class AddressGroupHandler extends TableResource<'address_groups'> {
   async action(ctx: RequestContext, id: string, name: string, body: unknown): Promise<unknown> {
     const raw = body && typeof body === 'object' && !Array.isArray(body) ? (body as Rec).addresses : undefined;
     if (!Array.isArray(raw)) throw badRequest('Request body contains invalid data');
-    const requested = addressList(raw, 'addresses') as string[];
+    const requested = actionAddresses(raw, 'addresses');
     const adding = name === 'add_addresses';
     if (!adding && name !== 'remove_addresses') throw new Error(`address group action ${name} is not declared`);
     const { before, after } = await inTransaction(this.db, async (tx) => {
@@ -134,11 +147,15 @@ export class AddressGroupHandler extends TableResource<'address_groups'> {
         const present = requested.filter((a) => have.has(a));
         if (present.length) throw addressesAlreadyExist(present, id);
         if (requested.length)
-          await tx.insertInto('address_associations').values(requested.map((address) => ({ address_group_id: id, address }))).execute();
+          await tx
+            .insertInto('address_associations')
+            .values(requested.map((address) => ({ address_group_id: id, address })))
+            .execute();
       } else {
         const missing = requested.filter((a) => !have.has(a));
         if (missing.length) throw addressesNotFound(missing, id);
-        if (requested.length) await tx.deleteFrom('address_associations').where('address_group_id', '=', id).where('address', 'in', requested).execute();
+        if (requested.length)
+          await tx.deleteFrom('address_associations').where('address_group_id', '=', id).where('address', 'in', requested).execute();
       }
       await this.touch(tx, row);
       return { before, after: (await this.dictsById(ctx, tx, [id]))[0]! };

@@ -234,7 +234,8 @@ export class SecurityGroupRpc {
     const agAddresses = await addressesOf(this.o.db, db, [...remoteAg.keys()]);
     for (const [ag, ethertypes] of remoteAg) {
       const entry: Record<string, Member[]> = {};
-      for (const e of ethertypes) entry[e] = (agAddresses.get(ag) ?? []).filter((cidr) => `IPv${version(cidr)}` === e).map((cidr): Member => [cidr, null]);
+      for (const e of ethertypes)
+        entry[e] = (agAddresses.get(ag) ?? []).filter((cidr) => `IPv${version(cidr)}` === e).map((cidr): Member => [cidr, null]);
       sgMemberIps[ag] = entry;
     }
     return { devices: outDevices, security_groups: Object.fromEntries(rules), sg_member_ips: sgMemberIps };

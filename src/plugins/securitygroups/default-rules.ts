@@ -11,7 +11,12 @@ import { isDuplicateKey } from '../../db/connection.js';
 import type { DefaultSecurityGroupRuleTable } from '../../db/schema.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader } from '../../db/tx.js';
 import { TableResource } from '../common/table-resource.js';
-import { defaultSecurityGroupRuleExists, defaultSecurityGroupRuleNotFound, duplicateDefaultSgRuleInPost, securityGroupRuleUpdateNotSupported } from './errors.js';
+import {
+  defaultSecurityGroupRuleExists,
+  defaultSecurityGroupRuleNotFound,
+  duplicateDefaultSgRuleInPost,
+  securityGroupRuleUpdateNotSupported,
+} from './errors.js';
 import { normalizeRule, ruleKey, type RuleSpec } from './rules.js';
 import type { NewRule, SecurityGroupStore } from './store.js';
 

@@ -76,7 +76,8 @@ export class SecurityGroupRuleHandler extends TableResource<'security_group_rule
 
   private async addressGroupFor(db: Reader, ctx: RequestContext, id: string, projectId: string): Promise<boolean> {
     let q = db.selectFrom('address_groups').select('id').where('id', '=', id);
-    if (!ctx.isAdmin) q = q.where(sql<SqlBool>`(address_groups.project_id = ${projectId} or ${rbacShared(projectId, ADDRESS_GROUP_RBAC, 'address_groups.id')})`);
+    if (!ctx.isAdmin)
+      q = q.where(sql<SqlBool>`(address_groups.project_id = ${projectId} or ${rbacShared(projectId, ADDRESS_GROUP_RBAC, 'address_groups.id')})`);
     return (await q.executeTakeFirst()) !== undefined;
   }
 
