@@ -6,7 +6,7 @@
 //
 //   npm run bench -- [--endpoint URL] [--ports 2000] [--list-ports 10000] [--concurrency 8]
 //                    [--networks 200] [--list-runs 7] [--ops 2000] [--quota -1] [--warmup 1000]
-//                    [--routers 200] [--fips 500] [--sgs 50] [--sg-rules 1000]
+//                    [--routers 200] [--fips 500] [--sgs 50] [--sg-rules 1000] [--address-groups 50] [--ag-addresses 1000]
 //                    [--only ports,routers,...] [--json out.json]
 //                    [--server-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--keep]
 //
@@ -54,11 +54,13 @@ interface Options {
   fips: number;
   sgs: number;
   sgRules: number;
+  addressGroups: number;
+  agAddresses: number;
   only: Set<Section>;
 }
 
 /** The parts of the benchmark, in the order they run. */
-const SECTIONS = ['networks', 'ports', 'routers', 'floatingips', 'security-groups'] as const;
+const SECTIONS = ['networks', 'ports', 'routers', 'floatingips', 'security-groups', 'address-groups'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const USAGE = `usage: node dist/bench/api-bench.js [options]
@@ -81,6 +83,8 @@ const USAGE = `usage: node dist/bench/api-bench.js [options]
   --fips N                floating IPs created, associated, disassociated, listed, deleted (default 500)
   --sgs N                 security groups created, listed and deleted (default 50)
   --sg-rules N            security group rules created, listed and deleted (default 1000)
+  --address-groups N      address groups created, listed and deleted (default 50)
+  --ag-addresses N        addresses added and removed one by one over them (default 1000)
   --only LIST             run only these parts: ${SECTIONS.join(',')} (default all)
   --keep                  leave the resources in place at the end (not with a started server)
   --quiet                 only print the result table
@@ -108,6 +112,8 @@ function optionsFrom(argv: string[]): Options {
     fips: str,
     sgs: str,
     'sg-rules': str,
+    'address-groups': str,
+    'ag-addresses': str,
     only: str,
     keep: { type: 'boolean' },
     quiet: { type: 'boolean' },
@@ -146,6 +152,8 @@ function optionsFrom(argv: string[]): Options {
     fips: intOption(v.fips, 'fips', 0, 500),
     sgs: intOption(v.sgs, 'sgs', 0, 50),
     sgRules: intOption(v['sg-rules'], 'sg-rules', 0, 1000),
+    addressGroups: intOption(v['address-groups'], 'address-groups', 0, 50),
+    agAddresses: intOption(v['ag-addresses'], 'ag-addresses', 0, 1000),
     only,
     ...(v.endpoint !== undefined ? { endpoint: v.endpoint.replace(/\/+$/, '') } : {}),
     ...(v.token !== undefined ? { token: v.token } : {}),
@@ -492,6 +500,7 @@ async function run(o: Options, endpoint: string): Promise<void> {
     if (o.only.has('routers') && o.routers > 0) await section(x, routerScenarios);
     if (o.only.has('floatingips') && o.fips > 0) await section(x, floatingIpScenarios);
     if (o.only.has('security-groups') && (o.sgs > 0 || o.sgRules > 0)) await section(x, securityGroupScenarios);
+    if (o.only.has('address-groups') && o.addressGroups > 0) await section(x, addressGroupScenarios);
   } finally {
     if (!o.keep) {
       for (const f of cleanup) {
@@ -863,6 +872,46 @@ async function securityGroupScenarios(x: Scenario, undo: Undo): Promise<void> {
   if (o.warmup > 0) await cycle(Math.min(g, 10), Math.min(o.sgRules, 200), false);
   await cycle(g, o.sgRules, true);
 }
+/**
+ * Address groups: create groups (each with 4 CIDRs), add addresses one request at a time spread
+ * over them (each a distinct /32: the group's row lock orders the writes), list, remove them,
+ * delete the groups.
+ */
+async function addressGroupScenarios(x: Scenario, undo: Undo): Promise<void> {
+  const { c, o, tag } = x;
+  const k = o.concurrency;
+  const g = o.addressGroups;
+  log(`address groups (${g}) and addresses (${o.agAddresses}), c=${k}`);
+  const live = new Set<string>();
+  undo.push(deleteLeft(c, 'address-groups', live, k));
+  const host = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32`;
+  const cycle = async (groups: number, addresses: number, measured: boolean) => {
+    const name = (s: string) => (measured ? s : null);
+    const ids: string[] = new Array(groups);
+    await measure(name(`address group create (c=${k})`), groups, k, async (i) => {
+      const addrs = [0, 1, 2, 3].map((j) => `192.0.${(i * 4 + j) % 256}.0/24`);
+      const r = await c.call('POST', '/v2.0/address-groups', { address_group: { name: `bench-${tag}-ag${i}`, addresses: addrs } }, 201);
+      ids[i] = r.body.address_group.id;
+      live.add(ids[i]!);
+      return r;
+    });
+    await measure(name(`address group add_addresses (c=${k})`), addresses, k, (i) =>
+      c.call('PUT', `/v2.0/address-groups/${ids[i % groups]}/add_addresses`, { addresses: [host(i)] }, 200),
+    );
+    if (measured) await listMedian(x, `address group list (${groups})`, '/v2.0/address-groups', 'address_groups', groups);
+    await measure(name(`address group remove_addresses (c=${k})`), addresses, k, (i) =>
+      c.call('PUT', `/v2.0/address-groups/${ids[i % groups]}/remove_addresses`, { addresses: [host(i)] }, 200),
+    );
+    await measure(name(`address group delete (c=${k})`), groups, k, async (i) => {
+      const r = await c.call('DELETE', `/v2.0/address-groups/${ids[i]}`, undefined, 204);
+      live.delete(ids[i]!);
+      return r;
+    });
+  };
+  if (o.warmup > 0) await cycle(Math.min(g, 10), Math.min(o.agAddresses, 200), false);
+  await cycle(g, o.agAddresses, true);
+}
+
 function table(rows: Result[]): string {
   const head = ['operation', 'n', 'per s', 'p50 ms', 'p95 ms', 'p99 ms', 'srv cpu ms', 'note'];
   const body = rows.map((r) => [
@@ -929,6 +978,8 @@ async function main(): Promise<void> {
       fips: o.fips,
       sgs: o.sgs,
       sg_rules: o.sgRules,
+      address_groups: o.addressGroups,
+      ag_addresses: o.agAddresses,
       only: [...o.only],
       total_s: round((performance.now() - t0) / 1000, 1),
       results,
