@@ -475,6 +475,19 @@ describe('linuxbridge firewall: connections a change no longer allows', () => {
     const zoned = staleFlows({ ...prev, zones: new Map([[p.device, 3]]) }, { ...next, zones: new Map([[p.device, 3]]) });
     assert.deepEqual(conntrackArgv(zoned[0]!), ['conntrack', '-D', '-f', 'ipv4', '-s', '10.0.0.6', '-d', '10.0.0.5', '-w', '3']);
   });
+
+  it('host routes gone from a remote address group: as addresses (networks are left to the rules)', () => {
+    const AGID = 'a9e2d3c4-0000-4000-8000-00000000000a';
+    const groups = new Map([[G, [{ direction: 'ingress', ethertype: 'IPv4', remote_address_group_id: AGID }]]]);
+    const p = port();
+    const members = (l: string[]) => new Map([[AGID, { IPv4: l.map((c) => [c, null]) }]]);
+    const prev = state([p], groups, members(['192.0.2.7/32', '198.51.100.0/24', '203.0.113.1/32']));
+    const next = state([p], groups, members(['203.0.113.1/32']));
+    assert.deepEqual(staleFlows(prev, next), [
+      { v: 4, src: '192.0.2.7', dst: '10.0.0.5' },
+      { v: 4, src: '10.0.0.5', dst: '192.0.2.7' },
+    ]);
+  });
 });
 
 describe('linuxbridge firewall: [securitygroup] options', () => {

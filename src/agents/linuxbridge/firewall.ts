@@ -554,7 +554,10 @@ export interface StaleFlows {
 }
 
 const fixedOf = (p: FirewallPort, v: 4 | 6) => p.fixed_ips.map(ipOf).filter((ip) => addressRange(ip)?.version === v);
-const memberSet = (m: MemberIps | undefined, v: 4 | 6) => new Set((m?.[v === 4 ? 'IPv4' : 'IPv6'] ?? []).map((x) => (Array.isArray(x) ? x[0] : x)));
+/** A host route (an address group's "a/32" or "a/128") as its address; other CIDRs as they are. */
+const hostOf = (ip: string) => ip.replace(/\/(32|128)$/, '');
+const memberSet = (m: MemberIps | undefined, v: 4 | 6) =>
+  new Set((m?.[v === 4 ? 'IPv4' : 'IPv6'] ?? []).map((x) => hostOf(Array.isArray(x) ? x[0] : x)));
 const ruleKey = (r: SgRule) => `${r.direction} ${ruleMatch(r)}`;
 
 /**
