@@ -138,6 +138,8 @@ export async function createServer(
     extensions: KNOWN_EXTENSIONS.filter((e) => aliases.has(e.alias)),
     authenticate: opts.authenticate ?? makeAuthenticator(cfg, policy),
     paginationMaxLimit: cfg.DEFAULT.pagination_max_limit,
+    allowBulk: cfg.DEFAULT.allow_bulk,
+    maxBulkItems: cfg.DEFAULT.max_bulk_items,
     logger: opts.logger ?? false,
     routes: plugins.flatMap((p) => (typeof p.routes === 'function' ? p.routes(served) : (p.routes ?? []))),
     allowed,

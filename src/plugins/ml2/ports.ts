@@ -221,7 +221,8 @@ export class PortHandler extends TableResource<'ports'> {
       subnetCache.set(networkId, subnets);
     }
     const owner = body.device_owner as string;
-    const fixed = await this.ips.allocate(tx, networkId, subnets, body.fixed_ips, mac, owner, []);
+    const allocated = await this.ips.allocate(tx, networkId, subnets, body.fixed_ips, mac, owner, []);
+    const fixed = body.fixed_ips === NOT_SPECIFIED ? allocated : this.ips.withAutoAddresses(subnets, allocated, mac, owner);
     const pse = body.port_security_enabled === NOT_SPECIFIED ? i2b(net.port_security_enabled) : (body.port_security_enabled as boolean);
     const pairs =
       body.allowed_address_pairs === NOT_SPECIFIED
