@@ -11,6 +11,12 @@ export type DialectName = 'sqlite' | 'postgres' | 'mysql';
 
 export interface Db {
   kysely: Kysely<Database>;
+  /**
+   * For reads outside a transaction (lists, shows). On a SQLite file a second, read-only
+   * connection: WAL lets it read the last commit while a write transaction holds the first one,
+   * so a long bulk create does not make every list wait for it. Elsewhere the same as `kysely`.
+   */
+  reader: Kysely<Database>;
   dialect: DialectName;
   /** Human-readable target without the password, for logs. */
   describe: string;
@@ -66,7 +72,13 @@ export function openDb(url: string, poolSize = 10): Db {
     // leaves, the tables' last pages) are then copied back once instead of every ~80 commits.
     sqlite.pragma('wal_autocheckpoint = 10000');
     const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-    return { kysely, dialect: 'sqlite', describe: `sqlite:${p.file}`, close: () => kysely.destroy() };
+    // A memory database is private to its connection: it has no second one.
+    const reader = p.file === ':memory:' ? kysely : sqliteReader(p.file!);
+    const close = async () => {
+      if (reader !== kysely) await reader.destroy();
+      await kysely.destroy();
+    };
+    return { kysely, reader, dialect: 'sqlite', describe: `sqlite:${p.file}`, close };
   }
   if (p.dialect === 'postgres') {
     const pool = new pg.Pool({ host: p.host, port: p.port ?? 5432, user: p.user, password: p.password, database: p.database, max: poolSize });
@@ -74,7 +86,7 @@ export function openDb(url: string, poolSize = 10): Db {
     // pool; unhandled, that would kill the process. The pool replaces the client on next use.
     pool.on('error', (err) => process.emitWarning(`PostgreSQL idle connection lost: ${err.message}`));
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { kysely, dialect: 'postgres', describe: `postgresql://${p.host}/${p.database}`, close: () => kysely.destroy() };
+    return { kysely, reader: kysely, dialect: 'postgres', describe: `postgresql://${p.host}/${p.database}`, close: () => kysely.destroy() };
   }
   const pool = createPool({
     host: p.host,
@@ -96,7 +108,31 @@ export function openDb(url: string, poolSize = 10): Db {
       },
     }),
   });
-  return { kysely, dialect: 'mysql', describe: `mysql://${p.host}/${p.database}`, close: () => kysely.destroy() };
+  return { kysely, reader: kysely, dialect: 'mysql', describe: `mysql://${p.host}/${p.database}`, close: () => kysely.destroy() };
+}
+
+/**
+ * The read-only second connection of a SQLite file, opened on first use (the writer has made the
+ * file and its WAL by then).
+ */
+function sqliteReader(file: string): Kysely<Database> {
+  let db: SqliteDatabase.Database | undefined;
+  const open = () => {
+    if (!db) {
+      db = new SqliteDatabase(file, { readonly: true, fileMustExist: true });
+      db.pragma('busy_timeout = 10000');
+    }
+    return db;
+  };
+  let cached: SqliteDialectDatabase | undefined;
+  return new Kysely<Database>({
+    dialect: new SqliteDialect({
+      database: async () => {
+        cached ??= withStatementCache(open());
+        return cached;
+      },
+    }),
+  });
 }
 
 /**

@@ -230,10 +230,14 @@ for (const backend of BACKENDS) {
       const q = await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, fixed_ips: [{ ip_address: '10.2.0.50' }] } });
       assert.equal(q.status, 201, JSON.stringify(q.body));
       // Explicit fixed IPs still get the SLAAC subnet's address, as in Neutron.
-      assert.deepEqual(q.body.port.fixed_ips, [
-        { subnet_id: sn.id, ip_address: '10.2.0.50' },
-        { subnet_id: v6.id, ip_address: eui64Address('2001:db8:1::/64', q.body.port.mac_address) },
-      ]);
+      const sortedIps = (l: Array<{ subnet_id: string; ip_address: string }>) => [...l].sort((x, y) => x.ip_address.localeCompare(y.ip_address));
+      assert.deepEqual(
+        sortedIps(q.body.port.fixed_ips),
+        sortedIps([
+          { subnet_id: sn.id, ip_address: '10.2.0.50' },
+          { subnet_id: v6.id, ip_address: eui64Address('2001:db8:1::/64', q.body.port.mac_address) },
+        ]),
+      );
       assertError(
         await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, fixed_ips: [{ ip_address: '10.2.0.50' }] } }),
         409,

@@ -108,6 +108,8 @@ for (const backend of BACKENDS.filter((b) => !ONLY || b.name === ONLY)) {
       const send = async (r: FuzzRequest) => {
         const res = await s.req(r.method, r.path, r.body, r.as);
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        if (process.env.NEUTRINO_FUZZ_VERBOSE)
+          console.log(`${r.method} ${cut(r.path, 80)} -> ${res.status} ${cut(res.body?.NeutronError?.message ?? '', 120)}`);
         const what = `${r.method} ${cut(r.path)} as ${r.as.user}\nbody: ${cut(r.body)}\n-> ${res.status} ${cut(JSON.stringify(res.body))}`;
         // 501 NotImplementedError is Neutron's own answer to an operation its plugin lacks (a
         // security group rule update): kept for compatibility, the one 5xx that is no fault.
