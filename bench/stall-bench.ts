@@ -81,6 +81,8 @@ interface Probe {
   p50: number;
   p99: number;
   max: number;
+  /** When the slowest probe started, in ms from the probing's start. */
+  maxAt: number;
 }
 
 /** Sends the small request back to back until `done` resolves; its latencies. */
@@ -90,15 +92,20 @@ async function probe(endpoint: string, done: Promise<unknown>): Promise<Probe> {
     finished = true;
   });
   const lat: number[] = [];
+  const start = performance.now();
+  let max = 0;
+  let maxAt = 0;
   do {
     const t0 = performance.now();
     const r = await fetch(`${endpoint}/v2.0/networks?limit=1`, { headers: HEADERS });
     await r.arrayBuffer();
     if (r.status !== 200) throw new Error(`probe answered ${r.status}`);
-    lat.push(performance.now() - t0);
+    const took = performance.now() - t0;
+    lat.push(took);
+    if (took > max) [max, maxAt] = [took, t0 - start];
   } while (!finished);
   lat.sort((a, b) => a - b);
-  return { count: lat.length, p50: pct(lat, 50), p99: pct(lat, 99), max: lat[lat.length - 1]! };
+  return { count: lat.length, p50: pct(lat, 50), p99: pct(lat, 99), max, maxAt };
 }
 
 async function post(endpoint: string, path: string, body: unknown): Promise<{ status: number; body: any }> {
@@ -157,7 +164,7 @@ async function main(): Promise<void> {
         const took = performance.now() - t0;
         if (r.status !== 201) throw new Error(`bulk ${kind}: ${r.status} ${JSON.stringify(r.body).slice(0, 500)}`);
         console.log(
-          `  ${kind.padEnd(8)} #${round}     ${String(p.count).padStart(4)} probes  p50 ${ms(p.p50)}  p99 ${ms(p.p99)}  max ${ms(p.max)}   (bulk took ${ms(took)})`,
+          `  ${kind.padEnd(8)} #${round}     ${String(p.count).padStart(4)} probes  p50 ${ms(p.p50)}  p99 ${ms(p.p99)}  max ${ms(p.max)} at ${ms(p.maxAt)}   (bulk took ${ms(took)})`,
         );
       }
     }
