@@ -9,6 +9,7 @@ import { createServer } from './server/neutron-server.js';
 import { busFromConfig } from './rpc/from-config.js';
 import { databaseUrl } from './server/settings.js';
 import { runDhcpAgent } from './agents/dhcp/main.js';
+import { runMetadataAgent } from './agents/metadata/main.js';
 import { runLinuxBridgeAgent } from './agents/linuxbridge/main.js';
 import { runLinuxBridgeCleanup } from './agents/linuxbridge/cleanup.js';
 import { runVif } from './cli/vif-plug.js';
@@ -20,10 +21,12 @@ const USAGE = `usage: neutrino <command> [options]
 commands:
   server       run the Neutron API server (neutron-server)
   aio          all-in-one on embedded defaults: the server with SQLite under ./state and no-auth;
-               with [aio] agents (or --agents linuxbridge,dhcp, as root) also those agents in-process
+               with [aio] agents (or --agents linuxbridge,dhcp,metadata, as root) also those agents in-process
   db upgrade   create or migrate the database schema
   agent dhcp [--netns NS] [--host H]
                run the DHCP agent (dnsmasq per network in qdhcp-<network> namespaces)
+  agent metadata [--host H]
+               run the metadata agent (Unix socket metadata_proxy_socket → Nova's metadata API)
   agent linuxbridge [--netns NS] [--host H]
                run the L2 agent (bridges brq<net>, vxlan-<vni>, taps, l2population)
   vif plug <port-id> --netns NAME [--host H] [--host-netns NS] [--static] [--endpoint URL]
@@ -37,7 +40,7 @@ options:
   --bind-host HOST     [DEFAULT] bind_host
   --bind-port PORT     [DEFAULT] bind_port
   --state-path DIR     [DEFAULT] state_path (the SQLite database lives there by default)
-  --agents LIST        aio: [aio] agents (linuxbridge,dhcp)
+  --agents LIST        aio: [aio] agents (linuxbridge,dhcp,metadata)
   --host NAME          agents: [DEFAULT] host
   --netns NS           agents (aio's too): the namespace whose links they manage (simulated hosts)
   --debug              verbose logs
@@ -127,6 +130,10 @@ export async function main(argv: string[]): Promise<void> {
     if (cmd === 'server' || cmd === 'aio') return await runServer(cfg, args);
     if (cmd === 'agent' && sub === 'dhcp') {
       await runDhcpAgent(cfg, { debug: args.debug, ...(args.netns ? { netns: args.netns } : {}) });
+      return;
+    }
+    if (cmd === 'agent' && sub === 'metadata') {
+      await runMetadataAgent(cfg, { debug: args.debug });
       return;
     }
     if (cmd === 'db' && sub === 'upgrade') {

@@ -1,5 +1,6 @@
-// The agents of an all-in-one (`neutrino aio` with `[aio] agents = linuxbridge,dhcp`): the
-// Linux-bridge and DHCP agents in the server's process, each on its own bus of the same transport
+// The agents of an all-in-one (`neutrino aio` with `[aio] agents = linuxbridge,dhcp,metadata`):
+// the Linux-bridge, DHCP and metadata agents in the server's process (the metadata agent serving
+// in-process whatever metadata_workers says: the in-memory bus does not cross processes), each on its own bus of the same transport
 // (the in-memory bus unless transport_url says otherwise), for this host. Off by default: they
 // need root and the kernel tools, and would start a dnsmasq for every DHCP-enabled subnet, which
 // is not what `npm start` on a laptop should do.
@@ -12,11 +13,13 @@ import { agentOptionsFromConfig } from './linuxbridge/main.js';
 import { LinuxBridgeAgent } from './linuxbridge/agent.js';
 import { dhcpAgentFromConfig } from './dhcp/main.js';
 import type { DhcpAgent } from './dhcp/agent.js';
+import { MetadataAgent } from './metadata/agent.js';
+import { metadataSettings } from './metadata/main.js';
 
-export const AIO_AGENTS = ['linuxbridge', 'dhcp'] as const;
+export const AIO_AGENTS = ['linuxbridge', 'dhcp', 'metadata'] as const;
 type AioAgent = (typeof AIO_AGENTS)[number];
 
-const TOOLS: Record<AioAgent, string[]> = { linuxbridge: ['ip', 'bridge'], dhcp: ['ip', 'dnsmasq'] };
+const TOOLS: Record<AioAgent, string[]> = { linuxbridge: ['ip', 'bridge'], dhcp: ['ip', 'dnsmasq'], metadata: [] };
 const PATH_DIRS = () => [...(process.env.PATH ?? '').split(':'), '/usr/local/sbin', '/usr/sbin', '/sbin'].filter(Boolean);
 
 /** The configured agent names, checked: known names, root, and the tools they run. */
@@ -32,14 +35,19 @@ export function aioAgents(cfg: Config): AioAgent[] {
       `[aio] agents = ${agents.join(',')} needs root (they change the kernel's links and namespaces); leave it empty to run the API only`,
       {},
     );
-  const missing = [...new Set(agents.flatMap((a) => TOOLS[a]))].filter((t) => !PATH_DIRS().some((d) => existsSync(`${d}/${t}`)));
-  if (missing.length) throw new ConfigError(`[aio] agents = ${agents.join(',')} needs ${missing.join(', ')} (Debian: iproute2, dnsmasq-base)`, {});
+  const tools = agents.flatMap((a) => TOOLS[a]);
+  // The DHCP agent's metadata proxies are haproxy.
+  if (agents.includes('dhcp') && (cfg.DEFAULT.enable_isolated_metadata || cfg.DEFAULT.force_metadata)) tools.push('haproxy');
+  const missing = [...new Set(tools)].filter((t) => !PATH_DIRS().some((d) => existsSync(`${d}/${t}`)));
+  if (missing.length)
+    throw new ConfigError(`[aio] agents = ${agents.join(',')} needs ${missing.join(', ')} (Debian: iproute2, dnsmasq-base, haproxy)`, {});
   return agents;
 }
 
 export interface AioAgentsHandle {
   linuxbridge: LinuxBridgeAgent | null;
   dhcp: DhcpAgent | null;
+  metadata: MetadataAgent | null;
   stop(): Promise<void>;
 }
 
@@ -54,7 +62,9 @@ export async function startAioAgents(cfg: Config, log: RpcLogger, o: { netns?: s
   const handle: AioAgentsHandle = {
     linuxbridge: null,
     dhcp: null,
+    metadata: null,
     async stop() {
+      await handle.metadata?.stop();
       await handle.dhcp?.stop();
       await handle.linuxbridge?.stop();
       for (const b of buses) await b.close();
@@ -72,6 +82,11 @@ export async function startAioAgents(cfg: Config, log: RpcLogger, o: { netns?: s
     const opts = agentOptionsFromConfig(vxlanOff ? { ...cfg, vxlan: { ...cfg.vxlan, enable_vxlan: false } } : cfg);
     handle.linuxbridge = new LinuxBridgeAgent({ bus: bus(), host, ...(o.netns ? { netns: o.netns } : {}), ...opts, logger: log });
     await handle.linuxbridge.start();
+  }
+  if (agents.includes('metadata')) {
+    // Before DHCP: its proxies forward to this socket from their first request.
+    handle.metadata = new MetadataAgent({ ...metadataSettings(cfg), host, bus: bus(), logger: log });
+    await handle.metadata.start();
   }
   if (agents.includes('dhcp')) {
     handle.dhcp = dhcpAgentFromConfig(cfg, bus(), log, o.netns);

@@ -62,11 +62,35 @@ export const SCHEMA = {
     dhcp_lease_duration: int({ default: 86400, min: -1, help: 'DHCP lease duration in seconds; -1 means infinite.' }),
     resync_interval: int({ default: 5, min: 1, help: 'DHCP agent: seconds between retries of networks whose sync failed.' }),
     interface_driver: str({ help: 'DHCP agent interface driver; accepted for compatibility (veth into the Linux bridge is used).' }),
-    enable_isolated_metadata: bool({ default: false, help: 'Accepted for compatibility; not implemented by the DHCP agent.' }),
+    enable_isolated_metadata: bool({
+      default: false,
+      help: 'DHCP agent: serve metadata (169.254.169.254 proxy in qdhcp-<network>) on networks whose subnets have no router interface at their gateway.',
+    }),
+    force_metadata: bool({
+      default: false,
+      help: 'DHCP agent: serve metadata on every network, routed or not, with the 169.254.169.254 host route via the DHCP port.',
+    }),
     dnsmasq_dns_servers: list({ help: 'DNS servers dnsmasq forwards to (--server).' }),
     dnsmasq_lease_max: int({ default: 16777216, min: 1, help: 'Limit on the number of leases per network.' }),
     max_routes: int({ default: 30, min: 0, help: 'Maximum number of routes per router.' }),
     enable_snat_by_default: bool({ default: true, help: 'The value of enable_snat when external_gateway_info does not give it.' }),
+    // The metadata agent (metadata_agent.ini) and the proxies that forward to it.
+    metadata_proxy_socket: str({
+      help: 'Unix socket the metadata agent listens on and the namespace proxies forward to (default: $state_path/metadata_proxy).',
+    }),
+    nova_metadata_host: str({ default: '127.0.0.1', help: "IP address or DNS name of Nova's metadata server." }),
+    nova_metadata_port: port({ default: 8775, help: "TCP port of Nova's metadata server." }),
+    nova_metadata_protocol: enm({ choices: HTTP, default: 'http', help: "Protocol to access Nova's metadata server." }),
+    metadata_proxy_shared_secret: str({
+      default: '',
+      secret: true,
+      help: "Shared secret to sign instance ids (X-Instance-ID-Signature); the same as Nova's [neutron] metadata_proxy_shared_secret.",
+    }),
+    metadata_workers: int({
+      min: 0,
+      help: 'Metadata agent worker processes (node:cluster); unset: half the CPUs; 0 or 1: served in the agent process itself.',
+    }),
+    metadata_backlog: int({ default: 4096, min: 1, help: "Backlog of the metadata agent's Unix socket." }),
   },
   database: {
     connection: str({
@@ -166,10 +190,15 @@ export const SCHEMA = {
     report_interval: float({ default: 30, min: 0, help: 'Seconds between agent state reports; 0 disables them.' }),
     polling_interval: int({ default: 2, min: 1, help: 'Seconds between agent polls for local device changes.' }),
     availability_zone: str({ default: 'nova', help: 'Availability zone the DHCP (and L3) agent reports for its host.' }),
+    check_child_processes_interval: int({
+      default: 60,
+      min: 0,
+      help: 'DHCP agent: seconds between checks that every served network is still whole (dnsmasq alive, its namespace and interface there), repairing what is not; 0 disables them.',
+    }),
   },
   aio: {
     agents: list({
-      help: 'Agents `neutrino aio` runs in its own process on the in-memory bus: linuxbridge, dhcp (needs root, iproute2, dnsmasq). Empty: the API only.',
+      help: 'Agents `neutrino aio` runs in its own process on the in-memory bus: linuxbridge, dhcp, metadata (need root, iproute2, dnsmasq; haproxy for metadata). Empty: the API only.',
     }),
   },
   securitygroup: {

@@ -26,6 +26,7 @@ export const SG_UPDATE_TOPIC = 'q-agent-notifier-security_group-update';
 export const AGENT_TYPE_LINUXBRIDGE = 'Linux bridge agent';
 export const AGENT_TYPE_DHCP = 'DHCP agent';
 export const AGENT_TYPE_L3 = 'L3 agent';
+export const AGENT_TYPE_METADATA = 'Metadata agent';
 
 // Device owners of the ports Neutron makes for itself.
 export const DEVICE_OWNER_DHCP = 'network:dhcp';

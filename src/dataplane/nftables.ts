@@ -424,6 +424,18 @@ export async function readNftTable(family: NftFamily, name: string, t?: Target):
   return parseNftTable(r.stdout);
 }
 
+/** The namespace's tables as "family name" (e.g. "inet filter"): one cheap read, no rules listed. */
+export async function listNftTables(t?: Target): Promise<Set<string>> {
+  const r = await execOf(t)({ argv: ['nft', 'list', 'tables'], netns: t?.netns });
+  return new Set(
+    r.stdout
+      .split('\n')
+      .map((l) => /^table (\S+) (\S+)/.exec(l.trim()))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => `${m[1]} ${m[2]}`),
+  );
+}
+
 // ---- the pure comparison -------------------------------------------------------------------
 
 export type NftPlan =

@@ -9,6 +9,7 @@ import { agentsPlugin } from '../plugins/agents/plugin.js';
 import { dhcpPlugin } from '../plugins/dhcp/plugin.js';
 import { routerPlugin } from '../plugins/l3/plugin.js';
 import { meteringPlugin } from '../plugins/metering/plugin.js';
+import { metadataPlugin } from '../plugins/metadata/plugin.js';
 import { ml2Plugin } from '../plugins/ml2/plugin.js';
 import { qosPlugin } from '../plugins/qos/plugin.js';
 import { rbacPlugin } from '../plugins/rbac/plugin.js';
@@ -17,7 +18,7 @@ import { securityGroupPlugin } from '../plugins/securitygroups/plugin.js';
 import { addressManagementPlugin, ipAvailabilityPlugin } from '../plugins/subnetpools/plugin.js';
 import { trunkPlugin } from '../plugins/trunk/plugin.js';
 
-const CORE: readonly PluginDefinition[] = [ml2Plugin, securityGroupPlugin, agentsPlugin, dhcpPlugin, addressManagementPlugin];
+const CORE: readonly PluginDefinition[] = [ml2Plugin, securityGroupPlugin, agentsPlugin, dhcpPlugin, metadataPlugin, addressManagementPlugin];
 /** In load order (QoS after router: its floating IP policies need the router's floating IPs). */
 const SERVICES: readonly PluginDefinition[] = [routerPlugin, qosPlugin, trunkPlugin, segmentsPlugin, meteringPlugin, ipAvailabilityPlugin];
 /** Loaded whether named or not (Neutron's DEFAULT_SERVICE_PLUGINS that neutrino has). */

@@ -110,7 +110,9 @@ describe('service_plugins: the configuration', () => {
 
   it("loads Neutron's default service plugins whatever the list says, and accepts the built-in names", () => {
     assert.deepEqual(
-      names('tag,timestamp,revisions').filter((n) => !['ml2', 'security-group', 'agents', 'dhcp', 'address-management', 'rbac'].includes(n)),
+      names('tag,timestamp,revisions').filter(
+        (n) => !['ml2', 'security-group', 'agents', 'dhcp', 'metadata', 'address-management', 'rbac'].includes(n),
+      ),
       ['network_ip_availability'],
     );
   });

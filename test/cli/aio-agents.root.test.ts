@@ -1,19 +1,22 @@
-// As root: `neutrino aio` with `[aio] agents = linuxbridge,dhcp` runs the API server and both
-// agents in one process on the in-memory bus. The agents manage a namespace made for the test
+// As root: `neutrino aio` with `[aio] agents = linuxbridge,dhcp,metadata` runs the API server and
+// the three agents in one process on the in-memory bus. The agents manage a namespace made for the test
 // (--netns, as a simulated host); a VM plugged there gets ACTIVE and its address by DHCP.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deleteNetns, stopDnsmasq } from '../../src/dataplane/index.js';
+import { deleteNetns, runInNetns, stopDnsmasq } from '../../src/dataplane/index.js';
+import { stopMetadataProxy } from '../../src/agents/metadata/proxy.js';
 import { namespaceOf } from '../../src/agents/dhcp/render.js';
 import { plug } from '../../src/cli/vif-plug.js';
 import { Namespaces, rootGate, suffix, udhcpcLease } from '../dataplane/root-helpers.js';
 import { Proc } from '../e2e/two-hosts.js';
 import { waitThroughErrors } from '../helpers/wait.js';
+import { createHmac } from 'node:crypto';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 
-const gate = rootGate('aio with agents', ['ip', 'bridge', 'nsenter', 'busybox', 'dnsmasq']);
+const gate = rootGate('aio with agents', ['ip', 'bridge', 'nsenter', 'busybox', 'dnsmasq', 'haproxy', 'curl']);
 
 describe('neutrino aio with [aio] agents (root)', { skip: gate.skip }, () => {
   const s = suffix();
@@ -23,6 +26,8 @@ describe('neutrino aio with [aio] agents (root)', { skip: gate.skip }, () => {
   const VM = `nt${s}avm`;
   const dir = mkdtempSync(join(tmpdir(), 'neutrino-aio-agents-'));
   let aio: Proc;
+  let nova: HttpServer;
+  const SECRET = 'aio-metadata-secret';
   let url = '';
   const api = async (method: string, path: string, body?: unknown) => {
     const r = await fetch(`${url}/v2.0${path}`, {
@@ -36,10 +41,28 @@ describe('neutrino aio with [aio] agents (root)', { skip: gate.skip }, () => {
   before(async () => {
     gate.check();
     chmodSync(dir, 0o755); // dnsmasq reads its files as 'nobody'
+    // Nova's metadata API for the aio's metadata agent: answers when the signature is right.
+    nova = createHttpServer((req, res) => {
+      const id = String(req.headers['x-instance-id'] ?? '');
+      const ok = req.headers['x-instance-id-signature'] === createHmac('sha256', SECRET).update(id).digest('hex');
+      res.writeHead(ok ? 200 : 403, { 'content-type': 'application/json' }).end(JSON.stringify({ uuid: id }));
+    });
+    await new Promise<void>((r) => nova.listen(0, '127.0.0.1', () => r()));
     await nss.add(NS);
     writeFileSync(
       join(dir, 'aio.conf'),
-      ['[DEFAULT]', `host = ${HOST}`, '[aio]', 'agents = linuxbridge,dhcp', '[agent]', 'report_interval = 2', ''].join('\n'),
+      [
+        '[DEFAULT]',
+        `host = ${HOST}`,
+        'enable_isolated_metadata = true',
+        `nova_metadata_port = ${(nova.address() as { port: number }).port}`,
+        `metadata_proxy_shared_secret = ${SECRET}`,
+        '[aio]',
+        'agents = linuxbridge,dhcp,metadata',
+        '[agent]',
+        'report_interval = 2',
+        '',
+      ].join('\n'),
     );
     const { createServer } = await import('node:net');
     const port = await new Promise<number>((res) => {
@@ -69,10 +92,12 @@ describe('neutrino aio with [aio] agents (root)', { skip: gate.skip }, () => {
 
   after(async () => {
     await aio?.stop();
+    await new Promise((r) => nova?.close(r));
     const dhcp = join(dir, 'state', 'dhcp');
     if (existsSync(dhcp)) {
       for (const id of readdirSync(dhcp).filter((d) => /^[0-9a-f-]{36}$/.test(d))) {
         await stopDnsmasq(dhcp, id).catch(() => {});
+        await stopMetadataProxy({ statePath: join(dir, 'state'), socketPath: '' }, id).catch(() => {});
         await deleteNetns(namespaceOf(id)).catch(() => {});
       }
     }
@@ -80,7 +105,7 @@ describe('neutrino aio with [aio] agents (root)', { skip: gate.skip }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('both agents report alive for this host from the aio process', async () => {
+  it('the three agents report alive for this host from the aio process', async () => {
     const types = await waitThroughErrors(
       'agents alive',
       async () => {
@@ -89,20 +114,21 @@ describe('neutrino aio with [aio] agents (root)', { skip: gate.skip }, () => {
           .filter((a: any) => a.alive)
           .map((a: any) => a.agent_type)
           .sort();
-        return alive.length === 2 ? alive : null;
+        return alive.length === 3 ? alive : null;
       },
       15_000,
     );
-    assert.deepEqual(types, ['DHCP agent', 'Linux bridge agent']);
+    assert.deepEqual(types, ['DHCP agent', 'Linux bridge agent', 'Metadata agent']);
     assert.match(aio.out, /"rpc":"memory"/, 'the in-memory bus');
   });
 
-  it('a VM on a network with DHCP goes ACTIVE and gets its address', async () => {
+  it('a VM on a network with DHCP goes ACTIVE, gets its address and its metadata', async () => {
     const net = (await api('POST', '/networks', { network: { name: 'aio-net' } })).body.network;
     assert.equal(net['provider:network_type'], 'local');
     const sn = await api('POST', '/subnets', { subnet: { network_id: net.id, cidr: '10.78.0.0/24', ip_version: 4 } });
     assert.equal(sn.status, 201, JSON.stringify(sn.body));
-    const port = (await api('POST', '/ports', { port: { network_id: net.id, name: 'vm' } })).body.port;
+    const port = (await api('POST', '/ports', { port: { network_id: net.id, name: 'vm', device_id: '3c9a7e10-5b2d-4f8e-9a1c-6d0e2f4b8a7c' } })).body
+      .port;
     await nss.add(VM);
     await plug({
       action: 'plug',
@@ -121,5 +147,12 @@ describe('neutrino aio with [aio] agents (root)', { skip: gate.skip }, () => {
     const env = await udhcpcLease(VM);
     assert.equal(env.ip, port.fixed_ips[0].ip_address);
     assert.equal(env.router, '10.78.0.1');
+    // Metadata on this isolated network: the route DHCP gave, then curl through the aio's proxy and agent.
+    const [dest, via] = env.staticroutes!.split(' ');
+    assert.equal(dest, '169.254.169.254/32');
+    await runInNetns(VM, { argv: ['ip', 'addr', 'add', `${env.ip}/24`, 'dev', 'eth0'], write: true });
+    await runInNetns(VM, { argv: ['ip', 'route', 'add', dest!, 'via', via!], write: true });
+    const r = await runInNetns(VM, { argv: ['curl', '-s', '-m', '10', 'http://169.254.169.254/openstack/latest/meta_data.json'], timeoutMs: 20_000 });
+    assert.deepEqual(JSON.parse(r.stdout), { uuid: port.device_id });
   });
 });

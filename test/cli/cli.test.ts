@@ -84,7 +84,7 @@ describe('neutrino command', () => {
         encoding: 'utf8',
       });
       assert.equal(agents.status, 2);
-      assert.match(agents.stderr, /\[aio\] agents: unknown agent "bogus" \(choose from linuxbridge, dhcp\)/);
+      assert.match(agents.stderr, /\[aio\] agents: unknown agent "bogus" \(choose from linuxbridge, dhcp, metadata\)/);
       const unknown = spawnSync(BIN, ['frobnicate'], { encoding: 'utf8' });
       assert.equal(unknown.status, 2);
       assert.match(unknown.stderr, /unknown command/);

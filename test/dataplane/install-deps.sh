@@ -9,9 +9,11 @@
 #   util-linux   nsenter (essential in Debian, listed for completeness)
 #   isc-dhcp-client  dhclient -6, the DHCPv6 client of the end-to-end test (busybox has no udhcpc6)
 #   conntrack    conntrack -D: the L2 agent drops connections a security group change no longer allows
+#   haproxy      the metadata proxies in qdhcp-/qrouter- namespaces (as Neutron runs them; no service started)
+#   curl         the instance's metadata client in the end-to-end tests
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(iproute2 nftables dnsmasq-base busybox util-linux isc-dhcp-client conntrack)
+pkgs=(iproute2 nftables dnsmasq-base busybox util-linux isc-dhcp-client conntrack haproxy curl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -23,6 +23,8 @@ import {
   managedFdb,
   parseFdb,
   parseLinks,
+  parseMonitorLine,
+  parseNftTableEvent,
   parseNeigh,
   parseNetnsList,
   expectedTable,
@@ -671,5 +673,47 @@ describe('dataplane: dnsmasq', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('dataplane: kernel events', () => {
+  it('parses `ip -o monitor link neigh` lines: links (deleted, or released from a bridge) and forwarding entries', () => {
+    // Captured from iproute2 6.1.
+    assert.deepEqual(
+      parseMonitorLine(
+        '3: vxlan-9: <BROADCAST,MULTICAST> mtu 1500 qdisc noop master brqdr state DOWN group default \\    link/ether 4a:80:63:ab:ae:81 brd ff:ff:ff:ff:ff:ff',
+      ),
+      { kind: 'link', deleted: false, name: 'vxlan-9' },
+    );
+    assert.deepEqual(
+      parseMonitorLine('Deleted 5: tapdr@tapdr2: <BROADCAST,MULTICAST,M-DOWN> mtu 1500 master brqdr state DOWN \\    link/ether 2a:5f:e0:31:6c:88'),
+      {
+        kind: 'link',
+        deleted: true,
+        name: 'tapdr',
+      },
+    );
+    assert.deepEqual(parseMonitorLine('Deleted 10.9.9.2 dev vxlan-9 lladdr AA:bb:cc:dd:ee:ff NOARP PERMANENT '), {
+      kind: 'neigh',
+      deleted: true,
+      dev: 'vxlan-9',
+      dst: '10.9.9.2',
+      lladdr: 'aa:bb:cc:dd:ee:ff',
+    });
+    assert.deepEqual(parseMonitorLine('Deleted dev brqdr lladdr 22:21:d6:2c:68:2f PERMANENT '), {
+      kind: 'neigh',
+      deleted: true,
+      dev: 'brqdr',
+      dst: null,
+      lladdr: '22:21:d6:2c:68:2f',
+    });
+    assert.equal(parseMonitorLine(''), null);
+    assert.equal(parseMonitorLine('Timestamp: whatever'), null);
+  });
+
+  it('parses `nft monitor tables` lines', () => {
+    assert.deepEqual(parseNftTableEvent('delete table inet neutrino_sg'), { deleted: true, family: 'inet', table: 'neutrino_sg' });
+    assert.deepEqual(parseNftTableEvent('add table bridge neutrino_sg'), { deleted: false, family: 'bridge', table: 'neutrino_sg' });
+    assert.equal(parseNftTableEvent('add chain inet neutrino_sg c'), null);
   });
 });

@@ -106,6 +106,14 @@ export interface Restart {
   detail: Record<string, unknown>;
 }
 
+/** Agent settings a test may change (the in-process 'memory' mode only). */
+export interface TwoHostsOptions {
+  /** The L2 agents' polling_interval, seconds (default 2). */
+  pollingInterval?: number;
+  /** The DHCP agent's check_child_processes_interval, seconds (default: the agent's). */
+  dhcpCheckInterval?: number;
+}
+
 export class TwoHosts {
   readonly s = suffix();
   readonly nss = new Namespaces();
@@ -131,7 +139,10 @@ export class TwoHosts {
   private l2Procs: Array<Proc | null> = [null, null];
   private dhcpProc: Proc | null = null;
 
-  constructor(readonly mode: BusMode) {
+  constructor(
+    readonly mode: BusMode,
+    readonly opts: TwoHostsOptions = {},
+  ) {
     this.ns = [`nt${this.s}ha`, `nt${this.s}hb`];
     this.host = [`e2e-${this.s}-a`, `e2e-${this.s}-b`];
     this.vhost = `neutrino-e2e-${this.s}`;
@@ -242,7 +253,7 @@ export class TwoHosts {
         arpResponder: false,
         l2Population: true,
         reportInterval: 2,
-        pollingInterval: 2,
+        pollingInterval: this.opts.pollingInterval ?? 2,
         firewall: 'nftables',
         logger: keepingLogger(`l2-${i}`, this.logLines),
       });
@@ -278,6 +289,7 @@ export class TwoHosts {
         statePath: join(this.dir, 'dhcp-state'),
         reportInterval: 2,
         resyncInterval: 1,
+        ...(this.opts.dhcpCheckInterval !== undefined ? { checkInterval: this.opts.dhcpCheckInterval } : {}),
         logger: keepingLogger('dhcp', this.logLines),
       });
       this.dhcpAgent = agent;
@@ -419,6 +431,11 @@ export class TwoHosts {
       unbind: false,
       endpoint: this.url,
     });
+  }
+
+  /** The in-process agents ('memory' mode). */
+  get agents(): { l2: ReadonlyArray<LinuxBridgeAgent | null>; dhcp: DhcpAgent | null } {
+    return { l2: this.l2, dhcp: this.dhcpAgent };
   }
 
   async dnsmasqPid(networkId: string): Promise<number | null> {

@@ -80,7 +80,7 @@ describe('linuxbridge model', () => {
     assert.deepEqual(ops.map((o) => `${o.op}:${'name' in o ? o.name : ''}`).sort(), ['delete:brqbbbbbbbb-bb', 'delete:vxlan-2']);
   });
 
-  it('keeps the l2pop view: flood entries, one remote per MAC, own IP left out, neighbours with arp_responder', () => {
+  it('keeps the l2pop view: flood entries, one remote per MAC, own IP left out, neighbours with arp_responder', async () => {
     const v = new FdbView();
     v.add({
       [NET]: {
@@ -119,10 +119,48 @@ describe('linuxbridge model', () => {
     });
     d = desiredFdb(v, NET, 'vxlan-7000', '172.31.250.1', true);
     assert.deepEqual(d, { fdb: [], neigh: [] });
-    v.replace({ [NET]: { ports: { '172.31.250.3': [['00:00:00:00:00:00', '0.0.0.0']] } } }, [NET]);
+    await v.load([NET], async () => ({ [NET]: { ports: { '172.31.250.3': [['00:00:00:00:00:00', '0.0.0.0']] } } }));
     assert.deepEqual(
       desiredFdb(v, NET, 'vxlan-7000', '172.31.250.1', false).fdb.map((e) => e.dst),
       ['172.31.250.3'],
     );
+  });
+
+  it('a load keeps the fanouts heard while its call was out: a port up or down during a resync is not lost', async () => {
+    const flood: [string, string] = ['00:00:00:00:00:00', '0.0.0.0'];
+    const p2: [string, string] = ['fa:16:3e:00:00:02', '10.0.0.2'];
+    const p3: [string, string] = ['fa:16:3e:00:00:03', '10.0.0.3'];
+    const at = (ports: Array<[string, string]>) => ({ [NET]: { ports: { '172.31.250.2': ports } } });
+    const macs = (v: FdbView) => desiredFdb(v, NET, 'vxlan-7000', '172.31.250.1', false).fdb.map((e) => e.mac);
+    const v = new FdbView();
+    v.add(at([flood, p2]));
+    // The server answered before p3 went up, the fanout for p3 came before the answer: a resync keeps p3.
+    await v.load([NET], async () => {
+      v.add(at([p3]));
+      return at([flood, p2]);
+    });
+    assert.deepEqual(macs(v), ['00:00:00:00:00:00', p2[0], p3[0]]);
+    // The answer still has p2, whose removal was heard during the call: it stays removed.
+    const w = new FdbView();
+    w.add(at([flood, p2, p3]));
+    await w.load([NET], async () => {
+      w.remove(at([p2]));
+      return at([flood, p2, p3]);
+    });
+    assert.deepEqual(macs(w), ['00:00:00:00:00:00', p3[0]]);
+    // A change heard during the call that the answer already has (older than the snapshot) changes nothing.
+    await v.load([NET], async () => {
+      v.add(at([p3]));
+      return at([flood, p3]);
+    });
+    assert.deepEqual(macs(v), ['00:00:00:00:00:00', p3[0]], 'p2 is gone from the answer and no fanout brought it back');
+    // A failed call leaves the view as the fanouts made it.
+    await assert.rejects(
+      v.load([NET], async () => {
+        v.add(at([p2]));
+        throw new Error('timeout');
+      }),
+    );
+    assert.deepEqual(macs(v), ['00:00:00:00:00:00', p2[0], p3[0]]);
   });
 });

@@ -2,15 +2,20 @@
 // driver, as a reconciler:
 //   - reports state (agent_type 'DHCP agent', binary neutron-dhcp-agent, topic dhcp_agent);
 //   - on start, one full sync: get_active_networks_info(host) gives every network it serves;
-//     networks found under state_path/dhcp/<uuid> (or as qdhcp-<uuid> namespaces) that are no
-//     longer among them are torn down (Neutron's existing_dhcp_networks);
+//     networks found under state_path/dhcp/<uuid> that are no longer among them are torn down
+//     (Neutron's existing_dhcp_networks: its own state directory only; a qdhcp-* namespace
+//     may be another agent's);
 //   - then the server's casts on dhcp_agent.<host> mark a network dirty, and the network is
 //     fetched (get_network_info) and reconciled;
 //   - networks and the full sync are keys of the agents' work queue (reconciler.ts): one pass
 //     per network at a time (a change that arrives during a pass makes one more), a few
 //     networks in parallel, a failed pass retried after a backoff that grows up to
 //     resync_interval; a 'revived' state report (the server had seen the agent as dead) or
-//     agent_updated makes a full sync.
+//     agent_updated makes a full sync;
+//   - what the kernel loses is put back: a qdhcp- namespace deleted (inotify on /run/netns) or a
+//     DHCP tap deleted (`ip monitor link`) makes a pass for its network at once, and every
+//     check_child_processes_interval each served network is passed again on what the server
+//     last said (a killed dnsmasq is seen so); such a pass writes nothing when all is there.
 // One pass for one network: the DHCP port (created/updated through RPC), the namespace
 // qdhcp-<net>, a veth tap<port[:11]> (host end, in bridge brq<net[:11]>, made if missing) /
 // ns-<port[:11]> (in the namespace, the port's MAC and addresses), and dnsmasq with its files
@@ -21,14 +26,20 @@ import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   deleteNetns,
+  diffLinks,
   dnsmasqPaths,
   ensureDnsmasq,
   ensureNetns,
-  listNetns,
-  reconcileLinks,
+  linkOpsToBatch,
+  listLinks,
+  listNamedLinks,
   stopDnsmasq,
+  watchLinksAndNeighbours,
+  watchNetns,
   type DesiredLink,
   type DnsmasqAction,
+  type LinkOp,
+  type Watcher,
 } from '../../dataplane/index.js';
 import { newRpcContext, type RpcBus, type RpcLogger, type RpcServerHandle } from '../../rpc/index.js';
 import { silentLogger } from '../../rpc/index.js';
@@ -58,6 +69,7 @@ import {
   PLUGIN_TOPIC,
   dhcpDeviceId,
 } from '../../core/wire.js';
+import { metadataAddresses, metadataRoutes, stopNetworkMetadata, syncMetadataProxy, type DhcpMetadataOptions } from './metadata.js';
 
 /** What the server's `<resource>_<action>_end` casts carry that says which network changed. */
 interface DhcpEventPayload {
@@ -97,6 +109,12 @@ export interface DhcpAgentOptions extends Partial<RenderOptions> {
   rpcTimeoutMs?: number;
   /** [agent] availability_zone, reported with the agent's state. */
   availabilityZone?: string;
+  /** enable_isolated_metadata / force_metadata and where the metadata agent listens (metadata.ts). */
+  metadata?: DhcpMetadataOptions;
+  /** [agent] check_child_processes_interval, seconds: every served network is checked this often (0: never). */
+  checkInterval?: number;
+  /** Watch the kernel for deleted namespaces and taps (default true); off, only the periodic check repairs. */
+  monitor?: boolean;
   logger?: RpcLogger;
 }
 
@@ -121,8 +139,14 @@ export class DhcpAgent {
   private stopped = false;
   /** Per served network: what the last pass did. */
   readonly networks = new Map<string, NetworkState>();
-  /** Passes run and their outcome counts, for tests and benchmarks. */
-  readonly counters = { passes: 0, failures: 0, fullSyncs: 0 };
+  /** What the server last said about each served network: a check passes it again without asking. */
+  private readonly infos = new Map<string, NetworkInfo>();
+  /** Networks whose next pass must ask the server (a notification came): a check does not stand in for it. */
+  private readonly toFetch = new Set<string>();
+  private readonly watchers: Watcher[] = [];
+  private checkTimer: NodeJS.Timeout | null = null;
+  /** Passes run and their outcome counts, for tests and benchmarks; repairs: passes that found the kernel had lost something. */
+  readonly counters = { passes: 0, failures: 0, fullSyncs: 0, repairs: 0 };
 
   constructor(private readonly o: DhcpAgentOptions) {
     this.dhcpDir = join(o.statePath, 'dhcp');
@@ -183,6 +207,46 @@ export class DhcpAgent {
       await this.reporter.reportOnce().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'first state report failed'));
     await this.sync();
     this.reporter.start();
+    if (this.o.monitor ?? true) this.startWatching();
+    const every = (this.o.checkInterval ?? 60) * 1000;
+    if (every > 0) {
+      this.checkTimer = setInterval(() => {
+        for (const id of this.networks.keys()) this.check(id);
+      }, every);
+      this.checkTimer.unref();
+    }
+  }
+
+  /** Kernel events that say a served network lost something: its namespace, or its tap (and the veth with it). */
+  private startWatching(): void {
+    const warn = (msg: string) => (m: string) => this.log.warn({ err: m }, msg);
+    this.watchers.push(
+      watchNetns((name, exists) => {
+        if (!exists && name.startsWith(NS_PREFIX) && this.networks.has(name.slice(NS_PREFIX.length))) this.check(name.slice(NS_PREFIX.length));
+      }, warn('namespace watch')),
+      watchLinksAndNeighbours(this.o.netns, {
+        neighbours: false,
+        onEvent: (e) => {
+          if (e.kind !== 'link' || !e.deleted) return;
+          for (const [id, n] of this.networks) if (n.portId && tapOf(n.portId) === e.name) this.check(id);
+        },
+        onRestart: () => {
+          for (const id of this.networks.keys()) this.check(id);
+        },
+        onError: warn('ip monitor'),
+      }),
+    );
+  }
+
+  /**
+   * A pass for a served network on what the server last said (no RPC), unless one that asks the
+   * server is already wanted: it puts back whatever the kernel lost and writes nothing otherwise.
+   */
+  check(networkId: string): void {
+    const info = this.infos.get(networkId);
+    if (this.stopped || !info || this.toFetch.has(networkId) || this.given.has(networkId)) return;
+    this.given.set(networkId, info);
+    void this.work.enqueue(networkId);
   }
 
   configurations(): Record<string, unknown> {
@@ -212,6 +276,8 @@ export class DhcpAgent {
   /** Stops listening and reporting; dnsmasq, namespaces and files stay (a restart adopts them). */
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.checkTimer) clearInterval(this.checkTimer);
+    for (const w of this.watchers.splice(0)) w.stop();
     await this.server?.stop();
     await this.reporter?.stop();
     await this.work.stop();
@@ -233,8 +299,10 @@ export class DhcpAgent {
    */
   async schedule(networkId: string, info?: NetworkInfo | null): Promise<void> {
     if (this.stopped) return;
-    if (info === undefined) this.given.delete(networkId);
-    else this.given.set(networkId, info);
+    if (info === undefined) {
+      this.given.delete(networkId);
+      this.toFetch.add(networkId);
+    } else this.given.set(networkId, info);
     await this.work.enqueue(networkId);
   }
 
@@ -243,12 +311,15 @@ export class DhcpAgent {
     this.counters.passes++;
     const given = this.given.get(networkId);
     this.given.delete(networkId);
+    this.toFetch.delete(networkId);
     try {
       const info = given !== undefined ? given : await this.call<NetworkInfo | null>('get_network_info', { network_id: networkId });
       if (!info || info.admin_state_up === false || dhcpSubnets(info).length === 0) await this.disable(networkId, !!info);
       else await this.enable(info);
     } catch (err) {
       this.counters.failures++;
+      // The retry asks the server again (a check meanwhile must not stand in for it).
+      if (given === undefined) this.toFetch.add(networkId);
       throw err;
     }
   }
@@ -271,17 +342,13 @@ export class DhcpAgent {
   }
 
   /**
-   * Networks this host has state for: state_path/dhcp/<uuid> directories and qdhcp-<uuid>
-   * namespaces. Namespace names are machine-wide: an agent of a simulated host (netns option)
-   * shares them with the other hosts' agents, so it goes by its own state directory only.
+   * Networks this agent has state for: its state_path/dhcp/<uuid> directories, as Neutron's
+   * existing_dhcp_networks. Not the qdhcp-<uuid> namespaces: their names are machine-wide, and
+   * another agent on the machine (another state_path) may own them.
    */
   async existingNetworks(): Promise<Set<string>> {
     const out = new Set<string>();
     if (existsSync(this.dhcpDir)) for (const d of await readdir(this.dhcpDir)) if (UUID.test(d)) out.add(d);
-    for (const ns of this.o.netns ? [] : await listNetns()) {
-      const id = ns.name.startsWith(NS_PREFIX) ? ns.name.slice(NS_PREFIX.length) : '';
-      if (UUID.test(id)) out.add(id);
-    }
     return out;
   }
 
@@ -343,21 +410,47 @@ export class DhcpAgent {
   private async enable(n: NetworkInfo): Promise<void> {
     const port = await this.ensurePort(n);
     const ns = namespaceOf(n.id);
-    await ensureNetns(ns);
+    const nsCreated = await ensureNetns(ns);
     const tap = tapOf(port.id);
     const nsIf = nsIfOf(port.id);
     const mtu = n.mtu && n.mtu > 0 ? n.mtu : undefined;
+    const inNs: DesiredLink[] = [
+      {
+        kind: 'external',
+        name: nsIf,
+        address: port.mac_address,
+        up: true,
+        addresses: [...portAddresses(n, port), ...metadataAddresses(this.o.metadata)],
+        ...(mtu ? { mtu } : {}),
+      },
+    ];
+    let nsLinks = await listLinks({ netns: ns });
     // Host side: the network's bridge (the L2 agent's, or ours if it has not made it yet) and the
-    // veth's host end in it. Only attributes that are ours are desired: the L2 agent may own the rest.
+    // veth's host end in it. Only attributes that are ours are desired: the L2 agent may own the
+    // rest. Looked up by name: the host may hold thousands of links.
     const host: DesiredLink[] = [
       { kind: 'bridge', name: bridgeOf(n.id), up: true },
       { kind: 'veth', name: tap, peer: nsIf, peerNetns: ns, master: bridgeOf(n.id), up: true, ...(mtu ? { mtu } : {}) },
     ];
-    await reconcileLinks(host, this.o.netns ? { netns: this.o.netns } : {});
-    await reconcileLinks(
-      [{ kind: 'external', name: nsIf, address: port.mac_address, up: true, addresses: portAddresses(n, port), ...(mtu ? { mtu } : {}) }],
-      { netns: ns },
+    const hostTarget = this.o.netns ? { netns: this.o.netns } : {};
+    let hostLinks = await listNamedLinks(
+      host.map((l) => l.name),
+      hostTarget,
     );
+    const lostPeer = !nsLinks.some((l) => l.name === nsIf) && hostLinks.some((l) => l.name === tap);
+    // The namespace was deleted under a running dnsmasq: the old namespace lives on with it and
+    // the veth's other end in it. The tap goes, and the veth is made again into the new namespace.
+    if (lostPeer) hostLinks = hostLinks.filter((l) => l.name !== tap);
+    const hostOps: LinkOp[] = [
+      ...(lostPeer ? [{ op: 'delete' as const, name: tap, why: `its peer is not in ${ns}` }] : []),
+      ...diffLinks(host, hostLinks),
+    ];
+    if (hostOps.length) {
+      await linkOpsToBatch(hostOps).apply(hostTarget);
+      if (hostOps.some((o) => o.op === 'create')) nsLinks = await listLinks({ netns: ns });
+    }
+    const nsOps = diffLinks(inNs, nsLinks);
+    await linkOpsToBatch(nsOps).apply({ netns: ns });
     const hosts = renderHosts(n, this.render);
     // dnsmasq 2.90 (Debian 12) segfaults on SIGHUP once it has leased an address to a host
     // whose dhcp-hostsfile line carries a `set:` tag (ports with extra_dhcp_opts): a change
@@ -373,22 +466,43 @@ export class DhcpAgent {
       netns: ns,
       interface: nsIf,
       hosts,
-      opts: renderOpts(n),
+      opts: renderOpts(n, metadataRoutes(this.o.metadata, n, port)),
       args: renderArgs(n, this.render),
     });
     if (restartedForTags && action === 'started') action = 'restarted';
-    if (action !== 'none') this.log.info({ networkId: n.id, action }, 'dnsmasq');
+    const had = this.networks.get(n.id);
+    // Served already, same port, and the namespace, a link or dnsmasq had to be made again: the
+    // kernel lost them (or someone removed them). Say so: it is not a change from the server.
+    const lost = [
+      ...(nsCreated ? [`namespace ${ns}`] : []),
+      ...hostOps.filter((o) => o.op === 'create').map((o) => (o.op === 'create' ? o.link.name : '')),
+      ...(action === 'started' && !restartedForTags ? ['dnsmasq'] : []),
+    ];
+    if (had && had.portId === port.id && lost.length) {
+      this.counters.repairs++;
+      this.log.warn(
+        { networkId: n.id, lost, linkOps: hostOps.length + nsOps.length, dnsmasq: action },
+        'DHCP network had lost part of its dataplane; repaired',
+      );
+    } else if (action !== 'none') this.log.info({ networkId: n.id, action }, 'dnsmasq');
     this.networks.set(n.id, { action, portId: port.id, ports: n.ports.length, subnets: dhcpSubnets(n).length });
+    this.infos.set(n.id, n);
+    const proxy = await syncMetadataProxy(this.o.metadata, n, ns);
+    if (proxy !== 'none') this.log.info({ networkId: n.id, action: proxy }, 'metadata proxy');
   }
 
   /** Tears the network down here: dnsmasq, namespace (and the veth with it), files, DHCP port. */
   private async disable(networkId: string, networkExists: boolean): Promise<void> {
-    await stopDnsmasq(this.dhcpDir, networkId);
-    await deleteNetns(namespaceOf(networkId));
     const dir = join(this.dhcpDir, networkId);
     const had = this.networks.has(networkId) || existsSync(dir);
-    if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
-    if (networkExists && had) await this.call('release_dhcp_port', { network_id: networkId, device_id: this.deviceId(networkId), host: this.o.host });
+    // Forgotten first: the namespace's deletion below must not look like a loss to repair.
     this.networks.delete(networkId);
+    this.infos.delete(networkId);
+    await stopDnsmasq(this.dhcpDir, networkId);
+    await stopNetworkMetadata(this.o.metadata, networkId);
+    await deleteNetns(namespaceOf(networkId));
+    if (networkExists && had) await this.call('release_dhcp_port', { network_id: networkId, device_id: this.deviceId(networkId), host: this.o.host });
+    // Last: a retry after a failure above still finds the directory, so it releases the port.
+    if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
   }
 }

@@ -1,7 +1,8 @@
 // `neutrino agent dhcp --config-file neutron.conf --config-file dhcp_agent.ini`: the DHCP agent
 // as a process. [DEFAULT] host (default: hostname), state_path, transport_url, dns_domain,
-// dhcp_lease_duration, dnsmasq_dns_servers, dnsmasq_lease_max, resync_interval; [agent]
-// report_interval. SIGTERM/SIGINT stop it and leave dnsmasq running for the next start to adopt.
+// dhcp_lease_duration, dnsmasq_dns_servers, dnsmasq_lease_max, resync_interval,
+// enable_isolated_metadata, force_metadata, metadata_proxy_socket; [agent] report_interval,
+// check_child_processes_interval. SIGTERM/SIGINT stop it and leave dnsmasq running for the next start to adopt.
 // --netns NS: the host's bridges live in that namespace (as `agent linuxbridge --netns`).
 import { hostname } from 'node:os';
 import { pino } from 'pino';
@@ -10,6 +11,7 @@ import { busFromConfig } from '../../rpc/from-config.js';
 import type { RpcBus, RpcLogger } from '../../rpc/index.js';
 import { stats } from '../../dataplane/index.js';
 import { DhcpAgent } from './agent.js';
+import { metadataProxyOptions } from '../metadata/proxy.js';
 
 /** The agent's options from configuration (also used by `neutrino aio`). */
 export function dhcpAgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, netns?: string): DhcpAgent {
@@ -26,6 +28,12 @@ export function dhcpAgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, ne
     dnsServers: [...cfg.DEFAULT.dnsmasq_dns_servers],
     logger: log,
     availabilityZone: cfg.agent.availability_zone,
+    metadata: {
+      ...metadataProxyOptions(cfg),
+      enableIsolatedMetadata: cfg.DEFAULT.enable_isolated_metadata,
+      forceMetadata: cfg.DEFAULT.force_metadata,
+    },
+    checkInterval: cfg.agent.check_child_processes_interval,
   });
 }
 

@@ -6,8 +6,8 @@
 //           router (empty = none) / mtu (26);  tag:port-<id>,option:<extra_dhcp_opt>,<value>
 //   args:   --dhcp-range=set:subnet-<id>,<net>,static,<netmask|prefixlen>,<lease>
 // Differences from Neutron: the MTU goes in the opts file (a change is a SIGHUP, not a restart),
-// dnsmasq is --dhcp-authoritative (a client asking for a stale address is NAKed at once), and no
-// metadata route is offered (no metadata proxy in the namespace).
+// dnsmasq is --dhcp-authoritative (a client asking for a stale address is NAKed at once). The
+// metadata host route is the caller's (dhcp/metadata.ts), given to renderOpts per subnet.
 import { formatIp, parseCidr, tryParseIp } from '../../ipam/index.js';
 
 export interface FixedIp {
@@ -151,8 +151,8 @@ function formatOption(version: number, tag: string, option: string, ...values: s
 
 const isAny = (ips: string[], v: number) => ips.length === 1 && ips[0] === (v === 4 ? '0.0.0.0' : '::');
 
-/** The --dhcp-optsfile: per-subnet options, then per-port extra_dhcp_opts. */
-export function renderOpts(n: NetworkInfo): string {
+/** The --dhcp-optsfile: per-subnet options, then per-port extra_dhcp_opts. `extraRoutes`: a "dest,nexthop" host route per subnet id. */
+export function renderOpts(n: NetworkInfo, extraRoutes: ReadonlyMap<string, string> = new Map()): string {
   const lines: string[] = [];
   const all = n.subnets;
   for (const s of [...dhcpSubnets(n)].sort((a, b) => (a.id < b.id ? -1 : 1))) {
@@ -172,6 +172,8 @@ export function renderOpts(n: NetworkInfo): string {
       if (r.destination === '0.0.0.0/0') gateway ||= r.nexthop;
       else routes.push(`${r.destination},${r.nexthop}`);
     }
+    const extra = extraRoutes.get(s.id);
+    if (extra) routes.push(extra);
     // Other IPv4 subnets of the network (same segment) are on-link.
     for (const o of all) {
       if (o.ip_version === 4 && o.cidr !== s.cidr && (o.segment_id ?? null) === (s.segment_id ?? null)) routes.unshift(`${o.cidr},0.0.0.0`);

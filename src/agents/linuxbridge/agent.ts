@@ -1,7 +1,9 @@
 // The L2 agent for Linux bridges (`neutrino agent linuxbridge`), Neutron's linuxbridge agent
 // rebuilt as a reconciler:
-//   - watches taps `tap<port-id[:11]>` with a long-running `ip monitor link` (events) plus a
-//     periodic full pass (repairs whatever an event missed);
+//   - watches taps `tap<port-id[:11]>`, its bridges, VXLAN devices and forwarding entries with a
+//     long-running `ip monitor link neigh`, and its nftables tables with `nft monitor tables`
+//     (events: what someone deletes is rebuilt at once), plus a periodic full pass (repairs
+//     whatever an event missed);
 //   - asks the server about new taps (get_devices_details_list on 'q-plugin'), wires each into its
 //     network's bridge `brq<net-id[:11]>` with a `vxlan-<vni>` device on local_ip (or a flat
 //     interface / VLAN sub-interface), then reports them up (update_device_list); gone taps are
@@ -17,7 +19,6 @@
 //     the agent finds the kernel already right and writes nothing, so traffic never stops.
 //   - with a firewall (security-groups.ts, firewall.ts) each pass first brings the nftables
 //     security group tables up to date, before new taps join their bridges.
-import { spawn, type ChildProcess } from 'node:child_process';
 import {
   diffLinks,
   linkOpsToBatch,
@@ -26,10 +27,14 @@ import {
   reconcileFdb,
   reconcileNeigh,
   stats,
+  watchLinksAndNeighbours,
+  watchNftTables,
   type Exec,
+  type KernelEvent,
   type Link,
   type LinkOp,
   type Target,
+  type Watcher,
 } from '../../dataplane/index.js';
 import { newRpcContext, type RpcBus, type RpcLogger, type RpcServerHandle } from '../../rpc/index.js';
 import { PendingKeys, Reconciler } from '../reconciler.js';
@@ -43,11 +48,13 @@ import {
   ownedLinks,
   unsupportedReason,
   vxlanName,
+  VXLAN_PREFIX,
   type DeviceInfo,
   type ModelOptions,
   type NetworkFdb,
 } from './model.js';
 import { SecurityGroupFirewall } from './security-groups.js';
+import { FW_TABLE } from './firewall.js';
 import { AGENT_TYPE_LINUXBRIDGE, L2POP_TOPIC, PLUGIN_TOPIC, PORT_DELETE_TOPIC, PORT_UPDATE_TOPIC, SG_UPDATE_TOPIC } from '../../core/wire.js';
 
 export const AGENT_BINARY = 'neutrino-linuxbridge-agent';
@@ -71,7 +78,7 @@ export interface LinuxBridgeAgentOptions extends ModelOptions {
   pollingInterval: number;
   /** Full l2population resync every this many seconds (default 30). */
   fdbResyncInterval?: number;
-  /** Watch netlink link events (default true); off, only the periodic pass sees new taps. */
+  /** Watch kernel events (links, forwarding entries, nftables tables; default true); off, only the periodic pass sees new taps and repairs drift. */
   monitor?: boolean;
   rpcTimeoutMs?: number;
   /** Runs the kernel commands (default: the real one); the benchmark counts this agent's with it. */
@@ -119,7 +126,8 @@ export class LinuxBridgeAgent {
   /** Security groups (null: no firewall). */
   readonly firewall: SecurityGroupFirewall | null;
   private handles: RpcServerHandle[] = [];
-  private monitorChild: ChildProcess | null = null;
+  /** The kernel event watchers (none with monitor off). */
+  private readonly watchers: Watcher[] = [];
   private running = false;
   /** The passes' queue: keys 'quick' and 'full', one pass at a time, 'full' every polling_interval. */
   private work: Reconciler<PassKind> | null = null;
@@ -238,8 +246,7 @@ export class LinuxBridgeAgent {
 
   async stop(): Promise<void> {
     this.running = false;
-    this.monitorChild?.kill('SIGTERM');
-    this.monitorChild = null;
+    for (const w of this.watchers.splice(0)) w.stop();
     await this.reporter.stop();
     for (const h of this.handles) await h.stop().catch(() => {});
     this.handles = [];
@@ -258,46 +265,73 @@ export class LinuxBridgeAgent {
   }
 
   /**
-   * Netlink link events (`ip -o monitor link`, one message a line): a tap the agent does not know
-   * yet appeared, or a known one went, means "look again now" (a tap leaving its bridge also
-   * prints as "Deleted", so that drift is repaired at once too). Everything else (our own
-   * changes, carrier and bridge-port state, other links) waits for the periodic full pass, which
-   * repairs any drift: reacting to every message would make each of our writes cost a pass.
+   * Kernel events (`ip -o monitor link neigh`), each only marking what to look at:
+   *   - a tap the agent does not know yet appeared, or a known one went (a tap leaving its
+   *     bridge also prints as "Deleted", so a deleted bridge is repaired at once too);
+   *   - a bridge or VXLAN device a wired tap needs went (or left its bridge): its network's taps
+   *     are looked at, which brings back their bridge and segment device (and a re-created VXLAN
+   *     device gets its forwarding entries);
+   *   - a forwarding (or neighbour) entry went from the VXLAN device of a network here: that
+   *     network's entries are reconciled.
+   * Everything else (our own changes, carrier and bridge-port state, other links) waits for the
+   * periodic full pass, which repairs any drift: reacting to every message would make each of
+   * our writes cost a pass. (Our own deletions of entries do cost one read.)
    */
-  private onMonitorLine(line: string): void {
-    const m = /^(Deleted )?\d+: ([^:@\s]+)/.exec(line);
-    if (!m || !isTap(m[2]!)) return;
-    const known = this.devices.has(m[2]!) || this.unresolved.has(m[2]!);
-    if (m[1] ? !known : known) return;
-    this.touched.add(m[2]!);
-    this.schedule('quick');
+  private onKernelEvent(e: KernelEvent): void {
+    if (e.kind === 'neigh') {
+      // Only entries with a remote (ours; arp_responder's neighbours too): the bridge's learned
+      // entries on the VXLAN port print without one and age out all the time.
+      if (!e.deleted || !e.dst || !e.dev.startsWith(VXLAN_PREFIX)) return;
+      const net = [...this.devices.values()].find((d) => d.network_type === 'vxlan' && vxlanName(d.segmentation_id!) === e.dev)?.network_id;
+      if (!net) return;
+      this.fdbDirty.add(net);
+      this.schedule('quick');
+      return;
+    }
+    if (isTap(e.name)) {
+      const known = this.devices.has(e.name) || this.unresolved.has(e.name);
+      if (e.deleted ? !known : known) return;
+      this.touched.add(e.name);
+      this.schedule('quick');
+      return;
+    }
+    if (!e.deleted) return;
+    let any = false;
+    for (const d of this.devices.values()) {
+      if (networkBridge(d, this.o) !== e.name && !(d.network_type === 'vxlan' && vxlanName(d.segmentation_id!) === e.name)) continue;
+      this.touched.add(d.device);
+      any = true;
+    }
+    if (any) this.schedule('quick');
   }
 
   private startMonitor(): void {
-    if (!this.running) return;
-    const argv = ['ip', ...(this.o.netns ? ['-n', this.o.netns] : []), '-o', 'monitor', 'link'];
-    const child = spawn(argv[0]!, argv.slice(1), {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin`, LC_ALL: 'C' },
-    });
-    this.monitorChild = child;
-    let rest = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      const lines = (rest + b.toString()).split('\n');
-      rest = lines.pop()!;
-      for (const l of lines) this.onMonitorLine(l);
-    });
-    child.stderr!.on('data', (b: Buffer) => this.o.logger.warn({ stderr: b.toString().trim() }, 'ip monitor'));
-    child.on('error', (e) => this.o.logger.warn({ err: e.message }, 'ip monitor failed to start'));
-    child.on('exit', () => {
-      if (this.monitorChild === child) this.monitorChild = null;
-      // Events may have been missed meanwhile: the restart is followed by a full pass.
-      if (this.running)
-        setTimeout(() => {
-          this.startMonitor();
-          this.schedule('full');
-        }, 1000).unref();
-    });
+    const warn = (msg: string) => (m: string) => this.o.logger.warn({ err: m }, msg);
+    this.watchers.push(
+      watchLinksAndNeighbours(this.o.netns, {
+        onEvent: (e) => this.onKernelEvent(e),
+        // Events may have been missed meanwhile: a full pass.
+        onRestart: () => this.schedule('full'),
+        onError: warn('ip monitor'),
+      }),
+    );
+    const fw = this.firewall;
+    if (fw) {
+      this.watchers.push(
+        watchNftTables(this.o.netns, {
+          onEvent: (e) => {
+            if (!e.deleted || e.table !== FW_TABLE) return;
+            fw.tableDeleted();
+            this.schedule('quick');
+          },
+          onRestart: () => {
+            fw.tableDeleted();
+            this.schedule('quick');
+          },
+          onError: warn('nft monitor'),
+        }),
+      );
+    }
   }
 
   /** Asks for a pass (see the work queue for what a request while one runs does). */
@@ -496,9 +530,8 @@ export class LinuxBridgeAgent {
     const resyncAll = Date.now() - this.lastFdbResync > (o.fdbResyncInterval ?? 30) * 1000;
     const load = [...nets.keys()].filter((n) => resyncAll || !this.fdbSynced.has(n));
     if (load.length) {
-      const entries = await this.call<Record<string, NetworkFdb>>('get_fdb_entries', { host: o.host, network_ids: load });
-      if (resyncAll) this.fdb.replace(entries, load);
-      else this.fdb.add(entries);
+      // Fanouts heard while the call is out are applied again over its answer (see FdbView).
+      await this.fdb.load(load, () => this.call<Record<string, NetworkFdb>>('get_fdb_entries', { host: o.host, network_ids: load }));
       for (const n of load) this.fdbSynced.add(n);
       if (resyncAll) this.lastFdbResync = Date.now();
     }

@@ -129,9 +129,47 @@ export interface NetworkFdb {
   ports?: Record<string, PortInfo[]>;
 }
 
-/** network → tunnel IP → set of "mac|ip" (the flooding entry included as "00:00:00:00:00:00|0.0.0.0"). */
+type FdbChange = { kind: 'add' | 'remove'; entries: Record<string, NetworkFdb> } | { kind: 'update'; entries: Parameters<FdbView['update']>[0] };
+
+/**
+ * network → tunnel IP → set of "mac|ip" (the flooding entry included as "00:00:00:00:00:00|0.0.0.0").
+ *
+ * A server's answer (get_fdb_entries) is a snapshot taken at some moment while the call was
+ * out, and the fanouts heard meanwhile may be older or newer than it (over RabbitMQ they come on
+ * another queue than the reply). load() therefore keeps the changes heard during the call and
+ * applies them again over the answer: every change is a set operation, so for each entry the
+ * last change heard wins, and without one the snapshot does. Taking the answer as it came lost a
+ * port that went up during the call (or kept one that went down) until the next resync.
+ */
 export class FdbView {
   readonly nets = new Map<string, Map<string, Set<string>>>();
+  /** Changes heard while a load is out (null: none is). */
+  private heard: FdbChange[] | null = null;
+
+  /**
+   * Replaces what is known of the networks with the server's answer (`fetch` is the call), and
+   * the changes heard meanwhile over it. Changes heard before the call are in the answer.
+   */
+  async load(networkIds: readonly string[], fetch: () => Promise<Record<string, NetworkFdb>>): Promise<void> {
+    const outer = this.heard;
+    this.heard = [];
+    let answer: Record<string, NetworkFdb>;
+    let heard: FdbChange[];
+    try {
+      answer = await fetch();
+    } finally {
+      heard = this.heard;
+      this.heard = outer;
+    }
+    for (const n of networkIds) this.nets.delete(n);
+    this.addEntries(answer);
+    for (const c of heard) {
+      if (c.kind === 'add') this.addEntries(c.entries);
+      else if (c.kind === 'remove') this.removeEntries(c.entries);
+      else this.updateEntries(c.entries);
+    }
+    outer?.push(...heard);
+  }
 
   private remotes(net: string): Map<string, Set<string>> {
     let m = this.nets.get(net);
@@ -140,6 +178,22 @@ export class FdbView {
   }
 
   add(entries: Record<string, NetworkFdb>): void {
+    this.heard?.push({ kind: 'add', entries });
+    this.addEntries(entries);
+  }
+
+  remove(entries: Record<string, NetworkFdb>): void {
+    this.heard?.push({ kind: 'remove', entries });
+    this.removeEntries(entries);
+  }
+
+  /** Neutron's update_fdb_entries {chg_ip: {net: {ip: {before, after}}}}. */
+  update(entries: { chg_ip?: Record<string, Record<string, { before?: PortInfo[]; after?: PortInfo[] }>> }): void {
+    this.heard?.push({ kind: 'update', entries });
+    this.updateEntries(entries);
+  }
+
+  private addEntries(entries: Record<string, NetworkFdb>): void {
     for (const [net, e] of Object.entries(entries ?? {})) {
       const m = this.remotes(net);
       for (const [ip, ports] of Object.entries(e?.ports ?? {})) {
@@ -150,7 +204,7 @@ export class FdbView {
     }
   }
 
-  remove(entries: Record<string, NetworkFdb>): void {
+  private removeEntries(entries: Record<string, NetworkFdb>): void {
     for (const [net, e] of Object.entries(entries ?? {})) {
       const m = this.nets.get(net);
       if (!m) continue;
@@ -163,20 +217,13 @@ export class FdbView {
     }
   }
 
-  /** Neutron's update_fdb_entries {chg_ip: {net: {ip: {before, after}}}}. */
-  update(entries: { chg_ip?: Record<string, Record<string, { before?: PortInfo[]; after?: PortInfo[] }>> }): void {
+  private updateEntries(entries: { chg_ip?: Record<string, Record<string, { before?: PortInfo[]; after?: PortInfo[] }>> }): void {
     for (const [net, byIp] of Object.entries(entries?.chg_ip ?? {})) {
       for (const [ip, ch] of Object.entries(byIp)) {
-        if (ch.before) this.remove({ [net]: { ports: { [ip]: ch.before } } });
-        if (ch.after) this.add({ [net]: { ports: { [ip]: ch.after } } });
+        if (ch.before) this.removeEntries({ [net]: { ports: { [ip]: ch.before } } });
+        if (ch.after) this.addEntries({ [net]: { ports: { [ip]: ch.after } } });
       }
     }
-  }
-
-  /** Replaces what is known of these networks (a full resync answer). */
-  replace(entries: Record<string, NetworkFdb>, networkIds: Iterable<string>): void {
-    for (const n of networkIds) this.nets.delete(n);
-    this.add(entries);
   }
 }
 

@@ -21,7 +21,17 @@
 //     rule, a port that left a group, members gone from a remote group), as Neutron does;
 //     established connections would otherwise go on under the old rules.
 import { readFile } from 'node:fs/promises';
-import { applyNftPlans, execOf, expectedTable, planTable, readNftTable, type ActualTable, type NftPlan, type Target } from '../../dataplane/index.js';
+import {
+  applyNftPlans,
+  execOf,
+  expectedTable,
+  listNftTables,
+  planTable,
+  readNftTable,
+  type ActualTable,
+  type NftPlan,
+  type Target,
+} from '../../dataplane/index.js';
 import type { RpcHandlers, RpcLogger } from '../../rpc/index.js';
 import {
   FW_TABLE,
@@ -88,6 +98,7 @@ export class SecurityGroupFirewall {
   private zones = new Map<string, number>();
   private bridgesOf = new Map<string, string>();
   private dirty = true;
+  private tablesToCheck = false;
   private lastResync = 0;
   private lastRead = 0;
   /** What the kernel's tables were last rendered from (null until the first pass). */
@@ -127,6 +138,15 @@ export class SecurityGroupFirewall {
   /** A port_update for a device of this host: ask about it again. */
   portUpdated(device: string): void {
     this.notes.add(`device:${device}`);
+  }
+
+  /**
+   * The kernel said one of our tables was deleted (`nft monitor`): the next pass lists the
+   * tables (a cheap read) and, if one is missing, reads and repairs them. Our own transactions
+   * that replace a table also print a deletion; the listing tells them apart.
+   */
+  tableDeleted(): void {
+    this.tablesToCheck = true;
   }
 
   /** Everything may be stale (the server lost track of the agent): ask about every port again. */
@@ -258,6 +278,15 @@ export class SecurityGroupFirewall {
       timings.readMs += Date.now() - r0;
       return both;
     };
+    if (this.tablesToCheck && this.expected) {
+      this.tablesToCheck = false;
+      const have = await listNftTables(t);
+      if (!have.has(`bridge ${FW_TABLE}`) || !have.has(`inet ${FW_TABLE}`)) {
+        this.o.logger.warn({ tables: [...have].filter((x) => x.endsWith(FW_TABLE)) }, 'a security group table was deleted; repairing it');
+        this.expected = null;
+        this.dirty = true;
+      }
+    }
     const check = full && Date.now() - this.lastRead >= (this.o.kernelCheckInterval ?? 30) * 1000;
     if (!this.dirty && !check) return { writes: 0, plans: [], filtered: filtered.length };
     const cached = !check && this.expected !== null;

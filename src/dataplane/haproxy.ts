@@ -1,0 +1,186 @@
+// An HTTP proxy inside a namespace that forwards every request to a Unix socket, adding and
+// removing request headers on the way: haproxy, one process per instance, with its files in
+// STATE_DIR/ID.conf and STATE_DIR/ID.pid. The metadata proxies of the DHCP and L3 agents are such
+// instances (they forward to the metadata agent's socket); this module knows nothing of that.
+//
+// haproxy rather than a Node process per namespace: it is what Neutron runs there (operators
+// know its config and logs), it takes a few MB per instance where a Node process takes ~40, and
+// it starts in milliseconds. Like dnsmasq, it outlives the agent that started it, and a pass
+// with the same configuration writes nothing: the instance is recognised by its pid file and by
+// `-f <its config file>` on its command line, and must sit in the right namespace.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { assertNetnsName, countWrite, execOf, type Exec } from './exec.js';
+import { writeFileAtomic } from './dnsmasq.js';
+
+export interface HttpProxySpec {
+  /** Names the instance's files (e.g. a network or router id). */
+  id: string;
+  stateDir: string;
+  /** Namespace to run in; the current one if absent. */
+  netns?: string;
+  /** Address and TCP port to listen on inside the namespace ('0.0.0.0', '169.254.169.254', …). */
+  listenHost: string;
+  listenPort: number;
+  /** The Unix socket every request goes to. */
+  socketPath: string;
+  /** Request headers set to these values (replacing whatever the client sent). */
+  setHeaders?: Record<string, string>;
+  /** Request headers removed and not set again. */
+  deleteHeaders?: string[];
+  exec?: Exec;
+}
+
+const HEADER = /^[A-Za-z0-9-]{1,64}$/;
+const VALUE = /^[A-Za-z0-9._:/-]{0,255}$/;
+
+export function httpProxyPaths(stateDir: string, id: string): { conf: string; pid: string } {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(id) || id === '.' || id === '..') throw new Error(`invalid proxy instance id ${JSON.stringify(id)}`);
+  return { conf: join(stateDir, `${id}.conf`), pid: join(stateDir, `${id}.pid`) };
+}
+
+/**
+ * haproxy's configuration, in the shape of Neutron's metadata proxy: HTTP mode, one connection
+ * per request to the socket (http-server-close), X-Forwarded-For set to the client's address.
+ * The client's own X-Forwarded-For is removed first, so the address the socket sees is the one
+ * haproxy saw (Neutron's config lets a client's header through, ahead of haproxy's).
+ */
+export function renderHttpProxyConfig(s: HttpProxySpec): string {
+  const paths = httpProxyPaths(s.stateDir, s.id);
+  if (!/^[0-9a-fA-F.:]+$/.test(s.listenHost)) throw new Error(`invalid listen address ${JSON.stringify(s.listenHost)}`);
+  if (!Number.isInteger(s.listenPort) || s.listenPort < 1 || s.listenPort > 65535) throw new Error(`invalid listen port ${s.listenPort}`);
+  if (!s.socketPath.startsWith('/') || /\s/.test(s.socketPath)) throw new Error(`invalid socket path ${JSON.stringify(s.socketPath)}`);
+  const set = Object.entries(s.setHeaders ?? {});
+  const del = [...(s.deleteHeaders ?? []), 'X-Forwarded-For'];
+  for (const [h, v] of set) if (!HEADER.test(h) || !VALUE.test(v)) throw new Error(`invalid header ${JSON.stringify(h)}: ${JSON.stringify(v)}`);
+  for (const h of del) if (!HEADER.test(h)) throw new Error(`invalid header ${JSON.stringify(h)}`);
+  const host = s.listenHost.includes(':') ? `[${s.listenHost}]` : s.listenHost;
+  return [
+    'global',
+    '    maxconn 1024',
+    `    pidfile ${paths.pid}`,
+    '    daemon',
+    '',
+    'defaults',
+    '    mode http',
+    '    option http-server-close',
+    '    option forwardfor',
+    '    retries 3',
+    '    timeout http-request 30s',
+    '    timeout connect 30s',
+    '    timeout client 32s',
+    '    timeout server 32s',
+    '    timeout http-keep-alive 30s',
+    '',
+    'listen listener',
+    `    bind ${host}:${s.listenPort}`,
+    `    server upstream ${s.socketPath}`,
+    ...del.map((h) => `    http-request del-header ${h}`),
+    ...set.map(([h, v]) => `    http-request set-header ${h} ${v}`), // replaces what the client sent
+    '',
+  ].join('\n');
+}
+
+async function procArgv(pid: number): Promise<string[] | null> {
+  try {
+    const st = await readFile(`/proc/${pid}/stat`, 'utf8');
+    if (st.slice(st.lastIndexOf(')') + 2).startsWith('Z')) return null;
+    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
+  } catch {
+    return null;
+  }
+}
+
+/** Ours: an haproxy started with this instance's config file (pids get reused). */
+function isOurs(argv: string[] | null, conf: string): boolean {
+  return !!argv && /haproxy$/.test(argv[0] ?? '') && argv.includes(conf);
+}
+
+async function sameNetns(pid: number, netns: string | undefined): Promise<boolean> {
+  try {
+    const [p, n] = await Promise.all([stat(`/proc/${pid}/ns/net`), stat(netns ? `/run/netns/${netns}` : '/proc/self/ns/net')]);
+    return p.ino === n.ino && p.dev === n.dev;
+  } catch {
+    return false;
+  }
+}
+
+/** Live processes of the instance: the pid file's, and any stray started with its config file. */
+async function instancePids(stateDir: string, id: string): Promise<number[]> {
+  const { conf, pid } = httpProxyPaths(stateDir, id);
+  const recorded = Number((await readFile(pid, 'utf8').catch(() => '')).trim());
+  const out: number[] = [];
+  if (recorded > 0 && isOurs(await procArgv(recorded), conf)) out.push(recorded);
+  for (const d of await readdir('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === recorded) continue;
+    if (isOurs(await procArgv(Number(d)), conf)) out.push(Number(d));
+  }
+  return out;
+}
+
+/** The running instance's pid, or null. */
+export async function httpProxyPid(stateDir: string, id: string): Promise<number | null> {
+  const { conf, pid } = httpProxyPaths(stateDir, id);
+  const recorded = Number((await readFile(pid, 'utf8').catch(() => '')).trim());
+  return recorded > 0 && isOurs(await procArgv(recorded), conf) ? recorded : null;
+}
+
+async function killAll(pids: number[]): Promise<void> {
+  for (const p of pids) {
+    try {
+      process.kill(p, 'SIGTERM');
+      countWrite();
+    } catch {
+      // gone already
+    }
+  }
+  const until = Date.now() + 5000;
+  for (const p of pids) {
+    while ((await procArgv(p)) !== null) {
+      if (Date.now() > until) {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {
+          // gone
+        }
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+/** Stops the instance and removes its files; returns whether a process was running. */
+export async function stopHttpProxy(stateDir: string, id: string): Promise<boolean> {
+  const paths = httpProxyPaths(stateDir, id);
+  // Without its files there is no instance to look for (and no /proc scan on every pass).
+  const pids = existsSync(paths.conf) || existsSync(paths.pid) ? await instancePids(stateDir, id) : [];
+  await killAll(pids);
+  for (const f of [paths.pid, paths.conf]) if (existsSync(f)) await unlink(f).catch(() => {});
+  return pids.length > 0;
+}
+
+export type HttpProxyAction = 'none' | 'started' | 'restarted';
+
+/**
+ * One pass: starts the instance if it is not running, restarts it when its configuration or
+ * namespace changed, and otherwise writes nothing.
+ */
+export async function ensureHttpProxy(s: HttpProxySpec): Promise<HttpProxyAction> {
+  if (s.netns) assertNetnsName(s.netns);
+  const paths = httpProxyPaths(s.stateDir, s.id);
+  const config = renderHttpProxyConfig(s);
+  if (!existsSync(s.stateDir)) {
+    await mkdir(s.stateDir, { recursive: true, mode: 0o755 });
+    countWrite();
+  }
+  const changed = await writeFileAtomic(paths.conf, config);
+  const pid = await httpProxyPid(s.stateDir, s.id);
+  if (pid !== null && !changed && (await sameNetns(pid, s.netns))) return 'none';
+  const running = await instancePids(s.stateDir, s.id);
+  await killAll(running);
+  // `daemon`: haproxy forks once it is listening; the parent exits with the bind error otherwise.
+  await execOf({ exec: s.exec })({ argv: ['haproxy', '-f', paths.conf], netns: s.netns, write: true, timeoutMs: 15_000 });
+  return running.length ? 'restarted' : 'started';
+}
