@@ -14,6 +14,7 @@ import { networkIpAvailabilityDef } from '../../src/definitions/network-ip-avail
 import { networkDef } from '../../src/definitions/network.js';
 import { portDef } from '../../src/definitions/port.js';
 import * as qos from '../../src/definitions/qos.js';
+import { RBAC_OBJECT_TYPES, rbacPolicyDef } from '../../src/definitions/rbac-policy.js';
 import { routerDef } from '../../src/definitions/router.js';
 import { securityGroupDef, securityGroupRuleDef } from '../../src/definitions/security-group.js';
 import { segmentDef } from '../../src/definitions/segment.js';
@@ -40,9 +41,40 @@ export const ALL_DEFS: ResourceDef[] = [
   meteringLabelRuleDef,
   segmentDef,
   trunkDef,
+  rbacPolicyDef(RBAC_OBJECT_TYPES),
   qos.qosPolicyDef,
   qos.qosRuleTypeDef,
   ...qos.RULE_SPECS.flatMap((spec) => [qos.qosRuleDef(spec), qos.qosRuleAliasDef(spec)]),
+];
+
+/**
+ * Routes plugins declare beyond the collections (ApiRoute): `{collection}` stands for an id of
+ * that collection, `{project}` for a project, `{host}` for a host name.
+ */
+const PLUGIN_ROUTES: ReadonlyArray<readonly ['GET' | 'POST' | 'PUT' | 'DELETE', string]> = [
+  ['GET', '/v2.0/networks/{networks}/dhcp-agents'],
+  ['GET', '/v2.0/routers/{routers}/l3-agents'],
+  ['GET', '/v2.0/agents/{agents}/dhcp-networks'],
+  ['POST', '/v2.0/agents/{agents}/dhcp-networks'],
+  ['DELETE', '/v2.0/agents/{agents}/dhcp-networks/{networks}'],
+  ['GET', '/v2.0/agents/{agents}/l3-routers'],
+  ['POST', '/v2.0/agents/{agents}/l3-routers'],
+  ['DELETE', '/v2.0/agents/{agents}/l3-routers/{routers}'],
+  ['GET', '/v2.0/service-providers'],
+  ['GET', '/v2.0/quotas'],
+  ['GET', '/v2.0/quotas/tenant'],
+  ['GET', '/v2.0/quotas/project'],
+  ['GET', '/v2.0/quotas/{project}'],
+  ['PUT', '/v2.0/quotas/{project}'],
+  ['DELETE', '/v2.0/quotas/{project}'],
+  ['GET', '/v2.0/quotas/{project}/default'],
+  ['GET', '/v2.0/quotas/{project}/details'],
+  ['GET', '/v2.0/ports/{ports}/bindings'],
+  ['POST', '/v2.0/ports/{ports}/bindings'],
+  ['GET', '/v2.0/ports/{ports}/bindings/{host}'],
+  ['DELETE', '/v2.0/ports/{ports}/bindings/{host}'],
+  ['PUT', '/v2.0/ports/{ports}/bindings/{host}/activate'],
+  ['GET', '/v2.0/extensions/{alias}'],
 ];
 
 /** What the database held when the run started: per collection, its ids and the values of each attribute. */
@@ -239,7 +271,7 @@ export class RequestModel {
       { project: 'project-alice', roles: 'member,reader', user: 'alice' },
       { project: 'project-bob', roles: 'reader', user: 'bob' },
     );
-    const perDef = this.defs.map((def) => this.forDef(def));
+    const perDef = [...this.defs.map((def) => this.forDef(def)), this.pluginRoute()];
     return fc.tuple(fc.oneof(...perDef), caller).map(([r, as]) => ({ ...r, as }));
   }
 
@@ -292,6 +324,46 @@ export class RequestModel {
       });
     }
     return fc.oneof(...arbs);
+  }
+
+  /** A plugin route (PLUGIN_ROUTES) with ids filled in, a query string and a body of any keys. */
+  private pluginRoute(): fc.Arbitrary<Omit<FuzzRequest, 'as'>> {
+    return pick(PLUGIN_ROUTES).chain(([method, template]) => {
+      const parts = template.split(/(\{[a-z_]+\})/).map((part) => {
+        const m = /^\{([a-z_]+)\}$/.exec(part);
+        if (!m) return fc.constant(part);
+        const kind = m[1]!;
+        if (kind === 'project') return fc.oneof(pick(['project-alice', 'admin-project', 'x']), this.string().map(encodeSegment));
+        if (kind === 'host' || kind === 'alias') return fc.oneof(pick(['host-a', 'router', 'x']), this.string().map(encodeSegment));
+        const own = this.seen.ids[kind] ?? [];
+        return own.length ? fc.oneof({ weight: 4, arbitrary: pick(own) }, { weight: 1, arbitrary: fc.uuid() }) : fc.uuid();
+      });
+      const body = method === 'POST' || method === 'PUT' ? this.routeBody() : fc.constant(undefined);
+      return fc.tuple(fc.tuple(...parts), this.fieldsQuery(networkDef), body).map(([p, q, b]) => ({ method, path: p.join('') + q, body: b }));
+    });
+  }
+
+  /** A plugin route's body: a dict of known keys (quota, binding, agent scheduling) or malformed. */
+  private routeBody(): fc.Arbitrary<string> {
+    const keys = ['quota', 'binding', 'network_id', 'router_id', 'host', 'vnic_type', 'profile', 'network', 'port', 'subnet', 'router'];
+    const inner = fc
+      .dictionary(
+        pick([...keys, ...DICT_KEYS]),
+        this.value().map((v) => v.text),
+        { maxKeys: 3 },
+      )
+      .map((d) => objectText(d).text);
+    return fc.oneof(
+      fc.tuple(pick(keys), inner).map(([k, v]) => `{${JSON.stringify(k)}: ${v}}`),
+      fc
+        .dictionary(
+          pick([...keys, ...DICT_KEYS]),
+          this.value().map((v) => v.text),
+          { maxKeys: 3 },
+        )
+        .map((d) => objectText(d).text),
+      pick(['', '{', 'null', '[]', `{"quota": ${deepText(20000)}}`, '{"quota": {"network": 99999999999999999999}}', '{"quota": {"port": -2}}']),
+    );
   }
 
   /** The collection's URL, under a known parent for sub-resources. */
