@@ -6,7 +6,8 @@ import type { AttributeDef, ResourceDef } from '../core/definition.js';
 import { NOT_SPECIFIED } from '../definitions/common.js';
 import type { PolicyEngine, PolicyCredentials } from '../policy/engine.js';
 import { credentialsOf } from '../policy/credentials.js';
-import { badRequest, policyNotAuthorized } from '../core/errors.js';
+import { badRequest, brief, policyNotAuthorized } from '../core/errors.js';
+import { codePoints } from '../definitions/validators.js';
 import { letOthersRun } from '../core/event-loop.js';
 import type { ListQuery } from './query.js';
 import type { Rec, ResourceHandler } from '../core/resource.js';
@@ -67,8 +68,8 @@ export class CollectionController {
       ['tenant_id', t],
       ['project_id', p],
     ] as const) {
-      if (v !== undefined && (typeof v !== 'string' || v.length > 255)) {
-        throw badRequest(`Invalid input for ${k}. Reason: '${String(v)}' is not a valid string.`);
+      if (v !== undefined && (typeof v !== 'string' || codePoints(v) > 255)) {
+        throw badRequest(`Invalid input for ${k}. Reason: '${brief(v)}' is not a valid string.`);
       }
     }
     if (t !== undefined && p !== undefined && t !== p) {

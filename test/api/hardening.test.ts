@@ -90,6 +90,9 @@ for (const backend of BACKENDS) {
         'exceeds maximum length of 255',
       );
       assertError(await s.req('POST', '/v2.0/networks', { network: { name: 'a'.repeat(256) } }), 400);
+      const owned = await s.req('POST', '/v2.0/networks', { network: { project_id: '😀'.repeat(255) } }, ADMIN);
+      assert.equal(owned.status, 201, JSON.stringify(owned.body));
+      assertError(await s.req('POST', '/v2.0/networks', { network: { project_id: '😀'.repeat(256) } }, ADMIN), 400);
     });
 
     it('pagination links carry the last id even when fields leave id out', async () => {
@@ -148,6 +151,16 @@ for (const backend of BACKENDS) {
         rp.body.port.fixed_ips.map((f: any) => f.ip_address),
         ['10.9.0.1'],
       );
+    });
+
+    it('a tag of 255 characters, astral ones too, can be set through its URL', async () => {
+      const n = await createNet();
+      for (const tag of ['t'.repeat(255), '😀'.repeat(255)]) {
+        const r = await s.req('PUT', `/v2.0/networks/${n.id}/tags/${encodeURIComponent(tag)}`);
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+        assert.equal((await s.req('GET', `/v2.0/networks/${n.id}/tags/${encodeURIComponent(tag)}`)).status, 204);
+      }
+      assertError(await s.req('PUT', `/v2.0/networks/${n.id}/tags/${'t'.repeat(256)}`), 400);
     });
 
     it('a 22 KB query string answers 431 with a NeutronError', async () => {
