@@ -6,9 +6,14 @@ import type { AttributeDef, ResourceDef } from '../core/definition.js';
 import { NOT_SPECIFIED } from '../definitions/common.js';
 import type { PolicyEngine, PolicyCredentials } from '../policy/engine.js';
 import { credentialsOf } from '../policy/credentials.js';
-import { badRequest, policyNotAuthorized } from '../core/errors.js';
+import { badRequest, brief, policyNotAuthorized } from '../core/errors.js';
+import { codePoints } from '../definitions/validators.js';
+import { letOthersRun } from '../core/event-loop.js';
 import type { ListQuery } from './query.js';
 import type { Rec, ResourceHandler } from '../core/resource.js';
+
+/** A bulk create's validation, policy checks and answer let other requests run every this many items. */
+const YIELD_EVERY = 50;
 
 /** [attribute, its get_<resource>:<attr> rule or null] to show, in definition order. */
 type PresentPlan = ReadonlyArray<readonly [string, string | null]>;
@@ -63,8 +68,8 @@ export class CollectionController {
       ['tenant_id', t],
       ['project_id', p],
     ] as const) {
-      if (v !== undefined && (typeof v !== 'string' || v.length > 255)) {
-        throw badRequest(`Invalid input for ${k}. Reason: '${String(v)}' is not a valid string.`);
+      if (v !== undefined && (typeof v !== 'string' || codePoints(v) > 255)) {
+        throw badRequest(`Invalid input for ${k}. Reason: '${brief(v)}' is not a valid string.`);
       }
     }
     if (t !== undefined && p !== undefined && t !== p) {
@@ -226,7 +231,11 @@ export class CollectionController {
             throw badRequest(`Unable to find '${this.def.name}' in request body`);
           })();
     if (bulk && rawItems.length === 0) throw badRequest(`No ${this.def.collection} given in bulk request`);
-    const items = rawItems.map((r) => this.prepareCreate(ctx, r));
+    const items: Rec[] = [];
+    for (const r of rawItems) {
+      items.push(this.prepareCreate(ctx, r));
+      if (items.length % YIELD_EVERY === 0) await letOthersRun();
+    }
     if (parentId !== undefined && this.def.parent) for (const item of items) item[this.def.parent.idAttr] = parentId;
     const givenKeys = rawItems.map((r) => r as Rec);
     const cache = new Map<string, string | null>();
@@ -240,9 +249,14 @@ export class CollectionController {
       }
       const target = await this.target(ctx, items[i]!, cache);
       await this.enforceWriteShared(ctx, 'create', target, pick(items[i]!, Object.keys(givenKeys[i]!)));
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await letOthersRun();
     }
     const created = await this.handler.create(ctx, items);
-    const shown = await Promise.all(created.map(async (c) => this.present(ctx, c, await this.target(ctx, c, cache), [])));
+    const shown: Rec[] = [];
+    for (const c of created) {
+      shown.push(this.present(ctx, c, await this.target(ctx, c, cache), []));
+      if (shown.length % YIELD_EVERY === 0) await letOthersRun();
+    }
     return { status: 201, body: bulk ? { [this.def.collection]: shown } : { [this.def.name]: shown[0] } };
   }
 

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
 import { ADMIN, ALICE, BOB, startServer, type TestServer } from '../helpers/server.js';
 import { assertError } from '../helpers/assert-error.js';
+import { eui64Address } from '../../src/ipam/index.js';
 
 for (const backend of BACKENDS) {
   describe(`core API on ${backend.name}`, { skip: await skipUnless(backend) }, () => {
@@ -228,7 +229,15 @@ for (const backend of BACKENDS) {
       assert.equal(slaac.ip_address, expected);
       const q = await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, fixed_ips: [{ ip_address: '10.2.0.50' }] } });
       assert.equal(q.status, 201, JSON.stringify(q.body));
-      assert.deepEqual(q.body.port.fixed_ips, [{ subnet_id: sn.id, ip_address: '10.2.0.50' }]);
+      // Explicit fixed IPs still get the SLAAC subnet's address, as in Neutron.
+      const sortedIps = (l: Array<{ subnet_id: string; ip_address: string }>) => [...l].sort((x, y) => x.ip_address.localeCompare(y.ip_address));
+      assert.deepEqual(
+        sortedIps(q.body.port.fixed_ips),
+        sortedIps([
+          { subnet_id: sn.id, ip_address: '10.2.0.50' },
+          { subnet_id: v6.id, ip_address: eui64Address('2001:db8:1::/64', q.body.port.mac_address) },
+        ]),
+      );
       assertError(
         await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, fixed_ips: [{ ip_address: '10.2.0.50' }] } }),
         409,

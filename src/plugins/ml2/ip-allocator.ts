@@ -111,6 +111,18 @@ export class PortIpAllocator {
     return out;
   }
 
+  /**
+   * A new port's fixed IPs given explicitly, plus the SLAAC / DHCPv6-stateless address of every
+   * such subnet of the network the list did not name: Neutron's IPAM adds them to any port but a
+   * router's, since the host configures them from router advertisements whatever was asked.
+   */
+  withAutoAddresses(subnets: SubnetInfo[], fixed: FixedIp[], mac: string, owner: string): FixedIp[] {
+    if (isRouterOwner(owner)) return fixed;
+    const named = new Set(fixed.map((ip) => ip.subnet_id));
+    const auto = subnets.filter((s) => isAuto(s) && !named.has(s.id)).map((s) => ({ subnet_id: s.id, ip_address: eui64Address(s.cidr, mac) }));
+    return auto.length ? [...fixed, ...auto] : fixed;
+  }
+
   /** No fixed_ips given: one address per IP version (first subnet with room), plus SLAAC ones. */
   private async allocateDefault(tx: Tx, networkId: string, subnets: SubnetInfo[], mac: string, owner: string): Promise<FixedIp[]> {
     const out: FixedIp[] = [];

@@ -7,6 +7,7 @@ import { NOT_SPECIFIED } from '../../definitions/common.js';
 import { badRequest, invalidAttribute, invalidInput } from '../../core/errors.js';
 import { externalNetworkInUse, networkInUse, networkNotFound, segmentsContainDuplicateEntry } from './errors.js';
 import type { Rec } from '../../core/resource.js';
+import { letOthersRun } from '../../core/event-loop.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
 import type { NetworkTable } from '../../db/schema.js';
 import { chunks, loadTags } from '../common/list-sql.js';
@@ -160,8 +161,12 @@ export class NetworkHandler extends TableResource<'networks'> {
     );
     const out = await inTransaction(this.m.db, async (tx) => {
       const ids: string[] = [];
-      for (const body of bodies) ids.push(await this.createOne(tx, ctx, body));
-      const rows = await tx.selectFrom('networks').selectAll().where('id', 'in', ids).execute();
+      for (const body of bodies) {
+        ids.push(await this.createOne(tx, ctx, body));
+        await letOthersRun();
+      }
+      const rows = [];
+      for (const part of chunks(ids)) rows.push(...(await tx.selectFrom('networks').selectAll().where('id', 'in', part).execute()));
       const byId = new Map(rows.map((r) => [r.id, r]));
       return this.toDicts(
         ctx,
@@ -169,8 +174,10 @@ export class NetworkHandler extends TableResource<'networks'> {
         ids.map((id) => byId.get(id)!),
       );
     });
-    for (const n of out)
+    for (const n of out) {
       await this.m.callbacks.publish('network', Events.AFTER_CREATE, { context: ctx, resourceId: n.id as string, before: null, after: n });
+      await letOthersRun();
+    }
     return out;
   }
 

@@ -6,6 +6,7 @@ import type { RequestContext } from '../../core/context.js';
 import { subnetDef } from '../../definitions/subnet.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import type { Rec } from '../../core/resource.js';
+import { letOthersRun } from '../../core/event-loop.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
 import type { SubnetTable } from '../../db/schema.js';
 import {
@@ -202,8 +203,12 @@ export class SubnetHandler extends TableResource<'subnets'> {
   async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
     const out = await inTransaction(this.m.db, async (tx) => {
       const ids: string[] = [];
-      for (const body of bodies) ids.push(await this.createOne(tx, body, ctx));
-      const rows = await tx.selectFrom('subnets').selectAll().where('id', 'in', ids).execute();
+      for (const body of bodies) {
+        ids.push(await this.createOne(tx, body, ctx));
+        await letOthersRun();
+      }
+      const rows = [];
+      for (const part of chunks(ids)) rows.push(...(await tx.selectFrom('subnets').selectAll().where('id', 'in', part).execute()));
       const byId = new Map(rows.map((r) => [r.id, r]));
       return this.toDicts(
         tx,
@@ -211,8 +216,10 @@ export class SubnetHandler extends TableResource<'subnets'> {
         ctx.projectId,
       );
     });
-    for (const s of out)
+    for (const s of out) {
       await this.m.callbacks.publish('subnet', Events.AFTER_CREATE, { context: ctx, resourceId: s.id as string, before: null, after: s });
+      await letOthersRun();
+    }
     return out;
   }
 
