@@ -45,6 +45,8 @@ export const subnetDef: ResourceDef = {
     enable_dhcp: { allowPost: true, allowPut: true, default: true, validate: boolean, visible: true, filter: true, filterConvert: filterBool, sortKey: true, column: BOOL_COLUMN },
     ipv6_ra_mode: { allowPost: true, allowPut: false, default: null, validate: v6mode, visible: true, filter: true, sortKey: true, column: COLUMN },
     ipv6_address_mode: { allowPost: true, allowPut: false, default: null, validate: v6mode, visible: true, filter: true, sortKey: true, column: COLUMN },
+    // Whether the subnet's network is shared with the caller: a filter only, never shown (Neutron's).
+    shared: { allowPost: false, allowPut: false, default: false, visible: false, filter: true, filterConvert: filterBool, requiredByPolicy: true },
     ...projectAttrs,
     ...standardAttrs,
     segment_id: { allowPost: true, allowPut: true, default: null, validate: uuidOrNull, visible: true, filter: true, sortKey: true, enforcePolicy: true, extension: 'segment', column: COLUMN },

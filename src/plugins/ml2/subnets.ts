@@ -27,8 +27,8 @@ import {
   type IpRange,
 } from '../../ipam/index.js';
 import { chunks, loadTags } from '../common/list-sql.js';
-import { TableResource, type RowCondition, type TableQuery } from '../common/table-resource.js';
-import { networkVisible } from '../common/visibility.js';
+import { TableResource, whereFlag, type RowCondition, type TableQuery } from '../common/table-resource.js';
+import { networkVisible, rbacShared } from '../common/visibility.js';
 import { checkRevision, standardFields } from '../common/standard.js';
 import type { Ml2Context } from './context.js';
 import { checkNetworkVisible, networkOwner } from './network-access.js';
@@ -68,8 +68,9 @@ export class SubnetHandler extends TableResource<'subnets'> {
     return checkNetworkVisible(this.m.db, ctx, networkId);
   }
 
-  /** dns_nameservers lives in its own table. */
-  protected override filterRest(_ctx: RequestContext, qb: TableQuery<'subnets'>, rest: Record<string, unknown[]>): TableQuery<'subnets'> {
+  /** dns_nameservers lives in its own table; `shared` is the network's sharing with the caller. */
+  protected override filterRest(ctx: RequestContext, qb: TableQuery<'subnets'>, rest: Record<string, unknown[]>): TableQuery<'subnets'> {
+    qb = whereFlag(qb, rest.shared, rbacShared(ctx.projectId, 'network', 'subnets.network_id'));
     if (!rest.dns_nameservers) return qb;
     return qb.where(
       'subnets.id',
