@@ -11,6 +11,7 @@ import { CollectionController } from './controller.js';
 import { paginationLinks, parseListQuery, parseQueryString } from './query.js';
 import type { ApiRoute, ApiServices } from '../core/api-route.js';
 import type { Rec } from '../core/resource.js';
+import { toJson } from './json.js';
 
 export type Authenticator = (req: FastifyRequest, requestId: string) => Promise<RequestContext>;
 
@@ -71,6 +72,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     genReqId: () => `req-${randomUUID()}`,
   });
   const controllers = new Map(opts.controllers.map((c) => [c.def.collection, c]));
+  app.setReplySerializer(toJson);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
@@ -214,7 +216,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
         if (status === 204) return reply.status(204).send();
         if (out === undefined) return reply.status(status).send();
         // JSON even for a null result (Neutron answers 201 with `null` to agent scheduling POSTs).
-        return reply.status(status).header('content-type', 'application/json').send(JSON.stringify(out));
+        return reply.status(status).header('content-type', 'application/json').send(toJson(out));
       },
     });
   }
