@@ -155,6 +155,14 @@ export class CollectionController {
     this.enforceWrite(ctx, verb, { ...target, shared: isShared }, given);
   }
 
+  /** create_<resource> on `item` as if the caller owned its parent (and shared it): 403 if denied even so. */
+  private enforceAsParentOwner(ctx: RequestContext, item: Rec, parentResource: string): void {
+    const action = `create_${this.policyName}`;
+    const owner = ctx.projectId;
+    const target: Rec = { shared: true, ...item, tenant_id: item.project_id, [`${parentResource}:tenant_id`]: owner, [`${parentResource}:project_id`]: owner };
+    if (!this.allowed(ctx, action, target)) throw policyNotAuthorized(action);
+  }
+
   /** Create/update: the action itself and each attribute rule that the request touches. */
   private enforceWrite(ctx: RequestContext, verb: 'create' | 'update', target: Rec, given: Rec): void {
     const action = `${verb}_${this.policyName}`;
@@ -233,6 +241,9 @@ export class CollectionController {
     const parent = this.def.parent;
     for (let i = 0; i < items.length; i++) {
       const parentId = parent ? items[i]![parent.idAttr] : undefined;
+      // Neutron enforces the action before it looks the parent up: an action the caller may not
+      // take even on a parent of its own (an admin-only QoS rule) is a 403 whatever the parent is.
+      if (parent && typeof parentId === 'string') this.enforceAsParentOwner(ctx, items[i]!, parent.resource);
       // Checked once per parent: later items of a bulk request on the same network reuse it.
       if (typeof parentId === 'string' && this.handler.checkParent && !cache.has(parentId)) {
         const owner = await this.handler.checkParent(ctx, parentId);
