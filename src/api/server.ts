@@ -40,7 +40,8 @@ declare module 'fastify' {
   }
 }
 
-const REVISION_RE = /^revision_number=(\d+)$/;
+// Python int(): an optional sign and surrounding blanks (revision_number=-1 is a valid, stale, constraint).
+const REVISION_RE = /^revision_number=\s*([+-]?\d+)\s*$/;
 
 /** If-Match: revision_number=N (Neutron's revision-if-match); other ETags are ignored. */
 function expectedRevision(req: FastifyRequest): number | undefined {

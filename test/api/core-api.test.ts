@@ -346,6 +346,9 @@ for (const backend of BACKENDS) {
       const stale = await s.req('PUT', `/v2.0/networks/${n.id}`, { network: { name: 'y' } }, ALICE, { 'if-match': 'revision_number=0' });
       assertError(stale, 412, 'RevisionNumberConstraintFailed');
       assertError(await s.req('DELETE', `/v2.0/networks/${n.id}`, undefined, ALICE, { 'if-match': 'revision_number=7' }), 412);
+      // Python's int() reads a sign: a negative number is a stale constraint (412), not a bad header.
+      assertError(await s.req('PUT', `/v2.0/networks/${n.id}`, { network: { name: 'z' } }, ALICE, { 'if-match': 'revision_number=-1' }), 412);
+      assertError(await s.req('PUT', `/v2.0/networks/${n.id}`, { network: { name: 'z' } }, ALICE, { 'if-match': 'revision_number=x' }), 400);
       assert.equal((await s.req('GET', `/v2.0/networks/${n.id}`)).body.network.name, 'x');
     });
 
