@@ -226,8 +226,11 @@ export class CollectionController {
   async create(ctx: RequestContext, body: unknown, parentId?: string): Promise<{ status: number; body: Rec }> {
     const b = body as Rec | null;
     const bulk = b && typeof b === 'object' && Array.isArray(b[this.def.collection]);
+    // A bulk item may come wrapped ({"security_group": {...}}), as Neutron's prepare_request_body takes it.
+    const unwrap = (item: unknown): unknown =>
+      item && typeof item === 'object' && !Array.isArray(item) && this.def.name in item ? (item as Rec)[this.def.name] : item;
     const rawItems: unknown[] = bulk
-      ? (b![this.def.collection] as unknown[])
+      ? (b![this.def.collection] as unknown[]).map(unwrap)
       : b && typeof b === 'object' && this.def.name in b
         ? [b[this.def.name]]
         : (() => {
