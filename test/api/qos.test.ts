@@ -119,6 +119,16 @@ for (const backend of BACKENDS) {
         (await ok('GET', `/v2.0/qos/policies?tags=gold`)).policies.map((x: any) => x.id),
         [p.id],
       );
+      // Neutron's tagging extension puts them at /v2.0/policies/{id}/tags (tempest's TagQosPolicy).
+      await ok('PUT', `/v2.0/policies/${p.id}/tags`, { tags: ['silver', 'bronze'] }, ADMIN, 200);
+      assert.deepEqual((await ok('GET', `/v2.0/policies/${p.id}/tags`)).tags.sort(), ['bronze', 'silver']);
+      assert.deepEqual(
+        (await ok('GET', `/v2.0/qos/policies?tags-any=bronze,nothing`)).policies.map((x: any) => x.id),
+        [p.id],
+      );
+      assertError(await req('PUT', `/v2.0/policies/${p.id}/tags/x`, undefined, ALICE), 404);
+      assert.equal((await req('DELETE', `/v2.0/policies/${p.id}/tags`)).status, 204);
+      assert.deepEqual((await ok('GET', `/v2.0/qos/policies/${p.id}/tags`)).tags, []);
       assertError(await req('POST', '/v2.0/qos/policies', { policy: { name: 'x', bogus: 1 } }), 400);
       assert.equal((await req('DELETE', `/v2.0/qos/policies/${p.id}`)).status, 204);
       assertError(await req('GET', `/v2.0/qos/policies/${p.id}`), 404, 'QosPolicyNotFound');
