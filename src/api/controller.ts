@@ -71,6 +71,12 @@ export class CollectionController {
       throw badRequest("'project_id' and 'tenant_id' do not match");
     }
     const given = (p ?? t) as string | undefined;
+    // neutron-lib's _validate_privileges: only an admin (or advsvc) names another project.
+    if (given !== undefined && given !== ctx.projectId && !ctx.isAdmin && !ctx.isAdvsvc) {
+      throw badRequest(
+        "Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin or advsvc privileges",
+      );
+    }
     if (given !== undefined && given !== '') return given;
     if (!ctx.projectId) {
       throw badRequest('Running without keystone AuthN requires that tenant_id is specified');

@@ -89,6 +89,18 @@ for (const backend of BACKENDS) {
       assert.equal((await s.req('GET', `/v2.0/subnets?network_id=${n.id}`)).body.subnets.length, 0);
     });
 
+    it('lets only an admin name another project on create (neutron-lib _validate_privileges)', async () => {
+      const n = await createNet();
+      const other = await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, project_id: 'some-other-project' } }, ALICE);
+      assertError(other, 400, 'HTTPBadRequest', 'requires admin or advsvc privileges');
+      assertError(await s.req('POST', '/v2.0/networks', { network: { tenant_id: 'some-other-project' } }, ALICE), 400);
+      const own = await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, project_id: ALICE.project } }, ALICE);
+      assert.equal(own.status, 201, JSON.stringify(own.body));
+      const byAdmin = await s.req('POST', '/v2.0/networks', { network: { tenant_id: 'some-other-project' } }, ADMIN);
+      assert.equal(byAdmin.status, 201, JSON.stringify(byAdmin.body));
+      assert.equal(byAdmin.body.network.project_id, 'some-other-project');
+    });
+
     it('creates networks in bulk, all or nothing', async () => {
       const r = await s.req('POST', '/v2.0/networks', { networks: [{ name: 'b1' }, { name: 'b2' }] });
       assert.equal(r.status, 201);
