@@ -409,6 +409,11 @@ for (const backend of BACKENDS) {
       assert.equal(off.port_id, null);
       assert.equal(off.router_id, null);
       assert.equal(off.fixed_ip_address, null);
+      // A blank update is the old way to disassociate (Neutron keeps it; tempest's test_blank_update).
+      await ok('PUT', `/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: p2.id } });
+      const blank = (await ok('PUT', `/v2.0/floatingips/${fip.id}`, { floatingip: {} })).floatingip;
+      assert.equal(blank.port_id, null);
+      assert.equal(blank.fixed_ip_address, null);
       // Filters.
       await ok('PUT', `/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: p1.id } });
       const byPort = (await ok('GET', `/v2.0/floatingips?port_id=${p1.id}`, undefined)).floatingips;
