@@ -165,6 +165,29 @@ for (const backend of BACKENDS) {
       assert.equal((await req('DELETE', `/v2.0/rbac-policies/${rbac.rbac_policy.id}`)).status, 204);
     });
 
+    it("counts the owner's own use and ignores an update's new target, as Neutron's RBAC checks do", async () => {
+      // The admin's own network on its shared policy: unsharing would strand the owner's binding.
+      const mine = await policy({ shared: true });
+      const n = await net({ qos_policy_id: mine.id }, ADMIN);
+      assertError(await req('PUT', `/v2.0/qos/policies/${mine.id}`, { policy: { shared: false } }), 409, 'RbacPolicyInUse');
+      await ok('DELETE', `/v2.0/networks/${n.id}`, undefined, ADMIN, 204);
+      assert.equal((await ok('PUT', `/v2.0/qos/policies/${mine.id}`, { policy: { shared: false } })).policy.shared, false);
+      // Bob uses it through the wildcard only: moving the wildcard to Bob is checked as its delete.
+      const p = await policy();
+      const wild = (
+        await ok(
+          'POST',
+          '/v2.0/rbac-policies',
+          { rbac_policy: { object_type: 'qos_policy', object_id: p.id, action: 'access_as_shared', target_tenant: '*' } },
+          ADMIN,
+          201,
+        )
+      ).rbac_policy;
+      await net({ qos_policy_id: p.id }, BOB);
+      assertError(await req('DELETE', `/v2.0/rbac-policies/${wild.id}`), 409, 'RbacPolicyInUse');
+      assertError(await req('PUT', `/v2.0/rbac-policies/${wild.id}`, { rbac_policy: { target_tenant: BOB.project } }), 409, 'RbacPolicyInUse');
+    });
+
     it('manages rules under a policy with Neutron validation and conflicts', async () => {
       const p = await policy();
       const bw = await rule(p.id, 'bandwidth_limit', { max_kbps: 10000 });

@@ -175,8 +175,8 @@ export const networkKind: RbacKind = {
 
 /**
  * _validate_rbac_policy_delete for objects whose dependants are "bound projects": `target` may
- * lose access unless it is bound (uses the object); the wildcard only when every bound project
- * other than the owner has an entry of its own.
+ * lose access unless it is bound (uses the object); the wildcard only when every bound project,
+ * the owner's included, has an entry of its own.
  */
 async function checkBound(tx: Tx, e: RbacEntry, owner: string, newTarget: string | undefined, bound: Set<string>): Promise<void> {
   if (e.action !== ACCESS_SHARED || newTarget === e.target_project || newTarget === WILDCARD) return;
@@ -187,8 +187,9 @@ async function checkBound(tx: Tx, e: RbacEntry, owner: string, newTarget: string
     if (bound.has(e.target_project)) throw rbacPolicyInUse(e.object_id, `project_id=${e.target_project}`);
     return;
   }
-  const keep = new Set([owner, ...shared.map((x) => x.target_project).filter((t) => t !== WILDCARD)]);
-  if (newTarget) keep.add(newTarget);
+  // Neutron counts only the other specific entries: not the owner's own use (its project is bound
+  // too), nor the new target of an update (an update is checked as the old entry's delete).
+  const keep = new Set(shared.map((x) => x.target_project).filter((t) => t !== WILDCARD));
   if ([...bound].some((p) => !keep.has(p))) throw rbacPolicyInUse(e.object_id, `project_id=${e.target_project}`);
 }
 
