@@ -51,6 +51,7 @@ export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
   ext('fip-port-details', 'Floating IP Port Details Extension', 'Add port_details attribute to Floating IP resource', '2018-04-09T10:00:00-00:00'),
   // Address management and RBAC (src/plugins/subnetpools, src/plugins/rbac).
   ext('subnet_allocation', 'Subnet Allocation', 'Enables allocation of subnets from a subnet pool', '2015-03-30T10:00:00-00:00'),
+  ext('auto-allocated-topology', 'Auto Allocated Topology Services', 'Auto Allocated Topology Services.', '2016-01-01T00:00:00-00:00'),
   ext('default-subnetpools', 'Default Subnetpools', 'Provides ability to mark and use a subnetpool as the default.', '2016-02-18T18:00:00-00:00'),
   ext('subnetpool-prefix-ops', 'Subnet Pool Prefix Operations', 'Provides support for adjusting the prefix list of subnet pools', '2019-02-08T10:00:00-00:00'),
   ext('subnet_onboard', 'Subnet Onboard', 'Provides support for onboarding subnets into subnet pools', '2018-12-18T09:00:00-00:00'),

@@ -130,6 +130,10 @@ export const networkKind: RbacKind = {
       }
       return;
     }
+    if (e.target_project === WILDCARD) {
+      const net = await tx.selectFrom('networks').select('is_default').where('id', '=', e.object_id).executeTakeFirst();
+      if (net && i2b(net.is_default)) throw rbacPolicyInUse(e.object_id, 'Default external networks must be shared to everyone.');
+    }
     // access_as_external: routers with their gateway on the network keep their access.
     const projects = await gatewayRouterProjects(tx, e.object_id);
     if (projects.length === 0) return;
@@ -164,7 +168,7 @@ export const networkKind: RbacKind = {
           .limit(1)
           .executeTakeFirst();
         if (gw) throw externalNetworkInUse(e.object_id);
-        await tx.updateTable('networks').set({ router_external: 0 }).where('id', '=', e.object_id).execute();
+        await tx.updateTable('networks').set({ router_external: 0, is_default: 0 }).where('id', '=', e.object_id).execute();
       }
     }
     await bumpNetwork(tx, e.object_id);
