@@ -73,9 +73,7 @@ export class CollectionController {
     const given = (p ?? t) as string | undefined;
     // neutron-lib's _validate_privileges: only an admin (or advsvc) names another project.
     if (given !== undefined && given !== ctx.projectId && !ctx.isAdmin && !ctx.isAdvsvc) {
-      throw badRequest(
-        "Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin or advsvc privileges",
-      );
+      throw badRequest("Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin or advsvc privileges");
     }
     if (given !== undefined && given !== '') return given;
     if (!ctx.projectId) {
@@ -165,7 +163,13 @@ export class CollectionController {
   private enforceAsParentOwner(ctx: RequestContext, item: Rec, parentResource: string): void {
     const action = `create_${this.policyName}`;
     const owner = ctx.projectId;
-    const target: Rec = { shared: true, ...item, tenant_id: item.project_id, [`${parentResource}:tenant_id`]: owner, [`${parentResource}:project_id`]: owner };
+    const target: Rec = {
+      shared: true,
+      ...item,
+      tenant_id: item.project_id,
+      [`${parentResource}:tenant_id`]: owner,
+      [`${parentResource}:project_id`]: owner,
+    };
     if (!this.allowed(ctx, action, target)) throw policyNotAuthorized(action);
   }
 

@@ -46,7 +46,12 @@ for (const backend of BACKENDS) {
       // An update without is_default keeps it; leaving the external state drops it.
       assert.equal((await ok('PUT', `/v2.0/networks/${b.id}`, { network: { description: 'kept' } })).network.is_default, true);
       const wild = (await ok('GET', `/v2.0/rbac-policies?object_id=${b.id}&action=access_as_external&target_tenant=*`)).rbac_policies[0];
-      assertError(await s.req('DELETE', `/v2.0/rbac-policies/${wild.id}`, undefined, ADMIN), 409, 'RbacPolicyInUse', 'Default external networks must be shared to everyone.');
+      assertError(
+        await s.req('DELETE', `/v2.0/rbac-policies/${wild.id}`, undefined, ADMIN),
+        409,
+        'RbacPolicyInUse',
+        'Default external networks must be shared to everyone.',
+      );
       const unext = (await ok('PUT', `/v2.0/networks/${b.id}`, { network: { 'router:external': false } })).network;
       assert.ok(!('is_default' in unext), JSON.stringify(unext));
       assert.equal((await ok('PUT', `/v2.0/networks/${a.id}`, { network: { is_default: true } })).network.is_default, true);

@@ -69,7 +69,11 @@ export class AutoAllocator {
   }
 
   private async networkOf(projectId: string): Promise<string | undefined> {
-    const row = await this.db.kysely.selectFrom('auto_allocated_topologies').select('network_id').where('project_id', '=', projectId).executeTakeFirst();
+    const row = await this.db.kysely
+      .selectFrom('auto_allocated_topologies')
+      .select('network_id')
+      .where('project_id', '=', projectId)
+      .executeTakeFirst();
     return row?.network_id;
   }
 
