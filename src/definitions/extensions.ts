@@ -18,6 +18,7 @@ export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
   ext('standard-attr-revisions', 'Resource revision numbers', 'revision_number on resources, and If-Match revision constraints.'),
   ext('revision-if-match', 'If-Match constraints based on revision_number', 'Updates and deletes honour If-Match: revision_number=N.'),
   ext('standard-attr-tag', 'Tag support for resources with standard attributes', 'Tags on networks, subnets and ports, with tag filters.'),
+  ext('tag-ports-during-bulk-creation', 'Tag Ports During Bulk Creation', 'Allow to tag ports during bulk creation', '2019-12-29T19:00:00-00:00'),
   ext('tag-ext', 'Tag support for resources', 'Tag sub-resource on standard-attribute resources.'),
   // The first tagging extension (networks only); clients such as Tempest still look for its alias.
   ext('tag', 'Tag support', 'Tags on networks through the /tags sub-resource.'),

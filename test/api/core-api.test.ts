@@ -101,6 +101,26 @@ for (const backend of BACKENDS) {
       assert.equal(byAdmin.body.network.project_id, 'some-other-project');
     });
 
+    it('tags ports on create, in bulk too (tag-ports-during-bulk-creation)', async () => {
+      const n = await createNet();
+      const r = await s.req('POST', '/v2.0/ports', {
+        ports: [{ port: { network_id: n.id, name: 'a', tags: ['tag-1', 'tag-2'] } }, { port: { network_id: n.id, name: 'b' } }],
+      });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.deepEqual(
+        r.body.ports.map((p: any) => p.tags),
+        [['tag-1', 'tag-2'], []],
+      );
+      const shown = await s.req('GET', `/v2.0/ports?tags=tag-2&network_id=${n.id}`);
+      assert.deepEqual(
+        shown.body.ports.map((p: any) => p.name),
+        ['a'],
+      );
+      assertError(await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, tags: ['x', 'x'] } }), 400);
+      assertError(await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, tags: 'x' } }), 400);
+      assertError(await s.req('PUT', `/v2.0/ports/${r.body.ports[0].id}`, { port: { tags: ['y'] } }), 400);
+    });
+
     it('creates networks in bulk, all or nothing', async () => {
       const r = await s.req('POST', '/v2.0/networks', { networks: [{ name: 'b1' }, { name: 'b2' }] });
       assert.equal(r.status, 201);

@@ -34,6 +34,7 @@ const CORE_ALIASES = [
   'revision-if-match',
   'standard-attr-tag',
   'tag-ext',
+  'tag-ports-during-bulk-creation',
   'tag',
   'provider',
   'multi-provider',
