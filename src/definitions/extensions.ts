@@ -50,6 +50,7 @@ export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
   ext('extraroute', 'Neutron Extra Route', 'Extra routes configuration for L3 router', '2013-02-01T10:00:00-00:00'),
   ext('extraroute-atomic', 'Atomically add/remove extra routes', 'Edit extra routes of a router on server side by atomically adding/removing extra routes', '2019-07-10T00:00:00+00:00'),
   ext('fip-port-details', 'Floating IP Port Details Extension', 'Add port_details attribute to Floating IP resource', '2018-04-09T10:00:00-00:00'),
+  ext('floatingip-pools', 'Floating IP Pools Extension', 'Provides a floating IP pools API.', '2018-03-21T10:00:00-00:00'),
   // Address management and RBAC (src/plugins/subnetpools, src/plugins/rbac).
   ext('subnet_allocation', 'Subnet Allocation', 'Enables allocation of subnets from a subnet pool', '2015-03-30T10:00:00-00:00'),
   ext('auto-allocated-topology', 'Auto Allocated Topology Services', 'Auto Allocated Topology Services.', '2016-01-01T00:00:00-00:00'),
