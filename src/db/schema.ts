@@ -25,6 +25,11 @@ export interface NetworkTable extends StandardColumns {
   is_default: Bool;
 }
 
+export interface SubnetServiceTypeTable {
+  subnet_id: string;
+  service_type: string;
+}
+
 export interface AutoAllocatedTopologyTable {
   project_id: string;
   network_id: string;
@@ -408,6 +413,7 @@ export interface Database {
   networkdnsdomains: NetworkDnsDomainTable;
   port_inactive_bindings: PortInactiveBindingTable;
   auto_allocated_topologies: AutoAllocatedTopologyTable;
+  subnet_service_types: SubnetServiceTypeTable;
 }
 
 /** Which L3 agent hosts which router (Neutron's routerl3agentbindings). */

@@ -26,6 +26,7 @@ export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
   ext('multi-provider', 'Multi Provider Network', 'Networks made of several segments.'),
   ext('external-net', 'Neutron external network', 'Networks that routers can use as external gateways.'),
   ext('net-mtu', 'Network MTU', 'The MTU of each network.'),
+  ext('subnet-service-types', 'Subnet service types', 'Provides ability to set the subnet service_types field', '2016-03-03T00:00:00-00:00'),
   ext('net-mtu-writable', 'Network MTU (writable)', 'The MTU of a network can be set on create and update.'),
   ext('binding', 'Port Binding', 'Host, VIF type and VNIC type binding of ports.'),
   ext('binding-extended', 'Port Bindings Extended', 'Port binding attributes are exposed to administrators.'),

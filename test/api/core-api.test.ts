@@ -121,6 +121,50 @@ for (const backend of BACKENDS) {
       assertError(await s.req('PUT', `/v2.0/ports/${r.body.ports[0].id}`, { port: { tags: ['y'] } }), 400);
     });
 
+    it('allocates from the subnets serving the port device owner (subnet-service-types)', async () => {
+      const n = await createNet();
+      const sub = async (cidr: string, service_types?: string[]) => {
+        // Setting service_types is the admin's (Neutron's create_subnet:service_types).
+        const r = await s.req(
+          'POST',
+          '/v2.0/subnets',
+          { subnet: { network_id: n.id, ip_version: 4, cidr, ...(service_types ? { service_types } : {}) } },
+          ADMIN,
+        );
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+        return r.body.subnet;
+      };
+      const a = await sub('10.61.1.0/24', ['test:type_1', 'network:distributed']);
+      const b = await sub('10.61.2.0/24', ['compute:nova']);
+      assert.deepEqual(a.service_types, ['network:distributed', 'test:type_1']);
+      const port = async (device_owner: string) => {
+        const r = await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, device_owner } });
+        return r;
+      };
+      const p1 = await port('test:type_1');
+      assert.equal(p1.status, 201, JSON.stringify(p1.body));
+      assert.deepEqual(
+        p1.body.port.fixed_ips.map((f: any) => f.subnet_id),
+        [a.id],
+      );
+      assert.equal((await port('compute:nova')).body.port.fixed_ips[0].subnet_id, b.id);
+      // No subnet serves this owner and none is open to all.
+      assertError(await port('network:router_interface_x'), 409, 'IpAddressGenerationFailureNoMatchingSubnet');
+      const open = await sub('10.61.3.0/24');
+      assert.equal((await port('network:other')).body.port.fixed_ips[0].subnet_id, open.id);
+      // A typed subnet comes first for its owner even with an untyped one there.
+      assert.equal((await port('compute:nova')).body.port.fixed_ips[0].subnet_id, b.id);
+      assertError(
+        await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, cidr: '10.61.4.0/24', service_types: ['bogus'] } }, ADMIN),
+        400,
+        'InvalidSubnetServiceType',
+      );
+      assertError(await s.req('PUT', `/v2.0/subnets/${b.id}`, { subnet: { service_types: [] } }), 403, 'PolicyNotAuthorized');
+      const upd = await s.req('PUT', `/v2.0/subnets/${b.id}`, { subnet: { service_types: [] } }, ADMIN);
+      assert.deepEqual(upd.body.subnet.service_types, []);
+      assert.equal(upd.body.subnet.revision_number, b.revision_number + 1);
+    });
+
     it('creates networks in bulk, all or nothing', async () => {
       const r = await s.req('POST', '/v2.0/networks', { networks: [{ name: 'b1' }, { name: 'b2' }] });
       assert.equal(r.status, 201);

@@ -55,6 +55,7 @@ const CORE_ALIASES = [
   'pagination',
   'port-mac-address-regenerate',
   'network_availability_zone',
+  'subnet-service-types',
 ];
 
 /** The mechanism drivers neutrino has; `[ml2] mechanism_drivers` names some of them (empty: all). */
