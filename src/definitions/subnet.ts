@@ -70,7 +70,8 @@ export const subnetDef: ResourceDef = {
     ...projectAttrs,
     ...standardAttrs,
     segment_id: { allowPost: true, allowPut: true, default: null, validate: uuidOrNull, visible: true, filter: true, sortKey: true, enforcePolicy: true, extension: 'segment', column: COLUMN },
-    service_types: { allowPost: true, allowPut: true, default: [], validate: serviceTypes, visible: true, filter: true, enforcePolicy: true, extension: 'subnet-service-types' },
+    // No enforce_policy in neutron-lib: its create/update_subnet:service_types rules never apply.
+    service_types: { allowPost: true, allowPut: true, default: [], validate: serviceTypes, visible: true, filter: true, extension: 'subnet-service-types' },
     use_default_subnetpool: { allowPost: true, allowPut: false, default: false, validate: boolean, visible: false, extension: 'default-subnetpools' },
   },
 };

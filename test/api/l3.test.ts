@@ -70,7 +70,7 @@ for (const backend of BACKENDS) {
       const v6 = (await ok('POST', '/v2.0/subnets', { subnet: { network_id: ext.id, ip_version: 6, cidr: '2001:db8:aa::/64' } }, ADMIN, 201)).subnet;
       const second = await subnet(ext.id, { enable_dhcp: false }, ADMIN);
       const internal = await subnet((await net()).id);
-      const pools = (await ok('GET', '/v2.0/floatingip_pools', undefined, BOB)).floatingip_pools as any[];
+      const pools = (await ok('GET', '/v2.0/floatingip-pools', undefined, BOB)).floatingip_pools as any[];
       const ids = pools.map((p) => p.subnet_id);
       assert.ok(ids.includes(extSubnet.id) && ids.includes(second.id), JSON.stringify(pools));
       assert.ok(!ids.includes(v6.id) && !ids.includes(internal.id), JSON.stringify(pools));

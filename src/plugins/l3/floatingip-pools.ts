@@ -1,4 +1,4 @@
-// GET /v2.0/floatingip_pools (floatingip-pools, Neutron's FloatingIPPoolsDbMixin): the IPv4
+// GET /v2.0/floatingip-pools (floatingip-pools, Neutron's FloatingIPPoolsDbMixin): the IPv4
 // subnets of every external network, each a pool a floating IP may name as its subnet_id. Like
 // Neutron, project_id is the caller's own; IPv6 subnets are left out (no fip64 here).
 import type { ApiRoute } from '../../core/api-route.js';
@@ -8,7 +8,8 @@ import type { Db } from '../../db/connection.js';
 export function floatingipPoolsRoute(db: Db): ApiRoute {
   return {
     method: 'GET',
-    path: '/floatingip_pools',
+    // Neutron's collection floatingip_pools, at the hyphenated path its extension manager gives it.
+    path: '/floatingip-pools',
     async handle(r, api) {
       const project = r.ctx.projectId ?? '';
       if (!api.allowed(r.ctx, 'get_floatingip_pool', { project_id: project, tenant_id: project })) {
