@@ -76,6 +76,10 @@ export class CollectionController {
       throw badRequest("'project_id' and 'tenant_id' do not match");
     }
     const given = (p ?? t) as string | undefined;
+    // neutron-lib's _validate_privileges: only an admin (or advsvc) names another project.
+    if (given !== undefined && given !== ctx.projectId && !ctx.isAdmin && !ctx.isAdvsvc) {
+      throw badRequest("Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin or advsvc privileges");
+    }
     if (given !== undefined && given !== '') return given;
     if (!ctx.projectId) {
       throw badRequest('Running without keystone AuthN requires that tenant_id is specified');
@@ -160,6 +164,20 @@ export class CollectionController {
     this.enforceWrite(ctx, verb, { ...target, shared: isShared }, given);
   }
 
+  /** create_<resource> on `item` as if the caller owned its parent (and shared it): 403 if denied even so. */
+  private enforceAsParentOwner(ctx: RequestContext, item: Rec, parentResource: string): void {
+    const action = `create_${this.policyName}`;
+    const owner = ctx.projectId;
+    const target: Rec = {
+      shared: true,
+      ...item,
+      tenant_id: item.project_id,
+      [`${parentResource}:tenant_id`]: owner,
+      [`${parentResource}:project_id`]: owner,
+    };
+    if (!this.allowed(ctx, action, target)) throw policyNotAuthorized(action);
+  }
+
   /** Create/update: the action itself and each attribute rule that the request touches. */
   private enforceWrite(ctx: RequestContext, verb: 'create' | 'update', target: Rec, given: Rec): void {
     const action = `${verb}_${this.policyName}`;
@@ -223,8 +241,11 @@ export class CollectionController {
   async create(ctx: RequestContext, body: unknown, parentId?: string): Promise<{ status: number; body: Rec }> {
     const b = body as Rec | null;
     const bulk = b && typeof b === 'object' && Array.isArray(b[this.def.collection]);
+    // A bulk item may come wrapped ({"security_group": {...}}), as Neutron's prepare_request_body takes it.
+    const unwrap = (item: unknown): unknown =>
+      item && typeof item === 'object' && !Array.isArray(item) && this.def.name in item ? (item as Rec)[this.def.name] : item;
     const rawItems: unknown[] = bulk
-      ? (b![this.def.collection] as unknown[])
+      ? (b![this.def.collection] as unknown[]).map(unwrap)
       : b && typeof b === 'object' && this.def.name in b
         ? [b[this.def.name]]
         : (() => {
@@ -242,6 +263,9 @@ export class CollectionController {
     const parent = this.def.parent;
     for (let i = 0; i < items.length; i++) {
       const parentId = parent ? items[i]![parent.idAttr] : undefined;
+      // Neutron enforces the action before it looks the parent up: an action the caller may not
+      // take even on a parent of its own (an admin-only QoS rule) is a 403 whatever the parent is.
+      if (parent && typeof parentId === 'string') this.enforceAsParentOwner(ctx, items[i]!, parent.resource);
       // Checked once per parent: later items of a bulk request on the same network reuse it.
       if (typeof parentId === 'string' && this.handler.checkParent && !cache.has(parentId)) {
         const owner = await this.handler.checkParent(ctx, parentId);

@@ -14,6 +14,7 @@ import { paginationLinks, parseListQuery, parseQueryString } from './query.js';
 import { checkBody, NUL_IN_URL } from './body.js';
 import type { ApiRoute, ApiServices } from '../core/api-route.js';
 import type { Rec } from '../core/resource.js';
+import { toJson } from './json.js';
 
 export type Authenticator = (req: FastifyRequest, requestId: string) => Promise<RequestContext>;
 
@@ -47,7 +48,8 @@ declare module 'fastify' {
   }
 }
 
-const REVISION_RE = /^revision_number=(\d+)$/;
+// Python int(): an optional sign and surrounding blanks (revision_number=-1 is a valid, stale, constraint).
+const REVISION_RE = /^revision_number=\s*([+-]?\d+)\s*$/;
 
 /** If-Match: revision_number=N (Neutron's revision-if-match); other ETags are ignored. */
 function expectedRevision(req: FastifyRequest): number | undefined {
@@ -136,6 +138,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     },
   });
   const controllers = new Map(opts.controllers.map((c) => [c.def.collection, c]));
+  app.setReplySerializer(toJson);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
@@ -310,7 +313,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
         if (status === 204) return reply.status(204).send();
         if (out === undefined) return reply.status(status).send();
         // JSON even for a null result (Neutron answers 201 with `null` to agent scheduling POSTs).
-        return reply.status(status).header('content-type', 'application/json').send(JSON.stringify(out));
+        return reply.status(status).header('content-type', 'application/json').send(toJson(out));
       },
     });
   }

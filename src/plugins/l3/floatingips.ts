@@ -298,8 +298,9 @@ export class FloatingIpHandler extends TableResource<'floatingips'> {
       }
       return assoc;
     }
-    if (!('port_id' in fip) && row.fixed_port_id) {
-      // Not changing the association (e.g. a new description): it is worked out again.
+    if (Object.keys(fip).length > 0 && !('port_id' in fip) && row.fixed_port_id) {
+      // Not changing the association (e.g. a new description): it is worked out again. A blank
+      // update ({}) disassociates, as it did when port_id was a floating IP's only attribute.
       return this.assocData(tx, ctx, row.fixed_port_id, undefined, row);
     }
     return { fixed_port_id: null, fixed_ip_address: null, router_id: null };

@@ -264,6 +264,12 @@ export class PortHandler extends TableResource<'ports'> {
       if (isDuplicateKey(err)) throw macAddressInUse(networkId, mac);
       throw err;
     }
+    const tags = [...new Set((body.tags as string[] | undefined) ?? [])];
+    if (tags.length)
+      await tx
+        .insertInto('tags')
+        .values(tags.map((tag) => ({ resource_id: id, resource_type: 'port', tag })))
+        .execute();
     await this.ips.store(tx, id, networkId, fixed);
     // A new port has no pairs or options to replace: only inserts are needed.
     if (pairs.length) await this.writePairs(tx, id, pairs);
@@ -272,14 +278,13 @@ export class PortHandler extends TableResource<'ports'> {
     const extra: Rec = {};
     for (const e of this.m.extensions ?? []) Object.assign(extra, await e.processCreatePort?.(tx, ctx, body, fixed));
     if (pairs.length || dhcpOpts.length || fixed.length > 1) return id;
-    // A new port has no tags.
     return Object.assign(
       portDict(
         row,
         fixed.map((ip) => ({ subnet_id: ip.subnet_id, ip_address: ip.ip_address })),
         [],
         [],
-        [],
+        tags.sort(),
       ),
       { security_groups: securityGroups },
       extra,
