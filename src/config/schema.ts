@@ -30,6 +30,13 @@ export const SCHEMA = {
     service_plugins: list({ help: 'The service plugins to load (e.g. router, segments, trunk, qos).' }),
     api_extensions_path: str({ default: '', help: 'Accepted for compatibility with neutron.conf; not used.' }),
     allow_bulk: bool({ default: true, help: 'Allow the usage of the bulk API.' }),
+    max_bulk_items: int({
+      default: 1000,
+      min: 0,
+      help:
+        'neutrino only: the most items one bulk create may hold (Neutron has no such limit, only a body size); 0 means no limit. ' +
+        'One bulk create is one transaction: this bounds how long it holds the database.',
+    }),
     pagination_max_limit: int({
       default: -1,
       aliases: { infinite: -1 },

@@ -24,7 +24,7 @@ for (const backend of BACKENDS) {
       const r = new StateReporter({
         bus: agentBus,
         agentType: 'Linux bridge agent',
-        binary: 'neutrino-linuxbridge-agent',
+        binary: 'neutron-linuxbridge-agent',
         host,
         topic: 'N/A',
         configurations: { devices: 3, interface_mappings: { physnet1: 'eth1' } },
@@ -80,7 +80,7 @@ for (const backend of BACKENDS) {
         'topic',
       ]);
       assert.equal(a.agent_type, 'Linux bridge agent');
-      assert.equal(a.binary, 'neutrino-linuxbridge-agent');
+      assert.equal(a.binary, 'neutron-linuxbridge-agent');
       assert.equal(a.topic, 'N/A');
       assert.equal(a.alive, true);
       assert.equal(a.admin_state_up, true);

@@ -98,7 +98,7 @@ for (const backend of BACKENDS) {
         s.server.db,
         {
           agent_type: 'Linux bridge agent',
-          binary: 'neutrino-linuxbridge-agent',
+          binary: 'neutron-linuxbridge-agent',
           host: L3_HOST,
           topic: 'N/A',
           configurations: { tunnel_types: ['vxlan'], tunneling_ip: '10.0.0.9', interface_mappings: {} },

@@ -10,7 +10,7 @@ import { decideBinding, type AgentInfo } from '../../src/plugins/ml2/binding.js'
 
 const lbAgent = (host: string, configurations: Record<string, unknown>) => ({
   agent_type: 'Linux bridge agent',
-  binary: 'neutrino-linuxbridge-agent',
+  binary: 'neutron-linuxbridge-agent',
   host,
   topic: 'N/A',
   configurations,

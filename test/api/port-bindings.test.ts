@@ -13,7 +13,7 @@ import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rp
 
 const lbAgent = (host: string, tunnelingIp: string) => ({
   agent_type: 'Linux bridge agent',
-  binary: 'neutrino-linuxbridge-agent',
+  binary: 'neutron-linuxbridge-agent',
   host,
   topic: 'N/A',
   configurations: { tunnel_types: ['vxlan'], tunneling_ip: tunnelingIp, interface_mappings: {} },

@@ -333,7 +333,7 @@ for (const backend of BACKENDS) {
         s.server.db,
         {
           agent_type: 'Linux bridge agent',
-          binary: 'neutrino-linuxbridge-agent',
+          binary: 'neutron-linuxbridge-agent',
           host: 'seg-host',
           topic: 'N/A',
           configurations: { tunnel_types: ['vxlan'], interface_mappings: { physnet1: 'eth1' } },

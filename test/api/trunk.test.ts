@@ -44,7 +44,7 @@ for (const backend of BACKENDS) {
         s.server.db,
         {
           agent_type: 'Linux bridge agent',
-          binary: 'neutrino-linuxbridge-agent',
+          binary: 'neutron-linuxbridge-agent',
           host: 'compute-1',
           topic: 'N/A',
           configurations: { tunnel_types: ['vxlan'], tunneling_ip: '10.0.0.1', interface_mappings: {} },

@@ -9,7 +9,7 @@ export async function registerLinuxBridgeAgent(db: Db, host: string, tunnelingIp
     db,
     {
       agent_type: AGENT_TYPE_LINUXBRIDGE,
-      binary: 'neutrino-linuxbridge-agent',
+      binary: 'neutron-linuxbridge-agent',
       host,
       topic: 'N/A',
       configurations: { tunnel_types: ['vxlan'], tunneling_ip: tunnelingIp, l2_population: true, interface_mappings: {} },
