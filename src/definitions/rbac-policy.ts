@@ -6,7 +6,7 @@ import { invalidInput } from '../core/errors.js';
 import { string, uuid } from './validators.js';
 
 /** Object types the server knows; the wiring narrows it to those whose extension is on. */
-export const RBAC_OBJECT_TYPES = ['network', 'subnetpool', 'address_scope', 'security_group', 'qos_policy'] as const;
+export const RBAC_OBJECT_TYPES = ['network', 'subnetpool', 'address_scope', 'security_group', 'qos_policy', 'address_group'] as const;
 export type RbacObjectType = (typeof RBAC_OBJECT_TYPES)[number];
 
 export function rbacObjectType(known: readonly string[]): Validator {

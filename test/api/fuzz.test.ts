@@ -47,6 +47,10 @@ async function fixtures(s: TestServer): Promise<void> {
   await post('/v2.0/security-group-rules', {
     security_group_rule: { security_group_id: sg.id, direction: 'ingress', protocol: 'tcp', port_range_min: 22, port_range_max: 22 },
   });
+  const ag = (await post('/v2.0/address-groups', { address_group: { name: 'fuzz-ag', addresses: ['192.0.2.0/24'] } })).address_group;
+  await post('/v2.0/security-group-rules', {
+    security_group_rule: { security_group_id: sg.id, direction: 'ingress', remote_address_group_id: ag.id },
+  });
   const qos = (await post('/v2.0/qos/policies', { policy: { name: 'fuzz-qos' } }, ADMIN)).policy;
   await post(`/v2.0/qos/policies/${qos.id}/bandwidth_limit_rules`, { bandwidth_limit_rule: { max_kbps: 1000 } }, ADMIN);
   const scope = (await post('/v2.0/address-scopes', { address_scope: { name: 'fuzz-scope', ip_version: 4 } })).address_scope;

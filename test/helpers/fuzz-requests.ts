@@ -16,7 +16,8 @@ import { portDef } from '../../src/definitions/port.js';
 import * as qos from '../../src/definitions/qos.js';
 import { RBAC_OBJECT_TYPES, rbacPolicyDef } from '../../src/definitions/rbac-policy.js';
 import { routerDef } from '../../src/definitions/router.js';
-import { securityGroupDef, securityGroupRuleDef } from '../../src/definitions/security-group.js';
+import { defaultSecurityGroupRuleDef, securityGroupDef, securityGroupRuleDef } from '../../src/definitions/security-group.js';
+import { addressGroupDef } from '../../src/definitions/address-group.js';
 import { segmentDef } from '../../src/definitions/segment.js';
 import { subnetDef } from '../../src/definitions/subnet.js';
 import { subnetpoolDef } from '../../src/definitions/subnetpool.js';
@@ -34,6 +35,8 @@ export const ALL_DEFS: ResourceDef[] = [
   floatingipDef,
   securityGroupDef,
   securityGroupRuleDef,
+  addressGroupDef,
+  defaultSecurityGroupRuleDef,
   agentDef,
   availabilityZoneDef,
   networkIpAvailabilityDef,

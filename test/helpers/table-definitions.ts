@@ -9,7 +9,8 @@ import { portDef } from '../../src/definitions/port.js';
 import { qosPolicyDef, qosRuleDef, RULE_SPECS } from '../../src/definitions/qos.js';
 import { RBAC_OBJECT_TYPES, rbacPolicyDef } from '../../src/definitions/rbac-policy.js';
 import { routerDef } from '../../src/definitions/router.js';
-import { securityGroupDef, securityGroupRuleDef } from '../../src/definitions/security-group.js';
+import { defaultSecurityGroupRuleDef, securityGroupDef, securityGroupRuleDef } from '../../src/definitions/security-group.js';
+import { addressGroupDef } from '../../src/definitions/address-group.js';
 import { segmentDef } from '../../src/definitions/segment.js';
 import { subnetDef } from '../../src/definitions/subnet.js';
 import { subnetpoolDef } from '../../src/definitions/subnetpool.js';
@@ -31,6 +32,8 @@ export const TABLE_DEFINITIONS: readonly ResourceDef[] = [
   routerDef,
   securityGroupDef,
   securityGroupRuleDef,
+  addressGroupDef,
+  defaultSecurityGroupRuleDef,
   segmentDef,
   subnetDef,
   subnetpoolDef,
