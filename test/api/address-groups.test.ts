@@ -393,6 +393,50 @@ for (const backend of BACKENDS) {
       await api('DELETE', `${DR}/${icmp.id}`, undefined, 204);
     });
 
+    it('a template naming a group: 404 for an unknown one; once the group is gone, new groups do without the rule', async () => {
+      await assertError(
+        await s.req(
+          'POST',
+          DR,
+          {
+            default_security_group_rule: {
+              direction: 'ingress',
+              remote_group_id: '0e4b3c4e-5d38-4f6f-9a1e-3a2b1c0d9e8f',
+              used_in_default_sg: false,
+              used_in_non_default_sg: true,
+            },
+          },
+          ADMIN,
+        ),
+        404,
+        'SecurityGroupNotFound',
+      );
+      const peer = (await api('POST', '/v2.0/security-groups', { security_group: { name: 'peer' } }, 201)).security_group;
+      const t = (
+        await api(
+          'POST',
+          DR,
+          {
+            default_security_group_rule: {
+              direction: 'ingress',
+              ethertype: 'IPv6',
+              remote_group_id: peer.id,
+              used_in_default_sg: false,
+              used_in_non_default_sg: true,
+            },
+          },
+          201,
+        )
+      ).default_security_group_rule;
+      const one = (await api('POST', '/v2.0/security-groups', { security_group: { name: 'with-peer' } }, 201)).security_group;
+      assert.ok(one.security_group_rules.some((r: any) => r.remote_group_id === peer.id));
+      await api('DELETE', `/v2.0/security-groups/${one.id}`, undefined, 204);
+      await api('DELETE', `/v2.0/security-groups/${peer.id}`, undefined, 204);
+      const two = (await api('POST', '/v2.0/security-groups', { security_group: { name: 'without-peer' } }, 201)).security_group;
+      assert.ok(!two.security_group_rules.some((r: any) => r.remote_group_id === peer.id));
+      await api('DELETE', `${DR}/${t.id}`, undefined, 204);
+    });
+
     it('creates the same template concurrently once', async () => {
       const body = {
         direction: 'egress',

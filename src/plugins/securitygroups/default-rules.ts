@@ -12,9 +12,11 @@ import type { DefaultSecurityGroupRuleTable } from '../../db/schema.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader } from '../../db/tx.js';
 import { TableResource } from '../common/table-resource.js';
 import {
+  addressGroupNotFound,
   defaultSecurityGroupRuleExists,
   defaultSecurityGroupRuleNotFound,
   duplicateDefaultSgRuleInPost,
+  securityGroupNotFound,
   securityGroupRuleUpdateNotSupported,
 } from './errors.js';
 import { normalizeRule, ruleKey, type RuleSpec } from './rules.js';
@@ -53,7 +55,26 @@ export async function rulesFromTemplate(db: Reader, groupId: string, projectId: 
     .orderBy('created_at')
     .orderBy('id')
     .execute();
-  return rows.map((t) => {
+  // A template naming a group or an address group that has since been deleted gives no rule.
+  const named = async (table: 'security_groups' | 'address_groups', ids: (string | null)[]) => {
+    const want = [...new Set(ids.filter((x): x is string => !!x && x !== PARENT_SG))];
+    if (!want.length) return new Set<string>();
+    return new Set((await db.selectFrom(table).select('id').where('id', 'in', want).execute()).map((r) => r.id));
+  };
+  const groups = await named(
+    'security_groups',
+    rows.map((t) => t.remote_group_id),
+  );
+  const addressGroups = await named(
+    'address_groups',
+    rows.map((t) => t.remote_address_group_id),
+  );
+  const live = rows.filter(
+    (t) =>
+      (!t.remote_group_id || t.remote_group_id === PARENT_SG || groups.has(t.remote_group_id)) &&
+      (!t.remote_address_group_id || addressGroups.has(t.remote_address_group_id)),
+  );
+  return live.map((t) => {
     const r = normalizeRule({
       security_group_id: groupId,
       direction: t.direction,
@@ -110,6 +131,17 @@ export class DefaultSecurityGroupRuleHandler extends TableResource<'default_secu
       };
     });
     if (new Set(rows.map((r) => r.rule_key)).size < rows.length) throw duplicateDefaultSgRuleInPost();
+    // A remote other than PARENT must exist when the template is made (admins see every group).
+    for (const r of rows) {
+      if (r.remote_group_id && r.remote_group_id !== PARENT_SG) {
+        const g = await this.s.db.kysely.selectFrom('security_groups').select('id').where('id', '=', r.remote_group_id).executeTakeFirst();
+        if (!g) throw securityGroupNotFound(r.remote_group_id);
+      }
+      if (r.remote_address_group_id) {
+        const g = await this.s.db.kysely.selectFrom('address_groups').select('id').where('id', '=', r.remote_address_group_id).executeTakeFirst();
+        if (!g) throw addressGroupNotFound(r.remote_address_group_id);
+      }
+    }
     for (let attempt = 0; ; attempt++) {
       try {
         return await inTransaction(this.s.db, async (tx) => {
