@@ -12,4 +12,5 @@ export * from './routes.js';
 export * from './nftables.js';
 export * from './dnsmasq.js';
 export * from './haproxy.js';
+export * from './radvd.js';
 export * from './monitor.js';
