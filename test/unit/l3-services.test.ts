@@ -15,7 +15,10 @@ function port(id: string, subnets: Array<{ cidr: string; mode: string | null; dn
     id,
     network_id: `n-${id}`,
     mac_address: 'fa:16:3e:00:00:02',
-    fixed_ips: subnets.map((s, i) => ({ subnet_id: `s${i}-${id}`, ip_address: s.cidr.replace(/::\/\d+$|0\/\d+$/, (m) => (m.startsWith('::') ? '::1' : '1')) })),
+    fixed_ips: subnets.map((s, i) => ({
+      subnet_id: `s${i}-${id}`,
+      ip_address: s.cidr.replace(/::\/\d+$|0\/\d+$/, (m) => (m.startsWith('::') ? '::1' : '1')),
+    })),
     subnets: subnets.map((s, i) => ({
       id: `s${i}-${id}`,
       cidr: s.cidr,
@@ -37,10 +40,10 @@ describe('radvd configuration (ra.ts)', () => {
   });
 
   it('SLAAC: an autonomous prefix on the qr- interface, MTU, RDNSS of IPv6 servers, intervals', () => {
-    const c = radvdConfig(
-      router([port('b2222222-bbbb-cccc', [{ cidr: '2001:db8:1::/64', mode: 'slaac', dns: ['2001:4860::8888', '8.8.8.8'] }])]),
-      { minInterval: 3, maxInterval: 10 },
-    )!;
+    const c = radvdConfig(router([port('b2222222-bbbb-cccc', [{ cidr: '2001:db8:1::/64', mode: 'slaac', dns: ['2001:4860::8888', '8.8.8.8'] }])]), {
+      minInterval: 3,
+      maxInterval: 10,
+    })!;
     assert.match(c, /^interface qr-b2222222-bb\n\{\n/);
     assert.match(c, /MinRtrAdvInterval 3;\n\s+MaxRtrAdvInterval 10;/);
     assert.match(c, /AdvLinkMTU 1450;/);
