@@ -11,7 +11,8 @@
 // One pass for one router (model.ts says what): the namespace, the veths into the L2 agent's
 // bridges, addresses, routes, then one `nft -f` transaction for its NAT table; conntrack entries
 // of floating IPs that went are deleted, gratuitous ARP announces addresses that came, and the
-// floating IPs' statuses that changed are reported. Every step reads first and writes only a
+// floating IPs' statuses that changed are reported; then the router's metadata proxy and radvd
+// (services.ts). Every step reads first and writes only a
 // difference, so a restart over an unchanged kernel writes nothing and keeps NAT'd connections.
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
