@@ -5,7 +5,8 @@
 //     fetches http://169.254.169.254/openstack/latest/meta_data.json through its default gateway:
 //     the router's redirect, its haproxy, a metadata agent (in-process, on the same bus) and a Nova
 //     played by the test, which checks the headers and the signature;
-//   - IPv6: a VM on a SLAAC subnet (plugged with no address) gets, once the subnet is added to the
+//   - IPv6: a VM on a SLAAC subnet (plugged with no address; its port in the default security
+//     group, whose firewall lets router advertisements in) gets, once the subnet is added to the
 //     router, the EUI-64 address the API shows on its port from the router's radvd, and pings the
 //     router's qr- address;
 //   - an L3 agent restart adopts the running haproxy and radvd (same pids) and writes nothing;
@@ -46,10 +47,12 @@ for (const mode of modes)
     let router: any;
     let v4Subnet: any;
     let v6Subnet: any;
+    let v6Net: any;
     let vmIp = '';
     let projectId = '';
     const vm4 = () => `nt${t.s}s4`;
     const vm6 = () => `nt${t.s}s6`;
+    const vm7 = () => `nt${t.s}s7`;
     const l3State = () => join(t.dir, 'l3-state');
     const ok = async (method: string, path: string, body?: unknown, status = 200) => {
       const r = await t.api(method, path, body);
@@ -184,6 +187,7 @@ for (const mode of modes)
 
     it('a VM on a SLAAC subnet gets its EUI-64 address from the router advertisements and pings the router', async () => {
       const net = (await ok('POST', '/networks', { network: { name: 'svc-v6' } }, 201)).network;
+      v6Net = net;
       v6Subnet = (
         await ok(
           'POST',
@@ -192,7 +196,7 @@ for (const mode of modes)
           201,
         )
       ).subnet;
-      const p = (await ok('POST', '/ports', { port: { network_id: net.id, port_security_enabled: false } }, 201)).port;
+      const p = (await ok('POST', '/ports', { port: { network_id: net.id } }, 201)).port;
       const eui64 = p.fixed_ips.find((f: any) => f.subnet_id === v6Subnet.id).ip_address;
       await t.plug(p.id, vm6(), 1);
       await new IpBatch().setUp('lo', true).apply({ netns: vm6() });
@@ -215,6 +219,21 @@ for (const mode of modes)
       // The default route the advertisements gave points at the router.
       const routes = await runInNetns(vm6(), { argv: ['ip', '-6', 'route', 'show', 'default'] });
       assert.match(routes.stdout, /default via fe80::/);
+    });
+
+    it('a VM plugged once the router advertises gets its address from the answer to its solicitation', async () => {
+      const p = (await ok('POST', '/ports', { port: { network_id: v6Net.id } }, 201)).port;
+      const eui64 = p.fixed_ips.find((f: any) => f.subnet_id === v6Subnet.id).ip_address;
+      const t0 = Date.now();
+      await t.plug(p.id, vm7(), 1);
+      const addrs = await waitFor(
+        'SLAAC address on the second VM',
+        async () => ((await globalV6(vm7())).length ? globalV6(vm7()) : null),
+        30_000,
+        20,
+      ).catch(fail);
+      t.figures.push(`VM plugged (interface up) on an advertised subnet → SLAAC address ${Date.now() - t0} ms`);
+      assert.deepEqual(addrs, [eui64]);
     });
 
     it('an L3 agent restart adopts haproxy and radvd (same processes) and writes nothing', async () => {

@@ -357,7 +357,6 @@ export class L3Agent {
     const nft = planTable(plan.nat, natActual, { incremental: true });
     await applyNftPlans([nft], inNs);
     changes += hostOps.length + linkOps.length + routeOps.length + (nft.kind !== 'none' ? 1 : 0);
-    changes += await this.services.apply(r, plan, !!last);
     // Floating addresses that went: their NAT'd connections go too (Neutron deletes the conntrack
     // state of a removed floating IP); the ones that came (and a new gateway address) are announced.
     const gone = addressesOf(linkOps, 'addr-del', plan.gatewayDev);
@@ -372,7 +371,12 @@ export class L3Agent {
       await this.call('update_floatingip_statuses', { router_id: r.id, fip_statuses: statuses });
       this.counters.statusReports++;
     }
-    this.routers.set(r.id, { plan, reported: new Set(Object.keys(plan.fipStatuses)), changes });
+    const state: RouterState = { plan, reported: new Set(Object.keys(plan.fipStatuses)), changes };
+    this.routers.set(r.id, state);
+    // Last: the router routes and its statuses are reported even if haproxy or radvd cannot start
+    // (the pass then fails and is retried, as every failed pass is).
+    changes += await this.services.apply(r, plan, !!last);
+    state.changes = changes;
     if (changes) this.log.info({ routerId: r.id, changes, nft: nft.kind, gone, came, ms: Date.now() - t0 }, 'router changed');
   }
 

@@ -6,7 +6,9 @@
 // (external_network_bridge is gone from Neutron since Zed and not read.) SIGTERM/SIGINT stop it
 // and leave the routers' namespaces as they are, for the next start to adopt.
 // --netns NS: the host's bridges live in that namespace (as `agent linuxbridge --netns`).
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { ConfigError, type Config } from '../../config/index.js';
 import { busFromConfig } from '../../rpc/from-config.js';
@@ -14,6 +16,9 @@ import type { RpcBus, RpcLogger } from '../../rpc/index.js';
 import { stats } from '../../dataplane/index.js';
 import { metadataProxyOptions } from '../metadata/proxy.js';
 import { L3Agent } from './agent.js';
+
+const onPath = (tool: string) =>
+  [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin'].filter(Boolean).some((d) => existsSync(join(d, tool)));
 
 /** Neutron's names of the Linux-bridge interface driver. */
 const LINUXBRIDGE_DRIVERS = ['linuxbridge', 'neutron.agent.linux.interface.BridgeInterfaceDriver'];
@@ -23,6 +28,11 @@ export function l3AgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, netn
   const d = cfg.DEFAULT;
   if (d.interface_driver && !LINUXBRIDGE_DRIVERS.includes(d.interface_driver))
     throw new ConfigError(`[DEFAULT] interface_driver = ${d.interface_driver}: the L3 agent only has the linuxbridge driver`, {});
+  if (d.enable_metadata_proxy && !onPath('haproxy'))
+    throw new ConfigError(
+      '[DEFAULT] enable_metadata_proxy = true runs haproxy in each router, which is not installed (Debian: haproxy); install it or set the option to false',
+      {},
+    );
   // radvd refuses a MinRtrAdvInterval above 0.75 × MaxRtrAdvInterval: say so at start-up.
   if (d.min_rtr_adv_interval > 0.75 * d.max_rtr_adv_interval)
     throw new ConfigError(
