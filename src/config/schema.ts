@@ -82,6 +82,12 @@ export const SCHEMA = {
     handle_internal_only_routers: bool({ default: true, help: 'L3 agent: also serve routers without an external gateway.' }),
     send_arp_for_ha: int({ default: 3, min: 0, help: 'L3 agent: gratuitous ARPs sent for an address that appears on a gateway (0: none).' }),
     periodic_interval: int({ default: 40, min: 0, help: 'L3 agent: seconds between full syncs with the server (0: only at start).' }),
+    enable_metadata_proxy: bool({
+      default: true,
+      help: 'L3 agent: run the metadata proxy (haproxy on port 9697, 169.254.169.254:80 redirected to it) in each router namespace.',
+    }),
+    min_rtr_adv_interval: int({ default: 30, min: 3, help: "L3 agent: MinRtrAdvInterval of the routers' radvd (seconds)." }),
+    max_rtr_adv_interval: int({ default: 100, min: 4, help: "L3 agent: MaxRtrAdvInterval of the routers' radvd (seconds)." }),
     enable_isolated_metadata: bool({
       default: false,
       help: 'DHCP agent: serve metadata (169.254.169.254 proxy in qdhcp-<network>) on networks whose subnets have no router interface at their gateway.',
