@@ -399,6 +399,31 @@ export interface Database {
   portdnses: PortDnsTable;
   networkdnsdomains: NetworkDnsDomainTable;
   port_inactive_bindings: PortInactiveBindingTable;
+  portforwardings: PortForwardingTable;
+  conntrack_helpers: ConntrackHelperTable;
+}
+
+/** A floating IP port forwarding (Neutron's portforwardings): a single port is a range of one. */
+export interface PortForwardingTable {
+  id: string;
+  floatingip_id: string;
+  internal_neutron_port_id: string;
+  protocol: string;
+  internal_ip_address: string;
+  internal_port_start: number;
+  internal_port_end: number;
+  external_port_start: number;
+  external_port_end: number;
+  description: string;
+}
+
+/** A router's conntrack helper rule (Neutron's conntrack_helpers). */
+export interface ConntrackHelperTable {
+  id: string;
+  router_id: string;
+  protocol: string;
+  port: number;
+  helper: string;
 }
 
 /** Which L3 agent hosts which router (Neutron's routerl3agentbindings). */
