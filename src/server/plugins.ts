@@ -22,7 +22,14 @@ import { trunkPlugin } from '../plugins/trunk/plugin.js';
 const CORE: readonly PluginDefinition[] = [ml2Plugin, securityGroupPlugin, agentsPlugin, dhcpPlugin, metadataPlugin, addressManagementPlugin];
 /** In load order (QoS, port forwarding and conntrack helpers after router: they use its handlers). */
 const SERVICES: readonly PluginDefinition[] = [
-  routerPlugin, qosPlugin, trunkPlugin, segmentsPlugin, meteringPlugin, ipAvailabilityPlugin, portForwardingPlugin, conntrackHelperPlugin,
+  routerPlugin,
+  qosPlugin,
+  trunkPlugin,
+  segmentsPlugin,
+  meteringPlugin,
+  ipAvailabilityPlugin,
+  portForwardingPlugin,
+  conntrackHelperPlugin,
 ];
 /** Loaded whether named or not (Neutron's DEFAULT_SERVICE_PLUGINS that neutrino has). */
 const DEFAULT_SERVICES = new Set(['network_ip_availability']);

@@ -40,13 +40,19 @@ for (const backend of BACKENDS) {
       return { n, sn, r, vm, fip };
     }
     const pfPath = (fipId: string) => `/v2.0/floatingips/${fipId}/port_forwardings`;
-    const pf = (fipId: string, body: object, as: Caller = ALICE) => s.req('POST', pfPath(fipId), { port_forwarding: { protocol: 'tcp', ...body } }, as);
+    const pf = (fipId: string, body: object, as: Caller = ALICE) =>
+      s.req('POST', pfPath(fipId), { port_forwarding: { protocol: 'tcp', ...body } }, as);
 
     it('lists the extensions', async () => {
       const aliases = (await ok('GET', '/v2.0/extensions')).extensions.map((e: any) => e.alias);
       for (const a of [
-        'floating-ip-port-forwarding', 'floating-ip-port-forwarding-description', 'floating-ip-port-forwarding-port-ranges',
-        'floating-ip-port-forwarding-detail', 'expose-port-forwarding-in-fip', 'l3-conntrack-helper', 'expose-l3-conntrack-helper',
+        'floating-ip-port-forwarding',
+        'floating-ip-port-forwarding-description',
+        'floating-ip-port-forwarding-port-ranges',
+        'floating-ip-port-forwarding-detail',
+        'expose-port-forwarding-in-fip',
+        'l3-conntrack-helper',
+        'expose-l3-conntrack-helper',
       ])
         assert.ok(aliases.includes(a), a);
     });
@@ -58,8 +64,15 @@ for (const backend of BACKENDS) {
       assert.equal(c.status, 201, JSON.stringify(c.body));
       const p = c.body.port_forwarding;
       assert.deepEqual(Object.keys(p).sort(), [
-        'description', 'external_port', 'external_port_range', 'id', 'internal_ip_address', 'internal_port', 'internal_port_id',
-        'internal_port_range', 'protocol',
+        'description',
+        'external_port',
+        'external_port_range',
+        'id',
+        'internal_ip_address',
+        'internal_port',
+        'internal_port_id',
+        'internal_port_range',
+        'protocol',
       ]);
       assert.equal(p.internal_ip_address, vmIp);
       assert.equal(p.external_port, 2222);
@@ -69,8 +82,14 @@ for (const backend of BACKENDS) {
       assert.equal(shownFip.router_id, r.id);
       assert.deepEqual(shownFip.port_forwardings, [
         {
-          id: p.id, protocol: 'tcp', internal_port_id: vm.id, internal_ip_address: vmIp, internal_port: 22, external_port: 2222,
-          internal_port_range: '22:22', external_port_range: '2222:2222',
+          id: p.id,
+          protocol: 'tcp',
+          internal_port_id: vm.id,
+          internal_ip_address: vmIp,
+          internal_port: 22,
+          external_port: 2222,
+          internal_port_range: '22:22',
+          external_port_range: '2222:2222',
         },
       ]);
       assert.deepEqual((await ok('GET', `${pfPath(fip.id)}/${p.id}`)).port_forwarding, p);
@@ -97,9 +116,24 @@ for (const backend of BACKENDS) {
       assert.equal(range.body.port_forwarding.external_port_range, '9000:9009');
       const oneToN = await pf(fip.id, { internal_port_id: vm.id, internal_port: 80, external_port_range: '100:110' });
       assert.equal(oneToN.status, 201, JSON.stringify(oneToN.body));
-      assertError(await pf(fip.id, { internal_port_id: vm.id, internal_port_range: '1:3', external_port_range: '200:210' }), 400, 'BadRequest', 'N-N or 1-N');
-      assertError(await pf(fip.id, { internal_port_id: vm.id, internal_port: 81, external_port: 9005 }), 400, 'BadRequest', 'port collision with the external_port_range');
-      assertError(await pf(fip.id, { internal_port_id: vm.id, internal_port: 8005, external_port: 7000 }), 400, 'BadRequest', 'port collision with the internal_port_range');
+      assertError(
+        await pf(fip.id, { internal_port_id: vm.id, internal_port_range: '1:3', external_port_range: '200:210' }),
+        400,
+        'BadRequest',
+        'N-N or 1-N',
+      );
+      assertError(
+        await pf(fip.id, { internal_port_id: vm.id, internal_port: 81, external_port: 9005 }),
+        400,
+        'BadRequest',
+        'port collision with the external_port_range',
+      );
+      assertError(
+        await pf(fip.id, { internal_port_id: vm.id, internal_port: 8005, external_port: 7000 }),
+        400,
+        'BadRequest',
+        'port collision with the internal_port_range',
+      );
       // Another protocol is another space.
       assert.equal((await pf(fip.id, { protocol: 'udp', internal_port_id: vm.id, internal_port: 8005, external_port: 9005 })).status, 201);
       assertError(await pf(fip.id, { internal_port_id: vm.id, internal_port: 1, external_port: 2, external_port_range: '2:3' }), 400, 'BadRequest');
@@ -118,10 +152,20 @@ for (const backend of BACKENDS) {
       assertError(await pf(fip2.id, { internal_port_id: vm.id, internal_port: 22, external_port: 22 }), 409, 'FloatingIPPortAlreadyAssociated');
       const fip3 = (await ok('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id } })).floatingip;
       assertError(await pf(fip3.id, { internal_port_id: other.id, internal_port: 22, external_port: 22 }), 409, 'PortHasBindingFloatingIP');
-      assertError(await pf(fip3.id, { internal_port_id: vm.id, internal_ip_address: '10.99.0.9', internal_port: 23, external_port: 22 }), 400, 'BadRequest', 'not suitable');
-      const lonely = (await ok('POST', '/v2.0/ports', { port: { network_id: (await ok('POST', '/v2.0/networks', { network: {} })).network.id } })).port;
+      assertError(
+        await pf(fip3.id, { internal_port_id: vm.id, internal_ip_address: '10.99.0.9', internal_port: 23, external_port: 22 }),
+        400,
+        'BadRequest',
+        'not suitable',
+      );
+      const lonely = (await ok('POST', '/v2.0/ports', { port: { network_id: (await ok('POST', '/v2.0/networks', { network: {} })).network.id } }))
+        .port;
       assertError(await pf(fip3.id, { internal_port_id: lonely.id, internal_port: 22, external_port: 22 }), 400, 'BadRequest');
-      assertError(await pf('00000000-0000-0000-0000-000000000000', { internal_port_id: vm.id, internal_port: 22, external_port: 22 }), 404, 'FloatingIPNotFound');
+      assertError(
+        await pf('00000000-0000-0000-0000-000000000000', { internal_port_id: vm.id, internal_port: 22, external_port: 22 }),
+        404,
+        'FloatingIPNotFound',
+      );
     });
 
     it("another project sees neither the floating IP's forwardings nor can add any; deleting the port drops them", async () => {
@@ -160,13 +204,30 @@ for (const backend of BACKENDS) {
       const h = c.body.conntrack_helper;
       assert.deepEqual(Object.keys(h).sort(), ['helper', 'id', 'port', 'protocol']);
       assert.deepEqual((await ok('GET', `/v2.0/routers/${r.id}`)).router.conntrack_helpers, [{ protocol: 'tcp', port: 21, helper: 'ftp' }]);
-      assertError(await s.req('POST', path, { conntrack_helper: { protocol: 'tcp', port: 21, helper: 'ftp' } }, ALICE), 400, 'BadRequest', 'duplicate');
-      assertError(await s.req('POST', path, { conntrack_helper: { protocol: 'tcp', port: 69, helper: 'sip' } }, ALICE), 400, 'ConntrackHelperNotAllowed');
-      assertError(await s.req('POST', path, { conntrack_helper: { protocol: 'udp', port: 21, helper: 'ftp' } }, ALICE), 400, 'InvalidProtocolForHelper', 'Supported protocols are: tcp');
+      assertError(
+        await s.req('POST', path, { conntrack_helper: { protocol: 'tcp', port: 21, helper: 'ftp' } }, ALICE),
+        400,
+        'BadRequest',
+        'duplicate',
+      );
+      assertError(
+        await s.req('POST', path, { conntrack_helper: { protocol: 'tcp', port: 69, helper: 'sip' } }, ALICE),
+        400,
+        'ConntrackHelperNotAllowed',
+      );
+      assertError(
+        await s.req('POST', path, { conntrack_helper: { protocol: 'udp', port: 21, helper: 'ftp' } }, ALICE),
+        400,
+        'InvalidProtocolForHelper',
+        'Supported protocols are: tcp',
+      );
       assertError(await s.req('POST', path, { conntrack_helper: { protocol: 'tcp', port: 21, helper: 'ftp' } }, BOB), 404, 'RouterNotFound');
       const u = (await ok('PUT', `${path}/${h.id}`, { conntrack_helper: { port: 2121 } })).conntrack_helper;
       assert.equal(u.port, 2121);
-      assert.deepEqual((await ok('GET', `${path}?port=2121`)).conntrack_helpers.map((x: any) => x.id), [h.id]);
+      assert.deepEqual(
+        (await ok('GET', `${path}?port=2121`)).conntrack_helpers.map((x: any) => x.id),
+        [h.id],
+      );
       assert.equal((await s.req('DELETE', `${path}/${h.id}`, undefined, ALICE)).status, 204);
       assertError(await s.req('GET', `${path}/${h.id}`, undefined, ALICE), 404, 'ConntrackHelperNotFound');
       assert.deepEqual((await ok('GET', `/v2.0/routers/${r.id}`)).router.conntrack_helpers, []);

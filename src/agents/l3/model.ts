@@ -166,17 +166,17 @@ export function planRouter(r: SyncRouter): RouterPlan {
   }
   const nat: NftTable = withForwardings(
     {
-    family: 'ip',
-    name: NAT_TABLE,
-    maps: [
-      { name: 'fip_dnat', type: 'ipv4_addr', map: 'ipv4_addr', elements: gw ? dnat : [] },
-      { name: 'fip_snat', type: 'ipv4_addr', map: 'ipv4_addr', elements: gw ? snat : [] },
-    ],
-    chains: [
-      { name: 'prerouting', base: { type: 'nat', hook: 'prerouting', priority: -100 }, rules: ['dnat to ip daddr map @fip_dnat'] },
-      { name: 'output', base: { type: 'nat', hook: 'output', priority: -100 }, rules: ['dnat to ip daddr map @fip_dnat'] },
-      { name: 'postrouting', base: { type: 'nat', hook: 'postrouting', priority: 100 }, rules: post },
-    ],
+      family: 'ip',
+      name: NAT_TABLE,
+      maps: [
+        { name: 'fip_dnat', type: 'ipv4_addr', map: 'ipv4_addr', elements: gw ? dnat : [] },
+        { name: 'fip_snat', type: 'ipv4_addr', map: 'ipv4_addr', elements: gw ? snat : [] },
+      ],
+      chains: [
+        { name: 'prerouting', base: { type: 'nat', hook: 'prerouting', priority: -100 }, rules: ['dnat to ip daddr map @fip_dnat'] },
+        { name: 'output', base: { type: 'nat', hook: 'output', priority: -100 }, rules: ['dnat to ip daddr map @fip_dnat'] },
+        { name: 'postrouting', base: { type: 'nat', hook: 'postrouting', priority: 100 }, rules: post },
+      ],
     },
     r,
     !!gw,

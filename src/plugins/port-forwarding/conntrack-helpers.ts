@@ -62,7 +62,8 @@ export class ConntrackHelperHandler extends TableResource<'conntrack_helpers'> {
   protected async dictsOf(_ctx: RequestContext, db: Reader, rows: ConntrackHelperTable[]): Promise<Rec[]> {
     const ids = [...new Set(rows.map((r) => r.router_id))];
     const owners = new Map<string, string>();
-    if (ids.length) for (const r of await db.selectFrom('routers').select(['id', 'project_id']).where('id', 'in', ids).execute()) owners.set(r.id, r.project_id);
+    if (ids.length)
+      for (const r of await db.selectFrom('routers').select(['id', 'project_id']).where('id', 'in', ids).execute()) owners.set(r.id, r.project_id);
     return rows.map((r) => helperDict(r, owners.get(r.router_id) ?? null));
   }
 
@@ -110,7 +111,9 @@ export class ConntrackHelperHandler extends TableResource<'conntrack_helpers'> {
         ...(body.helper !== undefined ? { helper: body.helper as string } : {}),
       };
       this.check(row.helper, row.protocol);
-      await this.write(row, () => tx.updateTable('conntrack_helpers').set({ protocol: row.protocol, port: row.port, helper: row.helper }).where('id', '=', id).execute());
+      await this.write(row, () =>
+        tx.updateTable('conntrack_helpers').set({ protocol: row.protocol, port: row.port, helper: row.helper }).where('id', '=', id).execute(),
+      );
       routerId = row.router_id;
       return (await this.dictsOf(ctx, tx, [row]))[0]!;
     });
@@ -140,7 +143,10 @@ export class ConntrackHelperHandler extends TableResource<'conntrack_helpers'> {
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
       const values = { router_id: row.router_id, protocol: row.protocol, port: row.port, helper: row.helper };
-      throw badRequest('conntrack_helper', `A duplicate conntrack helper entry with same attributes already exists, conflicting values are ${JSON.stringify(values)}`);
+      throw badRequest(
+        'conntrack_helper',
+        `A duplicate conntrack helper entry with same attributes already exists, conflicting values are ${JSON.stringify(values)}`,
+      );
     }
   }
 }

@@ -51,7 +51,8 @@ export class PortForwardingHandler extends TableResource<'portforwardings'> {
     const fipIds = [...new Set(rows.map((r) => r.floatingip_id))];
     const owners = new Map<string, string>();
     if (fipIds.length) {
-      for (const f of await db.selectFrom('floatingips').select(['id', 'project_id']).where('id', 'in', fipIds).execute()) owners.set(f.id, f.project_id);
+      for (const f of await db.selectFrom('floatingips').select(['id', 'project_id']).where('id', 'in', fipIds).execute())
+        owners.set(f.id, f.project_id);
     }
     // The owner is the floating IP's: for the policies (ext_parent), not shown.
     return rows.map((r) => {
@@ -61,7 +62,11 @@ export class PortForwardingHandler extends TableResource<'portforwardings'> {
   }
 
   /** external_port and the ranges are no columns: a filter on them is on the stored range. */
-  protected override filterRest(ctx: RequestContext, qb: TableQuery<'portforwardings'>, rest: Record<string, unknown[]>): TableQuery<'portforwardings'> {
+  protected override filterRest(
+    ctx: RequestContext,
+    qb: TableQuery<'portforwardings'>,
+    rest: Record<string, unknown[]>,
+  ): TableQuery<'portforwardings'> {
     let q = super.filterRest(ctx, qb, rest);
     const ext = rest.external_port;
     if (ext) q = q.where('external_port_start', 'in', ext.map(Number)).whereRef('external_port_start', '=', 'external_port_end');
@@ -88,7 +93,11 @@ export class PortForwardingHandler extends TableResource<'portforwardings'> {
         const ip = await this.internalIp(tx, ctx, portId, body.internal_ip_address as string | null);
         if (fip.fixed_port_id) {
           throw floatingIpPortAlreadyAssociated({
-            floatingIpAddress: fip.floating_ip_address, fipId: fip.id, portId, fixedIp: ip.address, netId: fip.floating_network_id,
+            floatingIpAddress: fip.floating_ip_address,
+            fipId: fip.id,
+            portId,
+            fixedIp: ip.address,
+            netId: fip.floating_network_id,
           });
         }
         await this.refuseBoundPort(tx, portId, ip.address);
@@ -134,7 +143,12 @@ export class PortForwardingHandler extends TableResource<'portforwardings'> {
       checkRelation([row.external_port_start, row.external_port_end], [row.internal_port_start, row.internal_port_end]);
       const portChanged = row.internal_neutron_port_id !== current.internal_neutron_port_id;
       if (portChanged || body.internal_ip_address !== undefined) {
-        const ip = await this.internalIp(tx, ctx, row.internal_neutron_port_id, (body.internal_ip_address as string | null | undefined) ?? (portChanged ? null : row.internal_ip_address));
+        const ip = await this.internalIp(
+          tx,
+          ctx,
+          row.internal_neutron_port_id,
+          (body.internal_ip_address as string | null | undefined) ?? (portChanged ? null : row.internal_ip_address),
+        );
         row.internal_ip_address = ip.address;
         if (portChanged) {
           await this.refuseBoundPort(tx, row.internal_neutron_port_id, ip.address);
@@ -172,7 +186,12 @@ export class PortForwardingHandler extends TableResource<'portforwardings'> {
   }
 
   /** The port's IPv4 address to forward to (the one given, or its first) and its subnet. */
-  private async internalIp(tx: Tx, ctx: RequestContext, portId: string, given: string | null | undefined): Promise<{ address: string; subnetId: string }> {
+  private async internalIp(
+    tx: Tx,
+    ctx: RequestContext,
+    portId: string,
+    given: string | null | undefined,
+  ): Promise<{ address: string; subnetId: string }> {
     const port = await visiblePort(tx, ctx, portId);
     const v4 = port.fixed_ips.filter((f) => ipVersionOfText(f.ip_address) === 4);
     if (!v4.length) throw fail(`Requested internal port ${portId} must allocate an IPv4 address at least`);
@@ -220,7 +239,9 @@ export class PortForwardingHandler extends TableResource<'portforwardings'> {
       .where('protocol', '=', row.protocol)
       .where('id', '!=', row.id)
       .execute();
-    for (const o of sameFip) if (collides([o.external_port_start, o.external_port_end], ext)) throw collision('external_port_range', [o.external_port_start, o.external_port_end], ext);
+    for (const o of sameFip)
+      if (collides([o.external_port_start, o.external_port_end], ext))
+        throw collision('external_port_range', [o.external_port_start, o.external_port_end], ext);
     const samePort = await tx
       .selectFrom('portforwardings')
       .select(['internal_port_start', 'internal_port_end'])
@@ -229,7 +250,9 @@ export class PortForwardingHandler extends TableResource<'portforwardings'> {
       .where('protocol', '=', row.protocol)
       .where('id', '!=', row.id)
       .execute();
-    for (const o of samePort) if (collides([o.internal_port_start, o.internal_port_end], int)) throw collision('internal_port_range', [o.internal_port_start, o.internal_port_end], int);
+    for (const o of samePort)
+      if (collides([o.internal_port_start, o.internal_port_end], int))
+        throw collision('internal_port_range', [o.internal_port_start, o.internal_port_end], int);
   }
 
   /** A duplicate the unique keys caught (a race the locks did not cover): Neutron's BadRequest. */
@@ -240,7 +263,9 @@ export class PortForwardingHandler extends TableResource<'portforwardings'> {
       if (!isDuplicateKey(err)) throw err;
       throw fail(
         `A duplicate port forwarding entry with same attributes already exists, conflicting values are ${JSON.stringify({
-          floatingip_id: row.floatingip_id, external_port: row.external_port_start, protocol: row.protocol,
+          floatingip_id: row.floatingip_id,
+          external_port: row.external_port_start,
+          protocol: row.protocol,
         })}`,
       );
     }
@@ -251,7 +276,12 @@ export class PortForwardingHandler extends TableResource<'portforwardings'> {
 export async function unbindIfLast(tx: Tx, fipId: string): Promise<void> {
   const left = await tx.selectFrom('portforwardings').select('id').where('floatingip_id', '=', fipId).limit(1).executeTakeFirst();
   if (!left) {
-    await tx.updateTable('floatingips').set({ router_id: null, updated_at: nowIso() }).where('id', '=', fipId).where('fixed_port_id', 'is', null).execute();
+    await tx
+      .updateTable('floatingips')
+      .set({ router_id: null, updated_at: nowIso() })
+      .where('id', '=', fipId)
+      .where('fixed_port_id', 'is', null)
+      .execute();
   }
 }
 
