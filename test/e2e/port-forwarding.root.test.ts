@@ -25,10 +25,11 @@ const OUTSIDE_IP = '203.0.113.1';
 const FIP = '203.0.113.60';
 const VM_IP = '10.72.1.10';
 const WHO_PORT = 7000;
+const ECHO_PORT = 7001;
 const RANGE_INTERNAL = [8000, 8001, 8002];
 
-function inNs(ns: string, argv: string[]): ChildProcess {
-  return spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: 'ignore', detached: true });
+function inNs(ns: string, argv: string[], stdio: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
+  return spawn('ip', ['netns', 'exec', ns, ...argv], { stdio, detached: true });
 }
 
 function killGroup(p: ChildProcess): void {
@@ -116,6 +117,7 @@ for (const mode of modes) {
       await t.plug(vmPort.id, vm(), 0, { static: true });
       await new IpBatch().line('route', 'add', 'default', 'via', '10.72.1.1').apply({ netns: vm() });
       servers.push(inNs(vm(), ['socat', `TCP-LISTEN:${WHO_PORT},fork,reuseaddr`, 'SYSTEM:echo $SOCAT_PEERADDR']));
+      servers.push(inNs(vm(), ['socat', `TCP-LISTEN:${ECHO_PORT},fork,reuseaddr`, 'EXEC:cat']));
       for (const p of RANGE_INTERNAL) servers.push(inNs(vm(), ['socat', `TCP-LISTEN:${p},fork,reuseaddr`, `SYSTEM:echo p${p}`]));
       fip = (await ok('POST', '/floatingips', { floatingip: { floating_network_id: ext.id, floating_ip_address: FIP } }, 201)).floatingip;
       await waitThroughErrors(
@@ -158,7 +160,7 @@ for (const mode of modes) {
           assert.equal(await answer(t.outsideNs, FIP, WHO_PORT, 0.5), null, 'a port that is not forwarded answers');
         }
         await ok('DELETE', `${pfs()}/${pf.id}`, undefined, 204);
-        await waitFor('forwarding gone', async () => (await answer(t.outsideNs, FIP, ext, 0.3)) === null, 5000, 10).catch(fail);
+        await waitThroughErrors('forwarding gone', async () => (await answer(t.outsideNs, FIP, ext, 0.3)) === null, 5000, 10).catch(fail);
       }
       t.figures.push(
         `port forwarding create → first TCP answer from the outside: p50 ${percentile(times, 50)} ms, p90 ${percentile(times, 90)} ms (n=${times.length})`,
@@ -184,6 +186,40 @@ for (const mode of modes) {
       );
       assert.equal(await waitThroughErrors('outside → 2222', () => answer(t.outsideNs, FIP, 2222), 10_000, 20).catch(fail), OUTSIDE_IP);
       assert.match(await nftList(), /map pf_dnat/);
+    });
+
+    it("a deleted forwarding's established connection is cut; the floating IP's other forwardings carry on", async () => {
+      const pf = (
+        await ok(
+          'POST',
+          pfs(),
+          { port_forwarding: { protocol: 'tcp', internal_port_id: vmPort.id, internal_port: ECHO_PORT, external_port: 3000 } },
+          201,
+        )
+      ).port_forwarding;
+      await waitThroughErrors('echo forwarding', () => answer(t.outsideNs, FIP, 2222), 10_000, 20).catch(fail);
+      let conn: ChildProcess | null = null;
+      let echoed = '';
+      await waitThroughErrors(
+        'echo through the forwarding',
+        async () => {
+          if (conn) killGroup(conn);
+          echoed = '';
+          conn = inNs(t.outsideNs, ['socat', '-', `TCP:${FIP}:3000`], 'pipe');
+          servers.push(conn);
+          conn.stdout!.on('data', (b: Buffer) => (echoed += b.toString()));
+          conn.stdin!.write('before\n');
+          return waitFor('echo', async () => echoed.includes('before\n'), 1000, 10);
+        },
+        10_000,
+        50,
+      ).catch(fail);
+      await ok('DELETE', `${pfs()}/${pf.id}`, undefined, 204);
+      await waitThroughErrors('forwarding 3000 gone', async () => (await answer(t.outsideNs, FIP, 3000, 0.3)) === null, 5000, 10).catch(fail);
+      (conn as unknown as ChildProcess).stdin!.write('after\n');
+      await sleep(1000);
+      assert.ok(!echoed.includes('after\n'), 'the connection of a deleted forwarding still carries data');
+      assert.equal(await answer(t.outsideNs, FIP, 2222), OUTSIDE_IP);
     });
 
     it('an FTP conntrack helper is a ct helper object and a rule in the router table', async () => {

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { expectedTable, parseNftTable, planTable } from '../../src/dataplane/index.js';
 import { planRouter, type SyncRouter } from '../../src/agents/l3/model.js';
-import { forwardingElements } from '../../src/agents/l3/port-forwarding.js';
+import { forwardingElements, goneForwardings } from '../../src/agents/l3/port-forwarding.js';
 
 const R = '5b1b7c2e-0a34-4d7e-9a0e-3c7f2a1d9e01';
 const GW = 'aaaaaaaa-1111-4111-8111-000000000001';
@@ -138,5 +138,29 @@ describe('L3 port forwardings and conntrack helpers', () => {
     const t = parseNftTable(json);
     assert.deepEqual([...t.ctHelpers!], [['ftp_tcp', 'ftp/tcp']]);
     assert.deepEqual(t.maps!.get('pf_dnat')!.elements, ['203.0.113.5 . tcp . 2222 : 10.0.0.5 . 22']);
+  });
+});
+
+describe('L3 port forwardings: forgotten connections', () => {
+  it('names the sockets whose forwarding went or changed target', () => {
+    const with2 = planRouter(
+      router({
+        _floatingips: [
+          pfFip([
+            { protocol: 'tcp', internal_ip_address: '10.0.0.5', internal_port: 22, external_port: 2222 },
+            { protocol: 'udp', internal_ip_address: '10.0.0.5', internal_port: 53, external_port: 53 },
+          ]),
+        ],
+      }),
+    );
+    const changed = planRouter(
+      router({ _floatingips: [pfFip([{ protocol: 'tcp', internal_ip_address: '10.0.0.6', internal_port: 22, external_port: 2222 }])] }),
+    );
+    assert.deepEqual(goneForwardings(expectedTable(with2.nat), changed.nat), [
+      { ip: '203.0.113.60', protocol: 'tcp', port: '2222' },
+      { ip: '203.0.113.60', protocol: 'udp', port: '53' },
+    ]);
+    assert.deepEqual(goneForwardings(expectedTable(with2.nat), with2.nat), []);
+    assert.deepEqual(goneForwardings(null, with2.nat), []);
   });
 });

@@ -164,30 +164,26 @@ export function planRouter(r: SyncRouter): RouterPlan {
     post.push(`oifname "${gwDev}" snat to ip saddr map @fip_snat`);
     if (r.enable_snat !== false && gwIp) post.push(`oifname "${gwDev}" snat to ${gwIp}`);
   }
-  const nat: NftTable = withForwardings(
-    {
-      family: 'ip',
-      name: NAT_TABLE,
-      maps: [
-        { name: 'fip_dnat', type: 'ipv4_addr', map: 'ipv4_addr', elements: gw ? dnat : [] },
-        { name: 'fip_snat', type: 'ipv4_addr', map: 'ipv4_addr', elements: gw ? snat : [] },
-      ],
-      chains: [
-        { name: 'prerouting', base: { type: 'nat', hook: 'prerouting', priority: -100 }, rules: ['dnat to ip daddr map @fip_dnat'] },
-        { name: 'output', base: { type: 'nat', hook: 'output', priority: -100 }, rules: ['dnat to ip daddr map @fip_dnat'] },
-        { name: 'postrouting', base: { type: 'nat', hook: 'postrouting', priority: 100 }, rules: post },
-      ],
-    },
-    r,
-    !!gw,
-  );
+  const nat: NftTable = {
+    family: 'ip',
+    name: NAT_TABLE,
+    maps: [
+      { name: 'fip_dnat', type: 'ipv4_addr', map: 'ipv4_addr', elements: gw ? dnat : [] },
+      { name: 'fip_snat', type: 'ipv4_addr', map: 'ipv4_addr', elements: gw ? snat : [] },
+    ],
+    chains: [
+      { name: 'prerouting', base: { type: 'nat', hook: 'prerouting', priority: -100 }, rules: ['dnat to ip daddr map @fip_dnat'] },
+      { name: 'output', base: { type: 'nat', hook: 'output', priority: -100 }, rules: ['dnat to ip daddr map @fip_dnat'] },
+      { name: 'postrouting', base: { type: 'nat', hook: 'postrouting', priority: 100 }, rules: post },
+    ],
+  };
   return {
     id: r.id,
     namespace: ns,
     hostLinks: [...hostLinks.values()],
     routerLinks,
     routes,
-    nat,
+    nat: withForwardings(nat, r, !!gw),
     fipStatuses,
     floatingAddresses: floating,
     gatewayDev: gwDev,

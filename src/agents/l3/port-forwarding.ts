@@ -13,7 +13,7 @@
 // Conntrack helpers are `ct helper` objects, one per helper and protocol, set by one rule per
 // protocol and port in a prerouting filter chain (Neutron's raw-table CT --helper rules). Both
 // chains exist only while there is something in them, so routers without either are unchanged.
-import type { NftChain, NftCtHelper, NftMap, NftTable } from '../../dataplane/index.js';
+import { canonicalMapElement, type ActualTable, type NftChain, type NftCtHelper, type NftMap, type NftTable } from '../../dataplane/index.js';
 
 export interface SyncPortForwarding {
   id?: string;
@@ -110,4 +110,21 @@ export function withForwardings(nat: NftTable, r: ForwardingRouter, hasGateway: 
   const ctHelpers = [...helpers.values()].sort((a, b) => a.name.localeCompare(b.name));
   if (rules.size) chains.push({ name: 'ct_helpers', base: { type: 'filter', hook: 'prerouting', priority: 0 }, rules: [...rules].sort() });
   return { ...nat, maps, chains, ...(ctHelpers.length ? { ctHelpers } : {}) };
+}
+
+/**
+ * The forwarded sockets (floating address, protocol, external port) whose target changed or went
+ * between the table the kernel had and the one just applied: their connections are forgotten
+ * (conntrack -D), as Neutron's agent deletes a removed forwarding's conntrack state.
+ */
+export function goneForwardings(actual: ActualTable | null, desired: NftTable): Array<{ ip: string; protocol: string; port: string }> {
+  const had = actual?.maps?.get('pf_dnat')?.elements ?? [];
+  if (!had.length) return [];
+  const want = new Set((desired.maps?.find((m) => m.name === 'pf_dnat')?.elements ?? []).map(canonicalMapElement));
+  return had
+    .filter((e) => !want.has(e))
+    .map((e) => {
+      const [ip = '', protocol = '', port = ''] = e.slice(0, e.indexOf(' : ')).split(' . ');
+      return { ip, protocol, port };
+    });
 }
