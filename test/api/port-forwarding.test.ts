@@ -172,6 +172,20 @@ for (const backend of BACKENDS) {
       const { vm, fip } = await topology();
       const p = (await pf(fip.id, { internal_port_id: vm.id, internal_port: 22, external_port: 22 })).body.port_forwarding;
       assertError(await s.req('GET', pfPath(fip.id), undefined, BOB), 404, 'FloatingIPNotFound');
+      assert.deepEqual(
+        (await ok('GET', `${pfPath(fip.id)}?internal_port_id=${vm.id}`)).port_forwardings.map((x: any) => x.id),
+        [p.id],
+      );
+      // The port's address changes: the forwarding to the old one goes.
+      const other = (
+        await ok('POST', pfPath(fip.id), { port_forwarding: { protocol: 'udp', internal_port_id: vm.id, internal_port: 53, external_port: 53 } })
+      ).port_forwarding;
+      const subnetId = vm.fixed_ips[0].subnet_id;
+      const newIp = vm.fixed_ips[0].ip_address.replace(/\.\d+$/, '.77');
+      await ok('PUT', `/v2.0/ports/${vm.id}`, { port: { fixed_ips: [{ subnet_id: subnetId, ip_address: newIp }] } });
+      assert.deepEqual((await ok('GET', pfPath(fip.id))).port_forwardings, []);
+      assert.ok(other.id);
+      p.id = (await pf(fip.id, { internal_port_id: vm.id, internal_port: 22, external_port: 22 })).body.port_forwarding.id;
       assertError(await pf(fip.id, { internal_port_id: vm.id, internal_port: 23, external_port: 23 }, BOB), 404, 'FloatingIPNotFound');
       assert.equal((await s.req('GET', `${pfPath(fip.id)}/${p.id}`, undefined, ADMIN)).status, 200);
       assert.equal((await s.req('DELETE', `/v2.0/ports/${vm.id}`, undefined, ALICE)).status, 204);

@@ -64,6 +64,49 @@ export const portForwardingPlugin: PluginDefinition = {
       },
       { name: 'port_forwarding' },
     );
+    // A port's fixed IPs recomputed: forwardings to an IPv4 address it no longer has go (Neutron
+    // does this only when the port keeps some IPv4 address).
+    const routersOfUpdatedPort = new Map<string, string[]>();
+    ctx.callbacks.subscribe(
+      'port',
+      Events.PRECOMMIT_UPDATE,
+      async (p: EventPayload) => {
+        const kept = new Set(
+          ((p.after?.fixed_ips as Array<{ ip_address: string }> | undefined) ?? []).map((f) => f.ip_address).filter((ip) => !ip.includes(':')),
+        );
+        if (!kept.size) return;
+        const tx = p.tx as Tx;
+        const mine = await tx
+          .selectFrom('portforwardings as pf')
+          .innerJoin('floatingips as f', 'f.id', 'pf.floatingip_id')
+          .select(['pf.id', 'pf.internal_ip_address', 'pf.floatingip_id', 'f.router_id'])
+          .where('pf.internal_neutron_port_id', '=', p.resourceId)
+          .execute();
+        const gone = mine.filter((m) => !kept.has(m.internal_ip_address));
+        if (!gone.length) return;
+        await tx
+          .deleteFrom('portforwardings')
+          .where(
+            'id',
+            'in',
+            gone.map((g) => g.id),
+          )
+          .execute();
+        for (const fip of new Set(gone.map((g) => g.floatingip_id))) await unbindIfLast(tx, fip);
+        routersOfUpdatedPort.set(p.resourceId, [...new Set(gone.map((g) => g.router_id).filter((r): r is string => !!r))]);
+      },
+      { name: 'port_forwarding' },
+    );
+    ctx.callbacks.subscribe(
+      'port',
+      Events.AFTER_UPDATE,
+      (p: EventPayload) => {
+        const routers = routersOfUpdatedPort.get(p.resourceId);
+        routersOfUpdatedPort.delete(p.resourceId);
+        return routers ? routersUpdated(p.context, routers) : undefined;
+      },
+      { name: 'port_forwarding' },
+    );
     ctx.callbacks.subscribe(
       'port',
       Events.AFTER_DELETE,
