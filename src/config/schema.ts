@@ -28,6 +28,23 @@ export const SCHEMA = {
     dhcp_agent_notification: bool({ default: true, help: 'Send resource operation notifications to the DHCP agent.' }),
     core_plugin: str({ default: 'ml2', help: 'The core plugin (only ml2 is implemented).' }),
     service_plugins: list({ help: 'The service plugins to load (e.g. router, segments, trunk, qos).' }),
+    allowed_conntrack_helpers: list({
+      default: [
+        'amanda:tcp',
+        'ftp:tcp',
+        'h323:udp',
+        'h323:tcp',
+        'irc:tcp',
+        'netbios-ns:udp',
+        'pptp:tcp',
+        'sane:tcp',
+        'sip:udp',
+        'sip:tcp',
+        'snmp:udp',
+        'tftp:udp',
+      ],
+      help: 'The conntrack helpers routers may use, as <helper>:<protocol> items (conntrack_helper plugin).',
+    }),
     api_extensions_path: str({ default: '', help: 'Accepted for compatibility with neutron.conf; not used.' }),
     allow_bulk: bool({ default: true, help: 'Allow the usage of the bulk API.' }),
     max_bulk_items: int({

@@ -52,6 +52,7 @@ import type { MetadataProxyOptions } from '../metadata/proxy.js';
 import type { RaOptions } from './ra.js';
 import { RouterServices } from './services.js';
 import { NAT_TABLE, fipStatusChanges, planRouter, routerIdOfNamespace, routerNamespace, type RouterPlan, type SyncRouter } from './model.js';
+import { goneForwardings } from './port-forwarding.js';
 
 export const L3_AGENT_BINARY = 'neutron-l3-agent';
 /** The work queue's key for the full sync (the other keys are router ids). */
@@ -361,6 +362,7 @@ export class L3Agent {
     // state of a removed floating IP); the ones that came (and a new gateway address) are announced.
     const gone = addressesOf(linkOps, 'addr-del', plan.gatewayDev);
     for (const ip of gone) await this.forgetConnections(ns, ip);
+    for (const f of goneForwardings(natActual, plan.nat)) await this.forgetConnections(ns, f.ip, ['-p', f.protocol, '--orig-port-dst', f.port]);
     const came = addressesOf(linkOps, 'addr-add', plan.gatewayDev);
     if (plan.gatewayDev) for (const ip of came) this.announce(ns, plan.gatewayDev, ip);
 
@@ -402,11 +404,14 @@ export class L3Agent {
     }
   }
 
-  /** conntrack -D for one address, as original destination (DNAT'd in) and reply destination (SNAT'd out). */
-  private async forgetConnections(ns: string, ip: string): Promise<void> {
-    for (const flag of ['-d', '-q'])
-      await runInNetns(ns, { argv: ['conntrack', '-D', flag, ip], write: true, okCodes: [0, 1] }, this.o.exec).catch((err: unknown) =>
-        this.log.warn({ ns, ip, err: (err as Error).message }, 'conntrack -D failed'),
+  /**
+   * conntrack -D for one address, as original destination (DNAT'd in) and reply destination
+   * (SNAT'd out); `only`: one forwarded socket's (its protocol and port), as original destination.
+   */
+  private async forgetConnections(ns: string, ip: string, only?: string[]): Promise<void> {
+    for (const flag of only ? ['-d'] : ['-d', '-q'])
+      await runInNetns(ns, { argv: ['conntrack', '-D', flag, ip, ...(only ?? [])], write: true, okCodes: [0, 1] }, this.o.exec).catch(
+        (err: unknown) => this.log.warn({ ns, ip, err: (err as Error).message }, 'conntrack -D failed'),
       );
   }
 
