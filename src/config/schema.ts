@@ -28,6 +28,23 @@ export const SCHEMA = {
     dhcp_agent_notification: bool({ default: true, help: 'Send resource operation notifications to the DHCP agent.' }),
     core_plugin: str({ default: 'ml2', help: 'The core plugin (only ml2 is implemented).' }),
     service_plugins: list({ help: 'The service plugins to load (e.g. router, segments, trunk, qos).' }),
+    allowed_conntrack_helpers: list({
+      default: [
+        'amanda:tcp',
+        'ftp:tcp',
+        'h323:udp',
+        'h323:tcp',
+        'irc:tcp',
+        'netbios-ns:udp',
+        'pptp:tcp',
+        'sane:tcp',
+        'sip:udp',
+        'sip:tcp',
+        'snmp:udp',
+        'tftp:udp',
+      ],
+      help: 'The conntrack helpers routers may use, as <helper>:<protocol> items (conntrack_helper plugin).',
+    }),
     api_extensions_path: str({ default: '', help: 'Accepted for compatibility with neutron.conf; not used.' }),
     allow_bulk: bool({ default: true, help: 'Allow the usage of the bulk API.' }),
     max_bulk_items: int({
@@ -82,6 +99,12 @@ export const SCHEMA = {
     handle_internal_only_routers: bool({ default: true, help: 'L3 agent: also serve routers without an external gateway.' }),
     send_arp_for_ha: int({ default: 3, min: 0, help: 'L3 agent: gratuitous ARPs sent for an address that appears on a gateway (0: none).' }),
     periodic_interval: int({ default: 40, min: 0, help: 'L3 agent: seconds between full syncs with the server (0: only at start).' }),
+    enable_metadata_proxy: bool({
+      default: true,
+      help: 'L3 agent: run the metadata proxy (haproxy on port 9697, 169.254.169.254:80 redirected to it) in each router namespace.',
+    }),
+    min_rtr_adv_interval: int({ default: 30, min: 3, help: "L3 agent: MinRtrAdvInterval of the routers' radvd (seconds)." }),
+    max_rtr_adv_interval: int({ default: 100, min: 4, help: "L3 agent: MaxRtrAdvInterval of the routers' radvd (seconds)." }),
     enable_isolated_metadata: bool({
       default: false,
       help: 'DHCP agent: serve metadata (169.254.169.254 proxy in qdhcp-<network>) on networks whose subnets have no router interface at their gateway.',

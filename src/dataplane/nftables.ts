@@ -69,11 +69,21 @@ export interface NftChain {
   rules: Array<string | NftRule>;
 }
 
+/** A conntrack helper object (`ct helper NAME { type "ftp" protocol tcp; }`), set by rules with `ct helper set "NAME"`. */
+export interface NftCtHelper {
+  name: string;
+  /** The kernel helper's name: 'ftp', 'tftp', 'sip', … */
+  type: string;
+  protocol: 'tcp' | 'udp';
+}
+
 export interface NftTable {
   family: NftFamily;
   name: string;
   sets?: NftSet[];
   maps?: NftMap[];
+  /** Declared before the chains whose rules use them. */
+  ctHelpers?: NftCtHelper[];
   chains: NftChain[];
 }
 
@@ -165,9 +175,20 @@ function renderElements(elems: readonly string[]): string {
   return elems.join(', ');
 }
 
+function ctHelperDecl(h: NftCtHelper): string {
+  if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(h.type) || !['tcp', 'udp'].includes(h.protocol)) {
+    throw new Error(`invalid nftables ct helper ${JSON.stringify(h)}`);
+  }
+  return `type "${h.type}" protocol ${h.protocol};`;
+}
+
+/** A ct helper as compared: what `nft -j` reports of it. */
+const ctHelperKey = (h: { type: string; protocol: string }) => `${h.type}/${h.protocol}`;
+
 /** The body of `table FAMILY NAME { … }`: sets first (rules refer to them), then chains. */
 export function renderTableBody(t: NftTable): string {
   const out: string[] = [];
+  for (const h of t.ctHelpers ?? []) out.push(`\tct helper ${checkName(h.name, 'ct helper')} { ${ctHelperDecl(h)} }`);
   for (const s of t.sets ?? []) {
     out.push(`\tset ${checkName(s.name, 'set')} {`);
     out.push(`\t\ttype ${checkType(s.type)}`);
@@ -231,6 +252,8 @@ export interface ActualTable {
   sets: Map<string, ActualSet>;
   /** Absent in tables parsed by older callers' fixtures: treated as none. */
   maps?: Map<string, ActualMap>;
+  /** ct helper name → 'type/protocol'; absent: none. */
+  ctHelpers?: Map<string, string>;
   chains: Map<string, ActualChain>;
 }
 
@@ -279,7 +302,8 @@ function canonicalMapElementUncached(e: string): string {
     .slice(i + 3)
     .trim()
     .replace(/\s+/g, ' ');
-  return `${canonicalElement(e.slice(0, i))} : ${/^(jump|goto) |^(accept|drop|return|continue|queue)$/.test(value) ? value : canonicalAtom(value)}`;
+  // Data values may be concatenations too ('10.0.0.5 . 22').
+  return `${canonicalElement(e.slice(0, i))} : ${/^(jump|goto) |^(accept|drop|return|continue|queue)$/.test(value) ? value : canonicalElement(value)}`;
 }
 
 const big = (ip: string) =>
@@ -354,7 +378,7 @@ function canonicalElementUncached(e: string): string {
 /** Parses `nft -j list table …` into what planTable compares. */
 export function parseNftTable(json: string): ActualTable {
   const doc = JSON.parse(json) as { nftables: Array<Record<string, Record<string, Json>>> };
-  const t: ActualTable = { sets: new Map(), maps: new Map(), chains: new Map() };
+  const t: ActualTable = { sets: new Map(), maps: new Map(), ctHelpers: new Map(), chains: new Map() };
   const rules: Array<Record<string, Json>> = [];
   const collection = (s: Record<string, Json>): ActualSet => ({
     type: Array.isArray(s.type) ? (s.type as string[]).join(' . ') : String(s.type),
@@ -366,6 +390,9 @@ export function parseNftTable(json: string): ActualTable {
       t.sets.set(String(item.set.name), collection(item.set));
     } else if (item.map) {
       t.maps!.set(String(item.map.name), { ...collection(item.map), map: String(item.map.map) });
+    } else if (item['ct helper']) {
+      const h = item['ct helper'];
+      t.ctHelpers!.set(String(h.name), ctHelperKey({ type: String(h.type), protocol: String(h.protocol) }));
     } else if (item.chain) {
       const c = item.chain;
       const ch: ActualChain = { tags: [] };
@@ -408,6 +435,7 @@ export function expectedTable(t: NftTable): ActualTable {
         { type: normType(m.type), map: m.map, flags: [...(m.flags ?? [])].sort(), elements: (m.elements ?? []).map(canonicalMapElement).sort() },
       ]),
     ),
+    ctHelpers: new Map((t.ctHelpers ?? []).map((h) => [h.name, ctHelperKey(h)])),
     chains: new Map(
       t.chains.map((c) => [c.name, { ...(c.base ? { base: { ...c.base, policy: c.base.policy ?? 'accept' } } : {}), tags: chainTags(c) }]),
     ),
@@ -530,7 +558,18 @@ export function planTable(desired: NftTable, actual: ActualTable | null, opts: P
   );
   const wantChains = new Set(desired.chains.map((c) => c.name));
   const staleChains = [...actual.chains.keys()].filter((n) => !wantChains.has(n));
+  // ct helper objects cannot be changed in place: a new one is added, a stale one deleted once
+  // no rule uses it, one whose type or protocol differs replaces the table.
+  const actualHelpers = actual.ctHelpers ?? new Map<string, string>();
+  const wantHelpers = new Map((desired.ctHelpers ?? []).map((h) => [h.name, h]));
+  const staleHelpers = [...actualHelpers.keys()].filter((n) => !wantHelpers.has(n));
+  const newHelpers = [...wantHelpers.values()].filter((h) => !actualHelpers.has(h.name));
+  for (const h of wantHelpers.values()) {
+    const a = actualHelpers.get(h.name);
+    if (a !== undefined && a !== ctHelperKey(h)) return replace(`ct helper ${h.name} differs`);
+  }
   if (!opts.incremental) {
+    if (staleHelpers.length || newHelpers.length) return replace('ct helpers differ');
     if (staleColl.length || colls.some((c) => !actualCollection(actual, c))) return replace('sets differ');
     if (staleChains.length || actual.chains.size !== desired.chains.length) return replace('chains differ');
   }
@@ -545,6 +584,10 @@ export function planTable(desired: NftTable, actual: ActualTable | null, opts: P
   const addElems: string[] = [];
   const addRules: string[] = [];
   const why: string[] = [];
+  for (const h of newHelpers) {
+    addDecl.push(`add ct helper ${T} ${checkName(h.name, 'ct helper')} { ${ctHelperDecl(h)} }`);
+    why.push(`ct helper ${h.name} added`);
+  }
   for (const c of colls) {
     const a = actualCollection(actual, c);
     if (
@@ -592,7 +635,9 @@ export function planTable(desired: NftTable, actual: ActualTable | null, opts: P
   const delChains = staleChains.map((n) => `delete chain ${T} ${n}`);
   for (const k of staleColl) why.push(`${k} deleted`);
   for (const n of staleChains) why.push(`chain ${n} deleted`);
-  const lines = [...addDecl, ...addChains, ...delElems, ...flush, ...addElems, ...addRules, ...delColl, ...delChains];
+  const delHelpers = staleHelpers.map((n) => `delete ct helper ${T} ${n}`);
+  for (const n of staleHelpers) why.push(`ct helper ${n} deleted`);
+  const lines = [...addDecl, ...addChains, ...delElems, ...flush, ...addElems, ...addRules, ...delColl, ...delChains, ...delHelpers];
   if (!lines.length) return { kind: 'none' };
   const script = `${lines.join('\n')}\n`;
   return why.length ? { kind: 'changes', script, why: why.join('; ') } : { kind: 'elements', script };

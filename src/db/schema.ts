@@ -447,6 +447,31 @@ export interface Database {
   port_inactive_bindings: PortInactiveBindingTable;
   auto_allocated_topologies: AutoAllocatedTopologyTable;
   subnet_service_types: SubnetServiceTypeTable;
+  portforwardings: PortForwardingTable;
+  conntrack_helpers: ConntrackHelperTable;
+}
+
+/** A floating IP port forwarding (Neutron's portforwardings): a single port is a range of one. */
+export interface PortForwardingTable {
+  id: string;
+  floatingip_id: string;
+  internal_neutron_port_id: string;
+  protocol: string;
+  internal_ip_address: string;
+  internal_port_start: number;
+  internal_port_end: number;
+  external_port_start: number;
+  external_port_end: number;
+  description: string;
+}
+
+/** A router's conntrack helper rule (Neutron's conntrack_helpers). */
+export interface ConntrackHelperTable {
+  id: string;
+  router_id: string;
+  protocol: string;
+  port: number;
+  helper: string;
 }
 
 /** Which L3 agent hosts which router (Neutron's routerl3agentbindings). */

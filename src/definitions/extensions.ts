@@ -69,6 +69,14 @@ export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
   ext('rbac-subnetpool', 'Add subnetpool type to RBAC', 'Add subnetpool type to RBAC', '2020-02-05T00:00:00-00:00'),
   ext('rbac-security-groups', 'Add security_group type to network RBAC', 'Add security_group type to network RBAC', '2019-02-14T00:00:00-00:00'),
   ext('rbac-address-group', 'Add address_group type to RBAC', 'Add address_group type to network RBAC', '2021-01-20T00:00:00-00:00'),
+  // Port forwarding and conntrack helpers (src/plugins/port-forwarding).
+  ext('floating-ip-port-forwarding', 'Floating IP Port Forwarding', 'Allow port forwarding from floating IP port to an internal port', '2018-01-19T10:00:00-00:00'),
+  ext('floating-ip-port-forwarding-description', 'Floating IP Port Forwarding new attribute description', 'Add a description field to Port Forwarding rules', '2019-11-01T10:00:00-00:00'),
+  ext('floating-ip-port-forwarding-port-ranges', 'Floating IP Port Forwarding support port ranges', 'Add suport to port ranges', '2020-07-01T10:00:00-00:00'),
+  ext('floating-ip-port-forwarding-detail', 'Floating IP port forwarding detail', "Allow list floating ip return more port forwarding data, include 'id' and 'internal_port_id'", '2022-05-06T10:00:00-00:00'),
+  ext('expose-port-forwarding-in-fip', 'Expose Floating IP port forwardings', 'Expose port forwarding fields in floating IP response', '2018-06-28T16:00:00-00:00'),
+  ext('l3-conntrack-helper', 'L3 Conntrack helper', 'Allow adding CT target rules for conntrack helper', '2019-04-04T10:00:00-00:00'),
+  ext('expose-l3-conntrack-helper', 'Expose CT target rules for conntrack helper', 'Expose allow adding CT target rules for conntrack helper', '2019-04-04T10:00:00-00:00'),
   // Metering (src/plugins/metering) and segments (src/plugins/segments).
   ext('metering', 'Neutron Metering', 'Neutron Metering extension.', '2013-06-12T10:00:00-00:00'),
   ext('metering_source_and_destination_fields', 'Neutron Metering with source and destination filtering',

@@ -33,5 +33,6 @@ export const floatingipDef: ResourceDef = {
     port_details: { allowPost: false, allowPut: false, visible: true, extension: 'fip-port-details' },
     qos_policy_id: { allowPost: true, allowPut: true, default: null, validate: uuidOrNull, visible: true, extension: 'qos-fip' },
     ...floatingipDnsAttrs,
+    port_forwardings: { allowPost: false, allowPut: false, default: null, visible: true, extension: 'expose-port-forwarding-in-fip' },
   },
 };

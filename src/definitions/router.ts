@@ -106,5 +106,6 @@ export const routerDef: ResourceDef = {
       allowPost: true, allowPut: false, default: [], validate: availabilityZoneHints, visible: true, extension: 'router_availability_zone',
     },
     availability_zones: { allowPost: false, allowPut: false, visible: true, extension: 'router_availability_zone' },
+    conntrack_helpers: { allowPost: false, allowPut: false, default: null, visible: true, extension: 'expose-l3-conntrack-helper' },
   },
 };

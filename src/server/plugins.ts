@@ -11,6 +11,7 @@ import { dhcpPlugin } from '../plugins/dhcp/plugin.js';
 import { routerPlugin } from '../plugins/l3/plugin.js';
 import { meteringPlugin } from '../plugins/metering/plugin.js';
 import { metadataPlugin } from '../plugins/metadata/plugin.js';
+import { conntrackHelperPlugin, portForwardingPlugin } from '../plugins/port-forwarding/plugin.js';
 import { ml2Plugin } from '../plugins/ml2/plugin.js';
 import { qosPlugin } from '../plugins/qos/plugin.js';
 import { rbacPlugin } from '../plugins/rbac/plugin.js';
@@ -20,7 +21,7 @@ import { addressManagementPlugin, ipAvailabilityPlugin } from '../plugins/subnet
 import { trunkPlugin } from '../plugins/trunk/plugin.js';
 
 const CORE: readonly PluginDefinition[] = [ml2Plugin, securityGroupPlugin, agentsPlugin, dhcpPlugin, metadataPlugin, addressManagementPlugin];
-/** In load order (QoS after router: its floating IP policies need the router's floating IPs). */
+/** In load order (QoS, port forwarding and conntrack helpers after router: they use its handlers and floating IPs). */
 const SERVICES: readonly PluginDefinition[] = [
   routerPlugin,
   qosPlugin,
@@ -29,6 +30,8 @@ const SERVICES: readonly PluginDefinition[] = [
   meteringPlugin,
   ipAvailabilityPlugin,
   autoAllocatePlugin,
+  portForwardingPlugin,
+  conntrackHelperPlugin,
 ];
 /** Loaded whether named or not (Neutron's DEFAULT_SERVICE_PLUGINS that neutrino has). */
 const DEFAULT_SERVICES = new Set(['network_ip_availability']);

@@ -11,7 +11,8 @@
 // One pass for one router (model.ts says what): the namespace, the veths into the L2 agent's
 // bridges, addresses, routes, then one `nft -f` transaction for its NAT table; conntrack entries
 // of floating IPs that went are deleted, gratuitous ARP announces addresses that came, and the
-// floating IPs' statuses that changed are reported. Every step reads first and writes only a
+// floating IPs' statuses that changed are reported; then the router's metadata proxy and radvd
+// (services.ts). Every step reads first and writes only a
 // difference, so a restart over an unchanged kernel writes nothing and keeps NAT'd connections.
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
@@ -47,7 +48,11 @@ import { newRpcContext, silentLogger, type RpcBus, type RpcLogger, type RpcServe
 import { AGENT_TYPE_L3, L3_AGENT_TOPIC, L3_PLUGIN_TOPIC } from '../../core/wire.js';
 import { Reconciler } from '../reconciler.js';
 import { StateReporter } from '../state-reporter.js';
+import type { MetadataProxyOptions } from '../metadata/proxy.js';
+import type { RaOptions } from './ra.js';
+import { RouterServices } from './services.js';
 import { NAT_TABLE, fipStatusChanges, planRouter, routerIdOfNamespace, routerNamespace, type RouterPlan, type SyncRouter } from './model.js';
+import { goneForwardings } from './port-forwarding.js';
 
 export const L3_AGENT_BINARY = 'neutron-l3-agent';
 /** The work queue's key for the full sync (the other keys are router ids). */
@@ -81,6 +86,10 @@ export interface L3AgentOptions {
   logger?: RpcLogger;
   /** Runs the kernel's tools (default: the real thing); tests count this agent's writes with it. */
   exec?: Exec;
+  /** enable_metadata_proxy: the proxies' options (absent: no metadata proxy in routers). */
+  metadataProxy?: MetadataProxyOptions;
+  /** min_rtr_adv_interval, max_rtr_adv_interval of the routers' radvd. */
+  raOptions?: RaOptions;
 }
 
 export interface RouterState {
@@ -110,11 +119,20 @@ export class L3Agent {
   private readonly forwarding = new Set<string>();
   private stopped = false;
   readonly routers = new Map<string, RouterState>();
+  /** Each router's metadata proxy and radvd (services.ts). */
+  readonly services: RouterServices;
   readonly counters = { passes: 0, failures: 0, fullSyncs: 0, statusReports: 0, garps: 0 };
 
   constructor(private readonly o: L3AgentOptions) {
     this.stateDir = join(o.statePath, 'l3');
     this.log = o.logger ?? silentLogger;
+    this.services = new RouterServices({
+      statePath: o.statePath,
+      metadata: o.metadataProxy ?? null,
+      ...(o.raOptions ? { ra: o.raOptions } : {}),
+      ...(o.exec ? { exec: o.exec } : {}),
+      logger: this.log,
+    });
     const resyncMs = (o.resyncInterval ?? 5) * 1000;
     this.work = new Reconciler<string>({
       run: (key) => (key === FULL_SYNC ? this.fullSync() : this.pass(key)),
@@ -272,6 +290,7 @@ export class L3Agent {
       this.listedNamespaces?.delete(routerNamespace(routerId));
       this.listedHostLinks = null;
       this.routers.delete(routerId);
+      this.services.forget(routerId);
       throw err;
     }
   }
@@ -287,7 +306,7 @@ export class L3Agent {
   /** `trusted`: the kernel may be taken to be as this process's last pass of the router left it. */
   private async build(r: SyncRouter, trusted: boolean): Promise<void> {
     const t0 = Date.now();
-    const plan = planRouter(r);
+    const plan = this.services.extend(planRouter(r));
     const ns = plan.namespace;
     const inNs = this.target(ns);
     let changes = 0;
@@ -343,6 +362,7 @@ export class L3Agent {
     // state of a removed floating IP); the ones that came (and a new gateway address) are announced.
     const gone = addressesOf(linkOps, 'addr-del', plan.gatewayDev);
     for (const ip of gone) await this.forgetConnections(ns, ip);
+    for (const f of goneForwardings(natActual, plan.nat)) await this.forgetConnections(ns, f.ip, ['-p', f.protocol, '--orig-port-dst', f.port]);
     const came = addressesOf(linkOps, 'addr-add', plan.gatewayDev);
     if (plan.gatewayDev) for (const ip of came) this.announce(ns, plan.gatewayDev, ip);
 
@@ -353,13 +373,19 @@ export class L3Agent {
       await this.call('update_floatingip_statuses', { router_id: r.id, fip_statuses: statuses });
       this.counters.statusReports++;
     }
-    this.routers.set(r.id, { plan, reported: new Set(Object.keys(plan.fipStatuses)), changes });
+    const state: RouterState = { plan, reported: new Set(Object.keys(plan.fipStatuses)), changes };
+    this.routers.set(r.id, state);
+    // Last: the router routes and its statuses are reported even if haproxy or radvd cannot start
+    // (the pass then fails and is retried, as every failed pass is).
+    changes += await this.services.apply(r, plan, !!last);
+    state.changes = changes;
     if (changes) this.log.info({ routerId: r.id, changes, nft: nft.kind, gone, came, ms: Date.now() - t0 }, 'router changed');
   }
 
   private async teardown(routerId: string): Promise<void> {
     const state = this.routers.get(routerId);
     const ns = routerNamespace(routerId);
+    await this.services.teardown(routerId);
     if (await netnsExists(ns, this.o.exec)) {
       // The router's links go first: a namespace outlives its name while a process is still in
       // it (an arping under way), and its veths would keep routing.
@@ -378,11 +404,14 @@ export class L3Agent {
     }
   }
 
-  /** conntrack -D for one address, as original destination (DNAT'd in) and reply destination (SNAT'd out). */
-  private async forgetConnections(ns: string, ip: string): Promise<void> {
-    for (const flag of ['-d', '-q'])
-      await runInNetns(ns, { argv: ['conntrack', '-D', flag, ip], write: true, okCodes: [0, 1] }, this.o.exec).catch((err: unknown) =>
-        this.log.warn({ ns, ip, err: (err as Error).message }, 'conntrack -D failed'),
+  /**
+   * conntrack -D for one address, as original destination (DNAT'd in) and reply destination
+   * (SNAT'd out); `only`: one forwarded socket's (its protocol and port), as original destination.
+   */
+  private async forgetConnections(ns: string, ip: string, only?: string[]): Promise<void> {
+    for (const flag of only ? ['-d'] : ['-d', '-q'])
+      await runInNetns(ns, { argv: ['conntrack', '-D', flag, ip, ...(only ?? [])], write: true, okCodes: [0, 1] }, this.o.exec).catch(
+        (err: unknown) => this.log.warn({ ns, ip, err: (err as Error).message }, 'conntrack -D failed'),
       );
   }
 

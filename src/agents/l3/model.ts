@@ -11,8 +11,9 @@
 //     the floating address to the fixed one, SNAT of the fixed one to the floating one) and, with
 //     enable_snat, SNAT of everything else leaving through qg- to the gateway address. The
 //     chains never change with floating IPs: an association is a map element change.
-// IPv4 only (IPv6 router advertisements are later work).
+// IPv4 NAT and routes; the metadata proxy and IPv6 router advertisements are services.ts.
 import type { DesiredLink, NftTable, Route } from '../../dataplane/index.js';
+import { forwardedFloatingIps, withForwardings, type ForwardingRouter } from './port-forwarding.js';
 
 export const ROUTER_NS_PREFIX = 'qrouter-';
 export const NAT_TABLE = 'neutrino_l3';
@@ -71,6 +72,7 @@ export interface SyncRouter {
   routes?: Array<{ destination: string; nexthop: string }>;
   _interfaces?: SyncPort[];
   _floatingips?: SyncFloatingIp[];
+  conntrack_helpers?: ForwardingRouter['conntrack_helpers'];
 }
 
 export interface RouterPlan {
@@ -132,8 +134,9 @@ export function planRouter(r: SyncRouter): RouterPlan {
   const gwIp = gw?.fixed_ips.find((f) => isV4(f.ip_address))?.ip_address ?? null;
 
   const fips = (r._floatingips ?? []).filter((f) => f.router_id === r.id && f.fixed_ip_address && isV4(f.floating_ip_address));
-  const floating = gw ? [...new Set(fips.map((f) => f.floating_ip_address))].sort() : [];
-  for (const f of fips) fipStatuses[f.id] = gw ? 'ACTIVE' : 'ERROR';
+  const forwarded = forwardedFloatingIps(r);
+  const floating = gw ? [...new Set([...fips.map((f) => f.floating_ip_address), ...forwarded.map((f) => f.address)])].sort() : [];
+  for (const f of [...fips, ...forwarded]) fipStatuses[f.id] = gw ? 'ACTIVE' : 'ERROR';
 
   for (const p of r._interfaces ?? []) {
     const l = portLinks(p, internalDevOf(p.id), ns);
@@ -180,7 +183,7 @@ export function planRouter(r: SyncRouter): RouterPlan {
     hostLinks: [...hostLinks.values()],
     routerLinks,
     routes,
-    nat,
+    nat: withForwardings(nat, r, !!gw),
     fipStatuses,
     floatingAddresses: floating,
     gatewayDev: gwDev,

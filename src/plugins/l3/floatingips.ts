@@ -303,7 +303,8 @@ export class FloatingIpHandler extends TableResource<'floatingips'> {
       // update ({}) disassociates, as it did when port_id was a floating IP's only attribute.
       return this.assocData(tx, ctx, row.fixed_port_id, undefined, row);
     }
-    return { fixed_port_id: null, fixed_ip_address: null, router_id: null };
+    // Unchanged and without a port: a router it has stays (port forwardings bind it to one).
+    return { fixed_port_id: null, fixed_ip_address: null, router_id: 'port_id' in fip ? null : row.router_id };
   }
 
   /** _get_assoc_data: the port's fixed IP to use and the router that reaches it. */
@@ -350,7 +351,7 @@ export class FloatingIpHandler extends TableResource<'floatingips'> {
    * get_router_for_floatingip: routers with an interface on the port's subnet and a gateway on
    * the floating network; the one whose interface holds the subnet's gateway IP wins.
    */
-  private async routerFor(tx: Tx, port: PortInfo, subnetId: string, externalNetworkId: string): Promise<string> {
+  async routerFor(tx: Tx, port: PortInfo, subnetId: string, externalNetworkId: string): Promise<string> {
     // Usually a router holds the subnet's gateway IP: found by the allocation's key, without
     // reading every address of the subnet (which the general query below does).
     const subnet = await tx.selectFrom('subnets').select('gateway_ip').where('id', '=', subnetId).executeTakeFirst();

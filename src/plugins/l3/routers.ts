@@ -156,6 +156,7 @@ export class RouterHandler extends TableResource<'routers'> {
       } as Rec;
     });
     await fillAvailabilityZones(db, 'router', dicts);
+    for (const e of this.l3.m.extensions ?? []) await e.extendRouterDicts?.(db, dicts);
     return dicts;
   }
 

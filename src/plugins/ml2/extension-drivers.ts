@@ -31,4 +31,6 @@ export interface Ml2ExtensionDriver {
   processCreateFloatingip?(tx: Tx, ctx: RequestContext, body: Rec): Promise<void>;
   processUpdateFloatingip?(tx: Tx, ctx: RequestContext, id: string, body: Rec): Promise<void>;
   extendFloatingipDicts?(db: Reader, dicts: Rec[]): Promise<void>;
+  /** Routers' API dicts (and so their sync_routers data): conntrack_helpers. */
+  extendRouterDicts?(db: Reader, dicts: Rec[]): Promise<void>;
 }

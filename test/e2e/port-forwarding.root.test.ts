@@ -1,0 +1,254 @@
+// End to end, as root: floating IP port forwardings and conntrack helpers in the L3 agent's
+// kernel. The fixture is two-hosts.ts with its L3 option (an "outside" namespace on the external
+// network, at the external subnet's gateway 203.0.113.1). Through the API: a router with a
+// gateway and one tenant network, a VM on host A, a floating IP without a port. Real packets
+// show: a TCP forwarding on the floating IP reaches the VM's port from the outside (and the VM
+// sees the outside host's own address), a port range maps each external port to its internal
+// one, a deleted forwarding answers no more; an FTP conntrack helper is a `ct helper` object and
+// a rule in the router's table; restarting the L3 agent writes nothing. Figures (forwarding
+// create → first answer from the outside, p50/p90) are printed, not asserted.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { IpBatch, runInNetns } from '../../src/dataplane/index.js';
+import { NAT_TABLE, routerNamespace } from '../../src/agents/l3/model.js';
+import { rootGate } from '../dataplane/root-helpers.js';
+import { skipUnlessRabbit } from '../rpc/rabbit.js';
+import { TwoHosts, type BusMode } from './two-hosts.js';
+import { sleep, waitFor, waitThroughErrors } from '../helpers/wait.js';
+
+const gate = rootGate('port forwarding end-to-end', ['ip', 'bridge', 'nsenter', 'nft', 'socat', 'conntrack', 'arping', 'rabbitmqctl']);
+const rabbitSkip = gate.skip ? false : await skipUnlessRabbit();
+const modes = (['memory', 'rabbit'] as BusMode[]).filter((m) => !process.env.NEUTRINO_E2E_BUS || process.env.NEUTRINO_E2E_BUS === m);
+
+const OUTSIDE_IP = '203.0.113.1';
+const FIP = '203.0.113.60';
+const VM_IP = '10.72.1.10';
+const WHO_PORT = 7000;
+const ECHO_PORT = 7001;
+const RANGE_INTERNAL = [8000, 8001, 8002];
+
+function inNs(ns: string, argv: string[], stdio: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
+  return spawn('ip', ['netns', 'exec', ns, ...argv], { stdio, detached: true });
+}
+
+function killGroup(p: ChildProcess): void {
+  try {
+    if (p.pid) process.kill(-p.pid, 'SIGKILL');
+  } catch {
+    // gone already
+  }
+}
+
+/** Connects from `ns` to ip:port; what the server said, or null if no answer. */
+async function answer(ns: string, ip: string, port: number, timeoutS = 1): Promise<string | null> {
+  const r = await runInNetns(ns, {
+    argv: ['socat', '-u', `TCP:${ip}:${port},connect-timeout=${timeoutS}`, '-'],
+    okCodes: [0, 1],
+    timeoutMs: (timeoutS + 2) * 1000,
+  });
+  return r.code === 0 && r.stdout.trim() ? r.stdout.trim() : null;
+}
+
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
+
+for (const mode of modes) {
+  describe(`port forwarding e2e (root, ${mode} bus)`, { skip: gate.skip || (mode === 'rabbit' && rabbitSkip) }, () => {
+    let t: TwoHosts;
+    let router: any;
+    let fip: any;
+    let vmPort: any;
+    const servers: ChildProcess[] = [];
+    const vm = () => `nt${t.s}pf`;
+    const ok = async (method: string, path: string, body?: unknown, status = 200) => {
+      const r = await t.api(method, path, body);
+      assert.equal(r.status, status, `${method} ${path}: ${JSON.stringify(r.body)}`);
+      return r.body;
+    };
+    const fail = (e: unknown): never => {
+      throw new Error(`${(e as Error).message}\n${t.dump()}`);
+    };
+    const pfs = () => `/floatingips/${fip.id}/port_forwardings`;
+    const nftList = async () => (await runInNetns(routerNamespace(router.id), { argv: ['nft', 'list', 'table', 'ip', NAT_TABLE] })).stdout;
+
+    before(async () => {
+      gate.check();
+      t = new TwoHosts(mode, { l3: true });
+      await t.start();
+      await new IpBatch().addAddr('eth0', `${OUTSIDE_IP}/24`).apply({ netns: t.outsideNs });
+    });
+    after(async () => {
+      for (const s of servers) killGroup(s);
+      await t?.stop();
+    });
+
+    it('builds a router, a VM behind it and a floating IP without a port', async () => {
+      const ext = (
+        await ok(
+          'POST',
+          '/networks',
+          { network: { name: 'pf-ext', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'extnet' } },
+          201,
+        )
+      ).network;
+      await ok(
+        'POST',
+        '/subnets',
+        {
+          subnet: {
+            network_id: ext.id,
+            cidr: '203.0.113.0/24',
+            ip_version: 4,
+            gateway_ip: OUTSIDE_IP,
+            enable_dhcp: false,
+            allocation_pools: [{ start: '203.0.113.10', end: '203.0.113.100' }],
+          },
+        },
+        201,
+      );
+      const net = (await ok('POST', '/networks', { network: { name: 'pf-net' } }, 201)).network;
+      const sn = (await ok('POST', '/subnets', { subnet: { network_id: net.id, cidr: '10.72.1.0/24', ip_version: 4, enable_dhcp: false } }, 201))
+        .subnet;
+      router = (await ok('POST', '/routers', { router: { name: 'pf-r', external_gateway_info: { network_id: ext.id } } }, 201)).router;
+      t.routerIds.add(router.id);
+      await ok('PUT', `/routers/${router.id}/add_router_interface`, { subnet_id: sn.id });
+      const body = { port: { network_id: net.id, fixed_ips: [{ subnet_id: sn.id, ip_address: VM_IP }], port_security_enabled: false } };
+      vmPort = (await ok('POST', '/ports', body, 201)).port;
+      await t.plug(vmPort.id, vm(), 0, { static: true });
+      await new IpBatch().line('route', 'add', 'default', 'via', '10.72.1.1').apply({ netns: vm() });
+      servers.push(inNs(vm(), ['socat', `TCP-LISTEN:${WHO_PORT},fork,reuseaddr`, 'SYSTEM:echo $SOCAT_PEERADDR']));
+      servers.push(inNs(vm(), ['socat', `TCP-LISTEN:${ECHO_PORT},fork,reuseaddr`, 'EXEC:cat']));
+      for (const p of RANGE_INTERNAL) servers.push(inNs(vm(), ['socat', `TCP-LISTEN:${p},fork,reuseaddr`, `SYSTEM:echo p${p}`]));
+      fip = (await ok('POST', '/floatingips', { floatingip: { floating_network_id: ext.id, floating_ip_address: FIP } }, 201)).floatingip;
+      await waitThroughErrors(
+        'router ports ACTIVE',
+        async () => {
+          const ps = (await t.api('GET', `/ports?device_id=${router.id}`)).body.ports;
+          return ps.length === 2 && ps.every((p: any) => p.status === 'ACTIVE') ? ps : null;
+        },
+        30_000,
+        100,
+      ).catch(fail);
+    });
+
+    it('a TCP forwarding on the floating IP reaches the VM port from the outside; deleted, it answers no more', async () => {
+      await sleep(200);
+      assert.equal(await answer(t.outsideNs, FIP, 2222), null, 'answers before any forwarding');
+      const times: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const ext = 2222 + i;
+        const t0 = Date.now();
+        const pf = (
+          await ok(
+            'POST',
+            pfs(),
+            { port_forwarding: { protocol: 'tcp', internal_port_id: vmPort.id, internal_port: WHO_PORT, external_port: ext } },
+            201,
+          )
+        ).port_forwarding;
+        // Short probes: until the forwarding exists the floating address is on no device, and an
+        // unanswered ARP would hold a longer probe to its whole timeout.
+        const seen = await waitThroughErrors('outside → forwarded port', () => answer(t.outsideNs, FIP, ext, 0.1), 10_000, 5).catch(fail);
+        times.push(Date.now() - t0);
+        assert.equal(seen, OUTSIDE_IP, 'the VM sees the outside host itself');
+        if (i === 0) {
+          await waitFor(
+            'floating IP ACTIVE',
+            async () => (await t.api('GET', `/floatingips/${fip.id}`)).body.floatingip.status === 'ACTIVE',
+            10_000,
+          ).catch(fail);
+          assert.equal(await answer(t.outsideNs, FIP, WHO_PORT, 0.5), null, 'a port that is not forwarded answers');
+        }
+        await ok('DELETE', `${pfs()}/${pf.id}`, undefined, 204);
+        await waitThroughErrors('forwarding gone', async () => (await answer(t.outsideNs, FIP, ext, 0.3)) === null, 5000, 10).catch(fail);
+      }
+      t.figures.push(
+        `port forwarding create → first TCP answer from the outside: p50 ${percentile(times, 50)} ms, p90 ${percentile(times, 90)} ms (n=${times.length})`,
+      );
+    });
+
+    it('a port range forwards each external port to its internal one', async () => {
+      await ok(
+        'POST',
+        pfs(),
+        { port_forwarding: { protocol: 'tcp', internal_port_id: vmPort.id, internal_port_range: '8000:8002', external_port_range: '9000:9002' } },
+        201,
+      );
+      for (const [i, p] of RANGE_INTERNAL.entries()) {
+        assert.equal(await waitThroughErrors(`outside → ${9000 + i}`, () => answer(t.outsideNs, FIP, 9000 + i), 10_000, 20).catch(fail), `p${p}`);
+      }
+      // A single forwarding beside the range.
+      await ok(
+        'POST',
+        pfs(),
+        { port_forwarding: { protocol: 'tcp', internal_port_id: vmPort.id, internal_port: WHO_PORT, external_port: 2222 } },
+        201,
+      );
+      assert.equal(await waitThroughErrors('outside → 2222', () => answer(t.outsideNs, FIP, 2222), 10_000, 20).catch(fail), OUTSIDE_IP);
+      assert.match(await nftList(), /map pf_dnat/);
+    });
+
+    it("a deleted forwarding's established connection is cut; the floating IP's other forwardings carry on", async () => {
+      const pf = (
+        await ok(
+          'POST',
+          pfs(),
+          { port_forwarding: { protocol: 'tcp', internal_port_id: vmPort.id, internal_port: ECHO_PORT, external_port: 3000 } },
+          201,
+        )
+      ).port_forwarding;
+      await waitThroughErrors('echo forwarding', () => answer(t.outsideNs, FIP, 2222), 10_000, 20).catch(fail);
+      let conn: ChildProcess | null = null;
+      let echoed = '';
+      await waitThroughErrors(
+        'echo through the forwarding',
+        async () => {
+          if (conn) killGroup(conn);
+          echoed = '';
+          conn = inNs(t.outsideNs, ['socat', '-', `TCP:${FIP}:3000`], 'pipe');
+          servers.push(conn);
+          conn.stdout!.on('data', (b: Buffer) => (echoed += b.toString()));
+          conn.stdin!.write('before\n');
+          return waitFor('echo', async () => echoed.includes('before\n'), 1000, 10);
+        },
+        10_000,
+        50,
+      ).catch(fail);
+      await ok('DELETE', `${pfs()}/${pf.id}`, undefined, 204);
+      await waitThroughErrors('forwarding 3000 gone', async () => (await answer(t.outsideNs, FIP, 3000, 0.3)) === null, 5000, 10).catch(fail);
+      (conn as unknown as ChildProcess).stdin!.write('after\n');
+      await sleep(1000);
+      assert.ok(!echoed.includes('after\n'), 'the connection of a deleted forwarding still carries data');
+      assert.equal(await answer(t.outsideNs, FIP, 2222), OUTSIDE_IP);
+    });
+
+    it('an FTP conntrack helper is a ct helper object and a rule in the router table', async () => {
+      assert.doesNotMatch(await nftList(), /ct helper/);
+      const h = (await ok('POST', `/routers/${router.id}/conntrack_helpers`, { conntrack_helper: { protocol: 'tcp', port: 21, helper: 'ftp' } }, 201))
+        .conntrack_helper;
+      const listed = await waitFor(
+        'ct helper in the kernel',
+        async () => {
+          const out = await nftList();
+          return /ct helper ftp_tcp \{\s*type "ftp" protocol tcp/.test(out) && /tcp dport 21 ct helper set "ftp_tcp"/.test(out) ? out : null;
+        },
+        10_000,
+        20,
+      ).catch(fail);
+      assert.ok(listed);
+      await ok('PUT', `/routers/${router.id}/conntrack_helpers/${h.id}`, { conntrack_helper: { port: 2121 } });
+      await waitFor('helper rule moved to 2121', async () => /tcp dport 2121 ct helper set "ftp_tcp"/.test(await nftList()), 10_000, 20).catch(fail);
+    });
+
+    it('restarting the L3 agent writes nothing; forwardings still answer', async () => {
+      const r = await t.restartL3();
+      t.figures.push(`L3 agent restart with forwardings and a helper: ${r.ms} ms, kernel ${JSON.stringify(r.kernel)}`);
+      assert.equal(r.kernel.writes, 0, `the restart wrote to the kernel: ${JSON.stringify(r.detail)}`);
+      assert.equal(await answer(t.outsideNs, FIP, 9001), 'p8001');
+      // Helpers removed: the object and the rule go.
+      const hs = (await ok('GET', `/routers/${router.id}/conntrack_helpers`)).conntrack_helpers;
+      for (const h of hs) await ok('DELETE', `/routers/${router.id}/conntrack_helpers/${h.id}`, undefined, 204);
+      await waitFor('ct helper gone', async () => !/ct helper/.test(await nftList()), 10_000, 20).catch(fail);
+    });
+  });
+}
