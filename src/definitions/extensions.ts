@@ -66,6 +66,7 @@ export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
     'Neutron Metering extension that enables the use of source and destination IP prefixes to create metering label rules.', '2020-08-21T08:12:00-00:00'),
   ext('segment', 'Segment', 'Segments extension.', '2016-02-24T17:00:00-00:00'),
   ext('standard-attr-segment', 'Standard Attribute Segment Extension', 'Add standard attributes to Segment resource', '2018-04-09T10:00:00-00:00'),
+  ext('network-segment-range', 'Neutron Network Segment Range', 'Provides support for the network segment range management', '2018-11-29T00:00:00-00:00'),
   ext('subnet-segmentid-writable', 'Subnet SegmentID (writable)', 'Provides a writable segment_id attribute for a subnet resource.', '2018-03-12T00:00:00-00:00'),
   // Quality of Service (src/plugins/qos): policies and rules in the API; the Linux-bridge QoS driver's rule types.
   ext('qos', 'Quality of Service', 'The Quality of Service extension.', '2015-06-08T10:00:00-00:00'),

@@ -14,13 +14,14 @@ import { ml2Plugin } from '../plugins/ml2/plugin.js';
 import { qosPlugin } from '../plugins/qos/plugin.js';
 import { rbacPlugin } from '../plugins/rbac/plugin.js';
 import { segmentsPlugin } from '../plugins/segments/plugin.js';
+import { networkSegmentRangePlugin } from '../plugins/segment-ranges/plugin.js';
 import { securityGroupPlugin } from '../plugins/securitygroups/plugin.js';
 import { addressManagementPlugin, ipAvailabilityPlugin } from '../plugins/subnetpools/plugin.js';
 import { trunkPlugin } from '../plugins/trunk/plugin.js';
 
 const CORE: readonly PluginDefinition[] = [ml2Plugin, securityGroupPlugin, agentsPlugin, dhcpPlugin, metadataPlugin, addressManagementPlugin];
 /** In load order (QoS after router: its floating IP policies need the router's floating IPs). */
-const SERVICES: readonly PluginDefinition[] = [routerPlugin, qosPlugin, trunkPlugin, segmentsPlugin, meteringPlugin, ipAvailabilityPlugin];
+const SERVICES: readonly PluginDefinition[] = [routerPlugin, qosPlugin, trunkPlugin, segmentsPlugin, networkSegmentRangePlugin, meteringPlugin, ipAvailabilityPlugin];
 /** Loaded whether named or not (Neutron's DEFAULT_SERVICE_PLUGINS that neutrino has). */
 const DEFAULT_SERVICES = new Set(['network_ip_availability']);
 /** Neutron's default service plugins whose work neutrino's core does (tags, timestamps, revisions): accepted. */
