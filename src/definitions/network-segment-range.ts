@@ -4,7 +4,7 @@
 // and `available` (free ids) are computed from the allocations.
 import type { ResourceDef } from '../core/definition.js';
 import { BOOL_COLUMN, COLUMN, columnNamed, idAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
-import { boolean, intRange, oneOf, string } from './validators.js';
+import { boolean, intRange, oneOf, string, stringOrNull } from './validators.js';
 
 /** neutron-lib's NETWORK_SEGMENT_RANGE_TYPES. */
 export const NETWORK_SEGMENT_RANGE_TYPES = ['vlan', 'vxlan', 'gre', 'geneve'] as const;
@@ -23,7 +23,8 @@ export const networkSegmentRangeDef: ResourceDef = {
     shared: { allowPost: true, allowPut: false, default: true, validate: boolean, visible: true, column: BOOL_COLUMN },
     // Neutron shows project_id alone (null for a shared range); tenant_id is taken as input.
     tenant_id: { ...projectAttrs.tenant_id!, visible: false },
-    project_id: projectAttrs.project_id!,
+    // null for a shared range (the controller checks what a request gives, a string).
+    project_id: { ...projectAttrs.project_id!, validate: stringOrNull(255) },
     network_type: {
       allowPost: true, allowPut: false, validate: oneOf(NETWORK_SEGMENT_RANGE_TYPES), visible: true, filter: true, column: COLUMN,
     },
