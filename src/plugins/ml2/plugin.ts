@@ -47,6 +47,8 @@ const CORE_ALIASES = [
   'extra_dhcp_opt',
   'quotas',
   'quota_details',
+  'quota-check-limit',
+  'quota-check-limit-default',
   'filter-validation',
   'empty-string-filtering',
   'ip-substring-filtering',

@@ -1,8 +1,13 @@
 // /v2.0/quotas (quotas and quota_details extensions): list non-default quotas, show, update,
-// reset (DELETE), defaults and usage details per project.
+// reset (DELETE), defaults and usage details per project. An update checks the project's usage
+// first (quota-check-limit, and by default as quota-check-limit-default and Neutron since 2025.1):
+// a limit below what the project already has is refused unless the body says `force: true`;
+// `check_limit` is accepted and changes nothing. The check runs in the update's transaction under
+// the project's lock row, which creates in the project take while its limits are enforced.
 import type { ApiRoute, ApiServices } from '../../core/api-route.js';
 import type { RequestContext } from '../../core/context.js';
 import { badRequest } from '../../core/errors.js';
+import type { Tx } from '../../db/tx.js';
 import type { Db } from '../../db/connection.js';
 import type { QuotaEngine } from '../../quota/quota.js';
 import { policyNotAuthorized } from '../../core/errors.js';
@@ -33,6 +38,18 @@ function parseUpdate(quota: QuotaEngine, body: unknown): Record<string, number> 
     out[k] = n;
   }
   return out;
+}
+
+/** Refuses a limit below the project's usage (-1, unlimited, never is). */
+async function checkLimits(tx: Tx, quota: QuotaEngine, projectId: string, limits: Record<string, number>): Promise<void> {
+  await quota.lockProject(tx, projectId);
+  for (const [resource, limit] of Object.entries(limits)) {
+    if (limit === -1) continue;
+    const used = await quota.used(tx, projectId, resource);
+    if (used > limit) {
+      throw badRequest(`Quota limit ${limit} for ${resource} must be greater than or equal to already used ${used}`);
+    }
+  }
 }
 
 export function quotaRoutes(db: Db, quota: QuotaEngine): ApiRoute[] {
@@ -85,7 +102,9 @@ export function quotaRoutes(db: Db, quota: QuotaEngine): ApiRoute[] {
       path: '/quotas/:project',
       async handle(r, api) {
         enforce(api, r.ctx, 'update_quota', project(r.params));
-        await setQuotas(db, project(r.params), parseUpdate(quota, r.body));
+        const limits = parseUpdate(quota, r.body);
+        const force = (r.body as { quota: Record<string, unknown> }).quota.force === true;
+        await setQuotas(db, project(r.params), limits, force ? undefined : (tx) => checkLimits(tx, quota, project(r.params), limits));
         return { quota: await quota.limits(db.kysely, project(r.params)) };
       },
     },
