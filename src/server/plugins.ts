@@ -21,7 +21,15 @@ import { trunkPlugin } from '../plugins/trunk/plugin.js';
 
 const CORE: readonly PluginDefinition[] = [ml2Plugin, securityGroupPlugin, agentsPlugin, dhcpPlugin, metadataPlugin, addressManagementPlugin];
 /** In load order (QoS after router: its floating IP policies need the router's floating IPs). */
-const SERVICES: readonly PluginDefinition[] = [routerPlugin, qosPlugin, trunkPlugin, segmentsPlugin, networkSegmentRangePlugin, meteringPlugin, ipAvailabilityPlugin];
+const SERVICES: readonly PluginDefinition[] = [
+  routerPlugin,
+  qosPlugin,
+  trunkPlugin,
+  segmentsPlugin,
+  networkSegmentRangePlugin,
+  meteringPlugin,
+  ipAvailabilityPlugin,
+];
 /** Loaded whether named or not (Neutron's DEFAULT_SERVICE_PLUGINS that neutrino has). */
 const DEFAULT_SERVICES = new Set(['network_ip_availability']);
 /** Neutron's default service plugins whose work neutrino's core does (tags, timestamps, revisions): accepted. */

@@ -72,7 +72,11 @@ for (const backend of BACKENDS) {
         ['physnet1', 100, 199, true],
         ['physnet2', 1, 4094, true],
       ]);
-      assertError(await s.req('PUT', `/v2.0/network_segment_ranges/${d.id}`, { network_segment_range: { name: 'x' } }, ADMIN), 400, 'NetworkSegmentRangeDefaultReadOnly');
+      assertError(
+        await s.req('PUT', `/v2.0/network_segment_ranges/${d.id}`, { network_segment_range: { name: 'x' } }, ADMIN),
+        400,
+        'NetworkSegmentRangeDefaultReadOnly',
+      );
       assertError(await s.req('DELETE', `/v2.0/network_segment_ranges/${d.id}`, undefined, ADMIN), 400, 'NetworkSegmentRangeDefaultReadOnly');
     });
 
@@ -87,13 +91,21 @@ for (const backend of BACKENDS) {
       assertError(await createRange({ network_type: 'gre', minimum: 1, maximum: 2 }), 400, 'NetworkSegmentRangeNetTypeNotSupported');
       assertError(await createRange({ network_type: 'flat', minimum: 1, maximum: 2 }), 400, 'HTTPBadRequest');
       assertError(await createRange({ network_type: 'vlan', minimum: 300, maximum: 301 }), 400, 'BadRequest', 'physical_network');
-      assertError(await createRange({ network_type: 'vlan', physical_network: 'physnet1', minimum: 300, maximum: 5000 }), 400, 'NetworkVlanRangeError');
+      assertError(
+        await createRange({ network_type: 'vlan', physical_network: 'physnet1', minimum: 300, maximum: 5000 }),
+        400,
+        'NetworkVlanRangeError',
+      );
       assertError(await createRange({ network_type: 'vxlan', minimum: 6000, maximum: 5000 }), 400, 'NetworkTunnelRangeError');
       assertError(await createRange({ network_type: 'vxlan', minimum: 2 ** 24, maximum: 2 ** 24 }), 400, 'NetworkTunnelRangeError');
       assertError(await createRange({ network_type: 'vxlan', minimum: 0, maximum: 5 }), 400, 'HTTPBadRequest');
       assertError(await createRange({ network_type: 'vxlan', minimum: 5 }), 400, 'HTTPBadRequest', 'maximum');
       assertError(await createRange({ network_type: 'vxlan', minimum: 5, maximum: 6, default: true }), 400, 'HTTPBadRequest');
-      assertError(await s.req('GET', '/v2.0/network_segment_ranges/00000000-0000-4000-8000-000000000000', undefined, ADMIN), 404, 'NetworkSegmentRangeNotFound');
+      assertError(
+        await s.req('GET', '/v2.0/network_segment_ranges/00000000-0000-4000-8000-000000000000', undefined, ADMIN),
+        404,
+        'NetworkSegmentRangeNotFound',
+      );
     });
 
     it("allocates a project's networks from its own range first, then the shared ones; keeps other projects out of it", async () => {
@@ -151,9 +163,17 @@ for (const backend of BACKENDS) {
       assert.equal(g.status, 201, JSON.stringify(g.body));
       const h = await createRange({ network_type: 'vlan', physical_network: 'physnet3', minimum: 2000, maximum: 2010 });
       assert.equal(h.status, 201, JSON.stringify(h.body));
-      assertError(await createRange({ network_type: 'vlan', physical_network: 'physnet1', minimum: 2010, maximum: 2011 }), 409, 'NetworkSegmentRangeOverlaps');
+      assertError(
+        await createRange({ network_type: 'vlan', physical_network: 'physnet1', minimum: 2010, maximum: 2011 }),
+        409,
+        'NetworkSegmentRangeOverlaps',
+      );
       const b = await range({ project_id: Q, minimum: 2011, maximum: 2012 });
-      assertError(await s.req('PUT', `/v2.0/network_segment_ranges/${b.id}`, { network_segment_range: { minimum: 2009 } }, ADMIN), 409, 'NetworkSegmentRangeOverlaps');
+      assertError(
+        await s.req('PUT', `/v2.0/network_segment_ranges/${b.id}`, { network_segment_range: { minimum: 2009 } }, ADMIN),
+        409,
+        'NetworkSegmentRangeOverlaps',
+      );
       for (const id of [a.id, b.id, g.body.network_segment_range.id, h.body.network_segment_range.id]) {
         assert.equal((await s.req('DELETE', `/v2.0/network_segment_ranges/${id}`, undefined, ADMIN)).status, 204);
       }

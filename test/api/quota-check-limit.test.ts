@@ -31,7 +31,12 @@ for (const backend of BACKENDS) {
     it('refuses a limit below usage unless forced', async () => {
       const p = 'project-check-limit';
       for (let i = 0; i < 2; i++) assert.equal((await network(p)).status, 201);
-      assertError(await setQuota(p, { network: 1 }), 400, 'HTTPBadRequest', 'Quota limit 1 for network must be greater than or equal to already used 2');
+      assertError(
+        await setQuota(p, { network: 1 }),
+        400,
+        'HTTPBadRequest',
+        'Quota limit 1 for network must be greater than or equal to already used 2',
+      );
       assertError(await setQuota(p, { network: 1, check_limit: true }), 400, 'HTTPBadRequest');
       assertError(await setQuota(p, { network: 1, force: false }), 400, 'HTTPBadRequest');
       // One refused resource refuses the whole update.

@@ -64,7 +64,13 @@ export class NetworkSegmentRangeHandler extends TableResource<'network_segment_r
 
   protected async dictsOf(_ctx: RequestContext, db: Reader, rows: Row[], fields: string[]): Promise<Rec[]> {
     const want = (f: string) => fields.length === 0 || fields.includes(f);
-    const tags = want('tags') ? await loadTags(db, rows.map((r) => r.id), this.m.db) : new Map<string, string[]>();
+    const tags = want('tags')
+      ? await loadTags(
+          db,
+          rows.map((r) => r.id),
+          this.m.db,
+        )
+      : new Map<string, string[]>();
     const out: Rec[] = [];
     for (const r of rows) {
       out.push({
