@@ -5,6 +5,11 @@
 // the concurrency that matters: ids handed out once, overlapping creates, a delete racing creates.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/index.js';
+import { createServer } from '../../src/server/neutron-server.js';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
 import { ADMIN, ALICE, startServer, type TestServer } from '../helpers/server.js';
 import { assertError } from '../helpers/assert-error.js';
@@ -78,6 +83,23 @@ for (const backend of BACKENDS) {
         'NetworkSegmentRangeDefaultReadOnly',
       );
       assertError(await s.req('DELETE', `/v2.0/network_segment_ranges/${d.id}`, undefined, ADMIN), 400, 'NetworkSegmentRangeDefaultReadOnly');
+    });
+
+    it('filters by id, name and type (an id that is no UUID finds nothing, as tempest asks)', async () => {
+      const r = await range({ name: 'findme', project_id: P, minimum: 7000, maximum: 7001 });
+      const found = await ranges('?id=33');
+      assert.equal(found.status, 200, JSON.stringify(found.body));
+      assert.deepEqual(found.body.network_segment_ranges, []);
+      assert.deepEqual(
+        (await ranges(`?id=${r.id}`)).body.network_segment_ranges.map((x: any) => x.name),
+        ['findme'],
+      );
+      assert.deepEqual(
+        (await ranges('?name=findme&network_type=vxlan')).body.network_segment_ranges.map((x: any) => x.id),
+        [r.id],
+      );
+      assert.deepEqual((await ranges('?name=findme&network_type=vlan')).body.network_segment_ranges, []);
+      assert.equal((await s.req('DELETE', `/v2.0/network_segment_ranges/${r.id}`, undefined, ADMIN)).status, 204);
     });
 
     it('is admin only', async () => {
@@ -245,6 +267,82 @@ for (const backend of BACKENDS) {
       const n = await network(P);
       assert.ok(sid(n) < 5000, `${sid(n)}`);
       await deleteNetwork(n.id);
+    });
+  });
+}
+
+for (const backend of BACKENDS) {
+  describe(`default network segment ranges across restarts on ${backend.name}`, { skip: await skipUnless(backend) }, () => {
+    it('rewrites the default ranges from the configuration at start-up and keeps the ranges an admin added', async () => {
+      const db = await backend.create();
+      const state = mkdtempSync(join(tmpdir(), 'neutrino-state-'));
+      const start = async (vni: string) => {
+        const cfg = loadConfig([], {
+          DEFAULT: { auth_strategy: 'noauth', state_path: state },
+          database: { connection: db.url },
+          ml2: { tenant_network_types: 'vxlan', type_drivers: 'vxlan' },
+          ml2_type_vxlan: { vni_ranges: vni },
+        });
+        return createServer(cfg);
+      };
+      const list = async (server: Awaited<ReturnType<typeof start>>) => {
+        const r = await server.app.inject({
+          method: 'GET',
+          url: '/v2.0/network_segment_ranges',
+          headers: { 'x-project-id': 'admin-project', 'x-roles': 'admin' },
+        });
+        return (r.json().network_segment_ranges as any[]).map((x) => [x.default, x.minimum, x.maximum, x.id]).sort();
+      };
+      try {
+        const first = await start('10:19,30:39');
+        const before = await list(first);
+        assert.deepEqual(
+          before.map((x) => x.slice(0, 3)),
+          [
+            [true, 10, 19],
+            [true, 30, 39],
+          ],
+        );
+        const added = await first.app.inject({
+          method: 'POST',
+          url: '/v2.0/network_segment_ranges',
+          headers: { 'x-project-id': 'admin-project', 'x-roles': 'admin', 'content-type': 'application/json' },
+          payload: { network_segment_range: { shared: false, project_id: 'p', network_type: 'vxlan', minimum: 500, maximum: 501 } },
+        });
+        assert.equal(added.statusCode, 201, added.body);
+        await first.close();
+
+        const second = await start('30:39,50:59');
+        const after = await list(second);
+        assert.deepEqual(
+          after.map((x) => x.slice(0, 3)),
+          [
+            [false, 500, 501],
+            [true, 30, 39],
+            [true, 50, 59],
+          ],
+        );
+        // A default range that stayed keeps its id; a network takes the lowest shared id.
+        assert.equal(after.find((x) => x[1] === 30)![3], before.find((x) => x[1] === 30)![3]);
+        const net = await second.app.inject({
+          method: 'POST',
+          url: '/v2.0/networks',
+          headers: { 'x-project-id': 'q', 'x-roles': 'member', 'content-type': 'application/json' },
+          payload: { network: { name: 'n' } },
+        });
+        assert.equal(net.statusCode, 201, net.body);
+        assert.equal(net.json().network['provider:segmentation_id'], undefined, 'a member does not see provider attributes');
+        const shown = await second.app.inject({
+          method: 'GET',
+          url: `/v2.0/networks/${net.json().network.id}`,
+          headers: { 'x-project-id': 'admin-project', 'x-roles': 'admin' },
+        });
+        assert.equal(shown.json().network['provider:segmentation_id'], 30, '10-19 went with their default range');
+        await second.close();
+      } finally {
+        await db.drop();
+        rmSync(state, { recursive: true, force: true });
+      }
     });
   });
 }
