@@ -6,6 +6,15 @@ import assert from 'node:assert/strict';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
 import { ADMIN, startServer, type TestServer } from '../helpers/server.js';
 import { assertError } from '../helpers/assert-error.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDb } from '../../src/db/connection.js';
+import { upgrade } from '../../src/db/migrate.js';
+import { QuotaEngine } from '../../src/quota/quota.js';
+import { quotaRoutes } from '../../src/plugins/quotas/routes.js';
+import { adminContext } from '../../src/core/context.js';
+import { NeutronError } from '../../src/core/errors.js';
 
 for (const backend of BACKENDS) {
   describe(`quota limit checks on ${backend.name}`, { skip: await skipUnless(backend) }, () => {
@@ -73,3 +82,30 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+// Without quota-check-limit-default (Neutron up to 2024.2) only `check_limit: true` checks: the
+// quota routes as the core plugin builds them when that alias is not listed, on the real database.
+describe('quota limit checks without quota-check-limit-default (sqlite)', () => {
+  it('checks only when check_limit is true', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'neutrino-quota-'));
+    const db = openDb(`sqlite:///${join(dir, 'db.sqlite')}`);
+    try {
+      await upgrade(db);
+      const quota = new QuotaEngine(db, {});
+      // A project holding 2 of a resource.
+      quota.register('widget', 10, async () => 2);
+      const put = quotaRoutes(db, quota, { checkByDefault: false }).find((r) => r.method === 'PUT')!;
+      const api = { allowed: () => true, collection: () => undefined, collections: () => [] };
+      const call = (body: object) => put.handle({ ctx: adminContext(), params: { project: 'p' }, query: {}, body: { quota: body } }, api);
+      assert.deepEqual(await call({ widget: 1 }), { quota: { widget: 1 } });
+      await assert.rejects(
+        call({ widget: 1, check_limit: true }),
+        (e: unknown) => e instanceof NeutronError && e.status === 400 && /already used 2/.test(e.message),
+      );
+      assert.deepEqual(await call({ widget: 2, check_limit: true }), { quota: { widget: 2 } });
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

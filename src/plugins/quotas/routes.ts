@@ -1,8 +1,9 @@
 // /v2.0/quotas (quotas and quota_details extensions): list non-default quotas, show, update,
 // reset (DELETE), defaults and usage details per project. An update checks the project's usage
-// first (quota-check-limit, and by default as quota-check-limit-default and Neutron since 2025.1):
-// a limit below what the project already has is refused unless the body says `force: true`;
-// `check_limit` is accepted and changes nothing. The check runs in the update's transaction under
+// first: a limit below what the project already has is refused. With quota-check-limit-default
+// listed (Neutron since 2025.1) every update is checked unless the body says `force: true`
+// (`check_limit` changes nothing); without it (Neutron up to 2024.2, quota-check-limit) only one
+// that says `check_limit: true`. The check runs in the update's transaction under
 // the project's lock row, which creates in the project take while its limits are enforced.
 import type { ApiRoute, ApiServices } from '../../core/api-route.js';
 import type { RequestContext } from '../../core/context.js';
@@ -52,7 +53,7 @@ async function checkLimits(tx: Tx, quota: QuotaEngine, projectId: string, limits
   }
 }
 
-export function quotaRoutes(db: Db, quota: QuotaEngine): ApiRoute[] {
+export function quotaRoutes(db: Db, quota: QuotaEngine, opts: { checkByDefault: boolean }): ApiRoute[] {
   const project = (p: Record<string, string>) => p.project!;
   return [
     {
@@ -103,8 +104,9 @@ export function quotaRoutes(db: Db, quota: QuotaEngine): ApiRoute[] {
       async handle(r, api) {
         enforce(api, r.ctx, 'update_quota', project(r.params));
         const limits = parseUpdate(quota, r.body);
-        const force = (r.body as { quota: Record<string, unknown> }).quota.force === true;
-        await setQuotas(db, project(r.params), limits, force ? undefined : (tx) => checkLimits(tx, quota, project(r.params), limits));
+        const given = (r.body as { quota: Record<string, unknown> }).quota;
+        const check = opts.checkByDefault ? given.force !== true : given.check_limit === true;
+        await setQuotas(db, project(r.params), limits, check ? (tx) => checkLimits(tx, quota, project(r.params), limits) : undefined);
         return { quota: await quota.limits(db.kysely, project(r.params)) };
       },
     },
