@@ -1,4 +1,4 @@
-// network_segment_ranges (network-segment-range): the VLAN ids and VNIs that tenant networks take
+// network_segment_ranges at /v2.0/network-segment-ranges (network-segment-range): the VLAN ids and VNIs that tenant networks take
 // their segments from. Default ranges come from the ML2 configuration and cannot be changed; an
 // admin adds shared ranges or ranges of one project. `used` (segmentation id -> owning project)
 // and `available` (free ids) are computed from the allocations.
@@ -14,6 +14,8 @@ const RANGE_LIMIT = intRange(1, 2 ** 32 - 1);
 export const networkSegmentRangeDef: ResourceDef = {
   name: 'network_segment_range',
   collection: 'network_segment_ranges',
+  // Neutron's extension serves it with dashes (build_resource_info's translate_name).
+  path: 'network-segment-ranges',
   table: 'network_segment_ranges',
   taggable: true,
   attributes: {

@@ -28,14 +28,14 @@ for (const backend of BACKENDS) {
       await s?.stop();
     });
 
-    const ranges = (query = '') => s.req('GET', `/v2.0/network_segment_ranges${query}`, undefined, ADMIN);
-    const createRange = (body: object, as = ADMIN) => s.req('POST', '/v2.0/network_segment_ranges', { network_segment_range: body }, as);
+    const ranges = (query = '') => s.req('GET', `/v2.0/network-segment-ranges${query}`, undefined, ADMIN);
+    const createRange = (body: object, as = ADMIN) => s.req('POST', '/v2.0/network-segment-ranges', { network_segment_range: body }, as);
     const range = async (body: object) => {
       const r = await createRange({ name: 'r', shared: false, network_type: 'vxlan', ...body });
       assert.equal(r.status, 201, JSON.stringify(r.body));
       return r.body.network_segment_range;
     };
-    const showRange = async (id: string) => (await s.req('GET', `/v2.0/network_segment_ranges/${id}`, undefined, ADMIN)).body.network_segment_range;
+    const showRange = async (id: string) => (await s.req('GET', `/v2.0/network-segment-ranges/${id}`, undefined, ADMIN)).body.network_segment_range;
     const network = async (projectId: string, body: object = {}) => {
       const r = await s.req('POST', '/v2.0/networks', { network: { name: 'n', project_id: projectId, ...body } }, ADMIN);
       assert.equal(r.status, 201, JSON.stringify(r.body));
@@ -78,11 +78,11 @@ for (const backend of BACKENDS) {
         ['physnet2', 1, 4094, true],
       ]);
       assertError(
-        await s.req('PUT', `/v2.0/network_segment_ranges/${d.id}`, { network_segment_range: { name: 'x' } }, ADMIN),
+        await s.req('PUT', `/v2.0/network-segment-ranges/${d.id}`, { network_segment_range: { name: 'x' } }, ADMIN),
         400,
         'NetworkSegmentRangeDefaultReadOnly',
       );
-      assertError(await s.req('DELETE', `/v2.0/network_segment_ranges/${d.id}`, undefined, ADMIN), 400, 'NetworkSegmentRangeDefaultReadOnly');
+      assertError(await s.req('DELETE', `/v2.0/network-segment-ranges/${d.id}`, undefined, ADMIN), 400, 'NetworkSegmentRangeDefaultReadOnly');
     });
 
     it('filters by id, name and type (an id that is no UUID finds nothing, as tempest asks)', async () => {
@@ -99,12 +99,12 @@ for (const backend of BACKENDS) {
         [r.id],
       );
       assert.deepEqual((await ranges('?name=findme&network_type=vlan')).body.network_segment_ranges, []);
-      assert.equal((await s.req('DELETE', `/v2.0/network_segment_ranges/${r.id}`, undefined, ADMIN)).status, 204);
+      assert.equal((await s.req('DELETE', `/v2.0/network-segment-ranges/${r.id}`, undefined, ADMIN)).status, 204);
     });
 
     it('is admin only', async () => {
       assertError(await createRange({ network_type: 'vxlan', minimum: 5000, maximum: 5001 }, ALICE), 403);
-      const listed = await s.req('GET', '/v2.0/network_segment_ranges', undefined, ALICE);
+      const listed = await s.req('GET', '/v2.0/network-segment-ranges', undefined, ALICE);
       assert.equal(listed.status, 200);
       assert.deepEqual(listed.body.network_segment_ranges, []);
     });
@@ -124,7 +124,7 @@ for (const backend of BACKENDS) {
       assertError(await createRange({ network_type: 'vxlan', minimum: 5 }), 400, 'HTTPBadRequest', 'maximum');
       assertError(await createRange({ network_type: 'vxlan', minimum: 5, maximum: 6, default: true }), 400, 'HTTPBadRequest');
       assertError(
-        await s.req('GET', '/v2.0/network_segment_ranges/00000000-0000-4000-8000-000000000000', undefined, ADMIN),
+        await s.req('GET', '/v2.0/network-segment-ranges/00000000-0000-4000-8000-000000000000', undefined, ADMIN),
         404,
         'NetworkSegmentRangeNotFound',
       );
@@ -149,10 +149,10 @@ for (const backend of BACKENDS) {
       assert.deepEqual(shown.available, []);
 
       // Shrinking onto or past an id in use, or deleting, is refused; renaming and widening are not.
-      const put = (body: object) => s.req('PUT', `/v2.0/network_segment_ranges/${own.id}`, { network_segment_range: body }, ADMIN);
+      const put = (body: object) => s.req('PUT', `/v2.0/network-segment-ranges/${own.id}`, { network_segment_range: body }, ADMIN);
       assertError(await put({ minimum: 100 }), 409, 'NetworkSegmentRangeReferencedByProject');
       assertError(await put({ maximum: 101 }), 409, 'NetworkSegmentRangeReferencedByProject');
-      assertError(await s.req('DELETE', `/v2.0/network_segment_ranges/${own.id}`, undefined, ADMIN), 409, 'NetworkSegmentRangeReferencedByProject');
+      assertError(await s.req('DELETE', `/v2.0/network-segment-ranges/${own.id}`, undefined, ADMIN), 409, 'NetworkSegmentRangeReferencedByProject');
       const renamed = await put({ name: 'mine' });
       assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
       assert.equal(renamed.body.network_segment_range.name, 'mine');
@@ -169,7 +169,7 @@ for (const backend of BACKENDS) {
       assert.equal(sid(fifth), 90, 'the lowest free id of its own range');
 
       for (const n of [...mine, fourth, fifth, other]) await deleteNetwork(n.id);
-      assert.equal((await s.req('DELETE', `/v2.0/network_segment_ranges/${own.id}`, undefined, ADMIN)).status, 204);
+      assert.equal((await s.req('DELETE', `/v2.0/network-segment-ranges/${own.id}`, undefined, ADMIN)).status, 204);
       // 90-99 were only in that range: their rows went with it, and networks never get them.
       const again = await network(P);
       assert.ok(sid(again) >= 100, `${sid(again)}`);
@@ -192,12 +192,12 @@ for (const backend of BACKENDS) {
       );
       const b = await range({ project_id: Q, minimum: 2011, maximum: 2012 });
       assertError(
-        await s.req('PUT', `/v2.0/network_segment_ranges/${b.id}`, { network_segment_range: { minimum: 2009 } }, ADMIN),
+        await s.req('PUT', `/v2.0/network-segment-ranges/${b.id}`, { network_segment_range: { minimum: 2009 } }, ADMIN),
         409,
         'NetworkSegmentRangeOverlaps',
       );
       for (const id of [a.id, b.id, g.body.network_segment_range.id, h.body.network_segment_range.id]) {
-        assert.equal((await s.req('DELETE', `/v2.0/network_segment_ranges/${id}`, undefined, ADMIN)).status, 204);
+        assert.equal((await s.req('DELETE', `/v2.0/network-segment-ranges/${id}`, undefined, ADMIN)).status, 204);
       }
       assert.equal((await ranges()).body.network_segment_ranges.filter((x: any) => !x.default).length, 0);
     });
@@ -212,15 +212,15 @@ for (const backend of BACKENDS) {
       assert.deepEqual((await showRange(own.id)).used, { 150: P });
       await deleteNetwork(mine.id);
       await deleteNetwork(other.id);
-      assert.equal((await s.req('DELETE', `/v2.0/network_segment_ranges/${own.id}`, undefined, ADMIN)).status, 204);
+      assert.equal((await s.req('DELETE', `/v2.0/network-segment-ranges/${own.id}`, undefined, ADMIN)).status, 204);
     });
 
     it('tags ranges', async () => {
       const r = await range({ project_id: P, minimum: 2500, maximum: 2500 });
-      assert.equal((await s.req('PUT', `/v2.0/network_segment_ranges/${r.id}/tags/blue`, undefined, ADMIN)).status, 201);
+      assert.equal((await s.req('PUT', `/v2.0/network-segment-ranges/${r.id}/tags/blue`, undefined, ADMIN)).status, 201);
       assert.deepEqual((await showRange(r.id)).tags, ['blue']);
       assert.equal((await ranges('?tags=blue')).body.network_segment_ranges.length, 1);
-      assert.equal((await s.req('DELETE', `/v2.0/network_segment_ranges/${r.id}`, undefined, ADMIN)).status, 204);
+      assert.equal((await s.req('DELETE', `/v2.0/network-segment-ranges/${r.id}`, undefined, ADMIN)).status, 204);
     });
 
     it('hands each id of a range out once under concurrent creates, then falls back to the shared range', async () => {
@@ -231,7 +231,7 @@ for (const backend of BACKENDS) {
       assert.equal(ids.filter((i) => i >= 3000 && i <= 3009).length, 10, `${ids}`);
       assert.deepEqual((await showRange(own.id)).available, []);
       for (const n of nets) await deleteNetwork(n.id);
-      assert.equal((await s.req('DELETE', `/v2.0/network_segment_ranges/${own.id}`, undefined, ADMIN)).status, 204);
+      assert.equal((await s.req('DELETE', `/v2.0/network-segment-ranges/${own.id}`, undefined, ADMIN)).status, 204);
     });
 
     it('lets one of several concurrent overlapping creates win', async () => {
@@ -241,14 +241,14 @@ for (const backend of BACKENDS) {
       const won = results.filter((r) => r.status === 201);
       assert.equal(won.length, 1, JSON.stringify(results.map((r) => r.status)));
       for (const r of results) if (r.status !== 201) assertError(r, 409, 'NetworkSegmentRangeOverlaps');
-      assert.equal((await s.req('DELETE', `/v2.0/network_segment_ranges/${won[0]!.body.network_segment_range.id}`, undefined, ADMIN)).status, 204);
+      assert.equal((await s.req('DELETE', `/v2.0/network-segment-ranges/${won[0]!.body.network_segment_range.id}`, undefined, ADMIN)).status, 204);
     });
 
     it('never deletes a range under a network that took an id of it concurrently', async () => {
       for (let round = 0; round < 3; round++) {
         const own = await range({ project_id: P, minimum: 5000, maximum: 5004 });
         const [del, ...nets] = await Promise.all([
-          s.req('DELETE', `/v2.0/network_segment_ranges/${own.id}`, undefined, ADMIN),
+          s.req('DELETE', `/v2.0/network-segment-ranges/${own.id}`, undefined, ADMIN),
           ...Array.from({ length: 3 }, () => network(P)),
         ]);
         const inRange = nets.filter((n) => sid(n) >= 5000 && sid(n) <= 5004);
@@ -258,7 +258,7 @@ for (const backend of BACKENDS) {
           assertError(del, 409, 'NetworkSegmentRangeReferencedByProject');
           assert.ok(inRange.length > 0);
           for (const n of nets) await deleteNetwork(n.id);
-          assert.equal((await s.req('DELETE', `/v2.0/network_segment_ranges/${own.id}`, undefined, ADMIN)).status, 204);
+          assert.equal((await s.req('DELETE', `/v2.0/network-segment-ranges/${own.id}`, undefined, ADMIN)).status, 204);
           continue;
         }
         for (const n of nets) await deleteNetwork(n.id);
@@ -288,7 +288,7 @@ for (const backend of BACKENDS) {
       const list = async (server: Awaited<ReturnType<typeof start>>) => {
         const r = await server.app.inject({
           method: 'GET',
-          url: '/v2.0/network_segment_ranges',
+          url: '/v2.0/network-segment-ranges',
           headers: { 'x-project-id': 'admin-project', 'x-roles': 'admin' },
         });
         return (r.json().network_segment_ranges as any[]).map((x) => [x.default, x.minimum, x.maximum, x.id]).sort();
@@ -305,7 +305,7 @@ for (const backend of BACKENDS) {
         );
         const added = await first.app.inject({
           method: 'POST',
-          url: '/v2.0/network_segment_ranges',
+          url: '/v2.0/network-segment-ranges',
           headers: { 'x-project-id': 'admin-project', 'x-roles': 'admin', 'content-type': 'application/json' },
           payload: { network_segment_range: { shared: false, project_id: 'p', network_type: 'vxlan', minimum: 500, maximum: 501 } },
         });
