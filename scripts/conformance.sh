@@ -9,8 +9,9 @@
 # ../shared/conformance/tempest-run.sh against it, prints the summary and stops the server.
 # Keystone must be up (../shared/conformance/keystone-setup.sh). Tempest's results land in
 # /var/lib/harness-tempest/results/NAME.{md,log,subunit,tempest.log.gz}; the server's own log is
-# copied to the same directory as NAME.server.log when the run ends. KEEP_STATE=1 keeps the
-# temporary state directory (database, configuration).
+# copied to the same directory as NAME.server.log when the run ends (the agents' logs, with
+# AGENTS=1 or DHCP_AGENT=1, as NAME.<agent>-agent.log). KEEP_STATE=1 keeps the temporary state
+# directory (database, configuration).
 #
 # [DEFAULT] dns_domain is openstackgate.local. as devstack sets it (DNS_DOMAIN overrides it), which
 # neutron-tempest-plugin's DNS tests expect. The plugin suite: CONCURRENCY=4 scripts/conformance.sh
@@ -20,8 +21,22 @@
 # namespaces) talking to the server over RabbitMQ in a virtual host of its own (made with
 # rabbitmqctl and deleted at the end), as a devstack Neutron has one: Tempest's
 # test_dhcp_agent_scheduler needs a DHCP agent. Its links (brq bridges, taps) live in a network
-# namespace of its own (`--netns`), so the host's are untouched; at the end its dnsmasq processes,
-# qdhcp-* namespaces and that namespace are removed.
+# namespace of its own (`--netns`), so the host's are untouched.
+#
+# AGENTS=1 runs a whole simulated network host instead: the Linux-bridge, DHCP and L3 agents with
+# the same host name and the same --netns, so ports bound to that host (DHCP, router interfaces
+# and gateways) are wired and go ACTIVE, as neutron-tempest-plugin's test_router_interface_status
+# and the L3 agent scheduler tests need. In that namespace a veth `vtep0` holds the VXLAN
+# local_ip (tenant networks are vxlan) and a veth `pub0` is physical network `public` (Tempest's
+# flat external network, and the VLAN range). The L3 agent runs without the metadata proxy (no
+# Nova here); radvd runs in routers with IPv6 subnets.
+#
+# At the end the agents are stopped, then what they leave for a restart to adopt goes too: the
+# processes in their qdhcp-*/qrouter-* namespaces (dnsmasq, radvd, haproxy), those namespaces
+# (only the ones these agents made, from their state directories) and the host's namespace.
+#
+# The functions below run from the EXIT trap, which shellcheck does not follow.
+# shellcheck disable=SC2317
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -53,9 +68,14 @@ fi
 STATE=$(mktemp -d /tmp/neutrino-conformance.XXXXXX)
 TRANSPORT_URL=
 VHOST=
-if [ "${DHCP_AGENT:-0}" = 1 ]; then
-  [ "$(id -u)" = 0 ] || die "DHCP_AGENT=1 needs root"
-  command -v dnsmasq >/dev/null || die "DHCP_AGENT=1 needs dnsmasq"
+WITH_DHCP=0
+WITH_HOST=0
+[ "${DHCP_AGENT:-0}" = 1 ] && WITH_DHCP=1
+[ "${AGENTS:-0}" = 1 ] && WITH_DHCP=1 && WITH_HOST=1
+if [ "$WITH_DHCP" = 1 ]; then
+  [ "$(id -u)" = 0 ] || die "DHCP_AGENT=1 and AGENTS=1 need root"
+  command -v dnsmasq >/dev/null || die "the DHCP agent needs dnsmasq"
+  if [ "$WITH_HOST" = 1 ]; then command -v radvd >/dev/null || die "the L3 agent needs radvd (routers with IPv6 subnets)"; fi
   VHOST="neutrino_conformance_$(basename "$STATE" | tr -c 'A-Za-z0-9\n' _)"
   rabbitmqctl -q add_vhost "$VHOST" >/dev/null || die "rabbitmqctl add_vhost failed"
   rabbitmqctl -q set_permissions -p "$VHOST" "${RABBIT_USER:-guest}" '.*' '.*' '.*' >/dev/null
@@ -106,39 +126,85 @@ network_vlan_ranges = public:100:200
 CONF
 
 PID=
-AGENT_PID=
+# The simulated host's agents, as "name pid" words (stopped in reverse order at the end).
+AGENT_PIDS=()
+AGENT_NAMES=()
 # Not under $STATE (mode 700): dnsmasq reads its files as 'nobody'.
 AGENT_STATE=
-# The agent leaves dnsmasq running when it stops (a restarted agent adopts it): remove what it
-# made for the networks it served, then its virtual host.
-cleanup_dhcp_agent() {
-  if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
-    kill "$AGENT_PID" 2>/dev/null || true
-    for _ in $(seq 1 20); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.25; done
-  fi
-  [ -n "$VHOST" ] && rabbitmqctl -q delete_vhost "$VHOST" >/dev/null 2>&1 || true
-  [ -n "$AGENT_STATE" ] || return 0
-  for d in "$AGENT_STATE"/dhcp/*/; do
-    [ -d "$d" ] || continue
-    net=$(basename "$d")
-    [ -f "$d/pid" ] && kill "$(cat "$d/pid")" 2>/dev/null || true
-    ip netns delete "qdhcp-$net" 2>/dev/null || true
-  done
-  [ -n "$AGENT_NETNS" ] && ip netns delete "$AGENT_NETNS" 2>/dev/null || true
-  rm -rf "$AGENT_STATE"
-}
 AGENT_NETNS=
+AGENT_HOST="conformance-$$"
+
+# Kills the processes in a namespace, then deletes it.
+remove_netns() {
+  local pids
+  pids=$(ip netns pids "$1" 2>/dev/null || true)
+  # shellcheck disable=SC2086 # one pid a word
+  if [ -n "$pids" ]; then kill $pids 2>/dev/null || true; fi
+  for _ in $(seq 1 20); do [ -z "$(ip netns pids "$1" 2>/dev/null)" ] && break; sleep 0.1; done
+  pids=$(ip netns pids "$1" 2>/dev/null || true)
+  # shellcheck disable=SC2086
+  if [ -n "$pids" ]; then kill -9 $pids 2>/dev/null || true; fi
+  ip netns delete "$1" 2>/dev/null || true
+}
+
+# The agents leave dnsmasq, radvd and haproxy running when they stop (a restarted agent adopts
+# them): after stopping the agents, remove what they made for the networks and routers they
+# served (known from their state directories, as other namespaces on this machine are not ours),
+# then the host's namespace (its bridges, VXLAN devices and veths) and the virtual host.
+cleanup_agents() {
+  local i pid f
+  for ((i = ${#AGENT_PIDS[@]} - 1; i >= 0; i--)); do
+    pid=${AGENT_PIDS[$i]}
+    kill -0 "$pid" 2>/dev/null || continue
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  for i in "${!AGENT_NAMES[@]}"; do
+    cp "$STATE/${AGENT_NAMES[$i]}-agent.log" "$RESULTS_DIR/$NAME.${AGENT_NAMES[$i]}-agent.log" 2>/dev/null || true
+  done
+  if [ -n "$VHOST" ]; then rabbitmqctl -q delete_vhost "$VHOST" >/dev/null 2>&1 || true; fi
+  if [ -n "$AGENT_STATE" ]; then
+    # Pid files first: a process whose namespace is already gone is found by them alone.
+    for f in "$AGENT_STATE"/dhcp/*/pid "$AGENT_STATE"/ra/*.pid.radvd "$AGENT_STATE"/ns-metadata-proxy/*.pid; do
+      if [ -f "$f" ]; then kill "$(cat "$f")" 2>/dev/null || true; fi
+    done
+    for f in "$AGENT_STATE"/dhcp/*/; do [ -d "$f" ] && remove_netns "qdhcp-$(basename "$f")"; done
+    for f in "$AGENT_STATE"/l3/*; do [ -f "$f" ] && remove_netns "qrouter-$(basename "$f")"; done
+    rm -rf "$AGENT_STATE"
+  fi
+  [ -n "$AGENT_NETNS" ] && remove_netns "$AGENT_NETNS"
+  return 0
+}
 cleanup() {
-  [ "${DHCP_AGENT:-0}" = 1 ] && cleanup_dhcp_agent
+  [ "$WITH_DHCP" = 1 ] && cleanup_agents
   if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
     kill "$PID" 2>/dev/null || true
     for _ in $(seq 1 20); do kill -0 "$PID" 2>/dev/null || break; sleep 0.25; done
     kill -9 "$PID" 2>/dev/null || true
   fi
-  mkdir -p "$RESULTS_DIR" && cp "$SERVER_LOG" "$RESULTS_DIR/$NAME.server.log" 2>/dev/null || true
+  mkdir -p "$RESULTS_DIR" && { cp "$SERVER_LOG" "$RESULTS_DIR/$NAME.server.log" 2>/dev/null || true; }
   if [ "${KEEP_STATE:-0}" = 1 ]; then log "state kept in $STATE"; else rm -rf "$STATE"; fi
 }
 trap cleanup EXIT
+
+# start_agent NAME READY_PATTERN ARGS...: `neutrino agent ARGS...` logging to $STATE/NAME-agent.log
+# (copied next to Tempest's results at the end); waits up to 60 s for READY_PATTERN in its log.
+start_agent() {
+  local name=$1 ready=$2 agent_log="$STATE/$1-agent.log"
+  shift 2
+  log "starting the $name agent ($AGENT_HOST in netns $AGENT_NETNS, log $RESULTS_DIR/$NAME.$name-agent.log)"
+  ./bin/neutrino agent "$@" >"$agent_log" 2>&1 &
+  AGENT_PIDS+=("$!")
+  AGENT_NAMES+=("$name")
+  for _ in $(seq 1 120); do
+    kill -0 "$!" 2>/dev/null || { tail -n 20 "$agent_log" >&2; die "the $name agent exited during start-up"; }
+    grep -qs "$ready" "$agent_log" && return 0
+    sleep 0.5
+  done
+  tail -n 20 "$agent_log" >&2
+  die "the $name agent did not start within 60 s"
+}
 
 log "starting neutrino server on $URL (state $STATE, log $RESULTS_DIR/$NAME.server.log)"
 ./bin/neutrino server --config-file "$STATE/neutron.conf" --config-file "$STATE/ml2_conf.ini" >"$SERVER_LOG" 2>&1 &
@@ -151,30 +217,50 @@ for _ in $(seq 1 60); do
 done
 [ "${code:-}" = 200 ] || die "server did not answer at $URL within 30 s"
 
-if [ "${DHCP_AGENT:-0}" = 1 ]; then
-  AGENT_HOST="conformance-dhcp-$$"
-  AGENT_NETNS="nt-conf-dhcp-$$"
+if [ "$WITH_DHCP" = 1 ]; then
+  mkdir -p "$RESULTS_DIR"
+  AGENT_NETNS="nt-conf-$$"
   ip netns add "$AGENT_NETNS"
-  ip -n "$AGENT_NETNS" link set lo up
-  AGENT_STATE=$(mktemp -d /tmp/neutrino-conformance-dhcp.XXXXXX)
+  AGENT_STATE=$(mktemp -d /tmp/neutrino-conformance-agents.XXXXXX)
   chmod 755 "$AGENT_STATE"
-  cat >"$STATE/dhcp_agent.ini" <<CONF
+  ip -n "$AGENT_NETNS" link set lo up
+  cat >"$STATE/agents.ini" <<CONF
 [DEFAULT]
 host = $AGENT_HOST
 state_path = $AGENT_STATE
 [agent]
 report_interval = 10
 CONF
-  log "starting a DHCP agent ($AGENT_HOST, log $RESULTS_DIR/$NAME.dhcp-agent.log)"
-  mkdir -p "$RESULTS_DIR"
-  ./bin/neutrino agent dhcp --config-file "$STATE/neutron.conf" --config-file "$STATE/dhcp_agent.ini" --netns "$AGENT_NETNS" >"$RESULTS_DIR/$NAME.dhcp-agent.log" 2>&1 &
-  AGENT_PID=$!
-  for _ in $(seq 1 60); do
-    kill -0 "$AGENT_PID" 2>/dev/null || die "DHCP agent exited during start-up"
-    grep -q 'DHCP agent started' "$RESULTS_DIR/$NAME.dhcp-agent.log" && break
-    sleep 0.5
-  done
-  grep -q 'DHCP agent started' "$RESULTS_DIR/$NAME.dhcp-agent.log" || die "DHCP agent did not start within 30 s"
+  if [ "$WITH_HOST" = 1 ]; then
+    # The host's "NICs": the VXLAN endpoint and physical network public (flat and VLAN).
+    VTEP_IP=${VTEP_IP:-192.0.2.1}
+    # Veth pairs with both ends in the namespace (kernels without the dummy driver have veth).
+    ip -n "$AGENT_NETNS" link add vtep0 type veth peer name vtep0-peer
+    ip -n "$AGENT_NETNS" addr add "$VTEP_IP/32" dev vtep0
+    ip -n "$AGENT_NETNS" link add pub0 type veth peer name pub0-peer
+    for dev in vtep0 vtep0-peer pub0 pub0-peer; do ip -n "$AGENT_NETNS" link set "$dev" up; done
+    cat >"$STATE/linuxbridge_agent.ini" <<CONF
+[linux_bridge]
+physical_interface_mappings = public:pub0
+[vxlan]
+enable_vxlan = true
+local_ip = $VTEP_IP
+l2_population = false
+CONF
+    cat >"$STATE/l3_agent.ini" <<CONF
+[DEFAULT]
+interface_driver = linuxbridge
+# No Nova here, so no metadata to serve (and no haproxy per router).
+enable_metadata_proxy = false
+CONF
+    start_agent linuxbridge 'first full pass done' linuxbridge --config-file "$STATE/neutron.conf" \
+      --config-file "$STATE/agents.ini" --config-file "$STATE/linuxbridge_agent.ini" --netns "$AGENT_NETNS"
+  fi
+  start_agent dhcp 'DHCP agent started' dhcp --config-file "$STATE/neutron.conf" --config-file "$STATE/agents.ini" --netns "$AGENT_NETNS"
+  if [ "$WITH_HOST" = 1 ]; then
+    start_agent l3 'L3 agent started' l3 --config-file "$STATE/neutron.conf" --config-file "$STATE/agents.ini" \
+      --config-file "$STATE/l3_agent.ini" --netns "$AGENT_NETNS"
+  fi
 fi
 
 # tempest-run.sh (set -o pipefail) now and then dies of SIGPIPE (exit 141) in its catalog
@@ -183,11 +269,12 @@ rm -f "$RESULTS_DIR/$NAME.md"
 for attempt in 1 2 3; do
   rc=0
   "$CONFORMANCE/tempest-run.sh" "$URL" "$REGEX" "$NAME" || rc=$?
-  [ "$rc" = 141 ] && [ ! -e "$RESULTS_DIR/$NAME.md" ] || break
+  if [ "$rc" != 141 ] || [ -e "$RESULTS_DIR/$NAME.md" ]; then break; fi
   log "tempest-run.sh died of SIGPIPE before running Tempest (attempt $attempt); retrying"
 done
 echo
 cat "$RESULTS_DIR/$NAME.md" 2>/dev/null || log "no summary written"
 echo
 echo "server log: $RESULTS_DIR/$NAME.server.log; HTTP log: $RESULTS_DIR/$NAME.tempest.log.gz"
-exit $rc
+for a in "${AGENT_NAMES[@]}"; do echo "$a agent log: $RESULTS_DIR/$NAME.$a-agent.log"; done
+exit "$rc"

@@ -16,6 +16,7 @@ import * as m011 from './migrations/011_metering_segments.js';
 import * as m012 from './migrations/012_port_bindings.js';
 import * as m013 from './migrations/013_auto_allocate_service_types.js';
 import * as m014 from './migrations/014_port_forwardings.js';
+import * as m015 from './migrations/015_network_segment_ranges.js';
 import * as m016 from './migrations/016_address_groups_default_sg_rules.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -23,6 +24,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '008_qos': m008, '009_trunk': m009, '010_agent_scheduling': m010, '011_metering_segments': m011, '012_port_bindings': m012,
   '013_auto_allocate_service_types': m013,
   '014_port_forwardings': m014,
+  '015_network_segment_ranges': m015,
   '016_address_groups_default_sg_rules': m016,
 };
 

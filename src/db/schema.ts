@@ -59,6 +59,20 @@ export interface SegmentAllocationTable {
   allocated: Bool;
 }
 
+export interface NetworkSegmentRangeTable extends StandardColumns {
+  id: string;
+  name: string;
+  is_default: Bool;
+  shared: Bool;
+  /** null for shared ranges. */
+  project_id: string | null;
+  network_type: string;
+  /** VLAN ranges only. */
+  physical_network: string | null;
+  minimum: number;
+  maximum: number;
+}
+
 export interface RbacTable {
   id: string;
   object_type: string;
@@ -401,6 +415,7 @@ export interface Database {
   networks: NetworkTable;
   network_segments: NetworkSegmentTable;
   segment_allocations: SegmentAllocationTable;
+  network_segment_ranges: NetworkSegmentRangeTable;
   rbac_entries: RbacTable;
   subnets: SubnetTable;
   allocation_pools: AllocationPoolTable;

@@ -35,6 +35,9 @@ export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
   ext('extra_dhcp_opt', 'Neutron Extra DHCP options', 'Extra DHCP options per port.'),
   ext('quotas', 'Quota management support', 'Per-project quotas of resources.'),
   ext('quota_details', 'Quota details management support', 'Used and reserved counts beside quota limits.'),
+  ext('quota-check-limit', 'Quota engine limit check', 'Support for checking the resource usage before applying a new quota limit', '2021-09-08T16:00:00-00:00'),
+  ext('quota-check-limit-default', 'Quota engine limit check by default',
+    'By default, the Neutron quota engine checks the resource usage before applying a new quota limit', '2024-08-21T16:00:00-00:00'),
   ext('filter-validation', 'Filter parameters validation', 'Unknown filter parameters are rejected with 400.'),
   ext('empty-string-filtering', 'Empty String Filtering Extension', 'Filtering on attributes whose value is an empty string.'),
   ext('ip-substring-filtering', 'IP address substring filtering', 'Port fixed_ips can be filtered by IP address substring.'),
@@ -83,6 +86,7 @@ export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
     'Neutron Metering extension that enables the use of source and destination IP prefixes to create metering label rules.', '2020-08-21T08:12:00-00:00'),
   ext('segment', 'Segment', 'Segments extension.', '2016-02-24T17:00:00-00:00'),
   ext('standard-attr-segment', 'Standard Attribute Segment Extension', 'Add standard attributes to Segment resource', '2018-04-09T10:00:00-00:00'),
+  ext('network-segment-range', 'Neutron Network Segment Range', 'Provides support for the network segment range management', '2018-11-29T00:00:00-00:00'),
   ext('subnet-segmentid-writable', 'Subnet SegmentID (writable)', 'Provides a writable segment_id attribute for a subnet resource.', '2018-03-12T00:00:00-00:00'),
   // Quality of Service (src/plugins/qos): policies and rules in the API; the Linux-bridge QoS driver's rule types.
   ext('qos', 'Quality of Service', 'The Quality of Service extension.', '2015-06-08T10:00:00-00:00'),

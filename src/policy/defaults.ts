@@ -16,6 +16,7 @@ import { L3_RULES } from './defaults/l3.js';
 import { MISC_RULES } from './defaults/misc.js';
 import { METERING_RULES } from './defaults/metering.js';
 import { NETWORK_RULES } from './defaults/network.js';
+import { NETWORK_SEGMENT_RANGE_RULES } from './defaults/network-segment-range.js';
 import { PORT_RULES } from './defaults/port.js';
 import { QOS_RULES, TRUNK_RULES } from './defaults/qos-trunk.js';
 import { SECURITY_GROUP_RULES } from './defaults/security_group.js';
@@ -36,6 +37,7 @@ export const DEFAULT_RULE_SPECS: readonly RuleSpec[] = [
   ...QOS_RULES,
   ...TRUNK_RULES,
   ...SEGMENT_RULES,
+  ...NETWORK_SEGMENT_RANGE_RULES,
 ];
 
 /** The rule oslo enforces for a default, by the value of enforce_new_defaults. */

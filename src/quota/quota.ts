@@ -74,6 +74,12 @@ export class QuotaEngine {
     return out;
   }
 
+  /** How many of `resource` the project has. */
+  async used(db: Reader, projectId: string, resource: string): Promise<number> {
+    const count = this.counters.get(resource);
+    return count ? count(db, projectId) : 0;
+  }
+
   /** Takes the project's lock row for the rest of the transaction. */
   async lockProject(tx: Tx, projectId: string): Promise<void> {
     if (this.db.dialect === 'sqlite') return; // one writer at a time already
@@ -91,10 +97,13 @@ export class QuotaEngine {
    * Must run inside the transaction that inserts them.
    */
   async enforce(tx: Tx, projectId: string, want: Record<string, number>): Promise<void> {
+    const before = await this.limits(tx, projectId);
+    if (!Object.entries(want).some(([r, n]) => n > 0 && (before[r] ?? -1) >= 0)) return;
+    await this.lockProject(tx, projectId);
+    // Read again under the lock: a quota update (which takes the same lock to check usage) may have
+    // lowered a limit since.
     const limits = await this.limits(tx, projectId);
     const limited = Object.entries(want).filter(([r, n]) => n > 0 && (limits[r] ?? -1) >= 0);
-    if (limited.length === 0) return;
-    await this.lockProject(tx, projectId);
     const over: string[] = [];
     for (const [r, n] of limited) {
       const counter = this.counters.get(r);

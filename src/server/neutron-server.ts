@@ -57,8 +57,8 @@ function activeDef(def: ResourceDef, aliases: ReadonlySet<string>): ResourceDef 
 
 /** The core plugin's shared state, from the migrated database and the configuration. */
 async function coreState(cfg: Config, db: Db): Promise<Ml2Context> {
+  // The allocations are synced once the plugins are created (the segment range plugin changes where ranges come from).
   const types = new TypeDrivers(ml2Settings(cfg), db);
-  await types.syncAllocations();
   const quota = new QuotaEngine(db, quotaDefaults(cfg));
   return { db, types, quota, ml2: ml2Settings(cfg), core: coreSettings(cfg), callbacks: new CallbackRegistry(), extensions: [] };
 }
@@ -149,6 +149,7 @@ export async function createServer(
   const allowed: ApiServices['allowed'] = (ctx, action, target) => policy.check(action, target, credentialsOf(ctx));
   const api = lateApiServices(allowed);
   const plugins = await createPlugins(definitions, { cfg, db, ml2, quota: ml2.quota, callbacks: ml2.callbacks, bus, aliases, api: api.services });
+  await ml2.types.syncAllocations();
 
   const controllers = plugins
     .flatMap((p) => p.resources ?? [])

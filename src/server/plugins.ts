@@ -16,6 +16,7 @@ import { ml2Plugin } from '../plugins/ml2/plugin.js';
 import { qosPlugin } from '../plugins/qos/plugin.js';
 import { rbacPlugin } from '../plugins/rbac/plugin.js';
 import { segmentsPlugin } from '../plugins/segments/plugin.js';
+import { networkSegmentRangePlugin } from '../plugins/segment-ranges/plugin.js';
 import { securityGroupPlugin } from '../plugins/securitygroups/plugin.js';
 import { addressManagementPlugin, ipAvailabilityPlugin } from '../plugins/subnetpools/plugin.js';
 import { trunkPlugin } from '../plugins/trunk/plugin.js';
@@ -27,6 +28,7 @@ const SERVICES: readonly PluginDefinition[] = [
   qosPlugin,
   trunkPlugin,
   segmentsPlugin,
+  networkSegmentRangePlugin,
   meteringPlugin,
   ipAvailabilityPlugin,
   autoAllocatePlugin,

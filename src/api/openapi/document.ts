@@ -212,7 +212,19 @@ function collectionPaths(def: ResourceDef, activeExtensions: ReadonlySet<string>
   }
 }
 
+/**
+ * Two paths may differ only in `-` against `_` (a resource's own tag path and Neutron's tagging
+ * path, /network-segment-ranges and /network_segment_ranges): the second gets a numbered id.
+ */
+function uniqueId(used: Set<string>, id: string): string {
+  let out = id;
+  for (let n = 2; used.has(out); n++) out = `${id}${n}`;
+  used.add(out);
+  return out;
+}
+
 function routePaths(routes: readonly ApiRoute[], paths: Record<string, PathItem>): void {
+  const used = new Set<string>();
   for (const r of routes) {
     const params: string[] = [];
     const path = `/v2.0${r.path.replace(/:(\w+)/g, (_m, p: string) => (params.push(p), `{${p}}`))}`;
@@ -220,7 +232,7 @@ function routePaths(routes: readonly ApiRoute[], paths: Record<string, PathItem>
     const method = r.method.toLowerCase();
     const op: Operation = {
       tags: [r.path.split('/')[1] ?? 'other'],
-      operationId: `${method}${pascal(r.path.replace(/:(\w+)/g, 'by_$1'))}`,
+      operationId: uniqueId(used, `${method}${pascal(r.path.replace(/:(\w+)/g, 'by_$1'))}`),
       responses: { [status]: status === '204' ? { description: 'Done' } : json({}), ...errors(method === 'get' ? 'read' : 'write') },
     };
     if (r.policy) op.description = `Checks the policy rule ${r.policy} first.`;

@@ -233,8 +233,8 @@ export class NetworkHandler extends TableResource<'networks'> {
     await this.m.quota.enforce(tx, projectId, { network: 1 });
     const requested = this.requestedSegments(body);
     const segments: Segment[] = [];
-    if (requested) for (const s of requested) segments.push(await this.m.types.reserveProvider(tx, s));
-    else segments.push(await this.m.types.allocateTenantSegment(tx));
+    if (requested) for (const s of requested) segments.push(await this.m.types.reserveProvider(tx, s, projectId));
+    else segments.push(await this.m.types.allocateTenantSegment(tx, projectId));
     const maxMtu = this.m.types.maxMtu(segments);
     let mtu = maxMtu;
     if (body.mtu !== NOT_SPECIFIED && body.mtu !== undefined) {

@@ -48,6 +48,8 @@ const CORE_ALIASES = [
   'extra_dhcp_opt',
   'quotas',
   'quota_details',
+  'quota-check-limit',
+  'quota-check-limit-default',
   'filter-validation',
   'empty-string-filtering',
   'ip-substring-filtering',
@@ -111,7 +113,11 @@ export const ml2Plugin: PluginDefinition = {
         { resource: 'port', default: 500, counter: tableCounter('ports') },
       ],
       rpc: [{ topic: PLUGIN_TOPIC, handlers: new Ml2Rpc({ db, ports, l2pop, binding }).handlers() }],
-      routes: (served) => [...tagRoutes(tags, served), ...quotaRoutes(db, ctx.quota), ...portBindingRoutes(new PortBindings(ml2, ports, binding))],
+      routes: (served) => [
+        ...tagRoutes(tags, served),
+        ...quotaRoutes(db, ctx.quota, { checkByDefault: aliases.has('quota-check-limit-default') }),
+        ...portBindingRoutes(new PortBindings(ml2, ports, binding)),
+      ],
       exports: { ...core, securityGroupStore },
     };
   },

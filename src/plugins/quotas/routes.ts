@@ -1,8 +1,14 @@
 // /v2.0/quotas (quotas and quota_details extensions): list non-default quotas, show, update,
-// reset (DELETE), defaults and usage details per project.
+// reset (DELETE), defaults and usage details per project. An update checks the project's usage
+// first: a limit below what the project already has is refused. With quota-check-limit-default
+// listed (Neutron since 2025.1) every update is checked unless the body says `force: true`
+// (`check_limit` changes nothing); without it (Neutron up to 2024.2, quota-check-limit) only one
+// that says `check_limit: true`. The check runs in the update's transaction under
+// the project's lock row, which creates in the project take while its limits are enforced.
 import type { ApiRoute, ApiServices } from '../../core/api-route.js';
 import type { RequestContext } from '../../core/context.js';
 import { badRequest } from '../../core/errors.js';
+import type { Tx } from '../../db/tx.js';
 import type { Db } from '../../db/connection.js';
 import type { QuotaEngine } from '../../quota/quota.js';
 import { policyNotAuthorized } from '../../core/errors.js';
@@ -35,7 +41,19 @@ function parseUpdate(quota: QuotaEngine, body: unknown): Record<string, number> 
   return out;
 }
 
-export function quotaRoutes(db: Db, quota: QuotaEngine): ApiRoute[] {
+/** Refuses a limit below the project's usage (-1, unlimited, never is). */
+async function checkLimits(tx: Tx, quota: QuotaEngine, projectId: string, limits: Record<string, number>): Promise<void> {
+  await quota.lockProject(tx, projectId);
+  for (const [resource, limit] of Object.entries(limits)) {
+    if (limit === -1) continue;
+    const used = await quota.used(tx, projectId, resource);
+    if (used > limit) {
+      throw badRequest(`Quota limit ${limit} for ${resource} must be greater than or equal to already used ${used}`);
+    }
+  }
+}
+
+export function quotaRoutes(db: Db, quota: QuotaEngine, opts: { checkByDefault: boolean }): ApiRoute[] {
   const project = (p: Record<string, string>) => p.project!;
   return [
     {
@@ -85,7 +103,10 @@ export function quotaRoutes(db: Db, quota: QuotaEngine): ApiRoute[] {
       path: '/quotas/:project',
       async handle(r, api) {
         enforce(api, r.ctx, 'update_quota', project(r.params));
-        await setQuotas(db, project(r.params), parseUpdate(quota, r.body));
+        const limits = parseUpdate(quota, r.body);
+        const given = (r.body as { quota: Record<string, unknown> }).quota;
+        const check = opts.checkByDefault ? given.force !== true : given.check_limit === true;
+        await setQuotas(db, project(r.params), limits, check ? (tx) => checkLimits(tx, quota, project(r.params), limits) : undefined);
         return { quota: await quota.limits(db.kysely, project(r.params)) };
       },
     },

@@ -1,7 +1,7 @@
 // Default rules for the smaller admin-facing APIs: agents and their
-// scheduling, quotas, RBAC, network segment ranges, availability zones,
-// service providers (Neutron's agent.py, quotas.py, rbac.py,
-// network_segment_range.py, availability_zone.py, service_type.py), plus
+// scheduling, quotas, RBAC, availability zones, service providers
+// (Neutron's agent.py, quotas.py, rbac.py, availability_zone.py,
+// service_type.py), plus
 // the extension list, which Neutron does not guard by policy at all.
 import {
   building,
@@ -60,16 +60,6 @@ export const MISC_RULES: readonly RuleSpec[] = [
   ['update_rbac_policy:target_project', or(ADMIN, 'not field:rbac_policy:target_project=*')],
   ['get_rbac_policy', ADMIN_OR_PROJECT_READER, ADMIN_OR_OWNER],
   ['delete_rbac_policy', ADMIN_OR_PROJECT_MEMBER, ADMIN_OR_OWNER],
-
-  // Network segment ranges (the tenant-network ID pools): admin only.
-  ['create_network_segment_range', ADMIN],
-  ['get_network_segment_range', ADMIN],
-  ['update_network_segment_range', ADMIN],
-  ['delete_network_segment_range', ADMIN],
-  ['create_network_segment_range:tags', ADMIN],
-  ['get_network_segment_range:tags', ADMIN],
-  ['update_network_segment_range:tags', ADMIN],
-  ['delete_network_segment_range:tags', ADMIN],
 
   // Read-only catalogues.
   ['get_availability_zone', 'role:reader', ANY],
