@@ -16,6 +16,7 @@ import type { RpcBus, RpcLogger } from '../../rpc/index.js';
 import { stats } from '../../dataplane/index.js';
 import { metadataProxyOptions } from '../metadata/proxy.js';
 import { L3Agent } from './agent.js';
+import { exitOnSignals } from '../shutdown.js';
 
 const onPath = (tool: string) =>
   [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin'].filter(Boolean).some((d) => existsSync(join(d, tool)));
@@ -76,12 +77,6 @@ export async function runL3Agent(cfg: Config, o: { debug?: boolean; netns?: stri
     },
     'L3 agent started (full sync done)',
   );
-  const stop = async () => {
-    await agent.stop();
-    await bus.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  exitOnSignals(() => agent.stop(), bus);
   return agent;
 }
