@@ -47,13 +47,14 @@ import { newRpcContext, silentLogger, type RpcBus, type RpcLogger, type RpcServe
 import { AGENT_TYPE_L3, L3_AGENT_TOPIC, L3_PLUGIN_TOPIC } from '../../core/wire.js';
 import { Reconciler } from '../reconciler.js';
 import { StateReporter } from '../state-reporter.js';
+import { HaRouters, haDevOf, isHaRouter, planHa, type HaSync, type VrrpSettings } from './ha.js';
 import { NAT_TABLE, fipStatusChanges, planRouter, routerIdOfNamespace, routerNamespace, type RouterPlan, type SyncRouter } from './model.js';
 
 export const L3_AGENT_BINARY = 'neutron-l3-agent';
 /** The work queue's key for the full sync (the other keys are router ids). */
 const FULL_SYNC = 'full';
 const RETRY_BASE_MS = 500;
-const OWNED_IN_ROUTER = (l: { name: string }) => /^(qr|qg)-/.test(l.name);
+const OWNED_IN_ROUTER = (l: { name: string }) => /^(qr|qg|ha)-/.test(l.name);
 
 export interface L3AgentOptions {
   bus: RpcBus;
@@ -81,6 +82,11 @@ export interface L3AgentOptions {
   logger?: RpcLogger;
   /** Runs the kernel's tools (default: the real thing); tests count this agent's writes with it. */
   exec?: Exec;
+  /** HA routers: [DEFAULT] ha_confs_path (default state_path/ha_confs) and the VRRP settings. */
+  haConfsPath?: string;
+  /** Router namespace names other than qrouter-<id> (tests: two simulated hosts on one machine). */
+  namespaceOf?: (routerId: string) => string;
+  vrrp?: VrrpSettings;
 }
 
 export interface RouterState {
@@ -111,10 +117,18 @@ export class L3Agent {
   private stopped = false;
   readonly routers = new Map<string, RouterState>();
   readonly counters = { passes: 0, failures: 0, fullSyncs: 0, statusReports: 0, garps: 0 };
+  readonly ha: HaRouters;
 
   constructor(private readonly o: L3AgentOptions) {
     this.stateDir = join(o.statePath, 'l3');
     this.log = o.logger ?? silentLogger;
+    this.ha = new HaRouters({
+      confsPath: o.haConfsPath ?? join(o.statePath, 'ha_confs'),
+      vrrp: o.vrrp ?? { authType: 'PASS', authPassword: '', advertInt: 2 },
+      ...(o.exec ? { exec: o.exec } : {}),
+      logger: this.log,
+      report: (states) => this.call('update_ha_routers_states', { host: o.host, states }),
+    });
     const resyncMs = (o.resyncInterval ?? 5) * 1000;
     this.work = new Reconciler<string>({
       run: (key) => (key === FULL_SYNC ? this.fullSync() : this.pass(key)),
@@ -128,6 +142,11 @@ export class L3Agent {
           key === FULL_SYNC ? 'L3 full sync failed; will retry' : 'router sync failed; will retry',
         ),
     });
+  }
+
+  /** The router's namespace (qrouter-<id>; a simulated host on a shared machine names its own). */
+  private nsOf(routerId: string): string {
+    return this.o.namespaceOf?.(routerId) ?? routerNamespace(routerId);
   }
 
   private get hostTarget(): Target {
@@ -145,6 +164,7 @@ export class L3Agent {
   /** Serves the notifications, reports state once, runs the full sync, then keeps reporting. */
   async start(): Promise<void> {
     await mkdir(this.stateDir, { recursive: true });
+    await this.ha.start();
     const mark = (ids: unknown) => {
       for (const id of Array.isArray(ids) ? ids : [ids]) if (typeof id === 'string') void this.schedule(id);
     };
@@ -201,6 +221,7 @@ export class L3Agent {
     await this.server?.stop();
     await this.reporter?.stop();
     await this.work.stop();
+    await this.ha.stop();
   }
 
   async idle(): Promise<void> {
@@ -268,8 +289,8 @@ export class L3Agent {
     } catch (err) {
       this.counters.failures++;
       // Look at the namespace and read its state again next time.
-      this.forwarding.delete(routerNamespace(routerId));
-      this.listedNamespaces?.delete(routerNamespace(routerId));
+      this.forwarding.delete(this.nsOf(routerId));
+      this.listedNamespaces?.delete(this.nsOf(routerId));
       this.listedHostLinks = null;
       this.routers.delete(routerId);
       throw err;
@@ -287,7 +308,8 @@ export class L3Agent {
   /** `trusted`: the kernel may be taken to be as this process's last pass of the router left it. */
   private async build(r: SyncRouter, trusted: boolean): Promise<void> {
     const t0 = Date.now();
-    const plan = planRouter(r);
+    const ha = isHaRouter(r) ? planHa(r, planRouter(r, this.nsOf(r.id))) : null;
+    const plan = ha?.plan ?? planRouter(r, this.nsOf(r.id));
     const ns = plan.namespace;
     const inNs = this.target(ns);
     let changes = 0;
@@ -339,6 +361,13 @@ export class L3Agent {
     const nft = planTable(plan.nat, natActual, { incremental: true });
     await applyNftPlans([nft], inNs);
     changes += hostOps.length + linkOps.length + routeOps.length + (nft.kind !== 'none' ? 1 : 0);
+    if (ha)
+      await this.ha.ensure(r.id, ns, {
+        vrId: (r as HaSync).ha_vr_id!,
+        haDev: haDevOf((r as HaSync)._ha_interface!.id),
+        vips: ha.vips,
+        routes: ha.routes,
+      });
     // Floating addresses that went: their NAT'd connections go too (Neutron deletes the conntrack
     // state of a removed floating IP); the ones that came (and a new gateway address) are announced.
     const gone = addressesOf(linkOps, 'addr-del', plan.gatewayDev);
@@ -359,7 +388,8 @@ export class L3Agent {
 
   private async teardown(routerId: string): Promise<void> {
     const state = this.routers.get(routerId);
-    const ns = routerNamespace(routerId);
+    const ns = this.nsOf(routerId);
+    await this.ha.remove(routerId);
     if (await netnsExists(ns, this.o.exec)) {
       // The router's links go first: a namespace outlives its name while a process is still in
       // it (an arping under way), and its veths would keep routing.
