@@ -14,7 +14,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { IpBatch, listLinks, netnsExists } from '../../src/dataplane/index.js';
+import { IpBatch, listLinks, netnsExists, runInNetns } from '../../src/dataplane/index.js';
 import { rootGate } from '../dataplane/root-helpers.js';
 import { TwoHosts } from './two-hosts.js';
 import { sleep, waitThroughErrors } from '../helpers/wait.js';
@@ -37,6 +37,13 @@ class Pinger {
       buf = lines.pop()!;
       for (const l of lines) if (/bytes from/.test(l)) this.replies.push(Date.now());
     });
+  }
+  /** Gaps over 300 ms since `from`, as "start+length" ms relative to `from`. */
+  gaps(from: number): string[] {
+    const r = [from, ...this.replies.filter((x) => x >= from), Date.now()];
+    const out: string[] = [];
+    for (let i = 1; i < r.length; i++) if (r[i]! - r[i - 1]! > 300) out.push(`${r[i - 1]! - from}+${r[i]! - r[i - 1]!}`);
+    return out;
   }
   /** The longest time without a reply since `from` (ms). */
   gapSince(from: number): number {
@@ -161,12 +168,29 @@ describe('L3 HA e2e (root, memory bus): keepalived moves a router between two L3
     const before = await activeHost();
     const t0 = Date.now();
     assert.ok(t.keepalivedPid(before, router.id, 'SIGTERM'), 'active keepalived signalled');
-    const now = await activeHost(before);
+    const now = before === 0 ? 1 : 0;
+    await waitThroughErrors(
+      'the other agent active in the API',
+      async () => {
+        const agents = (await t.api('GET', `/routers/${router.id}/l3-agents`)).body.agents as any[];
+        return agents.find((a) => a.host === t.host[now])?.ha_state === 'active';
+      },
+      30_000,
+      100,
+    ).catch(fail);
     const apiMs = Date.now() - t0;
-    assert.notEqual(now, before);
-    await sleep(3000); // replies again, then some
+    assert.equal(await activeHost(before), now, 'and the killed one standby');
+    const standbyMs = Date.now() - t0;
+    await sleep(5000); // replies again, and go on
     const gap = pinger!.gapSince(t0 - 1000);
-    t.figures.push(`HA failover (active keepalived killed): ping gap ${gap} ms; ha_state moved in the API after ${apiMs} ms`);
+    t.figures.push(`gaps after the kill: ${pinger!.gaps(t0).join(' ') || 'none'}`);
+    if (pinger!.replies.at(-1)! <= Date.now() - 1000) {
+      const fdb = await runInNetns(t.ns[vmHost], { argv: ['bridge', 'fdb', 'show'] });
+      t.figures.push(`fdb on the VM's host:\n${fdb.stdout}`);
+    }
+    t.figures.push(
+      `HA failover (active keepalived killed): ping gap ${gap} ms; ha_state active on the other agent after ${apiMs} ms, the killed one standby after ${standbyMs} ms`,
+    );
     assert.ok(pinger!.replies.at(-1)! > Date.now() - 1000, 'the ping goes on through the other agent');
     assert.ok(gap <= 3000, `ping gap ${gap} ms`);
     // The agent starts the killed keepalived again; it stays standby (nopreempt).

@@ -89,6 +89,7 @@ describe('L3 agent HA model', () => {
     assert.equal(block('virtual_ipaddress_excluded').trim().split('\n').length, 2);
     assert.match(block('virtual_routes'), /0\.0\.0\.0\/0 via 203\.0\.113\.1 dev qg-x protocol 18/);
     assert.match(conf, /notify "\/s\/notify.sh"/);
+    assert.match(conf, /notify_stop "\/s\/notify.sh INSTANCE VR_7 STOP 0"/);
     const open = renderKeepalived({
       vrId: 1,
       haDev: 'ha-x',
@@ -105,6 +106,7 @@ describe('L3 agent HA model', () => {
     assert.equal(haStateOf('MASTER'), 'active');
     assert.equal(haStateOf('BACKUP\n'), 'standby');
     assert.equal(haStateOf('FAULT'), 'standby');
+    assert.equal(haStateOf('STOP'), 'standby');
     assert.equal(haStateOf('what'), 'unknown');
   });
 });

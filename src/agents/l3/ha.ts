@@ -130,6 +130,8 @@ export function renderKeepalived(c: KeepalivedConfig): string {
       c.routes.map((r) => `${r} protocol ${RTPROT_KEEPALIVED}`),
     ),
     `    notify "${c.notifyScript}"`,
+    // Stopping (SIGTERM) lets go of the addresses: say so at once, not at the next start.
+    `    notify_stop "${c.notifyScript} INSTANCE VR_${c.vrId} STOP 0"`,
     '}',
     '',
   ].join('\n');
@@ -138,7 +140,8 @@ export function renderKeepalived(c: KeepalivedConfig): string {
 /** keepalived's word → Neutron's ha_state. */
 export function haStateOf(keepalivedState: string): string {
   const s = keepalivedState.trim().toUpperCase();
-  return s === 'MASTER' ? 'active' : s === 'BACKUP' || s === 'FAULT' ? 'standby' : 'unknown';
+  // A stopped keepalived has let go of the addresses: standby, as Neutron's monitor sees it.
+  return s === 'MASTER' ? 'active' : s === 'BACKUP' || s === 'FAULT' || s === 'STOP' ? 'standby' : 'unknown';
 }
 
 export interface HaRoutersOptions {
@@ -149,7 +152,7 @@ export interface HaRoutersOptions {
   logger: RpcLogger;
   /** update_ha_routers_states. */
   report(states: Record<string, string>): Promise<void>;
-  /** How often keepalived processes are checked, ms (default 5000). */
+  /** How often keepalived processes are checked, ms (default 3000). */
   checkMs?: number;
 }
 
@@ -183,7 +186,7 @@ export class HaRouters {
     } catch {
       this.watcher = null;
     }
-    this.timer = setInterval(() => void this.check(), this.o.checkMs ?? 5000);
+    this.timer = setInterval(() => void this.check(), this.o.checkMs ?? 3000);
     this.timer.unref();
   }
 
@@ -214,11 +217,25 @@ export class HaRouters {
     const confFile = join(dir, 'keepalived.conf');
     const before = existsSync(confFile) ? await readFile(confFile, 'utf8') : null;
     if (before !== conf) await writeFile(confFile, conf);
+    if (!this.routers.has(routerId)) await this.quietStandby(ns);
     const pid = await this.pid(routerId);
     if (pid === null) await this.spawn(routerId, ns);
     else if (before !== conf) process.kill(pid, 'SIGHUP');
     this.routers.set(routerId, { ns, conf, reported: this.routers.get(routerId)?.reported ?? null });
     this.reportChanges();
+  }
+
+  /**
+   * No IPv6 in an HA router's namespace: a standby's qr-/qg- links hold the active one's MACs, and
+   * any frame they sent (IPv6 neighbour discovery, MLD reports) would teach the bridges to send
+   * the router's traffic to the standby (Neutron keeps standby gateways quiet for the same reason).
+   * The agent routes IPv4 only.
+   */
+  private async quietStandby(ns: string): Promise<void> {
+    const key = 'net.ipv6.conf.all.disable_ipv6';
+    const now = await runInNetns(ns, { argv: ['sysctl', '-n', key] }, this.o.exec);
+    if (now.stdout.trim() === '1') return;
+    await runInNetns(ns, { argv: ['sysctl', '-qw', `${key}=1`, 'net.ipv6.conf.default.disable_ipv6=1'], write: true }, this.o.exec);
   }
 
   private async spawn(routerId: string, ns: string): Promise<void> {
