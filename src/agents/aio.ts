@@ -45,10 +45,12 @@ export function aioAgents(cfg: Config): AioAgent[] {
   const tools = agents.flatMap((a) => TOOLS[a]);
   // The DHCP agent's metadata proxies are haproxy.
   if (agents.includes('dhcp') && (cfg.DEFAULT.enable_isolated_metadata || cfg.DEFAULT.force_metadata)) tools.push('haproxy');
+  // So are the routers' (enable_metadata_proxy); radvd is looked for only when a router advertises.
+  if (agents.includes('l3') && cfg.DEFAULT.enable_metadata_proxy) tools.push('haproxy');
   const missing = [...new Set(tools)].filter((t) => !PATH_DIRS().some((d) => existsSync(`${d}/${t}`)));
   if (missing.length)
     throw new ConfigError(
-      `[aio] agents = ${agents.join(',')} needs ${missing.join(', ')} (Debian: iproute2, dnsmasq-base, nftables, procps, conntrack, iputils-arping, haproxy)`,
+      `[aio] agents = ${agents.join(',')} needs ${missing.join(', ')} (Debian: iproute2, dnsmasq-base, nftables, procps, conntrack, iputils-arping, haproxy; radvd for IPv6 routers)`,
       {},
     );
   return agents;

@@ -6,9 +6,14 @@ import type { AttributeDef, ResourceDef } from '../core/definition.js';
 import { NOT_SPECIFIED } from '../definitions/common.js';
 import type { PolicyEngine, PolicyCredentials } from '../policy/engine.js';
 import { credentialsOf } from '../policy/credentials.js';
-import { badRequest, policyNotAuthorized } from '../core/errors.js';
+import { badRequest, brief, policyNotAuthorized } from '../core/errors.js';
+import { codePoints } from '../definitions/validators.js';
+import { letOthersRun } from '../core/event-loop.js';
 import type { ListQuery } from './query.js';
 import type { Rec, ResourceHandler } from '../core/resource.js';
+
+/** A bulk create's validation, policy checks and answer let other requests run every this many items. */
+const YIELD_EVERY = 50;
 
 /** [attribute, its get_<resource>:<attr> rule or null] to show, in definition order. */
 type PresentPlan = ReadonlyArray<readonly [string, string | null]>;
@@ -63,14 +68,18 @@ export class CollectionController {
       ['tenant_id', t],
       ['project_id', p],
     ] as const) {
-      if (v !== undefined && (typeof v !== 'string' || v.length > 255)) {
-        throw badRequest(`Invalid input for ${k}. Reason: '${String(v)}' is not a valid string.`);
+      if (v !== undefined && (typeof v !== 'string' || codePoints(v) > 255)) {
+        throw badRequest(`Invalid input for ${k}. Reason: '${brief(v)}' is not a valid string.`);
       }
     }
     if (t !== undefined && p !== undefined && t !== p) {
       throw badRequest("'project_id' and 'tenant_id' do not match");
     }
     const given = (p ?? t) as string | undefined;
+    // neutron-lib's _validate_privileges: only an admin (or advsvc) names another project.
+    if (given !== undefined && given !== ctx.projectId && !ctx.isAdmin && !ctx.isAdvsvc) {
+      throw badRequest("Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin or advsvc privileges");
+    }
     if (given !== undefined && given !== '') return given;
     if (!ctx.projectId) {
       throw badRequest('Running without keystone AuthN requires that tenant_id is specified');
@@ -155,6 +164,20 @@ export class CollectionController {
     this.enforceWrite(ctx, verb, { ...target, shared: isShared }, given);
   }
 
+  /** create_<resource> on `item` as if the caller owned its parent (and shared it): 403 if denied even so. */
+  private enforceAsParentOwner(ctx: RequestContext, item: Rec, parentResource: string): void {
+    const action = `create_${this.policyName}`;
+    const owner = ctx.projectId;
+    const target: Rec = {
+      shared: true,
+      ...item,
+      tenant_id: item.project_id,
+      [`${parentResource}:tenant_id`]: owner,
+      [`${parentResource}:project_id`]: owner,
+    };
+    if (!this.allowed(ctx, action, target)) throw policyNotAuthorized(action);
+  }
+
   /** Create/update: the action itself and each attribute rule that the request touches. */
   private enforceWrite(ctx: RequestContext, verb: 'create' | 'update', target: Rec, given: Rec): void {
     const action = `${verb}_${this.policyName}`;
@@ -218,21 +241,31 @@ export class CollectionController {
   async create(ctx: RequestContext, body: unknown, parentId?: string): Promise<{ status: number; body: Rec }> {
     const b = body as Rec | null;
     const bulk = b && typeof b === 'object' && Array.isArray(b[this.def.collection]);
+    // A bulk item may come wrapped ({"security_group": {...}}), as Neutron's prepare_request_body takes it.
+    const unwrap = (item: unknown): unknown =>
+      item && typeof item === 'object' && !Array.isArray(item) && this.def.name in item ? (item as Rec)[this.def.name] : item;
     const rawItems: unknown[] = bulk
-      ? (b![this.def.collection] as unknown[])
+      ? (b![this.def.collection] as unknown[]).map(unwrap)
       : b && typeof b === 'object' && this.def.name in b
         ? [b[this.def.name]]
         : (() => {
             throw badRequest(`Unable to find '${this.def.name}' in request body`);
           })();
     if (bulk && rawItems.length === 0) throw badRequest(`No ${this.def.collection} given in bulk request`);
-    const items = rawItems.map((r) => this.prepareCreate(ctx, r));
+    const items: Rec[] = [];
+    for (const r of rawItems) {
+      items.push(this.prepareCreate(ctx, r));
+      if (items.length % YIELD_EVERY === 0) await letOthersRun();
+    }
     if (parentId !== undefined && this.def.parent) for (const item of items) item[this.def.parent.idAttr] = parentId;
     const givenKeys = rawItems.map((r) => r as Rec);
     const cache = new Map<string, string | null>();
     const parent = this.def.parent;
     for (let i = 0; i < items.length; i++) {
       const parentId = parent ? items[i]![parent.idAttr] : undefined;
+      // Neutron enforces the action before it looks the parent up: an action the caller may not
+      // take even on a parent of its own (an admin-only QoS rule) is a 403 whatever the parent is.
+      if (parent && typeof parentId === 'string') this.enforceAsParentOwner(ctx, items[i]!, parent.resource);
       // Checked once per parent: later items of a bulk request on the same network reuse it.
       if (typeof parentId === 'string' && this.handler.checkParent && !cache.has(parentId)) {
         const owner = await this.handler.checkParent(ctx, parentId);
@@ -240,9 +273,14 @@ export class CollectionController {
       }
       const target = await this.target(ctx, items[i]!, cache);
       await this.enforceWriteShared(ctx, 'create', target, pick(items[i]!, Object.keys(givenKeys[i]!)));
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await letOthersRun();
     }
     const created = await this.handler.create(ctx, items);
-    const shown = await Promise.all(created.map(async (c) => this.present(ctx, c, await this.target(ctx, c, cache), [])));
+    const shown: Rec[] = [];
+    for (const c of created) {
+      shown.push(this.present(ctx, c, await this.target(ctx, c, cache), []));
+      if (shown.length % YIELD_EVERY === 0) await letOthersRun();
+    }
     return { status: 201, body: bulk ? { [this.def.collection]: shown } : { [this.def.name]: shown[0] } };
   }
 

@@ -15,6 +15,9 @@ export function parseQueryString(qs: string): QueryParams {
   return out;
 }
 
+/** The largest LIMIT sent to the database: every backend takes a 32-bit one. */
+const MAX_LIMIT = 2 ** 31 - 1;
+
 const splitTags = (vals: string[] | undefined) => (vals ? vals.flatMap((v) => v.split(',')).filter((t) => t !== '') : undefined);
 
 export function parseListQuery(params: QueryParams, def: ResourceDef, maxLimit: number): ListQuery {
@@ -47,7 +50,8 @@ export function parseListQuery(params: QueryParams, def: ResourceDef, maxLimit: 
   const rawLimit = params.limit?.[0];
   if (rawLimit !== undefined) {
     if (!/^\d+$/.test(rawLimit.trim())) throw badRequest(`Limit must be an integer 0 or greater and not '${rawLimit}'`);
-    limit = parseInt(rawLimit, 10);
+    // Beyond 2^31 - 1 no list is that long; a larger number would reach SQL as a float (1e+23).
+    limit = Math.min(parseInt(rawLimit, 10), MAX_LIMIT);
   }
   if (maxLimit > 0) limit = Math.min(maxLimit, limit ?? 0) || maxLimit;
   if (!limit) limit = null;

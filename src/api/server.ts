@@ -3,14 +3,18 @@
 // error body, request ids and auth on each call.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { pino } from 'pino';
 import type { RequestContext } from '../core/context.js';
 import type { ExtensionInfo } from '../definitions/extensions.js';
 import { NeutronError, badRequest, policyNotAuthorized, serviceUnavailable } from '../core/errors.js';
 import { CollectionController } from './controller.js';
 import { paginationLinks, parseListQuery, parseQueryString } from './query.js';
+import { checkBody, NUL_IN_URL } from './body.js';
 import type { ApiRoute, ApiServices } from '../core/api-route.js';
 import type { Rec } from '../core/resource.js';
+import { toJson } from './json.js';
 
 export type Authenticator = (req: FastifyRequest, requestId: string) => Promise<RequestContext>;
 
@@ -19,6 +23,9 @@ export interface ApiOptions {
   extensions: ExtensionInfo[];
   authenticate: Authenticator;
   paginationMaxLimit: number;
+  /** Bulk creates: refused when false ([DEFAULT] allow_bulk); at most this many items each. */
+  allowBulk?: boolean;
+  maxBulkItems?: number;
   logger?: boolean;
   /** The routes plugins declare beyond their collections. */
   routes?: ApiRoute[];
@@ -41,7 +48,8 @@ declare module 'fastify' {
   }
 }
 
-const REVISION_RE = /^revision_number=(\d+)$/;
+// Python int(): an optional sign and surrounding blanks (revision_number=-1 is a valid, stale, constraint).
+const REVISION_RE = /^revision_number=\s*([+-]?\d+)\s*$/;
 
 /** If-Match: revision_number=N (Neutron's revision-if-match); other ETags are ignored. */
 function expectedRevision(req: FastifyRequest): number | undefined {
@@ -56,6 +64,50 @@ function expectedRevision(req: FastifyRequest): number | undefined {
   const m = REVISION_RE.exec(values[0]!);
   if (!m) throw badRequest('Revision number etag must be in the format of revision_number=<int>. Provided: ' + values[0]);
   return Number(m[1]);
+}
+
+/** webob's class names for the statuses Node's HTTP parser answers before any route runs. */
+const CLIENT_ERROR_TYPES: Record<number, string> = {
+  400: 'HTTPBadRequest',
+  408: 'HTTPRequestTimeout',
+  413: 'HTTPRequestEntityTooLarge',
+  414: 'HTTPRequestURITooLong',
+  415: 'HTTPUnsupportedMediaType',
+  431: 'HTTPRequestHeaderFieldsTooLarge',
+};
+
+/**
+ * Errors Node's HTTP parser finds before Fastify sees a request (a request line or headers
+ * beyond maxHeaderSize, 16 KB: HPE_HEADER_OVERFLOW): answered with a NeutronError body, as
+ * everything else, then the connection is closed (the parser cannot go on reading it).
+ */
+function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const message =
+    status === 431
+      ? 'The request line and headers are larger than the server accepts (16 KB); send fewer or shorter query parameters.'
+      : status === 408
+        ? 'The request was not received in time.'
+        : 'The request is not valid HTTP.';
+  const body = JSON.stringify(new NeutronError(status, CLIENT_ERROR_TYPES[status]!, message).toBody());
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
+}
+
+/** A bulk create ({"<collection>": [...]}) refused when bulk is off or it has too many items. */
+function checkBulk(body: unknown, collection: string, opts: ApiOptions): void {
+  const items = body && typeof body === 'object' ? (body as Record<string, unknown>)[collection] : undefined;
+  if (!Array.isArray(items)) return;
+  if (opts.allowBulk === false) throw badRequest('Bulk operation not supported');
+  const max = opts.maxBulkItems ?? 0;
+  if (max > 0 && items.length > max) {
+    throw badRequest(`Bulk request of ${items.length} ${collection} is more than [DEFAULT] max_bulk_items (${max}) allows`);
+  }
 }
 
 function baseUrl(req: FastifyRequest): string {
@@ -74,23 +126,42 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     // While closing (SIGTERM), a request that arrives on a keep-alive connection is still served,
     // with `Connection: close`, rather than refused with Fastify's own (non-Neutron) 503 body.
     return503OnClosing: false,
+    clientErrorHandler,
+    // A path segment may be a tag of 255 characters, URL-encoded (up to 12 bytes each for astral
+    // ones); Fastify's default of 100 answered 414 to valid tags.
+    maxParamLength: 4096,
+    // Errors of Fastify's own (a URL it cannot decode): Neutron's error body too.
+    frameworkErrors: (err, _req, reply) => {
+      const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+      const body = new NeutronError(status, CLIENT_ERROR_TYPES[status] ?? 'HTTPBadRequest', err.message).toBody();
+      void (reply as FastifyReply).status(status).send(body);
+    },
   });
   const controllers = new Map(opts.controllers.map((c) => [c.def.collection, c]));
+  app.setReplySerializer(toJson);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
     const text = String(body ?? '');
     if (text.trim() === '') return done(null, undefined);
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(text));
+      parsed = JSON.parse(text);
     } catch {
-      done(badRequest('Malformed request body: the body is not valid JSON'), undefined);
+      return done(badRequest('Malformed request body: the body is not valid JSON'), undefined);
     }
+    try {
+      checkBody(parsed);
+    } catch (err) {
+      return done(err as Error, undefined);
+    }
+    done(null, parsed);
   });
 
   app.addHook('onRequest', async (req, reply) => {
     req.requestId = String(req.id);
     reply.header('x-openstack-request-id', req.requestId);
+    if (NUL_IN_URL.test(req.url)) throw badRequest('Invalid input: the URL contains a NUL character (%00), which no name, id or filter can hold');
     const path = req.url.split('?')[0]!;
     if (path === '/' || path === '') return; // versions are public, as in Neutron
     if ((req.routeOptions.config as { public?: boolean }).public) return; // /healthcheck, /metrics
@@ -171,15 +242,21 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
         const params = parseQueryString(req.url.split('?')[1] ?? '');
         const q = parseListQuery(params, c.def, opts.paginationMaxLimit);
         const parentId = parentOf(req);
-        const items = await c.list(ctx(req), q, parentId);
-        const body: Record<string, unknown> = { [c.def.collection]: items };
+        // The links' markers are ids: asked for even when `fields` leaves id out, then dropped
+        // (Neutron's pagination helper adds it to the fields the same way).
+        const addId = q.limit !== null && q.fields.length > 0 && !q.fields.includes('id');
+        const items = await c.list(ctx(req), addId ? { ...q, fields: [...q.fields, 'id'] } : q, parentId);
         const self = nested ? `/v2.0/${nested}/${parentId}/${c.def.path ?? c.def.collection}` : base;
-        if (q.limit) body[`${c.def.collection}_links`] = paginationLinks(`${baseUrl(req)}${self}`, params, items, q);
+        const links = q.limit ? paginationLinks(`${baseUrl(req)}${self}`, params, items, q) : null;
+        if (addId) for (const item of items) delete item.id;
+        const body: Record<string, unknown> = { [c.def.collection]: items };
+        if (links) body[`${c.def.collection}_links`] = links;
         return body;
       });
     }
     if (ops.has('create')) {
       app.post(base, async (req, reply) => {
+        checkBulk(req.body, c.def.collection, opts);
         const r = await c.create(ctx(req), req.body, parentOf(req));
         return reply.status(r.status).send(r.body);
       });
@@ -236,7 +313,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
         if (status === 204) return reply.status(204).send();
         if (out === undefined) return reply.status(status).send();
         // JSON even for a null result (Neutron answers 201 with `null` to agent scheduling POSTs).
-        return reply.status(status).header('content-type', 'application/json').send(JSON.stringify(out));
+        return reply.status(status).header('content-type', 'application/json').send(toJson(out));
       },
     });
   }

@@ -30,6 +30,13 @@ export const SCHEMA = {
     service_plugins: list({ help: 'The service plugins to load (e.g. router, segments, trunk, qos).' }),
     api_extensions_path: str({ default: '', help: 'Accepted for compatibility with neutron.conf; not used.' }),
     allow_bulk: bool({ default: true, help: 'Allow the usage of the bulk API.' }),
+    max_bulk_items: int({
+      default: 1000,
+      min: 0,
+      help:
+        'neutrino only: the most items one bulk create may hold (Neutron has no such limit, only a body size); 0 means no limit. ' +
+        'One bulk create is one transaction: this bounds how long it holds the database.',
+    }),
     pagination_max_limit: int({
       default: -1,
       aliases: { infinite: -1 },
@@ -75,6 +82,12 @@ export const SCHEMA = {
     handle_internal_only_routers: bool({ default: true, help: 'L3 agent: also serve routers without an external gateway.' }),
     send_arp_for_ha: int({ default: 3, min: 0, help: 'L3 agent: gratuitous ARPs sent for an address that appears on a gateway (0: none).' }),
     periodic_interval: int({ default: 40, min: 0, help: 'L3 agent: seconds between full syncs with the server (0: only at start).' }),
+    enable_metadata_proxy: bool({
+      default: true,
+      help: 'L3 agent: run the metadata proxy (haproxy on port 9697, 169.254.169.254:80 redirected to it) in each router namespace.',
+    }),
+    min_rtr_adv_interval: int({ default: 30, min: 3, help: "L3 agent: MinRtrAdvInterval of the routers' radvd (seconds)." }),
+    max_rtr_adv_interval: int({ default: 100, min: 4, help: "L3 agent: MaxRtrAdvInterval of the routers' radvd (seconds)." }),
     enable_isolated_metadata: bool({
       default: false,
       help: 'DHCP agent: serve metadata (169.254.169.254 proxy in qdhcp-<network>) on networks whose subnets have no router interface at their gateway.',

@@ -1,5 +1,35 @@
 // Neutron's error body: {"NeutronError": {"type", "message", "detail"}} with the HTTP status
 // Neutron gives each exception class (neutron_lib.exceptions mapped in api/v2/base.py FAULT_MAP).
+
+/**
+ * The longest message an error carries. Neutron echoes rejected values in full (a 1 MB
+ * description gives a 1 MB error); here every message is cut at this many characters.
+ */
+export const MAX_MESSAGE_LENGTH = 2048;
+/** How much of a rejected value a message quotes (`brief`). */
+const MAX_ECHO_LENGTH = 255;
+
+/** `text` cut to at most `max` UTF-16 units without splitting a surrogate pair, with "..." when cut. */
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 3;
+  const c = text.charCodeAt(end - 1);
+  if (c >= 0xd800 && c <= 0xdbff) end--;
+  return `${text.slice(0, end)}...`;
+}
+
+/** A rejected value as a message quotes it: strings as they are, others as JSON, both cut short. */
+export function brief(v: unknown): string {
+  if (typeof v === 'string') return truncate(v, MAX_ECHO_LENGTH);
+  let text: string;
+  try {
+    text = JSON.stringify(v) ?? String(v);
+  } catch {
+    text = Object.prototype.toString.call(v); // too deep or cyclic: say only what it is
+  }
+  return truncate(text, MAX_ECHO_LENGTH);
+}
+
 export class NeutronError extends Error {
   constructor(
     readonly status: number,
@@ -8,7 +38,7 @@ export class NeutronError extends Error {
     readonly detail = '',
     readonly headers: Record<string, string> = {},
   ) {
-    super(message);
+    super(truncate(message, MAX_MESSAGE_LENGTH));
   }
   toBody(): { NeutronError: { type: string; message: string; detail: string } } {
     return { NeutronError: { type: this.type, message: this.message, detail: this.detail } };

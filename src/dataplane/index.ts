@@ -1,5 +1,5 @@
 // The dataplane layer: how to read and change the kernel (links, bridges, FDB, neighbours,
-// namespaces, nftables, dnsmasq, haproxy). It knows nothing of Neutron's model; agents build desired
+// namespaces, nftables, dnsmasq, haproxy, radvd). It knows nothing of Neutron's model; agents build desired
 // state in these terms and call the reconcile functions.
 export * from './exec.js';
 export * from './values.js';
@@ -12,4 +12,5 @@ export * from './routes.js';
 export * from './nftables.js';
 export * from './dnsmasq.js';
 export * from './haproxy.js';
+export * from './radvd.js';
 export * from './monitor.js';

@@ -12,6 +12,12 @@ export type DialectName = 'sqlite' | 'postgres' | 'mysql';
 
 export interface Db {
   kysely: Kysely<Database>;
+  /**
+   * For reads outside a transaction (lists, shows). On a SQLite file a second, read-only
+   * connection: WAL lets it read the last commit while a write transaction holds the first one,
+   * so a long bulk create does not make every list wait for it. Elsewhere the same as `kysely`.
+   */
+  reader: Kysely<Database>;
   dialect: DialectName;
   /** Human-readable target without the password, for logs. */
   describe: string;
@@ -104,7 +110,13 @@ export function openDb(url: string, poolOptions: number | PoolOptions = 10): Db 
     // leaves, the tables' last pages) are then copied back once instead of every ~80 commits.
     sqlite.pragma('wal_autocheckpoint = 10000');
     const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-    return { kysely, dialect: 'sqlite', describe: `sqlite:${p.file}`, close: () => kysely.destroy() };
+    // A memory database is private to its connection: it has no second one.
+    const reader = p.file === ':memory:' ? kysely : sqliteReader(p.file!);
+    const close = async () => {
+      if (reader !== kysely) await reader.destroy();
+      await kysely.destroy();
+    };
+    return { kysely, reader, dialect: 'sqlite', describe: `sqlite:${p.file}`, close };
   }
   if (p.dialect === 'postgres') {
     const pool = new pg.Pool({
@@ -132,6 +144,7 @@ export function openDb(url: string, poolOptions: number | PoolOptions = 10): Db 
     const poolUse = () => ({ open: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: poolSize });
     return {
       kysely,
+      reader: kysely,
       dialect: 'postgres',
       describe: `postgresql://${p.host}:${p.port ?? 5432}/${p.database}`,
       close: () => kysely.destroy(),
@@ -163,6 +176,7 @@ export function openDb(url: string, poolOptions: number | PoolOptions = 10): Db 
   });
   return {
     kysely,
+    reader: kysely,
     dialect: 'mysql',
     describe: `mysql://${p.host}:${p.port ?? 3306}/${p.database}`,
     close: () => kysely.destroy(),
@@ -216,6 +230,30 @@ function bound(conn: RawConnection, ms: number, socketOf: (c: RawConnection) => 
     const timer = setTimeout(kill, ms);
     return out.finally(() => clearTimeout(timer));
   };
+}
+
+/**
+ * The read-only second connection of a SQLite file, opened on first use (the writer has made the
+ * file and its WAL by then).
+ */
+function sqliteReader(file: string): Kysely<Database> {
+  let db: SqliteDatabase.Database | undefined;
+  const open = () => {
+    if (!db) {
+      db = new SqliteDatabase(file, { readonly: true, fileMustExist: true });
+      db.pragma('busy_timeout = 10000');
+    }
+    return db;
+  };
+  let cached: SqliteDialectDatabase | undefined;
+  return new Kysely<Database>({
+    dialect: new SqliteDialect({
+      database: async () => {
+        cached ??= withStatementCache(open());
+        return cached;
+      },
+    }),
+  });
 }
 
 /**

@@ -14,11 +14,13 @@ import * as m009 from './migrations/009_trunk.js';
 import * as m010 from './migrations/010_agent_scheduling.js';
 import * as m011 from './migrations/011_metering_segments.js';
 import * as m012 from './migrations/012_port_bindings.js';
-import * as m013 from './migrations/013_l3_ha.js';
+import * as m013 from './migrations/013_auto_allocate_service_types.js';
+import * as m014 from './migrations/014_l3_ha.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '001_core': m001, '002_agents': m002, '003_security_groups': m003, '004_l3': m004, '005_subnetpools_rbac': m005, '007_dhcp': m007,
-  '008_qos': m008, '009_trunk': m009, '010_agent_scheduling': m010, '011_metering_segments': m011, '012_port_bindings': m012, '013_l3_ha': m013,
+  '008_qos': m008, '009_trunk': m009, '010_agent_scheduling': m010, '011_metering_segments': m011, '012_port_bindings': m012,
+  '013_auto_allocate_service_types': m013, '014_l3_ha': m014,
 };
 
 /**

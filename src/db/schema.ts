@@ -21,6 +21,19 @@ export interface NetworkTable extends StandardColumns {
   router_external: Bool;
   port_security_enabled: Bool;
   availability_zone_hints: string; // JSON list
+  /** auto-allocated-topology: the default external network (migration 013). */
+  is_default: Bool;
+}
+
+export interface SubnetServiceTypeTable {
+  subnet_id: string;
+  service_type: string;
+}
+
+export interface AutoAllocatedTopologyTable {
+  project_id: string;
+  network_id: string;
+  router_id: string | null;
 }
 
 export interface NetworkSegmentTable {
@@ -405,6 +418,8 @@ export interface Database {
   portdnses: PortDnsTable;
   networkdnsdomains: NetworkDnsDomainTable;
   port_inactive_bindings: PortInactiveBindingTable;
+  auto_allocated_topologies: AutoAllocatedTopologyTable;
+  subnet_service_types: SubnetServiceTypeTable;
 }
 
 /** A project's HA network (Neutron's ha_router_networks). */

@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { AttributeDef, ColumnDef, Validator } from '../core/definition.js';
 import { invalidAttribute } from '../core/errors.js';
-import { boolean, filterBool, string, uuid } from './validators.js';
+import { boolean, filterBool, filterInt, string, uuid } from './validators.js';
 
 /** Stored in the column of the attribute's name, as it is. */
 export const COLUMN: ColumnDef = {};
@@ -48,7 +48,7 @@ export const standardAttrs: Record<string, AttributeDef> = {
   },
   revision_number: {
     allowPost: false, allowPut: false, visible: true, filter: true, sortKey: true, extension: 'standard-attr-revisions',
-    column: COLUMN,
+    filterConvert: filterInt, column: COLUMN,
   },
   tags: { allowPost: false, allowPut: false, visible: true, extension: 'standard-attr-tag' },
 };

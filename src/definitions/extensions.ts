@@ -18,6 +18,7 @@ export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
   ext('standard-attr-revisions', 'Resource revision numbers', 'revision_number on resources, and If-Match revision constraints.'),
   ext('revision-if-match', 'If-Match constraints based on revision_number', 'Updates and deletes honour If-Match: revision_number=N.'),
   ext('standard-attr-tag', 'Tag support for resources with standard attributes', 'Tags on networks, subnets and ports, with tag filters.'),
+  ext('tag-ports-during-bulk-creation', 'Tag Ports During Bulk Creation', 'Allow to tag ports during bulk creation', '2019-12-29T19:00:00-00:00'),
   ext('tag-ext', 'Tag support for resources', 'Tag sub-resource on standard-attribute resources.'),
   // The first tagging extension (networks only); clients such as Tempest still look for its alias.
   ext('tag', 'Tag support', 'Tags on networks through the /tags sub-resource.'),
@@ -25,6 +26,7 @@ export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
   ext('multi-provider', 'Multi Provider Network', 'Networks made of several segments.'),
   ext('external-net', 'Neutron external network', 'Networks that routers can use as external gateways.'),
   ext('net-mtu', 'Network MTU', 'The MTU of each network.'),
+  ext('subnet-service-types', 'Subnet service types', 'Provides ability to set the subnet service_types field', '2016-03-03T00:00:00-00:00'),
   ext('net-mtu-writable', 'Network MTU (writable)', 'The MTU of a network can be set on create and update.'),
   ext('binding', 'Port Binding', 'Host, VIF type and VNIC type binding of ports.'),
   ext('binding-extended', 'Port Bindings Extended', 'Port binding attributes are exposed to administrators.'),
@@ -49,8 +51,10 @@ export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
   ext('extraroute', 'Neutron Extra Route', 'Extra routes configuration for L3 router', '2013-02-01T10:00:00-00:00'),
   ext('extraroute-atomic', 'Atomically add/remove extra routes', 'Edit extra routes of a router on server side by atomically adding/removing extra routes', '2019-07-10T00:00:00+00:00'),
   ext('fip-port-details', 'Floating IP Port Details Extension', 'Add port_details attribute to Floating IP resource', '2018-04-09T10:00:00-00:00'),
+  ext('floatingip-pools', 'Floating IP Pools Extension', 'Provides a floating IP pools API.', '2018-03-21T10:00:00-00:00'),
   // Address management and RBAC (src/plugins/subnetpools, src/plugins/rbac).
   ext('subnet_allocation', 'Subnet Allocation', 'Enables allocation of subnets from a subnet pool', '2015-03-30T10:00:00-00:00'),
+  ext('auto-allocated-topology', 'Auto Allocated Topology Services', 'Auto Allocated Topology Services.', '2016-01-01T00:00:00-00:00'),
   ext('default-subnetpools', 'Default Subnetpools', 'Provides ability to mark and use a subnetpool as the default.', '2016-02-18T18:00:00-00:00'),
   ext('subnetpool-prefix-ops', 'Subnet Pool Prefix Operations', 'Provides support for adjusting the prefix list of subnet pools', '2019-02-08T10:00:00-00:00'),
   ext('subnet_onboard', 'Subnet Onboard', 'Provides support for onboarding subnets into subnet pools', '2018-12-18T09:00:00-00:00'),

@@ -51,6 +51,12 @@ export const networkDef: ResourceDef = {
       filterConvert: filterBool, enforcePolicy: true, extension: 'external-net',
       column: columnNamed('router_external', BOOL_COLUMN),
     },
+    // The default external network of auto-allocation (Neutron keeps it with the external flag).
+    is_default: {
+      allowPost: true, allowPut: true, default: false, validate: boolean, visible: true, filter: true,
+      filterConvert: filterBool, enforcePolicy: true, requiredByPolicy: true, extension: 'auto-allocated-topology',
+      column: BOOL_COLUMN,
+    },
     port_security_enabled: {
       allowPost: true, allowPut: true, default: true, validate: boolean, visible: true, filter: true,
       filterConvert: filterBool, enforcePolicy: true, extension: 'port-security', column: BOOL_COLUMN,

@@ -3,6 +3,9 @@
 import type { ResourceDef } from '../core/definition.js';
 import { adminStateAttr, BOOL_COLUMN, COLUMN, columnNamed, idAttr, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
 import { invalidAttribute } from '../core/errors.js';
+
+/** neutron's tagging MAX_TAG_LEN. */
+const MAX_TAG_LEN = 255;
 import { boolean, dict, dictOrEmpty, filterBool, list, macAddress, oneOf, string, uuid, uuidOrNull } from './validators.js';
 import { securityGroupIdList } from './security-group.js';
 import { portDnsAttrs } from './dns.js';
@@ -48,6 +51,14 @@ const dhcpOpts = (v: unknown, attr: string) => {
 export const GENERATE_MAC = Symbol('GENERATE_MAC');
 const macOrGenerate = (v: unknown, attr: string) => (v === null ? GENERATE_MAC : macAddress(v, attr));
 
+/** type:list_of_unique_strings with tags' length limit. */
+function portTags(v: unknown, attr: string): string[] {
+  const tags = list(string(MAX_TAG_LEN))(v, attr) as string[];
+  const dups = tags.filter((t, i) => tags.indexOf(t) !== i);
+  if (dups.length) throw invalidAttribute(attr, `Duplicate items in the list: '${[...new Set(dups)].join(', ')}'`);
+  return tags;
+}
+
 export const portDef: ResourceDef = {
   name: 'port',
   collection: 'ports',
@@ -65,6 +76,8 @@ export const portDef: ResourceDef = {
     status: { allowPost: false, allowPut: false, visible: true, filter: true, sortKey: true, column: COLUMN },
     ...projectAttrs,
     ...standardAttrs,
+    // tag-ports-during-bulk-creation: a port takes its tags on create too (Neutron's TAG_ATTRIBUTE_MAP_PORTS).
+    tags: { allowPost: true, allowPut: false, default: [], validate: portTags, visible: true, extension: 'standard-attr-tag' },
     'binding:host_id': { allowPost: true, allowPut: true, default: '', validate: string(255), visible: true, filter: true, enforcePolicy: true, extension: 'binding',
       column: columnNamed('binding_host_id'),
     },

@@ -1,7 +1,7 @@
 // subnets: core attributes (CIDR, gateway, pools, DNS, host routes, DHCP, IPv6 modes).
 import type { ResourceDef } from '../core/definition.js';
 import { BOOL_COLUMN, COLUMN, idAttr, ipAddressOrNull, nameAttr, NOT_SPECIFIED, projectAttrs, standardAttrs } from './common.js';
-import { invalidAttribute } from '../core/errors.js';
+import { badRequest, invalidAttribute, NeutronError } from '../core/errors.js';
 import { boolean, filterBool, filterInt, list, oneOf, string, toInt, uuid, uuidOrNull, dict } from './validators.js';
 
 export const IPV6_MODES = ['dhcpv6-stateful', 'dhcpv6-stateless', 'slaac'] as const;
@@ -25,6 +25,26 @@ const routeList = (v: unknown, attr: string) => {
   return l;
 };
 
+/**
+ * neutron-lib's validate_subnet_service_types as it behaves: it means to take device owners
+ * ('network:', 'neutron:', 'compute:' prefixes) but adds 'compute:' to its prefix list letter by
+ * letter, so any string starting with 'network:', 'neutron:' or one of c o m p u t e : passes
+ * (tempest's 'test:type_1' among them). Clients rely on that; neutrino takes the same.
+ */
+const SERVICE_TYPE_PREFIXES = ['network:', 'neutron:', ...'compute:'];
+function serviceTypes(v: unknown, attr: string): string[] {
+  if (v === null || (Array.isArray(v) && v.length === 0)) return [];
+  if (!Array.isArray(v)) throw badRequest('Subnet service types must be a list.');
+  for (const t of v) {
+    if (typeof t !== 'string') throw new NeutronError(400, 'InvalidInputSubnetServiceType', `Subnet service type ${JSON.stringify(t)} is not a string.`);
+    if (t.length > 255 || !SERVICE_TYPE_PREFIXES.some((p) => t.startsWith(p))) {
+      throw new NeutronError(400, 'InvalidSubnetServiceType', `Subnet service type ${t} does not correspond to a valid device owner.`);
+    }
+  }
+  void attr;
+  return v as string[];
+}
+
 export const subnetDef: ResourceDef = {
   name: 'subnet',
   collection: 'subnets',
@@ -45,10 +65,13 @@ export const subnetDef: ResourceDef = {
     enable_dhcp: { allowPost: true, allowPut: true, default: true, validate: boolean, visible: true, filter: true, filterConvert: filterBool, sortKey: true, column: BOOL_COLUMN },
     ipv6_ra_mode: { allowPost: true, allowPut: false, default: null, validate: v6mode, visible: true, filter: true, sortKey: true, column: COLUMN },
     ipv6_address_mode: { allowPost: true, allowPut: false, default: null, validate: v6mode, visible: true, filter: true, sortKey: true, column: COLUMN },
+    // Whether the subnet's network is shared with the caller: a filter only, never shown (Neutron's).
+    shared: { allowPost: false, allowPut: false, default: false, visible: false, filter: true, filterConvert: filterBool, requiredByPolicy: true },
     ...projectAttrs,
     ...standardAttrs,
     segment_id: { allowPost: true, allowPut: true, default: null, validate: uuidOrNull, visible: true, filter: true, sortKey: true, enforcePolicy: true, extension: 'segment', column: COLUMN },
-    service_types: { allowPost: true, allowPut: true, default: [], validate: list(string(255)), visible: true, filter: true, enforcePolicy: true, extension: 'subnet-service-types' },
+    // No enforce_policy in neutron-lib: its create/update_subnet:service_types rules never apply.
+    service_types: { allowPost: true, allowPut: true, default: [], validate: serviceTypes, visible: true, filter: true, extension: 'subnet-service-types' },
     use_default_subnetpool: { allowPost: true, allowPut: false, default: false, validate: boolean, visible: false, extension: 'default-subnetpools' },
   },
 };

@@ -1,10 +1,26 @@
 // Attribute validators and converters, modelled on neutron_lib.api.validators/converters.
 // Each returns the (converted) value or throws a 400 whose message names the attribute.
-import { invalidAttribute, invalidInput } from '../core/errors.js';
+import { brief, invalidAttribute, invalidInput } from '../core/errors.js';
 import type { Validator } from '../core/definition.js';
 
+/** A value as error messages quote it, cut short (core/errors.ts brief()). */
+const show = brief;
 
-const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+/** A string's length as Python's len() counts it (code points), which Neutron's max lengths use. */
+export function codePoints(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length - 1; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
 
 export const UUID_RE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
 
@@ -14,7 +30,7 @@ export function isUuid(v: unknown): v is string {
 
 export const string = (maxLen?: number): Validator => (v, attr) => {
   if (typeof v !== 'string') throw invalidAttribute(attr, `'${show(v)}' is not a valid string`);
-  if (maxLen !== undefined && v.length > maxLen) throw invalidAttribute(attr, `'${v}' exceeds maximum length of ${maxLen}`);
+  if (maxLen !== undefined && v.length > maxLen && codePoints(v) > maxLen) throw invalidAttribute(attr, `'${show(v)}' exceeds maximum length of ${maxLen}`);
   return v;
 };
 
@@ -45,6 +61,10 @@ export function toInt(v: unknown, _attr: string): number {
   if (typeof v === 'string' && /^[+-]?\d+$/.test(v.trim())) return parseInt(v, 10);
   throw invalidInput(`'${show(v)}' is not an integer`);
 }
+
+/** The range of the SQL `integer` columns integers are stored in (32 bits on every backend). */
+export const INT_COLUMN_MIN = -(2 ** 31);
+export const INT_COLUMN_MAX = 2 ** 31 - 1;
 
 export const intRange = (min: number, max: number): Validator => (v, attr) => {
   const n = toInt(v, attr);
@@ -90,4 +110,12 @@ export const macAddress: Validator = (v, attr) => {
 
 /** Query-string converters for filters. */
 export const filterBool = (raw: string) => toBoolean(raw);
-export const filterInt = (raw: string, attr: string) => toInt(raw, attr);
+/**
+ * An integer filter. Beyond the column's 32 bits no row can match; it is refused (PostgreSQL
+ * would fail to bind it against the column's type).
+ */
+export const filterInt = (raw: string, attr: string) => {
+  const n = toInt(raw, attr);
+  if (n < INT_COLUMN_MIN || n > INT_COLUMN_MAX) throw invalidInput(`'${show(raw)}' is out of range for the integer filter ${attr}`);
+  return n;
+};

@@ -37,6 +37,13 @@ export const ipAddressGenerationFailure = (subnetId: string) =>
 export const ipAddressGenerationFailureNetwork = (networkId: string) =>
   new NeutronError(409, 'IpAddressGenerationFailure', `No more IP addresses available on network ${networkId}.`);
 
+export const ipAddressGenerationFailureNoMatchingSubnet = (networkId: string, serviceType: string) =>
+  new NeutronError(
+    409,
+    'IpAddressGenerationFailureNoMatchingSubnet',
+    `No valid service subnet for the given device owner, network ${networkId}, service type ${serviceType}.`,
+  );
+
 export const ipAddressAlreadyAllocated = (ip: string, subnetId: string) =>
   new NeutronError(409, 'IpAddressAlreadyAllocated', `IP address ${ip} already allocated in subnet ${subnetId}`);
 

@@ -165,6 +165,8 @@ export async function createServer(
     authenticate: opts.authenticate ?? makeAuthenticator(cfg, policy),
     paginationMaxLimit: cfg.DEFAULT.pagination_max_limit,
     isUnavailable: isConnectionError,
+    allowBulk: cfg.DEFAULT.allow_bulk,
+    maxBulkItems: cfg.DEFAULT.max_bulk_items,
     logger: opts.logger ?? false,
     routes,
     allowed,

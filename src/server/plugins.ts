@@ -6,6 +6,7 @@
 import { ConfigError, type Config } from '../config/index.js';
 import type { PluginDefinition } from '../plugins/contract.js';
 import { agentsPlugin } from '../plugins/agents/plugin.js';
+import { autoAllocatePlugin } from '../plugins/auto-allocate/plugin.js';
 import { dhcpPlugin } from '../plugins/dhcp/plugin.js';
 import { routerPlugin } from '../plugins/l3/plugin.js';
 import { meteringPlugin } from '../plugins/metering/plugin.js';
@@ -20,7 +21,15 @@ import { trunkPlugin } from '../plugins/trunk/plugin.js';
 
 const CORE: readonly PluginDefinition[] = [ml2Plugin, securityGroupPlugin, agentsPlugin, dhcpPlugin, metadataPlugin, addressManagementPlugin];
 /** In load order (QoS after router: its floating IP policies need the router's floating IPs). */
-const SERVICES: readonly PluginDefinition[] = [routerPlugin, qosPlugin, trunkPlugin, segmentsPlugin, meteringPlugin, ipAvailabilityPlugin];
+const SERVICES: readonly PluginDefinition[] = [
+  routerPlugin,
+  qosPlugin,
+  trunkPlugin,
+  segmentsPlugin,
+  meteringPlugin,
+  ipAvailabilityPlugin,
+  autoAllocatePlugin,
+];
 /** Loaded whether named or not (Neutron's DEFAULT_SERVICE_PLUGINS that neutrino has). */
 const DEFAULT_SERVICES = new Set(['network_ip_availability']);
 /** Neutron's default service plugins whose work neutrino's core does (tags, timestamps, revisions): accepted. */

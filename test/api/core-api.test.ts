@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
 import { ADMIN, ALICE, BOB, startServer, type TestServer } from '../helpers/server.js';
 import { assertError } from '../helpers/assert-error.js';
+import { eui64Address } from '../../src/ipam/index.js';
 
 for (const backend of BACKENDS) {
   describe(`core API on ${backend.name}`, { skip: await skipUnless(backend) }, () => {
@@ -87,6 +88,81 @@ for (const backend of BACKENDS) {
       );
       assertError(await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 6, cidr: '10.0.0.0/24' } }), 400);
       assert.equal((await s.req('GET', `/v2.0/subnets?network_id=${n.id}`)).body.subnets.length, 0);
+    });
+
+    it('lets only an admin name another project on create (neutron-lib _validate_privileges)', async () => {
+      const n = await createNet();
+      const other = await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, project_id: 'some-other-project' } }, ALICE);
+      assertError(other, 400, 'HTTPBadRequest', 'requires admin or advsvc privileges');
+      assertError(await s.req('POST', '/v2.0/networks', { network: { tenant_id: 'some-other-project' } }, ALICE), 400);
+      const own = await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, project_id: ALICE.project } }, ALICE);
+      assert.equal(own.status, 201, JSON.stringify(own.body));
+      const byAdmin = await s.req('POST', '/v2.0/networks', { network: { tenant_id: 'some-other-project' } }, ADMIN);
+      assert.equal(byAdmin.status, 201, JSON.stringify(byAdmin.body));
+      assert.equal(byAdmin.body.network.project_id, 'some-other-project');
+    });
+
+    it('tags ports on create, in bulk too (tag-ports-during-bulk-creation)', async () => {
+      const n = await createNet();
+      const r = await s.req('POST', '/v2.0/ports', {
+        ports: [{ port: { network_id: n.id, name: 'a', tags: ['tag-1', 'tag-2'] } }, { port: { network_id: n.id, name: 'b' } }],
+      });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.deepEqual(
+        r.body.ports.map((p: any) => p.tags),
+        [['tag-1', 'tag-2'], []],
+      );
+      const shown = await s.req('GET', `/v2.0/ports?tags=tag-2&network_id=${n.id}`);
+      assert.deepEqual(
+        shown.body.ports.map((p: any) => p.name),
+        ['a'],
+      );
+      assertError(await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, tags: ['x', 'x'] } }), 400);
+      assertError(await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, tags: 'x' } }), 400);
+      assertError(await s.req('PUT', `/v2.0/ports/${r.body.ports[0].id}`, { port: { tags: ['y'] } }), 400);
+    });
+
+    it('allocates from the subnets serving the port device owner (subnet-service-types)', async () => {
+      const n = await createNet();
+      const sub = async (cidr: string, service_types?: string[]) => {
+        // The network's owner sets them: neutron-lib gives service_types no enforce_policy.
+        const r = await s.req(
+          'POST',
+          '/v2.0/subnets',
+          { subnet: { network_id: n.id, ip_version: 4, cidr, ...(service_types ? { service_types } : {}) } },
+          ALICE,
+        );
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+        return r.body.subnet;
+      };
+      const a = await sub('10.61.1.0/24', ['test:type_1', 'network:distributed']);
+      const b = await sub('10.61.2.0/24', ['compute:nova']);
+      assert.deepEqual(a.service_types, ['network:distributed', 'test:type_1']);
+      const port = async (device_owner: string) => {
+        const r = await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, device_owner } });
+        return r;
+      };
+      const p1 = await port('test:type_1');
+      assert.equal(p1.status, 201, JSON.stringify(p1.body));
+      assert.deepEqual(
+        p1.body.port.fixed_ips.map((f: any) => f.subnet_id),
+        [a.id],
+      );
+      assert.equal((await port('compute:nova')).body.port.fixed_ips[0].subnet_id, b.id);
+      // No subnet serves this owner and none is open to all.
+      assertError(await port('network:router_interface_x'), 409, 'IpAddressGenerationFailureNoMatchingSubnet');
+      const open = await sub('10.61.3.0/24');
+      assert.equal((await port('network:other')).body.port.fixed_ips[0].subnet_id, open.id);
+      // A typed subnet comes first for its owner even with an untyped one there.
+      assert.equal((await port('compute:nova')).body.port.fixed_ips[0].subnet_id, b.id);
+      assertError(
+        await s.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, cidr: '10.61.4.0/24', service_types: ['bogus'] } }),
+        400,
+        'InvalidSubnetServiceType',
+      );
+      const upd = await s.req('PUT', `/v2.0/subnets/${b.id}`, { subnet: { service_types: [] } });
+      assert.deepEqual(upd.body.subnet.service_types, []);
+      assert.equal(upd.body.subnet.revision_number, b.revision_number + 1);
     });
 
     it('creates networks in bulk, all or nothing', async () => {
@@ -228,7 +304,15 @@ for (const backend of BACKENDS) {
       assert.equal(slaac.ip_address, expected);
       const q = await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, fixed_ips: [{ ip_address: '10.2.0.50' }] } });
       assert.equal(q.status, 201, JSON.stringify(q.body));
-      assert.deepEqual(q.body.port.fixed_ips, [{ subnet_id: sn.id, ip_address: '10.2.0.50' }]);
+      // Explicit fixed IPs still get the SLAAC subnet's address, as in Neutron.
+      const sortedIps = (l: Array<{ subnet_id: string; ip_address: string }>) => [...l].sort((x, y) => x.ip_address.localeCompare(y.ip_address));
+      assert.deepEqual(
+        sortedIps(q.body.port.fixed_ips),
+        sortedIps([
+          { subnet_id: sn.id, ip_address: '10.2.0.50' },
+          { subnet_id: v6.id, ip_address: eui64Address('2001:db8:1::/64', q.body.port.mac_address) },
+        ]),
+      );
       assertError(
         await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, fixed_ips: [{ ip_address: '10.2.0.50' }] } }),
         409,
@@ -346,6 +430,9 @@ for (const backend of BACKENDS) {
       const stale = await s.req('PUT', `/v2.0/networks/${n.id}`, { network: { name: 'y' } }, ALICE, { 'if-match': 'revision_number=0' });
       assertError(stale, 412, 'RevisionNumberConstraintFailed');
       assertError(await s.req('DELETE', `/v2.0/networks/${n.id}`, undefined, ALICE, { 'if-match': 'revision_number=7' }), 412);
+      // Python's int() reads a sign: a negative number is a stale constraint (412), not a bad header.
+      assertError(await s.req('PUT', `/v2.0/networks/${n.id}`, { network: { name: 'z' } }, ALICE, { 'if-match': 'revision_number=-1' }), 412);
+      assertError(await s.req('PUT', `/v2.0/networks/${n.id}`, { network: { name: 'z' } }, ALICE, { 'if-match': 'revision_number=x' }), 400);
       assert.equal((await s.req('GET', `/v2.0/networks/${n.id}`)).body.network.name, 'x');
     });
 

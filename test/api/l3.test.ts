@@ -69,6 +69,25 @@ for (const backend of BACKENDS) {
       assert.deepEqual((await ok('GET', '/v2.0/floatingips', undefined)).floatingips, []);
     });
 
+    it('lists the IPv4 subnets of external networks as floating IP pools, and takes a floating IP from one', async () => {
+      const v6 = (await ok('POST', '/v2.0/subnets', { subnet: { network_id: ext.id, ip_version: 6, cidr: '2001:db8:aa::/64' } }, ADMIN, 201)).subnet;
+      const second = await subnet(ext.id, { enable_dhcp: false }, ADMIN);
+      const internal = await subnet((await net()).id);
+      const pools = (await ok('GET', '/v2.0/floatingip-pools', undefined, BOB)).floatingip_pools as any[];
+      const ids = pools.map((p) => p.subnet_id);
+      assert.ok(ids.includes(extSubnet.id) && ids.includes(second.id), JSON.stringify(pools));
+      assert.ok(!ids.includes(v6.id) && !ids.includes(internal.id), JSON.stringify(pools));
+      assert.deepEqual(
+        pools.find((p) => p.subnet_id === second.id),
+        { subnet_id: second.id, subnet_name: '', tenant_id: BOB.project, project_id: BOB.project, network_id: ext.id, cidr: second.cidr },
+      );
+      const fip = (await ok('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, subnet_id: second.id } }, BOB, 201)).floatingip;
+      assert.ok(fip.floating_ip_address.startsWith(second.cidr.split('.').slice(0, 3).join('.')), fip.floating_ip_address);
+      await ok('DELETE', `/v2.0/floatingips/${fip.id}`, undefined, BOB, 204);
+      await ok('DELETE', `/v2.0/subnets/${second.id}`, undefined, ADMIN, 204);
+      await ok('DELETE', `/v2.0/subnets/${v6.id}`, undefined, ADMIN, 204);
+    });
+
     it('creates, shows, lists, updates and deletes a router with a gateway port', async () => {
       const r = await router({ admin_state_up: false, description: 'd', external_gateway_info: { network_id: ext.id } });
       assert.equal(r.status, 'ACTIVE');
@@ -427,6 +446,11 @@ for (const backend of BACKENDS) {
       assert.equal(off.port_id, null);
       assert.equal(off.router_id, null);
       assert.equal(off.fixed_ip_address, null);
+      // A blank update is the old way to disassociate (Neutron keeps it; tempest's test_blank_update).
+      await ok('PUT', `/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: p2.id } });
+      const blank = (await ok('PUT', `/v2.0/floatingips/${fip.id}`, { floatingip: {} })).floatingip;
+      assert.equal(blank.port_id, null);
+      assert.equal(blank.fixed_ip_address, null);
       // Filters.
       await ok('PUT', `/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: p1.id } });
       const byPort = (await ok('GET', `/v2.0/floatingips?port_id=${p1.id}`, undefined)).floatingips;

@@ -119,6 +119,16 @@ for (const backend of BACKENDS) {
         (await ok('GET', `/v2.0/qos/policies?tags=gold`)).policies.map((x: any) => x.id),
         [p.id],
       );
+      // Neutron's tagging extension puts them at /v2.0/policies/{id}/tags (tempest's TagQosPolicy).
+      await ok('PUT', `/v2.0/policies/${p.id}/tags`, { tags: ['silver', 'bronze'] }, ADMIN, 200);
+      assert.deepEqual((await ok('GET', `/v2.0/policies/${p.id}/tags`)).tags.sort(), ['bronze', 'silver']);
+      assert.deepEqual(
+        (await ok('GET', `/v2.0/qos/policies?tags-any=bronze,nothing`)).policies.map((x: any) => x.id),
+        [p.id],
+      );
+      assertError(await req('PUT', `/v2.0/policies/${p.id}/tags/x`, undefined, ALICE), 404);
+      assert.equal((await req('DELETE', `/v2.0/policies/${p.id}/tags`)).status, 204);
+      assert.deepEqual((await ok('GET', `/v2.0/qos/policies/${p.id}/tags`)).tags, []);
       assertError(await req('POST', '/v2.0/qos/policies', { policy: { name: 'x', bogus: 1 } }), 400);
       assert.equal((await req('DELETE', `/v2.0/qos/policies/${p.id}`)).status, 204);
       assertError(await req('GET', `/v2.0/qos/policies/${p.id}`), 404, 'QosPolicyNotFound');
@@ -153,6 +163,29 @@ for (const backend of BACKENDS) {
       assertError(await req('PUT', `/v2.0/qos/policies/${open.id}`, { policy: { shared: false } }), 409, 'RbacPolicyInUse');
       await ok('PUT', `/v2.0/networks/${n.id}`, { network: { qos_policy_id: null } }, BOB);
       assert.equal((await req('DELETE', `/v2.0/rbac-policies/${rbac.rbac_policy.id}`)).status, 204);
+    });
+
+    it("counts the owner's own use and ignores an update's new target, as Neutron's RBAC checks do", async () => {
+      // The admin's own network on its shared policy: unsharing would strand the owner's binding.
+      const mine = await policy({ shared: true });
+      const n = await net({ qos_policy_id: mine.id }, ADMIN);
+      assertError(await req('PUT', `/v2.0/qos/policies/${mine.id}`, { policy: { shared: false } }), 409, 'RbacPolicyInUse');
+      await ok('DELETE', `/v2.0/networks/${n.id}`, undefined, ADMIN, 204);
+      assert.equal((await ok('PUT', `/v2.0/qos/policies/${mine.id}`, { policy: { shared: false } })).policy.shared, false);
+      // Bob uses it through the wildcard only: moving the wildcard to Bob is checked as its delete.
+      const p = await policy();
+      const wild = (
+        await ok(
+          'POST',
+          '/v2.0/rbac-policies',
+          { rbac_policy: { object_type: 'qos_policy', object_id: p.id, action: 'access_as_shared', target_tenant: '*' } },
+          ADMIN,
+          201,
+        )
+      ).rbac_policy;
+      await net({ qos_policy_id: p.id }, BOB);
+      assertError(await req('DELETE', `/v2.0/rbac-policies/${wild.id}`), 409, 'RbacPolicyInUse');
+      assertError(await req('PUT', `/v2.0/rbac-policies/${wild.id}`, { rbac_policy: { target_tenant: BOB.project } }), 409, 'RbacPolicyInUse');
     });
 
     it('manages rules under a policy with Neutron validation and conflicts', async () => {
@@ -266,6 +299,14 @@ for (const backend of BACKENDS) {
         403,
         'PolicyNotAuthorized',
       );
+      // The rule is admin-only, so a project hears 403 before the policy is looked for (Neutron's order).
+      for (const parent of ['policy', p.id]) {
+        assertError(
+          await req('POST', `/v2.0/qos/policies/${parent}/bandwidth_limit_rules`, { bandwidth_limit_rule: { max_kbps: 1 } }, ALICE),
+          403,
+          'PolicyNotAuthorized',
+        );
+      }
       assert.equal((await req('DELETE', `/v2.0/qos/policies/${p.id}/minimum_bandwidth_rules/${min.id}`)).status, 204);
       assert.equal((await ok('GET', `/v2.0/qos/policies/${p.id}`)).policy.rules.length, 3);
     });

@@ -55,6 +55,18 @@ for (const backend of BACKENDS) {
       assert.equal((await s.req('GET', '/v2.0/security-group-rules')).status, 200);
     });
 
+    it('creates groups in bulk, each item bare or wrapped in its resource name (as tempest sends them)', async () => {
+      const r = await s.req('POST', '/v2.0/security-groups', {
+        security_groups: [{ security_group: { name: 'bulk-a' } }, { name: 'bulk-b' }],
+      });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.deepEqual(
+        r.body.security_groups.map((g: { name: string }) => g.name),
+        ['bulk-a', 'bulk-b'],
+      );
+      assertError(await s.req('POST', '/v2.0/security-groups', { security_groups: [{ security_group: { nme: 'x' } }] }), 400);
+    });
+
     it("creates a project's default group on first use, with Neutron's four rules", async () => {
       const p = freshProject();
       const groups = await listSgs(p);

@@ -37,6 +37,26 @@ for (const backend of BACKENDS) {
       assert.equal(show.status, 200, JSON.stringify(show.body));
     });
 
+    it('filters subnets on their network being shared with the caller (shared=true|false)', async () => {
+      const net = await create('networks', 'network', { name: 'shared-f', shared: true });
+      const pub = await create('subnets', 'subnet', { network_id: net.id, ip_version: 4, cidr: '10.53.0.0/24' });
+      const own = await create('networks', 'network', { name: 'own-f' }, BOB);
+      const priv = await create('subnets', 'subnet', { network_id: own.id, ip_version: 4, cidr: '10.54.0.0/24' }, BOB);
+      const ids = async (q: string, as = BOB) => {
+        const r = await s.req('GET', `/v2.0/subnets?${q}`, undefined, as);
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        return r.body.subnets.map((x: { id: string }) => x.id) as string[];
+      };
+      for (const who of [BOB, ADMIN]) {
+        const yes = await ids('shared=true', who);
+        assert.ok(yes.includes(pub.id) && !yes.includes(priv.id), JSON.stringify(yes));
+        const no = await ids('shared=False&sort_key=name&sort_dir=asc', who);
+        assert.ok(no.includes(priv.id) && !no.includes(pub.id), JSON.stringify(no));
+      }
+      const bad = await s.req('GET', '/v2.0/subnets?shared=maybe', undefined, BOB);
+      assert.equal(bad.status, 400, JSON.stringify(bad.body));
+    });
+
     it('hides the subnets of a private network from other projects', async () => {
       const net = await create('networks', 'network', { name: 'private' }, ALICE);
       const sub = await create('subnets', 'subnet', { network_id: net.id, ip_version: 4, cidr: '10.51.0.0/24' }, ALICE);

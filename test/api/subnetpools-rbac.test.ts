@@ -340,6 +340,24 @@ for (const backend of BACKENDS) {
       assert.deepEqual((await s.req('GET', '/v2.0/network-ip-availabilities')).body.network_ip_availabilities, []);
     });
 
+    it('counts an IPv6 /64 exactly: integers beyond 2^53 are written as JSON digits', async () => {
+      const n = await net();
+      const sub = await create('subnets', 'subnet', { network_id: n.id, ip_version: 6, cidr: '2001:db8:70::/64', gateway_ip: '2001:db8:70::1' });
+      await create('subnets', 'subnet', { network_id: n.id, ip_version: 4, cidr: '10.71.0.0/28' });
+      await create('ports', 'port', { network_id: n.id });
+      const raw = await fetch(`${s.url}/v2.0/network-ip-availabilities/${n.id}`, {
+        headers: { 'x-project-id': ADMIN.project!, 'x-roles': ADMIN.roles!, 'x-user-id': ADMIN.user! },
+      });
+      assert.equal(raw.status, 200);
+      const text = await raw.text();
+      // The pool ::2 to the end (2^64 - 2, the gateway is ::1); the network adds 13 IPv4 addresses.
+      assert.ok(text.includes('"total_ips":18446744073709551614'), text);
+      assert.ok(text.includes('"total_ips":18446744073709551627'), text);
+      assert.ok(text.includes(`"subnet_id":"${sub.id}"`), text);
+      const list = await s.req('GET', `/v2.0/network-ip-availabilities?network_id=${n.id}&ip_version=4`, undefined, ADMIN);
+      assert.equal(list.body.network_ip_availabilities[0].total_ips, 13, 'a small count stays a plain number');
+    });
+
     it('shares a network through rbac-policies, consistently with its shared attribute', async () => {
       const n = await net();
       const sub = await create('subnets', 'subnet', { network_id: n.id, ip_version: 4, cidr: '10.80.0.0/24' });

@@ -89,6 +89,7 @@ describe('neutrino command', () => {
       for (const [line, message] of [
         ['agent_mode = dvr', /\[DEFAULT\] agent_mode = dvr: the L3 agent only implements legacy/],
         ['interface_driver = openvswitch', /\[DEFAULT\] interface_driver = openvswitch: the L3 agent only has the linuxbridge driver/],
+        ['min_rtr_adv_interval = 80', /\[DEFAULT\] min_rtr_adv_interval = 80: at most 0.75 × max_rtr_adv_interval \(100\)/],
       ] as const) {
         writeFileSync(join(d, 'l3.ini'), `[DEFAULT]\n${line}\nstate_path = ${d}\n[agent]\nreport_interval = 0\n`);
         const l3 = spawnSync(BIN, ['agent', 'l3', '--config-file', join(d, 'l3.ini')], { encoding: 'utf8', timeout: 20_000 });

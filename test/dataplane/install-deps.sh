@@ -12,6 +12,7 @@
 #                the L3 agent those of a floating IP that goes
 #   haproxy      the metadata proxies in qdhcp-/qrouter- namespaces (as Neutron runs them; no service started)
 #   curl         the instance's metadata client in the end-to-end tests
+#   radvd        IPv6 router advertisements from router namespaces (as Neutron runs it; its service is not used)
 #   iputils-arping  arping -U: the L3 agent's gratuitous ARP for addresses that appear on a gateway
 #   keepalived   VRRP for HA routers (the L3 agent runs one per HA router in its namespace)
 #   procps       sysctl: the L3 agent turns on ip_forward in router namespaces
@@ -19,7 +20,7 @@
 #   python3-oslo.messaging  the real oslo.messaging peer of the RPC interop test (test/rpc/oslo_peer.py)
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(iproute2 nftables dnsmasq-base busybox util-linux isc-dhcp-client conntrack haproxy curl iputils-arping keepalived procps socat python3-oslo.messaging)
+pkgs=(iproute2 nftables dnsmasq-base busybox util-linux isc-dhcp-client conntrack haproxy radvd curl iputils-arping keepalived procps socat python3-oslo.messaging)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -44,6 +44,8 @@ export interface TwoHostsOptions {
    * are its own (`haNamespace`), as two machines' would be.
    */
   ha?: boolean;
+  /** The L3 agent runs a metadata proxy per router (enable_metadata_proxy), to `metadataSocket`. */
+  l3Metadata?: boolean;
 }
 
 /** Kernel commands of one agent, counted by an Exec wrapper (in-process agents share stats()). */
@@ -176,6 +178,8 @@ export class TwoHosts {
   l3Agent: L3Agent | null = null;
   l3Exec = countingExec();
   private l3Proc: Proc | null = null;
+  /** Where the routers' metadata proxies forward (a test's metadata agent listens there). */
+  readonly metadataSocket: string;
   /** Routers whose namespaces stop() removes. */
   readonly routerIds = new Set<string>();
 
@@ -190,6 +194,7 @@ export class TwoHosts {
     this.dir = mkdtempSync(join(tmpdir(), `neutrino-e2e-${mode}-`));
     chmodSync(this.dir, 0o755); // dnsmasq reads its files as 'nobody'
     this.dhcpDir = join(this.dir, 'dhcp-state', 'dhcp');
+    this.metadataSocket = join(this.dir, 'metadata_proxy');
   }
 
   private get transportUrl(): string {
@@ -335,7 +340,19 @@ export class TwoHosts {
         ].join('\n'),
       );
     }
-    writeFileSync(join(this.dir, 'l3.ini'), ['[DEFAULT]', `host = ${this.host[0]}`, `state_path = ${join(this.dir, 'l3-state')}`, ''].join('\n'));
+    writeFileSync(
+      join(this.dir, 'l3.ini'),
+      [
+        '[DEFAULT]',
+        `host = ${this.host[0]}`,
+        `state_path = ${join(this.dir, 'l3-state')}`,
+        `enable_metadata_proxy = ${!!this.opts.l3Metadata}`,
+        `metadata_proxy_socket = ${this.metadataSocket}`,
+        'min_rtr_adv_interval = 3',
+        'max_rtr_adv_interval = 10',
+        '',
+      ].join('\n'),
+    );
     writeFileSync(
       join(this.dir, 'dhcp.ini'),
       ['[DEFAULT]', `host = ${this.host[0]}`, `state_path = ${join(this.dir, 'dhcp-state')}`, 'resync_interval = 1', ''].join('\n'),
@@ -348,7 +365,8 @@ export class TwoHosts {
     );
   }
 
-  private bus(): RpcBus {
+  /** A bus on this run's in-memory broker ('memory' mode), for agents a test starts itself. */
+  bus(): RpcBus {
     const b = new MemoryBus({ broker: this.broker!, logger: keepingLogger('bus', this.logLines) });
     this.buses.push(b);
     return b;
@@ -443,6 +461,8 @@ export class TwoHosts {
         resyncInterval: 1,
         exec: this.l3Exec,
         logger: keepingLogger('l3', this.logLines),
+        ...(this.opts.l3Metadata ? { metadataProxy: { statePath: join(this.dir, 'l3-state'), socketPath: this.metadataSocket } } : {}),
+        raOptions: { minInterval: 3, maxInterval: 10 },
       });
       this.l3Agent = agent;
       const t0 = Date.now();
@@ -641,7 +661,18 @@ export class TwoHosts {
         await deleteNetns(namespaceOf(id)).catch(() => {});
       }
     }
-    for (const id of this.routerIds) await deleteNetns(routerNamespace(id)).catch(() => {});
+    for (const id of this.routerIds) {
+      // What the L3 agent left running in the router (haproxy, radvd, an arping) goes with it.
+      const pids = await run('ip', ['netns', 'pids', routerNamespace(id)]).catch(() => ({ stdout: '' }));
+      for (const pid of pids.stdout.split(/\s+/).filter(Boolean)) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      await deleteNetns(routerNamespace(id)).catch(() => {});
+    }
     if (this.opts.ha) for (const id of this.routerIds) for (const i of [0, 1] as const) await deleteNetns(this.haNamespace(i, id)).catch(() => {});
     await this.nss.deleteAll();
     if (this.mode === 'rabbit') await run('rabbitmqctl', ['delete_vhost', this.vhost]).catch(() => {});

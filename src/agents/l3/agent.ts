@@ -11,7 +11,8 @@
 // One pass for one router (model.ts says what): the namespace, the veths into the L2 agent's
 // bridges, addresses, routes, then one `nft -f` transaction for its NAT table; conntrack entries
 // of floating IPs that went are deleted, gratuitous ARP announces addresses that came, and the
-// floating IPs' statuses that changed are reported. Every step reads first and writes only a
+// floating IPs' statuses that changed are reported; then the router's metadata proxy and radvd
+// (services.ts). Every step reads first and writes only a
 // difference, so a restart over an unchanged kernel writes nothing and keeps NAT'd connections.
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
@@ -48,6 +49,9 @@ import { AGENT_TYPE_L3, L3_AGENT_TOPIC, L3_PLUGIN_TOPIC } from '../../core/wire.
 import { Reconciler } from '../reconciler.js';
 import { StateReporter } from '../state-reporter.js';
 import { HaRouters, haDevOf, isHaRouter, planHa, type HaSync, type VrrpSettings } from './ha.js';
+import type { MetadataProxyOptions } from '../metadata/proxy.js';
+import type { RaOptions } from './ra.js';
+import { RouterServices } from './services.js';
 import { NAT_TABLE, fipStatusChanges, planRouter, routerIdOfNamespace, routerNamespace, type RouterPlan, type SyncRouter } from './model.js';
 
 export const L3_AGENT_BINARY = 'neutron-l3-agent';
@@ -87,6 +91,10 @@ export interface L3AgentOptions {
   /** Router namespace names other than qrouter-<id> (tests: two simulated hosts on one machine). */
   namespaceOf?: (routerId: string) => string;
   vrrp?: VrrpSettings;
+  /** enable_metadata_proxy: the proxies' options (absent: no metadata proxy in routers). */
+  metadataProxy?: MetadataProxyOptions;
+  /** min_rtr_adv_interval, max_rtr_adv_interval of the routers' radvd. */
+  raOptions?: RaOptions;
 }
 
 export interface RouterState {
@@ -116,6 +124,8 @@ export class L3Agent {
   private readonly forwarding = new Set<string>();
   private stopped = false;
   readonly routers = new Map<string, RouterState>();
+  /** Each router's metadata proxy and radvd (services.ts). */
+  readonly services: RouterServices;
   readonly counters = { passes: 0, failures: 0, fullSyncs: 0, statusReports: 0, garps: 0 };
   readonly ha: HaRouters;
 
@@ -128,6 +138,13 @@ export class L3Agent {
       ...(o.exec ? { exec: o.exec } : {}),
       logger: this.log,
       report: (states) => this.call('update_ha_routers_states', { host: o.host, states }),
+    });
+    this.services = new RouterServices({
+      statePath: o.statePath,
+      metadata: o.metadataProxy ?? null,
+      ...(o.raOptions ? { ra: o.raOptions } : {}),
+      ...(o.exec ? { exec: o.exec } : {}),
+      logger: this.log,
     });
     const resyncMs = (o.resyncInterval ?? 5) * 1000;
     this.work = new Reconciler<string>({
@@ -293,6 +310,7 @@ export class L3Agent {
       this.listedNamespaces?.delete(this.nsOf(routerId));
       this.listedHostLinks = null;
       this.routers.delete(routerId);
+      this.services.forget(routerId);
       throw err;
     }
   }
@@ -308,8 +326,9 @@ export class L3Agent {
   /** `trusted`: the kernel may be taken to be as this process's last pass of the router left it. */
   private async build(r: SyncRouter, trusted: boolean): Promise<void> {
     const t0 = Date.now();
-    const ha = isHaRouter(r) ? planHa(r, planRouter(r, this.nsOf(r.id))) : null;
-    const plan = ha?.plan ?? planRouter(r, this.nsOf(r.id));
+    const base = planRouter(r, this.nsOf(r.id));
+    const ha = isHaRouter(r) ? planHa(r, base) : null;
+    const plan = this.services.extend(ha?.plan ?? base);
     const ns = plan.namespace;
     const inNs = this.target(ns);
     let changes = 0;
@@ -382,7 +401,12 @@ export class L3Agent {
       await this.call('update_floatingip_statuses', { router_id: r.id, fip_statuses: statuses });
       this.counters.statusReports++;
     }
-    this.routers.set(r.id, { plan, reported: new Set(Object.keys(plan.fipStatuses)), changes });
+    const state: RouterState = { plan, reported: new Set(Object.keys(plan.fipStatuses)), changes };
+    this.routers.set(r.id, state);
+    // Last: the router routes and its statuses are reported even if haproxy or radvd cannot start
+    // (the pass then fails and is retried, as every failed pass is).
+    changes += await this.services.apply(r, plan, !!last);
+    state.changes = changes;
     if (changes) this.log.info({ routerId: r.id, changes, nft: nft.kind, gone, came, ms: Date.now() - t0 }, 'router changed');
   }
 
@@ -390,6 +414,7 @@ export class L3Agent {
     const state = this.routers.get(routerId);
     const ns = this.nsOf(routerId);
     await this.ha.remove(routerId);
+    await this.services.teardown(routerId);
     if (await netnsExists(ns, this.o.exec)) {
       // The router's links go first: a namespace outlives its name while a process is still in
       // it (an arping under way), and its veths would keep routing.

@@ -1,18 +1,26 @@
 // `neutrino agent l3 --config-file neutron.conf --config-file l3_agent.ini`: the L3 agent as a
 // process. l3_agent.ini's options where they mean the same: [DEFAULT] host, state_path,
 // transport_url, interface_driver (linuxbridge), agent_mode (legacy), handle_internal_only_routers,
-// send_arp_for_ha, periodic_interval, ha_confs_path, ha_vrrp_auth_type, ha_vrrp_auth_password,
-// ha_vrrp_advert_int; [agent] report_interval, availability_zone.
+// send_arp_for_ha, periodic_interval, enable_metadata_proxy (haproxy per router, to
+// metadata_proxy_socket), min_rtr_adv_interval, max_rtr_adv_interval (radvd), ha_confs_path,
+// ha_vrrp_auth_type, ha_vrrp_auth_password, ha_vrrp_advert_int (keepalived); [agent] report_interval,
+// availability_zone.
 // (external_network_bridge is gone from Neutron since Zed and not read.) SIGTERM/SIGINT stop it
 // and leave the routers' namespaces as they are, for the next start to adopt.
 // --netns NS: the host's bridges live in that namespace (as `agent linuxbridge --netns`).
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { ConfigError, type Config } from '../../config/index.js';
 import { busFromConfig } from '../../rpc/from-config.js';
 import type { RpcBus, RpcLogger } from '../../rpc/index.js';
 import { stats } from '../../dataplane/index.js';
+import { metadataProxyOptions } from '../metadata/proxy.js';
 import { L3Agent } from './agent.js';
+
+const onPath = (tool: string) =>
+  [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin'].filter(Boolean).some((d) => existsSync(join(d, tool)));
 
 /** Neutron's names of the Linux-bridge interface driver. */
 const LINUXBRIDGE_DRIVERS = ['linuxbridge', 'neutron.agent.linux.interface.BridgeInterfaceDriver'];
@@ -22,6 +30,17 @@ export function l3AgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, netn
   const d = cfg.DEFAULT;
   if (d.interface_driver && !LINUXBRIDGE_DRIVERS.includes(d.interface_driver))
     throw new ConfigError(`[DEFAULT] interface_driver = ${d.interface_driver}: the L3 agent only has the linuxbridge driver`, {});
+  if (d.enable_metadata_proxy && !onPath('haproxy'))
+    throw new ConfigError(
+      '[DEFAULT] enable_metadata_proxy = true runs haproxy in each router, which is not installed (Debian: haproxy); install it or set the option to false',
+      {},
+    );
+  // radvd refuses a MinRtrAdvInterval above 0.75 × MaxRtrAdvInterval: say so at start-up.
+  if (d.min_rtr_adv_interval > 0.75 * d.max_rtr_adv_interval)
+    throw new ConfigError(
+      `[DEFAULT] min_rtr_adv_interval = ${d.min_rtr_adv_interval}: at most 0.75 × max_rtr_adv_interval (${d.max_rtr_adv_interval})`,
+      {},
+    );
   if (d.agent_mode !== 'legacy') throw new ConfigError(`[DEFAULT] agent_mode = ${d.agent_mode}: the L3 agent only implements legacy`, {});
   return new L3Agent({
     bus,
@@ -37,6 +56,8 @@ export function l3AgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, netn
     ...(d.ha_confs_path ? { haConfsPath: d.ha_confs_path } : {}),
     vrrp: { authType: d.ha_vrrp_auth_type, authPassword: d.ha_vrrp_auth_password, advertInt: d.ha_vrrp_advert_int },
     logger: log,
+    ...(d.enable_metadata_proxy ? { metadataProxy: metadataProxyOptions(cfg) } : {}),
+    raOptions: { minInterval: d.min_rtr_adv_interval, maxInterval: d.max_rtr_adv_interval },
   });
 }
 

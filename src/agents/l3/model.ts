@@ -11,7 +11,7 @@
 //     the floating address to the fixed one, SNAT of the fixed one to the floating one) and, with
 //     enable_snat, SNAT of everything else leaving through qg- to the gateway address. The
 //     chains never change with floating IPs: an association is a map element change.
-// IPv4 only (IPv6 router advertisements are later work).
+// IPv4 NAT and routes; the metadata proxy and IPv6 router advertisements are services.ts.
 import type { DesiredLink, NftTable, Route } from '../../dataplane/index.js';
 
 export const ROUTER_NS_PREFIX = 'qrouter-';

@@ -115,7 +115,7 @@ export abstract class TableResource<T extends TableName> implements ResourceHand
   }
 
   /** The full dict, or null when there is none or the caller's scope does not reach it. */
-  async get(ctx: RequestContext, id: string, db: Reader = this.db.kysely): Promise<Rec | null> {
+  async get(ctx: RequestContext, id: string, db: Reader = this.db.reader): Promise<Rec | null> {
     const byId = sql<SqlBool>`${sql.ref(`${this.table}.id`)} = ${id}`;
     const scope = this.scopeShow ? this.scope(ctx) : null;
     const row = (await this.select(db, scope ? sql<SqlBool>`(${scope}) and ${byId}` : byId).executeTakeFirst()) as Database[T] | undefined;
@@ -123,7 +123,7 @@ export abstract class TableResource<T extends TableName> implements ResourceHand
   }
 
   async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
-    const db = this.db.kysely;
+    const db = this.db.reader;
     const { qb: filtered, rest } = applyColumnFilters(this.scoped(ctx, db), this.table, this.columns, q.filters);
     let qb = this.filterRest(ctx, filtered, rest);
     if (this.def.taggable) qb = applyTagFilters(qb, this.table, q.tagFilters);

@@ -11,7 +11,24 @@ export function tagRoutes(store: TagStore, served: readonly ResourceDef[]): ApiR
   const routes: ApiRoute[] = [];
   for (const def of served) {
     if (!def.taggable) continue;
-    const base = `/${def.path ?? def.collection}/:id/tags`;
+    for (const base of tagBases(def)) routes.push(...routesAt(store, def, base));
+  }
+  return routes;
+}
+
+/**
+ * Where a resource's tags live: Neutron's tagging extension hangs them off the bare collection name
+ * (/policies/{id}/tags, /address_scopes/{id}/tags; only security groups are hyphenated), which is not
+ * always the resource's own path (/qos/policies): both are served.
+ */
+function tagBases(def: ResourceDef): string[] {
+  const neutron = def.collection.includes('security_group') ? def.collection.replace(/_/g, '-') : def.collection;
+  return [...new Set([def.path ?? def.collection, neutron])].map((p) => `/${p}/:id/tags`);
+}
+
+function routesAt(store: TagStore, def: ResourceDef, base: string): ApiRoute[] {
+  const routes: ApiRoute[] = [];
+  {
     const table = def.table ?? def.collection;
     const type = def.name;
     const parent = (api: { collection(c: string): CollectionAccess | undefined }) => api.collection(def.collection)!;

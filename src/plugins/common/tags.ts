@@ -1,6 +1,7 @@
 // Tags of standard-attribute resources (standard-attr-tag): stored per resource id; a change
 // bumps the resource's revision_number like any other update.
-import { invalidAttribute } from '../../core/errors.js';
+import { brief, invalidAttribute } from '../../core/errors.js';
+import { codePoints } from '../../definitions/validators.js';
 import { tagNotFound } from './errors.js';
 import type { Db } from '../../db/connection.js';
 import { inTransaction, nowIso, type Tx } from '../../db/tx.js';
@@ -9,8 +10,8 @@ export const MAX_TAGS = 50;
 export const MAX_TAG_LEN = 255;
 
 export function validateTag(tag: unknown): string {
-  if (typeof tag !== 'string' || tag.length === 0 || tag.length > MAX_TAG_LEN) {
-    throw invalidAttribute('tags', `'${String(tag)}' is not a valid tag: a tag is a non-empty string of at most ${MAX_TAG_LEN} characters`);
+  if (typeof tag !== 'string' || tag.length === 0 || codePoints(tag) > MAX_TAG_LEN) {
+    throw invalidAttribute('tags', `'${brief(tag)}' is not a valid tag: a tag is a non-empty string of at most ${MAX_TAG_LEN} characters`);
   }
   return tag;
 }

@@ -3,6 +3,7 @@
 // host of every DHCP agent bound to the network. A network that needs DHCP and has no agent yet
 // is scheduled first, and its new agents get network_create_end (they then fetch it whole).
 // The notifier hears of the writes through the callbacks registry (subscribeDhcpNotifier).
+import pLimit from 'p-limit';
 import { Events, type CallbackRegistry, type EventPayload } from '../../core/callbacks.js';
 import type { Rec } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
@@ -20,8 +21,15 @@ const SCHEDULING_EVENTS = new Set(['subnet_create_end', 'port_create_end']);
 /** A DHCP port kept when its network was taken from an agent does not ask for scheduling. */
 const isReservedDhcpPort = (payload: Rec) => (payload.port as Rec | undefined)?.device_id === DEVICE_ID_RESERVED_DHCP_PORT;
 
+/**
+ * Notifications sent at once. Each reads the network's agents: a bulk create of 1,000 networks
+ * would otherwise queue 1,000 reads ahead of every API request on the connection pool.
+ */
+const SEND_CONCURRENCY = 2;
+
 export class DhcpAgentNotifier {
   private readonly pending = new Set<Promise<void>>();
+  private readonly limit = pLimit(SEND_CONCURRENCY);
   private readonly log: RpcLogger;
 
   constructor(
@@ -37,7 +45,7 @@ export class DhcpAgentNotifier {
    * for the broker); the order of events of one process is kept. `settled()` waits for them.
    */
   notify(ctx: RpcContext | null, method: string, payload: Rec, networkId: string): void {
-    const p = this.send(ctx ?? newRpcContext(), method, payload, networkId).catch((err: unknown) => {
+    const p = this.limit(() => this.send(ctx ?? newRpcContext(), method, payload, networkId)).catch((err: unknown) => {
       this.log.warn({ method, networkId, err: (err as Error).message }, 'DHCP agent notification failed');
     });
     this.pending.add(p);

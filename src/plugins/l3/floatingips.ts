@@ -11,7 +11,7 @@ import { forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../
 import type { FloatingIpTable } from '../../db/schema.js';
 import { isDuplicateKey } from '../../db/connection.js';
 import { canonicalIp } from '../../ipam/index.js';
-import { loadTags } from '../common/list-sql.js';
+import { chunks, loadTags } from '../common/list-sql.js';
 import { checkRevision, standardFields } from '../common/standard.js';
 import { TableResource } from '../common/table-resource.js';
 import { ipVersionOfText, networkSubnets, visibleNetwork, visiblePort, type L3Context, type PortInfo } from './common.js';
@@ -111,7 +111,8 @@ export class FloatingIpHandler extends TableResource<'floatingips'> {
         ids.push(await this.createOne(tx, ctx, body));
         for (const e of this.l3.m.extensions ?? []) await e.processCreateFloatingip?.(tx, ctx, body);
       }
-      const rows = await tx.selectFrom('floatingips').selectAll().where('id', 'in', ids).execute();
+      const rows = [];
+      for (const part of chunks(ids)) rows.push(...(await tx.selectFrom('floatingips').selectAll().where('id', 'in', part).execute()));
       const byId = new Map(rows.map((r) => [r.id, r]));
       return this.toDicts(
         tx,
@@ -297,8 +298,9 @@ export class FloatingIpHandler extends TableResource<'floatingips'> {
       }
       return assoc;
     }
-    if (!('port_id' in fip) && row.fixed_port_id) {
-      // Not changing the association (e.g. a new description): it is worked out again.
+    if (Object.keys(fip).length > 0 && !('port_id' in fip) && row.fixed_port_id) {
+      // Not changing the association (e.g. a new description): it is worked out again. A blank
+      // update ({}) disassociates, as it did when port_id was a floating IP's only attribute.
       return this.assocData(tx, ctx, row.fixed_port_id, undefined, row);
     }
     return { fixed_port_id: null, fixed_ip_address: null, router_id: null };

@@ -3,6 +3,7 @@
 // router and floating IP ports may not be deleted through the port API, deleting a port drops
 // its floating IP associations, deleting a network first deletes its unassociated floating IPs,
 // and an L3 agent enabled or disabled is told so.
+import { floatingipPoolsRoute } from './floatingip-pools.js';
 import { Events, type EventPayload } from '../../core/callbacks.js';
 import { castAgentUpdated } from '../agents/admin-state.js';
 import {
@@ -37,6 +38,7 @@ const ROUTER_ALIASES = [
   'extraroute',
   'extraroute-atomic',
   'fip-port-details',
+  'floatingip-pools',
   'l3_agent_scheduler',
   'l3-ha',
   'l3-port-ip-change-not-allowed',
@@ -177,19 +179,22 @@ export const routerPlugin: PluginDefinition = {
           handlers: l3RpcHandlers({ db, routers, floatingips, ports, ha, routerIdsForHost: (host) => scheduler.routersOnHost(host) }),
         },
       ],
-      routes: withHaStates(
-        ha,
-        schedulerRoutes({
-          hosted: 'l3-routers',
-          hosts: 'l3-agents',
-          items: 'routers',
-          idKey: 'router_id',
-          itemsOnAgent: (id) => scheduler.routersOnAgent(id),
-          agentsHosting: (id) => scheduler.agentsHostingRouter(id),
-          add: (c, agent, router) => scheduler.addRouterToAgent(c, agent, router),
-          remove: (c, agent, router) => scheduler.removeRouterFromAgent(c, agent, router),
-        }),
-      ),
+      routes: [
+        floatingipPoolsRoute(db),
+        ...withHaStates(
+          ha,
+          schedulerRoutes({
+            hosted: 'l3-routers',
+            hosts: 'l3-agents',
+            items: 'routers',
+            idKey: 'router_id',
+            itemsOnAgent: (id) => scheduler.routersOnAgent(id),
+            agentsHosting: (id) => scheduler.agentsHostingRouter(id),
+            add: (c, agent, router) => scheduler.addRouterToAgent(c, agent, router),
+            remove: (c, agent, router) => scheduler.removeRouterFromAgent(c, agent, router),
+          }),
+        ),
+      ],
       exports: { routers, floatingips, scheduler, ha },
       settled: () => scheduler.settled(),
     };

@@ -2,6 +2,7 @@
 // port's transaction commits, (re)bind it for its binding:host_id (Neutron binds post-commit
 // too), then publish the port's after_create / after_update / after_delete events (admin views)
 // for whoever tells the agents (L2, DHCP, security groups).
+import { letOthersRun } from '../../core/event-loop.js';
 import { adminContext, type RequestContext } from '../../core/context.js';
 import type { Rec } from '../../core/resource.js';
 import { inTransaction, nowIso } from '../../db/tx.js';
@@ -35,7 +36,10 @@ export class Ml2PortHandler extends PortHandler {
       }
     }
     const callbacks = this.ctx2.callbacks;
-    for (const p of out) await callbacks.publish('port', Events.AFTER_CREATE, { context: ctx, resourceId: p.id as string, before: null, after: p });
+    for (const p of out) {
+      await callbacks.publish('port', Events.AFTER_CREATE, { context: ctx, resourceId: p.id as string, before: null, after: p });
+      await letOthersRun();
+    }
     return out;
   }
 

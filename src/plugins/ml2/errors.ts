@@ -83,3 +83,6 @@ export const portBindingError = (portId: string, host: string) =>
 /** Neutron's BadRequest(resource='port'): only instance (and Manila) ports have several bindings. */
 export const notMultipleBindingsPort = (portId: string) =>
   new NeutronError(400, 'BadRequest', `Bad port request: Invalid port ${portId}. Operation only valid on compute and shared filesystem ports.`);
+
+export const defaultExternalNetworkExists = (netId: string) =>
+  conflict('DefaultExternalNetworkExists', `A default external network already exists: ${netId}.`);

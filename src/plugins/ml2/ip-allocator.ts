@@ -15,6 +15,7 @@ import {
   ipAddressAlreadyAllocated,
   ipAddressGenerationFailure,
   ipAddressGenerationFailureNetwork,
+  ipAddressGenerationFailureNoMatchingSubnet,
   ipInCidr,
   isAutoAddressSubnet,
   isValidIpForSubnet,
@@ -23,7 +24,7 @@ import {
 } from '../../ipam/index.js';
 import type { Ml2Context } from './context.js';
 import type { SubnetInfo } from './subnets.js';
-import { ROUTER_PORT_OWNERS } from '../../core/wire.js';
+import { DEVICE_OWNER_DHCP, ROUTER_PORT_OWNERS } from '../../core/wire.js';
 
 export interface FixedIp {
   subnet_id: string;
@@ -34,6 +35,20 @@ const PROBES = 8;
 
 const isAuto = (s: SubnetInfo) => s.ip_version === 6 && isAutoAddressSubnet({ ipv6_address_mode: s.ipv6_address_mode, ipv6_ra_mode: s.ipv6_ra_mode });
 const isRouterOwner = (owner: string) => ROUTER_PORT_OWNERS.includes(owner);
+
+/**
+ * subnet-service-types (Neutron's query_filter_service_subnets): a port takes addresses from the
+ * subnets without service types, those naming its device owner, and (a DHCP port) those with
+ * DHCP on; those with service types first. None of several subnets fitting is an error.
+ */
+function serviceSubnets(networkId: string, subnets: SubnetInfo[], owner: string): SubnetInfo[] {
+  if (!subnets.some((s) => s.service_types.length)) return subnets;
+  const fit = subnets.filter(
+    (s) => s.service_types.length === 0 || s.service_types.includes(owner) || (owner === DEVICE_OWNER_DHCP && s.enable_dhcp),
+  );
+  if (fit.length === 0) throw ipAddressGenerationFailureNoMatchingSubnet(networkId, owner);
+  return [...fit.filter((s) => s.service_types.length), ...fit.filter((s) => !s.service_types.length)];
+}
 
 export class PortIpAllocator {
   constructor(private readonly m: Ml2Context) {}
@@ -51,6 +66,7 @@ export class PortIpAllocator {
     owner: string,
     current: FixedIp[],
   ): Promise<FixedIp[]> {
+    subnets = serviceSubnets(networkId, subnets, owner);
     if (requested === NOT_SPECIFIED || requested === undefined) return this.allocateDefault(tx, networkId, subnets, mac, owner);
     const entries = requested as Array<{ subnet_id?: unknown; ip_address?: unknown }>;
     if (entries.length > this.m.core.maxFixedIpsPerPort) throw invalidInput('Exceeded maximum amount of fixed ips per port');
@@ -109,6 +125,18 @@ export class PortIpAllocator {
       claim({ subnet_id: subnet.id, ip_address: ip });
     }
     return out;
+  }
+
+  /**
+   * A new port's fixed IPs given explicitly, plus the SLAAC / DHCPv6-stateless address of every
+   * such subnet of the network the list did not name: Neutron's IPAM adds them to any port but a
+   * router's, since the host configures them from router advertisements whatever was asked.
+   */
+  withAutoAddresses(subnets: SubnetInfo[], fixed: FixedIp[], mac: string, owner: string): FixedIp[] {
+    if (isRouterOwner(owner)) return fixed;
+    const named = new Set(fixed.map((ip) => ip.subnet_id));
+    const auto = subnets.filter((s) => isAuto(s) && !named.has(s.id)).map((s) => ({ subnet_id: s.id, ip_address: eui64Address(s.cidr, mac) }));
+    return auto.length ? [...fixed, ...auto] : fixed;
   }
 
   /** No fixed_ips given: one address per IP version (first subnet with room), plus SLAAC ones. */

@@ -5,8 +5,9 @@ import type { RequestContext } from '../../core/context.js';
 import { networkDef } from '../../definitions/network.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import { badRequest, invalidAttribute, invalidInput } from '../../core/errors.js';
-import { externalNetworkInUse, networkInUse, networkNotFound, segmentsContainDuplicateEntry } from './errors.js';
+import { defaultExternalNetworkExists, externalNetworkInUse, networkInUse, networkNotFound, segmentsContainDuplicateEntry } from './errors.js';
 import type { Rec } from '../../core/resource.js';
+import { letOthersRun } from '../../core/event-loop.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
 import type { NetworkTable } from '../../db/schema.js';
 import { chunks, loadTags } from '../common/list-sql.js';
@@ -142,6 +143,8 @@ export class NetworkHandler extends TableResource<'networks'> {
         ipv6_address_scope: scopes.get(row.id)?.[6] ?? null,
         ...standardFields(row, tags.get(row.id)),
       };
+      // Like Neutron's extender, only an external network carries is_default.
+      if (i2b(row.router_external)) d.is_default = i2b(row.is_default);
       if (segs.length > 1) d.segments = segs.map((s) => providerView(s));
       // A network whose segments were all deleted (segment extension) shows null provider values.
       else Object.assign(d, segs[0] ? providerView(segs[0]) : NO_PROVIDER);
@@ -160,8 +163,12 @@ export class NetworkHandler extends TableResource<'networks'> {
     );
     const out = await inTransaction(this.m.db, async (tx) => {
       const ids: string[] = [];
-      for (const body of bodies) ids.push(await this.createOne(tx, ctx, body));
-      const rows = await tx.selectFrom('networks').selectAll().where('id', 'in', ids).execute();
+      for (const body of bodies) {
+        ids.push(await this.createOne(tx, ctx, body));
+        await letOthersRun();
+      }
+      const rows = [];
+      for (const part of chunks(ids)) rows.push(...(await tx.selectFrom('networks').selectAll().where('id', 'in', part).execute()));
       const byId = new Map(rows.map((r) => [r.id, r]));
       return this.toDicts(
         ctx,
@@ -169,8 +176,10 @@ export class NetworkHandler extends TableResource<'networks'> {
         ids.map((id) => byId.get(id)!),
       );
     });
-    for (const n of out)
+    for (const n of out) {
       await this.m.callbacks.publish('network', Events.AFTER_CREATE, { context: ctx, resourceId: n.id as string, before: null, after: n });
+      await letOthersRun();
+    }
     return out;
   }
 
@@ -246,6 +255,7 @@ export class NetworkHandler extends TableResource<'networks'> {
         admin_state_up: b2i(body.admin_state_up as boolean),
         mtu,
         router_external: b2i(external),
+        is_default: b2i(external && (await this.checkDefault(tx, id, body.is_default))),
         port_security_enabled: b2i(body.port_security_enabled !== false),
         availability_zone_hints: JSON.stringify(body.availability_zone_hints ?? []),
         description: body.description as string,
@@ -278,6 +288,20 @@ export class NetworkHandler extends TableResource<'networks'> {
     if (external) await this.addRbac(tx, id, projectId, 'access_as_external');
     for (const e of this.m.extensions ?? []) await e.processCreateNetwork?.(tx, ctx, body);
     return id;
+  }
+
+  /**
+   * is_default as asked (true/false) once one default external network at most remains (Neutron's
+   * DefaultExternalNetworkExists), read under the lock of the current default's row.
+   */
+  private async checkDefault(tx: Tx, id: string, wanted: unknown): Promise<boolean> {
+    if (wanted !== true) return false;
+    const other = await forUpdate(
+      this.m.db,
+      tx.selectFrom('networks').select('id').where('is_default', '=', 1).where('router_external', '=', 1).where('id', '!=', id),
+    ).executeTakeFirst();
+    if (other) throw defaultExternalNetworkExists(other.id);
+    return true;
   }
 
   private async addRbac(tx: Tx, networkId: string, projectId: string, action: string): Promise<void> {
@@ -361,6 +385,10 @@ export class NetworkHandler extends TableResource<'networks'> {
             .execute();
         }
       }
+      // Only an external network keeps is_default (Neutron stores it with the external flag).
+      const external = set.router_external !== undefined ? set.router_external === 1 : i2b(row.router_external);
+      if (!external) set.is_default = 0;
+      else if ('is_default' in body) set.is_default = b2i(await this.checkDefault(tx, id, body.is_default));
       for (const e of this.m.extensions ?? []) await e.processUpdateNetwork?.(tx, ctx, id, body);
       await tx
         .updateTable('networks')

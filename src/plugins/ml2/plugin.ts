@@ -34,6 +34,7 @@ const CORE_ALIASES = [
   'revision-if-match',
   'standard-attr-tag',
   'tag-ext',
+  'tag-ports-during-bulk-creation',
   'tag',
   'provider',
   'multi-provider',
@@ -54,6 +55,7 @@ const CORE_ALIASES = [
   'pagination',
   'port-mac-address-regenerate',
   'network_availability_zone',
+  'subnet-service-types',
 ];
 
 /** The mechanism drivers neutrino has; `[ml2] mechanism_drivers` names some of them (empty: all). */

@@ -7,11 +7,12 @@ import { GENERATE_MAC, portDef } from '../../definitions/port.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import { badRequest } from '../../core/errors.js';
 import type { Rec } from '../../core/resource.js';
+import { letOthersRun } from '../../core/event-loop.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type AnySelect, type Reader, type Tx } from '../../db/tx.js';
 import type { IpAllocationTable, PortTable } from '../../db/schema.js';
 import { selectRows, selectRowsAsOne } from '../../db/rows.js';
 import { isDuplicateKey } from '../../db/connection.js';
-import { idChunks, loadTags, whereIdIn } from '../common/list-sql.js';
+import { chunks, idChunks, loadTags, whereIdIn } from '../common/list-sql.js';
 import { TableResource, type RowCondition, type TableQuery } from '../common/table-resource.js';
 import { checkRevision } from '../common/standard.js';
 import type { Ml2Context } from './context.js';
@@ -157,11 +158,14 @@ export class PortHandler extends TableResource<'ports'> {
     return inTransaction(this.m.db, async (tx) => {
       const created: Array<Rec | string> = [];
       const subnetCache = new Map<string, SubnetInfo[]>();
-      for (const body of bodies) created.push(await this.createOne(tx, body, subnetCache, true, ctx));
+      for (const body of bodies) {
+        created.push(await this.createOne(tx, body, subnetCache, true, ctx));
+        await letOthersRun();
+      }
       const reread = created.filter((c): c is string => typeof c === 'string');
       const byId = new Map<string, Rec>();
-      if (reread.length) {
-        const rows = await tx.selectFrom('ports').selectAll().where('id', 'in', reread).execute();
+      for (const part of chunks(reread)) {
+        const rows = await tx.selectFrom('ports').selectAll().where('id', 'in', part).execute();
         for (const d of await this.toDicts(tx, rows)) byId.set(d.id as string, d);
       }
       void ctx;
@@ -221,7 +225,8 @@ export class PortHandler extends TableResource<'ports'> {
       subnetCache.set(networkId, subnets);
     }
     const owner = body.device_owner as string;
-    const fixed = await this.ips.allocate(tx, networkId, subnets, body.fixed_ips, mac, owner, []);
+    const allocated = await this.ips.allocate(tx, networkId, subnets, body.fixed_ips, mac, owner, []);
+    const fixed = body.fixed_ips === NOT_SPECIFIED ? allocated : this.ips.withAutoAddresses(subnets, allocated, mac, owner);
     const pse = body.port_security_enabled === NOT_SPECIFIED ? i2b(net.port_security_enabled) : (body.port_security_enabled as boolean);
     const pairs =
       body.allowed_address_pairs === NOT_SPECIFIED
@@ -259,6 +264,12 @@ export class PortHandler extends TableResource<'ports'> {
       if (isDuplicateKey(err)) throw macAddressInUse(networkId, mac);
       throw err;
     }
+    const tags = [...new Set((body.tags as string[] | undefined) ?? [])];
+    if (tags.length)
+      await tx
+        .insertInto('tags')
+        .values(tags.map((tag) => ({ resource_id: id, resource_type: 'port', tag })))
+        .execute();
     await this.ips.store(tx, id, networkId, fixed);
     // A new port has no pairs or options to replace: only inserts are needed.
     if (pairs.length) await this.writePairs(tx, id, pairs);
@@ -267,14 +278,13 @@ export class PortHandler extends TableResource<'ports'> {
     const extra: Rec = {};
     for (const e of this.m.extensions ?? []) Object.assign(extra, await e.processCreatePort?.(tx, ctx, body, fixed));
     if (pairs.length || dhcpOpts.length || fixed.length > 1) return id;
-    // A new port has no tags.
     return Object.assign(
       portDict(
         row,
         fixed.map((ip) => ({ subnet_id: ip.subnet_id, ip_address: ip.ip_address })),
         [],
         [],
-        [],
+        tags.sort(),
       ),
       { security_groups: securityGroups },
       extra,

@@ -6,6 +6,7 @@ import type { RequestContext } from '../../core/context.js';
 import { subnetDef } from '../../definitions/subnet.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import type { Rec } from '../../core/resource.js';
+import { letOthersRun } from '../../core/event-loop.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
 import type { SubnetTable } from '../../db/schema.js';
 import {
@@ -27,8 +28,8 @@ import {
   type IpRange,
 } from '../../ipam/index.js';
 import { chunks, loadTags } from '../common/list-sql.js';
-import { TableResource, type RowCondition, type TableQuery } from '../common/table-resource.js';
-import { networkVisible } from '../common/visibility.js';
+import { TableResource, whereFlag, type RowCondition, type TableQuery } from '../common/table-resource.js';
+import { networkVisible, rbacShared } from '../common/visibility.js';
 import { checkRevision, standardFields } from '../common/standard.js';
 import type { Ml2Context } from './context.js';
 import { checkNetworkVisible, networkOwner } from './network-access.js';
@@ -46,6 +47,9 @@ export interface SubnetInfo {
   gateway_ip: string | null;
   ipv6_address_mode: string | null;
   ipv6_ra_mode: string | null;
+  enable_dhcp: boolean;
+  /** subnet-service-types: the device owners it serves ([] serves any). */
+  service_types: string[];
   pools: IpRange[];
 }
 
@@ -68,8 +72,9 @@ export class SubnetHandler extends TableResource<'subnets'> {
     return checkNetworkVisible(this.m.db, ctx, networkId);
   }
 
-  /** dns_nameservers lives in its own table. */
-  protected override filterRest(_ctx: RequestContext, qb: TableQuery<'subnets'>, rest: Record<string, unknown[]>): TableQuery<'subnets'> {
+  /** dns_nameservers lives in its own table; `shared` is the network's sharing with the caller. */
+  protected override filterRest(ctx: RequestContext, qb: TableQuery<'subnets'>, rest: Record<string, unknown[]>): TableQuery<'subnets'> {
+    qb = whereFlag(qb, rest.shared, rbacShared(ctx.projectId, 'network', 'subnets.network_id'));
     if (!rest.dns_nameservers) return qb;
     return qb.where(
       'subnets.id',
@@ -96,6 +101,7 @@ export class SubnetHandler extends TableResource<'subnets'> {
     const pools = new Map<string, Array<{ start: string; end: string }>>();
     const dns = new Map<string, string[]>();
     const routes = new Map<string, Array<{ destination: string; nexthop: string }>>();
+    const serviceTypes = new Map<string, string[]>();
     for (const part of chunks(ids)) {
       if (!part.length) continue;
       for (const p of await db.selectFrom('allocation_pools').selectAll().where('subnet_id', 'in', part).execute()) {
@@ -107,6 +113,7 @@ export class SubnetHandler extends TableResource<'subnets'> {
       for (const r of await db.selectFrom('subnet_routes').selectAll().where('subnet_id', 'in', part).execute()) {
         push(routes, r.subnet_id, { destination: r.destination, nexthop: r.nexthop });
       }
+      for (const t of await serviceTypesOf(db, part)) push(serviceTypes, t.subnet_id, t.service_type);
     }
     const tags = await loadTags(db, ids);
     return rows.map((row) => ({
@@ -124,7 +131,7 @@ export class SubnetHandler extends TableResource<'subnets'> {
       ipv6_address_mode: row.ipv6_address_mode,
       subnetpool_id: row.subnetpool_id,
       segment_id: row.segment_id,
-      service_types: [],
+      service_types: serviceTypes.get(row.id) ?? [],
       ...standardFields(row, tags.get(row.id)),
       shared: netFlags.shared.has(row.network_id),
       'router:external': netFlags.external.has(row.network_id),
@@ -168,6 +175,7 @@ export class SubnetHandler extends TableResource<'subnets'> {
         'subnets.gateway_ip',
         'subnets.ipv6_address_mode',
         'subnets.ipv6_ra_mode',
+        'subnets.enable_dhcp',
         'allocation_pools.first_ip',
         'allocation_pools.last_ip',
       ])
@@ -176,6 +184,8 @@ export class SubnetHandler extends TableResource<'subnets'> {
       .orderBy('subnets.id')
       .execute();
     const out: SubnetInfo[] = [];
+    const types = new Map<string, string[]>();
+    if (rows.length) for (const t of await serviceTypesOf(db, [...new Set(rows.map((r) => r.id))])) push(types, t.subnet_id, t.service_type);
     for (let i = 0; i < rows.length; ) {
       const r = rows[i]!;
       const pools: Array<{ start: string; end: string }> = [];
@@ -191,6 +201,8 @@ export class SubnetHandler extends TableResource<'subnets'> {
         gateway_ip: r.gateway_ip,
         ipv6_address_mode: r.ipv6_address_mode,
         ipv6_ra_mode: r.ipv6_ra_mode,
+        enable_dhcp: i2b(r.enable_dhcp),
+        service_types: types.get(r.id) ?? [],
         pools: storedPools(r.cidr, pools),
       });
     }
@@ -202,8 +214,12 @@ export class SubnetHandler extends TableResource<'subnets'> {
   async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
     const out = await inTransaction(this.m.db, async (tx) => {
       const ids: string[] = [];
-      for (const body of bodies) ids.push(await this.createOne(tx, body, ctx));
-      const rows = await tx.selectFrom('subnets').selectAll().where('id', 'in', ids).execute();
+      for (const body of bodies) {
+        ids.push(await this.createOne(tx, body, ctx));
+        await letOthersRun();
+      }
+      const rows = [];
+      for (const part of chunks(ids)) rows.push(...(await tx.selectFrom('subnets').selectAll().where('id', 'in', part).execute()));
       const byId = new Map(rows.map((r) => [r.id, r]));
       return this.toDicts(
         tx,
@@ -211,8 +227,10 @@ export class SubnetHandler extends TableResource<'subnets'> {
         ctx.projectId,
       );
     });
-    for (const s of out)
+    for (const s of out) {
       await this.m.callbacks.publish('subnet', Events.AFTER_CREATE, { context: ctx, resourceId: s.id as string, before: null, after: s });
+      await letOthersRun();
+    }
     return out;
   }
 
@@ -279,6 +297,7 @@ export class SubnetHandler extends TableResource<'subnets'> {
     await this.writePools(tx, id, pools);
     await this.writeDns(tx, id, dns);
     await this.writeRoutes(tx, id, routes);
+    await this.writeServiceTypes(tx, id, (body.service_types as string[] | undefined) ?? []);
     if (isAutoAddressSubnet({ ipv6_address_mode: am, ipv6_ra_mode: ra })) await this.addAutoAddresses(tx, id, networkId, cidrText);
     await this.bumpNetwork(tx, networkId);
     return id;
@@ -316,6 +335,16 @@ export class SubnetHandler extends TableResource<'subnets'> {
       await tx
         .insertInto('dns_nameservers')
         .values(dns.map((address, position) => ({ subnet_id: id, address, position })))
+        .execute();
+  }
+
+  private async writeServiceTypes(tx: Tx, id: string, types: string[]): Promise<void> {
+    await tx.deleteFrom('subnet_service_types').where('subnet_id', '=', id).execute();
+    const unique = [...new Set(types)];
+    if (unique.length)
+      await tx
+        .insertInto('subnet_service_types')
+        .values(unique.map((service_type) => ({ subnet_id: id, service_type })))
         .execute();
   }
 
@@ -373,6 +402,7 @@ export class SubnetHandler extends TableResource<'subnets'> {
       }
       if ('dns_nameservers' in body)
         await this.writeDns(tx, id, validateDnsNameservers(body.dns_nameservers as unknown[], this.m.core.maxDnsNameservers, version));
+      if ('service_types' in body) await this.writeServiceTypes(tx, id, body.service_types as string[]);
       if ('host_routes' in body)
         await this.writeRoutes(tx, id, validateHostRoutes(body.host_routes as unknown[], this.m.core.maxSubnetHostRoutes, version));
       if ('segment_id' in body) {
@@ -406,7 +436,8 @@ export class SubnetHandler extends TableResource<'subnets'> {
       const blocking = allocs.filter((a) => !(auto && !ROUTER_PORT_OWNERS.includes(a.device_owner)) && a.device_owner !== DEVICE_OWNER_DHCP);
       if (blocking.length) throw subnetInUse(id);
       await tx.deleteFrom('ip_allocations').where('subnet_id', '=', id).execute();
-      for (const t of ['allocation_pools', 'dns_nameservers', 'subnet_routes'] as const) await tx.deleteFrom(t).where('subnet_id', '=', id).execute();
+      for (const t of ['allocation_pools', 'dns_nameservers', 'subnet_routes', 'subnet_service_types'] as const)
+        await tx.deleteFrom(t).where('subnet_id', '=', id).execute();
       await tx.deleteFrom('tags').where('resource_id', '=', id).execute();
       await tx.deleteFrom('subnets').where('id', '=', id).execute();
       await this.bumpNetwork(tx, row.network_id);
@@ -439,4 +470,8 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   const l = m.get(k);
   if (l) l.push(v);
   else m.set(k, [v]);
+}
+
+function serviceTypesOf(db: Reader, subnetIds: string[]) {
+  return db.selectFrom('subnet_service_types').selectAll().where('subnet_id', 'in', subnetIds).orderBy('service_type').execute();
 }

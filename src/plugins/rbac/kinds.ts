@@ -130,6 +130,10 @@ export const networkKind: RbacKind = {
       }
       return;
     }
+    if (e.target_project === WILDCARD) {
+      const net = await tx.selectFrom('networks').select('is_default').where('id', '=', e.object_id).executeTakeFirst();
+      if (net && i2b(net.is_default)) throw rbacPolicyInUse(e.object_id, 'Default external networks must be shared to everyone.');
+    }
     // access_as_external: routers with their gateway on the network keep their access.
     const projects = await gatewayRouterProjects(tx, e.object_id);
     if (projects.length === 0) return;
@@ -164,7 +168,7 @@ export const networkKind: RbacKind = {
           .limit(1)
           .executeTakeFirst();
         if (gw) throw externalNetworkInUse(e.object_id);
-        await tx.updateTable('networks').set({ router_external: 0 }).where('id', '=', e.object_id).execute();
+        await tx.updateTable('networks').set({ router_external: 0, is_default: 0 }).where('id', '=', e.object_id).execute();
       }
     }
     await bumpNetwork(tx, e.object_id);
@@ -175,8 +179,8 @@ export const networkKind: RbacKind = {
 
 /**
  * _validate_rbac_policy_delete for objects whose dependants are "bound projects": `target` may
- * lose access unless it is bound (uses the object); the wildcard only when every bound project
- * other than the owner has an entry of its own.
+ * lose access unless it is bound (uses the object); the wildcard only when every bound project,
+ * the owner's included, has an entry of its own.
  */
 async function checkBound(tx: Tx, e: RbacEntry, owner: string, newTarget: string | undefined, bound: Set<string>): Promise<void> {
   if (e.action !== ACCESS_SHARED || newTarget === e.target_project || newTarget === WILDCARD) return;
@@ -187,8 +191,9 @@ async function checkBound(tx: Tx, e: RbacEntry, owner: string, newTarget: string
     if (bound.has(e.target_project)) throw rbacPolicyInUse(e.object_id, `project_id=${e.target_project}`);
     return;
   }
-  const keep = new Set([owner, ...shared.map((x) => x.target_project).filter((t) => t !== WILDCARD)]);
-  if (newTarget) keep.add(newTarget);
+  // Neutron counts only the other specific entries: not the owner's own use (its project is bound
+  // too), nor the new target of an update (an update is checked as the old entry's delete).
+  const keep = new Set(shared.map((x) => x.target_project).filter((t) => t !== WILDCARD));
   if ([...bound].some((p) => !keep.has(p))) throw rbacPolicyInUse(e.object_id, `project_id=${e.target_project}`);
 }
 

@@ -14,6 +14,8 @@ import { parseCidr } from '../../ipam/cidr.js';
 import { sql } from 'kysely';
 import { applyColumnFilters, chunks, columnsOf } from '../common/list-sql.js';
 
+const exactInt = (n: bigint): number | bigint => (n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n);
+
 export class NetworkIpAvailabilityHandler implements ResourceHandler {
   readonly def: ResourceDef = networkIpAvailabilityDef;
 
@@ -83,7 +85,7 @@ export class NetworkIpAvailabilityHandler implements ResourceHandler {
           cidr: s.cidr,
           subnet_name: s.name,
           used_ips: used.get(s.id) ?? 0,
-          total_ips: Number(total),
+          total_ips: total,
         });
         subnetsByNet.set(s.network_id, l);
       }
@@ -100,8 +102,13 @@ export class NetworkIpAvailabilityHandler implements ResourceHandler {
         project_id: n.project_id,
         subnet_ip_availability: subnets,
         used_ips: subnets.reduce((a, s) => a + (s.used_ips as number), 0),
-        total_ips: subnets.reduce((a, s) => a + (s.total_ips as number), 0),
+        total_ips: subnets.reduce((a, s) => a + (s.total_ips as bigint), 0n),
       });
+    }
+    // Exact integers: a number while it is one, a bigint (written as digits) beyond 2^53.
+    for (const n of out) {
+      n.total_ips = exactInt(n.total_ips as bigint);
+      for (const s of n.subnet_ip_availability as Rec[]) s.total_ips = exactInt(s.total_ips as bigint);
     }
     return out;
   }

@@ -218,7 +218,8 @@ export class SubnetPoolHandler extends TableResource<'subnetpools'> {
     return inTransaction(this.m.db, async (tx) => {
       const ids: string[] = [];
       for (const body of bodies) ids.push(await this.createOne(tx, ctx, body));
-      const rows = await tx.selectFrom('subnetpools').selectAll().where('id', 'in', ids).execute();
+      const rows = [];
+      for (const part of chunks(ids)) rows.push(...(await tx.selectFrom('subnetpools').selectAll().where('id', 'in', part).execute()));
       const byId = new Map(rows.map((r) => [r.id, r]));
       return this.toDicts(
         ctx,
