@@ -673,7 +673,20 @@ export class TwoHosts {
       }
       await deleteNetns(routerNamespace(id)).catch(() => {});
     }
-    if (this.opts.ha) for (const id of this.routerIds) for (const i of [0, 1] as const) await deleteNetns(this.haNamespace(i, id)).catch(() => {});
+    if (this.opts.ha)
+      for (const id of this.routerIds)
+        for (const i of [0, 1] as const) {
+          // A keepalived that had not finished stopping (or was being started again) goes too.
+          const pids = await run('ip', ['netns', 'pids', this.haNamespace(i, id)]).catch(() => ({ stdout: '' }));
+          for (const pid of pids.stdout.split(/\s+/).filter(Boolean)) {
+            try {
+              process.kill(Number(pid), 'SIGKILL');
+            } catch {
+              // gone
+            }
+          }
+          await deleteNetns(this.haNamespace(i, id)).catch(() => {});
+        }
     await this.nss.deleteAll();
     if (this.mode === 'rabbit') await run('rabbitmqctl', ['delete_vhost', this.vhost]).catch(() => {});
     rmSync(this.dir, { recursive: true, force: true });
