@@ -17,6 +17,7 @@ import * as m012 from './migrations/012_port_bindings.js';
 import * as m013 from './migrations/013_auto_allocate_service_types.js';
 import * as m014 from './migrations/014_port_forwardings.js';
 import * as m015 from './migrations/015_network_segment_ranges.js';
+import * as m016 from './migrations/016_l3_ha.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '001_core': m001, '002_agents': m002, '003_security_groups': m003, '004_l3': m004, '005_subnetpools_rbac': m005, '007_dhcp': m007,
@@ -24,6 +25,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '013_auto_allocate_service_types': m013,
   '014_port_forwardings': m014,
   '015_network_segment_ranges': m015,
+  '016_l3_ha': m016,
 };
 
 /**
