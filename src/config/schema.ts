@@ -117,6 +117,16 @@ export const SCHEMA = {
     dnsmasq_lease_max: int({ default: 16777216, min: 1, help: 'Limit on the number of leases per network.' }),
     max_routes: int({ default: 30, min: 0, help: 'Maximum number of routes per router.' }),
     enable_snat_by_default: bool({ default: true, help: 'The value of enable_snat when external_gateway_info does not give it.' }),
+    // HA routers (l3-ha): server side (Neutron's l3_hamode_db options) and the L3 agent's keepalived.
+    l3_ha: bool({ default: false, help: 'Routers are HA (keepalived on several L3 agents) unless created with ha=false.' }),
+    max_l3_agents_per_router: int({ default: 3, min: 2, help: 'L3 agents an HA router is scheduled to, at most.' }),
+    l3_ha_net_cidr: str({ default: '169.254.192.0/18', help: "Subnet of the projects' HA networks (VRRP traffic between a router's instances)." }),
+    l3_ha_network_type: str({ default: '', help: 'Network type of HA networks (empty: the tenant network type).' }),
+    l3_ha_network_physical_name: str({ default: '', help: 'Physical network of HA networks (flat/vlan types).' }),
+    ha_vrrp_auth_type: enm({ choices: ['AH', 'PASS'], default: 'PASS', help: 'L3 agent: VRRP authentication type.' }),
+    ha_vrrp_auth_password: str({ default: '', help: 'L3 agent: VRRP authentication password (empty: none).' }),
+    ha_vrrp_advert_int: int({ default: 2, min: 1, help: 'L3 agent: seconds between VRRP advertisements.' }),
+    ha_confs_path: str({ help: "L3 agent: where keepalived's files go (default: $state_path/ha_confs)." }),
     // The metadata agent (metadata_agent.ini) and the proxies that forward to it.
     metadata_proxy_socket: str({
       help: 'Unix socket the metadata agent listens on and the namespace proxies forward to (default: $state_path/metadata_proxy).',

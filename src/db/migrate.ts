@@ -17,6 +17,7 @@ import * as m012 from './migrations/012_port_bindings.js';
 import * as m013 from './migrations/013_auto_allocate_service_types.js';
 import * as m014 from './migrations/014_port_forwardings.js';
 import * as m015 from './migrations/015_network_segment_ranges.js';
+import * as m016 from './migrations/016_l3_ha.js';
 import * as m017 from './migrations/017_address_groups_default_sg_rules.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -25,6 +26,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '013_auto_allocate_service_types': m013,
   '014_port_forwardings': m014,
   '015_network_segment_ranges': m015,
+  '016_l3_ha': m016,
   '017_address_groups_default_sg_rules': m017,
 };
 

@@ -272,6 +272,9 @@ export interface RouterTable extends StandardColumns {
   gw_port_id: string | null;
   enable_snat: Bool;
   availability_zone_hints: string; // JSON list
+  /** l3-ha: the router runs on several L3 agents, with this VRRP id on its project's HA network. */
+  ha: Bool;
+  ha_vr_id: number | null;
 }
 
 export interface RouterPortTable {
@@ -457,6 +460,9 @@ export interface Database {
   trunks: TrunkTable;
   subports: SubPortTable;
   routerl3agentbindings: RouterL3AgentBindingTable;
+  ha_router_networks: HaRouterNetworkTable;
+  ha_router_vrid_allocations: HaRouterVrIdAllocationTable;
+  ha_router_agent_port_bindings: HaRouterAgentPortBindingTable;
   portdnses: PortDnsTable;
   networkdnsdomains: NetworkDnsDomainTable;
   port_inactive_bindings: PortInactiveBindingTable;
@@ -487,6 +493,27 @@ export interface ConntrackHelperTable {
   protocol: string;
   port: number;
   helper: string;
+}
+
+/** A project's HA network (Neutron's ha_router_networks). */
+export interface HaRouterNetworkTable {
+  project_id: string;
+  network_id: string;
+}
+
+/** A VRRP id taken on an HA network, by its router. */
+export interface HaRouterVrIdAllocationTable {
+  network_id: string;
+  vr_id: number;
+  router_id: string;
+}
+
+/** An HA router's port on an L3 agent and the state that agent reported. */
+export interface HaRouterAgentPortBindingTable {
+  port_id: string;
+  router_id: string;
+  l3_agent_id: string | null;
+  state: string;
 }
 
 /** Which L3 agent hosts which router (Neutron's routerl3agentbindings). */

@@ -103,6 +103,7 @@ export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
   ext('trunk-details', 'Trunk port details', 'Expose trunk port details', '2016-01-01T10:00:00-00:00'),
   // Agent scheduling, availability zones, service providers, MAC regeneration, DNS (issue 3).
   ext('dhcp_agent_scheduler', 'DHCP Agent Scheduler', 'Schedule networks among dhcp agents', '2013-02-07T10:00:00-00:00'),
+  ext('l3-ha', 'HA Router extension', 'Adds HA capability to routers.', '2014-04-26T00:00:00-00:00'),
   ext('l3_agent_scheduler', 'L3 Agent Scheduler', 'Schedule routers among l3 agents', '2013-02-07T10:00:00-00:00'),
   ext(
     'l3-port-ip-change-not-allowed',

@@ -9,6 +9,16 @@ import { availabilityZoneHints } from './availability-zone.js';
 
 const show = (v: unknown) => pyStr(v);
 
+/** convert_to_boolean_if_not_none: null stays null (then the default applies). */
+const booleanOrNull: Validator = (v, attr) => {
+  if (v === null) return null;
+  try {
+    return toBoolean(v);
+  } catch {
+    throw invalidAttribute(attr, `'${show(v)}' cannot be converted to boolean`);
+  }
+};
+
 /** neutron_lib validate_fixed_ips: a list of {ip_address?, subnet_id?} without repeated addresses. */
 export function fixedIpsReason(data: unknown): string | null {
   if (!Array.isArray(data)) return `Invalid data format for fixed IP: '${show(data)}'`;
@@ -107,5 +117,7 @@ export const routerDef: ResourceDef = {
     },
     availability_zones: { allowPost: false, allowPut: false, visible: true, extension: 'router_availability_zone' },
     conntrack_helpers: { allowPost: false, allowPut: false, default: null, visible: true, extension: 'expose-l3-conntrack-helper' },
+    // l3-ha: unset on create means [DEFAULT] l3_ha; admins only (policy).
+    ha: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: booleanOrNull, visible: true, enforcePolicy: true, extension: 'l3-ha' },
   },
 };

@@ -14,12 +14,13 @@
 #   curl         the instance's metadata client in the end-to-end tests
 #   radvd        IPv6 router advertisements from router namespaces (as Neutron runs it; its service is not used)
 #   iputils-arping  arping -U: the L3 agent's gratuitous ARP for addresses that appear on a gateway
+#   keepalived   VRRP for HA routers (the L3 agent runs one per HA router in its namespace)
 #   procps       sysctl: the L3 agent turns on ip_forward in router namespaces
 #   socat        the L3 end-to-end test's TCP servers and clients
 #   python3-oslo.messaging  the real oslo.messaging peer of the RPC interop test (test/rpc/oslo_peer.py)
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(iproute2 nftables dnsmasq-base busybox util-linux isc-dhcp-client conntrack haproxy radvd curl iputils-arping procps socat python3-oslo.messaging)
+pkgs=(iproute2 nftables dnsmasq-base busybox util-linux isc-dhcp-client conntrack haproxy radvd curl iputils-arping keepalived procps socat python3-oslo.messaging)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

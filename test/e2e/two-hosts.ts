@@ -9,7 +9,7 @@
 // The agents run in the root namespace (so they reach the server and the broker on 127.0.0.1)
 // and drive their host's namespace; the agent code is the same either way (a dataplane Target).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -38,6 +38,12 @@ export interface TwoHostsOptions {
    * (physical_interface_mappings), so a flat network on extnet is that wire.
    */
   l3?: boolean;
+  /**
+   * With l3 (memory mode): an L3 agent on host B too, for HA routers (VRRP every second); the
+   * outside namespace bridges two wires, one to each host's ext0. Each host's router namespaces
+   * are its own (`haNamespace`), as two machines' would be.
+   */
+  ha?: boolean;
   /** The L3 agent runs a metadata proxy per router (enable_metadata_proxy), to `metadataSocket`. */
   l3Metadata?: boolean;
 }
@@ -208,6 +214,17 @@ export class TwoHosts {
       await this.nss.add(this.outsideNs);
       await new IpBatch().addVeth('ext0', 'eth0', { peerNetns: this.outsideNs }).setUp('ext0', true).apply({ netns: this.ns[0] });
       await new IpBatch().setUp('eth0', true).setUp('lo', true).apply({ netns: this.outsideNs });
+      if (this.opts.ha) {
+        // eth0 becomes a port of the outside host's bridge br0 (which takes its address), with eth1 to host B.
+        await new IpBatch().addVeth('ext0', 'eth1', { peerNetns: this.outsideNs }).setUp('ext0', true).apply({ netns: this.ns[1] });
+        await new IpBatch()
+          .addBridge('br0')
+          .setMaster('eth0', 'br0')
+          .setMaster('eth1', 'br0')
+          .setUp('eth1', true)
+          .setUp('br0', true)
+          .apply({ netns: this.outsideNs });
+      }
     }
     if (this.mode === 'memory') await this.startMemoryServer();
     else await this.startRabbitServer();
@@ -215,10 +232,54 @@ export class TwoHosts {
     await this.agentsAlive('Linux bridge agent', this.host);
     await this.startDhcp();
     await this.agentsAlive('DHCP agent', [this.host[0]]);
-    if (this.opts.l3) {
+    if (this.opts.l3 && this.opts.ha) {
+      for (const i of [0, 1] as const) await this.startHaL3(i);
+      await this.agentsAlive('L3 agent', this.host);
+    } else if (this.opts.l3) {
       await this.startL3();
       await this.agentsAlive('L3 agent', [this.host[0]]);
     }
+  }
+
+  /** Host i's router namespace for a router (opts.ha). */
+  haNamespace(i: 0 | 1, routerId: string): string {
+    return `qr${this.s}${'ab'[i]}-${routerId}`;
+  }
+
+  /** opts.ha: host i's L3 agent (in-process), with its own router namespaces and keepalived files. */
+  readonly haAgents: Array<L3Agent | null> = [null, null];
+
+  async startHaL3(i: 0 | 1): Promise<void> {
+    const agent = new L3Agent({
+      bus: this.bus(),
+      host: this.host[i],
+      netns: this.ns[i],
+      statePath: join(this.dir, `l3-state-${i}`),
+      reportInterval: 2,
+      resyncInterval: 1,
+      namespaceOf: (id) => this.haNamespace(i, id),
+      vrrp: { authType: 'PASS', authPassword: 'e2e-vrrp', advertInt: 1 },
+      logger: keepingLogger(`l3-${'ab'[i]}`, this.logLines),
+    });
+    this.haAgents[i] = agent;
+    await agent.start();
+  }
+
+  /** The pid of host i's keepalived for the router (signalled if `signal`), or null. */
+  keepalivedPid(i: 0 | 1, routerId: string, signal?: NodeJS.Signals): number | null {
+    try {
+      const pid = Number(readFileSync(join(this.dir, `l3-state-${i}`, 'ha_confs', routerId, 'keepalived.pid'), 'utf8').trim());
+      process.kill(pid, signal ?? 0);
+      return pid;
+    } catch {
+      return null;
+    }
+  }
+
+  /** opts.ha: stops host i's L3 agent (keepalived and namespaces stay, as with a real agent). */
+  async stopHaL3(i: 0 | 1): Promise<void> {
+    await this.haAgents[i]?.stop();
+    this.haAgents[i] = null;
   }
 
   private async startMemoryServer(): Promise<void> {
@@ -320,7 +381,7 @@ export class TwoHosts {
         netns: this.ns[i],
         localIp: this.underlay[i],
         enableVxlan: true,
-        interfaceMappings: this.opts.l3 && i === 0 ? { extnet: 'ext0' } : {},
+        interfaceMappings: this.opts.l3 && (i === 0 || this.opts.ha) ? { extnet: 'ext0' } : {},
         bridgeMappings: {},
         arpResponder: false,
         l2Population: true,
@@ -584,6 +645,11 @@ export class TwoHosts {
   async stop(): Promise<void> {
     if (this.figures.length) process.stdout.write(`\n# two-hosts e2e figures (${this.mode})\n${this.figures.map((f) => `#   ${f}`).join('\n')}\n`);
     await this.stopL3().catch(() => {});
+    for (const i of [0, 1] as const) {
+      await this.stopHaL3(i).catch(() => {});
+      // keepalived outlives its agent: stop it here.
+      for (const id of this.routerIds) this.keepalivedPid(i, id, 'SIGTERM');
+    }
     await this.stopDhcp().catch(() => {});
     for (const i of [0, 1] as const) await this.stopL2(i).catch(() => {});
     if (this.srv) await this.srv.stop().catch(() => {});
@@ -607,6 +673,20 @@ export class TwoHosts {
       }
       await deleteNetns(routerNamespace(id)).catch(() => {});
     }
+    if (this.opts.ha)
+      for (const id of this.routerIds)
+        for (const i of [0, 1] as const) {
+          // A keepalived that had not finished stopping (or was being started again) goes too.
+          const pids = await run('ip', ['netns', 'pids', this.haNamespace(i, id)]).catch(() => ({ stdout: '' }));
+          for (const pid of pids.stdout.split(/\s+/).filter(Boolean)) {
+            try {
+              process.kill(Number(pid), 'SIGKILL');
+            } catch {
+              // gone
+            }
+          }
+          await deleteNetns(this.haNamespace(i, id)).catch(() => {});
+        }
     await this.nss.deleteAll();
     if (this.mode === 'rabbit') await run('rabbitmqctl', ['delete_vhost', this.vhost]).catch(() => {});
     rmSync(this.dir, { recursive: true, force: true });

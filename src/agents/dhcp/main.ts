@@ -13,6 +13,7 @@ import { stats } from '../../dataplane/index.js';
 import { DhcpAgent } from './agent.js';
 import { metadataProxyOptions } from '../metadata/proxy.js';
 import { agentMetricsFromConfig, type AgentMetrics } from '../metrics.js';
+import { exitOnSignals } from '../shutdown.js';
 
 /** The agent's options from configuration (also used by `neutrino aio`). */
 export function dhcpAgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, netns?: string, metrics?: AgentMetrics): DhcpAgent {
@@ -50,12 +51,6 @@ export async function runDhcpAgent(cfg: Config, o: { debug?: boolean; netns?: st
     { host, netns: o.netns, rpc: bus.transport, networks: agent.networks.size, ms: Date.now() - t0, kernel: stats(), actions: agent.actions() },
     'DHCP agent started (full sync done)',
   );
-  const stop = async () => {
-    await agent.stop();
-    await bus.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  exitOnSignals(() => agent.stop(), bus);
   return agent;
 }

@@ -48,6 +48,7 @@ import { newRpcContext, silentLogger, type RpcBus, type RpcLogger, type RpcServe
 import { AGENT_TYPE_L3, L3_AGENT_TOPIC, L3_PLUGIN_TOPIC } from '../../core/wire.js';
 import { Reconciler } from '../reconciler.js';
 import { StateReporter } from '../state-reporter.js';
+import { HaRouters, haDevOf, isHaRouter, planHa, type HaSync, type VrrpSettings } from './ha.js';
 import type { MetadataProxyOptions } from '../metadata/proxy.js';
 import type { RaOptions } from './ra.js';
 import { RouterServices } from './services.js';
@@ -58,7 +59,7 @@ export const L3_AGENT_BINARY = 'neutron-l3-agent';
 /** The work queue's key for the full sync (the other keys are router ids). */
 const FULL_SYNC = 'full';
 const RETRY_BASE_MS = 500;
-const OWNED_IN_ROUTER = (l: { name: string }) => /^(qr|qg)-/.test(l.name);
+const OWNED_IN_ROUTER = (l: { name: string }) => /^(qr|qg|ha)-/.test(l.name);
 
 export interface L3AgentOptions {
   bus: RpcBus;
@@ -86,6 +87,11 @@ export interface L3AgentOptions {
   logger?: RpcLogger;
   /** Runs the kernel's tools (default: the real thing); tests count this agent's writes with it. */
   exec?: Exec;
+  /** HA routers: [DEFAULT] ha_confs_path (default state_path/ha_confs) and the VRRP settings. */
+  haConfsPath?: string;
+  /** Router namespace names other than qrouter-<id> (tests: two simulated hosts on one machine). */
+  namespaceOf?: (routerId: string) => string;
+  vrrp?: VrrpSettings;
   /** enable_metadata_proxy: the proxies' options (absent: no metadata proxy in routers). */
   metadataProxy?: MetadataProxyOptions;
   /** min_rtr_adv_interval, max_rtr_adv_interval of the routers' radvd. */
@@ -122,10 +128,18 @@ export class L3Agent {
   /** Each router's metadata proxy and radvd (services.ts). */
   readonly services: RouterServices;
   readonly counters = { passes: 0, failures: 0, fullSyncs: 0, statusReports: 0, garps: 0 };
+  readonly ha: HaRouters;
 
   constructor(private readonly o: L3AgentOptions) {
     this.stateDir = join(o.statePath, 'l3');
     this.log = o.logger ?? silentLogger;
+    this.ha = new HaRouters({
+      confsPath: o.haConfsPath ?? join(o.statePath, 'ha_confs'),
+      vrrp: o.vrrp ?? { authType: 'PASS', authPassword: '', advertInt: 2 },
+      ...(o.exec ? { exec: o.exec } : {}),
+      logger: this.log,
+      report: (states) => this.call('update_ha_routers_states', { host: o.host, states }),
+    });
     this.services = new RouterServices({
       statePath: o.statePath,
       metadata: o.metadataProxy ?? null,
@@ -148,6 +162,11 @@ export class L3Agent {
     });
   }
 
+  /** The router's namespace (qrouter-<id>; a simulated host on a shared machine names its own). */
+  private nsOf(routerId: string): string {
+    return this.o.namespaceOf?.(routerId) ?? routerNamespace(routerId);
+  }
+
   private get hostTarget(): Target {
     return this.target(this.o.netns);
   }
@@ -163,6 +182,7 @@ export class L3Agent {
   /** Serves the notifications, reports state once, runs the full sync, then keeps reporting. */
   async start(): Promise<void> {
     await mkdir(this.stateDir, { recursive: true });
+    await this.ha.start();
     const mark = (ids: unknown) => {
       for (const id of Array.isArray(ids) ? ids : [ids]) if (typeof id === 'string') void this.schedule(id);
     };
@@ -219,6 +239,7 @@ export class L3Agent {
     await this.server?.stop();
     await this.reporter?.stop();
     await this.work.stop();
+    await this.ha.stop();
   }
 
   async idle(): Promise<void> {
@@ -286,8 +307,8 @@ export class L3Agent {
     } catch (err) {
       this.counters.failures++;
       // Look at the namespace and read its state again next time.
-      this.forwarding.delete(routerNamespace(routerId));
-      this.listedNamespaces?.delete(routerNamespace(routerId));
+      this.forwarding.delete(this.nsOf(routerId));
+      this.listedNamespaces?.delete(this.nsOf(routerId));
       this.listedHostLinks = null;
       this.routers.delete(routerId);
       this.services.forget(routerId);
@@ -306,7 +327,9 @@ export class L3Agent {
   /** `trusted`: the kernel may be taken to be as this process's last pass of the router left it. */
   private async build(r: SyncRouter, trusted: boolean): Promise<void> {
     const t0 = Date.now();
-    const plan = this.services.extend(planRouter(r));
+    const base = planRouter(r, this.nsOf(r.id));
+    const ha = isHaRouter(r) ? planHa(r, base) : null;
+    const plan = this.services.extend(ha?.plan ?? base);
     const ns = plan.namespace;
     const inNs = this.target(ns);
     let changes = 0;
@@ -358,6 +381,13 @@ export class L3Agent {
     const nft = planTable(plan.nat, natActual, { incremental: true });
     await applyNftPlans([nft], inNs);
     changes += hostOps.length + linkOps.length + routeOps.length + (nft.kind !== 'none' ? 1 : 0);
+    if (ha)
+      await this.ha.ensure(r.id, ns, {
+        vrId: (r as HaSync).ha_vr_id!,
+        haDev: haDevOf((r as HaSync)._ha_interface!.id),
+        vips: ha.vips,
+        routes: ha.routes,
+      });
     // Floating addresses that went: their NAT'd connections go too (Neutron deletes the conntrack
     // state of a removed floating IP); the ones that came (and a new gateway address) are announced.
     const gone = addressesOf(linkOps, 'addr-del', plan.gatewayDev);
@@ -384,7 +414,8 @@ export class L3Agent {
 
   private async teardown(routerId: string): Promise<void> {
     const state = this.routers.get(routerId);
-    const ns = routerNamespace(routerId);
+    const ns = this.nsOf(routerId);
+    await this.ha.remove(routerId);
     await this.services.teardown(routerId);
     if (await netnsExists(ns, this.o.exec)) {
       // The router's links go first: a namespace outlives its name while a process is still in

@@ -2,7 +2,9 @@
 // process. l3_agent.ini's options where they mean the same: [DEFAULT] host, state_path,
 // transport_url, interface_driver (linuxbridge), agent_mode (legacy), handle_internal_only_routers,
 // send_arp_for_ha, periodic_interval, enable_metadata_proxy (haproxy per router, to
-// metadata_proxy_socket), min_rtr_adv_interval, max_rtr_adv_interval (radvd); [agent] report_interval, availability_zone.
+// metadata_proxy_socket), min_rtr_adv_interval, max_rtr_adv_interval (radvd), ha_confs_path,
+// ha_vrrp_auth_type, ha_vrrp_auth_password, ha_vrrp_advert_int (keepalived); [agent] report_interval,
+// availability_zone.
 // (external_network_bridge is gone from Neutron since Zed and not read.) SIGTERM/SIGINT stop it
 // and leave the routers' namespaces as they are, for the next start to adopt.
 // --netns NS: the host's bridges live in that namespace (as `agent linuxbridge --netns`).
@@ -16,6 +18,7 @@ import type { RpcBus, RpcLogger } from '../../rpc/index.js';
 import { stats } from '../../dataplane/index.js';
 import { metadataProxyOptions } from '../metadata/proxy.js';
 import { L3Agent } from './agent.js';
+import { exitOnSignals } from '../shutdown.js';
 
 const onPath = (tool: string) =>
   [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin'].filter(Boolean).some((d) => existsSync(join(d, tool)));
@@ -51,6 +54,8 @@ export function l3AgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, netn
     sendArpCount: d.send_arp_for_ha,
     interfaceDriver: d.interface_driver || 'linuxbridge',
     availabilityZone: cfg.agent.availability_zone,
+    ...(d.ha_confs_path ? { haConfsPath: d.ha_confs_path } : {}),
+    vrrp: { authType: d.ha_vrrp_auth_type, authPassword: d.ha_vrrp_auth_password, advertInt: d.ha_vrrp_advert_int },
     logger: log,
     ...(d.enable_metadata_proxy ? { metadataProxy: metadataProxyOptions(cfg) } : {}),
     raOptions: { minInterval: d.min_rtr_adv_interval, maxInterval: d.max_rtr_adv_interval },
@@ -76,12 +81,6 @@ export async function runL3Agent(cfg: Config, o: { debug?: boolean; netns?: stri
     },
     'L3 agent started (full sync done)',
   );
-  const stop = async () => {
-    await agent.stop();
-    await bus.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  exitOnSignals(() => agent.stop(), bus);
   return agent;
 }

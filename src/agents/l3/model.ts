@@ -123,8 +123,7 @@ function portLinks(port: SyncPort, dev: string, ns: string, extra: string[] = []
 }
 
 /** The desired kernel state of one router. */
-export function planRouter(r: SyncRouter): RouterPlan {
-  const ns = routerNamespace(r.id);
+export function planRouter(r: SyncRouter, ns = routerNamespace(r.id)): RouterPlan {
   const hostLinks = new Map<string, DesiredLink>();
   const routerLinks: DesiredLink[] = [];
   const routes: Route[] = [];

@@ -16,6 +16,7 @@ import { busFromConfig } from '../../rpc/from-config.js';
 import { stats } from '../../dataplane/index.js';
 import { LinuxBridgeAgent } from './agent.js';
 import { parseOptions } from '../../config/command-line.js';
+import { exitOnSignals } from '../shutdown.js';
 
 export const LB_USAGE = `usage: neutrino agent linuxbridge [--config-file FILE]... [--netns NAME] [--host NAME] [--debug]
 `;
@@ -110,13 +111,9 @@ export async function runLinuxBridgeAgent(argv: string[]): Promise<LinuxBridgeAg
       'linuxbridge agent: first full pass done',
     );
   });
-  const stop = async () => {
+  exitOnSignals(async () => {
     await agent.stop();
     log.info({ kernel: stats(), passes: agent.passes }, 'linuxbridge agent stopped (dataplane left as it is)');
-    await bus.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  }, bus);
   return agent;
 }

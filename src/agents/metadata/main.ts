@@ -18,6 +18,7 @@ import { metadataProxyOptions } from './proxy.js';
 import { METADATA_AGENT_BINARY, MetadataAgent, metadataConfigurations, type MetadataAgentOptions } from './agent.js';
 import { StateReporter } from '../state-reporter.js';
 import { AGENT_TYPE_METADATA } from '../../core/wire.js';
+import { exitOnSignals } from '../shutdown.js';
 
 /** metadata_workers, or Neutron's default: half the CPUs (rounded down). */
 export function metadataWorkers(cfg: Config, cpus = availableParallelism()): number {
@@ -56,13 +57,7 @@ export async function runMetadataAgent(cfg: Config, o: { debug?: boolean } = {})
       { socket: agent.configurations().metadata_proxy_socket, rpc: bus.transport, worker: cluster.worker?.id ?? null },
       'metadata agent listening',
     );
-    const stop = async () => {
-      await agent.stop();
-      await bus.close();
-      process.exit(0);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    exitOnSignals(() => agent.stop(), bus);
     return;
   }
   // The primary: the socket file is the workers' (cluster makes it on the first listen); a stale

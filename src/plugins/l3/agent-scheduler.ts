@@ -16,6 +16,7 @@ import { effectiveHints, parseHints } from '../agents/availability-zones.js';
 import { agentOrNotFound, hostedBy } from '../common/agent-hosting.js';
 import { dvrL3CannotAssignToDvrAgent, dvrL3CannotRemoveFromDvrAgent, invalidL3Agent, routerHostedByL3Agent, routerNotFound } from './errors.js';
 import { AGENT_TYPE_L3, L3_AGENT_TOPIC } from '../../core/wire.js';
+import type { RouterHa } from './ha.js';
 
 export { AGENT_TYPE_L3 };
 /** L3 agents on compute hosts (DVR) are never given legacy routers. */
@@ -46,6 +47,7 @@ interface RouterInfo {
   id: string;
   hasGateway: boolean;
   hints: string[];
+  ha: boolean;
 }
 
 const AGENT_COLS = ['id', 'agent_type', 'host', 'admin_state_up', 'heartbeat_timestamp', 'availability_zone', 'configurations'] as const;
@@ -63,6 +65,8 @@ const agentMode = (a: L3AgentRow) => String(agentConfig(a).agent_mode ?? 'legacy
 export class L3AgentScheduler {
   private readonly pending = new Set<Promise<void>>();
   private readonly log: RpcLogger;
+  /** HA routers (l3-ha), when served. */
+  ha: RouterHa | null = null;
 
   constructor(
     private readonly db: Db,
@@ -83,10 +87,10 @@ export class L3AgentScheduler {
   private async router(id: string): Promise<RouterInfo | null> {
     const r = await this.db.kysely
       .selectFrom('routers')
-      .select(['id', 'gw_port_id', 'availability_zone_hints'])
+      .select(['id', 'gw_port_id', 'availability_zone_hints', 'ha'])
       .where('id', '=', id)
       .executeTakeFirst();
-    return r ? { id: r.id, hasGateway: !!r.gw_port_id, hints: parseHints(r.availability_zone_hints) } : null;
+    return r ? { id: r.id, hasGateway: !!r.gw_port_id, hints: parseHints(r.availability_zone_hints), ha: Number(r.ha) === 1 } : null;
   }
 
   /** get_l3_agent_candidates for one agent: its mode, router_id and internal-only options. */
@@ -119,7 +123,27 @@ export class L3AgentScheduler {
   async scheduleRouter(routerId: string): Promise<L3AgentRow | null> {
     const r = await this.router(routerId);
     if (!r) return null;
+    if (r.ha && this.ha) return (await this.scheduleHaRouter(r))[0] ?? null;
     if ((await this.hosting([routerId])).some((a) => Number(a.admin_state_up) === 1)) return null;
+    const candidates = await this.candidates(r);
+    if (!candidates.length) return null;
+    const chosen = candidates[0]!;
+    return (await this.bind(routerId, chosen.id)) ? chosen : null;
+  }
+
+  /** An HA router: to as many more candidates as it lacks agents (max_l3_agents_per_router). */
+  private async scheduleHaRouter(r: RouterInfo): Promise<L3AgentRow[]> {
+    const ha = this.ha!;
+    const missing = await ha.missingAgents(r.id);
+    if (!missing) return [];
+    const hosting = new Set((await this.hosting([r.id])).map((a) => a.id));
+    const candidates = (await this.candidates(r)).filter((a) => !hosting.has(a.id)).slice(0, missing);
+    const bound = new Set((await ha.bindAgents(r.id, candidates)).map((a) => a.id));
+    return candidates.filter((a) => bound.has(a.id));
+  }
+
+  /** The alive, enabled agents that may host the router, least loaded first. */
+  private async candidates(r: RouterInfo): Promise<L3AgentRow[]> {
     const hints = effectiveHints(r.hints, this.o.defaultAvailabilityZones);
     const agents = await this.db.kysely
       .selectFrom('agents')
@@ -131,7 +155,7 @@ export class L3AgentScheduler {
     const candidates = agents.filter(
       (a) => this.canHost(a, r, false) && (!hints.length || (a.availability_zone !== null && hints.includes(a.availability_zone))),
     );
-    if (!candidates.length) return null;
+    if (!candidates.length) return [];
     const loads = new Map<string, number>();
     const counts = await this.db.kysely
       .selectFrom('routerl3agentbindings')
@@ -146,8 +170,7 @@ export class L3AgentScheduler {
       .execute();
     for (const c of counts) loads.set(c.l3_agent_id, Number(c.n));
     candidates.sort((x, y) => (loads.get(x.id) ?? 0) - (loads.get(y.id) ?? 0) || x.host.localeCompare(y.host));
-    const chosen = candidates[0]!;
-    return (await this.bind(routerId, chosen.id)) ? chosen : null;
+    return candidates;
   }
 
   /** One binding row; false when the router has one already or is gone (concurrent writers). */
@@ -236,6 +259,24 @@ export class L3AgentScheduler {
         )
         .execute();
       for (const r of unhosted) await this.scheduleRouter(r.id);
+      // HA routers on fewer agents than they should be (an agent came since): add agents.
+      if (this.ha) {
+        const ha = await this.db.kysely
+          .selectFrom('routers')
+          .select('id')
+          .where('ha', '=', 1)
+          .where(
+            (eb) =>
+              eb
+                .selectFrom('routerl3agentbindings as b')
+                .select((x) => x.fn.countAll<number>().as('n'))
+                .whereRef('b.router_id', '=', 'routers.id'),
+            '<',
+            this.ha.settings.maxAgents,
+          )
+          .execute();
+        for (const r of ha) await this.scheduleRouter(r.id);
+      }
     }
     const rows = await this.db.kysely
       .selectFrom('routerl3agentbindings as b')
@@ -266,6 +307,12 @@ export class L3AgentScheduler {
     if (Number(a.admin_state_up) !== 1 || !this.canHost(a, r, true)) throw invalidL3Agent(agentId);
     const current = await this.agentsHostingRouter(routerId);
     if (current.includes(agentId)) return;
+    if (r.ha && this.ha) {
+      // An HA router takes one more agent (with its HA port) while it has fewer than the maximum.
+      if (!(await this.ha.bindAgents(routerId, [a])).length) throw routerHostedByL3Agent(routerId, current[0] ?? agentId);
+      this.cast(toRpcContext(ctx), a.host, 'router_added_to_agent', { payload: [routerId] });
+      return;
+    }
     if (current.length) throw routerHostedByL3Agent(routerId, current[0]!);
     if (!(await this.bind(routerId, agentId))) {
       // Bound meanwhile: by this request's twin (fine) or to another agent (409).
@@ -281,6 +328,7 @@ export class L3AgentScheduler {
   async removeRouterFromAgent(ctx: RequestContext, agentId: string, routerId: string): Promise<void> {
     const a = await agentOrNotFound(this.db.kysely, agentId);
     if (DVR_ONLY_MODES.has(agentMode(a))) throw dvrL3CannotRemoveFromDvrAgent();
+    await this.ha?.removeAgent(routerId, agentId);
     await this.db.kysely.deleteFrom('routerl3agentbindings').where('router_id', '=', routerId).where('l3_agent_id', '=', agentId).execute();
     if (!(await this.router(routerId))) throw routerNotFound(routerId);
     this.cast(toRpcContext(ctx), a.host, 'router_removed_from_agent', { payload: { router_id: routerId } });

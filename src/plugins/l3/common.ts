@@ -10,11 +10,24 @@ import type { SubnetHandler } from '../ml2/subnets.js';
 import type { FixedIp } from '../ml2/ip-allocator.js';
 import { networkVisible } from '../common/visibility.js';
 import { networkNotFound, portNotFound, subnetNotFound } from '../ml2/errors.js';
-import { DEVICE_OWNER_FLOATINGIP, DEVICE_OWNER_HA_REPLICATED_INT, DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_ROUTER_INTF } from '../../core/wire.js';
+import {
+  DEVICE_OWNER_FLOATINGIP,
+  DEVICE_OWNER_HA_REPLICATED_INT,
+  DEVICE_OWNER_ROUTER_GW,
+  DEVICE_OWNER_ROUTER_HA_INTF,
+  DEVICE_OWNER_ROUTER_INTF,
+} from '../../core/wire.js';
 import type { L3AgentScheduler } from './agent-scheduler.js';
+import type { RouterHa } from './ha.js';
 
-/** L3_NAT_dbonly_mixin.router_device_owners: ports only the L3 API may delete. */
-export const ROUTER_DEVICE_OWNERS = [DEVICE_OWNER_HA_REPLICATED_INT, DEVICE_OWNER_ROUTER_INTF, DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_FLOATINGIP];
+/** router_device_owners (with L3_HA_NAT_db_mixin's HA interfaces): ports only the L3 API may delete. */
+export const ROUTER_DEVICE_OWNERS = [
+  DEVICE_OWNER_HA_REPLICATED_INT,
+  DEVICE_OWNER_ROUTER_INTF,
+  DEVICE_OWNER_ROUTER_GW,
+  DEVICE_OWNER_FLOATINGIP,
+  DEVICE_OWNER_ROUTER_HA_INTF,
+];
 
 export interface L3Settings {
   /** [DEFAULT] max_routes: extra routes per router. */
@@ -36,6 +49,8 @@ export interface L3Context {
   settings: L3Settings;
   /** Schedules routers to L3 agents and tells them (l3_agent_scheduler); null without it. */
   scheduler: L3AgentScheduler | null;
+  /** HA routers (l3-ha); unset when the extension is not served. */
+  ha?: RouterHa;
 }
 
 export interface PortInfo {

@@ -94,3 +94,7 @@ export const dvrL3CannotRemoveFromDvrAgent = () =>
 /** neutron.ipam.exceptions.IPAddressChangeNotAllowed (a BadRequest). */
 export const ipAddressChangeNotAllowed = (portId: string) =>
   new NeutronError(400, 'IPAddressChangeNotAllowed', `IP updates for port ${portId} are not allowed`);
+
+/** l3_ext_ha_mode's migration rule: `ha` changes only on a router set down first. */
+export const haChangeNeedsDisabledRouter = () =>
+  badResource('router', 'Cannot change HA attribute of active routers. Please set router admin_state_up to False prior to upgrade');

@@ -29,6 +29,8 @@ import { FloatingIpHandler } from './floatingips.js';
 import { RouterHandler } from './routers.js';
 import { l3RpcHandlers } from './rpc.js';
 import { L3_RULES } from '../../policy/defaults/l3.js';
+import type { NetworkHandler } from '../ml2/networks.js';
+import { RouterHa, withHaStates } from './ha.js';
 
 const ROUTER_ALIASES = [
   'router',
@@ -38,6 +40,7 @@ const ROUTER_ALIASES = [
   'fip-port-details',
   'floatingip-pools',
   'l3_agent_scheduler',
+  'l3-ha',
   'l3-port-ip-change-not-allowed',
   'router_availability_zone',
 ];
@@ -110,6 +113,17 @@ export const routerPlugin: PluginDefinition = {
         defaultAvailabilityZones: [...cfg.DEFAULT.default_availability_zones],
       },
     };
+    const core = ctx.exportsOf<{ networks: NetworkHandler; subnets: SubnetHandler }>('ml2')!;
+    const d = cfg.DEFAULT;
+    const ha = new RouterHa(l3, core.networks, core.subnets, {
+      l3Ha: d.l3_ha,
+      maxAgents: d.max_l3_agents_per_router,
+      netCidr: d.l3_ha_net_cidr,
+      networkType: d.l3_ha_network_type,
+      physicalNetwork: d.l3_ha_network_physical_name,
+    });
+    l3.ha = ha;
+    scheduler.ha = ha;
     const routers = new RouterHandler(l3);
     const floatingips = new FloatingIpHandler(l3);
     const opts = { name: 'l3' };
@@ -162,23 +176,26 @@ export const routerPlugin: PluginDefinition = {
       rpc: [
         {
           topic: L3_PLUGIN_TOPIC,
-          handlers: l3RpcHandlers({ db, routers, floatingips, ports, routerIdsForHost: (host) => scheduler.routersOnHost(host) }),
+          handlers: l3RpcHandlers({ db, routers, floatingips, ports, ha, routerIdsForHost: (host) => scheduler.routersOnHost(host) }),
         },
       ],
       routes: [
         floatingipPoolsRoute(db),
-        ...schedulerRoutes({
-          hosted: 'l3-routers',
-          hosts: 'l3-agents',
-          items: 'routers',
-          idKey: 'router_id',
-          itemsOnAgent: (id) => scheduler.routersOnAgent(id),
-          agentsHosting: (id) => scheduler.agentsHostingRouter(id),
-          add: (c, agent, router) => scheduler.addRouterToAgent(c, agent, router),
-          remove: (c, agent, router) => scheduler.removeRouterFromAgent(c, agent, router),
-        }),
+        ...withHaStates(
+          ha,
+          schedulerRoutes({
+            hosted: 'l3-routers',
+            hosts: 'l3-agents',
+            items: 'routers',
+            idKey: 'router_id',
+            itemsOnAgent: (id) => scheduler.routersOnAgent(id),
+            agentsHosting: (id) => scheduler.agentsHostingRouter(id),
+            add: (c, agent, router) => scheduler.addRouterToAgent(c, agent, router),
+            remove: (c, agent, router) => scheduler.removeRouterFromAgent(c, agent, router),
+          }),
+        ),
       ],
-      exports: { routers, floatingips, scheduler },
+      exports: { routers, floatingips, scheduler, ha },
       settled: () => scheduler.settled(),
     };
   },

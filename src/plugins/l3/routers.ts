@@ -32,6 +32,7 @@ import {
 import {
   badResource,
   gatewayInUseByFloatingIp,
+  haChangeNeedsDisabledRouter,
   invalidRoutes,
   portInUse,
   routerInUse,
@@ -152,6 +153,7 @@ export class RouterHandler extends TableResource<'routers'> {
           : null,
         routes: sortRoutes(routes.get(row.id) ?? []),
         availability_zone_hints: parseHints(row.availability_zone_hints),
+        ha: i2b(row.ha),
         ...standardFields(row, tags.get(row.id)),
       } as Rec;
     });
@@ -168,6 +170,8 @@ export class RouterHandler extends TableResource<'routers'> {
   // ---- writes --------------------------------------------------------------------------------
 
   async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
+    // _before_router_create: the project's HA network exists before its HA router does.
+    for (const b of bodies) if (this.l3.ha?.requested(b)) await this.l3.ha.ensureNetwork(b.project_id as string);
     const out = await l3Transaction(this.l3, async (tx) => {
       const ids: string[] = [];
       for (const body of bodies) {
@@ -187,6 +191,8 @@ export class RouterHandler extends TableResource<'routers'> {
           gw_port_id: null,
           enable_snat: b2i(this.l3.settings.enableSnatByDefault),
           availability_zone_hints: JSON.stringify(hints),
+          ha: b2i(this.l3.ha?.requested(body) ?? false),
+          ha_vr_id: null,
           description: body.description as string,
           revision_number: 0,
           created_at: now,
@@ -203,10 +209,12 @@ export class RouterHandler extends TableResource<'routers'> {
         ids.map((id) => byId.get(id)!),
       );
     });
-    // Neutron schedules a new router once it has a gateway (or later, on its first change).
+    // Neutron schedules a new router once it has a gateway (or later, on its first change); an
+    // HA router at once, with its VRRP id.
+    for (const r of out) if (r.ha) await this.l3.ha?.prepare(r.id as string, r.project_id as string);
     await this.changed(
       ctx,
-      out.filter((r) => r.external_gateway_info).map((r) => r.id as string),
+      out.filter((r) => r.external_gateway_info || r.ha).map((r) => r.id as string),
     );
     return out;
   }
@@ -233,6 +241,8 @@ export class RouterHandler extends TableResource<'routers'> {
       await this.applyUpdate(tx, ctx, row, body);
       return (await this.toDicts(tx, [(await tx.selectFrom('routers').selectAll().where('id', '=', id).executeTakeFirst())!]))[0]!;
     });
+    if (out.ha && typeof body.ha === 'boolean') await this.l3.ha?.prepare(id, out.project_id as string);
+    if (body.ha === false) await this.l3.ha?.cleanupNetwork(out.project_id as string);
     await this.changed(ctx, [id]);
     return out;
   }
@@ -245,6 +255,12 @@ export class RouterHandler extends TableResource<'routers'> {
     if ('name' in body) set.name = body.name as string;
     if ('description' in body) set.description = body.description as string;
     if ('admin_state_up' in body) set.admin_state_up = b2i(body.admin_state_up as boolean);
+    if (this.l3.ha && typeof body.ha === 'boolean' && b2i(body.ha) !== Number(row.ha)) {
+      // _validate_migration: only a router that is (or is being set) down changes `ha`.
+      if (set.admin_state_up ?? Number(row.admin_state_up)) throw haChangeNeedsDisabledRouter();
+      await this.l3.ha.migrate(tx, row.id, body.ha);
+      set.ha = b2i(body.ha);
+    }
     await tx
       .updateTable('routers')
       .set({ ...set, updated_at: nowIso() })
@@ -254,8 +270,10 @@ export class RouterHandler extends TableResource<'routers'> {
   }
 
   async delete(_ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
+    let haOf: string | null = null; // the project whose HA network may go with its last HA router
     await l3Transaction(this.l3, async (tx) => {
       const row = await this.lockRouter(tx, id);
+      haOf = Number(row.ha) ? row.project_id : null;
       checkRevision(row.revision_number, expectRevision);
       const attached = await tx
         .selectFrom('router_ports')
@@ -276,6 +294,7 @@ export class RouterHandler extends TableResource<'routers'> {
       await tx.deleteFrom('routers').where('id', '=', id).execute();
     });
     this.l3.scheduler?.routerDeleted(_ctx, id);
+    if (haOf) await this.l3.ha?.cleanupNetwork(haOf);
   }
 
   // ---- gateway (l3_db._update_router_gw_info with l3_gwmode_db's enable_snat) ---------------

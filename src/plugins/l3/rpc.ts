@@ -16,7 +16,8 @@ import type { RpcContext, RpcHandlers } from '../../rpc/index.js';
 import type { PortHandler } from '../ml2/ports.js';
 import type { FloatingIpHandler } from './floatingips.js';
 import type { RouterHandler } from './routers.js';
-import { INTERFACE_KEY, routerSyncData } from './sync-data.js';
+import type { RouterHa } from './ha.js';
+import { INTERFACE_KEY, routerSyncData, syncPorts } from './sync-data.js';
 import { VIF_TYPE_BINDING_FAILED, VIF_TYPE_UNBOUND } from '../../core/wire.js';
 
 /** neutron_lib.plugins.constants CORE and L3: what get_service_plugin_list names. */
@@ -28,6 +29,8 @@ export interface L3RpcDeps {
   floatingips: FloatingIpHandler;
   /** The core plugin's port handler (binding on update). */
   ports: PortHandler;
+  /** HA routers (l3-ha): sync data per host, states reported. */
+  ha?: RouterHa;
   /** The routers an agent on `host` serves (an L3 agent scheduler); unset: all of them. */
   routerIdsForHost?: (host: string) => Promise<string[]>;
 }
@@ -48,7 +51,8 @@ export function l3RpcHandlers(d: L3RpcDeps): RpcHandlers {
       ids = (ids ?? [...hosted]).filter((id) => hosted.has(id));
     }
     // Routers whose admin_state_up is false are left out: the agent then removes them.
-    return routerSyncData(d, ids, true);
+    const routers = await routerSyncData(d, ids, true);
+    return d.ha ? d.ha.addSyncData(routers, host, (ids) => syncPorts(d, ids)) : routers;
   };
 
   /**
@@ -58,6 +62,8 @@ export function l3RpcHandlers(d: L3RpcDeps): RpcHandlers {
   const bindToHost = async (ctx: RpcContext, host: string, routers: Rec[]): Promise<boolean> => {
     let changed = false;
     for (const r of routers) {
+      // An HA router's ports follow its active instance (update_ha_routers_states).
+      if (r.ha === true) continue;
       for (const p of [r.gw_port as Rec | undefined, ...((r[INTERFACE_KEY] as Rec[] | undefined) ?? [])]) {
         if (!p) continue;
         const bound = p['binding:host_id'] as string;
@@ -119,6 +125,13 @@ export function l3RpcHandlers(d: L3RpcDeps): RpcHandlers {
             'DOWN',
           );
       });
+      return null;
+    },
+
+    /** update_ha_routers_states(host, states): {router id: active|standby} as keepalived decided. */
+    async update_ha_routers_states(_ctx: RpcContext, args: { host?: string; states?: Record<string, unknown> }): Promise<null> {
+      if (!d.ha || !args?.host) return null;
+      await d.ha.updateStates(String(args.host), args.states ?? {});
       return null;
     },
 

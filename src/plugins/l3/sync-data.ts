@@ -190,3 +190,14 @@ async function fixedIpScopes(db: Db, fixed: Array<{ port: string | null; ip: str
   }
   return fixed.map((f) => (f.port && f.ip ? (scopeOf.get(`${f.port} ${f.ip}`) ?? null) : null));
 }
+
+/** Ports by id as sync data carries them (admin view with subnets, MTU and prefix lengths). */
+export async function syncPorts(d: SyncDeps, ids: string[]): Promise<Rec[]> {
+  const out: Rec[] = [];
+  for (const part of idChunks(d.db, ids)) {
+    const q = whereIdIn(d.db, d.db.kysely.selectFrom('ports').selectAll(), 'id', part);
+    out.push(...(await d.ports.toDicts(d.db.kysely, await q.execute())));
+  }
+  await addSubnetsAndMtu(d.db, out);
+  return out;
+}

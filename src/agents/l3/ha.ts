@@ -1,0 +1,318 @@
+// HA routers on the L3 agent (Neutron's ha_router.py, keepalived.py and the
+// keepalived-state-change monitor, in our shape):
+//   - the router's namespace gets one more veth, ha-<HA port id[:11]>, into the HA network's
+//     bridge, with the HA port's address: VRRP speaks there;
+//   - keepalived, one per router, in the namespace: a VRRP instance VR_<ha_vr_id> on ha-, every
+//     instance BACKUP with equal priority and nopreempt (the first up stays active), whose
+//     virtual addresses are the router's interface, gateway and floating addresses and whose
+//     virtual routes are the default and extra routes. The agent therefore leaves the qr-/qg-
+//     addresses and the routes to keepalived; a standby router holds its links but no address.
+//     keepalived sends the gratuitous ARPs when it becomes master;
+//   - keepalived's notify script writes the new state (MASTER/BACKUP/FAULT) to a file; the agent
+//     watches these files and reports changes with update_ha_routers_states (active/standby), as
+//     Neutron's agent does when its state-change monitor tells it;
+//   - a keepalived that died is started again by the periodic check (Neutron's process monitor).
+import { existsSync, watch, type FSWatcher } from 'node:fs';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DesiredLink, Exec } from '../../dataplane/index.js';
+import { runInNetns } from '../../dataplane/index.js';
+import type { RpcLogger } from '../../rpc/index.js';
+import { bridgeOf, tapOf, type RouterPlan, type SyncPort, type SyncRouter } from './model.js';
+
+export const haDevOf = (portId: string) => `ha-${portId.slice(0, 11)}`;
+
+/** Sync data of an HA router (l3_hamode_db's _process_sync_ha_data). */
+export interface HaSync {
+  ha?: boolean;
+  ha_vr_id?: number | null;
+  _ha_interface?: SyncPort;
+  _ha_state?: string;
+}
+
+export interface VrrpSettings {
+  /** [DEFAULT] ha_vrrp_auth_type, ha_vrrp_auth_password ('' : no authentication). */
+  authType: 'AH' | 'PASS';
+  authPassword: string;
+  /** [DEFAULT] ha_vrrp_advert_int, seconds. */
+  advertInt: number;
+}
+
+export interface KeepalivedConfig {
+  vrId: number;
+  haDev: string;
+  /** "addr/len dev name" */
+  vips: string[];
+  /** "dst via nexthop [dev name]" */
+  routes: string[];
+  notifyScript: string;
+  vrrp: VrrpSettings;
+}
+
+const isV4 = (ip: string) => !ip.includes(':');
+/** keepalived takes at most 20 addresses in virtual_ipaddress; the rest go in the excluded block. */
+const MAX_VIPS = 20;
+/** Routes keepalived installs carry this protocol (RTPROT_KEEPALIVED): the agent's own are `static`. */
+const RTPROT_KEEPALIVED = 18;
+
+export function isHaRouter(r: SyncRouter & HaSync): boolean {
+  return r.ha === true && !!r._ha_interface && !!r.ha_vr_id;
+}
+
+/**
+ * The plan of an HA router: the ha- link is added (exact addresses: the HA port's), the qr-/qg-
+ * addresses and the routes move to keepalived. Returns the plan and keepalived's addresses/routes.
+ */
+export function planHa(r: SyncRouter & HaSync, plan: RouterPlan): { plan: RouterPlan; vips: string[]; routes: string[] } {
+  const port = r._ha_interface!;
+  const dev = haDevOf(port.id);
+  const bridge = bridgeOf(port.network_id);
+  const mtu = port.mtu && port.mtu > 0 ? { mtu: port.mtu } : {};
+  const prefix = (ip: string, subnetId: string) => {
+    const f = port.fixed_ips.find((x) => x.ip_address === ip && x.subnet_id === subnetId);
+    const s = port.subnets?.find((x) => x.id === subnetId);
+    return f?.prefixlen ?? (s ? Number(s.cidr.split('/')[1]) : 32);
+  };
+  const vips: string[] = [];
+  const routerLinks: DesiredLink[] = plan.routerLinks.map((l) => {
+    for (const a of l.addresses ?? []) if (isV4(a.split('/')[0]!)) vips.push(`${a} dev ${l.name}`);
+    const { addresses: _managedByKeepalived, ...rest } = l;
+    return rest;
+  });
+  routerLinks.push({
+    kind: 'external',
+    name: dev,
+    address: port.mac_address,
+    up: true,
+    addresses: port.fixed_ips.filter((f) => isV4(f.ip_address)).map((f) => `${f.ip_address}/${prefix(f.ip_address, f.subnet_id)}`),
+    ...mtu,
+  });
+  const hostLinks: DesiredLink[] = [
+    ...plan.hostLinks,
+    { kind: 'bridge', name: bridge, up: true },
+    { kind: 'veth', name: tapOf(port.id), peer: dev, peerNetns: plan.namespace, master: bridge, up: true, ...mtu },
+  ];
+  const routes = plan.routes.map((x) => `${x.dst === 'default' ? '0.0.0.0/0' : x.dst} via ${x.via}${x.dev ? ` dev ${x.dev}` : ''}`);
+  const seen = new Set<string>();
+  const dedupHosts = hostLinks.filter((l) => (seen.has(l.name) ? false : (seen.add(l.name), true)));
+  return { plan: { ...plan, hostLinks: dedupHosts, routerLinks, routes: [] }, vips, routes };
+}
+
+/** keepalived.conf of one HA router (Neutron's KeepalivedConf, without the unused knobs). */
+export function renderKeepalived(c: KeepalivedConfig): string {
+  const vips = c.vips.slice(0, MAX_VIPS);
+  const excluded = c.vips.slice(MAX_VIPS);
+  const block = (name: string, lines: string[]) => (lines.length ? [`    ${name} {`, ...lines.map((l) => `        ${l}`), '    }'] : []);
+  const auth = c.vrrp.authPassword ? block('authentication', [`auth_type ${c.vrrp.authType}`, `auth_pass ${c.vrrp.authPassword}`]) : [];
+  return [
+    'global_defs {',
+    '    notification_email_from neutron@openstack.local',
+    '    router_id neutron',
+    '    enable_script_security',
+    '    script_user root',
+    '}',
+    `vrrp_instance VR_${c.vrId} {`,
+    '    state BACKUP',
+    `    interface ${c.haDev}`,
+    `    virtual_router_id ${c.vrId}`,
+    '    priority 50',
+    '    nopreempt',
+    `    advert_int ${c.vrrp.advertInt}`,
+    // Announce at once on becoming master, and again a little later (switches may have missed it).
+    '    garp_master_delay 1',
+    '    garp_master_repeat 3',
+    ...block('track_interface', [c.haDev]),
+    ...auth,
+    ...block('virtual_ipaddress', vips),
+    ...block('virtual_ipaddress_excluded', excluded),
+    ...block(
+      'virtual_routes',
+      c.routes.map((r) => `${r} protocol ${RTPROT_KEEPALIVED}`),
+    ),
+    `    notify "${c.notifyScript}"`,
+    // Stopping (SIGTERM) lets go of the addresses: say so at once, not at the next start.
+    `    notify_stop "${c.notifyScript} INSTANCE VR_${c.vrId} STOP 0"`,
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** keepalived's word → Neutron's ha_state. */
+export function haStateOf(keepalivedState: string): string {
+  const s = keepalivedState.trim().toUpperCase();
+  // A stopped keepalived has let go of the addresses: standby, as Neutron's monitor sees it.
+  return s === 'MASTER' ? 'active' : s === 'BACKUP' || s === 'FAULT' || s === 'STOP' ? 'standby' : 'unknown';
+}
+
+export interface HaRoutersOptions {
+  /** [DEFAULT] ha_confs_path. */
+  confsPath: string;
+  vrrp: VrrpSettings;
+  exec?: Exec;
+  logger: RpcLogger;
+  /** update_ha_routers_states. */
+  report(states: Record<string, string>): Promise<void>;
+  /** How often keepalived processes are checked, ms (default 3000). */
+  checkMs?: number;
+}
+
+interface HaRouterState {
+  ns: string;
+  conf: string;
+  reported: string | null;
+}
+
+/** keepalived per HA router: its files, its process, its state reports. */
+export class HaRouters {
+  private readonly routers = new Map<string, HaRouterState>();
+  private watcher: FSWatcher | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private reporting: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: HaRoutersOptions) {}
+
+  private dir(routerId: string): string {
+    return join(this.o.confsPath, routerId);
+  }
+
+  async start(): Promise<void> {
+    await mkdir(this.o.confsPath, { recursive: true });
+    // A state file written anywhere below: report (recursive watching is not on Linux before
+    // Node 20's fallback; each router directory's files are also checked by the timer).
+    try {
+      this.watcher = watch(this.o.confsPath, { recursive: true }, (_e, f) => {
+        if (f && String(f).endsWith('state')) this.reportChanges();
+      });
+    } catch {
+      this.watcher = null;
+    }
+    this.timer = setInterval(() => void this.check(), this.o.checkMs ?? 3000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.watcher?.close();
+    if (this.timer) clearInterval(this.timer);
+    await this.reporting;
+  }
+
+  has(routerId: string): boolean {
+    return this.routers.has(routerId);
+  }
+
+  /** Writes keepalived's configuration and makes sure it runs with it (SIGHUP when it changed). */
+  async ensure(routerId: string, ns: string, c: Omit<KeepalivedConfig, 'notifyScript' | 'vrrp'>): Promise<void> {
+    const dir = this.dir(routerId);
+    await mkdir(dir, { recursive: true });
+    const script = join(dir, 'notify.sh');
+    if (!existsSync(script)) {
+      // keepalived calls it as: notify.sh INSTANCE VR_<id> MASTER|BACKUP|FAULT <priority>
+      await writeFile(
+        script,
+        `#!/bin/sh\nprintf '%s' "$3" > '${join(dir, 'state')}.tmp' && mv '${join(dir, 'state')}.tmp' '${join(dir, 'state')}'\n`,
+      );
+      await chmod(script, 0o755);
+    }
+    const conf = renderKeepalived({ ...c, notifyScript: script, vrrp: this.o.vrrp });
+    const confFile = join(dir, 'keepalived.conf');
+    const before = existsSync(confFile) ? await readFile(confFile, 'utf8') : null;
+    if (before !== conf) await writeFile(confFile, conf);
+    if (!this.routers.has(routerId)) await this.quietStandby(ns);
+    const pid = await this.pid(routerId);
+    if (pid === null) await this.spawn(routerId, ns);
+    else if (before !== conf) process.kill(pid, 'SIGHUP');
+    this.routers.set(routerId, { ns, conf, reported: this.routers.get(routerId)?.reported ?? null });
+    this.reportChanges();
+  }
+
+  /**
+   * No IPv6 in an HA router's namespace: a standby's qr-/qg- links hold the active one's MACs, and
+   * any frame they sent (IPv6 neighbour discovery, MLD reports) would teach the bridges to send
+   * the router's traffic to the standby (Neutron keeps standby gateways quiet for the same reason).
+   * The agent routes IPv4 only.
+   */
+  private async quietStandby(ns: string): Promise<void> {
+    const key = 'net.ipv6.conf.all.disable_ipv6';
+    const now = await runInNetns(ns, { argv: ['sysctl', '-n', key] }, this.o.exec);
+    if (now.stdout.trim() === '1') return;
+    await runInNetns(ns, { argv: ['sysctl', '-qw', `${key}=1`, 'net.ipv6.conf.default.disable_ipv6=1'], write: true }, this.o.exec);
+  }
+
+  private async spawn(routerId: string, ns: string): Promise<void> {
+    const dir = this.dir(routerId);
+    await rm(join(dir, 'state'), { force: true });
+    await runInNetns(
+      ns,
+      {
+        argv: ['keepalived', '-P', '-f', join(dir, 'keepalived.conf'), '-p', join(dir, 'keepalived.pid'), '-r', join(dir, 'vrrp.pid'), '-l'],
+        write: true,
+      },
+      this.o.exec,
+    );
+    this.o.logger.info({ routerId, ns }, 'keepalived started');
+  }
+
+  /** The main keepalived process of the router, if it runs. */
+  async pid(routerId: string): Promise<number | null> {
+    try {
+      const pid = Number((await readFile(join(this.dir(routerId), 'keepalived.pid'), 'utf8')).trim());
+      if (!pid) return null;
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Stops the router's keepalived (it lets go of its addresses) and forgets its files. */
+  async remove(routerId: string): Promise<void> {
+    const pid = await this.pid(routerId);
+    if (pid !== null) {
+      process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 50 && (await this.pid(routerId)) !== null; i++) await new Promise((r) => setTimeout(r, 100));
+    }
+    this.routers.delete(routerId);
+    await rm(this.dir(routerId), { recursive: true, force: true });
+  }
+
+  /** The periodic check: a keepalived that died is started again; states are reported. */
+  private async check(): Promise<void> {
+    for (const [id, s] of this.routers) {
+      if ((await this.pid(id)) === null) {
+        this.o.logger.warn({ routerId: id }, 'keepalived is not running; starting it again');
+        await this.spawn(id, s.ns).catch((err: unknown) =>
+          this.o.logger.warn({ routerId: id, err: (err as Error).message }, 'keepalived start failed'),
+        );
+      }
+    }
+    this.reportChanges();
+  }
+
+  /** The states that changed since the last report, in one update_ha_routers_states. */
+  private reportChanges(): void {
+    this.reporting = this.reporting.then(async () => {
+      const states: Record<string, string> = {};
+      for (const [id, s] of this.routers) {
+        let word: string;
+        try {
+          word = await readFile(join(this.dir(id), 'state'), 'utf8');
+        } catch {
+          continue;
+        }
+        const state = haStateOf(word);
+        if (state !== s.reported) states[id] = state;
+      }
+      if (!Object.keys(states).length) return;
+      try {
+        await this.o.report(states);
+        for (const [id, st] of Object.entries(states)) {
+          const r = this.routers.get(id);
+          if (r) r.reported = st;
+        }
+        this.o.logger.info({ states }, 'HA router states reported');
+      } catch (err) {
+        this.o.logger.warn({ err: (err as Error).message }, 'update_ha_routers_states failed; will retry');
+      }
+    });
+  }
+}

@@ -1,0 +1,112 @@
+// The L3 agent's HA core: an HA router's plan (the ha- link added, addresses and routes handed to
+// keepalived), keepalived's configuration, and keepalived's states in Neutron's words.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { haStateOf, isHaRouter, planHa, renderKeepalived, type HaSync } from '../../src/agents/l3/ha.js';
+import { planRouter, type SyncRouter } from '../../src/agents/l3/model.js';
+
+const R = '5b1b7c2e-0a34-4d7e-9a0e-3c7f2a1d9e01';
+const GW = 'aaaaaaaa-1111-4111-8111-000000000001';
+const QR = 'bbbbbbbb-2222-4222-8222-000000000002';
+const HA = 'dddddddd-5555-4555-8555-000000000005';
+const HANET = 'ffffffff-6666-4666-8666-000000000006';
+
+const router: SyncRouter & HaSync = {
+  id: R,
+  admin_state_up: true,
+  enable_snat: true,
+  ha: true,
+  ha_vr_id: 7,
+  gw_port: {
+    id: GW,
+    network_id: 'eeeeeeee-3333-4333-8333-000000000003',
+    mac_address: 'fa:16:3e:00:00:01',
+    fixed_ips: [{ subnet_id: 's-ext', ip_address: '203.0.113.20', prefixlen: 24 }],
+    subnets: [{ id: 's-ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1' }],
+  },
+  _interfaces: [
+    {
+      id: QR,
+      network_id: 'cccccccc-4444-4444-8444-000000000004',
+      mac_address: 'fa:16:3e:00:00:02',
+      fixed_ips: [{ subnet_id: 's1', ip_address: '10.0.0.1', prefixlen: 24 }],
+    },
+  ],
+  _floatingips: [{ id: 'f1', floating_ip_address: '203.0.113.50', fixed_ip_address: '10.0.0.5', router_id: R, status: 'DOWN' }],
+  routes: [{ destination: '192.0.2.0/24', nexthop: '10.0.0.9' }],
+  _ha_interface: {
+    id: HA,
+    network_id: HANET,
+    mac_address: 'fa:16:3e:00:00:03',
+    fixed_ips: [{ subnet_id: 'sha', ip_address: '169.254.192.5', prefixlen: 18 }],
+    mtu: 1450,
+  },
+};
+
+describe('L3 agent HA model', () => {
+  it('an HA router needs its HA port and VRRP id', () => {
+    assert.equal(isHaRouter(router), true);
+    assert.equal(isHaRouter({ ...router, _ha_interface: undefined }), false);
+    assert.equal(isHaRouter({ ...router, ha: false }), false);
+  });
+
+  it('adds the ha- veth into the HA bridge and leaves qr-/qg- addresses and routes to keepalived', () => {
+    const { plan, vips, routes } = planHa(router, planRouter(router));
+    const ha = plan.routerLinks.find((l) => l.name === 'ha-dddddddd-55')!;
+    assert.deepEqual(ha.addresses, ['169.254.192.5/18']);
+    assert.equal(ha.mtu, 1450);
+    assert.ok(
+      plan.hostLinks.some((l) => l.kind === 'veth' && l.name === 'tapdddddddd-55' && l.master === 'brqffffffff-66' && l.peer === 'ha-dddddddd-55'),
+    );
+    assert.ok(plan.hostLinks.some((l) => l.name === 'brqffffffff-66' && l.kind === 'bridge'));
+    for (const l of plan.routerLinks.filter((x) => /^q[rg]-/.test(x.name))) assert.equal(l.addresses, undefined, `${l.name} unmanaged`);
+    assert.deepEqual(plan.routes, []);
+    assert.deepEqual(vips, ['10.0.0.1/24 dev qr-bbbbbbbb-22', '203.0.113.20/24 dev qg-aaaaaaaa-11', '203.0.113.50/32 dev qg-aaaaaaaa-11']);
+    assert.deepEqual(routes, ['0.0.0.0/0 via 203.0.113.1 dev qg-aaaaaaaa-11', '192.0.2.0/24 via 10.0.0.9']);
+    // NAT stays the agent's: the same on both instances.
+    assert.deepEqual(plan.nat, planRouter(router).nat);
+  });
+
+  it("renders keepalived's configuration: VRRP instance, authentication, addresses, routes, notify", () => {
+    const vips = Array.from({ length: 22 }, (_, i) => `203.0.113.${100 + i}/32 dev qg-x`);
+    const conf = renderKeepalived({
+      vrId: 7,
+      haDev: 'ha-x',
+      vips,
+      routes: ['0.0.0.0/0 via 203.0.113.1 dev qg-x'],
+      notifyScript: '/s/notify.sh',
+      vrrp: { authType: 'PASS', authPassword: 'secret', advertInt: 2 },
+    });
+    assert.match(conf, /vrrp_instance VR_7 \{/);
+    assert.match(conf, /\n {4}state BACKUP\n/);
+    assert.match(conf, /\n {4}interface ha-x\n/);
+    assert.match(conf, /virtual_router_id 7\n/);
+    assert.match(conf, /nopreempt/);
+    assert.match(conf, /advert_int 2\n/);
+    assert.match(conf, /auth_type PASS\n {8}auth_pass secret\n/);
+    const block = (name: string) => conf.split(`${name} {`)[1]!.split('    }')[0]!;
+    assert.equal(block('virtual_ipaddress').trim().split('\n').length, 20, 'at most 20 in virtual_ipaddress');
+    assert.equal(block('virtual_ipaddress_excluded').trim().split('\n').length, 2);
+    assert.match(block('virtual_routes'), /0\.0\.0\.0\/0 via 203\.0\.113\.1 dev qg-x protocol 18/);
+    assert.match(conf, /notify "\/s\/notify.sh"/);
+    assert.match(conf, /notify_stop "\/s\/notify.sh INSTANCE VR_7 STOP 0"/);
+    const open = renderKeepalived({
+      vrId: 1,
+      haDev: 'ha-x',
+      vips: [],
+      routes: [],
+      notifyScript: '/n',
+      vrrp: { authType: 'PASS', authPassword: '', advertInt: 2 },
+    });
+    assert.doesNotMatch(open, /authentication/);
+    assert.doesNotMatch(open, /virtual_ipaddress/);
+  });
+
+  it("keepalived's states are Neutron's ha_state", () => {
+    assert.equal(haStateOf('MASTER'), 'active');
+    assert.equal(haStateOf('BACKUP\n'), 'standby');
+    assert.equal(haStateOf('FAULT'), 'standby');
+    assert.equal(haStateOf('STOP'), 'standby');
+    assert.equal(haStateOf('what'), 'unknown');
+  });
+});
