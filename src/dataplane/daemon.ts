@@ -2,7 +2,8 @@
 // they outlive the agent that started them, so a pass finds them again through /proc and their
 // pid files instead of holding child handles. Pids get reused, so a process counts as an
 // instance's only if its command line says so (the caller's `isOurs`).
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, readdir, stat, unlink } from 'node:fs/promises';
 import { countWrite } from './exec.js';
 
 /** Tells whether a command line is the instance's (e.g. its binary with its config file). */
@@ -100,4 +101,15 @@ export async function terminate(pids: number[], timeoutMs = 5000): Promise<void>
     }
     await waitGone(pid, Date.now() + 2000);
   }
+}
+
+/**
+ * Stops an instance that is its files (config and pid file) and removes them; true if a process
+ * was running. Without its files there is no instance to look for (and no /proc scan on every pass).
+ */
+export async function stopInstance(pidFile: string, isOurs: ArgvMatch, files: string[]): Promise<boolean> {
+  const pids = files.some((f) => existsSync(f)) ? await instanceProcesses(pidFile, isOurs) : [];
+  await terminate(pids);
+  for (const f of files) if (existsSync(f)) await unlink(f).catch(() => {});
+  return pids.length > 0;
 }

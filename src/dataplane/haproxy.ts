@@ -9,10 +9,10 @@
 // with the same configuration writes nothing: the instance is recognised by its pid file and by
 // `-f <its config file>` on its command line, and must sit in the right namespace.
 import { existsSync } from 'node:fs';
-import { mkdir, unlink } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertNetnsName, countWrite, execOf, type Exec } from './exec.js';
-import { instanceProcesses, inNetns, recordedProcess, terminate } from './daemon.js';
+import { instanceProcesses, inNetns, recordedProcess, stopInstance, terminate } from './daemon.js';
 import { writeFileAtomic } from './dnsmasq.js';
 
 export interface HttpProxySpec {
@@ -100,12 +100,8 @@ export async function httpProxyPid(stateDir: string, id: string): Promise<number
 
 /** Stops the instance and removes its files; returns whether a process was running. */
 export async function stopHttpProxy(stateDir: string, id: string): Promise<boolean> {
-  const paths = httpProxyPaths(stateDir, id);
-  // Without its files there is no instance to look for (and no /proc scan on every pass).
-  const pids = existsSync(paths.conf) || existsSync(paths.pid) ? await instancePids(stateDir, id) : [];
-  await terminate(pids);
-  for (const f of [paths.pid, paths.conf]) if (existsSync(f)) await unlink(f).catch(() => {});
-  return pids.length > 0;
+  const { conf, pid } = httpProxyPaths(stateDir, id);
+  return stopInstance(pid, ours(conf), [pid, conf]);
 }
 
 export type HttpProxyAction = 'none' | 'started' | 'restarted';

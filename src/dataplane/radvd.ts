@@ -6,10 +6,10 @@
 // Neutron reloads it): a restart would send a last advertisement with router lifetime 0 and
 // instances would drop their default route until the next one.
 import { existsSync } from 'node:fs';
-import { mkdir, unlink } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { assertNetnsName, countWrite, execOf, type Exec } from './exec.js';
-import { instanceProcesses, inNetns, recordedProcess, terminate } from './daemon.js';
+import { instanceProcesses, inNetns, recordedProcess, stopInstance, terminate } from './daemon.js';
 import { writeFileAtomic } from './dnsmasq.js';
 
 export interface RadvdSpec {
@@ -79,9 +79,6 @@ export async function ensureRadvd(s: RadvdSpec): Promise<RadvdAction> {
 
 /** Stops the instance and removes its files; true if a process was running. */
 export async function stopRadvd(stateDir: string, id: string): Promise<boolean> {
-  const paths = radvdPaths(stateDir, id);
-  const pids = existsSync(paths.conf) || existsSync(paths.pid) ? await instancePids(stateDir, id) : [];
-  await terminate(pids);
-  for (const f of [paths.pid, paths.conf]) if (existsSync(f)) await unlink(f).catch(() => {});
-  return pids.length > 0;
+  const { conf, pid } = radvdPaths(stateDir, id);
+  return stopInstance(pid, ours(conf), [pid, conf]);
 }
