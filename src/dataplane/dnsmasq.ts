@@ -8,8 +8,9 @@
 // changes (arguments, namespace) needs a restart. ensureDnsmasq picks the least of the three.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { inNetns, instanceProcesses, recordedProcess, strayProcesses, terminate } from './daemon.js';
 import { assertNetnsName, countWrite, execOf, type Exec } from './exec.js';
 import { assertIfName } from './values.js';
 
@@ -91,47 +92,8 @@ export async function writeFileAtomic(path: string, content: string, mode = 0o64
   return true;
 }
 
-async function readPidFile(path: string): Promise<number | null> {
-  try {
-    const n = Number((await readFile(path, 'utf8')).trim());
-    return Number.isInteger(n) && n > 0 ? n : null;
-  } catch {
-    return null;
-  }
-}
-
-/** argv of a live process, or null (gone, or a zombie nobody reaped yet). */
-async function procArgv(pid: number): Promise<string[] | null> {
-  try {
-    const st = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // Field 3, after the parenthesised command name (which may itself contain spaces or ')').
-    if (st.slice(st.lastIndexOf(')') + 2).startsWith('Z')) return null;
-    const raw = await readFile(`/proc/${pid}/cmdline`, 'utf8');
-    return raw.split('\0').filter((x, i, a) => i < a.length - 1 || x !== '');
-  } catch {
-    return null;
-  }
-}
-
-/** Alive: exists and is not a zombie (PID 1 here reaps orphans lazily, kill(pid, 0) would say yes). */
-export async function processAlive(pid: number): Promise<boolean> {
-  return (await procArgv(pid)) !== null;
-}
-
 /** Our dnsmasq: a dnsmasq whose --pid-file is this instance's (pids get reused). */
-function isOurs(argv: string[] | null, paths: DnsmasqPaths): boolean {
-  return !!argv && basename(argv[0] ?? '') === 'dnsmasq' && argv.includes(`--pid-file=${paths.pid}`);
-}
-
-/** The same network namespace as /run/netns/NAME (a re-created namespace is a different one). */
-async function inNetns(pid: number, netns: string | undefined): Promise<boolean> {
-  try {
-    const [p, n] = await Promise.all([stat(`/proc/${pid}/ns/net`), stat(netns ? `/run/netns/${netns}` : '/proc/self/ns/net')]);
-    return p.ino === n.ino && p.dev === n.dev;
-  } catch {
-    return false;
-  }
-}
+const ours = (paths: DnsmasqPaths) => (argv: string[]) => basename(argv[0] ?? '') === 'dnsmasq' && argv.includes(`--pid-file=${paths.pid}`);
 
 export interface DnsmasqStatus {
   pid: number;
@@ -142,53 +104,14 @@ export interface DnsmasqStatus {
 /** The pid recorded in the pid file, if that process is alive and is this instance's dnsmasq. */
 export async function dnsmasqStatus(stateDir: string, id: string): Promise<DnsmasqStatus | null> {
   const paths = dnsmasqPaths(stateDir, id);
-  const pid = await readPidFile(paths.pid);
-  if (pid === null) return null;
-  const argv = await procArgv(pid);
-  return isOurs(argv, paths) ? { pid, argv: argv! } : null;
-}
-
-/** Processes of this instance that the pid file does not point at (e.g. it was deleted). */
-async function strays(paths: DnsmasqPaths, except: number | null): Promise<number[]> {
-  const out: number[] = [];
-  for (const d of await readdir('/proc')) {
-    if (!/^\d+$/.test(d) || Number(d) === except) continue;
-    if (isOurs(await procArgv(Number(d)), paths)) out.push(Number(d));
-  }
-  return out;
-}
-
-async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if ((await procArgv(pid)) === null) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return (await procArgv(pid)) === null;
-}
-
-async function kill(pid: number, timeoutMs: number): Promise<void> {
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    return; // already gone
-  }
-  countWrite();
-  if (await waitGone(pid, timeoutMs)) return;
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    return;
-  }
-  await waitGone(pid, 2000);
+  return recordedProcess(paths.pid, ours(paths));
 }
 
 /** Stops this instance (and any stray copy of it); returns whether anything was running. */
 export async function stopDnsmasq(stateDir: string, id: string, timeoutMs = 5000): Promise<boolean> {
   const paths = dnsmasqPaths(stateDir, id);
-  const st = await dnsmasqStatus(stateDir, id);
-  const pids = [...(st ? [st.pid] : []), ...(await strays(paths, st?.pid ?? null))];
-  for (const pid of pids) await kill(pid, timeoutMs);
+  const pids = await instanceProcesses(paths.pid, ours(paths));
+  await terminate(pids, timeoutMs);
   await unlink(paths.pid).catch(() => {});
   return pids.length > 0;
 }
@@ -245,7 +168,7 @@ export async function ensureDnsmasq(s: DnsmasqSpec): Promise<DnsmasqAction> {
   const changed = [await writeFileAtomic(paths.hosts, s.hosts), await writeFileAtomic(paths.opts, s.opts)].some(Boolean);
   const st = await dnsmasqStatus(s.stateDir, s.id);
   if (!st) {
-    for (const pid of await strays(paths, null)) await kill(pid, 5000);
+    await terminate(await strayProcesses(ours(paths), null));
     await start(s);
     return 'started';
   }

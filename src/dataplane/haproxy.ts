@@ -9,9 +9,10 @@
 // with the same configuration writes nothing: the instance is recognised by its pid file and by
 // `-f <its config file>` on its command line, and must sit in the right namespace.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, stat, unlink } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertNetnsName, countWrite, execOf, type Exec } from './exec.js';
+import { instanceProcesses, inNetns, recordedProcess, stopInstance, terminate } from './daemon.js';
 import { writeFileAtomic } from './dnsmasq.js';
 
 export interface HttpProxySpec {
@@ -82,83 +83,25 @@ export function renderHttpProxyConfig(s: HttpProxySpec): string {
   ].join('\n');
 }
 
-async function procArgv(pid: number): Promise<string[] | null> {
-  try {
-    const st = await readFile(`/proc/${pid}/stat`, 'utf8');
-    if (st.slice(st.lastIndexOf(')') + 2).startsWith('Z')) return null;
-    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
-  } catch {
-    return null;
-  }
-}
-
 /** Ours: an haproxy started with this instance's config file (pids get reused). */
-function isOurs(argv: string[] | null, conf: string): boolean {
-  return !!argv && /haproxy$/.test(argv[0] ?? '') && argv.includes(conf);
-}
-
-async function sameNetns(pid: number, netns: string | undefined): Promise<boolean> {
-  try {
-    const [p, n] = await Promise.all([stat(`/proc/${pid}/ns/net`), stat(netns ? `/run/netns/${netns}` : '/proc/self/ns/net')]);
-    return p.ino === n.ino && p.dev === n.dev;
-  } catch {
-    return false;
-  }
-}
+const ours = (conf: string) => (argv: string[]) => /haproxy$/.test(argv[0] ?? '') && argv.includes(conf);
 
 /** Live processes of the instance: the pid file's, and any stray started with its config file. */
-async function instancePids(stateDir: string, id: string): Promise<number[]> {
+function instancePids(stateDir: string, id: string): Promise<number[]> {
   const { conf, pid } = httpProxyPaths(stateDir, id);
-  const recorded = Number((await readFile(pid, 'utf8').catch(() => '')).trim());
-  const out: number[] = [];
-  if (recorded > 0 && isOurs(await procArgv(recorded), conf)) out.push(recorded);
-  for (const d of await readdir('/proc')) {
-    if (!/^\d+$/.test(d) || Number(d) === recorded) continue;
-    if (isOurs(await procArgv(Number(d)), conf)) out.push(Number(d));
-  }
-  return out;
+  return instanceProcesses(pid, ours(conf));
 }
 
 /** The running instance's pid, or null. */
 export async function httpProxyPid(stateDir: string, id: string): Promise<number | null> {
   const { conf, pid } = httpProxyPaths(stateDir, id);
-  const recorded = Number((await readFile(pid, 'utf8').catch(() => '')).trim());
-  return recorded > 0 && isOurs(await procArgv(recorded), conf) ? recorded : null;
-}
-
-async function killAll(pids: number[]): Promise<void> {
-  for (const p of pids) {
-    try {
-      process.kill(p, 'SIGTERM');
-      countWrite();
-    } catch {
-      // gone already
-    }
-  }
-  const until = Date.now() + 5000;
-  for (const p of pids) {
-    while ((await procArgv(p)) !== null) {
-      if (Date.now() > until) {
-        try {
-          process.kill(p, 'SIGKILL');
-        } catch {
-          // gone
-        }
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  return (await recordedProcess(pid, ours(conf)))?.pid ?? null;
 }
 
 /** Stops the instance and removes its files; returns whether a process was running. */
 export async function stopHttpProxy(stateDir: string, id: string): Promise<boolean> {
-  const paths = httpProxyPaths(stateDir, id);
-  // Without its files there is no instance to look for (and no /proc scan on every pass).
-  const pids = existsSync(paths.conf) || existsSync(paths.pid) ? await instancePids(stateDir, id) : [];
-  await killAll(pids);
-  for (const f of [paths.pid, paths.conf]) if (existsSync(f)) await unlink(f).catch(() => {});
-  return pids.length > 0;
+  const { conf, pid } = httpProxyPaths(stateDir, id);
+  return stopInstance(pid, ours(conf), [pid, conf]);
 }
 
 export type HttpProxyAction = 'none' | 'started' | 'restarted';
@@ -177,9 +120,9 @@ export async function ensureHttpProxy(s: HttpProxySpec): Promise<HttpProxyAction
   }
   const changed = await writeFileAtomic(paths.conf, config);
   const pid = await httpProxyPid(s.stateDir, s.id);
-  if (pid !== null && !changed && (await sameNetns(pid, s.netns))) return 'none';
+  if (pid !== null && !changed && (await inNetns(pid, s.netns))) return 'none';
   const running = await instancePids(s.stateDir, s.id);
-  await killAll(running);
+  await terminate(running);
   // `daemon`: haproxy forks once it is listening; the parent exits with the bind error otherwise.
   await execOf({ exec: s.exec })({ argv: ['haproxy', '-f', paths.conf], netns: s.netns, write: true, timeoutMs: 15_000 });
   return running.length ? 'restarted' : 'started';

@@ -6,9 +6,10 @@
 // Neutron reloads it): a restart would send a last advertisement with router lifetime 0 and
 // instances would drop their default route until the next one.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, stat, unlink } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { assertNetnsName, countWrite, execOf, type Exec } from './exec.js';
+import { instanceProcesses, inNetns, recordedProcess, stopInstance, terminate } from './daemon.js';
 import { writeFileAtomic } from './dnsmasq.js';
 
 export interface RadvdSpec {
@@ -32,69 +33,19 @@ export function radvdArgv(stateDir: string, id: string): string[] {
   return ['radvd', '-C', p.conf, '-p', p.pid, '-m', 'syslog'];
 }
 
-async function procArgv(pid: number): Promise<string[] | null> {
-  try {
-    const st = await readFile(`/proc/${pid}/stat`, 'utf8');
-    if (st.slice(st.lastIndexOf(')') + 2).startsWith('Z')) return null;
-    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
-  } catch {
-    return null;
-  }
-}
-
 /** Ours: a radvd started with this instance's config file (pids get reused). */
-const isOurs = (argv: string[] | null, conf: string) => !!argv && basename(argv[0] ?? '') === 'radvd' && argv.includes(conf);
-
-async function sameNetns(pid: number, netns: string | undefined): Promise<boolean> {
-  try {
-    const [p, n] = await Promise.all([stat(`/proc/${pid}/ns/net`), stat(netns ? `/run/netns/${netns}` : '/proc/self/ns/net')]);
-    return p.ino === n.ino && p.dev === n.dev;
-  } catch {
-    return false;
-  }
-}
+const ours = (conf: string) => (argv: string[]) => basename(argv[0] ?? '') === 'radvd' && argv.includes(conf);
 
 /** The running instance's pid (from its pid file), or null. */
 export async function radvdPid(stateDir: string, id: string): Promise<number | null> {
   const { conf, pid } = radvdPaths(stateDir, id);
-  const recorded = Number((await readFile(pid, 'utf8').catch(() => '')).trim());
-  return recorded > 0 && isOurs(await procArgv(recorded), conf) ? recorded : null;
+  return (await recordedProcess(pid, ours(conf)))?.pid ?? null;
 }
 
 /** Live processes of the instance: the pid file's and any stray started with its config file. */
-async function instancePids(stateDir: string, id: string): Promise<number[]> {
-  const { conf } = radvdPaths(stateDir, id);
-  const recorded = await radvdPid(stateDir, id);
-  const out = recorded ? [recorded] : [];
-  for (const d of await readdir('/proc')) {
-    if (/^\d+$/.test(d) && Number(d) !== recorded && isOurs(await procArgv(Number(d)), conf)) out.push(Number(d));
-  }
-  return out;
-}
-
-async function killAll(pids: number[]): Promise<void> {
-  for (const p of pids) {
-    try {
-      process.kill(p, 'SIGTERM');
-      countWrite();
-    } catch {
-      // gone already
-    }
-  }
-  const until = Date.now() + 5000;
-  for (const p of pids) {
-    while ((await procArgv(p)) !== null) {
-      if (Date.now() > until) {
-        try {
-          process.kill(p, 'SIGKILL');
-        } catch {
-          // gone
-        }
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+function instancePids(stateDir: string, id: string): Promise<number[]> {
+  const { conf, pid } = radvdPaths(stateDir, id);
+  return instanceProcesses(pid, ours(conf));
 }
 
 export type RadvdAction = 'none' | 'started' | 'reloaded' | 'restarted';
@@ -109,14 +60,14 @@ export async function ensureRadvd(s: RadvdSpec): Promise<RadvdAction> {
   }
   const changed = await writeFileAtomic(paths.conf, s.config);
   const pid = await radvdPid(s.stateDir, s.id);
-  if (pid !== null && (await sameNetns(pid, s.netns))) {
+  if (pid !== null && (await inNetns(pid, s.netns))) {
     if (!changed) return 'none';
     process.kill(pid, 'SIGHUP');
     countWrite();
     return 'reloaded';
   }
   const running = await instancePids(s.stateDir, s.id);
-  await killAll(running);
+  await terminate(running);
   // radvd checks its configuration, then forks and writes its pid file.
   await execOf({ exec: s.exec })({ argv: radvdArgv(s.stateDir, s.id), netns: s.netns, write: true, timeoutMs: 15_000 });
   // The pid file comes from the forked child: wait for it, or the next pass would take this
@@ -128,9 +79,6 @@ export async function ensureRadvd(s: RadvdSpec): Promise<RadvdAction> {
 
 /** Stops the instance and removes its files; true if a process was running. */
 export async function stopRadvd(stateDir: string, id: string): Promise<boolean> {
-  const paths = radvdPaths(stateDir, id);
-  const pids = existsSync(paths.conf) || existsSync(paths.pid) ? await instancePids(stateDir, id) : [];
-  await killAll(pids);
-  for (const f of [paths.pid, paths.conf]) if (existsSync(f)) await unlink(f).catch(() => {});
-  return pids.length > 0;
+  const { conf, pid } = radvdPaths(stateDir, id);
+  return stopInstance(pid, ours(conf), [pid, conf]);
 }

@@ -16,7 +16,7 @@ import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DesiredLink, Exec } from '../../dataplane/index.js';
-import { runInNetns } from '../../dataplane/index.js';
+import { processAlive, readPidFile, runInNetns, terminate } from '../../dataplane/index.js';
 import type { RpcLogger } from '../../rpc/index.js';
 import { bridgeOf, tapOf, type RouterPlan, type SyncPort, type SyncRouter } from './model.js';
 
@@ -254,23 +254,14 @@ export class HaRouters {
 
   /** The main keepalived process of the router, if it runs. */
   async pid(routerId: string): Promise<number | null> {
-    try {
-      const pid = Number((await readFile(join(this.dir(routerId), 'keepalived.pid'), 'utf8')).trim());
-      if (!pid) return null;
-      process.kill(pid, 0);
-      return pid;
-    } catch {
-      return null;
-    }
+    const pid = await readPidFile(join(this.dir(routerId), 'keepalived.pid'));
+    return pid !== null && (await processAlive(pid)) ? pid : null;
   }
 
   /** Stops the router's keepalived (it lets go of its addresses) and forgets its files. */
   async remove(routerId: string): Promise<void> {
     const pid = await this.pid(routerId);
-    if (pid !== null) {
-      process.kill(pid, 'SIGTERM');
-      for (let i = 0; i < 50 && (await this.pid(routerId)) !== null; i++) await new Promise((r) => setTimeout(r, 100));
-    }
+    if (pid !== null) await terminate([pid]);
     this.routers.delete(routerId);
     await rm(this.dir(routerId), { recursive: true, force: true });
   }
