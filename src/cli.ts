@@ -17,6 +17,7 @@ import { runL3Agent } from './agents/l3/main.js';
 import { runLinuxBridgeCleanup } from './agents/linuxbridge/cleanup.js';
 import { runVif } from './cli/vif-plug.js';
 import { runConfigCommand } from './cli/config-sample.js';
+import { runStatus } from './cli/status.js';
 import { aioAgents, startAioAgents, type AioAgentsHandle } from './agents/aio.js';
 import { parseOptions } from './config/command-line.js';
 import { packageVersion } from './core/version.js';
@@ -30,6 +31,7 @@ commands:
   db upgrade   create or migrate the database schema
   config sample [--output-dir DIR]
                write annotated sample neutron.conf, ml2_conf.ini and agent INI files (stdout: neutron.conf)
+  status       check the deployment as neutron-status upgrade check: config, database at head, bus, agents
   openapi      print the OpenAPI 3.1 document of the API these config files give (GET /v2.0/openapi.json)
   agent dhcp [--netns NS] [--host H]
                run the DHCP agent (dnsmasq per network in qdhcp-<network> namespaces)
@@ -200,6 +202,10 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (argv[0] === 'config') return runConfigCommand(argv.slice(1));
+    if (argv[0] === 'status') {
+      process.exitCode = await runStatus(argv.slice(1));
+      return;
+    }
     if (argv[0] === 'linuxbridge-cleanup') {
       process.exitCode = await runLinuxBridgeCleanup(argv.slice(1));
       return;
