@@ -16,6 +16,8 @@ import { runLinuxBridgeAgent } from './agents/linuxbridge/main.js';
 import { runL3Agent } from './agents/l3/main.js';
 import { runLinuxBridgeCleanup } from './agents/linuxbridge/cleanup.js';
 import { runVif } from './cli/vif-plug.js';
+import { runConfigCommand } from './cli/config-sample.js';
+import { runStatus } from './cli/status.js';
 import { aioAgents, startAioAgents, type AioAgentsHandle } from './agents/aio.js';
 import { parseOptions } from './config/command-line.js';
 import { packageVersion } from './core/version.js';
@@ -27,6 +29,9 @@ commands:
   aio          all-in-one on embedded defaults: the server with SQLite under ./state and no-auth;
                with [aio] agents (or --agents linuxbridge,dhcp,l3,metadata, as root) also those agents in-process
   db upgrade   create or migrate the database schema
+  config sample [--output-dir DIR]
+               write annotated sample neutron.conf, ml2_conf.ini and agent INI files (stdout: neutron.conf)
+  status       check the deployment as neutron-status upgrade check: config, database at head, bus, agents
   openapi      print the OpenAPI 3.1 document of the API these config files give (GET /v2.0/openapi.json)
   agent dhcp [--netns NS] [--host H]
                run the DHCP agent (dnsmasq per network in qdhcp-<network> namespaces)
@@ -194,6 +199,11 @@ export async function main(argv: string[]): Promise<void> {
   try {
     if (argv[0] === 'agent' && argv[1] === 'linuxbridge') {
       await runLinuxBridgeAgent(argv.slice(2));
+      return;
+    }
+    if (argv[0] === 'config') return runConfigCommand(argv.slice(1));
+    if (argv[0] === 'status') {
+      process.exitCode = await runStatus(argv.slice(1));
       return;
     }
     if (argv[0] === 'linuxbridge-cleanup') {

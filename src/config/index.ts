@@ -3,3 +3,4 @@ export { loadConfig, findOption, OVERRIDES_SOURCE, type Config, type ConfigOverr
 export { SCHEMA, type Schema } from './schema.js';
 export type { OptDef, OptKind } from './options.js';
 export { parseMappings, parseVlanRanges, parseVniRanges, VLAN_MIN, VLAN_MAX, VNI_LIMITS, type IdRange, type TunnelType } from './ranges.js';
+export { unknownOptions, type UnknownOption } from './unknown-options.js';
