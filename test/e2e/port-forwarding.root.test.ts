@@ -220,7 +220,9 @@ for (const mode of modes) {
       // new connections fail as soon as the first is done, so wait for the second too.
       const tracked = async () =>
         (await runInNetns(routerNamespace(router.id), { argv: ['conntrack', '-L', '-p', 'tcp', '--orig-port-dst', '3000'] })).stdout;
-      await waitFor('conntrack entries of the deleted forwarding flushed', async () => !(await tracked()).includes('dport=3000'), 5000, 20).catch(fail);
+      await waitFor('conntrack entries of the deleted forwarding flushed', async () => !(await tracked()).includes('dport=3000'), 5000, 20).catch(
+        fail,
+      );
       (conn as unknown as ChildProcess).stdin!.write('after\n');
       await sleep(1000);
       assert.ok(!echoed.includes('after\n'), 'the connection of a deleted forwarding still carries data');
