@@ -129,7 +129,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     clientErrorHandler,
     // A path segment may be a tag of 255 characters, URL-encoded (up to 12 bytes each for astral
     // ones); Fastify's default of 100 answered 414 to valid tags.
-    maxParamLength: 4096,
+    routerOptions: { maxParamLength: 4096 },
     // Errors of Fastify's own (a URL it cannot decode): Neutron's error body too.
     frameworkErrors: (err, _req, reply) => {
       const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
