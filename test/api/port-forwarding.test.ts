@@ -80,6 +80,7 @@ for (const backend of BACKENDS) {
       assert.equal(p.internal_port_range, '22:22');
       const shownFip = (await ok('GET', `/v2.0/floatingips/${fip.id}`)).floatingip;
       assert.equal(shownFip.router_id, r.id);
+      // Neutron's fields for a single-port forwarding: no ranges.
       assert.deepEqual(shownFip.port_forwardings, [
         {
           id: p.id,
@@ -88,8 +89,6 @@ for (const backend of BACKENDS) {
           internal_ip_address: vmIp,
           internal_port: 22,
           external_port: 2222,
-          internal_port_range: '22:22',
-          external_port_range: '2222:2222',
         },
       ]);
       assert.deepEqual((await ok('GET', `${pfPath(fip.id)}/${p.id}`)).port_forwarding, p);
@@ -101,6 +100,8 @@ for (const backend of BACKENDS) {
       // A description change on the floating IP keeps its router.
       await ok('PUT', `/v2.0/floatingips/${fip.id}`, { floatingip: { description: 'fip' } });
       assert.equal((await ok('GET', `/v2.0/floatingips/${fip.id}`)).floatingip.router_id, r.id);
+      // A floating IP with forwardings is not deleted (Neutron's 409).
+      assertError(await s.req('DELETE', `/v2.0/floatingips/${fip.id}`, undefined, ALICE), 409, 'FipInUseByPortForwarding');
       assert.equal((await s.req('DELETE', `${pfPath(fip.id)}/${p.id}`, undefined, ALICE)).status, 204);
       assertError(await s.req('GET', `${pfPath(fip.id)}/${p.id}`, undefined, ALICE), 404, 'PortForwardingNotFound');
       const after = (await ok('GET', `/v2.0/floatingips/${fip.id}`)).floatingip;

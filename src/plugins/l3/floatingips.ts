@@ -218,6 +218,8 @@ export class FloatingIpHandler extends TableResource<'floatingips'> {
       if (!row) throw this.notFound(id);
       checkRevision(row.revision_number, expectRevision);
       before = { ...row };
+      // Inside the transaction: a subscriber may refuse (port forwarding: a floating IP in use).
+      await this.l3.m.callbacks.publish('floatingip', Events.PRECOMMIT_DELETE, { context: ctx, resourceId: id, before, after: null, tx });
       await this.deleteRow(tx, row);
     });
     await this.published(ctx, Events.AFTER_DELETE, before, null);

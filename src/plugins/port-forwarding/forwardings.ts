@@ -294,6 +294,12 @@ export async function forwardingsOfFips(db: Reader, fipIds: string[]): Promise<M
     const d = forwardingDict(r);
     delete d.floatingip_id;
     delete d.description;
+    // Neutron shows a single-port forwarding here by its ports only. A real range keeps its range
+    // attributes (Neutron would show no ports at all for it): the L3 agent reads them in sync_routers.
+    if (d.internal_port != null && d.external_port != null) {
+      delete d.internal_port_range;
+      delete d.external_port_range;
+    }
     const l = out.get(r.floatingip_id) ?? [];
     l.push(d);
     out.set(r.floatingip_id, l);

@@ -46,6 +46,21 @@ export const portForwardingPlugin: PluginDefinition = {
     // A port deleted takes its forwardings along; a floating IP left without any is unbound, and
     // its router's agents hear of it once the delete commits.
     const routersOfDeletedPort = new Map<string, string[]>();
+    // Neutron's _check_floatingip_request: a floating IP with forwardings is not deleted (409).
+    ctx.callbacks.subscribe(
+      'floatingip',
+      Events.PRECOMMIT_DELETE,
+      async (p: EventPayload) => {
+        const pf = await (p.tx as Tx)
+          .selectFrom('portforwardings')
+          .select('id')
+          .where('floatingip_id', '=', p.resourceId)
+          .limit(1)
+          .executeTakeFirst();
+        if (pf) throw fipInUseByPortForwarding(p.resourceId);
+      },
+      { name: 'port_forwarding' },
+    );
     ctx.callbacks.subscribe(
       'port',
       Events.PRECOMMIT_DELETE,
