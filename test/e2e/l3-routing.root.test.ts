@@ -56,12 +56,16 @@ function whoAmIServer(ns: string): ChildProcess {
 
 /** Connects from `ns` to ip:WHO_PORT; the source address the server saw, or null if no answer. */
 async function seenAs(ns: string, ip: string, timeoutS = 1): Promise<string | null> {
+  // No answer within the time (socat refused, or killed by our own timeout on a loaded machine) is null.
   const r = await runInNetns(ns, {
     argv: ['socat', '-u', `TCP:${ip}:${WHO_PORT},connect-timeout=${timeoutS}`, '-'],
     okCodes: [0, 1],
     timeoutMs: (timeoutS + 2) * 1000,
+  }).catch((e: Error) => {
+    if (/timed out/.test(e.message)) return null;
+    throw e;
   });
-  return r.code === 0 && r.stdout.trim() ? r.stdout.trim() : null;
+  return r && r.code === 0 && r.stdout.trim() ? r.stdout.trim() : null;
 }
 
 for (const mode of modes) {
