@@ -36,7 +36,7 @@ import {
   type RpcTarget,
 } from './bus.js';
 import { dispatch } from './dispatch.js';
-import { RpcClosedError, RpcError, RpcTimeoutError } from './errors.js';
+import { RpcClosedError, RpcError, RpcLostError, RpcTimeoutError } from './errors.js';
 import { defaultLogger } from './log.js';
 import { PendingCalls } from './pending.js';
 import { MESSAGE_PROPERTIES, rabbitLayout, type RabbitLayout, type RabbitQueueOptions } from './rabbit-layout.js';
@@ -252,6 +252,12 @@ export class AmqpBus implements RpcBus {
     // Acks are sent on receipt, so this mostly spreads a backlog over the consumers that are
     // up instead of pushing all of it to the first one that attaches.
     await link.sub.prefetch(100);
+    // A broker that restarted lost its non-durable queues, our reply queue with them, and with
+    // it every request and reply in flight: a call sent earlier would wait out its whole
+    // timeout (the DHCP agent's get_network_info stalled a network for 60 s in
+    // test/faults/broker-restart-dhcp.root.test.ts). A connection cut the broker survived
+    // keeps the queue, and those calls keep waiting for their reply.
+    if (!(await queueExists(link, this.replyQueue))) this.pending.failSent((p) => new RpcLostError(p.topic, p.method));
     await link.sub.assertQueue(this.replyQueue, this.layout.replyQueue);
     await link.sub.consume(this.replyQueue, (msg) => this.onReply(link, msg), { noAck: true });
     for (const s of this.servers) {
@@ -472,6 +478,23 @@ export class AmqpBus implements RpcBus {
 function isRefusal(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   return code === 403 || code === 404 || code === 405 || code === 406;
+}
+
+/**
+ * A passive declare on a channel of its own: a missing queue answers 404, which closes the
+ * channel it was asked on (not the link's).
+ */
+async function queueExists(link: Link, queue: string): Promise<boolean> {
+  const ch = await link.conn.createChannel();
+  ch.on('error', () => undefined); // the 404 below, expected
+  try {
+    await ch.checkQueue(queue);
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 404) return false;
+    throw err;
+  }
+  await ch.close();
+  return true;
 }
 
 function ctxOf(opts: { context?: RpcContext }): RpcContext {

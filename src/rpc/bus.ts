@@ -7,7 +7,7 @@
 // so code and tests written against this interface run on either.
 import { randomUUID } from 'node:crypto';
 
-export { RpcError, RpcTimeoutError, RpcRemoteError, RpcClosedError, TransportUrlError } from './errors.js';
+export { RpcError, RpcTimeoutError, RpcRemoteError, RpcClosedError, RpcLostError, TransportUrlError } from './errors.js';
 export type { RpcTimeoutReason } from './errors.js';
 
 /**

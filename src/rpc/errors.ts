@@ -64,3 +64,18 @@ export class RpcClosedError extends RpcError {
     super(`${what}: the RPC bus is closed`);
   }
 }
+
+/**
+ * A call sent before the broker lost its state (restarted: our non-durable reply queue was gone
+ * on reconnection), so its request or its reply went with it. Like a timeout the call may or
+ * may not have run; raised at once so the caller retries now rather than at its timeout.
+ */
+export class RpcLostError extends RpcError {
+  override name = 'RpcLostError';
+  constructor(
+    readonly topic: string,
+    readonly method: string,
+  ) {
+    super(`RPC call '${method}' on topic '${topic}' lost: the message broker restarted before its reply came`);
+  }
+}

@@ -58,6 +58,11 @@ export class PendingCalls {
     if (p) p.reject(typeof make === 'function' ? make(p) : make);
   }
 
+  /** Fails the calls whose request already left (a broker restart lost it or its reply). */
+  failSent(make: (p: { topic: string; server: string | null; method: string; timeoutMs: number }) => Error): void {
+    for (const [id, p] of [...this.calls]) if (p.sent) this.fail(id, make);
+  }
+
   failAll(err: Error): void {
     for (const id of [...this.calls.keys()]) this.fail(id, err);
   }

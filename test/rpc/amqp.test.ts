@@ -195,6 +195,31 @@ describe('RabbitMQ transport', { skip }, () => {
     assert.deepEqual(seen, [1, 2]);
   });
 
+  it('a call whose reply queue the broker lost (as in a restart) fails with RpcLostError, not at its timeout', async () => {
+    const topic = h.topic('lost');
+    const server = await h.bus();
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let started = false;
+    await server.serve(topic, 'host-l', {
+      hold: async () => {
+        started = true;
+        await held;
+        return 'late';
+      },
+      ping: async () => 'pong',
+    });
+    const client = await h.bus();
+    const call = client.call(topic, 'hold', {}, { timeoutMs: 60_000 });
+    await waitFor('the call to run', () => started);
+    // What a restart does to the client's non-durable reply queue (and the reply in it).
+    const replyQueue = (client as unknown as { replyQueue: string }).replyQueue;
+    await h.rawChannel(async (ch) => void (await ch.deleteQueue(replyQueue)));
+    await assert.rejects(call, { name: 'RpcLostError' });
+    release();
+    assert.equal(await client.call(topic, 'ping', {}, { timeoutMs: 10_000 }), 'pong', 'the bus works again after the loss');
+  });
+
   it('fails over to the next host of the transport_url', async () => {
     const dead = await FlakyProxy.forBroker().start();
     dead.refuse(true);
