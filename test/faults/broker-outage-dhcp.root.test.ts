@@ -18,6 +18,7 @@ import { rootGate, suffix } from '../dataplane/root-helpers.js';
 import { adminReq, spawnServer, type ServerProcess } from '../helpers/process-server.js';
 import { hostPort, TcpProxy, throughProxy } from '../helpers/tcp-proxy.js';
 import { sleep, waitFor } from '../helpers/wait.js';
+import { startPortBurst } from './port-burst.js';
 
 const run = promisify(execFile);
 const gate = rootGate('DHCP agent across a RabbitMQ outage', ['ip', 'nsenter', 'dnsmasq', 'rabbitmqctl']);
@@ -78,18 +79,8 @@ describe('DHCP agent across a RabbitMQ outage (root)', { skip: gate.skip || skip
     assert.equal(sub.status, 201, JSON.stringify(sub.body));
     const hosts = async () => (await readFile(dnsmasqPaths(agent!.dhcpDir, netId).hosts, 'utf8').catch(() => '')).toLowerCase();
 
-    const committed = new Map<string, string>(); // port id -> MAC
-    const failures: string[] = [];
-    let stop = false;
-    const worker = async () => {
-      while (!stop) {
-        const r = await adminReq(s!.url, 'POST', '/v2.0/ports', { port: { network_id: netId } });
-        if (r.status === 201) committed.set(r.body.port.id, r.body.port.mac_address);
-        else failures.push(`${r.status} ${JSON.stringify(r.body)}`);
-        await sleep(20);
-      }
-    };
-    const load = Promise.all(Array.from({ length: 4 }, worker));
+    const burst = startPortBurst(s.url, netId);
+    const { committed, failures } = burst;
     await waitFor(
       'dnsmasq serving the first ports',
       async () => committed.size >= 10 && (await hosts()).includes([...committed.values()][0]!),
@@ -102,8 +93,7 @@ describe('DHCP agent across a RabbitMQ outage (root)', { skip: gate.skip || skip
     proxy.refuse(false);
     const backAt = Date.now();
     await sleep(2000);
-    stop = true;
-    await load;
+    await burst.stop();
 
     const missing = async () => {
       const h = await hosts();

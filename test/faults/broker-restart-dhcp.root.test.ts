@@ -19,6 +19,7 @@ import { rootGate, suffix } from '../dataplane/root-helpers.js';
 import { adminReq, spawnServer, type ServerProcess } from '../helpers/process-server.js';
 import { PrivateRabbit, privateRabbitUnavailable } from '../helpers/private-rabbit.js';
 import { sleep, waitFor } from '../helpers/wait.js';
+import { startPortBurst } from './port-burst.js';
 
 const gate = rootGate('DHCP agent across a RabbitMQ restart', ['ip', 'nsenter', 'dnsmasq']);
 const noRabbit = gate.skip ? null : privateRabbitUnavailable();
@@ -74,18 +75,8 @@ describe('DHCP agent across a RabbitMQ restart (root)', { skip: gate.skip || noR
     assert.equal(sub.status, 201, JSON.stringify(sub.body));
     const hosts = async () => (await readFile(dnsmasqPaths(agent!.dhcpDir, netId).hosts, 'utf8').catch(() => '')).toLowerCase();
 
-    const committed = new Map<string, string>(); // port id -> MAC
-    const failures: string[] = [];
-    let stop = false;
-    const worker = async () => {
-      while (!stop) {
-        const r = await adminReq(s!.url, 'POST', '/v2.0/ports', { port: { network_id: netId } });
-        if (r.status === 201) committed.set(r.body.port.id, r.body.port.mac_address);
-        else failures.push(`${r.status} ${JSON.stringify(r.body)}`);
-        await sleep(20);
-      }
-    };
-    const load = Promise.all(Array.from({ length: 4 }, worker));
+    const burst = startPortBurst(s.url, netId);
+    const { committed, failures } = burst;
     await waitFor(
       'dnsmasq serving the first ports',
       async () => committed.size >= 10 && (await hosts()).includes([...committed.values()][0]!),
@@ -100,8 +91,7 @@ describe('DHCP agent across a RabbitMQ restart (root)', { skip: gate.skip || noR
     await rabbit!.start();
     const backAt = Date.now();
     const down = backAt - stopAt; // stop, 3 s, start: the node's boot is most of it
-    stop = true;
-    await load;
+    await burst.stop();
     const committedAcross = committed.size - beforeStop;
 
     const missing = async () => {
