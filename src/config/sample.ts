@@ -57,6 +57,7 @@ const NEUTRINO_ONLY = new Set([
   'agent/metrics_bind_port',
   'agent/metrics_bind_host',
   'metrics/enabled',
+  'ui/enabled',
   'aio/agents',
 ]);
 

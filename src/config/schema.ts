@@ -306,6 +306,12 @@ export const SCHEMA = {
       help: 'Serve Prometheus metrics at /metrics on the API port, without authentication (like /healthcheck).',
     }),
   },
+  ui: {
+    enabled: bool({
+      default: true,
+      help: "Serve the operator's page at /ui/ on the API port: the topology of a project and, for admins, agents and ports per host, updated live. It signs in with Keystone (or runs open under noauth); the data it shows is authenticated and filtered by policy like the API.",
+    }),
+  },
 };
 
 export type Schema = typeof SCHEMA;

@@ -34,6 +34,7 @@ import { healthBackends } from './health.js';
 import { registerHealthcheck } from '../api/healthcheck.js';
 import { once, openApiDocument, serveOpenApi } from '../api/openapi/index.js';
 import { packageVersion } from '../core/version.js';
+import { serveUi } from '../api/ui/index.js';
 
 export interface NeutrinoServer {
   app: FastifyInstance;
@@ -177,6 +178,10 @@ export async function createServer(
   registerHealthcheck(app, { backends: health, detailed: cfg.healthcheck.detailed });
   const openapi = once(() => openApiDocument({ resources: served, extensions, routes, version: packageVersion(), metrics: cfg.metrics.enabled }));
   serveOpenApi(app, openapi);
+  if (cfg.ui.enabled) {
+    const auth = cfg.DEFAULT.auth_strategy === 'noauth' ? 'noauth' : 'keystone';
+    serveUi(app, { auth, keystoneUrl: cfg.keystone_authtoken.auth_url, callbacks: ml2.callbacks, allowed });
+  }
 
   const serving = bus ? await serveAgents(bus, plugins, db, cfg, startTime) : null;
   const settled = async () => {

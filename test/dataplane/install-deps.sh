@@ -18,9 +18,10 @@
 #   procps       sysctl: the L3 agent turns on ip_forward in router namespaces
 #   socat        the L3 end-to-end test's TCP servers and clients
 #   python3-oslo.messaging  the real oslo.messaging peer of the RPC interop test (test/rpc/oslo_peer.py)
+#   chromium     headless browser of the /ui/ page's test (test/ui/), driven by playwright-core
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(iproute2 nftables dnsmasq-base busybox util-linux isc-dhcp-client conntrack haproxy radvd curl iputils-arping keepalived procps socat python3-oslo.messaging)
+pkgs=(iproute2 nftables dnsmasq-base busybox util-linux isc-dhcp-client conntrack haproxy radvd curl iputils-arping keepalived procps socat python3-oslo.messaging chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

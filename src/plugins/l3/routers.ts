@@ -7,6 +7,7 @@ import { routerDef } from '../../definitions/router.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import { isUuid } from '../../definitions/validators.js';
 import { badRequest } from '../../core/errors.js';
+import { Events } from '../../core/callbacks.js';
 import type { Rec } from '../../core/resource.js';
 import { b2i, forUpdate, i2b, nowIso, type Reader, type Tx } from '../../db/tx.js';
 import type { RouterTable } from '../../db/schema.js';
@@ -162,6 +163,12 @@ export class RouterHandler extends TableResource<'routers'> {
     return dicts;
   }
 
+  /** `router` after_* events (Neutron publishes ROUTER AFTER_*); the topology page listens. */
+  private async published(ctx: RequestContext, event: string, before: Rec | null, after: Rec | null): Promise<void> {
+    const id = (after ?? before)!.id as string;
+    await this.l3.m.callbacks.publish('router', event, { context: ctx, resourceId: id, before, after });
+  }
+
   /** Schedules and notifies after a committed change (never fails the request that made it). */
   private async changed(ctx: RequestContext, ids: string[]): Promise<void> {
     if (this.l3.scheduler && ids.length) await this.l3.scheduler.routersUpdated(ctx, ids);
@@ -216,6 +223,7 @@ export class RouterHandler extends TableResource<'routers'> {
       ctx,
       out.filter((r) => r.external_gateway_info || r.ha).map((r) => r.id as string),
     );
+    for (const r of out) await this.published(ctx, Events.AFTER_CREATE, null, r);
     return out;
   }
 
@@ -244,6 +252,7 @@ export class RouterHandler extends TableResource<'routers'> {
     if (out.ha && typeof body.ha === 'boolean') await this.l3.ha?.prepare(id, out.project_id as string);
     if (body.ha === false) await this.l3.ha?.cleanupNetwork(out.project_id as string);
     await this.changed(ctx, [id]);
+    await this.published(ctx, Events.AFTER_UPDATE, null, out);
     return out;
   }
 
@@ -271,8 +280,10 @@ export class RouterHandler extends TableResource<'routers'> {
 
   async delete(_ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
     let haOf: string | null = null; // the project whose HA network may go with its last HA router
+    let before: Rec | null = null;
     await l3Transaction(this.l3, async (tx) => {
       const row = await this.lockRouter(tx, id);
+      before = { id, project_id: row.project_id, name: row.name };
       haOf = Number(row.ha) ? row.project_id : null;
       checkRevision(row.revision_number, expectRevision);
       const attached = await tx
@@ -295,6 +306,7 @@ export class RouterHandler extends TableResource<'routers'> {
     });
     this.l3.scheduler?.routerDeleted(_ctx, id);
     if (haOf) await this.l3.ha?.cleanupNetwork(haOf);
+    await this.published(_ctx, Events.AFTER_DELETE, before, null);
   }
 
   // ---- gateway (l3_db._update_router_gw_info with l3_gwmode_db's enable_snat) ---------------
