@@ -82,35 +82,52 @@ function NetworkBar({ net, x, color, cidrs, height }) {
   </g>`;
 }
 
+/** The y of a device's n-th line (ports first, then floating IPs). */
+const lineY = (y, n) => y + HEAD + n * ROW + 4;
+const EDGE = BOX_X + BOX_W;
+
 function Device({ d, y, height, xOf }) {
-  const lineY = (i) => y + HEAD + i * ROW + 4;
-  const edge = BOX_X + BOX_W;
   return html`<g class=${`device ${d.kind}`} data-kind=${d.kind} data-id=${d.id}>
     <rect x=${BOX_X} y=${y} width=${BOX_W} height=${height} rx="4" />
     <text class="title" x=${BOX_X + 10} y=${y + 17}>${clip(d.title, 30)}</text>
     <text class="sub" x=${BOX_X + 10} y=${y + 31}>${clip(d.sub, 36)}</text>
     ${d.links.map((l, i) => {
       const x = xOf.get(l.networkId);
-      const ly = lineY(i);
+      const ly = lineY(y, i);
       return html`<g class="port" data-kind="port" data-id=${l.id} data-network=${l.networkId} data-status=${l.status ?? ''}>
         <text class="sub" x=${BOX_X + 10} y=${ly + 4}>${l.kind === 'gateway' ? 'gateway' : `port ${short(l.id)} · ${l.status}`}</text>
         ${
           x === undefined
-            ? html`<text class="ip" x=${edge + 8} y=${ly + 4}>${l.ips.join(' ')} (network ${short(l.networkId)})</text>`
-            : html`<line x1=${edge} y1=${ly} x2=${x} y2=${ly} /><circle cx=${x} cy=${ly} r="4" fill="#fff" stroke="#22303f" />
-              <text class="ip" x=${x - 8} y=${ly - 3} text-anchor="end">${l.ips.join(' ')}</text>`
+            ? html`<text class="ip" x=${EDGE + 8} y=${ly + 4}>${l.ips.join(' ')} (network ${short(l.networkId)})</text>`
+            : html`<line x1=${EDGE} y1=${ly} x2=${x} y2=${ly} />`
         }
       </g>`;
     })}
     ${d.fips.map((f, j) => {
       const x = xOf.get(f.networkId);
-      const ly = lineY(d.links.length + j);
+      const ly = lineY(y, d.links.length + j);
       return html`<g class="fip" data-kind="fip" data-id=${f.id} data-address=${f.address}>
         <text class="fiptext" x=${BOX_X + 10} y=${ly + 4}>floating IP ${f.address}${f.fixed ? ` → ${f.fixed}` : ''}</text>
-        ${x === undefined ? null : html`<line x1=${edge} y1=${ly} x2=${x} y2=${ly} /><text x=${x - 8} y=${ly - 3} text-anchor="end">${f.address}</text>`}
+        ${x === undefined ? null : html`<line x1=${EDGE} y1=${ly} x2=${x} y2=${ly} />`}
       </g>`;
     })}
   </g>`;
+}
+
+/** Where a device's lines meet their bars: drawn over the bars, which are drawn over the lines. */
+function Joints({ d, y, xOf }) {
+  const ports = d.links.map((l, i) => {
+    const x = xOf.get(l.networkId);
+    const ly = lineY(y, i);
+    return x === undefined
+      ? null
+      : html`<circle cx=${x} cy=${ly} r="4" fill="#fff" stroke="#22303f" /><text class="ip" x=${x + 10} y=${ly - 3}>${l.ips.join(' ')}</text>`;
+  });
+  const fips = d.fips.map((f, j) => {
+    const x = xOf.get(f.networkId);
+    return x === undefined ? null : html`<text class="fiptext" x=${x + 10} y=${lineY(y, d.links.length + j) + 4}>${f.address}</text>`;
+  });
+  return html`<g class="joints">${ports}${fips}</g>`;
 }
 
 export function Topology({ data }) {
@@ -132,11 +149,12 @@ export function Topology({ data }) {
   if (nets.length === 0 && rows.length === 0) return html`<p class="muted">No networks yet.</p>`;
   let colour = 0;
   return html`<svg id="topology" width=${width} height=${height} viewBox=${`0 0 ${width} ${height}`} role="img" aria-label="network topology">
+    ${rows.map((r) => html`<${Device} key=${r.d.id} d=${r.d} y=${r.y} height=${r.height} xOf=${xOf} />`)}
     ${nets.map(
       (n) =>
         html`<${NetworkBar} key=${n.id} net=${n} x=${xOf.get(n.id)} cidrs=${cidrs.get(n.id) ?? []} height=${height}
           color=${n['router:external'] ? EXTERNAL : COLORS[colour++ % COLORS.length]} />`,
     )}
-    ${rows.map((r) => html`<${Device} key=${r.d.id} d=${r.d} y=${r.y} height=${r.height} xOf=${xOf} />`)}
+    ${rows.map((r) => html`<${Joints} key=${r.d.id} d=${r.d} y=${r.y} xOf=${xOf} />`)}
   </svg>`;
 }
