@@ -22,10 +22,20 @@ export function skipWithoutChromium(suite: string): false | string {
   return `no Chromium at ${CHROMIUM}`;
 }
 
-export async function launch(): Promise<Browser> {
+let shared: Promise<Browser> | null = null;
+
+/** One browser for the file's suites (starting one costs seconds on a loaded machine); closeBrowser() ends it. */
+export function browser(): Promise<Browser> {
   if (!hasChromium) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (test/dataplane/install-deps.sh)`);
   // As root (CI), Chromium's sandbox cannot start.
-  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  shared ??= chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  return shared;
+}
+
+export async function closeBrowser(): Promise<void> {
+  const b = shared;
+  shared = null;
+  await (await b)?.close();
 }
 
 export function screenshotPath(name: string): string {

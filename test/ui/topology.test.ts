@@ -4,11 +4,11 @@
 // to artifacts/ui-topology.png (noauth) and artifacts/ui-topology-keystone.png.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { BACKENDS } from '../helpers/backends.js';
 import { ADMIN, ALICE, BOB, type Caller, startServer, type TestServer } from '../helpers/server.js';
 import { KEYSTONE_URL, MEMBER, SERVICE, adminCreds, ensureMemberUser, getToken, keystoneReachable } from '../keystone/keystone-admin.js';
-import { inCI, launch, screenshotPath, skipWithoutChromium } from './browser.js';
+import { browser, closeBrowser, inCI, screenshotPath, skipWithoutChromium } from './browser.js';
 
 const sqlite = BACKENDS.find((b) => b.name === 'sqlite')!;
 // Asked before any suite starts: once one runs, a busy event loop could time the probe out.
@@ -16,6 +16,8 @@ const keystoneUp = await keystoneReachable();
 if (!keystoneUp && !inCI) console.warn(`!! SKIPPING the /ui/ Keystone sign-in test: Keystone is not reachable at ${KEYSTONE_URL}`);
 const skipKeystone =
   skipWithoutChromium('the /ui/ Keystone browser test') || (!keystoneUp && !inCI ? `Keystone not reachable at ${KEYSTONE_URL}` : false);
+
+after(closeBrowser);
 
 const WAIT = { timeout: 15_000 };
 // A horizontal line has no height, which Playwright counts as not visible: wait for it in the page.
@@ -90,19 +92,16 @@ async function assertLivePort(page: Page, user: Call, network: any): Promise<any
 
 describe('/ui/ under noauth', { skip: skipWithoutChromium('the /ui/ browser tests') }, () => {
   let s: TestServer;
-  let browser: Browser;
   before(async () => {
     s = await startServer(sqlite);
-    browser = await launch();
   });
   after(async () => {
-    await browser?.close();
     await s?.stop();
   });
 
   test('draws the topology, follows a new port live, shows agents and ports per host', async () => {
     const d = await buildTopology(caller(s, ADMIN), caller(s, ALICE), 'open');
-    const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+    const page = await (await browser()).newPage({ viewport: { width: 1100, height: 800 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${s.url}/ui/`);
@@ -152,7 +151,6 @@ describe('/ui/ switched off', () => {
 
 describe('/ui/ with Keystone', { skip: skipKeystone }, () => {
   let s: TestServer;
-  let browser: Browser;
   let adminToken: string;
   let memberToken: string;
   before(async () => {
@@ -171,10 +169,8 @@ describe('/ui/ with Keystone', { skip: skipKeystone }, () => {
         project_domain_name: 'Default',
       },
     });
-    browser = await launch();
   });
   after(async () => {
-    await browser?.close();
     await s?.stop();
   });
 
@@ -190,7 +186,7 @@ describe('/ui/ with Keystone', { skip: skipKeystone }, () => {
     const admin = caller(s, {}, { 'x-auth-token': adminToken });
     const member = caller(s, {}, { 'x-auth-token': memberToken });
     const d = await buildTopology(admin, member, 'ks');
-    const page = await browser.newPage({ viewport: { width: 1100, height: 700 } });
+    const page = await (await browser()).newPage({ viewport: { width: 1100, height: 700 } });
     await page.goto(`${s.url}/ui/`);
     await page.fill('input[name=username]', 'nobody-here');
     await page.fill('input[name=password]', 'wrong');
