@@ -137,6 +137,35 @@ describe('/ui/ under noauth', { skip: skipWithoutChromium('the /ui/ browser test
   });
 });
 
+describe('/ui/ files', () => {
+  test('the page, its modules from node_modules, and nothing else', async () => {
+    const s = await startServer(sqlite);
+    try {
+      const page = await fetch(`${s.url}/ui/`);
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+      assert.match(await page.text(), /"preact": "\.\/vendor\/preact\.mjs"/);
+      const preact = await fetch(`${s.url}/ui/vendor/preact.mjs`);
+      assert.equal(preact.status, 200);
+      assert.match(preact.headers.get('content-type') ?? '', /^text\/javascript/);
+      assert.match(await preact.text(), /export\s*\{/);
+      const redirect = await fetch(`${s.url}/ui`, { redirect: 'manual' });
+      assert.equal(redirect.status, 301);
+      assert.equal(redirect.headers.get('location'), '/ui/');
+      for (const path of ['/ui/nothing.js', '/ui/../package.json', '/ui/%2e%2e/package.json', '/ui/vendor/', '/ui/page/app.js']) {
+        const r = await s.req('GET', path);
+        assert.equal(r.status, 404, path);
+        assert.equal(r.body.NeutronError.type, 'HTTPNotFound', path);
+      }
+      assert.deepEqual((await s.req('GET', '/ui/config')).body, { auth: 'noauth' });
+      // Sign-in exists only with Keystone.
+      assert.equal((await s.req('POST', '/ui/login', { username: 'a', password: 'b', project: 'c' })).status, 404);
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
 describe('/ui/ switched off', () => {
   test('[ui] enabled = false: no page, no feed', async () => {
     const s = await startServer(sqlite, { ui: { enabled: 'false' } });

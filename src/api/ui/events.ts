@@ -28,6 +28,8 @@ interface Client {
 
 /** Comments keep idle proxies from closing the stream. */
 const KEEPALIVE_MS = 15_000;
+/** A stream ends after this long, so the page reconnects and its token is validated again (a revoked one then gets 401). */
+const MAX_STREAM_MS = 300_000;
 
 export class UiEvents {
   private readonly clients = new Set<Client>();
@@ -81,8 +83,10 @@ export class UiEvents {
       const client: Client = { ctx: ctxOf(req), res };
       this.clients.add(client);
       const timer = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
+      const limit = setTimeout(() => res.end(), MAX_STREAM_MS);
       res.on('close', () => {
         clearInterval(timer);
+        clearTimeout(limit);
         this.clients.delete(client);
       });
     });
