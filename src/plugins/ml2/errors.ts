@@ -86,3 +86,9 @@ export const notMultipleBindingsPort = (portId: string) =>
 
 export const defaultExternalNetworkExists = (netId: string) =>
   conflict('DefaultExternalNetworkExists', `A default external network already exists: ${netId}.`);
+
+export const portBoundNumaAffinityPolicy = (portId: string, hostId: string, policy: unknown) =>
+  conflict(
+    'PortBoundNUMAAffinityPolicy',
+    `Unable to complete operation on port ${portId}, port is already bound to host ${hostId}, numa_affinity_policy value given ${String(policy)}.`,
+  );
