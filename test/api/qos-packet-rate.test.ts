@@ -109,6 +109,12 @@ for (const backend of BACKENDS) {
         409,
         'QoSRulesConflict',
       );
+      // As neutron-tempest-plugin's negative tests expect: a regular project is refused, a missing policy or rule is 404.
+      const body = { minimum_packet_rate_rule: { min_kpps: 300, direction: 'egress' } };
+      assertError(await req('POST', rulePath('policy', 'minimum_packet_rate'), body, ALICE), 403);
+      assertError(await req('POST', rulePath('qos_policy-missing', 'minimum_packet_rate'), body), 404, 'QosPolicyNotFound');
+      assertError(await req('PUT', `${rulePath('qos_policy-missing', 'minimum_packet_rate')}/${egress.id}`, body), 404);
+      assertError(await req('PUT', `${rulePath(p.id, 'minimum_packet_rate')}/00000000-0000-4000-8000-000000000000`, body), 404, 'QosRuleNotFound');
       const ingress = await rule(p.id, 'minimum_packet_rate', { min_kpps: 300, direction: 'ingress' });
       assertError(
         await req('PUT', `${rulePath(p.id, 'minimum_packet_rate')}/${ingress.id}`, { minimum_packet_rate_rule: { direction: 'any' } }),
