@@ -238,7 +238,9 @@ export const SCHEMA = {
     type_drivers: list({ default: ['local', 'flat', 'vlan', 'geneve', 'vxlan'], help: 'Network type drivers to load.' }),
     tenant_network_types: list({ default: ['local'], help: 'Ordered list of network types to allocate as project networks.' }),
     mechanism_drivers: list({ help: 'Ordered list of mechanism drivers.' }),
-    extension_drivers: list({ help: 'Ordered list of extension drivers, e.g. port_security,qos.' }),
+    extension_drivers: list({
+      help: 'Ordered list of extension drivers, e.g. port_security,qos. dns and dns_domain_ports only when named; port_device_profile, port_numa_affinity_policy(_socket), port_hints, port_trusted and uplink_status_propagation all when unset, else those named.',
+    }),
     path_mtu: int({ default: 0, min: 0, help: 'Maximum IP packet size on the overlay underlay; 0 uses global_physnet_mtu.' }),
     physical_network_mtus: list({ help: 'List of <physnet>:<mtu> overriding global_physnet_mtu.' }),
     overlay_ip_version: int({ default: 4, choices: [4, 6], help: 'IP version of all overlay (tunnel) endpoints.' }),

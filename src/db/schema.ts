@@ -346,6 +346,21 @@ export interface QosDscpMarkingRuleTable {
   dscp_mark: number | null;
 }
 
+export interface QosPacketRateLimitRuleTable {
+  id: string;
+  qos_policy_id: string;
+  max_kpps: number | null;
+  max_burst_kpps: number | null;
+  direction: string;
+}
+
+export interface QosMinimumPacketRateRuleTable {
+  id: string;
+  qos_policy_id: string;
+  min_kpps: number | null;
+  direction: string;
+}
+
 export interface QosMinimumBandwidthRuleTable {
   id: string;
   qos_policy_id: string;
@@ -454,6 +469,8 @@ export interface Database {
   qos_bandwidth_limit_rules: QosBandwidthLimitRuleTable;
   qos_dscp_marking_rules: QosDscpMarkingRuleTable;
   qos_minimum_bandwidth_rules: QosMinimumBandwidthRuleTable;
+  qos_packet_rate_limit_rules: QosPacketRateLimitRuleTable;
+  qos_minimum_packet_rate_rules: QosMinimumPacketRateRuleTable;
   qos_network_policy_bindings: QosNetworkPolicyBindingTable;
   qos_port_policy_bindings: QosPortPolicyBindingTable;
   qos_fip_policy_bindings: QosFipPolicyBindingTable;
@@ -464,6 +481,7 @@ export interface Database {
   ha_router_vrid_allocations: HaRouterVrIdAllocationTable;
   ha_router_agent_port_bindings: HaRouterAgentPortBindingTable;
   portdnses: PortDnsTable;
+  port_attributes: PortAttributesTable;
   networkdnsdomains: NetworkDnsDomainTable;
   port_inactive_bindings: PortInactiveBindingTable;
   auto_allocated_topologies: AutoAllocatedTopologyTable;
@@ -521,6 +539,18 @@ export interface RouterL3AgentBindingTable {
   router_id: string;
   l3_agent_id: string;
   binding_index: number;
+}
+
+/** Per-port values of the attribute-only ML2 extension drivers and routed networks (null: not set). */
+export interface PortAttributesTable {
+  port_id: string;
+  device_profile: string | null;
+  numa_affinity_policy: string | null;
+  /** JSON. */
+  hints: string | null;
+  trusted: number | null;
+  propagate_uplink_status: number | null;
+  ip_allocation: string | null;
 }
 
 /** A port's dns_name/dns_domain (Neutron's portdnses, without the external-DNS columns). */

@@ -51,6 +51,8 @@ export const networkDef: ResourceDef = {
       filterConvert: filterBool, enforcePolicy: true, extension: 'external-net',
       column: columnNamed('router_external', BOOL_COLUMN),
     },
+    // Routed networks (segments plugin): false once the network's subnets belong to segments.
+    l2_adjacency: { allowPost: false, allowPut: false, visible: true, extension: 'l2_adjacency' },
     // The default external network of auto-allocation (Neutron keeps it with the external flag).
     is_default: {
       allowPost: true, allowPut: true, default: false, validate: boolean, visible: true, filter: true,

@@ -6,7 +6,7 @@ import { invalidAttribute } from '../core/errors.js';
 
 /** neutron's tagging MAX_TAG_LEN. */
 const MAX_TAG_LEN = 255;
-import { boolean, dict, dictOrEmpty, filterBool, list, macAddress, oneOf, string, uuid, uuidOrNull } from './validators.js';
+import { boolean, dict, dictOrEmpty, filterBool, list, macAddress, oneOf, string, stringOrNull, uuid, uuidOrNull } from './validators.js';
 import { securityGroupIdList } from './security-group.js';
 import { portDnsAttrs } from './dns.js';
 
@@ -46,6 +46,32 @@ const dhcpOpts = (v: unknown, attr: string) => {
   }
   return l;
 };
+
+/** neutron_lib PORT_NUMA_POLICIES, with 'socket' (port-numa-affinity-policy-socket). */
+export const NUMA_POLICIES = ['required', 'preferred', 'legacy', 'socket'] as const;
+
+/**
+ * port-hints' HINTS_SPEC: null or a dict whose only known key is openvswitch.other_config
+ * .tx-steering (thread or hash); any other key is refused, at every level, as validate_dict does.
+ */
+function hints(v: unknown, attr: string): unknown {
+  if (v === null) return null;
+  const level = (x: unknown, keys: readonly string[]): Record<string, unknown> => {
+    const d = dict(x, attr) as Record<string, unknown>;
+    const unexpected = Object.keys(d).filter((k) => !keys.includes(k));
+    if (unexpected.length) throw invalidAttribute(attr, `Unexpected keys supplied: ${unexpected.join(', ')}`);
+    return d;
+  };
+  const top = level(v, ['openvswitch']);
+  if ('openvswitch' in top) {
+    const ovs = level(top.openvswitch, ['other_config']);
+    if ('other_config' in ovs) {
+      const other = level(ovs.other_config, ['tx-steering']);
+      if ('tx-steering' in other) oneOf(['thread', 'hash'])(other['tx-steering'], attr);
+    }
+  }
+  return v;
+}
 
 /** mac_address null: a new random MAC (Neutron's convert_to_mac_if_none, port-mac-address-regenerate). */
 export const GENERATE_MAC = Symbol('GENERATE_MAC');
@@ -97,7 +123,19 @@ export const portDef: ResourceDef = {
     security_groups: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: securityGroupIdList, visible: true, filter: true, extension: 'security-group' },
     qos_policy_id: { allowPost: true, allowPut: true, default: null, validate: uuidOrNull, visible: true, enforcePolicy: true, extension: 'qos' },
     qos_network_policy_id: { allowPost: false, allowPut: false, visible: true, extension: 'qos-port-network-policy' },
+    resource_request: { allowPost: false, allowPut: false, visible: true, enforcePolicy: true, extension: 'port-resource-request' },
     trunk_details: { allowPost: false, allowPut: false, visible: true, enforcePolicy: true, requiredByPolicy: true, extension: 'trunk-details' },
     ...portDnsAttrs,
+    device_profile: { allowPost: true, allowPut: false, default: null, validate: stringOrNull(255), visible: true, extension: 'port-device-profile' },
+    numa_affinity_policy: {
+      allowPost: true, allowPut: true, default: null, validate: oneOf([...NUMA_POLICIES, null]), visible: true, extension: 'port-numa-affinity-policy',
+    },
+    hints: { allowPost: true, allowPut: true, default: null, validate: hints, visible: true, enforcePolicy: true, extension: 'port-hints' },
+    trusted: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: boolean, visible: true, enforcePolicy: true, extension: 'port-trusted-vif' },
+    propagate_uplink_status: {
+      allowPost: true, allowPut: false, default: true, validate: boolean, visible: true, extension: 'uplink-status-propagation',
+    },
+    // Routed networks: immediate, deferred (until the port is bound to a host) or none.
+    ip_allocation: { allowPost: false, allowPut: false, visible: true, extension: 'ip_allocation' },
   },
 };

@@ -15,9 +15,13 @@ export const KBPS_MAX = 2147483647;
 export const RULE_TYPE_BANDWIDTH_LIMIT = 'bandwidth_limit';
 export const RULE_TYPE_DSCP_MARKING = 'dscp_marking';
 export const RULE_TYPE_MINIMUM_BANDWIDTH = 'minimum_bandwidth';
+export const RULE_TYPE_PACKET_RATE_LIMIT = 'packet_rate_limit';
+export const RULE_TYPE_MINIMUM_PACKET_RATE = 'minimum_packet_rate';
+/** VALID_DIRECTIONS_AND_ANY: minimum packet rate rules may count both directions together. */
+export const DIRECTIONS_AND_ANY = ['ingress', 'egress', 'any'] as const;
 /** neutron_lib's VALID_RULE_TYPES, in its order (rules of a policy are listed in this order). */
 export const VALID_RULE_TYPES = [
-  RULE_TYPE_BANDWIDTH_LIMIT, RULE_TYPE_DSCP_MARKING, RULE_TYPE_MINIMUM_BANDWIDTH, 'minimum_packet_rate', 'packet_rate_limit',
+  RULE_TYPE_BANDWIDTH_LIMIT, RULE_TYPE_DSCP_MARKING, RULE_TYPE_MINIMUM_BANDWIDTH, RULE_TYPE_MINIMUM_PACKET_RATE, RULE_TYPE_PACKET_RATE_LIMIT,
 ] as const;
 
 const kbps: Validator = (v, attr) => intRange(0, KBPS_MAX)(v, attr);
@@ -61,6 +65,10 @@ export interface RuleTypeSpec {
   type: string;
   /** The rule's own attributes (besides the common ones). */
   attributes: Record<string, AttributeDef>;
+  /** The extension that brings the rule type (none: qos itself). */
+  extension?: string;
+  /** The extension that serves the rule by id alone at /v2.0/qos/alias-<type>-rules/{id}. */
+  aliasExtension?: string;
 }
 
 export const RULE_SPECS: readonly RuleTypeSpec[] = [
@@ -76,12 +84,14 @@ export const RULE_SPECS: readonly RuleTypeSpec[] = [
         extension: 'qos-bw-limit-direction',
       },
     },
+    aliasExtension: 'qos-rules-alias',
   },
   {
     type: RULE_TYPE_DSCP_MARKING,
     attributes: {
       dscp_mark: { allowPost: true, allowPut: true, validate: dscpMark, visible: true, filter: true, filterConvert: filterInt, sortKey: true },
     },
+    aliasExtension: 'qos-rules-alias',
   },
   {
     type: RULE_TYPE_MINIMUM_BANDWIDTH,
@@ -89,6 +99,29 @@ export const RULE_SPECS: readonly RuleTypeSpec[] = [
       min_kbps: { allowPost: true, allowPut: true, validate: kbps, visible: true, filter: true, filterConvert: filterInt, sortKey: true },
       // qos-bw-minimum-ingress widens Neutron's egress-only direction to both.
       direction: { allowPost: true, allowPut: true, default: 'egress', validate: direction, visible: true, filter: true, sortKey: true },
+    },
+    aliasExtension: 'qos-rules-alias',
+  },
+  {
+    type: RULE_TYPE_PACKET_RATE_LIMIT,
+    extension: 'qos-pps',
+    attributes: {
+      max_kpps: { allowPost: true, allowPut: true, validate: kbps, visible: true, filter: true, filterConvert: filterInt, sortKey: true },
+      max_burst_kpps: {
+        allowPost: true, allowPut: true, default: 0, validate: kbps, visible: true, filter: true, filterConvert: filterInt, sortKey: true,
+      },
+      direction: { allowPost: true, allowPut: true, default: 'egress', validate: direction, visible: true, filter: true, sortKey: true },
+    },
+  },
+  {
+    type: RULE_TYPE_MINIMUM_PACKET_RATE,
+    extension: 'qos-pps-minimum',
+    aliasExtension: 'qos-pps-minimum-rule-alias',
+    attributes: {
+      min_kpps: { allowPost: true, allowPut: true, validate: kbps, visible: true, filter: true, filterConvert: filterInt, sortKey: true },
+      direction: {
+        allowPost: true, allowPut: true, default: 'egress', validate: oneOf(DIRECTIONS_AND_ANY), visible: true, filter: true, sortKey: true,
+      },
     },
   },
 ];

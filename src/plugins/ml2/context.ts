@@ -31,4 +31,6 @@ export interface Ml2Context {
    * own), then those of service plugins (QoS, trunks).
    */
   extensions?: Ml2ExtensionDriver[];
+  /** segments-peer-subnet-host-routes: routed networks' subnets route to each other (segments plugin). */
+  peerSubnetHostRoutes?: boolean;
 }

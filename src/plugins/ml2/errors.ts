@@ -86,3 +86,28 @@ export const notMultipleBindingsPort = (portId: string) =>
 
 export const defaultExternalNetworkExists = (netId: string) =>
   conflict('DefaultExternalNetworkExists', `A default external network already exists: ${netId}.`);
+
+export const portBoundNumaAffinityPolicy = (portId: string, hostId: string, policy: unknown) =>
+  conflict(
+    'PortBoundNUMAAffinityPolicy',
+    `Unable to complete operation on port ${portId}, port is already bound to host ${hostId}, numa_affinity_policy value given ${String(policy)}.`,
+  );
+
+// Routed networks (neutron/services/segments/exceptions.py).
+export const hostConnectedToMultipleSegments = (host: string, networkId: string) =>
+  conflict(
+    'HostConnectedToMultipleSegments',
+    `Host ${host} is connected to multiple segments on routed provider network '${networkId}'.  It should be connected to one.`,
+  );
+export const hostNotConnectedToAnySegment = (host: string, networkId: string) =>
+  conflict(
+    'HostNotConnectedToAnySegment',
+    `Host ${host} is not connected to any segments on routed provider network '${networkId}'.  It should be connected to one.`,
+  );
+export const hostNotCompatibleWithFixedIps = (host: string, portId: string) =>
+  conflict(
+    'HostNotCompatibleWithFixedIps',
+    `Host ${host} is not connected to a segment where the existing fixed_ips on port ${portId} will function given the routed network topology.`,
+  );
+export const fixedIpsSubnetsNotOnSameSegment = () =>
+  new NeutronError(400, 'FixedIpsSubnetsNotOnSameSegment', 'Cannot allocate addresses from different segments.');

@@ -41,7 +41,7 @@ const isRouterOwner = (owner: string) => ROUTER_PORT_OWNERS.includes(owner);
  * subnets without service types, those naming its device owner, and (a DHCP port) those with
  * DHCP on; those with service types first. None of several subnets fitting is an error.
  */
-function serviceSubnets(networkId: string, subnets: SubnetInfo[], owner: string): SubnetInfo[] {
+export function serviceSubnets(networkId: string, subnets: SubnetInfo[], owner: string): SubnetInfo[] {
   if (!subnets.some((s) => s.service_types.length)) return subnets;
   const fit = subnets.filter(
     (s) => s.service_types.length === 0 || s.service_types.includes(owner) || (owner === DEVICE_OWNER_DHCP && s.enable_dhcp),

@@ -17,6 +17,7 @@ import type { Ml2ExtensionDriver } from './extension-drivers.js';
 import { L2Population } from './l2pop.js';
 import { NetworkHandler } from './networks.js';
 import { portBindingRoutes } from './port-binding-routes.js';
+import { PortAttributesDriver, portAttributeAliases } from './port-attributes.js';
 import { PortBindings } from './port-bindings.js';
 import { AgentNotifier, Ml2Rpc } from './rpc-callbacks.js';
 import { SubnetHandler } from './subnets.js';
@@ -90,7 +91,7 @@ export interface CoreHandlers {
 export const ml2Plugin: PluginDefinition = {
   name: 'ml2',
   policies: [...BASE_RULES, ...NETWORK_RULES, ...SUBNET_RULES, ...PORT_RULES, ...MISC_RULES],
-  aliases: (cfg) => [...CORE_ALIASES, ...dnsAliases(cfg.ml2.extension_drivers)],
+  aliases: (cfg) => [...CORE_ALIASES, ...dnsAliases(cfg.ml2.extension_drivers), ...portAttributeAliases(cfg.ml2.extension_drivers)],
   create(ctx) {
     const { cfg, db, ml2, bus, aliases } = ctx;
     const binding = { agentDownTime: cfg.DEFAULT.agent_down_time };
@@ -98,6 +99,8 @@ export const ml2Plugin: PluginDefinition = {
     if (securityGroupStore) ml2.securityGroups = new PortSecurityGroups(securityGroupStore);
     const extensions: Ml2ExtensionDriver[] = [new NetworkAvailabilityZoneDriver([...cfg.DEFAULT.default_availability_zones])];
     if (aliases.has('dns-integration')) extensions.push(new DnsIntegration(cfg.DEFAULT.dns_domain));
+    const portAttributes = new PortAttributesDriver(db, aliases);
+    if (!portAttributes.empty) extensions.push(portAttributes);
     const core: CoreHandlers = { networks: new NetworkHandler(ml2), subnets: new SubnetHandler(ml2), ports: new Ml2PortHandler(ml2, binding) };
     const { ports } = core;
     // L2 agents: device details/up/down and l2population on q-plugin; port notifications after commit.

@@ -32,6 +32,8 @@ import { validateAddressPairs, validateDhcpOpts, type AddressPair, type DhcpOpt 
 import { canonicalIp, eui64Address, isAutoAddressSubnet, randomMac, parseBaseMac } from '../../ipam/index.js';
 import { VIF_TYPE_BINDING_FAILED, VIF_TYPE_UNBOUND } from '../../core/wire.js';
 import { Events } from '../../core/callbacks.js';
+import { candidateSubnets, hostSegments, isRouted, subnetsForFixedIps, subnetsForHost, type IpAllocation } from './routed-subnets.js';
+import { hostNotCompatibleWithFixedIps } from './errors.js';
 
 /** Non-admins see their own ports and every port on networks they own (Neutron's port filter hook). */
 export class PortHandler extends TableResource<'ports'> {
@@ -225,8 +227,13 @@ export class PortHandler extends TableResource<'ports'> {
       subnetCache.set(networkId, subnets);
     }
     const owner = body.device_owner as string;
-    const allocated = await this.ips.allocate(tx, networkId, subnets, body.fixed_ips, mac, owner, []);
-    const fixed = body.fixed_ips === NOT_SPECIFIED ? allocated : this.ips.withAutoAddresses(subnets, allocated, mac, owner);
+    // Routed networks: the subnets of the host's segment, or none yet (deferred).
+    const host = body['binding:host_id'] as string;
+    const candidates = await candidateSubnets(tx, networkId, subnets, host, body.fixed_ips, owner);
+    const pool = candidates.subnets;
+    const allocated = candidates.allocation === 'deferred' ? [] : await this.ips.allocate(tx, networkId, pool, body.fixed_ips, mac, owner, []);
+    const fixed = body.fixed_ips === NOT_SPECIFIED ? allocated : this.ips.withAutoAddresses(pool, allocated, mac, owner);
+    body.ip_allocation = candidates.allocation;
     const pse = body.port_security_enabled === NOT_SPECIFIED ? i2b(net.port_security_enabled) : (body.port_security_enabled as boolean);
     const pairs =
       body.allowed_address_pairs === NOT_SPECIFIED
@@ -234,7 +241,6 @@ export class PortHandler extends TableResource<'ports'> {
         : validateAddressPairs(body.allowed_address_pairs as Rec[], mac, this.m.core.maxAllowedAddressPairs);
     if (pairs.length && !pse) throw addressPairAndPortSecurityRequired();
     const dhcpOpts = validateDhcpOpts(body.extra_dhcp_opts as Rec[], false);
-    const host = body['binding:host_id'] as string;
     const now = nowIso();
     const id = body.id as string;
     const row: PortTable = {
@@ -271,6 +277,7 @@ export class PortHandler extends TableResource<'ports'> {
         .values(tags.map((tag) => ({ resource_id: id, resource_type: 'port', tag })))
         .execute();
     await this.ips.store(tx, id, networkId, fixed);
+    if (candidates.allocation !== 'immediate') await this.setIpAllocation(tx, id, candidates.allocation);
     // A new port has no pairs or options to replace: only inserts are needed.
     if (pairs.length) await this.writePairs(tx, id, pairs);
     if (dhcpOpts.length) await this.writeDhcpOpts(tx, id, dhcpOpts, []);
@@ -289,6 +296,14 @@ export class PortHandler extends TableResource<'ports'> {
       { security_groups: securityGroups },
       extra,
     );
+  }
+
+  /** A port's ip_allocation (routed networks); immediate is stored as null, the default. */
+  private async setIpAllocation(tx: Tx, portId: string, value: IpAllocation): Promise<void> {
+    const stored = value === 'immediate' ? null : value;
+    const row = await tx.selectFrom('port_attributes').select('ip_allocation').where('port_id', '=', portId).executeTakeFirst();
+    if (row) await tx.updateTable('port_attributes').set({ ip_allocation: stored }).where('port_id', '=', portId).execute();
+    else if (stored) await tx.insertInto('port_attributes').values({ port_id: portId, ip_allocation: stored }).execute();
   }
 
   private async writePairs(tx: Tx, portId: string, pairs: AddressPair[]): Promise<void> {
@@ -359,8 +374,34 @@ export class PortHandler extends TableResource<'ports'> {
         set.mac_address = mac;
       }
       const owner = set.device_owner ?? row.device_owner;
+      const newHost = 'binding:host_id' in body ? (body['binding:host_id'] as string) : row.binding_host_id;
+      const hostChanged = newHost !== row.binding_host_id;
+      // Routed networks: the subnets of the segment the (new) host reaches, and a deferred
+      // allocation done once the port gets its first host (Neutron's update_port ipam step).
+      let routedSubnets: SubnetInfo[] | null = null;
+      if ('fixed_ips' in body || mac !== row.mac_address || (hostChanged && newHost)) {
+        const all = await this.subnets.subnetsOf(tx, row.network_id);
+        if (isRouted(all)) routedSubnets = all;
+      }
+      if (routedSubnets && newHost) {
+        const forHost = subnetsForHost(row.network_id, routedSubnets, newHost, await hostSegments(tx, row.network_id, newHost));
+        if (hostChanged) {
+          const ips = await tx.selectFrom('ip_allocations').select('subnet_id').where('port_id', '=', id).execute();
+          const attrs = await tx.selectFrom('port_attributes').select('ip_allocation').where('port_id', '=', id).executeTakeFirst();
+          if (attrs?.ip_allocation === 'deferred' && !row.binding_host_id && !ips.length && !('fixed_ips' in body)) {
+            const fixed = await this.ips.allocate(tx, row.network_id, forHost, NOT_SPECIFIED, row.mac_address, owner, []);
+            await this.ips.store(tx, id, row.network_id, fixed);
+            await this.setIpAllocation(tx, id, 'immediate');
+          } else if (ips.length && !('fixed_ips' in body) && ips.some((a) => !forHost.some((sn) => sn.id === a.subnet_id))) {
+            throw hostNotCompatibleWithFixedIps(newHost, id);
+          }
+        }
+        routedSubnets = forHost;
+      } else if (routedSubnets && Array.isArray(body.fixed_ips)) {
+        routedSubnets = subnetsForFixedIps(routedSubnets, body.fixed_ips as Rec[]);
+      }
       if ('fixed_ips' in body || mac !== row.mac_address) {
-        const subnets = await this.subnets.subnetsOf(tx, row.network_id);
+        const subnets = routedSubnets ?? (await this.subnets.subnetsOf(tx, row.network_id));
         let requested = 'fixed_ips' in body ? body.fixed_ips : current.fixed_ips;
         let keepable = current.fixed_ips as FixedIp[];
         if (mac !== row.mac_address) {

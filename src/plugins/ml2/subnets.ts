@@ -2,7 +2,7 @@
 // servers and host routes, IPv6 modes, automatic (SLAAC) addresses for existing ports, and
 // in-use checks on delete.
 import { sql, type SqlBool } from 'kysely';
-import type { RequestContext } from '../../core/context.js';
+import { adminContext, type RequestContext } from '../../core/context.js';
 import { subnetDef } from '../../definitions/subnet.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import type { Rec } from '../../core/resource.js';
@@ -36,6 +36,7 @@ import { checkNetworkVisible, networkOwner } from './network-access.js';
 import { gatewayIpInUse, networkNotFound, subnetInUse, subnetNotFound } from './errors.js';
 import { subnetSource } from '../subnetpools/allocation.js';
 import { checkNewSubnetSegment, checkSubnetSegmentUpdate } from '../segments/subnet-segments.js';
+import { initialRoutes, refreshPeerRoutes } from '../segments/peer-routes.js';
 import { DEVICE_OWNER_DHCP, ROUTER_PORT_OWNERS } from '../../core/wire.js';
 import { Events } from '../../core/callbacks.js';
 
@@ -51,6 +52,8 @@ export interface SubnetInfo {
   /** subnet-service-types: the device owners it serves ([] serves any). */
   service_types: string[];
   pools: IpRange[];
+  /** Its segment on a routed network (segments plugin), else null. */
+  segment_id: string | null;
 }
 
 /** Non-admins see the subnets of the networks they see. */
@@ -176,6 +179,7 @@ export class SubnetHandler extends TableResource<'subnets'> {
         'subnets.ipv6_address_mode',
         'subnets.ipv6_ra_mode',
         'subnets.enable_dhcp',
+        'subnets.segment_id',
         'allocation_pools.first_ip',
         'allocation_pools.last_ip',
       ])
@@ -204,6 +208,7 @@ export class SubnetHandler extends TableResource<'subnets'> {
         enable_dhcp: i2b(r.enable_dhcp),
         service_types: types.get(r.id) ?? [],
         pools: storedPools(r.cidr, pools),
+        segment_id: r.segment_id ?? null,
       });
     }
     return out;
@@ -212,12 +217,15 @@ export class SubnetHandler extends TableResource<'subnets'> {
   // ---- writes --------------------------------------------------------------------------------
 
   async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
+    const peers = new Set<string>();
     const out = await inTransaction(this.m.db, async (tx) => {
       const ids: string[] = [];
       for (const body of bodies) {
         ids.push(await this.createOne(tx, body, ctx));
+        if (this.m.peerSubnetHostRoutes) for (const p of await refreshPeerRoutes(tx, body.network_id as string)) peers.add(p);
         await letOthersRun();
       }
+      for (const id of ids) peers.delete(id);
       const rows = [];
       for (const part of chunks(ids)) rows.push(...(await tx.selectFrom('subnets').selectAll().where('id', 'in', part).execute()));
       const byId = new Map(rows.map((r) => [r.id, r]));
@@ -231,7 +239,16 @@ export class SubnetHandler extends TableResource<'subnets'> {
       await this.m.callbacks.publish('subnet', Events.AFTER_CREATE, { context: ctx, resourceId: s.id as string, before: null, after: s });
       await letOthersRun();
     }
+    await this.publishPeerUpdates(ctx, [...peers]);
     return out;
+  }
+
+  /** The other subnets whose peer routes a write changed are updated subnets too (the DHCP agents hear of them). */
+  private async publishPeerUpdates(ctx: RequestContext, ids: string[]): Promise<void> {
+    for (const id of ids) {
+      const after = await this.get(adminContext('req-peer-routes'), id);
+      if (after) await this.m.callbacks.publish('subnet', Events.AFTER_UPDATE, { context: ctx, resourceId: id, before: null, after });
+    }
   }
 
   private async createOne(tx: Tx, body: Rec, ctx: RequestContext): Promise<string> {
@@ -266,10 +283,14 @@ export class SubnetHandler extends TableResource<'subnets'> {
         : validateAllocationPools(cidr, body.allocation_pools, gateway);
     if (gateway && body.allocation_pools !== NOT_SPECIFIED) validateGatewayOutOfPools(gateway, pools);
     const dns = validateDnsNameservers(body.dns_nameservers as unknown[], this.m.core.maxDnsNameservers, ipVersion);
-    const routes = validateHostRoutes(body.host_routes as unknown[], this.m.core.maxSubnetHostRoutes, ipVersion);
+    let routes = validateHostRoutes(body.host_routes as unknown[], this.m.core.maxSubnetHostRoutes, ipVersion);
 
     const segmentId = (body.segment_id as string | null | undefined) ?? null;
     await checkNewSubnetSegment(tx, networkId, segmentId);
+    if (this.m.peerSubnetHostRoutes) {
+      const me = { id: body.id as string, network_id: networkId, ip_version: ipVersion, cidr: cidrText, segment_id: segmentId, gateway_ip: gateway };
+      routes = await initialRoutes(tx, me, routes);
+    }
     await this.m.quota.enforce(tx, body.project_id as string, { subnet: 1 });
     const id = body.id as string;
     const now = nowIso();
@@ -358,12 +379,17 @@ export class SubnetHandler extends TableResource<'subnets'> {
   }
 
   async update(ctx: RequestContext, id: string, body: Rec, expectRevision?: number): Promise<Rec> {
-    const after = await this.updateInTx(ctx, id, body, expectRevision);
+    const peers: string[] = [];
+    const after = await this.updateInTx(ctx, id, body, expectRevision, peers);
     await this.m.callbacks.publish('subnet', Events.AFTER_UPDATE, { context: ctx, resourceId: id, before: null, after });
+    await this.publishPeerUpdates(
+      ctx,
+      peers.filter((p) => p !== id),
+    );
     return after;
   }
 
-  private async updateInTx(ctx: RequestContext, id: string, body: Rec, expectRevision?: number): Promise<Rec> {
+  private async updateInTx(ctx: RequestContext, id: string, body: Rec, expectRevision?: number, peers: string[] = []): Promise<Rec> {
     return inTransaction(this.m.db, async (tx) => {
       const row = await forUpdate(this.m.db, tx.selectFrom('subnets').selectAll().where('id', '=', id)).executeTakeFirst();
       if (!row) throw this.notFound(id);
@@ -416,11 +442,17 @@ export class SubnetHandler extends TableResource<'subnets'> {
         .set({ ...set, revision_number: Number(row.revision_number) + 1, updated_at: nowIso() })
         .where('id', '=', id)
         .execute();
+      // A moved gateway moves this subnet's peer routes (unless the update sets its routes).
+      if (this.m.peerSubnetHostRoutes && gateway !== row.gateway_ip && !('host_routes' in body)) {
+        await forUpdate(this.m.db, tx.selectFrom('networks').select('id').where('id', '=', row.network_id)).executeTakeFirst();
+        peers.push(...(await refreshPeerRoutes(tx, row.network_id, { moved: { id, oldGateway: row.gateway_ip } })));
+      }
       return (await this.get(ctx, id, tx))!;
     });
   }
 
   async delete(ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
+    const peers: string[] = [];
     const before = await inTransaction(this.m.db, async (tx) => {
       const row = await forUpdate(this.m.db, tx.selectFrom('subnets').selectAll().where('id', '=', id)).executeTakeFirst();
       if (!row) throw this.notFound(id);
@@ -441,9 +473,11 @@ export class SubnetHandler extends TableResource<'subnets'> {
       await tx.deleteFrom('tags').where('resource_id', '=', id).execute();
       await tx.deleteFrom('subnets').where('id', '=', id).execute();
       await this.bumpNetwork(tx, row.network_id);
+      if (this.m.peerSubnetHostRoutes) peers.push(...(await refreshPeerRoutes(tx, row.network_id, { deletedCidr: row.cidr })));
       return row;
     });
     await this.m.callbacks.publish('subnet', Events.AFTER_DELETE, { context: ctx, resourceId: id, before, after: null });
+    await this.publishPeerUpdates(ctx, peers);
   }
 }
 

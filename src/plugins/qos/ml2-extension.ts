@@ -18,6 +18,7 @@ import type { QosDrivers } from './drivers.js';
 import { policyRemoveAuthorizationError, qosPolicyNotFound } from './errors.js';
 import { findPolicy, isAccessible, loadRules } from './store.js';
 import { validateForNetwork, validateForPort, validateNetworkPorts } from './validation.js';
+import { resourceRequests } from './resource-request.js';
 import { VIF_TYPE_BINDING_FAILED, VIF_TYPE_UNBOUND } from '../../core/wire.js';
 
 type BindingTable = 'qos_network_policy_bindings' | 'qos_port_policy_bindings' | 'qos_fip_policy_bindings';
@@ -32,7 +33,7 @@ export class QosMl2Extension implements Ml2ExtensionDriver {
   constructor(
     private readonly db: Db,
     private readonly drivers: QosDrivers,
-    private readonly opts: { networkPolicyOnPorts: boolean },
+    private readonly opts: { networkPolicyOnPorts: boolean; resourceRequest?: boolean },
   ) {}
 
   /** The policy's rules, after checking the caller may use it (its row locked). */
@@ -100,6 +101,11 @@ export class QosMl2Extension implements Ml2ExtensionDriver {
     const netPolicy = await this.boundPolicy(tx, 'qos_network_policy_bindings', body.network_id as string);
     const fields: Rec = { qos_policy_id: own };
     if (this.opts.networkPolicyOnPorts) fields.qos_network_policy_id = netPolicy;
+    const vnicType = (body['binding:vnic_type'] as string | undefined) ?? 'normal';
+    if (this.opts.resourceRequest) {
+      const port = { id: body.id as string, networkId: body.network_id as string, vnicType, policyId: own ?? netPolicy };
+      fields.resource_request = (await resourceRequests(tx, this.db, [port])).get(port.id) ?? null;
+    }
     let rules = own ? await this.usablePolicyRules(tx, ctx, own) : null;
     if (own)
       await tx
@@ -113,7 +119,7 @@ export class QosMl2Extension implements Ml2ExtensionDriver {
     // A new port is bound only after its transaction: judged by its vnic_type.
     const host = body['binding:host_id'];
     const vifType = typeof host === 'string' && host ? VIF_TYPE_BINDING_FAILED : VIF_TYPE_UNBOUND;
-    validateForPort(this.drivers, rules, { id: body.id as string, vifType, vnicType: (body['binding:vnic_type'] as string | undefined) ?? 'normal' });
+    validateForPort(this.drivers, rules, { id: body.id as string, vifType, vnicType });
     return fields;
   }
 
@@ -171,8 +177,9 @@ export class QosMl2Extension implements Ml2ExtensionDriver {
 
   /** The ports' own policies and their networks' policies, in one query. */
   async extendPortDicts(db: Reader, dicts: Rec[], want: (name: string) => boolean): Promise<void> {
-    const own = want('qos_policy_id');
-    const net = this.opts.networkPolicyOnPorts && want('qos_network_policy_id');
+    const request = this.opts.resourceRequest === true && want('resource_request');
+    const own = want('qos_policy_id') || request;
+    const net = (this.opts.networkPolicyOnPorts && want('qos_network_policy_id')) || request;
     if (dicts.length === 0 || (!own && !net)) return;
     const ports = new Map<string, string>();
     const nets = new Map<string, string>();
@@ -194,9 +201,21 @@ export class QosMl2Extension implements Ml2ExtensionDriver {
       for (const r of await byPort.unionAll(byNet).execute()) (r.kind === 'p' ? ports : nets).set(r.id, r.policy_id);
     }
     for (const d of dicts) {
-      if (own) d.qos_policy_id = ports.get(d.id as string) ?? null;
-      if (net) d.qos_network_policy_id = nets.get(d.network_id as string) ?? null;
+      if (want('qos_policy_id')) d.qos_policy_id = ports.get(d.id as string) ?? null;
+      if (this.opts.networkPolicyOnPorts && want('qos_network_policy_id')) d.qos_network_policy_id = nets.get(d.network_id as string) ?? null;
     }
+    if (!request) return;
+    const requests = await resourceRequests(
+      db,
+      this.db,
+      dicts.map((d) => ({
+        id: d.id as string,
+        networkId: d.network_id as string,
+        vnicType: (d['binding:vnic_type'] as string | undefined) ?? 'normal',
+        policyId: ports.get(d.id as string) ?? nets.get(d.network_id as string) ?? null,
+      })),
+    );
+    for (const d of dicts) d.resource_request = requests.get(d.id as string) ?? null;
   }
 
   /** whereIdIn that also takes no ids at all (IN () is not SQL on every backend). */

@@ -22,6 +22,11 @@ export const QOS_ALIASES: readonly string[] = [
   'qos-bw-minimum-ingress',
   'qos-rules-alias',
   'qos-port-network-policy',
+  'qos-pps',
+  'qos-pps-minimum',
+  'qos-pps-minimum-rule-alias',
+  'port-resource-request',
+  'port-resource-request-groups',
 ];
 
 /**
@@ -50,13 +55,19 @@ export const qosPlugin: PluginDefinition = {
     const drivers = new QosDrivers();
     const resources: ResourceHandler[] = [new QosPolicyHandler(db, qosPolicyKind), new QosRuleTypeHandler(drivers)];
     for (const spec of RULE_SPECS) {
+      if (spec.extension && !aliases.has(spec.extension)) continue;
       const rules = new QosRuleHandler(db, drivers, spec);
       resources.push(rules);
-      if (aliases.has('qos-rules-alias')) resources.push(new QosRuleAliasHandler(db, rules, spec));
+      if (spec.aliasExtension && aliases.has(spec.aliasExtension)) resources.push(new QosRuleAliasHandler(db, rules, spec));
     }
     return {
       resources,
-      ml2Extensions: [new QosMl2Extension(db, drivers, { networkPolicyOnPorts: aliases.has('qos-port-network-policy') })],
+      ml2Extensions: [
+        new QosMl2Extension(db, drivers, {
+          networkPolicyOnPorts: aliases.has('qos-port-network-policy'),
+          resourceRequest: aliases.has('port-resource-request'),
+        }),
+      ],
       rbacKinds: [qosPolicyKind],
     };
   },

@@ -30,7 +30,8 @@ function checkBandwidthConflict(policyId: string, rules: readonly StoredRule[], 
 
 /** check_rules_conflict: another rule of the same type (and direction, where it has one). */
 function checkDuplicate(kind: RuleKind, rules: readonly StoredRule[], rule: StoredRule): void {
-  const clash = rules.find((r) => r.id !== rule.id && r.type === kind.type && kind.uniqueBy.every((f) => r[f] === rule[f]));
+  const anyClash = (r: StoredRule) => kind.anyDirection === true && (r.direction === 'any' || rule.direction === 'any');
+  const clash = rules.find((r) => r.id !== rule.id && r.type === kind.type && (anyClash(r) || kind.uniqueBy.every((f) => r[f] === rule[f])));
   if (clash) throw qosRulesConflict(kind.type, clash.id, rule.qos_policy_id);
 }
 

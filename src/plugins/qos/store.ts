@@ -5,14 +5,25 @@ import type { RequestContext } from '../../core/context.js';
 import type { Db } from '../../db/connection.js';
 import type { QosPolicyTable } from '../../db/schema.js';
 import { forUpdate, type Reader } from '../../db/tx.js';
-import { RULE_TYPE_BANDWIDTH_LIMIT, RULE_TYPE_DSCP_MARKING, RULE_TYPE_MINIMUM_BANDWIDTH } from '../../definitions/qos.js';
+import {
+  RULE_TYPE_BANDWIDTH_LIMIT,
+  RULE_TYPE_DSCP_MARKING,
+  RULE_TYPE_MINIMUM_BANDWIDTH,
+  RULE_TYPE_MINIMUM_PACKET_RATE,
+  RULE_TYPE_PACKET_RATE_LIMIT,
+} from '../../definitions/qos.js';
 import { idChunks, whereIdIn } from '../common/list-sql.js';
 import { rbacVisible } from '../common/visibility.js';
 import { sharedWith } from '../rbac/store.js';
 
 export const QOS_POLICY = 'qos_policy';
 
-export type RuleTable = 'qos_bandwidth_limit_rules' | 'qos_dscp_marking_rules' | 'qos_minimum_bandwidth_rules';
+export type RuleTable =
+  | 'qos_bandwidth_limit_rules'
+  | 'qos_dscp_marking_rules'
+  | 'qos_minimum_bandwidth_rules'
+  | 'qos_packet_rate_limit_rules'
+  | 'qos_minimum_packet_rate_rules';
 
 export interface RuleKind {
   type: string;
@@ -21,6 +32,8 @@ export interface RuleKind {
   fields: readonly string[];
   /** Two rules of a policy clash when these are equal too (Neutron's duplicates_compare_fields). */
   uniqueBy: readonly string[];
+  /** A direction 'any' clashes with every direction (QosMinimumPacketRateRule.duplicates). */
+  anyDirection?: boolean;
 }
 
 export const RULE_KINDS: readonly RuleKind[] = [
@@ -32,6 +45,19 @@ export const RULE_KINDS: readonly RuleKind[] = [
   },
   { type: RULE_TYPE_DSCP_MARKING, table: 'qos_dscp_marking_rules', fields: ['dscp_mark'], uniqueBy: [] },
   { type: RULE_TYPE_MINIMUM_BANDWIDTH, table: 'qos_minimum_bandwidth_rules', fields: ['min_kbps', 'direction'], uniqueBy: ['direction'] },
+  {
+    type: RULE_TYPE_MINIMUM_PACKET_RATE,
+    table: 'qos_minimum_packet_rate_rules',
+    fields: ['min_kpps', 'direction'],
+    uniqueBy: ['direction'],
+    anyDirection: true,
+  },
+  {
+    type: RULE_TYPE_PACKET_RATE_LIMIT,
+    table: 'qos_packet_rate_limit_rules',
+    fields: ['max_kpps', 'max_burst_kpps', 'direction'],
+    uniqueBy: ['direction'],
+  },
 ];
 
 export const ruleKind = (type: string): RuleKind => RULE_KINDS.find((k) => k.type === type)!;
