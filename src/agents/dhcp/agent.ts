@@ -205,6 +205,7 @@ export class DhcpAgent {
       ...(this.o.availabilityZone !== undefined ? { availabilityZone: this.o.availabilityZone } : {}),
       configurations: () => this.configurations(),
       onRevived: () => void this.work.enqueue(FULL_SYNC),
+      logger: this.log,
       onError: (err) => this.log.warn({ err: (err as Error).message }, 'DHCP agent state report failed'),
     });
     // The first report registers the agent, so that the server schedules networks to it.
