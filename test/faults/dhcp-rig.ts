@@ -8,7 +8,7 @@ import { createBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
 import { DhcpAgent, type DhcpAgentOptions } from '../../src/agents/dhcp/agent.js';
 import { bridgeOf, namespaceOf } from '../../src/agents/dhcp/render.js';
 import { deleteLink, deleteNetns, dnsmasqPaths, listLinks, stopDnsmasq } from '../../src/dataplane/index.js';
-import { adminReq, spawnServer, type ServerProcess } from '../helpers/process-server.js';
+import { adminReq, spawnServer, type Ini, type ServerProcess } from '../helpers/process-server.js';
 import { waitFor } from '../helpers/wait.js';
 
 export interface DhcpRigOptions {
@@ -21,6 +21,8 @@ export interface DhcpRigOptions {
   /** `rabbitmqctl list_queues name consumers` on the broker's vhost, tab-separated. */
   listQueues(): Promise<string>;
   agent?: Partial<DhcpAgentOptions>;
+  /** More of the server's configuration. */
+  ini?: Ini;
 }
 
 export class DhcpRig {
@@ -28,16 +30,28 @@ export class DhcpRig {
   agentBus!: RpcBus;
   agent!: DhcpAgent;
   private readonly networks: string[] = [];
+  /** When the agent's bus last came back after a loss (epoch ms; 0: never). */
+  agentReconnectedAt = 0;
 
   constructor(private readonly o: DhcpRigOptions) {}
 
   /** Server up and consuming, agent up and seen alive by the server. */
   async start(): Promise<this> {
     const o = this.o;
-    this.s = await spawnServer(o.dir, { DEFAULT: { transport_url: o.serverUrl }, quotas: { quota_port: '-1' } });
+    this.s = await spawnServer(o.dir, {
+      ...o.ini,
+      DEFAULT: { transport_url: o.serverUrl, ...o.ini?.DEFAULT },
+      quotas: { quota_port: '-1', ...o.ini?.quotas },
+    });
     // The server serves its RPC topics in the background: the agent's first call needs them.
     await this.serverConsuming();
-    this.agentBus = createBus(o.agentUrl ?? o.serverUrl, { logger: silentLogger, connectionName: `neutrino-${o.host}` });
+    // Reconnection attempts at most 1 s apart, so the time to converge is not the backoff's.
+    this.agentBus = createBus(o.agentUrl ?? o.serverUrl, {
+      logger: silentLogger,
+      connectionName: `neutrino-${o.host}`,
+      reconnect: { initialDelayMs: 100, maxDelayMs: 1000 },
+    });
+    this.agentBus.onReconnect?.(() => (this.agentReconnectedAt = Date.now()));
     this.agent = new DhcpAgent({
       bus: this.agentBus,
       host: o.host,
