@@ -31,6 +31,8 @@ export interface FakeAgentSpec {
 }
 
 export interface Sample {
+  /** The agent's host (reports only). */
+  host?: string;
   /** Epoch ms when the call ended. */
   t: number;
   ms: number;
@@ -45,8 +47,6 @@ export class FakeAgent {
   /** Notifications received (casts and fanouts from the server). */
   notified = 0;
   revived = 0;
-  /** Report state answered ok since the last reset (for "settled" checks). */
-  okSince = 0;
 
   constructor(
     private readonly spec: FakeAgentSpec,
@@ -145,11 +145,10 @@ export class FakeAgent {
     let ok = true;
     try {
       await this.reporter.reportOnce();
-      this.okSince++;
     } catch {
       ok = false;
     }
-    this.onReport({ t: Date.now(), ms: performance.now() - t0, ok });
+    this.onReport({ host: this.spec.host, t: Date.now(), ms: performance.now() - t0, ok });
   }
 
   /** Next report after `ms`, then every interval ±10 % (agents started together drift apart). */
