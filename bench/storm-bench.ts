@@ -108,6 +108,13 @@ async function main(): Promise<void> {
   const workers: Worker[] = [];
   let server: Server | null = null;
   let probe: Probe | null = null;
+  // Stopped from outside (a timeout, ^C): the server child and the database go too.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      log(`${sig}: cleaning up`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
   try {
     server = await startServer(dir, url, database.url);
     probe = await Probe.open(url);
@@ -240,6 +247,10 @@ async function main(): Promise<void> {
     }
     if (smoke) console.log(JSON.stringify(result));
   } finally {
+    await cleanup();
+  }
+
+  async function cleanup(): Promise<void> {
     await Promise.allSettled(workers.map((w) => w.stop()));
     await probe?.close();
     await server?.stop();
