@@ -25,8 +25,14 @@ export interface StateReporterOptions {
   useCall?: boolean;
   /** How long a call or cast may take; default: the interval, so reports never pile up. */
   timeoutMs?: number;
-  /** The server said the agent had been seen as dead: Neutron's agents then resync fully. */
+  /**
+   * Everything the server sent may have been missed: it said the agent had been seen as dead
+   * (Neutron's agents then resync fully), or the broker came back without the agent's queues
+   * (a RabbitMQ restart: notifications sent meanwhile are lost, as with oslo).
+   */
   onRevived?: () => void;
+  /** Told why a full resync was asked for other than a 'revived' answer (broker queues lost). */
+  logger?: { warn(obj: object, msg: string): void };
   /** A report failed (server down, broker unreachable); the next one is tried on schedule. */
   onError?: (err: unknown) => void;
   topicOverride?: string;
@@ -47,10 +53,19 @@ export class StateReporter {
   reports = 0;
   failures = 0;
 
+  private unsubscribe: (() => void) | null = null;
+
   constructor(private readonly o: StateReporterOptions) {}
 
-  /** Starts reporting: one report now, then every interval. */
+  /** Starts reporting: one report now, then every interval; and watches the bus for lost queues. */
   start(): void {
+    if (!this.unsubscribe && this.o.bus.onReconnect) {
+      this.unsubscribe = this.o.bus.onReconnect((e) => {
+        if (!e.queuesLost) return;
+        this.o.logger?.warn({ host: this.o.host }, 'RabbitMQ came back without our queues (restarted?): notifications may be lost, full resync');
+        this.o.onRevived?.();
+      });
+    }
     if (this.running || !(this.o.reportInterval > 0)) return;
     this.running = true;
     this.tick();
@@ -109,6 +124,8 @@ export class StateReporter {
 
   /** Stops the loop; waits for a report under way to finish (its errors are already handled). */
   async stop(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;

@@ -34,6 +34,7 @@ import {
   type RpcLogger,
   type RpcServerHandle,
   type RpcTarget,
+  type ReconnectEvent,
 } from './bus.js';
 import { dispatch } from './dispatch.js';
 import { RpcClosedError, RpcError, RpcLostError, RpcTimeoutError } from './errors.js';
@@ -91,6 +92,11 @@ export class AmqpBus implements RpcBus {
   /** Fanout exchange declarations in flight, per link. */
   private readonly declaring = new WeakMap<Link, Map<string, Promise<void>>>();
   private closed = false;
+  private readonly reconnectListeners = new Set<(e: ReconnectEvent) => void>();
+  /** A connection was set up before: the next one is a reconnection. */
+  private connectedBefore = false;
+  /** Queues found gone on a connection whose setup then failed: told on the next one. */
+  private queuesLost = false;
 
   constructor(url: TransportUrl, opts: AmqpBusOptions = {}) {
     this.log = opts.logger ?? defaultLogger();
@@ -111,6 +117,11 @@ export class AmqpBus implements RpcBus {
   /** True while a broker connection is up (for health reports). */
   get connected(): boolean {
     return this.link.connected;
+  }
+
+  onReconnect(listener: (e: ReconnectEvent) => void): () => void {
+    this.reconnectListeners.add(listener);
+    return () => void this.reconnectListeners.delete(listener);
   }
 
   /** Resolves once connected (or rejects at the deadline); calls do not need it, tests do. */
@@ -257,7 +268,12 @@ export class AmqpBus implements RpcBus {
     // timeout (the DHCP agent's get_network_info stalled a network for 60 s in
     // test/faults/broker-restart-dhcp.root.test.ts). A connection cut the broker survived
     // keeps the queue, and those calls keep waiting for their reply.
-    if (!(await queueExists(link, this.replyQueue))) this.pending.failSent((p) => new RpcLostError(p.topic, p.method));
+    if (!(await queueExists(link, this.replyQueue))) {
+      this.pending.failSent((p) => new RpcLostError(p.topic, p.method));
+      // Our consumers' queues went with it (same lifetime or shorter): casts sent to them while
+      // the broker was away, or before we declare them again below, are lost, as with oslo.
+      if (this.connectedBefore) this.queuesLost = true;
+    }
     await link.sub.assertQueue(this.replyQueue, this.layout.replyQueue);
     await link.sub.consume(this.replyQueue, (msg) => this.onReply(link, msg), { noAck: true });
     for (const s of this.servers) {
@@ -274,6 +290,15 @@ export class AmqpBus implements RpcBus {
         throw err; // the refusal closed the channel: this link is done either way
       }
     }
+    if (this.connectedBefore) {
+      const e: ReconnectEvent = { queuesLost: this.queuesLost };
+      this.queuesLost = false;
+      // After the link is handed out: listeners typically resync, which needs it.
+      setImmediate(() => {
+        for (const l of this.reconnectListeners) l(e);
+      });
+    }
+    this.connectedBefore = true;
   }
 
   /** Declares a server's queues and consumers on a link, once per link. */

@@ -73,6 +73,19 @@ export interface RpcBus {
   serve(topic: string, host: string, handlers: RpcHandlers): Promise<RpcServerHandle>;
   /** Stops every server of this bus, fails pending calls with RpcClosedError, disconnects. */
   close(): Promise<void>;
+  /**
+   * Tells `listener` each time the bus is connected again after a loss (AMQP only; the memory
+   * bus never loses anything). Returns the unsubscribe function.
+   */
+  onReconnect?(listener: (e: ReconnectEvent) => void): () => void;
+}
+
+export interface ReconnectEvent {
+  /**
+   * The broker no longer had our queues (it restarted, or they expired): whatever was sent to
+   * them meanwhile, or sent before they were declared again, is gone.
+   */
+  queuesLost: boolean;
 }
 
 /** The subset of pino's logger the bus uses (pino loggers fit as they are). */

@@ -325,12 +325,16 @@ for (const backend of BACKENDS) {
       );
       assertError(await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, mac_address: p.mac_address } }, ADMIN), 409, 'MacAddressInUse');
       assertError(await s.req('POST', '/v2.0/ports', { port: { network_id: n.id, mac_address: 'zz:16:3e:00:00:01' } }, ADMIN), 400);
-      // update fixed IPs: keep one, add one
+      // update fixed IPs: keep one, add one; the SLAAC address, not named, stays (as in Neutron)
       const u = await s.req('PUT', `/v2.0/ports/${q.body.port.id}`, {
         port: { fixed_ips: [{ ip_address: '10.2.0.50' }, { ip_address: '10.2.0.51' }] },
       });
       assert.equal(u.status, 200, JSON.stringify(u.body));
-      assert.deepEqual(u.body.port.fixed_ips.map((f: any) => f.ip_address).sort(), ['10.2.0.50', '10.2.0.51']);
+      assert.deepEqual(u.body.port.fixed_ips.map((f: any) => f.ip_address).sort(), [
+        '10.2.0.50',
+        '10.2.0.51',
+        eui64Address('2001:db8:1::/64', q.body.port.mac_address),
+      ]);
       // filters: fixed_ips, ip substring, device_id
       const byIp = await s.req('GET', `/v2.0/ports?fixed_ips=ip_address%3D10.2.0.51`);
       assert.deepEqual(

@@ -153,6 +153,61 @@ for (const backend of BACKENDS) {
       );
     });
 
+    it('a port updated with explicit fixed_ips keeps its SLAAC address, made anew with a new MAC', async () => {
+      const net = await createNet();
+      const v4 = await s.req('POST', '/v2.0/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.8.0.0/24' } });
+      assert.equal(v4.status, 201);
+      const v6 = await s.req('POST', '/v2.0/subnets', {
+        subnet: {
+          network_id: net.id,
+          ip_version: 6,
+          cidr: '2001:db8:8::/64',
+          ipv6_address_mode: 'dhcpv6-stateless',
+          ipv6_ra_mode: 'dhcpv6-stateless',
+        },
+      });
+      assert.equal(v6.status, 201, JSON.stringify(v6.body));
+      const p = await s.req('POST', '/v2.0/ports', { port: { network_id: net.id, mac_address: 'fa:16:3e:00:00:01' } });
+      assert.equal(p.status, 201, JSON.stringify(p.body));
+      const ipsOf = (r: { status: number; body: any }) => {
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        return r.body.port.fixed_ips.map((f: any) => f.ip_address).sort();
+      };
+      const url = `/v2.0/ports/${p.body.port.id}`;
+      const v4only = { fixed_ips: [{ subnet_id: v4.body.subnet.id, ip_address: '10.8.0.20' }] };
+      assert.deepEqual(ipsOf(await s.req('PUT', url, { port: v4only })), ['10.8.0.20', '2001:db8:8:0:f816:3eff:fe00:1']);
+      // An empty list drops the addresses set by hand, not the one the host makes itself.
+      assert.deepEqual(ipsOf(await s.req('PUT', url, { port: { fixed_ips: [] } })), ['2001:db8:8:0:f816:3eff:fe00:1']);
+      // With a new MAC the auto address follows it.
+      assert.deepEqual(ipsOf(await s.req('PUT', url, { port: { ...v4only, mac_address: 'fa:16:3e:00:00:02' } }, ADMIN)), [
+        '10.8.0.20',
+        '2001:db8:8:0:f816:3eff:fe00:2',
+      ]);
+      const shown = await s.req('GET', url);
+      assert.equal(shown.body.port.fixed_ips.length, 2, 'no address left behind from the old MAC');
+      // A router's port is not auto-addressed, on update either.
+      const rp = await s.req(
+        'POST',
+        '/v2.0/ports',
+        {
+          port: {
+            network_id: net.id,
+            device_owner: 'network:router_interface',
+            fixed_ips: [{ subnet_id: v4.body.subnet.id, ip_address: '10.8.0.1' }],
+          },
+        },
+        ADMIN,
+      );
+      assert.equal(rp.status, 201, JSON.stringify(rp.body));
+      const ru = await s.req(
+        'PUT',
+        `/v2.0/ports/${rp.body.port.id}`,
+        { port: { fixed_ips: [{ subnet_id: v4.body.subnet.id, ip_address: '10.8.0.2' }] } },
+        ADMIN,
+      );
+      assert.deepEqual(ipsOf(ru), ['10.8.0.2']);
+    });
+
     it('a tag of 255 characters, astral ones too, can be set through its URL', async () => {
       const n = await createNet();
       for (const tag of ['t'.repeat(255), '😀'.repeat(255)]) {

@@ -15,10 +15,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  dnsmasqPaths,
   dnsmasqStatus,
   ensureNetns,
   deleteNetns,
@@ -105,8 +106,19 @@ describe('e2e (root): agents repair what the kernel lost', { skip: gate.skip }, 
       },
       20_000,
     ).catch(fail);
+    // Port ACTIVE is the L2 agent's word; the DHCP agent's pass may still be under way on a
+    // loaded machine, and a DISCOVER dnsmasq cannot answer yet costs udhcpc a try.
+    const hostsFile = dnsmasqPaths(t.dhcpDir, net.id).hosts;
+    await waitThroughErrors(
+      'dnsmasq to know both VMs',
+      async () => {
+        const h = (await readFile(hostsFile, 'utf8')).toLowerCase();
+        return ports.every((p) => h.includes(p.mac_address.toLowerCase())) || null;
+      },
+      60_000,
+    ).catch(fail);
     for (let i = 0; i < 2; i++) {
-      const env = await udhcpcLease(vm(i)).catch(fail);
+      const env = await udhcpcLease(vm(i), 'eth0', { tries: 10 }).catch(fail);
       assert.equal(env.ip, ips[i]);
       await new IpBatch().addAddr('eth0', `${env.ip}/24`).apply({ netns: vm(i) });
     }

@@ -5,20 +5,16 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
-import { DhcpAgent } from '../../src/agents/dhcp/agent.js';
-import { bridgeOf, namespaceOf } from '../../src/agents/dhcp/render.js';
-import { deleteLink, deleteNetns, dnsmasqPaths, listLinks, stopDnsmasq } from '../../src/dataplane/index.js';
 import { haveRabbitmqctl, RABBIT_URL, skipUnlessRabbit } from '../rpc/rabbit.js';
 import { rootGate, suffix } from '../dataplane/root-helpers.js';
-import { adminReq, spawnServer, type ServerProcess } from '../helpers/process-server.js';
 import { hostPort, TcpProxy, throughProxy } from '../helpers/tcp-proxy.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { startPortBurst } from './port-burst.js';
+import { DhcpRig } from './dhcp-rig.js';
 
 const run = promisify(execFile);
 const gate = rootGate('DHCP agent across a RabbitMQ outage', ['ip', 'nsenter', 'dnsmasq', 'rabbitmqctl']);
@@ -29,13 +25,9 @@ if (noCtl && process.env.CI) throw new Error(`the broker outage test needs rabbi
 describe('DHCP agent across a RabbitMQ outage (root)', { skip: gate.skip || skipRabbit || noCtl || false }, () => {
   const id = suffix();
   const vhost = `neutrino_faults_dhcp_${id}`;
-  const HOST = `faults-dhcp-${id}`;
   let proxy: TcpProxy;
   let dir = '';
-  let s: ServerProcess | null = null;
-  let agentBus: RpcBus | null = null;
-  let agent: DhcpAgent | null = null;
-  let netId = '';
+  let rig: DhcpRig | null = null;
 
   before(async () => {
     gate.check();
@@ -46,14 +38,7 @@ describe('DHCP agent across a RabbitMQ outage (root)', { skip: gate.skip || skip
     await chmod(dir, 0o755); // dnsmasq reads its files as 'nobody'
   });
   after(async () => {
-    await agent?.stop().catch(() => {});
-    if (netId) {
-      await stopDnsmasq(join(dir, 'agent', 'dhcp'), netId).catch(() => {});
-      await deleteNetns(namespaceOf(netId)).catch(() => {});
-      if ((await listLinks()).some((l) => l.name === bridgeOf(netId))) await deleteLink(bridgeOf(netId)).catch(() => {});
-    }
-    await agentBus?.close();
-    await s?.kill();
+    await rig?.cleanup();
     await proxy?.close();
     await run('rabbitmqctl', ['-q', 'delete_vhost', vhost]).catch(() => {});
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -61,29 +46,20 @@ describe('DHCP agent across a RabbitMQ outage (root)', { skip: gate.skip || skip
 
   it("every committed port ends up in the agent's dnsmasq", async () => {
     const url = `${throughProxy(RABBIT_URL, proxy).replace(/\/[^/]*$/, '')}/${vhost}`;
-    s = await spawnServer(join(dir), { DEFAULT: { transport_url: url }, quotas: { quota_port: '-1' } });
-    // The server serves its RPC topics in the background: the agent's first call needs them.
-    await waitFor(
-      'the server to consume q-plugin',
-      async () =>
-        (await run('rabbitmqctl', ['-q', 'list_queues', '-p', vhost, 'name', 'consumers', '--no-table-headers'])).stdout.includes('q-plugin\t1'),
-      30_000,
-      200,
-    );
-    agentBus = createBus(url, { logger: silentLogger, connectionName: `neutrino-faults-dhcp-${id}` });
-    agent = new DhcpAgent({ bus: agentBus, host: HOST, statePath: join(dir, 'agent'), reportInterval: 1, resyncInterval: 1 });
-    await agent.start();
-    await waitFor('the agent to be alive', async () => (await adminReq(s!.url, 'GET', `/v2.0/agents?host=${HOST}`)).body.agents?.[0]?.alive === true);
-    netId = (await adminReq(s.url, 'POST', '/v2.0/networks', { network: { name: `faults-${id}` } })).body.network.id;
-    const sub = await adminReq(s.url, 'POST', '/v2.0/subnets', { subnet: { network_id: netId, ip_version: 4, cidr: '10.97.0.0/20' } });
-    assert.equal(sub.status, 201, JSON.stringify(sub.body));
-    const hosts = async () => (await readFile(dnsmasqPaths(agent!.dhcpDir, netId).hosts, 'utf8').catch(() => '')).toLowerCase();
+    rig = new DhcpRig({
+      dir,
+      serverUrl: url,
+      host: `faults-dhcp-${id}`,
+      listQueues: async () => (await run('rabbitmqctl', ['-q', 'list_queues', '-p', vhost, 'name', 'consumers', '--no-table-headers'])).stdout,
+    });
+    const { s } = await rig.start();
+    const netId = await rig.network(`faults-${id}`, '10.97.0.0/20');
 
     const burst = startPortBurst(s.url, netId);
     const { committed, failures } = burst;
     await waitFor(
       'dnsmasq serving the first ports',
-      async () => committed.size >= 10 && (await hosts()).includes([...committed.values()][0]!),
+      async () => committed.size >= 10 && (await rig!.hosts(netId)).includes([...committed.values()][0]!),
       60_000,
     );
 
@@ -96,7 +72,7 @@ describe('DHCP agent across a RabbitMQ outage (root)', { skip: gate.skip || skip
     await burst.stop();
 
     const missing = async () => {
-      const h = await hosts();
+      const h = await rig!.hosts(netId);
       return [...committed.values()].filter((mac) => !h.includes(mac.toLowerCase()));
     };
     await waitFor('every committed port in the hosts file', async () => (await missing()).length === 0, 90_000).catch(async () => {

@@ -138,7 +138,15 @@ export class DhcpAgent {
   /** Network ids and FULL_SYNC. */
   private readonly work: Reconciler<string>;
   /** Info to use for a network's next pass instead of fetching it (the full sync already has it; null: tear down). */
-  private readonly given = new Map<string, NetworkInfo | null>();
+  private readonly given = new Map<string, { info: NetworkInfo | null; seq: number }>();
+  /**
+   * Info is numbered in the order it was asked for (a network's own fetch, the full sync's list);
+   * per network, the number of the info the last pass applied. Info older than that is never
+   * applied: a check's cached copy or a full sync's list overtaken by a port's pass would take
+   * the port out of dnsmasq again (its DHCP REQUEST then gets a NAK, and no offer ever after).
+   */
+  private seq = 0;
+  private readonly appliedSeq = new Map<string, number>();
   private stopped = false;
   /** Per served network: what the last pass did. */
   readonly networks = new Map<string, NetworkState>();
@@ -205,6 +213,7 @@ export class DhcpAgent {
       ...(this.o.availabilityZone !== undefined ? { availabilityZone: this.o.availabilityZone } : {}),
       configurations: () => this.configurations(),
       onRevived: () => void this.work.enqueue(FULL_SYNC),
+      logger: this.log,
       onError: (err) => this.log.warn({ err: (err as Error).message }, 'DHCP agent state report failed'),
     });
     // The first report registers the agent, so that the server schedules networks to it.
@@ -250,7 +259,7 @@ export class DhcpAgent {
   check(networkId: string): void {
     const info = this.infos.get(networkId);
     if (this.stopped || !info || this.toFetch.has(networkId) || this.given.has(networkId)) return;
-    this.given.set(networkId, info);
+    this.given.set(networkId, { info, seq: this.appliedSeq.get(networkId) ?? 0 });
     void this.work.enqueue(networkId);
   }
 
@@ -302,12 +311,12 @@ export class DhcpAgent {
    * Asks for a pass for the network with its info, if given (null: tear it down; absent: fetch
    * it); resolves when that pass has run, whatever its outcome (a failed one is retried).
    */
-  async schedule(networkId: string, info?: NetworkInfo | null): Promise<void> {
+  async schedule(networkId: string, info?: NetworkInfo | null, seq = ++this.seq): Promise<void> {
     if (this.stopped) return;
     if (info === undefined) {
       this.given.delete(networkId);
       this.toFetch.add(networkId);
-    } else this.given.set(networkId, info);
+    } else this.given.set(networkId, { info, seq });
     await this.work.enqueue(networkId);
   }
 
@@ -318,7 +327,18 @@ export class DhcpAgent {
     this.given.delete(networkId);
     this.toFetch.delete(networkId);
     try {
-      const info = given !== undefined ? given : await this.call<NetworkInfo | null>('get_network_info', { network_id: networkId });
+      const fetchInfo = async (): Promise<[NetworkInfo | null, number]> => {
+        const seq = ++this.seq;
+        return [await this.call<NetworkInfo | null>('get_network_info', { network_id: networkId }), seq];
+      };
+      let [info, seq] = given !== undefined ? [given.info, given.seq] : await fetchInfo();
+      const applied = this.appliedSeq.get(networkId) ?? 0;
+      if (seq < applied) {
+        // Overtaken by a fresher pass: what it applied stands (a check re-applies it), or ask again.
+        const current = this.infos.get(networkId);
+        [info, seq] = current ? [current, applied] : await fetchInfo();
+      }
+      this.appliedSeq.set(networkId, seq);
       if (!info || info.admin_state_up === false || dhcpSubnets(info).length === 0) await this.disable(networkId, !!info);
       else await this.enable(info);
     } catch (err) {
@@ -339,11 +359,12 @@ export class DhcpAgent {
   /** Full sync: a pass for every network the server gives this agent, and teardown of the rest. */
   private async fullSync(): Promise<void> {
     this.counters.fullSyncs++;
+    const seq = ++this.seq;
     const nets = await this.call<NetworkInfo[]>('get_active_networks_info', { host: this.o.host });
     const wanted = new Set(nets.map((n) => n.id));
     const existing = await this.existingNetworks();
-    for (const n of nets) void this.schedule(n.id, n);
-    for (const id of existing) if (!wanted.has(id)) void this.schedule(id, null);
+    for (const n of nets) void this.schedule(n.id, n, seq);
+    for (const id of existing) if (!wanted.has(id)) void this.schedule(id, null, seq);
   }
 
   /**

@@ -203,6 +203,7 @@ export class L3Agent {
       ...(this.o.availabilityZone !== undefined ? { availabilityZone: this.o.availabilityZone } : {}),
       configurations: () => this.configurations(),
       onRevived: () => void this.work.enqueue(FULL_SYNC),
+      logger: this.log,
       onError: (err) => this.log.warn({ err: (err as Error).message }, 'L3 agent state report failed'),
     });
     if (this.o.reportInterval > 0)

@@ -177,6 +177,7 @@ export class LinuxBridgeAgent {
         this.firewall?.resyncAll();
         this.schedule('full', true);
       },
+      logger: o.logger,
       onError: (err) => o.logger.warn({ err: (err as Error).message }, 'state report failed'),
     });
   }

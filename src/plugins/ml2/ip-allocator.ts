@@ -139,6 +139,26 @@ export class PortIpAllocator {
     return auto.length ? [...fixed, ...auto] : fixed;
   }
 
+  /**
+   * An update's fixed_ips: the port's SLAAC / DHCPv6-stateless addresses on subnets the new list
+   * does not name are kept (Neutron's _get_changed_ips_for_port removes an unnamed address only
+   * where the subnet needs one set by hand, or for a router's port). `stale` says which of them
+   * were made from a MAC being replaced: those are asked for again by subnet, to be made anew.
+   */
+  keepAutoAddresses(
+    subnets: SubnetInfo[],
+    requested: Record<string, unknown>[],
+    current: FixedIp[],
+    owner: string,
+    stale: (f: FixedIp) => boolean,
+  ): Record<string, unknown>[] {
+    if (isRouterOwner(owner)) return requested;
+    const auto = new Set(subnets.filter(isAuto).map((s) => s.id));
+    const named = new Set(requested.map((f) => f.subnet_id));
+    const kept = current.filter((f) => auto.has(f.subnet_id) && !named.has(f.subnet_id)).map((f) => (stale(f) ? { subnet_id: f.subnet_id } : f));
+    return kept.length ? [...requested, ...kept] : requested;
+  }
+
   /** No fixed_ips given: one address per IP version (first subnet with room), plus SLAAC ones. */
   private async allocateDefault(tx: Tx, networkId: string, subnets: SubnetInfo[], mac: string, owner: string): Promise<FixedIp[]> {
     const out: FixedIp[] = [];

@@ -411,6 +411,16 @@ export class PortHandler extends TableResource<'ports'> {
           keepable = keepable.filter((f) => !stale(f as unknown as Rec));
           if (Array.isArray(requested)) requested = (requested as Rec[]).map((f) => (stale(f) ? { subnet_id: stale(f) } : f));
         }
+        if ('fixed_ips' in body && Array.isArray(requested)) {
+          const stale = staleEui64(subnets, row.mac_address);
+          requested = this.ips.keepAutoAddresses(
+            subnets,
+            requested as Rec[],
+            current.fixed_ips as FixedIp[],
+            owner,
+            (f) => mac !== row.mac_address && stale(f as unknown as Rec) !== null,
+          );
+        }
         const fixed = await this.ips.allocate(tx, row.network_id, subnets, requested, mac, owner, keepable);
         // `port` precommit_update, published when a port's fixed IPs are recomputed: L3 refuses
         // an address change of a router's interface (l3-port-ip-change-not-allowed).
