@@ -275,6 +275,30 @@ export interface RouterTable extends StandardColumns {
   /** l3-ha: the router runs on several L3 agents, with this VRRP id on its project's HA network. */
   ha: Bool;
   ha_vr_id: number | null;
+  /** l3-flavors: the flavor the router was created with. */
+  flavor_id: string | null;
+}
+
+/** flavors: a named choice of service profiles for one service type. */
+export interface FlavorTable {
+  id: string;
+  name: string;
+  description: string | null;
+  enabled: Bool;
+  service_type: string;
+}
+
+export interface ServiceProfileTable {
+  id: string;
+  description: string | null;
+  driver: string;
+  enabled: Bool;
+  metainfo: string | null;
+}
+
+export interface FlavorServiceProfileBindingTable {
+  flavor_id: string;
+  service_profile_id: string;
 }
 
 export interface RouterPortTable {
@@ -415,6 +439,9 @@ export interface DefaultSecurityGroupRuleTable {
 }
 
 export interface Database {
+  flavors: FlavorTable;
+  service_profiles: ServiceProfileTable;
+  flavor_service_profile_bindings: FlavorServiceProfileBindingTable;
   networks: NetworkTable;
   network_segments: NetworkSegmentTable;
   segment_allocations: SegmentAllocationTable;
