@@ -107,6 +107,7 @@ export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
   // Flavors (src/plugins/flavors) and the routers' flavor, DVR as an attribute only (issue 10).
   ext('flavors', 'Neutron Service Flavors', 'Flavor specification for Neutron advanced services.', '2015-09-17T10:00:00-00:00'),
   ext('l3-flavors', 'Router Flavor Extension', 'Flavor support for routers.', '2016-05-17T00:00:00-00:00'),
+  ext('agent-resources-synced', "Agent's Resource View Synced to Placement", 'Stores success/failure of last sync to Placement', '2018-12-19T00:00:00-00:00'),
   ext('dvr', 'Distributed Virtual Router', 'Enables configuration of Distributed Virtual Routers.', '2014-06-1T10:00:00-00:00'),
   ext('l3_agent_scheduler', 'L3 Agent Scheduler', 'Schedule routers among l3 agents', '2013-02-07T10:00:00-00:00'),
   ext(
