@@ -20,6 +20,7 @@ import * as m015 from './migrations/015_network_segment_ranges.js';
 import * as m016 from './migrations/016_l3_ha.js';
 import * as m017 from './migrations/017_address_groups_default_sg_rules.js';
 import * as m019 from './migrations/019_flavors.js';
+import * as m020 from './migrations/020_ndp_proxies.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '001_core': m001, '002_agents': m002, '003_security_groups': m003, '004_l3': m004, '005_subnetpools_rbac': m005, '007_dhcp': m007,
@@ -30,6 +31,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '016_l3_ha': m016,
   '017_address_groups_default_sg_rules': m017,
   '019_flavors': m019,
+  '020_ndp_proxies': m020,
 };
 
 /**

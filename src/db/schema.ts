@@ -277,6 +277,18 @@ export interface RouterTable extends StandardColumns {
   ha_vr_id: number | null;
   /** l3-flavors: the flavor the router was created with. */
   flavor_id: string | null;
+  /** l3-ext-ndp-proxy: NDP proxies are served (shown only while the router has a gateway). */
+  enable_ndp_proxy: Bool;
+}
+
+/** l3-ndp-proxy: an internal IPv6 address the router answers neighbour solicitations for. */
+export interface NdpProxyTable extends StandardColumns {
+  id: string;
+  project_id: string;
+  name: string;
+  router_id: string;
+  port_id: string;
+  ip_address: string;
 }
 
 /** flavors: a named choice of service profiles for one service type. */
@@ -439,6 +451,7 @@ export interface DefaultSecurityGroupRuleTable {
 }
 
 export interface Database {
+  ndp_proxies: NdpProxyTable;
   flavors: FlavorTable;
   service_profiles: ServiceProfileTable;
   flavor_service_profile_bindings: FlavorServiceProfileBindingTable;

@@ -7,6 +7,7 @@ import { isUuid, toBoolean } from './validators.js';
 import { pyRepr, pyStr, validateIpAddress, validateRouteCidr, verifyDictKeys } from '../ipam/index.js';
 import { availabilityZoneHints } from './availability-zone.js';
 import { routerFlavorAttr } from './flavors.js';
+import { enableNdpProxyAttr } from './ndp-proxy.js';
 
 const show = (v: unknown) => pyStr(v);
 
@@ -125,5 +126,6 @@ export const routerDef: ResourceDef = {
       allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: booleanOrNull, visible: true, enforcePolicy: true, extension: 'dvr',
     },
     flavor_id: routerFlavorAttr,
+    enable_ndp_proxy: enableNdpProxyAttr,
   },
 };

@@ -9,6 +9,7 @@ import { agentsPlugin } from '../plugins/agents/plugin.js';
 import { autoAllocatePlugin } from '../plugins/auto-allocate/plugin.js';
 import { dhcpPlugin } from '../plugins/dhcp/plugin.js';
 import { flavorsPlugin } from '../plugins/flavors/plugin.js';
+import { ndpProxyPlugin } from '../plugins/ndp-proxy/plugin.js';
 import { routerPlugin } from '../plugins/l3/plugin.js';
 import { meteringPlugin } from '../plugins/metering/plugin.js';
 import { metadataPlugin } from '../plugins/metadata/plugin.js';
@@ -36,6 +37,7 @@ const SERVICES: readonly PluginDefinition[] = [
   portForwardingPlugin,
   conntrackHelperPlugin,
   flavorsPlugin,
+  ndpProxyPlugin,
 ];
 /** Loaded whether named or not (Neutron's DEFAULT_SERVICE_PLUGINS that neutrino has). */
 const DEFAULT_SERVICES = new Set(['network_ip_availability', 'flavors']);

@@ -206,6 +206,7 @@ export class RouterHandler extends TableResource<'routers'> {
           ha: b2i(this.l3.ha?.requested(body) ?? false),
           ha_vr_id: null,
           flavor_id: RouterProviders.flavorOf(body),
+          enable_ndp_proxy: 0,
           description: body.description as string,
           revision_number: 0,
           created_at: now,
@@ -213,6 +214,7 @@ export class RouterHandler extends TableResource<'routers'> {
         };
         await tx.insertInto('routers').values(row).execute();
         if (body.external_gateway_info) await this.updateGateway(tx, ctx, row, body.external_gateway_info as GatewayInfo);
+        for (const e of this.l3.m.extensions ?? []) await e.processCreateRouter?.(tx, ctx, body);
         ids.push(row.id);
       }
       const rows = await tx.selectFrom('routers').selectAll().where('id', 'in', ids).execute();
@@ -262,6 +264,7 @@ export class RouterHandler extends TableResource<'routers'> {
 
   private async applyUpdate(tx: Tx, ctx: RequestContext, row: RouterTable, body: Rec): Promise<void> {
     this.l3.providers?.checkUpdate(row, body);
+    const gwBefore = row.gw_port_id;
     // Routes first, checked against the ports the router has now (ExtraRoute_dbonly_mixin).
     if ('routes' in body && body.routes !== NOT_SPECIFIED) await this.replaceRoutes(tx, row.id, body.routes as Route[]);
     if ('external_gateway_info' in body) await this.updateGateway(tx, ctx, row, body.external_gateway_info as GatewayInfo | null);
@@ -281,6 +284,7 @@ export class RouterHandler extends TableResource<'routers'> {
       .set((eb) => ({ revision_number: eb('revision_number', '+', 1) }))
       .where('id', '=', row.id)
       .execute();
+    for (const e of this.l3.m.extensions ?? []) await e.processUpdateRouter?.(tx, ctx, row.id, body, gwBefore);
   }
 
   async delete(_ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
@@ -694,6 +698,7 @@ export class RouterHandler extends TableResource<'routers'> {
 
   /** No floating IP reaches a port of the subnet through this router, no route goes through it. */
   private async confirmInterfaceNotInUse(tx: Tx, routerId: string, subnet: SubnetRow): Promise<void> {
+    for (const e of this.l3.m.extensions ?? []) await e.beforeRemoveRouterInterface?.(tx, routerId, subnet.id);
     const fips = await tx.selectFrom('floatingips').select(['fixed_port_id', 'fixed_ip_address']).where('router_id', '=', routerId).execute();
     if (fips.length) {
       const subnetPorts = new Set(
