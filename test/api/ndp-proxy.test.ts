@@ -182,3 +182,41 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe('[DEFAULT] enable_ndp_proxy_by_default = true', () => {
+  it('turns proxies on for routers created without the attribute, where the gateway allows them', async () => {
+    const s = await startServer(BACKENDS[0]!, { DEFAULT: { enable_ndp_proxy_by_default: 'true' } });
+    try {
+      const ok = async (method: string, path: string, body?: unknown) => {
+        const r = await s.req(method, path, body, ADMIN);
+        assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+        return r.body;
+      };
+      const scope = (await ok('POST', '/v2.0/address-scopes', { address_scope: { name: 's', ip_version: 6 } })).address_scope;
+      const pool = (
+        await ok('POST', '/v2.0/subnetpools', {
+          subnetpool: { name: 'p', prefixes: ['2001:abc::/96'], default_prefixlen: 112, address_scope_id: scope.id },
+        })
+      ).subnetpool;
+      const scoped = (await ok('POST', '/v2.0/networks', { network: { name: 'e', 'router:external': true } })).network;
+      await ok('POST', '/v2.0/subnets', { subnet: { network_id: scoped.id, ip_version: 6, cidr: '2001:abc::1:0/112', subnetpool_id: pool.id } });
+      const bare = (await ok('POST', '/v2.0/networks', { network: { name: 'b', 'router:external': true } })).network;
+      await ok('POST', '/v2.0/subnets', { subnet: { network_id: bare.id, ip_version: 6, cidr: '2001:db9::/64' } });
+      const on = (await ok('POST', '/v2.0/routers', { router: { external_gateway_info: { network_id: scoped.id } } })).router;
+      assert.equal(on.enable_ndp_proxy, true);
+      const off = (await ok('POST', '/v2.0/routers', { router: { external_gateway_info: { network_id: bare.id } } })).router;
+      assert.equal(off.enable_ndp_proxy, false);
+      const asked = (await ok('POST', '/v2.0/routers', { router: { external_gateway_info: { network_id: scoped.id }, enable_ndp_proxy: false } }))
+        .router;
+      assert.equal(asked.enable_ndp_proxy, false);
+      // A gateway set later on a router without one: the default again.
+      const later = (await ok('POST', '/v2.0/routers', { router: { name: 'l' } })).router;
+      assert.equal(
+        (await ok('PUT', `/v2.0/routers/${later.id}`, { router: { external_gateway_info: { network_id: scoped.id } } })).router.enable_ndp_proxy,
+        true,
+      );
+    } finally {
+      await s.stop();
+    }
+  });
+});

@@ -47,8 +47,8 @@ export class RouterProviders {
   /**
    * Before a router is created: refuses distributed=true, and for a flavor (which must be an
    * enabled L3 flavor whose first profile names a provider neutrino has) settles `ha` from its
-   * provider, refusing an ha flag the provider does not match. Checked again under the flavor's
-   * lock by useFlavor().
+   * provider, refusing an ha flag the provider does not match. Called before the router's
+   * transaction (to settle `ha` for the HA network) and again inside it, under the flavor's lock.
    */
   async checkCreate(tx: Tx, body: Rec): Promise<void> {
     if (body.distributed === true) throw distributedNotSupported();

@@ -176,10 +176,12 @@ export class RouterHandler extends TableResource<'routers'> {
   async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
     // The driver controller's check first: no distributed router; a flavor settles `ha`.
     const providers = this.l3.providers;
-    if (providers)
+    // (A transaction only when there is something to check: most creates name no flavor.)
+    if (providers && bodies.some((b) => b.distributed === true || RouterProviders.flavorOf(b))) {
       await inTransaction(this.db, async (tx) => {
         for (const b of bodies) await providers.checkCreate(tx, b);
       });
+    }
     // _before_router_create: the project's HA network exists before its HA router does.
     for (const b of bodies) if (this.l3.ha?.requested(b)) await this.l3.ha.ensureNetwork(b.project_id as string);
     const out = await l3Transaction(this.l3, async (tx) => {

@@ -49,7 +49,8 @@ export class RouterNdpState {
       if (state === true) throw gatewayNotValid(id, 'The request body not contain external gateway information');
       return;
     }
-    if (state === false) return;
+    // Off unless asked for or on by default: nothing to look up (most routers).
+    if (state === false || (state === null && !this.byDefault)) return;
     const supports = await externalNetworkSupports(tx, gw.network_id);
     if (!supports && state === true) {
       throw gatewayNotValid(
@@ -72,6 +73,8 @@ export class RouterNdpState {
       await setState(tx, routerId, false);
       return;
     }
+    // Off, left unset, and not to be turned on by default: nothing changes.
+    if (state === null && !Number(row.enable_ndp_proxy) && (gwBefore || !this.byDefault)) return;
     const supports = await gatewaySupports(tx, row.gw_port_id);
     if (state === true && !supports) {
       throw gatewayNotValid(routerId, 'The router has no external gateway or the external gateway port has no IPv6 address or IPv6 address scope');
