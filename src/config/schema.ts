@@ -117,6 +117,14 @@ export const SCHEMA = {
     dnsmasq_lease_max: int({ default: 16777216, min: 1, help: 'Limit on the number of leases per network.' }),
     max_routes: int({ default: 30, min: 0, help: 'Maximum number of routes per router.' }),
     enable_snat_by_default: bool({ default: true, help: 'The value of enable_snat when external_gateway_info does not give it.' }),
+    router_distributed: bool({
+      default: false,
+      help: 'Create distributed (DVR) routers by default. neutrino has no distributed dataplane: true stops start-up; routers answer distributed=false.',
+    }),
+    enable_ndp_proxy_by_default: bool({
+      default: false,
+      help: "A router's enable_ndp_proxy when its create does not give it (and its gateway allows NDP proxies).",
+    }),
     // HA routers (l3-ha): server side (Neutron's l3_hamode_db options) and the L3 agent's keepalived.
     l3_ha: bool({ default: false, help: 'Routers are HA (keepalived on several L3 agents) unless created with ha=false.' }),
     max_l3_agents_per_router: int({ default: 3, min: 2, help: 'L3 agents an HA router is scheduled to, at most.' }),

@@ -19,6 +19,8 @@ import * as m014 from './migrations/014_port_forwardings.js';
 import * as m015 from './migrations/015_network_segment_ranges.js';
 import * as m016 from './migrations/016_l3_ha.js';
 import * as m017 from './migrations/017_address_groups_default_sg_rules.js';
+import * as m019 from './migrations/019_flavors.js';
+import * as m020 from './migrations/020_ndp_proxies.js';
 import * as m021 from './migrations/021_port_attributes.js';
 import * as m022 from './migrations/022_qos_packet_rates.js';
 
@@ -30,6 +32,8 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '015_network_segment_ranges': m015,
   '016_l3_ha': m016,
   '017_address_groups_default_sg_rules': m017,
+  '019_flavors': m019,
+  '020_ndp_proxies': m020,
   '021_port_attributes': m021,
   '022_qos_packet_rates': m022,
 };

@@ -275,6 +275,42 @@ export interface RouterTable extends StandardColumns {
   /** l3-ha: the router runs on several L3 agents, with this VRRP id on its project's HA network. */
   ha: Bool;
   ha_vr_id: number | null;
+  /** l3-flavors: the flavor the router was created with. */
+  flavor_id: string | null;
+  /** l3-ext-ndp-proxy: NDP proxies are served (shown only while the router has a gateway). */
+  enable_ndp_proxy: Bool;
+}
+
+/** l3-ndp-proxy: an internal IPv6 address the router answers neighbour solicitations for. */
+export interface NdpProxyTable extends StandardColumns {
+  id: string;
+  project_id: string;
+  name: string;
+  router_id: string;
+  port_id: string;
+  ip_address: string;
+}
+
+/** flavors: a named choice of service profiles for one service type. */
+export interface FlavorTable {
+  id: string;
+  name: string;
+  description: string | null;
+  enabled: Bool;
+  service_type: string;
+}
+
+export interface ServiceProfileTable {
+  id: string;
+  description: string | null;
+  driver: string;
+  enabled: Bool;
+  metainfo: string | null;
+}
+
+export interface FlavorServiceProfileBindingTable {
+  flavor_id: string;
+  service_profile_id: string;
 }
 
 export interface RouterPortTable {
@@ -430,6 +466,10 @@ export interface DefaultSecurityGroupRuleTable {
 }
 
 export interface Database {
+  ndp_proxies: NdpProxyTable;
+  flavors: FlavorTable;
+  service_profiles: ServiceProfileTable;
+  flavor_service_profile_bindings: FlavorServiceProfileBindingTable;
   networks: NetworkTable;
   network_segments: NetworkSegmentTable;
   segment_allocations: SegmentAllocationTable;

@@ -30,5 +30,8 @@ export const agentDef: ResourceDef = {
     configurations: { ...ro },
     description: { allowPost: false, allowPut: true, visible: true, filter: true, sortKey: true, validate: stringOrNull(255), column: COLUMN },
     availability_zone: { ...stored, filter: true, sortKey: true },
+    // agent-resources-synced: whether the agent's resources last reached Placement. neutrino has
+    // no Placement reporting, so it is null, as Neutron's is without its placement plugin.
+    resources_synced: { ...ro, extension: 'agent-resources-synced' },
   },
 };

@@ -104,6 +104,13 @@ export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
   // Agent scheduling, availability zones, service providers, MAC regeneration, DNS (issue 3).
   ext('dhcp_agent_scheduler', 'DHCP Agent Scheduler', 'Schedule networks among dhcp agents', '2013-02-07T10:00:00-00:00'),
   ext('l3-ha', 'HA Router extension', 'Adds HA capability to routers.', '2014-04-26T00:00:00-00:00'),
+  // Flavors (src/plugins/flavors) and the routers' flavor, DVR as an attribute only (issue 10).
+  ext('flavors', 'Neutron Service Flavors', 'Flavor specification for Neutron advanced services.', '2015-09-17T10:00:00-00:00'),
+  ext('l3-flavors', 'Router Flavor Extension', 'Flavor support for routers.', '2016-05-17T00:00:00-00:00'),
+  ext('agent-resources-synced', "Agent's Resource View Synced to Placement", 'Stores success/failure of last sync to Placement', '2018-12-19T00:00:00-00:00'),
+  ext('l3-ndp-proxy', 'L3 NDP Proxy', 'Router support for L3 NDP proxy.', '2021-06-29T10:00:00-00:00'),
+  ext('l3-ext-ndp-proxy', 'Router support to enable NDP proxy', 'Router extension to enable ndp proxy', '2020-08-25T00:00:00-00:00'),
+  ext('dvr', 'Distributed Virtual Router', 'Enables configuration of Distributed Virtual Routers.', '2014-06-1T10:00:00-00:00'),
   ext('l3_agent_scheduler', 'L3 Agent Scheduler', 'Schedule routers among l3 agents', '2013-02-07T10:00:00-00:00'),
   ext(
     'l3-port-ip-change-not-allowed',

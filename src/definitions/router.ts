@@ -6,6 +6,8 @@ import { invalidAttribute } from '../core/errors.js';
 import { isUuid, toBoolean } from './validators.js';
 import { pyRepr, pyStr, validateIpAddress, validateRouteCidr, verifyDictKeys } from '../ipam/index.js';
 import { availabilityZoneHints } from './availability-zone.js';
+import { routerFlavorAttr } from './flavors.js';
+import { enableNdpProxyAttr } from './ndp-proxy.js';
 
 const show = (v: unknown) => pyStr(v);
 
@@ -119,5 +121,11 @@ export const routerDef: ResourceDef = {
     conntrack_helpers: { allowPost: false, allowPut: false, default: null, visible: true, extension: 'expose-l3-conntrack-helper' },
     // l3-ha: unset on create means [DEFAULT] l3_ha; admins only (policy).
     ha: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: booleanOrNull, visible: true, enforcePolicy: true, extension: 'l3-ha' },
+    // dvr: an attribute only (admins'; policy): false on every router, true refused by the plugin.
+    distributed: {
+      allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: booleanOrNull, visible: true, enforcePolicy: true, extension: 'dvr',
+    },
+    flavor_id: routerFlavorAttr,
+    enable_ndp_proxy: enableNdpProxyAttr,
   },
 };

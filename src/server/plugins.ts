@@ -8,6 +8,8 @@ import type { PluginDefinition } from '../plugins/contract.js';
 import { agentsPlugin } from '../plugins/agents/plugin.js';
 import { autoAllocatePlugin } from '../plugins/auto-allocate/plugin.js';
 import { dhcpPlugin } from '../plugins/dhcp/plugin.js';
+import { flavorsPlugin } from '../plugins/flavors/plugin.js';
+import { ndpProxyPlugin } from '../plugins/ndp-proxy/plugin.js';
 import { routerPlugin } from '../plugins/l3/plugin.js';
 import { meteringPlugin } from '../plugins/metering/plugin.js';
 import { metadataPlugin } from '../plugins/metadata/plugin.js';
@@ -34,9 +36,11 @@ const SERVICES: readonly PluginDefinition[] = [
   autoAllocatePlugin,
   portForwardingPlugin,
   conntrackHelperPlugin,
+  flavorsPlugin,
+  ndpProxyPlugin,
 ];
 /** Loaded whether named or not (Neutron's DEFAULT_SERVICE_PLUGINS that neutrino has). */
-const DEFAULT_SERVICES = new Set(['network_ip_availability']);
+const DEFAULT_SERVICES = new Set(['network_ip_availability', 'flavors']);
 /** Neutron's default service plugins whose work neutrino's core does (tags, timestamps, revisions): accepted. */
 const BUILT_IN = new Set(['tag', 'timestamp', 'revisions']);
 

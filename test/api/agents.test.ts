@@ -10,6 +10,7 @@ import { isoAt } from '../../src/plugins/agents/agents.js';
 import { createOrUpdateAgent } from '../../src/plugins/agents/report-state.js';
 import { rabbitHarness, skipUnlessRabbit, type RabbitHarness } from '../rpc/rabbit.js';
 import { sleep, waitFor } from '../helpers/wait.js';
+import { assertError } from '../helpers/assert-error.js';
 
 const NEUTRON_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 
@@ -76,9 +77,14 @@ for (const backend of BACKENDS) {
         'heartbeat_timestamp',
         'host',
         'id',
+        'resources_synced',
         'started_at',
         'topic',
       ]);
+      // agent-resources-synced without Placement reporting: null, as Neutron without its placement plugin.
+      assert.equal(a.resources_synced, null);
+      assert.ok((await s.req('GET', '/v2.0/extensions')).body.extensions.some((e: any) => e.alias === 'agent-resources-synced'));
+      assertError(await s.req('PUT', `/v2.0/agents/${a.id}`, { agent: { resources_synced: true } }, ADMIN), 400);
       assert.equal(a.agent_type, 'Linux bridge agent');
       assert.equal(a.binary, 'neutron-linuxbridge-agent');
       assert.equal(a.topic, 'N/A');

@@ -115,10 +115,15 @@ for (const backend of BACKENDS) {
     it('GET /v2.0/service-providers lists the L3 provider; filters and fields', async () => {
       const all = await s.req('GET', '/v2.0/service-providers', undefined, ALICE);
       assert.equal(all.status, 200);
-      assert.deepEqual(all.body, { service_providers: [{ service_type: 'L3_ROUTER_NAT', name: 'single_node', default: false }] });
+      assert.deepEqual(all.body, {
+        service_providers: [
+          { service_type: 'L3_ROUTER_NAT', name: 'ha', default: false },
+          { service_type: 'L3_ROUTER_NAT', name: 'single_node', default: false },
+        ],
+      });
       assert.deepEqual((await s.req('GET', '/v2.0/service-providers?service_type=LOADBALANCERV2', undefined, ALICE)).body, { service_providers: [] });
       assert.deepEqual((await s.req('GET', '/v2.0/service-providers?service_type=L3_ROUTER_NAT&fields=name', undefined, ALICE)).body, {
-        service_providers: [{ name: 'single_node' }],
+        service_providers: [{ name: 'ha' }, { name: 'single_node' }],
       });
       assert.equal((await s.req('GET', '/v2.0/service-providers?default=true', undefined, ALICE)).body.service_providers.length, 0);
     });

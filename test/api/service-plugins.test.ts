@@ -104,7 +104,7 @@ describe('service_plugins: the configuration', () => {
 
   it('loads every service plugin when unset, the core always, RBAC last', () => {
     const all = names();
-    for (const n of ['ml2', 'router', 'qos', 'trunk', 'segments', 'metering', 'network_ip_availability']) assert.ok(all.includes(n), n);
+    for (const n of ['ml2', 'router', 'qos', 'trunk', 'segments', 'metering', 'network_ip_availability', 'flavors']) assert.ok(all.includes(n), n);
     assert.equal(all.at(-1), 'rbac');
   });
 
@@ -113,7 +113,7 @@ describe('service_plugins: the configuration', () => {
       names('tag,timestamp,revisions').filter(
         (n) => !['ml2', 'security-group', 'agents', 'dhcp', 'metadata', 'address-management', 'rbac'].includes(n),
       ),
-      ['network_ip_availability'],
+      ['network_ip_availability', 'flavors'],
     );
   });
 

@@ -54,6 +54,7 @@ import type { RaOptions } from './ra.js';
 import { RouterServices } from './services.js';
 import { NAT_TABLE, fipStatusChanges, planRouter, routerIdOfNamespace, routerNamespace, type RouterPlan, type SyncRouter } from './model.js';
 import { goneForwardings } from './port-forwarding.js';
+import { NdpProxies } from './ndp-proxy.js';
 
 export const L3_AGENT_BINARY = 'neutron-l3-agent';
 /** The work queue's key for the full sync (the other keys are router ids). */
@@ -127,6 +128,8 @@ export class L3Agent {
   readonly routers = new Map<string, RouterState>();
   /** Each router's metadata proxy and radvd (services.ts). */
   readonly services: RouterServices;
+  /** Each router's NDP proxies (l3-ndp-proxy, ndp-proxy.ts). */
+  readonly ndp: NdpProxies;
   readonly counters = { passes: 0, failures: 0, fullSyncs: 0, statusReports: 0, garps: 0 };
   readonly ha: HaRouters;
 
@@ -140,6 +143,7 @@ export class L3Agent {
       logger: this.log,
       report: (states) => this.call('update_ha_routers_states', { host: o.host, states }),
     });
+    this.ndp = new NdpProxies(o.exec);
     this.services = new RouterServices({
       statePath: o.statePath,
       metadata: o.metadataProxy ?? null,
@@ -313,6 +317,7 @@ export class L3Agent {
       this.listedHostLinks = null;
       this.routers.delete(routerId);
       this.services.forget(routerId);
+      this.ndp.forget(routerId);
       throw err;
     }
   }
@@ -409,6 +414,7 @@ export class L3Agent {
     // Last: the router routes and its statuses are reported even if haproxy or radvd cannot start
     // (the pass then fails and is retried, as every failed pass is).
     changes += await this.services.apply(r, plan, !!last);
+    changes += await this.ndp.apply(r, ns, !!last);
     state.changes = changes;
     if (changes) this.log.info({ routerId: r.id, changes, nft: nft.kind, gone, came, ms: Date.now() - t0 }, 'router changed');
   }
@@ -418,6 +424,7 @@ export class L3Agent {
     const ns = this.nsOf(routerId);
     await this.ha.remove(routerId);
     await this.services.teardown(routerId);
+    this.ndp.forget(routerId);
     if (await netnsExists(ns, this.o.exec)) {
       // The router's links go first: a namespace outlives its name while a process is still in
       // it (an arping under way), and its veths would keep routing.

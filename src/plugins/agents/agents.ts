@@ -72,6 +72,7 @@ export class AgentHandler extends TableResource<'agents'> {
       configurations: JSON.parse(row.configurations) as Rec,
       description: row.description,
       availability_zone: row.availability_zone,
+      resources_synced: null,
     };
   }
 

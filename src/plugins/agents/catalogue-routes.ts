@@ -13,8 +13,16 @@ import { listAvailabilityZones } from './availability-zones.js';
 
 /** What neutrino provides per service type, as Neutron lists its defaults (service_type, name, default). */
 export const SERVICE_PROVIDERS: ReadonlyArray<Rec> = [
-  // The L3 router plugin's provider for non-HA, non-distributed routers (Neutron's single_node).
+  // The L3 router plugin's providers: non-HA and HA routers, never distributed (Neutron's
+  // single_node and ha; its dvr and dvrha need a distributed dataplane neutrino has not).
+  { service_type: 'L3_ROUTER_NAT', name: 'ha', default: false },
   { service_type: 'L3_ROUTER_NAT', name: 'single_node', default: false },
+];
+
+/** The driver (Neutron's class path, which service profiles name) of each provider above. */
+export const PROVIDER_DRIVERS: ReadonlyArray<{ service_type: string; name: string; driver: string }> = [
+  { service_type: 'L3_ROUTER_NAT', name: 'ha', driver: 'neutron.services.l3_router.service_providers.ha.HaDriver' },
+  { service_type: 'L3_ROUTER_NAT', name: 'single_node', driver: 'neutron.services.l3_router.service_providers.single_node.SingleNodeDriver' },
 ];
 
 const PAGING = new Set(['fields', 'sort_key', 'sort_dir', 'limit', 'marker', 'page_reverse']);

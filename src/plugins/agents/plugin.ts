@@ -6,7 +6,7 @@ import { availabilityZoneRoutes, serviceProviderRoutes } from './catalogue-route
 
 export const agentsPlugin: PluginDefinition = {
   name: 'agents',
-  aliases: () => ['agent', 'availability_zone', 'availability_zone_filter', 'service-type'],
+  aliases: () => ['agent', 'agent-resources-synced', 'availability_zone', 'availability_zone_filter', 'service-type'],
   create(ctx) {
     return {
       resources: [new AgentHandler(ctx.db, { agentDownTime: ctx.cfg.DEFAULT.agent_down_time }, ctx.callbacks)],

@@ -1,6 +1,7 @@
 // What the router and floating IP handlers share: device owners, the plugin's dependencies, and
 // reads that run inside the caller's write transaction (on SQLite a read through db.kysely while
 // a transaction holds the one connection would wait for it forever).
+import type { RouterProviders } from './providers.js';
 import { sql, type SqlBool } from 'kysely';
 import type { RequestContext } from '../../core/context.js';
 import { forUpdate, type Reader, type Tx } from '../../db/tx.js';
@@ -51,6 +52,8 @@ export interface L3Context {
   scheduler: L3AgentScheduler | null;
   /** HA routers (l3-ha); unset when the extension is not served. */
   ha?: RouterHa;
+  /** The router's provider: its flavor (l3-flavors), no distributed routers (dvr). */
+  providers?: RouterProviders;
 }
 
 export interface PortInfo {

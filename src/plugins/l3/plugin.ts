@@ -31,6 +31,8 @@ import { l3RpcHandlers } from './rpc.js';
 import { L3_RULES } from '../../policy/defaults/l3.js';
 import type { NetworkHandler } from '../ml2/networks.js';
 import { RouterHa, withHaStates } from './ha.js';
+import { checkRouterDistributed, RouterProviders } from './providers.js';
+import { loadedServiceTypes } from '../flavors/plugin.js';
 
 const ROUTER_ALIASES = [
   'router',
@@ -88,9 +90,11 @@ export const routerPlugin: PluginDefinition = {
   name: 'router',
   policies: L3_RULES,
   classPaths: ['neutron.services.l3_router.l3_router_plugin.L3RouterPlugin'],
-  aliases: () => ROUTER_ALIASES,
+  // dvr is the `distributed` attribute only (always false; true refused); l3-flavors needs flavors.
+  aliases: (_cfg, loaded) => [...ROUTER_ALIASES, 'dvr', ...(loaded.has('flavors') ? ['l3-flavors'] : [])],
   create(ctx) {
     const { cfg, db, ml2, bus, callbacks } = ctx;
+    checkRouterDistributed(cfg.DEFAULT.router_distributed);
     const ports = ctx.exportsOf<{ ports: Ml2PortHandler }>('ml2')!.ports;
     const scheduler = new L3AgentScheduler(
       db,
@@ -123,6 +127,7 @@ export const routerPlugin: PluginDefinition = {
       physicalNetwork: d.l3_ha_network_physical_name,
     });
     l3.ha = ha;
+    l3.providers = new RouterProviders(db, ctx.aliases.has('l3-flavors') ? loadedServiceTypes(ctx.aliases) : null);
     scheduler.ha = ha;
     const routers = new RouterHandler(l3);
     const floatingips = new FloatingIpHandler(l3);

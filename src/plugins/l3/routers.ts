@@ -9,7 +9,8 @@ import { isUuid } from '../../definitions/validators.js';
 import { badRequest } from '../../core/errors.js';
 import { Events } from '../../core/callbacks.js';
 import type { Rec } from '../../core/resource.js';
-import { b2i, forUpdate, i2b, nowIso, type Reader, type Tx } from '../../db/tx.js';
+import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
+import { RouterProviders } from './providers.js';
 import type { RouterTable } from '../../db/schema.js';
 import { canonicalIp, cidrsOverlap, formatCidr, ipInCidr, parseIp, pyStr, tryParseCidr } from '../../ipam/index.js';
 import { loadTags } from '../common/list-sql.js';
@@ -155,6 +156,9 @@ export class RouterHandler extends TableResource<'routers'> {
         routes: sortRoutes(routes.get(row.id) ?? []),
         availability_zone_hints: parseHints(row.availability_zone_hints),
         ha: i2b(row.ha),
+        // dvr as an attribute only: no router is distributed.
+        distributed: false,
+        flavor_id: row.flavor_id ?? null,
         ...standardFields(row, tags.get(row.id)),
       } as Rec;
     });
@@ -177,12 +181,22 @@ export class RouterHandler extends TableResource<'routers'> {
   // ---- writes --------------------------------------------------------------------------------
 
   async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
+    // The driver controller's check first: no distributed router; a flavor settles `ha`.
+    const providers = this.l3.providers;
+    // (A transaction only when there is something to check: most creates name no flavor.)
+    if (providers && bodies.some((b) => b.distributed === true || RouterProviders.flavorOf(b))) {
+      await inTransaction(this.db, async (tx) => {
+        for (const b of bodies) await providers.checkCreate(tx, b);
+      });
+    }
     // _before_router_create: the project's HA network exists before its HA router does.
     for (const b of bodies) if (this.l3.ha?.requested(b)) await this.l3.ha.ensureNetwork(b.project_id as string);
     const out = await l3Transaction(this.l3, async (tx) => {
       const ids: string[] = [];
       for (const body of bodies) {
         const projectId = body.project_id as string;
+        // Again under the flavor's lock, which its deletion takes too.
+        await providers?.checkCreate(tx, body);
         await this.l3.m.quota.enforce(tx, projectId, { router: 1 });
         // router_availability_zone: hints name zones of L3 agents (get_az_hints, then validated).
         const given = Array.isArray(body.availability_zone_hints) ? (body.availability_zone_hints as string[]) : [];
@@ -200,6 +214,8 @@ export class RouterHandler extends TableResource<'routers'> {
           availability_zone_hints: JSON.stringify(hints),
           ha: b2i(this.l3.ha?.requested(body) ?? false),
           ha_vr_id: null,
+          flavor_id: RouterProviders.flavorOf(body),
+          enable_ndp_proxy: 0,
           description: body.description as string,
           revision_number: 0,
           created_at: now,
@@ -207,6 +223,7 @@ export class RouterHandler extends TableResource<'routers'> {
         };
         await tx.insertInto('routers').values(row).execute();
         if (body.external_gateway_info) await this.updateGateway(tx, ctx, row, body.external_gateway_info as GatewayInfo);
+        for (const e of this.l3.m.extensions ?? []) await e.processCreateRouter?.(tx, ctx, body);
         ids.push(row.id);
       }
       const rows = await tx.selectFrom('routers').selectAll().where('id', 'in', ids).execute();
@@ -257,6 +274,8 @@ export class RouterHandler extends TableResource<'routers'> {
   }
 
   private async applyUpdate(tx: Tx, ctx: RequestContext, row: RouterTable, body: Rec): Promise<void> {
+    this.l3.providers?.checkUpdate(row, body);
+    const gwBefore = row.gw_port_id;
     // Routes first, checked against the ports the router has now (ExtraRoute_dbonly_mixin).
     if ('routes' in body && body.routes !== NOT_SPECIFIED) await this.replaceRoutes(tx, row.id, body.routes as Route[]);
     if ('external_gateway_info' in body) await this.updateGateway(tx, ctx, row, body.external_gateway_info as GatewayInfo | null);
@@ -276,6 +295,7 @@ export class RouterHandler extends TableResource<'routers'> {
       .set((eb) => ({ revision_number: eb('revision_number', '+', 1) }))
       .where('id', '=', row.id)
       .execute();
+    for (const e of this.l3.m.extensions ?? []) await e.processUpdateRouter?.(tx, ctx, row.id, body, gwBefore);
   }
 
   async delete(_ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
@@ -692,6 +712,7 @@ export class RouterHandler extends TableResource<'routers'> {
 
   /** No floating IP reaches a port of the subnet through this router, no route goes through it. */
   private async confirmInterfaceNotInUse(tx: Tx, routerId: string, subnet: SubnetRow): Promise<void> {
+    for (const e of this.l3.m.extensions ?? []) await e.beforeRemoveRouterInterface?.(tx, routerId, subnet.id);
     const fips = await tx.selectFrom('floatingips').select(['fixed_port_id', 'fixed_ip_address']).where('router_id', '=', routerId).execute();
     if (fips.length) {
       const subnetPorts = new Set(

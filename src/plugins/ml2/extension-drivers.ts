@@ -33,4 +33,10 @@ export interface Ml2ExtensionDriver {
   extendFloatingipDicts?(db: Reader, dicts: Rec[]): Promise<void>;
   /** Routers' API dicts (and so their sync_routers data): conntrack_helpers. */
   extendRouterDicts?(db: Reader, dicts: Rec[]): Promise<void>;
+  /** After a router's row and gateway are written on create (`body`: the request, its id set). */
+  processCreateRouter?(tx: Tx, ctx: RequestContext, body: Rec): Promise<void>;
+  /** After a router's update (its gateway included) is written, before the commit; `gwBefore`: its gateway port before. */
+  processUpdateRouter?(tx: Tx, ctx: RequestContext, routerId: string, body: Rec, gwBefore: string | null): Promise<void>;
+  /** Before the router's interface on this subnet goes (may refuse). */
+  beforeRemoveRouterInterface?(tx: Tx, routerId: string, subnetId: string): Promise<void>;
 }
