@@ -19,6 +19,7 @@ import * as m014 from './migrations/014_port_forwardings.js';
 import * as m015 from './migrations/015_network_segment_ranges.js';
 import * as m016 from './migrations/016_l3_ha.js';
 import * as m017 from './migrations/017_address_groups_default_sg_rules.js';
+import * as m023 from './migrations/023_ports_host_index.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '001_core': m001, '002_agents': m002, '003_security_groups': m003, '004_l3': m004, '005_subnetpools_rbac': m005, '007_dhcp': m007,
@@ -28,6 +29,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '015_network_segment_ranges': m015,
   '016_l3_ha': m016,
   '017_address_groups_default_sg_rules': m017,
+  '023_ports_host_index': m023,
 };
 
 /**
