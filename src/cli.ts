@@ -232,6 +232,20 @@ async function runPrimary(cfg: Config, args: Args, plan: WorkerPlan): Promise<vo
   }
   await db.close();
   const workers = forkWorkers(plan, log);
+  // Signals are passed on from the start: a SIGTERM while workers still start stops them too.
+  let agents: AioAgentsHandle | null = null;
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'neutrino server stopping: workers finish their requests in flight');
+    await agents?.stop().catch(() => {});
+    const clean = await workers.stop();
+    log.info({ signal, clean }, 'neutrino server stopped');
+    process.exit(clean ? 0 : 1);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   try {
     await workers.ready;
   } catch (err) {
@@ -249,23 +263,10 @@ async function runPrimary(cfg: Config, args: Args, plan: WorkerPlan): Promise<vo
     },
     'neutrino server listening',
   );
-  let agents: AioAgentsHandle | null = null;
   if (args.command[0] === 'aio' && cfg.aio.agents.length) {
     agents = await startAioAgents(cfg, log, args.netns ? { netns: args.netns } : {});
     log.info({ agents: cfg.aio.agents, host: cfg.DEFAULT.host, netns: args.netns }, 'aio: agents started in the primary');
   }
-  let stopping = false;
-  const stop = async (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'neutrino server stopping: workers finish their requests in flight');
-    await agents?.stop().catch(() => {});
-    const clean = await workers.stop();
-    log.info({ signal, clean }, 'neutrino server stopped');
-    process.exit(clean ? 0 : 1);
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 }
 
 /** The document a server on these config files would serve, from one assembled on an empty in-memory database. */
