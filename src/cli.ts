@@ -10,6 +10,16 @@ import { createServer, type NeutrinoServer } from './server/neutron-server.js';
 import { DatabaseUnreachableError } from './db/errors.js';
 import { busFromConfig } from './rpc/from-config.js';
 import { databaseUrl } from './server/settings.js';
+import {
+  forkWorkers,
+  isSingleProcess,
+  reportReady,
+  WorkerStartError,
+  workerPlan,
+  workerRole,
+  type WorkerPlan,
+  type WorkerRole,
+} from './server/workers.js';
 import { runDhcpAgent } from './agents/dhcp/main.js';
 import { runMetadataAgent } from './agents/metadata/main.js';
 import { runLinuxBridgeAgent } from './agents/linuxbridge/main.js';
@@ -114,41 +124,64 @@ async function listen(server: NeutrinoServer, cfg: Config): Promise<string> {
 }
 
 async function runServer(cfg: Config, args: Args): Promise<void> {
+  const command = args.command[0] === 'aio' ? 'aio' : 'server';
+  const plan = workerPlan(cfg, command);
+  const role = workerRole();
+  if (role) return runProcess(cfg, args, { role, serveRpc: role === 'rpc' || plan.rpc === 0 });
+  if (isSingleProcess(plan)) return runProcess(cfg, args, { role: 'single', serveRpc: true });
+  return runPrimary(cfg, args, plan);
+}
+
+/**
+ * One server process: the whole server ('single'), or a worker: an API worker listens (and
+ * answers the agents when there are no RPC workers), an RPC worker only answers the agents.
+ */
+async function runProcess(cfg: Config, args: Args, o: { role: 'single' | WorkerRole; serveRpc: boolean }): Promise<void> {
   const log = pino({ level: args.debug || cfg.DEFAULT.debug ? 'debug' : 'info' });
   // A start that fails leaves no state directory it created behind (aio's ./state).
   const statePath = resolve(cfg.DEFAULT.state_path);
   const stateExisted = existsSync(statePath);
   const bus = busFromConfig(cfg, log);
   let server: NeutrinoServer | null = null;
-  let address: string;
+  let address: string | null = null;
   try {
     server = await createServer(cfg, {
       configFiles: args.configFiles,
       logger: args.debug || cfg.DEFAULT.debug,
       bus,
+      serveRpc: o.serveRpc,
       onDatabaseRetry: (attempt, reason) =>
         log.warn(
           { attempt, maxRetries: cfg.database.max_retries, retryInSeconds: cfg.database.retry_interval, reason },
           'database not reachable yet',
         ),
     });
-    address = await listen(server, cfg);
+    if (o.role !== 'rpc') address = await listen(server, cfg);
   } catch (err) {
     await server?.close().catch(() => {});
     await bus.close().catch(() => {});
-    if (!stateExisted) rmSync(statePath, { recursive: true, force: true });
+    if (!stateExisted && o.role === 'single') rmSync(statePath, { recursive: true, force: true });
     throw err;
   }
   const api = server;
-  log.info({ address, database: api.db.describe, auth: cfg.DEFAULT.auth_strategy, rpc: bus.transport }, 'neutrino server listening');
+  if (o.role === 'single') {
+    log.info({ address, database: api.db.describe, auth: cfg.DEFAULT.auth_strategy, rpc: bus.transport }, 'neutrino server listening');
+  } else {
+    log.info({ role: o.role, address, answersAgents: o.serveRpc }, 'neutrino worker ready');
+    reportReady();
+  }
   let agents: AioAgentsHandle | null = null;
-  if (args.command[0] === 'aio' && cfg.aio.agents.length) {
+  if (o.role === 'single' && args.command[0] === 'aio' && cfg.aio.agents.length) {
     agents = await startAioAgents(cfg, log, args.netns ? { netns: args.netns } : {});
     log.info({ agents: cfg.aio.agents, host: cfg.DEFAULT.host, netns: args.netns }, 'aio: agents started in-process');
   }
   // oslo.service's graceful shutdown: stop listening, let requests in flight finish (keep-alive
   // connections close after their response), then exit 0; past graceful_shutdown_timeout, exit 1.
+  // Once: a worker may get a signal from the terminal's process group and from the primary.
+  let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
     const timeout = cfg.DEFAULT.graceful_shutdown_timeout;
     log.info({ signal, gracefulShutdownTimeout: timeout }, 'neutrino server stopping: finishing requests in flight');
     if (timeout > 0) {
@@ -168,8 +201,72 @@ async function runServer(cfg: Config, args: Args): Promise<void> {
     log.info({ signal }, 'neutrino server stopped');
     process.exit(0);
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+/**
+ * The primary of API/RPC workers: migrates the database once (workers would race on a fresh
+ * one), forks, and passes SIGTERM on; aio's agents run here, on the bus with the workers.
+ */
+async function runPrimary(cfg: Config, args: Args, plan: WorkerPlan): Promise<void> {
+  const log = pino({ level: args.debug || cfg.DEFAULT.debug ? 'debug' : 'info' });
+  const statePath = resolve(cfg.DEFAULT.state_path);
+  const stateExisted = existsSync(statePath);
+  mkdirSync(statePath, { recursive: true });
+  const failed = (err: unknown) => {
+    if (!stateExisted) rmSync(statePath, { recursive: true, force: true });
+    throw err;
+  };
+  const db = openDb(databaseUrl(cfg));
+  try {
+    await reachDatabase(db, {
+      retries: cfg.database.max_retries,
+      intervalMs: cfg.database.retry_interval * 1000,
+      onRetry: (attempt, reason) => log.warn({ attempt, maxRetries: cfg.database.max_retries, reason }, 'database not reachable yet'),
+    });
+    await upgrade(db);
+  } catch (err) {
+    await db.close().catch(() => {});
+    return failed(err);
+  }
+  await db.close();
+  const workers = forkWorkers(plan, log);
+  // Signals are passed on from the start: a SIGTERM while workers still start stops them too.
+  let agents: AioAgentsHandle | null = null;
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'neutrino server stopping: workers finish their requests in flight');
+    await agents?.stop().catch(() => {});
+    const clean = await workers.stop();
+    log.info({ signal, clean }, 'neutrino server stopped');
+    process.exit(clean ? 0 : 1);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    await workers.ready;
+  } catch (err) {
+    if (!(err instanceof WorkerStartError)) throw err;
+    if (!stateExisted) rmSync(statePath, { recursive: true, force: true });
+    log.error(err.message);
+    process.exit(err.code || 1);
+  }
+  log.info(
+    {
+      address: `http://${cfg.DEFAULT.bind_host}:${cfg.DEFAULT.bind_port}`,
+      apiWorkers: plan.api,
+      rpcWorkers: plan.rpc,
+      auth: cfg.DEFAULT.auth_strategy,
+    },
+    'neutrino server listening',
+  );
+  if (args.command[0] === 'aio' && cfg.aio.agents.length) {
+    agents = await startAioAgents(cfg, log, args.netns ? { netns: args.netns } : {});
+    log.info({ agents: cfg.aio.agents, host: cfg.DEFAULT.host, netns: args.netns }, 'aio: agents started in the primary');
+  }
 }
 
 /** The document a server on these config files would serve, from one assembled on an empty in-memory database. */

@@ -78,8 +78,14 @@ export const SCHEMA = {
       help: 'Seconds SIGTERM waits for requests in flight before the server exits anyway (0: no limit), as oslo.service.',
     }),
     log_file: str({ help: 'Log to this file instead of stderr.' }),
-    api_workers: int({ min: 0, help: 'Number of API worker processes (unset: decided by the server).' }),
-    rpc_workers: int({ min: 0, help: 'Number of RPC worker processes (unset: decided by the server).' }),
+    api_workers: int({
+      min: 0,
+      help: 'Number of API worker processes sharing bind_port (node:cluster). Unset: the CPU count for `neutrino server`, 1 for `neutrino aio`; 0 is 1.',
+    }),
+    rpc_workers: int({
+      min: 0,
+      help: 'Number of RPC worker processes answering the agents. Unset: half the CPU count (at least 1) for `neutrino server`, 0 for `neutrino aio`; 0: the API process(es) answer the agents themselves.',
+    }),
     vlan_transparent: bool({ default: false, help: 'Allow VLAN transparent networks.' }),
     default_availability_zones: list({ help: 'Default availability zone hints for resources that give none.' }),
     host: str({ help: "This host's name for agents and RPC (default: the machine's hostname)." }),
@@ -175,6 +181,11 @@ export const SCHEMA = {
       default: '',
       secret: true,
       help: 'Database URL (sqlite:///path, mysql+pymysql://..., postgresql://...). Empty: a SQLite file under state_path.',
+    }),
+    slave_connection: str({
+      default: '',
+      secret: true,
+      help: 'Database URL of a read replica (same kind as connection): API lists and shows read there; writes and the reads inside them stay on connection.',
     }),
     max_retries: int({ default: 10, min: -1, help: 'Maximum database connection retries at start-up (-1: forever).' }),
     retry_interval: int({ default: 10, min: 0, help: 'Seconds between database connection retries at start-up.' }),

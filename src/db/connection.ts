@@ -1,7 +1,18 @@
 // Opens the database named by Neutron's [database] connection URL forms:
 //   sqlite:///relative/path, sqlite:////absolute/path, sqlite:// (memory),
 //   postgresql[+driver]://user:pass@host:port/db, mysql[+pymysql]://user:pass@host:port/db
-import { CompiledQuery, Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql, type SqliteDatabase as SqliteDialectDatabase } from 'kysely';
+import {
+  CompiledQuery,
+  Kysely,
+  MysqlDialect,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  sql,
+  type DatabaseConnection,
+  type Driver,
+  type SqliteDatabase as SqliteDialectDatabase,
+} from 'kysely';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { createPool } from 'mysql2';
@@ -15,7 +26,8 @@ export interface Db {
   /**
    * For reads outside a transaction (lists, shows). On a SQLite file a second, read-only
    * connection: WAL lets it read the last commit while a write transaction holds the first one,
-   * so a long bulk create does not make every list wait for it. Elsewhere the same as `kysely`.
+   * so a long bulk create does not make every list wait for it. On PostgreSQL/MySQL the pool of
+   * `[database] slave_connection` when set (a replica), else the same as `kysely`.
    */
   reader: Kysely<Database>;
   dialect: DialectName;
@@ -91,14 +103,33 @@ export interface PoolOptions {
    * otherwise hold the request until TCP gives up, many minutes later.
    */
   queryTimeoutMs?: number;
+  /** `[database] slave_connection`: a replica of the same kind that `reader` reads from. */
+  readerUrl?: string;
 }
 
 export function openDb(url: string, poolOptions: number | PoolOptions = 10): Db {
-  const {
-    size: poolSize = 10,
-    connectTimeoutMs = 30_000,
-    queryTimeoutMs = 0,
-  } = typeof poolOptions === 'number' ? { size: poolOptions } : poolOptions;
+  const opts = typeof poolOptions === 'number' ? { size: poolOptions } : poolOptions;
+  const db = openOne(url, opts);
+  if (!opts.readerUrl) return db;
+  const r = parseConnectionUrl(opts.readerUrl);
+  if (r.dialect !== db.dialect || db.dialect === 'sqlite')
+    throw new Error(
+      `[database] slave_connection: a ${r.dialect} replica of a ${db.dialect} database; it must be a PostgreSQL or MySQL database of the same kind as [database] connection`,
+    );
+  const replica = openOne(opts.readerUrl, opts);
+  return {
+    ...db,
+    reader: replica.kysely,
+    describe: `${db.describe} (reads: ${replica.describe})`,
+    close: async () => {
+      await replica.close();
+      await db.close();
+    },
+  };
+}
+
+function openOne(url: string, poolOptions: PoolOptions): Db {
+  const { size: poolSize = 10, connectTimeoutMs = 30_000, queryTimeoutMs = 0 } = poolOptions;
   const p = parseConnectionUrl(url);
   if (p.dialect === 'sqlite') {
     const sqlite = new SqliteDatabase(p.file!);
@@ -109,7 +140,7 @@ export function openDb(url: string, poolOptions: number | PoolOptions = 10): Db 
     // Checkpoint every ~40 MB of WAL rather than 4 MB: pages that many commits touch (index
     // leaves, the tables' last pages) are then copied back once instead of every ~80 commits.
     sqlite.pragma('wal_autocheckpoint = 10000');
-    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+    const kysely = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
     // A memory database is private to its connection: it has no second one.
     const reader = p.file === ':memory:' ? kysely : sqliteReader(p.file!);
     const close = async () => {
@@ -230,6 +261,24 @@ function bound(conn: RawConnection, ms: number, socketOf: (c: RawConnection) => 
     const timer = setTimeout(kill, ms);
     return out.finally(() => clearTimeout(timer));
   };
+}
+
+/**
+ * SQLite whose transactions begin IMMEDIATE: the write lock is taken at BEGIN, so two processes on
+ * one file (API workers, a second server) never both read under a deferred transaction and then
+ * race to write (that loser gets SQLITE_BUSY_SNAPSHOT, which waiting cannot cure). Each write
+ * transaction thus runs alone across processes, as Kysely's one connection already makes it run
+ * alone within one, and SQLite's "no row locks needed" (db/tx.ts forUpdate) holds for all of them.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    if (!(driver instanceof SqliteDriver)) throw new Error('unexpected Kysely SQLite driver');
+    driver.beginTransaction = async (connection: DatabaseConnection) => {
+      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    };
+    return driver;
+  }
 }
 
 /**

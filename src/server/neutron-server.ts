@@ -27,7 +27,7 @@ import { RpcRegistry } from './rpc-registry.js';
 import { serveReportState } from '../plugins/agents/report-state.js';
 import { makeAuthenticator } from './auth.js';
 import { pluginsFor } from './plugins.js';
-import { coreSettings, databaseUrl, ml2Settings, quotaDefaults } from './settings.js';
+import { coreSettings, databaseUrl, ml2Settings, quotaDefaults, readerUrl } from './settings.js';
 import { serveInBackground, type Serving } from './serve-rpc.js';
 import { serverMetrics } from './metrics.js';
 import { healthBackends } from './health.js';
@@ -117,11 +117,20 @@ export async function createServer(
     bus?: RpcBus | null;
     /** Told of each failed attempt to reach the database at start-up. */
     onDatabaseRetry?: (attempt: number, reason: string) => void;
+    /**
+     * Whether this process answers the agents on the bus (default: yes). An API worker whose
+     * agents' RPC runs in RPC workers (src/server/workers.ts) still notifies them on the bus.
+     */
+    serveRpc?: boolean;
   } = {},
 ): Promise<NeutrinoServer> {
   const startTime = Date.now();
   mkdirSync(cfg.DEFAULT.state_path, { recursive: true });
-  const db = openDb(databaseUrl(cfg), { connectTimeoutMs: cfg.database.pool_timeout * 1000, queryTimeoutMs: cfg.database.query_timeout * 1000 });
+  const db = openDb(databaseUrl(cfg), {
+    connectTimeoutMs: cfg.database.pool_timeout * 1000,
+    queryTimeoutMs: cfg.database.query_timeout * 1000,
+    ...(readerUrl(cfg) ? { readerUrl: readerUrl(cfg)! } : {}),
+  });
   try {
     await reachDatabase(db, {
       retries: cfg.database.max_retries,
@@ -183,7 +192,7 @@ export async function createServer(
     serveUi(app, { auth, keystoneUrl: cfg.keystone_authtoken.auth_url, callbacks: ml2.callbacks, allowed });
   }
 
-  const serving = bus ? await serveAgents(bus, plugins, db, cfg, startTime) : null;
+  const serving = bus && opts.serveRpc !== false ? await serveAgents(bus, plugins, db, cfg, startTime) : null;
   const settled = async () => {
     for (const p of plugins) await p.settled?.();
   };

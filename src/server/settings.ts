@@ -1,7 +1,8 @@
 // Maps the typed configuration onto the settings each part of the server takes.
 import { join, resolve } from 'node:path';
 import type { Config } from '../config/index.js';
-import { parseMappings, parseVlanRanges, parseVniRanges } from '../config/index.js';
+import { ConfigError, parseMappings, parseVlanRanges, parseVniRanges } from '../config/index.js';
+import { parseConnectionUrl } from '../db/connection.js';
 import type { Ml2Settings } from '../plugins/ml2/settings.js';
 import type { CoreSettings } from '../plugins/ml2/context.js';
 
@@ -9,6 +10,28 @@ export function databaseUrl(cfg: Config): string {
   const url = cfg.database.connection;
   if (url) return url;
   return `sqlite:///${resolve(join(cfg.DEFAULT.state_path, 'neutrino.sqlite'))}`;
+}
+
+/**
+ * `[database] slave_connection`, checked against `connection`: a replica of the same kind of
+ * server (SQLite has its own read connection and no replica).
+ */
+export function readerUrl(cfg: Config): string | null {
+  const url = cfg.database.slave_connection;
+  if (!url) return null;
+  const main = parseConnectionUrl(databaseUrl(cfg)).dialect;
+  let replica: string;
+  try {
+    replica = parseConnectionUrl(url).dialect;
+  } catch (err) {
+    throw new ConfigError(`[database] slave_connection: ${(err as Error).message.replace(/^\[database\] connection: /, '')}`, {});
+  }
+  if (main === 'sqlite' || replica !== main)
+    throw new ConfigError(
+      `[database] slave_connection: a ${replica} replica of a ${main} database; a replica must be PostgreSQL or MySQL, of the same kind as [database] connection`,
+      {},
+    );
+  return url;
 }
 
 export function ml2Settings(cfg: Config): Ml2Settings {

@@ -97,7 +97,8 @@ describe('neutrino config sample', () => {
     const proc = spawn(BIN, ['server', ...args, ...local], { stdio: 'ignore' });
     try {
       const url = `http://127.0.0.1:${port}/v2.0/networks`;
-      const r = await waitThroughErrors(url, () => fetch(url), 20000, 100);
+      // The default server forks API workers (one per CPU) after migrating: slower to answer than one process.
+      const r = await waitThroughErrors(url, () => fetch(url), 90_000, 200);
       assert.equal(r.status, 200);
       assert.deepEqual(await r.json(), { networks: [] });
     } finally {

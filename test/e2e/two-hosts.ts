@@ -316,6 +316,9 @@ export class TwoHosts {
         `bind_port = ${port}`,
         `state_path = ${this.dir}/server-state`,
         'agent_down_time = 20',
+        // One process, as before workers existed (test/scale covers API and RPC workers).
+        'api_workers = 1',
+        'rpc_workers = 0',
         '[ml2]',
         'tenant_network_types = vxlan',
         'mechanism_drivers = linuxbridge,l2population',

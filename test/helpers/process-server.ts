@@ -49,13 +49,22 @@ export interface ServerProcess {
 
 /**
  * Starts `neutrino <command>` in `dir` (its cwd and state_path) with `ini` as its config file,
- * noauth on a free loopback port, and waits until it answers.
+ * noauth on a free loopback port, and waits until it answers. One process (api_workers = 1,
+ * rpc_workers = 0) unless `ini` asks for workers.
  */
 export async function spawnServer(dir: string, ini: Ini, command: 'server' | 'aio' = 'server'): Promise<ServerProcess> {
   const port = await freePort();
   const conf = writeIni(join(dir, 'neutron.conf'), {
     ...ini,
-    DEFAULT: { auth_strategy: 'noauth', state_path: dir, bind_host: '127.0.0.1', bind_port: String(port), ...(ini.DEFAULT ?? {}) },
+    DEFAULT: {
+      auth_strategy: 'noauth',
+      state_path: dir,
+      bind_host: '127.0.0.1',
+      bind_port: String(port),
+      api_workers: '1',
+      rpc_workers: '0',
+      ...(ini.DEFAULT ?? {}),
+    },
   });
   const proc = spawn(BIN, [command, '--config-file', conf], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
