@@ -2,7 +2,8 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pino } from 'pino';
+import { getLogger } from './core/log.js';
+import { configureLogging, logOptionValues } from './config/log.js';
 import { ConfigError, loadConfig, type Config, type ConfigOverrides } from './config/index.js';
 import { openDb, reachDatabase } from './db/connection.js';
 import { upgrade } from './db/migrate.js';
@@ -114,7 +115,9 @@ async function listen(server: NeutrinoServer, cfg: Config): Promise<string> {
 }
 
 async function runServer(cfg: Config, args: Args): Promise<void> {
-  const log = pino({ level: args.debug || cfg.DEFAULT.debug ? 'debug' : 'info' });
+  configureLogging(cfg, { debug: args.debug, binary: args.command[0] === 'aio' ? 'neutrino-aio' : 'neutrino-server' });
+  const log = getLogger('neutrino.server');
+  logOptionValues(cfg, log, args.configFiles);
   // A start that fails leaves no state directory it created behind (aio's ./state).
   const statePath = resolve(cfg.DEFAULT.state_path);
   const stateExisted = existsSync(statePath);
@@ -124,7 +127,6 @@ async function runServer(cfg: Config, args: Args): Promise<void> {
   try {
     server = await createServer(cfg, {
       configFiles: args.configFiles,
-      logger: args.debug || cfg.DEFAULT.debug,
       bus,
       onDatabaseRetry: (attempt, reason) =>
         log.warn(

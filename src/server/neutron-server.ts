@@ -111,7 +111,6 @@ export async function createServer(
   opts: {
     configFiles?: string[];
     authenticate?: Authenticator;
-    logger?: boolean;
     /** RPC bus: when given, the server answers the agents and notifies them. The caller owns (closes) it. */
     bus?: RpcBus | null;
     /** Told of each failed attempt to reach the database at start-up. */
@@ -168,7 +167,6 @@ export async function createServer(
     isUnavailable: isConnectionError,
     allowBulk: cfg.DEFAULT.allow_bulk,
     maxBulkItems: cfg.DEFAULT.max_bulk_items,
-    logger: opts.logger ?? false,
     routes,
     allowed,
   });

@@ -97,14 +97,15 @@ export class Proc {
     this.child.stderr!.on('data', (b: Buffer) => (this.out += b.toString()));
     this.exited = new Promise((r) => this.child.on('exit', (code) => r(code)));
   }
-  /** The pino log lines (JSON) printed so far. */
+  /** The log lines printed so far (use_json: oslo.log's JSON), as { msg, time, ...their fields }. */
   logs(): any[] {
     return this.out
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .map((l) => {
         try {
-          return JSON.parse(l);
+          const o = JSON.parse(l);
+          return { ...o.extra, msg: o.message, time: Math.round(o.created * 1000), level: o.levelname, name: o.name };
         } catch {
           return null;
         }
@@ -305,7 +306,7 @@ export class TwoHosts {
     this.url = `http://127.0.0.1:${port}`;
     writeFileSync(
       join(this.dir, 'common.conf'),
-      `[DEFAULT]\ntransport_url = ${this.transportUrl}\n[agent]\nreport_interval = 2\npolling_interval = 2\n`,
+      `[DEFAULT]\ntransport_url = ${this.transportUrl}\nuse_json = true\n[agent]\nreport_interval = 2\npolling_interval = 2\n`,
     );
     writeFileSync(
       join(this.dir, 'neutron.conf'),
