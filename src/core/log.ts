@@ -149,15 +149,14 @@ export function setupLogging(settings: LogSettings): Logger {
   if (sink && sink !== next) sink.flushSync?.();
   sink = next;
   root = pino({ level: settings.debug ? 'debug' : 'info', base: null }, osloDestination(next, settings));
-  if (settings.file) {
-    // logrotate renames the file and sends SIGHUP (postrotate): later lines go to a new file of the same name.
-    const log = root.child({ name: 'neutrino.log' });
-    reopenOnHup = () => {
-      next.reopen?.();
-      log.info({ file: settings.file }, 'SIGHUP: log file reopened');
-    };
-    process.on('SIGHUP', reopenOnHup);
-  }
+  // logrotate renames the file and sends SIGHUP (postrotate): later lines go to a new file of the
+  // same name. Without a file there is nothing to reopen, but SIGHUP still must not end the process.
+  const log = root.child({ name: 'neutrino.log' });
+  reopenOnHup = () => {
+    if (settings.file) next.reopen?.();
+    log.info({ file: settings.file ?? 'stdout' }, settings.file ? 'SIGHUP: log file reopened' : 'SIGHUP: logging to stdout, nothing to reopen');
+  };
+  process.on('SIGHUP', reopenOnHup);
   return root;
 }
 
