@@ -15,7 +15,7 @@ import { waitThroughErrors } from '../helpers/wait.js';
 
 const UNITS = ['neutrino-server', 'neutrino-linuxbridge-agent', 'neutrino-dhcp-agent', 'neutrino-l3-agent', 'neutrino-metadata-agent'];
 const VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
-const installed = () => spawnSync('dpkg-query', ['-W', '-f=${Status}', 'neutrino'], { encoding: 'utf8' }).stdout.includes('install ok installed');
+const installed = () => spawnSync('dpkg-query', ['-W', `-f=\${Status}`, 'neutrino'], { encoding: 'utf8' }).stdout.includes('install ok installed');
 const apt = (...args: string[]) =>
   execFileSync('apt-get', ['-y', '-q', '-o', 'DPkg::Lock::Timeout=300', ...args], {
     encoding: 'utf8',
