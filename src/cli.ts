@@ -20,6 +20,7 @@ import { runVif } from './cli/vif-plug.js';
 import { runConfigCommand } from './cli/config-sample.js';
 import { runStatus } from './cli/status.js';
 import { aioAgents, startAioAgents, type AioAgentsHandle } from './agents/aio.js';
+import { AgentMetrics } from './agents/metrics.js';
 import { parseOptions } from './config/command-line.js';
 import { packageVersion } from './core/version.js';
 
@@ -145,7 +146,9 @@ async function runServer(cfg: Config, args: Args): Promise<void> {
   log.info({ address, database: api.db.describe, auth: cfg.DEFAULT.auth_strategy, rpc: bus.transport }, 'neutrino server listening');
   let agents: AioAgentsHandle | null = null;
   if (args.command[0] === 'aio' && cfg.aio.agents.length) {
-    agents = await startAioAgents(cfg, log, args.netns ? { netns: args.netns } : {});
+    // Their metrics are the server's /metrics, labelled by agent ([agent] metrics_bind_port is for agent processes).
+    const metrics = api.metricsRegistry ? new AgentMetrics({ registry: api.metricsRegistry }) : undefined;
+    agents = await startAioAgents(cfg, log, { ...(args.netns ? { netns: args.netns } : {}), ...(metrics ? { metrics } : {}) });
     log.info({ agents: cfg.aio.agents, host: cfg.DEFAULT.host, netns: args.netns }, 'aio: agents started in-process');
   }
   // oslo.service's graceful shutdown: stop listening, let requests in flight finish (keep-alive

@@ -30,6 +30,7 @@ import { pluginsFor } from './plugins.js';
 import { coreSettings, databaseUrl, ml2Settings, quotaDefaults } from './settings.js';
 import { serveInBackground, type Serving } from './serve-rpc.js';
 import { serverMetrics } from './metrics.js';
+import type { Registry } from 'prom-client';
 import { healthBackends } from './health.js';
 import { registerHealthcheck } from '../api/healthcheck.js';
 import { once, openApiDocument, serveOpenApi } from '../api/openapi/index.js';
@@ -46,6 +47,8 @@ export interface NeutrinoServer {
   settled(): Promise<void>;
   /** The OpenAPI 3.1 document of what this server serves (GET /v2.0/openapi.json). */
   openapi(): Record<string, unknown>;
+  /** The registry /metrics serves ([metrics] enabled), for what runs beside the server (the aio's agents). */
+  metricsRegistry: Registry | null;
   close(): Promise<void>;
 }
 
@@ -187,6 +190,7 @@ export async function createServer(
     policy,
     settled,
     openapi,
+    metricsRegistry: metrics?.registry ?? null,
     async close() {
       // HTTP first: requests in flight finish (and notify), then the agents' RPC, then what
       // those requests notified is handed to the bus before the database goes.

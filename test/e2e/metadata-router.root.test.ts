@@ -93,7 +93,6 @@ describe('metadata through a router, agent process with 2 workers on RabbitMQ (r
       join(dir, 'metadata_agent.ini'),
       [
         '[DEFAULT]',
-        'use_json = true',
         `host = md-${s}`,
         `transport_url = ${transportUrl}`,
         `state_path = ${join(dir, 'state')}`,

@@ -80,6 +80,16 @@ async function freePort(): Promise<number> {
 }
 
 /** A `bin/neutrino` child process with its output kept (shown when a test fails). */
+let jsonLogs: string | null = null;
+/** A config file that turns on use_json, written once per test process. */
+function jsonLogsConf(): string {
+  if (!jsonLogs) {
+    jsonLogs = join(mkdtempSync(join(tmpdir(), 'neutrino-proc-')), 'json-logs.conf');
+    writeFileSync(jsonLogs, '[DEFAULT]\nuse_json = true\n');
+  }
+  return jsonLogs;
+}
+
 export class Proc {
   out = '';
   readonly child: ChildProcess;
@@ -88,7 +98,8 @@ export class Proc {
     readonly name: string,
     argv: string[],
   ) {
-    this.child = spawn(process.execPath, [BIN, ...argv], {
+    // Its log lines as JSON (use_json), for logs() to read: one more config file, last so it wins.
+    this.child = spawn(process.execPath, [BIN, ...argv, '--config-file', jsonLogsConf()], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NEUTRINO_DATAPLANE_TRACE: '' },
@@ -306,7 +317,7 @@ export class TwoHosts {
     this.url = `http://127.0.0.1:${port}`;
     writeFileSync(
       join(this.dir, 'common.conf'),
-      `[DEFAULT]\ntransport_url = ${this.transportUrl}\nuse_json = true\n[agent]\nreport_interval = 2\npolling_interval = 2\n`,
+      `[DEFAULT]\ntransport_url = ${this.transportUrl}\n[agent]\nreport_interval = 2\npolling_interval = 2\n`,
     );
     writeFileSync(
       join(this.dir, 'neutron.conf'),
