@@ -248,7 +248,8 @@ export async function main(argv: string[]): Promise<void> {
         if (!stateExisted) rmSync(cfg.DEFAULT.state_path, { recursive: true, force: true });
         throw err;
       });
-      const applied = await upgrade(db);
+      const t0 = Date.now();
+      const applied = await upgrade(db, (name) => process.stdout.write(`running migration ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`));
       await db.close();
       process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
       return;
