@@ -28,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { intOption, parseOptions } from '../src/config/command-line.js';
 import { waitFor } from './wait.js';
+import { Progress } from './progress.js';
 import { compareCounts, RequestTally, scrapeRequestCounts } from './metrics-check.js';
 
 // ---- options ----------------------------------------------------------------------------------
@@ -50,6 +51,7 @@ interface Options {
   serverRoot?: string;
   keep: boolean;
   quiet: boolean;
+  progress: boolean;
   routers: number;
   fips: number;
   sgs: number;
@@ -88,6 +90,7 @@ const USAGE = `usage: node dist/bench/api-bench.js [options]
   --only LIST             run only these parts: ${SECTIONS.join(',')} (default all)
   --keep                  leave the resources in place at the end (not with a started server)
   --quiet                 only print the result table
+  --progress              progress lines on stderr during long phases (default: only on a terminal)
 `;
 
 function optionsFrom(argv: string[]): Options {
@@ -117,6 +120,7 @@ function optionsFrom(argv: string[]): Options {
     only: str,
     keep: { type: 'boolean' },
     quiet: { type: 'boolean' },
+    progress: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   } as const;
   const { values: v } = parseOptions(argv, spec, USAGE, (m) => new Error(m));
@@ -148,6 +152,7 @@ function optionsFrom(argv: string[]): Options {
     serverNodeArgs: (v['server-node-args'] ?? '').split(/\s+/).filter(Boolean),
     keep: v.keep ?? false,
     quiet: v.quiet ?? false,
+    progress: v.progress ?? false,
     routers: intOption(v.routers, 'routers', 0, 200),
     fips: intOption(v.fips, 'fips', 0, 500),
     sgs: intOption(v.sgs, 'sgs', 0, 50),
@@ -254,6 +259,8 @@ interface Result {
 
 const results: Result[] = [];
 let quiet = false;
+/** Progress lines on stderr during long phases: on a terminal (unless --quiet), or with --progress. */
+let showProgress = false;
 
 // CPU time of the server the benchmark started, read from /proc/<pid>/stat (Linux): unlike
 // latency it hardly moves when other processes compete for the machine.
@@ -311,6 +318,7 @@ const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
 async function pool(n: number, c: number, fn: (i: number) => Promise<{ ms: number }>): Promise<{ lat: number[]; wall: number }> {
   const lat: number[] = [];
   let next = 0;
+  const progress = new Progress(n, showProgress && n >= 100);
   startPhase();
   const t0 = performance.now();
   await Promise.all(
@@ -318,9 +326,11 @@ async function pool(n: number, c: number, fn: (i: number) => Promise<{ ms: numbe
       while (next < n) {
         const i = next++;
         lat.push((await fn(i)).ms);
+        progress.tick(lat.length);
       }
     }),
   );
+  progress.end();
   return { lat, wall: performance.now() - t0 };
 }
 
@@ -948,6 +958,7 @@ async function checkMetrics(endpoint: string, before: Map<string, number> | null
 async function main(): Promise<void> {
   const o = optionsFrom(process.argv.slice(2));
   quiet = o.quiet;
+  showProgress = o.progress || (!o.quiet && Boolean(process.stderr.isTTY));
   let server: Started | undefined;
   let stopping = false;
   const onSignal = async (sig: NodeJS.Signals) => {

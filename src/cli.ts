@@ -2,7 +2,8 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pino } from 'pino';
+import { getLogger } from './core/log.js';
+import { configureLogging, logOptionValues } from './config/log.js';
 import { ConfigError, loadConfig, type Config, type ConfigOverrides } from './config/index.js';
 import { openDb, reachDatabase } from './db/connection.js';
 import { upgrade } from './db/migrate.js';
@@ -29,6 +30,7 @@ import { runVif } from './cli/vif-plug.js';
 import { runConfigCommand } from './cli/config-sample.js';
 import { runStatus } from './cli/status.js';
 import { aioAgents, startAioAgents, type AioAgentsHandle } from './agents/aio.js';
+import { AgentMetrics } from './agents/metrics.js';
 import { parseOptions } from './config/command-line.js';
 import { packageVersion } from './core/version.js';
 
@@ -124,10 +126,12 @@ async function listen(server: NeutrinoServer, cfg: Config): Promise<string> {
 }
 
 async function runServer(cfg: Config, args: Args): Promise<void> {
+  configureLogging(cfg, { debug: args.debug, binary: args.command[0] === 'aio' ? 'neutrino-aio' : 'neutrino-server' });
   const command = args.command[0] === 'aio' ? 'aio' : 'server';
   const plan = workerPlan(cfg, command);
   const role = workerRole();
   if (role) return runProcess(cfg, args, { role, serveRpc: role === 'rpc' || plan.rpc === 0 });
+  logOptionValues(cfg, getLogger('neutrino.server'), args.configFiles);
   if (isSingleProcess(plan)) return runProcess(cfg, args, { role: 'single', serveRpc: true });
   return runPrimary(cfg, args, plan);
 }
@@ -137,7 +141,7 @@ async function runServer(cfg: Config, args: Args): Promise<void> {
  * answers the agents when there are no RPC workers), an RPC worker only answers the agents.
  */
 async function runProcess(cfg: Config, args: Args, o: { role: 'single' | WorkerRole; serveRpc: boolean }): Promise<void> {
-  const log = pino({ level: args.debug || cfg.DEFAULT.debug ? 'debug' : 'info' });
+  const log = getLogger('neutrino.server');
   // A start that fails leaves no state directory it created behind (aio's ./state).
   const statePath = resolve(cfg.DEFAULT.state_path);
   const stateExisted = existsSync(statePath);
@@ -147,7 +151,6 @@ async function runProcess(cfg: Config, args: Args, o: { role: 'single' | WorkerR
   try {
     server = await createServer(cfg, {
       configFiles: args.configFiles,
-      logger: args.debug || cfg.DEFAULT.debug,
       bus,
       serveRpc: o.serveRpc,
       onDatabaseRetry: (attempt, reason) =>
@@ -172,7 +175,9 @@ async function runProcess(cfg: Config, args: Args, o: { role: 'single' | WorkerR
   }
   let agents: AioAgentsHandle | null = null;
   if (o.role === 'single' && args.command[0] === 'aio' && cfg.aio.agents.length) {
-    agents = await startAioAgents(cfg, log, args.netns ? { netns: args.netns } : {});
+    // Their metrics are the server's /metrics, labelled by agent ([agent] metrics_bind_port is for agent processes).
+    const metrics = api.metricsRegistry ? new AgentMetrics({ registry: api.metricsRegistry }) : undefined;
+    agents = await startAioAgents(cfg, log, { ...(args.netns ? { netns: args.netns } : {}), ...(metrics ? { metrics } : {}) });
     log.info({ agents: cfg.aio.agents, host: cfg.DEFAULT.host, netns: args.netns }, 'aio: agents started in-process');
   }
   // oslo.service's graceful shutdown: stop listening, let requests in flight finish (keep-alive
@@ -210,7 +215,7 @@ async function runProcess(cfg: Config, args: Args, o: { role: 'single' | WorkerR
  * one), forks, and passes SIGTERM on; aio's agents run here, on the bus with the workers.
  */
 async function runPrimary(cfg: Config, args: Args, plan: WorkerPlan): Promise<void> {
-  const log = pino({ level: args.debug || cfg.DEFAULT.debug ? 'debug' : 'info' });
+  const log = getLogger('neutrino.server');
   const statePath = resolve(cfg.DEFAULT.state_path);
   const stateExisted = existsSync(statePath);
   mkdirSync(statePath, { recursive: true });
@@ -340,7 +345,8 @@ export async function main(argv: string[]): Promise<void> {
         if (!stateExisted) rmSync(cfg.DEFAULT.state_path, { recursive: true, force: true });
         throw err;
       });
-      const applied = await upgrade(db);
+      const t0 = Date.now();
+      const applied = await upgrade(db, (name) => process.stdout.write(`running migration ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`));
       await db.close();
       process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
       return;

@@ -17,6 +17,7 @@ import { l3AgentFromConfig } from './l3/main.js';
 import type { L3Agent } from './l3/agent.js';
 import { MetadataAgent } from './metadata/agent.js';
 import { metadataSettings } from './metadata/main.js';
+import type { AgentMetrics } from './metrics.js';
 
 export const AIO_AGENTS = ['linuxbridge', 'dhcp', 'l3', 'metadata'] as const;
 type AioAgent = (typeof AIO_AGENTS)[number];
@@ -68,8 +69,9 @@ export interface AioAgentsHandle {
  * Starts the configured agents. `netns`: the namespace their links live in (as the agents'
  * --netns), the current one by default. Without [vxlan] local_ip the L2 agent runs without
  * VXLAN (an all-in-one's networks are `local` by default) instead of refusing to start.
+ * `metrics`: where the L2 and DHCP agents count their passes (the server's registry, labelled by agent).
  */
-export async function startAioAgents(cfg: Config, log: RpcLogger, o: { netns?: string } = {}): Promise<AioAgentsHandle> {
+export async function startAioAgents(cfg: Config, log: RpcLogger, o: { netns?: string; metrics?: AgentMetrics } = {}): Promise<AioAgentsHandle> {
   const agents = aioAgents(cfg);
   const buses: RpcBus[] = [];
   const handle: AioAgentsHandle = {
@@ -95,7 +97,14 @@ export async function startAioAgents(cfg: Config, log: RpcLogger, o: { netns?: s
     const vxlanOff = cfg.vxlan.enable_vxlan && !cfg.vxlan.local_ip;
     if (vxlanOff) log.warn({}, 'aio: [vxlan] local_ip is not set, the Linux bridge agent runs without VXLAN');
     const opts = agentOptionsFromConfig(vxlanOff ? { ...cfg, vxlan: { ...cfg.vxlan, enable_vxlan: false } } : cfg);
-    handle.linuxbridge = new LinuxBridgeAgent({ bus: bus(), host, ...(o.netns ? { netns: o.netns } : {}), ...opts, logger: log });
+    handle.linuxbridge = new LinuxBridgeAgent({
+      bus: bus(),
+      host,
+      ...(o.netns ? { netns: o.netns } : {}),
+      ...opts,
+      logger: log,
+      ...(o.metrics ? { metrics: o.metrics } : {}),
+    });
     await handle.linuxbridge.start();
   }
   if (agents.includes('metadata')) {
@@ -104,7 +113,7 @@ export async function startAioAgents(cfg: Config, log: RpcLogger, o: { netns?: s
     await handle.metadata.start();
   }
   if (agents.includes('dhcp')) {
-    handle.dhcp = dhcpAgentFromConfig(cfg, bus(), log, o.netns);
+    handle.dhcp = dhcpAgentFromConfig(cfg, bus(), log, o.netns, o.metrics);
     await handle.dhcp.start();
   }
   if (agents.includes('l3')) {

@@ -17,16 +17,23 @@ const PASS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5
 export type RunObserver<K> = (key: K, seconds: number, ok: boolean) => void;
 
 export class AgentMetrics {
-  readonly registry = new Registry();
   private readonly passes: Histogram<'agent' | 'kind' | 'outcome'>;
   private readonly resyncs: Counter<'agent'>;
   private readonly queues = new Map<string, () => number>();
   readonly dnsmasq: Counter<'action'>;
   private firewallChains: (() => number) | null = null;
 
-  constructor() {
+  readonly registry: Registry;
+
+  /**
+   * `registry`: another's to register in (the aio's agents count in the server's registry, whose
+   * /metrics serves them; the process metrics are the server's then). By default a registry of
+   * the agent's own, with its process's metrics.
+   */
+  constructor(o: { registry?: Registry } = {}) {
+    this.registry = o.registry ?? new Registry();
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'neutrino_agent_' });
+    if (!o.registry) collectDefaultMetrics({ register: this.registry, prefix: 'neutrino_agent_' });
     this.passes = new Histogram({
       name: 'neutrino_agent_pass_duration_seconds',
       help: 'Reconcile passes by agent, kind (quick, full, network, full_sync) and outcome (ok, failed).',

@@ -1,11 +1,11 @@
 // The HTTP API: Fastify routes for versions, extensions, every resource collection and its member
 // actions (through the generic controller) and the routes plugins declare (ApiRoute); Neutron's
 // error body, request ids and auth on each call.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { pino } from 'pino';
+import { getLogger } from '../core/log.js';
 import type { RequestContext } from '../core/context.js';
 import type { ExtensionInfo } from '../definitions/extensions.js';
 import { NeutronError, badRequest, policyNotAuthorized, serviceUnavailable } from '../core/errors.js';
@@ -26,7 +26,6 @@ export interface ApiOptions {
   /** Bulk creates: refused when false ([DEFAULT] allow_bulk); at most this many items each. */
   allowBulk?: boolean;
   maxBulkItems?: number;
-  logger?: boolean;
   /** The routes plugins declare beyond their collections. */
   routes?: ApiRoute[];
   /** Policy checks for those routes. */
@@ -45,6 +44,41 @@ declare module 'fastify' {
   interface FastifyRequest {
     neutronCtx?: RequestContext;
     requestId: string;
+    /** The caller's X-Openstack-Request-Id when it is a request id (oslo.middleware's global request id). */
+    globalRequestId?: string;
+  }
+}
+
+/** oslo.middleware's form of a request id a caller may pass on (X-Openstack-Request-Id) to tie its requests together. */
+const GLOBAL_REQUEST_ID = /^req-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$/;
+
+/** The identity fields of a request's log lines (oslo's context: global request id, user, project). */
+function logContext(req: FastifyRequest): { globalRequestId?: string; user?: string; project?: string } {
+  const c = req.neutronCtx;
+  return {
+    ...(req.globalRequestId ? { globalRequestId: req.globalRequestId } : {}),
+    ...(c?.userId ? { user: c.userId } : {}),
+    ...(c?.projectId ? { project: c.projectId } : {}),
+  };
+}
+
+/**
+ * One line per request at INFO when it is answered, in the shape of Neutron's WSGI server's,
+ *   127.0.0.1 "GET /v2.0/networks HTTP/1.1" status: 200  len: 1234 time: 0.0012345
+ * instead of Fastify's two (incoming, completed).
+ */
+class AccessLog extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(error: Error | null | undefined, req: FastifyRequest, reply: FastifyReply): void {
+    if (error) {
+      reply.log.warn({ ...logContext(req), err: error }, 'response not completed');
+      return;
+    }
+    const len = reply.getHeader('content-length') ?? 0;
+    reply.log.info(
+      logContext(req),
+      `${req.ip} "${req.method} ${req.originalUrl} HTTP/${req.raw.httpVersion}" status: ${reply.statusCode}  len: ${len} time: ${(reply.elapsedTime / 1000).toFixed(7)}`,
+    );
   }
 }
 
@@ -116,9 +150,11 @@ function baseUrl(req: FastifyRequest): string {
 }
 
 export function buildApi(opts: ApiOptions): FastifyInstance {
+  const log = getLogger('neutrino.api');
   const app = Fastify({
-    // Logs go to stderr; errors always, requests only at debug level.
-    loggerInstance: pino({ level: opts.logger ? 'debug' : 'warn' }, pino.destination(2)) as FastifyBaseLogger,
+    // The process's logger (core/log.ts); each request's lines carry its id (reqId).
+    loggerInstance: log as FastifyBaseLogger,
+    logController: new AccessLog(),
     bodyLimit: 16 * 1024 * 1024,
     // Old clients append ".json" to paths; Neutron accepted it.
     rewriteUrl: (req) => (req.url ?? '/').replace(/\.json(?=\?|$)/, ''),
@@ -161,6 +197,8 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
   app.addHook('onRequest', async (req, reply) => {
     req.requestId = String(req.id);
     reply.header('x-openstack-request-id', req.requestId);
+    const inbound = req.headers['x-openstack-request-id'];
+    if (typeof inbound === 'string' && GLOBAL_REQUEST_ID.test(inbound)) req.globalRequestId = inbound;
     if (NUL_IN_URL.test(req.url)) throw badRequest('Invalid input: the URL contains a NUL character (%00), which no name, id or filter can hold');
     const path = req.url.split('?')[0]!;
     if (path === '/' || path === '') return; // versions are public, as in Neutron
@@ -189,12 +227,12 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
       return reply.status(e.statusCode).send(new NeutronError(e.statusCode, type, e.message ?? 'Bad request').toBody());
     }
     if (opts.isUnavailable?.(err)) {
-      req.log.warn({ err: e.message, requestId: req.requestId }, 'database unavailable');
+      req.log.warn({ ...logContext(req), error: e.message }, 'database unavailable');
       const unavailable = serviceUnavailable('The server cannot reach its database; try again later.');
       for (const [k, v] of Object.entries(unavailable.headers)) reply.header(k, v);
       return reply.status(503).send(unavailable.toBody());
     }
-    req.log.error({ err: e, requestId: req.requestId }, 'request failed');
+    req.log.error({ ...logContext(req), err: e }, 'request failed');
     return reply
       .status(500)
       .send(new NeutronError(500, 'HTTPInternalServerError', 'Request Failed: internal server error while processing your request.').toBody());

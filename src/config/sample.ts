@@ -48,7 +48,7 @@ const METADATA_DEFAULT = [
   'metadata_backlog',
 ];
 /** Options every agent reads from its own file as well ([DEFAULT] host, debug, log_file, the bus). */
-const AGENT_COMMON_DEFAULT = ['host', 'debug', 'log_file', 'transport_url', 'control_exchange', 'rpc_response_timeout'];
+const AGENT_COMMON_DEFAULT = ['host', 'debug', 'log_file', 'log_dir', 'use_json', 'transport_url', 'control_exchange', 'rpc_response_timeout'];
 
 /** Options Neutron does not have: the sample says so. */
 const NEUTRINO_ONLY = new Set([

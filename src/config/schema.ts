@@ -77,7 +77,11 @@ export const SCHEMA = {
       min: 0,
       help: 'Seconds SIGTERM waits for requests in flight before the server exits anyway (0: no limit), as oslo.service.',
     }),
-    log_file: str({ help: 'Log to this file instead of stderr.' }),
+    log_file: str({
+      help: 'Log to this file instead of stderr (relative: under log_dir); reopened on SIGHUP, as logrotate expects (oslo.log).',
+    }),
+    log_dir: str({ help: 'The directory of a relative log_file; with no log_file, log to <binary>.log there (oslo.log).' }),
+    use_json: bool({ default: false, help: "Log lines as JSON objects, in oslo.log's JSONFormatter's keys, instead of text." }),
     api_workers: int({
       min: 0,
       help: 'Number of API worker processes sharing bind_port (node:cluster). Unset: the CPU count for `neutrino server`, 1 for `neutrino aio`; 0 is 1.',

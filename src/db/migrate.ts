@@ -61,10 +61,28 @@ async function run(m: Migrator): Promise<string[]> {
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
-/** Applies the pending migrations in name order; returns the names it applied. */
-export async function upgrade(db: Db): Promise<string[]> {
+/**
+ * Applies the pending migrations in name order; returns the names it applied. `onMigration` is
+ * told each one's name as it starts (`neutrino db upgrade` prints them: some take long on a
+ * large database).
+ */
+export async function upgrade(db: Db, onMigration?: (name: string) => void): Promise<string[]> {
   const settled = await settleUnorderedEra(db.kysely as Kysely<any>);
-  return [...settled, ...(await run(migrator(db.kysely)))];
+  const migrations = onMigration
+    ? Object.fromEntries(
+        Object.entries(MIGRATIONS).map(([name, m]) => [
+          name,
+          {
+            ...m,
+            up: async (k: Kysely<any>) => {
+              onMigration(name);
+              await m.up(k);
+            },
+          },
+        ]),
+      )
+    : MIGRATIONS;
+  return [...settled, ...(await run(migrator(db.kysely, migrations)))];
 }
 
 /**

@@ -1,12 +1,17 @@
-// The bus's logger when the caller gives none: pino on stderr at 'warn', so connection losses
-// and dropped replies are visible by default without flooding an all-in-one's output.
-import { pino } from 'pino';
+// The bus's logger when the caller gives none: the process's (core/log.ts), named neutrino.rpc, so
+// connection losses and dropped replies are visible by default; NEUTRINO_RPC_LOG_LEVEL lowers or raises it.
+import { getLogger } from '../core/log.js';
 import type { RpcLogger } from './bus.js';
 
 let fallback: RpcLogger | null = null;
 
 export function defaultLogger(): RpcLogger {
-  fallback ??= pino({ name: 'rpc', level: process.env.NEUTRINO_RPC_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+  if (!fallback) {
+    const log = getLogger('neutrino.rpc');
+    const level = process.env.NEUTRINO_RPC_LOG_LEVEL;
+    if (level) log.level = level;
+    fallback = log;
+  }
   return fallback;
 }
 

@@ -30,6 +30,7 @@ import { pluginsFor } from './plugins.js';
 import { coreSettings, databaseUrl, ml2Settings, quotaDefaults, readerUrl } from './settings.js';
 import { serveInBackground, type Serving } from './serve-rpc.js';
 import { serverMetrics } from './metrics.js';
+import type { Registry } from 'prom-client';
 import { healthBackends } from './health.js';
 import { registerHealthcheck } from '../api/healthcheck.js';
 import { once, openApiDocument, serveOpenApi } from '../api/openapi/index.js';
@@ -47,6 +48,8 @@ export interface NeutrinoServer {
   settled(): Promise<void>;
   /** The OpenAPI 3.1 document of what this server serves (GET /v2.0/openapi.json). */
   openapi(): Record<string, unknown>;
+  /** The registry /metrics serves ([metrics] enabled), for what runs beside the server (the aio's agents). */
+  metricsRegistry: Registry | null;
   close(): Promise<void>;
 }
 
@@ -112,7 +115,6 @@ export async function createServer(
   opts: {
     configFiles?: string[];
     authenticate?: Authenticator;
-    logger?: boolean;
     /** RPC bus: when given, the server answers the agents and notifies them. The caller owns (closes) it. */
     bus?: RpcBus | null;
     /** Told of each failed attempt to reach the database at start-up. */
@@ -178,7 +180,6 @@ export async function createServer(
     isUnavailable: isConnectionError,
     allowBulk: cfg.DEFAULT.allow_bulk,
     maxBulkItems: cfg.DEFAULT.max_bulk_items,
-    logger: opts.logger ?? false,
     routes,
     allowed,
   });
@@ -203,6 +204,7 @@ export async function createServer(
     policy,
     settled,
     openapi,
+    metricsRegistry: metrics?.registry ?? null,
     async close() {
       // HTTP first: requests in flight finish (and notify), then the agents' RPC, then what
       // those requests notified is handed to the bus before the database goes.

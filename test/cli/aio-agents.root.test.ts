@@ -155,4 +155,17 @@ describe('neutrino aio with [aio] agents (root)', { skip: gate.skip }, () => {
     const r = await runInNetns(VM, { argv: ['curl', '-s', '-m', '10', 'http://169.254.169.254/openstack/latest/meta_data.json'], timeoutMs: 20_000 });
     assert.deepEqual(JSON.parse(r.stdout), { uuid: port.device_id });
   });
+
+  it("the agents' metrics are on the server's /metrics, labelled by agent", async () => {
+    // After the VM test: the DHCP agent has started a dnsmasq, both agents have run passes.
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const count = (re: RegExp) => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
+    assert.ok(count(/^neutrino_agent_pass_duration_seconds_count\{agent="linuxbridge",[^}]*outcome="ok"\} (\d+)$/gm) > 0, 'L2 agent passes');
+    assert.ok(count(/^neutrino_agent_pass_duration_seconds_count\{agent="dhcp",kind="network",[^}]*\} (\d+)$/gm) > 0, 'DHCP network passes');
+    assert.ok(count(/^neutrino_agent_dnsmasq_actions_total\{action="started"\} (\d+)$/gm) >= 1, 'a dnsmasq started');
+    assert.match(text, /^neutrino_agent_queue_depth\{agent="linuxbridge"\} \d+$/m);
+    assert.match(text, /^neutrino_agent_kernel_commands_total\{kind="write"\} \d+$/m);
+    assert.match(text, /^neutrino_http_requests_total\{/m, "the server's own metrics too");
+    assert.doesNotMatch(text, /^neutrino_agent_process_cpu/m, 'the process is counted once, as the server');
+  });
 });

@@ -63,9 +63,14 @@ describe('neutrino command', () => {
       const first = spawnSync(BIN, ['db', 'upgrade', '--config-file', conf], { encoding: 'utf8' });
       assert.equal(first.status, 0, first.stderr);
       assert.match(first.stdout, /applied: 001_core/);
+      // Progress: each migration named as it starts, in order, before the summary.
+      const running = [...first.stdout.matchAll(/^running migration (\d{3}_\w+) \(\d+\.\d s\)$/gm)].map((m) => m[1]);
+      assert.equal(running[0], '001_core');
+      assert.deepEqual(running, first.stdout.match(/^applied: (.*)$/m)![1]!.split(', '));
       const second = spawnSync(BIN, ['db', 'upgrade', '--config-file', conf], { encoding: 'utf8' });
       assert.equal(second.status, 0, second.stderr);
       assert.match(second.stdout, /up to date/);
+      assert.doesNotMatch(second.stdout, /running migration/);
     } finally {
       rmSync(d, { recursive: true, force: true });
     }

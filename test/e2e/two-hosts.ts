@@ -80,6 +80,16 @@ async function freePort(): Promise<number> {
 }
 
 /** A `bin/neutrino` child process with its output kept (shown when a test fails). */
+let jsonLogs: string | null = null;
+/** A config file that turns on use_json, written once per test process. */
+function jsonLogsConf(): string {
+  if (!jsonLogs) {
+    jsonLogs = join(mkdtempSync(join(tmpdir(), 'neutrino-proc-')), 'json-logs.conf');
+    writeFileSync(jsonLogs, '[DEFAULT]\nuse_json = true\n');
+  }
+  return jsonLogs;
+}
+
 export class Proc {
   out = '';
   readonly child: ChildProcess;
@@ -88,7 +98,8 @@ export class Proc {
     readonly name: string,
     argv: string[],
   ) {
-    this.child = spawn(process.execPath, [BIN, ...argv], {
+    // Its log lines as JSON (use_json), for logs() to read: one more config file, last so it wins.
+    this.child = spawn(process.execPath, [BIN, ...argv, '--config-file', jsonLogsConf()], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NEUTRINO_DATAPLANE_TRACE: '' },
@@ -97,14 +108,15 @@ export class Proc {
     this.child.stderr!.on('data', (b: Buffer) => (this.out += b.toString()));
     this.exited = new Promise((r) => this.child.on('exit', (code) => r(code)));
   }
-  /** The pino log lines (JSON) printed so far. */
+  /** The log lines printed so far (use_json: oslo.log's JSON), as { msg, time, ...their fields }. */
   logs(): any[] {
     return this.out
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .map((l) => {
         try {
-          return JSON.parse(l);
+          const o = JSON.parse(l);
+          return { ...o.extra, msg: o.message, time: Math.round(o.created * 1000), level: o.levelname, name: o.name };
         } catch {
           return null;
         }

@@ -5,7 +5,8 @@
 // check_child_processes_interval. SIGTERM/SIGINT stop it and leave dnsmasq running for the next start to adopt.
 // --netns NS: the host's bridges live in that namespace (as `agent linuxbridge --netns`).
 import { hostname } from 'node:os';
-import { pino } from 'pino';
+import { getLogger } from '../../core/log.js';
+import { configureLogging } from '../../config/log.js';
 import type { Config } from '../../config/index.js';
 import { busFromConfig } from '../../rpc/from-config.js';
 import type { RpcBus, RpcLogger } from '../../rpc/index.js';
@@ -41,7 +42,8 @@ export function dhcpAgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, ne
 }
 
 export async function runDhcpAgent(cfg: Config, o: { debug?: boolean; netns?: string } = {}): Promise<DhcpAgent> {
-  const log = pino({ level: o.debug || cfg.DEFAULT.debug ? 'debug' : 'info' });
+  configureLogging(cfg, { debug: o.debug, binary: 'neutrino-dhcp-agent' });
+  const log = getLogger('neutrino.agent.dhcp');
   const bus = busFromConfig(cfg, log);
   const host = cfg.DEFAULT.host || hostname();
   const agent = dhcpAgentFromConfig(cfg, bus, log, o.netns, await agentMetricsFromConfig(cfg, log));

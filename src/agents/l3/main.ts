@@ -11,7 +11,8 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { getLogger } from '../../core/log.js';
+import { configureLogging } from '../../config/log.js';
 import { ConfigError, type Config } from '../../config/index.js';
 import { busFromConfig } from '../../rpc/from-config.js';
 import type { RpcBus, RpcLogger } from '../../rpc/index.js';
@@ -63,7 +64,8 @@ export function l3AgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, netn
 }
 
 export async function runL3Agent(cfg: Config, o: { debug?: boolean; netns?: string } = {}): Promise<L3Agent> {
-  const log = pino({ level: o.debug || cfg.DEFAULT.debug ? 'debug' : 'info' });
+  configureLogging(cfg, { debug: o.debug, binary: 'neutrino-l3-agent' });
+  const log = getLogger('neutrino.agent.l3');
   const bus = busFromConfig(cfg, log);
   const agent = l3AgentFromConfig(cfg, bus, log, o.netns);
   const t0 = Date.now();

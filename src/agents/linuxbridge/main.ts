@@ -9,7 +9,8 @@
 // (and its RPC connection) stays in the caller's; the end-to-end tests simulate hosts that way.
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { pino } from 'pino';
+import { getLogger } from '../../core/log.js';
+import { configureLogging } from '../../config/log.js';
 import { agentMetricsFromConfig } from '../metrics.js';
 import { ConfigError, loadConfig, parseMappings, type Config } from '../../config/index.js';
 import { busFromConfig } from '../../rpc/from-config.js';
@@ -80,7 +81,8 @@ export function agentOptionsFromConfig(cfg: Config) {
 export async function runLinuxBridgeAgent(argv: string[]): Promise<LinuxBridgeAgent> {
   const args = parseLbArgs(argv);
   const cfg = loadConfig(args.configFiles, {});
-  const log = pino({ level: args.debug || cfg.DEFAULT.debug ? 'debug' : 'info' });
+  configureLogging(cfg, { debug: args.debug, binary: 'neutrino-linuxbridge-agent' });
+  const log = getLogger('neutrino.agent.linuxbridge');
   const bus = busFromConfig(cfg, log);
   const host = args.host || cfg.DEFAULT.host || hostname();
   const metrics = await agentMetricsFromConfig(cfg, log);

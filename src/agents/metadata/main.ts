@@ -11,7 +11,8 @@
 import cluster from 'node:cluster';
 import { existsSync, unlinkSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
-import { pino } from 'pino';
+import { getLogger } from '../../core/log.js';
+import { configureLogging } from '../../config/log.js';
 import type { Config } from '../../config/index.js';
 import { busFromConfig } from '../../rpc/from-config.js';
 import { metadataProxyOptions } from './proxy.js';
@@ -40,7 +41,8 @@ export function metadataSettings(cfg: Config): Omit<MetadataAgentOptions, 'bus' 
 }
 
 export async function runMetadataAgent(cfg: Config, o: { debug?: boolean } = {}): Promise<void> {
-  const log = pino({ level: o.debug || cfg.DEFAULT.debug ? 'debug' : 'info' });
+  configureLogging(cfg, { debug: o.debug, binary: 'neutrino-metadata-agent' });
+  const log = getLogger('neutrino.agent.metadata');
   const workers = metadataWorkers(cfg);
   if (cluster.isWorker || workers <= 1) {
     const bus = busFromConfig(cfg, log);
