@@ -23,6 +23,7 @@ lib=$root/usr/lib/neutrino
 install -d "$lib/bin" "$lib/dist" "$root/usr/bin" "$root/lib/systemd/system" "$root/etc/neutrino" "$root/etc/logrotate.d" "$root/DEBIAN"
 cp bin/neutrino "$lib/bin/"
 cp -r dist/src "$lib/dist/src"
+install -d "$lib/src/api/ui" && cp -r src/api/ui/page "$lib/src/api/ui/page" # the /ui/ page, served as written
 cp package.json "$lib/"
 # The production dependencies as npm resolved them here (npm ls reads node_modules only).
 npm ls --omit=dev --all --parseable | tail -n +2 | sed "s|^$PWD/||" | xargs cp -a --parents -t "$lib"

@@ -90,6 +90,10 @@ describe('the Debian package', { skip: process.getuid?.() !== 0 ? 'needs root (a
         throw new Error(`${e.message}\n--- server output ---\n${out}`);
       });
       assert.deepEqual(body, { networks: [] });
+      for (const page of ['/ui/', '/ui/vendor/preact.mjs']) {
+        const r = await fetch(`http://127.0.0.1:${port}${page}`);
+        assert.equal(r.status, 200, `the topology page's ${page} is in the package`);
+      }
       assert.ok(existsSync('/var/lib/neutrino/neutrino.sqlite'), 'its database in the state directory, written as the neutrino user');
     } finally {
       server.kill('SIGTERM');

@@ -57,6 +57,10 @@ describe('npm pack', () => {
         throw new Error(`${e.message}\n--- output ---\n${out}`);
       });
       assert.deepEqual(body, { networks: [] });
+      for (const page of ['/ui/', '/ui/vendor/preact.mjs']) {
+        const r = await fetch(`http://127.0.0.1:${port}${page}`);
+        assert.equal(r.status, 200, `the topology page's ${page} is in the package`);
+      }
       assert.match(
         out,
         new RegExp(`^\\S+ \\S+ ${aio.pid} INFO neutrino\\.server \\[-\\] neutrino server listening`, 'm'),
