@@ -284,6 +284,24 @@ export class CollectionController {
     return { status: 201, body: bulk ? { [this.def.collection]: shown } : { [this.def.name]: shown[0] } };
   }
 
+  /**
+   * The list body's array as JSON text written by the handler's database (listJson), when the
+   * caller may see every item and every attribute whatever their values (decided once here from
+   * the policy, not per row) and no fields, page or parent narrow it; otherwise null (list()).
+   */
+  async listJson(ctx: RequestContext, q: ListQuery, parentId?: string): Promise<string | null> {
+    if (!this.handler.listJson || parentId !== undefined || q.fields.length || q.limit !== null || q.marker || q.pageReverse) return null;
+    const creds = credentialsOf(ctx);
+    if (!this.policy.allowsAnyTarget(`get_${this.policyName}`, creds)) return null;
+    const plan = this.presentPlan([]);
+    for (const [, rule] of plan) if (rule !== null && !this.policy.allowsAnyTarget(rule, creds)) return null;
+    return this.handler.listJson(
+      ctx,
+      q,
+      plan.map(([name]) => name),
+    );
+  }
+
   async list(ctx: RequestContext, q: ListQuery, parentId?: string): Promise<Rec[]> {
     if (parentId !== undefined && this.def.parent) {
       // A sub-resource's list: its parent must be visible, and only its children are listed.
