@@ -265,8 +265,15 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
       });
     }
     if (ops.has('show')) {
-      app.get<P>(`${base}/:id`, async (req) => {
+      app.get<P>(`${base}/:id`, async (req, reply) => {
         const params = parseQueryString(req.url.split('?')[1] ?? '');
+        const raw = await c.showJson(
+          ctx(req),
+          req.params.id,
+          (params.fields ?? []).filter((f) => f),
+          parentOf(req),
+        );
+        if (raw !== null) return reply.header('content-type', 'application/json; charset=utf-8').send(raw);
         return c.show(
           ctx(req),
           req.params.id,
