@@ -1,7 +1,7 @@
 // Ports in the ML2 plugin: MAC and fixed IP allocation (unique per network/subnet, enforced by
 // the database), port security, allowed address pairs, extra DHCP options and binding fields.
 import { randomUUID } from 'node:crypto';
-import { sql, type RawBuilder, type SqlBool } from 'kysely';
+import { CompiledQuery, sql, type RawBuilder, type SqlBool } from 'kysely';
 import type { ListQuery } from '../../core/list-query.js';
 import { jsonSqlOf, type JsonExpr, type JsonSql } from '../common/json-sql.js';
 import type { RequestContext } from '../../core/context.js';
@@ -84,6 +84,25 @@ export class PortHandler extends TableResource<'ports'> {
     return this.toDicts(db, rows, fields);
   }
 
+  /** keys joined by NUL -> the SQL text of one port's JSON by id. */
+  private readonly showSql = new Map<string, string | null>();
+
+  /** A query for one id alone, from a caller whose scope is every port. */
+  private isOneById(ctx: RequestContext, q: ListQuery): boolean {
+    const t = q.tagFilters;
+    return (
+      this.scope(ctx) === null &&
+      Object.keys(q.filters).length === 1 &&
+      q.sorts.length === 0 &&
+      !q.marker &&
+      q.limit === null &&
+      !t.tags?.length &&
+      !t.tagsAny?.length &&
+      !t.notTags?.length &&
+      !t.notTagsAny?.length
+    );
+  }
+
   /** keys joined by NUL -> the row's JSON expression, or null (the generic path). */
   private readonly jsonExprs = new Map<string, JsonExpr | null>();
 
@@ -102,6 +121,21 @@ export class PortHandler extends TableResource<'ports'> {
     }
     if (!expr) return null;
     const db = this.m.db.reader;
+    const byId = q.filters.id;
+    if (byId?.length === 1 && typeof byId[0] === 'string' && this.isOneById(ctx, q)) {
+      // A show: its statement is compiled once (the expression is a few hundred nodes to compile).
+      let one = this.showSql.get(cacheKey);
+      if (one === undefined) {
+        const c = db.selectFrom('ports').select(expr.as('j')).where('ports.id', '=', '').compile();
+        // Only the id may be a parameter (a fragment with values of its own is compiled each time).
+        one = c.parameters.length === 1 ? c.sql : null;
+        this.showSql.set(cacheKey, one);
+      }
+      if (one !== null) {
+        const r = await db.executeQuery<{ j: string }>(CompiledQuery.raw(one, [byId[0]]));
+        return r.rows.length ? `[${r.rows[0]!.j}]` : '[]';
+      }
+    }
     const qb = await this.listQuery(ctx, q, db);
     const rows = (await qb.clearSelect().select(expr.as('j')).execute()) as unknown as Array<{ j: string }>;
     if (q.pageReverse) rows.reverse();
