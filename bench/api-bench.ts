@@ -8,7 +8,7 @@
 //                    [--networks 200] [--list-runs 7] [--ops 2000] [--quota -1] [--warmup 1000]
 //                    [--routers 200] [--fips 500] [--sgs 50] [--sg-rules 1000] [--address-groups 50] [--ag-addresses 1000]
 //                    [--only ports,routers,...] [--json out.json]
-//                    [--server-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--keep]
+//                    [--server-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"] [--database URL] [--no-floors] [--keep]
 //
 // Without --endpoint it starts `bin/neutrino aio` as a child process on a free port with SQLite
 // in a temporary directory (no auth) and stops it, and removes the directory, at the end.
@@ -16,6 +16,9 @@
 // endpoint pass --token. The project's quotas are raised for the run and restored afterwards.
 // When the benchmark started the server, each row also shows the server's CPU time per operation
 // (from /proc), which varies much less than latency on a busy machine.
+// Beside the port rows it prints the floors (bench/floors.ts) measured in the same run and the
+// ratio to them: the database building the list's JSON body itself, one-row SQLite write
+// transactions, Fastify's trivial request at the same concurrency.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -30,6 +33,7 @@ import { intOption, parseOptions } from '../src/config/command-line.js';
 import { waitFor } from './wait.js';
 import { Progress } from './progress.js';
 import { compareCounts, RequestTally, scrapeRequestCounts } from './metrics-check.js';
+import { measureHttpFloor, measureListFloor, measureTxFloor, type HttpFloor, type ListFloor } from './floors.js';
 
 // ---- options ----------------------------------------------------------------------------------
 
@@ -49,6 +53,8 @@ interface Options {
   project: string;
   serverNodeArgs: string[];
   serverRoot?: string;
+  database?: string;
+  floors: boolean;
   keep: boolean;
   quiet: boolean;
   progress: boolean;
@@ -79,8 +85,10 @@ const USAGE = `usage: node dist/bench/api-bench.js [options]
   --project ID            project the resources belong to (default a random one)
   --token T               X-Auth-Token to send instead of no-auth headers
   --json FILE             also write the results as JSON
-  --server-node-args STR  extra node flags for the started server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
+  --server-node-args=STR extra node flags for the started server (e.g. --server-node-args="--cpu-prof --cpu-prof-dir=/tmp/p")
   --server-root DIR       start bin/neutrino of another (built) checkout, e.g. a baseline to compare with
+  --database URL          the started server's [database] connection (default SQLite in its state directory)
+  --no-floors             do not measure the floors (list body built by the database, one-row transactions, Fastify)
   --routers N             routers created, updated, given interfaces and gateways, deleted (default 200)
   --fips N                floating IPs created, associated, disassociated, listed, deleted (default 500)
   --sgs N                 security groups created, listed and deleted (default 50)
@@ -111,6 +119,8 @@ function optionsFrom(argv: string[]): Options {
     json: str,
     'server-node-args': str,
     'server-root': str,
+    database: str,
+    'no-floors': { type: 'boolean' },
     routers: str,
     fips: str,
     sgs: str,
@@ -151,6 +161,7 @@ function optionsFrom(argv: string[]): Options {
     project: v.project ?? randomUUID().replace(/-/g, ''),
     serverNodeArgs: (v['server-node-args'] ?? '').split(/\s+/).filter(Boolean),
     keep: v.keep ?? false,
+    floors: !(v['no-floors'] ?? false),
     quiet: v.quiet ?? false,
     progress: v.progress ?? false,
     routers: intOption(v.routers, 'routers', 0, 200),
@@ -164,6 +175,7 @@ function optionsFrom(argv: string[]): Options {
     ...(v.token !== undefined ? { token: v.token } : {}),
     ...(v.json !== undefined ? { json: v.json } : {}),
     ...(v['server-root'] !== undefined ? { serverRoot: v['server-root'] } : {}),
+    ...(v.database !== undefined ? { database: v.database } : {}),
   };
 }
 
@@ -187,6 +199,8 @@ class Client {
     endpoint: string,
     private readonly headers: Record<string, string>,
     sockets: number,
+    /** Whether its requests count in `sent` (not those to the floors' Fastify). */
+    private readonly tally = true,
   ) {
     this.url = new URL(endpoint);
     this.mod = this.url.protocol === 'https:' ? https : http;
@@ -213,7 +227,7 @@ class Client {
           const parts: Buffer[] = [];
           r.on('data', (c: Buffer) => parts.push(c));
           r.on('end', () => {
-            sent.add(method, path, r.statusCode ?? 0);
+            if (this.tally) sent.add(method, path, r.statusCode ?? 0);
             res({ status: r.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8'), ms: performance.now() - t0 });
           });
           r.on('error', rej);
@@ -254,6 +268,11 @@ interface Result {
   wall_ms: number;
   /** CPU time the started server spent per unit (user + system, from /proc), when known. */
   server_cpu_ms?: number;
+  /** The floor this row is compared with (bench/floors.ts), in ms per unit, and what it is. */
+  floor_ms?: number;
+  floor?: string;
+  /** server_cpu_ms (else p50_ms for lists) over floor_ms. */
+  x_floor?: number;
   note?: string;
 }
 
@@ -265,6 +284,8 @@ let showProgress = false;
 // CPU time of the server the benchmark started, read from /proc/<pid>/stat (Linux): unlike
 // latency it hardly moves when other processes compete for the machine.
 let serverPid: number | undefined;
+/** The started server's database (for the list floor). */
+let serverDatabaseUrl: string | undefined;
 const CLOCK_TICKS_MS = 10; // USER_HZ is 100 on Linux
 let phaseCpu: number | undefined;
 
@@ -314,6 +335,13 @@ function record(op: string, lat: number[], wallMs: number, opts: { rate?: boolea
 
 const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
 
+/** Puts a floor beside a row: the ratio of its server CPU per unit (or `value`) to `floorMs`. */
+function againstFloor(r: Result, floorMs: number, what: string, value = r.server_cpu_ms): void {
+  r.floor_ms = round(floorMs, 3);
+  r.floor = what;
+  if (value !== undefined && floorMs > 0) r.x_floor = round(value / floorMs, 2);
+}
+
 /** Runs fn(0..n-1) with `c` requests in flight; returns latencies and wall time. */
 async function pool(n: number, c: number, fn: (i: number) => Promise<{ ms: number }>): Promise<{ lat: number[]; wall: number }> {
   const lat: number[] = [];
@@ -350,14 +378,21 @@ function freePort(): Promise<number> {
 interface Started {
   endpoint: string;
   pid: number;
+  /** The server's database, where the list floor is measured. */
+  databaseUrl: string;
   stop(): Promise<void>;
 }
 
-async function startServer(nodeArgs: string[], serverRoot?: string): Promise<Started> {
+async function startServer(nodeArgs: string[], serverRoot?: string, database?: string): Promise<Started> {
   const root = serverRoot ? resolve(serverRoot) : resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
   const state = mkdtempSync(join(tmpdir(), 'neutrino-bench-'));
   const port = await freePort();
   const logPath = join(state, 'server.log');
+  const configArgs: string[] = [];
+  if (database) {
+    writeFileSync(join(state, 'bench.conf'), `[database]\nconnection = ${database}\n`);
+    configArgs.push('--config-file', join(state, 'bench.conf'));
+  }
   const logFd = openSync(logPath, 'a');
   // Run bin/neutrino with this node and the node flags of its #! line, as ./bin/neutrino would.
   const bin = join(root, 'bin', 'neutrino');
@@ -365,7 +400,7 @@ async function startServer(nodeArgs: string[], serverRoot?: string): Promise<Sta
   const binFlags = shebang ? shebang[1]!.trim().split(/\s+/).filter(Boolean) : [];
   const child: ChildProcess = spawn(
     process.execPath,
-    [...binFlags, ...nodeArgs, bin, 'aio', '--bind-host', '127.0.0.1', '--bind-port', String(port), '--state-path', state],
+    [...binFlags, ...nodeArgs, bin, 'aio', '--bind-host', '127.0.0.1', '--bind-port', String(port), '--state-path', state, ...configArgs],
     {
       // Logs go to a file: a pipe would be a socket, which the server cannot open as /dev/stderr.
       cwd: root,
@@ -414,7 +449,8 @@ async function startServer(nodeArgs: string[], serverRoot?: string): Promise<Sta
         if (exited) throw new Error('the server exited during start-up');
         return answers();
       },
-      30_000,
+      // Migrating an empty PostgreSQL or MariaDB database takes a while on a busy machine.
+      120_000,
       100,
     );
   } catch (e) {
@@ -422,7 +458,7 @@ async function startServer(nodeArgs: string[], serverRoot?: string): Promise<Sta
     await stop();
     throw new Error(`${(e as Error).message}:\n${text}`);
   }
-  return { endpoint, pid: child.pid!, stop };
+  return { endpoint, pid: child.pid!, stop, databaseUrl: database ?? `sqlite:///${join(state, 'neutrino.sqlite')}` };
 }
 
 // ---- scenario ---------------------------------------------------------------------------------
@@ -540,13 +576,34 @@ async function portScenarios({ c, o, tag, cleanup, memberHeaders }: Scenario): P
     if (portIds.length) await pool(portIds.length, o.concurrency, (i) => c.call('DELETE', `/v2.0/ports/${portIds[i]}`, undefined, 204));
   });
 
+  // Floors of the write and show rows, measured now, on the same machine in the same state.
+  let tx: { perS: number; ms: number } | undefined;
+  let http: HttpFloor | undefined;
+  if (o.floors) {
+    tx = measureTxFloor(5000);
+    http = await measureHttpFloor(o.concurrency, 5000, (endpoint) => {
+      const fc = new Client(endpoint, {}, o.concurrency, false);
+      return { get: () => fc.request('GET', '/'), close: () => fc.close() };
+    });
+    log(
+      `floors: SQLite ${Math.round(tx.perS)} one-row transactions/s (WAL, synchronous NORMAL); Fastify ${Math.round(http.perS)} trivial requests/s at c=${o.concurrency}, ${http.cpuMs.toFixed(3)} ms CPU each`,
+    );
+  }
+  /** A write's floor: Fastify's trivial request plus one one-row transaction. */
+  const writeFloor = (res: Result) => {
+    if (tx && http) againstFloor(res, http.cpuMs + tx.ms, `http ${http.cpuMs.toFixed(3)} + tx ${tx.ms.toFixed(3)}`);
+  };
+  const readFloor = (res: Result) => {
+    if (http) againstFloor(res, http.cpuMs, `http ${http.cpuMs.toFixed(3)}`);
+  };
+
   log(`ports: ${o.ports} single creates at c=${o.concurrency}`);
   let r = await pool(o.ports, o.concurrency, async (i) => {
     const x = await c.call('POST', '/v2.0/ports', { port: { network_id: net.id, name: `p${i}`, device_id: `dev-${tag}-${i % 50}` } }, 201);
     portIds.push(x.body.port.id);
     return x;
   });
-  record(`port create (c=${o.concurrency})`, r.lat, r.wall);
+  writeFloor(record(`port create (c=${o.concurrency})`, r.lat, r.wall));
 
   const fill = Math.max(0, o.listPorts - portIds.length);
   if (fill > 0) {
@@ -559,12 +616,17 @@ async function portScenarios({ c, o, tag, cleanup, memberHeaders }: Scenario): P
       for (const p of x.body.ports) portIds.push(p.id);
       return x;
     });
-    record(`port bulk create (${o.bulkSize}/req, c=2)`, r.lat, r.wall, { units: fill, note: 'per_s counts ports' });
+    writeFloor(record(`port bulk create (${o.bulkSize}/req, c=2)`, r.lat, r.wall, { units: fill, note: 'per_s counts ports' }));
   }
 
   const total = portIds.length;
   if (o.listRuns > 0) log(`list ${total} ports, ${o.listRuns} runs each`);
-  const list = async (name: string, path: string, extra?: Record<string, string>) => {
+  let listFloor: ListFloor | undefined;
+  if (o.floors && o.listRuns > 0 && serverDatabaseUrl) {
+    listFloor = await measureListFloor(serverDatabaseUrl, net.id, o.listRuns);
+    log(`floor: the database builds the ${total}-port list body itself in ${listFloor.ms.toFixed(1)} ms (${(listFloor.bytes / 1e6).toFixed(1)} MB)`);
+  }
+  const list = async (name: string, path: string, extra?: Record<string, string>, floor = true) => {
     if (o.listRuns === 0) return;
     const lat: number[] = [];
     let bytes = 0;
@@ -577,25 +639,26 @@ async function portScenarios({ c, o, tag, cleanup, memberHeaders }: Scenario): P
       bytes = x.text.length;
       lat.push(x.ms);
     }
-    record(
+    const res = record(
       name,
       lat,
       lat.reduce((a, b) => a + b, 0),
       { rate: false, note: `${(bytes / 1e6).toFixed(1)} MB` },
     );
+    if (listFloor && floor) againstFloor(res, listFloor.ms, `db json ${listFloor.ms.toFixed(1)}`, res.p50_ms);
   };
   await list(`port list (${total}, full)`, `/v2.0/ports?network_id=${net.id}`);
-  await list(`port list (${total}, fields=id)`, `/v2.0/ports?network_id=${net.id}&fields=id`);
+  await list(`port list (${total}, fields=id)`, `/v2.0/ports?network_id=${net.id}&fields=id`, undefined, false);
   if (memberHeaders) await list(`port list (${total}, non-admin)`, `/v2.0/ports?network_id=${net.id}`, memberHeaders);
-  if (!o.endpoint) await list(`port list (${total}, all)`, '/v2.0/ports');
+  if (!o.endpoint) await list(`port list (${total}, all)`, '/v2.0/ports', undefined, false);
 
   const nOps = Math.min(o.ops, total);
   if (nOps > 0) {
     log(`ports: ${nOps} shows and updates at c=${o.concurrency}`);
     r = await pool(nOps, o.concurrency, (i) => c.call('GET', `/v2.0/ports/${portIds[i]}`, undefined, 200));
-    record(`port show (c=${o.concurrency})`, r.lat, r.wall);
+    readFloor(record(`port show (c=${o.concurrency})`, r.lat, r.wall));
     r = await pool(nOps, o.concurrency, (i) => c.call('PUT', `/v2.0/ports/${portIds[i]}`, { port: { name: `q${i}` } }, 200));
-    record(`port update (c=${o.concurrency})`, r.lat, r.wall);
+    writeFloor(record(`port update (c=${o.concurrency})`, r.lat, r.wall));
     r = await pool(50, o.concurrency, (i) => c.call('GET', `/v2.0/ports?device_id=dev-${tag}-${i % 50}`, undefined, 200));
     record(`port list by device_id (${Math.round(total / 50)} each)`, r.lat, r.wall);
   }
@@ -604,7 +667,7 @@ async function portScenarios({ c, o, tag, cleanup, memberHeaders }: Scenario): P
     log(`ports: ${total} deletes at c=${o.concurrency}`);
     const ids = portIds.splice(0);
     r = await pool(ids.length, o.concurrency, (i) => c.call('DELETE', `/v2.0/ports/${ids[i]}`, undefined, 204));
-    record(`port delete (c=${o.concurrency})`, r.lat, r.wall);
+    writeFloor(record(`port delete (c=${o.concurrency})`, r.lat, r.wall));
   }
 }
 
@@ -924,7 +987,7 @@ async function addressGroupScenarios(x: Scenario, undo: Undo): Promise<void> {
 }
 
 function table(rows: Result[]): string {
-  const head = ['operation', 'n', 'per s', 'p50 ms', 'p95 ms', 'p99 ms', 'srv cpu ms', 'note'];
+  const head = ['operation', 'n', 'per s', 'p50 ms', 'p95 ms', 'p99 ms', 'srv cpu ms', 'floor (ms)', 'x floor', 'note'];
   const body = rows.map((r) => [
     r.op,
     String(r.n),
@@ -933,6 +996,8 @@ function table(rows: Result[]): string {
     r.p95_ms.toFixed(2),
     r.p99_ms.toFixed(2),
     r.server_cpu_ms === undefined ? '' : r.server_cpu_ms.toFixed(2),
+    r.floor ?? '',
+    r.x_floor === undefined ? '' : `${r.x_floor.toFixed(2)}x`,
     r.note ?? '',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
@@ -971,9 +1036,10 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
   try {
     if (!o.endpoint) {
-      server = await startServer(o.serverNodeArgs, o.serverRoot);
+      server = await startServer(o.serverNodeArgs, o.serverRoot, o.database);
       serverPid = server.pid;
-      log(`started neutrino aio at ${server.endpoint} (SQLite, no-auth)`);
+      serverDatabaseUrl = server.databaseUrl;
+      log(`started neutrino aio at ${server.endpoint} (${o.database ? server.databaseUrl.split(':')[0] : 'SQLite'}, no-auth)`);
     }
     const endpoint = o.endpoint ?? server!.endpoint;
     const t0 = performance.now();
@@ -981,7 +1047,7 @@ async function main(): Promise<void> {
     await run(o, endpoint);
     await checkMetrics(endpoint, countedBefore, !o.endpoint);
     const summary = {
-      endpoint: o.endpoint ?? 'neutrino aio (SQLite, started by the benchmark)',
+      endpoint: o.endpoint ?? `neutrino aio (${o.database ? o.database.split(':')[0] : 'SQLite'}, started by the benchmark)`,
       node: process.version,
       concurrency: o.concurrency,
       ports: o.ports,

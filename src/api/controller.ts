@@ -284,6 +284,46 @@ export class CollectionController {
     return { status: 201, body: bulk ? { [this.def.collection]: shown } : { [this.def.name]: shown[0] } };
   }
 
+  /**
+   * The list body's array as JSON text written by the handler's database (listJson), when the
+   * caller may see every item and every attribute whatever their values (decided once here from
+   * the policy, not per row) and no fields, page or parent narrow it; otherwise null (list()).
+   */
+  async listJson(ctx: RequestContext, q: ListQuery, parentId?: string): Promise<string | null> {
+    if (parentId !== undefined || q.fields.length || q.limit !== null || q.marker || q.pageReverse) return null;
+    const keys = this.seesEverything(ctx);
+    return keys && this.handler.listJson!(ctx, q, keys);
+  }
+
+  /**
+   * show() as JSON text (`{"port":{...}}`) written by the database, on the same terms as
+   * listJson(): one query instead of the item's and each of its lists'. Null: take show().
+   */
+  async showJson(ctx: RequestContext, id: string, fields: string[], parentId?: string): Promise<string | null> {
+    if (parentId !== undefined || fields.length) return null;
+    const keys = this.seesEverything(ctx);
+    if (!keys) return null;
+    const q: ListQuery = { filters: { id: [id] }, fields: [], sorts: [], limit: null, marker: null, pageReverse: false, tagFilters: {} };
+    const text = await this.handler.listJson!(ctx, q, keys);
+    if (text === null) return null;
+    if (text === '[]') throw this.handler.notFound(id);
+    return `{"${this.def.name}":${text.slice(1, -1)}}`;
+  }
+
+  /**
+   * The attributes to show when the caller may see every item and every attribute whatever their
+   * values, decided once from the policy (not per item), and the handler can write them in SQL;
+   * otherwise null.
+   */
+  private seesEverything(ctx: RequestContext): string[] | null {
+    if (!this.handler.listJson) return null;
+    const creds = credentialsOf(ctx);
+    if (!this.policy.allowsAnyTarget(`get_${this.policyName}`, creds)) return null;
+    const plan = this.presentPlan([]);
+    for (const [, rule] of plan) if (rule !== null && !this.policy.allowsAnyTarget(rule, creds)) return null;
+    return plan.map(([name]) => name);
+  }
+
   async list(ctx: RequestContext, q: ListQuery, parentId?: string): Promise<Rec[]> {
     if (parentId !== undefined && this.def.parent) {
       // A sub-resource's list: its parent must be visible, and only its children are listed.

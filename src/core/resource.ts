@@ -13,6 +13,12 @@ export interface ResourceHandler {
   /** The full dict, or null when it does not exist or the caller's scope cannot see it. */
   get(ctx: RequestContext, id: string): Promise<Rec | null>;
   list(ctx: RequestContext, q: ListQuery): Promise<Rec[]>;
+  /**
+   * The list as JSON text (`[{...},...]`), written by the database, with exactly the attributes
+   * `keys` (in that order) that list() would give, for a caller who may see all of them; null
+   * when it cannot (an attribute it does not know): the caller then takes list().
+   */
+  listJson?(ctx: RequestContext, q: ListQuery, keys: readonly string[]): Promise<string | null>;
   /** `body` holds only the attributes the request gave; `expectRevision` comes from If-Match. */
   update(ctx: RequestContext, id: string, body: Rec, expectRevision?: number): Promise<Rec>;
   delete(ctx: RequestContext, id: string, expectRevision?: number): Promise<void>;

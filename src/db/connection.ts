@@ -134,6 +134,10 @@ function openOne(url: string, poolOptions: PoolOptions): Db {
   if (p.dialect === 'sqlite') {
     const sqlite = new SqliteDatabase(p.file!);
     sqlite.pragma('journal_mode = WAL');
+    // WAL with synchronous NORMAL: a commit is in the WAL file when COMMIT returns, so it survives
+    // the process being killed; the WAL is fsynced at checkpoints, not per commit, so a power cut
+    // or kernel crash may lose the last commits (never consistency). FULL would fsync every
+    // commit, which on this single writer costs more than all the rest of a port create.
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 10000');

@@ -117,6 +117,23 @@ export class PolicyEngine implements RuleResolver {
   }
 
   /**
+   * Whether `creds` may perform `action` on any target at all: true only when the rule passes
+   * without reading the target (so a list can decide it once per request, not per row).
+   */
+  allowsAnyTarget(action: string, creds: PolicyCredentials): boolean {
+    if (this.adminBypass && creds.is_admin === true) return true;
+    if (this.enforceScope && !this.inScope(action, creds)) return false;
+    let read = false;
+    const probe = new Proxy({} as Target, {
+      get: () => ((read = true), undefined),
+      has: () => ((read = true), false),
+      ownKeys: () => ((read = true), []),
+      getOwnPropertyDescriptor: () => ((read = true), undefined),
+    });
+    return this.resolve(action)(probe, creds, this) && !read;
+  }
+
+  /**
    * Whether the token's scope fits `action` (oslo's scope_types check): true
    * for a project-scoped token, or an action that is not a project-scoped
    * default. Consulted by check() only when enforce_scope is on.

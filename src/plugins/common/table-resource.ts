@@ -124,13 +124,18 @@ export abstract class TableResource<T extends TableName> implements ResourceHand
 
   async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
     const db = this.db.reader;
-    const { qb: filtered, rest } = applyColumnFilters(this.scoped(ctx, db), this.table, this.columns, q.filters);
-    let qb = this.filterRest(ctx, filtered, rest);
-    if (this.def.taggable) qb = applyTagFilters(qb, this.table, q.tagFilters);
-    qb = await applySortAndPage(db, qb, this.table, this.columns, q, this.markerNotFoundType());
+    const qb = await this.listQuery(ctx, q, db);
     const rows = await this.listRows(db, qb);
     if (q.pageReverse) rows.reverse();
     return this.dictsOf(ctx, db, rows, q.fields);
+  }
+
+  /** The rows a list returns (scope, filters, sort keys, marker and limit), every column selected. */
+  protected async listQuery(ctx: RequestContext, q: ListQuery, db: Reader): Promise<TableQuery<T>> {
+    const { qb: filtered, rest } = applyColumnFilters(this.scoped(ctx, db), this.table, this.columns, q.filters);
+    let qb = this.filterRest(ctx, filtered, rest);
+    if (this.def.taggable) qb = applyTagFilters(qb, this.table, q.tagFilters);
+    return applySortAndPage(db, qb, this.table, this.columns, q, this.markerNotFoundType());
   }
 
   /** Runs a list's query (a hot list may read its rows faster: db/rows.ts). */

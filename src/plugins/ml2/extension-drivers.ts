@@ -10,6 +10,7 @@ import type { Rec } from '../../core/resource.js';
 import type { PortTable } from '../../db/schema.js';
 import type { Reader, Tx } from '../../db/tx.js';
 import type { FixedIp } from './ip-allocator.js';
+import type { JsonExpr, JsonSql } from '../common/json-sql.js';
 
 export interface Ml2ExtensionDriver {
   /** Before the network row is written: may refuse, or settle the body's values (defaults). */
@@ -28,6 +29,13 @@ export interface Ml2ExtensionDriver {
   extendNetworkDicts?(db: Reader, dicts: Rec[]): Promise<void>;
   /** `want(name)`: whether the caller asked for that attribute (a list's ?fields=). */
   extendPortDicts?(db: Reader, dicts: Rec[], want: (name: string) => boolean): Promise<void>;
+  /**
+   * What extendPortDicts adds, as SQL giving each attribute's JSON text for a row of `ports`
+   * (NULL: not set on that port; null: never set), for lists written by the database
+   * (PortHandler.listJson). A driver with extendPortDicts and without this sends port lists
+   * down the generic path.
+   */
+  portJson?(j: JsonSql): Record<string, JsonExpr | null>;
   processCreateFloatingip?(tx: Tx, ctx: RequestContext, body: Rec): Promise<void>;
   processUpdateFloatingip?(tx: Tx, ctx: RequestContext, id: string, body: Rec): Promise<void>;
   extendFloatingipDicts?(db: Reader, dicts: Rec[]): Promise<void>;

@@ -1,7 +1,9 @@
 // Ports in the ML2 plugin: MAC and fixed IP allocation (unique per network/subnet, enforced by
 // the database), port security, allowed address pairs, extra DHCP options and binding fields.
 import { randomUUID } from 'node:crypto';
-import { sql, type SqlBool } from 'kysely';
+import { CompiledQuery, sql, type RawBuilder, type SqlBool } from 'kysely';
+import type { ListQuery } from '../../core/list-query.js';
+import { jsonSqlOf, type JsonExpr, type JsonSql } from '../common/json-sql.js';
 import type { RequestContext } from '../../core/context.js';
 import { GENERATE_MAC, portDef } from '../../definitions/port.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
@@ -84,6 +86,89 @@ export class PortHandler extends TableResource<'ports'> {
     return this.toDicts(db, rows, fields);
   }
 
+  /** keys joined by NUL -> the SQL text of one port's JSON by id. */
+  private readonly showSql = new Map<string, string | null>();
+
+  /** A query for one id alone, from a caller whose scope is every port. */
+  private isOneById(ctx: RequestContext, q: ListQuery): boolean {
+    const t = q.tagFilters;
+    return (
+      this.scope(ctx) === null &&
+      Object.keys(q.filters).length === 1 &&
+      q.sorts.length === 0 &&
+      !q.marker &&
+      q.limit === null &&
+      !t.tags?.length &&
+      !t.tagsAny?.length &&
+      !t.notTags?.length &&
+      !t.notTagsAny?.length
+    );
+  }
+
+  /** keys joined by NUL -> the row's JSON expression, or null (the generic path). */
+  private readonly jsonExprs = new Map<string, JsonExpr | null>();
+
+  /**
+   * The list written by the database (issue 14): one JSON text per port, the attributes `keys`
+   * in order, each from portJsonParts() or an extension driver's portJson(). Anything else (an
+   * attribute nobody here writes in SQL, a driver that extends port dicts without saying how in
+   * SQL, a dialect without a JSON writer) gives null, and the list takes the generic path.
+   */
+  async listJson(ctx: RequestContext, q: ListQuery, keys: readonly string[]): Promise<string | null> {
+    const cacheKey = keys.join('\0');
+    let expr = this.jsonExprs.get(cacheKey);
+    if (expr === undefined) {
+      expr = this.portJsonExpr(keys);
+      this.jsonExprs.set(cacheKey, expr);
+    }
+    if (!expr) return null;
+    const db = this.m.db.reader;
+    const byId = q.filters.id;
+    if (byId?.length === 1 && typeof byId[0] === 'string' && this.isOneById(ctx, q)) {
+      // A show: its statement is compiled once (the expression is a few hundred nodes to compile).
+      let one = this.showSql.get(cacheKey);
+      if (one === undefined) {
+        const c = db.selectFrom('ports').select(expr.as('j')).where('ports.id', '=', '').compile();
+        // Only the id may be a parameter (a fragment with values of its own is compiled each time).
+        one = c.parameters.length === 1 ? c.sql : null;
+        this.showSql.set(cacheKey, one);
+      }
+      if (one !== null) {
+        const r = await db.executeQuery<{ j: string }>(CompiledQuery.raw(one, [byId[0]]));
+        return r.rows.length ? `[${r.rows[0]!.j}]` : '[]';
+      }
+    }
+    const qb = await this.listQuery(ctx, q, db);
+    const rows = (await qb.clearSelect().select(expr.as('j')).execute()) as unknown as Array<{ j: string }>;
+    if (q.pageReverse) rows.reverse();
+    let out = '[';
+    for (let i = 0; i < rows.length; i++) out += (i ? ',' : '') + rows[i]!.j;
+    return out + ']';
+  }
+
+  /** The JSON expression of a `ports` row with `keys`, or null when one of them is unknown here. */
+  portJsonExpr(keys: readonly string[]): JsonExpr | null {
+    const j = jsonSqlOf(this.m.db);
+    if (!j) return null;
+    const known: Record<string, JsonExpr | null> = portJsonParts(j, !!this.m.securityGroups);
+    for (const e of this.m.extensions ?? []) {
+      if (!e.extendPortDicts) continue;
+      if (!e.portJson) return null;
+      Object.assign(known, e.portJson(j));
+    }
+    const parts: JsonExpr[] = [];
+    for (const k of keys) {
+      if (!(k in known)) return null;
+      const v = known[k];
+      if (v === null || v === undefined) continue; // never set: absent, as from the dicts
+      const key = sql.lit(`,${JSON.stringify(k)}:`);
+      // A value that may be NULL (not set on this port) leaves its key out too.
+      parts.push(sql<string>`coalesce(${key} || ${v}, '')`);
+    }
+    if (!parts.length) return sql<string>`'{}'`;
+    return sql<string>`'{' || substr(${j.cat(parts)}, 2) || '}'`;
+  }
+
   /** fixed_ips=ip_address=X, fixed_ips=subnet_id=Y, fixed_ips=ip_address_substr=Z on one allocation. */
   private fixedIpFilter(db: Reader, raw: string[]) {
     const by: Record<string, string[]> = {};
@@ -127,12 +212,15 @@ export class PortHandler extends TableResource<'ports'> {
         }
       }
       if (pairs) {
-        for (const a of await byPort(db.selectFrom('allowed_address_pairs').selectAll(), part).execute()) {
+        // In key order, as SQLite and MySQL read them anyway (PostgreSQL's order was its plan's).
+        const q = byPort(db.selectFrom('allowed_address_pairs').selectAll(), part).orderBy('mac_address').orderBy('ip_address');
+        for (const a of await q.execute()) {
           push(pairs, a.port_id, { ip_address: a.ip_address, mac_address: a.mac_address });
         }
       }
       if (opts) {
-        for (const o of await byPort(db.selectFrom('extra_dhcp_opts').selectAll(), part).execute()) {
+        const q = byPort(db.selectFrom('extra_dhcp_opts').selectAll(), part).orderBy('opt_name').orderBy('ip_version');
+        for (const o of await q.execute()) {
           push(opts, o.port_id, { opt_name: o.opt_name, opt_value: o.opt_value, ip_version: Number(o.ip_version) });
         }
       }
@@ -518,6 +606,78 @@ export class PortHandler extends TableResource<'ports'> {
     await tx.deleteFrom('tags').where('resource_id', '=', id).execute();
     await tx.deleteFrom('ports').where('id', '=', id).execute();
   }
+}
+
+const col = (c: string) => sql.ref(`ports.${c}`);
+
+/**
+ * SQL for each attribute portDict() and toDicts() give, as the JSON text JSON.stringify writes
+ * for it; the lists in the order toDicts() reads them (fixed IPs in insertion order, the others
+ * in their key's order; tags and several security groups sorted).
+ */
+function portJsonParts(j: JsonSql, securityGroups: boolean): Record<string, JsonExpr | null> {
+  const s = (c: string) => j.str(col(c));
+  const list = (elem: JsonExpr, table: string, alias: string, where: RawBuilder<unknown>, orderBy = j.insertionOrder(alias)) =>
+    j.arr(elem, sql`from ${sql.table(table)} as ${sql.raw(alias)} where ${where}`, orderBy);
+  const byPort = (alias: string) => sql`${sql.ref(`${alias}.port_id`)} = ports.id`;
+  return {
+    id: s('id'),
+    name: s('name'),
+    network_id: s('network_id'),
+    mac_address: s('mac_address'),
+    admin_state_up: j.bool(col('admin_state_up')),
+    status: s('status'),
+    device_id: s('device_id'),
+    device_owner: s('device_owner'),
+    fixed_ips: list(
+      j.obj([
+        ['subnet_id', j.str(sql.ref('a.subnet_id'))],
+        ['ip_address', j.str(sql.ref('a.ip_address'))],
+      ]),
+      'ip_allocations',
+      'a',
+      byPort('a'),
+    ),
+    allowed_address_pairs: list(
+      j.obj([
+        ['ip_address', j.str(sql.ref('x.ip_address'))],
+        ['mac_address', j.str(sql.ref('x.mac_address'))],
+      ]),
+      'allowed_address_pairs',
+      'x',
+      byPort('x'),
+      // In key order, as toDicts() reads them.
+      sql`x.mac_address, x.ip_address`,
+    ),
+    extra_dhcp_opts: list(
+      j.obj([
+        ['opt_name', j.str(sql.ref('o.opt_name'))],
+        ['opt_value', j.str(sql.ref('o.opt_value'))],
+        ['ip_version', j.int(sql.ref('o.ip_version'))],
+      ]),
+      'extra_dhcp_opts',
+      'o',
+      byPort('o'),
+      sql`o.opt_name, o.ip_version`,
+    ),
+    security_groups: securityGroups
+      ? list(j.str(sql.ref('g.security_group_id')), 'security_group_port_bindings', 'g', byPort('g'), j.binaryOrder(sql.ref('g.security_group_id')))
+      : sql<string>`'[]'`,
+    port_security_enabled: j.bool(col('port_security_enabled')),
+    'binding:host_id': s('binding_host_id'),
+    'binding:vnic_type': s('binding_vnic_type'),
+    // Stored as JSON.stringify wrote them: the text is what parsing and writing it again gives.
+    'binding:profile': sql<string>`${col('binding_profile')}`,
+    'binding:vif_type': s('binding_vif_type'),
+    'binding:vif_details': sql<string>`${col('binding_vif_details')}`,
+    tenant_id: s('project_id'),
+    project_id: s('project_id'),
+    description: s('description'),
+    created_at: s('created_at'),
+    updated_at: s('updated_at'),
+    revision_number: j.int(col('revision_number')),
+    tags: list(j.str(sql.ref('t.tag')), 'tags', 't', sql`${sql.ref('t.resource_id')} = ports.id`, j.binaryOrder(sql.ref('t.tag'))),
+  };
 }
 
 /** The API dict of a port row; lists left undefined were not read (see toDicts). */

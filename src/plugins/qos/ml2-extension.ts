@@ -14,6 +14,7 @@ import type { PortTable } from '../../db/schema.js';
 import type { AnySelect, Reader, Tx } from '../../db/tx.js';
 import { idChunks, whereIdIn } from '../common/list-sql.js';
 import type { Ml2ExtensionDriver } from '../ml2/extension-drivers.js';
+import type { JsonExpr, JsonSql } from '../common/json-sql.js';
 import type { QosDrivers } from './drivers.js';
 import { policyRemoveAuthorizationError, qosPolicyNotFound } from './errors.js';
 import { findPolicy, isAccessible, loadRules } from './store.js';
@@ -173,6 +174,16 @@ export class QosMl2Extension implements Ml2ExtensionDriver {
       dicts.map((d) => d.id as string),
     );
     for (const d of dicts) d.qos_policy_id = policies.get(d.id as string) ?? null;
+  }
+
+  /** extendPortDicts() in SQL (PortHandler.listJson). */
+  portJson(j: JsonSql): Record<string, JsonExpr | null> {
+    const policy = (table: string, key: string, of: string) =>
+      sql<string>`coalesce((select ${j.str(sql.ref('q.policy_id'))} from ${sql.table(table)} as q where ${sql.ref(`q.${key}`)} = ${sql.ref(of)}), 'null')`;
+    return {
+      qos_policy_id: policy('qos_port_policy_bindings', 'port_id', 'ports.id'),
+      qos_network_policy_id: this.opts.networkPolicyOnPorts ? policy('qos_network_policy_bindings', 'network_id', 'ports.network_id') : null,
+    };
   }
 
   /** The ports' own policies and their networks' policies, in one query. */

@@ -7,11 +7,32 @@ import type { Db } from '../../db/connection.js';
 import type { Reader, Tx } from '../../db/tx.js';
 import { idChunks, whereIdIn } from '../common/list-sql.js';
 import type { Ml2ExtensionDriver } from '../ml2/extension-drivers.js';
+import type { JsonExpr, JsonSql } from '../common/json-sql.js';
 import { portInUseAsSubPort, portInUseAsTrunkParent } from './errors.js';
 import { loadSubports } from './trunks.js';
 
 export class TrunkDetails implements Ml2ExtensionDriver {
   constructor(private readonly db: Db) {}
+
+  /** extendPortDicts() in SQL (PortHandler.listJson): NULL, so no key, on a port that is no trunk's parent. */
+  portJson(j: JsonSql): Record<string, JsonExpr | null> {
+    const subport = j.obj([
+      ['segmentation_id', j.int(sql.ref('s.segmentation_id'))],
+      ['segmentation_type', j.str(sql.ref('s.segmentation_type'))],
+      ['port_id', j.str(sql.ref('s.port_id'))],
+      ['mac_address', j.str(sql`(select sp.mac_address from ports sp where sp.id = s.port_id)`)],
+    ]);
+    const subports = j.arr(
+      subport,
+      sql`from subports s where s.trunk_id = tr.id`,
+      sql`${j.binaryOrder(sql.ref('s.segmentation_type'))}, s.segmentation_id, ${j.binaryOrder(sql.ref('s.port_id'))}`,
+    );
+    const details = j.obj([
+      ['trunk_id', j.str(sql.ref('tr.id'))],
+      ['sub_ports', subports],
+    ]);
+    return { trunk_details: sql<string>`(select ${details} from trunks tr where tr.port_id = ports.id)` };
+  }
 
   async extendPortDicts(db: Reader, dicts: Rec[], want: (name: string) => boolean): Promise<void> {
     if (dicts.length === 0 || !want('trunk_details')) return;

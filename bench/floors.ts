@@ -1,0 +1,193 @@
+// The floors the API benchmark compares its port rows with, measured in the same run on the same
+// machine (issue 14): what the parts under neutrino can do by themselves.
+//
+// - list: the database building the whole JSON body of the port list itself, one statement with
+//   its own JSON functions (SQLite json_object/json_group_array + group_concat; PostgreSQL
+//   json_build_object/json_agg + string_agg; MariaDB JSON_OBJECT/JSON_ARRAYAGG + GROUP_CONCAT),
+//   on the server's own database and rows, so Node would only have to write the string;
+// - transactions: one-row write transactions per second on SQLite, in a file of its own with the
+//   pragmas the server uses (WAL, synchronous NORMAL), one connection, back to back;
+// - HTTP: a trivial Fastify route (GET / -> {}) in a child process of its own at the benchmark's
+//   concurrency, with its CPU time per request from /proc as for the server (a server in the
+//   benchmark's own process would share the client's thread).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createRequire } from 'node:module';
+import { sql } from 'kysely';
+import SqliteDatabase from 'better-sqlite3';
+import { openDb, type Db } from '../src/db/connection.js';
+
+const require = createRequire(import.meta.url);
+
+export interface ListFloor {
+  ms: number;
+  bytes: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** The statement that builds `{"ports": [...]}` for one network's ports, in `db`'s dialect. */
+function listFloorQuery(db: Db, networkId: string) {
+  if (db.dialect === 'postgres') {
+    const arr = (q: ReturnType<typeof sql>) => sql`coalesce((${q}), '[]'::json)`;
+    return sql<{ body: string }>`select '{"ports":[' || coalesce(string_agg(json_build_object(
+      'id', p.id, 'name', p.name, 'network_id', p.network_id, 'tenant_id', p.project_id,
+      'admin_state_up', p.admin_state_up <> 0, 'mac_address', p.mac_address,
+      'fixed_ips', ${arr(sql`select json_agg(json_build_object('subnet_id', a.subnet_id, 'ip_address', a.ip_address)) from ip_allocations a where a.port_id = p.id`)},
+      'device_id', p.device_id, 'device_owner', p.device_owner, 'status', p.status, 'project_id', p.project_id,
+      'description', p.description, 'created_at', p.created_at, 'updated_at', p.updated_at, 'revision_number', p.revision_number,
+      'tags', ${arr(sql`select json_agg(t.tag) from tags t where t.resource_id = p.id`)},
+      'binding:host_id', p.binding_host_id, 'binding:vif_type', p.binding_vif_type, 'binding:vif_details', p.binding_vif_details::json,
+      'binding:vnic_type', p.binding_vnic_type, 'binding:profile', p.binding_profile::json, 'port_security_enabled', p.port_security_enabled <> 0,
+      'allowed_address_pairs', ${arr(sql`select json_agg(json_build_object('ip_address', x.ip_address, 'mac_address', x.mac_address)) from allowed_address_pairs x where x.port_id = p.id`)},
+      'extra_dhcp_opts', ${arr(sql`select json_agg(json_build_object('opt_name', o.opt_name, 'opt_value', o.opt_value, 'ip_version', o.ip_version)) from extra_dhcp_opts o where o.port_id = p.id`)},
+      'security_groups', ${arr(sql`select json_agg(b.security_group_id) from security_group_port_bindings b where b.port_id = p.id`)}
+    )::text, ','), '') || ']}' as body from ports p where p.network_id = ${networkId}`;
+  }
+  if (db.dialect === 'mysql') {
+    const arr = (q: ReturnType<typeof sql>) => sql`coalesce((${q}), json_array())`;
+    return sql<{ body: string }>`select concat('{"ports":[', coalesce(group_concat(json_object(
+      'id', p.id, 'name', p.name, 'network_id', p.network_id, 'tenant_id', p.project_id,
+      'admin_state_up', p.admin_state_up <> 0 is true, 'mac_address', p.mac_address,
+      'fixed_ips', ${arr(sql`select json_arrayagg(json_object('subnet_id', a.subnet_id, 'ip_address', a.ip_address)) from ip_allocations a where a.port_id = p.id`)},
+      'device_id', p.device_id, 'device_owner', p.device_owner, 'status', p.status, 'project_id', p.project_id,
+      'description', p.description, 'created_at', p.created_at, 'updated_at', p.updated_at, 'revision_number', p.revision_number,
+      'tags', ${arr(sql`select json_arrayagg(t.tag) from tags t where t.resource_id = p.id`)},
+      'binding:host_id', p.binding_host_id, 'binding:vif_type', p.binding_vif_type, 'binding:vif_details', json_extract(p.binding_vif_details, '$'),
+      'binding:vnic_type', p.binding_vnic_type, 'binding:profile', json_extract(p.binding_profile, '$'), 'port_security_enabled', p.port_security_enabled <> 0 is true,
+      'allowed_address_pairs', ${arr(sql`select json_arrayagg(json_object('ip_address', x.ip_address, 'mac_address', x.mac_address)) from allowed_address_pairs x where x.port_id = p.id`)},
+      'extra_dhcp_opts', ${arr(sql`select json_arrayagg(json_object('opt_name', o.opt_name, 'opt_value', o.opt_value, 'ip_version', o.ip_version)) from extra_dhcp_opts o where o.port_id = p.id`)},
+      'security_groups', ${arr(sql`select json_arrayagg(b.security_group_id) from security_group_port_bindings b where b.port_id = p.id`)}
+    ) separator ','), ''), ']}') as body from ports p where p.network_id = ${networkId}`;
+  }
+  return sql<{ body: string }>`select '{"ports":[' || coalesce(group_concat(json_object(
+    'id', p.id, 'name', p.name, 'network_id', p.network_id, 'tenant_id', p.project_id,
+    'admin_state_up', json(iif(p.admin_state_up, 'true', 'false')), 'mac_address', p.mac_address,
+    'fixed_ips', (select json_group_array(json_object('subnet_id', a.subnet_id, 'ip_address', a.ip_address)) from ip_allocations a where a.port_id = p.id),
+    'device_id', p.device_id, 'device_owner', p.device_owner, 'status', p.status, 'project_id', p.project_id,
+    'description', p.description, 'created_at', p.created_at, 'updated_at', p.updated_at, 'revision_number', p.revision_number,
+    'tags', (select json_group_array(t.tag) from tags t where t.resource_id = p.id),
+    'binding:host_id', p.binding_host_id, 'binding:vif_type', p.binding_vif_type, 'binding:vif_details', json(p.binding_vif_details),
+    'binding:vnic_type', p.binding_vnic_type, 'binding:profile', json(p.binding_profile), 'port_security_enabled', json(iif(p.port_security_enabled, 'true', 'false')),
+    'allowed_address_pairs', (select json_group_array(json_object('ip_address', x.ip_address, 'mac_address', x.mac_address)) from allowed_address_pairs x where x.port_id = p.id),
+    'extra_dhcp_opts', (select json_group_array(json_object('opt_name', o.opt_name, 'opt_value', o.opt_value, 'ip_version', o.ip_version)) from extra_dhcp_opts o where o.port_id = p.id),
+    'security_groups', (select json_group_array(b.security_group_id) from security_group_port_bindings b where b.port_id = p.id)
+  ), ','), '') || ']}' as body from ports p where p.network_id = ${networkId}`;
+}
+
+/**
+ * The list floor: the median time of `runs` executions of the statement above (after one
+ * unmeasured), on the database at `url` (the server's own), including fetching the text.
+ */
+export async function measureListFloor(url: string, networkId: string, runs: number): Promise<ListFloor> {
+  const db = openDb(url, 1);
+  try {
+    if (db.dialect === 'mysql') await sql`set session group_concat_max_len = 1073741824`.execute(db.kysely);
+    const q = listFloorQuery(db, networkId);
+    const reader = db.dialect === 'mysql' ? db.kysely : db.reader;
+    let bytes = ((await q.execute(reader)).rows[0]?.body ?? '').length;
+    const times: number[] = [];
+    for (let i = 0; i < Math.max(1, runs); i++) {
+      const t0 = performance.now();
+      const body = (await q.execute(reader)).rows[0]?.body ?? '';
+      times.push(performance.now() - t0);
+      bytes = body.length;
+    }
+    return { ms: median(times), bytes };
+  } finally {
+    await db.close();
+  }
+}
+
+/** One-row write transactions per second on SQLite with the server's pragmas (db/connection.ts). */
+export function measureTxFloor(n: number): { perS: number; ms: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'neutrino-floor-'));
+  try {
+    const db = new SqliteDatabase(join(dir, 'floor.sqlite'));
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('wal_autocheckpoint = 10000');
+    db.exec('create table t (id varchar(36) primary key, name varchar(255) not null, created_at varchar(32) not null)');
+    const begin = db.prepare('begin immediate');
+    const insert = db.prepare('insert into t (id, name, created_at) values (?, ?, ?)');
+    const commit = db.prepare('commit');
+    const one = (i: number) => {
+      begin.run();
+      insert.run(`${i}`.padStart(36, '0'), `p${i}`, new Date().toISOString());
+      commit.run();
+    };
+    for (let i = 0; i < Math.min(500, n); i++) one(-1 - i); // warm-up
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) one(i);
+    const ms = (performance.now() - t0) / n;
+    db.close();
+    return { perS: 1000 / ms, ms };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface HttpFloor {
+  perS: number;
+  /** CPU time of the Fastify process per request. */
+  cpuMs: number;
+}
+
+const FASTIFY_SERVER = `
+const Fastify = require(process.argv[1]);
+const app = Fastify();
+app.get('/', async () => ({}));
+app.listen({ host: '127.0.0.1', port: 0 }).then(() => process.stdout.write(String(app.server.address().port) + '\\n'));
+`;
+
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+/**
+ * Fastify's trivial-request rate at concurrency `c`: `n` keep-alive GETs (after n/4 unmeasured),
+ * sent with `get` (the benchmark's own client).
+ */
+export async function measureHttpFloor(
+  c: number,
+  n: number,
+  client: (endpoint: string) => { get: () => Promise<unknown>; close: () => void },
+): Promise<HttpFloor> {
+  const child = spawn(process.execPath, ['-e', FASTIFY_SERVER, require.resolve('fastify')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise<number>((res, rej) => {
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) res(Number(out.trim()));
+      });
+      child.once('exit', () => rej(new Error('the Fastify floor server exited')));
+    });
+    const cl = client(`http://127.0.0.1:${port}`);
+    const run = async (count: number) => {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: c }, async () => {
+          while (next++ < count) await cl.get();
+        }),
+      );
+    };
+    try {
+      await run(Math.ceil(n / 4));
+      const cpu0 = cpuMsOf(child.pid!);
+      const t0 = performance.now();
+      await run(n);
+      const wall = performance.now() - t0;
+      return { perS: (n / wall) * 1000, cpuMs: (cpuMsOf(child.pid!) - cpu0) / n };
+    } finally {
+      cl.close();
+    }
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
