@@ -58,6 +58,22 @@ for (const backend of BACKENDS) {
         ADMIN,
       );
       await port({ name: 'no-security', port_security_enabled: false, security_groups: [], admin_state_up: false });
+      // The ML2 extension drivers' attributes; trusted is mirrored into binding:profile (appended, or in its place).
+      await port(
+        {
+          name: 'attributes',
+          device_profile: 'dp-1',
+          numa_affinity_policy: 'preferred',
+          hints: { openvswitch: { other_config: { 'tx-steering': 'hash' } } },
+          trusted: true,
+          propagate_uplink_status: false,
+          'binding:profile': { z: 1, 'k"': { n: 2.5, s: 'é\u0001' } },
+        },
+        ADMIN,
+      );
+      await port({ name: 'trusted in place', trusted: false, 'binding:profile': { a: 1, trusted: false, b: [2] } }, ADMIN);
+      await port({ name: 'trusted, empty profile', trusted: true }, ADMIN);
+      await port({ name: 'no address', fixed_ips: [] });
       const parent = (await port({ name: 'trunk parent' })).port.id;
       const sub1 = (await port({ name: 'sub1' })).port.id;
       const sub2 = (await port({ name: 'sub2' })).port.id;
@@ -108,7 +124,16 @@ for (const backend of BACKENDS) {
         const { fast, generic } = await both(as, `?network_id=${netId}`);
         assert.equal(fast, generic);
         const ports = JSON.parse(fast).ports as Array<Record<string, unknown>>;
-        assert.equal(ports.length, 7);
+        assert.equal(ports.length, 11);
+        const attrs = ports.find((p) => p.name === 'attributes')!;
+        assert.equal(attrs.device_profile, 'dp-1');
+        assert.equal(attrs.propagate_uplink_status, false);
+        assert.equal(ports.find((p) => p.name === 'no address')!.ip_allocation, 'none');
+        if (who === 'admin') {
+          assert.deepEqual(attrs['binding:profile'], { z: 1, 'k"': { n: 2.5, s: 'é\u0001' }, trusted: true });
+          assert.deepEqual(Object.keys(ports.find((p) => p.name === 'trusted in place')!['binding:profile'] as object), ['a', 'trusted', 'b']);
+          assert.deepEqual(ports.find((p) => p.name === 'trusted, empty profile')!['binding:profile'], { trusted: true });
+        }
         // The mixed set really has what it is meant to show.
         const rich = ports.find((p) => p.device_id === 'vm-1')!;
         assert.equal((rich.fixed_ips as unknown[]).length, 2);

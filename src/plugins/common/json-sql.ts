@@ -31,6 +31,11 @@ export interface JsonSql {
   binaryOrder(e: RawBuilder<unknown>): RawBuilder<unknown>;
   /** Concatenation of texts. */
   cat(parts: ReadonlyArray<JsonExpr | RawBuilder<unknown>>): JsonExpr;
+  /**
+   * The JSON object text `o` (as JSON.stringify wrote it) with `key` set to the JSON text `v`:
+   * in its place when `o` has it, else last — what JSON.stringify({ ...o, [key]: v }) writes.
+   */
+  setKey(o: RawBuilder<unknown>, key: string, v: JsonExpr): JsonExpr;
 }
 
 const lit = (s: string) => sql.lit(s) as unknown as JsonExpr;
@@ -70,6 +75,8 @@ const SQLITE: JsonSql = {
 
   // SQLite's BINARY collation compares UTF-8 bytes: code point order.
   binaryOrder: (e) => e,
+  // json_set keeps the other members' text and order, replaces in place or appends.
+  setKey: (o, key, v) => sql<string>`json_set(${o}, ${sql.lit(`$.${JSON.stringify(key)}`)}, json(${v}))`,
 };
 
 const POSTGRES: JsonSql = {
@@ -82,6 +89,19 @@ const POSTGRES: JsonSql = {
   insertionOrder: (alias) => sql.raw(`${alias}.ctid`),
 
   binaryOrder: (e) => sql`${e} collate "C"`,
+  // jsonb would reorder the keys: the members are rewritten one by one from json_each (whose values
+  // keep their text) in their order.
+  setKey(o, key, v) {
+    const k = sql.lit(key);
+    const kj = sql.lit(JSON.stringify(key));
+    const member = (value: RawBuilder<unknown>) => sql`to_json(e.key)::text || ':' || ${value}`;
+    const members = (value: RawBuilder<unknown>) => sql`string_agg(${member(value)}, ',' order by e.n)`;
+    return sql<string>`(select case
+      when bool_or(e.key = ${k}) then '{' || ${members(sql`case when e.key = ${k} then ${v} else e.value::text end`)} || '}'
+      when count(*) = 0 then '{' || ${kj} || ':' || ${v} || '}'
+      else '{' || ${members(sql`e.value::text`)} || ',' || ${kj} || ':' || ${v} || '}' end
+      from json_each((${o})::json) with ordinality as e(key, value, n))`;
+  },
 };
 
 /** The dialect's JSON writer, or null when lists on it take the generic path. */

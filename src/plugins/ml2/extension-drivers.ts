@@ -5,6 +5,7 @@
 // The prepare* and process* hooks run inside the resource's own write transaction (process* after
 // its row is written), so a refused attribute leaves nothing behind; the extend* hooks fill the
 // API dicts.
+import type { RawBuilder } from 'kysely';
 import type { RequestContext } from '../../core/context.js';
 import type { Rec } from '../../core/resource.js';
 import type { PortTable } from '../../db/schema.js';
@@ -36,6 +37,11 @@ export interface Ml2ExtensionDriver {
    * down the generic path.
    */
   portJson?(j: JsonSql): Record<string, JsonExpr | null>;
+  /**
+   * An SQL condition on a row of `ports` under which portJson() cannot write that port's dict
+   * (a value computed in code for rare rows); a list with such a row takes the generic path.
+   */
+  portJsonFallback?(): RawBuilder<unknown> | undefined;
   processCreateFloatingip?(tx: Tx, ctx: RequestContext, body: Rec): Promise<void>;
   processUpdateFloatingip?(tx: Tx, ctx: RequestContext, id: string, body: Rec): Promise<void>;
   extendFloatingipDicts?(db: Reader, dicts: Rec[]): Promise<void>;

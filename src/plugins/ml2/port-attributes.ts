@@ -3,6 +3,7 @@
 // port_trusted and uplink_status_propagation): Nova and other backends read them. They share
 // the port_attributes table (one row per port, null for "not set"); one driver object serves the
 // ones loaded, so a port's values are written and read with one statement each.
+import { sql } from 'kysely';
 import type { RequestContext } from '../../core/context.js';
 import { invalidAttribute } from '../../core/errors.js';
 import type { Rec } from '../../core/resource.js';
@@ -14,6 +15,7 @@ import { idChunks, whereIdIn } from '../common/list-sql.js';
 import type { Db } from '../../db/connection.js';
 import { portBoundNumaAffinityPolicy } from './errors.js';
 import type { Ml2ExtensionDriver } from './extension-drivers.js';
+import type { JsonExpr, JsonSql } from '../common/json-sql.js';
 
 /** Neutron's [ml2] extension_drivers names of these drivers, and the aliases each brings. */
 export const PORT_ATTRIBUTE_DRIVERS: Readonly<Record<string, readonly string[]>> = {
@@ -150,6 +152,25 @@ export class PortAttributesDriver implements Ml2ExtensionDriver {
       (values as Record<string, unknown>)[a.column] = a.toDb(body[a.name]);
     }
     await this.write(tx, port.id, values);
+  }
+
+  /** extendPortDicts() in SQL (PortHandler.listJson). */
+  portJson(j: JsonSql): Record<string, JsonExpr | null> {
+    const stored = (c: Column) => sql`(select ${sql.ref(`pa.${c}`)} from port_attributes pa where pa.port_id = ports.id)`;
+    const out: Record<string, JsonExpr | null> = {};
+    for (const a of this.attrs) {
+      const v = stored(a.column);
+      const unset = sql.lit(JSON.stringify(a.unset));
+      // hints: stored as JSON.stringify wrote them; the others as text or 0/1.
+      const shown = a.column === 'hints' ? (v as JsonExpr) : a.toDb === asBool ? j.bool(v) : j.str(v);
+      out[a.name] = sql<string>`(case when ${v} is null then ${unset} else ${shown} end)`;
+    }
+    if (this.attrs.some((a) => a.name === 'trusted')) {
+      const t = stored('trusted');
+      const profile = sql.ref('ports.binding_profile');
+      out['binding:profile'] = sql<string>`(case when ${t} is null then ${profile} else ${j.setKey(profile, 'trusted', j.bool(t))} end)`;
+    }
+    return out;
   }
 
   async extendPortDicts(db: Reader, dicts: Rec[], want: (name: string) => boolean): Promise<void> {

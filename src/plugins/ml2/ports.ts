@@ -1,7 +1,7 @@
 // Ports in the ML2 plugin: MAC and fixed IP allocation (unique per network/subnet, enforced by
 // the database), port security, allowed address pairs, extra DHCP options and binding fields.
 import { randomUUID } from 'node:crypto';
-import { CompiledQuery, sql, type RawBuilder, type SqlBool } from 'kysely';
+import { CompiledQuery, sql, type AliasedRawBuilder, type RawBuilder, type SqlBool } from 'kysely';
 import type { ListQuery } from '../../core/list-query.js';
 import { jsonSqlOf, type JsonExpr, type JsonSql } from '../common/json-sql.js';
 import type { RequestContext } from '../../core/context.js';
@@ -106,7 +106,7 @@ export class PortHandler extends TableResource<'ports'> {
   }
 
   /** keys joined by NUL -> the row's JSON expression, or null (the generic path). */
-  private readonly jsonExprs = new Map<string, JsonExpr | null>();
+  private readonly jsonExprs = new Map<string, PortJsonSelect | null>();
 
   /**
    * The list written by the database (issue 14): one JSON text per port, the attributes `keys`
@@ -128,34 +128,52 @@ export class PortHandler extends TableResource<'ports'> {
       // A show: its statement is compiled once (the expression is a few hundred nodes to compile).
       let one = this.showSql.get(cacheKey);
       if (one === undefined) {
-        const c = db.selectFrom('ports').select(expr.as('j')).where('ports.id', '=', '').compile();
+        const c = db.selectFrom('ports').select(expr.columns).where('ports.id', '=', '').compile();
         // Only the id may be a parameter (a fragment with values of its own is compiled each time).
         one = c.parameters.length === 1 ? c.sql : null;
         this.showSql.set(cacheKey, one);
       }
       if (one !== null) {
-        const r = await db.executeQuery<{ j: string }>(CompiledQuery.raw(one, [byId[0]]));
+        const r = await db.executeQuery<JsonRow>(CompiledQuery.raw(one, [byId[0]]));
+        if (r.rows[0]?.fb) return null;
         return r.rows.length ? `[${r.rows[0]!.j}]` : '[]';
       }
     }
     const qb = await this.listQuery(ctx, q, db);
-    const rows = (await qb.clearSelect().select(expr.as('j')).execute()) as unknown as Array<{ j: string }>;
+    const rows = (await qb.clearSelect().select(expr.columns).execute()) as unknown as JsonRow[];
+    if (expr.fallback && rows.some((r) => r.fb)) return null;
     if (q.pageReverse) rows.reverse();
     let out = '[';
     for (let i = 0; i < rows.length; i++) out += (i ? ',' : '') + rows[i]!.j;
     return out + ']';
   }
 
-  /** The JSON expression of a `ports` row with `keys`, or null when one of them is unknown here. */
-  portJsonExpr(keys: readonly string[]): JsonExpr | null {
+  /**
+   * What to select for the JSON of a `ports` row with `keys` (and whether a row must take the
+   * generic path after all), or null when one of them is unknown here.
+   */
+  portJsonExpr(keys: readonly string[]): PortJsonSelect | null {
     const j = jsonSqlOf(this.m.db);
     if (!j) return null;
     const known: Record<string, JsonExpr | null> = portJsonParts(j, !!this.m.securityGroups);
+    const fallbacks: RawBuilder<unknown>[] = [];
     for (const e of this.m.extensions ?? []) {
       if (!e.extendPortDicts) continue;
       if (!e.portJson) return null;
       Object.assign(known, e.portJson(j));
+      const fb = e.portJsonFallback?.();
+      if (fb) fallbacks.push(fb);
     }
+    const expr = this.portJsonText(j, known, keys);
+    if (!expr) return null;
+    const fallback = fallbacks.length > 0;
+    const columns = fallback
+      ? [expr.as('j'), sql<unknown>`(case when ${sql.join(fallbacks, sql` or `)} then 1 else 0 end)`.as('fb')]
+      : [expr.as('j')];
+    return { columns, fallback };
+  }
+
+  private portJsonText(j: JsonSql, known: Record<string, JsonExpr | null>, keys: readonly string[]): JsonExpr | null {
     const parts: JsonExpr[] = [];
     for (const k of keys) {
       if (!(k in known)) return null;
@@ -609,6 +627,18 @@ export class PortHandler extends TableResource<'ports'> {
 }
 
 const col = (c: string) => sql.ref(`ports.${c}`);
+
+/** A row of a database-written list: the port's JSON, and 1 in `fb` when it must take the generic path. */
+interface JsonRow {
+  j: string;
+  fb?: number;
+}
+
+/** The select list of a database-written list (PortHandler.portJsonExpr). */
+interface PortJsonSelect {
+  columns: AliasedRawBuilder<unknown, string>[];
+  fallback: boolean;
+}
 
 /**
  * SQL for each attribute portDict() and toDicts() give, as the JSON text JSON.stringify writes

@@ -6,7 +6,7 @@
 //   - the policy's rules must suit the network and the ports it then governs (QosRuleNotSupported).
 // Everything runs in the network's or port's own transaction; the policy row is locked, so a
 // policy being deleted cannot gain a binding meanwhile.
-import { sql, type SqlBool } from 'kysely';
+import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import type { RequestContext } from '../../core/context.js';
 import type { Rec } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
@@ -183,7 +183,19 @@ export class QosMl2Extension implements Ml2ExtensionDriver {
     return {
       qos_policy_id: policy('qos_port_policy_bindings', 'port_id', 'ports.id'),
       qos_network_policy_id: this.opts.networkPolicyOnPorts ? policy('qos_network_policy_bindings', 'network_id', 'ports.network_id') : null,
+      // Null unless the port's policy has minimum rules, which portJsonFallback() leaves to the code.
+      resource_request: this.opts.resourceRequest === true ? sql<string>`'null'` : null,
     };
+  }
+
+  /** A port whose policy (its own, else its network's) has a minimum rule: its resource_request is computed in code. */
+  portJsonFallback(): RawBuilder<unknown> | undefined {
+    if (this.opts.resourceRequest !== true) return undefined;
+    const policy = sql`coalesce(
+      (select b.policy_id from qos_port_policy_bindings b where b.port_id = ports.id),
+      (select b.policy_id from qos_network_policy_bindings b where b.network_id = ports.network_id))`;
+    return sql`(exists (select 1 from qos_minimum_bandwidth_rules r where r.qos_policy_id = ${policy})
+      or exists (select 1 from qos_minimum_packet_rate_rules r where r.qos_policy_id = ${policy}))`;
   }
 
   /** The ports' own policies and their networks' policies, in one query. */

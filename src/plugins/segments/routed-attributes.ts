@@ -2,12 +2,14 @@
 // a network's l2_adjacency (false once its subnets belong to segments: its ports may not share a
 // layer-2 domain) and a port's ip_allocation (immediate, deferred until it is bound, or none),
 // which the core's port handler decides and stores.
+import { sql } from 'kysely';
 import type { RequestContext } from '../../core/context.js';
 import type { Rec } from '../../core/resource.js';
 import type { Db } from '../../db/connection.js';
 import type { Reader, Tx } from '../../db/tx.js';
 import { idChunks, whereIdIn } from '../common/list-sql.js';
 import type { Ml2ExtensionDriver } from '../ml2/extension-drivers.js';
+import type { JsonExpr, JsonSql } from '../common/json-sql.js';
 
 export class RoutedNetworkAttributes implements Ml2ExtensionDriver {
   constructor(private readonly db: Db) {}
@@ -26,6 +28,12 @@ export class RoutedNetworkAttributes implements Ml2ExtensionDriver {
 
   async processCreatePort(_tx: Tx, _ctx: RequestContext | null, body: Rec): Promise<Rec> {
     return { ip_allocation: typeof body.ip_allocation === 'string' ? body.ip_allocation : 'immediate' };
+  }
+
+  /** extendPortDicts() in SQL (PortHandler.listJson). */
+  portJson(j: JsonSql): Record<string, JsonExpr | null> {
+    const stored = sql`(select pa.ip_allocation from port_attributes pa where pa.port_id = ports.id)`;
+    return { ip_allocation: sql<string>`(case when ${stored} is null then '"immediate"' else ${j.str(stored)} end)` };
   }
 
   async extendPortDicts(db: Reader, dicts: Rec[], want: (name: string) => boolean): Promise<void> {
