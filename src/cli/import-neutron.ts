@@ -127,7 +127,10 @@ export async function importNeutron(fromUrl: string, db: Db): Promise<ImportSumm
 
 async function ensureEmpty(db: Db): Promise<void> {
   for (const t of ['networks', 'ports', 'security_groups', 'routers', 'qos_policies'] as const) {
-    const r = await db.kysely.selectFrom(t).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const r = await db.kysely
+      .selectFrom(t)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     if (Number(r.n) > 0) throw new ImportRefused(`the target database already has ${t}; import into an empty neutrino database`);
   }
 }
@@ -286,7 +289,11 @@ export async function readNeutron(src: NeutronSource): Promise<Out> {
     subnet_id: a.subnet_id,
     network_id: a.network_id,
   }));
-  out.allowed_address_pairs = (await R('allowedaddresspairs')).map((a) => ({ port_id: a.port_id, mac_address: str(a.mac_address), ip_address: str(a.ip_address) }));
+  out.allowed_address_pairs = (await R('allowedaddresspairs')).map((a) => ({
+    port_id: a.port_id,
+    mac_address: str(a.mac_address),
+    ip_address: str(a.ip_address),
+  }));
   out.extra_dhcp_opts = (await R('extradhcpopts')).map((o) => ({
     id: o.id,
     port_id: o.port_id,
@@ -304,7 +311,10 @@ export async function readNeutron(src: NeutronSource): Promise<Out> {
     stateful: g.stateful === null || g.stateful === undefined ? 1 : bool(g.stateful),
     ...standard(g, 'security_group'),
   }));
-  out.default_security_groups = (await R('default_security_group')).map((d) => ({ project_id: str(d.project_id), security_group_id: d.security_group_id }));
+  out.default_security_groups = (await R('default_security_group')).map((d) => ({
+    project_id: str(d.project_id),
+    security_group_id: d.security_group_id,
+  }));
   out.security_group_rules = (await R('securitygrouprules')).map((r) => {
     const prefix = nullable(r.remote_ip_prefix);
     return {
@@ -324,7 +334,10 @@ export async function readNeutron(src: NeutronSource): Promise<Out> {
       ...standard(r, 'security_group_rule'),
     };
   });
-  out.security_group_port_bindings = (await R('securitygroupportbindings')).map((b) => ({ port_id: b.port_id, security_group_id: b.security_group_id }));
+  out.security_group_port_bindings = (await R('securitygroupportbindings')).map((b) => ({
+    port_id: b.port_id,
+    security_group_id: b.security_group_id,
+  }));
 
   // Routers.
   const extra = byKey(await R('router_extra_attributes'), 'router_id');
@@ -392,7 +405,11 @@ export async function readNeutron(src: NeutronSource): Promise<Out> {
     max_burst_kbps: num(r.max_burst_kbps),
     direction: str(r.direction) || 'egress',
   }));
-  out.qos_dscp_marking_rules = (await R('qos_dscp_marking_rules')).map((r) => ({ id: r.id, qos_policy_id: r.qos_policy_id, dscp_mark: num(r.dscp_mark) }));
+  out.qos_dscp_marking_rules = (await R('qos_dscp_marking_rules')).map((r) => ({
+    id: r.id,
+    qos_policy_id: r.qos_policy_id,
+    dscp_mark: num(r.dscp_mark),
+  }));
   out.qos_minimum_bandwidth_rules = (await R('qos_minimum_bandwidth_rules')).map((r) => ({
     id: r.id,
     qos_policy_id: r.qos_policy_id,

@@ -52,7 +52,7 @@ export async function openNeutronSource(url: string): Promise<NeutronSource> {
     const c = new pg.Client({ host: p.host, port: p.port ?? 5432, user: p.user, password: p.password, database: p.database, types });
     await c.connect();
     await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const tables = (await c.query("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")).rows.map((r) => String(r.tablename));
+    const tables = (await c.query('SELECT tablename FROM pg_tables WHERE schemaname = current_schema()')).rows.map((r) => String(r.tablename));
     const have = new Set(tables);
     return {
       tables: async () => tables,
