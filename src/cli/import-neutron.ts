@@ -82,6 +82,9 @@ const REBUILT = new Set([
   'ml2_vxlan_endpoints',
   'ml2_geneve_endpoints',
   'ml2_gre_endpoints',
+  // Neutron's lock rows for subnet changes and routers' service-provider choice (neutrino has one L3).
+  'network_subnet_lock',
+  'providerresourceassociations',
   'ovn_hash_ring',
   'ovn_revision_numbers',
 ]);
