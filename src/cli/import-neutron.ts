@@ -6,7 +6,7 @@ import type { Db } from '../db/connection.js';
 import type { Database } from '../db/schema.js';
 import { inTransaction, type Tx } from '../db/tx.js';
 import { parseIpPrefix } from '../definitions/security-group.js';
-import { bool, isoTime, openNeutronSource, type NeutronSource, type Row } from './neutron-source.js';
+import { bool, ImportRefused, isoTime, openNeutronSource, type NeutronSource, type Row } from './neutron-source.js';
 
 /** Neutron tables whose rows are copied (all columns that matter to the API). */
 const CARRIED = new Set([
@@ -89,7 +89,7 @@ const REBUILT = new Set([
   'ovn_revision_numbers',
 ]);
 
-export class ImportRefused extends Error {}
+export { ImportRefused };
 
 export interface ImportSummary {
   /** Rows written per neutrino table. */

@@ -7,6 +7,9 @@ import { parseConnectionUrl } from '../db/connection.js';
 
 export type Row = Record<string, unknown>;
 
+/** What the import will not do, said in full: printed without a stack, nothing written. */
+export class ImportRefused extends Error {}
+
 export interface NeutronSource {
   /** Table names of the schema. */
   tables(): Promise<string[]>;
@@ -64,7 +67,7 @@ export async function openNeutronSource(url: string): Promise<NeutronSource> {
       },
     };
   }
-  throw new Error(`--from: a Neutron database is MySQL/MariaDB or PostgreSQL, not ${p.dialect}`);
+  throw new ImportRefused(`--from: a Neutron database is MySQL/MariaDB or PostgreSQL, not ${p.dialect}`);
 }
 
 /** Neutron's naive UTC DATETIME ("2026-12-07 09:58:00[.ffffff]") in neutrino's form (ISO, seconds, Z). */

@@ -89,7 +89,7 @@ describe('neutrino db import-neutron from a real Neutron', {
     const conf = writeIni(join(dir, 'import.conf'), { DEFAULT: { state_path: target }, database: { connection: `sqlite:///${target}/neutrino.db` } });
     const r = spawnSync(BIN, ['db', 'import-neutron', '--from', FROM, '--config-file', conf], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr + r.stdout);
-    assert.match(r.stdout, /^imported \d+ rows in [\d.]+ s: .*networks 5/);
+    assert.match(r.stdout, /^imported \d+ rows in [\d.]+ s: .*networks 4, network_segments 4, /);
     process.stdout.write(`# ${r.stdout}`);
 
     let server: ServerProcess | undefined;
@@ -129,6 +129,23 @@ describe('neutrino db import-neutron from a real Neutron', {
       }
     } finally {
       await mysql(`DELETE FROM ${DB}.subnetpools`);
+    }
+  });
+});
+
+describe('neutrino db import-neutron: arguments', () => {
+  it('wants --from, and a MySQL or PostgreSQL source', () => {
+    const none = spawnSync(BIN, ['db', 'import-neutron'], { encoding: 'utf8' });
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /--from <Neutron database URL> is required/);
+    const dir = mkdtempSync(join(tmpdir(), 'neutrino-import-args-'));
+    try {
+      const conf = writeIni(join(dir, 'n.conf'), { DEFAULT: { state_path: dir }, database: { connection: `sqlite:///${dir}/n.db` } });
+      const r = spawnSync(BIN, ['db', 'import-neutron', '--from', 'sqlite:////tmp/neutron.db', '--config-file', conf], { encoding: 'utf8' });
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, /a Neutron database is MySQL\/MariaDB or PostgreSQL/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
