@@ -204,6 +204,8 @@ export async function fill(n: Api): Promise<void> {
     trunk: { ...p, name: 't1', port_id: parent.id, sub_ports: [{ port_id: child.id, segmentation_type: 'vlan', segmentation_id: 101 }] },
   });
   await n.req('PUT', `/quotas/${PROJECT}`, { quota: { network: 20, port: 150, router: 3 } });
+  // Neutron makes the caller's default security group on its first list: make it before the import.
+  await n.req('GET', '/security-groups');
 }
 
 /** The collections compared, with their path. */
