@@ -29,6 +29,7 @@ import { runLinuxBridgeCleanup } from './agents/linuxbridge/cleanup.js';
 import { runVif } from './cli/vif-plug.js';
 import { runConfigCommand } from './cli/config-sample.js';
 import { runStatus } from './cli/status.js';
+import { ImportRefused, importNeutron } from './cli/import-neutron.js';
 import { aioAgents, startAioAgents, type AioAgentsHandle } from './agents/aio.js';
 import { AgentMetrics } from './agents/metrics.js';
 import { parseOptions } from './config/command-line.js';
@@ -41,6 +42,9 @@ commands:
   aio          all-in-one on embedded defaults: the server with SQLite under ./state and no-auth;
                with [aio] agents (or --agents linuxbridge,dhcp,l3,metadata, as root) also those agents in-process
   db upgrade   create or migrate the database schema
+  db import-neutron --from URL
+               copy a Neutron (Zed or later) database (its SQLAlchemy URL) into this empty one, in one
+               transaction; refuses, writing nothing, what neutrino cannot carry
   config sample [--output-dir DIR]
                write annotated sample neutron.conf, ml2_conf.ini and agent INI files (stdout: neutron.conf)
   status       check the deployment as neutron-status upgrade check: config, database at head, bus, agents
@@ -66,6 +70,7 @@ options:
   --state-path DIR     [DEFAULT] state_path (the SQLite database lives there by default)
   --agents LIST        aio: [aio] agents (linuxbridge,dhcp,l3,metadata)
   --host NAME          agents: [DEFAULT] host
+  --from URL           db import-neutron: the Neutron database, e.g. mysql+pymysql://neutron:pw@host/neutron
   --netns NS           agents (aio's too): the namespace whose links they manage (simulated hosts)
   --debug              verbose logs
   --version            print the version and exit
@@ -76,6 +81,7 @@ interface Args {
   configFiles: string[];
   overrides: ConfigOverrides;
   netns?: string;
+  from?: string;
   debug: boolean;
 }
 
@@ -88,6 +94,7 @@ function parseArgs(argv: string[]): Args {
     host: { type: 'string' },
     agents: { type: 'string' },
     netns: { type: 'string' },
+    from: { type: 'string' },
     debug: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   } as const;
@@ -102,6 +109,7 @@ function parseArgs(argv: string[]): Args {
     configFiles: (v['config-file'] ?? []).map((f) => resolve(f)),
     overrides: { DEFAULT, ...(v.agents !== undefined ? { aio: { agents: v.agents } } : {}) },
     ...(v.netns !== undefined ? { netns: v.netns } : {}),
+    ...(v.from !== undefined ? { from: v.from } : {}),
     debug: v.debug ?? false,
   };
 }
@@ -349,6 +357,29 @@ export async function main(argv: string[]): Promise<void> {
       const applied = await upgrade(db, (name) => process.stdout.write(`running migration ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`));
       await db.close();
       process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+      return;
+    }
+    if (cmd === 'db' && sub === 'import-neutron') {
+      if (!args.from) throw new ConfigError('db import-neutron: --from <Neutron database URL> is required', {});
+      mkdirSync(cfg.DEFAULT.state_path, { recursive: true });
+      const db = openDb(databaseUrl(cfg));
+      try {
+        await reachDatabase(db, { retries: cfg.database.max_retries, intervalMs: cfg.database.retry_interval * 1000 });
+        await upgrade(db);
+        const started = performance.now();
+        const { written } = await importNeutron(args.from, db);
+        const total = Object.values(written).reduce((a, b) => a + b, 0);
+        const detail = Object.entries(written)
+          .filter(([, n]) => n > 0)
+          .map(([t, n]) => `${t} ${n}`)
+          .join(', ');
+        process.stdout.write(`imported ${total} rows in ${((performance.now() - started) / 1000).toFixed(2)} s: ${detail}\n`);
+      } catch (err) {
+        if (err instanceof ImportRefused) throw new StartupError(err.message);
+        throw err;
+      } finally {
+        await db.close();
+      }
       return;
     }
     throw new ConfigError(`unknown command "${args.command.join(' ')}"\n\n${USAGE}`, {});

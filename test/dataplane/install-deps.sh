@@ -18,10 +18,12 @@
 #   procps       sysctl: the L3 agent turns on ip_forward in router namespaces
 #   socat        the L3 end-to-end test's TCP servers and clients
 #   python3-oslo.messaging  the real oslo.messaging peer of the RPC interop test (test/rpc/oslo_peer.py)
+#   neutron-server  the real Neutron the import test (test/db/import-neutron.test.ts) builds, fills and
+#                reads back (neutron-db-manage too); policy-rc.d keeps Debian from starting its service
 #   chromium     headless browser of the /ui/ page's test (test/ui/), driven by playwright-core
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(iproute2 nftables dnsmasq-base busybox util-linux isc-dhcp-client conntrack haproxy radvd curl iputils-arping keepalived procps socat python3-oslo.messaging chromium)
+pkgs=(iproute2 nftables dnsmasq-base busybox util-linux isc-dhcp-client conntrack haproxy radvd curl iputils-arping keepalived procps socat python3-oslo.messaging neutron-server chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -29,5 +31,7 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
   apt-get update -q >/dev/null
+  # No package may start its service (neutron-server would take 9696): policy-rc.d refuses every start.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d; fi
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
