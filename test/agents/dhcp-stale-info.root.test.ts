@@ -29,6 +29,7 @@ describe('DHCP agent: a kernel check during a port pass (root)', { skip: gate.sk
   let netId = '';
   /** Set: get_network_info answers are held this long; the promise resolves when one is asked. */
   let slow: { ms: number; asked: () => void } | null = null;
+  const infos: string[] = [];
   const api = async (method: string, path: string, body?: unknown) => {
     const r = await srv.req(method, path, body, ADMIN);
     assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
@@ -66,6 +67,8 @@ describe('DHCP agent: a kernel check during a port pass (root)', { skip: gate.sk
       reportInterval: 5,
       checkInterval: 3600,
       monitor: false,
+      progressMinNetworks: 1,
+      logger: { ...silentLogger, info: (_o, msg) => void infos.push(msg) },
     });
     await agent.start();
   });
@@ -99,5 +102,11 @@ describe('DHCP agent: a kernel check during a port pass (root)', { skip: gate.sk
     await agent.idle();
     const hosts = (await readFile(dnsmasqPaths(agent.dhcpDir, netId).hosts, 'utf8')).toLowerCase();
     assert.ok(hosts.includes(port.mac_address.toLowerCase()), `the new port stays in the hosts file:\n${hosts}`);
+  });
+
+  it('reports the progress of a full sync', async () => {
+    infos.length = 0;
+    await agent.sync();
+    await waitFor('the full sync done line', async () => infos.some((m) => /^DHCP full sync done: 1 networks, [1-9]\d* ports$/.test(m)), 5_000);
   });
 });

@@ -80,6 +80,10 @@ interface DhcpEventPayload {
   network_id?: string;
 }
 
+/** Full syncs of at least this many networks report their progress (by default), every PROGRESS_EVERY_MS. */
+const PROGRESS_MIN_NETWORKS = 20;
+const PROGRESS_EVERY_MS = 5_000;
+
 export const DHCP_AGENT_BINARY = 'neutron-dhcp-agent';
 export { DHCP_AGENT_TOPIC };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -117,6 +121,8 @@ export interface DhcpAgentOptions extends Partial<RenderOptions> {
   /** Watch the kernel for deleted namespaces and taps (default true); off, only the periodic check repairs. */
   monitor?: boolean;
   logger?: RpcLogger;
+  /** Full syncs of at least this many networks log their progress (default 20). */
+  progressMinNetworks?: number;
   /** Where to count passes, the queue and dnsmasq's reloads ([agent] metrics_bind_port). */
   metrics?: AgentMetrics;
 }
@@ -363,8 +369,37 @@ export class DhcpAgent {
     const nets = await this.call<NetworkInfo[]>('get_active_networks_info', { host: this.o.host });
     const wanted = new Set(nets.map((n) => n.id));
     const existing = await this.existingNetworks();
-    for (const n of nets) void this.schedule(n.id, n, seq);
-    for (const id of existing) if (!wanted.has(id)) void this.schedule(id, null, seq);
+    const passes = [
+      ...nets.map((n) => this.schedule(n.id, n, seq)),
+      ...[...existing].filter((id) => !wanted.has(id)).map((id) => this.schedule(id, null, seq)),
+    ];
+    this.reportProgress(
+      passes,
+      nets.reduce((sum, n) => sum + n.ports.length, 0),
+    );
+  }
+
+  /**
+   * Progress of a full sync of many networks (an operator waiting on a restart): a line every
+   * PROGRESS_EVERY_MS while it runs, and one when it is done.
+   */
+  private reportProgress(passes: Promise<void>[], ports: number): void {
+    if (passes.length < (this.o.progressMinNetworks ?? PROGRESS_MIN_NETWORKS)) return;
+    const started = Date.now();
+    let done = 0;
+    for (const p of passes) void p.then(() => done++);
+    const timer = setInterval(
+      () => this.log.info({ done, total: passes.length }, `DHCP full sync: ${done}/${passes.length} networks`),
+      PROGRESS_EVERY_MS,
+    );
+    timer.unref();
+    void Promise.all(passes).then(() => {
+      clearInterval(timer);
+      this.log.info(
+        { networks: passes.length, ports, seconds: (Date.now() - started) / 1000 },
+        `DHCP full sync done: ${passes.length} networks, ${ports} ports`,
+      );
+    });
   }
 
   /**
