@@ -35,7 +35,7 @@ commands:
   openapi      print the OpenAPI 3.1 document of the API these config files give (GET /v2.0/openapi.json)
   agent dhcp [--netns NS] [--host H]
                run the DHCP agent (dnsmasq per network in qdhcp-<network> namespaces)
-  agent l3 [--netns NS] [--host H]
+  agent l3 [--netns NS] [--host H] [--router-netns-prefix P]
                run the L3 agent (routers in qrouter-<router> namespaces, SNAT, floating IPs)
   agent metadata [--host H]
                run the metadata agent (Unix socket metadata_proxy_socket → Nova's metadata API)
@@ -55,6 +55,8 @@ options:
   --agents LIST        aio: [aio] agents (linuxbridge,dhcp,l3,metadata)
   --host NAME          agents: [DEFAULT] host
   --netns NS           agents (aio's too): the namespace whose links they manage (simulated hosts)
+  --router-netns-prefix P
+                       agent l3: router namespaces are P<router id> instead of qrouter-<router id> (simulated hosts)
   --debug              verbose logs
   --version            print the version and exit
 `;
@@ -64,6 +66,7 @@ interface Args {
   configFiles: string[];
   overrides: ConfigOverrides;
   netns?: string;
+  routerNetnsPrefix?: string;
   debug: boolean;
 }
 
@@ -76,6 +79,7 @@ function parseArgs(argv: string[]): Args {
     host: { type: 'string' },
     agents: { type: 'string' },
     netns: { type: 'string' },
+    'router-netns-prefix': { type: 'string' },
     debug: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   } as const;
@@ -90,6 +94,7 @@ function parseArgs(argv: string[]): Args {
     configFiles: (v['config-file'] ?? []).map((f) => resolve(f)),
     overrides: { DEFAULT, ...(v.agents !== undefined ? { aio: { agents: v.agents } } : {}) },
     ...(v.netns !== undefined ? { netns: v.netns } : {}),
+    ...(v['router-netns-prefix'] !== undefined ? { routerNetnsPrefix: v['router-netns-prefix'] } : {}),
     debug: v.debug ?? false,
   };
 }
@@ -227,7 +232,11 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (cmd === 'agent' && sub === 'l3') {
-      await runL3Agent(cfg, { debug: args.debug, ...(args.netns ? { netns: args.netns } : {}) });
+      await runL3Agent(cfg, {
+        debug: args.debug,
+        ...(args.netns ? { netns: args.netns } : {}),
+        ...(args.routerNetnsPrefix ? { routerNetnsPrefix: args.routerNetnsPrefix } : {}),
+      });
       return;
     }
     if (cmd === 'agent' && sub === 'metadata') {
