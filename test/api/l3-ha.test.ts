@@ -183,6 +183,19 @@ for (const backend of BACKENDS) {
 
     it('ha changes only on a router set down (BadRequest otherwise), and back to legacy drops the HA ports', async () => {
       const r = await haRouter(BOB.project!);
+      // An HA router's interfaces are network:ha_router_replicated_interface (l3_hamode_db), and
+      // change owner with ha.
+      const net = (await ok('POST', '/v2.0/networks', { network: { name: 'ha-if', project_id: BOB.project } })).network;
+      const sn = (await ok('POST', '/v2.0/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.77.0.0/24', project_id: BOB.project } }))
+        .subnet;
+      const intf = await ok('PUT', `/v2.0/routers/${r.id}/add_router_interface`, { subnet_id: sn.id });
+      const ownerNow = async () => (await ok('GET', `/v2.0/ports/${intf.port_id}`)).port.device_owner;
+      assert.equal(await ownerNow(), 'network:ha_router_replicated_interface');
+      const [synced] = await l3<any[]>('sync_routers', { host: (await agentsOf(r.id))[0].host, router_ids: [r.id] });
+      assert.deepEqual(
+        synced._interfaces.map((p: any) => p.device_owner),
+        ['network:ha_router_replicated_interface'],
+      );
       assertError(
         await s.req('PUT', `/v2.0/routers/${r.id}`, { router: { ha: false } }, ADMIN),
         400,
@@ -192,6 +205,7 @@ for (const backend of BACKENDS) {
       assertError(await s.req('PUT', `/v2.0/routers/${r.id}`, { router: { ha: false } }, BOB), 403);
       const down = (await ok('PUT', `/v2.0/routers/${r.id}`, { router: { admin_state_up: false, ha: false } })).router;
       assert.equal(down.ha, false);
+      assert.equal(await ownerNow(), 'network:router_interface');
       assert.equal((await haPorts(r.id)).length, 0);
       assert.equal((await haNetworks(BOB.project!)).length, 0, "the project's last HA router is gone");
       // And HA again (still down): ports come back on two agents.
@@ -199,7 +213,10 @@ for (const backend of BACKENDS) {
       assert.equal(again.ha, true);
       assert.equal((await haPorts(r.id)).length, 2);
       assert.equal((await agentsOf(r.id)).length, 2);
+      assert.equal(await ownerNow(), 'network:ha_router_replicated_interface');
+      await ok('PUT', `/v2.0/routers/${r.id}/remove_router_interface`, { subnet_id: sn.id });
       await ok('DELETE', `/v2.0/routers/${r.id}`);
+      await ok('DELETE', `/v2.0/networks/${net.id}`);
       assert.equal((await haNetworks(BOB.project!)).length, 0);
     });
   });
