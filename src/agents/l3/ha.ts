@@ -154,10 +154,19 @@ export function renderKeepalived(c: KeepalivedConfig): string {
  */
 export function notifyScript(stateFile: string, devices: readonly string[]): string {
   const bounce = devices.map((d) => `ip link set dev ${d} down; ip link set dev ${d} up`).join('; ');
+  // keepalived may still be taking the addresses away when it calls the script (a link that
+  // still has them answers and teaches its bridge again): wait for them to go (at most 2 s).
+  const owned = devices.map((d) => `ip -4 -o addr show dev ${d}`).join('; ');
   return [
     '#!/bin/sh',
     `printf '%s' "$3" > '${stateFile}.tmp' && mv '${stateFile}.tmp' '${stateFile}'`,
-    ...(devices.length ? [`case "$3" in BACKUP|FAULT|STOP) ${bounce} ;; esac`] : []),
+    ...(devices.length
+      ? [
+          'case "$3" in BACKUP|FAULT|STOP)',
+          `  (i=0; while [ $i -lt 20 ] && [ -n "$(${owned})" ]; do sleep 0.1; i=$((i+1)); done; ${bounce}) </dev/null >/dev/null 2>&1 &`,
+          ';; esac',
+        ]
+      : []),
     '',
   ].join('\n');
 }
