@@ -97,6 +97,30 @@ for (const mode of modes)
         .then((x) => x.i)
         .catch(fail);
 
+    /** Debugging (NEUTRINO_E2E_HA_TRACE=1): what the bridges know of the router's MACs, every 200 ms. */
+    const traceAfterKill = async (t0: number): Promise<string[]> => {
+      const ports = (await t.api('GET', `/ports?device_id=${router.id}`)).body.ports as any[];
+      const macs = ports.filter((p) => !p.device_owner.endsWith('ha_interface')).map((p) => `${p.mac_address}=${p.device_owner.split(':')[1]}`);
+      const out: string[] = [`macs ${macs.join(' ')}`];
+      const re = new RegExp(macs.map((m) => m.split('=')[0]).join('|'), 'i');
+      while (Date.now() - t0 < 5000) {
+        const ms = Date.now() - t0;
+        for (const ns of [t.ns[0], t.ns[1], t.outsideNs]) {
+          const fdb = await runInNetns(ns, { argv: ['bridge', 'fdb', 'show'] });
+          out.push(
+            `${ms} ${ns}: ${fdb.stdout
+              .split('\n')
+              .filter((l) => (re.test(l) || /^00:00:00:00:00:00/.test(l)) && !/permanent$/.test(l.trim()))
+              .join(' | ')}`,
+          );
+        }
+        const n = await runInNetns(vm(), { argv: ['ip', 'neigh'] });
+        out.push(`${ms} vm neigh: ${n.stdout.trim()} ; replies ${pinger!.replies.filter((x) => x >= t0).length}`);
+        await sleep(200);
+      }
+      return out;
+    };
+
     before(async () => {
       gate.check();
       t = new TwoHosts(mode, { l3: true, ha: true });
@@ -140,6 +164,7 @@ for (const mode of modes)
       const t0 = Date.now();
       assert.ok(t.keepalivedPid(before, router.id, 'SIGTERM'), 'active keepalived signalled');
       const now = before === 0 ? 1 : 0;
+      const trace = process.env.NEUTRINO_E2E_HA_TRACE ? traceAfterKill(t0) : null;
       await waitThroughErrors(
         'the other agent active in the API',
         async () => {
@@ -153,6 +178,7 @@ for (const mode of modes)
       assert.equal(await activeHost(before), now, 'and the killed one standby');
       const standbyMs = Date.now() - t0;
       await sleep(5000); // replies again, and go on
+      if (trace) t.figures.push(...(await trace));
       const gap = pinger!.gapSince(t0 - 1000);
       t.figures.push(`gaps after the kill: ${pinger!.gaps(t0).join(' ') || 'none'}`);
       if (pinger!.replies.at(-1)! <= Date.now() - 1000) {
