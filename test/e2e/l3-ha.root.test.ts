@@ -178,7 +178,7 @@ for (const mode of modes)
       assert.equal(await activeHost(before), now, 'and the killed one standby');
       const standbyMs = Date.now() - t0;
       await sleep(5000); // replies again, and go on
-      if (trace) t.figures.push(...(await trace));
+      t.figures.push(...((await trace) ?? []));
       const gap = pinger!.gapSince(t0 - 1000);
       t.figures.push(`gaps after the kill: ${pinger!.gaps(t0).join(' ') || 'none'}`);
       if (pinger!.replies.at(-1)! <= Date.now() - 1000) {
