@@ -15,6 +15,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { IpBatch, listLinks, netnsExists, runInNetns } from '../../src/dataplane/index.js';
 import { rootGate } from '../dataplane/root-helpers.js';
 import { skipUnlessRabbit } from '../rpc/rabbit.js';
@@ -113,6 +115,10 @@ for (const mode of modes)
               .filter((l) => (re.test(l) || /^00:00:00:00:00:00/.test(l)) && !/permanent$/.test(l.trim()))
               .join(' | ')}`,
           );
+        }
+        for (const i of [0, 1] as const) {
+          const f = join(t.dir, `l3-state-${i}`, 'ha_confs', router.id, 'state');
+          out.push(`${ms} keepalived state ${i}: ${existsSync(f) ? readFileSync(f, 'utf8') : '-'} pid ${t.keepalivedPid(i, router.id)}`);
         }
         const n = await runInNetns(vm(), { argv: ['ip', 'neigh'] });
         out.push(`${ms} vm neigh: ${n.stdout.trim()} ; replies ${pinger!.replies.filter((x) => x >= t0).length}`);

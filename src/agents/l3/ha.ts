@@ -199,7 +199,11 @@ interface HaRouterState {
 /** keepalived per HA router: its files, its process, its state reports. */
 export class HaRouters {
   private readonly routers = new Map<string, HaRouterState>();
-  private watcher: FSWatcher | null = null;
+  /**
+   * One watcher per router directory: Node 20's recursive fs.watch on Linux notices a state file
+   * replaced in an existing subdirectory only by polling it (seconds late), a plain one at once.
+   */
+  private readonly watchers = new Map<string, FSWatcher>();
   private timer: NodeJS.Timeout | null = null;
   private reporting: Promise<void> = Promise.resolve();
 
@@ -211,21 +215,13 @@ export class HaRouters {
 
   async start(): Promise<void> {
     await mkdir(this.o.confsPath, { recursive: true });
-    // A state file written anywhere below: report (recursive watching is not on Linux before
-    // Node 20's fallback; each router directory's files are also checked by the timer).
-    try {
-      this.watcher = watch(this.o.confsPath, { recursive: true }, (_e, f) => {
-        if (f && String(f).endsWith('state')) this.reportChanges();
-      });
-    } catch {
-      this.watcher = null;
-    }
     this.timer = setInterval(() => void this.check(), this.o.checkMs ?? 3000);
     this.timer.unref();
   }
 
   async stop(): Promise<void> {
-    this.watcher?.close();
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
     if (this.timer) clearInterval(this.timer);
     await this.reporting;
   }
@@ -254,6 +250,17 @@ export class HaRouters {
     if (pid === null) await this.spawn(routerId, ns);
     else if (before !== conf) process.kill(pid, 'SIGHUP');
     this.routers.set(routerId, { ns, conf, reported: this.routers.get(routerId)?.reported ?? null });
+    if (!this.watchers.has(routerId)) {
+      try {
+        const w = watch(dir, (_e, f) => {
+          if (f && String(f) === 'state') this.reportChanges();
+        });
+        w.on('error', () => {}); // the directory went with the router; the timer still reports
+        this.watchers.set(routerId, w);
+      } catch {
+        // the periodic check reports instead
+      }
+    }
     this.reportChanges();
   }
 
@@ -295,6 +302,8 @@ export class HaRouters {
     const pid = await this.pid(routerId);
     if (pid !== null) await terminate([pid]);
     this.routers.delete(routerId);
+    this.watchers.get(routerId)?.close();
+    this.watchers.delete(routerId);
     await rm(this.dir(routerId), { recursive: true, force: true });
   }
 
