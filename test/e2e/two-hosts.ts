@@ -389,7 +389,8 @@ export class TwoHosts {
     await waitThroughErrors(
       'API server',
       async () => (await fetch(`${this.url}/v2.0/networks`, { headers: { 'x-project-id': 'p', 'x-roles': 'admin' } })).ok,
-      20_000,
+      // Start-up (migrations on a fresh database, then the broker) took over 20 s on a loaded machine.
+      60_000,
     );
   }
 
