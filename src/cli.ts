@@ -51,7 +51,7 @@ commands:
   openapi      print the OpenAPI 3.1 document of the API these config files give (GET /v2.0/openapi.json)
   agent dhcp [--netns NS] [--host H]
                run the DHCP agent (dnsmasq per network in qdhcp-<network> namespaces)
-  agent l3 [--netns NS] [--host H]
+  agent l3 [--netns NS] [--host H] [--router-netns-prefix P]
                run the L3 agent (routers in qrouter-<router> namespaces, SNAT, floating IPs)
   agent metadata [--host H]
                run the metadata agent (Unix socket metadata_proxy_socket → Nova's metadata API)
@@ -72,6 +72,8 @@ options:
   --host NAME          agents: [DEFAULT] host
   --from URL           db import-neutron: the Neutron database, e.g. mysql+pymysql://neutron:pw@host/neutron
   --netns NS           agents (aio's too): the namespace whose links they manage (simulated hosts)
+  --router-netns-prefix P
+                       agent l3: router namespaces are P<router id> instead of qrouter-<router id> (simulated hosts)
   --debug              verbose logs
   --version            print the version and exit
 `;
@@ -82,6 +84,7 @@ interface Args {
   overrides: ConfigOverrides;
   netns?: string;
   from?: string;
+  routerNetnsPrefix?: string;
   debug: boolean;
 }
 
@@ -95,6 +98,7 @@ function parseArgs(argv: string[]): Args {
     agents: { type: 'string' },
     netns: { type: 'string' },
     from: { type: 'string' },
+    'router-netns-prefix': { type: 'string' },
     debug: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   } as const;
@@ -110,6 +114,7 @@ function parseArgs(argv: string[]): Args {
     overrides: { DEFAULT, ...(v.agents !== undefined ? { aio: { agents: v.agents } } : {}) },
     ...(v.netns !== undefined ? { netns: v.netns } : {}),
     ...(v.from !== undefined ? { from: v.from } : {}),
+    ...(v['router-netns-prefix'] !== undefined ? { routerNetnsPrefix: v['router-netns-prefix'] } : {}),
     debug: v.debug ?? false,
   };
 }
@@ -337,7 +342,11 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (cmd === 'agent' && sub === 'l3') {
-      await runL3Agent(cfg, { debug: args.debug, ...(args.netns ? { netns: args.netns } : {}) });
+      await runL3Agent(cfg, {
+        debug: args.debug,
+        ...(args.netns ? { netns: args.netns } : {}),
+        ...(args.routerNetnsPrefix ? { routerNetnsPrefix: args.routerNetnsPrefix } : {}),
+      });
       return;
     }
     if (cmd === 'agent' && sub === 'metadata') {

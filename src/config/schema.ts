@@ -143,7 +143,14 @@ export const SCHEMA = {
     l3_ha_network_physical_name: str({ default: '', help: 'Physical network of HA networks (flat/vlan types).' }),
     ha_vrrp_auth_type: enm({ choices: ['AH', 'PASS'], default: 'PASS', help: 'L3 agent: VRRP authentication type.' }),
     ha_vrrp_auth_password: str({ default: '', help: 'L3 agent: VRRP authentication password (empty: none).' }),
-    ha_vrrp_advert_int: int({ default: 2, min: 1, help: 'L3 agent: seconds between VRRP advertisements.' }),
+    // Neutron's option is an integer; a fraction (keepalived's VRRPv3, centiseconds) is ours, for
+    // failover within 3 s when a host goes (VRRP waits 3 advertisements and a skew).
+    ha_vrrp_advert_int: float({
+      default: 2,
+      min: 0.01,
+      max: 255,
+      help: 'L3 agent: seconds between VRRP advertisements; a fraction (e.g. 0.5) runs VRRPv3, which has no authentication.',
+    }),
     ha_confs_path: str({ help: "L3 agent: where keepalived's files go (default: $state_path/ha_confs)." }),
     // The metadata agent (metadata_agent.ini) and the proxies that forward to it.
     metadata_proxy_socket: str({

@@ -332,6 +332,39 @@ for (const backend of BACKENDS) {
       assert.deepEqual(heard, [told, told, told, told, told, told]);
     });
 
+    it("a port's fixed IP changed under its floating IP: the router's agent hears routers_updated; the floating IP follows", async () => {
+      const ok = async (method: string, path: string, body: unknown, who = ALICE) => {
+        const r = await s.req(method, path, body, who);
+        assert.ok(r.status < 300, `${method} ${path}: ${JSON.stringify(r.body)}`);
+        return r.body;
+      };
+      const ext = await net('fipip-ext', { 'router:external': true });
+      await ok('POST', '/v2.0/subnets', { subnet: { network_id: ext, cidr: '192.0.3.0/24', ip_version: 4 } }, ADMIN);
+      const inner = (await ok('POST', '/v2.0/networks', { network: { name: 'fipip-inner' } })).network.id;
+      const sub = (await ok('POST', '/v2.0/subnets', { subnet: { network_id: inner, cidr: '10.9.8.0/24', ip_version: 4 } })).subnet.id;
+      await ok('PUT', `/v2.0/routers/${r1}`, { router: { external_gateway_info: { network_id: ext } } });
+      await ok('PUT', `/v2.0/routers/${r1}/add_router_interface`, { subnet_id: sub });
+      const port = (await ok('POST', '/v2.0/ports', { port: { network_id: inner, fixed_ips: [{ subnet_id: sub, ip_address: '10.9.8.20' }] } })).port
+        .id;
+      const fip = (await ok('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext, port_id: port } })).floatingip.id;
+      const c0 = await mark();
+      await ok('PUT', `/v2.0/ports/${port}`, { port: { fixed_ips: [{ subnet_id: sub, ip_address: '10.9.8.21' }] } });
+      const heard = (await since(c0)).filter((c) => c.host.startsWith('l3-'));
+      assert.deepEqual(heard, [{ host: 'l3-b', method: 'routers_updated', args: { routers: [r1] } }]);
+      assert.equal((await ok('GET', `/v2.0/floatingips/${fip}`, undefined)).floatingip.fixed_ip_address, '10.9.8.21');
+      // A port change that leaves its addresses alone tells nobody.
+      const c1 = await mark();
+      await ok('PUT', `/v2.0/ports/${port}`, { port: { name: 'renamed' } });
+      assert.deepEqual(
+        (await since(c1)).filter((c) => c.host.startsWith('l3-')),
+        [],
+      );
+      await ok('DELETE', `/v2.0/floatingips/${fip}`, undefined);
+      await ok('DELETE', `/v2.0/ports/${port}`, undefined);
+      await ok('PUT', `/v2.0/routers/${r1}/remove_router_interface`, { subnet_id: sub });
+      await ok('PUT', `/v2.0/routers/${r1}`, { router: { external_gateway_info: null } });
+    });
+
     it('by hand: refuses unknown routers and agents, non-L3 and DVR agents', async () => {
       const post = (agent: string, body: unknown) => s.req('POST', `/v2.0/agents/${agent}/l3-routers`, body, ADMIN);
       const cases: Array<[string, unknown, number, string]> = [

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
 import { ADMIN, ALICE, BOB, startServer, type TestServer } from '../helpers/server.js';
 import { assertError } from '../helpers/assert-error.js';
+import { registerLinuxBridgeAgent } from '../helpers/agents.js';
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
 
 const HOSTS = ['ha-l3-a', 'ha-l3-b', 'ha-l3-c'];
@@ -52,6 +53,7 @@ for (const backend of BACKENDS) {
       agentBus = new MemoryBus({ broker, logger: silentLogger });
       s = await startServer(backend, { DEFAULT: { max_l3_agents_per_router: '2' } }, { bus: serverBus });
       for (const h of HOSTS) await report(h);
+      for (const [i, h] of HOSTS.entries()) await registerLinuxBridgeAgent(s.server.db, h, `172.31.251.${i + 1}`);
     });
     after(async () => {
       await s?.stop();
@@ -181,8 +183,50 @@ for (const backend of BACKENDS) {
       await ok('DELETE', `/v2.0/networks/${ext.id}`);
     });
 
+    it("get_device_details answers an HA router's interface port on each of its hosts (the standby wires its copy), not elsewhere", async () => {
+      const net = (await ok('POST', '/v2.0/networks', { network: { name: 'ha-dd', project_id: ALICE.project } })).network;
+      const sub = (
+        await ok('POST', '/v2.0/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.77.0.0/24', project_id: ALICE.project } })
+      ).subnet;
+      const r = await haRouter(ALICE.project);
+      await ok('PUT', `/v2.0/routers/${r.id}/add_router_interface`, { subnet_id: sub.id });
+      const [a, b] = (await agentsOf(r.id)).map((x: any) => x.host) as [string, string];
+      const other = HOSTS.find((h) => h !== a && h !== b)!;
+      await l3('update_ha_routers_states', { host: a, states: { [r.id]: 'active' } });
+      const [qr] = (await ok('GET', `/v2.0/ports?device_id=${r.id}&device_owner=network:ha_router_replicated_interface`)).ports;
+      assert.equal(qr['binding:host_id'], a);
+      const tap = `tap${qr.id.slice(0, 11)}`;
+      const dd = (host: string) => agentBus.call<any>('q-plugin', 'get_device_details', { device: tap, agent_id: 'x', host });
+      const onB = await dd(b);
+      assert.equal(onB.port_id, qr.id, JSON.stringify(onB));
+      assert.equal(onB.network_type, 'vxlan');
+      assert.equal(onB.no_active_binding, undefined);
+      assert.equal((await dd(a)).port_id, qr.id);
+      assert.equal((await dd(other)).no_active_binding, true, 'a host without the router');
+      // The standby's device going up moves neither the binding nor the status.
+      await agentBus.call('q-plugin', 'update_device_up', { device: tap, agent_id: 'x', host: b });
+      const after = (await ok('GET', `/v2.0/ports/${qr.id}`)).port;
+      assert.equal(after['binding:host_id'], a);
+      await ok('PUT', `/v2.0/routers/${r.id}/remove_router_interface`, { subnet_id: sub.id });
+      await ok('DELETE', `/v2.0/routers/${r.id}`);
+      await ok('DELETE', `/v2.0/networks/${net.id}`);
+    });
+
     it('ha changes only on a router set down (BadRequest otherwise), and back to legacy drops the HA ports', async () => {
       const r = await haRouter(BOB.project!);
+      // An HA router's interfaces are network:ha_router_replicated_interface (l3_hamode_db), and
+      // change owner with ha.
+      const net = (await ok('POST', '/v2.0/networks', { network: { name: 'ha-if', project_id: BOB.project } })).network;
+      const sn = (await ok('POST', '/v2.0/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.77.0.0/24', project_id: BOB.project } }))
+        .subnet;
+      const intf = await ok('PUT', `/v2.0/routers/${r.id}/add_router_interface`, { subnet_id: sn.id });
+      const ownerNow = async () => (await ok('GET', `/v2.0/ports/${intf.port_id}`)).port.device_owner;
+      assert.equal(await ownerNow(), 'network:ha_router_replicated_interface');
+      const [synced] = await l3<any[]>('sync_routers', { host: (await agentsOf(r.id))[0].host, router_ids: [r.id] });
+      assert.deepEqual(
+        synced._interfaces.map((p: any) => p.device_owner),
+        ['network:ha_router_replicated_interface'],
+      );
       assertError(
         await s.req('PUT', `/v2.0/routers/${r.id}`, { router: { ha: false } }, ADMIN),
         400,
@@ -192,6 +236,7 @@ for (const backend of BACKENDS) {
       assertError(await s.req('PUT', `/v2.0/routers/${r.id}`, { router: { ha: false } }, BOB), 403);
       const down = (await ok('PUT', `/v2.0/routers/${r.id}`, { router: { admin_state_up: false, ha: false } })).router;
       assert.equal(down.ha, false);
+      assert.equal(await ownerNow(), 'network:router_interface');
       assert.equal((await haPorts(r.id)).length, 0);
       assert.equal((await haNetworks(BOB.project!)).length, 0, "the project's last HA router is gone");
       // And HA again (still down): ports come back on two agents.
@@ -199,7 +244,10 @@ for (const backend of BACKENDS) {
       assert.equal(again.ha, true);
       assert.equal((await haPorts(r.id)).length, 2);
       assert.equal((await agentsOf(r.id)).length, 2);
+      assert.equal(await ownerNow(), 'network:ha_router_replicated_interface');
+      await ok('PUT', `/v2.0/routers/${r.id}/remove_router_interface`, { subnet_id: sn.id });
       await ok('DELETE', `/v2.0/routers/${r.id}`);
+      await ok('DELETE', `/v2.0/networks/${net.id}`);
       assert.equal((await haNetworks(BOB.project!)).length, 0);
     });
   });

@@ -95,6 +95,7 @@ describe('neutrino command', () => {
         ['agent_mode = dvr', /\[DEFAULT\] agent_mode = dvr: the L3 agent only implements legacy/],
         ['interface_driver = openvswitch', /\[DEFAULT\] interface_driver = openvswitch: the L3 agent only has the linuxbridge driver/],
         ['min_rtr_adv_interval = 80', /\[DEFAULT\] min_rtr_adv_interval = 80: at most 0.75 × max_rtr_adv_interval \(100\)/],
+        ['ha_vrrp_advert_int = 0.5\nha_vrrp_auth_password = s', /\[DEFAULT\] ha_vrrp_advert_int = 0.5: a fraction of a second needs VRRPv3/],
       ] as const) {
         writeFileSync(join(d, 'l3.ini'), `[DEFAULT]\n${line}\nstate_path = ${d}\n[agent]\nreport_interval = 0\n`);
         const l3 = spawnSync(BIN, ['agent', 'l3', '--config-file', join(d, 'l3.ini')], { encoding: 'utf8', timeout: 20_000 });

@@ -9,19 +9,26 @@
 //   1. the active keepalived is killed (SIGTERM): the other takes over; the ping loses at most
 //      3 s, and ha_state in the API follows;
 //   2. the now active host goes away (its L3 agent stops, its underlay and external links go
-//      down): the first host's router takes over again; the gap is printed.
+//      down): the first host's router takes over again, the ping losing at most 3 s too.
+// On the in-memory bus (agents in this process) and on RabbitMQ (every agent its own process).
 // Figures are printed (`# two-hosts e2e figures`).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { IpBatch, listLinks, netnsExists, runInNetns } from '../../src/dataplane/index.js';
 import { rootGate } from '../dataplane/root-helpers.js';
-import { TwoHosts } from './two-hosts.js';
+import { skipUnlessRabbit } from '../rpc/rabbit.js';
+import { HA_ADVERT_INT, TwoHosts, type BusMode } from './two-hosts.js';
+import { L3Topology, OUTSIDE_IP } from './l3-topology.js';
 import { sleep, waitThroughErrors } from '../helpers/wait.js';
 
-const gate = rootGate('L3 HA end-to-end', ['ip', 'bridge', 'nft', 'busybox', 'keepalived']);
+const gate = rootGate('L3 HA end-to-end', ['ip', 'bridge', 'nft', 'busybox', 'keepalived', 'rabbitmqctl']);
+const rabbitSkip = gate.skip ? false : await skipUnlessRabbit();
+// NEUTRINO_E2E_BUS=memory (or rabbit) runs one of the two.
+const modes = (['memory', 'rabbit'] as BusMode[]).filter((m) => !process.env.NEUTRINO_E2E_BUS || process.env.NEUTRINO_E2E_BUS === m);
 
-const OUTSIDE_IP = '203.0.113.1';
 const VM_IP = '10.72.1.10';
 
 /** A ping every 100 ms from the namespace; the times its replies came. */
@@ -61,165 +68,164 @@ class Pinger {
   }
 }
 
-describe('L3 HA e2e (root, memory bus): keepalived moves a router between two L3 agents', { skip: gate.skip }, () => {
-  let t: TwoHosts;
-  let router: any;
-  let pinger: Pinger | null = null;
-  let vmHost: 0 | 1 = 0;
-  const vm = () => `nt${t.s}hv`;
-  const ok = async (method: string, path: string, body?: unknown, status = 200) => {
-    const r = await t.api(method, path, body);
-    assert.equal(r.status, status, `${method} ${path}: ${JSON.stringify(r.body)}`);
-    return r.body;
-  };
-  const fail = (e: unknown): never => {
-    throw new Error(`${(e as Error).message}\n${t.dump()}`);
-  };
-  /** The host index whose agent the API says is active (and the other one standby), once it does. */
-  const activeHost = (not?: 0 | 1) =>
-    waitThroughErrors(
-      `one active, one standby${not !== undefined ? `, not host ${not}` : ''}`,
-      async () => {
-        const agents = (await t.api('GET', `/routers/${router.id}/l3-agents`)).body.agents as any[];
-        const states = agents.map((a) => a.ha_state).sort();
-        if (agents.length !== 2 || states.join() !== 'active,standby') return null;
-        const i = t.host.indexOf(agents.find((a) => a.ha_state === 'active').host) as 0 | 1;
-        return i === not ? null : { i };
-      },
-      30_000,
-      100,
-    )
-      .then((x) => x.i)
-      .catch(fail);
-
-  before(async () => {
-    gate.check();
-    t = new TwoHosts('memory', { l3: true, ha: true });
-    await t.start();
-    await new IpBatch().addAddr('br0', `${OUTSIDE_IP}/24`).apply({ netns: t.outsideNs });
-  });
-  after(async () => {
-    pinger?.stop();
-    await t?.stop();
-  });
-
-  it('an HA router runs on both agents, one active; a VM reaches the outside host through it', async () => {
-    const ext = (
-      await ok(
-        'POST',
-        '/networks',
-        { network: { name: 'ha-ext', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'extnet' } },
-        201,
-      )
-    ).network;
-    await ok(
-      'POST',
-      '/subnets',
-      {
-        subnet: {
-          network_id: ext.id,
-          cidr: '203.0.113.0/24',
-          ip_version: 4,
-          gateway_ip: OUTSIDE_IP,
-          enable_dhcp: false,
-          allocation_pools: [{ start: '203.0.113.10', end: '203.0.113.100' }],
+for (const mode of modes)
+  describe(`L3 HA e2e (root, ${mode} bus): keepalived moves a router between two L3 agents`, {
+    skip: gate.skip || (mode === 'rabbit' && rabbitSkip),
+  }, () => {
+    let t: TwoHosts;
+    let topo: L3Topology;
+    let subnet: any;
+    let router: any;
+    let pinger: Pinger | null = null;
+    let vmHost: 0 | 1 = 0;
+    const vm = () => `nt${t.s}hv`;
+    const fail = (e: unknown): never => {
+      throw new Error(`${(e as Error).message}\n${t.dump()}`);
+    };
+    /** The host index whose agent the API says is active (and the other one standby), once it does. */
+    const activeHost = (not?: 0 | 1) =>
+      waitThroughErrors(
+        `one active, one standby${not !== undefined ? `, not host ${not}` : ''}`,
+        async () => {
+          const agents = (await t.api('GET', `/routers/${router.id}/l3-agents`)).body.agents as any[];
+          const states = agents.map((a) => a.ha_state).sort();
+          if (agents.length !== 2 || states.join() !== 'active,standby') return null;
+          const i = t.host.indexOf(agents.find((a) => a.ha_state === 'active').host) as 0 | 1;
+          return i === not ? null : { i };
         },
-      },
-      201,
-    );
-    const net = (await ok('POST', '/networks', { network: { name: 'ha-net' } }, 201)).network;
-    const sub = (await ok('POST', '/subnets', { subnet: { network_id: net.id, cidr: '10.72.1.0/24', ip_version: 4, enable_dhcp: false } }, 201))
-      .subnet;
-    router = (await ok('POST', '/routers', { router: { name: 'ha-r', ha: true, external_gateway_info: { network_id: ext.id } } }, 201)).router;
-    t.routerIds.add(router.id);
-    assert.equal(router.ha, true);
-    await ok('PUT', `/routers/${router.id}/add_router_interface`, { subnet_id: sub.id });
-    const t0 = Date.now();
-    const active = await activeHost();
-    t.figures.push(`HA router: one agent active ${Date.now() - t0} ms after its interface was added`);
-    for (const i of [0, 1] as const) {
-      assert.ok(await netnsExists(t.haNamespace(i, router.id)), `host ${i} has the router's namespace`);
-      const links = await listLinks({ netns: t.haNamespace(i, router.id) });
-      assert.ok(
-        links.some((l) => l.name.startsWith('ha-')),
-        `host ${i}: ha- link`,
-      );
-      const qr = links.find((l) => l.name.startsWith('qr-'))!;
-      // keepalived holds the interface address on the active instance only.
-      assert.equal(qr.addresses.includes('10.72.1.1/24'), i === active, `host ${i} qr- addresses ${qr.addresses}`);
-      assert.ok(t.keepalivedPid(i, router.id), `host ${i} runs keepalived`);
-    }
-    vmHost = active;
-    const port = (
-      await ok(
-        'POST',
-        '/ports',
-        { port: { network_id: net.id, fixed_ips: [{ subnet_id: sub.id, ip_address: VM_IP }], port_security_enabled: false } },
-        201,
+        30_000,
+        100,
       )
-    ).port;
-    await t.plug(port.id, vm(), vmHost, { static: true });
-    await new IpBatch().line('route', 'add', 'default', 'via', '10.72.1.1').apply({ netns: vm() });
-    pinger = new Pinger(vm(), OUTSIDE_IP);
-    await waitThroughErrors('VM → outside through the HA router', async () => pinger!.replies.length >= 3, 30_000, 100).catch(fail);
-  });
+        .then((x) => x.i)
+        .catch(fail);
 
-  it('killing the active keepalived moves the router to the other agent: the ping loses at most 3 s; ha_state follows', async () => {
-    const before = await activeHost();
-    const t0 = Date.now();
-    assert.ok(t.keepalivedPid(before, router.id, 'SIGTERM'), 'active keepalived signalled');
-    const now = before === 0 ? 1 : 0;
-    await waitThroughErrors(
-      'the other agent active in the API',
-      async () => {
-        const agents = (await t.api('GET', `/routers/${router.id}/l3-agents`)).body.agents as any[];
-        return agents.find((a) => a.host === t.host[now])?.ha_state === 'active';
-      },
-      30_000,
-      100,
-    ).catch(fail);
-    const apiMs = Date.now() - t0;
-    assert.equal(await activeHost(before), now, 'and the killed one standby');
-    const standbyMs = Date.now() - t0;
-    await sleep(5000); // replies again, and go on
-    const gap = pinger!.gapSince(t0 - 1000);
-    t.figures.push(`gaps after the kill: ${pinger!.gaps(t0).join(' ') || 'none'}`);
-    if (pinger!.replies.at(-1)! <= Date.now() - 1000) {
-      const fdb = await runInNetns(t.ns[vmHost], { argv: ['bridge', 'fdb', 'show'] });
-      t.figures.push(`fdb on the VM's host:\n${fdb.stdout}`);
-    }
-    t.figures.push(
-      `HA failover (active keepalived killed): ping gap ${gap} ms; ha_state active on the other agent after ${apiMs} ms, the killed one standby after ${standbyMs} ms`,
-    );
-    assert.ok(pinger!.replies.at(-1)! > Date.now() - 1000, 'the ping goes on through the other agent');
-    assert.ok(gap <= 3000, `ping gap ${gap} ms`);
-    // The agent starts the killed keepalived again; it stays standby (nopreempt).
-    await waitThroughErrors('keepalived restarted', async () => t.keepalivedPid(before, router.id) !== null, 20_000, 200).catch(fail);
-    assert.equal(await activeHost(), now);
-  });
+    /** Debugging (NEUTRINO_E2E_HA_TRACE=1): what the bridges know of the router's MACs, every 200 ms. */
+    const traceAfterKill = async (t0: number): Promise<string[]> => {
+      const ports = (await t.api('GET', `/ports?device_id=${router.id}`)).body.ports as any[];
+      const macs = ports.filter((p) => !p.device_owner.endsWith('ha_interface')).map((p) => `${p.mac_address}=${p.device_owner.split(':')[1]}`);
+      const out: string[] = [`macs ${macs.join(' ')}`];
+      const re = new RegExp(macs.map((m) => m.split('=')[0]).join('|'), 'i');
+      while (Date.now() - t0 < 5000) {
+        const ms = Date.now() - t0;
+        for (const ns of [t.ns[0], t.ns[1], t.outsideNs]) {
+          const fdb = await runInNetns(ns, { argv: ['bridge', 'fdb', 'show'] });
+          out.push(
+            `${ms} ${ns}: ${fdb.stdout
+              .split('\n')
+              .filter((l) => (re.test(l) || /^00:00:00:00:00:00/.test(l)) && !/permanent$/.test(l.trim()))
+              .join(' | ')}`,
+          );
+        }
+        for (const i of [0, 1] as const) {
+          const f = join(t.dir, `l3-state-${i}`, 'ha_confs', router.id, 'state');
+          out.push(`${ms} keepalived state ${i}: ${existsSync(f) ? readFileSync(f, 'utf8') : '-'} pid ${t.keepalivedPid(i, router.id)}`);
+        }
+        const n = await runInNetns(vm(), { argv: ['ip', 'neigh'] });
+        out.push(`${ms} vm neigh: ${n.stdout.trim()} ; replies ${pinger!.replies.filter((x) => x >= t0).length}`);
+        await sleep(200);
+      }
+      return out;
+    };
 
-  it('the active host going away (agent stopped, links down) moves the router back', async () => {
-    const gone = await activeHost();
-    assert.notEqual(gone, vmHost);
-    const t0 = Date.now();
-    await t.stopHaL3(gone);
-    await new IpBatch().setUp('ul0', false).setUp('ext0', false).apply({ netns: t.ns[gone] });
-    // The API cannot hear from the gone agent: its ha_state turns standby once it is dead; here
-    // the survivor reports itself active.
-    await waitThroughErrors(
-      'survivor active',
-      async () => {
-        const agents = (await t.api('GET', `/routers/${router.id}/l3-agents`)).body.agents as any[];
-        return agents.find((a) => a.host === t.host[vmHost])?.ha_state === 'active';
-      },
-      30_000,
-      100,
-    ).catch(fail);
-    const apiMs = Date.now() - t0;
-    await waitThroughErrors('ping replies again', async () => pinger!.replies.at(-1)! > Date.now() - 300, 30_000, 100).catch(fail);
-    await sleep(1000);
-    const gap = pinger!.gapSince(t0 - 1000);
-    t.figures.push(`HA failover (active host gone, VRRP advert_int 1 s): ping gap ${gap} ms; survivor active in the API after ${apiMs} ms`);
-    await new IpBatch().setUp('ul0', true).setUp('ext0', true).apply({ netns: t.ns[gone] });
+    before(async () => {
+      gate.check();
+      t = new TwoHosts(mode, { l3: true, ha: true });
+      topo = new L3Topology(t);
+      await t.start();
+    });
+    after(async () => {
+      pinger?.stop();
+      await t?.stop();
+    });
+
+    it('an HA router runs on both agents, one active; a VM reaches the outside host through it', async () => {
+      await topo.external('ha-ext');
+      const { subnet: sub } = await topo.tenant('ha-net', '10.72.1.0/24');
+      router = await topo.router('ha-r', [sub], { ha: true });
+      assert.equal(router.ha, true);
+      subnet = sub;
+      const t0 = Date.now();
+      const active = await activeHost();
+      t.figures.push(`HA router: one agent active ${Date.now() - t0} ms after its interface was added`);
+      for (const i of [0, 1] as const) {
+        assert.ok(await netnsExists(t.haNamespace(i, router.id)), `host ${i} has the router's namespace`);
+        const links = await listLinks({ netns: t.haNamespace(i, router.id) });
+        assert.ok(
+          links.some((l) => l.name.startsWith('ha-')),
+          `host ${i}: ha- link`,
+        );
+        const qr = links.find((l) => l.name.startsWith('qr-'))!;
+        // keepalived holds the interface address on the active instance only.
+        assert.equal(qr.addresses.includes('10.72.1.1/24'), i === active, `host ${i} qr- addresses ${qr.addresses}`);
+        assert.ok(t.keepalivedPid(i, router.id), `host ${i} runs keepalived`);
+      }
+      vmHost = active;
+      await topo.vm(vm(), vmHost, subnet, VM_IP, '10.72.1.1');
+      pinger = new Pinger(vm(), OUTSIDE_IP);
+      await waitThroughErrors('VM → outside through the HA router', async () => pinger!.replies.length >= 3, 30_000, 100).catch(fail);
+    });
+
+    it('killing the active keepalived moves the router to the other agent: the ping loses at most 3 s; ha_state follows', async () => {
+      const before = await activeHost();
+      const t0 = Date.now();
+      assert.ok(t.keepalivedPid(before, router.id, 'SIGTERM'), 'active keepalived signalled');
+      const now = before === 0 ? 1 : 0;
+      const trace = process.env.NEUTRINO_E2E_HA_TRACE ? traceAfterKill(t0) : null;
+      await waitThroughErrors(
+        'the other agent active in the API',
+        async () => {
+          const agents = (await t.api('GET', `/routers/${router.id}/l3-agents`)).body.agents as any[];
+          return agents.find((a) => a.host === t.host[now])?.ha_state === 'active';
+        },
+        30_000,
+        100,
+      ).catch(fail);
+      const apiMs = Date.now() - t0;
+      assert.equal(await activeHost(before), now, 'and the killed one standby');
+      const standbyMs = Date.now() - t0;
+      await sleep(5000); // replies again, and go on
+      t.figures.push(...((await trace) ?? []));
+      const gap = pinger!.gapSince(t0 - 1000);
+      t.figures.push(`gaps after the kill: ${pinger!.gaps(t0).join(' ') || 'none'}`);
+      if (pinger!.replies.at(-1)! <= Date.now() - 1000) {
+        const fdb = await runInNetns(t.ns[vmHost], { argv: ['bridge', 'fdb', 'show'] });
+        t.figures.push(`fdb on the VM's host:\n${fdb.stdout}`);
+      }
+      t.figures.push(
+        `HA failover (active keepalived killed): ping gap ${gap} ms; ha_state active on the other agent after ${apiMs} ms, the killed one standby after ${standbyMs} ms`,
+      );
+      assert.ok(pinger!.replies.at(-1)! > Date.now() - 1000, 'the ping goes on through the other agent');
+      assert.ok(gap <= 3000, `ping gap ${gap} ms`);
+      // The agent starts the killed keepalived again; it stays standby (nopreempt).
+      await waitThroughErrors('keepalived restarted', async () => t.keepalivedPid(before, router.id) !== null, 20_000, 200).catch(fail);
+      assert.equal(await activeHost(), now);
+    });
+
+    it('the active host going away (agent stopped, links down) moves the router back', async () => {
+      const gone = await activeHost();
+      assert.notEqual(gone, vmHost);
+      const t0 = Date.now();
+      await t.stopHaL3(gone);
+      await new IpBatch().setUp('ul0', false).setUp('ext0', false).apply({ netns: t.ns[gone] });
+      // The API cannot hear from the gone agent: its ha_state turns standby once it is dead; here
+      // the survivor reports itself active.
+      await waitThroughErrors(
+        'survivor active',
+        async () => {
+          const agents = (await t.api('GET', `/routers/${router.id}/l3-agents`)).body.agents as any[];
+          return agents.find((a) => a.host === t.host[vmHost])?.ha_state === 'active';
+        },
+        30_000,
+        100,
+      ).catch(fail);
+      const apiMs = Date.now() - t0;
+      await waitThroughErrors('ping replies again', async () => pinger!.replies.at(-1)! > Date.now() - 300, 30_000, 100).catch(fail);
+      await sleep(1000);
+      const gap = pinger!.gapSince(t0 - 1000);
+      t.figures.push(
+        `HA failover (active host gone, VRRP advert_int ${HA_ADVERT_INT} s): ping gap ${gap} ms; survivor active in the API after ${apiMs} ms`,
+      );
+      assert.ok(gap <= 3000, `ping gap ${gap} ms`);
+      await new IpBatch().setUp('ul0', true).setUp('ext0', true).apply({ netns: t.ns[gone] });
+    });
   });
-});

@@ -22,13 +22,13 @@ import { routerNamespace } from '../../src/agents/l3/model.js';
 import { ping, rootGate } from '../dataplane/root-helpers.js';
 import { skipUnlessRabbit } from '../rpc/rabbit.js';
 import { TwoHosts, type BusMode } from './two-hosts.js';
+import { L3Topology, OUTSIDE_IP } from './l3-topology.js';
 import { sleep, waitFor, waitThroughErrors } from '../helpers/wait.js';
 
 const gate = rootGate('L3 end-to-end', ['ip', 'bridge', 'nsenter', 'nft', 'busybox', 'socat', 'conntrack', 'arping', 'rabbitmqctl']);
 const rabbitSkip = gate.skip ? false : await skipUnlessRabbit();
 const modes = (['memory', 'rabbit'] as BusMode[]).filter((m) => !process.env.NEUTRINO_E2E_BUS || process.env.NEUTRINO_E2E_BUS === m);
 
-const OUTSIDE_IP = '203.0.113.1';
 const FIP = '203.0.113.50';
 const VM1_IP = '10.71.1.10';
 const VM2_IP = '10.71.2.10';
@@ -71,7 +71,7 @@ async function seenAs(ns: string, ip: string, timeoutS = 1): Promise<string | nu
 for (const mode of modes) {
   describe(`L3 e2e (root, ${mode} bus): routers, SNAT, floating IPs`, { skip: gate.skip || (mode === 'rabbit' && rabbitSkip) }, () => {
     let t: TwoHosts;
-    let ext: any;
+    let topo: L3Topology;
     let router: any;
     let fip: any;
     const port: any[] = [];
@@ -89,8 +89,8 @@ for (const mode of modes) {
     before(async () => {
       gate.check();
       t = new TwoHosts(mode, { l3: true });
+      topo = new L3Topology(t);
       await t.start();
-      await new IpBatch().addAddr('eth0', `${OUTSIDE_IP}/24`).apply({ netns: t.outsideNs });
     });
     after(async () => {
       for (const s of servers) killGroup(s);
@@ -98,52 +98,15 @@ for (const mode of modes) {
     });
 
     it('builds a router with a gateway and two tenant networks; its ports go ACTIVE', async () => {
-      ext = (
-        await ok(
-          'POST',
-          '/networks',
-          { network: { name: 'l3-ext', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'extnet' } },
-          201,
-        )
-      ).network;
-      await ok(
-        'POST',
-        '/subnets',
-        {
-          subnet: {
-            network_id: ext.id,
-            cidr: '203.0.113.0/24',
-            ip_version: 4,
-            gateway_ip: OUTSIDE_IP,
-            enable_dhcp: false,
-            allocation_pools: [{ start: '203.0.113.10', end: '203.0.113.100' }],
-          },
-        },
-        201,
+      await topo.external('l3-ext');
+      const tenants = [await topo.tenant('l3-net1', '10.71.1.0/24'), await topo.tenant('l3-net2', '10.71.2.0/24')];
+      router = await topo.router(
+        'l3-r1',
+        tenants.map((x) => x.subnet),
       );
-      const nets: any[] = [];
-      const subnets: any[] = [];
-      for (const i of [1, 2]) {
-        nets.push((await ok('POST', '/networks', { network: { name: `l3-net${i}` } }, 201)).network);
-        subnets.push(
-          (await ok('POST', '/subnets', { subnet: { network_id: nets.at(-1).id, cidr: `10.71.${i}.0/24`, ip_version: 4, enable_dhcp: false } }, 201))
-            .subnet,
-        );
-      }
-      router = (await ok('POST', '/routers', { router: { name: 'l3-r1', external_gateway_info: { network_id: ext.id } } }, 201)).router;
-      t.routerIds.add(router.id);
-      for (const s of subnets) await ok('PUT', `/routers/${router.id}/add_router_interface`, { subnet_id: s.id });
-      for (const [i, ip] of [VM1_IP, VM2_IP].entries()) {
-        const body = { port: { network_id: nets[i].id, fixed_ips: [{ subnet_id: subnets[i].id, ip_address: ip }], port_security_enabled: false } };
-        port.push((await ok('POST', '/ports', body, 201)).port);
-      }
-      await t.plug(port[0].id, vm(1), 1, { static: true });
-      await t.plug(port[1].id, vm(2), 0, { static: true });
-      await new IpBatch().line('route', 'add', 'default', 'via', '10.71.1.1').apply({ netns: vm(1) });
-      await new IpBatch()
-        .line('route', 'add', 'default', 'via', '10.71.2.1')
-        .addAddr('lo', `${BEYOND_VM2}/32`)
-        .apply({ netns: vm(2) });
+      port.push(await topo.vm(vm(1), 1, tenants[0]!.subnet, VM1_IP, '10.71.1.1'));
+      port.push(await topo.vm(vm(2), 0, tenants[1]!.subnet, VM2_IP, '10.71.2.1'));
+      await new IpBatch().addAddr('lo', `${BEYOND_VM2}/32`).apply({ netns: vm(2) });
       servers.push(whoAmIServer(t.outsideNs), whoAmIServer(vm(1)), whoAmIServer(vm(2)));
       servers.push(inNs(vm(1), ['socat', `TCP-LISTEN:${ECHO_PORT},fork,reuseaddr`, 'EXEC:cat']));
       const t0 = Date.now();
@@ -173,7 +136,7 @@ for (const mode of modes) {
     });
 
     it('the outside host reaches vm1 on its floating IP only while it is associated, and no longer within 1 s after', async () => {
-      fip = (await ok('POST', '/floatingips', { floatingip: { floating_network_id: ext.id, floating_ip_address: FIP } }, 201)).floatingip;
+      fip = await topo.floatingIp(FIP);
       assert.equal(fip.status, 'DOWN');
       await sleep(300);
       assert.equal(await seenAs(t.outsideNs, FIP), null, 'an unassociated floating IP answers');

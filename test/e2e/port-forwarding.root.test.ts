@@ -10,18 +10,18 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { IpBatch, runInNetns } from '../../src/dataplane/index.js';
+import { runInNetns } from '../../src/dataplane/index.js';
 import { NAT_TABLE, routerNamespace } from '../../src/agents/l3/model.js';
 import { rootGate } from '../dataplane/root-helpers.js';
 import { skipUnlessRabbit } from '../rpc/rabbit.js';
 import { TwoHosts, type BusMode } from './two-hosts.js';
+import { L3Topology, OUTSIDE_IP } from './l3-topology.js';
 import { sleep, waitFor, waitThroughErrors } from '../helpers/wait.js';
 
 const gate = rootGate('port forwarding end-to-end', ['ip', 'bridge', 'nsenter', 'nft', 'socat', 'conntrack', 'arping', 'rabbitmqctl']);
 const rabbitSkip = gate.skip ? false : await skipUnlessRabbit();
 const modes = (['memory', 'rabbit'] as BusMode[]).filter((m) => !process.env.NEUTRINO_E2E_BUS || process.env.NEUTRINO_E2E_BUS === m);
 
-const OUTSIDE_IP = '203.0.113.1';
 const FIP = '203.0.113.60';
 const VM_IP = '10.72.1.10';
 const WHO_PORT = 7000;
@@ -55,6 +55,7 @@ const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Ma
 for (const mode of modes) {
   describe(`port forwarding e2e (root, ${mode} bus)`, { skip: gate.skip || (mode === 'rabbit' && rabbitSkip) }, () => {
     let t: TwoHosts;
+    let topo: L3Topology;
     let router: any;
     let fip: any;
     let vmPort: any;
@@ -74,8 +75,8 @@ for (const mode of modes) {
     before(async () => {
       gate.check();
       t = new TwoHosts(mode, { l3: true });
+      topo = new L3Topology(t);
       await t.start();
-      await new IpBatch().addAddr('eth0', `${OUTSIDE_IP}/24`).apply({ netns: t.outsideNs });
     });
     after(async () => {
       for (const s of servers) killGroup(s);
@@ -83,43 +84,14 @@ for (const mode of modes) {
     });
 
     it('builds a router, a VM behind it and a floating IP without a port', async () => {
-      const ext = (
-        await ok(
-          'POST',
-          '/networks',
-          { network: { name: 'pf-ext', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'extnet' } },
-          201,
-        )
-      ).network;
-      await ok(
-        'POST',
-        '/subnets',
-        {
-          subnet: {
-            network_id: ext.id,
-            cidr: '203.0.113.0/24',
-            ip_version: 4,
-            gateway_ip: OUTSIDE_IP,
-            enable_dhcp: false,
-            allocation_pools: [{ start: '203.0.113.10', end: '203.0.113.100' }],
-          },
-        },
-        201,
-      );
-      const net = (await ok('POST', '/networks', { network: { name: 'pf-net' } }, 201)).network;
-      const sn = (await ok('POST', '/subnets', { subnet: { network_id: net.id, cidr: '10.72.1.0/24', ip_version: 4, enable_dhcp: false } }, 201))
-        .subnet;
-      router = (await ok('POST', '/routers', { router: { name: 'pf-r', external_gateway_info: { network_id: ext.id } } }, 201)).router;
-      t.routerIds.add(router.id);
-      await ok('PUT', `/routers/${router.id}/add_router_interface`, { subnet_id: sn.id });
-      const body = { port: { network_id: net.id, fixed_ips: [{ subnet_id: sn.id, ip_address: VM_IP }], port_security_enabled: false } };
-      vmPort = (await ok('POST', '/ports', body, 201)).port;
-      await t.plug(vmPort.id, vm(), 0, { static: true });
-      await new IpBatch().line('route', 'add', 'default', 'via', '10.72.1.1').apply({ netns: vm() });
+      await topo.external('pf-ext');
+      const { subnet } = await topo.tenant('pf-net', '10.72.1.0/24');
+      router = await topo.router('pf-r', [subnet]);
+      vmPort = await topo.vm(vm(), 0, subnet, VM_IP, '10.72.1.1');
       servers.push(inNs(vm(), ['socat', `TCP-LISTEN:${WHO_PORT},fork,reuseaddr`, 'SYSTEM:echo $SOCAT_PEERADDR']));
       servers.push(inNs(vm(), ['socat', `TCP-LISTEN:${ECHO_PORT},fork,reuseaddr`, 'EXEC:cat']));
       for (const p of RANGE_INTERNAL) servers.push(inNs(vm(), ['socat', `TCP-LISTEN:${p},fork,reuseaddr`, `SYSTEM:echo p${p}`]));
-      fip = (await ok('POST', '/floatingips', { floatingip: { floating_network_id: ext.id, floating_ip_address: FIP } }, 201)).floatingip;
+      fip = await topo.floatingIp(FIP);
       await waitThroughErrors(
         'router ports ACTIVE',
         async () => {

@@ -39,9 +39,9 @@ export interface TwoHostsOptions {
    */
   l3?: boolean;
   /**
-   * With l3 (memory mode): an L3 agent on host B too, for HA routers (VRRP every second); the
-   * outside namespace bridges two wires, one to each host's ext0. Each host's router namespaces
-   * are its own (`haNamespace`), as two machines' would be.
+   * With l3: an L3 agent on host B too, for HA routers (VRRP every HA_ADVERT_INT s); the outside
+   * namespace bridges two wires, one to each host's ext0. Each host's router namespaces are its
+   * own (`haNamespace`; a process's --router-netns-prefix), as two machines' would be.
    */
   ha?: boolean;
   /** The L3 agent runs a metadata proxy per router (enable_metadata_proxy), to `metadataSocket`. */
@@ -161,6 +161,12 @@ export interface TwoHostsOptions {
   dhcpCheckInterval?: number;
 }
 
+/**
+ * The HA fixture's ha_vrrp_advert_int: half a second (VRRPv3, so no authentication) puts a lost
+ * host's takeover at 3 × 0.5 s + skew ≈ 1.9 s after its last advertisement.
+ */
+export const HA_ADVERT_INT = 0.5;
+
 export class TwoHosts {
   readonly s = suffix();
   readonly nss = new Namespaces();
@@ -190,6 +196,7 @@ export class TwoHosts {
   l3Agent: L3Agent | null = null;
   l3Exec = countingExec();
   private l3Proc: Proc | null = null;
+  private readonly haL3Procs: Array<Proc | null> = [null, null];
   /** Where the routers' metadata proxies forward (a test's metadata agent listens there). */
   readonly metadataSocket: string;
   /** Routers whose namespaces stop() removes. */
@@ -262,6 +269,13 @@ export class TwoHosts {
   readonly haAgents: Array<L3Agent | null> = [null, null];
 
   async startHaL3(i: 0 | 1): Promise<void> {
+    if (this.mode === 'rabbit') {
+      const argv = ['agent', 'l3', '--config-file', join(this.dir, 'common.conf'), '--config-file', join(this.dir, `l3-ha-${i}.ini`)];
+      const p = new Proc(`l3-${'ab'[i]}`, [...argv, '--netns', this.ns[i], '--router-netns-prefix', this.haNamespace(i, '')]);
+      this.haL3Procs[i] = p;
+      await p.logLine(/L3 agent started/);
+      return;
+    }
     const agent = new L3Agent({
       bus: this.bus(),
       host: this.host[i],
@@ -270,7 +284,7 @@ export class TwoHosts {
       reportInterval: 2,
       resyncInterval: 1,
       namespaceOf: (id) => this.haNamespace(i, id),
-      vrrp: { authType: 'PASS', authPassword: 'e2e-vrrp', advertInt: 1 },
+      vrrp: { authType: 'PASS', authPassword: '', advertInt: HA_ADVERT_INT },
       logger: keepingLogger(`l3-${'ab'[i]}`, this.logLines),
     });
     this.haAgents[i] = agent;
@@ -292,6 +306,8 @@ export class TwoHosts {
   async stopHaL3(i: 0 | 1): Promise<void> {
     await this.haAgents[i]?.stop();
     this.haAgents[i] = null;
+    await this.haL3Procs[i]?.stop();
+    this.haL3Procs[i] = null;
   }
 
   private async startMemoryServer(): Promise<void> {
@@ -346,7 +362,7 @@ export class TwoHosts {
         [
           '[DEFAULT]',
           `host = ${this.host[i]}`,
-          ...(this.opts.l3 && i === 0 ? ['[linux_bridge]', 'physical_interface_mappings = extnet:ext0'] : []),
+          ...(this.opts.l3 && (i === 0 || this.opts.ha) ? ['[linux_bridge]', 'physical_interface_mappings = extnet:ext0'] : []),
           '[vxlan]',
           'enable_vxlan = true',
           `local_ip = ${this.underlay[i]}`,
@@ -368,6 +384,18 @@ export class TwoHosts {
         '',
       ].join('\n'),
     );
+    for (const i of [0, 1])
+      writeFileSync(
+        join(this.dir, `l3-ha-${i}.ini`),
+        [
+          '[DEFAULT]',
+          `host = ${this.host[i]}`,
+          `state_path = ${join(this.dir, `l3-state-${i}`)}`,
+          'enable_metadata_proxy = false',
+          `ha_vrrp_advert_int = ${HA_ADVERT_INT}`,
+          '',
+        ].join('\n'),
+      );
     writeFileSync(
       join(this.dir, 'dhcp.ini'),
       ['[DEFAULT]', `host = ${this.host[0]}`, `state_path = ${join(this.dir, 'dhcp-state')}`, 'resync_interval = 1', ''].join('\n'),
@@ -376,7 +404,8 @@ export class TwoHosts {
     await waitThroughErrors(
       'API server',
       async () => (await fetch(`${this.url}/v2.0/networks`, { headers: { 'x-project-id': 'p', 'x-roles': 'admin' } })).ok,
-      20_000,
+      // Start-up (migrations on a fresh database, then the broker) took over 20 s on a loaded machine.
+      60_000,
     );
   }
 
@@ -653,7 +682,9 @@ export class TwoHosts {
   /** Server and agent logs, for failure messages. */
   dump(): string {
     if (this.mode === 'memory') return `--- in-process logs ---\n${this.logLines.slice(-60).join('\n')}`;
-    return [this.server, ...this.l2Procs, this.dhcpProc, this.l3Proc].map((p) => `--- ${p?.name} ---\n${p?.out.slice(-3000)}`).join('\n');
+    return [this.server, ...this.l2Procs, this.dhcpProc, this.l3Proc, ...this.haL3Procs]
+      .map((p) => `--- ${p?.name} ---\n${p?.out.slice(-3000)}`)
+      .join('\n');
   }
 
   /** Stops everything and removes what the run made: dnsmasq instances, qdhcp and host/VM namespaces, the vhost. */

@@ -87,7 +87,7 @@ describe('L3 agent HA model', () => {
     const block = (name: string) => conf.split(`${name} {`)[1]!.split('    }')[0]!;
     assert.equal(block('virtual_ipaddress').trim().split('\n').length, 20, 'at most 20 in virtual_ipaddress');
     assert.equal(block('virtual_ipaddress_excluded').trim().split('\n').length, 2);
-    assert.match(block('virtual_routes'), /0\.0\.0\.0\/0 via 203\.0\.113\.1 dev qg-x protocol 18/);
+    assert.match(block('virtual_routes'), /0\.0\.0\.0\/0 via 203\.0\.113\.1 dev qg-x protocol 18 no_track/);
     assert.match(conf, /notify "\/s\/notify.sh"/);
     assert.match(conf, /notify_stop "\/s\/notify.sh INSTANCE VR_7 STOP 0"/);
     const open = renderKeepalived({
@@ -100,6 +100,16 @@ describe('L3 agent HA model', () => {
     });
     assert.doesNotMatch(open, /authentication/);
     assert.doesNotMatch(open, /virtual_ipaddress/);
+    assert.doesNotMatch(open, /version 3/, 'whole seconds: VRRPv2, as Neutron');
+    const fast = renderKeepalived({
+      vrId: 1,
+      haDev: 'ha-x',
+      vips: [],
+      routes: [],
+      notifyScript: '/n',
+      vrrp: { authType: 'PASS', authPassword: '', advertInt: 0.5 },
+    });
+    assert.match(fast, /\n {4}version 3\n {4}advert_int 0\.5\n/, 'a fraction of a second: VRRPv3, before advert_int');
   });
 
   it("keepalived's states are Neutron's ha_state", () => {

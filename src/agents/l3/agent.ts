@@ -393,6 +393,7 @@ export class L3Agent {
         haDev: haDevOf((r as HaSync)._ha_interface!.id),
         vips: ha.vips,
         routes: ha.routes,
+        devices: plan.routerLinks.map((l) => l.name).filter((n) => !n.startsWith('ha-')),
       });
     // Floating addresses that went: their NAT'd connections go too (Neutron deletes the conntrack
     // state of a removed floating IP); the ones that came (and a new gateway address) are announced.

@@ -34,7 +34,7 @@ export interface VrrpSettings {
   /** [DEFAULT] ha_vrrp_auth_type, ha_vrrp_auth_password ('' : no authentication). */
   authType: 'AH' | 'PASS';
   authPassword: string;
-  /** [DEFAULT] ha_vrrp_advert_int, seconds. */
+  /** [DEFAULT] ha_vrrp_advert_int, seconds (a fraction: VRRPv3, without authentication). */
   advertInt: number;
 }
 
@@ -100,10 +100,14 @@ export function planHa(r: SyncRouter & HaSync, plan: RouterPlan): { plan: Router
 
 /** keepalived.conf of one HA router (Neutron's KeepalivedConf, without the unused knobs). */
 export function renderKeepalived(c: KeepalivedConfig): string {
-  const vips = c.vips.slice(0, MAX_VIPS);
-  const excluded = c.vips.slice(MAX_VIPS);
+  // no_track (as Neutron's keepalived_use_no_track): keepalived 2 would otherwise put the
+  // instance in FAULT when a VIP's link goes down, as the notify script's bounce does.
+  const vips = c.vips.slice(0, MAX_VIPS).map((v) => `${v} no_track`);
+  const excluded = c.vips.slice(MAX_VIPS).map((v) => `${v} no_track`);
   const block = (name: string, lines: string[]) => (lines.length ? [`    ${name} {`, ...lines.map((l) => `        ${l}`), '    }'] : []);
-  const auth = c.vrrp.authPassword ? block('authentication', [`auth_type ${c.vrrp.authType}`, `auth_pass ${c.vrrp.authPassword}`]) : [];
+  // A fractional interval needs VRRPv3 (centiseconds); v2, Neutron's, counts whole seconds.
+  const v3 = !Number.isInteger(c.vrrp.advertInt);
+  const auth = c.vrrp.authPassword && !v3 ? block('authentication', [`auth_type ${c.vrrp.authType}`, `auth_pass ${c.vrrp.authPassword}`]) : [];
   return [
     'global_defs {',
     '    notification_email_from neutron@openstack.local',
@@ -117,6 +121,7 @@ export function renderKeepalived(c: KeepalivedConfig): string {
     `    virtual_router_id ${c.vrId}`,
     '    priority 50',
     '    nopreempt',
+    ...(v3 ? ['    version 3'] : []),
     `    advert_int ${c.vrrp.advertInt}`,
     // Announce at once on becoming master, and again a little later (switches may have missed it).
     '    garp_master_delay 1',
@@ -127,12 +132,41 @@ export function renderKeepalived(c: KeepalivedConfig): string {
     ...block('virtual_ipaddress_excluded', excluded),
     ...block(
       'virtual_routes',
-      c.routes.map((r) => `${r} protocol ${RTPROT_KEEPALIVED}`),
+      c.routes.map((r) => `${r} protocol ${RTPROT_KEEPALIVED} no_track`),
     ),
     `    notify "${c.notifyScript}"`,
     // Stopping (SIGTERM) lets go of the addresses: say so at once, not at the next start.
     `    notify_stop "${c.notifyScript} INSTANCE VR_${c.vrId} STOP 0"`,
     '}',
+    '',
+  ].join('\n');
+}
+
+/**
+ * keepalived's notify script (called as: notify.sh INSTANCE VR_<id> MASTER|BACKUP|FAULT|STOP
+ * <priority>): writes the state for the agent; on leaving MASTER it also takes the router's
+ * qr-/qg- links down and up again. The standby's links keep the router's MACs, and the bridge
+ * of its host would go on sending the router's traffic to them (it learnt them there) until the
+ * new master's gratuitous ARPs reach it; the bounce drops the bridge's entries for that port
+ * (a port that loses carrier is flushed), so the frames flood and find the new master at once.
+ * The addresses and routes are keepalived's and already gone by then (IPv6 is off, so the bounce
+ * makes the links say nothing).
+ */
+export function notifyScript(stateFile: string, devices: readonly string[]): string {
+  const bounce = devices.map((d) => `ip link set dev ${d} down; ip link set dev ${d} up`).join('; ');
+  // keepalived may still be taking the addresses away when it calls the script (a link that
+  // still has them answers and teaches its bridge again): wait for them to go (at most 2 s).
+  const owned = devices.map((d) => `ip -4 -o addr show dev ${d}`).join('; ');
+  return [
+    '#!/bin/sh',
+    `printf '%s' "$3" > '${stateFile}.tmp' && mv '${stateFile}.tmp' '${stateFile}'`,
+    ...(devices.length
+      ? [
+          'case "$3" in BACKUP|FAULT|STOP)',
+          `  (i=0; while [ $i -lt 20 ] && [ -n "$(${owned})" ]; do sleep 0.1; i=$((i+1)); done; ${bounce}) </dev/null >/dev/null 2>&1 &`,
+          ';; esac',
+        ]
+      : []),
     '',
   ].join('\n');
 }
@@ -165,7 +199,11 @@ interface HaRouterState {
 /** keepalived per HA router: its files, its process, its state reports. */
 export class HaRouters {
   private readonly routers = new Map<string, HaRouterState>();
-  private watcher: FSWatcher | null = null;
+  /**
+   * One watcher per router directory: Node 20's recursive fs.watch on Linux notices a state file
+   * replaced in an existing subdirectory only by polling it (seconds late), a plain one at once.
+   */
+  private readonly watchers = new Map<string, FSWatcher>();
   private timer: NodeJS.Timeout | null = null;
   private reporting: Promise<void> = Promise.resolve();
 
@@ -177,21 +215,13 @@ export class HaRouters {
 
   async start(): Promise<void> {
     await mkdir(this.o.confsPath, { recursive: true });
-    // A state file written anywhere below: report (recursive watching is not on Linux before
-    // Node 20's fallback; each router directory's files are also checked by the timer).
-    try {
-      this.watcher = watch(this.o.confsPath, { recursive: true }, (_e, f) => {
-        if (f && String(f).endsWith('state')) this.reportChanges();
-      });
-    } catch {
-      this.watcher = null;
-    }
     this.timer = setInterval(() => void this.check(), this.o.checkMs ?? 3000);
     this.timer.unref();
   }
 
   async stop(): Promise<void> {
-    this.watcher?.close();
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
     if (this.timer) clearInterval(this.timer);
     await this.reporting;
   }
@@ -201,19 +231,17 @@ export class HaRouters {
   }
 
   /** Writes keepalived's configuration and makes sure it runs with it (SIGHUP when it changed). */
-  async ensure(routerId: string, ns: string, c: Omit<KeepalivedConfig, 'notifyScript' | 'vrrp'>): Promise<void> {
+  async ensure(routerId: string, ns: string, c: Omit<KeepalivedConfig, 'notifyScript' | 'vrrp'> & { devices: string[] }): Promise<void> {
     const dir = this.dir(routerId);
     await mkdir(dir, { recursive: true });
     const script = join(dir, 'notify.sh');
-    if (!existsSync(script)) {
-      // keepalived calls it as: notify.sh INSTANCE VR_<id> MASTER|BACKUP|FAULT <priority>
-      await writeFile(
-        script,
-        `#!/bin/sh\nprintf '%s' "$3" > '${join(dir, 'state')}.tmp' && mv '${join(dir, 'state')}.tmp' '${join(dir, 'state')}'\n`,
-      );
+    const text = notifyScript(join(dir, 'state'), c.devices);
+    if (!existsSync(script) || (await readFile(script, 'utf8')) !== text) {
+      await writeFile(script, text);
       await chmod(script, 0o755);
     }
-    const conf = renderKeepalived({ ...c, notifyScript: script, vrrp: this.o.vrrp });
+    const { devices: _inScript, ...kc } = c;
+    const conf = renderKeepalived({ ...kc, notifyScript: script, vrrp: this.o.vrrp });
     const confFile = join(dir, 'keepalived.conf');
     const before = existsSync(confFile) ? await readFile(confFile, 'utf8') : null;
     if (before !== conf) await writeFile(confFile, conf);
@@ -222,6 +250,17 @@ export class HaRouters {
     if (pid === null) await this.spawn(routerId, ns);
     else if (before !== conf) process.kill(pid, 'SIGHUP');
     this.routers.set(routerId, { ns, conf, reported: this.routers.get(routerId)?.reported ?? null });
+    if (!this.watchers.has(routerId)) {
+      try {
+        const w = watch(dir, (_e, f) => {
+          if (f && String(f) === 'state') this.reportChanges();
+        });
+        w.on('error', () => {}); // the directory went with the router; the timer still reports
+        this.watchers.set(routerId, w);
+      } catch {
+        // the periodic check reports instead
+      }
+    }
     this.reportChanges();
   }
 
@@ -263,6 +302,8 @@ export class HaRouters {
     const pid = await this.pid(routerId);
     if (pid !== null) await terminate([pid]);
     this.routers.delete(routerId);
+    this.watchers.get(routerId)?.close();
+    this.watchers.delete(routerId);
     await rm(this.dir(routerId), { recursive: true, force: true });
   }
 

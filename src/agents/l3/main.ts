@@ -8,6 +8,8 @@
 // (external_network_bridge is gone from Neutron since Zed and not read.) SIGTERM/SIGINT stop it
 // and leave the routers' namespaces as they are, for the next start to adopt.
 // --netns NS: the host's bridges live in that namespace (as `agent linuxbridge --netns`).
+// --router-netns-prefix P: router namespaces are P<router id>, not qrouter-<router id> (two
+// simulated hosts' agents on one machine would otherwise share them).
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +30,7 @@ const onPath = (tool: string) =>
 const LINUXBRIDGE_DRIVERS = ['linuxbridge', 'neutron.agent.linux.interface.BridgeInterfaceDriver'];
 
 /** The agent from configuration (also used by `neutrino aio`); refuses what it cannot do. */
-export function l3AgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, netns?: string): L3Agent {
+export function l3AgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, netns?: string, routerNetnsPrefix?: string): L3Agent {
   const d = cfg.DEFAULT;
   if (d.interface_driver && !LINUXBRIDGE_DRIVERS.includes(d.interface_driver))
     throw new ConfigError(`[DEFAULT] interface_driver = ${d.interface_driver}: the L3 agent only has the linuxbridge driver`, {});
@@ -43,11 +45,17 @@ export function l3AgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, netn
       `[DEFAULT] min_rtr_adv_interval = ${d.min_rtr_adv_interval}: at most 0.75 × max_rtr_adv_interval (${d.max_rtr_adv_interval})`,
       {},
     );
+  if (!Number.isInteger(d.ha_vrrp_advert_int) && d.ha_vrrp_auth_password)
+    throw new ConfigError(
+      `[DEFAULT] ha_vrrp_advert_int = ${d.ha_vrrp_advert_int}: a fraction of a second needs VRRPv3, which has no authentication; unset ha_vrrp_auth_password or use whole seconds`,
+      {},
+    );
   if (d.agent_mode !== 'legacy') throw new ConfigError(`[DEFAULT] agent_mode = ${d.agent_mode}: the L3 agent only implements legacy`, {});
   return new L3Agent({
     bus,
     host: d.host || hostname(),
     ...(netns ? { netns } : {}),
+    ...(routerNetnsPrefix ? { namespaceOf: (id: string) => `${routerNetnsPrefix}${id}` } : {}),
     statePath: d.state_path,
     reportInterval: cfg.agent.report_interval,
     fullSyncInterval: d.periodic_interval,
@@ -63,11 +71,11 @@ export function l3AgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, netn
   });
 }
 
-export async function runL3Agent(cfg: Config, o: { debug?: boolean; netns?: string } = {}): Promise<L3Agent> {
+export async function runL3Agent(cfg: Config, o: { debug?: boolean; netns?: string; routerNetnsPrefix?: string } = {}): Promise<L3Agent> {
   configureLogging(cfg, { debug: o.debug, binary: 'neutrino-l3-agent' });
   const log = getLogger('neutrino.agent.l3');
   const bus = busFromConfig(cfg, log);
-  const agent = l3AgentFromConfig(cfg, bus, log, o.netns);
+  const agent = l3AgentFromConfig(cfg, bus, log, o.netns, o.routerNetnsPrefix);
   const t0 = Date.now();
   await agent.start();
   const changed = [...agent.routers.values()].filter((r) => r.changes > 0).length;

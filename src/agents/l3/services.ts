@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { ensureRadvd, runInNetns, stopRadvd, type Exec, type NftTable } from '../../dataplane/index.js';
 import type { RpcLogger } from '../../rpc/index.js';
 import { routerMetadataNftRules, startRouterMetadataProxy, stopMetadataProxy, type MetadataProxyOptions } from '../metadata/proxy.js';
-import { routerNamespace, type RouterPlan, type SyncRouter } from './model.js';
+import { type RouterPlan, type SyncRouter } from './model.js';
 import { DEFAULT_RA_OPTIONS, radvdConfig, type RaOptions } from './ra.js';
 
 /** Neutron's [DEFAULT] ra_confs: state_path/ra. */
@@ -55,7 +55,7 @@ export class RouterServices {
    * `trusted`: the kernel is as this process's last pass left it. Returns the writes made.
    */
   async apply(r: SyncRouter, plan: RouterPlan, trusted: boolean): Promise<number> {
-    const ns = routerNamespace(r.id);
+    const ns = plan.namespace;
     const radvd = radvdConfig(r, this.o.ra ?? DEFAULT_RA_OPTIONS);
     const ipv6 = plan.routerLinks.some((l) => (l.addresses ?? []).some((a) => a.includes(':')));
     const last = trusted ? this.checked.get(r.id) : undefined;

@@ -244,11 +244,20 @@ export class RouterHa {
 
   /**
    * ha changed (in the update's transaction, the router set down): the VRRP id goes when it stops
-   * being HA, and every agent lets go of it (rescheduled after commit). Interfaces keep the owner
-   * network:router_interface (Neutron's HA routers use network:ha_router_replicated_interface).
+   * being HA, and every agent lets go of it (rescheduled after commit). The interfaces change
+   * owner, network:router_interface ↔ network:ha_router_replicated_interface (Neutron's
+   * _migrate_router_ports).
    */
   async migrate(tx: Tx, routerId: string, ha: boolean): Promise<void> {
     await this.deletePorts(tx, routerId);
+    const [from, to] = ha ? [DEVICE_OWNER_ROUTER_INTF, DEVICE_OWNER_HA_REPLICATED_INT] : [DEVICE_OWNER_HA_REPLICATED_INT, DEVICE_OWNER_ROUTER_INTF];
+    await tx
+      .updateTable('ports')
+      .set((eb) => ({ device_owner: to, revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
+      .where('device_id', '=', routerId)
+      .where('device_owner', '=', from)
+      .execute();
+    await tx.updateTable('router_ports').set({ port_type: to }).where('router_id', '=', routerId).where('port_type', '=', from).execute();
     await tx.deleteFrom('routerl3agentbindings').where('router_id', '=', routerId).execute();
     if (!ha) {
       await tx.deleteFrom('ha_router_vrid_allocations').where('router_id', '=', routerId).execute();

@@ -16,7 +16,8 @@ import {
   L3_AGENT_TOPIC,
   L3_PLUGIN_TOPIC,
 } from '../../core/wire.js';
-import type { Tx } from '../../db/tx.js';
+import { nowIso, type Tx } from '../../db/tx.js';
+import type { Db } from '../../db/connection.js';
 import { tableCounter } from '../../quota/quota.js';
 import type { PluginDefinition } from '../contract.js';
 import { schedulerRoutes } from '../common/scheduler-routes.js';
@@ -160,6 +161,18 @@ export const routerPlugin: PluginDefinition = {
       (p: EventPayload) => refuseRouterPortIpChange(p.tx as Tx, p.before as never, p.after as never),
       opts,
     );
+    // A port's fixed IPs changed: the routers of its floating IPs rebuild their NAT (Neutron's
+    // agents hear of it through the port update). A floating IP whose fixed address left the port
+    // follows the port's new IPv4 address on the same subnet, so its NAT points at a live address.
+    callbacks.subscribe(
+      'port',
+      Events.AFTER_UPDATE,
+      async (p: EventPayload) => {
+        const routerIds = await followFixedIpChange(db, p.before as never, p.after as never);
+        return routerIds.length ? scheduler.routersUpdated(p.context, routerIds) : undefined;
+      },
+      opts,
+    );
     // Neutron's _process_l3_delete: a network's unassociated floating IPs go before it does.
     callbacks.subscribe('network', Events.BEFORE_DELETE, (p: EventPayload) => floatingips.deleteDisassociated(p.resourceId), opts);
     if (bus) castAgentUpdated(callbacks, bus, AGENT_TYPE_L3, L3_AGENT_TOPIC);
@@ -205,3 +218,43 @@ export const routerPlugin: PluginDefinition = {
     };
   },
 };
+
+type FixedIps = Array<{ subnet_id: string; ip_address: string }>;
+
+/**
+ * After a port update: when its fixed IPs changed and it has floating IPs, re-points those whose
+ * fixed address is gone (to the port's IPv4 address on the same subnet, if it has one) and
+ * returns the routers of its floating IPs.
+ */
+async function followFixedIpChange(
+  db: Db,
+  before: { id?: string; fixed_ips?: FixedIps } | null,
+  after: { id?: string; fixed_ips?: FixedIps } | null,
+): Promise<string[]> {
+  if (!before?.fixed_ips || !after?.fixed_ips || !after.id) return [];
+  const key = (ips: FixedIps) =>
+    ips
+      .map((f) => `${f.subnet_id}/${f.ip_address}`)
+      .sort()
+      .join(',');
+  if (key(before.fixed_ips) === key(after.fixed_ips)) return [];
+  const fips = await db.kysely
+    .selectFrom('floatingips')
+    .select(['id', 'router_id', 'fixed_ip_address'])
+    .where('fixed_port_id', '=', after.id)
+    .execute();
+  if (!fips.length) return [];
+  const now = new Set(after.fixed_ips.map((f) => f.ip_address));
+  for (const f of fips) {
+    if (!f.fixed_ip_address || now.has(f.fixed_ip_address)) continue;
+    const subnet = before.fixed_ips.find((x) => x.ip_address === f.fixed_ip_address)?.subnet_id;
+    const next = after.fixed_ips.find((x) => x.subnet_id === subnet && !x.ip_address.includes(':'));
+    if (!next) continue;
+    await db.kysely
+      .updateTable('floatingips')
+      .set((eb) => ({ fixed_ip_address: next.ip_address, revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
+      .where('id', '=', f.id)
+      .execute();
+  }
+  return [...new Set(fips.flatMap((f) => (f.router_id ? [f.router_id] : [])))];
+}

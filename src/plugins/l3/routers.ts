@@ -49,7 +49,13 @@ import {
 import { portNotFound } from '../ml2/errors.js';
 import { createServicePort, deleteServicePort, l3Transaction, noteServicePortUpdate } from './port-events.js';
 import { effectiveHints, fillAvailabilityZones, parseHints, validateAvailabilityZones } from '../agents/availability-zones.js';
-import { DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_ROUTER_INTF } from '../../core/wire.js';
+import { DEVICE_OWNER_HA_REPLICATED_INT, DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_ROUTER_INTF } from '../../core/wire.js';
+
+/** A router's interface ports' device_owner (l3_hamode_db's _get_device_owner): HA routers' are replicated. */
+export const interfaceOwnerOf = (router: { ha?: unknown }) => (Number(router.ha) ? DEVICE_OWNER_HA_REPLICATED_INT : DEVICE_OWNER_ROUTER_INTF);
+/** Both interface owners of a legacy or HA router (no DVR here). */
+export const INTERFACE_OWNERS = [DEVICE_OWNER_ROUTER_INTF, DEVICE_OWNER_HA_REPLICATED_INT];
+const isInterface = (owner: string) => INTERFACE_OWNERS.includes(owner);
 
 export interface Route {
   destination: string;
@@ -310,7 +316,7 @@ export class RouterHandler extends TableResource<'routers'> {
         .selectFrom('router_ports')
         .select('port_id')
         .where('router_id', '=', id)
-        .where('port_type', '=', DEVICE_OWNER_ROUTER_INTF)
+        .where('port_type', 'in', INTERFACE_OWNERS)
         .orderBy('port_id')
         .execute();
       if (attached.length) throw routerInUse(id, `has ports still attached: ${attached.map((p) => p.port_id).join(', ')}`);
@@ -540,13 +546,13 @@ export class RouterHandler extends TableResource<'routers'> {
       .updateTable('ports')
       .set((eb) => ({
         device_id: router.id,
-        device_owner: DEVICE_OWNER_ROUTER_INTF,
+        device_owner: interfaceOwnerOf(router),
         revision_number: eb('revision_number', '+', 1),
         updated_at: nowIso(),
       }))
       .where('id', '=', port.id)
       .execute();
-    await addRouterPort(tx, router.id, port.id, DEVICE_OWNER_ROUTER_INTF);
+    await addRouterPort(tx, router.id, port.id, interfaceOwnerOf(router));
     return {
       port,
       subnets: orderLike(
@@ -600,8 +606,7 @@ export class RouterHandler extends TableResource<'routers'> {
     if (subnet.ip_version === 6) {
       // A further IPv6 prefix joins the router's IPv6 port on that network.
       const existing = (await this.routerPorts(tx, router.id)).find(
-        (p) =>
-          p.device_owner === DEVICE_OWNER_ROUTER_INTF && p.network_id === subnet.network_id && p.fixed_ips.some((ip) => ip.ip_address.includes(':')),
+        (p) => isInterface(p.device_owner) && p.network_id === subnet.network_id && p.fixed_ips.some((ip) => ip.ip_address.includes(':')),
       );
       if (existing) {
         await lockNetwork(this.l3.m, tx, existing.network_id);
@@ -614,7 +619,7 @@ export class RouterHandler extends TableResource<'routers'> {
           infos,
           requested,
           existing.mac_address,
-          DEVICE_OWNER_ROUTER_INTF,
+          interfaceOwnerOf(router),
           existing.fixed_ips,
         );
         await this.ips.replace(tx, existing.id, existing.network_id, existing.fixed_ips, fixed);
@@ -632,16 +637,16 @@ export class RouterHandler extends TableResource<'routers'> {
       fixed_ips: [fixedIp],
       admin_state_up: true,
       device_id: router.id,
-      device_owner: DEVICE_OWNER_ROUTER_INTF,
+      device_owner: interfaceOwnerOf(router),
       name: '',
     });
-    await addRouterPort(tx, router.id, created.id as string, DEVICE_OWNER_ROUTER_INTF);
+    await addRouterPort(tx, router.id, created.id as string, interfaceOwnerOf(router));
     const port: PortInfo = {
       id: created.id as string,
       network_id: subnet.network_id,
       project_id: router.project_id,
       device_id: router.id,
-      device_owner: DEVICE_OWNER_ROUTER_INTF,
+      device_owner: interfaceOwnerOf(router),
       mac_address: created.mac_address as string,
       fixed_ips: created.fixed_ips as FixedIp[],
     };
@@ -663,7 +668,7 @@ export class RouterHandler extends TableResource<'routers'> {
   }
 
   private async interfacePorts(tx: Tx, routerId: string): Promise<PortInfo[]> {
-    return (await this.routerPorts(tx, routerId)).filter((p) => p.device_owner === DEVICE_OWNER_ROUTER_INTF);
+    return (await this.routerPorts(tx, routerId)).filter((p) => isInterface(p.device_owner));
   }
 
   private async removeByPort(tx: Tx, routerId: string, portId: string, subnetId: string | null) {
@@ -672,10 +677,10 @@ export class RouterHandler extends TableResource<'routers'> {
       .select('port_id')
       .where('router_id', '=', routerId)
       .where('port_id', '=', portId)
-      .where('port_type', '=', DEVICE_OWNER_ROUTER_INTF)
+      .where('port_type', 'in', INTERFACE_OWNERS)
       .executeTakeFirst();
     const port = rp ? await loadPort(tx, portId) : null;
-    if (!port || port.device_owner !== DEVICE_OWNER_ROUTER_INTF) throw routerInterfaceNotFound(routerId, portId);
+    if (!port || !isInterface(port.device_owner)) throw routerInterfaceNotFound(routerId, portId);
     const portSubnetIds = port.fixed_ips.map((ip) => ip.subnet_id);
     if (subnetId && !portSubnetIds.includes(subnetId)) throw subnetMismatchForPort(portId, subnetId);
     const subnets = orderLike(await loadSubnets(tx, [...new Set(portSubnetIds)]), portSubnetIds);

@@ -12,7 +12,7 @@ import type { Reader } from '../../db/tx.js';
 import type { RpcBus } from '../../rpc/index.js';
 import { newRpcContext } from '../../rpc/index.js';
 import { decideBinding, linuxbridgeAgents, networkSegments, type BindingOptions, type BoundSegment } from './binding.js';
-import { AGENT_TYPE_LINUXBRIDGE, L2POP_TOPIC } from '../../core/wire.js';
+import { AGENT_TYPE_LINUXBRIDGE, L2POP_TOPIC, ROUTER_INTERFACE_OWNERS } from '../../core/wire.js';
 
 export const FLOODING_ENTRY: [string, string] = ['00:00:00:00:00:00', '0.0.0.0'];
 const TUNNEL_TYPES = new Set(['vxlan', 'geneve']);
@@ -87,6 +87,7 @@ export class L2Population {
       : [];
     const ipsOf = new Map<string, Array<{ ip_address: string }>>();
     for (const a of ips) (ipsOf.get(a.port_id) ?? ipsOf.set(a.port_id, []).get(a.port_id)!).push({ ip_address: a.ip_address });
+    const haHosts = await this.haRouterHosts(db, networkIds);
     const views = new Map<string, Awaited<ReturnType<L2Population['hostView']>>>();
     for (const netId of networkIds) {
       const segs = await networkSegments(db, netId);
@@ -102,8 +103,36 @@ export class L2Population {
         const list = (entry.ports[v.ip] ??= [FLOODING_ENTRY]);
         list.push(...portFdbEntries({ mac_address: p.mac_address, fixed_ips: ipsOf.get(p.id) }));
       }
+      for (const host of haHosts.get(netId) ?? []) {
+        if (host === excludeHost) continue;
+        const key = `${host}|${netId}`;
+        if (!views.has(key)) views.set(key, await this.hostView(db, host, netId));
+        const v = views.get(key);
+        if (v) entry.ports[v.ip] ??= [FLOODING_ENTRY];
+      }
       out[netId] = entry;
     }
+    return out;
+  }
+
+  /**
+   * Per network, the hosts of the L3 agents hosting an HA router with an interface on it. The
+   * interface port is bound to the active host only, but every host's standby instance must be in
+   * the flood list: the gratuitous ARPs of the instance that becomes active (keepalived sends
+   * them at once) must reach the bridges that learnt the router's MAC on the old one's host
+   * (Neutron's l2pop gives the HA agents' hosts the same way, _get_ha_port_agents_fdb).
+   */
+  private async haRouterHosts(db: Reader, networkIds: readonly string[]): Promise<Map<string, Set<string>>> {
+    const rows = await db
+      .selectFrom('ports as p')
+      .innerJoin('ha_router_agent_port_bindings as b', 'b.router_id', 'p.device_id')
+      .innerJoin('agents as a', 'a.id', 'b.l3_agent_id')
+      .select(['p.network_id', 'a.host'])
+      .where('p.network_id', 'in', [...networkIds])
+      .where('p.device_owner', 'in', [...ROUTER_INTERFACE_OWNERS])
+      .execute();
+    const out = new Map<string, Set<string>>();
+    for (const r of rows) (out.get(r.network_id) ?? out.set(r.network_id, new Set()).get(r.network_id)!).add(r.host);
     return out;
   }
 

@@ -19,7 +19,14 @@ import { L2Population, type L2Port } from './l2pop.js';
 import { devicesToPortIds, networkMtus, portRows, SegmentResolver } from './rpc-devices.js';
 import type { PortTable } from '../../db/schema.js';
 import { idChunks, whereIdIn } from '../common/list-sql.js';
-import { PORT_DELETE_TOPIC, PORT_UPDATE_TOPIC, VIF_TYPE_BINDING_FAILED, VIF_TYPE_BRIDGE } from '../../core/wire.js';
+import {
+  DEVICE_OWNER_HA_REPLICATED_INT,
+  DEVICE_OWNER_ROUTER_GW,
+  PORT_DELETE_TOPIC,
+  PORT_UPDATE_TOPIC,
+  VIF_TYPE_BINDING_FAILED,
+  VIF_TYPE_BRIDGE,
+} from '../../core/wire.js';
 import { Events, type CallbackRegistry, type EventPayload } from '../../core/callbacks.js';
 
 const ADMIN = adminContext('req-ml2-rpc');
@@ -88,17 +95,45 @@ export class Ml2Rpc {
       db,
       bridged.map((p) => p.network_id as string),
     );
+    const haHere = await this.haRoutersOn(
+      args.host,
+      bridged.filter((p) => p['binding:host_id'] !== args.host),
+    );
     const out: Rec[] = [];
     for (const device of devices) {
       const id = ids.get(device);
       const port = id ? ports.get(id) : undefined;
-      const host = port?.['binding:host_id'] as string;
+      // An HA router's interface or gateway port is bound to the active agent's host, but every
+      // host of the router wires its standby copy (Neutron's get_device_details does the same
+      // for HA router ports): when it takes over, its bridge already reaches the network.
+      const standby = !!port && haHere.has(port.device_id as string);
+      const host = standby ? args.host! : (port?.['binding:host_id'] as string);
       const segment = port && port['binding:vif_type'] === VIF_TYPE_BRIDGE ? await segments.segment(port.network_id as string, host) : null;
       if (!port || !segment) out.push({ device });
       else if (args.host && host !== args.host) out.push({ device, no_active_binding: true });
       else out.push(detailsOf(device, port, segment, mtus.get(port.network_id as string) ?? null));
     }
     return out;
+  }
+
+  /** Of these ports' routers, the HA ones an L3 agent on `host` hosts (only for their interface and gateway ports). */
+  private async haRoutersOn(host: string | undefined, ports: readonly Rec[]): Promise<Set<string>> {
+    const routerIds = [
+      ...new Set(
+        ports
+          .filter((p) => p.device_owner === DEVICE_OWNER_HA_REPLICATED_INT || p.device_owner === DEVICE_OWNER_ROUTER_GW)
+          .map((p) => p.device_id as string),
+      ),
+    ];
+    if (!host || !routerIds.length) return new Set();
+    const rows = await this.o.db.kysely
+      .selectFrom('ha_router_agent_port_bindings as b')
+      .innerJoin('agents as a', 'a.id', 'b.l3_agent_id')
+      .select('b.router_id')
+      .where('a.host', '=', host)
+      .where('b.router_id', 'in', routerIds)
+      .execute();
+    return new Set(rows.map((r) => r.router_id));
   }
 
   /**
