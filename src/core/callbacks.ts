@@ -26,6 +26,11 @@ export const Events = {
   BEFORE_DELETE: 'before_delete',
   PRECOMMIT_DELETE: 'precommit_delete',
   AFTER_DELETE: 'after_delete',
+  /**
+   * A port's status set by its agent (update_device_up/down): for watchers of the topology only,
+   * so that the agents' notifiers (after_update) are not woken by their own reports.
+   */
+  AFTER_STATUS_UPDATE: 'after_status_update',
 } as const;
 
 /** Default priority; lower runs first (neutron-lib's PRIORITY_DEFAULT is 55550000). */

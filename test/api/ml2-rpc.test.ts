@@ -86,6 +86,32 @@ describe('ML2 RPC for L2 agents (memory bus)', () => {
     assert.equal(byId.port_id, p.id);
   });
 
+  it("update_device_up/down reach the topology page's feed (after_status_update), not the agents' port notifiers", async () => {
+    const p = await newPort('host-a');
+    const tap = `tap${p.id.slice(0, 11)}`;
+    const res = await fetch(`${s.url}/ui/events`, { headers: { 'x-project-id': ADMIN.project!, 'x-roles': ADMIN.roles! } });
+    assert.equal(res.status, 200);
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    const until = async (re: RegExp) => {
+      while (!re.test(text)) {
+        const { value, done } = await reader.read();
+        assert.ok(!done, `stream ended before ${re}: ${text}`);
+        text += value;
+      }
+    };
+    await until(/event: ready/);
+    got.length = 0;
+    const change = new RegExp(`"resource":"port","action":"update","id":"${p.id}"`, 'g');
+    await agentBus.call('q-plugin', 'update_device_up', { device: tap, agent_id: 'x', host: 'host-a' });
+    await until(change);
+    await agentBus.call('q-plugin', 'update_device_down', { device: tap, agent_id: 'x', host: 'host-a' });
+    await until(new RegExp(`(${change.source}[\\s\\S]*){2}`));
+    await reader.cancel();
+    await sleep(100);
+    assert.ok(!got.some((g) => g.topic === 'port' && JSON.stringify(g.args).includes(p.id)), 'no port_update for a status the agent reported');
+  });
+
   it('update_device_up makes the port ACTIVE and announces it with l2population; down withdraws it', async () => {
     const p = await newPort('host-a');
     const tap = `tap${p.id.slice(0, 11)}`;

@@ -42,6 +42,8 @@ export class UiEvents {
       ['create', Events.AFTER_CREATE],
       ['update', Events.AFTER_UPDATE],
       ['delete', Events.AFTER_DELETE],
+      // A port's status reported by its agent.
+      ['update', Events.AFTER_STATUS_UPDATE],
     ] as const;
     for (const resource of UI_RESOURCES) {
       for (const [action, event] of actions) {

@@ -115,7 +115,7 @@ export const ml2Plugin: PluginDefinition = {
         { resource: 'subnet', default: 100, counter: tableCounter('subnets') },
         { resource: 'port', default: 500, counter: tableCounter('ports') },
       ],
-      rpc: [{ topic: PLUGIN_TOPIC, handlers: new Ml2Rpc({ db, ports, l2pop, binding }).handlers() }],
+      rpc: [{ topic: PLUGIN_TOPIC, handlers: new Ml2Rpc({ db, ports, l2pop, binding, callbacks: ctx.callbacks }).handlers() }],
       routes: (served) => [
         ...tagRoutes(tags, served),
         ...quotaRoutes(db, ctx.quota, { checkByDefault: aliases.has('quota-check-limit-default') }),

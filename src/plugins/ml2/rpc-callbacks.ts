@@ -37,6 +37,8 @@ export interface Ml2RpcOptions {
   l2pop: L2Population;
   binding: BindingOptions;
   logger?: RpcLogger;
+  /** Where port status changes are published (Events.AFTER_STATUS_UPDATE). */
+  callbacks?: CallbackRegistry;
 }
 
 interface DeviceArgs {
@@ -199,7 +201,17 @@ export class Ml2Rpc {
         if (Number((await q.executeTakeFirst()).numUpdatedRows) > 0) changed.push(r);
       }
       return changed;
+    }).then((changed) => {
+      for (const r of changed) this.statusChanged(r.id, { ...r }, status);
+      return changed;
     });
+  }
+
+  /** Tells the status watchers (the topology page) of a committed status change. */
+  private statusChanged(portId: string, before: Rec, status: string): void {
+    void this.o.callbacks
+      ?.publish('port', Events.AFTER_STATUS_UPDATE, { context: null, resourceId: portId, before, after: { ...before, status } })
+      .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'port status event failed'));
   }
 
   /** What l2population needs of these ports (their fixed IPs with the row). */
@@ -247,6 +259,7 @@ export class Ml2Rpc {
       if (host) q = q.where('binding_host_id', '=', host);
       return Number((await q.executeTakeFirst()).numUpdatedRows);
     });
+    if (n > 0) this.statusChanged(portId, before, status);
     return { exists: true, changed: n > 0 ? before : null };
   }
 

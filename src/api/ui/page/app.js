@@ -9,7 +9,7 @@ import { Topology } from './topology.js';
 
 const html = htm.bind(h);
 
-/** Heartbeats and port statuses set by agents publish no event: the admin view rereads this often. */
+/** Agents' heartbeats publish no event: the admin view rereads this often (port statuses do: after_status_update). */
 const POLL_MS = 10_000;
 /** Changes that come together (a router and its ports) are read once. */
 const SETTLE_MS = 150;
