@@ -69,7 +69,7 @@ export interface AioAgentsHandle {
  * Starts the configured agents. `netns`: the namespace their links live in (as the agents'
  * --netns), the current one by default. Without [vxlan] local_ip the L2 agent runs without
  * VXLAN (an all-in-one's networks are `local` by default) instead of refusing to start.
- * `metrics`: where the L2 and DHCP agents count their passes (the server's registry, labelled by agent).
+ * `metrics`: where the L2, DHCP and L3 agents count their passes and the metadata agent its answers (the server's registry).
  */
 export async function startAioAgents(cfg: Config, log: RpcLogger, o: { netns?: string; metrics?: AgentMetrics } = {}): Promise<AioAgentsHandle> {
   const agents = aioAgents(cfg);
@@ -109,7 +109,7 @@ export async function startAioAgents(cfg: Config, log: RpcLogger, o: { netns?: s
   }
   if (agents.includes('metadata')) {
     // Before DHCP: its proxies forward to this socket from their first request.
-    handle.metadata = new MetadataAgent({ ...metadataSettings(cfg), host, bus: bus(), logger: log });
+    handle.metadata = new MetadataAgent({ ...metadataSettings(cfg), host, bus: bus(), logger: log, ...(o.metrics ? { metrics: o.metrics } : {}) });
     await handle.metadata.start();
   }
   if (agents.includes('dhcp')) {
@@ -117,7 +117,7 @@ export async function startAioAgents(cfg: Config, log: RpcLogger, o: { netns?: s
     await handle.dhcp.start();
   }
   if (agents.includes('l3')) {
-    handle.l3 = l3AgentFromConfig(cfg, bus(), log, o.netns);
+    handle.l3 = l3AgentFromConfig(cfg, bus(), log, { ...(o.netns ? { netns: o.netns } : {}), ...(o.metrics ? { metrics: o.metrics } : {}) });
     await handle.l3.start();
   }
   return handle;

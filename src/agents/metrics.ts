@@ -5,7 +5,7 @@
 // reloads, firewall chains).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/index.js';
 import { stats } from '../dataplane/index.js';
 import type { RpcLogger } from '../rpc/index.js';
@@ -109,6 +109,19 @@ export class AgentMetrics {
     };
   }
 
+  private metadataRequests: Counter<'status'> | null = null;
+
+  /** The metadata agent answered a request with `status`. */
+  metadataAnswered(status: number): void {
+    this.metadataRequests ??= new Counter({
+      name: 'neutrino_agent_metadata_requests_total',
+      help: 'Requests the metadata agent answered, by HTTP status.',
+      labelNames: ['status'] as const,
+      registers: [this.registry],
+    });
+    this.metadataRequests.inc({ status: String(status) });
+  }
+
   watchQueue(agent: string, depth: () => number): void {
     this.queues.set(agent, depth);
   }
@@ -119,23 +132,51 @@ export class AgentMetrics {
 
   /** Serves GET /metrics; resolves with the server once it listens. */
   async listen(host: string, port: number): Promise<http.Server & { port: number }> {
-    const server = http.createServer((req, res) => {
-      if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
-        res.writeHead(404).end();
-        return;
-      }
-      this.registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
-        (err: Error) => res.writeHead(500).end(err.message),
-      );
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, resolve);
-    });
-    server.unref();
-    return Object.assign(server, { port: (server.address() as AddressInfo).port });
+    return serveMetrics(host, port, () => this.registry.metrics(), this.registry.contentType);
   }
+}
+
+/** GET /metrics answered by `text`; resolves with the server once it listens. */
+async function serveMetrics(host: string, port: number, text: () => Promise<string>, contentType: string): Promise<http.Server & { port: number }> {
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    text().then(
+      (body) => res.writeHead(200, { 'content-type': contentType }).end(body),
+      (err: Error) => res.writeHead(500).end(err.message),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  server.unref();
+  return Object.assign(server, { port: (server.address() as AddressInfo).port });
+}
+
+/**
+ * The metrics of an agent whose work is done by node:cluster workers (the metadata agent): each
+ * worker counts in an AgentMetrics of its own (given to prom-client's cluster aggregator), and the
+ * primary serves their sum at [agent] metrics_bind_port.
+ */
+export function clusterWorkerMetrics(cfg: Config): AgentMetrics | undefined {
+  if (cfg.agent.metrics_bind_port === null) return undefined;
+  const metrics = new AgentMetrics();
+  // Constructing one is what makes a worker answer the primary's requests for its metrics.
+  new AggregatorRegistry();
+  AggregatorRegistry.setRegistries([metrics.registry]);
+  return metrics;
+}
+
+/** The primary's side of clusterWorkerMetrics(), when [agent] metrics_bind_port is set. */
+export async function serveClusterMetrics(cfg: Config, log: RpcLogger): Promise<void> {
+  const port = cfg.agent.metrics_bind_port;
+  if (port === null) return;
+  const aggregator = new AggregatorRegistry();
+  const server = await serveMetrics(cfg.agent.metrics_bind_host, port, () => aggregator.clusterMetrics(), aggregator.contentType);
+  log.info({ host: cfg.agent.metrics_bind_host, port: server.port }, "agent metrics (the workers' sum) served at /metrics");
 }
 
 /** The agent's metrics, listening, when [agent] metrics_bind_port is set; undefined otherwise. */

@@ -164,6 +164,13 @@ describe('aio --agents linuxbridge,dhcp,l3,metadata: metadata through a router (
     });
     assert.deepEqual(JSON.parse(r.body), { uuid: INSTANCE });
     assert.equal(seen.at(-1)!['x-forwarded-for'], p.fixed_ips[0].ip_address);
+    // The L3 and metadata agents count on the server's /metrics too (labelled by agent).
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const sum = (re: RegExp) => [...metrics.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
+    assert.ok(sum(/^neutrino_agent_pass_duration_seconds_count\{agent="l3",kind="router",[^}]*outcome="ok"\} (\d+)$/gm) > 0, 'L3 router passes');
+    assert.ok(sum(/^neutrino_agent_resyncs_total\{agent="l3"\} (\d+)$/gm) >= 1, 'the L3 full sync at start');
+    assert.match(metrics, /^neutrino_agent_queue_depth\{agent="l3"\} \d+$/m);
+    assert.ok(sum(/^neutrino_agent_metadata_requests_total\{status="200"\} (\d+)$/gm) >= 1, 'metadata answers');
 
     await api('PUT', `/routers/${routerId}/remove_router_interface`, { subnet_id: subnet.id });
     await api('DELETE', `/routers/${routerId}`, undefined, 204);

@@ -47,6 +47,7 @@ import {
 import { newRpcContext, silentLogger, type RpcBus, type RpcLogger, type RpcServerHandle } from '../../rpc/index.js';
 import { AGENT_TYPE_L3, L3_AGENT_TOPIC, L3_PLUGIN_TOPIC } from '../../core/wire.js';
 import { Reconciler } from '../reconciler.js';
+import type { AgentMetrics } from '../metrics.js';
 import { StateReporter } from '../state-reporter.js';
 import { HaRouters, haDevOf, isHaRouter, planHa, type HaSync, type VrrpSettings } from './ha.js';
 import type { MetadataProxyOptions } from '../metadata/proxy.js';
@@ -77,6 +78,8 @@ export interface L3AgentOptions {
   fullSyncInterval?: number;
   /** Router passes run in parallel (default 8). */
   syncConcurrency?: number;
+  /** Where to count passes, resyncs and the queue ([agent] metrics_bind_port, or aio's server registry). */
+  metrics?: AgentMetrics;
   rpcTimeoutMs?: number;
   /** [DEFAULT] handle_internal_only_routers: serve routers without a gateway (default true). */
   handleInternalOnlyRouters?: boolean;
@@ -163,7 +166,17 @@ export class L3Agent {
           { ...(key === FULL_SYNC ? { fullSync: true } : { routerId: key }), err: (err as Error).message, failures, retryInMs },
           key === FULL_SYNC ? 'L3 full sync failed; will retry' : 'router sync failed; will retry',
         ),
+      ...(o.metrics
+        ? {
+            observer: o.metrics.passObserver<string>(
+              'l3',
+              (k) => (k === FULL_SYNC ? 'full_sync' : 'router'),
+              (k) => k === FULL_SYNC,
+            ),
+          }
+        : {}),
     });
+    o.metrics?.watchQueue('l3', () => this.work.waiting);
   }
 
   /** The router's namespace (qrouter-<id>; a simulated host on a shared machine names its own). */

@@ -21,6 +21,7 @@ import type { RpcBus, RpcLogger } from '../../rpc/index.js';
 import { stats } from '../../dataplane/index.js';
 import { metadataProxyOptions } from '../metadata/proxy.js';
 import { L3Agent } from './agent.js';
+import { agentMetricsFromConfig, type AgentMetrics } from '../metrics.js';
 import { exitOnSignals } from '../shutdown.js';
 
 const onPath = (tool: string) =>
@@ -30,7 +31,13 @@ const onPath = (tool: string) =>
 const LINUXBRIDGE_DRIVERS = ['linuxbridge', 'neutron.agent.linux.interface.BridgeInterfaceDriver'];
 
 /** The agent from configuration (also used by `neutrino aio`); refuses what it cannot do. */
-export function l3AgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, netns?: string, routerNetnsPrefix?: string): L3Agent {
+export function l3AgentFromConfig(
+  cfg: Config,
+  bus: RpcBus,
+  log: RpcLogger,
+  o: { netns?: string; routerNetnsPrefix?: string; metrics?: AgentMetrics } = {},
+): L3Agent {
+  const { netns, routerNetnsPrefix, metrics } = o;
   const d = cfg.DEFAULT;
   if (d.interface_driver && !LINUXBRIDGE_DRIVERS.includes(d.interface_driver))
     throw new ConfigError(`[DEFAULT] interface_driver = ${d.interface_driver}: the L3 agent only has the linuxbridge driver`, {});
@@ -68,6 +75,7 @@ export function l3AgentFromConfig(cfg: Config, bus: RpcBus, log: RpcLogger, netn
     logger: log,
     ...(d.enable_metadata_proxy ? { metadataProxy: metadataProxyOptions(cfg) } : {}),
     raOptions: { minInterval: d.min_rtr_adv_interval, maxInterval: d.max_rtr_adv_interval },
+    ...(metrics ? { metrics } : {}),
   });
 }
 
@@ -75,7 +83,12 @@ export async function runL3Agent(cfg: Config, o: { debug?: boolean; netns?: stri
   configureLogging(cfg, { debug: o.debug, binary: 'neutrino-l3-agent' });
   const log = getLogger('neutrino.agent.l3');
   const bus = busFromConfig(cfg, log);
-  const agent = l3AgentFromConfig(cfg, bus, log, o.netns, o.routerNetnsPrefix);
+  const metrics = await agentMetricsFromConfig(cfg, log);
+  const agent = l3AgentFromConfig(cfg, bus, log, {
+    ...(o.netns ? { netns: o.netns } : {}),
+    ...(o.routerNetnsPrefix ? { routerNetnsPrefix: o.routerNetnsPrefix } : {}),
+    ...(metrics ? { metrics } : {}),
+  });
   const t0 = Date.now();
   await agent.start();
   const changed = [...agent.routers.values()].filter((r) => r.changes > 0).length;

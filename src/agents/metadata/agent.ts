@@ -16,6 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import { AGENT_TYPE_METADATA, PLUGIN_TOPIC } from '../../core/wire.js';
 import { newRpcContext, silentLogger, type RpcBus, type RpcLogger } from '../../rpc/index.js';
 import { StateReporter } from '../state-reporter.js';
+import type { AgentMetrics } from '../metrics.js';
 import {
   errorPage,
   instancePortFilters,
@@ -32,6 +33,8 @@ export const METADATA_AGENT_BINARY = 'neutron-metadata-agent';
 export interface MetadataAgentOptions {
   /** For get_ports (every worker process has its own) and the state reports. */
   bus: RpcBus;
+  /** Where to count the answers ([agent] metrics_bind_port, or aio's server registry). */
+  metrics?: AgentMetrics;
   host: string;
   socketPath: string;
   /** Socket file mode (Neutron's deduced mode for an agent running as root: 0644). */
@@ -170,6 +173,7 @@ export class MetadataAgent {
 
   private count(status: number): void {
     this.counters[status] = (this.counters[status] ?? 0) + 1;
+    this.o.metrics?.metadataAnswered(status);
   }
 
   private send(res: http.ServerResponse, p: Page): void {

@@ -9,6 +9,7 @@
 // reports state and restarts a worker that died. With 0 or 1 the
 // agent process itself serves (the in-memory bus of an all-in-one cannot cross processes).
 import cluster from 'node:cluster';
+import { agentMetricsFromConfig, clusterWorkerMetrics, serveClusterMetrics } from '../metrics.js';
 import { existsSync, unlinkSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { getLogger } from '../../core/log.js';
@@ -47,10 +48,12 @@ export async function runMetadataAgent(cfg: Config, o: { debug?: boolean } = {})
   if (cluster.isWorker || workers <= 1) {
     const bus = busFromConfig(cfg, log);
     const settings = metadataSettings(cfg);
+    const metrics = cluster.isWorker ? clusterWorkerMetrics(cfg) : await agentMetricsFromConfig(cfg, log);
     const agent = new MetadataAgent({
       ...settings,
       bus,
       logger: log,
+      ...(metrics ? { metrics } : {}),
       reportInterval: cluster.isWorker ? 0 : settings.reportInterval,
       sharedSocket: cluster.isWorker,
     });
@@ -91,6 +94,7 @@ export async function runMetadataAgent(cfg: Config, o: { debug?: boolean } = {})
     onError: (err) => log.warn({ err: (err as Error).message }, 'metadata agent state report failed'),
   });
   reporter.start();
+  await serveClusterMetrics(cfg, log);
   log.info({ socket, workers, rpc: bus.transport }, 'metadata agent started its workers');
   const stop = async () => {
     stopping = true;
