@@ -112,26 +112,14 @@ export const portForwardingPlugin: PluginDefinition = {
       },
       { name: 'port_forwarding' },
     );
-    ctx.callbacks.subscribe(
-      'port',
-      Events.AFTER_UPDATE,
-      (p: EventPayload) => {
-        const routers = routersOfUpdatedPort.get(p.resourceId);
-        routersOfUpdatedPort.delete(p.resourceId);
-        return routers ? routersUpdated(p.context, routers) : undefined;
-      },
-      { name: 'port_forwarding' },
-    );
-    ctx.callbacks.subscribe(
-      'port',
-      Events.AFTER_DELETE,
-      (p: EventPayload) => {
-        const routers = routersOfDeletedPort.get(p.resourceId);
-        routersOfDeletedPort.delete(p.resourceId);
-        return routers ? routersUpdated(p.context, routers) : undefined;
-      },
-      { name: 'port_forwarding' },
-    );
+    // After the commit: the routers a precommit noted for the port, told once.
+    const tellRoutersNoted = (noted: Map<string, string[]>) => (p: EventPayload) => {
+      const routers = noted.get(p.resourceId);
+      noted.delete(p.resourceId);
+      return routers ? routersUpdated(p.context, routers) : undefined;
+    };
+    ctx.callbacks.subscribe('port', Events.AFTER_UPDATE, tellRoutersNoted(routersOfUpdatedPort), { name: 'port_forwarding' });
+    ctx.callbacks.subscribe('port', Events.AFTER_DELETE, tellRoutersNoted(routersOfDeletedPort), { name: 'port_forwarding' });
     return {
       resources: [handler],
       ml2Extensions: [
