@@ -39,6 +39,39 @@ export class L3Topology {
     return this.ext;
   }
 
+  /**
+   * A second external network: VLAN `vlan` on extnet (same wire), whose outside host is a
+   * namespace of its own (`ns`: a VLAN device on the outside namespace's eth0, moved there) at
+   * `gateway`, the subnet's gateway. Returns the network and subnet.
+   */
+  async vlanExternal(
+    name: string,
+    vlan: number,
+    ns: string,
+    cidr: string,
+    gateway: string,
+    pool: { start: string; end: string },
+  ): Promise<{ net: any; subnet: any }> {
+    await this.t.nss.add(ns);
+    const dev = `eth0.${vlan}`;
+    await new IpBatch()
+      .line('link', 'add', 'link', 'eth0', 'name', dev, 'type', 'vlan', 'id', String(vlan))
+      .line('link', 'set', dev, 'netns', ns)
+      .apply({ netns: this.t.outsideNs });
+    const len = cidr.split('/')[1];
+    await new IpBatch().setUp(dev, true).setUp('lo', true).addAddr(dev, `${gateway}/${len}`).apply({ netns: ns });
+    const network = {
+      name,
+      'router:external': true,
+      'provider:network_type': 'vlan',
+      'provider:physical_network': 'extnet',
+      'provider:segmentation_id': vlan,
+    };
+    const net = (await this.ok('POST', '/networks', { network }, 201)).network;
+    const body = { network_id: net.id, cidr, ip_version: 4, gateway_ip: gateway, enable_dhcp: false, allocation_pools: [pool] };
+    return { net, subnet: (await this.ok('POST', '/subnets', { subnet: body }, 201)).subnet };
+  }
+
   /** A tenant network with one subnet (no DHCP unless `subnet` says so). */
   async tenant(name: string, cidr: string, subnet: Record<string, unknown> = {}): Promise<{ net: any; subnet: any }> {
     const net = (await this.ok('POST', '/networks', { network: { name } }, 201)).network;

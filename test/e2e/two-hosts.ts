@@ -319,7 +319,8 @@ export class TwoHosts {
         DEFAULT: { agent_down_time: '20' },
         ml2: { tenant_network_types: 'vxlan', mechanism_drivers: 'linuxbridge,l2population' },
         ml2_type_vxlan: { vni_ranges: '7000:7999' },
-        ...(this.opts.l3 ? { ml2_type_flat: { flat_networks: 'extnet' } } : {}),
+        // extnet carries flat and VLAN external networks (two external networks on one wire).
+        ...(this.opts.l3 ? { ml2_type_flat: { flat_networks: 'extnet' }, ml2_type_vlan: { network_vlan_ranges: 'extnet' } } : {}),
       },
       { bus },
     );
@@ -352,7 +353,7 @@ export class TwoHosts {
         'mechanism_drivers = linuxbridge,l2population',
         '[ml2_type_vxlan]',
         'vni_ranges = 7000:7999',
-        ...(this.opts.l3 ? ['[ml2_type_flat]', 'flat_networks = extnet'] : []),
+        ...(this.opts.l3 ? ['[ml2_type_flat]', 'flat_networks = extnet', '[ml2_type_vlan]', 'network_vlan_ranges = extnet'] : []),
         '',
       ].join('\n'),
     );
