@@ -1,7 +1,8 @@
 // End to end, as root: a router with two external gateways (external-gateway-multihoming). The
 // fixture is two-hosts.ts with its L3 option; external network A is the flat one on extnet
-// (outside host 203.0.113.1, the outside namespace), external network B is VLAN 100 on the same
-// wire, whose outside host (198.51.100.1) is a namespace of its own. A tenant network and a VM
+// (outside host 203.0.113.1, the outside namespace), external network B is flat on a second
+// physical network (TwoHosts' l3SecondExternal), whose outside host (198.51.100.1) is a second
+// outside namespace. A tenant network and a VM
 // behind the router. Real packets show: the L3 agent gives the router one qg- per gateway; each
 // outside host reaches the router's address on its own network; the VM's traffic leaves SNATed
 // to the address of the gateway it leaves through (to the internet: the first gateway, whose
@@ -61,7 +62,7 @@ describe('L3 multihoming e2e (root, memory bus): two external gateways', { skip:
   let ns: string;
   const servers: ChildProcess[] = [];
   const vmNs = () => `nt${t.s}mv`;
-  const outsideB = () => `nt${t.s}mb`;
+  const outsideB = () => t.outside2Ns;
   const fail = (e: unknown): never => {
     throw new Error(`${(e as Error).message}\n${t.dump()}`);
   };
@@ -71,7 +72,7 @@ describe('L3 multihoming e2e (root, memory bus): two external gateways', { skip:
 
   before(async () => {
     gate.check();
-    t = new TwoHosts('memory', { l3: true });
+    t = new TwoHosts('memory', { l3: true, l3SecondExternal: true });
     topo = new L3Topology(t);
     await t.start();
   });
@@ -82,7 +83,7 @@ describe('L3 multihoming e2e (root, memory bus): two external gateways', { skip:
 
   it('builds one qg- per gateway; each outside host reaches the router on its network', async () => {
     await topo.external('mh-extA');
-    extB = await topo.vlanExternal('mh-extB', 100, outsideB(), '198.51.100.0/24', OUTSIDE_B, { start: '198.51.100.10', end: '198.51.100.100' });
+    extB = await topo.secondExternal('mh-extB', '198.51.100.0/24', OUTSIDE_B, { start: '198.51.100.10', end: '198.51.100.100' });
     const tenant = await topo.tenant('mh-net', '10.73.1.0/24');
     router = await topo.router('mh-r', [tenant.subnet]);
     ns = routerNamespace(router.id);

@@ -40,33 +40,12 @@ export class L3Topology {
   }
 
   /**
-   * A second external network: VLAN `vlan` on extnet (same wire), whose outside host is a
-   * namespace of its own (`ns`: a VLAN device on the outside namespace's eth0, moved there) at
-   * `gateway`, the subnet's gateway. Returns the network and subnet.
+   * A second external network, flat on extnet2 (TwoHosts' l3SecondExternal), whose outside host
+   * (its own namespace, outside2Ns) holds `gateway`, the subnet's gateway. Returns network and subnet.
    */
-  async vlanExternal(
-    name: string,
-    vlan: number,
-    ns: string,
-    cidr: string,
-    gateway: string,
-    pool: { start: string; end: string },
-  ): Promise<{ net: any; subnet: any }> {
-    await this.t.nss.add(ns);
-    const dev = `eth0.${vlan}`;
-    await new IpBatch()
-      .line('link', 'add', 'link', 'eth0', 'name', dev, 'type', 'vlan', 'id', String(vlan))
-      .line('link', 'set', dev, 'netns', ns)
-      .apply({ netns: this.t.outsideNs });
-    const len = cidr.split('/')[1];
-    await new IpBatch().setUp(dev, true).setUp('lo', true).addAddr(dev, `${gateway}/${len}`).apply({ netns: ns });
-    const network = {
-      name,
-      'router:external': true,
-      'provider:network_type': 'vlan',
-      'provider:physical_network': 'extnet',
-      'provider:segmentation_id': vlan,
-    };
+  async secondExternal(name: string, cidr: string, gateway: string, pool: { start: string; end: string }): Promise<{ net: any; subnet: any }> {
+    await new IpBatch().addAddr('eth0', `${gateway}/${cidr.split('/')[1]}`).apply({ netns: this.t.outside2Ns });
+    const network = { name, 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'extnet2' };
     const net = (await this.ok('POST', '/networks', { network }, 201)).network;
     const body = { network_id: net.id, cidr, ip_version: 4, gateway_ip: gateway, enable_dhcp: false, allocation_pools: [pool] };
     return { net, subnet: (await this.ok('POST', '/subnets', { subnet: body }, 201)).subnet };
