@@ -9,6 +9,8 @@ export const OTHER = '0b1c2d3e4f5a46b7c8d9e0f1a2b3c4d5';
 /** Fields that legitimately differ, per collection ('*' for all), each with why. */
 export const DIFFERENCES: Array<{ collection: string; field: string; reason: string }> = [
   { collection: 'networks', field: 'l2_adjacency', reason: 'neutrino has no l2_adjacency extension (a constant true in ML2)' },
+  { collection: 'routers', field: 'external_gateways', reason: 'external-gateway-multihoming is newer than Zed' },
+  { collection: 'routers', field: 'enable_default_route_ecmp', reason: 'enable-default-route-ecmp is newer than Zed' },
   {
     collection: 'networks',
     field: 'is_default',
