@@ -137,6 +137,6 @@ export const portDef: ResourceDef = {
       putWith: 'uplink-status-propagation-updatable',
     },
     // Routed networks: immediate, deferred (until the port is bound to a host) or none.
-    ip_allocation: { allowPost: false, allowPut: false, visible: true, extension: 'ip_allocation' },
+    ip_allocation: { allowPost: false, allowPut: false, visible: true, filter: true, sortKey: true, extension: 'ip_allocation' },
   },
 };
