@@ -39,6 +39,8 @@ export interface AttributeDef {
   primaryKey?: boolean;
   /** Extension alias that brings this attribute (null: core). */
   extension?: string;
+  /** Extension alias that makes the attribute updatable when it is on (allowPut then true). */
+  putWith?: string;
   /** Its column, when the attribute is stored as one in the resource's table. */
   column?: ColumnDef;
 }

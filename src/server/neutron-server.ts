@@ -53,9 +53,13 @@ export interface NeutrinoServer {
   close(): Promise<void>;
 }
 
-/** Keeps only the attributes of extensions that are on. */
+/** Keeps only the attributes of extensions that are on, updatable where an extension on says so. */
 function activeDef(def: ResourceDef, aliases: ReadonlySet<string>): ResourceDef {
-  const attributes = Object.fromEntries(Object.entries(def.attributes).filter(([, a]) => !a.extension || aliases.has(a.extension)));
+  const attributes = Object.fromEntries(
+    Object.entries(def.attributes)
+      .filter(([, a]) => !a.extension || aliases.has(a.extension))
+      .map(([name, a]) => [name, a.putWith && aliases.has(a.putWith) ? { ...a, allowPut: true } : a]),
+  );
   return { ...def, attributes };
 }
 

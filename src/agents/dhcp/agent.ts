@@ -335,7 +335,7 @@ export class DhcpAgent {
     try {
       const fetchInfo = async (): Promise<[NetworkInfo | null, number]> => {
         const seq = ++this.seq;
-        return [await this.call<NetworkInfo | null>('get_network_info', { network_id: networkId }), seq];
+        return [await this.call<NetworkInfo | null>('get_network_info', { network_id: networkId, host: this.o.host }), seq];
       };
       let [info, seq] = given !== undefined ? [given.info, given.seq] : await fetchInfo();
       const applied = this.appliedSeq.get(networkId) ?? 0;

@@ -37,13 +37,22 @@ import { Events } from '../../core/callbacks.js';
 import { candidateSubnets, hostSegments, isRouted, subnetsForFixedIps, subnetsForHost, type IpAllocation } from './routed-subnets.js';
 import { hostNotCompatibleWithFixedIps } from './errors.js';
 
+/**
+ * ip_allocation as a filter and sort key (Neutron's ports.ip_allocation column): kept in
+ * port_attributes, null or no row meaning immediate.
+ */
+const IP_ALLOCATION_KEY = {
+  column: 'ip_allocation',
+  expr: (t: string) => sql`coalesce((select pa.ip_allocation from port_attributes pa where pa.port_id = ${sql.ref(`${t}.id`)}), 'immediate')`,
+};
+
 /** Non-admins see their own ports and every port on networks they own (Neutron's port filter hook). */
 export class PortHandler extends TableResource<'ports'> {
   private readonly subnets: SubnetHandler;
   private readonly ips: PortIpAllocator;
 
   constructor(private readonly m: Ml2Context) {
-    super({ def: portDef, db: m.db, notFound: portNotFound });
+    super({ def: portDef, db: m.db, notFound: portNotFound, columns: { ip_allocation: IP_ALLOCATION_KEY } });
     this.subnets = new SubnetHandler(m);
     this.ips = new PortIpAllocator(m);
   }
