@@ -200,6 +200,16 @@ export const SCHEMA = {
     }),
     max_retries: int({ default: 10, min: -1, help: 'Maximum database connection retries at start-up (-1: forever).' }),
     retry_interval: int({ default: 10, min: 0, help: 'Seconds between database connection retries at start-up.' }),
+    max_pool_size: int({
+      default: 5,
+      min: 0,
+      help: 'Database connections each pool (per process, and again for slave_connection) keeps open; 0: no limit.',
+    }),
+    max_overflow: int({
+      default: 50,
+      min: -1,
+      help: 'Connections a pool may open past max_pool_size at a peak; closed again once idle (-1: no limit).',
+    }),
     pool_timeout: int({
       default: 30,
       min: 1,

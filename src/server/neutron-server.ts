@@ -129,6 +129,8 @@ export async function createServer(
   const startTime = Date.now();
   mkdirSync(cfg.DEFAULT.state_path, { recursive: true });
   const db = openDb(databaseUrl(cfg), {
+    size: cfg.database.max_pool_size,
+    overflow: cfg.database.max_overflow,
     connectTimeoutMs: cfg.database.pool_timeout * 1000,
     queryTimeoutMs: cfg.database.query_timeout * 1000,
     ...(readerUrl(cfg) ? { readerUrl: readerUrl(cfg)! } : {}),
