@@ -90,6 +90,11 @@ export const SCHEMA = {
       min: 0,
       help: 'Number of RPC worker processes answering the agents. Unset: half the CPU count (at least 1) for `neutrino server`, 0 for `neutrino aio`; 0: the API process(es) answer the agents themselves.',
     }),
+    rpc_state_report_workers: int({
+      default: 1,
+      min: 0,
+      help: "Number of processes answering only the agents' report_state (q-reports-plugin), beside the RPC workers (which answer it too, as Neutron's); forked only when there are RPC workers.",
+    }),
     vlan_transparent: bool({ default: false, help: 'Allow VLAN transparent networks.' }),
     default_availability_zones: list({ help: 'Default availability zone hints for resources that give none.' }),
     host: str({ help: "This host's name for agents and RPC (default: the machine's hostname)." }),
