@@ -103,15 +103,13 @@ function lateApiServices(allowed: ApiServices['allowed']): { services: ApiServic
 }
 
 /** The agents' RPC: every plugin's endpoints (each topic served once) and the heartbeats. */
-function serveAgents(bus: RpcBus, plugins: readonly ServicePlugin[], db: Db, cfg: Config, startTime: number): Promise<Serving> {
+function serveAgents(bus: RpcBus, plugins: readonly ServicePlugin[], db: Db, cfg: Config, startTime: number, reportsOnly: boolean): Promise<Serving> {
   const rpc = new RpcRegistry();
   for (const e of plugins.flatMap((p) => p.rpc ?? [])) rpc.add(e.topic, e.handlers);
   // Neutron's server serves `<topic>.<[DEFAULT] host>` too.
   const host = cfg.DEFAULT.host || hostname();
-  return serveInBackground(bus, [
-    () => serveReportState(bus, host, db, { agentDownTime: cfg.DEFAULT.agent_down_time, startTime }).then((h) => [h]),
-    () => rpc.serveAll(bus, host),
-  ]);
+  const reports = () => serveReportState(bus, host, db, { agentDownTime: cfg.DEFAULT.agent_down_time, startTime }).then((h) => [h]);
+  return serveInBackground(bus, reportsOnly ? [reports] : [reports, () => rpc.serveAll(bus, host)]);
 }
 
 export async function createServer(
@@ -126,13 +124,16 @@ export async function createServer(
     /**
      * Whether this process answers the agents on the bus (default: yes). An API worker whose
      * agents' RPC runs in RPC workers (src/server/workers.ts) still notifies them on the bus.
+     * 'reports': report_state only (a state-report worker).
      */
-    serveRpc?: boolean;
+    serveRpc?: boolean | 'reports';
   } = {},
 ): Promise<NeutrinoServer> {
   const startTime = Date.now();
   mkdirSync(cfg.DEFAULT.state_path, { recursive: true });
   const db = openDb(databaseUrl(cfg), {
+    size: cfg.database.max_pool_size,
+    overflow: cfg.database.max_overflow,
     connectTimeoutMs: cfg.database.pool_timeout * 1000,
     queryTimeoutMs: cfg.database.query_timeout * 1000,
     ...(readerUrl(cfg) ? { readerUrl: readerUrl(cfg)! } : {}),
@@ -197,7 +198,7 @@ export async function createServer(
     serveUi(app, { auth, keystoneUrl: cfg.keystone_authtoken.auth_url, callbacks: ml2.callbacks, allowed });
   }
 
-  const serving = bus && opts.serveRpc !== false ? await serveAgents(bus, plugins, db, cfg, startTime) : null;
+  const serving = bus && opts.serveRpc !== false ? await serveAgents(bus, plugins, db, cfg, startTime, opts.serveRpc === 'reports') : null;
   const settled = async () => {
     for (const p of plugins) await p.settled?.();
   };

@@ -131,7 +131,7 @@ export class PortHandler extends TableResource<'ports'> {
       this.jsonExprs.set(cacheKey, expr);
     }
     if (!expr) return null;
-    const db = this.m.db.reader;
+    const db = ctx.readOnly ? this.m.db.reader : this.m.db.kysely;
     const byId = q.filters.id;
     if (byId?.length === 1 && typeof byId[0] === 'string' && this.isOneById(ctx, q)) {
       // A show: its statement is compiled once (the expression is a few hundred nodes to compile).
