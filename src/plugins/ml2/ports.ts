@@ -68,6 +68,17 @@ export class PortHandler extends TableResource<'ports'> {
     return sql<SqlBool>`(ports.project_id = ${p} or ports.network_id in (select n.id from networks n where n.project_id = ${p}))`;
   }
 
+  /**
+   * What policy may read of the ports scope() gives a non-admin: their own, on any network, and
+   * anyone's on a network of theirs (see Controller.seesEverything).
+   */
+  scopeTargets(ctx: RequestContext): Rec[] | null {
+    if (ctx.isAdmin) return null;
+    const p = ctx.projectId ?? '';
+    const owner = (port: string, net: string) => ({ project_id: port, tenant_id: port, 'network:project_id': net, 'network:tenant_id': net });
+    return [owner(p, UNKNOWN_PROJECT), owner(UNKNOWN_PROJECT, p)];
+  }
+
   /** fixed_ips and security_groups live in other tables. */
   protected override filterRest(_ctx: RequestContext, qb: TableQuery<'ports'>, rest: Record<string, unknown[]>): TableQuery<'ports'> {
     const db = this.m.db.kysely;
@@ -625,6 +636,9 @@ export class PortHandler extends TableResource<'ports'> {
     await tx.deleteFrom('ports').where('id', '=', id).execute();
   }
 }
+
+/** A project id no check can match (PortHandler.scopeTargets). */
+const UNKNOWN_PROJECT = '\0unknown project';
 
 const col = (c: string) => sql.ref(`ports.${c}`);
 
