@@ -321,10 +321,17 @@ export class CollectionController {
   private seesEverything(ctx: RequestContext): string[] | null {
     if (!this.handler.listJson) return null;
     const creds = credentialsOf(ctx);
-    if (!this.policy.allowsAnyTarget(`get_${this.policyName}`, creds)) return null;
-    const plan = this.presentPlan([]);
-    for (const [, rule] of plan) if (rule !== null && !this.policy.allowsAnyTarget(rule, creds)) return null;
-    return plan.map(([name]) => name);
+    // A non-admin's scope (their own items, say) may be one policy allows every item of.
+    const samples = this.handler.scopeTargets?.(ctx) ?? null;
+    const allows = (rule: string) =>
+      this.policy.allowsAnyTarget(rule, creds) || (samples !== null && this.policy.allowsEveryTargetLike(rule, creds, samples));
+    if (!allows(`get_${this.policyName}`)) return null;
+    const keys: string[] = [];
+    for (const [name, rule] of this.presentPlan([])) {
+      if (rule === null || allows(rule)) keys.push(name);
+      else if (!this.policy.deniesEveryTarget(rule, creds)) return null;
+    }
+    return keys;
   }
 
   async list(ctx: RequestContext, q: ListQuery, parentId?: string): Promise<Rec[]> {

@@ -158,7 +158,8 @@ export class PortAttributesDriver implements Ml2ExtensionDriver {
 
   /** extendPortDicts() in SQL (PortHandler.listJson). */
   portJson(j: JsonSql): Record<string, JsonExpr | null> {
-    const stored = (c: Column) => sql`(select ${sql.ref(`pa.${c}`)} from port_attributes pa where pa.port_id = ports.id)`;
+    // The row PortHandler.listJson joins as `pa`.
+    const stored = (c: Column) => sql.ref(`pa.${c}`);
     const out: Record<string, JsonExpr | null> = {};
     for (const a of this.attrs) {
       const v = stored(a.column);
