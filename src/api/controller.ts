@@ -185,11 +185,16 @@ export class CollectionController {
   private enforceWrite(ctx: RequestContext, verb: 'create' | 'update', target: Rec, given: Rec): void {
     const action = `${verb}_${this.policyName}`;
     if (!this.allowed(ctx, action, target)) throw policyNotAuthorized(action);
+    this.enforceAttributes(ctx, action, target, given, verb === 'create');
+  }
+
+  /** `<action>:<attr>` for each policed attribute given, and `<action>:<attr>:<key>` of its dicts. */
+  private enforceAttributes(ctx: RequestContext, action: string, target: Rec, given: Rec, skipDefaults = false): void {
     for (const [name, a] of this.policyAttrs) {
       if (!(name in given)) continue;
       const v = given[name];
       if (v === NOT_SPECIFIED) continue;
-      if (verb === 'create' && 'default' in a && deepEqual(v, a.default)) continue;
+      if (skipDefaults && 'default' in a && deepEqual(v, a.default)) continue;
       const attrAction = `${action}:${name}`;
       if (this.policy.has(attrAction) && !this.allowed(ctx, attrAction, target)) throw policyNotAuthorized(attrAction);
       // Sub-attributes of lists of dicts (fixed_ips:ip_address) and dicts (binding:profile keys).
@@ -385,10 +390,15 @@ export class CollectionController {
     return { item, target };
   }
 
-  /** Loads an item and checks `action` on it (403 if visible but not allowed). */
-  async authorize(ctx: RequestContext, id: string, action: string): Promise<Rec> {
+  /**
+   * Loads an item and checks `action` on it (403 if visible but not allowed); with a member
+   * action's `body` ({"<resource>": {...}}), also the rules of the attributes it gives.
+   */
+  async authorize(ctx: RequestContext, id: string, action: string, body?: unknown): Promise<Rec> {
     const { item, target } = await this.load(ctx, id);
     if (!this.allowed(ctx, action, target)) throw policyNotAuthorized(action);
+    const given = body && typeof body === 'object' ? (body as Rec)[this.def.name] : undefined;
+    if (given && typeof given === 'object' && !Array.isArray(given)) this.enforceAttributes(ctx, action, target, given as Rec);
     return item;
   }
 

@@ -81,4 +81,9 @@ export interface MemberActionDef {
   name: string;
   method?: 'put' | 'get';
   extension?: string;
+  /**
+   * The body {"<resource>": {attr: value}} is checked against `<action>:<attr>` and, for dicts
+   * or lists of dicts, `<action>:<attr>:<key>` rules (as create and update are).
+   */
+  bodyPolicy?: boolean;
 }

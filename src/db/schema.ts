@@ -279,6 +279,8 @@ export interface RouterTable extends StandardColumns {
   flavor_id: string | null;
   /** l3-ext-ndp-proxy: NDP proxies are served (shown only while the router has a gateway). */
   enable_ndp_proxy: Bool;
+  /** enable-default-route-ecmp: default routes over every external gateway, not only the first. */
+  enable_default_route_ecmp: Bool;
 }
 
 /** l3-ndp-proxy: an internal IPv6 address the router answers neighbour solicitations for. */

@@ -109,6 +109,9 @@ export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
   ext('l3-flavors', 'Router Flavor Extension', 'Flavor support for routers.', '2016-05-17T00:00:00-00:00'),
   ext('agent-resources-synced', "Agent's Resource View Synced to Placement", 'Stores success/failure of last sync to Placement', '2018-12-19T00:00:00-00:00'),
   ext('l3-ndp-proxy', 'L3 NDP Proxy', 'Router support for L3 NDP proxy.', '2021-06-29T10:00:00-00:00'),
+  // Several external gateways per router (src/plugins/l3/gateways.ts), newer than Zed.
+  ext('external-gateway-multihoming', 'Neutron L3 External Gateway Multihoming', 'Allow multiple external gateway ports per router', '2023-01-18T00:00:00-00:00'),
+  ext('enable-default-route-ecmp', 'Enable Default Route ECMP', 'Enables configurable ECMP behavior for default routes', '2023-02-27T00:00:00-00:00'),
   ext('l3-ext-ndp-proxy', 'Router support to enable NDP proxy', 'Router extension to enable ndp proxy', '2020-08-25T00:00:00-00:00'),
   ext('dvr', 'Distributed Virtual Router', 'Enables configuration of Distributed Virtual Routers.', '2014-06-1T10:00:00-00:00'),
   ext('l3_agent_scheduler', 'L3 Agent Scheduler', 'Schedule routers among l3 agents', '2013-02-07T10:00:00-00:00'),

@@ -72,6 +72,21 @@ export const gatewayInfo: Validator = (v, attr) => {
   return out;
 };
 
+/**
+ * external_gateways of the multihoming member actions: type:list_of_dict_or_nodata, each item an
+ * external_gateway_info dict (network_id required). null means an empty list.
+ */
+export const gatewayInfoList: Validator = (v, attr) => {
+  if (v === null || v === undefined) return [];
+  if (!Array.isArray(v)) throw invalidAttribute(attr, `'${show(v)}' is not a list`);
+  return v.map((item) => {
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) throw invalidAttribute(attr, `'${show(item)}' is not a dictionary`);
+    const out = gatewayInfo(item, attr);
+    if (out === null) throw invalidAttribute(attr, `Validation of dictionary's keys failed. Expected keys: ${pyRepr(new Set(['network_id']))} Provided keys: set()`);
+    return out;
+  });
+};
+
 /** neutron_lib validate_hostroutes, with None converted to [] (convert_none_to_empty_list). */
 export const routeList: Validator = (v, attr) => {
   if (v === null) return [];
@@ -99,6 +114,11 @@ export const routerDef: ResourceDef = {
   memberActions: [
     { name: 'add_router_interface' }, { name: 'remove_router_interface' },
     { name: 'add_extraroutes', extension: 'extraroute-atomic' }, { name: 'remove_extraroutes', extension: 'extraroute-atomic' },
+    // external-gateway-multihoming: the body is {"router": {"external_gateways": [...]}}, whose
+    // attribute rules (add_external_gateways:external_gateways:enable_snat, ...) are checked too.
+    ...['add_external_gateways', 'update_external_gateways', 'remove_external_gateways'].map((name) => ({
+      name, extension: 'external-gateway-multihoming', bodyPolicy: true,
+    })),
   ],
   taggable: true,
   attributes: {
@@ -127,5 +147,14 @@ export const routerDef: ResourceDef = {
     },
     flavor_id: routerFlavorAttr,
     enable_ndp_proxy: enableNdpProxyAttr,
+    // external-gateway-multihoming: every gateway, the first being external_gateway_info's;
+    // changed only through the member actions.
+    external_gateways: {
+      allowPost: false, allowPut: false, default: null, visible: true, enforcePolicy: true, extension: 'external-gateway-multihoming',
+    },
+    enable_default_route_ecmp: {
+      allowPost: true, allowPut: true, default: null, validate: booleanOrNull, visible: true, enforcePolicy: true,
+      extension: 'enable-default-route-ecmp',
+    },
   },
 };

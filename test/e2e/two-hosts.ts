@@ -46,6 +46,11 @@ export interface TwoHostsOptions {
   ha?: boolean;
   /** The L3 agent runs a metadata proxy per router (enable_metadata_proxy), to `metadataSocket`. */
   l3Metadata?: boolean;
+  /**
+   * With l3 (not ha): a second physical network `extnet2` (host A's `ext1`), whose wire ends in
+   * a second outside namespace (`outside2Ns`, on its eth0): for routers with two external gateways.
+   */
+  l3SecondExternal?: boolean;
 }
 
 /** Kernel commands of one agent, counted by an Exec wrapper (in-process agents share stats()). */
@@ -193,6 +198,8 @@ export class TwoHosts {
   private dhcpProc: Proc | null = null;
   // L3 (opts.l3)
   readonly outsideNs: string;
+  /** opts.l3SecondExternal: the outside namespace of extnet2. */
+  readonly outside2Ns: string;
   l3Agent: L3Agent | null = null;
   l3Exec = countingExec();
   private l3Proc: Proc | null = null;
@@ -207,6 +214,7 @@ export class TwoHosts {
     readonly opts: TwoHostsOptions = {},
   ) {
     this.outsideNs = `nt${this.s}ho`;
+    this.outside2Ns = `nt${this.s}hp`;
     this.ns = [`nt${this.s}ha`, `nt${this.s}hb`];
     this.host = [`e2e-${this.s}-a`, `e2e-${this.s}-b`];
     this.vhost = `neutrino-e2e-${this.s}`;
@@ -233,6 +241,11 @@ export class TwoHosts {
       await this.nss.add(this.outsideNs);
       await new IpBatch().addVeth('ext0', 'eth0', { peerNetns: this.outsideNs }).setUp('ext0', true).apply({ netns: this.ns[0] });
       await new IpBatch().setUp('eth0', true).setUp('lo', true).apply({ netns: this.outsideNs });
+      if (this.opts.l3SecondExternal) {
+        await this.nss.add(this.outside2Ns);
+        await new IpBatch().addVeth('ext1', 'eth0', { peerNetns: this.outside2Ns }).setUp('ext1', true).apply({ netns: this.ns[0] });
+        await new IpBatch().setUp('eth0', true).setUp('lo', true).apply({ netns: this.outside2Ns });
+      }
       if (this.opts.ha) {
         // eth0 becomes a port of the outside host's bridge br0 (which takes its address), with eth1 to host B.
         await new IpBatch().addVeth('ext0', 'eth1', { peerNetns: this.outsideNs }).setUp('ext0', true).apply({ netns: this.ns[1] });
@@ -310,6 +323,16 @@ export class TwoHosts {
     this.haL3Procs[i] = null;
   }
 
+  /** The flat physical networks (extnet, and extnet2 with l3SecondExternal). */
+  private get flatNetworks(): string {
+    return this.opts.l3SecondExternal ? 'extnet,extnet2' : 'extnet';
+  }
+
+  /** Host i's physical_interface_mappings under opts.l3. */
+  private physMappings(i: number): Record<string, string> {
+    return { extnet: 'ext0', ...(this.opts.l3SecondExternal && i === 0 ? { extnet2: 'ext1' } : {}) };
+  }
+
   private async startMemoryServer(): Promise<void> {
     this.broker = new MemoryBroker();
     const bus = this.bus();
@@ -319,7 +342,7 @@ export class TwoHosts {
         DEFAULT: { agent_down_time: '20' },
         ml2: { tenant_network_types: 'vxlan', mechanism_drivers: 'linuxbridge,l2population' },
         ml2_type_vxlan: { vni_ranges: '7000:7999' },
-        ...(this.opts.l3 ? { ml2_type_flat: { flat_networks: 'extnet' } } : {}),
+        ...(this.opts.l3 ? { ml2_type_flat: { flat_networks: this.flatNetworks } } : {}),
       },
       { bus },
     );
@@ -352,7 +375,7 @@ export class TwoHosts {
         'mechanism_drivers = linuxbridge,l2population',
         '[ml2_type_vxlan]',
         'vni_ranges = 7000:7999',
-        ...(this.opts.l3 ? ['[ml2_type_flat]', 'flat_networks = extnet'] : []),
+        ...(this.opts.l3 ? ['[ml2_type_flat]', `flat_networks = ${this.flatNetworks}`] : []),
         '',
       ].join('\n'),
     );
@@ -362,7 +385,14 @@ export class TwoHosts {
         [
           '[DEFAULT]',
           `host = ${this.host[i]}`,
-          ...(this.opts.l3 && (i === 0 || this.opts.ha) ? ['[linux_bridge]', 'physical_interface_mappings = extnet:ext0'] : []),
+          ...(this.opts.l3 && (i === 0 || this.opts.ha)
+            ? [
+                '[linux_bridge]',
+                `physical_interface_mappings = ${Object.entries(this.physMappings(i))
+                  .map(([k, v]) => `${k}:${v}`)
+                  .join(',')}`,
+              ]
+            : []),
           '[vxlan]',
           'enable_vxlan = true',
           `local_ip = ${this.underlay[i]}`,
@@ -425,7 +455,7 @@ export class TwoHosts {
         netns: this.ns[i],
         localIp: this.underlay[i],
         enableVxlan: true,
-        interfaceMappings: this.opts.l3 && (i === 0 || this.opts.ha) ? { extnet: 'ext0' } : {},
+        interfaceMappings: this.opts.l3 && (i === 0 || this.opts.ha) ? this.physMappings(i) : {},
         bridgeMappings: {},
         arpResponder: false,
         l2Population: true,

@@ -235,8 +235,8 @@ export class L3Agent {
     let interfaces = 0;
     let fips = 0;
     for (const r of this.routers.values()) {
-      if (r.plan.gatewayDev) gw++;
-      interfaces += r.plan.routerLinks.length - (r.plan.gatewayDev ? 1 : 0);
+      gw += r.plan.gatewayDevs.length;
+      interfaces += r.plan.routerLinks.length - r.plan.gatewayDevs.length;
       fips += Object.keys(r.plan.fipStatuses).length;
     }
     return {
@@ -410,11 +410,16 @@ export class L3Agent {
       });
     // Floating addresses that went: their NAT'd connections go too (Neutron deletes the conntrack
     // state of a removed floating IP); the ones that came (and a new gateway address) are announced.
-    const gone = addressesOf(linkOps, 'addr-del', plan.gatewayDev);
+    const gone = plan.gatewayDevs.flatMap((dev) => addressesOf(linkOps, 'addr-del', dev));
     for (const ip of gone) await this.forgetConnections(ns, ip);
     for (const f of goneForwardings(natActual, plan.nat)) await this.forgetConnections(ns, f.ip, ['-p', f.protocol, '--orig-port-dst', f.port]);
-    const came = addressesOf(linkOps, 'addr-add', plan.gatewayDev);
-    if (plan.gatewayDev) for (const ip of came) this.announce(ns, plan.gatewayDev, ip);
+    const came: string[] = [];
+    for (const dev of plan.gatewayDevs) {
+      for (const ip of addressesOf(linkOps, 'addr-add', dev)) {
+        came.push(ip);
+        this.announce(ns, dev, ip);
+      }
+    }
 
     const prev = this.routers.get(r.id);
     const reportedBefore = prev?.reported ?? new Set<string>();

@@ -92,7 +92,11 @@ export function planHa(r: SyncRouter & HaSync, plan: RouterPlan): { plan: Router
     { kind: 'bridge', name: bridge, up: true },
     { kind: 'veth', name: tapOf(port.id), peer: dev, peerNetns: plan.namespace, master: bridge, up: true, ...mtu },
   ];
-  const routes = plan.routes.map((x) => `${x.dst === 'default' ? '0.0.0.0/0' : x.dst} via ${x.via}${x.dev ? ` dev ${x.dev}` : ''}`);
+  // A multipath default route (enable_default_route_ecmp) is kept by keepalived as its first hop.
+  const routes = plan.routes.map((x) => {
+    const hop = x.nexthops?.[0] ?? x;
+    return `${x.dst === 'default' ? '0.0.0.0/0' : x.dst} via ${hop.via}${hop.dev ? ` dev ${hop.dev}` : ''}`;
+  });
   const seen = new Set<string>();
   const dedupHosts = hostLinks.filter((l) => (seen.has(l.name) ? false : (seen.add(l.name), true)));
   return { plan: { ...plan, hostLinks: dedupHosts, routerLinks, routes: [] }, vips, routes };
