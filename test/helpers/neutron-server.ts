@@ -25,8 +25,10 @@ export async function mysql(q: string): Promise<void> {
 export interface NeutronServerOptions {
   /** Where its configuration, state and log go (the caller's temporary directory). */
   dir: string;
-  /** The MariaDB database to create (dropped first if it exists) and build. */
-  database: string;
+  /** A MariaDB database to create (dropped first if it exists), build, and drop at stop()... */
+  database?: string;
+  /** ...or the SQLAlchemy URL of an empty database the caller made (and drops): PostgreSQL too. */
+  dbUrl?: string;
   /** oslo.messaging transport; default 'fake:/' (in-process: no agents, nothing on the shared RabbitMQ). */
   transportUrl?: string;
   /** More sections and options, merged over the defaults (a section's options over its defaults). */
@@ -42,16 +44,19 @@ export interface NeutronServer {
   proc: ChildProcess;
   /** The last of what it printed and logged: for failure messages. */
   log(maxChars?: number): string;
-  /** SIGTERM (SIGKILL after 10 s), then drops its database. */
+  /** SIGTERM (SIGKILL after 10 s), then drops the database it made (options.database). */
   stop(): Promise<void>;
 }
 
 /** Builds the schema (neutron-db-manage upgrade heads), starts neutron-server, waits until its API answers. */
 export async function startNeutronServer(o: NeutronServerOptions): Promise<NeutronServer> {
   mkdirSync(o.dir, { recursive: true });
-  const dbUrl = `mysql+pymysql://root@127.0.0.1:3306/${o.database}`;
-  await mysql(`DROP DATABASE IF EXISTS ${o.database}`);
-  await mysql(`CREATE DATABASE ${o.database}`);
+  if (!o.dbUrl === !o.database) throw new Error('startNeutronServer: give either database or dbUrl');
+  const dbUrl = o.dbUrl ?? `mysql+pymysql://root@127.0.0.1:3306/${o.database}`;
+  if (o.database) {
+    await mysql(`DROP DATABASE IF EXISTS ${o.database}`);
+    await mysql(`CREATE DATABASE ${o.database}`);
+  }
   const port = await freePort();
   const logFile = join(o.dir, 'neutron-server.log');
   const base: Ini = {
@@ -103,7 +108,7 @@ export async function startNeutronServer(o: NeutronServerOptions): Promise<Neutr
         await exited;
         clearTimeout(t);
       }
-      await mysql(`DROP DATABASE IF EXISTS ${o.database}`).catch(() => undefined);
+      if (o.database) await mysql(`DROP DATABASE IF EXISTS ${o.database}`).catch(() => undefined);
     },
   };
   try {

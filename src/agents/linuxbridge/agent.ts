@@ -186,6 +186,8 @@ export class LinuxBridgeAgent {
       onRevived: () => {
         this.refreshTunnels = true;
         this.reported.clear();
+        // The server may have been replaced meanwhile (Neutron's by neutrino's, or back): ask again.
+        this.fdbEntriesServed = null;
         this.firewall?.resyncAll();
         this.schedule('full', true);
       },
