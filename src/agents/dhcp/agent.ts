@@ -158,10 +158,11 @@ export class DhcpAgent {
   /** Per served network: what the last pass did. */
   readonly networks = new Map<string, NetworkState>();
   /**
-   * Per served network, the ports the server was told dnsmasq serves (dhcp_ready_on_ports):
-   * Neutron's server keeps a port DOWN until then (its DHCP provisioning block).
+   * Per served network, the ports the server was told dnsmasq serves (dhcp_ready_on_ports), each
+   * with its MAC and addresses as told: Neutron's server keeps a port DOWN until then (its DHCP
+   * provisioning block), and blocks it again when its MAC or fixed IPs change.
    */
-  private readonly readyReported = new Map<string, Set<string>>();
+  private readonly readyReported = new Map<string, Map<string, string>>();
   /** What the server last said about each served network: a check passes it again without asking. */
   private readonly infos = new Map<string, NetworkInfo>();
   /** Networks whose next pass must ask the server (a notification came): a check does not stand in for it. */
@@ -567,14 +568,23 @@ export class DhcpAgent {
   }
 
   /**
-   * Tells the server which of the network's ports dnsmasq now serves, once each (as Neutron's
-   * agent does after it configured a network or reloaded its hosts): they leave Neutron's DHCP
+   * Tells the server which of the network's ports dnsmasq now serves, new ones and those whose
+   * MAC or addresses changed (as Neutron's agent does after it configured a network or reloaded
+   * its hosts): they leave Neutron's DHCP
    * provisioning block. A failure fails the pass, whose retry tells it again.
    */
   private async reportReady(n: NetworkInfo): Promise<void> {
-    const current = new Set(n.ports.map((p) => p.id));
-    const told = this.readyReported.get(n.id) ?? new Set<string>();
-    const fresh = [...current].filter((id) => !told.has(id));
+    const current = new Map(
+      n.ports.map((p) => [
+        p.id,
+        `${p.mac_address} ${p.fixed_ips
+          .map((f) => f.ip_address)
+          .sort()
+          .join(',')}`,
+      ]),
+    );
+    const told = this.readyReported.get(n.id);
+    const fresh = [...current].filter(([id, what]) => told?.get(id) !== what).map(([id]) => id);
     if (fresh.length) await this.call('dhcp_ready_on_ports', { port_ids: fresh });
     this.readyReported.set(n.id, current);
   }
