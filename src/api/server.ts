@@ -203,7 +203,9 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     const path = req.url.split('?')[0]!;
     if (path === '/' || path === '') return; // versions are public, as in Neutron
     if ((req.routeOptions.config as { public?: boolean }).public) return; // /healthcheck, /metrics
-    req.neutronCtx = await opts.authenticate(req, req.requestId);
+    const who = await opts.authenticate(req, req.requestId);
+    // A copy: the authenticator may hand the same (cached) context to other requests.
+    req.neutronCtx = req.method === 'GET' || req.method === 'HEAD' ? { ...who, readOnly: true } : who;
   });
 
   // Closing (SIGTERM): the answers to requests still in flight end their connections, so a

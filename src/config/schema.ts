@@ -90,6 +90,11 @@ export const SCHEMA = {
       min: 0,
       help: 'Number of RPC worker processes answering the agents. Unset: half the CPU count (at least 1) for `neutrino server`, 0 for `neutrino aio`; 0: the API process(es) answer the agents themselves.',
     }),
+    rpc_state_report_workers: int({
+      default: 1,
+      min: 0,
+      help: "Number of processes answering only the agents' report_state (q-reports-plugin), beside the RPC workers (which answer it too, as Neutron's); forked only when there are RPC workers.",
+    }),
     vlan_transparent: bool({ default: false, help: 'Allow VLAN transparent networks.' }),
     default_availability_zones: list({ help: 'Default availability zone hints for resources that give none.' }),
     host: str({ help: "This host's name for agents and RPC (default: the machine's hostname)." }),
@@ -204,6 +209,16 @@ export const SCHEMA = {
     }),
     max_retries: int({ default: 10, min: -1, help: 'Maximum database connection retries at start-up (-1: forever).' }),
     retry_interval: int({ default: 10, min: 0, help: 'Seconds between database connection retries at start-up.' }),
+    max_pool_size: int({
+      default: 5,
+      min: 0,
+      help: 'Database connections each pool (per process, and again for slave_connection) keeps open; 0: no limit.',
+    }),
+    max_overflow: int({
+      default: 50,
+      min: -1,
+      help: 'Connections a pool may open past max_pool_size at a peak; closed again once idle (-1: no limit).',
+    }),
     pool_timeout: int({
       default: 30,
       min: 1,

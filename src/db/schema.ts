@@ -421,6 +421,11 @@ export interface QosFipPolicyBindingTable {
   policy_id: string;
 }
 
+export interface QosRouterGatewayPolicyBindingTable {
+  router_id: string;
+  policy_id: string;
+}
+
 export interface TrunkTable extends StandardColumns {
   id: string;
   project_id: string;
@@ -516,6 +521,7 @@ export interface Database {
   qos_network_policy_bindings: QosNetworkPolicyBindingTable;
   qos_port_policy_bindings: QosPortPolicyBindingTable;
   qos_fip_policy_bindings: QosFipPolicyBindingTable;
+  qos_router_gw_policy_bindings: QosRouterGatewayPolicyBindingTable;
   trunks: TrunkTable;
   subports: SubPortTable;
   routerl3agentbindings: RouterL3AgentBindingTable;

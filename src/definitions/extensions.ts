@@ -136,6 +136,7 @@ export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
   ext('port-hints', 'Port hints', 'Backend tuning hints of a port, for administrators.', '2023-01-01T00:00:00-00:00'),
   ext('port-trusted-vif', 'Port trusted vif', "A port's trusted flag, also shown in its binding profile.", '2024-07-10T10:00:00-00:00'),
   ext('uplink-status-propagation', 'Uplink status propagation extension', "Whether a port's uplink status is propagated to it.", '2018-05-31T18:00:00-00:00'),
+  ext('uplink-status-propagation-updatable', 'Uplink status propagation updatable extension', "A port's propagate_uplink_status may be updated.", '2024-09-03T18:00:00-00:00'),
   ext('qos-pps', 'QoS Rule Type Packet per Second Extension', 'QoS packet rate limit rules.', '2021-05-12T10:00:00-00:00'),
   ext('qos-pps-minimum', 'QoS minimum packet rate rule', 'QoS minimum packet rate rules, in either direction or any.', '2021-07-14T10:00:00-00:00'),
   ext('qos-pps-minimum-rule-alias', 'QoS minimum packet rate rule alias', 'Minimum packet rate rules by id alone, without their policy.', '2021-10-22T10:00:00-00:00'),

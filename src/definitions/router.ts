@@ -40,12 +40,27 @@ export function fixedIpsReason(data: unknown): string | null {
 }
 
 const GW_KEYS = ['network_id', 'enable_snat', 'external_fixed_ips'];
+/** qos-gateway-ip's key (neutron-lib qos_gateway_ip.py). */
+const GW_QOS_KEY = 'qos_policy_id';
 
 /**
  * external_gateway_info: type:dict_or_nodata with network_id (required UUID), enable_snat
  * (boolean) and external_fixed_ips (fixed IPs). An empty dict or null means "no gateway" (null).
  */
-export const gatewayInfo: Validator = (v, attr) => {
+export const gatewayInfo: Validator = (v, attr) => gatewayInfoWith(v, attr, GW_KEYS);
+
+/** The same with qos-gateway-ip listed: qos_policy_id, a UUID or null, may be given too. */
+export const gatewayInfoWithQos: Validator = (v, attr) => {
+  const out = gatewayInfoWith(v, attr, [...GW_KEYS, GW_QOS_KEY]) as Record<string, unknown> | null;
+  if (out && v && GW_QOS_KEY in (v as Record<string, unknown>)) {
+    const policy = (v as Record<string, unknown>)[GW_QOS_KEY];
+    if (policy !== null && !isUuid(policy)) throw invalidAttribute(attr, `'${show(policy)}' is not a valid UUID`);
+    out[GW_QOS_KEY] = policy;
+  }
+  return out;
+};
+
+function gatewayInfoWith(v: unknown, attr: string, keys: readonly string[]): unknown {
   if (v === null || v === undefined || v === '' || v === false) return null;
   if (typeof v !== 'object' || Array.isArray(v)) throw invalidAttribute(attr, `'${show(v)}' is not a dictionary`);
   const d = v as Record<string, unknown>;
@@ -53,7 +68,7 @@ export const gatewayInfo: Validator = (v, attr) => {
   if (!('network_id' in d)) {
     throw invalidAttribute(attr, `Validation of dictionary's keys failed. Expected keys: ${pyRepr(new Set(['network_id']))} Provided keys: ${pyRepr(new Set(Object.keys(d).sort()))}`);
   }
-  const unexpected = Object.keys(d).filter((k) => !GW_KEYS.includes(k));
+  const unexpected = Object.keys(d).filter((k) => !keys.includes(k));
   if (unexpected.length) throw invalidAttribute(attr, `Unexpected keys supplied: ${unexpected.join(', ')}`);
   if (!isUuid(d.network_id)) throw invalidAttribute(attr, `'${show(d.network_id)}' is not a valid UUID`);
   const out: Record<string, unknown> = { network_id: d.network_id };
@@ -70,7 +85,7 @@ export const gatewayInfo: Validator = (v, attr) => {
     out.external_fixed_ips = d.external_fixed_ips;
   }
   return out;
-};
+}
 
 /**
  * external_gateways of the multihoming member actions: type:list_of_dict_or_nodata, each item an
@@ -129,6 +144,7 @@ export const routerDef: ResourceDef = {
     ...projectAttrs,
     external_gateway_info: {
       allowPost: true, allowPut: true, default: null, validate: gatewayInfo, visible: true, enforcePolicy: true,
+      widenedBy: { extension: 'qos-gateway-ip', validate: gatewayInfoWithQos },
     },
     routes: {
       allowPost: false, allowPut: true, default: NOT_SPECIFIED, validate: routeList, visible: true, extension: 'extraroute',

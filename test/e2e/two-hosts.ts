@@ -14,7 +14,7 @@ import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { deleteNetns, dnsmasqStatus, IpBatch, stats, stopDnsmasq } from '../../src/dataplane/index.js';
+import { deleteNetns, dnsmasqStatus, IpBatch, stats, stopDnsmasq, strayProcesses, terminate } from '../../src/dataplane/index.js';
 import { MemoryBroker, MemoryBus, type RpcBus, type RpcLogger } from '../../src/rpc/index.js';
 import { LinuxBridgeAgent } from '../../src/agents/linuxbridge/agent.js';
 import { DhcpAgent } from '../../src/agents/dhcp/agent.js';
@@ -717,6 +717,11 @@ export class TwoHosts {
       .join('\n');
   }
 
+  /** Live processes started with a file of this run's directory on their command line (keepalived, radvd, haproxy, dnsmasq, dhclient). */
+  daemons(): Promise<number[]> {
+    return strayProcesses((argv) => argv.some((a) => a.startsWith(`${this.dir}/`)) && !argv.includes(BIN), process.pid);
+  }
+
   /** Stops everything and removes what the run made: dnsmasq instances, qdhcp and host/VM namespaces, the vhost. */
   async stop(): Promise<void> {
     if (this.figures.length) process.stdout.write(`\n# two-hosts e2e figures (${this.mode})\n${this.figures.map((f) => `#   ${f}`).join('\n')}\n`);
@@ -763,6 +768,10 @@ export class TwoHosts {
           }
           await deleteNetns(this.haNamespace(i, id)).catch(() => {});
         }
+    // Last: whatever still runs with this run's files (a keepalived the agent started again, a
+    // radvd or haproxy of a router the test did not delete, a dhclient): the agents leave their
+    // daemons running on stop, on purpose, for the next start to adopt.
+    await terminate(await this.daemons(), 3000);
     await this.nss.deleteAll();
     if (this.mode === 'rabbit') await run('rabbitmqctl', ['delete_vhost', this.vhost]).catch(() => {});
     rmSync(this.dir, { recursive: true, force: true });

@@ -14,10 +14,12 @@
 //   - one nftables table `ip neutrino_l3` in the namespace: floating IPs as two maps (DNAT of
 //     the floating address to the fixed one, SNAT of the fixed one to the floating one) and, with
 //     enable_snat, SNAT of everything else leaving through a qg- to that gateway's address. The
-//     chains never change with floating IPs: an association is a map element change.
+//     chains never change with floating IPs: an association is a map element change. With QoS
+//     on the gateway or floating IPs, its policers (gateway-qos.ts) are chains of that table too.
 // IPv4 NAT and routes; the metadata proxy and IPv6 router advertisements are services.ts.
 import type { DesiredLink, NftTable, Route } from '../../dataplane/index.js';
 import { forwardedFloatingIps, withForwardings, type ForwardingRouter } from './port-forwarding.js';
+import { withQos, type QosRouter } from './gateway-qos.js';
 
 export const ROUTER_NS_PREFIX = 'qrouter-';
 export const NAT_TABLE = 'neutrino_l3';
@@ -65,6 +67,8 @@ export interface SyncFloatingIp {
   router_id: string | null;
   status: string;
   floating_network_id?: string;
+  /** qos-fip: its policy (policed on the gateway, gateway-qos.ts). */
+  qos_policy_id?: string | null;
 }
 
 /** One router of sync_routers (Neutron's get_sync_data). */
@@ -81,6 +85,9 @@ export interface SyncRouter {
   _interfaces?: SyncPort[];
   _floatingips?: SyncFloatingIp[];
   conntrack_helpers?: ForwardingRouter['conntrack_helpers'];
+  /** qos-gateway-ip: the gateway's policy; the bandwidth limits of the policies used here. */
+  external_gateway_info?: QosRouter['external_gateway_info'];
+  _qos_policies?: QosRouter['_qos_policies'];
 }
 
 export interface RouterPlan {
@@ -207,7 +214,7 @@ export function planRouter(r: SyncRouter, ns = routerNamespace(r.id)): RouterPla
     hostLinks: [...hostLinks.values()],
     routerLinks,
     routes,
-    nat: withForwardings(nat, r, !!gw),
+    nat: withQos(withForwardings(nat, r, !!gw), r, gwDev, gwIp, floating),
     fipStatuses,
     floatingAddresses: floating,
     gatewayDev: gwDev,
