@@ -143,7 +143,7 @@ async function runServer(cfg: Config, args: Args): Promise<void> {
   const command = args.command[0] === 'aio' ? 'aio' : 'server';
   const plan = workerPlan(cfg, command);
   const role = workerRole();
-  if (role) return runProcess(cfg, args, { role, serveRpc: role === 'rpc' || plan.rpc === 0 });
+  if (role) return runProcess(cfg, args, { role, serveRpc: role === 'reports' ? 'reports' : role === 'rpc' || plan.rpc === 0 });
   logOptionValues(cfg, getLogger('neutrino.server'), args.configFiles);
   if (isSingleProcess(plan)) return runProcess(cfg, args, { role: 'single', serveRpc: true });
   return runPrimary(cfg, args, plan);
@@ -151,9 +151,10 @@ async function runServer(cfg: Config, args: Args): Promise<void> {
 
 /**
  * One server process: the whole server ('single'), or a worker: an API worker listens (and
- * answers the agents when there are no RPC workers), an RPC worker only answers the agents.
+ * answers the agents when there are no RPC workers), an RPC worker only answers the agents, a
+ * state-report worker only their report_state.
  */
-async function runProcess(cfg: Config, args: Args, o: { role: 'single' | WorkerRole; serveRpc: boolean }): Promise<void> {
+async function runProcess(cfg: Config, args: Args, o: { role: 'single' | WorkerRole; serveRpc: boolean | 'reports' }): Promise<void> {
   const log = getLogger('neutrino.server');
   // A start that fails leaves no state directory it created behind (aio's ./state).
   const statePath = resolve(cfg.DEFAULT.state_path);
@@ -172,7 +173,7 @@ async function runProcess(cfg: Config, args: Args, o: { role: 'single' | WorkerR
           'database not reachable yet',
         ),
     });
-    if (o.role !== 'rpc') address = await listen(server, cfg);
+    if (o.role === 'single' || o.role === 'api') address = await listen(server, cfg);
   } catch (err) {
     await server?.close().catch(() => {});
     await bus.close().catch(() => {});

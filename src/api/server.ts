@@ -203,7 +203,9 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     const path = req.url.split('?')[0]!;
     if (path === '/' || path === '') return; // versions are public, as in Neutron
     if ((req.routeOptions.config as { public?: boolean }).public) return; // /healthcheck, /metrics
-    req.neutronCtx = await opts.authenticate(req, req.requestId);
+    const who = await opts.authenticate(req, req.requestId);
+    // A copy: the authenticator may hand the same (cached) context to other requests.
+    req.neutronCtx = req.method === 'GET' || req.method === 'HEAD' ? { ...who, readOnly: true } : who;
   });
 
   // Closing (SIGTERM): the answers to requests still in flight end their connections, so a
@@ -340,7 +342,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
         method: a.method === 'get' ? 'GET' : 'PUT',
         url: `/v2.0/${c.def.path ?? c.def.collection}/:id/${a.name}`,
         handler: async (req) => {
-          await c.authorize(ctx(req), req.params.id, a.name);
+          await c.authorize(ctx(req), req.params.id, a.name, a.bodyPolicy ? req.body : undefined);
           return c.handler.action!(ctx(req), req.params.id, a.name, req.body);
         },
       });

@@ -90,6 +90,11 @@ export const SCHEMA = {
       min: 0,
       help: 'Number of RPC worker processes answering the agents. Unset: half the CPU count (at least 1) for `neutrino server`, 0 for `neutrino aio`; 0: the API process(es) answer the agents themselves.',
     }),
+    rpc_state_report_workers: int({
+      default: 1,
+      min: 0,
+      help: "Number of processes answering only the agents' report_state (q-reports-plugin), beside the RPC workers (which answer it too, as Neutron's); forked only when there are RPC workers.",
+    }),
     vlan_transparent: bool({ default: false, help: 'Allow VLAN transparent networks.' }),
     default_availability_zones: list({ help: 'Default availability zone hints for resources that give none.' }),
     host: str({ help: "This host's name for agents and RPC (default: the machine's hostname)." }),
@@ -127,6 +132,10 @@ export const SCHEMA = {
     dnsmasq_lease_max: int({ default: 16777216, min: 1, help: 'Limit on the number of leases per network.' }),
     max_routes: int({ default: 30, min: 0, help: 'Maximum number of routes per router.' }),
     enable_snat_by_default: bool({ default: true, help: 'The value of enable_snat when external_gateway_info does not give it.' }),
+    enable_default_route_ecmp: bool({
+      default: false,
+      help: 'The value of enable_default_route_ecmp of routers created without it (enable-default-route-ecmp).',
+    }),
     router_distributed: bool({
       default: false,
       help: 'Create distributed (DVR) routers by default. neutrino has no distributed dataplane: true stops start-up; routers answer distributed=false.',
@@ -200,6 +209,16 @@ export const SCHEMA = {
     }),
     max_retries: int({ default: 10, min: -1, help: 'Maximum database connection retries at start-up (-1: forever).' }),
     retry_interval: int({ default: 10, min: 0, help: 'Seconds between database connection retries at start-up.' }),
+    max_pool_size: int({
+      default: 5,
+      min: 0,
+      help: 'Database connections each pool (per process, and again for slave_connection) keeps open; 0: no limit.',
+    }),
+    max_overflow: int({
+      default: 50,
+      min: -1,
+      help: 'Connections a pool may open past max_pool_size at a peak; closed again once idle (-1: no limit).',
+    }),
     pool_timeout: int({
       default: 30,
       min: 1,

@@ -9,6 +9,12 @@ export interface RequestContext {
   requestId: string;
   /** Extra credential fields exposed to policy (domain ids, system scope, ...). */
   extra?: Record<string, unknown>;
+  /**
+   * The request only reads (GET): its reads may go to `[database] slave_connection`. Anything that
+   * writes reads through the writer, so it sees what it (or a request just before) wrote even
+   * when the replica lags.
+   */
+  readOnly?: boolean;
 }
 
 export function adminContext(requestId = 'req-internal'): RequestContext {

@@ -90,8 +90,13 @@ export function parseConnectionUrl(url: string): ParsedUrl {
 }
 
 export interface PoolOptions {
-  /** Connections per pool. */
+  /** Connections a pool keeps open (oslo.db's max_pool_size; 0: no limit). */
   size?: number;
+  /**
+   * Connections opened past `size` at a peak and closed once idle (oslo.db's max_overflow, as
+   * SQLAlchemy's QueuePool; -1: no limit).
+   */
+  overflow?: number;
   /**
    * How long a query may wait for a connection (to open one, or for one of the pool's to be
    * free), ms: with the database gone, requests fail in bounded time instead of queueing.
@@ -129,7 +134,9 @@ export function openDb(url: string, poolOptions: number | PoolOptions = 10): Db 
 }
 
 function openOne(url: string, poolOptions: PoolOptions): Db {
-  const { size: poolSize = 10, connectTimeoutMs = 30_000, queryTimeoutMs = 0 } = poolOptions;
+  const { size: keep = 10, overflow = 0, connectTimeoutMs = 30_000, queryTimeoutMs = 0 } = poolOptions;
+  // At most this many at once; unlimited when either option says no limit.
+  const poolSize = keep === 0 || overflow < 0 ? Number.POSITIVE_INFINITY : keep + overflow;
   const p = parseConnectionUrl(url);
   if (p.dialect === 'sqlite') {
     const sqlite = new SqliteDatabase(p.file!);
@@ -161,6 +168,8 @@ function openOne(url: string, poolOptions: PoolOptions): Db {
       password: p.password,
       database: p.database,
       max: poolSize,
+      // Idle connections past `keep` close after pg-pool's idle timeout (10 s): the overflow.
+      min: Number.isFinite(poolSize) ? keep : 0,
       connectionTimeoutMillis: connectTimeoutMs,
       // Finds a peer that vanished without a FIN (host down, network cut) while a query waits.
       keepAlive: true,
@@ -192,7 +201,9 @@ function openOne(url: string, poolOptions: PoolOptions): Db {
     user: p.user ?? 'root',
     password: p.password,
     database: p.database,
-    connectionLimit: poolSize,
+    // mysql2: 0 is no limit; idle connections past maxIdle close after its idleTimeout (60 s).
+    connectionLimit: Number.isFinite(poolSize) ? poolSize : 0,
+    maxIdle: Number.isFinite(poolSize) ? keep : undefined,
     connectTimeout: connectTimeoutMs,
     enableKeepAlive: true,
     supportBigNumbers: true,
@@ -314,21 +325,38 @@ function sqliteReader(file: string): Kysely<Database> {
  * SQL each time. Kysely's SQL for a query shape is the same text (values are bound), so compiled
  * statements are kept by text. Sharing them is safe: all()/run() are synchronous and finish
  * before the statement can be used again. The hot statements are a few dozen; when varied texts
- * fill the cache it is simply emptied (cheaper than keeping an LRU order on every hit).
+ * fill the cache it is simply emptied (cheaper than keeping an LRU order on every hit). A long
+ * text (an IN (...) list of varying length, or a database-written port show, whose JSON
+ * expression runs to many kilobytes) is kept from its second use: a one-off list is not kept,
+ * a hot statement of any length is.
  */
-function withStatementCache(db: SqliteDatabase.Database, max = 1000): SqliteDialectDatabase {
+function withStatementCache(db: SqliteDatabase.Database, max = 1000, maxLong = 50): SqliteDialectDatabase {
   const cache = new Map<string, SqliteDatabase.Statement>();
+  const seenLong = new Set<string>();
+  let long = 0;
   return {
     close: () => db.close(),
     prepare(sql: string) {
       let stmt = cache.get(sql);
       if (stmt) return stmt;
       stmt = db.prepare(sql);
-      // Long texts are IN (...) lists of varying length: not worth keeping.
-      if (sql.length <= 4096) {
-        if (cache.size >= max) cache.clear();
-        cache.set(sql, stmt);
+      if (sql.length > 4096) {
+        if (!seenLong.has(sql)) {
+          if (seenLong.size >= maxLong) seenLong.clear();
+          seenLong.add(sql);
+          return stmt;
+        }
+        seenLong.delete(sql);
+        if (++long > maxLong) {
+          cache.clear();
+          long = 1;
+        }
       }
+      if (cache.size >= max) {
+        cache.clear();
+        long = sql.length > 4096 ? 1 : 0;
+      }
+      cache.set(sql, stmt);
       return stmt;
     },
   };

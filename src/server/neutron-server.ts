@@ -53,9 +53,14 @@ export interface NeutrinoServer {
   close(): Promise<void>;
 }
 
-/** Keeps only the attributes of extensions that are on. */
+/** Keeps only the attributes of extensions that are on, updatable and validated as the extensions on say. */
 function activeDef(def: ResourceDef, aliases: ReadonlySet<string>): ResourceDef {
-  const attributes = Object.fromEntries(Object.entries(def.attributes).filter(([, a]) => !a.extension || aliases.has(a.extension)));
+  const attributes = Object.fromEntries(
+    Object.entries(def.attributes)
+      .filter(([, a]) => !a.extension || aliases.has(a.extension))
+      .map(([name, a]) => [name, a.putWith && aliases.has(a.putWith) ? { ...a, allowPut: true } : a] as const)
+      .map(([name, a]) => [name, a.widenedBy && aliases.has(a.widenedBy.extension) ? { ...a, validate: a.widenedBy.validate } : a]),
+  );
   return { ...def, attributes };
 }
 
@@ -99,15 +104,13 @@ function lateApiServices(allowed: ApiServices['allowed']): { services: ApiServic
 }
 
 /** The agents' RPC: every plugin's endpoints (each topic served once) and the heartbeats. */
-function serveAgents(bus: RpcBus, plugins: readonly ServicePlugin[], db: Db, cfg: Config, startTime: number): Promise<Serving> {
+function serveAgents(bus: RpcBus, plugins: readonly ServicePlugin[], db: Db, cfg: Config, startTime: number, reportsOnly: boolean): Promise<Serving> {
   const rpc = new RpcRegistry();
   for (const e of plugins.flatMap((p) => p.rpc ?? [])) rpc.add(e.topic, e.handlers);
   // Neutron's server serves `<topic>.<[DEFAULT] host>` too.
   const host = cfg.DEFAULT.host || hostname();
-  return serveInBackground(bus, [
-    () => serveReportState(bus, host, db, { agentDownTime: cfg.DEFAULT.agent_down_time, startTime }).then((h) => [h]),
-    () => rpc.serveAll(bus, host),
-  ]);
+  const reports = () => serveReportState(bus, host, db, { agentDownTime: cfg.DEFAULT.agent_down_time, startTime }).then((h) => [h]);
+  return serveInBackground(bus, reportsOnly ? [reports] : [reports, () => rpc.serveAll(bus, host)]);
 }
 
 export async function createServer(
@@ -122,13 +125,16 @@ export async function createServer(
     /**
      * Whether this process answers the agents on the bus (default: yes). An API worker whose
      * agents' RPC runs in RPC workers (src/server/workers.ts) still notifies them on the bus.
+     * 'reports': report_state only (a state-report worker).
      */
-    serveRpc?: boolean;
+    serveRpc?: boolean | 'reports';
   } = {},
 ): Promise<NeutrinoServer> {
   const startTime = Date.now();
   mkdirSync(cfg.DEFAULT.state_path, { recursive: true });
   const db = openDb(databaseUrl(cfg), {
+    size: cfg.database.max_pool_size,
+    overflow: cfg.database.max_overflow,
     connectTimeoutMs: cfg.database.pool_timeout * 1000,
     queryTimeoutMs: cfg.database.query_timeout * 1000,
     ...(readerUrl(cfg) ? { readerUrl: readerUrl(cfg)! } : {}),
@@ -193,7 +199,7 @@ export async function createServer(
     serveUi(app, { auth, keystoneUrl: cfg.keystone_authtoken.auth_url, callbacks: ml2.callbacks, allowed });
   }
 
-  const serving = bus && opts.serveRpc !== false ? await serveAgents(bus, plugins, db, cfg, startTime) : null;
+  const serving = bus && opts.serveRpc !== false ? await serveAgents(bus, plugins, db, cfg, startTime, opts.serveRpc === 'reports') : null;
   const settled = async () => {
     for (const p of plugins) await p.settled?.();
   };

@@ -1,5 +1,6 @@
-// API and RPC workers ([DEFAULT] api_workers, rpc_workers), as neutron-server forks them: several
-// processes serve one bind_port, others answer the agents on the bus. node:cluster rather than
+// API and RPC workers ([DEFAULT] api_workers, rpc_workers, rpc_state_report_workers), as
+// neutron-server forks them: several processes serve one bind_port, others answer the agents on
+// the bus, and the state-report workers answer only their heartbeats. node:cluster rather than
 // SO_REUSEPORT: Node 20's net.listen has no reusePort (it came in 22.12), and cluster's round
 // robin (the primary accepts, hands each connection to the next worker) spreads a client's pool of
 // keep-alive connections evenly, where the kernel's accept on a shared socket often does not.
@@ -14,13 +15,18 @@ import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { ConfigError, type Config } from '../config/index.js';
 
-export type WorkerRole = 'api' | 'rpc';
+export type WorkerRole = 'api' | 'rpc' | 'reports';
 
 export interface WorkerPlan {
   /** API processes (1: the one process serves HTTP). */
   api: number;
   /** RPC processes (0: the API process(es) answer the agents themselves). */
   rpc: number;
+  /**
+   * Processes answering only report_state ([DEFAULT] rpc_state_report_workers), so that a flood of
+   * heartbeats does not queue behind the agents' other calls; the RPC workers answer it too.
+   */
+  reports: number;
 }
 
 const ROLE_ENV = 'NEUTRINO_WORKER_ROLE';
@@ -44,16 +50,19 @@ export function workerPlan(cfg: Config, command: 'server' | 'aio', cpus = availa
       `[DEFAULT] rpc_workers = ${rpc}: the in-memory bus (no [DEFAULT] transport_url) does not reach other processes; set rpc_workers = 0, or a transport_url (RabbitMQ)`,
       { section: 'DEFAULT', option: 'rpc_workers' },
     );
-  return { api, rpc };
+  // Neutron forks them beside its RPC workers; with none (aio, one process) nothing is forked.
+  const reports = rpc > 0 ? cfg.DEFAULT.rpc_state_report_workers : 0;
+  return { api, rpc, reports };
 }
 
 /** One process does it all: no workers to fork. */
-export const isSingleProcess = (plan: WorkerPlan) => plan.api <= 1 && plan.rpc === 0;
+export const isSingleProcess = (plan: WorkerPlan) => plan.api <= 1 && plan.rpc === 0 && plan.reports === 0;
 
 /** This process's role when it is a worker, else null. */
 export function workerRole(): WorkerRole | null {
   if (!cluster.isWorker) return null;
-  return process.env[ROLE_ENV] === 'rpc' ? 'rpc' : 'api';
+  const role = process.env[ROLE_ENV];
+  return role === 'rpc' || role === 'reports' ? role : 'api';
 }
 
 /** Called by a worker once it serves (listens, or consumes its topics). */
@@ -84,7 +93,7 @@ export function forkWorkers(plan: WorkerPlan, log: Logger): Primary {
   let stopping = false;
   let started = false;
   let failStart: (e: Error) => void = () => {};
-  let pendingReady = plan.api + plan.rpc;
+  let pendingReady = plan.api + plan.rpc + plan.reports;
   let allReady: () => void = () => {};
   const ready = new Promise<void>((res, rej) => {
     allReady = res;
@@ -116,6 +125,7 @@ export function forkWorkers(plan: WorkerPlan, log: Logger): Primary {
   });
   for (let i = 0; i < plan.api; i++) fork('api');
   for (let i = 0; i < plan.rpc; i++) fork('rpc');
+  for (let i = 0; i < plan.reports; i++) fork('reports');
   return {
     ready,
     async stop() {

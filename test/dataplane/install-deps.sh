@@ -34,8 +34,8 @@ for p in "${pkgs[@]}"; do
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
-  apt-get update -q >/dev/null
+  apt-get update -o DPkg::Lock::Timeout=600 -q >/dev/null
   # No package may start its service (neutron-server would take 9696): policy-rc.d refuses every start.
   if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d; fi
-  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  apt-get install -o DPkg::Lock::Timeout=600 -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi

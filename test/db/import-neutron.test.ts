@@ -5,82 +5,44 @@
 // holding what neutrino cannot carry is refused with the reason, and nothing is written.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createConnection } from 'mysql2/promise';
-import { BIN, freePort, spawnServer, writeIni, type ServerProcess } from '../helpers/process-server.js';
-import { waitThroughErrors } from '../helpers/wait.js';
+import { BIN, spawnServer, writeIni, type ServerProcess } from '../helpers/process-server.js';
+import { HAVE_NEUTRON, mysql, startNeutronServer, type NeutronServer } from '../helpers/neutron-server.js';
 import { api, compare, fill, ML2, PROJECT, type Api } from '../helpers/neutron-fill.js';
 
-const HAVE_NEUTRON = existsSync('/usr/bin/neutron-server') && existsSync('/usr/bin/neutron-db-manage');
 const DB = `neutron_import_test_${process.pid}`;
-const FROM = `mysql+pymysql://root@127.0.0.1:3306/${DB}`;
-async function mysql(q: string): Promise<void> {
-  const c = await createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
-  try {
-    await c.query(q);
-  } finally {
-    await c.end();
-  }
-}
 
 describe('neutrino db import-neutron from a real Neutron', {
   skip: !HAVE_NEUTRON && 'neutron-server not installed (test/dataplane/install-deps.sh)',
 }, () => {
   let dir: string;
-  let neutronProc: ChildProcess | undefined;
-  let neutronOut = '';
+  let server: NeutronServer | undefined;
   let neutron: Api;
+  let FROM = '';
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'neutrino-import-'));
-    await mysql(`DROP DATABASE IF EXISTS ${DB}`);
-    await mysql(`CREATE DATABASE ${DB}`);
-    const port = await freePort();
-    const conf = writeIni(join(dir, 'neutron-source.conf'), {
-      DEFAULT: {
-        core_plugin: 'ml2',
-        service_plugins: 'router,qos,trunk,segments',
-        auth_strategy: 'noauth',
-        // oslo.messaging's in-process driver: this Neutron has no agents, and must not talk on the shared RabbitMQ.
-        transport_url: 'fake:/',
-        bind_host: '127.0.0.1',
-        bind_port: String(port),
-        api_workers: '1',
-        rpc_workers: '0',
-        rpc_state_report_workers: '0',
-        state_path: dir,
+    server = await startNeutronServer({
+      dir,
+      database: DB,
+      ini: {
+        DEFAULT: { service_plugins: 'router,qos,trunk,segments' },
+        ...ML2,
+        ml2: { ...ML2.ml2, mechanism_drivers: 'linuxbridge' },
+        // Trunks need a mechanism driver that supports them; Zed calls Linux bridge experimental.
+        experimental: { linuxbridge: 'true' },
       },
-      database: { connection: FROM },
-      ...ML2,
-      ml2: { ...ML2.ml2, mechanism_drivers: 'linuxbridge' },
-      // Trunks need a mechanism driver that supports them; Zed calls Linux bridge experimental.
-      experimental: { linuxbridge: 'true' },
-      oslo_concurrency: { lock_path: dir },
     });
-    // upgrade heads takes minutes on a loaded two-core machine: once for the whole file.
-    const dbm = spawnSync('neutron-db-manage', ['--config-file', conf, 'upgrade', 'heads'], { encoding: 'utf8' });
-    assert.equal(dbm.status, 0, dbm.stderr);
-    neutronProc = spawn('neutron-server', ['--config-file', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-    neutronProc.stdout!.on('data', (d) => (neutronOut += d));
-    neutronProc.stderr!.on('data', (d) => (neutronOut = (neutronOut + d).slice(-20000)));
-    neutron = api(`http://127.0.0.1:${port}`);
-    await waitThroughErrors(
-      'neutron-server to answer',
-      async () => (await neutron.req('GET', '/networks')).networks !== undefined,
-      240_000,
-      500,
-    ).catch((e: Error) => {
-      throw new Error(`${e.message}\n${neutronOut}`);
-    });
+    FROM = server.dbUrl;
+    neutron = api(server.url);
     await fill(neutron);
   });
 
   after(async () => {
-    neutronProc?.kill('SIGTERM');
-    await mysql(`DROP DATABASE IF EXISTS ${DB}`).catch(() => undefined);
+    await server?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -92,17 +54,17 @@ describe('neutrino db import-neutron from a real Neutron', {
     assert.match(r.stdout, /^imported \d+ rows in [\d.]+ s: .*networks 4, network_segments 4, /);
     process.stdout.write(`# ${r.stdout}`);
 
-    let server: ServerProcess | undefined;
+    let ours: ServerProcess | undefined;
     try {
-      server = await spawnServer(target, {
+      ours = await spawnServer(target, {
         DEFAULT: { service_plugins: 'router,qos,trunk,segments' },
         database: { connection: `sqlite:///${target}/neutrino.db` },
         ...ML2,
       });
-      const problems = await compare(neutron, api(server.url));
+      const problems = await compare(neutron, api(ours.url));
       assert.deepEqual(problems, []);
     } finally {
-      await server?.kill();
+      await ours?.kill();
     }
   });
 

@@ -1,4 +1,4 @@
-// `neutrino server` with two API workers and one RPC worker (node:cluster) on one port, over
+// `neutrino server` with two API workers, one RPC worker and one state-report worker (node:cluster) on one port, over
 // SQLite (one file, several writers) and PostgreSQL, with RabbitMQ: concurrent creates through
 // both workers hand out no IP or MAC twice, every port reaches the DHCP agent exactly once
 // whichever worker created it, and the agent's heartbeats are answered by the RPC worker.
@@ -35,7 +35,7 @@ for (const backend of BACKENDS.filter((b) => b.name !== 'mysql')) {
       vhost = await new RunVhost().create();
       dir = mkdtempSync(join(tmpdir(), 'neutrino-workers-'));
       s = await spawnServer(dir, {
-        DEFAULT: { api_workers: '2', rpc_workers: '1', transport_url: vhost.url },
+        DEFAULT: { api_workers: '2', rpc_workers: '1', rpc_state_report_workers: '1', transport_url: vhost.url },
         database: { connection: made.url },
         quotas: { quota_port: '-1' },
       });
@@ -48,10 +48,13 @@ for (const backend of BACKENDS.filter((b) => b.name !== 'mysql')) {
       rmSync(dir, { recursive: true, force: true });
     });
 
-    it('forks two API workers and one RPC worker; only the RPC worker consumes the agents’ topics', async () => {
-      await waitFor('three workers', () => children(s!.proc.pid!).length === 3, 30_000, 200);
+    it('forks two API workers, one RPC worker and one state-report worker; only those two consume the agents’ topics', async () => {
+      await waitFor('four workers', () => children(s!.proc.pid!).length === 4, 30_000, 200);
       await waitFor('q-plugin consumed once', async () => (await vhost.consumers('q-plugin')) === 1, 30_000, 200);
-      await waitFor('q-reports-plugin consumed once', async () => (await vhost.consumers('q-reports-plugin')) === 1, 30_000, 200);
+      // The RPC worker and the state-report worker (rpc_state_report_workers), as Neutron's.
+      await waitFor('q-reports-plugin consumed twice', async () => (await vhost.consumers('q-reports-plugin')) === 2, 30_000, 200);
+      await sleep(1000);
+      assert.equal(await vhost.consumers('q-plugin'), 1, 'the state-report worker answers report_state only');
     });
 
     it('concurrent creates through both workers: no IP or MAC twice, each port_create_end exactly once', async () => {

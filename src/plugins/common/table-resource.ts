@@ -50,6 +50,8 @@ export interface TableResourceSpec {
   /** The resource's 404 (RouterNotFound, …); also raised for an unknown pagination marker. */
   notFound: (id: string) => Error;
   visibility?: Visibility;
+  /** Filter and sort keys beyond the definition's columns (values kept in other tables). */
+  columns?: ColumnMap;
 }
 
 export abstract class TableResource<T extends TableName> implements ResourceHandler {
@@ -66,7 +68,7 @@ export abstract class TableResource<T extends TableName> implements ResourceHand
     this.def = spec.def;
     this.db = spec.db;
     this.table = tableOf(spec.def) as T;
-    this.columns = columnsOf(spec.def);
+    this.columns = spec.columns ? { ...columnsOf(spec.def), ...spec.columns } : columnsOf(spec.def);
     this.visibility = spec.visibility ?? 'project';
     this.notFoundError = spec.notFound;
   }
@@ -115,7 +117,12 @@ export abstract class TableResource<T extends TableName> implements ResourceHand
   }
 
   /** The full dict, or null when there is none or the caller's scope does not reach it. */
-  async get(ctx: RequestContext, id: string, db: Reader = this.db.reader): Promise<Rec | null> {
+  /** Where `ctx` reads: the replica only for a request that writes nothing. */
+  protected readerFor(ctx: RequestContext): Reader {
+    return ctx.readOnly ? this.db.reader : this.db.kysely;
+  }
+
+  async get(ctx: RequestContext, id: string, db: Reader = this.readerFor(ctx)): Promise<Rec | null> {
     const byId = sql<SqlBool>`${sql.ref(`${this.table}.id`)} = ${id}`;
     const scope = this.scopeShow ? this.scope(ctx) : null;
     const row = (await this.select(db, scope ? sql<SqlBool>`(${scope}) and ${byId}` : byId).executeTakeFirst()) as Database[T] | undefined;
@@ -123,7 +130,7 @@ export abstract class TableResource<T extends TableName> implements ResourceHand
   }
 
   async list(ctx: RequestContext, q: ListQuery): Promise<Rec[]> {
-    const db = this.db.reader;
+    const db = this.readerFor(ctx);
     const qb = await this.listQuery(ctx, q, db);
     const rows = await this.listRows(db, qb);
     if (q.pageReverse) rows.reverse();
