@@ -52,12 +52,22 @@ describe("e2e (root): Debian's neutron-linuxbridge-agent and neutron-dhcp-agent 
   /** A test body whose failure prints the agents' and the server's logs. */
   const withLogs = (fn: () => Promise<void>) => () => fn().catch(fail);
 
+  /** Times printed at the end (not asserted: the machine is shared). */
+  const figures: string[] = [];
+  const timed = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    const t0 = Date.now();
+    const r = await fn();
+    figures.push(`${what}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    return r;
+  };
+
   before(async () => {
     gate.check();
     t = new NeutronAgentHosts();
-    await t.start();
+    await timed("server and the three agents started, Neutron's agents alive", () => t.start());
   });
   after(async () => {
+    if (figures.length) process.stdout.write(`\n# neutron-agents e2e figures\n${figures.map((f) => `#   ${f}`).join('\n')}\n`);
     await t?.stop();
   });
 
@@ -93,14 +103,16 @@ describe("e2e (root): Debian's neutron-linuxbridge-agent and neutron-dhcp-agent 
       });
       assert.equal(s.status, 201, JSON.stringify(s.body));
       // The DHCP agent makes its port (create_dhcp_port), host A's L2 agent wires it: ACTIVE.
-      const dhcpPort = await waitThroughErrors(
-        'the DHCP port ACTIVE',
-        async () => {
-          const r = (await t.api('GET', `/ports?network_id=${net.id}&device_owner=network:dhcp`)).body.ports;
-          return r.length === 1 && r[0].status === 'ACTIVE' ? r[0] : null;
-        },
-        180_000,
-        500,
+      const dhcpPort = await timed('subnet created → DHCP port ACTIVE', () =>
+        waitThroughErrors(
+          'the DHCP port ACTIVE',
+          async () => {
+            const r = (await t.api('GET', `/ports?network_id=${net.id}&device_owner=network:dhcp`)).body.ports;
+            return r.length === 1 && r[0].status === 'ACTIVE' ? r[0] : null;
+          },
+          180_000,
+          500,
+        ),
       ).catch(fail);
       assert.equal(dhcpPort['binding:host_id'], t.host[0]);
       const hosting = (await t.api('GET', `/networks/${net.id}/dhcp-agents`)).body.agents;
@@ -156,7 +168,9 @@ describe("e2e (root): Debian's neutron-linuxbridge-agent and neutron-dhcp-agent 
       }
       for (const [i, p] of ports.entries()) {
         const ip = p.fixed_ips[0].ip_address;
-        const lease = await waitThroughErrors(`DHCP lease of vm${i + 1}`, () => udhcpcLease(vm(i), 'eth0', { tries: 5 }), 90_000, 500).catch(fail);
+        const lease = await timed(`vm${i + 1} (host ${'AB'[i]}) DHCP lease`, () =>
+          waitThroughErrors(`DHCP lease of vm${i + 1}`, () => udhcpcLease(vm(i), 'eth0', { tries: 5 }), 90_000, 500),
+        ).catch(fail);
         assert.equal(lease.ip, ip, `vm${i + 1} leased its port's address`);
         assert.equal(lease.router, '10.93.0.1');
         await runInNetns(vm(i), { argv: ['ip', 'addr', 'add', `${ip}/24`, 'dev', 'eth0'], write: true });
@@ -168,7 +182,9 @@ describe("e2e (root): Debian's neutron-linuxbridge-agent and neutron-dhcp-agent 
     'the VMs ping each other across the hosts (VXLAN, forwarding entries from l2population)',
     withLogs(async () => {
       const [a, b] = ports.map((p) => p.fixed_ips[0].ip_address);
-      await waitThroughErrors('vm1 → vm2', async () => (await ping(vm(0), b, 2)) || null, 60_000, 200).catch(fail);
+      await timed('first ping across the hosts answered', () =>
+        waitThroughErrors('vm1 → vm2', async () => (await ping(vm(0), b, 2)) || null, 60_000, 200),
+      ).catch(fail);
       assert.equal(await ping(vm(1), a, 3), true, 'vm2 → vm1');
     }),
   );
@@ -183,18 +199,22 @@ describe("e2e (root): Debian's neutron-linuxbridge-agent and neutron-dhcp-agent 
       assert.match(rules, new RegExp(`-A ${chain} -p icmp -j RETURN`), rules);
       const del = await t.api('DELETE', `/security-group-rules/${icmpRule.id}`);
       assert.equal(del.status, 204);
-      await waitThroughErrors(
-        'the ICMP rule gone from host B',
-        async () => !new RegExp(`-A ${chain} -p icmp -j RETURN`).test(await t.iptables(1)),
-        60_000,
-        500,
+      await timed("ICMP rule deleted → gone from host B's iptables", () =>
+        waitThroughErrors(
+          'the ICMP rule gone from host B',
+          async () => !new RegExp(`-A ${chain} -p icmp -j RETURN`).test(await t.iptables(1)),
+          60_000,
+          500,
+        ),
       ).catch(fail);
       assert.equal(await ping(vm(0), b, 3), false, 'no ICMP allowed in: vm2 does not answer');
       const add = await t.api('POST', '/security-group-rules', {
         security_group_rule: { security_group_id: sg.id, direction: 'ingress', ethertype: 'IPv4', protocol: 'icmp', remote_ip_prefix: '0.0.0.0/0' },
       });
       assert.equal(add.status, 201, JSON.stringify(add.body));
-      await waitThroughErrors('vm1 → vm2 allowed again', async () => (await ping(vm(0), b, 2)) || null, 60_000, 200).catch(fail);
+      await timed('ICMP rule added → ping answered again', () =>
+        waitThroughErrors('vm1 → vm2 allowed again', async () => (await ping(vm(0), b, 2)) || null, 60_000, 200),
+      ).catch(fail);
     }),
   );
 });
