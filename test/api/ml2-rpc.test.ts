@@ -168,8 +168,15 @@ describe('ML2 RPC for L2 agents (memory bus)', () => {
     assert.ok(entries.ports['172.31.250.1'].some((x: string[]) => x[0] === a.mac_address && x[1] === a.fixed_ips[0].ip_address));
     assert.equal(entries.ports['172.31.250.2'], undefined, "host-b's own entries are not in its FDB");
     assert.ok(got.some((g) => g.method === 'add' && g.args.fdb_entries[netId]?.ports['172.31.250.2']?.some((x: string[]) => x[0] === b.mac_address)));
-    // Already ACTIVE: refresh_tunnels (an agent that restarted) gets the FDB again.
+    // Past its first ports (three ACTIVE on host-b now), an up again sends host-b nothing; with
+    // refresh_tunnels (an agent that restarted) it gets the FDB again.
+    for (const p of [await newPort('host-b'), await newPort('host-b')])
+      await agentBus.call('q-plugin', 'update_device_up', { device: `tap${p.id.slice(0, 11)}`, agent_id: 'y', host: 'host-b' });
+    await sleep(100);
     got.length = 0;
+    await agentBus.call('q-plugin', 'update_device_list', { devices_up: [tapB], devices_down: [], agent_id: 'y', host: 'host-b' });
+    await sleep(100);
+    assert.equal(got.filter(fromA).length, 0);
     await agentBus.call('q-plugin', 'update_device_list', {
       devices_up: [tapB],
       devices_down: [],
