@@ -113,7 +113,8 @@ cat >"$STATE/ml2_conf.ini" <<CONF
 type_drivers = local,flat,vlan,vxlan,geneve
 tenant_network_types = vxlan
 # DNS integration is off unless named here, as in Neutron; on, so Tempest sees every extension.
-extension_drivers = dns_domain_ports
+# Naming any driver loads only those named: the port attribute drivers are named too.
+extension_drivers = dns_domain_ports,port_device_profile,port_numa_affinity_policy_socket,port_hints,port_trusted,uplink_status_propagation_updatable
 
 [ml2_type_vxlan]
 vni_ranges = 1:1000
