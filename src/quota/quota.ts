@@ -101,8 +101,8 @@ export class QuotaEngine {
     if (!Object.entries(want).some(([r, n]) => n > 0 && (before[r] ?? -1) >= 0)) return;
     await this.lockProject(tx, projectId);
     // Read again under the lock: a quota update (which takes the same lock to check usage) may have
-    // lowered a limit since.
-    const limits = await this.limits(tx, projectId);
+    // lowered a limit since. Not on SQLite, whose write transaction has run alone since its start.
+    const limits = this.db.dialect === 'sqlite' ? before : await this.limits(tx, projectId);
     const limited = Object.entries(want).filter(([r, n]) => n > 0 && (limits[r] ?? -1) >= 0);
     const over: string[] = [];
     for (const [r, n] of limited) {

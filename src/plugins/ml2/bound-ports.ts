@@ -5,7 +5,7 @@
 import { letOthersRun } from '../../core/event-loop.js';
 import { adminContext, type RequestContext } from '../../core/context.js';
 import type { Rec } from '../../core/resource.js';
-import { inTransaction, nowIso } from '../../db/tx.js';
+import { inTransaction, nowIso, type Reader } from '../../db/tx.js';
 import { Events } from '../../core/callbacks.js';
 import { PortHandler } from './ports.js';
 import type { Ml2Context } from './context.js';
@@ -43,8 +43,24 @@ export class Ml2PortHandler extends PortHandler {
     return out;
   }
 
+  /** The port each request read last: the controller reads it before an update, which needs it as `before`. */
+  private readonly lastRead = new WeakMap<RequestContext, Rec>();
+
+  override async get(ctx: RequestContext, id: string, db?: Reader): Promise<Rec | null> {
+    const d = await super.get(ctx, id, db);
+    if (d && db === undefined) this.lastRead.set(ctx, d);
+    return d;
+  }
+
+  /** The port before a write: port dicts do not depend on the caller, so the one this request has just read is the admin view. */
+  private async before(ctx: RequestContext, id: string): Promise<Rec | null> {
+    const seen = this.lastRead.get(ctx);
+    this.lastRead.delete(ctx);
+    return seen?.id === id ? seen : await this.get(SYSTEM, id);
+  }
+
   override async update(ctx: RequestContext, id: string, body: Rec, expectRevision?: number): Promise<Rec> {
-    const before = await this.get(SYSTEM, id);
+    const before = await this.before(ctx, id);
     if (before) await this.ctx2.securityGroups?.ensureDefaultGroups(ctx, [before.project_id as string]);
     let after = await super.update(ctx, id, body, expectRevision);
     if (!before) return after; // concurrently created? super.update would have thrown NotFound
@@ -78,7 +94,7 @@ export class Ml2PortHandler extends PortHandler {
 
   override async delete(ctx: RequestContext, id: string, expectRevision?: number): Promise<void> {
     const callbacks = this.ctx2.callbacks;
-    const before = callbacks.has('port', Events.AFTER_DELETE) ? await this.get(SYSTEM, id) : null;
+    const before = callbacks.has('port', Events.AFTER_DELETE) ? await this.before(ctx, id) : null;
     await super.delete(ctx, id, expectRevision);
     if (before) await callbacks.publish('port', Events.AFTER_DELETE, { context: ctx, resourceId: id, before, after: null });
   }

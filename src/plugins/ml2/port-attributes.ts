@@ -120,9 +120,10 @@ export class PortAttributesDriver implements Ml2ExtensionDriver {
     return out;
   }
 
-  private async write(tx: Tx, portId: string, values: Partial<PortAttributesTable>): Promise<void> {
+  /** `fresh`: the port has no row yet (a create that stored no ip_allocation). */
+  private async write(tx: Tx, portId: string, values: Partial<PortAttributesTable>, fresh = false): Promise<void> {
     if (!Object.keys(values).length) return;
-    const existing = await tx.selectFrom('port_attributes').select('port_id').where('port_id', '=', portId).executeTakeFirst();
+    const existing = !fresh && (await tx.selectFrom('port_attributes').select('port_id').where('port_id', '=', portId).executeTakeFirst());
     if (existing) await tx.updateTable('port_attributes').set(values).where('port_id', '=', portId).execute();
     else
       await tx
@@ -139,7 +140,9 @@ export class PortAttributesDriver implements Ml2ExtensionDriver {
       const v = a.toDb(body[a.name]);
       if (v !== null) (values as Record<string, unknown>)[a.column] = v;
     }
-    await this.write(tx, body.id as string, values);
+    // PortHandler.createOne stores a port's ip_allocation first, unless it is immediate (null).
+    const fresh = body.ip_allocation === undefined || body.ip_allocation === 'immediate';
+    await this.write(tx, body.id as string, values, fresh);
     return this.shown(values, body['binding:profile'] ?? {});
   }
 

@@ -169,19 +169,9 @@ export class PortHandler extends TableResource<'ports'> {
     if (!expr) return null;
     const db = ctx.readOnly ? this.m.db.reader : this.m.db.kysely;
     const byId = q.filters.id;
-    const one = byId?.length === 1 && typeof byId[0] === 'string' && this.isOneById(q) ? this.showStatement(ctx, cacheKey, expr) : null;
-    if (one !== null) {
-      // A show: its statement is compiled once (the expression is a few hundred nodes to compile).
-      const id = byId![0] as string;
-      const project = ctx.projectId ?? '';
-      const r = await db.executeQuery<JsonRow>(
-        CompiledQuery.raw(
-          one.sql,
-          one.slots.map((x) => (x === 'id' ? id : project)),
-        ),
-      );
-      if (r.rows[0]?.fb) return null;
-      return r.rows.length ? `[${r.rows[0]!.j}]` : '[]';
+    if (byId?.length === 1 && typeof byId[0] === 'string' && this.isOneById(q)) {
+      const text = await this.oneJson(ctx, byId[0], cacheKey, expr, db);
+      if (text !== undefined) return text === null ? '[]' : `[${text}]`;
     }
     const qb = await this.listQuery(ctx, q, db);
     // The port's port_attributes row, `pa`, read once by a join (see Ml2ExtensionDriver.portJson).
@@ -195,19 +185,68 @@ export class PortHandler extends TableResource<'ports'> {
   }
 
   /**
+   * One port's JSON by its precompiled statement (the expression is a few hundred nodes to
+   * compile), run on `db`: null when the caller's scope has no such port, undefined when the
+   * generic path must answer.
+   */
+  private async oneJson(ctx: RequestContext, id: string, cacheKey: string, expr: PortJsonSelect, db: Reader): Promise<string | null | undefined> {
+    const one = this.showStatement(ctx, cacheKey, expr);
+    if (one === null) return undefined;
+    const project = ctx.projectId ?? '';
+    const r = await db.executeQuery<JsonRow>(
+      CompiledQuery.raw(
+        one.sql,
+        one.slots.map((x) => (x === 'id' ? id : project)),
+      ),
+    );
+    if (r.rows[0]?.fb) return undefined;
+    return r.rows.length ? r.rows[0]!.j : null;
+  }
+
+  /** Every attribute toDicts() gives (joined by NUL), and its JSON expression; null: none here. */
+  private fullJson: { cacheKey: string; expr: PortJsonSelect } | null | undefined;
+
+  /**
+   * The full dict: parsed from the JSON the database writes (one precompiled statement instead of
+   * a query per list and per extension driver) when it can, else toDicts()'s.
+   */
+  override async get(ctx: RequestContext, id: string, db: Reader = this.m.db.reader): Promise<Rec | null> {
+    if (this.fullJson === undefined) {
+      const j = jsonSqlOf(this.m.db);
+      const known = j && this.portJsonKnown(j);
+      const keys = known && Object.keys(known).filter((k) => known[k] !== null);
+      const expr = keys && this.portJsonExpr(keys);
+      this.fullJson = keys && expr ? { cacheKey: `${keys.join('\0')}\0full`, expr } : null;
+    }
+    if (this.fullJson) {
+      const text = await this.oneJson(ctx, id, this.fullJson.cacheKey, this.fullJson.expr, db);
+      if (text !== undefined) return text === null ? null : (JSON.parse(text) as Rec);
+    }
+    return super.get(ctx, id, db);
+  }
+
+  /** The JSON expression of each attribute a port dict may have (null: never set); null when a driver has none. */
+  private portJsonKnown(j: JsonSql): Record<string, JsonExpr | null> | null {
+    const known: Record<string, JsonExpr | null> = portJsonParts(j, !!this.m.securityGroups);
+    for (const e of this.m.extensions ?? []) {
+      if (!e.extendPortDicts) continue;
+      if (!e.portJson) return null;
+      Object.assign(known, e.portJson(j));
+    }
+    return known;
+  }
+
+  /**
    * What to select for the JSON of a `ports` row with `keys` (and whether a row must take the
    * generic path after all), or null when one of them is unknown here.
    */
   portJsonExpr(keys: readonly string[]): PortJsonSelect | null {
     const j = jsonSqlOf(this.m.db);
-    if (!j) return null;
-    const known: Record<string, JsonExpr | null> = portJsonParts(j, !!this.m.securityGroups);
+    const known = j && this.portJsonKnown(j);
+    if (!j || !known) return null;
     const fallbacks: RawBuilder<unknown>[] = [];
     for (const e of this.m.extensions ?? []) {
-      if (!e.extendPortDicts) continue;
-      if (!e.portJson) return null;
-      Object.assign(known, e.portJson(j));
-      const fb = e.portJsonFallback?.();
+      const fb = e.extendPortDicts && e.portJsonFallback?.();
       if (fb) fallbacks.push(fb);
     }
     const expr = this.portJsonText(j, known, keys);
@@ -488,10 +527,12 @@ export class PortHandler extends TableResource<'ports'> {
 
   async update(ctx: RequestContext, id: string, body: Rec, expectRevision?: number): Promise<Rec> {
     return inTransaction(this.m.db, async (tx) => {
-      const found = await tx.selectFrom('ports').select('network_id').where('id', '=', id).executeTakeFirst();
+      const read = () => tx.selectFrom('ports').selectAll().where('id', '=', id).executeTakeFirst();
+      const found = await read();
       if (!found) throw this.notFound(id);
       await this.lockNetwork(tx, found.network_id);
-      const row = (await tx.selectFrom('ports').selectAll().where('id', '=', id).executeTakeFirst())!;
+      // Read again under the network's lock, except on SQLite, whose write transaction has run alone since it began.
+      const row = this.m.db.dialect === 'sqlite' ? found : (await read())!;
       checkRevision(row.revision_number, expectRevision);
       // Only the lists this update reads are loaded: a rename reads none of them.
       const pseAfter = 'port_security_enabled' in body ? (body.port_security_enabled as boolean) : i2b(row.port_security_enabled);
