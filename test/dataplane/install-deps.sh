@@ -20,10 +20,11 @@
 #   python3-oslo.messaging  the real oslo.messaging peer of the RPC interop test (test/rpc/oslo_peer.py)
 #   neutron-server  the real Neutron the import test (test/db/import-neutron.test.ts) builds, fills and
 #                reads back (neutron-db-manage too); policy-rc.d keeps Debian from starting its service
+#   python3-psycopg2  PostgreSQL driver of that Neutron (the import test reads a Neutron on PostgreSQL too)
 #   chromium     headless browser of the /ui/ page's test (test/ui/), driven by playwright-core
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(iproute2 nftables dnsmasq-base busybox util-linux isc-dhcp-client conntrack haproxy radvd curl iputils-arping keepalived procps socat python3-oslo.messaging neutron-server chromium)
+pkgs=(iproute2 nftables dnsmasq-base busybox util-linux isc-dhcp-client conntrack haproxy radvd curl iputils-arping keepalived procps socat python3-oslo.messaging neutron-server python3-psycopg2 chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -12,126 +12,202 @@ import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { BIN, freePort, spawnServer, writeIni, type ServerProcess } from '../helpers/process-server.js';
 import { waitThroughErrors } from '../helpers/wait.js';
-import { api, compare, fill, ML2, PROJECT, type Api } from '../helpers/neutron-fill.js';
+import pg from 'pg';
+import { api, compare, fill, ML2, type Api } from '../helpers/neutron-fill.js';
+
+// What both servers run: everything the importer carries has its plugin on each side.
+const SERVICE_PLUGINS = 'router,qos,trunk,segments,metering,port_forwarding,network_segment_range';
 
 const HAVE_NEUTRON = existsSync('/usr/bin/neutron-server') && existsSync('/usr/bin/neutron-db-manage');
-const DB = `neutron_import_test_${process.pid}`;
-const FROM = `mysql+pymysql://root@127.0.0.1:3306/${DB}`;
-async function mysql(q: string): Promise<void> {
-  const c = await createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
-  try {
-    await c.query(q);
-  } finally {
-    await c.end();
-  }
+
+/** Neutron's database on one backend: created empty, reachable by SQL, dropped after. */
+interface Source {
+  name: string;
+  url: string;
+  create(): Promise<void>;
+  drop(): Promise<void>;
+  sql(statement: string): Promise<void>;
+  /** Quotes an identifier (`binary`, `load` are reserved words). */
+  q(name: string): string;
 }
 
-describe('neutrino db import-neutron from a real Neutron', {
-  skip: !HAVE_NEUTRON && 'neutron-server not installed (test/dataplane/install-deps.sh)',
-}, () => {
-  let dir: string;
-  let neutronProc: ChildProcess | undefined;
-  let neutronOut = '';
-  let neutron: Api;
-
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'neutrino-import-'));
-    await mysql(`DROP DATABASE IF EXISTS ${DB}`);
-    await mysql(`CREATE DATABASE ${DB}`);
-    const port = await freePort();
-    const conf = writeIni(join(dir, 'neutron-source.conf'), {
-      DEFAULT: {
-        core_plugin: 'ml2',
-        service_plugins: 'router,qos,trunk,segments',
-        auth_strategy: 'noauth',
-        // oslo.messaging's in-process driver: this Neutron has no agents, and must not talk on the shared RabbitMQ.
-        transport_url: 'fake:/',
-        bind_host: '127.0.0.1',
-        bind_port: String(port),
-        api_workers: '1',
-        rpc_workers: '0',
-        rpc_state_report_workers: '0',
-        state_path: dir,
-      },
-      database: { connection: FROM },
-      ...ML2,
-      ml2: { ...ML2.ml2, mechanism_drivers: 'linuxbridge' },
-      // Trunks need a mechanism driver that supports them; Zed calls Linux bridge experimental.
-      experimental: { linuxbridge: 'true' },
-      oslo_concurrency: { lock_path: dir },
-    });
-    // upgrade heads takes minutes on a loaded two-core machine: once for the whole file.
-    const dbm = spawnSync('neutron-db-manage', ['--config-file', conf, 'upgrade', 'heads'], { encoding: 'utf8' });
-    assert.equal(dbm.status, 0, dbm.stderr);
-    neutronProc = spawn('neutron-server', ['--config-file', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-    neutronProc.stdout!.on('data', (d) => (neutronOut += d));
-    neutronProc.stderr!.on('data', (d) => (neutronOut = (neutronOut + d).slice(-20000)));
-    neutron = api(`http://127.0.0.1:${port}`);
-    await waitThroughErrors(
-      'neutron-server to answer',
-      async () => (await neutron.req('GET', '/networks')).networks !== undefined,
-      240_000,
-      500,
-    ).catch((e: Error) => {
-      throw new Error(`${e.message}\n${neutronOut}`);
-    });
-    await fill(neutron);
-  });
-
-  after(async () => {
-    neutronProc?.kill('SIGTERM');
-    await mysql(`DROP DATABASE IF EXISTS ${DB}`).catch(() => undefined);
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('imports everything, and neutrino serves it as Neutron did', async () => {
-    const target = join(dir, 'neutrino');
-    const conf = writeIni(join(dir, 'import.conf'), { DEFAULT: { state_path: target }, database: { connection: `sqlite:///${target}/neutrino.db` } });
-    const r = spawnSync(BIN, ['db', 'import-neutron', '--from', FROM, '--config-file', conf], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr + r.stdout);
-    assert.match(r.stdout, /^imported \d+ rows in [\d.]+ s: .*networks 4, network_segments 4, /);
-    process.stdout.write(`# ${r.stdout}`);
-
-    let server: ServerProcess | undefined;
+function mysqlSource(): Source {
+  const db = `neutron_import_test_${process.pid}`;
+  const run = async (q: string, database?: string) => {
+    const c = await createConnection({ host: '127.0.0.1', port: 3306, user: 'root', ...(database ? { database } : {}) });
     try {
-      server = await spawnServer(target, {
-        DEFAULT: { service_plugins: 'router,qos,trunk,segments' },
-        database: { connection: `sqlite:///${target}/neutrino.db` },
-        ...ML2,
-      });
-      const problems = await compare(neutron, api(server.url));
-      assert.deepEqual(problems, []);
+      await c.query(q);
     } finally {
-      await server?.kill();
+      await c.end();
     }
-  });
+  };
+  return {
+    name: 'MariaDB',
+    url: `mysql+pymysql://root@127.0.0.1:3306/${db}`,
+    create: async () => {
+      await run(`DROP DATABASE IF EXISTS ${db}`);
+      await run(`CREATE DATABASE ${db}`);
+    },
+    drop: () => run(`DROP DATABASE IF EXISTS ${db}`),
+    sql: (q) => run(q, db),
+    q: (n) => `\`${n}\``,
+  };
+}
 
-  it('refuses what it cannot carry, naming it, and writes nothing', async () => {
-    await mysql(
-      `INSERT INTO ${DB}.standardattributes (resource_type, created_at, description, revision_number) VALUES ('subnetpools', NOW(), '', 0)`,
-    );
-    await mysql(`INSERT INTO ${DB}.subnetpools (project_id, id, name, ip_version, default_prefixlen, min_prefixlen, max_prefixlen, shared, default_quota, hash, address_scope_id, is_default, standard_attr_id)
-      SELECT '${PROJECT}', 'f0000000-0000-4000-8000-000000000001', 'pool', 4, 24, 8, 32, 0, NULL, '', NULL, 0, MAX(id) FROM ${DB}.standardattributes`);
+function postgresSource(): Source {
+  // A database of its own: neutron-db-manage builds Neutron's whole schema in it.
+  const db = `neutron_src_${process.pid}`;
+  const run = async (database: string, q: string) => {
+    const c = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database });
+    await c.connect();
     try {
-      const target = join(dir, 'refused');
-      const conf = writeIni(join(dir, 'refused.conf'), {
+      await c.query(q);
+    } finally {
+      await c.end();
+    }
+  };
+  return {
+    name: 'PostgreSQL',
+    url: `postgresql+psycopg2://postgres@127.0.0.1:5432/${db}`,
+    create: async () => {
+      await run('test', `DROP DATABASE IF EXISTS ${db}`);
+      await run('test', `CREATE DATABASE ${db}`);
+    },
+    drop: () => run('test', `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`),
+    sql: (q) => run(db, q),
+    q: (n) => `"${n}"`,
+  };
+}
+
+// Both in CI; NEUTRINO_IMPORT_SOURCES=mariadb or postgresql picks one (each builds Neutron's schema, minutes).
+const only = process.env.NEUTRINO_IMPORT_SOURCES?.toLowerCase();
+for (const source of [mysqlSource(), postgresSource()].filter((s) => !only || only.split(',').includes(s.name.toLowerCase())))
+  describe(`neutrino db import-neutron from a real Neutron on ${source.name}`, {
+    skip: !HAVE_NEUTRON && 'neutron-server not installed (test/dataplane/install-deps.sh)',
+  }, () => {
+    const FROM = source.url;
+    let dir: string;
+    let neutronProc: ChildProcess | undefined;
+    let neutronOut = '';
+    let neutron: Api;
+
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'neutrino-import-'));
+      await source.create();
+      const port = await freePort();
+      const conf = writeIni(join(dir, 'neutron-source.conf'), {
+        DEFAULT: {
+          core_plugin: 'ml2',
+          service_plugins: SERVICE_PLUGINS,
+          auth_strategy: 'noauth',
+          // oslo.messaging's in-process driver: this Neutron has no agents, and must not talk on the shared RabbitMQ.
+          transport_url: 'fake:/',
+          bind_host: '127.0.0.1',
+          bind_port: String(port),
+          api_workers: '1',
+          rpc_workers: '0',
+          rpc_state_report_workers: '0',
+          state_path: dir,
+        },
+        database: { connection: FROM },
+        ...ML2,
+        ml2: { ...ML2.ml2, mechanism_drivers: 'linuxbridge' },
+        // Trunks need a mechanism driver that supports them; Zed calls Linux bridge experimental.
+        experimental: { linuxbridge: 'true' },
+        oslo_concurrency: { lock_path: dir },
+      });
+      // upgrade heads takes minutes on a loaded two-core machine: once for the whole file.
+      const dbm = spawnSync('neutron-db-manage', ['--config-file', conf, 'upgrade', 'heads'], { encoding: 'utf8' });
+      assert.equal(dbm.status, 0, dbm.stderr);
+      neutronProc = spawn('neutron-server', ['--config-file', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+      neutronProc.stdout!.on('data', (d) => (neutronOut += d));
+      neutronProc.stderr!.on('data', (d) => (neutronOut = (neutronOut + d).slice(-20000)));
+      neutron = api(`http://127.0.0.1:${port}`);
+      await waitThroughErrors(
+        'neutron-server to answer',
+        async () => (await neutron.req('GET', '/networks')).networks !== undefined,
+        240_000,
+        500,
+      ).catch((e: Error) => {
+        throw new Error(`${e.message}\n${neutronOut}`);
+      });
+      await fill(neutron, source.sql, source.q);
+    });
+
+    after(async () => {
+      neutronProc?.kill('SIGTERM');
+      await source.drop().catch(() => undefined);
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('imports everything, and neutrino serves it as Neutron did', async () => {
+      const target = join(dir, 'neutrino');
+      const conf = writeIni(join(dir, 'import.conf'), {
         DEFAULT: { state_path: target },
         database: { connection: `sqlite:///${target}/neutrino.db` },
       });
       const r = spawnSync(BIN, ['db', 'import-neutron', '--from', FROM, '--config-file', conf], { encoding: 'utf8' });
-      assert.equal(r.status, 1);
-      assert.match(r.stderr, /table subnetpools has 1 row\(s\): neutrino does not carry it/);
-      const server = await spawnServer(target, { database: { connection: `sqlite:///${target}/neutrino.db` } });
+      assert.equal(r.status, 0, r.stderr + r.stdout);
+      assert.match(r.stdout, /^imported \d+ rows in [\d.]+ s: /);
+      // What this session carries, as Neutron made it (the HA router's network and two agents' ports).
+      for (const want of [
+        'agents 2',
+        'address_scopes 2',
+        'subnetpools 1',
+        'subnetpool_prefixes 1', // Neutron merges the two adjacent /16s into one /15
+        'address_groups 1',
+        'address_associations 2',
+        'network_segment_ranges 2',
+        'ha_router_networks 1',
+        'ha_router_vrid_allocations 1',
+        'ha_router_agent_port_bindings 2',
+        'routerl3agentbindings 2',
+        'portforwardings 2',
+        'metering_labels 2',
+        'metering_label_rules 2',
+      ])
+        assert.ok(r.stdout.includes(`${want},`) || r.stdout.trim().endsWith(want), `${want} in: ${r.stdout}`);
+      process.stdout.write(`# ${r.stdout}`);
+
+      let server: ServerProcess | undefined;
       try {
-        assert.deepEqual((await api(server.url).req('GET', '/networks')).networks, []);
+        server = await spawnServer(target, {
+          DEFAULT: { service_plugins: SERVICE_PLUGINS },
+          database: { connection: `sqlite:///${target}/neutrino.db` },
+          ...ML2,
+        });
+        const problems = await compare(neutron, api(server.url));
+        assert.deepEqual(problems, []);
       } finally {
-        await server.kill();
+        await server?.kill();
       }
-    } finally {
-      await mysql(`DELETE FROM ${DB}.subnetpools`);
-    }
+    });
+
+    it('refuses what it cannot carry, naming it, and writes nothing', async () => {
+      // Flavors are not carried (a router with one is refused too).
+      await source.sql(
+        `INSERT INTO flavors (id, name, description, enabled, service_type) VALUES ('f0000000-0000-4000-8000-000000000001', 'gold', '', true, 'L3_ROUTER_NAT')`,
+      );
+      try {
+        const target = join(dir, 'refused');
+        const conf = writeIni(join(dir, 'refused.conf'), {
+          DEFAULT: { state_path: target },
+          database: { connection: `sqlite:///${target}/neutrino.db` },
+        });
+        const r = spawnSync(BIN, ['db', 'import-neutron', '--from', FROM, '--config-file', conf], { encoding: 'utf8' });
+        assert.equal(r.status, 1);
+        assert.match(r.stderr, /table flavors has 1 row\(s\): neutrino does not carry it/);
+        const server = await spawnServer(target, { database: { connection: `sqlite:///${target}/neutrino.db` } });
+        try {
+          assert.deepEqual((await api(server.url).req('GET', '/networks')).networks, []);
+        } finally {
+          await server.kill();
+        }
+      } finally {
+        await source.sql(`DELETE FROM flavors`);
+      }
+    });
   });
-});
 
 describe('neutrino db import-neutron: arguments', () => {
   it('wants --from, and a MySQL or PostgreSQL source', () => {
