@@ -1,8 +1,9 @@
 // `neutrino db import-neutron`: a real Neutron (Debian's neutron-server, Zed) builds its schema in a
-// fresh MariaDB database with neutron-db-manage, is filled through its own API, then neutrino
-// imports that database into SQLite and serves it: every resource GET from both servers must be
-// the same apart from the differences listed in DIFFERENCES, each with its reason. A database
-// holding what neutrino cannot carry is refused with the reason, and nothing is written.
+// fresh database with neutron-db-manage, once on MariaDB and once on PostgreSQL, is filled through
+// its own API (agents, which only report_state would make, as rows), then neutrino imports that
+// database into SQLite and serves it: every resource GET from both servers must be the same apart
+// from the differences listed in DIFFERENCES, each with its reason. A database holding what
+// neutrino cannot carry is refused with the reason, and nothing is written.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
