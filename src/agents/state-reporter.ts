@@ -2,7 +2,9 @@
 // loop): every report_interval seconds, report {agent_type, binary, host, topic, configurations}
 // to the server's report_state on q-reports-plugin. The first report carries start_flag; it is
 // dropped only once a report got through, so a server that missed the start still learns it.
-import { newRpcContext, type RpcBus } from '../rpc/index.js';
+import { randomUUID } from 'node:crypto';
+import { agentRpcContext, type RpcBus } from '../rpc/index.js';
+import { rpcVersion } from './rpc-versions.js';
 import { REPORTS_TOPIC } from '../core/wire.js';
 
 export interface StateReporterOptions {
@@ -105,10 +107,11 @@ export class StateReporter {
 
   /** Sends one report; resolves when the server answered (call) or the transport took it (cast). */
   async reportOnce(): Promise<string | null> {
-    const args = { agent_state: { agent_state: this.state() }, time: rpcTime() };
+    // Each report carries a uuid of its own, as Neutron's agents' do: the server logs it.
+    const args = { agent_state: { agent_state: { ...this.state(), uuid: randomUUID() } }, time: rpcTime() };
     const timeoutMs = this.o.timeoutMs ?? Math.max(1000, this.o.reportInterval * 1000);
     const topic = this.o.topicOverride ?? REPORTS_TOPIC;
-    const opts = { context: newRpcContext(), timeoutMs };
+    const opts = { context: agentRpcContext(), version: rpcVersion('report_state'), timeoutMs };
     let status: string | null = null;
     if (this.o.useCall ?? true) {
       status = (await this.o.bus.call<string | null>(topic, 'report_state', args, opts)) ?? null;

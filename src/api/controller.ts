@@ -22,6 +22,8 @@ export class CollectionController {
   readonly def: ResourceDef;
   private readonly attrs: Array<[string, AttributeDef]>;
   private readonly policyAttrs: Array<[string, AttributeDef]>;
+  /** What Neutron's policy hook fetches before an update (fetch_resource's field list). */
+  private readonly prefetchedKeys: string[];
   private fullPlan: PresentPlan | undefined;
 
   /** The resource's name in policy actions: a sub-resource's is prefixed by its parent's (get_policy_dscp_marking_rule). */
@@ -35,6 +37,7 @@ export class CollectionController {
     this.policyName = this.def.parentPath && this.def.parent ? `${this.def.parent.resource}_${this.def.name}` : this.def.name;
     this.attrs = Object.entries(this.def.attributes);
     this.policyAttrs = this.attrs.filter(([, a]) => a.enforcePolicy);
+    this.prefetchedKeys = this.attrs.filter(([, a]) => a.requiredByPolicy || a.primaryKey || !('default' in a || a.defaultFn)).map(([name]) => name);
   }
 
   // ---- request bodies ------------------------------------------------------------------------
@@ -182,11 +185,16 @@ export class CollectionController {
   private enforceWrite(ctx: RequestContext, verb: 'create' | 'update', target: Rec, given: Rec): void {
     const action = `${verb}_${this.policyName}`;
     if (!this.allowed(ctx, action, target)) throw policyNotAuthorized(action);
+    this.enforceAttributes(ctx, action, target, given, verb === 'create');
+  }
+
+  /** `<action>:<attr>` for each policed attribute given, and `<action>:<attr>:<key>` of its dicts. */
+  private enforceAttributes(ctx: RequestContext, action: string, target: Rec, given: Rec, skipDefaults = false): void {
     for (const [name, a] of this.policyAttrs) {
       if (!(name in given)) continue;
       const v = given[name];
       if (v === NOT_SPECIFIED) continue;
-      if (verb === 'create' && 'default' in a && deepEqual(v, a.default)) continue;
+      if (skipDefaults && 'default' in a && deepEqual(v, a.default)) continue;
       const attrAction = `${action}:${name}`;
       if (this.policy.has(attrAction) && !this.allowed(ctx, attrAction, target)) throw policyNotAuthorized(attrAction);
       // Sub-attributes of lists of dicts (fixed_ips:ip_address) and dicts (binding:profile keys).
@@ -318,10 +326,17 @@ export class CollectionController {
   private seesEverything(ctx: RequestContext): string[] | null {
     if (!this.handler.listJson) return null;
     const creds = credentialsOf(ctx);
-    if (!this.policy.allowsAnyTarget(`get_${this.policyName}`, creds)) return null;
-    const plan = this.presentPlan([]);
-    for (const [, rule] of plan) if (rule !== null && !this.policy.allowsAnyTarget(rule, creds)) return null;
-    return plan.map(([name]) => name);
+    // A non-admin's scope (their own items, say) may be one policy allows every item of.
+    const samples = this.handler.scopeTargets?.(ctx) ?? null;
+    const allows = (rule: string) =>
+      this.policy.allowsAnyTarget(rule, creds) || (samples !== null && this.policy.allowsEveryTargetLike(rule, creds, samples));
+    if (!allows(`get_${this.policyName}`)) return null;
+    const keys: string[] = [];
+    for (const [name, rule] of this.presentPlan([])) {
+      if (rule === null || allows(rule)) keys.push(name);
+      else if (!this.policy.deniesEveryTarget(rule, creds)) return null;
+    }
+    return keys;
   }
 
   async list(ctx: RequestContext, q: ListQuery, parentId?: string): Promise<Rec[]> {
@@ -375,10 +390,15 @@ export class CollectionController {
     return { item, target };
   }
 
-  /** Loads an item and checks `action` on it (403 if visible but not allowed). */
-  async authorize(ctx: RequestContext, id: string, action: string): Promise<Rec> {
+  /**
+   * Loads an item and checks `action` on it (403 if visible but not allowed); with a member
+   * action's `body` ({"<resource>": {...}}), also the rules of the attributes it gives.
+   */
+  async authorize(ctx: RequestContext, id: string, action: string, body?: unknown): Promise<Rec> {
     const { item, target } = await this.load(ctx, id);
     if (!this.allowed(ctx, action, target)) throw policyNotAuthorized(action);
+    const given = body && typeof body === 'object' ? (body as Rec)[this.def.name] : undefined;
+    if (given && typeof given === 'object' && !Array.isArray(given)) this.enforceAttributes(ctx, action, target, given as Rec);
     return item;
   }
 
@@ -395,7 +415,17 @@ export class CollectionController {
     const cache = new Map<string, string | null>();
     const { item } = await this.load(ctx, id, cache, parentId);
     const target = await this.target(ctx, { ...item, ...changes }, cache);
-    await this.enforceWriteShared(ctx, 'update', target, changes);
+    try {
+      await this.enforceWriteShared(ctx, 'update', target, changes);
+    } catch (err) {
+      // Neutron re-checks get_<resource> on the object it prefetched for the update, which holds
+      // only the attributes required by policy, primary keys and those without a default, plus
+      // the changes: when that fails the caller is told 404, not 403. So an address group shared
+      // by RBAC (its `shared` is no API attribute, hence never prefetched) is a 404 to update.
+      const prefetched = await this.target(ctx, { ...pick(item, this.prefetchedKeys), ...changes }, cache);
+      if (!this.allowed(ctx, `get_${this.policyName}`, prefetched)) throw this.handler.notFound(id);
+      throw err;
+    }
     const updated = await this.handler.update(ctx, id, changes, expectRevision);
     return { [this.def.name]: this.present(ctx, updated, await this.target(ctx, updated, cache), []) };
   }

@@ -342,7 +342,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
         method: a.method === 'get' ? 'GET' : 'PUT',
         url: `/v2.0/${c.def.path ?? c.def.collection}/:id/${a.name}`,
         handler: async (req) => {
-          await c.authorize(ctx(req), req.params.id, a.name);
+          await c.authorize(ctx(req), req.params.id, a.name, a.bodyPolicy ? req.body : undefined);
           return c.handler.action!(ctx(req), req.params.id, a.name, req.body);
         },
       });

@@ -132,6 +132,10 @@ export const SCHEMA = {
     dnsmasq_lease_max: int({ default: 16777216, min: 1, help: 'Limit on the number of leases per network.' }),
     max_routes: int({ default: 30, min: 0, help: 'Maximum number of routes per router.' }),
     enable_snat_by_default: bool({ default: true, help: 'The value of enable_snat when external_gateway_info does not give it.' }),
+    enable_default_route_ecmp: bool({
+      default: false,
+      help: 'The value of enable_default_route_ecmp of routers created without it (enable-default-route-ecmp).',
+    }),
     router_distributed: bool({
       default: false,
       help: 'Create distributed (DVR) routers by default. neutrino has no distributed dataplane: true stops start-up; routers answer distributed=false.',

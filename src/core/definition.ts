@@ -39,6 +39,13 @@ export interface AttributeDef {
   primaryKey?: boolean;
   /** Extension alias that brings this attribute (null: core). */
   extension?: string;
+  /** Extension alias that makes the attribute updatable when it is on (allowPut then true). */
+  putWith?: string;
+  /**
+   * The validator to use instead when that extension is listed (an extension that widens a
+   * core attribute, as qos-gateway-ip adds qos_policy_id to a router's external_gateway_info).
+   */
+  widenedBy?: { extension: string; validate: Validator };
   /** Its column, when the attribute is stored as one in the resource's table. */
   column?: ColumnDef;
 }
@@ -79,4 +86,9 @@ export interface MemberActionDef {
   name: string;
   method?: 'put' | 'get';
   extension?: string;
+  /**
+   * The body {"<resource>": {attr: value}} is checked against `<action>:<attr>` and, for dicts
+   * or lists of dicts, `<action>:<attr>:<key>` rules (as create and update are).
+   */
+  bodyPolicy?: boolean;
 }

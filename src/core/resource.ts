@@ -19,6 +19,12 @@ export interface ResourceHandler {
    * when it cannot (an attribute it does not know): the caller then takes list().
    */
   listJson?(ctx: RequestContext, q: ListQuery, keys: readonly string[]): Promise<string | null>;
+  /**
+   * Policy targets that stand for every item list() may give this caller (PolicyEngine.
+   * allowsEveryTargetLike): the keys its scope fixes, an unmatchable value for each other key
+   * policy may read of them. Null or absent: per item policy only (listJson for admins alone).
+   */
+  scopeTargets?(ctx: RequestContext): Rec[] | null;
   /** `body` holds only the attributes the request gave; `expectRevision` comes from If-Match. */
   update(ctx: RequestContext, id: string, body: Rec, expectRevision?: number): Promise<Rec>;
   delete(ctx: RequestContext, id: string, expectRevision?: number): Promise<void>;

@@ -12,6 +12,8 @@ export interface Route {
   via?: string;
   /** Out device; absent: the kernel finds it from the next hop. */
   dev?: string;
+  /** A multipath (ECMP) route: its next hops, in place of via/dev. */
+  nexthops?: Array<{ via: string; dev?: string }>;
 }
 
 export type RouteOp = { op: 'replace'; route: Route } | { op: 'delete'; route: Route };
@@ -20,6 +22,7 @@ interface RawRoute {
   dst: string;
   gateway?: string;
   dev?: string;
+  nexthops?: Array<{ gateway?: string; dev?: string }>;
 }
 
 /** The canonical destination: 'default', or the prefix with /32 (/128) written out. */
@@ -36,6 +39,7 @@ export function parseRoutes(json: string): Route[] {
     dst: canonicalDst(r.dst),
     ...(r.gateway ? { via: canonicalIp(r.gateway) } : {}),
     ...(r.dev ? { dev: r.dev } : {}),
+    ...(r.nexthops ? { nexthops: r.nexthops.map((h) => ({ via: canonicalIp(h.gateway ?? ''), ...(h.dev ? { dev: h.dev } : {}) })) } : {}),
   }));
 }
 
@@ -47,7 +51,13 @@ export async function listStaticRoutes(t?: Target): Promise<Route[]> {
   return parseRoutes((await execOf(t)({ argv })).stdout);
 }
 
-const same = (a: Route, b: Route) => a.dst === b.dst && (a.via ?? '') === (b.via ?? '') && (b.dev === undefined || a.dev === b.dev);
+const hopsKey = (r: Route) =>
+  (r.nexthops ?? [])
+    .map((h) => `${canonicalIp(h.via)} ${h.dev ?? ''}`)
+    .sort()
+    .join(',');
+const same = (a: Route, b: Route) =>
+  a.dst === b.dst && (a.via ?? '') === (b.via ?? '') && (b.dev === undefined || a.dev === b.dev) && hopsKey(a) === hopsKey(b);
 
 /** desired + actual (static routes) → replace the missing or different ones, delete the rest; [] when equal. */
 export function diffRoutes(desired: readonly Route[], actual: readonly Route[]): RouteOp[] {
@@ -64,6 +74,13 @@ export function diffRoutes(desired: readonly Route[], actual: readonly Route[]):
 export function routeOpsToBatch(ops: readonly RouteOp[], batch = new IpBatch()): IpBatch {
   for (const o of ops) {
     const w: string[] = [o.route.dst];
+    if (o.route.nexthops?.length) {
+      // ip takes every word after the first `nexthop` as next hops: the protocol goes before.
+      const hops = o.route.nexthops.flatMap((h) => ['nexthop', 'via', h.via, ...(h.dev ? ['dev', h.dev] : [])]);
+      if (o.op === 'delete') batch.line('route', 'del', ...w);
+      else batch.line('route', 'replace', ...w, 'proto', 'static', ...hops);
+      continue;
+    }
     if (o.route.via) w.push('via', o.route.via);
     if (o.route.dev) w.push('dev', o.route.dev);
     if (o.op === 'delete') batch.line('route', 'del', ...w);

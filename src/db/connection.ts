@@ -325,21 +325,38 @@ function sqliteReader(file: string): Kysely<Database> {
  * SQL each time. Kysely's SQL for a query shape is the same text (values are bound), so compiled
  * statements are kept by text. Sharing them is safe: all()/run() are synchronous and finish
  * before the statement can be used again. The hot statements are a few dozen; when varied texts
- * fill the cache it is simply emptied (cheaper than keeping an LRU order on every hit).
+ * fill the cache it is simply emptied (cheaper than keeping an LRU order on every hit). A long
+ * text (an IN (...) list of varying length, or a database-written port show, whose JSON
+ * expression runs to many kilobytes) is kept from its second use: a one-off list is not kept,
+ * a hot statement of any length is.
  */
-function withStatementCache(db: SqliteDatabase.Database, max = 1000): SqliteDialectDatabase {
+function withStatementCache(db: SqliteDatabase.Database, max = 1000, maxLong = 50): SqliteDialectDatabase {
   const cache = new Map<string, SqliteDatabase.Statement>();
+  const seenLong = new Set<string>();
+  let long = 0;
   return {
     close: () => db.close(),
     prepare(sql: string) {
       let stmt = cache.get(sql);
       if (stmt) return stmt;
       stmt = db.prepare(sql);
-      // Long texts are IN (...) lists of varying length: not worth keeping.
-      if (sql.length <= 4096) {
-        if (cache.size >= max) cache.clear();
-        cache.set(sql, stmt);
+      if (sql.length > 4096) {
+        if (!seenLong.has(sql)) {
+          if (seenLong.size >= maxLong) seenLong.clear();
+          seenLong.add(sql);
+          return stmt;
+        }
+        seenLong.delete(sql);
+        if (++long > maxLong) {
+          cache.clear();
+          long = 1;
+        }
       }
+      if (cache.size >= max) {
+        cache.clear();
+        long = sql.length > 4096 ? 1 : 0;
+      }
+      cache.set(sql, stmt);
       return stmt;
     },
   };

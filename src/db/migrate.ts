@@ -24,6 +24,8 @@ import * as m020 from './migrations/020_ndp_proxies.js';
 import * as m021 from './migrations/021_port_attributes.js';
 import * as m022 from './migrations/022_qos_packet_rates.js';
 import * as m023 from './migrations/023_ports_host_index.js';
+import * as m025 from './migrations/025_router_default_route_ecmp.js';
+import * as m026 from './migrations/026_qos_router_gateway.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '001_core': m001, '002_agents': m002, '003_security_groups': m003, '004_l3': m004, '005_subnetpools_rbac': m005, '007_dhcp': m007,
@@ -38,6 +40,8 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '021_port_attributes': m021,
   '022_qos_packet_rates': m022,
   '023_ports_host_index': m023,
+  '025_router_default_route_ecmp': m025,
+  '026_qos_router_gateway': m026,
 };
 
 /**

@@ -279,6 +279,8 @@ export interface RouterTable extends StandardColumns {
   flavor_id: string | null;
   /** l3-ext-ndp-proxy: NDP proxies are served (shown only while the router has a gateway). */
   enable_ndp_proxy: Bool;
+  /** enable-default-route-ecmp: default routes over every external gateway, not only the first. */
+  enable_default_route_ecmp: Bool;
 }
 
 /** l3-ndp-proxy: an internal IPv6 address the router answers neighbour solicitations for. */
@@ -419,6 +421,11 @@ export interface QosFipPolicyBindingTable {
   policy_id: string;
 }
 
+export interface QosRouterGatewayPolicyBindingTable {
+  router_id: string;
+  policy_id: string;
+}
+
 export interface TrunkTable extends StandardColumns {
   id: string;
   project_id: string;
@@ -514,6 +521,7 @@ export interface Database {
   qos_network_policy_bindings: QosNetworkPolicyBindingTable;
   qos_port_policy_bindings: QosPortPolicyBindingTable;
   qos_fip_policy_bindings: QosFipPolicyBindingTable;
+  qos_router_gw_policy_bindings: QosRouterGatewayPolicyBindingTable;
   trunks: TrunkTable;
   subports: SubPortTable;
   routerl3agentbindings: RouterL3AgentBindingTable;

@@ -109,6 +109,9 @@ export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
   ext('l3-flavors', 'Router Flavor Extension', 'Flavor support for routers.', '2016-05-17T00:00:00-00:00'),
   ext('agent-resources-synced', "Agent's Resource View Synced to Placement", 'Stores success/failure of last sync to Placement', '2018-12-19T00:00:00-00:00'),
   ext('l3-ndp-proxy', 'L3 NDP Proxy', 'Router support for L3 NDP proxy.', '2021-06-29T10:00:00-00:00'),
+  // Several external gateways per router (src/plugins/l3/gateways.ts), newer than Zed.
+  ext('external-gateway-multihoming', 'Neutron L3 External Gateway Multihoming', 'Allow multiple external gateway ports per router', '2023-01-18T00:00:00-00:00'),
+  ext('enable-default-route-ecmp', 'Enable Default Route ECMP', 'Enables configurable ECMP behavior for default routes', '2023-02-27T00:00:00-00:00'),
   ext('l3-ext-ndp-proxy', 'Router support to enable NDP proxy', 'Router extension to enable ndp proxy', '2020-08-25T00:00:00-00:00'),
   ext('dvr', 'Distributed Virtual Router', 'Enables configuration of Distributed Virtual Routers.', '2014-06-1T10:00:00-00:00'),
   ext('l3_agent_scheduler', 'L3 Agent Scheduler', 'Schedule routers among l3 agents', '2013-02-07T10:00:00-00:00'),
@@ -133,6 +136,7 @@ export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
   ext('port-hints', 'Port hints', 'Backend tuning hints of a port, for administrators.', '2023-01-01T00:00:00-00:00'),
   ext('port-trusted-vif', 'Port trusted vif', "A port's trusted flag, also shown in its binding profile.", '2024-07-10T10:00:00-00:00'),
   ext('uplink-status-propagation', 'Uplink status propagation extension', "Whether a port's uplink status is propagated to it.", '2018-05-31T18:00:00-00:00'),
+  ext('uplink-status-propagation-updatable', 'Uplink status propagation updatable extension', "A port's propagate_uplink_status may be updated.", '2024-09-03T18:00:00-00:00'),
   ext('qos-pps', 'QoS Rule Type Packet per Second Extension', 'QoS packet rate limit rules.', '2021-05-12T10:00:00-00:00'),
   ext('qos-pps-minimum', 'QoS minimum packet rate rule', 'QoS minimum packet rate rules, in either direction or any.', '2021-07-14T10:00:00-00:00'),
   ext('qos-pps-minimum-rule-alias', 'QoS minimum packet rate rule alias', 'Minimum packet rate rules by id alone, without their policy.', '2021-10-22T10:00:00-00:00'),

@@ -48,7 +48,7 @@ export const networkDef: ResourceDef = {
     },
     'router:external': {
       allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: boolean, visible: true, filter: true,
-      filterConvert: filterBool, enforcePolicy: true, extension: 'external-net',
+      filterConvert: filterBool, enforcePolicy: true, requiredByPolicy: true, extension: 'external-net',
       column: columnNamed('router_external', BOOL_COLUMN),
     },
     // Routed networks (segments plugin): false once the network's subnets belong to segments.

@@ -134,8 +134,9 @@ export const portDef: ResourceDef = {
     trusted: { allowPost: true, allowPut: true, default: NOT_SPECIFIED, validate: boolean, visible: true, enforcePolicy: true, extension: 'port-trusted-vif' },
     propagate_uplink_status: {
       allowPost: true, allowPut: false, default: true, validate: boolean, visible: true, extension: 'uplink-status-propagation',
+      putWith: 'uplink-status-propagation-updatable',
     },
     // Routed networks: immediate, deferred (until the port is bound to a host) or none.
-    ip_allocation: { allowPost: false, allowPut: false, visible: true, extension: 'ip_allocation' },
+    ip_allocation: { allowPost: false, allowPut: false, visible: true, filter: true, sortKey: true, extension: 'ip_allocation' },
   },
 };

@@ -40,12 +40,27 @@ export function fixedIpsReason(data: unknown): string | null {
 }
 
 const GW_KEYS = ['network_id', 'enable_snat', 'external_fixed_ips'];
+/** qos-gateway-ip's key (neutron-lib qos_gateway_ip.py). */
+const GW_QOS_KEY = 'qos_policy_id';
 
 /**
  * external_gateway_info: type:dict_or_nodata with network_id (required UUID), enable_snat
  * (boolean) and external_fixed_ips (fixed IPs). An empty dict or null means "no gateway" (null).
  */
-export const gatewayInfo: Validator = (v, attr) => {
+export const gatewayInfo: Validator = (v, attr) => gatewayInfoWith(v, attr, GW_KEYS);
+
+/** The same with qos-gateway-ip listed: qos_policy_id, a UUID or null, may be given too. */
+export const gatewayInfoWithQos: Validator = (v, attr) => {
+  const out = gatewayInfoWith(v, attr, [...GW_KEYS, GW_QOS_KEY]) as Record<string, unknown> | null;
+  if (out && v && GW_QOS_KEY in (v as Record<string, unknown>)) {
+    const policy = (v as Record<string, unknown>)[GW_QOS_KEY];
+    if (policy !== null && !isUuid(policy)) throw invalidAttribute(attr, `'${show(policy)}' is not a valid UUID`);
+    out[GW_QOS_KEY] = policy;
+  }
+  return out;
+};
+
+function gatewayInfoWith(v: unknown, attr: string, keys: readonly string[]): unknown {
   if (v === null || v === undefined || v === '' || v === false) return null;
   if (typeof v !== 'object' || Array.isArray(v)) throw invalidAttribute(attr, `'${show(v)}' is not a dictionary`);
   const d = v as Record<string, unknown>;
@@ -53,7 +68,7 @@ export const gatewayInfo: Validator = (v, attr) => {
   if (!('network_id' in d)) {
     throw invalidAttribute(attr, `Validation of dictionary's keys failed. Expected keys: ${pyRepr(new Set(['network_id']))} Provided keys: ${pyRepr(new Set(Object.keys(d).sort()))}`);
   }
-  const unexpected = Object.keys(d).filter((k) => !GW_KEYS.includes(k));
+  const unexpected = Object.keys(d).filter((k) => !keys.includes(k));
   if (unexpected.length) throw invalidAttribute(attr, `Unexpected keys supplied: ${unexpected.join(', ')}`);
   if (!isUuid(d.network_id)) throw invalidAttribute(attr, `'${show(d.network_id)}' is not a valid UUID`);
   const out: Record<string, unknown> = { network_id: d.network_id };
@@ -70,6 +85,21 @@ export const gatewayInfo: Validator = (v, attr) => {
     out.external_fixed_ips = d.external_fixed_ips;
   }
   return out;
+}
+
+/**
+ * external_gateways of the multihoming member actions: type:list_of_dict_or_nodata, each item an
+ * external_gateway_info dict (network_id required). null means an empty list.
+ */
+export const gatewayInfoList: Validator = (v, attr) => {
+  if (v === null || v === undefined) return [];
+  if (!Array.isArray(v)) throw invalidAttribute(attr, `'${show(v)}' is not a list`);
+  return v.map((item) => {
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) throw invalidAttribute(attr, `'${show(item)}' is not a dictionary`);
+    const out = gatewayInfo(item, attr);
+    if (out === null) throw invalidAttribute(attr, `Validation of dictionary's keys failed. Expected keys: ${pyRepr(new Set(['network_id']))} Provided keys: set()`);
+    return out;
+  });
 };
 
 /** neutron_lib validate_hostroutes, with None converted to [] (convert_none_to_empty_list). */
@@ -99,6 +129,11 @@ export const routerDef: ResourceDef = {
   memberActions: [
     { name: 'add_router_interface' }, { name: 'remove_router_interface' },
     { name: 'add_extraroutes', extension: 'extraroute-atomic' }, { name: 'remove_extraroutes', extension: 'extraroute-atomic' },
+    // external-gateway-multihoming: the body is {"router": {"external_gateways": [...]}}, whose
+    // attribute rules (add_external_gateways:external_gateways:enable_snat, ...) are checked too.
+    ...['add_external_gateways', 'update_external_gateways', 'remove_external_gateways'].map((name) => ({
+      name, extension: 'external-gateway-multihoming', bodyPolicy: true,
+    })),
   ],
   taggable: true,
   attributes: {
@@ -109,6 +144,7 @@ export const routerDef: ResourceDef = {
     ...projectAttrs,
     external_gateway_info: {
       allowPost: true, allowPut: true, default: null, validate: gatewayInfo, visible: true, enforcePolicy: true,
+      widenedBy: { extension: 'qos-gateway-ip', validate: gatewayInfoWithQos },
     },
     routes: {
       allowPost: false, allowPut: true, default: NOT_SPECIFIED, validate: routeList, visible: true, extension: 'extraroute',
@@ -127,5 +163,14 @@ export const routerDef: ResourceDef = {
     },
     flavor_id: routerFlavorAttr,
     enable_ndp_proxy: enableNdpProxyAttr,
+    // external-gateway-multihoming: every gateway, the first being external_gateway_info's;
+    // changed only through the member actions.
+    external_gateways: {
+      allowPost: false, allowPut: false, default: null, visible: true, enforcePolicy: true, extension: 'external-gateway-multihoming',
+    },
+    enable_default_route_ecmp: {
+      allowPost: true, allowPut: true, default: null, validate: booleanOrNull, visible: true, enforcePolicy: true,
+      extension: 'enable-default-route-ecmp',
+    },
   },
 };

@@ -83,6 +83,7 @@ export class PolicyEngine implements RuleResolver {
   private readonly adminBypass: boolean;
   private readonly enforceScope: boolean;
   private readonly keyCache = new Map<string, ReadonlySet<string>>();
+  private readonly notCache = new Map<string, boolean>();
 
   constructor(opts: PolicyEngineOptions = {}) {
     const newDefaults = opts.enforceNewDefaults ?? false;
@@ -123,6 +124,22 @@ export class PolicyEngine implements RuleResolver {
   allowsAnyTarget(action: string, creds: PolicyCredentials): boolean {
     if (this.adminBypass && creds.is_admin === true) return true;
     if (this.enforceScope && !this.inScope(action, creds)) return false;
+    const r = this.withoutTarget(action, creds);
+    return r === true;
+  }
+
+  /**
+   * Whether `action` refuses `creds` every target: false without reading the target (so a
+   * list can leave that attribute out once per request, not per row).
+   */
+  deniesEveryTarget(action: string, creds: PolicyCredentials): boolean {
+    if (this.adminBypass && creds.is_admin === true) return false;
+    if (this.enforceScope && !this.inScope(action, creds)) return true;
+    return this.withoutTarget(action, creds) === false;
+  }
+
+  /** The rule's answer when it does not read the target, else undefined. */
+  private withoutTarget(action: string, creds: PolicyCredentials): boolean | undefined {
     let read = false;
     const probe = new Proxy({} as Target, {
       get: () => ((read = true), undefined),
@@ -130,7 +147,45 @@ export class PolicyEngine implements RuleResolver {
       ownKeys: () => ((read = true), []),
       getOwnPropertyDescriptor: () => ((read = true), undefined),
     });
-    return this.resolve(action)(probe, creds, this) && !read;
+    const answer = this.resolve(action)(probe, creds, this);
+    return read ? undefined : answer;
+  }
+
+  /**
+   * Whether `action` allows `creds` every target of a set that `samples` stand for: each sample
+   * gives the keys every target of the set shares (the caller's project as owner, say), and a
+   * value of its own that no check can match (an unknown owner) for each key that varies. Sound
+   * only for rules without `not` that read no other target key: with neither, a rule that passes
+   * with the unmatchable values passes with any value in their place.
+   */
+  allowsEveryTargetLike(action: string, creds: PolicyCredentials, samples: readonly Target[]): boolean {
+    if (this.adminBypass && creds.is_admin === true) return true;
+    if (this.enforceScope && !this.inScope(action, creds)) return false;
+    if (!samples.length || this.negates(action)) return false;
+    for (const k of this.targetKeys(action)) if (!samples.every((t) => k in t)) return false;
+    const rule = this.resolve(action);
+    return samples.every((t) => rule(t, creds, this));
+  }
+
+  /** Whether a `not` check is among the rules `action` may evaluate (following references). */
+  private negates(action: string): boolean {
+    let found = this.notCache.get(action);
+    if (found === undefined) {
+      found = false;
+      const seen = new Set<string>();
+      const visitRule = (name: string): void => {
+        const resolved = this.resolvedName(name);
+        if (resolved === undefined || seen.has(resolved)) return;
+        seen.add(resolved);
+        walkNode(this.compiled.get(resolved)!.node, (n) => {
+          if (n.kind === 'rule') visitRule(n.name);
+          else if (n.kind === 'not') found = true;
+        });
+      };
+      visitRule(action);
+      this.notCache.set(action, found);
+    }
+    return found;
   }
 
   /**

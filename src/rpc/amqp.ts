@@ -134,7 +134,7 @@ export class AmqpBus implements RpcBus {
     const { topic, server } = normalizeTarget(target);
     const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
     const msgId = newId();
-    const body = encodeRequest({ method, args, context: ctxOf(opts), msgId, replyQueue: this.replyQueue });
+    const body = encodeRequest({ method, args, context: ctxOf(opts), version: opts.version, msgId, replyQueue: this.replyQueue });
     const reply = this.pending.add(msgId, { topic, server, method, timeoutMs });
     const deadline = Date.now() + timeoutMs;
     const unroutable = () => this.pending.fail(msgId, new RpcTimeoutError(topic, method, timeoutMs, 'unroutable', server));
@@ -156,7 +156,7 @@ export class AmqpBus implements RpcBus {
     if (this.closed) throw new RpcClosedError(`cast '${method}'`);
     const { topic, server } = normalizeTarget(target);
     const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
-    const body = encodeRequest({ method, args, context: ctxOf(opts), msgId: null, replyQueue: null });
+    const body = encodeRequest({ method, args, context: ctxOf(opts), version: opts.version, msgId: null, replyQueue: null });
     // mandatory only to say in the debug log that nobody got it; oslo drops such casts too.
     const dropped = () => this.log.debug({ topic, server, method }, 'RPC cast dropped: nobody serves this topic');
     await this.publish(
@@ -173,7 +173,7 @@ export class AmqpBus implements RpcBus {
   async fanout(topic: string, method: string, args: RpcArgs = {}, opts: CastOptions = {}): Promise<void> {
     if (this.closed) throw new RpcClosedError(`fanout '${method}'`);
     const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
-    const body = encodeRequest({ method, args, context: ctxOf(opts), msgId: null, replyQueue: null });
+    const body = encodeRequest({ method, args, context: ctxOf(opts), version: opts.version, msgId: null, replyQueue: null });
     const exchange = `${topic}_fanout`;
     // Publishing to a missing exchange kills the channel, no server may have declared it yet,
     // and being auto-delete it goes whenever its last queue does: declare it for every fanout

@@ -41,12 +41,20 @@ export type RpcHandlers = Record<string, RpcHandler>;
 
 export interface CastOptions {
   context?: RpcContext;
+  /**
+   * oslo's message `version`: the API version of the receiving endpoint the sender speaks (its
+   * RPCClient.prepare(version=…)). oslo's dispatcher refuses a major it does not serve and a minor
+   * above its own; absent, it reads as '1.0'.
+   */
+  version?: string;
   /** How long a cast may wait for a broker connection (AMQP only). Default: the bus's timeout. */
   timeoutMs?: number;
 }
 
 export interface CallOptions {
   context?: RpcContext;
+  /** As CastOptions.version. */
+  version?: string;
   /** Default: the bus's `defaultTimeoutMs` (60 s, oslo's `rpc_response_timeout`). */
   timeoutMs?: number;
 }
@@ -110,6 +118,15 @@ export const DEFAULT_CONTROL_EXCHANGE = 'neutron';
 /** A fresh context for messages sent on nobody's behalf (periodic tasks, agents' reports). */
 export function newRpcContext(projectId: string | null = null): RpcContext {
   return { requestId: `req-${randomUUID()}`, projectId };
+}
+
+/**
+ * The context agents send with their calls: an admin one, as Neutron's agents send
+ * (neutron_lib's get_admin_context_without_session). Neutron's server acts on it, so a context
+ * that is not admin and has no project sees nothing (get_ports filters by project).
+ */
+export function agentRpcContext(): RpcContext {
+  return { requestId: `req-${randomUUID()}`, projectId: null, userId: null, isAdmin: true, roles: ['admin'] };
 }
 
 /**

@@ -107,7 +107,7 @@ export class MemoryBus implements RpcBus {
     // Like a mandatory publish that comes back: fail now rather than wait out the timeout.
     if (!consumer) throw new RpcTimeoutError(topic, method, timeoutMs, 'unroutable', server);
     const msgId = newId();
-    const body = encodeRequest({ method, args, context: opts.context ?? newRpcContext(), msgId, replyQueue: 'memory' });
+    const body = encodeRequest({ method, args, context: opts.context ?? newRpcContext(), version: opts.version, msgId, replyQueue: 'memory' });
     const reply = this.pending.add(msgId, { topic, server, method, timeoutMs });
     this.pending.markSent(msgId);
     consumer.deliver(body, (replyBody) => {
@@ -119,7 +119,7 @@ export class MemoryBus implements RpcBus {
   async cast(target: RpcTarget | string, method: string, args: RpcArgs = {}, opts: CastOptions = {}): Promise<void> {
     if (this.closed) throw new RpcClosedError(`cast '${method}'`);
     const { topic, server } = normalizeTarget(target);
-    const body = encodeRequest({ method, args, context: opts.context ?? newRpcContext(), msgId: null, replyQueue: null });
+    const body = encodeRequest({ method, args, context: opts.context ?? newRpcContext(), version: opts.version, msgId: null, replyQueue: null });
     const consumer = this.broker.pick(routingKey(topic, server));
     if (!consumer) this.log.debug({ topic, server, method }, 'RPC cast dropped: nobody serves this topic');
     else consumer.deliver(body, null);
@@ -127,7 +127,7 @@ export class MemoryBus implements RpcBus {
 
   async fanout(topic: string, method: string, args: RpcArgs = {}, opts: CastOptions = {}): Promise<void> {
     if (this.closed) throw new RpcClosedError(`fanout '${method}'`);
-    const body = encodeRequest({ method, args, context: opts.context ?? newRpcContext(), msgId: null, replyQueue: null });
+    const body = encodeRequest({ method, args, context: opts.context ?? newRpcContext(), version: opts.version, msgId: null, replyQueue: null });
     for (const c of this.broker.subscribers(topic)) c.deliver(body, null);
   }
 

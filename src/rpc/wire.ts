@@ -21,6 +21,8 @@ export interface RequestMessage {
    * least this often while the method runs. Null when it does not (the usual case).
    */
   monitorTimeout?: number | null;
+  /** oslo's `version` (see CastOptions.version); omitted when not given. */
+  version?: string | null;
 }
 
 /** A remote failure, reduced to what crosses the wire. */
@@ -60,6 +62,7 @@ export function encodeRequest(m: Omit<RequestMessage, 'uniqueId'> & { uniqueId?:
     _context_request_id: c.requestId,
     _context_project_id: c.projectId,
   };
+  if (m.version) inner.version = m.version;
   if (c.userId !== undefined) inner._context_user_id = c.userId;
   if (c.isAdmin !== undefined) inner._context_is_admin = c.isAdmin;
   if (c.roles !== undefined) inner._context_roles = c.roles;
@@ -93,6 +96,7 @@ export function decodeRequest(body: Buffer | string): RequestMessage {
     replyQueue: typeof m._reply_q === 'string' ? m._reply_q : null,
     uniqueId: typeof m._unique_id === 'string' ? m._unique_id : '',
     monitorTimeout: typeof m._timeout === 'number' && m._timeout > 0 ? m._timeout : null,
+    version: typeof m.version === 'string' ? m.version : null,
   };
 }
 

@@ -53,9 +53,14 @@ export interface NeutrinoServer {
   close(): Promise<void>;
 }
 
-/** Keeps only the attributes of extensions that are on. */
+/** Keeps only the attributes of extensions that are on, updatable and validated as the extensions on say. */
 function activeDef(def: ResourceDef, aliases: ReadonlySet<string>): ResourceDef {
-  const attributes = Object.fromEntries(Object.entries(def.attributes).filter(([, a]) => !a.extension || aliases.has(a.extension)));
+  const attributes = Object.fromEntries(
+    Object.entries(def.attributes)
+      .filter(([, a]) => !a.extension || aliases.has(a.extension))
+      .map(([name, a]) => [name, a.putWith && aliases.has(a.putWith) ? { ...a, allowPut: true } : a] as const)
+      .map(([name, a]) => [name, a.widenedBy && aliases.has(a.widenedBy.extension) ? { ...a, validate: a.widenedBy.validate } : a]),
+  );
   return { ...def, attributes };
 }
 

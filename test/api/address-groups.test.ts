@@ -187,6 +187,11 @@ for (const backend of BACKENDS) {
       assert.deepEqual((await api('GET', `${AG}/${g.id}`, undefined, 200, BOB)).address_group.addresses, ['10.20.0.0/16']);
       // Bob reads it but may not change it (the default rule: admin or owner).
       assertError(await s.req('PUT', `${AG}/${g.id}/add_addresses`, { addresses: ['10.30.0.0/16'] }, BOB), 403);
+      // An update is a 404 to him (Neutron checks get_address_group on the object it prefetched,
+      // which lacks `shared`), a delete a 403 (the whole object is fetched); the group is unchanged.
+      await assertError(await s.req('PUT', `${AG}/${g.id}`, { address_group: { name: 'bobs' } }, BOB), 404, 'AddressGroupNotFound');
+      await assertError(await s.req('DELETE', `${AG}/${g.id}`, undefined, BOB), 403);
+      assert.equal((await api('GET', `${AG}/${g.id}`, undefined, 200, ALICE)).address_group.name, 'ag');
       const rule = (await api('POST', '/v2.0/security-group-rules', body, 201, BOB)).security_group_rule;
       assert.equal(rule.remote_address_group_id, g.id);
       await assertError(await s.req('DELETE', `/v2.0/rbac-policies/${rbac.id}`, undefined, ALICE), 409, 'RbacPolicyInUse');

@@ -9,6 +9,8 @@ import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rp
 import { RpcRegistry } from '../../src/server/rpc-registry.js';
 import { DHCP_AGENT_EVENTS, dhcpDeviceId, uuid5Dns } from '../../src/core/wire.js';
 import { sleep } from '../helpers/wait.js';
+import { createOrUpdateAgent } from '../../src/plugins/agents/report-state.js';
+import { AGENT_TYPE_LINUXBRIDGE } from '../../src/core/wire.js';
 
 interface Cast {
   method: string;
@@ -241,6 +243,61 @@ for (const backend of BACKENDS) {
         (await rpc<any[]>('get_active_networks_info', { host: HOST })).map((x) => x.id),
         [n2.body.network.id],
       );
+    });
+
+    it("on a routed network, an agent's subnets are its host's segments' and non_local_subnets the others'", async () => {
+      const lbAgent = (host: string, physnet: string) =>
+        createOrUpdateAgent(
+          s.server.db,
+          {
+            agent_type: AGENT_TYPE_LINUXBRIDGE,
+            binary: 'neutron-linuxbridge-agent',
+            host,
+            topic: 'N/A',
+            configurations: { tunnel_types: ['vxlan'], tunneling_ip: '192.0.2.9', interface_mappings: { [physnet]: 'eth1' } },
+          },
+          { agentDownTime: 75 },
+        );
+      const hostB = `${HOST}-b`;
+      await lbAgent(HOST, 'physnet1');
+      await lbAgent(hostB, 'physnet2');
+      const api = async (method: string, path: string, body: unknown) => {
+        const r = await s.req(method, path, body, ADMIN);
+        assert.ok(r.status < 300, `${method} ${path}: ${JSON.stringify(r.body)}`);
+        return r.body;
+      };
+      const net = (
+        await api('POST', '/v2.0/networks', {
+          network: { name: 'routed', 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet1', 'provider:segmentation_id': 161 },
+        })
+      ).network.id;
+      const segA = (await api('GET', `/v2.0/segments?network_id=${net}`, undefined)).segments[0].id;
+      const segB = (
+        await api('POST', '/v2.0/segments', { segment: { network_id: net, network_type: 'vlan', physical_network: 'physnet2', segmentation_id: 62 } })
+      ).segment.id;
+      const subnet = async (cidr: string, segment: string) =>
+        (await api('POST', '/v2.0/subnets', { subnet: { network_id: net, ip_version: 4, cidr, segment_id: segment } })).subnet.id as string;
+      const a1 = await subnet('10.81.1.0/24', segA);
+      const a2 = await subnet('10.81.3.0/24', segA);
+      const b = await subnet('10.81.2.0/24', segB);
+      const ids = (l: any[]) => l.map((x) => x.id);
+      const sorted = (...l: string[]) => l.sort();
+      const onA = await rpc<any>('get_network_info', { network_id: net, host: HOST });
+      assert.deepEqual([ids(onA.subnets), ids(onA.non_local_subnets)], [sorted(a1, a2), [b]]);
+      const onB = await rpc<any>('get_network_info', { network_id: net, host: hostB });
+      assert.deepEqual([ids(onB.subnets), ids(onB.non_local_subnets)], [[b], sorted(a1, a2)]);
+      // A host on no segment of it serves none of its subnets.
+      const nowhere = await rpc<any>('get_network_info', { network_id: net, host: 'dhcp-elsewhere' });
+      assert.deepEqual([ids(nowhere.subnets), ids(nowhere.non_local_subnets)], [[], sorted(a1, a2, b)]);
+      // The full sync answers the same for the agent's host.
+      const synced = (await rpc<any[]>('get_active_networks_info', { host: HOST })).find((x) => x.id === net);
+      assert.ok(synced, 'the routed network is scheduled to the agent');
+      assert.deepEqual([ids(synced.subnets), ids(synced.non_local_subnets)], [sorted(a1, a2), [b]]);
+      // A network without segment subnets is whole.
+      const plainNet = (await api('POST', '/v2.0/networks', { network: { name: 'plain' } })).network.id;
+      await api('POST', '/v2.0/subnets', { subnet: { network_id: plainNet, ip_version: 4, cidr: '10.82.0.0/24' } });
+      const plain = await rpc<any>('get_network_info', { network_id: plainNet, host: hostB });
+      assert.deepEqual([plain.subnets.length, plain.non_local_subnets], [1, []]);
     });
   });
 }

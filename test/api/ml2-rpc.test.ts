@@ -152,6 +152,34 @@ describe('ML2 RPC for L2 agents (memory bus)', () => {
     assert.ok(rmPorts.some((x: string[]) => x[0] === p.mac_address));
   });
 
+  it("a host's first port up casts it the network's whole FDB on its own queue (Neutron's agents learn the other hosts only so); refresh_tunnels asks again", async () => {
+    const a = await newPort('host-a');
+    await agentBus.call('q-plugin', 'update_device_up', { device: `tap${a.id.slice(0, 11)}`, agent_id: 'x', host: 'host-a' });
+    const b = await newPort('host-b');
+    const tapB = `tap${b.id.slice(0, 11)}`;
+    got.length = 0;
+    await agentBus.call('q-plugin', 'update_device_list', { devices_up: [tapB], devices_down: [], agent_id: 'y', host: 'host-b' });
+    // The cast to host-b names host-a's VTEP with its flood entry and port; the fanout names host-b's own.
+    const fromA = (g: { topic: string; method: string; args: any }) =>
+      g.topic === 'l2pop' && g.method === 'add' && g.args.fdb_entries[netId]?.ports['172.31.250.1'] !== undefined;
+    const cast = await waitFor('add_fdb_entries for host-b', () => got.find(fromA));
+    const entries = cast.args.fdb_entries[netId];
+    assert.deepEqual(entries.ports['172.31.250.1'][0], FLOOD);
+    assert.ok(entries.ports['172.31.250.1'].some((x: string[]) => x[0] === a.mac_address && x[1] === a.fixed_ips[0].ip_address));
+    assert.equal(entries.ports['172.31.250.2'], undefined, "host-b's own entries are not in its FDB");
+    assert.ok(got.some((g) => g.method === 'add' && g.args.fdb_entries[netId]?.ports['172.31.250.2']?.some((x: string[]) => x[0] === b.mac_address)));
+    // Already ACTIVE: refresh_tunnels (an agent that restarted) gets the FDB again.
+    got.length = 0;
+    await agentBus.call('q-plugin', 'update_device_list', {
+      devices_up: [tapB],
+      devices_down: [],
+      agent_id: 'y',
+      host: 'host-b',
+      refresh_tunnels: true,
+    });
+    await waitFor('add_fdb_entries again', () => got.find(fromA));
+  });
+
   it('update_device_list reports both directions', async () => {
     const p = await newPort('host-b');
     const tap = `tap${p.id.slice(0, 11)}`;

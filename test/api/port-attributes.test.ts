@@ -1,6 +1,7 @@
 // The attribute-only ML2 extension drivers on every backend: port-device-profile,
 // port-numa-affinity-policy (with 'socket'), port-hints (admin only, validated as its spec),
-// port-trusted-vif (admin only, mirrored in binding:profile) and uplink-status-propagation;
+// port-trusted-vif (admin only, mirrored in binding:profile) and uplink-status-propagation
+// (updatable with uplink-status-propagation-updatable);
 // listed by default, and only those [ml2] extension_drivers names when it is set.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +17,7 @@ const ALIASES = [
   'port-hints',
   'port-trusted-vif',
   'uplink-status-propagation',
+  'uplink-status-propagation-updatable',
 ];
 const HINTS = { openvswitch: { other_config: { 'tx-steering': 'hash' } } };
 
@@ -64,7 +66,14 @@ for (const backend of BACKENDS) {
       assert.equal((await ok('PUT', `/v2.0/ports/${p.id}`, { port: { numa_affinity_policy: null } })).port.numa_affinity_policy, null);
       assert.equal((await ok('GET', `/v2.0/ports/${p.id}`)).port.device_profile, 'dp1');
       assertError(await s.req('PUT', `/v2.0/ports/${p.id}`, { port: { device_profile: 'dp2' } }, ALICE), 400);
-      assertError(await s.req('PUT', `/v2.0/ports/${p.id}`, { port: { propagate_uplink_status: true } }, ALICE), 400);
+      // uplink-status-propagation-updatable (listed by default): propagate_uplink_status changes.
+      assert.equal((await ok('PUT', `/v2.0/ports/${p.id}`, { port: { propagate_uplink_status: true } })).port.propagate_uplink_status, true);
+      assert.equal((await ok('GET', `/v2.0/ports/${p.id}`)).port.propagate_uplink_status, true);
+      assertError(await s.req('PUT', `/v2.0/ports/${p.id}`, { port: { propagate_uplink_status: 'maybe' } }, ALICE), 400);
+      // A port created without a value (no stored row) gets one.
+      const q = await port({});
+      assert.equal((await ok('PUT', `/v2.0/ports/${q.id}`, { port: { propagate_uplink_status: false } })).port.propagate_uplink_status, false);
+      assert.equal((await ok('GET', `/v2.0/ports?id=${q.id}`)).ports[0].propagate_uplink_status, false);
       assertError(await s.req('POST', '/v2.0/ports', { port: { network_id: net, numa_affinity_policy: 'nearby' } }, ALICE), 400, 'HTTPBadRequest');
       assertError(await s.req('POST', '/v2.0/ports', { port: { network_id: net, device_profile: 'x'.repeat(256) } }, ALICE), 400);
       assertError(await s.req('POST', '/v2.0/ports', { port: { network_id: net, propagate_uplink_status: 'maybe' } }, ALICE), 400);
@@ -141,6 +150,8 @@ for (const backend of BACKENDS) {
       assertError(await s.req('POST', '/v2.0/ports', { port: { network_id: n, device_profile: 'dp' } }, ALICE), 400);
       // Without the socket driver 'socket' is no policy.
       assertError(await s.req('POST', '/v2.0/ports', { port: { network_id: n, numa_affinity_policy: 'socket' } }, ALICE), 400);
+      // Without uplink_status_propagation_updatable the flag is fixed at create.
+      assertError(await s.req('PUT', `/v2.0/ports/${p.body.port.id}`, { port: { propagate_uplink_status: false } }, ALICE), 400);
     });
   });
 }

@@ -201,5 +201,37 @@ for (const backend of BACKENDS) {
         assert.deepEqual([p.ip_allocation, p['binding:host_id'], p.fixed_ips], ['deferred', '', []]);
       }
     });
+
+    it('filters and sorts ports by ip_allocation, with pagination', async () => {
+      const d = await port();
+      const n = await port({ fixed_ips: [] });
+      const i = await port({ fixed_ips: [{ subnet_id: subnetA }] });
+      assert.deepEqual([d.ip_allocation, n.ip_allocation, i.ip_allocation], ['deferred', 'none', 'immediate']);
+      const ours = `network_id=${net}&id=${d.id}&id=${n.id}&id=${i.id}`;
+      const ids = async (q: string) => (await ok('GET', `/v2.0/ports?${ours}&${q}`)).ports.map((p: any) => p.id);
+      assert.deepEqual(await ids('ip_allocation=deferred'), [d.id]);
+      assert.deepEqual(await ids('ip_allocation=none'), [n.id]);
+      // Immediate: also the ports with nothing stored.
+      assert.deepEqual((await ids('ip_allocation=immediate&ip_allocation=none')).sort(), [n.id, i.id].sort());
+      assert.deepEqual(await ids('ip_allocation=bogus'), []);
+      // Every port listed by the filter has that value (the whole network's ports).
+      const deferred = (await ok('GET', `/v2.0/ports?network_id=${net}&ip_allocation=deferred`)).ports;
+      assert.ok(deferred.length >= 1 && deferred.every((p: any) => p.ip_allocation === 'deferred'));
+      assert.deepEqual(await ids('sort_key=ip_allocation&sort_dir=asc'), [d.id, i.id, n.id]);
+      assert.deepEqual(await ids('sort_key=ip_allocation&sort_dir=desc'), [n.id, i.id, d.id]);
+      // Keyset pagination on it: one port a page, each page after the marker.
+      const pages: string[] = [];
+      let marker = '';
+      for (let k = 0; k < 4; k++) {
+        const page = await ids(`sort_key=ip_allocation&sort_dir=asc&limit=1${marker ? `&marker=${marker}` : ''}`);
+        if (!page.length) break;
+        pages.push(...page);
+        marker = page[0];
+      }
+      assert.deepEqual(pages, [d.id, i.id, n.id]);
+      const bound = (await ok('PUT', `/v2.0/ports/${d.id}`, { port: { 'binding:host_id': 'rn-host-a' } })).port;
+      assert.equal(bound.ip_allocation, 'immediate');
+      assert.deepEqual(await ids('ip_allocation=deferred'), []);
+    });
   });
 }

@@ -57,6 +57,20 @@ for (const backend of BACKENDS) {
       assert.equal(bad.status, 400, JSON.stringify(bad.body));
     });
 
+    it('answers 403 to another project updating a shared or external network it sees (404 for one it does not)', async () => {
+      // Neutron re-checks get_network on the prefetched network, which keeps shared and
+      // router:external (required by policy): visible, so the refusal is a 403, not a 404.
+      const shared = await create('networks', 'network', { name: 'shared-u', shared: true });
+      const ext = await create('networks', 'network', { name: 'ext-u', 'router:external': true });
+      const priv = await create('networks', 'network', { name: 'priv-u' }, ALICE);
+      for (const net of [shared, ext]) {
+        const r = await s.req('PUT', `/v2.0/networks/${net.id}`, { network: { name: 'bobs' } }, BOB);
+        assert.equal(r.status, 403, JSON.stringify(r.body));
+      }
+      const r = await s.req('PUT', `/v2.0/networks/${priv.id}`, { network: { name: 'bobs' } }, BOB);
+      assert.equal(r.status, 404, JSON.stringify(r.body));
+    });
+
     it('hides the subnets of a private network from other projects', async () => {
       const net = await create('networks', 'network', { name: 'private' }, ALICE);
       const sub = await create('subnets', 'subnet', { network_id: net.id, ip_version: 4, cidr: '10.51.0.0/24' }, ALICE);

@@ -31,7 +31,7 @@ describe('neutrino command', () => {
     try {
       for (let i = 0; i < 2; i++) {
         const url = `http://127.0.0.1:${ports[i]}/v2.0/networks`;
-        const r = await waitThroughErrors(url, () => fetch(url), 15000, 100);
+        const r = await waitThroughErrors(url, () => fetch(url), 60_000, 100);
         assert.equal(r.status, 200);
         const created = await fetch(`http://127.0.0.1:${ports[i]}/v2.0/networks`, {
           method: 'POST',

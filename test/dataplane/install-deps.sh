@@ -20,19 +20,23 @@
 #   python3-oslo.messaging  the real oslo.messaging peer of the RPC interop test (test/rpc/oslo_peer.py)
 #   neutron-server  the real Neutron the import test (test/db/import-neutron.test.ts) builds, fills and
 #                reads back (neutron-db-manage too); policy-rc.d keeps Debian from starting its service
+#   neutron-linuxbridge-agent, neutron-dhcp-agent  Debian's own Neutron agents, run unchanged against a
+#                neutrino server by the mixed-deployment test (test/e2e/neutron-agents.root.test.ts) with
+#                configuration files of the test's own; they bring sudo (privsep-helper runs through it),
+#                iptables, ebtables and ipset; policy-rc.d keeps their services from starting
 #   python3-psycopg2  PostgreSQL driver of that Neutron (the import test reads a Neutron on PostgreSQL too)
 #   chromium     headless browser of the /ui/ page's test (test/ui/), driven by playwright-core
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(iproute2 nftables dnsmasq-base busybox util-linux isc-dhcp-client conntrack haproxy radvd curl iputils-arping keepalived procps socat python3-oslo.messaging neutron-server python3-psycopg2 chromium)
+pkgs=(iproute2 nftables dnsmasq-base busybox util-linux isc-dhcp-client conntrack haproxy radvd curl iputils-arping keepalived procps socat python3-oslo.messaging neutron-server neutron-linuxbridge-agent neutron-dhcp-agent python3-psycopg2 chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
-  apt-get update -q >/dev/null
+  apt-get update -o DPkg::Lock::Timeout=600 -q >/dev/null
   # No package may start its service (neutron-server would take 9696): policy-rc.d refuses every start.
   if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d; fi
-  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  apt-get install -o DPkg::Lock::Timeout=600 -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -6,20 +6,18 @@
 // neutrino cannot carry is refused with the reason, and nothing is written.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
-import { BIN, freePort, spawnServer, writeIni, type ServerProcess } from '../helpers/process-server.js';
-import { waitThroughErrors } from '../helpers/wait.js';
 import pg from 'pg';
+import { BIN, spawnServer, writeIni, type ServerProcess } from '../helpers/process-server.js';
+import { HAVE_NEUTRON, startNeutronServer, type NeutronServer } from '../helpers/neutron-server.js';
 import { api, compare, fill, ML2, type Api } from '../helpers/neutron-fill.js';
 
 // What both servers run: everything the importer carries has its plugin on each side.
 const SERVICE_PLUGINS = 'router,qos,trunk,segments,metering,port_forwarding,network_segment_range';
-
-const HAVE_NEUTRON = existsSync('/usr/bin/neutron-server') && existsSync('/usr/bin/neutron-db-manage');
 
 /** Neutron's database on one backend: created empty, reachable by SQL, dropped after. */
 interface Source {
@@ -88,55 +86,29 @@ for (const source of [mysqlSource(), postgresSource()].filter((s) => !only || on
   }, () => {
     const FROM = source.url;
     let dir: string;
-    let neutronProc: ChildProcess | undefined;
-    let neutronOut = '';
+    let server: NeutronServer | undefined;
     let neutron: Api;
 
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), 'neutrino-import-'));
       await source.create();
-      const port = await freePort();
-      const conf = writeIni(join(dir, 'neutron-source.conf'), {
-        DEFAULT: {
-          core_plugin: 'ml2',
-          service_plugins: SERVICE_PLUGINS,
-          auth_strategy: 'noauth',
-          // oslo.messaging's in-process driver: this Neutron has no agents, and must not talk on the shared RabbitMQ.
-          transport_url: 'fake:/',
-          bind_host: '127.0.0.1',
-          bind_port: String(port),
-          api_workers: '1',
-          rpc_workers: '0',
-          rpc_state_report_workers: '0',
-          state_path: dir,
+      server = await startNeutronServer({
+        dir,
+        dbUrl: FROM,
+        ini: {
+          DEFAULT: { service_plugins: SERVICE_PLUGINS },
+          ...ML2,
+          ml2: { ...ML2.ml2, mechanism_drivers: 'linuxbridge' },
+          // Trunks need a mechanism driver that supports them; Zed calls Linux bridge experimental.
+          experimental: { linuxbridge: 'true' },
         },
-        database: { connection: FROM },
-        ...ML2,
-        ml2: { ...ML2.ml2, mechanism_drivers: 'linuxbridge' },
-        // Trunks need a mechanism driver that supports them; Zed calls Linux bridge experimental.
-        experimental: { linuxbridge: 'true' },
-        oslo_concurrency: { lock_path: dir },
       });
-      // upgrade heads takes minutes on a loaded two-core machine: once for the whole file.
-      const dbm = spawnSync('neutron-db-manage', ['--config-file', conf, 'upgrade', 'heads'], { encoding: 'utf8' });
-      assert.equal(dbm.status, 0, dbm.stderr);
-      neutronProc = spawn('neutron-server', ['--config-file', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-      neutronProc.stdout!.on('data', (d) => (neutronOut += d));
-      neutronProc.stderr!.on('data', (d) => (neutronOut = (neutronOut + d).slice(-20000)));
-      neutron = api(`http://127.0.0.1:${port}`);
-      await waitThroughErrors(
-        'neutron-server to answer',
-        async () => (await neutron.req('GET', '/networks')).networks !== undefined,
-        240_000,
-        500,
-      ).catch((e: Error) => {
-        throw new Error(`${e.message}\n${neutronOut}`);
-      });
+      neutron = api(server.url);
       await fill(neutron, source.sql, source.q);
     });
 
     after(async () => {
-      neutronProc?.kill('SIGTERM');
+      await server?.stop();
       await source.drop().catch(() => undefined);
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
@@ -170,17 +142,17 @@ for (const source of [mysqlSource(), postgresSource()].filter((s) => !only || on
         assert.ok(r.stdout.includes(`${want},`) || r.stdout.trim().endsWith(want), `${want} in: ${r.stdout}`);
       process.stdout.write(`# ${r.stdout}`);
 
-      let server: ServerProcess | undefined;
+      let ours: ServerProcess | undefined;
       try {
-        server = await spawnServer(target, {
+        ours = await spawnServer(target, {
           DEFAULT: { service_plugins: SERVICE_PLUGINS },
           database: { connection: `sqlite:///${target}/neutrino.db` },
           ...ML2,
         });
-        const problems = await compare(neutron, api(server.url));
+        const problems = await compare(neutron, api(ours.url));
         assert.deepEqual(problems, []);
       } finally {
-        await server?.kill();
+        await ours?.kill();
       }
     });
 

@@ -5,9 +5,12 @@
 // Through the API an admin makes a router with ha=true, a gateway and one tenant network. Both
 // agents build it (namespace, ha- link into the HA network's bridge, keepalived); VRRP over the HA
 // network's VXLAN makes one active, and /routers/{id}/l3-agents says which. A VM on the active
-// host pings the outside host through the router every 100 ms while:
-//   1. the active keepalived is killed (SIGTERM): the other takes over; the ping loses at most
-//      3 s, and ha_state in the API follows;
+// host pings the outside host through the router every 100 ms; then the router gets two SLAAC
+// subnets: radvd runs on the active agent only, the standby's links hold no IPv6 address, and a
+// VM on one (its address and default route from the RAs) pings a VM on the other every 100 ms
+// too, while:
+//   1. the active keepalived is killed (SIGTERM): the other takes over; each ping loses at most
+//      3 s, ha_state in the API follows, and radvd moves to the new active agent;
 //   2. the now active host goes away (its L3 agent stops, its underlay and external links go
 //      down): the first host's router takes over again, the ping losing at most 3 s too.
 // On the in-memory bus (agents in this process) and on RabbitMQ (every agent its own process).
@@ -17,14 +20,15 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { IpBatch, listLinks, netnsExists, runInNetns } from '../../src/dataplane/index.js';
+import { IpBatch, listLinks, netnsExists, radvdPid, runInNetns } from '../../src/dataplane/index.js';
+import { RA_DIR } from '../../src/agents/l3/services.js';
 import { rootGate } from '../dataplane/root-helpers.js';
 import { skipUnlessRabbit } from '../rpc/rabbit.js';
 import { HA_ADVERT_INT, TwoHosts, type BusMode } from './two-hosts.js';
 import { L3Topology, OUTSIDE_IP } from './l3-topology.js';
 import { sleep, waitThroughErrors } from '../helpers/wait.js';
 
-const gate = rootGate('L3 HA end-to-end', ['ip', 'bridge', 'nft', 'busybox', 'keepalived', 'rabbitmqctl']);
+const gate = rootGate('L3 HA end-to-end', ['ip', 'bridge', 'nft', 'busybox', 'keepalived', 'radvd', 'rabbitmqctl']);
 const rabbitSkip = gate.skip ? false : await skipUnlessRabbit();
 // NEUTRINO_E2E_BUS=memory (or rabbit) runs one of the two.
 const modes = (['memory', 'rabbit'] as BusMode[]).filter((m) => !process.env.NEUTRINO_E2E_BUS || process.env.NEUTRINO_E2E_BUS === m);
@@ -36,7 +40,11 @@ class Pinger {
   readonly replies: number[] = [];
   private readonly p: ChildProcess;
   constructor(ns: string, ip: string) {
-    this.p = spawn('ip', ['netns', 'exec', ns, 'busybox', 'ping', '-i', '0.1', ip], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+    const family = ip.includes(':') ? ['-6'] : [];
+    this.p = spawn('ip', ['netns', 'exec', ns, 'busybox', 'ping', ...family, '-i', '0.1', ip], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      detached: true,
+    });
     let buf = '';
     this.p.stdout!.on('data', (b: Buffer) => {
       buf += b.toString();
@@ -77,10 +85,28 @@ for (const mode of modes)
     let subnet: any;
     let router: any;
     let pinger: Pinger | null = null;
+    let pinger6: Pinger | null = null;
     let vmHost: 0 | 1 = 0;
     const vm = () => `nt${t.s}hv`;
+    const vm6 = (x: 'a' | 'b') => `nt${t.s}h6${x}`;
+    const raDir = (i: 0 | 1) => join(t.dir, `l3-state-${i}`, RA_DIR);
     const fail = (e: unknown): never => {
       throw new Error(`${(e as Error).message}\n${t.dump()}`);
+    };
+    /** On an IPv6 failure: each host's router addresses, forwarding, keepalived's state and radvd. */
+    const fail6 = async (e: unknown): Promise<never> => {
+      const out: string[] = [];
+      for (const i of [0, 1] as const) {
+        const ns = t.haNamespace(i, router.id);
+        const a = await runInNetns(ns, { argv: ['ip', '-6', '-o', 'addr'] }).catch((x) => ({ stdout: String(x) }));
+        const f = await runInNetns(ns, { argv: ['sysctl', '-n', 'net.ipv6.conf.all.forwarding'] }).catch((x) => ({ stdout: String(x) }));
+        const st = join(t.dir, `l3-state-${i}`, 'ha_confs', router.id, 'state');
+        out.push(
+          `host ${i}: state ${existsSync(st) ? readFileSync(st, 'utf8') : '-'} forwarding ${f.stdout.trim()} radvd ${await radvdPid(raDir(i), router.id)}`,
+        );
+        out.push(a.stdout);
+      }
+      return fail(new Error(`${(e as Error).message}\n${out.join('\n')}`));
     };
     /** The host index whose agent the API says is active (and the other one standby), once it does. */
     const activeHost = (not?: 0 | 1) =>
@@ -135,7 +161,11 @@ for (const mode of modes)
     });
     after(async () => {
       pinger?.stop();
+      pinger6?.stop();
       await t?.stop();
+      // The agents leave keepalived (and radvd) running when they stop, for a restart to adopt:
+      // the fixture's stop ends them, and nothing started with this run's files is left.
+      if (t) assert.deepEqual(await t.daemons(), [], 'processes of this run left after its stop');
     });
 
     it('an HA router runs on both agents, one active; a VM reaches the outside host through it', async () => {
@@ -165,6 +195,48 @@ for (const mode of modes)
       await waitThroughErrors('VM → outside through the HA router', async () => pinger!.replies.length >= 3, 30_000, 100).catch(fail);
     });
 
+    it("IPv6: behind the HA router, SLAAC VMs get their addresses and default route from the active agent's radvd only", async () => {
+      const active = await activeHost();
+      const standby = active === 0 ? 1 : 0;
+      const slaac = { enable_dhcp: true, ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' };
+      const nets = [await topo.tenant('ha-v6a', '2001:db8:72:1::/64', slaac), await topo.tenant('ha-v6b', '2001:db8:72:2::/64', slaac)];
+      const t0 = Date.now();
+      for (const n of nets) {
+        await topo.ok('PUT', `/routers/${router.id}/add_router_interface`, { subnet_id: n.subnet.id });
+      }
+      await waitThroughErrors('radvd on the active agent', () => radvdPid(raDir(active), router.id), 30_000, 50).catch(fail);
+      t.figures.push(`HA IPv6: interfaces added → radvd on the active agent ${Date.now() - t0} ms`);
+      const ips: string[] = [];
+      for (const [k, x] of (['a', 'b'] as const).entries()) {
+        const port = (await topo.ok('POST', '/ports', { port: { network_id: nets[k]!.net.id, port_security_enabled: false } }, 201)).port;
+        ips.push(port.fixed_ips[0].ip_address);
+        const t1 = Date.now();
+        await t.plug(port.id, vm6(x), vmHost);
+        const got = await waitThroughErrors(
+          `SLAAC address on ${vm6(x)}`,
+          async () => {
+            const r = await runInNetns(vm6(x), { argv: ['ip', '-json', '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'global'] });
+            const a = (JSON.parse(r.stdout || '[]') as any[]).flatMap((l) => l.addr_info ?? []).filter((i: any) => !i.tentative);
+            return a.length ? a.map((i: any) => String(i.local)) : null;
+          },
+          30_000,
+          50,
+        ).catch(fail6);
+        t.figures.push(`HA IPv6: VM plugged → SLAAC address ${Date.now() - t1} ms`);
+        assert.deepEqual(got, [ips[k]], 'the address the API shows on the port');
+        const route = (await runInNetns(vm6(x), { argv: ['ip', '-6', 'route', 'show', 'default'] })).stdout;
+        assert.match(route, /default via fe80::.* proto ra/, route);
+      }
+      assert.equal(await radvdPid(raDir(standby), router.id), null, 'no radvd on the standby');
+      // The standby's links hold no IPv6 address at all (not even link-local): they say nothing.
+      for (const l of await listLinks({ netns: t.haNamespace(standby, router.id) }))
+        if (/^q[rg]-/.test(l.name)) assert.deepEqual(l.addresses, [], `standby ${l.name}`);
+      const qr = (await listLinks({ netns: t.haNamespace(active, router.id) })).filter((l) => l.name.startsWith('qr-'));
+      assert.equal(qr.filter((l) => l.addresses.some((a) => a.startsWith('fe80::'))).length, 2, "the active router's link-local addresses");
+      pinger6 = new Pinger(vm6('a'), ips[1]!);
+      await waitThroughErrors('VM → VM over IPv6 through the HA router', async () => pinger6!.replies.length >= 3, 30_000, 100).catch(fail6);
+    });
+
     it('killing the active keepalived moves the router to the other agent: the ping loses at most 3 s; ha_state follows', async () => {
       const before = await activeHost();
       const t0 = Date.now();
@@ -186,6 +258,13 @@ for (const mode of modes)
       await sleep(5000); // replies again, and go on
       t.figures.push(...((await trace) ?? []));
       const gap = pinger!.gapSince(t0 - 1000);
+      const gap6 = pinger6!.gapSince(t0 - 1000);
+      t.figures.push(`HA failover (active keepalived killed), IPv6 VM → VM: ping gap ${gap6} ms; gaps ${pinger6!.gaps(t0).join(' ') || 'none'}`);
+      assert.ok(pinger6!.replies.at(-1)! > Date.now() - 1000, 'the IPv6 ping goes on through the other agent');
+      assert.ok(gap6 <= 3000, `IPv6 ping gap ${gap6} ms`);
+      // radvd follows: on the new active agent, gone from the old one.
+      await waitThroughErrors('radvd on the new active agent', () => radvdPid(raDir(now), router.id), 10_000, 50).catch(fail);
+      assert.equal(await radvdPid(raDir(before), router.id), null, 'radvd stopped where the router went standby');
       t.figures.push(`gaps after the kill: ${pinger!.gaps(t0).join(' ') || 'none'}`);
       if (pinger!.replies.at(-1)! <= Date.now() - 1000) {
         const fdb = await runInNetns(t.ns[vmHost], { argv: ['bridge', 'fdb', 'show'] });
@@ -222,6 +301,11 @@ for (const mode of modes)
       await waitThroughErrors('ping replies again', async () => pinger!.replies.at(-1)! > Date.now() - 300, 30_000, 100).catch(fail);
       await sleep(1000);
       const gap = pinger!.gapSince(t0 - 1000);
+      await waitThroughErrors('IPv6 ping replies again', async () => pinger6!.replies.at(-1)! > Date.now() - 300, 30_000, 100).catch(fail);
+      const gap6 = pinger6!.gapSince(t0 - 1000);
+      t.figures.push(`HA failover (active host gone), IPv6 VM → VM: ping gap ${gap6} ms`);
+      assert.ok(gap6 <= 3000, `IPv6 ping gap ${gap6} ms`);
+      await waitThroughErrors('radvd on the survivor', () => radvdPid(raDir(vmHost), router.id), 10_000, 50).catch(fail);
       t.figures.push(
         `HA failover (active host gone, VRRP advert_int ${HA_ADVERT_INT} s): ping gap ${gap} ms; survivor active in the API after ${apiMs} ms`,
       );

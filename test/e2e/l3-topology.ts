@@ -39,6 +39,18 @@ export class L3Topology {
     return this.ext;
   }
 
+  /**
+   * A second external network, flat on extnet2 (TwoHosts' l3SecondExternal), whose outside host
+   * (its own namespace, outside2Ns) holds `gateway`, the subnet's gateway. Returns network and subnet.
+   */
+  async secondExternal(name: string, cidr: string, gateway: string, pool: { start: string; end: string }): Promise<{ net: any; subnet: any }> {
+    await new IpBatch().addAddr('eth0', `${gateway}/${cidr.split('/')[1]}`).apply({ netns: this.t.outside2Ns });
+    const network = { name, 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'extnet2' };
+    const net = (await this.ok('POST', '/networks', { network }, 201)).network;
+    const body = { network_id: net.id, cidr, ip_version: 4, gateway_ip: gateway, enable_dhcp: false, allocation_pools: [pool] };
+    return { net, subnet: (await this.ok('POST', '/subnets', { subnet: body }, 201)).subnet };
+  }
+
   /** A tenant network with one subnet (no DHCP unless `subnet` says so). */
   async tenant(name: string, cidr: string, subnet: Record<string, unknown> = {}): Promise<{ net: any; subnet: any }> {
     const net = (await this.ok('POST', '/networks', { network: { name } }, 201)).network;

@@ -14,7 +14,7 @@ import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { deleteNetns, dnsmasqStatus, IpBatch, stats, stopDnsmasq } from '../../src/dataplane/index.js';
+import { deleteNetns, dnsmasqStatus, IpBatch, stats, stopDnsmasq, strayProcesses, terminate } from '../../src/dataplane/index.js';
 import { MemoryBroker, MemoryBus, type RpcBus, type RpcLogger } from '../../src/rpc/index.js';
 import { LinuxBridgeAgent } from '../../src/agents/linuxbridge/agent.js';
 import { DhcpAgent } from '../../src/agents/dhcp/agent.js';
@@ -46,6 +46,11 @@ export interface TwoHostsOptions {
   ha?: boolean;
   /** The L3 agent runs a metadata proxy per router (enable_metadata_proxy), to `metadataSocket`. */
   l3Metadata?: boolean;
+  /**
+   * With l3 (not ha): a second physical network `extnet2` (host A's `ext1`), whose wire ends in
+   * a second outside namespace (`outside2Ns`, on its eth0): for routers with two external gateways.
+   */
+  l3SecondExternal?: boolean;
 }
 
 /** Kernel commands of one agent, counted by an Exec wrapper (in-process agents share stats()). */
@@ -193,6 +198,8 @@ export class TwoHosts {
   private dhcpProc: Proc | null = null;
   // L3 (opts.l3)
   readonly outsideNs: string;
+  /** opts.l3SecondExternal: the outside namespace of extnet2. */
+  readonly outside2Ns: string;
   l3Agent: L3Agent | null = null;
   l3Exec = countingExec();
   private l3Proc: Proc | null = null;
@@ -207,6 +214,7 @@ export class TwoHosts {
     readonly opts: TwoHostsOptions = {},
   ) {
     this.outsideNs = `nt${this.s}ho`;
+    this.outside2Ns = `nt${this.s}hp`;
     this.ns = [`nt${this.s}ha`, `nt${this.s}hb`];
     this.host = [`e2e-${this.s}-a`, `e2e-${this.s}-b`];
     this.vhost = `neutrino-e2e-${this.s}`;
@@ -233,6 +241,11 @@ export class TwoHosts {
       await this.nss.add(this.outsideNs);
       await new IpBatch().addVeth('ext0', 'eth0', { peerNetns: this.outsideNs }).setUp('ext0', true).apply({ netns: this.ns[0] });
       await new IpBatch().setUp('eth0', true).setUp('lo', true).apply({ netns: this.outsideNs });
+      if (this.opts.l3SecondExternal) {
+        await this.nss.add(this.outside2Ns);
+        await new IpBatch().addVeth('ext1', 'eth0', { peerNetns: this.outside2Ns }).setUp('ext1', true).apply({ netns: this.ns[0] });
+        await new IpBatch().setUp('eth0', true).setUp('lo', true).apply({ netns: this.outside2Ns });
+      }
       if (this.opts.ha) {
         // eth0 becomes a port of the outside host's bridge br0 (which takes its address), with eth1 to host B.
         await new IpBatch().addVeth('ext0', 'eth1', { peerNetns: this.outsideNs }).setUp('ext0', true).apply({ netns: this.ns[1] });
@@ -310,6 +323,16 @@ export class TwoHosts {
     this.haL3Procs[i] = null;
   }
 
+  /** The flat physical networks (extnet, and extnet2 with l3SecondExternal). */
+  private get flatNetworks(): string {
+    return this.opts.l3SecondExternal ? 'extnet,extnet2' : 'extnet';
+  }
+
+  /** Host i's physical_interface_mappings under opts.l3. */
+  private physMappings(i: number): Record<string, string> {
+    return { extnet: 'ext0', ...(this.opts.l3SecondExternal && i === 0 ? { extnet2: 'ext1' } : {}) };
+  }
+
   private async startMemoryServer(): Promise<void> {
     this.broker = new MemoryBroker();
     const bus = this.bus();
@@ -319,7 +342,7 @@ export class TwoHosts {
         DEFAULT: { agent_down_time: '20' },
         ml2: { tenant_network_types: 'vxlan', mechanism_drivers: 'linuxbridge,l2population' },
         ml2_type_vxlan: { vni_ranges: '7000:7999' },
-        ...(this.opts.l3 ? { ml2_type_flat: { flat_networks: 'extnet' } } : {}),
+        ...(this.opts.l3 ? { ml2_type_flat: { flat_networks: this.flatNetworks } } : {}),
       },
       { bus },
     );
@@ -352,7 +375,7 @@ export class TwoHosts {
         'mechanism_drivers = linuxbridge,l2population',
         '[ml2_type_vxlan]',
         'vni_ranges = 7000:7999',
-        ...(this.opts.l3 ? ['[ml2_type_flat]', 'flat_networks = extnet'] : []),
+        ...(this.opts.l3 ? ['[ml2_type_flat]', `flat_networks = ${this.flatNetworks}`] : []),
         '',
       ].join('\n'),
     );
@@ -362,7 +385,14 @@ export class TwoHosts {
         [
           '[DEFAULT]',
           `host = ${this.host[i]}`,
-          ...(this.opts.l3 && (i === 0 || this.opts.ha) ? ['[linux_bridge]', 'physical_interface_mappings = extnet:ext0'] : []),
+          ...(this.opts.l3 && (i === 0 || this.opts.ha)
+            ? [
+                '[linux_bridge]',
+                `physical_interface_mappings = ${Object.entries(this.physMappings(i))
+                  .map(([k, v]) => `${k}:${v}`)
+                  .join(',')}`,
+              ]
+            : []),
           '[vxlan]',
           'enable_vxlan = true',
           `local_ip = ${this.underlay[i]}`,
@@ -425,7 +455,7 @@ export class TwoHosts {
         netns: this.ns[i],
         localIp: this.underlay[i],
         enableVxlan: true,
-        interfaceMappings: this.opts.l3 && (i === 0 || this.opts.ha) ? { extnet: 'ext0' } : {},
+        interfaceMappings: this.opts.l3 && (i === 0 || this.opts.ha) ? this.physMappings(i) : {},
         bridgeMappings: {},
         arpResponder: false,
         l2Population: true,
@@ -687,6 +717,11 @@ export class TwoHosts {
       .join('\n');
   }
 
+  /** Live processes started with a file of this run's directory on their command line (keepalived, radvd, haproxy, dnsmasq, dhclient). */
+  daemons(): Promise<number[]> {
+    return strayProcesses((argv) => argv.some((a) => a.startsWith(`${this.dir}/`)) && !argv.includes(BIN), process.pid);
+  }
+
   /** Stops everything and removes what the run made: dnsmasq instances, qdhcp and host/VM namespaces, the vhost. */
   async stop(): Promise<void> {
     if (this.figures.length) process.stdout.write(`\n# two-hosts e2e figures (${this.mode})\n${this.figures.map((f) => `#   ${f}`).join('\n')}\n`);
@@ -733,6 +768,10 @@ export class TwoHosts {
           }
           await deleteNetns(this.haNamespace(i, id)).catch(() => {});
         }
+    // Last: whatever still runs with this run's files (a keepalived the agent started again, a
+    // radvd or haproxy of a router the test did not delete, a dhclient): the agents leave their
+    // daemons running on stop, on purpose, for the next start to adopt.
+    await terminate(await this.daemons(), 3000);
     await this.nss.deleteAll();
     if (this.mode === 'rabbit') await run('rabbitmqctl', ['delete_vhost', this.vhost]).catch(() => {});
     rmSync(this.dir, { recursive: true, force: true });

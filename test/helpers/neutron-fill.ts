@@ -39,6 +39,8 @@ export const DIFFERENCES: Array<{ collection: string; field: string; reason: str
     only: (a, b) => JSON.stringify(canonical(a)) === JSON.stringify(canonical(withoutRangeExtras(a, b))),
   },
   { collection: 'networks', field: 'l2_adjacency', reason: 'neutrino has no l2_adjacency extension (a constant true in ML2)' },
+  { collection: 'routers', field: 'external_gateways', reason: 'external-gateway-multihoming is newer than Zed' },
+  { collection: 'routers', field: 'enable_default_route_ecmp', reason: 'enable-default-route-ecmp is newer than Zed' },
   {
     collection: 'networks',
     field: 'is_default',

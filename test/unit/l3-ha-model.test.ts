@@ -2,7 +2,7 @@
 // keepalived), keepalived's configuration, and keepalived's states in Neutron's words.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { haStateOf, isHaRouter, planHa, renderKeepalived, type HaSync } from '../../src/agents/l3/ha.js';
+import { haStateOf, isHaRouter, notifyScript, planHa, renderKeepalived, type HaSync } from '../../src/agents/l3/ha.js';
 import { planRouter, type SyncRouter } from '../../src/agents/l3/model.js';
 
 const R = '5b1b7c2e-0a34-4d7e-9a0e-3c7f2a1d9e01';
@@ -110,6 +110,56 @@ describe('L3 agent HA model', () => {
       vrrp: { authType: 'PASS', authPassword: '', advertInt: 0.5 },
     });
     assert.match(fast, /\n {4}version 3\n {4}advert_int 0\.5\n/, 'a fraction of a second: VRRPv3, before advert_int');
+  });
+
+  it("IPv6: the global addresses and each IPv6 link's EUI-64 link-local address (scope link) are keepalived's too", () => {
+    const v6: SyncRouter & HaSync = {
+      ...router,
+      _interfaces: [
+        ...router._interfaces!,
+        {
+          id: 'bbbbbbbb-7777-4777-8777-000000000007',
+          network_id: 'cccccccc-8888-4888-8888-000000000008',
+          mac_address: 'fa:16:3e:00:00:07',
+          fixed_ips: [{ subnet_id: 's6', ip_address: '2001:db8:1::1', prefixlen: 64 }],
+        },
+      ],
+    };
+    const { plan, vips, ipv6 } = planHa(v6, planRouter(v6));
+    assert.equal(ipv6, true);
+    assert.deepEqual(vips.slice(3), ['2001:db8:1::1/64 dev qr-bbbbbbbb-77', 'fe80::f816:3eff:fe00:7/64 dev qr-bbbbbbbb-77 scope link']);
+    assert.equal(plan.routerLinks.find((l) => l.name === 'qr-bbbbbbbb-77')!.addresses, undefined);
+    assert.equal(planHa(router, planRouter(router)).ipv6, false, 'no link-local address for IPv4-only links');
+    const conf = renderKeepalived({
+      vrId: 1,
+      haDev: 'ha-x',
+      vips,
+      routes: [],
+      notifyScript: '/n',
+      vrrp: { authType: 'PASS', authPassword: '', advertInt: 2 },
+    });
+    const excluded = /virtual_ipaddress_excluded \{\n([^}]*)\}/.exec(conf)?.[1] ?? '';
+    assert.match(excluded, /fe80::f816:3eff:fe00:7\/64 dev qr-bbbbbbbb-77 scope link no_track\n/, 'IPv6: excluded addresses (VRRP over IPv4)');
+    assert.match(excluded, /2001:db8:1::1\/64 dev qr-bbbbbbbb-77 no_track\n/);
+  });
+
+  it('the notify script: IPv6 forwarding on as MASTER; leaving it, radvd and forwarding stop before the bounce', () => {
+    const s = notifyScript('/d/state', { devices: ['qr-a', 'qg-b'], ipv6: true, radvdPidFile: '/ra/r.pid.radvd' });
+    assert.match(s, /\[ "\$3" = MASTER \] && sysctl -qw net\.ipv6\.conf\.all\.forwarding=1/);
+    const leave = s.split('\n').find((l) => l.includes('ip link set'))!;
+    const order = [
+      'ip -o addr show dev qr-a',
+      'kill "$(cat \'/ra/r.pid.radvd\')"',
+      'forwarding=0',
+      'ip link set dev qr-a down',
+      'ip link set dev qg-b up',
+    ].map((x) => leave.indexOf(x));
+    assert.ok(
+      order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1]!)),
+      leave,
+    );
+    const v4 = notifyScript('/d/state', { devices: ['qr-a'] });
+    assert.doesNotMatch(v4, /forwarding|kill/, 'an IPv4-only router leaves IPv6 alone');
   });
 
   it("keepalived's states are Neutron's ha_state", () => {

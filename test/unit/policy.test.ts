@@ -320,3 +320,29 @@ describe('PolicyEngine: policy files and overrides', () => {
     );
   });
 });
+
+describe('PolicyEngine: decided once for a whole list', () => {
+  // What PortHandler.scopeTargets gives a non-admin: their ports anywhere, anyone's on their networks.
+  const unknown = '\0unknown project';
+  const scope = (p: string) => [onNetwork(p, unknown), onNetwork(unknown, p)];
+
+  test('the default get_port allows a member every port of their scope; admin-only attributes are denied to all', () => {
+    const alice = member('p1');
+    assert.equal(engine.allowsAnyTarget('get_port', alice), false);
+    assert.equal(engine.allowsEveryTargetLike('get_port', alice, scope('p1')), true);
+    assert.equal(engine.deniesEveryTarget('get_port:binding:host_id', alice), true);
+    assert.equal(engine.deniesEveryTarget('get_port', alice), false, 'get_port reads the target');
+    assert.equal(engine.deniesEveryTarget('get_port:binding:host_id', admin), false);
+  });
+
+  test('a rule that reads another key, or negates, or fails on a sample is left to each item', () => {
+    const alice = member('p1');
+    const reads = new PolicyEngine({ overrides: { get_port: 'project_id:%(project_id)s or device_owner:compute:nova' } });
+    assert.equal(reads.allowsEveryTargetLike('get_port', alice, scope('p1')), false);
+    const negates = new PolicyEngine({ overrides: { get_port: 'not project_id:%(network:project_id)s' } });
+    assert.equal(negates.allowsEveryTargetLike('get_port', alice, scope('p1')), false);
+    const ownOnly = new PolicyEngine({ overrides: { get_port: 'project_id:%(project_id)s' } });
+    assert.equal(ownOnly.allowsEveryTargetLike('get_port', alice, scope('p1')), false, 'not the ports of others on their network');
+    assert.equal(ownOnly.allowsEveryTargetLike('get_port', alice, [onNetwork('p1', unknown)]), true);
+  });
+});

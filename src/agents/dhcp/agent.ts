@@ -41,7 +41,8 @@ import {
   type LinkOp,
   type Watcher,
 } from '../../dataplane/index.js';
-import { newRpcContext, type RpcBus, type RpcLogger, type RpcServerHandle } from '../../rpc/index.js';
+import { agentRpcContext, type RpcBus, type RpcLogger, type RpcServerHandle } from '../../rpc/index.js';
+import { rpcVersion } from '../rpc-versions.js';
 import { silentLogger } from '../../rpc/index.js';
 import { Reconciler } from '../reconciler.js';
 import { StateReporter } from '../state-reporter.js';
@@ -156,6 +157,12 @@ export class DhcpAgent {
   private stopped = false;
   /** Per served network: what the last pass did. */
   readonly networks = new Map<string, NetworkState>();
+  /**
+   * Per served network, the ports the server was told dnsmasq serves (dhcp_ready_on_ports), each
+   * with its MAC and addresses as told: Neutron's server keeps a port DOWN until then (its DHCP
+   * provisioning block), and blocks it again when its MAC or fixed IPs change.
+   */
+  private readonly readyReported = new Map<string, Map<string, string>>();
   /** What the server last said about each served network: a check passes it again without asking. */
   private readonly infos = new Map<string, NetworkInfo>();
   /** Networks whose next pass must ask the server (a notification came): a check does not stand in for it. */
@@ -192,7 +199,11 @@ export class DhcpAgent {
   }
 
   private call<T>(method: string, args: Record<string, unknown>): Promise<T> {
-    return this.o.bus.call<T>(PLUGIN_TOPIC, method, args, { context: newRpcContext(), timeoutMs: this.o.rpcTimeoutMs ?? 60_000 });
+    return this.o.bus.call<T>(PLUGIN_TOPIC, method, args, {
+      context: agentRpcContext(),
+      version: rpcVersion(method),
+      timeoutMs: this.o.rpcTimeoutMs ?? 60_000,
+    });
   }
 
   /** Serves the notifications, reports state once, runs the full sync, then keeps reporting. */
@@ -335,7 +346,7 @@ export class DhcpAgent {
     try {
       const fetchInfo = async (): Promise<[NetworkInfo | null, number]> => {
         const seq = ++this.seq;
-        return [await this.call<NetworkInfo | null>('get_network_info', { network_id: networkId }), seq];
+        return [await this.call<NetworkInfo | null>('get_network_info', { network_id: networkId, host: this.o.host }), seq];
       };
       let [info, seq] = given !== undefined ? [given.info, given.seq] : await fetchInfo();
       const applied = this.appliedSeq.get(networkId) ?? 0;
@@ -440,6 +451,8 @@ export class DhcpAgent {
         port: {
           port: {
             network_id: n.id,
+            // Neutron's server fills no project in for an RPC caller: its agent names the network's.
+            ...(n.project_id ? { tenant_id: n.project_id, project_id: n.project_id } : {}),
             device_id: deviceId,
             device_owner: DEVICE_OWNER_DHCP,
             name: '',
@@ -459,7 +472,8 @@ export class DhcpAgent {
       const add = served.filter((id) => !have.includes(id)).map((subnet_id) => ({ subnet_id }));
       const updated = await this.call<PortInfo>('update_dhcp_port', {
         port_id: port.id,
-        port: { port: { fixed_ips: [...keep, ...add] } },
+        // Neutron's update_dhcp_port reads the network from the port body.
+        port: { port: { network_id: n.id, fixed_ips: [...keep, ...add] } },
         host: this.o.host,
       });
       n.ports = n.ports.map((p) => (p.id === updated.id ? updated : p));
@@ -548,8 +562,31 @@ export class DhcpAgent {
     } else if (action !== 'none') this.log.info({ networkId: n.id, action }, 'dnsmasq');
     this.networks.set(n.id, { action, portId: port.id, ports: n.ports.length, subnets: dhcpSubnets(n).length });
     this.infos.set(n.id, n);
+    await this.reportReady(n);
     const proxy = await syncMetadataProxy(this.o.metadata, n, ns);
     if (proxy !== 'none') this.log.info({ networkId: n.id, action: proxy }, 'metadata proxy');
+  }
+
+  /**
+   * Tells the server which of the network's ports dnsmasq now serves, new ones and those whose
+   * MAC or addresses changed (as Neutron's agent does after it configured a network or reloaded
+   * its hosts): they leave Neutron's DHCP
+   * provisioning block. A failure fails the pass, whose retry tells it again.
+   */
+  private async reportReady(n: NetworkInfo): Promise<void> {
+    const current = new Map(
+      n.ports.map((p) => [
+        p.id,
+        `${p.mac_address} ${p.fixed_ips
+          .map((f) => f.ip_address)
+          .sort()
+          .join(',')}`,
+      ]),
+    );
+    const told = this.readyReported.get(n.id);
+    const fresh = [...current].filter(([id, what]) => told?.get(id) !== what).map(([id]) => id);
+    if (fresh.length) await this.call('dhcp_ready_on_ports', { port_ids: fresh });
+    this.readyReported.set(n.id, current);
   }
 
   /** Tears the network down here: dnsmasq, namespace (and the veth with it), files, DHCP port. */
@@ -559,6 +596,7 @@ export class DhcpAgent {
     // Forgotten first: the namespace's deletion below must not look like a loss to repair.
     this.networks.delete(networkId);
     this.infos.delete(networkId);
+    this.readyReported.delete(networkId);
     await stopDnsmasq(this.dhcpDir, networkId);
     await stopNetworkMetadata(this.o.metadata, networkId);
     await deleteNetns(namespaceOf(networkId));

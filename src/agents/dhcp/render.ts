@@ -46,6 +46,7 @@ export interface SubnetInfo {
 }
 export interface NetworkInfo {
   id: string;
+  project_id?: string;
   admin_state_up?: boolean;
   mtu?: number;
   subnets: SubnetInfo[];

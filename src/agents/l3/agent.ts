@@ -35,6 +35,7 @@ import {
   expectedTable,
   normalizeMac,
   planTable,
+  radvdPaths,
   readNftTable,
   routeOpsToBatch,
   runInNetns,
@@ -145,6 +146,8 @@ export class L3Agent {
       ...(o.exec ? { exec: o.exec } : {}),
       logger: this.log,
       report: (states) => this.call('update_ha_routers_states', { host: o.host, states }),
+      // Neutron's state-change handling: radvd (and IPv6 forwarding, the notify script's) follow the state.
+      onStateChange: (routerId) => void this.schedule(routerId),
     });
     this.ndp = new NdpProxies(o.exec);
     this.services = new RouterServices({
@@ -235,8 +238,8 @@ export class L3Agent {
     let interfaces = 0;
     let fips = 0;
     for (const r of this.routers.values()) {
-      if (r.plan.gatewayDev) gw++;
-      interfaces += r.plan.routerLinks.length - (r.plan.gatewayDev ? 1 : 0);
+      gw += r.plan.gatewayDevs.length;
+      interfaces += r.plan.routerLinks.length - r.plan.gatewayDevs.length;
       fips += Object.keys(r.plan.fipStatuses).length;
     }
     return {
@@ -359,6 +362,8 @@ export class L3Agent {
     let forwardingRead: Promise<string> | null = null;
     if (!this.forwarding.has(ns)) {
       if (!this.listedNamespaces?.has(ns) && (await ensureNetns(ns, this.o.exec))) changes++;
+      // Before the router's links come in: an HA namespace makes no IPv6 address of its own.
+      if (ha) changes += await this.ha.prepareNamespace(ns);
       forwardingRead = runInNetns(ns, { argv: ['sysctl', '-n', 'net.ipv4.ip_forward'] }, this.o.exec).then((v) => v.stdout.trim());
       forwardingRead.catch(() => {}); // awaited below, with the other reads
     }
@@ -407,14 +412,21 @@ export class L3Agent {
         vips: ha.vips,
         routes: ha.routes,
         devices: plan.routerLinks.map((l) => l.name).filter((n) => !n.startsWith('ha-')),
+        ipv6: ha.ipv6,
+        radvdPidFile: radvdPaths(this.services.raDir, r.id).pid,
       });
     // Floating addresses that went: their NAT'd connections go too (Neutron deletes the conntrack
     // state of a removed floating IP); the ones that came (and a new gateway address) are announced.
-    const gone = addressesOf(linkOps, 'addr-del', plan.gatewayDev);
+    const gone = plan.gatewayDevs.flatMap((dev) => addressesOf(linkOps, 'addr-del', dev));
     for (const ip of gone) await this.forgetConnections(ns, ip);
     for (const f of goneForwardings(natActual, plan.nat)) await this.forgetConnections(ns, f.ip, ['-p', f.protocol, '--orig-port-dst', f.port]);
-    const came = addressesOf(linkOps, 'addr-add', plan.gatewayDev);
-    if (plan.gatewayDev) for (const ip of came) this.announce(ns, plan.gatewayDev, ip);
+    const came: string[] = [];
+    for (const dev of plan.gatewayDevs) {
+      for (const ip of addressesOf(linkOps, 'addr-add', dev)) {
+        came.push(ip);
+        this.announce(ns, dev, ip);
+      }
+    }
 
     const prev = this.routers.get(r.id);
     const reportedBefore = prev?.reported ?? new Set<string>();
@@ -427,7 +439,7 @@ export class L3Agent {
     this.routers.set(r.id, state);
     // Last: the router routes and its statuses are reported even if haproxy or radvd cannot start
     // (the pass then fails and is retried, as every failed pass is).
-    changes += await this.services.apply(r, plan, !!last);
+    changes += await this.services.apply(r, plan, !!last, ha ? { active: await this.ha.active(r.id), ipv6: ha.ipv6 } : null);
     changes += await this.ndp.apply(r, ns, !!last);
     state.changes = changes;
     if (changes) this.log.info({ routerId: r.id, changes, nft: nft.kind, gone, came, ms: Date.now() - t0 }, 'router changed');

@@ -11,12 +11,20 @@
 //   - keepalived's notify script writes the new state (MASTER/BACKUP/FAULT) to a file; the agent
 //     watches these files and reports changes with update_ha_routers_states (active/standby), as
 //     Neutron's agent does when its state-change monitor tells it;
-//   - a keepalived that died is started again by the periodic check (Neutron's process monitor).
+//   - a keepalived that died is started again by the periodic check (Neutron's process monitor);
+//   - IPv6 as Neutron's HA routers do it: the namespace makes no link-local addresses itself
+//     (addr_gen_mode 1) and accepts no router advertisements; each qr-/qg- link with IPv6 gets its
+//     EUI-64 link-local address (the same on every host: the port's MAC) as a keepalived address
+//     of scope link beside its global ones, so only the active router has any IPv6 address and a
+//     standby says nothing. IPv6 forwarding follows the state (the notify script: on as master,
+//     off otherwise), and so does radvd (the agent runs it on the active router only; the notify
+//     script stops it on leaving MASTER, before the links' bounce).
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DesiredLink, Exec } from '../../dataplane/index.js';
-import { processAlive, readPidFile, runInNetns, terminate } from '../../dataplane/index.js';
+import { listLinks, processAlive, readPidFile, runInNetns, terminate } from '../../dataplane/index.js';
+import { linkLocalAddress } from '../../ipam/index.js';
 import type { RpcLogger } from '../../rpc/index.js';
 import { bridgeOf, tapOf, type RouterPlan, type SyncPort, type SyncRouter } from './model.js';
 
@@ -63,7 +71,7 @@ export function isHaRouter(r: SyncRouter & HaSync): boolean {
  * The plan of an HA router: the ha- link is added (exact addresses: the HA port's), the qr-/qg-
  * addresses and the routes move to keepalived. Returns the plan and keepalived's addresses/routes.
  */
-export function planHa(r: SyncRouter & HaSync, plan: RouterPlan): { plan: RouterPlan; vips: string[]; routes: string[] } {
+export function planHa(r: SyncRouter & HaSync, plan: RouterPlan): { plan: RouterPlan; vips: string[]; routes: string[]; ipv6: boolean } {
   const port = r._ha_interface!;
   const dev = haDevOf(port.id);
   const bridge = bridgeOf(port.network_id);
@@ -74,11 +82,16 @@ export function planHa(r: SyncRouter & HaSync, plan: RouterPlan): { plan: Router
     return f?.prefixlen ?? (s ? Number(s.cidr.split('/')[1]) : 32);
   };
   const vips: string[] = [];
+  const v6: string[] = [];
   const routerLinks: DesiredLink[] = plan.routerLinks.map((l) => {
-    for (const a of l.addresses ?? []) if (isV4(a.split('/')[0]!)) vips.push(`${a} dev ${l.name}`);
+    const addrs = l.addresses ?? [];
+    for (const a of addrs) (isV4(a.split('/')[0]!) ? vips : v6).push(`${a} dev ${l.name}`);
+    // The link-local address radvd sends from and instances route through: the active router's only.
+    if (l.address && addrs.some((a) => !isV4(a.split('/')[0]!))) v6.push(`${linkLocalAddress(l.address)}/64 dev ${l.name} scope link`);
     const { addresses: _managedByKeepalived, ...rest } = l;
     return rest;
   });
+  vips.push(...v6);
   routerLinks.push({
     kind: 'external',
     name: dev,
@@ -92,18 +105,25 @@ export function planHa(r: SyncRouter & HaSync, plan: RouterPlan): { plan: Router
     { kind: 'bridge', name: bridge, up: true },
     { kind: 'veth', name: tapOf(port.id), peer: dev, peerNetns: plan.namespace, master: bridge, up: true, ...mtu },
   ];
-  const routes = plan.routes.map((x) => `${x.dst === 'default' ? '0.0.0.0/0' : x.dst} via ${x.via}${x.dev ? ` dev ${x.dev}` : ''}`);
+  // A multipath default route (enable_default_route_ecmp) is kept by keepalived as its first hop.
+  const routes = plan.routes.map((x) => {
+    const hop = x.nexthops?.[0] ?? x;
+    return `${x.dst === 'default' ? '0.0.0.0/0' : x.dst} via ${hop.via}${hop.dev ? ` dev ${hop.dev}` : ''}`;
+  });
   const seen = new Set<string>();
   const dedupHosts = hostLinks.filter((l) => (seen.has(l.name) ? false : (seen.add(l.name), true)));
-  return { plan: { ...plan, hostLinks: dedupHosts, routerLinks, routes: [] }, vips, routes };
+  return { plan: { ...plan, hostLinks: dedupHosts, routerLinks, routes: [] }, vips, routes, ipv6: v6.length > 0 };
 }
 
 /** keepalived.conf of one HA router (Neutron's KeepalivedConf, without the unused knobs). */
 export function renderKeepalived(c: KeepalivedConfig): string {
   // no_track (as Neutron's keepalived_use_no_track): keepalived 2 would otherwise put the
   // instance in FAULT when a VIP's link goes down, as the notify script's bounce does.
-  const vips = c.vips.slice(0, MAX_VIPS).map((v) => `${v} no_track`);
-  const excluded = c.vips.slice(MAX_VIPS).map((v) => `${v} no_track`);
+  // The instance speaks VRRP over IPv4: IPv6 addresses may only be excluded ones (keepalived
+  // ignores a virtual address of the other family), as are all of Neutron's but its primary VIP.
+  const v4 = c.vips.filter((v) => isV4(v.split('/')[0]!));
+  const vips = v4.slice(0, MAX_VIPS).map((v) => `${v} no_track`);
+  const excluded = [...v4.slice(MAX_VIPS), ...c.vips.filter((v) => !isV4(v.split('/')[0]!))].map((v) => `${v} no_track`);
   const block = (name: string, lines: string[]) => (lines.length ? [`    ${name} {`, ...lines.map((l) => `        ${l}`), '    }'] : []);
   // A fractional interval needs VRRPv3 (centiseconds); v2, Neutron's, counts whole seconds.
   const v3 = !Number.isInteger(c.vrrp.advertInt);
@@ -142,31 +162,50 @@ export function renderKeepalived(c: KeepalivedConfig): string {
   ].join('\n');
 }
 
+/** What the notify script does besides recording the state. */
+export interface NotifyOptions {
+  /** The router's qr-/qg- links (bounced on leaving MASTER). */
+  devices: readonly string[];
+  /** The router has IPv6 addresses: IPv6 forwarding on as MASTER, off otherwise. */
+  ipv6?: boolean;
+  /** radvd's pid file: radvd is stopped on leaving MASTER (the agent starts it on the new master). */
+  radvdPidFile?: string;
+}
+
 /**
  * keepalived's notify script (called as: notify.sh INSTANCE VR_<id> MASTER|BACKUP|FAULT|STOP
- * <priority>): writes the state for the agent; on leaving MASTER it also takes the router's
- * qr-/qg- links down and up again. The standby's links keep the router's MACs, and the bridge
+ * <priority>): writes the state for the agent; as MASTER, turns IPv6 forwarding on (an IPv6
+ * router); on leaving MASTER, once keepalived has taken the addresses, it stops radvd and IPv6
+ * forwarding (their leaving of the all-routers group is an MLD report with the router's MAC) and
+ * then takes the router's qr-/qg- links down and up again. The standby's links keep the router's MACs, and the bridge
  * of its host would go on sending the router's traffic to them (it learnt them there) until the
  * new master's gratuitous ARPs reach it; the bounce drops the bridge's entries for that port
  * (a port that loses carrier is flushed), so the frames flood and find the new master at once.
- * The addresses and routes are keepalived's and already gone by then (IPv6 is off, so the bounce
- * makes the links say nothing).
+ * The addresses and routes are keepalived's and already gone by then, and a standby's links make
+ * no IPv6 address of their own, so after the bounce they say nothing.
  */
-export function notifyScript(stateFile: string, devices: readonly string[]): string {
-  const bounce = devices.map((d) => `ip link set dev ${d} down; ip link set dev ${d} up`).join('; ');
+export function notifyScript(stateFile: string, o: NotifyOptions): string {
+  const { devices } = o;
+  const bounce = devices.map((d) => `ip link set dev ${d} down; ip link set dev ${d} up`);
   // keepalived may still be taking the addresses away when it calls the script (a link that
   // still has them answers and teaches its bridge again): wait for them to go (at most 2 s).
-  const owned = devices.map((d) => `ip -4 -o addr show dev ${d}`).join('; ');
+  const owned = devices.map((d) => `ip -o addr show dev ${d}`).join('; ');
+  const forwarding = (v: 0 | 1) => `sysctl -qw net.ipv6.conf.all.forwarding=${v}`;
+  // radvd exiting sends a last advertisement (router lifetime 0) if it still can: only once the link-local address is gone.
+  const radvd = o.radvdPidFile ? [`[ -f '${o.radvdPidFile}' ] && kill "$(cat '${o.radvdPidFile}')"`] : [];
+  const leave = [...radvd, ...(o.ipv6 ? [forwarding(0)] : []), ...bounce];
   return [
     '#!/bin/sh',
     `printf '%s' "$3" > '${stateFile}.tmp' && mv '${stateFile}.tmp' '${stateFile}'`,
-    ...(devices.length
+    ...(o.ipv6 ? [`[ "$3" = MASTER ] && ${forwarding(1)}`] : []),
+    ...(leave.length
       ? [
           'case "$3" in BACKUP|FAULT|STOP)',
-          `  (i=0; while [ $i -lt 20 ] && [ -n "$(${owned})" ]; do sleep 0.1; i=$((i+1)); done; ${bounce}) </dev/null >/dev/null 2>&1 &`,
+          `  (i=0; while [ $i -lt 20 ] && [ -n "$(${owned || 'true'})" ]; do sleep 0.1; i=$((i+1)); done; ${leave.join('; ')}) </dev/null >/dev/null 2>&1 &`,
           ';; esac',
         ]
       : []),
+    'exit 0',
     '',
   ].join('\n');
 }
@@ -188,13 +227,32 @@ export interface HaRoutersOptions {
   report(states: Record<string, string>): Promise<void>;
   /** How often keepalived processes are checked, ms (default 3000). */
   checkMs?: number;
+  /** The router's state here changed (active ↔ standby): the agent starts or stops radvd. */
+  onStateChange?(routerId: string, state: string): void;
 }
 
 interface HaRouterState {
   ns: string;
   conf: string;
   reported: string | null;
+  /** The state last read from the notify script's file. */
+  seen: string | null;
 }
+
+/**
+ * An HA router namespace's IPv6 settings, set before its links come in (a link moved into the
+ * namespace takes its `default` values): no link-local address of its own, no router
+ * advertisements accepted (a standby would make the active one's SLAAC addresses), IPv6 on.
+ */
+const HA_SYSCTLS: ReadonlyArray<[string, string]> = [
+  ['net.ipv6.conf.all.addr_gen_mode', '1'],
+  ['net.ipv6.conf.default.addr_gen_mode', '1'],
+  ['net.ipv6.conf.all.accept_ra', '0'],
+  ['net.ipv6.conf.default.accept_ra', '0'],
+  // After addr_gen_mode: links that had IPv6 off (an older agent's namespace) come back without addresses.
+  ['net.ipv6.conf.all.disable_ipv6', '0'],
+  ['net.ipv6.conf.default.disable_ipv6', '0'],
+];
 
 /** keepalived per HA router: its files, its process, its state reports. */
 export class HaRouters {
@@ -231,25 +289,25 @@ export class HaRouters {
   }
 
   /** Writes keepalived's configuration and makes sure it runs with it (SIGHUP when it changed). */
-  async ensure(routerId: string, ns: string, c: Omit<KeepalivedConfig, 'notifyScript' | 'vrrp'> & { devices: string[] }): Promise<void> {
+  async ensure(routerId: string, ns: string, c: Omit<KeepalivedConfig, 'notifyScript' | 'vrrp'> & NotifyOptions): Promise<void> {
     const dir = this.dir(routerId);
     await mkdir(dir, { recursive: true });
     const script = join(dir, 'notify.sh');
-    const text = notifyScript(join(dir, 'state'), c.devices);
+    const { devices, ipv6, radvdPidFile, ...kc } = c;
+    const text = notifyScript(join(dir, 'state'), { devices, ...(ipv6 ? { ipv6 } : {}), ...(radvdPidFile ? { radvdPidFile } : {}) });
     if (!existsSync(script) || (await readFile(script, 'utf8')) !== text) {
       await writeFile(script, text);
       await chmod(script, 0o755);
     }
-    const { devices: _inScript, ...kc } = c;
     const conf = renderKeepalived({ ...kc, notifyScript: script, vrrp: this.o.vrrp });
     const confFile = join(dir, 'keepalived.conf');
     const before = existsSync(confFile) ? await readFile(confFile, 'utf8') : null;
     if (before !== conf) await writeFile(confFile, conf);
-    if (!this.routers.has(routerId)) await this.quietStandby(ns);
     const pid = await this.pid(routerId);
     if (pid === null) await this.spawn(routerId, ns);
     else if (before !== conf) process.kill(pid, 'SIGHUP');
-    this.routers.set(routerId, { ns, conf, reported: this.routers.get(routerId)?.reported ?? null });
+    const prev = this.routers.get(routerId);
+    this.routers.set(routerId, { ns, conf, reported: prev?.reported ?? null, seen: prev?.seen ?? null });
     if (!this.watchers.has(routerId)) {
       try {
         const w = watch(dir, (_e, f) => {
@@ -265,16 +323,27 @@ export class HaRouters {
   }
 
   /**
-   * No IPv6 in an HA router's namespace: a standby's qr-/qg- links hold the active one's MACs, and
-   * any frame they sent (IPv6 neighbour discovery, MLD reports) would teach the bridges to send
-   * the router's traffic to the standby (Neutron keeps standby gateways quiet for the same reason).
-   * The agent routes IPv4 only.
+   * A standby's qr-/qg- links hold the active router's MACs, and any frame they sent (IPv6
+   * neighbour discovery, MLD reports) would teach the bridges to send the router's traffic to
+   * the standby: before the router's links come into its namespace (once per process; it reads
+   * first), the namespace is set to make no IPv6 address itself (HA_SYSCTLS); keepalived gives
+   * the active router its addresses. Links already there (an older agent's) accept no
+   * advertisements either. Returns the writes.
    */
-  private async quietStandby(ns: string): Promise<void> {
-    const key = 'net.ipv6.conf.all.disable_ipv6';
-    const now = await runInNetns(ns, { argv: ['sysctl', '-n', key] }, this.o.exec);
-    if (now.stdout.trim() === '1') return;
-    await runInNetns(ns, { argv: ['sysctl', '-qw', `${key}=1`, 'net.ipv6.conf.default.disable_ipv6=1'], write: true }, this.o.exec);
+  async prepareNamespace(ns: string): Promise<number> {
+    const now = (await runInNetns(ns, { argv: ['sysctl', '-n', ...HA_SYSCTLS.map(([k]) => k)] }, this.o.exec)).stdout.trim().split('\n');
+    const off = HA_SYSCTLS.filter(([, v], i) => now[i]?.trim() !== v);
+    if (!off.length) return 0;
+    const links = (await listLinks({ netns: ns, ...(this.o.exec ? { exec: this.o.exec } : {}) })).filter((l) => l.name !== 'lo');
+    const perLink = links.map((l) => `net.ipv6.conf.${l.name}.accept_ra=0`);
+    await runInNetns(ns, { argv: ['sysctl', '-qw', ...off.map(([k, v]) => `${k}=${v}`), ...perLink], write: true }, this.o.exec);
+    return 1;
+  }
+
+  /** Whether keepalived says the router is active here (its notify script's last word). */
+  async active(routerId: string): Promise<boolean> {
+    const word = await readFile(join(this.dir(routerId), 'state'), 'utf8').catch(() => '');
+    return haStateOf(word) === 'active';
   }
 
   private async spawn(routerId: string, ns: string): Promise<void> {
@@ -333,6 +402,10 @@ export class HaRouters {
         }
         const state = haStateOf(word);
         if (state !== s.reported) states[id] = state;
+        if (state !== s.seen) {
+          s.seen = state;
+          this.o.onStateChange?.(id, state);
+        }
       }
       if (!Object.keys(states).length) return;
       try {

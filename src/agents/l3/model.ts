@@ -6,14 +6,20 @@
 //     interface on a tenant subnet) or qg-<port id[:11]> (the gateway) in the namespace, with the
 //     port's MAC, MTU and fixed IPs; the floating IPs are /32 addresses on qg- (so the kernel
 //     answers ARP for them, as Neutron does);
-//   - static routes: the default route via the external subnet's gateway, the extra routes;
+//   - with several gateways (external-gateway-multihoming: `_extra_gw_ports` besides gw_port),
+//     one qg- per gateway port; a floating IP's address goes on the gateway of its network;
+//   - static routes: the default route via the first gateway's subnet gateway (or, with
+//     enable_default_route_ecmp, one multipath route over every gateway's, as Neutron's OVN
+//     driver adds one default route per gateway then), the extra routes;
 //   - one nftables table `ip neutrino_l3` in the namespace: floating IPs as two maps (DNAT of
 //     the floating address to the fixed one, SNAT of the fixed one to the floating one) and, with
-//     enable_snat, SNAT of everything else leaving through qg- to the gateway address. The
-//     chains never change with floating IPs: an association is a map element change.
+//     enable_snat, SNAT of everything else leaving through a qg- to that gateway's address. The
+//     chains never change with floating IPs: an association is a map element change. With QoS
+//     on the gateway or floating IPs, its policers (gateway-qos.ts) are chains of that table too.
 // IPv4 NAT and routes; the metadata proxy and IPv6 router advertisements are services.ts.
 import type { DesiredLink, NftTable, Route } from '../../dataplane/index.js';
 import { forwardedFloatingIps, withForwardings, type ForwardingRouter } from './port-forwarding.js';
+import { withQos, type QosRouter } from './gateway-qos.js';
 
 export const ROUTER_NS_PREFIX = 'qrouter-';
 export const NAT_TABLE = 'neutrino_l3';
@@ -60,6 +66,9 @@ export interface SyncFloatingIp {
   fixed_ip_address: string | null;
   router_id: string | null;
   status: string;
+  floating_network_id?: string;
+  /** qos-fip: its policy (policed on the gateway, gateway-qos.ts). */
+  qos_policy_id?: string | null;
 }
 
 /** One router of sync_routers (Neutron's get_sync_data). */
@@ -68,11 +77,17 @@ export interface SyncRouter {
   admin_state_up: boolean;
   status?: string;
   gw_port?: SyncPort;
+  /** external-gateway-multihoming: the gateway ports besides gw_port. */
+  _extra_gw_ports?: SyncPort[];
+  enable_default_route_ecmp?: boolean;
   enable_snat?: boolean;
   routes?: Array<{ destination: string; nexthop: string }>;
   _interfaces?: SyncPort[];
   _floatingips?: SyncFloatingIp[];
   conntrack_helpers?: ForwardingRouter['conntrack_helpers'];
+  /** qos-gateway-ip: the gateway's policy; the bandwidth limits of the policies used here. */
+  external_gateway_info?: QosRouter['external_gateway_info'];
+  _qos_policies?: QosRouter['_qos_policies'];
 }
 
 export interface RouterPlan {
@@ -91,6 +106,8 @@ export interface RouterPlan {
   gatewayDev: string | null;
   /** The gateway's IPv4 address (SNAT source), if any. */
   gatewayIp: string | null;
+  /** Every gateway device, the first gateway's first. */
+  gatewayDevs: string[];
 }
 
 const isV4 = (ip: string) => !ip.includes(':');
@@ -142,26 +159,41 @@ export function planRouter(r: SyncRouter, ns = routerNamespace(r.id)): RouterPla
     for (const h of l.host) hostLinks.set(h.name, h);
     routerLinks.push(l.router);
   }
-  if (gw && gwDev) {
+  const gateways = gw ? [gw, ...(r._extra_gw_ports ?? [])] : [];
+  // Each floating address on the first gateway of its network (the first gateway if none is).
+  const fipNetwork = new Map<string, string | undefined>();
+  for (const f of fips) fipNetwork.set(f.floating_ip_address, f.floating_network_id);
+  const homeOf = (address: string) => gateways.find((g) => g.network_id === fipNetwork.get(address)) ?? gw;
+  const defaultHops: Array<{ via: string; dev: string }> = [];
+  for (const g of gateways) {
+    const dev = gatewayDevOf(g.id);
     const l = portLinks(
-      gw,
-      gwDev,
+      g,
+      dev,
       ns,
-      floating.map((a) => `${a}/32`),
+      floating.filter((a) => homeOf(a) === g).map((a) => `${a}/32`),
     );
     for (const h of l.host) hostLinks.set(h.name, h);
     routerLinks.push(l.router);
-    const gwSubnet = gw.subnets?.find((s) => s.gateway_ip && isV4(s.gateway_ip) && gw.fixed_ips.some((f) => f.subnet_id === s.id));
-    if (gwSubnet?.gateway_ip) routes.push({ dst: 'default', via: gwSubnet.gateway_ip, dev: gwDev });
+    const subnet = g.subnets?.find((s) => s.gateway_ip && isV4(s.gateway_ip) && g.fixed_ips.some((f) => f.subnet_id === s.id));
+    if (subnet?.gateway_ip) defaultHops.push({ via: subnet.gateway_ip, dev });
+  }
+  // The first gateway's route alone, unless ECMP is asked for and it has several to share.
+  const first = defaultHops[0];
+  if (first && gw && first.dev === gwDev) {
+    if (r.enable_default_route_ecmp && defaultHops.length > 1) routes.push({ dst: 'default', nexthops: defaultHops });
+    else routes.push({ dst: 'default', via: first.via, dev: first.dev });
   }
   for (const x of r.routes ?? []) if (isV4(x.destination)) routes.push({ dst: x.destination, via: x.nexthop });
 
   const dnat = fips.map((f) => `${f.floating_ip_address} : ${f.fixed_ip_address}`);
   const snat = fips.map((f) => `${f.fixed_ip_address} : ${f.floating_ip_address}`);
   const post: string[] = [];
-  if (gwDev) {
-    post.push(`oifname "${gwDev}" snat to ip saddr map @fip_snat`);
-    if (r.enable_snat !== false && gwIp) post.push(`oifname "${gwDev}" snat to ${gwIp}`);
+  for (const g of gateways) {
+    const dev = gatewayDevOf(g.id);
+    const ip = g.fixed_ips.find((f) => isV4(f.ip_address))?.ip_address;
+    post.push(`oifname "${dev}" snat to ip saddr map @fip_snat`);
+    if (r.enable_snat !== false && ip) post.push(`oifname "${dev}" snat to ${ip}`);
   }
   const nat: NftTable = {
     family: 'ip',
@@ -182,11 +214,12 @@ export function planRouter(r: SyncRouter, ns = routerNamespace(r.id)): RouterPla
     hostLinks: [...hostLinks.values()],
     routerLinks,
     routes,
-    nat: withForwardings(nat, r, !!gw),
+    nat: withQos(withForwardings(nat, r, !!gw), r, gwDev, gwIp, floating),
     fipStatuses,
     floatingAddresses: floating,
     gatewayDev: gwDev,
     gatewayIp: gwIp,
+    gatewayDevs: gateways.map((g) => gatewayDevOf(g.id)),
   };
 }
 

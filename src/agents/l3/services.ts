@@ -7,7 +7,8 @@
 //   - router advertisements: radvd with ra.ts's configuration, its files under
 //     state_path/ra (Neutron's ra_confs), reloaded only when the text changes; IPv6 forwarding
 //     on in the namespace when the router has IPv6 addresses (the kernel then acts as a router:
-//     answers as one and forwards).
+//     answers as one and forwards). An HA router runs radvd only where it is active, and its
+//     IPv6 forwarding is keepalived's notify script's (ha.ts).
 // Every step reads first; a pass over what is already there writes nothing, so an agent restart
 // adopts the running haproxy and radvd. A notification's pass after one of this process that
 // succeeded skips the checks (as the agent trusts its last pass); full syncs look again.
@@ -34,7 +35,7 @@ export interface RouterServicesOptions {
 export class RouterServices {
   readonly raDir: string;
   /** Per router: what this process last made sure of (radvd's text, null: none). */
-  private readonly checked = new Map<string, { radvd: string | null; ipv6Forwarding: boolean }>();
+  private readonly checked = new Map<string, { radvd: string | null; ipv6Forwarding: boolean | null }>();
 
   constructor(private readonly o: RouterServicesOptions) {
     this.raDir = join(o.statePath, RA_DIR);
@@ -52,15 +53,21 @@ export class RouterServices {
 
   /**
    * After the router's links and table are in place: IPv6 forwarding, radvd, the metadata proxy.
-   * `trusted`: the kernel is as this process's last pass left it. Returns the writes made.
+   * `trusted`: the kernel is as this process's last pass left it; `ha`: an HA router, active
+   * here or not, with IPv6 addresses (keepalived's) or not. Returns the writes made.
    */
-  async apply(r: SyncRouter, plan: RouterPlan, trusted: boolean): Promise<number> {
+  async apply(r: SyncRouter, plan: RouterPlan, trusted: boolean, ha: { active: boolean; ipv6: boolean } | null = null): Promise<number> {
     const ns = plan.namespace;
-    const radvd = radvdConfig(r, this.o.ra ?? DEFAULT_RA_OPTIONS);
-    const ipv6 = plan.routerLinks.some((l) => (l.addresses ?? []).some((a) => a.includes(':')));
+    const radvd = ha && !ha.active ? null : radvdConfig(r, this.o.ra ?? DEFAULT_RA_OPTIONS);
     const last = trusted ? this.checked.get(r.id) : undefined;
+    // IPv6 forwarding: on in a router with IPv6 addresses (left on if they go); in an HA router,
+    // on only where it is active (keepalived's notify script switches it at once on a
+    // transition; this pass, which follows every transition, makes sure of it).
+    let forwarding: boolean | null;
+    if (ha) forwarding = ha.active && ha.ipv6;
+    else forwarding = plan.routerLinks.some((l) => (l.addresses ?? []).some((a) => a.includes(':'))) || (last?.ipv6Forwarding ?? null);
     let changes = 0;
-    if (ipv6 && !last?.ipv6Forwarding) changes += await this.ensureIpv6Forwarding(ns);
+    if (forwarding !== null && last?.ipv6Forwarding !== forwarding && (forwarding || ha)) changes += await this.ensureIpv6Forwarding(ns, forwarding);
     if (!last || last.radvd !== radvd) {
       if (radvd === null) {
         if (await stopRadvd(this.raDir, r.id)) changes++;
@@ -76,7 +83,7 @@ export class RouterServices {
       const action = await startRouterMetadataProxy(this.o.metadata, r.id, ns);
       if (action !== 'none') changes++;
     }
-    this.checked.set(r.id, { radvd, ipv6Forwarding: ipv6 || !!last?.ipv6Forwarding });
+    this.checked.set(r.id, { radvd, ipv6Forwarding: forwarding });
     return changes;
   }
 
@@ -92,11 +99,12 @@ export class RouterServices {
     this.checked.delete(routerId);
   }
 
-  private async ensureIpv6Forwarding(ns: string): Promise<number> {
+  private async ensureIpv6Forwarding(ns: string, on: boolean): Promise<number> {
     const key = 'net.ipv6.conf.all.forwarding';
+    const want = on ? '1' : '0';
     const now = await runInNetns(ns, { argv: ['sysctl', '-n', key] }, this.o.exec);
-    if (now.stdout.trim() === '1') return 0;
-    await runInNetns(ns, { argv: ['sysctl', '-qw', `${key}=1`], write: true }, this.o.exec);
+    if (now.stdout.trim() === want) return 0;
+    await runInNetns(ns, { argv: ['sysctl', '-qw', `${key}=${want}`], write: true }, this.o.exec);
     return 1;
   }
 }

@@ -36,7 +36,8 @@ import {
   type Target,
   type Watcher,
 } from '../../dataplane/index.js';
-import { newRpcContext, type RpcBus, type RpcLogger, type RpcServerHandle } from '../../rpc/index.js';
+import { agentRpcContext, RpcRemoteError, type RpcBus, type RpcLogger, type RpcServerHandle } from '../../rpc/index.js';
+import { rpcVersion } from '../rpc-versions.js';
 import { PendingKeys, Reconciler } from '../reconciler.js';
 import { StateReporter } from '../state-reporter.js';
 import {
@@ -135,6 +136,15 @@ export class LinuxBridgeAgent {
   /** The passes' queue: keys 'quick' and 'full', one pass at a time, 'full' every polling_interval. */
   private work: Reconciler<PassKind> | null = null;
   private lastFdbResync = 0;
+  /**
+   * Whether the server answers get_fdb_entries (neutrino's own l2pop resync); null until asked.
+   * Neutron's server has no such method: it pushes a network's whole view to this agent
+   * (add_fdb_entries to its host) when the agent's first ports there go up, or when an
+   * update_device_list carries refresh_tunnels.
+   */
+  private fdbEntriesServed: boolean | null = null;
+  /** The next update_device_list asks for refresh_tunnels: the agent (re)started or was revived, as Neutron's agents ask. */
+  private refreshTunnels = true;
   /** Resolves after the first complete pass. */
   readonly ready: Promise<void>;
   private markReady!: () => void;
@@ -174,6 +184,10 @@ export class LinuxBridgeAgent {
       }),
       // The server lost track of us: everything it knew may be stale, resync it all.
       onRevived: () => {
+        this.refreshTunnels = true;
+        this.reported.clear();
+        // The server may have been replaced meanwhile (Neutron's by neutrino's, or back): ask again.
+        this.fdbEntriesServed = null;
         this.firewall?.resyncAll();
         this.schedule('full', true);
       },
@@ -379,7 +393,11 @@ export class LinuxBridgeAgent {
   }
 
   private call<T>(method: string, args: Record<string, unknown>): Promise<T> {
-    return this.o.bus.call<T>(PLUGIN_TOPIC, method, args, { context: newRpcContext(), timeoutMs: this.o.rpcTimeoutMs ?? 10_000 });
+    return this.o.bus.call<T>(PLUGIN_TOPIC, method, args, {
+      context: agentRpcContext(),
+      version: rpcVersion(method),
+      timeoutMs: this.o.rpcTimeoutMs ?? 10_000,
+    });
   }
 
   /**
@@ -540,9 +558,20 @@ export class LinuxBridgeAgent {
     for (const n of this.fdbSynced) if (!nets.has(n)) this.fdbSynced.delete(n);
     const resyncAll = Date.now() - this.lastFdbResync > (o.fdbResyncInterval ?? 30) * 1000;
     const load = [...nets.keys()].filter((n) => resyncAll || !this.fdbSynced.has(n));
-    if (load.length) {
+    if (load.length && this.fdbEntriesServed !== false) {
       // Fanouts heard while the call is out are applied again over its answer (see FdbView).
-      await this.fdb.load(load, () => this.call<Record<string, NetworkFdb>>('get_fdb_entries', { host: o.host, network_ids: load }));
+      await this.fdb
+        .load(load, () => this.call<Record<string, NetworkFdb>>('get_fdb_entries', { host: o.host, network_ids: load }))
+        .then(
+          () => (this.fdbEntriesServed = true),
+          (err: unknown) => {
+            if (!(err instanceof RpcRemoteError && err.remoteType === 'NoSuchMethod')) throw err;
+            this.fdbEntriesServed = false;
+            o.logger.info({}, "the server has no get_fdb_entries (Neutron's): l2population entries come from its pushes");
+          },
+        );
+    }
+    if (load.length) {
       for (const n of load) this.fdbSynced.add(n);
       if (resyncAll) this.lastFdbResync = Date.now();
     }
@@ -579,12 +608,15 @@ export class LinuxBridgeAgent {
     }
     const down = [...gone, ...adminDown];
     if (up.length || down.length) {
+      const refresh = this.refreshTunnels && up.length > 0;
       const r = await this.call<{ failed_devices_up?: string[]; failed_devices_down?: string[] }>('update_device_list', {
         devices_up: up,
         devices_down: down,
         agent_id: this.agentId,
         host: this.o.host,
+        refresh_tunnels: refresh,
       });
+      if (refresh) this.refreshTunnels = false;
       const failed = new Set([...(r?.failed_devices_up ?? []), ...(r?.failed_devices_down ?? [])]);
       for (const t of up) if (!failed.has(t)) this.reported.set(t, 'up');
       for (const t of adminDown) if (!failed.has(t)) this.reported.set(t, 'down');

@@ -208,7 +208,9 @@ export class SecurityGroupFirewall {
   }
 
   private async fetch(devices: string[], all: boolean): Promise<void> {
-    const info = await this.o.call<SecurityGroupInfo>('security_group_info_for_devices', { devices });
+    // call_version 1.3: Neutron's server then gives remote group members as [ip, mac] pairs (below
+    // 1.3 it logs a version mismatch and sends bare addresses).
+    const info = await this.o.call<SecurityGroupInfo>('security_group_info_for_devices', { devices, call_version: '1.3' });
     const got = new Map<string, FirewallPort>();
     for (const p of Object.values(info?.devices ?? {})) if (p && typeof p.device === 'string') got.set(p.device, p);
     // What did not change keeps its identity: the renderer reuses a port's text by it.

@@ -8,8 +8,15 @@ import type { Db } from '../../db/connection.js';
 import { BOOL_COLUMN } from '../../definitions/common.js';
 import type { ResourceDef } from '../../core/definition.js';
 
-/** attribute name -> column, with a converter from the API value to the stored value. */
-export type ColumnMap = Record<string, { column: string; toDb?: (v: unknown) => unknown }>;
+/**
+ * attribute name -> column, with a converter from the API value to the stored value. `expr`,
+ * when given, is the SQL that filters and sorts use instead of the column (a value kept in
+ * another table); `column` then only names it.
+ */
+export type ColumnMap = Record<string, { column: string; toDb?: (v: unknown) => unknown; expr?: (table: string) => Expression<unknown> }>;
+
+type ColumnSpec = ColumnMap[string];
+const refOf = (table: string, m: ColumnSpec): Expression<unknown> => (m.expr ? m.expr(table) : sql.ref(`${table}.${m.column}`));
 
 export const boolColumn = (column: string) => ({ column, toDb: BOOL_COLUMN.toDb! });
 
@@ -49,7 +56,7 @@ export function applyColumnFilters<QB extends AnyQB>(
       continue;
     }
     const vals = values.map((v) => (m.toDb ? m.toDb(v) : v));
-    qb = qb.where(sql.ref(`${table}.${m.column}`), 'in', vals) as QB;
+    qb = (m.expr ? qb.where(sql<SqlBool>`${m.expr(table)} in (${sql.join(vals)})`) : qb.where(sql.ref(`${table}.${m.column}`), 'in', vals)) as QB;
   }
   return { qb, rest };
 }
@@ -79,27 +86,31 @@ export async function applySortAndPage<QB extends AnyQB>(
   q: ListQuery,
   notFoundType: string,
 ): Promise<QB> {
-  const sorts: Array<[string, boolean]> = q.sorts.filter(([attr]) => map[attr]).map(([attr, asc]) => [map[attr]!.column, q.pageReverse ? !asc : asc]);
-  if (!sorts.some(([c]) => c === 'id')) sorts.push(['id', !q.pageReverse]);
+  const sorts: Array<{ key: string; ref: Expression<unknown>; asc: boolean }> = q.sorts
+    .filter(([attr]) => map[attr])
+    .map(([attr, asc]) => ({ key: attr, ref: refOf(table, map[attr]!), asc: q.pageReverse ? !asc : asc }));
+  if (!sorts.some((s) => s.key === 'id')) sorts.push({ key: 'id', ref: sql.ref(`${table}.id`), asc: !q.pageReverse });
   if (q.marker) {
-    const markerRow = (await untyped(db).selectFrom(table).selectAll().where('id', '=', q.marker).executeTakeFirst()) as
-      | Record<string, unknown>
-      | undefined;
+    // The marker's value of each sort key, read with the same expressions.
+    const markerRow = (await untyped(db)
+      .selectFrom(table)
+      .select(sorts.map((s, i) => sql`${s.ref}`.as(`k${i}`)))
+      .where(sql.ref(`${table}.id`), '=', q.marker)
+      .executeTakeFirst()) as Record<string, unknown> | undefined;
     if (!markerRow) throw notFound(notFoundType, `Marker ${q.marker} could not be found.`);
     // (k1 > m1) or (k1 = m1 and k2 > m2) or ...
     const ors: Expression<SqlBool>[] = [];
     for (let i = 0; i < sorts.length; i++) {
       const parts: Expression<SqlBool>[] = [];
-      for (let j = 0; j < i; j++) parts.push(sql<SqlBool>`${sql.ref(`${table}.${sorts[j]![0]}`)} = ${markerRow[sorts[j]![0]]}`);
-      const [col, asc] = sorts[i]!;
-      parts.push(
-        asc ? sql<SqlBool>`${sql.ref(`${table}.${col}`)} > ${markerRow[col]}` : sql<SqlBool>`${sql.ref(`${table}.${col}`)} < ${markerRow[col]}`,
-      );
+      for (let j = 0; j < i; j++) parts.push(sql<SqlBool>`${sorts[j]!.ref} = ${markerRow[`k${j}`]}`);
+      const { ref, asc } = sorts[i]!;
+      const m = markerRow[`k${i}`];
+      parts.push(asc ? sql<SqlBool>`${ref} > ${m}` : sql<SqlBool>`${ref} < ${m}`);
       ors.push(sql<SqlBool>`(${sql.join(parts, sql` and `)})`);
     }
     qb = qb.where(sql<SqlBool>`(${sql.join(ors, sql` or `)})`) as QB;
   }
-  for (const [col, asc] of sorts) qb = qb.orderBy(sql.ref(`${table}.${col}`), asc ? 'asc' : 'desc') as QB;
+  for (const { ref, asc } of sorts) qb = qb.orderBy(ref, asc ? 'asc' : 'desc') as QB;
   if (q.limit) qb = qb.limit(q.limit) as QB;
   return qb;
 }

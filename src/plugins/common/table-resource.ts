@@ -50,6 +50,8 @@ export interface TableResourceSpec {
   /** The resource's 404 (RouterNotFound, …); also raised for an unknown pagination marker. */
   notFound: (id: string) => Error;
   visibility?: Visibility;
+  /** Filter and sort keys beyond the definition's columns (values kept in other tables). */
+  columns?: ColumnMap;
 }
 
 export abstract class TableResource<T extends TableName> implements ResourceHandler {
@@ -66,7 +68,7 @@ export abstract class TableResource<T extends TableName> implements ResourceHand
     this.def = spec.def;
     this.db = spec.db;
     this.table = tableOf(spec.def) as T;
-    this.columns = columnsOf(spec.def);
+    this.columns = spec.columns ? { ...columnsOf(spec.def), ...spec.columns } : columnsOf(spec.def);
     this.visibility = spec.visibility ?? 'project';
     this.notFoundError = spec.notFound;
   }

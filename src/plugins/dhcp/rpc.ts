@@ -1,13 +1,14 @@
 // The server side of the DHCP agents' calls (Neutron's DhcpRpcCallback), on topic 'q-plugin':
 //   get_active_networks_info(host)          the networks this host's agent serves, whole
-//   get_network_info(network_id)            one network with its subnets and ports
+//   get_network_info(network_id, host)      one network with its subnets and ports
 //   create_dhcp_port(port, host)            the agent's port on a network (device_owner network:dhcp)
 //   update_dhcp_port(port_id, port, host)   e.g. its fixed IPs after a subnet was added
 //   release_dhcp_port(network_id, device_id, host)
 //   dhcp_ready_on_ports(port_ids)           accepted (port status belongs to the L2 side here)
 // A network is returned as its API dict whose `subnets` are the subnet dicts and with `ports`
 // (API dicts: fixed_ips, mac_address, extra_dhcp_opts, …) and `non_local_subnets` added, as
-// Neutron's get_network_info returns it. Ports are written through the ports' API controller
+// Neutron's get_network_info returns it (on a routed network, `subnets` are those of the
+// segments the agent's host reaches and `non_local_subnets` the others'). Ports are written through the ports' API controller
 // with an admin context, so they get the same defaults, validation and notifications as API ones.
 import type { ListQuery } from '../../core/list-query.js';
 import type { Rec, ResourceHandler } from '../../core/resource.js';
@@ -16,6 +17,7 @@ import type { Db } from '../../db/connection.js';
 import type { RpcContext, RpcHandlers } from '../../rpc/index.js';
 import { autoScheduleForAgent, dhcpAgentOfHost, type SchedulerOptions } from './scheduler.js';
 import { DEVICE_OWNER_DHCP } from '../../core/wire.js';
+import { hostSegments } from '../ml2/routed-subnets.js';
 
 /** What the RPC handlers need of the ports' API controller (CollectionController fits). */
 export interface PortWriter {
@@ -43,8 +45,28 @@ function adminOf(ctx: RpcContext | undefined): RequestContext {
 
 const CHUNK = 500;
 
+/**
+ * A routed network's subnets as the agent on `host` sees them (Neutron's get_network_info): those
+ * on the segments the host reaches are its `subnets`, the other segments' its `non_local_subnets`,
+ * subnets on no segment neither. A network without segment subnets is left whole.
+ */
+async function localSubnets(
+  db: Db,
+  networkId: string,
+  subnets: Rec[],
+  host: string | undefined,
+): Promise<{ subnets: Rec[]; non_local_subnets: Rec[] }> {
+  const onSegments = subnets.filter((s) => typeof s.segment_id === 'string');
+  if (!onSegments.length) return { subnets, non_local_subnets: [] };
+  const reachable = host ? await hostSegments(db.reader, networkId, host) : new Set<string>();
+  return {
+    subnets: onSegments.filter((s) => reachable.has(s.segment_id as string)),
+    non_local_subnets: onSegments.filter((s) => !reachable.has(s.segment_id as string)),
+  };
+}
+
 /** Networks by id, each with its subnets and ports: three list queries per chunk of networks. */
-export async function networkInfos(d: DhcpRpcDeps, ctx: RequestContext, ids: string[]): Promise<Rec[]> {
+export async function networkInfos(d: DhcpRpcDeps, ctx: RequestContext, ids: string[], host?: string): Promise<Rec[]> {
   const out: Rec[] = [];
   for (let i = 0; i < ids.length; i += CHUNK) {
     const part = ids.slice(i, i + CHUNK);
@@ -66,7 +88,15 @@ export async function networkInfos(d: DhcpRpcDeps, ctx: RequestContext, ids: str
     const s = by(subnets);
     const p = by(ports);
     for (const n of nets) {
-      out.push({ ...n, subnets: s.get(n.id as string) ?? [], non_local_subnets: [], ports: p.get(n.id as string) ?? [] });
+      const local = await localSubnets(d.db, n.id as string, s.get(n.id as string) ?? [], host);
+      // Sorted by id as Neutron's: the agent's dnsmasq tags follow the order.
+      const byId = (a: Rec, b: Rec) => ((a.id as string) < (b.id as string) ? -1 : (a.id as string) > (b.id as string) ? 1 : 0);
+      out.push({
+        ...n,
+        subnets: local.subnets.sort(byId),
+        non_local_subnets: local.non_local_subnets.sort(byId),
+        ports: p.get(n.id as string) ?? [],
+      });
     }
   }
   return out;
@@ -87,14 +117,14 @@ export function dhcpRpcHandlers(d: DhcpRpcDeps): RpcHandlers {
       // A disabled agent serves nothing (Neutron's list_active_networks_on_active_dhcp_agent).
       if (!agent || !Number(agent.admin_state_up)) return [];
       const ids = await autoScheduleForAgent(d.db, agent, d.scheduler);
-      const nets = await networkInfos(d, adminOf(ctx), ids);
+      const nets = await networkInfos(d, adminOf(ctx), ids, args.host);
       return nets.filter((n) => n.admin_state_up !== false);
     },
 
-    async get_network_info(ctx: RpcContext, args: { network_id?: string }): Promise<Rec | null> {
+    async get_network_info(ctx: RpcContext, args: { network_id?: string; host?: string }): Promise<Rec | null> {
       if (!args?.network_id) throw new Error('get_network_info needs network_id');
       // Neutron returns None for a network that is gone: the agent then disables it.
-      return (await networkInfos(d, adminOf(ctx), [args.network_id]))[0] ?? null;
+      return (await networkInfos(d, adminOf(ctx), [args.network_id], args.host))[0] ?? null;
     },
 
     async create_dhcp_port(ctx: RpcContext, args: { port?: unknown; host?: string }): Promise<Rec | null> {

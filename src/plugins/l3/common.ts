@@ -37,10 +37,17 @@ export interface L3Settings {
   enableSnatByDefault: boolean;
   /** [DEFAULT] default_availability_zones: the hints of routers created without any. */
   defaultAvailabilityZones: readonly string[];
+  /** [DEFAULT] enable_default_route_ecmp: the value of routers created without it. */
+  enableDefaultRouteEcmp: boolean;
 }
 
 /** Neutron's defaults of [DEFAULT] max_routes, enable_snat_by_default and default_availability_zones. */
-export const defaultL3Settings = (): L3Settings => ({ maxRoutes: 30, enableSnatByDefault: true, defaultAvailabilityZones: [] });
+export const defaultL3Settings = (): L3Settings => ({
+  maxRoutes: 30,
+  enableSnatByDefault: true,
+  defaultAvailabilityZones: [],
+  enableDefaultRouteEcmp: false,
+});
 
 export interface L3Context {
   m: Ml2Context;

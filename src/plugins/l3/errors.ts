@@ -98,3 +98,19 @@ export const ipAddressChangeNotAllowed = (portId: string) =>
 /** l3_ext_ha_mode's migration rule: `ha` changes only on a router set down first. */
 export const haChangeNeedsDisabledRouter = () =>
   badResource('router', 'Cannot change HA attribute of active routers. Please set router admin_state_up to False prior to upgrade');
+
+// external-gateway-multihoming (neutron_lib/exceptions/l3_ext_gw_multihoming.py). Neutron lets
+// them through as 500s with its message alone; here they are the request's fault (400), with the
+// reason Neutron computes appended.
+export const unableToAddExtraGateways = (routerId: string, reason: string) =>
+  new NeutronError(400, 'UnableToAddExtraGateways', `Unable to add extra gateways to a router ${routerId}: ${reason}`);
+
+export const unableToRemoveGateways = (routerId: string, reason: string) =>
+  new NeutronError(400, 'UnableToRemoveGateways', `Unable to remove extra gateways from a router ${routerId}: ${reason}`);
+
+export const unableToMatchGateways = (routerId: string, reason: string) =>
+  new NeutronError(
+    400,
+    'UnableToMatchGateways',
+    `Unable to match a requested gateway port to existing gateway ports for router ${routerId}: ${reason}`,
+  );

@@ -46,6 +46,8 @@ const ROUTER_ALIASES = [
   'l3-ha',
   'l3-port-ip-change-not-allowed',
   'router_availability_zone',
+  'external-gateway-multihoming',
+  'enable-default-route-ecmp',
 ];
 
 /**
@@ -115,6 +117,7 @@ export const routerPlugin: PluginDefinition = {
         ...defaultL3Settings(),
         maxRoutes: cfg.DEFAULT.max_routes,
         enableSnatByDefault: cfg.DEFAULT.enable_snat_by_default,
+        enableDefaultRouteEcmp: cfg.DEFAULT.enable_default_route_ecmp,
         defaultAvailabilityZones: [...cfg.DEFAULT.default_availability_zones],
       },
     };

@@ -50,6 +50,7 @@ import { portNotFound } from '../ml2/errors.js';
 import { createServicePort, deleteServicePort, l3Transaction, noteServicePortUpdate } from './port-events.js';
 import { effectiveHints, fillAvailabilityZones, parseHints, validateAvailabilityZones } from '../agents/availability-zones.js';
 import { DEVICE_OWNER_HA_REPLICATED_INT, DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_ROUTER_INTF } from '../../core/wire.js';
+import { RouterGateways, gatewayInfoOf, gatewayPortsOf } from './gateways.js';
 
 /** A router's interface ports' device_owner (l3_hamode_db's _get_device_owner): HA routers' are replicated. */
 export const interfaceOwnerOf = (router: { ha?: unknown }) => (Number(router.ha) ? DEVICE_OWNER_HA_REPLICATED_INT : DEVICE_OWNER_ROUTER_INTF);
@@ -114,10 +115,12 @@ async function addRouterPort(tx: Tx, routerId: string, portId: string, portType:
 /** Non-admins see their own project's routers (the default scope). */
 export class RouterHandler extends TableResource<'routers'> {
   private readonly ips: PortIpAllocator;
+  private readonly gateways: RouterGateways;
 
   constructor(private readonly l3: L3Context) {
     super({ def: routerDef, db: l3.m.db, notFound: routerNotFound });
     this.ips = new PortIpAllocator(l3.m);
+    this.gateways = new RouterGateways(l3, this);
   }
 
   // ---- reads ---------------------------------------------------------------------------------
@@ -128,14 +131,8 @@ export class RouterHandler extends TableResource<'routers'> {
 
   async toDicts(db: Reader, rows: RouterTable[]): Promise<Rec[]> {
     const ids = rows.map((r) => r.id);
-    const gwPorts = new Map(
-      (
-        await loadPorts(
-          db,
-          rows.map((r) => r.gw_port_id).filter((p): p is string => !!p),
-        )
-      ).map((p) => [p.id, p]),
-    );
+    const gateways = await gatewayPortsOf(db, rows);
+    const gwPorts = new Map([...gateways.values()].flat().map((p) => [p.id, p]));
     const routes = new Map<string, Route[]>();
     if (ids.length) {
       for (const r of await db.selectFrom('router_routes').selectAll().where('router_id', 'in', ids).execute()) {
@@ -159,6 +156,8 @@ export class RouterHandler extends TableResource<'routers'> {
               enable_snat: i2b(row.enable_snat),
             }
           : null,
+        external_gateways: (gateways.get(row.id) ?? []).map(gatewayInfoOf),
+        enable_default_route_ecmp: i2b(row.enable_default_route_ecmp),
         routes: sortRoutes(routes.get(row.id) ?? []),
         availability_zone_hints: parseHints(row.availability_zone_hints),
         ha: i2b(row.ha),
@@ -174,13 +173,13 @@ export class RouterHandler extends TableResource<'routers'> {
   }
 
   /** `router` after_* events (Neutron publishes ROUTER AFTER_*); the topology page listens. */
-  private async published(ctx: RequestContext, event: string, before: Rec | null, after: Rec | null): Promise<void> {
+  async published(ctx: RequestContext, event: string, before: Rec | null, after: Rec | null): Promise<void> {
     const id = (after ?? before)!.id as string;
     await this.l3.m.callbacks.publish('router', event, { context: ctx, resourceId: id, before, after });
   }
 
   /** Schedules and notifies after a committed change (never fails the request that made it). */
-  private async changed(ctx: RequestContext, ids: string[]): Promise<void> {
+  async changed(ctx: RequestContext, ids: string[]): Promise<void> {
     if (this.l3.scheduler && ids.length) await this.l3.scheduler.routersUpdated(ctx, ids);
   }
 
@@ -222,6 +221,9 @@ export class RouterHandler extends TableResource<'routers'> {
           ha_vr_id: null,
           flavor_id: RouterProviders.flavorOf(body),
           enable_ndp_proxy: 0,
+          enable_default_route_ecmp: b2i(
+            typeof body.enable_default_route_ecmp === 'boolean' ? body.enable_default_route_ecmp : this.l3.settings.enableDefaultRouteEcmp,
+          ),
           description: body.description as string,
           revision_number: 0,
           created_at: now,
@@ -251,7 +253,7 @@ export class RouterHandler extends TableResource<'routers'> {
   }
 
   /** The router's row, locked for the rest of the transaction. */
-  private async lockRouter(tx: Tx, id: string): Promise<RouterTable> {
+  async lockRouter(tx: Tx, id: string): Promise<RouterTable> {
     const row = await forUpdate(this.db, tx.selectFrom('routers').selectAll().where('id', '=', id)).executeTakeFirst();
     if (!row) throw routerNotFound(id);
     return row;
@@ -289,6 +291,7 @@ export class RouterHandler extends TableResource<'routers'> {
     if ('name' in body) set.name = body.name as string;
     if ('description' in body) set.description = body.description as string;
     if ('admin_state_up' in body) set.admin_state_up = b2i(body.admin_state_up as boolean);
+    if (typeof body.enable_default_route_ecmp === 'boolean') set.enable_default_route_ecmp = b2i(body.enable_default_route_ecmp);
     if (this.l3.ha && typeof body.ha === 'boolean' && b2i(body.ha) !== Number(row.ha)) {
       // _validate_migration: only a router that is (or is being set) down changes `ha`.
       if (set.admin_state_up ?? Number(row.admin_state_up)) throw haChangeNeedsDisabledRouter();
@@ -337,7 +340,7 @@ export class RouterHandler extends TableResource<'routers'> {
 
   // ---- gateway (l3_db._update_router_gw_info with l3_gwmode_db's enable_snat) ---------------
 
-  private async updateGateway(tx: Tx, ctx: RequestContext, row: RouterTable, info: GatewayInfo | null): Promise<void> {
+  async updateGateway(tx: Tx, ctx: RequestContext, row: RouterTable, info: GatewayInfo | null): Promise<void> {
     const enableSnat = info && info.enable_snat !== undefined ? info.enable_snat : this.l3.settings.enableSnatByDefault;
     await tx
       .updateTable('routers')
@@ -350,41 +353,65 @@ export class RouterHandler extends TableResource<'routers'> {
     const ipChange = externalIpChange(gwPort, extIps);
     const networkId = await this.validateGatewayInfo(tx, ctx, info, extIps, row, gwPort);
     if (gwPort && ipChange && gwPort.network_id === networkId) {
-      await lockNetwork(this.l3.m, tx, networkId);
-      await noteServicePortUpdate(this.l3, tx, gwPort.id);
-      const subnets = await this.l3.subnets.subnetsOf(tx, networkId);
-      const fixed = await this.ips.allocate(tx, networkId, subnets, extIps, gwPort.mac_address, DEVICE_OWNER_ROUTER_GW, gwPort.fixed_ips);
-      await this.ips.replace(tx, gwPort.id, networkId, gwPort.fixed_ips, fixed);
-      await tx
-        .updateTable('ports')
-        .set((eb) => ({ revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
-        .where('id', '=', gwPort.id)
-        .execute();
+      await this.changeGatewayIps(tx, gwPort, extIps);
       return;
     }
     if (gwPort && gwPort.network_id !== networkId) {
       await this.deleteGatewayPort(tx, row);
     }
     if (networkId && (!gwPort || gwPort.network_id !== networkId)) {
-      const subnets = await networkSubnets(tx, networkId);
-      await this.checkDuplicateSubnets(tx, row.id, subnets);
-      const port = await createServicePort(this.l3, tx, {
-        project_id: '',
-        network_id: networkId,
-        fixed_ips: extIps.length ? extIps : NOT_SPECIFIED,
-        device_id: row.id,
-        device_owner: DEVICE_OWNER_ROUTER_GW,
-        admin_state_up: true,
-        name: '',
-      });
-      await addRouterPort(tx, row.id, port.id as string, DEVICE_OWNER_ROUTER_GW);
-      await tx
-        .updateTable('routers')
-        .set({ gw_port_id: port.id as string })
-        .where('id', '=', row.id)
-        .execute();
-      row.gw_port_id = port.id as string;
+      const port = await this.createGatewayPort(tx, row, networkId, extIps);
+      await tx.updateTable('routers').set({ gw_port_id: port.id }).where('id', '=', row.id).execute();
+      row.gw_port_id = port.id;
     }
+    if (!row.gw_port_id) {
+      // Multihoming: with the first gateway gone, the next one (the oldest) takes its place.
+      const next = (await gatewayPortsOf(tx, [row])).get(row.id)?.[0];
+      if (next) {
+        await tx.updateTable('routers').set({ gw_port_id: next.id }).where('id', '=', row.id).execute();
+        row.gw_port_id = next.id;
+      }
+    }
+  }
+
+  /** A gateway port of the router on the network (the first or a further one). */
+  async createGatewayPort(tx: Tx, row: RouterTable, networkId: string, extIps: GatewayInfo['external_fixed_ips'] & object): Promise<PortInfo> {
+    const subnets = await networkSubnets(tx, networkId);
+    await this.checkDuplicateSubnets(tx, row.id, subnets, true);
+    const port = await createServicePort(this.l3, tx, {
+      project_id: '',
+      network_id: networkId,
+      fixed_ips: extIps.length ? extIps : NOT_SPECIFIED,
+      device_id: row.id,
+      device_owner: DEVICE_OWNER_ROUTER_GW,
+      admin_state_up: true,
+      name: '',
+    });
+    await addRouterPort(tx, row.id, port.id as string, DEVICE_OWNER_ROUTER_GW);
+    return {
+      id: port.id as string,
+      network_id: networkId,
+      project_id: '',
+      device_id: row.id,
+      device_owner: DEVICE_OWNER_ROUTER_GW,
+      mac_address: port.mac_address as string,
+      fixed_ips: port.fixed_ips as FixedIp[],
+    };
+  }
+
+  /** A gateway port's addresses become those asked for (kept where they already match). */
+  async changeGatewayIps(tx: Tx, gwPort: PortInfo, extIps: Array<{ subnet_id?: string; ip_address?: string }>): Promise<void> {
+    const networkId = gwPort.network_id;
+    await lockNetwork(this.l3.m, tx, networkId);
+    await noteServicePortUpdate(this.l3, tx, gwPort.id);
+    const subnets = await this.l3.subnets.subnetsOf(tx, networkId);
+    const fixed = await this.ips.allocate(tx, networkId, subnets, extIps, gwPort.mac_address, DEVICE_OWNER_ROUTER_GW, gwPort.fixed_ips);
+    await this.ips.replace(tx, gwPort.id, networkId, gwPort.fixed_ips, fixed);
+    await tx
+      .updateTable('ports')
+      .set((eb) => ({ revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
+      .where('id', '=', gwPort.id)
+      .execute();
   }
 
   /** _validate_gw_info: the network is visible and external, no fixed IP is a subnet's gateway. */
@@ -397,19 +424,7 @@ export class RouterHandler extends TableResource<'routers'> {
     gwPort: PortInfo | null,
   ): Promise<string | null> {
     const networkId = info ? info.network_id : null;
-    let gwSubnets: SubnetRow[] = [];
-    if (networkId) {
-      const net = await visibleNetwork(tx, ctx, networkId);
-      if (!net.external) throw badResource('router', `Network ${networkId} is not an external network`);
-      gwSubnets = await networkSubnets(tx, networkId);
-      for (const ip of extIps) {
-        for (const s of gwSubnets) {
-          if (s.gateway_ip && ip.ip_address !== undefined && sameIp(ip.ip_address, s.gateway_ip)) {
-            throw badResource('router', `External IP ${ip.ip_address} is the same as the gateway IP`);
-          }
-        }
-      }
-    }
+    const gwSubnets = networkId ? await this.checkGatewayNetwork(tx, ctx, networkId, extIps) : [];
     const routes = await this.routesOf(tx, row.id);
     if (!routes.length) return networkId;
     // The routes must stay valid with the new gateway: every port but the gateway's, plus the
@@ -419,6 +434,21 @@ export class RouterHandler extends TableResource<'routers'> {
     for (const s of gwSubnets) cidrs.push(s.cidr);
     this.validateRoutes(row.id, routes, cidrs, addresses);
     return networkId;
+  }
+
+  /** The network part of _validate_gw_info: visible, external, no fixed IP a subnet's gateway. Its subnets. */
+  async checkGatewayNetwork(tx: Tx, ctx: RequestContext, networkId: string, extIps: Array<{ ip_address?: string }>): Promise<SubnetRow[]> {
+    const net = await visibleNetwork(tx, ctx, networkId);
+    if (!net.external) throw badResource('router', `Network ${networkId} is not an external network`);
+    const gwSubnets = await networkSubnets(tx, networkId);
+    for (const ip of extIps) {
+      for (const s of gwSubnets) {
+        if (s.gateway_ip && ip.ip_address !== undefined && sameIp(ip.ip_address, s.gateway_ip)) {
+          throw badResource('router', `External IP ${ip.ip_address} is the same as the gateway IP`);
+        }
+      }
+    }
+    return gwSubnets;
   }
 
   private async deleteGatewayPort(tx: Tx, row: RouterTable): Promise<void> {
@@ -441,14 +471,21 @@ export class RouterHandler extends TableResource<'routers'> {
   }
 
   /** _check_for_dup_router_subnets: no second port on a subnet, no overlapping CIDRs. */
-  private async checkDuplicateSubnets(tx: Tx, routerId: string, newSubnets: SubnetRow[]): Promise<void> {
+  async checkDuplicateSubnets(tx: Tx, routerId: string, newSubnets: SubnetRow[], forGateway = false): Promise<void> {
     const newIds = new Set(newSubnets.map((s) => s.id));
     const routerSubnets: string[] = [];
+    // A further gateway on an external network the router has a gateway on already overlaps
+    // nothing (multihoming's _check_for_dup_router_subnets); any other overlap still counts.
+    const extSubnets = new Set<string>();
     for (const p of await this.routerPorts(tx, routerId)) {
+      const gw = p.device_owner === DEVICE_OWNER_ROUTER_GW;
       for (const ip of p.fixed_ips) {
-        if (newIds.has(ip.subnet_id)) throw badResource('router', `Router already has a port on subnet ${ip.subnet_id}`);
-        if (p.device_owner === DEVICE_OWNER_ROUTER_GW) {
-          for (const s of await networkSubnets(tx, p.network_id)) routerSubnets.push(s.id);
+        if (newIds.has(ip.subnet_id) && !(gw && forGateway)) throw badResource('router', `Router already has a port on subnet ${ip.subnet_id}`);
+        if (gw) {
+          for (const s of await networkSubnets(tx, p.network_id)) {
+            routerSubnets.push(s.id);
+            extSubnets.add(s.id);
+          }
         } else {
           routerSubnets.push(ip.subnet_id);
         }
@@ -456,6 +493,7 @@ export class RouterHandler extends TableResource<'routers'> {
     }
     for (const sub of await loadSubnets(tx, [...new Set(routerSubnets)])) {
       for (const s of newSubnets) {
+        if (forGateway && extSubnets.has(s.id)) continue;
         if (cidrsOverlap(s.cidr, sub.cidr)) {
           throw badResource('router', `Cidr ${s.cidr} of subnet ${s.id} overlaps with cidr ${sub.cidr} of subnet ${sub.id}`);
         }
@@ -480,6 +518,10 @@ export class RouterHandler extends TableResource<'routers'> {
         return this.changeExtraRoutes(ctx, id, body, 'add');
       case 'remove_extraroutes':
         return this.changeExtraRoutes(ctx, id, body, 'remove');
+      case 'add_external_gateways':
+      case 'update_external_gateways':
+      case 'remove_external_gateways':
+        return this.gateways.act(ctx, id, name, body);
       default:
         throw new Error(`router action ${name} is not declared`);
     }

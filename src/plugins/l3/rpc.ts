@@ -17,7 +17,7 @@ import type { PortHandler } from '../ml2/ports.js';
 import type { FloatingIpHandler } from './floatingips.js';
 import type { RouterHandler } from './routers.js';
 import type { RouterHa } from './ha.js';
-import { INTERFACE_KEY, routerSyncData, syncPorts } from './sync-data.js';
+import { EXTRA_GW_PORTS_KEY, INTERFACE_KEY, routerSyncData, syncPorts } from './sync-data.js';
 import { VIF_TYPE_BINDING_FAILED, VIF_TYPE_UNBOUND } from '../../core/wire.js';
 
 /** neutron_lib.plugins.constants CORE and L3: what get_service_plugin_list names. */
@@ -64,7 +64,11 @@ export function l3RpcHandlers(d: L3RpcDeps): RpcHandlers {
     for (const r of routers) {
       // An HA router's ports follow its active instance (update_ha_routers_states).
       if (r.ha === true) continue;
-      for (const p of [r.gw_port as Rec | undefined, ...((r[INTERFACE_KEY] as Rec[] | undefined) ?? [])]) {
+      for (const p of [
+        r.gw_port as Rec | undefined,
+        ...((r[EXTRA_GW_PORTS_KEY] as Rec[] | undefined) ?? []),
+        ...((r[INTERFACE_KEY] as Rec[] | undefined) ?? []),
+      ]) {
         if (!p) continue;
         const bound = p['binding:host_id'] as string;
         const failed = p['binding:vif_type'] === VIF_TYPE_BINDING_FAILED || p['binding:vif_type'] === VIF_TYPE_UNBOUND;

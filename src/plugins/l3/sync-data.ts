@@ -1,6 +1,7 @@
 // What an L3 agent needs to build its routers (Neutron's L3_NAT_dbonly_mixin.get_sync_data): each
 // router's API dict with `gw_port_id`, its gateway port (`gw_port`) and top-level `enable_snat`,
-// its interfaces (`_interfaces`) and floating IPs (`_floatingips`, each with the address scope of
+// its further gateway ports (`_extra_gw_ports`, external-gateway-multihoming: not Neutron's, whose
+// L3 agent has no multihoming), its interfaces (`_interfaces`) and floating IPs (`_floatingips`, each with the address scope of
 // its fixed IP). Every port carries `subnets` (those of its fixed IPs: cidr, gateway, DNS, RA mode,
 // pool), `extra_subnets` (the network's others), `address_scopes` per IP version, `mtu`, and the
 // prefix length of each fixed IP.
@@ -12,11 +13,13 @@ import { idChunks, whereIdIn } from '../common/list-sql.js';
 import type { PortHandler } from '../ml2/ports.js';
 import type { FloatingIpHandler } from './floatingips.js';
 import type { RouterHandler } from './routers.js';
-import { DEVICE_OWNER_HA_REPLICATED_INT, DEVICE_OWNER_ROUTER_INTF } from '../../core/wire.js';
+import { DEVICE_OWNER_HA_REPLICATED_INT, DEVICE_OWNER_ROUTER_GW, DEVICE_OWNER_ROUTER_INTF } from '../../core/wire.js';
 
 /** neutron_lib.constants INTERFACE_KEY and FLOATINGIP_KEY. */
 export const INTERFACE_KEY = '_interfaces';
 export const FLOATINGIP_KEY = '_floatingips';
+/** A router's gateway ports other than gw_port, oldest first. */
+export const EXTRA_GW_PORTS_KEY = '_extra_gw_ports';
 /** The interface owners an agent builds (Neutron's _get_sync_interfaces default). */
 const SYNC_INTERFACE_OWNERS = [DEVICE_OWNER_ROUTER_INTF, DEVICE_OWNER_HA_REPLICATED_INT];
 
@@ -58,6 +61,7 @@ export async function routerSyncData(d: SyncDeps, routerIds: string[] | null, ac
 
   // The ports: gateways and interfaces, as the core plugin shows them to an admin.
   const interfaces: Array<{ port_id: string; router_id: string }> = [];
+  const extraGateways: Array<{ port_id: string; router_id: string }> = [];
   const fipRows: FloatingIpTable[] = [];
   for (const part of idChunks(d.db, ids)) {
     interfaces.push(
@@ -65,9 +69,16 @@ export async function routerSyncData(d: SyncDeps, routerIds: string[] | null, ac
         .where('port_type', 'in', SYNC_INTERFACE_OWNERS)
         .execute()),
     );
+    extraGateways.push(
+      ...(await whereIdIn(d.db, db.selectFrom('router_ports').select(['port_id', 'router_id']), 'router_id', part)
+        .where('port_type', '=', DEVICE_OWNER_ROUTER_GW)
+        .execute()),
+    );
     fipRows.push(...(await whereIdIn(d.db, db.selectFrom('floatingips').selectAll(), 'router_id', part).orderBy('id').execute()));
   }
-  const portIds = [...rows.map((r) => r.gw_port_id).filter((p): p is string => !!p), ...interfaces.map((i) => i.port_id)];
+  const primaries = new Set(rows.map((r) => r.gw_port_id).filter((p): p is string => !!p));
+  const extras = extraGateways.filter((g) => !primaries.has(g.port_id));
+  const portIds = [...primaries, ...interfaces.map((i) => i.port_id), ...extras.map((g) => g.port_id)];
   const ports = new Map<string, Rec>();
   for (const part of idChunks(d.db, portIds)) {
     const q = whereIdIn(d.db, db.selectFrom('ports').selectAll(), 'id', part).orderBy('created_at').orderBy('id');
@@ -100,9 +111,18 @@ export async function routerSyncData(d: SyncDeps, routerIds: string[] | null, ac
     const r = byRouter.get(i.router_id);
     if (port && r) ((r[INTERFACE_KEY] ??= []) as Rec[]).push(port);
   }
+  for (const g of extras) {
+    const port = ports.get(g.port_id);
+    const r = byRouter.get(g.router_id);
+    if (port && r) ((r[EXTRA_GW_PORTS_KEY] ??= []) as Rec[]).push(port);
+  }
   // Interfaces in the order the ports were made, whatever order the bindings came back in.
   const order = new Map([...ports.keys()].map((id, n) => [id, n]));
-  for (const r of byRouter.values()) (r[INTERFACE_KEY] as Rec[] | undefined)?.sort((a, b) => order.get(a.id as string)! - order.get(b.id as string)!);
+  const byOrder = (a: Rec, b: Rec) => order.get(a.id as string)! - order.get(b.id as string)!;
+  for (const r of byRouter.values()) {
+    (r[INTERFACE_KEY] as Rec[] | undefined)?.sort(byOrder);
+    (r[EXTRA_GW_PORTS_KEY] as Rec[] | undefined)?.sort(byOrder);
+  }
   for (const f of fips) {
     const r = byRouter.get(f.router_id as string);
     if (r) ((r[FLOATINGIP_KEY] ??= []) as Rec[]).push(f);

@@ -33,7 +33,8 @@ export interface Ml2ExtensionDriver {
   /**
    * What extendPortDicts adds, as SQL giving each attribute's JSON text for a row of `ports`
    * (NULL: not set on that port; null: never set), for lists written by the database
-   * (PortHandler.listJson). A driver with extendPortDicts and without this sends port lists
+   * (PortHandler.listJson). The port's row of port_attributes is joined to it as `pa` (its
+   * columns NULL when it has none). A driver with extendPortDicts and without this sends port lists
    * down the generic path.
    */
   portJson?(j: JsonSql): Record<string, JsonExpr | null>;

@@ -184,6 +184,33 @@ export class L2Population {
     if (e) await this.fanout('add_fdb_entries', e);
   }
 
+  /**
+   * Neutron's update_port_up, for the reporting host itself: when ports come up there that are
+   * its first active ones on a network (Neutron counts one or two; a batch counts as one), or the
+   * agent asks with refresh_tunnels, the host is cast the network's whole FDB (every other host's
+   * flood entry and ports) on its own l2population queue. Neutron's agents learn the other hosts
+   * only so (they have no get_fdb_entries); ours take it like any add_fdb_entries.
+   */
+  async hostFdbOnUp(host: string, upByNetwork: ReadonlyMap<string, number>, refresh: boolean): Promise<void> {
+    if (!this.bus || !host || !upByNetwork.size) return;
+    const nets = [...upByNetwork.keys()];
+    const rows = await this.db.kysely
+      .selectFrom('ports')
+      .select(['network_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('network_id', 'in', nets)
+      .where('binding_host_id', '=', host)
+      .where('status', '=', 'ACTIVE')
+      .groupBy('network_id')
+      .execute();
+    const active = new Map(rows.map((r) => [r.network_id, Number(r.n)]));
+    const first = nets.filter((n) => refresh || (active.get(n) ?? 0) <= Math.max(2, upByNetwork.get(n) ?? 0));
+    if (!first.length) return;
+    const fdb = await this.networkFdb(first, host);
+    for (const [net, e] of Object.entries(fdb)) if (!Object.keys(e.ports).length) delete fdb[net];
+    if (!Object.keys(fdb).length) return;
+    await this.bus.cast({ topic: L2POP_TOPIC, server: host }, 'add_fdb_entries', { fdb_entries: fdb }, { context: newRpcContext() });
+  }
+
   /** Several ports stopped being ACTIVE on `host`: one remove_fdb_entries (the flood entry where none is left). */
   async portsDown(ports: readonly L2Port[], host: string): Promise<void> {
     if (!ports.length) return;

@@ -1,6 +1,6 @@
 // The ML2 extension drivers that keep one value per port and do nothing else with it in this
 // dataplane (Neutron's port_device_profile, port_numa_affinity_policy[_socket], port_hints,
-// port_trusted and uplink_status_propagation): Nova and other backends read them. They share
+// port_trusted, uplink_status_propagation[_updatable]): Nova and other backends read them. They share
 // the port_attributes table (one row per port, null for "not set"); one driver object serves the
 // ones loaded, so a port's values are written and read with one statement each.
 import { sql } from 'kysely';
@@ -25,6 +25,8 @@ export const PORT_ATTRIBUTE_DRIVERS: Readonly<Record<string, readonly string[]>>
   port_hints: ['port-hints'],
   port_trusted: ['port-trusted-vif'],
   uplink_status_propagation: ['uplink-status-propagation'],
+  // Neutron's updatable driver only handles updates: it goes with the one above.
+  uplink_status_propagation_updatable: ['uplink-status-propagation', 'uplink-status-propagation-updatable'],
 };
 
 /**
@@ -156,7 +158,8 @@ export class PortAttributesDriver implements Ml2ExtensionDriver {
 
   /** extendPortDicts() in SQL (PortHandler.listJson). */
   portJson(j: JsonSql): Record<string, JsonExpr | null> {
-    const stored = (c: Column) => sql`(select ${sql.ref(`pa.${c}`)} from port_attributes pa where pa.port_id = ports.id)`;
+    // The row PortHandler.listJson joins as `pa`.
+    const stored = (c: Column) => sql.ref(`pa.${c}`);
     const out: Record<string, JsonExpr | null> = {};
     for (const a of this.attrs) {
       const v = stored(a.column);

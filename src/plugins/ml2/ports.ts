@@ -37,13 +37,22 @@ import { Events } from '../../core/callbacks.js';
 import { candidateSubnets, hostSegments, isRouted, subnetsForFixedIps, subnetsForHost, type IpAllocation } from './routed-subnets.js';
 import { hostNotCompatibleWithFixedIps } from './errors.js';
 
+/**
+ * ip_allocation as a filter and sort key (Neutron's ports.ip_allocation column): kept in
+ * port_attributes, null or no row meaning immediate.
+ */
+const IP_ALLOCATION_KEY = {
+  column: 'ip_allocation',
+  expr: (t: string) => sql`coalesce((select pa.ip_allocation from port_attributes pa where pa.port_id = ${sql.ref(`${t}.id`)}), 'immediate')`,
+};
+
 /** Non-admins see their own ports and every port on networks they own (Neutron's port filter hook). */
 export class PortHandler extends TableResource<'ports'> {
   private readonly subnets: SubnetHandler;
   private readonly ips: PortIpAllocator;
 
   constructor(private readonly m: Ml2Context) {
-    super({ def: portDef, db: m.db, notFound: portNotFound });
+    super({ def: portDef, db: m.db, notFound: portNotFound, columns: { ip_allocation: IP_ALLOCATION_KEY } });
     this.subnets = new SubnetHandler(m);
     this.ips = new PortIpAllocator(m);
   }
@@ -68,6 +77,17 @@ export class PortHandler extends TableResource<'ports'> {
     return sql<SqlBool>`(ports.project_id = ${p} or ports.network_id in (select n.id from networks n where n.project_id = ${p}))`;
   }
 
+  /**
+   * What policy may read of the ports scope() gives a non-admin: their own, on any network, and
+   * anyone's on a network of theirs (see Controller.seesEverything).
+   */
+  scopeTargets(ctx: RequestContext): Rec[] | null {
+    if (ctx.isAdmin) return null;
+    const p = ctx.projectId ?? '';
+    const owner = (port: string, net: string) => ({ project_id: port, tenant_id: port, 'network:project_id': net, 'network:tenant_id': net });
+    return [owner(p, UNKNOWN_PROJECT), owner(UNKNOWN_PROJECT, p)];
+  }
+
   /** fixed_ips and security_groups live in other tables. */
   protected override filterRest(_ctx: RequestContext, qb: TableQuery<'ports'>, rest: Record<string, unknown[]>): TableQuery<'ports'> {
     const db = this.m.db.kysely;
@@ -86,14 +106,13 @@ export class PortHandler extends TableResource<'ports'> {
     return this.toDicts(db, rows, fields);
   }
 
-  /** keys joined by NUL -> the SQL text of one port's JSON by id. */
-  private readonly showSql = new Map<string, string | null>();
+  /** keys joined by NUL (and whether scoped) -> one port's JSON by id: its SQL and what each parameter is. */
+  private readonly showSql = new Map<string, ShowStatement | null>();
 
-  /** A query for one id alone, from a caller whose scope is every port. */
-  private isOneById(ctx: RequestContext, q: ListQuery): boolean {
+  /** A query for one id alone (within the caller's scope). */
+  private isOneById(q: ListQuery): boolean {
     const t = q.tagFilters;
     return (
-      this.scope(ctx) === null &&
       Object.keys(q.filters).length === 1 &&
       q.sorts.length === 0 &&
       !q.marker &&
@@ -103,6 +122,32 @@ export class PortHandler extends TableResource<'ports'> {
       !t.notTags?.length &&
       !t.notTagsAny?.length
     );
+  }
+
+  /**
+   * A show's statement, compiled once per set of keys and per scope kind (everything, or a
+   * non-admin's), its parameters the id and the caller's project; null when something else
+   * would be one.
+   */
+  private showStatement(ctx: RequestContext, cacheKey: string, expr: PortJsonSelect): ShowStatement | null {
+    const scoped = this.scope(ctx) !== null;
+    const key = scoped ? `${cacheKey}\0scoped` : cacheKey;
+    let one = this.showSql.get(key);
+    if (one === undefined) {
+      const ID = '\0id';
+      const PROJECT = '\0project';
+      let qb = this.m.db.reader
+        .selectFrom('ports')
+        .leftJoin('port_attributes as pa', 'pa.port_id', 'ports.id')
+        .select(expr.columns)
+        .where('ports.id', '=', ID);
+      if (scoped) qb = qb.where(this.scope({ ...ctx, projectId: PROJECT })!);
+      const c = qb.compile();
+      const slots = c.parameters.map((v) => (v === ID ? 'id' : v === PROJECT ? 'project' : null));
+      one = slots.every((x) => x !== null) ? { sql: c.sql, slots: slots as ShowStatement['slots'] } : null;
+      this.showSql.set(key, one);
+    }
+    return one;
   }
 
   /** keys joined by NUL -> the row's JSON expression, or null (the generic path). */
@@ -124,23 +169,24 @@ export class PortHandler extends TableResource<'ports'> {
     if (!expr) return null;
     const db = ctx.readOnly ? this.m.db.reader : this.m.db.kysely;
     const byId = q.filters.id;
-    if (byId?.length === 1 && typeof byId[0] === 'string' && this.isOneById(ctx, q)) {
+    const one = byId?.length === 1 && typeof byId[0] === 'string' && this.isOneById(q) ? this.showStatement(ctx, cacheKey, expr) : null;
+    if (one !== null) {
       // A show: its statement is compiled once (the expression is a few hundred nodes to compile).
-      let one = this.showSql.get(cacheKey);
-      if (one === undefined) {
-        const c = db.selectFrom('ports').select(expr.columns).where('ports.id', '=', '').compile();
-        // Only the id may be a parameter (a fragment with values of its own is compiled each time).
-        one = c.parameters.length === 1 ? c.sql : null;
-        this.showSql.set(cacheKey, one);
-      }
-      if (one !== null) {
-        const r = await db.executeQuery<JsonRow>(CompiledQuery.raw(one, [byId[0]]));
-        if (r.rows[0]?.fb) return null;
-        return r.rows.length ? `[${r.rows[0]!.j}]` : '[]';
-      }
+      const id = byId![0] as string;
+      const project = ctx.projectId ?? '';
+      const r = await db.executeQuery<JsonRow>(
+        CompiledQuery.raw(
+          one.sql,
+          one.slots.map((x) => (x === 'id' ? id : project)),
+        ),
+      );
+      if (r.rows[0]?.fb) return null;
+      return r.rows.length ? `[${r.rows[0]!.j}]` : '[]';
     }
     const qb = await this.listQuery(ctx, q, db);
-    const rows = (await qb.clearSelect().select(expr.columns).execute()) as unknown as JsonRow[];
+    // The port's port_attributes row, `pa`, read once by a join (see Ml2ExtensionDriver.portJson).
+    const joined = qb.clearSelect().leftJoin('port_attributes as pa', 'pa.port_id', 'ports.id');
+    const rows = (await joined.select(expr.columns).execute()) as unknown as JsonRow[];
     if (expr.fallback && rows.some((r) => r.fb)) return null;
     if (q.pageReverse) rows.reverse();
     let out = '[';
@@ -626,12 +672,21 @@ export class PortHandler extends TableResource<'ports'> {
   }
 }
 
+/** A project id no check can match (PortHandler.scopeTargets). */
+const UNKNOWN_PROJECT = '\0unknown project';
+
 const col = (c: string) => sql.ref(`ports.${c}`);
 
 /** A row of a database-written list: the port's JSON, and 1 in `fb` when it must take the generic path. */
 interface JsonRow {
   j: string;
   fb?: number;
+}
+
+/** A show's compiled statement: its SQL, and whether each parameter is the id or the caller's project. */
+interface ShowStatement {
+  sql: string;
+  slots: ReadonlyArray<'id' | 'project'>;
 }
 
 /** The select list of a database-written list (PortHandler.portJsonExpr). */

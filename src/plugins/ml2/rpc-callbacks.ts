@@ -45,6 +45,9 @@ interface DeviceArgs {
   device?: string;
   agent_id?: string;
   host?: string;
+  /** RPC 1.8 (agent_restarted before): the agent wants the whole FDB of the port's network again. */
+  refresh_tunnels?: boolean;
+  agent_restarted?: boolean;
 }
 
 /** The port id a device names: the full id, or the one port whose id starts with the short form. */
@@ -142,7 +145,7 @@ export class Ml2Rpc {
    * update_device_list: the ports' statuses in one transaction, then one l2population fanout per
    * host and direction. Devices that name no port count as done (as update_device_up does).
    */
-  async devicesUpDown(up: readonly string[], down: readonly string[], host: string | undefined) {
+  async devicesUpDown(up: readonly string[], down: readonly string[], host: string | undefined, refreshTunnels = false) {
     const db = this.o.db;
     const ids = await devicesToPortIds(db, [...up, ...down], host, (d) => deviceToPortId(db, d));
     const rows = await portRows(
@@ -166,6 +169,8 @@ export class Ml2Rpc {
           );
       });
     }
+    // Up again or not, as Neutron's update_device_up: the host's first ports get the whole FDB.
+    await this.notifyL2pop(() => this.hostFdb(rowsOf(up), host, refreshTunnels));
     const wentDown = await this.setStatuses(rowsOf(down), host, 'DOWN');
     if (wentDown.length) {
       await this.notifyL2pop(async () => {
@@ -268,6 +273,17 @@ export class Ml2Rpc {
     if (!id) return;
     const r = await this.setStatus(id, args.host, 'ACTIVE');
     if (r.changed) await this.notifyL2pop(() => this.o.l2pop.portUp(r.changed as unknown as L2Port, r.changed!['binding:host_id'] as string));
+    const row = (await portRows(this.o.db, [id])).get(id);
+    if (row) await this.notifyL2pop(() => this.hostFdb([row], args.host, refreshOf(args)));
+  }
+
+  /** The reporting host's own FDB for the networks of these ports bound to it (see L2Population.hostFdbOnUp). */
+  private async hostFdb(rows: readonly PortTable[], host: string | undefined, refresh: boolean): Promise<void> {
+    for (const [h, ps] of groupByHost(rows.filter((r) => !host || r.binding_host_id === host))) {
+      const byNet = new Map<string, number>();
+      for (const r of ps) byNet.set(r.network_id, (byNet.get(r.network_id) ?? 0) + 1);
+      await this.o.l2pop.hostFdbOnUp(h, byNet, refresh);
+    }
   }
 
   async deviceDown(args: DeviceArgs): Promise<Rec> {
@@ -314,16 +330,16 @@ export class Ml2Rpc {
         return null;
       },
       update_device_down: (_ctx, args: DeviceArgs) => this.deviceDown(args),
-      update_device_list: async (_ctx, args: { devices_up?: string[]; devices_down?: string[]; agent_id?: string; host?: string }) => {
+      update_device_list: async (_ctx, args: DeviceArgs & { devices_up?: string[]; devices_down?: string[] }) => {
         try {
-          return await this.devicesUpDown(args.devices_up ?? [], args.devices_down ?? [], args.host);
+          return await this.devicesUpDown(args.devices_up ?? [], args.devices_down ?? [], args.host, refreshOf(args));
         } catch (err) {
           this.log.warn({ err: (err as Error).message }, 'update_device_list: retrying device by device');
         }
         const r = { devices_up: [] as string[], failed_devices_up: [] as string[], devices_down: [] as Rec[], failed_devices_down: [] as string[] };
         for (const device of args.devices_up ?? []) {
           try {
-            await this.deviceUp({ device, host: args.host, agent_id: args.agent_id });
+            await this.deviceUp({ device, host: args.host, agent_id: args.agent_id, refresh_tunnels: refreshOf(args) });
             r.devices_up.push(device);
           } catch {
             r.failed_devices_up.push(device);
@@ -418,6 +434,9 @@ function diffIps(a: Rec, b: Rec): Ips {
   const y = ipSet(b);
   return ((a.fixed_ips as Ips | undefined) ?? []).filter((i) => !y.has(i.ip_address));
 }
+
+/** refresh_tunnels, or agent_restarted as agents before RPC 1.8 call it. */
+const refreshOf = (a: DeviceArgs): boolean => a.refresh_tunnels === true || a.agent_restarted === true;
 
 /** The fields of a port that device details use (the rest of toDicts' lists are not read). */
 const DETAIL_FIELDS = ['id', 'fixed_ips', 'allowed_address_pairs', 'security_groups'];

@@ -166,6 +166,8 @@ export class QosPolicyHandler extends TableResource<'qos_policies'> {
       if (net) throw qosPolicyInUse(id, 'network', net.network_id);
       const fip = await tx.selectFrom('qos_fip_policy_bindings').select('fip_id').where('policy_id', '=', id).limit(1).executeTakeFirst();
       if (fip) throw qosPolicyInUse(id, 'fip', fip.fip_id);
+      const router = await tx.selectFrom('qos_router_gw_policy_bindings').select('router_id').where('policy_id', '=', id).limit(1).executeTakeFirst();
+      if (router) throw qosPolicyInUse(id, 'router', router.router_id);
       for (const t of ['qos_bandwidth_limit_rules', 'qos_dscp_marking_rules', 'qos_minimum_bandwidth_rules'] as const) {
         await tx.deleteFrom(t).where('qos_policy_id', '=', id).execute();
       }

@@ -48,6 +48,8 @@ export class QosRuleHandler extends TableResource<RuleTable> {
     db: Db,
     private readonly drivers: QosDrivers,
     spec: RuleTypeSpec,
+    /** After a committed change of a policy's rules (agents that apply them are told). */
+    private readonly rulesChanged: (ctx: RequestContext, policyId: string) => Promise<void> = async () => {},
   ) {
     // Rules have no owner: the controller checks their policy (checkParent) before any read.
     super({ def: qosRuleDef(spec), db, notFound: (id) => qosRuleNotFound(id, ''), visibility: 'all' });
@@ -127,7 +129,7 @@ export class QosRuleHandler extends TableResource<RuleTable> {
   }
 
   async create(ctx: RequestContext, bodies: Rec[]): Promise<Rec[]> {
-    return this.writing(async (tx) => {
+    const out = await this.writing(async (tx) => {
       const out: Rec[] = [];
       for (const b of bodies) {
         const policyId = b.qos_policy_id as string;
@@ -144,10 +146,12 @@ export class QosRuleHandler extends TableResource<RuleTable> {
       }
       return out;
     });
+    for (const p of new Set(bodies.map((b) => b.qos_policy_id as string))) await this.rulesChanged(ctx, p);
+    return out;
   }
 
   async update(ctx: RequestContext, id: string, body: Rec): Promise<Rec> {
-    return this.writing(async (tx) => {
+    const out = await this.writing(async (tx) => {
       const current = await loadRule(tx, this.kind, id);
       if (!current) throw this.notFound(id);
       const { rules } = await this.lockPolicy(tx, ctx, current.qos_policy_id);
@@ -165,16 +169,20 @@ export class QosRuleHandler extends TableResource<RuleTable> {
       );
       return this.view(rule);
     });
+    await this.rulesChanged(ctx, out.qos_policy_id as string);
+    return out;
   }
 
   async delete(ctx: RequestContext, id: string): Promise<void> {
-    await inTransaction(this.db, async (tx) => {
+    const policyId = await inTransaction(this.db, async (tx) => {
       const current = await loadRule(tx, this.kind, id);
       if (!current) throw this.notFound(id);
       await this.lockPolicy(tx, ctx, current.qos_policy_id);
       await tx.deleteFrom(this.kind.table).where('id', '=', id).execute();
       await this.bumpPolicy(tx, current.qos_policy_id);
+      return current.qos_policy_id;
     });
+    await this.rulesChanged(ctx, policyId);
   }
 }
 

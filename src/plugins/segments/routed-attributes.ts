@@ -32,7 +32,8 @@ export class RoutedNetworkAttributes implements Ml2ExtensionDriver {
 
   /** extendPortDicts() in SQL (PortHandler.listJson). */
   portJson(j: JsonSql): Record<string, JsonExpr | null> {
-    const stored = sql`(select pa.ip_allocation from port_attributes pa where pa.port_id = ports.id)`;
+    // The row PortHandler.listJson joins as `pa`.
+    const stored = sql.ref('pa.ip_allocation');
     return { ip_allocation: sql<string>`(case when ${stored} is null then '"immediate"' else ${j.str(stored)} end)` };
   }
 
