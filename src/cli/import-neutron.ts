@@ -52,20 +52,36 @@ const CARRIED = new Set([
   'subports',
   'quotas',
   'tags',
+  'address_scopes',
+  'addressscoperbacs',
+  'subnetpools',
+  'subnetpoolprefixes',
+  'subnetpoolrbacs',
+  'address_groups',
+  'address_associations',
+  'addressgrouprbacs',
+  'portforwardings',
+  'meteringlabels',
+  'meteringlabelrules',
+  'network_segment_ranges',
+  'ha_router_networks',
+  'ha_router_vrid_allocations',
+  'ha_router_agent_port_bindings',
+  // Agents come with their scheduling so that each keeps its networks and routers (HA ports name them).
+  'agents',
+  'networkdhcpagentbindings',
+  'routerl3agentbindings',
 ]);
 
 /**
- * Neutron tables left behind on purpose: state the agents and servers rebuild (agents report
- * themselves, the schedulers bind networks and routers again, tunnel endpoints are re-reported),
+ * Neutron tables left behind on purpose: state the agents and servers rebuild (hosts' segment
+ * mappings and tunnel endpoints are re-reported),
  * usage caches recounted, Neutron's own IPAM copy of ipallocations, and the type drivers' range
  * rows (neutrino marks each carried segment's id as taken and fills the ranges from its config).
  */
 const REBUILT = new Set([
   'alembic_version',
   'alembic_version_fwaas',
-  'agents',
-  'networkdhcpagentbindings',
-  'routerl3agentbindings',
   'segmenthostmappings',
   'provisioningblocks',
   'quotausages',
@@ -177,6 +193,67 @@ export async function readNeutron(src: NeutronSource): Promise<Out> {
   };
   const out: Out = {};
 
+  // Agents first: HA port bindings and scheduling rows point at them.
+  out.agents = (await R('agents')).map((a) => ({
+    id: a.id,
+    agent_type: str(a.agent_type),
+    binary: str(a.binary),
+    topic: str(a.topic),
+    host: str(a.host),
+    availability_zone: nullable(a.availability_zone),
+    admin_state_up: bool(a.admin_state_up),
+    created_at: isoTime(a.created_at),
+    started_at: isoTime(a.started_at),
+    heartbeat_timestamp: isoTime(a.heartbeat_timestamp),
+    description: nullable(a.description),
+    configurations: json(a.configurations, '{}'),
+    resource_versions: nullable(a.resource_versions),
+    load: Number(a.load ?? 0),
+  }));
+
+  // Address scopes and subnet pools (before the subnets allocated from them).
+  out.address_scopes = (await R('address_scopes')).map((a) => ({
+    id: a.id,
+    project_id: str(a.project_id),
+    name: str(a.name),
+    ip_version: Number(a.ip_version),
+  }));
+  out.subnetpools = (await R('subnetpools')).map((p) => ({
+    id: p.id,
+    project_id: str(p.project_id),
+    name: str(p.name),
+    ip_version: Number(p.ip_version),
+    default_prefixlen: Number(p.default_prefixlen),
+    min_prefixlen: Number(p.min_prefixlen),
+    max_prefixlen: Number(p.max_prefixlen),
+    default_quota: num(p.default_quota),
+    is_default: bool(p.is_default),
+    address_scope_id: nullable(p.address_scope_id),
+    ...standard(p, 'subnetpool'),
+  }));
+  out.subnetpool_prefixes = (await R('subnetpoolprefixes')).map((p) => ({ subnetpool_id: p.subnetpool_id, cidr: str(p.cidr) }));
+
+  // Address groups (before the security group rules that name them).
+  out.address_groups = (await R('address_groups')).map((g) => ({ id: g.id, project_id: str(g.project_id), name: str(g.name), ...standard(g, null) }));
+  out.address_associations = (await R('address_associations')).map((a) => ({ address_group_id: a.address_group_id, address: str(a.address) }));
+
+  // Segment ranges: the default ones are the ML2 configuration's, which neutrino writes itself at
+  // start (ids derived from the range); those an admin made are carried.
+  out.network_segment_ranges = (await R('network_segment_ranges'))
+    .filter((r) => !bool(r.default))
+    .map((r) => ({
+      id: r.id,
+      name: str(r.name),
+      is_default: 0,
+      shared: bool(r.shared),
+      project_id: nullable(r.project_id),
+      network_type: str(r.network_type),
+      physical_network: nullable(r.physical_network),
+      minimum: Number(r.minimum),
+      maximum: Number(r.maximum),
+      ...standard(r, 'network_segment_range'),
+    }));
+
   // Networks.
   const external = byKey(await R('externalnetworks'), 'network_id');
   const netSecurity = byKey(await R('networksecuritybindings'), 'network_id');
@@ -224,7 +301,6 @@ export async function readNeutron(src: NeutronSource): Promise<Out> {
 
   // Subnets.
   out.subnets = (await R('subnets')).map((s) => {
-    if (s.subnetpool_id) refusals.push(`subnet ${String(s.id)} comes from subnet pool ${String(s.subnetpool_id)}: subnet pools are not carried`);
     return {
       id: s.id,
       network_id: s.network_id,
@@ -236,7 +312,7 @@ export async function readNeutron(src: NeutronSource): Promise<Out> {
       enable_dhcp: bool(s.enable_dhcp),
       ipv6_ra_mode: nullable(s.ipv6_ra_mode),
       ipv6_address_mode: nullable(s.ipv6_address_mode),
-      subnetpool_id: null,
+      subnetpool_id: nullable(s.subnetpool_id),
       segment_id: nullable(s.segment_id),
       ...standard(s, 'subnet'),
     };
@@ -347,7 +423,6 @@ export async function readNeutron(src: NeutronSource): Promise<Out> {
   out.routers = (await R('routers')).map((r) => {
     const x = extra.get(String(r.id));
     if (x && bool(x.distributed)) refusals.push(`router ${String(r.id)} is distributed (DVR): neutrino has no DVR`);
-    if (x && bool(x.ha)) refusals.push(`router ${String(r.id)} is HA: its VRRP networks and ports are not carried`);
     if (r.flavor_id) refusals.push(`router ${String(r.id)} has flavor ${String(r.flavor_id)}: neutrino has no flavors`);
     return {
       id: r.id,
@@ -358,13 +433,40 @@ export async function readNeutron(src: NeutronSource): Promise<Out> {
       gw_port_id: nullable(r.gw_port_id),
       enable_snat: bool(r.enable_snat),
       availability_zone_hints: json(x?.availability_zone_hints, '[]'),
-      ha: 0,
-      ha_vr_id: null,
+      ha: x ? bool(x.ha) : 0,
+      ha_vr_id: x && bool(x.ha) ? num(x.ha_vr_id) : null,
       ...standard(r, 'router'),
     };
   });
   out.router_ports = (await R('routerports')).map((p) => ({ router_id: p.router_id, port_id: p.port_id, port_type: str(p.port_type) }));
   out.router_routes = (await R('routerroutes')).map((p) => ({ router_id: p.router_id, destination: str(p.destination), nexthop: str(p.nexthop) }));
+  // HA: each project's HA network, the routers' VRRP ids on it (neutrino's row names its router),
+  // and the HA ports per L3 agent with the state last reported.
+  out.ha_router_networks = (await R('ha_router_networks')).map((h) => ({ project_id: str(h.project_id), network_id: h.network_id }));
+  const haNet = new Map(out.ha_router_networks.map((h) => [String(h.project_id), String(h.network_id)]));
+  out.ha_router_vrid_allocations = [];
+  for (const r of out.routers) {
+    if (!r.ha) continue;
+    const net = haNet.get(String(r.project_id));
+    if (!net || r.ha_vr_id === null) {
+      refusals.push(`HA router ${String(r.id)} has no HA network or VRRP id`);
+      continue;
+    }
+    out.ha_router_vrid_allocations.push({ network_id: net, vr_id: r.ha_vr_id, router_id: r.id });
+  }
+  out.ha_router_agent_port_bindings = (await R('ha_router_agent_port_bindings')).map((b) => ({
+    port_id: b.port_id,
+    router_id: b.router_id,
+    l3_agent_id: nullable(b.l3_agent_id),
+    state: str(b.state) || 'standby',
+  }));
+  out.routerl3agentbindings = (await R('routerl3agentbindings')).map((b) => ({
+    router_id: b.router_id,
+    l3_agent_id: b.l3_agent_id,
+    binding_index: Number(b.binding_index ?? 1),
+  }));
+  out.networkdhcpagentbindings = (await R('networkdhcpagentbindings')).map((b) => ({ network_id: b.network_id, dhcp_agent_id: b.dhcp_agent_id }));
+
   out.floatingips = (await R('floatingips')).map((f) => ({
     id: f.id,
     project_id: str(f.project_id),
@@ -379,12 +481,47 @@ export async function readNeutron(src: NeutronSource): Promise<Out> {
     ...standard(f, 'floatingip'),
   }));
 
+  out.portforwardings = (await R('portforwardings')).map((f) => ({
+    id: f.id,
+    floatingip_id: f.floatingip_id,
+    internal_neutron_port_id: f.internal_neutron_port_id,
+    protocol: str(f.protocol),
+    internal_ip_address: str(f.internal_ip_address),
+    internal_port_start: Number(f.internal_port_start),
+    internal_port_end: Number(f.internal_port_end),
+    external_port_start: Number(f.external_port_start),
+    external_port_end: Number(f.external_port_end),
+    // Neutron keeps it among the standard attributes; neutrino's row has no others.
+    description: standard(f, null).description,
+  }));
+
+  // Metering: labels have no standard attributes in either.
+  out.metering_labels = (await R('meteringlabels')).map((l) => ({
+    id: l.id,
+    project_id: str(l.project_id),
+    name: str(l.name),
+    description: str(l.description),
+    shared: bool(l.shared),
+  }));
+  out.metering_label_rules = (await R('meteringlabelrules')).map((r) => ({
+    id: r.id,
+    metering_label_id: r.metering_label_id,
+    direction: str(r.direction),
+    remote_ip_prefix: nullable(r.remote_ip_prefix),
+    source_ip_prefix: nullable(r.source_ip_prefix),
+    destination_ip_prefix: nullable(r.destination_ip_prefix),
+    excluded: bool(r.excluded),
+  }));
+
   // RBAC: Neutron's table per object type, neutrino's one table.
   out.rbac_entries = [];
   for (const [table, objectType] of [
     ['networkrbacs', 'network'],
     ['securitygrouprbacs', 'security_group'],
     ['qospolicyrbacs', 'qos_policy'],
+    ['subnetpoolrbacs', 'subnetpool'],
+    ['addressscoperbacs', 'address_scope'],
+    ['addressgrouprbacs', 'address_group'],
   ] as const) {
     for (const r of await R(table)) {
       out.rbac_entries.push({

@@ -50,7 +50,7 @@ export interface ServerProcess {
 /**
  * Starts `neutrino <command>` in `dir` (its cwd and state_path) with `ini` as its config file,
  * noauth on a free loopback port, and waits until it answers. One process (api_workers = 1,
- * rpc_workers = 0) unless `ini` asks for workers.
+ * rpc_workers = 0) and a pool of 10 connections unless `ini` asks otherwise.
  */
 export async function spawnServer(dir: string, ini: Ini, command: 'server' | 'aio' = 'server'): Promise<ServerProcess> {
   const port = await freePort();
@@ -65,6 +65,9 @@ export async function spawnServer(dir: string, ini: Ini, command: 'server' | 'ai
       rpc_workers: '0',
       ...(ini.DEFAULT ?? {}),
     },
+    // At most 10 connections per process (oslo.db's 5 + 50 would let the tests' servers, many at
+    // once, pass the test database's max_connections) unless `ini` says otherwise.
+    database: { max_pool_size: '10', max_overflow: '0', ...(ini.database ?? {}) },
   });
   const proc = spawn(BIN, [command, '--config-file', conf], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

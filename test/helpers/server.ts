@@ -37,7 +37,8 @@ export async function startServer(backend: Backend, overrides: ConfigOverrides =
   const cfg = loadConfig([], {
     ...overrides,
     DEFAULT: { auth_strategy: 'noauth', state_path: state, bind_host: '127.0.0.1', bind_port: '0', ...(overrides.DEFAULT ?? {}) },
-    database: { connection: db.url, ...(overrides.database ?? {}) },
+    // 10 connections, not oslo.db's 5 + 50: many test servers share the test database's max_connections.
+    database: { connection: db.url, max_pool_size: '10', max_overflow: '0', ...(overrides.database ?? {}) },
     ml2: { tenant_network_types: 'vxlan', ...(overrides.ml2 ?? {}) },
     ml2_type_vxlan: { vni_ranges: '100:1099', ...(overrides.ml2_type_vxlan ?? {}) },
     ml2_type_vlan: { network_vlan_ranges: 'physnet1:100:199,physnet2', ...(overrides.ml2_type_vlan ?? {}) },
