@@ -216,7 +216,7 @@ for (const mode of modes)
           `SLAAC address on ${vm6(x)}`,
           async () => {
             const r = await runInNetns(vm6(x), { argv: ['ip', '-json', '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'global'] });
-            const a = (JSON.parse(r.stdout || '[]') as any[]).flatMap((l) => l.addr_info ?? []).filter((i: any) => !i.tentative);
+            const a = (JSON.parse(r.stdout || '[]') as any[]).flatMap((l) => l.addr_info ?? []).filter((i: any) => i.local && !i.tentative);
             return a.length ? a.map((i: any) => String(i.local)) : null;
           },
           30_000,
