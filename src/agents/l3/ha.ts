@@ -243,10 +243,6 @@ interface HaRouterState {
 const HA_SYSCTLS: ReadonlyArray<[string, string]> = [
   ['net.ipv6.conf.all.addr_gen_mode', '1'],
   ['net.ipv6.conf.default.addr_gen_mode', '1'],
-  // An address keepalived adds (no DAD) is announced by an unsolicited NA, which teaches the
-  // bridges where the router is (keepalived announces only its non-excluded, IPv4, addresses).
-  ['net.ipv6.conf.all.ndisc_notify', '1'],
-  ['net.ipv6.conf.default.ndisc_notify', '1'],
   ['net.ipv6.conf.all.accept_ra', '0'],
   ['net.ipv6.conf.default.accept_ra', '0'],
   // After addr_gen_mode: links that had IPv6 off (an older agent's namespace) come back without addresses.
