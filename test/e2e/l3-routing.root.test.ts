@@ -194,6 +194,20 @@ for (const mode of modes) {
       assert.equal(await seenAs(vm(1), BEYOND_VM2), VM1_IP, 'the extra route came back too');
     });
 
+    it('a router removed from its L3 agent is torn down and stays unhosted; added back, it is built again', async () => {
+      const hasNs = async () => (await listNetns()).some((n) => n.name === routerNamespace(router.id));
+      const hosts = async () => (await ok('GET', `/routers/${router.id}/l3-agents`)).agents as any[];
+      const [agent] = await hosts();
+      assert.ok(agent, 'the router has an L3 agent');
+      await ok('DELETE', `/agents/${agent.id}/l3-routers/${router.id}`, undefined, 204);
+      await waitFor('router namespace gone', async () => !(await hasNs()), 10_000, 50).catch(fail);
+      // The agent tore it down without asking the server, whose sync_routers would have scheduled it back.
+      await sleep(1000);
+      assert.deepEqual(await hosts(), [], 'the router was scheduled back onto an agent');
+      await ok('POST', `/agents/${agent.id}/l3-routers`, { router_id: router.id }, 201);
+      await waitFor('vm1 → outside again', () => ping(vm(1), OUTSIDE_IP, 1), 15_000, 50).catch(fail);
+    });
+
     it('restarting the L3 agent writes nothing to the kernel and keeps a TCP connection through the floating IP', async () => {
       await ok('PUT', `/floatingips/${fip.id}`, { floatingip: { port_id: port[0].id } });
       await waitThroughErrors('outside → floating IP again', () => seenAs(t.outsideNs, FIP), 10_000, 20).catch(fail);

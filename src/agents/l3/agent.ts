@@ -5,8 +5,8 @@
 //   - on start, one full sync: sync_routers(host) gives every router it serves; routers it has
 //     state for that are no longer among them are torn down;
 //   - then the server's casts on l3_agent.<host> (routers_updated, router_added_to_agent,
-//     router_removed_from_agent, router_deleted, agent_updated) mark a router dirty, and its
-//     pass fetches it (sync_routers with its id) and reconciles it;
+//     agent_updated) mark a router dirty, and its pass fetches it (sync_routers with its id) and
+//     reconciles it; router_removed_from_agent and router_deleted tear it down without fetching;
 //   - routers and the full sync are keys of the agents' work queue (reconciler.ts).
 // One pass for one router (model.ts says what): the namespace, the veths into the L2 agent's
 // bridges, addresses, routes, then one `nft -f` transaction for its NAT table; conntrack entries
@@ -206,11 +206,16 @@ export class L3Agent {
     const mark = (ids: unknown) => {
       for (const id of Array.isArray(ids) ? ids : [ids]) if (typeof id === 'string') void this.schedule(id);
     };
+    // A router that went from this host is torn down without asking the server, as Neutron's
+    // agent does: asking (sync_routers) would auto-schedule it, unhosted, straight back here.
+    const gone = (id: unknown) => {
+      if (typeof id === 'string') void this.schedule(id, null);
+    };
     this.server = await this.o.bus.serve(L3_AGENT_TOPIC, this.o.host, {
       routers_updated: (_c: unknown, a: { routers?: unknown }) => mark(a?.routers),
-      router_deleted: (_c: unknown, a: { router_id?: unknown }) => mark(a?.router_id),
+      router_deleted: (_c: unknown, a: { router_id?: unknown }) => gone(a?.router_id),
       router_added_to_agent: (_c: unknown, a: { payload?: unknown }) => mark(a?.payload),
-      router_removed_from_agent: (_c: unknown, a: { payload?: { router_id?: unknown } }) => mark(a?.payload?.router_id),
+      router_removed_from_agent: (_c: unknown, a: { payload?: { router_id?: unknown } }) => gone(a?.payload?.router_id),
       agent_updated: () => void this.work.enqueue(FULL_SYNC),
     });
     this.reporter = new StateReporter({
