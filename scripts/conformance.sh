@@ -114,7 +114,7 @@ type_drivers = local,flat,vlan,vxlan,geneve
 tenant_network_types = vxlan
 # DNS integration is off unless named here, as in Neutron; on, so Tempest sees every extension.
 # Naming any driver loads only those named: the port attribute drivers are named too.
-extension_drivers = dns_domain_ports,port_device_profile,port_numa_affinity_policy_socket,port_hints,port_trusted,uplink_status_propagation_updatable
+extension_drivers = subnet_dns_publish_fixed_ip,port_device_profile,port_numa_affinity_policy_socket,port_hints,port_trusted,uplink_status_propagation_updatable
 
 [ml2_type_vxlan]
 vni_ranges = 1:1000

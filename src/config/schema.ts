@@ -288,7 +288,7 @@ export const SCHEMA = {
     tenant_network_types: list({ default: ['local'], help: 'Ordered list of network types to allocate as project networks.' }),
     mechanism_drivers: list({ help: 'Ordered list of mechanism drivers.' }),
     extension_drivers: list({
-      help: 'Ordered list of extension drivers, e.g. port_security,qos. dns and dns_domain_ports only when named; port_device_profile, port_numa_affinity_policy(_socket), port_hints, port_trusted and uplink_status_propagation all when unset, else those named.',
+      help: 'Ordered list of extension drivers, e.g. port_security,qos. dns, dns_domain_ports and subnet_dns_publish_fixed_ip only when named; port_device_profile, port_numa_affinity_policy(_socket), port_hints, port_trusted and uplink_status_propagation all when unset, else those named.',
     }),
     path_mtu: int({ default: 0, min: 0, help: 'Maximum IP packet size on the overlay underlay; 0 uses global_physnet_mtu.' }),
     physical_network_mtus: list({ help: 'List of <physnet>:<mtu> overriding global_physnet_mtu.' }),

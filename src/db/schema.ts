@@ -95,6 +95,8 @@ export interface SubnetTable extends StandardColumns {
   ipv6_address_mode: string | null;
   subnetpool_id: string | null;
   segment_id: string | null;
+  /** subnet-dns-publish-fixed-ip (migration 027). */
+  dns_publish_fixed_ip: Bool;
 }
 
 export interface AllocationPoolTable {

@@ -127,8 +127,10 @@ export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
   ext('router_availability_zone', 'Router Availability Zone', 'Availability zone support for router.', '2015-01-01T10:00:00-00:00'),
   ext('service-type', 'Neutron Service Type Management', 'API for retrieving service providers for Neutron advanced services', '2013-01-20T00:00:00-00:00'),
   ext('port-mac-address-regenerate', 'Neutron Port MAC address regenerate', 'Network port MAC address regenerate', '2018-05-03T10:00:00-00:00'),
+  ext('port-mac-override', 'Neutron Port MAC address override', 'A direct-physical port takes the MAC of its device from its active binding profile.', '2022-03-18T10:00:00-00:00'),
   ext('dns-integration', 'DNS Integration', 'Provides integration with DNS.', '2015-08-15T18:00:00-00:00'),
   ext('dns-domain-ports', 'dns_domain for ports', 'Allows the DNS domain to be specified for a network port.', '2017-04-24T10:00:00-00:00'),
+  ext('subnet-dns-publish-fixed-ip', 'Subnet DNS publish fixed IP', 'Whether the fixed IPs of a subnet get DNS records in an external DNS service.', '2019-05-24T10:00:00-00:00'),
   // Port attributes of ML2 extension drivers, QoS packet rates and resource requests, routed networks (issue 10).
   ext('port-device-profile', 'Port device profile', 'The Cyborg device profile a port was created with.', '2020-12-17T10:00:00-00:00'),
   ext('port-numa-affinity-policy', 'Port NUMA affinity policy', 'The NUMA affinity policy of a port.', '2020-07-08T10:00:00-00:00'),

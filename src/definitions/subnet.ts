@@ -72,6 +72,7 @@ export const subnetDef: ResourceDef = {
     segment_id: { allowPost: true, allowPut: true, default: null, validate: uuidOrNull, visible: true, filter: true, sortKey: true, enforcePolicy: true, extension: 'segment', column: COLUMN },
     // No enforce_policy in neutron-lib: its create/update_subnet:service_types rules never apply.
     service_types: { allowPost: true, allowPut: true, default: [], validate: serviceTypes, visible: true, filter: true, extension: 'subnet-service-types' },
+    dns_publish_fixed_ip: { allowPost: true, allowPut: true, default: false, validate: boolean, visible: true, extension: 'subnet-dns-publish-fixed-ip' },
     use_default_subnetpool: { allowPost: true, allowPut: false, default: false, validate: boolean, visible: false, extension: 'default-subnetpools' },
   },
 };

@@ -15,10 +15,13 @@ import type { FixedIp } from '../ml2/ip-allocator.js';
 
 /**
  * The DNS extension aliases the [ml2] extension_drivers turn on, as in Neutron: 'dns' brings
- * dns-integration, 'dns_domain_ports' brings it with dns-domain-ports. Neither is on by default.
+ * dns-integration, 'dns_domain_ports' brings it with dns-domain-ports, 'subnet_dns_publish_fixed_ip'
+ * both with subnet-dns-publish-fixed-ip. None is on by default.
  */
 export function dnsAliases(extensionDrivers: readonly string[]): string[] {
   const d = new Set(extensionDrivers.map((x) => x.trim()));
+  // Neutron's subnet_dns_publish_fixed_ip driver is dns_domain_ports's with the subnet flag added.
+  if (d.has('subnet_dns_publish_fixed_ip')) return ['dns-integration', 'dns-domain-ports', 'subnet-dns-publish-fixed-ip'];
   if (d.has('dns_domain_ports')) return ['dns-integration', 'dns-domain-ports'];
   return d.has('dns') ? ['dns-integration'] : [];
 }

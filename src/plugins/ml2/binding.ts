@@ -12,6 +12,7 @@ import type { Reader, Tx } from '../../db/tx.js';
 import { inTransaction, nowIso } from '../../db/tx.js';
 import type { Db } from '../../db/connection.js';
 import { isoAt } from '../agents/agents.js';
+import { macOnBindingCommit, type MacSettings } from './mac-override.js';
 import { AGENT_TYPE_LINUXBRIDGE, VIF_TYPE_BINDING_FAILED, VIF_TYPE_BRIDGE, VIF_TYPE_UNBOUND } from '../../core/wire.js';
 
 /** vnic types the Linux-bridge driver binds (SimpleAgentMechanismDriverBase's default). */
@@ -80,6 +81,8 @@ export interface BindingOptions {
   /** [DEFAULT] agent_down_time, seconds. */
   agentDownTime: number;
   now?: () => number;
+  /** MAC generation for port-mac-override (direct-physical ports); without it MACs stay as they are. */
+  mac?: MacSettings;
 }
 
 /** The Linux-bridge agents of a host (alive computed as /v2.0/agents does). */
@@ -130,7 +133,17 @@ export async function bindPort(db: Db, portId: string, o: BindingOptions, expect
   return inTransaction(db, async (tx: Tx) => {
     const row = await tx
       .selectFrom('ports')
-      .select(['id', 'network_id', 'binding_host_id', 'binding_vnic_type', 'binding_vif_type', 'binding_vif_details', 'revision_number'])
+      .select([
+        'id',
+        'network_id',
+        'mac_address',
+        'binding_host_id',
+        'binding_vnic_type',
+        'binding_profile',
+        'binding_vif_type',
+        'binding_vif_details',
+        'revision_number',
+      ])
       .where('id', '=', portId)
       .executeTakeFirst();
     if (!row) return null;
@@ -142,11 +155,15 @@ export async function bindPort(db: Db, portId: string, o: BindingOptions, expect
       await networkSegments(tx, row.network_id),
     );
     const details = JSON.stringify(r.vif_details);
-    const changed = r.vif_type !== row.binding_vif_type || details !== row.binding_vif_details;
+    // A binding is committed for a port with a host: a direct-physical port takes its device's MAC.
+    const mac = row.binding_host_id && o.mac ? await macOnBindingCommit(tx, row, o.mac) : null;
+    const macChanged = mac !== null && mac !== row.mac_address;
+    const changed = r.vif_type !== row.binding_vif_type || details !== row.binding_vif_details || macChanged;
     if (changed) {
       await tx
         .updateTable('ports')
         .set({
+          ...(macChanged ? { mac_address: mac } : {}),
           binding_vif_type: r.vif_type,
           binding_vif_details: details,
           revision_number: Number(row.revision_number) + 1,

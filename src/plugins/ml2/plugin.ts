@@ -57,6 +57,7 @@ const CORE_ALIASES = [
   'sorting',
   'pagination',
   'port-mac-address-regenerate',
+  'port-mac-override',
   'network_availability_zone',
   'subnet-service-types',
 ];
@@ -94,7 +95,7 @@ export const ml2Plugin: PluginDefinition = {
   aliases: (cfg) => [...CORE_ALIASES, ...dnsAliases(cfg.ml2.extension_drivers), ...portAttributeAliases(cfg.ml2.extension_drivers)],
   create(ctx) {
     const { cfg, db, ml2, bus, aliases } = ctx;
-    const binding = { agentDownTime: cfg.DEFAULT.agent_down_time };
+    const binding = { agentDownTime: cfg.DEFAULT.agent_down_time, mac: { baseMac: ml2.core.baseMac, retries: ml2.core.macGenerationRetries } };
     const securityGroupStore = cfg.securitygroup.enable_security_group ? new SecurityGroupStore(db, ctx.quota, ctx.callbacks) : null;
     if (securityGroupStore) ml2.securityGroups = new PortSecurityGroups(securityGroupStore);
     const extensions: Ml2ExtensionDriver[] = [new NetworkAvailabilityZoneDriver([...cfg.DEFAULT.default_availability_zones])];

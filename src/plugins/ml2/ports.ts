@@ -31,6 +31,7 @@ import {
 import { SubnetHandler, type SubnetInfo } from './subnets.js';
 import { PortIpAllocator, type FixedIp } from './ip-allocator.js';
 import { validateAddressPairs, validateDhcpOpts, type AddressPair, type DhcpOpt } from './port-extras.js';
+import { freshMac, VNIC_DIRECT_PHYSICAL } from './mac-override.js';
 import { canonicalIp, eui64Address, isAutoAddressSubnet, randomMac, parseBaseMac } from '../../ipam/index.js';
 import { VIF_TYPE_BINDING_FAILED, VIF_TYPE_UNBOUND } from '../../core/wire.js';
 import { Events } from '../../core/callbacks.js';
@@ -537,7 +538,10 @@ export class PortHandler extends TableResource<'ports'> {
       // Only the lists this update reads are loaded: a rename reads none of them.
       const pseAfter = 'port_security_enabled' in body ? (body.port_security_enabled as boolean) : i2b(row.port_security_enabled);
       const need: string[] = [];
-      if ('fixed_ips' in body || 'mac_address' in body) need.push('fixed_ips');
+      // port-mac-override: an unplugged direct-physical port lets go of its device's MAC (a new MAC: its fixed IPs are read).
+      const unplugsDevice =
+        row.binding_vnic_type === VNIC_DIRECT_PHYSICAL && body.device_id === '' && body.device_owner === '' && row.device_id !== '';
+      if ('fixed_ips' in body || 'mac_address' in body || unplugsDevice) need.push('fixed_ips');
       if (!('allowed_address_pairs' in body) && !pseAfter) need.push('allowed_address_pairs');
       if ('extra_dhcp_opts' in body) need.push('extra_dhcp_opts');
       const current: Rec = need.length ? (await this.toDicts(tx, [row], need))[0]! : {};
@@ -564,6 +568,10 @@ export class PortHandler extends TableResource<'ports'> {
           throw unsupportedPortDeviceOwner('mac address update', owner, id);
         }
         mac = body.mac_address === GENERATE_MAC ? newMac : await this.chooseMac(tx, row.network_id, body.mac_address);
+        set.mac_address = mac;
+      }
+      if (unplugsDevice) {
+        mac = await freshMac(tx, row.network_id, id, { baseMac: this.m.core.baseMac, retries: this.m.core.macGenerationRetries });
         set.mac_address = mac;
       }
       const owner = set.device_owner ?? row.device_owner;

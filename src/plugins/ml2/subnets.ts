@@ -135,6 +135,7 @@ export class SubnetHandler extends TableResource<'subnets'> {
       subnetpool_id: row.subnetpool_id,
       segment_id: row.segment_id,
       service_types: serviceTypes.get(row.id) ?? [],
+      dns_publish_fixed_ip: i2b(row.dns_publish_fixed_ip),
       ...standardFields(row, tags.get(row.id)),
       shared: netFlags.shared.has(row.network_id),
       'router:external': netFlags.external.has(row.network_id),
@@ -309,6 +310,7 @@ export class SubnetHandler extends TableResource<'subnets'> {
         ipv6_address_mode: am,
         subnetpool_id: source.subnetpoolId,
         segment_id: segmentId,
+        dns_publish_fixed_ip: b2i(body.dns_publish_fixed_ip === true),
         description: body.description as string,
         revision_number: 0,
         created_at: now,
@@ -428,6 +430,7 @@ export class SubnetHandler extends TableResource<'subnets'> {
       }
       if ('dns_nameservers' in body)
         await this.writeDns(tx, id, validateDnsNameservers(body.dns_nameservers as unknown[], this.m.core.maxDnsNameservers, version));
+      if ('dns_publish_fixed_ip' in body) set.dns_publish_fixed_ip = b2i(body.dns_publish_fixed_ip === true);
       if ('service_types' in body) await this.writeServiceTypes(tx, id, body.service_types as string[]);
       if ('host_routes' in body)
         await this.writeRoutes(tx, id, validateHostRoutes(body.host_routes as unknown[], this.m.core.maxSubnetHostRoutes, version));
