@@ -211,7 +211,7 @@ export class PortHandler extends TableResource<'ports'> {
    * The full dict: parsed from the JSON the database writes (one precompiled statement instead of
    * a query per list and per extension driver) when it can, else toDicts()'s.
    */
-  override async get(ctx: RequestContext, id: string, db: Reader = this.m.db.reader): Promise<Rec | null> {
+  override async get(ctx: RequestContext, id: string, db: Reader = this.readerFor(ctx)): Promise<Rec | null> {
     if (this.fullJson === undefined) {
       const j = jsonSqlOf(this.m.db);
       const known = j && this.portJsonKnown(j);
