@@ -99,10 +99,12 @@ export function forkWorkers(plan: WorkerPlan, log: Logger): Primary {
     allReady = res;
     failStart = rej;
   });
+  const readyWorkers = new WeakSet<Worker>();
   const fork = (role: WorkerRole) => {
     const w = cluster.fork({ [ROLE_ENV]: role });
     roles.set(w, role);
     w.on('message', (m: { neutrino?: string }) => {
+      if (m?.neutrino === 'ready') readyWorkers.add(w);
       if (m?.neutrino !== 'ready' || started) return;
       if (--pendingReady === 0) {
         started = true;
@@ -131,7 +133,13 @@ export function forkWorkers(plan: WorkerPlan, log: Logger): Primary {
     async stop() {
       stopping = true;
       const exits = [...roles.keys()].map(
-        (w) => new Promise<boolean>((res) => (w.isDead() ? res(w.process.exitCode === 0) : w.once('exit', (code) => res(code === 0)))),
+        // A worker still starting has no handler yet and dies of the SIGTERM: nothing was in flight there.
+        (w) =>
+          new Promise<boolean>((res) =>
+            w.isDead()
+              ? res(w.process.exitCode === 0)
+              : w.once('exit', (code, signal) => res(code === 0 || (signal === 'SIGTERM' && !readyWorkers.has(w)))),
+          ),
       );
       for (const w of roles.keys()) w.process.kill('SIGTERM');
       return (await Promise.all(exits)).every(Boolean);
