@@ -7,6 +7,7 @@
 //   npm run bench -- [--endpoint URL] [--ports 2000] [--list-ports 10000] [--concurrency 8]
 //                    [--networks 200] [--list-runs 7] [--ops 2000] [--quota -1] [--warmup 1000]
 //                    [--routers 200] [--fips 500] [--sgs 50] [--sg-rules 1000] [--address-groups 50] [--ag-addresses 1000]
+//                    [--auto-topologies 20]
 //                    [--only ports,routers,...] [--json out.json]
 //                    [--server-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"] [--database URL] [--no-floors] [--keep]
 //
@@ -64,11 +65,12 @@ interface Options {
   sgRules: number;
   addressGroups: number;
   agAddresses: number;
+  autoTopologies: number;
   only: Set<Section>;
 }
 
 /** The parts of the benchmark, in the order they run. */
-const SECTIONS = ['networks', 'ports', 'routers', 'floatingips', 'security-groups', 'address-groups'] as const;
+const SECTIONS = ['networks', 'ports', 'routers', 'floatingips', 'security-groups', 'address-groups', 'auto-allocated-topology'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const USAGE = `usage: node dist/bench/api-bench.js [options]
@@ -95,6 +97,7 @@ const USAGE = `usage: node dist/bench/api-bench.js [options]
   --sg-rules N            security group rules created, listed and deleted (default 1000)
   --address-groups N      address groups created, listed and deleted (default 50)
   --ag-addresses N        addresses added and removed one by one over them (default 1000)
+  --auto-topologies N     projects given an auto-allocated topology, shown again and deleted (default 20)
   --only LIST             run only these parts: ${SECTIONS.join(',')} (default all)
   --keep                  leave the resources in place at the end (not with a started server)
   --quiet                 only print the result table
@@ -127,6 +130,7 @@ function optionsFrom(argv: string[]): Options {
     'sg-rules': str,
     'address-groups': str,
     'ag-addresses': str,
+    'auto-topologies': str,
     only: str,
     keep: { type: 'boolean' },
     quiet: { type: 'boolean' },
@@ -170,6 +174,7 @@ function optionsFrom(argv: string[]): Options {
     sgRules: intOption(v['sg-rules'], 'sg-rules', 0, 1000),
     addressGroups: intOption(v['address-groups'], 'address-groups', 0, 50),
     agAddresses: intOption(v['ag-addresses'], 'ag-addresses', 0, 1000),
+    autoTopologies: intOption(v['auto-topologies'], 'auto-topologies', 0, 20),
     only,
     ...(v.endpoint !== undefined ? { endpoint: v.endpoint.replace(/\/+$/, '') } : {}),
     ...(v.token !== undefined ? { token: v.token } : {}),
@@ -548,6 +553,7 @@ async function run(o: Options, endpoint: string): Promise<void> {
     if (o.only.has('floatingips') && o.fips > 0) await section(x, floatingIpScenarios);
     if (o.only.has('security-groups') && (o.sgs > 0 || o.sgRules > 0)) await section(x, securityGroupScenarios);
     if (o.only.has('address-groups') && o.addressGroups > 0) await section(x, addressGroupScenarios);
+    if (o.only.has('auto-allocated-topology') && o.autoTopologies > 0) await section(x, autoTopologyScenarios);
   } finally {
     if (!o.keep) {
       for (const f of cleanup) {
@@ -984,6 +990,55 @@ async function addressGroupScenarios(x: Scenario, undo: Undo): Promise<void> {
   };
   if (o.warmup > 0) await cycle(Math.min(g, 10), Math.min(o.agAddresses, 200), false);
   await cycle(g, o.agAddresses, true);
+}
+
+/**
+ * Get-me-a-network: a default external network (with a subnet) and a default IPv4 subnet pool,
+ * then per project `GET /v2.0/auto-allocated-topology/{project}`, which builds its network, subnet
+ * from the pool and router with gateway and interface in one request; asked again it only finds
+ * them; `fields=dry-run` checks the prerequisites; DELETE takes the topology down.
+ */
+async function autoTopologyScenarios(x: Scenario, undo: Undo): Promise<void> {
+  const { c, o, tag } = x;
+  const k = Math.min(o.concurrency, 4);
+  const n = o.autoTopologies;
+  log(`auto-allocated topologies (${n}), c=${k}`);
+  const ext = (await c.call('POST', '/v2.0/networks', { network: { name: `bench-${tag}-public`, 'router:external': true, is_default: true } }, 201))
+    .body.network;
+  undo.push(() => c.call('DELETE', `/v2.0/networks/${ext.id}`, undefined, 204));
+  await c.call('POST', '/v2.0/subnets', { subnet: { network_id: ext.id, ip_version: 4, cidr: '100.64.0.0/16' } }, 201);
+  const pool4 = (
+    await c.call(
+      'POST',
+      '/v2.0/subnetpools',
+      { subnetpool: { name: `bench-${tag}-default-v4`, prefixes: ['10.128.0.0/12'], default_prefixlen: 26, shared: true, is_default: true } },
+      201,
+    )
+  ).body.subnetpool;
+  undo.push(() => c.call('DELETE', `/v2.0/subnetpools/${pool4.id}`, undefined, 204));
+  const live = new Set<string>();
+  undo.push(async () => {
+    await pool(live.size, k, (i) => c.call('DELETE', `/v2.0/auto-allocated-topology/${[...live][i]}`, undefined, 204));
+  });
+  const projects = (count: number) => Array.from({ length: count }, () => randomUUID().replaceAll('-', ''));
+  const cycle = async (ps: string[], measured: boolean) => {
+    const name = (s: string) => (measured ? s : null);
+    const path = (i: number) => `/v2.0/auto-allocated-topology/${ps[i]}`;
+    await measure(name(`auto-allocated topology dry-run (c=${k})`), ps.length, k, (i) => c.call('GET', `${path(i)}?fields=dry-run`, undefined, 200));
+    await measure(name(`auto-allocated topology create (c=${k})`), ps.length, k, async (i) => {
+      const r = await c.call('GET', path(i), undefined, 200);
+      live.add(ps[i]!);
+      return r;
+    });
+    await measure(name(`auto-allocated topology show (c=${k})`), ps.length, k, (i) => c.call('GET', path(i), undefined, 200));
+    await measure(name(`auto-allocated topology delete (c=${k})`), ps.length, k, async (i) => {
+      const r = await c.call('DELETE', path(i), undefined, 204);
+      live.delete(ps[i]!);
+      return r;
+    });
+  };
+  if (o.warmup > 0) await cycle(projects(Math.min(n, 3)), false);
+  await cycle(projects(n), true);
 }
 
 function table(rows: Result[]): string {

@@ -58,7 +58,7 @@ async function localSubnets(
 ): Promise<{ subnets: Rec[]; non_local_subnets: Rec[] }> {
   const onSegments = subnets.filter((s) => typeof s.segment_id === 'string');
   if (!onSegments.length) return { subnets, non_local_subnets: [] };
-  const reachable = host ? await hostSegments(db.reader, networkId, host) : new Set<string>();
+  const reachable = host ? await hostSegments(db.kysely, networkId, host) : new Set<string>();
   return {
     subnets: onSegments.filter((s) => reachable.has(s.segment_id as string)),
     non_local_subnets: onSegments.filter((s) => !reachable.has(s.segment_id as string)),

@@ -33,7 +33,7 @@ function profileIdOf(body: unknown): string {
 
 export function flavorBindingRoutes(db: Db, serviceTypes: ReadonlySet<string>): ApiRoute[] {
   const flavorExists = async (id: string) => {
-    if (!(await db.reader.selectFrom('flavors').select('id').where('id', '=', id).executeTakeFirst())) throw flavorNotFound(id);
+    if (!(await db.kysely.selectFrom('flavors').select('id').where('id', '=', id).executeTakeFirst())) throw flavorNotFound(id);
   };
   return [
     {
