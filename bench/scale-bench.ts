@@ -318,6 +318,12 @@ class Deployment {
 async function benchShape(shape: Shape): Promise<void> {
   const d = new Deployment(shape);
   log(`# ${shape.name}: starting`);
+  // Stopped from outside (a timeout, ^C): the server, its agents and their namespaces go too.
+  const onSignal = (sig: NodeJS.Signals) => {
+    log(`${sig}: cleaning up`);
+    void d.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
     await d.start();
     const auth = shape.keystone ? await keystoneToken() : { token: '', project: `bench-${d.id}` };
@@ -387,6 +393,7 @@ async function benchShape(shape: Shape): Promise<void> {
       log(`  ${shape.name} ${size} server RSS ${memory.at(-1)!.rssMiB} MiB`);
     }
   } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
     await d.stop();
   }
 }
