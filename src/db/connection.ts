@@ -36,6 +36,11 @@ export interface Db {
   close(): Promise<void>;
   /** The connection pool's use, where the driver tells it (SQLite has one connection and none). */
   poolUse?(): PoolUse;
+  /**
+   * Runs `fn` with `[database] query_timeout` lifted (the schema upgrade at start-up: one DDL
+   * statement on a busy MariaDB may take longer than a request's statement should).
+   */
+  withoutQueryTimeout?<T>(fn: () => Promise<T>): Promise<T>;
   /** Told of every write transaction's outcome and time (metrics, src/db/metrics.ts). */
   observer?: TransactionObserver;
 }
@@ -135,6 +140,16 @@ export function openDb(url: string, poolOptions: number | PoolOptions = 10): Db 
 
 function openOne(url: string, poolOptions: PoolOptions): Db {
   const { size: keep = 10, overflow = 0, connectTimeoutMs = 30_000, queryTimeoutMs = 0 } = poolOptions;
+  let limitMs = queryTimeoutMs;
+  const limit = () => limitMs;
+  const withoutQueryTimeout = async <T>(fn: () => Promise<T>): Promise<T> => {
+    limitMs = 0;
+    try {
+      return await fn();
+    } finally {
+      limitMs = queryTimeoutMs;
+    }
+  };
   // At most this many at once; unlimited when either option says no limit.
   const poolSize = keep === 0 || overflow < 0 ? Number.POSITIVE_INFINITY : keep + overflow;
   const p = parseConnectionUrl(url);
@@ -182,7 +197,7 @@ function openOne(url: string, poolOptions: PoolOptions): Db {
     // fails with the same error, which is what the request reports (503); the pool then drops it.
     pool.on('connect', (client) => {
       client.on('error', () => {});
-      if (queryTimeoutMs > 0) bound(client as unknown as RawConnection, queryTimeoutMs, (c) => (c as PgClient).connection.stream);
+      if (queryTimeoutMs > 0) bound(client as unknown as RawConnection, limit, (c) => (c as PgClient).connection.stream);
     });
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     const poolUse = () => ({ open: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: poolSize });
@@ -193,6 +208,7 @@ function openOne(url: string, poolOptions: PoolOptions): Db {
       describe: `postgresql://${p.host}:${p.port ?? 5432}/${p.database}`,
       close: () => kysely.destroy(),
       poolUse,
+      withoutQueryTimeout,
     };
   }
   const pool = createPool({
@@ -209,7 +225,7 @@ function openOne(url: string, poolOptions: PoolOptions): Db {
     supportBigNumbers: true,
     bigNumberStrings: false,
   });
-  if (queryTimeoutMs > 0) pool.on('connection', (conn) => bound(conn as unknown as RawConnection, queryTimeoutMs, (c) => (c as MysqlConn).stream));
+  if (queryTimeoutMs > 0) pool.on('connection', (conn) => bound(conn as unknown as RawConnection, limit, (c) => (c as MysqlConn).stream));
   // READ COMMITTED as on PostgreSQL: a count taken after a row lock must see rows that other
   // transactions committed meanwhile (REPEATABLE READ would read the older snapshot).
   const kysely = new Kysely<Database>({
@@ -227,6 +243,7 @@ function openOne(url: string, poolOptions: PoolOptions): Db {
     describe: `mysql://${p.host}:${p.port ?? 3306}/${p.database}`,
     close: () => kysely.destroy(),
     poolUse: () => mysqlPoolUse(pool, poolSize),
+    withoutQueryTimeout,
   };
 }
 
@@ -258,14 +275,16 @@ interface Socketish {
  * as a lost connection (503 to the API) and the pool drops the connection. Done on the driver's
  * object because neither pg nor mysql2 has a query deadline that also discards the connection.
  */
-function bound(conn: RawConnection, ms: number, socketOf: (c: RawConnection) => Socketish): void {
+function bound(conn: RawConnection, limitMs: () => number, socketOf: (c: RawConnection) => Socketish): void {
   const query = conn.query.bind(conn);
-  const kill = () =>
+  const kill = (ms: number) =>
     socketOf(conn).destroy(Object.assign(new Error(`the database did not answer within ${ms} ms ([database] query_timeout)`), { code: 'ETIMEDOUT' }));
   conn.query = (...args: unknown[]) => {
+    const ms = limitMs();
+    if (ms === 0) return query(...args);
     const last = args[args.length - 1];
     if (typeof last === 'function') {
-      const timer = setTimeout(kill, ms);
+      const timer = setTimeout(kill, ms, ms);
       return query(...args.slice(0, -1), (...res: unknown[]) => {
         clearTimeout(timer);
         (last as (...r: unknown[]) => void)(...res);
@@ -273,7 +292,7 @@ function bound(conn: RawConnection, ms: number, socketOf: (c: RawConnection) => 
     }
     const out = query(...args);
     if (!(out instanceof Promise)) return out;
-    const timer = setTimeout(kill, ms);
+    const timer = setTimeout(kill, ms, ms);
     return out.finally(() => clearTimeout(timer));
   };
 }

@@ -8,7 +8,7 @@ import type { ApiServices } from '../core/api-route.js';
 import { CallbackRegistry } from '../core/callbacks.js';
 import type { Config } from '../config/index.js';
 import { openDb, reachDatabase, type Db } from '../db/connection.js';
-import { isConnectionError } from '../db/errors.js';
+import { DatabaseUnreachableError, isConnectionError } from '../db/errors.js';
 import { upgrade } from '../db/migrate.js';
 import { apiServices, buildApi, type Authenticator } from '../api/server.js';
 import { CollectionController } from '../api/controller.js';
@@ -149,8 +149,10 @@ export async function createServer(
     await db.close();
     throw err;
   }
-  await upgrade(db);
-  const ml2 = await coreState(cfg, db);
+  const ml2 = await startingUp(db, async () => {
+    await upgrade(db);
+    return coreState(cfg, db);
+  });
   const health = healthBackends(cfg, db, opts.bus ?? null);
   const metrics = serverMetrics(cfg, db, opts.bus ?? null);
   const bus = metrics?.bus ?? opts.bus ?? null;
@@ -167,7 +169,7 @@ export async function createServer(
   const allowed: ApiServices['allowed'] = (ctx, action, target) => policy.check(action, target, credentialsOf(ctx));
   const api = lateApiServices(allowed);
   const plugins = await createPlugins(definitions, { cfg, db, ml2, quota: ml2.quota, callbacks: ml2.callbacks, bus, aliases, api: api.services });
-  await ml2.types.syncAllocations();
+  await startingUp(db, () => ml2.types.syncAllocations());
 
   const controllers = plugins
     .flatMap((p) => p.resources ?? [])
@@ -220,4 +222,18 @@ export async function createServer(
       await db.close();
     },
   };
+}
+
+/**
+ * A start-up step on the database: no `[database] query_timeout` (a schema upgrade's DDL on a busy
+ * server may take longer than a request's statement should), and a lost connection is reported
+ * as the database being unreachable, naming it, rather than as the driver's words.
+ */
+async function startingUp<T>(db: Db, step: () => Promise<T>): Promise<T> {
+  try {
+    return await (db.withoutQueryTimeout ? db.withoutQueryTimeout(step) : step());
+  } catch (err) {
+    if (isConnectionError(err)) throw new DatabaseUnreachableError(db.describe, 1, (err as Error).message);
+    throw err;
+  }
 }
