@@ -4,7 +4,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
 import { assertError } from '../helpers/assert-error.js';
-import { ADMIN, ALICE, BOB, startServer, type Caller, type TestServer } from '../helpers/server.js';
+import { ADMIN, ALICE, BOB, startServer, type Caller, type TestServer, okCalls } from '../helpers/server.js';
 
 for (const backend of BACKENDS) {
   describe(`auto-allocated topology on ${backend.name}`, { skip: await skipUnless(backend) }, () => {
@@ -16,11 +16,7 @@ for (const backend of BACKENDS) {
       await s?.stop();
     });
 
-    async function ok(method: string, path: string, body?: unknown, as: Caller = ADMIN) {
-      const r = await s.req(method, path, body, as);
-      assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-      return r.body;
-    }
+    const ok = okCalls(() => s, ADMIN);
     const names = async (collection: string, as: Caller) =>
       ((await ok('GET', `/v2.0/${collection}`, undefined, as))[collection] as Array<{ name: string }>)
         .map((x) => x.name)

@@ -149,6 +149,24 @@ for (const backend of BACKENDS) {
       assert.equal((await rpc('get_network_info', { network_id: '00000000-0000-0000-0000-000000000000' })) ?? null, null);
     });
 
+    it("filters subnets on enable_dhcp as Neutron's handlers: get_network_info by default, the full sync unless enable_dhcp_filter is false", async () => {
+      const off = await s.req(
+        'POST',
+        '/v2.0/subnets',
+        { subnet: { network_id: netId, cidr: '10.2.0.0/24', ip_version: 4, enable_dhcp: false } },
+        ADMIN,
+      );
+      assert.equal(off.status, 201, JSON.stringify(off.body));
+      const ids = (n: any) => n.subnets.map((x: any) => x.id).sort();
+      const both = [subnetId, off.body.subnet.id].sort();
+      assert.deepEqual(ids(await rpc<any>('get_network_info', { network_id: netId })), [subnetId]);
+      assert.deepEqual(ids(await rpc<any>('get_network_info', { network_id: netId, enable_dhcp: null })), both);
+      const synced = async (args: object) => (await rpc<any[]>('get_active_networks_info', { host: HOST, ...args })).find((x) => x.id === netId);
+      assert.deepEqual(ids(await synced({})), [subnetId]);
+      assert.deepEqual(ids(await synced({ enable_dhcp_filter: false })), both);
+      assert.equal((await s.req('DELETE', `/v2.0/subnets/${off.body.subnet.id}`, undefined, ADMIN)).status, 204);
+    });
+
     let dhcpPortId = '';
     it('create_dhcp_port / update_dhcp_port / release_dhcp_port', async () => {
       const deviceId = dhcpDeviceId(netId, HOST);

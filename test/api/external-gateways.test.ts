@@ -6,7 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
-import { ADMIN, ALICE, BOB, startServer, type TestServer } from '../helpers/server.js';
+import { ADMIN, ALICE, BOB, startServer, type TestServer, okCalls } from '../helpers/server.js';
 import { assertError } from '../helpers/assert-error.js';
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
 import { createOrUpdateAgent } from '../../src/plugins/agents/report-state.js';
@@ -19,11 +19,7 @@ for (const backend of BACKENDS) {
     let extB: any;
     let subA: any;
     let subB: any;
-    async function ok(method: string, path: string, body?: unknown, as = ADMIN) {
-      const r = await s.req(method, path, body, as);
-      assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-      return r.body;
-    }
+    const ok = okCalls(() => s, ADMIN);
     const act = (id: string, action: string, gws: unknown, as = ALICE) =>
       s.req('PUT', `/v2.0/routers/${id}/${action}`, { router: { external_gateways: gws } }, as);
     const router = async (body: object = {}, as = ALICE) => (await ok('POST', '/v2.0/routers', { router: { name: 'r', ...body } }, as)).router;

@@ -5,7 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
-import { ADMIN, ALICE, startServer, type TestServer } from '../helpers/server.js';
+import { ADMIN, ALICE, startServer, type TestServer, okCalls } from '../helpers/server.js';
 import { assertError } from '../helpers/assert-error.js';
 
 const SINGLE = 'neutron.services.l3_router.service_providers.single_node.SingleNodeDriver';
@@ -22,11 +22,7 @@ for (const backend of BACKENDS) {
       await s?.stop();
     });
 
-    async function ok(method: string, path: string, body?: unknown, as = ADMIN) {
-      const r = await s.req(method, path, body, as);
-      assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-      return r.body;
-    }
+    const ok = okCalls(() => s, ADMIN);
     const flavor = async (body: object = {}) => (await ok('POST', '/v2.0/flavors', { flavor: { service_type: 'L3_ROUTER_NAT', ...body } })).flavor;
     const profile = async (body: object) => (await ok('POST', '/v2.0/service_profiles', { service_profile: body })).service_profile;
     const bind = (f: string, sp: string) => s.req('POST', `/v2.0/flavors/${f}/service_profiles`, { service_profile: { id: sp } }, ADMIN);

@@ -8,7 +8,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
-import { ADMIN, ALICE, BOB, startServer, type TestServer } from '../helpers/server.js';
+import { ADMIN, ALICE, BOB, startServer, type TestServer, okCalls } from '../helpers/server.js';
 import { assertError } from '../helpers/assert-error.js';
 import { registerLinuxBridgeAgent } from '../helpers/agents.js';
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
@@ -34,11 +34,7 @@ for (const backend of BACKENDS) {
         time: new Date().toISOString().replace('Z', ''),
       });
     const l3 = <T = any>(method: string, args: Record<string, unknown>) => agentBus.call<T>('q-l3-plugin', method, args, { timeoutMs: 20_000 });
-    async function ok(method: string, path: string, body?: unknown, as = ADMIN) {
-      const r = await s.req(method, path, body, as);
-      assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-      return r.body;
-    }
+    const ok = okCalls(() => s, ADMIN);
     const haRouter = async (project: string = ALICE.project!, extra: object = {}) =>
       (await ok('POST', '/v2.0/routers', { router: { name: 'r', project_id: project, ha: true, ...extra } })).router;
     const haNetworks = async (project: string) =>

@@ -7,7 +7,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
-import { ADMIN, ALICE, BOB, startServer, type TestServer } from '../helpers/server.js';
+import { ADMIN, ALICE, BOB, startServer, type TestServer, okCalls } from '../helpers/server.js';
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
 import { createOrUpdateAgent } from '../../src/plugins/agents/report-state.js';
 import { DHCP_AGENT_EVENTS } from '../../src/core/wire.js';
@@ -47,11 +47,7 @@ for (const backend of BACKENDS) {
       await sleep(50);
       return since();
     };
-    async function ok(method: string, path: string, body: unknown, as = ALICE) {
-      const r = await s.req(method, path, body, as);
-      assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-      return r.body;
-    }
+    const ok = okCalls(() => s, ALICE);
     const net = async (body: object = {}, as = ALICE) => (await ok('POST', '/v2.0/networks', { network: { name: 'n', ...body } }, as)).network;
     const subnet = async (networkId: string, body: object = {}, as = ALICE) =>
       (await ok('POST', '/v2.0/subnets', { subnet: { network_id: networkId, ip_version: 4, cidr: `10.${70 + cidrN}.${cidrN++}.0/24`, ...body } }, as))

@@ -4,7 +4,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
-import { ADMIN, ALICE, BOB, startServer, type TestServer } from '../helpers/server.js';
+import { ADMIN, ALICE, BOB, startServer, type TestServer, okCalls } from '../helpers/server.js';
 import { assertError } from '../helpers/assert-error.js';
 
 for (const backend of BACKENDS) {
@@ -27,14 +27,7 @@ for (const backend of BACKENDS) {
       await s?.stop();
     });
 
-    async function ok(method: string, path: string, body: unknown, as = ALICE, status?: number) {
-      const r = await s.req(method, path, body, as);
-      assert.ok(
-        r.status >= 200 && r.status < 300 && (status === undefined || r.status === status),
-        `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`,
-      );
-      return r.body;
-    }
+    const ok = okCalls(() => s, ALICE);
     async function net(body: object = {}, as = ALICE) {
       return (await ok('POST', '/v2.0/networks', { network: { name: 'n', ...body } }, as, 201)).network;
     }

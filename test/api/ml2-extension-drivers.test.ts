@@ -5,7 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
-import { ADMIN, ALICE, startServer, type Caller, type TestServer } from '../helpers/server.js';
+import { ADMIN, ALICE, startServer, type TestServer, okCalls } from '../helpers/server.js';
 import { assertError } from '../helpers/assert-error.js';
 
 const NETWORK_ATTRS = ['availability_zone_hints', 'availability_zones', 'dns_domain', 'qos_policy_id'];
@@ -26,14 +26,7 @@ for (const backend of BACKENDS) {
       await s?.stop();
     });
 
-    async function ok(method: string, path: string, body?: unknown, as: Caller = ALICE, status?: number) {
-      const r = await s.req(method, path, body, as);
-      assert.ok(
-        r.status >= 200 && r.status < 300 && (status === undefined || r.status === status),
-        `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`,
-      );
-      return r.body;
-    }
+    const ok = okCalls(() => s, ALICE);
     const subnet = async (networkId: string, cidr: string) =>
       (await ok('POST', '/v2.0/subnets', { subnet: { network_id: networkId, cidr, ip_version: 4 } }, ALICE, 201)).subnet.id as string;
     const shownPort = async (id: string) => (await ok('GET', `/v2.0/ports/${id}`)).port;

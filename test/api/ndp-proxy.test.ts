@@ -5,7 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
-import { ADMIN, ALICE, BOB, startServer, type TestServer } from '../helpers/server.js';
+import { ADMIN, ALICE, BOB, startServer, type TestServer, okCalls } from '../helpers/server.js';
 import { assertError } from '../helpers/assert-error.js';
 
 for (const backend of BACKENDS) {
@@ -16,11 +16,7 @@ for (const backend of BACKENDS) {
     let subnet: any;
     let router: any;
     let pool: any;
-    async function ok(method: string, path: string, body?: unknown, as = ADMIN) {
-      const r = await s.req(method, path, body, as);
-      assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-      return r.body;
-    }
+    const ok = okCalls(() => s, ADMIN);
     const subnetIn = async (network: any, cidr: string, as = ALICE, extra: object = {}) =>
       (await ok('POST', '/v2.0/subnets', { subnet: { network_id: network.id, ip_version: 6, cidr, subnetpool_id: pool.id, ...extra } }, as)).subnet;
 

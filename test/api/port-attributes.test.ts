@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
 import { registerLinuxBridgeAgent } from '../helpers/agents.js';
-import { ADMIN, ALICE, startServer, type Caller, type TestServer } from '../helpers/server.js';
+import { ADMIN, ALICE, startServer, type Caller, type TestServer, okCalls } from '../helpers/server.js';
 import { assertError } from '../helpers/assert-error.js';
 
 const ALIASES = [
@@ -33,11 +33,7 @@ for (const backend of BACKENDS) {
       await s?.stop();
     });
 
-    async function ok(method: string, path: string, body?: unknown, as: Caller = ALICE) {
-      const r = await s.req(method, path, body, as);
-      assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-      return r.body;
-    }
+    const ok = okCalls(() => s, ALICE);
     const port = async (attrs: Record<string, unknown>, as: Caller = ALICE) =>
       (await ok('POST', '/v2.0/ports', { port: { network_id: net, ...attrs } }, as)).port;
 

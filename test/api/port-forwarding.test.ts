@@ -6,7 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
-import { ADMIN, ALICE, BOB, startServer, type Caller, type TestServer } from '../helpers/server.js';
+import { ADMIN, ALICE, BOB, startServer, type Caller, type TestServer, okCalls } from '../helpers/server.js';
 import { assertError } from '../helpers/assert-error.js';
 
 for (const backend of BACKENDS) {
@@ -24,11 +24,7 @@ for (const backend of BACKENDS) {
       await s?.stop();
     });
 
-    async function ok(method: string, path: string, body?: unknown, as: Caller = ALICE) {
-      const r = await s.req(method, path, body, as);
-      assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-      return r.body;
-    }
+    const ok = okCalls(() => s, ALICE);
     /** A network behind a router with a gateway on `ext`, a VM port on it and a free floating IP. */
     async function topology() {
       const n = (await ok('POST', '/v2.0/networks', { network: { name: 'n' } })).network;

@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
-import { ADMIN, ALICE, BOB, startServer, type Caller, type TestServer } from '../helpers/server.js';
+import { ADMIN, ALICE, BOB, startServer, type Caller, type TestServer, okCalls } from '../helpers/server.js';
 import { assertError } from '../helpers/assert-error.js';
 
 for (const backend of BACKENDS) {
@@ -24,14 +24,7 @@ for (const backend of BACKENDS) {
     });
 
     const req = (method: string, path: string, body?: unknown, as: Caller = ADMIN) => s.req(method, path, body, as);
-    async function ok(method: string, path: string, body?: unknown, as: Caller = ADMIN, status?: number) {
-      const r = await req(method, path, body, as);
-      assert.ok(
-        r.status >= 200 && r.status < 300 && (status === undefined || r.status === status),
-        `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`,
-      );
-      return r.body;
-    }
+    const ok = okCalls(() => s, ADMIN);
     /** A policy (admins make them) owned by `owner`'s project. */
     const policy = async (body: object = {}, owner: Caller = ADMIN) =>
       (await ok('POST', '/v2.0/qos/policies', { policy: { name: 'gw', project_id: owner.project, ...body } }, ADMIN, 201)).policy;

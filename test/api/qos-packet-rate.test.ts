@@ -6,7 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
-import { ADMIN, ALICE, startServer, type Caller, type TestServer } from '../helpers/server.js';
+import { ADMIN, ALICE, startServer, type Caller, type TestServer, okCalls } from '../helpers/server.js';
 import { assertError } from '../helpers/assert-error.js';
 import { customTrait, resourceRequest, uuid5 } from '../../src/plugins/qos/resource-request.js';
 
@@ -57,14 +57,7 @@ for (const backend of BACKENDS) {
     });
 
     const req = (method: string, path: string, body?: unknown, as: Caller = ADMIN) => s.req(method, path, body, as);
-    async function ok(method: string, path: string, body?: unknown, as: Caller = ADMIN, status?: number) {
-      const r = await req(method, path, body, as);
-      assert.ok(
-        r.status >= 200 && r.status < 300 && (status === undefined || r.status === status),
-        `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`,
-      );
-      return r.body;
-    }
+    const ok = okCalls(() => s, ADMIN);
     const policy = async (body: object = {}) => (await ok('POST', '/v2.0/qos/policies', { policy: { name: 'pps', ...body } }, ADMIN, 201)).policy;
     const rulePath = (policyId: string, type: string) => `/v2.0/qos/policies/${policyId}/${type}_rules`;
     const rule = async (policyId: string, type: string, body: object) =>

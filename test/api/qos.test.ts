@@ -5,7 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
-import { ADMIN, ALICE, BOB, startServer, type Caller, type TestServer } from '../helpers/server.js';
+import { ADMIN, ALICE, BOB, startServer, type Caller, type TestServer, okCalls } from '../helpers/server.js';
 import { QosDrivers } from '../../src/plugins/qos/drivers.js';
 import { assertError } from '../helpers/assert-error.js';
 
@@ -53,14 +53,7 @@ for (const backend of BACKENDS) {
 
     /** A request, as the admin unless told otherwise. */
     const req = (method: string, path: string, body?: unknown, as: Caller = ADMIN) => s.req(method, path, body, as);
-    async function ok(method: string, path: string, body?: unknown, as: Caller = ADMIN, status?: number) {
-      const r = await req(method, path, body, as);
-      assert.ok(
-        r.status >= 200 && r.status < 300 && (status === undefined || r.status === status),
-        `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`,
-      );
-      return r.body;
-    }
+    const ok = okCalls(() => s, ADMIN);
     const policy = async (body: object = {}, as: Caller = ADMIN) =>
       (await ok('POST', '/v2.0/qos/policies', { policy: { name: 'qp', ...body } }, as, 201)).policy;
     const rule = async (policyId: string, type: string, body: object) =>

@@ -6,7 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
-import { ADMIN, startServer, type TestServer } from '../helpers/server.js';
+import { ADMIN, startServer, type TestServer, okCalls } from '../helpers/server.js';
 import { createOrUpdateAgent } from '../../src/plugins/agents/report-state.js';
 import { AGENT_TYPE_LINUXBRIDGE } from '../../src/core/wire.js';
 import { assertError } from '../helpers/assert-error.js';
@@ -77,11 +77,7 @@ for (const backend of BACKENDS) {
       await s?.stop();
     });
 
-    async function ok(method: string, path: string, body?: unknown) {
-      const r = await s.req(method, path, body, ADMIN);
-      assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-      return r.body;
-    }
+    const ok = okCalls(() => s, ADMIN);
     const port = async (attrs: Record<string, unknown> = {}) => (await ok('POST', '/v2.0/ports', { port: { network_id: net, ...attrs } })).port;
     const subnetsOf = (p: any) => p.fixed_ips.map((f: any) => f.subnet_id);
 

@@ -5,7 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
-import { ADMIN, ALICE, BOB, startServer, type Caller, type TestServer } from '../helpers/server.js';
+import { ADMIN, ALICE, BOB, startServer, type Caller, type TestServer, okCalls } from '../helpers/server.js';
 import { createOrUpdateAgent } from '../../src/plugins/agents/report-state.js';
 import { subportsProblem } from '../../src/definitions/trunk.js';
 import { assertError } from '../helpers/assert-error.js';
@@ -58,14 +58,7 @@ for (const backend of BACKENDS) {
       await s?.stop();
     });
 
-    async function ok(method: string, path: string, body?: unknown, as: Caller = ALICE, status?: number) {
-      const r = await s.req(method, path, body, as);
-      assert.ok(
-        r.status >= 200 && r.status < 300 && (status === undefined || r.status === status),
-        `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`,
-      );
-      return r.body;
-    }
+    const ok = okCalls(() => s, ALICE);
     const port = async (body: object = {}, as: Caller = ALICE) =>
       (await ok('POST', '/v2.0/ports', { port: { network_id: netId, ...body } }, as, 201)).port;
     const trunk = async (body: object, as: Caller = ALICE) => (await ok('POST', '/v2.0/trunks', { trunk: body }, as, 201)).trunk;

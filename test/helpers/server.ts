@@ -1,5 +1,6 @@
 // Starts a real neutrino API server in-process on a free loopback port, with no-auth, on the
 // given database, and a small HTTP client that speaks to it as a chosen project/role.
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,5 +76,21 @@ export async function startServer(backend: Backend, overrides: ConfigOverrides =
       await db.drop();
       rmSync(state, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * A test's `ok(method, path, body?, as?, status?)`: the answer's body when it is a 2xx (and
+ * `status` when given); otherwise the test fails showing the answer. `server` is read at each
+ * call (it is started in `before`), `as` defaults to `caller`.
+ */
+export function okCalls(server: () => TestServer, caller: Caller) {
+  return async function ok(method: string, path: string, body?: unknown, as: Caller = caller, status?: number): Promise<any> {
+    const r = await server().req(method, path, body, as);
+    assert.ok(
+      r.status >= 200 && r.status < 300 && (status === undefined || r.status === status),
+      `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`,
+    );
+    return r.body;
   };
 }

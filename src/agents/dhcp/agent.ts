@@ -377,7 +377,8 @@ export class DhcpAgent {
   private async fullSync(): Promise<void> {
     this.counters.fullSyncs++;
     const seq = ++this.seq;
-    const nets = await this.call<NetworkInfo[]>('get_active_networks_info', { host: this.o.host });
+    // Every subnet, as Neutron's agent asks for it (enable_dhcp_filter false).
+    const nets = await this.call<NetworkInfo[]>('get_active_networks_info', { host: this.o.host, enable_dhcp_filter: false });
     const wanted = new Set(nets.map((n) => n.id));
     const existing = await this.existingNetworks();
     const passes = [

@@ -65,8 +65,17 @@ async function localSubnets(
   };
 }
 
-/** Networks by id, each with its subnets and ports: three list queries per chunk of networks. */
-export async function networkInfos(d: DhcpRpcDeps, ctx: RequestContext, ids: string[], host?: string): Promise<Rec[]> {
+/**
+ * Networks by id, each with its subnets and ports: three list queries per chunk of networks.
+ * `enableDhcp` keeps only the subnets whose enable_dhcp is that (null: all), as Neutron's filter.
+ */
+export async function networkInfos(
+  d: DhcpRpcDeps,
+  ctx: RequestContext,
+  ids: string[],
+  host?: string,
+  enableDhcp: boolean | null = null,
+): Promise<Rec[]> {
   const out: Rec[] = [];
   for (let i = 0; i < ids.length; i += CHUNK) {
     const part = ids.slice(i, i + CHUNK);
@@ -85,7 +94,7 @@ export async function networkInfos(d: DhcpRpcDeps, ctx: RequestContext, ids: str
       }
       return m;
     };
-    const s = by(subnets);
+    const s = by(enableDhcp === null ? subnets : subnets.filter((x) => x.enable_dhcp === enableDhcp));
     const p = by(ports);
     for (const n of nets) {
       const local = await localSubnets(d.db, n.id as string, s.get(n.id as string) ?? [], host);
@@ -111,20 +120,24 @@ function portBody(arg: unknown): Rec {
 
 export function dhcpRpcHandlers(d: DhcpRpcDeps): RpcHandlers {
   return {
-    async get_active_networks_info(ctx: RpcContext, args: { host?: string }): Promise<Rec[]> {
+    // Both filter subnets on enable_dhcp as Neutron's handlers do: get_network_info always (its
+    // `enable_dhcp`, default true), get_active_networks_info unless `enable_dhcp_filter` is false
+    // (Neutron's agent sends false: its full sync wants every subnet).
+    async get_active_networks_info(ctx: RpcContext, args: { host?: string; enable_dhcp_filter?: boolean }): Promise<Rec[]> {
       if (!args?.host) throw new Error('get_active_networks_info needs host');
       const agent = await dhcpAgentOfHost(d.db, args.host);
       // A disabled agent serves nothing (Neutron's list_active_networks_on_active_dhcp_agent).
       if (!agent || !Number(agent.admin_state_up)) return [];
       const ids = await autoScheduleForAgent(d.db, agent, d.scheduler);
-      const nets = await networkInfos(d, adminOf(ctx), ids, args.host);
+      const nets = await networkInfos(d, adminOf(ctx), ids, args.host, args.enable_dhcp_filter === false ? null : true);
       return nets.filter((n) => n.admin_state_up !== false);
     },
 
-    async get_network_info(ctx: RpcContext, args: { network_id?: string; host?: string }): Promise<Rec | null> {
+    async get_network_info(ctx: RpcContext, args: { network_id?: string; host?: string; enable_dhcp?: boolean | null }): Promise<Rec | null> {
       if (!args?.network_id) throw new Error('get_network_info needs network_id');
       // Neutron returns None for a network that is gone: the agent then disables it.
-      return (await networkInfos(d, adminOf(ctx), [args.network_id], args.host))[0] ?? null;
+      const enableDhcp = args.enable_dhcp === undefined ? true : args.enable_dhcp;
+      return (await networkInfos(d, adminOf(ctx), [args.network_id], args.host, enableDhcp))[0] ?? null;
     },
 
     async create_dhcp_port(ctx: RpcContext, args: { port?: unknown; host?: string }): Promise<Rec | null> {
