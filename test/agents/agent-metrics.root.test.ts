@@ -8,9 +8,7 @@ import assert from 'node:assert/strict';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deleteLink, deleteNetns, listLinks, stopDnsmasq } from '../../src/dataplane/index.js';
 import { DhcpAgent } from '../../src/agents/dhcp/agent.js';
-import { bridgeOf, namespaceOf } from '../../src/agents/dhcp/render.js';
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
 import { LinuxBridgeAgent } from '../../src/agents/linuxbridge/agent.js';
 import { AgentMetrics } from '../../src/agents/metrics.js';
@@ -20,6 +18,7 @@ import { ADMIN, startServer, type TestServer } from '../helpers/server.js';
 import { Namespaces, rootGate, suffix } from '../dataplane/root-helpers.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { parseMetricsText } from '../../bench/metrics-text.js';
+import { removeDhcpNetwork } from '../helpers/agents.js';
 
 const gate = rootGate('agent metrics', ['ip', 'bridge', 'nsenter']);
 const dhcpGate = rootGate('DHCP agent metrics', ['ip', 'nsenter', 'dnsmasq']);
@@ -158,9 +157,7 @@ describe('DHCP agent metrics endpoint (root)', { skip: dhcpGate.skip }, () => {
   after(async () => {
     await agent?.stop().catch(() => {});
     if (netId) {
-      await stopDnsmasq(join(dir, 'state', 'dhcp'), netId).catch(() => {});
-      await deleteNetns(namespaceOf(netId)).catch(() => {});
-      if ((await listLinks()).some((l) => l.name === bridgeOf(netId))) await deleteLink(bridgeOf(netId)).catch(() => {});
+      await removeDhcpNetwork(join(dir, 'state', 'dhcp'), netId);
     }
     await srv?.stop();
     for (const b of buses) await b.close().catch(() => {});

@@ -9,14 +9,14 @@ import assert from 'node:assert/strict';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deleteLink, deleteNetns, dnsmasqPaths, listLinks, stopDnsmasq } from '../../src/dataplane/index.js';
+import { dnsmasqPaths } from '../../src/dataplane/index.js';
 import { DhcpAgent } from '../../src/agents/dhcp/agent.js';
-import { bridgeOf, namespaceOf } from '../../src/agents/dhcp/render.js';
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
 import { BACKENDS } from '../helpers/backends.js';
 import { ADMIN, startServer, type TestServer } from '../helpers/server.js';
 import { rootGate, suffix } from '../dataplane/root-helpers.js';
 import { sleep, waitFor } from '../helpers/wait.js';
+import { removeDhcpNetwork } from '../helpers/agents.js';
 
 const gate = rootGate('DHCP agent stale info', ['ip', 'nsenter', 'dnsmasq']);
 
@@ -76,9 +76,7 @@ describe('DHCP agent: a kernel check during a port pass (root)', { skip: gate.sk
   after(async () => {
     await agent?.stop().catch(() => {});
     if (netId) {
-      await stopDnsmasq(join(dir, 'state', 'dhcp'), netId).catch(() => {});
-      await deleteNetns(namespaceOf(netId)).catch(() => {});
-      if ((await listLinks()).some((l) => l.name === bridgeOf(netId))) await deleteLink(bridgeOf(netId)).catch(() => {});
+      await removeDhcpNetwork(join(dir, 'state', 'dhcp'), netId);
     }
     await srv?.stop();
     for (const b of buses) await b.close().catch(() => {});

@@ -7,14 +7,15 @@ import assert from 'node:assert/strict';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deleteLink, deleteNetns, dnsmasqStatus, listLinks, netnsExists, stopDnsmasq } from '../../src/dataplane/index.js';
+import { dnsmasqStatus, listLinks, netnsExists } from '../../src/dataplane/index.js';
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
 import { DhcpAgent } from '../../src/agents/dhcp/agent.js';
-import { bridgeOf, namespaceOf } from '../../src/agents/dhcp/render.js';
+import { namespaceOf } from '../../src/agents/dhcp/render.js';
 import { BACKENDS } from '../helpers/backends.js';
 import { ADMIN, startServer, type TestServer } from '../helpers/server.js';
 import { rootGate, suffix } from '../dataplane/root-helpers.js';
 import { sleep } from '../helpers/wait.js';
+import { removeDhcpNetwork } from '../helpers/agents.js';
 
 const gate = rootGate('DHCP agent scheduling end-to-end', ['ip', 'nsenter', 'dnsmasq']);
 
@@ -59,9 +60,7 @@ describe('DHCP agent scheduling end-to-end (root)', { skip: gate.skip }, () => {
   after(async () => {
     await agent?.stop().catch(() => {});
     if (netId) {
-      await stopDnsmasq(join(dir, 'state', 'dhcp'), netId).catch(() => {});
-      await deleteNetns(namespaceOf(netId)).catch(() => {});
-      if ((await listLinks()).some((l) => l.name === bridgeOf(netId))) await deleteLink(bridgeOf(netId)).catch(() => {});
+      await removeDhcpNetwork(join(dir, 'state', 'dhcp'), netId);
     }
     await srv?.stop();
     await agentBus?.close();

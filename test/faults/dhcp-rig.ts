@@ -6,10 +6,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
 import { DhcpAgent, type DhcpAgentOptions } from '../../src/agents/dhcp/agent.js';
-import { bridgeOf, namespaceOf } from '../../src/agents/dhcp/render.js';
-import { deleteLink, deleteNetns, dnsmasqPaths, listLinks, stopDnsmasq } from '../../src/dataplane/index.js';
+import { dnsmasqPaths } from '../../src/dataplane/index.js';
 import { adminReq, spawnServer, type Ini, type ServerProcess } from '../helpers/process-server.js';
 import { waitFor } from '../helpers/wait.js';
+import { removeDhcpNetwork } from '../helpers/agents.js';
 
 export interface DhcpRigOptions {
   /** Where the server's and the agent's state go (mode 0755: dnsmasq reads it as 'nobody'). */
@@ -90,9 +90,7 @@ export class DhcpRig {
   async cleanup(): Promise<void> {
     await this.agent?.stop().catch(() => {});
     for (const id of this.networks) {
-      await stopDnsmasq(join(this.o.dir, 'agent', 'dhcp'), id).catch(() => {});
-      await deleteNetns(namespaceOf(id)).catch(() => {});
-      if ((await listLinks()).some((l) => l.name === bridgeOf(id))) await deleteLink(bridgeOf(id)).catch(() => {});
+      await removeDhcpNetwork(join(this.o.dir, 'agent', 'dhcp'), id);
     }
     await this.agentBus?.close();
     await this.s?.kill();

@@ -10,14 +10,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bridgeOf, namespaceOf } from '../../src/agents/dhcp/render.js';
-import { deleteLink, deleteNetns, dnsmasqPaths, listLinks, stopDnsmasq } from '../../src/dataplane/index.js';
+import { dnsmasqPaths } from '../../src/dataplane/index.js';
 import { rootGate, suffix } from '../dataplane/root-helpers.js';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
 import { adminReq, BIN, spawnServer, writeIni, type ServerProcess } from '../helpers/process-server.js';
 import { skipUnlessRabbit } from '../rpc/rabbit.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { RunVhost } from './cluster.js';
+import { removeDhcpNetwork } from '../helpers/agents.js';
 
 const gate = rootGate('DHCP agent failover between servers', ['ip', 'nsenter', 'dnsmasq']);
 const pg = BACKENDS.find((b) => b.name === 'postgres')!;
@@ -47,9 +47,7 @@ describe('an agent keeps working when the server it was talking to is killed (ro
       await new Promise((r) => agent!.once('exit', r));
     }
     if (netId) {
-      await stopDnsmasq(join(dir, 'agent', 'dhcp'), netId).catch(() => {});
-      await deleteNetns(namespaceOf(netId)).catch(() => {});
-      if ((await listLinks()).some((l) => l.name === bridgeOf(netId))) await deleteLink(bridgeOf(netId)).catch(() => {});
+      await removeDhcpNetwork(join(dir, 'agent', 'dhcp'), netId);
     }
     for (const s of servers) await s.kill();
     await vhost?.destroy();
