@@ -12,6 +12,7 @@ import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rp
 import { createOrUpdateAgent } from '../../src/plugins/agents/report-state.js';
 import { DHCP_AGENT_EVENTS } from '../../src/core/wire.js';
 import { sleep, waitFor } from '../helpers/wait.js';
+import { registerLinuxBridgeAgent } from '../helpers/agents.js';
 
 interface Cast {
   method: string;
@@ -93,17 +94,7 @@ for (const backend of BACKENDS) {
         },
         { agentDownTime: 75 },
       );
-      await createOrUpdateAgent(
-        s.server.db,
-        {
-          agent_type: 'Linux bridge agent',
-          binary: 'neutron-linuxbridge-agent',
-          host: L3_HOST,
-          topic: 'N/A',
-          configurations: { tunnel_types: ['vxlan'], tunneling_ip: '10.0.0.9', interface_mappings: {} },
-        },
-        { agentDownTime: 75 },
-      );
+      await registerLinuxBridgeAgent(s.server.db, L3_HOST, '10.0.0.9');
       for (const who of [ALICE, BOB]) await ok('PUT', `/v2.0/quotas/${who.project}`, { quota: { router: -1, floatingip: -1 } }, ADMIN);
       ext = await net({ name: 'public', 'router:external': true }, ADMIN);
       // DHCP on the external subnet, so that its network is scheduled and its ports are cast.

@@ -6,7 +6,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
 import { ADMIN, ALICE, startServer, type TestServer } from '../helpers/server.js';
-import { createOrUpdateAgent } from '../../src/plugins/agents/report-state.js';
+import { registerLinuxBridgeAgent } from '../helpers/agents.js';
 
 const MAC = /^fa:16:3e(:[0-9a-f]{2}){3}$/;
 
@@ -17,17 +17,7 @@ for (const backend of BACKENDS) {
 
     before(async () => {
       s = await startServer(backend);
-      await createOrUpdateAgent(
-        s.server.db,
-        {
-          agent_type: 'Linux bridge agent',
-          binary: 'neutron-linuxbridge-agent',
-          host: 'compute-1',
-          topic: 'N/A',
-          configurations: { tunnel_types: ['vxlan'], tunneling_ip: '10.0.0.1', interface_mappings: {} },
-        },
-        { agentDownTime: 75 },
-      );
+      await registerLinuxBridgeAgent(s.server.db, 'compute-1', '10.0.0.1');
       const n = await s.req('POST', '/v2.0/networks', { network: { name: 'macs' } }, ALICE);
       netId = n.body.network.id;
       assert.equal((await s.req('POST', '/v2.0/subnets', { subnet: { network_id: netId, cidr: '10.40.0.0/24', ip_version: 4 } }, ALICE)).status, 201);

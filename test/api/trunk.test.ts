@@ -6,9 +6,9 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
 import { ADMIN, ALICE, BOB, startServer, type Caller, type TestServer, okCalls } from '../helpers/server.js';
-import { createOrUpdateAgent } from '../../src/plugins/agents/report-state.js';
 import { subportsProblem } from '../../src/definitions/trunk.js';
 import { assertError } from '../helpers/assert-error.js';
+import { registerLinuxBridgeAgent } from '../helpers/agents.js';
 
 const U1 = '11111111-1111-1111-1111-111111111111';
 const U2 = '22222222-2222-2222-2222-222222222222';
@@ -40,17 +40,7 @@ for (const backend of BACKENDS) {
     let netId: string;
     before(async () => {
       s = await startServer(backend);
-      await createOrUpdateAgent(
-        s.server.db,
-        {
-          agent_type: 'Linux bridge agent',
-          binary: 'neutron-linuxbridge-agent',
-          host: 'compute-1',
-          topic: 'N/A',
-          configurations: { tunnel_types: ['vxlan'], tunneling_ip: '10.0.0.1', interface_mappings: {} },
-        },
-        { agentDownTime: 75 },
-      );
+      await registerLinuxBridgeAgent(s.server.db, 'compute-1', '10.0.0.1');
       await ok('PUT', `/v2.0/quotas/${ALICE.project}`, { quota: { port: -1 } }, ADMIN);
       netId = (await ok('POST', '/v2.0/networks', { network: { name: 'n' } }, ALICE, 201)).network.id;
     });
