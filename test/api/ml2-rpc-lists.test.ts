@@ -4,57 +4,30 @@
 // it has no ACTIVE port left on the network).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, startServer, type TestServer } from '../helpers/server.js';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
-import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
-import { registerLinuxBridgeAgent } from '../helpers/agents.js';
+import { type RpcBus } from '../../src/rpc/index.js';
+import { Ml2RpcRig, type Heard } from '../helpers/ml2-rpc-rig.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 const FLOOD = ['00:00:00:00:00:00', '0.0.0.0'];
 
 for (const backend of BACKENDS) {
   describe(`ML2 RPC device lists on ${backend.name}`, { skip: await skipUnless(backend) }, () => {
-    let s: TestServer;
-    let serverBus: RpcBus;
+    let rig: Ml2RpcRig;
     let agentBus: RpcBus;
-    const got: Array<{ topic: string; method: string; args: any }> = [];
+    let got: Heard[];
     let netId: string;
 
     before(async () => {
-      const broker = new MemoryBroker();
-      serverBus = new MemoryBus({ broker, logger: silentLogger });
-      agentBus = new MemoryBus({ broker, logger: silentLogger });
-      s = await startServer(backend, {}, { bus: serverBus });
-      for (const [host, ip] of [
-        ['host-a', '172.31.250.1'],
-        ['host-b', '172.31.250.2'],
-      ] as const) {
-        await registerLinuxBridgeAgent(s.server.db, host, ip);
-      }
-      const l2 = (method: string) => (_ctx: unknown, args: unknown) => {
-        got.push({ topic: 'l2pop', method, args });
-      };
-      await agentBus.serve('q-agent-notifier-l2population-update', 'host-b', {
-        add_fdb_entries: l2('add'),
-        remove_fdb_entries: l2('remove'),
-        update_fdb_entries: l2('update'),
-      });
-      const n = await s.req('POST', '/v2.0/networks', { network: { name: 'n1' } }, ADMIN);
-      netId = n.body.network.id;
-      await s.req('POST', '/v2.0/subnets', { subnet: { network_id: netId, cidr: '10.9.0.0/24', ip_version: 4 } }, ADMIN);
+      rig = await Ml2RpcRig.start(backend);
+      ({ agentBus, got, netId } = rig);
     });
     after(async () => {
-      await s?.stop();
-      await agentBus?.close();
-      await serverBus?.close();
+      await rig?.stop();
     });
 
-    const newPort = async (host: string) => {
-      const r = await s.req('POST', '/v2.0/ports', { port: { network_id: netId, 'binding:host_id': host, device_owner: 'compute:nova' } }, ADMIN);
-      assert.equal(r.status, 201, JSON.stringify(r.body));
-      return r.body.port;
-    };
-    const status = async (id: string) => (await s.req('GET', `/v2.0/ports/${id}`, undefined, ADMIN)).body.port;
+    const newPort = (host: string) => rig.newPort(host);
+    const status = (id: string) => rig.status(id);
 
     it('answers and updates many devices in one call, with one l2population fanout per direction', async () => {
       const a = [await newPort('host-a'), await newPort('host-a'), await newPort('host-a')];

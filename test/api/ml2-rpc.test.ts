@@ -8,58 +8,30 @@ import { ADMIN, startServer, type TestServer } from '../helpers/server.js';
 import { BACKENDS } from '../helpers/backends.js';
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
 import { registerLinuxBridgeAgent } from '../helpers/agents.js';
+import { Ml2RpcRig, type Heard } from '../helpers/ml2-rpc-rig.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 const FLOOD = ['00:00:00:00:00:00', '0.0.0.0'];
 const sqlite = BACKENDS.find((b) => b.name === 'sqlite')!;
 
 describe('ML2 RPC for L2 agents (memory bus)', () => {
+  let rig: Ml2RpcRig;
   let s: TestServer;
-  let serverBus: RpcBus;
   let agentBus: RpcBus;
-  const got: Array<{ topic: string; method: string; args: any }> = [];
+  let got: Heard[];
   let netId: string;
   let subnetId: string;
 
   before(async () => {
-    const broker = new MemoryBroker();
-    serverBus = new MemoryBus({ broker, logger: silentLogger });
-    agentBus = new MemoryBus({ broker, logger: silentLogger });
-    s = await startServer(sqlite, {}, { bus: serverBus });
-    for (const [host, ip] of [
-      ['host-a', '172.31.250.1'],
-      ['host-b', '172.31.250.2'],
-    ] as const) {
-      await registerLinuxBridgeAgent(s.server.db, host, ip);
-    }
-    const record = (topic: string) => (method: string) => (_ctx: unknown, args: unknown) => {
-      got.push({ topic, method, args });
-    };
-    const l2 = record('l2pop');
-    await agentBus.serve('q-agent-notifier-l2population-update', 'host-b', {
-      add_fdb_entries: l2('add'),
-      remove_fdb_entries: l2('remove'),
-      update_fdb_entries: l2('update'),
-    });
-    await agentBus.serve('q-agent-notifier-port-update', 'host-b', { port_update: record('port')('update') });
-    await agentBus.serve('q-agent-notifier-port-delete', 'host-b', { port_delete: record('port')('delete') });
-    const n = await s.req('POST', '/v2.0/networks', { network: { name: 'n1' } }, ADMIN);
-    netId = n.body.network.id;
-    const sn = await s.req('POST', '/v2.0/subnets', { subnet: { network_id: netId, cidr: '10.9.0.0/24', ip_version: 4 } }, ADMIN);
-    subnetId = sn.body.subnet.id;
+    rig = await Ml2RpcRig.start(sqlite);
+    ({ s, agentBus, got, netId, subnetId } = rig);
   });
   after(async () => {
-    await s?.stop();
-    await agentBus?.close();
-    await serverBus?.close();
+    await rig?.stop();
   });
 
-  const newPort = async (host: string) => {
-    const r = await s.req('POST', '/v2.0/ports', { port: { network_id: netId, 'binding:host_id': host, device_owner: 'compute:nova' } }, ADMIN);
-    assert.equal(r.status, 201, JSON.stringify(r.body));
-    return r.body.port;
-  };
-  const status = async (id: string) => (await s.req('GET', `/v2.0/ports/${id}`, undefined, ADMIN)).body.port;
+  const newPort = (host: string) => rig.newPort(host);
+  const status = (id: string) => rig.status(id);
 
   it('answers device details for a tap name, and nothing useful for unknown or unbound devices', async () => {
     const p = await newPort('host-a');
