@@ -24,6 +24,15 @@ const VERSIONS: Readonly<Record<string, string>> = {
   dhcp_ready_on_ports: '1.5',
   // AgentExtRpcCallback on q-reports-plugin (PluginReportStateAPI, target 1.2).
   report_state: '1.2',
+  // L3RpcCallback on q-l3-plugin (the L3 agent's L3PluginApi, target 1.0; sync_routers unprepared).
+  sync_routers: '1.0',
+  get_router_ids: '1.9',
+  update_floatingip_statuses: '1.1',
+  get_service_plugin_list: '1.3',
+  update_ha_routers_states: '1.5',
+  get_host_ha_router_count: '1.11',
+  // MetadataRpcCallback on q-plugin (the metadata agent's MetadataPluginAPI, target 1.0).
+  get_ports: '1.0',
 };
 
 /** The version to send `method` at, or undefined for none. */

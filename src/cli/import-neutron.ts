@@ -48,6 +48,7 @@ const CARRIED = new Set([
   'qos_network_policy_bindings',
   'qos_port_policy_bindings',
   'qos_fip_policy_bindings',
+  'qos_router_gw_policy_bindings',
   'trunks',
   'subports',
   'quotas',
@@ -559,6 +560,8 @@ export async function readNeutron(src: NeutronSource): Promise<Out> {
   out.qos_network_policy_bindings = (await R('qos_network_policy_bindings')).map((b) => ({ network_id: b.network_id, policy_id: b.policy_id }));
   out.qos_port_policy_bindings = (await R('qos_port_policy_bindings')).map((b) => ({ port_id: b.port_id, policy_id: b.policy_id }));
   out.qos_fip_policy_bindings = (await R('qos_fip_policy_bindings')).map((b) => ({ fip_id: b.fip_id, policy_id: b.policy_id }));
+  // qos-gateway-ip: the policy of a router's gateway IP (external_gateway_info.qos_policy_id).
+  out.qos_router_gw_policy_bindings = (await R('qos_router_gw_policy_bindings')).map((b) => ({ router_id: b.router_id, policy_id: b.policy_id }));
 
   // Trunks.
   out.trunks = (await R('trunks')).map((t) => ({

@@ -7,7 +7,12 @@ import { decodeRequest, encodeRequest } from '../../src/rpc/wire.js';
 import { agentRpcContext, MemoryBroker, MemoryBus, silentLogger, type RpcContext } from '../../src/rpc/index.js';
 import { rpcVersion } from '../../src/agents/rpc-versions.js';
 import { StateReporter } from '../../src/agents/state-reporter.js';
-import { REPORTS_TOPIC } from '../../src/core/wire.js';
+import { L3_PLUGIN_TOPIC, PLUGIN_TOPIC, REPORTS_TOPIC } from '../../src/core/wire.js';
+import { L3Agent } from '../../src/agents/l3/agent.js';
+import { MetadataAgent } from '../../src/agents/metadata/agent.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 describe("agents' RPC as Neutron's server reads it", () => {
   it("carries oslo's `version` when given, and none otherwise", () => {
@@ -35,6 +40,65 @@ describe("agents' RPC as Neutron's server reads it", () => {
     assert.equal(rpcVersion('dhcp_ready_on_ports'), '1.5');
     assert.equal(rpcVersion('report_state'), '1.2');
     assert.equal(rpcVersion('get_fdb_entries'), undefined, "neutrino's own method: no Neutron version");
+    // The L3 agent's L3PluginApi and the metadata agent's MetadataPluginAPI.
+    assert.equal(rpcVersion('sync_routers'), '1.0');
+    assert.equal(rpcVersion('get_router_ids'), '1.9');
+    assert.equal(rpcVersion('update_floatingip_statuses'), '1.1');
+    assert.equal(rpcVersion('update_ha_routers_states'), '1.5');
+    assert.equal(rpcVersion('get_ports'), '1.0');
+  });
+
+  it("the L3 and metadata agents ask with an admin context (Neutron's server scopes get_ports and floating IP updates by it)", async () => {
+    const broker = new MemoryBroker();
+    const server = new MemoryBus({ broker, logger: silentLogger });
+    const agentBus = new MemoryBus({ broker, logger: silentLogger });
+    const seen: Array<{ method: string; ctx: RpcContext }> = [];
+    const record =
+      (method: string, answer: unknown) =>
+      (ctx: RpcContext): unknown => {
+        seen.push({ method, ctx });
+        return answer;
+      };
+    await server.serve(L3_PLUGIN_TOPIC, 'server', { sync_routers: record('sync_routers', []) });
+    await server.serve(PLUGIN_TOPIC, 'server', { get_ports: record('get_ports', []) });
+    const dir = await mkdtemp(join(tmpdir(), 'neutrino-rpc-shape-'));
+    // No kernel here: every command fails, after the sync's call went out.
+    const l3 = new L3Agent({
+      bus: agentBus,
+      host: 'h1',
+      statePath: dir,
+      reportInterval: 0,
+      exec: async () => {
+        throw new Error('no kernel in a unit test');
+      },
+    });
+    const md = new MetadataAgent({
+      bus: agentBus,
+      host: 'h1',
+      socketPath: join(dir, 'md.sock'),
+      novaHost: '127.0.0.1',
+      novaPort: 1,
+      novaProtocol: 'http',
+      sharedSecret: 's',
+      reportInterval: 0,
+    });
+    try {
+      await l3.sync().catch(() => undefined);
+      assert.equal(await md.findPort({ ip: '10.0.0.5', mac: null, networkId: null, routerId: 'r1' }), null);
+      assert.deepEqual(
+        seen.map((s) => [s.method, s.ctx.isAdmin]),
+        [
+          ['sync_routers', true],
+          ['get_ports', true],
+        ],
+      );
+    } finally {
+      await l3.stop();
+      await md.stop();
+      await agentBus.close();
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('report_state: an admin context, the state with a uuid of its own each time, and the time as Neutron parses it', async () => {

@@ -208,6 +208,30 @@ for (const backend of BACKENDS) {
       await ok('DELETE', `/v2.0/networks/${net.id}`);
     });
 
+    it("Neutron's L3 agent's start: get_host_ha_router_count counts a host's HA routers that are up; update_all_ha_network_port_statuses sets its ACTIVE HA ports DOWN", async () => {
+      const count = (host: string) => l3<number>('get_host_ha_router_count', { host });
+      const before = await Promise.all(HOSTS.map(count));
+      const r = await haRouter(ALICE.project);
+      const hosting = (await agentsOf(r.id)).map((x: any) => x.host) as string[];
+      assert.equal(hosting.length, 2);
+      const expected = HOSTS.map((h, i) => before[i]! + (hosting.includes(h) ? 1 : 0));
+      assert.deepEqual(await Promise.all(HOSTS.map(count)), expected);
+      await ok('PUT', `/v2.0/routers/${r.id}`, { router: { admin_state_up: false } });
+      assert.deepEqual(await Promise.all(HOSTS.map(count)), before, 'a router set down is not counted');
+      await ok('PUT', `/v2.0/routers/${r.id}`, { router: { admin_state_up: true } });
+
+      // Both HA ports wired (ACTIVE); host a's agent starts after a reboot: only its own go DOWN.
+      const [a, b] = hosting as [string, string];
+      const ports = await haPorts(r.id);
+      for (const p of ports)
+        await agentBus.call('q-plugin', 'update_device_up', { device: `tap${p.id.slice(0, 11)}`, agent_id: 'x', host: p['binding:host_id'] });
+      const statusOn = async (host: string) => (await haPorts(r.id)).find((p: any) => p['binding:host_id'] === host).status;
+      assert.deepEqual([await statusOn(a), await statusOn(b)], ['ACTIVE', 'ACTIVE']);
+      await l3('update_all_ha_network_port_statuses', { host: a });
+      assert.deepEqual([await statusOn(a), await statusOn(b)], ['DOWN', 'ACTIVE']);
+      await ok('DELETE', `/v2.0/routers/${r.id}`);
+    });
+
     it('ha changes only on a router set down (BadRequest otherwise), and back to legacy drops the HA ports', async () => {
       const r = await haRouter(BOB.project!);
       // An HA router's interfaces are network:ha_router_replicated_interface (l3_hamode_db), and

@@ -24,11 +24,13 @@
 #                neutrino server by the mixed-deployment test (test/e2e/neutron-agents.root.test.ts) with
 #                configuration files of the test's own; they bring sudo (privsep-helper runs through it),
 #                iptables, ebtables and ipset; policy-rc.d keeps their services from starting
+#   neutron-l3-agent, neutron-metadata-agent  Debian's L3 agent (routers in qrouter- namespaces, its
+#                haproxy metadata proxies) and metadata agent, in the same test against a neutrino server
 #   python3-psycopg2  PostgreSQL driver of that Neutron (the import test reads a Neutron on PostgreSQL too)
 #   chromium     headless browser of the /ui/ page's test (test/ui/), driven by playwright-core
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(iproute2 nftables dnsmasq-base busybox util-linux isc-dhcp-client conntrack haproxy radvd curl iputils-arping keepalived procps socat python3-oslo.messaging neutron-server neutron-linuxbridge-agent neutron-dhcp-agent python3-psycopg2 chromium)
+pkgs=(iproute2 nftables dnsmasq-base busybox util-linux isc-dhcp-client conntrack haproxy radvd curl iputils-arping keepalived procps socat python3-oslo.messaging neutron-server neutron-linuxbridge-agent neutron-dhcp-agent neutron-l3-agent neutron-metadata-agent python3-psycopg2 chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -10,14 +10,24 @@
 // ping each other across the hosts (the Linux-bridge agents learnt each other's VTEPs from
 // neutrino's l2population casts); Neutron's iptables firewall on each host carries the group's
 // rules, and deleting the ICMP rule blocks the ping while adding it back allows it again.
+// Routers: Debian's neutron-l3-agent (host A, Linux-bridge interface driver) registers and is
+// given a router with a gateway on a flat external network and an interface on the VMs' network;
+// the router's ports go ACTIVE (host A's Linux-bridge agent wires them); vm2 (host B, across
+// VXLAN) reaches an outside host with the router's gateway address as source (SNAT, Neutron's
+// iptables in qrouter-), the outside host reaches vm2 on a floating IP, which goes ACTIVE; and
+// vm2 gets its metadata from 169.254.169.254 through the L3 agent's haproxy and Debian's
+// neutron-metadata-agent, which found it with neutrino's get_ports.
 // The agents' logs are printed when an assertion fails.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { runInNetns } from '../../src/dataplane/index.js';
 import { ping, rootGate, udhcpcLease } from '../dataplane/root-helpers.js';
 import { skipUnlessRabbit } from '../rpc/rabbit.js';
+import type { ChildProcess } from 'node:child_process';
 import { waitThroughErrors } from '../helpers/wait.js';
 import { NeutronAgentHosts } from './mixed/neutron-agents-hosts.js';
+import { curlIn, killGroup, seenAs, WHO_PORT, whoAmIServer } from './l3-probes.js';
+import { EXTERNAL_CIDR, OUTSIDE_IP } from './l3-topology.js';
 
 const gate = rootGate("Neutron's agents against neutrino", [
   'ip',
@@ -29,12 +39,18 @@ const gate = rootGate("Neutron's agents against neutrino", [
   'iptables-save',
   'neutron-linuxbridge-agent',
   'neutron-dhcp-agent',
+  'neutron-l3-agent',
+  'neutron-metadata-agent',
+  'haproxy',
+  'curl',
+  'conntrack',
   'privsep-helper',
   'rabbitmqctl',
 ]);
 const rabbitSkip = gate.skip ? false : await skipUnlessRabbit();
+const FIP = '203.0.113.70';
 
-describe("e2e (root): Debian's neutron-linuxbridge-agent and neutron-dhcp-agent driven by a neutrino server", {
+describe("e2e (root): Debian's neutron-linuxbridge-agent, -dhcp-agent, -l3-agent and -metadata-agent driven by a neutrino server", {
   skip: gate.skip || rabbitSkip,
 }, () => {
   let t: NeutronAgentHosts;
@@ -42,6 +58,8 @@ describe("e2e (root): Debian's neutron-linuxbridge-agent and neutron-dhcp-agent 
   let sg: any;
   let icmpRule: any;
   const ports: any[] = [];
+  let router: any;
+  const servers: ChildProcess[] = [];
   const vm = (i: number) => `mxa${t.s}v${i + 1}`;
   const fail = (e: unknown): never => {
     const m = (e as Error).message;
@@ -64,9 +82,10 @@ describe("e2e (root): Debian's neutron-linuxbridge-agent and neutron-dhcp-agent 
   before(async () => {
     gate.check();
     t = new NeutronAgentHosts();
-    await timed("server and the three agents started, Neutron's agents alive", () => t.start());
+    await timed("server and the five agents started, Neutron's agents alive", () => t.start());
   });
   after(async () => {
+    for (const p of servers) killGroup(p);
     if (figures.length) process.stdout.write(`\n# neutron-agents e2e figures\n${figures.map((f) => `#   ${f}`).join('\n')}\n`);
     await t?.stop();
   });
@@ -87,6 +106,13 @@ describe("e2e (root): Debian's neutron-linuxbridge-agent and neutron-dhcp-agent 
       const dhcp = agents.find((a) => a.host === t.host[0] && a.agent_type === 'DHCP agent');
       assert.ok(dhcp);
       assert.deepEqual([dhcp.binary, dhcp.topic, dhcp.alive], ['neutron-dhcp-agent', 'dhcp_agent', true]);
+      const l3 = agents.find((a) => a.host === t.host[0] && a.agent_type === 'L3 agent');
+      assert.ok(l3);
+      assert.deepEqual([l3.binary, l3.topic, l3.alive], ['neutron-l3-agent', 'l3_agent', true]);
+      assert.equal(l3.configurations.agent_mode, 'legacy');
+      const md = agents.find((a) => a.host === t.host[0] && a.agent_type === 'Metadata agent');
+      assert.ok(md);
+      assert.deepEqual([md.binary, md.alive], ['neutron-metadata-agent', true]);
     }),
   );
 
@@ -217,4 +243,123 @@ describe("e2e (root): Debian's neutron-linuxbridge-agent and neutron-dhcp-agent 
       ).catch(fail);
     }),
   );
+
+  it(
+    "a router with a gateway and an interface on the VMs' network: hosted by Neutron's L3 agent, its ports ACTIVE",
+    withLogs(async () => {
+      await runInNetns(t.outsideNs, { argv: ['ip', 'addr', 'add', `${OUTSIDE_IP}/24`, 'dev', 'eth0'], write: true });
+      const network = { name: 'mixed-ext', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'extnet' };
+      const ext = await t.api('POST', '/networks', { network });
+      assert.equal(ext.status, 201, JSON.stringify(ext.body));
+      const extSubnet = {
+        network_id: ext.body.network.id,
+        cidr: EXTERNAL_CIDR,
+        ip_version: 4,
+        gateway_ip: OUTSIDE_IP,
+        enable_dhcp: false,
+        allocation_pools: [{ start: '203.0.113.10', end: '203.0.113.100' }],
+      };
+      assert.equal((await t.api('POST', '/subnets', { subnet: extSubnet })).status, 201);
+      const r = await t.api('POST', '/routers', { router: { name: 'mixed-r1', external_gateway_info: { network_id: ext.body.network.id } } });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      router = r.body.router;
+      t.routers.add(router.id);
+      const itf = await t.api('PUT', `/routers/${router.id}/add_router_interface`, { subnet_id: net.subnets[0] ?? ports[0].fixed_ips[0].subnet_id });
+      assert.equal(itf.status, 200, JSON.stringify(itf.body));
+      const rps = await timed('router created → gateway and interface ports ACTIVE', () =>
+        waitThroughErrors(
+          'router ports ACTIVE',
+          async () => {
+            const ps = (await t.api('GET', `/ports?device_id=${router.id}`)).body.ports;
+            return ps.length === 2 && ps.every((p: any) => p.status === 'ACTIVE') ? ps : null;
+          },
+          120_000,
+          500,
+        ),
+      ).catch(fail);
+      for (const p of rps) assert.equal(p['binding:host_id'], t.host[0], `${p.device_owner} bound to host A`);
+      const hosting = (await t.api('GET', `/routers/${router.id}/l3-agents`)).body.agents;
+      assert.deepEqual(
+        hosting.map((a: any) => a.host),
+        [t.host[0]],
+      );
+      router = (await t.api('GET', `/routers/${router.id}`)).body.router;
+      assert.equal(router.status, 'ACTIVE');
+    }),
+  );
+
+  it(
+    "vm2 (host B) reaches the outside host with the router's gateway address as source (SNAT)",
+    withLogs(async () => {
+      servers.push(whoAmIServer(t.outsideNs), whoAmIServer(vm(1)));
+      await runInNetns(vm(1), { argv: ['ip', 'route', 'add', 'default', 'via', '10.93.0.1'], write: true });
+      const gwIp = router.external_gateway_info.external_fixed_ips[0].ip_address;
+      const seen = await timed('vm2 → outside, first answer', () =>
+        waitThroughErrors('vm2 → outside', () => seenAs(vm(1), OUTSIDE_IP), 60_000, 200),
+      ).catch(fail);
+      assert.equal(seen, gwIp);
+    }),
+  );
+
+  it(
+    'the outside host reaches vm2 on a floating IP, which goes ACTIVE',
+    withLogs(async () => {
+      const rule = {
+        security_group_id: sg.id,
+        direction: 'ingress',
+        ethertype: 'IPv4',
+        protocol: 'tcp',
+        port_range_min: WHO_PORT,
+        port_range_max: WHO_PORT,
+      };
+      const rr = await t.api('POST', '/security-group-rules', { security_group_rule: rule });
+      assert.equal(rr.status, 201, JSON.stringify(rr.body));
+      const f = await t.api('POST', '/floatingips', {
+        floatingip: { floating_network_id: router.external_gateway_info.network_id, floating_ip_address: FIP, port_id: ports[1].id },
+      });
+      assert.equal(f.status, 201, JSON.stringify(f.body));
+      const seen = await timed('floating IP created → first TCP answer from the outside', () =>
+        waitThroughErrors('outside → floating IP', () => seenAs(t.outsideNs, FIP), 60_000, 100),
+      ).catch(fail);
+      assert.equal(seen, OUTSIDE_IP, 'vm2 sees the outside host itself (no SNAT inwards)');
+      assert.equal(await seenAs(vm(1), OUTSIDE_IP), FIP, "vm2's own connections now leave with the floating IP");
+      await waitThroughErrors(
+        'floating IP ACTIVE',
+        async () => (await t.api('GET', `/floatingips/${f.body.floatingip.id}`)).body.floatingip.status === 'ACTIVE',
+        30_000,
+        200,
+      ).catch(fail);
+    }),
+  );
+
+  it(
+    "vm2 gets its metadata from 169.254.169.254 (Neutron's haproxy in qrouter- → Neutron's metadata agent → Nova)",
+    withLogs(async () => {
+      const r = await timed('first metadata answer', () =>
+        waitThroughErrors(
+          'metadata answered',
+          async () => {
+            const c = await curlIn(vm(1), 'http://169.254.169.254/openstack/latest/meta_data.json');
+            return c.status === 200 ? c : null;
+          },
+          60_000,
+          500,
+        ),
+      ).catch(fail);
+      assert.equal(JSON.parse(r.body).uuid, `vm-${t.s}-2`);
+      const h = t.nova.seen.at(-1)!;
+      assert.equal(h['x-instance-id'], `vm-${t.s}-2`);
+      assert.equal(h['x-tenant-id'], ports[1].project_id);
+      // Neutron's haproxy listens on a dual-stack socket: it forwards an IPv4 client IPv4-mapped.
+      assert.equal(String(h['x-forwarded-for']).replace(/^::ffff:/, ''), ports[1].fixed_ips[0].ip_address);
+    }),
+  );
+
+  it("the server answered every RPC message of Neutron's agents (no handler failure in its log)", () => {
+    const failures = t
+      .serverLog()
+      .split('\n')
+      .filter((l) => /RPC (cast )?handler failed/.test(l));
+    assert.deepEqual(failures, []);
+  });
 });

@@ -9,16 +9,40 @@
 // on host B, whose forwarding entries came from Neutron's l2population; the VMs ping each other;
 // a security group without ingress rules put on one port stops the pings, and a rule added
 // through neutron-server lets them through again (neutrino's nftables firewall).
+// Routers (Neutron's router service plugin, its L3 agent scheduler): neutrino's L3 agent
+// registers and is given a router with a gateway on a flat external network and an interface on
+// the VMs' network; the router's ports go ACTIVE; vm2 (host B, across VXLAN from the router on
+// host A) reaches an outside host with the router's gateway address as source (SNAT), the outside
+// host reaches vm2 on a floating IP (which goes ACTIVE in neutron-server), and vm2 gets its
+// metadata from 169.254.169.254 through the router's proxy and neutrino's metadata agent, which
+// found it with neutron-server's get_ports.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import { IpBatch, listFdb } from '../../src/dataplane/index.js';
 import { ping, rootGate, udhcpcLease } from '../dataplane/root-helpers.js';
 import { skipUnlessRabbit } from '../rpc/rabbit.js';
 import { HAVE_NEUTRON } from '../helpers/neutron-server.js';
 import { waitThroughErrors } from '../helpers/wait.js';
 import { NeutronServerHosts, PROJECT } from './mixed/neutron-server-hosts.js';
+import { curlIn, killGroup, seenAs, WHO_PORT, whoAmIServer } from './l3-probes.js';
+import { EXTERNAL_CIDR, OUTSIDE_IP } from './l3-topology.js';
 
-const gate = rootGate('neutrino agents with neutron-server', ['ip', 'bridge', 'nsenter', 'busybox', 'dnsmasq', 'nft', 'rabbitmqctl']);
+const gate = rootGate('neutrino agents with neutron-server', [
+  'ip',
+  'bridge',
+  'nsenter',
+  'busybox',
+  'dnsmasq',
+  'nft',
+  'rabbitmqctl',
+  'socat',
+  'haproxy',
+  'curl',
+  'conntrack',
+  'arping',
+]);
+const FIP = '203.0.113.60';
 const neutronSkip = HAVE_NEUTRON ? false : 'neutron-server not installed (test/dataplane/install-deps.sh)';
 if (neutronSkip && process.env.CI) throw new Error(`${neutronSkip}: required in CI`);
 const skip = gate.skip || neutronSkip || (await skipUnlessRabbit());
@@ -29,6 +53,10 @@ describe("e2e (root): neutrino's agents driven by Neutron's neutron-server", { s
   const ports: any[] = [];
   const ips: string[] = [];
   let dhcpIp = '';
+  let subnetId = '';
+  let router: any;
+  let fip: any;
+  const servers: ChildProcess[] = [];
   const figures: string[] = [];
   const vm = (i: number) => `ms${t.s}v${i + 1}`;
   const fail = (e: unknown): never => {
@@ -42,6 +70,7 @@ describe("e2e (root): neutrino's agents driven by Neutron's neutron-server", { s
     await t.start().catch(fail);
   });
   after(async () => {
+    for (const p of servers) killGroup(p);
     if (figures.length) process.stdout.write(`\n# neutron-server mixed e2e figures\n${figures.map((f) => `#   ${f}`).join('\n')}\n`);
     await t?.stop();
   });
@@ -76,6 +105,7 @@ describe("e2e (root): neutrino's agents driven by Neutron's neutron-server", { s
       },
     });
     assert.equal(s.status, 201, JSON.stringify(s.body));
+    subnetId = s.body.subnet.id;
     const hosting = await waitThroughErrors(
       'network scheduled to the DHCP agent',
       async () => {
@@ -178,6 +208,124 @@ describe("e2e (root): neutrino's agents driven by Neutron's neutron-server", { s
     const d = await t.api('DELETE', `/security-group-rules/${r.body.security_group_rule.id}`);
     assert.equal(d.status, 204);
     await waitThroughErrors('vm1 → vm2 blocked again', async () => !(await ping(vm(0), ips[1]!, 2)), 30_000, 200).catch(fail);
+  });
+
+  it("registers neutrino's L3 and metadata agents: alive in neutron-server, with what its scheduler reads", async () => {
+    const [l3] = await t.agentsAlive('L3 agent', [t.host[0]]).catch(fail);
+    assert.equal(l3.binary, 'neutron-l3-agent');
+    assert.equal(l3.topic, 'l3_agent');
+    assert.equal(l3.configurations.agent_mode, 'legacy');
+    const [md] = await t.agentsAlive('Metadata agent', [t.host[0]]).catch(fail);
+    assert.equal(md.binary, 'neutron-metadata-agent');
+  });
+
+  it('a router with a gateway and an interface on the VMs’ network: scheduled to our L3 agent, its ports ACTIVE', async () => {
+    await new IpBatch().addAddr('eth0', `${OUTSIDE_IP}/24`).apply({ netns: t.outsideNs });
+    const network = {
+      name: 'ext',
+      project_id: PROJECT,
+      'router:external': true,
+      'provider:network_type': 'flat',
+      'provider:physical_network': 'extnet',
+    };
+    const ext = await t.api('POST', '/networks', { network });
+    assert.equal(ext.status, 201, JSON.stringify(ext.body));
+    const extSubnet = {
+      network_id: ext.body.network.id,
+      project_id: PROJECT,
+      cidr: EXTERNAL_CIDR,
+      ip_version: 4,
+      gateway_ip: OUTSIDE_IP,
+      enable_dhcp: false,
+      allocation_pools: [{ start: '203.0.113.10', end: '203.0.113.100' }],
+    };
+    assert.equal((await t.api('POST', '/subnets', { subnet: extSubnet })).status, 201);
+    const r = await t.api('POST', '/routers', {
+      router: { name: 'r1', project_id: PROJECT, external_gateway_info: { network_id: ext.body.network.id } },
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    router = r.body.router;
+    t.routerIds.add(router.id);
+    const itf = await t.api('PUT', `/routers/${router.id}/add_router_interface`, { subnet_id: subnetId });
+    assert.equal(itf.status, 200, JSON.stringify(itf.body));
+    const t0 = Date.now();
+    const hosting = await waitThroughErrors(
+      'router scheduled to the L3 agent',
+      async () => {
+        const a = (await t.api('GET', `/routers/${router.id}/l3-agents`)).body.agents;
+        return a?.length ? a : null;
+      },
+      30_000,
+      200,
+    ).catch(fail);
+    assert.deepEqual(
+      hosting.map((a: any) => a.host),
+      [t.host[0]],
+    );
+    const ports = await waitThroughErrors(
+      'router ports ACTIVE in neutron-server',
+      async () => {
+        const ps = (await t.api('GET', `/ports?device_id=${router.id}`)).body.ports;
+        return ps.length === 2 && ps.every((p: any) => p.status === 'ACTIVE') ? ps : null;
+      },
+      60_000,
+      200,
+    ).catch(fail);
+    figures.push(`router created → gateway and interface ACTIVE in neutron-server within ${Date.now() - t0} ms`);
+    for (const p of ports) assert.equal(p['binding:host_id'], t.host[0], `${p.device_owner} bound to host A`);
+    router = (await t.api('GET', `/routers/${router.id}`)).body.router;
+  });
+
+  it('vm2 (host B) reaches the outside host with the router’s gateway address as source (SNAT)', async () => {
+    servers.push(whoAmIServer(t.outsideNs), whoAmIServer(vm(1)));
+    await new IpBatch().line('route', 'add', 'default', 'via', '10.78.0.1').apply({ netns: vm(1) });
+    const gwIp = router.external_gateway_info.external_fixed_ips[0].ip_address;
+    const seen = await waitThroughErrors('vm2 → outside', () => seenAs(vm(1), OUTSIDE_IP), 30_000, 200).catch(fail);
+    assert.equal(seen, gwIp);
+  });
+
+  it('the outside host reaches vm2 on a floating IP, which goes ACTIVE in neutron-server', async () => {
+    // vm2's group lets nothing in: a group that lets the probe's TCP in.
+    const sg = await t.api('POST', '/security-groups', { security_group: { name: `who-${t.s}`, project_id: PROJECT } });
+    assert.equal(sg.status, 201, JSON.stringify(sg.body));
+    const rule = { security_group_id: sg.body.security_group.id, project_id: PROJECT, direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp' };
+    const rr = await t.api('POST', '/security-group-rules', { security_group_rule: { ...rule, port_range_min: WHO_PORT, port_range_max: WHO_PORT } });
+    assert.equal(rr.status, 201, JSON.stringify(rr.body));
+    assert.equal((await t.api('PUT', `/ports/${ports[1].id}`, { port: { security_groups: [sg.body.security_group.id] } })).status, 200);
+    const ext = router.external_gateway_info.network_id;
+    const f = await t.api('POST', '/floatingips', {
+      floatingip: { floating_network_id: ext, floating_ip_address: FIP, port_id: ports[1].id, project_id: PROJECT },
+    });
+    assert.equal(f.status, 201, JSON.stringify(f.body));
+    fip = f.body.floatingip;
+    const t0 = Date.now();
+    const seen = await waitThroughErrors('outside → floating IP', () => seenAs(t.outsideNs, FIP), 30_000, 100).catch(fail);
+    figures.push(`floating IP created → first TCP answer from the outside ${Date.now() - t0} ms`);
+    assert.equal(seen, OUTSIDE_IP, 'vm2 sees the outside host itself (no SNAT inwards)');
+    assert.equal(await seenAs(vm(1), OUTSIDE_IP), FIP, "vm2's own connections now leave with the floating IP");
+    await waitThroughErrors(
+      'floating IP ACTIVE in neutron-server',
+      async () => (await t.api('GET', `/floatingips/${fip.id}`)).body.floatingip.status === 'ACTIVE',
+      30_000,
+      200,
+    ).catch(fail);
+  });
+
+  it('vm2 gets its metadata from 169.254.169.254 (router proxy → our metadata agent → Nova)', async () => {
+    const r = await waitThroughErrors(
+      'metadata answered',
+      async () => {
+        const c = await curlIn(vm(1), 'http://169.254.169.254/openstack/latest/meta_data.json');
+        return c.status === 200 ? c : null;
+      },
+      30_000,
+      500,
+    ).catch(fail);
+    assert.deepEqual(JSON.parse(r.body), { uuid: `vm-${t.s}-2`, project_id: PROJECT });
+    const h = t.nova.seen.at(-1)!;
+    assert.equal(h['x-instance-id'], `vm-${t.s}-2`);
+    assert.equal(h['x-tenant-id'], PROJECT);
+    assert.equal(h['x-forwarded-for'], ips[1]);
   });
 
   it('neutron-server handled every RPC message of our agents (no dispatch error in its log)', () => {

@@ -141,6 +141,44 @@ export class Proc {
   }
 }
 
+/**
+ * `bin/neutrino agent <kind>` as a process with these configuration files, driving the links of
+ * host namespace `netns` when given (the agents' --netns): how the rabbit-mode fixtures here and
+ * in mixed/ start neutrino's agents.
+ */
+export function agentProc(
+  name: string,
+  kind: 'linuxbridge' | 'dhcp' | 'l3' | 'metadata',
+  confs: string[],
+  netns?: string,
+  extra: string[] = [],
+): Proc {
+  return new Proc(name, ['agent', kind, ...confs.flatMap((c) => ['--config-file', c]), ...(netns ? ['--netns', netns] : []), ...extra]);
+}
+
+/**
+ * Plugs the port into a new VM namespace (added to `nss`, so it goes with them) on a simulated
+ * host, as Nova's os-vif would: the tap in `hostNetns`, binding:host_id `host`, the port's MAC
+ * and MTU; its fixed IPs on the VM's eth0 too with `static`.
+ */
+export async function plugVm(
+  nss: Namespaces,
+  o: { portId: string; vmNs: string; host: string; hostNetns: string; endpoint: string; static?: boolean },
+): Promise<PlugResult> {
+  await nss.add(o.vmNs);
+  return plug({
+    action: 'plug',
+    portId: o.portId,
+    netns: o.vmNs,
+    host: o.host,
+    hostNetns: o.hostNetns,
+    ifname: 'eth0',
+    static: !!o.static,
+    unbind: false,
+    endpoint: o.endpoint,
+  });
+}
+
 /** A logger for in-process agents that keeps the last lines for failure dumps. */
 function keepingLogger(name: string, lines: string[]): RpcLogger {
   const add = (level: string) => (obj: object, msg: string) => {
@@ -283,8 +321,8 @@ export class TwoHosts {
 
   async startHaL3(i: 0 | 1): Promise<void> {
     if (this.mode === 'rabbit') {
-      const argv = ['agent', 'l3', '--config-file', join(this.dir, 'common.conf'), '--config-file', join(this.dir, `l3-ha-${i}.ini`)];
-      const p = new Proc(`l3-${'ab'[i]}`, [...argv, '--netns', this.ns[i], '--router-netns-prefix', this.haNamespace(i, '')]);
+      const confs = [join(this.dir, 'common.conf'), join(this.dir, `l3-ha-${i}.ini`)];
+      const p = agentProc(`l3-${'ab'[i]}`, 'l3', confs, this.ns[i], ['--router-netns-prefix', this.haNamespace(i, '')]);
       this.haL3Procs[i] = p;
       await p.logLine(/L3 agent started/);
       return;
@@ -472,16 +510,7 @@ export class TwoHosts {
       const k1 = stats();
       return { ms: Date.now() - t0, kernel: { reads: k1.reads - k0.reads, writes: k1.writes - k0.writes }, detail: { devices: agent.devices.size } };
     }
-    const p = new Proc(`l2-${i}`, [
-      'agent',
-      'linuxbridge',
-      '--config-file',
-      join(this.dir, 'common.conf'),
-      '--config-file',
-      join(this.dir, `lb${i}.ini`),
-      '--netns',
-      this.ns[i],
-    ]);
+    const p = agentProc(`l2-${i}`, 'linuxbridge', [join(this.dir, 'common.conf'), join(this.dir, `lb${i}.ini`)], this.ns[i]);
     this.l2Procs[i] = p;
     const line = await p.logLine(/first full pass done/);
     return { ms: line.ms, kernel: line.kernel, detail: { devices: line.devices } };
@@ -507,16 +536,7 @@ export class TwoHosts {
       const k1 = stats();
       return { ms: Date.now() - t0, kernel: { reads: k1.reads - k0.reads, writes: k1.writes - k0.writes }, detail: agent.actions() };
     }
-    const p = new Proc('dhcp', [
-      'agent',
-      'dhcp',
-      '--config-file',
-      join(this.dir, 'common.conf'),
-      '--config-file',
-      join(this.dir, 'dhcp.ini'),
-      '--netns',
-      this.ns[0],
-    ]);
+    const p = agentProc('dhcp', 'dhcp', [join(this.dir, 'common.conf'), join(this.dir, 'dhcp.ini')], this.ns[0]);
     this.dhcpProc = p;
     const line = await p.logLine(/DHCP agent started/);
     return { ms: line.ms, kernel: line.kernel, detail: line.actions };
@@ -549,16 +569,7 @@ export class TwoHosts {
         detail: { routers: agent.routers.size, changed, writeLog: this.l3Exec.writeLog },
       };
     }
-    const p = new Proc('l3', [
-      'agent',
-      'l3',
-      '--config-file',
-      join(this.dir, 'common.conf'),
-      '--config-file',
-      join(this.dir, 'l3.ini'),
-      '--netns',
-      this.ns[0],
-    ]);
+    const p = agentProc('l3', 'l3', [join(this.dir, 'common.conf'), join(this.dir, 'l3.ini')], this.ns[0]);
     this.l3Proc = p;
     const line = await p.logLine(/L3 agent started/);
     return { ms: line.ms, kernel: line.kernel, detail: { routers: line.routers, changed: line.changed } };
@@ -673,18 +684,7 @@ export class TwoHosts {
 
   /** Plugs the port into a new VM namespace on host i, as Nova would (binding:host_id, tap, MAC, MTU; no address). */
   async plug(portId: string, vmNs: string, i: 0 | 1, o: { static?: boolean } = {}): Promise<PlugResult> {
-    await this.nss.add(vmNs);
-    return plug({
-      action: 'plug',
-      portId,
-      netns: vmNs,
-      host: this.host[i],
-      hostNetns: this.ns[i],
-      ifname: 'eth0',
-      static: !!o.static,
-      unbind: false,
-      endpoint: this.url,
-    });
+    return plugVm(this.nss, { portId, vmNs, host: this.host[i], hostNetns: this.ns[i], endpoint: this.url, static: !!o.static });
   }
 
   async unplug(portId: string, i: 0 | 1): Promise<void> {

@@ -226,6 +226,10 @@ export async function fill(n: Api, sql: (statement: string) => Promise<void>, q:
   const silver = (await n.req('POST', '/qos/policies', { policy: { ...p, name: 'silver' } })).policy;
   await n.req('POST', `/qos/policies/${silver.id}/minimum_bandwidth_rules`, { minimum_bandwidth_rule: { min_kbps: 1000 } });
   await n.req('PUT', `/ports/${port.id}`, { port: { qos_policy_id: qos.id } });
+  // qos-gateway-ip: the router's gateway IP gets a policy too (Neutron's qos_router_gw_policy_bindings).
+  await n.req('PUT', `/routers/${router.id}`, {
+    router: { external_gateway_info: { network_id: ext.id, enable_snat: true, qos_policy_id: qos.id } },
+  });
   await n.req('POST', '/rbac-policies', {
     rbac_policy: { ...p, object_type: 'qos_policy', object_id: qos.id, action: 'access_as_shared', target_tenant: OTHER },
   });

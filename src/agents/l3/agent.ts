@@ -45,9 +45,10 @@ import {
   type LinkOp,
   type Target,
 } from '../../dataplane/index.js';
-import { newRpcContext, silentLogger, type RpcBus, type RpcLogger, type RpcServerHandle } from '../../rpc/index.js';
+import { agentRpcContext, silentLogger, type RpcBus, type RpcLogger, type RpcServerHandle } from '../../rpc/index.js';
 import { AGENT_TYPE_L3, L3_AGENT_TOPIC, L3_PLUGIN_TOPIC } from '../../core/wire.js';
 import { Reconciler } from '../reconciler.js';
+import { rpcVersion } from '../rpc-versions.js';
 import type { AgentMetrics } from '../metrics.js';
 import { StateReporter } from '../state-reporter.js';
 import { HaRouters, haDevOf, isHaRouter, planHa, type HaSync, type VrrpSettings } from './ha.js';
@@ -196,7 +197,13 @@ export class L3Agent {
   }
 
   private call<T>(method: string, args: Record<string, unknown>): Promise<T> {
-    return this.o.bus.call<T>(L3_PLUGIN_TOPIC, method, args, { context: newRpcContext(), timeoutMs: this.o.rpcTimeoutMs ?? 60_000 });
+    // An admin context, as Neutron's agents send: Neutron's server scopes what it reads by it
+    // (get_ports for a context without admin and project finds nothing).
+    return this.o.bus.call<T>(L3_PLUGIN_TOPIC, method, args, {
+      context: agentRpcContext(),
+      version: rpcVersion(method),
+      timeoutMs: this.o.rpcTimeoutMs ?? 60_000,
+    });
   }
 
   /** Serves the notifications, reports state once, runs the full sync, then keeps reporting. */

@@ -6,6 +6,11 @@
 //                                             {fip id: status} as the agent applied them; the
 //                                             router's former floating IPs not in it go DOWN
 //   get_service_plugin_list()                 the service plugins loaded
+//   get_host_ha_router_count(host)            how many HA routers the host's agent serves that are
+//                                             up: Neutron's L3 agent asks it first, on start,
+//                                             and retries until it has an answer
+//   update_all_ha_network_port_statuses(host) the host's ACTIVE HA ports go DOWN until its L2 agent
+//                                             wires them again (Neutron's L3 agent, after a restart)
 // Without an L3 agent scheduler every agent serves every router; a scheduler plugs in through
 // `routerIdsForHost`, and only then does a sync move ports already bound to another host.
 import { adminContext } from '../../core/context.js';
@@ -18,7 +23,7 @@ import type { FloatingIpHandler } from './floatingips.js';
 import type { RouterHandler } from './routers.js';
 import type { RouterHa } from './ha.js';
 import { EXTRA_GW_PORTS_KEY, INTERFACE_KEY, routerSyncData, syncPorts } from './sync-data.js';
-import { VIF_TYPE_BINDING_FAILED, VIF_TYPE_UNBOUND } from '../../core/wire.js';
+import { DEVICE_OWNER_ROUTER_HA_INTF, VIF_TYPE_BINDING_FAILED, VIF_TYPE_UNBOUND } from '../../core/wire.js';
 
 /** neutron_lib.plugins.constants CORE and L3: what get_service_plugin_list names. */
 const SERVICE_PLUGINS = ['CORE', 'L3_ROUTER_NAT'];
@@ -141,6 +146,36 @@ export function l3RpcHandlers(d: L3RpcDeps): RpcHandlers {
 
     get_service_plugin_list(): string[] {
       return [...SERVICE_PLUGINS];
+    },
+
+    async get_host_ha_router_count(_ctx: RpcContext, args: { host?: string }): Promise<number> {
+      const host = args?.host;
+      if (!host) return 0;
+      let q = d.db.kysely
+        .selectFrom('routers')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('ha', '=', 1)
+        .where('admin_state_up', '=', 1);
+      if (d.routerIdsForHost) {
+        const ids = await d.routerIdsForHost(host);
+        if (!ids.length) return 0;
+        q = q.where('id', 'in', ids);
+      }
+      return Number((await q.executeTakeFirst())?.n ?? 0);
+    },
+
+    async update_all_ha_network_port_statuses(_ctx: RpcContext, args: { host?: string }): Promise<null> {
+      if (!args?.host) return null;
+      await inTransaction(d.db, (tx) =>
+        tx
+          .updateTable('ports')
+          .set((eb) => ({ status: 'DOWN', revision_number: eb('revision_number', '+', 1), updated_at: nowIso() }))
+          .where('device_owner', '=', DEVICE_OWNER_ROUTER_HA_INTF)
+          .where('status', '=', 'ACTIVE')
+          .where('binding_host_id', '=', String(args.host))
+          .execute(),
+      );
+      return null;
     },
   };
 }

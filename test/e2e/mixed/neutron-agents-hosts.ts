@@ -1,9 +1,13 @@
 // The fixture of the mixed-deployment test: a neutrino server (its own process, SQLite) on a
 // RabbitMQ vhost made for the run, and two simulated hosts, each a network namespace running
-// Debian's Neutron agents unchanged (neutron-linuxbridge-agent on both, neutron-dhcp-agent on
-// host A), as root, with configuration files of their own passed with --config-file (nothing
-// under /etc/neutron is read or touched). The hosts are joined by an underlay veth that carries
-// VXLAN (local_ip 172.31.248.1 / .2).
+// Debian's Neutron agents unchanged (neutron-linuxbridge-agent on both, neutron-dhcp-agent and
+// neutron-l3-agent on host A), as root, with configuration files of their own passed with
+// --config-file (nothing under /etc/neutron is read or touched). The hosts are joined by an
+// underlay veth that carries VXLAN (local_ip 172.31.248.1 / .2). Host A's Linux-bridge agent maps
+// the flat physical network `extnet` to `ext0`, whose peer is eth0 of an "outside" namespace
+// (`outsideNs`). Debian's neutron-metadata-agent runs in the root namespace (it touches no link:
+// it listens on the Unix socket the L3 agent's haproxy instances forward to, and asks FakeNova on
+// 127.0.0.1).
 //
 // Neutron's agents act on the namespace they run in and reach the broker at 127.0.0.1:5672 of
 // that namespace: a socat there forwards to a Unix socket of this process, which connects to the
@@ -11,7 +15,8 @@
 //
 // Root helpers: root_helper is empty (commands run directly, as root); oslo.privsep starts its
 // daemons with `sudo privsep-helper`, which root may run. dnsmasq runs in qdhcp-<network>
-// namespaces the DHCP agent makes (global names, so only one DHCP agent here).
+// namespaces the DHCP agent makes, haproxy in the L3 agent's qrouter-<router> (global names, so
+// only one DHCP and one L3 agent here).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
@@ -20,14 +25,18 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { parseTransportUrl } from '../../../src/rpc/index.js';
-import { plug, type PlugResult } from '../../../src/cli/vif-plug.js';
+import type { PlugResult } from '../../../src/cli/vif-plug.js';
 import { Namespaces, suffix } from '../../dataplane/root-helpers.js';
+import { plugVm } from '../two-hosts.js';
+import { FakeNova } from './fake-nova.js';
 import { adminReq, spawnServer, writeIni, type ServerProcess } from '../../helpers/process-server.js';
 import { waitThroughErrors } from '../../helpers/wait.js';
 import { RABBIT_URL } from '../../rpc/rabbit.js';
 
 const run = promisify(execFile);
 const PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin`;
+/** The secret the metadata agent signs instance ids with, for FakeNova to check. */
+const METADATA_SECRET = 'mixed-agents-metadata-secret';
 
 /** Debian's agents, started with `ip netns exec`; their logs are files in the run's directory. */
 interface AgentProc {
@@ -53,6 +62,11 @@ export class NeutronAgentHosts {
   private agents: AgentProc[] = [];
   /** Networks whose qdhcp- namespace (and dnsmasq) the run must remove. */
   readonly networks = new Set<string>();
+  /** Routers whose qrouter- namespace the run must remove. */
+  readonly routers = new Set<string>();
+  /** The outside host on extnet (its eth0 is the peer of host A's ext0). */
+  readonly outsideNs = `mxa${this.s}o`;
+  readonly nova = new FakeNova(METADATA_SECRET);
 
   get url(): string {
     return this.server!.url;
@@ -66,9 +80,11 @@ export class NeutronAgentHosts {
     mkdirSync(serverDir);
     this.server = await spawnServer(serverDir, {
       DEFAULT: { transport_url: `${RABBIT_URL.replace(/\/[^/]*$/, '')}/${this.vhost}`, agent_down_time: '75', debug: 'true' },
-      ml2: { type_drivers: 'vxlan', tenant_network_types: 'vxlan', mechanism_drivers: 'linuxbridge,l2population' },
+      ml2: { type_drivers: 'vxlan,flat', tenant_network_types: 'vxlan', mechanism_drivers: 'linuxbridge,l2population' },
       ml2_type_vxlan: { vni_ranges: '3000:3100' },
+      ml2_type_flat: { flat_networks: 'extnet' },
     });
+    await this.nova.start();
     await this.bridgeBroker();
     for (const i of [0, 1] as const) {
       await this.nss.add(this.ns[i]);
@@ -80,6 +96,10 @@ export class NeutronAgentHosts {
       await ip('-n', this.ns[i]!, 'addr', 'add', `${this.vtep[i]}/24`, 'dev', dev);
       await ip('-n', this.ns[i]!, 'link', 'set', dev, 'up');
     }
+    await this.nss.add(this.outsideNs);
+    await ip('link', 'add', 'ext0', 'netns', this.ns[0], 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.outsideNs);
+    await ip('-n', this.ns[0], 'link', 'set', 'ext0', 'up');
+    for (const dev of ['eth0', 'lo']) await ip('-n', this.outsideNs, 'link', 'set', dev, 'up');
     for (const i of [0, 1] as const) {
       const h = join(this.dir, `host${i}`);
       mkdirSync(h);
@@ -103,7 +123,7 @@ export class NeutronAgentHosts {
         oslo_concurrency: { lock_path: join(h, 'lock') },
       });
       writeIni(join(h, 'linuxbridge_agent.ini'), {
-        linux_bridge: { physical_interface_mappings: '' },
+        linux_bridge: { physical_interface_mappings: i === 0 ? 'extnet:ext0' : '' },
         vxlan: { enable_vxlan: 'true', local_ip: this.vtep[i], l2_population: 'true' },
         securitygroup: { enable_security_group: 'true', firewall_driver: 'iptables' },
         agent: { polling_interval: '1' },
@@ -111,6 +131,35 @@ export class NeutronAgentHosts {
     }
     writeIni(join(this.dir, 'host0', 'dhcp_agent.ini'), {
       DEFAULT: { interface_driver: 'linuxbridge', enable_isolated_metadata: 'false', resync_interval: '2' },
+    });
+    const h0 = join(this.dir, 'host0');
+    writeIni(join(h0, 'l3_agent.ini'), {
+      DEFAULT: {
+        interface_driver: 'linuxbridge',
+        agent_mode: 'legacy',
+        enable_metadata_proxy: 'true',
+        metadata_proxy_socket: join(h0, 'metadata_proxy'),
+      },
+    });
+    // The metadata agent, in the root namespace, reaches the broker directly.
+    writeIni(join(h0, 'metadata.conf'), {
+      DEFAULT: {
+        host: this.host[0],
+        transport_url: `${RABBIT_URL.replace(/\/[^/]*$/, '')}/${this.vhost}`,
+        state_path: join(h0, 'metadata-state'),
+        debug: 'true',
+      },
+      agent: { root_helper: '', report_interval: '5' },
+      oslo_concurrency: { lock_path: join(h0, 'lock') },
+    });
+    writeIni(join(h0, 'metadata_agent.ini'), {
+      DEFAULT: {
+        metadata_proxy_socket: join(h0, 'metadata_proxy'),
+        nova_metadata_host: '127.0.0.1',
+        nova_metadata_port: String(this.nova.port),
+        metadata_proxy_shared_secret: METADATA_SECRET,
+        metadata_workers: '1',
+      },
     });
     // Once socat listens in both hosts, the agents (a Python start takes a while on a busy machine).
     await waitThroughErrors(
@@ -127,10 +176,14 @@ export class NeutronAgentHosts {
     );
     for (const i of [0, 1] as const) this.startAgent(i, 'linuxbridge', 'neutron-linuxbridge-agent', ['neutron.conf', 'linuxbridge_agent.ini']);
     this.startAgent(0, 'dhcp', 'neutron-dhcp-agent', ['neutron.conf', 'dhcp_agent.ini']);
+    this.startAgent(0, 'l3', 'neutron-l3-agent', ['neutron.conf', 'l3_agent.ini']);
+    this.startAgent(0, 'metadata', 'neutron-metadata-agent', ['metadata.conf', 'metadata_agent.ini'], { rootNamespace: true });
     await this.agentsAlive([
       ['Linux bridge agent', this.host[0]],
       ['Linux bridge agent', this.host[1]],
       ['DHCP agent', this.host[0]],
+      ['L3 agent', this.host[0]],
+      ['Metadata agent', this.host[0]],
     ]);
   }
 
@@ -156,11 +209,13 @@ export class NeutronAgentHosts {
     chmodSync(path, 0o777);
   }
 
-  private startAgent(i: 0 | 1, name: string, binary: string, confs: string[]): void {
+  /** Starts a Neutron agent of host i, in its namespace (or, with rootNamespace, in this process's). */
+  private startAgent(i: 0 | 1, name: string, binary: string, confs: string[], o: { rootNamespace?: boolean } = {}): void {
     const h = join(this.dir, `host${i}`);
     const log = join(h, `${name}.log`);
-    const args = ['netns', 'exec', this.ns[i], binary, ...confs.flatMap((c) => ['--config-file', join(h, c)]), '--log-file', log];
-    const proc = spawn('ip', args, { cwd: h, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH } });
+    const argv = [binary, ...confs.flatMap((c) => ['--config-file', join(h, c)]), '--log-file', log];
+    const [cmd, ...args] = o.rootNamespace ? argv : ['ip', 'netns', 'exec', this.ns[i], ...argv];
+    const proc = spawn(cmd!, args, { cwd: h, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH } });
     const a: AgentProc = { name: `${name}@${this.host[i]}`, proc, log, out: '' };
     proc.stdout!.on('data', (d) => (a.out += d));
     proc.stderr!.on('data', (d) => (a.out += d));
@@ -203,20 +258,14 @@ export class NeutronAgentHosts {
     // The agent may be making it at the same moment: "File exists" is fine.
     if (!has) await ip('-n', this.ns[i], 'link', 'add', bridge, 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0').catch(() => {});
     await ip('-n', this.ns[i], 'link', 'set', bridge, 'up');
-    await this.nss.add(vmNs);
-    const r = await plug({
-      action: 'plug',
-      portId,
-      netns: vmNs,
-      host: this.host[i],
-      hostNetns: this.ns[i],
-      ifname: 'eth0',
-      static: false,
-      unbind: false,
-      endpoint: this.url,
-    });
+    const r = await plugVm(this.nss, { portId, vmNs, host: this.host[i], hostNetns: this.ns[i], endpoint: this.url });
     await ip('-n', this.ns[i], 'link', 'set', r.tap, 'master', bridge);
     return r;
+  }
+
+  /** The neutrino server's output so far (debug: every RPC it failed to answer is there). */
+  serverLog(): string {
+    return this.server?.output() ?? '';
   }
 
   /** iptables-save of host i (Neutron's firewall lives there). */
@@ -278,6 +327,8 @@ export class NeutronAgentHosts {
     killNamingDir(this.dir);
     for (const n of this.ns) await killNetnsProcesses(n);
     for (const id of this.networks) await run('ip', ['netns', 'delete', `qdhcp-${id}`], { env: { ...process.env, PATH } }).catch(() => {});
+    for (const id of this.routers) await run('ip', ['netns', 'delete', `qrouter-${id}`], { env: { ...process.env, PATH } }).catch(() => {});
+    await this.nova.stop();
     for (const s of this.socats) s.kill('SIGKILL');
     await this.server?.kill();
     await new Promise<void>((r) => (this.sock ? this.sock.close(() => r()) : r()));
