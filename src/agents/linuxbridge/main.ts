@@ -61,6 +61,24 @@ export function firewallFromConfig(cfg: Config): 'nftables' | 'noop' {
   );
 }
 
+/** [agent] extensions: `log` (network logs; with the nftables firewall only). */
+export function networkLogFromConfig(cfg: Config): { rate: number; burst: number; outputFile: string | null } | undefined {
+  const exts = cfg.agent.extensions.map((x) => x.trim()).filter(Boolean);
+  const unknown = exts.filter((x) => x !== 'log');
+  if (unknown.length)
+    throw new ConfigError(`[agent] extensions: ${unknown.join(', ')} not available; the Linux-bridge agent has log`, {
+      section: 'agent',
+      option: 'extensions',
+    });
+  if (!exts.includes('log')) return undefined;
+  if (firewallFromConfig(cfg) !== 'nftables')
+    throw new ConfigError('[agent] extensions = log needs the security group firewall ([securitygroup] firewall_driver)', {
+      section: 'agent',
+      option: 'extensions',
+    });
+  return { rate: cfg.network_log.rate_limit, burst: cfg.network_log.burst_limit, outputFile: cfg.network_log.local_output_log_base || null };
+}
+
 export function agentOptionsFromConfig(cfg: Config) {
   const mappings = (v: readonly string[], opt: string) => Object.fromEntries(parseMappings([...v], opt));
   const localIp = cfg.vxlan.local_ip || null;
@@ -75,6 +93,7 @@ export function agentOptionsFromConfig(cfg: Config) {
     reportInterval: cfg.agent.report_interval,
     pollingInterval: cfg.agent.polling_interval,
     firewall: firewallFromConfig(cfg),
+    networkLog: networkLogFromConfig(cfg),
   };
 }
 
