@@ -53,7 +53,10 @@ export interface NetworkLogOptions {
 export interface KernelLogEvent {
   action: 'ACCEPT' | 'DROP';
   device: string;
+  /** The link and IP header's fields, up to PROTO= (included). */
   fields: Record<string, string>;
+  /** The transport header's fields, after PROTO= (ICMP's ID is not the IP header's). */
+  l4: Record<string, string>;
   flags: string[];
 }
 
@@ -64,16 +67,19 @@ export function parseKernelLogLine(line: string, tag: string): KernelLogEvent | 
   const m = /^(A|D) (tap\S+) (.*)$/.exec(line.slice(at + tag.length + 1));
   if (!m) return null;
   const fields: Record<string, string> = {};
+  const l4: Record<string, string> = {};
   const flags: string[] = [];
+  let into = fields;
   for (const tok of m[3]!.trim().split(/\s+/)) {
     const eq = tok.indexOf('=');
     if (eq > 0) {
       const k = tok.slice(0, eq);
       // ICMP errors quote the packet they are about in [...]; the first value of a key is the packet's own.
-      if (!(k in fields)) fields[k] = tok.slice(eq + 1);
+      if (!(k in into)) into[k] = tok.slice(eq + 1);
+      if (k === 'PROTO') into = l4;
     } else if (tok) flags.push(tok);
   }
-  return { action: m[1] === 'A' ? 'ACCEPT' : 'DROP', device: m[2]!, fields, flags };
+  return { action: m[1] === 'A' ? 'ACCEPT' : 'DROP', device: m[2]!, fields, l4, flags };
 }
 
 const ETHERTYPES: Record<string, string> = { '08:00': '2048', '86:dd': '34525', '08:06': '2054' };
@@ -82,6 +88,7 @@ const PROTO_NUMBERS: Record<string, number> = { ICMP: 1, TCP: 6, UDP: 17, ICMPv6
 /** The packet, summarised in the shape of os_ken's packet repr that Neutron's OVS log driver prints. */
 export function packetSummary(e: KernelLogEvent): string {
   const f = e.fields;
+  const t = e.l4;
   const parts: string[] = [];
   const mac = f.MAC?.split(':') ?? [];
   if (mac.length >= 14) {
@@ -99,11 +106,11 @@ export function packetSummary(e: KernelLogEvent): string {
   }
   if (proto === 'TCP')
     parts.push(
-      `tcp(bits=${JSON.stringify(e.flags.filter((x) => /^(SYN|ACK|FIN|RST|PSH|URG)$/.test(x)).join(','))},dst_port=${f.DPT},src_port=${f.SPT})`,
+      `tcp(bits=${JSON.stringify(e.flags.filter((x) => /^(SYN|ACK|FIN|RST|PSH|URG)$/.test(x)).join(','))},dst_port=${t.DPT},src_port=${t.SPT})`,
     );
-  else if (proto === 'UDP' || proto === 'SCTP') parts.push(`${proto.toLowerCase()}(dst_port=${f.DPT},src_port=${f.SPT})`);
+  else if (proto === 'UDP' || proto === 'SCTP') parts.push(`${proto.toLowerCase()}(dst_port=${t.DPT},src_port=${t.SPT})`);
   else if (proto === 'ICMP' || proto === 'ICMPv6') {
-    parts.push(`${proto === 'ICMP' ? 'icmp' : 'icmpv6'}(code=${f.CODE},type_=${f.TYPE}${f.ID ? `,id=${f.ID}` : ''}${f.SEQ ? `,seq=${f.SEQ}` : ''})`);
+    parts.push(`${proto === 'ICMP' ? 'icmp' : 'icmpv6'}(code=${t.CODE},type_=${t.TYPE}${t.ID ? `,id=${t.ID}` : ''}${t.SEQ ? `,seq=${t.SEQ}` : ''})`);
   }
   return parts.join(', ');
 }
