@@ -2,7 +2,8 @@
 // summary it writes, and the nftables statements the firewall renders for logged ports.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { packetSummary, parseKernelLogLine } from '../../src/agents/linuxbridge/network-log.js';
+import { NetworkLog, packetSummary, parseKernelLogLine } from '../../src/agents/linuxbridge/network-log.js';
+import { RpcRemoteError, silentLogger } from '../../src/rpc/index.js';
 import { logPrefix, renderFirewall, type FirewallPort } from '../../src/agents/linuxbridge/firewall.js';
 
 const TAG = 'nlog-0a1b2c3d';
@@ -75,5 +76,43 @@ describe('network log: firewall rules', () => {
     assert.ok(rulesOf(t, 'egress-tapa').some((r) => r.includes(`"${TAG} D tapa "`)));
     const none = render();
     assert.ok(!none.chains.some((c) => c.rules.some((r) => (typeof r === 'string' ? r : r.rule).includes('log prefix'))));
+  });
+});
+
+describe('network log: asking the server', () => {
+  const ports: FirewallPort[] = [
+    { device: 'tapa', id: 'a', mac_address: 'fa:16:3e:00:00:01', fixed_ips: ['10.0.0.1'] },
+    { device: 'tapb', id: 'b', mac_address: 'fa:16:3e:00:00:02', fixed_ips: ['10.0.0.2'] },
+  ];
+  const make = (call: (method: string, args: Record<string, unknown>) => Promise<unknown>) =>
+    new NetworkLog({ call: call as never, host: 'h', rate: 100, burst: 25, outputFile: null, logger: silentLogger });
+
+  it("asks Neutron's server port by port when it has no batch call", async () => {
+    const calls: string[] = [];
+    const nl = make(async (method, args) => {
+      calls.push(`${method} ${String(args.port_id ?? (args.port_ids as string[]).join(','))}`);
+      if (method === 'get_sg_log_info_for_ports') throw new RpcRemoteError('NoSuchMethod', 'no such method', 'logging-plugin', method);
+      return args.port_id === 'a' ? [{ id: 'log1', event: 'DROP', project_id: 'p', ports_log: [] }] : [];
+    });
+    const r = await nl.sync(ports, true);
+    assert.deepEqual([...r.events], [['tapa', { accept: false, drop: true }]]);
+    assert.equal(r.changed, true);
+    assert.deepEqual(calls, ['get_sg_log_info_for_ports a,b', 'get_sg_log_info_for_port a', 'get_sg_log_info_for_port b']);
+    nl.portUpdated('b');
+    await nl.sync(ports, false);
+    assert.deepEqual(calls.slice(3), ['get_sg_log_info_for_port b'], 'the batch call is not tried again');
+  });
+
+  it('never fails the pass when the server does not answer, and asks again only later', async () => {
+    let calls = 0;
+    const nl = make(async () => {
+      calls++;
+      throw new Error('timed out');
+    });
+    const r = await nl.sync(ports, true);
+    assert.equal(r.events.size, 0);
+    assert.equal(calls, 1);
+    await nl.sync(ports, true);
+    assert.equal(calls, 1, 'no second ask within the resync interval');
   });
 });

@@ -22,7 +22,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import type { RpcHandlers, RpcLogger } from '../../rpc/index.js';
+import { RpcRemoteError, type RpcHandlers, type RpcLogger } from '../../rpc/index.js';
 import { PendingKeys } from '../reconciler.js';
 import type { FirewallPort, LogSettings, PortLogEvents } from './firewall.js';
 
@@ -132,6 +132,10 @@ export class NetworkLog {
   private readonly stale = new PendingKeys<string>();
   private allStale = false;
   private lastResync = 0;
+  /** After a failed ask, no other until then (ms): the firewall's passes never wait on a server without logs. */
+  private quietUntil = 0;
+  /** Whether the server answers get_sg_log_info_for_ports (Neutron's asks port by port); null until asked. */
+  private batchServed: boolean | null = null;
   private reader: ChildProcess | null = null;
   private running = false;
   private out: WriteStream | null = null;
@@ -173,18 +177,26 @@ export class NetworkLog {
     const resync = this.allStale || (full && Date.now() - this.lastResync >= (this.o.resyncInterval ?? 60) * 1000);
     const stale = this.stale.take();
     const need = ids.filter((id) => resync || !this.bindings.has(id) || stale.has(id));
-    if (need.length) {
+    if (need.length && Date.now() >= this.quietUntil) {
       const all = resync;
       this.allStale = false;
       try {
-        const got = await this.o.call<Record<string, PortLogBinding[]>>('get_sg_log_info_for_ports', { port_ids: need });
-        for (const id of need) this.bindings.set(id, Array.isArray(got?.[id]) ? got[id]! : []);
+        const got = await this.ask(need);
+        for (const id of need) this.bindings.set(id, got.get(id) ?? []);
+        if (all) this.lastResync = Date.now();
       } catch (err) {
+        // Logging must not stop the firewall: the ports stay as they were (new ones unlogged) and
+        // are asked about again after the resync interval.
         if (all) this.allStale = true;
         this.stale.putBack(need);
-        throw err;
+        this.quietUntil = Date.now() + (this.o.resyncInterval ?? 60) * 1000;
+        this.o.logger.warn(
+          { err: (err as Error).message, ports: need.length },
+          'network log: the server did not say which logs bind the ports (is the log service plugin loaded?); asking again later',
+        );
       }
-      if (all) this.lastResync = Date.now();
+    } else if (need.length) {
+      this.stale.putBack(need.filter((id) => this.bindings.has(id)));
     }
     const keep = new Set(ids);
     for (const id of this.bindings.keys()) if (!keep.has(id)) this.bindings.delete(id);
@@ -193,6 +205,32 @@ export class NetworkLog {
     const events = this.eventsOf(ports);
     if (events.size) await this.checkKernel();
     return { events, changed: JSON.stringify([...events]) !== before };
+  }
+
+  /** The logs binding each port: in one call, or port by port from Neutron's server. */
+  private async ask(portIds: string[]): Promise<Map<string, PortLogBinding[]>> {
+    if (this.batchServed !== false) {
+      try {
+        const got = await this.o.call<Record<string, PortLogBinding[]>>('get_sg_log_info_for_ports', { port_ids: portIds });
+        this.batchServed = true;
+        return new Map(portIds.map((id) => [id, Array.isArray(got?.[id]) ? got[id]! : []]));
+      } catch (err) {
+        if (!(err instanceof RpcRemoteError && err.remoteType === 'NoSuchMethod')) throw err;
+        this.batchServed = false;
+      }
+    }
+    const out = new Map<string, PortLogBinding[]>();
+    for (const id of portIds) {
+      const logs = await this.o.call<Array<{ id: string; event: string; project_id: string }>>('get_sg_log_info_for_port', {
+        port_id: id,
+        resource_type: 'security_group',
+      });
+      out.set(
+        id,
+        (logs ?? []).map((l) => ({ id: l.id, event: l.event, project_id: l.project_id })),
+      );
+    }
+    return out;
   }
 
   private eventsOf(ports: readonly FirewallPort[]): Map<string, PortLogEvents> {
