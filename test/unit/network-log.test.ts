@@ -2,8 +2,13 @@
 // summary it writes, and the nftables statements the firewall renders for logged ports.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { NetworkLog, packetSummary, parseKernelLogLine } from '../../src/agents/linuxbridge/network-log.js';
 import { RpcRemoteError, silentLogger } from '../../src/rpc/index.js';
+import { loadConfig } from '../../src/config/index.js';
+import { networkLogFromConfig } from '../../src/agents/linuxbridge/main.js';
 import { logPrefix, renderFirewall, type FirewallPort } from '../../src/agents/linuxbridge/firewall.js';
 
 const TAG = 'nlog-0a1b2c3d';
@@ -114,5 +119,68 @@ describe('network log: asking the server', () => {
     assert.equal(calls, 1);
     await nl.sync(ports, true);
     assert.equal(calls, 1, 'no second ask within the resync interval');
+  });
+});
+
+describe('network log: the output file', () => {
+  it("writes Neutron's fields, only for the logs of the packet's action, and reopens a rotated file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netlog-unit-'));
+    const file = join(dir, 'sub', 'network.log');
+    const nl = new NetworkLog({
+      call: (async () => ({
+        a: [
+          { id: 'log-drop', event: 'DROP', project_id: 'p1' },
+          { id: 'log-all', event: 'ALL', project_id: 'p1' },
+        ],
+      })) as never,
+      host: 'h',
+      rate: 100,
+      burst: 25,
+      outputFile: file,
+      logger: silentLogger,
+    });
+    try {
+      await nl.sync([{ device: 'tapa', id: 'a', mac_address: 'fa:16:3e:00:00:01', fixed_ips: ['10.0.0.1'] }], true);
+      const tag = nl.settings.tag;
+      const line = (action: 'A' | 'D') =>
+        `${logPrefix(tag, action, 'tapa')}IN=brq OUT=brq SRC=10.0.0.2 DST=10.0.0.1 LEN=84 TTL=64 PROTO=ICMP TYPE=8 CODE=0 ID=1 SEQ=1`;
+      nl.onKernelLine(line('A'));
+      nl.onKernelLine(`${logPrefix(tag, 'A', 'tapunknown')}SRC=1.1.1.1`);
+      const first = readFileSync(file, 'utf8').trim().split('\n');
+      assert.equal(first.length, 1);
+      assert.match(
+        first[0]!,
+        /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \d+ INFO neutrino\.agent\.network_log \[-\] action=ACCEPT project_id=p1 log_resource_ids=\['log-all'\] vm_port=a pkt=ipv4\(/,
+      );
+      renameSync(file, `${file}.1`);
+      nl.onKernelLine(line('D'));
+      const second = readFileSync(file, 'utf8').trim().split('\n');
+      assert.equal(second.length, 1, 'the new file has the line written after the rotation');
+      assert.match(second[0]!, /action=DROP project_id=p1 log_resource_ids=\['log-drop', 'log-all'\] vm_port=a /);
+      assert.equal(nl.lines, 2);
+    } finally {
+      await nl.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('network log: configuration', () => {
+  it('loads with [agent] extensions = log and the nftables firewall, and refuses what it cannot do', () => {
+    assert.equal(networkLogFromConfig(loadConfig([], {})), undefined);
+    assert.deepEqual(
+      networkLogFromConfig(loadConfig([], { agent: { extensions: 'log' }, network_log: { rate_limit: '200', local_output_log_base: '/tmp/x.log' } })),
+      {
+        rate: 200,
+        burst: 25,
+        outputFile: '/tmp/x.log',
+      },
+    );
+    assert.throws(() => networkLogFromConfig(loadConfig([], { agent: { extensions: 'log,qos' } })), /\[agent\] extensions: qos not available/);
+    assert.throws(
+      () => networkLogFromConfig(loadConfig([], { agent: { extensions: 'log' }, securitygroup: { firewall_driver: 'noop' } })),
+      /needs the security group firewall/,
+    );
+    assert.throws(() => loadConfig([], { network_log: { rate_limit: '10' } }), /rate_limit/);
   });
 });

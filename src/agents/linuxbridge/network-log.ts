@@ -19,7 +19,8 @@
 // lines also show in dmesg.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { RpcRemoteError, type RpcHandlers, type RpcLogger } from '../../rpc/index.js';
@@ -138,7 +139,8 @@ export class NetworkLog {
   private batchServed: boolean | null = null;
   private reader: ChildProcess | null = null;
   private running = false;
-  private out: WriteStream | null = null;
+  /** The output file's descriptor and inode (null: not open). */
+  private out: { fd: number; ino: number } | null = null;
   private warnedNetns = false;
   readonly settings: LogSettings;
   /** Lines written since the start. */
@@ -257,11 +259,33 @@ export class NetworkLog {
     }
   }
 
-  /** Starts reading the kernel log (and opens the output file). */
+  /** Starts reading the kernel log. */
   start(): void {
     this.running = true;
-    if (this.o.outputFile) this.out = createWriteStream(this.o.outputFile, { flags: 'a' });
     this.startReader();
+  }
+
+  /**
+   * Appends a line to the output file, reopening it when it was moved or deleted (logrotate), as
+   * Python's WatchedFileHandler, which Neutron's log driver uses, does: a stat per line.
+   */
+  private write(file: string, line: string): void {
+    let ino: number | null = null;
+    try {
+      ino = statSync(file).ino;
+    } catch {
+      // Gone: reopened below.
+    }
+    if (this.out && ino !== this.out.ino) {
+      closeSync(this.out.fd);
+      this.out = null;
+    }
+    if (!this.out) {
+      mkdirSync(dirname(file), { recursive: true });
+      const fd = openSync(file, 'a');
+      this.out = { fd, ino: fstatSync(fd).ino };
+    }
+    writeSync(this.out.fd, line);
   }
 
   private startReader(): void {
@@ -287,16 +311,22 @@ export class NetworkLog {
     if (!logs.length) return;
     const text = `action=${e.action} project_id=${logs[0]!.project_id} log_resource_ids=${pyList(logs.map((l) => l.id))} vm_port=${portId} pkt=${packetSummary(e)}`;
     this.lines++;
-    if (this.out) this.out.write(`${stamp()} ${process.pid} INFO neutrino.agent.network_log [-] ${text}\n`);
-    else this.o.logger.info({}, text);
+    if (!this.o.outputFile) {
+      this.o.logger.info({}, text);
+      return;
+    }
+    try {
+      this.write(this.o.outputFile, `${stamp()} ${process.pid} INFO neutrino.agent.network_log [-] ${text}\n`);
+    } catch (err) {
+      this.o.logger.warn({ err: (err as Error).message, file: this.o.outputFile }, 'network log: cannot write the log file');
+    }
   }
 
   async stop(): Promise<void> {
     this.running = false;
     this.reader?.kill();
     this.reader = null;
-    const out = this.out;
+    if (this.out) closeSync(this.out.fd);
     this.out = null;
-    if (out) await new Promise<void>((r) => out.end(r));
   }
 }
