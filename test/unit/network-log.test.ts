@@ -177,6 +177,8 @@ describe('network log: configuration', () => {
       },
     );
     assert.throws(() => networkLogFromConfig(loadConfig([], { agent: { extensions: 'log,qos' } })), /\[agent\] extensions: qos not available/);
+    // The L3 agent's extensions, in an all-in-one's one file, are the L3 agent's business.
+    assert.equal(networkLogFromConfig(loadConfig([], { agent: { extensions: 'fip_qos,port_forwarding' } })), undefined);
     assert.throws(
       () => networkLogFromConfig(loadConfig([], { agent: { extensions: 'log' }, securitygroup: { firewall_driver: 'noop' } })),
       /needs the security group firewall/,

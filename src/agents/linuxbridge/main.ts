@@ -61,10 +61,16 @@ export function firewallFromConfig(cfg: Config): 'nftables' | 'noop' {
   );
 }
 
-/** [agent] extensions: `log` (network logs; with the nftables firewall only). */
+/**
+ * Neutron's L3 agent extensions: what neutrino's L3 agent always does. An all-in-one's one
+ * configuration may name them beside `log`; the L2 agent leaves them to the L3 agent.
+ */
+const L3_AGENT_EXTENSIONS = new Set(['fip_qos', 'gateway_ip_qos', 'port_forwarding', 'conntrack_helper', 'ndp_proxy']);
+
+/** [agent] extensions: `log` (network logs; with the nftables firewall only); others stop start-up. */
 export function networkLogFromConfig(cfg: Config): { rate: number; burst: number; outputFile: string | null } | undefined {
   const exts = cfg.agent.extensions.map((x) => x.trim()).filter(Boolean);
-  const unknown = exts.filter((x) => x !== 'log');
+  const unknown = exts.filter((x) => x !== 'log' && !L3_AGENT_EXTENSIONS.has(x));
   if (unknown.length)
     throw new ConfigError(`[agent] extensions: ${unknown.join(', ')} not available; the Linux-bridge agent has log`, {
       section: 'agent',
