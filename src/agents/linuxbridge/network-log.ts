@@ -135,7 +135,7 @@ export class NetworkLog {
   private lastResync = 0;
   /** After a failed ask, no other until then (ms): the firewall's passes never wait on a server without logs. */
   private quietUntil = 0;
-  /** Whether the server answers get_sg_log_info_for_ports (Neutron's asks port by port); null until asked. */
+  /** Whether the server answers get_sg_log_info_for_ports (neutrino's; else Neutron's per-port call); null until asked. */
   private batchServed: boolean | null = null;
   private reader: ChildProcess | null = null;
   private running = false;
@@ -209,7 +209,11 @@ export class NetworkLog {
     return { events, changed: JSON.stringify([...events]) !== before };
   }
 
-  /** The logs binding each port: in one call, or port by port from Neutron's server. */
+  /**
+   * The logs binding each port: in one call, or port by port from a server with only Neutron's
+   * call. (Neutron's own server serves it in the `logging-plugin` RPC namespace, which this bus
+   * does not send, and has no Linux-bridge log driver: against it, logging stays off.)
+   */
   private async ask(portIds: string[]): Promise<Map<string, PortLogBinding[]>> {
     if (this.batchServed !== false) {
       try {
