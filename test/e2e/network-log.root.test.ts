@@ -8,6 +8,9 @@
 //   vm1: in group `server`, whose one ingress rule allows ICMP; log A: group `server`, ALL events
 //   vm2: in group `client` (no ingress rule); log B: vm2's port, DROP events
 //
+// Also shown: a flood of dropped datagrams makes no more lines than [network_log] burst_limit
+// plus rate_limit per second.
+//
 // Shown: vm2's ping of vm1 writes an ACCEPT line for vm1's port (log A), vm2's TCP connection to
 // vm1 a DROP line; with log A disabled, the same traffic writes nothing for vm1, while a
 // connection vm1 → vm2 (dropped at vm2, log B) still writes a DROP line, which shows the agent
@@ -27,7 +30,7 @@ import { ADMIN, startServer, type TestServer } from '../helpers/server.js';
 import { Namespaces, rootGate, suffix } from '../dataplane/root-helpers.js';
 import { waitFor } from '../helpers/wait.js';
 
-const gate = rootGate('network log end-to-end', ['ip', 'bridge', 'nft', 'nsenter', 'busybox', 'dmesg']);
+const gate = rootGate('network log end-to-end', ['ip', 'bridge', 'nft', 'nsenter', 'busybox', 'dmesg', 'bash']);
 const ALL_NETNS = '/proc/sys/net/netfilter/nf_log_all_netns';
 
 describe('network log end-to-end (root): ACCEPT and DROP lines from real packets', { skip: gate.skip }, () => {
@@ -204,5 +207,26 @@ describe('network log end-to-end (root): ACCEPT and DROP lines from real packets
     assert.ok(barrier.includes(`log_resource_ids=['${logB.id}']`), barrier);
     assert.equal(forVm1('ACCEPT').length + forVm1('DROP').length, before, 'no line for vm1 once its log is disabled');
     assert.equal(lines().filter((l) => l.includes('action=ACCEPT') && l.includes(`vm_port=${ports[1].id}`)).length, 0, 'log B logs no accepts');
+
+    // Rate limit: 1,000 UDP datagrams to vm2 (each from a new source port, each dropped) make at
+    // most burst_limit + rate_limit per second of lines.
+    const udp = () => lines().filter((l) => l.includes(`vm_port=${ports[1].id}`) && l.includes('udp(dst_port=9,'));
+    const t0 = Date.now();
+    await runInNetns(VM[0]!, { argv: ['bash', '-c', `for i in $(seq 1 1000); do echo x > /dev/udp/${ip2}/9; done`], timeoutMs: 60_000 });
+    const seconds = (Date.now() - t0) / 1000;
+    // A line made after the flood (the bucket refills at rate_limit) shows the flood's lines are all read.
+    await waitFor(
+      'a DROP line after the flood',
+      async () => {
+        await connect(0, ip2!, 25);
+        return lines().some((l) => l.includes(`vm_port=${ports[1].id}`) && l.includes('dst_port=25')) || null;
+      },
+      15_000,
+      100,
+    );
+    const n = udp().length;
+    process.stdout.write(`#   1000 dropped datagrams in ${seconds.toFixed(2)} s: ${n} DROP lines (rate_limit 100/s, burst_limit 25)\n`);
+    assert.ok(n > 0, 'the flood is logged');
+    assert.ok(n < 1000 && n <= 25 + 100 * (seconds + 1), `at most burst + rate × time lines: ${n} in ${seconds} s`);
   });
 });
