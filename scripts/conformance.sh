@@ -247,6 +247,10 @@ physical_interface_mappings = public:pub0
 enable_vxlan = true
 local_ip = $VTEP_IP
 l2_population = false
+[agent]
+extensions = log
+[network_log]
+local_output_log_base = $AGENT_STATE/network-log.log
 CONF
     cat >"$STATE/l3_agent.ini" <<CONF
 [DEFAULT]

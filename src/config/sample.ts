@@ -73,11 +73,12 @@ export function sampleFilesFor(section: string, name: string): SampleFile[] {
     case 'linux_bridge':
     case 'vxlan':
     case 'securitygroup':
+    case 'network_log':
       return ['linuxbridge_agent.ini'];
     case 'agent':
       if (name === 'availability_zone') return ['dhcp_agent.ini', 'l3_agent.ini'];
       if (name === 'check_child_processes_interval') return ['dhcp_agent.ini', 'l3_agent.ini'];
-      if (name === 'polling_interval') return ['linuxbridge_agent.ini'];
+      if (name === 'polling_interval' || name === 'extensions') return ['linuxbridge_agent.ini'];
       return ['neutron.conf', 'linuxbridge_agent.ini', 'dhcp_agent.ini', 'l3_agent.ini', 'metadata_agent.ini'];
     case 'oslo_messaging_rabbit':
       return ['neutron.conf', 'linuxbridge_agent.ini', 'dhcp_agent.ini', 'l3_agent.ini', 'metadata_agent.ini'];

@@ -329,6 +329,13 @@ export const SCHEMA = {
     }),
     metrics_bind_port: port({ help: "Serve the agent's Prometheus metrics on this port at /metrics (unset: not served)." }),
     metrics_bind_host: str({ default: '127.0.0.1', help: "The address the agent's metrics listen on." }),
+    extensions: list({ help: 'L2 agent extensions: `log` writes network logs (the logging API) of security group events; others are refused.' }),
+  },
+  // Neutron's [network_log] options of the L2 agent's log extension.
+  network_log: {
+    rate_limit: int({ default: 100, min: 100, help: 'Packets logged per second at most, per port and event (nftables limit).' }),
+    burst_limit: int({ default: 25, min: 25, help: 'Packets logged in a burst above rate_limit.' }),
+    local_output_log_base: str({ help: "The file network log lines go to (default: the agent's own log)." }),
   },
   aio: {
     agents: list({

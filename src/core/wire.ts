@@ -21,6 +21,10 @@ export const PORT_DELETE_TOPIC = 'q-agent-notifier-port-delete';
 export const NETWORK_DELETE_TOPIC = 'q-agent-notifier-network-delete';
 export const L2POP_TOPIC = 'q-agent-notifier-l2population-update';
 export const SG_UPDATE_TOPIC = 'q-agent-notifier-security_group-update';
+/** The logging service plugin's endpoint (Neutron's log_const.LOGGING_PLUGIN): the L2 agents' log info calls. */
+export const LOGGING_PLUGIN_TOPIC = 'logging-plugin';
+/** Fanouts of changed network logs (Neutron's resource push topic of Log objects, version 1.0). */
+export const LOG_PUSH_TOPIC = 'neutron-vo-Log-1.0';
 
 // Agent types (the `agent_type` of report_state and of /v2.0/agents).
 export const AGENT_TYPE_LINUXBRIDGE = 'Linux bridge agent';

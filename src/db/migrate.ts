@@ -27,6 +27,7 @@ import * as m023 from './migrations/023_ports_host_index.js';
 import * as m025 from './migrations/025_router_default_route_ecmp.js';
 import * as m026 from './migrations/026_qos_router_gateway.js';
 import * as m027 from './migrations/027_subnet_dns_publish_fixed_ip.js';
+import * as m028 from './migrations/028_logs.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '001_core': m001, '002_agents': m002, '003_security_groups': m003, '004_l3': m004, '005_subnetpools_rbac': m005, '007_dhcp': m007,
@@ -44,6 +45,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '025_router_default_route_ecmp': m025,
   '026_qos_router_gateway': m026,
   '027_subnet_dns_publish_fixed_ip': m027,
+  '028_logs': m028,
 };
 
 /**

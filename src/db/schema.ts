@@ -295,6 +295,18 @@ export interface NdpProxyTable extends StandardColumns {
   ip_address: string;
 }
 
+/** logs (logging): what a network log covers and which events it records. */
+export interface LogTable extends StandardColumns {
+  id: string;
+  project_id: string;
+  name: string;
+  resource_type: string;
+  resource_id: string | null;
+  event: string;
+  target_id: string | null;
+  enabled: Bool;
+}
+
 /** flavors: a named choice of service profiles for one service type. */
 export interface FlavorTable {
   id: string;
@@ -476,6 +488,7 @@ export interface DefaultSecurityGroupRuleTable {
 
 export interface Database {
   ndp_proxies: NdpProxyTable;
+  logs: LogTable;
   flavors: FlavorTable;
   service_profiles: ServiceProfileTable;
   flavor_service_profile_bindings: FlavorServiceProfileBindingTable;

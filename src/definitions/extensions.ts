@@ -108,6 +108,7 @@ export const KNOWN_EXTENSIONS: ExtensionInfo[] = [
   ext('flavors', 'Neutron Service Flavors', 'Flavor specification for Neutron advanced services.', '2015-09-17T10:00:00-00:00'),
   ext('l3-flavors', 'Router Flavor Extension', 'Flavor support for routers.', '2016-05-17T00:00:00-00:00'),
   ext('agent-resources-synced', "Agent's Resource View Synced to Placement", 'Stores success/failure of last sync to Placement', '2018-12-19T00:00:00-00:00'),
+  ext('logging', 'Logging API Extension', 'Provides a logging API for resources such as security group and firewall.', '2017-01-01T10:00:00-00:00'),
   ext('l3-ndp-proxy', 'L3 NDP Proxy', 'Router support for L3 NDP proxy.', '2021-06-29T10:00:00-00:00'),
   // Several external gateways per router (src/plugins/l3/gateways.ts), newer than Zed.
   ext('external-gateway-multihoming', 'Neutron L3 External Gateway Multihoming', 'Allow multiple external gateway ports per router', '2023-01-18T00:00:00-00:00'),

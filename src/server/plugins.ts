@@ -11,6 +11,7 @@ import { dhcpPlugin } from '../plugins/dhcp/plugin.js';
 import { flavorsPlugin } from '../plugins/flavors/plugin.js';
 import { ndpProxyPlugin } from '../plugins/ndp-proxy/plugin.js';
 import { routerPlugin } from '../plugins/l3/plugin.js';
+import { loggingPlugin } from '../plugins/logging/plugin.js';
 import { meteringPlugin } from '../plugins/metering/plugin.js';
 import { metadataPlugin } from '../plugins/metadata/plugin.js';
 import { conntrackHelperPlugin, portForwardingPlugin } from '../plugins/port-forwarding/plugin.js';
@@ -38,6 +39,7 @@ const SERVICES: readonly PluginDefinition[] = [
   conntrackHelperPlugin,
   flavorsPlugin,
   ndpProxyPlugin,
+  loggingPlugin,
 ];
 /** Loaded whether named or not (Neutron's DEFAULT_SERVICE_PLUGINS that neutrino has). */
 const DEFAULT_SERVICES = new Set(['network_ip_availability', 'flavors']);

@@ -55,9 +55,19 @@ import {
   type NetworkFdb,
 } from './model.js';
 import { SecurityGroupFirewall } from './security-groups.js';
+import { NetworkLog } from './network-log.js';
 import { FW_TABLE } from './firewall.js';
 import type { AgentMetrics } from '../metrics.js';
-import { AGENT_TYPE_LINUXBRIDGE, L2POP_TOPIC, PLUGIN_TOPIC, PORT_DELETE_TOPIC, PORT_UPDATE_TOPIC, SG_UPDATE_TOPIC } from '../../core/wire.js';
+import {
+  AGENT_TYPE_LINUXBRIDGE,
+  L2POP_TOPIC,
+  LOG_PUSH_TOPIC,
+  LOGGING_PLUGIN_TOPIC,
+  PLUGIN_TOPIC,
+  PORT_DELETE_TOPIC,
+  PORT_UPDATE_TOPIC,
+  SG_UPDATE_TOPIC,
+} from '../../core/wire.js';
 
 export const AGENT_BINARY = 'neutron-linuxbridge-agent';
 /** More taps named by events than this, and a quick pass reads every link instead (one dump beats many lookups). */
@@ -93,6 +103,8 @@ export interface LinuxBridgeAgentOptions extends ModelOptions {
   sgResyncInterval?: number;
   /** With a firewall: read its nftables tables on a full pass this often to repair drift, seconds (default 30). */
   sgKernelCheckInterval?: number;
+  /** [agent] extensions = log (with the firewall): network logs, [network_log]'s limits and file. */
+  networkLog?: { rate: number; burst: number; outputFile: string | null };
   logger: RpcLogger;
 }
 
@@ -129,6 +141,8 @@ export class LinuxBridgeAgent {
   private readonly reporter: StateReporter;
   /** Security groups (null: no firewall). */
   readonly firewall: SecurityGroupFirewall | null;
+  /** The `log` extension (null: not loaded, or no firewall). */
+  readonly networkLog: NetworkLog | null;
   private handles: RpcServerHandle[] = [];
   /** The kernel event watchers (none with monitor off). */
   private readonly watchers: Watcher[] = [];
@@ -155,6 +169,18 @@ export class LinuxBridgeAgent {
     this.target = { ...(o.netns ? { netns: o.netns } : {}), ...(o.exec ? { exec: o.exec } : {}) };
     this.agentId = `lb-${o.host}`;
     this.ready = new Promise((r) => (this.markReady = r));
+    this.networkLog =
+      o.firewall === 'nftables' && o.networkLog
+        ? new NetworkLog({
+            call: (m, a) =>
+              this.o.bus.call(LOGGING_PLUGIN_TOPIC, m, a, { context: agentRpcContext(), version: '1.1', timeoutMs: this.o.rpcTimeoutMs ?? 10_000 }),
+            host: o.host,
+            ...(o.netns ? { netns: o.netns } : {}),
+            ...o.networkLog,
+            logger: o.logger,
+            resyncInterval: o.sgResyncInterval,
+          })
+        : null;
     this.firewall =
       o.firewall === 'nftables'
         ? new SecurityGroupFirewall({
@@ -163,6 +189,7 @@ export class LinuxBridgeAgent {
             logger: o.logger,
             resyncInterval: o.sgResyncInterval,
             kernelCheckInterval: o.sgKernelCheckInterval,
+            ...(this.networkLog ? { networkLog: this.networkLog } : {}),
           })
         : null;
     this.reporter = new StateReporter({
@@ -180,6 +207,7 @@ export class LinuxBridgeAgent {
         l2_population: o.l2Population,
         arp_responder_enabled: o.arpResponder,
         firewall_driver: this.firewall ? 'nftables' : 'noop',
+        extensions: this.networkLog ? ['log'] : [],
         devices: this.devices.size,
       }),
       // The server lost track of us: everything it knew may be stale, resync it all.
@@ -228,6 +256,7 @@ export class LinuxBridgeAgent {
             this.refresh.add(tap);
             this.touched.add(tap);
             this.firewall?.portUpdated(tap);
+            this.networkLog?.portUpdated(id);
             this.schedule('quick');
           }
         },
@@ -240,6 +269,16 @@ export class LinuxBridgeAgent {
           SG_UPDATE_TOPIC,
           h,
           this.firewall.handlers(() => this.schedule('quick')),
+        ),
+      );
+    }
+    if (this.networkLog) {
+      this.networkLog.start();
+      this.handles.push(
+        await this.o.bus.serve(
+          LOG_PUSH_TOPIC,
+          h,
+          this.networkLog.handlers(() => this.schedule('quick')),
         ),
       );
     }
@@ -276,6 +315,7 @@ export class LinuxBridgeAgent {
     for (const h of this.handles) await h.stop().catch(() => {});
     this.handles = [];
     await this.work?.stop();
+    await this.networkLog?.stop();
   }
 
   /** l2pop news: the networks where another host's entries changed need a look (our own we ignore). */

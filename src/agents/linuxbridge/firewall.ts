@@ -97,6 +97,33 @@ export interface FirewallModel {
   ids: ReadonlyMap<string, number>;
   /** The bridges the filtered ports are in (their packet marks are ours) → their conntrack zone. */
   bridges: ReadonlyMap<string, number>;
+  /** Network logs: device → which of its security group events to log (absent: none). */
+  logs?: ReadonlyMap<string, PortLogEvents>;
+  /** How logged events reach the kernel log (needed with `logs`). */
+  logging?: LogSettings;
+}
+
+/** Which events of a port's security groups are logged. */
+export interface PortLogEvents {
+  /** New connections a rule allows. */
+  accept: boolean;
+  /** Packets no rule allows (the final drop). */
+  drop: boolean;
+}
+
+export interface LogSettings {
+  /** Starts every log prefix: tells this agent's lines from others' in the kernel log. */
+  tag: string;
+  /** [network_log] rate_limit (packets per second) and burst_limit, per port and event. */
+  rate: number;
+  burst: number;
+}
+
+/** The kernel log prefix of a port's events: `<tag> A <tap> ` (accept) or `<tag> D <tap> ` (drop). */
+export const logPrefix = (tag: string, action: 'A' | 'D', device: string) => `${tag} ${action} ${device} `;
+
+function logRule(l: LogSettings, action: 'A' | 'D', device: string): string {
+  return `limit rate ${l.rate}/second burst ${l.burst} packets log prefix "${logPrefix(l.tag, action, device)}" level info`;
 }
 
 /** Neutron's is_port_trusted: its own ports (DHCP, routers, …) are never filtered. */
@@ -321,6 +348,8 @@ function toChain(p: FirewallPort, id: number): NftChain {
  * in another order, keeps the same chain.
  */
 function groupRules(p: FirewallPort, m: FirewallModel, direction: string, needSets: Set<string>): string[] {
+  // A logged accept leaves through the port's log chain, which returns to the caller as `return` would.
+  const allow = m.logs?.get(p.device)?.accept && m.logging ? `goto log-accept-${p.device}` : 'return';
   const out = new Set<string>();
   const rules = [...(p.security_group_rules ?? []), ...(p.security_groups ?? []).flatMap((g) => m.groups.get(g) ?? [])];
   for (const rule of rules) {
@@ -329,7 +358,7 @@ function groupRules(p: FirewallPort, m: FirewallModel, direction: string, needSe
     if (!match) continue;
     const remote = remoteOf(rule);
     if (remote) needSets.add(`${remote}|${rule.ethertype === 'IPv6' ? 6 : 4}`);
-    out.add(`${match} return`);
+    out.add(`${match} ${allow}`);
   }
   return [...out].sort();
 }
@@ -337,6 +366,18 @@ function groupRules(p: FirewallPort, m: FirewallModel, direction: string, needSe
 /** A port is stateless when its groups are (the API keeps a port's groups all one or the other). */
 function stateful(p: FirewallPort, m: FirewallModel): boolean {
   return !(p.security_groups ?? []).some((g) => (m.groups.get(g) ?? []).some((rule) => rule.stateful === false));
+}
+
+/** The logged drop: a rule before the final drop (over the rate it does not match, and the drop still comes). */
+function logDrop(p: FirewallPort, m: FirewallModel): NftRule[] {
+  return m.logs?.get(p.device)?.drop && m.logging ? [r(logRule(m.logging, 'D', p.device), 'log drop')] : [];
+}
+
+/** The chain a logged port's allowed new connections go through. */
+function logAcceptChain(p: FirewallPort, m: FirewallModel): NftChain[] {
+  return m.logs?.get(p.device)?.accept && m.logging
+    ? [{ name: `log-accept-${p.device}`, rules: [r(logRule(m.logging, 'A', p.device), 'log accept')] }]
+    : [];
 }
 
 function egressChain(p: FirewallPort, m: FirewallModel, needSets: Set<string>): NftChain {
@@ -350,6 +391,7 @@ function egressChain(p: FirewallPort, m: FirewallModel, needSets: Set<string>): 
       ...(st ? [r('ct state established,related return')] : []),
       ...groupRules(p, m, 'egress', needSets),
       ...(st ? [r('ct state invalid drop')] : []),
+      ...logDrop(p, m),
       r('drop', 'no rule allows it'),
     ],
   };
@@ -364,6 +406,7 @@ function ingressChain(p: FirewallPort, m: FirewallModel, needSets: Set<string>):
       ...(st ? [r('ct state established,related return')] : []),
       ...groupRules(p, m, 'ingress', needSets),
       ...(st ? [r('ct state invalid drop')] : []),
+      ...logDrop(p, m),
       r('drop', 'no rule allows it'),
     ],
   };
@@ -373,6 +416,8 @@ interface RenderedPort {
   id: number;
   /** The rule lists the port was rendered from (its groups', by identity). */
   rules: ReadonlyArray<readonly SgRule[] | undefined>;
+  /** Its log events and settings, as text. */
+  logKey: string;
   /** Its elements of the bridge table's port-macs, port-addr4 and port-addr6 sets. */
   macs: string[];
   v4: string[];
@@ -392,19 +437,22 @@ const renderedPorts = new WeakMap<FirewallPort, RenderedPort>();
 
 function renderPort(p: FirewallPort, id: number, m: FirewallModel): RenderedPort {
   const rules = (p.security_groups ?? []).map((g) => m.groups.get(g));
+  const events = m.logs?.get(p.device);
+  const logKey = events && m.logging && (events.accept || events.drop) ? JSON.stringify([events.accept, events.drop, m.logging]) : '';
   const hit = renderedPorts.get(p);
-  if (hit && hit.id === id && hit.rules.length === rules.length && hit.rules.every((r, i) => r === rules[i])) return hit;
+  if (hit && hit.id === id && hit.logKey === logKey && hit.rules.length === rules.length && hit.rules.every((r, i) => r === rules[i])) return hit;
   const pairs = portPairs(p);
   const need = new Set<string>();
   const key = `"${p.device}" . `;
   const out: RenderedPort = {
     id,
     rules,
+    logKey,
     macs: pairs.macs.map((x) => key + x),
     v4: pairs.v4.map((x) => key + x),
     v6: pairs.v6.map((x) => key + x),
     toChain: toChain(p, id),
-    inetChains: [egressChain(p, m, need), ingressChain(p, m, need)],
+    inetChains: [egressChain(p, m, need), ingressChain(p, m, need), ...logAcceptChain(p, m)],
     needSets: [...need],
   };
   renderedPorts.set(p, out);

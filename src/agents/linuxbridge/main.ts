@@ -61,6 +61,30 @@ export function firewallFromConfig(cfg: Config): 'nftables' | 'noop' {
   );
 }
 
+/**
+ * Neutron's L3 agent extensions: what neutrino's L3 agent always does. An all-in-one's one
+ * configuration may name them beside `log`; the L2 agent leaves them to the L3 agent.
+ */
+const L3_AGENT_EXTENSIONS = new Set(['fip_qos', 'gateway_ip_qos', 'port_forwarding', 'conntrack_helper', 'ndp_proxy']);
+
+/** [agent] extensions: `log` (network logs; with the nftables firewall only); others stop start-up. */
+export function networkLogFromConfig(cfg: Config): { rate: number; burst: number; outputFile: string | null } | undefined {
+  const exts = cfg.agent.extensions.map((x) => x.trim()).filter(Boolean);
+  const unknown = exts.filter((x) => x !== 'log' && !L3_AGENT_EXTENSIONS.has(x));
+  if (unknown.length)
+    throw new ConfigError(`[agent] extensions: ${unknown.join(', ')} not available; the Linux-bridge agent has log`, {
+      section: 'agent',
+      option: 'extensions',
+    });
+  if (!exts.includes('log')) return undefined;
+  if (firewallFromConfig(cfg) !== 'nftables')
+    throw new ConfigError('[agent] extensions = log needs the security group firewall ([securitygroup] firewall_driver)', {
+      section: 'agent',
+      option: 'extensions',
+    });
+  return { rate: cfg.network_log.rate_limit, burst: cfg.network_log.burst_limit, outputFile: cfg.network_log.local_output_log_base || null };
+}
+
 export function agentOptionsFromConfig(cfg: Config) {
   const mappings = (v: readonly string[], opt: string) => Object.fromEntries(parseMappings([...v], opt));
   const localIp = cfg.vxlan.local_ip || null;
@@ -75,6 +99,7 @@ export function agentOptionsFromConfig(cfg: Config) {
     reportInterval: cfg.agent.report_interval,
     pollingInterval: cfg.agent.polling_interval,
     firewall: firewallFromConfig(cfg),
+    networkLog: networkLogFromConfig(cfg),
   };
 }
 

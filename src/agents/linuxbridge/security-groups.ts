@@ -49,6 +49,7 @@ import {
   type SgRule,
 } from './firewall.js';
 import { PendingKeys } from '../reconciler.js';
+import type { NetworkLog } from './network-log.js';
 
 export interface SecurityGroupInfo {
   devices?: Record<string, FirewallPort>;
@@ -69,6 +70,8 @@ export interface SecurityGroupAgentOptions {
    * read costs nft a listing of every port's rules (a quarter of a second for 500 ports).
    */
   kernelCheckInterval?: number;
+  /** The `log` extension: network logs of the ports' security group events. */
+  networkLog?: NetworkLog;
 }
 
 export interface FirewallSyncResult {
@@ -277,6 +280,8 @@ export class SecurityGroupFirewall {
     }
     this.forgetUnused();
     const filtered = [...this.ports.values()].filter((p): p is FirewallPort => !!p && isFiltered(p));
+    const logged = this.o.networkLog ? await this.o.networkLog.sync(filtered, full) : null;
+    if (logged?.changed) this.dirty = true;
 
     const t = this.o.target;
     const read = async (): Promise<[ActualTable | null, ActualTable | null]> => {
@@ -307,7 +312,14 @@ export class SecurityGroupFirewall {
       this.ids,
     );
     this.zones = allocateIds(filtered.map((p) => devices.get(p.device)!).filter(Boolean), this.zones);
-    const tables = renderFirewall({ ports: filtered, groups: this.groups, members: this.members, ids: this.ids, bridges: this.zones });
+    const tables = renderFirewall({
+      ports: filtered,
+      groups: this.groups,
+      members: this.members,
+      ids: this.ids,
+      bridges: this.zones,
+      ...(logged && this.o.networkLog ? { logs: logged.events, logging: this.o.networkLog.settings } : {}),
+    });
     const plan = () => [planTable(tables.bridge, actual[0], { incremental: true }), planTable(tables.inet, actual[1], { incremental: true })];
     let plans = plan();
     timings.planMs = Date.now() - p0;
