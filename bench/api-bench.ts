@@ -630,6 +630,7 @@ async function portScenarios({ c, o, tag, cleanup, memberHeaders }: Scenario): P
     if (o.listRuns === 0) return;
     const lat: number[] = [];
     let bytes = 0;
+    let same: boolean | undefined;
     startPhase();
     for (let i = 0; i < o.listRuns; i++) {
       const x = await c.request('GET', path, undefined, extra);
@@ -637,13 +638,16 @@ async function portScenarios({ c, o, tag, cleanup, memberHeaders }: Scenario): P
       const n = (JSON.parse(x.text) as { ports: unknown[] }).ports.length;
       if (n !== total) throw new Error(`GET ${path} returned ${n} ports, expected ${total}`);
       bytes = x.text.length;
+      same ??= listFloor?.body === x.text;
       lat.push(x.ms);
     }
+    // Whether the floor built the very body the server sent (the full list on SQLite should).
+    const sameNote = listFloor && floor ? (same ? ', = floor body' : `, floor body ${(listFloor.bytes / 1e6).toFixed(1)} MB`) : '';
     const res = record(
       name,
       lat,
       lat.reduce((a, b) => a + b, 0),
-      { rate: false, note: `${(bytes / 1e6).toFixed(1)} MB` },
+      { rate: false, note: `${(bytes / 1e6).toFixed(1)} MB${sameNote}` },
     );
     if (listFloor && floor) againstFloor(res, listFloor.ms, `db json ${listFloor.ms.toFixed(1)}`, res.p50_ms);
   };
