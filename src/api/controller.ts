@@ -297,7 +297,7 @@ export class CollectionController {
    * caller may see every item and every attribute whatever their values (decided once here from
    * the policy, not per row) and no fields, page or parent narrow it; otherwise null (list()).
    */
-  async listJson(ctx: RequestContext, q: ListQuery, parentId?: string): Promise<string | null> {
+  async listJson(ctx: RequestContext, q: ListQuery, parentId?: string): Promise<string | Uint8Array | null> {
     if (parentId !== undefined || q.fields.length || q.limit !== null || q.marker || q.pageReverse) return null;
     const keys = this.seesEverything(ctx);
     return keys && this.handler.listJson!(ctx, q, keys);
@@ -312,8 +312,9 @@ export class CollectionController {
     const keys = this.seesEverything(ctx);
     if (!keys) return null;
     const q: ListQuery = { filters: { id: [id] }, fields: [], sorts: [], limit: null, marker: null, pageReverse: false, tagFilters: {} };
-    const text = await this.handler.listJson!(ctx, q, keys);
-    if (text === null) return null;
+    const raw = await this.handler.listJson!(ctx, q, keys);
+    if (raw === null) return null;
+    const text = typeof raw === 'string' ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
     if (text === '[]') throw this.handler.notFound(id);
     return `{"${this.def.name}":${text.slice(1, -1)}}`;
   }

@@ -160,7 +160,7 @@ export class PortHandler extends TableResource<'ports'> {
    * attribute nobody here writes in SQL, a driver that extends port dicts without saying how in
    * SQL, a dialect without a JSON writer) gives null, and the list takes the generic path.
    */
-  async listJson(ctx: RequestContext, q: ListQuery, keys: readonly string[]): Promise<string | null> {
+  async listJson(ctx: RequestContext, q: ListQuery, keys: readonly string[]): Promise<string | Uint8Array | null> {
     const cacheKey = keys.join('\0');
     let expr = this.jsonExprs.get(cacheKey);
     if (expr === undefined) {
@@ -181,11 +181,12 @@ export class PortHandler extends TableResource<'ports'> {
     if (this.m.db.dialect === 'sqlite' && !q.pageReverse) {
       // The whole array in one text, joined by SQLite in the rows' order (a plain subquery's
       // order is what its aggregate reads): no object per row for the driver to build, nor a
-      // string per row for V8.
+      // string per row for V8. As a blob: the UTF-8 bytes are sent as they are, not decoded
+      // into a string to be encoded again.
       const c = selected.compile();
       const fb = expr.fallback ? `, max("fb") as "fb"` : '';
-      const all = `select '[' || coalesce(group_concat("j", ','), '') || ']' as "j"${fb} from (${c.sql})`;
-      const one = (await db.executeQuery<JsonRow>(CompiledQuery.raw(all, [...c.parameters]))).rows[0]!;
+      const all = `select cast('[' || coalesce(group_concat("j", ','), '') || ']' as blob) as "j"${fb} from (${c.sql})`;
+      const one = (await db.executeQuery<{ j: Uint8Array; fb?: number }>(CompiledQuery.raw(all, [...c.parameters]))).rows[0]!;
       return expr.fallback && one.fb ? null : one.j;
     }
     const rows = (await selected.execute()) as unknown as JsonRow[];
