@@ -112,26 +112,45 @@ function listFloorQuery(db: Db, networkId: string) {
     from ports p left join port_attributes pa on pa.port_id = p.id where p.network_id = ${networkId} order by p.id)`;
 }
 
+/** The list floor's statement, ready to run again and again on the server's database. */
+export interface ListFloorRunner {
+  /** One execution (fetching the text included): its wall time and the body it built. */
+  run(): Promise<{ ms: number; body: string }>;
+  close(): Promise<void>;
+}
+
+/** Opens the server's database at `url` for the list floor of network `networkId` (run once, unmeasured). */
+export async function openListFloor(url: string, networkId: string): Promise<ListFloorRunner> {
+  const db = openDb(url, 1);
+  if (db.dialect === 'mysql') await sql`set session group_concat_max_len = 1073741824`.execute(db.kysely);
+  const q = listFloorQuery(db, networkId);
+  const reader = db.dialect === 'mysql' ? db.kysely : db.reader;
+  const run = async () => {
+    const t0 = performance.now();
+    const body = (await q.execute(reader)).rows[0]?.body ?? '';
+    return { ms: performance.now() - t0, body };
+  };
+  await run();
+  return { run, close: () => db.close() };
+}
+
 /**
  * The list floor: the median time of `runs` executions of the statement above (after one
  * unmeasured), on the database at `url` (the server's own), including fetching the text.
  */
 export async function measureListFloor(url: string, networkId: string, runs: number): Promise<ListFloor> {
-  const db = openDb(url, 1);
+  const floor = await openListFloor(url, networkId);
   try {
-    if (db.dialect === 'mysql') await sql`set session group_concat_max_len = 1073741824`.execute(db.kysely);
-    const q = listFloorQuery(db, networkId);
-    const reader = db.dialect === 'mysql' ? db.kysely : db.reader;
-    let body = (await q.execute(reader)).rows[0]?.body ?? '';
+    let body = '';
     const times: number[] = [];
     for (let i = 0; i < Math.max(1, runs); i++) {
-      const t0 = performance.now();
-      body = (await q.execute(reader)).rows[0]?.body ?? '';
-      times.push(performance.now() - t0);
+      const r = await floor.run();
+      times.push(r.ms);
+      body = r.body;
     }
     return { ms: median(times), bytes: body.length, body };
   } finally {
-    await db.close();
+    await floor.close();
   }
 }
 
