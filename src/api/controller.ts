@@ -12,6 +12,9 @@ import { letOthersRun } from '../core/event-loop.js';
 import type { ListQuery } from './query.js';
 import type { Rec, ResourceHandler } from '../core/resource.js';
 
+/** Callers whose seesEverything() answers are kept (then all are forgotten at once). */
+const CALLER_CACHE_SIZE = 1000;
+
 /** A bulk create's validation, policy checks and answer let other requests run every this many items. */
 const YIELD_EVERY = 50;
 
@@ -324,9 +327,25 @@ export class CollectionController {
    * values, decided once from the policy (not per item), and the handler can write them in SQL;
    * otherwise null.
    */
-  private seesEverything(ctx: RequestContext): string[] | null {
+  private seesEverything(ctx: RequestContext): readonly string[] | null {
     if (!this.handler.listJson) return null;
     const creds = credentialsOf(ctx);
+    // The answer depends on the credentials alone (the policy engine never changes; scopeTargets
+    // reads the project and is_admin they hold): worked out once per kind of caller.
+    const key = JSON.stringify(creds);
+    let keys = this.seesCache.get(key);
+    if (keys === undefined) {
+      keys = this.seesEverythingOf(ctx, creds);
+      if (this.seesCache.size >= CALLER_CACHE_SIZE) this.seesCache.clear();
+      this.seesCache.set(key, keys);
+    }
+    return keys;
+  }
+
+  /** seesEverything()'s answers by the caller's credentials (as JSON). */
+  private readonly seesCache = new Map<string, readonly string[] | null>();
+
+  private seesEverythingOf(ctx: RequestContext, creds: PolicyCredentials): readonly string[] | null {
     // A non-admin's scope (their own items, say) may be one policy allows every item of.
     const samples = this.handler.scopeTargets?.(ctx) ?? null;
     const allows = (rule: string) =>
