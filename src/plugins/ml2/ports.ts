@@ -146,6 +146,7 @@ export class PortHandler extends TableResource<'ports'> {
       const c = qb.compile();
       const slots = c.parameters.map((v) => (v === ID ? 'id' : v === PROJECT ? 'project' : null));
       one = slots.every((x) => x !== null) ? { sql: c.sql, slots: slots as ShowStatement['slots'] } : null;
+      if (one) this.m.db.prepare?.(one.sql);
       this.showSql.set(key, one);
     }
     return one;
