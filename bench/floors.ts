@@ -4,7 +4,8 @@
 // - list: the database building the whole JSON body of the port list itself, one statement with
 //   its own JSON functions (SQLite json_object/json_group_array + group_concat; PostgreSQL
 //   json_build_object/json_agg + string_agg; MariaDB JSON_OBJECT/JSON_ARRAYAGG + GROUP_CONCAT),
-//   on the server's own database and rows, so Node would only have to write the string;
+//   on the server's own database and rows, every attribute the server shows, in its order, so
+//   Node would only have to write the string;
 // - transactions: one-row write transactions per second on SQLite, in a file of its own with the
 //   pragmas the server uses (WAL, synchronous NORMAL), one connection, back to back;
 // - HTTP: a trivial Fastify route (GET / -> {}) in a child process of its own at the benchmark's
@@ -25,27 +26,45 @@ const require = createRequire(import.meta.url);
 export interface ListFloor {
   ms: number;
   bytes: number;
+  /** The body the statement built, to compare with the server's. */
+  body: string;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** The statement that builds `{"ports": [...]}` for one network's ports, in `db`'s dialect. */
+/**
+ * The statement that builds `{"ports": [...]}` for one network's ports, in `db`'s dialect: every
+ * attribute the benchmark's server shows an admin (the core ones, then QoS, trunk details, the
+ * port_attributes extensions and ip_allocation, in its order), sorted by id as the server sorts
+ * them. On SQLite these are the very bytes the server sends (the benchmark compares their sizes);
+ * PostgreSQL's json_build_object writes `"k" : v`, a few bytes more per member.
+ */
 function listFloorQuery(db: Db, networkId: string) {
   if (db.dialect === 'postgres') {
     const arr = (q: ReturnType<typeof sql>) => sql`coalesce((${q}), '[]'::json)`;
-    return sql<{ body: string }>`select '{"ports":[' || coalesce(string_agg(json_build_object(
-      'id', p.id, 'name', p.name, 'network_id', p.network_id, 'tenant_id', p.project_id,
-      'admin_state_up', p.admin_state_up <> 0, 'mac_address', p.mac_address,
-      'fixed_ips', ${arr(sql`select json_agg(json_build_object('subnet_id', a.subnet_id, 'ip_address', a.ip_address)) from ip_allocations a where a.port_id = p.id`)},
-      'device_id', p.device_id, 'device_owner', p.device_owner, 'status', p.status, 'project_id', p.project_id,
+    const b = (e: ReturnType<typeof sql>) => sql`(${e} <> 0)`;
+    return sql<{
+      body: string;
+    }>`select '{"ports":[' || coalesce(string_agg(j, ',' order by id), '') || ']}' as body from (select p.id, json_build_object(
+      'id', p.id, 'name', p.name, 'network_id', p.network_id, 'admin_state_up', ${b(sql`p.admin_state_up`)}, 'mac_address', p.mac_address,
+      'fixed_ips', ${arr(sql`select json_agg(json_build_object('subnet_id', a.subnet_id, 'ip_address', a.ip_address) order by a.ctid) from ip_allocations a where a.port_id = p.id`)},
+      'device_id', p.device_id, 'device_owner', p.device_owner, 'status', p.status, 'tenant_id', p.project_id, 'project_id', p.project_id,
       'description', p.description, 'created_at', p.created_at, 'updated_at', p.updated_at, 'revision_number', p.revision_number,
-      'tags', ${arr(sql`select json_agg(t.tag) from tags t where t.resource_id = p.id`)},
+      'tags', ${arr(sql`select json_agg(t.tag order by t.tag collate "C") from tags t where t.resource_id = p.id`)},
       'binding:host_id', p.binding_host_id, 'binding:vif_type', p.binding_vif_type, 'binding:vif_details', p.binding_vif_details::json,
-      'binding:vnic_type', p.binding_vnic_type, 'binding:profile', p.binding_profile::json, 'port_security_enabled', p.port_security_enabled <> 0,
-      'allowed_address_pairs', ${arr(sql`select json_agg(json_build_object('ip_address', x.ip_address, 'mac_address', x.mac_address)) from allowed_address_pairs x where x.port_id = p.id`)},
-      'extra_dhcp_opts', ${arr(sql`select json_agg(json_build_object('opt_name', o.opt_name, 'opt_value', o.opt_value, 'ip_version', o.ip_version)) from extra_dhcp_opts o where o.port_id = p.id`)},
-      'security_groups', ${arr(sql`select json_agg(b.security_group_id) from security_group_port_bindings b where b.port_id = p.id`)}
-    )::text, ','), '') || ']}' as body from ports p where p.network_id = ${networkId}`;
+      'binding:vnic_type', p.binding_vnic_type,
+      'binding:profile', case when pa.trusted is null then p.binding_profile::json else (p.binding_profile::jsonb || jsonb_build_object('trusted', pa.trusted <> 0))::json end,
+      'port_security_enabled', ${b(sql`p.port_security_enabled`)},
+      'allowed_address_pairs', ${arr(sql`select json_agg(json_build_object('ip_address', x.ip_address, 'mac_address', x.mac_address) order by x.mac_address, x.ip_address) from allowed_address_pairs x where x.port_id = p.id`)},
+      'extra_dhcp_opts', ${arr(sql`select json_agg(json_build_object('opt_name', o.opt_name, 'opt_value', o.opt_value, 'ip_version', o.ip_version) order by o.opt_name, o.ip_version) from extra_dhcp_opts o where o.port_id = p.id`)},
+      'security_groups', ${arr(sql`select json_agg(g.security_group_id order by g.security_group_id collate "C") from security_group_port_bindings g where g.port_id = p.id`)},
+      'qos_policy_id', (select q.policy_id from qos_port_policy_bindings q where q.port_id = p.id),
+      'qos_network_policy_id', (select q.policy_id from qos_network_policy_bindings q where q.network_id = p.network_id),
+      'resource_request', null,
+      'device_profile', pa.device_profile, 'numa_affinity_policy', pa.numa_affinity_policy, 'hints', pa.hints::json,
+      'trusted', pa.trusted <> 0, 'propagate_uplink_status', coalesce(pa.propagate_uplink_status, 1) <> 0,
+      'ip_allocation', coalesce(pa.ip_allocation, 'immediate')
+    )::text as j from ports p left join port_attributes pa on pa.port_id = p.id where p.network_id = ${networkId}) s`;
   }
   if (db.dialect === 'mysql') {
     const arr = (q: ReturnType<typeof sql>) => sql`coalesce((${q}), json_array())`;
@@ -63,19 +82,56 @@ function listFloorQuery(db: Db, networkId: string) {
       'security_groups', ${arr(sql`select json_arrayagg(b.security_group_id) from security_group_port_bindings b where b.port_id = p.id`)}
     ) separator ','), ''), ']}') as body from ports p where p.network_id = ${networkId}`;
   }
-  return sql<{ body: string }>`select '{"ports":[' || coalesce(group_concat(json_object(
-    'id', p.id, 'name', p.name, 'network_id', p.network_id, 'tenant_id', p.project_id,
-    'admin_state_up', json(iif(p.admin_state_up, 'true', 'false')), 'mac_address', p.mac_address,
-    'fixed_ips', (select json_group_array(json_object('subnet_id', a.subnet_id, 'ip_address', a.ip_address)) from ip_allocations a where a.port_id = p.id),
-    'device_id', p.device_id, 'device_owner', p.device_owner, 'status', p.status, 'project_id', p.project_id,
+  const b = (e: ReturnType<typeof sql>) => sql`iif(${e}, json('true'), json('false'))`;
+  // Trunk details only on a trunk's parent: its object with or without the member.
+  const port = (trunk: ReturnType<typeof sql> | null) => sql`json_object(
+    'id', p.id, 'name', p.name, 'network_id', p.network_id, 'admin_state_up', ${b(sql`p.admin_state_up`)}, 'mac_address', p.mac_address,
+    'fixed_ips', (select json_group_array(json_object('subnet_id', a.subnet_id, 'ip_address', a.ip_address) order by a.rowid) from ip_allocations a where a.port_id = p.id),
+    'device_id', p.device_id, 'device_owner', p.device_owner, 'status', p.status, 'tenant_id', p.project_id, 'project_id', p.project_id,
     'description', p.description, 'created_at', p.created_at, 'updated_at', p.updated_at, 'revision_number', p.revision_number,
-    'tags', (select json_group_array(t.tag) from tags t where t.resource_id = p.id),
+    'tags', (select json_group_array(t.tag order by t.tag) from tags t where t.resource_id = p.id),
     'binding:host_id', p.binding_host_id, 'binding:vif_type', p.binding_vif_type, 'binding:vif_details', json(p.binding_vif_details),
-    'binding:vnic_type', p.binding_vnic_type, 'binding:profile', json(p.binding_profile), 'port_security_enabled', json(iif(p.port_security_enabled, 'true', 'false')),
-    'allowed_address_pairs', (select json_group_array(json_object('ip_address', x.ip_address, 'mac_address', x.mac_address)) from allowed_address_pairs x where x.port_id = p.id),
-    'extra_dhcp_opts', (select json_group_array(json_object('opt_name', o.opt_name, 'opt_value', o.opt_value, 'ip_version', o.ip_version)) from extra_dhcp_opts o where o.port_id = p.id),
-    'security_groups', (select json_group_array(b.security_group_id) from security_group_port_bindings b where b.port_id = p.id)
-  ), ','), '') || ']}' as body from ports p where p.network_id = ${networkId}`;
+    'binding:vnic_type', p.binding_vnic_type,
+    'binding:profile', case when pa.trusted is null then json(p.binding_profile) else json_set(p.binding_profile, '$.trusted', ${b(sql`pa.trusted`)}) end,
+    'port_security_enabled', ${b(sql`p.port_security_enabled`)},
+    'allowed_address_pairs', (select json_group_array(json_object('ip_address', x.ip_address, 'mac_address', x.mac_address) order by x.mac_address, x.ip_address) from allowed_address_pairs x where x.port_id = p.id),
+    'extra_dhcp_opts', (select json_group_array(json_object('opt_name', o.opt_name, 'opt_value', o.opt_value, 'ip_version', o.ip_version) order by o.opt_name, o.ip_version) from extra_dhcp_opts o where o.port_id = p.id),
+    'security_groups', (select json_group_array(g.security_group_id order by g.security_group_id) from security_group_port_bindings g where g.port_id = p.id),
+    'qos_policy_id', (select q.policy_id from qos_port_policy_bindings q where q.port_id = p.id),
+    'qos_network_policy_id', (select q.policy_id from qos_network_policy_bindings q where q.network_id = p.network_id),
+    'resource_request', null, ${trunk ? sql`'trunk_details', ${trunk},` : sql``}
+    'device_profile', pa.device_profile, 'numa_affinity_policy', pa.numa_affinity_policy, 'hints', json(pa.hints),
+    'trusted', case when pa.trusted is null then null else ${b(sql`pa.trusted`)} end,
+    'propagate_uplink_status', ${b(sql`coalesce(pa.propagate_uplink_status, 1)`)},
+    'ip_allocation', coalesce(pa.ip_allocation, 'immediate'))`;
+  const trunk = sql`(select json_object('trunk_id', tr.id, 'sub_ports', (select json_group_array(json_object('segmentation_id', s.segmentation_id,
+    'segmentation_type', s.segmentation_type, 'port_id', s.port_id, 'mac_address', (select sp.mac_address from ports sp where sp.id = s.port_id))
+    order by s.segmentation_type, s.segmentation_id, s.port_id) from subports s where s.trunk_id = tr.id)) from trunks tr where tr.port_id = p.id)`;
+  return sql<{ body: string }>`select '{"ports":[' || coalesce(group_concat(j, ','), '') || ']}' as body from (select
+    case when ${trunk} is null then ${port(null)} else ${port(trunk)} end as j
+    from ports p left join port_attributes pa on pa.port_id = p.id where p.network_id = ${networkId} order by p.id)`;
+}
+
+/** The list floor's statement, ready to run again and again on the server's database. */
+export interface ListFloorRunner {
+  /** One execution (fetching the text included): its wall time and the body it built. */
+  run(): Promise<{ ms: number; body: string }>;
+  close(): Promise<void>;
+}
+
+/** Opens the server's database at `url` for the list floor of network `networkId` (run once, unmeasured). */
+export async function openListFloor(url: string, networkId: string): Promise<ListFloorRunner> {
+  const db = openDb(url, 1);
+  if (db.dialect === 'mysql') await sql`set session group_concat_max_len = 1073741824`.execute(db.kysely);
+  const q = listFloorQuery(db, networkId);
+  const reader = db.dialect === 'mysql' ? db.kysely : db.reader;
+  const run = async () => {
+    const t0 = performance.now();
+    const body = (await q.execute(reader)).rows[0]?.body ?? '';
+    return { ms: performance.now() - t0, body };
+  };
+  await run();
+  return { run, close: () => db.close() };
 }
 
 /**
@@ -83,22 +139,18 @@ function listFloorQuery(db: Db, networkId: string) {
  * unmeasured), on the database at `url` (the server's own), including fetching the text.
  */
 export async function measureListFloor(url: string, networkId: string, runs: number): Promise<ListFloor> {
-  const db = openDb(url, 1);
+  const floor = await openListFloor(url, networkId);
   try {
-    if (db.dialect === 'mysql') await sql`set session group_concat_max_len = 1073741824`.execute(db.kysely);
-    const q = listFloorQuery(db, networkId);
-    const reader = db.dialect === 'mysql' ? db.kysely : db.reader;
-    let bytes = ((await q.execute(reader)).rows[0]?.body ?? '').length;
+    let body = '';
     const times: number[] = [];
     for (let i = 0; i < Math.max(1, runs); i++) {
-      const t0 = performance.now();
-      const body = (await q.execute(reader)).rows[0]?.body ?? '';
-      times.push(performance.now() - t0);
-      bytes = body.length;
+      const r = await floor.run();
+      times.push(r.ms);
+      body = r.body;
     }
-    return { ms: median(times), bytes };
+    return { ms: median(times), bytes: body.length, body };
   } finally {
-    await db.close();
+    await floor.close();
   }
 }
 

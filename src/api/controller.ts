@@ -12,6 +12,9 @@ import { letOthersRun } from '../core/event-loop.js';
 import type { ListQuery } from './query.js';
 import type { Rec, ResourceHandler } from '../core/resource.js';
 
+/** Callers whose seesEverything() answers are kept (then all are forgotten at once). */
+const CALLER_CACHE_SIZE = 1000;
+
 /** A bulk create's validation, policy checks and answer let other requests run every this many items. */
 const YIELD_EVERY = 50;
 
@@ -297,7 +300,7 @@ export class CollectionController {
    * caller may see every item and every attribute whatever their values (decided once here from
    * the policy, not per row) and no fields, page or parent narrow it; otherwise null (list()).
    */
-  async listJson(ctx: RequestContext, q: ListQuery, parentId?: string): Promise<string | null> {
+  async listJson(ctx: RequestContext, q: ListQuery, parentId?: string): Promise<string | Uint8Array | null> {
     if (parentId !== undefined || q.fields.length || q.limit !== null || q.marker || q.pageReverse) return null;
     const keys = this.seesEverything(ctx);
     return keys && this.handler.listJson!(ctx, q, keys);
@@ -312,8 +315,9 @@ export class CollectionController {
     const keys = this.seesEverything(ctx);
     if (!keys) return null;
     const q: ListQuery = { filters: { id: [id] }, fields: [], sorts: [], limit: null, marker: null, pageReverse: false, tagFilters: {} };
-    const text = await this.handler.listJson!(ctx, q, keys);
-    if (text === null) return null;
+    const raw = await this.handler.listJson!(ctx, q, keys);
+    if (raw === null) return null;
+    const text = typeof raw === 'string' ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
     if (text === '[]') throw this.handler.notFound(id);
     return `{"${this.def.name}":${text.slice(1, -1)}}`;
   }
@@ -323,9 +327,25 @@ export class CollectionController {
    * values, decided once from the policy (not per item), and the handler can write them in SQL;
    * otherwise null.
    */
-  private seesEverything(ctx: RequestContext): string[] | null {
+  private seesEverything(ctx: RequestContext): readonly string[] | null {
     if (!this.handler.listJson) return null;
     const creds = credentialsOf(ctx);
+    // The answer depends on the credentials alone (the policy engine never changes; scopeTargets
+    // reads the project and is_admin they hold): worked out once per kind of caller.
+    const key = JSON.stringify(creds);
+    let keys = this.seesCache.get(key);
+    if (keys === undefined) {
+      keys = this.seesEverythingOf(ctx, creds);
+      if (this.seesCache.size >= CALLER_CACHE_SIZE) this.seesCache.clear();
+      this.seesCache.set(key, keys);
+    }
+    return keys;
+  }
+
+  /** seesEverything()'s answers by the caller's credentials (as JSON). */
+  private readonly seesCache = new Map<string, readonly string[] | null>();
+
+  private seesEverythingOf(ctx: RequestContext, creds: PolicyCredentials): readonly string[] | null {
     // A non-admin's scope (their own items, say) may be one policy allows every item of.
     const samples = this.handler.scopeTargets?.(ctx) ?? null;
     const allows = (rule: string) =>

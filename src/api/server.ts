@@ -284,7 +284,13 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
         const parentId = parentOf(req);
         // Written by the database when it can (ports): the same bytes as the body below.
         const raw = await c.listJson(ctx(req), q, parentId);
-        if (raw !== null) return reply.header('content-type', 'application/json; charset=utf-8').send(`{"${c.def.collection}":${raw}}`);
+        if (raw !== null) {
+          const body =
+            typeof raw === 'string'
+              ? `{"${c.def.collection}":${raw}}`
+              : Buffer.concat([Buffer.from(`{"${c.def.collection}":`), raw, Buffer.from('}')]);
+          return reply.header('content-type', 'application/json; charset=utf-8').send(body);
+        }
         // The links' markers are ids: asked for even when `fields` leaves id out, then dropped
         // (Neutron's pagination helper adds it to the fields the same way).
         const addId = q.limit !== null && q.fields.length > 0 && !q.fields.includes('id');

@@ -16,9 +16,10 @@ export interface ResourceHandler {
   /**
    * The list as JSON text (`[{...},...]`), written by the database, with exactly the attributes
    * `keys` (in that order) that list() would give, for a caller who may see all of them; null
-   * when it cannot (an attribute it does not know): the caller then takes list().
+   * when it cannot (an attribute it does not know): the caller then takes list(). UTF-8 bytes
+   * when the database gives them so (sent as they are, never decoded).
    */
-  listJson?(ctx: RequestContext, q: ListQuery, keys: readonly string[]): Promise<string | null>;
+  listJson?(ctx: RequestContext, q: ListQuery, keys: readonly string[]): Promise<string | Uint8Array | null>;
   /**
    * Policy targets that stand for every item list() may give this caller (PolicyEngine.
    * allowsEveryTargetLike): the keys its scope fixes, an unmatchable value for each other key

@@ -2,8 +2,12 @@
 import type { RequestContext } from '../core/context.js';
 import type { PolicyCredentials } from './engine.js';
 
-/** The last credentials made of each context, with the extra fields they were made from. */
-const made = new WeakMap<RequestContext, { creds: PolicyCredentials; extra: RequestContext['extra'] }>();
+/**
+ * The last credentials made of a context, with the extra fields they were made from, kept on the
+ * context itself under a symbol (a WeakMap entry per request cost more than the checks it saves).
+ */
+const MADE = Symbol('credentials');
+type Made = { creds: PolicyCredentials; extra: RequestContext['extra'] };
 
 /**
  * The context's extra fields (domain, system scope, …), then the core ones: an extra never
@@ -12,7 +16,7 @@ const made = new WeakMap<RequestContext, { creds: PolicyCredentials; extra: Requ
  * The dict is shared: callers only read it.
  */
 export function credentialsOf(ctx: RequestContext): PolicyCredentials {
-  const m = made.get(ctx);
+  const m = (ctx as { [MADE]?: Made })[MADE];
   if (m !== undefined) {
     const c = m.creds;
     if (
@@ -34,6 +38,9 @@ export function credentialsOf(ctx: RequestContext): PolicyCredentials {
     is_admin: ctx.isAdmin,
     is_advsvc: ctx.isAdvsvc,
   };
-  made.set(ctx, { creds, extra: ctx.extra });
+  const made: Made = { creds, extra: ctx.extra };
+  // Not enumerable: a copy of the context ({ ...ctx }) or a deep comparison does not see it.
+  if (MADE in ctx) (ctx as { [MADE]?: Made })[MADE] = made;
+  else Object.defineProperty(ctx, MADE, { value: made, writable: true, enumerable: false });
   return creds;
 }

@@ -11,10 +11,21 @@ import { KeystoneTokenValidator } from '../api/auth/keystone.js';
 import { computeIsAdmin, type PolicyEngine } from '../policy/engine.js';
 import { credentialsOf } from '../policy/credentials.js';
 
+/** withPolicyRoles()'s answers by credentials (as JSON), per policy engine (which never changes). */
+const rolesByCreds = new WeakMap<PolicyEngine, Map<string, { isAdmin: boolean; isAdvsvc: boolean }>>();
+
 function withPolicyRoles(ctx: RequestContext, policy: PolicyEngine): RequestContext {
-  const isAdmin = ctx.isAdmin || computeIsAdmin(policy, credentialsOf(ctx));
-  const isAdvsvc = ctx.isAdvsvc || policy.check('context_is_advsvc', {}, credentialsOf(ctx));
-  return { ...ctx, isAdmin, isAdvsvc };
+  const creds = credentialsOf(ctx);
+  let known = rolesByCreds.get(policy);
+  if (!known) rolesByCreds.set(policy, (known = new Map()));
+  const key = JSON.stringify(creds);
+  let roles = known.get(key);
+  if (!roles) {
+    roles = { isAdmin: ctx.isAdmin || computeIsAdmin(policy, creds), isAdvsvc: ctx.isAdvsvc || policy.check('context_is_advsvc', {}, creds) };
+    if (known.size >= 1000) known.clear();
+    known.set(key, roles);
+  }
+  return { ...ctx, isAdmin: roles.isAdmin, isAdvsvc: roles.isAdvsvc };
 }
 
 /**

@@ -7,13 +7,41 @@ export type HeaderBag = Readonly<Record<string, string | readonly string[] | und
 
 /** First non-empty value among `names`, matched case-insensitively; repeated headers are joined with ','. */
 export function header(headers: HeaderBag, ...names: string[]): string | undefined {
-  for (const name of names) {
-    const want = name.toLowerCase();
-    for (const [k, v] of Object.entries(headers)) {
-      if (k.toLowerCase() !== want || v === undefined) continue;
-      const s = (typeof v === 'string' ? v : v.join(',')).trim();
-      if (s !== '') return s;
+  return lowerHeader(lowerCased(headers), names);
+}
+
+/**
+ * The bag with lower-case keys: itself when they all are (Node's request headers always), else a
+ * copy (a plain object given by hand), so that each header is then one property read.
+ */
+function lowerCased(headers: HeaderBag): HeaderBag {
+  let copy: Record<string, string | readonly string[] | undefined> | undefined;
+  for (const k in headers) {
+    const lower = k.toLowerCase();
+    if (lower === k && copy === undefined) continue;
+    if (copy === undefined) {
+      copy = {};
+      for (const j in headers) {
+        if (j === k) break;
+        copy[j] = headers[j];
+      }
     }
+    const v = headers[k];
+    // Given under several cases: the first non-empty value, as a scan of the entries would find.
+    if (v !== undefined && (copy[lower] === undefined || text(copy[lower]!) === '')) copy[lower] = v;
+  }
+  return copy ?? headers;
+}
+
+const text = (v: string | readonly string[]) => (typeof v === 'string' ? v : v.join(',')).trim();
+
+/** header() on a bag whose keys are lower case; `names` in any case. */
+function lowerHeader(headers: HeaderBag, names: readonly string[]): string | undefined {
+  for (const name of names) {
+    const v = headers[name.toLowerCase()];
+    if (v === undefined) continue;
+    const s = text(v);
+    if (s !== '') return s;
   }
   return undefined;
 }
@@ -35,10 +63,12 @@ export function hasRole(roles: readonly string[], role: string): boolean {
  * X-Project-Id or legacy X-Tenant-Id/X-Tenant, X-Roles, ...). isAdmin/isAdvsvc stay false: the
  * server derives them from policy (context_is_admin, context_is_advsvc) as neutron_lib does.
  */
-export function contextFromIdentityHeaders(headers: HeaderBag, requestId: string): RequestContext {
+export function contextFromIdentityHeaders(bag: HeaderBag, requestId: string): RequestContext {
+  const lower = lowerCased(bag);
+  const get = (...names: string[]) => lowerHeader(lower, names);
   const extra: Record<string, unknown> = {};
   const put = (key: string, ...names: string[]) => {
-    const v = header(headers, ...names);
+    const v = get(...names);
     if (v !== undefined) extra[key] = v;
   };
   put('user_name', 'X-User-Name');
@@ -48,11 +78,11 @@ export function contextFromIdentityHeaders(headers: HeaderBag, requestId: string
   put('domain_id', 'X-Domain-Id');
   put('system_scope', 'X-System-Scope');
   // oslo.context assumes the admin project when the header is absent, so old policies keep working.
-  extra.is_admin_project = (header(headers, 'X-Is-Admin-Project') ?? 'true').toLowerCase() === 'true';
+  extra.is_admin_project = (get('X-Is-Admin-Project') ?? 'true').toLowerCase() === 'true';
   return {
-    userId: header(headers, 'X-User-Id', 'X-User') ?? null,
-    projectId: header(headers, 'X-Project-Id', 'X-Tenant-Id', 'X-Tenant') ?? null,
-    roles: splitRoles(header(headers, 'X-Roles', 'X-Role')),
+    userId: get('X-User-Id', 'X-User') ?? null,
+    projectId: get('X-Project-Id', 'X-Tenant-Id', 'X-Tenant') ?? null,
+    roles: splitRoles(get('X-Roles', 'X-Role')),
     isAdmin: false,
     isAdvsvc: false,
     requestId,

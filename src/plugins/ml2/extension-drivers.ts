@@ -31,8 +31,9 @@ export interface Ml2ExtensionDriver {
   /** `want(name)`: whether the caller asked for that attribute (a list's ?fields=). */
   extendPortDicts?(db: Reader, dicts: Rec[], want: (name: string) => boolean): Promise<void>;
   /**
-   * What extendPortDicts adds, as SQL giving each attribute's JSON text for a row of `ports`
-   * (NULL: not set on that port; null: never set), for lists written by the database
+   * What extendPortDicts adds, as SQL giving each attribute's JSON value for a row of `ports`
+   * (a value marked j.optional() may be NULL: not set on that port; null: never set), for lists
+   * written by the database
    * (PortHandler.listJson). The port's row of port_attributes is joined to it as `pa` (its
    * columns NULL when it has none). A driver with extendPortDicts and without this sends port lists
    * down the generic path.

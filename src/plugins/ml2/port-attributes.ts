@@ -166,15 +166,15 @@ export class PortAttributesDriver implements Ml2ExtensionDriver {
     const out: Record<string, JsonExpr | null> = {};
     for (const a of this.attrs) {
       const v = stored(a.column);
-      const unset = sql.lit(JSON.stringify(a.unset));
+      const unset = j.lit(JSON.stringify(a.unset));
       // hints: stored as JSON.stringify wrote them; the others as text or 0/1.
-      const shown = a.column === 'hints' ? (v as JsonExpr) : a.toDb === asBool ? j.bool(v) : j.str(v);
+      const shown = a.column === 'hints' ? j.stored(v) : a.toDb === asBool ? j.bool(v) : j.str(v);
       out[a.name] = sql<string>`(case when ${v} is null then ${unset} else ${shown} end)`;
     }
     if (this.attrs.some((a) => a.name === 'trusted')) {
       const t = stored('trusted');
       const profile = sql.ref('ports.binding_profile');
-      out['binding:profile'] = sql<string>`(case when ${t} is null then ${profile} else ${j.setKey(profile, 'trusted', j.bool(t))} end)`;
+      out['binding:profile'] = sql<string>`(case when ${t} is null then ${j.stored(profile)} else ${j.setKey(profile, 'trusted', j.bool(t))} end)`;
     }
     return out;
   }

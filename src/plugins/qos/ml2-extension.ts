@@ -179,12 +179,12 @@ export class QosMl2Extension implements Ml2ExtensionDriver {
   /** extendPortDicts() in SQL (PortHandler.listJson). */
   portJson(j: JsonSql): Record<string, JsonExpr | null> {
     const policy = (table: string, key: string, of: string) =>
-      sql<string>`coalesce((select ${j.str(sql.ref('q.policy_id'))} from ${sql.table(table)} as q where ${sql.ref(`q.${key}`)} = ${sql.ref(of)}), 'null')`;
+      sql<string>`coalesce((select ${j.str(sql.ref('q.policy_id'))} from ${sql.table(table)} as q where ${sql.ref(`q.${key}`)} = ${sql.ref(of)}), ${j.lit('null')})`;
     return {
       qos_policy_id: policy('qos_port_policy_bindings', 'port_id', 'ports.id'),
       qos_network_policy_id: this.opts.networkPolicyOnPorts ? policy('qos_network_policy_bindings', 'network_id', 'ports.network_id') : null,
       // Null unless the port's policy has minimum rules, which portJsonFallback() leaves to the code.
-      resource_request: this.opts.resourceRequest === true ? sql<string>`'null'` : null,
+      resource_request: this.opts.resourceRequest === true ? j.lit('null') : null,
     };
   }
 
@@ -194,8 +194,10 @@ export class QosMl2Extension implements Ml2ExtensionDriver {
     const policy = sql`coalesce(
       (select b.policy_id from qos_port_policy_bindings b where b.port_id = ports.id),
       (select b.policy_id from qos_network_policy_bindings b where b.network_id = ports.network_id))`;
-    return sql`(exists (select 1 from qos_minimum_bandwidth_rules r where r.qos_policy_id = ${policy})
-      or exists (select 1 from qos_minimum_packet_rate_rules r where r.qos_policy_id = ${policy}))`;
+    // The policy looked up once per port; no policy (most ports): NULL, not a fallback.
+    return sql`(select exists (select 1 from qos_minimum_bandwidth_rules r where r.qos_policy_id = pp.id)
+      or exists (select 1 from qos_minimum_packet_rate_rules r where r.qos_policy_id = pp.id)
+      from (select ${policy} as id) pp where pp.id is not null)`;
   }
 
   /** The ports' own policies and their networks' policies, in one query. */

@@ -34,7 +34,7 @@ export class RoutedNetworkAttributes implements Ml2ExtensionDriver {
   portJson(j: JsonSql): Record<string, JsonExpr | null> {
     // The row PortHandler.listJson joins as `pa`.
     const stored = sql.ref('pa.ip_allocation');
-    return { ip_allocation: sql<string>`(case when ${stored} is null then '"immediate"' else ${j.str(stored)} end)` };
+    return { ip_allocation: sql<string>`(case when ${stored} is null then ${j.lit('"immediate"')} else ${j.str(stored)} end)` };
   }
 
   async extendPortDicts(db: Reader, dicts: Rec[], want: (name: string) => boolean): Promise<void> {
