@@ -18,7 +18,7 @@ import type { Rec } from '../../core/resource.js';
 import { VIF_TYPE_BINDING_FAILED, VIF_TYPE_UNBOUND } from '../../core/wire.js';
 import { isDuplicateKey } from '../../db/connection.js';
 import type { PortInactiveBindingTable, PortTable } from '../../db/schema.js';
-import { forUpdate, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
+import { forUpdate, inTransaction, nowIso, type Tx } from '../../db/tx.js';
 import { decideBinding, linuxbridgeAgents, networkSegments, type BindingOptions } from './binding.js';
 import type { Ml2Context } from './context.js';
 import {
@@ -88,9 +88,27 @@ export class PortBindings {
 
   /** The port's bindings, the active one first, and the port's project (for policy targets). */
   async list(portId: string): Promise<{ projectId: string; bindings: PortBinding[] }> {
-    const db = this.m.db.kysely;
-    const port = await this.portRow(db, portId);
-    const rows = await db.selectFrom('port_inactive_bindings').selectAll().where('port_id', '=', portId).orderBy('host').execute();
+    // One statement, so one snapshot: read apart, a concurrent activation could move a host from
+    // the inactive rows to the port between the two reads (on READ COMMITTED), and the host would
+    // be in neither (a 404 for a binding that exists).
+    const joined = await this.m.db.kysely
+      .selectFrom('ports')
+      .leftJoin('port_inactive_bindings as b', 'b.port_id', 'ports.id')
+      .select(PORT_COLUMNS.map((c) => `ports.${c}` as const))
+      .select([
+        'b.host as b_host',
+        'b.vnic_type as b_vnic_type',
+        'b.profile as b_profile',
+        'b.vif_type as b_vif_type',
+        'b.vif_details as b_vif_details',
+      ])
+      .where('ports.id', '=', portId)
+      .orderBy('b.host')
+      .execute();
+    const port = checked(portId, joined[0]);
+    const rows: StoredBinding[] = joined
+      .filter((r) => r.b_host !== null)
+      .map((r) => ({ host: r.b_host!, vnic_type: r.b_vnic_type!, profile: r.b_profile!, vif_type: r.b_vif_type!, vif_details: r.b_vif_details! }));
     // A row for the active host (left by a host change through PUT /ports) is shadowed by the active binding.
     const inactive = rows.filter((r) => r.host !== port.binding_host_id).map((r) => bindingOf(r, 'INACTIVE'));
     return { projectId: port.project_id, bindings: [bindingOf(activeRow(port), 'ACTIVE'), ...inactive] };
@@ -210,10 +228,6 @@ export class PortBindings {
   private async published(ctx: RequestContext, before: Rec | null, after: Rec | null): Promise<void> {
     if (!before || !after) return;
     await this.m.callbacks.publish('port', Events.AFTER_UPDATE, { context: ctx, resourceId: after.id as string, before, after });
-  }
-
-  private async portRow(db: Reader, portId: string): Promise<PortRow> {
-    return checked(portId, await db.selectFrom('ports').select(PORT_COLUMNS).where('id', '=', portId).executeTakeFirst());
   }
 
   private async lockPort(tx: Tx, portId: string): Promise<PortRow> {
