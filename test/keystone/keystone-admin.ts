@@ -21,7 +21,7 @@ export function adminCreds(): { username: string; password: string; project: str
 
 export async function keystoneReachable(): Promise<boolean> {
   try {
-    const res = await fetch(`${KEYSTONE_URL}/v3`, { signal: AbortSignal.timeout(3000) });
+    const res = await fetch(`${KEYSTONE_URL}/v3`, { signal: AbortSignal.timeout(20_000) });
     await res.body?.cancel();
     return res.ok;
   } catch {

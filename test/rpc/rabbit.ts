@@ -21,7 +21,8 @@ function amqplibOptions(): amqp.Options.Connect {
 
 async function unavailable(): Promise<string | null> {
   try {
-    const c = await amqp.connect(amqplibOptions(), { timeout: 3000 });
+    // Refused at once when absent; slow only on a loaded machine (see backends.ts).
+    const c = await amqp.connect(amqplibOptions(), { timeout: 20_000 });
     await c.close();
     return null;
   } catch (e) {
