@@ -2,6 +2,10 @@
 // keepalived), keepalived's configuration, and keepalived's states in Neutron's words.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { haStateOf, isHaRouter, notifyScript, planHa, renderKeepalived, type HaSync } from '../../src/agents/l3/ha.js';
 import { planRouter, type SyncRouter } from '../../src/agents/l3/model.js';
 
@@ -65,6 +69,49 @@ describe('L3 agent HA model', () => {
     assert.deepEqual(routes, ['0.0.0.0/0 via 203.0.113.1 dev qg-aaaaaaaa-11', '192.0.2.0/24 via 10.0.0.9']);
     // NAT stays the agent's: the same on both instances.
     assert.deepEqual(plan.nat, planRouter(router).nat);
+  });
+
+  it('gives keepalived an ECMP default route over every gateway, which the real keepalived parses as one multipath route', async () => {
+    const second = {
+      id: 'abababab-7777-4777-8777-000000000007',
+      network_id: 'eeeeeeee-9999-4999-8999-000000000009',
+      mac_address: 'fa:16:3e:00:00:09',
+      fixed_ips: [{ subnet_id: 's-ext2', ip_address: '198.51.100.20', prefixlen: 24 }],
+      subnets: [{ id: 's-ext2', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1' }],
+    };
+    const multi = { ...router, enable_default_route_ecmp: true, _extra_gw_ports: [second] };
+    const { vips, routes } = planHa(multi, planRouter(multi));
+    assert.ok(vips.includes('198.51.100.20/24 dev qg-abababab-77'), JSON.stringify(vips));
+    assert.equal(routes[0], '0.0.0.0/0 nexthop via 203.0.113.1 dev qg-aaaaaaaa-11 nexthop via 198.51.100.1 dev qg-abababab-77');
+    const conf = renderKeepalived({
+      vrId: 7,
+      haDev: 'ha-x',
+      vips,
+      routes,
+      notifyScript: '/n',
+      vrrp: { authType: 'PASS', authPassword: '', advertInt: 2 },
+    });
+    // The route's options before its hops: after them keepalived would give them to the last hop.
+    assert.match(
+      conf,
+      /0\.0\.0\.0\/0 protocol 18 no_track nexthop via 203\.0\.113\.1 dev qg-aaaaaaaa-11 nexthop via 198\.51\.100\.1 dev qg-abababab-77\n/,
+    );
+    const keepalived = spawnSync('keepalived', ['--version']);
+    if (keepalived.error) {
+      if (process.env.CI) assert.fail('keepalived is not installed (test/dataplane/install-deps.sh installs it)');
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'neutrino-keepalived-'));
+    try {
+      writeFileSync(join(dir, 'k.conf'), conf);
+      const t = spawnSync('keepalived', ['--config-test', '-f', join(dir, 'k.conf'), '-l', '-D'], { encoding: 'utf8' });
+      const said = `${t.stdout}${t.stderr}`;
+      // keepalived warns that the test's interfaces do not exist; a route it could not make one
+      // multipath route of, or options it gave a hop, it reports by the route.
+      assert.doesNotMatch(said, /cannot track route|unknown|invalid|error/i, said);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("renders keepalived's configuration: VRRP instance, authentication, addresses, routes, notify", () => {

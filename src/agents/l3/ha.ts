@@ -105,10 +105,12 @@ export function planHa(r: SyncRouter & HaSync, plan: RouterPlan): { plan: Router
     { kind: 'bridge', name: bridge, up: true },
     { kind: 'veth', name: tapOf(port.id), peer: dev, peerNetns: plan.namespace, master: bridge, up: true, ...mtu },
   ];
-  // A multipath default route (enable_default_route_ecmp) is kept by keepalived as its first hop.
+  // keepalived's route syntax; a multipath default route (enable_default_route_ecmp) as its
+  // `nexthop` list, one per gateway.
+  const via = (h: { via?: string; dev?: string }) => `via ${h.via}${h.dev ? ` dev ${h.dev}` : ''}`;
   const routes = plan.routes.map((x) => {
-    const hop = x.nexthops?.[0] ?? x;
-    return `${x.dst === 'default' ? '0.0.0.0/0' : x.dst} via ${hop.via}${hop.dev ? ` dev ${hop.dev}` : ''}`;
+    const dst = x.dst === 'default' ? '0.0.0.0/0' : x.dst;
+    return x.nexthops?.length ? `${dst} ${x.nexthops.map((h) => `nexthop ${via(h)}`).join(' ')}` : `${dst} ${via(x)}`;
   });
   const seen = new Set<string>();
   const dedupHosts = hostLinks.filter((l) => (seen.has(l.name) ? false : (seen.add(l.name), true)));
@@ -152,7 +154,12 @@ export function renderKeepalived(c: KeepalivedConfig): string {
     ...block('virtual_ipaddress_excluded', excluded),
     ...block(
       'virtual_routes',
-      c.routes.map((r) => `${r} protocol ${RTPROT_KEEPALIVED} no_track`),
+      // The route's own options go before a nexthop list (after it they would be the last hop's).
+      c.routes.map((r) => {
+        const opts = `protocol ${RTPROT_KEEPALIVED} no_track`;
+        const at = r.indexOf(' nexthop ');
+        return at < 0 ? `${r} ${opts}` : `${r.slice(0, at)} ${opts}${r.slice(at)}`;
+      }),
     ),
     `    notify "${c.notifyScript}"`,
     // Stopping (SIGTERM) lets go of the addresses: say so at once, not at the next start.
