@@ -417,7 +417,6 @@ export class L3Agent {
         vips: ha.vips,
         routes: ha.routes,
         devices: plan.routerLinks.map((l) => l.name).filter((n) => !n.startsWith('ha-')),
-        ipv6: ha.ipv6,
         radvdPidFile: radvdPaths(this.services.raDir, r.id).pid,
       });
     // Floating addresses that went: their NAT'd connections go too (Neutron deletes the conntrack
@@ -444,7 +443,7 @@ export class L3Agent {
     this.routers.set(r.id, state);
     // Last: the router routes and its statuses are reported even if haproxy or radvd cannot start
     // (the pass then fails and is retried, as every failed pass is).
-    changes += await this.services.apply(r, plan, !!last, ha ? { active: await this.ha.active(r.id), ipv6: ha.ipv6 } : null);
+    changes += await this.services.apply(r, plan, !!last, ha ? { active: await this.ha.active(r.id) } : null);
     changes += await this.ndp.apply(r, ns, !!last);
     state.changes = changes;
     if (changes) this.log.info({ routerId: r.id, changes, nft: nft.kind, gone, came, ms: Date.now() - t0 }, 'router changed');
