@@ -1,6 +1,6 @@
 // The API version each RPC method is called at, as Neutron's own agents prepare their clients
 // (neutron/agent/rpc.py PluginApi, the DHCP agent's DhcpPluginApi, SecurityGroupServerRpcApi,
-// PluginReportStateAPI), so that Neutron's server dispatches our calls exactly as theirs: oslo's
+// PluginReportStateAPI, the L3 agent's L3PluginApi, the metadata agent's MetadataPluginAPI), so that Neutron's server dispatches our calls exactly as theirs: oslo's
 // dispatcher serves a call only from an endpoint whose major matches and whose minor is at
 // least the one asked for. Namespaces are all None in neutron-lib (no `namespace` key is sent).
 // A method not listed (neutrino's own get_fdb_entries) is sent without a version.
@@ -24,6 +24,12 @@ const VERSIONS: Readonly<Record<string, string>> = {
   dhcp_ready_on_ports: '1.5',
   // AgentExtRpcCallback on q-reports-plugin (PluginReportStateAPI, target 1.2).
   report_state: '1.2',
+  // L3RpcCallback on q-l3-plugin (L3PluginApi, target 1.0; sync_routers is called unprepared).
+  sync_routers: '1.0',
+  update_floatingip_statuses: '1.1',
+  update_ha_routers_states: '1.5',
+  // MetadataRpcCallback on q-plugin (MetadataPluginAPI, target 1.0).
+  get_ports: '1.0',
 };
 
 /** The version to send `method` at, or undefined for none. */

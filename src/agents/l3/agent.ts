@@ -45,7 +45,8 @@ import {
   type LinkOp,
   type Target,
 } from '../../dataplane/index.js';
-import { newRpcContext, silentLogger, type RpcBus, type RpcLogger, type RpcServerHandle } from '../../rpc/index.js';
+import { agentRpcContext, silentLogger, type RpcBus, type RpcLogger, type RpcServerHandle } from '../../rpc/index.js';
+import { rpcVersion } from '../rpc-versions.js';
 import { AGENT_TYPE_L3, L3_AGENT_TOPIC, L3_PLUGIN_TOPIC } from '../../core/wire.js';
 import { Reconciler } from '../reconciler.js';
 import type { AgentMetrics } from '../metrics.js';
@@ -146,7 +147,7 @@ export class L3Agent {
       ...(o.exec ? { exec: o.exec } : {}),
       logger: this.log,
       report: (states) => this.call('update_ha_routers_states', { host: o.host, states }),
-      // Neutron's state-change handling: radvd (and IPv6 forwarding, the notify script's) follow the state.
+      // Neutron's state-change handling: radvd follows the state.
       onStateChange: (routerId) => void this.schedule(routerId),
     });
     this.ndp = new NdpProxies(o.exec);
@@ -196,7 +197,11 @@ export class L3Agent {
   }
 
   private call<T>(method: string, args: Record<string, unknown>): Promise<T> {
-    return this.o.bus.call<T>(L3_PLUGIN_TOPIC, method, args, { context: newRpcContext(), timeoutMs: this.o.rpcTimeoutMs ?? 60_000 });
+    return this.o.bus.call<T>(L3_PLUGIN_TOPIC, method, args, {
+      context: agentRpcContext(),
+      version: rpcVersion(method),
+      timeoutMs: this.o.rpcTimeoutMs ?? 60_000,
+    });
   }
 
   /** Serves the notifications, reports state once, runs the full sync, then keeps reporting. */

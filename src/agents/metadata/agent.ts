@@ -14,7 +14,8 @@ import https from 'node:https';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { AGENT_TYPE_METADATA, PLUGIN_TOPIC } from '../../core/wire.js';
-import { newRpcContext, silentLogger, type RpcBus, type RpcLogger } from '../../rpc/index.js';
+import { agentRpcContext, silentLogger, type RpcBus, type RpcLogger } from '../../rpc/index.js';
+import { rpcVersion } from '../rpc-versions.js';
 import { StateReporter } from '../state-reporter.js';
 import type { AgentMetrics } from '../metrics.js';
 import {
@@ -150,7 +151,12 @@ export class MetadataAgent {
   }
 
   private call<T>(method: string, args: Record<string, unknown>): Promise<T> {
-    return this.o.bus.call<T>(PLUGIN_TOPIC, method, args, { context: newRpcContext(), timeoutMs: this.o.rpcTimeoutMs ?? 60_000 });
+    // An admin context (Neutron's agent's), at MetadataPluginAPI's version.
+    return this.o.bus.call<T>(PLUGIN_TOPIC, method, args, {
+      context: agentRpcContext(),
+      version: rpcVersion(method),
+      timeoutMs: this.o.rpcTimeoutMs ?? 60_000,
+    });
   }
 
   private getPorts(filters: Record<string, unknown>): Promise<PortRec[]> {
