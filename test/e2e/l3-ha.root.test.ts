@@ -18,7 +18,6 @@
 // Figures are printed (`# two-hosts e2e figures`).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IpBatch, listLinks, netnsExists, radvdPid, runInNetns } from '../../src/dataplane/index.js';
@@ -27,6 +26,7 @@ import { rootGate } from '../dataplane/root-helpers.js';
 import { skipUnlessRabbit } from '../rpc/rabbit.js';
 import { HA_ADVERT_INT, TwoHosts, type BusMode } from './two-hosts.js';
 import { L3Topology, OUTSIDE_IP } from './l3-topology.js';
+import { Pinger } from './l3-probes.js';
 import { sleep, waitThroughErrors } from '../helpers/wait.js';
 
 const gate = rootGate('L3 HA end-to-end', ['ip', 'bridge', 'nft', 'busybox', 'keepalived', 'radvd', 'rabbitmqctl']);
@@ -39,63 +39,6 @@ const VM_IP = '10.72.1.10';
 /** Echoes every PING_INTERVAL s; a failover may lose at most 3 s of them (the issue's goal). */
 const PING_INTERVAL = 0.2;
 const MAX_LOST = 3 / PING_INTERVAL;
-
-/** A ping every PING_INTERVAL from the namespace; the times its replies came, and their sequence numbers. */
-class Pinger {
-  readonly replies: number[] = [];
-  readonly seqs: number[] = [];
-  private readonly p: ChildProcess;
-  constructor(ns: string, ip: string) {
-    const family = ip.includes(':') ? ['-6'] : [];
-    this.p = spawn('ip', ['netns', 'exec', ns, 'busybox', 'ping', ...family, '-i', String(PING_INTERVAL), ip], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-      detached: true,
-    });
-    let buf = '';
-    this.p.stdout!.on('data', (b: Buffer) => {
-      buf += b.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      for (const l of lines) {
-        const m = /bytes from.* seq=(\d+)/.exec(l);
-        if (!m) continue;
-        this.replies.push(Date.now());
-        this.seqs.push(Number(m[1]));
-      }
-    });
-  }
-  /**
-   * Echoes lost since `from`: the sequence numbers missing between the last reply before it and
-   * the last reply (the echoes a failover cost, whatever the scheduling of this process).
-   */
-  lostSince(from: number): number {
-    const before = this.replies.filter((x) => x < from).length;
-    const seqs = this.seqs.slice(Math.max(before - 1, 0));
-    if (seqs.length < 2) return Number.POSITIVE_INFINITY;
-    return seqs.at(-1)! - seqs[0]! + 1 - seqs.length;
-  }
-  /** Gaps over 300 ms since `from`, as "start+length" ms relative to `from`. */
-  gaps(from: number): string[] {
-    const r = [from, ...this.replies.filter((x) => x >= from), Date.now()];
-    const out: string[] = [];
-    for (let i = 1; i < r.length; i++) if (r[i]! - r[i - 1]! > 300) out.push(`${r[i - 1]! - from}+${r[i]! - r[i - 1]!}`);
-    return out;
-  }
-  /** The longest time without a reply since `from` (ms). */
-  gapSince(from: number): number {
-    const r = this.replies.filter((x) => x >= from);
-    let gap = 0;
-    for (let i = 1; i < r.length; i++) gap = Math.max(gap, r[i]! - r[i - 1]!);
-    return gap;
-  }
-  stop(): void {
-    try {
-      if (this.p.pid) process.kill(-this.p.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-}
 
 for (const mode of modes)
   describe(`L3 HA e2e (root, ${mode} bus): keepalived moves a router between two L3 agents`, {
@@ -224,7 +167,7 @@ for (const mode of modes)
       }
       vmHost = active;
       await topo.vm(vm(), vmHost, subnet, VM_IP, '10.72.1.1');
-      pinger = new Pinger(vm(), OUTSIDE_IP);
+      pinger = new Pinger(vm(), OUTSIDE_IP, PING_INTERVAL);
       await waitThroughErrors('VM → outside through the HA router', async () => pinger!.replies.length >= 3, 30_000, 100).catch(fail);
     });
 
@@ -273,7 +216,7 @@ for (const mode of modes)
         2,
         `the active router's link-local addresses: ${active6.join('\n')}`,
       );
-      pinger6 = new Pinger(vm6('a'), ips[1]!);
+      pinger6 = new Pinger(vm6('a'), ips[1]!, PING_INTERVAL);
       await waitThroughErrors('VM → VM over IPv6 through the HA router', async () => pinger6!.replies.length >= 3, 30_000, 100).catch(fail6);
     });
 

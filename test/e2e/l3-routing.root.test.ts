@@ -16,14 +16,15 @@
 // Figures are printed (`# l3 e2e figures`), not asserted.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { IpBatch, listNetns, runInNetns } from '../../src/dataplane/index.js';
+import type { ChildProcess } from 'node:child_process';
+import { IpBatch, listNetns } from '../../src/dataplane/index.js';
 import { routerNamespace } from '../../src/agents/l3/model.js';
 import { ping, rootGate } from '../dataplane/root-helpers.js';
 import { skipUnlessRabbit } from '../rpc/rabbit.js';
 import { TwoHosts, type BusMode } from './two-hosts.js';
 import { L3Topology, OUTSIDE_IP } from './l3-topology.js';
 import { sleep, waitFor, waitThroughErrors } from '../helpers/wait.js';
+import { inNs, killGroup, tcpAnswer, whoAmIServer } from './l3-probes.js';
 
 const gate = rootGate('L3 end-to-end', ['ip', 'bridge', 'nsenter', 'nft', 'busybox', 'socat', 'conntrack', 'arping', 'rabbitmqctl']);
 const rabbitSkip = gate.skip ? false : await skipUnlessRabbit();
@@ -36,37 +37,8 @@ const BEYOND_VM2 = '198.51.100.1';
 const WHO_PORT = 7000;
 const ECHO_PORT = 7001;
 
-/** A process in the namespace, in a process group of its own (socat's forked children go with it). */
-function inNs(ns: string, argv: string[], stdio: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
-  return spawn('ip', ['netns', 'exec', ns, ...argv], { stdio, detached: true });
-}
-
-function killGroup(p: ChildProcess): void {
-  try {
-    if (p.pid) process.kill(-p.pid, 'SIGKILL');
-  } catch {
-    // gone already
-  }
-}
-
-/** A TCP server in the namespace that answers each connection with the peer address it sees. */
-function whoAmIServer(ns: string): ChildProcess {
-  return inNs(ns, ['socat', `TCP-LISTEN:${WHO_PORT},fork,reuseaddr`, 'SYSTEM:echo $SOCAT_PEERADDR']);
-}
-
 /** Connects from `ns` to ip:WHO_PORT; the source address the server saw, or null if no answer. */
-async function seenAs(ns: string, ip: string, timeoutS = 1): Promise<string | null> {
-  // No answer within the time (socat refused, or killed by our own timeout on a loaded machine) is null.
-  const r = await runInNetns(ns, {
-    argv: ['socat', '-u', `TCP:${ip}:${WHO_PORT},connect-timeout=${timeoutS}`, '-'],
-    okCodes: [0, 1],
-    timeoutMs: (timeoutS + 2) * 1000,
-  }).catch((e: Error) => {
-    if (/timed out/.test(e.message)) return null;
-    throw e;
-  });
-  return r && r.code === 0 && r.stdout.trim() ? r.stdout.trim() : null;
-}
+const seenAs = (ns: string, ip: string, timeoutS = 1) => tcpAnswer(ns, ip, WHO_PORT, timeoutS);
 
 for (const mode of modes) {
   describe(`L3 e2e (root, ${mode} bus): routers, SNAT, floating IPs`, { skip: gate.skip || (mode === 'rabbit' && rabbitSkip) }, () => {
@@ -107,18 +79,10 @@ for (const mode of modes) {
       port.push(await topo.vm(vm(1), 1, tenants[0]!.subnet, VM1_IP, '10.71.1.1'));
       port.push(await topo.vm(vm(2), 0, tenants[1]!.subnet, VM2_IP, '10.71.2.1'));
       await new IpBatch().addAddr('lo', `${BEYOND_VM2}/32`).apply({ netns: vm(2) });
-      servers.push(whoAmIServer(t.outsideNs), whoAmIServer(vm(1)), whoAmIServer(vm(2)));
+      servers.push(whoAmIServer(t.outsideNs, WHO_PORT), whoAmIServer(vm(1), WHO_PORT), whoAmIServer(vm(2), WHO_PORT));
       servers.push(inNs(vm(1), ['socat', `TCP-LISTEN:${ECHO_PORT},fork,reuseaddr`, 'EXEC:cat']));
       const t0 = Date.now();
-      await waitThroughErrors(
-        'router ports ACTIVE',
-        async () => {
-          const ps = (await t.api('GET', `/ports?device_id=${router.id}`)).body.ports;
-          return ps.length === 3 && ps.every((p: any) => p.status === 'ACTIVE') ? ps : null;
-        },
-        30_000,
-        100,
-      ).catch(fail);
+      await topo.routerPortsActive(router.id, 3).catch(fail);
       t.figures.push(`router interfaces ACTIVE ${Date.now() - t0} ms after the last plug`);
       router = (await ok('GET', `/routers/${router.id}`)).router;
       assert.equal(router.status, 'ACTIVE');
