@@ -1,6 +1,6 @@
 // The API version each RPC method is called at, as Neutron's own agents prepare their clients
 // (neutron/agent/rpc.py PluginApi, the DHCP agent's DhcpPluginApi, SecurityGroupServerRpcApi,
-// PluginReportStateAPI), so that Neutron's server dispatches our calls exactly as theirs: oslo's
+// PluginReportStateAPI, the L3 agent's L3PluginApi, the metadata agent's MetadataPluginAPI), so that Neutron's server dispatches our calls exactly as theirs: oslo's
 // dispatcher serves a call only from an endpoint whose major matches and whose minor is at
 // least the one asked for. Namespaces are all None in neutron-lib (no `namespace` key is sent).
 // A method not listed (neutrino's own get_fdb_entries) is sent without a version.

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { assertNetnsName, countWrite, execOf, type Exec } from './exec.js';
 import { instanceProcesses, inNetns, recordedProcess, stopInstance, terminate } from './daemon.js';
 import { writeFileAtomic } from './dnsmasq.js';
+import { assertIfName } from './values.js';
 
 export interface HttpProxySpec {
   /** Names the instance's files (e.g. a network or router id). */
@@ -24,6 +25,8 @@ export interface HttpProxySpec {
   /** Address and TCP port to listen on inside the namespace ('0.0.0.0', '169.254.169.254', …). */
   listenHost: string;
   listenPort: number;
+  /** More listeners, each bound to one interface (a link-local address needs one). */
+  interfaceBinds?: Array<{ host: string; port: number; iface: string }>;
   /** The Unix socket every request goes to. */
   socketPath: string;
   /** Request headers set to these values (replacing whatever the client sent). */
@@ -56,7 +59,13 @@ export function renderHttpProxyConfig(s: HttpProxySpec): string {
   const del = [...(s.deleteHeaders ?? []), 'X-Forwarded-For'];
   for (const [h, v] of set) if (!HEADER.test(h) || !VALUE.test(v)) throw new Error(`invalid header ${JSON.stringify(h)}: ${JSON.stringify(v)}`);
   for (const h of del) if (!HEADER.test(h)) throw new Error(`invalid header ${JSON.stringify(h)}`);
-  const host = s.listenHost.includes(':') ? `[${s.listenHost}]` : s.listenHost;
+  const bracket = (h: string) => (h.includes(':') ? `[${h}]` : h);
+  const host = bracket(s.listenHost);
+  const more = (s.interfaceBinds ?? []).map((b) => {
+    if (!/^[0-9a-fA-F.:]+$/.test(b.host) || !Number.isInteger(b.port) || b.port < 1 || b.port > 65535)
+      throw new Error(`invalid listen address ${JSON.stringify(b)}`);
+    return `    bind ${bracket(b.host)}:${b.port} interface ${assertIfName(b.iface)}`;
+  });
   return [
     'global',
     '    maxconn 1024',
@@ -76,6 +85,7 @@ export function renderHttpProxyConfig(s: HttpProxySpec): string {
     '',
     'listen listener',
     `    bind ${host}:${s.listenPort}`,
+    ...more,
     `    server upstream ${s.socketPath}`,
     ...del.map((h) => `    http-request del-header ${h}`),
     ...set.map(([h, v]) => `    http-request set-header ${h} ${v}`), // replaces what the client sent

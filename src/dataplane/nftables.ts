@@ -414,6 +414,23 @@ export function parseNftTable(json: string): ActualTable {
 }
 
 /**
+ * One table out of `nft -j list ruleset` (a namespace's every table at once), as readNftTable
+ * reads it; null when the ruleset has no such table.
+ */
+export function nftTableOfRuleset(json: string, family: NftFamily, name: string): ActualTable | null {
+  if (json.trim() === '') return null;
+  const doc = JSON.parse(json) as { nftables: Array<Record<string, Record<string, Json>>> };
+  let found = false;
+  const items = doc.nftables.filter((item) => {
+    const [kind, v] = Object.entries(item)[0] ?? [];
+    if (!v || v.family !== family) return false;
+    if (kind === 'table') return v.name === name && (found = true);
+    return v.table === name;
+  });
+  return found ? parseNftTable(JSON.stringify({ nftables: items })) : null;
+}
+
+/**
  * What readNftTable gives back right after `t` was applied: lets a caller that applied a table
  * plan its next change without reading the kernel again (the next full read catches drift).
  */

@@ -1,18 +1,19 @@
 // What neutrino's agents put on the wire for Neutron's server (see
 // test/e2e/neutron-server.root.test.ts for the real one): oslo's message `version` as Neutron's
-// agents prepare it, an admin context, and report_state's arguments.
+// agents prepare it (the L2, DHCP, L3 and metadata agents), an admin context, and report_state's arguments.
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decodeRequest, encodeRequest } from '../../src/rpc/wire.js';
-import { agentRpcContext, MemoryBroker, MemoryBus, silentLogger, type RpcContext } from '../../src/rpc/index.js';
+import { agentRpcContext, MemoryBroker, MemoryBus, silentLogger, type CallOptions, type RpcBus, type RpcContext } from '../../src/rpc/index.js';
 import { rpcVersion } from '../../src/agents/rpc-versions.js';
 import { StateReporter } from '../../src/agents/state-reporter.js';
 import { L3_PLUGIN_TOPIC, PLUGIN_TOPIC, REPORTS_TOPIC } from '../../src/core/wire.js';
 import { L3Agent } from '../../src/agents/l3/agent.js';
 import { MetadataAgent } from '../../src/agents/metadata/agent.js';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 describe("agents' RPC as Neutron's server reads it", () => {
   it("carries oslo's `version` when given, and none otherwise", () => {
@@ -46,59 +47,6 @@ describe("agents' RPC as Neutron's server reads it", () => {
     assert.equal(rpcVersion('update_floatingip_statuses'), '1.1');
     assert.equal(rpcVersion('update_ha_routers_states'), '1.5');
     assert.equal(rpcVersion('get_ports'), '1.0');
-  });
-
-  it("the L3 and metadata agents ask with an admin context (Neutron's server scopes get_ports and floating IP updates by it)", async () => {
-    const broker = new MemoryBroker();
-    const server = new MemoryBus({ broker, logger: silentLogger });
-    const agentBus = new MemoryBus({ broker, logger: silentLogger });
-    const seen: Array<{ method: string; ctx: RpcContext }> = [];
-    const record =
-      (method: string, answer: unknown) =>
-      (ctx: RpcContext): unknown => {
-        seen.push({ method, ctx });
-        return answer;
-      };
-    await server.serve(L3_PLUGIN_TOPIC, 'server', { sync_routers: record('sync_routers', []) });
-    await server.serve(PLUGIN_TOPIC, 'server', { get_ports: record('get_ports', []) });
-    const dir = await mkdtemp(join(tmpdir(), 'neutrino-rpc-shape-'));
-    // No kernel here: every command fails, after the sync's call went out.
-    const l3 = new L3Agent({
-      bus: agentBus,
-      host: 'h1',
-      statePath: dir,
-      reportInterval: 0,
-      exec: async () => {
-        throw new Error('no kernel in a unit test');
-      },
-    });
-    const md = new MetadataAgent({
-      bus: agentBus,
-      host: 'h1',
-      socketPath: join(dir, 'md.sock'),
-      novaHost: '127.0.0.1',
-      novaPort: 1,
-      novaProtocol: 'http',
-      sharedSecret: 's',
-      reportInterval: 0,
-    });
-    try {
-      await l3.sync().catch(() => undefined);
-      assert.equal(await md.findPort({ ip: '10.0.0.5', mac: null, networkId: null, routerId: 'r1' }), null);
-      assert.deepEqual(
-        seen.map((s) => [s.method, s.ctx.isAdmin]),
-        [
-          ['sync_routers', true],
-          ['get_ports', true],
-        ],
-      );
-    } finally {
-      await l3.stop();
-      await md.stop();
-      await agentBus.close();
-      await server.close();
-      await rm(dir, { recursive: true, force: true });
-    }
   });
 
   it('report_state: an admin context, the state with a uuid of its own each time, and the time as Neutron parses it', async () => {
@@ -136,6 +84,100 @@ describe("agents' RPC as Neutron's server reads it", () => {
       await r.stop();
       await agent.close();
       await server.close();
+    }
+  });
+});
+
+/** A bus that records the version and context of each call and cast made through it. */
+function recording(bus: RpcBus): { bus: RpcBus; sent: Array<{ method: string; version: string | undefined; admin: boolean | undefined }> } {
+  const sent: Array<{ method: string; version: string | undefined; admin: boolean | undefined }> = [];
+  const wrapped = new Proxy(bus, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver);
+      if (prop !== 'call' && prop !== 'cast') return typeof v === 'function' ? v.bind(target) : v;
+      return (topic: string, method: string, args: Record<string, unknown>, opts?: CallOptions) => {
+        sent.push({ method, version: opts?.version, admin: opts?.context?.isAdmin });
+        return (v as (...a: unknown[]) => unknown).call(target, topic, method, args, opts);
+      };
+    },
+  });
+  return { bus: wrapped, sent };
+}
+
+describe("the L3 and metadata agents' RPC as Neutron's server reads it", () => {
+  it('the L3 agent calls the L3 plugin with an admin context at those versions', async () => {
+    const broker = new MemoryBroker();
+    const server = new MemoryBus({ broker, logger: silentLogger });
+    const rec = recording(new MemoryBus({ broker, logger: silentLogger }));
+    await server.serve(L3_PLUGIN_TOPIC, 'server', {
+      sync_routers: () => [],
+      update_floatingip_statuses: () => null,
+      update_ha_routers_states: () => null,
+    });
+    const agent = new L3Agent({ bus: rec.bus, host: 'h1', statePath: '/nonexistent', reportInterval: 30 });
+    // The agent's one way to the server (its passes need a kernel; the calls they make go through it).
+    const call = (agent as unknown as { call(m: string, a: Record<string, unknown>): Promise<unknown> }).call.bind(agent);
+    try {
+      await call('sync_routers', { host: 'h1', router_ids: null });
+      await call('update_floatingip_statuses', { router_id: 'r', fip_statuses: {} });
+      await call('update_ha_routers_states', { host: 'h1', states: {} });
+      assert.deepEqual(rec.sent, [
+        { method: 'sync_routers', version: '1.0', admin: true },
+        { method: 'update_floatingip_statuses', version: '1.1', admin: true },
+        { method: 'update_ha_routers_states', version: '1.5', admin: true },
+      ]);
+    } finally {
+      await rec.bus.close();
+      await server.close();
+    }
+  });
+
+  it("the metadata agent's get_ports: an admin context at version 1.0", async () => {
+    const broker = new MemoryBroker();
+    const server = new MemoryBus({ broker, logger: silentLogger });
+    const rec = recording(new MemoryBus({ broker, logger: silentLogger }));
+    await server.serve(PLUGIN_TOPIC, 'server', { get_ports: () => [] });
+    await server.serve(REPORTS_TOPIC, 'server', { report_state: () => 'alive' });
+    const dir = await mkdtemp(join(tmpdir(), 'neutrino-mdrpc-'));
+    const socketPath = join(dir, 'metadata_proxy');
+    const md = new MetadataAgent({
+      bus: rec.bus,
+      host: 'h1',
+      socketPath,
+      novaHost: '127.0.0.1',
+      novaPort: 9,
+      novaProtocol: 'http',
+      sharedSecret: 's',
+      reportInterval: 30,
+    });
+    try {
+      await md.start();
+      // A request as haproxy forwards it: no port has the address, so 404 after one get_ports.
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = http.request(
+          {
+            socketPath,
+            path: '/openstack/latest/meta_data.json',
+            headers: { 'X-Forwarded-For': '10.0.0.5', 'X-Neutron-Network-ID': 'aaaaaaaa-1111-2222-3333-444444444444' },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(status, 404);
+      assert.deepEqual(
+        rec.sent.filter((s) => s.method === 'get_ports'),
+        [{ method: 'get_ports', version: '1.0', admin: true }],
+      );
+    } finally {
+      await md.stop();
+      await rec.bus.close();
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

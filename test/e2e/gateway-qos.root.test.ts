@@ -8,7 +8,7 @@
 // with generous bounds around the rate. A floating IP's policy is policed on the same gateway.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { runInNetns } from '../../src/dataplane/index.js';
 import { NAT_TABLE, routerNamespace } from '../../src/agents/l3/model.js';
 import { QOS_EGRESS_CHAIN, QOS_INGRESS_CHAIN } from '../../src/agents/l3/gateway-qos.js';
@@ -16,6 +16,7 @@ import { rootGate } from '../dataplane/root-helpers.js';
 import { TwoHosts } from './two-hosts.js';
 import { L3Topology, OUTSIDE_IP } from './l3-topology.js';
 import { waitThroughErrors } from '../helpers/wait.js';
+import { inNs, killGroup } from './l3-probes.js';
 
 const gate = rootGate('gateway QoS end-to-end', ['ip', 'bridge', 'nsenter', 'nft', 'socat', 'conntrack', 'arping']);
 
@@ -50,18 +51,6 @@ async function policers(routerId: string): Promise<Policer[]> {
     found.push({ chain: rule.chain, ip, rate: limit.rate * unit(limit.rate_unit), burst: limit.burst * unit(limit.burst_unit ?? 'bytes') });
   }
   return found.sort((a, b) => (a.chain + a.ip).localeCompare(b.chain + b.ip));
-}
-
-function inNs(ns: string, argv: string[]): ChildProcess {
-  return spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-}
-
-function killGroup(p: ChildProcess): void {
-  try {
-    if (p.pid) process.kill(-p.pid, 'SIGKILL');
-  } catch {
-    // gone already
-  }
 }
 
 /**
@@ -122,11 +111,7 @@ describe('gateway IP QoS e2e (root, memory bus)', { skip: gate.skip }, () => {
   let port = 5300;
   const procs: ChildProcess[] = [];
   const vm = () => `nt${t.s}gq`;
-  const ok = async (method: string, path: string, body?: unknown, status = 200) => {
-    const r = await t.api(method, path, body);
-    assert.equal(r.status, status, `${method} ${path}: ${JSON.stringify(r.body)}`);
-    return r.body;
-  };
+  const ok = (method: string, path: string, body?: unknown, status = 200) => topo.ok(method, path, body, status);
   const fail = (e: unknown): never => {
     throw new Error(`${(e as Error).message}\n${t.dump()}`);
   };
@@ -136,7 +121,7 @@ describe('gateway IP QoS e2e (root, memory bus)', { skip: gate.skip }, () => {
   /** VM → outside (egress through the gateway): bytes per second as the outside host receives them, after `skip` bytes. */
   async function upload(bytes: number, skip = 0): Promise<number> {
     const p = port++;
-    const sink = inNs(t.outsideNs, ['socat', '-u', `TCP-LISTEN:${p},reuseaddr`, 'STDOUT']);
+    const sink = inNs(t.outsideNs, ['socat', '-u', `TCP-LISTEN:${p},reuseaddr`, 'STDOUT'], 'pipe');
     procs.push(sink);
     const got = received(sink, 60_000, skip);
     await waitThroughErrors(
@@ -145,7 +130,7 @@ describe('gateway IP QoS e2e (root, memory bus)', { skip: gate.skip }, () => {
       5000,
       20,
     );
-    const src = inNs(vm(), ['sh', '-c', `head -c ${bytes} /dev/zero | socat -u STDIN TCP:${OUTSIDE_IP}:${p},connect-timeout=3`]);
+    const src = inNs(vm(), ['sh', '-c', `head -c ${bytes} /dev/zero | socat -u STDIN TCP:${OUTSIDE_IP}:${p},connect-timeout=3`], 'pipe');
     procs.push(src);
     const r = await Promise.race([got, failed(src, sink)]);
     assert.equal(r.bytes, bytes, 'every byte arrived');
@@ -155,7 +140,7 @@ describe('gateway IP QoS e2e (root, memory bus)', { skip: gate.skip }, () => {
   /** Outside → VM (ingress: the replies of the VM's SNAT'd connection): bytes per second at the VM, after `skip` bytes. */
   async function download(bytes: number, skip = 0): Promise<number> {
     const p = port++;
-    const source = inNs(t.outsideNs, ['socat', '-U', `TCP-LISTEN:${p},reuseaddr`, `SYSTEM:head -c ${bytes} /dev/zero`]);
+    const source = inNs(t.outsideNs, ['socat', '-U', `TCP-LISTEN:${p},reuseaddr`, `SYSTEM:head -c ${bytes} /dev/zero`], 'pipe');
     procs.push(source);
     await waitThroughErrors(
       'outside listening',
@@ -163,7 +148,7 @@ describe('gateway IP QoS e2e (root, memory bus)', { skip: gate.skip }, () => {
       5000,
       20,
     );
-    const sink = inNs(vm(), ['socat', '-u', `TCP:${OUTSIDE_IP}:${p},connect-timeout=3`, 'STDOUT']);
+    const sink = inNs(vm(), ['socat', '-u', `TCP:${OUTSIDE_IP}:${p},connect-timeout=3`, 'STDOUT'], 'pipe');
     procs.push(sink);
     const r = await Promise.race([received(sink, 60_000, skip), failed(sink, source)]);
     assert.equal(r.bytes, bytes, 'every byte arrived');
@@ -187,15 +172,7 @@ describe('gateway IP QoS e2e (root, memory bus)', { skip: gate.skip }, () => {
     router = await topo.router('gq-r', [subnet]);
     gwIp = router.external_gateway_info.external_fixed_ips[0].ip_address;
     vmPort = await topo.vm(vm(), 0, subnet, VM_IP, '10.73.1.1');
-    await waitThroughErrors(
-      'router ports ACTIVE',
-      async () => {
-        const ps = (await t.api('GET', `/ports?device_id=${router.id}`)).body.ports;
-        return ps.length === 2 && ps.every((p: any) => p.status === 'ACTIVE') ? ps : null;
-      },
-      30_000,
-      100,
-    ).catch(fail);
+    await topo.routerPortsActive(router.id, 2).catch(fail);
     policy = (await ok('POST', '/qos/policies', { policy: { name: 'gq' } }, 201)).policy;
     egressRule = (
       await ok(

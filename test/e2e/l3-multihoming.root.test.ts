@@ -10,13 +10,14 @@
 // multipath route over both; removing a gateway removes its interface and the other keeps working.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { listLinks, runInNetns } from '../../src/dataplane/index.js';
 import { gatewayDevOf, routerNamespace } from '../../src/agents/l3/model.js';
 import { ping, rootGate } from '../dataplane/root-helpers.js';
 import { TwoHosts } from './two-hosts.js';
 import { L3Topology, OUTSIDE_IP } from './l3-topology.js';
 import { waitFor, waitThroughErrors } from '../helpers/wait.js';
+import { killGroup, tcpAnswer, whoAmIServer } from './l3-probes.js';
 
 const gate = rootGate('L3 multihoming end-to-end', ['ip', 'bridge', 'nsenter', 'nft', 'busybox', 'socat']);
 
@@ -24,29 +25,8 @@ const OUTSIDE_B = '198.51.100.1';
 const VM_IP = '10.73.1.10';
 const WHO_PORT = 7000;
 
-function killGroup(p: ChildProcess): void {
-  try {
-    if (p.pid) process.kill(-p.pid, 'SIGKILL');
-  } catch {
-    // gone already
-  }
-}
-
-/** A TCP server in the namespace that answers each connection with the peer address it sees. */
-function whoAmIServer(ns: string): ChildProcess {
-  return spawn('ip', ['netns', 'exec', ns, 'socat', `TCP-LISTEN:${WHO_PORT},fork,reuseaddr`, 'SYSTEM:echo $SOCAT_PEERADDR'], {
-    stdio: 'ignore',
-    detached: true,
-  });
-}
-
-/** The source address the server at ip saw from `ns`, or null. */
-async function seenAs(ns: string, ip: string): Promise<string | null> {
-  const r = await runInNetns(ns, { argv: ['socat', '-u', `TCP:${ip}:${WHO_PORT},connect-timeout=1`, '-'], okCodes: [0, 1], timeoutMs: 5000 }).catch(
-    () => null,
-  );
-  return r && r.code === 0 && r.stdout.trim() ? r.stdout.trim() : null;
-}
+/** Connects from `ns` to ip:WHO_PORT; the source address the server saw, or null if no answer. */
+const seenAs = (ns: string, ip: string) => tcpAnswer(ns, ip, WHO_PORT);
 
 /** The router namespace's default route as `ip -json` shows it. */
 async function defaultRoute(ns: string): Promise<any> {
@@ -88,7 +68,7 @@ describe('L3 multihoming e2e (root, memory bus): two external gateways', { skip:
     router = await topo.router('mh-r', [tenant.subnet]);
     ns = routerNamespace(router.id);
     await topo.vm(vmNs(), 0, tenant.subnet, VM_IP, '10.73.1.1');
-    servers.push(whoAmIServer(t.outsideNs), whoAmIServer(outsideB()));
+    servers.push(whoAmIServer(t.outsideNs, WHO_PORT), whoAmIServer(outsideB(), WHO_PORT));
     const added = await topo.ok('PUT', `/routers/${router.id}/add_external_gateways`, {
       router: { external_gateways: [{ network_id: extB.net.id }] },
     });

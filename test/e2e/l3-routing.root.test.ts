@@ -23,8 +23,8 @@ import { ping, rootGate } from '../dataplane/root-helpers.js';
 import { skipUnlessRabbit } from '../rpc/rabbit.js';
 import { TwoHosts, type BusMode } from './two-hosts.js';
 import { L3Topology, OUTSIDE_IP } from './l3-topology.js';
-import { inNs, killGroup, seenAs, whoAmIServer } from './l3-probes.js';
 import { sleep, waitFor, waitThroughErrors } from '../helpers/wait.js';
+import { inNs, killGroup, seenAs, WHO_PORT, whoAmIServer } from './l3-probes.js';
 
 const gate = rootGate('L3 end-to-end', ['ip', 'bridge', 'nsenter', 'nft', 'busybox', 'socat', 'conntrack', 'arping', 'rabbitmqctl']);
 const rabbitSkip = gate.skip ? false : await skipUnlessRabbit();
@@ -75,18 +75,10 @@ for (const mode of modes) {
       port.push(await topo.vm(vm(1), 1, tenants[0]!.subnet, VM1_IP, '10.71.1.1'));
       port.push(await topo.vm(vm(2), 0, tenants[1]!.subnet, VM2_IP, '10.71.2.1'));
       await new IpBatch().addAddr('lo', `${BEYOND_VM2}/32`).apply({ netns: vm(2) });
-      servers.push(whoAmIServer(t.outsideNs), whoAmIServer(vm(1)), whoAmIServer(vm(2)));
+      servers.push(whoAmIServer(t.outsideNs, WHO_PORT), whoAmIServer(vm(1), WHO_PORT), whoAmIServer(vm(2), WHO_PORT));
       servers.push(inNs(vm(1), ['socat', `TCP-LISTEN:${ECHO_PORT},fork,reuseaddr`, 'EXEC:cat']));
       const t0 = Date.now();
-      await waitThroughErrors(
-        'router ports ACTIVE',
-        async () => {
-          const ps = (await t.api('GET', `/ports?device_id=${router.id}`)).body.ports;
-          return ps.length === 3 && ps.every((p: any) => p.status === 'ACTIVE') ? ps : null;
-        },
-        30_000,
-        100,
-      ).catch(fail);
+      await topo.routerPortsActive(router.id, 3).catch(fail);
       t.figures.push(`router interfaces ACTIVE ${Date.now() - t0} ms after the last plug`);
       router = (await ok('GET', `/routers/${router.id}`)).router;
       assert.equal(router.status, 'ACTIVE');

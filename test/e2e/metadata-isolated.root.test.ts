@@ -3,7 +3,8 @@
 // in-process on the in-memory bus; the test plays Nova's metadata API (an HTTP server that checks
 // the four headers and the signature as Nova does) and a VM (a namespace plugged into the
 // network's bridge). The VM's lease carries the 169.254.169.254 host route via the DHCP port; curl
-// in the VM reaches Nova through haproxy in qdhcp-<network> and the agent's Unix socket. A wrong
+// in the VM reaches Nova through haproxy in qdhcp-<network> and the agent's Unix socket, and so
+// does curl to fe80::a9fe:a9fe (Neutron's IPv6 metadata address, on the DHCP port's link). A wrong
 // shared secret gets Nova's 403 through to the VM, an unknown source address a 404, an unreachable
 // Nova a 500, each as Neutron's agent words them. Figures: request latency through the chain.
 import { after, before, describe, it } from 'node:test';
@@ -18,7 +19,7 @@ import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rp
 import { DhcpAgent } from '../../src/agents/dhcp/agent.js';
 import { bridgeOf, namespaceOf } from '../../src/agents/dhcp/render.js';
 import { MetadataAgent } from '../../src/agents/metadata/agent.js';
-import { PROXY_DIR, stopMetadataProxy } from '../../src/agents/metadata/proxy.js';
+import { METADATA_V6_IP, PROXY_DIR, stopMetadataProxy } from '../../src/agents/metadata/proxy.js';
 import { BACKENDS } from '../helpers/backends.js';
 import { ADMIN, startServer, type TestServer } from '../helpers/server.js';
 import { Namespaces, rootGate, suffix, udhcpcLease } from '../dataplane/root-helpers.js';
@@ -180,6 +181,30 @@ describe('metadata on an isolated network (root)', { skip: gate.skip }, () => {
     assert.equal(last.headers['x-instance-id'], INSTANCE);
     assert.equal(last.headers['x-tenant-id'], projectId);
     assert.equal(last.headers['x-forwarded-for'], vmIp);
+    assert.equal(last.headers['x-instance-id-signature'], createHmac('sha256', SECRET).update(INSTANCE).digest('hex'));
+  });
+
+  it('over IPv6: curl to [fe80::a9fe:a9fe%eth0] reaches Nova too; the agent finds the VM by the MAC in its link-local address', async () => {
+    // The VM's own link-local address must have passed DAD before it can speak from it.
+    const linkLocal = await waitFor(
+      "the VM's link-local address",
+      async () => {
+        const r = await runInNetns(VM, { argv: ['ip', '-json', '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'link'] });
+        const a = (JSON.parse(r.stdout || '[]') as any[]).flatMap((l) => l.addr_info ?? []).find((i: any) => i.local && !i.tentative);
+        return a ? String(a.local) : null;
+      },
+      10_000,
+    );
+    const r = await runInNetns(VM, {
+      argv: ['curl', '-g', '-s', '-m', '10', '-w', '\n%{http_code}', `http://[${METADATA_V6_IP}%eth0]${PATH}`],
+      timeoutMs: 20_000,
+    });
+    const lines = r.stdout.split('\n');
+    assert.equal(lines.pop(), '200', r.stdout);
+    assert.deepEqual(JSON.parse(lines.join('\n')), { uuid: INSTANCE, project_id: projectId, name: 'vm' });
+    const last = seen.at(-1)!;
+    assert.equal(last.headers['x-instance-id'], INSTANCE);
+    assert.equal(last.headers['x-forwarded-for'], linkLocal);
     assert.equal(last.headers['x-instance-id-signature'], createHmac('sha256', SECRET).update(INSTANCE).digest('hex'));
   });
 

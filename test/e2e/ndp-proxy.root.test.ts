@@ -12,6 +12,8 @@ import { routerNamespace } from '../../src/agents/l3/model.js';
 import { NDP_TABLE } from '../../src/agents/l3/ndp-proxy.js';
 import { rootGate } from '../dataplane/root-helpers.js';
 import { TwoHosts } from './two-hosts.js';
+import { L3Topology } from './l3-topology.js';
+import { pings } from './l3-probes.js';
 import { sleep, waitThroughErrors } from '../helpers/wait.js';
 
 const gate = rootGate('NDP proxy end-to-end', ['ip', 'bridge', 'nsenter', 'nft', 'busybox']);
@@ -21,26 +23,13 @@ const EXT_CIDR = '2001:db8:70::/64';
 const INT_CIDR = '2001:db8:70:1::/64';
 const VM_IP = '2001:db8:70:1::10';
 
-/** Whether one ping from `ns` to `ip` is answered within `waitS`. */
-async function pings(ns: string, ip: string, waitS = 1): Promise<boolean> {
-  const r = await runInNetns(ns, {
-    argv: ['busybox', 'ping', '-c', '1', '-W', String(waitS), ip],
-    okCodes: [0, 1, 2],
-    timeoutMs: (waitS + 3) * 1000,
-  });
-  return r.code === 0;
-}
-
 describe('NDP proxy e2e (root, memory bus)', { skip: gate.skip }, () => {
   let t: TwoHosts;
+  let topo: L3Topology;
   let router: any;
   let vmPort: any;
   const vm = () => `nt${t.s}np`;
-  const ok = async (method: string, path: string, body?: unknown, status = 200) => {
-    const r = await t.api(method, path, body);
-    assert.equal(r.status, status, `${method} ${path}: ${JSON.stringify(r.body)}`);
-    return r.body;
-  };
+  const ok = (method: string, path: string, body?: unknown, status = 200) => topo.ok(method, path, body, status);
   const fail = (e: unknown): never => {
     throw new Error(`${(e as Error).message}\n${t.dump()}`);
   };
@@ -49,6 +38,7 @@ describe('NDP proxy e2e (root, memory bus)', { skip: gate.skip }, () => {
   before(async () => {
     gate.check();
     t = new TwoHosts('memory', { l3: true });
+    topo = new L3Topology(t);
     await t.start();
     await runInNetns(t.outsideNs, { argv: ['sysctl', '-qw', 'net.ipv6.conf.eth0.accept_dad=0'], write: true });
     await new IpBatch().addAddr('eth0', `${OUTSIDE_IP}/64`).apply({ netns: t.outsideNs });
@@ -91,24 +81,12 @@ describe('NDP proxy e2e (root, memory bus)', { skip: gate.skip }, () => {
     const sn = (
       await ok('POST', '/subnets', { subnet: { network_id: net.id, ip_version: 6, cidr: INT_CIDR, subnetpool_id: pool.id, enable_dhcp: false } }, 201)
     ).subnet;
-    router = (await ok('POST', '/routers', { router: { name: 'np-r', external_gateway_info: { network_id: ext.id }, enable_ndp_proxy: true } }, 201))
-      .router;
+    // The shared topology's router and VM, on this IPv6 external network.
+    topo.ext = ext;
+    router = await topo.router('np-r', [sn], { enable_ndp_proxy: true });
     assert.equal(router.enable_ndp_proxy, true);
-    t.routerIds.add(router.id);
-    await ok('PUT', `/routers/${router.id}/add_router_interface`, { subnet_id: sn.id });
-    const body = { port: { network_id: net.id, fixed_ips: [{ subnet_id: sn.id, ip_address: VM_IP }], port_security_enabled: false } };
-    vmPort = (await ok('POST', '/ports', body, 201)).port;
-    await t.plug(vmPort.id, vm(), 0, { static: true });
-    await new IpBatch().line('route', 'add', 'default', 'via', sn.gateway_ip).apply({ netns: vm() });
-    await waitThroughErrors(
-      'router ports ACTIVE',
-      async () => {
-        const ps = (await t.api('GET', `/ports?device_id=${router.id}`)).body.ports;
-        return ps.length === 2 && ps.every((p: any) => p.status === 'ACTIVE') ? ps : null;
-      },
-      30_000,
-      100,
-    ).catch(fail);
+    vmPort = await topo.vm(vm(), 0, sn, VM_IP, sn.gateway_ip);
+    await topo.routerPortsActive(router.id, 2).catch(fail);
     // The router's side is there: its forward filter drops what is not proxied.
     await waitThroughErrors(
       'NDP table in the router',

@@ -9,7 +9,7 @@
 // create → first answer from the outside, p50/p90) are printed, not asserted.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { runInNetns } from '../../src/dataplane/index.js';
 import { NAT_TABLE, routerNamespace } from '../../src/agents/l3/model.js';
 import { rootGate } from '../dataplane/root-helpers.js';
@@ -17,6 +17,7 @@ import { skipUnlessRabbit } from '../rpc/rabbit.js';
 import { TwoHosts, type BusMode } from './two-hosts.js';
 import { L3Topology, OUTSIDE_IP } from './l3-topology.js';
 import { sleep, waitFor, waitThroughErrors } from '../helpers/wait.js';
+import { inNs, killGroup, tcpAnswer } from './l3-probes.js';
 
 const gate = rootGate('port forwarding end-to-end', ['ip', 'bridge', 'nsenter', 'nft', 'socat', 'conntrack', 'arping', 'rabbitmqctl']);
 const rabbitSkip = gate.skip ? false : await skipUnlessRabbit();
@@ -27,28 +28,6 @@ const VM_IP = '10.72.1.10';
 const WHO_PORT = 7000;
 const ECHO_PORT = 7001;
 const RANGE_INTERNAL = [8000, 8001, 8002];
-
-function inNs(ns: string, argv: string[], stdio: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
-  return spawn('ip', ['netns', 'exec', ns, ...argv], { stdio, detached: true });
-}
-
-function killGroup(p: ChildProcess): void {
-  try {
-    if (p.pid) process.kill(-p.pid, 'SIGKILL');
-  } catch {
-    // gone already
-  }
-}
-
-/** Connects from `ns` to ip:port; what the server said, or null if no answer. */
-async function answer(ns: string, ip: string, port: number, timeoutS = 1): Promise<string | null> {
-  const r = await runInNetns(ns, {
-    argv: ['socat', '-u', `TCP:${ip}:${port},connect-timeout=${timeoutS}`, '-'],
-    okCodes: [0, 1],
-    timeoutMs: (timeoutS + 2) * 1000,
-  });
-  return r.code === 0 && r.stdout.trim() ? r.stdout.trim() : null;
-}
 
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
 
@@ -92,20 +71,12 @@ for (const mode of modes) {
       servers.push(inNs(vm(), ['socat', `TCP-LISTEN:${ECHO_PORT},fork,reuseaddr`, 'EXEC:cat']));
       for (const p of RANGE_INTERNAL) servers.push(inNs(vm(), ['socat', `TCP-LISTEN:${p},fork,reuseaddr`, `SYSTEM:echo p${p}`]));
       fip = await topo.floatingIp(FIP);
-      await waitThroughErrors(
-        'router ports ACTIVE',
-        async () => {
-          const ps = (await t.api('GET', `/ports?device_id=${router.id}`)).body.ports;
-          return ps.length === 2 && ps.every((p: any) => p.status === 'ACTIVE') ? ps : null;
-        },
-        30_000,
-        100,
-      ).catch(fail);
+      await topo.routerPortsActive(router.id, 2).catch(fail);
     });
 
     it('a TCP forwarding on the floating IP reaches the VM port from the outside; deleted, it answers no more', async () => {
       await sleep(200);
-      assert.equal(await answer(t.outsideNs, FIP, 2222), null, 'answers before any forwarding');
+      assert.equal(await tcpAnswer(t.outsideNs, FIP, 2222), null, 'answers before any forwarding');
       const times: number[] = [];
       for (let i = 0; i < 10; i++) {
         const ext = 2222 + i;
@@ -120,7 +91,7 @@ for (const mode of modes) {
         ).port_forwarding;
         // Short probes: until the forwarding exists the floating address is on no device, and an
         // unanswered ARP would hold a longer probe to its whole timeout.
-        const seen = await waitThroughErrors('outside → forwarded port', () => answer(t.outsideNs, FIP, ext, 0.1), 10_000, 5).catch(fail);
+        const seen = await waitThroughErrors('outside → forwarded port', () => tcpAnswer(t.outsideNs, FIP, ext, 0.1), 10_000, 5).catch(fail);
         times.push(Date.now() - t0);
         assert.equal(seen, OUTSIDE_IP, 'the VM sees the outside host itself');
         if (i === 0) {
@@ -129,10 +100,10 @@ for (const mode of modes) {
             async () => (await t.api('GET', `/floatingips/${fip.id}`)).body.floatingip.status === 'ACTIVE',
             10_000,
           ).catch(fail);
-          assert.equal(await answer(t.outsideNs, FIP, WHO_PORT, 0.5), null, 'a port that is not forwarded answers');
+          assert.equal(await tcpAnswer(t.outsideNs, FIP, WHO_PORT, 0.5), null, 'a port that is not forwarded answers');
         }
         await ok('DELETE', `${pfs()}/${pf.id}`, undefined, 204);
-        await waitThroughErrors('forwarding gone', async () => (await answer(t.outsideNs, FIP, ext, 0.3)) === null, 5000, 10).catch(fail);
+        await waitThroughErrors('forwarding gone', async () => (await tcpAnswer(t.outsideNs, FIP, ext, 0.3)) === null, 5000, 10).catch(fail);
       }
       t.figures.push(
         `port forwarding create → first TCP answer from the outside: p50 ${percentile(times, 50)} ms, p90 ${percentile(times, 90)} ms (n=${times.length})`,
@@ -147,7 +118,7 @@ for (const mode of modes) {
         201,
       );
       for (const [i, p] of RANGE_INTERNAL.entries()) {
-        assert.equal(await waitThroughErrors(`outside → ${9000 + i}`, () => answer(t.outsideNs, FIP, 9000 + i), 10_000, 20).catch(fail), `p${p}`);
+        assert.equal(await waitThroughErrors(`outside → ${9000 + i}`, () => tcpAnswer(t.outsideNs, FIP, 9000 + i), 10_000, 20).catch(fail), `p${p}`);
       }
       // A single forwarding beside the range.
       await ok(
@@ -156,7 +127,7 @@ for (const mode of modes) {
         { port_forwarding: { protocol: 'tcp', internal_port_id: vmPort.id, internal_port: WHO_PORT, external_port: 2222 } },
         201,
       );
-      assert.equal(await waitThroughErrors('outside → 2222', () => answer(t.outsideNs, FIP, 2222), 10_000, 20).catch(fail), OUTSIDE_IP);
+      assert.equal(await waitThroughErrors('outside → 2222', () => tcpAnswer(t.outsideNs, FIP, 2222), 10_000, 20).catch(fail), OUTSIDE_IP);
       assert.match(await nftList(), /map pf_dnat/);
     });
 
@@ -169,7 +140,7 @@ for (const mode of modes) {
           201,
         )
       ).port_forwarding;
-      await waitThroughErrors('echo forwarding', () => answer(t.outsideNs, FIP, 2222), 10_000, 20).catch(fail);
+      await waitThroughErrors('echo forwarding', () => tcpAnswer(t.outsideNs, FIP, 2222), 10_000, 20).catch(fail);
       let conn: ChildProcess | null = null;
       let echoed = '';
       await waitThroughErrors(
@@ -187,7 +158,7 @@ for (const mode of modes) {
         50,
       ).catch(fail);
       await ok('DELETE', `${pfs()}/${pf.id}`, undefined, 204);
-      await waitThroughErrors('forwarding 3000 gone', async () => (await answer(t.outsideNs, FIP, 3000, 0.3)) === null, 5000, 10).catch(fail);
+      await waitThroughErrors('forwarding 3000 gone', async () => (await tcpAnswer(t.outsideNs, FIP, 3000, 0.3)) === null, 5000, 10).catch(fail);
       // The agent removes the map element first, then flushes the forwarding's conntrack entries:
       // new connections fail as soon as the first is done, so wait for the second too.
       const tracked = async () =>
@@ -198,7 +169,7 @@ for (const mode of modes) {
       (conn as unknown as ChildProcess).stdin!.write('after\n');
       await sleep(1000);
       assert.ok(!echoed.includes('after\n'), 'the connection of a deleted forwarding still carries data');
-      assert.equal(await answer(t.outsideNs, FIP, 2222), OUTSIDE_IP);
+      assert.equal(await tcpAnswer(t.outsideNs, FIP, 2222), OUTSIDE_IP);
     });
 
     it('an FTP conntrack helper is a ct helper object and a rule in the router table', async () => {
@@ -223,7 +194,7 @@ for (const mode of modes) {
       const r = await t.restartL3();
       t.figures.push(`L3 agent restart with forwardings and a helper: ${r.ms} ms, kernel ${JSON.stringify(r.kernel)}`);
       assert.equal(r.kernel.writes, 0, `the restart wrote to the kernel: ${JSON.stringify(r.detail)}`);
-      assert.equal(await answer(t.outsideNs, FIP, 9001), 'p8001');
+      assert.equal(await tcpAnswer(t.outsideNs, FIP, 9001), 'p8001');
       // Helpers removed: the object and the rule go.
       const hs = (await ok('GET', `/routers/${router.id}/conntrack_helpers`)).conntrack_helpers;
       for (const h of hs) await ok('DELETE', `/routers/${router.id}/conntrack_helpers/${h.id}`, undefined, 204);

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { haStateOf, isHaRouter, notifyScript, planHa, renderKeepalived, type HaSync } from '../../src/agents/l3/ha.js';
+import { haSilenceTable, haStateOf, isHaRouter, notifyScript, planHa, renderKeepalived, type HaSync } from '../../src/agents/l3/ha.js';
 import { planRouter, type SyncRouter } from '../../src/agents/l3/model.js';
 
 const R = '5b1b7c2e-0a34-4d7e-9a0e-3c7f2a1d9e01';
@@ -186,27 +186,31 @@ describe('L3 agent HA model', () => {
       vrrp: { authType: 'PASS', authPassword: '', advertInt: 2 },
     });
     const excluded = /virtual_ipaddress_excluded \{\n([^}]*)\}/.exec(conf)?.[1] ?? '';
-    assert.match(excluded, /fe80::f816:3eff:fe00:7\/64 dev qr-bbbbbbbb-77 scope link no_track\n/, 'IPv6: excluded addresses (VRRP over IPv4)');
-    assert.match(excluded, /2001:db8:1::1\/64 dev qr-bbbbbbbb-77 no_track\n/);
+    // Without nodad: the kernel announces them (unsolicited NA) as keepalived adds them.
+    assert.match(excluded, /fe80::f816:3eff:fe00:7\/64 dev qr-bbbbbbbb-77 scope link -nodad no_track\n/, 'IPv6: excluded addresses (VRRP over IPv4)');
+    assert.match(excluded, /2001:db8:1::1\/64 dev qr-bbbbbbbb-77 -nodad no_track\n/);
   });
 
-  it('the notify script: IPv6 forwarding on as MASTER; leaving it, radvd and forwarding stop before the bounce', () => {
-    const s = notifyScript('/d/state', { devices: ['qr-a', 'qg-b'], ipv6: true, radvdPidFile: '/ra/r.pid.radvd' });
-    assert.match(s, /\[ "\$3" = MASTER \] && sysctl -qw net\.ipv6\.conf\.all\.forwarding=1/);
+  it('the notify script: leaving MASTER, radvd stops before the bounce; IPv6 forwarding is left alone', () => {
+    const s = notifyScript('/d/state', { devices: ['qr-a', 'qg-b'], radvdPidFile: '/ra/r.pid.radvd' });
+    assert.doesNotMatch(s, /forwarding/, 'forwarding stays on whatever the state');
     const leave = s.split('\n').find((l) => l.includes('ip link set'))!;
-    const order = [
-      'ip -o addr show dev qr-a',
-      'kill "$(cat \'/ra/r.pid.radvd\')"',
-      'forwarding=0',
-      'ip link set dev qr-a down',
-      'ip link set dev qg-b up',
-    ].map((x) => leave.indexOf(x));
+    const order = ['ip -o addr show dev qr-a', 'kill "$(cat \'/ra/r.pid.radvd\')"', 'ip link set dev qr-a down', 'ip link set dev qg-b up'].map((x) =>
+      leave.indexOf(x),
+    );
     assert.ok(
       order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1]!)),
       leave,
     );
     const v4 = notifyScript('/d/state', { devices: ['qr-a'] });
-    assert.doesNotMatch(v4, /forwarding|kill/, 'an IPv4-only router leaves IPv6 alone');
+    assert.doesNotMatch(v4, /kill/, 'no radvd to stop');
+  });
+
+  it("the standby's silence: what leaves qr-/qg- from the unspecified address is dropped", () => {
+    const t = haSilenceTable();
+    assert.equal(t.family, 'ip6');
+    assert.deepEqual(t.chains[0]!.base, { type: 'filter', hook: 'output', priority: 0, policy: 'accept' });
+    assert.deepEqual(t.chains[0]!.rules, ['oifname "qr-*" ip6 saddr :: drop', 'oifname "qg-*" ip6 saddr :: drop']);
   });
 
   it("keepalived's states are Neutron's ha_state", () => {

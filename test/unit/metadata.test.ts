@@ -181,6 +181,27 @@ describe('metadata proxies', () => {
     assert.match(conf, /http-request del-header X-Neutron-Router-ID/);
     assert.match(conf, new RegExp(`http-request set-header X-Neutron-Network-ID ${NET}`));
     assert.match(conf, /pidfile \/s\/ns-metadata-proxy\/aaaaaaaa-1111-2222-3333-444444444444\.pid/);
+    assert.doesNotMatch(conf, /interface/);
+    // IPv6 metadata: fe80::a9fe:a9fe on the DHCP port's link, bound to that interface (a link-local address needs one).
+    const v6 = renderHttpProxyConfig({
+      id: NET,
+      stateDir: '/s',
+      listenHost: '169.254.169.254',
+      listenPort: 80,
+      socketPath: '/s/metadata_proxy',
+      interfaceBinds: [{ host: 'fe80::a9fe:a9fe', port: 80, iface: 'ns-aaaaaaaa-11' }],
+    });
+    assert.match(v6, /bind 169\.254\.169\.254:80\n {4}bind \[fe80::a9fe:a9fe\]:80 interface ns-aaaaaaaa-11\n/);
+    const bad = (iface: string) => () =>
+      renderHttpProxyConfig({
+        id: NET,
+        stateDir: '/s',
+        listenHost: '0.0.0.0',
+        listenPort: 80,
+        socketPath: '/s',
+        interfaceBinds: [{ host: 'fe80::1', port: 80, iface }],
+      });
+    assert.throws(bad('ns-x; rm'));
     assert.throws(() => renderHttpProxyConfig({ id: NET, stateDir: '/s', listenHost: '0.0.0.0', listenPort: 9697, socketPath: 'relative' }));
     assert.throws(() =>
       renderHttpProxyConfig({ id: NET, stateDir: '/s', listenHost: '0.0.0.0', listenPort: 9697, socketPath: '/s', setHeaders: { X: 'a b' } }),

@@ -564,7 +564,7 @@ export class DhcpAgent {
     this.networks.set(n.id, { action, portId: port.id, ports: n.ports.length, subnets: dhcpSubnets(n).length });
     this.infos.set(n.id, n);
     await this.reportReady(n);
-    const proxy = await syncMetadataProxy(this.o.metadata, n, ns);
+    const proxy = await syncMetadataProxy(this.o.metadata, n, ns, nsIf);
     if (proxy !== 'none') this.log.info({ networkId: n.id, action: proxy }, 'metadata proxy');
   }
 

@@ -1,6 +1,8 @@
 // Metadata for networks the DHCP agent serves (Neutron's enable_isolated_metadata and
 // force_metadata, with the dnsmasq driver's rules):
-//   - either option puts 169.254.169.254/32 on the namespace's ns- interface;
+//   - either option puts 169.254.169.254/32 on the namespace's ns- interface, and fe80::a9fe:a9fe/64
+//     (added without DAD: two DHCP agents of a network both hold it and both serve, as they both
+//     hold 169.254.169.254; Neutron waits for DAD instead), where the proxy listens too;
 //   - the proxy runs in qdhcp-<network> when force_metadata is set, or when enable_isolated_metadata
 //     is set and a DHCP subnet is isolated: no router interface holds its gateway address;
 //   - DHCP pushes a classless static route to 169.254.169.254/32 via the DHCP port's address on
@@ -9,7 +11,15 @@
 // Neutron pushes the gateway route even with both options off; here nothing about metadata
 // changes DHCP's answers unless one of them is on.
 import { ROUTER_INTERFACE_OWNERS } from '../../core/wire.js';
-import { METADATA_CIDR, startNetworkMetadataProxy, stopMetadataProxy, type MetadataProxyOptions } from '../metadata/proxy.js';
+import { IpBatch, runInNetns } from '../../dataplane/index.js';
+import {
+  METADATA_CIDR,
+  METADATA_V6_CIDR,
+  METADATA_V6_IP,
+  startNetworkMetadataProxy,
+  stopMetadataProxy,
+  type MetadataProxyOptions,
+} from '../metadata/proxy.js';
 import { dhcpSubnets, type NetworkInfo, type PortInfo } from './render.js';
 
 export interface DhcpMetadataOptions extends MetadataProxyOptions {
@@ -62,10 +72,26 @@ export function metadataRoutes(o: DhcpMetadataOptions | undefined, n: NetworkInf
   return out;
 }
 
-/** Starts, keeps or stops the network's proxy after its namespace and interface are in place. */
-export async function syncMetadataProxy(o: DhcpMetadataOptions | undefined, n: NetworkInfo, netns: string): Promise<string> {
+/**
+ * fe80::a9fe:a9fe/64 on the namespace's interface: the links' diff leaves link-local addresses
+ * alone (the kernel makes those), so this step reads and adds it. Returns the writes made.
+ */
+async function ensureMetadataV6Address(netns: string, dev: string): Promise<number> {
+  const r = await runInNetns(netns, { argv: ['ip', '-json', '-6', 'addr', 'show', 'dev', dev] });
+  const have = (JSON.parse(r.stdout || '[]') as Array<{ addr_info?: Array<{ local?: string }> }>).flatMap((l) => l.addr_info ?? []);
+  if (have.some((a) => a.local === METADATA_V6_IP)) return 0;
+  await new IpBatch().line('addr', 'add', METADATA_V6_CIDR, 'dev', dev, 'nodad').apply({ netns });
+  return 1;
+}
+
+/**
+ * Starts, keeps or stops the network's proxy after its namespace and interface (`dev`) are in
+ * place; with either option on, `dev` holds the IPv6 metadata address and the proxy listens there too.
+ */
+export async function syncMetadataProxy(o: DhcpMetadataOptions | undefined, n: NetworkInfo, netns: string, dev: string): Promise<string> {
   if (!o) return 'none';
-  if (shouldServeMetadata(o, n)) return startNetworkMetadataProxy(o, n.id, netns);
+  if (on(o)) await ensureMetadataV6Address(netns, dev);
+  if (shouldServeMetadata(o, n)) return startNetworkMetadataProxy(o, n.id, netns, dev);
   return (await stopMetadataProxy(o, n.id)) ? 'stopped' : 'none';
 }
 

@@ -58,6 +58,7 @@ import { RouterServices } from './services.js';
 import { NAT_TABLE, fipStatusChanges, planRouter, routerIdOfNamespace, routerNamespace, type RouterPlan, type SyncRouter } from './model.js';
 import { goneForwardings } from './port-forwarding.js';
 import { NdpProxies } from './ndp-proxy.js';
+import { prefetchRouterReads, type RouterReads } from './prefetch.js';
 
 export const L3_AGENT_BINARY = 'neutron-l3-agent';
 /** The work queue's key for the full sync (the other keys are router ids). */
@@ -127,6 +128,8 @@ export class L3Agent {
    */
   private listedNamespaces: Set<string> | null = null;
   private listedHostLinks: Map<string, Link> | null = null;
+  /** The full sync's reads of the router namespaces (prefetch.ts), each taken once by its pass. */
+  private prefetched = new Map<string, RouterReads>();
   /** Router namespaces this process has seen exist with ip_forward on (checked once). */
   private readonly forwarding = new Set<string>();
   private stopped = false;
@@ -147,7 +150,7 @@ export class L3Agent {
       ...(o.exec ? { exec: o.exec } : {}),
       logger: this.log,
       report: (states) => this.call('update_ha_routers_states', { host: o.host, states }),
-      // Neutron's state-change handling: radvd (and IPv6 forwarding, the notify script's) follow the state.
+      // Neutron's state-change handling: radvd follows the state.
       onStateChange: (routerId) => void this.schedule(routerId),
     });
     this.ndp = new NdpProxies(o.exec);
@@ -301,12 +304,16 @@ export class L3Agent {
     const [namespaces, hostLinks] = await Promise.all([listNetns(this.o.exec), listLinks(this.hostTarget)]);
     this.listedNamespaces = new Set(namespaces.map((n) => n.name));
     this.listedHostLinks = new Map(hostLinks.map((l) => [l.name, l]));
+    // One process reads every existing router namespace (instead of several per router).
+    const present = routers.map((r) => this.nsOf(r.id)).filter((ns) => this.listedNamespaces!.has(ns));
+    this.prefetched = await prefetchRouterReads(present, this.o.exec);
     const passes = routers.map((r) => this.schedule(r.id, r));
     for (const id of await this.existingRouters(namespaces)) if (!wanted.has(id)) passes.push(this.schedule(id, null));
     // The list is stale once these passes ran (a router may have been torn down since).
     void Promise.all(passes).finally(() => {
       this.listedNamespaces = null;
       this.listedHostLinks = null;
+      this.prefetched.clear();
     });
   }
 
@@ -372,11 +379,18 @@ export class L3Agent {
     // The namespace (and its ip_forward) is checked once per process; a failed pass forgets it.
     // A full sync lists the namespaces once for all its routers.
     let forwardingRead: Promise<string> | null = null;
+    const last = trusted ? this.routers.get(r.id) : undefined;
+    // The full sync's reads of this namespace, if it made them (once: a retry reads again).
+    const pre: RouterReads = (!last && this.prefetched.get(ns)) || {};
+    this.prefetched.delete(ns);
     if (!this.forwarding.has(ns)) {
       if (!this.listedNamespaces?.has(ns) && (await ensureNetns(ns, this.o.exec))) changes++;
       // Before the router's links come in: an HA namespace makes no IPv6 address of its own.
       if (ha) changes += await this.ha.prepareNamespace(ns);
-      forwardingRead = runInNetns(ns, { argv: ['sysctl', '-n', 'net.ipv4.ip_forward'] }, this.o.exec).then((v) => v.stdout.trim());
+      forwardingRead =
+        pre.ipForward !== undefined
+          ? Promise.resolve(pre.ipForward)
+          : runInNetns(ns, { argv: ['sysctl', '-n', 'net.ipv4.ip_forward'] }, this.o.exec).then((v) => v.stdout.trim());
       forwardingRead.catch(() => {}); // awaited below, with the other reads
     }
     // What the kernel holds: read (every read at once: the host's links of this router, looked up
@@ -384,7 +398,6 @@ export class L3Agent {
     // or, on a notification's pass after a pass of this process succeeded, what that pass left
     // (nothing else writes there; a write that fails on a wrong guess makes the retry read, and
     // the full syncs read).
-    const last = trusted ? this.routers.get(r.id) : undefined;
     const [hostActual, nsActual, routesActual, natActual] = last
       ? [
           sameJson(last.plan.hostLinks, plan.hostLinks)
@@ -397,7 +410,12 @@ export class L3Agent {
           last.plan.routes.map((x) => ({ ...x, dst: canonicalDst(x.dst), ...(x.via ? { via: canonicalIp(x.via) } : {}) })),
           expectedTable(last.plan.nat),
         ]
-      : await Promise.all([this.hostLinksNow(plan), listLinks(inNs), listStaticRoutes(inNs), readNftTable('ip', NAT_TABLE, inNs)]);
+      : await Promise.all([
+          this.hostLinksNow(plan),
+          pre.links ?? listLinks(inNs),
+          pre.routes ?? listStaticRoutes(inNs),
+          pre.nat !== undefined ? pre.nat : readNftTable('ip', NAT_TABLE, inNs),
+        ]);
     if (forwardingRead !== null) {
       if ((await forwardingRead) !== '1') {
         await runInNetns(ns, { argv: ['sysctl', '-qw', 'net.ipv4.ip_forward=1'], write: true }, this.o.exec);
@@ -424,7 +442,6 @@ export class L3Agent {
         vips: ha.vips,
         routes: ha.routes,
         devices: plan.routerLinks.map((l) => l.name).filter((n) => !n.startsWith('ha-')),
-        ipv6: ha.ipv6,
         radvdPidFile: radvdPaths(this.services.raDir, r.id).pid,
       });
     // Floating addresses that went: their NAT'd connections go too (Neutron deletes the conntrack
@@ -451,8 +468,8 @@ export class L3Agent {
     this.routers.set(r.id, state);
     // Last: the router routes and its statuses are reported even if haproxy or radvd cannot start
     // (the pass then fails and is retried, as every failed pass is).
-    changes += await this.services.apply(r, plan, !!last, ha ? { active: await this.ha.active(r.id), ipv6: ha.ipv6 } : null);
-    changes += await this.ndp.apply(r, ns, !!last);
+    changes += await this.services.apply(r, plan, !!last, ha ? { active: await this.ha.active(r.id) } : null);
+    changes += await this.ndp.apply(r, ns, !!last, pre.ndp);
     state.changes = changes;
     if (changes) this.log.info({ routerId: r.id, changes, nft: nft.kind, gone, came, ms: Date.now() - t0 }, 'router changed');
   }

@@ -16,14 +16,34 @@
 //     (addr_gen_mode 1) and accepts no router advertisements; each qr-/qg- link with IPv6 gets its
 //     EUI-64 link-local address (the same on every host: the port's MAC) as a keepalived address
 //     of scope link beside its global ones, so only the active router has any IPv6 address and a
-//     standby says nothing. IPv6 forwarding follows the state (the notify script: on as master,
-//     off otherwise), and so does radvd (the agent runs it on the active router only; the notify
-//     script stops it on leaving MASTER, before the links' bounce).
+//     standby says nothing. radvd follows the state (the agent runs it on the active router only;
+//     the notify script stops it on leaving MASTER, before the links' bounce);
+//   - the new master announces its IPv6 addresses (keepalived announces only IPv4 ones): they are
+//     added without IFA_F_NODAD (`-nodad`) in a namespace with accept_dad 0 and ndisc_notify 1,
+//     so the kernel sends an unsolicited NA (override, router) for each one as it is added; the
+//     bridges learn the new location of the router's MACs and the instances' caches are refreshed.
+//     IPv6 forwarding is on in the namespace whatever the state, so that these NAs, and the
+//     answers to the instances' probes in the moment after, say "router": one saying otherwise
+//     makes an instance drop its default route until the next advertisement (Neutron's agent,
+//     turning forwarding on after the transition, has that window). A standby then joins the
+//     all-routers group too: what its links would send from the unspecified address (MLD
+//     reports, after the bounce; a standby has no address to send from) is dropped by an ip6
+//     nftables table (HA_SILENCE_TABLE), so it still teaches no bridge where the router's MACs are.
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DesiredLink, Exec } from '../../dataplane/index.js';
-import { listLinks, processAlive, readPidFile, runInNetns, terminate } from '../../dataplane/index.js';
+import {
+  applyNftPlans,
+  listLinks,
+  planTable,
+  processAlive,
+  readNftTable,
+  readPidFile,
+  runInNetns,
+  terminate,
+  type NftTable,
+} from '../../dataplane/index.js';
 import { linkLocalAddress } from '../../ipam/index.js';
 import type { RpcLogger } from '../../rpc/index.js';
 import { bridgeOf, tapOf, type RouterPlan, type SyncPort, type SyncRouter } from './model.js';
@@ -125,7 +145,9 @@ export function renderKeepalived(c: KeepalivedConfig): string {
   // ignores a virtual address of the other family), as are all of Neutron's but its primary VIP.
   const v4 = c.vips.filter((v) => isV4(v.split('/')[0]!));
   const vips = v4.slice(0, MAX_VIPS).map((v) => `${v} no_track`);
-  const excluded = [...v4.slice(MAX_VIPS), ...c.vips.filter((v) => !isV4(v.split('/')[0]!))].map((v) => `${v} no_track`);
+  // IPv6 ones without nodad: the kernel announces them as it adds them (see the header).
+  const v6 = c.vips.filter((v) => !isV4(v.split('/')[0]!)).map((v) => `${v} -nodad`);
+  const excluded = [...v4.slice(MAX_VIPS), ...v6].map((v) => `${v} no_track`);
   const block = (name: string, lines: string[]) => (lines.length ? [`    ${name} {`, ...lines.map((l) => `        ${l}`), '    }'] : []);
   // A fractional interval needs VRRPv3 (centiseconds); v2, Neutron's, counts whole seconds.
   const v3 = !Number.isInteger(c.vrrp.advertInt);
@@ -173,18 +195,14 @@ export function renderKeepalived(c: KeepalivedConfig): string {
 export interface NotifyOptions {
   /** The router's qr-/qg- links (bounced on leaving MASTER). */
   devices: readonly string[];
-  /** The router has IPv6 addresses: IPv6 forwarding on as MASTER, off otherwise. */
-  ipv6?: boolean;
   /** radvd's pid file: radvd is stopped on leaving MASTER (the agent starts it on the new master). */
   radvdPidFile?: string;
 }
 
 /**
  * keepalived's notify script (called as: notify.sh INSTANCE VR_<id> MASTER|BACKUP|FAULT|STOP
- * <priority>): writes the state for the agent; as MASTER, turns IPv6 forwarding on (an IPv6
- * router); on leaving MASTER, once keepalived has taken the addresses, it stops radvd and IPv6
- * forwarding (their leaving of the all-routers group is an MLD report with the router's MAC) and
- * then takes the router's qr-/qg- links down and up again. The standby's links keep the router's MACs, and the bridge
+ * <priority>): writes the state for the agent; on leaving MASTER, once keepalived has taken the
+ * addresses, it stops radvd and then takes the router's qr-/qg- links down and up again. The standby's links keep the router's MACs, and the bridge
  * of its host would go on sending the router's traffic to them (it learnt them there) until the
  * new master's gratuitous ARPs reach it; the bounce drops the bridge's entries for that port
  * (a port that loses carrier is flushed), so the frames flood and find the new master at once.
@@ -197,14 +215,12 @@ export function notifyScript(stateFile: string, o: NotifyOptions): string {
   // keepalived may still be taking the addresses away when it calls the script (a link that
   // still has them answers and teaches its bridge again): wait for them to go (at most 2 s).
   const owned = devices.map((d) => `ip -o addr show dev ${d}`).join('; ');
-  const forwarding = (v: 0 | 1) => `sysctl -qw net.ipv6.conf.all.forwarding=${v}`;
   // radvd exiting sends a last advertisement (router lifetime 0) if it still can: only once the link-local address is gone.
   const radvd = o.radvdPidFile ? [`[ -f '${o.radvdPidFile}' ] && kill "$(cat '${o.radvdPidFile}')"`] : [];
-  const leave = [...radvd, ...(o.ipv6 ? [forwarding(0)] : []), ...bounce];
+  const leave = [...radvd, ...bounce];
   return [
     '#!/bin/sh',
     `printf '%s' "$3" > '${stateFile}.tmp' && mv '${stateFile}.tmp' '${stateFile}'`,
-    ...(o.ipv6 ? [`[ "$3" = MASTER ] && ${forwarding(1)}`] : []),
     ...(leave.length
       ? [
           'case "$3" in BACKUP|FAULT|STOP)',
@@ -249,17 +265,40 @@ interface HaRouterState {
 /**
  * An HA router namespace's IPv6 settings, set before its links come in (a link moved into the
  * namespace takes its `default` values): no link-local address of its own, no router
- * advertisements accepted (a standby would make the active one's SLAAC addresses), IPv6 on.
+ * advertisements accepted (a standby would make the active one's SLAAC addresses), forwarding on
+ * whatever the state, no DAD and an unsolicited NA for each address added (the header says why),
+ * IPv6 on.
  */
 const HA_SYSCTLS: ReadonlyArray<[string, string]> = [
   ['net.ipv6.conf.all.addr_gen_mode', '1'],
   ['net.ipv6.conf.default.addr_gen_mode', '1'],
   ['net.ipv6.conf.all.accept_ra', '0'],
   ['net.ipv6.conf.default.accept_ra', '0'],
+  ['net.ipv6.conf.all.accept_dad', '0'],
+  ['net.ipv6.conf.default.accept_dad', '0'],
+  ['net.ipv6.conf.all.ndisc_notify', '1'],
+  ['net.ipv6.conf.all.forwarding', '1'],
   // After addr_gen_mode: links that had IPv6 off (an older agent's namespace) come back without addresses.
   ['net.ipv6.conf.all.disable_ipv6', '0'],
   ['net.ipv6.conf.default.disable_ipv6', '0'],
 ];
+
+/** The ip6 table of an HA router's namespace that keeps a standby's links silent. */
+export const HA_SILENCE_TABLE = 'neutrino_ha';
+
+/**
+ * What leaves the router's qr-/qg- links from the unspecified address is dropped: MLD reports a
+ * link without an address sends with the router's MAC (a standby after its bounce), which would
+ * teach its bridge that the router is there. The active router sends from its link-local address.
+ */
+export function haSilenceTable(): NftTable {
+  const rules = ['qr-*', 'qg-*'].map((dev) => `oifname "${dev}" ip6 saddr :: drop`);
+  return {
+    family: 'ip6',
+    name: HA_SILENCE_TABLE,
+    chains: [{ name: 'output', base: { type: 'filter', hook: 'output', priority: 0, policy: 'accept' }, rules }],
+  };
+}
 
 /** keepalived per HA router: its files, its process, its state reports. */
 export class HaRouters {
@@ -300,8 +339,8 @@ export class HaRouters {
     const dir = this.dir(routerId);
     await mkdir(dir, { recursive: true });
     const script = join(dir, 'notify.sh');
-    const { devices, ipv6, radvdPidFile, ...kc } = c;
-    const text = notifyScript(join(dir, 'state'), { devices, ...(ipv6 ? { ipv6 } : {}), ...(radvdPidFile ? { radvdPidFile } : {}) });
+    const { devices, radvdPidFile, ...kc } = c;
+    const text = notifyScript(join(dir, 'state'), { devices, ...(radvdPidFile ? { radvdPidFile } : {}) });
     if (!existsSync(script) || (await readFile(script, 'utf8')) !== text) {
       await writeFile(script, text);
       await chmod(script, 0o755);
@@ -338,13 +377,18 @@ export class HaRouters {
    * advertisements either. Returns the writes.
    */
   async prepareNamespace(ns: string): Promise<number> {
+    const target = { netns: ns, ...(this.o.exec ? { exec: this.o.exec } : {}) };
+    // The silence first: forwarding on makes the links join the all-routers group.
+    const nft = planTable(haSilenceTable(), await readNftTable('ip6', HA_SILENCE_TABLE, target));
+    await applyNftPlans([nft], target);
+    const writes = nft.kind !== 'none' ? 1 : 0;
     const now = (await runInNetns(ns, { argv: ['sysctl', '-n', ...HA_SYSCTLS.map(([k]) => k)] }, this.o.exec)).stdout.trim().split('\n');
     const off = HA_SYSCTLS.filter(([, v], i) => now[i]?.trim() !== v);
-    if (!off.length) return 0;
-    const links = (await listLinks({ netns: ns, ...(this.o.exec ? { exec: this.o.exec } : {}) })).filter((l) => l.name !== 'lo');
-    const perLink = links.map((l) => `net.ipv6.conf.${l.name}.accept_ra=0`);
+    if (!off.length) return writes;
+    const links = (await listLinks(target)).filter((l) => l.name !== 'lo');
+    const perLink = links.flatMap((l) => [`net.ipv6.conf.${l.name}.accept_ra=0`, `net.ipv6.conf.${l.name}.accept_dad=0`]);
     await runInNetns(ns, { argv: ['sysctl', '-qw', ...off.map(([k, v]) => `${k}=${v}`), ...perLink], write: true }, this.o.exec);
-    return 1;
+    return writes + 1;
   }
 
   /** Whether keepalived says the router is active here (its notify script's last word). */

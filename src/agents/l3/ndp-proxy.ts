@@ -5,7 +5,16 @@
 // forwarded only to proxied addresses (Neutron's NDP proxy chain: accept those, drop the rest;
 // here an `ip6` nftables table of its own). Without enable_ndp_proxy none of it exists.
 // Reads first, writes the difference: a pass over an unchanged kernel writes nothing.
-import { applyNftPlans, deleteNftTable, planTable, readNftTable, runInNetns, type Exec, type NftTable } from '../../dataplane/index.js';
+import {
+  applyNftPlans,
+  deleteNftTable,
+  planTable,
+  readNftTable,
+  runInNetns,
+  type ActualTable,
+  type Exec,
+  type NftTable,
+} from '../../dataplane/index.js';
 import { gatewayDevOf, type SyncPort, type SyncRouter } from './model.js';
 
 export const NDP_TABLE = 'neutrino_ndp';
@@ -73,15 +82,18 @@ export class NdpProxies {
 
   constructor(private readonly exec?: Exec) {}
 
-  /** Brings the router's namespace to its NDP proxy state; returns the writes made. */
-  async apply(r: SyncRouter, ns: string, trusted: boolean): Promise<number> {
+  /**
+   * Brings the router's namespace to its NDP proxy state; returns the writes made. `table`: the
+   * NDP table as a full sync already read it (null: none), undefined: read it here.
+   */
+  async apply(r: SyncRouter, ns: string, trusted: boolean, table?: ActualTable | null): Promise<number> {
     const plan = planNdp(r as SyncRouter & NdpSync);
     const last = this.applied.get(r.id);
     if (trusted && last !== undefined && JSON.stringify(last) === JSON.stringify(plan)) return 0;
     let changes = 0;
     const target = { netns: ns, ...(this.exec ? { exec: this.exec } : {}) };
     if (!plan) {
-      if (await deleteNftTable('ip6', NDP_TABLE, target)) changes++;
+      if (table !== null && (await deleteNftTable('ip6', NDP_TABLE, target))) changes++;
       // Proxy entries this agent made live on the gateway device of the last plan.
       if (last) for (const ip of await proxiesOn(ns, last.gwDev, this.exec)) changes += await this.neigh(ns, 'del', ip, last.gwDev);
       this.applied.set(r.id, null);
@@ -97,7 +109,7 @@ export class NdpProxies {
     const want = new Set(plan.proxies);
     for (const ip of want) if (!have.has(ip)) changes += await this.neigh(ns, 'add', ip, plan.gwDev);
     for (const ip of have) if (!want.has(ip)) changes += await this.neigh(ns, 'del', ip, plan.gwDev);
-    const nft = planTable(plan.table, await readNftTable('ip6', NDP_TABLE, target));
+    const nft = planTable(plan.table, table !== undefined ? table : await readNftTable('ip6', NDP_TABLE, target));
     await applyNftPlans([nft], target);
     if (nft.kind !== 'none') changes++;
     this.applied.set(r.id, plan);

@@ -7,8 +7,8 @@
 //   - router advertisements: radvd with ra.ts's configuration, its files under
 //     state_path/ra (Neutron's ra_confs), reloaded only when the text changes; IPv6 forwarding
 //     on in the namespace when the router has IPv6 addresses (the kernel then acts as a router:
-//     answers as one and forwards). An HA router runs radvd only where it is active, and its
-//     IPv6 forwarding is keepalived's notify script's (ha.ts).
+//     answers as one and forwards). An HA router runs radvd only where it is active, and has
+//     IPv6 forwarding on whatever its state (ha.ts says why).
 // Every step reads first; a pass over what is already there writes nothing, so an agent restart
 // adopts the running haproxy and radvd. A notification's pass after one of this process that
 // succeeded skips the checks (as the agent trusts its last pass); full syncs look again.
@@ -54,20 +54,19 @@ export class RouterServices {
   /**
    * After the router's links and table are in place: IPv6 forwarding, radvd, the metadata proxy.
    * `trusted`: the kernel is as this process's last pass left it; `ha`: an HA router, active
-   * here or not, with IPv6 addresses (keepalived's) or not. Returns the writes made.
+   * here or not. Returns the writes made.
    */
-  async apply(r: SyncRouter, plan: RouterPlan, trusted: boolean, ha: { active: boolean; ipv6: boolean } | null = null): Promise<number> {
+  async apply(r: SyncRouter, plan: RouterPlan, trusted: boolean, ha: { active: boolean } | null = null): Promise<number> {
     const ns = plan.namespace;
     const radvd = ha && !ha.active ? null : radvdConfig(r, this.o.ra ?? DEFAULT_RA_OPTIONS);
     const last = trusted ? this.checked.get(r.id) : undefined;
     // IPv6 forwarding: on in a router with IPv6 addresses (left on if they go); in an HA router,
-    // on only where it is active (keepalived's notify script switches it at once on a
-    // transition; this pass, which follows every transition, makes sure of it).
+    // always on (its namespace is made so; this makes sure of it).
     let forwarding: boolean | null;
-    if (ha) forwarding = ha.active && ha.ipv6;
+    if (ha) forwarding = true;
     else forwarding = plan.routerLinks.some((l) => (l.addresses ?? []).some((a) => a.includes(':'))) || (last?.ipv6Forwarding ?? null);
     let changes = 0;
-    if (forwarding !== null && last?.ipv6Forwarding !== forwarding && (forwarding || ha)) changes += await this.ensureIpv6Forwarding(ns, forwarding);
+    if (forwarding && last?.ipv6Forwarding !== true) changes += await this.ensureIpv6Forwarding(ns);
     if (!last || last.radvd !== radvd) {
       if (radvd === null) {
         if (await stopRadvd(this.raDir, r.id)) changes++;
@@ -99,9 +98,9 @@ export class RouterServices {
     this.checked.delete(routerId);
   }
 
-  private async ensureIpv6Forwarding(ns: string, on: boolean): Promise<number> {
+  private async ensureIpv6Forwarding(ns: string): Promise<number> {
     const key = 'net.ipv6.conf.all.forwarding';
-    const want = on ? '1' : '0';
+    const want = '1';
     const now = await runInNetns(ns, { argv: ['sysctl', '-n', key] }, this.o.exec);
     if (now.stdout.trim() === want) return 0;
     await runInNetns(ns, { argv: ['sysctl', '-qw', `${key}=${want}`], write: true }, this.o.exec);

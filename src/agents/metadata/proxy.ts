@@ -1,8 +1,10 @@
 // The per-namespace metadata proxies (Neutron's MetadataDriver): haproxy in a namespace that
 // instances reach at 169.254.169.254, forwarding to the metadata agent's socket with the id of
 // the network or router it serves. The DHCP agent runs one per network in qdhcp-<network>
-// (listening on 169.254.169.254:80, the address on its ns- interface); the L3 agent runs one per
-// router in qrouter-<router> through the API below.
+// (listening on 169.254.169.254:80, the address on its ns- interface, and on fe80::a9fe:a9fe:80
+// bound to that interface, as Neutron's DHCP agent does for IPv6 instances: the metadata agent
+// finds such a client by the MAC in its link-local address); the L3 agent runs one per router in
+// qrouter-<router> through the API below.
 //
 // For the L3 agent, per router (o = metadataProxyOptions(cfg)):
 //   await startRouterMetadataProxy(o, routerId, `qrouter-${routerId}`);   // after the namespace exists
@@ -18,6 +20,9 @@ import { ensureHttpProxy, stopHttpProxy, type HttpProxyAction } from '../../data
 
 export const METADATA_IP = '169.254.169.254';
 export const METADATA_CIDR = `${METADATA_IP}/32`;
+/** The IPv6 metadata address (neutron-lib's METADATA_V6_IP, and its /64). */
+export const METADATA_V6_IP = 'fe80::a9fe:a9fe';
+export const METADATA_V6_CIDR = `${METADATA_V6_IP}/64`;
 /** Where a DHCP namespace's proxy listens (on the metadata address itself). */
 export const METADATA_PORT = 80;
 /** Where a router namespace's proxy listens; the redirect target (Neutron's [DEFAULT] metadata_port). */
@@ -44,14 +49,18 @@ export function metadataProxyOptions(cfg: Config): MetadataProxyOptions {
 
 const dirOf = (o: MetadataProxyOptions) => join(o.statePath, PROXY_DIR);
 
-/** The proxy of an isolated network, in its qdhcp- namespace (169.254.169.254 must be on an interface there). */
-export function startNetworkMetadataProxy(o: MetadataProxyOptions, networkId: string, netns: string): Promise<HttpProxyAction> {
+/**
+ * The proxy of an isolated network, in its qdhcp- namespace (169.254.169.254 must be on an
+ * interface there; with `v6Interface`, fe80::a9fe:a9fe on that one, where it listens too).
+ */
+export function startNetworkMetadataProxy(o: MetadataProxyOptions, networkId: string, netns: string, v6Interface?: string): Promise<HttpProxyAction> {
   return ensureHttpProxy({
     id: networkId,
     stateDir: dirOf(o),
     netns,
     listenHost: METADATA_IP,
     listenPort: METADATA_PORT,
+    ...(v6Interface ? { interfaceBinds: [{ host: METADATA_V6_IP, port: METADATA_PORT, iface: v6Interface }] } : {}),
     socketPath: o.socketPath,
     setHeaders: { 'X-Neutron-Network-ID': networkId },
     deleteHeaders: ['X-Neutron-Router-ID'],
