@@ -72,7 +72,7 @@ describe('L3 agent model: several external gateways', () => {
     ]);
     const single = planRouter(router({ enable_default_route_ecmp: true, _extra_gw_ports: [] }));
     assert.deepEqual(single.routes, [{ dst: 'default', via: '203.0.113.1', dev: qg1 }]);
-    // keepalived (HA) keeps the first hop.
+    // keepalived (HA) holds the same multipath route, as a nexthop list.
     const ha = planHa(
       {
         ...router({ enable_default_route_ecmp: true }),
@@ -82,7 +82,7 @@ describe('L3 agent model: several external gateways', () => {
       },
       p,
     );
-    assert.deepEqual(ha.routes, [`0.0.0.0/0 via 203.0.113.1 dev ${qg1}`]);
+    assert.deepEqual(ha.routes, [`0.0.0.0/0 nexthop via 203.0.113.1 dev ${qg1} nexthop via 198.51.100.1 dev ${qg2}`]);
   });
 
   it('multipath routes: parsed from ip -json, diffed by their next hops, written with proto before the hops', () => {
