@@ -280,7 +280,15 @@ class Deployment {
     }
   }
 
-  async stop(): Promise<void> {
+  private stopping: Promise<void> | null = null;
+
+  /** Stops and removes everything the shape made; once (a signal and the run's own end may both ask). */
+  stop(): Promise<void> {
+    this.stopping ??= this.teardown();
+    return this.stopping;
+  }
+
+  private async teardown(): Promise<void> {
     for (const p of this.procs) p.kill('SIGTERM');
     this.server?.kill('SIGTERM');
     await Promise.all([...this.procs, this.server].map((p) => p && p.exitCode === null && new Promise((r) => p.once('exit', r))));
