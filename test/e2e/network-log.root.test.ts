@@ -20,63 +20,37 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IpBatch, readNftTable, runInNetns } from '../../src/dataplane/index.js';
-import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
-import { LinuxBridgeAgent } from '../../src/agents/linuxbridge/agent.js';
+import { readNftTable, runInNetns } from '../../src/dataplane/index.js';
 import { FW_TABLE } from '../../src/agents/linuxbridge/firewall.js';
-import { plug } from '../../src/cli/vif-plug.js';
-import { BACKENDS } from '../helpers/backends.js';
-import { ADMIN, startServer, type TestServer } from '../helpers/server.js';
-import { Namespaces, rootGate, suffix } from '../dataplane/root-helpers.js';
+import { rootGate } from '../dataplane/root-helpers.js';
+import { ADMIN } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
+import { SingleHostL2 } from './single-host-l2.js';
 
 const gate = rootGate('network log end-to-end', ['ip', 'bridge', 'nft', 'nsenter', 'busybox', 'dmesg', 'bash']);
 const ALL_NETNS = '/proc/sys/net/netfilter/nf_log_all_netns';
 
 describe('network log end-to-end (root): ACCEPT and DROP lines from real packets', { skip: gate.skip }, () => {
-  const s = suffix();
-  const HOST_NS = `nt${s}lh`;
-  const HOST = `log-e2e-${s}`;
-  const UNDER = '172.31.248.1';
-  const VM = [1, 2].map((i) => `nt${s}lv${i}`);
-  const nss = new Namespaces();
   const dir = mkdtempSync(join(tmpdir(), 'neutrino-netlog-'));
   const file = join(dir, 'network-log.log');
+  const h = new SingleHostL2({
+    tag: 'l',
+    underlay: '172.31.248.1',
+    vms: 2,
+    server: { DEFAULT: { service_plugins: 'router,log' } },
+    agent: { networkLog: { rate: 100, burst: 25, outputFile: file } },
+  });
+  const { s } = h;
+  const HOST_NS = h.hostNs;
+  const VM = h.vms;
   let oldAllNetns: string | null = null;
-  let serverBus: RpcBus;
-  let agentBus: RpcBus;
-  let agent: LinuxBridgeAgent | undefined;
-  let srv: TestServer;
-
-  const api = async (method: string, path: string, body?: unknown, expect = 200) => {
-    const r = await srv.req(method, path, body, ADMIN);
-    assert.equal(r.status, expect, `${method} ${path}: ${JSON.stringify(r.body)}`);
-    return r.body;
-  };
-  const ping = async (vm: number, ip: string, count = 2) =>
-    (
-      await runInNetns(VM[vm]!, {
-        argv: ['busybox', 'ping', '-c', String(count), '-i', '0.2', '-W', '1', '-w', String(count + 1), ip],
-        okCodes: [0, 1],
-        timeoutMs: 20_000,
-      })
-    ).code === 0;
+  const api = (method: string, path: string, body?: unknown, expect = 200) => h.api(method, path, body, expect);
+  const ping = (vm: number, ip: string, count = 2) => h.ping(vm, ip, count);
   /** A TCP connection attempt (refused or dropped: it only has to leave). */
   const connect = (vm: number, ip: string, port: number) =>
     runInNetns(VM[vm]!, { argv: ['busybox', 'nc', '-w', '1', ip, String(port)], okCodes: [0, 1, 124], timeoutMs: 10_000 });
   const lines = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
-  /** Until the agent has handled what the server sent: a pass with no new firewall transaction. */
-  const quiet = async () => {
-    await srv.server.settled();
-    for (let last = -1; ; ) {
-      await new Promise((r) => setTimeout(r, 100));
-      agent!.schedule('quick');
-      await agent!.idle();
-      const now = agent!.firewall!.counts.transactions;
-      if (now === last) return;
-      last = now;
-    }
-  };
+  const quiet = () => h.quiet();
   const logRules = async () => {
     const inet = await readNftTable('inet', FW_TABLE, { netns: HOST_NS });
     return [...(inet?.chains.keys() ?? [])].filter((c) => c.startsWith('log-accept-'));
@@ -86,45 +60,11 @@ describe('network log end-to-end (root): ACCEPT and DROP lines from real packets
     gate.check();
     oldAllNetns = readFileSync(ALL_NETNS, 'utf8').trim();
     writeFileSync(ALL_NETNS, '1');
-    const broker = new MemoryBroker();
-    serverBus = new MemoryBus({ broker, logger: silentLogger });
-    agentBus = new MemoryBus({ broker, logger: silentLogger });
-    for (const n of [HOST_NS, ...VM]) await nss.add(n);
-    await runInNetns(HOST_NS, { argv: ['ip', 'link', 'add', 'ul0', 'type', 'veth', 'peer', 'name', 'ul0p'] });
-    await new IpBatch().addAddr('ul0', `${UNDER}/24`).setUp('ul0', true).apply({ netns: HOST_NS });
-    srv = await startServer(
-      BACKENDS.find((b) => b.name === 'sqlite')!,
-      { DEFAULT: { service_plugins: 'router,log' }, ml2: { mechanism_drivers: 'linuxbridge,l2population' } },
-      { bus: serverBus },
-    );
-    agent = new LinuxBridgeAgent({
-      bus: agentBus,
-      host: HOST,
-      netns: HOST_NS,
-      localIp: UNDER,
-      enableVxlan: true,
-      l2Population: true,
-      arpResponder: false,
-      interfaceMappings: {},
-      bridgeMappings: {},
-      reportInterval: 1,
-      pollingInterval: 2,
-      firewall: 'nftables',
-      networkLog: { rate: 100, burst: 25, outputFile: file },
-      logger: silentLogger,
-    });
-    await agent.start();
-    await waitFor('agent alive', async () =>
-      (await api('GET', '/v2.0/agents?agent_type=Linux+bridge+agent')).agents.some((a: any) => a.host === HOST && a.alive),
-    );
+    await h.start();
   });
 
   after(async () => {
-    await agent?.stop().catch(() => {});
-    await nss.deleteAll();
-    await srv?.stop();
-    await agentBus?.close();
-    await serverBus?.close();
+    await h.stop();
     if (oldAllNetns !== null) writeFileSync(ALL_NETNS, oldAllNetns);
     rmSync(dir, { recursive: true, force: true });
   });
@@ -140,30 +80,7 @@ describe('network log end-to-end (root): ACCEPT and DROP lines from real packets
       { security_group_rule: { security_group_id: server.id, direction: 'ingress', protocol: 'icmp' } },
       201,
     );
-    const ports: any[] = [];
-    for (const [i, g] of [server, client].entries()) {
-      const p = (
-        await api(
-          'POST',
-          '/v2.0/ports',
-          { port: { network_id: netId, name: `vm${i + 1}`, device_owner: 'compute:nova', security_groups: [g.id] } },
-          201,
-        )
-      ).port;
-      ports.push(p);
-      await plug({
-        action: 'plug',
-        portId: p.id,
-        netns: VM[i],
-        host: HOST,
-        hostNetns: HOST_NS,
-        ifname: 'eth0',
-        static: true,
-        unbind: false,
-        endpoint: srv.url,
-      } as Parameters<typeof plug>[0]);
-    }
-    for (const p of ports) await waitFor(`${p.name} ACTIVE`, async () => (await api('GET', `/v2.0/ports/${p.id}`)).port.status === 'ACTIVE');
+    const ports = await h.plugVms(netId, [server, client]);
     const [ip1, ip2] = ports.map((p) => p.fixed_ips[0].ip_address as string);
     const logA = (await api('POST', '/v2.0/log/logs', { log: { name: 'server-log', resource_type: 'security_group', resource_id: server.id } }, 201))
       .log;
