@@ -3,6 +3,7 @@
 // peer address they see, TCP and ping probes that say whether (and what) something answered.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { runInNetns } from '../../src/dataplane/index.js';
+import { waitThroughErrors } from '../helpers/wait.js';
 
 /** The port `whoAmIServer` listens on unless told otherwise, and `seenAs` asks. */
 export const WHO_PORT = 7000;
@@ -119,4 +120,26 @@ export class Pinger {
       // gone
     }
   }
+}
+
+/**
+ * The router's `n` ports once all are ACTIVE (bound and reported up by the L2 agent), through an
+ * API client of the test's (`api(method, path)` answering `{ body }`).
+ */
+export function routerPortsActive(
+  api: (method: string, path: string) => Promise<{ body: any }>,
+  routerId: string,
+  n: number,
+  timeoutMs = 30_000,
+  intervalMs = 100,
+): Promise<any[]> {
+  return waitThroughErrors(
+    'router ports ACTIVE',
+    async () => {
+      const ps = (await api('GET', `/ports?device_id=${routerId}`)).body.ports as any[];
+      return ps.length === n && ps.every((p) => p.status === 'ACTIVE') ? ps : null;
+    },
+    timeoutMs,
+    intervalMs,
+  );
 }

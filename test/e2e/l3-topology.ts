@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { IpBatch } from '../../src/dataplane/index.js';
 import type { TwoHosts } from './two-hosts.js';
-import { waitThroughErrors } from '../helpers/wait.js';
+import { routerPortsActive } from './l3-probes.js';
 
 export const OUTSIDE_IP = '203.0.113.1';
 export const EXTERNAL_CIDR = '203.0.113.0/24';
@@ -79,15 +79,7 @@ export class L3Topology {
 
   /** Waits for the router's `n` ports to be ACTIVE (the L2 agent wired them); returns them. */
   routerPortsActive(routerId: string, n: number): Promise<any[]> {
-    return waitThroughErrors(
-      'router ports ACTIVE',
-      async () => {
-        const ps = (await this.t.api('GET', `/ports?device_id=${routerId}`)).body.ports as any[];
-        return ps.length === n && ps.every((p) => p.status === 'ACTIVE') ? ps : null;
-      },
-      30_000,
-      100,
-    );
+    return routerPortsActive((m, path) => this.t.api(m, path), routerId, n);
   }
 
   /** A floating IP with this address on the external network (associated with `portId` if given). */

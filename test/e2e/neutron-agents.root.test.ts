@@ -26,7 +26,7 @@ import { skipUnlessRabbit } from '../rpc/rabbit.js';
 import type { ChildProcess } from 'node:child_process';
 import { waitThroughErrors } from '../helpers/wait.js';
 import { NeutronAgentHosts } from './mixed/neutron-agents-hosts.js';
-import { curlIn, killGroup, seenAs, WHO_PORT, whoAmIServer } from './l3-probes.js';
+import { curlIn, killGroup, seenAs, WHO_PORT, whoAmIServer, routerPortsActive } from './l3-probes.js';
 import { EXTERNAL_CIDR, OUTSIDE_IP } from './l3-topology.js';
 
 const gate = rootGate("Neutron's agents against neutrino", [
@@ -267,15 +267,7 @@ describe("e2e (root): Debian's neutron-linuxbridge-agent, -dhcp-agent, -l3-agent
       const itf = await t.api('PUT', `/routers/${router.id}/add_router_interface`, { subnet_id: net.subnets[0] ?? ports[0].fixed_ips[0].subnet_id });
       assert.equal(itf.status, 200, JSON.stringify(itf.body));
       const rps = await timed('router created → gateway and interface ports ACTIVE', () =>
-        waitThroughErrors(
-          'router ports ACTIVE',
-          async () => {
-            const ps = (await t.api('GET', `/ports?device_id=${router.id}`)).body.ports;
-            return ps.length === 2 && ps.every((p: any) => p.status === 'ACTIVE') ? ps : null;
-          },
-          120_000,
-          500,
-        ),
+        routerPortsActive((m, path) => t.api(m, path), router.id, 2, 120_000, 500),
       ).catch(fail);
       for (const p of rps) assert.equal(p['binding:host_id'], t.host[0], `${p.device_owner} bound to host A`);
       const hosting = (await t.api('GET', `/routers/${router.id}/l3-agents`)).body.agents;

@@ -25,7 +25,7 @@ import { skipUnlessRabbit } from '../rpc/rabbit.js';
 import { HAVE_NEUTRON } from '../helpers/neutron-server.js';
 import { waitThroughErrors } from '../helpers/wait.js';
 import { NeutronServerHosts, PROJECT } from './mixed/neutron-server-hosts.js';
-import { curlIn, killGroup, seenAs, WHO_PORT, whoAmIServer } from './l3-probes.js';
+import { curlIn, killGroup, seenAs, WHO_PORT, whoAmIServer, routerPortsActive } from './l3-probes.js';
 import { EXTERNAL_CIDR, OUTSIDE_IP } from './l3-topology.js';
 
 const gate = rootGate('neutrino agents with neutron-server', [
@@ -262,15 +262,7 @@ describe("e2e (root): neutrino's agents driven by Neutron's neutron-server", { s
       hosting.map((a: any) => a.host),
       [t.host[0]],
     );
-    const ports = await waitThroughErrors(
-      'router ports ACTIVE in neutron-server',
-      async () => {
-        const ps = (await t.api('GET', `/ports?device_id=${router.id}`)).body.ports;
-        return ps.length === 2 && ps.every((p: any) => p.status === 'ACTIVE') ? ps : null;
-      },
-      60_000,
-      200,
-    ).catch(fail);
+    const ports = await routerPortsActive((m, path) => t.api(m, path), router.id, 2, 60_000, 200).catch(fail);
     figures.push(`router created → gateway and interface ACTIVE in neutron-server within ${Date.now() - t0} ms`);
     for (const p of ports) assert.equal(p['binding:host_id'], t.host[0], `${p.device_owner} bound to host A`);
     router = (await t.api('GET', `/routers/${router.id}`)).body.router;
