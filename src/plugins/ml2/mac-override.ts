@@ -18,23 +18,19 @@ export interface MacSettings {
   retries: number;
 }
 
-async function inUse(tx: Tx, networkId: string, mac: string, portId: string): Promise<boolean> {
-  const r = await tx
-    .selectFrom('ports')
-    .select('id')
-    .where('network_id', '=', networkId)
-    .where('mac_address', '=', mac)
-    .where('id', '!=', portId)
-    .executeTakeFirst();
-  return r !== undefined;
+/** Whether a port of the network other than `exceptPortId` has this MAC. */
+export async function macInUse(tx: Tx, networkId: string, mac: string, exceptPortId?: string): Promise<boolean> {
+  let q = tx.selectFrom('ports').select('id').where('network_id', '=', networkId).where('mac_address', '=', mac);
+  if (exceptPortId !== undefined) q = q.where('id', '!=', exceptPortId);
+  return (await q.executeTakeFirst()) !== undefined;
 }
 
-/** A MAC no other port of the network has. */
-export async function freshMac(tx: Tx, networkId: string, portId: string, o: MacSettings): Promise<string> {
+/** A random MAC under base_mac that no port of the network other than `exceptPortId` has. */
+export async function freshMac(tx: Tx, networkId: string, o: MacSettings, exceptPortId?: string): Promise<string> {
   const base = parseBaseMac(o.baseMac);
   for (let i = 0; i < o.retries; i++) {
     const mac = randomMac(base);
-    if (!(await inUse(tx, networkId, mac, portId))) return mac;
+    if (!(await macInUse(tx, networkId, mac, exceptPortId))) return mac;
   }
   throw macAddressGenerationFailure(networkId);
 }
@@ -56,8 +52,8 @@ export async function macOnBindingCommit(
   } catch {
     wanted = undefined;
   }
-  if (wanted === undefined || wanted === null || wanted === '') return freshMac(tx, port.network_id, port.id, o);
+  if (wanted === undefined || wanted === null || wanted === '') return freshMac(tx, port.network_id, o, port.id);
   const mac = macAddress(wanted, 'binding:profile') as string;
-  if (await inUse(tx, port.network_id, mac, port.id)) throw macAddressInUse(port.network_id, mac);
+  if (await macInUse(tx, port.network_id, mac, port.id)) throw macAddressInUse(port.network_id, mac);
   return mac;
 }

@@ -21,7 +21,6 @@ import type { Ml2Context } from './context.js';
 import { checkNetworkVisible, networkOwner, networkSharedWith } from './network-access.js';
 import {
   addressPairAndPortSecurityRequired,
-  macAddressGenerationFailure,
   macAddressInUse,
   networkNotFound,
   portBound,
@@ -31,8 +30,8 @@ import {
 import { SubnetHandler, type SubnetInfo } from './subnets.js';
 import { PortIpAllocator, type FixedIp } from './ip-allocator.js';
 import { validateAddressPairs, validateDhcpOpts, type AddressPair, type DhcpOpt } from './port-extras.js';
-import { freshMac, VNIC_DIRECT_PHYSICAL } from './mac-override.js';
-import { canonicalIp, eui64Address, isAutoAddressSubnet, randomMac, parseBaseMac } from '../../ipam/index.js';
+import { freshMac, macInUse, VNIC_DIRECT_PHYSICAL, type MacSettings } from './mac-override.js';
+import { canonicalIp, eui64Address, isAutoAddressSubnet } from '../../ipam/index.js';
 import { VIF_TYPE_BINDING_FAILED, VIF_TYPE_UNBOUND } from '../../core/wire.js';
 import { Events } from '../../core/callbacks.js';
 import { candidateSubnets, hostSegments, isRouted, subnetsForFixedIps, subnetsForHost, type IpAllocation } from './routed-subnets.js';
@@ -386,24 +385,18 @@ export class PortHandler extends TableResource<'ports'> {
     return net;
   }
 
-  private async macInUse(tx: Tx, networkId: string, mac: string): Promise<boolean> {
-    const r = await tx.selectFrom('ports').select('id').where('network_id', '=', networkId).where('mac_address', '=', mac).executeTakeFirst();
-    return r !== undefined;
-  }
-
   private async chooseMac(tx: Tx, networkId: string, requested: unknown): Promise<string> {
     // mac_address null (port-mac-address-regenerate) asks for a fresh one, like an absent one.
     if (requested !== NOT_SPECIFIED && requested !== undefined && requested !== GENERATE_MAC) {
       const mac = requested as string;
-      if (await this.macInUse(tx, networkId, mac)) throw macAddressInUse(networkId, mac);
+      if (await macInUse(tx, networkId, mac)) throw macAddressInUse(networkId, mac);
       return mac;
     }
-    const base = parseBaseMac(this.m.core.baseMac);
-    for (let i = 0; i < this.m.core.macGenerationRetries; i++) {
-      const mac = randomMac(base);
-      if (!(await this.macInUse(tx, networkId, mac))) return mac;
-    }
-    throw macAddressGenerationFailure(networkId);
+    return freshMac(tx, networkId, this.macSettings());
+  }
+
+  private macSettings(): MacSettings {
+    return { baseMac: this.m.core.baseMac, retries: this.m.core.macGenerationRetries };
   }
 
   /**
@@ -581,7 +574,7 @@ export class PortHandler extends TableResource<'ports'> {
         set.mac_address = mac;
       }
       if (unplugsDevice) {
-        mac = await freshMac(tx, row.network_id, id, { baseMac: this.m.core.baseMac, retries: this.m.core.macGenerationRetries });
+        mac = await freshMac(tx, row.network_id, this.macSettings(), id);
         set.mac_address = mac;
       }
       const owner = set.device_owner ?? row.device_owner;
