@@ -55,6 +55,19 @@ export async function curlIn(ns: string, url: string): Promise<{ status: number;
   return { status: Number(lines.pop()), body: lines.join('\n') };
 }
 
+/** The first 200 answer of the metadata service to curl from `ns` (retried until `timeoutMs`). */
+export function metadataAnswer(ns: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+  return waitThroughErrors(
+    'metadata answered',
+    async () => {
+      const c = await curlIn(ns, 'http://169.254.169.254/openstack/latest/meta_data.json');
+      return c.status === 200 ? c : null;
+    },
+    timeoutMs,
+    500,
+  );
+}
+
 /** Whether one ping from `ns` to `ip` is answered within `waitS`. */
 export async function pings(ns: string, ip: string, waitS = 1): Promise<boolean> {
   const r = await runInNetns(ns, {

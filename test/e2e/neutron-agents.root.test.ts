@@ -26,7 +26,7 @@ import { skipUnlessRabbit } from '../rpc/rabbit.js';
 import type { ChildProcess } from 'node:child_process';
 import { waitThroughErrors } from '../helpers/wait.js';
 import { NeutronAgentHosts } from './mixed/neutron-agents-hosts.js';
-import { curlIn, killGroup, seenAs, WHO_PORT, whoAmIServer, routerPortsActive } from './l3-probes.js';
+import { killGroup, seenAs, WHO_PORT, whoAmIServer, routerPortsActive, metadataAnswer } from './l3-probes.js';
 import { EXTERNAL_CIDR, OUTSIDE_IP } from './l3-topology.js';
 
 const gate = rootGate("Neutron's agents against neutrino", [
@@ -327,17 +327,7 @@ describe("e2e (root): Debian's neutron-linuxbridge-agent, -dhcp-agent, -l3-agent
   it(
     "vm2 gets its metadata from 169.254.169.254 (Neutron's haproxy in qrouter- → Neutron's metadata agent → Nova)",
     withLogs(async () => {
-      const r = await timed('first metadata answer', () =>
-        waitThroughErrors(
-          'metadata answered',
-          async () => {
-            const c = await curlIn(vm(1), 'http://169.254.169.254/openstack/latest/meta_data.json');
-            return c.status === 200 ? c : null;
-          },
-          60_000,
-          500,
-        ),
-      ).catch(fail);
+      const r = await timed('first metadata answer', () => metadataAnswer(vm(1), 60_000)).catch(fail);
       assert.equal(JSON.parse(r.body).uuid, `vm-${t.s}-2`);
       const h = t.nova.seen.at(-1)!;
       assert.equal(h['x-instance-id'], `vm-${t.s}-2`);

@@ -25,7 +25,7 @@ import { skipUnlessRabbit } from '../rpc/rabbit.js';
 import { HAVE_NEUTRON } from '../helpers/neutron-server.js';
 import { waitThroughErrors } from '../helpers/wait.js';
 import { NeutronServerHosts, PROJECT } from './mixed/neutron-server-hosts.js';
-import { curlIn, killGroup, seenAs, WHO_PORT, whoAmIServer, routerPortsActive } from './l3-probes.js';
+import { killGroup, seenAs, WHO_PORT, whoAmIServer, routerPortsActive, metadataAnswer } from './l3-probes.js';
 import { EXTERNAL_CIDR, OUTSIDE_IP } from './l3-topology.js';
 
 const gate = rootGate('neutrino agents with neutron-server', [
@@ -304,15 +304,7 @@ describe("e2e (root): neutrino's agents driven by Neutron's neutron-server", { s
   });
 
   it('vm2 gets its metadata from 169.254.169.254 (router proxy → our metadata agent → Nova)', async () => {
-    const r = await waitThroughErrors(
-      'metadata answered',
-      async () => {
-        const c = await curlIn(vm(1), 'http://169.254.169.254/openstack/latest/meta_data.json');
-        return c.status === 200 ? c : null;
-      },
-      30_000,
-      500,
-    ).catch(fail);
+    const r = await metadataAnswer(vm(1), 30_000).catch(fail);
     assert.deepEqual(JSON.parse(r.body), { uuid: `vm-${t.s}-2`, project_id: PROJECT });
     const h = t.nova.seen.at(-1)!;
     assert.equal(h['x-instance-id'], `vm-${t.s}-2`);
