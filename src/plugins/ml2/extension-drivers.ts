@@ -43,7 +43,7 @@ export interface Ml2ExtensionDriver {
    * An SQL condition on a row of `ports` under which portJson() cannot write that port's dict
    * (a value computed in code for rare rows); a list with such a row takes the generic path.
    */
-  portJsonFallback?(): RawBuilder<unknown> | undefined;
+  portJsonFallback?(j: JsonSql): RawBuilder<unknown> | undefined;
   processCreateFloatingip?(tx: Tx, ctx: RequestContext, body: Rec): Promise<void>;
   processUpdateFloatingip?(tx: Tx, ctx: RequestContext, id: string, body: Rec): Promise<void>;
   extendFloatingipDicts?(db: Reader, dicts: Rec[]): Promise<void>;

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { CompiledQuery, sql, type AliasedRawBuilder, type RawBuilder, type SqlBool } from 'kysely';
 import type { ListQuery } from '../../core/list-query.js';
-import { jsonSqlOf, type JsonExpr, type JsonSql } from '../common/json-sql.js';
+import { jsonSqlOf, pgListJsonSql, type JsonExpr, type JsonSql } from '../common/json-sql.js';
 import type { RequestContext } from '../../core/context.js';
 import { GENERATE_MAC, portDef } from '../../definitions/port.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
@@ -175,6 +175,7 @@ export class PortHandler extends TableResource<'ports'> {
       if (text !== undefined) return text === null ? '[]' : `[${text}]`;
     }
     const qb = await this.listQuery(ctx, q, db);
+    if (this.m.db.dialect === 'postgres') return this.pgListJson(keys, qb, q.pageReverse, db);
     // The port's port_attributes row, `pa`, read once by a join (see Ml2ExtensionDriver.portJson).
     const joined = qb.clearSelect().leftJoin('port_attributes as pa', 'pa.port_id', 'ports.id');
     const selected = joined.select(expr.columns);
@@ -195,6 +196,39 @@ export class PortHandler extends TableResource<'ports'> {
     let out = '[';
     for (let i = 0; i < rows.length; i++) out += (i ? ',' : '') + rows[i]!.j;
     return out + ']';
+  }
+
+  /** keys joined by NUL -> PostgreSQL's list statement around a list's ids (pgListJson), or null. */
+  private readonly pgListExprs = new Map<string, { select: PortJsonSelect; joins: RawBuilder<unknown> } | null>();
+
+  /**
+   * PostgreSQL's database-written list: the listed ports' ids and places first (`lp`, sorted as
+   * the list asks), then each port's JSON with its lists and lookups read for all of them at once
+   * (pgListJsonSql), placed by Node: the JSON is not sorted again (10 MB for 10,000 ports, which
+   * spilled to disk at the default work_mem).
+   */
+  private async pgListJson(keys: readonly string[], qb: TableQuery<'ports'>, reverse: boolean, db: Reader): Promise<string | null> {
+    const cacheKey = keys.join('\0');
+    let expr = this.pgListExprs.get(cacheKey);
+    if (expr === undefined) {
+      const j = pgListJsonSql();
+      const select = this.portJsonExpr(keys, j);
+      expr = select && { select, joins: j.joins() };
+      this.pgListExprs.set(cacheKey, expr);
+    }
+    if (!expr) return null;
+    const ids = qb.clearSelect().select('ports.id');
+    const statement = sql<JsonRow & { n: string }>`with lp as materialized (select q.id, row_number() over () as n from (${ids}) as q)
+      select lp.n, ${sql.join(expr.select.columns)} from lp join ports on ports.id = lp.id
+      left join port_attributes as pa on pa.port_id = ports.id ${expr.joins}`;
+    const rows = (await statement.execute(db)).rows;
+    const texts = new Array<string>(rows.length);
+    for (const r of rows) {
+      if (r.fb) return null;
+      texts[Number(r.n) - 1] = r.j;
+    }
+    if (reverse) texts.reverse();
+    return `[${texts.join(',')}]`;
   }
 
   /**
@@ -253,13 +287,12 @@ export class PortHandler extends TableResource<'ports'> {
    * What to select for the JSON of a `ports` row with `keys` (and whether a row must take the
    * generic path after all), or null when one of them is unknown here.
    */
-  portJsonExpr(keys: readonly string[]): PortJsonSelect | null {
-    const j = jsonSqlOf(this.m.db);
+  portJsonExpr(keys: readonly string[], j: JsonSql | null = jsonSqlOf(this.m.db)): PortJsonSelect | null {
     const known = j && this.portJsonKnown(j);
     if (!j || !known) return null;
     const fallbacks: RawBuilder<unknown>[] = [];
     for (const e of this.m.extensions ?? []) {
-      const fb = e.extendPortDicts && e.portJsonFallback?.();
+      const fb = e.extendPortDicts && e.portJsonFallback?.(j);
       if (fb) fallbacks.push(fb);
     }
     const expr = this.portJsonText(j, known, keys);
@@ -754,9 +787,8 @@ interface PortJsonSelect {
  */
 function portJsonParts(j: JsonSql, securityGroups: boolean): Record<string, JsonExpr | null> {
   const s = (c: string) => j.str(col(c));
-  const list = (elem: JsonExpr, table: string, alias: string, where: RawBuilder<unknown>, orderBy = j.insertionOrder(alias)) =>
-    j.arr(elem, sql`from ${sql.table(table)} as ${sql.raw(alias)} where ${where}`, orderBy);
-  const byPort = (alias: string) => sql`${sql.ref(`${alias}.port_id`)} = ports.id`;
+  const list = (elem: JsonExpr, table: string, alias: string, orderBy = j.insertionOrder(alias), key = 'port_id') =>
+    j.arrOf(elem, table, alias, key, 'id', orderBy);
   return {
     id: s('id'),
     name: s('name'),
@@ -773,7 +805,6 @@ function portJsonParts(j: JsonSql, securityGroups: boolean): Record<string, Json
       ]),
       'ip_allocations',
       'a',
-      byPort('a'),
     ),
     allowed_address_pairs: list(
       j.obj([
@@ -782,7 +813,6 @@ function portJsonParts(j: JsonSql, securityGroups: boolean): Record<string, Json
       ]),
       'allowed_address_pairs',
       'x',
-      byPort('x'),
       // In key order, as toDicts() reads them.
       sql`x.mac_address, x.ip_address`,
     ),
@@ -794,11 +824,10 @@ function portJsonParts(j: JsonSql, securityGroups: boolean): Record<string, Json
       ]),
       'extra_dhcp_opts',
       'o',
-      byPort('o'),
       sql`o.opt_name, o.ip_version`,
     ),
     security_groups: securityGroups
-      ? list(j.str(sql.ref('g.security_group_id')), 'security_group_port_bindings', 'g', byPort('g'), j.binaryOrder(sql.ref('g.security_group_id')))
+      ? list(j.str(sql.ref('g.security_group_id')), 'security_group_port_bindings', 'g', j.binaryOrder(sql.ref('g.security_group_id')))
       : j.lit('[]'),
     port_security_enabled: j.bool(col('port_security_enabled')),
     'binding:host_id': s('binding_host_id'),
@@ -813,7 +842,7 @@ function portJsonParts(j: JsonSql, securityGroups: boolean): Record<string, Json
     created_at: s('created_at'),
     updated_at: s('updated_at'),
     revision_number: j.int(col('revision_number')),
-    tags: list(j.str(sql.ref('t.tag')), 'tags', 't', sql`${sql.ref('t.resource_id')} = ports.id`, j.binaryOrder(sql.ref('t.tag'))),
+    tags: list(j.str(sql.ref('t.tag')), 'tags', 't', j.binaryOrder(sql.ref('t.tag')), 'resource_id'),
   };
 }
 

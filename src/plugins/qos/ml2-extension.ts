@@ -14,7 +14,7 @@ import type { PortTable } from '../../db/schema.js';
 import type { AnySelect, Reader, Tx } from '../../db/tx.js';
 import { idChunks, whereIdIn } from '../common/list-sql.js';
 import type { Ml2ExtensionDriver } from '../ml2/extension-drivers.js';
-import type { JsonExpr, JsonSql } from '../common/json-sql.js';
+import type { JsonExpr, JsonSql, PortColumn } from '../common/json-sql.js';
 import type { QosDrivers } from './drivers.js';
 import { policyRemoveAuthorizationError, qosPolicyNotFound } from './errors.js';
 import { findPolicy, isAccessible, loadRules } from './store.js';
@@ -178,22 +178,22 @@ export class QosMl2Extension implements Ml2ExtensionDriver {
 
   /** extendPortDicts() in SQL (PortHandler.listJson). */
   portJson(j: JsonSql): Record<string, JsonExpr | null> {
-    const policy = (table: string, key: string, of: string) =>
-      sql<string>`coalesce((select ${j.str(sql.ref('q.policy_id'))} from ${sql.table(table)} as q where ${sql.ref(`q.${key}`)} = ${sql.ref(of)}), ${j.lit('null')})`;
+    const policy = (table: string, key: string, of: PortColumn) =>
+      sql<string>`coalesce(${j.oneOf(j.str(sql.ref('q.policy_id')), table, 'q', key, of)}, ${j.lit('null')})`;
     return {
-      qos_policy_id: policy('qos_port_policy_bindings', 'port_id', 'ports.id'),
-      qos_network_policy_id: this.opts.networkPolicyOnPorts ? policy('qos_network_policy_bindings', 'network_id', 'ports.network_id') : null,
+      qos_policy_id: policy('qos_port_policy_bindings', 'port_id', 'id'),
+      qos_network_policy_id: this.opts.networkPolicyOnPorts ? policy('qos_network_policy_bindings', 'network_id', 'network_id') : null,
       // Null unless the port's policy has minimum rules, which portJsonFallback() leaves to the code.
       resource_request: this.opts.resourceRequest === true ? j.lit('null') : null,
     };
   }
 
   /** A port whose policy (its own, else its network's) has a minimum rule: its resource_request is computed in code. */
-  portJsonFallback(): RawBuilder<unknown> | undefined {
+  portJsonFallback(j: JsonSql): RawBuilder<unknown> | undefined {
     if (this.opts.resourceRequest !== true) return undefined;
     const policy = sql`coalesce(
-      (select b.policy_id from qos_port_policy_bindings b where b.port_id = ports.id),
-      (select b.policy_id from qos_network_policy_bindings b where b.network_id = ports.network_id))`;
+      ${j.oneOf(sql.ref('b.policy_id'), 'qos_port_policy_bindings', 'b', 'port_id', 'id')},
+      ${j.oneOf(sql.ref('b.policy_id'), 'qos_network_policy_bindings', 'b', 'network_id', 'network_id')})`;
     // The policy looked up once per port; no policy (most ports): NULL, not a fallback.
     return sql`(select exists (select 1 from qos_minimum_bandwidth_rules r where r.qos_policy_id = pp.id)
       or exists (select 1 from qos_minimum_packet_rate_rules r where r.qos_policy_id = pp.id)

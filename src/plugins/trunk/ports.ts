@@ -31,7 +31,7 @@ export class TrunkDetails implements Ml2ExtensionDriver {
       ['trunk_id', j.str(sql.ref('tr.id'))],
       ['sub_ports', subports],
     ]);
-    return { trunk_details: j.optional(sql<string>`(select ${details} from trunks tr where tr.port_id = ports.id)`) };
+    return { trunk_details: j.optional(j.oneOf(details, 'trunks', 'tr', 'port_id', 'id')) };
   }
 
   async extendPortDicts(db: Reader, dicts: Rec[], want: (name: string) => boolean): Promise<void> {
