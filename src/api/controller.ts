@@ -5,7 +5,7 @@ import type { RequestContext } from '../core/context.js';
 import type { AttributeDef, ResourceDef } from '../core/definition.js';
 import { NOT_SPECIFIED } from '../definitions/common.js';
 import type { PolicyEngine, PolicyCredentials } from '../policy/engine.js';
-import { credentialsOf } from '../policy/credentials.js';
+import { credentialsKey, credentialsOf } from '../policy/credentials.js';
 import { badRequest, brief, policyNotAuthorized } from '../core/errors.js';
 import { codePoints } from '../definitions/validators.js';
 import { letOthersRun } from '../core/event-loop.js';
@@ -329,13 +329,12 @@ export class CollectionController {
    */
   private seesEverything(ctx: RequestContext): readonly string[] | null {
     if (!this.handler.listJson) return null;
-    const creds = credentialsOf(ctx);
     // The answer depends on the credentials alone (the policy engine never changes; scopeTargets
     // reads the project and is_admin they hold): worked out once per kind of caller.
-    const key = JSON.stringify(creds);
+    const key = credentialsKey(ctx);
     let keys = this.seesCache.get(key);
     if (keys === undefined) {
-      keys = this.seesEverythingOf(ctx, creds);
+      keys = this.seesEverythingOf(ctx, credentialsOf(ctx));
       if (this.seesCache.size >= CALLER_CACHE_SIZE) this.seesCache.clear();
       this.seesCache.set(key, keys);
     }

@@ -7,7 +7,7 @@ import type { PolicyCredentials } from './engine.js';
  * context itself under a symbol (a WeakMap entry per request cost more than the checks it saves).
  */
 const MADE = Symbol('credentials');
-type Made = { creds: PolicyCredentials; extra: RequestContext['extra'] };
+type Made = { creds: PolicyCredentials; extra: RequestContext['extra']; key?: string };
 
 /**
  * The context's extra fields (domain, system scope, …), then the core ones: an extra never
@@ -38,9 +38,33 @@ export function credentialsOf(ctx: RequestContext): PolicyCredentials {
     is_admin: ctx.isAdmin,
     is_advsvc: ctx.isAdvsvc,
   };
-  const made: Made = { creds, extra: ctx.extra };
+  keep(ctx, { creds, extra: ctx.extra });
+  return creds;
+}
+
+function keep(ctx: RequestContext, made: Made): void {
   // Not enumerable: a copy of the context ({ ...ctx }) or a deep comparison does not see it.
   if (MADE in ctx) (ctx as { [MADE]?: Made })[MADE] = made;
   else Object.defineProperty(ctx, MADE, { value: made, writable: true, enumerable: false });
-  return creds;
+}
+
+/**
+ * The credentials as JSON text: what caches of answers that depend on the caller alone are keyed
+ * by. Made once per context, with the credentials.
+ */
+export function credentialsKey(ctx: RequestContext): string {
+  const creds = credentialsOf(ctx);
+  const m = (ctx as { [MADE]?: Made })[MADE]!;
+  m.key ??= JSON.stringify(creds);
+  return m.key;
+}
+
+/**
+ * A copy of `ctx` with is_admin and is_advsvc set (authentication's last step), its credentials
+ * and their key `key` (credentialsKey() of the copy, known to the caller) made already.
+ */
+export function withAdminFlags(ctx: RequestContext, isAdmin: boolean, isAdvsvc: boolean, key: string): RequestContext {
+  const out: RequestContext = { ...ctx, isAdmin, isAdvsvc };
+  keep(out, { creds: { ...credentialsOf(ctx), is_admin: isAdmin, is_advsvc: isAdvsvc }, extra: ctx.extra, key });
+  return out;
 }

@@ -9,23 +9,26 @@ import { contextFromIdentityHeaders, header } from '../api/auth/headers.js';
 import { contextFromHeaders } from '../api/auth/noauth.js';
 import { KeystoneTokenValidator } from '../api/auth/keystone.js';
 import { computeIsAdmin, type PolicyEngine } from '../policy/engine.js';
-import { credentialsOf } from '../policy/credentials.js';
+import { credentialsKey, credentialsOf, withAdminFlags } from '../policy/credentials.js';
 
 /** withPolicyRoles()'s answers by credentials (as JSON), per policy engine (which never changes). */
-const rolesByCreds = new WeakMap<PolicyEngine, Map<string, { isAdmin: boolean; isAdvsvc: boolean }>>();
+const rolesByCreds = new WeakMap<PolicyEngine, Map<string, { isAdmin: boolean; isAdvsvc: boolean; key: string }>>();
 
 function withPolicyRoles(ctx: RequestContext, policy: PolicyEngine): RequestContext {
-  const creds = credentialsOf(ctx);
   let known = rolesByCreds.get(policy);
   if (!known) rolesByCreds.set(policy, (known = new Map()));
-  const key = JSON.stringify(creds);
+  const key = credentialsKey(ctx);
   let roles = known.get(key);
   if (!roles) {
-    roles = { isAdmin: ctx.isAdmin || computeIsAdmin(policy, creds), isAdvsvc: ctx.isAdvsvc || policy.check('context_is_advsvc', {}, creds) };
+    const creds = credentialsOf(ctx);
+    const isAdmin = ctx.isAdmin || computeIsAdmin(policy, creds);
+    const isAdvsvc = ctx.isAdvsvc || policy.check('context_is_advsvc', {}, creds);
+    // The key of the credentials the request then has, worked out once per kind of caller too.
+    roles = { isAdmin, isAdvsvc, key: JSON.stringify({ ...creds, is_admin: isAdmin, is_advsvc: isAdvsvc }) };
     if (known.size >= 1000) known.clear();
     known.set(key, roles);
   }
-  return { ...ctx, isAdmin: roles.isAdmin, isAdvsvc: roles.isAdvsvc };
+  return withAdminFlags(ctx, roles.isAdmin, roles.isAdvsvc, roles.key);
 }
 
 /**

@@ -106,8 +106,20 @@ export class PortHandler extends TableResource<'ports'> {
     return this.toDicts(db, rows, fields);
   }
 
-  /** keys joined by NUL (and whether scoped) -> one port's JSON by id: its SQL and what each parameter is. */
+  /** keys joined by NUL -> one port's JSON by id: its SQL and what each parameter is (an admin's; a non-admin's, scoped). */
   private readonly showSql = new Map<string, ShowStatement | null>();
+  private readonly showSqlScoped = new Map<string, ShowStatement | null>();
+
+  /**
+   * keys joined by NUL, per keys array: the controller passes the same array for the same kind of
+   * caller, so a show does not join 30 names and hash the result each time.
+   */
+  private readonly joinedKeys = new WeakMap<readonly string[], string>();
+  private cacheKeyOf(keys: readonly string[]): string {
+    let k = this.joinedKeys.get(keys);
+    if (k === undefined) this.joinedKeys.set(keys, (k = keys.join('\0')));
+    return k;
+  }
 
   /** A query for one id alone (within the caller's scope). */
   private isOneById(q: ListQuery): boolean {
@@ -130,9 +142,10 @@ export class PortHandler extends TableResource<'ports'> {
    * would be one.
    */
   private showStatement(ctx: RequestContext, cacheKey: string, expr: PortJsonSelect): ShowStatement | null {
-    const scoped = this.scope(ctx) !== null;
-    const key = scoped ? `${cacheKey}\0scoped` : cacheKey;
-    let one = this.showSql.get(key);
+    const scoped = !ctx.isAdmin;
+    const statements = scoped ? this.showSqlScoped : this.showSql;
+    const key = cacheKey;
+    let one = statements.get(key);
     if (one === undefined) {
       const ID = '\0id';
       const PROJECT = '\0project';
@@ -146,7 +159,7 @@ export class PortHandler extends TableResource<'ports'> {
       const slots = c.parameters.map((v) => (v === ID ? 'id' : v === PROJECT ? 'project' : null));
       one = slots.every((x) => x !== null) ? { sql: c.sql, slots: slots as ShowStatement['slots'] } : null;
       if (one) this.m.db.prepare?.(one.sql);
-      this.showSql.set(key, one);
+      statements.set(key, one);
     }
     return one;
   }
@@ -161,7 +174,7 @@ export class PortHandler extends TableResource<'ports'> {
    * SQL, a dialect without a JSON writer) gives null, and the list takes the generic path.
    */
   async listJson(ctx: RequestContext, q: ListQuery, keys: readonly string[]): Promise<string | Uint8Array | null> {
-    const cacheKey = keys.join('\0');
+    const cacheKey = this.cacheKeyOf(keys);
     let expr = this.jsonExprs.get(cacheKey);
     if (expr === undefined) {
       expr = this.portJsonExpr(keys);
@@ -208,7 +221,7 @@ export class PortHandler extends TableResource<'ports'> {
    * spilled to disk at the default work_mem).
    */
   private async pgListJson(keys: readonly string[], qb: TableQuery<'ports'>, reverse: boolean, db: Reader): Promise<string | null> {
-    const cacheKey = keys.join('\0');
+    const cacheKey = this.cacheKeyOf(keys);
     let expr = this.pgListExprs.get(cacheKey);
     if (expr === undefined) {
       const j = pgListJsonSql();
