@@ -199,10 +199,6 @@ function openOne(url: string, poolOptions: PoolOptions): Db {
       connectionTimeoutMillis: connectTimeoutMs,
       // Finds a peer that vanished without a FIN (host down, network cut) while a query waits.
       keepAlive: true,
-      // No JIT compilation: it starts on a plan's estimated cost (100,000 by default, which a
-      // list of a few thousand ports reaches) and took 0.8 s to compile a 10,000-port list's
-      // statement that runs in 0.15 s; this server's statements are all short.
-      options: '-c jit=off',
     });
     // An idle client whose server side goes away (restart, admin termination) emits 'error' on the
     // pool; unhandled, that would kill the process. The pool replaces the client on next use.
@@ -213,6 +209,12 @@ function openOne(url: string, poolOptions: PoolOptions): Db {
     // fails with the same error, which is what the request reports (503); the pool then drops it.
     pool.on('connect', (client) => {
       client.on('error', () => {});
+      // No JIT compilation: it starts on a plan's estimated cost (100,000 by default, which a
+      // list of a few thousand ports reaches) and took 0.8 s to compile a 10,000-port list's
+      // statement that runs in 0.15 s; this server's statements are all short. A SET (queued
+      // before the client's first query), not a startup option, which poolers may refuse; a
+      // server without JIT (before 11) refuses it, and nothing changes.
+      client.query('SET jit = off').catch(() => {});
       namePrepared(client as unknown as RawConnection, prepared);
       if (queryTimeoutMs > 0) bound(client as unknown as RawConnection, limit, (c) => (c as PgClient).connection.stream);
     });

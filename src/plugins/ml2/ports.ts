@@ -142,10 +142,10 @@ export class PortHandler extends TableResource<'ports'> {
    * would be one.
    */
   private showStatement(ctx: RequestContext, cacheKey: string, expr: PortJsonSelect): ShowStatement | null {
+    // scope() is null for admins alone (not built here: it is a new SQL node each call).
     const scoped = !ctx.isAdmin;
     const statements = scoped ? this.showSqlScoped : this.showSql;
-    const key = cacheKey;
-    let one = statements.get(key);
+    let one = statements.get(cacheKey);
     if (one === undefined) {
       const ID = '\0id';
       const PROJECT = '\0project';
@@ -159,7 +159,7 @@ export class PortHandler extends TableResource<'ports'> {
       const slots = c.parameters.map((v) => (v === ID ? 'id' : v === PROJECT ? 'project' : null));
       one = slots.every((x) => x !== null) ? { sql: c.sql, slots: slots as ShowStatement['slots'] } : null;
       if (one) this.m.db.prepare?.(one.sql);
-      statements.set(key, one);
+      statements.set(cacheKey, one);
     }
     return one;
   }
