@@ -1,6 +1,6 @@
 // Write transactions: one per API write, retried whole on deadlocks/serialization failures
 // (Neutron's retry_db_errors), with row locks that mean something on each backend.
-import type { Kysely, Transaction, SelectQueryBuilder } from 'kysely';
+import { sql, type Kysely, type Transaction, type SelectQueryBuilder } from 'kysely';
 import type { Database } from './schema.js';
 import { isRetriable, type Db } from './connection.js';
 
@@ -37,6 +37,16 @@ export const untyped = (db: Reader): Kysely<any> => db as unknown as Kysely<any>
  */
 export function forUpdate<QB extends AnySelect>(db: Db, qb: QB): QB {
   return db.dialect === 'sqlite' ? qb : (qb.forUpdate() as QB);
+}
+
+/**
+ * SELECT ... with a shared row lock on PostgreSQL/MySQL: any number of transactions hold it at once,
+ * and it keeps out those that take the row FOR UPDATE (or change it) until they commit. MariaDB has
+ * no FOR SHARE, only its older spelling.
+ */
+export function forShare<QB extends AnySelect>(db: Db, qb: QB): QB {
+  if (db.dialect === 'sqlite') return qb;
+  return (db.dialect === 'mysql' ? qb.modifyEnd(sql`lock in share mode`) : qb.forShare()) as QB;
 }
 
 /** Reads outside a transaction. */
