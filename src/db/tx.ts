@@ -6,6 +6,14 @@ import { isRetriable, type Db } from './connection.js';
 
 export type Tx = Transaction<Database>;
 
+/**
+ * Thrown inside inTransaction() to run the whole transaction again: something it read went away
+ * before it wrote what refers to it (a subnet deleted while a port create took an address on it).
+ */
+export class TransactionRace extends Error {
+  override readonly name = 'TransactionRace';
+}
+
 export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, retries = 20): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     const started = performance.now();
@@ -14,7 +22,7 @@ export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, retri
       db.observer?.((performance.now() - started) / 1000, 'commit');
       return result;
     } catch (err) {
-      const retry = attempt < retries && isRetriable(err);
+      const retry = attempt < retries && (isRetriable(err) || err instanceof TransactionRace);
       db.observer?.((performance.now() - started) / 1000, retry ? 'retry' : 'rollback');
       if (!retry) throw err;
       // Back off a little, with jitter, so retried transactions do not collide again.

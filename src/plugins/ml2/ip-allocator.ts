@@ -6,8 +6,8 @@
 // network's row lock, which keeps creates out meanwhile.
 import { invalidAttribute, invalidInput } from '../../core/errors.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
-import type { Tx } from '../../db/tx.js';
-import { isDuplicateKey } from '../../db/connection.js';
+import { TransactionRace, type Tx } from '../../db/tx.js';
+import { isDuplicateKey, isForeignKeyViolation } from '../../db/connection.js';
 import {
   allocationOnAutoAddressSubnet,
   canonicalIp,
@@ -209,22 +209,25 @@ export class PortIpAllocator {
   private async tryStore(tx: Tx, portId: string, networkId: string, ips: FixedIp[]): Promise<boolean> {
     if (!ips.length) return true;
     const rows = ips.map((ip) => ({ port_id: portId, network_id: networkId, subnet_id: ip.subnet_id, ip_address: ip.ip_address }));
-    if (this.m.db.dialect === 'postgres') {
-      const done = await tx
-        .insertInto('ip_allocations')
-        .values(rows)
-        .onConflict((oc) => oc.doNothing())
-        .returning('ip_address')
-        .execute();
-      if (done.length === rows.length) return true;
-      if (done.length) await tx.deleteFrom('ip_allocations').where('port_id', '=', portId).execute();
-      return false;
-    }
     try {
+      if (this.m.db.dialect === 'postgres') {
+        const done = await tx
+          .insertInto('ip_allocations')
+          .values(rows)
+          .onConflict((oc) => oc.doNothing())
+          .returning('ip_address')
+          .execute();
+        if (done.length === rows.length) return true;
+        if (done.length) await tx.deleteFrom('ip_allocations').where('port_id', '=', portId).execute();
+        return false;
+      }
       await tx.insertInto('ip_allocations').values(rows).execute();
       return true;
     } catch (err) {
       if (isDuplicateKey(err)) return false;
+      // The subnet was deleted since it was read (its delete locks only its row): start again
+      // from the network's subnets as they are now.
+      if (isForeignKeyViolation(err)) throw new TransactionRace(`a subnet of network ${networkId} went away during a port create`);
       throw err;
     }
   }

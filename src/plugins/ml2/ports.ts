@@ -363,8 +363,12 @@ export class PortHandler extends TableResource<'ports'> {
       const created: Array<Rec | string> = [];
       const subnetCache = new Map<string, SubnetInfo[]>();
       const perProject = new Map<string, number>();
+      // A bulk create holds the network alone, as before: two bulks taking addresses one by one
+      // from one nearly full pool would each wait for an address the other holds (a deadlock,
+      // found only after PostgreSQL's deadlock_timeout, then retried).
+      const lock = bodies.length > 1 ? 'exclusive' : 'shared';
       for (const body of bodies) {
-        created.push(await this.createOne(tx, body, subnetCache, 'shared', ctx));
+        created.push(await this.createOne(tx, body, subnetCache, lock, ctx));
         const p = body.project_id as string;
         perProject.set(p, (perProject.get(p) ?? 0) + 1);
         await letOthersRun();
