@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import { overQuota } from './errors.js';
 import type { Db } from '../db/connection.js';
 import { forUpdate, untyped, type Reader, type Tx } from '../db/tx.js';
+import { Precompiled } from '../db/precompiled.js';
 
 /**
  * Counts what a project owns of one resource. `atLeast`, when given, answers "owns at least n?"
@@ -37,6 +38,9 @@ export const tableCounter = (table: string): Counter =>
     },
   );
 
+/** A project's overrides (read by every quota check: compiled once). */
+const LIMITS = new Precompiled((db, slot) => db.kysely.selectFrom('quotas').select(['resource', 'hard_limit']).where('project_id', '=', slot(0)));
+
 export class QuotaEngine {
   private readonly counters = new Map<string, Counter>();
 
@@ -63,7 +67,7 @@ export class QuotaEngine {
 
   async limits(db: Reader, projectId: string): Promise<Record<string, number>> {
     const out = this.defaultLimits();
-    const rows = await db.selectFrom('quotas').select(['resource', 'hard_limit']).where('project_id', '=', projectId).execute();
+    const rows = await LIMITS.run(this.db, db, [projectId]);
     for (const r of rows) if (r.resource in out) out[r.resource] = Number(r.hard_limit);
     return out;
   }

@@ -8,6 +8,7 @@ import { invalidAttribute, invalidInput } from '../../core/errors.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
 import { TransactionRace, type Tx } from '../../db/tx.js';
 import { isDuplicateKey, isForeignKeyViolation } from '../../db/connection.js';
+import { Precompiled, type Slot } from '../../db/precompiled.js';
 import {
   allocationOnAutoAddressSubnet,
   canonicalIp,
@@ -209,8 +210,15 @@ export class PortIpAllocator {
   private async tryStore(tx: Tx, portId: string, networkId: string, ips: FixedIp[]): Promise<boolean> {
     if (!ips.length) return true;
     const rows = ips.map((ip) => ({ port_id: portId, network_id: networkId, subnet_id: ip.subnet_id, ip_address: ip.ip_address }));
+    const pg = this.m.db.dialect === 'postgres';
     try {
-      if (this.m.db.dialect === 'postgres') {
+      if (rows.length === 1) {
+        // The usual case, by a statement compiled once.
+        const args = [portId, networkId, ips[0]!.subnet_id, ips[0]!.ip_address];
+        if (!pg) await INSERT_ONE.run(this.m.db, tx, args);
+        return !pg || (await INSERT_ONE_UNLESS_TAKEN.run(this.m.db, tx, args)).length === 1;
+      }
+      if (pg) {
         const done = await tx
           .insertInto('ip_allocations')
           .values(rows)
@@ -344,6 +352,17 @@ export class PortIpAllocator {
     );
   }
 }
+
+const oneAllocation = (slot: Slot) => ({ port_id: slot(0), network_id: slot(1), subnet_id: slot(2), ip_address: slot(3) });
+const INSERT_ONE = new Precompiled((db, slot) => db.kysely.insertInto('ip_allocations').values(oneAllocation(slot)));
+/** PostgreSQL: no row, rather than an error (which would abort the transaction), for a taken address. */
+const INSERT_ONE_UNLESS_TAKEN = new Precompiled((db, slot) =>
+  db.kysely
+    .insertInto('ip_allocations')
+    .values(oneAllocation(slot))
+    .onConflict((oc) => oc.doNothing())
+    .returning('ip_address'),
+);
 
 function takeMatch<T>(list: T[], pred: (x: T) => boolean): T | undefined {
   const i = list.findIndex(pred);

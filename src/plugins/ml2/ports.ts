@@ -13,7 +13,8 @@ import { letOthersRun } from '../../core/event-loop.js';
 import { b2i, forShare, forUpdate, i2b, inTransaction, nowIso, type AnySelect, type Reader, type Tx } from '../../db/tx.js';
 import type { IpAllocationTable, PortTable } from '../../db/schema.js';
 import { selectRows, selectRowsAsOne } from '../../db/rows.js';
-import { isDuplicateKey } from '../../db/connection.js';
+import { isDuplicateKey, type Db } from '../../db/connection.js';
+import { Precompiled, type Slot } from '../../db/precompiled.js';
 import { chunks, idChunks, loadTags, whereIdIn } from '../common/list-sql.js';
 import { TableResource, type RowCondition, type TableQuery } from '../common/table-resource.js';
 import { checkRevision } from '../common/standard.js';
@@ -391,8 +392,7 @@ export class PortHandler extends TableResource<'ports'> {
    * `shared` (port creates: many at once, none beside an exclusive holder).
    */
   private async lockNetwork(tx: Tx, networkId: string, mode: 'exclusive' | 'shared' = 'exclusive') {
-    const q = tx.selectFrom('networks').select(['id', 'project_id', 'port_security_enabled']).where('id', '=', networkId);
-    const net = await (mode === 'shared' ? forShare(this.m.db, q) : forUpdate(this.m.db, q)).executeTakeFirst();
+    const [net] = await (mode === 'shared' ? NETWORK_SHARED : NETWORK_EXCLUSIVE).run(this.m.db, tx, [networkId]);
     if (!net) throw networkNotFound(networkId);
     return net;
   }
@@ -417,17 +417,12 @@ export class PortHandler extends TableResource<'ports'> {
   /** False when the network has the row's MAC (on PostgreSQL a failed statement would abort the transaction). */
   private async tryInsertPort(tx: Tx, row: PortTable): Promise<boolean> {
     try {
+      const values = PORT_COLUMNS.map((c) => row[c]);
       if (this.m.db.dialect !== 'postgres') {
-        await tx.insertInto('ports').values(row).execute();
+        await INSERT_PORT.run(this.m.db, tx, values);
         return true;
       }
-      const r = await tx
-        .insertInto('ports')
-        .values(row)
-        .onConflict((oc) => oc.columns(['network_id', 'mac_address']).doNothing())
-        .returning('id')
-        .execute();
-      return r.length === 1;
+      return (await INSERT_PORT_UNLESS_MAC.run(this.m.db, tx, values)).length === 1;
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
       if (this.m.db.dialect === 'postgres') throw macAddressInUse(row.network_id, row.mac_address);
@@ -767,6 +762,50 @@ export class PortHandler extends TableResource<'ports'> {
     await tx.deleteFrom('ports').where('id', '=', id).execute();
   }
 }
+
+// ---- the port create's statements, compiled once (db/precompiled.ts) ----------------------------
+
+const networkRow = (db: Db, slot: Slot) =>
+  db.kysely.selectFrom('networks').select(['id', 'project_id', 'port_security_enabled']).where('id', '=', slot(0));
+const NETWORK_SHARED = new Precompiled((db, slot) => forShare(db, networkRow(db, slot)));
+const NETWORK_EXCLUSIVE = new Precompiled((db, slot) => forUpdate(db, networkRow(db, slot)));
+
+/** Every column of `T`, checked: one left out would be inserted as its default, silently. */
+const everyColumn = <T extends ReadonlyArray<keyof PortTable>>(c: T & ([Exclude<keyof PortTable, T[number]>] extends [never] ? unknown : never)) => c;
+
+/** The columns of a new port's row, in the order of the insert's arguments. */
+const PORT_COLUMNS = everyColumn([
+  'id',
+  'network_id',
+  'project_id',
+  'name',
+  'mac_address',
+  'admin_state_up',
+  'status',
+  'device_id',
+  'device_owner',
+  'port_security_enabled',
+  'binding_host_id',
+  'binding_vnic_type',
+  'binding_profile',
+  'binding_vif_type',
+  'binding_vif_details',
+  'description',
+  'revision_number',
+  'created_at',
+  'updated_at',
+] as const);
+
+const portValues = (slot: Slot) => Object.fromEntries(PORT_COLUMNS.map((c, i) => [c, slot(i)])) as unknown as PortTable;
+const INSERT_PORT = new Precompiled((db, slot) => db.kysely.insertInto('ports').values(portValues(slot)));
+/** PostgreSQL: no row (rather than an error, which would abort the transaction) when the network has the MAC. */
+const INSERT_PORT_UNLESS_MAC = new Precompiled((db, slot) =>
+  db.kysely
+    .insertInto('ports')
+    .values(portValues(slot))
+    .onConflict((oc) => oc.columns(['network_id', 'mac_address']).doNothing())
+    .returning('id'),
+);
 
 /** A project id no check can match (PortHandler.scopeTargets). */
 const UNKNOWN_PROJECT = '\0unknown project';
