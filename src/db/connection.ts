@@ -452,6 +452,12 @@ export function isDuplicateKey(err: unknown): boolean {
   );
 }
 
+/** Foreign-key violation on any backend: the row referred to is gone (or was never there). */
+export function isForeignKeyViolation(err: unknown): boolean {
+  const e = err as { code?: string; errno?: number };
+  return e?.code === '23503' || e?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || e?.errno === 1452 || e?.errno === 1216;
+}
+
 /** Deadlocks, serialization failures and lock timeouts: the whole transaction may be retried. */
 export function isRetriable(err: unknown): boolean {
   const e = err as { code?: string; errno?: number };

@@ -1,10 +1,18 @@
 // Write transactions: one per API write, retried whole on deadlocks/serialization failures
 // (Neutron's retry_db_errors), with row locks that mean something on each backend.
-import type { Kysely, Transaction, SelectQueryBuilder } from 'kysely';
+import { sql, type Kysely, type Transaction, type SelectQueryBuilder } from 'kysely';
 import type { Database } from './schema.js';
 import { isRetriable, type Db } from './connection.js';
 
 export type Tx = Transaction<Database>;
+
+/**
+ * Thrown inside inTransaction() to run the whole transaction again: something it read went away
+ * before it wrote what refers to it (a subnet deleted while a port create took an address on it).
+ */
+export class TransactionRace extends Error {
+  override readonly name = 'TransactionRace';
+}
 
 export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, retries = 20): Promise<T> {
   for (let attempt = 0; ; attempt++) {
@@ -14,7 +22,7 @@ export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, retri
       db.observer?.((performance.now() - started) / 1000, 'commit');
       return result;
     } catch (err) {
-      const retry = attempt < retries && isRetriable(err);
+      const retry = attempt < retries && (isRetriable(err) || err instanceof TransactionRace);
       db.observer?.((performance.now() - started) / 1000, retry ? 'retry' : 'rollback');
       if (!retry) throw err;
       // Back off a little, with jitter, so retried transactions do not collide again.
@@ -37,6 +45,16 @@ export const untyped = (db: Reader): Kysely<any> => db as unknown as Kysely<any>
  */
 export function forUpdate<QB extends AnySelect>(db: Db, qb: QB): QB {
   return db.dialect === 'sqlite' ? qb : (qb.forUpdate() as QB);
+}
+
+/**
+ * SELECT ... with a shared row lock on PostgreSQL/MySQL: any number of transactions hold it at once,
+ * and it keeps out those that take the row FOR UPDATE (or change it) until they commit. MariaDB has
+ * no FOR SHARE, only its older spelling.
+ */
+export function forShare<QB extends AnySelect>(db: Db, qb: QB): QB {
+  if (db.dialect === 'sqlite') return qb;
+  return (db.dialect === 'mysql' ? qb.modifyEnd(sql`lock in share mode`) : qb.forShare()) as QB;
 }
 
 /** Reads outside a transaction. */

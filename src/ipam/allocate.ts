@@ -67,3 +67,23 @@ export function pickIp(
   }
   return firstFreeIp(pools, isTaken);
 }
+
+/**
+ * One of the first `window` free addresses, in pool order, chosen at random; null when every
+ * pool is full. Neutron's DB driver chooses the same way (from the first 1000 free), so that
+ * concurrent requests on a nearly full pool rarely want the same address.
+ */
+export function randomFreeIp(
+  pools: readonly IpRange[],
+  isTaken: (ip: bigint) => boolean,
+  rand: RandomFn = Math.random,
+  window = 1000,
+): bigint | null {
+  const free: bigint[] = [];
+  for (const p of pools) {
+    for (let ip = p.first; ip <= p.last && free.length < window; ip++) {
+      if (!isTaken(ip)) free.push(ip);
+    }
+  }
+  return free.length ? free[Math.floor(rand() * free.length)]! : null;
+}

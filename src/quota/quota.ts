@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import { overQuota } from './errors.js';
 import type { Db } from '../db/connection.js';
 import { forUpdate, untyped, type Reader, type Tx } from '../db/tx.js';
+import { Precompiled } from '../db/precompiled.js';
 
 /**
  * Counts what a project owns of one resource. `atLeast`, when given, answers "owns at least n?"
@@ -37,6 +38,9 @@ export const tableCounter = (table: string): Counter =>
     },
   );
 
+/** A project's overrides (read by every quota check: compiled once). */
+const LIMITS = new Precompiled((db, slot) => db.kysely.selectFrom('quotas').select(['resource', 'hard_limit']).where('project_id', '=', slot(0)));
+
 export class QuotaEngine {
   private readonly counters = new Map<string, Counter>();
 
@@ -63,7 +67,7 @@ export class QuotaEngine {
 
   async limits(db: Reader, projectId: string): Promise<Record<string, number>> {
     const out = this.defaultLimits();
-    const rows = await db.selectFrom('quotas').select(['resource', 'hard_limit']).where('project_id', '=', projectId).execute();
+    const rows = await LIMITS.run(this.db, db, [projectId]);
     for (const r of rows) if (r.resource in out) out[r.resource] = Number(r.hard_limit);
     return out;
   }
@@ -96,7 +100,22 @@ export class QuotaEngine {
    * Fails with OverQuota when adding `adding` items of `resource` would pass the project's limit.
    * Must run inside the transaction that inserts them.
    */
-  async enforce(tx: Tx, projectId: string, want: Record<string, number>): Promise<void> {
+  enforce(tx: Tx, projectId: string, want: Record<string, number>): Promise<void> {
+    return this.check(tx, projectId, want, false);
+  }
+
+  /**
+   * enforce() for items this transaction has already inserted (they are counted), run last, just
+   * before the commit: the project's lock is then held only for the count and the commit, not
+   * for the whole write. Correct under READ COMMITTED (PostgreSQL, and MySQL as db/connection.ts
+   * sets it): the count, a statement begun after the lock was granted, sees what the previous
+   * holder committed.
+   */
+  enforceInserted(tx: Tx, projectId: string, added: Record<string, number>): Promise<void> {
+    return this.check(tx, projectId, added, true);
+  }
+
+  private async check(tx: Tx, projectId: string, want: Record<string, number>, counted: boolean): Promise<void> {
     const before = await this.limits(tx, projectId);
     if (!Object.entries(want).some(([r, n]) => n > 0 && (before[r] ?? -1) >= 0)) return;
     await this.lockProject(tx, projectId);
@@ -108,8 +127,8 @@ export class QuotaEngine {
     for (const [r, n] of limited) {
       const counter = this.counters.get(r);
       if (!counter) continue;
-      // count + n > limit  <=>  count >= limit - n + 1
-      const over1 = limits[r]! - n + 1;
+      // count + n > limit  <=>  count >= limit - n + 1 (count >= limit + 1 when it holds the n)
+      const over1 = counted ? limits[r]! + 1 : limits[r]! - n + 1;
       const reached = counter.atLeast ? await counter.atLeast(tx, projectId, over1) : (await counter(tx, projectId)) >= over1;
       if (reached) over.push(r);
     }

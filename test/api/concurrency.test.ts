@@ -56,6 +56,96 @@ for (const backend of BACKENDS) {
       assert.equal(details.body.quota.network.used, N);
     });
 
+    // Port creates share the network's lock: what keeps them apart is the database's unique keys.
+    it('concurrent creates asking for one MAC: exactly one wins, the others MacAddressInUse', async () => {
+      const net = (await s.req('POST', '/v2.0/networks', { network: { name: 'one-mac' } }, ADMIN)).body.network;
+      const ports = await Promise.all(
+        Array.from({ length: 20 }, () => s.req('POST', '/v2.0/ports', { port: { network_id: net.id, mac_address: 'fa:16:3e:00:00:42' } }, ADMIN)),
+      );
+      assert.equal(ports.filter((r) => r.status === 201).length, 1, JSON.stringify(ports.map((r) => r.status)));
+      for (const r of ports.filter((x) => x.status !== 201)) assert.equal(r.body.NeutronError.type, 'MacAddressInUse');
+    });
+
+    it('concurrent bulk creates on a nearly full subnet: each request all or nothing, no address twice', async () => {
+      const net = (await s.req('POST', '/v2.0/networks', { network: { name: 'bulk-crowd' } }, ADMIN)).body.network;
+      const sub = await s.req(
+        'POST',
+        '/v2.0/subnets',
+        { subnet: { network_id: net.id, ip_version: 4, cidr: '10.21.0.0/24', allocation_pools: [{ start: '10.21.0.10', end: '10.21.0.69' }] } },
+        ADMIN,
+      );
+      assert.equal(sub.status, 201, JSON.stringify(sub.body));
+      // 8 requests of 10 on 60 addresses: at most 6 can be served whole.
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, b) =>
+          s.req('POST', '/v2.0/ports', { ports: Array.from({ length: 10 }, (_, i) => ({ network_id: net.id, name: `b${b}-${i}` })) }, ADMIN),
+        ),
+      );
+      const ok = results.filter((r) => r.status === 201);
+      for (const r of results.filter((x) => x.status !== 201)) {
+        assert.equal(r.status, 409, JSON.stringify(r.body));
+        assert.equal(r.body.NeutronError.type, 'IpAddressGenerationFailure');
+      }
+      assert.equal(ok.length, 6);
+      const ips = ok.flatMap((r) => r.body.ports.map((p: { fixed_ips: Array<{ ip_address: string }> }) => p.fixed_ips[0]!.ip_address));
+      assert.equal(new Set(ips).size, 60);
+      const listed = await s.req('GET', `/v2.0/ports?network_id=${net.id}`, undefined, ADMIN);
+      assert.equal(listed.body.ports.length, 60);
+    });
+
+    it('port creates racing a delete of their subnet: the delete is refused once a port has an address there, else no port keeps one', async () => {
+      for (let round = 0; round < 3; round++) {
+        const net = (await s.req('POST', '/v2.0/networks', { network: { name: `subnet-race-${round}` } }, ADMIN)).body.network;
+        const sub = (await s.req('POST', '/v2.0/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: `10.22.${round}.0/24` } }, ADMIN)).body
+          .subnet;
+        const creates = Array.from({ length: 20 }, () => s.req('POST', '/v2.0/ports', { port: { network_id: net.id } }, ADMIN));
+        // The delete sent with the first creates, then in the middle, then after most.
+        await new Promise((r) => setTimeout(r, round * 15));
+        const del = await s.req('DELETE', `/v2.0/subnets/${sub.id}`, undefined, ADMIN);
+        const ports = await Promise.all(creates);
+        for (const r of ports) assert.equal(r.status, 201, JSON.stringify(r.body));
+        const listed = (await s.req('GET', `/v2.0/ports?network_id=${net.id}`, undefined, ADMIN)).body.ports as Array<{
+          fixed_ips: Array<{ subnet_id: string }>;
+        }>;
+        assert.equal(listed.length, 20);
+        const onSubnet = listed.filter((p) => p.fixed_ips.some((f) => f.subnet_id === sub.id)).length;
+        if (del.status === 204) {
+          assert.equal(onSubnet, 0);
+        } else {
+          assert.equal(del.status, 409, JSON.stringify(del.body));
+          assert.equal(del.body.NeutronError.type, 'SubnetInUse');
+          assert.ok(onSubnet > 0);
+        }
+      }
+    });
+
+    it('port creates racing a delete of their network: each create is 201 or NetworkNotFound, and a deleted network leaves no port', async () => {
+      for (let round = 0; round < 3; round++) {
+        const net = (await s.req('POST', '/v2.0/networks', { network: { name: `net-race-${round}` } }, ADMIN)).body.network;
+        await s.req('POST', '/v2.0/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: `10.23.${round}.0/24` } }, ADMIN);
+        // DHCP-owned ports go with their network; the others keep it (NetworkInUse).
+        const owner = round === 1 ? '' : 'network:dhcp';
+        const creates = Array.from({ length: 20 }, () => s.req('POST', '/v2.0/ports', { port: { network_id: net.id, device_owner: owner } }, ADMIN));
+        await new Promise((r) => setTimeout(r, round * 10));
+        const del = await s.req('DELETE', `/v2.0/networks/${net.id}`, undefined, ADMIN);
+        const ports = await Promise.all(creates);
+        for (const r of ports) {
+          if (r.status !== 201) {
+            assert.equal(r.status, 404, JSON.stringify(r.body));
+            assert.equal(r.body.NeutronError.type, 'NetworkNotFound');
+          }
+        }
+        const left = (await s.req('GET', `/v2.0/ports?network_id=${net.id}`, undefined, ADMIN)).body.ports as unknown[];
+        if (del.status === 204) {
+          assert.equal(left.length, 0);
+        } else {
+          assert.equal(del.status, 409, JSON.stringify(del.body));
+          assert.equal(del.body.NeutronError.type, 'NetworkInUse');
+          assert.equal(left.length, ports.filter((r) => r.status === 201).length);
+        }
+      }
+    });
+
     it('concurrent project networks get distinct VNIs', async () => {
       const results = await Promise.all(
         Array.from({ length: 60 }, (_, i) =>

@@ -1,10 +1,14 @@
 // Fixed IP allocation for ports (Neutron's IPAM backend): explicit addresses are checked against
 // the subnet, automatic ones come from random probes of the allocation pools, confirmed against
 // the database in one indexed query, with a full scan only when the pools are nearly full.
-// Callers hold the network's row lock; the (subnet_id, ip_address) primary key backs it up.
+// A port create holds no exclusive lock on the network: the (subnet_id, ip_address) primary key
+// decides between concurrent creates (allocateNew). Updates and service plugins' writes hold the
+// network's row lock, which keeps creates out meanwhile.
 import { invalidAttribute, invalidInput } from '../../core/errors.js';
 import { NOT_SPECIFIED } from '../../definitions/common.js';
-import type { Tx } from '../../db/tx.js';
+import { TransactionRace, type Tx } from '../../db/tx.js';
+import { isDuplicateKey, isForeignKeyViolation } from '../../db/connection.js';
+import { Precompiled, type Slot } from '../../db/precompiled.js';
 import {
   allocationOnAutoAddressSubnet,
   canonicalIp,
@@ -21,6 +25,7 @@ import {
   isValidIpForSubnet,
   parseIp,
   pickIp,
+  randomFreeIp,
 } from '../../ipam/index.js';
 import type { Ml2Context } from './context.js';
 import type { SubnetInfo } from './subnets.js';
@@ -32,6 +37,16 @@ export interface FixedIp {
 }
 
 const PROBES = 8;
+
+/**
+ * How allocate() treats the addresses it picks: `checked` reads the database first (taken ones
+ * are not picked, or refused when asked for); `optimistic` picks without reading, leaving it to
+ * the insert's unique key to refuse a taken one (allocateNew then tries again, checked).
+ */
+export type AllocationCheck = 'checked' | 'optimistic';
+
+/** Rounds of allocateNew(): each lost one means another transaction committed an address meanwhile. */
+const STORE_ATTEMPTS = 20;
 
 const isAuto = (s: SubnetInfo) => s.ip_version === 6 && isAutoAddressSubnet({ ipv6_address_mode: s.ipv6_address_mode, ipv6_ra_mode: s.ipv6_ra_mode });
 const isRouterOwner = (owner: string) => ROUTER_PORT_OWNERS.includes(owner);
@@ -65,9 +80,10 @@ export class PortIpAllocator {
     mac: string,
     owner: string,
     current: FixedIp[],
+    check: AllocationCheck = 'checked',
   ): Promise<FixedIp[]> {
     subnets = serviceSubnets(networkId, subnets, owner);
-    if (requested === NOT_SPECIFIED || requested === undefined) return this.allocateDefault(tx, networkId, subnets, mac, owner);
+    if (requested === NOT_SPECIFIED || requested === undefined) return this.allocateDefault(tx, networkId, subnets, mac, owner, check);
     const entries = requested as Array<{ subnet_id?: unknown; ip_address?: unknown }>;
     if (entries.length > this.m.core.maxFixedIpsPerPort) throw invalidInput('Exceeded maximum amount of fixed ips per port');
     const byId = new Map(subnets.map((s) => [s.id, s]));
@@ -106,7 +122,7 @@ export class PortIpAllocator {
           throw allocationOnAutoAddressSubnet(ip, subnet.id);
         }
         const kept = takeMatch(remaining, (c) => c.subnet_id === subnet!.id && c.ip_address === ip);
-        if (!kept && (await this.isAllocated(tx, subnet.id, ip))) {
+        if (!kept && check === 'checked' && (await this.isAllocated(tx, subnet.id, ip))) {
           throw ipAddressAlreadyAllocated(ip, subnet.id);
         }
         claim({ subnet_id: subnet.id, ip_address: ip });
@@ -120,7 +136,7 @@ export class PortIpAllocator {
       }
     }
     for (const subnet of pending) {
-      const ip = await this.anyFree(tx, subnet, taken);
+      const ip = await this.anyFree(tx, subnet, taken, check);
       if (!ip) throw ipAddressGenerationFailure(subnet.id);
       claim({ subnet_id: subnet.id, ip_address: ip });
     }
@@ -159,15 +175,94 @@ export class PortIpAllocator {
     return kept.length ? [...requested, ...kept] : requested;
   }
 
+  /**
+   * A new port's fixed IPs, allocated and stored. No lock keeps other creates off the network:
+   * each round's insert claims the addresses, the (subnet_id, ip_address) key refusing any that
+   * another transaction holds (once that one has committed; PostgreSQL and InnoDB wait for it).
+   * The first round trusts its random picks (in a pool that is not nearly full they are nearly
+   * always free: one statement saved); after a refusal they are picked again against what is
+   * committed now, and a requested address found taken is IpAddressAlreadyAllocated. Neutron's
+   * IPAM retries the same way instead of locking.
+   */
+  async allocateNew(
+    tx: Tx,
+    portId: string,
+    networkId: string,
+    subnets: SubnetInfo[],
+    requested: unknown,
+    mac: string,
+    owner: string,
+  ): Promise<FixedIp[]> {
+    for (let round = 0; ; round++) {
+      const allocated = await this.allocate(tx, networkId, subnets, requested, mac, owner, [], round === 0 ? 'optimistic' : 'checked');
+      const fixed = requested === NOT_SPECIFIED ? allocated : this.withAutoAddresses(subnets, allocated, mac, owner);
+      if (await this.tryStore(tx, portId, networkId, fixed)) return fixed;
+      if (round + 1 >= STORE_ATTEMPTS) throw await this.takenError(tx, fixed);
+    }
+  }
+
+  /**
+   * Inserts a new port's addresses: false, with none of them left inserted, when one is taken.
+   * A failed statement aborts a PostgreSQL transaction, so there the taken ones are skipped
+   * (ON CONFLICT DO NOTHING) and the others deleted again; MySQL and SQLite undo only the failed
+   * statement.
+   */
+  private async tryStore(tx: Tx, portId: string, networkId: string, ips: FixedIp[]): Promise<boolean> {
+    if (!ips.length) return true;
+    const rows = ips.map((ip) => ({ port_id: portId, network_id: networkId, subnet_id: ip.subnet_id, ip_address: ip.ip_address }));
+    const pg = this.m.db.dialect === 'postgres';
+    try {
+      if (rows.length === 1) {
+        // The usual case, by a statement compiled once.
+        const args = [portId, networkId, ips[0]!.subnet_id, ips[0]!.ip_address];
+        if (!pg) await INSERT_ONE.run(this.m.db, tx, args);
+        return !pg || (await INSERT_ONE_UNLESS_TAKEN.run(this.m.db, tx, args)).length === 1;
+      }
+      if (pg) {
+        const done = await tx
+          .insertInto('ip_allocations')
+          .values(rows)
+          .onConflict((oc) => oc.doNothing())
+          .returning('ip_address')
+          .execute();
+        if (done.length === rows.length) return true;
+        if (done.length) await tx.deleteFrom('ip_allocations').where('port_id', '=', portId).execute();
+        return false;
+      }
+      await tx.insertInto('ip_allocations').values(rows).execute();
+      return true;
+    } catch (err) {
+      if (isDuplicateKey(err)) return false;
+      // The subnet was deleted since it was read (its delete locks only its row): start again
+      // from the network's subnets as they are now.
+      if (isForeignKeyViolation(err)) throw new TransactionRace(`a subnet of network ${networkId} went away during a port create`);
+      throw err;
+    }
+  }
+
+  /** After rounds all lost: the address found taken (an EUI-64 one is not checked before), else the pools count as full. */
+  private async takenError(tx: Tx, fixed: FixedIp[]): Promise<Error> {
+    for (const ip of fixed)
+      if (await this.isAllocated(tx, ip.subnet_id, ip.ip_address)) return ipAddressAlreadyAllocated(ip.ip_address, ip.subnet_id);
+    return ipAddressGenerationFailure(fixed[0]?.subnet_id ?? '');
+  }
+
   /** No fixed_ips given: one address per IP version (first subnet with room), plus SLAAC ones. */
-  private async allocateDefault(tx: Tx, networkId: string, subnets: SubnetInfo[], mac: string, owner: string): Promise<FixedIp[]> {
+  private async allocateDefault(
+    tx: Tx,
+    networkId: string,
+    subnets: SubnetInfo[],
+    mac: string,
+    owner: string,
+    check: AllocationCheck,
+  ): Promise<FixedIp[]> {
     const out: FixedIp[] = [];
     const groups = [subnets.filter((s) => s.ip_version === 4), subnets.filter((s) => s.ip_version === 6 && !isAuto(s))];
     for (const group of groups) {
       if (!group.length) continue;
       let got: FixedIp | null = null;
       for (const s of group) {
-        const ip = await this.anyFree(tx, s, new Set());
+        const ip = await this.anyFree(tx, s, new Set(), check);
         if (ip) {
           got = { subnet_id: s.id, ip_address: ip };
           break;
@@ -192,11 +287,15 @@ export class PortIpAllocator {
     return r !== undefined;
   }
 
-  /** A free address of the subnet's pools, or null when they are full. */
-  private async anyFree(tx: Tx, s: SubnetInfo, claimed: Set<string>): Promise<string | null> {
+  /** A free address of the subnet's pools (optimistic: one that may be free), or null when they are full. */
+  private async anyFree(tx: Tx, s: SubnetInfo, claimed: Set<string>, check: AllocationCheck): Promise<string | null> {
     if (!s.pools.length) return null;
     const v = s.ip_version;
     const claimedHere = (n: bigint) => claimed.has(`${s.id}/${formatIp(n, v)}`);
+    if (check === 'optimistic') {
+      const c = pickIp(s.pools, claimedHere, Math.random, { maxProbes: 4 });
+      return c === null ? null : formatIp(c, v);
+    }
     const candidates = new Set<bigint>();
     for (let i = 0; i < PROBES; i++) {
       const c = pickIp(s.pools, (n) => candidates.has(n) || claimedHere(n), Math.random, { maxProbes: 4 });
@@ -213,11 +312,12 @@ export class PortIpAllocator {
       const free = texts.find((t) => !used.has(t));
       if (free) return free;
     }
-    // Dense pools: read every allocation once and scan.
+    // Dense pools: read every allocation once, and pick at random among the first free ones, so
+    // that concurrent creates on a nearly full pool seldom pick the same one.
     const all = new Set(
       (await tx.selectFrom('ip_allocations').select('ip_address').where('subnet_id', '=', s.id).execute()).map((r) => parseIp(r.ip_address).value),
     );
-    const n = pickIp(s.pools, (x) => all.has(x) || claimedHere(x));
+    const n = randomFreeIp(s.pools, (x) => all.has(x) || claimedHere(x));
     return n === null ? null : formatIp(n, v);
   }
 
@@ -252,6 +352,17 @@ export class PortIpAllocator {
     );
   }
 }
+
+const oneAllocation = (slot: Slot) => ({ port_id: slot(0), network_id: slot(1), subnet_id: slot(2), ip_address: slot(3) });
+const INSERT_ONE = new Precompiled((db, slot) => db.kysely.insertInto('ip_allocations').values(oneAllocation(slot)));
+/** PostgreSQL: no row, rather than an error (which would abort the transaction), for a taken address. */
+const INSERT_ONE_UNLESS_TAKEN = new Precompiled((db, slot) =>
+  db.kysely
+    .insertInto('ip_allocations')
+    .values(oneAllocation(slot))
+    .onConflict((oc) => oc.doNothing())
+    .returning('ip_address'),
+);
 
 function takeMatch<T>(list: T[], pred: (x: T) => boolean): T | undefined {
   const i = list.findIndex(pred);

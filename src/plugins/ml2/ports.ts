@@ -10,10 +10,11 @@ import { NOT_SPECIFIED } from '../../definitions/common.js';
 import { badRequest } from '../../core/errors.js';
 import type { Rec } from '../../core/resource.js';
 import { letOthersRun } from '../../core/event-loop.js';
-import { b2i, forUpdate, i2b, inTransaction, nowIso, type AnySelect, type Reader, type Tx } from '../../db/tx.js';
+import { b2i, forShare, forUpdate, i2b, inTransaction, nowIso, type AnySelect, type Reader, type Tx } from '../../db/tx.js';
 import type { IpAllocationTable, PortTable } from '../../db/schema.js';
 import { selectRows, selectRowsAsOne } from '../../db/rows.js';
-import { isDuplicateKey } from '../../db/connection.js';
+import { isDuplicateKey, type Db } from '../../db/connection.js';
+import { Precompiled, type Slot } from '../../db/precompiled.js';
 import { chunks, idChunks, loadTags, whereIdIn } from '../common/list-sql.js';
 import { TableResource, type RowCondition, type TableQuery } from '../common/table-resource.js';
 import { checkRevision } from '../common/standard.js';
@@ -21,6 +22,7 @@ import type { Ml2Context } from './context.js';
 import { checkNetworkVisible, networkOwner, networkSharedWith } from './network-access.js';
 import {
   addressPairAndPortSecurityRequired,
+  macAddressGenerationFailure,
   macAddressInUse,
   networkNotFound,
   portBound,
@@ -31,7 +33,7 @@ import { SubnetHandler, type SubnetInfo } from './subnets.js';
 import { PortIpAllocator, type FixedIp } from './ip-allocator.js';
 import { validateAddressPairs, validateDhcpOpts, type AddressPair, type DhcpOpt } from './port-extras.js';
 import { freshMac, macInUse, VNIC_DIRECT_PHYSICAL, type MacSettings } from './mac-override.js';
-import { canonicalIp, eui64Address, isAutoAddressSubnet } from '../../ipam/index.js';
+import { canonicalIp, eui64Address, isAutoAddressSubnet, parseBaseMac, randomMac, type BaseMac } from '../../ipam/index.js';
 import { VIF_TYPE_BINDING_FAILED, VIF_TYPE_UNBOUND } from '../../core/wire.js';
 import { Events } from '../../core/callbacks.js';
 import { candidateSubnets, hostSegments, isRouted, subnetsForFixedIps, subnetsForHost, type IpAllocation } from './routed-subnets.js';
@@ -407,10 +409,19 @@ export class PortHandler extends TableResource<'ports'> {
     return inTransaction(this.m.db, async (tx) => {
       const created: Array<Rec | string> = [];
       const subnetCache = new Map<string, SubnetInfo[]>();
+      const perProject = new Map<string, number>();
+      // A bulk create holds the network alone, as before: two bulks taking addresses one by one
+      // from one nearly full pool would each wait for an address the other holds (a deadlock,
+      // found only after PostgreSQL's deadlock_timeout, then retried).
+      const lock = bodies.length > 1 ? 'exclusive' : 'shared';
       for (const body of bodies) {
-        created.push(await this.createOne(tx, body, subnetCache, true, ctx));
+        created.push(await this.createOne(tx, body, subnetCache, lock, ctx));
+        const p = body.project_id as string;
+        perProject.set(p, (perProject.get(p) ?? 0) + 1);
         await letOthersRun();
       }
+      // Quotas last: the project's lock is held from here to the commit only.
+      for (const [p, n] of perProject) await this.m.quota.enforceInserted(tx, p, { port: n });
       const reread = created.filter((c): c is string => typeof c === 'string');
       const byId = new Map<string, Rec>();
       for (const part of chunks(reread)) {
@@ -422,13 +433,47 @@ export class PortHandler extends TableResource<'ports'> {
     });
   }
 
-  private async lockNetwork(tx: Tx, networkId: string) {
-    const net = await forUpdate(
-      this.m.db,
-      tx.selectFrom('networks').select(['id', 'project_id', 'port_security_enabled']).where('id', '=', networkId),
-    ).executeTakeFirst();
+  /**
+   * The network's row, locked: `exclusive` as updates and service plugins' writes take it, or
+   * `shared` (port creates: many at once, none beside an exclusive holder).
+   */
+  private async lockNetwork(tx: Tx, networkId: string, mode: 'exclusive' | 'shared' = 'exclusive') {
+    const [net] = await (mode === 'shared' ? NETWORK_SHARED : NETWORK_EXCLUSIVE).run(this.m.db, tx, [networkId]);
     if (!net) throw networkNotFound(networkId);
     return net;
+  }
+
+  /**
+   * Inserts a new port's row with its MAC: the one asked for (MacAddressInUse if the network has
+   * it), else a random one, drawn again when the (network_id, mac_address) key refuses it. No read
+   * first: the key decides, also between concurrent creates.
+   */
+  private async insertPort(tx: Tx, row: PortTable, requested: unknown): Promise<void> {
+    const given = requested !== NOT_SPECIFIED && requested !== undefined && requested !== GENERATE_MAC;
+    for (let i = 1; ; i++) {
+      row.mac_address = given ? (requested as string) : randomMac((this.baseMac ??= parseBaseMac(this.m.core.baseMac)));
+      if (await this.tryInsertPort(tx, row)) return;
+      if (given) throw macAddressInUse(row.network_id, row.mac_address);
+      if (i >= this.m.core.macGenerationRetries) throw macAddressGenerationFailure(row.network_id);
+    }
+  }
+
+  private baseMac: BaseMac | undefined;
+
+  /** False when the network has the row's MAC (on PostgreSQL a failed statement would abort the transaction). */
+  private async tryInsertPort(tx: Tx, row: PortTable): Promise<boolean> {
+    try {
+      const values = PORT_COLUMNS.map((c) => row[c]);
+      if (this.m.db.dialect !== 'postgres') {
+        await INSERT_PORT.run(this.m.db, tx, values);
+        return true;
+      }
+      return (await INSERT_PORT_UNLESS_MAC.run(this.m.db, tx, values)).length === 1;
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      if (this.m.db.dialect === 'postgres') throw macAddressInUse(row.network_id, row.mac_address);
+      return false;
+    }
   }
 
   private async chooseMac(tx: Tx, networkId: string, requested: unknown): Promise<string> {
@@ -454,14 +499,12 @@ export class PortHandler extends TableResource<'ports'> {
     tx: Tx,
     body: Rec,
     subnetCache: Map<string, SubnetInfo[]>,
-    quota = true,
+    lock: 'exclusive' | 'shared',
     ctx: RequestContext | null = null,
   ): Promise<Rec | string> {
     const networkId = body.network_id as string;
-    const net = await this.lockNetwork(tx, networkId);
+    const net = await this.lockNetwork(tx, networkId, lock);
     const projectId = body.project_id as string;
-    if (quota) await this.m.quota.enforce(tx, projectId, { port: 1 });
-    const mac = await this.chooseMac(tx, networkId, body.mac_address);
     let subnets = subnetCache.get(networkId);
     if (!subnets) {
       subnets = await this.subnets.subnetsOf(tx, networkId);
@@ -472,16 +515,8 @@ export class PortHandler extends TableResource<'ports'> {
     const host = body['binding:host_id'] as string;
     const candidates = await candidateSubnets(tx, networkId, subnets, host, body.fixed_ips, owner);
     const pool = candidates.subnets;
-    const allocated = candidates.allocation === 'deferred' ? [] : await this.ips.allocate(tx, networkId, pool, body.fixed_ips, mac, owner, []);
-    const fixed = body.fixed_ips === NOT_SPECIFIED ? allocated : this.ips.withAutoAddresses(pool, allocated, mac, owner);
     body.ip_allocation = candidates.allocation;
     const pse = body.port_security_enabled === NOT_SPECIFIED ? i2b(net.port_security_enabled) : (body.port_security_enabled as boolean);
-    const pairs =
-      body.allowed_address_pairs === NOT_SPECIFIED
-        ? []
-        : validateAddressPairs(body.allowed_address_pairs as Rec[], mac, this.m.core.maxAllowedAddressPairs);
-    if (pairs.length && !pse) throw addressPairAndPortSecurityRequired();
-    const dhcpOpts = validateDhcpOpts(body.extra_dhcp_opts as Rec[], false);
     const now = nowIso();
     const id = body.id as string;
     const row: PortTable = {
@@ -489,7 +524,7 @@ export class PortHandler extends TableResource<'ports'> {
       network_id: networkId,
       project_id: projectId,
       name: body.name as string,
-      mac_address: mac,
+      mac_address: '',
       admin_state_up: b2i(body.admin_state_up as boolean),
       status: 'DOWN',
       device_id: body.device_id as string,
@@ -505,19 +540,22 @@ export class PortHandler extends TableResource<'ports'> {
       created_at: now,
       updated_at: now,
     };
-    try {
-      await tx.insertInto('ports').values(row).execute();
-    } catch (err) {
-      if (isDuplicateKey(err)) throw macAddressInUse(networkId, mac);
-      throw err;
-    }
+    // The row first: the addresses' rows refer to it.
+    await this.insertPort(tx, row, body.mac_address);
+    const mac = row.mac_address;
+    const fixed = candidates.allocation === 'deferred' ? [] : await this.ips.allocateNew(tx, id, networkId, pool, body.fixed_ips, mac, owner);
+    const pairs =
+      body.allowed_address_pairs === NOT_SPECIFIED
+        ? []
+        : validateAddressPairs(body.allowed_address_pairs as Rec[], mac, this.m.core.maxAllowedAddressPairs);
+    if (pairs.length && !pse) throw addressPairAndPortSecurityRequired();
+    const dhcpOpts = validateDhcpOpts(body.extra_dhcp_opts as Rec[], false);
     const tags = [...new Set((body.tags as string[] | undefined) ?? [])];
     if (tags.length)
       await tx
         .insertInto('tags')
         .values(tags.map((tag) => ({ resource_id: id, resource_type: 'port', tag })))
         .execute();
-    await this.ips.store(tx, id, networkId, fixed);
     if (candidates.allocation !== 'immediate') await this.setIpAllocation(tx, id, candidates.allocation);
     // A new port has no pairs or options to replace: only inserts are needed.
     if (pairs.length) await this.writePairs(tx, id, pairs);
@@ -755,7 +793,8 @@ export class PortHandler extends TableResource<'ports'> {
       ...body,
     };
     full.tenant_id = full.project_id;
-    const created = await this.createOne(tx, full, new Map(), false);
+    // Exclusive, as before: the service plugin's transaction may go on to write the network's IPs.
+    const created = await this.createOne(tx, full, new Map(), 'exclusive');
     if (typeof created !== 'string') return created;
     const rows = await tx.selectFrom('ports').selectAll().where('id', '=', created).execute();
     return (await this.toDicts(tx, rows))[0]!;
@@ -769,6 +808,50 @@ export class PortHandler extends TableResource<'ports'> {
     await tx.deleteFrom('ports').where('id', '=', id).execute();
   }
 }
+
+// ---- the port create's statements, compiled once (db/precompiled.ts) ----------------------------
+
+const networkRow = (db: Db, slot: Slot) =>
+  db.kysely.selectFrom('networks').select(['id', 'project_id', 'port_security_enabled']).where('id', '=', slot(0));
+const NETWORK_SHARED = new Precompiled((db, slot) => forShare(db, networkRow(db, slot)));
+const NETWORK_EXCLUSIVE = new Precompiled((db, slot) => forUpdate(db, networkRow(db, slot)));
+
+/** Every column of `T`, checked: one left out would be inserted as its default, silently. */
+const everyColumn = <T extends ReadonlyArray<keyof PortTable>>(c: T & ([Exclude<keyof PortTable, T[number]>] extends [never] ? unknown : never)) => c;
+
+/** The columns of a new port's row, in the order of the insert's arguments. */
+const PORT_COLUMNS = everyColumn([
+  'id',
+  'network_id',
+  'project_id',
+  'name',
+  'mac_address',
+  'admin_state_up',
+  'status',
+  'device_id',
+  'device_owner',
+  'port_security_enabled',
+  'binding_host_id',
+  'binding_vnic_type',
+  'binding_profile',
+  'binding_vif_type',
+  'binding_vif_details',
+  'description',
+  'revision_number',
+  'created_at',
+  'updated_at',
+] as const);
+
+const portValues = (slot: Slot) => Object.fromEntries(PORT_COLUMNS.map((c, i) => [c, slot(i)])) as unknown as PortTable;
+const INSERT_PORT = new Precompiled((db, slot) => db.kysely.insertInto('ports').values(portValues(slot)));
+/** PostgreSQL: no row (rather than an error, which would abort the transaction) when the network has the MAC. */
+const INSERT_PORT_UNLESS_MAC = new Precompiled((db, slot) =>
+  db.kysely
+    .insertInto('ports')
+    .values(portValues(slot))
+    .onConflict((oc) => oc.columns(['network_id', 'mac_address']).doNothing())
+    .returning('id'),
+);
 
 /** A project id no check can match (PortHandler.scopeTargets). */
 const UNKNOWN_PROJECT = '\0unknown project';

@@ -8,6 +8,7 @@ import { NOT_SPECIFIED } from '../../definitions/common.js';
 import type { Rec } from '../../core/resource.js';
 import { letOthersRun } from '../../core/event-loop.js';
 import { b2i, forUpdate, i2b, inTransaction, nowIso, type Reader, type Tx } from '../../db/tx.js';
+import { Precompiled } from '../../db/precompiled.js';
 import type { SubnetTable } from '../../db/schema.js';
 import {
   formatCidr,
@@ -167,30 +168,11 @@ export class SubnetHandler extends TableResource<'subnets'> {
 
   /** Subnets of a network with their pools, for IP allocation. */
   async subnetsOf(db: Reader, networkId: string): Promise<SubnetInfo[]> {
-    // One query (every port create runs it): a subnet's rows are adjacent in this order.
-    const rows = await db
-      .selectFrom('subnets')
-      .leftJoin('allocation_pools', 'allocation_pools.subnet_id', 'subnets.id')
-      .select([
-        'subnets.id',
-        'subnets.network_id',
-        'subnets.ip_version',
-        'subnets.cidr',
-        'subnets.gateway_ip',
-        'subnets.ipv6_address_mode',
-        'subnets.ipv6_ra_mode',
-        'subnets.enable_dhcp',
-        'subnets.segment_id',
-        'allocation_pools.first_ip',
-        'allocation_pools.last_ip',
-      ])
-      .where('subnets.network_id', '=', networkId)
-      .orderBy('subnets.created_at')
-      .orderBy('subnets.id')
-      .execute();
+    // One query (every port create runs it, compiled once): a subnet's rows are adjacent in this order.
+    const rows = await SUBNETS_OF.run(this.m.db, db, [networkId]);
     const out: SubnetInfo[] = [];
     const types = new Map<string, string[]>();
-    if (rows.length) for (const t of await serviceTypesOf(db, [...new Set(rows.map((r) => r.id))])) push(types, t.subnet_id, t.service_type);
+    if (rows.length) for (const t of await SERVICE_TYPES_OF.run(this.m.db, db, [networkId])) push(types, t.subnet_id, t.service_type);
     for (let i = 0; i < rows.length; ) {
       const r = rows[i]!;
       const pools: Array<{ start: string; end: string }> = [];
@@ -483,6 +465,38 @@ export class SubnetHandler extends TableResource<'subnets'> {
     await this.publishPeerUpdates(ctx, peers);
   }
 }
+
+/** A network's subnets with their pools (SubnetHandler.subnetsOf). */
+const SUBNETS_OF = new Precompiled((db, slot) =>
+  db.kysely
+    .selectFrom('subnets')
+    .leftJoin('allocation_pools', 'allocation_pools.subnet_id', 'subnets.id')
+    .select([
+      'subnets.id',
+      'subnets.network_id',
+      'subnets.ip_version',
+      'subnets.cidr',
+      'subnets.gateway_ip',
+      'subnets.ipv6_address_mode',
+      'subnets.ipv6_ra_mode',
+      'subnets.enable_dhcp',
+      'subnets.segment_id',
+      'allocation_pools.first_ip',
+      'allocation_pools.last_ip',
+    ])
+    .where('subnets.network_id', '=', slot(0))
+    .orderBy('subnets.created_at')
+    .orderBy('subnets.id'),
+);
+
+/** The service types of a network's subnets (SubnetHandler.subnetsOf). */
+const SERVICE_TYPES_OF = new Precompiled((db, slot) =>
+  db.kysely
+    .selectFrom('subnet_service_types')
+    .select(['subnet_id', 'service_type'])
+    .where('subnet_id', 'in', db.kysely.selectFrom('subnets').select('id').where('network_id', '=', slot(0)))
+    .orderBy('service_type'),
+);
 
 // Stored pools were validated when written; parsing them again is the same pure function of the
 // text, so its result is kept (by text, a bounded number) instead of redone for every port.
