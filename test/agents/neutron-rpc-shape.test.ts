@@ -11,6 +11,7 @@ import { decodeRequest, encodeRequest } from '../../src/rpc/wire.js';
 import { agentRpcContext, MemoryBroker, MemoryBus, silentLogger, type CallOptions, type RpcBus, type RpcContext } from '../../src/rpc/index.js';
 import { rpcVersion } from '../../src/agents/rpc-versions.js';
 import { StateReporter } from '../../src/agents/state-reporter.js';
+import { waitFor } from '../helpers/wait.js';
 import { L3_PLUGIN_TOPIC, PLUGIN_TOPIC, REPORTS_TOPIC } from '../../src/core/wire.js';
 import { L3Agent } from '../../src/agents/l3/agent.js';
 import { MetadataAgent } from '../../src/agents/metadata/agent.js';
@@ -89,14 +90,15 @@ describe("agents' RPC as Neutron's server reads it", () => {
 });
 
 /** A bus that records the version and context of each call and cast made through it. */
-function recording(bus: RpcBus): { bus: RpcBus; sent: Array<{ method: string; version: string | undefined; admin: boolean | undefined }> } {
-  const sent: Array<{ method: string; version: string | undefined; admin: boolean | undefined }> = [];
+type Sent = { kind: 'call' | 'cast'; method: string; version: string | undefined; admin: boolean | undefined };
+function recording(bus: RpcBus): { bus: RpcBus; sent: Sent[] } {
+  const sent: Sent[] = [];
   const wrapped = new Proxy(bus, {
     get(target, prop, receiver) {
       const v = Reflect.get(target, prop, receiver);
       if (prop !== 'call' && prop !== 'cast') return typeof v === 'function' ? v.bind(target) : v;
       return (topic: string, method: string, args: Record<string, unknown>, opts?: CallOptions) => {
-        sent.push({ method, version: opts?.version, admin: opts?.context?.isAdmin });
+        sent.push({ kind: prop, method, version: opts?.version, admin: opts?.context?.isAdmin });
         return (v as (...a: unknown[]) => unknown).call(target, topic, method, args, opts);
       };
     },
@@ -105,27 +107,36 @@ function recording(bus: RpcBus): { bus: RpcBus; sent: Array<{ method: string; ve
 }
 
 describe("the L3 and metadata agents' RPC as Neutron's server reads it", () => {
-  it('the L3 agent calls the L3 plugin with an admin context at those versions', async () => {
+  it("the L3 agent calls the L3 plugin with an admin context at those versions, and casts HA states as Neutron's does", async () => {
     const broker = new MemoryBroker();
     const server = new MemoryBus({ broker, logger: silentLogger });
     const rec = recording(new MemoryBus({ broker, logger: silentLogger }));
+    const haStates: unknown[] = [];
     await server.serve(L3_PLUGIN_TOPIC, 'server', {
       sync_routers: () => [],
       update_floatingip_statuses: () => null,
-      update_ha_routers_states: () => null,
+      update_ha_routers_states: (_c, a) => {
+        haStates.push(a);
+        return null;
+      },
     });
     const agent = new L3Agent({ bus: rec.bus, host: 'h1', statePath: '/nonexistent', reportInterval: 30 });
     // The agent's one way to the server (its passes need a kernel; the calls they make go through it).
     const call = (agent as unknown as { call(m: string, a: Record<string, unknown>): Promise<unknown> }).call.bind(agent);
+    // HA states go through what the agent gives its HaRouters (the keepalived state watcher) to report with.
+    const reportHa = (agent.ha as unknown as { o: { report(s: Record<string, string>): Promise<void> } }).o.report;
     try {
       await call('sync_routers', { host: 'h1', router_ids: null });
       await call('update_floatingip_statuses', { router_id: 'r', fip_statuses: {} });
-      await call('update_ha_routers_states', { host: 'h1', states: {} });
+      await reportHa({ r1: 'active' });
+      // Neutron's L3PluginApi casts update_ha_routers_states (neutron/agent/l3/agent.py).
       assert.deepEqual(rec.sent, [
-        { method: 'sync_routers', version: '1.0', admin: true },
-        { method: 'update_floatingip_statuses', version: '1.1', admin: true },
-        { method: 'update_ha_routers_states', version: '1.5', admin: true },
+        { kind: 'call', method: 'sync_routers', version: '1.0', admin: true },
+        { kind: 'call', method: 'update_floatingip_statuses', version: '1.1', admin: true },
+        { kind: 'cast', method: 'update_ha_routers_states', version: '1.5', admin: true },
       ]);
+      await waitFor('the cast handled', () => haStates.length === 1);
+      assert.deepEqual(haStates, [{ host: 'h1', states: { r1: 'active' } }], 'the server got the states');
     } finally {
       await rec.bus.close();
       await server.close();
@@ -171,7 +182,7 @@ describe("the L3 and metadata agents' RPC as Neutron's server reads it", () => {
       assert.equal(status, 404);
       assert.deepEqual(
         rec.sent.filter((s) => s.method === 'get_ports'),
-        [{ method: 'get_ports', version: '1.0', admin: true }],
+        [{ kind: 'call', method: 'get_ports', version: '1.0', admin: true }],
       );
     } finally {
       await md.stop();

@@ -12,6 +12,8 @@ import { ADMIN, ALICE, BOB, startServer, type TestServer, okCalls } from '../hel
 import { assertError } from '../helpers/assert-error.js';
 import { registerLinuxBridgeAgent } from '../helpers/agents.js';
 import { MemoryBroker, MemoryBus, silentLogger, type RpcBus } from '../../src/rpc/index.js';
+import { L2POP_TOPIC } from '../../src/core/wire.js';
+import { waitFor } from '../helpers/wait.js';
 
 const HOSTS = ['ha-l3-a', 'ha-l3-b', 'ha-l3-c'];
 
@@ -203,6 +205,56 @@ for (const backend of BACKENDS) {
       await agentBus.call('q-plugin', 'update_device_up', { device: tap, agent_id: 'x', host: b });
       const after = (await ok('GET', `/v2.0/ports/${qr.id}`)).port;
       assert.equal(after['binding:host_id'], a);
+      await ok('PUT', `/v2.0/routers/${r.id}/remove_router_interface`, { subnet_id: sub.id });
+      await ok('DELETE', `/v2.0/routers/${r.id}`);
+      await ok('DELETE', `/v2.0/networks/${net.id}`);
+    });
+
+    it("an interface added to an active HA router is bound to the active host at sync_routers; a failover keeps the standby's host in the network's flood lists", async () => {
+      const net = (await ok('POST', '/v2.0/networks', { network: { name: 'ha-fl', project_id: ALICE.project } })).network;
+      const sub = (
+        await ok('POST', '/v2.0/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.78.0.0/24', project_id: ALICE.project } })
+      ).subnet;
+      const r = await haRouter(ALICE.project);
+      const [a, b] = (await agentsOf(r.id)).map((x: any) => x.host) as [string, string];
+      const ipOf = (h: string) => `172.31.251.${HOSTS.indexOf(h) + 1}`;
+      await l3('update_ha_routers_states', { host: a, states: { [r.id]: 'active' } });
+      await l3('update_ha_routers_states', { host: b, states: { [r.id]: 'standby' } });
+      await ok('PUT', `/v2.0/routers/${r.id}/add_router_interface`, { subnet_id: sub.id });
+      const qrOf = async () => (await ok('GET', `/v2.0/ports?device_id=${r.id}&device_owner=network:ha_router_replicated_interface`)).ports[0];
+      assert.equal((await qrOf())['binding:host_id'], '', 'not bound before an agent syncs');
+      // The standby's agent syncs first (the router was updated): the port goes to the active host.
+      const [synced] = await l3<any[]>('sync_routers', { host: b, router_ids: [r.id] });
+      const qr = await qrOf();
+      assert.equal(qr['binding:host_id'], a, 'bound where the router is active');
+      assert.equal(synced._interfaces[0]['binding:host_id'], a, 'and the sync data says so');
+      // What l2population tells the L2 agents from here on.
+      const seen: Array<{ method: string; fdb: any }> = [];
+      const probe = await agentBus.serve(L2POP_TOPIC, 'ha-fl-probe', {
+        add_fdb_entries: (_c, x: any) => void seen.push({ method: 'add', fdb: x.fdb_entries }),
+        remove_fdb_entries: (_c, x: any) => void seen.push({ method: 'remove', fdb: x.fdb_entries }),
+      });
+      try {
+        const tap = `tap${qr.id.slice(0, 11)}`;
+        await agentBus.call('q-plugin', 'update_device_up', { device: tap, agent_id: 'x', host: a });
+        const flood = ['00:00:00:00:00:00', '0.0.0.0'];
+        const entriesOf = (method: string, host: string) =>
+          seen.filter((x) => x.method === method).flatMap((x) => (x.fdb[net.id]?.ports?.[ipOf(host)] ?? []) as string[][]);
+        await waitFor('add_fdb_entries for the active host', () => entriesOf('add', a).length > 0);
+        assert.deepEqual(entriesOf('add', a), [flood, [qr.mac_address, '10.78.0.1']]);
+        // Failover: b active, a standby; the interface port moves to b.
+        await l3('update_ha_routers_states', { host: b, states: { [r.id]: 'active' } });
+        await l3('update_ha_routers_states', { host: a, states: { [r.id]: 'standby' } });
+        assert.equal((await qrOf())['binding:host_id'], b);
+        await waitFor('remove_fdb_entries for the host left', () => entriesOf('remove', a).length > 0);
+        // The router's MAC is withdrawn from a, but a stays in the flood list: it holds the router's
+        // standby, which the next failover makes active again.
+        assert.deepEqual(entriesOf('remove', a), [[qr.mac_address, '10.78.0.1']]);
+        const fdb = (await agentBus.call<any>('q-plugin', 'get_fdb_entries', { host: b, network_ids: [net.id] }))[net.id];
+        assert.deepEqual(fdb?.ports?.[ipOf(a)], [flood], "b's FDB still floods to a");
+      } finally {
+        await probe.stop();
+      }
       await ok('PUT', `/v2.0/routers/${r.id}/remove_router_interface`, { subnet_id: sub.id });
       await ok('DELETE', `/v2.0/routers/${r.id}`);
       await ok('DELETE', `/v2.0/networks/${net.id}`);

@@ -149,7 +149,8 @@ export class L3Agent {
       vrrp: o.vrrp ?? { authType: 'PASS', authPassword: '', advertInt: 2 },
       ...(o.exec ? { exec: o.exec } : {}),
       logger: this.log,
-      report: (states) => this.call('update_ha_routers_states', { host: o.host, states }),
+      // A cast, as Neutron's L3PluginApi sends it: the agent waits for no answer.
+      report: (states) => this.cast('update_ha_routers_states', { host: o.host, states }),
       // Neutron's state-change handling: radvd follows the state.
       onStateChange: (routerId) => void this.schedule(routerId),
     });
@@ -207,6 +208,11 @@ export class L3Agent {
       version: rpcVersion(method),
       timeoutMs: this.o.rpcTimeoutMs ?? 60_000,
     });
+  }
+
+  /** As call, without waiting for an answer (resolves once the transport took the message). */
+  private cast(method: string, args: Record<string, unknown>): Promise<void> {
+    return this.o.bus.cast(L3_PLUGIN_TOPIC, method, args, { context: agentRpcContext(), version: rpcVersion(method) });
   }
 
   /** Serves the notifications, reports state once, runs the full sync, then keeps reporting. */

@@ -246,7 +246,7 @@ export interface HaRoutersOptions {
   vrrp: VrrpSettings;
   exec?: Exec;
   logger: RpcLogger;
-  /** update_ha_routers_states. */
+  /** update_ha_routers_states (a cast: resolves once sent; a failed send is retried). */
   report(states: Record<string, string>): Promise<void>;
   /** How often keepalived processes are checked, ms (default 3000). */
   checkMs?: number;

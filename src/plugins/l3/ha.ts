@@ -318,6 +318,18 @@ export class RouterHa {
     }
   }
 
+  /** The host of the router's active agent, if one reported active (get_active_host_for_ha_router). */
+  async activeHost(routerId: string): Promise<string | null> {
+    const row = await this.db.kysely
+      .selectFrom('ha_router_agent_port_bindings as b')
+      .innerJoin('agents as a', 'a.id', 'b.l3_agent_id')
+      .select('a.host')
+      .where('b.router_id', '=', routerId)
+      .where('b.state', '=', HA_STATE_ACTIVE)
+      .executeTakeFirst();
+    return row?.host ?? null;
+  }
+
   /**
    * The agents hosting the router and their states, as get_l3_bindings_hosting_router_with_ha_states
    * gives them: an active agent that is dead or disabled turns standby (unknown when every agent is).

@@ -63,12 +63,16 @@ export function l3RpcHandlers(d: L3RpcDeps): RpcHandlers {
   /**
    * _ensure_host_set_on_ports: a gateway or interface port not bound, or bound elsewhere (only
    * with a scheduler: without one every agent syncs every router), is bound to the agent's host.
+   * An HA router's ports follow its active instance (update_ha_routers_states); one not bound yet
+   * (an interface added to a router already active) is bound to the active agent's host, so that
+   * its L2 agent reports it up and every standby's L2 agent wires its copy (get_device_details
+   * gives a standby the details of a port bound to the active host only).
    */
   const bindToHost = async (ctx: RpcContext, host: string, routers: Rec[]): Promise<boolean> => {
     let changed = false;
     for (const r of routers) {
-      // An HA router's ports follow its active instance (update_ha_routers_states).
-      if (r.ha === true) continue;
+      const ha = r.ha === true;
+      let activeHost: string | null | undefined;
       for (const p of [
         r.gw_port as Rec | undefined,
         ...((r[EXTRA_GW_PORTS_KEY] as Rec[] | undefined) ?? []),
@@ -76,11 +80,19 @@ export function l3RpcHandlers(d: L3RpcDeps): RpcHandlers {
       ]) {
         if (!p) continue;
         const bound = p['binding:host_id'] as string;
-        const failed = p['binding:vif_type'] === VIF_TYPE_BINDING_FAILED || p['binding:vif_type'] === VIF_TYPE_UNBOUND;
-        const move = d.routerIdsForHost ? bound !== host || failed : !bound || (bound === host && failed);
-        if (!move) continue;
+        let to = host;
+        if (ha) {
+          if (bound || !d.ha) continue;
+          activeHost ??= await d.ha.activeHost(r.id as string);
+          if (!activeHost) break; // active nowhere yet: the first active report binds them
+          to = activeHost;
+        } else {
+          const failed = p['binding:vif_type'] === VIF_TYPE_BINDING_FAILED || p['binding:vif_type'] === VIF_TYPE_UNBOUND;
+          const move = d.routerIdsForHost ? bound !== host || failed : !bound || (bound === host && failed);
+          if (!move) continue;
+        }
         try {
-          await d.ports.update(adminOf(ctx), p.id as string, { 'binding:host_id': host });
+          await d.ports.update(adminOf(ctx), p.id as string, { 'binding:host_id': to });
           changed = true;
         } catch (err) {
           if ((err as { status?: number }).status !== 404) throw err; // gone meanwhile

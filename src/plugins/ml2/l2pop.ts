@@ -224,6 +224,7 @@ export class L2Population {
       .where('status', '=', 'ACTIVE')
       .execute();
     const stillActive = new Set(rows.map((r) => r.network_id));
+    for (const n of await this.haNetworksOf(host, nets)) stillActive.add(n);
     const e = await this.portsEntries(ports, host, (n) => !stillActive.has(n));
     if (e) await this.fanout('remove_fdb_entries', e);
   }
@@ -247,9 +248,22 @@ export class L2Population {
     if (e) await this.fanout('add_fdb_entries', e);
   }
 
+  /**
+   * Of these networks, those where `host` holds an instance of an HA router with an interface:
+   * the host stays in their flood lists when its last bound port there goes. An HA router's
+   * interface port follows the active instance, and moves away when the host turns standby; were
+   * the host's flood entry withdrawn then, the next failover back to it would reach no other host
+   * until its agent reported the port up there again (Neutron counts these interfaces among the
+   * host's active ports, _get_ha_router_active_port_count, for the same reason).
+   */
+  private async haNetworksOf(host: string, networkIds: readonly string[]): Promise<string[]> {
+    const hosts = await this.haRouterHosts(this.db.kysely, networkIds);
+    return networkIds.filter((n) => hosts.get(n)?.has(host));
+  }
+
   /** A port stopped being ACTIVE on `host` (down, deleted, moved away). */
   async portDown(port: L2Port, host: string): Promise<void> {
-    const last = (await this.othersActive(host, port.network_id, port.id)) === 0;
+    const last = (await this.othersActive(host, port.network_id, port.id)) === 0 && !(await this.haNetworksOf(host, [port.network_id])).length;
     const e = await this.portEntries(port, host, last);
     if (e) await this.fanout('remove_fdb_entries', e);
   }
