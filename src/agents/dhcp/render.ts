@@ -30,6 +30,8 @@ export interface PortInfo {
   extra_dhcp_opts?: DhcpOptRec[];
   /** dns-integration: the server's host name and FQDN per address. */
   dns_assignment?: Array<{ ip_address: string; hostname: string; fqdn: string }>;
+  /** Bumped by each write of the port: the newer of two copies. */
+  revision_number?: number;
 }
 export interface SubnetInfo {
   id: string;
