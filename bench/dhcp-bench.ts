@@ -15,7 +15,7 @@
 // latency from the API's answer to the hosts file (polled every 100 ms).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -120,11 +120,14 @@ async function rpcHandled(base: string): Promise<Map<string, number>> {
 
 const id = randomBytes(3).toString('hex');
 const dir = mkdtempSync(join(tmpdir(), 'neutrino-dhcp-bench-'));
+chmodSync(dir, 0o755); // dnsmasq reads its files as 'nobody'
 const vhost = `neutrino_dhcp_bench_${id}`;
 const dbName = `neutrino_dhcp_bench_${id}`;
 const hostNs = `db${id}`;
 const procs: ChildProcess[] = [];
 let networkId = '';
+/** 503 answers (retried): the server's database pool ran dry. */
+let unavailable = 0;
 
 async function teardown(): Promise<void> {
   for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
@@ -193,9 +196,16 @@ async function main(): Promise<void> {
   await waitFor('the server', async () => (await fetch(`${base}/`).catch(() => null))?.ok ?? false, 180_000, 250);
 
   const api = async (method: string, path: string, body?: unknown) => {
-    const r = await request(base, method, path, body);
-    if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-    return r.body;
+    for (;;) {
+      const r = await request(base, method, path, body);
+      // A loaded machine: the database pool's wait ran out. Counted, and asked again.
+      if (r.status === 503) {
+        unavailable++;
+        continue;
+      }
+      if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body;
+    }
   };
   networkId = (await api('POST', '/v2.0/networks', { network: { name: `dhcp-bench-${id}` } })).network.id;
   await api('POST', '/v2.0/subnets', { subnet: { network_id: networkId, cidr: '10.96.0.0/16', ip_version: 4 } });
@@ -321,6 +331,7 @@ async function main(): Promise<void> {
         b.dnsmasqCpu.toFixed(1).padStart(14),
       ].join(' '),
     );
+  if (unavailable) console.log(`(${unavailable} requests answered 503 and were sent again)`);
   if (v.json) writeFileSync(v.json, JSON.stringify({ ports: PORTS, creates: CREATES, concurrency: CONCURRENCY, bursts }, null, 2));
 }
 

@@ -135,6 +135,20 @@ describe('DHCP network cache', () => {
     assert.equal(c.apply(NET, { port: port(3) }), 'unchanged');
   });
 
+  it('hands out the ports sorted by id, through fetches and casts', () => {
+    const c = new NetworkCache();
+    fetched(c, port(5), port(2), port(8));
+    c.apply(NET, { port: port(1) });
+    c.apply(NET, { port: port(9) });
+    c.apply(NET, { port: port(5, 2, '10.0.0.55') });
+    c.apply(NET, { port: port(3) });
+    c.apply(NET, { deleted: 'port-8' });
+    assert.deepEqual(
+      c.get(NET)!.ports.map((p) => p.id),
+      ['port-1', 'port-2', 'port-3', 'port-5', 'port-9'],
+    );
+  });
+
   it('hands out a snapshot: a change after it is not seen in it', () => {
     const c = new NetworkCache();
     fetched(c, port(1));

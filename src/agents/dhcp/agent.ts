@@ -65,6 +65,7 @@ import {
   type NetworkInfo,
   type PortInfo,
   type RenderOptions,
+  type SubnetInfo,
 } from './render.js';
 import {
   AGENT_TYPE_DHCP,
@@ -187,7 +188,12 @@ export class DhcpAgent {
    * with its MAC and addresses as told: Neutron's server keeps a port DOWN until then (its DHCP
    * provisioning block), and blocks it again when its MAC or fixed IPs change.
    */
-  private readonly readyReported = new Map<string, Map<string, string>>();
+  private readonly readyReported = new Map<string, Map<string, { port: PortInfo; what: string }>>();
+  /**
+   * Per network, the hosts file lines of each port object (renderHosts' memo), kept while the
+   * network's subnets are the same array: a fetch makes new ones, a cast a new port object.
+   */
+  private readonly hostsMemo = new Map<string, { subnets: SubnetInfo[]; lines: WeakMap<PortInfo, string[]> }>();
   /** Networks whose next pass must ask the server first. */
   private readonly toFetch = new Set<string>();
   private readonly watchers: Watcher[] = [];
@@ -598,7 +604,9 @@ export class DhcpAgent {
     }
     const nsOps = diffLinks(inNs, nsLinks);
     await linkOpsToBatch(nsOps).apply({ netns: ns });
-    const hosts = renderHosts(n, this.render);
+    let memo = this.hostsMemo.get(n.id);
+    if (memo?.subnets !== n.subnets) this.hostsMemo.set(n.id, (memo = { subnets: n.subnets, lines: new WeakMap() }));
+    const hosts = renderHosts(n, this.render, memo.lines);
     // dnsmasq 2.90 (Debian 12) segfaults on SIGHUP once it has leased an address to a host
     // whose dhcp-hostsfile line carries a `set:` tag (ports with extra_dhcp_opts): a change
     // involving such lines is a restart instead (leases survive in the lease file).
@@ -645,17 +653,22 @@ export class DhcpAgent {
    * provisioning block. A failure fails the pass, whose retry tells it again.
    */
   private async reportReady(n: NetworkInfo): Promise<void> {
-    const current = new Map(
-      n.ports.map((p) => [
-        p.id,
-        `${p.mac_address} ${p.fixed_ips
-          .map((f) => f.ip_address)
-          .sort()
-          .join(',')}`,
-      ]),
-    );
     const told = this.readyReported.get(n.id);
-    const fresh = [...current].filter(([id, what]) => told?.get(id) !== what).map(([id]) => id);
+    const current = new Map<string, { port: PortInfo; what: string }>();
+    const fresh: string[] = [];
+    for (const p of n.ports) {
+      const was = told?.get(p.id);
+      // The same object as last time (the cache's): unchanged, no need to compare.
+      const what =
+        was?.port === p
+          ? was.what
+          : `${p.mac_address} ${p.fixed_ips
+              .map((f) => f.ip_address)
+              .sort()
+              .join(',')}`;
+      if (was?.what !== what) fresh.push(p.id);
+      current.set(p.id, { port: p, what });
+    }
     if (fresh.length) await this.call('dhcp_ready_on_ports', { port_ids: fresh });
     this.readyReported.set(n.id, current);
   }
@@ -667,6 +680,7 @@ export class DhcpAgent {
     // Forgotten first: the namespace's deletion below must not look like a loss to repair.
     this.networks.delete(networkId);
     this.readyReported.delete(networkId);
+    this.hostsMemo.delete(networkId);
     await stopDnsmasq(this.dhcpDir, networkId);
     await stopNetworkMetadata(this.o.metadata, networkId);
     await deleteNetns(namespaceOf(networkId));

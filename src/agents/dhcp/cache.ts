@@ -24,6 +24,8 @@ interface Entry {
   /** null: the server says the network is gone (or not this agent's). */
   base: Omit<NetworkInfo, 'ports'> | null;
   ports: Map<string, PortInfo>;
+  /** The same ports sorted by id, as dnsmasq's files list them: a pass's sort then has nothing to do. */
+  sorted: PortInfo[];
   /** Address → id of the port holding it. */
   byIp: Map<string, string>;
   /** Number of the fetch the base came from. */
@@ -74,9 +76,10 @@ export class NetworkCache {
     const had = this.nets.get(networkId);
     if (had && had.seq > seq) return false;
     const { ports = [], ...base } = info ?? {};
-    const e: Entry = { base: info ? (base as Omit<NetworkInfo, 'ports'>) : null, ports: new Map(), byIp: new Map(), seq, view: null };
+    const e: Entry = { base: info ? (base as Omit<NetworkInfo, 'ports'>) : null, ports: new Map(), sorted: [], byIp: new Map(), seq, view: null };
     this.pruneDeleted();
-    for (const p of info ? ports : []) if (!this.deleted.has(p.id)) this.setPort(e, p);
+    for (const p of info ? ports : []) if (!this.deleted.has(p.id)) this.setPort(e, p, false);
+    e.sorted = [...e.ports.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     this.nets.set(networkId, e);
     for (const j of this.journal) if (j.networkId === networkId && j.seq > seq) this.change(e, j.change, true);
     return true;
@@ -87,11 +90,11 @@ export class NetworkCache {
     this.put(networkId, null, ++this.seq);
   }
 
-  /** What the cache holds (null: gone; undefined: never fetched). Ports in no particular order. */
+  /** What the cache holds (null: gone; undefined: never fetched), its ports sorted by id. */
   get(networkId: string): NetworkInfo | null | undefined {
     const e = this.nets.get(networkId);
     if (!e?.base) return e ? null : undefined;
-    e.view ??= { ...e.base, ports: [...e.ports.values()] } as NetworkInfo;
+    e.view ??= { ...e.base, ports: e.sorted.slice() } as NetworkInfo;
     return e.view;
   }
 
@@ -133,14 +136,20 @@ export class NetworkCache {
     return 'applied';
   }
 
-  private setPort(e: Entry, p: PortInfo): void {
+  private setPort(e: Entry, p: PortInfo, sorted = true): void {
     e.ports.set(p.id, p);
     for (const f of p.fixed_ips) e.byIp.set(f.ip_address, p.id);
+    if (sorted) {
+      const i = sortedIndex(e.sorted, p.id);
+      e.sorted.splice(i, e.sorted[i]?.id === p.id ? 1 : 0, p);
+    }
   }
 
   private dropPort(e: Entry, p: PortInfo): void {
     e.ports.delete(p.id);
     for (const f of p.fixed_ips) if (e.byIp.get(f.ip_address) === p.id) e.byIp.delete(f.ip_address);
+    const i = sortedIndex(e.sorted, p.id);
+    if (e.sorted[i]?.id === p.id) e.sorted.splice(i, 1);
   }
 
   private pruneDeleted(): void {
@@ -151,4 +160,16 @@ export class NetworkCache {
       this.deleted.delete(id);
     }
   }
+}
+
+/** Where a port of this id is or would go in ports sorted by id. */
+function sortedIndex(ports: PortInfo[], id: string): number {
+  let lo = 0;
+  let hi = ports.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ports[mid]!.id < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
