@@ -11,6 +11,8 @@
 //     network's every port; the network is fetched again (get_network_info) for network and
 //     subnet events, when it is not known yet, when a payload lacks what is needed or concerns
 //     the agent's own DHCP port, when the cache is found out of sync, and after a failed pass;
+//     a burst of casts on a big network waits between passes (RELOAD_MS_PER_PORT): dnsmasq
+//     reads its whole hosts file again on each reload;
 //   - networks and the full sync are keys of the agents' work queue (reconciler.ts): one pass
 //     per network at a time (a change that arrives during a pass makes one more), a few
 //     networks in parallel, a failed pass retried after a backoff that grows up to
@@ -121,6 +123,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const FULL_SYNC = 'full';
 /** The first retry of a failed pass waits this long, ms (then twice as long each time, up to resync_interval). */
 const RETRY_BASE_MS = 500;
+/**
+ * A cast's pass waits until this long per port of the network has passed since the last pass
+ * began (0.5 s at 10,000 ports, none to speak of on small networks), up to RELOAD_MAX_MS: dnsmasq
+ * reads its whole hosts file again on each reload (about 10 µs a port), so a burst of creates on
+ * a big network is served by a few reloads, not one per port.
+ */
+const RELOAD_MS_PER_PORT = 0.05;
+const RELOAD_MAX_MS = 2_000;
 
 export interface DhcpAgentOptions extends Partial<RenderOptions> {
   bus: RpcBus;
@@ -196,6 +206,9 @@ export class DhcpAgent {
   private readonly hostsMemo = new Map<string, { subnets: SubnetInfo[]; lines: WeakMap<PortInfo, string[]> }>();
   /** Networks whose next pass must ask the server first. */
   private readonly toFetch = new Set<string>();
+  /** Per network: when its last pass began; and the cast's pass waiting for its turn (RELOAD_MS_PER_PORT). */
+  private readonly lastPass = new Map<string, number>();
+  private readonly delayed = new Map<string, NodeJS.Timeout>();
   private readonly watchers: Watcher[] = [];
   private checkTimer: NodeJS.Timeout | null = null;
   /**
@@ -342,6 +355,8 @@ export class DhcpAgent {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.checkTimer) clearInterval(this.checkTimer);
+    for (const t of this.delayed.values()) clearTimeout(t);
+    this.delayed.clear();
     for (const w of this.watchers.splice(0)) w.stop();
     await this.server?.stop();
     await this.reporter?.stop();
@@ -377,13 +392,29 @@ export class DhcpAgent {
     if (outcome === 'applied') {
       this.counters.portCasts++;
       // A network not served (no DHCP subnet, admin down) has nothing to render.
-      if (this.networks.has(networkId) || this.toFetch.has(networkId) || this.isServable(this.cache.get(networkId)))
-        void this.work.enqueue(networkId);
+      const info = this.cache.get(networkId);
+      if (this.networks.has(networkId) || this.toFetch.has(networkId) || this.isServable(info)) this.passSoon(networkId, info?.ports.length ?? 0);
     } else if (outcome === 'unknown' || outcome === 'conflict') {
       if (outcome === 'conflict') this.log.warn({ networkId }, 'DHCP cache out of sync (an address held by two ports); fetching the network');
       void this.refetch(networkId);
     }
     // unchanged: stale or nothing to do; pending: the fetch in flight brings the network, then a pass.
+  }
+
+  /** A pass for the cast(s), once RELOAD_MS_PER_PORT × ports has passed since the network's last pass began. */
+  private passSoon(networkId: string, ports: number): void {
+    if (this.delayed.has(networkId)) return; // casts meanwhile join the waiting pass
+    const wait = (this.lastPass.get(networkId) ?? 0) + Math.min(RELOAD_MAX_MS, ports * RELOAD_MS_PER_PORT) - Date.now();
+    if (wait <= 0) {
+      void this.work.enqueue(networkId);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.delayed.delete(networkId);
+      if (!this.stopped) void this.work.enqueue(networkId);
+    }, wait);
+    timer.unref();
+    this.delayed.set(networkId, timer);
   }
 
   private isServable(info: NetworkInfo | null | undefined): info is NetworkInfo {
@@ -400,6 +431,7 @@ export class DhcpAgent {
   /** One network's pass; throws when it failed (the work queue retries it). */
   private async pass(networkId: string): Promise<void> {
     this.counters.passes++;
+    this.lastPass.set(networkId, Date.now());
     const fetch = this.toFetch.has(networkId) || this.cache.get(networkId) === undefined;
     this.toFetch.delete(networkId);
     try {
@@ -681,6 +713,7 @@ export class DhcpAgent {
     this.networks.delete(networkId);
     this.readyReported.delete(networkId);
     this.hostsMemo.delete(networkId);
+    this.lastPass.delete(networkId);
     await stopDnsmasq(this.dhcpDir, networkId);
     await stopNetworkMetadata(this.o.metadata, networkId);
     await deleteNetns(namespaceOf(networkId));
