@@ -208,7 +208,7 @@ export class DhcpAgent {
   private readonly toFetch = new Set<string>();
   /** Per network: when its last pass began; and the cast's pass waiting for its turn (RELOAD_MS_PER_PORT). */
   private readonly lastPass = new Map<string, number>();
-  private readonly delayed = new Map<string, NodeJS.Timeout>();
+  private readonly delayed = new Map<string, { timer: NodeJS.Timeout; fired: Promise<void>; fire: () => void }>();
   private readonly watchers: Watcher[] = [];
   private checkTimer: NodeJS.Timeout | null = null;
   /**
@@ -355,7 +355,10 @@ export class DhcpAgent {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.checkTimer) clearInterval(this.checkTimer);
-    for (const t of this.delayed.values()) clearTimeout(t);
+    for (const d of this.delayed.values()) {
+      clearTimeout(d.timer);
+      d.fire();
+    }
     this.delayed.clear();
     for (const w of this.watchers.splice(0)) w.stop();
     await this.server?.stop();
@@ -365,6 +368,8 @@ export class DhcpAgent {
 
   /** Resolves once no pass is running or waiting to start (failed ones waiting to retry aside). */
   async idle(): Promise<void> {
+    // The casts' passes waiting for their turn count as waiting to start.
+    while (this.delayed.size) await Promise.all([...this.delayed.values()].map((d) => d.fired));
     await this.work.idle();
   }
 
@@ -409,12 +414,15 @@ export class DhcpAgent {
       void this.work.enqueue(networkId);
       return;
     }
+    let fire = () => {};
+    const fired = new Promise<void>((r) => (fire = r));
     const timer = setTimeout(() => {
       this.delayed.delete(networkId);
       if (!this.stopped) void this.work.enqueue(networkId);
+      fire();
     }, wait);
     timer.unref();
-    this.delayed.set(networkId, timer);
+    this.delayed.set(networkId, { timer, fired, fire });
   }
 
   private isServable(info: NetworkInfo | null | undefined): info is NetworkInfo {
