@@ -1,9 +1,11 @@
 // As root: the DHCP agent never applies network info older than what it already applied. The
 // kernel check (check_child_processes_interval) re-applies the info of the last pass; one that
-// fired while a port's pass was still fetching used to run right after it with the info from
-// before the port, and took the port out of dnsmasq's hosts file again, for good: its VM's
-// DHCP REQUEST got a NAK, then no offer (seen once in the kernel-drift test on a loaded machine).
-// Here the agent's get_network_info answers are slowed so that the check lands inside the pass.
+// fired while a pass was still fetching used to run right after it with the info from before a
+// port, and took the port out of dnsmasq's hosts file again, for good: its VM's DHCP REQUEST got
+// a NAK, then no offer (seen once in the kernel-drift test on a loaded machine). A port's cast
+// is applied to the agent's cache without a fetch; here a subnet update makes the agent fetch
+// the network, the answer (read before the port existed) is held, and the port's cast and a
+// check land meanwhile: the port must survive the answer and the check.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -83,23 +85,27 @@ describe('DHCP agent: a kernel check during a port pass (root)', { skip: gate.sk
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it("keeps a new port in dnsmasq's hosts file when a check fires while the port's pass fetches", async () => {
+  it("keeps a new port in dnsmasq's hosts file when a fetch read before it and a check land after its cast", async () => {
     netId = (await api('POST', '/v2.0/networks', { network: { name: `dhcp-stale-${s}` } })).network.id;
-    await api('POST', '/v2.0/subnets', { subnet: { network_id: netId, cidr: '10.79.0.0/24', ip_version: 4 } });
+    const subnet = (await api('POST', '/v2.0/subnets', { subnet: { network_id: netId, cidr: '10.79.0.0/24', ip_version: 4 } })).subnet;
     await waitFor('dnsmasq serving the network', async () => agent.networks.get(netId)?.portId != null, 30_000);
     await srv.server.settled();
     await agent.idle();
 
     const asked = new Promise<void>((asked) => (slow = { ms: 500, asked }));
+    await api('PUT', `/v2.0/subnets/${subnet.id}`, { subnet: { dns_nameservers: ['10.79.0.53'] } });
+    await asked; // the subnet's pass has its answer and is held
     const port = (await api('POST', '/v2.0/ports', { port: { network_id: netId, device_owner: 'compute:test' } })).port;
-    await asked; // the port's pass has its (fresh) answer and is held
-    agent.check(netId); // the check: info of the pass before the port
-    slow = null;
     await srv.server.settled();
-    await sleep(50);
+    await sleep(50); // the port's cast is applied
+    agent.check(netId);
+    slow = null;
+    await sleep(600);
     await agent.idle();
-    const hosts = (await readFile(dnsmasqPaths(agent.dhcpDir, netId).hosts, 'utf8')).toLowerCase();
+    const paths = dnsmasqPaths(agent.dhcpDir, netId);
+    const hosts = (await readFile(paths.hosts, 'utf8')).toLowerCase();
     assert.ok(hosts.includes(port.mac_address.toLowerCase()), `the new port stays in the hosts file:\n${hosts}`);
+    assert.match(await readFile(paths.opts, 'utf8'), /dns-server,10\.79\.0\.53/, 'the subnet update is applied too');
   });
 
   it('reports the progress of a full sync', async () => {

@@ -5,8 +5,14 @@
 //     networks found under state_path/dhcp/<uuid> that are no longer among them are torn down
 //     (Neutron's existing_dhcp_networks: its own state directory only; a qdhcp-* namespace
 //     may be another agent's);
-//   - then the server's casts on dhcp_agent.<host> mark a network dirty, and the network is
-//     fetched (get_network_info) and reconciled;
+//   - then the server's casts on dhcp_agent.<host>: a port created, updated or deleted is applied
+//     from the cast's payload to the agent's cache of the network (cache.ts, Neutron's
+//     NetworkCache) and the network is passed again on the cache, so a port costs no fetch of the
+//     network's every port; the network is fetched again (get_network_info) for network and
+//     subnet events, when it is not known yet, when a payload lacks what is needed or concerns
+//     the agent's own DHCP port, when the cache is found out of sync, and after a failed pass;
+//     a burst of casts on a big network waits between passes (RELOAD_MS_PER_PORT): dnsmasq
+//     reads its whole hosts file again on each reload;
 //   - networks and the full sync are keys of the agents' work queue (reconciler.ts): one pass
 //     per network at a time (a change that arrives during a pass makes one more), a few
 //     networks in parallel, a failed pass retried after a backoff that grows up to
@@ -61,6 +67,7 @@ import {
   type NetworkInfo,
   type PortInfo,
   type RenderOptions,
+  type SubnetInfo,
 } from './render.js';
 import {
   AGENT_TYPE_DHCP,
@@ -71,6 +78,7 @@ import {
   PLUGIN_TOPIC,
   dhcpDeviceId,
 } from '../../core/wire.js';
+import { NetworkCache, type PortChange } from './cache.js';
 import { metadataAddresses, metadataRoutes, stopNetworkMetadata, syncMetadataProxy, type DhcpMetadataOptions } from './metadata.js';
 
 /** What the server's `<resource>_<action>_end` casts carry that says which network changed. */
@@ -79,6 +87,29 @@ interface DhcpEventPayload {
   subnet?: { network_id?: string };
   port?: { network_id?: string };
   network_id?: string;
+  port_id?: string;
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string' && v !== '';
+
+/** A port as the cache needs it from a cast (as get_network_info gives ports), or null: fetch the network instead. */
+function payloadPort(p: unknown): PortInfo | null {
+  if (!p || typeof p !== 'object') return null;
+  const r = p as Record<string, unknown>;
+  const ips = r.fixed_ips;
+  const ok =
+    isString(r.id) &&
+    isString(r.network_id) &&
+    isString(r.mac_address) &&
+    typeof r.device_id === 'string' &&
+    typeof r.device_owner === 'string' &&
+    // Without it the cast could not be ordered against the cached copy.
+    typeof r.revision_number === 'number' &&
+    Array.isArray(ips) &&
+    ips.every(
+      (f) => f && typeof f === 'object' && isString((f as Record<string, unknown>).subnet_id) && isString((f as Record<string, unknown>).ip_address),
+    );
+  return ok ? (r as unknown as PortInfo) : null;
 }
 
 /** Full syncs of at least this many networks report their progress (by default), every PROGRESS_EVERY_MS. */
@@ -92,6 +123,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const FULL_SYNC = 'full';
 /** The first retry of a failed pass waits this long, ms (then twice as long each time, up to resync_interval). */
 const RETRY_BASE_MS = 500;
+/**
+ * A cast's pass waits until this long per port of the network has passed since the last pass
+ * began (0.5 s at 10,000 ports, none to speak of on small networks), up to RELOAD_MAX_MS: dnsmasq
+ * reads its whole hosts file again on each reload (about 10 µs a port), so a burst of creates on
+ * a big network is served by a few reloads, not one per port.
+ */
+const RELOAD_MS_PER_PORT = 0.05;
+const RELOAD_MAX_MS = 2_000;
 
 export interface DhcpAgentOptions extends Partial<RenderOptions> {
   bus: RpcBus;
@@ -144,16 +183,13 @@ export class DhcpAgent {
   private server: RpcServerHandle | null = null;
   /** Network ids and FULL_SYNC. */
   private readonly work: Reconciler<string>;
-  /** Info to use for a network's next pass instead of fetching it (the full sync already has it; null: tear down). */
-  private readonly given = new Map<string, { info: NetworkInfo | null; seq: number }>();
   /**
-   * Info is numbered in the order it was asked for (a network's own fetch, the full sync's list);
-   * per network, the number of the info the last pass applied. Info older than that is never
-   * applied: a check's cached copy or a full sync's list overtaken by a port's pass would take
-   * the port out of dnsmasq again (its DHCP REQUEST then gets a NAK, and no offer ever after).
+   * What the server last said about each network, with the casts' ports applied since: every
+   * pass renders from it. Its fetches are numbered, and an answer older than what it holds is
+   * dropped: a full sync's list overtaken by a port's change would take the port out of dnsmasq
+   * again (its DHCP REQUEST then gets a NAK, and no offer ever after).
    */
-  private seq = 0;
-  private readonly appliedSeq = new Map<string, number>();
+  private readonly cache = new NetworkCache();
   private stopped = false;
   /** Per served network: what the last pass did. */
   readonly networks = new Map<string, NetworkState>();
@@ -162,15 +198,25 @@ export class DhcpAgent {
    * with its MAC and addresses as told: Neutron's server keeps a port DOWN until then (its DHCP
    * provisioning block), and blocks it again when its MAC or fixed IPs change.
    */
-  private readonly readyReported = new Map<string, Map<string, string>>();
-  /** What the server last said about each served network: a check passes it again without asking. */
-  private readonly infos = new Map<string, NetworkInfo>();
-  /** Networks whose next pass must ask the server (a notification came): a check does not stand in for it. */
+  private readonly readyReported = new Map<string, Map<string, { port: PortInfo; what: string }>>();
+  /**
+   * Per network, the hosts file lines of each port object (renderHosts' memo), kept while the
+   * network's subnets are the same array: a fetch makes new ones, a cast a new port object.
+   */
+  private readonly hostsMemo = new Map<string, { subnets: SubnetInfo[]; lines: WeakMap<PortInfo, string[]> }>();
+  /** Networks whose next pass must ask the server first. */
   private readonly toFetch = new Set<string>();
+  /** Per network: when its last pass began; and the cast's pass waiting for its turn (RELOAD_MS_PER_PORT). */
+  private readonly lastPass = new Map<string, number>();
+  private readonly delayed = new Map<string, { timer: NodeJS.Timeout; fired: Promise<void>; fire: () => void }>();
   private readonly watchers: Watcher[] = [];
   private checkTimer: NodeJS.Timeout | null = null;
-  /** Passes run and their outcome counts, for tests and benchmarks; repairs: passes that found the kernel had lost something. */
-  readonly counters = { passes: 0, failures: 0, fullSyncs: 0, repairs: 0 };
+  /**
+   * Passes run and their outcome counts, for tests and benchmarks; repairs: passes that found the
+   * kernel had lost something; fetches: get_network_info calls; portCasts: port changes applied
+   * from a cast's payload (no fetch).
+   */
+  readonly counters = { passes: 0, failures: 0, fullSyncs: 0, repairs: 0, fetches: 0, portCasts: 0 };
 
   constructor(private readonly o: DhcpAgentOptions) {
     this.dhcpDir = join(o.statePath, 'dhcp');
@@ -210,12 +256,15 @@ export class DhcpAgent {
   async start(): Promise<void> {
     // 0755 on the way: dnsmasq reads its files as 'nobody' on SIGHUP.
     await mkdir(this.dhcpDir, { recursive: true, mode: 0o755 });
-    const handler = (_ctx: unknown, args: { payload?: DhcpEventPayload }) => this.onEvent(args?.payload ?? {});
+    const handler = (method: string) => (_ctx: unknown, args: { payload?: DhcpEventPayload }) => this.onEvent(method, args?.payload ?? {});
     this.server = await this.o.bus.serve(DHCP_AGENT_TOPIC, this.o.host, {
-      ...Object.fromEntries(DHCP_AGENT_EVENTS.map((m) => [m, handler])),
+      ...Object.fromEntries(DHCP_AGENT_EVENTS.map((m) => [m, handler(m)])),
       network_delete_end: (_ctx: unknown, args: { payload?: { network_id?: string } }) => {
         const id = args?.payload?.network_id;
-        if (id) void this.schedule(id, null);
+        if (!id || this.stopped) return;
+        this.toFetch.delete(id);
+        this.cache.gone(id);
+        void this.work.enqueue(id);
       },
       // Neutron's agent_updated (admin_state_up changes): resync everything.
       agent_updated: () => void this.work.enqueue(FULL_SYNC),
@@ -274,9 +323,7 @@ export class DhcpAgent {
    * server is already wanted: it puts back whatever the kernel lost and writes nothing otherwise.
    */
   check(networkId: string): void {
-    const info = this.infos.get(networkId);
-    if (this.stopped || !info || this.toFetch.has(networkId) || this.given.has(networkId)) return;
-    this.given.set(networkId, { info, seq: this.appliedSeq.get(networkId) ?? 0 });
+    if (this.stopped || !this.cache.get(networkId) || this.toFetch.has(networkId)) return;
     void this.work.enqueue(networkId);
   }
 
@@ -308,6 +355,11 @@ export class DhcpAgent {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.checkTimer) clearInterval(this.checkTimer);
+    for (const d of this.delayed.values()) {
+      clearTimeout(d.timer);
+      d.fire();
+    }
+    this.delayed.clear();
     for (const w of this.watchers.splice(0)) w.stop();
     await this.server?.stop();
     await this.reporter?.stop();
@@ -316,52 +368,100 @@ export class DhcpAgent {
 
   /** Resolves once no pass is running or waiting to start (failed ones waiting to retry aside). */
   async idle(): Promise<void> {
+    // The casts' passes waiting for their turn count as waiting to start.
+    while (this.delayed.size) await Promise.all([...this.delayed.values()].map((d) => d.fired));
     await this.work.idle();
   }
 
-  private onEvent(payload: DhcpEventPayload): void {
+  private onEvent(method: string, payload: DhcpEventPayload): void {
+    if (this.stopped) return;
     const id: unknown = payload.network?.id ?? payload.subnet?.network_id ?? payload.port?.network_id ?? payload.network_id;
-    if (typeof id === 'string') void this.schedule(id);
+    if (!isString(id)) return;
+    // The agent's own DHCP port on a network it serves: Neutron resyncs the network on its changes too.
+    const ours = (deviceId: string | undefined) => deviceId === this.deviceId(id) && this.networks.has(id);
+    let change: PortChange | null = null;
+    if (method === 'port_create_end' || method === 'port_update_end') {
+      const port = payloadPort(payload.port);
+      if (port && !ours(port.device_id)) change = { port };
+    } else if (method === 'port_delete_end' && isString(payload.port_id)) {
+      if (!ours(this.cache.port(id, payload.port_id)?.device_id)) change = { deleted: payload.port_id };
+    }
+    // Network and subnet events, our own port, payloads without what the cache needs: the network is fetched whole.
+    if (change) this.portChanged(id, change);
+    else void this.refetch(id);
   }
 
-  /**
-   * Asks for a pass for the network with its info, if given (null: tear it down; absent: fetch
-   * it); resolves when that pass has run, whatever its outcome (a failed one is retried).
-   */
-  async schedule(networkId: string, info?: NetworkInfo | null, seq = ++this.seq): Promise<void> {
+  /** A port change from a cast's payload: applied to the cache, then a pass on it (no fetch). */
+  private portChanged(networkId: string, change: PortChange): void {
+    const outcome = this.cache.apply(networkId, change);
+    if (outcome === 'applied') {
+      this.counters.portCasts++;
+      // A network not served (no DHCP subnet, admin down) has nothing to render.
+      const info = this.cache.get(networkId);
+      if (this.networks.has(networkId) || this.toFetch.has(networkId) || this.isServable(info)) this.passSoon(networkId, info?.ports.length ?? 0);
+    } else if (outcome === 'unknown' || outcome === 'conflict') {
+      if (outcome === 'conflict') this.log.warn({ networkId }, 'DHCP cache out of sync (an address held by two ports); fetching the network');
+      void this.refetch(networkId);
+    }
+    // unchanged: stale or nothing to do; pending: the fetch in flight brings the network, then a pass.
+  }
+
+  /** A pass for the cast(s), once RELOAD_MS_PER_PORT × ports has passed since the network's last pass began. */
+  private passSoon(networkId: string, ports: number): void {
+    if (this.delayed.has(networkId)) return; // casts meanwhile join the waiting pass
+    const wait = (this.lastPass.get(networkId) ?? 0) + Math.min(RELOAD_MAX_MS, ports * RELOAD_MS_PER_PORT) - Date.now();
+    if (wait <= 0) {
+      void this.work.enqueue(networkId);
+      return;
+    }
+    let fire = () => {};
+    const fired = new Promise<void>((r) => (fire = r));
+    const timer = setTimeout(() => {
+      this.delayed.delete(networkId);
+      if (!this.stopped) void this.work.enqueue(networkId);
+      fire();
+    }, wait);
+    timer.unref();
+    this.delayed.set(networkId, { timer, fired, fire });
+  }
+
+  private isServable(info: NetworkInfo | null | undefined): info is NetworkInfo {
+    return !!info && info.admin_state_up !== false && dhcpSubnets(info).length > 0;
+  }
+
+  /** A pass for the network that asks the server first; resolves when it has run, whatever its outcome (a failed one is retried). */
+  async refetch(networkId: string): Promise<void> {
     if (this.stopped) return;
-    if (info === undefined) {
-      this.given.delete(networkId);
-      this.toFetch.add(networkId);
-    } else this.given.set(networkId, { info, seq });
+    this.toFetch.add(networkId);
     await this.work.enqueue(networkId);
   }
 
   /** One network's pass; throws when it failed (the work queue retries it). */
   private async pass(networkId: string): Promise<void> {
     this.counters.passes++;
-    const given = this.given.get(networkId);
-    this.given.delete(networkId);
+    this.lastPass.set(networkId, Date.now());
+    const fetch = this.toFetch.has(networkId) || this.cache.get(networkId) === undefined;
     this.toFetch.delete(networkId);
     try {
-      const fetchInfo = async (): Promise<[NetworkInfo | null, number]> => {
-        const seq = ++this.seq;
-        return [await this.call<NetworkInfo | null>('get_network_info', { network_id: networkId, host: this.o.host }), seq];
-      };
-      let [info, seq] = given !== undefined ? [given.info, given.seq] : await fetchInfo();
-      const applied = this.appliedSeq.get(networkId) ?? 0;
-      if (seq < applied) {
-        // Overtaken by a fresher pass: what it applied stands (a check re-applies it), or ask again.
-        const current = this.infos.get(networkId);
-        [info, seq] = current ? [current, applied] : await fetchInfo();
+      if (fetch) {
+        const seq = this.cache.beginFetch(networkId);
+        try {
+          this.counters.fetches++;
+          const info = await this.call<NetworkInfo | null>('get_network_info', { network_id: networkId, host: this.o.host });
+          // Dropped if a fresher answer is already in the cache (the full sync's, a network_delete_end).
+          this.cache.put(networkId, info, seq);
+        } finally {
+          this.cache.endFetch(seq);
+        }
       }
-      this.appliedSeq.set(networkId, seq);
-      if (!info || info.admin_state_up === false || dhcpSubnets(info).length === 0) await this.disable(networkId, !!info);
-      else await this.enable(info);
+      const info = this.cache.get(networkId);
+      // A copy: the pass puts its DHCP port in it, the cache's view stays as it is.
+      if (this.isServable(info)) await this.enable({ ...info });
+      else await this.disable(networkId, !!info);
     } catch (err) {
       this.counters.failures++;
-      // The retry asks the server again (a check meanwhile must not stand in for it).
-      if (given === undefined) this.toFetch.add(networkId);
+      // The retry asks the server again: the cache may be what made the pass fail.
+      this.toFetch.add(networkId);
       throw err;
     }
   }
@@ -376,15 +476,24 @@ export class DhcpAgent {
   /** Full sync: a pass for every network the server gives this agent, and teardown of the rest. */
   private async fullSync(): Promise<void> {
     this.counters.fullSyncs++;
-    const seq = ++this.seq;
-    // Every subnet, as Neutron's agent asks for it (enable_dhcp_filter false).
-    const nets = await this.call<NetworkInfo[]>('get_active_networks_info', { host: this.o.host, enable_dhcp_filter: false });
-    const wanted = new Set(nets.map((n) => n.id));
-    const existing = await this.existingNetworks();
-    const passes = [
-      ...nets.map((n) => this.schedule(n.id, n, seq)),
-      ...[...existing].filter((id) => !wanted.has(id)).map((id) => this.schedule(id, null, seq)),
-    ];
+    const seq = this.cache.beginFetch(null);
+    let nets: NetworkInfo[];
+    let gone: string[];
+    try {
+      // Every subnet, as Neutron's agent asks for it (enable_dhcp_filter false).
+      nets = await this.call<NetworkInfo[]>('get_active_networks_info', { host: this.o.host, enable_dhcp_filter: false });
+      const wanted = new Set(nets.map((n) => n.id));
+      gone = [...(await this.existingNetworks())].filter((id) => !wanted.has(id));
+      for (const n of nets) this.cache.put(n.id, n, seq);
+      for (const id of gone) this.cache.put(id, null, seq);
+    } finally {
+      this.cache.endFetch(seq);
+    }
+    const passes = [...nets, ...gone].map(async (n) => {
+      const id = typeof n === 'string' ? n : n.id;
+      // A later fetch of the network was asked meanwhile: its pass brings it.
+      if (!this.stopped) await this.work.enqueue(id);
+    });
     this.reportProgress(
       passes,
       nets.reduce((sum, n) => sum + n.ports.length, 0),
@@ -429,8 +538,16 @@ export class DhcpAgent {
     return dhcpDeviceId(networkId, this.o.host);
   }
 
-  /** The agent's DHCP port on the network, created or given the served subnets as needed. */
+  /** The agent's DHCP port on the network, created or given the served subnets as needed (and put in the cache). */
   private async ensurePort(n: NetworkInfo): Promise<PortInfo> {
+    const had = n.ports;
+    const port = await this.dhcpPort(n);
+    // What the server has just answered (dhcpPort put it in `n`, a copy): its cast comes later.
+    if (!had.includes(port)) this.cache.apply(n.id, { port }, true);
+    return port;
+  }
+
+  private async dhcpPort(n: NetworkInfo): Promise<PortInfo> {
     const deviceId = this.deviceId(n.id);
     const served = dhcpSubnets(n)
       .map((s) => s.id)
@@ -527,7 +644,9 @@ export class DhcpAgent {
     }
     const nsOps = diffLinks(inNs, nsLinks);
     await linkOpsToBatch(nsOps).apply({ netns: ns });
-    const hosts = renderHosts(n, this.render);
+    let memo = this.hostsMemo.get(n.id);
+    if (memo?.subnets !== n.subnets) this.hostsMemo.set(n.id, (memo = { subnets: n.subnets, lines: new WeakMap() }));
+    const hosts = renderHosts(n, this.render, memo.lines);
     // dnsmasq 2.90 (Debian 12) segfaults on SIGHUP once it has leased an address to a host
     // whose dhcp-hostsfile line carries a `set:` tag (ports with extra_dhcp_opts): a change
     // involving such lines is a restart instead (leases survive in the lease file).
@@ -562,7 +681,6 @@ export class DhcpAgent {
       );
     } else if (action !== 'none') this.log.info({ networkId: n.id, action }, 'dnsmasq');
     this.networks.set(n.id, { action, portId: port.id, ports: n.ports.length, subnets: dhcpSubnets(n).length });
-    this.infos.set(n.id, n);
     await this.reportReady(n);
     const proxy = await syncMetadataProxy(this.o.metadata, n, ns, nsIf);
     if (proxy !== 'none') this.log.info({ networkId: n.id, action: proxy }, 'metadata proxy');
@@ -575,17 +693,22 @@ export class DhcpAgent {
    * provisioning block. A failure fails the pass, whose retry tells it again.
    */
   private async reportReady(n: NetworkInfo): Promise<void> {
-    const current = new Map(
-      n.ports.map((p) => [
-        p.id,
-        `${p.mac_address} ${p.fixed_ips
-          .map((f) => f.ip_address)
-          .sort()
-          .join(',')}`,
-      ]),
-    );
     const told = this.readyReported.get(n.id);
-    const fresh = [...current].filter(([id, what]) => told?.get(id) !== what).map(([id]) => id);
+    const current = new Map<string, { port: PortInfo; what: string }>();
+    const fresh: string[] = [];
+    for (const p of n.ports) {
+      const was = told?.get(p.id);
+      // The same object as last time (the cache's): unchanged, no need to compare.
+      const what =
+        was?.port === p
+          ? was.what
+          : `${p.mac_address} ${p.fixed_ips
+              .map((f) => f.ip_address)
+              .sort()
+              .join(',')}`;
+      if (was?.what !== what) fresh.push(p.id);
+      current.set(p.id, { port: p, what });
+    }
     if (fresh.length) await this.call('dhcp_ready_on_ports', { port_ids: fresh });
     this.readyReported.set(n.id, current);
   }
@@ -596,8 +719,9 @@ export class DhcpAgent {
     const had = this.networks.has(networkId) || existsSync(dir);
     // Forgotten first: the namespace's deletion below must not look like a loss to repair.
     this.networks.delete(networkId);
-    this.infos.delete(networkId);
     this.readyReported.delete(networkId);
+    this.hostsMemo.delete(networkId);
+    this.lastPass.delete(networkId);
     await stopDnsmasq(this.dhcpDir, networkId);
     await stopNetworkMetadata(this.o.metadata, networkId);
     await deleteNetns(namespaceOf(networkId));

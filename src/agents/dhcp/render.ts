@@ -30,6 +30,8 @@ export interface PortInfo {
   extra_dhcp_opts?: DhcpOptRec[];
   /** dns-integration: the server's host name and FQDN per address. */
   dns_assignment?: Array<{ ip_address: string; hostname: string; fqdn: string }>;
+  /** Bumped by each write of the port: the newer of two copies. */
+  revision_number?: number;
 }
 export interface SubnetInfo {
   id: string;
@@ -107,33 +109,50 @@ function hasOpts(p: PortInfo): boolean {
   return (p.extra_dhcp_opts ?? []).some((o) => !CLIENT_ID.has(o.opt_name));
 }
 
-/** The --dhcp-hostsfile: one line per fixed IP on a subnet dnsmasq assigns addresses on. */
-export function renderHosts(n: NetworkInfo, o: RenderOptions): string {
+/**
+ * The --dhcp-hostsfile: one line per fixed IP on a subnet dnsmasq assigns addresses on. `memo`:
+ * the lines of each port object rendered before, for this network's same `subnets` array and the
+ * same options (the agent's cache replaces a port that changed, so a pass renders only those).
+ */
+export function renderHosts(n: NetworkInfo, o: RenderOptions, memo?: WeakMap<PortInfo, string[]>): string {
   const subnets = new Map(dhcpSubnets(n).map((s) => [s.id, s]));
   const lines: string[] = [];
   for (const p of sortedPorts(n)) {
-    const tag = hasOpts(p) ? `,set:port-${p.id}` : '';
-    const clientId = (p.extra_dhcp_opts ?? []).find((x) => CLIENT_ID.has(x.opt_name))?.opt_value;
-    let optsOnly = false;
-    for (const f of p.fixed_ips) {
-      const s = subnets.get(f.subnet_id);
-      if (!s) continue;
-      if (!assignsAddresses(s)) {
-        optsOnly = true; // DHCPv6 stateless: options only, matched by MAC
-        continue;
-      }
-      const id = clientId ? `id:${clientId},` : '';
-      // The server's name for the address (the port's dns_name) when it gives one, as Neutron's agent.
-      const named = p.dns_assignment?.find((d) => d.ip_address === f.ip_address)?.fqdn.replace(/\.$/, '');
-      lines.push(`${p.mac_address},${id}${named || hostnameOf(f.ip_address, o.dnsDomain)},${literal(f.ip_address)}${tag}`);
+    let mine = memo?.get(p);
+    if (!mine) {
+      mine = hostLines(p, subnets, o);
+      memo?.set(p, mine);
     }
-    if (optsOnly && tag && !lines.some((l) => l.startsWith(`${p.mac_address},`))) lines.push(`${p.mac_address}${tag}`);
+    for (const l of mine) lines.push(l);
   }
   return lines.length ? `${lines.join('\n')}\n` : '';
 }
 
+function hostLines(p: PortInfo, subnets: Map<string, SubnetInfo>, o: RenderOptions): string[] {
+  const lines: string[] = [];
+  const tag = hasOpts(p) ? `,set:port-${p.id}` : '';
+  const clientId = (p.extra_dhcp_opts ?? []).find((x) => CLIENT_ID.has(x.opt_name))?.opt_value;
+  let optsOnly = false;
+  for (const f of p.fixed_ips) {
+    const s = subnets.get(f.subnet_id);
+    if (!s) continue;
+    if (!assignsAddresses(s)) {
+      optsOnly = true; // DHCPv6 stateless: options only, matched by MAC
+      continue;
+    }
+    const id = clientId ? `id:${clientId},` : '';
+    // The server's name for the address (the port's dns_name) when it gives one, as Neutron's agent.
+    const named = p.dns_assignment?.find((d) => d.ip_address === f.ip_address)?.fqdn.replace(/\.$/, '');
+    lines.push(`${p.mac_address},${id}${named || hostnameOf(f.ip_address, o.dnsDomain)},${literal(f.ip_address)}${tag}`);
+  }
+  if (optsOnly && tag && !lines.length) lines.push(`${p.mac_address}${tag}`);
+  return lines;
+}
+
+const byId = (a: PortInfo, b: PortInfo) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
 function sortedPorts(n: NetworkInfo): PortInfo[] {
-  return [...n.ports].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return [...n.ports].sort(byId);
 }
 
 /** Neutron's _format_option: option:NAME for names, bare numbers for v4 codes, option6: for v6. */
@@ -188,8 +207,8 @@ export function renderOpts(n: NetworkInfo, extraRoutes: ReadonlyMap<string, stri
     lines.push(gateway ? formatOption(4, tag, 'router', gateway) : formatOption(4, tag, 'router'));
     if (n.mtu && n.mtu > 0) lines.push(formatOption(4, tag, 'mtu', String(n.mtu)));
   }
-  for (const p of sortedPorts(n)) {
-    if (!hasOpts(p)) continue;
+  // Sorted after the filter: most ports have no options.
+  for (const p of n.ports.filter(hasOpts).sort(byId)) {
     const versions = new Set(p.fixed_ips.map((f) => (ipv6(f.ip_address) ? 6 : 4)));
     for (const opt of p.extra_dhcp_opts ?? []) {
       if (CLIENT_ID.has(opt.opt_name) || !versions.has(Number(opt.ip_version) as 4 | 6)) continue;
