@@ -16,10 +16,11 @@
 //
 //   npm run bench:storm -- [--db sqlite|postgres] [--steps 250,500,1000,2000] [--interval 30]
 //     [--window 60] [--restart 1000] [--procs 2] [--ports 1] [--url rabbit://guest:guest@127.0.0.1:5673/]
+//     [--server-log FILE]
 //   (--smoke: 6 agents, 2 s interval, a restart; prints JSON, for test/rpc/storm-smoke.test.ts)
 import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -166,6 +167,7 @@ async function main(): Promise<void> {
         `${String(n).padStart(5)} agents (${line.equivalentAt30s} at 30 s): ${line.reportsPerS} reports/s, report_state p50 ${rs.p50} ms p99 ${rs.p99} ms max ${rs.max} ms, ${rs.failed} failed; ` +
           `start of ${add}: ${line.startS} s, resync RPCs p50 ${rsync.p50} ms p99 ${rsync.p99} ms, ${rsync.failed + failedStarts} failed; simulator lag p99 ${line.simulatorLagP99Ms} ms; server RSS ${line.serverRssMiB} MiB`,
       );
+      for (const e of [...rs.errors, ...rsync.errors]) log(`        failed: ${e}`);
       if (rs.p99 > 1000 || rs.failed || rsync.failed || failedStarts) {
         fellBehindAt = n;
         break;
@@ -260,10 +262,21 @@ async function main(): Promise<void> {
   }
 }
 
-function summarize(samples: Sample[]): { n: number; p50: number; p99: number; max: number; failed: number } {
+function summarize(samples: Sample[]): { n: number; p50: number; p99: number; max: number; failed: number; errors: string[] } {
   const ms = samples.map((s) => s.ms).sort((a, b) => a - b);
   const at = (q: number) => (ms.length ? Math.round(ms[Math.min(ms.length - 1, Math.floor(q * ms.length))]!) : 0);
-  return { n: ms.length, p50: at(0.5), p99: at(0.99), max: at(1), failed: samples.filter((s) => !s.ok).length };
+  // The failures' distinct messages (a few), counted: what to look for in the server's log.
+  const errors = new Map<string, number>();
+  for (const s of samples) if (s.error) errors.set(s.error, (errors.get(s.error) ?? 0) + 1);
+  const top = [...errors].sort((a, b) => b[1] - a[1]).slice(0, 3);
+  return {
+    n: ms.length,
+    p50: at(0.5),
+    p99: at(0.99),
+    max: at(1),
+    failed: samples.filter((s) => !s.ok).length,
+    errors: top.map(([e, n]) => `${n}x ${e}`),
+  };
 }
 
 class Worker {
@@ -383,6 +396,9 @@ async function startServer(dir: string, transportUrl: string, dbUrl: string, por
   const proc = spawn(resolve('bin/neutrino'), ['server', '--config-file', conf], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr!.on('data', (d) => (err = (err + d).slice(-4000)));
+  // --server-log FILE keeps the server's log (its workers' errors) past the run.
+  const serverLog = arg('server-log', '');
+  if (serverLog) proc.stderr!.pipe(createWriteStream(serverLog, { flags: 'a' }));
   const exited = new Promise((r) => proc.once('exit', r));
   const url = `http://127.0.0.1:${port}`;
   await waitFor(
@@ -466,9 +482,11 @@ async function makeSpecs(base: string, netId: string, id: string, from: number, 
   return specs;
 }
 
+/** RSS of the server: its primary and its workers. */
 async function rssMiB(pid: number): Promise<number> {
-  const { stdout } = await run('ps', ['-o', 'rss=', '-p', String(pid)]).catch(() => ({ stdout: '0' }));
-  return Math.round(Number(stdout.trim()) / 1024);
+  const ps = async (...sel: string[]) => (await run('ps', ['-o', 'rss=', ...sel]).catch(() => ({ stdout: '' }))).stdout;
+  const kb = `${await ps('-p', String(pid))}\n${await ps('--ppid', String(pid))}`.split('\n').reduce((a, l) => a + (Number(l.trim()) || 0), 0);
+  return Math.round(kb / 1024);
 }
 
 // Last: the classes above must be initialised before either role runs.
