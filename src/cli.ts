@@ -150,40 +150,39 @@ async function runProcess(cfg: Config, args: Args, o: { role: 'single' | WorkerR
   // A start that fails leaves no state directory it created behind (aio's ./state).
   const statePath = resolve(cfg.DEFAULT.state_path);
   const stateExisted = existsSync(statePath);
-  const { createServer } = await import('./server/neutron-server.js');
   const bus = (await import('./rpc/from-config.js')).busFromConfig(cfg, log);
+  const onDatabaseRetry = (attempt: number, reason: string) =>
+    log.warn({ attempt, maxRetries: cfg.database.max_retries, retryInSeconds: cfg.database.retry_interval, reason }, 'database not reachable yet');
   let server: NeutrinoServer | null = null;
   let address: string | null = null;
+  // What stops: the server, or a state-report worker's report_state alone (it does not assemble one).
+  let running: { close(): Promise<void> } | null = null;
   try {
-    server = await createServer(cfg, {
-      configFiles: args.configFiles,
-      bus,
-      serveRpc: o.serveRpc,
-      onDatabaseRetry: (attempt, reason) =>
-        log.warn(
-          { attempt, maxRetries: cfg.database.max_retries, retryInSeconds: cfg.database.retry_interval, reason },
-          'database not reachable yet',
-        ),
-    });
-    if (o.role === 'single' || o.role === 'api') address = await listen(server, cfg);
+    if (o.role === 'reports') {
+      running = await (await import('./server/reports-worker.js')).startReportsWorker(cfg, bus, onDatabaseRetry);
+    } else {
+      const { createServer } = await import('./server/neutron-server.js');
+      running = server = await createServer(cfg, { configFiles: args.configFiles, bus, serveRpc: o.serveRpc, onDatabaseRetry });
+      if (o.role === 'single' || o.role === 'api') address = await listen(server, cfg);
+    }
   } catch (err) {
-    await server?.close().catch(() => {});
+    await running?.close().catch(() => {});
     await bus.close().catch(() => {});
     if (!stateExisted && o.role === 'single') rmSync(statePath, { recursive: true, force: true });
     throw err;
   }
-  const api = server;
+  const api = running;
   if (o.role === 'single') {
-    log.info({ address, database: api.db.describe, auth: cfg.DEFAULT.auth_strategy, rpc: bus.transport }, 'neutrino server listening');
+    log.info({ address, database: server?.db.describe, auth: cfg.DEFAULT.auth_strategy, rpc: bus.transport }, 'neutrino server listening');
   } else {
     log.info({ role: o.role, address, answersAgents: o.serveRpc }, 'neutrino worker ready');
     reportReady();
   }
   let agents: AioAgentsHandle | null = null;
-  if (o.role === 'single' && args.command[0] === 'aio' && cfg.aio.agents.length) {
+  if (server && o.role === 'single' && args.command[0] === 'aio' && cfg.aio.agents.length) {
     // Their metrics are the server's /metrics, labelled by agent ([agent] metrics_bind_port is for agent processes).
     const { AgentMetrics } = await import('./agents/metrics.js');
-    const metrics = api.metricsRegistry ? new AgentMetrics({ registry: api.metricsRegistry }) : undefined;
+    const metrics = server.metricsRegistry ? new AgentMetrics({ registry: server.metricsRegistry }) : undefined;
     agents = await (await import('./agents/aio.js')).startAioAgents(cfg, log, {
       ...(args.netns ? { netns: args.netns } : {}),
       ...(metrics ? { metrics } : {}),
