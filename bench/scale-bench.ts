@@ -151,6 +151,26 @@ const rssKiB = (pid: number) => {
   }
 };
 
+/** Proportional set size: the pages a process shares (node's own code, ~45 MiB) divided among those sharing them. */
+const pssKiB = (pid: number) => {
+  try {
+    return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))![1]);
+  } catch {
+    return 0;
+  }
+};
+
+/** PSS of a process and its descendants, MiB: what the group really holds (an RSS sum counts shared pages once per process). */
+function treePssMiB(pid: number, kids = children()): number {
+  let kb = 0;
+  const walk = (p: number) => {
+    kb += pssKiB(p);
+    for (const k of kids.get(p) ?? []) walk(k);
+  };
+  walk(pid);
+  return Math.round(kb / 1024);
+}
+
 /** RSS of processes and their descendants, MiB. */
 function treeRssMiB(pids: number[], kids = children()): number {
   let kb = 0;
@@ -211,7 +231,7 @@ interface Row {
   p99: number;
 }
 const rows: Row[] = [];
-const memory: Array<{ shape: string; size: number; rssMiB: number; byRole: string; agentsMiB: number }> = [];
+const memory: Array<{ shape: string; size: number; rssMiB: number; pssMiB: number; byRole: string; agentsMiB: number }> = [];
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -435,11 +455,12 @@ async function benchShape(shape: Shape): Promise<void> {
         shape: shape.name,
         size,
         rssMiB: treeRssMiB([d.server!.pid!]),
+        pssMiB: treePssMiB(d.server!.pid!),
         byRole: rssByRole(d.server!.pid!),
         agentsMiB: treeRssMiB(d.procs.map((p) => p.pid!)),
       };
       memory.push(m);
-      log(`  ${shape.name} ${size} server RSS ${m.rssMiB} MiB (${m.byRole}); agents ${m.agentsMiB} MiB`);
+      log(`  ${shape.name} ${size} server RSS ${m.rssMiB} MiB (${m.byRole}), PSS ${m.pssMiB} MiB; agents ${m.agentsMiB} MiB`);
     }
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
@@ -473,6 +494,7 @@ const mem = (size: number, f: (m: (typeof memory)[number]) => string | number) =
 for (const size of sizes) {
   lines.push(`${size} | server RSS (MiB, all processes) | ${mem(size, (m) => m.rssMiB).join(' | ')}`);
   lines.push(`${size} | server RSS by process (MiB) | ${mem(size, (m) => m.byRole).join(' | ')}`);
+  lines.push(`${size} | server PSS (MiB, all processes; shared pages once) | ${mem(size, (m) => m.pssMiB).join(' | ')}`);
   if (withAgents) lines.push(`${size} | agents RSS (MiB, DHCP + L2 + dnsmasqs) | ${mem(size, (m) => m.agentsMiB).join(' | ')}`);
 }
 console.log(lines.join('\n'));
