@@ -384,7 +384,15 @@ async function benchShape(shape: Shape): Promise<void> {
     const headers: Record<string, string> = shape.keystone
       ? { 'x-auth-token': auth.token }
       : { 'x-project-id': auth.project, 'x-roles': 'admin,member,reader', 'x-user-id': 'bench' };
-    const call = (method: string, path: string, body?: unknown) => request(d.url, headers, method, path, body);
+    // A Keystone token lives an hour; a slow fill to 100,000 ports outlives it: a fresh one every 20 minutes.
+    let tokenAt = performance.now();
+    const call = async (method: string, path: string, body?: unknown) => {
+      if (shape.keystone && performance.now() - tokenAt > 20 * 60_000) {
+        headers['x-auth-token'] = (await keystoneToken()).token;
+        tokenAt = performance.now();
+      }
+      return request(d.url, headers, method, path, body);
+    };
     let total = 0;
     const perNet = 10_000;
     const newNetwork = async () => {
