@@ -12,7 +12,9 @@
 //   sqlite     prod on SQLite
 // At each size the ports are topped up by bulk creates (10,000 per network), then measured:
 // create (one by one at --concurrency), show, update, delete, list all, list filtered by network,
-// list fields=id, a paginated page (limit 100, from a marker in the middle).
+// list fields=id, a paginated page (limit 100, from a marker in the middle); then the latency of a
+// show and of a page with one request at a time (at --concurrency a p50 is mostly queueing), and
+// the RSS of each server process by role (and of the agents').
 // Keystone: /work/shared/conformance/keystone-setup.sh's (admin from /etc/harness/admin-openrc).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -128,8 +130,8 @@ async function pool<T>(n: number, c: number, fn: (i: number) => Promise<T>): Pro
   return performance.now() - t0;
 }
 
-/** RSS of a process and its descendants, MiB. */
-function treeRssMiB(pid: number): number {
+/** Each process's parent, from /proc. */
+function children(): Map<number, number[]> {
   const kids = new Map<number, number[]>();
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
@@ -138,15 +140,59 @@ function treeRssMiB(pid: number): number {
       kids.set(ppid, [...(kids.get(ppid) ?? []), Number(d)]);
     } catch {}
   }
+  return kids;
+}
+
+const rssKiB = (pid: number) => {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+  } catch {
+    return 0;
+  }
+};
+
+/** Proportional set size: the pages a process shares (node's own code, ~45 MiB) divided among those sharing them. */
+const pssKiB = (pid: number) => {
+  try {
+    return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))![1]);
+  } catch {
+    return 0;
+  }
+};
+
+/** PSS of a process and its descendants, MiB: what the group really holds (an RSS sum counts shared pages once per process). */
+function treePssMiB(pid: number, kids = children()): number {
   let kb = 0;
   const walk = (p: number) => {
-    try {
-      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))![1]);
-    } catch {}
+    kb += pssKiB(p);
     for (const k of kids.get(p) ?? []) walk(k);
   };
   walk(pid);
   return Math.round(kb / 1024);
+}
+
+/** RSS of processes and their descendants, MiB. */
+function treeRssMiB(pids: number[], kids = children()): number {
+  let kb = 0;
+  const walk = (p: number) => {
+    kb += rssKiB(p);
+    for (const k of kids.get(p) ?? []) walk(k);
+  };
+  pids.forEach(walk);
+  return Math.round(kb / 1024);
+}
+
+/** The server's processes by role ("primary 70, api 180+175, rpc 120, reports 110"): the primary's children are its workers. */
+function rssByRole(primary: number): string {
+  const roles = new Map<string, number[]>([['primary', [rssKiB(primary)]]]);
+  for (const w of children().get(primary) ?? []) {
+    let role = 'worker';
+    try {
+      role = /(?:^|\0)NEUTRINO_WORKER_ROLE=(\w+)/.exec(readFileSync(`/proc/${w}/environ`, 'latin1'))?.[1] ?? 'api';
+    } catch {}
+    roles.set(role, [...(roles.get(role) ?? []), rssKiB(w)]);
+  }
+  return [...roles].map(([role, kbs]) => `${role} ${kbs.map((kb) => Math.round(kb / 1024)).join('+')}`).join(', ');
 }
 
 async function keystoneToken(): Promise<{ token: string; project: string }> {
@@ -178,12 +224,14 @@ interface Row {
   size: number;
   op: string;
   n: number;
+  /** Requests in flight: 1 for the latency rows and the lists. */
+  c: number;
   rate?: number;
   p50: number;
   p99: number;
 }
 const rows: Row[] = [];
-const memory: Array<{ shape: string; size: number; rssMiB: number }> = [];
+const memory: Array<{ shape: string; size: number; rssMiB: number; pssMiB: number; byRole: string; agentsMiB: number }> = [];
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -273,7 +321,7 @@ class Deployment {
       execFileSync('ip', ['-n', this.netns, 'addr', 'add', '10.254.0.1/24', 'dev', 'underlay']);
       execFileSync('ip', ['-n', this.netns, 'link', 'set', 'underlay', 'up']);
       for (const args of [
-        ['agent', 'dhcp', '--config-file', agentIni],
+        ['agent', 'dhcp', '--config-file', agentIni, '--netns', this.netns],
         ['agent', 'linuxbridge', '--config-file', agentIni, '--netns', this.netns],
       ])
         this.procs.push(spawn(BIN, args, { stdio: ['ignore', 'ignore', 'ignore'] }));
@@ -293,7 +341,9 @@ class Deployment {
     this.server?.kill('SIGTERM');
     await Promise.all([...this.procs, this.server].map((p) => p && p.exitCode === null && new Promise((r) => p.once('exit', r))));
     if (withAgents) {
-      // The DHCP agent's namespaces (qdhcp-*) stay with their dnsmasq when the agent stops: remove what the bench made.
+      // Both agents work in the host namespace (--netns), so the bridges (brq*) and the DHCP ports'
+      // host ends go with it; the DHCP agent's namespaces (qdhcp-*) stay with their dnsmasq when
+      // the agent stops: remove what the bench made.
       for (const ns of execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n')) {
         const name = ns.split(' ')[0]!;
         if (name === this.netns || (name.startsWith('qdhcp-') && this.networks.includes(name.slice(6))))
@@ -305,10 +355,6 @@ class Deployment {
             execFileSync('ip', ['netns', 'delete', name]);
           } catch {}
       }
-      for (const n of this.networks)
-        try {
-          execFileSync('ip', ['link', 'delete', `brq${n.slice(0, 11)}`], { stdio: 'ignore' });
-        } catch {}
     }
     execFileSync('rabbitmqctl', ['-q', 'delete_vhost', this.vhost]);
     if (this.shape.db === 'postgres') {
@@ -338,7 +384,15 @@ async function benchShape(shape: Shape): Promise<void> {
     const headers: Record<string, string> = shape.keystone
       ? { 'x-auth-token': auth.token }
       : { 'x-project-id': auth.project, 'x-roles': 'admin,member,reader', 'x-user-id': 'bench' };
-    const call = (method: string, path: string, body?: unknown) => request(d.url, headers, method, path, body);
+    // A Keystone token lives an hour; a slow fill to 100,000 ports outlives it: a fresh one every 20 minutes.
+    let tokenAt = performance.now();
+    const call = async (method: string, path: string, body?: unknown) => {
+      if (shape.keystone && performance.now() - tokenAt > 20 * 60_000) {
+        headers['x-auth-token'] = (await keystoneToken()).token;
+        tokenAt = performance.now();
+      }
+      return request(d.url, headers, method, path, body);
+    };
     let total = 0;
     const perNet = 10_000;
     const newNetwork = async () => {
@@ -369,7 +423,7 @@ async function benchShape(shape: Shape): Promise<void> {
           if (r.status !== expect) throw new Error(`${op}: ${r.status}`);
           lat.push(r.ms);
         });
-        rows.push({ shape: shape.name, size, op, n, rate: Math.round((n / wall) * 1000), p50: round(pct(lat, 50)), p99: round(pct(lat, 99)) });
+        rows.push({ shape: shape.name, size, op, n, c, rate: Math.round((n / wall) * 1000), p50: round(pct(lat, 50)), p99: round(pct(lat, 99)) });
         log(`  ${shape.name} ${size} ${op}: ${rows.at(-1)!.rate}/s p50 ${rows.at(-1)!.p50} ms p99 ${rows.at(-1)!.p99} ms`);
       };
       const lastNet = d.networks.at(-1)!;
@@ -388,6 +442,8 @@ async function benchShape(shape: Shape): Promise<void> {
       );
       const pick = () => ports[Math.floor(Math.random() * ports.length)]!;
       await measure('port show', ops, concurrency, () => call('GET', `/v2.0/ports/${pick()}`), 200);
+      // One request at a time: the latency of a show itself, not the queue in front of it.
+      await measure('port show, 1 at a time', ops, 1, () => call('GET', `/v2.0/ports/${pick()}`), 200);
       await measure('port update', ops, concurrency, (i) => call('PUT', `/v2.0/ports/${made[i % made.length]}`, { port: { name: `u${i}` } }), 200);
       await measure('port delete', made.length, concurrency, (i) => call('DELETE', `/v2.0/ports/${made[i]}`), 204);
       const firstNet = d.networks[0]!;
@@ -396,9 +452,23 @@ async function benchShape(shape: Shape): Promise<void> {
       await measure(`list all (${size})`, listRuns, 1, () => call('GET', '/v2.0/ports'), 200);
       await measure(`list network_id= (${inFirst})`, listRuns, 1, () => call('GET', `/v2.0/ports?network_id=${firstNet}`), 200);
       await measure(`list fields=id (${size})`, listRuns, 1, () => call('GET', '/v2.0/ports?fields=id'), 200);
-      await measure('list page limit=100 marker', listRuns * 10, 1, () => call('GET', `/v2.0/ports?limit=100&marker=${middle}`), 200);
-      memory.push({ shape: shape.name, size, rssMiB: treeRssMiB(d.server!.pid!) });
-      log(`  ${shape.name} ${size} server RSS ${memory.at(-1)!.rssMiB} MiB`);
+      await measure(
+        'list page limit=100 marker, 1 at a time',
+        Math.max(listRuns * 10, Math.round(ops / 5)),
+        1,
+        () => call('GET', `/v2.0/ports?limit=100&marker=${middle}`),
+        200,
+      );
+      const m = {
+        shape: shape.name,
+        size,
+        rssMiB: treeRssMiB([d.server!.pid!]),
+        pssMiB: treePssMiB(d.server!.pid!),
+        byRole: rssByRole(d.server!.pid!),
+        agentsMiB: treeRssMiB(d.procs.map((p) => p.pid!)),
+      };
+      memory.push(m);
+      log(`  ${shape.name} ${size} server RSS ${m.rssMiB} MiB (${m.byRole}), PSS ${m.pssMiB} MiB; agents ${m.agentsMiB} MiB`);
     }
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
@@ -419,13 +489,22 @@ for (const r of rows) {
   m.set(r.shape, r);
   byKey.set(key(r), m);
 }
-const cell = (r: Row | undefined) => (r ? (r.op.startsWith('list') ? `p50 ${r.p50} ms` : `${r.rate}/s p50 ${r.p50} p99 ${r.p99}`) : '-');
+// Whole lists (a few runs): the median; one at a time: the latency; else the throughput too.
+const cell = (r: Row | undefined) =>
+  !r ? '-' : r.n <= listRuns ? `p50 ${r.p50} ms` : r.c === 1 ? `p50 ${r.p50} p99 ${r.p99} ms` : `${r.rate}/s p50 ${r.p50} p99 ${r.p99}`;
 const lines = [`size | op | ${names.join(' | ')}`, `---|---|${names.map(() => '---').join('|')}`];
 for (const [k, m] of byKey) lines.push(`${k.replace('\t', ' | ')} | ${names.map((n) => cell(m.get(n))).join(' | ')}`);
-for (const size of sizes)
-  lines.push(
-    `${size} | server RSS (MiB, all processes) | ${names.map((n) => memory.find((x) => x.shape === n && x.size === size)?.rssMiB ?? '-').join(' | ')}`,
-  );
+const mem = (size: number, f: (m: (typeof memory)[number]) => string | number) =>
+  names.map((n) => {
+    const m = memory.find((x) => x.shape === n && x.size === size);
+    return m ? f(m) : '-';
+  });
+for (const size of sizes) {
+  lines.push(`${size} | server RSS (MiB, all processes) | ${mem(size, (m) => m.rssMiB).join(' | ')}`);
+  lines.push(`${size} | server RSS by process (MiB) | ${mem(size, (m) => m.byRole).join(' | ')}`);
+  lines.push(`${size} | server PSS (MiB, all processes; shared pages once) | ${mem(size, (m) => m.pssMiB).join(' | ')}`);
+  if (withAgents) lines.push(`${size} | agents RSS (MiB, DHCP + L2 + dnsmasqs) | ${mem(size, (m) => m.agentsMiB).join(' | ')}`);
+}
 console.log(lines.join('\n'));
 console.log(
   `\nconcurrency ${concurrency}, ${ops} ops; agents ${withAgents ? 'running (DHCP, Linux bridge)' : 'not running'}; machine load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,

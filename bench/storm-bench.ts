@@ -16,10 +16,11 @@
 //
 //   npm run bench:storm -- [--db sqlite|postgres] [--steps 250,500,1000,2000] [--interval 30]
 //     [--window 60] [--restart 1000] [--procs 2] [--ports 1] [--url rabbit://guest:guest@127.0.0.1:5673/]
+//     [--server-log FILE] [--keep-going] [--pool 10 (max_pool_size of each server process)]
 //   (--smoke: 6 agents, 2 s interval, a restart; prints JSON, for test/rpc/storm-smoke.test.ts)
 import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -128,6 +129,7 @@ async function main(): Promise<void> {
       const add = n - total;
       if (add <= 0) continue;
       const specs = await makeSpecs(server.url, netId, id, total, add, portsPerAgent);
+      const cpuStart = serverCpu(server.proc.pid!);
       const t0 = Date.now();
       const started = await Promise.all(
         workers.map((w, i) =>
@@ -142,9 +144,11 @@ async function main(): Promise<void> {
       total = n;
       const resync = started.flatMap((s) => s.resync);
       const failedStarts = started.reduce((a, s) => a + s.failedStarts, 0);
+      const cpuStarted = serverCpu(server.proc.pid!);
       // Reports from this window only: the start-up burst is measured by the resync figures.
       for (const w of workers) w.reports = [];
       await sleep(windowS * 1000);
+      const cpuWindow = cpuShare(cpuStarted, serverCpu(server.proc.pid!), windowS);
       const reports = workers.flatMap((w) => w.reports);
       const stats = await Promise.all(workers.map((w) => w.stats()));
       const rs = summarize(reports);
@@ -160,15 +164,22 @@ async function main(): Promise<void> {
         failedStarts,
         simulatorLagP99Ms: +lagP99.toFixed(0),
         serverRssMiB: await rssMiB(server.proc.pid!),
+        // Share of one core each server process used: during the start-up burst, during the window.
+        serverCpuStart: cpuShare(cpuStart, cpuStarted, startS),
+        serverCpuWindow: cpuWindow,
+        machineLoad: readFileSync('/proc/loadavg', 'utf8').split(' ')[0],
       };
       (result.steps as unknown[]).push(line);
       log(
         `${String(n).padStart(5)} agents (${line.equivalentAt30s} at 30 s): ${line.reportsPerS} reports/s, report_state p50 ${rs.p50} ms p99 ${rs.p99} ms max ${rs.max} ms, ${rs.failed} failed; ` +
           `start of ${add}: ${line.startS} s, resync RPCs p50 ${rsync.p50} ms p99 ${rsync.p99} ms, ${rsync.failed + failedStarts} failed; simulator lag p99 ${line.simulatorLagP99Ms} ms; server RSS ${line.serverRssMiB} MiB`,
       );
+      log(`        server CPU (% of a core): start ${fmtCpu(line.serverCpuStart)}; window ${fmtCpu(line.serverCpuWindow)}; load ${line.machineLoad}`);
+      for (const e of [...rs.errors, ...rsync.errors]) log(`        failed: ${e}`);
       if (rs.p99 > 1000 || rs.failed || rsync.failed || failedStarts) {
-        fellBehindAt = n;
-        break;
+        fellBehindAt ??= n;
+        // --keep-going: the next steps too (how far behind it falls).
+        if (!flag('keep-going')) break;
       }
     }
     result.fellBehindAt = fellBehindAt;
@@ -260,10 +271,21 @@ async function main(): Promise<void> {
   }
 }
 
-function summarize(samples: Sample[]): { n: number; p50: number; p99: number; max: number; failed: number } {
+function summarize(samples: Sample[]): { n: number; p50: number; p99: number; max: number; failed: number; errors: string[] } {
   const ms = samples.map((s) => s.ms).sort((a, b) => a - b);
   const at = (q: number) => (ms.length ? Math.round(ms[Math.min(ms.length - 1, Math.floor(q * ms.length))]!) : 0);
-  return { n: ms.length, p50: at(0.5), p99: at(0.99), max: at(1), failed: samples.filter((s) => !s.ok).length };
+  // The failures' distinct messages (a few), counted: what to look for in the server's log.
+  const errors = new Map<string, number>();
+  for (const s of samples) if (s.error) errors.set(s.error, (errors.get(s.error) ?? 0) + 1);
+  const top = [...errors].sort((a, b) => b[1] - a[1]).slice(0, 3);
+  return {
+    n: ms.length,
+    p50: at(0.5),
+    p99: at(0.99),
+    max: at(1),
+    failed: samples.filter((s) => !s.ok).length,
+    errors: top.map(([e, n]) => `${n}x ${e}`),
+  };
 }
 
 class Worker {
@@ -375,14 +397,28 @@ async function startServer(dir: string, transportUrl: string, dbUrl: string, por
       'api_workers = 1',
       '[database]',
       `connection = ${dbUrl}`,
+      // A bounded pool: oslo.db's 5 + 50 per process let one storm take most of a shared
+      // PostgreSQL's max_connections (100) while the RPC worker ran thousands of calls at once.
+      `max_pool_size = ${arg('pool', '10')}`,
+      'max_overflow = 0',
       '[quotas]',
       'quota_port = -1',
       '',
     ].join('\n'),
   );
-  const proc = spawn(resolve('bin/neutrino'), ['server', '--config-file', conf], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const serverLog = arg('server-log', '');
+  const proc = spawn(resolve('bin/neutrino'), ['server', '--config-file', conf], {
+    cwd: dir,
+    stdio: ['ignore', serverLog ? 'pipe' : 'ignore', 'pipe'],
+  });
   let err = '';
   proc.stderr!.on('data', (d) => (err = (err + d).slice(-4000)));
+  // --server-log FILE keeps the server's log (its workers' errors) past the run.
+  if (serverLog) {
+    const out = createWriteStream(serverLog, { flags: 'a' });
+    proc.stdout!.pipe(out);
+    proc.stderr!.pipe(out);
+  }
   const exited = new Promise((r) => proc.once('exit', r));
   const url = `http://127.0.0.1:${port}`;
   await waitFor(
@@ -466,9 +502,43 @@ async function makeSpecs(base: string, netId: string, id: string, from: number, 
   return specs;
 }
 
+/** CPU seconds used so far by the server's primary and each worker, by role ("api", "rpc", ...). */
+function serverCpu(primary: number): Map<string, number> {
+  const ticks = (pid: number) => {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in USER_HZ (100 on Linux)
+    } catch {
+      return 0;
+    }
+  };
+  const out = new Map<string, number>([['primary', ticks(primary)]]);
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]) !== primary) continue;
+      const role = /(?:^|\0)NEUTRINO_WORKER_ROLE=(\w+)/.exec(readFileSync(`/proc/${d}/environ`, 'latin1'))?.[1] ?? 'worker';
+      out.set(role, (out.get(role) ?? 0) + ticks(Number(d)));
+    } catch {}
+  }
+  return out;
+}
+
+/** Per role, the share of one core used between two readings `s` seconds apart, in %. */
+function cpuShare(a: Map<string, number>, b: Map<string, number>, s: number): Record<string, number> {
+  return Object.fromEntries([...b].map(([role, t]) => [role, Math.round((100 * (t - (a.get(role) ?? 0))) / Math.max(s, 0.001))]));
+}
+
+const fmtCpu = (c: Record<string, number>) =>
+  Object.entries(c)
+    .map(([r, p]) => `${r} ${p}`)
+    .join(', ');
+
+/** RSS of the server: its primary and its workers. */
 async function rssMiB(pid: number): Promise<number> {
-  const { stdout } = await run('ps', ['-o', 'rss=', '-p', String(pid)]).catch(() => ({ stdout: '0' }));
-  return Math.round(Number(stdout.trim()) / 1024);
+  const ps = async (...sel: string[]) => (await run('ps', ['-o', 'rss=', ...sel]).catch(() => ({ stdout: '' }))).stdout;
+  const kb = `${await ps('-p', String(pid))}\n${await ps('--ppid', String(pid))}`.split('\n').reduce((a, l) => a + (Number(l.trim()) || 0), 0);
+  return Math.round(kb / 1024);
 }
 
 // Last: the classes above must be initialised before either role runs.

@@ -1,4 +1,6 @@
 // The `neutrino` command: server, db upgrade, aio.
+// Each command imports what it runs when it runs it: a server's primary (which only migrates and
+// forks) and an agent do not load the server's plugins, API and agents (~40 MiB of heap each).
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -7,9 +9,8 @@ import { configureLogging, logOptionValues } from './config/log.js';
 import { ConfigError, loadConfig, type Config, type ConfigOverrides } from './config/index.js';
 import { openDb, reachDatabase } from './db/connection.js';
 import { upgrade } from './db/migrate.js';
-import { createServer, type NeutrinoServer } from './server/neutron-server.js';
+import type { NeutrinoServer } from './server/neutron-server.js';
 import { DatabaseUnreachableError } from './db/errors.js';
-import { busFromConfig } from './rpc/from-config.js';
 import { databaseUrl } from './server/settings.js';
 import {
   forkWorkers,
@@ -21,17 +22,7 @@ import {
   type WorkerPlan,
   type WorkerRole,
 } from './server/workers.js';
-import { runDhcpAgent } from './agents/dhcp/main.js';
-import { runMetadataAgent } from './agents/metadata/main.js';
-import { runLinuxBridgeAgent } from './agents/linuxbridge/main.js';
-import { runL3Agent } from './agents/l3/main.js';
-import { runLinuxBridgeCleanup } from './agents/linuxbridge/cleanup.js';
-import { runVif } from './cli/vif-plug.js';
-import { runConfigCommand } from './cli/config-sample.js';
-import { runStatus } from './cli/status.js';
-import { ImportRefused, importNeutron } from './cli/import-neutron.js';
-import { aioAgents, startAioAgents, type AioAgentsHandle } from './agents/aio.js';
-import { AgentMetrics } from './agents/metrics.js';
+import type { AioAgentsHandle } from './agents/aio.js';
 import { parseOptions } from './config/command-line.js';
 import { packageVersion } from './core/version.js';
 
@@ -159,39 +150,43 @@ async function runProcess(cfg: Config, args: Args, o: { role: 'single' | WorkerR
   // A start that fails leaves no state directory it created behind (aio's ./state).
   const statePath = resolve(cfg.DEFAULT.state_path);
   const stateExisted = existsSync(statePath);
-  const bus = busFromConfig(cfg, log);
+  const bus = (await import('./rpc/from-config.js')).busFromConfig(cfg, log);
+  const onDatabaseRetry = (attempt: number, reason: string) =>
+    log.warn({ attempt, maxRetries: cfg.database.max_retries, retryInSeconds: cfg.database.retry_interval, reason }, 'database not reachable yet');
   let server: NeutrinoServer | null = null;
   let address: string | null = null;
+  // What stops: the server, or a state-report worker's report_state alone (it does not assemble one).
+  let running: { close(): Promise<void> } | null = null;
   try {
-    server = await createServer(cfg, {
-      configFiles: args.configFiles,
-      bus,
-      serveRpc: o.serveRpc,
-      onDatabaseRetry: (attempt, reason) =>
-        log.warn(
-          { attempt, maxRetries: cfg.database.max_retries, retryInSeconds: cfg.database.retry_interval, reason },
-          'database not reachable yet',
-        ),
-    });
-    if (o.role === 'single' || o.role === 'api') address = await listen(server, cfg);
+    if (o.role === 'reports') {
+      running = await (await import('./server/reports-worker.js')).startReportsWorker(cfg, bus, onDatabaseRetry);
+    } else {
+      const { createServer } = await import('./server/neutron-server.js');
+      running = server = await createServer(cfg, { configFiles: args.configFiles, bus, serveRpc: o.serveRpc, onDatabaseRetry });
+      if (o.role === 'single' || o.role === 'api') address = await listen(server, cfg);
+    }
   } catch (err) {
-    await server?.close().catch(() => {});
+    await running?.close().catch(() => {});
     await bus.close().catch(() => {});
     if (!stateExisted && o.role === 'single') rmSync(statePath, { recursive: true, force: true });
     throw err;
   }
-  const api = server;
+  const api = running;
   if (o.role === 'single') {
-    log.info({ address, database: api.db.describe, auth: cfg.DEFAULT.auth_strategy, rpc: bus.transport }, 'neutrino server listening');
+    log.info({ address, database: server?.db.describe, auth: cfg.DEFAULT.auth_strategy, rpc: bus.transport }, 'neutrino server listening');
   } else {
     log.info({ role: o.role, address, answersAgents: o.serveRpc }, 'neutrino worker ready');
     reportReady();
   }
   let agents: AioAgentsHandle | null = null;
-  if (o.role === 'single' && args.command[0] === 'aio' && cfg.aio.agents.length) {
+  if (server && o.role === 'single' && args.command[0] === 'aio' && cfg.aio.agents.length) {
     // Their metrics are the server's /metrics, labelled by agent ([agent] metrics_bind_port is for agent processes).
-    const metrics = api.metricsRegistry ? new AgentMetrics({ registry: api.metricsRegistry }) : undefined;
-    agents = await startAioAgents(cfg, log, { ...(args.netns ? { netns: args.netns } : {}), ...(metrics ? { metrics } : {}) });
+    const { AgentMetrics } = await import('./agents/metrics.js');
+    const metrics = server.metricsRegistry ? new AgentMetrics({ registry: server.metricsRegistry }) : undefined;
+    agents = await (await import('./agents/aio.js')).startAioAgents(cfg, log, {
+      ...(args.netns ? { netns: args.netns } : {}),
+      ...(metrics ? { metrics } : {}),
+    });
     log.info({ agents: cfg.aio.agents, host: cfg.DEFAULT.host, netns: args.netns }, 'aio: agents started in-process');
   }
   // oslo.service's graceful shutdown: stop listening, let requests in flight finish (keep-alive
@@ -283,7 +278,7 @@ async function runPrimary(cfg: Config, args: Args, plan: WorkerPlan): Promise<vo
     'neutrino server listening',
   );
   if (args.command[0] === 'aio' && cfg.aio.agents.length) {
-    agents = await startAioAgents(cfg, log, args.netns ? { netns: args.netns } : {});
+    agents = await (await import('./agents/aio.js')).startAioAgents(cfg, log, args.netns ? { netns: args.netns } : {});
     log.info({ agents: cfg.aio.agents, host: cfg.DEFAULT.host, netns: args.netns }, 'aio: agents started in the primary');
   }
 }
@@ -295,6 +290,7 @@ async function printOpenApi(args: Args): Promise<void> {
     const overrides = { ...args.overrides, DEFAULT: { ...args.overrides.DEFAULT, state_path: state }, database: { connection: 'sqlite://' } };
     // It never listens; no authenticator is built (a Keystone one would want its options).
     const refuse = async () => Promise.reject(new Error('not serving'));
+    const { createServer } = await import('./server/neutron-server.js');
     const server = await createServer(loadConfig(args.configFiles, overrides), { configFiles: args.configFiles, authenticate: refuse });
     process.stdout.write(`${JSON.stringify(server.openapi(), null, 2)}\n`);
     await server.close();
@@ -311,19 +307,19 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${packageVersion()}\n`);
     return;
   }
-  if (argv[0] === 'vif') return runVif(argv.slice(1));
+  if (argv[0] === 'vif') return (await import('./cli/vif-plug.js')).runVif(argv.slice(1));
   try {
     if (argv[0] === 'agent' && argv[1] === 'linuxbridge') {
-      await runLinuxBridgeAgent(argv.slice(2));
+      await (await import('./agents/linuxbridge/main.js')).runLinuxBridgeAgent(argv.slice(2));
       return;
     }
-    if (argv[0] === 'config') return runConfigCommand(argv.slice(1));
+    if (argv[0] === 'config') return (await import('./cli/config-sample.js')).runConfigCommand(argv.slice(1));
     if (argv[0] === 'status') {
-      process.exitCode = await runStatus(argv.slice(1));
+      process.exitCode = await (await import('./cli/status.js')).runStatus(argv.slice(1));
       return;
     }
     if (argv[0] === 'linuxbridge-cleanup') {
-      process.exitCode = await runLinuxBridgeCleanup(argv.slice(1));
+      process.exitCode = await (await import('./agents/linuxbridge/cleanup.js')).runLinuxBridgeCleanup(argv.slice(1));
       return;
     }
     args = parseArgs(argv);
@@ -336,14 +332,14 @@ export async function main(argv: string[]): Promise<void> {
     // aio's defaults: a config file's value still wins (and is checked: a bad auth_strategy stops it).
     const aioDefaults = cmd === 'aio' ? { DEFAULT: { auth_strategy: 'noauth', state_path: resolve('state') } } : {};
     const cfg = loadConfig(args.configFiles, args.overrides, aioDefaults);
-    if (cmd === 'aio') aioAgents(cfg); // a bad [aio] agents stops start-up before the API listens
+    if (cmd === 'aio') (await import('./agents/aio.js')).aioAgents(cfg); // a bad [aio] agents stops start-up before the API listens
     if (cmd === 'server' || cmd === 'aio') return await runServer(cfg, args);
     if (cmd === 'agent' && sub === 'dhcp') {
-      await runDhcpAgent(cfg, { debug: args.debug, ...(args.netns ? { netns: args.netns } : {}) });
+      await (await import('./agents/dhcp/main.js')).runDhcpAgent(cfg, { debug: args.debug, ...(args.netns ? { netns: args.netns } : {}) });
       return;
     }
     if (cmd === 'agent' && sub === 'l3') {
-      await runL3Agent(cfg, {
+      await (await import('./agents/l3/main.js')).runL3Agent(cfg, {
         debug: args.debug,
         ...(args.netns ? { netns: args.netns } : {}),
         ...(args.routerNetnsPrefix ? { routerNetnsPrefix: args.routerNetnsPrefix } : {}),
@@ -351,7 +347,7 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (cmd === 'agent' && sub === 'metadata') {
-      await runMetadataAgent(cfg, { debug: args.debug });
+      await (await import('./agents/metadata/main.js')).runMetadataAgent(cfg, { debug: args.debug });
       return;
     }
     if (cmd === 'db' && sub === 'upgrade') {
@@ -373,6 +369,7 @@ export async function main(argv: string[]): Promise<void> {
       if (!args.from) throw new ConfigError('db import-neutron: --from <Neutron database URL> is required', {});
       mkdirSync(cfg.DEFAULT.state_path, { recursive: true });
       const db = openDb(databaseUrl(cfg));
+      const { ImportRefused, importNeutron } = await import('./cli/import-neutron.js');
       try {
         await reachDatabase(db, { retries: cfg.database.max_retries, intervalMs: cfg.database.retry_interval * 1000 });
         await upgrade(db);

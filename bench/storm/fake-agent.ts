@@ -37,6 +37,8 @@ export interface Sample {
   t: number;
   ms: number;
   ok: boolean;
+  /** What failed: the RPC's method and error. */
+  error?: string;
 }
 
 export class FakeAgent {
@@ -122,13 +124,12 @@ export class FakeAgent {
     const s = this.spec;
     const timed = async (method: string, args: Record<string, unknown>): Promise<Sample> => {
       const t0 = performance.now();
-      let ok = true;
       try {
         await this.call(method, args);
-      } catch {
-        ok = false;
+        return { t: Date.now(), ms: performance.now() - t0, ok: true };
+      } catch (err) {
+        return { t: Date.now(), ms: performance.now() - t0, ok: false, error: `${method}: ${(err as Error).message}`.slice(0, 300) };
       }
-      return { t: Date.now(), ms: performance.now() - t0, ok };
     };
     if (s.kind === 'dhcp') return [await timed('get_active_networks_info', { host: s.host })];
     const agent_id = `lb-${s.host}`;
@@ -142,13 +143,13 @@ export class FakeAgent {
 
   private async report(): Promise<void> {
     const t0 = performance.now();
-    let ok = true;
+    let error: string | undefined;
     try {
       await this.reporter.reportOnce();
-    } catch {
-      ok = false;
+    } catch (err) {
+      error = `report_state: ${(err as Error).message}`.slice(0, 300);
     }
-    this.onReport({ host: this.spec.host, t: Date.now(), ms: performance.now() - t0, ok });
+    this.onReport({ host: this.spec.host, t: Date.now(), ms: performance.now() - t0, ok: !error, ...(error ? { error } : {}) });
   }
 
   /** Next report after `ms`, then every interval ±10 % (agents started together drift apart). */

@@ -65,6 +65,19 @@ export function workerRole(): WorkerRole | null {
   return role === 'rpc' || role === 'reports' ? role : 'api';
 }
 
+/**
+ * A worker's node flags: the primary's, but only the API workers keep bin/neutrino's larger young
+ * generation (--max-semi-space-size, for the garbage of big lists and bulk creates). The RPC and
+ * state-report workers answer agents' calls, whose garbage fits V8's default (16 MiB semi-spaces);
+ * theirs growing to 64 MiB cost resident memory in every one of them (bench:scale prints it by role).
+ */
+export function workerExecArgv(role: WorkerRole, execArgv: readonly string[] = process.execArgv): string[] {
+  if (role === 'api') return [...execArgv];
+  return execArgv.filter(
+    (a, i) => !/^--max[-_]semi[-_]space[-_]size(=|$)/.test(a) && !/^--max[-_]semi[-_]space[-_]size$/.test(execArgv[i - 1] ?? ''),
+  );
+}
+
 /** Called by a worker once it serves (listens, or consumes its topics). */
 export function reportReady(): void {
   process.send?.({ neutrino: 'ready' });
@@ -101,6 +114,8 @@ export function forkWorkers(plan: WorkerPlan, log: Logger): Primary {
   });
   const readyWorkers = new WeakSet<Worker>();
   const fork = (role: WorkerRole) => {
+    // setupPrimary's settings are those of the next fork.
+    cluster.setupPrimary({ execArgv: workerExecArgv(role) });
     const w = cluster.fork({ [ROLE_ENV]: role });
     roles.set(w, role);
     w.on('message', (m: { neutrino?: string }) => {

@@ -5,7 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BACKENDS, skipUnless } from '../helpers/backends.js';
@@ -55,6 +55,19 @@ for (const backend of BACKENDS.filter((b) => b.name !== 'mysql')) {
       await waitFor('q-reports-plugin consumed twice', async () => (await vhost.consumers('q-reports-plugin')) === 2, 30_000, 200);
       await sleep(1000);
       assert.equal(await vhost.consumers('q-plugin'), 1, 'the state-report worker answers report_state only');
+    });
+
+    it("only the API workers get bin/neutrino's larger young generation (--max-semi-space-size)", async () => {
+      await waitFor('four workers', () => children(s!.proc.pid!).length === 4, 30_000, 200);
+      const flagsByRole = new Map<string, boolean[]>();
+      for (const pid of children(s!.proc.pid!)) {
+        const role = /(?:^|\0)NEUTRINO_WORKER_ROLE=(\w+)/.exec(readFileSync(`/proc/${pid}/environ`, 'latin1'))?.[1] ?? '?';
+        const semi = readFileSync(`/proc/${pid}/cmdline`, 'latin1')
+          .split('\0')
+          .some((a) => a.startsWith('--max-semi-space-size'));
+        flagsByRole.set(role, [...(flagsByRole.get(role) ?? []), semi]);
+      }
+      assert.deepEqual(Object.fromEntries(flagsByRole), { api: [true, true], rpc: [false], reports: [false] });
     });
 
     it('concurrent creates through both workers: no IP or MAC twice, each port_create_end exactly once', async () => {
