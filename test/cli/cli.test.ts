@@ -98,7 +98,7 @@ describe('neutrino command', () => {
         ['ha_vrrp_advert_int = 0.5\nha_vrrp_auth_password = s', /\[DEFAULT\] ha_vrrp_advert_int = 0.5: a fraction of a second needs VRRPv3/],
       ] as const) {
         writeFileSync(join(d, 'l3.ini'), `[DEFAULT]\n${line}\nstate_path = ${d}\n[agent]\nreport_interval = 0\n`);
-        const l3 = spawnSync(BIN, ['agent', 'l3', '--config-file', join(d, 'l3.ini')], { encoding: 'utf8', timeout: 20_000 });
+        const l3 = spawnSync(BIN, ['agent', 'l3', '--config-file', join(d, 'l3.ini')], { encoding: 'utf8', timeout: 60_000 });
         assert.equal(l3.status, 2, l3.stderr);
         assert.match(l3.stderr, message);
       }
