@@ -16,8 +16,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -25,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { parseOptions } from '../src/config/command-line.js';
 import { waitFor } from './wait.js';
+import { freePort, pct, pool, request } from './http-client.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'neutrino');
@@ -53,48 +52,6 @@ const PORTS = Number(v.ports ?? 10_000);
 const CREATES = Number(v.creates ?? 2_000);
 const CONCURRENCY = Number(v.concurrency ?? 16);
 const log = (s: string) => process.stderr.write(`${s}\n`);
-
-const freePort = () =>
-  new Promise<number>((res) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => res(p));
-    });
-  });
-
-const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 64 });
-function request(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  return new Promise((res, rej) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const headers = data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {};
-    const r = http.request(`${base}${path}`, { method, agent: keepAlive, headers }, (resp) => {
-      const chunks: Buffer[] = [];
-      resp.on('data', (c) => chunks.push(c));
-      resp.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        res({ status: resp.statusCode ?? 0, body: text && text[0] === '{' ? JSON.parse(text) : text });
-      });
-    });
-    r.on('error', rej);
-    r.end(data);
-  });
-}
-
-async function pool(n: number, c: number, fn: (i: number) => Promise<void>): Promise<number> {
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: Math.min(c, n) }, async () => {
-      while (next < n) await fn(next++);
-    }),
-  );
-  return performance.now() - t0;
-}
-
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : Number.NaN;
-};
 
 /** CPU seconds of a process (with the children it waited for: the agent's `ip` commands). */
 function cpuSeconds(pid: number): number {

@@ -18,8 +18,6 @@
 // Keystone: /work/shared/conformance/keystone-setup.sh's (admin from /etc/harness/admin-openrc).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -28,6 +26,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { parseOptions } from '../src/config/command-line.js';
 import { waitFor } from './wait.js';
+import { freePort, pct, pool, request } from './http-client.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'neutrino');
@@ -82,53 +81,6 @@ const listRuns = Number(v['list-runs'] ?? 5);
 const withAgents = !v['no-agents'] && process.getuid?.() === 0;
 
 // ---- helpers ----------------------------------------------------------------------------------
-
-const freePort = () =>
-  new Promise<number>((res) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => res(p));
-    });
-  });
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-
-async function request(base: string, headers: Record<string, string>, method: string, path: string, body?: unknown) {
-  const t0 = performance.now();
-  return new Promise<{ status: number; body: any; ms: number }>((res, rej) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const r = http.request(
-      `${base}${path}`,
-      { method, agent, headers: { ...headers, ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}) } },
-      (resp) => {
-        const chunks: Buffer[] = [];
-        resp.on('data', (c) => chunks.push(c));
-        resp.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          res({ status: resp.statusCode ?? 0, body: text ? JSON.parse(text) : null, ms: performance.now() - t0 });
-        });
-      },
-    );
-    r.on('error', rej);
-    r.end(data);
-  });
-}
-
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
-};
-
-async function pool<T>(n: number, c: number, fn: (i: number) => Promise<T>): Promise<number> {
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: Math.min(c, n) }, async () => {
-      while (next < n) await fn(next++);
-    }),
-  );
-  return performance.now() - t0;
-}
 
 /** Each process's parent, from /proc. */
 function children(): Map<number, number[]> {
@@ -391,7 +343,7 @@ async function benchShape(shape: Shape): Promise<void> {
         headers['x-auth-token'] = (await keystoneToken()).token;
         tokenAt = performance.now();
       }
-      return request(d.url, headers, method, path, body);
+      return request(d.url, method, path, body, headers);
     };
     let total = 0;
     const perNet = 10_000;
