@@ -75,7 +75,9 @@ export class DhcpAgentNotifier {
     ) {
       const added = await scheduleNetwork(this.db, networkId, this.o);
       for (const a of added) await this.cast(ctx, a, 'network_create_end', { payload: { network: { id: networkId } } });
-      targets = targets.concat(added);
+      // Read again: another process may have scheduled the network since our read (two API
+      // workers' first ports on it), and then nothing was added here, yet its agents need this event.
+      targets = await agentsHosting(this.db, networkId);
     }
     // Neutron also skips agents that are down or disabled: they resync when they come back.
     for (const a of targets) if (a.admin_state_up && isAlive(a, this.o)) await this.cast(ctx, a, method, payload);
