@@ -209,10 +209,9 @@ export class PortIpAllocator {
    */
   private async tryStore(tx: Tx, portId: string, networkId: string, ips: FixedIp[]): Promise<boolean> {
     if (!ips.length) return true;
-    const rows = ips.map((ip) => ({ port_id: portId, network_id: networkId, subnet_id: ip.subnet_id, ip_address: ip.ip_address }));
     const pg = this.m.db.dialect === 'postgres';
     try {
-      if (rows.length === 1) {
+      if (ips.length === 1) {
         // The usual case, by a statement compiled once.
         const args = [portId, networkId, ips[0]!.subnet_id, ips[0]!.ip_address];
         if (!pg) await INSERT_ONE.run(this.m.db, tx, args);
@@ -221,15 +220,15 @@ export class PortIpAllocator {
       if (pg) {
         const done = await tx
           .insertInto('ip_allocations')
-          .values(rows)
+          .values(ips.map((ip) => ({ port_id: portId, network_id: networkId, subnet_id: ip.subnet_id, ip_address: ip.ip_address })))
           .onConflict((oc) => oc.doNothing())
           .returning('ip_address')
           .execute();
-        if (done.length === rows.length) return true;
+        if (done.length === ips.length) return true;
         if (done.length) await tx.deleteFrom('ip_allocations').where('port_id', '=', portId).execute();
         return false;
       }
-      await tx.insertInto('ip_allocations').values(rows).execute();
+      await this.store(tx, portId, networkId, ips);
       return true;
     } catch (err) {
       if (isDuplicateKey(err)) return false;
